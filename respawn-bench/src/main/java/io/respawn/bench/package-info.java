@@ -1,0 +1,2 @@
+/** Respawn bench module. */
+package io.respawn.bench;

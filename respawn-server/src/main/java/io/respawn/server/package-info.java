@@ -1,0 +1,2 @@
+/** Respawn server module. */
+package io.respawn.server;

@@ -1,0 +1,2 @@
+/** Respawn sim module. */
+package io.respawn.sim;

@@ -1,0 +1,40 @@
+package io.respawn.storage;
+
+import java.io.Closeable;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A key-value store whose writes are atomic batches in one ordered log.
+ *
+ * <p>Thread-safe. {@link #apply} updates what {@link #get} sees before it returns (so a caller that
+ * reads after writing sees its write) and appends the batch to the log; concurrent batches are
+ * combined into one file write and one flush (group commit). A batch is atomic on recovery: after
+ * a crash the store holds a prefix of the batch history, each batch whole or absent, and every
+ * batch whose {@link WriteTicket#durable()} completed is in that prefix.
+ */
+public interface KvStore extends Closeable {
+
+  /** The live value for key, or {@code null} if absent. Expiry is the caller's to interpret. */
+  StoredValue get(byte[] key);
+
+  /**
+   * Appends one atomic batch. Validates sizes first and throws {@link IllegalArgumentException}
+   * with a clear message if a key or value is over its limit (nothing is written then); throws
+   * {@link StorageException} if the store can no longer accept writes (for example after a disk
+   * error).
+   */
+  WriteTicket apply(List<Mutation> batch);
+
+  /** Number of live keys. */
+  long keyCount();
+
+  /**
+   * One page of keys in a stable order. Every key present for the whole iteration is returned at
+   * least once; start with cursor 0, stop when {@link ScanPage#nextCursor()} is 0.
+   */
+  ScanPage scan(long cursor, int countHint);
+
+  /** Completes when every batch applied before this call is durable. */
+  CompletableFuture<Void> flushAll();
+}

@@ -1,0 +1,18 @@
+package io.respawn.bench;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code respawn bench ...}: benchmarks, experiments and their charts. */
+@Command(
+    name = "respawn bench",
+    mixinStandardHelpOptions = true,
+    description = "Benchmarks and experiments. Each prints a table; charts are PNG files.",
+    subcommands = {CsvChart.class})
+public final class BenchCommand {
+
+  public static void main(String[] args) {
+    System.setProperty("java.awt.headless", "true");
+    System.exit(new CommandLine(new BenchCommand()).execute(args));
+  }
+}

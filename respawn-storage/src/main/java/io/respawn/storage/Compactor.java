@@ -39,6 +39,7 @@ public final class Compactor {
   private final Disk disk;
   private final StorageConfig config;
   private final Object runLock = new Object();
+  private final Object sleeper = new Object();
   private volatile Thread thread;
   private volatile boolean stopping;
 
@@ -58,11 +59,17 @@ public final class Compactor {
     t.start();
   }
 
+  /**
+   * Stops the thread without interrupting it: an interrupt during FileChannel I/O would close the
+   * channel under every other user of the file. A running compaction notices at its next record.
+   */
   void stop() {
     stopping = true;
+    synchronized (sleeper) {
+      sleeper.notifyAll();
+    }
     Thread t = thread;
     if (t != null) {
-      t.interrupt();
       try {
         t.join(30_000);
       } catch (InterruptedException e) {
@@ -74,7 +81,16 @@ public final class Compactor {
   private void run() {
     while (!stopping) {
       try {
-        TimeUnit.MILLISECONDS.sleep(config.compactionIntervalMillis());
+        synchronized (sleeper) {
+          long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.compactionIntervalMillis());
+          long left;
+          while (!stopping && (left = deadline - System.nanoTime()) > 0) {
+            TimeUnit.NANOSECONDS.timedWait(sleeper, left);
+          }
+        }
+        if (stopping) {
+          return;
+        }
         compactNow(false);
       } catch (InterruptedException e) {
         return;
@@ -169,12 +185,13 @@ public final class Compactor {
 
   /** Writes every live entry whose record lies in segments <= last; returns the file size. */
   private long writeLive(String name, long last, List<KeyIndex.Entry> written) throws IOException {
-    ByteBuffer batch = ByteBuffer.allocate(OUTPUT_BATCH_BYTES);
+    // Output batches obey batchBytesMax like any other: recovery rejects larger ones.
+    ByteBuffer batch = ByteBuffer.allocate(Math.min(OUTPUT_BATCH_BYTES, config.batchBytesMax()));
     long offset = LogFormat.SEGMENT_HEADER_BYTES;
     int records = 0;
     long maxSequence = 0;
     for (KeyIndex.Entry e : engine.index.entries()) {
-      if (stopping && Thread.currentThread() == thread) {
+      if (stopping) {
         throw new IOException("compaction stopped: store closing");
       }
       if (e.segmentId() > last) {
@@ -186,9 +203,7 @@ public final class Compactor {
         records = 0;
         maxSequence = 0;
       }
-      if (needed > batch.capacity()) {
-        batch = ByteBuffer.allocate(needed);
-      }
+      assert needed <= batch.capacity() : "record of " + needed + " bytes exceeds batchBytesMax";
       LogFormat.putRecord(batch, LogFormat.TYPE_PUT, e.sequence(), e.expiresAtMillis(), e.key(), e.value());
       records++;
       maxSequence = Math.max(maxSequence, e.sequence());

@@ -121,8 +121,12 @@ public final class FileChannelDisk implements Disk {
 
   private FileChannel channel(String name) throws IOException {
     FileChannel open = channels.get(name);
-    if (open != null) {
+    if (open != null && open.isOpen()) {
       return open;
+    }
+    if (open != null) {
+      // Closed under us (a thread was interrupted during I/O): reopen rather than fail forever.
+      channels.remove(name, open);
     }
     try {
       return channels.computeIfAbsent(

@@ -92,6 +92,7 @@ public final class LogEngine implements KvStore {
   private long writtenEndSegmentId = -1;
   private long writtenEndOffset;
   private final ByteBuffer writeBuffer = ByteBuffer.allocate(WRITE_CHUNK_BYTES);
+  private List<BatchTicket> durableAtRotation = new ArrayList<>();
 
   // ---- sync stage
   private final Object syncLock = new Object();
@@ -298,20 +299,46 @@ public final class LogEngine implements KvStore {
   // ------------------------------------------------------------------ write (flat combining)
 
   private void writeIfFree() {
+    if (writeLock.isHeldByCurrentThread()) {
+      return; // called back from a future completed by the writer; the writer loops over the queue
+    }
     while (pendingCount > 0) {
       if (!writeLock.tryLock()) {
         return; // the holder re-checks the queue after unlocking, so our batch is not stranded
       }
       List<Pending> written;
+      List<BatchTicket> durable;
       try {
         written = writePending();
+        durable = takeDurableCompletions();
       } finally {
         writeLock.unlock();
       }
-      for (Pending p : written) {
-        p.ticket().completeOrdered();
-      }
+      complete(written, durable);
     }
+  }
+
+  /**
+   * Completes futures only after every engine lock is released: their callbacks may call back
+   * into the store (apply, durable), and must never run inside the writer's critical section.
+   */
+  private static void complete(List<Pending> written, List<BatchTicket> durable) {
+    for (Pending p : written) {
+      p.ticket().completeOrdered();
+    }
+    for (BatchTicket t : durable) {
+      t.completeDurable();
+    }
+  }
+
+  /** Tickets made durable by a rotation inside the write stage. Caller holds writeLock. */
+  private List<BatchTicket> takeDurableCompletions() {
+    if (durableAtRotation.isEmpty()) {
+      return List.of();
+    }
+    List<BatchTicket> taken = durableAtRotation;
+    durableAtRotation = new ArrayList<>();
+    return taken;
   }
 
   /** Writes every queued batch in order. Caller holds writeLock. Returns what it wrote. */
@@ -393,7 +420,7 @@ public final class LogEngine implements KvStore {
     if (writeSegmentId >= 0) {
       disk.flush(segmentFile(writeSegmentId));
       syncPoint = new SyncPoint(writeSegmentId, writeOffset);
-      markDurable(writtenSequence);
+      durableAtRotation.addAll(advanceDurable(writtenSequence));
     }
     assert segmentId > writeSegmentId : "segments go forward: " + writeSegmentId + " -> " + segmentId;
     String name = LogFormat.segmentName(segmentId, 0);
@@ -431,38 +458,39 @@ public final class LogEngine implements KvStore {
 
   /** Writes what is queued, then one fsync covering everything written so far. */
   void syncOnce() {
+    List<BatchTicket> durableNow = List.of();
     synchronized (syncLock) {
       long target;
       long segmentId;
       long offset;
       List<Pending> written;
+      List<BatchTicket> durable;
       writeLock.lock();
       try {
         written = writePending();
+        durable = takeDurableCompletions();
         target = writtenSequence;
         segmentId = writeSegmentId;
         offset = writeOffset;
       } finally {
         writeLock.unlock();
       }
-      for (Pending p : written) {
-        p.ticket().completeOrdered();
+      complete(written, durable);
+      if (failure == null && target > durableSequence && segmentId >= 0) {
+        try {
+          disk.flush(segmentFile(segmentId));
+          syncPoint = new SyncPoint(segmentId, offset);
+          durableNow = advanceDurable(target);
+        } catch (IOException | RuntimeException e) {
+          fail(e, List.of());
+        }
       }
-      if (failure != null || target <= durableSequence || segmentId < 0) {
-        return;
-      }
-      try {
-        disk.flush(segmentFile(segmentId));
-      } catch (IOException | RuntimeException e) {
-        fail(e, List.of());
-        return;
-      }
-      syncPoint = new SyncPoint(segmentId, offset);
-      markDurable(target);
     }
+    complete(List.of(), durableNow);
   }
 
-  private void markDurable(long sequence) {
+  /** Moves the durable mark forward; returns the tickets to complete (outside any lock). */
+  private List<BatchTicket> advanceDurable(long sequence) {
     List<BatchTicket> done = new ArrayList<>();
     synchronized (durableLock) {
       if (sequence > durableSequence) {
@@ -472,9 +500,7 @@ public final class LogEngine implements KvStore {
         done.add(durableWaiters.poll());
       }
     }
-    for (BatchTicket t : done) {
-      t.completeDurable();
-    }
+    return done;
   }
 
   private void runFlusher() {

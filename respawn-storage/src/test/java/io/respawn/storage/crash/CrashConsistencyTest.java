@@ -1,0 +1,212 @@
+package io.respawn.storage.crash;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.storage.LogEngine;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.ScanPage;
+import io.respawn.storage.StorageConfig;
+import io.respawn.storage.StoredValue;
+import io.respawn.storage.WriteTicket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Crash-state campaign (DESIGN §4): run a seeded workload on a {@link RecordingDisk}, take crash
+ * states along the way, recover each, and check that the store holds exactly the state after
+ * some prefix of the batch history, and that the prefix contains every batch whose DURABLE
+ * acknowledgement had completed. The reference is a HashMap replayed per prefix.
+ *
+ * <p>The same campaign without checksum verification ({@code batchChecksums=false}) must find
+ * inconsistent states, or the test could not fail. Scale with {@code -Drespawn.crash.statesPerSeed}.
+ */
+class CrashConsistencyTest {
+  static final int STATES_PER_SEED = Integer.getInteger("respawn.crash.statesPerSeed", 260);
+  static final long[] SEEDS = {1L, 2L, 3L, 4L};
+  private static final AtomicLong statesChecked = new AtomicLong();
+
+  /** Small limits: values straddle 4 KiB blocks, segments rotate every few batches. */
+  static StorageConfig config(boolean checksums) {
+    return StorageConfig.defaults()
+        .withSizes(48 << 10, 20 << 10, 64, 6000)
+        .withFlushIntervalMillis(0)
+        .withCompaction(0, 0.5, 0)
+        .withBatchChecksums(checksums);
+  }
+
+  /** Outcome of one campaign. */
+  record Outcome(int states, int inconsistent, int refusedToOpen, String firstProblem) {}
+
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {1L, 2L, 3L, 4L})
+  void everyCrashStateRecoversToADurablePrefix(long seed) throws Exception {
+    Outcome outcome = campaign(seed, STATES_PER_SEED, true);
+    statesChecked.addAndGet(outcome.states());
+    assertThat(outcome.inconsistent())
+        .as("seed %d: %s", seed, outcome.firstProblem())
+        .isZero();
+    assertThat(outcome.states()).isGreaterThanOrEqualTo(STATES_PER_SEED);
+  }
+
+  @Test
+  void withoutChecksumsTheSameCampaignFindsInconsistentStates() throws Exception {
+    int states = 0;
+    int inconsistent = 0;
+    for (long seed : SEEDS) {
+      Outcome o = campaign(seed, STATES_PER_SEED, false);
+      states += o.states();
+      inconsistent += o.inconsistent();
+    }
+    System.out.printf("crash campaign without checksums: %d states, %d inconsistent%n",
+        states, inconsistent);
+    assertThat(inconsistent).isGreaterThan(0);
+  }
+
+  @AfterAll
+  static void report() {
+    System.out.printf("crash campaign with checksums: %d states checked, 0 inconsistent%n",
+        statesChecked.get());
+  }
+
+  /** Runs the workload for a seed and checks statesWanted crash states. */
+  static Outcome campaign(long seed, int statesWanted, boolean checksums) throws Exception {
+    Random random = new Random(seed);
+    StorageConfig config = config(checksums);
+    RecordingDisk disk = new RecordingDisk();
+    List<List<Mutation>> history = new ArrayList<>();
+    List<Map<String, String>> models = new ArrayList<>(); // models.get(p) = state after p batches
+    models.add(Map.of());
+    int durablePrefix = 0; // every batch < durablePrefix was acknowledged DURABLE
+    int batches = 60;
+    int statesPerPoint = Math.max(1, statesWanted / 12);
+    int states = 0;
+    int inconsistent = 0;
+    int refused = 0;
+    String firstProblem = null;
+    try (LogEngine engine = LogEngine.open(disk, config)) {
+      for (int i = 0; i < batches; i++) {
+        List<Mutation> batch = randomBatch(random);
+        WriteTicket ticket = engine.apply(batch);
+        history.add(batch);
+        models.add(replay(models.get(models.size() - 1), batch));
+        if (random.nextInt(4) == 0) {
+          ticket.durable().join();
+          durablePrefix = history.size();
+        }
+        if (random.nextInt(20) == 0) {
+          engine.compact(); // compaction must keep the same guarantees
+          durablePrefix = history.size(); // compaction makes the log durable first
+        }
+        boolean crashPoint = i % 5 == 4 || i == batches - 1;
+        for (int c = 0; crashPoint && c < statesPerPoint && states < statesWanted; c++) {
+          Map<String, byte[]> image = disk.crashImage(random);
+          states++;
+          String problem = check(image, config, models, durablePrefix);
+          if (problem != null) {
+            inconsistent++;
+            if (problem.startsWith("refused")) {
+              refused++;
+            }
+            if (firstProblem == null) {
+              firstProblem = "after batch " + i + ": " + problem;
+            }
+          }
+        }
+      }
+      while (states < statesWanted) { // top up at the end
+        states++;
+        String problem = check(disk.crashImage(random), config, models, durablePrefix);
+        if (problem != null) {
+          inconsistent++;
+          firstProblem = firstProblem == null ? "at end: " + problem : firstProblem;
+        }
+      }
+    }
+    return new Outcome(states, inconsistent, refused, firstProblem);
+  }
+
+  /** Null if the recovered image equals some allowed prefix, else a description. */
+  static String check(Map<String, byte[]> image, StorageConfig config,
+      List<Map<String, String>> models, int durablePrefix) {
+    Map<String, String> recovered;
+    try (LogEngine engine = LogEngine.open(RecordingDisk.of(image), config)) {
+      recovered = readAll(engine);
+    } catch (Exception e) {
+      return "refused to open: " + e.getMessage();
+    }
+    for (int p = models.size() - 1; p >= durablePrefix; p--) {
+      if (models.get(p).equals(recovered)) {
+        return null;
+      }
+    }
+    for (int p = durablePrefix - 1; p >= 0; p--) {
+      if (models.get(p).equals(recovered)) {
+        return "recovered prefix " + p + " lost durable batches up to " + durablePrefix;
+      }
+    }
+    return "recovered state (" + recovered.size() + " keys) is no prefix of the history";
+  }
+
+  static Map<String, String> readAll(LogEngine engine) {
+    Map<String, String> all = new HashMap<>();
+    long cursor = 0;
+    int pages = 0;
+    do {
+      ScanPage page = engine.scan(cursor, 100);
+      for (byte[] key : page.keys()) {
+        StoredValue v = engine.get(key);
+        all.put(new String(key, StandardCharsets.ISO_8859_1), describe(v));
+      }
+      cursor = page.nextCursor();
+    } while (cursor != 0 && ++pages < 10_000);
+    assertThat(engine.keyCount()).isEqualTo(all.size());
+    return all;
+  }
+
+  static String describe(StoredValue v) {
+    return Arrays.hashCode(v.value()) + "/" + v.value().length + "@" + v.expiresAtMillis();
+  }
+
+  static Map<String, String> replay(Map<String, String> before, List<Mutation> batch) {
+    Map<String, String> after = new HashMap<>(before);
+    for (Mutation m : batch) {
+      String key = new String(m.key(), StandardCharsets.ISO_8859_1);
+      switch (m.kind()) {
+        case PUT -> after.put(key, describe(new StoredValue(m.value(), m.expiresAtMillis())));
+        case DELETE -> after.remove(key);
+        case CLEAR -> after.clear();
+      }
+    }
+    return after;
+  }
+
+  static List<Mutation> randomBatch(Random random) {
+    int size = 1 + random.nextInt(4);
+    List<Mutation> batch = new ArrayList<>();
+    for (int i = 0; i < size; i++) {
+      byte[] key = ("key" + random.nextInt(16)).getBytes(StandardCharsets.ISO_8859_1);
+      int dice = random.nextInt(100);
+      if (dice < 2) {
+        batch.add(Mutation.clear());
+      } else if (dice < 15) {
+        batch.add(Mutation.delete(key));
+      } else {
+        byte[] value = new byte[1 + random.nextInt(4500)];
+        random.nextBytes(value);
+        long expires = random.nextInt(4) == 0 ? 1_000_000L + random.nextInt(1000) : 0;
+        batch.add(Mutation.put(key, value, expires));
+      }
+    }
+    return batch;
+  }
+}

@@ -29,10 +29,11 @@ import org.slf4j.LoggerFactory;
  *       tries the lock; the holder writes every queued batch, its own and others', with as few
  *       positional writes as possible, then completes their ORDERED futures. A caller that finds
  *       the lock taken leaves its batch to the holder, which re-checks the queue after releasing.
- *   <li><b>sync</b> (the flusher thread {@code respawn-storage-flusher}, or the caller when
- *       {@link StorageConfig#flushIntervalMillis()} is 0): one fsync covers every batch written
- *       before it started; it runs when someone waits for durability and at least every
- *       flushIntervalMillis, and writes continue while it runs. DURABLE futures complete after it.
+ *   <li><b>sync</b>: one fsync covers every batch written before it started. A thread that
+ *       blocks on a durability future runs it itself (unless a running fsync already covers its
+ *       batch); otherwise the flusher thread {@code respawn-storage-flusher} runs it on request
+ *       and at least every flushIntervalMillis (with flushIntervalMillis 0 there is no flusher
+ *       and the requesting thread runs it). Writes continue while it runs; fsyncs may overlap.
  * </ol>
  *
  * <p>Segments are flushed before the next one is created, so every segment but the last is
@@ -95,7 +96,15 @@ public final class LogEngine implements KvStore {
   private List<BatchTicket> durableAtRotation = new ArrayList<>();
 
   // ---- sync stage
-  private final Object syncLock = new Object();
+  /** Read: an fsync is running. Write: compaction renames or deletes segment files. */
+  private final java.util.concurrent.locks.ReentrantReadWriteLock fileLock =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
+  /** Highest sequence an fsync (running or done) has been started for; guarded by writeLock. */
+  private long syncStartedSequence = -1;
+  /** How many fsyncs of the active segment may overlap. */
+  static final int SYNCS_IN_FLIGHT_MAX = 1;
+  private final Object syncSlots = new Object();
+  private int syncsInFlight; // guarded by syncSlots
   private final Object durableLock = new Object();
   private final PriorityQueue<BatchTicket> durableWaiters =
       new PriorityQueue<>((a, b) -> Long.compare(a.sequence(), b.sequence()));
@@ -219,7 +228,11 @@ public final class LogEngine implements KvStore {
     return ticket;
   }
 
-  /** Applies a batch and, for DURABLE, asks for the fsync at once. */
+  /**
+   * Applies a batch and, for DURABLE, asks the flusher for an fsync at once — for callers that
+   * will neither block on nor attach an action to {@link WriteTicket#durable()} (either of
+   * which asks by itself).
+   */
   public WriteTicket apply(List<Mutation> batch, Durability durability) {
     WriteTicket ticket = apply(batch);
     if (durability == Durability.DURABLE) {
@@ -419,8 +432,8 @@ public final class LogEngine implements KvStore {
   private void rotateTo(long segmentId) throws IOException {
     if (writeSegmentId >= 0) {
       disk.flush(segmentFile(writeSegmentId));
-      syncPoint = new SyncPoint(writeSegmentId, writeOffset);
-      durableAtRotation.addAll(advanceDurable(writtenSequence));
+      durableAtRotation.addAll(
+          advanceDurable(writtenSequence, new SyncPoint(writeSegmentId, writeOffset)));
     }
     assert segmentId > writeSegmentId : "segments go forward: " + writeSegmentId + " -> " + segmentId;
     String name = LogFormat.segmentName(segmentId, 0);
@@ -456,13 +469,67 @@ public final class LogEngine implements KvStore {
     }
   }
 
-  /** Writes what is queued, then one fsync covering everything written so far. */
+  /**
+   * A thread about to block until sequence is durable: do the fsync here rather than hand it to
+   * the flusher (flat combining; fsyncs of several helpers may overlap, which the kernel
+   * merges).
+   */
+  void helpSync(long sequence) {
+    if (sequence > durableSequence && failure == null && !closed) {
+      syncOnce(sequence);
+    }
+  }
+
+  /** Runs {@link #syncFor} now for whatever has been written (flusher, close, manual mode). */
   void syncOnce() {
+    syncOnce(Long.MAX_VALUE);
+  }
+
+  /**
+   * Group commit by leader and followers: at most {@value #SYNCS_IN_FLIGHT_MAX} fsyncs run at
+   * once; a thread that finds them all busy waits for one to end, and returns if that made its
+   * batch durable — otherwise it becomes the next leader and its fsync covers everyone who
+   * wrote meanwhile.
+   */
+  private void syncOnce(long sequence) {
+    synchronized (syncSlots) {
+      while (syncsInFlight >= SYNCS_IN_FLIGHT_MAX) {
+        if (sequence <= durableSequence || failure != null) {
+          return;
+        }
+        try {
+          syncSlots.wait(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+      syncsInFlight++;
+    }
+    try {
+      syncFor();
+    } finally {
+      synchronized (syncSlots) {
+        syncsInFlight--;
+        syncSlots.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Writes what is queued, then one fsync covering everything written so far — unless an fsync
+   * started after those writes is already running, which covers them. Several may run at once:
+   * an fsync makes durable everything written before it began, whatever else is in flight, and
+   * the durable mark only moves forward.
+   */
+  private void syncFor() {
     List<BatchTicket> durableNow = List.of();
-    synchronized (syncLock) {
+    fileLock.readLock().lock();
+    try {
       long target;
       long segmentId;
       long offset;
+      boolean covered;
       List<Pending> written;
       List<BatchTicket> durable;
       writeLock.lock();
@@ -472,29 +539,39 @@ public final class LogEngine implements KvStore {
         target = writtenSequence;
         segmentId = writeSegmentId;
         offset = writeOffset;
+        covered = target <= syncStartedSequence;
+        if (!covered) {
+          syncStartedSequence = target;
+        }
       } finally {
         writeLock.unlock();
       }
       complete(written, durable);
-      if (failure == null && target > durableSequence && segmentId >= 0) {
+      if (failure == null && !covered && target > durableSequence && segmentId >= 0) {
         try {
           disk.flush(segmentFile(segmentId));
-          syncPoint = new SyncPoint(segmentId, offset);
-          durableNow = advanceDurable(target);
+          durableNow = advanceDurable(target, new SyncPoint(segmentId, offset));
         } catch (IOException | RuntimeException e) {
           fail(e, List.of());
         }
       }
+    } finally {
+      fileLock.readLock().unlock();
     }
     complete(List.of(), durableNow);
   }
 
   /** Moves the durable mark forward; returns the tickets to complete (outside any lock). */
-  private List<BatchTicket> advanceDurable(long sequence) {
+  private List<BatchTicket> advanceDurable(long sequence, SyncPoint synced) {
     List<BatchTicket> done = new ArrayList<>();
     synchronized (durableLock) {
       if (sequence > durableSequence) {
         durableSequence = sequence;
+      }
+      SyncPoint was = syncPoint;
+      if (synced.segmentId() > was.segmentId()
+          || synced.segmentId() == was.segmentId() && synced.offset() > was.offset()) {
+        syncPoint = synced; // overlapping fsyncs may finish out of order: never move it back
       }
       while (!durableWaiters.isEmpty() && durableWaiters.peek().sequence() <= durableSequence) {
         done.add(durableWaiters.poll());
@@ -657,13 +734,16 @@ public final class LogEngine implements KvStore {
    * compaction renames or deletes it.
    */
   void withLogQuiet(IoAction action) throws IOException {
-    synchronized (syncLock) {
+    fileLock.writeLock().lock();
+    try {
       writeLock.lock();
       try {
         action.run();
       } finally {
         writeLock.unlock();
       }
+    } finally {
+      fileLock.writeLock().unlock();
     }
   }
 

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -252,13 +251,5 @@ public final class Compactor {
     } catch (IOException | RuntimeException e) {
       log.warn("could not delete {}: {}", name, e.toString());
     }
-  }
-
-  /** Live and total bytes per segment, for tests and status pages. */
-  static String describe(Map<Long, LogEngine.Segment> segments) {
-    StringBuilder sb = new StringBuilder();
-    segments.values().forEach(s -> sb.append(s.fileName()).append(' ').append(s.liveBytes)
-        .append('/').append(s.totalBytes).append('\n'));
-    return sb.toString();
   }
 }

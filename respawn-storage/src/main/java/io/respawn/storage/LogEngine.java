@@ -168,6 +168,7 @@ public final class LogEngine implements KvStore {
 
   // ------------------------------------------------------------------ reads
 
+  /** {@inheritDoc} The returned array is the store's own: do not modify it. */
   @Override
   public StoredValue get(byte[] key) {
     KeyIndex.Entry e = index.get(key);
@@ -687,6 +688,26 @@ public final class LogEngine implements KvStore {
       log.info("index rebuilt from the written log after the failure: {} keys", rebuilt.index().size());
     } catch (IOException | RuntimeException e) {
       log.error("could not rebuild the index after the failure; reads may show unacknowledged writes", e);
+    }
+  }
+
+  /** A snapshot of the engine's counters, for INFO and metrics. */
+  public record Stats(long keys, int segments, long logBytes, long liveBytes,
+      long lastSequence, long durableSequence) {}
+
+  public Stats stats() {
+    appendLock.lock();
+    try {
+      long total = 0;
+      long live = 0;
+      for (Segment s : segments.values()) {
+        total += s.totalBytes;
+        live += s.liveBytes;
+      }
+      return new Stats(index.size(), segments.size(), total, live, nextSequence - 1,
+          durableSequence);
+    } finally {
+      appendLock.unlock();
     }
   }
 

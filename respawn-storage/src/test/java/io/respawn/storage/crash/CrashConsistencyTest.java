@@ -34,6 +34,7 @@ class CrashConsistencyTest {
   static final int STATES_PER_SEED = Integer.getInteger("respawn.crash.statesPerSeed", 260);
   static final long[] SEEDS = {1L, 2L, 3L, 4L};
   private static final AtomicLong statesChecked = new AtomicLong();
+  private static final AtomicLong midCompactionStates = new AtomicLong();
 
   /** Small limits: values straddle 4 KiB blocks, segments rotate every few batches. */
   static StorageConfig config(boolean checksums) {
@@ -74,8 +75,24 @@ class CrashConsistencyTest {
 
   @AfterAll
   static void report() {
-    System.out.printf("crash campaign with checksums: %d states checked, 0 inconsistent%n",
-        statesChecked.get());
+    System.out.printf(
+        "crash campaign with checksums: %d states checked (%d inside compactions), 0 inconsistent%n",
+        statesChecked.get(), midCompactionStates.get());
+  }
+
+  /** Counts checks made from inside a disk operation. */
+  private static final class Tally {
+    int states;
+    int inconsistent;
+    String firstProblem;
+
+    void record(String problem) {
+      states++;
+      if (problem != null) {
+        inconsistent++;
+        firstProblem = firstProblem == null ? problem : firstProblem;
+      }
+    }
   }
 
   /** Runs the workload for a seed and checks statesWanted crash states. */
@@ -104,8 +121,46 @@ class CrashConsistencyTest {
           durablePrefix = history.size();
         }
         if (random.nextInt(20) == 0) {
-          engine.compact(); // compaction must keep the same guarantees
-          durablePrefix = history.size(); // compaction makes the log durable first
+          // Compaction must keep the same guarantees, also if the crash comes in its middle:
+          // take crash states after its individual disk operations.
+          Tally mid = new Tally();
+          int durableBefore = durablePrefix;
+          boolean[] inObserver = {false};
+          disk.observe(operation -> {
+            if (inObserver[0]) {
+              return;
+            }
+            inObserver[0] = true;
+            try {
+              if (random.nextInt(3) == 0) {
+                mid.record(check(disk.crashImage(random), config, models, durableBefore));
+              }
+              if (operation.equals("write") && random.nextInt(3) == 0) {
+                // a client write racing the compaction: it may supersede a record being copied
+                List<Mutation> racing = randomBatch(random);
+                engine.apply(racing);
+                history.add(racing);
+                models.add(replay(models.get(models.size() - 1), racing));
+              }
+            } finally {
+              inObserver[0] = false;
+            }
+          });
+          try {
+            engine.compact();
+          } finally {
+            disk.observe(null);
+          }
+          states += mid.states;
+          if (checksums) {
+            midCompactionStates.addAndGet(mid.states);
+          }
+          inconsistent += mid.inconsistent;
+          if (firstProblem == null && mid.firstProblem != null) {
+            firstProblem = "during compaction after batch " + i + ": " + mid.firstProblem;
+          }
+          engine.flushAll().join(); // racing writes may still be volatile
+          durablePrefix = history.size();
         }
         boolean crashPoint = i % 5 == 4 || i == batches - 1;
         for (int c = 0; crashPoint && c < statesPerPoint && states < statesWanted; c++) {

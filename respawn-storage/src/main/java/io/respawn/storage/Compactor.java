@@ -114,6 +114,7 @@ public final class Compactor {
       long totalBytes = 0;
       long liveBytes = 0;
       int generation = 0;
+      long maxSequence = -1;
       engine.appendLock.lock();
       try {
         for (LogEngine.Segment s : engine.segments.headMap(last, true).values()) {
@@ -121,6 +122,7 @@ public final class Compactor {
           totalBytes += s.totalBytes;
           liveBytes += s.liveBytes;
           generation = Math.max(generation, s.generation);
+          maxSequence = Math.max(maxSequence, s.maxSequence);
         }
       } finally {
         engine.appendLock.unlock();
@@ -133,12 +135,12 @@ public final class Compactor {
           || garbage < config.compactionGarbageRatioMin() || victims.size() < 2 && garbage == 0)) {
         return Report.NOTHING;
       }
-      return rewrite(victims, last, generation + 1, totalBytes);
+      return rewrite(victims, last, generation + 1, totalBytes, maxSequence);
     }
   }
 
   private Report rewrite(List<LogEngine.Segment> victims, long last, int generation,
-      long bytesBefore) throws IOException {
+      long bytesBefore, long maxSequence) throws IOException {
     String finalName = LogFormat.segmentName(last, generation);
     String tempName = finalName + LogFormat.TEMP_SUFFIX;
     List<KeyIndex.Entry> written = new ArrayList<>();
@@ -146,7 +148,7 @@ public final class Compactor {
     try {
       disk.create(tempName);
       disk.write(tempName, 0, ByteBuffer.wrap(LogFormat.segmentHeader()));
-      fileBytes = writeLive(tempName, last, written);
+      fileBytes = writeLive(tempName, last, maxSequence, written);
       disk.flush(tempName);
     } catch (IOException | RuntimeException e) {
       deleteQuietly(tempName);
@@ -182,11 +184,23 @@ public final class Compactor {
     return new Report(victims.size(), bytesBefore, finalBytes, written.size());
   }
 
-  /** Writes every live entry whose record lies in segments <= last; returns the file size. */
-  private long writeLive(String name, long last, List<KeyIndex.Entry> written) throws IOException {
+  /**
+   * Writes every live entry whose record lies in segments <= last; returns the file size.
+   *
+   * <p>The file starts with a one-record batch deleting the empty key at the prefix's highest
+   * sequence number, so that the sequence survives a compaction that drops the newest records
+   * (a reopened store must not reuse sequence numbers). It is harmless: nothing older than the
+   * file exists, and a live empty key is rewritten after it.
+   */
+  private long writeLive(String name, long last, long prefixSequence, List<KeyIndex.Entry> written)
+      throws IOException {
     // Output batches obey batchBytesMax like any other: recovery rejects larger ones.
     ByteBuffer batch = ByteBuffer.allocate(Math.min(OUTPUT_BATCH_BYTES, config.batchBytesMax()));
     long offset = LogFormat.SEGMENT_HEADER_BYTES;
+    if (prefixSequence >= 0) {
+      LogFormat.putRecord(batch, LogFormat.TYPE_DELETE, prefixSequence, 0, new byte[0], null);
+      offset += writeBatch(name, offset, batch, 1, prefixSequence);
+    }
     int records = 0;
     long maxSequence = 0;
     for (KeyIndex.Entry e : engine.index.entries()) {

@@ -54,6 +54,7 @@ public final class LogEngine implements KvStore {
     int generation;
     long totalBytes;
     long liveBytes;
+    long maxSequence = -1;
 
     Segment(long id, int generation, long totalBytes) {
       this.id = id;
@@ -137,7 +138,13 @@ public final class LogEngine implements KvStore {
       log.warn("batchChecksums=false: recovery will not verify checksums (crash experiments only)");
     }
     LogEngine engine = new LogEngine(disk, config);
-    Recovery.Result recovered = Recovery.run(disk, config);
+    Recovery.Result recovered;
+    try {
+      recovered = Recovery.run(disk, config);
+    } catch (IOException | RuntimeException e) {
+      disk.close(); // the engine owns the disk from here on
+      throw e;
+    }
     engine.index = recovered.index();
     for (Segment s : recovered.segments()) {
       engine.segments.put(s.id, s);
@@ -211,7 +218,9 @@ public final class LogEngine implements KvStore {
       assert encoded.length == bytes : "encoded " + encoded.length + " != computed " + bytes;
       long offset = appendOffset;
       appendOffset += bytes;
-      segments.get(appendSegmentId).totalBytes += bytes;
+      Segment segment = segments.get(appendSegmentId);
+      segment.totalBytes += bytes;
+      segment.maxSequence = sequence;
       for (Mutation m : batch) {
         applyRecord(index, segments, LogFormat.typeOf(m.kind()), m.key(), m.value(),
             m.expiresAtMillis(), sequence, appendSegmentId);
@@ -400,8 +409,15 @@ public final class LogEngine implements KvStore {
       writeBuffered(buffered);
       return batches;
     } catch (IOException | RuntimeException e) {
-      fail(e, batches);
-      return List.of();
+      // Batches written whole before the error are in the log in order: acknowledge them as
+      // ORDERED (the index rebuilt by fail() keeps them); fail the rest.
+      List<Pending> written = new ArrayList<>();
+      List<Pending> lost = new ArrayList<>();
+      for (Pending p : batches) {
+        (p.ticket().sequence() <= writtenSequence ? written : lost).add(p);
+      }
+      fail(e, lost);
+      return written;
     }
   }
 

@@ -63,6 +63,22 @@ class CompactionTest {
   }
 
   @Test
+  void sequenceNumbersAreNotReusedAfterCompactingEverythingAway() throws Exception {
+    long last;
+    try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), smallConfig())) {
+      put(store, "a", "1");
+      put(store, "", "empty key survives the marker");
+      last = store.apply(List.of(Mutation.delete(b("a")))).sequence();
+      store.compact();
+    }
+    try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), smallConfig())) {
+      assertThat(put(store, "b", "2").sequence()).isGreaterThan(last);
+      assertThat(get(store, "")).isEqualTo("empty key survives the marker");
+      assertThat(store.keyCount()).isEqualTo(2);
+    }
+  }
+
+  @Test
   void backgroundCompactionRunsWhenGarbageDominates() throws Exception {
     StorageConfig config = smallConfig().withFlushIntervalMillis(10).withCompaction(20, 0.5, 0);
     try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), config)) {

@@ -73,6 +73,90 @@ class CrashConsistencyTest {
     assertThat(inconsistent).isGreaterThan(0);
   }
 
+  /**
+   * The same check with the production threading: writers on several threads, the flusher
+   * thread, waiting threads leading group fsyncs. Crash images are taken while they run; the
+   * batch history is the sequence order, known once the writers stop.
+   */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {7L, 8L})
+  void concurrentWritersCrashStatesRecoverToADurablePrefix(long seed) throws Exception {
+    Random random = new Random(seed);
+    StorageConfig config = config(true).withFlushIntervalMillis(3);
+    RecordingDisk disk = new RecordingDisk();
+    java.util.concurrent.ConcurrentSkipListMap<Long, List<Mutation>> bySequence =
+        new java.util.concurrent.ConcurrentSkipListMap<>();
+    AtomicLong durableAcked = new AtomicLong(-1);
+    List<Map<String, byte[]>> images = new ArrayList<>();
+    List<Long> durableAtImage = new ArrayList<>();
+    int writers = 4;
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    try (LogEngine engine = LogEngine.open(disk, config)) {
+      List<Thread> threads = new ArrayList<>();
+      java.util.concurrent.atomic.AtomicReference<Throwable> error =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      for (int w = 0; w < writers; w++) {
+        Random mine = new Random(seed * 100 + w);
+        Thread t = new Thread(() -> {
+          try {
+            for (int i = 0; i < 2000 && !stop.get(); i++) {
+              List<Mutation> batch = randomSmallBatch(mine);
+              WriteTicket ticket = engine.apply(batch);
+              bySequence.put(ticket.sequence(), batch); // history = sequence order
+              if (mine.nextInt(3) == 0) {
+                ticket.durable().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                durableAcked.accumulateAndGet(ticket.sequence(), Math::max);
+              } else {
+                ticket.ordered().get(10, java.util.concurrent.TimeUnit.SECONDS);
+              }
+            }
+          } catch (Throwable e) {
+            error.compareAndSet(null, e);
+          }
+        }, "crash-writer-" + w);
+        threads.add(t);
+        t.start();
+      }
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+      while (threads.stream().anyMatch(Thread::isAlive) && System.nanoTime() < deadline
+          && images.size() < 150) {
+        long durable = durableAcked.get(); // read before the image: acked before it is in it
+        images.add(disk.crashImage(random));
+        durableAtImage.add(durable);
+        java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+      }
+      stop.set(true);
+      for (Thread t : threads) {
+        t.join(30_000);
+        assertThat(t.isAlive()).as("writer stuck").isFalse();
+      }
+      assertThat(error.get()).as("seed %d", seed).isNull();
+    }
+    // models.get(p) = state after the first p batches in sequence order
+    List<Map<String, String>> models = new ArrayList<>();
+    models.add(Map.of());
+    List<Long> sequences = new ArrayList<>(bySequence.keySet());
+    for (long sequence : sequences) {
+      models.add(replay(models.get(models.size() - 1), bySequence.get(sequence)));
+    }
+    int inconsistent = 0;
+    String first = null;
+    for (int i = 0; i < images.size(); i++) {
+      long durable = durableAtImage.get(i);
+      int mustHave = durable < 0 ? 0 : sequences.indexOf(durable) + 1;
+      String problem = check(images.get(i), config.withFlushIntervalMillis(0), models, mustHave);
+      if (problem != null) {
+        inconsistent++;
+        first = first == null ? "image " + i + ": " + problem : first;
+      }
+    }
+    statesChecked.addAndGet(images.size());
+    System.out.printf("concurrent crash campaign seed %d: %d states, %d inconsistent%n",
+        seed, images.size(), inconsistent);
+    assertThat(images.size()).isGreaterThan(50);
+    assertThat(inconsistent).as("seed %d: %s", seed, first).isZero();
+  }
+
   @AfterAll
   static void report() {
     System.out.printf(
@@ -243,6 +327,17 @@ class CrashConsistencyTest {
       }
     }
     return after;
+  }
+
+  /** Like {@link #randomBatch} with values up to 300 bytes, to keep long runs small. */
+  static List<Mutation> randomSmallBatch(Random random) {
+    List<Mutation> batch = new ArrayList<>();
+    for (Mutation m : randomBatch(random)) {
+      batch.add(m.kind() == Mutation.Kind.PUT && m.value().length > 300
+          ? Mutation.put(m.key(), Arrays.copyOf(m.value(), 1 + m.value().length % 300), m.expiresAtMillis())
+          : m);
+    }
+    return batch;
   }
 
   static List<Mutation> randomBatch(Random random) {

@@ -1,5 +1,6 @@
 package io.respawn.bench;
 
+import io.respawn.bench.storage.StorageBench;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -8,7 +9,7 @@ import picocli.CommandLine.Command;
     name = "respawn bench",
     mixinStandardHelpOptions = true,
     description = "Benchmarks and experiments. Each prints a table; charts are PNG files.",
-    subcommands = {CsvChart.class})
+    subcommands = {StorageBench.class, CsvChart.class})
 public final class BenchCommand {
 
   public static void main(String[] args) {

@@ -926,12 +926,14 @@ public final class Replica {
     }
     long prevIndex = Math.min(pr.nextIndex - 1, log.lastIndex());
     boolean full = storesFull(peer);
-    long limit = full ? log.lastIndex() : Math.min(log.lastIndex(), elidedCap());
+    // The broken COMMIT_WITHOUT_BACKUP variant ignores backups here too: no cap, no value check.
+    boolean careless = config.variant() == Variant.COMMIT_WITHOUT_BACKUP;
+    long limit = full || careless ? log.lastIndex() : Math.min(log.lastIndex(), elidedCap());
     limit = Math.min(limit, prevIndex + config.maxEntriesPerAppend());
     List<Entry> entries = new ArrayList<>();
     for (long i = prevIndex + 1; i <= limit; i++) {
       Entry e = log.entry(i);
-      if (full && e.isElided()) {
+      if (full && e.isElided() && !careless) {
         requestFill(i); // we lead with keys only for this entry: fetch its value first
         break;
       }

@@ -823,6 +823,7 @@ public final class Replica {
       pr.leaseAckSentNanos = Math.max(pr.leaseAckSentNanos, sent);
     }
     if (m.success()) {
+      pr.elidedProbeFrom = -1;
       if (pr.maybeUpdate(Math.min(m.matchIndex(), log.lastIndex()))) {
         maybeCommit();
       }
@@ -830,6 +831,10 @@ public final class Replica {
         sendAppend(m.from(), false);
       }
     } else {
+      if (pr.elidedProbeFrom != -1) {
+        pr.elidedProbeFailedAt = pr.elidedProbeFrom; // it lacks (some of) our elided run
+        pr.elidedProbeFrom = -1;
+      }
       pr.backOff(m.rejectHint());
       sendAppend(m.from(), true);
     }
@@ -928,14 +933,29 @@ public final class Replica {
     boolean full = storesFull(peer);
     // The broken COMMIT_WITHOUT_BACKUP variant ignores backups here too: no cap, no value check.
     boolean careless = config.variant() == Variant.COMMIT_WITHOUT_BACKUP;
+    if (full && !careless && prevIndex < log.lastIndex() && log.entry(prevIndex + 1).isElided()) {
+      // We lead with keys only for the next entry. The follower may hold it already (it keeps
+      // values): probe past the elided run. If that probe was rejected, fetch the values first.
+      long first = prevIndex + 1;
+      if (pr.elidedProbeFailedAt == first) {
+        requestFill(first);
+        if (!heartbeat) {
+          return;
+        }
+      } else {
+        while (prevIndex < log.lastIndex() && log.entry(prevIndex + 1).isElided()) {
+          prevIndex++;
+        }
+        pr.elidedProbeFrom = first;
+      }
+    }
     long limit = full || careless ? log.lastIndex() : Math.min(log.lastIndex(), elidedCap());
     limit = Math.min(limit, prevIndex + config.maxEntriesPerAppend());
     List<Entry> entries = new ArrayList<>();
     for (long i = prevIndex + 1; i <= limit; i++) {
       Entry e = log.entry(i);
       if (full && e.isElided() && !careless) {
-        requestFill(i); // we lead with keys only for this entry: fetch its value first
-        break;
+        break; // the next elided run is probed by a later round
       }
       entries.add(full ? e : e.elide());
     }

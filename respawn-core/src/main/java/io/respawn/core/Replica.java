@@ -785,8 +785,14 @@ public final class Replica {
       }
       if (ours != -1) {
         if (e.index() <= commitIndex) {
-          throw new IllegalStateException("leader " + m.from() + " conflicts with committed index "
-              + e.index() + " on " + self);
+          if (config.variant() == Variant.CORRECT) {
+            throw new IllegalStateException("leader " + m.from()
+                + " conflicts with committed index " + e.index() + " on " + self);
+          }
+          // A broken variant: obey, so the damage reaches the simulator's checkers.
+          commitIndex = e.index() - 1;
+          applyHandedOutIndex = Math.min(applyHandedOutIndex, commitIndex);
+          appliedIndex = Math.min(appliedIndex, commitIndex);
         }
         log.truncateFrom(e.index());
         configTouched = true;

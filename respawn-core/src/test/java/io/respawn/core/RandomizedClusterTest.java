@@ -25,7 +25,7 @@ class RandomizedClusterTest {
     List<Arguments> out = new ArrayList<>();
     int[][] shapes = {{1, 1}, {1, 2}, {2, 2}};
     for (int[] s : shapes) {
-      long seeds = Long.getLong("respawn.core.seeds", 12L);
+      long seeds = Long.getLong("respawn.core.seeds", 8L);
       long firstSeed = Long.getLong("respawn.core.firstSeed", 1L);
       for (long seed = firstSeed; seed < firstSeed + seeds; seed++) {
         out.add(Arguments.of(s[0], s[1], seed));

@@ -693,7 +693,8 @@ public final class Replica {
     if (m.preVote()) {
       // Nobody changes state for a pre-vote. Refuse while we still follow a live leader, so a
       // partitioned node coming back cannot depose a healthy one.
-      boolean grant = m.term() > term && logOk && !promiseActive() && !heardFromLeaderRecently();
+      boolean grant = m.term() > term && logOk && status != Status.LEADER && !promiseActive()
+          && !heardFromLeaderRecently();
       outbox.add(new RequestVoteResponse(self, m.from(), grant ? m.term() : term, true, grant,
           log.lastIndex(), log.lastTerm()));
       return;

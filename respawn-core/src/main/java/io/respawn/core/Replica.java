@@ -50,9 +50,18 @@ import java.util.Set;
  *
  * Not thread-safe: one owner (the runtime's NodeLoop, or the simulator) calls everything.
  *
- * <p>Invariants (checked after every input): {@code commitIndex <= lastIndex};
- * {@code appliedIndex <= commitIndex}; {@code commitIndex} and {@code term} never decrease; a
- * leader's log holds an entry of every term it led only after that term's no-op.
+ * <p>After a restart, committed entries are handed out again from index 1 (each carries its
+ * (term, index), so a state machine that keeps per-key timestamps re-applies idempotently).
+ * On a witness, committed NORMAL entries are elided: apply them as timestamp updates.
+ *
+ * <p>Invariants (checked after every input, {@link IllegalStateException} if broken):
+ * {@code commitIndex <= lastIndex}; {@code appliedIndex <= commitIndex}; last log term
+ * {@code <=} current term; a committed entry is never truncated; one node never sees two
+ * leaders in one term. {@code term} never decreases and, in {@link Variant#CORRECT},
+ * {@code commitIndex} never decreases.
+ *
+ * <p>The protocol (messages, quorums, lease math, reconciliation, membership) is described in
+ * {@code docs/protocol.md}.
  */
 public final class Replica {
   private final ReplicaConfig config;
@@ -542,7 +551,8 @@ public final class Replica {
       outbox.add(new RequestLog(self, peer, term, c.requestId, c.nextFrom,
           log.term(c.nextFrom - 1), config.maxEntriesPerAppend()));
     }
-    if (catchUps.isEmpty()) {
+    if (catchUps.isEmpty() || config.variant() == Variant.VOTE_STALE_LOG) {
+      // The broken variant also campaigns without catching up, so stale candidates exist.
       becomePreCandidate();
     }
   }

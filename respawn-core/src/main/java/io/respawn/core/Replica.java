@@ -277,6 +277,12 @@ public final class Replica {
       return false;
     }
     standIns.put(failed, standIn);
+    if (standIn.equals(self)) {
+      // A witness that leads holds in full every entry it appends; its own persisted index
+      // counts for the failed backup from now on.
+      maybeCommit();
+      return true;
+    }
     Progress pr = progress.get(standIn);
     // Its copies so far are elided: count it only for what it will hold in full.
     pr.matchIndex = Math.min(pr.matchIndex, commitIndex);

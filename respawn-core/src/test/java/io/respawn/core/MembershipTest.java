@@ -94,6 +94,32 @@ class MembershipTest {
   }
 
   @Test
+  void witnessLeaderStandsInForItsFailedBackup() {
+    // P1 B2 B3 W4 W5: after the primary and then a backup fail, three of five voters remain
+    Cluster c = electedOnOne(Cluster.shape(2, 2));
+    c.propose("before", "k0");
+    c.run(300);
+    c.down.add(n(1));
+    for (int i = 0; i < 200 && c.leader() == null; i++) {
+      c.run(100);
+    }
+    Replica w = c.leader();
+    assertThat(w).isNotNull();
+    assertThat(w.role()).isEqualTo(Role.WITNESS);
+    c.down.add(n(2));
+    long stuck = c.propose("blocked", "k");
+    c.run(1_000);
+    assertThat(w.commitIndex()).isLessThan(stuck);
+    // the leader names itself: it holds its new entries in full, so it counts for the backup
+    assertThat(w.standIn(n(2), w.id())).isTrue();
+    c.handle(w.id(), w.ready());
+    c.run(300);
+    assertThat(w.commitIndex()).isGreaterThanOrEqualTo(stuck);
+    assertThat(w.log().entry(stuck).isElided()).isFalse();
+    c.checkSafety();
+  }
+
+  @Test
   void removeFailedBackupWithAWitnessStandingIn() {
     Membership start = Cluster.shape(1, 1); // P1 B2 W3
     Cluster c = electedOnOne(start);

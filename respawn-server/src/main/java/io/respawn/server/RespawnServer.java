@@ -1,0 +1,140 @@
+package io.respawn.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.respawn.server.command.CommandLoop;
+import io.respawn.server.command.CommandSettings;
+import io.respawn.server.command.Dispatcher;
+import io.respawn.server.resp.ClientRegistry;
+import io.respawn.server.resp.RespPipeline;
+import io.respawn.storage.KvStore;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One single-node RESP server: the storage engine, the command thread ({@link CommandLoop}) and
+ * Netty I/O threads accepting clients. {@link #start} brings them up in that order, {@link #close}
+ * takes them down in reverse and makes every write durable before the engine closes.
+ *
+ * <p>Threads: {@code ioThreads} Netty event loops ({@code respawn-io-N}, decode/encode only), one
+ * command thread, and whatever the engine runs (flusher, compactor).
+ */
+public final class RespawnServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RespawnServer.class);
+  private static final long FLUSH_ON_CLOSE_SECONDS = 30;
+
+  private final ServerConfig config;
+  private final KvStore store;
+  private final CommandLoop commandLoop;
+  private final EventLoopGroup ioGroup;
+  private final Channel serverChannel;
+  private final boolean epoll;
+  private boolean closed;
+
+  private RespawnServer(ServerConfig config, KvStore store, CommandLoop loop,
+      EventLoopGroup ioGroup, Channel serverChannel, boolean epoll) {
+    this.config = config;
+    this.store = store;
+    this.commandLoop = loop;
+    this.ioGroup = ioGroup;
+    this.serverChannel = serverChannel;
+    this.epoll = epoll;
+  }
+
+  /** Opens the store, starts the command thread and binds; closes what it opened on failure. */
+  public static RespawnServer start(ServerConfig config, StoreOpener opener, String storageDescription)
+      throws IOException, InterruptedException {
+    KvStore store = opener.open(config.dataDir());
+    ClientRegistry registry = new ClientRegistry(config.limits().clientsMax());
+    CommandSettings settings = new CommandSettings(config.requirePass(), config.defaultDurability(),
+        config.limits(), config.bindHost(), config.port(), config.dataDir().toString(),
+        storageDescription);
+    CommandLoop loop = new CommandLoop(
+        new Dispatcher(store, System::currentTimeMillis, settings, registry));
+    loop.start();
+
+    boolean epoll = Epoll.isAvailable();
+    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    Class<? extends ServerChannel> channelClass =
+        epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(config.ioThreads(),
+        new io.netty.util.concurrent.DefaultThreadFactory("respawn-io"), io);
+    try {
+      ServerBootstrap bootstrap = new ServerBootstrap()
+          .group(group)
+          .channel(channelClass)
+          .option(ChannelOption.SO_BACKLOG, 1024)
+          .option(ChannelOption.SO_REUSEADDR, true)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
+              config.limits().outputBytesMax() / 2, config.limits().outputBytesMax()))
+          .childHandler(new RespPipeline(loop, registry, config.limits()));
+      Channel channel = bootstrap.bind(new InetSocketAddress(config.bindHost(), config.port()))
+          .sync().channel();
+      return new RespawnServer(config, store, loop, group, channel, epoll);
+    } catch (Exception e) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+      loop.close();
+      store.close();
+      throw e;
+    }
+  }
+
+  /** The port actually bound (differs from the config's when it asked for 0). */
+  public int port() {
+    return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+  }
+
+  public boolean usesEpoll() {
+    return epoll;
+  }
+
+  public ServerConfig config() {
+    return config;
+  }
+
+  /**
+   * Stops accepting, closes client connections, stops the command thread, flushes the engine so
+   * ORDERED writes become durable, and closes it.
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    log.info("shutting down: closing listener and client connections");
+    serverChannel.close().awaitUninterruptibly();
+    ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    try {
+      commandLoop.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      store.flushAll().get(FLUSH_ON_CLOSE_SECONDS, TimeUnit.SECONDS);
+      log.info("all writes are durable");
+    } catch (Exception e) {
+      log.error("final flush failed: {}", e.toString());
+    }
+    try {
+      store.close();
+    } catch (IOException e) {
+      log.error("closing the store failed: {}", e.toString());
+    }
+  }
+}

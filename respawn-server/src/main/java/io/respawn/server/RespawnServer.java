@@ -18,7 +18,10 @@ import io.respawn.server.command.CommandSettings;
 import io.respawn.server.command.Dispatcher;
 import io.respawn.server.resp.ClientRegistry;
 import io.respawn.server.resp.RespPipeline;
+import io.respawn.storage.FileChannelDisk;
 import io.respawn.storage.KvStore;
+import io.respawn.storage.LogEngine;
+import io.respawn.storage.StorageConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -55,14 +58,25 @@ public final class RespawnServer implements AutoCloseable {
     this.epoll = epoll;
   }
 
-  /** Opens the store, starts the command thread and binds; closes what it opened on failure. */
-  public static RespawnServer start(ServerConfig config, StoreOpener opener, String storageDescription)
+  /** Starts a server on the log engine in {@code config.dataDir()}. */
+  public static RespawnServer start(ServerConfig config) throws IOException, InterruptedException {
+    return start(config, dir -> LogEngine.open(new FileChannelDisk(dir), config.storage()));
+  }
+
+  /**
+   * Opens the store, starts the command thread and binds; closes what it opened on failure. Tests
+   * pass their own opener; the shipping server uses {@link #start(ServerConfig)}.
+   */
+  public static RespawnServer start(ServerConfig config, StoreOpener opener)
       throws IOException, InterruptedException {
+    StorageConfig sc = config.storage();
+    String storageDescription = "log (flush interval " + sc.flushIntervalMillis()
+        + " ms, valueBytesMax " + sc.valueBytesMax() + ", keyBytesMax " + sc.keyBytesMax() + ")";
     KvStore store = opener.open(config.dataDir());
     ClientRegistry registry = new ClientRegistry(config.limits().clientsMax());
     CommandSettings settings = new CommandSettings(config.requirePass(), config.defaultDurability(),
         config.limits(), config.bindHost(), config.port(), config.dataDir().toString(),
-        storageDescription);
+        storageDescription, sc.keyBytesMax(), sc.valueBytesMax());
     CommandLoop loop = new CommandLoop(
         new Dispatcher(store, System::currentTimeMillis, settings, registry));
     loop.start();

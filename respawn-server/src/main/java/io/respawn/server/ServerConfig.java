@@ -2,6 +2,7 @@ package io.respawn.server;
 
 import io.respawn.server.resp.RespLimits;
 import io.respawn.storage.Durability;
+import io.respawn.storage.StorageConfig;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -16,6 +17,8 @@ import java.util.Objects;
  * @param requirePass password clients must AUTH with, or null
  * @param limits protocol and connection limits
  * @param ioThreads Netty I/O threads (they only decode and encode)
+ * @param storage the storage engine's configuration (its key and value limits also bound
+ *     commands)
  */
 public record ServerConfig(
     String bindHost,
@@ -24,13 +27,15 @@ public record ServerConfig(
     Durability defaultDurability,
     String requirePass,
     RespLimits limits,
-    int ioThreads) {
+    int ioThreads,
+    StorageConfig storage) {
 
   public ServerConfig {
     Objects.requireNonNull(bindHost, "bindHost");
     Objects.requireNonNull(dataDir, "dataDir");
     Objects.requireNonNull(defaultDurability, "defaultDurability");
     Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(storage, "storage");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
     }

@@ -4,9 +4,6 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import io.respawn.server.RespawnServer;
 import io.respawn.server.ServerConfig;
-import io.respawn.server.StoreOpener;
-import io.respawn.storage.FileChannelDisk;
-import io.respawn.storage.LogEngine;
 import io.respawn.storage.StorageConfig;
 import java.io.IOException;
 import java.net.BindException;
@@ -38,15 +35,11 @@ public class ServerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     ServerConfig config = options.toConfig(spec);
     setLogLevel(options.logLevel);
-    StorageConfig storage = StorageConfig.defaults()
-        .withFlushIntervalMillis(options.flushIntervalMillis);
+    StorageConfig storage = config.storage();
     if (config.limits().bulkLengthMax() > storage.valueBytesMax()) {
       log.warn("--bulk-length-max {} is above the engine's value limit {}: larger values are "
           + "refused when written", config.limits().bulkLengthMax(), storage.valueBytesMax());
     }
-    StoreOpener opener = dir -> LogEngine.open(new FileChannelDisk(dir), storage);
-    String description = "log engine (flush interval " + storage.flushIntervalMillis()
-        + " ms, valueBytesMax " + storage.valueBytesMax() + ")";
 
     CountDownLatch stop = new CountDownLatch(1);
     // Handling the signals ourselves (instead of a shutdown hook) lets us exit 0 after a clean stop.
@@ -55,7 +48,7 @@ public class ServerCommand implements Callable<Integer> {
 
     RespawnServer server;
     try {
-      server = RespawnServer.start(config, opener, description);
+      server = RespawnServer.start(config);
     } catch (BindException e) {
       System.err.println("respawn: cannot listen on " + config.bindHost() + ":" + config.port()
           + ": " + e.getMessage());

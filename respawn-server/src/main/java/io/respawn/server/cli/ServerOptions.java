@@ -3,6 +3,7 @@ package io.respawn.server.cli;
 import io.respawn.server.ServerConfig;
 import io.respawn.server.resp.RespLimits;
 import io.respawn.storage.Durability;
+import io.respawn.storage.StorageConfig;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -100,7 +101,8 @@ final class ServerOptions {
       limits = new RespLimits(intSize("--bulk-length-max", bulkLengthMax, spec), argCountMax,
           intSize("--inline-length-max", inlineLengthMax, spec), requestBytesMax,
           pipelineDepthMax, intSize("--output-bytes-max", outputBytesMax, spec), clientsMax);
-      return new ServerConfig(bind, port, dir, durability, requirePass, limits, ioThreads);
+      StorageConfig storage = StorageConfig.defaults().withFlushIntervalMillis(flushIntervalMillis);
+      return new ServerConfig(bind, port, dir, durability, requirePass, limits, ioThreads, storage);
     } catch (IllegalArgumentException e) {
       throw bad(spec, e.getMessage());
     }

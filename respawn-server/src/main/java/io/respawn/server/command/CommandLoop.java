@@ -75,6 +75,7 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
     while (running) {
       try {
         int executed = drainOnce();
+        dispatcher.endPass();
         deliverReplies();
         maybeTick();
         if (executed == 0) {

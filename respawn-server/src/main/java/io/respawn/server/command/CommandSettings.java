@@ -13,6 +13,8 @@ import io.respawn.storage.Durability;
  * @param port TCP port (INFO, CONFIG GET port)
  * @param dataDir data directory as given on the command line
  * @param storageDescription one line describing the engine, for INFO/RESPAWN STATUS
+ * @param keyBytesMax the engine's key size limit
+ * @param valueBytesMax the engine's value size limit
  */
 public record CommandSettings(
     String requirePass,
@@ -21,7 +23,9 @@ public record CommandSettings(
     String bindHost,
     int port,
     String dataDir,
-    String storageDescription) {
+    String storageDescription,
+    int keyBytesMax,
+    int valueBytesMax) {
 
   /** Redis version we answer with, so clients enable the RESP2 features we support. */
   public static final String REDIS_COMPAT_VERSION = "7.2.0";

@@ -35,6 +35,8 @@ record CommandSpec(
     TX_CONTROL,
     /** Refused inside MULTI (it would block or wait). */
     NO_MULTI,
+    /** Reads the whole keyspace or waits for writes: pending writes are committed first. */
+    WHOLE_KEYSPACE,
     /** Administrative. */
     ADMIN
   }

@@ -11,7 +11,6 @@ import io.respawn.server.resp.Reply;
 import io.respawn.server.resp.Request;
 import io.respawn.storage.KvStore;
 import io.respawn.storage.StorageException;
-import io.respawn.storage.WriteTicket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,10 +23,17 @@ import org.slf4j.LoggerFactory;
  * the way Redis' processCommand does, runs the handler, and commits the command's writes as one
  * batch whose acknowledgement gates the reply. Also implements MULTI/EXEC/DISCARD.
  *
+ * <p>Writes of the commands executed in one pass of the {@link CommandLoop} share one engine batch
+ * ({@link #endPass}); each command's reply waits for that batch's acknowledgement at the
+ * connection's durability. A command's writes are never split across batches.
+ *
  * <p>Owned by the command thread ({@link CommandLoop}); nothing here is thread-safe.
  */
 public final class Dispatcher {
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+
+  /** A pass's batch is handed to the engine early once it holds this many bytes. */
+  static final long PASS_BYTES_MAX = 1 << 20;
 
   final Keyspace keyspace;
   final ServerStats stats = new ServerStats();
@@ -92,55 +98,73 @@ public final class Dispatcher {
       session.transaction.add(args);
       return Reply.now(Replies.QUEUED);
     }
+    if (spec.has(Flag.WHOLE_KEYSPACE)) {
+      keyspace.commitPass(); // it must see (or wait for) every write executed before it
+    }
+    int mark = keyspace.pendingWrites();
     RedisMessage message;
     try {
+      if (spec.has(Flag.WRITE)) {
+        checkSizes(spec, args);
+      }
       message = spec.handler().run(session, args);
     } catch (ReplyException e) {
-      keyspace.discard();
+      keyspace.rollbackTo(mark);
       return Reply.now(error(e.getMessage()));
     } catch (StorageException e) {
-      keyspace.discard();
+      keyspace.rollbackTo(mark);
       return Reply.now(storageError(e));
     } catch (RuntimeException e) {
-      keyspace.discard();
+      keyspace.rollbackTo(mark);
       log.error("command {} failed", spec.name(), e);
       return Reply.now(error("ERR internal error in '" + spec.name() + "': " + e));
     }
-    return finish(session, message);
+    return finish(session, message, mark);
   }
 
-  private Reply finish(Session session, RedisMessage message) {
+  /** Ends a pass of the command thread: hands the collected writes to the engine. */
+  public void endPass() {
+    keyspace.commitPass();
+  }
+
+  private Reply finish(Session session, RedisMessage message, int mark) {
     if (message instanceof Deferred deferred) {
       return Reply.computed(deferred.result());
     }
     if (session.closeRequested) {
       return Reply.thenClose(message);
     }
-    if (!keyspace.hasPendingWrites()) {
+    if (keyspace.pendingWrites() == mark) {
       return Reply.now(message);
     }
-    WriteTicket ticket;
-    try {
-      ticket = keyspace.commit();
-    } catch (IllegalArgumentException e) {
-      ReferenceCountUtil.release(message);
-      return Reply.now(error("ERR " + e.getMessage()));
-    } catch (StorageException e) {
-      ReferenceCountUtil.release(message);
-      return Reply.now(storageError(e));
-    }
-    stats.writeBatches++;
     session.wroteSinceDurable = true;
-    CompletableFuture<Void> ack = ticket.acknowledged(session.durability);
-    if (ack.isDone() && !ack.isCompletedExceptionally()) {
-      return Reply.now(message);
+    CompletableFuture<Void> gate = keyspace.gate(session.durability);
+    if (keyspace.pendingBytes() >= PASS_BYTES_MAX) {
+      keyspace.commitPass();
     }
-    ack.whenComplete((v, e) -> {
-      if (e != null) {
-        log.warn("write batch {} failed: {}", ticket.sequence(), e.toString());
+    return Reply.after(gate, message);
+  }
+
+  /**
+   * Refuses a write whose key or value is over the engine's limit before it touches the batch, so
+   * one oversized command fails alone instead of failing the batch it would share.
+   */
+  private void checkSizes(CommandSpec spec, byte[][] args) {
+    for (int i = 1; i < args.length; i++) {
+      if (args[i].length > settings.valueBytesMax()) {
+        throw ReplyException.err("value of " + args[i].length + " bytes exceeds valueBytesMax "
+            + settings.valueBytesMax());
       }
-    });
-    return Reply.after(ack, message);
+    }
+    if (spec.firstKey() > 0) {
+      int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
+      for (int i = spec.firstKey(); i <= last && i < args.length; i += Math.max(1, spec.step())) {
+        if (args[i].length > settings.keyBytesMax()) {
+          throw ReplyException.err("key of " + args[i].length + " bytes exceeds keyBytesMax "
+              + settings.keyBytesMax());
+        }
+      }
+    }
   }
 
   private RedisMessage storageError(StorageException e) {
@@ -216,11 +240,14 @@ public final class Dispatcher {
       CommandSpec spec = table.lookup(command[0]);
       assert spec != null && spec.arityOk(command.length) : "queue-time checks passed";
       stats.commandsProcessed++;
-      int before = keyspace.pendingWrites();
+      int mark = keyspace.pendingWrites();
       try {
+        if (spec.has(Flag.WRITE)) {
+          checkSizes(spec, command);
+        }
         results.add(spec.handler().run(session, command));
       } catch (ReplyException e) {
-        assert keyspace.pendingWrites() == before : spec.name() + " wrote before failing";
+        keyspace.rollbackTo(mark);
         results.add(error(e.getMessage()));
       }
     }

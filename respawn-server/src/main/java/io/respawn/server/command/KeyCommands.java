@@ -37,9 +37,9 @@ final class KeyCommands {
     t.add("pexpireat", -3, 1, 1, 1, (s, a) -> expire(a, 1, true, "pexpireat"), Flag.WRITE);
     t.add("persist", 2, 1, 1, 1, (s, a) -> persist(a), Flag.WRITE);
     t.add("type", 2, 1, 1, 1, (s, a) -> type(a), Flag.READONLY);
-    t.add("scan", -2, (s, a) -> scan(a), Flag.READONLY);
-    t.add("keys", 2, (s, a) -> keys(a), Flag.READONLY);
-    t.add("dbsize", 1, (s, a) -> integer(ks.keyCount()), Flag.READONLY);
+    t.add("scan", -2, (s, a) -> scan(a), Flag.READONLY, Flag.WHOLE_KEYSPACE);
+    t.add("keys", 2, (s, a) -> keys(a), Flag.READONLY, Flag.WHOLE_KEYSPACE);
+    t.add("dbsize", 1, (s, a) -> integer(ks.keyCount()), Flag.READONLY, Flag.WHOLE_KEYSPACE);
     t.add("flushall", -1, (s, a) -> flush(a), Flag.WRITE);
     t.add("flushdb", -1, (s, a) -> flush(a), Flag.WRITE);
   }

@@ -1,5 +1,6 @@
 package io.respawn.server.command;
 
+import io.respawn.storage.Durability;
 import io.respawn.storage.KvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.ScanPage;
@@ -8,15 +9,18 @@ import io.respawn.storage.WriteTicket;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
 /**
  * The command thread's view of the store: reads with expiry applied (the server's clock decides),
- * and writes collected into one atomic batch that {@link #commit} hands to the engine — one
- * command's writes (MSET), or a whole MULTI/EXEC. Reads see the uncommitted writes of the batch.
+ * and writes collected into one atomic batch that {@link #commitPass} hands to the engine. A batch
+ * holds whole commands only (an MSET, a MULTI/EXEC) and usually several: everything the command
+ * thread executed in one pass over its queue, so one engine append (and at most one fsync) serves
+ * many clients. Reads see the not yet committed writes through an overlay.
  *
- * <p>Owned by the command thread. Handlers check everything before their first write, so a
- * command that fails leaves no write in the batch.
+ * <p>Owned by the command thread. A command that fails is rolled back ({@link #rollbackTo}), so a
+ * batch never holds part of a command.
  */
 final class Keyspace {
   private static final StoredValue TOMBSTONE = new StoredValue(new byte[0], 0);
@@ -27,7 +31,17 @@ final class Keyspace {
   private final List<Mutation> batch = new ArrayList<>();
   private final HashMap<ByteKey, StoredValue> overlay = new HashMap<>();
   private boolean clearedInBatch;
+  private long pendingBytes;
+  private PassWrite passWrite;
+  private WriteTicket lastTicket;
   private long nowMillis;
+
+  /** Reply gates of the writes collected in the current pass, linked to its ticket on commit. */
+  private static final class PassWrite {
+    final CompletableFuture<Void> ordered = new CompletableFuture<>();
+    final CompletableFuture<Void> durable = new CompletableFuture<>();
+    boolean durableWanted;
+  }
 
   Keyspace(KvStore store, LongSupplier clockMillis, ServerStats stats) {
     this.store = store;
@@ -93,11 +107,13 @@ final class Keyspace {
       return;
     }
     batch.add(Mutation.put(key, value, expiresAtMillis));
+    pendingBytes += key.length + value.length + 32;
     overlay.put(new ByteKey(key), new StoredValue(value, expiresAtMillis));
   }
 
   void delete(byte[] key) {
     batch.add(Mutation.delete(key));
+    pendingBytes += key.length + 32;
     overlay.put(new ByteKey(key), TOMBSTONE);
   }
 
@@ -116,25 +132,106 @@ final class Keyspace {
   }
 
   /**
-   * Applies the collected writes as one atomic batch, or returns null if there are none. Throws
-   * IllegalArgumentException (over a size limit) or StorageException; the batch is dropped either
-   * way.
+   * The reply gate for the write just added: completes when the current pass's batch is
+   * acknowledged at {@code durability} (or fails with the storage error).
    */
-  WriteTicket commit() {
-    if (batch.isEmpty()) {
-      return null;
+  CompletableFuture<Void> gate(Durability durability) {
+    assert !batch.isEmpty() : "a gate is only asked for after a write";
+    if (passWrite == null) {
+      passWrite = new PassWrite();
     }
+    if (durability == Durability.DURABLE) {
+      passWrite.durableWanted = true;
+      return passWrite.durable;
+    }
+    return passWrite.ordered;
+  }
+
+  long pendingBytes() {
+    return pendingBytes;
+  }
+
+  /**
+   * Hands the writes collected so far (several commands, possibly several clients) to the engine
+   * as one atomic batch, and links the gates handed out for them to its acknowledgements. A
+   * storage failure fails those gates: every client waiting on them gets the error.
+   */
+  void commitPass() {
+    if (batch.isEmpty()) {
+      assert passWrite == null;
+      return;
+    }
+    PassWrite pass = passWrite;
+    List<Mutation> mutations = List.copyOf(batch);
+    discard();
+    stats.writeBatches++;
+    WriteTicket ticket;
     try {
-      return store.apply(List.copyOf(batch));
-    } finally {
-      discard();
+      ticket = store.apply(mutations);
+    } catch (RuntimeException e) {
+      stats.writeErrors++;
+      stats.lastWriteError = String.valueOf(e.getMessage());
+      if (pass != null) {
+        pass.ordered.completeExceptionally(e);
+        pass.durable.completeExceptionally(e);
+      }
+      return;
+    }
+    lastTicket = ticket;
+    if (pass == null) {
+      return;
+    }
+    link(ticket.ordered(), pass.ordered);
+    if (pass.durableWanted) {
+      link(ticket.durable(), pass.durable);
     }
   }
 
-  void discard() {
+  private void link(CompletableFuture<Void> from, CompletableFuture<Void> to) {
+    if (from.isDone() && !from.isCompletedExceptionally()) {
+      to.complete(null);
+      return;
+    }
+    from.whenComplete((v, e) -> {
+      if (e != null) {
+        Throwable cause = e instanceof java.util.concurrent.CompletionException
+            && e.getCause() != null ? e.getCause() : e;
+        to.completeExceptionally(cause);
+      } else {
+        to.complete(null);
+      }
+    });
+  }
+
+  /** Drops the writes added after {@code mark} (a failed command's), keeping earlier ones. */
+  void rollbackTo(int mark) {
+    if (batch.size() == mark) {
+      return;
+    }
+    List<Mutation> kept = new ArrayList<>(batch.subList(0, mark));
+    PassWrite pass = passWrite;
+    discard();
+    for (Mutation m : kept) {
+      switch (m.kind()) {
+        case PUT -> put(m.key(), m.value(), m.expiresAtMillis());
+        case DELETE -> delete(m.key());
+        case CLEAR -> clear();
+      }
+    }
+    passWrite = kept.isEmpty() ? null : pass;
+  }
+
+  private void discard() {
     batch.clear();
     overlay.clear();
     clearedInBatch = false;
+    pendingBytes = 0;
+    passWrite = null;
+  }
+
+  /** The last batch handed to the engine, or null. */
+  WriteTicket lastTicket() {
+    return lastTicket;
   }
 
   long keyCount() {

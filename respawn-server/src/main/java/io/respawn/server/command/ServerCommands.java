@@ -27,13 +27,13 @@ final class ServerCommands {
   }
 
   void register(CommandTable t) {
-    t.add("info", -1, (s, a) -> info(a));
+    t.add("info", -1, (s, a) -> info(a), Flag.WHOLE_KEYSPACE);
     t.add("config", -2, (s, a) -> config(a), Flag.ADMIN);
     t.add("command", -1, (s, a) -> command(a));
     t.add("wait", 3, (s, a) -> waitReplicas(a), Flag.NO_MULTI);
-    t.add("waitaof", 4, this::waitAof, Flag.NO_MULTI);
+    t.add("waitaof", 4, this::waitAof, Flag.NO_MULTI, Flag.WHOLE_KEYSPACE);
     t.add("time", 1, (s, a) -> time());
-    t.add("respawn", -2, this::respawn);
+    t.add("respawn", -2, this::respawn, Flag.WHOLE_KEYSPACE);
   }
 
   // ---- INFO ----

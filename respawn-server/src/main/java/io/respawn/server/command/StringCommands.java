@@ -225,7 +225,7 @@ final class StringCommands {
       return integer(a[2].length);
     }
     long length = (long) old.value().length + a[2].length;
-    if (length > d.settings.limits().bulkLengthMax()) {
+    if (length > Math.min(d.settings.limits().bulkLengthMax(), d.settings.valueBytesMax())) {
       throw ReplyException.err("string exceeds maximum allowed size (proto-max-bulk-len)");
     }
     byte[] joined = new byte[(int) length];

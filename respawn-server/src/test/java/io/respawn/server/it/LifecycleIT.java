@@ -1,0 +1,48 @@
+package io.respawn.server.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
+
+/** Authentication, clean stop on SIGTERM (exit 0, ORDERED data durable), restart. */
+class LifecycleIT {
+  @TempDir Path tmp;
+
+  @Test
+  void sigtermFlushesOrderedWritesAndExitsZero() throws Exception {
+    int port = ServerProcess.freePort();
+    Path data = tmp.resolve("data");
+    try (ServerProcess server = ServerProcess.start(data, port, "--flush-interval-ms", "60000")) {
+      try (Jedis jedis = new Jedis("127.0.0.1", port)) {
+        for (int i = 0; i < 1000; i++) {
+          jedis.set("k" + i, "v" + i);
+        }
+      }
+      assertThat(server.terminate()).as(server.logTail()).isZero();
+      assertThat(server.logTail()).contains("all writes are durable");
+    }
+    try (ServerProcess server = ServerProcess.start(data, port);
+        Jedis jedis = new Jedis("127.0.0.1", port)) {
+      assertThat(jedis.dbSize()).isEqualTo(1000);
+      assertThat(jedis.get("k999")).isEqualTo("v999");
+    }
+  }
+
+  @Test
+  void requirepassNeedsAuth() throws Exception {
+    int port = ServerProcess.freePort();
+    try (ServerProcess server = ServerProcess.start(tmp.resolve("auth"), port,
+        "--requirepass", "s3cret");
+        Jedis jedis = new Jedis("127.0.0.1", port)) {
+      assertThatThrownBy(() -> jedis.get("a")).hasMessage("NOAUTH Authentication required.");
+      assertThatThrownBy(() -> jedis.auth("wrong"))
+          .hasMessage("WRONGPASS invalid username-password pair or user is disabled.");
+      assertThat(jedis.auth("s3cret")).isEqualTo("OK");
+      assertThat(jedis.set("a", "1")).isEqualTo("OK");
+    }
+  }
+}

@@ -27,6 +27,10 @@ public final class RespawnCommand implements Runnable {
   }
 
   public static void main(String[] args) {
+    if (System.getProperty("io.netty.leakDetection.level") == null) {
+      // Leak tracking wraps every aggregated argument buffer; tests keep it, production need not.
+      io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+    }
     System.exit(newCommandLine().execute(args));
   }
 

@@ -49,11 +49,12 @@ public class ServerCommand implements Callable<Integer> {
     RespawnServer server;
     try {
       server = RespawnServer.start(config);
-    } catch (BindException e) {
-      System.err.println("respawn: cannot listen on " + config.bindHost() + ":" + config.port()
-          + ": " + e.getMessage());
-      return 2;
     } catch (IOException | RuntimeException e) {
+      if (isBindFailure(e)) {
+        System.err.println("respawn: cannot listen on " + config.bindHost() + ":" + config.port()
+            + ": " + e.getMessage());
+        return 2;
+      }
       log.error("cannot start: {}", e.toString(), e);
       System.err.println("respawn: cannot start: " + e.getMessage());
       return 1;
@@ -69,6 +70,17 @@ public class ServerCommand implements Callable<Integer> {
     server.close();
     log.info("stopped cleanly");
     return 0;
+  }
+
+  /** Netty's epoll transport reports bind errors as NativeIoException, NIO as BindException. */
+  private static boolean isBindFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof BindException
+          || (t.getMessage() != null && t.getMessage().contains("bind("))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static void setLogLevel(String level) {

@@ -78,6 +78,10 @@ final class StringCommands {
         throw ReplyException.err("syntax error");
       }
     }
+    if (!nx && !xx && !get && !keepTtl) {
+      ks.put(a[1], a[2], expiresAt); // plain SET: no need to look the old value up
+      return Replies.OK;
+    }
     StoredValue old = ks.get(a[1]);
     RedisMessage reply = get ? (old == null ? Replies.NIL : bulk(old.value())) : Replies.OK;
     if ((nx && old != null) || (xx && old == null)) {

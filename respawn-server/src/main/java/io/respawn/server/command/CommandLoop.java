@@ -5,8 +5,10 @@ import io.respawn.server.resp.CommandSink;
 import io.respawn.server.resp.Reply;
 import io.respawn.server.resp.Request;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -109,13 +111,32 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
     return executed;
   }
 
+  /**
+   * Hands every touched connection its replies: one task per event loop (not per connection),
+   * so a pass answering fifty clients costs one queue hand-off and at most one wake-up.
+   */
   private void deliverReplies() {
-    for (Session s : touched) {
+    if (touched.size() == 1) {
+      Session s = touched.get(0);
       List<Reply> replies = s.outbox;
       s.outbox = null;
       s.connection.deliver(replies);
+      touched.clear();
+      return;
+    }
+    IdentityHashMap<Executor, List<Runnable>> byLoop = new IdentityHashMap<>(4);
+    for (Session s : touched) {
+      List<Reply> replies = s.outbox;
+      s.outbox = null;
+      ClientConnection c = s.connection;
+      byLoop.computeIfAbsent(c.eventLoop(), k -> new ArrayList<>()).add(() -> c.onReplies(replies));
     }
     touched.clear();
+    byLoop.forEach((loop, tasks) -> loop.execute(() -> {
+      for (Runnable task : tasks) {
+        task.run();
+      }
+    }));
   }
 
   private void maybeTick() {

@@ -186,7 +186,17 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
     ch.eventLoop().execute(() -> onReplies(replies));
   }
 
-  private void onReplies(List<Reply> replies) {
+  /**
+   * The event loop that must run {@link #onReplies}; the command thread uses it to hand the
+   * replies of many connections of one loop over in a single task.
+   */
+  public java.util.concurrent.Executor eventLoop() {
+    return channel.eventLoop();
+  }
+
+  /** Takes replies from the command thread; must run on {@link #eventLoop()}. */
+  public void onReplies(List<Reply> replies) {
+    assert channel.eventLoop().inEventLoop() : "replies are written on the channel's event loop";
     if (!channel.isActive()) {
       replies.forEach(ClientConnection::release);
       return;

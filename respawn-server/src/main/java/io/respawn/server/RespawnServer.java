@@ -18,6 +18,7 @@ import io.respawn.server.command.CommandSettings;
 import io.respawn.server.command.Dispatcher;
 import io.respawn.server.resp.ClientRegistry;
 import io.respawn.server.resp.RespPipeline;
+import io.respawn.server.resp.SpinningSelectStrategy;
 import io.respawn.storage.FileChannelDisk;
 import io.respawn.storage.KvStore;
 import io.respawn.storage.LogEngine;
@@ -39,6 +40,8 @@ import org.slf4j.LoggerFactory;
 public final class RespawnServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RespawnServer.class);
   private static final long FLUSH_ON_CLOSE_SECONDS = 30;
+  /** How long an idle event loop polls before blocking (see SpinningSelectStrategy). */
+  private static final long IO_SPIN_NANOS = Long.getLong("respawn.ioSpinNanos", 20_000);
 
   private final ServerConfig config;
   private final KvStore store;
@@ -82,7 +85,9 @@ public final class RespawnServer implements AutoCloseable {
     loop.start();
 
     boolean epoll = Epoll.isAvailable();
-    IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+    IoHandlerFactory io = epoll
+        ? EpollIoHandler.newFactory(0, SpinningSelectStrategy.factory(IO_SPIN_NANOS))
+        : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelClass =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(config.ioThreads(),

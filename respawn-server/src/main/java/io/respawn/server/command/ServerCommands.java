@@ -8,6 +8,7 @@ import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
 import io.respawn.server.command.CommandSpec.Flag;
 import io.respawn.storage.Durability;
+import io.respawn.storage.LogEngine;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -114,6 +115,7 @@ final class ServerCommands {
     persistence.put("respawn_write_errors", st.writeErrors);
     persistence.put("respawn_last_write_error", st.lastWriteError.isEmpty() ? "none"
         : st.lastWriteError.replace('\r', ' ').replace('\n', ' '));
+    persistence.putAll(engineStats());
     persistence.put("rdb_changes_since_last_save", 0);
     persistence.put("rdb_bgsave_in_progress", 0);
     persistence.put("aof_enabled", 0);
@@ -150,6 +152,20 @@ final class ServerCommands {
     }
     s.put("keyspace", keyspace);
     return s;
+  }
+
+  /** The log engine's own counters, when the store is the log engine. */
+  private Map<String, Object> engineStats() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    if (d.keyspace.store() instanceof LogEngine engine) {
+      LogEngine.Stats st = engine.stats();
+      m.put("respawn_log_segments", st.segments());
+      m.put("respawn_log_bytes", st.logBytes());
+      m.put("respawn_log_live_bytes", st.liveBytes());
+      m.put("respawn_last_sequence", st.lastSequence());
+      m.put("respawn_durable_sequence", st.durableSequence());
+    }
+    return m;
   }
 
   private static String human(long bytes) {
@@ -379,6 +395,7 @@ final class ServerCommands {
         sb.append("connection_durability:").append(s.durability).append("\r\n");
         sb.append("keys:").append(d.keyspace.keyCount()).append("\r\n");
         sb.append("write_batches:").append(d.stats.writeBatches).append("\r\n");
+        engineStats().forEach((k, v) -> sb.append(k).append(':').append(v).append("\r\n"));
         sb.append("write_errors:").append(d.stats.writeErrors).append("\r\n");
         sb.append("connected_clients:").append(d.registry.size()).append("\r\n");
         return bulk(sb.toString());

@@ -72,7 +72,7 @@ final class ServerOptions {
 
   /** Validates every flag; a bad one becomes a ParameterException (usage error, exit code 2). */
   ServerConfig toConfig(CommandSpec spec) {
-    if (port < 0 || port > 65535) {
+    if (port < 1 || port > 65535) {
       throw bad(spec, "--port must be between 1 and 65535, got " + port);
     }
     try {

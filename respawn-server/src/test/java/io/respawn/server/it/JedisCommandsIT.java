@@ -156,6 +156,9 @@ class JedisCommandsIT {
     assertThat(jedis.keys("oth*")).containsExactly("other");
     assertThat(jedis.flushAll()).isEqualTo("OK");
     assertThat(jedis.dbSize()).isZero();
+    jedis.set("again", "v");
+    assertThat(jedis.flushDB()).isEqualTo("OK");
+    assertThat(jedis.dbSize()).isZero();
   }
 
   @Test

@@ -28,6 +28,8 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
   private boolean inBulk;
   private long requestBytes;
   private boolean failed;
+  /** A bulk string header not passed on yet: its content may follow in one chunk. */
+  private BulkStringHeaderRedisMessage heldHeader;
 
   public RequestGuard(RespLimits limits) {
     this.limits = limits;
@@ -43,9 +45,33 @@ public final class RequestGuard extends ChannelInboundHandlerAdapter {
       check(msg);
     } catch (RespProtocolException e) {
       failed = true;
+      heldHeader = null;
       ReferenceCountUtil.release(msg);
       ctx.fireExceptionCaught(e);
       return;
+    }
+    forward(ctx, msg);
+  }
+
+  /**
+   * Passes a message on. A bulk string whose content arrived in one chunk (the common case) is
+   * passed as one {@link FullBulkStringRedisMessage}, which the bulk aggregator lets through
+   * untouched; a chunked one goes to the aggregator as header and chunks.
+   */
+  private void forward(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof BulkStringHeaderRedisMessage header) {
+      heldHeader = header;
+      return;
+    }
+    if (heldHeader != null && msg instanceof BulkStringRedisContent content) {
+      BulkStringHeaderRedisMessage header = heldHeader;
+      heldHeader = null;
+      if (msg instanceof LastBulkStringRedisContent) {
+        assert content.content().readableBytes() == header.bulkStringLength();
+        ctx.fireChannelRead(new FullBulkStringRedisMessage(content.content()));
+        return;
+      }
+      ctx.fireChannelRead(header);
     }
     ctx.fireChannelRead(msg);
   }

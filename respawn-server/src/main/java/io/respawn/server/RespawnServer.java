@@ -25,6 +25,8 @@ import io.respawn.storage.LogEngine;
 import io.respawn.storage.StorageConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,6 +52,7 @@ public final class RespawnServer implements AutoCloseable {
   private final Channel serverChannel;
   private final boolean epoll;
   private boolean closed;
+  private DataDirLock dataDirLock;
 
   private RespawnServer(ServerConfig config, KvStore store, CommandLoop loop,
       EventLoopGroup ioGroup, Channel serverChannel, boolean epoll) {
@@ -61,9 +64,26 @@ public final class RespawnServer implements AutoCloseable {
     this.epoll = epoll;
   }
 
-  /** Starts a server on the log engine in {@code config.dataDir()}. */
+  /** Directory under the data directory holding the storage engine's log. */
+  public static final String STORE_DIR = "store";
+
+  /**
+   * Starts a server on the log engine in {@code <dataDir>/store}, holding the data directory's
+   * lock for the server's lifetime.
+   */
   public static RespawnServer start(ServerConfig config) throws IOException, InterruptedException {
-    return start(config, dir -> LogEngine.open(new FileChannelDisk(dir), config.storage()));
+    DataDirLock lock = DataDirLock.acquire(config.dataDir());
+    try {
+      RespawnServer server = start(config, dir -> {
+        Path storeDir = Files.createDirectories(dir.resolve(STORE_DIR));
+        return LogEngine.open(new FileChannelDisk(storeDir), config.storage());
+      });
+      server.dataDirLock = lock;
+      return server;
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
   }
 
   /**
@@ -154,6 +174,13 @@ public final class RespawnServer implements AutoCloseable {
       store.close();
     } catch (IOException e) {
       log.error("closing the store failed: {}", e.toString());
+    }
+    if (dataDirLock != null) {
+      try {
+        dataDirLock.close();
+      } catch (IOException e) {
+        log.warn("releasing the data directory lock failed: {}", e.toString());
+      }
     }
   }
 }

@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = RespawnCommand.Version.class,
     description = "Respawn: a replicated key-value store that speaks the Redis protocol.",
-    subcommands = {UpCommand.class, ServerCommand.class})
+    subcommands = {UpCommand.class, ServerCommand.class, RespawnCommand.VersionCommand.class,
+        CommandLine.HelpCommand.class})
 public final class RespawnCommand implements Runnable {
 
   @picocli.CommandLine.Spec
@@ -37,6 +38,15 @@ public final class RespawnCommand implements Runnable {
   /** The configured command line (tests call this to check parsing and validation). */
   public static CommandLine newCommandLine() {
     return new CommandLine(new RespawnCommand()).setCaseInsensitiveEnumValuesAllowed(true);
+  }
+
+  /** {@code respawn version}: the launcher passes this word through. */
+  @Command(name = "version", description = "Print the version.")
+  static final class VersionCommand implements Runnable {
+    @Override
+    public void run() {
+      System.out.println("respawn " + CommandSettings.RESPAWN_VERSION);
+    }
   }
 
   static final class Version implements CommandLine.IVersionProvider {

@@ -2,6 +2,7 @@ package io.respawn.server.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
+import io.respawn.server.DataDirInUseException;
 import io.respawn.server.RespawnServer;
 import io.respawn.server.ServerConfig;
 import io.respawn.storage.StorageConfig;
@@ -49,6 +50,9 @@ public class ServerCommand implements Callable<Integer> {
     RespawnServer server;
     try {
       server = RespawnServer.start(config);
+    } catch (DataDirInUseException e) {
+      System.err.println("respawn: " + e.getMessage());
+      return 2;
     } catch (IOException | RuntimeException e) {
       if (isBindFailure(e)) {
         System.err.println("respawn: cannot listen on " + config.bindHost() + ":" + config.port()

@@ -33,6 +33,25 @@ class LifecycleIT {
   }
 
   @Test
+  void aSecondProcessCannotOpenTheSameDataDirectoryOrPort() throws Exception {
+    int port = ServerProcess.freePort();
+    Path data = tmp.resolve("shared");
+    try (ServerProcess server = ServerProcess.start(data, port)) {
+      String[] sameData = ServerProcess.runExpectingExit(data, ServerProcess.freePort());
+      assertThat(sameData[0]).isEqualTo("2");
+      assertThat(sameData[1]).contains("is in use by another respawn process (pid "
+          + server.pid() + ")");
+      String[] samePort = ServerProcess.runExpectingExit(tmp.resolve("other"), port);
+      assertThat(samePort[0]).isEqualTo("2");
+      assertThat(samePort[1]).contains("cannot listen on 127.0.0.1:" + port);
+      String[] badFlag = ServerProcess.runExpectingExit(tmp.resolve("x"), port,
+          "--durability", "SOMETIMES");
+      assertThat(badFlag[0]).isEqualTo("2");
+      assertThat(badFlag[1]).contains("--durability");
+    }
+  }
+
+  @Test
   void requirepassNeedsAuth() throws Exception {
     int port = ServerProcess.freePort();
     try (ServerProcess server = ServerProcess.start(tmp.resolve("auth"), port,

@@ -40,8 +40,20 @@ final class ServerProcess implements AutoCloseable {
     }
   }
 
-  static ServerProcess start(Path dataDir, int port, String... extraArgs)
+  /** Runs a server that is expected to refuse to start; returns its exit code and stderr. */
+  static String[] runExpectingExit(Path dataDir, int port, String... extraArgs)
       throws IOException, InterruptedException {
+    List<String> cmd = command(dataDir, port, extraArgs);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("server did not exit: " + out);
+    }
+    return new String[] {Integer.toString(p.exitValue()), out};
+  }
+
+  private static List<String> command(Path dataDir, int port, String... extraArgs) {
     String classpath = System.getProperty("surefire.test.class.path");
     if (classpath == null || classpath.isBlank()) {
       classpath = System.getProperty("java.class.path");
@@ -51,6 +63,12 @@ final class ServerProcess implements AutoCloseable {
         "-XX:TieredStopAtLevel=1", "-cp", classpath, "io.respawn.server.cli.RespawnCommand",
         "server", "--port", Integer.toString(port), "--data", dataDir.toString()));
     cmd.addAll(List.of(extraArgs));
+    return cmd;
+  }
+
+  static ServerProcess start(Path dataDir, int port, String... extraArgs)
+      throws IOException, InterruptedException {
+    List<String> cmd = command(dataDir, port, extraArgs);
     Path log = dataDir.toAbsolutePath().getParent().resolve("server-" + port + ".log");
     Process p = new ProcessBuilder(cmd)
         .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))

@@ -52,6 +52,22 @@ class LifecycleIT {
   }
 
   @Test
+  void connectionsOverMaxclientsAreRefusedWithoutDisturbingOthers() throws Exception {
+    int port = ServerProcess.freePort();
+    try (ServerProcess server = ServerProcess.start(tmp.resolve("max"), port, "--maxclients", "2");
+        Jedis first = new Jedis("127.0.0.1", port);
+        Jedis second = new Jedis("127.0.0.1", port)) {
+      assertThat(first.ping()).isEqualTo("PONG");
+      assertThat(second.ping()).isEqualTo("PONG");
+      try (RawClient third = new RawClient(port)) {
+        assertThat(third.read()).isEqualTo("-ERR max number of clients reached");
+        assertThat(third.isClosedByServer()).isTrue();
+      }
+      assertThat(first.set("still", "fine")).isEqualTo("OK");
+    }
+  }
+
+  @Test
   void requirepassNeedsAuth() throws Exception {
     int port = ServerProcess.freePort();
     try (ServerProcess server = ServerProcess.start(tmp.resolve("auth"), port,

@@ -59,7 +59,7 @@ final class ServerProcess implements AutoCloseable {
       classpath = System.getProperty("java.class.path");
     }
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx512m", "-XX:+UseSerialGC",
+    List<String> cmd = new ArrayList<>(List.of(java, "-ea", "-Xmx512m", "-XX:+UseSerialGC",
         "-XX:TieredStopAtLevel=1", "-cp", classpath, "io.respawn.server.cli.RespawnCommand",
         "server", "--port", Integer.toString(port), "--data", dataDir.toString()));
     cmd.addAll(List.of(extraArgs));

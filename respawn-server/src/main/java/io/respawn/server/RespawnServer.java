@@ -1,0 +1,186 @@
+package io.respawn.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.respawn.server.command.CommandLoop;
+import io.respawn.server.command.CommandSettings;
+import io.respawn.server.command.Dispatcher;
+import io.respawn.server.resp.ClientRegistry;
+import io.respawn.server.resp.RespPipeline;
+import io.respawn.server.resp.SpinningSelectStrategy;
+import io.respawn.storage.FileChannelDisk;
+import io.respawn.storage.KvStore;
+import io.respawn.storage.LogEngine;
+import io.respawn.storage.StorageConfig;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One single-node RESP server: the storage engine, the command thread ({@link CommandLoop}) and
+ * Netty I/O threads accepting clients. {@link #start} brings them up in that order, {@link #close}
+ * takes them down in reverse and makes every write durable before the engine closes.
+ *
+ * <p>Threads: {@code ioThreads} Netty event loops ({@code respawn-io-N}, decode/encode only), one
+ * command thread, and whatever the engine runs (flusher, compactor).
+ */
+public final class RespawnServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RespawnServer.class);
+  private static final long FLUSH_ON_CLOSE_SECONDS = 30;
+  /** How long an idle event loop polls before blocking (see SpinningSelectStrategy). */
+  private static final long IO_SPIN_NANOS = Long.getLong("respawn.ioSpinNanos", 20_000);
+
+  private final ServerConfig config;
+  private final KvStore store;
+  private final CommandLoop commandLoop;
+  private final EventLoopGroup ioGroup;
+  private final Channel serverChannel;
+  private final boolean epoll;
+  private boolean closed;
+  private DataDirLock dataDirLock;
+
+  private RespawnServer(ServerConfig config, KvStore store, CommandLoop loop,
+      EventLoopGroup ioGroup, Channel serverChannel, boolean epoll) {
+    this.config = config;
+    this.store = store;
+    this.commandLoop = loop;
+    this.ioGroup = ioGroup;
+    this.serverChannel = serverChannel;
+    this.epoll = epoll;
+  }
+
+  /** Directory under the data directory holding the storage engine's log. */
+  public static final String STORE_DIR = "store";
+
+  /**
+   * Starts a server on the log engine in {@code <dataDir>/store}, holding the data directory's
+   * lock for the server's lifetime.
+   */
+  public static RespawnServer start(ServerConfig config) throws IOException, InterruptedException {
+    DataDirLock lock = DataDirLock.acquire(config.dataDir());
+    try {
+      RespawnServer server = start(config, dir -> {
+        Path storeDir = Files.createDirectories(dir.resolve(STORE_DIR));
+        return LogEngine.open(new FileChannelDisk(storeDir), config.storage());
+      });
+      server.dataDirLock = lock;
+      return server;
+    } catch (IOException | InterruptedException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Opens the store, starts the command thread and binds; closes what it opened on failure. Tests
+   * pass their own opener; the shipping server uses {@link #start(ServerConfig)}.
+   */
+  public static RespawnServer start(ServerConfig config, StoreOpener opener)
+      throws IOException, InterruptedException {
+    StorageConfig sc = config.storage();
+    String storageDescription = "log (flush interval " + sc.flushIntervalMillis()
+        + " ms, valueBytesMax " + sc.valueBytesMax() + ", keyBytesMax " + sc.keyBytesMax() + ")";
+    KvStore store = opener.open(config.dataDir());
+    ClientRegistry registry = new ClientRegistry(config.limits().clientsMax());
+    CommandSettings settings = new CommandSettings(config.requirePass(), config.defaultDurability(),
+        config.limits(), config.bindHost(), config.port(), config.dataDir().toString(),
+        storageDescription, sc.keyBytesMax(), sc.valueBytesMax());
+    CommandLoop loop = new CommandLoop(
+        new Dispatcher(store, System::currentTimeMillis, settings, registry));
+    loop.start();
+
+    boolean epoll = Epoll.isAvailable();
+    IoHandlerFactory io = epoll
+        ? EpollIoHandler.newFactory(0, SpinningSelectStrategy.factory(IO_SPIN_NANOS))
+        : NioIoHandler.newFactory();
+    Class<? extends ServerChannel> channelClass =
+        epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    EventLoopGroup group = new MultiThreadIoEventLoopGroup(config.ioThreads(),
+        new io.netty.util.concurrent.DefaultThreadFactory("respawn-io"), io);
+    try {
+      ServerBootstrap bootstrap = new ServerBootstrap()
+          .group(group)
+          .channel(channelClass)
+          .option(ChannelOption.SO_BACKLOG, 1024)
+          .option(ChannelOption.SO_REUSEADDR, true)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
+              config.limits().outputBytesMax() / 2, config.limits().outputBytesMax()))
+          .childHandler(new RespPipeline(loop, registry, config.limits()));
+      Channel channel = bootstrap.bind(new InetSocketAddress(config.bindHost(), config.port()))
+          .sync().channel();
+      return new RespawnServer(config, store, loop, group, channel, epoll);
+    } catch (Exception e) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+      loop.close();
+      store.close();
+      throw e;
+    }
+  }
+
+  /** The port actually bound (differs from the config's when it asked for 0). */
+  public int port() {
+    return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+  }
+
+  public boolean usesEpoll() {
+    return epoll;
+  }
+
+  public ServerConfig config() {
+    return config;
+  }
+
+  /**
+   * Stops accepting, closes client connections, stops the command thread, flushes the engine so
+   * ORDERED writes become durable, and closes it.
+   */
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    log.info("shutting down: closing listener and client connections");
+    serverChannel.close().awaitUninterruptibly();
+    ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    try {
+      commandLoop.close();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      store.flushAll().get(FLUSH_ON_CLOSE_SECONDS, TimeUnit.SECONDS);
+      log.info("all writes are durable");
+    } catch (Exception e) {
+      log.error("final flush failed: {}", e.toString());
+    }
+    try {
+      store.close();
+    } catch (IOException e) {
+      log.error("closing the store failed: {}", e.toString());
+    }
+    if (dataDirLock != null) {
+      try {
+        dataDirLock.close();
+      } catch (IOException e) {
+        log.warn("releasing the data directory lock failed: {}", e.toString());
+      }
+    }
+  }
+}

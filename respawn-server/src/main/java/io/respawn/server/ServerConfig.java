@@ -1,0 +1,49 @@
+package io.respawn.server;
+
+import io.respawn.server.resp.RespLimits;
+import io.respawn.storage.Durability;
+import io.respawn.storage.StorageConfig;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * Everything one single-node server needs, validated by its constructor (the CLI turns a
+ * violation into a usage error and exit code 2).
+ *
+ * @param bindHost address to listen on
+ * @param port TCP port (0 = any free port, for tests)
+ * @param dataDir the storage engine's directory
+ * @param defaultDurability acknowledgement level of new connections
+ * @param requirePass password clients must AUTH with, or null
+ * @param limits protocol and connection limits
+ * @param ioThreads Netty I/O threads (they only decode and encode)
+ * @param storage the storage engine's configuration (its key and value limits also bound
+ *     commands)
+ */
+public record ServerConfig(
+    String bindHost,
+    int port,
+    Path dataDir,
+    Durability defaultDurability,
+    String requirePass,
+    RespLimits limits,
+    int ioThreads,
+    StorageConfig storage) {
+
+  public ServerConfig {
+    Objects.requireNonNull(bindHost, "bindHost");
+    Objects.requireNonNull(dataDir, "dataDir");
+    Objects.requireNonNull(defaultDurability, "defaultDurability");
+    Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(storage, "storage");
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);
+    }
+    if (ioThreads < 1 || ioThreads > 64) {
+      throw new IllegalArgumentException("ioThreads must be between 1 and 64, got " + ioThreads);
+    }
+    if (requirePass != null && requirePass.isEmpty()) {
+      throw new IllegalArgumentException("requirepass must not be empty");
+    }
+  }
+}

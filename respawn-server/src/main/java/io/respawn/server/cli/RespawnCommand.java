@@ -1,0 +1,58 @@
+package io.respawn.server.cli;
+
+import io.respawn.server.command.CommandSettings;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code respawn}: the launcher's entry point for running the store. Subcommands: {@code up} (the
+ * default deployment; today one node) and {@code server} (one node, explicitly). Exit codes: 0
+ * after a clean stop (SIGTERM/SIGINT), 1 if the store fails at run time, 2 for invalid flags or a
+ * configuration that cannot start (port taken, data directory not writable).
+ */
+@Command(
+    name = "respawn",
+    mixinStandardHelpOptions = true,
+    versionProvider = RespawnCommand.Version.class,
+    description = "Respawn: a replicated key-value store that speaks the Redis protocol.",
+    subcommands = {UpCommand.class, ServerCommand.class, RespawnCommand.VersionCommand.class,
+        CommandLine.HelpCommand.class})
+public final class RespawnCommand implements Runnable {
+
+  @picocli.CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.err);
+  }
+
+  public static void main(String[] args) {
+    if (System.getProperty("io.netty.leakDetection.level") == null) {
+      // Leak tracking wraps every aggregated argument buffer; tests keep it, production need not.
+      io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+    }
+    System.exit(newCommandLine().execute(args));
+  }
+
+  /** The configured command line (tests call this to check parsing and validation). */
+  public static CommandLine newCommandLine() {
+    return new CommandLine(new RespawnCommand()).setCaseInsensitiveEnumValuesAllowed(true);
+  }
+
+  /** {@code respawn version}: the launcher passes this word through. */
+  @Command(name = "version", description = "Print the version.")
+  static final class VersionCommand implements Runnable {
+    @Override
+    public void run() {
+      System.out.println("respawn " + CommandSettings.RESPAWN_VERSION);
+    }
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"respawn " + CommandSettings.RESPAWN_VERSION};
+    }
+  }
+}

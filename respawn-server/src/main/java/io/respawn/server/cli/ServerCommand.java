@@ -1,0 +1,95 @@
+package io.respawn.server.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import io.respawn.server.DataDirInUseException;
+import io.respawn.server.RespawnServer;
+import io.respawn.server.ServerConfig;
+import io.respawn.storage.StorageConfig;
+import java.io.IOException;
+import java.net.BindException;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+
+/**
+ * {@code respawn server}: runs one node until SIGTERM or SIGINT, then stops accepting, makes
+ * every write durable and exits 0. Prints one line to stdout when it is ready:
+ * {@code respawn: serving RESP on HOST:PORT (data DIR)}.
+ */
+@Command(name = "server", mixinStandardHelpOptions = true,
+    description = "Run one Respawn node (no replication yet).")
+public class ServerCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(ServerCommand.class);
+
+  @Mixin ServerOptions options = new ServerOptions();
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    ServerConfig config = options.toConfig(spec);
+    setLogLevel(options.logLevel);
+    StorageConfig storage = config.storage();
+    if (config.limits().bulkLengthMax() > storage.valueBytesMax()) {
+      log.warn("--bulk-length-max {} is above the engine's value limit {}: larger values are "
+          + "refused when written", config.limits().bulkLengthMax(), storage.valueBytesMax());
+    }
+
+    CountDownLatch stop = new CountDownLatch(1);
+    // Handling the signals ourselves (instead of a shutdown hook) lets us exit 0 after a clean stop.
+    Signal.handle(new Signal("TERM"), s -> stop.countDown());
+    Signal.handle(new Signal("INT"), s -> stop.countDown());
+
+    RespawnServer server;
+    try {
+      server = RespawnServer.start(config);
+    } catch (DataDirInUseException e) {
+      System.err.println("respawn: " + e.getMessage());
+      return 2;
+    } catch (IOException | RuntimeException e) {
+      if (isBindFailure(e)) {
+        System.err.println("respawn: cannot listen on " + config.bindHost() + ":" + config.port()
+            + ": " + e.getMessage());
+        return 2;
+      }
+      log.error("cannot start: {}", e.toString(), e);
+      System.err.println("respawn: cannot start: " + e.getMessage());
+      return 1;
+    }
+    log.info("serving RESP on {}:{} with {} transport, default durability {}",
+        config.bindHost(), server.port(), server.usesEpoll() ? "epoll" : "nio",
+        config.defaultDurability());
+    System.out.println("respawn: serving RESP on " + config.bindHost() + ":" + server.port()
+        + " (data " + config.dataDir() + ")");
+    System.out.flush();
+    stop.await();
+    log.info("signal received: stopping");
+    server.close();
+    log.info("stopped cleanly");
+    return 0;
+  }
+
+  /** Netty's epoll transport reports bind errors as NativeIoException, NIO as BindException. */
+  private static boolean isBindFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof BindException
+          || (t.getMessage() != null && t.getMessage().contains("bind("))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static void setLogLevel(String level) {
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+      context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(level));
+    }
+  }
+}

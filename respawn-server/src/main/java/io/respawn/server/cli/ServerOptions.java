@@ -1,0 +1,121 @@
+package io.respawn.server.cli;
+
+import io.respawn.server.ServerConfig;
+import io.respawn.server.resp.RespLimits;
+import io.respawn.storage.Durability;
+import io.respawn.storage.StorageConfig;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/** The flags of {@code respawn up} and {@code respawn server}, and their validation. */
+final class ServerOptions {
+  @Option(names = "--port", defaultValue = "7379", description = "TCP port for RESP (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+  String bind;
+
+  @Option(names = "--data", defaultValue = "./data", description = "Data directory, created if absent (default: ${DEFAULT-VALUE}).")
+  String data;
+
+  @Option(names = "--durability", defaultValue = "ORDERED",
+      description = "When writes are acknowledged by default: ORDERED (in the log, in order) or DURABLE (fsynced). Default: ${DEFAULT-VALUE}.")
+  Durability durability;
+
+  @Option(names = "--requirepass", description = "Password clients must AUTH with.")
+  String requirePass;
+
+  @Option(names = "--flush-interval-ms", defaultValue = "100",
+      description = "Longest time an ORDERED write stays volatile, in ms (default: ${DEFAULT-VALUE}).")
+  long flushIntervalMillis;
+
+  @Option(names = "--bulk-length-max", converter = SizeConverter.class, defaultValue = "64m",
+      description = "Largest argument (value) in bytes; k/m/g suffixes allowed (default: ${DEFAULT-VALUE}, the engine's value limit).")
+  long bulkLengthMax;
+
+  @Option(names = "--arg-count-max", defaultValue = "1048576", description = "Most arguments in one command (default: ${DEFAULT-VALUE}).")
+  int argCountMax;
+
+  @Option(names = "--inline-length-max", converter = SizeConverter.class, defaultValue = "64k",
+      description = "Longest inline command line (default: ${DEFAULT-VALUE}).")
+  long inlineLengthMax;
+
+  @Option(names = "--request-bytes-max", converter = SizeConverter.class, defaultValue = "128m",
+      description = "Most argument bytes in one command (default: ${DEFAULT-VALUE}).")
+  long requestBytesMax;
+
+  @Option(names = "--pipeline-depth-max", defaultValue = "1024",
+      description = "Unanswered commands per connection before its reads pause (default: ${DEFAULT-VALUE}).")
+  int pipelineDepthMax;
+
+  @Option(names = "--output-bytes-max", converter = SizeConverter.class, defaultValue = "64m",
+      description = "Reply bytes queued for one client before its reads pause (default: ${DEFAULT-VALUE}).")
+  long outputBytesMax;
+
+  @Option(names = {"--maxclients", "--clients-max"}, defaultValue = "10000",
+      description = "Connections served at once (default: ${DEFAULT-VALUE}).")
+  int clientsMax;
+
+  @Option(names = "--io-threads", defaultValue = "1",
+      description = "Netty I/O threads; commands run on one thread regardless (default: ${DEFAULT-VALUE}).")
+  int ioThreads;
+
+  @Option(names = "--log-level", defaultValue = "INFO",
+      description = "TRACE, DEBUG, INFO, WARN or ERROR (default: ${DEFAULT-VALUE}).")
+  String logLevel;
+
+  /** Validates every flag; a bad one becomes a ParameterException (usage error, exit code 2). */
+  ServerConfig toConfig(CommandSpec spec) {
+    if (port < 1 || port > 65535) {
+      throw bad(spec, "--port must be between 1 and 65535, got " + port);
+    }
+    try {
+      InetAddress.getByName(bind);
+    } catch (UnknownHostException e) {
+      throw bad(spec, "--bind " + bind + " is not a known address");
+    }
+    if (!java.util.Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+        .contains(logLevel.toUpperCase(java.util.Locale.ROOT))) {
+      throw bad(spec, "--log-level must be TRACE, DEBUG, INFO, WARN or ERROR, got " + logLevel);
+    }
+    if (flushIntervalMillis < 1 || flushIntervalMillis > 60_000) {
+      throw bad(spec, "--flush-interval-ms must be between 1 and 60000, got " + flushIntervalMillis);
+    }
+    Path dir = Path.of(data);
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException | SecurityException e) {
+      throw bad(spec, "--data " + data + " cannot be created: " + e.getMessage());
+    }
+    if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
+      throw bad(spec, "--data " + data + " is not a writable directory");
+    }
+    RespLimits limits;
+    try {
+      limits = new RespLimits(intSize("--bulk-length-max", bulkLengthMax, spec), argCountMax,
+          intSize("--inline-length-max", inlineLengthMax, spec), requestBytesMax,
+          pipelineDepthMax, intSize("--output-bytes-max", outputBytesMax, spec), clientsMax);
+      StorageConfig storage = StorageConfig.defaults().withFlushIntervalMillis(flushIntervalMillis);
+      return new ServerConfig(bind, port, dir, durability, requirePass, limits, ioThreads, storage);
+    } catch (IllegalArgumentException e) {
+      throw bad(spec, e.getMessage());
+    }
+  }
+
+  private static int intSize(String flag, long value, CommandSpec spec) {
+    if (value > Integer.MAX_VALUE) {
+      throw bad(spec, flag + " " + value + " is too large");
+    }
+    return (int) value;
+  }
+
+  private static ParameterException bad(CommandSpec spec, String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+}

@@ -1,0 +1,256 @@
+package io.respawn.server.command;
+
+import static io.respawn.server.command.Replies.error;
+
+import io.netty.handler.codec.redis.RedisMessage;
+import io.netty.util.ReferenceCountUtil;
+import io.respawn.server.command.CommandSpec.Flag;
+import io.respawn.server.resp.ClientConnection;
+import io.respawn.server.resp.ClientRegistry;
+import io.respawn.server.resp.Reply;
+import io.respawn.server.resp.Request;
+import io.respawn.storage.KvStore;
+import io.respawn.storage.StorageException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Executes requests: looks the command up, checks arity, authentication and transaction state
+ * the way Redis' processCommand does, runs the handler, and commits the command's writes as one
+ * batch whose acknowledgement gates the reply. Also implements MULTI/EXEC/DISCARD.
+ *
+ * <p>Writes of the commands executed in one pass of the {@link CommandLoop} share one engine batch
+ * ({@link #endPass}); each command's reply waits for that batch's acknowledgement at the
+ * connection's durability. A command's writes are never split across batches.
+ *
+ * <p>Owned by the command thread ({@link CommandLoop}); nothing here is thread-safe.
+ */
+public final class Dispatcher {
+  private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+
+  /** A pass's batch is handed to the engine early once it holds this many bytes. */
+  static final long PASS_BYTES_MAX = 1 << 20;
+
+  final Keyspace keyspace;
+  final ServerStats stats = new ServerStats();
+  final CommandTable table = new CommandTable();
+  final CommandSettings settings;
+  final ClientRegistry registry;
+
+  public Dispatcher(
+      KvStore store, LongSupplier clockMillis, CommandSettings settings, ClientRegistry registry) {
+    this.keyspace = new Keyspace(store, clockMillis, stats);
+    this.settings = settings;
+    this.registry = registry;
+    new ConnectionCommands(this).register(table);
+    new StringCommands(this).register(table);
+    new KeyCommands(this).register(table);
+    new ServerCommands(this).register(table);
+    table.add("multi", 1, this::multi, Flag.TX_CONTROL);
+    table.add("exec", 1, this::exec, Flag.TX_CONTROL);
+    table.add("discard", 1, this::discard, Flag.TX_CONTROL);
+  }
+
+  /** The command-side state of a connection, created on its first request. */
+  public Session sessionOf(ClientConnection connection) {
+    Object state = connection.commandState();
+    if (state == null) {
+      Session s = new Session(connection, settings.defaultDurability(), settings.requirePass() == null);
+      connection.commandState(s);
+      return s;
+    }
+    return (Session) state;
+  }
+
+  /** Answers one request; never throws for anything the client sent. */
+  public Reply execute(Session session, Request request) {
+    if (request.isProtocolError()) {
+      stats.protocolErrors++;
+      return Reply.thenClose(error("ERR Protocol error: " + request.protocolError()));
+    }
+    byte[][] args = request.args();
+    stats.commandsProcessed++;
+    session.lastCommandAtMillis = keyspace.tick();
+    CommandSpec spec = table.lookup(args[0]);
+    if (spec == null) {
+      session.lastCommand = Args.lower(args[0]);
+      flagTransaction(session);
+      return Reply.now(error(unknownCommand(args)));
+    }
+    session.lastCommand = spec.name();
+    if (!spec.arityOk(args.length)) {
+      flagTransaction(session);
+      return Reply.now(error(wrongArity(spec.name())));
+    }
+    if (!session.authenticated && !spec.has(Flag.NO_AUTH)) {
+      flagTransaction(session);
+      return Reply.now(error("NOAUTH Authentication required."));
+    }
+    if (session.inTransaction() && !spec.has(Flag.TX_CONTROL)) {
+      if (spec.has(Flag.NO_MULTI)) {
+        flagTransaction(session);
+        return Reply.now(error("ERR Command not allowed inside a transaction"));
+      }
+      session.transaction.add(args);
+      return Reply.now(Replies.QUEUED);
+    }
+    if (spec.has(Flag.WHOLE_KEYSPACE)) {
+      keyspace.commitPass(); // it must see (or wait for) every write executed before it
+    }
+    int mark = keyspace.pendingWrites();
+    RedisMessage message;
+    try {
+      if (spec.has(Flag.WRITE)) {
+        checkSizes(spec, args);
+      }
+      message = spec.handler().run(session, args);
+    } catch (ReplyException e) {
+      keyspace.rollbackTo(mark);
+      return Reply.now(error(e.getMessage()));
+    } catch (StorageException e) {
+      keyspace.rollbackTo(mark);
+      return Reply.now(storageError(e));
+    } catch (RuntimeException e) {
+      keyspace.rollbackTo(mark);
+      log.error("command {} failed", spec.name(), e);
+      return Reply.now(error("ERR internal error in '" + spec.name() + "': " + e));
+    }
+    return finish(session, message, mark);
+  }
+
+  /** Ends a pass of the command thread: hands the collected writes to the engine. */
+  public void endPass() {
+    keyspace.commitPass();
+  }
+
+  private Reply finish(Session session, RedisMessage message, int mark) {
+    if (message instanceof Deferred deferred) {
+      return Reply.computed(deferred.result());
+    }
+    if (session.closeRequested) {
+      return Reply.thenClose(message);
+    }
+    if (keyspace.pendingWrites() == mark) {
+      return Reply.now(message);
+    }
+    session.wroteSinceDurable = true;
+    CompletableFuture<Void> gate = keyspace.gate(session.durability);
+    if (keyspace.pendingBytes() >= PASS_BYTES_MAX) {
+      keyspace.commitPass();
+    }
+    return Reply.after(gate, message);
+  }
+
+  /**
+   * Refuses a write whose key or value is over the engine's limit before it touches the batch, so
+   * one oversized command fails alone instead of failing the batch it would share.
+   */
+  private void checkSizes(CommandSpec spec, byte[][] args) {
+    for (int i = 1; i < args.length; i++) {
+      if (args[i].length > settings.valueBytesMax()) {
+        throw ReplyException.err("value of " + args[i].length + " bytes exceeds valueBytesMax "
+            + settings.valueBytesMax());
+      }
+    }
+    if (spec.firstKey() > 0) {
+      int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
+      for (int i = spec.firstKey(); i <= last && i < args.length; i += Math.max(1, spec.step())) {
+        if (args[i].length > settings.keyBytesMax()) {
+          throw ReplyException.err("key of " + args[i].length + " bytes exceeds keyBytesMax "
+              + settings.keyBytesMax());
+        }
+      }
+    }
+  }
+
+  private RedisMessage storageError(StorageException e) {
+    stats.writeErrors++;
+    stats.lastWriteError = String.valueOf(e.getMessage());
+    return error("ERR " + e.getMessage());
+  }
+
+  private static void flagTransaction(Session session) {
+    if (session.inTransaction()) {
+      session.transactionDirty = true;
+    }
+  }
+
+  static String wrongArity(String fullName) {
+    return "ERR wrong number of arguments for '" + fullName + "' command";
+  }
+
+  static String unknownCommand(byte[][] args) {
+    StringBuilder sb = new StringBuilder("ERR unknown command '");
+    sb.append(truncate(Args.text(args[0]))).append("', with args beginning with: ");
+    int argsLength = 0;
+    for (int i = 1; i < args.length && argsLength < 128; i++) {
+      String a = truncate(Args.text(args[i]));
+      sb.append('\'').append(a).append("' ");
+      argsLength += a.length() + 3;
+    }
+    return sb.toString();
+  }
+
+  private static String truncate(String s) {
+    return s.length() > 128 ? s.substring(0, 128) : s;
+  }
+
+  // ---- MULTI / EXEC / DISCARD ----
+
+  private RedisMessage multi(Session session, byte[][] args) {
+    if (session.inTransaction()) {
+      throw ReplyException.err("MULTI calls can not be nested");
+    }
+    session.transaction = new ArrayList<>();
+    session.transactionDirty = false;
+    return Replies.OK;
+  }
+
+  private RedisMessage discard(Session session, byte[][] args) {
+    if (!session.inTransaction()) {
+      throw ReplyException.err("DISCARD without MULTI");
+    }
+    session.transaction = null;
+    session.transactionDirty = false;
+    return Replies.OK;
+  }
+
+  /**
+   * Runs the queued commands back to back (nothing else runs on the command thread meanwhile)
+   * and leaves all their writes in the keyspace's batch: {@link #finish} commits them as one
+   * atomic batch and the whole reply waits for its acknowledgement.
+   */
+  private RedisMessage exec(Session session, byte[][] args) {
+    if (!session.inTransaction()) {
+      throw ReplyException.err("EXEC without MULTI");
+    }
+    List<byte[][]> queued = session.transaction;
+    boolean dirty = session.transactionDirty;
+    session.transaction = null;
+    session.transactionDirty = false;
+    if (dirty) {
+      throw new ReplyException("EXECABORT Transaction discarded because of previous errors.");
+    }
+    List<RedisMessage> results = new ArrayList<>(queued.size());
+    for (byte[][] command : queued) {
+      CommandSpec spec = table.lookup(command[0]);
+      assert spec != null && spec.arityOk(command.length) : "queue-time checks passed";
+      stats.commandsProcessed++;
+      int mark = keyspace.pendingWrites();
+      try {
+        if (spec.has(Flag.WRITE)) {
+          checkSizes(spec, command);
+        }
+        results.add(spec.handler().run(session, command));
+      } catch (ReplyException e) {
+        keyspace.rollbackTo(mark);
+        results.add(error(e.getMessage()));
+      }
+    }
+    return Replies.array(results);
+  }
+}

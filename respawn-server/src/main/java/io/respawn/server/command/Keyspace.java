@@ -1,0 +1,260 @@
+package io.respawn.server.command;
+
+import io.respawn.storage.Durability;
+import io.respawn.storage.KvStore;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.ScanPage;
+import io.respawn.storage.StoredValue;
+import io.respawn.storage.WriteTicket;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.LongSupplier;
+
+/**
+ * The command thread's view of the store: reads with expiry applied (the server's clock decides),
+ * and writes collected into one atomic batch that {@link #commitPass} hands to the engine. A batch
+ * holds whole commands only (an MSET, a MULTI/EXEC) and usually several: everything the command
+ * thread executed in one pass over its queue, so one engine append (and at most one fsync) serves
+ * many clients. Reads see the not yet committed writes through an overlay.
+ *
+ * <p>Owned by the command thread. A command that fails is rolled back ({@link #rollbackTo}), so a
+ * batch never holds part of a command.
+ */
+final class Keyspace {
+  private static final StoredValue TOMBSTONE = new StoredValue(new byte[0], 0);
+
+  private final KvStore store;
+  private final LongSupplier clockMillis;
+  private final ServerStats stats;
+  private final List<Mutation> batch = new ArrayList<>();
+  private final HashMap<ByteKey, StoredValue> overlay = new HashMap<>();
+  private boolean clearedInBatch;
+  private long pendingBytes;
+  private PassWrite passWrite;
+  private WriteTicket lastTicket;
+  private long nowMillis;
+
+  /** Reply gates of the writes collected in the current pass, linked to its ticket on commit. */
+  private static final class PassWrite {
+    final CompletableFuture<Void> ordered = new CompletableFuture<>();
+    final CompletableFuture<Void> durable = new CompletableFuture<>();
+    boolean durableWanted;
+  }
+
+  Keyspace(KvStore store, LongSupplier clockMillis, ServerStats stats) {
+    this.store = store;
+    this.clockMillis = clockMillis;
+    this.stats = stats;
+    this.nowMillis = clockMillis.getAsLong();
+  }
+
+  /** Reads the clock once per command so a command sees one instant. */
+  long tick() {
+    nowMillis = clockMillis.getAsLong();
+    return nowMillis;
+  }
+
+  long nowMillis() {
+    return nowMillis;
+  }
+
+  KvStore store() {
+    return store;
+  }
+
+  /** The live, unexpired value, or null. */
+  StoredValue get(byte[] key) {
+    if (!batch.isEmpty()) {
+      StoredValue pendingValue = overlay.get(new ByteKey(key));
+      if (pendingValue != null) {
+        return pendingValue == TOMBSTONE || isExpired(pendingValue) ? null : pendingValue;
+      }
+      if (clearedInBatch) {
+        return null;
+      }
+    }
+    StoredValue v = store.get(key);
+    if (v != null && isExpired(v)) {
+      expireNow(key);
+      return null;
+    }
+    return v;
+  }
+
+  boolean exists(byte[] key) {
+    return get(key) != null;
+  }
+
+  boolean isExpired(StoredValue v) {
+    return v.expiresAtMillis() != 0 && nowMillis > v.expiresAtMillis();
+  }
+
+  /** Deletes an expired key on its own batch (never waited on), like Redis' lazy expiry. */
+  private void expireNow(byte[] key) {
+    try {
+      store.apply(List.of(Mutation.delete(key)));
+      stats.expiredKeys++;
+    } catch (RuntimeException e) {
+      // A failed disk must not fail reads: the key is still treated as absent.
+    }
+  }
+
+  void put(byte[] key, byte[] value, long expiresAtMillis) {
+    if (expiresAtMillis != 0 && expiresAtMillis < nowMillis) {
+      delete(key); // already in the past: Redis deletes instead of storing
+      return;
+    }
+    batch.add(Mutation.put(key, value, expiresAtMillis));
+    pendingBytes += key.length + value.length + 32;
+    overlay.put(new ByteKey(key), new StoredValue(value, expiresAtMillis));
+  }
+
+  void delete(byte[] key) {
+    batch.add(Mutation.delete(key));
+    pendingBytes += key.length + 32;
+    overlay.put(new ByteKey(key), TOMBSTONE);
+  }
+
+  void clear() {
+    batch.add(Mutation.clear());
+    overlay.clear();
+    clearedInBatch = true;
+  }
+
+  int pendingWrites() {
+    return batch.size();
+  }
+
+  boolean hasPendingWrites() {
+    return !batch.isEmpty();
+  }
+
+  /**
+   * The reply gate for the write just added: completes when the current pass's batch is
+   * acknowledged at {@code durability} (or fails with the storage error).
+   */
+  CompletableFuture<Void> gate(Durability durability) {
+    assert !batch.isEmpty() : "a gate is only asked for after a write";
+    if (passWrite == null) {
+      passWrite = new PassWrite();
+    }
+    if (durability == Durability.DURABLE) {
+      passWrite.durableWanted = true;
+      return passWrite.durable;
+    }
+    return passWrite.ordered;
+  }
+
+  long pendingBytes() {
+    return pendingBytes;
+  }
+
+  /**
+   * Hands the writes collected so far (several commands, possibly several clients) to the engine
+   * as one atomic batch, and links the gates handed out for them to its acknowledgements. A
+   * storage failure fails those gates: every client waiting on them gets the error.
+   */
+  void commitPass() {
+    if (batch.isEmpty()) {
+      assert passWrite == null;
+      return;
+    }
+    PassWrite pass = passWrite;
+    List<Mutation> mutations = List.copyOf(batch);
+    discard();
+    stats.writeBatches++;
+    WriteTicket ticket;
+    try {
+      ticket = store.apply(mutations);
+    } catch (RuntimeException e) {
+      stats.writeErrors++;
+      stats.lastWriteError = String.valueOf(e.getMessage());
+      if (pass != null) {
+        pass.ordered.completeExceptionally(e);
+        pass.durable.completeExceptionally(e);
+      }
+      return;
+    }
+    lastTicket = ticket;
+    if (pass == null) {
+      return;
+    }
+    link(ticket.ordered(), pass.ordered);
+    if (pass.durableWanted) {
+      link(ticket.durable(), pass.durable);
+    }
+  }
+
+  private void link(CompletableFuture<Void> from, CompletableFuture<Void> to) {
+    if (from.isDone() && !from.isCompletedExceptionally()) {
+      to.complete(null);
+      return;
+    }
+    from.whenComplete((v, e) -> {
+      if (e != null) {
+        Throwable cause = e instanceof java.util.concurrent.CompletionException
+            && e.getCause() != null ? e.getCause() : e;
+        to.completeExceptionally(cause);
+      } else {
+        to.complete(null);
+      }
+    });
+  }
+
+  /** Drops the writes added after {@code mark} (a failed command's), keeping earlier ones. */
+  void rollbackTo(int mark) {
+    if (batch.size() == mark) {
+      return;
+    }
+    List<Mutation> kept = new ArrayList<>(batch.subList(0, mark));
+    PassWrite pass = passWrite;
+    discard();
+    for (Mutation m : kept) {
+      switch (m.kind()) {
+        case PUT -> put(m.key(), m.value(), m.expiresAtMillis());
+        case DELETE -> delete(m.key());
+        case CLEAR -> clear();
+      }
+    }
+    passWrite = kept.isEmpty() ? null : pass;
+  }
+
+  private void discard() {
+    batch.clear();
+    overlay.clear();
+    clearedInBatch = false;
+    pendingBytes = 0;
+    passWrite = null;
+  }
+
+  /** The last batch handed to the engine, or null. */
+  WriteTicket lastTicket() {
+    return lastTicket;
+  }
+
+  long keyCount() {
+    return store.keyCount();
+  }
+
+  ScanPage scan(long cursor, int countHint) {
+    return store.scan(cursor, countHint);
+  }
+
+  /**
+   * Active expiry: examines up to {@code keysMax} keys from {@code cursor} and deletes the expired
+   * ones. Returns the cursor to continue from.
+   */
+  long sweepExpired(long cursor, int keysMax) {
+    tick();
+    ScanPage page = store.scan(cursor, keysMax);
+    for (byte[] key : page.keys()) {
+      StoredValue v = store.get(key);
+      if (v != null && isExpired(v)) {
+        expireNow(key);
+      }
+    }
+    return page.nextCursor();
+  }
+}

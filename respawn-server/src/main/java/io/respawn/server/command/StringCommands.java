@@ -1,0 +1,246 @@
+package io.respawn.server.command;
+
+import static io.respawn.server.command.Args.is;
+import static io.respawn.server.command.Args.parseLong;
+import static io.respawn.server.command.Replies.bulk;
+import static io.respawn.server.command.Replies.integer;
+
+import io.netty.handler.codec.redis.RedisMessage;
+import io.respawn.server.command.CommandSpec.Flag;
+import io.respawn.storage.StoredValue;
+import java.util.ArrayList;
+import java.util.List;
+
+/** String commands: GET, SET and friends, counters, APPEND, STRLEN. */
+final class StringCommands {
+  private final Dispatcher d;
+  private final Keyspace ks;
+
+  StringCommands(Dispatcher dispatcher) {
+    this.d = dispatcher;
+    this.ks = dispatcher.keyspace;
+  }
+
+  void register(CommandTable t) {
+    t.add("get", 2, 1, 1, 1, (s, a) -> get(a), Flag.READONLY);
+    t.add("set", -3, 1, 1, 1, (s, a) -> set(a), Flag.WRITE);
+    t.add("setnx", 3, 1, 1, 1, (s, a) -> setnx(a), Flag.WRITE);
+    t.add("setex", 4, 1, 1, 1, (s, a) -> setex(a, 1000, "setex"), Flag.WRITE);
+    t.add("psetex", 4, 1, 1, 1, (s, a) -> setex(a, 1, "psetex"), Flag.WRITE);
+    t.add("getset", 3, 1, 1, 1, (s, a) -> getset(a), Flag.WRITE);
+    t.add("getdel", 2, 1, 1, 1, (s, a) -> getdel(a), Flag.WRITE);
+    t.add("mget", -2, 1, -1, 1, (s, a) -> mget(a), Flag.READONLY);
+    t.add("mset", -3, 1, -1, 2, (s, a) -> mset(a), Flag.WRITE);
+    t.add("msetnx", -3, 1, -1, 2, (s, a) -> msetnx(a), Flag.WRITE);
+    t.add("incr", 2, 1, 1, 1, (s, a) -> incrBy(a[1], 1), Flag.WRITE);
+    t.add("decr", 2, 1, 1, 1, (s, a) -> incrBy(a[1], -1), Flag.WRITE);
+    t.add("incrby", 3, 1, 1, 1, (s, a) -> incrBy(a[1], parseLong(a[2])), Flag.WRITE);
+    t.add("decrby", 3, 1, 1, 1, (s, a) -> decrBy(a), Flag.WRITE);
+    t.add("append", 3, 1, 1, 1, (s, a) -> append(a), Flag.WRITE);
+    t.add("strlen", 2, 1, 1, 1, (s, a) -> strlen(a), Flag.READONLY);
+  }
+
+  private RedisMessage get(byte[][] a) {
+    StoredValue v = ks.get(a[1]);
+    if (v == null) {
+      d.stats.keyspaceMisses++;
+      return Replies.NIL;
+    }
+    d.stats.keyspaceHits++;
+    return bulk(v.value());
+  }
+
+  /** SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]. */
+  private RedisMessage set(byte[][] a) {
+    boolean nx = false;
+    boolean xx = false;
+    boolean get = false;
+    boolean keepTtl = false;
+    long expiresAt = 0;
+    boolean hasExpire = false;
+    for (int i = 3; i < a.length; i++) {
+      byte[] opt = a[i];
+      boolean hasNext = i + 1 < a.length;
+      if (is(opt, "NX") && !xx) {
+        nx = true;
+      } else if (is(opt, "XX") && !nx) {
+        xx = true;
+      } else if (is(opt, "GET")) {
+        get = true;
+      } else if (is(opt, "KEEPTTL") && !hasExpire) {
+        keepTtl = true;
+      } else if (hasNext && !keepTtl && !hasExpire
+          && (is(opt, "EX") || is(opt, "PX") || is(opt, "EXAT") || is(opt, "PXAT"))) {
+        long n = parseLong(a[++i]);
+        expiresAt = expireAt(opt, n, "set");
+        hasExpire = true;
+      } else {
+        throw ReplyException.err("syntax error");
+      }
+    }
+    if (!nx && !xx && !get && !keepTtl) {
+      ks.put(a[1], a[2], expiresAt); // plain SET: no need to look the old value up
+      return Replies.OK;
+    }
+    StoredValue old = ks.get(a[1]);
+    RedisMessage reply = get ? (old == null ? Replies.NIL : bulk(old.value())) : Replies.OK;
+    if ((nx && old != null) || (xx && old == null)) {
+      return get ? reply : Replies.NIL;
+    }
+    if (keepTtl && old != null) {
+      expiresAt = old.expiresAtMillis();
+    }
+    ks.put(a[1], a[2], expiresAt);
+    return reply;
+  }
+
+  /** Absolute expiry in epoch ms for EX/PX/EXAT/PXAT n, with Redis' range checks. */
+  long expireAt(byte[] unit, long n, String command) {
+    if (n <= 0) {
+      throw ReplyException.err("invalid expire time in '" + command + "' command");
+    }
+    boolean seconds = is(unit, "EX") || is(unit, "EXAT");
+    boolean relative = is(unit, "EX") || is(unit, "PX");
+    long ms;
+    try {
+      ms = seconds ? Math.multiplyExact(n, 1000L) : n;
+      if (relative) {
+        ms = Math.addExact(ms, ks.nowMillis());
+      }
+    } catch (ArithmeticException e) {
+      throw ReplyException.err("invalid expire time in '" + command + "' command");
+    }
+    return ms;
+  }
+
+  private RedisMessage setnx(byte[][] a) {
+    if (ks.exists(a[1])) {
+      return Replies.ZERO;
+    }
+    ks.put(a[1], a[2], 0);
+    return Replies.ONE;
+  }
+
+  private RedisMessage setex(byte[][] a, long unitMillis, String name) {
+    long n = parseLong(a[2]);
+    if (n <= 0) {
+      throw ReplyException.err("invalid expire time in '" + name + "' command");
+    }
+    long expiresAt;
+    try {
+      expiresAt = Math.addExact(Math.multiplyExact(n, unitMillis), ks.nowMillis());
+    } catch (ArithmeticException e) {
+      throw ReplyException.err("invalid expire time in '" + name + "' command");
+    }
+    ks.put(a[1], a[3], expiresAt);
+    return Replies.OK;
+  }
+
+  private RedisMessage getset(byte[][] a) {
+    StoredValue old = ks.get(a[1]);
+    ks.put(a[1], a[2], 0);
+    return old == null ? Replies.NIL : bulk(old.value());
+  }
+
+  private RedisMessage getdel(byte[][] a) {
+    StoredValue old = ks.get(a[1]);
+    if (old == null) {
+      return Replies.NIL;
+    }
+    ks.delete(a[1]);
+    return bulk(old.value());
+  }
+
+  private RedisMessage mget(byte[][] a) {
+    List<RedisMessage> out = new ArrayList<>(a.length - 1);
+    for (int i = 1; i < a.length; i++) {
+      StoredValue v = ks.get(a[i]);
+      if (v == null) {
+        d.stats.keyspaceMisses++;
+        out.add(Replies.NIL);
+      } else {
+        d.stats.keyspaceHits++;
+        out.add(bulk(v.value()));
+      }
+    }
+    return Replies.array(out);
+  }
+
+  private RedisMessage mset(byte[][] a) {
+    if (a.length % 2 != 1) {
+      throw new ReplyException(Dispatcher.wrongArity("mset"));
+    }
+    for (int i = 1; i < a.length; i += 2) {
+      ks.put(a[i], a[i + 1], 0);
+    }
+    return Replies.OK;
+  }
+
+  private RedisMessage msetnx(byte[][] a) {
+    if (a.length % 2 != 1) {
+      throw new ReplyException(Dispatcher.wrongArity("msetnx"));
+    }
+    for (int i = 1; i < a.length; i += 2) {
+      if (ks.exists(a[i])) {
+        return Replies.ZERO;
+      }
+    }
+    for (int i = 1; i < a.length; i += 2) {
+      ks.put(a[i], a[i + 1], 0);
+    }
+    return Replies.ONE;
+  }
+
+  private RedisMessage decrBy(byte[][] a) {
+    long n = parseLong(a[2]);
+    if (n == Long.MIN_VALUE) {
+      throw ReplyException.err("decrement would overflow");
+    }
+    return incrBy(a[1], -n);
+  }
+
+  /** INCR/DECR/INCRBY/DECRBY: keeps the key's TTL, as Redis does. */
+  private RedisMessage incrBy(byte[] key, long delta) {
+    StoredValue old = ks.get(key);
+    long current = 0;
+    long expiresAt = 0;
+    if (old != null) {
+      Long parsed = Args.parseLongOrNull(old.value());
+      if (parsed == null) {
+        throw new ReplyException(Args.NOT_INTEGER);
+      }
+      current = parsed;
+      expiresAt = old.expiresAtMillis();
+    }
+    long next;
+    try {
+      next = Math.addExact(current, delta);
+    } catch (ArithmeticException e) {
+      throw ReplyException.err("increment or decrement would overflow");
+    }
+    ks.put(key, Args.bytes(next), expiresAt);
+    return integer(next);
+  }
+
+  private RedisMessage append(byte[][] a) {
+    StoredValue old = ks.get(a[1]);
+    if (old == null) {
+      ks.put(a[1], a[2], 0);
+      return integer(a[2].length);
+    }
+    long length = (long) old.value().length + a[2].length;
+    if (length > Math.min(d.settings.limits().bulkLengthMax(), d.settings.valueBytesMax())) {
+      throw ReplyException.err("string exceeds maximum allowed size (proto-max-bulk-len)");
+    }
+    byte[] joined = new byte[(int) length];
+    System.arraycopy(old.value(), 0, joined, 0, old.value().length);
+    System.arraycopy(a[2], 0, joined, old.value().length, a[2].length);
+    ks.put(a[1], joined, old.expiresAtMillis());
+    return integer(length);
+  }
+
+  private RedisMessage strlen(byte[][] a) {
+    StoredValue v = ks.get(a[1]);
+    return integer(v == null ? 0 : v.value().length);
+  }
+}

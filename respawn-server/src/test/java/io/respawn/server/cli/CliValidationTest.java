@@ -1,0 +1,70 @@
+package io.respawn.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Start-up validation: every bad flag is a clear message and exit code 2, before anything starts. */
+class CliValidationTest {
+  @TempDir Path tmp;
+
+  private String[] run(String... args) {
+    CommandLine cli = RespawnCommand.newCommandLine();
+    StringWriter err = new StringWriter();
+    cli.setErr(new PrintWriter(err));
+    int code = cli.execute(args);
+    return new String[] {Integer.toString(code), err.toString()};
+  }
+
+  @Test
+  void badFlagsExitWithCode2AndSayWhy() throws Exception {
+    String data = tmp.resolve("d").toString();
+    String[] r = run("server", "--port", "70000", "--data", data);
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--port must be between 1 and 65535, got 70000");
+
+    r = run("server", "--port", "abc", "--data", data);
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--port");
+
+    r = run("server", "--durability", "SOMETIMES", "--data", data);
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--durability").contains("ORDERED").contains("DURABLE");
+
+    Path file = Files.writeString(tmp.resolve("file"), "x");
+    r = run("up", "--data", file.toString());
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--data").contains("cannot be created");
+
+    r = run("server", "--data", data, "--pipeline-depth-max", "0");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("pipelineDepthMax must be between 1");
+
+    r = run("server", "--data", data, "--bulk-length-max", "2g");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("bulkLengthMax");
+
+    r = run("server", "--data", data, "--log-level", "LOUD");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--log-level");
+
+    r = run("server", "--data", data, "--bind", "no.such.host.invalid");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--bind no.such.host.invalid is not a known address");
+  }
+
+  @Test
+  void sizesAcceptSuffixes() {
+    SizeConverter c = new SizeConverter();
+    assertThat(c.convert("64k")).isEqualTo(65536L);
+    assertThat(c.convert("1m")).isEqualTo(1L << 20);
+    assertThat(c.convert("2G")).isEqualTo(2L << 30);
+    assertThat(c.convert("100")).isEqualTo(100L);
+  }
+}

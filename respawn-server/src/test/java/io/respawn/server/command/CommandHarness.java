@@ -1,0 +1,130 @@
+package io.respawn.server.command;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.redis.ArrayRedisMessage;
+import io.netty.handler.codec.redis.ErrorRedisMessage;
+import io.netty.handler.codec.redis.FullBulkStringRedisMessage;
+import io.netty.handler.codec.redis.IntegerRedisMessage;
+import io.netty.handler.codec.redis.RedisMessage;
+import io.netty.handler.codec.redis.SimpleStringRedisMessage;
+import io.respawn.server.resp.ClientConnection;
+import io.respawn.server.resp.ClientRegistry;
+import io.respawn.server.resp.Reply;
+import io.respawn.server.resp.Request;
+import io.respawn.server.resp.RespLimits;
+import io.respawn.storage.Durability;
+import io.respawn.storage.KvStore;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.StringJoiner;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Drives the {@link Dispatcher} the way the command thread does, on the test thread, with a
+ * settable clock. Replies are rendered redis-cli style for readable assertions: {@code OK},
+ * {@code (nil)}, {@code (integer) 3}, {@code (error) ERR ...}, {@code "bulk"}, {@code [a, b]}.
+ */
+final class CommandHarness {
+  final KvStore store;
+  final ClientRegistry registry = new ClientRegistry(100);
+  final Dispatcher dispatcher;
+  long nowMillis = 1_700_000_000_000L;
+  final Session session;
+
+  CommandHarness(KvStore store) {
+    this(store, null, Durability.ORDERED);
+  }
+
+  CommandHarness(KvStore store, String requirePass, Durability durability) {
+    this.store = store;
+    RespLimits limits = RespLimits.DEFAULTS;
+    CommandSettings settings = new CommandSettings(requirePass, durability, limits, "127.0.0.1",
+        7379, "./data", "test store", 64 * 1024, 64 * 1024 * 1024);
+    this.dispatcher = new Dispatcher(store, () -> nowMillis, settings, registry);
+    this.session = newSession();
+  }
+
+  Session newSession() {
+    return dispatcher.sessionOf(new ClientConnection(null, registry, RespLimits.DEFAULTS));
+  }
+
+  /** Executes one command in its own pass and returns its reply, which must be ready. */
+  String call(String... args) {
+    return call(session, args);
+  }
+
+  String call(Session s, String... args) {
+    Reply reply = send(s, args);
+    dispatcher.endPass();
+    if (reply.gate() != null) {
+      try {
+        reply.gate().handle((v, e) -> null).get(5, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new AssertionError("no reply within 5 s for " + String.join(" ", args), e);
+      }
+    }
+    return render(reply);
+  }
+
+  /** Executes without ending the pass (several commands sharing a batch). */
+  Reply send(Session s, String... args) {
+    byte[][] bytes = new byte[args.length][];
+    for (int i = 0; i < args.length; i++) {
+      bytes[i] = args[i].getBytes(StandardCharsets.UTF_8);
+    }
+    return dispatcher.execute(s, Request.of(bytes));
+  }
+
+  static String render(Reply reply) {
+    CompletableFuture<?> gate = reply.gate();
+    if (gate == null) {
+      return render(reply.message());
+    }
+    try {
+      Object result = gate.join();
+      return render(reply.message() != null ? reply.message() : (RedisMessage) result);
+    } catch (CompletionException e) {
+      return "(error) ERR " + e.getCause().getMessage();
+    }
+  }
+
+  static String render(RedisMessage m) {
+    if (m instanceof SimpleStringRedisMessage s) {
+      return s.content();
+    } else if (m instanceof ErrorRedisMessage e) {
+      return "(error) " + e.content();
+    } else if (m instanceof IntegerRedisMessage i) {
+      return "(integer) " + i.value();
+    } else if (m instanceof FullBulkStringRedisMessage b) {
+      if (b.isNull()) {
+        return "(nil)";
+      }
+      ByteBuf c = b.content();
+      return "\"" + c.toString(c.readerIndex(), c.readableBytes(), StandardCharsets.UTF_8) + "\"";
+    } else if (m instanceof ArrayRedisMessage a) {
+      if (a.isNull()) {
+        return "(nil)";
+      }
+      StringJoiner j = new StringJoiner(", ", "[", "]");
+      for (RedisMessage child : a.children()) {
+        j.add(render(child));
+      }
+      return j.toString();
+    }
+    throw new AssertionError("unexpected message " + m);
+  }
+
+  /** Runs several commands in one pass (they share one engine batch), then renders them. */
+  List<String> pass(String[]... commands) {
+    List<Reply> replies = new ArrayList<>();
+    for (String[] c : commands) {
+      replies.add(send(session, c));
+    }
+    dispatcher.endPass();
+    List<String> out = new ArrayList<>();
+    replies.forEach(r -> out.add(render(r)));
+    return out;
+  }
+}

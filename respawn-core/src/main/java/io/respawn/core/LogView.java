@@ -1,0 +1,21 @@
+package io.respawn.core;
+
+import java.util.List;
+
+/**
+ * Read-only view of a replica's in-memory log, for the runtime and the simulator's checkers.
+ * Indexes start at 1; index 0 is the empty prefix with term 0.
+ */
+public interface LogView {
+  /** The last index, 0 when empty. */
+  long lastIndex();
+
+  /** The term of the entry at {@code index}; 0 for index 0; throws if beyond the end. */
+  long term(long index);
+
+  /** The entry at {@code index} in [1, lastIndex]. */
+  Entry entry(long index);
+
+  /** Entries in [fromIndex, toIndexInclusive] (clamped to the log), a copy. */
+  List<Entry> entries(long fromIndex, long toIndexInclusive);
+}

@@ -1,0 +1,158 @@
+package io.respawn.core;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A replica-to-replica message. Every message names its sender and destination; the runtime
+ * routes by {@link #to()}. The transport may drop, delay, duplicate or reorder messages: the
+ * protocol tolerates all of these.
+ *
+ * <p>Term rules: a message with a higher term than the receiver's makes it adopt that term and
+ * become a follower, except pre-votes (which never change anyone's term) and RequestLog traffic
+ * (a read-only catch-up, term-neutral). Messages with a lower term are answered with the
+ * receiver's term (so the sender steps down) or dropped.
+ */
+public sealed interface Message
+    permits Message.AppendEntries,
+        Message.AppendEntriesResponse,
+        Message.RequestVote,
+        Message.RequestVoteResponse,
+        Message.RequestLog,
+        Message.RequestLogResponse {
+
+  NodeId from();
+
+  NodeId to();
+
+  long term();
+
+  MessageType type();
+
+  /**
+   * Leader to follower: entries to append after (prevLogIndex, prevLogTerm), the leader's commit
+   * index, and a heartbeat sequence number the follower echoes so the leader can time its lease.
+   * Empty {@code entries} is a heartbeat.
+   */
+  record AppendEntries(
+      NodeId from,
+      NodeId to,
+      long term,
+      long prevLogIndex,
+      long prevLogTerm,
+      List<Entry> entries,
+      long leaderCommit,
+      long heartbeatSeq)
+      implements Message {
+    public AppendEntries {
+      Objects.requireNonNull(from);
+      Objects.requireNonNull(to);
+      entries = List.copyOf(entries);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.APPEND_ENTRIES;
+    }
+  }
+
+  /**
+   * Follower to leader. On success {@code matchIndex} is the last index known to match the
+   * leader's log; on rejection {@code rejectHint} is the follower's last index (the leader backs
+   * {@code nextIndex} off to at most {@code rejectHint + 1}). {@code heartbeatSeq} echoes the
+   * request's; the follower's lease promise started when it received it.
+   */
+  record AppendEntriesResponse(
+      NodeId from,
+      NodeId to,
+      long term,
+      boolean success,
+      long matchIndex,
+      long rejectHint,
+      long heartbeatSeq)
+      implements Message {
+    @Override
+    public MessageType type() {
+      return MessageType.APPEND_ENTRIES_RESPONSE;
+    }
+  }
+
+  /**
+   * Candidate to voter. With {@code preVote} the term is the one the candidate <em>would</em>
+   * use; nobody changes state for a pre-vote.
+   */
+  record RequestVote(
+      NodeId from, NodeId to, long term, long lastLogIndex, long lastLogTerm, boolean preVote)
+      implements Message {
+    @Override
+    public MessageType type() {
+      return MessageType.REQUEST_VOTE;
+    }
+  }
+
+  /**
+   * Voter to candidate; carries the voter's last log position (CANDStore's addition), which the
+   * candidate uses for diagnostics and to decide whom to catch up from.
+   */
+  record RequestVoteResponse(
+      NodeId from,
+      NodeId to,
+      long term,
+      boolean preVote,
+      boolean granted,
+      long lastLogIndex,
+      long lastLogTerm)
+      implements Message {
+    @Override
+    public MessageType type() {
+      return MessageType.REQUEST_VOTE_RESPONSE;
+    }
+  }
+
+  /**
+   * Catch-up / reconciliation read: "send me your entries from {@code fromIndex}, at most
+   * {@code maxEntries}, and tell me whether your entry at {@code fromIndex - 1} has term
+   * {@code prevLogTerm}". Term-neutral. Used by a witness before campaigning and by a primary to
+   * fill values it only holds in elided form.
+   */
+  record RequestLog(
+      NodeId from,
+      NodeId to,
+      long term,
+      long requestId,
+      long fromIndex,
+      long prevLogTerm,
+      int maxEntries)
+      implements Message {
+    @Override
+    public MessageType type() {
+      return MessageType.REQUEST_LOG;
+    }
+  }
+
+  /**
+   * Answer to {@link RequestLog}. {@code prevMatches} false means the responder has no entry at
+   * {@code fromIndex - 1} with the requested term (then {@code entries} is empty). The responder's
+   * last log position lets the requester compare logs by (term, index).
+   */
+  record RequestLogResponse(
+      NodeId from,
+      NodeId to,
+      long term,
+      long requestId,
+      long fromIndex,
+      boolean prevMatches,
+      List<Entry> entries,
+      long lastLogIndex,
+      long lastLogTerm)
+      implements Message {
+    public RequestLogResponse {
+      entries = List.copyOf(entries);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.REQUEST_LOG_RESPONSE;
+    }
+  }
+}

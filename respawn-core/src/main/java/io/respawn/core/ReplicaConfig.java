@@ -1,0 +1,149 @@
+package io.respawn.core;
+
+import java.util.Objects;
+
+/**
+ * Static settings of one replica. Validated on construction with messages that name the limit.
+ *
+ * @param self this replica's id
+ * @param bootstrapMembership the configuration used while the log holds no CONFIG entry
+ * @param electionTimeoutMillis base election timeout; each wait is drawn from
+ *     [electionTimeoutMillis, 2 * electionTimeoutMillis) with the seeded generator
+ * @param heartbeatIntervalMillis how often an idle leader sends AppendEntries
+ * @param leaseMillis the leader's lease, measured on its clock from sending a heartbeat
+ * @param clockDriftMax bound on any clock's rate error, e.g. 0.01 for 1%
+ * @param catchUpTimeoutMillis how long a node waits for RequestLog replies before it campaigns
+ *     with what it has
+ * @param maxEntriesPerAppend entries per AppendEntries / RequestLogResponse
+ * @param catchUpEntriesMax entries a node buffers while catching up before it gives up
+ * @param randomSeed seed of the election-jitter generator (SplitMix64)
+ * @param variant {@link Variant#CORRECT} except in the simulator's teeth test
+ * @param failureDetector optional; null means "use the election timeout"
+ */
+public record ReplicaConfig(
+    NodeId self,
+    Membership bootstrapMembership,
+    long electionTimeoutMillis,
+    long heartbeatIntervalMillis,
+    long leaseMillis,
+    double clockDriftMax,
+    long catchUpTimeoutMillis,
+    int maxEntriesPerAppend,
+    int catchUpEntriesMax,
+    long randomSeed,
+    Variant variant,
+    FailureDetector failureDetector) {
+
+  public ReplicaConfig {
+    Objects.requireNonNull(self, "self");
+    Objects.requireNonNull(bootstrapMembership, "bootstrapMembership");
+    Objects.requireNonNull(variant, "variant");
+    require(heartbeatIntervalMillis >= 1, "heartbeatIntervalMillis " + heartbeatIntervalMillis
+        + " must be >= 1");
+    require(electionTimeoutMillis > 2 * heartbeatIntervalMillis, "electionTimeoutMillis "
+        + electionTimeoutMillis + " must exceed 2 * heartbeatIntervalMillis " + heartbeatIntervalMillis);
+    require(leaseMillis >= 1, "leaseMillis " + leaseMillis + " must be >= 1");
+    require(leaseMillis < electionTimeoutMillis, "leaseMillis " + leaseMillis
+        + " must be below electionTimeoutMillis " + electionTimeoutMillis);
+    require(clockDriftMax >= 0 && clockDriftMax < 0.5, "clockDriftMax " + clockDriftMax
+        + " must be in [0, 0.5)");
+    require(catchUpTimeoutMillis >= 1, "catchUpTimeoutMillis must be >= 1");
+    require(maxEntriesPerAppend >= 1, "maxEntriesPerAppend must be >= 1");
+    require(catchUpEntriesMax >= maxEntriesPerAppend, "catchUpEntriesMax must be >= maxEntriesPerAppend");
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+
+  /** Defaults: election 1000 ms, heartbeat 100 ms, lease 500 ms, drift 1%, catch-up 200 ms. */
+  public static Builder builder(NodeId self, Membership bootstrapMembership) {
+    return new Builder(self, bootstrapMembership);
+  }
+
+  /** The same config with another variant. */
+  public ReplicaConfig withVariant(Variant v) {
+    return new ReplicaConfig(self, bootstrapMembership, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, clockDriftMax, catchUpTimeoutMillis,
+        maxEntriesPerAppend, catchUpEntriesMax, randomSeed, v, failureDetector);
+  }
+
+  /** Mutable builder; {@link #build()} validates. */
+  public static final class Builder {
+    private final NodeId self;
+    private final Membership membership;
+    private long electionTimeoutMillis = 1000;
+    private long heartbeatIntervalMillis = 100;
+    private long leaseMillis = 500;
+    private double clockDriftMax = 0.01;
+    private long catchUpTimeoutMillis = 200;
+    private int maxEntriesPerAppend = 64;
+    private int catchUpEntriesMax = 100_000;
+    private long randomSeed = 1;
+    private Variant variant = Variant.CORRECT;
+    private FailureDetector failureDetector;
+
+    private Builder(NodeId self, Membership membership) {
+      this.self = self;
+      this.membership = membership;
+    }
+
+    public Builder electionTimeoutMillis(long v) {
+      electionTimeoutMillis = v;
+      return this;
+    }
+
+    public Builder heartbeatIntervalMillis(long v) {
+      heartbeatIntervalMillis = v;
+      return this;
+    }
+
+    public Builder leaseMillis(long v) {
+      leaseMillis = v;
+      return this;
+    }
+
+    public Builder clockDriftMax(double v) {
+      clockDriftMax = v;
+      return this;
+    }
+
+    public Builder catchUpTimeoutMillis(long v) {
+      catchUpTimeoutMillis = v;
+      return this;
+    }
+
+    public Builder maxEntriesPerAppend(int v) {
+      maxEntriesPerAppend = v;
+      return this;
+    }
+
+    public Builder catchUpEntriesMax(int v) {
+      catchUpEntriesMax = v;
+      return this;
+    }
+
+    public Builder randomSeed(long v) {
+      randomSeed = v;
+      return this;
+    }
+
+    public Builder variant(Variant v) {
+      variant = v;
+      return this;
+    }
+
+    public Builder failureDetector(FailureDetector v) {
+      failureDetector = v;
+      return this;
+    }
+
+    public ReplicaConfig build() {
+      return new ReplicaConfig(self, membership, electionTimeoutMillis, heartbeatIntervalMillis,
+          leaseMillis, clockDriftMax, catchUpTimeoutMillis, maxEntriesPerAppend, catchUpEntriesMax,
+          randomSeed, variant, failureDetector);
+    }
+  }
+}

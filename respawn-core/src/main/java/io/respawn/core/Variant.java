@@ -1,0 +1,21 @@
+package io.respawn.core;
+
+/**
+ * Deliberately broken behaviours for the simulator's "does the checker have teeth" test. Never
+ * use anything but {@link #CORRECT} outside tests.
+ */
+public enum Variant {
+  /** The protocol as specified. */
+  CORRECT,
+  /** Commit on a plain majority of voters, ignoring the every-voting-backup rule. */
+  COMMIT_WITHOUT_BACKUP,
+  /** Grant (pre-)votes without checking that the candidate's log is at least as up to date. */
+  VOTE_STALE_LOG,
+  /** Serve local reads even when the leader's lease has expired. */
+  READ_AFTER_LEASE;
+
+  /** Parses the config spelling, e.g. {@code commit-without-backup}. */
+  public static Variant parse(String text) {
+    return valueOf(text.trim().toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+  }
+}

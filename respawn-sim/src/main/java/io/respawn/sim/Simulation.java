@@ -1,0 +1,417 @@
+package io.respawn.sim;
+
+import io.respawn.core.Entry;
+import io.respawn.core.LogView;
+import io.respawn.core.Membership;
+import io.respawn.core.Membership.Member;
+import io.respawn.core.NodeId;
+import io.respawn.core.ReplicaConfig;
+import io.respawn.core.Role;
+import io.respawn.core.RoleChange;
+import io.respawn.core.Status;
+import io.respawn.sim.clock.SimClock;
+import io.respawn.sim.event.EventQueue;
+import io.respawn.sim.invariant.BackupIndexMonotone;
+import io.respawn.sim.invariant.Cluster;
+import io.respawn.sim.invariant.CommittedEntries;
+import io.respawn.sim.invariant.InvariantChecker;
+import io.respawn.sim.invariant.LeaseReads;
+import io.respawn.sim.invariant.LogMatching;
+import io.respawn.sim.invariant.OneLeaderPerTerm;
+import io.respawn.sim.lin.CheckResult;
+import io.respawn.sim.lin.HistoryRecorder;
+import io.respawn.sim.lin.LinearizabilityChecker;
+import io.respawn.sim.lin.Verdict;
+import io.respawn.sim.nemesis.FaultTarget;
+import io.respawn.sim.nemesis.Nemesis;
+import io.respawn.sim.net.SimNetwork;
+import io.respawn.sim.node.ClientReply;
+import io.respawn.sim.node.NodeObserver;
+import io.respawn.sim.node.SimNode;
+import io.respawn.sim.storage.MemoryReplicaStorage;
+import io.respawn.sim.storage.ReplicaStorage;
+import io.respawn.sim.workload.SimClient;
+import io.respawn.sim.workload.Workload;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+
+/**
+ * One deterministic run of a simulated shard, driven entirely by one seed.
+ *
+ * <p>Five replica processes exist (ids 0..4 with fixed roles: 0 primary, 1 and 3 backups, 2 and
+ * 4 witnesses); the shape decides which of them are members at the start (1+1+1 uses 0..2), and
+ * membership changes move between the two shapes. Clients are further network endpoints.
+ * Everything runs on the caller's thread off one {@link EventQueue}; the seed feeds one
+ * {@link SplittableRandom}, split once per component so each draws its own stream.
+ *
+ * <p>Phases: a faulty phase of {@code eventsMax} events (nemesis, network faults, clients);
+ * then faults stop, the network heals, crashed nodes restart and the shard settles; then one
+ * client reads every key. Invariants are checked after every event; at the end every
+ * acknowledged write must be in the final leader's log and the history must be linearizable.
+ */
+public final class Simulation implements Cluster, FaultTarget, NodeObserver {
+
+  static final Role[] ROLES = {Role.PRIMARY, Role.BACKUP, Role.WITNESS, Role.BACKUP, Role.WITNESS};
+  static final int REPLICAS = ROLES.length;
+
+  private final long seed;
+  private final SimConfig config;
+  private final SplittableRandom random;
+  private final EventQueue events = new EventQueue();
+  private final SimNetwork<Object> network;
+  private final List<SimNode> nodes = new ArrayList<>();
+  private final List<SimClient> clients = new ArrayList<>();
+  private final SimClient finalReader;
+  private final HistoryRecorder history = new HistoryRecorder();
+  private final Nemesis nemesis;
+  private final Membership initialMembership;
+  private final TreeSet<Integer> everMembers = new TreeSet<>();
+  private final Map<Integer, long[]> acknowledged = new HashMap<>();
+  private final InvariantChecker<Cluster> checker;
+  private final OneLeaderPerTerm oneLeader = new OneLeaderPerTerm();
+  private final CommittedEntries committed = new CommittedEntries();
+  private final LogMatching logMatching = new LogMatching();
+  private final LeaseReads leaseReads = new LeaseReads(oneLeader);
+  private final List<String> membershipLog = new ArrayList<>();
+  private final Shape shape;
+
+  public Simulation(long seed, SimConfig config) {
+    this.seed = seed;
+    this.config = config;
+    this.random = new SplittableRandom(seed);
+    this.shape = config.shape() == Shape.RANDOM
+        ? (random.nextBoolean() ? Shape.P1_B1_W1 : Shape.P1_B2_W2) : config.shape();
+    int members = shape == Shape.P1_B1_W1 ? 3 : 5;
+    List<Member> initial = new ArrayList<>();
+    for (int i = 0; i < members; i++) {
+      initial.add(Member.voter(i, ROLES[i]));
+      everMembers.add(i);
+    }
+    initialMembership = Membership.of(initial);
+
+    int clientCount = config.clientCount();
+    network = new SimNetwork<>(events, random.split(), config.network(),
+        REPLICAS + clientCount + 1, this::deliver);
+    checker = new InvariantChecker<>(seed,
+        List.of(oneLeader, committed, new BackupIndexMonotone(REPLICAS)),
+        events::eventsRun, events::nowNanos, 20);
+
+    for (int i = 0; i < REPLICAS; i++) {
+      SplittableRandom nodeRandom = random.split();
+      long driftPpm = config.clockDriftPpmMax() == 0 ? 0
+          : nodeRandom.nextLong(-config.clockDriftPpmMax(), config.clockDriftPpmMax() + 1);
+      SimClock clock = new SimClock(driftPpm, nodeRandom.nextLong(1L << 40));
+      int id = i;
+      SimNode node = new SimNode(id, s -> replicaConfig(id, s), newStorage(), clock, events,
+          network, nodeRandom, config.timing(), config.workload().keyCount(), clientCount + 1,
+          this);
+      node.setClientEndpointBase(REPLICAS);
+      nodes.add(node);
+    }
+    Workload workload = new Workload(config.workload(), random.split());
+    long timeoutNanos = config.clientTimeoutMillis() * 1_000_000;
+    for (int c = 0; c <= clientCount; c++) {
+      clients.add(new SimClient(c, REPLICAS + c, members, events, network, random.split(),
+          workload, history, timeoutNanos));
+    }
+    finalReader = clients.remove(clientCount);
+    nemesis = new Nemesis(events, random.split(), config.nemesis(), this);
+  }
+
+  private ReplicaStorage newStorage() {
+    return new MemoryReplicaStorage(); // engine-backed storage: see EngineReplicaStorage
+  }
+
+  private ReplicaConfig replicaConfig(int id, long replicaSeed) {
+    return ReplicaConfig.builder(NodeId.of(id), initialMembership)
+        .electionTimeoutMillis(config.electionTimeoutMillis())
+        .heartbeatIntervalMillis(config.heartbeatIntervalMillis())
+        .leaseMillis(config.leaseMillis())
+        .clockDriftMax(config.clockDriftPpmMax() / 1e6)
+        .catchUpTimeoutMillis(config.catchUpTimeoutMillis())
+        .maxEntriesPerAppend(16)
+        .randomSeed(replicaSeed)
+        .variant(config.variant())
+        .build();
+  }
+
+  /** Runs the seed under config and checks everything. */
+  public static RunResult run(long seed, SimConfig config) {
+    return new Simulation(seed, config).run();
+  }
+
+  public RunResult run() {
+    for (SimNode node : nodes) {
+      node.start();
+      scheduleTicks(node);
+    }
+    clients.forEach(SimClient::start);
+    nemesis.start();
+
+    while (events.eventsRun() < config.eventsMax() && checker.clean() && events.runNext()) {
+      checker.checkAll(this);
+    }
+    if (checker.clean()) {
+      settle();
+    }
+    if (checker.clean()) {
+      finalChecks();
+    }
+    return new RunResult(seed, events.eventsRun(), events.nowNanos() / 1_000_000,
+        List.copyOf(checker.violations()), history.size(), acknowledged.size(), linVerdict,
+        describe());
+  }
+
+  private Verdict linVerdict = Verdict.UNKNOWN;
+
+  private void scheduleTicks(SimNode node) {
+    long tickNanos = config.timing().tickMicros() * 1_000;
+    events.after(1 + random.nextLong(tickNanos), new Runnable() {
+      @Override
+      public void run() {
+        node.tick();
+        events.after(tickNanos, this);
+      }
+    });
+  }
+
+  private void runUntil(long virtualNanos, java.util.function.BooleanSupplier done) {
+    while (checker.clean() && !done.getAsBoolean() && events.nextAtNanos() <= virtualNanos
+        && events.runNext()) {
+      checker.checkAll(this);
+    }
+  }
+
+  private void settle() {
+    nemesis.stop();
+    clients.forEach(SimClient::stop);
+    heal();
+    for (SimNode node : nodes) {
+      if (!node.isUp()) {
+        node.start();
+      }
+    }
+    runUntil(events.nowNanos() + config.settleMillis() * 1_000_000, () -> false);
+    finalReader.readAllKeys(config.workload().keyCount(), 10);
+    runUntil(events.nowNanos() + 30_000_000_000L, finalReader::finalReadsDone);
+  }
+
+  private void finalChecks() {
+    SimNode leader = currentLeader();
+    if (leader == null) {
+      checker.report("no-leader-at-end", "no leader accepting writes after settling "
+          + config.settleMillis() + "ms: " + nodes);
+    } else {
+      committed.checkHoldsAllCommitted(leader, d -> checker.report(committed.name(), d));
+      LogView log = leader.replica().log();
+      for (Map.Entry<Integer, long[]> ack : acknowledged.entrySet()) {
+        long term = ack.getValue()[0];
+        long index = ack.getValue()[1];
+        if (log.lastIndex() < index || log.term(index) != term) {
+          checker.report("acknowledged-write-lost", "op #" + ack.getKey() + " acknowledged at "
+              + term + "/" + index + " is not in final leader n" + leader.id() + "'s log");
+        }
+      }
+    }
+    CheckResult lin = new LinearizabilityChecker(config.linearizabilityStatesMax())
+        .check(history.history());
+    linVerdict = lin.verdict();
+    if (lin.verdict() == Verdict.NOT_LINEARIZABLE) {
+      StringBuilder b = new StringBuilder(lin.description());
+      lin.culprits().stream().limit(12).forEach(op -> b.append("\n    ").append(op));
+      checker.report("linearizability", b.toString());
+    }
+  }
+
+  private SimNode currentLeader() {
+    SimNode best = null;
+    for (SimNode node : nodes) {
+      if (node.isLeader() && node.replica().canPropose()
+          && (best == null || node.replica().term() > best.replica().term())) {
+        best = node;
+      }
+    }
+    return best;
+  }
+
+  private String describe() {
+    StringBuilder b = new StringBuilder();
+    b.append("shape ").append(shape.spelling()).append(", variant ").append(config.variant())
+        .append(", storage ").append(config.engineStorage() ? "engine" : "memory")
+        .append(", ").append(history.size()).append(" ops, ").append(acknowledged.size())
+        .append(" acked writes, ").append(committed.committedCount()).append(" committed\n");
+    b.append("  nodes: ").append(nodes).append('\n');
+    List<String> trace = nemesis.trace();
+    b.append("  last faults: ")
+        .append(trace.subList(Math.max(0, trace.size() - 12), trace.size())).append('\n');
+    b.append("  membership: ").append(membershipLog);
+    return b.toString();
+  }
+
+  // ---- network routing ----
+
+  private void deliver(int from, int to, Object message) {
+    if (to < REPLICAS) {
+      nodes.get(to).deliver(from, message);
+    } else if (to - REPLICAS < clients.size()) {
+      clients.get(to - REPLICAS).onReply((ClientReply) message);
+    } else {
+      finalReader.onReply((ClientReply) message);
+    }
+  }
+
+  // ---- Cluster ----
+
+  @Override
+  public List<SimNode> nodes() {
+    return nodes;
+  }
+
+  // ---- NodeObserver: feeds the event-driven invariants ----
+
+  @Override
+  public void persisted(SimNode node, List<Entry> entries) {
+    long firstIndex = entries.get(0).index();
+    long prevTerm = firstIndex == 1 ? 0 : node.replica().log().term(firstIndex - 1);
+    logMatching.persisted(node.id(), entries, prevTerm,
+        d -> checker.report(logMatching.name(), d));
+  }
+
+  @Override
+  public void applied(SimNode node, Entry entry) {
+    committed.applied(node.id(), entry, d -> checker.report(committed.name(), d));
+  }
+
+  @Override
+  public void readServed(SimNode node, long term) {
+    leaseReads.readServed(node.id(), term, node.isLeader(),
+        d -> checker.report(leaseReads.name(), d));
+  }
+
+  @Override
+  public void writeAcknowledged(int opId, long term, long index) {
+    acknowledged.put(opId, new long[] {term, index});
+  }
+
+  @Override
+  public void statusChanged(SimNode node, RoleChange change) {
+    if (change.to() == Status.LEADER) {
+      oneLeader.leaderSeen(change.term(), node.id(), d -> checker.report(oneLeader.name(), d));
+    }
+  }
+
+  @Override
+  public void timestampRegressed(SimNode node, int key, String detail) {
+    checker.report("timestamp-monotone", "n" + node.id() + ": " + detail);
+  }
+
+  // ---- FaultTarget ----
+
+  @Override
+  public int[] replicas() {
+    return everMembers.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  @Override
+  public boolean isUp(int node) {
+    return nodes.get(node).isUp();
+  }
+
+  @Override
+  public boolean isPaused(int node) {
+    return nodes.get(node).isPaused();
+  }
+
+  @Override
+  public void crash(int node) {
+    nodes.get(node).crash();
+  }
+
+  @Override
+  public void restart(int node) {
+    nodes.get(node).start();
+  }
+
+  @Override
+  public void pause(int node, long durationNanos) {
+    nodes.get(node).pause(durationNanos);
+  }
+
+  @Override
+  public void partition(int[] sideA, int[] sideB) {
+    network.partition(sideA, sideB);
+  }
+
+  @Override
+  public void cutOneWay(int from, int to) {
+    network.cutOneWay(from, to);
+  }
+
+  @Override
+  public void heal() {
+    network.healAll();
+  }
+
+  /**
+   * Cycles the shard between 1+1+1 and 1+2+2: add nodes 3 and 4 as learners, promote them to
+   * voters (the core goes through a joint configuration), then remove them again.
+   */
+  @Override
+  public String changeMembership(SplittableRandom r) {
+    if (!config.membershipChanges()) {
+      return null;
+    }
+    SimNode leader = currentLeader();
+    if (leader == null) {
+      return null;
+    }
+    Membership current = leader.replica().membership();
+    if (current.isJoint()) {
+      return null;
+    }
+    List<Member> target = new ArrayList<>();
+    for (Member m : current.incoming()) {
+      if (m.id().value() < 3) {
+        target.add(m);
+      }
+    }
+    boolean hasExtras = current.contains(NodeId.of(3)) || current.contains(NodeId.of(4));
+    boolean extrasVote = current.isVoter(NodeId.of(3)) && current.isVoter(NodeId.of(4));
+    String what;
+    if (!hasExtras) {
+      target.add(Member.learner(3, ROLES[3]));
+      target.add(Member.learner(4, ROLES[4]));
+      what = "add n3 n4 as learners";
+    } else if (!extrasVote) {
+      target.add(Member.voter(3, ROLES[3]));
+      target.add(Member.voter(4, ROLES[4]));
+      what = "promote n3 n4 to voters";
+    } else {
+      what = "remove n3 n4";
+    }
+    Membership next = Membership.of(target);
+    if (!leader.proposeMembership(next)) {
+      return null;
+    }
+    everMembers.add(3);
+    everMembers.add(4);
+    String line = events.nowNanos() / 1_000_000 + "ms n" + leader.id() + ": " + what + " -> "
+        + next;
+    membershipLog.add(line);
+    return "membership: " + what;
+  }
+
+  // for tests
+  SimConfig config() {
+    return config;
+  }
+
+  static String arrays(int[] a) {
+    return Arrays.toString(a);
+  }
+}

@@ -1,0 +1,7 @@
+package io.respawn.sim.node;
+
+/**
+ * A new primary that holds a key only in elided form asks a backup for the key's value
+ * (DESIGN §5.3 step 4, PriorityPull, reduced to one key).
+ */
+public record ValuePull(int from, int key) {}

@@ -1,5 +1,20 @@
 package io.respawn.core;
 
+import io.respawn.core.Message.AppendEntries;
+import io.respawn.core.Message.AppendEntriesResponse;
+import io.respawn.core.Message.RequestLog;
+import io.respawn.core.Message.RequestLogResponse;
+import io.respawn.core.Message.RequestVote;
+import io.respawn.core.Message.RequestVoteResponse;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
 /**
  * One replica of one shard: the whole replication protocol as a pure, deterministic state
  * machine (the shape of etcd raft's Step/Ready/Advance).
@@ -41,21 +56,149 @@ package io.respawn.core;
  */
 public final class Replica {
   private final ReplicaConfig config;
+  private final NodeId self;
+  private final SplitMix64 random;
+  private final RaftLog log;
+  private final Lease lease;
+  private final FailureDetector detector;
+  private final long electionTimeoutNanos;
+  private final long heartbeatIntervalNanos;
+  private final long catchUpTimeoutNanos;
+
+  // ---- persistent (hard) state, mirrored to the runtime through Ready.hardState ----
+  private long term;
+  private NodeId votedFor;
+  private long commitIndex;
+
+  // ---- volatile state ----
+  private Status status = Status.FOLLOWER;
+  private NodeId leader;
+  private Membership membership;
+  private long nowNanos;
+  private boolean timeSeen;
+  private long electionDeadlineNanos;
+  /** Follower: refuse votes until then (to anyone but {@code promisedTo}; null means anyone). */
+  private long promiseUntilNanos = Long.MIN_VALUE;
+  private NodeId promisedTo;
+  private long lastLeaderContactNanos = Long.MIN_VALUE;
+
+  // candidate
+  private final Set<NodeId> granted = new LinkedHashSet<>();
+  private final Set<NodeId> rejected = new LinkedHashSet<>();
+
+  // catching up
+  private final Map<NodeId, CatchUp> catchUps = new LinkedHashMap<>();
+  private long catchUpFromIndex;
+  private long catchUpDeadlineNanos;
+  private long nextRequestId = 1;
+
+  // leader
+  private final Map<NodeId, Progress> progress = new LinkedHashMap<>();
+  private final Map<NodeId, NodeId> standIns = new HashMap<>();
+  private boolean committedInTerm;
+  private long heartbeatDueNanos;
+  private long fillDueNanos = Long.MIN_VALUE;
+
+  // ---- Ready bookkeeping ----
+  private final List<Message> outbox = new ArrayList<>();
+  private final List<ReadResult> reads = new ArrayList<>();
+  private final List<RoleChange> statusChanges = new ArrayList<>();
+  private boolean membershipChanged;
+  private HardState emittedHardState;
+  private long applyHandedOutIndex;
+  private long appliedIndex;
+
+  /** One catch-up conversation with one peer (see {@link Status#CATCHING_UP}). */
+  private static final class CatchUp {
+    long requestId;
+    long nextFrom;
+    final List<Entry> buffer = new ArrayList<>();
+    boolean done;
+  }
 
   /** Restores a replica from its persisted state ({@link PersistentState#EMPTY} when new). */
   public Replica(ReplicaConfig config, PersistentState state) {
-    this.config = config;
-    throw new UnsupportedOperationException("core: API only, implementation follows");
+    this.config = Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(state, "state");
+    this.self = config.self();
+    this.random = new SplitMix64(config.randomSeed() ^ (0x5DEECE66DL * (self.value() + 1)));
+    this.log = new RaftLog(state.log());
+    this.lease = new Lease(config.leaseMillis(), config.clockDriftMax());
+    this.detector = config.failureDetector();
+    this.electionTimeoutNanos = config.electionTimeoutMillis() * 1_000_000L;
+    this.heartbeatIntervalNanos = config.heartbeatIntervalMillis() * 1_000_000L;
+    this.catchUpTimeoutNanos = config.catchUpTimeoutMillis() * 1_000_000L;
+    if (lease.promiseNanos() >= electionTimeoutNanos) {
+      throw new IllegalArgumentException("leaseMillis " + config.leaseMillis() + " with clockDriftMax "
+          + config.clockDriftMax() + " gives a follower promise of " + lease.promiseNanos()
+          + " ns, which must stay below electionTimeoutMillis " + config.electionTimeoutMillis());
+    }
+    HardState hs = state.hardState();
+    this.term = hs.term();
+    this.votedFor = hs.votedFor();
+    this.commitIndex = Math.min(hs.commitIndex(), log.lastIndex());
+    this.emittedHardState = new HardState(term, votedFor, commitIndex);
+    refreshMembership();
+    membershipChanged = false;
   }
+
+  // =====================================================================================
+  // Inputs
+  // =====================================================================================
 
   /** Advances time: heartbeats, election timeouts, lease expiry, catch-up timeouts. */
   public Ready tick(long nowNanos) {
-    throw new UnsupportedOperationException();
+    observe(nowNanos);
+    switch (status) {
+      case LEADER -> {
+        if (nowNanos >= heartbeatDueNanos) {
+          broadcastAppend(true);
+          heartbeatDueNanos = nowNanos + heartbeatIntervalNanos;
+        }
+      }
+      case FOLLOWER -> {
+        if (mayCampaign() && suspectsLeader()) {
+          startCatchUp();
+        }
+      }
+      case CATCHING_UP -> {
+        if (nowNanos >= catchUpDeadlineNanos) {
+          becomePreCandidate();
+        }
+      }
+      case PRE_CANDIDATE, CANDIDATE -> {
+        if (nowNanos >= electionDeadlineNanos) {
+          becomeFollower(term, null); // lost or split; the next timeout retries
+        }
+      }
+      default -> throw new AssertionError(status);
+    }
+    return drain();
   }
 
   /** Handles one message addressed to this replica ({@code m.to()} must equal {@link #id()}). */
   public Ready step(Message m, long nowNanos) {
-    throw new UnsupportedOperationException();
+    Objects.requireNonNull(m, "message");
+    if (!m.to().equals(self)) {
+      throw new IllegalArgumentException("message for " + m.to() + " stepped into " + self + ": " + m);
+    }
+    observe(nowNanos);
+    if (m instanceof AppendEntries a) {
+      onAppendEntries(a);
+    } else if (m instanceof AppendEntriesResponse r) {
+      onAppendEntriesResponse(r);
+    } else if (m instanceof RequestVote v) {
+      onRequestVote(v);
+    } else if (m instanceof RequestVoteResponse r) {
+      onRequestVoteResponse(r);
+    } else if (m instanceof RequestLog r) {
+      onRequestLog(r);
+    } else if (m instanceof RequestLogResponse r) {
+      onRequestLogResponse(r);
+    } else {
+      throw new AssertionError(m);
+    }
+    return drain();
   }
 
   /**
@@ -65,7 +208,15 @@ public final class Replica {
    * keys travel to witnesses; its data only to members that store values.
    */
   public Ready propose(Command command, long nowNanos) {
-    throw new UnsupportedOperationException();
+    Objects.requireNonNull(command, "command");
+    observe(nowNanos);
+    if (canPropose()) {
+      if (command.isElided()) {
+        throw new IllegalArgumentException("cannot propose an elided command");
+      }
+      appendAsLeader(EntryKind.NORMAL, command, null);
+    }
+    return drain();
   }
 
   /**
@@ -73,100 +224,173 @@ public final class Replica {
    * (ok with a read index, or refused: not leader / no lease / nothing committed in this term).
    */
   public Ready read(ReadRequest request, long nowNanos) {
-    throw new UnsupportedOperationException();
+    Objects.requireNonNull(request, "request");
+    observe(nowNanos);
+    if (status != Status.LEADER) {
+      reads.add(ReadResult.refused(request.id(), ReadResult.Refusal.NOT_LEADER));
+    } else if (!committedInTerm) {
+      reads.add(ReadResult.refused(request.id(), ReadResult.Refusal.NOT_READY));
+    } else if (config.variant() != Variant.READ_AFTER_LEASE && nowNanos >= leaseExpiryNanos()) {
+      reads.add(ReadResult.refused(request.id(), ReadResult.Refusal.NO_LEASE));
+    } else {
+      reads.add(ReadResult.ok(request.id(), commitIndex));
+    }
+    return drain();
   }
 
   /**
-   * Leader only: starts moving to {@code target} (a simple configuration). If the set of voters
-   * or their roles change this goes through a joint configuration first; the leader leaves the
-   * joint configuration by itself once it commits. Learners can be added or removed directly.
-   * Returns false (and does nothing) when not leader or a configuration change is in flight.
+   * Leader only: starts moving to {@code target} (a simple configuration). If the voters or their
+   * roles change this goes through a joint configuration first; the leader leaves the joint
+   * configuration by itself once it commits. Learner-only changes are applied in one step.
+   * Returns false (and does nothing) when not leader, when a configuration change is still
+   * uncommitted, or while joint. Collect the resulting work with {@link #ready()}.
    */
   public boolean proposeMembership(Membership target, long nowNanos) {
-    throw new UnsupportedOperationException();
+    Objects.requireNonNull(target, "target");
+    observe(nowNanos);
+    if (target.isJoint()) {
+      throw new IllegalArgumentException("target must be a simple configuration: " + target);
+    }
+    if (status != Status.LEADER || membership.isJoint() || configChangePending()) {
+      return false;
+    }
+    if (sameVoters(membership, target)) {
+      appendAsLeader(EntryKind.CONFIG, null, target);
+    } else {
+      appendAsLeader(EntryKind.CONFIG, null, Membership.joint(membership, target.incoming()));
+    }
+    return true;
   }
 
   /**
    * Leader only: treat voting backup {@code failed} as gone and let voting witness
    * {@code standIn} take its place in the write quorum (it then receives full entries), so that
    * the configuration change removing {@code failed} can commit. Leader-local; cleared when the
-   * leader steps down or the backup is no longer a voter.
+   * leader steps down or the backup is no longer a voter. Returns false when not applicable.
    */
   public boolean standIn(NodeId failed, NodeId standIn) {
-    throw new UnsupportedOperationException();
+    if (status != Status.LEADER
+        || !membership.votingBackups().contains(failed)
+        || !membership.isVoter(standIn)
+        || membership.role(standIn) != Role.WITNESS
+        || standIns.containsValue(standIn)) {
+      return false;
+    }
+    standIns.put(failed, standIn);
+    Progress pr = progress.get(standIn);
+    // Its copies so far are elided: count it only for what it will hold in full.
+    pr.matchIndex = Math.min(pr.matchIndex, commitIndex);
+    pr.probe();
+    sendAppend(standIn, false);
+    return true;
   }
 
   /** Anything produced since the last Ready (e.g. after an {@link #advance(Ready)}). */
   public Ready ready() {
-    throw new UnsupportedOperationException();
+    return drain();
   }
 
   /** Acknowledges that {@code ready} was executed (persisted, sent, applied, answered). */
   public void advance(Ready ready) {
-    throw new UnsupportedOperationException();
+    Objects.requireNonNull(ready, "ready");
+    if (!ready.entriesToPersist().isEmpty()) {
+      log.persistedTo(ready.entriesToPersist().get(ready.entriesToPersist().size() - 1));
+    }
+    if (!ready.committedEntries().isEmpty()) {
+      long last = ready.committedEntries().get(ready.committedEntries().size() - 1).index();
+      appliedIndex = Math.max(appliedIndex, last);
+    }
+    if (status == Status.LEADER) {
+      maybeCommit(); // our own log may now count toward the quorum
+    }
+    checkInvariants();
   }
 
-  // ---- inspection, for the runtime and the simulator's checkers ----
+  // =====================================================================================
+  // Inspection, for the runtime and the simulator's checkers
+  // =====================================================================================
 
   public NodeId id() {
-    return config.self();
+    return self;
   }
 
   public ReplicaConfig config() {
     return config;
   }
 
-  /** This node's role in the configuration in effect. */
+  /** This node's role in the configuration in effect, or null if it is not a member. */
   public Role role() {
-    throw new UnsupportedOperationException();
+    return membership.member(self).map(Membership.Member::role).orElse(null);
   }
 
   public Status status() {
-    throw new UnsupportedOperationException();
+    return status;
   }
 
   public long term() {
-    throw new UnsupportedOperationException();
+    return term;
   }
 
   public NodeId votedFor() {
-    throw new UnsupportedOperationException();
+    return votedFor;
   }
 
   /** The leader of the current term as far as this node knows, or null. */
   public NodeId leader() {
-    throw new UnsupportedOperationException();
+    return leader;
   }
 
   public long commitIndex() {
-    throw new UnsupportedOperationException();
+    return commitIndex;
   }
 
   /** Last index acknowledged as applied via {@link #advance(Ready)}. */
   public long appliedIndex() {
-    throw new UnsupportedOperationException();
+    return appliedIndex;
   }
 
   public long lastIndex() {
-    throw new UnsupportedOperationException();
+    return log.lastIndex();
   }
 
   public long lastTerm() {
-    throw new UnsupportedOperationException();
+    return log.lastTerm();
+  }
+
+  /** Last index the runtime has acknowledged as persisted. */
+  public long persistedIndex() {
+    return log.persistedIndex();
   }
 
   public LogView log() {
-    throw new UnsupportedOperationException();
+    return log;
   }
 
   /** The configuration in effect (the latest CONFIG entry in the log, or the bootstrap one). */
   public Membership membership() {
-    throw new UnsupportedOperationException();
+    return membership;
   }
 
   /** True for a leader that can accept writes now. */
   public boolean canPropose() {
-    throw new UnsupportedOperationException();
+    return status == Status.LEADER;
+  }
+
+  /** Leader: what it knows {@code peer} has (0 if unknown); -1 when not leader or no such peer. */
+  public long matchIndex(NodeId peer) {
+    if (status != Status.LEADER) {
+      return -1;
+    }
+    if (peer.equals(self)) {
+      return log.persistedIndex();
+    }
+    Progress pr = progress.get(peer);
+    return pr == null ? -1 : pr.matchIndex;
+  }
+
+  /** Leader: the stand-ins in force (failed backup to witness), a copy. */
+  public Map<NodeId, NodeId> standIns() {
+    return Map.copyOf(standIns);
   }
 
   /**
@@ -174,14 +398,701 @@ public final class Replica {
    * heartbeat acks; {@link Long#MIN_VALUE} when it holds no lease or is not leader.
    */
   public long leaseExpiryNanos() {
-    throw new UnsupportedOperationException();
+    if (status != Status.LEADER) {
+      return Long.MIN_VALUE;
+    }
+    Map<NodeId, Long> acks = new LinkedHashMap<>();
+    for (NodeId id : membership.allVoters()) {
+      if (id.equals(self)) {
+        acks.put(id, nowNanos);
+      } else {
+        Progress pr = progress.get(id);
+        acks.put(id, pr == null ? Long.MIN_VALUE : pr.leaseAckSentNanos);
+      }
+    }
+    long start = Quorum.commitQuorumValue(membership, acks, standIns, config.variant());
+    return start == Long.MIN_VALUE ? Long.MIN_VALUE : start + lease.leaseNanos();
   }
 
   /**
    * Follower: the local time until which it refuses to vote for anyone but the leader it last
-   * acknowledged a heartbeat from; {@link Long#MIN_VALUE} when it has no such promise.
+   * acknowledged a heartbeat from (everyone, right after a restart); {@link Long#MIN_VALUE} when
+   * it has made no promise.
    */
   public long votePromiseExpiryNanos() {
-    throw new UnsupportedOperationException();
+    return promiseUntilNanos;
+  }
+
+  /** The follower promise length in nanoseconds (derived from lease and drift). */
+  public long votePromiseNanos() {
+    return lease.promiseNanos();
+  }
+
+  @Override
+  public String toString() {
+    return "Replica[" + self + " " + status + " term=" + term + " leader=" + leader + " commit="
+        + commitIndex + " last=" + log.lastIndex() + "/" + log.lastTerm() + " " + membership + "]";
+  }
+
+  // =====================================================================================
+  // Time and elections
+  // =====================================================================================
+
+  private void observe(long now) {
+    if (!timeSeen) {
+      timeSeen = true;
+      nowNanos = now;
+      // After a restart we do not remember whom we promised: refuse every vote for a full promise.
+      promiseUntilNanos = now + lease.promiseNanos();
+      promisedTo = null;
+      resetElectionTimer();
+      return;
+    }
+    if (now < nowNanos) {
+      throw new IllegalArgumentException("time went backwards: " + now + " < " + nowNanos);
+    }
+    nowNanos = now;
+  }
+
+  private void resetElectionTimer() {
+    electionDeadlineNanos = nowNanos + electionTimeoutNanos + random.nextLong(electionTimeoutNanos);
+  }
+
+  private boolean mayCampaign() {
+    return membership.member(self).map(m -> m.role().mayCampaign()).orElse(false)
+        && membership.isVoter(self);
+  }
+
+  private boolean promiseActive() {
+    return nowNanos < promiseUntilNanos;
+  }
+
+  private boolean suspectsLeader() {
+    if (promiseActive()) {
+      return false; // our own vote is promised away
+    }
+    if (detector != null && leader != null) {
+      return detector.suspicion(leader, nowNanos) == FailureDetector.Suspicion.HARD;
+    }
+    return nowNanos >= electionDeadlineNanos;
+  }
+
+  private boolean heardFromLeaderRecently() {
+    return leader != null
+        && lastLeaderContactNanos != Long.MIN_VALUE
+        && nowNanos - lastLeaderContactNanos < electionTimeoutNanos;
+  }
+
+  private void setStatus(Status next) {
+    if (next != status) {
+      statusChanges.add(new RoleChange(status, next, term, leader));
+      status = next;
+    }
+  }
+
+  /**
+   * Steps down (or stays) as follower in {@code newTerm}. Clears every candidate, catch-up and
+   * leader structure.
+   */
+  private void becomeFollower(long newTerm, NodeId newLeader) {
+    if (newTerm < term) {
+      throw new IllegalStateException("term would go back from " + term + " to " + newTerm);
+    }
+    if (newTerm > term) {
+      term = newTerm;
+      votedFor = null;
+    }
+    leader = newLeader;
+    clearCandidacy();
+    clearLeadership();
+    setStatus(Status.FOLLOWER);
+    resetElectionTimer();
+  }
+
+  private void clearCandidacy() {
+    granted.clear();
+    rejected.clear();
+    catchUps.clear();
+  }
+
+  private void clearLeadership() {
+    progress.clear();
+    standIns.clear();
+    committedInTerm = false;
+  }
+
+  /**
+   * Reconciliation before campaigning: ask every other voter for its log after our commit index
+   * and adopt any that is at least as up to date as ours, compared by (last term, last index).
+   */
+  private void startCatchUp() {
+    clearCandidacy();
+    leader = null;
+    setStatus(Status.CATCHING_UP);
+    catchUpFromIndex = commitIndex + 1;
+    catchUpDeadlineNanos = nowNanos + catchUpTimeoutNanos;
+    for (NodeId peer : membership.allVoters()) {
+      if (peer.equals(self)) {
+        continue;
+      }
+      CatchUp c = new CatchUp();
+      c.nextFrom = catchUpFromIndex;
+      c.requestId = nextRequestId++;
+      catchUps.put(peer, c);
+      outbox.add(new RequestLog(self, peer, term, c.requestId, c.nextFrom,
+          log.term(c.nextFrom - 1), config.maxEntriesPerAppend()));
+    }
+    if (catchUps.isEmpty()) {
+      becomePreCandidate();
+    }
+  }
+
+  private void onCatchUpResponse(RequestLogResponse m) {
+    CatchUp c = catchUps.get(m.from());
+    if (c == null || c.done || c.requestId != m.requestId() || c.nextFrom != m.fromIndex()) {
+      return;
+    }
+    if (!m.prevMatches()) {
+      c.done = true; // it lacks our committed prefix: its log is behind ours
+    } else {
+      c.buffer.addAll(m.entries());
+      long bufferedTo = catchUpFromIndex - 1 + c.buffer.size();
+      if (c.buffer.size() > config.catchUpEntriesMax()) {
+        c.done = true; // too far behind to catch up this way; campaign with what we have
+      } else if (!m.entries().isEmpty() && bufferedTo < m.lastLogIndex()) {
+        c.nextFrom = bufferedTo + 1;
+        c.requestId = nextRequestId++;
+        outbox.add(new RequestLog(self, m.from(), term, c.requestId, c.nextFrom,
+            c.buffer.get(c.buffer.size() - 1).term(), config.maxEntriesPerAppend()));
+      } else {
+        c.done = true;
+        maybeAdopt(c.buffer);
+      }
+    }
+    if (catchUps.values().stream().allMatch(x -> x.done)) {
+      becomePreCandidate();
+    }
+  }
+
+  /**
+   * Adopts {@code theirs} (a peer's log from {@code catchUpFromIndex} on, contiguous and
+   * consistent with our committed prefix) if its last (term, index) is at least ours.
+   *
+   * <p>Why this never loses a committed entry: let T be their last term. Any entry committed in a
+   * term below T is in the log of the leader of T before it appended, so in every log whose last
+   * entry is from T. An entry committed in term T itself at index i is in every log whose last
+   * entry is (T, j) with j >= i, by log matching. If our log holds a committed entry (t, i) then
+   * t <= our last term <= T, and if t == T then i <= our last index <= their last index. Either
+   * way their log holds it too, at the same place. Equal positions mean identical logs, so
+   * adopting then only swaps our elided copies for full ones.
+   */
+  private void maybeAdopt(List<Entry> theirs) {
+    if (theirs.isEmpty()) {
+      return;
+    }
+    Entry last = theirs.get(theirs.size() - 1);
+    if (RaftLog.compare(last.term(), last.index(), log.lastTerm(), log.lastIndex()) < 0) {
+      return;
+    }
+    boolean configTouched = false;
+    for (int k = 0; k < theirs.size(); k++) {
+      Entry e = theirs.get(k);
+      long ours = log.termOrMissing(e.index());
+      if (ours != e.term()) {
+        if (e.index() <= commitIndex) {
+          throw new IllegalStateException("catch-up would overwrite committed index " + e.index());
+        }
+        if (ours != -1) {
+          log.truncateFrom(e.index());
+        }
+        for (int j = k; j < theirs.size(); j++) {
+          log.append(theirs.get(j));
+        }
+        configTouched = true;
+        break;
+      }
+      if (log.entry(e.index()).isElided() && !e.isElided()) {
+        log.replaceSameEntry(e);
+      }
+    }
+    if (configTouched) {
+      refreshMembership();
+    }
+    if (last.term() > term) {
+      term = last.term(); // we learned of a later term through the peer's log
+      votedFor = null;
+    }
+    if (log.lastIndex() != last.index() || log.lastTerm() != last.term()) {
+      throw new IllegalStateException("adoption ended at " + log.lastTerm() + "/" + log.lastIndex()
+          + " instead of " + last.term() + "/" + last.index());
+    }
+  }
+
+  private void becomePreCandidate() {
+    catchUps.clear();
+    if (!mayCampaign()) {
+      becomeFollower(term, null);
+      return;
+    }
+    setStatus(Status.PRE_CANDIDATE);
+    granted.clear();
+    rejected.clear();
+    granted.add(self);
+    resetElectionTimer();
+    for (NodeId peer : membership.allVoters()) {
+      if (!peer.equals(self)) {
+        outbox.add(new RequestVote(self, peer, term + 1, log.lastIndex(), log.lastTerm(), true));
+      }
+    }
+    if (Quorum.isElectionQuorum(membership, granted)) {
+      becomeCandidate();
+    }
+  }
+
+  private void becomeCandidate() {
+    term += 1;
+    votedFor = self;
+    leader = null;
+    setStatus(Status.CANDIDATE);
+    granted.clear();
+    rejected.clear();
+    granted.add(self);
+    resetElectionTimer();
+    for (NodeId peer : membership.allVoters()) {
+      if (!peer.equals(self)) {
+        outbox.add(new RequestVote(self, peer, term, log.lastIndex(), log.lastTerm(), false));
+      }
+    }
+    if (Quorum.isElectionQuorum(membership, granted)) {
+      becomePrimary();
+    }
+  }
+
+  /** Won the election: take over replication and append this term's no-op. */
+  private void becomePrimary() {
+    clearCandidacy();
+    leader = self;
+    setStatus(Status.LEADER);
+    progress.clear();
+    standIns.clear();
+    lease.reset();
+    committedInTerm = false;
+    syncProgress();
+    heartbeatDueNanos = nowNanos + heartbeatIntervalNanos;
+    appendAsLeader(EntryKind.NOOP, null, null);
+    broadcastAppend(true);
+  }
+
+  // =====================================================================================
+  // Message handlers
+  // =====================================================================================
+
+  private void onRequestVote(RequestVote m) {
+    boolean logOk = config.variant() == Variant.VOTE_STALE_LOG
+        || log.isUpToDate(m.lastLogIndex(), m.lastLogTerm());
+    if (m.preVote()) {
+      // Nobody changes state for a pre-vote. Refuse while we still follow a live leader, so a
+      // partitioned node coming back cannot depose a healthy one.
+      boolean grant = m.term() > term && logOk && !promiseActive() && !heardFromLeaderRecently();
+      outbox.add(new RequestVoteResponse(self, m.from(), grant ? m.term() : term, true, grant,
+          log.lastIndex(), log.lastTerm()));
+      return;
+    }
+    if (m.term() < term) {
+      reject(m);
+      return;
+    }
+    if (promiseActive() && !m.from().equals(promisedTo)) {
+      reject(m); // lease promise: no vote, and no term change either
+      return;
+    }
+    if (m.term() > term) {
+      becomeFollower(m.term(), null);
+    }
+    boolean grant = (votedFor == null || votedFor.equals(m.from())) && logOk;
+    if (grant) {
+      if (status != Status.FOLLOWER) {
+        becomeFollower(term, null); // e.g. catching up or pre-candidate at this term
+      }
+      votedFor = m.from();
+      resetElectionTimer();
+    }
+    outbox.add(new RequestVoteResponse(self, m.from(), term, false, grant, log.lastIndex(),
+        log.lastTerm()));
+  }
+
+  private void reject(RequestVote m) {
+    outbox.add(new RequestVoteResponse(self, m.from(), term, false, false, log.lastIndex(),
+        log.lastTerm()));
+  }
+
+  private void onRequestVoteResponse(RequestVoteResponse m) {
+    if (m.term() > term && !(m.preVote() && m.granted())) {
+      becomeFollower(m.term(), null);
+      return;
+    }
+    if (m.preVote() && status == Status.PRE_CANDIDATE && m.term() == term + 1) {
+      (m.granted() ? granted : rejected).add(m.from());
+      if (Quorum.isElectionQuorum(membership, granted)) {
+        becomeCandidate();
+      } else if (Quorum.isElectionLost(membership, rejected)) {
+        becomeFollower(term, null);
+      }
+    } else if (!m.preVote() && status == Status.CANDIDATE && m.term() == term) {
+      (m.granted() ? granted : rejected).add(m.from());
+      if (Quorum.isElectionQuorum(membership, granted)) {
+        becomePrimary();
+      } else if (Quorum.isElectionLost(membership, rejected)) {
+        becomeFollower(term, null);
+      }
+    }
+  }
+
+  private void onAppendEntries(AppendEntries m) {
+    if (m.term() < term) {
+      outbox.add(new AppendEntriesResponse(self, m.from(), term, false, 0, log.lastIndex(),
+          m.heartbeatSeq()));
+      return;
+    }
+    if (status == Status.LEADER && m.term() == term) {
+      throw new IllegalStateException("two leaders in term " + term + ": " + self + " and " + m.from());
+    }
+    if (m.term() > term || status != Status.FOLLOWER || !m.from().equals(leader)) {
+      becomeFollower(m.term(), m.from());
+    }
+    lastLeaderContactNanos = nowNanos;
+    resetElectionTimer();
+    // The ack we are about to send is a lease promise, measured from now on our clock.
+    promiseUntilNanos = Math.max(promiseUntilNanos, nowNanos + lease.promiseNanos());
+    promisedTo = m.from();
+    if (detector != null) {
+      detector.heartbeat(m.from(), nowNanos);
+    }
+    if (!log.matches(m.prevLogIndex(), m.prevLogTerm())) {
+      long hint = Math.min(log.lastIndex(), m.prevLogIndex() - 1);
+      outbox.add(new AppendEntriesResponse(self, m.from(), term, false, 0, Math.max(hint, 0),
+          m.heartbeatSeq()));
+      return;
+    }
+    boolean configTouched = false;
+    for (Entry e : m.entries()) {
+      long ours = log.termOrMissing(e.index());
+      if (ours == e.term()) {
+        if (log.entry(e.index()).isElided() && !e.isElided()) {
+          log.replaceSameEntry(e); // e.g. we now stand in for a backup
+        }
+        continue;
+      }
+      if (ours != -1) {
+        if (e.index() <= commitIndex) {
+          throw new IllegalStateException("leader " + m.from() + " conflicts with committed index "
+              + e.index() + " on " + self);
+        }
+        log.truncateFrom(e.index());
+        configTouched = true;
+      }
+      log.append(e);
+      configTouched |= e.kind() == EntryKind.CONFIG;
+    }
+    if (configTouched) {
+      refreshMembership();
+    }
+    long matched = m.prevLogIndex() + m.entries().size();
+    long newCommit = Math.min(m.leaderCommit(), matched);
+    if (newCommit > commitIndex) {
+      commitIndex = newCommit;
+    }
+    outbox.add(new AppendEntriesResponse(self, m.from(), term, true, matched, log.lastIndex(),
+        m.heartbeatSeq()));
+  }
+
+  private void onAppendEntriesResponse(AppendEntriesResponse m) {
+    if (m.term() > term) {
+      becomeFollower(m.term(), null);
+      return;
+    }
+    if (status != Status.LEADER || m.term() != term) {
+      return;
+    }
+    Progress pr = progress.get(m.from());
+    if (pr == null) {
+      return;
+    }
+    long sent = lease.sentNanos(m.heartbeatSeq());
+    if (sent != Long.MIN_VALUE) {
+      pr.leaseAckSentNanos = Math.max(pr.leaseAckSentNanos, sent);
+    }
+    if (m.success()) {
+      if (pr.maybeUpdate(Math.min(m.matchIndex(), log.lastIndex()))) {
+        maybeCommit();
+      }
+      if (pr.matchIndex < log.lastIndex()) {
+        sendAppend(m.from(), false);
+      }
+    } else {
+      pr.backOff(m.rejectHint());
+      sendAppend(m.from(), true);
+    }
+  }
+
+  private void onRequestLog(RequestLog m) {
+    boolean prevMatches = m.fromIndex() >= 1 && log.matches(m.fromIndex() - 1, m.prevLogTerm());
+    List<Entry> entries = List.of();
+    if (prevMatches) {
+      int max = Math.max(1, Math.min(m.maxEntries(), config.maxEntriesPerAppend()));
+      entries = log.entries(m.fromIndex(), m.fromIndex() + max - 1);
+    }
+    outbox.add(new RequestLogResponse(self, m.from(), term, m.requestId(), m.fromIndex(),
+        prevMatches, entries, log.lastIndex(), log.lastTerm()));
+  }
+
+  private void onRequestLogResponse(RequestLogResponse m) {
+    if (status == Status.CATCHING_UP) {
+      onCatchUpResponse(m);
+    } else if (status == Status.LEADER && m.prevMatches()) {
+      fillElided(m.entries());
+    }
+  }
+
+  /** Leader: swap elided copies for full ones a peer sent (same (term, index) = same entry). */
+  private void fillElided(List<Entry> entries) {
+    boolean filled = false;
+    for (Entry e : entries) {
+      if (!e.isElided() && e.index() <= log.lastIndex() && log.entry(e.index()).isElided()
+          && log.term(e.index()) == e.term()) {
+        log.replaceSameEntry(e);
+        filled = true;
+      }
+    }
+    if (filled) {
+      for (NodeId peer : progress.keySet()) {
+        sendAppend(peer, false);
+      }
+    }
+  }
+
+  // =====================================================================================
+  // Replication and commit (leader)
+  // =====================================================================================
+
+  private void appendAsLeader(EntryKind kind, Command command, Membership config) {
+    long index = log.lastIndex() + 1;
+    Entry e = new Entry(term, index, kind, command, config);
+    log.append(e);
+    if (kind == EntryKind.CONFIG) {
+      refreshMembership();
+    }
+    for (NodeId peer : progress.keySet()) {
+      sendAppend(peer, false);
+    }
+    maybeCommit(); // a single-voter configuration commits on its own persistence
+  }
+
+  /** Whether {@code peer} keeps values (receives full entries) rather than keys only. */
+  private boolean storesFull(NodeId peer) {
+    Role r = membership.member(peer).map(Membership.Member::role).orElse(Role.WITNESS);
+    return r != Role.WITNESS || standIns.containsValue(peer) || membership.votingBackups().isEmpty();
+  }
+
+  /**
+   * Highest index a keys-only member may receive: only what every member the write quorum
+   * requires (voting backups or their stand-ins) already holds in full. So any entry a witness
+   * has, elided, is also held in full by those members, and a witness that later leads can get
+   * the value back from them.
+   */
+  private long elidedCap() {
+    long cap = log.lastIndex();
+    for (List<Membership.Member> half : membership.halves()) {
+      for (NodeId req : Quorum.requiredAcks(half, standIns)) {
+        cap = Math.min(cap, req.equals(self) ? log.persistedIndex() : matchOf(req));
+      }
+    }
+    return cap;
+  }
+
+  private long matchOf(NodeId peer) {
+    Progress pr = progress.get(peer);
+    return pr == null ? 0 : pr.matchIndex;
+  }
+
+  /**
+   * Sends {@code peer} what it is missing from {@code nextIndex} (at most maxEntriesPerAppend),
+   * or an empty heartbeat when {@code heartbeat} is set and there is nothing to send.
+   */
+  private void sendAppend(NodeId peer, boolean heartbeat) {
+    Progress pr = progress.get(peer);
+    if (pr == null) {
+      return;
+    }
+    long prevIndex = Math.min(pr.nextIndex - 1, log.lastIndex());
+    boolean full = storesFull(peer);
+    long limit = full ? log.lastIndex() : Math.min(log.lastIndex(), elidedCap());
+    limit = Math.min(limit, prevIndex + config.maxEntriesPerAppend());
+    List<Entry> entries = new ArrayList<>();
+    for (long i = prevIndex + 1; i <= limit; i++) {
+      Entry e = log.entry(i);
+      if (full && e.isElided()) {
+        requestFill(i); // we lead with keys only for this entry: fetch its value first
+        break;
+      }
+      entries.add(full ? e : e.elide());
+    }
+    if (entries.isEmpty() && !heartbeat) {
+      return;
+    }
+    long seq = lease.nextHeartbeat(nowNanos);
+    outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex), entries,
+        commitIndex, seq));
+    pr.nextIndex = prevIndex + entries.size() + 1;
+    pr.lastSendNanos = nowNanos;
+  }
+
+  /** Heartbeat round: resend from each follower's match (covers lost messages) and time a lease. */
+  private void broadcastAppend(boolean heartbeat) {
+    for (Map.Entry<NodeId, Progress> e : progress.entrySet()) {
+      if (heartbeat) {
+        e.getValue().probe();
+      }
+      sendAppend(e.getKey(), heartbeat);
+    }
+  }
+
+  private void requestFill(long index) {
+    if (nowNanos < fillDueNanos) {
+      return;
+    }
+    fillDueNanos = nowNanos + heartbeatIntervalNanos;
+    for (NodeId peer : membership.allVoters()) {
+      if (!peer.equals(self)) {
+        outbox.add(new RequestLog(self, peer, term, nextRequestId++, index, log.term(index - 1),
+            config.maxEntriesPerAppend()));
+      }
+    }
+  }
+
+  /**
+   * Commit rule: the highest index held by a write quorum (see {@link Quorum}) whose entry is
+   * from the current term (Raft's rule: earlier terms' entries commit only under this one).
+   * Invariant: commitIndex never decreases and never exceeds lastIndex.
+   */
+  private void maybeCommit() {
+    if (status != Status.LEADER) {
+      return;
+    }
+    Map<NodeId, Long> match = new LinkedHashMap<>();
+    for (NodeId id : membership.allVoters()) {
+      match.put(id, id.equals(self) ? log.persistedIndex() : matchOf(id));
+    }
+    long n = Quorum.commitQuorumValue(membership, match, standIns, config.variant());
+    if (n <= commitIndex || n == Long.MIN_VALUE || log.term(n) != term) {
+      return;
+    }
+    commitIndex = n;
+    committedInTerm = true;
+    onCommitted();
+  }
+
+  /** Leader duties once something new commits: leave a joint configuration, drop stale stand-ins. */
+  private void onCommitted() {
+    Entry cfg = log.latestConfigAtOrBelow(log.lastIndex());
+    boolean configCommitted = cfg == null || cfg.index() <= commitIndex;
+    standIns.keySet().removeIf(b -> !membership.votingBackups().contains(b));
+    if (configCommitted && membership.isJoint()) {
+      appendAsLeader(EntryKind.CONFIG, null, membership.leaveJoint());
+      return;
+    }
+    if (configCommitted && !membership.isVoter(self)) {
+      becomeFollower(term, null); // we were removed; the rest elect a successor
+    }
+  }
+
+  private boolean configChangePending() {
+    Entry cfg = log.latestConfigAtOrBelow(log.lastIndex());
+    return cfg != null && cfg.index() > commitIndex;
+  }
+
+  private static boolean sameVoters(Membership a, Membership b) {
+    Set<String> va = new LinkedHashSet<>();
+    Set<String> vb = new LinkedHashSet<>();
+    for (Membership.Member m : a.incoming()) {
+      if (m.voting()) {
+        va.add(m.id() + ":" + m.role());
+      }
+    }
+    for (Membership.Member m : b.incoming()) {
+      if (m.voting()) {
+        vb.add(m.id() + ":" + m.role());
+      }
+    }
+    return va.equals(vb);
+  }
+
+  /** Recomputes the configuration in effect from the log; keeps the leader's progress in step. */
+  private void refreshMembership() {
+    Entry cfg = log.latestConfigAtOrBelow(log.lastIndex());
+    Membership next = cfg != null ? cfg.membership() : config.bootstrapMembership();
+    if (!next.equals(membership)) {
+      membership = next;
+      membershipChanged = true;
+    }
+    if (status == Status.LEADER) {
+      syncProgress();
+    }
+  }
+
+  private void syncProgress() {
+    List<NodeId> nodes = membership.nodes();
+    progress.keySet().removeIf(id -> !nodes.contains(id));
+    for (NodeId id : nodes) {
+      if (!id.equals(self) && !progress.containsKey(id)) {
+        progress.put(id, new Progress(log.lastIndex() + 1));
+      }
+    }
+  }
+
+  // =====================================================================================
+  // Ready
+  // =====================================================================================
+
+  private Ready drain() {
+    checkInvariants();
+    HardState hs = new HardState(term, votedFor, commitIndex);
+    HardState hsOut = null;
+    if (!hs.equals(emittedHardState)) {
+      hsOut = hs;
+      emittedHardState = hs;
+    }
+    List<Entry> toPersist = log.takeUnstable();
+    List<Entry> committed = List.of();
+    if (commitIndex > applyHandedOutIndex) {
+      committed = log.entries(applyHandedOutIndex + 1, commitIndex);
+      applyHandedOutIndex = commitIndex;
+    }
+    Ready r = new Ready(hsOut, toPersist, outbox, committed, reads, statusChanges,
+        membershipChanged ? membership : null);
+    outbox.clear();
+    reads.clear();
+    statusChanges.clear();
+    membershipChanged = false;
+    return r;
+  }
+
+  /**
+   * Invariants: commitIndex <= lastIndex; appliedIndex <= commitIndex; a leader is a voter that
+   * may campaign (or was one when elected); the log's own invariants hold at its tail.
+   */
+  private void checkInvariants() {
+    if (commitIndex > log.lastIndex()) {
+      throw new IllegalStateException("commitIndex " + commitIndex + " > lastIndex " + log.lastIndex());
+    }
+    if (appliedIndex > commitIndex) {
+      throw new IllegalStateException("appliedIndex " + appliedIndex + " > commitIndex " + commitIndex);
+    }
+    if (log.lastIndex() > 0 && log.lastTerm() > term) {
+      throw new IllegalStateException("last log term " + log.lastTerm() + " > current term " + term);
+    }
+    if (status == Status.LEADER && !leader.equals(self)) {
+      throw new IllegalStateException("leader field " + leader + " on leader " + self);
+    }
   }
 }

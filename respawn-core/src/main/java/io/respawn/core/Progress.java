@@ -1,0 +1,45 @@
+package io.respawn.core;
+
+/**
+ * The leader's view of one follower: how much of the log is known to match ({@code matchIndex}),
+ * what to send next ({@code nextIndex}), and the send time of the newest heartbeat it has
+ * acknowledged ({@code leaseAckSentNanos}, on the leader's clock). Owned by {@link Replica}.
+ *
+ * <p>Invariant: {@code matchIndex < nextIndex}.
+ */
+final class Progress {
+  long matchIndex;
+  long nextIndex;
+  long leaseAckSentNanos = Long.MIN_VALUE;
+  /** Leader time of the last AppendEntries sent, to pace retransmission. */
+  long lastSendNanos = Long.MIN_VALUE;
+
+  Progress(long nextIndex) {
+    this.nextIndex = nextIndex;
+  }
+
+  /** A success ack: returns true if the match moved forward. */
+  boolean maybeUpdate(long match) {
+    boolean moved = match > matchIndex;
+    if (moved) {
+      matchIndex = match;
+    }
+    nextIndex = Math.max(nextIndex, matchIndex + 1);
+    return moved;
+  }
+
+  /** A rejection: back off to just after the follower's hint, never below match + 1. */
+  void backOff(long rejectHint) {
+    nextIndex = Math.max(matchIndex + 1, Math.min(nextIndex - 1, rejectHint + 1));
+  }
+
+  /** Resend from just after the known match (after loss, or a timeout). */
+  void probe() {
+    nextIndex = matchIndex + 1;
+  }
+
+  @Override
+  public String toString() {
+    return "Progress[match=" + matchIndex + " next=" + nextIndex + "]";
+  }
+}

@@ -1,0 +1,112 @@
+package io.respawn.core;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Quorum arithmetic, pure and stateless.
+ *
+ * <p><b>Write (commit) quorum</b> of one half of a configuration: every voting backup of that half
+ * (a backup the leader has declared failed is replaced by its stand-in witness) <em>and</em> a
+ * strict majority of the half's voters. In a joint configuration both halves must be satisfied.
+ * The leases use the same shape. With {@link Variant#COMMIT_WITHOUT_BACKUP} the backup clause is
+ * dropped (deliberately unsafe).
+ *
+ * <p><b>Election quorum</b>: a strict majority of voters in each half (unchanged Raft). It
+ * intersects every write quorum, which is what leader completeness needs.
+ */
+final class Quorum {
+  private Quorum() {}
+
+  /** Members whose ack every write needs in {@code half}. */
+  static Set<NodeId> requiredAcks(List<Membership.Member> half, Map<NodeId, NodeId> standIns) {
+    Set<NodeId> out = new LinkedHashSet<>();
+    for (Membership.Member m : half) {
+      if (m.voting() && m.role() == Role.BACKUP) {
+        NodeId sub = standIns.get(m.id());
+        out.add(sub != null ? sub : m.id());
+      }
+    }
+    return out;
+  }
+
+  static boolean isMajority(List<Membership.Member> half, Set<NodeId> yes) {
+    int voters = 0;
+    int count = 0;
+    for (Membership.Member m : half) {
+      if (m.voting()) {
+        voters++;
+        if (yes.contains(m.id())) {
+          count++;
+        }
+      }
+    }
+    return count > voters / 2;
+  }
+
+  static boolean isCommitQuorum(
+      Membership membership, Set<NodeId> acked, Map<NodeId, NodeId> standIns, Variant variant) {
+    for (List<Membership.Member> half : membership.halves()) {
+      if (!isMajority(half, acked)) {
+        return false;
+      }
+      if (variant != Variant.COMMIT_WITHOUT_BACKUP && !acked.containsAll(requiredAcks(half, standIns))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static boolean isElectionQuorum(Membership membership, Set<NodeId> granted) {
+    for (List<Membership.Member> half : membership.halves()) {
+      if (!isMajority(half, granted)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** True once so many voters said no that a majority can no longer be reached in some half. */
+  static boolean isElectionLost(Membership membership, Set<NodeId> rejected) {
+    for (List<Membership.Member> half : membership.halves()) {
+      List<Membership.Member> voters = new ArrayList<>();
+      for (Membership.Member m : half) {
+        if (m.voting()) {
+          voters.add(m);
+        }
+      }
+      long no = voters.stream().filter(m -> rejected.contains(m.id())).count();
+      if (voters.size() - no <= voters.size() / 2) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The largest {@code x} such that the members with {@code values.get(n) >= x} form a write
+   * quorum; {@link Long#MIN_VALUE} if even all of them do not. Members absent from {@code values}
+   * count as {@link Long#MIN_VALUE}. Used for the commit index (values = match indexes) and the
+   * lease start (values = acknowledged heartbeat send times).
+   */
+  static long commitQuorumValue(
+      Membership membership, Map<NodeId, Long> values, Map<NodeId, NodeId> standIns, Variant variant) {
+    TreeSet<Long> candidates = new TreeSet<>(values.values());
+    for (Long x : candidates.descendingSet()) {
+      Set<NodeId> acked = new LinkedHashSet<>();
+      for (Map.Entry<NodeId, Long> e : values.entrySet()) {
+        if (e.getValue() >= x) {
+          acked.add(e.getKey());
+        }
+      }
+      if (isCommitQuorum(membership, acked, standIns, variant)) {
+        return x;
+      }
+    }
+    return Long.MIN_VALUE;
+  }
+}

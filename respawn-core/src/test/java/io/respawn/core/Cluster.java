@@ -1,0 +1,240 @@
+package io.respawn.core;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * In-memory test network in the etcd raft style: replicas, their "disks", a message queue that
+ * tests deliver by hand or in bulk, and explicit time. Each node's clock is
+ * {@code offset + rate * globalNanos} so tests can model drift.
+ */
+final class Cluster {
+  static final long MS = 1_000_000L;
+
+  final Map<NodeId, Replica> replicas = new LinkedHashMap<>();
+  final Map<NodeId, ReplicaConfig> configs = new LinkedHashMap<>();
+  final Map<NodeId, HardState> hardStates = new HashMap<>();
+  final Map<NodeId, List<Entry>> disks = new HashMap<>();
+  final Map<NodeId, List<Entry>> applied = new HashMap<>();
+  final Map<Long, ReadResult> readResults = new HashMap<>();
+  final Map<NodeId, Double> clockRate = new HashMap<>();
+  final Deque<Message> queue = new ArrayDeque<>();
+  final Set<NodeId> down = new HashSet<>();
+  /** Messages matching this are dropped on send. */
+  Predicate<Message> dropIf = m -> false;
+  long globalNanos = 1_000 * MS;
+
+  Cluster(Membership membership, java.util.function.UnaryOperator<ReplicaConfig.Builder> tweak) {
+    for (NodeId id : membership.nodes()) {
+      ReplicaConfig cfg = tweak.apply(ReplicaConfig.builder(id, membership)
+          .electionTimeoutMillis(1000).heartbeatIntervalMillis(100).leaseMillis(500)
+          .clockDriftMax(0.01).catchUpTimeoutMillis(200).maxEntriesPerAppend(8)
+          .randomSeed(42)).build();
+      add(id, cfg);
+    }
+  }
+
+  Cluster(Membership membership) {
+    this(membership, b -> b);
+  }
+
+  void add(NodeId id, ReplicaConfig cfg) {
+    configs.put(id, cfg);
+    hardStates.put(id, HardState.INITIAL);
+    disks.put(id, new ArrayList<>());
+    applied.put(id, new ArrayList<>());
+    replicas.put(id, new Replica(cfg, PersistentState.EMPTY));
+  }
+
+  /** 1 primary, b backups, w witnesses: ids 1, 2..b+1, b+2..b+w+1. */
+  static Membership shape(int backups, int witnesses) {
+    List<Membership.Member> ms = new ArrayList<>();
+    ms.add(Membership.Member.voter(1, Role.PRIMARY));
+    for (int i = 0; i < backups; i++) {
+      ms.add(Membership.Member.voter(2 + i, Role.BACKUP));
+    }
+    for (int i = 0; i < witnesses; i++) {
+      ms.add(Membership.Member.voter(2 + backups + i, Role.WITNESS));
+    }
+    return Membership.of(ms);
+  }
+
+  static NodeId n(int i) {
+    return NodeId.of(i);
+  }
+
+  Replica r(int i) {
+    return replicas.get(n(i));
+  }
+
+  long now(NodeId id) {
+    double rate = clockRate.getOrDefault(id, 1.0);
+    return (long) (globalNanos * rate);
+  }
+
+  /** Executes a Ready the way the runtime must: persist, send, apply, answer, advance. */
+  void handle(NodeId id, Ready rd) {
+    Replica r = replicas.get(id);
+    while (true) {
+      if (rd.hardState() != null) {
+        hardStates.put(id, rd.hardState());
+      }
+      if (!rd.entriesToPersist().isEmpty()) {
+        List<Entry> disk = disks.get(id);
+        long first = rd.entriesToPersist().get(0).index();
+        while (disk.size() >= first) {
+          disk.remove(disk.size() - 1);
+        }
+        disk.addAll(rd.entriesToPersist());
+      }
+      for (Message m : rd.messages()) {
+        if (!dropIf.test(m)) {
+          queue.add(m);
+        }
+      }
+      applied.get(id).addAll(rd.committedEntries());
+      for (ReadResult rr : rd.reads()) {
+        readResults.put(rr.id(), rr);
+      }
+      r.advance(rd);
+      rd = r.ready();
+      if (rd.isEmpty()) {
+        return;
+      }
+    }
+  }
+
+  void tick(int i) {
+    NodeId id = n(i);
+    handle(id, replicas.get(id).tick(now(id)));
+  }
+
+  void tickAll() {
+    for (NodeId id : replicas.keySet()) {
+      if (!down.contains(id)) {
+        handle(id, replicas.get(id).tick(now(id)));
+      }
+    }
+  }
+
+  /** Delivers one message (if its destination is up). */
+  void deliver(Message m) {
+    if (down.contains(m.to()) || down.contains(m.from())) {
+      return;
+    }
+    Replica r = replicas.get(m.to());
+    if (r == null) {
+      return;
+    }
+    handle(m.to(), r.step(m, now(m.to())));
+  }
+
+  /** Delivers queued messages until none are left. */
+  void deliverAll() {
+    int guard = 0;
+    while (!queue.isEmpty()) {
+      deliver(queue.poll());
+      if (++guard > 1_000_000) {
+        throw new IllegalStateException("message storm");
+      }
+    }
+  }
+
+  /** Advances global time by {@code ms} in {@code stepMs} steps, ticking and delivering each step. */
+  void run(long ms, long stepMs) {
+    for (long t = 0; t < ms; t += stepMs) {
+      globalNanos += stepMs * MS;
+      tickAll();
+      deliverAll();
+    }
+  }
+
+  void run(long ms) {
+    run(ms, 10);
+  }
+
+  Replica leader() {
+    Replica best = null;
+    for (Map.Entry<NodeId, Replica> e : replicas.entrySet()) {
+      if (!down.contains(e.getKey()) && e.getValue().status() == Status.LEADER
+          && (best == null || e.getValue().term() > best.term())) {
+        best = e.getValue();
+      }
+    }
+    return best;
+  }
+
+  /** Proposes on the current leader; returns the entry's index. */
+  long propose(String value, String key) {
+    Replica l = leader();
+    if (l == null) {
+      throw new IllegalStateException("no leader");
+    }
+    handle(l.id(), l.propose(Command.of(value.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        key.getBytes(java.nio.charset.StandardCharsets.UTF_8)), now(l.id())));
+    return l.lastIndex();
+  }
+
+  ReadResult read(int i, long id) {
+    handle(n(i), r(i).read(new ReadRequest(id), now(n(i))));
+    return readResults.get(id);
+  }
+
+  /** Crash and restart node i from its disk (volatile state lost). */
+  void restart(int i) {
+    NodeId id = n(i);
+    replicas.put(id, new Replica(configs.get(id),
+        new PersistentState(hardStates.get(id), List.copyOf(disks.get(id)))));
+    applied.put(id, new ArrayList<>());
+    down.remove(id);
+  }
+
+  /** Cuts every link between the two groups. */
+  void partition(Set<NodeId> side) {
+    dropIf = m -> side.contains(m.from()) != side.contains(m.to());
+  }
+
+  void heal() {
+    dropIf = m -> false;
+  }
+
+  /** Log matching + leader/term checks across the cluster; throws on violation. */
+  void checkSafety() {
+    Map<Long, NodeId> leaders = new HashMap<>();
+    for (Replica r : replicas.values()) {
+      if (r.status() == Status.LEADER) {
+        NodeId prev = leaders.put(r.term(), r.id());
+        if (prev != null) {
+          throw new AssertionError("two leaders in term " + r.term() + ": " + prev + ", " + r.id());
+        }
+      }
+    }
+    List<Replica> rs = new ArrayList<>(replicas.values());
+    for (Replica a : rs) {
+      for (Replica b : rs) {
+        long upTo = Math.min(a.lastIndex(), b.lastIndex());
+        for (long i = upTo; i >= 1; i--) {
+          if (a.log().term(i) == b.log().term(i)) {
+            for (long j = 1; j <= i; j++) {
+              Entry x = a.log().entry(j);
+              Entry y = b.log().entry(j);
+              if (!x.sameId(y)) {
+                throw new AssertionError("log matching broken at " + j + " between " + a.id()
+                    + " and " + b.id());
+              }
+            }
+            break;
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,107 @@
+package io.respawn.core;
+
+import static io.respawn.core.Cluster.n;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class ElectionTest {
+
+  @Test
+  void primaryOrWitnessIsElectedAndBackupNeverCampaigns() {
+    Cluster c = new Cluster(Cluster.shape(1, 1));
+    c.run(3_000);
+    Replica leader = c.leader();
+    assertThat(leader).isNotNull();
+    assertThat(leader.role()).isIn(Role.PRIMARY, Role.WITNESS);
+    assertThat(c.r(2).status()).isEqualTo(Status.FOLLOWER);
+    assertThat(c.r(2).leader()).isEqualTo(leader.id());
+    // the no-op of the new term is committed everywhere that counts
+    assertThat(leader.commitIndex()).isEqualTo(1);
+    assertThat(leader.log().entry(1).kind()).isEqualTo(EntryKind.NOOP);
+    c.checkSafety();
+  }
+
+  @Test
+  void backupsAloneNeverElectAnyone() {
+    Membership m = Membership.of(
+        Membership.Member.voter(1, Role.PRIMARY),
+        Membership.Member.voter(2, Role.BACKUP),
+        Membership.Member.voter(3, Role.BACKUP));
+    Cluster c = new Cluster(m);
+    c.down.add(n(1));
+    c.run(10_000);
+    assertThat(c.r(2).status()).isEqualTo(Status.FOLLOWER);
+    assertThat(c.r(3).status()).isEqualTo(Status.FOLLOWER);
+    assertThat(c.r(2).term()).isZero();
+  }
+
+  @Test
+  void witnessTakesOverWhenPrimaryDies() {
+    Cluster c = new Cluster(Cluster.shape(1, 1));
+    c.run(3_000);
+    Replica first = c.leader();
+    c.propose("v1", "k1");
+    c.run(200);
+    c.down.add(first.id());
+    c.run(5_000);
+    Replica next = c.leader();
+    assertThat(next).isNotNull();
+    assertThat(next.id()).isNotEqualTo(first.id());
+    assertThat(next.term()).isGreaterThan(first.term());
+    // the committed write survived
+    assertThat(next.log().entry(2).kind()).isEqualTo(EntryKind.NORMAL);
+    assertThat(next.commitIndex()).isGreaterThanOrEqualTo(3);
+    c.checkSafety();
+  }
+
+  @Test
+  void preVoteKeepsAPartitionedWitnessFromDisruptingAHealthyLeader() {
+    Cluster c = new Cluster(Cluster.shape(1, 2)); // P1 B2 W3 W4
+    c.run(3_000);
+    Replica leader = c.leader();
+    long term = leader.term();
+    NodeId isolated = leader.id().equals(n(4)) ? n(3) : n(4);
+    c.partition(Set.of(isolated));
+    c.run(10_000);
+    c.heal();
+    c.run(1_000);
+    assertThat(c.leader().id()).isEqualTo(leader.id());
+    assertThat(c.leader().term()).isEqualTo(term);
+    // the isolated witness never bumped its term: pre-votes change nothing
+    assertThat(c.replicas.get(isolated).term()).isEqualTo(term);
+    c.checkSafety();
+  }
+
+  @Test
+  void votersRefuseWhileTheirLeasePromiseHolds() {
+    Cluster c = new Cluster(Cluster.shape(1, 1));
+    c.run(3_000);
+    Replica leader = c.leader();
+    Replica backup = c.r(2);
+    NodeId other = leader.id().equals(n(1)) ? n(3) : n(1);
+    // a real vote request for a higher term straight after a heartbeat: refused, term unchanged
+    Message.RequestVote rv = new Message.RequestVote(other, n(2), leader.term() + 5,
+        100, leader.term() + 5, false);
+    Ready rd = backup.step(rv, c.now(n(2)));
+    Message.RequestVoteResponse resp = (Message.RequestVoteResponse) rd.messages().get(0);
+    assertThat(resp.granted()).isFalse();
+    assertThat(backup.term()).isEqualTo(leader.term());
+    c.handle(n(2), rd);
+  }
+
+  @Test
+  void restartedVoterWaitsOutAFullPromiseBeforeVoting() {
+    Cluster c = new Cluster(Cluster.shape(1, 1));
+    c.run(3_000);
+    c.restart(2);
+    Replica b = c.r(2);
+    Message.RequestVote rv = new Message.RequestVote(n(3), n(2), 50, 100, 49, false);
+    Ready rd = b.step(rv, c.now(n(2)));
+    assertThat(((Message.RequestVoteResponse) rd.messages().get(0)).granted()).isFalse();
+    long after = c.now(n(2)) + b.votePromiseNanos() + 1;
+    rd = b.step(rv, after);
+    assertThat(((Message.RequestVoteResponse) rd.messages().get(0)).granted()).isTrue();
+  }
+}

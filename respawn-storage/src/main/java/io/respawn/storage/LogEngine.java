@@ -1,0 +1,681 @@
+package io.respawn.storage;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The storage engine: a segmented, checksummed append-only log ({@link LogFormat}) behind a
+ * {@link Disk}, with an in-memory {@link KeyIndex} that holds every live value.
+ *
+ * <p>Three stages, each with one owner:
+ *
+ * <ol>
+ *   <li><b>apply</b> (any caller thread, under {@code appendLock}): validates, assigns the batch
+ *       its sequence number and its place in the log (segment and offset, rotating segments
+ *       here), encodes it, updates the index (so the caller reads its own write at once) and
+ *       queues it. Index order therefore equals log order.
+ *   <li><b>write</b> (whoever holds {@code writeLock}: flat combining): after queueing, a caller
+ *       tries the lock; the holder writes every queued batch, its own and others', with as few
+ *       positional writes as possible, then completes their ORDERED futures. A caller that finds
+ *       the lock taken leaves its batch to the holder, which re-checks the queue after releasing.
+ *   <li><b>sync</b> (the flusher thread {@code respawn-storage-flusher}, or the caller when
+ *       {@link StorageConfig#flushIntervalMillis()} is 0): one fsync covers every batch written
+ *       before it started; it runs when someone waits for durability and at least every
+ *       flushIntervalMillis, and writes continue while it runs. DURABLE futures complete after it.
+ * </ol>
+ *
+ * <p>Segments are flushed before the next one is created, so every segment but the last is
+ * entirely durable; recovery relies on that to tell corruption from a torn tail.
+ *
+ * <p>On a write or fsync error the engine stops accepting writes, fails every unacknowledged
+ * ticket with a {@link StorageException}, and rebuilds its index from the batches that were
+ * written, so reads no longer show writes that were never acknowledged.
+ */
+public final class LogEngine implements KvStore {
+  private static final Logger log = LoggerFactory.getLogger(LogEngine.class);
+  private static final int WRITE_CHUNK_BYTES = 4 << 20;
+  private static final long HEADER = LogFormat.SEGMENT_HEADER_BYTES;
+
+  /** Bookkeeping of one segment; guarded by appendLock. */
+  static final class Segment {
+    final long id;
+    int generation;
+    long totalBytes;
+    long liveBytes;
+
+    Segment(long id, int generation, long totalBytes) {
+      this.id = id;
+      this.generation = generation;
+      this.totalBytes = totalBytes;
+    }
+
+    String fileName() {
+      return LogFormat.segmentName(id, generation);
+    }
+  }
+
+  /** A batch applied but not yet written. */
+  private record Pending(BatchTicket ticket, long segmentId, long offset, byte[] bytes) {}
+
+  /** The last completed fsync: which segment and how far. */
+  private record SyncPoint(long segmentId, long offset) {}
+
+  private final Disk disk;
+  private final StorageConfig config;
+
+  // ---- apply stage, guarded by appendLock
+  final ReentrantLock appendLock = new ReentrantLock();
+  volatile KeyIndex index;
+  private long nextSequence;
+  private long appendSegmentId;
+  private long appendOffset;
+  final TreeMap<Long, Segment> segments = new TreeMap<>();
+  private ArrayList<Pending> pending = new ArrayList<>();
+  private volatile int pendingCount;
+
+  // ---- write stage, guarded by writeLock
+  private final ReentrantLock writeLock = new ReentrantLock();
+  private long writeSegmentId = -1;
+  private long writeOffset;
+  private long writtenSequence = -1;
+  private long writtenEndSegmentId = -1;
+  private long writtenEndOffset;
+  private final ByteBuffer writeBuffer = ByteBuffer.allocate(WRITE_CHUNK_BYTES);
+
+  // ---- sync stage
+  private final Object syncLock = new Object();
+  private final Object durableLock = new Object();
+  private final PriorityQueue<BatchTicket> durableWaiters =
+      new PriorityQueue<>((a, b) -> Long.compare(a.sequence(), b.sequence()));
+  private volatile long durableSequence = -1;
+  private volatile SyncPoint syncPoint = new SyncPoint(-1, 0);
+  private volatile boolean syncRequested;
+  private final Thread flusher;
+
+  private final Compactor compactor;
+  private volatile StorageException failure;
+  private volatile boolean closed;
+
+  private LogEngine(Disk disk, StorageConfig config) {
+    this.disk = disk;
+    this.config = config;
+    this.compactor = new Compactor(this, disk, config);
+    this.flusher =
+        config.flushIntervalMillis() > 0
+            ? new Thread(this::runFlusher, "respawn-storage-flusher")
+            : null;
+  }
+
+  /**
+   * Opens the store in the disk's directory, recovering the log (see {@link Recovery}).
+   *
+   * @throws StorageException if the log is corrupt in a way recovery must not paper over
+   */
+  public static LogEngine open(Disk disk, StorageConfig config) throws IOException {
+    if (!config.batchChecksums()) {
+      log.warn("batchChecksums=false: recovery will not verify checksums (crash experiments only)");
+    }
+    LogEngine engine = new LogEngine(disk, config);
+    Recovery.Result recovered = Recovery.run(disk, config);
+    engine.index = recovered.index();
+    for (Segment s : recovered.segments()) {
+      engine.segments.put(s.id, s);
+    }
+    engine.nextSequence = recovered.maxSequence() + 1;
+    engine.durableSequence = recovered.maxSequence();
+    engine.writtenSequence = recovered.maxSequence();
+    long lastId = recovered.segments().isEmpty()
+        ? -1 : recovered.segments().get(recovered.segments().size() - 1).id;
+    engine.writtenEndSegmentId = lastId;
+    engine.writtenEndOffset = Long.MAX_VALUE;
+    engine.appendSegmentId = lastId + 1;
+    engine.appendOffset = HEADER;
+    engine.segments.put(engine.appendSegmentId, new Segment(engine.appendSegmentId, 0, HEADER));
+    if (engine.flusher != null) {
+      engine.flusher.setDaemon(true);
+      engine.flusher.start();
+    }
+    engine.compactor.start();
+    log.info("opened store: {} keys, {} segments, next sequence {}",
+        engine.index.size(), recovered.segments().size(), engine.nextSequence);
+    return engine;
+  }
+
+  public StorageConfig config() {
+    return config;
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  @Override
+  public StoredValue get(byte[] key) {
+    KeyIndex.Entry e = index.get(key);
+    return e == null ? null : new StoredValue(e.value(), e.expiresAtMillis());
+  }
+
+  @Override
+  public long keyCount() {
+    return index.size();
+  }
+
+  @Override
+  public ScanPage scan(long cursor, int countHint) {
+    return index.scan(cursor, countHint);
+  }
+
+  // ------------------------------------------------------------------ apply
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The store keeps the key and value arrays: do not modify them after the call.
+   */
+  @Override
+  public WriteTicket apply(List<Mutation> batch) {
+    long bytes = validate(batch);
+    BatchTicket ticket;
+    appendLock.lock();
+    try {
+      checkWritable();
+      long sequence = nextSequence++;
+      if (appendOffset + bytes > config.segmentBytesMax()) {
+        appendSegmentId++;
+        appendOffset = HEADER;
+        segments.put(appendSegmentId, new Segment(appendSegmentId, 0, HEADER));
+      }
+      SyncPoint synced = syncPoint;
+      long durableHint = synced.segmentId() == appendSegmentId ? synced.offset() : HEADER;
+      byte[] encoded = LogFormat.encodeBatch(batch, sequence, durableHint);
+      assert encoded.length == bytes : "encoded " + encoded.length + " != computed " + bytes;
+      long offset = appendOffset;
+      appendOffset += bytes;
+      segments.get(appendSegmentId).totalBytes += bytes;
+      for (Mutation m : batch) {
+        applyRecord(index, segments, LogFormat.typeOf(m.kind()), m.key(), m.value(),
+            m.expiresAtMillis(), sequence, appendSegmentId);
+      }
+      ticket = new BatchTicket(this, sequence);
+      synchronized (durableLock) {
+        durableWaiters.add(ticket);
+      }
+      pending.add(new Pending(ticket, appendSegmentId, offset, encoded));
+      pendingCount = pending.size();
+    } finally {
+      appendLock.unlock();
+    }
+    writeIfFree();
+    return ticket;
+  }
+
+  /** Applies a batch and, for DURABLE, asks for the fsync at once. */
+  public WriteTicket apply(List<Mutation> batch, Durability durability) {
+    WriteTicket ticket = apply(batch);
+    if (durability == Durability.DURABLE) {
+      ticket.durable();
+    }
+    return ticket;
+  }
+
+  private long validate(List<Mutation> batch) {
+    if (batch.isEmpty()) {
+      throw new IllegalArgumentException("empty batch");
+    }
+    long bytes = LogFormat.COMMIT_BYTES;
+    for (Mutation m : batch) {
+      if (m.key().length > config.keyBytesMax()) {
+        throw new IllegalArgumentException(
+            "key of " + m.key().length + " bytes exceeds keyBytesMax " + config.keyBytesMax());
+      }
+      int valueBytes = m.value() == null ? 0 : m.value().length;
+      if (m.kind() == Mutation.Kind.PUT && valueBytes > config.valueBytesMax()) {
+        throw new IllegalArgumentException(
+            "value of " + valueBytes + " bytes exceeds valueBytesMax " + config.valueBytesMax());
+      }
+      bytes += LogFormat.recordBytes(m.key().length, m.kind() == Mutation.Kind.PUT ? valueBytes : 0);
+    }
+    if (bytes > config.batchBytesMax()) {
+      throw new IllegalArgumentException(
+          "batch of " + bytes + " bytes exceeds batchBytesMax " + config.batchBytesMax());
+    }
+    return bytes;
+  }
+
+  /**
+   * Applies one record to an index and the segments' live-byte counts; used by apply and by
+   * recovery, so both build the same state.
+   */
+  static void applyRecord(KeyIndex index, Map<Long, Segment> segments, byte type, byte[] key,
+      byte[] value, long expiresAtMillis, long sequence, long segmentId) {
+    switch (type) {
+      case LogFormat.TYPE_PUT -> {
+        int recordBytes = (int) LogFormat.recordBytes(key.length, value.length);
+        KeyIndex.Entry previous = index.put(
+            new KeyIndex.Entry(key, value, expiresAtMillis, sequence, segmentId, recordBytes));
+        segments.get(segmentId).liveBytes += recordBytes;
+        forget(segments, previous);
+      }
+      case LogFormat.TYPE_DELETE -> forget(segments, index.remove(key));
+      case LogFormat.TYPE_CLEAR -> {
+        index.clear();
+        for (Segment s : segments.values()) {
+          s.liveBytes = 0;
+        }
+      }
+      default -> throw new IllegalStateException("not a data record type: " + type);
+    }
+  }
+
+  private static void forget(Map<Long, Segment> segments, KeyIndex.Entry previous) {
+    if (previous != null) {
+      Segment s = segments.get(previous.segmentId());
+      if (s != null) { // null: its segment was compacted away meanwhile
+        s.liveBytes -= previous.recordBytes();
+      }
+    }
+  }
+
+  private void checkWritable() {
+    if (failure != null) {
+      throw new StorageException("store is not accepting writes: " + failure.getMessage()
+          + " (restart once the disk is fixed)", failure);
+    }
+    if (closed) {
+      throw new StorageException("store is closed");
+    }
+  }
+
+  // ------------------------------------------------------------------ write (flat combining)
+
+  private void writeIfFree() {
+    while (pendingCount > 0) {
+      if (!writeLock.tryLock()) {
+        return; // the holder re-checks the queue after unlocking, so our batch is not stranded
+      }
+      List<Pending> written;
+      try {
+        written = writePending();
+      } finally {
+        writeLock.unlock();
+      }
+      for (Pending p : written) {
+        p.ticket().completeOrdered();
+      }
+    }
+  }
+
+  /** Writes every queued batch in order. Caller holds writeLock. Returns what it wrote. */
+  private List<Pending> writePending() {
+    assert writeLock.isHeldByCurrentThread();
+    if (failure != null) {
+      return List.of();
+    }
+    ArrayList<Pending> batches;
+    appendLock.lock();
+    try {
+      batches = pending;
+      pending = new ArrayList<>();
+      pendingCount = 0;
+    } finally {
+      appendLock.unlock();
+    }
+    if (batches.isEmpty()) {
+      return batches;
+    }
+    try {
+      writeBuffer.clear();
+      Pending buffered = null; // last batch in writeBuffer
+      for (Pending p : batches) {
+        if (p.segmentId() != writeSegmentId) {
+          buffered = writeBuffered(buffered);
+          rotateTo(p.segmentId());
+        }
+        if (p.offset() != writeOffset + writeBuffer.position()) {
+          throw new IllegalStateException("batch " + p.ticket().sequence() + " assigned offset "
+              + p.offset() + " but the log is at " + (writeOffset + writeBuffer.position()));
+        }
+        if (p.bytes().length > writeBuffer.remaining()) {
+          buffered = writeBuffered(buffered);
+        }
+        if (p.bytes().length > writeBuffer.capacity()) {
+          disk.write(segmentFile(writeSegmentId), writeOffset, ByteBuffer.wrap(p.bytes()));
+          writeOffset += p.bytes().length;
+          markWritten(p);
+        } else {
+          writeBuffer.put(p.bytes());
+          buffered = p;
+        }
+      }
+      writeBuffered(buffered);
+      return batches;
+    } catch (IOException | RuntimeException e) {
+      fail(e, batches);
+      return List.of();
+    }
+  }
+
+  private void markWritten(Pending p) {
+    writtenSequence = p.ticket().sequence();
+    writtenEndSegmentId = p.segmentId();
+    writtenEndOffset = p.offset() + p.bytes().length;
+  }
+
+  /** Writes the buffered batches (ending with {@code last}) at writeOffset; returns null. */
+  private Pending writeBuffered(Pending last) throws IOException {
+    if (writeBuffer.position() == 0) {
+      return null;
+    }
+    writeBuffer.flip();
+    int n = writeBuffer.remaining();
+    disk.write(segmentFile(writeSegmentId), writeOffset, writeBuffer);
+    writeOffset += n;
+    writeBuffer.clear();
+    markWritten(last);
+    assert writtenEndOffset == writeOffset : "written end " + writtenEndOffset + " != " + writeOffset;
+    return null;
+  }
+
+  /**
+   * Seals the current segment (flush: every segment but the last is durable) and starts the next
+   * one with a durable header.
+   */
+  private void rotateTo(long segmentId) throws IOException {
+    if (writeSegmentId >= 0) {
+      disk.flush(segmentFile(writeSegmentId));
+      syncPoint = new SyncPoint(writeSegmentId, writeOffset);
+      markDurable(writtenSequence);
+    }
+    assert segmentId > writeSegmentId : "segments go forward: " + writeSegmentId + " -> " + segmentId;
+    String name = LogFormat.segmentName(segmentId, 0);
+    disk.create(name);
+    disk.write(name, 0, ByteBuffer.wrap(LogFormat.segmentHeader()));
+    disk.flush(name);
+    writeSegmentId = segmentId;
+    writeOffset = HEADER;
+  }
+
+  private String segmentFile(long segmentId) {
+    appendLock.lock();
+    try {
+      Segment s = segments.get(segmentId);
+      return s != null ? s.fileName() : LogFormat.segmentName(segmentId, 0);
+    } finally {
+      appendLock.unlock();
+    }
+  }
+
+  // ------------------------------------------------------------------ sync
+
+  /** Someone waits for sequence to be durable. */
+  void requestSync(long sequence) {
+    if (sequence <= durableSequence || failure != null) {
+      return;
+    }
+    if (flusher != null && !closed) {
+      syncRequested = true;
+      LockSupport.unpark(flusher);
+    } else {
+      syncOnce();
+    }
+  }
+
+  /** Writes what is queued, then one fsync covering everything written so far. */
+  void syncOnce() {
+    synchronized (syncLock) {
+      long target;
+      long segmentId;
+      long offset;
+      List<Pending> written;
+      writeLock.lock();
+      try {
+        written = writePending();
+        target = writtenSequence;
+        segmentId = writeSegmentId;
+        offset = writeOffset;
+      } finally {
+        writeLock.unlock();
+      }
+      for (Pending p : written) {
+        p.ticket().completeOrdered();
+      }
+      if (failure != null || target <= durableSequence || segmentId < 0) {
+        return;
+      }
+      try {
+        disk.flush(segmentFile(segmentId));
+      } catch (IOException | RuntimeException e) {
+        fail(e, List.of());
+        return;
+      }
+      syncPoint = new SyncPoint(segmentId, offset);
+      markDurable(target);
+    }
+  }
+
+  private void markDurable(long sequence) {
+    List<BatchTicket> done = new ArrayList<>();
+    synchronized (durableLock) {
+      if (sequence > durableSequence) {
+        durableSequence = sequence;
+      }
+      while (!durableWaiters.isEmpty() && durableWaiters.peek().sequence() <= durableSequence) {
+        done.add(durableWaiters.poll());
+      }
+    }
+    for (BatchTicket t : done) {
+      t.completeDurable();
+    }
+  }
+
+  private void runFlusher() {
+    long intervalNanos = TimeUnit.MILLISECONDS.toNanos(config.flushIntervalMillis());
+    long lastSync = System.nanoTime();
+    while (!closed) {
+      long wait = intervalNanos - (System.nanoTime() - lastSync);
+      if (!syncRequested && wait > 0) {
+        LockSupport.parkNanos(this, wait);
+        continue;
+      }
+      syncRequested = false;
+      try {
+        syncOnce();
+      } catch (RuntimeException e) {
+        log.error("flusher failed", e);
+      }
+      lastSync = System.nanoTime();
+    }
+  }
+
+  @Override
+  public CompletableFuture<Void> flushAll() {
+    StorageException failed = failure;
+    if (failed != null) {
+      return CompletableFuture.failedFuture(failed);
+    }
+    long last;
+    appendLock.lock();
+    try {
+      last = nextSequence - 1;
+    } finally {
+      appendLock.unlock();
+    }
+    BatchTicket marker = new BatchTicket(this, last);
+    synchronized (durableLock) {
+      if (last <= durableSequence) {
+        return CompletableFuture.completedFuture(null);
+      }
+      durableWaiters.add(marker);
+    }
+    if (failure != null) {
+      marker.fail(failure);
+    }
+    requestSync(last);
+    return marker.durable;
+  }
+
+  // ------------------------------------------------------------------ failure
+
+  /**
+   * A write or fsync failed: refuse further writes, fail everything not yet acknowledged, and
+   * rebuild the index from what was written so phantom writes disappear.
+   */
+  private void fail(Throwable cause, List<Pending> inHand) {
+    String reason = describe(cause);
+    StorageException error = new StorageException(reason, cause);
+    List<Pending> queued;
+    appendLock.lock();
+    try {
+      if (failure == null) {
+        failure = error;
+      }
+      queued = pending;
+      pending = new ArrayList<>();
+      pendingCount = 0;
+    } finally {
+      appendLock.unlock();
+    }
+    log.error("storage failure, store is now read-only: {}", reason, cause);
+    List<BatchTicket> waiting;
+    synchronized (durableLock) {
+      waiting = new ArrayList<>(durableWaiters);
+      durableWaiters.clear();
+    }
+    for (Pending p : inHand) {
+      p.ticket().fail(failure);
+    }
+    for (Pending p : queued) {
+      p.ticket().fail(failure);
+    }
+    for (BatchTicket t : waiting) {
+      t.durable.completeExceptionally(failure);
+    }
+    rebuildIndexFromWrittenLog();
+  }
+
+  static String describe(Throwable cause) {
+    String message = String.valueOf(cause.getMessage());
+    if (message.contains("No space left") || message.contains("ENOSPC")
+        || message.contains("Disk quota exceeded")) {
+      return "disk full: " + message;
+    }
+    return "disk error: " + cause.getClass().getSimpleName() + ": " + message;
+  }
+
+  private void rebuildIndexFromWrittenLog() {
+    try {
+      Recovery.Result rebuilt =
+          Recovery.rebuild(disk, config, writtenEndSegmentId, writtenEndOffset);
+      appendLock.lock();
+      try {
+        index = rebuilt.index();
+      } finally {
+        appendLock.unlock();
+      }
+      log.info("index rebuilt from the written log after the failure: {} keys", rebuilt.index().size());
+    } catch (IOException | RuntimeException e) {
+      log.error("could not rebuild the index after the failure; reads may show unacknowledged writes", e);
+    }
+  }
+
+  /** The failure that stopped writes, or null. */
+  public StorageException failure() {
+    return failure;
+  }
+
+  // ------------------------------------------------------------------ compaction hooks
+
+  /**
+   * Compacts every sealed segment now (sealing the active one first), whatever the garbage ratio.
+   * Returns what it did. Blocks until the new segment is durable and the old ones are deleted.
+   */
+  public Compactor.Report compact() throws IOException {
+    return compactor.compactNow(true);
+  }
+
+  /** Seals the active segment if it holds data; returns the id of the last sealed segment. */
+  long sealActiveSegment() {
+    appendLock.lock();
+    try {
+      if (appendOffset > HEADER) {
+        appendSegmentId++;
+        appendOffset = HEADER;
+        segments.put(appendSegmentId, new Segment(appendSegmentId, 0, HEADER));
+      }
+      return appendSegmentId - 1;
+    } finally {
+      appendLock.unlock();
+    }
+  }
+
+  long activeSegmentId() {
+    appendLock.lock();
+    try {
+      return appendSegmentId;
+    } finally {
+      appendLock.unlock();
+    }
+  }
+
+  /**
+   * Runs with the sync and write locks held, so no write or fsync touches a segment file while
+   * compaction renames or deletes it.
+   */
+  void withLogQuiet(IoAction action) throws IOException {
+    synchronized (syncLock) {
+      writeLock.lock();
+      try {
+        action.run();
+      } finally {
+        writeLock.unlock();
+      }
+    }
+  }
+
+  /** An I/O step. */
+  interface IoAction {
+    void run() throws IOException;
+  }
+
+  // ------------------------------------------------------------------ close
+
+  /** Stops the background threads, makes everything durable (unless failed), closes the disk. */
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    compactor.stop();
+    closed = true;
+    if (flusher != null) {
+      LockSupport.unpark(flusher);
+      try {
+        flusher.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (failure == null) {
+      syncOnce();
+    }
+    List<BatchTicket> left;
+    synchronized (durableLock) {
+      left = new ArrayList<>(durableWaiters);
+      durableWaiters.clear();
+    }
+    StorageException closedError = new StorageException("store closed before the write was durable");
+    for (BatchTicket t : left) {
+      t.fail(closedError);
+    }
+    disk.close();
+  }
+}

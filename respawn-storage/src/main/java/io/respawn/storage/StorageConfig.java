@@ -1,0 +1,126 @@
+package io.respawn.storage;
+
+/**
+ * Limits and switches of the storage engine, validated when the record is built: a bad value
+ * throws {@link IllegalArgumentException} naming the field, the value and the bound.
+ *
+ * @param segmentBytesMax a log segment is sealed and a new one started before it would exceed
+ *     this; must hold the largest batch. Default 128 MiB.
+ * @param batchBytesMax the largest encoded batch (one {@link KvStore#apply} call) in bytes; must
+ *     hold one record with the largest key and value. Default 80 MiB.
+ * @param keyBytesMax the largest key. Default 64 KiB (Redis allows 512 MB keys; we do not).
+ * @param valueBytesMax the largest value. Default 64 MiB (Redis allows 512 MB; a value is held in
+ *     memory and written in one batch, so we keep it smaller).
+ * @param flushIntervalMillis the background flusher fsyncs the log at least this often, bounding
+ *     how long an ORDERED write stays volatile. 0 disables the background thread: durability is
+ *     then only reached when a caller asks for it ({@link WriteTicket#durable()}, {@link
+ *     KvStore#flushAll()}), which runs the fsync in the caller's thread — meant for deterministic
+ *     simulation. Default 100 ms.
+ * @param compactionIntervalMillis how often the background compactor checks whether compaction
+ *     is worth it; 0 disables background compaction ({@link LogEngine#compact()} still works).
+ *     Default 10 s.
+ * @param compactionGarbageRatioMin compact when at least this fraction of the sealed segments'
+ *     bytes is stale. Default 0.5.
+ * @param compactionBytesMin do not compact sealed segments holding fewer bytes than this in
+ *     total. Default 64 MiB.
+ * @param truncateCorruptLog repair switch: when recovery finds corruption that is not a torn
+ *     write (bad data followed by data flushed after it), truncate the log there and drop
+ *     everything after it instead of refusing to open. Loses acknowledged writes; default false.
+ * @param batchChecksums EXPERIMENT ONLY, always true in production: false makes recovery skip
+ *     every checksum check (record CRCs and the commit record's batch checksum) and trust a commit
+ *     record alone, as a journal without checksummed commits would. It exists to show that the
+ *     crash-state test can find inconsistent states.
+ */
+public record StorageConfig(
+    long segmentBytesMax,
+    int batchBytesMax,
+    int keyBytesMax,
+    int valueBytesMax,
+    long flushIntervalMillis,
+    long compactionIntervalMillis,
+    double compactionGarbageRatioMin,
+    long compactionBytesMin,
+    boolean truncateCorruptLog,
+    boolean batchChecksums) {
+
+  /** No segment may be larger than this: offsets are checked as longs, but keep files sane. */
+  public static final long SEGMENT_BYTES_LIMIT = 1L << 40;
+
+  public static final long FLUSH_INTERVAL_MILLIS_LIMIT = 60_000;
+
+  public StorageConfig {
+    requireRange("keyBytesMax", keyBytesMax, 1, 1 << 24);
+    requireRange("valueBytesMax", valueBytesMax, 0, 1 << 30);
+    long oneRecordBytesMax = LogFormat.recordBytes(keyBytesMax, valueBytesMax) + LogFormat.COMMIT_BYTES;
+    requireRange("batchBytesMax", batchBytesMax, oneRecordBytesMax, Integer.MAX_VALUE - 8);
+    requireRange(
+        "segmentBytesMax",
+        segmentBytesMax,
+        (long) batchBytesMax + LogFormat.SEGMENT_HEADER_BYTES,
+        SEGMENT_BYTES_LIMIT);
+    requireRange("flushIntervalMillis", flushIntervalMillis, 0, FLUSH_INTERVAL_MILLIS_LIMIT);
+    requireRange("compactionIntervalMillis", compactionIntervalMillis, 0, 86_400_000L);
+    if (!(compactionGarbageRatioMin > 0.0 && compactionGarbageRatioMin < 1.0)) {
+      throw new IllegalArgumentException(
+          "compactionGarbageRatioMin " + compactionGarbageRatioMin + " must be > 0 and < 1");
+    }
+    requireRange("compactionBytesMin", compactionBytesMin, 0, Long.MAX_VALUE);
+  }
+
+  /** Production defaults. */
+  public static StorageConfig defaults() {
+    return new StorageConfig(
+        128L << 20, 80 << 20, 64 << 10, 64 << 20, 100, 10_000, 0.5, 64L << 20, false, true);
+  }
+
+  public StorageConfig withSegmentBytesMax(long v) {
+    return new StorageConfig(v, batchBytesMax, keyBytesMax, valueBytesMax, flushIntervalMillis,
+        compactionIntervalMillis, compactionGarbageRatioMin, compactionBytesMin,
+        truncateCorruptLog, batchChecksums);
+  }
+
+  public StorageConfig withBatchBytesMax(int v) {
+    return new StorageConfig(segmentBytesMax, v, keyBytesMax, valueBytesMax, flushIntervalMillis,
+        compactionIntervalMillis, compactionGarbageRatioMin, compactionBytesMin,
+        truncateCorruptLog, batchChecksums);
+  }
+
+  /** Sets the three size limits together (they constrain each other). */
+  public StorageConfig withSizes(long segmentBytes, int batchBytes, int keyBytes, int valueBytes) {
+    return new StorageConfig(segmentBytes, batchBytes, keyBytes, valueBytes, flushIntervalMillis,
+        compactionIntervalMillis, compactionGarbageRatioMin, compactionBytesMin,
+        truncateCorruptLog, batchChecksums);
+  }
+
+  public StorageConfig withFlushIntervalMillis(long v) {
+    return new StorageConfig(segmentBytesMax, batchBytesMax, keyBytesMax, valueBytesMax, v,
+        compactionIntervalMillis, compactionGarbageRatioMin, compactionBytesMin,
+        truncateCorruptLog, batchChecksums);
+  }
+
+  public StorageConfig withCompaction(long intervalMillis, double garbageRatioMin, long bytesMin) {
+    return new StorageConfig(segmentBytesMax, batchBytesMax, keyBytesMax, valueBytesMax,
+        flushIntervalMillis, intervalMillis, garbageRatioMin, bytesMin, truncateCorruptLog,
+        batchChecksums);
+  }
+
+  public StorageConfig withTruncateCorruptLog(boolean v) {
+    return new StorageConfig(segmentBytesMax, batchBytesMax, keyBytesMax, valueBytesMax,
+        flushIntervalMillis, compactionIntervalMillis, compactionGarbageRatioMin,
+        compactionBytesMin, v, batchChecksums);
+  }
+
+  /** EXPERIMENT ONLY: see {@link #batchChecksums()}. */
+  public StorageConfig withBatchChecksums(boolean v) {
+    return new StorageConfig(segmentBytesMax, batchBytesMax, keyBytesMax, valueBytesMax,
+        flushIntervalMillis, compactionIntervalMillis, compactionGarbageRatioMin,
+        compactionBytesMin, truncateCorruptLog, v);
+  }
+
+  private static void requireRange(String field, long value, long min, long max) {
+    if (value < min || value > max) {
+      throw new IllegalArgumentException(
+          field + " " + value + " is out of range: must be >= " + min + " and <= " + max);
+    }
+  }
+}

@@ -1,0 +1,150 @@
+package io.respawn.storage;
+
+import static io.respawn.storage.TestSupport.b;
+import static io.respawn.storage.TestSupport.get;
+import static io.respawn.storage.TestSupport.put;
+import static io.respawn.storage.TestSupport.smallConfig;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.respawn.storage.crash.RecordingDisk;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LogEngineTest {
+  @TempDir Path dir;
+
+  @Test
+  void putGetDeleteSurviveReopen() throws Exception {
+    try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), smallConfig())) {
+      put(store, "a", "1");
+      put(store, "b", "2").durable().get(5, TimeUnit.SECONDS);
+      store.apply(List.of(Mutation.delete(b("a")), Mutation.put(b("c"), b("3"), 12345)));
+      assertThat(get(store, "a")).isNull();
+      assertThat(store.keyCount()).isEqualTo(2);
+    }
+    try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), smallConfig())) {
+      assertThat(get(store, "a")).isNull();
+      assertThat(get(store, "b")).isEqualTo("2");
+      assertThat(store.get(b("c")).expiresAtMillis()).isEqualTo(12345);
+      assertThat(store.keyCount()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void readsItsOwnWritesImmediately() throws Exception {
+    try (LogEngine store = LogEngine.open(new RecordingDisk(), smallConfig())) {
+      for (int i = 0; i < 100; i++) { // INCR twice in a row must not lose an update
+        String before = get(store, "counter");
+        long next = before == null ? 1 : Long.parseLong(before) + 1;
+        put(store, "counter", Long.toString(next));
+      }
+      assertThat(get(store, "counter")).isEqualTo("100");
+    }
+  }
+
+  @Test
+  void orderedDoesNotFlushDurableDoes() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    try (LogEngine store = LogEngine.open(disk, smallConfig())) {
+      put(store, "first", "v"); // creating the segment flushes its header once
+      long flushesAtStart = disk.flushCount();
+      for (int i = 0; i < 50; i++) {
+        WriteTicket t = put(store, "k" + i, "v");
+        assertThat(t.ordered()).isDone();
+      }
+      assertThat(disk.flushCount()).isEqualTo(flushesAtStart);
+      WriteTicket t = put(store, "last", "v");
+      t.durable().get(5, TimeUnit.SECONDS);
+      assertThat(disk.flushCount()).isEqualTo(flushesAtStart + 1);
+      assertThat(disk.unflushedBytes()).isZero();
+    }
+  }
+
+  @Test
+  void backgroundFlusherMakesOrderedWritesDurable() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    StorageConfig config = smallConfig().withFlushIntervalMillis(20);
+    try (LogEngine store = LogEngine.open(disk, config)) {
+      WriteTicket t = put(store, "k", "v");
+      t.ordered().get(5, TimeUnit.SECONDS);
+      // nobody asked for durability; the flusher still gets there within the interval
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (!t.durable().isDone() && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertThat(t.durable()).isCompleted();
+    }
+  }
+
+  @Test
+  void segmentsRotateAndReplayInOrder() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    try (LogEngine store = LogEngine.open(disk, smallConfig())) {
+      for (int i = 0; i < 400; i++) {
+        put(store, "k" + (i % 37), "value-" + i + "-" + "x".repeat(500));
+      }
+    }
+    assertThat(disk.list().size()).isGreaterThan(2);
+    try (LogEngine store = LogEngine.open(disk, smallConfig())) {
+      for (int i = 400 - 37; i < 400; i++) {
+        assertThat(get(store, "k" + (i % 37))).startsWith("value-" + i + "-");
+      }
+      assertThat(store.keyCount()).isEqualTo(37);
+    }
+  }
+
+  @Test
+  void clearRemovesEverythingAtomically() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    try (LogEngine store = LogEngine.open(disk, smallConfig())) {
+      put(store, "a", "1");
+      put(store, "b", "2");
+      store.apply(List.of(Mutation.clear(), Mutation.put(b("c"), b("3"))));
+      assertThat(store.keyCount()).isEqualTo(1);
+    }
+    try (LogEngine store = LogEngine.open(disk, smallConfig())) {
+      assertThat(get(store, "a")).isNull();
+      assertThat(get(store, "c")).isEqualTo("3");
+      assertThat(store.keyCount()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void limitsAreCheckedBeforeAnythingIsWritten() throws Exception {
+    try (LogEngine store = LogEngine.open(new RecordingDisk(), smallConfig())) {
+      assertThatThrownBy(() -> store.apply(List.of(Mutation.put(new byte[257], b("v")))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("key of 257 bytes exceeds keyBytesMax 256");
+      assertThatThrownBy(() -> store.apply(List.of(Mutation.put(b("k"), new byte[(8 << 10) + 1]))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("value of 8193 bytes exceeds valueBytesMax 8192");
+      List<Mutation> big = new java.util.ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        big.add(Mutation.put(b("k" + i), new byte[8 << 10]));
+      }
+      assertThatThrownBy(() -> store.apply(big))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("batch of ")
+          .hasMessageEndingWith("bytes exceeds batchBytesMax 16384");
+      assertThatThrownBy(() -> store.apply(List.of()))
+          .isInstanceOf(IllegalArgumentException.class);
+      assertThat(store.keyCount()).isZero();
+    }
+  }
+
+  @Test
+  void fileChannelDiskKeepsNoTempFilesAround() throws Exception {
+    try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), smallConfig())) {
+      put(store, "a", "1").durable().get(5, TimeUnit.SECONDS);
+    }
+    try (var files = Files.list(dir)) {
+      assertThat(files.map(p -> p.getFileName().toString()))
+          .allMatch(n -> n.matches("\\d{20}-\\d+\\.log"));
+    }
+  }
+}

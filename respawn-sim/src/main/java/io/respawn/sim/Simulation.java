@@ -28,6 +28,7 @@ import io.respawn.sim.net.SimNetwork;
 import io.respawn.sim.node.ClientReply;
 import io.respawn.sim.node.NodeObserver;
 import io.respawn.sim.node.SimNode;
+import io.respawn.sim.storage.EngineReplicaStorage;
 import io.respawn.sim.storage.MemoryReplicaStorage;
 import io.respawn.sim.storage.ReplicaStorage;
 import io.respawn.sim.workload.SimClient;
@@ -124,7 +125,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   }
 
   private ReplicaStorage newStorage() {
-    return new MemoryReplicaStorage(); // engine-backed storage: see EngineReplicaStorage
+    return config.engineStorage() ? new EngineReplicaStorage() : new MemoryReplicaStorage();
   }
 
   private ReplicaConfig replicaConfig(int id, long replicaSeed) {
@@ -153,7 +154,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     clients.forEach(SimClient::start);
     nemesis.start();
 
-    while (events.eventsRun() < config.eventsMax() && checker.clean() && events.runNext()) {
+    while (events.eventsRun() < config.eventsMax() && checker.clean() && step()) {
       checker.checkAll(this);
     }
     if (checker.clean()) {
@@ -182,8 +183,25 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
 
   private void runUntil(long virtualNanos, java.util.function.BooleanSupplier done) {
     while (checker.clean() && !done.getAsBoolean() && events.nextAtNanos() <= virtualNanos
-        && events.runNext()) {
+        && step()) {
       checker.checkAll(this);
+    }
+  }
+
+  /**
+   * Runs one event. An exception from the core, the engine or the simulator is a failure of
+   * this seed like any violation, reported with the seed rather than thrown.
+   */
+  private boolean step() {
+    try {
+      return events.runNext();
+    } catch (RuntimeException | AssertionError e) {
+      java.io.StringWriter trace = new java.io.StringWriter();
+      e.printStackTrace(new java.io.PrintWriter(trace));
+      String[] lines = trace.toString().split("\n");
+      checker.report("exception", String.join("\n", Arrays.copyOf(lines,
+          Math.min(lines.length, 14))));
+      return false;
     }
   }
 

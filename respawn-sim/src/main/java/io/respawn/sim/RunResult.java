@@ -14,6 +14,7 @@ import java.util.List;
  * @param operations client operations in the history
  * @param acknowledgedWrites writes acknowledged to clients
  * @param linearizability the checker's verdict (UNKNOWN: search bound hit, not a violation)
+ * @param linearizabilityStates states the checker explored
  * @param description shape, faults and node states, printed when the run failed
  */
 public record RunResult(
@@ -24,6 +25,7 @@ public record RunResult(
     int operations,
     int acknowledgedWrites,
     Verdict linearizability,
+    long linearizabilityStates,
     String description) {
 
   public boolean clean() {

@@ -89,6 +89,13 @@ public record SimConfig(
         workload, linearizabilityStatesMax);
   }
 
+  public SimConfig withNetwork(NetworkConfig v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
+        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis,
+        workload, linearizabilityStatesMax);
+  }
+
   public SimConfig withMembershipChanges(boolean v) {
     return new SimConfig(eventsMax, settleMillis, shape, v, variant, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,

@@ -13,6 +13,7 @@ import io.respawn.sim.clock.SimClock;
 import io.respawn.sim.event.EventQueue;
 import io.respawn.sim.invariant.BackupIndexMonotone;
 import io.respawn.sim.invariant.Cluster;
+import io.respawn.sim.invariant.CommitOnEveryBackup;
 import io.respawn.sim.invariant.CommittedEntries;
 import io.respawn.sim.invariant.InvariantChecker;
 import io.respawn.sim.invariant.LeaseReads;
@@ -78,6 +79,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   private final CommittedEntries committed = new CommittedEntries();
   private final LogMatching logMatching = new LogMatching();
   private final LeaseReads leaseReads = new LeaseReads(oneLeader);
+  private final CommitOnEveryBackup commitRule = new CommitOnEveryBackup();
   private final List<String> membershipLog = new ArrayList<>();
   private final Shape shape;
 
@@ -165,10 +167,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     }
     return new RunResult(seed, events.eventsRun(), events.nowNanos() / 1_000_000,
         List.copyOf(checker.violations()), history.size(), acknowledged.size(), linVerdict,
-        describe());
+        linStates, describe());
   }
 
   private Verdict linVerdict = Verdict.UNKNOWN;
+  private long linStates;
 
   private void scheduleTicks(SimNode node) {
     long tickNanos = config.timing().tickMicros() * 1_000;
@@ -233,17 +236,40 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         if (log.lastIndex() < index || log.term(index) != term) {
           checker.report("acknowledged-write-lost", "op #" + ack.getKey() + " acknowledged at "
               + term + "/" + index + " is not in final leader n" + leader.id() + "'s log");
+        } else if (!someNodeHoldsValue(term, index)) {
+          checker.report("acknowledged-write-lost", "op #" + ack.getKey() + " acknowledged at "
+              + term + "/" + index + " survives only in elided (witness) form: its value is"
+              + " on no node");
         }
+      }
+      if (finalReader.finalReadsOk() < config.workload().keyCount()) {
+        checker.report("final-reads", "only " + finalReader.finalReadsOk() + " of "
+            + config.workload().keyCount() + " keys could be read after settling: " + nodes);
       }
     }
     CheckResult lin = new LinearizabilityChecker(config.linearizabilityStatesMax())
         .check(history.history());
     linVerdict = lin.verdict();
+    linStates = lin.statesExplored();
     if (lin.verdict() == Verdict.NOT_LINEARIZABLE) {
       StringBuilder b = new StringBuilder(lin.description());
       lin.culprits().stream().limit(12).forEach(op -> b.append("\n    ").append(op));
       checker.report("linearizability", b.toString());
     }
+  }
+
+  /** True if some running node's log holds the entry at (term, index) with its value. */
+  private boolean someNodeHoldsValue(long term, long index) {
+    for (SimNode node : nodes) {
+      if (node.isUp()) {
+        LogView log = node.replica().log();
+        if (log.lastIndex() >= index && log.term(index) == term
+            && !log.entry(index).isElided()) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   private SimNode currentLeader() {
@@ -257,12 +283,18 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     return best;
   }
 
+  private long unknownOps() {
+    return history.history().stream()
+        .filter(o -> o.outcome() == io.respawn.sim.lin.Outcome.UNKNOWN).count();
+  }
+
   private String describe() {
     StringBuilder b = new StringBuilder();
     b.append("shape ").append(shape.spelling()).append(", variant ").append(config.variant())
         .append(", storage ").append(config.engineStorage() ? "engine" : "memory")
         .append(", ").append(history.size()).append(" ops, ").append(acknowledged.size())
-        .append(" acked writes, ").append(committed.committedCount()).append(" committed\n");
+        .append(" acked writes, ").append(unknownOps()).append(" unknown, ")
+        .append(committed.committedCount()).append(" committed\n");
     b.append("  nodes: ").append(nodes).append('\n');
     List<String> trace = nemesis.trace();
     b.append("  last faults: ")
@@ -303,6 +335,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   @Override
   public void applied(SimNode node, Entry entry) {
     committed.applied(node.id(), entry, d -> checker.report(committed.name(), d));
+    if (node.isLeader()) {
+      commitRule.leaderApplied(node, entry, nodes, d -> checker.report(commitRule.name(), d));
+    }
   }
 
   @Override

@@ -6,6 +6,8 @@ import io.respawn.sim.Shape;
 import io.respawn.sim.SimConfig;
 import io.respawn.sim.Sweep;
 import io.respawn.sim.invariant.Violation;
+import io.respawn.sim.nemesis.NemesisConfig;
+import io.respawn.sim.net.NetworkConfig;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -56,6 +58,14 @@ public final class SimulateCommand implements Callable<Integer> {
       description = "Print a progress line every this many seeds (0: never).")
   long progressEvery;
 
+  @Option(names = "--drop-per-million", paramLabel = "PPM",
+      description = "Message loss rate in parts per million (default: the standard config's).")
+  Integer dropPerMillion;
+
+  @Option(names = "--nemesis", defaultValue = "standard", paramLabel = "PROFILE",
+      description = "Fault schedule: standard, aggressive or none (default ${DEFAULT-VALUE}).")
+  String nemesisProfile;
+
   @Option(names = "--verbose", description = "Print every run's summary, not only failures.")
   boolean verbose;
 
@@ -71,7 +81,13 @@ public final class SimulateCommand implements Callable<Integer> {
     Variant v = Variant.parse(variant);
     SimConfig config = SimConfig.standard().withEventsMax(events).withShape(Shape.parse(shape))
         .withVariant(v).withEngineStorage(!memoryStorage)
-        .withMembershipChanges(!noMembershipChanges);
+        .withMembershipChanges(!noMembershipChanges)
+        .withNemesis(NemesisConfig.parse(nemesisProfile));
+    if (dropPerMillion != null) {
+      NetworkConfig n = config.network();
+      config = config.withNetwork(new NetworkConfig(n.delayMinMicros(), n.delayMaxMicros(),
+          dropPerMillion, n.duplicatePerMillion()));
+    }
     long started = System.nanoTime(); // progress display only; never feeds the simulation
     long[] done = {0, 0, 0};
     Sweep.Summary summary = Sweep.run(range[0], range[1], config, r -> {
@@ -81,7 +97,7 @@ public final class SimulateCommand implements Callable<Integer> {
         done[2]++;
         printFailure(out, r);
       } else if (verbose) {
-        out.println("seed=" + r.seed() + " events=" + r.events() + " lin=" + r.linearizability()
+        out.println("seed=" + r.seed() + " events=" + r.events() + " lin=" + r.linearizability() + "/" + r.linearizabilityStates()
             + " " + r.description().replace("\n", "\n  "));
       }
       if (progressEvery > 0 && done[0] % progressEvery == 0) {
@@ -119,6 +135,12 @@ public final class SimulateCommand implements Callable<Integer> {
     }
     if (noMembershipChanges) {
       b.append(" --no-membership-changes");
+    }
+    if (!"standard".equals(nemesisProfile)) {
+      b.append(" --nemesis ").append(nemesisProfile);
+    }
+    if (dropPerMillion != null) {
+      b.append(" --drop-per-million ").append(dropPerMillion);
     }
     return b.toString();
   }

@@ -36,6 +36,22 @@ public record NemesisConfig(
     return new NemesisConfig(400, 3, 3, 1, 2, 2, 2, 1_500, 2);
   }
 
+  /** Faults several times as often and shorter: more elections per run. */
+  public static NemesisConfig aggressive() {
+    return new NemesisConfig(150, 4, 4, 2, 3, 1, 1, 800, 2);
+  }
+
+  /** standard, aggressive or none. */
+  public static NemesisConfig parse(String name) {
+    return switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "standard" -> standard();
+      case "aggressive" -> aggressive();
+      case "none" -> none();
+      default -> throw new IllegalArgumentException("unknown nemesis profile '" + name
+          + "': expected standard, aggressive or none");
+    };
+  }
+
   /** No faults at all: for steady-state runs. */
   public static NemesisConfig none() {
     return new NemesisConfig(1_000, 0, 0, 0, 0, 0, 1, 1, 0);

@@ -334,7 +334,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
 
   @Override
   public void applied(SimNode node, Entry entry) {
-    committed.applied(node.id(), entry, d -> checker.report(committed.name(), d));
+    committed.applied(node.id(), node.replica().term(), entry, d -> checker.report(committed.name(), d));
     if (node.isLeader()) {
       commitRule.leaderApplied(node, entry, nodes, d -> checker.report(commitRule.name(), d));
     }

@@ -145,11 +145,11 @@ public final class SimulateCommand implements Callable<Integer> {
     return b.toString();
   }
 
-  /** The engine logs every open at INFO; a sweep reopens thousands of simulated disks. */
+  /** The engine logs every open at INFO; a sweep reopens thousands of simulated disks, and torn tails are expected there. */
   static void quietStorageLogs() {
     org.slf4j.Logger storage = org.slf4j.LoggerFactory.getLogger("io.respawn.storage");
     if (storage instanceof ch.qos.logback.classic.Logger logback) {
-      logback.setLevel(ch.qos.logback.classic.Level.WARN);
+      logback.setLevel(ch.qos.logback.classic.Level.ERROR);
     }
   }
 

@@ -153,27 +153,12 @@ public final class SimulateCommand implements Callable<Integer> {
     }
   }
 
-  static long[] parseSeeds(String text) {
-    String t = text.trim();
-    int dots = t.indexOf("..");
-    long first;
-    long last;
+  private long[] parseSeeds(String text) {
     try {
-      if (dots < 0) {
-        first = Long.parseLong(t);
-        last = first;
-      } else {
-        first = Long.parseLong(t.substring(0, dots));
-        last = Long.parseLong(t.substring(dots + 2));
-      }
-    } catch (NumberFormatException e) {
-      throw new CommandLine.ParameterException(new CommandLine(new SimulateCommand()),
-          "--seeds must be FIRST..LAST or one seed, got '" + text + "'");
+      return SeedRange.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--seeds: " + e.getMessage());
     }
-    if (last < first) {
-      throw new CommandLine.ParameterException(new CommandLine(new SimulateCommand()),
-          "--seeds: LAST " + last + " is below FIRST " + first);
-    }
-    return new long[] {first, last};
   }
+
 }

@@ -11,6 +11,13 @@ final class Progress {
   long matchIndex;
   long nextIndex;
   long leaseAckSentNanos = Long.MIN_VALUE;
+  /**
+   * A leader that holds entries only in elided form probes whether a value-keeping follower
+   * already has them by sending prevLogIndex past them: the first elided index of the probe in
+   * flight, and the one whose probe was rejected (the leader must fetch those values first).
+   */
+  long elidedProbeFrom = -1;
+  long elidedProbeFailedAt = -1;
   /** Leader time of the last AppendEntries sent, to pace retransmission. */
   long lastSendNanos = Long.MIN_VALUE;
 

@@ -693,7 +693,8 @@ public final class Replica {
     if (m.preVote()) {
       // Nobody changes state for a pre-vote. Refuse while we still follow a live leader, so a
       // partitioned node coming back cannot depose a healthy one.
-      boolean grant = m.term() > term && logOk && !promiseActive() && !heardFromLeaderRecently();
+      boolean grant = m.term() > term && logOk && status != Status.LEADER && !promiseActive()
+          && !heardFromLeaderRecently();
       outbox.add(new RequestVoteResponse(self, m.from(), grant ? m.term() : term, true, grant,
           log.lastIndex(), log.lastTerm()));
       return;
@@ -785,8 +786,14 @@ public final class Replica {
       }
       if (ours != -1) {
         if (e.index() <= commitIndex) {
-          throw new IllegalStateException("leader " + m.from() + " conflicts with committed index "
-              + e.index() + " on " + self);
+          if (config.variant() == Variant.CORRECT) {
+            throw new IllegalStateException("leader " + m.from()
+                + " conflicts with committed index " + e.index() + " on " + self);
+          }
+          // A broken variant: obey, so the damage reaches the simulator's checkers.
+          commitIndex = e.index() - 1;
+          applyHandedOutIndex = Math.min(applyHandedOutIndex, commitIndex);
+          appliedIndex = Math.min(appliedIndex, commitIndex);
         }
         log.truncateFrom(e.index());
         configTouched = true;
@@ -823,6 +830,7 @@ public final class Replica {
       pr.leaseAckSentNanos = Math.max(pr.leaseAckSentNanos, sent);
     }
     if (m.success()) {
+      pr.elidedProbeFrom = -1;
       if (pr.maybeUpdate(Math.min(m.matchIndex(), log.lastIndex()))) {
         maybeCommit();
       }
@@ -830,6 +838,10 @@ public final class Replica {
         sendAppend(m.from(), false);
       }
     } else {
+      if (pr.elidedProbeFrom != -1) {
+        pr.elidedProbeFailedAt = pr.elidedProbeFrom; // it lacks (some of) our elided run
+        pr.elidedProbeFrom = -1;
+      }
       pr.backOff(m.rejectHint());
       sendAppend(m.from(), true);
     }
@@ -926,14 +938,31 @@ public final class Replica {
     }
     long prevIndex = Math.min(pr.nextIndex - 1, log.lastIndex());
     boolean full = storesFull(peer);
-    long limit = full ? log.lastIndex() : Math.min(log.lastIndex(), elidedCap());
+    // The broken COMMIT_WITHOUT_BACKUP variant ignores backups here too: no cap, no value check.
+    boolean careless = config.variant() == Variant.COMMIT_WITHOUT_BACKUP;
+    if (full && !careless && prevIndex < log.lastIndex() && log.entry(prevIndex + 1).isElided()) {
+      // We lead with keys only for the next entry. The follower may hold it already (it keeps
+      // values): probe past the elided run. If that probe was rejected, fetch the values first.
+      long first = prevIndex + 1;
+      if (pr.elidedProbeFailedAt == first) {
+        requestFill(first);
+        if (!heartbeat) {
+          return;
+        }
+      } else {
+        while (prevIndex < log.lastIndex() && log.entry(prevIndex + 1).isElided()) {
+          prevIndex++;
+        }
+        pr.elidedProbeFrom = first;
+      }
+    }
+    long limit = full || careless ? log.lastIndex() : Math.min(log.lastIndex(), elidedCap());
     limit = Math.min(limit, prevIndex + config.maxEntriesPerAppend());
     List<Entry> entries = new ArrayList<>();
     for (long i = prevIndex + 1; i <= limit; i++) {
       Entry e = log.entry(i);
-      if (full && e.isElided()) {
-        requestFill(i); // we lead with keys only for this entry: fetch its value first
-        break;
+      if (full && e.isElided() && !careless) {
+        break; // the next elided run is probed by a later round
       }
       entries.add(full ? e : e.elide());
     }

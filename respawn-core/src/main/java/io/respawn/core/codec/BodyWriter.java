@@ -1,0 +1,60 @@
+package io.respawn.core.codec;
+
+import java.nio.ByteBuffer;
+
+/** A growable big-endian buffer for building frame bodies. */
+final class BodyWriter {
+  private ByteBuffer buf = ByteBuffer.allocate(128);
+
+  private void ensure(int bytes) {
+    if (buf.remaining() < bytes) {
+      int cap = Math.max(buf.capacity() * 2, buf.position() + bytes);
+      ByteBuffer bigger = ByteBuffer.allocate(cap);
+      buf.flip();
+      bigger.put(buf);
+      buf = bigger;
+    }
+  }
+
+  BodyWriter u8(int v) {
+    ensure(1);
+    buf.put((byte) v);
+    return this;
+  }
+
+  BodyWriter bool(boolean v) {
+    return u8(v ? 1 : 0);
+  }
+
+  BodyWriter u16(int v) {
+    if (v < 0 || v > 0xFFFF) {
+      throw new IllegalArgumentException("u16 out of range: " + v);
+    }
+    ensure(2);
+    buf.putShort((short) v);
+    return this;
+  }
+
+  BodyWriter i32(int v) {
+    ensure(4);
+    buf.putInt(v);
+    return this;
+  }
+
+  BodyWriter i64(long v) {
+    ensure(8);
+    buf.putLong(v);
+    return this;
+  }
+
+  BodyWriter bytes(byte[] b) {
+    ensure(b.length);
+    buf.put(b);
+    return this;
+  }
+
+  /** The body written so far, ready to read. */
+  ByteBuffer done() {
+    return buf.duplicate().flip();
+  }
+}

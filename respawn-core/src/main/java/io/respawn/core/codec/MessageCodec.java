@@ -1,0 +1,158 @@
+package io.respawn.core.codec;
+
+import io.respawn.core.Entry;
+import io.respawn.core.Message;
+import io.respawn.core.Message.AppendEntries;
+import io.respawn.core.Message.AppendEntriesResponse;
+import io.respawn.core.Message.RequestLog;
+import io.respawn.core.Message.RequestLogResponse;
+import io.respawn.core.Message.RequestVote;
+import io.respawn.core.Message.RequestVoteResponse;
+import io.respawn.core.MessageType;
+import io.respawn.core.NodeId;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Replica-to-replica messages as bytes: one {@link Frames frame} per message, frame type = the
+ * {@link MessageType} code. Pure; integers big-endian. Every body starts with the same header:
+ *
+ * <pre>
+ *  +----------+----------+-----------+
+ *  | from u32 | to u32   | term i64  |
+ *  +----------+----------+-----------+
+ * </pre>
+ *
+ * followed by, per type:
+ *
+ * <pre>
+ *  APPEND_ENTRIES (1)
+ *  | prevLogIndex i64 | prevLogTerm i64 | leaderCommit i64 | heartbeatSeq i64 |
+ *  | count u32 | count x (entryLen u32 | entry body, see EntryCodec) |
+ *
+ *  APPEND_ENTRIES_RESPONSE (2)
+ *  | success u8 | matchIndex i64 | rejectHint i64 | heartbeatSeq i64 |
+ *
+ *  REQUEST_VOTE (3)
+ *  | lastLogIndex i64 | lastLogTerm i64 | preVote u8 |
+ *
+ *  REQUEST_VOTE_RESPONSE (4)
+ *  | preVote u8 | granted u8 | lastLogIndex i64 | lastLogTerm i64 |
+ *
+ *  REQUEST_LOG (5)
+ *  | requestId i64 | fromIndex i64 | prevLogTerm i64 | maxEntries u32 |
+ *
+ *  REQUEST_LOG_RESPONSE (6)
+ *  | requestId i64 | fromIndex i64 | prevMatches u8 | lastLogIndex i64 | lastLogTerm i64 |
+ *  | count u32 | count x (entryLen u32 | entry body) |
+ * </pre>
+ *
+ * Decoding checks the frame (version, length, CRC32C) first, then every field, and refuses
+ * trailing bytes; all failures are {@link CodecException}s naming what was expected.
+ */
+public final class MessageCodec {
+  /** Entries per message refused above this while decoding. */
+  public static final int ENTRIES_PER_MESSAGE_MAX = 1 << 20;
+
+  private MessageCodec() {}
+
+  /** One framed message, ready to read. */
+  public static ByteBuffer encode(Message m) {
+    BodyWriter w = new BodyWriter();
+    w.i32(m.from().value()).i32(m.to().value()).i64(m.term());
+    if (m instanceof AppendEntries a) {
+      w.i64(a.prevLogIndex()).i64(a.prevLogTerm()).i64(a.leaderCommit()).i64(a.heartbeatSeq());
+      writeEntries(w, a.entries());
+    } else if (m instanceof AppendEntriesResponse r) {
+      w.bool(r.success()).i64(r.matchIndex()).i64(r.rejectHint()).i64(r.heartbeatSeq());
+    } else if (m instanceof RequestVote v) {
+      w.i64(v.lastLogIndex()).i64(v.lastLogTerm()).bool(v.preVote());
+    } else if (m instanceof RequestVoteResponse r) {
+      w.bool(r.preVote()).bool(r.granted()).i64(r.lastLogIndex()).i64(r.lastLogTerm());
+    } else if (m instanceof RequestLog r) {
+      w.i64(r.requestId()).i64(r.fromIndex()).i64(r.prevLogTerm()).i32(r.maxEntries());
+    } else if (m instanceof RequestLogResponse r) {
+      w.i64(r.requestId()).i64(r.fromIndex()).bool(r.prevMatches()).i64(r.lastLogIndex())
+          .i64(r.lastLogTerm());
+      writeEntries(w, r.entries());
+    } else {
+      throw new AssertionError(m);
+    }
+    return Frames.frame(m.type().code, w.done());
+  }
+
+  /** Decodes one message, consuming its frame from {@code buf}. */
+  public static Message decode(ByteBuffer buf) {
+    return decode(buf, Frames.BODY_BYTES_MAX_DEFAULT);
+  }
+
+  public static Message decode(ByteBuffer buf, int bodyBytesMax) {
+    int[] typeOut = new int[1];
+    ByteBuffer body = Frames.unframe(buf, bodyBytesMax, typeOut);
+    MessageType type;
+    try {
+      type = MessageType.fromCode(typeOut[0]);
+    } catch (IllegalArgumentException ex) {
+      throw new CodecException("unknown message type " + typeOut[0]);
+    }
+    BodyReader r = new BodyReader(body);
+    NodeId from = NodeId.of(r.nonNegativeInt("from"));
+    NodeId to = NodeId.of(r.nonNegativeInt("to"));
+    long term = r.nonNegativeLong("term");
+    Message m = switch (type) {
+      case APPEND_ENTRIES -> {
+        long prevIndex = r.nonNegativeLong("prevLogIndex");
+        long prevTerm = r.nonNegativeLong("prevLogTerm");
+        long commit = r.nonNegativeLong("leaderCommit");
+        long seq = r.i64("heartbeatSeq");
+        yield new AppendEntries(from, to, term, prevIndex, prevTerm, readEntries(r), commit, seq);
+      }
+      case APPEND_ENTRIES_RESPONSE -> new AppendEntriesResponse(from, to, term, r.bool("success"),
+          r.nonNegativeLong("matchIndex"), r.nonNegativeLong("rejectHint"), r.i64("heartbeatSeq"));
+      case REQUEST_VOTE -> new RequestVote(from, to, term, r.nonNegativeLong("lastLogIndex"),
+          r.nonNegativeLong("lastLogTerm"), r.bool("preVote"));
+      case REQUEST_VOTE_RESPONSE -> new RequestVoteResponse(from, to, term, r.bool("preVote"),
+          r.bool("granted"), r.nonNegativeLong("lastLogIndex"), r.nonNegativeLong("lastLogTerm"));
+      case REQUEST_LOG -> new RequestLog(from, to, term, r.i64("requestId"),
+          r.nonNegativeLong("fromIndex"), r.nonNegativeLong("prevLogTerm"),
+          r.nonNegativeInt("maxEntries"));
+      case REQUEST_LOG_RESPONSE -> {
+        long requestId = r.i64("requestId");
+        long fromIndex = r.nonNegativeLong("fromIndex");
+        boolean prevMatches = r.bool("prevMatches");
+        long lastIndex = r.nonNegativeLong("lastLogIndex");
+        long lastTerm = r.nonNegativeLong("lastLogTerm");
+        yield new RequestLogResponse(from, to, term, requestId, fromIndex, prevMatches,
+            readEntries(r), lastIndex, lastTerm);
+      }
+    };
+    r.expectEnd(type.name());
+    return m;
+  }
+
+  private static void writeEntries(BodyWriter w, List<Entry> entries) {
+    w.i32(entries.size());
+    for (Entry e : entries) {
+      BodyWriter one = new BodyWriter();
+      EntryCodec.write(one, e);
+      ByteBuffer b = one.done();
+      w.i32(b.remaining());
+      byte[] bytes = new byte[b.remaining()];
+      b.get(bytes);
+      w.bytes(bytes);
+    }
+  }
+
+  private static List<Entry> readEntries(BodyReader r) {
+    int count = r.count("entry count", Math.min(ENTRIES_PER_MESSAGE_MAX, r.remaining() / 4));
+    List<Entry> out = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      int len = r.count("entry length", r.remaining());
+      BodyReader one = new BodyReader(ByteBuffer.wrap(r.bytes(len, "entry")));
+      out.add(EntryCodec.read(one));
+      one.expectEnd("entry " + i);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,183 @@
+package io.respawn.core;
+
+import static io.respawn.core.Cluster.n;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.core.Membership.Member;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MembershipTest {
+
+  /** 1+1+1 with node 1 as leader (the witness is kept from campaigning first by its seed). */
+  private static Cluster electedOnOne(Membership m) {
+    Cluster c = new Cluster(m);
+    // give node 1 a head start: after everyone has seen the time once, tick only it until it leads
+    c.tickAll();
+    for (int i = 0; i < 800 && c.r(1).status() != Status.LEADER; i++) {
+      c.globalNanos += 10 * Cluster.MS;
+      c.tick(1);
+      c.deliverAll();
+    }
+    assertThat(c.r(1).status()).isEqualTo(Status.LEADER);
+    c.run(300);
+    return c;
+  }
+
+  private static void addNode(Cluster c, int id, Membership bootstrap) {
+    ReplicaConfig cfg = ReplicaConfig.builder(n(id), bootstrap).electionTimeoutMillis(1000)
+        .heartbeatIntervalMillis(100).leaseMillis(500).maxEntriesPerAppend(8).randomSeed(id).build();
+    c.add(n(id), cfg);
+  }
+
+  private static Membership with(Membership m, Member... extra) {
+    List<Member> ms = new ArrayList<>(m.incoming());
+    ms.addAll(List.of(extra));
+    return Membership.of(ms);
+  }
+
+  private static Membership without(Membership m, int id) {
+    List<Member> ms = new ArrayList<>(m.incoming());
+    ms.removeIf(x -> x.id().equals(n(id)));
+    return Membership.of(ms);
+  }
+
+  private static Membership promoted(Membership m, int id) {
+    List<Member> ms = new ArrayList<>();
+    for (Member x : m.incoming()) {
+      ms.add(x.id().equals(n(id)) ? new Member(x.id(), x.role(), true) : x);
+    }
+    return Membership.of(ms);
+  }
+
+  @Test
+  void addBackupAsLearnerThenPromoteThroughJointConsensus() {
+    Membership start = Cluster.shape(1, 1);
+    Cluster c = electedOnOne(start);
+    Replica l = c.r(1);
+    for (int i = 0; i < 20; i++) {
+      c.propose("v" + i, "k" + i);
+    }
+    c.run(500);
+    Membership withLearner = with(start, Member.learner(4, Role.BACKUP));
+    addNode(c, 4, withLearner);
+    assertThat(l.proposeMembership(withLearner, c.now(n(1)))).isTrue();
+    c.handle(n(1), l.ready());
+    c.run(1_000);
+    // learner-only change: one step, no joint config; it caught up
+    assertThat(l.membership()).isEqualTo(withLearner);
+    assertThat(c.r(4).lastIndex()).isEqualTo(l.lastIndex());
+    assertThat(c.r(4).log().entry(5).isElided()).as("a backup learner gets values").isFalse();
+    assertThat(l.matchIndex(n(4))).isEqualTo(l.lastIndex());
+
+    Membership target = promoted(withLearner, 4);
+    assertThat(l.proposeMembership(target, c.now(n(1)))).isTrue();
+    assertThat(l.membership().isJoint()).isTrue();
+    assertThat(l.proposeMembership(start, c.now(n(1)))).as("one change at a time").isFalse();
+    c.handle(n(1), l.ready());
+    c.run(1_000);
+    assertThat(l.membership()).isEqualTo(target); // left the joint config by itself
+    for (int i = 1; i <= 4; i++) {
+      assertThat(c.r(i).membership()).isEqualTo(target);
+    }
+    // the new voting backup is now in every write quorum
+    c.down.add(n(4));
+    long before = l.commitIndex();
+    c.propose("x", "y");
+    c.run(1_000);
+    assertThat(l.commitIndex()).isEqualTo(before);
+    c.down.remove(n(4));
+    c.run(500);
+    assertThat(l.commitIndex()).isEqualTo(l.lastIndex());
+    c.checkSafety();
+  }
+
+  @Test
+  void removeFailedBackupWithAWitnessStandingIn() {
+    Membership start = Cluster.shape(1, 1); // P1 B2 W3
+    Cluster c = electedOnOne(start);
+    Replica l = c.r(1);
+    c.down.add(n(2));
+    long stuck = c.propose("blocked", "k");
+    c.run(1_000);
+    assertThat(l.commitIndex()).isLessThan(stuck);
+    // with the backup failed, the removal itself could never commit...
+    assertThat(l.standIn(n(2), n(3))).isTrue();
+    c.run(500);
+    // ...the witness stands in, receives full entries, and the write commits
+    assertThat(l.commitIndex()).isGreaterThanOrEqualTo(stuck);
+    assertThat(c.r(3).log().entry(stuck).isElided()).isFalse();
+
+    Membership target = without(start, 2);
+    assertThat(l.proposeMembership(target, c.now(n(1)))).isTrue();
+    c.handle(n(1), l.ready());
+    c.run(1_000);
+    assertThat(l.membership()).isEqualTo(target);
+    assertThat(l.standIns()).isEmpty();
+    assertThat(c.r(3).membership()).isEqualTo(target);
+    // no backups left: the witness keeps values now
+    long w = c.propose("after", "k2");
+    c.run(300);
+    assertThat(l.commitIndex()).isGreaterThanOrEqualTo(w);
+    assertThat(c.r(3).log().entry(w).isElided()).isFalse();
+
+    // and a replacement backup joins as learner, then votes
+    Membership withLearner = with(target, Member.learner(5, Role.BACKUP));
+    addNode(c, 5, withLearner);
+    assertThat(l.proposeMembership(withLearner, c.now(n(1)))).isTrue();
+    c.handle(n(1), l.ready());
+    c.run(1_000);
+    Membership fin = promoted(withLearner, 5);
+    assertThat(l.proposeMembership(fin, c.now(n(1)))).isTrue();
+    c.handle(n(1), l.ready());
+    c.run(1_000);
+    assertThat(l.membership()).isEqualTo(fin);
+    assertThat(l.commitIndex()).isEqualTo(l.lastIndex());
+    c.checkSafety();
+  }
+
+  @Test
+  void replaceAWitness() {
+    Membership start = Cluster.shape(1, 1); // P1 B2 W3
+    Cluster c = electedOnOne(start);
+    Replica l = c.r(1);
+    c.propose("v", "k");
+    c.run(300);
+    Membership withLearner = with(start, Member.learner(4, Role.WITNESS));
+    addNode(c, 4, withLearner);
+    assertThat(l.proposeMembership(withLearner, c.now(n(1)))).isTrue();
+    c.handle(n(1), l.ready());
+    c.run(1_000);
+    assertThat(c.r(4).lastIndex()).isEqualTo(l.lastIndex());
+    assertThat(c.r(4).log().entry(2).isElided()).as("a witness learner gets keys only").isTrue();
+    Membership target = without(promoted(withLearner, 4), 3);
+    assertThat(l.proposeMembership(target, c.now(n(1)))).isTrue();
+    c.handle(n(1), l.ready());
+    c.run(1_000);
+    assertThat(l.membership()).isEqualTo(target);
+    // the old witness is gone: the new one can take over if the primary dies
+    c.down.add(n(1));
+    c.down.add(n(3));
+    c.run(5_000);
+    assertThat(c.r(4).status()).isEqualTo(Status.LEADER);
+    assertThat(c.r(4).commitIndex()).isEqualTo(c.r(4).lastIndex());
+    c.checkSafety();
+  }
+
+  @Test
+  void jointQuorumNeedsBothHalves() {
+    Membership old = Cluster.shape(1, 1);
+    Membership joint = Membership.joint(old, List.of(
+        Member.voter(1, Role.PRIMARY), Member.voter(4, Role.BACKUP), Member.voter(3, Role.WITNESS)));
+    java.util.Map<NodeId, NodeId> none = java.util.Map.of();
+    assertThat(Quorum.isCommitQuorum(joint, java.util.Set.of(n(1), n(2), n(3)), none, Variant.CORRECT))
+        .as("new half misses its backup").isFalse();
+    assertThat(Quorum.isCommitQuorum(joint, java.util.Set.of(n(1), n(4), n(3)), none, Variant.CORRECT))
+        .as("old half misses its backup").isFalse();
+    assertThat(Quorum.isCommitQuorum(joint, java.util.Set.of(n(1), n(2), n(4)), none, Variant.CORRECT))
+        .isTrue();
+    assertThat(Quorum.isElectionQuorum(joint, java.util.Set.of(n(3), n(2)))).isFalse();
+    assertThat(Quorum.isElectionQuorum(joint, java.util.Set.of(n(3), n(2), n(4)))).isTrue();
+  }
+}

@@ -1,0 +1,152 @@
+package io.respawn.core;
+
+import static io.respawn.core.Cluster.n;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The route chosen for DESIGN §5.3 step 3: a witness catches its log up (RequestLog) from its
+ * peers before it campaigns, adopting any log at least as up to date by (term, index); then the
+ * unmodified Raft vote rule applies.
+ */
+class ReconciliationTest {
+
+  private static Entry full(long term, long index) {
+    return Entry.normal(term, index, Command.of(("v" + term + "/" + index).getBytes(),
+        ("k" + index).getBytes()));
+  }
+
+  private static Entry elided(long term, long index) {
+    return full(term, index).elide();
+  }
+
+  /** Replaces node {@code i} by one restored from the given state. */
+  private static void restore(Cluster c, int i, long term, long commit, List<Entry> log) {
+    c.hardStates.put(n(i), new HardState(term, null, commit));
+    c.disks.put(n(i), new ArrayList<>(log));
+    c.restart(i);
+  }
+
+  private static Cluster leaderOnOne(int backups, int witnesses) {
+    Cluster c = new Cluster(Cluster.shape(backups, witnesses));
+    c.tickAll();
+    for (int i = 0; i < 800 && c.r(1).status() != Status.LEADER; i++) {
+      c.globalNanos += 10 * Cluster.MS;
+      c.tick(1);
+      c.deliverAll();
+    }
+    assertThat(c.r(1).status()).isEqualTo(Status.LEADER);
+    c.run(300);
+    return c;
+  }
+
+  @Test
+  void laggingWitnessCatchesUpFromTheBackupAndLeadsWithEveryCommittedEntry() {
+    Cluster c = leaderOnOne(1, 1);
+    c.dropIf = m -> m.to().equals(n(3)) && m instanceof Message.AppendEntries;
+    for (int i = 0; i < 30; i++) {
+      c.propose("v" + i, "k" + i);
+      c.run(20);
+    }
+    long committed = c.r(1).commitIndex();
+    assertThat(committed).isGreaterThan(30);
+    assertThat(c.r(3).lastIndex()).isLessThan(committed);
+    c.heal();
+    c.down.add(n(1));
+    c.run(5_000);
+    Replica w = c.r(3);
+    assertThat(w.status()).isEqualTo(Status.LEADER);
+    for (long i = 1; i <= committed; i++) {
+      assertThat(w.log().entry(i).sameId(c.r(2).log().entry(i))).isTrue();
+    }
+    // what it adopted came from the backup, values included
+    assertThat(w.log().entry(committed).isElided()).isFalse();
+    assertThat(w.commitIndex()).isGreaterThan(committed);
+    c.checkSafety();
+  }
+
+  @Test
+  void withoutCatchUpTheBackupRefusesALaggingWitness() {
+    Cluster c = leaderOnOne(1, 1);
+    c.dropIf = m -> m.to().equals(n(3)) && m instanceof Message.AppendEntries;
+    for (int i = 0; i < 10; i++) {
+      c.propose("v" + i, "k" + i);
+      c.run(20);
+    }
+    // the catch-up answers never arrive: the witness campaigns with its short log and loses
+    c.dropIf = m -> m instanceof Message.RequestLogResponse;
+    c.down.add(n(1));
+    c.run(5_000);
+    assertThat(c.r(3).status()).isNotEqualTo(Status.LEADER);
+    assertThat(c.leader()).isNull();
+    assertThat(c.r(3).term()).as("pre-votes failed, so no term was burnt").isEqualTo(c.r(1).term());
+  }
+
+  @Test
+  void voteStaleLogVariantElectsALaggingWitnessAndLosesCommittedEntries() {
+    Cluster c = new Cluster(Cluster.shape(1, 1), b -> b.variant(Variant.VOTE_STALE_LOG));
+    c.tickAll();
+    for (int i = 0; i < 800 && c.r(1).status() != Status.LEADER; i++) {
+      c.globalNanos += 10 * Cluster.MS;
+      c.tick(1);
+      c.deliverAll();
+    }
+    c.run(300);
+    c.dropIf = m -> m.to().equals(n(3)) && m instanceof Message.AppendEntries;
+    for (int i = 0; i < 10; i++) {
+      c.propose("v" + i, "k" + i);
+      c.run(20);
+    }
+    long committed = c.r(1).commitIndex();
+    c.dropIf = m -> m instanceof Message.RequestLogResponse;
+    c.down.add(n(1));
+    c.run(5_000);
+    assertThat(c.r(3).status()).isEqualTo(Status.LEADER);
+    c.heal();
+    c.run(1_000);
+    // the backup's committed suffix was overwritten by the stale leader
+    Replica b = c.r(2);
+    assertThat(b.lastIndex() < committed || b.log().term(committed) != c.r(1).log().term(committed))
+        .isTrue();
+  }
+
+  /**
+   * DESIGN §5.3's pitfall: a witness holding a longer suffix from a deposed leader (term 2) must
+   * not win over the backups' shorter but newer log (term 3). Comparing by index alone would keep
+   * the stale suffix; comparing by (term, index) replaces it.
+   */
+  @Test
+  void staleLongerWitnessSuffixIsReplacedByTheBackupsNewerLog() {
+    Cluster c = new Cluster(Cluster.shape(1, 2)); // P1 B2 W3 W4
+    List<Entry> common = List.of(Entry.noop(1, 1), full(1, 2), full(1, 3));
+    List<Entry> backup = new ArrayList<>(common);
+    backup.add(Entry.noop(3, 4));
+    backup.add(full(3, 5));
+    List<Entry> staleWitness = new ArrayList<>(List.of(Entry.noop(1, 1), elided(1, 2), elided(1, 3)));
+    staleWitness.add(Entry.noop(2, 4));
+    staleWitness.add(elided(2, 5));
+    staleWitness.add(elided(2, 6));
+    List<Entry> shortWitness = List.of(Entry.noop(1, 1), elided(1, 2), elided(1, 3));
+    c.down.add(n(1));
+    restore(c, 2, 3, 3, backup);
+    restore(c, 3, 2, 3, staleWitness);
+    restore(c, 4, 1, 3, shortWitness);
+    c.down.add(n(1));
+    c.run(6_000);
+    Replica leader = c.leader();
+    assertThat(leader).isNotNull();
+    assertThat(leader.term()).isGreaterThan(3);
+    assertThat(leader.log().term(4)).isEqualTo(3);
+    assertThat(leader.log().term(5)).isEqualTo(3);
+    assertThat(leader.log().entry(5).isElided()).as("adopted with its value").isFalse();
+    c.run(1_000);
+    for (int i = 2; i <= 4; i++) {
+      assertThat(c.r(i).log().term(5)).as("node %d", i).isEqualTo(3);
+      assertThat(c.r(i).commitIndex()).isGreaterThanOrEqualTo(5);
+    }
+    c.checkSafety();
+  }
+}

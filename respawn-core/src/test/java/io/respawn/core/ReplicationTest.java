@@ -1,0 +1,186 @@
+package io.respawn.core;
+
+import static io.respawn.core.Cluster.MS;
+import static io.respawn.core.Cluster.n;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ReplicationTest {
+
+  private static Cluster elected(int backups, int witnesses, Variant v) {
+    Cluster c = new Cluster(Cluster.shape(backups, witnesses), b -> b.variant(v));
+    // make node 1 (the primary) win deterministically: only it times out first
+    c.run(3_000);
+    return c;
+  }
+
+  @Test
+  void writeCommitsOnPrimaryAndBackupAndReachesWitnessAsKeysOnly() {
+    Cluster c = elected(1, 1, Variant.CORRECT);
+    Replica l = c.leader();
+    long idx = c.propose("value-1", "key-1");
+    c.run(300);
+    assertThat(l.commitIndex()).isGreaterThanOrEqualTo(idx);
+    for (int i = 1; i <= 3; i++) {
+      Replica r = c.r(i);
+      Entry e = r.log().entry(idx);
+      if (r.role() == Role.WITNESS && r != l) {
+        assertThat(e.isElided()).as("witness keeps keys only").isTrue();
+        assertThat(e.command().keys().get(0)).isEqualTo("key-1".getBytes());
+      } else if (r != l) {
+        assertThat(e.isElided()).isFalse();
+        assertThat(e.command().data()).isEqualTo("value-1".getBytes());
+      }
+    }
+    // applied in order on every node
+    assertThat(c.applied.get(n(2))).extracting(Entry::index).contains(idx);
+  }
+
+  @Test
+  void notCommittedWithoutTheBackupEvenWithAMajority() {
+    // P1 B2 W3 W4 W5: a majority without the backup is P + three witnesses
+    Cluster c = elected(1, 3, Variant.CORRECT);
+    Replica l = c.leader();
+    long before = l.commitIndex();
+    c.down.add(n(2));
+    long idx = c.propose("v", "k");
+    c.run(1_000);
+    assertThat(l.commitIndex()).isEqualTo(before).isLessThan(idx);
+    c.down.remove(n(2));
+    c.run(500);
+    assertThat(l.commitIndex()).isGreaterThanOrEqualTo(idx);
+  }
+
+  @Test
+  void commitWithoutBackupVariantCommitsOnAPlainMajority() {
+    Cluster c = elected(1, 3, Variant.COMMIT_WITHOUT_BACKUP);
+    Replica l = c.leader();
+    c.down.add(n(2));
+    long idx = c.propose("v", "k");
+    c.run(1_000);
+    assertThat(l.commitIndex()).isGreaterThanOrEqualTo(idx);
+  }
+
+  @Test
+  void witnessesOnlyReceiveWhatTheBackupsHold() {
+    Cluster c = elected(1, 2, Variant.CORRECT);
+    Replica l = c.leader();
+    Replica witness = c.replicas.values().stream()
+        .filter(r -> r != l && r.role() == Role.WITNESS).findFirst().orElseThrow();
+    long lastBefore = witness.lastIndex();
+    c.down.add(n(2));
+    c.propose("v", "k");
+    c.run(500);
+    assertThat(witness.lastIndex()).isEqualTo(lastBefore);
+    c.down.remove(n(2));
+    c.run(500);
+    assertThat(witness.lastIndex()).isEqualTo(l.lastIndex());
+    assertThat(witness.log().entry(l.lastIndex()).isElided()).isTrue();
+  }
+
+  @Test
+  void leaderServesReadsOnlyUnderAValidLease() {
+    Cluster c = elected(1, 1, Variant.CORRECT);
+    Replica l = c.leader();
+    int li = l.id().value();
+    assertThat(c.read(li, 1).ok()).isTrue();
+    int follower = li == 1 ? 3 : 1;
+    assertThat(c.read(follower, 2).refusal()).isEqualTo(ReadResult.Refusal.NOT_LEADER);
+    // cut the leader off: no more acks; reads stop before the lease could be exceeded
+    c.partition(java.util.Set.of(l.id()));
+    long expiry = l.leaseExpiryNanos();
+    assertThat(expiry).isGreaterThan(c.now(l.id()));
+    c.globalNanos = expiry - 1; // leader's clock runs at rate 1 here
+    assertThat(c.read(li, 3).ok()).isTrue();
+    c.globalNanos = expiry;
+    assertThat(c.read(li, 4).refusal()).isEqualTo(ReadResult.Refusal.NO_LEASE);
+  }
+
+  @Test
+  void readAfterLeaseVariantServesStaleReads() {
+    Cluster c = elected(1, 1, Variant.READ_AFTER_LEASE);
+    Replica l = c.leader();
+    c.partition(java.util.Set.of(l.id()));
+    c.globalNanos = l.leaseExpiryNanos() + 10_000 * MS;
+    assertThat(c.read(l.id().value(), 9).ok()).isTrue();
+  }
+
+  @Test
+  void newLeaderRefusesReadsUntilItsNoopCommits() {
+    Cluster c = new Cluster(Cluster.shape(1, 1));
+    c.dropIf = m -> m instanceof Message.AppendEntriesResponse;
+    c.run(3_000);
+    Replica l = c.leader();
+    assertThat(l).isNotNull();
+    assertThat(c.read(l.id().value(), 1).refusal()).isEqualTo(ReadResult.Refusal.NOT_READY);
+  }
+
+  /**
+   * Lease safety under drift: the leader's clock runs slow by the maximum drift and the
+   * followers' clocks run fast by it. The followers' promises must still outlive the leader's
+   * lease in real time, so no new leader can exist while the old one still answers reads.
+   */
+  @Test
+  void leaseHoldsUnderWorstCaseDrift() {
+    Cluster c = new Cluster(Cluster.shape(1, 1));
+    c.run(3_000);
+    Replica l = c.leader();
+    double rho = 0.01;
+    // re-base clocks so they stay monotone: from here on node clocks run at 1 -/+ rho
+    long base = c.globalNanos;
+    for (NodeId id : c.replicas.keySet()) {
+      c.clockRate.put(id, 1.0);
+    }
+    // one last heartbeat round at time base, then cut the leader off
+    c.run(100, 100);
+    c.partition(java.util.Set.of(l.id()));
+    long leaderExpiryLocal = l.leaseExpiryNanos();
+    long leaderNowLocal = c.now(l.id());
+    // real time the leader will keep serving, if its clock runs slow (1 - rho)
+    double leaderRealRemaining = (leaderExpiryLocal - leaderNowLocal) / (1 - rho);
+    for (Replica f : c.replicas.values()) {
+      if (f == l || f.votePromiseExpiryNanos() == Long.MIN_VALUE) {
+        continue;
+      }
+      // follower promise remaining in real time if its clock runs fast (1 + rho)
+      double followerRealRemaining = (f.votePromiseExpiryNanos() - c.now(f.id())) / (1 + rho);
+      assertThat(followerRealRemaining).isGreaterThanOrEqualTo(leaderRealRemaining);
+    }
+    assertThat(base).isPositive();
+  }
+
+  @Test
+  void promiseLengthAccountsForDrift() {
+    long promise = Lease.promiseNanos(500, 0.01);
+    assertThat(promise).isGreaterThan(500 * MS);
+    // leader lease L on a slow clock lasts L/(1-rho); promise P on a fast clock lasts P/(1+rho)
+    assertThat(promise / 1.01).isGreaterThanOrEqualTo(500 * MS / 0.99);
+  }
+
+  @Test
+  void logsConvergeAfterLostMessages() {
+    Cluster c = elected(2, 2, Variant.CORRECT);
+    java.util.Random rnd = new java.util.Random(7);
+    c.dropIf = m -> rnd.nextInt(4) == 0;
+    for (int i = 0; i < 40; i++) {
+      if (c.leader() != null) {
+        c.propose("v" + i, "k" + (i % 5));
+      }
+      c.run(50);
+      c.checkSafety();
+    }
+    c.heal();
+    c.run(3_000);
+    Replica l = c.leader();
+    assertThat(l.commitIndex()).isEqualTo(l.lastIndex());
+    for (Replica r : c.replicas.values()) {
+      assertThat(r.lastIndex()).isEqualTo(l.lastIndex());
+    }
+    List<Entry> applied = c.applied.get(n(2));
+    for (int i = 0; i < applied.size(); i++) {
+      assertThat(applied.get(i).index()).isEqualTo(i + 1);
+    }
+  }
+}

@@ -3,18 +3,21 @@ package io.respawn.storage;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The {@link WriteTicket} of one batch. Asking for {@link #durable()} is what tells the engine
- * that someone waits for durability, so a batch whose caller only wants ORDERED never causes an
- * fsync of its own (the background flusher makes it durable later).
+ * The {@link WriteTicket} of one batch. Waiting on {@link #durable()} is what tells the engine
+ * that someone needs durability now: blocking on it (get/join) runs the fsync in the waiting
+ * thread, attaching a dependent action (thenRun, whenComplete...) asks the flusher thread for
+ * one. A batch whose caller only waits for ORDERED never causes an fsync of its own; the
+ * background flusher makes it durable within flushIntervalMillis.
  *
  * <p>Futures complete on the engine's writer or flusher thread (or the caller's, when it did the
- * work itself): dependent actions should be short or use the *Async variants.
+ * work itself): dependent actions should be short or use the *Async variants. A thread that
+ * blocks on {@link #durable()} (get/join) runs the fsync itself if none already covers it.
  */
 final class BatchTicket implements WriteTicket {
   private final LogEngine engine;
   private final long sequence;
   final CompletableFuture<Void> ordered = new CompletableFuture<>();
-  final CompletableFuture<Void> durable = new CompletableFuture<>();
+  final CompletableFuture<Void> durable = new HelpingFuture();
 
   BatchTicket(LogEngine engine, long sequence) {
     this.engine = engine;
@@ -33,9 +36,6 @@ final class BatchTicket implements WriteTicket {
 
   @Override
   public CompletableFuture<Void> durable() {
-    if (!durable.isDone()) {
-      engine.requestSync(sequence);
-    }
     return durable;
   }
 
@@ -51,6 +51,49 @@ final class BatchTicket implements WriteTicket {
   void fail(StorageException e) {
     ordered.completeExceptionally(e);
     durable.completeExceptionally(e);
+  }
+
+  /**
+   * A durability future whose blocking waits help: a thread about to block in get/join first
+   * writes and fsyncs the log itself (unless an fsync already running covers this batch), so
+   * waiting writers combine their fsyncs without a hand-off to the flusher thread. Callers that
+   * never block (thenRun...) are served by the flusher.
+   */
+  private final class HelpingFuture extends CompletableFuture<Void> {
+    @Override
+    public Void get() throws InterruptedException, java.util.concurrent.ExecutionException {
+      help();
+      return super.get();
+    }
+
+    @Override
+    public Void get(long timeout, java.util.concurrent.TimeUnit unit)
+        throws InterruptedException, java.util.concurrent.ExecutionException,
+            java.util.concurrent.TimeoutException {
+      help();
+      return super.get(timeout, unit);
+    }
+
+    @Override
+    public Void join() {
+      help();
+      return super.join();
+    }
+
+    /** Every dependent stage (thenRun, whenComplete, handle...) is created here: a waiter. */
+    @Override
+    public <U> CompletableFuture<U> newIncompleteFuture() {
+      if (!isDone()) {
+        engine.requestSync(sequence);
+      }
+      return new CompletableFuture<>();
+    }
+
+    private void help() {
+      if (!isDone()) {
+        engine.helpSync(sequence);
+      }
+    }
   }
 
   @Override

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +38,7 @@ public final class Compactor {
   private final Disk disk;
   private final StorageConfig config;
   private final Object runLock = new Object();
+  private final Object sleeper = new Object();
   private volatile Thread thread;
   private volatile boolean stopping;
 
@@ -58,11 +58,17 @@ public final class Compactor {
     t.start();
   }
 
+  /**
+   * Stops the thread without interrupting it: an interrupt during FileChannel I/O would close the
+   * channel under every other user of the file. A running compaction notices at its next record.
+   */
   void stop() {
     stopping = true;
+    synchronized (sleeper) {
+      sleeper.notifyAll();
+    }
     Thread t = thread;
     if (t != null) {
-      t.interrupt();
       try {
         t.join(30_000);
       } catch (InterruptedException e) {
@@ -74,7 +80,16 @@ public final class Compactor {
   private void run() {
     while (!stopping) {
       try {
-        TimeUnit.MILLISECONDS.sleep(config.compactionIntervalMillis());
+        synchronized (sleeper) {
+          long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.compactionIntervalMillis());
+          long left;
+          while (!stopping && (left = deadline - System.nanoTime()) > 0) {
+            TimeUnit.NANOSECONDS.timedWait(sleeper, left);
+          }
+        }
+        if (stopping) {
+          return;
+        }
         compactNow(false);
       } catch (InterruptedException e) {
         return;
@@ -99,6 +114,7 @@ public final class Compactor {
       long totalBytes = 0;
       long liveBytes = 0;
       int generation = 0;
+      long maxSequence = -1;
       engine.appendLock.lock();
       try {
         for (LogEngine.Segment s : engine.segments.headMap(last, true).values()) {
@@ -106,6 +122,7 @@ public final class Compactor {
           totalBytes += s.totalBytes;
           liveBytes += s.liveBytes;
           generation = Math.max(generation, s.generation);
+          maxSequence = Math.max(maxSequence, s.maxSequence);
         }
       } finally {
         engine.appendLock.unlock();
@@ -118,12 +135,12 @@ public final class Compactor {
           || garbage < config.compactionGarbageRatioMin() || victims.size() < 2 && garbage == 0)) {
         return Report.NOTHING;
       }
-      return rewrite(victims, last, generation + 1, totalBytes);
+      return rewrite(victims, last, generation + 1, totalBytes, maxSequence);
     }
   }
 
   private Report rewrite(List<LogEngine.Segment> victims, long last, int generation,
-      long bytesBefore) throws IOException {
+      long bytesBefore, long maxSequence) throws IOException {
     String finalName = LogFormat.segmentName(last, generation);
     String tempName = finalName + LogFormat.TEMP_SUFFIX;
     List<KeyIndex.Entry> written = new ArrayList<>();
@@ -131,7 +148,7 @@ public final class Compactor {
     try {
       disk.create(tempName);
       disk.write(tempName, 0, ByteBuffer.wrap(LogFormat.segmentHeader()));
-      fileBytes = writeLive(tempName, last, written);
+      fileBytes = writeLive(tempName, last, maxSequence, written);
       disk.flush(tempName);
     } catch (IOException | RuntimeException e) {
       deleteQuietly(tempName);
@@ -167,14 +184,27 @@ public final class Compactor {
     return new Report(victims.size(), bytesBefore, finalBytes, written.size());
   }
 
-  /** Writes every live entry whose record lies in segments <= last; returns the file size. */
-  private long writeLive(String name, long last, List<KeyIndex.Entry> written) throws IOException {
-    ByteBuffer batch = ByteBuffer.allocate(OUTPUT_BATCH_BYTES);
+  /**
+   * Writes every live entry whose record lies in segments <= last; returns the file size.
+   *
+   * <p>The file starts with a one-record batch deleting the empty key at the prefix's highest
+   * sequence number, so that the sequence survives a compaction that drops the newest records
+   * (a reopened store must not reuse sequence numbers). It is harmless: nothing older than the
+   * file exists, and a live empty key is rewritten after it.
+   */
+  private long writeLive(String name, long last, long prefixSequence, List<KeyIndex.Entry> written)
+      throws IOException {
+    // Output batches obey batchBytesMax like any other: recovery rejects larger ones.
+    ByteBuffer batch = ByteBuffer.allocate(Math.min(OUTPUT_BATCH_BYTES, config.batchBytesMax()));
     long offset = LogFormat.SEGMENT_HEADER_BYTES;
+    if (prefixSequence >= 0) {
+      LogFormat.putRecord(batch, LogFormat.TYPE_DELETE, prefixSequence, 0, new byte[0], null);
+      offset += writeBatch(name, offset, batch, 1, prefixSequence);
+    }
     int records = 0;
     long maxSequence = 0;
     for (KeyIndex.Entry e : engine.index.entries()) {
-      if (stopping && Thread.currentThread() == thread) {
+      if (stopping) {
         throw new IOException("compaction stopped: store closing");
       }
       if (e.segmentId() > last) {
@@ -186,9 +216,7 @@ public final class Compactor {
         records = 0;
         maxSequence = 0;
       }
-      if (needed > batch.capacity()) {
-        batch = ByteBuffer.allocate(needed);
-      }
+      assert needed <= batch.capacity() : "record of " + needed + " bytes exceeds batchBytesMax";
       LogFormat.putRecord(batch, LogFormat.TYPE_PUT, e.sequence(), e.expiresAtMillis(), e.key(), e.value());
       records++;
       maxSequence = Math.max(maxSequence, e.sequence());
@@ -237,13 +265,5 @@ public final class Compactor {
     } catch (IOException | RuntimeException e) {
       log.warn("could not delete {}: {}", name, e.toString());
     }
-  }
-
-  /** Live and total bytes per segment, for tests and status pages. */
-  static String describe(Map<Long, LogEngine.Segment> segments) {
-    StringBuilder sb = new StringBuilder();
-    segments.values().forEach(s -> sb.append(s.fileName()).append(' ').append(s.liveBytes)
-        .append('/').append(s.totalBytes).append('\n'));
-    return sb.toString();
   }
 }

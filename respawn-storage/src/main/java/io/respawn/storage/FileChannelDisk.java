@@ -2,6 +2,7 @@ package io.respawn.storage;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -17,11 +18,14 @@ import java.util.stream.Stream;
  * {@link Disk} on a real directory with {@link FileChannel}s: positional writes, {@code force}
  * for flush, and an fsync of the directory after every create, rename and delete so that the
  * name change itself survives a crash. Channels stay open until the file is deleted or the disk
- * closed. Thread-safe.
+ * closed. Thread-safe. An interrupt never fails an operation: FileChannel closes itself when a
+ * thread is interrupted during I/O, so the operation is retried on a reopened channel and the
+ * interrupt status restored.
  */
 public final class FileChannelDisk implements Disk {
   private final Path directory;
   private final ConcurrentHashMap<String, FileChannel> channels = new ConcurrentHashMap<>();
+  private volatile boolean closed;
 
   /** Opens (and creates if needed) the directory. */
   public FileChannelDisk(Path directory) throws IOException {
@@ -55,33 +59,75 @@ public final class FileChannelDisk implements Disk {
 
   @Override
   public long size(String name) throws IOException {
-    return channel(name).size();
+    return retryIfClosedUnderUs(name, FileChannel::size);
   }
 
   @Override
   public int read(String name, long position, ByteBuffer dst) throws IOException {
-    return channel(name).read(dst, position);
+    return retryIfClosedUnderUs(name, channel -> channel.read(dst, position));
   }
 
   @Override
   public void write(String name, long position, ByteBuffer src) throws IOException {
-    FileChannel channel = channel(name);
-    long at = position;
-    while (src.hasRemaining()) {
-      at += channel.write(src, at);
-    }
+    int start = src.position();
+    retryIfClosedUnderUs(name, channel -> {
+      src.position(start); // a positional write is idempotent: redo it whole
+      long at = position;
+      while (src.hasRemaining()) {
+        at += channel.write(src, at);
+      }
+      return null;
+    });
   }
 
   @Override
   public void flush(String name) throws IOException {
-    channel(name).force(false);
+    retryIfClosedUnderUs(name, channel -> {
+      channel.force(false);
+      return null;
+    });
   }
 
   @Override
   public void truncate(String name, long size) throws IOException {
-    FileChannel channel = channel(name);
-    channel.truncate(size);
-    channel.force(true);
+    retryIfClosedUnderUs(name, channel -> {
+      channel.truncate(size);
+      channel.force(true);
+      return null;
+    });
+  }
+
+  /** One FileChannel operation. */
+  private interface ChannelOp<T> {
+    T run(FileChannel channel) throws IOException;
+  }
+
+  /**
+   * Runs op, and if the channel was closed under it by an interrupt (of this or another thread
+   * sharing the channel) reopens it and runs op again with the interrupt status cleared, then
+   * restores the status. All ops here are idempotent, and an interrupt must not look like a disk
+   * failure: the engine would stop accepting writes.
+   */
+  private <T> T retryIfClosedUnderUs(String name, ChannelOp<T> op) throws IOException {
+    boolean interrupted = false;
+    try {
+      for (int attempt = 1; ; attempt++) {
+        FileChannel channel = channel(name);
+        try {
+          return op.run(channel);
+        } catch (ClosedChannelException e) {
+          if (closed || attempt >= 3) {
+            throw e;
+          }
+          interrupted |= Thread.interrupted();
+          channels.remove(name, channel);
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   @Override
@@ -104,6 +150,7 @@ public final class FileChannelDisk implements Disk {
 
   @Override
   public void close() throws IOException {
+    closed = true;
     IOException first = null;
     for (String name : List.copyOf(channels.keySet())) {
       try {
@@ -121,8 +168,12 @@ public final class FileChannelDisk implements Disk {
 
   private FileChannel channel(String name) throws IOException {
     FileChannel open = channels.get(name);
-    if (open != null) {
+    if (open != null && open.isOpen()) {
       return open;
+    }
+    if (open != null) {
+      // Closed under us (a thread was interrupted during I/O): reopen rather than fail forever.
+      channels.remove(name, open);
     }
     try {
       return channels.computeIfAbsent(

@@ -29,10 +29,11 @@ import org.slf4j.LoggerFactory;
  *       tries the lock; the holder writes every queued batch, its own and others', with as few
  *       positional writes as possible, then completes their ORDERED futures. A caller that finds
  *       the lock taken leaves its batch to the holder, which re-checks the queue after releasing.
- *   <li><b>sync</b> (the flusher thread {@code respawn-storage-flusher}, or the caller when
- *       {@link StorageConfig#flushIntervalMillis()} is 0): one fsync covers every batch written
- *       before it started; it runs when someone waits for durability and at least every
- *       flushIntervalMillis, and writes continue while it runs. DURABLE futures complete after it.
+ *   <li><b>sync</b>: one fsync covers every batch written before it started. A thread that
+ *       blocks on a durability future runs it itself (unless a running fsync already covers its
+ *       batch); otherwise the flusher thread {@code respawn-storage-flusher} runs it on request
+ *       and at least every flushIntervalMillis (with flushIntervalMillis 0 there is no flusher
+ *       and the requesting thread runs it). Writes continue while it runs; fsyncs may overlap.
  * </ol>
  *
  * <p>Segments are flushed before the next one is created, so every segment but the last is
@@ -53,6 +54,7 @@ public final class LogEngine implements KvStore {
     int generation;
     long totalBytes;
     long liveBytes;
+    long maxSequence = -1;
 
     Segment(long id, int generation, long totalBytes) {
       this.id = id;
@@ -92,9 +94,18 @@ public final class LogEngine implements KvStore {
   private long writtenEndSegmentId = -1;
   private long writtenEndOffset;
   private final ByteBuffer writeBuffer = ByteBuffer.allocate(WRITE_CHUNK_BYTES);
+  private List<BatchTicket> durableAtRotation = new ArrayList<>();
 
   // ---- sync stage
-  private final Object syncLock = new Object();
+  /** Read: an fsync is running. Write: compaction renames or deletes segment files. */
+  private final java.util.concurrent.locks.ReentrantReadWriteLock fileLock =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
+  /** Highest sequence an fsync (running or done) has been started for; guarded by writeLock. */
+  private long syncStartedSequence = -1;
+  /** How many fsyncs of the active segment may overlap. */
+  static final int SYNCS_IN_FLIGHT_MAX = 1;
+  private final Object syncSlots = new Object();
+  private int syncsInFlight; // guarded by syncSlots
   private final Object durableLock = new Object();
   private final PriorityQueue<BatchTicket> durableWaiters =
       new PriorityQueue<>((a, b) -> Long.compare(a.sequence(), b.sequence()));
@@ -127,7 +138,13 @@ public final class LogEngine implements KvStore {
       log.warn("batchChecksums=false: recovery will not verify checksums (crash experiments only)");
     }
     LogEngine engine = new LogEngine(disk, config);
-    Recovery.Result recovered = Recovery.run(disk, config);
+    Recovery.Result recovered;
+    try {
+      recovered = Recovery.run(disk, config);
+    } catch (IOException | RuntimeException e) {
+      disk.close(); // the engine owns the disk from here on
+      throw e;
+    }
     engine.index = recovered.index();
     for (Segment s : recovered.segments()) {
       engine.segments.put(s.id, s);
@@ -158,6 +175,7 @@ public final class LogEngine implements KvStore {
 
   // ------------------------------------------------------------------ reads
 
+  /** {@inheritDoc} The returned array is the store's own: do not modify it. */
   @Override
   public StoredValue get(byte[] key) {
     KeyIndex.Entry e = index.get(key);
@@ -200,7 +218,9 @@ public final class LogEngine implements KvStore {
       assert encoded.length == bytes : "encoded " + encoded.length + " != computed " + bytes;
       long offset = appendOffset;
       appendOffset += bytes;
-      segments.get(appendSegmentId).totalBytes += bytes;
+      Segment segment = segments.get(appendSegmentId);
+      segment.totalBytes += bytes;
+      segment.maxSequence = sequence;
       for (Mutation m : batch) {
         applyRecord(index, segments, LogFormat.typeOf(m.kind()), m.key(), m.value(),
             m.expiresAtMillis(), sequence, appendSegmentId);
@@ -218,7 +238,11 @@ public final class LogEngine implements KvStore {
     return ticket;
   }
 
-  /** Applies a batch and, for DURABLE, asks for the fsync at once. */
+  /**
+   * Applies a batch and, for DURABLE, asks the flusher for an fsync at once — for callers that
+   * will neither block on nor attach an action to {@link WriteTicket#durable()} (either of
+   * which asks by itself).
+   */
   public WriteTicket apply(List<Mutation> batch, Durability durability) {
     WriteTicket ticket = apply(batch);
     if (durability == Durability.DURABLE) {
@@ -298,20 +322,46 @@ public final class LogEngine implements KvStore {
   // ------------------------------------------------------------------ write (flat combining)
 
   private void writeIfFree() {
+    if (writeLock.isHeldByCurrentThread()) {
+      return; // called back from a future completed by the writer; the writer loops over the queue
+    }
     while (pendingCount > 0) {
       if (!writeLock.tryLock()) {
         return; // the holder re-checks the queue after unlocking, so our batch is not stranded
       }
       List<Pending> written;
+      List<BatchTicket> durable;
       try {
         written = writePending();
+        durable = takeDurableCompletions();
       } finally {
         writeLock.unlock();
       }
-      for (Pending p : written) {
-        p.ticket().completeOrdered();
-      }
+      complete(written, durable);
     }
+  }
+
+  /**
+   * Completes futures only after every engine lock is released: their callbacks may call back
+   * into the store (apply, durable), and must never run inside the writer's critical section.
+   */
+  private static void complete(List<Pending> written, List<BatchTicket> durable) {
+    for (Pending p : written) {
+      p.ticket().completeOrdered();
+    }
+    for (BatchTicket t : durable) {
+      t.completeDurable();
+    }
+  }
+
+  /** Tickets made durable by a rotation inside the write stage. Caller holds writeLock. */
+  private List<BatchTicket> takeDurableCompletions() {
+    if (durableAtRotation.isEmpty()) {
+      return List.of();
+    }
+    List<BatchTicket> taken = durableAtRotation;
+    durableAtRotation = new ArrayList<>();
+    return taken;
   }
 
   /** Writes every queued batch in order. Caller holds writeLock. Returns what it wrote. */
@@ -359,8 +409,15 @@ public final class LogEngine implements KvStore {
       writeBuffered(buffered);
       return batches;
     } catch (IOException | RuntimeException e) {
-      fail(e, batches);
-      return List.of();
+      // Batches written whole before the error are in the log in order: acknowledge them as
+      // ORDERED (the index rebuilt by fail() keeps them); fail the rest.
+      List<Pending> written = new ArrayList<>();
+      List<Pending> lost = new ArrayList<>();
+      for (Pending p : batches) {
+        (p.ticket().sequence() <= writtenSequence ? written : lost).add(p);
+      }
+      fail(e, lost);
+      return written;
     }
   }
 
@@ -392,8 +449,8 @@ public final class LogEngine implements KvStore {
   private void rotateTo(long segmentId) throws IOException {
     if (writeSegmentId >= 0) {
       disk.flush(segmentFile(writeSegmentId));
-      syncPoint = new SyncPoint(writeSegmentId, writeOffset);
-      markDurable(writtenSequence);
+      durableAtRotation.addAll(
+          advanceDurable(writtenSequence, new SyncPoint(writeSegmentId, writeOffset)));
     }
     assert segmentId > writeSegmentId : "segments go forward: " + writeSegmentId + " -> " + segmentId;
     String name = LogFormat.segmentName(segmentId, 0);
@@ -429,52 +486,115 @@ public final class LogEngine implements KvStore {
     }
   }
 
-  /** Writes what is queued, then one fsync covering everything written so far. */
-  void syncOnce() {
-    synchronized (syncLock) {
-      long target;
-      long segmentId;
-      long offset;
-      List<Pending> written;
-      writeLock.lock();
-      try {
-        written = writePending();
-        target = writtenSequence;
-        segmentId = writeSegmentId;
-        offset = writeOffset;
-      } finally {
-        writeLock.unlock();
-      }
-      for (Pending p : written) {
-        p.ticket().completeOrdered();
-      }
-      if (failure != null || target <= durableSequence || segmentId < 0) {
-        return;
-      }
-      try {
-        disk.flush(segmentFile(segmentId));
-      } catch (IOException | RuntimeException e) {
-        fail(e, List.of());
-        return;
-      }
-      syncPoint = new SyncPoint(segmentId, offset);
-      markDurable(target);
+  /**
+   * A thread about to block until sequence is durable: do the fsync here rather than hand it to
+   * the flusher (flat combining; fsyncs of several helpers may overlap, which the kernel
+   * merges).
+   */
+  void helpSync(long sequence) {
+    if (sequence > durableSequence && failure == null && !closed) {
+      syncOnce(sequence);
     }
   }
 
-  private void markDurable(long sequence) {
+  /** Runs {@link #syncFor} now for whatever has been written (flusher, close, manual mode). */
+  void syncOnce() {
+    syncOnce(Long.MAX_VALUE);
+  }
+
+  /**
+   * Group commit by leader and followers: at most {@value #SYNCS_IN_FLIGHT_MAX} fsyncs run at
+   * once; a thread that finds them all busy waits for one to end, and returns if that made its
+   * batch durable — otherwise it becomes the next leader and its fsync covers everyone who
+   * wrote meanwhile.
+   */
+  private void syncOnce(long sequence) {
+    synchronized (syncSlots) {
+      while (syncsInFlight >= SYNCS_IN_FLIGHT_MAX) {
+        if (sequence <= durableSequence || failure != null) {
+          return;
+        }
+        try {
+          syncSlots.wait(100);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+      syncsInFlight++;
+    }
+    try {
+      syncFor();
+    } finally {
+      synchronized (syncSlots) {
+        syncsInFlight--;
+        syncSlots.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Writes what is queued, then one fsync covering everything written so far — unless an fsync
+   * started after those writes is already running, which covers them. Several may run at once:
+   * an fsync makes durable everything written before it began, whatever else is in flight, and
+   * the durable mark only moves forward.
+   */
+  private void syncFor() {
+    List<BatchTicket> durableNow = List.of();
+    fileLock.readLock().lock();
+    try {
+      long target;
+      long segmentId;
+      long offset;
+      boolean covered;
+      List<Pending> written;
+      List<BatchTicket> durable;
+      writeLock.lock();
+      try {
+        written = writePending();
+        durable = takeDurableCompletions();
+        target = writtenSequence;
+        segmentId = writeSegmentId;
+        offset = writeOffset;
+        covered = target <= syncStartedSequence;
+        if (!covered) {
+          syncStartedSequence = target;
+        }
+      } finally {
+        writeLock.unlock();
+      }
+      complete(written, durable);
+      if (failure == null && !covered && target > durableSequence && segmentId >= 0) {
+        try {
+          disk.flush(segmentFile(segmentId));
+          durableNow = advanceDurable(target, new SyncPoint(segmentId, offset));
+        } catch (IOException | RuntimeException e) {
+          fail(e, List.of());
+        }
+      }
+    } finally {
+      fileLock.readLock().unlock();
+    }
+    complete(List.of(), durableNow);
+  }
+
+  /** Moves the durable mark forward; returns the tickets to complete (outside any lock). */
+  private List<BatchTicket> advanceDurable(long sequence, SyncPoint synced) {
     List<BatchTicket> done = new ArrayList<>();
     synchronized (durableLock) {
       if (sequence > durableSequence) {
         durableSequence = sequence;
       }
+      SyncPoint was = syncPoint;
+      if (synced.segmentId() > was.segmentId()
+          || synced.segmentId() == was.segmentId() && synced.offset() > was.offset()) {
+        syncPoint = synced; // overlapping fsyncs may finish out of order: never move it back
+      }
       while (!durableWaiters.isEmpty() && durableWaiters.peek().sequence() <= durableSequence) {
         done.add(durableWaiters.poll());
       }
     }
-    for (BatchTicket t : done) {
-      t.completeDurable();
-    }
+    return done;
   }
 
   private void runFlusher() {
@@ -587,6 +707,26 @@ public final class LogEngine implements KvStore {
     }
   }
 
+  /** A snapshot of the engine's counters, for INFO and metrics. */
+  public record Stats(long keys, int segments, long logBytes, long liveBytes,
+      long lastSequence, long durableSequence) {}
+
+  public Stats stats() {
+    appendLock.lock();
+    try {
+      long total = 0;
+      long live = 0;
+      for (Segment s : segments.values()) {
+        total += s.totalBytes;
+        live += s.liveBytes;
+      }
+      return new Stats(index.size(), segments.size(), total, live, nextSequence - 1,
+          durableSequence);
+    } finally {
+      appendLock.unlock();
+    }
+  }
+
   /** The failure that stopped writes, or null. */
   public StorageException failure() {
     return failure;
@@ -631,13 +771,16 @@ public final class LogEngine implements KvStore {
    * compaction renames or deletes it.
    */
   void withLogQuiet(IoAction action) throws IOException {
-    synchronized (syncLock) {
+    fileLock.writeLock().lock();
+    try {
       writeLock.lock();
       try {
         action.run();
       } finally {
         writeLock.unlock();
       }
+    } finally {
+      fileLock.writeLock().unlock();
     }
   }
 

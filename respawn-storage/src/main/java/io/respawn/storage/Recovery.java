@@ -117,6 +117,7 @@ final class Recovery {
               r.expiresAtMillis(), r.sequence(), file.id());
         }
         maxSequence = Math.max(maxSequence, batch.maxSequence());
+        segment.maxSequence = Math.max(segment.maxSequence, batch.maxSequence());
       }
       segment.totalBytes = scanner.validEnd();
       if (scanner.problem() == null || !repair) {

@@ -82,6 +82,55 @@ class LogEngineTest {
   }
 
   @Test
+  void anAttachedCallbackAsksForTheFsync() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    StorageConfig config = smallConfig().withFlushIntervalMillis(60_000);
+    try (LogEngine store = LogEngine.open(disk, config)) {
+      WriteTicket t = put(store, "k", "v");
+      java.util.concurrent.CountDownLatch acked = new java.util.concurrent.CountDownLatch(1);
+      t.acknowledged(Durability.DURABLE).thenRun(acked::countDown); // the server's way
+      assertThat(acked.await(5, TimeUnit.SECONDS)).isTrue(); // long before the 60 s interval
+      assertThat(disk.unflushedBytes()).isZero();
+    }
+  }
+
+  @Test
+  void concurrentOrderedWritersAllSurviveCloseAndReopen() throws Exception {
+    StorageConfig config = smallConfig().withFlushIntervalMillis(5);
+    int writers = 8;
+    int each = 300;
+    try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), config)) {
+      List<Thread> threads = new java.util.ArrayList<>();
+      java.util.concurrent.atomic.AtomicReference<Throwable> error =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      for (int w = 0; w < writers; w++) {
+        int writer = w;
+        Thread t = new Thread(() -> {
+          try {
+            for (int i = 0; i < each; i++) {
+              put(store, "w" + writer + "-" + i, "v" + i).ordered().get(5, TimeUnit.SECONDS);
+            }
+          } catch (Throwable e) {
+            error.compareAndSet(null, e);
+          }
+        });
+        threads.add(t);
+        t.start();
+      }
+      for (Thread t : threads) {
+        t.join(30_000);
+        assertThat(t.isAlive()).isFalse();
+      }
+      assertThat(error.get()).isNull();
+      assertThat(store.keyCount()).isEqualTo((long) writers * each);
+    }
+    try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), config)) {
+      assertThat(store.keyCount()).isEqualTo((long) writers * each);
+      assertThat(get(store, "w7-299")).isEqualTo("v299");
+    }
+  }
+
+  @Test
   void segmentsRotateAndReplayInOrder() throws Exception {
     RecordingDisk disk = new RecordingDisk();
     try (LogEngine store = LogEngine.open(disk, smallConfig())) {

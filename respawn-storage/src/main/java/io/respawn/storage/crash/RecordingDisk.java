@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
  * An in-memory {@link Disk} that records every write and flush and can produce the crash states
@@ -46,8 +47,24 @@ public final class RecordingDisk implements Disk {
   private IOException writeFault;
   private boolean writeFaultPartial;
   private IOException flushFault;
+  private Consumer<String> observer;
 
   public RecordingDisk() {}
+
+  /**
+   * Calls observer with the operation's name ("write", "flush", "create", "rename", "delete",
+   * "truncate") after every change, in the changing thread — e.g. to take crash images in the
+   * middle of a compaction. Null removes it.
+   */
+  public synchronized void observe(Consumer<String> observer) {
+    this.observer = observer;
+  }
+
+  private void changed(String operation) {
+    if (observer != null) {
+      observer.accept(operation);
+    }
+  }
 
   /** A disk whose files start out with these (durable) contents, e.g. a crash state. */
   public static RecordingDisk of(Map<String, byte[]> image) {
@@ -162,6 +179,7 @@ public final class RecordingDisk implements Disk {
       throw new FileAlreadyExistsException(name);
     }
     files.put(name, new File());
+    changed("create");
   }
 
   @Override
@@ -192,6 +210,7 @@ public final class RecordingDisk implements Disk {
       throw writeFault;
     }
     apply(f, position, bytes);
+    changed("write");
   }
 
   private void apply(File f, long position, byte[] bytes) {
@@ -217,6 +236,7 @@ public final class RecordingDisk implements Disk {
     flushes++;
     f.durable = Arrays.copyOf(f.current, f.currentBytes);
     f.unflushed.clear();
+    changed("flush");
   }
 
   @Override
@@ -238,6 +258,7 @@ public final class RecordingDisk implements Disk {
     }
     f.unflushed.clear();
     f.unflushed.addAll(clipped);
+    changed("truncate");
   }
 
   @Override
@@ -248,12 +269,14 @@ public final class RecordingDisk implements Disk {
     }
     files.remove(from);
     files.put(to, f);
+    changed("rename");
   }
 
   @Override
   public synchronized void delete(String name) throws IOException {
     file(name);
     files.remove(name);
+    changed("delete");
   }
 
   @Override

@@ -26,7 +26,37 @@ public record RunResult(
     int acknowledgedWrites,
     Verdict linearizability,
     long linearizabilityStates,
+    Stats stats,
     String description) {
+
+  /**
+   * What the run exercised.
+   *
+   * @param crashes node crashes
+   * @param crashesLosingWrites crashes whose disk lost at least one unsynced batch
+   * @param highestTerm highest term any node led
+   * @param leaseReads reads the core allowed under a lease
+   * @param membershipChanges membership changes started
+   * @param messagesDropped messages the network lost
+   */
+  public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
+      long membershipChanges, long messagesDropped) {
+
+    public Stats plus(Stats o) {
+      return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
+          Math.max(highestTerm, o.highestTerm), leaseReads + o.leaseReads,
+          membershipChanges + o.membershipChanges, messagesDropped + o.messagesDropped);
+    }
+
+    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0);
+
+    @Override
+    public String toString() {
+      return "crashes=" + crashes + " crash-states-losing-writes=" + crashesLosingWrites
+          + " lease-reads=" + leaseReads + " membership-changes=" + membershipChanges
+          + " dropped-messages=" + messagesDropped;
+    }
+  }
 
   public boolean clean() {
     return violations.isEmpty();

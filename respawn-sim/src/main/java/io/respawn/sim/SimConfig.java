@@ -28,6 +28,9 @@ import io.respawn.sim.workload.WorkloadConfig;
  * @param nemesis fault schedule
  * @param workload client command mix
  * @param linearizabilityStatesMax bound on the checker's search
+ * @param perEventInvariants check protocol invariants after every event; false leaves only the
+ *     end-of-run checks (linearizability, acknowledged writes, final reads), to measure what
+ *     they catch on their own
  */
 public record SimConfig(
     long eventsMax,
@@ -47,73 +50,89 @@ public record SimConfig(
     NetworkConfig network,
     NemesisConfig nemesis,
     WorkloadConfig workload,
-    long linearizabilityStatesMax) {
+    long linearizabilityStatesMax,
+    boolean perEventInvariants) {
 
   /** The configuration the CI sweep and the CLI use unless told otherwise. */
   public static SimConfig standard() {
     return new SimConfig(
         5_000, 3_000, Shape.RANDOM, true, Variant.CORRECT, true,
         4, 400, 10_000, 200, 25, 120, 60,
-        new NodeTiming(10_000, 50, 2_000, 20_000),
+        new NodeTiming(10_000, 100, 3_000, 20_000),
         new NetworkConfig(100, 8_000, 20_000, 10_000),
         NemesisConfig.standard(),
         WorkloadConfig.standard(),
-        2_000_000);
+        2_000_000,
+        true);
   }
 
   public SimConfig withEventsMax(long v) {
     return new SimConfig(v, settleMillis, shape, membershipChanges, variant, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax);
+        workload, linearizabilityStatesMax, perEventInvariants);
   }
 
   public SimConfig withShape(Shape v) {
     return new SimConfig(eventsMax, settleMillis, v, membershipChanges, variant, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax);
+        workload, linearizabilityStatesMax, perEventInvariants);
   }
 
   public SimConfig withVariant(Variant v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, v, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax);
+        workload, linearizabilityStatesMax, perEventInvariants);
   }
 
   public SimConfig withNemesis(NemesisConfig v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
         engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, v,
-        workload, linearizabilityStatesMax);
+        workload, linearizabilityStatesMax, perEventInvariants);
+  }
+
+  public SimConfig withClients(int count, long timeoutMillis) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
+        engineStorage, count, timeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants);
+  }
+
+  public SimConfig withPerEventInvariants(boolean v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
+        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, v);
   }
 
   public SimConfig withNetwork(NetworkConfig v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
         engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis,
-        workload, linearizabilityStatesMax);
+        workload, linearizabilityStatesMax, perEventInvariants);
   }
 
   public SimConfig withMembershipChanges(boolean v) {
     return new SimConfig(eventsMax, settleMillis, shape, v, variant, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax);
+        workload, linearizabilityStatesMax, perEventInvariants);
   }
 
   public SimConfig withEngineStorage(boolean v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, v,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax);
+        workload, linearizabilityStatesMax, perEventInvariants);
   }
 
   public SimConfig withClockDriftPpmMax(long v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
         engineStorage, clientCount, clientTimeoutMillis, v, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax);
+        workload, linearizabilityStatesMax, perEventInvariants);
   }
 }

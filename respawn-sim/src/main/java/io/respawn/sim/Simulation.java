@@ -157,7 +157,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     nemesis.start();
 
     while (events.eventsRun() < config.eventsMax() && checker.clean() && step()) {
-      checker.checkAll(this);
+      checkInvariants();
     }
     if (checker.clean()) {
       settle();
@@ -167,7 +167,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     }
     return new RunResult(seed, events.eventsRun(), events.nowNanos() / 1_000_000,
         List.copyOf(checker.violations()), history.size(), acknowledged.size(), linVerdict,
-        linStates, describe());
+        linStates, stats(), describe());
   }
 
   private Verdict linVerdict = Verdict.UNKNOWN;
@@ -187,7 +187,23 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   private void runUntil(long virtualNanos, java.util.function.BooleanSupplier done) {
     while (checker.clean() && !done.getAsBoolean() && events.nextAtNanos() <= virtualNanos
         && step()) {
+      checkInvariants();
+    }
+  }
+
+  private void checkInvariants() {
+    if (config.perEventInvariants()) {
       checker.checkAll(this);
+    }
+  }
+
+  /**
+   * A protocol invariant broke. With per-event invariants off (to measure what the end-to-end
+   * checks alone catch) it is ignored.
+   */
+  private void protocolViolation(String invariant, String description) {
+    if (config.perEventInvariants()) {
+      checker.report(invariant, description);
     }
   }
 
@@ -228,7 +244,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
       checker.report("no-leader-at-end", "no leader accepting writes after settling "
           + config.settleMillis() + "ms: " + nodes);
     } else {
-      committed.checkHoldsAllCommitted(leader, d -> checker.report(committed.name(), d));
+      committed.checkHoldsAllCommitted(leader, d -> protocolViolation(committed.name(), d));
       LogView log = leader.replica().log();
       for (Map.Entry<Integer, long[]> ack : acknowledged.entrySet()) {
         long term = ack.getValue()[0];
@@ -288,13 +304,30 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         .filter(o -> o.outcome() == io.respawn.sim.lin.Outcome.UNKNOWN).count();
   }
 
+  private RunResult.Stats stats() {
+    long crashes = 0;
+    long losing = 0;
+    for (SimNode node : nodes) {
+      losing += node.crashesLosingWrites();
+    }
+    for (String line : nemesis.trace()) {
+      if (line.contains(" crash n")) {
+        crashes++;
+      }
+    }
+    return new RunResult.Stats(crashes, losing, oneLeader.highestLeaderTerm(),
+        leaseReads.readsChecked(), membershipLog.size(), network.dropped());
+  }
+
   private String describe() {
     StringBuilder b = new StringBuilder();
     b.append("shape ").append(shape.spelling()).append(", variant ").append(config.variant())
         .append(", storage ").append(config.engineStorage() ? "engine" : "memory")
         .append(", ").append(history.size()).append(" ops, ").append(acknowledged.size())
         .append(" acked writes, ").append(unknownOps()).append(" unknown, ")
-        .append(committed.committedCount()).append(" committed\n");
+        .append(committed.committedCount()).append(" committed, highest term ")
+        .append(oneLeader.highestLeaderTerm()).append('\n');
+    b.append("  ").append(stats()).append('\n');
     b.append("  nodes: ").append(nodes).append('\n');
     List<String> trace = nemesis.trace();
     b.append("  last faults: ")
@@ -329,21 +362,21 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     long firstIndex = entries.get(0).index();
     long prevTerm = firstIndex == 1 ? 0 : node.replica().log().term(firstIndex - 1);
     logMatching.persisted(node.id(), entries, prevTerm,
-        d -> checker.report(logMatching.name(), d));
+        d -> protocolViolation(logMatching.name(), d));
   }
 
   @Override
   public void applied(SimNode node, Entry entry) {
-    committed.applied(node.id(), node.replica().term(), entry, d -> checker.report(committed.name(), d));
+    committed.applied(node.id(), node.replica().term(), entry, d -> protocolViolation(committed.name(), d));
     if (node.isLeader()) {
-      commitRule.leaderApplied(node, entry, nodes, d -> checker.report(commitRule.name(), d));
+      commitRule.leaderApplied(node, entry, nodes, d -> protocolViolation(commitRule.name(), d));
     }
   }
 
   @Override
   public void readServed(SimNode node, long term) {
     leaseReads.readServed(node.id(), term, node.isLeader(),
-        d -> checker.report(leaseReads.name(), d));
+        d -> protocolViolation(leaseReads.name(), d));
   }
 
   @Override
@@ -354,13 +387,13 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   @Override
   public void statusChanged(SimNode node, RoleChange change) {
     if (change.to() == Status.LEADER) {
-      oneLeader.leaderSeen(change.term(), node.id(), d -> checker.report(oneLeader.name(), d));
+      oneLeader.leaderSeen(change.term(), node.id(), d -> protocolViolation(oneLeader.name(), d));
     }
   }
 
   @Override
   public void timestampRegressed(SimNode node, int key, String detail) {
-    checker.report("timestamp-monotone", "n" + node.id() + ": " + detail);
+    protocolViolation("timestamp-monotone", "n" + node.id() + ": " + detail);
   }
 
   // ---- FaultTarget ----
@@ -378,6 +411,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   @Override
   public boolean isPaused(int node) {
     return nodes.get(node).isPaused();
+  }
+
+  @Override
+  public boolean isSyncing(int node) {
+    return nodes.get(node).isSyncing();
   }
 
   @Override

@@ -22,7 +22,7 @@ public final class Sweep {
    * @param failures the failing runs
    */
   public record Summary(long seeds, long events, List<Long> failedSeeds, long linUnknown,
-      long operations, List<RunResult> failures) {
+      long operations, RunResult.Stats stats, List<RunResult> failures) {
 
     public long violations() {
       return failedSeeds.size();
@@ -38,9 +38,11 @@ public final class Sweep {
     long operations = 0;
     List<Long> failed = new ArrayList<>();
     List<RunResult> failures = new ArrayList<>();
+    RunResult.Stats stats = RunResult.Stats.NONE;
     for (long seed = firstSeed; seed <= lastSeed; seed++) {
       RunResult r = Simulation.run(seed, config);
       events += r.events();
+      stats = stats.plus(r.stats());
       operations += r.operations();
       if (r.linearizability() == Verdict.UNKNOWN && r.clean()) {
         linUnknown++;
@@ -54,6 +56,6 @@ public final class Sweep {
       eachRun.accept(r);
     }
     return new Summary(lastSeed - firstSeed + 1, events, failed, linUnknown, operations,
-        failures);
+        stats, failures);
   }
 }

@@ -66,6 +66,19 @@ public final class SimulateCommand implements Callable<Integer> {
       description = "Fault schedule: standard, aggressive or none (default ${DEFAULT-VALUE}).")
   String nemesisProfile;
 
+  @Option(names = "--clients", paramLabel = "N",
+      description = "Concurrent clients (default: the standard config's).")
+  Integer clients;
+
+  @Option(names = "--client-timeout-millis", paramLabel = "MS",
+      description = "A client gives up on an operation after this long (default: standard).")
+  Long clientTimeoutMillis;
+
+  @Option(names = "--end-checks-only",
+      description = "Skip the per-event protocol invariants; keep linearizability, "
+          + "acknowledged-write and final-read checks (shows what they catch alone).")
+  boolean endChecksOnly;
+
   @Option(names = "--verbose", description = "Print every run's summary, not only failures.")
   boolean verbose;
 
@@ -82,7 +95,12 @@ public final class SimulateCommand implements Callable<Integer> {
     SimConfig config = SimConfig.standard().withEventsMax(events).withShape(Shape.parse(shape))
         .withVariant(v).withEngineStorage(!memoryStorage)
         .withMembershipChanges(!noMembershipChanges)
-        .withNemesis(NemesisConfig.parse(nemesisProfile));
+        .withNemesis(NemesisConfig.parse(nemesisProfile))
+        .withPerEventInvariants(!endChecksOnly);
+    if (clients != null || clientTimeoutMillis != null) {
+      config = config.withClients(clients != null ? clients : config.clientCount(),
+          clientTimeoutMillis != null ? clientTimeoutMillis : config.clientTimeoutMillis());
+    }
     if (dropPerMillion != null) {
       NetworkConfig n = config.network();
       config = config.withNetwork(new NetworkConfig(n.delayMinMicros(), n.delayMaxMicros(),
@@ -107,9 +125,10 @@ public final class SimulateCommand implements Callable<Integer> {
       }
     });
     out.printf(Locale.ROOT, "simulate: seeds %d..%d variant=%s shape=%s storage=%s "
-            + "lin-unknown=%d ops=%d %.1fs seeds=%d events=%d violations=%d%n",
+            + "lin-unknown=%d ops=%d %s %.1fs seeds=%d events=%d violations=%d%n",
         range[0], range[1], v.name().toLowerCase(Locale.ROOT).replace('_', '-'), shape,
         memoryStorage ? "memory" : "engine", summary.linUnknown(), summary.operations(),
+        summary.stats(),
         (System.nanoTime() - started) / 1e9, summary.seeds(), summary.events(),
         summary.violations());
     out.flush();
@@ -141,6 +160,15 @@ public final class SimulateCommand implements Callable<Integer> {
     }
     if (dropPerMillion != null) {
       b.append(" --drop-per-million ").append(dropPerMillion);
+    }
+    if (endChecksOnly) {
+      b.append(" --end-checks-only");
+    }
+    if (clients != null) {
+      b.append(" --clients ").append(clients);
+    }
+    if (clientTimeoutMillis != null) {
+      b.append(" --client-timeout-millis ").append(clientTimeoutMillis);
     }
     return b.toString();
   }

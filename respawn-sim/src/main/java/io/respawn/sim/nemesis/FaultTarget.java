@@ -12,6 +12,9 @@ public interface FaultTarget {
 
   boolean isPaused(int node);
 
+  /** True while node waits for an fsync: a crash now lands on unsynced writes. */
+  boolean isSyncing(int node);
+
   /** Stops node at once; its disk becomes one of the crash states the storage contract allows. */
   void crash(int node);
 

@@ -95,12 +95,24 @@ public final class Nemesis {
     if (downCount(replicas) >= config.downMax()) {
       return;
     }
-    int node = replicas[random.nextInt(replicas.length)];
+    int pick = replicas[random.nextInt(replicas.length)];
+    // Half the time prefer a node in the middle of an fsync, so crash states with unsynced
+    // writes (the storage engine's hard case) come up often rather than by luck.
+    if (random.nextBoolean()) {
+      for (int r : replicas) {
+        if (target.isUp(r) && target.isSyncing(r)) {
+          pick = r;
+          break;
+        }
+      }
+    }
+    int node = pick;
     if (!target.isUp(node)) {
       return;
     }
+    boolean midSync = target.isSyncing(node);
     target.crash(node);
-    log("crash n" + node);
+    log("crash n" + node + (midSync ? " (mid-fsync)" : ""));
     events.after(faultNanos(), () -> {
       if (!target.isUp(node)) {
         target.restart(node);

@@ -100,6 +100,11 @@ public final class SimNode {
     return up;
   }
 
+  /** True while a Ready waits for its fsync. */
+  public boolean isSyncing() {
+    return up && busyUntilNanos > events.nowNanos();
+  }
+
   public boolean isPaused() {
     return pausedUntilNanos > events.nowNanos();
   }
@@ -150,7 +155,16 @@ public final class SimNode {
     pendingReads.clear();
     waitingReads.clear();
     network.setDown(id, true);
-    storage.crash(random);
+    if (storage.crash(random)) {
+      crashesLosingWrites++;
+    }
+  }
+
+  private long crashesLosingWrites;
+
+  /** Crashes whose disk crash state dropped at least one written (unsynced) batch. */
+  public long crashesLosingWrites() {
+    return crashesLosingWrites;
   }
 
   public void pause(long durationNanos) {

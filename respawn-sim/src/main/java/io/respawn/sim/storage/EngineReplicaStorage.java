@@ -104,8 +104,9 @@ public final class EngineReplicaStorage implements ReplicaStorage {
   }
 
   @Override
-  public void crash(SplittableRandom random) {
+  public boolean crash(SplittableRandom random) {
     crashes++;
+    String latest = summary();
     RecordingDisk crashed = RecordingDisk.of(disk.crashImage(new Random(random.nextLong())));
     disk = crashed;
     engine = open(crashed);
@@ -136,6 +137,7 @@ public final class EngineReplicaStorage implements ReplicaStorage {
     }
     legalCrashStates.clear();
     legalCrashStates.add(recovered);
+    return !recovered.equals(latest);
   }
 
   /** Hard state plus last entry id: enough to tell which batch prefix survived. */

@@ -58,8 +58,9 @@ public final class MemoryReplicaStorage implements ReplicaStorage {
   }
 
   @Override
-  public void crash(SplittableRandom random) {
+  public boolean crash(SplittableRandom random) {
     int survivors = unsynced.isEmpty() ? 0 : random.nextInt(unsynced.size() + 1);
+    boolean lost = survivors < unsynced.size();
     for (int i = 0; i < survivors; i++) {
       Batch b = unsynced.get(i);
       applyTo(b.hardState, b.entries, durableLog);
@@ -71,6 +72,7 @@ public final class MemoryReplicaStorage implements ReplicaStorage {
     hardState = durableHardState;
     log.clear();
     log.addAll(durableLog);
+    return lost;
   }
 
   @Override

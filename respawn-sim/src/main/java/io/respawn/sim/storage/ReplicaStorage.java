@@ -25,8 +25,11 @@ public interface ReplicaStorage {
   /** Makes every earlier write durable. */
   void sync();
 
-  /** Simulates power loss: unsynced writes survive only as a random prefix. */
-  void crash(SplittableRandom random);
+  /**
+   * Simulates power loss: unsynced writes survive only as a random prefix. Returns true if the
+   * crash lost at least one written batch (the crash state is older than the last write).
+   */
+  boolean crash(SplittableRandom random);
 
   /** The state a restarting node hands to its replica. */
   PersistentState recover();

@@ -37,23 +37,26 @@ public record RunResult(
    * @param highestTerm highest term any node led
    * @param leaseReads reads the core allowed under a lease
    * @param membershipChanges membership changes started
+   * @param standIns witnesses that stood in for a down backup
    * @param messagesDropped messages the network lost
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
-      long membershipChanges, long messagesDropped) {
+      long membershipChanges, long standIns, long messagesDropped) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
           Math.max(highestTerm, o.highestTerm), leaseReads + o.leaseReads,
-          membershipChanges + o.membershipChanges, messagesDropped + o.messagesDropped);
+          membershipChanges + o.membershipChanges, standIns + o.standIns,
+          messagesDropped + o.messagesDropped);
     }
 
-    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0);
+    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
       return "crashes=" + crashes + " crash-states-losing-writes=" + crashesLosingWrites
           + " lease-reads=" + leaseReads + " membership-changes=" + membershipChanges
+          + " stand-ins=" + standIns
           + " dropped-messages=" + messagesDropped;
     }
   }

@@ -123,6 +123,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
           workload, history, timeoutNanos));
     }
     finalReader = clients.remove(clientCount);
+    for (int i = 0; i < REPLICAS; i++) {
+      standIns.add(new HashMap<>());
+    }
     nemesis = new Nemesis(events, random.split(), config.nemesis(), this);
   }
 
@@ -192,6 +195,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   }
 
   private void checkInvariants() {
+    for (SimNode node : nodes) {
+      pruneStandIns(node);
+    }
     if (config.perEventInvariants()) {
       checker.checkAll(this);
     }
@@ -316,7 +322,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
       }
     }
     return new RunResult.Stats(crashes, losing, oneLeader.highestLeaderTerm(),
-        leaseReads.readsChecked(), membershipLog.size(), network.dropped());
+        leaseReads.readsChecked(), membershipLog.size(),
+        membershipLog.stream().filter(l -> l.contains("stands in")).count(), network.dropped());
   }
 
   private String describe() {
@@ -369,7 +376,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   public void applied(SimNode node, Entry entry) {
     committed.applied(node.id(), node.replica().term(), entry, d -> protocolViolation(committed.name(), d));
     if (node.isLeader()) {
-      commitRule.leaderApplied(node, entry, nodes, d -> protocolViolation(commitRule.name(), d));
+      commitRule.leaderApplied(node, entry, nodes, standInsOf(node),
+          d -> protocolViolation(commitRule.name(), d));
     }
   }
 
@@ -378,6 +386,33 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     leaseReads.readServed(node.id(), term, node.isLeader(),
         d -> protocolViolation(leaseReads.name(), d));
   }
+
+  /** Stand-ins the simulation asked node for, while it still leads the term it asked in. */
+  private Map<Integer, Integer> standInsOf(SimNode node) {
+    pruneStandIns(node);
+    return standIns.get(node.id());
+  }
+
+  /**
+   * Mirrors the core's rule: a stand-in ends when its leader leaves the term it was set in, and
+   * once the failed backup is no longer a voting backup (it may come back later as a new voter,
+   * without a stand-in). Called after every event so no such moment is missed.
+   */
+  private void pruneStandIns(SimNode node) {
+    Map<Integer, Integer> map = standIns.get(node.id());
+    if (map.isEmpty()) {
+      return;
+    }
+    if (!node.isLeader() || standInTerm[node.id()] != node.replica().term()) {
+      map.clear();
+      return;
+    }
+    var votingBackups = node.replica().membership().votingBackups();
+    map.keySet().removeIf(b -> !votingBackups.contains(NodeId.of(b)));
+  }
+
+  private final List<Map<Integer, Integer>> standIns = new ArrayList<>();
+  private final long[] standInTerm = new long[REPLICAS];
 
   @Override
   public void writeAcknowledged(int opId, long term, long index) {
@@ -449,8 +484,17 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   }
 
   /**
-   * Cycles the shard between 1+1+1 and 1+2+2: add nodes 3 and 4 as learners, promote them to
-   * voters (the core goes through a joint configuration), then remove them again.
+   * One membership step, as an operator (or the primary's own policy) would take it:
+   *
+   * <ul>
+   *   <li>a voting backup is down: a voting witness stands in for it in the write quorum and a
+   *       configuration without the backup is proposed (DESIGN §5.4);
+   *   <li>else a learner is promoted to voter (the core goes through a joint configuration);
+   *   <li>else a replica outside the configuration is added as a learner;
+   *   <li>else (all five vote) one backup or witness other than the leader is removed, or n3
+   *       and n4 together, back to 1+1+1.
+   * </ul>
+   * Between them these move the shard between 1+1+1 and 1+2+2 through the shapes in between.
    */
   @Override
   public String changeMembership(SplittableRandom r) {
@@ -465,36 +509,92 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     if (current.isJoint()) {
       return null;
     }
-    List<Member> target = new ArrayList<>();
-    for (Member m : current.incoming()) {
-      if (m.id().value() < 3) {
-        target.add(m);
+    List<Member> members = new ArrayList<>(current.incoming());
+    String what = null;
+    List<Member> target = null;
+    for (NodeId backup : current.votingBackups()) {
+      if (!nodes.get(backup.value()).isUp()) {
+        for (Member m : members) {
+          boolean witnessVoter = m.voting() && m.role() == Role.WITNESS;
+          if (witnessVoter && m.id().value() != leader.id() && nodes.get(m.id().value()).isUp()
+              && !standInsOf(leader).containsValue(m.id().value())
+              && leader.standIn(backup.value(), m.id().value())) {
+            standInTerm[leader.id()] = leader.replica().term();
+            standIns.get(leader.id()).put(backup.value(), m.id().value());
+            target = without(members, backup.value());
+            what = "n" + m.id().value() + " stands in for down backup n" + backup.value()
+                + "; remove n" + backup.value();
+            break;
+          }
+        }
+        break;
       }
     }
-    boolean hasExtras = current.contains(NodeId.of(3)) || current.contains(NodeId.of(4));
-    boolean extrasVote = current.isVoter(NodeId.of(3)) && current.isVoter(NodeId.of(4));
-    String what;
-    if (!hasExtras) {
-      target.add(Member.learner(3, ROLES[3]));
-      target.add(Member.learner(4, ROLES[4]));
-      what = "add n3 n4 as learners";
-    } else if (!extrasVote) {
-      target.add(Member.voter(3, ROLES[3]));
-      target.add(Member.voter(4, ROLES[4]));
-      what = "promote n3 n4 to voters";
-    } else {
-      what = "remove n3 n4";
+    if (target == null) {
+      Member learner = members.stream().filter(m -> !m.voting()).findFirst().orElse(null);
+      if (learner != null) {
+        target = without(members, learner.id().value());
+        target.add(Member.voter(learner.id().value(), learner.role()));
+        what = "promote n" + learner.id().value();
+      }
+    }
+    if (target == null) {
+      List<Integer> outside = new ArrayList<>();
+      for (int id = 1; id < REPLICAS; id++) {
+        if (!current.contains(NodeId.of(id))) {
+          outside.add(id);
+        }
+      }
+      if (!outside.isEmpty()) {
+        int id = outside.get(r.nextInt(outside.size()));
+        target = new ArrayList<>(members);
+        target.add(Member.learner(id, ROLES[id]));
+        what = "add n" + id + " as learner";
+      }
+    }
+    if (target == null) {
+      if (r.nextBoolean() && leader.id() != 3 && leader.id() != 4) {
+        target = without(without(members, 3), 4);
+        what = "remove n3 n4";
+      } else {
+        int id = 1 + r.nextInt(REPLICAS - 1);
+        if (id == leader.id() || (ROLES[id] == Role.WITNESS && votingWitnesses(members) < 2)) {
+          return null;
+        }
+        target = without(members, id);
+        what = "remove n" + id;
+      }
     }
     Membership next = Membership.of(target);
     if (!leader.proposeMembership(next)) {
       return null;
     }
-    everMembers.add(3);
-    everMembers.add(4);
-    String line = events.nowNanos() / 1_000_000 + "ms n" + leader.id() + ": " + what + " -> "
-        + next;
-    membershipLog.add(line);
+    for (Member m : target) {
+      everMembers.add(m.id().value());
+    }
+    membershipLog.add(events.nowNanos() / 1_000_000 + "ms n" + leader.id() + ": " + what
+        + " -> " + next);
     return "membership: " + what;
+  }
+
+  private static List<Member> without(List<Member> members, int id) {
+    List<Member> out = new ArrayList<>();
+    for (Member m : members) {
+      if (m.id().value() != id) {
+        out.add(m);
+      }
+    }
+    return out;
+  }
+
+  private static int votingWitnesses(List<Member> members) {
+    int n = 0;
+    for (Member m : members) {
+      if (m.voting() && m.role() == Role.WITNESS) {
+        n++;
+      }
+    }
+    return n;
   }
 
   // for tests

@@ -13,7 +13,8 @@ import java.util.List;
  *
  * <p>Checked when a leader applies an entry (the moment it learned the entry is committed):
  * every voting backup of the leader's configuration must hold the same (term, index) in its
- * storage. The simulator never asks for witness stand-ins, so no exception is needed for them.
+ * storage — or, for a backup the leader declared failed (DESIGN §5.4), the witness standing in
+ * for it must.
  */
 public final class CommitOnEveryBackup {
 
@@ -21,13 +22,18 @@ public final class CommitOnEveryBackup {
     return "commit-on-every-backup";
   }
 
+  /**
+   * @param standInFor the leader's current stand-ins: failed backup id → witness id
+   */
   public void leaderApplied(SimNode leader, Entry e, List<SimNode> nodes,
-      Invariant.Reporter report) {
+      java.util.Map<Integer, Integer> standInFor, Invariant.Reporter report) {
     for (NodeId backup : leader.replica().membership().votingBackups()) {
-      SimNode b = nodes.get(backup.value());
+      SimNode b = nodes.get(standInFor.getOrDefault(backup.value(), backup.value()));
       if (b.storage().termAt(e.index()) != e.term()) {
         report.violation("leader n" + leader.id() + " committed " + e.term() + "/" + e.index()
-            + " but voting backup n" + b.id() + " stores term " + b.storage().termAt(e.index())
+            + " but voting backup n" + backup.value()
+            + (b.id() != backup.value() ? " (stand-in n" + b.id() + ")" : "")
+            + " stores term " + b.storage().termAt(e.index())
             + " there");
       }
     }

@@ -411,6 +411,15 @@ public final class SimNode {
     return true;
   }
 
+  /** Leader only: lets witness standIn replace the failed backup in the write quorum. */
+  public boolean standIn(int failed, int standIn) {
+    if (!idle() || !replica.standIn(NodeId.of(failed), NodeId.of(standIn))) {
+      return false;
+    }
+    execute(replica.ready());
+    return true;
+  }
+
   public boolean isLeader() {
     return up && replica.status() == Status.LEADER;
   }

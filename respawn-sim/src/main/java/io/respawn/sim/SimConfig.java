@@ -28,6 +28,9 @@ import io.respawn.sim.workload.WorkloadConfig;
  * @param nemesis fault schedule
  * @param workload client command mix
  * @param linearizabilityStatesMax bound on the checker's search
+ * @param leaderMayStandIn let a witness-led primary name itself as stand-in for a down backup
+ *     (the only choice in 1+1+1 once the original primary is gone); off by default because the
+ *     core throws on it (FINDINGS.md)
  * @param perEventInvariants check protocol invariants after every event; false leaves only the
  *     end-of-run checks (linearizability, acknowledged writes, final reads), to measure what
  *     they catch on their own
@@ -51,7 +54,8 @@ public record SimConfig(
     NemesisConfig nemesis,
     WorkloadConfig workload,
     long linearizabilityStatesMax,
-    boolean perEventInvariants) {
+    boolean perEventInvariants,
+    boolean leaderMayStandIn) {
 
   /** The configuration the CI sweep and the CLI use unless told otherwise. */
   public static SimConfig standard() {
@@ -63,76 +67,84 @@ public record SimConfig(
         NemesisConfig.standard(),
         WorkloadConfig.standard(),
         2_000_000,
-        true);
+        true,
+        false);
   }
 
   public SimConfig withEventsMax(long v) {
     return new SimConfig(v, settleMillis, shape, membershipChanges, variant, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
   }
 
   public SimConfig withShape(Shape v) {
     return new SimConfig(eventsMax, settleMillis, v, membershipChanges, variant, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
   }
 
   public SimConfig withVariant(Variant v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, v, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
   }
 
   public SimConfig withNemesis(NemesisConfig v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
         engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, v,
-        workload, linearizabilityStatesMax, perEventInvariants);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
   }
 
   public SimConfig withClients(int count, long timeoutMillis) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
         engineStorage, count, timeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
   }
 
   public SimConfig withPerEventInvariants(boolean v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
         engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, v);
+        workload, linearizabilityStatesMax, v, leaderMayStandIn);
+  }
+
+  public SimConfig withLeaderMayStandIn(boolean v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
+        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, v);
   }
 
   public SimConfig withNetwork(NetworkConfig v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
         engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
   }
 
   public SimConfig withMembershipChanges(boolean v) {
     return new SimConfig(eventsMax, settleMillis, shape, v, variant, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
   }
 
   public SimConfig withEngineStorage(boolean v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, v,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
   }
 
   public SimConfig withClockDriftPpmMax(long v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
         engineStorage, clientCount, clientTimeoutMillis, v, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
   }
 }

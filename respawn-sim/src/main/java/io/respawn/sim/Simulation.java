@@ -516,7 +516,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
       if (!nodes.get(backup.value()).isUp()) {
         for (Member m : members) {
           boolean witnessVoter = m.voting() && m.role() == Role.WITNESS;
-          if (witnessVoter && m.id().value() != leader.id() && nodes.get(m.id().value()).isUp()
+          boolean allowed = m.id().value() != leader.id() || config.leaderMayStandIn();
+          if (witnessVoter && allowed && nodes.get(m.id().value()).isUp()
               && !standInsOf(leader).containsValue(m.id().value())
               && leader.standIn(backup.value(), m.id().value())) {
             standInTerm[leader.id()] = leader.replica().term();
@@ -597,12 +598,4 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     return n;
   }
 
-  // for tests
-  SimConfig config() {
-    return config;
-  }
-
-  static String arrays(int[] a) {
-    return Arrays.toString(a);
-  }
 }

@@ -74,6 +74,11 @@ public final class SimulateCommand implements Callable<Integer> {
       description = "A client gives up on an operation after this long (default: standard).")
   Long clientTimeoutMillis;
 
+  @Option(names = "--leader-may-stand-in",
+      description = "Let a witness-led primary stand in for a down backup itself "
+          + "(exposes a core bug, see respawn-sim/FINDINGS.md).")
+  boolean leaderMayStandIn;
+
   @Option(names = "--end-checks-only",
       description = "Skip the per-event protocol invariants; keep linearizability, "
           + "acknowledged-write and final-read checks (shows what they catch alone).")
@@ -96,7 +101,8 @@ public final class SimulateCommand implements Callable<Integer> {
         .withVariant(v).withEngineStorage(!memoryStorage)
         .withMembershipChanges(!noMembershipChanges)
         .withNemesis(NemesisConfig.parse(nemesisProfile))
-        .withPerEventInvariants(!endChecksOnly);
+        .withPerEventInvariants(!endChecksOnly)
+        .withLeaderMayStandIn(leaderMayStandIn);
     if (clients != null || clientTimeoutMillis != null) {
       config = config.withClients(clients != null ? clients : config.clientCount(),
           clientTimeoutMillis != null ? clientTimeoutMillis : config.clientTimeoutMillis());
@@ -163,6 +169,9 @@ public final class SimulateCommand implements Callable<Integer> {
     }
     if (endChecksOnly) {
       b.append(" --end-checks-only");
+    }
+    if (leaderMayStandIn) {
+      b.append(" --leader-may-stand-in");
     }
     if (clients != null) {
       b.append(" --clients ").append(clients);

@@ -74,6 +74,8 @@ public final class SimNode {
   private final long[] pullSentAtNanos;
   private final int[] lastOpIdOfClient;
   private int pullRotation;
+  private int clientEndpointBase;
+  private long crashesLosingWrites;
 
   public SimNode(int id, LongFunction<ReplicaConfig> configForSeed, ReplicaStorage storage,
       SimClock clock, EventQueue events, SimNetwork<Object> network, SplittableRandom random,
@@ -160,8 +162,6 @@ public final class SimNode {
     }
   }
 
-  private long crashesLosingWrites;
-
   /** Crashes whose disk crash state dropped at least one written (unsynced) batch. */
   public long crashesLosingWrites() {
     return crashesLosingWrites;
@@ -201,8 +201,9 @@ public final class SimNode {
     } else if (message instanceof ValuePull pull) {
       answerPull(pull);
     } else if (message instanceof ValuePullReply reply) {
-      if (stateMachine.fill(reply.key(), reply.term(), reply.index(), reply.value())
-          || stateMachine.known(reply.key())) {
+      boolean filled = reply.known()
+          && stateMachine.fill(reply.key(), reply.term(), reply.index(), reply.value());
+      if (filled || stateMachine.known(reply.key())) {
         serveWaitingReads();
       }
     } else {
@@ -353,12 +354,20 @@ public final class SimNode {
     if (pullSentAtNanos[key] != 0 && now - pullSentAtNanos[key] < timing.pullRetryMicros() * 1_000) {
       return;
     }
-    List<NodeId> backups = new ArrayList<>(replica.membership().votingBackups());
-    if (backups.isEmpty()) {
+    // Voting backups hold every committed value (DESIGN 5.1). A configuration may have none for
+    // a while (a failed backup removed, its replacement still a learner); then the values are
+    // on the primary and the witnesses that received full entries, so ask every member in turn.
+    List<NodeId> sources = new ArrayList<>(replica.membership().votingBackups());
+    for (NodeId member : replica.membership().nodes()) {
+      if (member.value() != id && !sources.contains(member)) {
+        sources.add(member);
+      }
+    }
+    if (sources.isEmpty()) {
       return;
     }
     pullSentAtNanos[key] = now;
-    NodeId target = backups.get(Math.floorMod(pullRotation++, backups.size()));
+    NodeId target = sources.get(Math.floorMod(pullRotation++, sources.size()));
     network.send(id, target.value(), new ValuePull(id, key));
     int expected = incarnation;
     events.after(timing.pullRetryMicros() * 1_000, () -> {
@@ -387,8 +396,6 @@ public final class SimNode {
   private int clientEndpoint(int client) {
     return clientEndpointBase + client;
   }
-
-  private int clientEndpointBase;
 
   public void setClientEndpointBase(int base) {
     this.clientEndpointBase = base;

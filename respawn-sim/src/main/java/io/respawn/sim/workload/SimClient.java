@@ -33,6 +33,12 @@ public final class SimClient {
   private int currentOp = -1;
   private boolean stopped;
   private long completed;
+  // final reads: after the faults stop, read every key once
+  private int[] finalReads;
+  private int finalReadNext;
+  private int finalReadAttemptsLeft;
+  private int finalReadAttemptsMax;
+  private int finalReadsOk;
 
   public SimClient(int client, int endpoint, int replicaCount, EventQueue events,
       SimNetwork<Object> network, SplittableRandom random, Workload workload,
@@ -108,12 +114,7 @@ public final class SimClient {
     events.after(workload.thinkNanos(), this::issueNext);
   }
 
-  // ---- final reads: after the faults stop, read every key once ----
-
-  private int[] finalReads;
-  private int finalReadNext;
-  private int finalReadAttemptsLeft;
-  private int finalReadAttemptsMax;
+  // ---- final reads ----
 
   /** Reads every key in turn, retrying each up to attemptsMax times; stops the workload. */
   public void readAllKeys(int keyCount, int attemptsMax) {
@@ -154,8 +155,6 @@ public final class SimClient {
     }
     events.after(1_000_000, this::issueFinalRead);
   }
-
-  private int finalReadsOk;
 
   /** Keys whose final read succeeded. */
   public int finalReadsOk() {

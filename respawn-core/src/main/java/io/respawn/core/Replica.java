@@ -50,9 +50,18 @@ import java.util.Set;
  *
  * Not thread-safe: one owner (the runtime's NodeLoop, or the simulator) calls everything.
  *
- * <p>Invariants (checked after every input): {@code commitIndex <= lastIndex};
- * {@code appliedIndex <= commitIndex}; {@code commitIndex} and {@code term} never decrease; a
- * leader's log holds an entry of every term it led only after that term's no-op.
+ * <p>After a restart, committed entries are handed out again from index 1 (each carries its
+ * (term, index), so a state machine that keeps per-key timestamps re-applies idempotently).
+ * On a witness, committed NORMAL entries are elided: apply them as timestamp updates.
+ *
+ * <p>Invariants (checked after every input, {@link IllegalStateException} if broken):
+ * {@code commitIndex <= lastIndex}; {@code appliedIndex <= commitIndex}; last log term
+ * {@code <=} current term; a committed entry is never truncated; one node never sees two
+ * leaders in one term. {@code term} never decreases and, in {@link Variant#CORRECT},
+ * {@code commitIndex} never decreases.
+ *
+ * <p>The protocol (messages, quorums, lease math, reconciliation, membership) is described in
+ * {@code docs/protocol.md}.
  */
 public final class Replica {
   private final ReplicaConfig config;
@@ -87,8 +96,7 @@ public final class Replica {
   private final Set<NodeId> rejected = new LinkedHashSet<>();
 
   // catching up
-  private final Map<NodeId, CatchUp> catchUps = new LinkedHashMap<>();
-  private long catchUpFromIndex;
+  private CatchUp catchUp;
   private long catchUpDeadlineNanos;
   private long nextRequestId = 1;
 
@@ -107,14 +115,6 @@ public final class Replica {
   private HardState emittedHardState;
   private long applyHandedOutIndex;
   private long appliedIndex;
-
-  /** One catch-up conversation with one peer (see {@link Status#CATCHING_UP}). */
-  private static final class CatchUp {
-    long requestId;
-    long nextFrom;
-    final List<Entry> buffer = new ArrayList<>();
-    boolean done;
-  }
 
   /** Restores a replica from its persisted state ({@link PersistentState#EMPTY} when new). */
   public Replica(ReplicaConfig config, PersistentState state) {
@@ -512,7 +512,7 @@ public final class Replica {
   private void clearCandidacy() {
     granted.clear();
     rejected.clear();
-    catchUps.clear();
+    catchUp = null;
   }
 
   private void clearLeadership() {
@@ -529,54 +529,36 @@ public final class Replica {
     clearCandidacy();
     leader = null;
     setStatus(Status.CATCHING_UP);
-    catchUpFromIndex = commitIndex + 1;
     catchUpDeadlineNanos = nowNanos + catchUpTimeoutNanos;
-    for (NodeId peer : membership.allVoters()) {
-      if (peer.equals(self)) {
-        continue;
-      }
-      CatchUp c = new CatchUp();
-      c.nextFrom = catchUpFromIndex;
-      c.requestId = nextRequestId++;
-      catchUps.put(peer, c);
-      outbox.add(new RequestLog(self, peer, term, c.requestId, c.nextFrom,
-          log.term(c.nextFrom - 1), config.maxEntriesPerAppend()));
-    }
-    if (catchUps.isEmpty()) {
+    List<NodeId> peers = new ArrayList<>(membership.allVoters());
+    peers.remove(self);
+    catchUp = new CatchUp(self, term, commitIndex + 1, config.maxEntriesPerAppend(),
+        config.catchUpEntriesMax(), nextRequestId);
+    outbox.addAll(catchUp.start(peers, log.term(commitIndex)));
+    nextRequestId = catchUp.nextRequestId();
+    if (catchUp.isEmpty() || config.variant() == Variant.VOTE_STALE_LOG) {
+      // The broken variant also campaigns without catching up, so stale candidates exist.
       becomePreCandidate();
     }
   }
 
   private void onCatchUpResponse(RequestLogResponse m) {
-    CatchUp c = catchUps.get(m.from());
-    if (c == null || c.done || c.requestId != m.requestId() || c.nextFrom != m.fromIndex()) {
-      return;
+    CatchUp.Step step = catchUp.onResponse(m);
+    nextRequestId = catchUp.nextRequestId();
+    if (step.next() != null) {
+      outbox.add(step.next());
     }
-    if (!m.prevMatches()) {
-      c.done = true; // it lacks our committed prefix: its log is behind ours
-    } else {
-      c.buffer.addAll(m.entries());
-      long bufferedTo = catchUpFromIndex - 1 + c.buffer.size();
-      if (c.buffer.size() > config.catchUpEntriesMax()) {
-        c.done = true; // too far behind to catch up this way; campaign with what we have
-      } else if (!m.entries().isEmpty() && bufferedTo < m.lastLogIndex()) {
-        c.nextFrom = bufferedTo + 1;
-        c.requestId = nextRequestId++;
-        outbox.add(new RequestLog(self, m.from(), term, c.requestId, c.nextFrom,
-            c.buffer.get(c.buffer.size() - 1).term(), config.maxEntriesPerAppend()));
-      } else {
-        c.done = true;
-        maybeAdopt(c.buffer);
-      }
+    if (step.complete() != null) {
+      adoptPeerLog(step.complete());
     }
-    if (catchUps.values().stream().allMatch(x -> x.done)) {
+    if (catchUp.allDone()) {
       becomePreCandidate();
     }
   }
 
   /**
-   * Adopts {@code theirs} (a peer's log from {@code catchUpFromIndex} on, contiguous and
-   * consistent with our committed prefix) if its last (term, index) is at least ours.
+   * Adopts {@code theirs} (a peer's log after our commit index, contiguous and consistent with
+   * our committed prefix) if its last (term, index) is at least ours.
    *
    * <p>Why this never loses a committed entry: let T be their last term. Any entry committed in a
    * term below T is in the log of the leader of T before it appended, so in every log whose last
@@ -586,7 +568,7 @@ public final class Replica {
    * way their log holds it too, at the same place. Equal positions mean identical logs, so
    * adopting then only swaps our elided copies for full ones.
    */
-  private void maybeAdopt(List<Entry> theirs) {
+  private void adoptPeerLog(List<Entry> theirs) {
     if (theirs.isEmpty()) {
       return;
     }
@@ -629,7 +611,7 @@ public final class Replica {
   }
 
   private void becomePreCandidate() {
-    catchUps.clear();
+    catchUp = null;
     if (!mayCampaign()) {
       becomeFollower(term, null);
       return;

@@ -9,7 +9,10 @@ public enum Variant {
   CORRECT,
   /** Commit on a plain majority of voters, ignoring the every-voting-backup rule. */
   COMMIT_WITHOUT_BACKUP,
-  /** Grant (pre-)votes without checking that the candidate's log is at least as up to date. */
+  /**
+   * Grant (pre-)votes without checking that the candidate's log is at least as up to date; and
+   * campaign without catching up first (otherwise catch-up would hide the broken vote rule).
+   */
   VOTE_STALE_LOG,
   /** Serve local reads even when the leader's lease has expired. */
   READ_AFTER_LEASE;

@@ -16,12 +16,23 @@ final class Checker {
   private final Map<Long, byte[]> committedData = new HashMap<>();
   private final Map<NodeId, Long> lastCommit = new HashMap<>();
   private final Map<NodeId, Replica> instance = new HashMap<>();
+  private final Map<Replica, Long> checkedUpTo = new java.util.IdentityHashMap<>();
+  private final Map<Long, NodeId> completenessChecked = new HashMap<>();
+  private long calls;
 
   Checker(Cluster c) {
     this.c = c;
   }
 
+  /**
+   * Checks what changed since the last call; every 200 calls (and on {@code full}) re-checks
+   * every node's whole committed prefix.
+   */
   void check() {
+    check(++calls % 200 == 0);
+  }
+
+  void check(boolean full) {
     for (Replica r : c.replicas.values()) {
       if (r.status() == Status.LEADER) {
         NodeId prev = leaderOfTerm.putIfAbsent(r.term(), r.id());
@@ -38,7 +49,9 @@ final class Checker {
       }
       instance.put(r.id(), r);
       lastCommit.put(r.id(), r.commitIndex());
-      for (long i = 1; i <= r.commitIndex(); i++) {
+      long from = full ? 1 : checkedUpTo.getOrDefault(r, 0L) + 1;
+      checkedUpTo.put(r, r.commitIndex());
+      for (long i = from; i <= r.commitIndex(); i++) {
         Entry e = r.log().entry(i);
         Entry known = committed.putIfAbsent(i, e);
         if (known != null && !known.sameId(e)) {
@@ -62,6 +75,10 @@ final class Checker {
       if (r.status() != Status.LEADER || c.down.contains(r.id())) {
         continue;
       }
+      if (!full && r.id().equals(completenessChecked.get(r.term()))) {
+        continue;
+      }
+      completenessChecked.put(r.term(), r.id());
       for (Map.Entry<Long, Entry> e : committed.entrySet()) {
         if (e.getValue().term() < r.term()
             && (e.getKey() > r.lastIndex() || !r.log().entry(e.getKey()).sameId(e.getValue()))) {
@@ -70,7 +87,9 @@ final class Checker {
         }
       }
     }
-    c.checkSafety();
+    if (full) {
+      c.checkSafety();
+    }
   }
 
   /** Call when {@code leader} answered a read ok: nothing may be committed in a later term. */

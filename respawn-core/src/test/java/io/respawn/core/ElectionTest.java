@@ -104,4 +104,31 @@ class ElectionTest {
     rd = b.step(rv, after);
     assertThat(((Message.RequestVoteResponse) rd.messages().get(0)).granted()).isTrue();
   }
+
+  /** The FailureDetector seam: with a detector, HARD suspicion (not the timeout) starts a campaign. */
+  @Test
+  void failureDetectorDecidesWhenAWitnessCampaigns() {
+    final FailureDetector.Suspicion[] verdict = {FailureDetector.Suspicion.NONE};
+    FailureDetector fd = new FailureDetector() {
+      @Override
+      public void heartbeat(NodeId peer, long nowNanos) {}
+
+      @Override
+      public Suspicion suspicion(NodeId peer, long nowNanos) {
+        return verdict[0];
+      }
+    };
+    Cluster c = new Cluster(Cluster.shape(1, 1),
+        b -> b.failureDetector(fd).electionTimeoutMillis(1000));
+    c.run(3_000);
+    Replica first = c.leader();
+    assertThat(first).isNotNull();
+    c.down.add(first.id());
+    c.run(10_000); // far past any election timeout: the detector still says NONE
+    assertThat(c.leader()).isNull();
+    verdict[0] = FailureDetector.Suspicion.HARD;
+    c.run(2_000);
+    assertThat(c.leader()).isNotNull();
+    assertThat(c.leader().id()).isNotEqualTo(first.id());
+  }
 }

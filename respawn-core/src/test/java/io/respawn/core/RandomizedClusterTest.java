@@ -54,8 +54,31 @@ class RandomizedClusterTest {
   @ParameterizedTest(name = "backups={0} witnesses={1} seed={2}")
   @MethodSource("cases")
   void safetyHoldsUnderFaults(int backups, int witnesses, long seed) {
+    runScenario(backups, witnesses, seed, Variant.CORRECT);
+  }
+
+  /**
+   * Teeth: each broken variant must be caught by the checker within a handful of seeds.
+   */
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.EnumSource(value = Variant.class, names = "CORRECT",
+      mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
+  void brokenVariantsAreCaught(Variant variant) {
+    int caught = 0;
+    for (long seed = 1; seed <= 20 && caught == 0; seed++) {
+      try {
+        runScenario(1 + (int) (seed % 2), 1 + (int) (seed % 3), seed, variant);
+      } catch (AssertionError | IllegalStateException expected) {
+        caught++;
+      }
+    }
+    assertThat(caught).as("%s caught within 20 seeds", variant).isPositive();
+  }
+
+  private static void runScenario(int backups, int witnesses, long seed, Variant variant) {
     Random rnd = new Random(seed);
-    Cluster c = new Cluster(Cluster.shape(backups, witnesses), b -> b.randomSeed(seed));
+    Cluster c = new Cluster(Cluster.shape(backups, witnesses),
+        b -> b.randomSeed(seed).variant(variant));
     for (NodeId id : c.replicas.keySet()) {
       c.clockRate.put(id, 1.0 + (rnd.nextDouble() * 2 - 1) * 0.0099);
     }
@@ -104,12 +127,15 @@ class RandomizedClusterTest {
             ("k" + rnd.nextInt(10)).getBytes()), c.now(l.id())));
         checker.check();
       }
-      if (l != null && rnd.nextInt(2) == 0) {
-        reads++;
-        ReadResult rr = c.read(l.id().value(), step);
-        if (rr.ok()) {
-          okReads++;
-          checker.checkReadAllowed(l);
+      // read at every node that believes it leads, including deposed ones still cut off
+      for (Replica any : new ArrayList<>(c.replicas.values())) {
+        if (any.status() == Status.LEADER && !c.down.contains(any.id()) && rnd.nextInt(2) == 0) {
+          reads++;
+          ReadResult rr = c.read(any.id().value(), step * 100L + any.id().value());
+          if (rr.ok()) {
+            okReads++;
+            checker.checkReadAllowed(any);
+          }
         }
       }
     }
@@ -120,12 +146,12 @@ class RandomizedClusterTest {
     }
     c.queue.clear();
     c.run(6_000);
-    checker.check();
+    checker.check(true);
     Replica l = c.leader();
     assertThat(l).as("a leader after healing").isNotNull();
     c.propose("final", "k");
     c.run(1_000);
-    checker.check();
+    checker.check(true);
     assertThat(l.commitIndex()).as(() -> describe(c)).isEqualTo(l.lastIndex());
     assertThat(checker.committedCount()).isGreaterThan(10);
     assertThat(okReads).isPositive();

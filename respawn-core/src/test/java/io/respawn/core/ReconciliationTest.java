@@ -149,4 +149,44 @@ class ReconciliationTest {
     }
     c.checkSafety();
   }
+
+  /**
+   * A witness leads holding entries only in elided form. A backup that already has them is
+   * detected by a probe (no values sent); a backup that lacks them gets them only after the
+   * primary fetched the values from a peer that keeps them (RequestLog), never elided.
+   */
+  @Test
+  void witnessLedPrimaryProbesThenFetchesValuesItHoldsOnlyElided() {
+    Cluster c = new Cluster(Cluster.shape(2, 1)); // P1 B2 B3 W4
+    List<Entry> fullLog = List.of(Entry.noop(1, 1), full(1, 2), full(1, 3));
+    restore(c, 1, 1, 1, fullLog);
+    restore(c, 2, 1, 1, fullLog);
+    restore(c, 3, 1, 1, List.of(Entry.noop(1, 1), full(1, 2)));
+    restore(c, 4, 1, 1, List.of(Entry.noop(1, 1), elided(1, 2), elided(1, 3)));
+    // the witness must lead without having adopted any values: catch-up answers are lost,
+    // and the primary-role node 1 stays quiet until then
+    c.dropIf = m -> m instanceof Message.RequestLogResponse;
+    c.tickAll();
+    for (int i = 0; i < 800 && c.r(4).status() != Status.LEADER; i++) {
+      c.globalNanos += 10 * Cluster.MS;
+      c.tick(4);
+      c.deliverAll();
+    }
+    Replica w = c.r(4);
+    assertThat(w.status()).isEqualTo(Status.LEADER);
+    assertThat(w.log().entry(3).isElided()).isTrue();
+    c.heal();
+    c.run(2_000);
+    // backup 2 had (1,3): matched by probing; backup 3 lacked it and got the value
+    assertThat(c.r(3).log().entry(3).isElided()).isFalse();
+    assertThat(c.r(3).log().entry(3).command().data()).isEqualTo("v1/3".getBytes());
+    assertThat(w.log().entry(3).isElided()).as("filled on the primary").isFalse();
+    assertThat(w.commitIndex()).isEqualTo(w.lastIndex());
+    for (int i = 1; i <= 3; i++) {
+      for (long j = 1; j <= w.lastIndex(); j++) {
+        assertThat(c.r(i).log().entry(j).isElided()).as("node %d entry %d", i, j).isFalse();
+      }
+    }
+    c.checkSafety();
+  }
 }

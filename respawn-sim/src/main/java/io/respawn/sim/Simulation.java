@@ -60,6 +60,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
 
   static final Role[] ROLES = {Role.PRIMARY, Role.BACKUP, Role.WITNESS, Role.BACKUP, Role.WITNESS};
   static final int REPLICAS = ROLES.length;
+  static final int FINAL_READ_ATTEMPTS_MAX = 50;
 
   private final long seed;
   private final SimConfig config;
@@ -240,7 +241,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
       }
     }
     runUntil(events.nowNanos() + config.settleMillis() * 1_000_000, () -> false);
-    finalReader.readAllKeys(config.workload().keyCount(), 10);
+    // Generous attempts: a replica removed from the shard may keep pointing the reader at
+    // another stale replica for a while before the reader lands on the primary.
+    finalReader.readAllKeys(config.workload().keyCount(), FINAL_READ_ATTEMPTS_MAX);
     runUntil(events.nowNanos() + 30_000_000_000L, finalReader::finalReadsDone);
   }
 

@@ -96,11 +96,26 @@ public final class SimulateCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     long[] range = parseSeeds(seeds);
-    Variant v = Variant.parse(variant);
-    SimConfig config = SimConfig.standard().withEventsMax(events).withShape(Shape.parse(shape))
+    Variant v;
+    Shape startShape;
+    NemesisConfig nemesis;
+    try {
+      v = Variant.parse(variant);
+      startShape = Shape.parse(shape);
+      nemesis = NemesisConfig.parse(nemesisProfile);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage()
+          + (e.getMessage().contains("No enum constant") ? " (--variant: correct, "
+              + "commit-without-backup, vote-stale-log or read-after-lease)" : ""));
+    }
+    if (events < 1) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--events must be >= 1, got " + events);
+    }
+    SimConfig config = SimConfig.standard().withEventsMax(events).withShape(startShape)
         .withVariant(v).withEngineStorage(!memoryStorage)
         .withMembershipChanges(!noMembershipChanges)
-        .withNemesis(NemesisConfig.parse(nemesisProfile))
+        .withNemesis(nemesis)
         .withPerEventInvariants(!endChecksOnly)
         .withLeaderMayStandIn(leaderMayStandIn);
     if (clients != null || clientTimeoutMillis != null) {

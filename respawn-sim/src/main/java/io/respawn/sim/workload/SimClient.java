@@ -30,6 +30,9 @@ public final class SimClient {
   private final HistoryRecorder history;
   private final long timeoutNanos;
   private int believedPrimary;
+  /** Pause between final reads (and their retries). */
+  private static final long FINAL_READ_PAUSE_NANOS = 10_000_000;
+
   private int currentOp = -1;
   private boolean stopped;
   private long completed;
@@ -153,7 +156,7 @@ public final class SimClient {
       finalReadsOk += ok ? 1 : 0;
       finalReadAttemptsLeft = finalReadAttemptsMax;
     }
-    events.after(1_000_000, this::issueFinalRead);
+    events.after(FINAL_READ_PAUSE_NANOS, this::issueFinalRead);
   }
 
   /** Keys whose final read succeeded. */

@@ -46,6 +46,13 @@ class SimulateCommandTest {
   }
 
   @Test
+  void unknownVariantIsAUsageError() {
+    int code = run("--seeds", "1", "--variant", "sloppy");
+    assertThat(code).isEqualTo(2);
+    assertThat(out.toString()).contains("commit-without-backup");
+  }
+
+  @Test
   void seedRangeParsesBothForms() {
     assertThat(SeedRange.parse("5")).containsExactly(5, 5);
     assertThat(SeedRange.parse(" 1..20000 ")).containsExactly(1, 20000);

@@ -1,0 +1,67 @@
+package io.respawn.sim;
+
+import io.respawn.sim.invariant.Violation;
+import io.respawn.sim.lin.Verdict;
+import java.util.List;
+
+/**
+ * What one seed's run produced.
+ *
+ * @param seed the seed
+ * @param events events run (faulty phase plus settling and final reads)
+ * @param virtualMillis virtual time at the end
+ * @param violations broken properties (empty for a clean run)
+ * @param operations client operations in the history
+ * @param acknowledgedWrites writes acknowledged to clients
+ * @param linearizability the checker's verdict (UNKNOWN: search bound hit, not a violation)
+ * @param linearizabilityStates states the checker explored
+ * @param description shape, faults and node states, printed when the run failed
+ */
+public record RunResult(
+    long seed,
+    long events,
+    long virtualMillis,
+    List<Violation> violations,
+    int operations,
+    int acknowledgedWrites,
+    Verdict linearizability,
+    long linearizabilityStates,
+    Stats stats,
+    String description) {
+
+  /**
+   * What the run exercised.
+   *
+   * @param crashes node crashes
+   * @param crashesLosingWrites crashes whose disk lost at least one unsynced batch
+   * @param highestTerm highest term any node led
+   * @param leaseReads reads the core allowed under a lease
+   * @param membershipChanges membership changes started
+   * @param standIns witnesses that stood in for a down backup
+   * @param messagesDropped messages the network lost
+   */
+  public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
+      long membershipChanges, long standIns, long messagesDropped) {
+
+    public Stats plus(Stats o) {
+      return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
+          Math.max(highestTerm, o.highestTerm), leaseReads + o.leaseReads,
+          membershipChanges + o.membershipChanges, standIns + o.standIns,
+          messagesDropped + o.messagesDropped);
+    }
+
+    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0);
+
+    @Override
+    public String toString() {
+      return "crashes=" + crashes + " crash-states-losing-writes=" + crashesLosingWrites
+          + " lease-reads=" + leaseReads + " membership-changes=" + membershipChanges
+          + " stand-ins=" + standIns
+          + " dropped-messages=" + messagesDropped;
+    }
+  }
+
+  public boolean clean() {
+    return violations.isEmpty();
+  }
+}

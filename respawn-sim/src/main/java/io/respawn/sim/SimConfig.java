@@ -1,0 +1,150 @@
+package io.respawn.sim;
+
+import io.respawn.core.Variant;
+import io.respawn.sim.nemesis.NemesisConfig;
+import io.respawn.sim.net.NetworkConfig;
+import io.respawn.sim.node.NodeTiming;
+import io.respawn.sim.workload.WorkloadConfig;
+
+/**
+ * Everything a run needs besides its seed. Two runs with the same config and seed are identical.
+ *
+ * @param eventsMax events of the faulty phase; then faults stop and the run settles
+ * @param settleMillis virtual time the run settles (faults healed) before final reads
+ * @param shape starting shard layout
+ * @param membershipChanges whether the nemesis may change membership
+ * @param variant the core's behaviour (CORRECT except in the teeth test)
+ * @param engineStorage persist through respawn-storage on a crash-recording disk (else a plain
+ *     in-memory model of the same contract)
+ * @param clientCount concurrent clients
+ * @param clientTimeoutMillis a client gives up on an operation after this long
+ * @param clockDriftPpmMax each node's clock rate error is drawn from +-this, in ppm
+ * @param electionTimeoutMillis core setting
+ * @param heartbeatIntervalMillis core setting
+ * @param leaseMillis core setting
+ * @param catchUpTimeoutMillis core setting
+ * @param timing node tick and fsync costs
+ * @param network network faults
+ * @param nemesis fault schedule
+ * @param workload client command mix
+ * @param linearizabilityStatesMax bound on the checker's search
+ * @param leaderMayStandIn let a witness-led primary name itself as stand-in for a down backup
+ *     (the only choice in 1+1+1 once the original primary is gone); off by default because the
+ *     core throws on it (FINDINGS.md)
+ * @param perEventInvariants check protocol invariants after every event; false leaves only the
+ *     end-of-run checks (linearizability, acknowledged writes, final reads), to measure what
+ *     they catch on their own
+ */
+public record SimConfig(
+    long eventsMax,
+    long settleMillis,
+    Shape shape,
+    boolean membershipChanges,
+    Variant variant,
+    boolean engineStorage,
+    int clientCount,
+    long clientTimeoutMillis,
+    long clockDriftPpmMax,
+    long electionTimeoutMillis,
+    long heartbeatIntervalMillis,
+    long leaseMillis,
+    long catchUpTimeoutMillis,
+    NodeTiming timing,
+    NetworkConfig network,
+    NemesisConfig nemesis,
+    WorkloadConfig workload,
+    long linearizabilityStatesMax,
+    boolean perEventInvariants,
+    boolean leaderMayStandIn) {
+
+  /** The configuration the CI sweep and the CLI use unless told otherwise. */
+  public static SimConfig standard() {
+    return new SimConfig(
+        5_000, 3_000, Shape.RANDOM, true, Variant.CORRECT, true,
+        4, 400, 10_000, 200, 25, 120, 60,
+        new NodeTiming(10_000, 100, 3_000, 20_000),
+        new NetworkConfig(100, 8_000, 20_000, 10_000),
+        NemesisConfig.standard(),
+        WorkloadConfig.standard(),
+        2_000_000,
+        true,
+        false);
+  }
+
+  public SimConfig withEventsMax(long v) {
+    return new SimConfig(v, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+  }
+
+  public SimConfig withShape(Shape v) {
+    return new SimConfig(eventsMax, settleMillis, v, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+  }
+
+  public SimConfig withVariant(Variant v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, v, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+  }
+
+  public SimConfig withNemesis(NemesisConfig v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
+        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, v,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+  }
+
+  public SimConfig withClients(int count, long timeoutMillis) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
+        engineStorage, count, timeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+  }
+
+  public SimConfig withPerEventInvariants(boolean v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
+        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, v, leaderMayStandIn);
+  }
+
+  public SimConfig withLeaderMayStandIn(boolean v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
+        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, v);
+  }
+
+  public SimConfig withNetwork(NetworkConfig v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
+        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+  }
+
+  public SimConfig withMembershipChanges(boolean v) {
+    return new SimConfig(eventsMax, settleMillis, shape, v, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+  }
+
+  public SimConfig withEngineStorage(boolean v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, v,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+  }
+
+  public SimConfig withClockDriftPpmMax(long v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
+        engineStorage, clientCount, clientTimeoutMillis, v, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+  }
+}

@@ -1,0 +1,604 @@
+package io.respawn.sim;
+
+import io.respawn.core.Entry;
+import io.respawn.core.LogView;
+import io.respawn.core.Membership;
+import io.respawn.core.Membership.Member;
+import io.respawn.core.NodeId;
+import io.respawn.core.ReplicaConfig;
+import io.respawn.core.Role;
+import io.respawn.core.RoleChange;
+import io.respawn.core.Status;
+import io.respawn.sim.clock.SimClock;
+import io.respawn.sim.event.EventQueue;
+import io.respawn.sim.invariant.BackupIndexMonotone;
+import io.respawn.sim.invariant.Cluster;
+import io.respawn.sim.invariant.CommitOnEveryBackup;
+import io.respawn.sim.invariant.CommittedEntries;
+import io.respawn.sim.invariant.InvariantChecker;
+import io.respawn.sim.invariant.LeaseReads;
+import io.respawn.sim.invariant.LogMatching;
+import io.respawn.sim.invariant.OneLeaderPerTerm;
+import io.respawn.sim.lin.CheckResult;
+import io.respawn.sim.lin.HistoryRecorder;
+import io.respawn.sim.lin.LinearizabilityChecker;
+import io.respawn.sim.lin.Verdict;
+import io.respawn.sim.nemesis.FaultTarget;
+import io.respawn.sim.nemesis.Nemesis;
+import io.respawn.sim.net.SimNetwork;
+import io.respawn.sim.node.ClientReply;
+import io.respawn.sim.node.NodeObserver;
+import io.respawn.sim.node.SimNode;
+import io.respawn.sim.storage.EngineReplicaStorage;
+import io.respawn.sim.storage.MemoryReplicaStorage;
+import io.respawn.sim.storage.ReplicaStorage;
+import io.respawn.sim.workload.SimClient;
+import io.respawn.sim.workload.Workload;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
+
+/**
+ * One deterministic run of a simulated shard, driven entirely by one seed.
+ *
+ * <p>Five replica processes exist (ids 0..4 with fixed roles: 0 primary, 1 and 3 backups, 2 and
+ * 4 witnesses); the shape decides which of them are members at the start (1+1+1 uses 0..2), and
+ * membership changes move between the two shapes. Clients are further network endpoints.
+ * Everything runs on the caller's thread off one {@link EventQueue}; the seed feeds one
+ * {@link SplittableRandom}, split once per component so each draws its own stream.
+ *
+ * <p>Phases: a faulty phase of {@code eventsMax} events (nemesis, network faults, clients);
+ * then faults stop, the network heals, crashed nodes restart and the shard settles; then one
+ * client reads every key. Invariants are checked after every event; at the end every
+ * acknowledged write must be in the final leader's log and the history must be linearizable.
+ */
+public final class Simulation implements Cluster, FaultTarget, NodeObserver {
+
+  static final Role[] ROLES = {Role.PRIMARY, Role.BACKUP, Role.WITNESS, Role.BACKUP, Role.WITNESS};
+  static final int REPLICAS = ROLES.length;
+  static final int FINAL_READ_ATTEMPTS_MAX = 50;
+
+  private final long seed;
+  private final SimConfig config;
+  private final SplittableRandom random;
+  private final EventQueue events = new EventQueue();
+  private final SimNetwork<Object> network;
+  private final List<SimNode> nodes = new ArrayList<>();
+  private final List<SimClient> clients = new ArrayList<>();
+  private final SimClient finalReader;
+  private final HistoryRecorder history = new HistoryRecorder();
+  private final Nemesis nemesis;
+  private final Membership initialMembership;
+  private final TreeSet<Integer> everMembers = new TreeSet<>();
+  private final Map<Integer, long[]> acknowledged = new HashMap<>();
+  private final InvariantChecker<Cluster> checker;
+  private final OneLeaderPerTerm oneLeader = new OneLeaderPerTerm();
+  private final CommittedEntries committed = new CommittedEntries();
+  private final LogMatching logMatching = new LogMatching();
+  private final LeaseReads leaseReads = new LeaseReads(oneLeader);
+  private final CommitOnEveryBackup commitRule = new CommitOnEveryBackup();
+  private final List<String> membershipLog = new ArrayList<>();
+  private final Shape shape;
+
+  public Simulation(long seed, SimConfig config) {
+    this.seed = seed;
+    this.config = config;
+    this.random = new SplittableRandom(seed);
+    this.shape = config.shape() == Shape.RANDOM
+        ? (random.nextBoolean() ? Shape.P1_B1_W1 : Shape.P1_B2_W2) : config.shape();
+    int members = shape == Shape.P1_B1_W1 ? 3 : 5;
+    List<Member> initial = new ArrayList<>();
+    for (int i = 0; i < members; i++) {
+      initial.add(Member.voter(i, ROLES[i]));
+      everMembers.add(i);
+    }
+    initialMembership = Membership.of(initial);
+
+    int clientCount = config.clientCount();
+    network = new SimNetwork<>(events, random.split(), config.network(),
+        REPLICAS + clientCount + 1, this::deliver);
+    checker = new InvariantChecker<>(seed,
+        List.of(oneLeader, committed, new BackupIndexMonotone(REPLICAS)),
+        events::eventsRun, events::nowNanos, 20);
+
+    for (int i = 0; i < REPLICAS; i++) {
+      SplittableRandom nodeRandom = random.split();
+      long driftPpm = config.clockDriftPpmMax() == 0 ? 0
+          : nodeRandom.nextLong(-config.clockDriftPpmMax(), config.clockDriftPpmMax() + 1);
+      SimClock clock = new SimClock(driftPpm, nodeRandom.nextLong(1L << 40));
+      int id = i;
+      SimNode node = new SimNode(id, s -> replicaConfig(id, s), newStorage(), clock, events,
+          network, nodeRandom, config.timing(), config.workload().keyCount(), clientCount + 1,
+          this);
+      node.setClientEndpointBase(REPLICAS);
+      nodes.add(node);
+    }
+    Workload workload = new Workload(config.workload(), random.split());
+    long timeoutNanos = config.clientTimeoutMillis() * 1_000_000;
+    for (int c = 0; c <= clientCount; c++) {
+      clients.add(new SimClient(c, REPLICAS + c, members, events, network, random.split(),
+          workload, history, timeoutNanos));
+    }
+    finalReader = clients.remove(clientCount);
+    for (int i = 0; i < REPLICAS; i++) {
+      standIns.add(new HashMap<>());
+    }
+    nemesis = new Nemesis(events, random.split(), config.nemesis(), this);
+  }
+
+  private ReplicaStorage newStorage() {
+    return config.engineStorage() ? new EngineReplicaStorage() : new MemoryReplicaStorage();
+  }
+
+  private ReplicaConfig replicaConfig(int id, long replicaSeed) {
+    return ReplicaConfig.builder(NodeId.of(id), initialMembership)
+        .electionTimeoutMillis(config.electionTimeoutMillis())
+        .heartbeatIntervalMillis(config.heartbeatIntervalMillis())
+        .leaseMillis(config.leaseMillis())
+        .clockDriftMax(config.clockDriftPpmMax() / 1e6)
+        .catchUpTimeoutMillis(config.catchUpTimeoutMillis())
+        .maxEntriesPerAppend(16)
+        .randomSeed(replicaSeed)
+        .variant(config.variant())
+        .build();
+  }
+
+  /** Runs the seed under config and checks everything. */
+  public static RunResult run(long seed, SimConfig config) {
+    return new Simulation(seed, config).run();
+  }
+
+  public RunResult run() {
+    for (SimNode node : nodes) {
+      node.start();
+      scheduleTicks(node);
+    }
+    clients.forEach(SimClient::start);
+    nemesis.start();
+
+    while (events.eventsRun() < config.eventsMax() && checker.clean() && step()) {
+      checkInvariants();
+    }
+    if (checker.clean()) {
+      settle();
+    }
+    if (checker.clean()) {
+      finalChecks();
+    }
+    return new RunResult(seed, events.eventsRun(), events.nowNanos() / 1_000_000,
+        List.copyOf(checker.violations()), history.size(), acknowledged.size(), linVerdict,
+        linStates, stats(), describe());
+  }
+
+  private Verdict linVerdict = Verdict.UNKNOWN;
+  private long linStates;
+
+  private void scheduleTicks(SimNode node) {
+    long tickNanos = config.timing().tickMicros() * 1_000;
+    events.after(1 + random.nextLong(tickNanos), new Runnable() {
+      @Override
+      public void run() {
+        node.tick();
+        events.after(tickNanos, this);
+      }
+    });
+  }
+
+  private void runUntil(long virtualNanos, java.util.function.BooleanSupplier done) {
+    while (checker.clean() && !done.getAsBoolean() && events.nextAtNanos() <= virtualNanos
+        && step()) {
+      checkInvariants();
+    }
+  }
+
+  private void checkInvariants() {
+    for (SimNode node : nodes) {
+      pruneStandIns(node);
+    }
+    if (config.perEventInvariants()) {
+      checker.checkAll(this);
+    }
+  }
+
+  /**
+   * A protocol invariant broke. With per-event invariants off (to measure what the end-to-end
+   * checks alone catch) it is ignored.
+   */
+  private void protocolViolation(String invariant, String description) {
+    if (config.perEventInvariants()) {
+      checker.report(invariant, description);
+    }
+  }
+
+  /**
+   * Runs one event. An exception from the core, the engine or the simulator is a failure of
+   * this seed like any violation, reported with the seed rather than thrown.
+   */
+  private boolean step() {
+    try {
+      return events.runNext();
+    } catch (RuntimeException | AssertionError e) {
+      java.io.StringWriter trace = new java.io.StringWriter();
+      e.printStackTrace(new java.io.PrintWriter(trace));
+      String[] lines = trace.toString().split("\n");
+      checker.report("exception", String.join("\n", Arrays.copyOf(lines,
+          Math.min(lines.length, 14))));
+      return false;
+    }
+  }
+
+  private void settle() {
+    nemesis.stop();
+    clients.forEach(SimClient::stop);
+    heal();
+    for (SimNode node : nodes) {
+      if (!node.isUp()) {
+        node.start();
+      }
+    }
+    runUntil(events.nowNanos() + config.settleMillis() * 1_000_000, () -> false);
+    // Generous attempts: a replica removed from the shard may keep pointing the reader at
+    // another stale replica for a while before the reader lands on the primary.
+    finalReader.readAllKeys(config.workload().keyCount(), FINAL_READ_ATTEMPTS_MAX);
+    runUntil(events.nowNanos() + 30_000_000_000L, finalReader::finalReadsDone);
+  }
+
+  private void finalChecks() {
+    SimNode leader = currentLeader();
+    if (leader == null) {
+      checker.report("no-leader-at-end", "no leader accepting writes after settling "
+          + config.settleMillis() + "ms: " + nodes);
+    } else {
+      committed.checkHoldsAllCommitted(leader, d -> protocolViolation(committed.name(), d));
+      LogView log = leader.replica().log();
+      for (Map.Entry<Integer, long[]> ack : acknowledged.entrySet()) {
+        long term = ack.getValue()[0];
+        long index = ack.getValue()[1];
+        if (log.lastIndex() < index || log.term(index) != term) {
+          checker.report("acknowledged-write-lost", "op #" + ack.getKey() + " acknowledged at "
+              + term + "/" + index + " is not in final leader n" + leader.id() + "'s log");
+        } else if (!someNodeHoldsValue(term, index)) {
+          checker.report("acknowledged-write-lost", "op #" + ack.getKey() + " acknowledged at "
+              + term + "/" + index + " survives only in elided (witness) form: its value is"
+              + " on no node");
+        }
+      }
+      if (finalReader.finalReadsOk() < config.workload().keyCount()) {
+        checker.report("final-reads", "only " + finalReader.finalReadsOk() + " of "
+            + config.workload().keyCount() + " keys could be read after settling: " + nodes);
+      }
+    }
+    CheckResult lin = new LinearizabilityChecker(config.linearizabilityStatesMax())
+        .check(history.history());
+    linVerdict = lin.verdict();
+    linStates = lin.statesExplored();
+    if (lin.verdict() == Verdict.NOT_LINEARIZABLE) {
+      StringBuilder b = new StringBuilder(lin.description());
+      lin.culprits().stream().limit(12).forEach(op -> b.append("\n    ").append(op));
+      checker.report("linearizability", b.toString());
+    }
+  }
+
+  /** True if some running node's log holds the entry at (term, index) with its value. */
+  private boolean someNodeHoldsValue(long term, long index) {
+    for (SimNode node : nodes) {
+      if (node.isUp()) {
+        LogView log = node.replica().log();
+        if (log.lastIndex() >= index && log.term(index) == term
+            && !log.entry(index).isElided()) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private SimNode currentLeader() {
+    SimNode best = null;
+    for (SimNode node : nodes) {
+      if (node.isLeader() && node.replica().canPropose()
+          && (best == null || node.replica().term() > best.replica().term())) {
+        best = node;
+      }
+    }
+    return best;
+  }
+
+  private long unknownOps() {
+    return history.history().stream()
+        .filter(o -> o.outcome() == io.respawn.sim.lin.Outcome.UNKNOWN).count();
+  }
+
+  private RunResult.Stats stats() {
+    long crashes = 0;
+    long losing = 0;
+    for (SimNode node : nodes) {
+      losing += node.crashesLosingWrites();
+    }
+    for (String line : nemesis.trace()) {
+      if (line.contains(" crash n")) {
+        crashes++;
+      }
+    }
+    return new RunResult.Stats(crashes, losing, oneLeader.highestLeaderTerm(),
+        leaseReads.readsChecked(), membershipLog.size(),
+        membershipLog.stream().filter(l -> l.contains("stands in")).count(), network.dropped());
+  }
+
+  private String describe() {
+    StringBuilder b = new StringBuilder();
+    b.append("shape ").append(shape.spelling()).append(", variant ").append(config.variant())
+        .append(", storage ").append(config.engineStorage() ? "engine" : "memory")
+        .append(", ").append(history.size()).append(" ops, ").append(acknowledged.size())
+        .append(" acked writes, ").append(unknownOps()).append(" unknown, ")
+        .append(committed.committedCount()).append(" committed, highest term ")
+        .append(oneLeader.highestLeaderTerm()).append('\n');
+    b.append("  ").append(stats()).append('\n');
+    b.append("  nodes: ").append(nodes).append('\n');
+    List<String> trace = nemesis.trace();
+    b.append("  last faults: ")
+        .append(trace.subList(Math.max(0, trace.size() - 12), trace.size())).append('\n');
+    b.append("  membership: ").append(membershipLog);
+    return b.toString();
+  }
+
+  // ---- network routing ----
+
+  private void deliver(int from, int to, Object message) {
+    if (to < REPLICAS) {
+      nodes.get(to).deliver(from, message);
+    } else if (to - REPLICAS < clients.size()) {
+      clients.get(to - REPLICAS).onReply((ClientReply) message);
+    } else {
+      finalReader.onReply((ClientReply) message);
+    }
+  }
+
+  // ---- Cluster ----
+
+  @Override
+  public List<SimNode> nodes() {
+    return nodes;
+  }
+
+  // ---- NodeObserver: feeds the event-driven invariants ----
+
+  @Override
+  public void persisted(SimNode node, List<Entry> entries) {
+    long firstIndex = entries.get(0).index();
+    long prevTerm = firstIndex == 1 ? 0 : node.replica().log().term(firstIndex - 1);
+    logMatching.persisted(node.id(), entries, prevTerm,
+        d -> protocolViolation(logMatching.name(), d));
+  }
+
+  @Override
+  public void applied(SimNode node, Entry entry) {
+    committed.applied(node.id(), node.replica().term(), entry, d -> protocolViolation(committed.name(), d));
+    if (node.isLeader()) {
+      commitRule.leaderApplied(node, entry, nodes, standInsOf(node),
+          d -> protocolViolation(commitRule.name(), d));
+    }
+  }
+
+  @Override
+  public void readServed(SimNode node, long term) {
+    leaseReads.readServed(node.id(), term, node.isLeader(),
+        d -> protocolViolation(leaseReads.name(), d));
+  }
+
+  /** Stand-ins the simulation asked node for, while it still leads the term it asked in. */
+  private Map<Integer, Integer> standInsOf(SimNode node) {
+    pruneStandIns(node);
+    return standIns.get(node.id());
+  }
+
+  /**
+   * Mirrors the core's rule: a stand-in ends when its leader leaves the term it was set in, and
+   * once the failed backup is no longer a voting backup (it may come back later as a new voter,
+   * without a stand-in). Called after every event so no such moment is missed.
+   */
+  private void pruneStandIns(SimNode node) {
+    Map<Integer, Integer> map = standIns.get(node.id());
+    if (map.isEmpty()) {
+      return;
+    }
+    if (!node.isLeader() || standInTerm[node.id()] != node.replica().term()) {
+      map.clear();
+      return;
+    }
+    var votingBackups = node.replica().membership().votingBackups();
+    map.keySet().removeIf(b -> !votingBackups.contains(NodeId.of(b)));
+  }
+
+  private final List<Map<Integer, Integer>> standIns = new ArrayList<>();
+  private final long[] standInTerm = new long[REPLICAS];
+
+  @Override
+  public void writeAcknowledged(int opId, long term, long index) {
+    acknowledged.put(opId, new long[] {term, index});
+  }
+
+  @Override
+  public void statusChanged(SimNode node, RoleChange change) {
+    if (change.to() == Status.LEADER) {
+      oneLeader.leaderSeen(change.term(), node.id(), d -> protocolViolation(oneLeader.name(), d));
+    }
+  }
+
+  @Override
+  public void timestampRegressed(SimNode node, int key, String detail) {
+    protocolViolation("timestamp-monotone", "n" + node.id() + ": " + detail);
+  }
+
+  // ---- FaultTarget ----
+
+  @Override
+  public int[] replicas() {
+    return everMembers.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  @Override
+  public boolean isUp(int node) {
+    return nodes.get(node).isUp();
+  }
+
+  @Override
+  public boolean isPaused(int node) {
+    return nodes.get(node).isPaused();
+  }
+
+  @Override
+  public boolean isSyncing(int node) {
+    return nodes.get(node).isSyncing();
+  }
+
+  @Override
+  public void crash(int node) {
+    nodes.get(node).crash();
+  }
+
+  @Override
+  public void restart(int node) {
+    nodes.get(node).start();
+  }
+
+  @Override
+  public void pause(int node, long durationNanos) {
+    nodes.get(node).pause(durationNanos);
+  }
+
+  @Override
+  public void partition(int[] sideA, int[] sideB) {
+    network.partition(sideA, sideB);
+  }
+
+  @Override
+  public void cutOneWay(int from, int to) {
+    network.cutOneWay(from, to);
+  }
+
+  @Override
+  public void heal() {
+    network.healAll();
+  }
+
+  /**
+   * One membership step, as an operator (or the primary's own policy) would take it:
+   *
+   * <ul>
+   *   <li>a voting backup is down: a voting witness stands in for it in the write quorum and a
+   *       configuration without the backup is proposed (DESIGN §5.4);
+   *   <li>else a learner is promoted to voter (the core goes through a joint configuration);
+   *   <li>else a replica outside the configuration is added as a learner;
+   *   <li>else (all five vote) one backup or witness other than the leader is removed, or n3
+   *       and n4 together, back to 1+1+1.
+   * </ul>
+   * Between them these move the shard between 1+1+1 and 1+2+2 through the shapes in between.
+   */
+  @Override
+  public String changeMembership(SplittableRandom r) {
+    if (!config.membershipChanges()) {
+      return null;
+    }
+    SimNode leader = currentLeader();
+    if (leader == null) {
+      return null;
+    }
+    Membership current = leader.replica().membership();
+    if (current.isJoint()) {
+      return null;
+    }
+    List<Member> members = new ArrayList<>(current.incoming());
+    String what = null;
+    List<Member> target = null;
+    for (NodeId backup : current.votingBackups()) {
+      if (!nodes.get(backup.value()).isUp()) {
+        for (Member m : members) {
+          boolean witnessVoter = m.voting() && m.role() == Role.WITNESS;
+          boolean allowed = m.id().value() != leader.id() || config.leaderMayStandIn();
+          if (witnessVoter && allowed && nodes.get(m.id().value()).isUp()
+              && !standInsOf(leader).containsValue(m.id().value())
+              && leader.standIn(backup.value(), m.id().value())) {
+            standInTerm[leader.id()] = leader.replica().term();
+            standIns.get(leader.id()).put(backup.value(), m.id().value());
+            target = without(members, backup.value());
+            what = "n" + m.id().value() + " stands in for down backup n" + backup.value()
+                + "; remove n" + backup.value();
+            break;
+          }
+        }
+        break;
+      }
+    }
+    if (target == null) {
+      Member learner = members.stream().filter(m -> !m.voting()).findFirst().orElse(null);
+      if (learner != null) {
+        target = without(members, learner.id().value());
+        target.add(Member.voter(learner.id().value(), learner.role()));
+        what = "promote n" + learner.id().value();
+      }
+    }
+    if (target == null) {
+      List<Integer> outside = new ArrayList<>();
+      for (int id = 1; id < REPLICAS; id++) {
+        if (!current.contains(NodeId.of(id))) {
+          outside.add(id);
+        }
+      }
+      if (!outside.isEmpty()) {
+        int id = outside.get(r.nextInt(outside.size()));
+        target = new ArrayList<>(members);
+        target.add(Member.learner(id, ROLES[id]));
+        what = "add n" + id + " as learner";
+      }
+    }
+    if (target == null) {
+      if (r.nextBoolean() && leader.id() != 3 && leader.id() != 4) {
+        target = without(without(members, 3), 4);
+        what = "remove n3 n4";
+      } else {
+        int id = 1 + r.nextInt(REPLICAS - 1);
+        if (id == leader.id() || (ROLES[id] == Role.WITNESS && votingWitnesses(members) < 2)) {
+          return null;
+        }
+        target = without(members, id);
+        what = "remove n" + id;
+      }
+    }
+    Membership next = Membership.of(target);
+    if (!leader.proposeMembership(next)) {
+      return null;
+    }
+    for (Member m : target) {
+      everMembers.add(m.id().value());
+    }
+    membershipLog.add(events.nowNanos() / 1_000_000 + "ms n" + leader.id() + ": " + what
+        + " -> " + next);
+    return "membership: " + what;
+  }
+
+  private static List<Member> without(List<Member> members, int id) {
+    List<Member> out = new ArrayList<>();
+    for (Member m : members) {
+      if (m.id().value() != id) {
+        out.add(m);
+      }
+    }
+    return out;
+  }
+
+  private static int votingWitnesses(List<Member> members) {
+    int n = 0;
+    for (Member m : members) {
+      if (m.voting() && m.role() == Role.WITNESS) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+}

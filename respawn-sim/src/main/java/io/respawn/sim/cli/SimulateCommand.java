@@ -1,0 +1,216 @@
+package io.respawn.sim.cli;
+
+import io.respawn.core.Variant;
+import io.respawn.sim.RunResult;
+import io.respawn.sim.Shape;
+import io.respawn.sim.SimConfig;
+import io.respawn.sim.Sweep;
+import io.respawn.sim.invariant.Violation;
+import io.respawn.sim.nemesis.NemesisConfig;
+import io.respawn.sim.net.NetworkConfig;
+import java.io.PrintWriter;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code respawn simulate}: runs the deterministic simulator over a range of seeds and prints
+ * one summary line; every failing seed is printed with the command that replays it.
+ */
+@Command(
+    name = "simulate",
+    mixinStandardHelpOptions = true,
+    description = "Runs the deterministic simulator over a range of seeds.")
+public final class SimulateCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--seeds", required = true, paramLabel = "FIRST..LAST",
+      description = "Seeds to run, e.g. 1..300 (or one seed, e.g. 42).")
+  String seeds;
+
+  @Option(names = "--events", defaultValue = "5000", paramLabel = "N",
+      description = "Events in the faulty phase of each seed (default ${DEFAULT-VALUE}).")
+  long events;
+
+  @Option(names = "--variant", defaultValue = "correct", paramLabel = "NAME",
+      description = "Core behaviour: correct, commit-without-backup, vote-stale-log, "
+          + "read-after-lease (default ${DEFAULT-VALUE}).")
+  String variant;
+
+  @Option(names = "--shape", defaultValue = "random", paramLabel = "SHAPE",
+      description = "Starting shard: 1-1-1, 1-2-2 or random (default ${DEFAULT-VALUE}).")
+  String shape;
+
+  @Option(names = "--memory-storage",
+      description = "Persist through an in-memory model of the storage contract instead of the "
+          + "real engine on a crash-recording disk.")
+  boolean memoryStorage;
+
+  @Option(names = "--no-membership-changes", description = "Keep the starting membership.")
+  boolean noMembershipChanges;
+
+  @Option(names = "--progress-every", defaultValue = "100", paramLabel = "SEEDS",
+      description = "Print a progress line every this many seeds (0: never).")
+  long progressEvery;
+
+  @Option(names = "--drop-per-million", paramLabel = "PPM",
+      description = "Message loss rate in parts per million (default: the standard config's).")
+  Integer dropPerMillion;
+
+  @Option(names = "--nemesis", defaultValue = "standard", paramLabel = "PROFILE",
+      description = "Fault schedule: standard, aggressive or none (default ${DEFAULT-VALUE}).")
+  String nemesisProfile;
+
+  @Option(names = "--clients", paramLabel = "N",
+      description = "Concurrent clients (default: the standard config's).")
+  Integer clients;
+
+  @Option(names = "--client-timeout-millis", paramLabel = "MS",
+      description = "A client gives up on an operation after this long (default: standard).")
+  Long clientTimeoutMillis;
+
+  @Option(names = "--leader-may-stand-in",
+      description = "Let a witness-led primary stand in for a down backup itself "
+          + "(exposes a core bug, see respawn-sim/FINDINGS.md).")
+  boolean leaderMayStandIn;
+
+  @Option(names = "--end-checks-only",
+      description = "Skip the per-event protocol invariants; keep linearizability, "
+          + "acknowledged-write and final-read checks (shows what they catch alone).")
+  boolean endChecksOnly;
+
+  @Option(names = "--verbose", description = "Print every run's summary, not only failures.")
+  boolean verbose;
+
+  public static void main(String[] args) {
+    quietStorageLogs();
+    System.exit(new CommandLine(new SimulateCommand()).execute(args));
+  }
+
+  @Override
+  public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    long[] range = parseSeeds(seeds);
+    Variant v;
+    Shape startShape;
+    NemesisConfig nemesis;
+    try {
+      v = Variant.parse(variant);
+      startShape = Shape.parse(shape);
+      nemesis = NemesisConfig.parse(nemesisProfile);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage()
+          + (e.getMessage().contains("No enum constant") ? " (--variant: correct, "
+              + "commit-without-backup, vote-stale-log or read-after-lease)" : ""));
+    }
+    if (events < 1) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--events must be >= 1, got " + events);
+    }
+    SimConfig config = SimConfig.standard().withEventsMax(events).withShape(startShape)
+        .withVariant(v).withEngineStorage(!memoryStorage)
+        .withMembershipChanges(!noMembershipChanges)
+        .withNemesis(nemesis)
+        .withPerEventInvariants(!endChecksOnly)
+        .withLeaderMayStandIn(leaderMayStandIn);
+    if (clients != null || clientTimeoutMillis != null) {
+      config = config.withClients(clients != null ? clients : config.clientCount(),
+          clientTimeoutMillis != null ? clientTimeoutMillis : config.clientTimeoutMillis());
+    }
+    if (dropPerMillion != null) {
+      NetworkConfig n = config.network();
+      config = config.withNetwork(new NetworkConfig(n.delayMinMicros(), n.delayMaxMicros(),
+          dropPerMillion, n.duplicatePerMillion()));
+    }
+    long started = System.nanoTime(); // progress display only; never feeds the simulation
+    long[] done = {0, 0, 0};
+    Sweep.Summary summary = Sweep.run(range[0], range[1], config, r -> {
+      done[0]++;
+      done[1] += r.events();
+      if (!r.clean()) {
+        done[2]++;
+        printFailure(out, r);
+      } else if (verbose) {
+        out.println("seed=" + r.seed() + " events=" + r.events() + " lin=" + r.linearizability() + "/" + r.linearizabilityStates()
+            + " " + r.description().replace("\n", "\n  "));
+      }
+      if (progressEvery > 0 && done[0] % progressEvery == 0) {
+        out.printf(Locale.ROOT, "progress: %d seeds, %d events, %d violations, %.1fs%n",
+            done[0], done[1], done[2], (System.nanoTime() - started) / 1e9);
+        out.flush();
+      }
+    });
+    out.printf(Locale.ROOT, "simulate: seeds %d..%d variant=%s shape=%s storage=%s "
+            + "lin-unknown=%d ops=%d %s %.1fs seeds=%d events=%d violations=%d%n",
+        range[0], range[1], v.name().toLowerCase(Locale.ROOT).replace('_', '-'), shape,
+        memoryStorage ? "memory" : "engine", summary.linUnknown(), summary.operations(),
+        summary.stats(),
+        (System.nanoTime() - started) / 1e9, summary.seeds(), summary.events(),
+        summary.violations());
+    out.flush();
+    return summary.violations() > 0 ? 1 : 0;
+  }
+
+  private void printFailure(PrintWriter out, RunResult r) {
+    out.println("VIOLATION seed=" + r.seed());
+    for (Violation v : r.violations()) {
+      out.println("  " + v);
+    }
+    out.println("  " + r.description().replace("\n", "\n  "));
+    out.println("  replay: " + replayCommand(r.seed()));
+    out.flush();
+  }
+
+  String replayCommand(long seed) {
+    StringBuilder b = new StringBuilder("bin/respawn simulate --seeds ").append(seed).append("..")
+        .append(seed).append(" --events ").append(events).append(" --variant ").append(variant)
+        .append(" --shape ").append(shape);
+    if (memoryStorage) {
+      b.append(" --memory-storage");
+    }
+    if (noMembershipChanges) {
+      b.append(" --no-membership-changes");
+    }
+    if (!"standard".equals(nemesisProfile)) {
+      b.append(" --nemesis ").append(nemesisProfile);
+    }
+    if (dropPerMillion != null) {
+      b.append(" --drop-per-million ").append(dropPerMillion);
+    }
+    if (endChecksOnly) {
+      b.append(" --end-checks-only");
+    }
+    if (leaderMayStandIn) {
+      b.append(" --leader-may-stand-in");
+    }
+    if (clients != null) {
+      b.append(" --clients ").append(clients);
+    }
+    if (clientTimeoutMillis != null) {
+      b.append(" --client-timeout-millis ").append(clientTimeoutMillis);
+    }
+    return b.toString();
+  }
+
+  /** The engine logs every open at INFO; a sweep reopens thousands of simulated disks, and torn tails are expected there. */
+  static void quietStorageLogs() {
+    org.slf4j.Logger storage = org.slf4j.LoggerFactory.getLogger("io.respawn.storage");
+    if (storage instanceof ch.qos.logback.classic.Logger logback) {
+      logback.setLevel(ch.qos.logback.classic.Level.ERROR);
+    }
+  }
+
+  private long[] parseSeeds(String text) {
+    try {
+      return SeedRange.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--seeds: " + e.getMessage());
+    }
+  }
+
+}

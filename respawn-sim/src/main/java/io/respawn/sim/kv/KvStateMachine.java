@@ -1,0 +1,135 @@
+package io.respawn.sim.kv;
+
+import io.respawn.core.Entry;
+import io.respawn.core.EntryKind;
+import io.respawn.sim.lin.Op;
+
+/**
+ * One node's key-value state: what committed entries produced, key by key, with the (term,
+ * index) timestamp of the last update of each key.
+ *
+ * <p>A witness applies elided entries: it learns the key's new timestamp but not its value, so
+ * the value becomes unknown until filled from a backup ({@link #fill}). A result that depends
+ * on an unknown value (INCR, DEL) is reported as {@link #UNKNOWN_RESULT}.
+ *
+ * <p>Invariant: a key's timestamp never moves backwards (DESIGN §3: "only moves forward to an
+ * equal or larger timestamp"); a violation is reported to the listener, not repaired.
+ */
+public final class KvStateMachine {
+
+  /** Result of an apply whose outcome this node cannot know (its value was elided). */
+  public static final long UNKNOWN_RESULT = Long.MIN_VALUE + 1;
+
+  /** Hears about timestamp regressions. */
+  public interface Listener {
+    void timestampRegressed(int key, long fromTerm, long fromIndex, long toTerm, long toIndex);
+  }
+
+  private final long[] value;
+  private final boolean[] known;
+  private final long[] tsTerm;
+  private final long[] tsIndex;
+  private final Listener listener;
+  private long appliedIndex;
+
+  public KvStateMachine(int keyCount, Listener listener) {
+    this.value = new long[keyCount];
+    this.known = new boolean[keyCount];
+    this.tsTerm = new long[keyCount];
+    this.tsIndex = new long[keyCount];
+    this.listener = listener;
+    java.util.Arrays.fill(value, Op.ABSENT);
+    java.util.Arrays.fill(known, true);
+  }
+
+  public long appliedIndex() {
+    return appliedIndex;
+  }
+
+  public boolean known(int key) {
+    return known[key];
+  }
+
+  public long value(int key) {
+    return value[key];
+  }
+
+  public long tsTerm(int key) {
+    return tsTerm[key];
+  }
+
+  public long tsIndex(int key) {
+    return tsIndex[key];
+  }
+
+  /**
+   * Applies the next committed entry; returns the client-visible result for a write (0 for
+   * SET/MSET, keys removed for DEL, new value for INCR) or {@link #UNKNOWN_RESULT}.
+   */
+  public long apply(Entry entry) {
+    if (entry.index() != appliedIndex + 1) {
+      throw new IllegalStateException("apply " + entry.index() + " after " + appliedIndex);
+    }
+    appliedIndex = entry.index();
+    if (entry.kind() != EntryKind.NORMAL) {
+      return 0;
+    }
+    if (entry.isElided()) {
+      for (int key : KvCommand.keysOf(entry.command())) {
+        stamp(key, entry);
+        known[key] = false;
+      }
+      return UNKNOWN_RESULT;
+    }
+    KvCommand c = KvCommand.decode(entry.command());
+    switch (c.kind()) {
+      case SET, MSET -> {
+        for (int i = 0; i < c.keys().length; i++) {
+          int key = c.keys()[i];
+          stamp(key, entry);
+          value[key] = c.values()[i];
+          known[key] = true;
+        }
+        return 0;
+      }
+      case DEL -> {
+        int key = c.keys()[0];
+        long result = known[key] ? (value[key] == Op.ABSENT ? 0 : 1) : UNKNOWN_RESULT;
+        stamp(key, entry);
+        value[key] = Op.ABSENT;
+        known[key] = true;
+        return result;
+      }
+      case INCR -> {
+        int key = c.keys()[0];
+        stamp(key, entry);
+        if (!known[key]) {
+          return UNKNOWN_RESULT;
+        }
+        value[key] = (value[key] == Op.ABSENT ? 0 : value[key]) + 1;
+        return value[key];
+      }
+      default -> throw new IllegalStateException("not a write: " + c.kind());
+    }
+  }
+
+  private void stamp(int key, Entry entry) {
+    boolean backwards = entry.term() < tsTerm[key]
+        || (entry.term() == tsTerm[key] && entry.index() < tsIndex[key]);
+    if (backwards) {
+      listener.timestampRegressed(key, tsTerm[key], tsIndex[key], entry.term(), entry.index());
+    }
+    tsTerm[key] = entry.term();
+    tsIndex[key] = entry.index();
+  }
+
+  /** Takes a value learned from a backup, if it is the version this node has applied. */
+  public boolean fill(int key, long term, long index, long v) {
+    if (known[key] || tsTerm[key] != term || tsIndex[key] != index) {
+      return false;
+    }
+    value[key] = v;
+    known[key] = true;
+    return true;
+  }
+}

@@ -1,0 +1,41 @@
+package io.respawn.sim.nemesis;
+
+import java.util.SplittableRandom;
+
+/** What the nemesis can do to a cluster; the simulation implements it. */
+public interface FaultTarget {
+
+  /** Replica endpoints that exist now (members and nodes being added or removed). */
+  int[] replicas();
+
+  boolean isUp(int node);
+
+  boolean isPaused(int node);
+
+  /** True while node waits for an fsync: a crash now lands on unsynced writes. */
+  boolean isSyncing(int node);
+
+  /** Stops node at once; its disk becomes one of the crash states the storage contract allows. */
+  void crash(int node);
+
+  /** Starts a crashed node again from whatever its disk holds. */
+  void restart(int node);
+
+  /** Node receives no events (messages, ticks) for durationNanos, then resumes where it was. */
+  void pause(int node, long durationNanos);
+
+  /** Cuts every link between the two sides. */
+  void partition(int[] sideA, int[] sideB);
+
+  /** Cuts one direction of one link. */
+  void cutOneWay(int from, int to);
+
+  /** Restores every link. */
+  void heal();
+
+  /**
+   * Asks the primary to change the shard's membership (for example grow 1+1+1 to 1+2+2 or
+   * shrink back); returns a description, or null if no change is possible right now.
+   */
+  String changeMembership(SplittableRandom random);
+}

@@ -1,0 +1,9 @@
+package io.respawn.sim.node;
+
+import io.respawn.sim.workload.Command;
+
+/**
+ * Client to node: one command. {@code opId} is the history's id for it, so every answer can be
+ * matched to the right history entry even after the client gave up on it.
+ */
+public record ClientRequest(int client, int opId, Command command) {}

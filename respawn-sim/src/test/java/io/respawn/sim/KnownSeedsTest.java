@@ -1,0 +1,44 @@
+package io.respawn.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Seeds that once failed, kept as plain tests so the fix stays fixed.
+ *
+ * <ul>
+ *   <li>146: a witness paused mid-election became leader of term 1 after term 2 had committed
+ *       index 1; the leader-completeness check wrongly required a stale leader to hold entries
+ *       committed in newer terms (a checker bug, fixed in {@code CommittedEntries}).
+ *   <li>633, 964, 1374, 2166: after a stand-in removed the failed backup, the configuration had
+ *       no voting backup (the replacement still a learner) and a witness-led primary could not
+ *       fetch values it held only elided, because value pulls asked voting backups only; final
+ *       reads failed (a simulator bug: pulls now fall back to every member).
+ *   <li>16905 (found by the 20,000-seed sweep): the final reader bounced between two replicas
+ *       removed from the shard, each hinting at the other as leader, and used up its 10
+ *       attempts on one key in 10 ms; final reads now get 50 attempts 10 ms apart.
+ *   <li>5 with {@code leaderMayStandIn}: a witness-led primary naming itself as stand-in for a
+ *       down backup makes {@code Replica.standIn} throw (core bug F1 in FINDINGS.md; enable the
+ *       test when the core is fixed).
+ * </ul>
+ */
+class KnownSeedsTest {
+
+  @ParameterizedTest
+  @ValueSource(longs = {146, 633, 964, 1374, 2166, 16905})
+  void onceFailingSeedIsClean(long seed) {
+    RunResult r = Simulation.run(seed, SimConfig.standard());
+    assertThat(r.violations()).as(r.description()).isEmpty();
+  }
+
+  @Test
+  @Disabled("core bug F1 (respawn-sim/FINDINGS.md): Replica.standIn(failed, self) throws NPE")
+  void leaderStandingInForDownBackup() {
+    RunResult r = Simulation.run(5, SimConfig.standard().withLeaderMayStandIn(true));
+    assertThat(r.violations()).as(r.description()).isEmpty();
+  }
+}

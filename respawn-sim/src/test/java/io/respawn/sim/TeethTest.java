@@ -1,0 +1,45 @@
+package io.respawn.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.core.Variant;
+import io.respawn.sim.nemesis.NemesisConfig;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Does the simulator have teeth? Each deliberately broken core variant must be caught within a
+ * bounded number of seeds, and the failing seed must replay to the same violation.
+ *
+ * <p>The aggressive nemesis (frequent, short faults) makes elections frequent, which all three
+ * bugs need in order to show.
+ */
+class TeethTest {
+
+  static final long SEEDS_MAX = 60;
+
+  static SimConfig configFor(Variant variant) {
+    return SimConfig.standard().withVariant(variant).withNemesis(NemesisConfig.aggressive());
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Variant.class, names = {"COMMIT_WITHOUT_BACKUP", "VOTE_STALE_LOG",
+      "READ_AFTER_LEASE"})
+  void brokenVariantIsCaught(Variant variant) {
+    SimConfig config = configFor(variant);
+    RunResult caught = null;
+    for (long seed = 1; seed <= SEEDS_MAX && caught == null; seed++) {
+      RunResult r = Simulation.run(seed, config);
+      if (!r.clean()) {
+        caught = r;
+      }
+    }
+    assertThat(caught).as(variant + " escaped " + SEEDS_MAX + " seeds").isNotNull();
+    System.out.println("teeth: " + variant + " caught at seed " + caught.seed() + " by "
+        + caught.violations().get(0));
+
+    RunResult replay = Simulation.run(caught.seed(), config);
+    assertThat(replay.violations()).as("replay of seed " + caught.seed())
+        .isEqualTo(caught.violations());
+  }
+}

@@ -68,7 +68,7 @@ public record SimConfig(
         WorkloadConfig.standard(),
         2_000_000,
         true,
-        false);
+        true);
   }
 
   public SimConfig withEventsMax(long v) {

@@ -2,8 +2,6 @@ package io.respawn.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.junit.jupiter.api.Disabled;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -22,8 +20,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  *       removed from the shard, each hinting at the other as leader, and used up its 10
  *       attempts on one key in 10 ms; final reads now get 50 attempts 10 ms apart.
  *   <li>5 with {@code leaderMayStandIn}: a witness-led primary naming itself as stand-in for a
- *       down backup makes {@code Replica.standIn} throw (core bug F1 in FINDINGS.md; enable the
- *       test when the core is fixed).
+ *       down backup made {@code Replica.standIn} throw (core bug F1 in FINDINGS.md, fixed: the
+ *       leader counts its own persisted index for the backup). Seeds 6, 10 and 17 hit it too.
  * </ul>
  */
 class KnownSeedsTest {
@@ -35,10 +33,10 @@ class KnownSeedsTest {
     assertThat(r.violations()).as(r.description()).isEmpty();
   }
 
-  @Test
-  @Disabled("core bug F1 (respawn-sim/FINDINGS.md): Replica.standIn(failed, self) throws NPE")
-  void leaderStandingInForDownBackup() {
-    RunResult r = Simulation.run(5, SimConfig.standard().withLeaderMayStandIn(true));
+  @ParameterizedTest
+  @ValueSource(longs = {5, 6, 10, 17})
+  void leaderStandingInForDownBackup(long seed) {
+    RunResult r = Simulation.run(seed, SimConfig.standard().withLeaderMayStandIn(true));
     assertThat(r.violations()).as(r.description()).isEmpty();
   }
 }

@@ -74,9 +74,10 @@ public final class SimulateCommand implements Callable<Integer> {
       description = "A client gives up on an operation after this long (default: standard).")
   Long clientTimeoutMillis;
 
-  @Option(names = "--leader-may-stand-in",
+  @Option(names = "--leader-may-stand-in", negatable = true, defaultValue = "true",
+      fallbackValue = "true",
       description = "Let a witness-led primary stand in for a down backup itself "
-          + "(exposes a core bug, see respawn-sim/FINDINGS.md).")
+          + "(default; --no-leader-may-stand-in turns it off).")
   boolean leaderMayStandIn;
 
   @Option(names = "--end-checks-only",
@@ -185,8 +186,8 @@ public final class SimulateCommand implements Callable<Integer> {
     if (endChecksOnly) {
       b.append(" --end-checks-only");
     }
-    if (leaderMayStandIn) {
-      b.append(" --leader-may-stand-in");
+    if (!leaderMayStandIn) {
+      b.append(" --no-leader-may-stand-in");
     }
     if (clients != null) {
       b.append(" --clients ").append(clients);

@@ -3,17 +3,21 @@
 # against Redis (persistence off, AOF appendfsync everysec, AOF appendfsync always), all started
 # by this script on loopback, one after another in ONE run so the machine's state is shared.
 #
-#   scripts/bench-vs-redis.sh [-n REQUESTS] [-c CLIENTS] [-r KEYSPACE] [-d VALUE_BYTES] [-o OUT_DIR]
+#   scripts/bench-vs-redis.sh [-n REQUESTS] [-c CLIENTS] [-r KEYSPACE] [-d VALUE_BYTES]
+#                             [-w WARMUP_REQUESTS] [-o OUT_DIR]
 #
+# Every server first gets the same unmeasured warm-up (-w requests of SET and GET, default
+# 100000; 0 turns it off), so a JVM's JIT warm-up is not measured as throughput and every server
+# starts the measured run with the same keys present.
 # Writes OUT_DIR/redis-compare.csv (one row per server x test x pipeline depth), prints a
 # Markdown table, and renders OUT_DIR/redis-compare.png. Every process it starts is stopped by pid.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-requests=200000 clients=50 keyspace=1000000 value_bytes=100 out="$root/docs/bench"
-while getopts "n:c:r:d:o:" opt; do
+requests=200000 clients=50 keyspace=1000000 value_bytes=100 warmup=100000 out="$root/docs/bench"
+while getopts "n:c:r:d:w:o:" opt; do
   case "$opt" in
     n) requests="$OPTARG" ;; c) clients="$OPTARG" ;; r) keyspace="$OPTARG" ;;
-    d) value_bytes="$OPTARG" ;; o) out="$OPTARG" ;; *) exit 2 ;;
+    d) value_bytes="$OPTARG" ;; w) warmup="$OPTARG" ;; o) out="$OPTARG" ;; *) exit 2 ;;
   esac
 done
 "$root/scripts/install-test-deps.sh"
@@ -48,6 +52,10 @@ echo "server,test,pipeline,requests_per_sec,p50_ms,p99_ms" > "$csv"
 
 run_bench() { # label port
   local label="$1" port="$2"
+  if [ "$warmup" -gt 0 ]; then
+    redis-benchmark -p "$port" -t set,get -n "$warmup" -c "$clients" -r "$keyspace" \
+        -d "$value_bytes" -q >/dev/null 2>&1
+  fi
   for pipeline in 1 16; do
     # --csv columns: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
     redis-benchmark -p "$port" -t set,get -n "$requests" -c "$clients" -r "$keyspace" -d "$value_bytes" \

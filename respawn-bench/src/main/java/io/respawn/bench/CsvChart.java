@@ -52,6 +52,23 @@ public final class CsvChart implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    render(csv, png, title, seriesColumn, categoryColumns, valueColumn);
+    return 0;
+  }
+
+  /**
+   * Renders {@code csv} as a grouped bar chart into {@code png}: one series per distinct value of
+   * {@code seriesColumn}, one bar group per distinct combination of {@code categoryColumns}.
+   */
+  public static void render(
+      Path csv,
+      Path png,
+      String title,
+      String seriesColumn,
+      List<String> categoryColumns,
+      String valueColumn)
+      throws IOException {
+    System.setProperty("java.awt.headless", "true");
     List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
     if (lines.size() < 2) {
       throw new IllegalArgumentException("no data rows in " + csv);
@@ -72,8 +89,11 @@ public final class CsvChart implements Callable<Integer> {
       }
       String[] cells = line.split(",");
       StringBuilder category = new StringBuilder();
-      for (int at : categoryAt) {
-        category.append(category.length() == 0 ? "" : " P").append(cells[at]);
+      for (int i = 0; i < categoryAt.size(); i++) {
+        if (i > 0) {
+          category.append(' ').append(categoryColumns.get(i)).append('=');
+        }
+        category.append(cells[categoryAt.get(i)]);
       }
       categories.add(category.toString());
       valueBySeries
@@ -100,7 +120,6 @@ public final class CsvChart implements Callable<Integer> {
       chart.addSeries(series.getKey(), xs, ys);
     }
     BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
-    return 0;
   }
 
   private static int columnIndex(List<String> header, String name) {

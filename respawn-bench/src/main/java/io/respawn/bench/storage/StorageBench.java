@@ -1,5 +1,6 @@
 package io.respawn.bench.storage;
 
+import io.respawn.bench.CsvChart;
 import io.respawn.storage.Durability;
 import io.respawn.storage.FileChannelDisk;
 import io.respawn.storage.LogEngine;
@@ -67,6 +68,12 @@ public final class StorageBench implements Callable<Integer> {
   @Option(names = "--value-bytes", description = "Value size in bytes. Default: ${DEFAULT-VALUE}")
   int valueBytes = 100;
 
+  @Option(names = "--csv", description = "Also write the cells as CSV to this file.")
+  Path csvOut;
+
+  @Option(names = "--png", description = "Also render ops/s per mode and thread count as a PNG chart.")
+  Path pngOut;
+
   @Option(names = "--keys", description = "Distinct keys written (uniformly). Default: ${DEFAULT-VALUE}")
   int keys = 100_000;
 
@@ -96,6 +103,18 @@ public final class StorageBench implements Callable<Integer> {
       }
     }
     printTable(out, cells);
+    if (csvOut != null || pngOut != null) {
+      Path csv = csvOut != null ? csvOut : Files.createTempFile("storage-bench", ".csv");
+      writeCsv(csv, cells);
+      if (pngOut != null) {
+        CsvChart.render(csv, pngOut, "respawn bench storage: " + valueBytes + "-byte writes (ops/s)",
+            "mode", List.of("threads"), "ops_per_sec");
+        out.println("chart: " + pngOut);
+      }
+      if (csvOut == null) {
+        Files.delete(csv);
+      }
+    }
     try {
       Files.deleteIfExists(dir); // only if empty: never remove what we did not create
     } catch (java.nio.file.DirectoryNotEmptyException keep) {
@@ -260,6 +279,21 @@ public final class StorageBench implements Callable<Integer> {
           c.opsPerSecond() / baseline(cells, c.threads()),
           c.opsPerSecond() / serial);
     }
+  }
+
+  static void writeCsv(Path csv, List<Cell> cells) throws IOException {
+    StringBuilder b = new StringBuilder("mode,threads,ops_per_sec,p50_us,p99_us,fsyncs_per_op\n");
+    for (Cell c : cells) {
+      b.append(String.format(java.util.Locale.ROOT, "%s,%d,%.0f,%.1f,%.1f,%.4f%n",
+          c.mode(), c.threads(), c.opsPerSecond(),
+          c.latencyNanos().getValueAtPercentile(50) / 1e3,
+          c.latencyNanos().getValueAtPercentile(99) / 1e3,
+          c.ops() == 0 ? 0.0 : (double) c.fsyncs() / c.ops()));
+    }
+    if (csv.getParent() != null) {
+      Files.createDirectories(csv.getParent());
+    }
+    Files.writeString(csv, b.toString(), StandardCharsets.UTF_8);
   }
 
   private static double baseline(List<Cell> cells, int threads) {

@@ -22,10 +22,14 @@ import org.slf4j.LoggerFactory;
  * <p>One <em>pass</em> is one event-loop iteration: all requests read from all connections in
  * that iteration are executed, then a tail task ({@link #endPass}, run after the iteration's I/O
  * and tasks) hands their writes to the engine as one batch and gives each connection its replies
- * in request order. An ORDERED write's reply can usually go out in the same pass (the engine
- * writes the batch on this thread); a DURABLE one's waits for the engine's flusher, whose
- * completion is handed back to this loop (see {@link ClientConnection#onReplies}). Active expiry
- * runs as a task {@link #TICKS_PER_SECOND} times a second.
+ * in request order. An ORDERED write's reply usually goes out in the same pass (the engine writes
+ * the batch on this thread). If the pass holds DURABLE writes, this thread then leads the
+ * engine's group commit itself and blocks for that fsync ({@link Dispatcher#awaitDurableWrites}),
+ * like Redis with appendfsync always: the replies go out in the same pass with no wake-up of, or
+ * hand-off from, another thread (an earlier design left the fsync to the engine's flusher and
+ * lost most of the time to cross-thread wake-ups on a busy machine), and the requests arriving
+ * meanwhile make the next pass's batch. Active expiry runs as a task {@link #TICKS_PER_SECOND} times a
+ * second.
  *
  * <p>Bounds: each connection stops reading at {@code pipelineDepthMax} unanswered requests, so a
  * pass executes at most about clientsMax × pipelineDepthMax requests; a pass's engine batch is
@@ -52,6 +56,7 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
   public CommandLoop(Dispatcher dispatcher, SingleThreadEventLoop loop) {
     this.dispatcher = dispatcher;
     this.loop = loop;
+    dispatcher.awaitDurableInline(true);
   }
 
   public void start() {
@@ -94,6 +99,7 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
     passScheduled = false;
     try {
       dispatcher.endPass();
+      dispatcher.awaitDurableWrites();
     } catch (Throwable t) {
       log.error("command loop error", t);
     }

@@ -127,6 +127,11 @@ public final class Dispatcher {
     keyspace.commitPass();
   }
 
+  /** Some write executed in the current pass waits for DURABLE. */
+  public boolean passWantsDurable() {
+    return keyspace.passWantsDurable();
+  }
+
   /**
    * Makes {@link #awaitDurableWrites} (called by the owning thread after every pass) complete
    * DURABLE replies instead of callbacks from the engine's flusher.

@@ -153,6 +153,11 @@ final class Keyspace {
     return passWrite.ordered;
   }
 
+  /** Some write collected in the current pass waits for DURABLE. */
+  boolean passWantsDurable() {
+    return passWrite != null && passWrite.durableWanted;
+  }
+
   long pendingBytes() {
     return pendingBytes;
   }

@@ -90,8 +90,9 @@ public final class RespawnServer implements AutoCloseable {
   }
 
   /**
-   * Opens the store, starts the command thread and binds; closes what it opened on failure. Tests
-   * pass their own opener; the shipping server uses {@link #start(ServerConfig)}.
+   * Opens the store, starts the event loops (the first executes commands) and binds; closes what
+   * it opened on failure. Tests pass their own opener; the shipping server uses {@link
+   * #start(ServerConfig)}.
    */
   public static RespawnServer start(ServerConfig config, StoreOpener opener)
       throws IOException, InterruptedException {
@@ -152,7 +153,7 @@ public final class RespawnServer implements AutoCloseable {
   }
 
   /**
-   * Stops accepting, closes client connections, stops the command thread, flushes the engine so
+   * Stops accepting, closes client connections, stops the event loops, flushes the engine so
    * ORDERED writes become durable, and closes it.
    */
   @Override

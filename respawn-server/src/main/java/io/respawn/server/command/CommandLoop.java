@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * like Redis with appendfsync always: the replies go out in the same pass with no wake-up of, or
  * hand-off from, another thread (an earlier design left the fsync to the engine's flusher and
  * lost most of the time to cross-thread wake-ups on a busy machine), and the requests arriving
- * meanwhile make the next pass's batch. Active expiry runs as a task {@link #TICKS_PER_SECOND} times a
- * second.
+ * meanwhile make the next pass's batch. Active expiry runs as a task {@link #TICKS_PER_SECOND}
+ * times a second.
  *
  * <p>Bounds: each connection stops reading at {@code pipelineDepthMax} unanswered requests, so a
  * pass executes at most about clientsMax × pipelineDepthMax requests; a pass's engine batch is

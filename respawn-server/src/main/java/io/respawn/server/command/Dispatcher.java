@@ -141,8 +141,9 @@ public final class Dispatcher {
   }
 
   /**
-   * After {@link #endPass}, in inline mode: waits until the pass's DURABLE writes are durable, doing the fsync on
-   * the calling thread if none already running covers them (see {@link Keyspace#helpDurable}).
+   * After {@link #endPass}, in inline mode: waits until the pass's DURABLE writes are durable,
+   * doing the fsync on the calling thread if none already running covers them (see {@link
+   * Keyspace#helpDurable}).
    */
   public void awaitDurableWrites() {
     keyspace.helpDurable();

@@ -213,8 +213,8 @@ final class Keyspace {
   }
 
   /**
-   * Inline mode: blocks until the batches DURABLE replies wait on are durable, running the engine's fsync
-   * on this thread unless one already running covers it (the engine's group commit: an fsync
+   * Inline mode: blocks until the batches DURABLE replies wait on are durable, running the
+   * engine's fsync on this thread unless one already running covers it (the engine's group commit: an fsync
    * covers every batch written before it starts). So the thread that answers DURABLE writes
    * needs no wake-up from the engine's flusher; the cost is that it executes nothing else during
    * that fsync, like Redis with appendfsync always. A storage failure is not thrown here: it

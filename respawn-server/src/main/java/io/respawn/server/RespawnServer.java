@@ -7,6 +7,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.SingleThreadEventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -32,12 +33,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One single-node RESP server: the storage engine, the command thread ({@link CommandLoop}) and
- * Netty I/O threads accepting clients. {@link #start} brings them up in that order, {@link #close}
- * takes them down in reverse and makes every write durable before the engine closes.
+ * One single-node RESP server: the storage engine and Netty event loops accepting clients, the
+ * first of which also executes every command ({@link CommandLoop}). {@link #start} brings them up
+ * in that order, {@link #close} takes them down in reverse and makes every write durable before
+ * the engine closes.
  *
- * <p>Threads: {@code ioThreads} Netty event loops ({@code respawn-io-N}, decode/encode only), one
- * command thread, and whatever the engine runs (flusher, compactor).
+ * <p>Threads: {@code ioThreads} Netty event loops ({@code respawn-io-N}); the first owns command
+ * semantics, the others (if any) only decode and encode; plus whatever the engine runs (flusher,
+ * compactor).
  */
 public final class RespawnServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RespawnServer.class);
@@ -87,8 +90,9 @@ public final class RespawnServer implements AutoCloseable {
   }
 
   /**
-   * Opens the store, starts the command thread and binds; closes what it opened on failure. Tests
-   * pass their own opener; the shipping server uses {@link #start(ServerConfig)}.
+   * Opens the store, starts the event loops (the first executes commands) and binds; closes what
+   * it opened on failure. Tests pass their own opener; the shipping server uses {@link
+   * #start(ServerConfig)}.
    */
   public static RespawnServer start(ServerConfig config, StoreOpener opener)
       throws IOException, InterruptedException {
@@ -100,10 +104,6 @@ public final class RespawnServer implements AutoCloseable {
     CommandSettings settings = new CommandSettings(config.requirePass(), config.defaultDurability(),
         config.limits(), config.bindHost(), config.port(), config.dataDir().toString(),
         storageDescription, sc.keyBytesMax(), sc.valueBytesMax());
-    CommandLoop loop = new CommandLoop(
-        new Dispatcher(store, System::currentTimeMillis, settings, registry));
-    loop.start();
-
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll
         ? EpollIoHandler.newFactory(0, SpinningSelectStrategy.factory(IO_SPIN_NANOS))
@@ -112,6 +112,12 @@ public final class RespawnServer implements AutoCloseable {
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(config.ioThreads(),
         new io.netty.util.concurrent.DefaultThreadFactory("respawn-io"), io);
+    // The first event loop owns command execution; with one I/O thread (the default) every
+    // connection is served there and no request changes threads.
+    CommandLoop loop = new CommandLoop(
+        new Dispatcher(store, System::currentTimeMillis, settings, registry),
+        (SingleThreadEventLoop) group.next());
+    loop.start();
     try {
       ServerBootstrap bootstrap = new ServerBootstrap()
           .group(group)
@@ -147,7 +153,7 @@ public final class RespawnServer implements AutoCloseable {
   }
 
   /**
-   * Stops accepting, closes client connections, stops the command thread, flushes the engine so
+   * Stops accepting, closes client connections, stops the event loops, flushes the engine so
    * ORDERED writes become durable, and closes it.
    */
   @Override
@@ -159,11 +165,7 @@ public final class RespawnServer implements AutoCloseable {
     log.info("shutting down: closing listener and client connections");
     serverChannel.close().awaitUninterruptibly();
     ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
-    try {
-      commandLoop.close();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    commandLoop.close();
     try {
       store.flushAll().get(FLUSH_ON_CLOSE_SECONDS, TimeUnit.SECONDS);
       log.info("all writes are durable");

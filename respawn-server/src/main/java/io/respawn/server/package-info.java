@@ -2,16 +2,21 @@
  * The single-node RESP server (DESIGN.md §2, §9).
  *
  * <pre>
- *  client bytes ─▶ [respawn-io-N: Netty event loop]                         (resp)
- *                  RedisDecoder → RequestGuard → bulk/array aggregators
+ *  client bytes ─▶ [respawn-io-1-1: Netty event loop, owns command semantics]
+ *                  RedisDecoder → RequestGuard → bulk/array aggregators       (resp)
  *                  → RequestDecoder → ClientConnection ──┐ one batch per read
- *                                                        ▼
- *                  [respawn-command: CommandLoop]                         (command)
- *                  Dispatcher → command table → Keyspace → KvStore (log engine)
- *                  one pass = everything queued: one engine batch, replies
- *                  gated on its ORDERED / DURABLE acknowledgement
- *                                                        │ one task per event loop
- *  client bytes ◀─ [respawn-io-N] ClientConnection writes replies in request order
+ *                                                        ▼ (same thread)
+ *                  CommandLoop → Dispatcher → command table → Keyspace      (command)
+ *                  one pass = one event-loop iteration: its writes form one
+ *                  engine batch (KvStore, the log engine) at its end; replies
+ *                  gated on the ORDERED / DURABLE acknowledgement (for
+ *                  DURABLE this thread runs the group-commit fsync itself)
+ *                                                        │
+ *  client bytes ◀─ ClientConnection writes replies in request order
+ * </pre>
+ *
+ * <p>With {@code --io-threads} &gt; 1 the other event loops decode and encode only: they hand
+ * requests to the first loop as tasks and get replies back the same way.
  * </pre>
  *
  * <p>{@link io.respawn.server.RespawnServer} wires it together; {@code cli} holds the

@@ -47,6 +47,9 @@ public final class LogEngine implements KvStore {
   private static final Logger log = LoggerFactory.getLogger(LogEngine.class);
   private static final int WRITE_CHUNK_BYTES = 4 << 20;
   private static final long HEADER = LogFormat.SEGMENT_HEADER_BYTES;
+  /** Zeros written ahead of the log's end at most (less for small segments). */
+  static final int PREALLOCATE_BYTES_MAX = 4 << 20;
+  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
   /** Bookkeeping of one segment; guarded by appendLock. */
   static final class Segment {
@@ -95,6 +98,8 @@ public final class LogEngine implements KvStore {
   private long writtenEndOffset;
   private final ByteBuffer writeBuffer = ByteBuffer.allocate(WRITE_CHUNK_BYTES);
   private List<BatchTicket> durableAtRotation = new ArrayList<>();
+  /** The write segment's file holds zeros (or data) up to here; see {@link #preallocateFor}. */
+  private long preallocatedEnd;
 
   // ---- sync stage
   /** Read: an fsync is running. Write: compaction renames or deletes segment files. */
@@ -398,6 +403,7 @@ public final class LogEngine implements KvStore {
           buffered = writeBuffered(buffered);
         }
         if (p.bytes().length > writeBuffer.capacity()) {
+          preallocateFor(writeOffset + p.bytes().length);
           disk.write(segmentFile(writeSegmentId), writeOffset, ByteBuffer.wrap(p.bytes()));
           writeOffset += p.bytes().length;
           markWritten(p);
@@ -434,6 +440,7 @@ public final class LogEngine implements KvStore {
     }
     writeBuffer.flip();
     int n = writeBuffer.remaining();
+    preallocateFor(writeOffset + n);
     disk.write(segmentFile(writeSegmentId), writeOffset, writeBuffer);
     writeOffset += n;
     writeBuffer.clear();
@@ -448,9 +455,15 @@ public final class LogEngine implements KvStore {
    */
   private void rotateTo(long segmentId) throws IOException {
     if (writeSegmentId >= 0) {
-      disk.flush(segmentFile(writeSegmentId));
+      String sealed = segmentFile(writeSegmentId);
+      disk.flush(sealed);
       durableAtRotation.addAll(
           advanceDurable(writtenSequence, new SyncPoint(writeSegmentId, writeOffset)));
+      if (preallocatedEnd > writeOffset && writeFileIsOurs(sealed)) {
+        // A sealed segment ends exactly at its last batch: recovery reads anything after it as
+        // corruption. (A crash before this leaves it the last segment, whose tail is torn.)
+        disk.truncate(sealed, writeOffset);
+      }
     }
     assert segmentId > writeSegmentId : "segments go forward: " + writeSegmentId + " -> " + segmentId;
     String name = LogFormat.segmentName(segmentId, 0);
@@ -459,6 +472,46 @@ public final class LogEngine implements KvStore {
     disk.flush(name);
     writeSegmentId = segmentId;
     writeOffset = HEADER;
+    preallocatedEnd = HEADER;
+  }
+
+  /**
+   * Before writing up to {@code end}: if that passes the zeros already written ahead, writes
+   * zeros from there to up to {@link #preallocateAheadBytes} beyond {@code end} (not past the
+   * segment's limit). Appending to a file makes every fdatasync also commit the file's new size
+   * and blocks to the filesystem journal; overwriting zeros the file already has does not, which
+   * makes a DURABLE write's fsync about twice as fast on ext4. The zeros become durable with the
+   * next fsync, once per preallocated stretch. Recovery reads them as a torn tail of the last
+   * segment and cuts them off; sealed segments are truncated to their data at rotation, and the
+   * active one at close. Caller holds writeLock.
+   */
+  private void preallocateFor(long end) throws IOException {
+    if (end <= preallocatedEnd) {
+      return;
+    }
+    long from = end;
+    long to = Math.min(config.segmentBytesMax(), end + preallocateAheadBytes());
+    String name = segmentFile(writeSegmentId);
+    while (from < to) {
+      ByteBuffer zeros = ZEROS.duplicate();
+      zeros.limit((int) Math.min(zeros.capacity(), to - from));
+      int n = zeros.remaining();
+      disk.write(name, from, zeros);
+      from += n;
+    }
+    preallocatedEnd = Math.max(end, to);
+  }
+
+  /**
+   * False once compaction has replaced the write segment's file by a compacted one (same id,
+   * higher generation): that file is not ours to trim.
+   */
+  private boolean writeFileIsOurs(String name) {
+    return name.equals(LogFormat.segmentName(writeSegmentId, 0));
+  }
+
+  private long preallocateAheadBytes() {
+    return Math.min(PREALLOCATE_BYTES_MAX, Math.max(4096, config.segmentBytesMax() / 8));
   }
 
   private String segmentFile(long segmentId) {
@@ -791,6 +844,23 @@ public final class LogEngine implements KvStore {
 
   // ------------------------------------------------------------------ close
 
+  /** Cuts the zeros written ahead off the active segment, so a clean shutdown leaves no tail. */
+  private void trimPreallocated() {
+    writeLock.lock();
+    try {
+      String name = writeSegmentId >= 0 ? segmentFile(writeSegmentId) : null;
+      if (failure == null && name != null && preallocatedEnd > writeOffset
+          && writeFileIsOurs(name)) {
+        disk.truncate(name, writeOffset);
+        preallocatedEnd = writeOffset;
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("could not trim the preallocated tail of the log (recovery will): {}", e.toString());
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
   /** Stops the background threads, makes everything durable (unless failed), closes the disk. */
   @Override
   public void close() throws IOException {
@@ -809,6 +879,7 @@ public final class LogEngine implements KvStore {
     }
     if (failure == null) {
       syncOnce();
+      trimPreallocated();
     }
     List<BatchTicket> left;
     synchronized (durableLock) {

@@ -60,4 +60,39 @@ class ScanTest {
       assertThat(page.nextCursor()).isZero();
     }
   }
+
+  /** The index doubles and then halves between pages: keys present throughout are still seen. */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {1L, 2L})
+  void everyKeyIsReturnedWhileTheIndexGrowsAndShrinks(long seed) throws Exception {
+    Random random = new Random(seed);
+    try (LogEngine store = LogEngine.open(new RecordingDisk(), TestSupport.smallConfig())) {
+      Set<String> stable = new HashSet<>();
+      for (int i = 0; i < 300; i++) {
+        store.apply(List.of(Mutation.put(b("stable" + i), b("v"))));
+        stable.add("stable" + i);
+      }
+      Set<String> seen = new HashSet<>();
+      long cursor = 0;
+      int pages = 0;
+      do {
+        ScanPage page = store.scan(cursor, 1 + random.nextInt(20));
+        page.keys().forEach(k -> seen.add(new String(k, StandardCharsets.UTF_8)));
+        cursor = page.nextCursor();
+        pages++;
+        if (pages == 3) { // grow the table several times over
+          for (int i = 0; i < 5_000; i++) {
+            store.apply(List.of(Mutation.put(b("grow" + i), b("x"))));
+          }
+        } else if (pages == 40) { // and shrink it back
+          for (int i = 0; i < 5_000; i++) {
+            store.apply(List.of(Mutation.delete(b("grow" + i))));
+          }
+        }
+        assertThat(pages).isLessThan(10_000);
+      } while (cursor != 0);
+      assertThat(seen).containsAll(stable);
+      assertThat(pages).isGreaterThan(40);
+    }
+  }
 }

@@ -1,30 +1,39 @@
 package io.respawn.server.command;
 
+import io.netty.channel.SingleThreadEventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.respawn.server.resp.ClientConnection;
 import io.respawn.server.resp.CommandSink;
 import io.respawn.server.resp.Reply;
 import io.respawn.server.resp.Request;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Owns the single command thread ({@code respawn-command}), which executes every command, like
- * Redis' main thread: I/O threads {@link #submit} one batch per read; the thread drains everything
- * queued, executes it through the {@link Dispatcher}, and hands each connection its replies in
- * one {@link ClientConnection#deliver} per pass. When idle it parks, waking {@link
- * #TICKS_PER_SECOND} times a second for active expiry.
+ * Executes every command on <b>one Netty event loop thread</b>, like Redis' main thread: that
+ * thread is the single owner of command semantics (the {@link Dispatcher}, its keyspace and every
+ * {@link Session}). A connection served by this loop has its requests executed directly in
+ * {@code channelReadComplete}, with no thread hand-off; a connection on another loop (only with
+ * {@code --io-threads} > 1) has them queued onto this loop as a task, and its replies hop back.
  *
- * <p>The queue is bounded by the connections' back-pressure: each connection stops reading at
- * {@code pipelineDepthMax} unanswered requests, so at most about clientsMax × pipelineDepthMax
- * requests are ever queued. {@link #queuedRequests} is kept to watch that bound.
+ * <p>One <em>pass</em> is one event-loop iteration: all requests read from all connections in
+ * that iteration are executed, then a tail task ({@link #endPass}, run after the iteration's I/O
+ * and tasks) hands their writes to the engine as one batch and gives each connection its replies
+ * in request order. An ORDERED write's reply usually goes out in the same pass (the engine writes
+ * the batch on this thread). If the pass holds DURABLE writes, this thread then leads the
+ * engine's group commit itself and blocks for that fsync ({@link Dispatcher#awaitDurableWrites}),
+ * like Redis with appendfsync always: the replies go out in the same pass with no wake-up of, or
+ * hand-off from, another thread (an earlier design left the fsync to the engine's flusher and
+ * lost most of the time to cross-thread wake-ups on a busy machine), and the requests arriving
+ * meanwhile make the next pass's batch. Active expiry runs as a task {@link #TICKS_PER_SECOND}
+ * times a second.
+ *
+ * <p>Bounds: each connection stops reading at {@code pipelineDepthMax} unanswered requests, so a
+ * pass executes at most about clientsMax × pipelineDepthMax requests; a pass's engine batch is
+ * handed over early at {@link Dispatcher#PASS_BYTES_MAX}.
  */
 public final class CommandLoop implements CommandSink, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CommandLoop.class);
@@ -33,153 +42,117 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
   static final int TICKS_PER_SECOND = 10;
   /** Keys examined per active-expiry pass. */
   static final int EXPIRY_KEYS_PER_TICK = 200;
-  /** Requests executed before replies are handed out, so a flood cannot delay them for long. */
-  static final int REQUESTS_PER_PASS_MAX = 4096;
-  /** How long the idle command thread polls before parking. */
-  static final long SPIN_NANOS = Long.getLong("respawn.commandSpinNanos", 20_000);
 
-  private record Submission(ClientConnection connection, List<Request> requests) {}
+  /**
+   * How long a pass holding DURABLE writes stays open for more requests before its fsync, when
+   * the previous such pass answered several clients (group-commit delay, like PostgreSQL's
+   * commit_delay): the fsync dominates a DURABLE write's cost, so the more clients share one,
+   * the higher the throughput. A lone writer never waits.
+   */
+  static final long DURABLE_COMMIT_DELAY_NANOS =
+      Long.getLong("respawn.durableCommitDelayNanos", 200_000);
 
   private final Dispatcher dispatcher;
-  private final ConcurrentLinkedQueue<Submission> queue = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger queuedRequests = new AtomicInteger();
-  private final Thread thread;
-  private volatile boolean running = true;
-  private volatile boolean parked;
-
+  private final SingleThreadEventLoop loop;
+  private final Runnable endPass = this::endPass;
+  /** Sessions with replies produced in the current pass; owned by the loop thread. */
   private final List<Session> touched = new ArrayList<>();
+  private boolean passScheduled;
+  /** Clients answered by the last pass that held DURABLE writes. */
+  private int lastDurablePassClients;
   private long expiryCursor;
-  private long nextTickNanos;
+  private ScheduledFuture<?> ticker;
 
-  public CommandLoop(Dispatcher dispatcher) {
+  /** {@code loop} is the event loop whose thread will own command execution. */
+  public CommandLoop(Dispatcher dispatcher, SingleThreadEventLoop loop) {
     this.dispatcher = dispatcher;
-    this.thread = new Thread(this::run, "respawn-command");
+    this.loop = loop;
+    dispatcher.awaitDurableInline(true);
   }
 
   public void start() {
-    nextTickNanos = System.nanoTime();
-    thread.start();
+    long periodNanos = TimeUnit.SECONDS.toNanos(1) / TICKS_PER_SECOND;
+    ticker = loop.scheduleAtFixedRate(this::tick, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
   }
 
   @Override
   public void submit(ClientConnection connection, List<Request> requests) {
-    queuedRequests.addAndGet(requests.size());
-    queue.offer(new Submission(connection, requests));
-    if (parked) {
-      LockSupport.unpark(thread);
+    if (loop.inEventLoop()) {
+      execute(connection, requests);
+    } else {
+      loop.execute(() -> execute(connection, requests));
     }
   }
 
-  public int queuedRequests() {
-    return queuedRequests.get();
-  }
-
-  private void run() {
-    log.debug("command thread started");
-    while (running) {
-      try {
-        int executed = drainOnce();
-        dispatcher.endPass();
-        deliverReplies();
-        maybeTick();
-        if (executed == 0) {
-          parkUntilWork();
-        }
-      } catch (Throwable t) {
-        // The command thread must survive anything a single command does.
-        log.error("command loop error", t);
-      }
-    }
-    log.debug("command thread stopped");
-  }
-
-  private int drainOnce() {
-    int executed = 0;
-    Submission sub;
-    while (executed < REQUESTS_PER_PASS_MAX && (sub = queue.poll()) != null) {
-      Session session = dispatcher.sessionOf(sub.connection());
-      for (Request request : sub.requests()) {
+  private void execute(ClientConnection connection, List<Request> requests) {
+    assert loop.inEventLoop() : "commands run on the command loop's thread only";
+    try {
+      Session session = dispatcher.sessionOf(connection);
+      for (Request request : requests) {
         Reply reply = dispatcher.execute(session, request);
         if (session.outbox == null) {
           touched.add(session);
         }
         session.addReply(reply);
       }
-      executed += sub.requests().size();
-      queuedRequests.addAndGet(-sub.requests().size());
+    } catch (Throwable t) {
+      // Dispatcher.execute answers everything a client sends; this is a bug, not input.
+      log.error("command execution error", t);
     }
-    return executed;
+    if (!passScheduled) {
+      passScheduled = true;
+      if (DURABLE_COMMIT_DELAY_NANOS > 0 && lastDurablePassClients > 1
+          && dispatcher.passWantsDurable()) {
+        loop.schedule(endPass, DURABLE_COMMIT_DELAY_NANOS, TimeUnit.NANOSECONDS);
+      } else {
+        loop.executeAfterEventLoopIteration(endPass);
+      }
+    }
   }
 
-  /**
-   * Hands every touched connection its replies: one task per event loop (not per connection),
-   * so a pass answering fifty clients costs one queue hand-off and at most one wake-up.
-   */
-  private void deliverReplies() {
-    if (touched.size() == 1) {
-      Session s = touched.get(0);
-      List<Reply> replies = s.outbox;
-      s.outbox = null;
-      s.connection.deliver(replies);
-      touched.clear();
-      return;
+  /** Ends a pass: hands the pass's writes to the engine, then gives out the replies. */
+  private void endPass() {
+    passScheduled = false;
+    try {
+      if (dispatcher.passWantsDurable()) {
+        lastDurablePassClients = touched.size();
+      }
+      dispatcher.endPass();
+      dispatcher.awaitDurableWrites();
+    } catch (Throwable t) {
+      log.error("command loop error", t);
     }
-    IdentityHashMap<Executor, List<Runnable>> byLoop = new IdentityHashMap<>(4);
-    for (Session s : touched) {
+    for (int i = 0; i < touched.size(); i++) {
+      Session s = touched.get(i);
       List<Reply> replies = s.outbox;
       s.outbox = null;
       ClientConnection c = s.connection;
-      byLoop.computeIfAbsent(c.eventLoop(), k -> new ArrayList<>()).add(() -> c.onReplies(replies));
+      if (c.eventLoop() == loop) {
+        c.onReplies(replies);
+      } else {
+        c.deliver(replies);
+      }
     }
     touched.clear();
-    byLoop.forEach((loop, tasks) -> loop.execute(() -> {
-      for (Runnable task : tasks) {
-        task.run();
-      }
-    }));
   }
 
-  private void maybeTick() {
-    long now = System.nanoTime();
-    if (now - nextTickNanos >= 0) {
-      nextTickNanos = now + TimeUnit.SECONDS.toNanos(1) / TICKS_PER_SECOND;
-      try {
-        expiryCursor = dispatcher.keyspace.sweepExpired(expiryCursor, EXPIRY_KEYS_PER_TICK);
-      } catch (RuntimeException e) {
-        log.debug("active expiry pass failed: {}", e.toString());
-      }
-    }
-  }
-
-  private void parkUntilWork() {
-    // A short spin first: under load the next submission usually arrives within microseconds,
-    // and catching it here saves both the producer's unpark and our wake-up.
-    long spinUntil = System.nanoTime() + SPIN_NANOS;
-    while (SPIN_NANOS > 0 && queue.isEmpty() && System.nanoTime() - spinUntil < 0) {
-      Thread.onSpinWait();
-    }
-    if (!queue.isEmpty()) {
-      return;
-    }
-    parked = true;
+  private void tick() {
     try {
-      if (queue.isEmpty() && running) {
-        long waitNanos = Math.max(0, nextTickNanos - System.nanoTime());
-        LockSupport.parkNanos(this, waitNanos);
-      }
-    } finally {
-      parked = false;
+      expiryCursor = dispatcher.keyspace.sweepExpired(expiryCursor, EXPIRY_KEYS_PER_TICK);
+    } catch (RuntimeException e) {
+      log.debug("active expiry pass failed: {}", e.toString());
+    }
+    if (!passScheduled && dispatcher.keyspace.hasPendingWrites()) {
+      passScheduled = true;
+      loop.executeAfterEventLoopIteration(endPass);
     }
   }
 
-  /** Stops the thread after the pass in progress; queued requests are not executed. */
+  /** Stops active expiry; requests still arriving are executed until the event loop stops. */
   @Override
-  public void close() throws InterruptedException {
-    running = false;
-    LockSupport.unpark(thread);
-    thread.join(TimeUnit.SECONDS.toMillis(10));
-    if (thread.isAlive()) {
-      log.warn("command thread did not stop within 10 s");
+  public void close() {
+    if (ticker != null) {
+      ticker.cancel(false);
     }
   }
 }

@@ -127,6 +127,28 @@ public final class Dispatcher {
     keyspace.commitPass();
   }
 
+  /** Some write executed in the current pass waits for DURABLE. */
+  public boolean passWantsDurable() {
+    return keyspace.passWantsDurable();
+  }
+
+  /**
+   * Makes {@link #awaitDurableWrites} (called by the owning thread after every pass) complete
+   * DURABLE replies instead of callbacks from the engine's flusher.
+   */
+  public void awaitDurableInline(boolean inline) {
+    keyspace.awaitDurableInline(inline);
+  }
+
+  /**
+   * After {@link #endPass}, in inline mode: waits until the pass's DURABLE writes are durable,
+   * doing the fsync on the calling thread if none already running covers them (see {@link
+   * Keyspace#helpDurable}).
+   */
+  public void awaitDurableWrites() {
+    keyspace.helpDurable();
+  }
+
   private Reply finish(Session session, RedisMessage message, int mark) {
     if (message instanceof Deferred deferred) {
       return Reply.computed(deferred.result());

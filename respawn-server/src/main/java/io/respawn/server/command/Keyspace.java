@@ -34,6 +34,12 @@ final class Keyspace {
   private long pendingBytes;
   private PassWrite passWrite;
   private WriteTicket lastTicket;
+  /** See {@link #awaitDurableInline}. */
+  private boolean durableInline;
+  /** Committed batches whose DURABLE gates {@link #helpDurable} completes (inline mode only). */
+  private final List<DurableWait> durableWaits = new ArrayList<>();
+
+  private record DurableWait(WriteTicket ticket, CompletableFuture<Void> gate) {}
   private long nowMillis;
 
   /** Reply gates of the writes collected in the current pass, linked to its ticket on commit. */
@@ -147,6 +153,11 @@ final class Keyspace {
     return passWrite.ordered;
   }
 
+  /** Some write collected in the current pass waits for DURABLE. */
+  boolean passWantsDurable() {
+    return passWrite != null && passWrite.durableWanted;
+  }
+
   long pendingBytes() {
     return pendingBytes;
   }
@@ -183,8 +194,48 @@ final class Keyspace {
     }
     link(ticket.ordered(), pass.ordered);
     if (pass.durableWanted) {
-      link(ticket.durable(), pass.durable);
+      if (durableInline) {
+        durableWaits.add(new DurableWait(ticket, pass.durable));
+      } else {
+        link(ticket.durable(), pass.durable);
+      }
     }
+  }
+
+  /**
+   * Who completes DURABLE gates. Off (the default): a callback on the engine's durability future,
+   * which asks the engine's flusher thread for an fsync. On: {@link #helpDurable}, which the
+   * owning thread calls after each pass; no other thread is involved.
+   */
+  void awaitDurableInline(boolean inline) {
+    assert durableWaits.isEmpty() : "switch modes between passes only";
+    this.durableInline = inline;
+  }
+
+  /**
+   * Inline mode: blocks until the batches DURABLE replies wait on are durable, running the
+   * engine's fsync on this thread unless one already running covers it (the engine's group commit: an fsync
+   * covers every batch written before it starts). So the thread that answers DURABLE writes
+   * needs no wake-up from the engine's flusher; the cost is that it executes nothing else during
+   * that fsync, like Redis with appendfsync always. A storage failure is not thrown here: it
+   * fails the gates, and the clients get the error.
+   */
+  void helpDurable() {
+    if (durableWaits.isEmpty()) {
+      return;
+    }
+    for (DurableWait w : durableWaits) {
+      try {
+        w.ticket().durable().get();
+        w.gate().complete(null);
+      } catch (java.util.concurrent.ExecutionException e) {
+        w.gate().completeExceptionally(e.getCause() != null ? e.getCause() : e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        w.gate().completeExceptionally(e);
+      }
+    }
+    durableWaits.clear();
   }
 
   private void link(CompletableFuture<Void> from, CompletableFuture<Void> to) {

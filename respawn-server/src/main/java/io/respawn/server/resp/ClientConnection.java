@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
  * writes them <b>in request order</b>, each once its storage acknowledgement completed, with one
  * flush per batch of replies.
  *
- * <p>Threads: everything here runs on the channel's event loop except {@link #deliver} (called by
- * the command thread, it hops onto the event loop) and {@link #commandState} (owned by the command
- * thread). Back-pressure: reads pause while more than {@code pipelineDepthMax} requests wait for
+ * <p>Threads: everything here runs on the channel's event loop except {@link #deliver} (called from
+ * another thread, it hops onto the event loop) and {@link #commandState} (owned by the thread that
+ * executes commands, which is this connection's event loop unless there are several I/O threads). Back-pressure: reads pause while more than {@code pipelineDepthMax} requests wait for
  * replies or while the socket's outbound buffer is above {@code outputBytesMax}.
  *
  * <p>Invariant: {@code inFlight} = requests submitted - replies written (or dropped on close).
@@ -180,7 +180,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
     return null;
   }
 
-  /** Called by the command thread with replies for this connection's requests, in order. */
+  /** Replies for this connection's requests, in order, from a thread other than its event loop. */
   public void deliver(List<Reply> replies) {
     Channel ch = channel;
     ch.eventLoop().execute(() -> onReplies(replies));

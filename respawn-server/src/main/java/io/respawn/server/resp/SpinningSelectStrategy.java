@@ -9,10 +9,11 @@ import io.netty.util.internal.ThreadExecutorMap;
 
 /**
  * An event-loop select strategy that polls (non-blocking) for up to {@code spinNanos} before the
- * loop blocks in epoll_wait. Replies come back from the command thread a few microseconds after
- * the requests left; catching them while still awake saves an eventfd wake-up and a context
- * switch per round trip, which is most of the hand-off's cost on a busy machine. Runs on each
- * event loop's own thread; 0 disables the spin (Netty's default behaviour).
+ * loop blocks in epoll_wait. Under load the next request (or a task from another thread: replies
+ * handed over with {@code --io-threads} &gt; 1, a DURABLE completion from the engine's flusher)
+ * usually arrives within microseconds; catching it while still awake saves a wake-up and a
+ * context switch. Runs on each event loop's own thread; 0 disables the spin (Netty's default
+ * behaviour).
  */
 public final class SpinningSelectStrategy implements SelectStrategy {
   private final long spinNanos;

@@ -54,7 +54,9 @@ public final class LogEngine implements KvStore {
   /** Bookkeeping of one segment; guarded by appendLock. */
   static final class Segment {
     final long id;
-    int generation;
+    final int generation;
+    /** Computed once: the write path asks for it on every batch. */
+    private final String fileName;
     long totalBytes;
     long liveBytes;
     long maxSequence = -1;
@@ -62,11 +64,12 @@ public final class LogEngine implements KvStore {
     Segment(long id, int generation, long totalBytes) {
       this.id = id;
       this.generation = generation;
+      this.fileName = LogFormat.segmentName(id, generation);
       this.totalBytes = totalBytes;
     }
 
     String fileName() {
-      return LogFormat.segmentName(id, generation);
+      return fileName;
     }
   }
 

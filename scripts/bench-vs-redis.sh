@@ -9,7 +9,8 @@
 # Every server first gets the same unmeasured warm-up (-w requests of SET and GET, default
 # 100000; 0 turns it off), so a JVM's JIT warm-up is not measured as throughput and every server
 # starts the measured run with the same keys present.
-# Writes OUT_DIR/redis-compare.csv (one row per server x test x pipeline depth), prints a
+# Also measures, in the same run, a loop doing one write + fsync per SET-sized record on the same
+# disk (the baseline DURABLE acks are compared with). Writes OUT_DIR/redis-compare.csv (one row per server x test x pipeline depth), prints a
 # Markdown table, and renders OUT_DIR/redis-compare.png. Every process it starts is stopped by pid.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +23,10 @@ while getopts "n:c:r:d:w:o:" opt; do
 done
 "$root/scripts/install-test-deps.sh"
 mkdir -p "$out"
-work="$(mktemp -d "${TMPDIR:-/tmp}/respawn-bench.XXXXXX")"
+# Under the project's (git-ignored) data directory, not /tmp: /tmp may be a tmpfs, where fsync
+# costs nothing and DURABLE figures would mean nothing.
+mkdir -p "$root/data"
+work="$(mktemp -d "$root/data/bench-vs-redis.XXXXXX")"
 pids=()
 cleanup() {
   for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
@@ -87,6 +91,13 @@ bench_redis() { # label extra-args...
   run_bench "$label" "$port"
   stop_last
 }
+
+# Baseline for DURABLE: one write + fsync per operation on the same disk, one writer, in order.
+fsync_dir="$work/fsync-loop"
+"$root/bin/respawn" bench storage --modes FSYNC_PER_WRITE --threads 1 --seconds 3 \
+    --value-bytes "$value_bytes" --dir "$fsync_dir" --csv "$work/fsync.csv" >/dev/null
+tail -n +2 "$work/fsync.csv" | awk -F, '{printf "fsync-per-write-loop,SET,1,%s,%.3f,%.3f\n", $3, $4/1000, $5/1000}' >> "$csv"
+grep "^fsync-per-write-loop," "$csv" >&2
 
 bench_respawn respawn-ordered ORDERED
 bench_respawn respawn-durable DURABLE

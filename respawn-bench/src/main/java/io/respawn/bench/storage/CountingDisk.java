@@ -1,70 +1,29 @@
 package io.respawn.bench.storage;
 
 import io.respawn.storage.Disk;
+import io.respawn.storage.ForwardingDisk;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /** Wraps a {@link Disk} and counts writes and flushes, to show how much group commit combines. */
-final class CountingDisk implements Disk {
-  private final Disk inner;
+final class CountingDisk extends ForwardingDisk {
   final LongAdder writes = new LongAdder();
   final LongAdder flushes = new LongAdder();
 
   CountingDisk(Disk inner) {
-    this.inner = inner;
-  }
-
-  @Override
-  public List<String> list() throws IOException {
-    return inner.list();
-  }
-
-  @Override
-  public void create(String name) throws IOException {
-    inner.create(name);
-  }
-
-  @Override
-  public long size(String name) throws IOException {
-    return inner.size(name);
-  }
-
-  @Override
-  public int read(String name, long position, ByteBuffer dst) throws IOException {
-    return inner.read(name, position, dst);
+    super(inner);
   }
 
   @Override
   public void write(String name, long position, ByteBuffer src) throws IOException {
     writes.increment();
-    inner.write(name, position, src);
+    super.write(name, position, src);
   }
 
   @Override
   public void flush(String name) throws IOException {
     flushes.increment();
-    inner.flush(name);
-  }
-
-  @Override
-  public void truncate(String name, long size) throws IOException {
-    inner.truncate(name, size);
-  }
-
-  @Override
-  public void rename(String from, String to) throws IOException {
-    inner.rename(from, to);
-  }
-
-  @Override
-  public void delete(String name) throws IOException {
-    inner.delete(name);
-  }
-
-  @Override
-  public void close() throws IOException {
-    inner.close();
+    super.flush(name);
   }
 }

@@ -3,6 +3,7 @@ package io.respawn.server.command;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.respawn.storage.Disk;
+import io.respawn.storage.ForwardingDisk;
 import io.respawn.storage.Durability;
 import io.respawn.storage.FileChannelDisk;
 import io.respawn.storage.LogEngine;
@@ -10,7 +11,6 @@ import io.respawn.storage.StorageConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,12 +19,11 @@ class DiskFailureTest {
   @TempDir Path dir;
 
   /** Delegates to a real directory until {@link #breakIt}: then every write and fsync fails. */
-  static final class BreakableDisk implements Disk {
-    private final Disk real;
+  static final class BreakableDisk extends ForwardingDisk {
     volatile boolean broken;
 
     BreakableDisk(Disk real) {
-      this.real = real;
+      super(real);
     }
 
     void breakIt() {
@@ -37,27 +36,21 @@ class DiskFailureTest {
       }
     }
 
-    @Override public List<String> list() throws IOException { return real.list(); }
-    @Override public void create(String name) throws IOException { check(); real.create(name); }
-    @Override public long size(String name) throws IOException { return real.size(name); }
-    @Override public int read(String name, long position, ByteBuffer dst) throws IOException {
-      return real.read(name, position, dst);
-    }
+    @Override public void create(String name) throws IOException { check(); super.create(name); }
     @Override public void write(String name, long position, ByteBuffer src) throws IOException {
       check();
-      real.write(name, position, src);
+      super.write(name, position, src);
     }
-    @Override public void flush(String name) throws IOException { check(); real.flush(name); }
+    @Override public void flush(String name) throws IOException { check(); super.flush(name); }
     @Override public void truncate(String name, long size) throws IOException {
       check();
-      real.truncate(name, size);
+      super.truncate(name, size);
     }
     @Override public void rename(String from, String to) throws IOException {
       check();
-      real.rename(from, to);
+      super.rename(from, to);
     }
-    @Override public void delete(String name) throws IOException { check(); real.delete(name); }
-    @Override public void close() throws IOException { real.close(); }
+    @Override public void delete(String name) throws IOException { check(); super.delete(name); }
   }
 
   @Test

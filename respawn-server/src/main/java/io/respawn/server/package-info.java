@@ -3,8 +3,8 @@
  *
  * <pre>
  *  client bytes ─▶ [respawn-io-1-1: Netty event loop, owns command semantics]
- *                  RedisDecoder → RequestGuard → bulk/array aggregators       (resp)
- *                  → RequestDecoder → ClientConnection ──┐ one batch per read
+ *                  RequestDecoder (RESP → Request, limits)                   (resp)
+ *                  → ClientConnection ───────────────────┐ one batch per read
  *                                                        ▼ (same thread)
  *                  CommandLoop → Dispatcher → command table → Keyspace      (command)
  *                  one pass = one event-loop iteration: its writes form one

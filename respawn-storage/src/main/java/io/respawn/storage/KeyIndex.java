@@ -29,6 +29,17 @@ import java.util.NoSuchElementException;
  * it changes), and a resize builds a new table from new nodes and then publishes it, so a reader
  * always walks a consistent chain of one table. Invariant: {@link #size()} equals the number of
  * entries in the current table.
+ *
+ * <p>Growing is incremental so no single write stalls on rebuilding a large table: the doubled
+ * table is published with every bucket holding a {@link Forward} marker that points at the old
+ * table; each later write first moves the old bucket it touches, then a few more
+ * ({@value #MIGRATE_PER_WRITE}), splitting each old chain into the two new buckets it maps to (the
+ * old table is never modified once the new one is published). A reader that meets a marker walks
+ * the old bucket and keeps the nodes whose hash maps to the bucket it asked for, which is exactly
+ * what the new bucket will hold, so lookups, SCAN pages and {@link #entries} see the new table's
+ * contents throughout. A migration finishes before the table doubles again (N writes move at
+ * least N old buckets) and before it shrinks; shrinking, which only follows mass deletes, still
+ * rebuilds at once.
  */
 final class KeyIndex {
   static final int SCAN_COUNT_MAX = 10_000;
@@ -36,6 +47,8 @@ final class KeyIndex {
   static final int SCAN_EMPTY_BUCKETS_MAX = 100_000;
   static final int CAPACITY_MIN = 16;
   static final int CAPACITY_MAX = 1 << 30;
+  /** Old buckets moved by each write while a migration is in progress, besides its own. */
+  static final int MIGRATE_PER_WRITE = 4;
 
   /** An immutable index entry; {@code segmentId} is the segment holding its record. */
   record Entry(
@@ -46,7 +59,7 @@ final class KeyIndex {
   }
 
   /** One link of a bucket's chain; immutable so readers never see a half-made change. */
-  private static final class Node {
+  private static class Node {
     final long hash;
     final Entry entry;
     final Node next;
@@ -58,10 +71,23 @@ final class KeyIndex {
     }
   }
 
+  /** Fills every bucket of a newly doubled table until its old bucket has been moved. */
+  private static final class Forward extends Node {
+    final Node[] old;
+
+    Forward(Node[] old) {
+      super(0, null, null);
+      this.old = old;
+    }
+  }
+
   private static final VarHandle BUCKET = MethodHandles.arrayElementVarHandle(Node[].class);
 
   private volatile Node[] table = new Node[CAPACITY_MIN];
   private volatile long size;
+  /** Writer only: the table being moved into {@link #table}, or null; next old bucket to move. */
+  private Node[] migrating;
+  private int migrateNext;
 
   static long hash64(byte[] key) {
     long h = 0xcbf29ce484222325L; // FNV-1a, then a murmur3 finalizer to spread the bits
@@ -92,7 +118,11 @@ final class KeyIndex {
   Entry get(byte[] key) {
     long hash = hash64(key);
     Node[] t = table;
-    for (Node n = head(t, bucketOf(hash, t)); n != null; n = n.next) {
+    Node n = head(t, bucketOf(hash, t));
+    if (n instanceof Forward f) {
+      n = head(f.old, bucketOf(hash, f.old)); // the same hash maps to the asked-for new bucket
+    }
+    for (; n != null; n = n.next) {
       if (n.hash == hash && Arrays.equals(n.entry.key(), key)) {
         return n.entry;
       }
@@ -100,9 +130,79 @@ final class KeyIndex {
     return null;
   }
 
+  /**
+   * Before a write: moves the old bucket {@code hash} lives in (so the write sees and changes the
+   * new table only) and a few more. Writer only.
+   */
+  private void migrateFor(long hash) {
+    Node[] old = migrating;
+    if (old == null) {
+      return;
+    }
+    migrateBucket(old, bucketOf(hash, old));
+    for (int k = 0; k < MIGRATE_PER_WRITE && migrating != null; k++) {
+      migrateNext();
+    }
+  }
+
+  private void migrateNext() {
+    Node[] old = migrating;
+    migrateBucket(old, migrateNext++);
+    if (migrateNext == old.length) {
+      migrating = null;
+    }
+  }
+
+  private void finishMigration() {
+    while (migrating != null) {
+      migrateNext();
+    }
+  }
+
+  /**
+   * Splits old bucket {@code i} into new buckets {@code i} and {@code i + old.length}, reusing
+   * the chain's tail from where all remaining nodes go to the same side. Writer only.
+   */
+  private void migrateBucket(Node[] old, int i) {
+    Node[] t = table;
+    if (!(head(t, i) instanceof Forward)) {
+      return; // already moved
+    }
+    Node first = head(old, i);
+    int bit = old.length;
+    Node lastRun = first;
+    int lastSide = first == null ? 0 : (int) first.hash & bit;
+    for (Node n = first; n != null; n = n.next) {
+      int side = (int) n.hash & bit;
+      if (side != lastSide) {
+        lastSide = side;
+        lastRun = n;
+      }
+    }
+    Node lo = null;
+    Node hi = null;
+    if (lastRun != null) {
+      if (lastSide == 0) {
+        lo = lastRun;
+      } else {
+        hi = lastRun;
+      }
+    }
+    for (Node n = first; n != lastRun; n = n.next) {
+      if (((int) n.hash & bit) == 0) {
+        lo = new Node(n.hash, n.entry, lo);
+      } else {
+        hi = new Node(n.hash, n.entry, hi);
+      }
+    }
+    setHead(t, i, lo);
+    setHead(t, i + bit, hi);
+  }
+
   /** Inserts or replaces; returns the previous entry. Writer only. */
   Entry put(Entry entry) {
     long hash = hash64(entry.key());
+    migrateFor(hash);
     Node[] t = table;
     int i = bucketOf(hash, t);
     Node first = head(t, i);
@@ -115,7 +215,7 @@ final class KeyIndex {
     setHead(t, i, new Node(hash, entry, first));
     size++;
     if (size > t.length && t.length < CAPACITY_MAX) {
-      resize(t.length * 2);
+      grow();
     }
     return null;
   }
@@ -123,6 +223,7 @@ final class KeyIndex {
   /** Replaces the entry only if it is still {@code expected} (same instance). Writer only. */
   boolean replace(Entry expected, Entry replacement) {
     long hash = hash64(expected.key());
+    migrateFor(hash);
     Node[] t = table;
     int i = bucketOf(hash, t);
     Node first = head(t, i);
@@ -138,6 +239,7 @@ final class KeyIndex {
   /** Removes; returns the previous entry. Writer only. */
   Entry remove(byte[] key) {
     long hash = hash64(key);
+    migrateFor(hash);
     Node[] t = table;
     int i = bucketOf(hash, t);
     Node first = head(t, i);
@@ -159,6 +261,9 @@ final class KeyIndex {
    * already links to target's successor, or is that successor): copies the nodes before target.
    */
   private static Node replaced(Node first, Node target, Node replacement) {
+    if (target == first) {
+      return replacement; // the common case: nothing before it to copy
+    }
     int before = 0;
     for (Node n = first; n != target; n = n.next) {
       before++;
@@ -175,8 +280,20 @@ final class KeyIndex {
     return chain;
   }
 
+  /** Publishes a doubled table whose buckets all forward to the current one. Writer only. */
+  private void grow() {
+    finishMigration();
+    Node[] old = table;
+    Node[] t = new Node[old.length * 2];
+    Arrays.fill(t, new Forward(old));
+    migrating = old;
+    migrateNext = 0;
+    table = t; // volatile store publishes the filled array
+  }
+
   /** Rebuilds the table at {@code capacity} from new nodes, then publishes it. Writer only. */
   private void resize(int capacity) {
+    finishMigration();
     Node[] old = table;
     Node[] t = new Node[capacity];
     for (int i = 0; i < old.length; i++) {
@@ -190,6 +307,7 @@ final class KeyIndex {
 
   /** Removes everything. Writer only. */
   void clear() {
+    migrating = null;
     table = new Node[CAPACITY_MIN];
     size = 0;
   }
@@ -206,14 +324,26 @@ final class KeyIndex {
     return () -> new Iterator<>() {
       private final Node[] t = table;
       private int bucket = -1;
+      /** Set while walking an old bucket through a {@link Forward}: keep only this bucket's. */
+      private boolean filtering;
       private Node next = advance(null);
 
       private Node advance(Node from) {
         Node n = from == null ? null : from.next;
-        while (n == null && ++bucket < t.length) {
+        while (true) {
+          while (filtering && n != null && bucketOf(n.hash, t) != bucket) {
+            n = n.next;
+          }
+          if (n != null || ++bucket >= t.length) {
+            return n;
+          }
           n = head(t, bucket);
+          filtering = n instanceof Forward;
+          if (filtering) {
+            Node[] old = ((Forward) n).old;
+            n = head(old, bucket & (old.length - 1));
+          }
         }
-        return n;
       }
 
       @Override
@@ -250,14 +380,25 @@ final class KeyIndex {
     int emptyVisits = 0;
     long v = cursor;
     do {
-      Node n = head(t, (int) (v & mask));
+      int b = (int) (v & mask);
+      Node n = head(t, b);
+      boolean filtering = n instanceof Forward;
+      if (filtering) {
+        Node[] old = ((Forward) n).old;
+        n = head(old, b & (old.length - 1));
+        while (n != null && bucketOf(n.hash, t) != b) {
+          n = n.next;
+        }
+      }
       if (n == null) {
         emptyVisits++;
       } else if (keys.size() >= count) {
         break; // this bucket starts the next page
       }
       for (; n != null; n = n.next) {
-        keys.add(n.entry.key());
+        if (!filtering || bucketOf(n.hash, t) == b) {
+          keys.add(n.entry.key());
+        }
       }
       v = nextCursor(v, mask);
     } while (v != 0 && emptyVisits < SCAN_EMPTY_BUCKETS_MAX);

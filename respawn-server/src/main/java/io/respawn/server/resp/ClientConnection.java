@@ -1,5 +1,6 @@
 package io.respawn.server.resp;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -208,6 +209,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
   /** Writes every ready reply at the head of the queue; waits on the first one that is not. */
   private void drain() {
     boolean wrote = false;
+    ByteBuf batch = null;
     while (!pending.isEmpty()) {
       Reply head = pending.peekFirst();
       if (!head.isReady()) {
@@ -220,9 +222,23 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
       pending.pollFirst();
       inFlight--;
       assert inFlight >= 0 : "more replies than requests";
-      channel.write(resolve(head), channel.voidPromise());
+      RedisMessage message = resolve(head);
+      if (ReplyWriter.canWrite(message)) {
+        if (batch == null) {
+          batch = channel.alloc().ioBuffer();
+        }
+        try {
+          ReplyWriter.write(message, batch);
+        } finally {
+          ReferenceCountUtil.release(message);
+        }
+      } else {
+        batch = writeBatch(batch);
+        channel.write(message, channel.voidPromise());
+      }
       wrote = true;
       if (head.closeAfter()) {
+        writeBatch(batch);
         pending.forEach(ClientConnection::release);
         pending.clear();
         channel.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
@@ -232,9 +248,18 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
       }
     }
     if (wrote) {
+      writeBatch(batch);
       channel.flush();
       updateReading();
     }
+  }
+
+  /** Writes the replies encoded so far, if any; returns null (the next batch starts empty). */
+  private ByteBuf writeBatch(ByteBuf batch) {
+    if (batch != null) {
+      channel.write(batch, channel.voidPromise());
+    }
+    return null;
   }
 
   private static RedisMessage resolve(Reply reply) {

@@ -1,48 +1,242 @@
 package io.respawn.server.resp;
 
-import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.MessageToMessageDecoder;
-import io.netty.handler.codec.redis.ArrayRedisMessage;
-import io.netty.handler.codec.redis.FullBulkStringRedisMessage;
-import io.netty.handler.codec.redis.InlineCommandRedisMessage;
-import io.netty.handler.codec.redis.RedisMessage;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * Turns an aggregated RESP array of bulk strings, or an inline line, into a {@link Request} whose
- * arguments are plain byte arrays the command thread can keep (the Netty buffers are released
- * here, on the I/O thread). Empty requests ({@code *0}, blank lines) are dropped, as Redis does.
- * Shapes the {@link RequestGuard} let through are the only ones expected.
+ * Decodes client bytes straight into {@link Request}s: a RESP array of bulk strings
+ * ({@code *2\r\n$3\r\nGET\r\n$1\r\nk\r\n}) or one inline line ({@code GET k\r\n}), within
+ * {@link RespLimits}. Arguments are copied into plain byte arrays the command thread can keep;
+ * no Netty buffer outlives the read. Empty requests ({@code *0}, {@code *-1}, blank lines) are
+ * dropped, as Redis does.
+ *
+ * <p>Limits are checked as soon as the bytes that break them arrive: an argument count or a bulk
+ * length at its header (an announced 600 MB argument is refused before anything is buffered),
+ * the request's total argument bytes at each bulk header, an inline line as soon as it is longer
+ * than allowed even if its end has not arrived. A header line (a {@code *} or {@code $} count)
+ * longer than {@value #NUMBER_LINE_MAX} characters is refused the same way.
+ *
+ * <p>On the first malformed or over-limit input it raises a {@link RespProtocolException} (after
+ * passing on the requests decoded before it) and discards everything after it: the connection
+ * answers the error and closes. The decision never depends on how the bytes were chunked.
+ *
+ * <p>State, owned by the channel's event loop: {@code args == null} exactly between requests;
+ * inside an array, {@code argIndex} arguments are complete and {@code bulkLength >= 0} while the
+ * header of argument {@code argIndex} has been read but not its content. Content is only taken
+ * once the whole argument and its CRLF are buffered.
  */
-public final class RequestDecoder extends MessageToMessageDecoder<RedisMessage> {
+public final class RequestDecoder extends ByteToMessageDecoder {
+  /** Longest accepted count in a {@code *} or {@code $} header line, like a RESP integer. */
+  static final int NUMBER_LINE_MAX = 20;
+  private static final byte[] EMPTY = new byte[0];
 
-  public RequestDecoder() {
-    super(RedisMessage.class);
+  private final RespLimits limits;
+  private boolean failed;
+
+  private byte[][] args;
+  private int argCount;
+  private int argIndex;
+  private int bulkLength = -1;
+  private long requestBytes;
+
+  public RequestDecoder(RespLimits limits) {
+    this.limits = limits;
   }
 
   @Override
-  protected void decode(ChannelHandlerContext ctx, RedisMessage msg, List<Object> out) {
-    if (msg instanceof ArrayRedisMessage array) {
-      if (array.isNull() || array.children().isEmpty()) {
-        return;
-      }
-      List<RedisMessage> children = array.children();
-      byte[][] args = new byte[children.size()][];
-      for (int i = 0; i < args.length; i++) {
-        if (!(children.get(i) instanceof FullBulkStringRedisMessage bulk) || bulk.isNull()) {
-          throw new RespProtocolException("expected '$' for every argument");
-        }
-        args[i] = ByteBufUtil.getBytes(bulk.content());
-      }
-      out.add(Request.of(args));
-    } else if (msg instanceof InlineCommandRedisMessage inline) {
-      byte[][] args = InlineArgs.split(inline.content());
-      if (args.length > 0) {
-        out.add(Request.of(args));
-      }
-    } else {
-      throw new RespProtocolException("expected a command, got " + msg.getClass().getSimpleName());
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    if (failed) {
+      in.skipBytes(in.readableBytes());
+      return;
     }
+    try {
+      while (in.isReadable()) {
+        if (args == null) {
+          if (!readRequestStart(in, out)) {
+            return;
+          }
+        } else if (!readArgument(in)) {
+          return;
+        }
+        if (args != null && argIndex == argCount) {
+          byte[][] done = args.length == argCount ? args : Arrays.copyOf(args, argCount);
+          args = null;
+          out.add(Request.of(done));
+        }
+      }
+    } catch (RespProtocolException e) {
+      failed = true;
+      args = null;
+      in.skipBytes(in.readableBytes());
+      throw e;
+    }
+  }
+
+  /** Reads a {@code *} header or a whole inline line; false when more bytes are needed. */
+  private boolean readRequestStart(ByteBuf in, List<Object> out) {
+    int start = in.readerIndex();
+    byte type = in.getByte(start);
+    if (type == '*') {
+      int lf = findLineEnd(in, start + 1, "invalid multibulk length");
+      if (lf < 0) {
+        return false;
+      }
+      long count = parseCount(in, start + 1, lf, "invalid multibulk length");
+      in.readerIndex(lf + 1);
+      if (count > limits.argCountMax()) {
+        throw new RespProtocolException(
+            "invalid multibulk length " + count + " (argCountMax is " + limits.argCountMax() + ")");
+      }
+      if (count < -1) {
+        throw new RespProtocolException("invalid multibulk length " + count);
+      }
+      if (count > 0) {
+        argCount = (int) count;
+        // Grown as arguments arrive: a large announced count allocates nothing up front.
+        args = new byte[Math.min(argCount, 1024)][];
+        argIndex = 0;
+        bulkLength = -1;
+        requestBytes = 0;
+      }
+      return true;
+    }
+    if (type == '$' || type == '+' || type == '-' || type == ':') {
+      throw new RespProtocolException(
+          "expected '*' or an inline command, got " + describe(type));
+    }
+    return readInline(in, start, out);
+  }
+
+  private boolean readInline(ByteBuf in, int start, List<Object> out) {
+    int max = limits.inlineLengthMax();
+    int lf = in.indexOf(start, in.writerIndex(), (byte) '\n');
+    if (lf < 0) {
+      // Everything buffered is the line so far (plus perhaps its CR).
+      if (in.writerIndex() - start > max + 1) {
+        throw tooBigInline();
+      }
+      return false;
+    }
+    int length = lf - start - 1;
+    if (length > max) {
+      throw tooBigInline();
+    }
+    if (length < 0 || in.getByte(lf - 1) != '\r') {
+      throw new RespProtocolException("expected CRLF at the end of an inline command");
+    }
+    String line = in.toString(start, length, StandardCharsets.UTF_8);
+    in.readerIndex(lf + 1);
+    byte[][] lineArgs = InlineArgs.split(line);
+    if (lineArgs.length > 0) {
+      out.add(Request.of(lineArgs));
+    }
+    return true;
+  }
+
+  private RespProtocolException tooBigInline() {
+    return new RespProtocolException(
+        "too big inline request (inlineLengthMax is " + limits.inlineLengthMax() + " bytes)");
+  }
+
+  /** Reads one argument (its header, then its content); false when more bytes are needed. */
+  private boolean readArgument(ByteBuf in) {
+    if (bulkLength < 0) {
+      int start = in.readerIndex();
+      byte type = in.getByte(start);
+      if (type != '$') {
+        throw new RespProtocolException("expected '$', got " + describe(type));
+      }
+      int lf = findLineEnd(in, start + 1, "invalid bulk length");
+      if (lf < 0) {
+        return false;
+      }
+      long length = parseCount(in, start + 1, lf, "invalid bulk length");
+      in.readerIndex(lf + 1);
+      if (length < 0) {
+        throw new RespProtocolException("invalid bulk length " + length);
+      }
+      if (length > limits.bulkLengthMax()) {
+        throw new RespProtocolException(
+            "invalid bulk length " + length + " (bulkLengthMax is " + limits.bulkLengthMax()
+                + " bytes)");
+      }
+      requestBytes += length;
+      if (requestBytes > limits.requestBytesMax()) {
+        throw new RespProtocolException(
+            "request too large (requestBytesMax is " + limits.requestBytesMax() + " bytes)");
+      }
+      bulkLength = (int) length;
+    }
+    int start = in.readerIndex();
+    int available = in.writerIndex() - start;
+    if (available < bulkLength) {
+      return false;
+    }
+    // The content must be followed by CRLF; a wrong byte there is refused as soon as it is seen.
+    if (available > bulkLength && in.getByte(start + bulkLength) != '\r'
+        || available > bulkLength + 1 && in.getByte(start + bulkLength + 1) != '\n') {
+      throw new RespProtocolException("bulk string longer than its announced length");
+    }
+    if (available < bulkLength + 2) {
+      return false;
+    }
+    byte[] arg = bulkLength == 0 ? EMPTY : new byte[bulkLength];
+    in.getBytes(start, arg);
+    in.readerIndex(start + bulkLength + 2);
+    bulkLength = -1;
+    if (argIndex == args.length) {
+      args = Arrays.copyOf(args, (int) Math.min(argCount, 2L * args.length));
+    }
+    args[argIndex++] = arg;
+    return true;
+  }
+
+  /**
+   * Index of the LF ending a header line whose count starts at {@code from}, or -1 if it has not
+   * arrived; refuses a line longer than {@link #NUMBER_LINE_MAX} whether or not it is complete.
+   */
+  private static int findLineEnd(ByteBuf in, int from, String error) {
+    int to = Math.min(in.writerIndex(), from + NUMBER_LINE_MAX + 2);
+    int lf = in.indexOf(from, to, (byte) '\n');
+    if (lf < 0 && to - from >= NUMBER_LINE_MAX + 2) {
+      throw new RespProtocolException(error);
+    }
+    return lf;
+  }
+
+  /** Parses {@code -?[0-9]+\r} between {@code from} and the LF at {@code lf}. */
+  private static long parseCount(ByteBuf in, int from, int lf, String error) {
+    int end = lf - 1; // the CR
+    if (end < from || in.getByte(end) != '\r') {
+      throw new RespProtocolException(error);
+    }
+    int i = from;
+    boolean negative = in.getByte(i) == '-';
+    if (negative) {
+      i++;
+    }
+    if (i == end) {
+      throw new RespProtocolException(error);
+    }
+    long value = 0;
+    for (; i < end; i++) {
+      byte b = in.getByte(i);
+      if (b < '0' || b > '9' || value > (Long.MAX_VALUE - 9) / 10) {
+        throw new RespProtocolException(error);
+      }
+      value = value * 10 + (b - '0');
+    }
+    return negative ? -value : value;
+  }
+
+  private static String describe(byte type) {
+    return switch (type) {
+      case '*', '$', '+', '-', ':' -> "'" + (char) type + "'";
+      default -> "an inline line";
+    };
   }
 }

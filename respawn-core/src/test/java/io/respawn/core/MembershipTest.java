@@ -10,21 +10,6 @@ import org.junit.jupiter.api.Test;
 
 class MembershipTest {
 
-  /** 1+1+1 with node 1 as leader (the witness is kept from campaigning first by its seed). */
-  private static Cluster electedOnOne(Membership m) {
-    Cluster c = new Cluster(m);
-    // give node 1 a head start: after everyone has seen the time once, tick only it until it leads
-    c.tickAll();
-    for (int i = 0; i < 800 && c.r(1).status() != Status.LEADER; i++) {
-      c.globalNanos += 10 * Cluster.MS;
-      c.tick(1);
-      c.deliverAll();
-    }
-    assertThat(c.r(1).status()).isEqualTo(Status.LEADER);
-    c.run(300);
-    return c;
-  }
-
   private static void addNode(Cluster c, int id, Membership bootstrap) {
     ReplicaConfig cfg = ReplicaConfig.builder(n(id), bootstrap).electionTimeoutMillis(1000)
         .heartbeatIntervalMillis(100).leaseMillis(500).maxEntriesPerAppend(8).randomSeed(id).build();
@@ -54,7 +39,7 @@ class MembershipTest {
   @Test
   void addBackupAsLearnerThenPromoteThroughJointConsensus() {
     Membership start = Cluster.shape(1, 1);
-    Cluster c = electedOnOne(start);
+    Cluster c = Cluster.ledByNodeOne(start);
     Replica l = c.r(1);
     for (int i = 0; i < 20; i++) {
       c.propose("v" + i, "k" + i);
@@ -96,7 +81,7 @@ class MembershipTest {
   @Test
   void witnessLeaderStandsInForItsFailedBackup() {
     // P1 B2 B3 W4 W5: after the primary and then a backup fail, three of five voters remain
-    Cluster c = electedOnOne(Cluster.shape(2, 2));
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(2, 2));
     c.propose("before", "k0");
     c.run(300);
     c.down.add(n(1));
@@ -122,7 +107,7 @@ class MembershipTest {
   @Test
   void removeFailedBackupWithAWitnessStandingIn() {
     Membership start = Cluster.shape(1, 1); // P1 B2 W3
-    Cluster c = electedOnOne(start);
+    Cluster c = Cluster.ledByNodeOne(start);
     Replica l = c.r(1);
     c.down.add(n(2));
     long stuck = c.propose("blocked", "k");
@@ -166,7 +151,7 @@ class MembershipTest {
   @Test
   void replaceAWitness() {
     Membership start = Cluster.shape(1, 1); // P1 B2 W3
-    Cluster c = electedOnOne(start);
+    Cluster c = Cluster.ledByNodeOne(start);
     Replica l = c.r(1);
     c.propose("v", "k");
     c.run(300);

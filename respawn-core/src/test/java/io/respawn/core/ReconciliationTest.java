@@ -30,22 +30,9 @@ class ReconciliationTest {
     c.restart(i);
   }
 
-  private static Cluster leaderOnOne(int backups, int witnesses) {
-    Cluster c = new Cluster(Cluster.shape(backups, witnesses));
-    c.tickAll();
-    for (int i = 0; i < 800 && c.r(1).status() != Status.LEADER; i++) {
-      c.globalNanos += 10 * Cluster.MS;
-      c.tick(1);
-      c.deliverAll();
-    }
-    assertThat(c.r(1).status()).isEqualTo(Status.LEADER);
-    c.run(300);
-    return c;
-  }
-
   @Test
   void laggingWitnessCatchesUpFromTheBackupAndLeadsWithEveryCommittedEntry() {
-    Cluster c = leaderOnOne(1, 1);
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
     c.dropIf = m -> m.to().equals(n(3)) && m instanceof Message.AppendEntries;
     for (int i = 0; i < 30; i++) {
       c.propose("v" + i, "k" + i);
@@ -70,7 +57,7 @@ class ReconciliationTest {
 
   @Test
   void withoutCatchUpTheBackupRefusesALaggingWitness() {
-    Cluster c = leaderOnOne(1, 1);
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
     c.dropIf = m -> m.to().equals(n(3)) && m instanceof Message.AppendEntries;
     for (int i = 0; i < 10; i++) {
       c.propose("v" + i, "k" + i);

@@ -11,46 +11,59 @@ import java.util.NoSuchElementException;
 /**
  * The in-memory index: every live key with its value, expiry and where its record lives.
  *
- * <p>A chained hash table of power-of-two size, bucket = 64-bit hash of the key's bytes masked
- * to the table size. A lookup is one hash and a short chain walk (the table doubles when it holds
- * more keys than buckets), independent of how many keys there are.
+ * <p><b>Layout.</b> An open-addressing table with linear probing, two parallel arrays of a
+ * power-of-two length:
  *
- * <p>SCAN cursors are bucket numbers visited in <b>reverse-binary</b> order (Redis' dictScan):
- * the cursor's bits are incremented from the top. When the table doubles, every bucket already
- * visited maps to two buckets whose cursors are also already visited; when it halves, buckets
- * visited map to buckets that may be visited again. So a key present for the whole iteration is
- * returned at least once (possibly more than once after a shrink) however the table changes
- * between pages, and a cursor is a plain number below the table size.
+ * <pre>
+ *   hashes  [ 0 | h1 | h2 | h3 | 0 | ... ]   long: 0 = never used, else the key's 64-bit hash
+ *   entries [ - | e1 | ·  | e3 | - | ... ]   Entry: null = deleted (or never used)
+ *              ^home(h1) = h1 &amp; mask; a key lives in the run of used slots from its home on
+ * </pre>
  *
- * <p>Threads: mutations come from one writer at a time (the engine's append lock, or recovery
- * before the index is published). {@link #get}, {@link #scan} and {@link #entries} may run on any
- * thread at the same time: chains are immutable ({@link Node}'s fields are final; a writer
- * replaces a bucket's head with a release store, copying the part of the chain before the node
- * it changes), and a resize builds a new table from new nodes and then publishes it, so a reader
- * always walks a consistent chain of one table. Invariant: {@link #size()} equals the number of
- * entries in the current table.
+ * A lookup reads consecutive hashes (one cache line for most runs) and touches an entry only
+ * when the whole 64-bit hash matches, so a miss costs one cache miss and a hit three (hash line,
+ * entry, key bytes). A slot's hash never goes back to 0, so the run from a key's home to the key
+ * never has a gap; a deleted slot (hash kept, entry null) is reused by a later insert. Used slots
+ * (live + deleted) stay at most 3/4 of the table; past that the table is rebuilt at the size
+ * that puts the live keys at 3/8.
  *
- * <p>Growing is incremental so no single write stalls on rebuilding a large table: the doubled
- * table is published with every bucket holding a {@link Forward} marker that points at the old
- * table; each later write first moves the old bucket it touches, then a few more
- * ({@value #MIGRATE_PER_WRITE}), splitting each old chain into the two new buckets it maps to (the
- * old table is never modified once the new one is published). A reader that meets a marker walks
- * the old bucket and keeps the nodes whose hash maps to the bucket it asked for, which is exactly
- * what the new bucket will hold, so lookups, SCAN pages and {@link #entries} see the new table's
- * contents throughout. A migration finishes before the table doubles again (N writes move at
- * least N old buckets) and before it shrinks; shrinking, which only follows mass deletes, still
- * rebuilds at once.
+ * <p><b>Rebuilding is incremental</b>, so no single write stalls on a large table: the new table
+ * is published next to the old one, writes go to the new table only, and each write first moves
+ * {@value #MIGRATE_PER_WRITE} old slots across (skipping keys the new table already has). The old
+ * table is never modified once the new one is published. While a migration runs, a removal
+ * leaves a <i>deletion marker</i> in the new table (an entry with a null value) so that the stale
+ * copy in the old table stays hidden, and deleted slots of the new table are not reused. A lookup
+ * probes the new table, and only if it has no record of the key, the old one, and then checks
+ * that the migration is still running (else the old copy may be stale, and it looks again).
+ *
+ * <p><b>SCAN cursors</b> are home slots visited in <b>reverse-binary</b> order (Redis's
+ * dictScan): the cursor's bits are incremented from the top. A page returns, for each home slot
+ * it visits, every key whose home that is. When the table doubles, every home already visited
+ * maps to two homes whose cursors are also already visited; when it halves, homes visited map to
+ * homes that may be visited again. So a key present for the whole iteration is returned at least
+ * once (possibly more than once after a shrink) however the table changes between pages, and a
+ * cursor is a plain number below the table size. During a migration a home of the new table
+ * covers the old table's keys that will land there.
+ *
+ * <p><b>Threads.</b> Mutations come from one writer at a time (the engine's append lock, or
+ * recovery before the index is published). {@link #get}, {@link #scan} and {@link #entries} may
+ * run on any thread at the same time. An insert stores the entry, then the hash (release); a
+ * reader loads the hash, then the entry (acquire); entries are immutable records. Invariant:
+ * {@link #size()} equals the number of live keys, counting each key once across both tables.
  */
 final class KeyIndex {
   static final int SCAN_COUNT_MAX = 10_000;
-  /** Empty buckets one SCAN page may step over before it returns (possibly with no keys). */
+  /** Empty homes one SCAN page may step over before it returns (possibly with no keys). */
   static final int SCAN_EMPTY_BUCKETS_MAX = 100_000;
   static final int CAPACITY_MIN = 16;
   static final int CAPACITY_MAX = 1 << 30;
-  /** Old buckets moved by each write while a migration is in progress, besides its own. */
-  static final int MIGRATE_PER_WRITE = 4;
+  /** Old slots moved by each write while a migration is in progress, at least. */
+  static final int MIGRATE_PER_WRITE = 8;
 
-  /** An immutable index entry; {@code segmentId} is the segment holding its record. */
+  /**
+   * An immutable index entry; {@code segmentId} is the segment holding its record. A null
+   * {@code value} marks a deletion inside the index only; such entries never leave this class.
+   */
   record Entry(
       byte[] key, byte[] value, long expiresAtMillis, long sequence, long segmentId, int recordBytes) {
     Entry inSegment(long newSegmentId) {
@@ -58,36 +71,58 @@ final class KeyIndex {
     }
   }
 
-  /** One link of a bucket's chain; immutable so readers never see a half-made change. */
-  private static class Node {
-    final long hash;
-    final Entry entry;
-    final Node next;
+  /** One open-addressing table; see the class comment for the layout. */
+  private static final class Table {
+    final long[] hashes;
+    final Entry[] entries;
+    final int mask;
+    /** Slots with a hash (live, deleted or marked). Writer only. */
+    int used;
 
-    Node(long hash, Entry entry, Node next) {
-      this.hash = hash;
-      this.entry = entry;
-      this.next = next;
+    Table(int capacity) {
+      assert Integer.bitCount(capacity) == 1 : "capacity must be a power of two: " + capacity;
+      hashes = new long[capacity];
+      entries = new Entry[capacity];
+      mask = capacity - 1;
+    }
+
+    int capacity() {
+      return hashes.length;
+    }
+
+    long hashAt(int i) {
+      return (long) HASH.getAcquire(hashes, i);
+    }
+
+    Entry entryAt(int i) {
+      return (Entry) ENTRY.getAcquire(entries, i);
     }
   }
 
-  /** Fills every bucket of a newly doubled table until its old bucket has been moved. */
-  private static final class Forward extends Node {
-    final Node[] old;
+  /** What readers see: the current table and, while a migration runs, the table it empties. */
+  private record View(Table table, Table old) {}
 
-    Forward(Node[] old) {
-      super(0, null, null);
-      this.old = old;
+  private static final VarHandle HASH = MethodHandles.arrayElementVarHandle(long[].class);
+  private static final VarHandle ENTRY = MethodHandles.arrayElementVarHandle(Entry[].class);
+  private static final VarHandle SIZE;
+
+  static {
+    try {
+      SIZE = MethodHandles.lookup().findVarHandle(KeyIndex.class, "size", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
     }
   }
 
-  private static final VarHandle BUCKET = MethodHandles.arrayElementVarHandle(Node[].class);
-
-  private volatile Node[] table = new Node[CAPACITY_MIN];
+  private volatile View view = new View(new Table(CAPACITY_MIN), null);
+  /** Live keys; the writer stores it with release (no fence per write), readers load it. */
   private volatile long size;
-  /** Writer only: the table being moved into {@link #table}, or null; next old bucket to move. */
-  private Node[] migrating;
+  /** Writer only: mirrors {@link #view} (the writer holds the append lock, so plain fields do). */
+  private Table table = view.table();
+  private Table old;
+  /** Writer only: the next old slot to move, and how many each write moves. */
   private int migrateNext;
+  private int migratePerWrite;
 
   static long hash64(byte[] key) {
     long h = 0xcbf29ce484222325L; // FNV-1a, then a murmur3 finalizer to spread the bits
@@ -100,312 +135,391 @@ final class KeyIndex {
     h ^= h >>> 33;
     h *= 0xc4ceb9fe1a85ec53L;
     h ^= h >>> 33;
-    return h;
+    return h == 0 ? 0x9e3779b97f4a7c15L : h; // 0 means an empty slot
   }
 
-  private static Node head(Node[] t, int i) {
-    return (Node) BUCKET.getAcquire(t, i);
+  private static boolean isMarker(Entry e) {
+    return e.value() == null;
   }
 
-  private static void setHead(Node[] t, int i, Node n) {
-    BUCKET.setRelease(t, i, n);
+  private static Entry marker(byte[] key) {
+    return new Entry(key, null, 0, -1, -1, 0);
   }
 
-  private static int bucketOf(long hash, Node[] t) {
-    return (int) hash & (t.length - 1);
+  /** Key's record in t (possibly a deletion marker), or null if t has none. Any thread. */
+  private static Entry lookup(Table t, long hash, byte[] key) {
+    int mask = t.mask;
+    int i = (int) hash & mask;
+    for (int probes = 0; probes <= mask; probes++, i = (i + 1) & mask) {
+      long h = t.hashAt(i);
+      if (h == 0) {
+        return null;
+      }
+      if (h == hash) {
+        Entry e = t.entryAt(i);
+        if (e != null && Arrays.equals(e.key(), key)) {
+          return e;
+        }
+      }
+    }
+    return null; // unreachable while a table always keeps an empty slot
   }
 
   Entry get(byte[] key) {
     long hash = hash64(key);
-    Node[] t = table;
-    Node n = head(t, bucketOf(hash, t));
-    if (n instanceof Forward f) {
-      n = head(f.old, bucketOf(hash, f.old)); // the same hash maps to the asked-for new bucket
-    }
-    for (; n != null; n = n.next) {
-      if (n.hash == hash && Arrays.equals(n.entry.key(), key)) {
-        return n.entry;
+    while (true) {
+      View v = view;
+      Entry e = lookup(v.table(), hash, key);
+      if (e != null) {
+        return isMarker(e) ? null : e;
       }
+      if (v.old() == null) {
+        return null;
+      }
+      Entry o = lookup(v.old(), hash, key);
+      if (view == v) { // the old copy was current when the new table had no record of the key
+        return o == null || isMarker(o) ? null : o;
+      }
+      // The migration ended while we looked (it takes thousands of writes): look again.
     }
-    return null;
   }
 
+  // ------------------------------------------------------------------ writer
+
   /**
-   * Before a write: moves the old bucket {@code hash} lives in (so the write sees and changes the
-   * new table only) and a few more. Writer only.
+   * Writer only: the slot of key's record in the current table, or {@code -1 - slot} of where to
+   * insert it (the first deleted slot on its run when reuse is safe, else the first empty one).
    */
-  private void migrateFor(long hash) {
-    Node[] old = migrating;
+  private int slotFor(long hash, byte[] key) {
+    Table t = table;
+    boolean reuse = old == null; // during a migration a deleted slot must keep hiding nothing
+    int mask = t.mask;
+    int free = -1;
+    int i = (int) hash & mask;
+    for (int probes = 0; probes <= mask; probes++, i = (i + 1) & mask) {
+      long h = t.hashes[i];
+      if (h == 0) {
+        return -1 - (free >= 0 ? free : i);
+      }
+      Entry e = t.entries[i];
+      if (e == null) {
+        if (reuse && free < 0) {
+          free = i;
+        }
+      } else if (h == hash && Arrays.equals(e.key(), key)) {
+        return i;
+      }
+    }
+    throw new IllegalStateException("index table has no empty slot (" + t.capacity() + ")");
+  }
+
+  /** Writer only: fills a free slot from {@link #slotFor}; the entry is visible once the hash is. */
+  private void insertAt(int slot, long hash, Entry e) {
+    Table t = table;
+    ENTRY.setRelease(t.entries, slot, e);
+    if (t.hashes[slot] == 0) {
+      t.used++;
+    }
+    HASH.setRelease(t.hashes, slot, hash);
+  }
+
+  /** Writer only: the live entry for key in the old table, if a migration runs. */
+  private Entry liveInOld(long hash, byte[] key) {
     if (old == null) {
-      return;
+      return null;
     }
-    migrateBucket(old, bucketOf(hash, old));
-    for (int k = 0; k < MIGRATE_PER_WRITE && migrating != null; k++) {
-      migrateNext();
-    }
-  }
-
-  private void migrateNext() {
-    Node[] old = migrating;
-    migrateBucket(old, migrateNext++);
-    if (migrateNext == old.length) {
-      migrating = null;
-    }
-  }
-
-  private void finishMigration() {
-    while (migrating != null) {
-      migrateNext();
-    }
-  }
-
-  /**
-   * Splits old bucket {@code i} into new buckets {@code i} and {@code i + old.length}, reusing
-   * the chain's tail from where all remaining nodes go to the same side. Writer only.
-   */
-  private void migrateBucket(Node[] old, int i) {
-    Node[] t = table;
-    if (!(head(t, i) instanceof Forward)) {
-      return; // already moved
-    }
-    Node first = head(old, i);
-    int bit = old.length;
-    Node lastRun = first;
-    int lastSide = first == null ? 0 : (int) first.hash & bit;
-    for (Node n = first; n != null; n = n.next) {
-      int side = (int) n.hash & bit;
-      if (side != lastSide) {
-        lastSide = side;
-        lastRun = n;
-      }
-    }
-    Node lo = null;
-    Node hi = null;
-    if (lastRun != null) {
-      if (lastSide == 0) {
-        lo = lastRun;
-      } else {
-        hi = lastRun;
-      }
-    }
-    for (Node n = first; n != lastRun; n = n.next) {
-      if (((int) n.hash & bit) == 0) {
-        lo = new Node(n.hash, n.entry, lo);
-      } else {
-        hi = new Node(n.hash, n.entry, hi);
-      }
-    }
-    setHead(t, i, lo);
-    setHead(t, i + bit, hi);
+    Entry o = lookup(old, hash, key);
+    return o == null || isMarker(o) ? null : o;
   }
 
   /** Inserts or replaces; returns the previous entry. Writer only. */
   Entry put(Entry entry) {
+    assert entry.value() != null : "a stored entry has a value";
     long hash = hash64(entry.key());
-    migrateFor(hash);
-    Node[] t = table;
-    int i = bucketOf(hash, t);
-    Node first = head(t, i);
-    for (Node n = first; n != null; n = n.next) {
-      if (n.hash == hash && Arrays.equals(n.entry.key(), entry.key())) {
-        setHead(t, i, replaced(first, n, new Node(hash, entry, n.next)));
-        return n.entry;
+    migrateSome();
+    int slot = slotFor(hash, entry.key());
+    if (slot >= 0) {
+      Entry previous = table.entries[slot];
+      ENTRY.setRelease(table.entries, slot, entry);
+      if (isMarker(previous)) {
+        setSize(size + 1);
+        return null;
       }
+      return previous;
     }
-    setHead(t, i, new Node(hash, entry, first));
-    size++;
-    if (size > t.length && t.length < CAPACITY_MAX) {
-      grow();
+    Entry previous = liveInOld(hash, entry.key());
+    insertAt(-1 - slot, hash, entry);
+    if (previous == null) {
+      setSize(size + 1);
     }
-    return null;
+    rebuildIfFull();
+    return previous;
   }
 
   /** Replaces the entry only if it is still {@code expected} (same instance). Writer only. */
   boolean replace(Entry expected, Entry replacement) {
+    assert replacement.value() != null : "a stored entry has a value";
     long hash = hash64(expected.key());
-    migrateFor(hash);
-    Node[] t = table;
-    int i = bucketOf(hash, t);
-    Node first = head(t, i);
-    for (Node n = first; n != null; n = n.next) {
-      if (n.entry == expected) {
-        setHead(t, i, replaced(first, n, new Node(hash, replacement, n.next)));
-        return true;
+    migrateSome();
+    int slot = slotFor(hash, expected.key());
+    if (slot >= 0) {
+      if (table.entries[slot] != expected) {
+        return false;
       }
+      ENTRY.setRelease(table.entries, slot, replacement);
+      return true;
     }
-    return false;
+    if (liveInOld(hash, expected.key()) != expected) {
+      return false;
+    }
+    insertAt(-1 - slot, hash, replacement);
+    rebuildIfFull();
+    return true;
   }
 
   /** Removes; returns the previous entry. Writer only. */
   Entry remove(byte[] key) {
     long hash = hash64(key);
-    migrateFor(hash);
-    Node[] t = table;
-    int i = bucketOf(hash, t);
-    Node first = head(t, i);
-    for (Node n = first; n != null; n = n.next) {
-      if (n.hash == hash && Arrays.equals(n.entry.key(), key)) {
-        setHead(t, i, replaced(first, n, n.next));
-        size--;
-        if (t.length > CAPACITY_MIN && size < t.length / 8) {
-          resize(Math.max(CAPACITY_MIN, Integer.highestOneBit((int) Math.max(1, size)) * 2));
-        }
-        return n.entry;
+    migrateSome();
+    int slot = slotFor(hash, key);
+    Entry previous;
+    if (slot >= 0) {
+      previous = table.entries[slot];
+      if (isMarker(previous)) {
+        return null;
       }
-    }
-    return null;
-  }
-
-  /**
-   * The chain from {@code first} with {@code target} swapped for {@code replacement} (which
-   * already links to target's successor, or is that successor): copies the nodes before target.
-   */
-  private static Node replaced(Node first, Node target, Node replacement) {
-    if (target == first) {
-      return replacement; // the common case: nothing before it to copy
-    }
-    int before = 0;
-    for (Node n = first; n != target; n = n.next) {
-      before++;
-    }
-    Node[] prefix = new Node[before];
-    Node n = first;
-    for (int i = 0; i < before; i++, n = n.next) {
-      prefix[i] = n;
-    }
-    Node chain = replacement;
-    for (int i = before - 1; i >= 0; i--) {
-      chain = new Node(prefix[i].hash, prefix[i].entry, chain);
-    }
-    return chain;
-  }
-
-  /** Publishes a doubled table whose buckets all forward to the current one. Writer only. */
-  private void grow() {
-    finishMigration();
-    Node[] old = table;
-    Node[] t = new Node[old.length * 2];
-    Arrays.fill(t, new Forward(old));
-    migrating = old;
-    migrateNext = 0;
-    table = t; // volatile store publishes the filled array
-  }
-
-  /** Rebuilds the table at {@code capacity} from new nodes, then publishes it. Writer only. */
-  private void resize(int capacity) {
-    finishMigration();
-    Node[] old = table;
-    Node[] t = new Node[capacity];
-    for (int i = 0; i < old.length; i++) {
-      for (Node n = head(old, i); n != null; n = n.next) {
-        int j = bucketOf(n.hash, t);
-        t[j] = new Node(n.hash, n.entry, t[j]);
+      ENTRY.setRelease(table.entries, slot, old == null ? null : marker(key));
+    } else {
+      previous = liveInOld(hash, key);
+      if (previous == null) {
+        return null;
       }
+      insertAt(-1 - slot, hash, marker(key));
+      rebuildIfFull();
     }
-    table = t; // volatile store publishes the filled array
+    setSize(size - 1);
+    if (old == null && table.capacity() > CAPACITY_MIN && size < table.capacity() / 16) {
+      startMigration(capacityFor(size)); // mass deletes: shrink
+    }
+    return previous;
   }
 
   /** Removes everything. Writer only. */
   void clear() {
-    migrating = null;
-    table = new Node[CAPACITY_MIN];
-    size = 0;
+    table = new Table(CAPACITY_MIN);
+    old = null;
+    setSize(0);
+    view = new View(table, null);
   }
 
   long size() {
     return size;
   }
 
+  private void setSize(long n) {
+    SIZE.setRelease(this, n);
+  }
+
+  /** True while a rebuilt table is being filled from the previous one (for tests). */
+  boolean migrating() {
+    return old != null;
+  }
+
+  /** The smallest table that holds {@code keys} at a load of at most 3/8. */
+  private static int capacityFor(long keys) {
+    long wanted = Math.max(CAPACITY_MIN, keys * 8 / 3 + 1);
+    return (int) Math.min(CAPACITY_MAX, Long.highestOneBit(wanted - 1) << 1);
+  }
+
+  private void rebuildIfFull() {
+    Table t = table;
+    if (t.used <= t.capacity() - t.capacity() / 4) {
+      return;
+    }
+    // A migration fills its table to at most 3/4 (see startMigration), so none runs now.
+    assert old == null : "table full during a migration";
+    finishMigration();
+    if (size > CAPACITY_MAX - CAPACITY_MAX / 4) {
+      throw new IllegalStateException("index is full: " + size + " keys");
+    }
+    startMigration(capacityFor(size));
+  }
+
   /**
-   * Iteration over the entries of the table as it is when iteration starts: sees every entry
-   * present throughout (possibly an older version of one replaced meanwhile).
+   * Publishes an empty table of {@code capacity} in front of the current one. Writer only.
+   *
+   * <p>The live keys fill at most 3/8 of the new table; each write during the migration adds at
+   * most one used slot, so moving {@code 8/3 · old/new} old slots per write ends the migration
+   * before the new table passes 3/4. That is {@value #MIGRATE_PER_WRITE} for a doubling, and the
+   * whole old table in a few writes for a steep shrink.
+   */
+  private void startMigration(int capacity) {
+    assert old == null : "one migration at a time";
+    old = table;
+    table = new Table(capacity);
+    migrateNext = 0;
+    long needed = 8L * old.capacity() / (3L * capacity) + 2;
+    migratePerWrite = (int) Math.min(old.capacity(), Math.max(MIGRATE_PER_WRITE, needed));
+    view = new View(table, old);
+  }
+
+  /** Before a write: moves a few old slots across, ending the migration after the last. */
+  private void migrateSome() {
+    for (int k = 0; k < migratePerWrite && old != null; k++) {
+      migrateNext();
+    }
+  }
+
+  private void finishMigration() {
+    while (old != null) {
+      migrateNext();
+    }
+  }
+
+  private void migrateNext() {
+    Table from = old;
+    int j = migrateNext++;
+    Entry e = from.entries[j];
+    if (e != null && !isMarker(e)) {
+      long hash = from.hashes[j];
+      int slot = slotFor(hash, e.key());
+      if (slot < 0) { // else the key was written during the migration: the new record wins
+        insertAt(-1 - slot, hash, e);
+      }
+    }
+    if (migrateNext == from.capacity()) {
+      old = null;
+      view = new View(table, null);
+    }
+  }
+
+  // ------------------------------------------------------------------ iteration
+
+  /**
+   * Appends the records (live or marked) whose home in v's table is {@code home}: the new
+   * table's own, then the old table's that will land there and that the new table has no record
+   * of. Any thread; hashes are recomputed from the keys so a slot reused meanwhile is not
+   * misfiled.
+   */
+  private static void collectHome(View v, int home, List<Entry> out) {
+    Table t = v.table();
+    int start = out.size();
+    collectRun(t, home, home, t.mask, out);
+    Table o = v.old();
+    if (o == null) {
+      return;
+    }
+    int fromNew = out.size();
+    int oldHomes = o.capacity() > t.capacity() ? o.capacity() / t.capacity() : 1;
+    for (int k = 0; k < oldHomes; k++) {
+      int oldHome = (home & o.mask) + k * t.capacity();
+      int before = out.size();
+      collectRun(o, oldHome, home, t.mask, out);
+      for (int i = out.size() - 1; i >= before; i--) {
+        if (recordedIn(out, start, fromNew, out.get(i).key())) {
+          out.remove(i);
+        }
+      }
+    }
+  }
+
+  /** Appends t's records in the run from oldHome whose hash maps to oldHome in t and home. */
+  private static void collectRun(Table t, int runHome, int home, int homeMask, List<Entry> out) {
+    int i = runHome;
+    for (int probes = 0; probes <= t.mask && t.hashAt(i) != 0; probes++, i = (i + 1) & t.mask) {
+      Entry e = t.entryAt(i);
+      if (e != null) {
+        long hash = hash64(e.key());
+        if (((int) hash & t.mask) == runHome && ((int) hash & homeMask) == home) {
+          out.add(e);
+        }
+      }
+    }
+  }
+
+  private static boolean recordedIn(List<Entry> list, int from, int to, byte[] key) {
+    for (int i = from; i < to; i++) {
+      if (Arrays.equals(list.get(i).key(), key)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Iteration over the entries as they are when iteration starts: sees every entry present
+   * throughout (possibly an older version of one replaced meanwhile, or one removed meanwhile).
    */
   Iterable<Entry> entries() {
     return () -> new Iterator<>() {
-      private final Node[] t = table;
-      private int bucket = -1;
-      /** Set while walking an old bucket through a {@link Forward}: keep only this bucket's. */
-      private boolean filtering;
-      private Node next = advance(null);
+      private final View v = view;
+      private final List<Entry> home = new ArrayList<>();
+      private int nextHome;
+      private int next;
 
-      private Node advance(Node from) {
-        Node n = from == null ? null : from.next;
-        while (true) {
-          while (filtering && n != null && bucketOf(n.hash, t) != bucket) {
-            n = n.next;
+      private boolean fill() {
+        while (next >= home.size()) {
+          if (nextHome > v.table().mask) {
+            return false;
           }
-          if (n != null || ++bucket >= t.length) {
-            return n;
-          }
-          n = head(t, bucket);
-          filtering = n instanceof Forward;
-          if (filtering) {
-            Node[] old = ((Forward) n).old;
-            n = head(old, bucket & (old.length - 1));
-          }
+          home.clear();
+          next = 0;
+          collectHome(v, nextHome++, home);
+          home.removeIf(KeyIndex::isMarker);
         }
+        return true;
       }
 
       @Override
       public boolean hasNext() {
-        return next != null;
+        return fill();
       }
 
       @Override
       public Entry next() {
-        if (next == null) {
+        if (!fill()) {
           throw new NoSuchElementException();
         }
-        Node n = next;
-        next = advance(n);
-        return n.entry;
+        return home.get(next++);
       }
     };
   }
 
   /**
-   * One page of keys: whole buckets from the cursor's bucket on, in reverse-binary order, until
-   * the page holds {@code countHint} keys (clamped to 1..{@value #SCAN_COUNT_MAX}). Empty buckets
-   * after that are skipped so an iteration whose remaining buckets are empty ends on this page;
-   * at most {@value #SCAN_EMPTY_BUCKETS_MAX} empty buckets are visited per page.
+   * One page of keys: whole homes from the cursor's on, in reverse-binary order, until the page
+   * holds {@code countHint} keys (clamped to 1..{@value #SCAN_COUNT_MAX}). Empty homes after that
+   * are skipped so an iteration whose remaining homes are empty ends on this page; at most
+   * {@value #SCAN_EMPTY_BUCKETS_MAX} empty homes are visited per page.
    */
   ScanPage scan(long cursor, int countHint) {
     int count = Math.max(1, Math.min(countHint, SCAN_COUNT_MAX));
     if (size == 0) {
       return new ScanPage(List.of(), 0);
     }
-    Node[] t = table;
-    long mask = t.length - 1;
+    View v = view;
+    long mask = v.table().mask;
     List<byte[]> keys = new ArrayList<>(Math.min(count, 64));
+    List<Entry> home = new ArrayList<>();
     int emptyVisits = 0;
-    long v = cursor;
+    long c = cursor;
     do {
-      int b = (int) (v & mask);
-      Node n = head(t, b);
-      boolean filtering = n instanceof Forward;
-      if (filtering) {
-        Node[] old = ((Forward) n).old;
-        n = head(old, b & (old.length - 1));
-        while (n != null && bucketOf(n.hash, t) != b) {
-          n = n.next;
-        }
-      }
-      if (n == null) {
+      home.clear();
+      collectHome(v, (int) (c & mask), home);
+      home.removeIf(KeyIndex::isMarker);
+      if (home.isEmpty()) {
         emptyVisits++;
       } else if (keys.size() >= count) {
-        break; // this bucket starts the next page
+        break; // this home starts the next page
       }
-      for (; n != null; n = n.next) {
-        if (!filtering || bucketOf(n.hash, t) == b) {
-          keys.add(n.entry.key());
-        }
+      for (Entry e : home) {
+        keys.add(e.key());
       }
-      v = nextCursor(v, mask);
-    } while (v != 0 && emptyVisits < SCAN_EMPTY_BUCKETS_MAX);
-    return new ScanPage(keys, v);
+      c = nextCursor(c, mask);
+    } while (c != 0 && emptyVisits < SCAN_EMPTY_BUCKETS_MAX);
+    return new ScanPage(keys, c);
   }
 
-  /** Redis' reverse-binary increment: adds one to the cursor's masked bits from the top. */
+  /** Redis's reverse-binary increment: adds one to the cursor's masked bits from the top. */
   static long nextCursor(long v, long mask) {
     v |= ~mask;
     v = Long.reverse(v);

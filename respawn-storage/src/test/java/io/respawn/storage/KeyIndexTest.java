@@ -3,17 +3,23 @@ package io.respawn.storage;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The index while its table grows incrementally: every key stays visible to lookups, SCAN and
  * {@link KeyIndex#entries()} at every step of a migration, replacements and removals during a
- * migration land in the new table, and a concurrent reader never misses a key present throughout.
+ * migration land in the new table, a removal during a migration stays removed, and a concurrent
+ * reader never misses a key present throughout nor sees a value older than one already written.
  */
 class KeyIndexTest {
   private static byte[] key(int i) {
@@ -119,5 +125,165 @@ class KeyIndexTest {
     reader.join();
     assertThat(failure.get()).isNull();
     assertThat(index.size()).isEqualTo(stable);
+  }
+
+  /** Random puts, replaces and removals against a HashMap; lookups, SCAN and entries agree. */
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {1L, 2L, 3L})
+  void agreesWithAMapThroughGrowthShrinkAndMigrations(long seed) {
+    Random random = new Random(seed);
+    KeyIndex index = new KeyIndex();
+    Map<Integer, KeyIndex.Entry> model = new HashMap<>();
+    int migrations = 0;
+    boolean wasMigrating = false;
+    for (int step = 0; step < 60_000; step++) {
+      // Phases of growth (keys up to 6000) and of mass deletes (down to a few).
+      boolean growing = (step / 15_000) % 2 == 0;
+      int k = random.nextInt(growing ? 6000 : 200 + 6000 * (15_000 - step % 15_000) / 15_000);
+      int op = random.nextInt(10);
+      if (op < (growing ? 6 : 2)) {
+        KeyIndex.Entry e = entry(k, step);
+        KeyIndex.Entry previous = index.put(e);
+        assertThat(previous).isSameAs(model.put(k, e));
+      } else if (op < 9) {
+        assertThat(index.remove(key(k))).isSameAs(model.remove(k));
+      } else {
+        KeyIndex.Entry current = model.get(k);
+        KeyIndex.Entry stale = entry(k, -1);
+        assertThat(index.replace(stale, entry(k, -2))).isFalse();
+        if (current != null) {
+          KeyIndex.Entry moved = current.inSegment(9);
+          assertThat(index.replace(current, moved)).isTrue();
+          model.put(k, moved);
+        }
+      }
+      assertThat(index.get(key(k))).isSameAs(model.get(k));
+      assertThat(index.size()).isEqualTo(model.size());
+      if (index.migrating() && !wasMigrating) {
+        migrations++;
+      }
+      wasMigrating = index.migrating();
+      if (step % 1999 == 0) {
+        Set<String> expected = new HashSet<>();
+        model.keySet().forEach(i -> expected.add("k" + i));
+        assertThat(scanAll(index)).isEqualTo(expected);
+        Map<String, KeyIndex.Entry> listed = new HashMap<>();
+        for (KeyIndex.Entry e : index.entries()) {
+          String name = new String(e.key(), StandardCharsets.UTF_8);
+          assertThat(listed.put(name, e)).as("listed twice: %s", name).isNull();
+        }
+        assertThat(listed.keySet()).isEqualTo(expected);
+        for (Map.Entry<String, KeyIndex.Entry> e : listed.entrySet()) {
+          assertThat(e.getValue()).isSameAs(model.get(Integer.parseInt(e.getKey().substring(1))));
+        }
+      }
+    }
+    assertThat(migrations).as("growth and shrink migrations").isGreaterThanOrEqualTo(5);
+  }
+
+  /** A key removed while its only record is in the old table stays removed. */
+  @Test
+  void removalsDuringAMigrationHideTheOldTablesCopy() {
+    KeyIndex index = new KeyIndex();
+    int i = 0;
+    while (i < 10_000 || !index.migrating()) { // a migration long enough to write through
+      index.put(entry(i++, 1));
+    }
+    int before = i; // keys 0..before-1 mostly still sit in the old table
+    int removedBelow = 0;
+    for (int j = 0; j + 1 < before && index.migrating(); j += 2) {
+      assertThat(index.remove(key(j))).as("k%d", j).isNotNull();
+      assertThat(index.get(key(j))).isNull();
+      assertThat(index.put(entry(j + 1, 2)).sequence()).isEqualTo(1);
+      removedBelow = j + 2;
+    }
+    assertThat(removedBelow).isGreaterThan(4);
+    for (int j = 0; j < before; j++) {
+      KeyIndex.Entry e = index.get(key(j));
+      if (j % 2 == 0 && j < removedBelow) {
+        assertThat(e).as("k%d", j).isNull();
+      } else {
+        assertThat(e).as("k%d", j).isNotNull();
+      }
+    }
+  }
+
+  private static boolean removalStep(long step, int keys) {
+    return (step / keys) % 3 == 2;
+  }
+
+  /** Shrinking from a large table to the smallest one never overfills the new table. */
+  @Test
+  void aSteepShrinkFinishesBeforeTheSmallTableFills() {
+    KeyIndex index = new KeyIndex();
+    for (int i = 0; i < 100_000; i++) {
+      index.put(entry(i, 1));
+    }
+    for (int i = 0; i < 100_000; i++) {
+      index.remove(key(i));
+    }
+    assertThat(index.size()).isZero();
+    // Inserts right after the shrink began land in a small table while the big one drains.
+    for (int i = 0; i < 1000; i++) {
+      index.put(entry(i, 2));
+    }
+    assertThat(index.size()).isEqualTo(1000);
+    assertThat(scanAll(index)).hasSize(1000);
+  }
+
+  /**
+   * A reader on another thread, after the writer announced a write, sees that write or a later
+   * one: never a removed key, never an older version, across every migration.
+   */
+  @Test
+  void aConcurrentReaderNeverSeesAnOlderStateThanAnnounced() throws Exception {
+    KeyIndex index = new KeyIndex();
+    int keys = 3000;
+    AtomicLong announced = new AtomicLong(-1); // the writer's last finished step
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicReference<String> failure = new AtomicReference<>();
+    // Step s writes key s % keys: a removal in every third round over the keys, else version s.
+    Thread reader = new Thread(() -> {
+      Random r = new Random(2);
+      while (!stop.get() && failure.get() == null) {
+        long done = announced.get();
+        if (done < keys) {
+          continue;
+        }
+        long s = done - r.nextInt(keys); // the last step the writer finished on key s % keys
+        int k = (int) (s % keys);
+        KeyIndex.Entry e = index.get(key(k));
+        long after = announced.get(); // steps s..after on k may have happened before the read
+        boolean allowed = false;
+        for (long t = s; t <= after + 1 && !allowed; t += keys) { // after + 1: in progress
+          allowed = removalStep(t, keys) ? e == null : e != null && e.sequence() == t;
+        }
+        if (!allowed) {
+          failure.set("k" + k + " at step " + s + " (writer at " + after + ") read "
+              + (e == null ? "nothing" : "version " + e.sequence()));
+        }
+      }
+    });
+    reader.start();
+    for (long s = 0; s < 400_000 && failure.get() == null; s++) {
+      int k = (int) (s % keys);
+      if (removalStep(s, keys)) {
+        index.remove(key(k));
+      } else {
+        index.put(entry(k, (int) s));
+      }
+      if (s % 50_000 == 0) { // grow and shrink the table under the reader
+        for (int j = 0; j < 20_000; j++) {
+          index.put(entry(keys + j, 0));
+        }
+        for (int j = 0; j < 20_000; j++) {
+          index.remove(key(keys + j));
+        }
+      }
+      announced.set(s);
+    }
+    stop.set(true);
+    reader.join();
+    assertThat(failure.get()).isNull();
   }
 }

@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
 # Side-by-side RESP benchmark: redis-benchmark against Respawn (ORDERED and DURABLE acks) and
 # against Redis (persistence off, AOF appendfsync everysec, AOF appendfsync always), all started
-# by this script on loopback, one after another in ONE run so the machine's state is shared.
+# by this script on loopback and measured in ONE run so the machine's state is shared.
 #
 #   scripts/bench-vs-redis.sh [-n REQUESTS] [-c CLIENTS] [-r KEYSPACE] [-d VALUE_BYTES]
-#                             [-w WARMUP_REQUESTS] [-o OUT_DIR]
+#                             [-w WARMUP_REQUESTS] [-k ROUNDS] [-o OUT_DIR]
 #
-# Every server first gets the same unmeasured warm-up (-w requests of SET and GET, default
-# 100000; 0 turns it off), so a JVM's JIT warm-up is not measured as throughput and every server
-# starts the measured run with the same keys present.
+# All five servers run at once (idle while another is measured). Each first gets the same
+# unmeasured warm-up (-w requests of SET and of GET, default 300000; 0 turns it off) so a JVM's
+# JIT compilation is not measured as throughput and every server starts with the same keys.
+# Then -k rounds (default 3) each measure every server in turn: SET and GET, without and with
+# -P 16. Interleaving the rounds spreads the machine's minute-to-minute drift over all servers;
+# the figure reported per server, test and pipeline depth is the median of its rounds.
 # Also measures, in the same run, a loop doing one write + fsync per SET-sized record on the same
-# disk (the baseline DURABLE acks are compared with). Writes OUT_DIR/redis-compare.csv (one row per server x test x pipeline depth), prints a
-# Markdown table, and renders OUT_DIR/redis-compare.png. Every process it starts is stopped by pid.
+# disk (the baseline DURABLE acks are compared with). Writes OUT_DIR/redis-compare.csv (medians,
+# one row per server x test x pipeline depth), OUT_DIR/redis-compare-rounds.csv (every round),
+# prints a Markdown table, and renders OUT_DIR/redis-compare.png. Every process it starts is
+# stopped by pid.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-requests=200000 clients=50 keyspace=1000000 value_bytes=100 warmup=100000 out="$root/docs/bench"
-while getopts "n:c:r:d:w:o:" opt; do
+requests=200000 clients=50 keyspace=1000000 value_bytes=100 warmup=300000 rounds=3
+out="$root/docs/bench"
+while getopts "n:c:r:d:w:k:o:" opt; do
   case "$opt" in
     n) requests="$OPTARG" ;; c) clients="$OPTARG" ;; r) keyspace="$OPTARG" ;;
-    d) value_bytes="$OPTARG" ;; w) warmup="$OPTARG" ;; o) out="$OPTARG" ;; *) exit 2 ;;
+    d) value_bytes="$OPTARG" ;; w) warmup="$OPTARG" ;; k) rounds="$OPTARG" ;;
+    o) out="$OPTARG" ;; *) exit 2 ;;
   esac
 done
 "$root/scripts/install-test-deps.sh"
@@ -45,42 +52,21 @@ wait_ready() { # port
   echo "server on port $1 did not answer PING within 30 s" >&2; return 1
 }
 
-stop_last() {
-  local p="${pids[-1]}"
-  kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true
-  unset 'pids[-1]'
-}
-
 csv="$out/redis-compare.csv"
-echo "server,test,pipeline,requests_per_sec,p50_ms,p99_ms" > "$csv"
+rounds_csv="$out/redis-compare-rounds.csv"
+echo "round,server,test,pipeline,requests_per_sec,p50_ms,p99_ms" > "$rounds_csv"
 
-run_bench() { # label port
-  local label="$1" port="$2"
-  if [ "$warmup" -gt 0 ]; then
-    redis-benchmark -p "$port" -t set,get -n "$warmup" -c "$clients" -r "$keyspace" \
-        -d "$value_bytes" -q >/dev/null 2>&1
-  fi
-  for pipeline in 1 16; do
-    # --csv columns: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
-    redis-benchmark -p "$port" -t set,get -n "$requests" -c "$clients" -r "$keyspace" -d "$value_bytes" \
-        -P "$pipeline" --csv 2>/dev/null | tail -n +2 | tr -d '"' \
-      | awk -F, -v s="$label" -v p="$pipeline" '{printf "%s,%s,%s,%s,%s,%s\n", s, $1, p, $2, $5, $7}' >> "$csv"
-  done
-  grep "^$label," "$csv" >&2
-}
-
-bench_respawn() { # label durability
-  "$root/bin/respawn" version >/dev/null 2>&1 || true  # builds on first use
+labels=() ports=()
+start_respawn() { # label durability
   local port; port="$(free_port)"
   "$root/bin/respawn" server --port "$port" --data "$work/respawn-$2" --durability "$2" \
       > "$work/respawn-$2.log" 2>&1 &
   pids+=("$!")
   wait_ready "$port"
-  run_bench "$1" "$port"
-  stop_last
+  labels+=("$1") ports+=("$port")
 }
 
-bench_redis() { # label extra-args...
+start_redis() { # label extra-args...
   local label="$1"; shift
   local port; port="$(free_port)"
   mkdir -p "$work/$label"
@@ -88,27 +74,69 @@ bench_redis() { # label extra-args...
       --logfile "$work/$label.log" "$@" &
   pids+=("$!")
   wait_ready "$port"
-  run_bench "$label" "$port"
-  stop_last
+  labels+=("$label") ports+=("$port")
+}
+
+measure() { # round label port
+  local round="$1" label="$2" port="$3"
+  for pipeline in 1 16; do
+    # --csv columns: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+    redis-benchmark -p "$port" -t set,get -n "$requests" -c "$clients" -r "$keyspace" -d "$value_bytes" \
+        -P "$pipeline" --csv 2>/dev/null | tail -n +2 | tr -d '"' \
+      | awk -F, -v r="$round" -v s="$label" -v p="$pipeline" \
+          '{printf "%s,%s,%s,%s,%s,%s,%s\n", r, s, $1, p, $2, $5, $7}' >> "$rounds_csv"
+  done
+  grep "^$round,$label," "$rounds_csv" >&2
 }
 
 # Baseline for DURABLE: one write + fsync per operation on the same disk, one writer, in order.
 fsync_dir="$work/fsync-loop"
 "$root/bin/respawn" bench storage --modes FSYNC_PER_WRITE --threads 1 --seconds 3 \
     --value-bytes "$value_bytes" --dir "$fsync_dir" --csv "$work/fsync.csv" >/dev/null
-tail -n +2 "$work/fsync.csv" | awk -F, '{printf "fsync-per-write-loop,SET,1,%s,%.3f,%.3f\n", $3, $4/1000, $5/1000}' >> "$csv"
-grep "^fsync-per-write-loop," "$csv" >&2
+tail -n +2 "$work/fsync.csv" \
+  | awk -F, '{printf "fsync-per-write-loop,SET,1,%s,%.3f,%.3f,1,%s,%s\n", $3, $4/1000, $5/1000, $3, $3}' \
+  > "$work/fsync-row.csv"
+cat "$work/fsync-row.csv" >&2
 
-bench_respawn respawn-ordered ORDERED
-bench_respawn respawn-durable DURABLE
-bench_redis redis-nopersist --appendonly no
-bench_redis redis-aof-everysec --appendonly yes --appendfsync everysec --auto-aof-rewrite-percentage 0
-bench_redis redis-aof-always --appendonly yes --appendfsync always --auto-aof-rewrite-percentage 0
+"$root/bin/respawn" version >/dev/null 2>&1 || true  # builds on first use
+start_respawn respawn-ordered ORDERED
+start_respawn respawn-durable DURABLE
+start_redis redis-nopersist --appendonly no
+start_redis redis-aof-everysec --appendonly yes --appendfsync everysec --auto-aof-rewrite-percentage 0
+start_redis redis-aof-always --appendonly yes --appendfsync always --auto-aof-rewrite-percentage 0
 
+if [ "$warmup" -gt 0 ]; then
+  for i in "${!labels[@]}"; do
+    redis-benchmark -p "${ports[$i]}" -t set,get -n "$warmup" -c "$clients" -r "$keyspace" \
+        -d "$value_bytes" -q >/dev/null 2>&1
+  done
+fi
+for round in $(seq 1 "$rounds"); do
+  for i in "${!labels[@]}"; do
+    measure "$round" "${labels[$i]}" "${ports[$i]}"
+  done
+done
+
+# Medians per server x test x pipeline (the loop's single figure goes in as it is).
+python3 - "$rounds_csv" "$csv" "$work/fsync-row.csv" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+groups = {}
+for r in rows:
+    groups.setdefault((r["server"], r["test"], r["pipeline"]), []).append(r)
+with open(sys.argv[2], "w") as out:
+    out.write("server,test,pipeline,requests_per_sec,p50_ms,p99_ms,rounds,min_rps,max_rps\n")
+    out.write(open(sys.argv[3]).read())
+    for (server, test, pipeline), rs in groups.items():
+        rps = [float(r["requests_per_sec"]) for r in rs]
+        med = sorted(rs, key=lambda r: float(r["requests_per_sec"]))[(len(rs) - 1) // 2]
+        out.write("%s,%s,%s,%.0f,%s,%s,%d,%.0f,%.0f\n" % (server, test, pipeline,
+            statistics.median(rps), med["p50_ms"], med["p99_ms"], len(rs), min(rps), max(rps)))
+PY
 {
-  echo "| server | test | pipeline | requests/s | p50 ms | p99 ms |"
-  echo "|---|---|---|---|---|---|"
-  tail -n +2 "$csv" | awk -F, '{printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6}'
+  echo "| server | test | pipeline | requests/s (median) | min–max over rounds | p50 ms | p99 ms |"
+  echo "|---|---|---|---|---|---|---|"
+  tail -n +2 "$csv" | awk -F, '{printf "| %s | %s | %s | %s | %s–%s | %s | %s |\n", $1, $2, $3, $4, $8, $9, $5, $6}'
 } | tee "$out/redis-compare.md"
 "$root/bin/respawn" bench chart --csv "$csv" --png "$out/redis-compare.png" \
   --title "redis-benchmark -c $clients -r $keyspace -d $value_bytes (requests/s)"

@@ -229,6 +229,9 @@ public final class LogEngine implements KvStore {
       Segment segment = segments.get(appendSegmentId);
       segment.totalBytes += bytes;
       segment.maxSequence = sequence;
+      if (batch.size() > 1) {
+        index.prefetch(batch, batch.size());
+      }
       for (Mutation m : batch) {
         applyRecord(index, segments, LogFormat.typeOf(m.kind()), m.key(), m.value(),
             m.expiresAtMillis(), sequence, appendSegmentId);

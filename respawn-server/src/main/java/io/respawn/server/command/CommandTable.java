@@ -1,6 +1,7 @@
 package io.respawn.server.command;
 
 import io.respawn.server.command.CommandSpec.Flag;
+import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumSet;
@@ -8,10 +9,20 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Name → command. Built once at start-up, then only read (by the command thread). */
+/**
+ * Name → command. Built once at start-up, then only read (by the command thread).
+ *
+ * <p>Lookups by the request's name bytes go through a small open-addressing table hashed on the
+ * ASCII-lower-cased bytes, so finding the command of a request allocates nothing.
+ */
 final class CommandTable {
+  /** Slots of the byte-keyed table; at most half are filled. */
+  private static final int SLOTS = 512;
+
   private final Map<String, CommandSpec> byName = new HashMap<>();
   private final Map<String, CommandSpec> sorted = new TreeMap<>();
+  private final CommandSpec[] slots = new CommandSpec[SLOTS];
+  private final byte[][] slotNames = new byte[SLOTS][];
 
   void add(String name, int arity, int firstKey, int lastKey, int step,
       CommandSpec.Handler handler, Flag... flags) {
@@ -21,6 +32,41 @@ final class CommandTable {
     CommandSpec previous = byName.put(name, spec);
     assert previous == null : "command registered twice: " + name;
     sorted.put(name, spec);
+    if (byName.size() > SLOTS / 2) {
+      throw new IllegalStateException("more than " + SLOTS / 2 + " commands: enlarge SLOTS");
+    }
+    byte[] folded = name.toLowerCase(java.util.Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
+    int i = foldedHash(folded) & (SLOTS - 1);
+    while (slots[i] != null) {
+      i = (i + 1) & (SLOTS - 1);
+    }
+    slots[i] = spec;
+    slotNames[i] = folded;
+  }
+
+  private static int fold(byte b) {
+    return b >= 'A' && b <= 'Z' ? b + ('a' - 'A') : b;
+  }
+
+  private static int foldedHash(byte[] name) {
+    int h = 0;
+    for (byte b : name) {
+      h = 31 * h + fold(b);
+    }
+    return h ^ (h >>> 9);
+  }
+
+  /** {@code name} equals {@code folded} (lower case) ignoring ASCII case. */
+  private static boolean equalsFolded(byte[] folded, byte[] name) {
+    if (folded.length != name.length) {
+      return false;
+    }
+    for (int i = 0; i < name.length; i++) {
+      if (fold(name[i]) != folded[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   void add(String name, int arity, CommandSpec.Handler handler, Flag... flags) {
@@ -32,7 +78,13 @@ final class CommandTable {
     if (name.length > 32) {
       return null;
     }
-    return byName.get(Args.lower(name));
+    int i = foldedHash(name) & (SLOTS - 1);
+    for (int probes = 0; probes < SLOTS && slots[i] != null; probes++, i = (i + 1) & (SLOTS - 1)) {
+      if (equalsFolded(slotNames[i], name)) {
+        return slots[i];
+      }
+    }
+    return null;
   }
 
   CommandSpec lookup(String name) {

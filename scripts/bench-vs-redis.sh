@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Side-by-side RESP benchmark: redis-benchmark against Respawn (ORDERED and DURABLE acks) and
-# against Redis (persistence off, AOF appendfsync everysec, AOF appendfsync always), all started
+# Side-by-side RESP benchmark: redis-benchmark against Respawn (ORDERED and DURABLE acks, log
+# compaction off like Redis's AOF rewriting; and ORDERED with default compaction) and against Redis (persistence off, AOF appendfsync everysec, AOF appendfsync always), all started
 # by this script on loopback and measured in ONE run so the machine's state is shared.
 #
 #   scripts/bench-vs-redis.sh [-n REQUESTS] [-c CLIENTS] [-r KEYSPACE] [-d VALUE_BYTES]
 #                             [-w WARMUP_REQUESTS] [-k ROUNDS] [-o OUT_DIR]
 #
-# All five servers run at once (idle while another is measured). Each first gets the same
+# All six servers run at once (idle while another is measured). Each first gets the same
 # unmeasured warm-up (-w requests of SET and of GET, default 300000; 0 turns it off) so a JVM's
 # JIT compilation is not measured as throughput and every server starts with the same keys.
 # Then -k rounds (default 3) each measure every server in turn: SET and GET, without and with
@@ -57,13 +57,14 @@ rounds_csv="$out/redis-compare-rounds.csv"
 echo "round,server,test,pipeline,requests_per_sec,p50_ms,p99_ms" > "$rounds_csv"
 
 labels=() ports=()
-start_respawn() { # label durability
+start_respawn() { # label durability [extra server flags...]
+  local label="$1" durability="$2"; shift 2
   local port; port="$(free_port)"
-  "$root/bin/respawn" server --port "$port" --data "$work/respawn-$2" --durability "$2" \
-      > "$work/respawn-$2.log" 2>&1 &
+  "$root/bin/respawn" server --port "$port" --data "$work/$label" --durability "$durability" "$@" \
+      > "$work/$label.log" 2>&1 &
   pids+=("$!")
   wait_ready "$port"
-  labels+=("$1") ports+=("$port")
+  labels+=("$label") ports+=("$port")
 }
 
 start_redis() { # label extra-args...
@@ -99,8 +100,12 @@ tail -n +2 "$work/fsync.csv" \
 cat "$work/fsync-row.csv" >&2
 
 "$root/bin/respawn" version >/dev/null 2>&1 || true  # builds on first use
-start_respawn respawn-ordered ORDERED
-start_respawn respawn-durable DURABLE
+# Redis runs with AOF rewriting off (auto-aof-rewrite-percentage 0); Respawn's counterpart,
+# background compaction, is off in the same way for the rows compared with it. One more ORDERED
+# server keeps the default compaction, to show what compaction costs under this write load.
+start_respawn respawn-ordered ORDERED --compaction-interval-ms 0
+start_respawn respawn-durable DURABLE --compaction-interval-ms 0
+start_respawn respawn-ordered-compacting ORDERED
 start_redis redis-nopersist --appendonly no
 start_redis redis-aof-everysec --appendonly yes --appendfsync everysec --auto-aof-rewrite-percentage 0
 start_redis redis-aof-always --appendonly yes --appendfsync always --auto-aof-rewrite-percentage 0

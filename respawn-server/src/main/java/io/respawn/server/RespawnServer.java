@@ -97,8 +97,12 @@ public final class RespawnServer implements AutoCloseable {
   public static RespawnServer start(ServerConfig config, StoreOpener opener)
       throws IOException, InterruptedException {
     StorageConfig sc = config.storage();
-    String storageDescription = "log (flush interval " + sc.flushIntervalMillis()
-        + " ms, valueBytesMax " + sc.valueBytesMax() + ", keyBytesMax " + sc.keyBytesMax() + ")";
+    String compaction = sc.compactionIntervalMillis() == 0 ? "compaction off"
+        : "compaction checked every " + sc.compactionIntervalMillis() + " ms at garbage ratio "
+            + sc.compactionGarbageRatioMin();
+    String storageDescription = "log (flush interval " + sc.flushIntervalMillis() + " ms, "
+        + compaction + ", valueBytesMax " + sc.valueBytesMax() + ", keyBytesMax "
+        + sc.keyBytesMax() + ")";
     KvStore store = opener.open(config.dataDir());
     ClientRegistry registry = new ClientRegistry(config.limits().clientsMax());
     CommandSettings settings = new CommandSettings(config.requirePass(), config.defaultDurability(),

@@ -472,16 +472,29 @@ final class KeyIndex {
     }
   }
 
-  /** Appends t's records in the run from oldHome whose hash maps to oldHome in t and home. */
+  /**
+   * Appends t's records in the run from {@code runHome} whose hash maps to {@code runHome} in t
+   * and to {@code home} under {@code homeMask}. Filters on the stored hashes first, so only the
+   * entries it returns are loaded; a returned entry's hash is recomputed from its key, so an entry
+   * that replaced a deleted slot's meanwhile (its hash not yet stored) is not misfiled.
+   */
   private static void collectRun(Table t, int runHome, int home, int homeMask, List<Entry> out) {
     int i = runHome;
-    for (int probes = 0; probes <= t.mask && t.hashAt(i) != 0; probes++, i = (i + 1) & t.mask) {
+    for (int probes = 0; probes <= t.mask; probes++, i = (i + 1) & t.mask) {
+      long stored = t.hashAt(i);
+      if (stored == 0) {
+        return;
+      }
+      if (((int) stored & t.mask) != runHome || ((int) stored & homeMask) != home) {
+        continue;
+      }
       Entry e = t.entryAt(i);
-      if (e != null) {
-        long hash = hash64(e.key());
-        if (((int) hash & t.mask) == runHome && ((int) hash & homeMask) == home) {
-          out.add(e);
-        }
+      if (e == null) {
+        continue;
+      }
+      long hash = hash64(e.key());
+      if (hash == stored || (((int) hash & t.mask) == runHome && ((int) hash & homeMask) == home)) {
+        out.add(e);
       }
     }
   }
@@ -500,38 +513,86 @@ final class KeyIndex {
    * throughout (possibly an older version of one replaced meanwhile, or one removed meanwhile).
    */
   Iterable<Entry> entries() {
-    return () -> new Iterator<>() {
-      private final View v = view;
-      private final List<Entry> home = new ArrayList<>();
-      private int nextHome;
-      private int next;
+    View v = view;
+    return v.old() == null ? () -> new SlotIterator(v.table()) : () -> new HomeIterator(v);
+  }
 
-      private boolean fill() {
-        while (next >= home.size()) {
-          if (nextHome > v.table().mask) {
-            return false;
-          }
-          home.clear();
-          next = 0;
-          collectHome(v, nextHome++, home);
-          home.removeIf(KeyIndex::isMarker);
+  /**
+   * Every live entry of one table in slot order. Entries never move within a table, so one that
+   * stays for the whole iteration is met exactly once.
+   */
+  private static final class SlotIterator implements Iterator<Entry> {
+    private final Table t;
+    private int slot;
+    private Entry next;
+
+    SlotIterator(Table t) {
+      this.t = t;
+      advance();
+    }
+
+    private void advance() {
+      next = null;
+      while (next == null && slot < t.capacity()) {
+        Entry e = t.entryAt(slot++);
+        if (e != null && !isMarker(e)) {
+          next = e;
         }
-        return true;
       }
+    }
 
-      @Override
-      public boolean hasNext() {
-        return fill();
+    @Override
+    public boolean hasNext() {
+      return next != null;
+    }
+
+    @Override
+    public Entry next() {
+      if (next == null) {
+        throw new NoSuchElementException();
       }
+      Entry e = next;
+      advance();
+      return e;
+    }
+  }
 
-      @Override
-      public Entry next() {
-        if (!fill()) {
-          throw new NoSuchElementException();
+  /** During a migration: home by home over both tables (see {@link #collectHome}). */
+  private static final class HomeIterator implements Iterator<Entry> {
+    private final View v;
+    private final List<Entry> home = new ArrayList<>();
+    private int nextHome;
+    private int next;
+
+    HomeIterator(View v) {
+      this.v = v;
+    }
+
+    private boolean fill() {
+      while (next >= home.size()) {
+        if (nextHome > v.table().mask) {
+          return false;
         }
-        return home.get(next++);
+        home.clear();
+        next = 0;
+        collectHome(v, nextHome++, home);
+        home.removeIf(KeyIndex::isMarker);
       }
-    };
+      return true;
+    }
+
+    @Override
+    public boolean hasNext() {
+      return fill();
+    }
+
+    @Override
+    public Entry next() {
+      if (!fill()) {
+        throw new NoSuchElementException();
+      }
+      return home.get(next++);
+    }
   }
 
   /**

@@ -35,6 +35,14 @@ final class ServerOptions {
       description = "Longest time an ORDERED write stays volatile, in ms (default: ${DEFAULT-VALUE}).")
   long flushIntervalMillis;
 
+  @Option(names = "--compaction-interval-ms", defaultValue = "10000",
+      description = "How often the background compactor checks whether rewriting the sealed log segments is worth it, in ms; 0 turns background compaction off, like Redis's auto-aof-rewrite-percentage 0 (default: ${DEFAULT-VALUE}).")
+  long compactionIntervalMillis;
+
+  @Option(names = "--compaction-garbage-ratio", defaultValue = "0.5",
+      description = "Compact once at least this fraction of the sealed segments' bytes is overwritten or deleted data, between 0 and 1 exclusive (default: ${DEFAULT-VALUE}).")
+  double compactionGarbageRatio;
+
   @Option(names = "--bulk-length-max", converter = SizeConverter.class, defaultValue = "64m",
       description = "Largest argument (value) in bytes; k/m/g suffixes allowed (default: ${DEFAULT-VALUE}, the engine's value limit).")
   long bulkLengthMax;
@@ -87,6 +95,14 @@ final class ServerOptions {
     if (flushIntervalMillis < 1 || flushIntervalMillis > 60_000) {
       throw bad(spec, "--flush-interval-ms must be between 1 and 60000, got " + flushIntervalMillis);
     }
+    if (compactionIntervalMillis < 0 || compactionIntervalMillis > 86_400_000L) {
+      throw bad(spec, "--compaction-interval-ms must be between 0 (off) and 86400000, got "
+          + compactionIntervalMillis);
+    }
+    if (!(compactionGarbageRatio > 0.0 && compactionGarbageRatio < 1.0)) {
+      throw bad(spec, "--compaction-garbage-ratio must be above 0 and below 1, got "
+          + compactionGarbageRatio);
+    }
     Path dir = Path.of(data);
     try {
       Files.createDirectories(dir);
@@ -101,7 +117,10 @@ final class ServerOptions {
       limits = new RespLimits(intSize("--bulk-length-max", bulkLengthMax, spec), argCountMax,
           intSize("--inline-length-max", inlineLengthMax, spec), requestBytesMax,
           pipelineDepthMax, intSize("--output-bytes-max", outputBytesMax, spec), clientsMax);
-      StorageConfig storage = StorageConfig.defaults().withFlushIntervalMillis(flushIntervalMillis);
+      StorageConfig defaults = StorageConfig.defaults();
+      StorageConfig storage = defaults.withFlushIntervalMillis(flushIntervalMillis)
+          .withCompaction(compactionIntervalMillis, compactionGarbageRatio,
+              defaults.compactionBytesMin());
       return new ServerConfig(bind, port, dir, durability, requirePass, limits, ioThreads, storage);
     } catch (IllegalArgumentException e) {
       throw bad(spec, e.getMessage());

@@ -54,6 +54,14 @@ class CliValidationTest {
     assertThat(r[0]).isEqualTo("2");
     assertThat(r[1]).contains("--log-level");
 
+    r = run("server", "--data", data, "--compaction-interval-ms", "-1");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--compaction-interval-ms must be between 0 (off) and 86400000, got -1");
+
+    r = run("server", "--data", data, "--compaction-garbage-ratio", "1.5");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--compaction-garbage-ratio must be above 0 and below 1, got 1.5");
+
     r = run("server", "--data", data, "--bind", "no.such.host.invalid");
     assertThat(r[0]).isEqualTo("2");
     assertThat(r[1]).contains("--bind no.such.host.invalid is not a known address");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Side-by-side RESP benchmark: redis-benchmark against Respawn (ORDERED and DURABLE acks, log
-# compaction off like Redis's AOF rewriting; and ORDERED with default compaction) and against Redis (persistence off, AOF appendfsync everysec, AOF appendfsync always), all started
-# by this script on loopback and measured in ONE run so the machine's state is shared.
+# Side-by-side RESP benchmark: redis-benchmark against Respawn (ORDERED and DURABLE acks with log
+# compaction off, as Redis's AOF rewriting is; and ORDERED with default compaction) and against
+# Redis (persistence off, AOF appendfsync everysec, AOF appendfsync always), all started by this
+# script on loopback and measured in ONE run so the machine's state is shared.
 #
 #   scripts/bench-vs-redis.sh [-n REQUESTS] [-c CLIENTS] [-r KEYSPACE] [-d VALUE_BYTES]
 #                             [-w WARMUP_REQUESTS] [-k ROUNDS] [-o OUT_DIR]

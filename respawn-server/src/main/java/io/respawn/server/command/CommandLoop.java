@@ -84,6 +84,19 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
     }
   }
 
+  @Override
+  public void closed(ClientConnection connection) {
+    if (loop.inEventLoop()) {
+      dispatcher.connectionClosed(connection);
+    } else {
+      try {
+        loop.execute(() -> dispatcher.connectionClosed(connection));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // The server is stopping: the command-side state goes with it.
+      }
+    }
+  }
+
   private void execute(ClientConnection connection, List<Request> requests) {
     assert loop.inEventLoop() : "commands run on the command loop's thread only";
     try {

@@ -38,12 +38,13 @@ public final class Dispatcher {
   final Keyspace keyspace;
   final ServerStats stats = new ServerStats();
   final CommandTable table = new CommandTable();
+  final Watches watches = new Watches();
   final CommandSettings settings;
   final ClientRegistry registry;
 
   public Dispatcher(
       KvStore store, LongSupplier clockMillis, CommandSettings settings, ClientRegistry registry) {
-    this.keyspace = new Keyspace(store, clockMillis, stats);
+    this.keyspace = new Keyspace(store, clockMillis, stats, watches);
     this.settings = settings;
     this.registry = registry;
     new ConnectionCommands(this).register(table);
@@ -53,6 +54,16 @@ public final class Dispatcher {
     table.add("multi", 1, this::multi, Flag.TX_CONTROL);
     table.add("exec", 1, this::exec, Flag.TX_CONTROL);
     table.add("discard", 1, this::discard, Flag.TX_CONTROL);
+    // WATCH runs at once even inside MULTI, where it is refused (as in Redis); UNWATCH is queued.
+    table.add("watch", -2, 1, -1, 1, this::watch, Flag.TX_CONTROL);
+    table.add("unwatch", 1, this::unwatch);
+  }
+
+  /** A client disconnected: forget what it watched. Command thread only. */
+  public void connectionClosed(ClientConnection connection) {
+    if (connection.commandState() instanceof Session session) {
+      watches.unwatchAll(session);
+    }
   }
 
   /** The command-side state of a connection, created on its first request. */
@@ -238,6 +249,20 @@ public final class Dispatcher {
     }
     session.transaction = null;
     session.transactionDirty = false;
+    watches.unwatchAll(session);
+    return Replies.OK;
+  }
+
+  private RedisMessage watch(Session session, byte[][] args) {
+    if (session.inTransaction()) {
+      throw ReplyException.err("WATCH inside MULTI is not allowed");
+    }
+    watches.watch(session, args, 1);
+    return Replies.OK;
+  }
+
+  private RedisMessage unwatch(Session session, byte[][] args) {
+    watches.unwatchAll(session);
     return Replies.OK;
   }
 
@@ -252,10 +277,15 @@ public final class Dispatcher {
     }
     List<byte[][]> queued = session.transaction;
     boolean dirty = session.transactionDirty;
+    boolean watchedKeyChanged = session.watchDirty;
     session.transaction = null;
     session.transactionDirty = false;
+    watches.unwatchAll(session); // EXEC ends the watch whatever happens (as in Redis)
     if (dirty) {
       throw new ReplyException("EXECABORT Transaction discarded because of previous errors.");
+    }
+    if (watchedKeyChanged) {
+      return Replies.NIL_ARRAY;
     }
     List<RedisMessage> results = new ArrayList<>(queued.size());
     for (byte[][] command : queued) {

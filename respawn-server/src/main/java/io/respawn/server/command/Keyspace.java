@@ -49,7 +49,10 @@ final class Keyspace {
     boolean durableWanted;
   }
 
-  Keyspace(KvStore store, LongSupplier clockMillis, ServerStats stats) {
+  private final Watches watches;
+
+  Keyspace(KvStore store, LongSupplier clockMillis, ServerStats stats, Watches watches) {
+    this.watches = watches;
     this.store = store;
     this.clockMillis = clockMillis;
     this.stats = stats;
@@ -99,6 +102,7 @@ final class Keyspace {
 
   /** Deletes an expired key on its own batch (never waited on), like Redis' lazy expiry. */
   private void expireNow(byte[] key) {
+    watches.touch(key);
     try {
       store.apply(List.of(Mutation.delete(key)));
       stats.expiredKeys++;
@@ -113,18 +117,21 @@ final class Keyspace {
       return;
     }
     batch.add(Mutation.put(key, value, expiresAtMillis));
+    watches.touch(key);
     pendingBytes += key.length + value.length + 32;
     overlay.put(new ByteKey(key), new StoredValue(value, expiresAtMillis));
   }
 
   void delete(byte[] key) {
     batch.add(Mutation.delete(key));
+    watches.touch(key);
     pendingBytes += key.length + 32;
     overlay.put(new ByteKey(key), TOMBSTONE);
   }
 
   void clear() {
     batch.add(Mutation.clear());
+    watches.touchAll();
     overlay.clear();
     clearedInBatch = true;
   }

@@ -24,6 +24,10 @@ public final class Session {
   List<byte[][]> transaction;
   /** A queue-time error happened since MULTI: EXEC must abort. */
   boolean transactionDirty;
+  /** Keys this client WATCHes (null: none); see {@link Watches}. */
+  java.util.Set<ByteKey> watched;
+  /** A watched key changed since WATCH: the next EXEC answers a null array. */
+  boolean watchDirty;
   /** This client wrote since its last WAITAOF found everything durable. */
   boolean wroteSinceDurable;
 

@@ -110,6 +110,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
       release(reply);
     }
     pending.clear();
+    if (sink != null) {
+      sink.closed(this);
+    }
     ctx.fireChannelInactive();
   }
 

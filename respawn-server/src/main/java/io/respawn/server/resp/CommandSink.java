@@ -12,4 +12,7 @@ import java.util.List;
 public interface CommandSink {
   /** Queues one read's worth of requests of one connection. */
   void submit(ClientConnection connection, List<Request> requests);
+
+  /** The connection closed (after its last {@link #submit}); forget its command-side state. */
+  default void closed(ClientConnection connection) {}
 }

@@ -228,6 +228,86 @@ abstract class CommandSemanticsTest {
   }
 
   @Test
+  void watchAbortsExecWhenAnyClientChangesAWatchedKey() {
+    Session other = h.newSession();
+    h.call("SET", "balance", "10");
+    assertThat(h.call("WATCH", "balance", "limit")).isEqualTo("OK");
+    assertThat(h.call(other, "INCRBY", "balance", "5")).isEqualTo("(integer) 15");
+    h.call("MULTI");
+    assertThat(h.call("SET", "balance", "0")).isEqualTo("QUEUED");
+    assertThat(h.call("EXEC")).isEqualTo("(nil)"); // a null array: nothing ran
+    assertThat(h.call("GET", "balance")).isEqualTo("\"15\"");
+
+    // EXEC ended the watch: the next transaction runs.
+    h.call("MULTI");
+    h.call("SET", "balance", "1");
+    assertThat(h.call("EXEC")).isEqualTo("[OK]");
+
+    // Untouched watched keys, and changes to other keys, let it run.
+    h.call("WATCH", "balance");
+    h.call(other, "SET", "unrelated", "x");
+    h.call(other, "GET", "balance");
+    h.call(other, "DEL", "missing"); // deleting nothing changes nothing
+    h.call("MULTI");
+    h.call("INCR", "balance");
+    assertThat(h.call("EXEC")).isEqualTo("[(integer) 2]");
+  }
+
+  @Test
+  void watchSeesOwnWritesDeletesExpiryAndFlushall() {
+    h.call("SET", "k", "v");
+    h.call("WATCH", "k");
+    h.call("SET", "k", "mine"); // the watcher's own write counts too, as in Redis
+    h.call("MULTI");
+    h.call("GET", "k");
+    assertThat(h.call("EXEC")).isEqualTo("(nil)");
+
+    Session other = h.newSession();
+    h.call("WATCH", "k");
+    h.call(other, "DEL", "k");
+    h.call("MULTI");
+    assertThat(h.call("EXEC")).isEqualTo("(nil)");
+
+    h.call("SET", "t", "v", "PX", "100");
+    h.call("WATCH", "t");
+    h.nowMillis += 200;
+    assertThat(h.call(other, "GET", "t")).isEqualTo("(nil)"); // lazily expired: a change
+    h.call("MULTI");
+    assertThat(h.call("EXEC")).isEqualTo("(nil)");
+
+    h.call("SET", "f", "v");
+    h.call("WATCH", "nothing-here");
+    h.call(other, "FLUSHALL");
+    h.call("MULTI");
+    assertThat(h.call("EXEC")).isEqualTo("(nil)");
+  }
+
+  @Test
+  void unwatchDiscardAndDisconnectForgetTheWatch() {
+    Session other = h.newSession();
+    h.call("WATCH", "a");
+    assertThat(h.call("UNWATCH")).isEqualTo("OK");
+    h.call(other, "SET", "a", "1");
+    h.call("MULTI");
+    assertThat(h.call("EXEC")).isEqualTo("[]");
+
+    h.call("WATCH", "a");
+    h.call("MULTI");
+    assertThat(h.call("WATCH", "b")).isEqualTo("(error) ERR WATCH inside MULTI is not allowed");
+    assertThat(h.call("DISCARD")).isEqualTo("OK");
+    h.call(other, "SET", "a", "2");
+    h.call("MULTI");
+    assertThat(h.call("EXEC")).isEqualTo("[]");
+
+    Session leaving = h.newSession();
+    h.call(leaving, "WATCH", "a", "b");
+    assertThat(h.dispatcher.watches.watchedKeys()).isEqualTo(2);
+    h.dispatcher.connectionClosed(leaving.connection);
+    assertThat(h.dispatcher.watches.watchedKeys()).isZero();
+    assertThat(h.call("WATCH")).startsWith("(error) ERR wrong number of arguments");
+  }
+
+  @Test
   void execAbortsAfterQueueTimeErrorsAndKeepsRuntimeErrorsLocal() {
     h.call("MULTI");
     h.call("SET", "a", "1");

@@ -180,6 +180,25 @@ class JedisCommandsIT {
   }
 
   @Test
+  void watchedTransactionAbortsWhenAnotherClientWrites() {
+    jedis.set("counter", "1");
+    assertThat(jedis.watch("counter")).isEqualTo("OK");
+    try (Jedis other = new Jedis("127.0.0.1", server.port(), 10_000)) {
+      other.incr("counter");
+    }
+    Transaction t = jedis.multi();
+    t.set("counter", "100");
+    assertThat(t.exec()).isNull(); // Jedis maps the null array to null: aborted
+    assertThat(jedis.get("counter")).isEqualTo("2");
+
+    jedis.watch("counter");
+    Transaction ok = jedis.multi();
+    ok.incr("counter");
+    assertThat(ok.exec()).containsExactly(3L);
+    assertThat(jedis.unwatch()).isEqualTo("OK");
+  }
+
+  @Test
   void execAbortAfterQueueTimeError() throws Exception {
     try (RawClient c = new RawClient(server.port())) {
       c.command("MULTI").command("SET", "t", "1").command("NOSUCH").command("EXEC");

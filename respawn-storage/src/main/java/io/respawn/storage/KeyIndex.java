@@ -106,12 +106,14 @@ final class KeyIndex {
   private static final VarHandle HASH = MethodHandles.arrayElementVarHandle(long[].class);
   private static final VarHandle ENTRY = MethodHandles.arrayElementVarHandle(Entry[].class);
   private static final VarHandle SIZE;
+  private static final VarHandle EXPIRING;
   private static final VarHandle LONG_LE =
       MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
   static {
     try {
       SIZE = MethodHandles.lookup().findVarHandle(KeyIndex.class, "size", long.class);
+      EXPIRING = MethodHandles.lookup().findVarHandle(KeyIndex.class, "expiring", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -120,6 +122,8 @@ final class KeyIndex {
   private volatile View view = new View(new Table(CAPACITY_MIN), null);
   /** Live keys; the writer stores it with release (no fence per write), readers load it. */
   private volatile long size;
+  /** Live keys with an expiry time; written by the writer only, read by anyone (INFO). */
+  private volatile long expiring;
   /** Writer only: mirrors {@link #view} (the writer holds the append lock, so plain fields do). */
   private Table table = view.table();
   private Table old;
@@ -292,8 +296,10 @@ final class KeyIndex {
       ENTRY.setRelease(table.entries, slot, entry);
       if (isMarker(previous)) {
         setSize(size + 1);
+        countExpiry(null, entry);
         return null;
       }
+      countExpiry(previous, entry);
       return previous;
     }
     Entry previous = liveInOld(hash, entry.key());
@@ -301,6 +307,7 @@ final class KeyIndex {
     if (previous == null) {
       setSize(size + 1);
     }
+    countExpiry(previous, entry);
     rebuildIfFull();
     return previous;
   }
@@ -316,12 +323,14 @@ final class KeyIndex {
         return false;
       }
       ENTRY.setRelease(table.entries, slot, replacement);
+      countExpiry(expected, replacement);
       return true;
     }
     if (liveInOld(hash, expected.key()) != expected) {
       return false;
     }
     insertAt(-1 - slot, hash, replacement);
+    countExpiry(expected, replacement);
     rebuildIfFull();
     return true;
   }
@@ -347,6 +356,7 @@ final class KeyIndex {
       rebuildIfFull();
     }
     setSize(size - 1);
+    countExpiry(previous, null);
     if (old == null && table.capacity() > CAPACITY_MIN && size < table.capacity() / 16) {
       startMigration(capacityFor(size)); // mass deletes: shrink
     }
@@ -358,6 +368,7 @@ final class KeyIndex {
     table = new Table(CAPACITY_MIN);
     old = null;
     setSize(0);
+    EXPIRING.setRelease(this, 0L);
     view = new View(table, null);
   }
 
@@ -367,6 +378,19 @@ final class KeyIndex {
 
   private void setSize(long n) {
     SIZE.setRelease(this, n);
+  }
+
+  long expiringSize() {
+    return expiring;
+  }
+
+  /** Writer only: {@code previous} (live or null) gave way to {@code next} (live or null). */
+  private void countExpiry(Entry previous, Entry next) {
+    int delta = (next != null && next.expiresAtMillis() != 0 ? 1 : 0)
+        - (previous != null && previous.expiresAtMillis() != 0 ? 1 : 0);
+    if (delta != 0) {
+      EXPIRING.setRelease(this, expiring + delta);
+    }
   }
 
   /** True while a rebuilt table is being filled from the previous one (for tests). */

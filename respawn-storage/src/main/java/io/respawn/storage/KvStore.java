@@ -29,6 +29,9 @@ public interface KvStore extends Closeable {
   /** Number of live keys. */
   long keyCount();
 
+  /** Number of live keys that carry an expiry time (expired or not yet). */
+  long expiringKeyCount();
+
   /**
    * One page of keys in a stable order. Every key present for the whole iteration is returned at
    * least once; start with cursor 0, stop when {@link ScanPage#nextCursor()} is 0.

@@ -196,6 +196,11 @@ public final class LogEngine implements KvStore {
   }
 
   @Override
+  public long expiringKeyCount() {
+    return index.expiringSize();
+  }
+
+  @Override
   public ScanPage scan(long cursor, int countHint) {
     return index.scan(cursor, countHint);
   }

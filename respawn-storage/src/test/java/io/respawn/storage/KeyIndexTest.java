@@ -142,7 +142,8 @@ class KeyIndexTest {
       int k = random.nextInt(growing ? 6000 : 200 + 6000 * (15_000 - step % 15_000) / 15_000);
       int op = random.nextInt(10);
       if (op < (growing ? 6 : 2)) {
-        KeyIndex.Entry e = entry(k, step);
+        long expiresAt = step % 3 == 0 ? 1_000_000L + step : 0; // a third carry an expiry
+        KeyIndex.Entry e = new KeyIndex.Entry(key(k), new byte[] {1}, expiresAt, step, 1, 10);
         KeyIndex.Entry previous = index.put(e);
         assertThat(previous).isSameAs(model.put(k, e));
       } else if (op < 9) {
@@ -159,6 +160,10 @@ class KeyIndexTest {
       }
       assertThat(index.get(key(k))).isSameAs(model.get(k));
       assertThat(index.size()).isEqualTo(model.size());
+      if (step % 97 == 0) {
+        assertThat(index.expiringSize())
+            .isEqualTo(model.values().stream().filter(e -> e.expiresAtMillis() != 0).count());
+      }
       if (index.migrating() && !wasMigrating) {
         migrations++;
       }

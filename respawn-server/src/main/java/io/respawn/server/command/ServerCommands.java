@@ -147,8 +147,9 @@ final class ServerCommands {
     Map<String, Object> keyspace = new LinkedHashMap<>();
     long keys = d.keyspace.keyCount();
     if (keys > 0) {
-      // Keys with a TTL are not counted separately (the engine keeps no expiry index).
-      keyspace.put("db0", "keys=" + keys + ",expires=0,avg_ttl=0");
+      // avg_ttl stays 0: the engine keeps no expiry index to average over.
+      keyspace.put("db0", "keys=" + keys + ",expires=" + d.keyspace.store().expiringKeyCount()
+          + ",avg_ttl=0");
     }
     s.put("keyspace", keyspace);
     return s;

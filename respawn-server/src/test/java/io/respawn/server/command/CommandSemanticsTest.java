@@ -362,7 +362,17 @@ abstract class CommandSemanticsTest {
   void serverCommands() {
     h.call("SET", "a", "1");
     assertThat(h.call("INFO")).contains("# Server").contains("redis_version:")
-        .contains("# Keyspace").contains("db0:keys=1");
+        .contains("# Keyspace").contains("db0:keys=1,expires=0,");
+    h.call("SET", "t1", "x", "EX", "100");
+    h.call("SET", "t2", "x", "PX", "100000");
+    h.call("SET", "a", "2", "EX", "5");
+    h.call("SET", "t2", "y"); // a plain SET drops the TTL
+    assertThat(h.call("INFO", "keyspace")).contains("db0:keys=3,expires=2,");
+    h.call("PERSIST", "t1");
+    h.call("DEL", "a");
+    assertThat(h.call("INFO", "keyspace")).contains("db0:keys=2,expires=0,");
+    h.call("DEL", "t1", "t2");
+    h.call("SET", "a", "1"); // back to the one key the checks below expect
     assertThat(h.call("INFO", "stats")).contains("total_commands_processed:")
         .doesNotContain("# Server");
     assertThat(h.call("CONFIG", "GET", "save")).isEqualTo("[\"save\", \"\"]");

@@ -37,6 +37,11 @@ public final class MapKvStore implements KvStore {
   }
 
   @Override
+  public synchronized long expiringKeyCount() {
+    return data.values().stream().filter(v -> v.expiresAtMillis() != 0).count();
+  }
+
+  @Override
   public synchronized WriteTicket apply(List<Mutation> batch) {
     if (failWrites != null) {
       throw new StorageException(failWrites);

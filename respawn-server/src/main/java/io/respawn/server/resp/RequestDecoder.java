@@ -9,8 +9,8 @@ import java.util.List;
 
 /**
  * Decodes client bytes straight into {@link Request}s: a RESP array of bulk strings
- * ({@code *2\r\n$3\r\nGET\r\n$1\r\nk\r\n}) or one inline line ({@code GET k\r\n}), within
- * {@link RespLimits}. Arguments are copied into plain byte arrays the command thread can keep;
+ * ({@code *2\r\n$3\r\nGET\r\n$1\r\nk\r\n}) or one inline line ({@code GET k\r\n}, or
+ * ending in a bare LF), within {@link RespLimits}. Arguments are copied into plain byte arrays the command thread can keep;
  * no Netty buffer outlives the read. Empty requests ({@code *0}, {@code *-1}, blank lines) are
  * dropped, as Redis does.
  *
@@ -121,12 +121,10 @@ public final class RequestDecoder extends ByteToMessageDecoder {
       }
       return false;
     }
-    int length = lf - start - 1;
+    // The line ends at LF, with an optional CR before it (as in Redis: netcat and telnet differ).
+    int length = lf > start && in.getByte(lf - 1) == '\r' ? lf - start - 1 : lf - start;
     if (length > max) {
       throw tooBigInline();
-    }
-    if (length < 0 || in.getByte(lf - 1) != '\r') {
-      throw new RespProtocolException("expected CRLF at the end of an inline command");
     }
     String line = in.toString(start, length, StandardCharsets.UTF_8);
     in.readerIndex(lf + 1);

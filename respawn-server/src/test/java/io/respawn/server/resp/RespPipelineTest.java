@@ -121,6 +121,14 @@ class RespPipelineTest {
   }
 
   @Test
+  void inlineCommandsMayEndInABareLineFeed() {
+    EmbeddedChannel ch = channel(); // netcat sends LF, telnet CRLF; Redis takes both
+    writeByteByByte(ch, "SET k v\nGET k\r\n\nPING\n");
+    assertThat(submitted)
+        .containsExactly(List.of("SET", "k", "v"), List.of("GET", "k"), List.of("PING"));
+  }
+
+  @Test
   void pipelinedCommandsInOneReadAreOneSubmission() {
     List<Integer> batchSizes = new ArrayList<>();
     CommandSink counting = (c, requests) -> batchSizes.add(requests.size());

@@ -16,8 +16,8 @@
 # Also measures, in the same run, a loop doing one write + fsync per SET-sized record on the same
 # disk (the baseline DURABLE acks are compared with). Writes OUT_DIR/redis-compare.csv (medians,
 # one row per server x test x pipeline depth), OUT_DIR/redis-compare-rounds.csv (every round),
-# prints a Markdown table, and renders OUT_DIR/redis-compare.png. Every process it starts is
-# stopped by pid.
+# prints a Markdown table (plus Respawn's GC pauses), and renders OUT_DIR/redis-compare.png.
+# Every process it starts is stopped by pid.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 requests=200000 clients=50 keyspace=1000000 value_bytes=100 warmup=300000 rounds=3
@@ -61,7 +61,9 @@ labels=() ports=()
 start_respawn() { # label durability [extra server flags...]
   local label="$1" durability="$2"; shift 2
   local port; port="$(free_port)"
-  "$root/bin/respawn" server --port "$port" --data "$work/$label" --durability "$durability" "$@" \
+  # GC log beside the server log (JAVA_TOOL_OPTIONS adds to the launcher's JVM options).
+  JAVA_TOOL_OPTIONS="-Xlog:gc:file=$work/$label-gc.log" \
+    "$root/bin/respawn" server --port "$port" --data "$work/$label" --durability "$durability" "$@" \
       > "$work/$label.log" 2>&1 &
   pids+=("$!")
   wait_ready "$port"
@@ -144,6 +146,20 @@ PY
   echo "|---|---|---|---|---|---|---|"
   tail -n +2 "$csv" | awk -F, '{printf "| %s | %s | %s | %s | %s–%s | %s | %s |\n", $1, $2, $3, $4, $8, $9, $5, $6}'
 } | tee "$out/redis-compare.md"
+# Respawn's stop-the-world GC pauses over the whole run (warm-up included), for reading its
+# slow rounds.
+{
+  echo
+  echo "| server | GC pauses | of them full | total ms | longest ms |"
+  echo "|---|---|---|---|---|"
+  for label in "${labels[@]}"; do
+    gc="$work/$label-gc.log"
+    [ -f "$gc" ] || continue
+    { grep 'Pause' "$gc" || true; } | { grep -o '[0-9.]*ms$' || true; } | tr -d 'ms' \
+      | awk -v s="$label" -v full="$(grep -c 'Pause Full' "$gc" || true)" \
+          '{n++; t+=$1; if ($1>m) m=$1} END {printf "| %s | %d | %d | %.0f | %.0f |\n", s, n, full, t, m}'
+  done
+} | tee -a "$out/redis-compare.md"
 "$root/bin/respawn" bench chart --csv "$csv" --png "$out/redis-compare.png" \
   --title "redis-benchmark -c $clients -r $keyspace -d $value_bytes (requests/s)"
 echo "wrote $csv and $out/redis-compare.png" >&2

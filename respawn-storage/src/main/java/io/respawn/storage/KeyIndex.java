@@ -194,7 +194,8 @@ final class KeyIndex {
       if (view == v) { // the old copy was current when the new table had no record of the key
         return o == null || isMarker(o) ? null : o;
       }
-      // The migration ended while we looked (it takes thousands of writes): look again.
+      // The migration ended while we looked (each retry needs another whole migration to end,
+      // at least a few writes): look again.
     }
   }
 
@@ -412,7 +413,8 @@ final class KeyIndex {
     // A migration fills its table to at most 3/4 (see startMigration), so none runs now.
     assert old == null : "table full during a migration";
     finishMigration();
-    if (size > CAPACITY_MAX - CAPACITY_MAX / 4) {
+    if (size > (long) CAPACITY_MAX / 8 * 3) {
+      // Past this the largest table cannot start at 3/8 load, and startMigration's bound fails.
       throw new IllegalStateException("index is full: " + size + " keys");
     }
     startMigration(capacityFor(size));

@@ -251,15 +251,15 @@ final class KeyIndex {
    * Before a batch of writes: loads the hash slots, then the entries and key bytes, that writes
    * to these keys will read, one stage for all keys at a time, so the cache misses of different
    * keys overlap instead of following one another as they would inside each write. Changes
-   * nothing. Writer only; {@code count} keys from the start of {@code keys}.
+   * nothing. Writer only; the first {@value #PREFETCH_MAX} keys of the batch.
    */
-  void prefetch(List<Mutation> keys, int count) {
+  void prefetch(List<Mutation> batch) {
     Table t = table;
-    int n = Math.min(count, PREFETCH_MAX);
+    int n = Math.min(batch.size(), PREFETCH_MAX);
     long[] hashes = prefetchHashes;
     long sink = 0;
     for (int k = 0; k < n; k++) { // stage 1: the hash line at each key's home
-      long hash = hash64(keys.get(k).key());
+      long hash = hash64(batch.get(k).key());
       hashes[k] = hash;
       sink += t.hashes[(int) hash & t.mask];
     }
@@ -295,10 +295,9 @@ final class KeyIndex {
     if (slot >= 0) {
       Entry previous = table.entries[slot];
       ENTRY.setRelease(table.entries, slot, entry);
-      if (isMarker(previous)) {
+      if (isMarker(previous)) { // the key had been removed during a migration
+        previous = null;
         setSize(size + 1);
-        countExpiry(null, entry);
-        return null;
       }
       countExpiry(previous, entry);
       return previous;
@@ -498,6 +497,13 @@ final class KeyIndex {
     }
   }
 
+  /** Replaces {@code out}'s contents with the live entries of home {@code home} (SCAN, entries). */
+  private static void collectLiveHome(View v, int home, List<Entry> out) {
+    out.clear();
+    collectHome(v, home, out);
+    out.removeIf(KeyIndex::isMarker);
+  }
+
   /**
    * Appends t's records in the run from {@code runHome} whose hash maps to {@code runHome} in t
    * and to {@code home} under {@code homeMask}. Filters on the stored hashes first, so only the
@@ -599,10 +605,8 @@ final class KeyIndex {
         if (nextHome > v.table().mask) {
           return false;
         }
-        home.clear();
         next = 0;
-        collectHome(v, nextHome++, home);
-        home.removeIf(KeyIndex::isMarker);
+        collectLiveHome(v, nextHome++, home);
       }
       return true;
     }
@@ -639,9 +643,7 @@ final class KeyIndex {
     int emptyVisits = 0;
     long c = cursor;
     do {
-      home.clear();
-      collectHome(v, (int) (c & mask), home);
-      home.removeIf(KeyIndex::isMarker);
+      collectLiveHome(v, (int) (c & mask), home);
       if (home.isEmpty()) {
         emptyVisits++;
       } else if (keys.size() >= count) {

@@ -235,7 +235,7 @@ public final class LogEngine implements KvStore {
       segment.totalBytes += bytes;
       segment.maxSequence = sequence;
       if (batch.size() > 1) {
-        index.prefetch(batch, batch.size());
+        index.prefetch(batch);
       }
       for (Mutation m : batch) {
         applyRecord(index, segments, LogFormat.typeOf(m.kind()), m.key(), m.value(),

@@ -8,6 +8,7 @@ import io.respawn.server.resp.Reply;
 import io.respawn.server.resp.Request;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,7 +92,7 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
     } else {
       try {
         loop.execute(() -> dispatcher.connectionClosed(connection));
-      } catch (java.util.concurrent.RejectedExecutionException e) {
+      } catch (RejectedExecutionException e) {
         // The server is stopping: the command-side state goes with it.
       }
     }

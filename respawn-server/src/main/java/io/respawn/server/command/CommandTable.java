@@ -5,7 +5,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -19,7 +18,6 @@ final class CommandTable {
   /** Slots of the byte-keyed table; at most half are filled. */
   private static final int SLOTS = 512;
 
-  private final Map<String, CommandSpec> byName = new HashMap<>();
   private final Map<String, CommandSpec> sorted = new TreeMap<>();
   private final CommandSpec[] slots = new CommandSpec[SLOTS];
   private final byte[][] slotNames = new byte[SLOTS][];
@@ -29,10 +27,9 @@ final class CommandTable {
     EnumSet<Flag> set = EnumSet.noneOf(Flag.class);
     Collections.addAll(set, flags);
     CommandSpec spec = new CommandSpec(name, arity, set, firstKey, lastKey, step, handler);
-    CommandSpec previous = byName.put(name, spec);
+    CommandSpec previous = sorted.put(name, spec);
     assert previous == null : "command registered twice: " + name;
-    sorted.put(name, spec);
-    if (byName.size() > SLOTS / 2) {
+    if (sorted.size() > SLOTS / 2) {
       throw new IllegalStateException("more than " + SLOTS / 2 + " commands: enlarge SLOTS");
     }
     byte[] folded = name.toLowerCase(java.util.Locale.ROOT).getBytes(StandardCharsets.US_ASCII);
@@ -88,7 +85,7 @@ final class CommandTable {
   }
 
   CommandSpec lookup(String name) {
-    return byName.get(name.toLowerCase(java.util.Locale.ROOT));
+    return lookup(name.getBytes(StandardCharsets.ISO_8859_1));
   }
 
   Collection<CommandSpec> all() {
@@ -96,6 +93,6 @@ final class CommandTable {
   }
 
   int size() {
-    return byName.size();
+    return sorted.size();
   }
 }

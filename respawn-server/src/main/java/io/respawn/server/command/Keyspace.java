@@ -28,6 +28,7 @@ final class Keyspace {
   private final KvStore store;
   private final LongSupplier clockMillis;
   private final ServerStats stats;
+  private final Watches watches;
   private final List<Mutation> batch = new ArrayList<>();
   private final HashMap<ByteKey, StoredValue> overlay = new HashMap<>();
   private boolean clearedInBatch;
@@ -48,8 +49,6 @@ final class Keyspace {
     final CompletableFuture<Void> durable = new CompletableFuture<>();
     boolean durableWanted;
   }
-
-  private final Watches watches;
 
   Keyspace(KvStore store, LongSupplier clockMillis, ServerStats stats, Watches watches) {
     this.watches = watches;

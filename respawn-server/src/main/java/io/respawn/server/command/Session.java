@@ -5,6 +5,7 @@ import io.respawn.server.resp.Reply;
 import io.respawn.storage.Durability;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Command-side state of one client: authentication, name, durability default, the open
@@ -25,7 +26,7 @@ public final class Session {
   /** A queue-time error happened since MULTI: EXEC must abort. */
   boolean transactionDirty;
   /** Keys this client WATCHes (null: none); see {@link Watches}. */
-  java.util.Set<ByteKey> watched;
+  Set<ByteKey> watched;
   /** A watched key changed since WATCH: the next EXEC answers a null array. */
   boolean watchDirty;
   /** This client wrote since its last WAITAOF found everything durable. */

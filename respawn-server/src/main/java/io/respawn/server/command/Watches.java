@@ -79,7 +79,7 @@ final class Watches {
     }
   }
 
-  /** Keys watched by at least one session (INFO). */
+  /** Keys watched by at least one session (tests check that disconnects clean up). */
   int watchedKeys() {
     return watchers.size();
   }

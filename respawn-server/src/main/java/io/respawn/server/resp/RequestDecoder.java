@@ -10,8 +10,8 @@ import java.util.List;
 /**
  * Decodes client bytes straight into {@link Request}s: a RESP array of bulk strings
  * ({@code *2\r\n$3\r\nGET\r\n$1\r\nk\r\n}) or one inline line ({@code GET k\r\n}, or
- * ending in a bare LF), within {@link RespLimits}. Arguments are copied into plain byte arrays the command thread can keep;
- * no Netty buffer outlives the read. Empty requests ({@code *0}, {@code *-1}, blank lines) are
+ * ending in a bare LF), within {@link RespLimits}. Arguments are copied into plain byte arrays
+ * the command thread can keep; no Netty buffer outlives the read. Empty requests ({@code *0}, {@code *-1}, blank lines) are
  * dropped, as Redis does.
  *
  * <p>Limits are checked as soon as the bytes that break them arrive: an argument count or a bulk

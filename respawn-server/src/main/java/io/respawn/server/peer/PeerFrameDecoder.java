@@ -1,0 +1,73 @@
+package io.respawn.server.peer;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.respawn.core.codec.CodecException;
+import io.respawn.core.codec.Frames;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Cuts a peer byte stream into whole frames: first handshake frames ({@link Handshake}, length
+ * from their cluster-id field), then, once {@link #handshakeDone} is called, replication frames
+ * ({@link Frames}, length from their header). Emits each frame as a heap {@link ByteBuffer}; the
+ * handler after it checks content and checksums. Refuses a length above the limit before
+ * buffering it. Owned by the channel's event loop.
+ */
+final class PeerFrameDecoder extends ByteToMessageDecoder {
+  private final int frameBytesMax;
+  private boolean handshakeDone;
+
+  PeerFrameDecoder(int frameBytesMax) {
+    this.frameBytesMax = frameBytesMax;
+  }
+
+  void handshakeDone() {
+    handshakeDone = true;
+  }
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    while (true) {
+      int length = handshakeDone ? messageFrameLength(in) : handshakeFrameLength(in);
+      if (length < 0 || in.readableBytes() < length) {
+        return;
+      }
+      byte[] frame = new byte[length];
+      in.readBytes(frame);
+      out.add(ByteBuffer.wrap(frame));
+      if (!handshakeDone) {
+        return; // the handler must see the handshake frame before the next one is cut
+      }
+    }
+  }
+
+  private int handshakeFrameLength(ByteBuf in) {
+    if (in.readableBytes() < Handshake.HEAD_BYTES) {
+      return -1;
+    }
+    int textLength = in.getUnsignedShort(in.readerIndex() + Handshake.HEAD_BYTES - 2);
+    if (textLength > Handshake.CLUSTER_ID_BYTES_MAX) {
+      throw new CorruptedFrameException("handshake cluster id of " + textLength
+          + " bytes exceeds " + Handshake.CLUSTER_ID_BYTES_MAX);
+    }
+    return Handshake.HEAD_BYTES + textLength + Handshake.MAC_BYTES + 4;
+  }
+
+  private int messageFrameLength(ByteBuf in) {
+    if (in.readableBytes() < Frames.HEADER_BYTES) {
+      return -1;
+    }
+    ByteBuffer header = ByteBuffer.allocate(Frames.HEADER_BYTES);
+    in.getBytes(in.readerIndex(), header);
+    header.flip();
+    try {
+      return Frames.peekFrameLength(header, frameBytesMax - Frames.HEADER_BYTES
+          - Frames.TRAILER_BYTES);
+    } catch (CodecException e) {
+      throw new CorruptedFrameException(e.getMessage());
+    }
+  }
+}

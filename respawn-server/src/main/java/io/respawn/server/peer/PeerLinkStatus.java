@@ -1,0 +1,19 @@
+package io.respawn.server.peer;
+
+import io.respawn.core.NodeId;
+import java.net.InetSocketAddress;
+
+/**
+ * A snapshot of one outbound link, for status output.
+ *
+ * @param connected the handshake completed and the connection is up
+ * @param queuedMessages messages waiting to be written
+ * @param queuedBytes their encoded bytes
+ * @param sent messages handed to the socket since start
+ * @param dropped messages refused because the queue was full
+ * @param connects successful handshakes since start
+ * @param lastRefusal why the last handshake failed, or empty
+ */
+public record PeerLinkStatus(NodeId peer, InetSocketAddress address, boolean connected,
+    long queuedMessages, long queuedBytes, long sent, long dropped, long connects,
+    String lastRefusal) {}

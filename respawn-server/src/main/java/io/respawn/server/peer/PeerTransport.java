@@ -1,0 +1,267 @@
+package io.respawn.server.peer;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.respawn.core.Message;
+import io.respawn.core.NodeId;
+import io.respawn.core.codec.CodecException;
+import io.respawn.core.codec.MessageCodec;
+import io.respawn.server.peer.Handshake.Frame;
+import io.respawn.server.peer.Handshake.HandshakeException;
+import io.respawn.server.peer.Handshake.Kind;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Replication messages between the members of one shard over TCP, with the core's framed codec
+ * (every frame checked by its CRC32C). Each member dials every other member once ({@link
+ * PeerLink}) and sends only on the links it dialled; it receives only on connections it
+ * accepted. Every connection opens with a {@link Handshake} that names the cluster and both
+ * members (and proves the cluster secret when one is set), so a process of another shard, or one
+ * that is not the member it claims to be, is refused and logged before any message is read.
+ *
+ * <p>Contract (what the runtime may rely on, and no more): a message handed to {@link #send} may
+ * be dropped (queue full, peer away, connection lost with it in flight), delayed without bound,
+ * or delivered more than once across a reconnect; messages on one link arrive in the order sent
+ * while the link stays up. Delivered messages are whole and checksum-verified, addressed to this
+ * member, and come from the member the connection authenticated as. Received messages are handed
+ * to the inbox on the transport's event-loop thread; the inbox must not block.
+ *
+ * <p>Threads: one Netty event loop ({@code respawn-peer}) runs every connection; {@link #send}
+ * may be called from any thread.
+ */
+public final class PeerTransport implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
+
+  private final PeerConfig config;
+  private final Consumer<Message> inbox;
+  private final PeerStats stats = new PeerStats();
+  private final SecureRandom random = new SecureRandom();
+  private final Map<NodeId, PeerLink> links = new TreeMap<>();
+  private EventLoopGroup group;
+  private Channel listener;
+
+  public PeerTransport(PeerConfig config, Consumer<Message> inbox) {
+    this.config = config;
+    this.inbox = inbox;
+  }
+
+  /** Binds the peer port and starts dialling every peer. */
+  public PeerTransport start() throws InterruptedException {
+    boolean epoll = Epoll.isAvailable();
+    group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("respawn-peer"),
+        epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    Class<? extends ServerChannel> serverClass =
+        epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    Class<? extends Channel> clientClass =
+        epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    try {
+      listener = new ServerBootstrap().group(group).channel(serverClass)
+          .option(ChannelOption.SO_REUSEADDR, true)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childHandler(new ChannelInitializer<SocketChannel>() {
+            @Override
+            protected void initChannel(SocketChannel ch) {
+              ch.pipeline().addLast(new PeerFrameDecoder(config.frameBytesMax()),
+                  new AcceptorHandler());
+            }
+          })
+          .bind(config.listen()).sync().channel();
+    } catch (Exception e) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+      throw e;
+    }
+    for (NodeId peer : config.peers().keySet()) {
+      PeerLink link = new PeerLink(config, peer, group.next(), clientClass, random, stats);
+      links.put(peer, link);
+      link.start();
+    }
+    log.info("peer transport of {} in cluster '{}' listening on {}; peers {}", config.self(),
+        config.clusterId(), localAddress(), config.peers());
+    return this;
+  }
+
+  /** The bound peer address (its port differs from the config's when that asked for 0). */
+  public InetSocketAddress localAddress() {
+    return (InetSocketAddress) listener.localAddress();
+  }
+
+  /**
+   * Encodes and queues {@code m} for {@code m.to()}; false if it was dropped (unknown member or
+   * full queue). Never blocks.
+   */
+  public boolean send(Message m) {
+    if (!m.from().equals(config.self())) {
+      throw new IllegalArgumentException("message from " + m.from() + " sent by " + config.self());
+    }
+    PeerLink link = links.get(m.to());
+    if (link == null) {
+      return false;
+    }
+    return link.offer(MessageCodec.encode(m));
+  }
+
+  public PeerStats stats() {
+    return stats;
+  }
+
+  /** Every outbound link's state, by peer id. */
+  public List<PeerLinkStatus> links() {
+    List<PeerLinkStatus> out = new ArrayList<>();
+    for (PeerLink l : links.values()) {
+      out.add(l.status());
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    for (PeerLink l : links.values()) {
+      l.close();
+    }
+    if (listener != null) {
+      listener.close().awaitUninterruptibly();
+    }
+    if (group != null) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+  }
+
+  /** The acceptor's side of the handshake, then delivery of checked messages. */
+  private final class AcceptorHandler extends SimpleChannelInboundHandler<ByteBuffer> {
+    private final byte[] nonce = new byte[Handshake.NONCE_BYTES];
+    private NodeId authenticated;
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      random.nextBytes(nonce);
+      ctx.writeAndFlush(Unpooled.wrappedBuffer(Handshake.encode(Kind.CHALLENGE,
+          config.self().value(), Handshake.UNKNOWN_NODE, nonce, config.clusterId(), null,
+          nonce)));
+      ctx.executor().schedule(() -> {
+        if (authenticated == null && ctx.channel().isActive()) {
+          stats.handshakesRefused.incrementAndGet();
+          log.warn("peer connection from {} sent no handshake within {} ms; closing",
+              ctx.channel().remoteAddress(), config.handshakeTimeoutMillis());
+          ctx.close();
+        }
+      }, config.handshakeTimeoutMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, ByteBuffer frame) {
+      if (authenticated == null) {
+        handshake(ctx, frame);
+        return;
+      }
+      Message m;
+      try {
+        m = MessageCodec.decode(frame, config.frameBytesMax());
+      } catch (CodecException e) {
+        stats.framesCorrupt.incrementAndGet();
+        log.warn("corrupt frame from {} at {}: {}; closing the connection", authenticated,
+            ctx.channel().remoteAddress(), e.getMessage());
+        ctx.close();
+        return;
+      }
+      if (!m.from().equals(authenticated) || !m.to().equals(config.self())) {
+        stats.messagesMisaddressed.incrementAndGet();
+        log.warn("connection authenticated as {} carried a message from {} to {}; closing",
+            authenticated, m.from(), m.to());
+        ctx.close();
+        return;
+      }
+      stats.messagesReceived.incrementAndGet();
+      inbox.accept(m);
+    }
+
+    private void handshake(ChannelHandlerContext ctx, ByteBuffer bytes) {
+      Object remote = ctx.channel().remoteAddress();
+      Frame f;
+      try {
+        f = Handshake.decode(bytes);
+      } catch (HandshakeException e) {
+        refuse(ctx, -1, "malformed handshake from " + remote + ": " + e.getMessage());
+        return;
+      }
+      if (f.kind() == Kind.REFUSE) {
+        stats.handshakesRefused.incrementAndGet();
+        log.warn("node {} at {} refused to connect to us: {}", f.from(), remote, f.text());
+        ctx.close();
+      } else if (f.kind() != Kind.HELLO) {
+        refuse(ctx, f.from(), "expected HELLO from " + remote + ", got " + f.kind());
+      } else if (!f.text().equals(config.clusterId())) {
+        refuse(ctx, f.from(), "node " + f.from() + " at " + remote + " belongs to cluster '"
+            + f.text() + "', not '" + config.clusterId() + "'");
+      } else if (f.to() != config.self().value()) {
+        refuse(ctx, f.from(), "node " + f.from() + " at " + remote + " dialled node " + f.to()
+            + ", but this is " + config.self());
+      } else if (f.from() < 0 || !config.peers().containsKey(NodeId.of(f.from()))) {
+        refuse(ctx, f.from(), "node " + f.from() + " at " + remote
+            + " is not a member of this shard");
+      } else if (!Handshake.macMatches(f, config.secret(), nonce)) {
+        refuse(ctx, f.from(), "node " + f.from() + " at " + remote
+            + " does not know the cluster secret");
+      } else {
+        authenticated = NodeId.of(f.from());
+        ctx.pipeline().get(PeerFrameDecoder.class).handshakeDone();
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(Handshake.encode(Kind.WELCOME,
+            config.self().value(), f.from(), nonce, config.clusterId(), config.secret(),
+            f.nonce())));
+        log.info("accepted peer {} from {}", authenticated, remote);
+      }
+    }
+
+    private void refuse(ChannelHandlerContext ctx, int to, String reason) {
+      stats.handshakesRefused.incrementAndGet();
+      log.warn("refused peer connection: {}", reason);
+      ctx.writeAndFlush(Unpooled.wrappedBuffer(Handshake.encode(Kind.REFUSE,
+              config.self().value(), to, nonce, PeerLink.truncate(reason), null, nonce)))
+          .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (authenticated == null) {
+        stats.handshakesRefused.incrementAndGet();
+        log.warn("refused peer connection from {}: not a Respawn peer handshake ({})",
+            ctx.channel().remoteAddress(), cause.getMessage());
+      } else if (cause instanceof io.netty.handler.codec.DecoderException) {
+        stats.framesCorrupt.incrementAndGet();
+        log.warn("bad frame from {}: {}; closing", ctx.channel().remoteAddress(),
+            cause.getMessage());
+      } else {
+        log.debug("peer connection from {} failed: {}", ctx.channel().remoteAddress(),
+            cause.toString());
+      }
+      ctx.close();
+    }
+  }
+}

@@ -1,0 +1,246 @@
+package io.respawn.server.peer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.respawn.core.Message;
+import io.respawn.core.Message.AppendEntriesResponse;
+import io.respawn.core.NodeId;
+import io.respawn.core.codec.MessageCodec;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Peer transports on loopback: delivery, refusals of wrong peers, reconnects, bounds. */
+class PeerTransportTest {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+  private final List<PeerTransport> started = new ArrayList<>();
+
+  @AfterEach
+  void closeAll() {
+    started.forEach(PeerTransport::close);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static InetSocketAddress loopback(int port) {
+    return new InetSocketAddress("127.0.0.1", port);
+  }
+
+  private static Message msg(int from, int to, long seq) {
+    return new AppendEntriesResponse(NodeId.of(from), NodeId.of(to), 3, true, seq, 0, seq);
+  }
+
+  private PeerTransport start(PeerConfig config, ConcurrentLinkedQueue<Message> inbox)
+      throws InterruptedException {
+    PeerTransport t = new PeerTransport(config, inbox::add).start();
+    started.add(t);
+    return t;
+  }
+
+  /** Configs for members 1..n on fresh ports, all in one cluster. */
+  private static List<PeerConfig> shard(int n, String cluster, byte[] secret) throws IOException {
+    Map<NodeId, InetSocketAddress> all = new HashMap<>();
+    for (int i = 1; i <= n; i++) {
+      all.put(NodeId.of(i), loopback(freePort()));
+    }
+    List<PeerConfig> out = new ArrayList<>();
+    for (int i = 1; i <= n; i++) {
+      Map<NodeId, InetSocketAddress> peers = new HashMap<>(all);
+      InetSocketAddress self = peers.remove(NodeId.of(i));
+      out.add(PeerConfig.of(cluster, NodeId.of(i), self, peers, secret));
+    }
+    return out;
+  }
+
+  @Test
+  void everyMemberReachesEveryOtherInOrder() throws Exception {
+    List<PeerConfig> configs = shard(3, "shard-a", "s3cret".getBytes(StandardCharsets.UTF_8));
+    List<ConcurrentLinkedQueue<Message>> inboxes = new ArrayList<>();
+    List<PeerTransport> ts = new ArrayList<>();
+    for (PeerConfig c : configs) {
+      ConcurrentLinkedQueue<Message> q = new ConcurrentLinkedQueue<>();
+      inboxes.add(q);
+      ts.add(start(c, q));
+    }
+    await().atMost(WAIT).until(() -> ts.stream().allMatch(
+        t -> t.links().stream().allMatch(PeerLinkStatus::connected)));
+    for (int from = 1; from <= 3; from++) {
+      for (int to = 1; to <= 3; to++) {
+        if (from != to) {
+          for (int s = 0; s < 100; s++) {
+            assertThat(ts.get(from - 1).send(msg(from, to, s))).isTrue();
+          }
+        }
+      }
+    }
+    for (int to = 1; to <= 3; to++) {
+      ConcurrentLinkedQueue<Message> q = inboxes.get(to - 1);
+      await().atMost(WAIT).until(() -> q.size() == 200);
+      Map<NodeId, Long> next = new HashMap<>();
+      for (Message m : q) {
+        assertThat(m.to()).isEqualTo(NodeId.of(to));
+        long seq = ((AppendEntriesResponse) m).matchIndex();
+        assertThat(seq).isEqualTo(next.getOrDefault(m.from(), 0L));
+        next.put(m.from(), seq + 1);
+      }
+    }
+    assertThat(ts.get(0).stats().handshakesRefused()).isZero();
+  }
+
+  @Test
+  void aProcessOfAnotherClusterIsRefusedAndNothingIsDelivered() throws Exception {
+    List<PeerConfig> a = shard(2, "shard-a", null);
+    // The same two ports, but the second process believes it is in shard-b.
+    PeerConfig b2 = PeerConfig.of("shard-b", NodeId.of(2), a.get(1).listen(),
+        a.get(1).peers(), null);
+    ConcurrentLinkedQueue<Message> in1 = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<Message> in2 = new ConcurrentLinkedQueue<>();
+    PeerTransport t1 = start(a.get(0), in1);
+    PeerTransport t2 = start(b2, in2);
+    await().atMost(WAIT).until(() -> t1.stats().handshakesRefused() > 0
+        && t2.stats().handshakesRefused() > 0);
+    t1.send(msg(1, 2, 0));
+    t2.send(msg(2, 1, 0));
+    Thread.sleep(300);
+    assertThat(in1).isEmpty();
+    assertThat(in2).isEmpty();
+    assertThat(t1.links().get(0).connected()).isFalse();
+    assertThat(t1.links().get(0).lastRefusal()).contains("shard-b");
+  }
+
+  @Test
+  void aProcessThatIsNotTheMemberConfiguredAtThatAddressIsRefused() throws Exception {
+    List<PeerConfig> c = shard(3, "shard-a", null);
+    // Member 1 is told member 2 lives at member 3's address.
+    Map<NodeId, InetSocketAddress> wrong = new HashMap<>(c.get(0).peers());
+    wrong.put(NodeId.of(2), c.get(2).listen());
+    PeerConfig confused = PeerConfig.of("shard-a", NodeId.of(1), c.get(0).listen(), wrong, null);
+    ConcurrentLinkedQueue<Message> in3 = new ConcurrentLinkedQueue<>();
+    PeerTransport t1 = start(confused, new ConcurrentLinkedQueue<>());
+    start(c.get(2), in3);
+    await().atMost(WAIT).until(() -> t1.links().stream()
+        .anyMatch(l -> l.peer().equals(NodeId.of(2)) && l.lastRefusal().contains("is node 3")));
+    t1.send(msg(1, 2, 0));
+    Thread.sleep(300);
+    assertThat(in3).isEmpty();
+  }
+
+  @Test
+  void aPeerWithoutTheSecretIsRefused() throws Exception {
+    List<PeerConfig> c = shard(2, "shard-a", "right".getBytes(StandardCharsets.UTF_8));
+    PeerConfig impostor = PeerConfig.of("shard-a", NodeId.of(2), c.get(1).listen(),
+        c.get(1).peers(), "wrong".getBytes(StandardCharsets.UTF_8));
+    ConcurrentLinkedQueue<Message> in1 = new ConcurrentLinkedQueue<>();
+    PeerTransport t1 = start(c.get(0), in1);
+    PeerTransport t2 = start(impostor, new ConcurrentLinkedQueue<>());
+    await().atMost(WAIT).until(() -> t1.stats().handshakesRefused() > 0);
+    t2.send(msg(2, 1, 0));
+    Thread.sleep(300);
+    assertThat(in1).isEmpty();
+    assertThat(t2.links().get(0).connected()).isFalse();
+  }
+
+  @Test
+  void queuedMessagesAreDeliveredAfterThePeerComesBackAndTheQueueIsBounded() throws Exception {
+    List<PeerConfig> c = shard(2, "shard-a", null);
+    PeerConfig small = new PeerConfig("shard-a", NodeId.of(1), c.get(0).listen(),
+        c.get(0).peers(), null, 1 << 20, 50, PeerConfig.FRAME_BYTES_MAX_DEFAULT, 10, 100, 2000);
+    PeerTransport t1 = start(small, new ConcurrentLinkedQueue<>());
+    int accepted = 0;
+    for (int s = 0; s < 80; s++) {
+      accepted += t1.send(msg(1, 2, s)) ? 1 : 0;
+    }
+    assertThat(accepted).isEqualTo(50);
+    assertThat(t1.links().get(0).dropped()).isEqualTo(30);
+    ConcurrentLinkedQueue<Message> in2 = new ConcurrentLinkedQueue<>();
+    PeerTransport t2 = start(c.get(1), in2);
+    await().atMost(WAIT).until(() -> in2.size() == 50);
+    // The peer goes away and comes back on the same port: the link redials by itself.
+    t2.close();
+    started.remove(t2);
+    await().atMost(WAIT).until(() -> !t1.links().get(0).connected());
+    ConcurrentLinkedQueue<Message> again = new ConcurrentLinkedQueue<>();
+    start(c.get(1), again);
+    await().atMost(WAIT).until(() -> t1.links().get(0).connected());
+    t1.send(msg(1, 2, 99));
+    await().atMost(WAIT).until(() -> again.stream()
+        .anyMatch(m -> ((AppendEntriesResponse) m).matchIndex() == 99));
+    assertThat(t1.links().get(0).connects()).isGreaterThanOrEqualTo(2);
+  }
+
+  @Test
+  void aCorruptFrameAfterTheHandshakeClosesTheConnectionAndIsNotDelivered() throws Exception {
+    List<PeerConfig> c = shard(2, "shard-a", null);
+    ConcurrentLinkedQueue<Message> in2 = new ConcurrentLinkedQueue<>();
+    PeerTransport t2 = start(c.get(1), in2);
+    try (Socket s = new Socket("127.0.0.1", c.get(1).listen().getPort())) {
+      s.setSoTimeout(5000);
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      OutputStream out = s.getOutputStream();
+      Handshake.Frame challenge = readHandshake(in);
+      assertThat(challenge.kind()).isEqualTo(Handshake.Kind.CHALLENGE);
+      byte[] nonce = new byte[Handshake.NONCE_BYTES];
+      out.write(bytes(Handshake.encode(Handshake.Kind.HELLO, 1, 2, nonce, "shard-a", null,
+          challenge.nonce())));
+      assertThat(readHandshake(in).kind()).isEqualTo(Handshake.Kind.WELCOME);
+      byte[] good = bytes(MessageCodec.encode(msg(1, 2, 7)));
+      out.write(good);
+      await().atMost(WAIT).until(() -> in2.size() == 1);
+      byte[] bad = bytes(MessageCodec.encode(msg(1, 2, 8)));
+      bad[bad.length - 6] ^= 0x40;
+      out.write(bad);
+      out.flush();
+      assertThat(in.read()).isEqualTo(-1); // closed by the transport
+    }
+    assertThat(t2.stats().framesCorrupt()).isEqualTo(1);
+    assertThat(in2).hasSize(1);
+  }
+
+  @Test
+  void somethingThatIsNotAPeerIsRefused() throws Exception {
+    List<PeerConfig> c = shard(2, "shard-a", null);
+    PeerTransport t2 = start(c.get(1), new ConcurrentLinkedQueue<>());
+    try (Socket s = new Socket("127.0.0.1", c.get(1).listen().getPort())) {
+      s.setSoTimeout(5000);
+      InputStream in = s.getInputStream();
+      s.getOutputStream().write(("GET / HTTP/1.1\r\nHost: x\r\n\r\n" + "x".repeat(80))
+          .getBytes(StandardCharsets.US_ASCII));
+      in.readNBytes(4096); // challenge, then refusal, then end of stream
+    }
+    await().atMost(WAIT).until(() -> t2.stats().handshakesRefused() == 1);
+    assertThat(t2.stats().framesCorrupt()).isZero();
+  }
+
+  private static Handshake.Frame readHandshake(DataInputStream in) throws IOException {
+    byte[] head = in.readNBytes(Handshake.HEAD_BYTES);
+    int textLength = ByteBuffer.wrap(head).getShort(Handshake.HEAD_BYTES - 2) & 0xffff;
+    byte[] rest = in.readNBytes(textLength + Handshake.MAC_BYTES + 4);
+    ByteBuffer all = ByteBuffer.allocate(head.length + rest.length).put(head).put(rest).flip();
+    return Handshake.decode(all);
+  }
+
+  private static byte[] bytes(ByteBuffer b) {
+    byte[] out = new byte[b.remaining()];
+    b.get(out);
+    return out;
+  }
+}

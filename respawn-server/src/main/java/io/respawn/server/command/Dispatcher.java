@@ -41,6 +41,8 @@ public final class Dispatcher {
   final Watches watches = new Watches();
   final CommandSettings settings;
   final ClientRegistry registry;
+  /** Set when this node is a member of a replicated shard; null for a standalone server. */
+  private ClusterCommands cluster;
 
   public Dispatcher(
       KvStore store, LongSupplier clockMillis, CommandSettings settings, ClientRegistry registry) {
@@ -57,6 +59,15 @@ public final class Dispatcher {
     // WATCH runs at once even inside MULTI, where it is refused (as in Redis); UNWATCH is queued.
     table.add("watch", -2, 1, -1, 1, this::watch, Flag.TX_CONTROL);
     table.add("unwatch", 1, this::unwatch);
+  }
+
+  /**
+   * Makes this node answer as a member of a replicated shard: the CLUSTER commands, and
+   * redirects of data commands to the primary that {@code view} names. Call before serving.
+   */
+  public void enableCluster(java.util.function.Supplier<io.respawn.server.shard.ShardView> view) {
+    cluster = new ClusterCommands(view);
+    cluster.register(table);
   }
 
   /** A client disconnected: forget what it watched. Command thread only. */
@@ -100,6 +111,13 @@ public final class Dispatcher {
     if (!session.authenticated && !spec.has(Flag.NO_AUTH)) {
       flagTransaction(session);
       return Reply.now(error("NOAUTH Authentication required."));
+    }
+    if (cluster != null) {
+      RedisMessage redirect = cluster.redirect(spec, args);
+      if (redirect != null) {
+        flagTransaction(session);
+        return Reply.now(redirect);
+      }
     }
     if (session.inTransaction() && !spec.has(Flag.TX_CONTROL)) {
       if (spec.has(Flag.NO_MULTI)) {

@@ -1,0 +1,171 @@
+package io.respawn.server.command;
+
+import static io.respawn.server.command.Replies.array;
+import static io.respawn.server.command.Replies.bulk;
+import static io.respawn.server.command.Replies.error;
+import static io.respawn.server.command.Replies.integer;
+
+import io.netty.handler.codec.redis.RedisMessage;
+import io.respawn.core.Role;
+import io.respawn.server.command.CommandSpec.Flag;
+import io.respawn.server.shard.KeySlot;
+import io.respawn.server.shard.ShardView;
+import io.respawn.server.shard.ShardView.MemberView;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The Redis Cluster face of a replicated shard, so cluster-aware clients (JedisCluster, Lettuce,
+ * {@code redis-cli -c}, redis-py's RedisCluster) find the primary and follow failovers: the
+ * shard owns all 16384 slots, which the primary serves; every other member answers data
+ * commands with {@code -MOVED <slot> <primary>} and, while no primary is known, {@code
+ * -CLUSTERDOWN}. CLUSTER SLOTS / SHARDS / NODES / INFO / MYID / KEYSLOT describe the shard;
+ * READONLY, READWRITE and ASKING are accepted (reads are still served by the primary only: they
+ * are linearizable there alone).
+ *
+ * <p>Only registered when the node runs as a member of a shard (a standalone server answers
+ * CLUSTER as Redis does without cluster support). Command thread only; the view is read fresh
+ * for every command.
+ */
+final class ClusterCommands {
+  private final Supplier<ShardView> view;
+
+  ClusterCommands(Supplier<ShardView> view) {
+    this.view = view;
+  }
+
+  void register(CommandTable t) {
+    t.add("cluster", -2, this::cluster);
+    t.add("readonly", 1, (s, a) -> Replies.OK);
+    t.add("readwrite", 1, (s, a) -> Replies.OK);
+    t.add("asking", 1, (s, a) -> Replies.OK);
+  }
+
+  /**
+   * The redirect for a command this member must not run, or null to run it here. Commands that
+   * touch no data (connection and server commands) always run where they arrive.
+   */
+  RedisMessage redirect(CommandSpec spec, byte[][] args) {
+    boolean touchesData = spec.firstKey() > 0 || spec.has(Flag.WRITE)
+        || spec.has(Flag.READONLY) || spec.has(Flag.WHOLE_KEYSPACE);
+    if (!touchesData) {
+      return null;
+    }
+    ShardView v = view.get();
+    if (v.selfIsPrimary()) {
+      return null;
+    }
+    MemberView p = v.primaryMember();
+    if (p == null) {
+      return error("CLUSTERDOWN The cluster is down");
+    }
+    int slot = spec.firstKey() > 0 && spec.firstKey() < args.length
+        ? KeySlot.of(args[spec.firstKey()]) : 0;
+    return error("MOVED " + slot + " " + p.host() + ":" + p.port());
+  }
+
+  private RedisMessage cluster(Session s, byte[][] args) {
+    String sub = Args.lower(args[1]);
+    ShardView v = view.get();
+    return switch (sub) {
+      case "myid" -> bulk(v.me().nodeName());
+      case "keyslot" -> {
+        if (args.length != 3) {
+          throw ReplyException.err("wrong number of arguments for 'cluster|keyslot' command");
+        }
+        yield integer(KeySlot.of(args[2]));
+      }
+      case "slots" -> slots(v);
+      case "shards" -> shards(v);
+      case "nodes" -> bulk(nodes(v));
+      case "info" -> bulk(info(v));
+      case "countkeysinslot", "getkeysinslot", "addslots", "delslots", "meet", "forget",
+          "failover", "replicate", "reset", "setslot" -> throw ReplyException.err("CLUSTER "
+          + sub.toUpperCase(java.util.Locale.ROOT) + " is not supported: a Respawn shard owns "
+          + "all slots and changes membership with 'respawn member'");
+      case "help" -> array(List.of(bulk("CLUSTER <subcommand>. Subcommands are:"),
+          bulk("INFO, KEYSLOT <key>, MYID, NODES, SHARDS, SLOTS")));
+      default -> throw ReplyException.err("unknown subcommand '" + Args.text(args[1])
+          + "'. Try CLUSTER HELP.");
+    };
+  }
+
+  /** CLUSTER SLOTS: one range 0-16383, the primary first, then every other member. */
+  private static RedisMessage slots(ShardView v) {
+    MemberView p = v.primaryMember();
+    if (p == null) {
+      return Replies.EMPTY_ARRAY;
+    }
+    List<RedisMessage> range = new ArrayList<>();
+    range.add(integer(0));
+    range.add(integer(KeySlot.SLOTS - 1));
+    range.add(endpoint(p));
+    for (int i = 0; i < v.members().size(); i++) {
+      if (i != v.primary()) {
+        range.add(endpoint(v.members().get(i)));
+      }
+    }
+    return array(List.of(array(range)));
+  }
+
+  private static RedisMessage endpoint(MemberView m) {
+    return array(List.of(bulk(m.host()), integer(m.port()), bulk(m.nodeName())));
+  }
+
+  private static RedisMessage shards(ShardView v) {
+    List<RedisMessage> nodes = new ArrayList<>();
+    for (int i = 0; i < v.members().size(); i++) {
+      MemberView m = v.members().get(i);
+      nodes.add(Replies.pairs("id", m.nodeName(), "port", (long) m.port(), "ip", m.host(),
+          "endpoint", m.host(), "role", i == v.primary() ? "master" : "replica",
+          "replication-offset", 0L, "health", m.reachable() ? "online" : "failed"));
+    }
+    List<RedisMessage> slots = v.primary() < 0 ? List.of()
+        : List.of(integer(0), integer(KeySlot.SLOTS - 1));
+    return array(List.of(Replies.pairs("slots", array(slots), "nodes", array(nodes))));
+  }
+
+  /** CLUSTER NODES: Redis's line format, one line per member. */
+  static String nodes(ShardView v) {
+    StringBuilder b = new StringBuilder();
+    MemberView p = v.primaryMember();
+    for (int i = 0; i < v.members().size(); i++) {
+      MemberView m = v.members().get(i);
+      boolean primary = i == v.primary();
+      StringBuilder flags = new StringBuilder();
+      if (i == v.self()) {
+        flags.append("myself,");
+      }
+      flags.append(primary ? "master" : "slave");
+      if (!m.reachable()) {
+        flags.append(",fail");
+      }
+      b.append(m.nodeName()).append(' ').append(m.host()).append(':').append(m.port())
+          .append('@').append(m.peerPort()).append(' ').append(flags).append(' ')
+          .append(primary || p == null ? "-" : p.nodeName()).append(" 0 0 ").append(v.epoch())
+          .append(m.reachable() ? " connected" : " disconnected");
+      if (primary) {
+        b.append(" 0-").append(KeySlot.SLOTS - 1);
+      }
+      b.append('\n');
+    }
+    return b.toString();
+  }
+
+  private static String info(ShardView v) {
+    boolean ok = v.primary() >= 0;
+    long backups = v.members().stream().filter(m -> m.role() == Role.BACKUP).count();
+    return "cluster_enabled:1\r\n"
+        + "cluster_state:" + (ok ? "ok" : "fail") + "\r\n"
+        + "cluster_slots_assigned:" + (ok ? KeySlot.SLOTS : 0) + "\r\n"
+        + "cluster_slots_ok:" + (ok ? KeySlot.SLOTS : 0) + "\r\n"
+        + "cluster_slots_pfail:0\r\n"
+        + "cluster_slots_fail:0\r\n"
+        + "cluster_known_nodes:" + v.members().size() + "\r\n"
+        + "cluster_size:1\r\n"
+        + "cluster_current_epoch:" + v.epoch() + "\r\n"
+        + "cluster_my_epoch:" + v.epoch() + "\r\n"
+        + "respawn_backups:" + backups + "\r\n";
+  }
+}

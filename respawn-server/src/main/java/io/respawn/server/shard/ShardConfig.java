@@ -1,0 +1,219 @@
+package io.respawn.server.shard;
+
+import io.respawn.core.Membership;
+import io.respawn.core.Membership.Member;
+import io.respawn.core.NodeId;
+import io.respawn.core.Role;
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * One member's view of its shard, read from the file {@code respawn node --config FILE} names.
+ * The file is Java properties; every member of a shard gets the same {@code member.N} lines and
+ * its own {@code node-id}:
+ *
+ * <pre>
+ * cluster-id = shop-sessions          # names the shard; peers of another shard are refused
+ * node-id    = 2                      # which member.N this process is
+ * data       = /var/lib/respawn       # data directory of this member
+ * bind       = 0.0.0.0                # where RESP and peer ports listen (default 127.0.0.1)
+ * member.1   = primary 10.0.0.1:7379 10.0.0.1:17379    # role, RESP address, peer address
+ * member.2   = backup  10.0.0.2:7379 10.0.0.2:17379
+ * member.3   = witness 10.0.0.3:7379 10.0.0.3:17379
+ * secret-file = /etc/respawn/secret   # optional: members prove they know it (HMAC-SHA256)
+ * election-timeout-ms = 1000          # optional timing, see ReplicaConfig
+ * heartbeat-interval-ms = 100
+ * lease-ms = 500
+ * </pre>
+ *
+ * Every error names the key and what was expected; unknown keys are refused (a typo must not
+ * silently fall back to a default).
+ *
+ * @param clusterId the shard's name
+ * @param self this member's id
+ * @param dataDir this member's data directory
+ * @param bindHost where this member's ports listen
+ * @param members every member, by id
+ * @param secret the cluster secret, or null
+ * @param electionTimeoutMillis base election timeout
+ * @param heartbeatIntervalMillis idle leader's heartbeat interval
+ * @param leaseMillis the primary's read lease
+ */
+public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
+    Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
+    long heartbeatIntervalMillis, long leaseMillis) {
+
+  /** Where one member listens. */
+  public record MemberAddress(NodeId id, Role role, InetSocketAddress resp,
+      InetSocketAddress peer) {}
+
+  private static final Set<String> KEYS = Set.of("cluster-id", "node-id", "data", "bind",
+      "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms");
+  public static final long ELECTION_TIMEOUT_MILLIS_DEFAULT = 1000;
+  public static final long HEARTBEAT_INTERVAL_MILLIS_DEFAULT = 100;
+  public static final long LEASE_MILLIS_DEFAULT = 500;
+
+  public ShardConfig {
+    members = Map.copyOf(members);
+    if (!members.containsKey(self)) {
+      throw new IllegalArgumentException("node-id " + self.value() + " is not one of the members "
+          + new TreeMap<>(members).keySet());
+    }
+  }
+
+  /** Reads and validates a config file; relative paths in it resolve against its directory. */
+  public static ShardConfig load(Path file) throws IOException {
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      p.load(r);
+    }
+    Path base = file.toAbsolutePath().getParent();
+    return parse(p, base);
+  }
+
+  static ShardConfig parse(Properties p, Path base) throws IOException {
+    for (String key : p.stringPropertyNames()) {
+      if (!KEYS.contains(key) && !key.matches("member\\.[0-9]+")) {
+        throw new IllegalArgumentException("unknown key '" + key + "' (expected one of "
+            + new java.util.TreeSet<>(KEYS) + " or member.N)");
+      }
+    }
+    String cluster = required(p, "cluster-id");
+    NodeId self = NodeId.of(intValue(p, "node-id", required(p, "node-id"), 0, Integer.MAX_VALUE));
+    Path data = base.resolve(required(p, "data"));
+    String bind = p.getProperty("bind", "127.0.0.1").trim();
+    Map<NodeId, MemberAddress> members = new TreeMap<>();
+    int primaries = 0;
+    for (String key : p.stringPropertyNames()) {
+      if (!key.startsWith("member.")) {
+        continue;
+      }
+      int id = intValue(p, key, key.substring("member.".length()), 0, Integer.MAX_VALUE);
+      String[] parts = p.getProperty(key).trim().split("\\s+");
+      if (parts.length != 3) {
+        throw new IllegalArgumentException(key + " = '" + p.getProperty(key).trim()
+            + "': expected 'ROLE RESP_HOST:PORT PEER_HOST:PORT'");
+      }
+      Role role;
+      try {
+        role = Role.valueOf(parts[0].toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(key + ": role '" + parts[0]
+            + "' is not primary, backup or witness");
+      }
+      primaries += role == Role.PRIMARY ? 1 : 0;
+      members.put(NodeId.of(id), new MemberAddress(NodeId.of(id), role,
+          address(key, parts[1]), address(key, parts[2])));
+    }
+    if (members.isEmpty()) {
+      throw new IllegalArgumentException("no member.N lines: a shard needs at least one member");
+    }
+    if (primaries != 1) {
+      throw new IllegalArgumentException("a shard has exactly one member with role primary, "
+          + "found " + primaries);
+    }
+    byte[] secret = null;
+    String secretFile = p.getProperty("secret-file");
+    if (secretFile != null) {
+      secret = Files.readAllBytes(base.resolve(secretFile.trim()));
+      if (secret.length < 16) {
+        throw new IllegalArgumentException("secret-file " + secretFile.trim() + " holds "
+            + secret.length + " bytes; use at least 16 random bytes");
+      }
+    }
+    long election = longValue(p, "election-timeout-ms", ELECTION_TIMEOUT_MILLIS_DEFAULT, 10);
+    long heartbeat = longValue(p, "heartbeat-interval-ms", HEARTBEAT_INTERVAL_MILLIS_DEFAULT, 1);
+    long lease = longValue(p, "lease-ms", LEASE_MILLIS_DEFAULT, 1);
+    return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease);
+  }
+
+  /** This member's own addresses. */
+  public MemberAddress me() {
+    return members.get(self);
+  }
+
+  /** The configured members as the core's bootstrap membership (all voting). */
+  public Membership membership() {
+    List<Member> list = new ArrayList<>();
+    for (MemberAddress m : new TreeMap<>(members).values()) {
+      list.add(Member.voter(m.id().value(), m.role()));
+    }
+    return Membership.of(list);
+  }
+
+  /** Every other member's peer address. */
+  public Map<NodeId, InetSocketAddress> peerAddresses() {
+    Map<NodeId, InetSocketAddress> out = new TreeMap<>();
+    members.forEach((id, m) -> {
+      if (!id.equals(self)) {
+        out.put(id, m.peer());
+      }
+    });
+    return out;
+  }
+
+  private static String required(Properties p, String key) {
+    String v = p.getProperty(key);
+    if (v == null || v.isBlank()) {
+      throw new IllegalArgumentException("missing required key '" + key + "'");
+    }
+    return v.trim();
+  }
+
+  private static int intValue(Properties p, String key, String v, int min, int max) {
+    try {
+      int x = Integer.parseInt(v.trim());
+      if (x < min || x > max) {
+        throw new NumberFormatException();
+      }
+      return x;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + ": '" + v.trim() + "' is not an integer in ["
+          + min + ", " + max + "]");
+    }
+  }
+
+  private static long longValue(Properties p, String key, long dflt, long min) {
+    String v = p.getProperty(key);
+    if (v == null) {
+      return dflt;
+    }
+    try {
+      long x = Long.parseLong(v.trim());
+      if (x < min) {
+        throw new NumberFormatException();
+      }
+      return x;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + ": '" + v.trim() + "' is not an integer >= " + min);
+    }
+  }
+
+  private static InetSocketAddress address(String key, String hostPort) {
+    int colon = hostPort.lastIndexOf(':');
+    if (colon <= 0 || colon == hostPort.length() - 1) {
+      throw new IllegalArgumentException(key + ": '" + hostPort + "' is not HOST:PORT");
+    }
+    String host = hostPort.substring(0, colon);
+    int port;
+    try {
+      port = Integer.parseInt(hostPort.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      port = -1;
+    }
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException(key + ": port in '" + hostPort + "' is not 1..65535");
+    }
+    return InetSocketAddress.createUnresolved(host, port);
+  }
+}

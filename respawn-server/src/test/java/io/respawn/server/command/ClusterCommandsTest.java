@@ -1,0 +1,74 @@
+package io.respawn.server.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.core.Role;
+import io.respawn.server.shard.ShardView;
+import io.respawn.server.shard.ShardView.MemberView;
+import io.respawn.server.testing.MapKvStore;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** The Redis Cluster face of a shard member: redirects and the CLUSTER replies. */
+class ClusterCommandsTest {
+  private static final List<MemberView> MEMBERS = List.of(
+      new MemberView(ShardView.nodeName("s", 1), "127.0.0.1", 7379, 17379, Role.PRIMARY, true),
+      new MemberView(ShardView.nodeName("s", 2), "127.0.0.1", 7380, 17380, Role.BACKUP, true),
+      new MemberView(ShardView.nodeName("s", 3), "127.0.0.1", 7381, 17381, Role.WITNESS, false));
+
+  private final AtomicReference<ShardView> view =
+      new AtomicReference<>(new ShardView(1, 0, 4, MEMBERS));
+  private final CommandHarness h = new CommandHarness(new MapKvStore());
+
+  ClusterCommandsTest() {
+    h.dispatcher.enableCluster(view::get);
+  }
+
+  @Test
+  void aNonPrimaryRedirectsDataCommandsToThePrimary() {
+    assertThat(h.call("set", "foo", "v")).isEqualTo("(error) MOVED 12182 127.0.0.1:7379");
+    assertThat(h.call("get", "bar")).isEqualTo("(error) MOVED 5061 127.0.0.1:7379");
+    assertThat(h.call("dbsize")).startsWith("(error) MOVED 0 127.0.0.1:7379");
+    assertThat(h.call("ping")).isEqualTo("PONG");
+    assertThat(h.call("cluster", "keyslot", "foo")).isEqualTo("(integer) 12182");
+  }
+
+  @Test
+  void thePrimaryServesAndNoPrimaryMeansClusterDown() {
+    view.set(new ShardView(0, 0, 4, MEMBERS));
+    assertThat(h.call("set", "foo", "v")).isEqualTo("OK");
+    assertThat(h.call("get", "foo")).isEqualTo("\"v\"");
+    view.set(new ShardView(0, -1, 5, MEMBERS));
+    assertThat(h.call("get", "foo")).isEqualTo("(error) CLUSTERDOWN The cluster is down");
+    assertThat(h.call("cluster", "info")).contains("cluster_state:fail");
+  }
+
+  @Test
+  void aRedirectInsideMultiAbortsTheTransaction() {
+    assertThat(h.call("multi")).isEqualTo("OK");
+    assertThat(h.call("set", "foo", "v")).startsWith("(error) MOVED");
+    assertThat(h.call("exec")).startsWith("(error) EXECABORT");
+  }
+
+  @Test
+  void clusterRepliesDescribeTheShard() {
+    assertThat(h.call("cluster", "myid")).isEqualTo("\"" + MEMBERS.get(1).nodeName() + "\"");
+    String slots = h.call("cluster", "slots");
+    assertThat(slots).startsWith("[[(integer) 0, (integer) 16383, [\"127.0.0.1\", (integer) 7379");
+    assertThat(slots).contains("(integer) 7380").contains("(integer) 7381");
+    String nodes = ClusterCommands.nodes(view.get());
+    assertThat(nodes.lines()).hasSize(3);
+    assertThat(nodes.lines().toList().get(0)).isEqualTo(MEMBERS.get(0).nodeName()
+        + " 127.0.0.1:7379@17379 master - 0 0 4 connected 0-16383");
+    assertThat(nodes.lines().toList().get(1)).isEqualTo(MEMBERS.get(1).nodeName()
+        + " 127.0.0.1:7380@17380 myself,slave " + MEMBERS.get(0).nodeName()
+        + " 0 0 4 connected");
+    assertThat(nodes.lines().toList().get(2)).contains("slave,fail").endsWith("disconnected");
+    assertThat(h.call("cluster", "info")).contains("cluster_state:ok")
+        .contains("cluster_known_nodes:3");
+    assertThat(h.call("cluster", "shards")).contains("\"master\"").contains("\"failed\"");
+    assertThat(h.call("cluster", "addslots", "1")).startsWith("(error) ERR CLUSTER ADDSLOTS is not supported");
+    assertThat(h.call("cluster", "bogus")).startsWith("(error) ERR unknown subcommand 'bogus'");
+  }
+}

@@ -50,6 +50,7 @@ final class PeerFrameDecoder extends ByteToMessageDecoder {
     }
     int textLength = in.getUnsignedShort(in.readerIndex() + Handshake.HEAD_BYTES - 2);
     if (textLength > Handshake.CLUSTER_ID_BYTES_MAX) {
+      in.skipBytes(in.readableBytes()); // the stream is garbage: report it once
       throw new CorruptedFrameException("handshake cluster id of " + textLength
           + " bytes exceeds " + Handshake.CLUSTER_ID_BYTES_MAX);
     }
@@ -67,6 +68,7 @@ final class PeerFrameDecoder extends ByteToMessageDecoder {
       return Frames.peekFrameLength(header, frameBytesMax - Frames.HEADER_BYTES
           - Frames.TRAILER_BYTES);
     } catch (CodecException e) {
+      in.skipBytes(in.readableBytes());
       throw new CorruptedFrameException(e.getMessage());
     }
   }

@@ -249,6 +249,9 @@ public final class PeerTransport implements AutoCloseable {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (!ctx.channel().isActive()) {
+        return; // already closed; what is left of its input is not worth a second report
+      }
       if (authenticated == null) {
         stats.handshakesRefused.incrementAndGet();
         log.warn("refused peer connection from {}: not a Respawn peer handshake ({})",

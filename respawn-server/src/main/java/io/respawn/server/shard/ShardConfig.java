@@ -90,7 +90,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
     }
     String cluster = required(p, "cluster-id");
     NodeId self = NodeId.of(intValue(p, "node-id", required(p, "node-id"), 0, Integer.MAX_VALUE));
-    Path data = base.resolve(required(p, "data"));
+    Path data = base.resolve(required(p, "data")).normalize();
     String bind = p.getProperty("bind", "127.0.0.1").trim();
     Map<NodeId, MemberAddress> members = new TreeMap<>();
     int primaries = 0;

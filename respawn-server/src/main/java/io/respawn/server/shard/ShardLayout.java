@@ -1,0 +1,138 @@
+package io.respawn.server.shard;
+
+import io.respawn.core.Role;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The local shard {@code respawn up} runs: its shape (primaries + backups + witnesses, e.g.
+ * {@code 1+1+1}), one data directory per member under a root, consecutive RESP ports from the
+ * first one, and peer ports 10000 above them (Redis Cluster's bus offset). {@link #prepare}
+ * writes each member's config file; running it again on the same root resumes the same shard
+ * (the cluster id is kept in {@code <root>/cluster-id}; a different shape is refused).
+ *
+ * <pre>
+ * data/
+ *   cluster-id            the shard's name, made once
+ *   shape                 e.g. 1+1+1, checked on every start
+ *   node-1/respawn.conf   member 1's config (ShardConfig format), rewritten on every start
+ *   node-1/...            member 1's data
+ *   node-2/...
+ * </pre>
+ */
+public record ShardLayout(Path root, String bindHost, int firstPort, int backups, int witnesses) {
+  public static final int PEER_PORT_OFFSET = 10_000;
+
+  public ShardLayout {
+    if (backups < 0 || witnesses < 0 || backups + witnesses > 8) {
+      throw new IllegalArgumentException("shape 1+" + backups + "+" + witnesses
+          + ": backups and witnesses must be >= 0 and at most 8 in all");
+    }
+    if (firstPort < 1 || firstPort + members() - 1 + PEER_PORT_OFFSET > 65535) {
+      throw new IllegalArgumentException("--port " + firstPort + " leaves no room for "
+          + members() + " RESP ports and their peer ports (+" + PEER_PORT_OFFSET + ")");
+    }
+  }
+
+  /** Parses {@code P+B+W}; P must be 1. */
+  public static ShardLayout of(Path root, String bindHost, int firstPort, String shape) {
+    String[] parts = shape.trim().split("\\+");
+    if (parts.length != 3) {
+      throw new IllegalArgumentException("--shape '" + shape
+          + "' is not PRIMARIES+BACKUPS+WITNESSES, e.g. 1+1+1 or 1+2+2");
+    }
+    int[] n = new int[3];
+    for (int i = 0; i < 3; i++) {
+      try {
+        n[i] = Integer.parseInt(parts[i]);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--shape '" + shape + "': '" + parts[i]
+            + "' is not a number");
+      }
+    }
+    if (n[0] != 1) {
+      throw new IllegalArgumentException("--shape '" + shape + "': a shard has exactly 1 primary");
+    }
+    return new ShardLayout(root, bindHost, firstPort, n[1], n[2]);
+  }
+
+  public String shape() {
+    return "1+" + backups + "+" + witnesses;
+  }
+
+  public int members() {
+    return 1 + backups + witnesses;
+  }
+
+  /** Member ids are 1..members(): 1 the primary, then the backups, then the witnesses. */
+  public Role roleOf(int id) {
+    return id == 1 ? Role.PRIMARY : id <= 1 + backups ? Role.BACKUP : Role.WITNESS;
+  }
+
+  public int respPort(int id) {
+    return firstPort + id - 1;
+  }
+
+  public Path memberDir(int id) {
+    return root.resolve("node-" + id);
+  }
+
+  public Path configFile(int id) {
+    return memberDir(id).resolve("respawn.conf");
+  }
+
+  /**
+   * Creates the directories and writes every member's config; returns the config files in id
+   * order. Refuses a root that holds a shard of another shape.
+   */
+  public List<Path> prepare() throws IOException {
+    Files.createDirectories(root);
+    Path shapeFile = root.resolve("shape");
+    if (Files.exists(shapeFile)) {
+      String existing = Files.readString(shapeFile, StandardCharsets.UTF_8).trim();
+      if (!existing.equals(shape())) {
+        throw new IllegalArgumentException(root + " holds a shard of shape " + existing
+            + ", not " + shape() + ": use --shape " + existing + " or another --data");
+      }
+    } else {
+      Files.writeString(shapeFile, shape() + "\n", StandardCharsets.UTF_8);
+    }
+    Path idFile = root.resolve("cluster-id");
+    String clusterId;
+    if (Files.exists(idFile)) {
+      clusterId = Files.readString(idFile, StandardCharsets.UTF_8).trim();
+    } else {
+      byte[] r = new byte[6];
+      new SecureRandom().nextBytes(r);
+      clusterId = "local-" + HexFormat.of().formatHex(r);
+      Files.writeString(idFile, clusterId + "\n", StandardCharsets.UTF_8);
+    }
+    List<Path> out = new ArrayList<>();
+    for (int id = 1; id <= members(); id++) {
+      Files.createDirectories(memberDir(id));
+      StringBuilder b = new StringBuilder();
+      b.append("# Written by 'respawn up' on every start; edit the flags of 'respawn up' instead.\n");
+      b.append("cluster-id = ").append(clusterId).append('\n');
+      b.append("node-id = ").append(id).append('\n');
+      b.append("data = .\n");
+      b.append("bind = ").append(bindHost).append('\n');
+      for (int m = 1; m <= members(); m++) {
+        int port = respPort(m);
+        b.append("member.").append(m).append(" = ")
+            .append(roleOf(m).name().toLowerCase(java.util.Locale.ROOT)).append(' ')
+            .append(bindHost).append(':').append(port).append(' ')
+            .append(bindHost).append(':').append(port + PEER_PORT_OFFSET).append('\n');
+      }
+      Path f = configFile(id);
+      Files.writeString(f, b.toString(), StandardCharsets.UTF_8);
+      out.add(f);
+    }
+    return out;
+  }
+}

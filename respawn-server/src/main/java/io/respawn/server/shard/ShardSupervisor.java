@@ -1,0 +1,206 @@
+package io.respawn.server.shard;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs one process per member of a local shard and keeps them running, as a service manager
+ * would: a member whose process dies is started again after {@code restartDelayMillis}; {@link
+ * #stop} sends each member SIGTERM (a primary then hands over leadership and every member
+ * flushes) and waits for it. A member that exits with code 2 (its configuration is refused)
+ * soon after it started is not restarted: that would only repeat the error; the supervisor stops
+ * the shard instead and reports it.
+ *
+ * <p>Threads: the caller's, plus one watcher thread per member ({@code respawn-up-N}).
+ */
+public final class ShardSupervisor implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ShardSupervisor.class);
+  /** An exit with code 2 within this long after start is a configuration error. */
+  private static final long CONFIG_ERROR_WINDOW_MILLIS = 10_000;
+  private static final int EXIT_CONFIG_ERROR = 2;
+
+  private final int members;
+  private final IntFunction<ProcessBuilder> commandOf;
+  private final long restartDelayMillis;
+  private final long stopTimeoutMillis;
+  private final Process[] processes;
+  private final long[] restarts;
+  private final List<Thread> watchers = new ArrayList<>();
+  private volatile boolean stopping;
+  private volatile String failure;
+  private final Object lock = new Object();
+
+  /**
+   * @param members how many members (ids 1..members)
+   * @param commandOf builds the process of member {@code id} (output redirection included)
+   * @param restartDelayMillis wait before restarting a member that died
+   * @param stopTimeoutMillis how long {@link #stop} waits for a member before it kills it
+   */
+  public ShardSupervisor(int members, IntFunction<ProcessBuilder> commandOf,
+      long restartDelayMillis, long stopTimeoutMillis) {
+    this.members = members;
+    this.commandOf = commandOf;
+    this.restartDelayMillis = restartDelayMillis;
+    this.stopTimeoutMillis = stopTimeoutMillis;
+    this.processes = new Process[members + 1];
+    this.restarts = new long[members + 1];
+  }
+
+  /** Starts every member and its watcher. */
+  public void start() throws IOException {
+    for (int id = 1; id <= members; id++) {
+      launch(id);
+    }
+    for (int id = 1; id <= members; id++) {
+      int member = id;
+      Thread t = new Thread(() -> watch(member), "respawn-up-" + id);
+      t.setDaemon(true);
+      t.start();
+      watchers.add(t);
+    }
+  }
+
+  /** The pid of member {@code id}'s current process, or -1. */
+  public long pid(int id) {
+    synchronized (lock) {
+      Process p = processes[id];
+      return p == null ? -1 : p.pid();
+    }
+  }
+
+  /** How many times member {@code id} was restarted. */
+  public long restarts(int id) {
+    synchronized (lock) {
+      return restarts[id];
+    }
+  }
+
+  /** Why the supervisor gave up, or null while it runs. */
+  public String failure() {
+    return failure;
+  }
+
+  /** Blocks until {@link #stop} was called or a member's configuration was refused. */
+  public void awaitStopped() throws InterruptedException {
+    for (Thread t : watchers) {
+      t.join();
+    }
+  }
+
+  private void launch(int id) throws IOException {
+    Process p = commandOf.apply(id).start();
+    synchronized (lock) {
+      processes[id] = p;
+    }
+    log.info("member {} started (pid {})", id, p.pid());
+  }
+
+  private void watch(int id) {
+    while (!stopping) {
+      Process p;
+      synchronized (lock) {
+        p = processes[id];
+      }
+      long startedAt = System.currentTimeMillis();
+      int code;
+      try {
+        code = p.waitFor();
+      } catch (InterruptedException e) {
+        return;
+      }
+      if (stopping) {
+        return;
+      }
+      long ranMillis = p.info().startInstant().map(s -> System.currentTimeMillis()
+          - s.toEpochMilli()).orElse(System.currentTimeMillis() - startedAt);
+      if (code == EXIT_CONFIG_ERROR && ranMillis < CONFIG_ERROR_WINDOW_MILLIS) {
+        failure = "member " + id + " refused its configuration (exit code 2); see its log";
+        log.error(failure);
+        new Thread(this::stop, "respawn-up-stop").start();
+        return;
+      }
+      log.warn("member {} (pid {}) exited with code {}; restarting in {} ms", id, p.pid(), code,
+          restartDelayMillis);
+      try {
+        Thread.sleep(restartDelayMillis);
+      } catch (InterruptedException e) {
+        return;
+      }
+      if (stopping) {
+        return;
+      }
+      try {
+        launch(id);
+        synchronized (lock) {
+          restarts[id]++;
+        }
+      } catch (IOException e) {
+        log.error("restarting member {} failed: {}", id, e.toString());
+      }
+    }
+  }
+
+  /** SIGTERM to every member, wait (then SIGKILL past the timeout). Idempotent. */
+  public void stop() {
+    synchronized (lock) {
+      if (stopping) {
+        return;
+      }
+      stopping = true;
+    }
+    List<Process> running = new ArrayList<>();
+    synchronized (lock) {
+      for (int id = 1; id <= members; id++) {
+        if (processes[id] != null && processes[id].isAlive()) {
+          running.add(processes[id]);
+          processes[id].destroy(); // SIGTERM
+        }
+      }
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(stopTimeoutMillis);
+    for (Process p : running) {
+      try {
+        long left = Math.max(0, deadline - System.nanoTime());
+        if (!p.waitFor(left, TimeUnit.NANOSECONDS)) {
+          log.warn("member pid {} did not stop within {} ms; killing it", p.pid(),
+              stopTimeoutMillis);
+          p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+    for (Thread t : watchers) {
+      t.interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  /** The command line that runs member {@code config} with this JVM's java and class path. */
+  public static ProcessBuilder javaMember(Path config, Path logFile, List<String> jvmArgs,
+      List<String> extraArgs) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
+    cmd.addAll(jvmArgs);
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add("io.respawn.server.cli.RespawnCommand");
+    cmd.add("node");
+    cmd.add("--config");
+    cmd.add(config.toString());
+    cmd.addAll(extraArgs);
+    return new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+  }
+}

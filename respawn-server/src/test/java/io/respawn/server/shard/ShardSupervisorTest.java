@@ -1,0 +1,86 @@
+package io.respawn.server.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.respawn.core.NodeId;
+import io.respawn.core.Role;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The local shard's layout and the supervisor that keeps its member processes running. */
+class ShardSupervisorTest {
+  @TempDir Path dir;
+
+  @Test
+  void aMemberThatDiesIsRestartedAndStopEndsEveryMember() throws Exception {
+    try (ShardSupervisor s = new ShardSupervisor(3,
+        id -> new ProcessBuilder("sh", "-c", "sleep 600"), 100, 5_000)) {
+      s.start();
+      long first = s.pid(2);
+      ProcessHandle.of(first).orElseThrow().destroyForcibly();
+      await().atMost(Duration.ofSeconds(20)).until(() -> s.pid(2) != first && s.pid(2) > 0);
+      assertThat(s.restarts(2)).isEqualTo(1);
+      assertThat(s.restarts(1)).isZero();
+      List<Long> pids = List.of(s.pid(1), s.pid(2), s.pid(3));
+      s.stop();
+      for (long pid : pids) {
+        assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
+      }
+      s.awaitStopped();
+      assertThat(s.failure()).isNull();
+    }
+  }
+
+  @Test
+  void aMemberWhoseConfigurationIsRefusedStopsTheShard() throws Exception {
+    try (ShardSupervisor s = new ShardSupervisor(2, id -> id == 2
+        ? new ProcessBuilder("sh", "-c", "exit 2") : new ProcessBuilder("sh", "-c", "sleep 600"),
+        100, 5_000)) {
+      s.start();
+      s.awaitStopped();
+      assertThat(s.failure()).contains("member 2 refused its configuration");
+    }
+  }
+
+  @Test
+  void layoutWritesConfigsThatLoadAndResumesTheSameShard() throws Exception {
+    ShardLayout layout = ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+2+2");
+    List<Path> files = layout.prepare();
+    assertThat(files).hasSize(5);
+    ShardConfig c4 = ShardConfig.load(files.get(3));
+    assertThat(c4.self()).isEqualTo(NodeId.of(4));
+    assertThat(c4.me().role()).isEqualTo(Role.WITNESS);
+    assertThat(c4.me().resp().getPort()).isEqualTo(7382);
+    assertThat(c4.me().peer().getPort()).isEqualTo(17382);
+    assertThat(c4.dataDir()).isEqualTo(dir.resolve("data/node-4").toAbsolutePath());
+    assertThat(c4.members().get(NodeId.of(2)).role()).isEqualTo(Role.BACKUP);
+    assertThat(c4.membership().votingBackups()).hasSize(2);
+    String cluster = c4.clusterId();
+    layout.prepare();
+    assertThat(ShardConfig.load(files.get(0)).clusterId()).isEqualTo(cluster);
+    assertThatThrownBy(() -> ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1")
+        .prepare()).hasMessageContaining("holds a shard of shape 1+2+2");
+    assertThatThrownBy(() -> ShardLayout.of(dir, "127.0.0.1", 7379, "2+1+1"))
+        .hasMessageContaining("exactly 1 primary");
+  }
+
+  @Test
+  void badConfigFilesAreRefusedWithTheKeyNamed() throws Exception {
+    Path f = dir.resolve("bad.conf");
+    Files.writeString(f, "cluster-id = a\nnode-id = 1\ndata = d\nmember.1 = primary h:1 h:2\n"
+        + "lease-msec = 3\n");
+    assertThatThrownBy(() -> ShardConfig.load(f)).hasMessageContaining("unknown key 'lease-msec'");
+    Files.writeString(f, "cluster-id = a\nnode-id = 1\ndata = d\nmember.1 = leader h:1 h:2\n");
+    assertThatThrownBy(() -> ShardConfig.load(f)).hasMessageContaining("member.1: role 'leader'");
+    Files.writeString(f, "cluster-id = a\nnode-id = 2\ndata = d\nmember.1 = primary h:1 h:2\n");
+    assertThatThrownBy(() -> ShardConfig.load(f)).hasMessageContaining("node-id 2 is not one of");
+    Files.writeString(f, "cluster-id = a\nnode-id = 1\ndata = d\nmember.1 = primary h:99999 h:2\n");
+    assertThatThrownBy(() -> ShardConfig.load(f)).hasMessageContaining("not 1..65535");
+  }
+}

@@ -1,0 +1,216 @@
+package io.respawn.bench.faults;
+
+import io.respawn.server.shard.ShardLayout;
+import io.respawn.server.shard.ShardSupervisor;
+import io.respawn.sim.lin.CheckResult;
+import io.respawn.sim.lin.HistoryRecorder;
+import io.respawn.sim.lin.LinearizabilityChecker;
+import io.respawn.sim.lin.OpKind;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import redis.clients.jedis.Jedis;
+
+/**
+ * {@code respawn bench faults}: a fault campaign on a real shard. Starts the members as
+ * processes on loopback (kept alive by a {@link ShardSupervisor}, which restarts what is
+ * killed), runs closed-loop clients that record every operation, and meanwhile kills (SIGKILL)
+ * or pauses (SIGSTOP, then SIGCONT) members one at a time. At the end it reads every key and
+ * checks the whole history with the project's linearizability checker: an acknowledged write
+ * that vanished, or a read of a value that was never current, is a violation. Prints the seed,
+ * the events, acknowledged writes, unknown outcomes, violations and the failover latencies
+ * (kill of the primary to the first acknowledged write after it).
+ */
+@Command(name = "faults", mixinStandardHelpOptions = true,
+    description = "Kill and pause shard members under load; check linearizability and lost writes.")
+public final class FaultCampaign implements Callable<Integer> {
+  @Option(names = "--shape", defaultValue = "1+1+1", description = "Members (default ${DEFAULT-VALUE}).")
+  String shape;
+
+  @Option(names = "--port", defaultValue = "17400", description = "First RESP port (default ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--data", description = "Data root (default: a new temporary directory).")
+  Path data;
+
+  @Option(names = "--clients", defaultValue = "8", description = "Concurrent clients (default ${DEFAULT-VALUE}).")
+  int clients;
+
+  @Option(names = "--keys", defaultValue = "64", description = "Key space (default ${DEFAULT-VALUE}).")
+  int keys;
+
+  @Option(names = "--events", defaultValue = "20", description = "Fault events (default ${DEFAULT-VALUE}).")
+  int events;
+
+  @Option(names = "--faults", defaultValue = "kill-primary,kill-any,pause",
+      split = ",", description = "Kinds drawn from: kill-primary, kill-any, pause (default ${DEFAULT-VALUE}).")
+  List<String> faults;
+
+  @Option(names = "--gap-ms", defaultValue = "3000", description = "Time between events (default ${DEFAULT-VALUE}).")
+  long gapMillis;
+
+  @Option(names = "--restart-delay-ms", defaultValue = "1000",
+      description = "Supervisor's delay before restarting a killed member (default ${DEFAULT-VALUE}).")
+  long restartDelayMillis;
+
+  @Option(names = "--seed", description = "Seed (default: time).")
+  Long seed;
+
+  /** The outcome, for tests. */
+  public record Result(long seed, int events, long acknowledgedWrites, long unknownOutcomes,
+      long unexpectedErrors, CheckResult check, List<Long> failoverMillis) {}
+
+  private Result result;
+
+  public Result result() {
+    return result;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    long s = seed == null ? System.nanoTime() : seed;
+    System.out.println("respawn bench faults: seed " + s + ", shape " + shape + ", " + events
+        + " events " + faults + ", " + clients + " clients on " + keys + " keys");
+    Random random = new Random(s);
+    Path root = data != null ? data : Files.createTempDirectory("respawn-faults");
+    ShardLayout layout = ShardLayout.of(root, "127.0.0.1", port, shape);
+    List<Path> configs = layout.prepare();
+    List<String> jvm = List.of("-Xms256m", "-Xmx1g", "-XX:+UseParallelGC");
+    List<Integer> ports = new ArrayList<>();
+    for (int id = 1; id <= layout.members(); id++) {
+      ports.add(layout.respPort(id));
+    }
+    HistoryRecorder history = new HistoryRecorder();
+    FailoverClock failovers = new FailoverClock();
+    AtomicBoolean running = new AtomicBoolean(true);
+    List<RecordingClient> workers = new ArrayList<>();
+    List<Thread> threads = new ArrayList<>();
+    List<String> log = new ArrayList<>();
+    try (ShardSupervisor sup = new ShardSupervisor(layout.members(),
+        id -> ShardSupervisor.javaMember(configs.get(id - 1),
+            layout.memberDir(id).resolve("respawn.log"), jvm, List.of()),
+        restartDelayMillis, 30_000)) {
+      sup.start();
+      awaitPrimary(ports, 60_000);
+      for (int c = 0; c < clients; c++) {
+        RecordingClient rc = new RecordingClient(c, history, ports, keys, s + c, running,
+            failovers);
+        workers.add(rc);
+        Thread t = new Thread(rc, "faults-client-" + c);
+        threads.add(t);
+        t.start();
+      }
+      for (int e = 0; e < events; e++) {
+        Thread.sleep(gapMillis);
+        String kind = faults.get(random.nextInt(faults.size()));
+        int primary = primaryId(ports, layout.firstPort());
+        int victim = switch (kind) {
+          case "kill-primary" -> primary > 0 ? primary : 1 + random.nextInt(layout.members());
+          default -> 1 + random.nextInt(layout.members());
+        };
+        long pid = sup.pid(victim);
+        if (pid <= 0) {
+          continue;
+        }
+        ProcessHandle h = ProcessHandle.of(pid).orElse(null);
+        if (h == null) {
+          continue;
+        }
+        if (kind.startsWith("kill")) {
+          long at = System.nanoTime();
+          new ProcessBuilder("kill", "-9", Long.toString(pid)).start().waitFor();
+          if (victim == primary) {
+            failovers.primaryKilled(at);
+          }
+          log.add("event " + e + ": kill -9 member " + victim + (victim == primary
+              ? " (primary)" : ""));
+        } else {
+          long pauseMillis = 200 + random.nextInt(2800);
+          new ProcessBuilder("kill", "-STOP", Long.toString(pid)).start().waitFor();
+          Thread.sleep(pauseMillis);
+          new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor();
+          log.add("event " + e + ": SIGSTOP member " + victim + " for " + pauseMillis + " ms");
+        }
+        System.out.println(log.get(log.size() - 1));
+      }
+      Thread.sleep(gapMillis);
+      running.set(false);
+      for (Thread t : threads) {
+        t.join(60_000);
+      }
+      awaitPrimary(ports, 60_000);
+      // Final reads: every key, through the same recording path.
+      RecordingClient reader = new RecordingClient(clients, history, ports, keys, s,
+          new AtomicBoolean(true), new FailoverClock());
+      for (int k = 0; k < keys; k++) {
+        reader.execute(OpKind.GET, k);
+      }
+      reader.close();
+    }
+    long acked = 0;
+    long unknown = 0;
+    long unexpected = 0;
+    for (RecordingClient rc : workers) {
+      acked += rc.acknowledgedWrites;
+      unknown += rc.unknownOutcomes;
+      unexpected += rc.unexpectedErrors;
+    }
+    CheckResult check = new LinearizabilityChecker(50_000_000).check(history.history());
+    List<Long> fo = failovers.latenciesMillis();
+    result = new Result(s, events, acked, unknown, unexpected, check, fo);
+    List<Long> sorted = new ArrayList<>(fo);
+    Collections.sort(sorted);
+    System.out.printf("respawn bench faults: seed %d, %d events, %d operations, %d acknowledged "
+        + "writes, %d unknown outcomes, %d unexpected errors; history %s (%s)%n", s, events,
+        history.size(), acked, unknown, unexpected, check.verdict(), check.description());
+    if (!sorted.isEmpty()) {
+      System.out.printf("failover (kill -9 of the primary -> first acknowledged write): %d kills, "
+          + "median %d ms, max %d ms, all %s%n", sorted.size(), sorted.get(sorted.size() / 2),
+          sorted.get(sorted.size() - 1), fo);
+    }
+    return check.linearizable() && unexpected == 0 ? 0 : 1;
+  }
+
+  /** Waits until some member names a primary that answers. */
+  private static void awaitPrimary(List<Integer> ports, long timeoutMillis)
+      throws InterruptedException {
+    long deadline = System.currentTimeMillis() + timeoutMillis;
+    while (System.currentTimeMillis() < deadline) {
+      for (int p : ports) {
+        try (Jedis j = new Jedis("127.0.0.1", p, 1_000)) {
+          j.set("respawn:faults:probe", "1");
+          return;
+        } catch (RuntimeException e) {
+          // not up, not primary, or no primary yet
+        }
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("no primary accepted a write within " + timeoutMillis + " ms");
+  }
+
+  /** The member id the shard names as primary (CLUSTER SLOTS), or -1. */
+  static int primaryId(List<Integer> ports, int firstPort) {
+    for (int p : ports) {
+      try (Jedis j = new Jedis("127.0.0.1", p, 500)) {
+        List<Object> slots = j.clusterSlots();
+        if (!slots.isEmpty()) {
+          List<?> range = (List<?>) slots.get(0);
+          List<?> primary = (List<?>) range.get(2);
+          return (int) ((Long) primary.get(1) - firstPort + 1);
+        }
+      } catch (RuntimeException e) {
+        // try the next member
+      }
+    }
+    return -1;
+  }
+}

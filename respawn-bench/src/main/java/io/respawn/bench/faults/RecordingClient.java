@@ -1,0 +1,181 @@
+package io.respawn.bench.faults;
+
+import io.respawn.sim.lin.HistoryRecorder;
+import io.respawn.sim.lin.Op;
+import io.respawn.sim.lin.OpKind;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.exceptions.JedisConnectionException;
+import redis.clients.jedis.exceptions.JedisDataException;
+
+/**
+ * One closed-loop client of a fault campaign: GET, SET (unique values), INCR and DEL on a small
+ * key space, each operation recorded in a shared {@link HistoryRecorder} with what the client
+ * really learned. It follows {@code -MOVED} to the named member and waits out {@code
+ * -CLUSTERDOWN} (both mean the command did not run, so the same operation is retried); a lost
+ * connection or a timeout leaves the operation's outcome unknown, as it may or may not have
+ * taken effect, and the client moves on to another member.
+ *
+ * <p>Owns its thread ({@code run}); the recorder is shared under {@code history}'s lock.
+ */
+final class RecordingClient implements Runnable {
+  private static final int TIMEOUT_MILLIS = 2_000;
+  private static final long OP_DEADLINE_NANOS = 15_000_000_000L;
+
+  private final int id;
+  private final HistoryRecorder history;
+  private final List<Integer> ports;
+  private final int keys;
+  private final Random random;
+  private final AtomicBoolean running;
+  private final FailoverClock failovers;
+  private Jedis jedis;
+  private int port;
+  private long nextValue;
+  long acknowledgedWrites;
+  long unknownOutcomes;
+  long unexpectedErrors;
+
+  RecordingClient(int id, HistoryRecorder history, List<Integer> ports, int keys, long seed,
+      AtomicBoolean running, FailoverClock failovers) {
+    this.id = id;
+    this.history = history;
+    this.ports = ports;
+    this.keys = keys;
+    this.random = new Random(seed);
+    this.running = running;
+    this.failovers = failovers;
+    this.port = ports.get(id % ports.size());
+    this.nextValue = (long) (id + 1) * 1_000_000_000L;
+  }
+
+  @Override
+  public void run() {
+    while (running.get()) {
+      int key = random.nextInt(keys);
+      int dice = random.nextInt(100);
+      OpKind kind = dice < 45 ? OpKind.GET : dice < 85 ? OpKind.SET : dice < 95 ? OpKind.INCR
+          : OpKind.DEL;
+      execute(kind, key);
+    }
+    close();
+  }
+
+  /** One operation, recorded; also used for the final reads. */
+  void execute(OpKind kind, int key) {
+    long value = kind == OpKind.SET ? (nextValue += 1_000) : 0;
+    int op;
+    long invokedAt = System.nanoTime();
+    synchronized (history) {
+      op = switch (kind) {
+        case GET -> history.invokeGet(id, key);
+        case SET -> history.invokeSet(id, key, value);
+        case INCR -> history.invokeIncr(id, key);
+        case DEL -> history.invokeDel(id, key);
+        case MSET -> throw new IllegalArgumentException("MSET is not in this workload");
+      };
+    }
+    long deadline = System.nanoTime() + OP_DEADLINE_NANOS;
+    while (true) {
+      try {
+        Jedis j = connection();
+        long result = switch (kind) {
+          case GET -> {
+            String v = j.get("k" + key);
+            yield v == null ? Op.ABSENT : Long.parseLong(v);
+          }
+          case SET -> {
+            j.set("k" + key, Long.toString(value));
+            yield 0;
+          }
+          case INCR -> j.incr("k" + key);
+          case DEL -> j.del("k" + key);
+          case MSET -> 0;
+        };
+        synchronized (history) {
+          history.ok(op, result);
+        }
+        if (kind.writes()) {
+          acknowledgedWrites++;
+          failovers.writeSucceeded(invokedAt, System.nanoTime());
+        }
+        return;
+      } catch (JedisDataException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.startsWith("MOVED ")) {
+          redirect(m);
+        } else if (m.startsWith("CLUSTERDOWN") || m.startsWith("TRYAGAIN")
+            || m.startsWith("LOADING")) {
+          pause(20);
+        } else {
+          unexpectedErrors++;
+          synchronized (history) {
+            history.fail(op); // an error reply: the command did not take effect
+          }
+          System.err.println("client " + id + ": unexpected reply '" + m + "' to " + kind);
+          return;
+        }
+        if (System.nanoTime() > deadline) {
+          synchronized (history) {
+            history.fail(op); // only refusals so far: it never ran
+          }
+          return;
+        }
+      } catch (JedisConnectionException | NumberFormatException e) {
+        unknownOutcomes++;
+        synchronized (history) {
+          history.timeout(op);
+        }
+        close();
+        port = ports.get(random.nextInt(ports.size()));
+        pause(50);
+        return;
+      }
+      if (!running.get() && kind != OpKind.GET) {
+        synchronized (history) {
+          history.fail(op);
+        }
+        return;
+      }
+    }
+  }
+
+  private Jedis connection() {
+    if (jedis == null) {
+      jedis = new Jedis("127.0.0.1", port, TIMEOUT_MILLIS);
+    }
+    return jedis;
+  }
+
+  private void redirect(String moved) {
+    String target = moved.substring(moved.lastIndexOf(' ') + 1);
+    int p = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
+    if (p != port) {
+      close();
+      port = p;
+    } else {
+      pause(20); // a member redirecting to itself is changing its mind; let it settle
+    }
+  }
+
+  private static void pause(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  void close() {
+    if (jedis != null) {
+      try {
+        jedis.close();
+      } catch (RuntimeException ignored) {
+        // the connection is gone already
+      }
+      jedis = null;
+    }
+  }
+}

@@ -31,6 +31,11 @@ respawn_find_jdk() {
   fi
   export JAVA_HOME="$best"
   export PATH="$JAVA_HOME/bin:$PATH"
+  # Maven's own bundled Guava touches sun.misc.Unsafe, which JDK 24+ warns about on every build.
+  case " ${MAVEN_OPTS:-} " in
+    *sun-misc-unsafe-memory-access*) ;;
+    *) export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" ;;
+  esac
 }
 
 respawn_find_jdk

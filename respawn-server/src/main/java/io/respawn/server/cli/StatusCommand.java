@@ -1,0 +1,114 @@
+package io.respawn.server.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code respawn status}: asks the member at {@code --host:--port} for the shard's members
+ * (CLUSTER NODES), then each member for its state (INFO), and prints one line per member: id,
+ * address, role, status, term, commit and applied index, lag behind the primary's log, lease
+ * left and process id. A member that does not answer is shown as down. Against a standalone
+ * server it prints that one node. Exit code 0 when every member answered, 1 otherwise.
+ */
+@Command(name = "status", mixinStandardHelpOptions = true,
+    description = "Show every member of the shard: role, term, commit/applied index, lag, lease, pid.")
+public final class StatusCommand implements Callable<Integer> {
+  @Option(names = "--host", defaultValue = "127.0.0.1", description = "Any member's host (default ${DEFAULT-VALUE}).")
+  String host;
+
+  @Option(names = "--port", defaultValue = "7379", description = "Any member's RESP port (default ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(names = "--timeout-ms", defaultValue = "2000", description = "Per-member timeout (default ${DEFAULT-VALUE}).")
+  int timeoutMillis;
+
+  /** One member's row. */
+  record Row(String address, Map<String, String> info) {}
+
+  @Override
+  public Integer call() {
+    List<String> addresses = new ArrayList<>();
+    try (RespClient c = new RespClient(host, port, timeoutMillis)) {
+      Map<String, String> info = parseInfo((String) c.call("INFO", "all"));
+      if ("1".equals(info.get("cluster_enabled"))) {
+        for (String line : ((String) c.call("CLUSTER", "NODES")).split("\n")) {
+          String[] f = line.trim().split(" ");
+          if (f.length > 1) {
+            addresses.add(f[1].substring(0, f[1].indexOf('@')));
+          }
+        }
+      } else {
+        addresses.add(host + ":" + port);
+      }
+    } catch (IOException | RuntimeException e) {
+      System.err.println("respawn status: cannot reach " + host + ":" + port + ": "
+          + e.getMessage());
+      return 1;
+    }
+    List<Row> rows = new ArrayList<>();
+    for (String a : addresses) {
+      int colon = a.lastIndexOf(':');
+      try (RespClient c = new RespClient(a.substring(0, colon),
+          Integer.parseInt(a.substring(colon + 1)), timeoutMillis)) {
+        rows.add(new Row(a, parseInfo((String) c.call("INFO", "all"))));
+      } catch (IOException | RuntimeException e) {
+        rows.add(new Row(a, null));
+      }
+    }
+    print(rows, System.out);
+    return rows.stream().allMatch(r -> r.info() != null) ? 0 : 1;
+  }
+
+  static void print(List<Row> rows, PrintStream out) {
+    long primaryLast = -1;
+    for (Row r : rows) {
+      if (r.info() != null && "primary".equals(r.info().get("respawn_role"))) {
+        primaryLast = parse(r.info().get("respawn_last_index"));
+      }
+    }
+    String format = "%-3s %-21s %-8s %-12s %6s %10s %10s %8s %9s %8s%n";
+    out.printf(format, "ID", "ADDRESS", "ROLE", "STATUS", "TERM", "COMMIT", "APPLIED", "LAG",
+        "LEASE", "PID");
+    for (Row r : rows) {
+      Map<String, String> i = r.info();
+      if (i == null) {
+        out.printf(format, "?", r.address(), "-", "down", "-", "-", "-", "-", "-", "-");
+        continue;
+      }
+      long applied = parse(i.get("respawn_applied_index"));
+      String lag = primaryLast < 0 || applied < 0 ? "-" : Long.toString(primaryLast - applied);
+      String lease = i.getOrDefault("respawn_lease_remaining_ms", "-");
+      out.printf(format, i.getOrDefault("respawn_node_id", "-"), r.address(),
+          i.getOrDefault("respawn_role", "standalone"), i.getOrDefault("respawn_status", "-"),
+          i.getOrDefault("respawn_term", "-"), i.getOrDefault("respawn_commit_index", "-"),
+          i.getOrDefault("respawn_applied_index", "-"), lag,
+          "-".equals(lease) ? "-" : lease + " ms", i.getOrDefault("process_id", "-"));
+    }
+  }
+
+  private static long parse(String v) {
+    try {
+      return v == null ? -1 : Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  static Map<String, String> parseInfo(String text) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String line : text.split("\r?\n")) {
+      int colon = line.indexOf(':');
+      if (colon > 0 && !line.startsWith("#")) {
+        out.put(line.substring(0, colon), line.substring(colon + 1).trim());
+      }
+    }
+    return out;
+  }
+}

@@ -22,10 +22,19 @@ import java.util.List;
  * <p>Entries must not be applied before they are persisted locally. Ready values are independent:
  * the runtime must execute them in the order the core returned them.
  *
+ * <p>{@link #mustSync()} says whether step 1 needs an fsync at all: a Ready whose hard state
+ * differs from the previous one only in its commit index needs none (the core recomputes the
+ * commit index after a restart), so a runtime may write such a hard state lazily or not at all.
+ *
+ * @param hardState the hard state to store, or {@code null} if unchanged
+ * @param termOrVoteChanged true when {@code hardState} carries a new term or vote (a promise that
+ *     must be stable before any message of this Ready leaves); false when only the commit index
+ *     moved, or when {@code hardState} is null
  * @param membership the configuration now in effect if it changed, else {@code null}
  */
 public record Ready(
     HardState hardState,
+    boolean termOrVoteChanged,
     List<Entry> entriesToPersist,
     List<Message> messages,
     List<Entry> committedEntries,
@@ -34,14 +43,26 @@ public record Ready(
     Membership membership) {
 
   public static final Ready EMPTY =
-      new Ready(null, List.of(), List.of(), List.of(), List.of(), List.of(), null);
+      new Ready(null, false, List.of(), List.of(), List.of(), List.of(), List.of(), null);
 
   public Ready {
+    if (termOrVoteChanged && hardState == null) {
+      throw new IllegalArgumentException("termOrVoteChanged without a hard state");
+    }
     entriesToPersist = List.copyOf(entriesToPersist);
     messages = List.copyOf(messages);
     committedEntries = List.copyOf(committedEntries);
     reads = List.copyOf(reads);
     statusChanges = List.copyOf(statusChanges);
+  }
+
+  /**
+   * True when this Ready changes what a crash must not lose: a new term or vote, or log entries
+   * (etcd raft's {@code MustSync}). False when at most the commit index changed, so persisting it
+   * needs no fsync.
+   */
+  public boolean mustSync() {
+    return termOrVoteChanged || !entriesToPersist.isEmpty();
   }
 
   /** True when there is nothing to do (advance may still be called). */

@@ -26,7 +26,7 @@ import java.util.Set;
  *   loop:
  *     Ready rd = r.tick(now)            // every few ms
  *             | r.step(msg, now)        // for every message whose to() is this node
- *             | r.propose(cmd, now)     // leader only: a client write
+ *             | r.propose(cmds, now).ready() // leader only: client writes
  *             | r.read(req, now)        // leader only: a client read under the lease
  *     execute rd (see {@link Ready}: persist, then send, then apply, then answer reads)
  *     r.advance(rd)
@@ -202,21 +202,40 @@ public final class Replica {
   }
 
   /**
-   * Appends a client write if this replica can accept writes ({@link #canPropose()}); then the
-   * new entry is {@code (term(), lastIndex())} and the last of {@link Ready#entriesToPersist()}.
-   * Otherwise nothing is appended and the returned Ready carries no entry for it. The command's
-   * keys travel to witnesses; its data only to members that store values.
+   * Appends one client write if this replica can accept writes ({@link #canPropose()}); the
+   * {@link Proposal} names the (term, index) it was assigned, and its Ready holds the new entry as
+   * the last of {@link Ready#entriesToPersist()}. Otherwise nothing is appended. The command's keys
+   * travel to witnesses; its data only to members that store values.
    */
-  public Ready propose(Command command, long nowNanos) {
+  public Proposal propose(Command command, long nowNanos) {
     Objects.requireNonNull(command, "command");
-    observe(nowNanos);
-    if (canPropose()) {
-      if (command.isElided()) {
+    return propose(List.of(command), nowNanos);
+  }
+
+  /**
+   * Appends a batch of client writes, in order, as consecutive entries of the current term, and
+   * replicates them together (one AppendEntries per follower rather than one per command). All
+   * or none: when this replica cannot accept writes nothing is appended. The batch is bounded by
+   * the caller (the runtime's queue limits); an empty batch appends nothing.
+   */
+  public Proposal propose(List<Command> commands, long nowNanos) {
+    Objects.requireNonNull(commands, "commands");
+    for (Command c : commands) {
+      Objects.requireNonNull(c, "command");
+      if (c.isElided()) {
         throw new IllegalArgumentException("cannot propose an elided command");
       }
-      appendAsLeader(EntryKind.NORMAL, command, null);
     }
-    return drain();
+    observe(nowNanos);
+    if (!canPropose() || commands.isEmpty()) {
+      return new Proposal(term, 0, 0, drain());
+    }
+    long first = log.lastIndex() + 1;
+    for (Command c : commands) {
+      log.append(new Entry(term, log.lastIndex() + 1, EntryKind.NORMAL, c, null));
+    }
+    replicateAppended();
+    return new Proposal(term, first, commands.size(), drain());
   }
 
   /**
@@ -882,6 +901,11 @@ public final class Replica {
     if (kind == EntryKind.CONFIG) {
       refreshMembership();
     }
+    replicateAppended();
+  }
+
+  /** Sends what the leader just appended to every follower and re-evaluates the commit index. */
+  private void replicateAppended() {
     for (NodeId peer : progress.keySet()) {
       sendAppend(peer, false);
     }
@@ -1075,7 +1099,10 @@ public final class Replica {
     checkInvariants();
     HardState hs = new HardState(term, votedFor, commitIndex);
     HardState hsOut = null;
+    boolean termOrVoteChanged = false;
     if (!hs.equals(emittedHardState)) {
+      termOrVoteChanged = hs.term() != emittedHardState.term()
+          || !Objects.equals(hs.votedFor(), emittedHardState.votedFor());
       hsOut = hs;
       emittedHardState = hs;
     }
@@ -1085,7 +1112,7 @@ public final class Replica {
       committed = log.entries(applyHandedOutIndex + 1, commitIndex);
       applyHandedOutIndex = commitIndex;
     }
-    Ready r = new Ready(hsOut, toPersist, outbox, committed, reads, statusChanges,
+    Ready r = new Ready(hsOut, termOrVoteChanged, toPersist, outbox, committed, reads, statusChanges,
         membershipChanged ? membership : null);
     outbox.clear();
     reads.clear();

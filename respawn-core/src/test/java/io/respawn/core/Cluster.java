@@ -197,9 +197,13 @@ final class Cluster {
     if (l == null) {
       throw new IllegalStateException("no leader");
     }
-    handle(l.id(), l.propose(Command.of(value.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-        key.getBytes(java.nio.charset.StandardCharsets.UTF_8)), now(l.id())));
-    return l.lastIndex();
+    Proposal p = l.propose(Command.of(value.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        key.getBytes(java.nio.charset.StandardCharsets.UTF_8)), now(l.id()));
+    if (!p.accepted() || p.index(0) != l.lastIndex() || p.term() != l.term()) {
+      throw new AssertionError("leader " + l.id() + " refused or misnumbered " + p);
+    }
+    handle(l.id(), p.ready());
+    return p.index(0);
   }
 
   ReadResult read(int i, long id) {

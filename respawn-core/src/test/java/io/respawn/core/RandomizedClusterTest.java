@@ -124,7 +124,7 @@ class RandomizedClusterTest {
       Replica l = c.leader();
       if (l != null && rnd.nextInt(3) == 0) {
         c.handle(l.id(), l.propose(Command.of(("v" + step).getBytes(),
-            ("k" + rnd.nextInt(10)).getBytes()), c.now(l.id())));
+            ("k" + rnd.nextInt(10)).getBytes()), c.now(l.id())).ready());
         checker.check();
       }
       // read at every node that believes it leads, including deposed ones still cut off

@@ -64,7 +64,7 @@ class RandomizedMembershipTest {
       }
       if (rnd.nextInt(3) == 0) {
         c.handle(l.id(), l.propose(Command.of(("v" + step).getBytes(),
-            ("k" + rnd.nextInt(8)).getBytes()), c.now(l.id())));
+            ("k" + rnd.nextInt(8)).getBytes()), c.now(l.id())).ready());
       }
       if (rnd.nextInt(2) == 0) {
         ReadResult rr = c.read(l.id().value(), step);

@@ -237,7 +237,7 @@ public final class SimNode {
     }
     KvCommand command = new KvCommand(kind, request.opId(), request.command().keys(),
         request.command().values());
-    Ready ready = replica.propose(command.toCommand(), localNanos());
+    Ready ready = replica.propose(command.toCommand(), localNanos()).ready();
     List<Entry> appended = ready.entriesToPersist();
     Entry mine = appended.isEmpty() ? null : appended.get(appended.size() - 1);
     if (mine == null || mine.kind() != EntryKind.NORMAL || mine.isElided()

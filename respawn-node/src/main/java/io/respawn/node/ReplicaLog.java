@@ -1,0 +1,88 @@
+package io.respawn.node;
+
+import io.respawn.core.Entry;
+import io.respawn.core.HardState;
+import io.respawn.core.PersistentState;
+import java.io.Closeable;
+import java.util.List;
+
+/**
+ * Where a replica keeps its hard state (term, vote, commit index) and its log: the persistence
+ * half of the core's {@code Ready} contract.
+ *
+ * <p>Contract. {@link #append} and {@link #truncateSuffix} are visible at once ({@link
+ * #lastIndex}, {@link #termAt}) and <em>ordered</em> but volatile: after a crash the log recovers
+ * to the state after some prefix of the history of appends and truncations, never a mix, and that
+ * prefix contains every change made before the last completed {@link #flush} ({@link
+ * #lastFlushedIndex} tells how far that reaches). The worst case is a machine crash (power loss,
+ * kernel panic), which drops the whole unflushed suffix; a process crash (kill -9) leaves the
+ * operating system's page cache, and so the whole written log, intact; the runtime assumes the
+ * worst. {@link #saveHardState} is durable and atomic when it returns: after any crash the hard
+ * state read back is the last one saved or, if the crash interrupted a save, the one before.
+ * {@link #flush} may complete before it returns or later on a thread of the implementation; in
+ * the latter case {@link #lastFlushedIndex} moves when it completes and the driver tells the
+ * runtime ({@code NodeRuntime.onFlushed}). Any method may throw {@link
+ * io.respawn.storage.StorageException} (disk full, I/O error, corruption found on open); after
+ * that the log past the last completed flush is unknown and the node must stop (fail-stop) and
+ * reopen, which recovers. Not thread-safe: the driver's thread calls everything, except that an
+ * asynchronous flush completes elsewhere and {@link #lastFlushedIndex} must then be safe to read.
+ *
+ * <p>Invariants: {@code firstIndex() - 1 <= lastFlushedIndex() <= lastIndex()}; the entries in
+ * [firstIndex, lastIndex] are contiguous and their terms never decrease.
+ */
+public interface ReplicaLog extends Closeable {
+
+  /**
+   * The hard state and the whole log found when the log was opened, for the replica's
+   * constructor. Called once, before anything is written; a log whose prefix was truncated
+   * ({@link #firstIndex()} above 1) cannot be handed to a core that starts at index 1 and throws
+   * {@link IllegalStateException} until snapshots exist.
+   */
+  PersistentState load();
+
+  /** The last hard state saved (or recovered). */
+  HardState hardState();
+
+  /** Index of the first entry kept: 1 unless {@link #truncatePrefix} dropped earlier ones. */
+  long firstIndex();
+
+  /** Index of the last entry, {@code firstIndex() - 1} when the log is empty. */
+  long lastIndex();
+
+  /** Term of the entry at {@code index}; 0 for index 0 and for indexes outside the log. */
+  long termAt(long index);
+
+  /**
+   * Highest index such that every entry up to it, as the log holds it now, survives any crash.
+   * Moves back when {@link #truncateSuffix} removes flushed entries, forward when a flush ends.
+   */
+  long lastFlushedIndex();
+
+  /** Stores the hard state durably and atomically (see the contract). */
+  void saveHardState(HardState hardState);
+
+  /**
+   * Appends entries; the first must have index {@code lastIndex() + 1} and terms must not
+   * decrease. Ordered, volatile until flushed.
+   */
+  void append(List<Entry> entries);
+
+  /**
+   * Removes every entry with index {@code >= fromIndex} (conflicting entries a new leader
+   * overwrites); {@code firstIndex() <= fromIndex <= lastIndex() + 1}. Ordered like an append.
+   */
+  void truncateSuffix(long fromIndex);
+
+  /**
+   * Drops every entry with index {@code <= throughIndex}, which must be flushed (for compaction
+   * behind a snapshot); durable when it returns. A no-op below {@link #firstIndex()}.
+   */
+  void truncatePrefix(long throughIndex);
+
+  /** Makes every append and truncation so far durable (fsync), now or asynchronously. */
+  void flush();
+
+  /** Releases files; does not flush. */
+  @Override
+  void close();
+}

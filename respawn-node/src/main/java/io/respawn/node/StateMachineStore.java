@@ -1,0 +1,40 @@
+package io.respawn.node;
+
+import io.respawn.core.Entry;
+
+/**
+ * The state that committed entries build up on one node: the primary's key-value table, a
+ * backup's copy, a witness's keys and timestamps (DESIGN §3). The runtime applies committed
+ * entries to it; the driver reads from it once the runtime says a read may be served.
+ *
+ * <p>Contract. The runtime calls {@link #apply} once per committed entry, in index order without
+ * gaps and never before the entry is committed; an entry at or below {@link #appliedIndex()} is
+ * not handed over again. NOOP and CONFIG entries only move the applied index. A NORMAL entry in
+ * witness form ({@link Entry#isElided()}) has keys and its (term, index) but no data: the store
+ * records the timestamps and must from then on report those keys' values as unknown, never as
+ * the stale value it had. {@link #read} answers from exactly what was applied so far. After a
+ * crash the worst case is that nothing the store held survives: the runtime then re-applies the
+ * committed entries from the start of the replica log. A store that keeps state across restarts
+ * reports the index it reached through {@link #appliedIndex()} right after it is opened, and may
+ * keep effects only of entries the replica log had flushed, so that it is never ahead of the log
+ * it restarts with. {@link #apply} must not fail for an entry the protocol committed; a command
+ * it cannot decode is a bug (it throws, and the node stops). Called from the driver's thread only.
+ *
+ * @param <R> what applying a client command returns to that client (e.g. a reply)
+ * @param <V> what a read returns
+ */
+public interface StateMachineStore<R, V> {
+
+  /** Index of the last entry applied (0 for none). */
+  long appliedIndex();
+
+  /**
+   * Applies the committed entry at {@code appliedIndex() + 1}. Returns the result its proposer's
+   * client gets, or {@code null} when this node cannot compute it (for example a witness-form
+   * entry, or a command whose result depends on a value this node does not hold).
+   */
+  R apply(Entry entry);
+
+  /** The value of {@code key} as of {@link #appliedIndex()}. */
+  V read(byte[] key);
+}

@@ -40,4 +40,15 @@ public interface KvStore extends Closeable {
 
   /** Completes when every batch applied before this call is durable. */
   CompletableFuture<Void> flushAll();
+
+  /**
+   * What a reply that only read must wait for before it is sent: a store whose {@link #get} can
+   * return writes that are not yet acknowledged (a replicated primary's in-flight writes) hands
+   * out the acknowledgement of the newest such write any read returned since the last call;
+   * null when there is nothing to wait for. A local store acknowledges in order and returns
+   * null.
+   */
+  default CompletableFuture<Void> takeReadGate() {
+    return null;
+  }
 }

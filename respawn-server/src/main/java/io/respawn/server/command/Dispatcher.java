@@ -186,7 +186,9 @@ public final class Dispatcher {
       return Reply.thenClose(message);
     }
     if (keyspace.pendingWrites() == mark) {
-      return Reply.now(message);
+      // A read that returned a write not yet acknowledged answers only once it is.
+      CompletableFuture<Void> readGate = keyspace.store().takeReadGate();
+      return readGate == null ? Reply.now(message) : Reply.after(readGate, message);
     }
     session.wroteSinceDurable = true;
     CompletableFuture<Void> gate = keyspace.gate(session.durability);

@@ -4,7 +4,7 @@ package io.respawn.server.command;
  * Thrown by a command handler to answer with an error reply. The full text, prefix included
  * ({@code "ERR syntax error"}, {@code "WRONGPASS ..."}). No stack trace: this is control flow.
  */
-public final class ReplyException extends RuntimeException {
+public class ReplyException extends RuntimeException {
   public ReplyException(String fullText) {
     super(fullText, null, false, false);
   }

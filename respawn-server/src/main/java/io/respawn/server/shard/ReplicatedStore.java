@@ -1,0 +1,154 @@
+package io.respawn.server.shard;
+
+import io.respawn.storage.KvStore;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.ScanPage;
+import io.respawn.storage.StoredValue;
+import io.respawn.storage.WriteTicket;
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The store the command layer sees on a member of a replicated shard: writes are proposed to
+ * the shard's log ({@link ShardWrites}) instead of written locally, and reads come from the
+ * state the committed log built here ({@code applied}), overlaid with this primary's own
+ * in-flight writes ({@link InFlightWrites}) so that later commands see earlier ones in log
+ * order. A read is refused unless this member holds the primary's read lease.
+ *
+ * <p>A read that returned an in-flight value must not be answered before that write commits
+ * (else a client could see a value a failover then loses): {@link #takeReadGate} hands the
+ * caller the commit future of the newest in-flight write any read observed since the last
+ * call.
+ *
+ * <p>The command thread calls everything; write futures complete on the node loop.
+ */
+public final class ReplicatedStore implements KvStore {
+  private final KvStore applied;
+  private final ShardWrites writes;
+  private final InFlightWrites inFlight = new InFlightWrites();
+  private long nextSequence = 1;
+  /** Newest in-flight sequence a read observed since the last takeReadGate; command thread. */
+  private long observedSequence = -1;
+  private CompletableFuture<Void> newestOrdered = CompletableFuture.completedFuture(null);
+  private CompletableFuture<Void> newestDurable = CompletableFuture.completedFuture(null);
+  private final java.util.TreeMap<Long, CompletableFuture<Void>> orderedBySequence =
+      new java.util.TreeMap<>();
+
+  public ReplicatedStore(KvStore applied, ShardWrites writes) {
+    this.applied = applied;
+    this.writes = writes;
+  }
+
+  @Override
+  public StoredValue get(byte[] key) {
+    if (!writes.mayServeReads()) {
+      throw new ShardWrites.NotPrimaryException(
+          "TRYAGAIN this member holds no primary read lease right now; retry");
+    }
+    InFlightWrites.Change c = inFlight.lookup(key);
+    if (c != null) {
+      observedSequence = Math.max(observedSequence, c.sequence());
+      return c.value();
+    }
+    return applied.get(key);
+  }
+
+  @Override
+  public WriteTicket apply(List<Mutation> batch) {
+    long sequence = nextSequence++;
+    inFlight.add(sequence, batch);
+    WriteTicket t;
+    try {
+      t = writes.propose(batch);
+    } catch (RuntimeException e) {
+      inFlight.settle(sequence);
+      throw e;
+    }
+    CompletableFuture<Void> ordered = t.ordered();
+    synchronized (orderedBySequence) {
+      orderedBySequence.put(sequence, ordered);
+    }
+    // Applied (or settled otherwise): the state machine has it, or it never happened.
+    ordered.whenComplete((v, e) -> {
+      inFlight.settle(sequence);
+      synchronized (orderedBySequence) {
+        orderedBySequence.headMap(sequence, true).clear();
+      }
+    });
+    newestOrdered = ordered;
+    newestDurable = t.durable();
+    return new WriteTicket() {
+      @Override
+      public long sequence() {
+        return sequence;
+      }
+
+      @Override
+      public CompletableFuture<Void> ordered() {
+        return ordered;
+      }
+
+      @Override
+      public CompletableFuture<Void> durable() {
+        return t.durable();
+      }
+    };
+  }
+
+  /**
+   * The commit future a reply must wait for because a read since the last call observed an
+   * in-flight write, or null when no read did.
+   */
+  @Override
+  public CompletableFuture<Void> takeReadGate() {
+    long s = observedSequence;
+    if (s < 0) {
+      return null;
+    }
+    observedSequence = -1;
+    synchronized (orderedBySequence) {
+      return orderedBySequence.get(s); // null: already settled
+    }
+  }
+
+  /** Writes proposed here and not yet applied or settled. */
+  public int inFlightBatches() {
+    return inFlight.size();
+  }
+
+  @Override
+  public long keyCount() {
+    return applied.keyCount();
+  }
+
+  @Override
+  public long expiringKeyCount() {
+    return applied.expiringKeyCount();
+  }
+
+  @Override
+  public ScanPage scan(long cursor, int countHint) {
+    if (!writes.mayServeReads()) {
+      throw new ShardWrites.NotPrimaryException(
+          "TRYAGAIN this member holds no primary read lease right now; retry");
+    }
+    return applied.scan(cursor, countHint);
+  }
+
+  /** Completes when every batch proposed so far is durable on the write quorum. */
+  @Override
+  public CompletableFuture<Void> flushAll() {
+    return newestDurable.exceptionally(e -> null).thenCompose(v -> applied.flushAll());
+  }
+
+  /** The ordered future of the newest batch (for WAIT). */
+  public CompletableFuture<Void> newestOrdered() {
+    return newestOrdered;
+  }
+
+  @Override
+  public void close() throws IOException {
+    applied.close();
+  }
+}

@@ -1,0 +1,124 @@
+package io.respawn.server.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.respawn.server.testing.MapKvStore;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.StoredValue;
+import io.respawn.storage.WriteTicket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/** The primary's view of its replicated state: in-flight writes, read gates, the lease. */
+class ReplicatedStoreTest {
+  /** Proposals wait until the test commits them (applying them to the state machine first). */
+  private final class FakeLog implements ShardWrites {
+    final List<List<Mutation>> proposed = new ArrayList<>();
+    final List<CompletableFuture<Void>> ordered = new ArrayList<>();
+    boolean lease = true;
+    int committed;
+
+    @Override
+    public WriteTicket propose(List<Mutation> batch) {
+      proposed.add(batch);
+      CompletableFuture<Void> f = new CompletableFuture<>();
+      ordered.add(f);
+      long seq = proposed.size();
+      return new WriteTicket() {
+        @Override
+        public long sequence() {
+          return seq;
+        }
+
+        @Override
+        public CompletableFuture<Void> ordered() {
+          return f;
+        }
+
+        @Override
+        public CompletableFuture<Void> durable() {
+          return f;
+        }
+      };
+    }
+
+    @Override
+    public boolean mayServeReads() {
+      return lease;
+    }
+
+    void commitNext() {
+      stateMachine.apply(proposed.get(committed));
+      ordered.get(committed++).complete(null);
+    }
+  }
+
+  private final MapKvStore stateMachine = new MapKvStore();
+  private final FakeLog log = new FakeLog();
+  private final ReplicatedStore store = new ReplicatedStore(stateMachine, log);
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private String get(String key) {
+    StoredValue v = store.get(b(key));
+    return v == null ? null : new String(v.value(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void laterCommandsSeeInFlightWritesAndReadsThatSawThemWaitForTheirCommit() {
+    store.apply(List.of(Mutation.put(b("k"), b("1"))));
+    assertThat(stateMachine.get(b("k"))).isNull();
+    assertThat(store.takeReadGate()).isNull();
+    assertThat(get("k")).isEqualTo("1"); // an INCR would compute 2 from this, not from absent
+    CompletableFuture<Void> gate = store.takeReadGate();
+    assertThat(gate).isNotNull().isNotDone();
+    assertThat(store.takeReadGate()).isNull(); // taken
+    store.apply(List.of(Mutation.put(b("k"), b("2"))));
+    assertThat(get("k")).isEqualTo("2");
+    log.commitNext();
+    assertThat(gate).isDone();
+    assertThat(get("k")).isEqualTo("2");
+    assertThat(store.inFlightBatches()).isEqualTo(1);
+    log.commitNext();
+    assertThat(store.inFlightBatches()).isZero();
+    assertThat(get("k")).isEqualTo("2");
+    assertThat(store.takeReadGate()).isNull(); // read from the state machine: nothing to wait for
+  }
+
+  @Test
+  void anInFlightClearHidesKeysUntilTheyAreWrittenAgain() {
+    stateMachine.apply(List.of(Mutation.put(b("a"), b("x")), Mutation.put(b("b"), b("y"))));
+    store.apply(List.of(Mutation.clear()));
+    store.apply(List.of(Mutation.put(b("b"), b("z"))));
+    assertThat(get("a")).isNull();
+    assertThat(get("b")).isEqualTo("z");
+    log.commitNext();
+    assertThat(get("a")).isNull();
+    assertThat(get("b")).isEqualTo("z");
+    log.commitNext();
+    assertThat(get("b")).isEqualTo("z");
+    assertThat(store.inFlightBatches()).isZero();
+  }
+
+  @Test
+  void anAbandonedWriteDisappearsFromTheOverlay() {
+    store.apply(List.of(Mutation.delete(b("gone"))));
+    stateMachine.apply(List.of(Mutation.put(b("gone"), b("still"))));
+    assertThat(get("gone")).isNull();
+    log.ordered.get(0).completeExceptionally(new ShardWrites.NotPrimaryException("X lost"));
+    assertThat(get("gone")).isEqualTo("still");
+  }
+
+  @Test
+  void withoutTheLeaseReadsAreRefused() {
+    log.lease = false;
+    assertThatThrownBy(() -> store.get(b("k"))).hasMessageStartingWith("TRYAGAIN");
+    assertThatThrownBy(() -> store.scan(0, 10)).hasMessageStartingWith("TRYAGAIN");
+  }
+}

@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: one Netty event loop ({@code respawn-peer}) runs every connection; {@link #send}
  * may be called from any thread.
  */
-public final class PeerTransport implements AutoCloseable {
+public final class PeerTransport implements io.respawn.node.Transport, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
 
   private final PeerConfig config;
@@ -111,6 +111,14 @@ public final class PeerTransport implements AutoCloseable {
   /** The bound peer address (its port differs from the config's when that asked for 0). */
   public InetSocketAddress localAddress() {
     return (InetSocketAddress) listener.localAddress();
+  }
+
+  @Override
+  public void send(NodeId to, Message message) {
+    if (!to.equals(message.to())) {
+      throw new IllegalArgumentException("message to " + message.to() + " sent to " + to);
+    }
+    send(message);
   }
 
   /**

@@ -31,9 +31,9 @@ import java.util.TreeMap;
  * member.2   = backup  10.0.0.2:7379 10.0.0.2:17379
  * member.3   = witness 10.0.0.3:7379 10.0.0.3:17379
  * secret-file = /etc/respawn/secret   # optional: members prove they know it (HMAC-SHA256)
- * election-timeout-ms = 1000          # optional timing, see ReplicaConfig
- * heartbeat-interval-ms = 100
- * lease-ms = 500
+ * election-timeout-ms = 300           # optional timing, see ReplicaConfig
+ * heartbeat-interval-ms = 50
+ * lease-ms = 200
  * </pre>
  *
  * Every error names the key and what was expected; unknown keys are refused (a typo must not
@@ -59,9 +59,14 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
 
   private static final Set<String> KEYS = Set.of("cluster-id", "node-id", "data", "bind",
       "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms");
-  public static final long ELECTION_TIMEOUT_MILLIS_DEFAULT = 1000;
-  public static final long HEARTBEAT_INTERVAL_MILLIS_DEFAULT = 100;
-  public static final long LEASE_MILLIS_DEFAULT = 500;
+  /**
+   * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
+   * campaigns after 300-600 ms of silence, an idle primary heartbeats every 50 ms, and its read
+   * lease (200 ms) ends before anyone may campaign.
+   */
+  public static final long ELECTION_TIMEOUT_MILLIS_DEFAULT = 300;
+  public static final long HEARTBEAT_INTERVAL_MILLIS_DEFAULT = 50;
+  public static final long LEASE_MILLIS_DEFAULT = 200;
 
   public ShardConfig {
     members = Map.copyOf(members);

@@ -62,15 +62,34 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
 
   private final PeerConfig config;
   private final Consumer<Message> inbox;
+  private volatile Consumer<ValuePull.PullMessage> pullInbox = m -> { };
   private final PeerStats stats = new PeerStats();
   private final SecureRandom random = new SecureRandom();
   private final Map<NodeId, PeerLink> links = new TreeMap<>();
   private EventLoopGroup group;
   private Channel listener;
+  /** Accepted connections, closed explicitly on close (not left to the loop's shutdown). */
+  private final io.netty.channel.group.ChannelGroup accepted =
+      new io.netty.channel.group.DefaultChannelGroup(
+          io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
 
   public PeerTransport(PeerConfig config, Consumer<Message> inbox) {
     this.config = config;
     this.inbox = inbox;
+  }
+
+  /**
+   * Where value-pull frames ({@link ValuePull}) go; until set they are dropped. Called on the
+   * transport's event loop, like the message inbox.
+   */
+  public void pullInbox(Consumer<ValuePull.PullMessage> inbox) {
+    this.pullInbox = inbox;
+  }
+
+  /** Queues a value-pull frame for {@code m.to()}; false if dropped. Never blocks. */
+  public boolean sendPull(ValuePull.PullMessage m) {
+    PeerLink link = links.get(m.to());
+    return link != null && link.offer(ValuePull.encode(m));
   }
 
   /** Binds the peer port and starts dialling every peer. */
@@ -89,6 +108,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
           .childHandler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
+              accepted.add(ch);
               ch.pipeline().addLast(new PeerFrameDecoder(config.frameBytesMax()),
                   new AcceptorHandler());
             }
@@ -157,6 +177,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
     if (listener != null) {
       listener.close().awaitUninterruptibly();
     }
+    accepted.close().awaitUninterruptibly();
     if (group != null) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
     }
@@ -189,6 +210,10 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
         handshake(ctx, frame);
         return;
       }
+      if (ValuePull.isPullType(Byte.toUnsignedInt(frame.get(frame.position() + 1)))) {
+        deliverPull(ctx, frame);
+        return;
+      }
       Message m;
       try {
         m = MessageCodec.decode(frame, config.frameBytesMax());
@@ -208,6 +233,28 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
       }
       stats.messagesReceived.incrementAndGet();
       inbox.accept(m);
+    }
+
+    private void deliverPull(ChannelHandlerContext ctx, ByteBuffer frame) {
+      ValuePull.PullMessage m;
+      try {
+        m = ValuePull.decode(frame);
+      } catch (IllegalArgumentException e) {
+        stats.framesCorrupt.incrementAndGet();
+        log.warn("corrupt pull frame from {}: {}; closing the connection", authenticated,
+            e.getMessage());
+        ctx.close();
+        return;
+      }
+      if (!m.from().equals(authenticated) || !m.to().equals(config.self())) {
+        stats.messagesMisaddressed.incrementAndGet();
+        log.warn("connection authenticated as {} carried a pull from {} to {}; closing",
+            authenticated, m.from(), m.to());
+        ctx.close();
+        return;
+      }
+      stats.messagesReceived.incrementAndGet();
+      pullInbox.accept(m);
     }
 
     private void handshake(ChannelHandlerContext ctx, ByteBuffer bytes) {

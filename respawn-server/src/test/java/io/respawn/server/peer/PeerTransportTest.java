@@ -230,6 +230,48 @@ class PeerTransportTest {
     assertThat(t2.stats().framesCorrupt()).isZero();
   }
 
+  @Test
+  void valuePullFramesTravelBesideCoreMessages() throws Exception {
+    List<PeerConfig> c = shard(2, "shard-a", null);
+    ConcurrentLinkedQueue<Message> in2 = new ConcurrentLinkedQueue<>();
+    ConcurrentLinkedQueue<ValuePull.PullMessage> pulls2 = new ConcurrentLinkedQueue<>();
+    PeerTransport t1 = start(c.get(0), new ConcurrentLinkedQueue<>());
+    PeerTransport t2 = start(c.get(1), in2);
+    t2.pullInbox(pulls2::add);
+    await().atMost(WAIT).until(() -> t1.links().get(0).connected());
+    byte[] key = "k".getBytes(StandardCharsets.UTF_8);
+    t1.sendPull(new ValuePull.PullKeys(NodeId.of(1), NodeId.of(2), 7, 42, List.of(key)));
+    t1.send(msg(1, 2, 5));
+    t1.sendPull(new ValuePull.PullKeysReply(NodeId.of(1), NodeId.of(2), 8, 43, List.of(
+        new ValuePull.PulledValue(key, true, 99, "v".getBytes(StandardCharsets.UTF_8)),
+        new ValuePull.PulledValue("gone".getBytes(StandardCharsets.UTF_8), false, 0, null))));
+    await().atMost(WAIT).until(() -> pulls2.size() == 2 && in2.size() == 1);
+    ValuePull.PullKeys p = (ValuePull.PullKeys) pulls2.poll();
+    assertThat(p.requestId()).isEqualTo(7);
+    assertThat(p.minAppliedIndex()).isEqualTo(42);
+    assertThat(p.keys().get(0)).isEqualTo(key);
+    ValuePull.PullKeysReply r = (ValuePull.PullKeysReply) pulls2.poll();
+    assertThat(r.values()).hasSize(2);
+    assertThat(new String(r.values().get(0).value(), StandardCharsets.UTF_8)).isEqualTo("v");
+    assertThat(r.values().get(0).expiresAtMillis()).isEqualTo(99);
+    assertThat(r.values().get(1).found()).isFalse();
+  }
+
+  @Test
+  void truncatedOrCorruptPullFramesAreRefused() {
+    ByteBuffer good = ValuePull.encode(new ValuePull.PullKeys(NodeId.of(1), NodeId.of(2), 1, 1,
+        List.of(new byte[] {1, 2, 3})));
+    byte[] bytes = bytes(good);
+    for (int n = 0; n < bytes.length; n++) {
+      ByteBuffer cut = ByteBuffer.wrap(java.util.Arrays.copyOf(bytes, n));
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> ValuePull.decode(cut))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+    bytes[12] ^= 1;
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> ValuePull.decode(ByteBuffer.wrap(bytes))).hasMessageContaining("checksum");
+  }
+
   private static Handshake.Frame readHandshake(DataInputStream in) throws IOException {
     byte[] head = in.readNBytes(Handshake.HEAD_BYTES);
     int textLength = ByteBuffer.wrap(head).getShort(Handshake.HEAD_BYTES - 2) & 0xffff;

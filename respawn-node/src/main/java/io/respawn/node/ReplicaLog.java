@@ -12,7 +12,8 @@ import java.util.List;
  *
  * <p>Contract. {@link #append} and {@link #truncateSuffix} are visible at once ({@link
  * #lastIndex}, {@link #termAt}) and <em>ordered</em> but volatile: after a crash the log recovers
- * to the state after some prefix of the history of appends and truncations, never a mix, and that
+ * to the state after some prefix of the history of appended entries and truncations (an append may
+ * survive in part, as a prefix of its entries; nothing is ever reordered or half-written), and that
  * prefix contains every change made before the last completed {@link #flush} ({@link
  * #lastFlushedIndex} tells how far that reaches). The worst case is a machine crash (power loss,
  * kernel panic), which drops the whole unflushed suffix; a process crash (kill -9) leaves the

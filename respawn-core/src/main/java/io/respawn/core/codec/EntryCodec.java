@@ -70,6 +70,27 @@ public final class EntryCodec {
     return e;
   }
 
+  /**
+   * The entry body alone, without a frame or checksum: for containers that checksum their
+   * records themselves (the replica log's batches).
+   */
+  public static byte[] encodeBody(Entry e) {
+    BodyWriter w = new BodyWriter();
+    write(w, e);
+    ByteBuffer body = w.done();
+    byte[] out = new byte[body.remaining()];
+    body.get(out);
+    return out;
+  }
+
+  /** Decodes an entry body written by {@link #encodeBody}; the whole array must be one entry. */
+  public static Entry decodeBody(byte[] body) {
+    BodyReader r = new BodyReader(ByteBuffer.wrap(body));
+    Entry e = read(r);
+    r.expectEnd("entry");
+    return e;
+  }
+
   static void write(BodyWriter w, Entry e) {
     w.i64(e.term()).i64(e.index()).u8(e.kind().code).u8(e.isElided() ? FLAG_ELIDED : 0);
     switch (e.kind()) {

@@ -140,6 +140,22 @@ class CodecTest {
   }
 
   @Test
+  void entryBodiesRoundTripWithoutAFrame() {
+    Membership joint = new Membership(
+        List.of(Membership.Member.voter(0, Role.PRIMARY), Membership.Member.learner(3, Role.BACKUP)),
+        List.of(Membership.Member.voter(0, Role.PRIMARY)));
+    for (Entry e : List.of(Entry.normal(3, 9, Command.of("v".getBytes(), "k".getBytes(), "j".getBytes())),
+        Entry.normal(3, 10, Command.of("v".getBytes(), "k".getBytes())).elide(),
+        Entry.noop(4, 11), Entry.config(4, 12, joint))) {
+      byte[] body = EntryCodec.encodeBody(e);
+      assertThat(EntryCodec.decodeBody(body)).isEqualTo(e);
+      assertThat(body.length).isEqualTo(EntryCodec.encode(e).remaining() - 10); // frame overhead
+      byte[] longer = java.util.Arrays.copyOf(body, body.length + 1);
+      assertThatThrownBy(() -> EntryCodec.decodeBody(longer)).isInstanceOf(CodecException.class);
+    }
+  }
+
+  @Test
   void entryRecordBitFlipsAndTruncationsAreDetected() {
     Entry e = Entry.normal(3, 9, Command.of("value".getBytes(), "key".getBytes()));
     byte[] whole = toArray(EntryCodec.encode(e));

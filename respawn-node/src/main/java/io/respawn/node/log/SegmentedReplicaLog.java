@@ -1,0 +1,483 @@
+package io.respawn.node.log;
+
+import io.respawn.core.Entry;
+import io.respawn.core.HardState;
+import io.respawn.core.PersistentState;
+import io.respawn.core.codec.CodecException;
+import io.respawn.core.codec.EntryCodec;
+import io.respawn.node.ReplicaLog;
+import io.respawn.storage.Disk;
+import io.respawn.storage.LogFormat;
+import io.respawn.storage.StorageException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The production {@link ReplicaLog}: segment files of checksummed batches on a {@link Disk}
+ * (formats in {@link ReplicaLogFormat}) and a two-slot hard-state file.
+ *
+ * <p>Append-only on disk: an append is one batch of PUT records; a suffix truncation is a batch
+ * with one DELETE record, so the file is never rewritten and a crash can only lose a suffix of
+ * batches. A segment is flushed when it is sealed (it reached {@code segmentBytesMax}) and then
+ * never written again; prefix truncation deletes whole sealed segments after the new first index
+ * is saved durably in the hard-state file.
+ *
+ * <p>Recovery ({@link #open}) replays every segment in order. It stops a segment at the first
+ * invalid batch: in the last segment that is a torn tail (writes a machine crash cut short) unless
+ * a valid commit record after it says a flush had covered it; a torn tail is truncated and
+ * logged. Bad bytes anywhere else are corruption of flushed data, and opening fails with a
+ * {@link StorageException} naming segment and offset: skipping them would silently lose
+ * acknowledged entries. After recovery the last segment is flushed, so what survived in the page
+ * cache cannot be lost later behind newer durable writes.
+ *
+ * <p>Keeps the terms of its entries in memory ({@code 8} bytes per entry) for {@link #termAt};
+ * entries themselves live in the core's log. Single-threaded (the driver's thread); flush is
+ * synchronous.
+ *
+ * <p>Invariants: {@code firstIndex - 1 <= flushedIndex <= lastIndex}; every segment but the
+ * active one is flushed; batch sequence numbers grow across segments.
+ */
+public final class SegmentedReplicaLog implements ReplicaLog {
+  private static final Logger log = LoggerFactory.getLogger(SegmentedReplicaLog.class);
+
+  /** One segment file and what the log needs to know about it. */
+  private static final class Segment {
+    final long number;
+    final String name;
+    long bytes;
+    long flushedBytes;
+    /** Highest index of a PUT record in it (0 for none): prefix truncation may delete it below. */
+    long maxIndex;
+
+    Segment(long number) {
+      this.number = number;
+      this.name = ReplicaLogFormat.segmentName(number);
+    }
+  }
+
+  private final Disk disk;
+  private final ReplicaLogConfig config;
+  private final HardStateFile hardStateFile;
+  private final List<Segment> segments = new ArrayList<>(); // in order; the last is active
+  private long[] terms = new long[1024]; // terms[i] = term of entry firstIndex + i
+  private int termCount;
+  private long firstIndex;
+  private long flushedIndex;
+  private long nextSequence;
+  private List<Entry> recovered; // handed out once by load()
+  private boolean failed;
+
+  private SegmentedReplicaLog(Disk disk, ReplicaLogConfig config, HardStateFile hardStateFile) {
+    this.disk = disk;
+    this.config = config;
+    this.hardStateFile = hardStateFile;
+  }
+
+  /** Opens (and recovers) the log kept on {@code disk}; creates an empty one on an empty disk. */
+  public static SegmentedReplicaLog open(Disk disk, ReplicaLogConfig config) {
+    Objects.requireNonNull(disk, "disk");
+    Objects.requireNonNull(config, "config");
+    try {
+      SegmentedReplicaLog l = new SegmentedReplicaLog(disk, config, HardStateFile.open(disk));
+      l.recover();
+      return l;
+    } catch (IOException e) {
+      throw new StorageException("replica log: cannot open: " + e, e);
+    }
+  }
+
+  // ------------------------------------------------------------------------------ recovery
+
+  private void recover() throws IOException {
+    firstIndex = hardStateFile.firstIndex();
+    List<Long> numbers = new ArrayList<>();
+    for (String name : disk.list()) {
+      long n = ReplicaLogFormat.parseSegmentName(name);
+      if (n >= 0) {
+        numbers.add(n);
+      } else if (!name.equals(ReplicaLogFormat.HARD_STATE_FILE)) {
+        log.warn("replica log: ignoring file that is not part of the log: {}", name);
+      }
+    }
+    Collections.sort(numbers);
+    List<Entry> entries = new ArrayList<>(); // replayed log, from its first PUT on
+    long maxSequence = 0;
+    for (int i = 0; i < numbers.size(); i++) {
+      Segment seg = new Segment(numbers.get(i));
+      boolean last = i == numbers.size() - 1;
+      long fileBytes = disk.size(seg.name);
+      long readLimit = config.segmentBytesMax() + config.batchBytesMax();
+      if (fileBytes > readLimit) {
+        throw corrupt(seg, 0, "segment of " + fileBytes + " bytes exceeds segmentBytesMax plus one"
+            + " batch (" + readLimit + ")");
+      }
+      byte[] data = new byte[(int) fileBytes];
+      int n = readFully(seg.name, data);
+      ReplicaLogScanner scanner = new ReplicaLogScanner(data, n, config.verifyChecksums(),
+          config.batchBytesMax());
+      String badHeader = scanner.readHeader();
+      if (badHeader != null) {
+        if (last) {
+          log.warn("replica log: deleting segment {} whose header a crash tore ({}; {} bytes)",
+              seg.name, badHeader, fileBytes);
+          disk.delete(seg.name);
+          break;
+        }
+        throw corrupt(seg, 0, badHeader + "; a segment header is flushed before any batch");
+      }
+      ReplicaLogScanner.Batch batch;
+      while ((batch = scanner.next()) != null) {
+        if (batch.sequence() <= maxSequence) {
+          throw corrupt(seg, batch.offset(), "batch sequence " + batch.sequence()
+              + " does not follow " + maxSequence);
+        }
+        maxSequence = batch.sequence();
+        for (ReplicaLogScanner.Record r : batch.records()) {
+          replay(seg, batch.offset(), r, entries);
+        }
+      }
+      if (scanner.problem() != null) {
+        long bad = scanner.problemOffset();
+        if (!last || scanner.flushedCommitAfter(bad)) {
+          throw corrupt(seg, bad, scanner.problem() + (last
+              ? "; a later batch says a flush had covered these bytes"
+              : "; the segment was sealed (flushed) before the next one began"));
+        }
+        log.warn("replica log: truncating torn tail of {} at offset {} ({} bytes dropped: {})",
+            seg.name, bad, fileBytes - bad, scanner.problem());
+        disk.truncate(seg.name, bad);
+      }
+      seg.bytes = scanner.validEnd();
+      seg.flushedBytes = seg.bytes;
+      segments.add(seg);
+    }
+    // entries below firstIndex were dropped by prefix truncation (their segments may remain)
+    int drop = 0;
+    while (drop < entries.size() && entries.get(drop).index() < firstIndex) {
+      drop++;
+    }
+    entries = new ArrayList<>(entries.subList(drop, entries.size()));
+    if (!entries.isEmpty() && entries.get(0).index() != firstIndex) {
+      throw new StorageException("replica log: entries " + firstIndex + ".."
+          + (entries.get(0).index() - 1) + " are missing: the log starts at "
+          + entries.get(0).index() + " but the hard state says it starts at " + firstIndex);
+    }
+    for (Entry e : entries) {
+      pushTerm(e.term());
+    }
+    recovered = entries;
+    nextSequence = maxSequence + 1;
+    if (segments.isEmpty()) {
+      startSegment(1);
+    } else {
+      disk.flush(active().name); // what survived in the page cache is durable from now on
+    }
+    flushedIndex = lastIndex();
+  }
+
+  /** Applies one replayed record to the log being rebuilt. */
+  private void replay(Segment seg, long batchOffset, ReplicaLogScanner.Record r, List<Entry> entries) {
+    long index = ReplicaLogFormat.indexOfKey(r.key());
+    long last = entries.isEmpty() ? 0 : entries.get(entries.size() - 1).index();
+    if (r.type() == LogFormat.TYPE_DELETE) {
+      if (index < 1 || (!entries.isEmpty() && index > last + 1)) {
+        throw corrupt(seg, batchOffset, "DELETE from " + index + " on a log ending at " + last);
+      }
+      while (!entries.isEmpty() && entries.get(entries.size() - 1).index() >= index) {
+        entries.remove(entries.size() - 1);
+      }
+      return;
+    }
+    Entry e;
+    try {
+      e = EntryCodec.decodeBody(r.value());
+    } catch (CodecException ex) {
+      throw corrupt(seg, batchOffset, "entry at index " + index + " does not decode: "
+          + ex.getMessage());
+    }
+    if (e.index() != index) {
+      throw corrupt(seg, batchOffset, "PUT key " + index + " holds entry " + e.index());
+    }
+    if (!entries.isEmpty()) {
+      Entry prev = entries.get(entries.size() - 1);
+      if (index != last + 1 || e.term() < prev.term()) {
+        throw corrupt(seg, batchOffset, "entry " + e.term() + "/" + index + " does not follow "
+            + prev.term() + "/" + last);
+      }
+    }
+    entries.add(e);
+    seg.maxIndex = Math.max(seg.maxIndex, index);
+  }
+
+  private StorageException corrupt(Segment seg, long offset, String why) {
+    return new StorageException("replica log: corrupt segment " + seg.name + " at offset "
+        + offset + ": " + why);
+  }
+
+  private int readFully(String name, byte[] into) throws IOException {
+    ByteBuffer dst = ByteBuffer.wrap(into);
+    while (dst.hasRemaining()) {
+      int n = disk.read(name, dst.position(), dst);
+      if (n <= 0) {
+        break;
+      }
+    }
+    return dst.position();
+  }
+
+  // ------------------------------------------------------------------------------ ReplicaLog
+
+  @Override
+  public PersistentState load() {
+    if (recovered == null) {
+      throw new IllegalStateException("load() is called once, before writing");
+    }
+    if (firstIndex != 1) {
+      throw new IllegalStateException("the log starts at " + firstIndex
+          + " after prefix truncation; the core needs a log from index 1 (snapshots not built)");
+    }
+    PersistentState state = new PersistentState(hardStateFile.hardState(), recovered);
+    recovered = null;
+    return state;
+  }
+
+  @Override
+  public HardState hardState() {
+    return hardStateFile.hardState();
+  }
+
+  @Override
+  public long firstIndex() {
+    return firstIndex;
+  }
+
+  @Override
+  public long lastIndex() {
+    return firstIndex - 1 + termCount;
+  }
+
+  @Override
+  public long termAt(long index) {
+    if (index < firstIndex || index > lastIndex()) {
+      return 0;
+    }
+    return terms[(int) (index - firstIndex)];
+  }
+
+  @Override
+  public long lastFlushedIndex() {
+    return flushedIndex;
+  }
+
+  @Override
+  public void saveHardState(HardState hardState) {
+    Objects.requireNonNull(hardState, "hardState");
+    ensureUsable();
+    try {
+      hardStateFile.save(hardState, firstIndex);
+    } catch (IOException e) {
+      throw fail("saving the hard state", e);
+    }
+  }
+
+  @Override
+  public void append(List<Entry> entries) {
+    ensureUsable();
+    recovered = null;
+    if (entries.isEmpty()) {
+      return;
+    }
+    long expect = lastIndex() + 1;
+    long prevTerm = termAt(lastIndex());
+    List<byte[]> bodies = new ArrayList<>(entries.size());
+    for (Entry e : entries) {
+      if (e.index() != expect || e.term() < prevTerm) {
+        throw new IllegalArgumentException("append " + e.term() + "/" + e.index() + " after "
+            + prevTerm + "/" + (expect - 1));
+      }
+      byte[] body = ReplicaLogFormat.encodeBody(e);
+      if (body.length > config.entryBytesMax()) {
+        throw new IllegalArgumentException("entry " + e.index() + " of " + body.length
+            + " bytes exceeds entryBytesMax " + config.entryBytesMax() + " (batchBytesMax "
+            + config.batchBytesMax() + ")");
+      }
+      bodies.add(body);
+      expect++;
+      prevTerm = e.term();
+    }
+    int from = 0;
+    while (from < entries.size()) {
+      int to = from;
+      long bytes = LogFormat.COMMIT_BYTES;
+      while (to < entries.size()
+          && bytes + ReplicaLogFormat.PUT_OVERHEAD_BYTES + bodies.get(to).length
+              <= config.batchBytesMax()) {
+        bytes += ReplicaLogFormat.PUT_OVERHEAD_BYTES + bodies.get(to).length;
+        to++;
+      }
+      assert to > from : "an entry that fits entryBytesMax fits a batch";
+      List<Entry> part = entries.subList(from, to);
+      Segment seg = active();
+      byte[] batch = ReplicaLogFormat.putBatch(part, bodies.subList(from, to), nextSequence,
+          seg.flushedBytes);
+      writeBatch(batch);
+      for (Entry e : part) {
+        pushTerm(e.term());
+        seg.maxIndex = Math.max(seg.maxIndex, e.index());
+      }
+      maybeRotate();
+      from = to;
+    }
+  }
+
+  @Override
+  public void truncateSuffix(long fromIndex) {
+    ensureUsable();
+    recovered = null;
+    if (fromIndex < firstIndex || fromIndex > lastIndex() + 1) {
+      throw new IllegalArgumentException("truncate from " + fromIndex + " outside ["
+          + firstIndex + ", " + (lastIndex() + 1) + "]");
+    }
+    if (fromIndex == lastIndex() + 1) {
+      return;
+    }
+    writeBatch(ReplicaLogFormat.deleteBatch(fromIndex, nextSequence, active().flushedBytes));
+    termCount = (int) (fromIndex - firstIndex);
+    flushedIndex = Math.min(flushedIndex, fromIndex - 1);
+    maybeRotate();
+  }
+
+  @Override
+  public void truncatePrefix(long throughIndex) {
+    ensureUsable();
+    if (throughIndex < firstIndex) {
+      return;
+    }
+    if (throughIndex > flushedIndex) {
+      throw new IllegalArgumentException("truncate prefix through " + throughIndex
+          + " beyond the flushed index " + flushedIndex);
+    }
+    long newFirst = throughIndex + 1;
+    try {
+      hardStateFile.save(hardStateFile.hardState(), newFirst);
+      int drop = (int) (newFirst - firstIndex);
+      System.arraycopy(terms, drop, terms, 0, termCount - drop);
+      termCount -= drop;
+      firstIndex = newFirst;
+      while (segments.size() > 1 && segments.get(0).maxIndex <= throughIndex) {
+        Segment gone = segments.remove(0);
+        disk.delete(gone.name);
+      }
+    } catch (IOException e) {
+      throw fail("truncating the prefix through " + throughIndex, e);
+    }
+  }
+
+  @Override
+  public void flush() {
+    ensureUsable();
+    Segment seg = active();
+    if (seg.flushedBytes == seg.bytes && flushedIndex == lastIndex()) {
+      return;
+    }
+    try {
+      disk.flush(seg.name);
+    } catch (IOException e) {
+      throw fail("flushing " + seg.name, e);
+    }
+    seg.flushedBytes = seg.bytes;
+    flushedIndex = lastIndex();
+  }
+
+  @Override
+  public void close() {
+    try {
+      disk.close();
+    } catch (IOException e) {
+      log.warn("replica log: closing the disk failed: {}", e.toString());
+    }
+  }
+
+  /** The entries found at open, from {@link #firstIndex()} (for tests; null once written). */
+  List<Entry> recoveredEntries() {
+    return recovered;
+  }
+
+  /** Files in use, for diagnostics. */
+  public List<String> segmentNames() {
+    List<String> names = new ArrayList<>();
+    for (Segment s : segments) {
+      names.add(s.name);
+    }
+    return names;
+  }
+
+  // ------------------------------------------------------------------------------ internals
+
+  private Segment active() {
+    return segments.get(segments.size() - 1);
+  }
+
+  private void writeBatch(byte[] batch) {
+    Segment seg = active();
+    try {
+      disk.write(seg.name, seg.bytes, ByteBuffer.wrap(batch));
+    } catch (IOException e) {
+      throw fail("writing " + batch.length + " bytes to " + seg.name, e);
+    }
+    seg.bytes += batch.length;
+    nextSequence++;
+  }
+
+  /** Seals the active segment once it is full: flush it, then start the next one. */
+  private void maybeRotate() {
+    Segment seg = active();
+    if (seg.bytes < config.segmentBytesMax()) {
+      return;
+    }
+    try {
+      disk.flush(seg.name);
+      seg.flushedBytes = seg.bytes;
+      flushedIndex = lastIndex();
+      startSegment(seg.number + 1);
+    } catch (IOException e) {
+      throw fail("sealing " + seg.name, e);
+    }
+  }
+
+  /** Creates a segment and makes its header durable before any batch goes in. */
+  private void startSegment(long number) throws IOException {
+    Segment seg = new Segment(number);
+    disk.create(seg.name);
+    byte[] header = LogFormat.segmentHeader();
+    disk.write(seg.name, 0, ByteBuffer.wrap(header));
+    disk.flush(seg.name);
+    seg.bytes = header.length;
+    seg.flushedBytes = header.length;
+    segments.add(seg);
+  }
+
+  private void pushTerm(long term) {
+    if (termCount == terms.length) {
+      terms = java.util.Arrays.copyOf(terms, terms.length * 2);
+    }
+    terms[termCount++] = term;
+  }
+
+  private void ensureUsable() {
+    if (failed) {
+      throw new StorageException("replica log failed earlier; reopen it to recover");
+    }
+  }
+
+  private StorageException fail(String what, IOException e) {
+    failed = true;
+    return new StorageException("replica log: " + what + " failed: " + e, e);
+  }
+}

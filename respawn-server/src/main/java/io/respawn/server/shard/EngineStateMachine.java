@@ -92,6 +92,33 @@ public final class EngineStateMachine implements StateMachineStore<Void, EngineS
     return unknownKeys.containsKey(ByteBuffer.wrap(key)) ? Read.UNKNOWN : Read.ABSENT;
   }
 
+  /** Up to {@code max} keys this member holds only as timestamps, in no particular order. */
+  public List<byte[]> unknownKeys(int max) {
+    List<byte[]> out = new ArrayList<>(Math.min(max, unknownKeys.size()));
+    for (ByteBuffer k : unknownKeys.keySet()) {
+      if (out.size() == max) {
+        break;
+      }
+      byte[] b = new byte[k.remaining()];
+      k.duplicate().get(b);
+      out.add(b);
+    }
+    return out;
+  }
+
+  /**
+   * Installs a value pulled from a backup whose applied index covered this member's commit at
+   * the time of the pull, if the key is still unknown here (a later local write wins).
+   */
+  public void installPulled(byte[] key, boolean found, byte[] value, long expiresAtMillis) {
+    if (unknownKeys.remove(ByteBuffer.wrap(key)) == null) {
+      return;
+    }
+    if (found) {
+      store.apply(List.of(Mutation.put(key, value, expiresAtMillis)));
+    }
+  }
+
   /** How many keys this member holds only as timestamps. */
   public int unknownKeyCount() {
     return unknownKeys.size();

@@ -1,0 +1,138 @@
+package io.respawn.server.shard;
+
+import io.respawn.core.NodeId;
+import io.respawn.server.peer.ValuePull.PullKeys;
+import io.respawn.server.peer.ValuePull.PullKeysReply;
+import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.server.peer.ValuePull.PulledValue;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * A new primary that was a witness holds many keys only as timestamps; before it serves, it
+ * pulls their values from a backup (the offline-recovery baseline of DESIGN §5.4, done with
+ * point pulls of {@link #KEYS_PER_PULL} keys at a time). Each pull carries the primary's commit
+ * index: a backup answers only once it has applied at least that much, so every value it sends
+ * is the newest committed one. Values land in the state machine only for keys still unknown.
+ * Also answers other members' pulls when this member is the one asked ({@link #answer}).
+ *
+ * <p>Owned by the node loop thread. Time is passed in.
+ */
+final class ValueRecovery {
+  static final int KEYS_PER_PULL = 256;
+  static final long PULL_TIMEOUT_NANOS = 300_000_000L;
+  static final long NOT_YET_RETRY_NANOS = 5_000_000L;
+  /** A reply stops adding values past this many bytes; the rest is asked for again. */
+  static final int REPLY_BYTES_MAX = 4 << 20;
+
+  private final NodeId self;
+  private final EngineStateMachine stateMachine;
+  private final Consumer<PullMessage> send;
+  private List<NodeId> sources = List.of();
+  private long minAppliedIndex;
+  private boolean active;
+  private long requestId;
+  private long outstanding = -1;
+  private long nextSendAtNanos;
+  private int rotation;
+  private long keysPulled;
+  private long pulls;
+
+  ValueRecovery(NodeId self, EngineStateMachine stateMachine, Consumer<PullMessage> send) {
+    this.self = self;
+    this.stateMachine = stateMachine;
+    this.send = send;
+  }
+
+  /** Starts (or restarts) recovery against {@code sources} for everything committed so far. */
+  void start(List<NodeId> sources, long commitIndex) {
+    this.sources = List.copyOf(sources);
+    this.minAppliedIndex = commitIndex;
+    this.active = stateMachine.unknownKeyCount() > 0;
+    this.outstanding = -1;
+    this.nextSendAtNanos = 0;
+  }
+
+  void stop() {
+    active = false;
+    outstanding = -1;
+  }
+
+  /** True while keys remain to pull. */
+  boolean active() {
+    return active;
+  }
+
+  long keysPulled() {
+    return keysPulled;
+  }
+
+  long pulls() {
+    return pulls;
+  }
+
+  /** Sends the next pull when none is outstanding (or the last timed out). */
+  void tick(long nowNanos) {
+    if (!active) {
+      return;
+    }
+    if (stateMachine.unknownKeyCount() == 0) {
+      active = false;
+      return;
+    }
+    if (nowNanos < nextSendAtNanos || sources.isEmpty()) {
+      return;
+    }
+    List<byte[]> keys = stateMachine.unknownKeys(KEYS_PER_PULL);
+    NodeId target = sources.get(Math.floorMod(rotation++, sources.size()));
+    outstanding = ++requestId;
+    pulls++;
+    send.accept(new PullKeys(self, target, outstanding, minAppliedIndex, keys));
+    nextSendAtNanos = nowNanos + PULL_TIMEOUT_NANOS;
+  }
+
+  /** A reply to one of our pulls. */
+  void onReply(PullKeysReply reply, long nowNanos) {
+    if (!active || reply.requestId() != outstanding) {
+      return; // late or duplicate
+    }
+    outstanding = -1;
+    if (reply.appliedIndex() < minAppliedIndex) {
+      nextSendAtNanos = nowNanos + NOT_YET_RETRY_NANOS; // the backup is still applying
+      return;
+    }
+    for (PulledValue v : reply.values()) {
+      stateMachine.installPulled(v.key(), v.found(), v.value(), v.expiresAtMillis());
+      keysPulled++;
+    }
+    nextSendAtNanos = nowNanos;
+    if (stateMachine.unknownKeyCount() == 0) {
+      active = false;
+    }
+  }
+
+  /** Answers another member's pull from what this member has applied. */
+  PullKeysReply answer(PullKeys pull) {
+    long applied = stateMachine.appliedIndex();
+    if (applied < pull.minAppliedIndex()) {
+      return new PullKeysReply(self, pull.from(), pull.requestId(), applied, List.of());
+    }
+    List<PulledValue> values = new ArrayList<>(pull.keys().size());
+    long bytes = 0;
+    for (byte[] key : pull.keys()) {
+      EngineStateMachine.Read r = stateMachine.read(key);
+      if (r.unknown()) {
+        continue; // not ours to answer; the asker tries another member
+      }
+      byte[] value = r.value() == null ? null : r.value().value();
+      bytes += key.length + (value == null ? 0 : value.length) + 17;
+      if (bytes > REPLY_BYTES_MAX && !values.isEmpty()) {
+        break;
+      }
+      values.add(new PulledValue(key, value != null, r.value() == null ? 0
+          : r.value().expiresAtMillis(), value));
+    }
+    return new PullKeysReply(self, pull.from(), pull.requestId(), applied, values);
+  }
+}

@@ -277,7 +277,7 @@ public final class Dispatcher {
     if (session.inTransaction()) {
       throw ReplyException.err("WATCH inside MULTI is not allowed");
     }
-    watches.watch(session, args, 1);
+    watches.watch(session, args, 1, keyspace::isExpiredButPresent);
     return Replies.OK;
   }
 
@@ -297,7 +297,8 @@ public final class Dispatcher {
     }
     List<byte[][]> queued = session.transaction;
     boolean dirty = session.transactionDirty;
-    boolean watchedKeyChanged = session.watchDirty;
+    boolean watchedKeyChanged = session.watchDirty
+        || watches.anyExpiredSinceWatch(session, keyspace::isExpiredButPresent);
     session.transaction = null;
     session.transactionDirty = false;
     watches.unwatchAll(session); // EXEC ends the watch whatever happens (as in Redis)

@@ -174,10 +174,11 @@ final class KeyCommands {
     ScanPage page = ks.scan(cursor, count);
     List<RedisMessage> keys = new ArrayList<>(page.keys().size());
     if (type == null || type.equals("string")) {
-      for (byte[] key : page.keys()) {
-        if ((pattern == null || Glob.matches(pattern, key)) && ks.exists(key)) {
-          keys.add(bulk(key));
-        }
+      addMatching(page.keys(), pattern, keys);
+      if (cursor == 0) {
+        // Inside MULTI/EXEC the transaction's new keys are not in the engine yet: list them on
+        // the first page (a key created later in an iteration need not be returned).
+        addMatching(ks.pendingNewKeys(), pattern, keys);
       }
     }
     List<RedisMessage> reply = new ArrayList<>(2);
@@ -191,14 +192,20 @@ final class KeyCommands {
     long cursor = 0;
     do {
       ScanPage page = ks.scan(cursor, 1000);
-      for (byte[] key : page.keys()) {
-        if (Glob.matches(a[1], key) && ks.exists(key)) {
-          keys.add(bulk(key));
-        }
-      }
+      addMatching(page.keys(), a[1], keys);
       cursor = page.nextCursor();
     } while (cursor != 0);
+    addMatching(ks.pendingNewKeys(), a[1], keys);
     return Replies.array(keys);
+  }
+
+  /** Adds the live keys among {@code candidates} that match {@code pattern} (null: all). */
+  private void addMatching(List<byte[]> candidates, byte[] pattern, List<RedisMessage> out) {
+    for (byte[] key : candidates) {
+      if ((pattern == null || Glob.matches(pattern, key)) && ks.exists(key)) {
+        out.add(bulk(key));
+      }
+    }
   }
 
   private RedisMessage flush(byte[][] a) {

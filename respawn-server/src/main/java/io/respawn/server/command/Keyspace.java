@@ -9,6 +9,7 @@ import io.respawn.storage.WriteTicket;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
@@ -95,13 +96,36 @@ final class Keyspace {
     return get(key) != null;
   }
 
+  /**
+   * The value the key holds once the pending batch applies, expired or not, with no lazy expiry:
+   * what Redis's dictionary holds (FLUSHALL and WATCH ask about it).
+   */
+  private StoredValue raw(byte[] key) {
+    if (!batch.isEmpty()) {
+      StoredValue pendingValue = overlay.get(new ByteKey(key));
+      if (pendingValue != null) {
+        return pendingValue == TOMBSTONE ? null : pendingValue;
+      }
+      if (clearedInBatch) {
+        return null;
+      }
+    }
+    return store.get(key);
+  }
+
+  /** The key is still stored but its TTL has passed (Redis's keyIsExpired). */
+  boolean isExpiredButPresent(byte[] key) {
+    StoredValue v = raw(key);
+    return v != null && isExpired(v);
+  }
+
   boolean isExpired(StoredValue v) {
     return v.expiresAtMillis() != 0 && nowMillis > v.expiresAtMillis();
   }
 
   /** Deletes an expired key on its own batch (never waited on), like Redis' lazy expiry. */
   private void expireNow(byte[] key) {
-    watches.touch(key);
+    watches.touch(key, true);
     try {
       store.apply(List.of(Mutation.delete(key)));
       stats.expiredKeys++;
@@ -116,21 +140,21 @@ final class Keyspace {
       return;
     }
     batch.add(Mutation.put(key, value, expiresAtMillis));
-    watches.touch(key);
+    watches.touch(key, false);
     pendingBytes += key.length + value.length + 32;
     overlay.put(new ByteKey(key), new StoredValue(value, expiresAtMillis));
   }
 
   void delete(byte[] key) {
     batch.add(Mutation.delete(key));
-    watches.touch(key);
+    watches.touch(key, true);
     pendingBytes += key.length + 32;
     overlay.put(new ByteKey(key), TOMBSTONE);
   }
 
   void clear() {
+    watches.touchAll(key -> raw(key) != null); // before the keys disappear from view
     batch.add(Mutation.clear());
-    watches.touchAll();
     overlay.clear();
     clearedInBatch = true;
   }
@@ -291,8 +315,41 @@ final class Keyspace {
     return lastTicket;
   }
 
+  /**
+   * Keys stored once the pending batch applies, counting keys whose TTL passed but which are not
+   * removed yet (as Redis's DBSIZE does). Inside MULTI/EXEC the batch cannot be committed early,
+   * so the count adds the batch's effect: O(keys written in this pass).
+   */
   long keyCount() {
-    return store.keyCount();
+    if (batch.isEmpty()) {
+      return store.keyCount();
+    }
+    long count = clearedInBatch ? 0 : store.keyCount();
+    for (Map.Entry<ByteKey, StoredValue> e : overlay.entrySet()) {
+      boolean stored = !clearedInBatch && store.get(e.getKey().bytes()) != null;
+      boolean pendingLive = e.getValue() != TOMBSTONE;
+      count += (pendingLive ? 1 : 0) - (stored ? 1 : 0);
+    }
+    assert count >= 0 : "negative key count " + count;
+    return count;
+  }
+
+  /**
+   * Keys the pending batch creates that the store does not hold yet: a SCAN or KEYS inside
+   * MULTI/EXEC must list them although the engine has not seen them. Callers still filter with
+   * {@link #exists}.
+   */
+  List<byte[]> pendingNewKeys() {
+    if (batch.isEmpty()) {
+      return List.of();
+    }
+    List<byte[]> out = new ArrayList<>();
+    for (Map.Entry<ByteKey, StoredValue> e : overlay.entrySet()) {
+      if (e.getValue() != TOMBSTONE && store.get(e.getKey().bytes()) == null) {
+        out.add(e.getKey().bytes());
+      }
+    }
+    return out;
   }
 
   ScanPage scan(long cursor, int countHint) {

@@ -5,7 +5,6 @@ import io.respawn.server.resp.Reply;
 import io.respawn.storage.Durability;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Command-side state of one client: authentication, name, durability default, the open
@@ -26,7 +25,7 @@ public final class Session {
   /** A queue-time error happened since MULTI: EXEC must abort. */
   boolean transactionDirty;
   /** Keys this client WATCHes (null: none); see {@link Watches}. */
-  Set<ByteKey> watched;
+  java.util.Map<ByteKey, Watches.Watch> watched;
   /** A watched key changed since WATCH: the next EXEC answers a null array. */
   boolean watchDirty;
   /** This client wrote since its last WAITAOF found everything durable. */

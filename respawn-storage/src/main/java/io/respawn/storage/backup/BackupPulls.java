@@ -1,0 +1,205 @@
+package io.respawn.storage.backup;
+
+import io.respawn.storage.StorageException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The reads online recovery makes of a backup (DESIGN.md §5.3, the seed's BatchPull and
+ * PriorityPull), on the caller's thread.
+ *
+ * <p>BatchPull walks the hot log's segments in id order, then the cold log's, in reads of about
+ * {@code bytesMax}, and returns the records the index still points to (the current version of
+ * each key, tombstones included). The cursor names a segment and an offset; if that segment has
+ * gone (GC ran while the scan was not paused), the walk continues with the next newer one.
+ *
+ * <p>PriorityPull finds the key's record with the index and reads the 4 KiB page(s) holding it
+ * in one positional read; the page rule of {@link BackupFormat} makes the page start with a
+ * record, so every record on it is returned: the target first, then the other current ones.
+ */
+final class BackupPulls {
+  private static final int ATTEMPTS_MAX = 100;
+
+  private BackupPulls() {}
+
+  static BatchPullChunk batchPull(BackupStore store, BatchPullCursor cursor, int bytesMax) {
+    List<BackupEntry> entries = new ArrayList<>();
+    long read = 0;
+    LogKind kind = cursor.log();
+    long segmentId = cursor.segmentId();
+    long offset = cursor.offset();
+    while (kind != null) {
+      Segment segment = firstFrom(store, kind, segmentId);
+      if (segment == null) {
+        if (kind == LogKind.HOT) {
+          kind = LogKind.COLD;
+          segmentId = 0;
+          offset = 0;
+          continue;
+        }
+        return new BatchPullChunk(entries, BatchPullCursor.DONE, read);
+      }
+      if (segment.id != segmentId || offset < BackupFormat.SEGMENT_HEADER_BYTES) {
+        offset = BackupFormat.SEGMENT_HEADER_BYTES;
+      }
+      segmentId = segment.id;
+      long end = segment.readableBytes;
+      if (offset < end) {
+        SegmentReader reader = new SegmentReader(store.disk, segment.name, offset, end,
+            (int) Math.min(bytesMax, end - offset), true);
+        long startedAt = offset;
+        try {
+          while (read + (reader.position() - startedAt) < bytesMax && reader.next()) {
+            if (isCurrent(store, reader.bytes(), reader.at(),
+                Location.inLog(kind, segment.id, reader.offset(), false))) {
+              entries.add(BackupEntry.decode(reader.bytes(), reader.at()));
+            }
+          }
+        } catch (IOException | UncheckedIOException e) {
+          if (!stillThere(store, segment)) {
+            continue; // collected under us: go on with the next segment
+          }
+          throw new StorageException("BatchPull could not read " + segment.name + ": " + e.getMessage(), e);
+        }
+        if (reader.problem() != null) {
+          if (!stillThere(store, segment)) {
+            continue;
+          }
+          throw new StorageException("corrupt backup log: segment " + segment.name + " offset "
+              + reader.problemOffset() + ": " + reader.problem());
+        }
+        read += reader.position() - startedAt;
+        offset = reader.position();
+      }
+      if (offset >= end) {
+        segmentId = segment.id + 1;
+        offset = 0;
+      }
+      if (read >= bytesMax) {
+        return new BatchPullChunk(entries, new BatchPullCursor(kind, segmentId, offset), read);
+      }
+    }
+    return new BatchPullChunk(entries, BatchPullCursor.DONE, read);
+  }
+
+  private static Segment firstFrom(BackupStore store, LogKind kind, long segmentId) {
+    store.lock.lock();
+    try {
+      for (Segment s : store.logs.get(kind).segments()) {
+        if (s.id >= segmentId) {
+          return s;
+        }
+      }
+      return null;
+    } finally {
+      store.lock.unlock();
+    }
+  }
+
+  private static boolean stillThere(BackupStore store, Segment segment) {
+    store.lock.lock();
+    try {
+      return store.segmentsById.get(segment.id) == segment;
+    } finally {
+      store.lock.unlock();
+    }
+  }
+
+  /** Whether the index points to this very record. */
+  private static boolean isCurrent(BackupStore store, byte[] bytes, int at, long here) {
+    byte[] key = BackupFormat.key(bytes, at);
+    store.lock.lock();
+    try {
+      int slot = store.index.find(key, KeyHash.of(key));
+      return slot >= 0 && Location.place(store.index.location(slot)) == here;
+    } finally {
+      store.lock.unlock();
+    }
+  }
+
+  static List<BackupEntry> priorityPull(BackupStore store, byte[] key) {
+    long hash = KeyHash.of(key);
+    for (int attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
+      long location;
+      int length;
+      long readable = 0;
+      store.lock.lock();
+      try {
+        int slot = store.index.find(key, hash);
+        if (slot < 0) {
+          return List.of();
+        }
+        location = store.index.location(slot);
+        length = store.index.length(slot);
+        if (!Location.isBuffer(location)) {
+          Segment s = store.segmentsById.get(Location.segmentId(location));
+          readable = s == null ? 0 : s.readableBytes;
+        }
+      } finally {
+        store.lock.unlock();
+      }
+      if (Location.isBuffer(location)) {
+        BackupEntry newest = store.newest(key);
+        return newest == null ? List.of() : List.of(newest);
+      }
+      List<BackupEntry> page = readPage(store, location, length, readable, key);
+      if (page != null) {
+        return page;
+      }
+    }
+    throw new StorageException("PriorityPull: the record of a key kept moving during " + ATTEMPTS_MAX + " reads");
+  }
+
+  /** The records of the page(s) holding the record at location, target first; null if it moved. */
+  private static List<BackupEntry> readPage(BackupStore store, long location, int length,
+      long readable, byte[] key) {
+    LogKind kind = Location.log(location);
+    long segmentId = Location.segmentId(location);
+    long offset = Location.offset(location);
+    long pageStart = Math.max(BackupFormat.SEGMENT_HEADER_BYTES,
+        offset - offset % BackupFormat.PAGE_BYTES);
+    long pageEnd = Math.min(readable, BackupFormat.align(offset + length, BackupFormat.PAGE_BYTES));
+    if (pageEnd < offset + length) {
+      return null;
+    }
+    String name = BackupFormat.segmentName(kind, segmentId);
+    SegmentReader reader = new SegmentReader(store.disk, name, pageStart, pageEnd,
+        (int) (pageEnd - pageStart), true);
+    BackupEntry target = null;
+    List<BackupEntry> others = new ArrayList<>();
+    try {
+      while (reader.next()) {
+        long here = Location.inLog(kind, segmentId, reader.offset(), false);
+        if (reader.offset() == offset) {
+          if (!BackupFormat.keyEquals(reader.bytes(), reader.at(), key)) {
+            return null;
+          }
+          target = BackupEntry.decode(reader.bytes(), reader.at());
+        } else if (isCurrent(store, reader.bytes(), reader.at(), here)) {
+          others.add(BackupEntry.decode(reader.bytes(), reader.at()));
+        }
+      }
+    } catch (IOException | UncheckedIOException e) {
+      return null; // the segment was collected: look the key up again
+    }
+    if (target == null || !isCurrent(store, key, location)) {
+      return null;
+    }
+    List<BackupEntry> result = new ArrayList<>(others.size() + 1);
+    result.add(target);
+    result.addAll(others);
+    return result;
+  }
+
+  private static boolean isCurrent(BackupStore store, byte[] key, long location) {
+    store.lock.lock();
+    try {
+      int slot = store.index.find(key, KeyHash.of(key));
+      return slot >= 0 && Location.place(store.index.location(slot)) == Location.place(location);
+    } finally {
+      store.lock.unlock();
+    }
+  }
+}

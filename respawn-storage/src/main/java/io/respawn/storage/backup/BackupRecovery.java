@@ -1,0 +1,193 @@
+package io.respawn.storage.backup;
+
+import io.respawn.storage.StorageException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Rebuilds a {@link BackupStore}'s index at open, from the hot and cold logs and then the
+ * persistent buffer, and decides what to keep, cut or refuse.
+ *
+ * <ol>
+ *   <li>The buffer's newest valid checkpoint names each log's active segment and how many of its
+ *       bytes an fsync covered.
+ *   <li>Each log's segments are read in id order. A segment header that fails its check is a
+ *       torn creation if the segment is its log's last and newer than the checkpoint's active
+ *       one (it then holds only copies of buffer records): deleted. Otherwise it is corruption.
+ *   <li>In every segment, every valid record is indexed if its timestamp is newer than the key's
+ *       indexed one. At the first invalid record: below the segment's durable length (all of a
+ *       sealed segment; the checkpoint's length for its active one) it is <b>corruption</b> and
+ *       open fails, naming segment and offset — skipping it would lose acknowledged writes. Past
+ *       it, it is a <b>torn tail</b> of the last segment: cut off, logged. Log records are copies
+ *       of buffer records that were forced before writeback copied them, and the checkpoint
+ *       releasing them is written only after the logs are fsynced, so the cut loses nothing the
+ *       buffer does not still hold.
+ *   <li>The buffer is replayed from the checkpoint's release position ({@link
+ *       PersistentBuffer#recover}): a prefix of the appended records.
+ *   <li>Recovered segments are fsynced and sealed; writeback starts new ones, and copies the
+ *       replayed buffer records again (duplicates of log records are garbage for GC).
+ * </ol>
+ *
+ * So a crash leaves the state after a prefix of the applied entries that holds every entry whose
+ * durable notice completed; {@link BackupStore#lastApplied} names the prefix's last entry.
+ */
+final class BackupRecovery {
+  private static final Logger log = LoggerFactory.getLogger(BackupRecovery.class);
+  private static final int READ_CHUNK_BYTES = 1 << 20;
+
+  private final BackupStore store;
+  private final BackupFormat.Checkpoint checkpoint;
+  private long appliedTerm;
+  private long appliedIndex;
+  private long maxSegmentId;
+
+  private BackupRecovery(BackupStore store) {
+    this.store = store;
+    this.checkpoint = store.buffer.durableCheckpoint();
+    this.appliedTerm = checkpoint.appliedTerm();
+    this.appliedIndex = checkpoint.appliedIndex();
+  }
+
+  static void run(BackupStore store) throws IOException {
+    store.lock.lock();
+    try {
+      new BackupRecovery(store).recover();
+    } finally {
+      store.lock.unlock();
+    }
+  }
+
+  private void recover() throws IOException {
+    Map<LogKind, List<BackupFormat.SegmentName>> byLog = new EnumMap<>(LogKind.class);
+    for (LogKind kind : LogKind.values()) {
+      byLog.put(kind, new ArrayList<>());
+    }
+    for (String name : store.disk.list()) {
+      BackupFormat.SegmentName parsed = BackupFormat.parseSegmentName(name);
+      if (parsed != null) {
+        byLog.get(parsed.kind()).add(parsed);
+      } else if (!name.equals(BackupStore.BUFFER_FILE)) {
+        log.warn("ignoring file that is not a backup log segment: {}", name);
+      }
+    }
+    for (LogKind kind : LogKind.values()) {
+      List<BackupFormat.SegmentName> segments = byLog.get(kind);
+      segments.sort(Comparator.comparingLong(BackupFormat.SegmentName::id));
+      long active = checkpoint.activeSegment(kind);
+      if (active != 0 && segments.stream().noneMatch(s -> s.id() == active)) {
+        throw new StorageException("corrupt backup: the " + kind + " log's active segment "
+            + BackupFormat.segmentName(kind, active) + " named by the buffer checkpoint is missing");
+      }
+      for (int i = 0; i < segments.size(); i++) {
+        recoverSegment(kind, segments.get(i).id(), i == segments.size() - 1);
+      }
+    }
+    store.nextSegmentId.set(maxSegmentId + 1);
+
+    PersistentBuffer.Replay replay = store.buffer.recover((position, record, length) -> {
+      index(record, 0, length, Location.inBuffer(position,
+          BackupFormat.type(record, 0) == BackupFormat.TYPE_TOMBSTONE), null);
+    });
+    if (replay.stopReason() != null && replay.records() > 0) {
+      log.info("backup recovery: replayed {} buffer records, stopped at seq {}: {}",
+          replay.records(), replay.endSeq(), replay.stopReason());
+    }
+    store.appliedTerm = appliedTerm;
+    store.appliedIndex = appliedIndex;
+    store.durableSeq = store.buffer.tailSeq(); // recover() forced the buffer
+  }
+
+  private void recoverSegment(LogKind kind, long id, boolean last) throws IOException {
+    maxSegmentId = Math.max(maxSegmentId, id);
+    String name = BackupFormat.segmentName(kind, id);
+    long active = checkpoint.activeSegment(kind);
+    boolean newerThanCheckpoint = id > active;
+    long size = store.disk.size(name);
+    byte[] header = new byte[BackupFormat.SEGMENT_HEADER_BYTES];
+    ByteBuffer into = ByteBuffer.wrap(header);
+    while (into.hasRemaining() && store.disk.read(name, into.position(), into) >= 0) {
+      // read the header
+    }
+    String badHeader = BackupFormat.checkSegmentHeader(header, into.position(), kind);
+    if (badHeader != null) {
+      if (last && newerThanCheckpoint) {
+        log.warn("backup recovery: deleting segment {} whose creation a crash cut short ({}; {} bytes)",
+            name, badHeader, size);
+        store.disk.delete(name);
+        return;
+      }
+      throw corrupt(name, 0, badHeader, "its header was fsynced before the checkpoint naming a later segment");
+    }
+    // Bytes an fsync covered: all of a segment sealed before a later one began; for the
+    // checkpoint's active segment what the checkpoint says; nothing certain for a newer one.
+    long durable = !last ? size : id == active ? checkpoint.durableBytes(kind)
+        : newerThanCheckpoint ? 0 : size;
+    Segment segment = new Segment(kind, id, BackupFormat.segmentFirstSeq(header));
+    SegmentReader reader = new SegmentReader(store.disk, name, BackupFormat.SEGMENT_HEADER_BYTES,
+        size, READ_CHUNK_BYTES, store.config.checksums());
+    store.logs.get(kind).addRecovered(segment);
+    while (reader.next()) {
+      byte[] b = reader.bytes();
+      int at = reader.at();
+      index(b, at, reader.length(), Location.inLog(kind, id, reader.offset(),
+          BackupFormat.type(b, at) == BackupFormat.TYPE_TOMBSTONE), segment);
+    }
+    long end = size;
+    if (reader.problem() != null) {
+      long bad = reader.problemOffset();
+      if (bad < durable || !last) {
+        throw corrupt(name, bad, reader.problem(), !last
+            ? "the segment was sealed and fsynced before the next one began"
+            : "the buffer checkpoint records that an fsync covered " + durable + " bytes");
+      }
+      log.warn("backup recovery: torn tail in segment {} at offset {}: {}; truncating {} bytes",
+          name, bad, reader.problem(), size - bad);
+      store.disk.truncate(name, bad);
+      end = bad;
+    }
+    store.disk.flush(name);
+    segment.durableBytes = end;
+    segment.readableBytes = end;
+  }
+
+  /** Indexes one recovered record if it is newer than what the index holds for its key. */
+  private void index(byte[] b, int at, int length, long location, Segment segment) {
+    long term = BackupFormat.term(b, at);
+    long idx = BackupFormat.index(b, at);
+    if (segment != null) {
+      segment.recordBytes += length;
+    }
+    if (BackupFormat.compareTimestamps(term, idx, appliedTerm, appliedIndex) > 0) {
+      appliedTerm = term;
+      appliedIndex = idx;
+    }
+    byte[] key = BackupFormat.key(b, at);
+    long hash = KeyHash.of(key);
+    BackupIndex index = store.index;
+    int slot = index.find(key, hash);
+    if (slot < 0) {
+      index.insert(key, hash, location, term, idx, length);
+    } else if (BackupFormat.compareTimestamps(term, idx, index.term(slot), index.index(slot)) > 0) {
+      store.superseded(index.location(slot), index.length(slot));
+      index.update(slot, location, term, idx, length);
+    } else {
+      return; // an older or equal copy: garbage
+    }
+    if (segment != null) {
+      segment.liveBytes += length;
+    }
+  }
+
+  private static StorageException corrupt(String name, long offset, String problem, String why) {
+    return new StorageException("corrupt backup log: segment " + name + " offset " + offset
+        + ": " + problem + "; this is not a torn write because " + why
+        + ". Refusing to open: acknowledged writes may be lost. Restore this backup from a replica.");
+  }
+}

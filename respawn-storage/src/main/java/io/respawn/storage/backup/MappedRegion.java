@@ -1,0 +1,124 @@
+package io.respawn.storage.backup;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link PersistentRegion} on a memory-mapped file, through the Foreign Function &amp; Memory API:
+ * {@code FileChannel.map(READ_WRITE, 0, size, arena)} gives one {@link MemorySegment} for the
+ * whole file (no 2 GiB limit), a write is a copy into it (memory speed, no system call), and
+ * {@link #force} is an {@code msync} of the mapping. A new file is written with zeros in full (so
+ * every block is allocated and a later store never faults on a full disk), formatted by the
+ * initializer, forced, and only then renamed into place with a directory fsync: a file with the
+ * final name is always formatted. The mapping is shared by all threads and unmapped on close,
+ * which the owner calls after its threads have stopped.
+ */
+public final class MappedRegion implements PersistentRegion {
+  private static final Logger log = LoggerFactory.getLogger(MappedRegion.class);
+  private static final int ZERO_CHUNK_BYTES = 1 << 20;
+
+  private final FileChannel channel;
+  private final Arena arena;
+  private final MemorySegment segment;
+
+  private MappedRegion(FileChannel channel) throws IOException {
+    this.channel = channel;
+    this.arena = Arena.ofShared();
+    try {
+      this.segment = channel.map(FileChannel.MapMode.READ_WRITE, 0, channel.size(), arena);
+    } catch (IOException | RuntimeException e) {
+      arena.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Maps file, creating it with sizeBytes (zeros, then initializer) if it does not exist. An
+   * existing file keeps its size; a different sizeBytes is logged and ignored (its records are
+   * laid out for the old size).
+   */
+  public static MappedRegion open(Path file, long sizeBytes, Initializer initializer)
+      throws IOException {
+    if (!Files.exists(file)) {
+      create(file, sizeBytes, initializer);
+    }
+    FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    try {
+      long size = channel.size();
+      if (size != sizeBytes) {
+        log.warn("persistent buffer {} is {} bytes; keeping that size, not the configured {}",
+            file, size, sizeBytes);
+      }
+      return new MappedRegion(channel);
+    } catch (IOException | RuntimeException e) {
+      channel.close();
+      throw e;
+    }
+  }
+
+  private static void create(Path file, long sizeBytes, Initializer initializer)
+      throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+      ByteBuffer zeros = ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES);
+      for (long at = 0; at < sizeBytes; ) {
+        zeros.clear().limit((int) Math.min(ZERO_CHUNK_BYTES, sizeBytes - at));
+        at += channel.write(zeros, at);
+      }
+      channel.force(true);
+      MappedRegion fresh = new MappedRegion(channel);
+      try {
+        initializer.initialize(fresh);
+        fresh.force();
+      } finally {
+        fresh.arena.close();
+      }
+    }
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    try (FileChannel dir = FileChannel.open(file.toAbsolutePath().getParent(),
+        StandardOpenOption.READ)) {
+      dir.force(true);
+    }
+  }
+
+  @Override
+  public long sizeBytes() {
+    return segment.byteSize();
+  }
+
+  @Override
+  public void write(long offset, byte[] src, int from, int length) {
+    MemorySegment.copy(src, from, segment, ValueLayout.JAVA_BYTE, offset, length);
+  }
+
+  @Override
+  public void read(long offset, byte[] dst, int from, int length) {
+    MemorySegment.copy(segment, ValueLayout.JAVA_BYTE, offset, dst, from, length);
+  }
+
+  @Override
+  public void force() {
+    segment.force();
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      arena.close();
+    } finally {
+      channel.close();
+    }
+  }
+}

@@ -1,0 +1,43 @@
+package io.respawn.storage.backup;
+
+import java.io.Closeable;
+import java.io.IOException;
+
+/**
+ * The persistent buffer's port: a fixed-size, byte-addressable region of persistent memory — a
+ * memory-mapped file ({@link MappedRegion}) standing in for NVMM, or a file behind a {@code Disk}
+ * ({@link DiskRegion}) for crash tests and the simulator.
+ *
+ * <p>Contract. {@link #write} stores bytes that {@link #read} sees at once and that survive a
+ * crash of the process (they are in the page cache). Until a later {@link #force} completes, a
+ * crash of the machine may lose any subset of them, in any order, at block granularity, and a
+ * block may be torn (partly written); bytes never written read back as zeros. A completed {@link
+ * #force} makes every write that completed before it began durable. Reads and writes of disjoint
+ * ranges may run on different threads at once, and {@link #force} may run while writes go on.
+ * A failing device shows as an {@link java.io.UncheckedIOException} from write or read and an
+ * {@link IOException} from force.
+ */
+public interface PersistentRegion extends Closeable {
+
+  /** Size of the region in bytes; fixed. */
+  long sizeBytes();
+
+  /** Stores src[from, from+length) at offset (volatile until {@link #force}). */
+  void write(long offset, byte[] src, int from, int length);
+
+  /** Copies [offset, offset+length) into dst[from..]. */
+  void read(long offset, byte[] dst, int from, int length);
+
+  /** Makes every completed write durable (msync / fsync). */
+  void force() throws IOException;
+
+  /** Unmaps; does not force. */
+  @Override
+  void close() throws IOException;
+
+  /** Formats a brand-new region before it becomes visible under its name. */
+  @FunctionalInterface
+  interface Initializer {
+    void initialize(PersistentRegion fresh) throws IOException;
+  }
+}

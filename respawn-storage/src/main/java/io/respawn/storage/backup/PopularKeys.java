@@ -1,0 +1,109 @@
+package io.respawn.storage.backup;
+
+import java.util.Arrays;
+import org.apache.datasketches.frequencies.ErrorType;
+import org.apache.datasketches.frequencies.LongsSketch;
+
+/**
+ * The backup's bounded most-popular set (DESIGN.md §3): popularity reports from the primary
+ * (hashes of sampled keys, see {@link PopularitySampler}) feed a frequent-items sketch, and the
+ * {@code hotKeysMax} keys with the largest estimated counts form the hot set that writeback and
+ * GC consult to choose the hot or the cold log.
+ *
+ * <p>The sketch is Apache DataSketches' {@link LongsSketch} (Misra-Gries with reverse purging):
+ * fixed memory (a map of {@code 2 × hotKeysMax} rounded up to a power of two), a bounded error
+ * per count, and a merge. Keys enter as their 64-bit {@link KeyHash}, so nothing per key is kept
+ * on the heap beyond the sketch's two arrays; a hash collision can only make a key look popular,
+ * which costs placement, never correctness. Counts age by epochs: the set is computed from the
+ * current and the previous epoch, and an epoch ends after {@code popularityReportsPerEpoch}
+ * reports, so a key that stops being read leaves the set within two epochs. (The seed's backup
+ * keeps an LRU list of sampled keys; counts age more smoothly and resist one-off scans.)
+ *
+ * <p>Thread-safety: {@link #report} is synchronized (reports come every few seconds); {@link
+ * #isHot} reads an immutable set published through a volatile field, from any thread.
+ */
+final class PopularKeys {
+  private final int hotKeysMax;
+  private final int reportsPerEpoch;
+  private final int mapSize;
+  private LongsSketch current;
+  private LongsSketch previous;
+  private int reportsInEpoch;
+  private volatile LongHashSet hot = LongHashSet.EMPTY;
+  private volatile long version;
+  private long reports;
+  private long sampledKeys;
+
+  PopularKeys(int hotKeysMax, int reportsPerEpoch) {
+    this.hotKeysMax = hotKeysMax;
+    this.reportsPerEpoch = reportsPerEpoch;
+    this.mapSize = Integer.highestOneBit(Math.max(8, hotKeysMax * 2 - 1)) << 1;
+    this.current = new LongsSketch(mapSize);
+    this.previous = new LongsSketch(mapSize);
+  }
+
+  /** Adds one report of sampled key hashes and recomputes the hot set. */
+  synchronized void report(long[] keyHashes) {
+    for (long h : keyHashes) {
+      if (h != 0) {
+        current.update(h);
+      }
+    }
+    reports++;
+    sampledKeys += keyHashes.length;
+    if (++reportsInEpoch >= reportsPerEpoch) {
+      previous = current;
+      current = new LongsSketch(mapSize);
+      reportsInEpoch = 0;
+    }
+    recompute();
+  }
+
+  private void recompute() {
+    if (hotKeysMax == 0) {
+      return;
+    }
+    LongsSketch both = new LongsSketch(mapSize);
+    both.merge(previous);
+    both.merge(current);
+    LongsSketch.Row[] rows = both.getFrequentItems(ErrorType.NO_FALSE_NEGATIVES);
+    // Rows come sorted by estimate, largest first.
+    int n = Math.min(rows.length, hotKeysMax);
+    long[] keys = new long[n];
+    for (int i = 0; i < n; i++) {
+      keys[i] = rows[i].getItem();
+    }
+    hot = LongHashSet.of(keys, n);
+    version++;
+  }
+
+  boolean isHot(long keyHash) {
+    return hot.contains(keyHash);
+  }
+
+  boolean isHot(byte[] key) {
+    return isHot(KeyHash.of(key));
+  }
+
+  int hotKeys() {
+    return hot.size();
+  }
+
+  /** Changes whenever the hot set is recomputed. */
+  long version() {
+    return version;
+  }
+
+  synchronized long reports() {
+    return reports;
+  }
+
+  synchronized long sampledKeys() {
+    return sampledKeys;
+  }
+
+  @Override
+  public String toString() {
+    return "PopularKeys" + Arrays.asList(hotKeys(), version);
+  }
+}

@@ -1,0 +1,258 @@
+package io.respawn.storage.backup;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Owns the thread {@code respawn-backup-writeback}, which drains the persistent buffer into the
+ * hot and cold logs. It wakes when a block's worth of records waits, when someone waits for
+ * durability or space, or every {@code writebackIntervalMillis}. One pass:
+ *
+ * <ol>
+ *   <li>notes the buffer's tail, and forces the buffer: every record up to there is durable (the
+ *       durable notices complete);
+ *   <li>copies each record, unchanged, to the hot log if its key is in the popular set, else to
+ *       the cold log (tombstones always cold), in {@code writebackBlockBytes} writes, and fsyncs
+ *       both logs;
+ *   <li>repoints the index from the buffer to the log copy, for each record that is still its
+ *       key's newest (a newer write may have arrived meanwhile: then the copy is garbage);
+ *   <li>writes a checkpoint naming the tail as the new release position and forces it: only
+ *       now may applies overwrite that part of the ring (the delayed-write rule).
+ * </ol>
+ *
+ * Forcing the buffer before copying means a log never holds a record whose buffer original could
+ * be lost, so recovery's union of logs and buffer is always a prefix. Passes are serialized by
+ * {@link #passLock}; without a thread (interval 0) callers run them ({@link #runPass}).
+ */
+final class WritebackAgent implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(WritebackAgent.class);
+
+  private final BackupStore store;
+  private final PersistentBuffer buffer;
+  private final ReentrantLock passLock = new ReentrantLock();
+  private Thread thread;
+  private volatile boolean running;
+  private byte[] record = new byte[1 << 12];
+  private final byte[] header = new byte[BackupFormat.RECORD_HEADER_BYTES];
+  private volatile long passes;
+  private volatile long bytes;
+  private volatile long nanos;
+
+  /** One record copied in this pass, to repoint once the logs are fsynced. */
+  private record Placement(byte[] key, long hash, long bufferPosition, long logLocation,
+      int length, boolean tombstone) {}
+
+  WritebackAgent(BackupStore store) {
+    this.store = store;
+    this.buffer = store.buffer;
+  }
+
+  void start() {
+    if (store.config.writebackIntervalMillis() == 0) {
+      return;
+    }
+    running = true;
+    thread = new Thread(this, "respawn-backup-writeback");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  boolean hasThread() {
+    return thread != null;
+  }
+
+  void stop() {
+    running = false;
+    if (thread == null) {
+      return;
+    }
+    store.lock.lock();
+    try {
+      store.workAvailable.signalAll();
+    } finally {
+      store.lock.unlock();
+    }
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    thread = null;
+  }
+
+  @Override
+  public void run() {
+    long intervalNanos = TimeUnit.MILLISECONDS.toNanos(store.config.writebackIntervalMillis());
+    while (running) {
+      store.lock.lock();
+      try {
+        long wait = intervalNanos;
+        while (running && !store.urgent && !store.failed()
+            && buffer.unwrittenBytes() < store.config.writebackBlockBytes() && wait > 0) {
+          wait = store.workAvailable.awaitNanos(wait);
+        }
+        store.urgent = false;
+        if (store.failed()) {
+          return;
+        }
+      } catch (InterruptedException e) {
+        return;
+      } finally {
+        store.lock.unlock();
+      }
+      if (!running) {
+        return;
+      }
+      try {
+        runPass();
+      } catch (IOException | RuntimeException e) {
+        log.error("backup writeback failed; the backup stops accepting writes", e);
+        store.fail(e);
+        return;
+      }
+    }
+  }
+
+  /** One pass (see the class comment); returns the ring bytes written back. */
+  long runPass() throws IOException {
+    passLock.lock();
+    try {
+      return pass();
+    } finally {
+      passLock.unlock();
+    }
+  }
+
+  private long pass() throws IOException {
+    long from;
+    long fromSeq;
+    long to;
+    long toSeq;
+    long appliedTerm;
+    long appliedIndex;
+    store.lock.lock();
+    try {
+      if (store.failed()) {
+        return 0;
+      }
+      from = buffer.writtenBackPosition();
+      fromSeq = buffer.writtenBackSeq();
+      to = buffer.tailPosition();
+      toSeq = buffer.tailSeq();
+      appliedTerm = store.appliedTerm;
+      appliedIndex = store.appliedIndex;
+      if (from == to && store.durableSeq >= toSeq) {
+        return 0;
+      }
+    } finally {
+      store.lock.unlock();
+    }
+    long started = System.nanoTime();
+    buffer.force();
+    store.markDurable(toSeq);
+    if (from == to) {
+      return 0;
+    }
+
+    List<Placement> placements = new ArrayList<>();
+    long popularityVersion = store.popular.version();
+    long ring = buffer.ringBytes();
+    long position = from;
+    long seq = fromSeq;
+    while (position < to) {
+      long left = ring - position % ring;
+      if (left < BackupFormat.RECORD_HEADER_BYTES) {
+        position += left;
+        continue;
+      }
+      buffer.read(position, header, 0, header.length);
+      if (BackupFormat.type(header, 0) == BackupFormat.TYPE_WRAP) {
+        position += left;
+        continue;
+      }
+      int length = BackupFormat.length(header, 0);
+      assert BackupFormat.seq(header, 0) == seq : "buffer seq " + BackupFormat.seq(header, 0) + " != " + seq;
+      if (record.length < length) {
+        record = new byte[Math.max(length, record.length * 2)];
+      }
+      buffer.read(position, record, 0, length);
+      assert BackupFormat.check(record, 0, length, true) == null : "buffer record damaged in memory";
+      byte[] key = BackupFormat.key(record, 0);
+      long hash = KeyHash.of(key);
+      boolean tombstone = BackupFormat.type(record, 0) == BackupFormat.TYPE_TOMBSTONE;
+      LogKind kind = !tombstone && store.popular.isHot(hash) ? LogKind.HOT : LogKind.COLD;
+      long location = store.logs.get(kind).place(record, 0, length, seq, popularityVersion);
+      placements.add(new Placement(key, hash, position, location, length, tombstone));
+      position += BackupFormat.align(length, BackupFormat.BUFFER_ALIGN_BYTES);
+      seq++;
+    }
+    assert seq == toSeq : "pass ended at seq " + seq + ", tail was " + toSeq;
+    long written = 0;
+    for (BackupLog l : store.logs.values()) {
+      long before = l.bytesWritten();
+      l.sync();
+      written += l.bytesWritten() - before;
+    }
+
+    BackupFormat.Checkpoint checkpoint;
+    long tailBeforeCheckpoint;
+    store.lock.lock();
+    try {
+      for (Placement p : placements) {
+        Segment s = store.segmentsById.get(Location.segmentId(p.logLocation()));
+        s.recordBytes += p.length();
+        int slot = store.index.find(p.key(), p.hash());
+        if (slot >= 0 && Location.place(store.index.location(slot))
+            == Location.inBuffer(p.bufferPosition(), false)) {
+          store.index.relocate(slot, Location.withTombstone(p.logLocation(), p.tombstone()),
+              p.length());
+          s.liveBytes += p.length();
+        }
+      }
+      for (BackupLog l : store.logs.values()) {
+        l.publishReadable();
+      }
+      buffer.markWrittenBack(to, toSeq);
+      BackupFormat.Checkpoint last = buffer.durableCheckpoint();
+      BackupLog hot = store.logs.get(LogKind.HOT);
+      BackupLog cold = store.logs.get(LogKind.COLD);
+      checkpoint = new BackupFormat.Checkpoint(last.counter() + 1, ring, to, toSeq, appliedTerm,
+          appliedIndex, hot.activeSegmentId(), hot.activeDurableBytes(), cold.activeSegmentId(),
+          cold.activeDurableBytes());
+      tailBeforeCheckpoint = buffer.tailSeq();
+    } finally {
+      store.lock.unlock();
+    }
+    buffer.writeCheckpoint(checkpoint);
+    buffer.force();
+    store.lock.lock();
+    try {
+      buffer.checkpointDurable(checkpoint);
+      store.roomFreed.signalAll();
+    } finally {
+      store.lock.unlock();
+    }
+    store.markDurable(tailBeforeCheckpoint);
+    passes++;
+    bytes += written;
+    nanos += System.nanoTime() - started;
+    return to - from;
+  }
+
+  long passes() {
+    return passes;
+  }
+
+  long bytes() {
+    return bytes;
+  }
+
+  long nanos() {
+    return nanos;
+  }
+}

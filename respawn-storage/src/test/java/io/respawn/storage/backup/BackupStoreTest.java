@@ -1,0 +1,341 @@
+package io.respawn.storage.backup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.respawn.storage.StorageException;
+import io.respawn.storage.crash.RecordingDisk;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BackupStoreTest {
+
+  /** Small sizes so the ring wraps and segments rotate; no threads: the test drives the agents. */
+  static BackupConfig small() {
+    return BackupConfig.defaults().toBuilder()
+        .bufferBytes(64 << 10)
+        .segmentBytesMax(32 << 10)
+        .writebackBlockBytes(8 << 10)
+        .writebackIntervalMillis(0)
+        .gcIntervalMillis(0)
+        .keyBytesMax(256)
+        .valueBytesMax(8 << 10)
+        .hotKeysMax(4)
+        .popularityReportsPerEpoch(2)
+        .build();
+  }
+
+  static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  static String s(byte[] bytes) {
+    return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  static String value(BackupStore store, String key) {
+    BackupEntry e = store.get(b(key));
+    return e == null ? null : s(e.value());
+  }
+
+  /** The log holding the key's newest record (null: the buffer). */
+  static LogKind locationOf(BackupStore store, String key) {
+    store.lock.lock();
+    try {
+      int slot = store.index.find(b(key), KeyHash.of(b(key)));
+      assertThat(slot).as("slot of %s", key).isNotNegative();
+      return Location.log(store.index.location(slot));
+    } finally {
+      store.lock.unlock();
+    }
+  }
+
+  @Test
+  void appliedWritesAreReadBackFromBufferThenLogs() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    try (BackupStore store = BackupStore.open(disk, small())) {
+      store.apply(b("a"), b("1"), 1, 1);
+      store.apply(b("b"), b("2"), 1, 2);
+      store.apply(b("a"), b("3"), 1, 3);
+      assertThat(value(store, "a")).isEqualTo("3");
+      assertThat(value(store, "b")).isEqualTo("2");
+      store.flush();
+      assertThat(value(store, "a")).isEqualTo("3");
+      assertThat(store.get(b("a")).term()).isEqualTo(1);
+      assertThat(store.get(b("a")).index()).isEqualTo(3);
+      store.apply(b("a"), null, 2, 4);
+      assertThat(store.get(b("a"))).isNull();
+      assertThat(store.stats().tombstones()).isEqualTo(1);
+      assertThat(store.lastApplied()).isEqualTo(new BackupStore.Timestamp(2, 4));
+    }
+  }
+
+  @Test
+  void timestampsOnlyMoveForward() throws Exception {
+    try (BackupStore store = BackupStore.open(new RecordingDisk(), small())) {
+      store.apply(b("k"), b("new"), 3, 10);
+      store.apply(b("k"), b("old"), 2, 11); // older term
+      store.apply(b("k"), b("old"), 3, 9);  // older index
+      store.apply(b("k"), b("dup"), 3, 10); // equal
+      assertThat(value(store, "k")).isEqualTo("new");
+      assertThat(store.stats().duplicates()).isEqualTo(3);
+      store.apply(b("k"), b("newer"), 4, 1); // a newer term wins whatever the index
+      assertThat(value(store, "k")).isEqualTo("newer");
+    }
+  }
+
+  @Test
+  void badInputIsRefusedWithTheLimitNamed() throws Exception {
+    try (BackupStore store = BackupStore.open(new RecordingDisk(), small())) {
+      assertThatThrownBy(() -> store.apply(new byte[257], b("v"), 1, 1))
+          .hasMessage("key of 257 bytes exceeds keyBytesMax 256");
+      assertThatThrownBy(() -> store.apply(b("k"), new byte[(8 << 10) + 1], 1, 1))
+          .hasMessage("value of 8193 bytes exceeds valueBytesMax 8192");
+      assertThatThrownBy(() -> store.apply(b("k"), b("v"), 1L << 32, 1))
+          .hasMessageContaining("term 4294967296 is out of range");
+      assertThatThrownBy(() -> store.apply(b("k"), null, 5, 1, 1))
+          .hasMessageContaining("0 for a deletion");
+      assertThat(store.stats().applied()).isZero();
+    }
+    assertThatThrownBy(() -> BackupConfig.defaults().toBuilder().bufferBytes(123456).build())
+        .hasMessageContaining("bufferBytes 123456 must be a multiple of 4096");
+    assertThatThrownBy(() -> BackupConfig.defaults().toBuilder().valueBytesMax(1 << 30).build())
+        .hasMessageContaining("more than a quarter of the ring");
+  }
+
+  @Test
+  void reopenRecoversFromLogsAndBuffer() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    Map<String, String> model = new HashMap<>();
+    Random random = new Random(5);
+    long index = 0;
+    try (BackupStore store = BackupStore.open(disk, small())) {
+      for (int i = 0; i < 400; i++) {
+        String key = "key" + random.nextInt(50);
+        if (random.nextInt(10) == 0) {
+          store.apply(b(key), null, 1, ++index);
+          model.remove(key);
+        } else {
+          String v = "v" + i + "x".repeat(random.nextInt(2000));
+          store.apply(b(key), b(v), 1, ++index);
+          model.put(key, v);
+        }
+        if (i % 97 == 0) {
+          store.flush();
+        }
+      }
+      assertThat(store.stats().coldSegments()).isGreaterThan(1);
+    }
+    // a crash that loses nothing: every write survives as it is in the page cache
+    try (BackupStore store = BackupStore.open(RecordingDisk.of(disk.currentImage()), small())) {
+      for (int k = 0; k < 50; k++) {
+        assertThat(value(store, "key" + k)).as("key%d", k).isEqualTo(model.get("key" + k));
+      }
+      assertThat(store.lastApplied().index()).isEqualTo(index);
+    }
+  }
+
+  @Test
+  void durableNoticeCompletesAfterTheBufferIsForced() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    try (BackupStore store = BackupStore.open(disk, small())) {
+      long seq = store.apply(b("a"), b("1"), 1, 1);
+      assertThat(store.isDurable(seq)).isFalse();
+      long flushes = disk.flushCount();
+      store.whenDurable(seq).join();
+      assertThat(store.isDurable(seq)).isTrue();
+      assertThat(disk.flushCount()).isGreaterThan(flushes);
+    }
+  }
+
+  @Test
+  void popularKeysGoToTheHotLogAndGcMovesKeysThatChangedPopularity() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    try (BackupStore store = BackupStore.open(disk, small())) {
+      store.reportPopularity(new long[] {KeyHash.of(b("hot1")), KeyHash.of(b("hot1")),
+          KeyHash.of(b("hot2"))});
+      long index = 0;
+      for (int i = 0; i < 40; i++) {
+        store.apply(b("hot1"), b("h" + i), 1, ++index);
+        store.apply(b("cold" + i), b("x".repeat(1500)), 1, ++index);
+      }
+      store.flush();
+      BackupStats stats = store.stats();
+      assertThat(stats.hotKeys()).isEqualTo(2);
+      assertThat(stats.hotLiveBytes()).isPositive();
+      assertThat(stats.coldLiveBytes()).isPositive();
+      assertThat(locationOf(store, "hot1")).isEqualTo(LogKind.HOT);
+      assertThat(locationOf(store, "cold3")).isEqualTo(LogKind.COLD);
+
+      // cold3 becomes popular without being written: GC's drift moves it to the hot log
+      for (int r = 0; r < 4; r++) {
+        store.reportPopularity(new long[] {KeyHash.of(b("cold3")), KeyHash.of(b("cold3"))});
+      }
+      int collected = 0;
+      while (store.collectGarbage(true) && collected < 100) {
+        collected++;
+      }
+      store.flush();
+      assertThat(collected).isPositive();
+      assertThat(locationOf(store, "cold3")).isEqualTo(LogKind.HOT);
+      assertThat(value(store, "cold3")).isEqualTo("x".repeat(1500));
+      assertThat(value(store, "hot1")).isEqualTo("h39");
+      assertThat(store.stats().gcRecordsRewritten()).isPositive();
+    }
+  }
+
+  @Test
+  void gcDropsStaleRecordsAndTombstonesAndKeepsEveryValue() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    Map<String, String> model = new HashMap<>();
+    try (BackupStore store = BackupStore.open(disk, small())) {
+      long index = 0;
+      for (int round = 0; round < 30; round++) {
+        for (int k = 0; k < 10; k++) {
+          String v = round + "-" + k + "y".repeat(700);
+          store.apply(b("k" + k), b(v), 1, ++index);
+          model.put("k" + k, v);
+        }
+        store.apply(b("gone" + round), b("z"), 1, ++index);
+        store.apply(b("gone" + round), null, 1, ++index);
+      }
+      store.flush();
+      long segmentsBefore = store.stats().coldSegments();
+      while (store.collectGarbage(false)) {
+        store.flush();
+      }
+      BackupStats after = store.stats();
+      assertThat(after.gcSegments()).isPositive();
+      assertThat((long) after.coldSegments()).isLessThan(segmentsBefore);
+      assertThat(after.gcRecordsDropped()).isPositive();
+      assertThat(after.gcTombstonesDropped()).isPositive();
+      assertThat(after.tombstones()).isLessThan(30);
+      for (Map.Entry<String, String> e : model.entrySet()) {
+        assertThat(value(store, e.getKey())).isEqualTo(e.getValue());
+      }
+    }
+    try (BackupStore store = BackupStore.open(RecordingDisk.of(disk.currentImage()), small())) {
+      for (Map.Entry<String, String> e : model.entrySet()) {
+        assertThat(value(store, e.getKey())).isEqualTo(e.getValue());
+      }
+      for (int round = 0; round < 30; round++) {
+        assertThat(store.get(b("gone" + round))).isNull();
+      }
+    }
+  }
+
+  @Test
+  void batchPullReturnsEveryCurrentVersionHotFirstAndResumesFromAPersistedCursor()
+      throws Exception {
+    try (BackupStore store = BackupStore.open(new RecordingDisk(), small())) {
+      store.reportPopularity(new long[] {KeyHash.of(b("k7")), KeyHash.of(b("k8"))});
+      Map<String, String> model = new HashMap<>();
+      long index = 0;
+      for (int i = 0; i < 300; i++) {
+        String key = "k" + (i % 60);
+        String v = i + "w".repeat(i % 900);
+        store.apply(b(key), b(v), 1, ++index);
+        model.put(key, v);
+      }
+      store.apply(b("k5"), null, 1, ++index);
+      model.remove("k5");
+
+      BatchPullCursor cursor = store.startBatchPull();
+      Map<String, String> pulled = new HashMap<>();
+      List<String> order = new ArrayList<>();
+      int chunks = 0;
+      while (!cursor.isDone()) {
+        BatchPullChunk chunk = store.batchPull(cursor, 4096);
+        for (BackupEntry e : chunk.entries()) {
+          order.add(s(e.key()));
+          assertThat(pulled.put(s(e.key()), s(e.value()))).as("pulled twice: %s", s(e.key())).isNull();
+        }
+        cursor = BatchPullCursor.fromBytes(chunk.next().toBytes()); // persisted and resumed
+        chunks++;
+      }
+      store.endBatchPull();
+      assertThat(chunks).isGreaterThan(3);
+      assertThat(pulled.remove("k5")).isNull(); // the tombstone came too
+      assertThat(pulled).isEqualTo(model);
+      assertThat(order.subList(0, 2)).containsExactlyInAnyOrder("k7", "k8");
+    }
+  }
+
+  @Test
+  void priorityPullReturnsTheKeysPage() throws Exception {
+    try (BackupStore store = BackupStore.open(new RecordingDisk(), small())) {
+      long index = 0;
+      for (int i = 0; i < 40; i++) {
+        store.apply(b("p" + i), b("value" + i), 1, ++index);
+      }
+      store.apply(b("p3"), b("newest"), 1, ++index);
+      store.flush();
+      List<BackupEntry> page = store.priorityPull(b("p3"));
+      assertThat(s(page.get(0).key())).isEqualTo("p3");
+      assertThat(s(page.get(0).value())).isEqualTo("newest");
+      assertThat(page.size()).isGreaterThan(10); // small records: a page holds many
+      for (BackupEntry e : page) {
+        assertThat(s(e.value())).isEqualTo(value(store, s(e.key())));
+      }
+      assertThat(store.priorityPull(b("absent"))).isEmpty();
+      store.apply(b("fresh"), b("in the buffer"), 1, ++index);
+      assertThat(store.priorityPull(b("fresh"))).singleElement()
+          .satisfies(e -> assertThat(s(e.value())).isEqualTo("in the buffer"));
+    }
+  }
+
+  @Test
+  void theRingWrapsAndAFullBufferIsDrainedByTheWaitingWriter() throws Exception {
+    try (BackupStore store = BackupStore.open(new RecordingDisk(), small())) {
+      byte[] v = new byte[3000];
+      for (int i = 0; i < 200; i++) {
+        v[0] = (byte) i;
+        store.apply(b("w" + (i % 7)), v.clone(), 1, i + 1);
+      }
+      assertThat(store.stats().bufferFullWaits()).isPositive();
+      int last = 199;
+      while (last % 7 != 3) {
+        last--;
+      }
+      assertThat(store.get(b("w3")).value()[0]).isEqualTo((byte) last);
+    }
+  }
+
+  @Test
+  void mappedBufferOnARealDirectorySurvivesReopen(@TempDir Path dir) throws Exception {
+    BackupConfig config = small().toBuilder().writebackIntervalMillis(2).gcIntervalMillis(10).build();
+    try (BackupStore store = BackupStore.open(dir, config)) {
+      for (int i = 0; i < 2000; i++) {
+        store.apply(b("m" + (i % 100)), b("v" + i), 1, i + 1);
+      }
+      store.whenDurable(store.apply(b("last"), b("x"), 1, 5000)).join();
+    }
+    try (BackupStore store = BackupStore.open(dir, config)) {
+      assertThat(value(store, "m42")).isEqualTo("v1942");
+      assertThat(value(store, "last")).isEqualTo("x");
+      assertThat(store.lastApplied().index()).isEqualTo(5000);
+    }
+  }
+
+  @Test
+  void aFailedDiskStopsWritesAndFailsDurableNotices() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    try (BackupStore store = BackupStore.open(disk, small())) {
+      long seq = store.apply(b("a"), b("1"), 1, 1);
+      disk.failFlushes(new java.io.IOException("No space left on device"));
+      assertThatThrownBy(() -> store.whenDurable(seq).join()).hasRootCauseMessage("No space left on device");
+      assertThatThrownBy(() -> store.apply(b("b"), b("2"), 1, 2))
+          .isInstanceOf(StorageException.class)
+          .hasMessageContaining("not accepting writes: disk full");
+      assertThat(value(store, "a")).isEqualTo("1");
+      disk.failFlushes(null);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package io.respawn.storage.backup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.respawn.storage.StorageException;
+import io.respawn.storage.crash.RecordingDisk;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PersistentBufferTest {
+  static final int BUFFER_BYTES = 16 << 10;
+  static final String NAME = "buffer";
+
+  static PersistentBuffer open(RecordingDisk disk) throws Exception {
+    return PersistentBuffer.open(
+        DiskRegion.open(disk, NAME, BUFFER_BYTES, PersistentBuffer::format), true);
+  }
+
+  /** Replays the buffer and returns the seqs of the records found. */
+  static List<Long> replay(PersistentBuffer buffer) throws Exception {
+    List<Long> seqs = new ArrayList<>();
+    buffer.recover((position, record, length) -> seqs.add(BackupFormat.seq(record, 0)));
+    return seqs;
+  }
+
+  static byte[] value(int n, int fill) {
+    byte[] v = new byte[n];
+    java.util.Arrays.fill(v, (byte) fill);
+    return v;
+  }
+
+  @Test
+  void recordsWrapAroundTheRingAndReplayInOrder() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    PersistentBuffer buffer = open(disk);
+    replay(buffer);
+    long ring = buffer.ringBytes();
+    List<Long> positions = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      if (i == 2) { // the first two are written back: release them
+        buffer.markWrittenBack(buffer.tailPosition(), buffer.tailSeq());
+        BackupFormat.Checkpoint c = new BackupFormat.Checkpoint(1, ring, buffer.tailPosition(),
+            buffer.tailSeq(), 1, 2, 0, 0, 0, 0);
+        buffer.writeCheckpoint(c);
+        buffer.force();
+        buffer.checkpointDurable(c);
+      }
+      assertThat(buffer.hasRoomFor(2950)).as("record %d", i).isTrue();
+      positions.add(buffer.append(1, i + 1, 0, new byte[] {(byte) i}, value(2900, i)));
+    }
+    // The fifth record did not fit before the end of the lap: a WRAP, then the next lap.
+    assertThat(positions.get(4) % ring).isZero();
+    assertThat(replay(open(RecordingDisk.of(disk.currentImage())))).containsExactly(3L, 4L, 5L);
+    assertThat(buffer.usedBytes()).isEqualTo(2 * 2952 + (ring - 4 * 2952) + 2952); // 3, 4, wrap, 5
+  }
+
+  @Test
+  void aTornRecordEndsTheReplayAndItsStaleSuccessorNeverComesBack() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    PersistentBuffer buffer = open(disk);
+    replay(buffer);
+    long a = buffer.append(1, 1, 0, new byte[] {'a'}, value(100, 1));
+    long b = buffer.append(1, 2, 0, new byte[] {'b'}, value(100, 2));
+    assertThat(b).isGreaterThan(a);
+    // A crash tears record a (one byte of its value lost) but keeps b whole.
+    Map<String, byte[]> image = disk.currentImage();
+    image.get(NAME)[(int) (BackupFormat.RING_START + a) + BackupFormat.RECORD_HEADER_BYTES + 10] ^= 0x5a;
+    RecordingDisk afterCrash = RecordingDisk.of(image);
+    PersistentBuffer recovered = open(afterCrash);
+    assertThat(replay(recovered)).isEmpty();
+    // A new record of the same length takes a's place; b (seq 2) sits right after it.
+    long c = recovered.append(1, 3, 0, new byte[] {'c'}, value(100, 3));
+    assertThat(c).isEqualTo(a);
+    // A second recovery must stop after c: b was never part of the recovered history.
+    assertThat(replay(open(RecordingDisk.of(afterCrash.currentImage())))).containsExactly(1L);
+  }
+
+  @Test
+  void theNewestValidCheckpointWinsAndNoValidOneIsRefused() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    PersistentBuffer buffer = open(disk);
+    replay(buffer);
+    buffer.append(1, 1, 0, new byte[] {'a'}, value(10, 1));
+    buffer.markWrittenBack(buffer.tailPosition(), buffer.tailSeq());
+    BackupFormat.Checkpoint c1 = new BackupFormat.Checkpoint(1, buffer.ringBytes(),
+        buffer.tailPosition(), buffer.tailSeq(), 1, 1, 0, 0, 0, 0);
+    buffer.writeCheckpoint(c1);
+    buffer.force();
+    buffer.checkpointDurable(c1);
+    assertThat(open(RecordingDisk.of(disk.currentImage())).durableCheckpoint()).isEqualTo(c1);
+
+    Map<String, byte[]> torn = disk.currentImage();
+    torn.get(NAME)[c1.slotOffset() + 20] ^= 1; // the newer slot is damaged: the older one counts
+    assertThat(open(RecordingDisk.of(torn)).durableCheckpoint().counter()).isZero();
+
+    torn.get(NAME)[BackupFormat.CHECKPOINT_SLOT_A + 20] ^= 1;
+    assertThatThrownBy(() -> open(RecordingDisk.of(torn)))
+        .isInstanceOf(StorageException.class)
+        .hasMessageContaining("neither checkpoint slot is valid");
+  }
+}

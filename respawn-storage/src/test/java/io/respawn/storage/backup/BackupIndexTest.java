@@ -1,0 +1,63 @@
+package io.respawn.storage.backup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The off-heap index against a HashMap, through growth, deletions and arena compaction. */
+class BackupIndexTest {
+
+  record Fields(long location, long term, long index, int length) {}
+
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {1L, 2L, 3L})
+  void behavesLikeAMap(long seed) {
+    Random random = new Random(seed);
+    Map<String, Fields> model = new HashMap<>();
+    try (BackupIndex index = new BackupIndex(0)) {
+      for (int op = 0; op < 60_000; op++) {
+        String k = "k" + random.nextInt(op < 30_000 ? 20_000 : 2_000) + "x".repeat(random.nextInt(40));
+        byte[] key = k.getBytes(StandardCharsets.UTF_8);
+        long hash = KeyHash.of(key);
+        int slot = index.find(key, hash);
+        Fields want = model.get(k);
+        if (want == null) {
+          assertThat(slot).isNegative();
+        } else {
+          assertThat(slot).isNotNegative();
+          assertThat(new Fields(index.location(slot), index.term(slot), index.index(slot),
+              index.length(slot))).isEqualTo(want);
+          assertThat(index.key(slot)).isEqualTo(key);
+        }
+        Fields next = new Fields(random.nextBoolean()
+            ? Location.inBuffer(random.nextInt(1 << 30), random.nextInt(8) == 0)
+            : Location.inLog(LogKind.COLD, 1 + random.nextInt(1000), random.nextInt(1 << 30), false),
+            random.nextInt(Integer.MAX_VALUE) * 2L, random.nextLong() & Long.MAX_VALUE,
+            49 + random.nextInt(5000));
+        int dice = random.nextInt(10);
+        if (slot >= 0 && dice < 3) {
+          index.remove(slot);
+          model.remove(k);
+        } else if (slot >= 0) {
+          index.update(slot, next.location(), next.term(), next.index(), next.length());
+          model.put(k, next);
+        } else {
+          index.insert(key, hash, next.location(), next.term(), next.index(), next.length());
+          model.put(k, next);
+        }
+        assertThat(index.size()).isEqualTo(model.size());
+      }
+      long tombstones = model.values().stream().filter(f -> Location.isTombstone(f.location())).count();
+      assertThat(index.tombstones()).isEqualTo(tombstones);
+      int[] visited = {0};
+      index.forEach(slot -> visited[0]++);
+      assertThat(visited[0]).isEqualTo(model.size());
+      assertThat(index.rebuilds()).isPositive();
+    }
+  }
+}

@@ -1,0 +1,66 @@
+package io.respawn.storage.backup;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class PopularityTest {
+
+  static byte[] key(int i) {
+    return ("user:" + i).getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void theSamplerTakesAboutTheConfiguredShareAndBoundsItsReport() {
+    PopularitySampler sampler = new PopularitySampler(0.001, 10_000, 42);
+    for (int i = 0; i < 2_000_000; i++) {
+      sampler.observe(key(i % 1000));
+    }
+    long[] report = sampler.drainReport();
+    assertThat(report.length).isBetween(1_800, 2_200); // 2,000 expected
+    assertThat(sampler.drainReport()).isEmpty();
+
+    PopularitySampler small = new PopularitySampler(1.0, 5, 1);
+    for (int i = 0; i < 8; i++) {
+      small.observe(key(i));
+    }
+    assertThat(small.drainReport()).hasSize(5);
+    assertThat(small.dropped()).isEqualTo(3);
+    assertThatThrownBy(() -> new PopularitySampler(0, 5, 1))
+        .hasMessage("probability 0.0 must be > 0 and <= 1");
+  }
+
+  @Test
+  void skewedSamplesMakeTheHeadHotAndOldPopularityAgesOut() {
+    PopularKeys popular = new PopularKeys(10, 2);
+    PopularitySampler sampler = new PopularitySampler(0.01, 100_000, 7);
+    Random random = new Random(3);
+    for (int report = 0; report < 4; report++) {
+      for (int i = 0; i < 200_000; i++) {
+        // keys 0..9 take half the requests, 10,000 others share the rest
+        sampler.observe(key(random.nextBoolean() ? random.nextInt(10) : 10 + random.nextInt(10_000)));
+      }
+      popular.report(sampler.drainReport());
+    }
+    assertThat(popular.hotKeys()).isEqualTo(10);
+    for (int i = 0; i < 10; i++) {
+      assertThat(popular.isHot(key(i))).as("key %d", i).isTrue();
+    }
+    long version = popular.version();
+    // the workload moves to keys 500..509: within two epochs they replace the old head
+    for (int report = 0; report < 4; report++) {
+      for (int i = 0; i < 200_000; i++) {
+        sampler.observe(key(random.nextBoolean() ? 500 + random.nextInt(10) : 10_000 + random.nextInt(10_000)));
+      }
+      popular.report(sampler.drainReport());
+    }
+    assertThat(popular.version()).isGreaterThan(version);
+    for (int i = 0; i < 10; i++) {
+      assertThat(popular.isHot(key(500 + i))).isTrue();
+      assertThat(popular.isHot(key(i))).isFalse();
+    }
+  }
+}

@@ -58,9 +58,13 @@ public sealed interface Message
 
   /**
    * Follower to leader. On success {@code matchIndex} is the last index known to match the
-   * leader's log; on rejection {@code rejectHint} is the follower's last index (the leader backs
-   * {@code nextIndex} off to at most {@code rejectHint + 1}). {@code heartbeatSeq} echoes the
-   * request's; the follower's lease promise started when it received it.
+   * leader's log (written in order, perhaps not yet flushed); on rejection {@code rejectHint} is
+   * the follower's last index (the leader backs {@code nextIndex} off to at most {@code
+   * rejectHint + 1}). {@code heartbeatSeq} echoes the request's; the follower's lease promise
+   * started when it received it (0: not an answer to a heartbeat, e.g. a report sent because a
+   * flush completed). {@code flushedIndex} is how far the follower's copy of the leader's log is
+   * flushed (at most {@code matchIndex}; 0 when nothing is known): the leader's DURABLE
+   * acknowledgements count it.
    */
   record AppendEntriesResponse(
       NodeId from,
@@ -69,8 +73,24 @@ public sealed interface Message
       boolean success,
       long matchIndex,
       long rejectHint,
-      long heartbeatSeq)
+      long heartbeatSeq,
+      long flushedIndex)
       implements Message {
+    public AppendEntriesResponse {
+      Objects.requireNonNull(from);
+      Objects.requireNonNull(to);
+      if (flushedIndex < 0 || flushedIndex > matchIndex) {
+        throw new IllegalArgumentException("flushedIndex " + flushedIndex + " outside [0, matchIndex "
+            + matchIndex + "]");
+      }
+    }
+
+    /** A response that reports nothing flushed ({@code flushedIndex} 0). */
+    public AppendEntriesResponse(NodeId from, NodeId to, long term, boolean success,
+        long matchIndex, long rejectHint, long heartbeatSeq) {
+      this(from, to, term, success, matchIndex, rejectHint, heartbeatSeq, 0);
+    }
+
     @Override
     public MessageType type() {
       return MessageType.APPEND_ENTRIES_RESPONSE;

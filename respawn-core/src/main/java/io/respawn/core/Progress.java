@@ -5,10 +5,12 @@ package io.respawn.core;
  * what to send next ({@code nextIndex}), and the send time of the newest heartbeat it has
  * acknowledged ({@code leaseAckSentNanos}, on the leader's clock). Owned by {@link Replica}.
  *
- * <p>Invariant: {@code matchIndex < nextIndex}.
+ * <p>Invariant: {@code flushedIndex <= matchIndex < nextIndex}.
  */
 final class Progress {
   long matchIndex;
+  /** How far the follower reported its copy flushed; never above {@code matchIndex}. */
+  long flushedIndex;
   long nextIndex;
   long leaseAckSentNanos = Long.MIN_VALUE;
   /**
@@ -32,6 +34,14 @@ final class Progress {
       matchIndex = match;
     }
     nextIndex = Math.max(nextIndex, matchIndex + 1);
+    return moved;
+  }
+
+  /** A success ack's flushed index (already capped by its match): returns true if it moved. */
+  boolean maybeUpdateFlushed(long flushed) {
+    long next = Math.max(flushedIndex, Math.min(flushed, matchIndex));
+    boolean moved = next > flushedIndex;
+    flushedIndex = next;
     return moved;
   }
 

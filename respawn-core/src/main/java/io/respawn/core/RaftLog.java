@@ -6,22 +6,26 @@ import java.util.List;
 /**
  * The replica's in-memory log and its persistence bookkeeping. Owned by {@link Replica}.
  *
- * <p>Entries in [1, persistedIndex] are known to be on stable storage (acknowledged through
- * {@link Replica#advance}); entries from {@code unstableFrom} on must be (re)written by the next
- * {@link Ready}. Any mutation below {@code unstableFrom} moves it down, which the Ready contract
- * turns into "delete from there, then append".
+ * <p>Entries in [1, persistedIndex] are known to be written to the replica log in order
+ * (acknowledged through {@link Replica#advance}); entries in [1, flushedIndex] are also known to be
+ * flushed (reported through {@link Replica#logFlushed}); entries from {@code unstableFrom} on must
+ * be (re)written by the next {@link Ready}. Any mutation below {@code unstableFrom} moves it down,
+ * which the Ready contract turns into "delete from there, then append". The log handed to the
+ * constructor is taken as flushed (it is what a restart recovered).
  *
  * <p>Invariants: entry at position i has index i + 1; terms never decrease along the log;
- * {@code persistedIndex < unstableFrom <= lastIndex + 1}.
+ * {@code flushedIndex <= persistedIndex < unstableFrom <= lastIndex + 1}.
  */
 final class RaftLog implements LogView {
   private final ArrayList<Entry> entries = new ArrayList<>();
   private long persistedIndex;
+  private long flushedIndex;
   private long unstableFrom;
 
   RaftLog(List<Entry> persisted) {
     entries.addAll(persisted);
     persistedIndex = entries.size();
+    flushedIndex = persistedIndex;
     unstableFrom = persistedIndex + 1;
     checkInvariants();
   }
@@ -121,10 +125,27 @@ final class RaftLog implements LogView {
   private void markRewrittenFrom(long index) {
     unstableFrom = Math.min(unstableFrom, index);
     persistedIndex = Math.min(persistedIndex, index - 1);
+    flushedIndex = Math.min(flushedIndex, index - 1);
   }
 
   long persistedIndex() {
     return persistedIndex;
+  }
+
+  long flushedIndex() {
+    return flushedIndex;
+  }
+
+  /**
+   * The runtime's replica log reports everything up to {@code index} flushed. Only what this log
+   * knows is persisted counts: a report about entries since rewritten, or not yet acknowledged,
+   * moves nothing. Returns true if the flushed index moved.
+   */
+  boolean flushedTo(long index) {
+    long next = Math.max(flushedIndex, Math.min(index, persistedIndex));
+    boolean moved = next > flushedIndex;
+    flushedIndex = next;
+    return moved;
   }
 
   /** Entries the next Ready must persist (overwriting from the first one's index). */
@@ -161,9 +182,10 @@ final class RaftLog implements LogView {
       }
       prevTerm = e.term();
     }
-    if (!(persistedIndex < unstableFrom && unstableFrom <= lastIndex() + 1)) {
-      throw new IllegalStateException("persistence bookkeeping broken: persisted=" + persistedIndex
-          + " unstableFrom=" + unstableFrom + " last=" + lastIndex());
+    if (!(flushedIndex <= persistedIndex && persistedIndex < unstableFrom
+        && unstableFrom <= lastIndex() + 1)) {
+      throw new IllegalStateException("persistence bookkeeping broken: flushed=" + flushedIndex
+          + " persisted=" + persistedIndex + " unstableFrom=" + unstableFrom + " last=" + lastIndex());
     }
   }
 }

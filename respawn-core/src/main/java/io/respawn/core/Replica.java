@@ -28,6 +28,7 @@ import java.util.Set;
  *             | r.step(msg, now)        // for every message whose to() is this node
  *             | r.propose(cmds, now).ready() // leader only: client writes
  *             | r.read(req, now)        // leader only: a client read under the lease
+ *             | r.logFlushed(idx, now)  // the replica log flushed through idx
  *     execute rd (see {@link Ready}: persist, then send, then apply, then answer reads)
  *     r.advance(rd)
  * </pre>
@@ -42,9 +43,13 @@ import java.util.Set;
  *
  * The runtime must persist a Ready's hard state and entries before sending its messages (a vote
  * or an AppendEntries ack is a promise about persisted state) and must not apply an entry before
- * it is persisted. On restart it passes the persisted hard state and log back to the
- * constructor. The leader counts its own log toward a quorum only up to the last index the
- * runtime has acknowledged via {@link #advance(Ready)}.
+ * it is persisted. A new term or vote ({@link Ready#termOrVoteChanged()}) must be durable
+ * (fsynced) by then; entries need only be <em>written in order</em> (ORDERED): an ack promises
+ * that the entry is in the member's log and will become durable, and a machine crash may lose
+ * the unflushed suffix. The runtime reports flushes with {@link #logFlushed}; the leader counts
+ * its own log toward the commit quorum up to the last index acknowledged via {@link
+ * #advance(Ready)} and toward {@link #durableIndex()} up to what it has flushed. On restart the
+ * runtime passes the persisted hard state and log back to the constructor.
  *
  * <h2>Threading</h2>
  *
@@ -55,7 +60,8 @@ import java.util.Set;
  * On a witness, committed NORMAL entries are elided: apply them as timestamp updates.
  *
  * <p>Invariants (checked after every input, {@link IllegalStateException} if broken):
- * {@code commitIndex <= lastIndex}; {@code appliedIndex <= commitIndex}; last log term
+ * {@code commitIndex <= lastIndex}; {@code appliedIndex <= commitIndex}; {@code durableIndex <=
+ * commitIndex}; {@code flushedIndex <= persistedIndex}; last log term
  * {@code <=} current term; a committed entry is never truncated; one node never sees two
  * leaders in one term. {@code term} never decreases and, in {@link Variant#CORRECT},
  * {@code commitIndex} never decreases.
@@ -90,6 +96,10 @@ public final class Replica {
   private long promiseUntilNanos = Long.MIN_VALUE;
   private NodeId promisedTo;
   private long lastLeaderContactNanos = Long.MIN_VALUE;
+  /** Follower: highest index acknowledged as matching the current leader's log in this term. */
+  private long ackedMatchIndex;
+  /** Follower: the flushed index last reported to the current leader. */
+  private long reportedFlushedIndex;
 
   // candidate
   private final Set<NodeId> granted = new LinkedHashSet<>();
@@ -104,6 +114,8 @@ public final class Replica {
   private final Map<NodeId, Progress> progress = new LinkedHashMap<>();
   private final Map<NodeId, NodeId> standIns = new HashMap<>();
   private boolean committedInTerm;
+  /** Leader: highest committed index flushed on a write quorum (monotone while leading). */
+  private long durableIndex;
   private long heartbeatDueNanos;
   private long fillDueNanos = Long.MIN_VALUE;
 
@@ -305,6 +317,7 @@ public final class Replica {
     Progress pr = progress.get(standIn);
     // Its copies so far are elided: count it only for what it will hold in full.
     pr.matchIndex = Math.min(pr.matchIndex, commitIndex);
+    pr.flushedIndex = Math.min(pr.flushedIndex, pr.matchIndex);
     pr.probe();
     sendAppend(standIn, false);
     return true;
@@ -312,6 +325,29 @@ public final class Replica {
 
   /** Anything produced since the last Ready (e.g. after an {@link #advance(Ready)}). */
   public Ready ready() {
+    return drain();
+  }
+
+  /**
+   * The runtime's replica log reports every entry up to {@code flushedIndex} flushed (fsynced).
+   * Only entries already acknowledged through {@link #advance} count, and only as the log holds
+   * them now. A leader counts it toward {@link #durableIndex()}; a follower reports it to its
+   * leader (an AppendEntriesResponse with heartbeat 0), so the leader can count the follower's
+   * copy as durable without waiting for the next heartbeat.
+   */
+  public Ready logFlushed(long flushedIndex, long nowNanos) {
+    observe(nowNanos);
+    log.flushedTo(flushedIndex);
+    if (status == Status.LEADER) {
+      updateDurable();
+    } else if (status == Status.FOLLOWER && leader != null && ackedMatchIndex > 0) {
+      long flushed = Math.min(log.flushedIndex(), ackedMatchIndex);
+      if (flushed > reportedFlushedIndex) {
+        reportedFlushedIndex = flushed;
+        outbox.add(new AppendEntriesResponse(self, leader, term, true, ackedMatchIndex,
+            log.lastIndex(), 0, flushed));
+      }
+    }
     return drain();
   }
 
@@ -382,9 +418,23 @@ public final class Replica {
     return log.lastTerm();
   }
 
-  /** Last index the runtime has acknowledged as persisted. */
+  /** Last index the runtime has acknowledged as persisted (written in order). */
   public long persistedIndex() {
     return log.persistedIndex();
+  }
+
+  /** Last index the runtime has reported flushed ({@link #logFlushed}), as the log holds it now. */
+  public long flushedIndex() {
+    return log.flushedIndex();
+  }
+
+  /**
+   * Leader: the highest committed index that a write-quorum-shaped set of members (counting this
+   * one) has flushed, so no crash of any kind can lose it: the DURABLE acknowledgement level. Never
+   * above {@link #commitIndex()} and never decreasing while this node leads; -1 when not leader.
+   */
+  public long durableIndex() {
+    return status == Status.LEADER ? durableIndex : -1;
   }
 
   public LogView log() {
@@ -528,6 +578,8 @@ public final class Replica {
       votedFor = null;
     }
     leader = newLeader;
+    ackedMatchIndex = 0;
+    reportedFlushedIndex = 0;
     clearCandidacy();
     clearLeadership();
     setStatus(Status.FOLLOWER);
@@ -544,6 +596,7 @@ public final class Replica {
     progress.clear();
     standIns.clear();
     committedInTerm = false;
+    durableIndex = 0;
   }
 
   /**
@@ -553,6 +606,8 @@ public final class Replica {
   private void startCatchUp() {
     clearCandidacy();
     leader = null;
+    ackedMatchIndex = 0;
+    reportedFlushedIndex = 0;
     setStatus(Status.CATCHING_UP);
     catchUpDeadlineNanos = nowNanos + catchUpTimeoutNanos;
     List<NodeId> peers = new ArrayList<>(membership.allVoters());
@@ -684,6 +739,7 @@ public final class Replica {
     standIns.clear();
     lease.reset();
     committedInTerm = false;
+    durableIndex = 0;
     syncProgress();
     heartbeatDueNanos = nowNanos + heartbeatIntervalNanos;
     appendAsLeader(EntryKind.NOOP, null, null);
@@ -816,8 +872,11 @@ public final class Replica {
     if (newCommit > commitIndex) {
       commitIndex = newCommit;
     }
+    ackedMatchIndex = Math.max(ackedMatchIndex, matched);
+    long flushed = Math.min(log.flushedIndex(), matched);
+    reportedFlushedIndex = Math.max(reportedFlushedIndex, flushed);
     outbox.add(new AppendEntriesResponse(self, m.from(), term, true, matched, log.lastIndex(),
-        m.heartbeatSeq()));
+        m.heartbeatSeq(), flushed));
   }
 
   private void onAppendEntriesResponse(AppendEntriesResponse m) {
@@ -838,8 +897,14 @@ public final class Replica {
     }
     if (m.success()) {
       pr.elidedProbeFrom = -1;
-      if (pr.maybeUpdate(Math.min(m.matchIndex(), log.lastIndex()))) {
+      long match = Math.min(m.matchIndex(), log.lastIndex());
+      boolean matchMoved = pr.maybeUpdate(match);
+      boolean flushedMoved = pr.maybeUpdateFlushed(Math.min(m.flushedIndex(), match));
+      if (matchMoved) {
         maybeCommit();
+      }
+      if (flushedMoved) {
+        updateDurable();
       }
       if (pr.matchIndex < log.lastIndex()) {
         sendAppend(m.from(), false);
@@ -1030,7 +1095,34 @@ public final class Replica {
     }
     commitIndex = n;
     committedInTerm = true;
+    updateDurable();
     onCommitted();
+  }
+
+  /**
+   * Leader: the durable index is the highest index flushed on a write-quorum-shaped set (the
+   * leader counts its own flushed log), capped by the commit index. Whatever such a set has
+   * flushed survives any crash: every later election majority meets it, and its members never
+   * lose a flushed entry.
+   */
+  private void updateDurable() {
+    if (status != Status.LEADER) {
+      return;
+    }
+    Map<NodeId, Long> flushed = new LinkedHashMap<>();
+    for (NodeId id : membership.allVoters()) {
+      if (id.equals(self)) {
+        flushed.put(id, log.flushedIndex());
+      } else {
+        Progress pr = progress.get(id);
+        flushed.put(id, pr == null ? 0 : pr.flushedIndex);
+      }
+    }
+    long n = Quorum.commitQuorumValue(membership, flushed, standIns, config.variant());
+    if (n == Long.MIN_VALUE) {
+      return;
+    }
+    durableIndex = Math.max(durableIndex, Math.min(n, commitIndex));
   }
 
   /** Leader duties once something new commits: leave a joint configuration, drop stale stand-ins. */
@@ -1122,7 +1214,7 @@ public final class Replica {
   }
 
   /**
-   * Invariants: commitIndex <= lastIndex; appliedIndex <= commitIndex; a leader is a voter that
+   * Invariants: commitIndex <= lastIndex; appliedIndex, durableIndex <= commitIndex; a leader is a voter that
    * may campaign (or was one when elected); the log's own invariants hold at its tail.
    */
   private void checkInvariants() {
@@ -1131,6 +1223,9 @@ public final class Replica {
     }
     if (appliedIndex > commitIndex) {
       throw new IllegalStateException("appliedIndex " + appliedIndex + " > commitIndex " + commitIndex);
+    }
+    if (durableIndex > commitIndex) {
+      throw new IllegalStateException("durableIndex " + durableIndex + " > commitIndex " + commitIndex);
     }
     if (log.lastIndex() > 0 && log.lastTerm() > term) {
       throw new IllegalStateException("last log term " + log.lastTerm() + " > current term " + term);

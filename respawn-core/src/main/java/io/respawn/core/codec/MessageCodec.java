@@ -32,7 +32,7 @@ import java.util.List;
  *  | count u32 | count x (entryLen u32 | entry body, see EntryCodec) |
  *
  *  APPEND_ENTRIES_RESPONSE (2)
- *  | success u8 | matchIndex i64 | rejectHint i64 | heartbeatSeq i64 |
+ *  | success u8 | matchIndex i64 | rejectHint i64 | heartbeatSeq i64 | flushedIndex i64 |
  *
  *  REQUEST_VOTE (3)
  *  | lastLogIndex i64 | lastLogTerm i64 | preVote u8 |
@@ -65,7 +65,8 @@ public final class MessageCodec {
       w.i64(a.prevLogIndex()).i64(a.prevLogTerm()).i64(a.leaderCommit()).i64(a.heartbeatSeq());
       writeEntries(w, a.entries());
     } else if (m instanceof AppendEntriesResponse r) {
-      w.bool(r.success()).i64(r.matchIndex()).i64(r.rejectHint()).i64(r.heartbeatSeq());
+      w.bool(r.success()).i64(r.matchIndex()).i64(r.rejectHint()).i64(r.heartbeatSeq())
+          .i64(r.flushedIndex());
     } else if (m instanceof RequestVote v) {
       w.i64(v.lastLogIndex()).i64(v.lastLogTerm()).bool(v.preVote());
     } else if (m instanceof RequestVoteResponse r) {
@@ -108,8 +109,17 @@ public final class MessageCodec {
         long seq = r.i64("heartbeatSeq");
         yield new AppendEntries(from, to, term, prevIndex, prevTerm, readEntries(r), commit, seq);
       }
-      case APPEND_ENTRIES_RESPONSE -> new AppendEntriesResponse(from, to, term, r.bool("success"),
-          r.nonNegativeLong("matchIndex"), r.nonNegativeLong("rejectHint"), r.i64("heartbeatSeq"));
+      case APPEND_ENTRIES_RESPONSE -> {
+        boolean success = r.bool("success");
+        long match = r.nonNegativeLong("matchIndex");
+        long hint = r.nonNegativeLong("rejectHint");
+        long seq = r.i64("heartbeatSeq");
+        long flushed = r.nonNegativeLong("flushedIndex");
+        if (flushed > match) {
+          throw new CodecException("flushedIndex " + flushed + " exceeds matchIndex " + match);
+        }
+        yield new AppendEntriesResponse(from, to, term, success, match, hint, seq, flushed);
+      }
       case REQUEST_VOTE -> new RequestVote(from, to, term, r.nonNegativeLong("lastLogIndex"),
           r.nonNegativeLong("lastLogTerm"), r.bool("preVote"));
       case REQUEST_VOTE_RESPONSE -> new RequestVoteResponse(from, to, term, r.bool("preVote"),

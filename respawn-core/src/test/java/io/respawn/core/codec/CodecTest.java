@@ -64,6 +64,29 @@ class CodecTest {
     return out;
   }
 
+  static Message appendResponse(NodeId a, NodeId b, long t, Random rnd) {
+    long match = rnd.nextInt(99);
+    return new Message.AppendEntriesResponse(a, b, t, rnd.nextBoolean(), match, rnd.nextInt(99),
+        rnd.nextLong(), match == 0 ? 0 : rnd.nextLong(match + 1));
+  }
+
+  @Test
+  void aFlushedIndexBeyondTheMatchIsRefused() {
+    NodeId a = NodeId.of(1);
+    assertThatThrownBy(() -> new Message.AppendEntriesResponse(a, a, 1, true, 3, 3, 1, 4))
+        .isInstanceOf(IllegalArgumentException.class);
+    ByteBuffer ok = MessageCodec.encode(new Message.AppendEntriesResponse(a, a, 1, true, 3, 3, 1, 3));
+    byte[] bytes = toArray(ok);
+    // flushedIndex is the body's last field: make it 4 and fix the frame checksum
+    int bodyEnd = bytes.length - 4;
+    java.nio.ByteBuffer.wrap(bytes).putLong(bodyEnd - 8, 4);
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(bytes, 0, bodyEnd);
+    java.nio.ByteBuffer.wrap(bytes).putInt(bodyEnd, (int) crc.getValue());
+    assertThatThrownBy(() -> MessageCodec.decode(ByteBuffer.wrap(bytes)))
+        .isInstanceOf(CodecException.class).hasMessageContaining("flushedIndex 4 exceeds");
+  }
+
   static List<Message> messages(Random rnd) {
     NodeId a = NodeId.of(rnd.nextInt(9));
     NodeId b = NodeId.of(rnd.nextInt(9));
@@ -71,8 +94,7 @@ class CodecTest {
     return List.of(
         new Message.AppendEntries(a, b, t, rnd.nextInt(99), rnd.nextInt(9), entries(rnd),
             rnd.nextInt(99), rnd.nextLong()),
-        new Message.AppendEntriesResponse(a, b, t, rnd.nextBoolean(), rnd.nextInt(99),
-            rnd.nextInt(99), rnd.nextLong()),
+        appendResponse(a, b, t, rnd),
         new Message.RequestVote(a, b, t, rnd.nextInt(99), rnd.nextInt(9), rnd.nextBoolean()),
         new Message.RequestVoteResponse(a, b, t, rnd.nextBoolean(), rnd.nextBoolean(),
             rnd.nextInt(99), rnd.nextInt(9)),

@@ -1,0 +1,79 @@
+package io.respawn.core;
+
+import static io.respawn.core.Cluster.n;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+/**
+ * ORDERED vs DURABLE in the core: an entry commits once a write quorum has written it; it is
+ * durable once a write quorum has flushed it, which followers report with their flushed index.
+ */
+class DurableIndexTest {
+
+  private static long propose(Cluster c, String v) {
+    return c.propose(v, "k" + v);
+  }
+
+  private static void flushed(Cluster c, int node) {
+    Replica r = c.r(node);
+    c.handle(n(node), r.logFlushed(r.persistedIndex(), c.now(n(node))));
+  }
+
+  @Test
+  void committedEntryBecomesDurableOnlyWhenPrimaryAndBackupFlushedIt() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
+    Replica l = c.r(1);
+    long idx = propose(c, "a");
+    c.run(200);
+    assertThat(l.commitIndex()).isGreaterThanOrEqualTo(idx);
+    assertThat(l.durableIndex()).isLessThan(idx);
+
+    flushed(c, 1);
+    c.run(100);
+    assertThat(l.durableIndex()).as("the backup has not flushed").isLessThan(idx);
+
+    flushed(c, 3); // the witness is not in the write quorum: changes nothing
+    c.run(100);
+    assertThat(l.durableIndex()).isLessThan(idx);
+
+    flushed(c, 2); // the backup reports at once, without waiting for a heartbeat
+    c.deliverAll();
+    assertThat(l.durableIndex()).isGreaterThanOrEqualTo(idx).isLessThanOrEqualTo(l.commitIndex());
+    assertThat(c.r(2).durableIndex()).as("only a leader knows").isEqualTo(-1);
+  }
+
+  @Test
+  void aFlushReportOnlyCountsWhatTheLogHoldsAndNeverExceedsTheMatch() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
+    Replica backup = c.r(2);
+    long idx = propose(c, "b");
+    c.run(200);
+    // a report beyond what the backup persisted is capped
+    c.handle(n(2), backup.logFlushed(idx + 100, c.now(n(2))));
+    assertThat(backup.flushedIndex()).isEqualTo(backup.persistedIndex());
+    for (Message m : c.queue) {
+      if (m instanceof Message.AppendEntriesResponse r) {
+        assertThat(r.flushedIndex()).isLessThanOrEqualTo(r.matchIndex());
+      }
+    }
+  }
+
+  @Test
+  void aTruncatedSuffixIsNoLongerFlushed() {
+    RaftLog log = new RaftLog(java.util.List.of());
+    Command cmd = Command.of("x".getBytes(StandardCharsets.UTF_8), "k".getBytes(StandardCharsets.UTF_8));
+    for (long i = 1; i <= 5; i++) {
+      log.append(Entry.normal(1, i, cmd));
+    }
+    java.util.List<Entry> unstable = log.takeUnstable();
+    log.persistedTo(unstable.get(unstable.size() - 1));
+    assertThat(log.flushedTo(5)).isTrue();
+    log.truncateFrom(4);
+    assertThat(log.flushedIndex()).isEqualTo(3);
+    log.append(Entry.normal(2, 4, cmd));
+    assertThat(log.flushedTo(4)).as("index 4 is not persisted yet").isFalse();
+    log.checkInvariants();
+  }
+}

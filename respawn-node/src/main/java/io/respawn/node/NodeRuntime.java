@@ -1,0 +1,451 @@
+package io.respawn.node;
+
+import io.respawn.core.Command;
+import io.respawn.core.Entry;
+import io.respawn.core.Membership;
+import io.respawn.core.Message;
+import io.respawn.core.NodeId;
+import io.respawn.core.Proposal;
+import io.respawn.core.ReadRequest;
+import io.respawn.core.ReadResult;
+import io.respawn.core.Ready;
+import io.respawn.core.Replica;
+import io.respawn.core.ReplicaConfig;
+import io.respawn.core.RoleChange;
+import io.respawn.core.Status;
+import io.respawn.storage.Durability;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One replica's runtime: the protocol core ({@link Replica}) plus everything done around it, on
+ * ports, for the server's NodeLoop thread and for the simulator alike.
+ *
+ * <h2>Driving it</h2>
+ *
+ * One thread (the driver) calls everything; the runtime creates no thread, reads time only
+ * through its {@link Clock} and never blocks except inside port calls. A loop pass:
+ *
+ * <pre>
+ *   for each message from a peer:   runtime.onMessage(m)
+ *   for each client write:          h = runtime.propose(command, ORDERED | DURABLE)
+ *   for each client read:           f = runtime.read(key, observedIndex)
+ *   when the tick interval passed:  runtime.onTick()
+ *   when an async flush completed:  runtime.onFlushed()
+ *   at the end of the pass:         runtime.processQueued()   // one propose, one lease check
+ * </pre>
+ *
+ * <h2>What it does with a Ready</h2>
+ *
+ * In the core's contract order: (1) persist: a new term or vote with {@link
+ * ReplicaLog#saveHardState} (durable), entries with {@link ReplicaLog#truncateSuffix} and
+ * {@link ReplicaLog#append} (ordered; with {@code replicaAck = DURABLE} also flushed); a hard state
+ * whose only change is the commit index is not written ({@link Ready#mustSync()}); (2) send the
+ * messages; (3) apply committed entries to the {@link StateMachineStore} and acknowledge the
+ * proposals they carry (ORDERED); (4) answer lease reads, which then wait until their index is
+ * applied; (5) {@code advance}, and repeat while the core has more.
+ *
+ * <h2>Flushing</h2>
+ *
+ * Entries are acknowledged to the leader once written in order (ORDERED replica acks). The log is
+ * flushed by policy: a follower flushes as soon as it has written something (its flushed index
+ * reaches the leader and makes DURABLE acknowledgements possible), a leader as soon as a DURABLE
+ * proposal waits, and otherwise within {@code flushIntervalMillis}. A flush that completes later
+ * (on the log's own thread, or in virtual time) is reported with {@link #onFlushed()}; one flush
+ * is in flight at a time, and it covers everything written before it started.
+ *
+ * <h2>Failure</h2>
+ *
+ * A port that throws (a {@code StorageException} from the log, say) stops the runtime: every
+ * pending proposal and read fails with {@link Refusal.Reason#OUTCOME_UNKNOWN}, the exception is
+ * rethrown, and later calls throw {@link IllegalStateException}. The node must then stop and
+ * restart from its replica log (fail-stop).
+ *
+ * <p>Not thread-safe; callbacks of the futures it hands out run inside its calls and must not
+ * call back into it (that throws).
+ *
+ * @param <R> what applying a command returns to its client
+ * @param <V> what a read returns
+ */
+public final class NodeRuntime<R, V> {
+  private final Replica replica;
+  private final RuntimeConfig config;
+  private final ReplicaLog log;
+  private final StateMachineStore<R, V> store;
+  private final Transport transport;
+  private final Clock clock;
+  private final RuntimeListener<R> listener;
+  private final Proposals<R> proposals;
+  private final Reads<V> reads;
+  private final long flushIntervalNanos;
+
+  private long nowNanos = Long.MIN_VALUE;
+  private boolean leading;
+  private boolean flushInFlight;
+  private boolean flushReportDue;
+  private long unflushedSinceNanos;
+  private boolean unflushed;
+  private boolean inCall;
+  private RuntimeException stoppedBy;
+
+  private NodeRuntime(Replica replica, RuntimeConfig config, ReplicaLog log,
+      StateMachineStore<R, V> store, Transport transport, Clock clock, RuntimeListener<R> listener) {
+    this.replica = replica;
+    this.config = config;
+    this.log = log;
+    this.store = store;
+    this.transport = transport;
+    this.clock = clock;
+    this.listener = listener;
+    this.proposals = new Proposals<>(config);
+    this.reads = new Reads<>(config);
+    this.flushIntervalNanos = config.flushIntervalMillis() * 1_000_000L;
+  }
+
+  /**
+   * Starts a replica from what {@code log} recovered: builds the core, applies what the
+   * recovered hard state says is committed, and sends nothing until the first input.
+   */
+  public static <R, V> NodeRuntime<R, V> start(ReplicaConfig coreConfig, RuntimeConfig config,
+      ReplicaLog log, StateMachineStore<R, V> store, Transport transport, Clock clock,
+      RuntimeListener<R> listener) {
+    Objects.requireNonNull(coreConfig, "coreConfig");
+    Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(log, "log");
+    Objects.requireNonNull(store, "store");
+    Objects.requireNonNull(transport, "transport");
+    Objects.requireNonNull(clock, "clock");
+    Objects.requireNonNull(listener, "listener");
+    Replica replica = new Replica(coreConfig, log.load());
+    NodeRuntime<R, V> rt = new NodeRuntime<>(replica, config, log, store, transport, clock,
+        listener);
+    rt.call(() -> rt.execute(replica.ready()));
+    return rt;
+  }
+
+  // =====================================================================================
+  // Inputs
+  // =====================================================================================
+
+  /** Steps a message from a peer ({@code m.to()} must be this node). */
+  public void onMessage(Message m) {
+    Objects.requireNonNull(m, "message");
+    call(() -> execute(replica.step(m, nowNanos)));
+  }
+
+  /** Advances the core's time (heartbeats, elections, leases) and the flush interval. */
+  public void onTick() {
+    call(() -> execute(replica.tick(nowNanos)));
+  }
+
+  /** The replica log finished a flush it had started asynchronously. */
+  public void onFlushed() {
+    call(() -> {
+      if (flushInFlight) {
+        flushCompleted();
+      }
+    });
+  }
+
+  /**
+   * Queues a client write for the next {@link #processQueued()}; the handle tells its (term,
+   * index) and acknowledgements. Refused at once ({@link Refusal.Reason#QUEUE_FULL}) when the
+   * queue or the in-flight limit is full.
+   */
+  public ProposalHandle<R> propose(Command command, Durability level) {
+    Objects.requireNonNull(command, "command");
+    Objects.requireNonNull(level, "level");
+    if (command.isElided()) {
+      throw new IllegalArgumentException("cannot propose an elided command");
+    }
+    checkUsable();
+    return proposals.offer(command, level, replica.leader());
+  }
+
+  /**
+   * Queues a linearizable read of {@code key} for the next {@link #processQueued()}. The future
+   * completes with {@link StateMachineStore#read} once the core allowed the read under the lease
+   * and everything up to the read index, and up to {@code observedIndex} (the newest write the
+   * caller has already seen in flight; 0 for none), is applied; or fails with a {@link Refusal}.
+   */
+  public CompletableFuture<V> read(byte[] key, long observedIndex) {
+    Objects.requireNonNull(key, "key");
+    if (observedIndex < 0) {
+      throw new IllegalArgumentException("observedIndex " + observedIndex + " must be >= 0");
+    }
+    checkUsable();
+    return reads.offer(key, observedIndex, replica.leader());
+  }
+
+  /**
+   * End of a loop pass: proposes what is queued as one batch (per proposalsPerBatchMax), asks
+   * the core once for the lease of every queued read, and flushes if the policy says so.
+   */
+  public void processQueued() {
+    call(() -> {
+      while (proposals.hasQueued()) {
+        List<ProposalHandle<R>> batch = proposals.takeBatch();
+        List<Command> commands = new ArrayList<>(batch.size());
+        for (ProposalHandle<R> h : batch) {
+          commands.add(h.command());
+        }
+        Proposal p = replica.propose(commands, nowNanos);
+        proposals.proposed(batch, p, replica.leader());
+        execute(p.ready());
+      }
+      if (reads.hasQueued()) {
+        long id = reads.submitQueued();
+        execute(replica.read(new ReadRequest(id), nowNanos));
+      }
+    });
+  }
+
+  /** Leader only: starts a membership change (see {@link Replica#proposeMembership}). */
+  public boolean proposeMembership(Membership target) {
+    boolean[] ok = new boolean[1];
+    call(() -> {
+      ok[0] = replica.proposeMembership(target, nowNanos);
+      execute(replica.ready());
+    });
+    return ok[0];
+  }
+
+  /** Leader only: lets a witness stand in for a failed backup (see {@link Replica#standIn}). */
+  public boolean standIn(NodeId failed, NodeId standIn) {
+    boolean[] ok = new boolean[1];
+    call(() -> {
+      ok[0] = replica.standIn(failed, standIn);
+      execute(replica.ready());
+    });
+    return ok[0];
+  }
+
+  // =====================================================================================
+  // Inspection
+  // =====================================================================================
+
+  /** The core, for inspection (status, term, log, membership); never call its inputs. */
+  public Replica replica() {
+    return replica;
+  }
+
+  public ReplicaLog log() {
+    return log;
+  }
+
+  public StateMachineStore<R, V> store() {
+    return store;
+  }
+
+  public RuntimeConfig config() {
+    return config;
+  }
+
+  /** True while a flush started by the runtime has not completed. */
+  public boolean flushInFlight() {
+    return flushInFlight;
+  }
+
+  /** Proposals queued, appended or waiting for their DURABLE notice. */
+  public int proposalsInFlight() {
+    return proposals.inFlight();
+  }
+
+  /** Reads allowed under the lease and waiting for their index to be applied. */
+  public int readsWaiting() {
+    return reads.waiting();
+  }
+
+  /** Leader: the DURABLE acknowledgement level reached (see {@link Replica#durableIndex()}); -1 otherwise. */
+  public long durableIndex() {
+    if (replica.status() != Status.LEADER) {
+      return -1;
+    }
+    long idx = replica.durableIndex();
+    if (config.replicaAck() == Durability.DURABLE) {
+      idx = Math.max(idx, replica.commitIndex()); // every ack was flushed before it was sent
+    }
+    return idx;
+  }
+
+  /** The exception that stopped the runtime, or null while it runs. */
+  public RuntimeException stoppedBy() {
+    return stoppedBy;
+  }
+
+  // =====================================================================================
+  // Executing Ready values
+  // =====================================================================================
+
+  /** Runs one input: reads the clock, guards re-entrancy, stops on a port failure. */
+  private void call(Runnable input) {
+    checkUsable();
+    if (inCall) {
+      throw new IllegalStateException("re-entrant call into the runtime (from a future callback?)");
+    }
+    inCall = true;
+    try {
+      long t = clock.nanos();
+      if (t < nowNanos) {
+        throw new IllegalStateException("clock went backwards: " + t + " < " + nowNanos);
+      }
+      nowNanos = t;
+      input.run();
+      afterInput();
+    } catch (RuntimeException | Error e) {
+      stop(e);
+      throw e;
+    } finally {
+      inCall = false;
+    }
+  }
+
+  private void checkUsable() {
+    if (stoppedBy != null) {
+      throw new IllegalStateException("runtime stopped after a failure: " + stoppedBy, stoppedBy);
+    }
+  }
+
+  private void stop(Throwable e) {
+    if (stoppedBy != null) {
+      return;
+    }
+    stoppedBy = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+    Refusal why = new Refusal(Refusal.Reason.OUTCOME_UNKNOWN, null, "the node stopped: " + e);
+    proposals.failAll(why);
+    reads.failAll(why);
+  }
+
+  /** Executes {@code rd} and whatever the core produces after it, in order. */
+  private void execute(Ready rd) {
+    while (true) {
+      persist(rd);
+      for (Message m : rd.messages()) {
+        transport.send(m.to(), m);
+      }
+      for (Entry e : rd.committedEntries()) {
+        apply(e);
+      }
+      for (ReadResult r : rd.reads()) {
+        if (r.ok()) {
+          listener.leaseReadAllowed(replica.term());
+        }
+        reads.answered(r, replica.leader());
+      }
+      for (RoleChange change : rd.statusChanges()) {
+        listener.statusChanged(change);
+      }
+      if (rd.membership() != null) {
+        listener.membershipChanged(rd.membership());
+      }
+      replica.advance(rd);
+      boolean leaderNow = replica.status() == Status.LEADER;
+      if (leading && !leaderNow) {
+        proposals.leadershipLost(replica.commitIndex(), replica.leader());
+      }
+      leading = leaderNow;
+      reads.serve(store.appliedIndex(), store::read);
+      long durable = durableIndex();
+      if (durable > 0) {
+        proposals.durableThrough(durable);
+      }
+      rd = replica.ready();
+      if (rd.isEmpty()) {
+        return;
+      }
+    }
+  }
+
+  /** Step 1 of the contract: hard state (durable if term or vote changed), then entries. */
+  private void persist(Ready rd) {
+    if (rd.hardState() != null && rd.termOrVoteChanged()) {
+      log.saveHardState(rd.hardState());
+    }
+    List<Entry> entries = rd.entriesToPersist();
+    if (entries.isEmpty()) {
+      return;
+    }
+    long first = entries.get(0).index();
+    if (first <= log.lastIndex()) {
+      log.truncateSuffix(first);
+    }
+    log.append(entries);
+    listener.persisted(entries);
+    if (!unflushed) {
+      unflushed = true;
+      unflushedSinceNanos = nowNanos;
+    }
+    if (config.replicaAck() == Durability.DURABLE) {
+      log.flush();
+      if (log.lastFlushedIndex() < log.lastIndex()) {
+        throw new IllegalStateException("replicaAck DURABLE needs a replica log whose flush"
+            + " completes before it returns; flushed " + log.lastFlushedIndex() + " of "
+            + log.lastIndex());
+      }
+      flushReportDue = true;
+    }
+  }
+
+  private void apply(Entry e) {
+    long applied = store.appliedIndex();
+    if (e.index() <= applied) {
+      return; // the store kept it across a restart
+    }
+    if (e.index() != applied + 1) {
+      throw new IllegalStateException("committed entry " + e.index() + " handed over after "
+          + applied + ": the store skipped entries");
+    }
+    R result = store.apply(e);
+    if (store.appliedIndex() != e.index()) {
+      throw new IllegalStateException("store reports applied index " + store.appliedIndex()
+          + " after applying " + e.index());
+    }
+    listener.applied(e, result);
+    proposals.applied(e, result);
+  }
+
+  // =====================================================================================
+  // Flushing
+  // =====================================================================================
+
+  private void afterInput() {
+    if (flushReportDue) {
+      flushReportDue = false;
+      flushCompleted();
+    }
+    maybeFlush();
+  }
+
+  /** Starts a flush when the policy says so (see the class comment). */
+  private void maybeFlush() {
+    if (flushInFlight || log.lastFlushedIndex() >= log.lastIndex()) {
+      return;
+    }
+    boolean due = replica.status() != Status.LEADER
+        || proposals.durableWanted() > log.lastFlushedIndex()
+        || nowNanos - unflushedSinceNanos >= flushIntervalNanos;
+    if (!due) {
+      return;
+    }
+    long target = log.lastIndex();
+    flushInFlight = true;
+    log.flush();
+    if (log.lastFlushedIndex() >= target) {
+      flushCompleted();
+    }
+  }
+
+  private void flushCompleted() {
+    flushInFlight = false;
+    long flushed = log.lastFlushedIndex();
+    listener.flushed(flushed);
+    if (flushed >= log.lastIndex()) {
+      unflushed = false;
+    } else {
+      unflushedSinceNanos = nowNanos; // written while the flush ran: the next one is due later
+    }
+    execute(replica.logFlushed(flushed, nowNanos));
+  }
+}

@@ -1,0 +1,76 @@
+package io.respawn.node;
+
+import io.respawn.storage.Durability;
+import java.util.Objects;
+
+/**
+ * Limits and policies of a {@link NodeRuntime}, validated on construction with messages that name
+ * the limit.
+ *
+ * @param replicaAck when this member acknowledges entries to its leader: {@link
+ *     Durability#ORDERED} once written in order (the default: an ack costs no fsync, a machine
+ *     crash may lose the unflushed suffix), or {@link Durability#DURABLE} once flushed (every
+ *     Ready with entries is fsynced before its messages leave; needs a replica log whose flush
+ *     completes before it returns)
+ * @param flushIntervalMillis longest time an entry this node leads stays unflushed when nobody
+ *     waits for DURABLE (followers flush at once, and a DURABLE proposal flushes at once)
+ * @param proposalsQueuedMax proposals waiting for the next {@link NodeRuntime#processQueued()};
+ *     more are refused with {@link Refusal.Reason#QUEUE_FULL}
+ * @param proposalsInFlightMax proposals queued or appended but not yet applied; more are refused
+ *     with {@link Refusal.Reason#QUEUE_FULL} (back-pressure instead of unbounded memory)
+ * @param proposalsPerBatchMax proposals handed to the core as one batch (one entry each)
+ * @param readsQueuedMax reads waiting for the next {@link NodeRuntime#processQueued()}
+ * @param readsWaitingMax reads allowed by the lease and waiting for their index to be applied
+ */
+public record RuntimeConfig(
+    Durability replicaAck,
+    long flushIntervalMillis,
+    int proposalsQueuedMax,
+    int proposalsInFlightMax,
+    int proposalsPerBatchMax,
+    int readsQueuedMax,
+    int readsWaitingMax) {
+
+  public RuntimeConfig {
+    Objects.requireNonNull(replicaAck, "replicaAck");
+    require(flushIntervalMillis >= 0, "flushIntervalMillis " + flushIntervalMillis + " must be >= 0");
+    require(proposalsQueuedMax >= 1, "proposalsQueuedMax must be >= 1");
+    require(proposalsInFlightMax >= proposalsQueuedMax, "proposalsInFlightMax "
+        + proposalsInFlightMax + " must be >= proposalsQueuedMax " + proposalsQueuedMax);
+    require(proposalsPerBatchMax >= 1, "proposalsPerBatchMax must be >= 1");
+    require(readsQueuedMax >= 1, "readsQueuedMax must be >= 1");
+    require(readsWaitingMax >= readsQueuedMax, "readsWaitingMax " + readsWaitingMax
+        + " must be >= readsQueuedMax " + readsQueuedMax);
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+
+  /** ORDERED replica acks, 100 ms flush interval, 10,000 proposals in flight, batches of 1,024. */
+  public static RuntimeConfig defaults() {
+    return new RuntimeConfig(Durability.ORDERED, 100, 4_096, 10_000, 1_024, 4_096, 10_000);
+  }
+
+  public RuntimeConfig withReplicaAck(Durability v) {
+    return new RuntimeConfig(v, flushIntervalMillis, proposalsQueuedMax, proposalsInFlightMax,
+        proposalsPerBatchMax, readsQueuedMax, readsWaitingMax);
+  }
+
+  public RuntimeConfig withFlushIntervalMillis(long v) {
+    return new RuntimeConfig(replicaAck, v, proposalsQueuedMax, proposalsInFlightMax,
+        proposalsPerBatchMax, readsQueuedMax, readsWaitingMax);
+  }
+
+  public RuntimeConfig withProposalLimits(int queuedMax, int inFlightMax, int perBatchMax) {
+    return new RuntimeConfig(replicaAck, flushIntervalMillis, queuedMax, inFlightMax, perBatchMax,
+        readsQueuedMax, readsWaitingMax);
+  }
+
+  public RuntimeConfig withReadLimits(int queuedMax, int waitingMax) {
+    return new RuntimeConfig(replicaAck, flushIntervalMillis, proposalsQueuedMax,
+        proposalsInFlightMax, proposalsPerBatchMax, queuedMax, waitingMax);
+  }
+}

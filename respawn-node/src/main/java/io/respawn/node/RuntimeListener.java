@@ -1,0 +1,37 @@
+package io.respawn.node;
+
+import io.respawn.core.Entry;
+import io.respawn.core.Membership;
+import io.respawn.core.RoleChange;
+import java.util.List;
+
+/**
+ * What a {@link NodeRuntime} reports as it executes Ready values, in order, on the driver's
+ * thread: for metrics and logs in the server, for the invariant checkers in the simulator. Every
+ * method does nothing by default; implementations must not call back into the runtime.
+ *
+ * @param <R> the state machine's result type
+ */
+public interface RuntimeListener<R> {
+
+  /** {@code entries} were written to the replica log (after any truncation they imply). */
+  default void persisted(List<Entry> entries) {}
+
+  /** The replica log reports everything up to {@code index} flushed. */
+  default void flushed(long index) {}
+
+  /** A committed entry was applied to the state machine, with the result it produced. */
+  default void applied(Entry entry, R result) {}
+
+  /** The core allowed a batch of local reads under the lease of {@code term}. */
+  default void leaseReadAllowed(long term) {}
+
+  default void statusChanged(RoleChange change) {}
+
+  default void membershipChanged(Membership membership) {}
+
+  /** A listener that ignores everything. */
+  static <R> RuntimeListener<R> none() {
+    return new RuntimeListener<>() {};
+  }
+}

@@ -1,0 +1,258 @@
+package io.respawn.node;
+
+import static io.respawn.node.TestShard.MS;
+import static io.respawn.node.TestShard.cmd;
+import static io.respawn.node.TestShard.key;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.respawn.core.Message;
+import io.respawn.core.NodeId;
+import io.respawn.core.Role;
+import io.respawn.storage.Durability;
+import io.respawn.storage.StorageException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.Test;
+
+class NodeRuntimeTest {
+
+  static Refusal.Reason reasonOf(CompletableFuture<?> f) {
+    assertThat(f).isCompletedExceptionally();
+    Throwable t = f.handle((v, e) -> e).getNow(null);
+    if (t instanceof CompletionException ce) {
+      t = ce.getCause();
+    }
+    assertThat(t).isInstanceOf(Refusal.class);
+    return ((Refusal) t).reason();
+  }
+
+  @Test
+  void aWriteIsOrderedThenDurableAndEveryMemberAppliesIt() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.DURABLE);
+    assertThat(h.index()).isZero();
+    leader.processQueued();
+    assertThat(h.term()).isEqualTo(leader.replica().term());
+    assertThat(h.index()).isEqualTo(leader.replica().lastIndex());
+    s.deliverAll();
+    assertThat(h.ordered()).isCompletedWithValue(h.index());
+    // followers flush as soon as they wrote; the leader flushes at once for a DURABLE waiter
+    assertThat(h.durable()).isCompletedWithValue(h.index());
+    s.run(50);
+    assertThat(s.stores.get(1).values).containsEntry("a", "1");
+    assertThat(s.stores.get(2).values).as("the witness keeps keys only").containsEntry("a", "?");
+  }
+
+  @Test
+  void proposalsOfOnePassAreOneBatchWithConsecutiveIndexes() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    s.queue.clear();
+    List<ProposalHandle<Long>> hs = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      hs.add(leader.propose(cmd("k" + i, "v" + i), Durability.ORDERED));
+    }
+    leader.processQueued();
+    long first = hs.get(0).index();
+    for (int i = 0; i < 5; i++) {
+      assertThat(hs.get(i).index()).isEqualTo(first + i);
+    }
+    long appendsToBackup = s.queue.stream().filter(m -> m instanceof Message.AppendEntries a
+        && a.to().value() == 1 && !a.entries().isEmpty()).count();
+    assertThat(appendsToBackup).isEqualTo(1);
+    s.deliverAll();
+    for (ProposalHandle<Long> h : hs) {
+      assertThat(h.ordered()).isCompletedWithValue(h.index());
+    }
+  }
+
+  @Test
+  void anOrderedWriteWaitsForTheFlushIntervalBeforeItIsDurable() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults().withFlushIntervalMillis(50));
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    s.run(100); // let earlier entries flush
+    ProposalHandle<Long> h = leader.propose(cmd("x", "1"), Durability.ORDERED);
+    leader.processQueued();
+    s.deliverAll();
+    assertThat(h.ordered()).isCompleted();
+    assertThat(h.durable()).as("the leader has not flushed yet").isNotDone();
+    assertThat(leader.log().lastFlushedIndex()).isLessThan(h.index());
+    s.run(60);
+    assertThat(h.durable()).isCompletedWithValue(h.index());
+  }
+
+  @Test
+  void aFollowerRefusesWritesAndReadsNamingTheLeader() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
+    s.electNode(0);
+    NodeRuntime<Long, String> backup = s.n(1);
+    ProposalHandle<Long> h = backup.propose(cmd("a", "1"), Durability.ORDERED);
+    CompletableFuture<String> r = backup.read(key("a"), 0);
+    backup.processQueued();
+    assertThat(reasonOf(h.ordered())).isEqualTo(Refusal.Reason.NOT_LEADER);
+    assertThat(reasonOf(h.durable())).isEqualTo(Refusal.Reason.NOT_LEADER);
+    assertThat(reasonOf(r)).isEqualTo(Refusal.Reason.NOT_LEADER);
+    Refusal why = (Refusal) h.ordered().handle((v, e) -> e).getNow(null);
+    assertThat(why.leaderHint()).isEqualTo(NodeId.of(0));
+  }
+
+  @Test
+  void leaseReadsSeeEveryAcknowledgedWriteAndWaitForAnObservedIndex() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    ProposalHandle<Long> w = leader.propose(cmd("a", "1"), Durability.ORDERED);
+    leader.processQueued();
+    s.deliverAll();
+    CompletableFuture<String> r = leader.read(key("a"), 0);
+    leader.processQueued();
+    assertThat(r).isCompletedWithValue("1");
+    // a read that saw a write still in flight waits until that write is applied
+    ProposalHandle<Long> w2 = leader.propose(cmd("a", "2"), Durability.ORDERED);
+    leader.processQueued(); // appended, not yet acknowledged by the backup
+    CompletableFuture<String> r2 = leader.read(key("a"), w2.index());
+    leader.processQueued();
+    assertThat(r2).isNotDone();
+    assertThat(leader.readsWaiting()).isEqualTo(1);
+    s.deliverAll();
+    assertThat(r2).isCompletedWithValue("2");
+    assertThat(w.ordered()).isCompleted();
+  }
+
+  @Test
+  void queuesAreBoundedAndRefuseWithQueueFull() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults().withProposalLimits(2, 3, 2)
+        .withReadLimits(1, 1));
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    ProposalHandle<Long> a = leader.propose(cmd("a", "1"), Durability.ORDERED);
+    ProposalHandle<Long> b = leader.propose(cmd("b", "1"), Durability.ORDERED);
+    ProposalHandle<Long> c = leader.propose(cmd("c", "1"), Durability.ORDERED);
+    assertThat(reasonOf(c.ordered())).isEqualTo(Refusal.Reason.QUEUE_FULL);
+    leader.processQueued(); // a, b appended: 2 in flight (not applied)
+    ProposalHandle<Long> d = leader.propose(cmd("d", "1"), Durability.ORDERED);
+    ProposalHandle<Long> e = leader.propose(cmd("e", "1"), Durability.ORDERED);
+    assertThat(d.ordered()).isNotDone();
+    assertThat(reasonOf(e.ordered())).isEqualTo(Refusal.Reason.QUEUE_FULL);
+    CompletableFuture<String> r1 = leader.read(key("a"), 0);
+    CompletableFuture<String> r2 = leader.read(key("a"), 0);
+    assertThat(reasonOf(r2)).isEqualTo(Refusal.Reason.QUEUE_FULL);
+    s.run(100);
+    assertThat(a.ordered()).isCompleted();
+    assertThat(b.ordered()).isCompleted();
+    assertThat(r1).isCompleted();
+  }
+
+  @Test
+  void anAsynchronousFlushIsReportedWithOnFlushed() {
+    List<TestShard.SlowFlushLog> slow = new ArrayList<>();
+    TestShard s = new TestShard(RuntimeConfig.defaults(), l -> {
+      TestShard.SlowFlushLog x = new TestShard.SlowFlushLog(l);
+      slow.add(x);
+      return x;
+    }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    for (int i = 0; i < 3; i++) {
+      slow.get(i).complete();
+      s.n(i).onFlushed();
+    }
+    s.deliverAll();
+    ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.DURABLE);
+    leader.processQueued();
+    s.deliverAll();
+    assertThat(h.ordered()).as("ORDERED needs no flush").isCompleted();
+    assertThat(leader.flushInFlight()).isTrue();
+    assertThat(h.durable()).isNotDone();
+    slow.get(0).complete();
+    leader.onFlushed();
+    assertThat(h.durable()).as("the backup has not flushed").isNotDone();
+    slow.get(1).complete();
+    s.n(1).onFlushed(); // the backup reports its flushed index at once
+    s.deliverAll();
+    assertThat(h.durable()).isCompletedWithValue(h.index());
+  }
+
+  @Test
+  void replicaAckDurableFlushesBeforeSendingAndNeedsASynchronousFlush() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults().withReplicaAck(Durability.DURABLE));
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.ORDERED);
+    leader.processQueued();
+    assertThat(s.logs.get(0).lastFlushedIndex()).isEqualTo(h.index());
+    s.deliverAll();
+    assertThat(s.logs.get(1).lastFlushedIndex()).isGreaterThanOrEqualTo(h.index());
+    assertThat(h.durable()).as("committed means flushed on the quorum").isCompleted();
+
+    assertThatThrownBy(() -> new TestShard(RuntimeConfig.defaults().withReplicaAck(Durability.DURABLE),
+        TestShard.SlowFlushLog::new, Role.PRIMARY, Role.BACKUP, Role.WITNESS).electNode(0))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("replicaAck DURABLE");
+  }
+
+  @Test
+  void aStorageFailureStopsTheRuntimeAndFailsWhatIsPending() {
+    boolean[] broken = {false};
+    TestShard s = new TestShard(RuntimeConfig.defaults(), l -> new ForwardingLog(l) {
+      @Override
+      public void append(List<io.respawn.core.Entry> entries) {
+        if (broken[0]) {
+          throw new StorageException("disk full: No space left on device");
+        }
+        super.append(entries);
+      }
+    }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    ProposalHandle<Long> queued = leader.propose(cmd("a", "1"), Durability.ORDERED);
+    CompletableFuture<String> read = leader.read(key("a"), 0);
+    broken[0] = true;
+    assertThatThrownBy(leader::processQueued).isInstanceOf(StorageException.class);
+    assertThat(reasonOf(queued.ordered())).isEqualTo(Refusal.Reason.OUTCOME_UNKNOWN);
+    assertThat(reasonOf(read)).isEqualTo(Refusal.Reason.OUTCOME_UNKNOWN);
+    assertThat(leader.stoppedBy()).isInstanceOf(StorageException.class);
+    assertThatThrownBy(leader::onTick).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("stopped");
+  }
+
+  @Test
+  void aCallbackMayNotCallBackIntoTheRuntime() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.ORDERED);
+    Throwable[] seen = new Throwable[1];
+    h.ordered().thenRun(() -> {
+      try {
+        leader.onTick();
+      } catch (IllegalStateException e) {
+        seen[0] = e;
+      }
+    });
+    leader.processQueued();
+    s.deliverAll();
+    assertThat(seen[0]).hasMessageContaining("re-entrant");
+  }
+
+  @Test
+  void aLeaderThatStepsDownCannotTellTheOutcomeOfUncommittedWrites() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    s.down.add(1); // the backup is gone: nothing commits
+    ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.ORDERED);
+    leader.processQueued();
+    s.deliverAll();
+    assertThat(h.ordered()).isNotDone();
+    // a higher term reaches the leader: it steps down
+    leader.onMessage(new Message.AppendEntriesResponse(NodeId.of(2), NodeId.of(0),
+        leader.replica().term() + 5, false, 0, 0, 0));
+    assertThat(reasonOf(h.ordered())).isEqualTo(Refusal.Reason.OUTCOME_UNKNOWN);
+    assertThat(leader.durableIndex()).isEqualTo(-1);
+  }
+
+  @Test
+  void theClockMustNotGoBackwards() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
+    s.n(0).onTick();
+    s.nowNanos[0] -= MS;
+    assertThatThrownBy(() -> s.n(0).onTick()).hasMessageContaining("backwards");
+  }
+}

@@ -82,6 +82,7 @@ public final class NodeRuntime<R, V> {
   private final long flushIntervalNanos;
 
   private long nowNanos = Long.MIN_VALUE;
+  private boolean started;
   private boolean leading;
   private boolean flushInFlight;
   private boolean flushReportDue;
@@ -105,8 +106,8 @@ public final class NodeRuntime<R, V> {
   }
 
   /**
-   * Starts a replica from what {@code log} recovered: builds the core, applies what the
-   * recovered hard state says is committed, and sends nothing until the first input.
+   * Starts a replica from what {@code log} recovered. Nothing runs until the first input, which
+   * first applies what the recovered hard state says is committed.
    */
   public static <R, V> NodeRuntime<R, V> start(ReplicaConfig coreConfig, RuntimeConfig config,
       ReplicaLog log, StateMachineStore<R, V> store, Transport transport, Clock clock,
@@ -119,10 +120,7 @@ public final class NodeRuntime<R, V> {
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(listener, "listener");
     Replica replica = new Replica(coreConfig, log.load());
-    NodeRuntime<R, V> rt = new NodeRuntime<>(replica, config, log, store, transport, clock,
-        listener);
-    rt.call(() -> rt.execute(replica.ready()));
-    return rt;
+    return new NodeRuntime<>(replica, config, log, store, transport, clock, listener);
   }
 
   // =====================================================================================
@@ -292,6 +290,10 @@ public final class NodeRuntime<R, V> {
         throw new IllegalStateException("clock went backwards: " + t + " < " + nowNanos);
       }
       nowNanos = t;
+      if (!started) {
+        started = true;
+        execute(replica.ready()); // what the recovered hard state says is committed
+      }
       input.run();
       afterInput();
     } catch (RuntimeException | Error e) {

@@ -62,7 +62,7 @@ public record SimConfig(
     return new SimConfig(
         5_000, 3_000, Shape.RANDOM, true, Variant.CORRECT, true,
         4, 400, 10_000, 200, 25, 120, 60,
-        new NodeTiming(10_000, 100, 3_000, 20_000),
+        new NodeTiming(10_000, 100, 100, 3_000, 20_000),
         new NetworkConfig(100, 8_000, 20_000, 10_000),
         NemesisConfig.standard(),
         WorkloadConfig.standard(),

@@ -9,6 +9,8 @@ import io.respawn.core.ReplicaConfig;
 import io.respawn.core.Role;
 import io.respawn.core.RoleChange;
 import io.respawn.core.Status;
+import io.respawn.node.RuntimeConfig;
+import io.respawn.storage.Durability;
 import io.respawn.sim.clock.SimClock;
 import io.respawn.sim.event.EventQueue;
 import io.respawn.sim.invariant.BackupIndexMonotone;
@@ -29,9 +31,7 @@ import io.respawn.sim.net.SimNetwork;
 import io.respawn.sim.node.ClientReply;
 import io.respawn.sim.node.NodeObserver;
 import io.respawn.sim.node.SimNode;
-import io.respawn.sim.storage.EngineReplicaStorage;
-import io.respawn.sim.storage.MemoryReplicaStorage;
-import io.respawn.sim.storage.ReplicaStorage;
+import io.respawn.sim.storage.SimStorage;
 import io.respawn.sim.workload.SimClient;
 import io.respawn.sim.workload.Workload;
 import java.util.ArrayList;
@@ -111,9 +111,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
           : nodeRandom.nextLong(-config.clockDriftPpmMax(), config.clockDriftPpmMax() + 1);
       SimClock clock = new SimClock(driftPpm, nodeRandom.nextLong(1L << 40));
       int id = i;
-      SimNode node = new SimNode(id, s -> replicaConfig(id, s), newStorage(), clock, events,
-          network, nodeRandom, config.timing(), config.workload().keyCount(), clientCount + 1,
-          this);
+      SimNode node = new SimNode(id, s -> replicaConfig(id, s), runtimeConfig(), newStorage(),
+          clock, events, network, nodeRandom, config.timing(), config.workload().keyCount(),
+          clientCount + 1, this);
       node.setClientEndpointBase(REPLICAS);
       nodes.add(node);
     }
@@ -130,8 +130,13 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     nemesis = new Nemesis(events, random.split(), config.nemesis(), this);
   }
 
-  private ReplicaStorage newStorage() {
-    return config.engineStorage() ? new EngineReplicaStorage() : new MemoryReplicaStorage();
+  private SimStorage newStorage() {
+    return config.engineStorage() ? SimStorage.segmented() : SimStorage.memory();
+  }
+
+  /** The runtime as the server configures it, with the simulation's limits. */
+  private RuntimeConfig runtimeConfig() {
+    return RuntimeConfig.defaults().withReplicaAck(Durability.DURABLE);
   }
 
   private ReplicaConfig replicaConfig(int id, long replicaSeed) {
@@ -332,7 +337,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   private String describe() {
     StringBuilder b = new StringBuilder();
     b.append("shape ").append(shape.spelling()).append(", variant ").append(config.variant())
-        .append(", storage ").append(config.engineStorage() ? "engine" : "memory")
+        .append(", storage ").append(config.engineStorage() ? "segmented log" : "memory")
         .append(", ").append(history.size()).append(" ops, ").append(acknowledged.size())
         .append(" acked writes, ").append(unknownOps()).append(" unknown, ")
         .append(committed.committedCount()).append(" committed, highest term ")
@@ -520,16 +525,25 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         for (Member m : members) {
           boolean witnessVoter = m.voting() && m.role() == Role.WITNESS;
           boolean allowed = m.id().value() != leader.id() || config.leaderMayStandIn();
-          if (witnessVoter && allowed && nodes.get(m.id().value()).isUp()
-              && !standInsOf(leader).containsValue(m.id().value())
-              && leader.standIn(backup.value(), m.id().value())) {
-            standInTerm[leader.id()] = leader.replica().term();
-            standIns.get(leader.id()).put(backup.value(), m.id().value());
-            target = without(members, backup.value());
-            what = "n" + m.id().value() + " stands in for down backup n" + backup.value()
-                + "; remove n" + backup.value();
-            break;
+          if (!witnessVoter || !allowed || !nodes.get(m.id().value()).isUp()
+              || standInsOf(leader).containsValue(m.id().value())) {
+            continue;
           }
+          // Recorded before the call: the runtime may commit (and apply) under the stand-in
+          // before standIn returns.
+          Map<Integer, Integer> mine = standIns.get(leader.id());
+          long previousTerm = standInTerm[leader.id()];
+          standInTerm[leader.id()] = leader.replica().term();
+          mine.put(backup.value(), m.id().value());
+          if (!leader.standIn(backup.value(), m.id().value())) {
+            mine.remove(backup.value());
+            standInTerm[leader.id()] = previousTerm;
+            continue;
+          }
+          target = without(members, backup.value());
+          what = "n" + m.id().value() + " stands in for down backup n" + backup.value()
+              + "; remove n" + backup.value();
+          break;
         }
         break;
       }

@@ -47,8 +47,8 @@ public final class SimulateCommand implements Callable<Integer> {
   String shape;
 
   @Option(names = "--memory-storage",
-      description = "Persist through an in-memory model of the storage contract instead of the "
-          + "real engine on a crash-recording disk.")
+      description = "Persist through an in-memory model of the replica log contract instead of "
+          + "the segmented replica log on a crash-recording disk.")
   boolean memoryStorage;
 
   @Option(names = "--no-membership-changes", description = "Keep the starting membership.")
@@ -149,7 +149,7 @@ public final class SimulateCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "simulate: seeds %d..%d variant=%s shape=%s storage=%s "
             + "lin-unknown=%d ops=%d %s %.1fs seeds=%d events=%d violations=%d%n",
         range[0], range[1], v.name().toLowerCase(Locale.ROOT).replace('_', '-'), shape,
-        memoryStorage ? "memory" : "engine", summary.linUnknown(), summary.operations(),
+        memoryStorage ? "memory" : "segmented", summary.linUnknown(), summary.operations(),
         summary.stats(),
         (System.nanoTime() - started) / 1e9, summary.seeds(), summary.events(),
         summary.violations());

@@ -1,58 +1,65 @@
 package io.respawn.sim.node;
 
 import io.respawn.core.Entry;
-import io.respawn.core.EntryKind;
-import io.respawn.core.Message;
+import io.respawn.core.Membership;
 import io.respawn.core.NodeId;
-import io.respawn.core.ReadRequest;
-import io.respawn.core.ReadResult;
-import io.respawn.core.Ready;
 import io.respawn.core.Replica;
 import io.respawn.core.ReplicaConfig;
+import io.respawn.core.Role;
 import io.respawn.core.RoleChange;
 import io.respawn.core.Status;
+import io.respawn.node.NodeRuntime;
+import io.respawn.node.ProposalHandle;
+import io.respawn.node.Refusal;
+import io.respawn.node.RuntimeConfig;
+import io.respawn.node.RuntimeListener;
 import io.respawn.sim.clock.SimClock;
 import io.respawn.sim.event.EventQueue;
 import io.respawn.sim.kv.KvCommand;
 import io.respawn.sim.kv.KvStateMachine;
+import io.respawn.sim.kv.KvStore;
 import io.respawn.sim.lin.OpKind;
 import io.respawn.sim.lin.Outcome;
 import io.respawn.sim.net.SimNetwork;
-import io.respawn.sim.storage.ReplicaStorage;
+import io.respawn.sim.storage.SimStorage;
+import io.respawn.storage.Durability;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.LongFunction;
 
 /**
- * One simulated replica process: the real {@link Replica} plus what the runtime does around it
- * (the simulator's stand-in for respawn-server's NodeLoop).
+ * One simulated replica process: respawn-node's {@link NodeRuntime} (the code the server runs)
+ * on simulated ports, plus the simulated clients' front end. This class only adapts:
  *
- * <p>It executes each {@link Ready} as the core's contract says: write the hard state and
- * entries, wait for the (simulated) fsync, and only then send messages, apply committed entries
- * to the {@link KvStateMachine}, answer reads and acknowledge with {@code advance}. While an
- * fsync is in flight the node is busy: arriving messages wait in the network and ticks are
- * skipped, as a NodeLoop blocked on fsync would behave. A crash during the fsync leaves the
- * storage in one of its crash states and the messages unsent.
+ * <ul>
+ *   <li>Transport: {@link SimNetwork} (delay, loss, duplication, reordering, partitions);
+ *   <li>Clock: the node's drifting {@link SimClock} over virtual time;
+ *   <li>ReplicaLog: the node's {@link SimStorage} (the segmented log on a crash-recording disk,
+ *       or the in-memory model), whose flushes take a simulated fsync time;
+ *   <li>StateMachineStore: the {@link KvStateMachine} ({@link KvStore}).
+ * </ul>
  *
- * <p>Clients talk to it with {@link ClientRequest}: writes are proposed and answered when the
- * entry is applied here; GETs go through the core's lease read. A value this node holds only in
- * elided form (it was a witness) is pulled from a backup before it is served.
+ * <p>With {@code replicaAck = DURABLE} every Ready with entries is flushed before its messages
+ * leave; the flush takes 0.1–3 ms of virtual time during which the node is busy: arriving
+ * messages wait in the network, ticks are skipped, and everything it sends (to peers and to
+ * clients) leaves when the fsync ends, or never if it crashes first.
+ *
+ * <p>Clients talk to it with {@link ClientRequest}: writes are proposed (batched per loop pass)
+ * and answered when applied here; GETs go through the runtime's lease read. A value this node
+ * holds only in elided form (it was a witness) is pulled from a backup before it is served.
  *
  * <p>Owned by the simulation thread.
  */
 public final class SimNode {
 
-  private record PendingWrite(ClientRequest request, long term, Entry entry) {}
-
-  private record WaitingRead(ClientRequest request, long readIndex) {}
-
   private final int id;
   private final LongFunction<ReplicaConfig> configForSeed;
-  private final ReplicaStorage storage;
+  private final RuntimeConfig runtimeConfig;
+  private final SimStorage storage;
   private final SimClock clock;
   private final EventQueue events;
   private final SimNetwork<Object> network;
@@ -61,27 +68,28 @@ public final class SimNode {
   private final int keyCount;
   private final NodeObserver observer;
 
-  private Replica replica;
+  private NodeRuntime<Long, KvStore.Value> runtime;
   private KvStateMachine stateMachine;
   private boolean up;
   private int incarnation;
   private long busyUntilNanos;
   private long pausedUntilNanos;
-  private long readSequence;
-  private final Map<Long, PendingWrite> pendingWrites = new HashMap<>();
-  private final Map<Long, ClientRequest> pendingReads = new HashMap<>();
-  private final List<WaitingRead> waitingReads = new ArrayList<>();
+  private boolean passScheduled;
+  private final List<Runnable> held = new ArrayList<>();
+  private final List<ClientRequest> unknownReads = new ArrayList<>();
   private final long[] pullSentAtNanos;
   private final int[] lastOpIdOfClient;
   private int pullRotation;
   private int clientEndpointBase;
   private long crashesLosingWrites;
 
-  public SimNode(int id, LongFunction<ReplicaConfig> configForSeed, ReplicaStorage storage,
-      SimClock clock, EventQueue events, SimNetwork<Object> network, SplittableRandom random,
-      NodeTiming timing, int keyCount, int clientCount, NodeObserver observer) {
+  public SimNode(int id, LongFunction<ReplicaConfig> configForSeed, RuntimeConfig runtimeConfig,
+      SimStorage storage, SimClock clock, EventQueue events, SimNetwork<Object> network,
+      SplittableRandom random, NodeTiming timing, int keyCount, int clientCount,
+      NodeObserver observer) {
     this.id = id;
     this.configForSeed = configForSeed;
+    this.runtimeConfig = runtimeConfig;
     this.storage = storage;
     this.clock = clock;
     this.events = events;
@@ -102,7 +110,7 @@ public final class SimNode {
     return up;
   }
 
-  /** True while a Ready waits for its fsync. */
+  /** True while a flush (fsync) is in flight. */
   public boolean isSyncing() {
     return up && busyUntilNanos > events.nowNanos();
   }
@@ -111,16 +119,21 @@ public final class SimNode {
     return pausedUntilNanos > events.nowNanos();
   }
 
-  /** The live replica; null while the node is down. */
+  /** The live replica, for inspection; null while the node is down. */
   public Replica replica() {
-    return replica;
+    return runtime == null ? null : runtime.replica();
+  }
+
+  /** The live runtime; null while the node is down. */
+  public NodeRuntime<Long, KvStore.Value> runtime() {
+    return runtime;
   }
 
   public KvStateMachine stateMachine() {
     return stateMachine;
   }
 
-  public ReplicaStorage storage() {
+  public SimStorage storage() {
     return storage;
   }
 
@@ -128,41 +141,43 @@ public final class SimNode {
     return clock;
   }
 
-  private long localNanos() {
-    return clock.localNanos(events.nowNanos());
-  }
-
   // ---- lifecycle ----
 
   /** Starts (or restarts) the process from whatever its storage holds. */
   public void start() {
-    replica = new Replica(configForSeed.apply(random.nextLong()), storage.recover());
+    incarnation++;
+    int inc = incarnation;
+    up = true;
+    busyUntilNanos = 0;
+    passScheduled = false;
+    held.clear();
+    unknownReads.clear();
     stateMachine = new KvStateMachine(keyCount,
         (key, ft, fi, tt, ti) -> observer.timestampRegressed(this, key,
             "k" + key + " from " + ft + "/" + fi + " to " + tt + "/" + ti));
-    up = true;
-    incarnation++;
-    busyUntilNanos = 0;
+    runtime = NodeRuntime.start(configForSeed.apply(random.nextLong()), runtimeConfig,
+        storage.open(flush -> flushWithLatency(inc, flush)), new KvStore(stateMachine),
+        (to, m) -> output(() -> network.send(id, to.value(), m)),
+        () -> clock.localNanos(events.nowNanos()), new Listener());
     network.setDown(id, false);
-    execute(replica.ready());
+    runtime.onTick();
   }
 
   /** Power loss: volatile state is gone, storage drops to a crash state. */
   public void crash() {
     up = false;
     incarnation++;
-    replica = null;
+    runtime = null;
     stateMachine = null;
-    pendingWrites.clear();
-    pendingReads.clear();
-    waitingReads.clear();
+    held.clear();
+    unknownReads.clear();
     network.setDown(id, true);
-    if (storage.crash(random)) {
+    if (storage.machineCrash(random)) {
       crashesLosingWrites++;
     }
   }
 
-  /** Crashes whose disk crash state dropped at least one written (unsynced) batch. */
+  /** Crashes whose disk crash state dropped at least one written (unflushed) change. */
   public long crashesLosingWrites() {
     return crashesLosingWrites;
   }
@@ -181,11 +196,68 @@ public final class SimNode {
     return up && busyUntilNanos <= now && pausedUntilNanos <= now;
   }
 
+  // ---- the runtime's simulated ports ----
+
+  /** A flush takes effect now; the node stays busy for one simulated fsync. */
+  private void flushWithLatency(int inc, Runnable flush) {
+    flush.run();
+    long fsyncMicros = timing.fsyncMicrosMin()
+        + random.nextLong(timing.fsyncMicrosMax() - timing.fsyncMicrosMin() + 1);
+    busyUntilNanos = Math.max(busyUntilNanos, events.nowNanos()) + fsyncMicros * 1_000;
+    holdMessagesUntil(busyUntilNanos);
+    events.at(busyUntilNanos, () -> release(inc));
+  }
+
+  /** Everything the node sends leaves when it is not busy; held outputs die with a crash. */
+  private void output(Runnable send) {
+    if (busyUntilNanos > events.nowNanos()) {
+      held.add(send);
+    } else {
+      send.run();
+    }
+  }
+
+  private void release(int inc) {
+    if (!up || inc != incarnation || busyUntilNanos > events.nowNanos()) {
+      return;
+    }
+    if (isPaused()) {
+      events.at(pausedUntilNanos, () -> release(inc));
+      return;
+    }
+    List<Runnable> out = new ArrayList<>(held);
+    held.clear();
+    out.forEach(Runnable::run);
+  }
+
+  /** Reports what the runtime does to the simulation's checkers. */
+  private final class Listener implements RuntimeListener<Long> {
+    @Override
+    public void persisted(List<Entry> entries) {
+      observer.persisted(SimNode.this, entries);
+    }
+
+    @Override
+    public void applied(Entry entry, Long result) {
+      observer.applied(SimNode.this, entry);
+    }
+
+    @Override
+    public void leaseReadAllowed(long term) {
+      observer.readServed(SimNode.this, term);
+    }
+
+    @Override
+    public void statusChanged(RoleChange change) {
+      observer.statusChanged(SimNode.this, change);
+    }
+  }
+
   // ---- inputs ----
 
   public void tick() {
     if (idle()) {
-      execute(replica.tick(localNanos()));
+      runtime.onTick();
     }
   }
 
@@ -194,8 +266,8 @@ public final class SimNode {
     if (!up) {
       return;
     }
-    if (message instanceof Message m) {
-      execute(replica.step(m, localNanos()));
+    if (message instanceof io.respawn.core.Message m) {
+      runtime.onMessage(m);
     } else if (message instanceof ClientRequest request) {
       onClientRequest(request);
     } else if (message instanceof ValuePull pull) {
@@ -204,7 +276,7 @@ public final class SimNode {
       boolean filled = reply.known()
           && stateMachine.fill(reply.key(), reply.term(), reply.index(), reply.value());
       if (filled || stateMachine.known(reply.key())) {
-        serveWaitingReads();
+        retryUnknownReads();
       }
     } else {
       throw new IllegalArgumentException("unknown message " + message);
@@ -220,12 +292,10 @@ public final class SimNode {
     OpKind kind = request.command().kind();
     int key = request.command().keys()[0];
     if (kind == OpKind.GET) {
-      long readId = ++readSequence;
-      pendingReads.put(readId, request);
-      execute(replica.read(new ReadRequest(readId), localNanos()));
+      issueRead(request);
       return;
     }
-    if (!replica.canPropose()) {
+    if (!runtime.replica().canPropose()) {
       reply(request, Outcome.FAIL, 0);
       return;
     }
@@ -237,114 +307,104 @@ public final class SimNode {
     }
     KvCommand command = new KvCommand(kind, request.opId(), request.command().keys(),
         request.command().values());
-    Ready ready = replica.propose(command.toCommand(), localNanos()).ready();
-    List<Entry> appended = ready.entriesToPersist();
-    Entry mine = appended.isEmpty() ? null : appended.get(appended.size() - 1);
-    if (mine == null || mine.kind() != EntryKind.NORMAL || mine.isElided()
-        || KvCommand.decode(mine.command()).opId() != request.opId()) {
-      execute(ready);
+    ProposalHandle<Long> h = runtime.propose(command.toCommand(), Durability.ORDERED);
+    int inc = incarnation;
+    h.ordered().whenComplete((result, error) -> onWriteOutcome(inc, request, h, result, error));
+    schedulePass();
+  }
+
+  private void onWriteOutcome(int inc, ClientRequest request, ProposalHandle<Long> h, Long result,
+      Throwable error) {
+    if (inc != incarnation) {
+      return;
+    }
+    if (error != null) {
+      if (refusalOf(error) != Refusal.Reason.OUTCOME_UNKNOWN) {
+        reply(request, Outcome.FAIL, 0); // definitely not applied
+      }
+      return; // may still take effect: the client times out (UNKNOWN)
+    }
+    if (result == null) {
+      return; // committed, but the result is unknowable here: the client times out
+    }
+    long term = h.term();
+    long index = h.index();
+    output(() -> {
+      observer.writeAcknowledged(request.opId(), term, index);
+      sendReply(request, Outcome.OK, result);
+    });
+  }
+
+  private static Refusal.Reason refusalOf(Throwable error) {
+    Throwable t = error instanceof CompletionException ce ? ce.getCause() : error;
+    if (t instanceof Refusal r) {
+      return r.reason();
+    }
+    throw new IllegalStateException("unexpected failure of a runtime future", t);
+  }
+
+  private void issueRead(ClientRequest request) {
+    int key = request.command().keys()[0];
+    CompletableFuture<KvStore.Value> f = runtime.read(KvCommand.keyName(key), 0);
+    int inc = incarnation;
+    f.whenComplete((value, error) -> onReadOutcome(inc, request, value, error));
+    schedulePass();
+  }
+
+  private void onReadOutcome(int inc, ClientRequest request, KvStore.Value value, Throwable error) {
+    if (inc != incarnation) {
+      return;
+    }
+    if (error != null) {
+      refusalOf(error);
       reply(request, Outcome.FAIL, 0);
+    } else if (value.known()) {
+      reply(request, Outcome.OK, value.value());
+    } else {
+      // a witness-turned-primary holds the key without its value: pull it, read again then
+      pull(request.command().keys()[0]);
+      unknownReads.add(request);
+    }
+  }
+
+  /** Reads that found a value unknown are issued again once it may be known. */
+  private void retryUnknownReads() {
+    if (unknownReads.isEmpty() || !idle()) {
       return;
     }
-    pendingWrites.put(mine.index(), new PendingWrite(request, mine.term(), mine));
-    execute(ready);
-  }
-
-  // ---- executing a Ready ----
-
-  private void execute(Ready ready) {
-    if (ready.hardState() == null && ready.entriesToPersist().isEmpty()) {
-      finish(ready);
-      return;
-    }
-    storage.write(ready.hardState(), ready.entriesToPersist());
-    if (!ready.entriesToPersist().isEmpty()) {
-      observer.persisted(this, ready.entriesToPersist());
-    }
-    long fsyncMicros = timing.fsyncMicrosMin()
-        + random.nextLong(timing.fsyncMicrosMax() - timing.fsyncMicrosMin() + 1);
-    busyUntilNanos = events.nowNanos() + fsyncMicros * 1_000;
-    holdMessagesUntil(busyUntilNanos);
-    int expected = incarnation;
-    events.at(busyUntilNanos, () -> fsyncDone(expected, ready));
-  }
-
-  private void fsyncDone(int expectedIncarnation, Ready ready) {
-    if (!up || incarnation != expectedIncarnation) {
-      return; // crashed while the fsync was in flight: the crash state decides what survived
-    }
-    if (isPaused()) {
-      events.at(pausedUntilNanos, () -> fsyncDone(expectedIncarnation, ready));
-      return;
-    }
-    storage.sync();
-    finish(ready);
-  }
-
-  private void finish(Ready ready) {
-    for (Message m : ready.messages()) {
-      network.send(id, m.to().value(), m);
-    }
-    for (Entry e : ready.committedEntries()) {
-      long result = stateMachine.apply(e);
-      observer.applied(this, e);
-      PendingWrite pw = pendingWrites.remove(e.index());
-      if (pw != null) {
-        answerWrite(pw, e, result);
-      }
-    }
-    for (ReadResult r : ready.reads()) {
-      ClientRequest request = pendingReads.remove(r.id());
-      if (request == null) {
-        continue;
-      }
-      if (!r.ok()) {
-        reply(request, Outcome.FAIL, 0);
-      } else {
-        observer.readServed(this, replica.term());
-        waitingReads.add(new WaitingRead(request, r.readIndex()));
-      }
-    }
-    for (RoleChange change : ready.statusChanges()) {
-      observer.statusChanged(this, change);
-    }
-    replica.advance(ready);
-    serveWaitingReads();
-    Ready next = replica.ready();
-    if (!next.isEmpty()) {
-      execute(next);
-    }
-  }
-
-  private void answerWrite(PendingWrite pw, Entry applied, long result) {
-    boolean same = applied.term() == pw.term && applied.kind() == EntryKind.NORMAL
-        && !applied.isElided()
-        && KvCommand.decode(applied.command()).opId() == pw.request.opId();
-    if (!same) {
-      // another entry is committed at our index: ours can never commit
-      reply(pw.request, Outcome.FAIL, 0);
-    } else if (result != KvStateMachine.UNKNOWN_RESULT) {
-      observer.writeAcknowledged(pw.request.opId(), applied.term(), applied.index());
-      reply(pw.request, Outcome.OK, result);
-    }
-    // else: committed but the result is unknowable here; the client times out (UNKNOWN)
-  }
-
-  private void serveWaitingReads() {
-    Iterator<WaitingRead> it = waitingReads.iterator();
+    Iterator<ClientRequest> it = unknownReads.iterator();
     while (it.hasNext()) {
-      WaitingRead w = it.next();
-      int key = w.request.command().keys()[0];
-      if (stateMachine.appliedIndex() < w.readIndex) {
-        continue;
-      }
-      if (!stateMachine.known(key)) {
+      ClientRequest r = it.next();
+      int key = r.command().keys()[0];
+      if (stateMachine.known(key)) {
+        it.remove();
+        issueRead(r);
+      } else {
         pull(key);
-        continue;
       }
-      reply(w.request, Outcome.OK, stateMachine.value(key));
-      it.remove();
     }
+  }
+
+  /** One loop pass ends after passMicros: everything queued is proposed / lease-checked. */
+  private void schedulePass() {
+    if (passScheduled) {
+      return;
+    }
+    passScheduled = true;
+    int inc = incarnation;
+    events.after(timing.passMicros() * 1_000, () -> endPass(inc));
+  }
+
+  private void endPass(int inc) {
+    if (!up || inc != incarnation) {
+      return;
+    }
+    if (!idle()) {
+      events.at(Math.max(busyUntilNanos, pausedUntilNanos), () -> endPass(inc));
+      return;
+    }
+    passScheduled = false;
+    runtime.processQueued();
   }
 
   // ---- value pulls (live recovery, one key at a time) ----
@@ -357,8 +417,9 @@ public final class SimNode {
     // Voting backups hold every committed value (DESIGN 5.1). A configuration may have none for
     // a while (a failed backup removed, its replacement still a learner); then the values are
     // on the primary and the witnesses that received full entries, so ask every member in turn.
-    List<NodeId> sources = new ArrayList<>(replica.membership().votingBackups());
-    for (NodeId member : replica.membership().nodes()) {
+    Membership membership = runtime.replica().membership();
+    List<NodeId> sources = new ArrayList<>(membership.votingBackups());
+    for (NodeId member : membership.nodes()) {
       if (member.value() != id && !sources.contains(member)) {
         sources.add(member);
       }
@@ -371,8 +432,8 @@ public final class SimNode {
     network.send(id, target.value(), new ValuePull(id, key));
     int expected = incarnation;
     events.after(timing.pullRetryMicros() * 1_000, () -> {
-      if (up && incarnation == expected && !stateMachine.known(key) && !waitingReads.isEmpty()) {
-        serveWaitingReads();
+      if (up && incarnation == expected) {
+        retryUnknownReads();
       }
     });
   }
@@ -384,9 +445,13 @@ public final class SimNode {
   }
 
   private void reply(ClientRequest request, Outcome outcome, long result) {
+    output(() -> sendReply(request, outcome, result));
+  }
+
+  private void sendReply(ClientRequest request, Outcome outcome, long result) {
     int hint = -1;
-    if (replica != null && replica.leader() != null) {
-      hint = replica.leader().value();
+    if (runtime != null && runtime.replica().leader() != null) {
+      hint = runtime.replica().leader().value();
     }
     network.send(id, clientEndpoint(request.client()), new ClientReply(request.opId(), outcome,
         result, hint));
@@ -402,33 +467,25 @@ public final class SimNode {
   }
 
   /** This node's role in the configuration it sees, or null if down or not a member. */
-  public io.respawn.core.Role role() {
-    if (!up || !replica.membership().contains(NodeId.of(id))) {
+  public Role role() {
+    if (!up || !runtime.replica().membership().contains(NodeId.of(id))) {
       return null;
     }
-    return replica.role();
+    return runtime.replica().role();
   }
 
   /** Leader only: proposes a membership change and executes what it produced. */
-  public boolean proposeMembership(io.respawn.core.Membership target) {
-    if (!idle() || !replica.proposeMembership(target, localNanos())) {
-      return false;
-    }
-    execute(replica.ready());
-    return true;
+  public boolean proposeMembership(Membership target) {
+    return idle() && runtime.proposeMembership(target);
   }
 
   /** Leader only: lets witness standIn replace the failed backup in the write quorum. */
   public boolean standIn(int failed, int standIn) {
-    if (!idle() || !replica.standIn(NodeId.of(failed), NodeId.of(standIn))) {
-      return false;
-    }
-    execute(replica.ready());
-    return true;
+    return idle() && runtime.standIn(NodeId.of(failed), NodeId.of(standIn));
   }
 
   public boolean isLeader() {
-    return up && replica.status() == Status.LEADER;
+    return up && runtime.replica().status() == Status.LEADER;
   }
 
   @Override
@@ -436,7 +493,8 @@ public final class SimNode {
     if (!up) {
       return "n" + id + "(down)";
     }
-    return "n" + id + "(" + replica.role() + " " + replica.status() + " t" + replica.term()
-        + " last=" + replica.lastIndex() + " commit=" + replica.commitIndex() + ")";
+    Replica r = runtime.replica();
+    return "n" + id + "(" + r.role() + " " + r.status() + " t" + r.term() + " last="
+        + r.lastIndex() + " commit=" + r.commitIndex() + ")";
   }
 }

@@ -1,0 +1,238 @@
+package io.respawn.sim.storage;
+
+import io.respawn.core.Entry;
+import io.respawn.core.HardState;
+import io.respawn.core.PersistentState;
+import io.respawn.node.ReplicaLog;
+import io.respawn.node.log.MemoryReplicaLog;
+import io.respawn.node.log.ReplicaLogConfig;
+import io.respawn.node.log.SegmentedReplicaLog;
+import io.respawn.storage.crash.RecordingDisk;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+/**
+ * One simulated node's disk across its incarnations, with the crash behaviour of the {@link
+ * ReplicaLog} contract. Two kinds: the production {@link SegmentedReplicaLog} on a {@link
+ * RecordingDisk} (a machine crash replaces the disk by one of its crash states: unflushed blocks
+ * lost in any subset, some torn, and the log recovers through its own recovery), or the plain
+ * {@link MemoryReplicaLog} model of the same contract, to tell a file-format bug from a protocol
+ * bug.
+ *
+ * <p>Each incarnation gets the log through {@link #open}, wrapped so that every change is
+ * recorded: after a machine crash the recovered log must equal the log after some change since
+ * the last flush, and the hard state the last one saved; after a process crash (kill -9, the page
+ * cache survives) it must equal the log as last written. Anything else is an {@link
+ * IllegalStateException}, which the simulation reports as a violation with the seed.
+ *
+ * <p>Owned by the simulation thread.
+ */
+public final class SimStorage {
+
+  /** Small segments and batches: simulated disks stay tiny, segments rotate. */
+  static final ReplicaLogConfig SEGMENTED = new ReplicaLogConfig(64 << 10, 8 << 10, true);
+
+  /** Decides when a flush the runtime asked for takes effect (the node models its latency). */
+  public interface FlushScheduler {
+    /** Runs {@code flush} now or later; it does nothing if the node crashed in between. */
+    void schedule(Runnable flush);
+  }
+
+  private final boolean segmented;
+  private RecordingDisk disk;
+  private MemoryReplicaLog memory;
+  private ReplicaLog inner;
+  private HardState savedHardState = HardState.INITIAL;
+  // log summaries a machine crash may recover to: the flushed one, then one per change since
+  private final List<String> legalLogStates = new ArrayList<>();
+
+  private SimStorage(boolean segmented) {
+    this.segmented = segmented;
+    if (segmented) {
+      disk = new RecordingDisk();
+      inner = SegmentedReplicaLog.open(disk, SEGMENTED);
+    } else {
+      memory = new MemoryReplicaLog();
+      inner = memory;
+    }
+    legalLogStates.add(summary());
+  }
+
+  public static SimStorage segmented() {
+    return new SimStorage(true);
+  }
+
+  public static SimStorage memory() {
+    return new SimStorage(false);
+  }
+
+  public boolean isSegmented() {
+    return segmented;
+  }
+
+  /** The log for a new incarnation, as the disk holds it now; flushes go through {@code flushes}. */
+  public ReplicaLog open(FlushScheduler flushes) {
+    return new RecordingLog(flushes);
+  }
+
+  /** Term of the entry at index in the log as it is now (0 when absent). */
+  public long termAt(long index) {
+    return inner.termAt(index);
+  }
+
+  public long lastIndex() {
+    return inner.lastIndex();
+  }
+
+  public long lastFlushedIndex() {
+    return inner.lastFlushedIndex();
+  }
+
+  /**
+   * Power loss: unflushed changes survive only as a prefix (the disk becomes a crash state), and
+   * the log recovers from it at once. Returns true if the crash lost at least one change.
+   */
+  public boolean machineCrash(SplittableRandom random) {
+    String latest = summary();
+    if (segmented) {
+      RecordingDisk crashed = RecordingDisk.of(disk.crashImage(new Random(random.nextLong())));
+      disk = crashed;
+      inner = SegmentedReplicaLog.open(crashed, SEGMENTED);
+    } else {
+      memory.machineCrash(random);
+    }
+    checkRecovered();
+    return !summary().equals(latest);
+  }
+
+  /** kill -9: the page cache survives, so every change made survives. */
+  public void processCrash() {
+    String latest = summary();
+    if (segmented) {
+      disk = RecordingDisk.of(disk.currentImage());
+      inner = SegmentedReplicaLog.open(disk, SEGMENTED);
+    } else {
+      memory.processCrash();
+    }
+    if (!summary().equals(latest)) {
+      throw new IllegalStateException("after kill -9 the log recovered " + summary()
+          + " instead of everything written: " + latest);
+    }
+    checkRecovered();
+  }
+
+  private void checkRecovered() {
+    if (!inner.hardState().equals(savedHardState)) {
+      throw new IllegalStateException("the log recovered hard state " + inner.hardState()
+          + " but " + savedHardState + " was saved (durably) last");
+    }
+    String recovered = summary();
+    if (!legalLogStates.contains(recovered)) {
+      throw new IllegalStateException("the log recovered " + recovered + ", which is no state"
+          + " the log passed through since its last flush: " + legalLogStates);
+    }
+    if (inner.lastFlushedIndex() != inner.lastIndex()) {
+      throw new IllegalStateException("a recovered log must be flushed through its end");
+    }
+    legalLogStates.clear();
+    legalLogStates.add(recovered);
+  }
+
+  private String summary() {
+    long last = inner.lastIndex();
+    return "last=" + inner.termAt(last) + "/" + last;
+  }
+
+  /** The incarnation's port: records every change for the recovery check. */
+  private final class RecordingLog implements ReplicaLog {
+    private final FlushScheduler flushes;
+    private final ReplicaLog log = inner;
+
+    RecordingLog(FlushScheduler flushes) {
+      this.flushes = flushes;
+    }
+
+    private void checkCurrent() {
+      if (log != inner) {
+        throw new IllegalStateException("a crashed incarnation wrote to its disk");
+      }
+    }
+
+    @Override
+    public PersistentState load() {
+      checkCurrent();
+      return log.load();
+    }
+
+    @Override
+    public HardState hardState() {
+      return log.hardState();
+    }
+
+    @Override
+    public long firstIndex() {
+      return log.firstIndex();
+    }
+
+    @Override
+    public long lastIndex() {
+      return log.lastIndex();
+    }
+
+    @Override
+    public long termAt(long index) {
+      return log.termAt(index);
+    }
+
+    @Override
+    public long lastFlushedIndex() {
+      return log.lastFlushedIndex();
+    }
+
+    @Override
+    public void saveHardState(HardState hardState) {
+      checkCurrent();
+      log.saveHardState(hardState);
+      savedHardState = hardState;
+    }
+
+    @Override
+    public void append(List<Entry> entries) {
+      checkCurrent();
+      log.append(entries);
+      for (Entry e : entries) { // each prefix of an append is a legal crash state
+        legalLogStates.add("last=" + e.term() + "/" + e.index());
+      }
+    }
+
+    @Override
+    public void truncateSuffix(long fromIndex) {
+      checkCurrent();
+      log.truncateSuffix(fromIndex);
+      legalLogStates.add(summary());
+    }
+
+    @Override
+    public void truncatePrefix(long throughIndex) {
+      checkCurrent();
+      log.truncatePrefix(throughIndex);
+    }
+
+    @Override
+    public void flush() {
+      checkCurrent();
+      flushes.schedule(() -> {
+        if (log == inner) {
+          log.flush();
+          legalLogStates.clear();
+          legalLogStates.add(summary());
+        }
+      });
+    }
+
+    @Override
+    public void close() {}
+  }
+}

@@ -194,7 +194,8 @@ public final class Compactor {
    */
   private long writeLive(String name, long last, long prefixSequence, List<KeyIndex.Entry> written)
       throws IOException {
-    // Output batches obey batchBytesMax like any other: recovery rejects larger ones.
+    // Output batches obey batchBytesMax like any other; a record larger than the buffer is a batch
+    // of its own (it fits batchBytesMax: apply checked it, or the format limit recovery read it in).
     ByteBuffer batch = ByteBuffer.allocate(Math.min(OUTPUT_BATCH_BYTES, config.batchBytesMax()));
     long offset = LogFormat.SEGMENT_HEADER_BYTES;
     if (prefixSequence >= 0) {
@@ -216,7 +217,13 @@ public final class Compactor {
         records = 0;
         maxSequence = 0;
       }
-      assert needed <= batch.capacity() : "record of " + needed + " bytes exceeds batchBytesMax";
+      if (needed > batch.capacity()) {
+        // Larger than the output buffer (a value of more than 1 MiB): a batch of its own, written
+        // without copying the value.
+        offset += writeSingle(name, offset, e);
+        written.add(e);
+        continue;
+      }
       LogFormat.putRecord(batch, LogFormat.TYPE_PUT, e.sequence(), e.expiresAtMillis(), e.key(), e.value());
       records++;
       maxSequence = Math.max(maxSequence, e.sequence());
@@ -226,6 +233,19 @@ public final class Compactor {
       offset += writeBatch(name, offset, batch, records, maxSequence);
     }
     return offset;
+  }
+
+  /** Writes one live entry as a batch of its own; returns its size. */
+  private long writeSingle(String name, long offset, KeyIndex.Entry e) throws IOException {
+    ByteBuffer[] parts = LogFormat.encodeSingleRecordBatch(LogFormat.TYPE_PUT, e.sequence(),
+        e.expiresAtMillis(), e.key(), e.value(), offset);
+    long at = offset;
+    for (ByteBuffer part : parts) {
+      int n = part.remaining();
+      disk.write(name, at, part);
+      at += n;
+    }
+    return at - offset;
   }
 
   private int writeBatch(String name, long offset, ByteBuffer batch, int records, long maxSequence)

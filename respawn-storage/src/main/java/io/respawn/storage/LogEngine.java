@@ -220,7 +220,9 @@ public final class LogEngine implements KvStore {
     try {
       checkWritable();
       long sequence = nextSequence++;
-      if (appendOffset + bytes > config.segmentBytesMax()) {
+      if (appendOffset > HEADER && appendOffset + bytes > config.segmentBytesMax()) {
+        // Seal and start a new segment. A batch larger than a whole segment gets one of its own,
+        // which the next batch then seals (its appendOffset is past segmentBytesMax).
         appendSegmentId++;
         appendOffset = HEADER;
         segments.put(appendSegmentId, new Segment(appendSegmentId, 0, HEADER));

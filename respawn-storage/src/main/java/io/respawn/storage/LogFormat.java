@@ -14,6 +14,8 @@ import java.util.zip.CRC32C;
  * | segment header    | batch 1  | batch 2  |   ...   | batch n | (torn tail?)
  * | 16 B              |          |          |         |         |
  * +-------------------+----------+----------+---------+---------+-----
+ *  A batch never spans segments. One larger than segmentBytesMax - 16 (a 512 MiB value) is the
+ *  only batch of its segment, which is then longer than segmentBytesMax.
  *
  * Segment header (16 bytes)
  *  0               8               12              16
@@ -64,6 +66,13 @@ public final class LogFormat {
   public static final byte TYPE_DELETE = 2;
   public static final byte TYPE_CLEAR = 3;
   public static final byte TYPE_COMMIT = 4;
+
+  /** Largest key the format holds (recovery accepts keys up to this, whatever the config). */
+  public static final int KEY_BYTES_LIMIT = 1 << 24;
+  /** Largest value the format holds (recovery accepts values up to this, whatever the config). */
+  public static final int VALUE_BYTES_LIMIT = 1 << 30;
+  /** Largest batch: it is encoded into one Java array. */
+  public static final int BATCH_BYTES_LIMIT = Integer.MAX_VALUE - 8;
 
   public static final String SEGMENT_SUFFIX = ".log";
   public static final String TEMP_SUFFIX = ".tmp";
@@ -137,12 +146,46 @@ public final class LogFormat {
       ByteBuffer out, int records, long sequence, int dataStart, int dataEnd, long durableOffset) {
     CRC32C batchCrc = new CRC32C();
     batchCrc.update(out.array(), out.arrayOffset() + dataStart, dataEnd - dataStart);
+    putCommitRecord(out, records, sequence, dataEnd - dataStart, (int) batchCrc.getValue(), durableOffset);
+  }
+
+  private static void putCommitRecord(ByteBuffer out, int records, long sequence, int dataBytes,
+      int batchCrc, long durableOffset) {
     int start = out.position();
     out.putInt(COMMIT_BYTES).putInt(0).put(TYPE_COMMIT).putLong(sequence).putLong(0);
     out.putInt(0).putInt(COMMIT_VALUE_BYTES);
-    out.putInt(records).putInt(dataEnd - dataStart).putInt((int) batchCrc.getValue());
+    out.putInt(records).putInt(dataBytes).putInt(batchCrc);
     out.putLong(durableOffset);
     out.putInt(start + 4, recordCrc(out.array(), out.arrayOffset() + start, COMMIT_BYTES));
+  }
+
+  /**
+   * A batch of one data record, encoded without copying its value: the record's header and key,
+   * the value itself (wrapped, not copied) and the commit record, to be written back to back.
+   * Same bytes as {@link #encodeBatch} of that one record; for records too large to copy into a
+   * buffer (compaction of a 512 MiB value).
+   */
+  public static ByteBuffer[] encodeSingleRecordBatch(byte type, long sequence,
+      long expiresAtMillis, byte[] key, byte[] value, long durableOffset) {
+    byte[] v = value == null ? new byte[0] : value;
+    long length = recordBytes(key.length, v.length);
+    if (length + COMMIT_BYTES > BATCH_BYTES_LIMIT) {
+      throw new IllegalArgumentException("record of " + length + " bytes is too large to encode");
+    }
+    ByteBuffer head = ByteBuffer.allocate(RECORD_HEADER_BYTES + key.length);
+    head.putInt((int) length).putInt(0).put(type).putLong(sequence).putLong(expiresAtMillis);
+    head.putInt(key.length).putInt(v.length).put(key);
+    CRC32C crc = new CRC32C();
+    crc.update(head.array(), 0, 4);
+    crc.update(head.array(), 8, head.capacity() - 8);
+    crc.update(v);
+    head.putInt(4, (int) crc.getValue());
+    CRC32C batchCrc = new CRC32C();
+    batchCrc.update(head.array());
+    batchCrc.update(v);
+    ByteBuffer commit = ByteBuffer.allocate(COMMIT_BYTES);
+    putCommitRecord(commit, 1, sequence, (int) length, (int) batchCrc.getValue(), durableOffset);
+    return new ByteBuffer[] {head.flip(), ByteBuffer.wrap(v), commit.flip()};
   }
 
   /** CRC-32C of a record: everything but the crc field itself. */

@@ -70,7 +70,11 @@ final class SegmentScanner {
     return problemOffset;
   }
 
-  /** The next valid batch, or null at the end or at the first invalid byte (see {@link #problem}). */
+  /**
+   * The next valid batch, or null at the end or at the first invalid byte (see {@link #problem}).
+   * Keys and values are read straight into their own arrays and checksummed in place, so a record
+   * costs its own size in memory once (a 512 MiB value is not copied).
+   */
   Batch next() throws IOException {
     if (problem != null || position >= limitBytes) {
       return null;
@@ -92,7 +96,7 @@ final class SegmentScanner {
       readAt(at, header, 0, header.length);
       ByteBuffer h = ByteBuffer.wrap(header);
       int length = h.getInt();
-      h.getInt(); // crc, checked below over the whole record
+      int storedCrc = h.getInt();
       byte type = h.get();
       long sequence = h.getLong();
       long expiresAtMillis = h.getLong();
@@ -106,20 +110,28 @@ final class SegmentScanner {
         return stop(start, "short read: record of " + length + " bytes at offset " + at + ", "
             + left + " left");
       }
-      if (type != LogFormat.TYPE_COMMIT && dataBytes + length > config.batchBytesMax()) {
-        return stop(start, "batch larger than batchBytesMax " + config.batchBytesMax()
-            + " at offset " + at);
+      if (type != LogFormat.TYPE_COMMIT && dataBytes + length > LogFormat.BATCH_BYTES_LIMIT) {
+        return stop(start, "batch larger than " + LogFormat.BATCH_BYTES_LIMIT + " bytes at offset "
+            + at);
       }
-      byte[] record = new byte[length];
-      readAt(at, record, 0, length);
-      int storedCrc = ByteBuffer.wrap(record, 4, 4).getInt();
-      if (checksums && storedCrc != LogFormat.recordCrc(record, 0, length)) {
-        return stop(start, "record checksum mismatch at offset " + at);
+      byte[] key = new byte[keyBytes];
+      byte[] value = new byte[valueBytes];
+      readAt(at + LogFormat.RECORD_HEADER_BYTES, key, 0, keyBytes);
+      readAt(at + LogFormat.RECORD_HEADER_BYTES + keyBytes, value, 0, valueBytes);
+      if (checksums) {
+        CRC32C crc = new CRC32C(); // LogFormat.recordCrc: everything but the crc field
+        crc.update(header, 0, 4);
+        crc.update(header, 8, LogFormat.RECORD_HEADER_BYTES - 8);
+        crc.update(key);
+        crc.update(value);
+        if (storedCrc != (int) crc.getValue()) {
+          return stop(start, "record checksum mismatch at offset " + at);
+        }
       }
       at += length;
       maxSequence = Math.max(maxSequence, sequence);
       if (type == LogFormat.TYPE_COMMIT) {
-        ByteBuffer v = ByteBuffer.wrap(record, LogFormat.RECORD_HEADER_BYTES, LogFormat.COMMIT_VALUE_BYTES);
+        ByteBuffer v = ByteBuffer.wrap(value);
         int count = v.getInt();
         int committedDataBytes = v.getInt();
         int committedCrc = v.getInt();
@@ -135,20 +147,22 @@ final class SegmentScanner {
         position = at;
         return new Batch(start, (int) (at - start), maxSequence, durableOffset, records);
       }
-      batchCrc.update(record, 0, length);
-      dataBytes += length;
-      byte[] key = new byte[keyBytes];
-      System.arraycopy(record, LogFormat.RECORD_HEADER_BYTES, key, 0, keyBytes);
-      byte[] value = null;
-      if (type == LogFormat.TYPE_PUT) {
-        value = new byte[valueBytes];
-        System.arraycopy(record, LogFormat.RECORD_HEADER_BYTES + keyBytes, value, 0, valueBytes);
+      if (checksums) {
+        batchCrc.update(header);
+        batchCrc.update(key);
+        batchCrc.update(value);
       }
-      records.add(new Record(type, sequence, expiresAtMillis, key, value, length));
+      dataBytes += length;
+      records.add(new Record(type, sequence, expiresAtMillis, key,
+          type == LogFormat.TYPE_PUT ? value : null, length));
     }
   }
 
-  private String checkHeader(int length, byte type, int keyBytes, int valueBytes, long expires) {
+  /**
+   * Checks a record header against the format's own limits, not the configured ones: a value
+   * stored under a larger {@code valueBytesMax} must still be read after the limit is lowered.
+   */
+  private static String checkHeader(int length, byte type, int keyBytes, int valueBytes, long expires) {
     if (type < LogFormat.TYPE_PUT || type > LogFormat.TYPE_COMMIT) {
       return "unknown record type " + type;
     }
@@ -156,10 +170,10 @@ final class SegmentScanner {
       if (keyBytes != 0 || valueBytes != LogFormat.COMMIT_VALUE_BYTES) {
         return "malformed commit record";
       }
-    } else if (keyBytes < 0 || keyBytes > config.keyBytesMax()) {
-      return "key length " + keyBytes + " outside 0.." + config.keyBytesMax();
-    } else if (valueBytes < 0 || valueBytes > config.valueBytesMax()) {
-      return "value length " + valueBytes + " outside 0.." + config.valueBytesMax();
+    } else if (keyBytes < 0 || keyBytes > LogFormat.KEY_BYTES_LIMIT) {
+      return "key length " + keyBytes + " outside 0.." + LogFormat.KEY_BYTES_LIMIT;
+    } else if (valueBytes < 0 || valueBytes > LogFormat.VALUE_BYTES_LIMIT) {
+      return "value length " + valueBytes + " outside 0.." + LogFormat.VALUE_BYTES_LIMIT;
     } else if (type != LogFormat.TYPE_PUT && valueBytes != 0) {
       return "non-put record with a value";
     }

@@ -4,13 +4,17 @@ package io.respawn.storage;
  * Limits and switches of the storage engine, validated when the record is built: a bad value
  * throws {@link IllegalArgumentException} naming the field, the value and the bound.
  *
- * @param segmentBytesMax a log segment is sealed and a new one started before it would exceed
- *     this; must hold the largest batch. Default 128 MiB.
+ * @param segmentBytesMax a log segment is sealed and a new one started before a batch would take
+ *     it past this. A batch larger than {@code segmentBytesMax - 16} (a value bigger than a
+ *     segment) gets a segment of its own, which is sealed right after it (see {@link LogFormat}).
+ *     Default 128 MiB.
  * @param batchBytesMax the largest encoded batch (one {@link KvStore#apply} call) in bytes; must
- *     hold one record with the largest key and value. Default 80 MiB.
+ *     hold one record with the largest key and value. Default 1.5 GiB, so a batch can hold a whole
+ *     command of up to 1 GiB of arguments (the server's request limit) besides other writes.
  * @param keyBytesMax the largest key. Default 64 KiB (Redis allows 512 MB keys; we do not).
- * @param valueBytesMax the largest value. Default 64 MiB (Redis allows 512 MB; a value is held in
- *     memory and written in one batch, so we keep it smaller).
+ * @param valueBytesMax the largest value. Default 512 MiB, Redis's {@code proto-max-bulk-len}; at
+ *     most 1 GiB. Recovery reads records up to the format's own limits ({@link
+ *     LogFormat#VALUE_BYTES_LIMIT}), so lowering this never hides a value already stored.
  * @param flushIntervalMillis the background flusher fsyncs the log at least this often, bounding
  *     how long an ORDERED write stays volatile. 0 disables the background thread: durability is
  *     then only reached when a caller asks for it ({@link WriteTicket#durable()}, {@link
@@ -46,18 +50,17 @@ public record StorageConfig(
   /** No segment may be larger than this: offsets are checked as longs, but keep files sane. */
   public static final long SEGMENT_BYTES_LIMIT = 1L << 40;
 
+  /** The smallest segment: one block. */
+  public static final long SEGMENT_BYTES_MIN = 4096;
+
   public static final long FLUSH_INTERVAL_MILLIS_LIMIT = 60_000;
 
   public StorageConfig {
-    requireRange("keyBytesMax", keyBytesMax, 1, 1 << 24);
-    requireRange("valueBytesMax", valueBytesMax, 0, 1 << 30);
+    requireRange("keyBytesMax", keyBytesMax, 1, LogFormat.KEY_BYTES_LIMIT);
+    requireRange("valueBytesMax", valueBytesMax, 0, LogFormat.VALUE_BYTES_LIMIT);
     long oneRecordBytesMax = LogFormat.recordBytes(keyBytesMax, valueBytesMax) + LogFormat.COMMIT_BYTES;
-    requireRange("batchBytesMax", batchBytesMax, oneRecordBytesMax, Integer.MAX_VALUE - 8);
-    requireRange(
-        "segmentBytesMax",
-        segmentBytesMax,
-        (long) batchBytesMax + LogFormat.SEGMENT_HEADER_BYTES,
-        SEGMENT_BYTES_LIMIT);
+    requireRange("batchBytesMax", batchBytesMax, oneRecordBytesMax, LogFormat.BATCH_BYTES_LIMIT);
+    requireRange("segmentBytesMax", segmentBytesMax, SEGMENT_BYTES_MIN, SEGMENT_BYTES_LIMIT);
     requireRange("flushIntervalMillis", flushIntervalMillis, 0, FLUSH_INTERVAL_MILLIS_LIMIT);
     requireRange("compactionIntervalMillis", compactionIntervalMillis, 0, 86_400_000L);
     if (!(compactionGarbageRatioMin > 0.0 && compactionGarbageRatioMin < 1.0)) {
@@ -70,7 +73,7 @@ public record StorageConfig(
   /** Production defaults. */
   public static StorageConfig defaults() {
     return new StorageConfig(
-        128L << 20, 80 << 20, 64 << 10, 64 << 20, 100, 10_000, 0.5, 64L << 20, false, true);
+        128L << 20, 1536 << 20, 64 << 10, 512 << 20, 100, 10_000, 0.5, 64L << 20, false, true);
   }
 
   public StorageConfig withSegmentBytesMax(long v) {

@@ -130,4 +130,18 @@ class LogFormatTest {
     assertThatThrownBy(() -> LogFormat.encodeBatch(List.of(), 1, 16))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void aSingleRecordBatchEncodedWithoutCopyingIsTheSameBytes() {
+    byte[] value = new byte[5000];
+    new Random(9).nextBytes(value);
+    byte[] whole = LogFormat.encodeBatch(List.of(Mutation.put(b("key"), value, 77)), 12, 345);
+    ByteBuffer joined = ByteBuffer.allocate(whole.length);
+    for (ByteBuffer part : LogFormat.encodeSingleRecordBatch(
+        LogFormat.TYPE_PUT, 12, 77, b("key"), value, 345)) {
+      joined.put(part);
+    }
+    assertThat(joined.hasRemaining()).isFalse();
+    assertThat(joined.array()).isEqualTo(whole);
+  }
 }

@@ -10,7 +10,8 @@ class StorageConfigTest {
   void defaultsAreValidAndDocumented() {
     StorageConfig d = StorageConfig.defaults();
     assertThat(d.keyBytesMax()).isEqualTo(64 << 10);
-    assertThat(d.valueBytesMax()).isEqualTo(64 << 20);
+    assertThat(d.valueBytesMax()).isEqualTo(512 << 20); // Redis's proto-max-bulk-len
+    assertThat(d.segmentBytesMax()).isEqualTo(128 << 20); // a larger value gets its own segment
     assertThat(d.flushIntervalMillis()).isEqualTo(100);
     assertThat(d.batchChecksums()).isTrue();
     assertThat(d.truncateCorruptLog()).isFalse();
@@ -27,7 +28,7 @@ class StorageConfigTest {
     assertThatThrownBy(() -> d.withSegmentBytesMax(1024))
         .hasMessageStartingWith("segmentBytesMax 1024 is out of range: must be >= ");
     assertThatThrownBy(() -> d.withBatchBytesMax(1 << 20))
-        .hasMessageStartingWith("batchBytesMax 1048576 is out of range: must be >= 67174486");
+        .hasMessageStartingWith("batchBytesMax 1048576 is out of range: must be >= 536936534");
     assertThatThrownBy(() -> d.withSizes(1 << 20, 1 << 16, 0, 100))
         .hasMessageStartingWith("keyBytesMax 0 is out of range");
     assertThatThrownBy(() -> d.withCompaction(1000, 1.5, 0))

@@ -3,6 +3,7 @@ package io.respawn.server.cli;
 import io.respawn.server.ServerConfig;
 import io.respawn.server.resp.RespLimits;
 import io.respawn.storage.Durability;
+import io.respawn.storage.LogFormat;
 import io.respawn.storage.StorageConfig;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -15,6 +16,12 @@ import picocli.CommandLine.ParameterException;
 
 /** The flags of {@code respawn up} and {@code respawn server}, and their validation. */
 final class ServerOptions {
+  /**
+   * Largest {@code --request-bytes-max}: the writes of one command, with the rest of the command
+   * thread's pass, must fit the engine's batch limit (1.5 GiB by default).
+   */
+  static final long REQUEST_BYTES_CEILING = 1L << 30;
+
   @Option(names = "--port", defaultValue = "7379", description = "TCP port for RESP (default: ${DEFAULT-VALUE}).")
   int port;
 
@@ -43,9 +50,13 @@ final class ServerOptions {
       description = "Compact once at least this fraction of the sealed segments' bytes is overwritten or deleted data, between 0 and 1 exclusive (default: ${DEFAULT-VALUE}).")
   double compactionGarbageRatio;
 
-  @Option(names = "--bulk-length-max", converter = SizeConverter.class, defaultValue = "64m",
-      description = "Largest argument (value) in bytes; k/m/g suffixes allowed (default: ${DEFAULT-VALUE}, the engine's value limit).")
+  @Option(names = "--bulk-length-max", converter = SizeConverter.class, defaultValue = "512m",
+      description = "Largest argument in bytes, like Redis's proto-max-bulk-len; k/m/g suffixes allowed, at most 512m (default: ${DEFAULT-VALUE}).")
   long bulkLengthMax;
+
+  @Option(names = "--value-bytes-max", converter = SizeConverter.class, defaultValue = "512m",
+      description = "Largest stored value in bytes (SET, APPEND...); at most 1g (default: ${DEFAULT-VALUE}). A value larger than a log segment gets a segment of its own.")
+  long valueBytesMax;
 
   @Option(names = "--arg-count-max", defaultValue = "1048576", description = "Most arguments in one command (default: ${DEFAULT-VALUE}).")
   int argCountMax;
@@ -54,8 +65,8 @@ final class ServerOptions {
       description = "Longest inline command line (default: ${DEFAULT-VALUE}).")
   long inlineLengthMax;
 
-  @Option(names = "--request-bytes-max", converter = SizeConverter.class, defaultValue = "128m",
-      description = "Most argument bytes in one command (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--request-bytes-max", converter = SizeConverter.class, defaultValue = "1g",
+      description = "Most argument bytes in one command, like Redis's client-query-buffer-limit; at least --bulk-length-max, at most 1g (default: ${DEFAULT-VALUE}).")
   long requestBytesMax;
 
   @Option(names = "--pipeline-depth-max", defaultValue = "1024",
@@ -112,13 +123,27 @@ final class ServerOptions {
     if (!Files.isDirectory(dir) || !Files.isWritable(dir)) {
       throw bad(spec, "--data " + data + " is not a writable directory");
     }
+    if (valueBytesMax > LogFormat.VALUE_BYTES_LIMIT) {
+      throw bad(spec, "--value-bytes-max " + valueBytesMax + " is above the log format's limit "
+          + LogFormat.VALUE_BYTES_LIMIT + " (1g)");
+    }
+    if (requestBytesMax > REQUEST_BYTES_CEILING) {
+      throw bad(spec, "--request-bytes-max " + requestBytesMax + " is above " + REQUEST_BYTES_CEILING
+          + " (1g): one command's writes must fit one log batch");
+    }
+    if (bulkLengthMax > requestBytesMax) {
+      throw bad(spec, "--bulk-length-max " + bulkLengthMax + " is above --request-bytes-max "
+          + requestBytesMax + ": an argument that long could never arrive");
+    }
     RespLimits limits;
     try {
       limits = new RespLimits(intSize("--bulk-length-max", bulkLengthMax, spec), argCountMax,
           intSize("--inline-length-max", inlineLengthMax, spec), requestBytesMax,
           pipelineDepthMax, intSize("--output-bytes-max", outputBytesMax, spec), clientsMax);
       StorageConfig defaults = StorageConfig.defaults();
-      StorageConfig storage = defaults.withFlushIntervalMillis(flushIntervalMillis)
+      StorageConfig storage = defaults.withSizes(defaults.segmentBytesMax(),
+              defaults.batchBytesMax(), defaults.keyBytesMax(), (int) valueBytesMax)
+          .withFlushIntervalMillis(flushIntervalMillis)
           .withCompaction(compactionIntervalMillis, compactionGarbageRatio,
               defaults.compactionBytesMin());
       return new ServerConfig(bind, port, dir, durability, requirePass, limits, ioThreads, storage);

@@ -2,6 +2,7 @@ package io.respawn.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.respawn.server.ServerConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -65,6 +66,40 @@ class CliValidationTest {
     r = run("server", "--data", data, "--bind", "no.such.host.invalid");
     assertThat(r[0]).isEqualTo("2");
     assertThat(r[1]).contains("--bind no.such.host.invalid is not a known address");
+  }
+
+  /** The configuration {@code respawn server} would run with these flags. */
+  private ServerConfig parse(String... args) {
+    ServerCommand command = new ServerCommand();
+    CommandLine server = new CommandLine(command);
+    server.parseArgs(args);
+    return command.options.toConfig(server.getCommandSpec());
+  }
+
+  @Test
+  void valuesUpTo512MegabytesByDefaultAsInRedisAndBothLimitsAreFlags() {
+    String data = tmp.resolve("d").toString();
+    ServerConfig defaults = parse("--data", data);
+    assertThat(defaults.limits().bulkLengthMax()).isEqualTo(512 << 20); // proto-max-bulk-len
+    assertThat(defaults.storage().valueBytesMax()).isEqualTo(512 << 20);
+    assertThat(defaults.limits().requestBytesMax()).isEqualTo(1L << 30);
+
+    ServerConfig small = parse("--data", data, "--value-bytes-max", "1m", "--bulk-length-max", "2m");
+    assertThat(small.storage().valueBytesMax()).isEqualTo(1 << 20);
+    assertThat(small.limits().bulkLengthMax()).isEqualTo(2 << 20);
+
+    String[] r = run("server", "--data", data, "--value-bytes-max", "2g");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--value-bytes-max 2147483648 is above the log format's limit");
+    r = run("server", "--data", data, "--bulk-length-max", "600m");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("bulkLengthMax must be between 1 and 536870912, got 629145600");
+    r = run("server", "--data", data, "--request-bytes-max", "100m");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--bulk-length-max 536870912 is above --request-bytes-max 104857600");
+    r = run("server", "--data", data, "--request-bytes-max", "2g");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("--request-bytes-max 2147483648 is above 1073741824");
   }
 
   @Test

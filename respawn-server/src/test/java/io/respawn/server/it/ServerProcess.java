@@ -54,13 +54,20 @@ final class ServerProcess implements AutoCloseable {
   }
 
   private static List<String> command(Path dataDir, int port, String... extraArgs) {
+    return command(dataDir, port, List.of(), extraArgs);
+  }
+
+  private static List<String> command(Path dataDir, int port, List<String> jvmOptions,
+      String... extraArgs) {
     String classpath = System.getProperty("surefire.test.class.path");
     if (classpath == null || classpath.isBlank()) {
       classpath = System.getProperty("java.class.path");
     }
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>(List.of(java, "-ea", "-Xmx512m", "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1", "-cp", classpath, "io.respawn.server.cli.RespawnCommand",
+        "-XX:TieredStopAtLevel=1"));
+    cmd.addAll(jvmOptions); // after the defaults: a later -Xmx wins
+    cmd.addAll(List.of("-cp", classpath, "io.respawn.server.cli.RespawnCommand",
         "server", "--port", Integer.toString(port), "--data", dataDir.toString()));
     cmd.addAll(List.of(extraArgs));
     return cmd;
@@ -68,7 +75,13 @@ final class ServerProcess implements AutoCloseable {
 
   static ServerProcess start(Path dataDir, int port, String... extraArgs)
       throws IOException, InterruptedException {
-    List<String> cmd = command(dataDir, port, extraArgs);
+    return start(dataDir, port, List.of(), extraArgs);
+  }
+
+  /** Like {@link #start(Path, int, String...)} with extra JVM options (e.g. a larger -Xmx). */
+  static ServerProcess start(Path dataDir, int port, List<String> jvmOptions, String... extraArgs)
+      throws IOException, InterruptedException {
+    List<String> cmd = command(dataDir, port, jvmOptions, extraArgs);
     Path log = dataDir.toAbsolutePath().getParent().resolve("server-" + port + ".log");
     Process p = new ProcessBuilder(cmd)
         .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))

@@ -1,11 +1,147 @@
 package io.respawn.server.cli;
 
+import io.respawn.server.shard.ShardLayout;
+import io.respawn.server.shard.ShardSupervisor;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import sun.misc.Signal;
 
 /**
- * {@code respawn up}: the deployment a new user starts. Today it runs one node exactly like
- * {@code respawn server}; once replication lands it starts a three-process shard on loopback.
+ * {@code respawn up}: the deployment a new user starts — a replicated shard of one primary, one
+ * backup and one witness as three processes on loopback (ports 7379, 7380, 7381; data under
+ * {@code ./data/node-N}), kept running by a {@link ShardSupervisor} that restarts a member
+ * whose process dies. Prints where to connect once a primary serves writes; Ctrl-C (SIGINT) or
+ * SIGTERM stops every member cleanly. Running it again on the same data resumes the same shard.
  */
 @Command(name = "up", mixinStandardHelpOptions = true,
-    description = "Start Respawn on loopback (today: one node on 127.0.0.1:7379, data under ./data).")
-public final class UpCommand extends ServerCommand {}
+    description = "Start a replicated shard on loopback: primary, backup and witness as three processes.")
+public final class UpCommand implements Callable<Integer> {
+  @Option(names = "--port", defaultValue = "7379",
+      description = "RESP port of member 1; the others follow (default: ${DEFAULT-VALUE}). Peer ports are 10000 higher.")
+  int port;
+
+  @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address every member listens on (default: ${DEFAULT-VALUE}).")
+  String bind;
+
+  @Option(names = "--data", defaultValue = "./data", description = "Data root; member N uses DATA/node-N (default: ${DEFAULT-VALUE}).")
+  String data;
+
+  @Option(names = "--shape", defaultValue = "1+1+1",
+      description = "PRIMARY+BACKUPS+WITNESSES, e.g. 1+1+1 or 1+2+2 (default: ${DEFAULT-VALUE}).")
+  String shape;
+
+  @Option(names = "--restart-delay-ms", defaultValue = "1000",
+      description = "Delay before a member whose process died is started again (default: ${DEFAULT-VALUE}).")
+  long restartDelayMillis;
+
+  @Option(names = "--member-java-opts",
+      description = "JVM options of the member processes (default: this launcher's own JVM options).")
+  String memberJavaOpts;
+
+  @Option(names = "--log-level", defaultValue = "INFO", description = "Members' log level (default: ${DEFAULT-VALUE}).")
+  String logLevel;
+
+  @Spec CommandSpec spec;
+
+  /** How long a stop waits for a member before it is killed. */
+  private static final long STOP_TIMEOUT_MILLIS = 30_000;
+  /** How long start-up waits for a primary to serve before it says so. */
+  private static final long SERVE_WAIT_MILLIS = 60_000;
+
+  @Override
+  public Integer call() throws Exception {
+    if (restartDelayMillis < 0 || restartDelayMillis > 600_000) {
+      throw new ParameterException(spec.commandLine(),
+          "--restart-delay-ms must be between 0 and 600000, got " + restartDelayMillis);
+    }
+    ShardLayout layout;
+    List<Path> configs;
+    try {
+      layout = ShardLayout.of(Path.of(data).toAbsolutePath().normalize(), bind, port, shape);
+      configs = layout.prepare();
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    } catch (IOException e) {
+      System.err.println("respawn: cannot prepare " + data + ": " + e.getMessage());
+      return 2;
+    }
+    List<String> jvm = memberJavaOpts != null
+        ? Arrays.stream(memberJavaOpts.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList()
+        : ManagementFactory.getRuntimeMXBean().getInputArguments();
+    CountDownLatch stop = new CountDownLatch(1);
+    Signal.handle(new Signal("TERM"), s -> stop.countDown());
+    Signal.handle(new Signal("INT"), s -> stop.countDown());
+    try (ShardSupervisor sup = new ShardSupervisor(layout.members(),
+        id -> ShardSupervisor.javaMember(configs.get(id - 1),
+            layout.memberDir(id).resolve("respawn.log"), jvm,
+            List.of("--log-level", logLevel)),
+        restartDelayMillis, STOP_TIMEOUT_MILLIS)) {
+      sup.start();
+      List<String> ports = new ArrayList<>();
+      for (int id = 1; id <= layout.members(); id++) {
+        ports.add(Integer.toString(layout.respPort(id)));
+        System.out.println("respawn: member " + id + " ("
+            + layout.roleOf(id).name().toLowerCase(java.util.Locale.ROOT) + ") on " + bind + ":"
+            + layout.respPort(id) + ", pid " + sup.pid(id) + ", log "
+            + layout.memberDir(id).resolve("respawn.log"));
+      }
+      Thread watcher = new Thread(() -> {
+        try {
+          sup.awaitStopped();
+        } catch (InterruptedException e) {
+          return;
+        }
+        stop.countDown();
+      }, "respawn-up-watch");
+      watcher.setDaemon(true);
+      watcher.start();
+      if (awaitPrimary(layout, stop)) {
+        System.out.println("respawn: serving the shard (" + layout.shape() + ") on " + bind
+            + " ports " + String.join(", ", ports) + "; connect with: redis-cli -c -p " + port
+            + "; status: respawn status --port " + port);
+      }
+      stop.await();
+      System.out.println("respawn: stopping the shard");
+      sup.stop();
+      if (sup.failure() != null) {
+        System.err.println("respawn: " + sup.failure());
+        return 2;
+      }
+    }
+    return 0;
+  }
+
+  /** Polls the members until one answers CLUSTER INFO with a known primary. */
+  private boolean awaitPrimary(ShardLayout layout, CountDownLatch stop) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + SERVE_WAIT_MILLIS;
+    while (System.currentTimeMillis() < deadline && stop.getCount() > 0) {
+      for (int id = 1; id <= layout.members(); id++) {
+        try (RespClient c = new RespClient(bind, layout.respPort(id), 500)) {
+          Object info = c.call("CLUSTER", "INFO");
+          if (info instanceof String s && s.contains("cluster_state:ok")) {
+            return true;
+          }
+        } catch (IOException | RuntimeException e) {
+          // not up yet
+        }
+      }
+      Thread.sleep(100);
+    }
+    if (stop.getCount() > 0) {
+      System.err.println("respawn: no primary after " + SERVE_WAIT_MILLIS / 1000
+          + " s; members keep trying (see their logs)");
+    }
+    return false;
+  }
+}

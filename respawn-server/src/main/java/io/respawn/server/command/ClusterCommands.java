@@ -48,7 +48,7 @@ final class ClusterCommands {
    */
   RedisMessage redirect(CommandSpec spec, byte[][] args) {
     boolean touchesData = spec.firstKey() > 0 || spec.has(Flag.WRITE)
-        || spec.has(Flag.READONLY) || spec.has(Flag.WHOLE_KEYSPACE);
+        || spec.has(Flag.READONLY);
     if (!touchesData) {
       return null;
     }

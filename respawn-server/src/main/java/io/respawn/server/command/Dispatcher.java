@@ -43,6 +43,8 @@ public final class Dispatcher {
   final ClientRegistry registry;
   /** Set when this node is a member of a replicated shard; null for a standalone server. */
   private ClusterCommands cluster;
+  /** INFO sections (or fields of existing ones) a shard member adds; null when standalone. */
+  java.util.function.Supplier<java.util.Map<String, java.util.Map<String, Object>>> extraInfo;
 
   public Dispatcher(
       KvStore store, LongSupplier clockMillis, CommandSettings settings, ClientRegistry registry) {
@@ -65,9 +67,11 @@ public final class Dispatcher {
    * Makes this node answer as a member of a replicated shard: the CLUSTER commands, and
    * redirects of data commands to the primary that {@code view} names. Call before serving.
    */
-  public void enableCluster(java.util.function.Supplier<io.respawn.server.shard.ShardView> view) {
+  public void enableCluster(java.util.function.Supplier<io.respawn.server.shard.ShardView> view,
+      java.util.function.Supplier<java.util.Map<String, java.util.Map<String, Object>>> info) {
     cluster = new ClusterCommands(view);
     cluster.register(table);
+    extraInfo = info;
   }
 
   /** A client disconnected: forget what it watched. Command thread only. */

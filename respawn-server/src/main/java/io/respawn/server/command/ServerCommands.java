@@ -152,6 +152,11 @@ final class ServerCommands {
           + ",avg_ttl=0");
     }
     s.put("keyspace", keyspace);
+    if (d.extraInfo != null) {
+      // A shard member adds its sections and fields (replication role, term, indexes, lease).
+      d.extraInfo.get().forEach((name, fields) ->
+          s.computeIfAbsent(name, k -> new LinkedHashMap<>()).putAll(fields));
+    }
     return s;
   }
 

@@ -22,7 +22,8 @@ class ClusterCommandsTest {
   private final CommandHarness h = new CommandHarness(new MapKvStore());
 
   ClusterCommandsTest() {
-    h.dispatcher.enableCluster(view::get);
+    h.dispatcher.enableCluster(view::get, () -> java.util.Map.of("replication",
+        java.util.Map.of("role", "slave"), "cluster", java.util.Map.of("cluster_enabled", 1)));
   }
 
   @Test
@@ -70,5 +71,7 @@ class ClusterCommandsTest {
     assertThat(h.call("cluster", "shards")).contains("\"master\"").contains("\"failed\"");
     assertThat(h.call("cluster", "addslots", "1")).startsWith("(error) ERR CLUSTER ADDSLOTS is not supported");
     assertThat(h.call("cluster", "bogus")).startsWith("(error) ERR unknown subcommand 'bogus'");
+    assertThat(h.call("info")).contains("role:slave").contains("cluster_enabled:1")
+        .doesNotContain("role:master");
   }
 }

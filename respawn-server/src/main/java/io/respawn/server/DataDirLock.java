@@ -16,7 +16,7 @@ import java.nio.file.StandardOpenOption;
  * message instead of corrupting the first one's files. The OS drops the lock when the process
  * dies, so kill -9 needs no clean-up.
  */
-final class DataDirLock implements AutoCloseable {
+public final class DataDirLock implements AutoCloseable {
   static final String FILE_NAME = "respawn.lock";
 
   private final FileChannel channel;
@@ -27,7 +27,7 @@ final class DataDirLock implements AutoCloseable {
     this.lock = lock;
   }
 
-  static DataDirLock acquire(Path dataDir) throws IOException {
+  public static DataDirLock acquire(Path dataDir) throws IOException {
     Files.createDirectories(dataDir);
     Path file = dataDir.resolve(FILE_NAME);
     FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE,

@@ -96,6 +96,16 @@ public final class RespawnServer implements AutoCloseable {
    */
   public static RespawnServer start(ServerConfig config, StoreOpener opener)
       throws IOException, InterruptedException {
+    return start(config, opener, d -> { });
+  }
+
+  /**
+   * As {@link #start(ServerConfig, StoreOpener)}, letting the caller finish setting up the
+   * command layer before the first client connects (a shard member enables its cluster face).
+   */
+  public static RespawnServer start(ServerConfig config, StoreOpener opener,
+      java.util.function.Consumer<Dispatcher> customize)
+      throws IOException, InterruptedException {
     StorageConfig sc = config.storage();
     String compaction = sc.compactionIntervalMillis() == 0 ? "compaction off"
         : "compaction checked every " + sc.compactionIntervalMillis() + " ms at garbage ratio "
@@ -118,9 +128,9 @@ public final class RespawnServer implements AutoCloseable {
         new io.netty.util.concurrent.DefaultThreadFactory("respawn-io"), io);
     // The first event loop owns command execution; with one I/O thread (the default) every
     // connection is served there and no request changes threads.
-    CommandLoop loop = new CommandLoop(
-        new Dispatcher(store, System::currentTimeMillis, settings, registry),
-        (SingleThreadEventLoop) group.next());
+    Dispatcher dispatcher = new Dispatcher(store, System::currentTimeMillis, settings, registry);
+    customize.accept(dispatcher);
+    CommandLoop loop = new CommandLoop(dispatcher, (SingleThreadEventLoop) group.next());
     loop.start();
     try {
       ServerBootstrap bootstrap = new ServerBootstrap()

@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = RespawnCommand.Version.class,
     description = "Respawn: a replicated key-value store that speaks the Redis protocol.",
-    subcommands = {UpCommand.class, ServerCommand.class, StatusCommand.class, WanCommand.class,
+    subcommands = {UpCommand.class, ServerCommand.class, NodeCommand.class, StatusCommand.class,
+        WanCommand.class,
         RespawnCommand.VersionCommand.class,
         CommandLine.HelpCommand.class})
 public final class RespawnCommand implements Runnable {

@@ -77,7 +77,7 @@ public class ServerCommand implements Callable<Integer> {
   }
 
   /** Netty's epoll transport reports bind errors as NativeIoException, NIO as BindException. */
-  private static boolean isBindFailure(Throwable e) {
+  static boolean isBindFailure(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof BindException
           || (t.getMessage() != null && t.getMessage().contains("bind("))) {
@@ -87,7 +87,7 @@ public class ServerCommand implements Callable<Integer> {
     return false;
   }
 
-  private static void setLogLevel(String level) {
+  static void setLogLevel(String level) {
     if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
       context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(level));
     }

@@ -1,0 +1,77 @@
+package io.respawn.server.cli;
+
+import io.respawn.server.DataDirInUseException;
+import io.respawn.server.resp.RespLimits;
+import io.respawn.server.shard.ShardConfig;
+import io.respawn.server.shard.ShardMember;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/**
+ * {@code respawn node --config FILE}: runs one member of a replicated shard (the file format is
+ * {@link ShardConfig}'s) until SIGTERM or SIGINT, then stops cleanly and exits 0. Prints {@code
+ * respawn: member N (ROLE) serving RESP on HOST:PORT} once it listens. Exit code 2 when the
+ * configuration is refused or a port or the data directory is taken.
+ */
+@Command(name = "node", mixinStandardHelpOptions = true,
+    description = "Run one member of a replicated shard (see docs/shard.md for the config file).")
+public final class NodeCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(NodeCommand.class);
+
+  @Option(names = "--config", required = true, description = "The member's config file.")
+  Path config;
+
+  @Option(names = "--log-level", defaultValue = "INFO",
+      description = "TRACE, DEBUG, INFO, WARN or ERROR (default: ${DEFAULT-VALUE}).")
+  String logLevel;
+
+  @Override
+  public Integer call() throws Exception {
+    ServerCommand.setLogLevel(logLevel);
+    ShardConfig shard;
+    try {
+      shard = ShardConfig.load(config);
+    } catch (NoSuchFileException e) {
+      System.err.println("respawn: config file " + config + " does not exist");
+      return 2;
+    } catch (IllegalArgumentException | IOException e) {
+      System.err.println("respawn: config file " + config + ": " + e.getMessage());
+      return 2;
+    }
+    CountDownLatch stop = new CountDownLatch(1);
+    Signal.handle(new Signal("TERM"), s -> stop.countDown());
+    Signal.handle(new Signal("INT"), s -> stop.countDown());
+    ShardMember member;
+    try {
+      member = ShardMember.start(shard, RespLimits.DEFAULTS);
+    } catch (DataDirInUseException e) {
+      System.err.println("respawn: " + e.getMessage());
+      return 2;
+    } catch (IOException | RuntimeException e) {
+      if (ServerCommand.isBindFailure(e)) {
+        System.err.println("respawn: cannot listen: " + e.getMessage());
+        return 2;
+      }
+      log.error("cannot start: {}", e.toString(), e);
+      System.err.println("respawn: cannot start: " + e.getMessage());
+      return 1;
+    }
+    System.out.println("respawn: member " + shard.self().value() + " ("
+        + member.role().name().toLowerCase(java.util.Locale.ROOT) + ") serving RESP on "
+        + shard.bindHost() + ":" + member.respPort() + " (data " + shard.dataDir() + ")");
+    System.out.flush();
+    stop.await();
+    log.info("signal received: stopping");
+    member.close();
+    log.info("stopped cleanly");
+    return 0;
+  }
+}

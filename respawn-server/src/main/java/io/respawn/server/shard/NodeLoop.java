@@ -1,0 +1,294 @@
+package io.respawn.server.shard;
+
+import io.respawn.core.Command;
+import io.respawn.core.Message;
+import io.respawn.core.NodeId;
+import io.respawn.core.Replica;
+import io.respawn.core.Role;
+import io.respawn.core.Status;
+import io.respawn.node.NodeRuntime;
+import io.respawn.node.ProposalHandle;
+import io.respawn.node.Refusal;
+import io.respawn.server.peer.PeerTransport;
+import io.respawn.server.peer.ValuePull.PullKeys;
+import io.respawn.server.peer.ValuePull.PullKeysReply;
+import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.storage.Durability;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.WriteTicket;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The thread that drives this member's {@link NodeRuntime} with real ports: messages from the
+ * {@link PeerTransport}, writes from the command thread ({@link ShardWrites}), a tick every
+ * {@link #TICK_NANOS}, value pulls for recovery. Each pass takes every input that arrived, ends
+ * with one {@code processQueued} (all connections' writes become one proposal) and publishes a
+ * {@link Snapshot} the command thread reads without locks (lease, role, indexes).
+ *
+ * <p>A member that was a witness and now leads first pulls the values it holds only as
+ * timestamps ({@link ValueRecovery}); until that is done it serves nothing ({@code TRYAGAIN}).
+ *
+ * <p>Threads: owns {@code respawn-node-loop}; {@link #propose} and the inboxes are called from
+ * other threads.
+ */
+public final class NodeLoop implements ShardWrites, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(NodeLoop.class);
+  /** How often the core's clock advances when nothing else happens. */
+  static final long TICK_NANOS = 2_000_000L;
+
+  /**
+   * What the command thread may rely on between passes.
+   *
+   * @param leader the member this one believes leads, or null
+   * @param servingUntilNanos local time until which this member may serve reads (its lease),
+   *     {@link Long#MIN_VALUE} when it may not (not leader, nothing committed in its term yet,
+   *     recovering values)
+   */
+  public record Snapshot(NodeId leader, Status status, Role role, long term, long commitIndex,
+      long appliedIndex, long lastIndex, long servingUntilNanos, boolean recovering,
+      long keysPulled) {}
+
+  private final NodeId self;
+  private final NodeRuntime<Void, EngineStateMachine.Read> runtime;
+  private final PeerTransport transport;
+  private final ValueRecovery recovery;
+  private final ConcurrentLinkedQueue<Object> inbox = new ConcurrentLinkedQueue<>();
+  private final Thread thread;
+  private final AtomicLong proposalsRefused = new AtomicLong();
+  private volatile Snapshot snapshot;
+  private volatile boolean running = true;
+  private long nextTickNanos;
+  private boolean wasLeader;
+  /** The commit index when this member became leader. */
+  private long leaderSinceCommit = Long.MAX_VALUE;
+  /**
+   * Leader only: an entry of this term committed and everything committed was applied once
+   * since, so the state machine holds every write acknowledged before this member led.
+   */
+  private boolean readyInTerm;
+
+  /** A write handed over by the command thread. */
+  private record Write(Command command, Durability level, CompletableFuture<Void> ordered,
+      CompletableFuture<Void> durable) {}
+
+  public NodeLoop(NodeId self,
+      Function<io.respawn.node.Transport, NodeRuntime<Void, EngineStateMachine.Read>> runtime,
+      PeerTransport transport, EngineStateMachine stateMachine) {
+    this.self = self;
+    this.transport = transport;
+    this.runtime = runtime.apply(transport);
+    this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull);
+    transport.pullInbox(m -> offer(m));
+    this.thread = new Thread(this::run, "respawn-node-loop");
+    this.thread.setDaemon(true);
+    publish(System.nanoTime());
+  }
+
+  public void start() {
+    thread.start();
+  }
+
+  /** Inbox for the peer transport's messages (called on its event loop). */
+  public void offer(Object input) {
+    inbox.add(input);
+    LockSupport.unpark(thread);
+  }
+
+  public Snapshot snapshot() {
+    return snapshot;
+  }
+
+  public long proposalsRefused() {
+    return proposalsRefused.get();
+  }
+
+  @Override
+  public WriteTicket propose(List<Mutation> batch) {
+    return propose(batch, Durability.ORDERED);
+  }
+
+  /** Proposes a batch; DURABLE makes the primary flush at once rather than within its interval. */
+  public WriteTicket propose(List<Mutation> batch, Durability level) {
+    Snapshot s = snapshot;
+    if (s.status() != Status.LEADER || s.recovering()) {
+      throw new NotPrimaryException(s.recovering()
+          ? "TRYAGAIN the new primary is still pulling values from a backup; retry"
+          : "TRYAGAIN this member is not the primary; retry");
+    }
+    List<byte[]> keys = new ArrayList<>(batch.size());
+    for (Mutation m : batch) {
+      if (m.kind() != Mutation.Kind.CLEAR) {
+        keys.add(m.key());
+      }
+    }
+    Command command = Command.of(io.respawn.storage.MutationBatchCodec.encode(batch), keys);
+    Write w = new Write(command, level, new CompletableFuture<>(), new CompletableFuture<>());
+    offer(w);
+    long seq = System.nanoTime();
+    return new WriteTicket() {
+      @Override
+      public long sequence() {
+        return seq;
+      }
+
+      @Override
+      public CompletableFuture<Void> ordered() {
+        return w.ordered();
+      }
+
+      @Override
+      public CompletableFuture<Void> durable() {
+        return w.durable();
+      }
+    };
+  }
+
+  @Override
+  public boolean mayServeReads() {
+    Snapshot s = snapshot;
+    return s.servingUntilNanos() != Long.MIN_VALUE && System.nanoTime() < s.servingUntilNanos();
+  }
+
+  private void run() {
+    nextTickNanos = System.nanoTime();
+    while (running) {
+      long now = System.nanoTime();
+      try {
+        pass(now);
+      } catch (RuntimeException e) {
+        log.error("the node runtime stopped: {}; this member must restart", e.toString(), e);
+        running = false;
+        publishStopped();
+        // Fail-stop: the process exits so the supervisor restarts it from its replica log.
+        Runtime.getRuntime().halt(70);
+        return;
+      }
+      long wait = nextTickNanos - System.nanoTime();
+      if (wait > 0 && inbox.isEmpty()) {
+        LockSupport.parkNanos(this, wait);
+      }
+    }
+  }
+
+  private void pass(long now) {
+    Object input;
+    int handled = 0;
+    while ((input = inbox.poll()) != null) {
+      if (input instanceof Message m) {
+        runtime.onMessage(m);
+      } else if (input instanceof Write w) {
+        propose(w);
+      } else if (input instanceof PullKeys p) {
+        transport.sendPull(recovery.answer(p));
+      } else if (input instanceof PullKeysReply r) {
+        recovery.onReply(r, now);
+      }
+      if (++handled % 4096 == 0 && System.nanoTime() >= nextTickNanos) {
+        break; // a flood of input must not starve heartbeats
+      }
+    }
+    if (now >= nextTickNanos) {
+      runtime.onTick();
+      nextTickNanos = now + TICK_NANOS;
+    }
+    runtime.processQueued();
+    followLeadership(now);
+    recovery.tick(now);
+    publish(now);
+  }
+
+  private void propose(Write w) {
+    ProposalHandle<Void> h = runtime.propose(w.command(), w.level());
+    h.ordered().whenComplete((v, e) -> complete(w.ordered(), e));
+    h.durable().whenComplete((v, e) -> complete(w.durable(), e));
+  }
+
+  private void complete(CompletableFuture<Void> f, Throwable e) {
+    if (e == null) {
+      f.complete(null);
+      return;
+    }
+    Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+        ? e.getCause() : e;
+    if (cause instanceof Refusal r) {
+      proposalsRefused.incrementAndGet();
+      f.completeExceptionally(new NotPrimaryException(refusalText(r)));
+    } else {
+      f.completeExceptionally(cause);
+    }
+  }
+
+  /** The error reply a client gets for a refused or unsettled write. */
+  static String refusalText(Refusal r) {
+    return switch (r.reason()) {
+      case QUEUE_FULL -> "TRYAGAIN too many writes in flight on the primary; retry";
+      case NOT_LEADER, NOT_READY, NO_LEASE -> "TRYAGAIN this member is not the primary; retry";
+      case SUPERSEDED -> "TRYAGAIN the primary changed and this write was not committed; retry";
+      case OUTCOME_UNKNOWN -> "UNCERTAIN the primary changed before this write's outcome was "
+          + "known; it may or may not have taken effect";
+    };
+  }
+
+  /** Starts value recovery when this member becomes leader holding keys without values. */
+  private void followLeadership(long now) {
+    Replica r = runtime.replica();
+    boolean leader = r.status() == Status.LEADER;
+    if (leader && !wasLeader) {
+      leaderSinceCommit = r.commitIndex();
+      List<NodeId> sources = new ArrayList<>();
+      for (NodeId id : r.membership().votingBackups()) {
+        sources.add(id);
+      }
+      recovery.start(sources, r.commitIndex());
+      log.info("leading in term {} (commit {}); {}", r.term(), r.commitIndex(),
+          recovery.active() ? "pulling values held only as timestamps from " + sources
+              : "no values to pull");
+    } else if (!leader && wasLeader) {
+      recovery.stop();
+      leaderSinceCommit = Long.MAX_VALUE;
+      readyInTerm = false;
+      log.info("no longer leading (term {}, leader {})", r.term(), r.leader());
+    }
+    wasLeader = leader;
+  }
+
+  private void publish(long now) {
+    Replica r = runtime.replica();
+    if (r.status() == Status.LEADER && !readyInTerm && r.commitIndex() > leaderSinceCommit
+        && r.appliedIndex() >= r.commitIndex()) {
+      readyInTerm = true;
+    }
+    long servingUntil = Long.MIN_VALUE;
+    if (r.status() == Status.LEADER && readyInTerm && !recovery.active()) {
+      servingUntil = r.leaseExpiryNanos();
+    }
+    snapshot = new Snapshot(r.leader(), r.status(), r.role(), r.term(), r.commitIndex(),
+        r.appliedIndex(), r.lastIndex(), servingUntil, recovery.active(), recovery.keysPulled());
+  }
+
+  private void publishStopped() {
+    Snapshot s = snapshot;
+    snapshot = new Snapshot(null, Status.FOLLOWER, s.role(), s.term(), s.commitIndex(),
+        s.appliedIndex(), s.lastIndex(), Long.MIN_VALUE, false, s.keysPulled());
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    LockSupport.unpark(thread);
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(5));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

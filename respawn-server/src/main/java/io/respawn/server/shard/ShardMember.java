@@ -1,0 +1,253 @@
+package io.respawn.server.shard;
+
+import io.respawn.core.NodeId;
+import io.respawn.core.ReplicaConfig;
+import io.respawn.core.Role;
+import io.respawn.core.Status;
+import io.respawn.node.NodeRuntime;
+import io.respawn.node.RuntimeConfig;
+import io.respawn.node.RuntimeListener;
+import io.respawn.node.log.ReplicaLogConfig;
+import io.respawn.node.log.SegmentedReplicaLog;
+import io.respawn.server.DataDirLock;
+import io.respawn.server.RespawnServer;
+import io.respawn.server.ServerConfig;
+import io.respawn.server.peer.PeerConfig;
+import io.respawn.server.peer.PeerLinkStatus;
+import io.respawn.server.peer.PeerTransport;
+import io.respawn.server.resp.RespLimits;
+import io.respawn.server.shard.ShardConfig.MemberAddress;
+import io.respawn.server.shard.ShardView.MemberView;
+import io.respawn.storage.Durability;
+import io.respawn.storage.FileChannelDisk;
+import io.respawn.storage.LogEngine;
+import io.respawn.storage.StorageConfig;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One member of a replicated shard in one process: its replica log ({@code DATA/replica}), its
+ * state machine on the storage engine ({@code DATA/state}, rebuilt from the replica log on every
+ * start), the peer transport, the {@link NodeLoop} that drives the runtime, and the RESP server
+ * whose commands go through a {@link ReplicatedStore} and answer as a Redis Cluster node.
+ *
+ * <p>{@link #start} brings them up in that order; {@link #close} takes them down in reverse.
+ */
+public final class ShardMember implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ShardMember.class);
+  static final String REPLICA_DIR = "replica";
+  static final String STATE_DIR = "state";
+
+  private final ShardConfig config;
+  private final DataDirLock lock;
+  private final SegmentedReplicaLog replicaLog;
+  private final LogEngine stateEngine;
+  private final EngineStateMachine stateMachine;
+  private final PeerTransport transport;
+  private final NodeLoop loop;
+  private final RespawnServer server;
+  private final List<MemberAddress> ordered;
+
+  private ShardMember(ShardConfig config, DataDirLock lock, SegmentedReplicaLog replicaLog,
+      LogEngine stateEngine, EngineStateMachine stateMachine, PeerTransport transport,
+      NodeLoop loop, RespawnServer server, List<MemberAddress> ordered) {
+    this.config = config;
+    this.lock = lock;
+    this.replicaLog = replicaLog;
+    this.stateEngine = stateEngine;
+    this.stateMachine = stateMachine;
+    this.transport = transport;
+    this.loop = loop;
+    this.server = server;
+    this.ordered = ordered;
+  }
+
+  public static ShardMember start(ShardConfig config, RespLimits limits)
+      throws IOException, InterruptedException {
+    Path data = config.dataDir();
+    Files.createDirectories(data);
+    DataDirLock lock = DataDirLock.acquire(data);
+    List<AutoCloseable> opened = new ArrayList<>();
+    try {
+      SegmentedReplicaLog replicaLog = SegmentedReplicaLog.open(
+          new FileChannelDisk(Files.createDirectories(data.resolve(REPLICA_DIR))),
+          ReplicaLogConfig.defaults());
+      opened.add(replicaLog);
+      Path stateDir = data.resolve(STATE_DIR);
+      deleteTree(stateDir); // rebuilt from the replica log: never ahead of it
+      // The replica log is what survives a crash; the state engine only needs its index and an
+      // occasional flush, so it flushes rarely.
+      StorageConfig stateConfig = StorageConfig.defaults()
+          .withFlushIntervalMillis(StorageConfig.FLUSH_INTERVAL_MILLIS_LIMIT);
+      LogEngine engine = LogEngine.open(new FileChannelDisk(Files.createDirectories(stateDir)),
+          stateConfig);
+      opened.add(engine);
+      EngineStateMachine stateMachine = new EngineStateMachine(engine);
+      MemberAddress me = config.me();
+      AtomicReference<NodeLoop> loopRef = new AtomicReference<>();
+      PeerConfig peerConfig = PeerConfig.of(config.clusterId(), config.self(),
+          new InetSocketAddress(config.bindHost(), me.peer().getPort()),
+          config.peerAddresses(), config.secret());
+      PeerTransport transport = new PeerTransport(peerConfig, m -> {
+        NodeLoop l = loopRef.get();
+        if (l != null) {
+          l.offer(m);
+        }
+      });
+      ReplicaConfig core = ReplicaConfig.builder(config.self(), config.membership())
+          .electionTimeoutMillis(config.electionTimeoutMillis())
+          .heartbeatIntervalMillis(config.heartbeatIntervalMillis())
+          .leaseMillis(config.leaseMillis())
+          .randomSeed(System.nanoTime() ^ config.self().value())
+          .build();
+      NodeLoop loop = new NodeLoop(config.self(), t -> NodeRuntime.start(core,
+          RuntimeConfig.defaults(), replicaLog, stateMachine, t, System::nanoTime,
+          RuntimeListener.none()), transport, stateMachine);
+      loopRef.set(loop);
+      transport.start();
+      opened.add(transport);
+      loop.start();
+      opened.add(loop);
+      ReplicatedStore store = new ReplicatedStore(engine, loop);
+      List<MemberAddress> ordered = new ArrayList<>(new TreeMap<>(config.members()).values());
+      ShardMember[] self = new ShardMember[1];
+      ServerConfig serverConfig = new ServerConfig(config.bindHost(), me.resp().getPort(), data,
+          Durability.ORDERED, null, limits, 1, stateConfig);
+      RespawnServer server = RespawnServer.start(serverConfig, dir -> store,
+          d -> d.enableCluster(() -> self[0].view(), () -> self[0].info()));
+      ShardMember member = new ShardMember(config, lock, replicaLog, engine, stateMachine,
+          transport, loop, server, ordered);
+      self[0] = member;
+      log.info("member {} ({}) of shard '{}' serving RESP on {}:{}, peers on {}",
+          config.self(), me.role(), config.clusterId(), config.bindHost(), server.port(),
+          transport.localAddress());
+      return member;
+    } catch (IOException | RuntimeException | InterruptedException e) {
+      for (int i = opened.size() - 1; i >= 0; i--) {
+        try {
+          opened.get(i).close();
+        } catch (Exception ignored) {
+          // closing what half-started
+        }
+      }
+      lock.close();
+      throw e;
+    }
+  }
+
+  /** The shard as this member sees it now. */
+  ShardView view() {
+    NodeLoop.Snapshot s = loop.snapshot();
+    Map<NodeId, Boolean> reachable = new TreeMap<>();
+    for (PeerLinkStatus l : transport.links()) {
+      reachable.put(l.peer(), l.connected());
+    }
+    List<MemberView> members = new ArrayList<>();
+    int selfIndex = 0;
+    int primary = -1;
+    for (int i = 0; i < ordered.size(); i++) {
+      MemberAddress m = ordered.get(i);
+      boolean isSelf = m.id().equals(config.self());
+      if (isSelf) {
+        selfIndex = i;
+      }
+      if (m.id().equals(s.leader())) {
+        primary = i;
+      }
+      members.add(new MemberView(ShardView.nodeName(config.clusterId(), m.id().value()),
+          m.resp().getHostString(), m.resp().getPort(), m.peer().getPort(), m.role(),
+          isSelf || reachable.getOrDefault(m.id(), false)));
+    }
+    return new ShardView(selfIndex, primary, s.term(), members);
+  }
+
+  /** INFO fields of a shard member. */
+  Map<String, Map<String, Object>> info() {
+    NodeLoop.Snapshot s = loop.snapshot();
+    boolean leading = s.status() == Status.LEADER;
+    Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+    Map<String, Object> repl = new LinkedHashMap<>();
+    repl.put("role", leading ? "master" : "slave");
+    MemberAddress primary = s.leader() == null ? null : config.members().get(s.leader());
+    if (!leading && primary != null) {
+      repl.put("master_host", primary.resp().getHostString());
+      repl.put("master_port", primary.resp().getPort());
+      repl.put("master_link_status", view().primaryMember() != null ? "up" : "down");
+    }
+    repl.put("respawn_role", leading ? "primary"
+        : config.me().role().name().toLowerCase(java.util.Locale.ROOT));
+    repl.put("respawn_config_role", config.me().role().name().toLowerCase(java.util.Locale.ROOT));
+    out.put("replication", repl);
+    Map<String, Object> shard = new LinkedHashMap<>();
+    shard.put("respawn_cluster_id", config.clusterId());
+    shard.put("respawn_node_id", config.self().value());
+    shard.put("respawn_status", s.status().name().toLowerCase(java.util.Locale.ROOT));
+    shard.put("respawn_term", s.term());
+    shard.put("respawn_commit_index", s.commitIndex());
+    shard.put("respawn_applied_index", s.appliedIndex());
+    shard.put("respawn_last_index", s.lastIndex());
+    long leaseLeft = s.servingUntilNanos() == Long.MIN_VALUE ? 0
+        : Math.max(0, (s.servingUntilNanos() - System.nanoTime()) / 1_000_000);
+    shard.put("respawn_lease_remaining_ms", leaseLeft);
+    shard.put("respawn_primary", primary == null ? "none"
+        : primary.resp().getHostString() + ":" + primary.resp().getPort());
+    shard.put("respawn_recovering", s.recovering() ? 1 : 0);
+    shard.put("respawn_keys_pulled", s.keysPulled());
+    shard.put("respawn_keys_unknown", stateMachine.unknownKeyCount());
+    shard.put("respawn_proposals_refused", loop.proposalsRefused());
+    shard.put("respawn_peer_handshakes_refused", transport.stats().handshakesRefused());
+    shard.put("respawn_peer_frames_corrupt", transport.stats().framesCorrupt());
+    out.put("shard", shard);
+    out.put("cluster", new LinkedHashMap<>(Map.of("cluster_enabled", 1)));
+    return out;
+  }
+
+  public int respPort() {
+    return server.port();
+  }
+
+  public Role role() {
+    return config.me().role();
+  }
+
+  @Override
+  public void close() {
+    server.close(); // stops clients first; then the loop, the transport and the logs
+    loop.close();
+    transport.close();
+    try {
+      replicaLog.flush();
+    } catch (RuntimeException e) {
+      log.error("final replica log flush failed: {}", e.toString());
+    }
+    replicaLog.close();
+    try {
+      lock.close();
+    } catch (IOException e) {
+      log.warn("releasing the data directory lock failed: {}", e.toString());
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+}

@@ -84,7 +84,8 @@ public final class StatusCommand implements Callable<Integer> {
       }
       long applied = parse(i.get("respawn_applied_index"));
       String lag = primaryLast < 0 || applied < 0 ? "-" : Long.toString(primaryLast - applied);
-      String lease = i.getOrDefault("respawn_lease_remaining_ms", "-");
+      String lease = "primary".equals(i.get("respawn_role"))
+          ? i.getOrDefault("respawn_lease_remaining_ms", "-") : "-";
       out.printf(format, i.getOrDefault("respawn_node_id", "-"), r.address(),
           i.getOrDefault("respawn_role", "standalone"), i.getOrDefault("respawn_status", "-"),
           i.getOrDefault("respawn_term", "-"), i.getOrDefault("respawn_commit_index", "-"),

@@ -186,8 +186,11 @@ public final class ShardMember implements AutoCloseable {
       repl.put("master_port", primary.resp().getPort());
       repl.put("master_link_status", view().primaryMember() != null ? "up" : "down");
     }
-    repl.put("respawn_role", leading ? "primary"
-        : config.me().role().name().toLowerCase(java.util.Locale.ROOT));
+    // What this member does now: the leader is the primary; a full-copy member that does not
+    // lead (the configured primary after a failover) is a standby; the others keep their role.
+    Role configured = config.me().role();
+    repl.put("respawn_role", leading ? "primary" : configured == Role.PRIMARY ? "standby"
+        : configured.name().toLowerCase(java.util.Locale.ROOT));
     repl.put("respawn_config_role", config.me().role().name().toLowerCase(java.util.Locale.ROOT));
     out.put("replication", repl);
     Map<String, Object> shard = new LinkedHashMap<>();

@@ -109,6 +109,12 @@ final class RecordingClient implements Runnable {
         } else if (m.startsWith("CLUSTERDOWN") || m.startsWith("TRYAGAIN")
             || m.startsWith("LOADING")) {
           pause(20);
+        } else if (m.startsWith("UNCERTAIN")) {
+          unknownOutcomes++; // the primary changed before the outcome was known
+          synchronized (history) {
+            history.timeout(op);
+          }
+          return;
         } else {
           unexpectedErrors++;
           synchronized (history) {

@@ -282,7 +282,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
       if (cause instanceof ExecutionException && cause.getCause() != null) {
         cause = cause.getCause();
       }
-      return new ErrorRedisMessage(Errors.oneLine("ERR " + cause.getMessage()));
+      // A ReplyException carries its whole error text (e.g. TRYAGAIN from a shard member).
+      return new ErrorRedisMessage(Errors.oneLine(
+          cause instanceof io.respawn.server.command.ReplyException
+              ? cause.getMessage() : "ERR " + cause.getMessage()));
     }
   }
 

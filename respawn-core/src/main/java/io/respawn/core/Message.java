@@ -19,7 +19,8 @@ public sealed interface Message
         Message.RequestVote,
         Message.RequestVoteResponse,
         Message.RequestLog,
-        Message.RequestLogResponse {
+        Message.RequestLogResponse,
+        Message.TimeoutNow {
 
   NodeId from();
 
@@ -99,14 +100,42 @@ public sealed interface Message
 
   /**
    * Candidate to voter. With {@code preVote} the term is the one the candidate <em>would</em>
-   * use; nobody changes state for a pre-vote.
+   * use; nobody changes state for a pre-vote. {@code transfer} marks the campaign of a member
+   * the leader handed leadership to ({@link TimeoutNow}).
    */
   record RequestVote(
-      NodeId from, NodeId to, long term, long lastLogIndex, long lastLogTerm, boolean preVote)
+      NodeId from, NodeId to, long term, long lastLogIndex, long lastLogTerm, boolean preVote,
+      boolean transfer)
       implements Message {
+    public RequestVote {
+      if (preVote && transfer) {
+        throw new IllegalArgumentException("a leadership transfer campaign has no pre-vote");
+      }
+    }
+
+    /** An ordinary (pre-)vote request, not part of a leadership transfer. */
+    public RequestVote(NodeId from, NodeId to, long term, long lastLogIndex, long lastLogTerm,
+        boolean preVote) {
+      this(from, to, term, lastLogIndex, lastLogTerm, preVote, false);
+    }
+
     @Override
     public MessageType type() {
       return MessageType.REQUEST_VOTE;
+    }
+  }
+
+  /**
+   * Leader to the member it hands leadership to (Raft's leadership transfer): campaign now, in
+   * the next term, without waiting for a timeout. Sent only once the target's log matches the
+   * leader's; from then on the leader serves no reads and accepts no writes in its term. Voters
+   * grant a transfer candidate's vote despite their lease promise to that leader, which has
+   * given up its lease.
+   */
+  record TimeoutNow(NodeId from, NodeId to, long term) implements Message {
+    @Override
+    public MessageType type() {
+      return MessageType.TIMEOUT_NOW;
     }
   }
 

@@ -15,7 +15,8 @@ public enum MessageType {
   REQUEST_VOTE(3),
   REQUEST_VOTE_RESPONSE(4),
   REQUEST_LOG(5),
-  REQUEST_LOG_RESPONSE(6);
+  REQUEST_LOG_RESPONSE(6),
+  TIMEOUT_NOW(32);
 
   public final int code;
 

@@ -6,6 +6,7 @@ import io.respawn.core.Message.RequestLog;
 import io.respawn.core.Message.RequestLogResponse;
 import io.respawn.core.Message.RequestVote;
 import io.respawn.core.Message.RequestVoteResponse;
+import io.respawn.core.Message.TimeoutNow;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -113,6 +114,15 @@ public final class Replica {
   // leader
   private final Map<NodeId, Progress> progress = new LinkedHashMap<>();
   private final Map<NodeId, NodeId> standIns = new HashMap<>();
+  /** Leader: the member it is handing leadership to, or null (see {@link #transferLeadership}). */
+  private NodeId transferTarget;
+  private long transferDeadlineNanos;
+  private boolean timeoutNowSent;
+  /**
+   * Leader: a transfer was started in this term. Its lease is void for the rest of the term,
+   * because voters may break their promise to it for the transfer candidate.
+   */
+  private boolean transferredInTerm;
   private boolean committedInTerm;
   /** Leader: highest committed index flushed on a write quorum (monotone while leading). */
   private long durableIndex;
@@ -163,6 +173,12 @@ public final class Replica {
     observe(nowNanos);
     switch (status) {
       case LEADER -> {
+        if (transferTarget != null && nowNanos >= transferDeadlineNanos) {
+          // The target did not take over in time. Having given up our lease for this term, we
+          // step down rather than lead on without one; the next election picks a leader.
+          becomeFollower(term, null);
+          return drain();
+        }
         if (nowNanos >= heartbeatDueNanos) {
           broadcastAppend(true);
           heartbeatDueNanos = nowNanos + heartbeatIntervalNanos;
@@ -207,6 +223,8 @@ public final class Replica {
       onRequestLog(r);
     } else if (m instanceof RequestLogResponse r) {
       onRequestLogResponse(r);
+    } else if (m instanceof TimeoutNow t) {
+      onTimeoutNow(t);
     } else {
       throw new AssertionError(m);
     }
@@ -321,6 +339,40 @@ public final class Replica {
     pr.probe();
     sendAppend(standIn, false);
     return true;
+  }
+
+  /**
+   * Leader only: hands leadership to {@code target} (Raft's leadership transfer, used for planned
+   * stops and to give leadership back to the member configured as primary). From now on this
+   * leader accepts no writes and serves no reads in its term; once the target's log matches its
+   * own it sends {@link TimeoutNow}, and the target campaigns at once in the next term. If the
+   * target has not taken over within an election timeout, this leader steps down. Returns false
+   * (and changes nothing) when not leader, when a transfer is already under way, or when the
+   * target is not another voting member that may campaign. Collect the resulting work with
+   * {@link #ready()}.
+   */
+  public boolean transferLeadership(NodeId target, long nowNanos) {
+    Objects.requireNonNull(target, "target");
+    observe(nowNanos);
+    if (status != Status.LEADER || transferTarget != null || target.equals(self)
+        || !membership.isVoter(target)
+        || !membership.member(target).map(mm -> mm.role().mayCampaign()).orElse(false)) {
+      return false;
+    }
+    transferTarget = target;
+    transferredInTerm = true;
+    timeoutNowSent = false;
+    transferDeadlineNanos = nowNanos + electionTimeoutNanos;
+    maybeSendTimeoutNow();
+    if (!timeoutNowSent) {
+      sendAppend(target, false);
+    }
+    return true;
+  }
+
+  /** Leader: the member a transfer is under way to, or null. */
+  public NodeId transferTarget() {
+    return transferTarget;
   }
 
   /** Anything produced since the last Ready (e.g. after an {@link #advance(Ready)}). */
@@ -448,7 +500,7 @@ public final class Replica {
 
   /** True for a leader that can accept writes now. */
   public boolean canPropose() {
-    return status == Status.LEADER;
+    return status == Status.LEADER && transferTarget == null;
   }
 
   /** Leader: what it knows {@code peer} has (0 if unknown); -1 when not leader or no such peer. */
@@ -473,7 +525,7 @@ public final class Replica {
    * heartbeat acks; {@link Long#MIN_VALUE} when it holds no lease or is not leader.
    */
   public long leaseExpiryNanos() {
-    if (status != Status.LEADER) {
+    if (status != Status.LEADER || transferredInTerm) {
       return Long.MIN_VALUE;
     }
     Map<NodeId, Long> acks = new LinkedHashMap<>();
@@ -595,6 +647,9 @@ public final class Replica {
   private void clearLeadership() {
     progress.clear();
     standIns.clear();
+    transferTarget = null;
+    transferredInTerm = false;
+    timeoutNowSent = false;
     committedInTerm = false;
     durableIndex = 0;
   }
@@ -712,6 +767,11 @@ public final class Replica {
   }
 
   private void becomeCandidate() {
+    becomeCandidate(false);
+  }
+
+  /** {@code transfer}: campaigning because the leader handed over (voters bypass promises). */
+  private void becomeCandidate(boolean transfer) {
     term += 1;
     votedFor = self;
     leader = null;
@@ -722,7 +782,8 @@ public final class Replica {
     resetElectionTimer();
     for (NodeId peer : membership.allVoters()) {
       if (!peer.equals(self)) {
-        outbox.add(new RequestVote(self, peer, term, log.lastIndex(), log.lastTerm(), false));
+        outbox.add(new RequestVote(self, peer, term, log.lastIndex(), log.lastTerm(), false,
+            transfer));
       }
     }
     if (Quorum.isElectionQuorum(membership, granted)) {
@@ -740,6 +801,9 @@ public final class Replica {
     lease.reset();
     committedInTerm = false;
     durableIndex = 0;
+    transferTarget = null;
+    transferredInTerm = false;
+    timeoutNowSent = false;
     syncProgress();
     heartbeatDueNanos = nowNanos + heartbeatIntervalNanos;
     appendAsLeader(EntryKind.NOOP, null, null);
@@ -766,7 +830,7 @@ public final class Replica {
       reject(m);
       return;
     }
-    if (promiseActive() && !m.from().equals(promisedTo)) {
+    if (promiseActive() && !m.from().equals(promisedTo) && !m.transfer()) {
       reject(m); // lease promise: no vote, and no term change either
       return;
     }
@@ -908,6 +972,8 @@ public final class Replica {
       }
       if (pr.matchIndex < log.lastIndex()) {
         sendAppend(m.from(), false);
+      } else if (m.from().equals(transferTarget)) {
+        maybeSendTimeoutNow();
       }
     } else {
       if (pr.elidedProbeFrom != -1) {
@@ -917,6 +983,26 @@ public final class Replica {
       pr.backOff(m.rejectHint());
       sendAppend(m.from(), true);
     }
+  }
+
+  private void maybeSendTimeoutNow() {
+    if (transferTarget == null || timeoutNowSent) {
+      return;
+    }
+    Progress pr = progress.get(transferTarget);
+    if (pr != null && pr.matchIndex == log.lastIndex()) {
+      outbox.add(new TimeoutNow(self, transferTarget, term));
+      timeoutNowSent = true;
+    }
+  }
+
+  private void onTimeoutNow(TimeoutNow m) {
+    if (m.term() != term || !m.from().equals(leader) || status != Status.FOLLOWER
+        || !mayCampaign()) {
+      return; // stale, or not from the leader we follow: ignore
+    }
+    // Our log matches the leader's (it checked), so no catch-up and no pre-vote are needed.
+    becomeCandidate(true);
   }
 
   private void onRequestLog(RequestLog m) {

@@ -220,6 +220,20 @@ public final class NodeRuntime<R, V> {
     return ok[0];
   }
 
+  /**
+   * Leader only: hands leadership to {@code target} (see {@link Replica#transferLeadership}).
+   * Proposals queued afterwards are refused with NOT_LEADER; those already appended settle as
+   * usual once the new leader commits or replaces them.
+   */
+  public boolean transferLeadership(NodeId target) {
+    boolean[] ok = new boolean[1];
+    call(() -> {
+      ok[0] = replica.transferLeadership(target, nowNanos);
+      execute(replica.ready());
+    });
+    return ok[0];
+  }
+
   // =====================================================================================
   // Inspection
   // =====================================================================================

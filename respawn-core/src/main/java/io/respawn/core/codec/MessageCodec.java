@@ -8,6 +8,7 @@ import io.respawn.core.Message.RequestLog;
 import io.respawn.core.Message.RequestLogResponse;
 import io.respawn.core.Message.RequestVote;
 import io.respawn.core.Message.RequestVoteResponse;
+import io.respawn.core.Message.TimeoutNow;
 import io.respawn.core.MessageType;
 import io.respawn.core.NodeId;
 import java.nio.ByteBuffer;
@@ -35,10 +36,13 @@ import java.util.List;
  *  | success u8 | matchIndex i64 | rejectHint i64 | heartbeatSeq i64 | flushedIndex i64 |
  *
  *  REQUEST_VOTE (3)
- *  | lastLogIndex i64 | lastLogTerm i64 | preVote u8 |
+ *  | lastLogIndex i64 | lastLogTerm i64 | flags u8 |     flags: bit 0 preVote, bit 1 transfer
  *
  *  REQUEST_VOTE_RESPONSE (4)
  *  | preVote u8 | granted u8 | lastLogIndex i64 | lastLogTerm i64 |
+ *
+ *  TIMEOUT_NOW (32)
+ *  (header only)
  *
  *  REQUEST_LOG (5)
  *  | requestId i64 | fromIndex i64 | prevLogTerm i64 | maxEntries u32 |
@@ -68,11 +72,14 @@ public final class MessageCodec {
       w.bool(r.success()).i64(r.matchIndex()).i64(r.rejectHint()).i64(r.heartbeatSeq())
           .i64(r.flushedIndex());
     } else if (m instanceof RequestVote v) {
-      w.i64(v.lastLogIndex()).i64(v.lastLogTerm()).bool(v.preVote());
+      w.i64(v.lastLogIndex()).i64(v.lastLogTerm())
+          .u8((v.preVote() ? 1 : 0) | (v.transfer() ? 2 : 0));
     } else if (m instanceof RequestVoteResponse r) {
       w.bool(r.preVote()).bool(r.granted()).i64(r.lastLogIndex()).i64(r.lastLogTerm());
     } else if (m instanceof RequestLog r) {
       w.i64(r.requestId()).i64(r.fromIndex()).i64(r.prevLogTerm()).i32(r.maxEntries());
+    } else if (m instanceof TimeoutNow) {
+      // header only
     } else if (m instanceof RequestLogResponse r) {
       w.i64(r.requestId()).i64(r.fromIndex()).bool(r.prevMatches()).i64(r.lastLogIndex())
           .i64(r.lastLogTerm());
@@ -120,8 +127,17 @@ public final class MessageCodec {
         }
         yield new AppendEntriesResponse(from, to, term, success, match, hint, seq, flushed);
       }
-      case REQUEST_VOTE -> new RequestVote(from, to, term, r.nonNegativeLong("lastLogIndex"),
-          r.nonNegativeLong("lastLogTerm"), r.bool("preVote"));
+      case REQUEST_VOTE -> {
+        long lastIndex = r.nonNegativeLong("lastLogIndex");
+        long lastTerm = r.nonNegativeLong("lastLogTerm");
+        int flags = r.u8("vote flags");
+        if ((flags & ~3) != 0 || flags == 3) {
+          throw new CodecException("vote flags " + flags + ": expected 0 to 2");
+        }
+        yield new RequestVote(from, to, term, lastIndex, lastTerm, (flags & 1) != 0,
+            (flags & 2) != 0);
+      }
+      case TIMEOUT_NOW -> new TimeoutNow(from, to, term);
       case REQUEST_VOTE_RESPONSE -> new RequestVoteResponse(from, to, term, r.bool("preVote"),
           r.bool("granted"), r.nonNegativeLong("lastLogIndex"), r.nonNegativeLong("lastLogTerm"));
       case REQUEST_LOG -> new RequestLog(from, to, term, r.i64("requestId"),

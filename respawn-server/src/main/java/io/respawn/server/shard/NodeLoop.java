@@ -76,14 +76,31 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   private boolean readyInTerm;
 
+  /** How long the configured primary must stay caught up before leadership goes back to it. */
+  static final long GIVE_BACK_AFTER_NANOS = 500_000_000L;
+
+  /** A request to stop leading (planned stop, RESPAWN HANDOVER). */
+  private record HandOver(CompletableFuture<Boolean> done) {}
+
+  /** The member configured as primary when that is not this one, else null. */
+  private final NodeId designatedPrimary;
+  private long primaryCaughtUpSinceNanos = Long.MIN_VALUE;
+  private CompletableFuture<Boolean> pendingHandOver;
+
   /** A write handed over by the command thread. */
   private record Write(Command command, Durability level, CompletableFuture<Void> ordered,
       CompletableFuture<Void> durable) {}
 
-  public NodeLoop(NodeId self,
+  /**
+   * @param designatedPrimary the member configured as primary, to which a leading witness gives
+   *     leadership back once it is caught up; null when this member is that primary or the
+   *     preference is off
+   */
+  public NodeLoop(NodeId self, NodeId designatedPrimary,
       Function<io.respawn.node.Transport, NodeRuntime<Void, EngineStateMachine.Read>> runtime,
       PeerTransport transport, EngineStateMachine stateMachine) {
     this.self = self;
+    this.designatedPrimary = designatedPrimary;
     this.transport = transport;
     this.runtime = runtime.apply(transport);
     this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull);
@@ -191,6 +208,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         transport.sendPull(recovery.answer(p));
       } else if (input instanceof PullKeysReply r) {
         recovery.onReply(r, now);
+      } else if (input instanceof HandOver h) {
+        startHandOver(h.done());
       }
       if (++handled % 4096 == 0 && System.nanoTime() >= nextTickNanos) {
         break; // a flood of input must not starve heartbeats
@@ -202,6 +221,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     }
     runtime.processQueued();
     followLeadership(now);
+    maybeGiveBack(now);
     recovery.tick(now);
     publish(now);
   }
@@ -238,6 +258,71 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     };
   }
 
+  /**
+   * Asks this member to stop leading: it hands leadership to the best caught-up member (the
+   * configured primary first). Completes with true once it no longer leads (at once when it did
+   * not lead), false when no member could take over.
+   */
+  public CompletableFuture<Boolean> handOver() {
+    CompletableFuture<Boolean> done = new CompletableFuture<>();
+    offer(new HandOver(done));
+    return done;
+  }
+
+  private void startHandOver(CompletableFuture<Boolean> done) {
+    Replica r = runtime.replica();
+    if (r.status() != Status.LEADER) {
+      done.complete(true);
+      return;
+    }
+    NodeId target = null;
+    long best = -1;
+    for (NodeId id : r.membership().allVoters()) {
+      if (id.equals(self) || !r.membership().role(id).mayCampaign()) {
+        continue;
+      }
+      long match = r.matchIndex(id);
+      // The configured primary wins ties; a member further ahead wins otherwise.
+      if (match > best || (match == best && id.equals(designatedPrimary))) {
+        best = match;
+        target = id;
+      }
+    }
+    if (target == null || !runtime.transferLeadership(target)) {
+      log.warn("cannot hand leadership over: no other member may lead");
+      done.complete(false);
+      return;
+    }
+    log.info("handing leadership over to {} (its log at {} of {})", target, best, r.lastIndex());
+    pendingHandOver = done;
+  }
+
+  /**
+   * A leading member that is not the configured primary gives leadership back to it once it has
+   * been caught up for {@link #GIVE_BACK_AFTER_NANOS}: the primary is the member meant to hold
+   * every value in memory (DESIGN §3).
+   */
+  private void maybeGiveBack(long now) {
+    Replica r = runtime.replica();
+    if (designatedPrimary == null || r.status() != Status.LEADER || !readyInTerm
+        || recovery.active() || r.transferTarget() != null) {
+      primaryCaughtUpSinceNanos = Long.MIN_VALUE;
+      return;
+    }
+    if (r.matchIndex(designatedPrimary) < r.lastIndex()) {
+      primaryCaughtUpSinceNanos = Long.MIN_VALUE;
+      return;
+    }
+    if (primaryCaughtUpSinceNanos == Long.MIN_VALUE) {
+      primaryCaughtUpSinceNanos = now;
+    } else if (now - primaryCaughtUpSinceNanos >= GIVE_BACK_AFTER_NANOS) {
+      primaryCaughtUpSinceNanos = Long.MIN_VALUE;
+      if (runtime.transferLeadership(designatedPrimary)) {
+        log.info("giving leadership back to the configured primary {}", designatedPrimary);
+      }
+    }
+  }
+
   /** Starts value recovery when this member becomes leader holding keys without values. */
   private void followLeadership(long now) {
     Replica r = runtime.replica();
@@ -253,6 +338,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
           recovery.active() ? "pulling values held only as timestamps from " + sources
               : "no values to pull");
     } else if (!leader && wasLeader) {
+      if (pendingHandOver != null) {
+        pendingHandOver.complete(true);
+        pendingHandOver = null;
+      }
       recovery.stop();
       leaderSinceCommit = Long.MAX_VALUE;
       readyInTerm = false;

@@ -112,7 +112,13 @@ public final class ShardMember implements AutoCloseable {
           .leaseMillis(config.leaseMillis())
           .randomSeed(System.nanoTime() ^ config.self().value())
           .build();
-      NodeLoop loop = new NodeLoop(config.self(), t -> NodeRuntime.start(core,
+      NodeId designatedPrimary = null;
+      for (MemberAddress m : config.members().values()) {
+        if (m.role() == Role.PRIMARY && !m.id().equals(config.self())) {
+          designatedPrimary = m.id();
+        }
+      }
+      NodeLoop loop = new NodeLoop(config.self(), designatedPrimary, t -> NodeRuntime.start(core,
           RuntimeConfig.defaults(), replicaLog, stateMachine, t, System::nanoTime,
           RuntimeListener.none()), transport, stateMachine);
       loopRef.set(loop);
@@ -225,8 +231,25 @@ public final class ShardMember implements AutoCloseable {
     return config.me().role();
   }
 
+  /** How long a planned stop waits for another member to take over leadership. */
+  static final long HAND_OVER_WAIT_MILLIS = 3_000;
+
+  /**
+   * Planned stop (DESIGN §5.5): a leading member first hands leadership to a caught-up member,
+   * so clients that follow MOVED see no failed request; then everything closes.
+   */
   @Override
   public void close() {
+    if (loop.snapshot().status() == Status.LEADER) {
+      try {
+        boolean moved = loop.handOver().get(HAND_OVER_WAIT_MILLIS,
+            java.util.concurrent.TimeUnit.MILLISECONDS);
+        log.info(moved ? "leadership handed over before stopping"
+            : "no member could take over leadership; stopping anyway");
+      } catch (Exception e) {
+        log.warn("hand-over did not finish within {} ms; stopping anyway", HAND_OVER_WAIT_MILLIS);
+      }
+    }
     server.close(); // stops clients first; then the loop, the transport and the logs
     loop.close();
     transport.close();

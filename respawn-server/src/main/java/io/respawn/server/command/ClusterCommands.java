@@ -13,6 +13,10 @@ import io.respawn.server.shard.ShardView;
 import io.respawn.server.shard.ShardView.MemberView;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -53,15 +57,50 @@ final class ClusterCommands {
       return null;
     }
     ShardView v = view.get();
-    if (v.selfIsPrimary()) {
+    if (v.selfIsPrimary() && v.selfServing()) {
       return null;
-    }
-    MemberView p = v.primaryMember();
-    if (p == null) {
-      return error("CLUSTERDOWN The cluster is down");
     }
     int slot = spec.firstKey() > 0 && spec.firstKey() < args.length
         ? KeySlot.of(args[spec.firstKey()]) : 0;
+    MemberView p = v.primaryMember();
+    if (p != null && !v.selfIsPrimary()) {
+      return moved(slot, p);
+    }
+    // In between: no primary known yet, or this member leads but cannot serve yet (election just
+    // won, values being pulled, leadership being handed over). Rather than fail the command,
+    // answer once the shard settles: MOVED to whoever then serves, possibly this member, which
+    // a cluster client follows like any redirect.
+    CompletableFuture<RedisMessage> answer = new CompletableFuture<>();
+    long deadline = System.nanoTime() + SETTLE_WAIT_NANOS;
+    awaitSettled(slot, deadline, answer);
+    return new Deferred(answer);
+  }
+
+  /** Longest a command waits for the shard to settle before it is told CLUSTERDOWN. */
+  static final long SETTLE_WAIT_NANOS = 3_000_000_000L;
+  private static final long SETTLE_POLL_MILLIS = 5;
+  private static final ScheduledExecutorService SETTLE = Executors.newSingleThreadScheduledExecutor(
+      r -> {
+        Thread t = new Thread(r, "respawn-cluster-settle");
+        t.setDaemon(true);
+        return t;
+      });
+
+  private void awaitSettled(int slot, long deadline, CompletableFuture<RedisMessage> answer) {
+    ShardView v = view.get();
+    MemberView p = v.primaryMember();
+    if (p != null && (!v.selfIsPrimary() || v.selfServing())) {
+      answer.complete(moved(slot, p));
+    } else if (System.nanoTime() >= deadline) {
+      answer.complete(error(p == null ? "CLUSTERDOWN The cluster is down"
+          : "TRYAGAIN the primary is not ready to serve yet; retry"));
+    } else {
+      SETTLE.schedule(() -> awaitSettled(slot, deadline, answer), SETTLE_POLL_MILLIS,
+          TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private static RedisMessage moved(int slot, MemberView p) {
     return error("MOVED " + slot + " " + p.host() + ":" + p.port());
   }
 

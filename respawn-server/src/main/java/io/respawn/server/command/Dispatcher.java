@@ -118,7 +118,13 @@ public final class Dispatcher {
     }
     if (cluster != null) {
       RedisMessage redirect = cluster.redirect(spec, args);
-      if (redirect != null) {
+      if (redirect instanceof Deferred wait) {
+        if (session.inTransaction()) {
+          flagTransaction(session);
+          return Reply.now(error("TRYAGAIN the shard is changing primary; retry"));
+        }
+        return Reply.computed(wait.result());
+      } else if (redirect != null) {
         flagTransaction(session);
         return Reply.now(redirect);
       }

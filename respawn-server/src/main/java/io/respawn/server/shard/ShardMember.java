@@ -176,7 +176,7 @@ public final class ShardMember implements AutoCloseable {
           m.resp().getHostString(), m.resp().getPort(), m.peer().getPort(), m.role(),
           isSelf || reachable.getOrDefault(m.id(), false)));
     }
-    return new ShardView(selfIndex, primary, s.term(), members);
+    return new ShardView(selfIndex, primary, s.term(), members, loop.mayServeReads());
   }
 
   /** INFO fields of a shard member. */

@@ -17,8 +17,11 @@ import java.util.List;
  * @param primary index of the member known to lead, or -1 while none is known
  * @param epoch the current term
  * @param members every member, in id order
+ * @param selfServing this member is the primary and may serve now (it holds the read lease and
+ *     has no recovery or hand-over under way)
  */
-public record ShardView(int self, int primary, long epoch, List<MemberView> members) {
+public record ShardView(int self, int primary, long epoch, List<MemberView> members,
+    boolean selfServing) {
 
   /**
    * One member as clients see it.
@@ -39,6 +42,11 @@ public record ShardView(int self, int primary, long epoch, List<MemberView> memb
       throw new IllegalArgumentException("self " + self + " / primary " + primary
           + " out of range for " + members.size() + " members");
     }
+  }
+
+  /** A view in which this member serves whenever it is the primary (tests, single views). */
+  public ShardView(int self, int primary, long epoch, List<MemberView> members) {
+    this(self, primary, epoch, members, primary == self);
   }
 
   public boolean selfIsPrimary() {

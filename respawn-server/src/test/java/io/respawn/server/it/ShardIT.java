@@ -1,0 +1,92 @@
+package io.respawn.server.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The replicated shard as a user meets it: {@code respawn up} starts three member processes,
+ * {@code redis-cli -c} on any member is redirected to the primary, {@code respawn status} lists
+ * the roles, and after {@code kill -9} of the primary the shard takes writes again and still
+ * holds what it acknowledged.
+ */
+class ShardIT {
+  static final Path REDIS_CLI = Path.of("/usr/bin/redis-cli");
+  @TempDir Path tmp;
+
+  private static String cli(int port, String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(REDIS_CLI.toString(), "-c", "-p",
+        Integer.toString(port)));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    p.getOutputStream().close();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(20, TimeUnit.SECONDS)).as("redis-cli finished").isTrue();
+    return out.strip();
+  }
+
+  private static String status(int port) throws IOException, InterruptedException {
+    String classpath = System.getProperty("surefire.test.class.path",
+        System.getProperty("java.class.path"));
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process p = new ProcessBuilder(java, "-cp", classpath, "io.respawn.server.cli.RespawnCommand",
+        "status", "--port", Integer.toString(port)).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    return out;
+  }
+
+  @Test
+  void upServesAShardThatSurvivesTheLossOfItsPrimary() throws Exception {
+    Assumptions.assumeTrue(Files.isExecutable(REDIS_CLI), "redis-cli not installed");
+    int port = ShardProcess.freePortRange(3);
+    try (ShardProcess shard = ShardProcess.start(tmp.resolve("data"), port, "1+1+1")) {
+      assertThat(shard.output()).contains("redis-cli -c -p " + port);
+      // Any member redirects to the primary; redis-cli -c follows.
+      assertThat(cli(port + 1, "set", "k", "v")).isEqualTo("OK");
+      assertThat(cli(port + 2, "get", "k")).isEqualTo("v");
+      String st = status(port);
+      assertThat(st).as(st).contains("primary").contains("backup").contains("witness");
+
+      int primary = shard.primaryPort();
+      long pid = ShardProcess.pidAt(primary);
+      long killedAt = System.nanoTime();
+      new ProcessBuilder("kill", "-9", Long.toString(pid)).start().waitFor();
+      int survivor = port + 1; // the backup: never primary, never killed here
+      String reply = "";
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (System.nanoTime() < deadline) {
+        reply = cli(survivor, "set", "after", "kill");
+        if (reply.equals("OK")) {
+          break;
+        }
+        Thread.sleep(50);
+      }
+      long failoverMillis = (System.nanoTime() - killedAt) / 1_000_000;
+      assertThat(reply).as("a write after the primary died\n" + shard.memberLogs())
+          .isEqualTo("OK");
+      System.out.println("ShardIT: kill -9 of the primary -> first acknowledged write in "
+          + failoverMillis + " ms");
+      assertThat(cli(survivor, "get", "k")).as("acknowledged before the kill").isEqualTo("v");
+      assertThat(cli(survivor, "get", "after")).isEqualTo("kill");
+      // The supervisor restarts the killed member; it rejoins as a follower.
+      long deadlineBack = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      String st2 = status(survivor);
+      while (System.nanoTime() < deadlineBack && st2.contains(" down ")) {
+        Thread.sleep(200);
+        st2 = status(survivor);
+      }
+      assertThat(st2).as(st2).doesNotContain(" down ");
+      assertThat(shard.terminate()).isZero();
+    }
+  }
+}

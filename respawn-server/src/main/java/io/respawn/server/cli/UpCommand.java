@@ -73,8 +73,8 @@ public final class UpCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     } catch (IOException e) {
-      System.err.println("respawn: cannot prepare " + data + ": " + e.getMessage());
-      return 2;
+      throw new ParameterException(spec.commandLine(),
+          "--data " + data + " cannot be created: " + e);
     }
     List<String> jvm = memberJavaOpts != null
         ? Arrays.stream(memberJavaOpts.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList()

@@ -20,9 +20,13 @@ import java.util.zip.CRC32C;
  * +------+------+---+--------+--------+--------+----------+------+------+---------+---------+
  *  length    = 49 + k + v (the whole record)
  *  crc32c    = CRC-32C over bytes [0, 4) and [8, length): everything but itself
- *  type      = 1 PUT, 2 TOMBSTONE (v = 0), 3 WRAP (buffer only, k = v = 0: the rest of this lap
- *              of the ring is unused, the next record starts at the ring's first byte)
- *  term,index= the replicated entry's logical timestamp, compared as (term, index)
+ *  typ       = bits 0-6: 1 PUT, 2 TOMBSTONE (v = 0), 3 WRAP (buffer only, k = v = 0: the rest of
+ *              this lap of the ring is unused, the next record starts at the ring's first byte),
+ *              4 CLEAR (buffer only, k = v = 0: every key older than this entry is gone);
+ *              bit 7 (0x80) LAST: the last record of its entry. An entry's records are
+ *              contiguous in the ring; replay applies an entry only once its LAST record is in.
+ *  term,index= the replicated entry's logical timestamp, compared as (term, index); every record
+ *              of one entry has the same one
  *  seq       = buffer sequence number: +1 per record appended to the persistent buffer, by a
  *              replicated write or a GC rewrite (a WRAP carries the seq of the record after it)
  *  expiresAt = epoch millis of a PUT's expiry, 0 = never
@@ -45,29 +49,31 @@ import java.util.zip.CRC32C;
  * +----------+---------+----+-----+----------+---------+---------+
  *  firstSeq = seq of the first record written to the segment; within one log seqs only grow
  *
- * Buffer checkpoint (96 bytes; two slots, at byte 0 and byte 512 of the buffer file; the valid
+ * Buffer checkpoint (112 bytes; two slots, at byte 0 and byte 512 of the buffer file; the valid
  * slot with the larger counter wins, and a new checkpoint overwrites the other slot)
  *  0          8        12       16        24         32          40          48
  * +----------+--------+--------+---------+----------+-----------+-----------+
  * | magic u64| ver u32| crc32c | counter | ringBytes| releasePos| releaseSeq|
  * +----------+--------+--------+---------+----------+-----------+-----------+
- *  48           56            64          72            80           88            96
- * +------------+-------------+-----------+-------------+------------+-------------+
- * | appliedTerm| appliedIndex| hotSegment| hotDurable  | coldSegment| coldDurable |
- * +------------+-------------+-----------+-------------+------------+-------------+
- *  magic = "RSPWNBUF", version 1, crc32c over [0,12) and [16,96), all fields u64
+ *  48           56            64          72            80           88           96          104        112
+ * +------------+-------------+-----------+-------------+------------+------------+-----------+----------+
+ * | appliedTerm| appliedIndex| hotSegment| hotDurable  | coldSegment| coldDurable| clearTerm | clearIdx |
+ * +------------+-------------+-----------+-------------+------------+------------+-----------+----------+
+ *  magic = "RSPWNBUF", version 1, crc32c over [0,12) and [16,112), all fields u64
  *  releasePos/Seq   = ring position (bytes ever appended, not wrapped) and seq of the first record
  *                     not yet in durable logs: recovery replays the buffer from here
  *  applied*         = newest timestamp applied when the checkpoint was taken
  *  *Segment/*Durable= each log's active segment id (0 = none) and how many of its bytes a
  *                     completed fsync covered: bad bytes below that are corruption, not a torn tail
+ *  clear*           = timestamp of the newest CLEAR released from the ring: log records older
+ *                     than it are dead (CLEAR records are never copied to the logs)
  * </pre>
  */
 public final class BackupFormat {
   public static final int PAGE_BYTES = 4096;
   public static final int RECORD_HEADER_BYTES = 49;
   public static final int SEGMENT_HEADER_BYTES = 32;
-  public static final int CHECKPOINT_BYTES = 96;
+  public static final int CHECKPOINT_BYTES = 112;
   /** Byte offsets of the two checkpoint slots in the buffer file. */
   public static final int CHECKPOINT_SLOT_A = 0;
   public static final int CHECKPOINT_SLOT_B = 512;
@@ -83,6 +89,9 @@ public final class BackupFormat {
   public static final byte TYPE_PUT = 1;
   public static final byte TYPE_TOMBSTONE = 2;
   public static final byte TYPE_WRAP = 3;
+  public static final byte TYPE_CLEAR = 4;
+  /** Flag in the type byte: the last record of its entry. */
+  public static final int LAST = 0x80;
 
   public static final String SEGMENT_SUFFIX = ".seg";
 
@@ -116,10 +125,10 @@ public final class BackupFormat {
    *
    * @param value null for a tombstone
    */
-  static int encode(byte[] dst, int at, long term, long index, long seq, long expiresAtMillis,
-      byte[] key, byte[] value) {
-    return encode(dst, at, value == null ? TYPE_TOMBSTONE : TYPE_PUT, term, index, seq,
-        expiresAtMillis, key, 0, key.length, value, 0, value == null ? 0 : value.length);
+  static int encode(byte[] dst, int at, byte type, boolean last, long term, long index,
+      long seq, long expiresAtMillis, byte[] key, byte[] value) {
+    return encode(dst, at, (byte) (type | (last ? LAST : 0)), term, index, seq, expiresAtMillis,
+        key, 0, key.length, value, 0, value == null ? 0 : value.length);
   }
 
   static int encode(byte[] dst, int at, byte type, long term, long index, long seq,
@@ -167,15 +176,18 @@ public final class BackupFormat {
     int keyBytes = keyLength(bytes, at);
     int valueBytes = valueLength(bytes, at);
     byte type = type(bytes, at);
+    boolean last = isLast(bytes, at);
     if (keyBytes < 0 || valueBytes < 0
         || (long) length != recordBytes(keyBytes, valueBytes)) {
       return "malformed record (length " + length + ", key " + keyBytes + ", value "
           + valueBytes + " bytes)";
     }
-    if (type != TYPE_PUT && type != TYPE_TOMBSTONE && type != TYPE_WRAP) {
+    if (type != TYPE_PUT && type != TYPE_TOMBSTONE && type != TYPE_WRAP && type != TYPE_CLEAR) {
       return "unknown record type " + type;
     }
-    if ((type != TYPE_PUT && valueBytes != 0) || (type == TYPE_WRAP && keyBytes != 0)) {
+    if ((type != TYPE_PUT && valueBytes != 0)
+        || ((type == TYPE_WRAP || type == TYPE_CLEAR) && keyBytes != 0)
+        || (type == TYPE_WRAP && last)) {
       return "malformed record of type " + type;
     }
     if (length > available) {
@@ -195,8 +207,14 @@ public final class BackupFormat {
     return (int) INT.get(b, at + OFF_CRC);
   }
 
+  /** The record type (the type byte without the LAST flag). */
   static byte type(byte[] b, int at) {
-    return b[at + OFF_TYPE];
+    return (byte) (b[at + OFF_TYPE] & ~LAST);
+  }
+
+  /** Whether this is the last record of its entry. */
+  static boolean isLast(byte[] b, int at) {
+    return (b[at + OFF_TYPE] & LAST) != 0;
   }
 
   static long term(byte[] b, int at) {
@@ -319,7 +337,7 @@ public final class BackupFormat {
   /** The buffer's checkpoint: see the layout above. */
   record Checkpoint(long counter, long ringBytes, long releasePos, long releaseSeq,
       long appliedTerm, long appliedIndex, long hotSegment, long hotDurableBytes,
-      long coldSegment, long coldDurableBytes) {
+      long coldSegment, long coldDurableBytes, long clearTerm, long clearIndex) {
 
     long activeSegment(LogKind kind) {
       return kind == LogKind.HOT ? hotSegment : coldSegment;
@@ -340,6 +358,7 @@ public final class BackupFormat {
       b.putLong(counter).putLong(ringBytes).putLong(releasePos).putLong(releaseSeq);
       b.putLong(appliedTerm).putLong(appliedIndex);
       b.putLong(hotSegment).putLong(hotDurableBytes).putLong(coldSegment).putLong(coldDurableBytes);
+      b.putLong(clearTerm).putLong(clearIndex);
       b.putInt(12, checkpointCrc(b.array()));
       return b.array();
     }
@@ -361,7 +380,7 @@ public final class BackupFormat {
     }
     b.position(16);
     return new Checkpoint(b.getLong(), b.getLong(), b.getLong(), b.getLong(), b.getLong(),
-        b.getLong(), b.getLong(), b.getLong(), b.getLong(), b.getLong());
+        b.getLong(), b.getLong(), b.getLong(), b.getLong(), b.getLong(), b.getLong(), b.getLong());
   }
 
   static int crc32c(byte[] bytes, int offset, int length) {

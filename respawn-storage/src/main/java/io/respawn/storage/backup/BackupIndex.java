@@ -201,6 +201,11 @@ final class BackupIndex implements AutoCloseable {
 
   /** Removes the key in slot (its tombstone was dropped by GC). */
   void remove(int slot) {
+    unlink(slot);
+    maybeCompactArena();
+  }
+
+  private void unlink(int slot) {
     long base = (long) slot * SLOT_BYTES;
     long ref = table.get(LONG, base + F_KEY);
     assert ref >= 0 : "slot already deleted";
@@ -213,9 +218,38 @@ final class BackupIndex implements AutoCloseable {
     table.set(LONG, base + F_KEY, -1L);
     table.set(LONG, base + F_LOCATION, 0L);
     live--;
+  }
+
+  private void maybeCompactArena() {
     if (arenaDeadBytes > arenaLiveBytes && arenaDeadBytes > 8L * CHUNK_BYTES) {
       rebuild(live);
     }
+  }
+
+  /** Tests a slot's timestamp. */
+  @FunctionalInterface
+  interface TimestampTest {
+    boolean test(long term, long index);
+  }
+
+  /** Told the location and length of each slot {@link #removeIf} removes. */
+  @FunctionalInterface
+  interface Removed {
+    void accept(long location, int length);
+  }
+
+  /** Removes every key whose timestamp passes the test (a CLEAR). */
+  void removeIf(TimestampTest test, Removed removed) {
+    for (int i = 0; i <= mask; i++) {
+      long base = (long) i * SLOT_BYTES;
+      if (table.get(LONG, base + F_HASH) == 0 || table.get(LONG, base + F_KEY) < 0
+          || !test.test(term(i), index(i))) {
+        continue;
+      }
+      removed.accept(location(i), length(i));
+      unlink(i);
+    }
+    maybeCompactArena();
   }
 
   /** The key stored in a live slot (a copy). */

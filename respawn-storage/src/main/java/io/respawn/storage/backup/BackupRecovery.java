@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  *       of buffer records that were forced before writeback copied them, and the checkpoint
  *       releasing them is written only after the logs are fsynced, so the cut loses nothing the
  *       buffer does not still hold.
- *   <li>The buffer is replayed from the checkpoint's release position ({@link
- *       PersistentBuffer#recover}): a prefix of the appended records.
+ *   <li>Log records older than the checkpoint's CLEAR are dead. The buffer is replayed from the
+ *       checkpoint's release position ({@link PersistentBuffer#recover}): a prefix of the
+ *       appended entries; a CLEAR in it drops every key indexed so far that is older.
  *   <li>Recovered segments are fsynced and sealed; writeback starts new ones, and copies the
  *       replayed buffer records again (duplicates of log records are garbage for GC).
  * </ol>
@@ -46,6 +47,8 @@ final class BackupRecovery {
   private final BackupFormat.Checkpoint checkpoint;
   private long appliedTerm;
   private long appliedIndex;
+  private long clearTerm;
+  private long clearIndex;
   private long maxSegmentId;
 
   private BackupRecovery(BackupStore store) {
@@ -53,6 +56,8 @@ final class BackupRecovery {
     this.checkpoint = store.buffer.durableCheckpoint();
     this.appliedTerm = checkpoint.appliedTerm();
     this.appliedIndex = checkpoint.appliedIndex();
+    this.clearTerm = checkpoint.clearTerm();
+    this.clearIndex = checkpoint.clearIndex();
   }
 
   static void run(BackupStore store) throws IOException {
@@ -92,6 +97,13 @@ final class BackupRecovery {
     store.nextSegmentId.set(maxSegmentId + 1);
 
     PersistentBuffer.Replay replay = store.buffer.recover((position, record, length) -> {
+      if (BackupFormat.type(record, 0) == BackupFormat.TYPE_CLEAR) {
+        clearTerm = BackupFormat.term(record, 0);
+        clearIndex = BackupFormat.index(record, 0);
+        store.dropOlderThan(clearTerm, clearIndex);
+        advanceApplied(clearTerm, clearIndex);
+        return;
+      }
       index(record, 0, length, Location.inBuffer(position,
           BackupFormat.type(record, 0) == BackupFormat.TYPE_TOMBSTONE), null);
     });
@@ -101,6 +113,8 @@ final class BackupRecovery {
     }
     store.appliedTerm = appliedTerm;
     store.appliedIndex = appliedIndex;
+    store.clearTerm = clearTerm;
+    store.clearIndex = clearIndex;
     store.durableSeq = store.buffer.tailSeq(); // recover() forced the buffer
   }
 
@@ -164,9 +178,9 @@ final class BackupRecovery {
     if (segment != null) {
       segment.recordBytes += length;
     }
-    if (BackupFormat.compareTimestamps(term, idx, appliedTerm, appliedIndex) > 0) {
-      appliedTerm = term;
-      appliedIndex = idx;
+    advanceApplied(term, idx);
+    if (BackupFormat.compareTimestamps(term, idx, clearTerm, clearIndex) < 0) {
+      return; // written before a CLEAR the checkpoint records: dead
     }
     byte[] key = BackupFormat.key(b, at);
     long hash = KeyHash.of(key);
@@ -182,6 +196,13 @@ final class BackupRecovery {
     }
     if (segment != null) {
       segment.liveBytes += length;
+    }
+  }
+
+  private void advanceApplied(long term, long index) {
+    if (BackupFormat.compareTimestamps(term, index, appliedTerm, appliedIndex) > 0) {
+      appliedTerm = term;
+      appliedIndex = index;
     }
   }
 

@@ -2,6 +2,7 @@ package io.respawn.storage.backup;
 
 import io.respawn.storage.Disk;
 import io.respawn.storage.FileChannelDisk;
+import io.respawn.storage.Mutation;
 import io.respawn.storage.StorageException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -25,9 +27,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * and the primitives online recovery reads. The API a replication runtime calls:
  *
  * <ul>
- *   <li>{@link #apply} stores one committed entry (a value or a tombstone, with its (term,
- *       index)) in the persistent buffer and returns its seq: the write is acknowledged on
- *       return (it survives a crash of the process). {@link #whenDurable} completes once it
+ *   <li>{@link #apply} stores one committed entry (its mutations — values, deletions as
+ *       tombstones, CLEAR — with its (term, index)) in the persistent buffer and returns its
+ *       seq: the write is acknowledged on return (it survives a crash of the process). {@link #whenDurable} completes once it
  *       also survives a crash of the machine — the buffer has been forced.
  *   <li>{@link #get} reads a key's newest value.
  *   <li>{@link #reportPopularity} takes the primary's sampled key hashes.
@@ -79,6 +81,9 @@ public final class BackupStore implements AutoCloseable {
   // Guarded by lock.
   long appliedTerm;
   long appliedIndex;
+  /** The newest CLEAR applied: records older than it are dead. */
+  long clearTerm;
+  long clearIndex;
   /** Every record with a smaller seq is durable. */
   long durableSeq;
   /** Writeback should run a pass now (someone waits for durability or space). */
@@ -182,26 +187,36 @@ public final class BackupStore implements AutoCloseable {
 
   // ---------------------------------------------------------------- writes
 
-  /** {@link #apply(byte[], byte[], long, long, long)} without an expiry. */
+  /** One key's write without an expiry: a value, or null for a deletion. */
   public long apply(byte[] key, byte[] value, long term, long index) {
     return apply(key, value, 0, term, index);
   }
 
+  /** One key's write: a value (expiring at expiresAtMillis, 0 = never), or null for a deletion. */
+  public long apply(byte[] key, byte[] value, long expiresAtMillis, long term, long index) {
+    if (value == null && expiresAtMillis != 0) {
+      throw new IllegalArgumentException(
+          "expiresAtMillis " + expiresAtMillis + " must be 0 for a deletion");
+    }
+    return apply(term, index, List.of(value == null ? Mutation.delete(key)
+        : Mutation.put(key, value, expiresAtMillis)));
+  }
+
   /**
-   * Stores one committed entry in the persistent buffer and returns its seq; acknowledged on
-   * return. Blocks while the buffer is full, up to {@code applyWaitMillis}, then fails.
+   * Stores one committed entry — its mutations, applied in order as one atomic step (a later
+   * mutation of a key replaces an earlier one; CLEAR drops every key written before it) — in the
+   * persistent buffer, and returns the seq of its last record. Acknowledged on return; a crash
+   * keeps all of the entry or none of it. Blocks while the buffer is full, up to {@code
+   * applyWaitMillis}, then fails.
    *
-   * @param value the new value, or null for a deletion (tombstone)
-   * @param expiresAtMillis epoch millis when the value expires, 0 = never (0 for a tombstone)
    * @return the seq to pass to {@link #whenDurable}; for an ignored (not newer) entry, the seq of
    *     the newest record, so waiting on it still means "everything so far is durable"
-   * @throws IllegalArgumentException for a key, value or timestamp outside the limits
+   * @throws IllegalArgumentException for an empty entry, or a key, value, timestamp or entry size
+   *     outside the limits (nothing is stored)
    * @throws StorageException if the buffer stayed full, or the store failed or closed
    */
-  public long apply(byte[] key, byte[] value, long expiresAtMillis, long term, long index) {
-    checkEntry(key, value, expiresAtMillis, term, index);
-    long hash = KeyHash.of(key);
-    int length = (int) BackupFormat.recordBytes(key.length, value == null ? 0 : value.length);
+  public long apply(long term, long index, List<Mutation> mutations) {
+    Entry entry = Entry.of(term, index, mutations, config);
     lock.lock();
     try {
       checkWritable();
@@ -209,19 +224,25 @@ public final class BackupStore implements AutoCloseable {
         duplicates++;
         return buffer.tailSeq() - 1;
       }
-      awaitRoom(length);
+      awaitRoom(entry);
       long unwrittenBefore = buffer.unwrittenBytes();
-      long seq = buffer.tailSeq();
-      long position = buffer.append(term, index, expiresAtMillis, key, value);
-      long location = Location.inBuffer(position, value == null);
-      int slot = this.index.find(key, hash);
-      if (slot < 0) {
-        this.index.insert(key, hash, location, term, index, length);
-      } else {
-        assert BackupFormat.compareTimestamps(term, index, this.index.term(slot),
-            this.index.index(slot)) > 0 : "index moved backwards";
-        superseded(this.index.location(slot), this.index.length(slot));
-        this.index.update(slot, location, term, index, length);
+      if (entry.clear()) {
+        buffer.append(BackupFormat.TYPE_CLEAR, entry.keys().isEmpty(), term, index, 0,
+            new byte[0], null);
+        dropOlderThan(term, index);
+        clearTerm = term;
+        clearIndex = index;
+      }
+      int n = entry.keys().size();
+      for (int i = 0; i < n; i++) {
+        Mutation m = entry.keys().get(i);
+        boolean tombstone = m.kind() == Mutation.Kind.DELETE;
+        long position = buffer.append(tombstone ? BackupFormat.TYPE_TOMBSTONE
+            : BackupFormat.TYPE_PUT, i == n - 1, term, index, m.expiresAtMillis(), m.key(),
+            m.value());
+        int length = entry.recordLengths()[entry.clear() ? i + 1 : i];
+        indexNewest(m.key(), entry.hashes()[i], Location.inBuffer(position, tombstone), term,
+            index, length);
       }
       appliedTerm = term;
       appliedIndex = index;
@@ -231,30 +252,90 @@ public final class BackupStore implements AutoCloseable {
           && buffer.unwrittenBytes() >= config.writebackBlockBytes()) {
         workAvailable.signal();
       }
-      return seq;
+      return buffer.tailSeq() - 1;
     } finally {
       lock.unlock();
     }
   }
 
-  private void checkEntry(byte[] key, byte[] value, long expiresAtMillis, long term, long index) {
-    if (key.length > config.keyBytesMax()) {
-      throw new IllegalArgumentException(
-          "key of " + key.length + " bytes exceeds keyBytesMax " + config.keyBytesMax());
+  /** Points the key's index entry at a newer record. Lock held. */
+  private void indexNewest(byte[] key, long hash, long location, long term, long index,
+      int length) {
+    int slot = this.index.find(key, hash);
+    if (slot < 0) {
+      this.index.insert(key, hash, location, term, index, length);
+      return;
     }
-    if (value != null && value.length > config.valueBytesMax()) {
-      throw new IllegalArgumentException(
-          "value of " + value.length + " bytes exceeds valueBytesMax " + config.valueBytesMax());
-    }
-    if (term < 0 || term > TERM_MAX) {
-      throw new IllegalArgumentException("term " + term + " is out of range: must be >= 0 and <= " + TERM_MAX);
-    }
-    if (index < 0) {
-      throw new IllegalArgumentException("index " + index + " must be >= 0");
-    }
-    if (expiresAtMillis < 0 || (value == null && expiresAtMillis != 0)) {
-      throw new IllegalArgumentException("expiresAtMillis " + expiresAtMillis
-          + " must be >= 0, and 0 for a deletion");
+    assert BackupFormat.compareTimestamps(term, index, this.index.term(slot),
+        this.index.index(slot)) > 0 : "index moved backwards";
+    superseded(this.index.location(slot), this.index.length(slot));
+    this.index.update(slot, location, term, index, length);
+  }
+
+  /** CLEAR: every key whose newest record is older than (term, index) is gone. Lock held. */
+  void dropOlderThan(long term, long index) {
+    this.index.removeIf((t, i) -> BackupFormat.compareTimestamps(t, i, term, index) < 0,
+        this::superseded);
+  }
+
+  /**
+   * A validated entry: whether it clears, and the last mutation of each key after the last
+   * CLEAR, with their hashes and the lengths of the records they take (the CLEAR record first).
+   */
+  private record Entry(boolean clear, List<Mutation> keys, long[] hashes, int[] recordLengths) {
+    static Entry of(long term, long index, List<Mutation> mutations, BackupConfig config) {
+      if (term < 0 || term > TERM_MAX) {
+        throw new IllegalArgumentException(
+            "term " + term + " is out of range: must be >= 0 and <= " + TERM_MAX);
+      }
+      if (index < 0) {
+        throw new IllegalArgumentException("index " + index + " must be >= 0");
+      }
+      if (mutations.isEmpty()) {
+        throw new IllegalArgumentException("an entry needs at least one mutation");
+      }
+      boolean clear = false;
+      Map<ByteBuffer, Mutation> last = new LinkedHashMap<>();
+      for (Mutation m : mutations) {
+        if (m.kind() == Mutation.Kind.CLEAR) {
+          clear = true;
+          last.clear();
+          continue;
+        }
+        if (m.key().length > config.keyBytesMax()) {
+          throw new IllegalArgumentException(
+              "key of " + m.key().length + " bytes exceeds keyBytesMax " + config.keyBytesMax());
+        }
+        if (m.value() != null && m.value().length > config.valueBytesMax()) {
+          throw new IllegalArgumentException("value of " + m.value().length
+              + " bytes exceeds valueBytesMax " + config.valueBytesMax());
+        }
+        ByteBuffer k = ByteBuffer.wrap(m.key());
+        last.remove(k); // keep the order of the last writes
+        last.put(k, m);
+      }
+      List<Mutation> keys = new ArrayList<>(last.values());
+      long[] hashes = new long[keys.size()];
+      int[] lengths = new int[keys.size() + (clear ? 1 : 0)];
+      long total = 0;
+      int at = 0;
+      if (clear) {
+        lengths[at++] = BackupFormat.RECORD_HEADER_BYTES;
+        total += BackupFormat.align(BackupFormat.RECORD_HEADER_BYTES, BackupFormat.BUFFER_ALIGN_BYTES);
+      }
+      for (int i = 0; i < keys.size(); i++) {
+        Mutation m = keys.get(i);
+        hashes[i] = KeyHash.of(m.key());
+        lengths[at] = (int) BackupFormat.recordBytes(m.key().length,
+            m.value() == null ? 0 : m.value().length);
+        total += BackupFormat.align(lengths[at++], BackupFormat.BUFFER_ALIGN_BYTES);
+      }
+      if (total > config.ringBytes() / 4) {
+        throw new IllegalArgumentException("an entry of " + total + " record bytes exceeds a "
+            + "quarter of the persistent buffer's ring (" + config.ringBytes() / 4
+            + "): raise bufferBytes");
+      }
+      return new Entry(clear, keys, hashes, lengths);
     }
   }
 
@@ -267,19 +348,21 @@ public final class BackupStore implements AutoCloseable {
     }
   }
 
-  /** Waits until the ring has room for a record of length (lock held). */
-  private void awaitRoom(int length) {
-    if (buffer.hasRoomFor(length)) {
+  /** Waits until the ring has room for the entry's records (lock held). */
+  private void awaitRoom(Entry entry) {
+    int[] lengths = entry.recordLengths();
+    if (buffer.hasRoomFor(lengths, lengths.length)) {
       return;
     }
     bufferFullWaits++;
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.applyWaitMillis());
-    while (!buffer.hasRoomFor(length)) {
+    while (!buffer.hasRoomFor(lengths, lengths.length)) {
       checkWritable();
       if (!writeback.hasThread()) {
         runWritebackInline();
-        if (!buffer.hasRoomFor(length) && buffer.unwrittenBytes() == 0) {
-          throw new StorageException("persistent buffer full: a record of " + length
+        if (!buffer.hasRoomFor(lengths, lengths.length) && buffer.unwrittenBytes() == 0) {
+          throw new StorageException("persistent buffer full: an entry of "
+              + buffer.bytesToAppend(lengths, lengths.length)
               + " bytes does not fit although everything is written back");
         }
         continue;

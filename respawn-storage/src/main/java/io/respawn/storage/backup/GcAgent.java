@@ -281,7 +281,8 @@ final class GcAgent implements Runnable {
           continue; // the key may have changed while we waited
         }
         byte[] value = BackupFormat.value(bytes, at);
-        long position = buffer.append(BackupFormat.term(bytes, at), BackupFormat.index(bytes, at),
+        long position = buffer.append(BackupFormat.type(bytes, at), true,
+            BackupFormat.term(bytes, at), BackupFormat.index(bytes, at),
             BackupFormat.expiresAt(bytes, at), key, value);
         store.index.relocate(slot, Location.inBuffer(position, tombstone), length);
         victim.liveBytes -= length;

@@ -2,6 +2,8 @@ package io.respawn.storage.backup;
 
 import io.respawn.storage.StorageException;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The backup's persistent buffer: a ring of checksummed records in a {@link PersistentRegion},
@@ -64,7 +66,7 @@ final class PersistentBuffer {
   /** Writes the first checkpoint into a brand-new (zeroed) region. */
   static void format(PersistentRegion fresh) {
     long ring = fresh.sizeBytes() - BackupFormat.RING_START;
-    byte[] slot = new BackupFormat.Checkpoint(0, ring, 0, 1, 0, 0, 0, 0, 0, 0).encode();
+    byte[] slot = new BackupFormat.Checkpoint(0, ring, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0).encode();
     fresh.write(BackupFormat.CHECKPOINT_SLOT_A, slot, 0, slot.length);
   }
 
@@ -140,13 +142,31 @@ final class PersistentBuffer {
     return usedBytes() + bytesToAppend(recordLength) <= ringBytes;
   }
 
+  /** Ring bytes appending these records in a row would consume now (wrap waste included). */
+  long bytesToAppend(int[] recordLengths, int count) {
+    long at = tailPos;
+    for (int i = 0; i < count; i++) {
+      long aligned = BackupFormat.align(recordLengths[i], BackupFormat.BUFFER_ALIGN_BYTES);
+      long left = ringBytes - at % ringBytes;
+      at += aligned <= left ? aligned : left + aligned;
+    }
+    return at - tailPos;
+  }
+
+  boolean hasRoomFor(int[] recordLengths, int count) {
+    return usedBytes() + bytesToAppend(recordLengths, count) <= ringBytes;
+  }
+
   /**
    * Stores a record at the tail and returns its ring position; the caller checked {@link
    * #hasRoomFor}. The record gets seq {@link #tailSeq()}.
    *
-   * @param value null for a tombstone
+   * @param type PUT, TOMBSTONE or CLEAR
+   * @param last whether it ends its entry (replay applies an entry only with its last record)
+   * @param value the value of a PUT, null otherwise
    */
-  long append(long term, long index, long expiresAtMillis, byte[] key, byte[] value) {
+  long append(byte type, boolean last, long term, long index, long expiresAtMillis, byte[] key,
+      byte[] value) {
     int length = (int) BackupFormat.recordBytes(key.length, value == null ? 0 : value.length);
     assert hasRoomFor(length) : "no room for " + length + " bytes";
     long left = ringBytes - tailPos % ringBytes;
@@ -160,7 +180,7 @@ final class PersistentBuffer {
       tailPos += left;
     }
     ensureScratch(length);
-    BackupFormat.encode(scratch, 0, term, index, tailSeq, expiresAtMillis, key, value);
+    BackupFormat.encode(scratch, 0, type, last, term, index, tailSeq, expiresAtMillis, key, value);
     long position = tailPos;
     region.write(offsetOf(position), scratch, 0, length);
     tailPos += aligned;
@@ -217,14 +237,20 @@ final class PersistentBuffer {
   record Replay(long endPosition, long endSeq, int records, String stopReason) {}
 
   /**
-   * Replays the records after the durable checkpoint's release position, stops at the first one
-   * that is not well formed, fails its checksum or does not carry the next seq, sets the tail
-   * there, and zeroes the rest of the ring (forced before return).
+   * Replays the records after the durable checkpoint's release position, entry by entry (an
+   * entry is delivered once its LAST record is read), and stops at the first record that is not
+   * well formed, fails its checksum or does not carry the next seq. The tail is set after the
+   * last whole entry — the records of an entry cut short are dropped — and the rest of the ring
+   * is zeroed (forced before return).
    */
   Replay recover(RecordVisitor visitor) throws IOException {
     long start = durable.releasePos();
     long position = start;
     long seq = durable.releaseSeq();
+    long entryStart = position;
+    long entrySeq = seq;
+    List<long[]> pendingAt = new ArrayList<>();
+    List<byte[]> pending = new ArrayList<>();
     int records = 0;
     String stop = null;
     byte[] header = new byte[BackupFormat.RECORD_HEADER_BYTES];
@@ -262,11 +288,26 @@ final class PersistentBuffer {
         position += left;
         continue;
       }
-      visitor.accept(position, record, length);
-      records++;
+      pendingAt.add(new long[] {position});
+      pending.add(java.util.Arrays.copyOf(record, length));
       seq++;
       position += BackupFormat.align(length, BackupFormat.BUFFER_ALIGN_BYTES);
+      if (BackupFormat.isLast(record, 0)) {
+        for (int i = 0; i < pending.size(); i++) {
+          visitor.accept(pendingAt.get(i)[0], pending.get(i), pending.get(i).length);
+          records++;
+        }
+        pending.clear();
+        pendingAt.clear();
+        entryStart = position;
+        entrySeq = seq;
+      }
     }
+    if (!pending.isEmpty()) {
+      stop += " (dropped the " + pending.size() + " record(s) of an entry it cut short)";
+    }
+    position = entryStart;
+    seq = entrySeq;
     tailPos = position;
     tailSeq = seq;
     writtenBackPos = start;

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  *       durable notices complete);
  *   <li>copies each record, unchanged, to the hot log if its key is in the popular set, else to
  *       the cold log (tombstones always cold), in {@code writebackBlockBytes} writes, and fsyncs
- *       both logs;
+ *       both logs (a CLEAR is not copied: the checkpoint below carries its timestamp);
  *   <li>repoints the index from the buffer to the log copy, for each record that is still its
  *       key's newest (a newer write may have arrived meanwhile: then the copy is garbage);
  *   <li>writes a checkpoint naming the tail as the new release position and forces it: only
@@ -135,6 +135,8 @@ final class WritebackAgent implements Runnable {
     long toSeq;
     long appliedTerm;
     long appliedIndex;
+    long clearTerm;
+    long clearIndex;
     store.lock.lock();
     try {
       if (store.failed()) {
@@ -146,6 +148,8 @@ final class WritebackAgent implements Runnable {
       toSeq = buffer.tailSeq();
       appliedTerm = store.appliedTerm;
       appliedIndex = store.appliedIndex;
+      clearTerm = store.clearTerm;
+      clearIndex = store.clearIndex;
       if (from == to && store.durableSeq >= toSeq) {
         return 0;
       }
@@ -177,6 +181,12 @@ final class WritebackAgent implements Runnable {
       }
       int length = BackupFormat.length(header, 0);
       assert BackupFormat.seq(header, 0) == seq : "buffer seq " + BackupFormat.seq(header, 0) + " != " + seq;
+      if (BackupFormat.type(header, 0) == BackupFormat.TYPE_CLEAR) {
+        // Not copied: the checkpoint that releases it carries its timestamp.
+        position += BackupFormat.align(length, BackupFormat.BUFFER_ALIGN_BYTES);
+        seq++;
+        continue;
+      }
       if (record.length < length) {
         record = new byte[Math.max(length, record.length * 2)];
       }
@@ -223,7 +233,7 @@ final class WritebackAgent implements Runnable {
       BackupLog cold = store.logs.get(LogKind.COLD);
       checkpoint = new BackupFormat.Checkpoint(last.counter() + 1, ring, to, toSeq, appliedTerm,
           appliedIndex, hot.activeSegmentId(), hot.activeDurableBytes(), cold.activeSegmentId(),
-          cold.activeDurableBytes());
+          cold.activeDurableBytes(), clearTerm, clearIndex);
       tailBeforeCheckpoint = buffer.tailSeq();
     } finally {
       store.lock.unlock();

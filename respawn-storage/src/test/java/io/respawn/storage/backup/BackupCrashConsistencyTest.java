@@ -2,6 +2,7 @@ package io.respawn.storage.backup;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.respawn.storage.Mutation;
 import io.respawn.storage.crash.RecordingDisk;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -22,14 +23,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Crash-state campaign for the backup (DESIGN.md §4, issue item 5): a seeded workload of
- * replicated writes, tombstones, stale retransmissions, popularity reports, writeback passes
- * and GC collections runs on a {@link RecordingDisk} that holds the persistent buffer (a {@link
+ * replicated entries (one to three writes, deletions, now and then a CLEAR), stale
+ * retransmissions, popularity reports, writeback passes and GC collections runs on a {@link RecordingDisk} that holds the persistent buffer (a {@link
  * DiskRegion}) and the hot and cold logs, so one crash image catches all of them at one instant:
  * everything before a file's last flush survives, each later write survives, is lost or is torn,
  * per 4 KiB block, in any order. Images are also taken after single disk operations inside
  * writeback passes and GC collections.
  *
- * <p>Each image is recovered and must hold exactly the state after the first p applied entries,
+ * <p>Each image is recovered and must hold exactly the state after the first p applied entries
+ * (so no entry is ever half there),
  * where p is the entry {@link BackupStore#lastApplied} names, and p must include every entry
  * whose durable notice had completed — read back through {@link BackupStore#get} for every key
  * and through a full BatchPull. An image of the page cache alone (a process crash) must hold
@@ -60,8 +62,8 @@ class BackupCrashConsistencyTest {
         .build();
   }
 
-  /** One applied entry of the history. */
-  record Entry(String key, byte[] value, long expiresAt, long term, long index) {}
+  /** One applied entry of the history: its mutations at one timestamp. */
+  record Entry(List<Mutation> mutations, long term, long index) {}
 
   /** The history and the model state after each prefix of it. */
   static final class History {
@@ -71,10 +73,13 @@ class BackupCrashConsistencyTest {
     void add(Entry e) {
       entries.add(e);
       Map<String, String> next = new HashMap<>(models.get(models.size() - 1));
-      if (e.value() == null) {
-        next.remove(e.key());
-      } else {
-        next.put(e.key(), describe(e.value(), e.expiresAt(), e.term(), e.index()));
+      for (Mutation m : e.mutations()) {
+        String key = new String(m.key(), StandardCharsets.ISO_8859_1);
+        switch (m.kind()) {
+          case PUT -> next.put(key, describe(m.value(), m.expiresAtMillis(), e.term(), e.index()));
+          case DELETE -> next.remove(key);
+          case CLEAR -> next.clear();
+        }
       }
       models.add(next);
     }
@@ -156,8 +161,7 @@ class BackupCrashConsistencyTest {
             term++;
           }
           Entry e = randomEntry(random, term, ++index);
-          long seq = store.apply(e.key().getBytes(StandardCharsets.ISO_8859_1), e.value(),
-              e.expiresAt(), e.term(), e.index());
+          long seq = store.apply(e.term(), e.index(), e.mutations());
           history.add(e);
           if (random.nextInt(6) == 0) {
             store.whenDurable(seq).join();
@@ -259,15 +263,29 @@ class BackupCrashConsistencyTest {
     return key(random).getBytes(StandardCharsets.ISO_8859_1);
   }
 
-  static Entry randomEntry(Random random, long term, long index) {
-    String key = key(random);
-    if (random.nextInt(100) < 12) {
-      return new Entry(key, null, 0, term, index);
+  /** 1-3 mutations (a key may repeat), rarely a CLEAR; values up to valueMax bytes. */
+  static Entry randomEntry(Random random, long term, long index, int valueMax) {
+    List<Mutation> mutations = new ArrayList<>();
+    int n = random.nextInt(4) == 0 ? 2 + random.nextInt(2) : 1;
+    for (int i = 0; i < n; i++) {
+      byte[] key = keyBytes(random);
+      int dice = random.nextInt(100);
+      if (dice < 2) {
+        mutations.add(Mutation.clear());
+      } else if (dice < 14) {
+        mutations.add(Mutation.delete(key));
+      } else {
+        byte[] value = new byte[1 + random.nextInt(valueMax / n)];
+        random.nextBytes(value);
+        long expires = random.nextInt(4) == 0 ? 1_000_000L + random.nextInt(1000) : 0;
+        mutations.add(Mutation.put(key, value, expires));
+      }
     }
-    byte[] value = new byte[1 + random.nextInt(4500)];
-    random.nextBytes(value);
-    long expires = random.nextInt(4) == 0 ? 1_000_000L + random.nextInt(1000) : 0;
-    return new Entry(key, value, expires, term, index);
+    return new Entry(mutations, term, index);
+  }
+
+  static Entry randomEntry(Random random, long term, long index) {
+    return randomEntry(random, term, index, 4500);
   }
 
   /**
@@ -338,8 +356,7 @@ class BackupCrashConsistencyTest {
       int more = 1 + random.nextInt(4);
       for (int i = 0; i < more; i++) {
         Entry e = randomEntry(random, 1_000_000, i + 1);
-        long seq = store.apply(e.key().getBytes(StandardCharsets.ISO_8859_1), e.value(),
-            e.expiresAt(), e.term(), e.index());
+        long seq = store.apply(e.term(), e.index(), e.mutations());
         second.add(e);
         if (random.nextBoolean()) {
           store.whenDurable(seq).join();
@@ -379,13 +396,8 @@ class BackupCrashConsistencyTest {
         try {
           long index = 0;
           for (int i = 0; i < 1500 && !stop.get(); i++) {
-            Entry e = randomEntry(mine, 1, ++index);
-            if (e.value() != null && e.value().length > 600) {
-              e = new Entry(e.key(), Arrays.copyOf(e.value(), 1 + e.value().length % 600),
-                  e.expiresAt(), e.term(), e.index());
-            }
-            long seq = store.apply(e.key().getBytes(StandardCharsets.ISO_8859_1), e.value(),
-                e.expiresAt(), e.term(), e.index());
+            Entry e = randomEntry(mine, 1, ++index, 600);
+            long seq = store.apply(e.term(), e.index(), e.mutations());
             synchronized (history) {
               history.add(e);
             }

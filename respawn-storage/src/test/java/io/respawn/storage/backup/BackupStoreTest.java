@@ -3,6 +3,7 @@ package io.respawn.storage.backup;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.respawn.storage.Mutation;
 import io.respawn.storage.StorageException;
 import io.respawn.storage.crash.RecordingDisk;
 import java.nio.charset.StandardCharsets;
@@ -78,6 +79,36 @@ class BackupStoreTest {
   }
 
   @Test
+  void anEntryAppliesItsMutationsInOrderAndClearDropsOlderKeys() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    try (BackupStore store = BackupStore.open(disk, small())) {
+      store.apply(1, 1, List.of(Mutation.put(b("a"), b("1")), Mutation.put(b("b"), b("2")),
+          Mutation.put(b("a"), b("3"))));
+      assertThat(value(store, "a")).isEqualTo("3");
+      assertThat(value(store, "b")).isEqualTo("2");
+      store.flush();
+      store.apply(1, 2, List.of(Mutation.put(b("c"), b("4"))));
+      store.apply(1, 3, List.of(Mutation.put(b("x"), b("gone")), Mutation.clear(),
+          Mutation.put(b("d"), b("5"), 1_000_000L)));
+      assertThat(value(store, "a")).isNull();
+      assertThat(value(store, "c")).isNull();
+      assertThat(value(store, "x")).isNull();
+      assertThat(value(store, "d")).isEqualTo("5");
+      assertThat(store.get(b("d")).expiresAtMillis()).isEqualTo(1_000_000L);
+      assertThat(store.stats().keys()).isEqualTo(1);
+      assertThatThrownBy(() -> store.apply(1, 4, List.of()))
+          .hasMessage("an entry needs at least one mutation");
+    }
+    // The CLEAR was released from the ring: its timestamp lives on in the checkpoint.
+    try (BackupStore store = BackupStore.open(RecordingDisk.of(disk.currentImage()), small())) {
+      assertThat(value(store, "a")).isNull();
+      assertThat(value(store, "b")).isNull();
+      assertThat(value(store, "d")).isEqualTo("5");
+      assertThat(store.lastApplied()).isEqualTo(new BackupStore.Timestamp(1, 3));
+    }
+  }
+
+  @Test
   void timestampsOnlyMoveForward() throws Exception {
     try (BackupStore store = BackupStore.open(new RecordingDisk(), small())) {
       store.apply(b("k"), b("new"), 3, 10);
@@ -102,6 +133,10 @@ class BackupStoreTest {
           .hasMessageContaining("term 4294967296 is out of range");
       assertThatThrownBy(() -> store.apply(b("k"), null, 5, 1, 1))
           .hasMessageContaining("0 for a deletion");
+      byte[] big = new byte[8 << 10];
+      assertThatThrownBy(() -> store.apply(1, 1, List.of(Mutation.put(b("x"), big),
+          Mutation.put(b("y"), big))))
+          .hasMessageContaining("exceeds a quarter of the persistent buffer's ring");
       assertThat(store.stats().applied()).isZero();
     }
     assertThatThrownBy(() -> BackupConfig.defaults().toBuilder().bufferBytes(123456).build())

@@ -43,13 +43,13 @@ class PersistentBufferTest {
       if (i == 2) { // the first two are written back: release them
         buffer.markWrittenBack(buffer.tailPosition(), buffer.tailSeq());
         BackupFormat.Checkpoint c = new BackupFormat.Checkpoint(1, ring, buffer.tailPosition(),
-            buffer.tailSeq(), 1, 2, 0, 0, 0, 0);
+            buffer.tailSeq(), 1, 2, 0, 0, 0, 0, 0, 0);
         buffer.writeCheckpoint(c);
         buffer.force();
         buffer.checkpointDurable(c);
       }
       assertThat(buffer.hasRoomFor(2950)).as("record %d", i).isTrue();
-      positions.add(buffer.append(1, i + 1, 0, new byte[] {(byte) i}, value(2900, i)));
+      positions.add(buffer.append(BackupFormat.TYPE_PUT, true, 1, i + 1, 0, new byte[] {(byte) i}, value(2900, i)));
     }
     // The fifth record did not fit before the end of the lap: a WRAP, then the next lap.
     assertThat(positions.get(4) % ring).isZero();
@@ -62,8 +62,8 @@ class PersistentBufferTest {
     RecordingDisk disk = new RecordingDisk();
     PersistentBuffer buffer = open(disk);
     replay(buffer);
-    long a = buffer.append(1, 1, 0, new byte[] {'a'}, value(100, 1));
-    long b = buffer.append(1, 2, 0, new byte[] {'b'}, value(100, 2));
+    long a = buffer.append(BackupFormat.TYPE_PUT, true, 1, 1, 0, new byte[] {'a'}, value(100, 1));
+    long b = buffer.append(BackupFormat.TYPE_PUT, true, 1, 2, 0, new byte[] {'b'}, value(100, 2));
     assertThat(b).isGreaterThan(a);
     // A crash tears record a (one byte of its value lost) but keeps b whole.
     Map<String, byte[]> image = disk.currentImage();
@@ -72,10 +72,30 @@ class PersistentBufferTest {
     PersistentBuffer recovered = open(afterCrash);
     assertThat(replay(recovered)).isEmpty();
     // A new record of the same length takes a's place; b (seq 2) sits right after it.
-    long c = recovered.append(1, 3, 0, new byte[] {'c'}, value(100, 3));
+    long c = recovered.append(BackupFormat.TYPE_PUT, true, 1, 3, 0, new byte[] {'c'}, value(100, 3));
     assertThat(c).isEqualTo(a);
     // A second recovery must stop after c: b was never part of the recovered history.
     assertThat(replay(open(RecordingDisk.of(afterCrash.currentImage())))).containsExactly(1L);
+  }
+
+  @Test
+  void anEntryCutShortIsDroppedWhole() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    PersistentBuffer buffer = open(disk);
+    replay(buffer);
+    buffer.append(BackupFormat.TYPE_PUT, true, 1, 1, 0, new byte[] {'a'}, value(10, 1));
+    long first = buffer.append(BackupFormat.TYPE_PUT, false, 1, 2, 0, new byte[] {'b'}, value(10, 2));
+    buffer.append(BackupFormat.TYPE_PUT, false, 1, 2, 0, new byte[] {'c'}, value(10, 3));
+    assertThat(replay(open(RecordingDisk.of(disk.currentImage())))).containsExactly(1L);
+    long last = buffer.append(BackupFormat.TYPE_TOMBSTONE, true, 1, 2, 0, new byte[] {'d'}, null);
+    assertThat(replay(open(RecordingDisk.of(disk.currentImage())))).containsExactly(1L, 2L, 3L, 4L);
+    // Entry 2's last record is torn: its first two records, though intact, go too.
+    Map<String, byte[]> image = disk.currentImage();
+    image.get(NAME)[(int) (BackupFormat.RING_START + last) + 20] ^= 1;
+    PersistentBuffer torn = open(RecordingDisk.of(image));
+    assertThat(replay(torn)).containsExactly(1L);
+    assertThat(torn.tailPosition()).isEqualTo(first);
+    assertThat(torn.tailSeq()).isEqualTo(2);
   }
 
   @Test
@@ -83,10 +103,10 @@ class PersistentBufferTest {
     RecordingDisk disk = new RecordingDisk();
     PersistentBuffer buffer = open(disk);
     replay(buffer);
-    buffer.append(1, 1, 0, new byte[] {'a'}, value(10, 1));
+    buffer.append(BackupFormat.TYPE_PUT, true, 1, 1, 0, new byte[] {'a'}, value(10, 1));
     buffer.markWrittenBack(buffer.tailPosition(), buffer.tailSeq());
     BackupFormat.Checkpoint c1 = new BackupFormat.Checkpoint(1, buffer.ringBytes(),
-        buffer.tailPosition(), buffer.tailSeq(), 1, 1, 0, 0, 0, 0);
+        buffer.tailPosition(), buffer.tailSeq(), 1, 1, 0, 0, 0, 0, 0, 0);
     buffer.writeCheckpoint(c1);
     buffer.force();
     buffer.checkpointDurable(c1);

@@ -1,6 +1,8 @@
 package io.respawn.bench.storage;
 
 import io.respawn.bench.CsvChart;
+import io.respawn.bench.backup.BackupBench;
+import io.respawn.bench.backup.BlockSizeBench;
 import io.respawn.storage.Durability;
 import io.respawn.storage.FileChannelDisk;
 import io.respawn.storage.LogEngine;
@@ -37,7 +39,8 @@ import picocli.CommandLine.Option;
 @Command(
     name = "storage",
     mixinStandardHelpOptions = true,
-    description = "Storage engine: ORDERED vs DURABLE vs fsync-per-write, ops/s and latency.")
+    description = "Storage engine: ORDERED vs DURABLE vs fsync-per-write, ops/s and latency.",
+    subcommands = {BlockSizeBench.class, BackupBench.class})
 public final class StorageBench implements Callable<Integer> {
 
   /** What a cell measures. */

@@ -13,8 +13,8 @@ package io.respawn.storage.backup;
  *     ({@code respawn bench storage blocks}, docs/storage.md): the smallest block that reached
  *     90 % of the best write+fsync throughput. Default 1 MiB.
  * @param writebackIntervalMillis a replicated write waits at most about this long before
- *     writeback forces the buffer (its durable notice) and copies it to the logs, even if less
- *     than a block is waiting. 0 = no writeback thread: tests call the agent themselves.
+ *     writeback copies it to the logs and checkpoints it (its durable notice), even if less than
+ *     a block is waiting. 0 = no writeback thread: tests call the agent themselves.
  *     Default 5 ms.
  * @param keyBytesMax the largest key. Default 64 KiB.
  * @param valueBytesMax the largest value. A record must fit in a quarter of the ring. Default

@@ -29,8 +29,9 @@ import java.util.List;
  * </pre>
  *
  * <p>Used slots stay at most 3/4 of the table; past that (or when deleted keys waste more arena
- * than live keys use) the table and arena are rebuilt at the size that puts the live keys at 3/8
- * — one pass under the owner's lock ({@code expectedKeys} presizes it to avoid the pause).
+ * than live keys use) the table and arena are rebuilt at the smallest power of two that holds
+ * the live keys at most half full — one pass under the owner's lock ({@code expectedKeys}
+ * presizes the table to hold that many keys at most 3/4 full, avoiding the pause).
  * Not thread-safe: {@link BackupStore} calls it under its state lock. Invariant: a key occurs in
  * at most one slot.
  */
@@ -64,14 +65,15 @@ final class BackupIndex implements AutoCloseable {
   private long rebuilds;
 
   BackupIndex(long expectedKeys) {
-    int capacity = capacityFor(expectedKeys);
+    int capacity = capacityFor(expectedKeys, 0.75);
     arena = Arena.ofShared();
     table = arena.allocate((long) capacity * SLOT_BYTES, 8);
     mask = capacity - 1;
   }
 
-  private static int capacityFor(long keys) {
-    long want = Math.max(CAPACITY_MIN, keys * 8 / 3 + 1);
+  /** The smallest power of two holding keys at most loadMax full. */
+  private static int capacityFor(long keys, double loadMax) {
+    long want = Math.max(CAPACITY_MIN, (long) Math.ceil(keys / loadMax) + 1);
     long capacity = Long.highestOneBit(want - 1) << 1;
     if (capacity > (1L << 30)) {
       throw new IllegalStateException("index of " + keys + " keys exceeds KEYS_MAX " + KEYS_MAX);
@@ -302,13 +304,13 @@ final class BackupIndex implements AutoCloseable {
     return ref;
   }
 
-  /** Rebuilds table and arena for keys live keys at 3/8 load; frees the old memory. */
+  /** Rebuilds table and arena for keys live keys at most half full; frees the old memory. */
   private void rebuild(long keys) {
     Arena oldArena = arena;
     MemorySegment oldTable = table;
     List<MemorySegment> oldChunks = new ArrayList<>(chunks);
     int oldCapacity = mask + 1;
-    int capacity = capacityFor(keys);
+    int capacity = capacityFor(keys, 0.5);
     arena = Arena.ofShared();
     table = arena.allocate((long) capacity * SLOT_BYTES, 8);
     mask = capacity - 1;

@@ -12,28 +12,30 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Rebuilds a {@link BackupStore}'s index at open, from the hot and cold logs and then the
- * persistent buffer, and decides what to keep, cut or refuse.
+ * Rebuilds a {@link BackupStore}'s index at open, from the persistent buffer and then the hot
+ * and cold logs, and decides what to keep, cut or refuse.
  *
  * <ol>
- *   <li>The buffer's newest valid checkpoint names each log's active segment and how many of its
- *       bytes an fsync covered.
+ *   <li>The buffer's newest valid checkpoint names the ring position to replay from, each log's
+ *       active segment and how many of its bytes an fsync covered, and the newest CLEAR released.
+ *   <li>The ring is replayed from there ({@link PersistentBuffer#recover}): a prefix of the
+ *       appended entries, ending before some seq {@code endSeq}; a CLEAR in it drops every key
+ *       indexed so far that is older.
  *   <li>Each log's segments are read in id order. A segment header that fails its check is a
- *       torn creation if the segment is its log's last and newer than the checkpoint's active
- *       one (it then holds only copies of buffer records): deleted. Otherwise it is corruption.
+ *       torn creation if the segment is newer than the checkpoint's active one (it then holds
+ *       only copies of ring records): deleted. Otherwise it is corruption.
  *   <li>In every segment, every valid record is indexed if its timestamp is newer than the key's
- *       indexed one. At the first invalid record: below the segment's durable length (all of a
- *       sealed segment; the checkpoint's length for its active one) it is <b>corruption</b> and
- *       open fails, naming segment and offset — skipping it would lose acknowledged writes. Past
- *       it, it is a <b>torn tail</b> of the last segment: cut off, logged. Log records are copies
- *       of buffer records that were forced before writeback copied them, and the checkpoint
- *       releasing them is written only after the logs are fsynced, so the cut loses nothing the
- *       buffer does not still hold.
- *   <li>Log records older than the checkpoint's CLEAR are dead. The buffer is replayed from the
- *       checkpoint's release position ({@link PersistentBuffer#recover}): a prefix of the
- *       appended entries; a CLEAR in it drops every key indexed so far that is older.
- *   <li>Recovered segments are fsynced and sealed; writeback starts new ones, and copies the
- *       replayed buffer records again (duplicates of log records are garbage for GC).
+ *       indexed one and not older than the CLEAR. A record with a seq at or past {@code endSeq}
+ *       is a copy of a ring record the crash lost: the segment is cut there (records in a
+ *       segment are in seq order), so that seq never counts twice. At the first invalid record:
+ *       below the segment's durable length (all of a sealed segment; the checkpoint's length for
+ *       its active one; none of a newer one) it is <b>corruption</b> and open fails, naming
+ *       segment and offset — skipping it would lose acknowledged writes. Past it, it is a
+ *       <b>torn tail</b>: cut off, logged. Records past those lengths were released by no durable
+ *       checkpoint, so the ring still holds whatever of them is part of the history.
+ *   <li>Recovered segments are fsynced and sealed (one left without records is deleted);
+ *       writeback starts new ones, and copies the replayed ring records again (duplicates of log
+ *       records are garbage for GC).
  * </ol>
  *
  * So a crash leaves the state after a prefix of the applied entries that holds every entry whose
@@ -50,6 +52,8 @@ final class BackupRecovery {
   private long clearTerm;
   private long clearIndex;
   private long maxSegmentId;
+  /** Seq after the last record the buffer replay recovered. */
+  private long endSeq;
 
   private BackupRecovery(BackupStore store) {
     this.store = store;
@@ -70,32 +74,8 @@ final class BackupRecovery {
   }
 
   private void recover() throws IOException {
-    Map<LogKind, List<BackupFormat.SegmentName>> byLog = new EnumMap<>(LogKind.class);
-    for (LogKind kind : LogKind.values()) {
-      byLog.put(kind, new ArrayList<>());
-    }
-    for (String name : store.disk.list()) {
-      BackupFormat.SegmentName parsed = BackupFormat.parseSegmentName(name);
-      if (parsed != null) {
-        byLog.get(parsed.kind()).add(parsed);
-      } else if (!name.equals(BackupStore.BUFFER_FILE)) {
-        log.warn("ignoring file that is not a backup log segment: {}", name);
-      }
-    }
-    for (LogKind kind : LogKind.values()) {
-      List<BackupFormat.SegmentName> segments = byLog.get(kind);
-      segments.sort(Comparator.comparingLong(BackupFormat.SegmentName::id));
-      long active = checkpoint.activeSegment(kind);
-      if (active != 0 && segments.stream().noneMatch(s -> s.id() == active)) {
-        throw new StorageException("corrupt backup: the " + kind + " log's active segment "
-            + BackupFormat.segmentName(kind, active) + " named by the buffer checkpoint is missing");
-      }
-      for (int i = 0; i < segments.size(); i++) {
-        recoverSegment(kind, segments.get(i).id(), i == segments.size() - 1);
-      }
-    }
-    store.nextSegmentId.set(maxSegmentId + 1);
-
+    // The ring first: it says how far the history goes (endSeq), and log records copied from
+    // ring records past that (the crash lost them from the ring) must not count.
     PersistentBuffer.Replay replay = store.buffer.recover((position, record, length) -> {
       if (BackupFormat.type(record, 0) == BackupFormat.TYPE_CLEAR) {
         clearTerm = BackupFormat.term(record, 0);
@@ -107,18 +87,45 @@ final class BackupRecovery {
       index(record, 0, length, Location.inBuffer(position,
           BackupFormat.type(record, 0) == BackupFormat.TYPE_TOMBSTONE), null);
     });
+    endSeq = replay.endSeq();
     if (replay.stopReason() != null && replay.records() > 0) {
       log.info("backup recovery: replayed {} buffer records, stopped at seq {}: {}",
           replay.records(), replay.endSeq(), replay.stopReason());
     }
+
+    Map<LogKind, List<BackupFormat.SegmentName>> byLog = new EnumMap<>(LogKind.class);
+    for (LogKind kind : LogKind.values()) {
+      byLog.put(kind, new ArrayList<>());
+    }
+    for (String name : store.disk.list()) {
+      BackupFormat.SegmentName parsed = BackupFormat.parseSegmentName(name);
+      if (parsed != null) {
+        byLog.get(parsed.kind()).add(parsed);
+      } else if (!name.startsWith(BackupStore.BUFFER_FILE)) {
+        log.warn("ignoring file that is not a backup log segment: {}", name);
+      }
+    }
+    for (LogKind kind : LogKind.values()) {
+      List<BackupFormat.SegmentName> segments = byLog.get(kind);
+      segments.sort(Comparator.comparingLong(BackupFormat.SegmentName::id));
+      long active = checkpoint.activeSegment(kind);
+      if (active != 0 && segments.stream().noneMatch(s -> s.id() == active)) {
+        throw new StorageException("corrupt backup: the " + kind + " log's active segment "
+            + BackupFormat.segmentName(kind, active) + " named by the buffer checkpoint is missing");
+      }
+      for (BackupFormat.SegmentName segment : segments) {
+        recoverSegment(kind, segment.id());
+      }
+    }
+    store.nextSegmentId.set(maxSegmentId + 1);
     store.appliedTerm = appliedTerm;
     store.appliedIndex = appliedIndex;
     store.clearTerm = clearTerm;
     store.clearIndex = clearIndex;
-    store.durableSeq = store.buffer.tailSeq(); // recover() forced the buffer
+    store.durableSeq = store.buffer.tailSeq(); // recover() forced what the ring holds
   }
 
-  private void recoverSegment(LogKind kind, long id, boolean last) throws IOException {
+  private void recoverSegment(LogKind kind, long id) throws IOException {
     maxSegmentId = Math.max(maxSegmentId, id);
     String name = BackupFormat.segmentName(kind, id);
     long active = checkpoint.activeSegment(kind);
@@ -131,7 +138,7 @@ final class BackupRecovery {
     }
     String badHeader = BackupFormat.checkSegmentHeader(header, into.position(), kind);
     if (badHeader != null) {
-      if (last && newerThanCheckpoint) {
+      if (newerThanCheckpoint) {
         log.warn("backup recovery: deleting segment {} whose creation a crash cut short ({}; {} bytes)",
             name, badHeader, size);
         store.disk.delete(name);
@@ -139,32 +146,57 @@ final class BackupRecovery {
       }
       throw corrupt(name, 0, badHeader, "its header was fsynced before the checkpoint naming a later segment");
     }
-    // Bytes an fsync covered: all of a segment sealed before a later one began; for the
-    // checkpoint's active segment what the checkpoint says; nothing certain for a newer one.
-    long durable = !last ? size : id == active ? checkpoint.durableBytes(kind)
-        : newerThanCheckpoint ? 0 : size;
+    // Bytes the checkpoint vouches for (their records are released from the ring): all of a
+    // segment sealed before the checkpoint's active one, what it says of that one, none of a
+    // newer one. Every other record has a seq at or past the checkpoint's release seq, so the
+    // ring holds it if it is part of the history: it may be cut, never needed.
+    long durable = id < active ? size : id == active ? checkpoint.durableBytes(kind) : 0;
     Segment segment = new Segment(kind, id, BackupFormat.segmentFirstSeq(header));
     SegmentReader reader = new SegmentReader(store.disk, name, BackupFormat.SEGMENT_HEADER_BYTES,
         size, READ_CHUNK_BYTES, store.config.checksums());
-    store.logs.get(kind).addRecovered(segment);
+    store.logs.get(kind).addRecovered(segment); // before indexing: a later record may supersede an earlier one
+    long end = size;
+    long records = 0;
+    String cut = null;
     while (reader.next()) {
       byte[] b = reader.bytes();
       int at = reader.at();
+      if (BackupFormat.seq(b, at) >= endSeq) {
+        if (reader.offset() < durable) {
+          throw corrupt(name, reader.offset(), "record seq " + BackupFormat.seq(b, at)
+              + " is past the buffer's recovered end " + endSeq,
+              "it lies in bytes the checkpoint vouches for");
+        }
+        end = reader.offset();
+        cut = "copies of buffer records the crash lost (seq " + BackupFormat.seq(b, at)
+            + " and on; the buffer's history ends before seq " + endSeq + ")";
+        break;
+      }
+      records++;
       index(b, at, reader.length(), Location.inLog(kind, id, reader.offset(),
           BackupFormat.type(b, at) == BackupFormat.TYPE_TOMBSTONE), segment);
     }
-    long end = size;
-    if (reader.problem() != null) {
+    if (cut == null && reader.problem() != null) {
       long bad = reader.problemOffset();
-      if (bad < durable || !last) {
-        throw corrupt(name, bad, reader.problem(), !last
-            ? "the segment was sealed and fsynced before the next one began"
+      if (bad < durable) {
+        throw corrupt(name, bad, reader.problem(), id < active
+            ? "the segment was sealed and fsynced before the checkpoint's active segment began"
             : "the buffer checkpoint records that an fsync covered " + durable + " bytes");
       }
-      log.warn("backup recovery: torn tail in segment {} at offset {}: {}; truncating {} bytes",
-          name, bad, reader.problem(), size - bad);
-      store.disk.truncate(name, bad);
       end = bad;
+      cut = "torn tail: " + reader.problem();
+    }
+    if (cut != null) {
+      log.warn("backup recovery: segment {} offset {}: {}; truncating {} bytes", name, end, cut,
+          size - end);
+    }
+    if (records == 0 && id != active) {
+      store.logs.get(kind).remove(segment);
+      store.disk.delete(name); // nothing in it belongs to the history
+      return;
+    }
+    if (end < size) {
+      store.disk.truncate(name, end);
     }
     store.disk.flush(name);
     segment.durableBytes = end;

@@ -29,8 +29,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <ul>
  *   <li>{@link #apply} stores one committed entry (its mutations — values, deletions as
  *       tombstones, CLEAR — with its (term, index)) in the persistent buffer and returns its
- *       seq: the write is acknowledged on return (it survives a crash of the process). {@link #whenDurable} completes once it
- *       also survives a crash of the machine — the buffer has been forced.
+ *       seq: the write is acknowledged on return (it survives a crash of the process). {@link
+ *       #whenDurable} completes once it also survives a crash of the machine — it is in fsynced
+ *       logs, released by a durable checkpoint.
  *   <li>{@link #get} reads a key's newest value.
  *   <li>{@link #reportPopularity} takes the primary's sampled key hashes.
  *   <li>Recovery: {@link #startBatchPull} / {@link #batchPull} / {@link #endBatchPull} stream the
@@ -89,8 +90,8 @@ public final class BackupStore implements AutoCloseable {
   /** Writeback should run a pass now (someone waits for durability or space). */
   boolean urgent;
   private final PriorityQueue<DurableWaiter> waiters = new PriorityQueue<>();
-  private StorageException failure;
-  private boolean closed;
+  private volatile StorageException failure;
+  private volatile boolean closed;
   private long applied;
   private long duplicates;
   private long bufferHighWater;
@@ -394,8 +395,9 @@ public final class BackupStore implements AutoCloseable {
   }
 
   /**
-   * Completes when every record with a seq up to seq is durable (the buffer has been forced
-   * past it). Asks writeback for a pass at once.
+   * Completes when every record with a seq up to seq is durable: copied to fsynced logs and
+   * released by a durable checkpoint (a crash of the machine keeps it). Asks writeback for a
+   * pass at once.
    */
   public CompletableFuture<Void> whenDurable(long seq) {
     lock.lock();
@@ -423,6 +425,29 @@ public final class BackupStore implements AutoCloseable {
       return f;
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * Blocks until the record with seq is durable; false if giveUp said so first (checked every
+   * 50 ms) or the store failed or closed.
+   */
+  boolean awaitDurable(long seq, java.util.function.BooleanSupplier giveUp) {
+    CompletableFuture<Void> f = whenDurable(seq);
+    while (true) {
+      try {
+        f.get(50, TimeUnit.MILLISECONDS);
+        return true;
+      } catch (java.util.concurrent.TimeoutException e) {
+        if (giveUp.getAsBoolean() || failed() || isClosed()) {
+          return false;
+        }
+      } catch (java.util.concurrent.ExecutionException e) {
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
     }
   }
 

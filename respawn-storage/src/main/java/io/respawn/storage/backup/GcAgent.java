@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
  * is dropped. A live tombstone is dropped for good when no older record of its key can exist any
  * more (below). Every other live record is appended to the persistent buffer again, unchanged
  * but for a new seq, and the index moves to it; writeback then places it in the hot or cold log
- * by the popularity of that moment. The victim is deleted only after a force of the buffer made
- * the rewrites — and every write applied before them, including those that made records stale —
- * durable: the delayed-write rule.
+ * by the popularity of that moment. The victim is deleted only once the rewrites — and every
+ * write applied before them, including those that made records stale — are durable (a
+ * writeback checkpoint released them): the delayed-write rule.
  *
  * <p>Tombstones. Every older record of a key has a smaller seq than its tombstone t (records are
  * appended in timestamp order, and GC rewrites only a key's newest record). So once every other
@@ -41,8 +41,8 @@ final class GcAgent implements Runnable {
   private final BackupStore store;
   private Thread thread;
   private volatile boolean running;
-  // Guarded by store.lock.
-  private int pauses;
+  // Written under store.lock; volatile so that waits can check them.
+  private volatile int pauses;
   private boolean collecting;
   // GC thread only.
   private double driftBudgetBytes;
@@ -217,7 +217,18 @@ final class GcAgent implements Runnable {
             + reader.problemOffset() + ": " + reader.problem()
             + "; the segment was sealed and fsynced, so this is not a torn write");
       }
-      store.buffer.force(); // the delayed-write rule: rewrites durable before the delete
+      // The delayed-write rule: the rewrites, and every write before them (those that made the
+      // victim's other records stale), are durable before the victim goes.
+      long lastSeq;
+      store.lock.lock();
+      try {
+        lastSeq = store.buffer.tailSeq() - 1;
+      } finally {
+        store.lock.unlock();
+      }
+      if (!store.awaitDurable(lastSeq, () -> thread != null && (pauses > 0 || !running))) {
+        return false;
+      }
       store.lock.lock();
       try {
         store.logs.get(victim.kind).remove(victim);

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * {@link PersistentRegion} on a memory-mapped file, through the Foreign Function &amp; Memory API:
  * {@code FileChannel.map(READ_WRITE, 0, size, arena)} gives one {@link MemorySegment} for the
  * whole file (no 2 GiB limit), a write is a copy into it (memory speed, no system call), and
- * {@link #force} is an {@code msync} of the mapping. A new file is written with zeros in full (so
+ * {@link #force} is an {@code msync} of the pages of its range. A new file is written with zeros in full (so
  * every block is allocated and a later store never faults on a full disk), formatted by the
  * initializer, forced, and only then renamed into place with a directory fsync: a file with the
  * final name is always formatted. The mapping is shared by all threads and unmapped on close,
@@ -81,7 +81,7 @@ public final class MappedRegion implements PersistentRegion {
       MappedRegion fresh = new MappedRegion(channel);
       try {
         initializer.initialize(fresh);
-        fresh.force();
+        fresh.force(0, sizeBytes);
       } finally {
         fresh.arena.close();
       }
@@ -109,8 +109,8 @@ public final class MappedRegion implements PersistentRegion {
   }
 
   @Override
-  public void force() {
-    segment.force();
+  public void force(long offset, long length) {
+    segment.asSlice(offset, length).force();
   }
 
   @Override

@@ -27,13 +27,16 @@ import java.util.List;
  *                            left, by nothing) and starts the next lap
  * </pre>
  *
- * <p>Delayed-write rule: bytes before {@code released} are overwritten only after a checkpoint
- * naming a later release position is durable, and a checkpoint names a position only after
- * every record before it is in fsynced log segments. Recovery replays from the durable
+ * <p>The ring itself is never forced while the store runs (its pages reach the disk when the
+ * kernel writes them back, in any order); only the checkpoint page is ({@link
+ * #forceCheckpoint}). A record is durable once a durable checkpoint releases it, which happens
+ * only after it is in fsynced log segments. Delayed-write rule: bytes before {@code released} are
+ * overwritten only after that checkpoint is durable. Recovery replays from the durable
  * checkpoint's release position, accepting records while each is well formed, passes its
- * checksum and carries the next seq; so it recovers a prefix of the appended records, and every
- * record a {@link #force} covered. It then zeroes the rest of the ring, so that a record left
- * over from before the crash can never pass as the successor of a new one.
+ * checksum and carries the next seq; so it recovers a prefix of the appended records (whatever
+ * of the ring the kernel happened to write). It then zeroes the rest of the ring, so that a
+ * record left over from before the crash can never pass as the successor of a new one, and
+ * forces the ring once.
  *
  * <p>Not thread-safe: {@link BackupStore} calls the mutators under its state lock. Reads of
  * records between released and tail may run on any thread.
@@ -211,7 +214,7 @@ final class PersistentBuffer {
     writtenBackSeq = seq;
   }
 
-  /** Writes a checkpoint into its slot; it counts only after {@link #force} and {@link #checkpointDurable}. */
+  /** Writes a checkpoint into its slot; it counts after {@link #forceCheckpoint} and {@link #checkpointDurable}. */
   void writeCheckpoint(BackupFormat.Checkpoint checkpoint) {
     assert checkpoint.counter() == durable.counter() + 1;
     assert checkpoint.releasePos() >= durable.releasePos() && checkpoint.releasePos() <= writtenBackPos;
@@ -224,8 +227,9 @@ final class PersistentBuffer {
     durable = checkpoint;
   }
 
-  void force() throws IOException {
-    region.force();
+  /** Forces the checkpoint page (not the ring): one msync of one page. */
+  void forceCheckpoint() throws IOException {
+    region.force(0, BackupFormat.RING_START);
   }
 
   /** Receives each record recovery accepts. */
@@ -313,7 +317,7 @@ final class PersistentBuffer {
     writtenBackPos = start;
     writtenBackSeq = durable.releaseSeq();
     zeroFreeRing();
-    region.force();
+    region.force(0, region.sizeBytes()); // what was recovered is durable from now on
     return new Replay(position, seq, records, stop);
   }
 

@@ -9,10 +9,11 @@ import java.io.IOException;
  * ({@link DiskRegion}) for crash tests and the simulator.
  *
  * <p>Contract. {@link #write} stores bytes that {@link #read} sees at once and that survive a
- * crash of the process (they are in the page cache). Until a later {@link #force} completes, a
- * crash of the machine may lose any subset of them, in any order, at block granularity, and a
- * block may be torn (partly written); bytes never written read back as zeros. A completed {@link
- * #force} makes every write that completed before it began durable. Reads and writes of disjoint
+ * crash of the process (they are in the page cache). Until a later {@link #force} of a range
+ * holding them completes, a crash of the machine may lose any subset of them, in any order, at
+ * block granularity, and a block may be torn (partly written); bytes never written read back as
+ * zeros. A completed {@link #force} makes every write to its range that completed before it
+ * began durable, and says nothing about the rest of the region. Reads and writes of disjoint
  * ranges may run on different threads at once, and {@link #force} may run while writes go on.
  * A failing device shows as an {@link java.io.UncheckedIOException} from write or read and an
  * {@link IOException} from force.
@@ -28,8 +29,8 @@ public interface PersistentRegion extends Closeable {
   /** Copies [offset, offset+length) into dst[from..]. */
   void read(long offset, byte[] dst, int from, int length);
 
-  /** Makes every completed write durable (msync / fsync). */
-  void force() throws IOException;
+  /** Makes every completed write to [offset, offset+length) durable (msync of those pages). */
+  void force(long offset, long length) throws IOException;
 
   /** Unmaps; does not force. */
   @Override

@@ -14,20 +14,22 @@ import org.slf4j.LoggerFactory;
  * durability or space, or every {@code writebackIntervalMillis}. One pass:
  *
  * <ol>
- *   <li>notes the buffer's tail, and forces the buffer: every record up to there is durable (the
- *       durable notices complete);
- *   <li>copies each record, unchanged, to the hot log if its key is in the popular set, else to
+ *   <li>notes the buffer's tail;
+ *   <li>copies each record up to there, unchanged, to the hot log if its key is in the popular set, else to
  *       the cold log (tombstones always cold), in {@code writebackBlockBytes} writes, and fsyncs
  *       both logs (a CLEAR is not copied: the checkpoint below carries its timestamp);
  *   <li>repoints the index from the buffer to the log copy, for each record that is still its
  *       key's newest (a newer write may have arrived meanwhile: then the copy is garbage);
- *   <li>writes a checkpoint naming the tail as the new release position and forces it: only
- *       now may applies overwrite that part of the ring (the delayed-write rule).
+ *   <li>writes a checkpoint naming the tail as the new release position and forces its page
+ *       (one msync of one page, never the ring): the records are durable (their durable notices
+ *       complete), and only now may applies overwrite that part of the ring (the delayed-write
+ *       rule).
  * </ol>
  *
- * Forcing the buffer before copying means a log never holds a record whose buffer original could
- * be lost, so recovery's union of logs and buffer is always a prefix. Passes are serialized by
- * {@link #passLock}; without a thread (interval 0) callers run them ({@link #runPass}).
+ * A log may hold copies of ring records that a crash then loses from the ring (the ring is not
+ * forced); recovery drops log records whose seq is past the replayed ring, so logs and buffer
+ * together are always a prefix. Passes are serialized by {@link #passLock}; without a thread
+ * (interval 0) callers run them ({@link #runPass}).
  */
 final class WritebackAgent implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(WritebackAgent.class);
@@ -150,20 +152,22 @@ final class WritebackAgent implements Runnable {
       appliedIndex = store.appliedIndex;
       clearTerm = store.clearTerm;
       clearIndex = store.clearIndex;
-      if (from == to && store.durableSeq >= toSeq) {
+      if (from == to) {
         return 0;
       }
     } finally {
       store.lock.unlock();
     }
     long started = System.nanoTime();
-    buffer.force();
-    store.markDurable(toSeq);
     if (from == to) {
       return 0;
     }
 
     List<Placement> placements = new ArrayList<>();
+    java.util.EnumMap<LogKind, Long> bytesBefore = new java.util.EnumMap<>(LogKind.class);
+    for (BackupLog l : store.logs.values()) {
+      bytesBefore.put(l.kind, l.bytesWritten());
+    }
     long popularityVersion = store.popular.version();
     long ring = buffer.ringBytes();
     long position = from;
@@ -202,15 +206,15 @@ final class WritebackAgent implements Runnable {
       seq++;
     }
     assert seq == toSeq : "pass ended at seq " + seq + ", tail was " + toSeq;
+    for (BackupLog l : store.logs.values()) {
+      l.sync();
+    }
     long written = 0;
     for (BackupLog l : store.logs.values()) {
-      long before = l.bytesWritten();
-      l.sync();
-      written += l.bytesWritten() - before;
+      written += l.bytesWritten() - bytesBefore.get(l.kind);
     }
 
     BackupFormat.Checkpoint checkpoint;
-    long tailBeforeCheckpoint;
     store.lock.lock();
     try {
       for (Placement p : placements) {
@@ -234,12 +238,11 @@ final class WritebackAgent implements Runnable {
       checkpoint = new BackupFormat.Checkpoint(last.counter() + 1, ring, to, toSeq, appliedTerm,
           appliedIndex, hot.activeSegmentId(), hot.activeDurableBytes(), cold.activeSegmentId(),
           cold.activeDurableBytes(), clearTerm, clearIndex);
-      tailBeforeCheckpoint = buffer.tailSeq();
     } finally {
       store.lock.unlock();
     }
     buffer.writeCheckpoint(checkpoint);
-    buffer.force();
+    buffer.forceCheckpoint();
     store.lock.lock();
     try {
       buffer.checkpointDurable(checkpoint);
@@ -247,7 +250,7 @@ final class WritebackAgent implements Runnable {
     } finally {
       store.lock.unlock();
     }
-    store.markDurable(tailBeforeCheckpoint);
+    store.markDurable(toSeq);
     passes++;
     bytes += written;
     nanos += System.nanoTime() - started;

@@ -5,10 +5,10 @@
  * <p>Write path: {@code apply} stores a checksummed record in the {@link
  * io.respawn.storage.backup.PersistentBuffer}, a ring in a memory-mapped file ({@link
  * io.respawn.storage.backup.MappedRegion}, FFM {@code MemorySegment}); that is the
- * acknowledgement. The {@link io.respawn.storage.backup.WritebackAgent} thread forces the buffer
- * (the durable notice), copies records in large blocks to the hot or the cold {@link
- * io.respawn.storage.backup.BackupLog} by popularity, fsyncs, repoints the off-heap {@link
- * io.respawn.storage.backup.BackupIndex}, and only then checkpoints the ring space free. The
+ * acknowledgement. The {@link io.respawn.storage.backup.WritebackAgent} thread copies records in
+ * large blocks to the hot or the cold {@link io.respawn.storage.backup.BackupLog} by popularity,
+ * fsyncs, repoints the off-heap {@link io.respawn.storage.backup.BackupIndex}, and checkpoints
+ * the ring space free (the durable notice); the ring itself is never msync'd. The
  * {@link io.respawn.storage.backup.GcAgent} thread rewrites the live records of stale-heavy or
  * misplaced segments through the buffer and deletes a segment after the rewrites are durable.
  * Popularity: {@link io.respawn.storage.backup.PopularitySampler} on the primary, {@link

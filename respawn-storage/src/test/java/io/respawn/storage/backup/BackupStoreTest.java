@@ -267,6 +267,46 @@ class BackupStoreTest {
   }
 
   @Test
+  void aTombstoneOutlivesEveryOlderRecordOfItsKey() throws Exception {
+    RecordingDisk disk = new RecordingDisk();
+    byte[] filler = new byte[1000];
+    try (BackupStore store = BackupStore.open(disk, small())) {
+      long index = 0;
+      store.apply(b("k"), b("old"), 1, ++index);
+      for (int i = 0; i < 40; i++) {
+        store.apply(b("p" + i), filler, 1, ++index); // fills and seals the first segment
+      }
+      store.flush();
+      store.apply(b("k"), null, 1, ++index);
+      for (int i = 0; i < 40; i++) {
+        store.apply(b("q" + i), filler, 1, ++index); // seals the tombstone's segment
+      }
+      store.flush();
+      Segment tombstones;
+      Segment olds;
+      store.lock.lock();
+      try {
+        int slot = store.index.find(b("k"), KeyHash.of(b("k")));
+        tombstones = store.segmentsById.get(Location.segmentId(store.index.location(slot)));
+        olds = store.logs.get(LogKind.COLD).segments().get(0);
+      } finally {
+        store.lock.unlock();
+      }
+      assertThat(tombstones.sealed).isTrue();
+      assertThat(tombstones.id).isGreaterThan(olds.id);
+      // The tombstone's segment goes first, while the old value's segment is still there:
+      // the tombstone must be carried along, not dropped.
+      assertThat(store.gc.collect(tombstones)).isTrue();
+      assertThat(store.stats().gcTombstonesDropped()).isZero();
+      assertThat(store.get(b("k"))).isNull();
+      store.flush();
+    }
+    try (BackupStore store = BackupStore.open(RecordingDisk.of(disk.currentImage()), small())) {
+      assertThat(store.get(b("k"))).as("deleted key came back").isNull();
+    }
+  }
+
+  @Test
   void batchPullReturnsEveryCurrentVersionHotFirstAndResumesFromAPersistedCursor()
       throws Exception {
     try (BackupStore store = BackupStore.open(new RecordingDisk(), small())) {

@@ -13,6 +13,8 @@ import org.junit.jupiter.api.Test;
 class PersistentBufferTest {
   static final int BUFFER_BYTES = 16 << 10;
   static final String NAME = "buffer";
+  /** DiskRegion keeps the ring (all but the first page) in its own file. */
+  static final String RING = NAME + DiskRegion.RING_SUFFIX;
 
   static PersistentBuffer open(RecordingDisk disk) throws Exception {
     return PersistentBuffer.open(
@@ -45,7 +47,7 @@ class PersistentBufferTest {
         BackupFormat.Checkpoint c = new BackupFormat.Checkpoint(1, ring, buffer.tailPosition(),
             buffer.tailSeq(), 1, 2, 0, 0, 0, 0, 0, 0);
         buffer.writeCheckpoint(c);
-        buffer.force();
+        buffer.forceCheckpoint();
         buffer.checkpointDurable(c);
       }
       assertThat(buffer.hasRoomFor(2950)).as("record %d", i).isTrue();
@@ -67,7 +69,7 @@ class PersistentBufferTest {
     assertThat(b).isGreaterThan(a);
     // A crash tears record a (one byte of its value lost) but keeps b whole.
     Map<String, byte[]> image = disk.currentImage();
-    image.get(NAME)[(int) (BackupFormat.RING_START + a) + BackupFormat.RECORD_HEADER_BYTES + 10] ^= 0x5a;
+    image.get(RING)[(int) a + BackupFormat.RECORD_HEADER_BYTES + 10] ^= 0x5a;
     RecordingDisk afterCrash = RecordingDisk.of(image);
     PersistentBuffer recovered = open(afterCrash);
     assertThat(replay(recovered)).isEmpty();
@@ -91,7 +93,7 @@ class PersistentBufferTest {
     assertThat(replay(open(RecordingDisk.of(disk.currentImage())))).containsExactly(1L, 2L, 3L, 4L);
     // Entry 2's last record is torn: its first two records, though intact, go too.
     Map<String, byte[]> image = disk.currentImage();
-    image.get(NAME)[(int) (BackupFormat.RING_START + last) + 20] ^= 1;
+    image.get(RING)[(int) last + 20] ^= 1;
     PersistentBuffer torn = open(RecordingDisk.of(image));
     assertThat(replay(torn)).containsExactly(1L);
     assertThat(torn.tailPosition()).isEqualTo(first);
@@ -108,7 +110,7 @@ class PersistentBufferTest {
     BackupFormat.Checkpoint c1 = new BackupFormat.Checkpoint(1, buffer.ringBytes(),
         buffer.tailPosition(), buffer.tailSeq(), 1, 1, 0, 0, 0, 0, 0, 0);
     buffer.writeCheckpoint(c1);
-    buffer.force();
+    buffer.forceCheckpoint();
     buffer.checkpointDurable(c1);
     assertThat(open(RecordingDisk.of(disk.currentImage())).durableCheckpoint()).isEqualTo(c1);
 

@@ -54,6 +54,9 @@ public final class Dispatcher {
     new ConnectionCommands(this).register(table);
     new StringCommands(this).register(table);
     new KeyCommands(this).register(table);
+    new StringRangeCommands(this).register(table);
+    new BitCommands(this).register(table);
+    new ObjectCommands(this).register(table);
     new ServerCommands(this).register(table);
     table.add("multi", 1, this::multi, Flag.TX_CONTROL);
     table.add("exec", 1, this::exec, Flag.TX_CONTROL);

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
@@ -25,11 +26,15 @@ import java.util.function.LongSupplier;
  */
 final class Keyspace {
   private static final StoredValue TOMBSTONE = new StoredValue(new byte[0], 0);
+  /** Random pages RANDOMKEY tries before it walks the keyspace in order. */
+  static final int RANDOM_KEY_PROBES = 100;
 
   private final KvStore store;
   private final LongSupplier clockMillis;
   private final ServerStats stats;
   private final Watches watches;
+  private final AccessClock accessClock;
+  private final SplittableRandom random = new SplittableRandom();
   private final List<Mutation> batch = new ArrayList<>();
   private final HashMap<ByteKey, StoredValue> overlay = new HashMap<>();
   private boolean clearedInBatch;
@@ -57,6 +62,7 @@ final class Keyspace {
     this.clockMillis = clockMillis;
     this.stats = stats;
     this.nowMillis = clockMillis.getAsLong();
+    this.accessClock = new AccessClock(nowMillis);
   }
 
   /** Reads the clock once per command so a command sees one instant. */
@@ -73,8 +79,20 @@ final class Keyspace {
     return store;
   }
 
-  /** The live, unexpired value, or null. */
+  /** The live, unexpired value, or null; counts as an access of the key (OBJECT IDLETIME). */
   StoredValue get(byte[] key) {
+    StoredValue v = peek(key);
+    if (v != null) {
+      accessClock.touch(key, nowMillis);
+    }
+    return v;
+  }
+
+  /**
+   * The live, unexpired value, or null, not counted as an access (Redis's LOOKUP_NOTOUCH: TYPE,
+   * EXISTS, TTL, OBJECT). Still deletes the key if it has expired.
+   */
+  StoredValue peek(byte[] key) {
     if (!batch.isEmpty()) {
       StoredValue pendingValue = overlay.get(new ByteKey(key));
       if (pendingValue != null) {
@@ -92,8 +110,13 @@ final class Keyspace {
     return v;
   }
 
+  /** Seconds since the key was last read or written (approximate: see {@link AccessClock}). */
+  long idleSeconds(byte[] key) {
+    return accessClock.idleSeconds(key, nowMillis);
+  }
+
   boolean exists(byte[] key) {
-    return get(key) != null;
+    return peek(key) != null;
   }
 
   /**
@@ -141,6 +164,7 @@ final class Keyspace {
     }
     batch.add(Mutation.put(key, value, expiresAtMillis));
     watches.touch(key, false);
+    accessClock.touch(key, nowMillis);
     pendingBytes += key.length + value.length + 32;
     overlay.put(new ByteKey(key), new StoredValue(value, expiresAtMillis));
   }
@@ -350,6 +374,53 @@ final class Keyspace {
       }
     }
     return out;
+  }
+
+  /**
+   * A live key chosen at random, or null if there is none (RANDOMKEY). Each probe asks the
+   * engine for the page at a random 64-bit cursor (the engine reads any cursor as a position: the
+   * index masks it to a home slot) and picks one of its keys, or, with their share of the count,
+   * one of the keys the pending batch creates. Expired keys met on the way are deleted, as Redis
+   * does. After {@value #RANDOM_KEY_PROBES} probes that met only dead keys it walks the keyspace
+   * in order (O(keys), as Redis's loop would be when nearly every key has expired).
+   */
+  byte[] randomKey() {
+    long total = keyCount();
+    if (total == 0) {
+      return null;
+    }
+    List<byte[]> pending = pendingNewKeys();
+    for (int probe = 0; probe < RANDOM_KEY_PROBES; probe++) {
+      byte[] candidate;
+      if (!pending.isEmpty() && random.nextLong(Math.max(total, pending.size())) < pending.size()) {
+        candidate = pending.get(random.nextInt(pending.size()));
+      } else {
+        List<byte[]> page = store.scan(random.nextLong(), 1).keys();
+        if (page.isEmpty()) {
+          continue;
+        }
+        candidate = page.get(random.nextInt(page.size()));
+      }
+      if (peek(candidate) != null) {
+        return candidate;
+      }
+    }
+    long cursor = 0;
+    do {
+      ScanPage page = store.scan(cursor, 1000);
+      for (byte[] key : page.keys()) {
+        if (peek(key) != null) {
+          return key;
+        }
+      }
+      cursor = page.nextCursor();
+    } while (cursor != 0);
+    for (byte[] key : pending) {
+      if (peek(key) != null) {
+        return key;
+      }
+    }
+    return null;
   }
 
   ScanPage scan(long cursor, int countHint) {

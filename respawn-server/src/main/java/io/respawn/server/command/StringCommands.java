@@ -38,6 +38,13 @@ final class StringCommands {
     t.add("decrby", 3, 1, 1, 1, (s, a) -> decrBy(a), Flag.WRITE);
     t.add("append", 3, 1, 1, 1, (s, a) -> append(a), Flag.WRITE);
     t.add("strlen", 2, 1, 1, 1, (s, a) -> strlen(a), Flag.READONLY);
+    t.add("getex", -2, 1, 1, 1, (s, a) -> getex(a), Flag.WRITE);
+    t.add("incrbyfloat", 3, 1, 1, 1, (s, a) -> incrByFloat(a), Flag.WRITE);
+  }
+
+  /** The longest string a command may build: Redis's proto-max-bulk-len, capped by the engine. */
+  static long stringBytesMax(Dispatcher d) {
+    return Math.min(d.settings.limits().bulkLengthMax(), d.settings.valueBytesMax());
   }
 
   private RedisMessage get(byte[][] a) {
@@ -50,48 +57,67 @@ final class StringCommands {
     return bulk(v.value());
   }
 
-  /** SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]. */
+  /**
+   * SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]. Options parse as in Redis's
+   * parseExtendedStringArgumentsOrReply (a repeated EX is allowed, the last one counts); the
+   * time is checked only after every option parsed.
+   */
   private RedisMessage set(byte[][] a) {
-    boolean nx = false;
-    boolean xx = false;
-    boolean get = false;
-    boolean keepTtl = false;
-    long expiresAt = 0;
-    boolean hasExpire = false;
-    for (int i = 3; i < a.length; i++) {
-      byte[] opt = a[i];
-      boolean hasNext = i + 1 < a.length;
-      if (is(opt, "NX") && !xx) {
-        nx = true;
-      } else if (is(opt, "XX") && !nx) {
-        xx = true;
-      } else if (is(opt, "GET")) {
-        get = true;
-      } else if (is(opt, "KEEPTTL") && !hasExpire) {
-        keepTtl = true;
-      } else if (hasNext && !keepTtl && !hasExpire
-          && (is(opt, "EX") || is(opt, "PX") || is(opt, "EXAT") || is(opt, "PXAT"))) {
-        long n = parseLong(a[++i]);
-        expiresAt = expireAt(opt, n, "set");
-        hasExpire = true;
-      } else {
-        throw ReplyException.err("syntax error");
-      }
-    }
-    if (!nx && !xx && !get && !keepTtl) {
+    ExpiryOptions o = ExpiryOptions.parse(a, 3, true);
+    long expiresAt = o.unit == null ? 0 : expireAt(o.unit, parseLong(o.time), "set");
+    if (!o.nx && !o.xx && !o.get && !o.keepTtl) {
       ks.put(a[1], a[2], expiresAt); // plain SET: no need to look the old value up
       return Replies.OK;
     }
     StoredValue old = ks.get(a[1]);
-    RedisMessage reply = get ? (old == null ? Replies.NIL : bulk(old.value())) : Replies.OK;
-    if ((nx && old != null) || (xx && old == null)) {
-      return get ? reply : Replies.NIL;
+    RedisMessage reply = o.get ? (old == null ? Replies.NIL : bulk(old.value())) : Replies.OK;
+    if ((o.nx && old != null) || (o.xx && old == null)) {
+      return o.get ? reply : Replies.NIL;
     }
-    if (keepTtl && old != null) {
+    if (o.keepTtl && old != null) {
       expiresAt = old.expiresAtMillis();
     }
     ks.put(a[1], a[2], expiresAt);
     return reply;
+  }
+
+  /** The options SET and GETEX share, parsed like Redis (conflicts are syntax errors). */
+  static final class ExpiryOptions {
+    boolean nx;
+    boolean xx;
+    boolean get;
+    boolean keepTtl;
+    boolean persist;
+    /** EX, PX, EXAT or PXAT as given, or null. */
+    byte[] unit;
+    byte[] time;
+
+    static ExpiryOptions parse(byte[][] a, int from, boolean forSet) {
+      ExpiryOptions o = new ExpiryOptions();
+      for (int i = from; i < a.length; i++) {
+        byte[] opt = a[i];
+        boolean hasNext = i + 1 < a.length;
+        if (forSet && is(opt, "NX") && !o.xx) {
+          o.nx = true;
+        } else if (forSet && is(opt, "XX") && !o.nx) {
+          o.xx = true;
+        } else if (forSet && is(opt, "GET")) {
+          o.get = true;
+        } else if (forSet && is(opt, "KEEPTTL") && o.unit == null) {
+          o.keepTtl = true;
+        } else if (!forSet && is(opt, "PERSIST") && o.unit == null) {
+          o.persist = true;
+        } else if (hasNext && !o.keepTtl && !o.persist && (is(opt, "EX") || is(opt, "PX")
+            || is(opt, "EXAT") || is(opt, "PXAT"))
+            && (o.unit == null || Args.lower(o.unit).equals(Args.lower(opt)))) {
+          o.unit = opt;
+          o.time = a[++i];
+        } else {
+          throw ReplyException.err("syntax error");
+        }
+      }
+      return o;
+    }
   }
 
   /** Absolute expiry in epoch ms for EX/PX/EXAT/PXAT n, with Redis' range checks. */
@@ -229,7 +255,7 @@ final class StringCommands {
       return integer(a[2].length);
     }
     long length = (long) old.value().length + a[2].length;
-    if (length > Math.min(d.settings.limits().bulkLengthMax(), d.settings.valueBytesMax())) {
+    if (length > stringBytesMax(d)) {
       throw ReplyException.err("string exceeds maximum allowed size (proto-max-bulk-len)");
     }
     byte[] joined = new byte[(int) length];
@@ -237,6 +263,48 @@ final class StringCommands {
     System.arraycopy(a[2], 0, joined, old.value().length, a[2].length);
     ks.put(a[1], joined, old.expiresAtMillis());
     return integer(length);
+  }
+
+  /** GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]: GET that also sets or clears the TTL. */
+  private RedisMessage getex(byte[][] a) {
+    ExpiryOptions o = ExpiryOptions.parse(a, 2, false);
+    StoredValue v = ks.get(a[1]);
+    if (v == null) {
+      d.stats.keyspaceMisses++;
+      return Replies.NIL; // before the time is checked, as in Redis
+    }
+    d.stats.keyspaceHits++;
+    if (o.unit != null) {
+      long at = expireAt(o.unit, parseLong(o.time), "getex");
+      if (at <= ks.nowMillis()) {
+        ks.delete(a[1]); // an EXAT/PXAT not in the future deletes the key, as in Redis
+      } else {
+        ks.put(a[1], v.value(), at);
+      }
+    } else if (o.persist && v.expiresAtMillis() != 0) {
+      ks.put(a[1], v.value(), 0);
+    }
+    return bulk(v.value());
+  }
+
+  /**
+   * INCRBYFLOAT key increment, computed in x86-64 long double exactly as Redis does (see {@link
+   * LongDouble}); keeps the TTL; the stored value is the printed result.
+   */
+  private RedisMessage incrByFloat(byte[][] a) {
+    StoredValue old = ks.get(a[1]);
+    LongDouble.Value current = old == null ? LongDouble.Value.ZERO : LongDouble.parse(old.value());
+    LongDouble.Value increment = LongDouble.parse(a[2]);
+    if (current == null || increment == null) {
+      throw ReplyException.err("value is not a valid float");
+    }
+    LongDouble.Value sum = LongDouble.add(current, increment);
+    if (!sum.isFinite()) {
+      throw ReplyException.err("increment would produce NaN or Infinity");
+    }
+    byte[] printed = LongDouble.format(sum).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    ks.put(a[1], printed, old == null ? 0 : old.expiresAtMillis());
+    return bulk(printed);
   }
 
   private RedisMessage strlen(byte[][] a) {

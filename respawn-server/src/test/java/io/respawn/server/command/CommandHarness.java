@@ -68,6 +68,14 @@ final class CommandHarness {
     return render(reply);
   }
 
+  /** Executes {@code command key value} with a value given as raw bytes, in its own pass. */
+  String callBytes(String command, String key, byte[] value) {
+    Reply reply = dispatcher.execute(session, Request.of(new byte[][] {
+        command.getBytes(StandardCharsets.UTF_8), key.getBytes(StandardCharsets.UTF_8), value}));
+    dispatcher.endPass();
+    return render(reply);
+  }
+
   /** Executes without ending the pass (several commands sharing a batch). */
   Reply send(Session s, String... args) {
     byte[][] bytes = new byte[args.length][];

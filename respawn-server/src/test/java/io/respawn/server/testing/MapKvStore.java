@@ -92,7 +92,8 @@ public final class MapKvStore implements KvStore {
   @Override
   public synchronized ScanPage scan(long cursor, int countHint) {
     List<String> keys = new ArrayList<>(data.keySet());
-    int from = (int) cursor;
+    // Any cursor is a position, as in the engine's index (RANDOMKEY probes random cursors).
+    int from = keys.isEmpty() ? 0 : (int) Math.floorMod(cursor, (long) keys.size());
     int to = Math.min(keys.size(), from + countHint);
     List<byte[]> page = new ArrayList<>();
     for (int i = from; i < to; i++) {

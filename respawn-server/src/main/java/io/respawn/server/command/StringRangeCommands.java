@@ -19,6 +19,13 @@ import java.util.List;
  * command thread.
  */
 final class StringRangeCommands {
+  /**
+   * Largest LCS table, whatever proto-max-bulk-len allows (Redis's bound; 512 MiB by default):
+   * the table lives on the JVM heap, and filling it runs on the command thread (about 30 ms for
+   * 64 MiB, two 4,000-byte strings).
+   */
+  static final long LCS_TABLE_BYTES_MAX = 64L * 1024 * 1024;
+
   private final Dispatcher d;
   private final Keyspace ks;
 
@@ -92,7 +99,8 @@ final class StringRangeCommands {
   /**
    * LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]: the longest common subsequence by
    * Redis's dynamic programme, O(len1 × len2) time and 4 × (len1 + 1) × (len2 + 1) bytes of
-   * transient memory, refused past proto-max-bulk-len as in Redis. Missing keys are empty strings.
+   * transient memory, refused past proto-max-bulk-len as in Redis and past {@link
+   * #LCS_TABLE_BYTES_MAX}. Missing keys are empty strings.
    */
   private RedisMessage lcs(byte[][] a) {
     StoredValue va = ks.get(a[1]);
@@ -122,12 +130,21 @@ final class StringRangeCommands {
     }
     int alen = x.length;
     int blen = y.length;
-    long cells = (long) (alen + 1) * (blen + 1);
-    if (cells * Integer.BYTES > d.settings.limits().bulkLengthMax() || cells > Integer.MAX_VALUE) {
+    long tableBytes = (long) (alen + 1) * (blen + 1) * Integer.BYTES;
+    if (tableBytes > d.settings.limits().bulkLengthMax()) {
       throw ReplyException.err(
           "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
     }
-    int[] table = new int[(int) cells];
+    if (tableBytes > LCS_TABLE_BYTES_MAX) {
+      throw ReplyException.err("Insufficient memory, transient memory for LCS exceeds "
+          + LCS_TABLE_BYTES_MAX + " bytes (lcsTableBytesMax)");
+    }
+    int[] table;
+    try {
+      table = new int[(int) (tableBytes / Integer.BYTES)];
+    } catch (OutOfMemoryError e) { // one failed allocation leaves the heap as it was
+      throw ReplyException.err("Insufficient memory, failed allocating transient memory for LCS");
+    }
     int w = blen + 1;
     for (int i = 1; i <= alen; i++) {
       for (int j = 1; j <= blen; j++) {

@@ -40,7 +40,7 @@ final class ObjectCommands {
 
   void register(CommandTable t) {
     t.add("object", -2, 2, 2, 1, (s, a) -> object(a), Flag.READONLY);
-    t.add("memory", -2, (s, a) -> memory(a), Flag.READONLY);
+    t.add("memory", -2, 2, 2, 1, (s, a) -> memory(a), Flag.READONLY);
   }
 
   private static void arity(byte[][] a, int n, String fullName) {

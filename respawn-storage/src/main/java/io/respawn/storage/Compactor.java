@@ -1,6 +1,8 @@
 package io.respawn.storage;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -143,56 +145,67 @@ public final class Compactor {
       long bytesBefore, long maxSequence) throws IOException {
     String finalName = LogFormat.segmentName(last, generation);
     String tempName = finalName + LogFormat.TEMP_SUFFIX;
-    List<KeyIndex.Entry> written = new ArrayList<>();
-    long fileBytes;
-    try {
-      disk.create(tempName);
-      disk.write(tempName, 0, ByteBuffer.wrap(LogFormat.segmentHeader()));
-      fileBytes = writeLive(tempName, last, maxSequence, written);
-      disk.flush(tempName);
-    } catch (IOException | RuntimeException e) {
-      deleteQuietly(tempName);
-      throw e;
-    }
-    // Delayed write: whatever superseded a skipped record must be durable before old files go.
-    try {
-      engine.flushAll().join();
-    } catch (RuntimeException e) {
-      deleteQuietly(tempName);
-      throw new IOException("compaction abandoned: the log could not be made durable", e);
-    }
-    long finalBytes = fileBytes;
-    engine.withLogQuiet(() -> {
-      disk.rename(tempName, finalName);
-      engine.appendLock.lock();
+    {
+      long[] written = new long[1];
+      long fileBytes;
       try {
-        for (LogEngine.Segment s : victims) {
-          engine.segments.remove(s.id);
+        disk.create(tempName);
+        disk.write(tempName, 0, ByteBuffer.wrap(LogFormat.segmentHeader()));
+        fileBytes = writeLive(tempName, last, maxSequence, written);
+        disk.flush(tempName);
+      } catch (IOException | RuntimeException e) {
+        deleteQuietly(tempName);
+        throw e;
+      }
+      // Delayed write: whatever superseded a skipped record must be durable before old files go.
+      try {
+        engine.flushAll().join();
+      } catch (RuntimeException e) {
+        deleteQuietly(tempName);
+        throw new IOException("compaction abandoned: the log could not be made durable", e);
+      }
+      long finalBytes = fileBytes;
+      engine.withLogQuiet(() -> {
+        disk.rename(tempName, finalName);
+        engine.appendLock.lock();
+        try {
+          for (LogEngine.Segment s : victims) {
+            engine.segments.remove(s.id);
+          }
+          LogEngine.Segment merged = new LogEngine.Segment(last, generation, finalBytes);
+          engine.segments.put(last, merged);
+        } finally {
+          engine.appendLock.unlock();
         }
-        LogEngine.Segment merged = new LogEngine.Segment(last, generation, finalBytes);
-        engine.segments.put(last, merged);
-      } finally {
-        engine.appendLock.unlock();
-      }
-      for (LogEngine.Segment s : victims) {
-        disk.delete(s.fileName());
-      }
-    });
-    remap(written, last);
-    log.info("compacted {} segment(s) up to {}: {} -> {} bytes, {} live records",
-        victims.size(), finalName, bytesBefore, finalBytes, written.size());
-    return new Report(victims.size(), bytesBefore, finalBytes, written.size());
+        for (LogEngine.Segment s : victims) {
+          disk.delete(s.fileName());
+        }
+      });
+      remap(last);
+      log.info("compacted {} segment(s) up to {}: {} -> {} bytes, {} live records",
+          victims.size(), finalName, bytesBefore, finalBytes, written[0]);
+      return new Report(victims.size(), bytesBefore, finalBytes, written[0]);
+    }
   }
 
+  /** Index records visited per step of a walk; a step holds the memory (or the lock) this long. */
+  private static final int WALK_RECORDS = 1_000;
+
   /**
-   * Writes every live entry whose record lies in segments <= last; returns the file size.
+   * Writes every live record whose log copy lies in segments <= last; returns the file size and
+   * counts the records in {@code written[0]}.
    *
    * <p>The file starts with a one-record batch deleting the empty key at the prefix's highest
    * sequence number, so that the sequence survives a compaction that drops the newest records
    * (a reopened store must not reuse sequence numbers). It is harmless: nothing older than the
    * file exists, and a live empty key is rewritten after it.
+   *
+   * <p>The index is read in SCAN steps, each copying its records into a staging buffer while the
+   * records are protected from reuse, and the disk is written between steps. A record in a
+   * segment <= last that is live when the walk ends was live throughout (new records go to later
+   * segments), so a SCAN walk, which meets every key present throughout, writes it.
    */
-  private long writeLive(String name, long last, long prefixSequence, List<KeyIndex.Entry> written)
+  private long writeLive(String name, long last, long prefixSequence, long[] written)
       throws IOException {
     // Output batches obey batchBytesMax like any other; a record larger than the buffer is a batch
     // of its own (it fits batchBytesMax: apply checked it, or the format limit recovery read it in).
@@ -204,39 +217,83 @@ public final class Compactor {
     }
     int records = 0;
     long maxSequence = 0;
-    for (KeyIndex.Entry e : engine.index.entries()) {
+    ByteBuffer[] staging = {ByteBuffer.allocate(OUTPUT_BATCH_BYTES)};
+    List<Single> singles = new ArrayList<>();
+    long cursor = 0;
+    do {
       if (stopping) {
         throw new IOException("compaction stopped: store closing");
       }
-      if (e.segmentId() > last) {
-        continue;
+      KeyIndex index = engine.index;
+      staging[0].clear();
+      singles.clear();
+      cursor = index.scanRecords(cursor, WALK_RECORDS, (chunk, record, ref) -> {
+        if (index.segmentId(chunk, record) > last) {
+          return true;
+        }
+        int keyBytes = index.keyLength(chunk, record);
+        int valueBytes = index.valueLength(chunk, record);
+        long needed = LogFormat.recordBytes(keyBytes, valueBytes);
+        if (needed + LogFormat.COMMIT_BYTES > batch.capacity()) {
+          // Larger than an output batch (a value of about 1 MiB or more): copied out, written
+          // as a batch of its own after the step, which it ends.
+          singles.add(new Single(index.sequence(chunk, record), index.expiresAtMillis(chunk, record),
+              copy(chunk, index.keyOffset(chunk, record), keyBytes),
+              copy(chunk, index.valueOffset(chunk, record), valueBytes)));
+          return false;
+        }
+        if (staging[0].remaining() < needed) {
+          ByteBuffer bigger = ByteBuffer.allocate(Math.max(staging[0].capacity() * 2,
+              staging[0].position() + (int) needed));
+          staging[0].flip();
+          bigger.put(staging[0]);
+          staging[0] = bigger;
+        }
+        LogFormat.putRecord(staging[0], LogFormat.TYPE_PUT, index.sequence(chunk, record),
+            index.expiresAtMillis(chunk, record), chunk, index.keyOffset(chunk, record), keyBytes,
+            index.valueOffset(chunk, record), valueBytes);
+        return staging[0].position() < OUTPUT_BATCH_BYTES; // a full buffer ends the step
+      });
+      // Outside the protected step: pack the staged records into batches and write them.
+      ByteBuffer staged = staging[0].flip();
+      while (staged.hasRemaining()) {
+        int length = staged.getInt(staged.position());
+        long sequence = staged.getLong(staged.position() + 9);
+        int needed = length + LogFormat.COMMIT_BYTES;
+        if (records > 0 && needed > batch.remaining()) {
+          offset += writeBatch(name, offset, batch, records, maxSequence);
+          records = 0;
+          maxSequence = 0;
+        }
+        assert needed <= batch.capacity() : "record of " + needed + " bytes exceeds the batch";
+        batch.put(staged.slice(staged.position(), length));
+        staged.position(staged.position() + length);
+        records++;
+        written[0]++;
+        maxSequence = Math.max(maxSequence, sequence);
       }
-      int needed = e.recordBytes() + LogFormat.COMMIT_BYTES;
-      if (records > 0 && needed > batch.remaining()) {
-        offset += writeBatch(name, offset, batch, records, maxSequence);
-        records = 0;
-        maxSequence = 0;
+      for (Single single : singles) {
+        offset += writeSingle(name, offset, single);
+        written[0]++;
       }
-      if (needed > batch.capacity()) {
-        // Larger than the output buffer (a value of more than 1 MiB): a batch of its own, written
-        // without copying the value.
-        offset += writeSingle(name, offset, e);
-        written.add(e);
-        continue;
-      }
-      LogFormat.putRecord(batch, LogFormat.TYPE_PUT, e.sequence(), e.expiresAtMillis(), e.key(), e.value());
-      records++;
-      maxSequence = Math.max(maxSequence, e.sequence());
-      written.add(e);
-    }
+    } while (cursor != 0);
     if (records > 0) {
       offset += writeBatch(name, offset, batch, records, maxSequence);
     }
     return offset;
   }
 
-  /** Writes one live entry as a batch of its own; returns its size. */
-  private long writeSingle(String name, long offset, KeyIndex.Entry e) throws IOException {
+  /** A record too large for an output batch, copied out of the index. */
+  private record Single(long sequence, long expiresAtMillis, byte[] key, byte[] value) {}
+
+  private static byte[] copy(MemorySegment chunk, long offset, int length) {
+    byte[] bytes = new byte[length];
+    MemorySegment.copy(chunk, ValueLayout.JAVA_BYTE, offset, bytes, 0, length);
+    return bytes;
+  }
+
+  /** Writes one live record as a batch of its own; returns its size. */
+  private long writeSingle(String name, long offset, Single e) throws IOException {
     ByteBuffer[] parts = LogFormat.encodeSingleRecordBatch(LogFormat.TYPE_PUT, e.sequence(),
         e.expiresAtMillis(), e.key(), e.value(), offset);
     long at = offset;
@@ -259,24 +316,26 @@ public final class Compactor {
     return bytes;
   }
 
-  /** Points the rewritten entries at the merged segment and counts them live there. */
-  private void remap(List<KeyIndex.Entry> written, long merged) {
-    int chunk = 10_000;
-    for (int from = 0; from < written.size(); from += chunk) {
+  /**
+   * Points every live record whose log copy was in the compacted prefix at the merged segment
+   * and counts it live there, a walk step at a time under the append lock (writes go on between
+   * steps). A walk meets each key present throughout exactly once.
+   */
+  private void remap(long merged) {
+    long cursor = 0;
+    do {
       engine.appendLock.lock();
       try {
         LogEngine.Segment target = engine.segments.get(merged);
-        KeyIndex index = engine.index;
-        for (int i = from; i < Math.min(written.size(), from + chunk); i++) {
-          KeyIndex.Entry e = written.get(i);
-          if (index.replace(e, e.inSegment(merged)) && target != null) {
-            target.liveBytes += e.recordBytes();
-          }
+        long[] moved = new long[1];
+        cursor = engine.index.remapSegments(cursor, WALK_RECORDS, merged, moved);
+        if (target != null) {
+          target.liveBytes += moved[0];
         }
       } finally {
         engine.appendLock.unlock();
       }
-    }
+    } while (cursor != 0);
   }
 
   private void deleteQuietly(String name) {

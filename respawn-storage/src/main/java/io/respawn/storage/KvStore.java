@@ -33,6 +33,15 @@ public interface KvStore extends Closeable {
   long expiringKeyCount();
 
   /**
+   * Bytes of memory the stored keys and values and their index occupy (what INFO reports as
+   * used_memory and what a memory limit is checked against); 0 if the store does not track it.
+   * Any thread.
+   */
+  default long memoryUsedBytes() {
+    return 0;
+  }
+
+  /**
    * One page of keys in a stable order. Every key present for the whole iteration is returned at
    * least once; start with cursor 0, stop when {@link ScanPage#nextCursor()} is 0.
    */

@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The storage engine: a segmented, checksummed append-only log ({@link LogFormat}) behind a
- * {@link Disk}, with an in-memory {@link KeyIndex} that holds every live value.
+ * {@link Disk}, with an in-memory {@link KeyIndex} that holds every live key and value off the
+ * Java heap.
  *
  * <p>Three stages, each with one owner:
  *
@@ -183,12 +184,38 @@ public final class LogEngine implements KvStore {
 
   // ------------------------------------------------------------------ reads
 
-  /** {@inheritDoc} The returned array is the store's own: do not modify it. */
+  /** {@inheritDoc} The returned array is a copy, the caller's to keep. */
   @Override
   public StoredValue get(byte[] key) {
-    KeyIndex.Entry e = index.get(key);
-    return e == null ? null : new StoredValue(e.value(), e.expiresAtMillis());
+    return index.get(key);
   }
+
+  /** {@inheritDoc} Off-heap records (rounded up to their size classes) and the index's table. */
+  @Override
+  public long memoryUsedBytes() {
+    return index.memoryUsedBytes();
+  }
+
+  /** The index's memory figures, for INFO. */
+  public MemoryStats memoryStats() {
+    KeyIndex.MemoryStats m = index.memoryStats();
+    return new MemoryStats(m.usedBytes(), m.recordBytes(), m.tableBytes(), m.reservedBytes(),
+        m.freeListBytes());
+  }
+
+  /**
+   * The memory of the index (see {@link KeyIndex}).
+   *
+   * @param usedBytes records (live, and retired ones readers may still see) and the slot tables:
+   *     what INFO reports as used_memory
+   * @param recordBytes live records, each rounded up to its size class
+   * @param tableBytes the index's slot tables
+   * @param reservedBytes taken from the operating system: slabs (used, free and not yet cut) and
+   *     tables
+   * @param freeListBytes freed blocks kept for reuse by records of the same size class
+   */
+  public record MemoryStats(long usedBytes, long recordBytes, long tableBytes, long reservedBytes,
+      long freeListBytes) {}
 
   @Override
   public long keyCount() {
@@ -210,7 +237,7 @@ public final class LogEngine implements KvStore {
   /**
    * {@inheritDoc}
    *
-   * <p>The store keeps the key and value arrays: do not modify them after the call.
+   * <p>The index copies keys and values off the heap; the log write keeps the encoded batch only.
    */
   @Override
   public WriteTicket apply(List<Mutation> batch) {
@@ -243,6 +270,7 @@ public final class LogEngine implements KvStore {
         applyRecord(index, segments, LogFormat.typeOf(m.kind()), m.key(), m.value(),
             m.expiresAtMillis(), sequence, appendSegmentId);
       }
+      index.reclaim(); // memory this batch replaced is reused once no reader can see it
       ticket = new BatchTicket(this, sequence);
       synchronized (durableLock) {
         durableWaiters.add(ticket);
@@ -301,10 +329,8 @@ public final class LogEngine implements KvStore {
       byte[] value, long expiresAtMillis, long sequence, long segmentId) {
     switch (type) {
       case LogFormat.TYPE_PUT -> {
-        int recordBytes = (int) LogFormat.recordBytes(key.length, value.length);
-        KeyIndex.Entry previous = index.put(
-            new KeyIndex.Entry(key, value, expiresAtMillis, sequence, segmentId, recordBytes));
-        segments.get(segmentId).liveBytes += recordBytes;
+        long previous = index.put(key, value, expiresAtMillis, sequence, segmentId);
+        segments.get(segmentId).liveBytes += LogFormat.recordBytes(key.length, value.length);
         forget(segments, previous);
       }
       case LogFormat.TYPE_DELETE -> forget(segments, index.remove(key));
@@ -318,11 +344,12 @@ public final class LogEngine implements KvStore {
     }
   }
 
-  private static void forget(Map<Long, Segment> segments, KeyIndex.Entry previous) {
-    if (previous != null) {
-      Segment s = segments.get(previous.segmentId());
+  /** The record {@code previous} (a {@link KeyIndex} summary) is no longer live. */
+  private static void forget(Map<Long, Segment> segments, long previous) {
+    if (previous != KeyIndex.NONE) {
+      Segment s = segments.get(KeyIndex.segmentOf(previous));
       if (s != null) { // null: its segment was compacted away meanwhile
-        s.liveBytes -= previous.recordBytes();
+        s.liveBytes -= KeyIndex.recordBytesOf(previous);
       }
     }
   }
@@ -763,6 +790,8 @@ public final class LogEngine implements KvStore {
           Recovery.rebuild(disk, config, writtenEndSegmentId, writtenEndOffset);
       appendLock.lock();
       try {
+        // The replaced index is not closed: readers may still be inside it. Its memory is freed
+        // once it is unreachable (see NativeArenas).
         index = rebuilt.index();
       } finally {
         appendLock.unlock();
@@ -904,5 +933,11 @@ public final class LogEngine implements KvStore {
       t.fail(closedError);
     }
     disk.close();
+    appendLock.lock();
+    try {
+      index.close(); // waits for readers inside; later reads throw "store is closed"
+    } finally {
+      appendLock.unlock();
+    }
   }
 }

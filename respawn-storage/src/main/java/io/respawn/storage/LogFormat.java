@@ -1,5 +1,6 @@
 package io.respawn.storage;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.zip.CRC32C;
@@ -142,6 +143,23 @@ public final class LogFormat {
    *
    * @param dataStart where the batch's first data record starts in out
    */
+  /**
+   * {@link #putRecord(ByteBuffer, byte, long, long, byte[], byte[])} with key and value read from
+   * memory ({@code out} must be a heap buffer).
+   */
+  public static void putRecord(ByteBuffer out, byte type, long sequence, long expiresAtMillis,
+      MemorySegment from, long keyOffset, int keyBytes, long valueOffset, int valueBytes) {
+    int start = out.position();
+    int length = RECORD_HEADER_BYTES + keyBytes + valueBytes;
+    out.putInt(length).putInt(0).put(type).putLong(sequence).putLong(expiresAtMillis);
+    out.putInt(keyBytes).putInt(valueBytes);
+    MemorySegment to = MemorySegment.ofBuffer(out); // starts at out's position
+    MemorySegment.copy(from, keyOffset, to, 0, keyBytes);
+    MemorySegment.copy(from, valueOffset, to, keyBytes, valueBytes);
+    out.position(out.position() + keyBytes + valueBytes);
+    out.putInt(start + 4, recordCrc(out.array(), out.arrayOffset() + start, length));
+  }
+
   public static void putCommit(
       ByteBuffer out, int records, long sequence, int dataStart, int dataEnd, long durableOffset) {
     CRC32C batchCrc = new CRC32C();

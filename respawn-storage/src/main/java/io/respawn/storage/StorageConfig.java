@@ -1,5 +1,7 @@
 package io.respawn.storage;
 
+import io.respawn.storage.memory.RecordTable;
+
 /**
  * Limits and switches of the storage engine, validated when the record is built: a bad value
  * throws {@link IllegalArgumentException} naming the field, the value and the bound.
@@ -56,7 +58,7 @@ public record StorageConfig(
   public static final long FLUSH_INTERVAL_MILLIS_LIMIT = 60_000;
 
   public StorageConfig {
-    requireRange("keyBytesMax", keyBytesMax, 1, LogFormat.KEY_BYTES_LIMIT);
+    requireRange("keyBytesMax", keyBytesMax, 1, RecordTable.KEY_BYTES_MAX); // 24 bits in memory
     requireRange("valueBytesMax", valueBytesMax, 0, LogFormat.VALUE_BYTES_LIMIT);
     long oneRecordBytesMax = LogFormat.recordBytes(keyBytesMax, valueBytesMax) + LogFormat.COMMIT_BYTES;
     requireRange("batchBytesMax", batchBytesMax, oneRecordBytesMax, LogFormat.BATCH_BYTES_LIMIT);

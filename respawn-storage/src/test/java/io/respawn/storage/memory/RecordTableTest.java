@@ -1,0 +1,190 @@
+package io.respawn.storage.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The table's memory rule: a reader between enter and exit never sees memory freed or reused,
+ * shown by a reader that checks every value it copies while a writer replaces values as fast as
+ * it can; the same reader without enter/exit sees reused memory (so the check can fail).
+ */
+class RecordTableTest {
+  private static final int KEYS = 8;
+
+  private static byte[] key(int k) {
+    return ("key" + k).getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** Version v of key k: v * KEYS + k, repeated, in a size that varies with v. */
+  private static long put(RecordTable t, int k, long v) {
+    long version = v * KEYS + k;
+    int words = 1 + (int) (v % 7) * 5;
+    byte[] key = key(k);
+    long ref = t.newRecord(0, key, words * 8);
+    MemorySegment c = t.memory().chunk(ref);
+    long off = SlabAllocator.offset(ref);
+    long value = t.valueOffset(c, off);
+    for (int i = 0; i < words; i++) {
+      c.set(RecordTable.LONG, value + 8L * i, version);
+    }
+    return t.put(RecordTable.hash64(key), ref);
+  }
+
+  /** Copies key k's value; returns null if it is intact and belongs to k, else what is wrong. */
+  private static String readAndCheck(RecordTable t, int k, boolean protect) {
+    int token = protect ? t.enter() : -1;
+    try {
+      long ref = t.find(RecordTable.hash64(key(k)), key(k));
+      if (ref == 0) {
+        return "k" + k + " missing";
+      }
+      MemorySegment c = t.memory().chunk(ref);
+      long off = SlabAllocator.offset(ref);
+      int length = RecordTable.valueLength(c, off);
+      if (length <= 0 || length > 31 * 8 || length % 8 != 0) {
+        return "k" + k + ": value length " + length;
+      }
+      byte[] copy = new byte[length];
+      MemorySegment.copy(c, ValueLayout.JAVA_BYTE, t.valueOffset(c, off), copy, 0, length);
+      ByteBuffer b = ByteBuffer.wrap(copy).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      long version = b.getLong();
+      if (version % KEYS != k) {
+        return "k" + k + " read a value of k" + (version % KEYS);
+      }
+      if (copy.length != 8 * (1 + (int) ((version / KEYS) % 7) * 5)) {
+        return "k" + k + ": version " + version + " in " + copy.length + " bytes";
+      }
+      while (b.hasRemaining()) {
+        if (b.getLong() != version) {
+          return "k" + k + ": version " + version + " torn";
+        }
+      }
+      return null;
+    } catch (RuntimeException e) { // e.g. a freed chunk: only possible unprotected
+      return "k" + k + ": " + e;
+    } finally {
+      if (protect) {
+        t.exit(token);
+      }
+    }
+  }
+
+  /** Runs a writer replacing values and a checking reader for up to {@code millis}. */
+  private static long[] race(boolean protect, long millis, long stopAfterBad) throws Exception {
+    try (RecordTable t = new RecordTable(0)) {
+      for (int k = 0; k < KEYS; k++) {
+        put(t, k, 0);
+      }
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicLong reads = new AtomicLong();
+      AtomicLong bad = new AtomicLong();
+      AtomicLong firstBad = new AtomicLong();
+      Thread reader = new Thread(() -> {
+        Random r = new Random(1);
+        while (!stop.get()) {
+          String problem = readAndCheck(t, r.nextInt(KEYS), protect);
+          reads.incrementAndGet();
+          if (problem != null) {
+            if (bad.incrementAndGet() == 1) {
+              System.out.println((protect ? "protected" : "unprotected") + " reader: " + problem);
+              firstBad.set(reads.get());
+            }
+            if (bad.get() >= stopAfterBad) {
+              stop.set(true);
+            }
+          }
+        }
+      });
+      reader.start();
+      long deadline = System.nanoTime() + millis * 1_000_000;
+      long writes = 0;
+      for (long v = 1; !stop.get() && System.nanoTime() < deadline; v++) {
+        for (int k = 0; k < KEYS; k++) {
+          put(t, k, v);
+          t.reclaim();
+          writes++;
+        }
+      }
+      stop.set(true);
+      reader.join();
+      System.out.println((protect ? "protected" : "unprotected") + ": " + writes + " writes, "
+          + reads.get() + " reads, " + bad.get() + " bad");
+      return new long[] {writes, reads.get(), bad.get()};
+    }
+  }
+
+  @Test
+  void aReaderInsideNeverSeesReusedMemory() throws Exception {
+    long[] r = race(true, 3_000, 1);
+    assertThat(r[1]).as("reads").isGreaterThan(1000);
+    assertThat(r[2]).as("bad reads").isZero();
+  }
+
+  @Test
+  void aReaderOutsideSeesReusedMemorySoTheCheckCanFail() throws Exception {
+    long[] r = race(false, 20_000, 1);
+    assertThat(r[2]).as("bad reads without enter/exit").isPositive();
+  }
+
+  @Test
+  void theHashOfAKeyInMemoryEqualsTheHashOfItsBytes() {
+    Random random = new Random(4);
+    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      MemorySegment s = arena.allocate(200);
+      for (int n = 0; n < 100; n++) {
+        byte[] k = new byte[n];
+        random.nextBytes(k);
+        int at = random.nextInt(50);
+        MemorySegment.copy(k, 0, s, ValueLayout.JAVA_BYTE, at, n);
+        assertThat(RecordTable.hash64(s, at, n)).isEqualTo(RecordTable.hash64(k)).isNotZero();
+      }
+    }
+  }
+
+  /** Old tables and markers are freed once their migration ends and readers moved on. */
+  @Test
+  void memoryOfFinishedMigrationsIsGivenBack() {
+    try (RecordTable t = new RecordTable(0)) {
+      for (int i = 0; i < 50_000; i++) {
+        byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
+        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+        if (i % 3 == 0 && t.migrating()) { // removals during migrations leave markers
+          byte[] gone = ("k" + (i / 2)).getBytes(StandardCharsets.US_ASCII);
+          t.remove(RecordTable.hash64(gone), gone);
+        }
+        t.reclaim();
+      }
+      while (t.migrating()) {
+        byte[] key = "spare".getBytes(StandardCharsets.US_ASCII);
+        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+        t.remove(RecordTable.hash64(key), key);
+        t.reclaim();
+      }
+      t.reclaim();
+      long keys = t.size();
+      assertThat(t.tableBytes()).as("one table").isEqualTo(8L * Long.highestOneBit(t.tableBytes() / 8));
+      assertThat(keys * 2).isLessThanOrEqualTo(t.tableBytes() / 8 * 3 / 2);
+      // Records: 8-byte header + "k" + digits, classes of 16 or 24 bytes; no markers left.
+      assertThat(t.memory().liveBytes()).isBetween(keys * 16, keys * 24);
+    }
+  }
+
+  @Test
+  void aClosedTableRefusesReaders() {
+    RecordTable t = new RecordTable(0);
+    byte[] key = {1};
+    t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+    t.close();
+    assertThatThrownBy(t::enter).isInstanceOf(IllegalStateException.class);
+    assertThat(t.reservedBytes()).isZero();
+  }
+}

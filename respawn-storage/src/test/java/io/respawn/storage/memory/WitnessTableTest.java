@@ -1,0 +1,136 @@
+package io.respawn.storage.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The witness's key table against a HashMap model (forward-only timestamps, removals, forgetting
+ * what is safe elsewhere), a concurrent reader that must never see a key's timestamp go back or a
+ * torn (term, index), and the bytes a key costs.
+ */
+class WitnessTableTest {
+  private static byte[] key(int i) {
+    return ("w" + i).getBytes(StandardCharsets.US_ASCII);
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {1L, 2L})
+  void agreesWithAMap(long seed) {
+    Random random = new Random(seed);
+    Map<Integer, WitnessTable.Timestamp> model = new HashMap<>();
+    try (WitnessTable w = new WitnessTable()) {
+      long index = 0;
+      for (int step = 0; step < 40_000; step++) {
+        int k = random.nextInt(3000);
+        int op = random.nextInt(100);
+        if (op < 70) {
+          // Mostly newer writes; some replays of older ones, which must not move it back.
+          long term = 1 + index / 5000;
+          long at = random.nextInt(10) == 0 ? Math.max(1, index - random.nextInt(100)) : ++index;
+          long atTerm = at == index ? term : 1 + at / 5000;
+          WitnessTable.Timestamp was = model.get(k);
+          boolean newer = was == null || new WitnessTable.Timestamp(atTerm, at)
+              .isNewerThan(was.term(), was.index());
+          assertThat(w.record(key(k), atTerm, at)).isEqualTo(newer);
+          if (newer) {
+            model.put(k, new WitnessTable.Timestamp(atTerm, at));
+          }
+        } else if (op < 95) {
+          assertThat(w.remove(key(k))).isEqualTo(model.remove(k) != null);
+        } else if (op == 99) {
+          long upTo = index - 500;
+          long expected = model.values().stream().filter(t -> t.index() <= upTo).count();
+          assertThat(w.forgetUpTo(upTo)).isEqualTo(expected);
+          model.values().removeIf(t -> t.index() <= upTo);
+        }
+        w.reclaim();
+        assertThat(w.lookup(key(k))).isEqualTo(model.get(k));
+        assertThat(w.size()).isEqualTo(model.size());
+      }
+      for (Map.Entry<Integer, WitnessTable.Timestamp> e : model.entrySet()) {
+        assertThat(w.lookup(key(e.getKey()))).isEqualTo(e.getValue());
+      }
+      w.clear();
+      w.reclaim();
+      assertThat(w.size()).isZero();
+      assertThat(w.lookup(key(1))).isNull();
+    }
+  }
+
+  @Test
+  void aConcurrentReaderSeesTimestampsOnlyMoveForwardAndWhole() throws Exception {
+    int keys = 500;
+    try (WitnessTable w = new WitnessTable()) {
+      AtomicBoolean stop = new AtomicBoolean();
+      AtomicReference<String> failure = new AtomicReference<>();
+      Thread reader = new Thread(() -> {
+        long[] seen = new long[keys];
+        Random r = new Random(3);
+        while (!stop.get() && failure.get() == null) {
+          int k = r.nextInt(keys);
+          WitnessTable.Timestamp t = w.lookup(key(k));
+          if (t == null) {
+            continue;
+          }
+          if (t.term() != t.index() / 1000 + 1) {
+            failure.set("w" + k + " torn: " + t);
+          } else if (t.index() < seen[k]) {
+            failure.set("w" + k + " went back from " + seen[k] + " to " + t.index());
+          }
+          seen[k] = t.index();
+        }
+      });
+      reader.start();
+      for (long index = 1; index <= 600_000 && failure.get() == null; index++) {
+        int k = (int) (index % keys);
+        w.record(key(k), index / 1000 + 1, index);
+        if (index % 100_000 == 0) { // grow and shrink under the reader
+          for (int j = 0; j < 20_000; j++) {
+            w.record(key(keys + j), index / 1000 + 1, index);
+          }
+          for (int j = 0; j < 20_000; j++) {
+            w.remove(key(keys + j));
+          }
+        }
+        w.reclaim();
+      }
+      stop.set(true);
+      reader.join();
+      assertThat(failure.get()).isNull();
+    }
+  }
+
+  /** A 16-byte key costs a 40-byte record (8 header + 16 term and index + 16 key). */
+  @Test
+  void aKeyCostsItsRecordAndASlot() {
+    try (WitnessTable w = new WitnessTable()) {
+      int n = 100_000;
+      for (int i = 0; i < n; i++) {
+        w.record(String.format("key:%012d", i).getBytes(StandardCharsets.US_ASCII), 1, i + 1);
+        w.reclaim(); // frees the tables that earlier growths replaced
+      }
+      assertThat(w.recordBytes()).isEqualTo(40L * n);
+      // 100 k keys sit in 2^18 slots (load 0.38) once the growth past 3/4 of 2^17 finished.
+      assertThat(w.memoryUsedBytes()).isBetween(40L * n + 8L * (1 << 18), 40L * n + 8L * (3 << 17));
+    }
+  }
+
+  @Test
+  void badTimestampsAreRefused() {
+    try (WitnessTable w = new WitnessTable()) {
+      assertThatThrownBy(() -> w.record(key(1), -1, 5))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("term -1");
+      assertThat(w.size()).isZero();
+    }
+  }
+}

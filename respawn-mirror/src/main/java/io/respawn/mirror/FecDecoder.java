@@ -576,7 +576,8 @@ public final class FecDecoder {
     a[j] = t;
   }
 
-  static int crc32c(byte[] bytes) {
+  /** CRC-32C of bytes, as the wire format uses it. */
+  public static int crc32c(byte[] bytes) {
     CRC32C crc = new CRC32C();
     crc.update(bytes, 0, bytes.length);
     return (int) crc.getValue();

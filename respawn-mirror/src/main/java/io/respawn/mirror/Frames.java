@@ -45,6 +45,22 @@ public final class Frames {
     out.put((byte) flags).putLong(position).putShort((short) length).put(group, offset, length);
   }
 
+  /** The highest group position a frame's entries carry (reading headers only), or 0. */
+  public static long lastPosition(byte[] frame) {
+    ByteBuffer in = ByteBuffer.wrap(frame);
+    long last = 0;
+    while (in.remaining() >= ENTRY_HEADER_BYTES) {
+      in.get();
+      last = Math.max(last, in.getLong());
+      int length = in.getShort() & 0xFFFF;
+      if (length > in.remaining()) {
+        break;
+      }
+      in.position(in.position() + length);
+    }
+    return last;
+  }
+
   /** The entries of a frame, or null if the frame is malformed. */
   public static List<Entry> parse(byte[] frame) {
     ByteBuffer in = ByteBuffer.wrap(frame);

@@ -53,7 +53,9 @@ public final class Receiver {
       long acksSent,
       long datagramsReceived,
       long[] drops,
-      String broken) {
+      String broken,
+      long highestPositionSeen,
+      long heldBytes) {
 
     public long dropped(Wire.Drop reason) {
       return drops[reason.ordinal()];
@@ -82,6 +84,9 @@ public final class Receiver {
   private long highestSeen = -1;
   private long noticedBelow;
   private long deliveredPosition;
+  private long highestPositionSeen;
+  /** Bytes of frames held at or past receivedBelow, plus the group being reassembled. */
+  private long heldBytes;
   private long appliedPosition;
   private String broken;
   /** The group being reassembled from fragments, or null between groups. */
@@ -150,6 +155,7 @@ public final class Receiver {
       return;
     }
     dataPackets++;
+    learned(d.frame());
     notice(d.seq(), nowNanos);
     deliverReady();
   }
@@ -173,8 +179,17 @@ public final class Receiver {
     deliverReady();
   }
 
+  /** A frame is now held (received or recovered): what it tells about the stream. */
+  private void learned(byte[] frame) {
+    heldBytes += frame.length;
+    highestPositionSeen = Math.max(highestPositionSeen, Frames.lastPosition(frame));
+  }
+
   /** Counts a refused outcome as a drop; true if the datagram was used. */
   private boolean count(FecDecoder.Outcome outcome) {
+    for (FecDecoder.Recovered r : recovered) {
+      learned(r.frame());
+    }
     switch (outcome) {
       case ACCEPTED -> {
         return true;
@@ -206,6 +221,7 @@ public final class Receiver {
       if (frame == null) {
         break;
       }
+      heldBytes -= frame.length;
       List<Frames.Entry> entries = Frames.parse(frame);
       if (entries == null) {
         broken = "frame of seq " + receivedBelow + " is malformed";
@@ -340,6 +356,7 @@ public final class Receiver {
     return new Stats(receivedBelow, highestSeen, deliveredPosition, appliedPosition, missing,
         dataPackets, repairPackets, fec.recoveredByPeeling() + fec.recoveredByElimination(),
         fec.recoveredByElimination(), nacksSent, seqsNacked, acksSent, datagramsReceived,
-        drops.clone(), broken);
+        drops.clone(), broken, highestPositionSeen,
+        heldBytes + (partial == null ? 0 : partial.size()));
   }
 }

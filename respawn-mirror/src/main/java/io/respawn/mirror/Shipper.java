@@ -429,6 +429,11 @@ public final class Shipper {
     return wake;
   }
 
+  /** Group bytes cut into data packets so far (the rest wait in the queue). */
+  public long packetizedBytes() {
+    return packetizedBytes;
+  }
+
   public long offeredPosition() {
     return offeredPosition;
   }

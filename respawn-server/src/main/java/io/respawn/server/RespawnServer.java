@@ -17,6 +17,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.respawn.server.command.CommandLoop;
 import io.respawn.server.command.CommandSettings;
 import io.respawn.server.command.Dispatcher;
+import io.respawn.server.mirror.MirrorSite;
 import io.respawn.server.resp.ClientRegistry;
 import io.respawn.server.resp.RespPipeline;
 import io.respawn.server.resp.SpinningSelectStrategy;
@@ -56,6 +57,7 @@ public final class RespawnServer implements AutoCloseable {
   private final boolean epoll;
   private boolean closed;
   private DataDirLock dataDirLock;
+  private MirrorSite mirror;
 
   private RespawnServer(ServerConfig config, KvStore store, CommandLoop loop,
       EventLoopGroup ioGroup, Channel serverChannel, boolean epoll) {
@@ -75,12 +77,18 @@ public final class RespawnServer implements AutoCloseable {
    * lock for the server's lifetime.
    */
   public static RespawnServer start(ServerConfig config) throws IOException, InterruptedException {
+    return start(config, (MirrorSite) null);
+  }
+
+  /** As {@link #start(ServerConfig)}, as a mirroring site when {@code mirror} is not null. */
+  public static RespawnServer start(ServerConfig config, MirrorSite mirror)
+      throws IOException, InterruptedException {
     DataDirLock lock = DataDirLock.acquire(config.dataDir());
     try {
       RespawnServer server = start(config, dir -> {
         Path storeDir = Files.createDirectories(dir.resolve(STORE_DIR));
         return LogEngine.open(new FileChannelDisk(storeDir), config.storage());
-      });
+      }, d -> { }, mirror);
       server.dataDirLock = lock;
       return server;
     } catch (IOException | InterruptedException | RuntimeException e) {
@@ -96,7 +104,7 @@ public final class RespawnServer implements AutoCloseable {
    */
   public static RespawnServer start(ServerConfig config, StoreOpener opener)
       throws IOException, InterruptedException {
-    return start(config, opener, d -> { });
+    return start(config, opener, d -> { }, null);
   }
 
   /**
@@ -106,6 +114,17 @@ public final class RespawnServer implements AutoCloseable {
   public static RespawnServer start(ServerConfig config, StoreOpener opener,
       java.util.function.Consumer<Dispatcher> customize)
       throws IOException, InterruptedException {
+    return start(config, opener, customize, null);
+  }
+
+  /**
+   * As {@link #start(ServerConfig, StoreOpener, java.util.function.Consumer)}; with a {@code
+   * mirror}, the command layer uses the store the mirror wraps around the engine, and the
+   * mirror's link closes before the engine.
+   */
+  public static RespawnServer start(ServerConfig config, StoreOpener opener,
+      java.util.function.Consumer<Dispatcher> customize, MirrorSite mirror)
+      throws IOException, InterruptedException {
     StorageConfig sc = config.storage();
     String compaction = sc.compactionIntervalMillis() == 0 ? "compaction off"
         : "compaction checked every " + sc.compactionIntervalMillis() + " ms at garbage ratio "
@@ -114,6 +133,15 @@ public final class RespawnServer implements AutoCloseable {
         + compaction + ", valueBytesMax " + sc.valueBytesMax() + ", keyBytesMax "
         + sc.keyBytesMax() + ")";
     KvStore store = opener.open(config.dataDir());
+    if (mirror != null) {
+      try {
+        store = mirror.attach(store);
+      } catch (InterruptedException | RuntimeException e) {
+        mirror.close();
+        store.close();
+        throw e;
+      }
+    }
     ClientRegistry registry = new ClientRegistry(config.limits().clientsMax());
     CommandSettings settings = new CommandSettings(config.requirePass(), config.defaultDurability(),
         config.limits(), config.bindHost(), config.port(), config.dataDir().toString(),
@@ -130,6 +158,9 @@ public final class RespawnServer implements AutoCloseable {
     // connection is served there and no request changes threads.
     Dispatcher dispatcher = new Dispatcher(store, System::currentTimeMillis, settings, registry);
     customize.accept(dispatcher);
+    if (mirror != null) {
+      dispatcher.enableMirror(mirror);
+    }
     CommandLoop loop = new CommandLoop(dispatcher, (SingleThreadEventLoop) group.next());
     loop.start();
     try {
@@ -144,10 +175,15 @@ public final class RespawnServer implements AutoCloseable {
           .childHandler(new RespPipeline(loop, registry, config.limits()));
       Channel channel = bootstrap.bind(new InetSocketAddress(config.bindHost(), config.port()))
           .sync().channel();
-      return new RespawnServer(config, store, loop, group, channel, epoll);
+      RespawnServer server = new RespawnServer(config, store, loop, group, channel, epoll);
+      server.mirror = mirror;
+      return server;
     } catch (Exception e) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
       loop.close();
+      if (mirror != null) {
+        mirror.close();
+      }
       store.close();
       throw e;
     }
@@ -180,6 +216,9 @@ public final class RespawnServer implements AutoCloseable {
     serverChannel.close().awaitUninterruptibly();
     ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
     commandLoop.close();
+    if (mirror != null) {
+      mirror.close();
+    }
     try {
       store.flushAll().get(FLUSH_ON_CLOSE_SECONDS, TimeUnit.SECONDS);
       log.info("all writes are durable");

@@ -5,6 +5,7 @@ import ch.qos.logback.classic.LoggerContext;
 import io.respawn.server.DataDirInUseException;
 import io.respawn.server.RespawnServer;
 import io.respawn.server.ServerConfig;
+import io.respawn.server.mirror.MirrorSettings;
 import io.respawn.storage.StorageConfig;
 import java.io.IOException;
 import java.net.BindException;
@@ -30,11 +31,15 @@ public class ServerCommand implements Callable<Integer> {
 
   @Mixin ServerOptions options = new ServerOptions();
 
+  @Mixin MirrorOptions mirrorOptions = new MirrorOptions();
+
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
     ServerConfig config = options.toConfig(spec);
+    MirrorSettings mirror = mirrorOptions.toSettings(spec, config.bindHost(),
+        config.limits().requestBytesMax() + (64L << 20));
     setLogLevel(options.logLevel);
     StorageConfig storage = config.storage();
     if (config.limits().bulkLengthMax() > storage.valueBytesMax()) {
@@ -49,7 +54,7 @@ public class ServerCommand implements Callable<Integer> {
 
     RespawnServer server;
     try {
-      server = RespawnServer.start(config);
+      server = RespawnServer.start(config, mirror == null ? null : mirror.newSite());
     } catch (DataDirInUseException e) {
       System.err.println("respawn: " + e.getMessage());
       return 2;

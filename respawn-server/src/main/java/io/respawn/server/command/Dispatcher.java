@@ -45,6 +45,8 @@ public final class Dispatcher {
   private ClusterCommands cluster;
   /** INFO sections (or fields of existing ones) a shard member adds; null when standalone. */
   java.util.function.Supplier<java.util.Map<String, java.util.Map<String, Object>>> extraInfo;
+  /** Set when this node mirrors to, or is the mirror of, another site; else null. */
+  io.respawn.server.mirror.MirrorControl mirror;
 
   public Dispatcher(
       KvStore store, LongSupplier clockMillis, CommandSettings settings, ClientRegistry registry) {
@@ -77,6 +79,15 @@ public final class Dispatcher {
     extraInfo = info;
   }
 
+  /**
+   * Makes this node a mirroring site: new connections take the mirror's default acknowledgement,
+   * {@code RESPAWN MIRROR} works, and a mirror refuses client writes until promoted. Call before
+   * serving.
+   */
+  public void enableMirror(io.respawn.server.mirror.MirrorControl control) {
+    mirror = control;
+  }
+
   /** A client disconnected: forget what it watched. Command thread only. */
   public void connectionClosed(ClientConnection connection) {
     if (connection.commandState() instanceof Session session) {
@@ -89,6 +100,9 @@ public final class Dispatcher {
     Object state = connection.commandState();
     if (state == null) {
       Session s = new Session(connection, settings.defaultDurability(), settings.requirePass() == null);
+      if (mirror != null) {
+        s.mirrorAck = mirror.defaultAck();
+      }
       connection.commandState(s);
       return s;
     }
@@ -131,6 +145,11 @@ public final class Dispatcher {
         flagTransaction(session);
         return Reply.now(redirect);
       }
+    }
+    if (mirror != null && spec.has(Flag.WRITE) && mirror.refusesWrites()) {
+      flagTransaction(session);
+      return Reply.now(error("READONLY You can't write against a mirror site; promote it first"
+          + " (RESPAWN MIRROR PROMOTE)"));
     }
     if (session.inTransaction() && !spec.has(Flag.TX_CONTROL)) {
       if (spec.has(Flag.NO_MULTI)) {
@@ -205,6 +224,9 @@ public final class Dispatcher {
     }
     session.wroteSinceDurable = true;
     CompletableFuture<Void> gate = keyspace.gate(session.durability);
+    if (mirror != null) {
+      gate = gate.thenCombine(keyspace.ticketGate(session.mirrorAck), (a, b) -> null);
+    }
     if (keyspace.pendingBytes() >= PASS_BYTES_MAX) {
       keyspace.commitPass();
     }

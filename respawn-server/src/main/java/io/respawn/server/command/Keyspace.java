@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 
 /**
@@ -54,7 +55,12 @@ final class Keyspace {
     final CompletableFuture<Void> ordered = new CompletableFuture<>();
     final CompletableFuture<Void> durable = new CompletableFuture<>();
     boolean durableWanted;
+    /** Gates on other acknowledgements of the pass's ticket (a mirror's), one per source. */
+    List<TicketGate> ticketGates;
   }
+
+  private record TicketGate(
+      Function<WriteTicket, CompletableFuture<Void>> source, CompletableFuture<Void> gate) {}
 
   Keyspace(KvStore store, LongSupplier clockMillis, ServerStats stats, Watches watches) {
     this.watches = watches;
@@ -207,6 +213,26 @@ final class Keyspace {
     return passWrite.ordered;
   }
 
+  /**
+   * A reply gate for the write just added that completes when {@code source} — an
+   * acknowledgement the store's ticket carries beyond durability, such as a mirror's — does for
+   * the pass's ticket. One gate per source instance and pass.
+   */
+  CompletableFuture<Void> ticketGate(Function<WriteTicket, CompletableFuture<Void>> source) {
+    assert !batch.isEmpty() && passWrite != null : "asked for after gate()";
+    if (passWrite.ticketGates == null) {
+      passWrite.ticketGates = new ArrayList<>(2);
+    }
+    for (TicketGate g : passWrite.ticketGates) {
+      if (g.source() == source) {
+        return g.gate();
+      }
+    }
+    TicketGate g = new TicketGate(source, new CompletableFuture<>());
+    passWrite.ticketGates.add(g);
+    return g.gate();
+  }
+
   /** Some write collected in the current pass waits for DURABLE. */
   boolean passWantsDurable() {
     return passWrite != null && passWrite.durableWanted;
@@ -239,6 +265,9 @@ final class Keyspace {
       if (pass != null) {
         pass.ordered.completeExceptionally(e);
         pass.durable.completeExceptionally(e);
+        if (pass.ticketGates != null) {
+          pass.ticketGates.forEach(g -> g.gate().completeExceptionally(e));
+        }
       }
       return;
     }
@@ -247,6 +276,11 @@ final class Keyspace {
       return;
     }
     link(ticket.ordered(), pass.ordered);
+    if (pass.ticketGates != null) {
+      for (TicketGate g : pass.ticketGates) {
+        link(g.source().apply(ticket), g.gate());
+      }
+    }
     if (pass.durableWanted) {
       if (durableInline) {
         durableWaits.add(new DurableWait(ticket, pass.durable));

@@ -391,6 +391,9 @@ final class ServerCommands {
         }
         return Replies.OK;
       }
+      case "mirror" -> {
+        return MirrorCommands.run(d, s, a);
+      }
       case "status" -> {
         StringBuilder sb = new StringBuilder();
         sb.append("role:standalone\r\n");
@@ -413,7 +416,11 @@ final class ServerCommands {
             "DURABILITY [ORDERED|DURABLE]",
             "    Get or set when this connection's writes are acknowledged.",
             "STATUS",
-            "    Node status: role, engine, keys, write counters."}) {
+            "    Node status: role, engine, keys, write counters.",
+            "MIRROR [LOCAL|NETWORK|REMOTE]",
+            "    Get or set when this connection's writes are acknowledged w.r.t. the mirror.",
+            "MIRROR STATUS | MIRROR PROMOTE",
+            "    The mirror link's positions and counters; make a mirror serve writes."}) {
           lines.add(new SimpleStringRedisMessage(line));
         }
         return Replies.array(lines);

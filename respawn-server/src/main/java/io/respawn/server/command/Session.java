@@ -17,6 +17,8 @@ public final class Session {
   String libName = "";
   String libVersion = "";
   Durability durability;
+  /** When writes are acknowledged with respect to the mirror site (only used when mirroring). */
+  io.respawn.server.mirror.MirrorAck mirrorAck = io.respawn.server.mirror.MirrorAck.LOCAL;
   String lastCommand = "NULL";
   long lastCommandAtMillis;
 

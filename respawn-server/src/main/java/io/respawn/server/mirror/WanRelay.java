@@ -9,6 +9,10 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.SocketChannel;
@@ -77,25 +81,29 @@ public final class WanRelay implements AutoCloseable {
   public static WanRelay start(InetSocketAddress listen, InetSocketAddress target,
       WanLink.Settings settings, long seed, InetSocketAddress controlBind)
       throws InterruptedException {
+    boolean epoll = Epoll.isAvailable(); // epoll's timers are finer than NIO's milliseconds
     EventLoopGroup group = new MultiThreadIoEventLoopGroup(1,
-        new DefaultThreadFactory("respawn-wan"), NioIoHandler.newFactory());
+        new DefaultThreadFactory("respawn-wan"),
+        epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    Class<? extends Channel> udp = epoll ? EpollDatagramChannel.class : NioDatagramChannel.class;
     WanRelay[] self = new WanRelay[1];
     try {
-      Channel near = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+      Channel near = new Bootstrap().group(group).channel(udp)
           .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
             @Override
             protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
               self[0].fromNear(p);
             }
           }).bind(listen).sync().channel();
-      Channel far = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+      Channel far = new Bootstrap().group(group).channel(udp)
           .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
             @Override
             protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
               self[0].fromFar(p);
             }
           }).bind(new InetSocketAddress(listen.getAddress(), 0)).sync().channel();
-      Channel control = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+      Channel control = new ServerBootstrap().group(group)
+          .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
           .childHandler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {

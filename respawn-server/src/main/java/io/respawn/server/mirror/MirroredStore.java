@@ -1,0 +1,78 @@
+package io.respawn.server.mirror;
+
+import io.respawn.storage.KvStore;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.MutationBatchCodec;
+import io.respawn.storage.ScanPage;
+import io.respawn.storage.StoredValue;
+import io.respawn.storage.WriteTicket;
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The primary site's store when it mirrors: the engine, with every committed batch also shipped
+ * to the mirror, in commit order, as one group. This is the whole hook into the write path:
+ * whatever commits through {@link #apply} — a pass of the command thread (several whole
+ * commands: an MSET, a MULTI/EXEC is never split), a lazy-expiry delete, a FLUSHALL — reaches the
+ * mirror as the same atomic batch. The ticket it returns carries the batch's mirror position.
+ *
+ * <p>A batch is shipped once the engine accepted it ({@code apply} returned); one the engine
+ * then fails to write may still reach the mirror, but the engine refuses every later write then.
+ */
+final class MirroredStore implements KvStore {
+  private final KvStore engine;
+  private final ShippingSite site;
+
+  MirroredStore(KvStore engine, ShippingSite site) {
+    this.engine = engine;
+    this.site = site;
+  }
+
+  @Override
+  public WriteTicket apply(List<Mutation> batch) {
+    WriteTicket local = engine.apply(batch);
+    ShippingSite.Shipped shipped = site.ship(MutationBatchCodec.encode(batch));
+    return new MirroredTicket(local, shipped.position(), shipped.startBytes(), site);
+  }
+
+  @Override
+  public StoredValue get(byte[] key) {
+    return engine.get(key);
+  }
+
+  @Override
+  public long keyCount() {
+    return engine.keyCount();
+  }
+
+  @Override
+  public long expiringKeyCount() {
+    return engine.expiringKeyCount();
+  }
+
+  @Override
+  public ScanPage scan(long cursor, int countHint) {
+    return engine.scan(cursor, countHint);
+  }
+
+  @Override
+  public CompletableFuture<Void> flushAll() {
+    return engine.flushAll();
+  }
+
+  @Override
+  public CompletableFuture<Void> takeReadGate() {
+    return engine.takeReadGate();
+  }
+
+  @Override
+  public void close() throws IOException {
+    engine.close();
+  }
+
+  /** The engine underneath (the server's INFO reads its statistics). */
+  KvStore engine() {
+    return engine;
+  }
+}

@@ -67,7 +67,12 @@ class MirrorIT {
         }
       }, "mirror-it-writer");
       writer.start();
-      Thread.sleep(1500);
+      // Warm up first (a loaded machine can take seconds to answer the first REMOTE write).
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (acked.get() < 20 && writer.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      Thread.sleep(1000);
       assertThat(relay.controlNow("loss 0.01")).startsWith("OK");
       Thread.sleep(500);
       assertThat(relay.controlNow("cut")).contains("cut=true");
@@ -106,7 +111,8 @@ class MirrorIT {
             + " %d)%n", mode, acked.get() + 1, attempted.get() + 1, prefix, position);
         assertThat(prefix).as("%s: the prefix ends at the reported position", mode)
             .isEqualTo(position);
-        assertThat(acked.get()).as("%s: the workload made progress", mode).isGreaterThan(5);
+        assertThat(acked.get()).as("%s: the workload made progress", mode)
+            .isGreaterThanOrEqualTo(20);
         if (!mode.equals("local")) {
           assertThat(prefix).as("%s: every acknowledged write is at the mirror", mode)
               .isGreaterThanOrEqualTo(acked.get() + 1);

@@ -104,6 +104,11 @@ public final class LogEngine implements KvStore {
   private List<BatchTicket> durableAtRotation = new ArrayList<>();
   /** The write segment's file holds zeros (or data) up to here; see {@link #preallocateFor}. */
   private long preallocatedEnd;
+  /**
+   * The clean-shutdown mark of the last close is on disk: it names the segment that is last until
+   * this engine creates its first one, which deletes it. Guarded by writeLock (and close).
+   */
+  private boolean cleanShutdownMarked;
 
   // ---- sync stage
   /** Read: an fsync is running. Write: compaction renames or deletes segment files. */
@@ -158,6 +163,7 @@ public final class LogEngine implements KvStore {
     for (Segment s : recovered.segments()) {
       engine.segments.put(s.id, s);
     }
+    engine.cleanShutdownMarked = recovered.cleanShutdownMarked();
     engine.nextSequence = recovered.maxSequence() + 1;
     engine.durableSequence = recovered.maxSequence();
     engine.writtenSequence = recovered.maxSequence();
@@ -510,6 +516,11 @@ public final class LogEngine implements KvStore {
     disk.create(name);
     disk.write(name, 0, ByteBuffer.wrap(LogFormat.segmentHeader()));
     disk.flush(name);
+    if (cleanShutdownMarked) {
+      // The segment it names is no longer the last: as a sealed one it is checked strictly anyway.
+      disk.delete(LogFormat.CLEAN_SHUTDOWN_FILE);
+      cleanShutdownMarked = false;
+    }
     writeSegmentId = segmentId;
     writeOffset = HEADER;
     preallocatedEnd = HEADER;
@@ -886,8 +897,11 @@ public final class LogEngine implements KvStore {
 
   // ------------------------------------------------------------------ close
 
-  /** Cuts the zeros written ahead off the active segment, so a clean shutdown leaves no tail. */
-  private void trimPreallocated() {
+  /**
+   * Cuts the zeros written ahead off the active segment, so a clean shutdown leaves no tail.
+   * Returns false if that failed.
+   */
+  private boolean trimPreallocated() {
     writeLock.lock();
     try {
       String name = writeSegmentId >= 0 ? segmentFile(writeSegmentId) : null;
@@ -896,10 +910,51 @@ public final class LogEngine implements KvStore {
         disk.truncate(name, writeOffset);
         preallocatedEnd = writeOffset;
       }
+      return true;
     } catch (IOException | RuntimeException e) {
       log.warn("could not trim the preallocated tail of the log (recovery will): {}", e.toString());
+      return false;
     } finally {
       writeLock.unlock();
+    }
+  }
+
+  /**
+   * After the final flush and trim: records that the log's last segment is flushed to its end
+   * ({@link LogFormat#CLEAN_SHUTDOWN_FILE}), so recovery reports damage to its last records as
+   * corruption instead of dropping them as a torn tail. Written to a temp file, flushed, renamed.
+   * Without it (a crash, or this failing) recovery treats the end of the log as after a crash.
+   */
+  private void recordCleanShutdown() {
+    try {
+      LogFormat.SegmentId last = null;
+      List<String> names = disk.list();
+      for (String name : names) {
+        LogFormat.SegmentId id = LogFormat.parseSegmentName(name);
+        if (id != null && (last == null || id.compareTo(last) > 0)) {
+          last = id;
+        }
+      }
+      if (last == null) {
+        return;
+      }
+      byte[] mark = LogFormat.encodeCleanShutdown(
+          new LogFormat.CleanShutdown(last, disk.size(last.fileName())));
+      String temp = LogFormat.CLEAN_SHUTDOWN_FILE + LogFormat.TEMP_SUFFIX;
+      if (names.contains(temp)) {
+        disk.delete(temp);
+      }
+      disk.create(temp);
+      disk.write(temp, 0, ByteBuffer.wrap(mark));
+      disk.flush(temp);
+      if (cleanShutdownMarked) {
+        disk.delete(LogFormat.CLEAN_SHUTDOWN_FILE); // the last close's, about the same segment
+      }
+      disk.rename(temp, LogFormat.CLEAN_SHUTDOWN_FILE);
+      cleanShutdownMarked = true;
+    } catch (IOException | RuntimeException e) {
+      log.warn("could not record the clean shutdown ({}): on restart the end of the log is "
+          + "checked as after a crash", e.toString());
     }
   }
 
@@ -921,7 +976,9 @@ public final class LogEngine implements KvStore {
     }
     if (failure == null) {
       syncOnce();
-      trimPreallocated();
+      if (trimPreallocated() && failure == null) {
+        recordCleanShutdown();
+      }
     }
     List<BatchTicket> left;
     synchronized (durableLock) {

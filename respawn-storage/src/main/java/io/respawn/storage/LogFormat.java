@@ -53,6 +53,18 @@ import java.util.zip.CRC32C;
  *  durableOffset = an offset in this segment that a completed flush had covered when the batch
  *                  was written; recovery uses it to tell a torn tail (bad bytes at or after it)
  *                  from corruption of flushed data (bad bytes before it)
+ *
+ * Clean-shutdown mark, file "clean-shutdown" (32 bytes): written (via a flushed temp file and a
+ * rename) when the store closes cleanly, deleted when the next segment is created. While it names
+ * the last segment, bad bytes in that segment below flushedBytes are corruption, not a torn tail:
+ * the last record of a cleanly stopped log has no later commit record to vouch for it.
+ *  0               8               16              20              28              32
+ * +---------------+---------------+---------------+---------------+---------------+
+ * | magic u64     | segment id u64| generation u32| flushedBytes  | crc32c u32    |
+ * |               |               |               | u64           |               |
+ * +---------------+---------------+---------------+---------------+---------------+
+ *  magic = "RSPWNCLN"; flushedBytes = the segment's length, all of it flushed;
+ *  crc over bytes [0, 28)
  * </pre>
  */
 public final class LogFormat {
@@ -74,6 +86,10 @@ public final class LogFormat {
   public static final int VALUE_BYTES_LIMIT = 1 << 30;
   /** Largest batch: it is encoded into one Java array. */
   public static final int BATCH_BYTES_LIMIT = Integer.MAX_VALUE - 8;
+
+  public static final String CLEAN_SHUTDOWN_FILE = "clean-shutdown";
+  public static final int CLEAN_SHUTDOWN_BYTES = 32;
+  public static final long CLEAN_SHUTDOWN_MAGIC = 0x5253_5057_4E43_4C4EL; // "RSPWNCLN"
 
   public static final String SEGMENT_SUFFIX = ".log";
   public static final String TEMP_SUFFIX = ".tmp";
@@ -246,6 +262,35 @@ public final class LogFormat {
       return "unsupported log format version " + version + " (this build reads " + FORMAT_VERSION + ")";
     }
     return null;
+  }
+
+  /** What a clean shutdown recorded: the last segment and how many of its bytes were flushed. */
+  public record CleanShutdown(SegmentId segment, long flushedBytes) {}
+
+  public static byte[] encodeCleanShutdown(CleanShutdown mark) {
+    ByteBuffer out = ByteBuffer.allocate(CLEAN_SHUTDOWN_BYTES);
+    out.putLong(CLEAN_SHUTDOWN_MAGIC).putLong(mark.segment().id())
+        .putInt(mark.segment().generation()).putLong(mark.flushedBytes());
+    out.putInt(crc32c(out.array(), 0, CLEAN_SHUTDOWN_BYTES - 4));
+    return out.array();
+  }
+
+  /** The mark, or null if these bytes are not a valid one. */
+  public static CleanShutdown decodeCleanShutdown(byte[] bytes, int length) {
+    if (length != CLEAN_SHUTDOWN_BYTES) {
+      return null;
+    }
+    ByteBuffer in = ByteBuffer.wrap(bytes, 0, CLEAN_SHUTDOWN_BYTES);
+    long magic = in.getLong();
+    long id = in.getLong();
+    int generation = in.getInt();
+    long flushedBytes = in.getLong();
+    int crc = in.getInt();
+    if (magic != CLEAN_SHUTDOWN_MAGIC || crc != crc32c(bytes, 0, CLEAN_SHUTDOWN_BYTES - 4)
+        || id < 0 || generation < 0 || flushedBytes < SEGMENT_HEADER_BYTES) {
+      return null;
+    }
+    return new CleanShutdown(new SegmentId(id, generation), flushedBytes);
   }
 
   /** File name of a segment; names sort like (id, generation) for equal-width generations. */

@@ -220,6 +220,29 @@ final class SegmentScanner {
     return false;
   }
 
+  /**
+   * End of the non-zero bytes in [from, limit): {@code from} if they are all zeros (space the
+   * engine wrote ahead of the log), else the offset just after the last non-zero byte.
+   */
+  long nonZeroEnd(long from) throws IOException {
+    long end = from;
+    byte[] chunk = new byte[READ_CHUNK_BYTES];
+    for (long at = from; at < limitBytes; ) {
+      int n = readAt(at, chunk, 0, (int) Math.min(chunk.length, limitBytes - at));
+      if (n <= 0) {
+        break;
+      }
+      for (int i = n - 1; i >= 0; i--) {
+        if (chunk[i] != 0) {
+          end = at + i + 1;
+          break;
+        }
+      }
+      at += n;
+    }
+    return end;
+  }
+
   /** Reads through a 1 MiB window; returns bytes read (less than length only at end of file). */
   private int readAt(long offset, byte[] dst, int dstOffset, int length) throws IOException {
     int done = 0;

@@ -29,9 +29,10 @@ import io.respawn.storage.memory.RecordTable;
  *     bytes is stale. Default 0.5.
  * @param compactionBytesMin do not compact sealed segments holding fewer bytes than this in
  *     total. Default 64 MiB.
- * @param truncateCorruptLog repair switch: when recovery finds corruption that is not a torn
- *     write (bad data followed by data flushed after it), truncate the log there and drop
- *     everything after it instead of refusing to open. Loses acknowledged writes; default false.
+ * @param truncateCorruptLog repair switch ({@code --on-corruption truncate}): when recovery finds
+ *     corruption that is not a torn write (bad bytes in data known to have been flushed), truncate
+ *     the log there and drop everything after it instead of refusing to open. Loses acknowledged
+ *     writes; default false.
  * @param batchChecksums EXPERIMENT ONLY, always true in production: false makes recovery skip
  *     every checksum check (record CRCs and the commit record's batch checksum) and trust a commit
  *     record alone, as a journal without checksummed commits would. It exists to show that the

@@ -35,6 +35,18 @@ final class ServerOptions {
       description = "When writes are acknowledged by default: ORDERED (in the log, in order) or DURABLE (fsynced). Default: ${DEFAULT-VALUE}.")
   Durability durability;
 
+  /** What to do when recovery finds corruption that is not a torn write. */
+  enum OnCorruption {
+    /** Refuse to start, naming the segment and offset (the default). */
+    REFUSE,
+    /** Cut the log at the corruption and delete later segments, losing what they held. */
+    TRUNCATE
+  }
+
+  @Option(names = "--on-corruption", defaultValue = "REFUSE",
+      description = "When the log is corrupt (damaged flushed data, not a write torn by a crash): REFUSE to start, naming the segment and offset, or TRUNCATE the log there and drop everything after it (loses those writes). Default: ${DEFAULT-VALUE}.")
+  OnCorruption onCorruption;
+
   @Option(names = "--requirepass", description = "Password clients must AUTH with.")
   String requirePass;
 
@@ -144,6 +156,7 @@ final class ServerOptions {
       StorageConfig storage = defaults.withSizes(defaults.segmentBytesMax(),
               defaults.batchBytesMax(), defaults.keyBytesMax(), (int) valueBytesMax)
           .withFlushIntervalMillis(flushIntervalMillis)
+          .withTruncateCorruptLog(onCorruption == OnCorruption.TRUNCATE)
           .withCompaction(compactionIntervalMillis, compactionGarbageRatio,
               defaults.compactionBytesMin());
       return new ServerConfig(bind, port, dir, durability, requirePass, limits, ioThreads, storage);

@@ -110,6 +110,9 @@ public final class FaultCampaign implements Callable<Integer> {
       }
       for (int e = 0; e < events; e++) {
         Thread.sleep(gapMillis);
+        // One fault at a time: a 1+1+1 shard survives one failure, so the next event waits
+        // until every member is back and a primary serves (the previous failover is over).
+        awaitHealthy(ports, 120_000);
         String kind = faults.get(random.nextInt(faults.size()));
         int primary = primaryId(ports, layout.firstPort());
         int victim = switch (kind) {
@@ -185,7 +188,9 @@ public final class FaultCampaign implements Callable<Integer> {
     long deadline = System.currentTimeMillis() + timeoutMillis;
     while (System.currentTimeMillis() < deadline) {
       for (int p : ports) {
-        try (Jedis j = new Jedis("127.0.0.1", p, 1_000)) {
+        try (Jedis j = new Jedis(new redis.clients.jedis.HostAndPort("127.0.0.1", p),
+            redis.clients.jedis.DefaultJedisClientConfig.builder().timeoutMillis(1_000)
+                .protocol(redis.clients.jedis.RedisProtocol.RESP2).build())) {
           j.set("respawn:faults:probe", "1");
           return;
         } catch (RuntimeException e) {
@@ -197,10 +202,37 @@ public final class FaultCampaign implements Callable<Integer> {
     throw new IllegalStateException("no primary accepted a write within " + timeoutMillis + " ms");
   }
 
+  /** Waits until every member answers and a primary accepts writes. */
+  private static void awaitHealthy(List<Integer> ports, long timeoutMillis)
+      throws InterruptedException {
+    long deadline = System.currentTimeMillis() + timeoutMillis;
+    while (System.currentTimeMillis() < deadline) {
+      boolean all = true;
+      for (int p : ports) {
+        try (Jedis j = new Jedis(new redis.clients.jedis.HostAndPort("127.0.0.1", p),
+            redis.clients.jedis.DefaultJedisClientConfig.builder().timeoutMillis(1_000)
+                .protocol(redis.clients.jedis.RedisProtocol.RESP2).build())) {
+          String info = j.info("shard");
+          all &= info.contains("respawn_recovering:0");
+        } catch (RuntimeException e) {
+          all = false;
+        }
+      }
+      if (all) {
+        awaitPrimary(ports, Math.max(1, deadline - System.currentTimeMillis()));
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("the shard did not heal within " + timeoutMillis + " ms");
+  }
+
   /** The member id the shard names as primary (CLUSTER SLOTS), or -1. */
   static int primaryId(List<Integer> ports, int firstPort) {
     for (int p : ports) {
-      try (Jedis j = new Jedis("127.0.0.1", p, 500)) {
+      try (Jedis j = new Jedis(new redis.clients.jedis.HostAndPort("127.0.0.1", p),
+          redis.clients.jedis.DefaultJedisClientConfig.builder().timeoutMillis(500)
+              .protocol(redis.clients.jedis.RedisProtocol.RESP2).build())) {
         List<Object> slots = j.clusterSlots();
         if (!slots.isEmpty()) {
           List<?> range = (List<?>) slots.get(0);

@@ -129,14 +129,34 @@ final class RecordingClient implements Runnable {
           }
           return;
         }
-      } catch (JedisConnectionException | NumberFormatException e) {
+      } catch (JedisConnectionException e) {
+        if (jedis == null) {
+          // The connection was refused before the command was sent: it never ran. Try the
+          // same operation on another member.
+          port = ports.get(random.nextInt(ports.size()));
+          pause(10);
+          if (System.nanoTime() > deadline) {
+            synchronized (history) {
+              history.fail(op);
+            }
+            return;
+          }
+          continue;
+        }
         unknownOutcomes++;
         synchronized (history) {
           history.timeout(op);
         }
         close();
         port = ports.get(random.nextInt(ports.size()));
-        pause(50);
+        pause(10);
+        return;
+      } catch (NumberFormatException e) {
+        unexpectedErrors++;
+        synchronized (history) {
+          history.timeout(op);
+        }
+        System.err.println("client " + id + ": not a number: " + e.getMessage());
         return;
       }
       if (!running.get() && kind != OpKind.GET) {
@@ -148,9 +168,17 @@ final class RecordingClient implements Runnable {
     }
   }
 
+  private static final redis.clients.jedis.JedisClientConfig CONFIG =
+      redis.clients.jedis.DefaultJedisClientConfig.builder().timeoutMillis(TIMEOUT_MILLIS)
+          .connectionTimeoutMillis(TIMEOUT_MILLIS).protocol(redis.clients.jedis.RedisProtocol.RESP2)
+          .build();
+
+  /** A connected client to the current member; throws ConnectException-caused errors. */
   private Jedis connection() {
     if (jedis == null) {
-      jedis = new Jedis("127.0.0.1", port, TIMEOUT_MILLIS);
+      Jedis j = new Jedis(new redis.clients.jedis.HostAndPort("127.0.0.1", port), CONFIG);
+      j.connect(); // connect before the command, so a refusal means "never sent"
+      jedis = j;
     }
     return jedis;
   }

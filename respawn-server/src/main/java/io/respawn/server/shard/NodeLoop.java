@@ -68,8 +68,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private volatile boolean running = true;
   private long nextTickNanos;
   private boolean wasLeader;
-  /** The commit index when this member became leader. */
-  private long leaderSinceCommit = Long.MAX_VALUE;
   /**
    * Leader only: an entry of this term committed and everything committed was applied once
    * since, so the state machine holds every write acknowledged before this member led.
@@ -78,6 +76,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /** How long the configured primary must stay caught up before leadership goes back to it. */
   static final long GIVE_BACK_AFTER_NANOS = 500_000_000L;
+  /** How far behind the commit index the configured primary may be and still count as caught up. */
+  static final long GIVE_BACK_LAG_ENTRIES_MAX = 256;
 
   /** A request to stop leading (planned stop, RESPAWN HANDOVER). */
   private record HandOver(CompletableFuture<Boolean> done) {}
@@ -309,7 +309,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       primaryCaughtUpSinceNanos = Long.MIN_VALUE;
       return;
     }
-    if (r.matchIndex(designatedPrimary) < r.lastIndex()) {
+    // "Caught up" tolerates the entries in flight under a steady write load; the transfer itself
+    // waits for an exact match (writes are refused meanwhile, so the target catches up).
+    if (r.matchIndex(designatedPrimary) < Math.min(r.commitIndex(), r.lastIndex())
+        - GIVE_BACK_LAG_ENTRIES_MAX) {
       primaryCaughtUpSinceNanos = Long.MIN_VALUE;
       return;
     }
@@ -328,7 +331,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     Replica r = runtime.replica();
     boolean leader = r.status() == Status.LEADER;
     if (leader && !wasLeader) {
-      leaderSinceCommit = r.commitIndex();
       List<NodeId> sources = new ArrayList<>();
       for (NodeId id : r.membership().votingBackups()) {
         sources.add(id);
@@ -343,7 +345,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         pendingHandOver = null;
       }
       recovery.stop();
-      leaderSinceCommit = Long.MAX_VALUE;
       readyInTerm = false;
       log.info("no longer leading (term {}, leader {})", r.term(), r.leader());
     }
@@ -352,8 +353,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   private void publish(long now) {
     Replica r = runtime.replica();
-    if (r.status() == Status.LEADER && !readyInTerm && r.commitIndex() > leaderSinceCommit
-        && r.appliedIndex() >= r.commitIndex()) {
+    // Ready once an entry of this term (its no-op at least) is committed and everything
+    // committed is applied. Compared by the committed entry's term, not by the commit index
+    // moving after we noticed leadership: the no-op may commit within the pass that elected us.
+    if (r.status() == Status.LEADER && !readyInTerm && r.commitIndex() > 0
+        && r.log().term(r.commitIndex()) == r.term() && r.appliedIndex() >= r.commitIndex()) {
       readyInTerm = true;
     }
     long servingUntil = Long.MIN_VALUE;

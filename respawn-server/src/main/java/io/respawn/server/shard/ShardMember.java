@@ -49,6 +49,7 @@ public final class ShardMember implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ShardMember.class);
   static final String REPLICA_DIR = "replica";
   static final String STATE_DIR = "state";
+  static final int MAX_ENTRIES_PER_APPEND = 1024;
 
   private final ShardConfig config;
   private final DataDirLock lock;
@@ -110,6 +111,8 @@ public final class ShardMember implements AutoCloseable {
           .electionTimeoutMillis(config.electionTimeoutMillis())
           .heartbeatIntervalMillis(config.heartbeatIntervalMillis())
           .leaseMillis(config.leaseMillis())
+          // Larger batches let a member that restarted behind catch up in a few round trips.
+          .maxEntriesPerAppend(MAX_ENTRIES_PER_APPEND)
           .randomSeed(System.nanoTime() ^ config.self().value())
           .build();
       NodeId designatedPrimary = null;

@@ -38,6 +38,9 @@ final class ValueRecovery {
   private int rotation;
   private long keysPulled;
   private long pulls;
+  private long nextReportNanos;
+  private String lastReply = "none";
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ValueRecovery.class);
 
   ValueRecovery(NodeId self, EngineStateMachine stateMachine, Consumer<PullMessage> send) {
     this.self = self;
@@ -81,6 +84,13 @@ final class ValueRecovery {
       active = false;
       return;
     }
+    if (nowNanos >= nextReportNanos) {
+      if (nextReportNanos != 0) {
+        log.info("recovering values: {} keys still unknown, {} pulled in {} pulls; last reply {}",
+            stateMachine.unknownKeyCount(), keysPulled, pulls, lastReply);
+      }
+      nextReportNanos = nowNanos + 2_000_000_000L;
+    }
     if (nowNanos < nextSendAtNanos || sources.isEmpty()) {
       return;
     }
@@ -94,6 +104,9 @@ final class ValueRecovery {
 
   /** A reply to one of our pulls. */
   void onReply(PullKeysReply reply, long nowNanos) {
+    lastReply = "#" + reply.requestId() + " from " + reply.from() + ": applied "
+        + reply.appliedIndex() + " (need " + minAppliedIndex + "), " + reply.values().size()
+        + " values (outstanding #" + outstanding + ")";
     if (!active || reply.requestId() != outstanding) {
       return; // late or duplicate
     }

@@ -145,7 +145,7 @@ public final class RespawnServer implements AutoCloseable {
     ClientRegistry registry = new ClientRegistry(config.limits().clientsMax());
     CommandSettings settings = new CommandSettings(config.requirePass(), config.defaultDurability(),
         config.limits(), config.bindHost(), config.port(), config.dataDir().toString(),
-        storageDescription, sc.keyBytesMax(), sc.valueBytesMax());
+        storageDescription, sc.keyBytesMax(), sc.valueBytesMax(), config.memoryBytesMax());
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll
         ? EpollIoHandler.newFactory(0, SpinningSelectStrategy.factory(IO_SPIN_NANOS))

@@ -19,6 +19,8 @@ import java.util.Objects;
  * @param ioThreads Netty I/O threads (they only decode and encode)
  * @param storage the storage engine's configuration (its key and value limits also bound
  *     commands)
+ * @param memoryBytesMax the memory limit ({@code --maxmemory}): once the store's keys, values and
+ *     index use more, commands that may grow memory are refused with Redis's -OOM error; 0 = none
  */
 public record ServerConfig(
     String bindHost,
@@ -28,7 +30,8 @@ public record ServerConfig(
     String requirePass,
     RespLimits limits,
     int ioThreads,
-    StorageConfig storage) {
+    StorageConfig storage,
+    long memoryBytesMax) {
 
   public ServerConfig {
     Objects.requireNonNull(bindHost, "bindHost");
@@ -42,8 +45,17 @@ public record ServerConfig(
     if (ioThreads < 1 || ioThreads > 64) {
       throw new IllegalArgumentException("ioThreads must be between 1 and 64, got " + ioThreads);
     }
+    if (memoryBytesMax < 0) {
+      throw new IllegalArgumentException("maxmemory must be >= 0 (0 = no limit), got " + memoryBytesMax);
+    }
     if (requirePass != null && requirePass.isEmpty()) {
       throw new IllegalArgumentException("requirepass must not be empty");
     }
+  }
+
+  /** A configuration without a memory limit. */
+  public ServerConfig(String bindHost, int port, Path dataDir, Durability defaultDurability,
+      String requirePass, RespLimits limits, int ioThreads, StorageConfig storage) {
+    this(bindHost, port, dataDir, defaultDurability, requirePass, limits, ioThreads, storage, 0);
   }
 }

@@ -69,6 +69,15 @@ final class KeyIndex implements AutoCloseable {
   /** Writer only: prefetch scratch. */
   private final long[] prefetchHashes = new long[RecordTable.PREFETCH_MAX];
 
+  /**
+   * Bytes one key costs here: its record rounded up to its size class, plus 16 bytes of slot
+   * table (an 8-byte slot at a load of 1/2, the middle of the 3/8..3/4 the table keeps).
+   */
+  static long memoryBytesPerKey(int keyBytes, int valueBytes, boolean expires) {
+    long record = RecordTable.HEADER_BYTES + META_BYTES + (expires ? 8 : 0) + keyBytes + valueBytes;
+    return SlabAllocator.blockBytes(record) + 16;
+  }
+
   // ------------------------------------------------------------------ record fields
 
   long sequence(MemorySegment chunk, long record) {

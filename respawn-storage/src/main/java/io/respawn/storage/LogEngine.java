@@ -202,6 +202,14 @@ public final class LogEngine implements KvStore {
     return index.memoryUsedBytes();
   }
 
+  /**
+   * What one key costs in the engine's memory (MEMORY USAGE): its off-heap record, rounded up to
+   * its size class, plus its share of the index's slot table. The log on disk is not counted.
+   */
+  public static long memoryBytesPerKey(int keyBytes, int valueBytes, boolean expires) {
+    return KeyIndex.memoryBytesPerKey(keyBytes, valueBytes, expires);
+  }
+
   /** The index's memory figures, for INFO. */
   public MemoryStats memoryStats() {
     KeyIndex.MemoryStats m = index.memoryStats();

@@ -97,6 +97,10 @@ final class ServerOptions {
       description = "Netty I/O threads; commands run on one thread regardless (default: ${DEFAULT-VALUE}).")
   int ioThreads;
 
+  @Option(names = "--maxmemory", converter = SizeConverter.class,
+      description = "Memory limit in bytes for the stored keys, values and their index (k/m/g suffixes): past it, commands that may grow memory (SET, INCR, APPEND, MSET, ...) get Redis's -OOM error; reads, DEL and FLUSHALL still work. 0 = no limit. Default: half of this machine's (or container's) memory.")
+  Long memoryBytesMax;
+
   @Option(names = "--log-level", defaultValue = "INFO",
       description = "TRACE, DEBUG, INFO, WARN or ERROR (default: ${DEFAULT-VALUE}).")
   String logLevel;
@@ -159,10 +163,27 @@ final class ServerOptions {
           .withTruncateCorruptLog(onCorruption == OnCorruption.TRUNCATE)
           .withCompaction(compactionIntervalMillis, compactionGarbageRatio,
               defaults.compactionBytesMin());
-      return new ServerConfig(bind, port, dir, durability, requirePass, limits, ioThreads, storage);
+      return new ServerConfig(bind, port, dir, durability, requirePass, limits, ioThreads, storage,
+          memoryBytesMax != null ? memoryBytesMax : defaultMemoryBytesMax());
     } catch (IllegalArgumentException e) {
       throw bad(spec, e.getMessage());
     }
+  }
+
+  /**
+   * The default {@code --maxmemory}: half of the physical memory (the container's limit where there
+   * is one), leaving the other half to the JVM's heap, the log's page cache and the rest of the
+   * machine.
+   */
+  static long defaultMemoryBytesMax() {
+    var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean hotspot) {
+      long total = hotspot.getTotalMemorySize();
+      if (total > 0) {
+        return total / 2;
+      }
+    }
+    return 0; // unknown: no limit, as Redis
   }
 
   private static int intSize(String flag, long value, CommandSpec spec) {

@@ -15,6 +15,8 @@ import io.respawn.storage.Durability;
  * @param storageDescription one line describing the engine, for INFO/RESPAWN STATUS
  * @param keyBytesMax the engine's key size limit
  * @param valueBytesMax the engine's value size limit
+ * @param memoryBytesMax once the store's memory ({@link io.respawn.storage.KvStore#memoryUsedBytes})
+ *     is above this, commands flagged DENY_OOM are refused with -OOM; 0 = no limit
  */
 public record CommandSettings(
     String requirePass,
@@ -25,7 +27,8 @@ public record CommandSettings(
     String dataDir,
     String storageDescription,
     int keyBytesMax,
-    int valueBytesMax) {
+    int valueBytesMax,
+    long memoryBytesMax) {
 
   /** Redis version we answer with, so clients enable the RESP2 features we support. */
   public static final String REDIS_COMPAT_VERSION = "7.2.0";

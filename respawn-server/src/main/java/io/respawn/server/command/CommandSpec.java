@@ -38,7 +38,12 @@ record CommandSpec(
     /** Reads the whole keyspace or waits for writes: pending writes are committed first. */
     WHOLE_KEYSPACE,
     /** Administrative. */
-    ADMIN
+    ADMIN,
+    /**
+     * May grow memory (Redis's denyoom): refused with -OOM while the store uses more than the
+     * memory limit. Every write command that can store new bytes carries it.
+     */
+    DENY_OOM
   }
 
   boolean arityOk(int argc) {

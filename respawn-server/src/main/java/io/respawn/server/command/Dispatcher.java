@@ -151,6 +151,11 @@ public final class Dispatcher {
       return Reply.now(error("READONLY You can't write against a mirror site; promote it first"
           + " (RESPAWN MIRROR PROMOTE)"));
     }
+    if (overMemoryLimit() && refusedWhenOutOfMemory(session, spec)) {
+      stats.oomRefusals++;
+      flagTransaction(session);
+      return Reply.now(error(OOM));
+    }
     if (session.inTransaction() && !spec.has(Flag.TX_CONTROL)) {
       if (spec.has(Flag.NO_MULTI)) {
         flagTransaction(session);
@@ -253,6 +258,39 @@ public final class Dispatcher {
         }
       }
     }
+  }
+
+  /** Redis's reply to a command refused past maxmemory (shared.oomerr). */
+  static final String OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+
+  /** The store uses more memory than --maxmemory allows. */
+  private boolean overMemoryLimit() {
+    long max = settings.memoryBytesMax();
+    return max > 0 && keyspace.store().memoryUsedBytes() > max;
+  }
+
+  /**
+   * Redis's rule (processCommand): past the limit a command that may grow memory (DENY_OOM) is
+   * refused; inside MULTI every command but EXEC and DISCARD is (queuing costs memory too); EXEC
+   * is refused if its transaction holds a DENY_OOM command.
+   */
+  private boolean refusedWhenOutOfMemory(Session session, CommandSpec spec) {
+    if (spec.has(Flag.DENY_OOM)) {
+      return true;
+    }
+    String name = spec.name();
+    if (name.equals("exec")) {
+      if (session.inTransaction()) {
+        for (byte[][] queued : session.transaction) {
+          CommandSpec q = table.lookup(queued[0]);
+          if (q != null && q.has(Flag.DENY_OOM)) {
+            return true;
+          }
+        }
+      }
+      return false;
+    }
+    return session.inTransaction() && !name.equals("discard") && !name.equals("quit");
   }
 
   private RedisMessage storageError(StorageException e) {

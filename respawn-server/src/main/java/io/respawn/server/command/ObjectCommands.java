@@ -7,6 +7,7 @@ import static io.respawn.server.command.Replies.integer;
 import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
 import io.respawn.server.command.CommandSpec.Flag;
+import io.respawn.storage.LogEngine;
 import io.respawn.storage.StoredValue;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,13 +25,6 @@ final class ObjectCommands {
   static final long SHARED_INTEGERS = 10_000;
   /** Redis's OBJ_ENCODING_EMBSTR_SIZE_LIMIT. */
   static final int EMBSTR_BYTES_MAX = 44;
-  /**
-   * Bytes the engine's index spends on one key besides the key and value bytes: the entry
-   * (object header, two references, three longs, an int: 48 bytes) and its share of the
-   * open-addressing slots (a long hash and a reference per slot, 4/3 to 8/3 slots per key: 24
-   * bytes on average).
-   */
-  static final long INDEX_BYTES_PER_KEY = 48 + 24;
 
   private final Keyspace ks;
 
@@ -153,22 +147,19 @@ final class ObjectCommands {
           }
         }
         StoredValue v = ks.peek(a[2]);
-        return v == null ? Replies.NIL : integer(memoryUsage(a[2], v.value()));
+        return v == null ? Replies.NIL
+            : integer(memoryUsage(a[2], v.value(), v.expiresAtMillis() != 0));
       }
       default -> throw unknownSubcommand(a[1], "MEMORY");
     }
   }
 
   /**
-   * What one key costs in the engine's in-memory index: the key and value arrays (16-byte
-   * header, padded to 8 bytes) plus {@link #INDEX_BYTES_PER_KEY}. The log on disk is not
-   * counted.
+   * What one key costs in the engine's memory: its off-heap record (20-byte header, 28 with an
+   * expiry, key and value) rounded up to its size class, plus its share of the index's slot
+   * table (see {@link LogEngine#memoryBytesPerKey}). The log on disk is not counted.
    */
-  static long memoryUsage(byte[] key, byte[] value) {
-    return align8(16 + key.length) + align8(16 + value.length) + INDEX_BYTES_PER_KEY;
-  }
-
-  private static long align8(long bytes) {
-    return (bytes + 7) & ~7L;
+  static long memoryUsage(byte[] key, byte[] value, boolean expires) {
+    return LogEngine.memoryBytesPerKey(key.length, value.length, expires);
   }
 }

@@ -68,8 +68,6 @@ final class ServerCommands {
     ServerStats st = d.stats;
     long now = System.currentTimeMillis();
     long uptimeSeconds = (now - st.startedAtMillis) / 1000;
-    Runtime rt = Runtime.getRuntime();
-    long used = rt.totalMemory() - rt.freeMemory();
     Map<String, Map<String, Object>> s = new LinkedHashMap<>();
 
     Map<String, Object> server = new LinkedHashMap<>();
@@ -96,15 +94,7 @@ final class ServerCommands {
     clients.put("blocked_clients", 0);
     s.put("clients", clients);
 
-    Map<String, Object> memory = new LinkedHashMap<>();
-    memory.put("used_memory", used);
-    memory.put("used_memory_human", human(used));
-    memory.put("jvm_heap_committed", rt.totalMemory());
-    memory.put("jvm_heap_max", rt.maxMemory());
-    memory.put("maxmemory", 0);
-    memory.put("maxmemory_human", "0B");
-    memory.put("maxmemory_policy", "noeviction");
-    s.put("memory", memory);
+    s.put("memory", memorySection());
 
     Map<String, Object> persistence = new LinkedHashMap<>();
     persistence.put("loading", 0);
@@ -128,6 +118,7 @@ final class ServerCommands {
     stats.put("rejected_connections", d.registry.rejectedTotal());
     stats.put("expired_keys", st.expiredKeys);
     stats.put("evicted_keys", 0);
+    stats.put("respawn_oom_refusals", st.oomRefusals);
     stats.put("keyspace_hits", st.keyspaceHits);
     stats.put("keyspace_misses", st.keyspaceMisses);
     stats.put("total_error_replies_protocol", st.protocolErrors);
@@ -158,6 +149,40 @@ final class ServerCommands {
           s.computeIfAbsent(name, k -> new LinkedHashMap<>()).putAll(fields));
     }
     return s;
+  }
+
+  /**
+   * INFO memory. used_memory is what the store's keys, values and index occupy (off the Java
+   * heap: records rounded up to their size class, plus the index table), the figure --maxmemory
+   * is checked against; used_memory_rss is the whole process's resident set (JVM heap, code and
+   * buffers included).
+   */
+  private Map<String, Object> memorySection() {
+    long used = d.keyspace.store().memoryUsedBytes();
+    long rss = MemoryFigures.residentSetBytes();
+    long max = d.settings.memoryBytesMax();
+    Runtime rt = Runtime.getRuntime();
+    Map<String, Object> memory = new LinkedHashMap<>();
+    memory.put("used_memory", used);
+    memory.put("used_memory_human", human(used));
+    memory.put("used_memory_rss", rss);
+    memory.put("used_memory_rss_human", human(rss));
+    memory.put("maxmemory", max);
+    memory.put("maxmemory_human", human(max));
+    memory.put("maxmemory_policy", "noeviction");
+    memory.put("mem_fragmentation_ratio", used <= 0 ? "0.00"
+        : String.format(Locale.ROOT, "%.2f", (double) rss / used));
+    if (d.keyspace.store() instanceof LogEngine engine) {
+      LogEngine.MemoryStats m = engine.memoryStats();
+      memory.put("respawn_memory_records_bytes", m.recordBytes());
+      memory.put("respawn_memory_index_table_bytes", m.tableBytes());
+      memory.put("respawn_memory_reserved_bytes", m.reservedBytes());
+      memory.put("respawn_memory_free_list_bytes", m.freeListBytes());
+    }
+    memory.put("jvm_heap_used", rt.totalMemory() - rt.freeMemory());
+    memory.put("jvm_heap_committed", rt.totalMemory());
+    memory.put("jvm_heap_max", rt.maxMemory());
+    return memory;
   }
 
   /** The log engine's own counters, when the store is the log engine. */
@@ -204,7 +229,7 @@ final class ServerCommands {
     c.put("appendfsync", "everysec");
     c.put("dbfilename", "");
     c.put("databases", "1");
-    c.put("maxmemory", "0");
+    c.put("maxmemory", Long.toString(d.settings.memoryBytesMax()));
     c.put("maxmemory-policy", "noeviction");
     c.put("maxclients", Integer.toString(d.registry.clientsMax()));
     c.put("timeout", "0");
@@ -304,6 +329,9 @@ final class ServerCommands {
     }
     if (spec.has(Flag.NO_AUTH)) {
       flags.add(new SimpleStringRedisMessage("no_auth"));
+    }
+    if (spec.has(Flag.DENY_OOM)) {
+      flags.add(new SimpleStringRedisMessage("denyoom"));
     }
     if (spec.has(Flag.NO_MULTI)) {
       flags.add(new SimpleStringRedisMessage("no_multi"));

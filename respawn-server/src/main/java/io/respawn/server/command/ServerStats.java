@@ -10,6 +10,8 @@ final class ServerStats {
   long writeBatches;
   long writeErrors;
   long protocolErrors;
+  /** Commands refused with -OOM past --maxmemory. */
+  long oomRefusals;
   String lastWriteError = "";
 
   void reset() {
@@ -20,5 +22,6 @@ final class ServerStats {
     writeBatches = 0;
     writeErrors = 0;
     protocolErrors = 0;
+    oomRefusals = 0;
   }
 }

@@ -23,20 +23,20 @@ final class StringCommands {
 
   void register(CommandTable t) {
     t.add("get", 2, 1, 1, 1, (s, a) -> get(a), Flag.READONLY);
-    t.add("set", -3, 1, 1, 1, (s, a) -> set(a), Flag.WRITE);
-    t.add("setnx", 3, 1, 1, 1, (s, a) -> setnx(a), Flag.WRITE);
-    t.add("setex", 4, 1, 1, 1, (s, a) -> setex(a, 1000, "setex"), Flag.WRITE);
-    t.add("psetex", 4, 1, 1, 1, (s, a) -> setex(a, 1, "psetex"), Flag.WRITE);
-    t.add("getset", 3, 1, 1, 1, (s, a) -> getset(a), Flag.WRITE);
+    t.add("set", -3, 1, 1, 1, (s, a) -> set(a), Flag.WRITE, Flag.DENY_OOM);
+    t.add("setnx", 3, 1, 1, 1, (s, a) -> setnx(a), Flag.WRITE, Flag.DENY_OOM);
+    t.add("setex", 4, 1, 1, 1, (s, a) -> setex(a, 1000, "setex"), Flag.WRITE, Flag.DENY_OOM);
+    t.add("psetex", 4, 1, 1, 1, (s, a) -> setex(a, 1, "psetex"), Flag.WRITE, Flag.DENY_OOM);
+    t.add("getset", 3, 1, 1, 1, (s, a) -> getset(a), Flag.WRITE, Flag.DENY_OOM);
     t.add("getdel", 2, 1, 1, 1, (s, a) -> getdel(a), Flag.WRITE);
     t.add("mget", -2, 1, -1, 1, (s, a) -> mget(a), Flag.READONLY);
-    t.add("mset", -3, 1, -1, 2, (s, a) -> mset(a), Flag.WRITE);
-    t.add("msetnx", -3, 1, -1, 2, (s, a) -> msetnx(a), Flag.WRITE);
-    t.add("incr", 2, 1, 1, 1, (s, a) -> incrBy(a[1], 1), Flag.WRITE);
-    t.add("decr", 2, 1, 1, 1, (s, a) -> incrBy(a[1], -1), Flag.WRITE);
-    t.add("incrby", 3, 1, 1, 1, (s, a) -> incrBy(a[1], parseLong(a[2])), Flag.WRITE);
-    t.add("decrby", 3, 1, 1, 1, (s, a) -> decrBy(a), Flag.WRITE);
-    t.add("append", 3, 1, 1, 1, (s, a) -> append(a), Flag.WRITE);
+    t.add("mset", -3, 1, -1, 2, (s, a) -> mset(a), Flag.WRITE, Flag.DENY_OOM);
+    t.add("msetnx", -3, 1, -1, 2, (s, a) -> msetnx(a), Flag.WRITE, Flag.DENY_OOM);
+    t.add("incr", 2, 1, 1, 1, (s, a) -> incrBy(a[1], 1), Flag.WRITE, Flag.DENY_OOM);
+    t.add("decr", 2, 1, 1, 1, (s, a) -> incrBy(a[1], -1), Flag.WRITE, Flag.DENY_OOM);
+    t.add("incrby", 3, 1, 1, 1, (s, a) -> incrBy(a[1], parseLong(a[2])), Flag.WRITE, Flag.DENY_OOM);
+    t.add("decrby", 3, 1, 1, 1, (s, a) -> decrBy(a), Flag.WRITE, Flag.DENY_OOM);
+    t.add("append", 3, 1, 1, 1, (s, a) -> append(a), Flag.WRITE, Flag.DENY_OOM);
     t.add("strlen", 2, 1, 1, 1, (s, a) -> strlen(a), Flag.READONLY);
     t.add("getex", -2, 1, 1, 1, (s, a) -> getex(a), Flag.WRITE);
     t.add("incrbyfloat", 3, 1, 1, 1, (s, a) -> incrByFloat(a), Flag.WRITE);

@@ -127,6 +127,12 @@ public final class ReplicatedStore implements KvStore {
     return applied.expiringKeyCount();
   }
 
+  /** The applied store's memory (writes in flight are on the heap, bounded by the runtime). */
+  @Override
+  public long memoryUsedBytes() {
+    return applied.memoryUsedBytes();
+  }
+
   @Override
   public ScanPage scan(long cursor, int countHint) {
     if (!writes.mayServeReads()) {

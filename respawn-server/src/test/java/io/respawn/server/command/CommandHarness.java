@@ -33,6 +33,9 @@ final class CommandHarness {
   long nowMillis = 1_700_000_000_000L;
   final Session session;
 
+  /** The harness's memory limit; MapKvStore reports what a test sets. */
+  static final long MEMORY_BYTES_MAX = 1 << 20;
+
   CommandHarness(KvStore store) {
     this(store, null, Durability.ORDERED);
   }
@@ -41,7 +44,7 @@ final class CommandHarness {
     this.store = store;
     RespLimits limits = RespLimits.DEFAULTS;
     CommandSettings settings = new CommandSettings(requirePass, durability, limits, "127.0.0.1",
-        7379, "./data", "test store", 64 * 1024, 64 * 1024 * 1024);
+        7379, "./data", "test store", 64 * 1024, 64 * 1024 * 1024, MEMORY_BYTES_MAX);
     this.dispatcher = new Dispatcher(store, () -> nowMillis, settings, registry);
     this.session = newSession();
   }

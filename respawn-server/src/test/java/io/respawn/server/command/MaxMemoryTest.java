@@ -108,9 +108,10 @@ class MaxMemoryTest {
     assertThat(h.call("set", "a", "1")).isEqualTo("QUEUED");
     overTheLimit(true);
     assertThat(h.call("exec")).isEqualTo(OOM); // the transaction stays open, flagged
+    assertThat(h.call("exec")).as("still out of memory").isEqualTo(OOM);
+    overTheLimit(false);
     assertThat(h.call("exec")).startsWith("(error) EXECABORT");
     assertThat(h.call("get", "a")).isEqualTo("(nil)");
-    overTheLimit(false);
     assertThat(h.call("multi")).isEqualTo("OK");
     assertThat(h.call("get", "a")).isEqualTo("QUEUED");
     overTheLimit(true);

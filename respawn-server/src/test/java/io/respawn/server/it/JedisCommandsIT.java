@@ -229,7 +229,10 @@ class JedisCommandsIT {
     assertThat(jedis.info("keyspace")).contains("db0:keys=1");
     Map<String, String> config = jedis.configGet("*");
     assertThat(config).containsEntry("save", "").containsEntry("appendonly", "no")
-        .containsEntry("databases", "1").containsEntry("maxmemory", "0");
+        .containsEntry("databases", "1");
+    // No --maxmemory given: the default limit, half of the machine's memory.
+    assertThat(Long.parseLong(config.get("maxmemory"))).isPositive();
+    assertThat(jedis.info("memory")).contains("maxmemory:" + config.get("maxmemory") + "\r\n");
     assertThat(jedis.commandCount()).isGreaterThan(40);
     assertThat((List<?>) jedis.sendCommand(COMMAND, "DOCS")).isEmpty();
     assertThat((List<?>) jedis.sendCommand(COMMAND)).hasSizeGreaterThan(40);

@@ -160,6 +160,12 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
     return stats;
   }
 
+  /** Whether the link to {@code peer} has completed its handshake and is up now. */
+  public boolean connected(NodeId peer) {
+    PeerLink l = links.get(peer);
+    return l != null && l.status().connected();
+  }
+
   /** Every outbound link's state, by peer id. */
   public List<PeerLinkStatus> links() {
     List<PeerLinkStatus> out = new ArrayList<>();

@@ -299,7 +299,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /**
    * A leading member that is not the configured primary gives leadership back to it once it has
-   * been caught up for {@link #GIVE_BACK_AFTER_NANOS}: the primary is the member meant to hold
+   * been reachable and caught up for {@link #GIVE_BACK_AFTER_NANOS} (reachable: a member that was
+   * just killed keeps its last match index in our progress, so that alone proves nothing): the primary is the member meant to hold
    * every value in memory (DESIGN §3).
    */
   private void maybeGiveBack(long now) {
@@ -311,7 +312,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     }
     // "Caught up" tolerates the entries in flight under a steady write load; the transfer itself
     // waits for an exact match (writes are refused meanwhile, so the target catches up).
-    if (r.matchIndex(designatedPrimary) < Math.min(r.commitIndex(), r.lastIndex())
+    if (!transport.connected(designatedPrimary)
+        || r.matchIndex(designatedPrimary) < Math.min(r.commitIndex(), r.lastIndex())
         - GIVE_BACK_LAG_ENTRIES_MAX) {
       primaryCaughtUpSinceNanos = Long.MIN_VALUE;
       return;

@@ -717,7 +717,7 @@ public final class Replica {
       long ours = log.termOrMissing(e.index());
       if (ours != e.term()) {
         if (e.index() <= commitIndex) {
-          throw new IllegalStateException("catch-up would overwrite committed index " + e.index());
+          throw new CommittedEntryLost(self, log.entry(e.index()), e, "catch-up from a peer");
         }
         if (ours != -1) {
           log.truncateFrom(e.index());
@@ -914,8 +914,7 @@ public final class Replica {
       if (ours != -1) {
         if (e.index() <= commitIndex) {
           if (config.variant() == Variant.CORRECT) {
-            throw new IllegalStateException("leader " + m.from()
-                + " conflicts with committed index " + e.index() + " on " + self);
+            throw new CommittedEntryLost(self, log.entry(e.index()), e, "leader " + m.from());
           }
           // A broken variant: obey, so the damage reaches the simulator's checkers.
           commitIndex = e.index() - 1;
@@ -1071,18 +1070,26 @@ public final class Replica {
 
   /**
    * Highest index a keys-only member may receive: only what every member the write quorum
-   * requires (voting backups or their stand-ins) already holds in full. So any entry a witness
-   * has, elided, is also held in full by those members, and a witness that later leads can get
-   * the value back from them.
+   * requires (voting backups or their stand-ins) already holds in full <em>and has flushed</em>.
+   * So any entry a witness has, elided, survives in full on those members whatever crashes, and a
+   * witness that later leads can get the value back from them. (With ORDERED acks a member's
+   * acknowledged copy can vanish in a machine crash; a witness holding the keys of a value that
+   * no longer exists anywhere would, once leading, stall for good: it could never send that
+   * entry to a member that must keep values.)
    */
   private long elidedCap() {
     long cap = log.lastIndex();
     for (List<Membership.Member> half : membership.halves()) {
       for (NodeId req : Quorum.requiredAcks(half, standIns)) {
-        cap = Math.min(cap, req.equals(self) ? log.persistedIndex() : matchOf(req));
+        cap = Math.min(cap, req.equals(self) ? log.flushedIndex() : flushedOf(req));
       }
     }
     return cap;
+  }
+
+  private long flushedOf(NodeId peer) {
+    Progress pr = progress.get(peer);
+    return pr == null ? 0 : pr.flushedIndex;
   }
 
   private long matchOf(NodeId peer) {
@@ -1164,7 +1171,8 @@ public final class Replica {
 
   /**
    * Commit rule: the highest index held by a write quorum (see {@link Quorum}) whose entry is
-   * from the current term (Raft's rule: earlier terms' entries commit only under this one).
+   * from the current term (Raft's rule: earlier terms' entries commit only under this one), and
+   * only while the leader holds its lease (see the comment inside).
    * Invariant: commitIndex never decreases and never exceeds lastIndex.
    */
   private void maybeCommit() {
@@ -1179,6 +1187,13 @@ public final class Replica {
     if (n <= commitIndex || n == Long.MIN_VALUE || log.term(n) != term) {
       return;
     }
+    if (nowNanos >= leaseExpiryNanos()) {
+      // Acks are ORDERED: a member may have lost what it acknowledged in a machine crash and
+      // helped elect another leader since. Under a valid lease no other leader can exist, so a
+      // commit never lands after a different entry was committed at the same index elsewhere.
+      // The next fresh ack (it renews the lease) retries.
+      return;
+    }
     commitIndex = n;
     committedInTerm = true;
     updateDurable();
@@ -1186,8 +1201,8 @@ public final class Replica {
   }
 
   /**
-   * Leader: the durable index is the highest index flushed on a write-quorum-shaped set (the
-   * leader counts its own flushed log), capped by the commit index. Whatever such a set has
+   * Leader: the durable index is the highest index flushed on a write-quorum-shaped set that
+   * includes the leader itself, capped by the commit index. Whatever such a set has
    * flushed survives any crash: every later election majority meets it, and its members never
    * lose a flushed entry.
    */
@@ -1208,7 +1223,8 @@ public final class Replica {
     if (n == Long.MIN_VALUE) {
       return;
     }
-    durableIndex = Math.max(durableIndex, Math.min(n, commitIndex));
+    // The leader belongs to every write quorum it commits with: it must have flushed too.
+    durableIndex = Math.max(durableIndex, Math.min(Math.min(n, log.flushedIndex()), commitIndex));
   }
 
   /** Leader duties once something new commits: leave a joint configuration, drop stale stand-ins. */

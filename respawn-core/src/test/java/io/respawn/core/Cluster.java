@@ -28,6 +28,8 @@ final class Cluster {
   final Map<NodeId, Double> clockRate = new HashMap<>();
   final Deque<Message> queue = new ArrayDeque<>();
   final Set<NodeId> down = new HashSet<>();
+  /** Report every write as flushed at once (a test of flush reports turns it off). */
+  boolean reportFlushes = true;
   /** Messages matching this are dropped on send. */
   Predicate<Message> dropIf = m -> false;
   long globalNanos = 1_000 * MS;
@@ -99,7 +101,10 @@ final class Cluster {
     return (long) (globalNanos * rate);
   }
 
-  /** Executes a Ready the way the runtime must: persist, send, apply, answer, advance. */
+  /**
+   * Executes a Ready the way the runtime must: persist, send, apply, answer, advance; the disk
+   * flushes at once, so the flush is reported right after.
+   */
   void handle(NodeId id, Ready rd) {
     Replica r = replicas.get(id);
     while (true) {
@@ -124,7 +129,9 @@ final class Cluster {
         readResults.put(rr.id(), rr);
       }
       r.advance(rd);
-      rd = r.ready();
+      // these disks are durable at once: report the flush, as a runtime does when its fsync ends
+      rd = rd.entriesToPersist().isEmpty() || !reportFlushes ? r.ready()
+          : r.logFlushed(r.persistedIndex(), now(id));
       if (rd.isEmpty()) {
         return;
       }

@@ -24,6 +24,7 @@ class DurableIndexTest {
   @Test
   void committedEntryBecomesDurableOnlyWhenPrimaryAndBackupFlushedIt() {
     Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
+    c.reportFlushes = false;
     Replica l = c.r(1);
     long idx = propose(c, "a");
     c.run(200);
@@ -45,8 +46,24 @@ class DurableIndexTest {
   }
 
   @Test
+  void aWitnessReceivesAnEntryOnlyOnceTheBackupHasFlushedIt() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
+    c.reportFlushes = false;
+    long idx = propose(c, "w");
+    c.run(200);
+    assertThat(c.r(2).lastIndex()).isGreaterThanOrEqualTo(idx);
+    assertThat(c.r(3).lastIndex()).as("the backup wrote it but has not flushed it").isLessThan(idx);
+    flushed(c, 2);
+    c.deliverAll();
+    c.run(200); // the next heartbeat carries it to the witness
+    assertThat(c.r(3).lastIndex()).isGreaterThanOrEqualTo(idx);
+    assertThat(c.r(3).log().entry(idx).isElided()).isTrue();
+  }
+
+  @Test
   void aFlushReportOnlyCountsWhatTheLogHoldsAndNeverExceedsTheMatch() {
     Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
+    c.reportFlushes = false;
     Replica backup = c.r(2);
     long idx = propose(c, "b");
     c.run(200);

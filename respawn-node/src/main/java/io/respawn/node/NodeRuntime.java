@@ -2,9 +2,11 @@ package io.respawn.node;
 
 import io.respawn.core.Command;
 import io.respawn.core.Entry;
+import io.respawn.core.HardState;
 import io.respawn.core.Membership;
 import io.respawn.core.Message;
 import io.respawn.core.NodeId;
+import io.respawn.core.PersistentState;
 import io.respawn.core.Proposal;
 import io.respawn.core.ReadRequest;
 import io.respawn.core.ReadResult;
@@ -61,7 +63,10 @@ import java.util.concurrent.CompletableFuture;
  * A port that throws (a {@code StorageException} from the log, say) stops the runtime: every
  * pending proposal and read fails with {@link Refusal.Reason#OUTCOME_UNKNOWN}, the exception is
  * rethrown, and later calls throw {@link IllegalStateException}. The node must then stop and
- * restart from its replica log (fail-stop).
+ * restart from its replica log (fail-stop). The core's {@link io.respawn.core.CommittedEntryLost}
+ * stops it the same way: an entry this node committed and applied was lost elsewhere (ORDERED
+ * acks allow that after machine crashes of write-quorum members), and only a restart, which
+ * rebuilds the state machine from the log, makes the node consistent again.
  *
  * <p>Not thread-safe; callbacks of the futures it hands out run inside its calls and must not
  * call back into it (that throws).
@@ -119,7 +124,13 @@ public final class NodeRuntime<R, V> {
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(listener, "listener");
-    Replica replica = new Replica(coreConfig, log.load());
+    PersistentState recovered = log.load();
+    HardState hs = recovered.hardState();
+    // With ORDERED acks a committed entry can be lost in machine crashes, and a restart can find
+    // an older version of an entry at a committed index: a commit index read back is not
+    // trusted. The replica learns it again from its leader (a single voter at once).
+    Replica replica = new Replica(coreConfig, new PersistentState(
+        new HardState(hs.term(), hs.votedFor(), 0), recovered.log()));
     return new NodeRuntime<>(replica, config, log, store, transport, clock, listener);
   }
 
@@ -374,10 +385,14 @@ public final class NodeRuntime<R, V> {
     }
   }
 
-  /** Step 1 of the contract: hard state (durable if term or vote changed), then entries. */
+  /**
+   * Step 1 of the contract: hard state (durable if term or vote changed; the commit index is not
+   * kept, see {@link #start}), then entries.
+   */
   private void persist(Ready rd) {
     if (rd.hardState() != null && rd.termOrVoteChanged()) {
-      log.saveHardState(rd.hardState());
+      HardState hs = rd.hardState();
+      log.saveHardState(new HardState(hs.term(), hs.votedFor(), 0));
     }
     List<Entry> entries = rd.entriesToPersist();
     if (entries.isEmpty()) {

@@ -39,25 +39,37 @@ public record RunResult(
    * @param membershipChanges membership changes started
    * @param standIns witnesses that stood in for a down backup
    * @param messagesDropped messages the network lost
+   * @param machineCrashes crashes that were machine crashes (the others were kill -9)
+   * @param durableAcks writes acknowledged DURABLE
+   * @param orderedLosses committed entries lost as the ORDERED statement allows (a write-quorum
+   *     member lost its copy in a machine crash)
+   * @param lossesWithSurvivor of those, losses where some member of the committing write quorum
+   *     still held its copy
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
-      long membershipChanges, long standIns, long messagesDropped) {
+      long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
+      long durableAcks, long orderedLosses, long lossesWithSurvivor) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
           Math.max(highestTerm, o.highestTerm), leaseReads + o.leaseReads,
           membershipChanges + o.membershipChanges, standIns + o.standIns,
-          messagesDropped + o.messagesDropped);
+          messagesDropped + o.messagesDropped, machineCrashes + o.machineCrashes,
+          durableAcks + o.durableAcks, orderedLosses + o.orderedLosses,
+          lossesWithSurvivor + o.lossesWithSurvivor);
     }
 
-    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0);
+    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
-      return "crashes=" + crashes + " crash-states-losing-writes=" + crashesLosingWrites
+      return "crashes=" + crashes + " machine-crashes=" + machineCrashes
+          + " crash-states-losing-writes=" + crashesLosingWrites
           + " lease-reads=" + leaseReads + " membership-changes=" + membershipChanges
           + " stand-ins=" + standIns
-          + " dropped-messages=" + messagesDropped;
+          + " dropped-messages=" + messagesDropped + " durable-acks=" + durableAcks
+          + " ordered-losses=" + orderedLosses + " ordered-losses-with-survivor="
+          + lossesWithSurvivor;
     }
   }
 

@@ -1,6 +1,7 @@
 package io.respawn.sim;
 
 import io.respawn.core.Variant;
+import io.respawn.storage.Durability;
 import io.respawn.sim.nemesis.NemesisConfig;
 import io.respawn.sim.net.NetworkConfig;
 import io.respawn.sim.node.NodeTiming;
@@ -14,8 +15,8 @@ import io.respawn.sim.workload.WorkloadConfig;
  * @param shape starting shard layout
  * @param membershipChanges whether the nemesis may change membership
  * @param variant the core's behaviour (CORRECT except in the teeth test)
- * @param engineStorage persist through respawn-storage on a crash-recording disk (else a plain
- *     in-memory model of the same contract)
+ * @param engineStorage persist through the segmented replica log on a crash-recording disk
+ *     (else the plain in-memory model of the replica log contract)
  * @param clientCount concurrent clients
  * @param clientTimeoutMillis a client gives up on an operation after this long
  * @param clockDriftPpmMax each node's clock rate error is drawn from +-this, in ppm
@@ -34,6 +35,12 @@ import io.respawn.sim.workload.WorkloadConfig;
  * @param perEventInvariants check protocol invariants after every event; false leaves only the
  *     end-of-run checks (linearizability, acknowledged writes, final reads), to measure what
  *     they catch on their own
+ * @param replicaAck when members acknowledge entries: ORDERED (written in order, the default)
+ *     or DURABLE (flushed before the ack leaves; the node is busy for the fsync)
+ * @param flushIntervalMillis the runtime's flushIntervalMillis: longest time an entry a leader
+ *     wrote stays unflushed when no DURABLE write waits
+ * @param durableAckEarly broken on purpose (teeth for the durability checks): a node answers a
+ *     DURABLE write as soon as it is ORDERED
  */
 public record SimConfig(
     long eventsMax,
@@ -55,7 +62,10 @@ public record SimConfig(
     WorkloadConfig workload,
     long linearizabilityStatesMax,
     boolean perEventInvariants,
-    boolean leaderMayStandIn) {
+    boolean leaderMayStandIn,
+    Durability replicaAck,
+    long flushIntervalMillis,
+    boolean durableAckEarly) {
 
   /** The configuration the CI sweep and the CLI use unless told otherwise. */
   public static SimConfig standard() {
@@ -68,83 +78,137 @@ public record SimConfig(
         WorkloadConfig.standard(),
         2_000_000,
         true,
-        true);
+        true,
+        Durability.ORDERED,
+        20,
+        false);
   }
 
   public SimConfig withEventsMax(long v) {
     return new SimConfig(v, settleMillis, shape, membershipChanges, variant, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
   }
 
   public SimConfig withShape(Shape v) {
     return new SimConfig(eventsMax, settleMillis, v, membershipChanges, variant, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
   }
 
   public SimConfig withVariant(Variant v) {
     return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, v, engineStorage,
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
   }
 
   public SimConfig withNemesis(NemesisConfig v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
-        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, v,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
-  }
-
-  public SimConfig withClients(int count, long timeoutMillis) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
-        engineStorage, count, timeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, v, workload,
+        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
   }
 
   public SimConfig withPerEventInvariants(boolean v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
-        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, v, leaderMayStandIn);
+        workload, linearizabilityStatesMax, v, leaderMayStandIn, replicaAck, flushIntervalMillis,
+        durableAckEarly);
   }
 
   public SimConfig withLeaderMayStandIn(boolean v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
-        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, v);
+        workload, linearizabilityStatesMax, perEventInvariants, v, replicaAck, flushIntervalMillis,
+        durableAckEarly);
   }
 
   public SimConfig withNetwork(NetworkConfig v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
-        engineStorage, clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis, workload,
+        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
   }
 
   public SimConfig withMembershipChanges(boolean v) {
-    return new SimConfig(eventsMax, settleMillis, shape, v, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+    return new SimConfig(eventsMax, settleMillis, shape, v, variant, engineStorage, clientCount,
+        clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
+        leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
+        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
   }
 
   public SimConfig withEngineStorage(boolean v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, v,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, v, clientCount,
+        clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
+        leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
+        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
   }
 
   public SimConfig withClockDriftPpmMax(long v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant,
-        engineStorage, clientCount, clientTimeoutMillis, v, electionTimeoutMillis,
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, v, electionTimeoutMillis, heartbeatIntervalMillis,
+        leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
+        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
+  }
+
+  public SimConfig withReplicaAck(Durability v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn);
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, v,
+        flushIntervalMillis, durableAckEarly);
+  }
+
+  public SimConfig withFlushIntervalMillis(long v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck, v,
+        durableAckEarly);
+  }
+
+  public SimConfig withWorkload(WorkloadConfig v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, v,
+        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
+  }
+
+  public SimConfig withClients(int count, long timeoutMillis) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        count, timeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
+        leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
+        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
+  }
+
+  public SimConfig withDurableAckEarly(boolean v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, v);
+  }
+
+  public SimConfig withTiming(NodeTiming v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, v, network, nemesis, workload,
+        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly);
   }
 }

@@ -14,7 +14,9 @@ import java.util.List;
  * <p>Checked when a leader applies an entry (the moment it learned the entry is committed):
  * every voting backup of the leader's configuration must hold the same (term, index) in its
  * storage — or, for a backup the leader declared failed (DESIGN §5.4), the witness standing in
- * for it must.
+ * for it must. With ORDERED replica acks a member may have acknowledged the entry and then lost
+ * it in a machine crash before the leader learned of the commit; that is allowed (the loss is
+ * what {@link DurabilityStatements} accounts for).
  */
 public final class CommitOnEveryBackup {
 
@@ -26,10 +28,12 @@ public final class CommitOnEveryBackup {
    * @param standInFor the leader's current stand-ins: failed backup id → witness id
    */
   public void leaderApplied(SimNode leader, Entry e, List<SimNode> nodes,
-      java.util.Map<Integer, Integer> standInFor, Invariant.Reporter report) {
+      java.util.Map<Integer, Integer> standInFor, DurabilityStatements durability,
+      Invariant.Reporter report) {
     for (NodeId backup : leader.replica().membership().votingBackups()) {
       SimNode b = nodes.get(standInFor.getOrDefault(backup.value(), backup.value()));
-      if (b.storage().termAt(e.index()) != e.term()) {
+      if (b.storage().termAt(e.index()) != e.term()
+          && !durability.lostInMachineCrash(b.id(), e.term(), e.index())) {
         report.violation("leader n" + leader.id() + " committed " + e.term() + "/" + e.index()
             + " but voting backup n" + backup.value()
             + (b.id() != backup.value() ? " (stand-in n" + b.id() + ")" : "")

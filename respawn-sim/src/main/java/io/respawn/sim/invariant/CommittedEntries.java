@@ -19,12 +19,21 @@ import java.util.Set;
  * that committed it applies it before anyone else hears of the commit; anyone else's term is an
  * upper bound, which only makes the check weaker, never wrong). A stale leader of an older term
  * may legitimately lack entries committed in newer terms.
+ *
+ * <p>With ORDERED replica acks a committed entry may be lost when members of its write quorum
+ * lose it in machine crashes; {@link DurabilityStatements} decides whether a loss is allowed. An
+ * allowed loss replaces what is committed at that index by the entry applied next.
  */
 public final class CommittedEntries implements Invariant<Cluster> {
 
   private final List<Entry> committed = new ArrayList<>();
   private final List<Long> commitTerm = new ArrayList<>();
   private final Set<Long> verifiedLeaderTerms = new HashSet<>();
+  private final DurabilityStatements durability;
+
+  public CommittedEntries(DurabilityStatements durability) {
+    this.durability = durability;
+  }
 
   @Override
   public String name() {
@@ -44,6 +53,12 @@ public final class CommittedEntries implements Invariant<Cluster> {
     if (i <= committed.size()) {
       Entry first = committed.get(i - 1);
       if (!LogMatching.sameContent(first, e)) {
+        if (durability.lost(first.term(), first.index(), "n" + node + " applied " + e
+            + " at its index")) {
+          committed.set(i - 1, e);
+          commitTerm.set(i - 1, nodeTerm);
+          return;
+        }
         report.violation("index " + i + " committed as " + first + " but n" + node
             + " applied " + e);
       } else if (first.isElided() && !e.isElided()) {
@@ -76,6 +91,12 @@ public final class CommittedEntries implements Invariant<Cluster> {
     long term = node.replica().term();
     for (int i = 1; i <= committed.size(); i++) {
       if (commitTerm.get(i - 1) >= term) {
+        continue;
+      }
+      Entry c = committed.get(i - 1);
+      boolean lacks = log.lastIndex() < i || log.term(i) != c.term();
+      if (lacks && durability.lost(c.term(), c.index(), "leader n" + node.id() + " of term "
+          + term + " lacks it")) {
         continue;
       }
       if (log.lastIndex() < i) {

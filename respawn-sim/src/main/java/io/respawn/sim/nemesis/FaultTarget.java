@@ -15,8 +15,12 @@ public interface FaultTarget {
   /** True while node waits for an fsync: a crash now lands on unsynced writes. */
   boolean isSyncing(int node);
 
-  /** Stops node at once; its disk becomes one of the crash states the storage contract allows. */
-  void crash(int node);
+  /**
+   * Stops node at once. A machine crash (power loss) leaves its disk in one of the crash states
+   * the replica log contract allows (the unflushed suffix may be lost); a process crash (kill -9)
+   * leaves everything written, as the page cache survives.
+   */
+  void crash(int node, boolean machine);
 
   /** Starts a crashed node again from whatever its disk holds. */
   void restart(int node);

@@ -111,8 +111,9 @@ public final class Nemesis {
       return;
     }
     boolean midSync = target.isSyncing(node);
-    target.crash(node);
-    log("crash n" + node + (midSync ? " (mid-fsync)" : ""));
+    boolean machine = random.nextInt(100) < config.machineCrashPercent();
+    target.crash(node, machine);
+    log((machine ? "machine crash n" : "kill -9 n") + node + (midSync ? " (mid-fsync)" : ""));
     events.after(faultNanos(), () -> {
       if (!target.isUp(node)) {
         target.restart(node);

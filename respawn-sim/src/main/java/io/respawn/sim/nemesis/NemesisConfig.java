@@ -13,6 +13,9 @@ package io.respawn.sim.nemesis;
  * @param healWeight heal the network and restart every crashed node
  * @param faultMillisMax how long a crash, partition or pause lasts at most
  * @param downMax most replicas crashed or paused at once
+ * @param machineCrashPercent share of crashes that are machine crashes (power loss: the disk
+ *     loses what was not flushed); the others are process crashes (kill -9: the page cache, and
+ *     so everything written, survives)
  */
 public record NemesisConfig(
     long intervalMillisMax,
@@ -23,22 +26,27 @@ public record NemesisConfig(
     int membershipWeight,
     int healWeight,
     long faultMillisMax,
-    int downMax) {
+    int downMax,
+    int machineCrashPercent) {
 
   public NemesisConfig {
     if (intervalMillisMax < 1 || faultMillisMax < 1 || downMax < 0) {
       throw new IllegalArgumentException("intervalMillisMax and faultMillisMax must be >= 1");
     }
+    if (machineCrashPercent < 0 || machineCrashPercent > 100) {
+      throw new IllegalArgumentException("machineCrashPercent " + machineCrashPercent
+          + " must be in [0, 100]");
+    }
   }
 
   /** Every fault, often enough that most runs see several of each. */
   public static NemesisConfig standard() {
-    return new NemesisConfig(400, 3, 3, 1, 2, 2, 2, 1_500, 2);
+    return new NemesisConfig(400, 3, 3, 1, 2, 2, 2, 1_500, 2, 50);
   }
 
   /** Faults several times as often and shorter: more elections per run. */
   public static NemesisConfig aggressive() {
-    return new NemesisConfig(150, 4, 4, 2, 3, 1, 1, 800, 2);
+    return new NemesisConfig(150, 4, 4, 2, 3, 1, 1, 800, 2, 50);
   }
 
   /** standard, aggressive or none. */
@@ -54,6 +62,6 @@ public record NemesisConfig(
 
   /** No faults at all: for steady-state runs. */
   public static NemesisConfig none() {
-    return new NemesisConfig(1_000, 0, 0, 0, 0, 0, 1, 1, 0);
+    return new NemesisConfig(1_000, 0, 0, 0, 0, 0, 1, 1, 0, 0);
   }
 }

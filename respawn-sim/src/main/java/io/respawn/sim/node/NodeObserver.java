@@ -16,10 +16,26 @@ public interface NodeObserver {
   /** The core allowed a local read in the node's current term. */
   void readServed(SimNode node, long term);
 
-  /** A client write was acknowledged after committing at (term, index). */
-  void writeAcknowledged(int opId, long term, long index);
+  /**
+   * A client write was acknowledged after committing at (term, index): ORDERED (committed and
+   * applied on node), or DURABLE (also flushed on a write quorum).
+   */
+  void writeAcknowledged(SimNode node, int opId, long term, long index, boolean durable);
+
+  /**
+   * A machine crash of node dropped its copy of (term, index) (full: with the value, not a
+   * witness's keys-only copy), written {@code unflushedAgeNanos} of unpaused time before the crash
+   * (-1 if unknown).
+   */
+  void lostInMachineCrash(SimNode node, long term, long index, boolean full, long unflushedAgeNanos);
 
   void statusChanged(SimNode node, RoleChange change);
+
+  /**
+   * node's runtime stopped because an entry it had committed (and perhaps applied) is being
+   * replaced; the node restarts.
+   */
+  void committedEntryLost(SimNode node, io.respawn.core.CommittedEntryLost lost);
 
   /** A key's timestamp moved backwards in node's state machine. */
   void timestampRegressed(SimNode node, int key, String detail);

@@ -1,5 +1,6 @@
 package io.respawn.sim.node;
 
+import io.respawn.core.CommittedEntryLost;
 import io.respawn.core.Entry;
 import io.respawn.core.Membership;
 import io.respawn.core.NodeId;
@@ -43,13 +44,18 @@ import java.util.function.LongFunction;
  *   <li>StateMachineStore: the {@link KvStateMachine} ({@link KvStore}).
  * </ul>
  *
- * <p>With {@code replicaAck = DURABLE} every Ready with entries is flushed before its messages
- * leave; the flush takes 0.1–3 ms of virtual time during which the node is busy: arriving
- * messages wait in the network, ticks are skipped, and everything it sends (to peers and to
- * clients) leaves when the fsync ends, or never if it crashes first.
+ * <p>With {@code replicaAck = ORDERED} (the default) a member acknowledges entries once written
+ * in order; a flush the runtime starts takes 0.1–3 ms of virtual time and completes
+ * asynchronously ({@code onFlushed}) while the node keeps working. A machine crash loses what
+ * was not flushed (the disk becomes a crash state); a process crash (kill -9) loses nothing
+ * written. With {@code replicaAck = DURABLE} every Ready with entries is flushed before its
+ * messages leave, and the node is busy for the fsync: arriving messages wait in the network,
+ * ticks are skipped, and everything it sends (to peers and to clients) leaves when the fsync
+ * ends, or never if it crashes first.
  *
  * <p>Clients talk to it with {@link ClientRequest}: writes are proposed (batched per loop pass)
- * and answered when applied here; GETs go through the runtime's lease read. A value this node
+ * and answered when applied here (ORDERED) or, for a DURABLE request, once the runtime says a
+ * write quorum flushed it; GETs go through the runtime's lease read. A value this node
  * holds only in elided form (it was a witness) is pulled from a backup before it is served.
  *
  * <p>Owned by the simulation thread.
@@ -67,6 +73,7 @@ public final class SimNode {
   private final NodeTiming timing;
   private final int keyCount;
   private final NodeObserver observer;
+  private final boolean durableAckEarly;
 
   private NodeRuntime<Long, KvStore.Value> runtime;
   private KvStateMachine stateMachine;
@@ -82,11 +89,15 @@ public final class SimNode {
   private int pullRotation;
   private int clientEndpointBase;
   private long crashesLosingWrites;
+  private long flushDueNanos;
+  /** index -> {term, virtual time written, paused time elapsed then}, while unflushed. */
+  private final java.util.TreeMap<Long, long[]> unflushedWrites = new java.util.TreeMap<>();
+  private long pausedTotalNanos;
 
   public SimNode(int id, LongFunction<ReplicaConfig> configForSeed, RuntimeConfig runtimeConfig,
       SimStorage storage, SimClock clock, EventQueue events, SimNetwork<Object> network,
       SplittableRandom random, NodeTiming timing, int keyCount, int clientCount,
-      NodeObserver observer) {
+      NodeObserver observer, boolean durableAckEarly) {
     this.id = id;
     this.configForSeed = configForSeed;
     this.runtimeConfig = runtimeConfig;
@@ -98,6 +109,7 @@ public final class SimNode {
     this.timing = timing;
     this.keyCount = keyCount;
     this.observer = observer;
+    this.durableAckEarly = durableAckEarly;
     this.pullSentAtNanos = new long[keyCount];
     this.lastOpIdOfClient = new int[clientCount + 1];
   }
@@ -112,7 +124,8 @@ public final class SimNode {
 
   /** True while a flush (fsync) is in flight. */
   public boolean isSyncing() {
-    return up && busyUntilNanos > events.nowNanos();
+    long now = events.nowNanos();
+    return up && (busyUntilNanos > now || flushDueNanos > now);
   }
 
   public boolean isPaused() {
@@ -149,31 +162,60 @@ public final class SimNode {
     int inc = incarnation;
     up = true;
     busyUntilNanos = 0;
+    flushDueNanos = 0;
     passScheduled = false;
     held.clear();
     unknownReads.clear();
+    unflushedWrites.clear();
     stateMachine = new KvStateMachine(keyCount,
         (key, ft, fi, tt, ti) -> observer.timestampRegressed(this, key,
             "k" + key + " from " + ft + "/" + fi + " to " + tt + "/" + ti));
     runtime = NodeRuntime.start(configForSeed.apply(random.nextLong()), runtimeConfig,
-        storage.open(flush -> flushWithLatency(inc, flush)), new KvStore(stateMachine),
+        storage.open(flush -> scheduleFlush(inc, flush)), new KvStore(stateMachine),
         (to, m) -> output(() -> network.send(id, to.value(), m)),
         () -> clock.localNanos(events.nowNanos()), new Listener());
     network.setDown(id, false);
     runtime.onTick();
   }
 
-  /** Power loss: volatile state is gone, storage drops to a crash state. */
-  public void crash() {
+  /**
+   * The process stops: volatile state is gone. A machine crash (power loss) also drops what the
+   * disk had not flushed (it becomes one of its crash states) and reports every entry that lost
+   * a copy that way; a process crash (kill -9) keeps everything written.
+   */
+  public void crash(boolean machine) {
+    // what this node wrote but had not flushed, to tell which entries the crash takes
+    List<long[]> atRisk = new ArrayList<>();
+    if (machine && up) {
+      for (long i = storage.lastFlushedIndex() + 1; i <= storage.lastIndex(); i++) {
+        long term = storage.termAt(i);
+        boolean full = i <= runtime.replica().lastIndex()
+            && !runtime.replica().log().entry(i).isElided();
+        long[] w = unflushedWrites.get(i);
+        long age = w == null || w[0] != term ? -1
+            : events.nowNanos() - w[1] - (pausedElapsedNanos() - w[2]);
+        atRisk.add(new long[] {term, i, full ? 1 : 0, age});
+      }
+    }
     up = false;
     incarnation++;
     runtime = null;
     stateMachine = null;
     held.clear();
     unknownReads.clear();
+    unflushedWrites.clear();
     network.setDown(id, true);
+    if (!machine) {
+      storage.processCrash();
+      return;
+    }
     if (storage.machineCrash(random)) {
       crashesLosingWrites++;
+    }
+    for (long[] r : atRisk) {
+      if (storage.termAt(r[1]) != r[0]) {
+        observer.lostInMachineCrash(this, r[0], r[1], r[2] == 1, r[3]);
+      }
     }
   }
 
@@ -183,8 +225,16 @@ public final class SimNode {
   }
 
   public void pause(long durationNanos) {
-    pausedUntilNanos = Math.max(pausedUntilNanos, events.nowNanos() + durationNanos);
+    long now = events.nowNanos();
+    long until = Math.max(pausedUntilNanos, now + durationNanos);
+    pausedTotalNanos += until - Math.max(pausedUntilNanos, now);
+    pausedUntilNanos = until;
     holdMessagesUntil(pausedUntilNanos);
+  }
+
+  /** Virtual time this node has spent paused so far. */
+  private long pausedElapsedNanos() {
+    return pausedTotalNanos - Math.max(0, pausedUntilNanos - events.nowNanos());
   }
 
   private void holdMessagesUntil(long untilNanos) {
@@ -198,14 +248,40 @@ public final class SimNode {
 
   // ---- the runtime's simulated ports ----
 
-  /** A flush takes effect now; the node stays busy for one simulated fsync. */
-  private void flushWithLatency(int inc, Runnable flush) {
-    flush.run();
-    long fsyncMicros = timing.fsyncMicrosMin()
-        + random.nextLong(timing.fsyncMicrosMax() - timing.fsyncMicrosMin() + 1);
-    busyUntilNanos = Math.max(busyUntilNanos, events.nowNanos()) + fsyncMicros * 1_000;
-    holdMessagesUntil(busyUntilNanos);
-    events.at(busyUntilNanos, () -> release(inc));
+  private long fsyncNanos() {
+    return (timing.fsyncMicrosMin()
+        + random.nextLong(timing.fsyncMicrosMax() - timing.fsyncMicrosMin() + 1)) * 1_000;
+  }
+
+  /**
+   * ORDERED replica acks: the flush takes effect one simulated fsync later, while the node goes
+   * on working, and the runtime hears of it then (once the node is not paused). DURABLE replica
+   * acks: it takes effect now and the node is busy for the fsync.
+   */
+  private void scheduleFlush(int inc, Runnable flush) {
+    if (runtimeConfig.replicaAck() == Durability.DURABLE) {
+      flush.run();
+      busyUntilNanos = Math.max(busyUntilNanos, events.nowNanos()) + fsyncNanos();
+      holdMessagesUntil(busyUntilNanos);
+      events.at(busyUntilNanos, () -> release(inc));
+      return;
+    }
+    flushDueNanos = events.nowNanos() + fsyncNanos();
+    events.at(flushDueNanos, () -> {
+      flush.run(); // the disk makes it durable even if the process is paused; not if it crashed
+      flushCompleted(inc);
+    });
+  }
+
+  private void flushCompleted(int inc) {
+    if (!up || inc != incarnation) {
+      return;
+    }
+    if (isPaused()) {
+      events.at(pausedUntilNanos, () -> flushCompleted(inc));
+      return;
+    }
+    runtime.onFlushed();
   }
 
   /** Everything the node sends leaves when it is not busy; held outputs die with a crash. */
@@ -234,7 +310,17 @@ public final class SimNode {
   private final class Listener implements RuntimeListener<Long> {
     @Override
     public void persisted(List<Entry> entries) {
+      unflushedWrites.tailMap(entries.get(0).index(), true).clear();
+      for (Entry e : entries) {
+        unflushedWrites.put(e.index(),
+            new long[] {e.term(), events.nowNanos(), pausedElapsedNanos()});
+      }
       observer.persisted(SimNode.this, entries);
+    }
+
+    @Override
+    public void flushed(long index) {
+      unflushedWrites.headMap(index, true).clear();
     }
 
     @Override
@@ -267,7 +353,15 @@ public final class SimNode {
       return;
     }
     if (message instanceof io.respawn.core.Message m) {
-      runtime.onMessage(m);
+      try {
+        runtime.onMessage(m);
+      } catch (CommittedEntryLost lost) {
+        // an entry this node applied is gone elsewhere: restart, as a supervisor would, and
+        // rebuild the state machine from the log
+        observer.committedEntryLost(this, lost);
+        crash(false);
+        start();
+      }
     } else if (message instanceof ClientRequest request) {
       onClientRequest(request);
     } else if (message instanceof ValuePull pull) {
@@ -307,7 +401,8 @@ public final class SimNode {
     }
     KvCommand command = new KvCommand(kind, request.opId(), request.command().keys(),
         request.command().values());
-    ProposalHandle<Long> h = runtime.propose(command.toCommand(), Durability.ORDERED);
+    Durability level = request.durable() ? Durability.DURABLE : Durability.ORDERED;
+    ProposalHandle<Long> h = runtime.propose(command.toCommand(), level);
     int inc = incarnation;
     h.ordered().whenComplete((result, error) -> onWriteOutcome(inc, request, h, result, error));
     schedulePass();
@@ -327,10 +422,23 @@ public final class SimNode {
     if (result == null) {
       return; // committed, but the result is unknowable here: the client times out
     }
+    if (h.level() == Durability.DURABLE && !durableAckEarly) {
+      // no answer if durability cannot be confirmed (leadership lost): the client times out
+      h.durable().thenRun(() -> acknowledge(inc, request, h, result));
+    } else {
+      acknowledge(inc, request, h, result);
+    }
+  }
+
+  private void acknowledge(int inc, ClientRequest request, ProposalHandle<Long> h, long result) {
+    if (inc != incarnation) {
+      return;
+    }
     long term = h.term();
     long index = h.index();
+    boolean durable = h.level() == Durability.DURABLE;
     output(() -> {
-      observer.writeAcknowledged(request.opId(), term, index);
+      observer.writeAcknowledged(this, request.opId(), term, index, durable);
       sendReply(request, Outcome.OK, result);
     });
   }

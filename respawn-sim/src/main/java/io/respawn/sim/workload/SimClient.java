@@ -42,6 +42,7 @@ public final class SimClient {
   private int finalReadAttemptsLeft;
   private int finalReadAttemptsMax;
   private int finalReadsOk;
+  private final java.util.List<Integer> finalReadsFailed = new java.util.ArrayList<>();
 
   public SimClient(int client, int endpoint, int replicaCount, EventQueue events,
       SimNetwork<Object> network, SplittableRandom random, Workload workload,
@@ -85,7 +86,9 @@ public final class SimClient {
   public void issue(Command command) {
     int opId = history.invoke(client, command.kind(), command.keys(), command.values());
     currentOp = opId;
-    network.send(endpoint, believedPrimary, new ClientRequest(client, opId, command));
+    boolean durable = command.kind().writes()
+        && random.nextInt(100) < workload.config().durablePercent();
+    network.send(endpoint, believedPrimary, new ClientRequest(client, opId, command, durable));
     events.after(timeoutNanos, () -> timedOut(opId));
   }
 
@@ -139,7 +142,7 @@ public final class SimClient {
     int opId = history.invoke(client, OpKind.GET, new int[] {finalReads[finalReadNext]}, null);
     currentOp = opId;
     network.send(endpoint, believedPrimary, new ClientRequest(client, opId,
-        new Command(OpKind.GET, new int[] {finalReads[finalReadNext]}, new long[0])));
+        new Command(OpKind.GET, new int[] {finalReads[finalReadNext]}, new long[0]), false));
     events.after(timeoutNanos, () -> {
       if (currentOp == opId) {
         history.timeout(opId);
@@ -152,11 +155,19 @@ public final class SimClient {
 
   private void finalReadDone(boolean ok) {
     if (ok || --finalReadAttemptsLeft <= 0) {
+      if (!ok) {
+        finalReadsFailed.add(finalReads[finalReadNext]);
+      }
       finalReadNext++;
       finalReadsOk += ok ? 1 : 0;
       finalReadAttemptsLeft = finalReadAttemptsMax;
     }
     events.after(FINAL_READ_PAUSE_NANOS, this::issueFinalRead);
+  }
+
+  /** Keys whose final read failed after every attempt. */
+  public java.util.List<Integer> finalReadsFailed() {
+    return finalReadsFailed;
   }
 
   /** Keys whose final read succeeded. */

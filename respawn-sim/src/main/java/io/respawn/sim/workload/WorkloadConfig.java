@@ -12,6 +12,8 @@ package io.respawn.sim.workload;
  * @param incrWeight relative frequency of INCR
  * @param msetWeight relative frequency of MSET
  * @param thinkMicrosMax a client waits up to this long between its operations
+ * @param durablePercent share of writes a client asks to be acknowledged DURABLE (flushed on a
+ *     write quorum) rather than ORDERED (written in order on a write quorum)
  */
 public record WorkloadConfig(
     int keyCount,
@@ -21,12 +23,16 @@ public record WorkloadConfig(
     int delWeight,
     int incrWeight,
     int msetWeight,
-    long thinkMicrosMax) {
+    long thinkMicrosMax,
+    int durablePercent) {
 
   public WorkloadConfig {
     if (keyCount < 1 || msetGroupSize < 1 || keyCount % msetGroupSize != 0) {
       throw new IllegalArgumentException("keyCount " + keyCount
           + " must be a positive multiple of msetGroupSize " + msetGroupSize);
+    }
+    if (durablePercent < 0 || durablePercent > 100) {
+      throw new IllegalArgumentException("durablePercent " + durablePercent + " must be in [0, 100]");
     }
     if (getWeight + setWeight + delWeight + incrWeight + msetWeight <= 0) {
       throw new IllegalArgumentException("at least one operation weight must be positive");
@@ -35,6 +41,6 @@ public record WorkloadConfig(
 
   /** A mix of reads and every kind of write over 8 keys in two MSET groups. */
   public static WorkloadConfig standard() {
-    return new WorkloadConfig(8, 4, 40, 25, 8, 17, 10, 20_000);
+    return new WorkloadConfig(8, 4, 40, 25, 8, 17, 10, 20_000, 30);
   }
 }

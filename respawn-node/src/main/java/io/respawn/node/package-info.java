@@ -1,16 +1,62 @@
 /**
- * The runtime around the protocol core, shared by the server and the simulator: one class
- * executes the core's {@code Ready} values against four ports, so the simulator tests the code
- * that runs in production.
+ * The runtime around the protocol core, shared by the server and the simulator: {@link
+ * io.respawn.node.NodeRuntime} executes the core's {@code Ready} values against four ports, so
+ * the simulator tests the code that runs in production. Nothing here starts a thread or reads a
+ * clock (forbidden-apis refuses it): a driver owns the one thread that calls the runtime.
  *
- * <p>Ports, each with a one-paragraph contract that states the worst case it allows:
- * {@link io.respawn.node.Transport} (messages to peers: lost, delayed, duplicated, reordered),
- * {@link io.respawn.node.Clock} (monotonic nanoseconds, drift-bounded, jumps under pauses),
- * {@link io.respawn.node.ReplicaLog} (hard state and log: ordered writes, a machine crash loses
- * the unflushed suffix) and {@link io.respawn.node.StateMachineStore} (what committed entries
- * build; nothing survives a crash unless it says so).
+ * <h2>Ports</h2>
  *
- * <p>Nothing here starts a thread or reads a clock (the build refuses it): a driver owns the one
- * thread that calls the runtime.
+ * Each has a one-paragraph contract stating the worst case it allows: {@link
+ * io.respawn.node.Transport} (messages to peers: lost, delayed, duplicated, reordered), {@link
+ * io.respawn.node.Clock} (monotonic nanoseconds, drift-bounded, jumps across pauses), {@link
+ * io.respawn.node.ReplicaLog} (hard state and log: ordered writes, a machine crash loses the
+ * unflushed suffix, kill -9 loses nothing written) and {@link io.respawn.node.StateMachineStore}
+ * (what committed entries build; nothing is assumed to survive a crash). Production pieces in
+ * this module: {@link io.respawn.node.log.SegmentedReplicaLog} on the storage engine's {@code
+ * Disk} port ({@code FileChannelDisk} in production, {@code RecordingDisk} in crash tests and the
+ * simulator); {@link io.respawn.node.log.MemoryReplicaLog} is the plain model of the contract.
+ *
+ * <h2>Driving it from the server (a NodeLoop thread)</h2>
+ *
+ * <pre>
+ *   ReplicaLog log = SegmentedReplicaLog.open(new FileChannelDisk(dataDir.resolve("raft")),
+ *       ReplicaLogConfig.defaults());
+ *   NodeRuntime&lt;R, V&gt; rt = NodeRuntime.start(replicaConfig, RuntimeConfig.defaults(), log,
+ *       stateMachine, peerTransport, System::nanoTime, metricsListener);
+ *   while (running) {                                  // the NodeLoop thread, and only it
+ *     drain inbound peer frames (a bounded queue Netty threads fill): rt.onMessage(m)
+ *     drain client requests (a bounded queue the command threads fill):
+ *       writes: h = rt.propose(command, level); h.acknowledged().whenComplete(reply)
+ *       reads:  rt.read(key, observedIndex).whenComplete(reply)
+ *     if the tick interval passed: rt.onTick()
+ *     rt.processQueued()          // one core propose for the pass, one lease check for its reads
+ *     wait for the next input or tick, bounded by the tick interval
+ *   }
+ * </pre>
+ *
+ * Futures complete on the NodeLoop thread inside these calls; a callback must only hand the
+ * reply to its connection's event loop (never call back into the runtime, which throws). The
+ * segmented log flushes synchronously, so {@code onFlushed} is needed only if a later log flushes
+ * on a thread of its own (it would then post a task to the NodeLoop, which calls {@code
+ * onFlushed}). An exception out of any call means the runtime stopped (a disk failure, or {@code
+ * CommittedEntryLost}: an entry this node applied was lost after machine crashes of its write
+ * quorum): the process must exit and be restarted by its supervisor; it recovers from its
+ * replica log and rebuilds the state machine.
+ *
+ * <h2>Acknowledgement levels</h2>
+ *
+ * {@link io.respawn.node.ProposalHandle#ordered()}: committed (written in order on a write quorum:
+ * the leader, every voting backup, a majority) and applied here. {@link
+ * io.respawn.node.ProposalHandle#durable()}: also flushed on the leader and a write quorum, so no
+ * crash can lose it. What each survives is stated exactly in {@code docs/protocol.md} §14 and
+ * checked by the simulator.
+ *
+ * <h2>Who owns what</h2>
+ *
+ * {@code NodeRuntime} owns the {@code Replica}, the flush policy and the order of execution;
+ * {@code Proposals} the proposal queue, the index-to-handle map and the DURABLE waiters; {@code
+ * Reads} the read queue and the reads waiting for their index; {@code RuntimeConfig} the limits
+ * (units in names). The replica log's file format is drawn in {@link
+ * io.respawn.node.log.ReplicaLogFormat}.
  */
 package io.respawn.node;

@@ -51,6 +51,15 @@ public final class SimulateCommand implements Callable<Integer> {
           + "the segmented replica log on a crash-recording disk.")
   boolean memoryStorage;
 
+  @Option(names = "--replica-ack", defaultValue = "ordered", paramLabel = "LEVEL",
+      description = "When members acknowledge entries: ordered (once written, the default) or "
+          + "durable (once flushed).")
+  String replicaAck;
+
+  @Option(names = "--flush-interval-ms", paramLabel = "MS",
+      description = "The runtime's flush interval (default: the standard config's, 20).")
+  Long flushIntervalMillis;
+
   @Option(names = "--no-membership-changes", description = "Keep the starting membership.")
   boolean noMembershipChanges;
 
@@ -100,10 +109,17 @@ public final class SimulateCommand implements Callable<Integer> {
     Variant v;
     Shape startShape;
     NemesisConfig nemesis;
+    io.respawn.storage.Durability ack;
     try {
       v = Variant.parse(variant);
       startShape = Shape.parse(shape);
       nemesis = NemesisConfig.parse(nemesisProfile);
+      ack = switch (replicaAck.trim().toLowerCase(Locale.ROOT)) {
+        case "ordered" -> io.respawn.storage.Durability.ORDERED;
+        case "durable" -> io.respawn.storage.Durability.DURABLE;
+        default -> throw new IllegalArgumentException("--replica-ack must be ordered or durable, got "
+            + replicaAck);
+      };
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage()
           + (e.getMessage().contains("No enum constant") ? " (--variant: correct, "
@@ -113,12 +129,20 @@ public final class SimulateCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(),
           "--events must be >= 1, got " + events);
     }
+    if (flushIntervalMillis != null && (flushIntervalMillis < 0 || flushIntervalMillis > 60_000)) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "--flush-interval-ms must be in [0, 60000], got " + flushIntervalMillis);
+    }
     SimConfig config = SimConfig.standard().withEventsMax(events).withShape(startShape)
         .withVariant(v).withEngineStorage(!memoryStorage)
         .withMembershipChanges(!noMembershipChanges)
         .withNemesis(nemesis)
         .withPerEventInvariants(!endChecksOnly)
-        .withLeaderMayStandIn(leaderMayStandIn);
+        .withLeaderMayStandIn(leaderMayStandIn)
+        .withReplicaAck(ack);
+    if (flushIntervalMillis != null) {
+      config = config.withFlushIntervalMillis(flushIntervalMillis);
+    }
     if (clients != null || clientTimeoutMillis != null) {
       config = config.withClients(clients != null ? clients : config.clientCount(),
           clientTimeoutMillis != null ? clientTimeoutMillis : config.clientTimeoutMillis());
@@ -176,6 +200,12 @@ public final class SimulateCommand implements Callable<Integer> {
     }
     if (noMembershipChanges) {
       b.append(" --no-membership-changes");
+    }
+    if (!"ordered".equals(replicaAck)) {
+      b.append(" --replica-ack ").append(replicaAck);
+    }
+    if (flushIntervalMillis != null) {
+      b.append(" --flush-interval-ms ").append(flushIntervalMillis);
     }
     if (!"standard".equals(nemesisProfile)) {
       b.append(" --nemesis ").append(nemesisProfile);

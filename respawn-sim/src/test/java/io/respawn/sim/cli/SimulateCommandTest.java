@@ -53,6 +53,18 @@ class SimulateCommandTest {
   }
 
   @Test
+  void durableReplicaAcksRunAndAreReplayedByName() {
+    int code = run("--seeds", "1..1", "--replica-ack", "durable",
+        "--flush-interval-ms", "5", "--variant", "commit-without-backup", "--nemesis",
+        "aggressive");
+    assertThat(out.toString()).contains("--replica-ack durable --flush-interval-ms 5");
+    assertThat(code).isEqualTo(1);
+    out.getBuffer().setLength(0);
+    assertThat(run("--seeds", "1", "--replica-ack", "sometimes")).isEqualTo(2);
+    assertThat(out.toString()).contains("--replica-ack must be ordered or durable");
+  }
+
+  @Test
   void seedRangeParsesBothForms() {
     assertThat(SeedRange.parse("5")).containsExactly(5, 5);
     assertThat(SeedRange.parse(" 1..20000 ")).containsExactly(1, 20000);

@@ -37,6 +37,9 @@ final class MirrorOptions {
   @Option(names = "--mirror-flush-us", defaultValue = "1000", description = "Longest time a packet waits in a half-filled FEC bin while the link is idle, in microseconds (default ${DEFAULT-VALUE}).")
   long flushMicros;
 
+  @Option(names = "--mirror-queue-bytes", converter = SizeConverter.class, defaultValue = "64m", description = "Bytes of committed writes waiting to be sent beyond which LOCAL acknowledgements wait (the link's backpressure, like a socket buffer); k/m/g suffixes (default ${DEFAULT-VALUE}).")
+  long queueBytes;
+
   @Option(names = "--mirror-rto-ms", defaultValue = "500", description = "Resend unacknowledged packets after this long without progress, in ms (default ${DEFAULT-VALUE}).")
   long rtoMillis;
 
@@ -75,7 +78,11 @@ final class MirrorOptions {
         throw new IllegalArgumentException("--mirror-bandwidth-mbit must be >= 0, got "
             + bandwidthMbit);
       }
+      if (queueBytes < 1) {
+        throw new IllegalArgumentException("--mirror-queue-bytes must be >= 1, got " + queueBytes);
+      }
       link = defaults.withFec(params)
+          .withWindow(defaults.windowPacketsMax(), queueBytes)
           .withPacing((long) (bandwidthMbit * 1_000_000 / 8), defaults.burstBytes())
           .withTimers(flushMicros * 1000, rtoMillis * 1_000_000, defaults.nackDelayNanos(),
               defaults.nackRepeatNanos())

@@ -19,8 +19,8 @@ import redis.clients.jedis.Jedis;
 /**
  * A rolling disaster with real processes: a primary site mirrors through the WAN relay (20 ms
  * one way) to a mirror site; one client writes (SETs and three-key MSETs, each its own group)
- * and records what was acknowledged; after a 0.5 s loss burst the link is cut and the primary
- * killed with SIGKILL at once; the mirror is promoted. The mirror must hold exactly a prefix of
+ * and records what was acknowledged; after a 0.5 s loss burst the primary is killed with SIGKILL
+ * and the link cut at once; the mirror is promoted. The mirror must hold exactly a prefix of
  * the writes — each MSET whole or absent — ending at the position it reports; with NETWORK and
  * REMOTE acknowledgement that prefix includes every acknowledged write.
  */
@@ -75,6 +75,8 @@ class MirrorIT {
       Thread.sleep(1000);
       assertThat(relay.controlNow("loss 0.01")).startsWith("OK");
       Thread.sleep(500);
+      // The disaster, kill first so that nothing is acknowledged after the cut.
+      ProcessHandle.of(primary.pid()).ifPresent(ProcessHandle::destroyForcibly);
       assertThat(relay.controlNow("cut")).contains("cut=true");
       primary.kill9();
       stop.set(true);

@@ -29,6 +29,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +59,7 @@ public final class RespawnServer implements AutoCloseable {
   private boolean closed;
   private DataDirLock dataDirLock;
   private MirrorSite mirror;
+  private final CompletableFuture<Void> shutdownRequested = new CompletableFuture<>();
 
   private RespawnServer(ServerConfig config, KvStore store, CommandLoop loop,
       EventLoopGroup ioGroup, Channel serverChannel, boolean epoll) {
@@ -161,6 +163,8 @@ public final class RespawnServer implements AutoCloseable {
     if (mirror != null) {
       dispatcher.enableMirror(mirror);
     }
+    CompletableFuture<Void> shutdownRequested = new CompletableFuture<>();
+    dispatcher.onShutdown(() -> shutdownRequested.complete(null));
     CommandLoop loop = new CommandLoop(dispatcher, (SingleThreadEventLoop) group.next());
     loop.start();
     try {
@@ -177,6 +181,7 @@ public final class RespawnServer implements AutoCloseable {
           .sync().channel();
       RespawnServer server = new RespawnServer(config, store, loop, group, channel, epoll);
       server.mirror = mirror;
+      shutdownRequested.thenRun(() -> server.shutdownRequested.complete(null));
       return server;
     } catch (Exception e) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
@@ -200,6 +205,14 @@ public final class RespawnServer implements AutoCloseable {
 
   public ServerConfig config() {
     return config;
+  }
+
+  /**
+   * Completes when a client's SHUTDOWN has made every write durable: the owner should then
+   * {@link #close} the server (as on SIGTERM). Never completes otherwise.
+   */
+  public CompletableFuture<Void> shutdownRequested() {
+    return shutdownRequested;
   }
 
   /**

@@ -20,8 +20,8 @@ import picocli.CommandLine.Spec;
 import sun.misc.Signal;
 
 /**
- * {@code respawn server}: runs one node until SIGTERM or SIGINT, then stops accepting, makes
- * every write durable and exits 0. Prints one line to stdout when it is ready:
+ * {@code respawn server}: runs one node until SIGTERM, SIGINT or a client's SHUTDOWN, then stops
+ * accepting, makes every write durable and exits 0. Prints one line to stdout when it is ready:
  * {@code respawn: serving RESP on HOST:PORT (data DIR)}.
  */
 @Command(name = "server", mixinStandardHelpOptions = true,
@@ -74,8 +74,10 @@ public class ServerCommand implements Callable<Integer> {
     System.out.println("respawn: serving RESP on " + config.bindHost() + ":" + server.port()
         + " (data " + config.dataDir() + ")");
     System.out.flush();
+    server.shutdownRequested().thenRun(stop::countDown);
     stop.await();
-    log.info("signal received: stopping");
+    log.info(server.shutdownRequested().isDone() ? "SHUTDOWN command: stopping"
+        : "signal received: stopping");
     server.close();
     log.info("stopped cleanly");
     return 0;

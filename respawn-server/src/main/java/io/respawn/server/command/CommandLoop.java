@@ -56,6 +56,7 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
   private final Dispatcher dispatcher;
   private final SingleThreadEventLoop loop;
   private final Runnable endPass = this::endPass;
+  private final java.util.function.BiConsumer<Session, Reply> deliver = this::deliver;
   /** Sessions with replies produced in the current pass; owned by the loop thread. */
   private final List<Session> touched = new ArrayList<>();
   private boolean passScheduled;
@@ -103,12 +104,18 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
     try {
       Session session = dispatcher.sessionOf(connection);
       for (Request request : requests) {
-        Reply reply = dispatcher.execute(session, request);
-        if (session.outbox == null) {
-          touched.add(session);
+        if (session.postponed != null) {
+          dispatcher.hold(session, request); // behind the client's requests a pause holds
+          continue;
         }
-        session.addReply(reply);
+        Reply reply = dispatcher.execute(session, request);
+        if (reply == null) {
+          dispatcher.hold(session, request);
+        } else {
+          deliver(session, reply);
+        }
       }
+      dispatcher.resumeHeld(deliver); // after CLIENT UNPAUSE
     } catch (Throwable t) {
       // Dispatcher.execute answers everything a client sends; this is a bug, not input.
       log.error("command execution error", t);
@@ -124,18 +131,33 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
     }
   }
 
+  /** Queues a reply for the end of the pass. */
+  private void deliver(Session session, Reply reply) {
+    if (session.outbox == null) {
+      touched.add(session);
+    }
+    session.addReply(reply);
+  }
+
   /** Ends a pass: hands the pass's writes to the engine, then gives out the replies. */
   private void endPass() {
     passScheduled = false;
     try {
-      if (dispatcher.passWantsDurable()) {
+      boolean durable = dispatcher.passWantsDurable();
+      if (durable) {
         lastDurablePassClients = touched.size();
       }
       dispatcher.endPass();
+      long start = System.nanoTime();
       dispatcher.awaitDurableWrites();
+      if (durable) {
+        dispatcher.recordLatency("durable-fsync",
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+      }
     } catch (Throwable t) {
       log.error("command loop error", t);
     }
+    touched.addAll(dispatcher.takeMonitorsFed()); // their outbox was empty: not yet listed
     for (int i = 0; i < touched.size(); i++) {
       Session s = touched.get(i);
       List<Reply> replies = s.outbox;
@@ -152,11 +174,17 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
 
   private void tick() {
     try {
-      expiryCursor = dispatcher.keyspace.sweepExpired(expiryCursor, EXPIRY_KEYS_PER_TICK);
+      if (!dispatcher.expiryPaused()) {
+        long start = System.nanoTime();
+        expiryCursor = dispatcher.keyspace.sweepExpired(expiryCursor, EXPIRY_KEYS_PER_TICK);
+        dispatcher.recordLatency("expire-cycle",
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+      }
+      dispatcher.resumeHeld(deliver); // a CLIENT PAUSE timed out
     } catch (RuntimeException e) {
       log.debug("active expiry pass failed: {}", e.toString());
     }
-    if (!passScheduled && dispatcher.keyspace.hasPendingWrites()) {
+    if (!passScheduled && (dispatcher.keyspace.hasPendingWrites() || !touched.isEmpty())) {
       passScheduled = true;
       loop.executeAfterEventLoopIteration(endPass);
     }

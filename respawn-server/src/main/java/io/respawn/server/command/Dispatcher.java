@@ -2,6 +2,7 @@ package io.respawn.server.command;
 
 import static io.respawn.server.command.Replies.error;
 
+import io.netty.handler.codec.redis.ErrorRedisMessage;
 import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.util.ReferenceCountUtil;
 import io.respawn.server.command.CommandSpec.Flag;
@@ -9,11 +10,15 @@ import io.respawn.server.resp.ClientConnection;
 import io.respawn.server.resp.ClientRegistry;
 import io.respawn.server.resp.Reply;
 import io.respawn.server.resp.Request;
+import io.respawn.server.resp.Resp3;
 import io.respawn.storage.KvStore;
 import io.respawn.storage.StorageException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,12 +52,21 @@ public final class Dispatcher {
   java.util.function.Supplier<java.util.Map<String, java.util.Map<String, Object>>> extraInfo;
   /** Set when this node mirrors to, or is the mirror of, another site; else null. */
   io.respawn.server.mirror.MirrorControl mirror;
+  final SlowLog slowLog = new SlowLog();
+  final LatencyMonitor latency = new LatencyMonitor();
+  final Monitors monitors;
+  final ClientPause pause = new ClientPause();
+  /** True while EXEC runs its queue: commands that would block refuse (MONITOR). */
+  boolean inExec;
+  /** Asks the process to stop (SHUTDOWN); set by the server, null when nothing can stop it. */
+  private volatile Runnable shutdownHook;
 
   public Dispatcher(
       KvStore store, LongSupplier clockMillis, CommandSettings settings, ClientRegistry registry) {
     this.keyspace = new Keyspace(store, clockMillis, stats, watches);
     this.settings = settings;
     this.registry = registry;
+    this.monitors = new Monitors(settings.limits().outputBytesMax());
     new ConnectionCommands(this).register(table);
     new StringCommands(this).register(table);
     new KeyCommands(this).register(table);
@@ -60,6 +74,10 @@ public final class Dispatcher {
     new BitCommands(this).register(table);
     new ObjectCommands(this).register(table);
     new ServerCommands(this).register(table);
+    // Connection and server administration: CLIENT, COMMAND, MONITOR, SHUTDOWN, LATENCY, SLOWLOG.
+    new ClientCommands(this).register(table);
+    new CommandIntrospection(this).register(table);
+    new AdminCommands(this).register(table);
     table.add("multi", 1, this::multi, Flag.TX_CONTROL);
     table.add("exec", 1, this::exec, Flag.TX_CONTROL);
     table.add("discard", 1, this::discard, Flag.TX_CONTROL);
@@ -88,11 +106,28 @@ public final class Dispatcher {
     mirror = control;
   }
 
-  /** A client disconnected: forget what it watched. Command thread only. */
+  /** A client disconnected: forget what it watched, monitored and had held back. */
   public void connectionClosed(ClientConnection connection) {
     if (connection.commandState() instanceof Session session) {
       watches.unwatchAll(session);
+      monitors.remove(session);
+      if (session.postponed != null) {
+        session.postponed = null;
+        pause.forget(session);
+      }
     }
+  }
+
+  /**
+   * What SHUTDOWN runs once every write is durable: stops the process. Any thread may call it,
+   * once; until it is set SHUTDOWN answers an error.
+   */
+  public void onShutdown(Runnable hook) {
+    this.shutdownHook = hook;
+  }
+
+  Runnable shutdownHook() {
+    return shutdownHook;
   }
 
   /** The command-side state of a connection, created on its first request. */
@@ -109,29 +144,55 @@ public final class Dispatcher {
     return (Session) state;
   }
 
-  /** Answers one request; never throws for anything the client sent. */
+  /**
+   * Answers one request; never throws for anything the client sent. Returns null when CLIENT
+   * PAUSE holds the request back: the caller {@link #hold}s it (and every later request of the
+   * client) and {@link #resumeHeld} runs it once the pause allows.
+   */
   public Reply execute(Session session, Request request) {
+    Reply reply = executeRequest(session, request);
+    if (reply == null) {
+      return null;
+    }
+    // CLIENT REPLY: OFF silences until ON; SKIP silences the command after it.
+    boolean silent = session.replyOff || session.replySkip || reply.message() == Replies.NO_REPLY;
+    session.replySkip = session.replySkipNext;
+    session.replySkipNext = false;
+    return silent ? reply.silenced() : reply;
+  }
+
+  private Reply executeRequest(Session session, Request request) {
     if (request.isProtocolError()) {
       stats.protocolErrors++;
-      return Reply.thenClose(error("ERR Protocol error: " + request.protocolError()));
+      return Reply.thenClose(countedError("ERR Protocol error: " + request.protocolError()));
     }
     byte[][] args = request.args();
-    stats.commandsProcessed++;
-    session.lastCommandAtMillis = keyspace.tick();
+    long now = keyspace.tick();
+    session.lastCommandAtMillis = now;
+    keyspace.expiryPaused = pause.writesPaused(now);
     CommandSpec spec = table.lookup(args[0]);
     if (spec == null) {
-      session.lastCommand = Args.lower(args[0]);
-      flagTransaction(session);
-      return Reply.now(error(unknownCommand(args)));
+      session.lastCommand = "NULL";
+      return reject(session, null, unknownCommand(args));
+    }
+    if (spec.isContainer() && args.length > 1) {
+      CommandSpec sub = spec.subcommand(args[1]);
+      if (sub == null) {
+        session.lastCommand = "NULL";
+        return reject(session, null, "ERR unknown subcommand '" + truncate(Args.text(args[1]))
+            + "'. Try " + spec.name().toUpperCase(Locale.ROOT) + " HELP.");
+      }
+      spec = sub;
     }
     session.lastCommand = spec.name();
     if (!spec.arityOk(args.length)) {
-      flagTransaction(session);
-      return Reply.now(error(wrongArity(spec.name())));
+      return reject(session, spec, wrongArity(spec.name()));
     }
     if (!session.authenticated && !spec.has(Flag.NO_AUTH)) {
-      flagTransaction(session);
-      return Reply.now(error("NOAUTH Authentication required."));
+      return reject(session, spec, "NOAUTH Authentication required.");
+    }
+    if (session.inTransaction() && spec.has(Flag.NO_MULTI)) {
+      return reject(session, spec, "ERR Command not allowed inside a transaction");
     }
     if (cluster != null) {
       RedisMessage redirect = cluster.redirect(spec, args);
@@ -142,50 +203,197 @@ public final class Dispatcher {
         }
         return Reply.computed(wait.result());
       } else if (redirect != null) {
+        stats.commandsProcessed++;
         flagTransaction(session);
         return Reply.now(redirect);
       }
     }
     if (mirror != null && spec.has(Flag.WRITE) && mirror.refusesWrites()) {
+      stats.commandsProcessed++;
       flagTransaction(session);
       return Reply.now(error("READONLY You can't write against a mirror site; promote it first"
           + " (RESPAWN MIRROR PROMOTE)"));
     }
     if (overMemoryLimit() && refusedWhenOutOfMemory(session, spec)) {
       stats.oomRefusals++;
-      flagTransaction(session);
-      return Reply.now(error(OOM));
+      return reject(session, spec, OOM);
     }
+    if (session.monitor && spec.touchesKeys()) {
+      return reject(session, spec, "ERR Replica can't interact with the keyspace");
+    }
+    if (!session.monitor && pause.mode(now) != ClientPause.Mode.OFF
+        && pause.holds(changesData(session, spec), now)) {
+      return null;
+    }
+    stats.commandsProcessed++;
     if (session.inTransaction() && !spec.has(Flag.TX_CONTROL)) {
-      if (spec.has(Flag.NO_MULTI)) {
-        flagTransaction(session);
-        return Reply.now(error("ERR Command not allowed inside a transaction"));
-      }
       session.transaction.add(args);
+      session.transactionBytes += argBytes(args);
       return Reply.now(Replies.QUEUED);
     }
     if (spec.has(Flag.WHOLE_KEYSPACE)) {
       keyspace.commitPass(); // it must see (or wait for) every write executed before it
     }
     int mark = keyspace.pendingWrites();
+    session.currentArgBytes = argBytes(args);
+    RedisMessage message = call(session, spec, args, mark);
+    session.currentArgBytes = 0;
+    if (message instanceof ErrorRedisMessage || message == Replies.NO_REPLY) {
+      return Reply.now(message);
+    }
+    return finish(session, message, mark);
+  }
+
+  /**
+   * Runs a command that passed every check: its handler, timed, with its writes rolled back if
+   * it fails; then the bookkeeping Redis' call() does: INFO commandstats, the slow log, the
+   * latency monitor and the MONITOR feed. Returns the reply, an error reply if it failed.
+   */
+  private RedisMessage call(Session session, CommandSpec spec, byte[][] args, int mark) {
+    long startNanos = System.nanoTime();
     RedisMessage message;
+    boolean failed = false;
     try {
       if (spec.has(Flag.WRITE)) {
         checkSizes(spec, args);
       }
       message = spec.handler().run(session, args);
+      if (message instanceof ErrorRedisMessage e) {
+        stats.countError(e.content());
+        failed = true;
+      }
     } catch (ReplyException e) {
       keyspace.rollbackTo(mark);
-      return Reply.now(error(e.getMessage()));
+      message = countedError(e.getMessage());
+      failed = true;
     } catch (StorageException e) {
       keyspace.rollbackTo(mark);
-      return Reply.now(storageError(e));
+      message = storageError(e);
+      failed = true;
     } catch (RuntimeException e) {
       keyspace.rollbackTo(mark);
       log.error("command {} failed", spec.name(), e);
-      return Reply.now(error("ERR internal error in '" + spec.name() + "': " + e));
+      message = countedError("ERR internal error in '" + spec.name() + "': " + e);
+      failed = true;
     }
-    return finish(session, message, mark);
+    long nanos = System.nanoTime() - startNanos;
+    CommandStats st = spec.stats();
+    st.calls++;
+    st.nanos += nanos;
+    if (failed) {
+      st.failedCalls++;
+    }
+    long micros = nanos / 1000;
+    long nowSeconds = keyspace.nowMillis() / 1000;
+    if (spec.isSlowLogged() && slowLog.wants(micros)) {
+      slowLog.add(Monitors.redacted(args), micros, nowSeconds,
+          ClientCommands.address(session.connection.remoteAddress()), session.name);
+    }
+    latency.addIfNeeded(spec.isFast() ? "fast-command" : "command", micros / 1000, nowSeconds);
+    if (!monitors.isEmpty() && spec.isShownToMonitors()) {
+      java.time.Instant t = java.time.Instant.now();
+      monitors.feed(session, args, t.getEpochSecond() * 1_000_000 + t.getNano() / 1000,
+          ClientCommands.address(session.connection.remoteAddress()));
+    }
+    return message;
+  }
+
+  /** Answers a command refused before it ran (counted as rejected in commandstats). */
+  private Reply reject(Session session, CommandSpec spec, String errorText) {
+    stats.commandsProcessed++;
+    if (spec != null) {
+      spec.stats().rejectedCalls++;
+    }
+    flagTransaction(session);
+    return Reply.now(countedError(errorText));
+  }
+
+  private RedisMessage countedError(String text) {
+    stats.countError(text);
+    return error(text);
+  }
+
+  /** Whether CLIENT PAUSE WRITE holds it: a write, or an EXEC whose queue holds one. */
+  private boolean changesData(Session session, CommandSpec spec) {
+    if (spec.has(Flag.WRITE)) {
+      return true;
+    }
+    if (spec.name().equals("exec") && session.transaction != null) {
+      for (byte[][] queued : session.transaction) {
+        CommandSpec q = resolve(queued);
+        if (q != null && q.has(Flag.WRITE)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The command or subcommand a request names, or null. */
+  private CommandSpec resolve(byte[][] args) {
+    CommandSpec spec = table.lookup(args[0]);
+    if (spec != null && spec.isContainer() && args.length > 1) {
+      return spec.subcommand(args[1]);
+    }
+    return spec;
+  }
+
+  private static long argBytes(byte[][] args) {
+    long n = 0;
+    for (byte[] a : args) {
+      n += a.length;
+    }
+    return n;
+  }
+
+  // ---- CLIENT PAUSE: held requests ----
+
+  /** Keeps a request {@link #execute} held back, behind the client's earlier held ones. */
+  public void hold(Session session, Request request) {
+    if (session.postponed == null) {
+      session.postponed = new ArrayDeque<>();
+      pause.hold(session);
+    }
+    session.postponed.addLast(request);
+  }
+
+  /**
+   * Runs the held requests the pause now allows, client by client in the order they were held,
+   * each client's in order until one is still held; hands each reply to {@code deliver}.
+   */
+  public void resumeHeld(BiConsumer<Session, Reply> deliver) {
+    if (pause.heldCount() == 0 || pause.mode(keyspace.tick()) == ClientPause.Mode.ALL) {
+      return;
+    }
+    for (Session s : new ArrayList<>(pause.held())) {
+      while (s.postponed != null && !s.postponed.isEmpty()) {
+        Reply reply = execute(s, s.postponed.peekFirst());
+        if (reply == null) {
+          break;
+        }
+        s.postponed.pollFirst();
+        deliver.accept(s, reply);
+      }
+      if (s.postponed != null && s.postponed.isEmpty()) {
+        s.postponed = null;
+        pause.forget(s);
+      }
+    }
+  }
+
+  /** Whether expiry must wait (CLIENT PAUSE holds writes). */
+  public boolean expiryPaused() {
+    return pause.writesPaused(keyspace.tick());
+  }
+
+  /** The MONITOR clients given output outside their own requests in this pass. */
+  public List<Session> takeMonitorsFed() {
+    return monitors.takeFed();
+  }
+
+  /** Records a latency event (durable-fsync, expire-cycle) for LATENCY. */
+  public void recordLatency(String event, long millis) {
+    latency.addIfNeeded(event, millis, keyspace.tick() / 1000);
   }
 
   /** Ends a pass of the command thread: hands the collected writes to the engine. */
@@ -215,10 +423,12 @@ public final class Dispatcher {
     keyspace.helpDurable();
   }
 
-  private Reply finish(Session session, RedisMessage message, int mark) {
-    if (message instanceof Deferred deferred) {
-      return Reply.computed(deferred.result());
+  private Reply finish(Session session, RedisMessage handlerMessage, int mark) {
+    if (handlerMessage instanceof Deferred deferred) {
+      int resp = session.resp;
+      return Reply.computed(deferred.result().thenApply(m -> forProtocol(resp, m)));
     }
+    RedisMessage message = forProtocol(session.resp, handlerMessage);
     if (session.closeRequested) {
       return Reply.thenClose(message);
     }
@@ -236,6 +446,17 @@ public final class Dispatcher {
       keyspace.commitPass();
     }
     return Reply.after(gate, message);
+  }
+
+  /**
+   * A handler's reply as the client's protocol has it: wrapped for the RESP3 encoder, or with
+   * the RESP3-only types turned into RESP2 ones (see {@link Resp3}). Errors need neither.
+   */
+  static RedisMessage forProtocol(int resp, RedisMessage message) {
+    if (message instanceof ErrorRedisMessage) {
+      return message;
+    }
+    return resp == 3 ? new Resp3.Frame(message) : Resp3.toResp2(message);
   }
 
   /**
@@ -296,7 +517,7 @@ public final class Dispatcher {
   private RedisMessage storageError(StorageException e) {
     stats.writeErrors++;
     stats.lastWriteError = String.valueOf(e.getMessage());
-    return error("ERR " + e.getMessage());
+    return countedError("ERR " + e.getMessage());
   }
 
   private static void flagTransaction(Session session) {
@@ -307,6 +528,13 @@ public final class Dispatcher {
 
   static String wrongArity(String fullName) {
     return "ERR wrong number of arguments for '" + fullName + "' command";
+  }
+
+  /** Redis' addReplySubcommandSyntaxError: a subcommand given the wrong arguments. */
+  static ReplyException subcommandSyntaxError(byte[][] args) {
+    return ReplyException.err("unknown subcommand or wrong number of arguments for '"
+        + truncate(Args.text(args[1])) + "'. Try " + Args.text(args[0]).toUpperCase(Locale.ROOT)
+        + " HELP.");
   }
 
   static String unknownCommand(byte[][] args) {
@@ -333,6 +561,7 @@ public final class Dispatcher {
     }
     session.transaction = new ArrayList<>();
     session.transactionDirty = false;
+    session.transactionBytes = 0;
     return Replies.OK;
   }
 
@@ -342,6 +571,7 @@ public final class Dispatcher {
     }
     session.transaction = null;
     session.transactionDirty = false;
+    session.transactionBytes = 0;
     watches.unwatchAll(session);
     return Replies.OK;
   }
@@ -381,21 +611,20 @@ public final class Dispatcher {
     if (watchedKeyChanged) {
       return Replies.NIL_ARRAY;
     }
+    session.transactionBytes = 0;
     List<RedisMessage> results = new ArrayList<>(queued.size());
-    for (byte[][] command : queued) {
-      CommandSpec spec = table.lookup(command[0]);
-      assert spec != null && spec.arityOk(command.length) : "queue-time checks passed";
-      stats.commandsProcessed++;
-      int mark = keyspace.pendingWrites();
-      try {
-        if (spec.has(Flag.WRITE)) {
-          checkSizes(spec, command);
-        }
-        results.add(spec.handler().run(session, command));
-      } catch (ReplyException e) {
-        keyspace.rollbackTo(mark);
-        results.add(error(e.getMessage()));
+    inExec = true;
+    try {
+      for (byte[][] command : queued) {
+        CommandSpec spec = resolve(command);
+        assert spec != null && spec.arityOk(command.length) : "queue-time checks passed";
+        stats.commandsProcessed++;
+        RedisMessage r = call(session, spec, command, keyspace.pendingWrites());
+        // A command that answers nothing (CLIENT REPLY) still needs its slot in EXEC's array.
+        results.add(r == Replies.NO_REPLY ? Replies.OK : r);
       }
+    } finally {
+      inExec = false;
     }
     return Replies.array(results);
   }

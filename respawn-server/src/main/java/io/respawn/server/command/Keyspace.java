@@ -49,6 +49,8 @@ final class Keyspace {
 
   private record DurableWait(WriteTicket ticket, CompletableFuture<Void> gate) {}
   private long nowMillis;
+  /** CLIENT PAUSE holds writes: expired keys read as absent but are not deleted. */
+  boolean expiryPaused;
 
   /** Reply gates of the writes collected in the current pass, linked to its ticket on commit. */
   private static final class PassWrite {
@@ -152,8 +154,14 @@ final class Keyspace {
     return v.expiresAtMillis() != 0 && nowMillis > v.expiresAtMillis();
   }
 
-  /** Deletes an expired key on its own batch (never waited on), like Redis' lazy expiry. */
+  /**
+   * Deletes an expired key on its own batch (never waited on), like Redis' lazy expiry; not
+   * while {@link #expiryPaused} (the key still reads as absent).
+   */
   private void expireNow(byte[] key) {
+    if (expiryPaused) {
+      return;
+    }
     watches.touch(key, true);
     try {
       store.apply(List.of(Mutation.delete(key)));

@@ -8,11 +8,16 @@ import io.netty.handler.codec.redis.IntegerRedisMessage;
 import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
 import io.respawn.server.resp.Errors;
+import io.respawn.server.resp.Resp3;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Builders for RESP2 reply messages. Shared instances are not reference-counted. */
+/**
+ * Builders for reply messages: RESP2's, and RESP3's types where Redis answers with them (the
+ * dispatcher turns those into RESP2 for RESP2 clients). Shared instances are not
+ * reference-counted.
+ */
 final class Replies {
   private Replies() {}
 
@@ -24,6 +29,11 @@ final class Replies {
   static final RedisMessage EMPTY_ARRAY = ArrayRedisMessage.EMPTY_INSTANCE;
   static final RedisMessage ZERO = new IntegerRedisMessage(0);
   static final RedisMessage ONE = new IntegerRedisMessage(1);
+  /**
+   * A handler's answer when Redis sends nothing (CLIENT REPLY OFF/SKIP, a second MONITOR): the
+   * request still counts as answered but no bytes are sent. Compared by identity.
+   */
+  static final RedisMessage NO_REPLY = new SimpleStringRedisMessage("(no reply)");
 
   static RedisMessage bulk(byte[] value) {
     if (value.length == 0) {
@@ -54,6 +64,49 @@ final class Replies {
     for (Object o : keysAndValues) {
       items.add(any(o));
     }
+    return array(items);
+  }
+
+  /** A RESP3 map (a flat array for RESP2 clients) of names and values ({@link #any} each). */
+  static RedisMessage map(Object... keysAndValues) {
+    List<RedisMessage> items = new ArrayList<>(keysAndValues.length);
+    for (Object o : keysAndValues) {
+      items.add(any(o));
+    }
+    return new Resp3.MapReply(items);
+  }
+
+  static RedisMessage map(List<RedisMessage> keysAndValues) {
+    return new Resp3.MapReply(keysAndValues);
+  }
+
+  /** A RESP3 set (an array for RESP2 clients). */
+  static RedisMessage set(List<RedisMessage> items) {
+    return new Resp3.SetReply(items);
+  }
+
+  /** Text as Redis sends INFO and CLIENT LIST: verbatim "txt" in RESP3, a bulk string in RESP2. */
+  static RedisMessage verbatim(String text) {
+    return new Resp3.VerbatimReply("txt", text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static RedisMessage status(String text) {
+    return new SimpleStringRedisMessage(text);
+  }
+
+  /**
+   * Redis' HELP reply: a header naming the command, one status line per entry, then HELP
+   * itself.
+   */
+  static RedisMessage help(String command, String... lines) {
+    List<RedisMessage> items = new ArrayList<>(lines.length + 3);
+    items.add(new SimpleStringRedisMessage(
+        command + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    for (String line : lines) {
+      items.add(new SimpleStringRedisMessage(line));
+    }
+    items.add(new SimpleStringRedisMessage("HELP"));
+    items.add(new SimpleStringRedisMessage("    Print this help."));
     return array(items);
   }
 

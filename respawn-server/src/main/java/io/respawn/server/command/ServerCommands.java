@@ -2,10 +2,8 @@ package io.respawn.server.command;
 
 import static io.respawn.server.command.Args.is;
 import static io.respawn.server.command.Replies.bulk;
-import static io.respawn.server.command.Replies.integer;
 
 import io.netty.handler.codec.redis.RedisMessage;
-import io.netty.handler.codec.redis.SimpleStringRedisMessage;
 import io.respawn.server.command.CommandSpec.Flag;
 import io.respawn.storage.Durability;
 import io.respawn.storage.LogEngine;
@@ -19,7 +17,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-/** Server commands: INFO, CONFIG, COMMAND, WAIT, WAITAOF, TIME and the RESPAWN namespace. */
+/** Server commands: INFO, CONFIG, WAIT, WAITAOF, TIME and the RESPAWN namespace. */
 final class ServerCommands {
   private final Dispatcher d;
 
@@ -29,46 +27,83 @@ final class ServerCommands {
 
   void register(CommandTable t) {
     t.add("info", -1, (s, a) -> info(a), Flag.WHOLE_KEYSPACE);
-    t.add("config", -2, (s, a) -> config(a), Flag.ADMIN);
-    t.add("command", -1, (s, a) -> command(a));
+    t.addContainer("config", -2, null);
+    t.addSubcommand("config", "get", -3, (s, a) -> configGet(a), Flag.ADMIN);
+    t.addSubcommand("config", "set", -4, (s, a) -> configSet(a), Flag.ADMIN);
+    t.addSubcommand("config", "resetstat", 2, (s, a) -> resetStats(), Flag.ADMIN);
+    t.addSubcommand("config", "rewrite", 2, (s, a) -> {
+      throw ReplyException.err("The server is running without a config file");
+    }, Flag.ADMIN);
+    t.addSubcommand("config", "help", 2, (s, a) -> configHelp());
     t.add("wait", 3, (s, a) -> waitReplicas(a), Flag.NO_MULTI);
     t.add("waitaof", 4, this::waitAof, Flag.NO_MULTI, Flag.WHOLE_KEYSPACE);
     t.add("time", 1, (s, a) -> time());
-    t.add("respawn", -2, this::respawn, Flag.WHOLE_KEYSPACE);
+    t.addContainer("respawn", -2, null);
+    t.addSubcommand("respawn", "durability", -2, this::durability);
+    t.addSubcommand("respawn", "status", 2, this::status, Flag.WHOLE_KEYSPACE);
+    t.addSubcommand("respawn", "mirror", -2, (s, a) -> MirrorCommands.run(d, s, a),
+        Flag.WHOLE_KEYSPACE);
+    t.addSubcommand("respawn", "help", 2, (s, a) -> Replies.help("RESPAWN",
+        "DURABILITY [ORDERED|DURABLE]",
+        "    Get or set when this connection's writes are acknowledged.",
+        "STATUS",
+        "    Node status: role, engine, keys, write counters.",
+        "MIRROR [LOCAL|NETWORK|REMOTE]",
+        "    Get or set when this connection's writes are acknowledged w.r.t. the mirror.",
+        "MIRROR STATUS | MIRROR PROMOTE",
+        "    The mirror link's positions and counters; make a mirror serve writes."));
   }
 
   // ---- INFO ----
 
+  /**
+   * Sections of a plain INFO (and of INFO default), as in Redis 7, plus a shard member's
+   * {@code shard} section.
+   */
+  private static final Set<String> DEFAULT_SECTIONS = Set.of("server", "clients", "memory",
+      "persistence", "stats", "replication", "cpu", "errorstats", "keyspace", "shard");
+
+  /**
+   * INFO [section ...]: Redis' text format. No argument or {@code default}: the default
+   * sections; {@code all} and {@code everything} add commandstats. Section names are
+   * case-insensitive; unknown ones are left out.
+   */
   private RedisMessage info(byte[][] a) {
     Set<String> wanted = new java.util.HashSet<>();
+    boolean all = false;
     for (int i = 1; i < a.length; i++) {
-      wanted.add(Args.lower(a[i]));
-    }
-    boolean all = wanted.isEmpty() || wanted.contains("all") || wanted.contains("default")
-        || wanted.contains("everything");
-    StringBuilder sb = new StringBuilder();
-    for (Map.Entry<String, Map<String, Object>> section : sections().entrySet()) {
-      if (!all && !wanted.contains(section.getKey())) {
-        continue;
+      String name = Args.lower(a[i]);
+      switch (name) {
+        case "default" -> wanted.addAll(DEFAULT_SECTIONS);
+        case "all", "everything" -> all = true;
+        default -> wanted.add(name);
       }
+    }
+    if (a.length == 1) {
+      wanted.addAll(DEFAULT_SECTIONS);
+    }
+    StringBuilder sb = new StringBuilder();
+    for (Map.Entry<String, Map<String, Object>> section : sections(all, wanted).entrySet()) {
       if (sb.length() > 0) {
         sb.append("\r\n");
       }
       String title = section.getKey();
-      sb.append("# ").append(Character.toUpperCase(title.charAt(0))).append(title.substring(1))
-          .append("\r\n");
+      sb.append("# ").append(title.equals("cpu") ? "CPU"
+          : Character.toUpperCase(title.charAt(0)) + title.substring(1)).append("\r\n");
       for (Map.Entry<String, Object> field : section.getValue().entrySet()) {
         sb.append(field.getKey()).append(':').append(field.getValue()).append("\r\n");
       }
     }
-    return bulk(sb.toString());
+    return Replies.verbatim(sb.toString());
   }
 
-  private Map<String, Map<String, Object>> sections() {
+  /** The sections asked for, in Redis' order. */
+  private Map<String, Map<String, Object>> sections(boolean all, Set<String> wanted) {
     ServerStats st = d.stats;
     long now = System.currentTimeMillis();
     long uptimeSeconds = (now - st.startedAtMillis) / 1000;
     Map<String, Map<String, Object>> s = new LinkedHashMap<>();
+    java.util.function.Predicate<String> in = name -> all || wanted.contains(name);
 
     Map<String, Object> server = new LinkedHashMap<>();
     server.put("redis_version", CommandSettings.REDIS_COMPAT_VERSION);
@@ -91,7 +126,7 @@ final class ServerCommands {
     Map<String, Object> clients = new LinkedHashMap<>();
     clients.put("connected_clients", d.registry.size());
     clients.put("maxclients", d.registry.clientsMax());
-    clients.put("blocked_clients", 0);
+    clients.put("blocked_clients", d.pause.heldCount());
     s.put("clients", clients);
 
     s.put("memory", memorySection());
@@ -121,6 +156,7 @@ final class ServerCommands {
     stats.put("respawn_oom_refusals", st.oomRefusals);
     stats.put("keyspace_hits", st.keyspaceHits);
     stats.put("keyspace_misses", st.keyspaceMisses);
+    stats.put("total_error_replies", st.errorReplies);
     stats.put("total_error_replies_protocol", st.protocolErrors);
     s.put("stats", stats);
 
@@ -130,10 +166,40 @@ final class ServerCommands {
     s.put("replication", replication);
 
     Map<String, Object> cpu = new LinkedHashMap<>();
-    var os = ManagementFactory.getOperatingSystemMXBean();
-    cpu.put("available_processors", os.getAvailableProcessors());
-    cpu.put("load_average_1m", String.format(Locale.ROOT, "%.2f", os.getSystemLoadAverage()));
+    if (in.test("cpu")) {
+      ProcessCpu.Times process = ProcessCpu.process();
+      ProcessCpu.Times main = ProcessCpu.currentThread();
+      cpu.put("used_cpu_sys", seconds(process.systemNanos()));
+      cpu.put("used_cpu_user", seconds(process.userNanos()));
+      cpu.put("used_cpu_sys_children", seconds(0));
+      cpu.put("used_cpu_user_children", seconds(0));
+      cpu.put("used_cpu_sys_main_thread", seconds(main.systemNanos()));
+      cpu.put("used_cpu_user_main_thread", seconds(main.userNanos()));
+      var os = ManagementFactory.getOperatingSystemMXBean();
+      cpu.put("available_processors", os.getAvailableProcessors());
+      cpu.put("load_average_1m", String.format(Locale.ROOT, "%.2f", os.getSystemLoadAverage()));
+    }
     s.put("cpu", cpu);
+
+    Map<String, Object> commandStats = new LinkedHashMap<>();
+    if (all || wanted.contains("commandstats")) {
+      for (CommandSpec spec : d.table.allWithSubcommands()) {
+        CommandStats c = spec.stats();
+        if (!c.isEmpty()) {
+          long usec = c.nanos / 1000;
+          commandStats.put("cmdstat_" + spec.name(), "calls=" + c.calls + ",usec=" + usec
+              + ",usec_per_call=" + String.format(Locale.ROOT, "%.2f",
+                  c.calls == 0 ? 0f : (float) usec / c.calls)
+              + ",rejected_calls=" + c.rejectedCalls + ",failed_calls=" + c.failedCalls);
+        }
+      }
+    }
+    s.put("commandstats", commandStats);
+
+    Map<String, Object> errorStats = new LinkedHashMap<>();
+    st.errorsByCode.forEach((code, count) -> errorStats.put("errorstat_" + code,
+        "count=" + count[0]));
+    s.put("errorstats", errorStats);
 
     Map<String, Object> keyspace = new LinkedHashMap<>();
     long keys = d.keyspace.keyCount();
@@ -148,6 +214,7 @@ final class ServerCommands {
       d.extraInfo.get().forEach((name, fields) ->
           s.computeIfAbsent(name, k -> new LinkedHashMap<>()).putAll(fields));
     }
+    s.keySet().removeIf(name -> !in.test(name));
     return s;
   }
 
@@ -183,6 +250,12 @@ final class ServerCommands {
     memory.put("jvm_heap_committed", rt.totalMemory());
     memory.put("jvm_heap_max", rt.maxMemory());
     return memory;
+  }
+
+  /** Seconds with microseconds, as Redis prints CPU times ({@code 1.234567}). */
+  private static String seconds(long nanos) {
+    long micros = nanos / 1000;
+    return String.format(Locale.ROOT, "%d.%06d", micros / 1_000_000, micros % 1_000_000);
   }
 
   /** The log engine's own counters, when the store is the log engine. */
@@ -240,113 +313,139 @@ final class ServerCommands {
     c.put("proto-max-bulk-len", Integer.toString(d.settings.limits().bulkLengthMax()));
     c.put("client-query-buffer-limit", Long.toString(d.settings.limits().requestBytesMax()));
     c.put("respawn-durability", lower(d.settings.defaultDurability()));
+    c.put("slowlog-log-slower-than", Long.toString(d.slowLog.slowerThanMicros()));
+    c.put("slowlog-max-len", Long.toString(d.slowLog.maxLength()));
+    c.put("latency-monitor-threshold", Long.toString(d.latency.thresholdMillis()));
     return c;
   }
 
-  private RedisMessage config(byte[][] a) {
-    String sub = Args.lower(a[1]);
-    switch (sub) {
-      case "get" -> {
-        if (a.length < 3) {
-          throw new ReplyException(Dispatcher.wrongArity("config|get"));
+  /** CONFIG GET pattern [pattern ...]: a map of the matching settings (glob, case-insensitive). */
+  private RedisMessage configGet(byte[][] a) {
+    Map<String, String> matched = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : configValues().entrySet()) {
+      for (int i = 2; i < a.length; i++) {
+        if (Glob.matches(Args.bytes(Args.lower(a[i])), Args.bytes(e.getKey()))) {
+          matched.put(e.getKey(), e.getValue());
         }
-        Map<String, String> matched = new LinkedHashMap<>();
-        for (Map.Entry<String, String> e : configValues().entrySet()) {
-          for (int i = 2; i < a.length; i++) {
-            if (Glob.matches(Args.bytes(Args.lower(a[i])), Args.bytes(e.getKey()))) {
-              matched.put(e.getKey(), e.getValue());
-            }
+      }
+    }
+    List<RedisMessage> out = new ArrayList<>();
+    matched.forEach((k, v) -> {
+      out.add(bulk(k));
+      out.add(bulk(v));
+    });
+    return Replies.map(out);
+  }
+
+  /**
+   * CONFIG SET name value [name value ...]: all or nothing, as in Redis 7. The settings Respawn
+   * can change while running are the slow log's and the latency monitor's; every other setting
+   * CONFIG GET shows is fixed by a start-up flag and answers an error saying so (setting it to
+   * the value it already has is accepted). Unknown names answer Redis' unknown-option error.
+   */
+  private RedisMessage configSet(byte[][] a) {
+    if (a.length % 2 != 0) {
+      throw ReplyException.err("syntax error");
+    }
+    Map<String, String> current = configValues();
+    for (int i = 2; i < a.length; i += 2) {
+      if (!current.containsKey(Args.lower(a[i]))) {
+        throw ReplyException.err("Unknown option or number of arguments for CONFIG SET - '"
+            + Args.text(a[i]) + "'");
+      }
+    }
+    List<Runnable> changes = new ArrayList<>();
+    Set<String> seen = new java.util.HashSet<>();
+    for (int i = 2; i < a.length; i += 2) {
+      String name = Args.lower(a[i]);
+      String value = Args.text(a[i + 1]);
+      if (!seen.add(name)) {
+        throw configSetFailed(name, "duplicate parameter");
+      }
+      switch (name) {
+        case "slowlog-log-slower-than" -> {
+          long v = configLong(name, value, -1, Long.MAX_VALUE);
+          changes.add(() -> d.slowLog.slowerThanMicros(v));
+        }
+        case "slowlog-max-len" -> {
+          long v = configLong(name, value, 0, SlowLog.LENGTH_LIMIT);
+          changes.add(() -> d.slowLog.maxLength(v));
+        }
+        case "latency-monitor-threshold" -> {
+          long v = configLong(name, value, 0, Long.MAX_VALUE);
+          changes.add(() -> d.latency.thresholdMillis(v));
+        }
+        default -> {
+          if (!current.get(name).equals(value)) {
+            throw configSetFailed(name, "can't change at run time in Respawn: "
+                + RESTART_ADVICE.getOrDefault(name, "it is fixed"));
           }
         }
-        List<RedisMessage> out = new ArrayList<>();
-        matched.forEach((k, v) -> {
-          out.add(bulk(k));
-          out.add(bulk(v));
-        });
-        return Replies.array(out);
       }
-      case "set" -> throw ReplyException.err(
-          "CONFIG SET is not supported: restart respawn with the matching flag");
-      case "resetstat" -> {
-        d.stats.reset();
-        return Replies.OK;
-      }
-      case "rewrite" -> throw ReplyException.err("The server is running without a config file");
-      default -> throw ReplyException.err(
-          "unknown subcommand '" + Args.text(a[1]) + "'. Try CONFIG HELP.");
     }
+    changes.forEach(Runnable::run);
+    return Replies.OK;
   }
 
-  // ---- COMMAND ----
+  /** Why a setting cannot change while running, for CONFIG SET's error. */
+  private static final Map<String, String> RESTART_ADVICE = Map.ofEntries(
+      Map.entry("bind", "restart with --bind"),
+      Map.entry("port", "restart with --port"),
+      Map.entry("dir", "restart with --data"),
+      Map.entry("maxclients", "restart with --maxclients"),
+      Map.entry("io-threads", "restart with --io-threads"),
+      Map.entry("proto-max-bulk-len", "restart with --bulk-length-max"),
+      Map.entry("client-query-buffer-limit", "restart with --request-bytes-max"),
+      Map.entry("respawn-durability", "restart with --durability, or use RESPAWN DURABILITY "
+          + "per connection"),
+      Map.entry("hz", "fixed at 10"),
+      Map.entry("databases", "there is one database"),
+      Map.entry("save", "the log is always on; there are no snapshots"),
+      Map.entry("appendonly", "the log is always on"),
+      Map.entry("appendfsync", "use --durability and --flush-interval-ms"),
+      Map.entry("dbfilename", "there are no snapshot files"),
+      Map.entry("maxmemory", "restart with --maxmemory"),
+      Map.entry("maxmemory-policy", "there is no eviction"),
+      Map.entry("timeout", "idle clients are never closed"),
+      Map.entry("tcp-keepalive", "not supported"),
+      Map.entry("cluster-enabled", "there is no cluster mode"));
 
-  private RedisMessage command(byte[][] a) {
-    if (a.length == 1) {
-      List<RedisMessage> out = new ArrayList<>();
-      for (CommandSpec spec : d.table.all()) {
-        out.add(describe(spec));
-      }
-      return Replies.array(out);
-    }
-    String sub = Args.lower(a[1]);
-    switch (sub) {
-      case "count" -> {
-        return integer(d.table.size());
-      }
-      case "docs" -> {
-        return Replies.EMPTY_ARRAY;
-      }
-      case "info" -> {
-        List<RedisMessage> out = new ArrayList<>();
-        for (int i = 2; i < a.length; i++) {
-          CommandSpec spec = d.table.lookup(a[i]);
-          out.add(spec == null ? Replies.NIL_ARRAY : describe(spec));
-        }
-        return Replies.array(out);
-      }
-      case "list" -> {
-        List<RedisMessage> out = new ArrayList<>();
-        for (CommandSpec spec : d.table.all()) {
-          out.add(bulk(spec.name()));
-        }
-        return Replies.array(out);
-      }
-      default -> throw ReplyException.err(
-          "unknown subcommand '" + Args.text(a[1]) + "'. Try COMMAND HELP.");
-    }
+  private static ReplyException configSetFailed(String name, String why) {
+    return ReplyException.err(
+        "CONFIG SET failed (possibly related to argument '" + name + "') - " + why);
   }
 
-  /** Redis 7's 10-field command info (ACL categories, tips, key specs and subcommands empty). */
-  private static RedisMessage describe(CommandSpec spec) {
-    List<RedisMessage> flags = new ArrayList<>();
-    if (spec.has(Flag.WRITE)) {
-      flags.add(new SimpleStringRedisMessage("write"));
+  private static long configLong(String name, String value, long min, long max) {
+    Long v = Args.parseLongOrNull(Args.bytes(value));
+    if (v == null) {
+      throw configSetFailed(name, "argument couldn't be parsed into an integer");
     }
-    if (spec.has(Flag.READONLY)) {
-      flags.add(new SimpleStringRedisMessage("readonly"));
+    if (v < min || v > max) {
+      throw configSetFailed(name, "argument must be between " + min + " and " + max
+          + " inclusive");
     }
-    if (spec.has(Flag.ADMIN)) {
-      flags.add(new SimpleStringRedisMessage("admin"));
+    return v;
+  }
+
+  /** CONFIG RESETSTAT: INFO's counters, commandstats and errorstats (not the slow log). */
+  private RedisMessage resetStats() {
+    d.stats.reset();
+    for (CommandSpec spec : d.table.allWithSubcommands()) {
+      spec.stats().reset();
     }
-    if (spec.has(Flag.NO_AUTH)) {
-      flags.add(new SimpleStringRedisMessage("no_auth"));
-    }
-    if (spec.has(Flag.DENY_OOM)) {
-      flags.add(new SimpleStringRedisMessage("denyoom"));
-    }
-    if (spec.has(Flag.NO_MULTI)) {
-      flags.add(new SimpleStringRedisMessage("no_multi"));
-    }
-    List<RedisMessage> info = new ArrayList<>(10);
-    info.add(bulk(spec.name()));
-    info.add(integer(spec.arity()));
-    info.add(Replies.array(flags));
-    info.add(integer(spec.firstKey()));
-    info.add(integer(spec.lastKey()));
-    info.add(integer(spec.step()));
-    for (int i = 0; i < 4; i++) {
-      info.add(Replies.EMPTY_ARRAY);
-    }
-    return Replies.array(info);
+    return Replies.OK;
+  }
+
+  private static RedisMessage configHelp() {
+    return Replies.help("CONFIG",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.");
   }
 
   // ---- WAIT / WAITAOF / TIME ----
@@ -399,62 +498,38 @@ final class ServerCommands {
 
   // ---- RESPAWN ----
 
-  private RedisMessage respawn(Session s, byte[][] a) {
-    String sub = Args.lower(a[1]);
-    switch (sub) {
-      case "durability" -> {
-        if (a.length == 2) {
-          return bulk(s.durability.name());
-        }
-        if (a.length != 3) {
-          throw new ReplyException(Dispatcher.wrongArity("respawn|durability"));
-        }
-        if (is(a[2], "ORDERED")) {
-          s.durability = Durability.ORDERED;
-        } else if (is(a[2], "DURABLE")) {
-          s.durability = Durability.DURABLE;
-        } else {
-          throw ReplyException.err("durability must be ORDERED or DURABLE, got '"
-              + Args.text(a[2]) + "'");
-        }
-        return Replies.OK;
-      }
-      case "mirror" -> {
-        return MirrorCommands.run(d, s, a);
-      }
-      case "status" -> {
-        StringBuilder sb = new StringBuilder();
-        sb.append("role:standalone\r\n");
-        sb.append("respawn_version:").append(CommandSettings.RESPAWN_VERSION).append("\r\n");
-        sb.append("engine:").append(d.settings.storageDescription()).append("\r\n");
-        sb.append("data_dir:").append(d.settings.dataDir()).append("\r\n");
-        sb.append("default_durability:").append(d.settings.defaultDurability()).append("\r\n");
-        sb.append("connection_durability:").append(s.durability).append("\r\n");
-        sb.append("keys:").append(d.keyspace.keyCount()).append("\r\n");
-        sb.append("write_batches:").append(d.stats.writeBatches).append("\r\n");
-        engineStats().forEach((k, v) -> sb.append(k).append(':').append(v).append("\r\n"));
-        sb.append("write_errors:").append(d.stats.writeErrors).append("\r\n");
-        sb.append("connected_clients:").append(d.registry.size()).append("\r\n");
-        return bulk(sb.toString());
-      }
-      case "help" -> {
-        List<RedisMessage> lines = new ArrayList<>();
-        for (String line : new String[] {
-            "RESPAWN <subcommand> [<arg> ...]. Subcommands are:",
-            "DURABILITY [ORDERED|DURABLE]",
-            "    Get or set when this connection's writes are acknowledged.",
-            "STATUS",
-            "    Node status: role, engine, keys, write counters.",
-            "MIRROR [LOCAL|NETWORK|REMOTE]",
-            "    Get or set when this connection's writes are acknowledged w.r.t. the mirror.",
-            "MIRROR STATUS | MIRROR PROMOTE",
-            "    The mirror link's positions and counters; make a mirror serve writes."}) {
-          lines.add(new SimpleStringRedisMessage(line));
-        }
-        return Replies.array(lines);
-      }
-      default -> throw ReplyException.err(
-          "unknown subcommand '" + Args.text(a[1]) + "'. Try RESPAWN HELP.");
+  /** RESPAWN DURABILITY [ORDERED|DURABLE]. */
+  private RedisMessage durability(Session s, byte[][] a) {
+    if (a.length == 2) {
+      return bulk(s.durability.name());
     }
+    if (a.length != 3) {
+      throw new ReplyException(Dispatcher.wrongArity("respawn|durability"));
+    }
+    if (is(a[2], "ORDERED")) {
+      s.durability = Durability.ORDERED;
+    } else if (is(a[2], "DURABLE")) {
+      s.durability = Durability.DURABLE;
+    } else {
+      throw ReplyException.err("durability must be ORDERED or DURABLE, got '"
+          + Args.text(a[2]) + "'");
+    }
+    return Replies.OK;
+  }
+
+  private RedisMessage status(Session s, byte[][] a) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("role:standalone\r\n");
+    sb.append("respawn_version:").append(CommandSettings.RESPAWN_VERSION).append("\r\n");
+    sb.append("engine:").append(d.settings.storageDescription()).append("\r\n");
+    sb.append("data_dir:").append(d.settings.dataDir()).append("\r\n");
+    sb.append("default_durability:").append(d.settings.defaultDurability()).append("\r\n");
+    sb.append("connection_durability:").append(s.durability).append("\r\n");
+    sb.append("keys:").append(d.keyspace.keyCount()).append("\r\n");
+    sb.append("write_batches:").append(d.stats.writeBatches).append("\r\n");
+    engineStats().forEach((k, v) -> sb.append(k).append(':').append(v).append("\r\n"));
+    sb.append("write_errors:").append(d.stats.writeErrors).append("\r\n");
+    sb.append("connected_clients:").append(d.registry.size()).append("\r\n");
+    return bulk(sb.toString());
   }
 }

@@ -36,6 +36,28 @@ public final class Session {
   /** QUIT: close the connection after this command's reply. */
   boolean closeRequested;
 
+  /** Protocol version chosen with HELLO: 2 or 3. */
+  int resp = 2;
+  /** CLIENT REPLY OFF: no reply is sent until CLIENT REPLY ON. */
+  boolean replyOff;
+  /** CLIENT REPLY SKIP was the previous command: this command's reply is not sent. */
+  boolean replySkip;
+  /** CLIENT REPLY SKIP is the current command: the next command's reply is not sent. */
+  boolean replySkipNext;
+  /** MONITOR: receives every executed command; may not read or write keys. */
+  boolean monitor;
+  /** CLIENT NO-EVICT ON (reported only: Respawn never evicts clients). */
+  boolean noEvict;
+  /** Argument bytes of the command executing now (CLIENT LIST's argv-mem). */
+  long currentArgBytes;
+  /** Argument bytes of the commands queued since MULTI (CLIENT LIST's multi-mem). */
+  long transactionBytes;
+  /**
+   * Requests held back by CLIENT PAUSE, oldest first (null when none): the first one is
+   * executed again once the pause allows it, and the later ones wait behind it.
+   */
+  java.util.ArrayDeque<io.respawn.server.resp.Request> postponed;
+
   /** Replies produced in the current command-thread pass, not yet handed to the connection. */
   List<Reply> outbox;
 
@@ -50,11 +72,18 @@ public final class Session {
     return connection.id();
   }
 
+  /** MONITOR lines about this monitor's own commands: they follow the command's reply. */
+  List<Reply> ownFeed;
+
   void addReply(Reply reply) {
     if (outbox == null) {
       outbox = new ArrayList<>(4);
     }
     outbox.add(reply);
+    if (ownFeed != null && reply.kind() != Reply.Kind.UNSOLICITED) {
+      outbox.addAll(ownFeed);
+      ownFeed = null;
+    }
   }
 
   boolean inTransaction() {

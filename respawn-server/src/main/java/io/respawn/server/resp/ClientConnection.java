@@ -223,10 +223,14 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
         break;
       }
       pending.pollFirst();
-      inFlight--;
+      if (head.kind() != Reply.Kind.UNSOLICITED) {
+        inFlight--;
+      }
       assert inFlight >= 0 : "more replies than requests";
       RedisMessage message = resolve(head);
-      if (ReplyWriter.canWrite(message)) {
+      if (head.kind() == Reply.Kind.SILENT) {
+        ReferenceCountUtil.release(message); // CLIENT REPLY OFF/SKIP: answered, not sent
+      } else if (ReplyWriter.canWrite(message)) {
         if (batch == null) {
           batch = channel.alloc().ioBuffer();
         }
@@ -304,6 +308,56 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
       channel.config().setAutoRead(false);
     } else if (!autoRead && inFlight <= limits.pipelineDepthMax() / 2 && channel.isWritable()) {
       channel.config().setAutoRead(true);
+    }
+  }
+
+  // ---- Introspection for CLIENT LIST, CLIENT KILL and MONITOR ----
+  // Called from the command thread: with one I/O thread that is this connection's event loop;
+  // with several, the values are a racy snapshot, good enough for reporting.
+
+  /** The socket's file descriptor with the epoll transport; -1 with NIO or before connecting. */
+  public int fd() {
+    return channel instanceof io.netty.channel.epoll.EpollSocketChannel epoll
+        ? epoll.fd().intValue() : -1;
+  }
+
+  /** Bytes received but not yet decoded into a whole request (Redis' qbuf). */
+  public int queryBufferBytes() {
+    RequestDecoder decoder = channel == null ? null : channel.pipeline().get(RequestDecoder.class);
+    return decoder == null ? 0 : decoder.bufferedBytes();
+  }
+
+  /** Free space of the query buffer before it grows (Redis' qbuf-free). */
+  public int queryBufferFreeBytes() {
+    RequestDecoder decoder = channel == null ? null : channel.pipeline().get(RequestDecoder.class);
+    return decoder == null ? 0 : decoder.bufferFreeBytes();
+  }
+
+  /** Reply bytes written to the socket's outbound buffer and not yet sent (Redis' omem). */
+  public long outputBytesPending() {
+    Channel ch = channel;
+    if (ch == null) {
+      return 0;
+    }
+    io.netty.channel.ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+    return out == null ? 0 : out.totalPendingWriteBytes();
+  }
+
+  /** Replies waiting for their turn or their storage acknowledgement (Redis' oll). */
+  public int repliesPending() {
+    return pending.size();
+  }
+
+  /** Whether the connection is reading requests now (not paused by back-pressure). */
+  public boolean isReading() {
+    return channel != null && channel.config().isAutoRead();
+  }
+
+  /** Closes the connection now, dropping unsent replies (CLIENT KILL). Any thread. */
+  public void close() {
+    Channel ch = channel;
+    if (ch != null) {
+      ch.close();
     }
   }
 }

@@ -14,11 +14,27 @@ public final class Reply {
   private final RedisMessage message;
   private final CompletableFuture<?> gate;
   private final boolean closeAfter;
+  private final Kind kind;
 
-  private Reply(RedisMessage message, CompletableFuture<?> gate, boolean closeAfter) {
+  /** How the connection treats a reply besides sending it. */
+  public enum Kind {
+    /** Answers one request: sent in request order. */
+    ANSWER,
+    /** Answers one request but is not sent (CLIENT REPLY OFF/SKIP): only keeps the count. */
+    SILENT,
+    /** Answers no request (a MONITOR line): sent in order with the answers, counted by none. */
+    UNSOLICITED
+  }
+
+  private Reply(RedisMessage message, CompletableFuture<?> gate, boolean closeAfter, Kind kind) {
     this.message = message;
     this.gate = gate;
     this.closeAfter = closeAfter;
+    this.kind = kind;
+  }
+
+  private Reply(RedisMessage message, CompletableFuture<?> gate, boolean closeAfter) {
+    this(message, gate, closeAfter, Kind.ANSWER);
   }
 
   /** A reply that can be sent now. */
@@ -39,6 +55,20 @@ public final class Reply {
   /** A reply after which the connection closes (QUIT, protocol errors). */
   public static Reply thenClose(RedisMessage message) {
     return new Reply(message, null, true);
+  }
+
+  /** A message that answers no request (a MONITOR line), sent after the replies before it. */
+  public static Reply unsolicited(RedisMessage message) {
+    return new Reply(message, null, false, Kind.UNSOLICITED);
+  }
+
+  /** This reply, answering its request without sending anything (it still waits its turn). */
+  public Reply silenced() {
+    return new Reply(message, gate, closeAfter, Kind.SILENT);
+  }
+
+  public Kind kind() {
+    return kind;
   }
 
   public RedisMessage message() {

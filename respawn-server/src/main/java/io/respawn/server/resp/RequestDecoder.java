@@ -54,6 +54,16 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     this.limits = limits;
   }
 
+  /** Bytes received and not yet taken into a request (for CLIENT LIST's qbuf). */
+  int bufferedBytes() {
+    return internalBuffer().readableBytes();
+  }
+
+  /** Room left in the receive buffer before it grows (for CLIENT LIST's qbuf-free). */
+  int bufferFreeBytes() {
+    return internalBuffer().writableBytes();
+  }
+
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
     if (failed) {

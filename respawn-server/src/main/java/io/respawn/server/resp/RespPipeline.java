@@ -8,8 +8,8 @@ import io.netty.handler.codec.redis.RedisEncoder;
 /**
  * Builds a client connection's pipeline: bytes → {@link RequestDecoder} (RESP arrays of bulk
  * strings and inline commands, within the limits → {@link Request}) → {@link ClientConnection}
- * (hand-off and replies); replies leave through {@link RedisEncoder}. Command semantics live
- * elsewhere.
+ * (hand-off and replies); replies leave through {@link Resp3Encoder} (RESP3 connections'
+ * replies) and {@link RedisEncoder}. Command semantics live elsewhere.
  */
 public final class RespPipeline extends ChannelInitializer<SocketChannel> {
   private final CommandSink sink;
@@ -31,6 +31,7 @@ public final class RespPipeline extends ChannelInitializer<SocketChannel> {
   public static void install(
       ChannelPipeline p, CommandSink sink, ClientRegistry registry, RespLimits limits) {
     p.addLast("encoder", new RedisEncoder());
+    p.addLast("resp3", new Resp3Encoder());
     p.addLast("request", new RequestDecoder(limits));
     p.addLast("client", new ClientConnection(sink, registry, limits));
   }

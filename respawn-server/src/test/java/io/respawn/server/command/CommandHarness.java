@@ -8,6 +8,7 @@ import io.netty.handler.codec.redis.IntegerRedisMessage;
 import io.netty.handler.codec.redis.RedisMessage;
 import io.netty.handler.codec.redis.SimpleStringRedisMessage;
 import io.respawn.server.resp.ClientConnection;
+import io.respawn.server.resp.Resp3;
 import io.respawn.server.resp.ClientRegistry;
 import io.respawn.server.resp.Reply;
 import io.respawn.server.resp.Request;
@@ -101,7 +102,57 @@ final class CommandHarness {
     }
   }
 
+  /**
+   * Renders a reply; a RESP3 connection's ({@link Resp3.Frame}) shows RESP3's types: {@code
+   * {k: v}} for a map, {@code ~[a]} for a set, {@code >[a]} for a push, {@code (double) 1.5},
+   * {@code (true)}, {@code (verbatim txt) "text"}, {@code (big) 123} and {@code (null)}.
+   */
   static String render(RedisMessage m) {
+    if (m instanceof Resp3.Frame frame) {
+      return render3(frame.reply());
+    }
+    return render2(m);
+  }
+
+  private static String render3(RedisMessage m) {
+    if (m instanceof FullBulkStringRedisMessage b && b.isNull()
+        || m instanceof ArrayRedisMessage a && a.isNull()) {
+      return "(null)";
+    } else if (m instanceof ArrayRedisMessage a) {
+      return joined(a.children(), "[", "]");
+    } else if (m instanceof Resp3.MapReply map) {
+      StringJoiner j = new StringJoiner(", ", "{", "}");
+      List<RedisMessage> kv = map.keysAndValues();
+      for (int i = 0; i < kv.size(); i += 2) {
+        j.add(render3(kv.get(i)) + ": " + render3(kv.get(i + 1)));
+      }
+      return j.toString();
+    } else if (m instanceof Resp3.SetReply set) {
+      return joined(set.items(), "~[", "]");
+    } else if (m instanceof Resp3.PushReply push) {
+      return joined(push.items(), ">[", "]");
+    } else if (m instanceof Resp3.DoubleReply d) {
+      return "(double) " + Resp3.formatDouble(d.value());
+    } else if (m instanceof Resp3.BooleanReply b) {
+      return b.value() ? "(true)" : "(false)";
+    } else if (m instanceof Resp3.VerbatimReply v) {
+      return "(verbatim " + v.format() + ") \"" + new String(v.text(), StandardCharsets.UTF_8)
+          + "\"";
+    } else if (m instanceof Resp3.BigNumberReply n) {
+      return "(big) " + n.digits();
+    }
+    return render2(m);
+  }
+
+  private static String joined(List<RedisMessage> items, String open, String close) {
+    StringJoiner j = new StringJoiner(", ", open, close);
+    for (RedisMessage child : items) {
+      j.add(render3(child));
+    }
+    return j.toString();
+  }
+
+  private static String render2(RedisMessage m) {
     if (m instanceof SimpleStringRedisMessage s) {
       return s.content();
     } else if (m instanceof ErrorRedisMessage e) {
@@ -120,7 +171,7 @@ final class CommandHarness {
       }
       StringJoiner j = new StringJoiner(", ", "[", "]");
       for (RedisMessage child : a.children()) {
-        j.add(render(child));
+        j.add(render2(child));
       }
       return j.toString();
     }

@@ -356,9 +356,14 @@ abstract class CommandSemanticsTest {
         .isEqualTo("(error) ERR wrong number of arguments for 'client|setname' command");
     assertThat(h.call("CLIENT", "NOPE"))
         .isEqualTo("(error) ERR unknown subcommand 'NOPE'. Try CLIENT HELP.");
-    assertThat(h.call("HELLO", "3")).isEqualTo("(error) NOPROTO unsupported protocol version");
+    assertThat(h.call("HELLO", "4")).isEqualTo("(error) NOPROTO unsupported protocol version");
+    assertThat(h.call("HELLO", "1")).isEqualTo("(error) NOPROTO unsupported protocol version");
+    assertThat(h.call("HELLO", "3")).startsWith("{\"server\": \"redis\", \"version\": ")
+        .contains("\"proto\": (integer) 3");
+    assertThat(h.call("GET", "nope")).isEqualTo("(null)");
     assertThat(h.call("HELLO", "2")).startsWith("[\"server\", \"redis\", \"version\"")
         .contains("\"proto\", (integer) 2");
+    assertThat(h.call("GET", "nope")).isEqualTo("(nil)");
     assertThat(h.call("AUTH", "pw")).startsWith(
         "(error) ERR AUTH <password> called without any password configured");
     assertThat(h.call("QUIT")).isEqualTo("OK");
@@ -386,8 +391,10 @@ abstract class CommandSemanticsTest {
     assertThat(h.call("CONFIG", "GET", "databases")).isEqualTo("[\"databases\", \"1\"]");
     assertThat(h.call("CONFIG", "GET", "nothing*")).isEqualTo("[]");
     assertThat(h.call("COMMAND", "COUNT")).startsWith("(integer) ");
-    assertThat(h.call("COMMAND", "DOCS")).isEqualTo("[]");
-    assertThat(h.call("COMMAND", "INFO", "get")).startsWith("[[\"get\", (integer) 2, [readonly]");
+    assertThat(h.call("COMMAND", "DOCS", "get", "nosuch")).isEqualTo("[\"get\", [\"summary\", "
+        + "\"Returns the value of a key.\", \"since\", \"1.0.0\", \"group\", \"string\"]]");
+    assertThat(h.call("COMMAND", "INFO", "get"))
+        .startsWith("[[\"get\", (integer) 2, [readonly, fast], (integer) 1, (integer) 1");
     assertThat(h.call("COMMAND")).contains("\"set\", (integer) -3");
     assertThat(h.call("WAIT", "0", "0")).isEqualTo("(integer) 0");
     assertThat(h.call("WAIT", "1", "-1")).isEqualTo("(error) ERR timeout is negative");

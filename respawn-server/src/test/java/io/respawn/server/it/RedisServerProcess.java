@@ -70,6 +70,11 @@ final class RedisServerProcess implements AutoCloseable {
     return port;
   }
 
+  /** The redis-server process (to watch it exit after SHUTDOWN). */
+  Process process() {
+    return process;
+  }
+
   @Override
   public void close() {
     if (process.isAlive()) {

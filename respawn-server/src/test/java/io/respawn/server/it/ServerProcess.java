@@ -145,6 +145,15 @@ final class ServerProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /** Waits (bounded) for the process to exit by itself; returns the exit code. */
+  int awaitExit(long timeoutSeconds) throws InterruptedException {
+    if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("pid " + pid() + " still running after " + timeoutSeconds
+          + " s:\n" + logTail());
+    }
+    return process.exitValue();
+  }
+
   String logTail() {
     try {
       if (!Files.exists(log)) {

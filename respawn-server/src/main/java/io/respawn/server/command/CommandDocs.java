@@ -54,6 +54,7 @@ final class CommandDocs {
   // name | group | since | flags | explicit ACL categories | summary
   private static final String TABLE = """
       append|string|2.0.0|write denyoom fast|string|Appends a string to the value of a key (creates the key if missing).
+      asking|cluster|3.0.0|fast|connection|Lets the next command reach a slot that is being imported.
       auth|connection|1.0.0|noscript loading stale fast no_auth allow_busy|connection|Authenticates the connection.
       bitcount|bitmap|2.6.0|readonly|bitmap|Counts the set bits of a string, optionally in a range.
       bitpos|bitmap|2.8.7|readonly|bitmap|Finds the first set or clear bit of a string.
@@ -71,6 +72,7 @@ final class CommandDocs {
       client|setinfo|connection|7.2.0|noscript loading stale|connection|Records the client library's name or version.
       client|setname|connection|2.6.9|noscript loading stale|connection|Names this connection.
       client|unpause|connection|6.2.0|admin noscript loading stale|connection|Ends a client pause.
+      cluster|cluster|3.0.0|||Describes the shard (slots, nodes) this node belongs to.
       command|server|2.8.13|loading stale|connection|Describes every command.
       command|count|server|2.8.13|loading stale|connection|Returns the number of commands.
       command|docs|server|7.0.0|loading stale|connection|Returns the documentation of commands.
@@ -144,6 +146,8 @@ final class CommandDocs {
       randomkey|generic|1.0.0|readonly|keyspace|Returns a random key.
       rename|generic|1.0.0|write|keyspace|Renames a key, replacing the target.
       renamenx|generic|1.0.0|write fast|keyspace|Renames a key only if the target does not exist.
+      readonly|cluster|3.0.0|loading stale fast|connection|Allows reads from replicas on this connection.
+      readwrite|cluster|3.0.0|loading stale fast|connection|Ends reads from replicas on this connection.
       reset|connection|6.2.0|noscript loading stale fast no_auth allow_busy|connection|Returns the connection to its initial state.
       respawn|server|0.1.0|||Container for Respawn's own commands.
       respawn|durability|server|0.1.0|noscript loading stale fast|connection|Returns or sets when this connection's writes are acknowledged.

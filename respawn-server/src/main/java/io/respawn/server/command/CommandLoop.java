@@ -32,6 +32,11 @@ import org.slf4j.LoggerFactory;
  * meanwhile make the next pass's batch. Active expiry runs as a task {@link #TICKS_PER_SECOND}
  * times a second.
  *
+ * <p>CLIENT PAUSE: a request the pause holds back stays with its session (with every later one of
+ * that client) and runs when the pause allows: right after the pass that ran CLIENT UNPAUSE, or at
+ * the next tick after the timeout. MONITOR lines go to the monitors' sessions like replies and
+ * leave with the pass.
+ *
  * <p>Bounds: each connection stops reading at {@code pipelineDepthMax} unanswered requests, so a
  * pass executes at most about clientsMax × pipelineDepthMax requests; a pass's engine batch is
  * handed over early at {@link Dispatcher#PASS_BYTES_MAX}.

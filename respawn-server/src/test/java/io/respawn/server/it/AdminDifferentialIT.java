@@ -287,6 +287,14 @@ class AdminDifferentialIT {
         c.call("MONITOR");
         out.add(c.call("EXEC"));
       }
+      // In RESP3 the feed is still status replies, not push frames, as in Redis.
+      try (TypedClient monitor = new TypedClient(port); TypedClient c = new TypedClient(port)) {
+        monitor.call("HELLO", "3");
+        out.add(monitor.call("MONITOR"));
+        c.call("ECHO", "resp3");
+        out.add(monitor.read().replaceFirst("^\\+\\d+\\.\\d{6} \\[0 127\\.0\\.0\\.1:\\d+\\] ",
+            "+<time> [0 <addr>] "));
+      }
       return out;
     });
   }

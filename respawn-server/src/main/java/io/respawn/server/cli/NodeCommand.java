@@ -68,8 +68,10 @@ public final class NodeCommand implements Callable<Integer> {
         + member.role().name().toLowerCase(java.util.Locale.ROOT) + ") serving RESP on "
         + shard.bindHost() + ":" + member.respPort() + " (data " + shard.dataDir() + ")");
     System.out.flush();
+    member.shutdownRequested().thenRun(stop::countDown);
     stop.await();
-    log.info("signal received: stopping");
+    log.info(member.shutdownRequested().isDone() ? "SHUTDOWN command: stopping"
+        : "signal received: stopping");
     member.close();
     log.info("stopped cleanly");
     return 0;

@@ -230,6 +230,11 @@ public final class ShardMember implements AutoCloseable {
     return server.port();
   }
 
+  /** Completes when a client's SHUTDOWN asks this member to stop; the owner then closes it. */
+  public java.util.concurrent.CompletableFuture<Void> shutdownRequested() {
+    return server.shutdownRequested();
+  }
+
   public Role role() {
     return config.me().role();
   }

@@ -16,7 +16,7 @@ class CommandDocsTest {
   /** A shard member's table: the standalone commands plus CLUSTER and its companions. */
   private static CommandTable clusterTable() {
     Dispatcher d = new CommandHarness(new MapKvStore()).dispatcher;
-    d.enableCluster(() -> null);
+    d.enableCluster(() -> null, java.util.Map::of);
     return d.table;
   }
 

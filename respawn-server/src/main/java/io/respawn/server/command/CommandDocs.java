@@ -119,7 +119,7 @@ final class CommandDocs {
       latency|latest|server|2.8.13|admin noscript loading stale||Returns the latest sample of every latency event.
       latency|reset|server|2.8.13|admin noscript loading stale||Forgets latency events.
       lcs|string|7.0.0|readonly|string|Finds the longest common subsequence of two values.
-      memory|server|4.0.0|||Container for memory commands.
+      memory|server|4.0.0|readonly||Memory introspection (USAGE, HELP).
       memory|doctor|server|4.0.0|||Describes memory problems in words.
       memory|help|server|4.0.0|loading stale||Lists the MEMORY subcommands.
       memory|stats|server|4.0.0|||Returns memory usage details.
@@ -129,7 +129,7 @@ final class CommandDocs {
       mset|string|1.0.1|write denyoom|string|Sets several keys in one atomic step.
       msetnx|string|1.0.1|write denyoom|string|Sets several keys only if none of them exists.
       multi|transactions|1.2.0|noscript loading stale fast allow_busy|transaction|Starts a transaction.
-      object|generic|2.2.3|||Container for object introspection commands.
+      object|generic|2.2.3|readonly|keyspace|Object introspection (ENCODING, FREQ, IDLETIME, REFCOUNT, HELP).
       object|encoding|generic|2.2.3|readonly|keyspace|Returns the internal encoding of a key's value.
       object|freq|generic|4.0.0|readonly|keyspace|Returns the access frequency counter of a key.
       object|help|generic|6.2.0|loading stale|keyspace|Lists the OBJECT subcommands.

@@ -61,7 +61,7 @@ final class ServerCommands {
    * {@code shard} section.
    */
   private static final Set<String> DEFAULT_SECTIONS = Set.of("server", "clients", "memory",
-      "persistence", "stats", "replication", "cpu", "errorstats", "keyspace", "shard");
+      "persistence", "stats", "replication", "cpu", "errorstats", "cluster", "keyspace", "shard");
 
   /**
    * INFO [section ...]: Redis' text format. No argument or {@code default}: the default
@@ -200,6 +200,10 @@ final class ServerCommands {
     st.errorsByCode.forEach((code, count) -> errorStats.put("errorstat_" + code,
         "count=" + count[0]));
     s.put("errorstats", errorStats);
+
+    Map<String, Object> cluster = new LinkedHashMap<>();
+    cluster.put("cluster_enabled", 0); // a shard member's INFO sets it (see extraInfo)
+    s.put("cluster", cluster);
 
     Map<String, Object> keyspace = new LinkedHashMap<>();
     long keys = d.keyspace.keyCount();

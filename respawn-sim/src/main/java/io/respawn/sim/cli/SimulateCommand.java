@@ -230,9 +230,12 @@ public final class SimulateCommand implements Callable<Integer> {
 
   /** The engine logs every open at INFO; a sweep reopens thousands of simulated disks, and torn tails are expected there. */
   static void quietStorageLogs() {
-    org.slf4j.Logger storage = org.slf4j.LoggerFactory.getLogger("io.respawn.storage");
-    if (storage instanceof ch.qos.logback.classic.Logger logback) {
-      logback.setLevel(ch.qos.logback.classic.Level.ERROR);
+    // crash recovery logs every torn tail it truncates: thousands per sweep
+    for (String name : new String[] {"io.respawn.storage", "io.respawn.node"}) {
+      org.slf4j.Logger logger = org.slf4j.LoggerFactory.getLogger(name);
+      if (logger instanceof ch.qos.logback.classic.Logger logback) {
+        logback.setLevel(ch.qos.logback.classic.Level.ERROR);
+      }
     }
   }
 

@@ -249,6 +249,41 @@ class NodeRuntimeTest {
   }
 
   @Test
+  void aRestartedMemberTrustsNoPersistedCommitIndexAndRelearnsItFromTheLeader() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.ORDERED);
+    leader.processQueued();
+    s.run(50);
+    assertThat(s.stores.get(1).values).containsEntry("a", "1");
+    assertThat(s.logs.get(1).hardState().commitIndex()).as("the commit index is not kept").isZero();
+    s.logs.get(1).processCrash();
+    s.start(1);
+    assertThat(s.n(1).replica().commitIndex()).isZero();
+    assertThat(s.stores.get(1).values).isEmpty();
+    s.run(50); // the leader's heartbeat carries the commit index; the store is rebuilt
+    assertThat(s.n(1).replica().commitIndex()).isGreaterThanOrEqualTo(h.index());
+    assertThat(s.stores.get(1).values).containsEntry("a", "1");
+  }
+
+  @Test
+  void aMemberToldToOverwriteACommittedEntryStopsSoThatItIsRestarted() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    leader.propose(cmd("a", "1"), Durability.ORDERED);
+    leader.processQueued();
+    s.run(50);
+    NodeRuntime<Long, String> backup = s.n(1);
+    long committed = backup.replica().commitIndex();
+    io.respawn.core.Entry other = io.respawn.core.Entry.noop(leader.replica().term() + 1, committed);
+    Message overwrite = new Message.AppendEntries(NodeId.of(2), NodeId.of(1), other.term(),
+        committed - 1, backup.replica().log().term(committed - 1), List.of(other), 0, 1);
+    assertThatThrownBy(() -> backup.onMessage(overwrite))
+        .isInstanceOf(io.respawn.core.CommittedEntryLost.class);
+    assertThat(backup.stoppedBy()).isInstanceOf(io.respawn.core.CommittedEntryLost.class);
+  }
+
+  @Test
   void theClockMustNotGoBackwards() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
     s.n(0).onTick();

@@ -49,6 +49,11 @@ final class Lease {
     return seq;
   }
 
+  /** The sequence number the next heartbeat will get. */
+  long nextSeq() {
+    return nextSeq;
+  }
+
   /** When heartbeat {@code seq} was sent, or {@link Long#MIN_VALUE} if unknown/forgotten. */
   long sentNanos(long seq) {
     if (seq < oldestSeq || seq >= nextSeq) {

@@ -11,6 +11,12 @@ final class Progress {
   long matchIndex;
   /** How far the follower reported its copy flushed; never above {@code matchIndex}. */
   long flushedIndex;
+  /**
+   * Acks for AppendEntries with a heartbeat sequence below this do not move {@code matchIndex}
+   * or {@code flushedIndex}: set when a witness starts standing in for a backup, since what it
+   * acknowledged before were keys-only copies.
+   */
+  long countAcksFromSeq;
   long nextIndex;
   long leaseAckSentNanos = Long.MIN_VALUE;
   /**

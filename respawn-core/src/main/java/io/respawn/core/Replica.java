@@ -336,6 +336,9 @@ public final class Replica {
     // Its copies so far are elided: count it only for what it will hold in full.
     pr.matchIndex = Math.min(pr.matchIndex, commitIndex);
     pr.flushedIndex = Math.min(pr.flushedIndex, pr.matchIndex);
+    // Acks already in flight are about its keys-only copies: from now on count only answers to
+    // what we send it from here on (the simulator found a late ack undoing the clamp above).
+    pr.countAcksFromSeq = lease.nextSeq();
     pr.probe();
     sendAppend(standIn, false);
     return true;
@@ -960,9 +963,10 @@ public final class Replica {
     }
     if (m.success()) {
       pr.elidedProbeFrom = -1;
+      boolean current = m.heartbeatSeq() >= pr.countAcksFromSeq;
       long match = Math.min(m.matchIndex(), log.lastIndex());
-      boolean matchMoved = pr.maybeUpdate(match);
-      boolean flushedMoved = pr.maybeUpdateFlushed(Math.min(m.flushedIndex(), match));
+      boolean matchMoved = current && pr.maybeUpdate(match);
+      boolean flushedMoved = current && pr.maybeUpdateFlushed(Math.min(m.flushedIndex(), match));
       if (matchMoved) {
         maybeCommit();
       }

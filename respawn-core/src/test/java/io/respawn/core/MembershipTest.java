@@ -105,6 +105,27 @@ class MembershipTest {
   }
 
   @Test
+  void anAckTheWitnessSentForKeysOnlyCopiesDoesNotCountOnceItStandsIn() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1)); // P1 B2 W3
+    Replica l = c.r(1);
+    c.down.add(n(2));
+    long blocked = c.propose("blocked", "k");
+    c.run(300);
+    long commit = l.commitIndex();
+    assertThat(commit).isLessThan(blocked);
+    assertThat(l.standIn(n(2), n(3))).isTrue();
+    // an ack the witness sent before (seq 1: long ago) claims everything, as keys-only copies
+    c.handle(n(1), l.step(new Message.AppendEntriesResponse(n(3), n(1), l.term(), true,
+        l.lastIndex(), l.lastIndex(), 1, l.lastIndex()), c.now(n(1))));
+    assertThat(l.matchIndex(n(3))).isLessThanOrEqualTo(commit);
+    assertThat(l.commitIndex()).as("no commit on keys-only copies").isEqualTo(commit);
+    c.handle(n(1), l.ready());
+    c.run(300); // full copies reach the witness; now it counts
+    assertThat(l.commitIndex()).isGreaterThanOrEqualTo(blocked);
+    assertThat(c.r(3).log().entry(blocked).isElided()).isFalse();
+  }
+
+  @Test
   void removeFailedBackupWithAWitnessStandingIn() {
     Membership start = Cluster.shape(1, 1); // P1 B2 W3
     Cluster c = Cluster.ledByNodeOne(start);

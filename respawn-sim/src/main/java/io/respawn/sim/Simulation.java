@@ -659,9 +659,13 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
           Map<Integer, Integer> mine = standIns.get(leader.id());
           long previousTerm = standInTerm[leader.id()];
           standInTerm[leader.id()] = leader.replica().term();
-          mine.put(backup.value(), m.id().value());
+          Integer previous = mine.put(backup.value(), m.id().value());
           if (!leader.standIn(backup.value(), m.id().value())) {
-            mine.remove(backup.value());
+            if (previous == null) {
+              mine.remove(backup.value());
+            } else {
+              mine.put(backup.value(), previous); // the earlier stand-in stays in force
+            }
             standInTerm[leader.id()] = previousTerm;
             continue;
           }

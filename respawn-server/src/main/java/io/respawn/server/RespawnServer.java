@@ -144,7 +144,8 @@ public final class RespawnServer implements AutoCloseable {
         throw e;
       }
     }
-    ClientRegistry registry = new ClientRegistry(config.limits().clientsMax());
+    ClientRegistry registry =
+        new ClientRegistry(config.limits().clientsMax(), config.clientBuffers());
     CommandSettings settings = new CommandSettings(config.requirePass(), config.defaultDurability(),
         config.limits(), config.bindHost(), config.port(), config.dataDir().toString(),
         storageDescription, sc.keyBytesMax(), sc.valueBytesMax(), config.memoryBytesMax());
@@ -174,8 +175,10 @@ public final class RespawnServer implements AutoCloseable {
           .option(ChannelOption.SO_BACKLOG, 1024)
           .option(ChannelOption.SO_REUSEADDR, true)
           .childOption(ChannelOption.TCP_NODELAY, true)
+          // Replies are encoded only while the socket's buffer is under the high mark (see
+          // ClientConnection): the buffer stays small and a big reply streams.
           .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
-              config.limits().outputBytesMax() / 2, config.limits().outputBytesMax()))
+              config.limits().socketBufferLowBytes(), config.limits().socketBufferHighBytes()))
           .childHandler(new RespPipeline(loop, registry, config.limits()));
       Channel channel = bootstrap.bind(new InetSocketAddress(config.bindHost(), config.port()))
           .sync().channel();

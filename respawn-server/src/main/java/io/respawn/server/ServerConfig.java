@@ -1,5 +1,6 @@
 package io.respawn.server;
 
+import io.respawn.server.resp.ClientBufferLimits;
 import io.respawn.server.resp.RespLimits;
 import io.respawn.storage.Durability;
 import io.respawn.storage.StorageConfig;
@@ -16,6 +17,7 @@ import java.util.Objects;
  * @param defaultDurability acknowledgement level of new connections
  * @param requirePass password clients must AUTH with, or null
  * @param limits protocol and connection limits
+ * @param clientBuffers limits on clients' pending input and output that close connections
  * @param ioThreads Netty I/O threads (they only decode and encode)
  * @param storage the storage engine's configuration (its key and value limits also bound
  *     commands)
@@ -29,15 +31,25 @@ public record ServerConfig(
     Durability defaultDurability,
     String requirePass,
     RespLimits limits,
+    ClientBufferLimits clientBuffers,
     int ioThreads,
     StorageConfig storage,
     long memoryBytesMax) {
+
+  /** With the default client buffer limits ({@link ClientBufferLimits#DEFAULTS}). */
+  public ServerConfig(String bindHost, int port, Path dataDir, Durability defaultDurability,
+      String requirePass, RespLimits limits, int ioThreads, StorageConfig storage,
+      long memoryBytesMax) {
+    this(bindHost, port, dataDir, defaultDurability, requirePass, limits,
+        ClientBufferLimits.DEFAULTS, ioThreads, storage, memoryBytesMax);
+  }
 
   public ServerConfig {
     Objects.requireNonNull(bindHost, "bindHost");
     Objects.requireNonNull(dataDir, "dataDir");
     Objects.requireNonNull(defaultDurability, "defaultDurability");
     Objects.requireNonNull(limits, "limits");
+    Objects.requireNonNull(clientBuffers, "clientBuffers");
     Objects.requireNonNull(storage, "storage");
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port must be between 0 and 65535, got " + port);

@@ -1,6 +1,7 @@
 package io.respawn.server.cli;
 
 import io.respawn.server.ServerConfig;
+import io.respawn.server.resp.ClientBufferLimits;
 import io.respawn.server.resp.RespLimits;
 import io.respawn.storage.Durability;
 import io.respawn.storage.LogFormat;
@@ -85,9 +86,26 @@ final class ServerOptions {
       description = "Unanswered commands per connection before its reads pause (default: ${DEFAULT-VALUE}).")
   int pipelineDepthMax;
 
-  @Option(names = "--output-bytes-max", converter = SizeConverter.class, defaultValue = "64m",
-      description = "Reply bytes queued for one client before its reads pause (default: ${DEFAULT-VALUE}).")
-  long outputBytesMax;
+  @Option(names = {"--output-pause-bytes", "--output-bytes-max"}, converter = SizeConverter.class,
+      defaultValue = "1m",
+      description = "Reply bytes pending for one client (not yet taken by its socket) at which its further commands wait and its reads pause until it reads them: back-pressure, nothing is dropped; --output-bytes-max is the old name (default: ${DEFAULT-VALUE}).")
+  long outputPauseBytes;
+
+  @Option(names = "--output-hard-bytes-max", converter = SizeConverter.class, defaultValue = "1g",
+      description = "A client whose pending reply bytes exceed this is disconnected (and logged); 0 = no limit. Like the first figure of Redis's client-output-buffer-limit (default: ${DEFAULT-VALUE}).")
+  long outputHardBytesMax;
+
+  @Option(names = "--output-soft-bytes-max", converter = SizeConverter.class, defaultValue = "256m",
+      description = "A client whose pending reply bytes stay above this for --output-soft-seconds is disconnected (and logged); 0 = no limit (default: ${DEFAULT-VALUE}).")
+  long outputSoftBytesMax;
+
+  @Option(names = "--output-soft-seconds", defaultValue = "60",
+      description = "How long a client may stay above --output-soft-bytes-max (default: ${DEFAULT-VALUE}).")
+  long outputSoftSeconds;
+
+  @Option(names = "--clients-buffer-bytes-max", converter = SizeConverter.class, defaultValue = "2g",
+      description = "Pending input and output of all clients together; past it the client holding the most is disconnected (and logged), then the next; 0 = no limit. Like Redis's maxmemory-clients (default: ${DEFAULT-VALUE}).")
+  long clientsBufferBytesMax;
 
   @Option(names = {"--maxclients", "--clients-max"}, defaultValue = "10000",
       description = "Connections served at once (default: ${DEFAULT-VALUE}).")
@@ -155,7 +173,8 @@ final class ServerOptions {
     try {
       limits = new RespLimits(intSize("--bulk-length-max", bulkLengthMax, spec), argCountMax,
           intSize("--inline-length-max", inlineLengthMax, spec), requestBytesMax,
-          pipelineDepthMax, intSize("--output-bytes-max", outputBytesMax, spec), clientsMax);
+          pipelineDepthMax, intSize("--output-pause-bytes", outputPauseBytes, spec), clientsMax);
+      ClientBufferLimits clientBuffers = clientBufferLimits(spec);
       StorageConfig defaults = StorageConfig.defaults();
       StorageConfig storage = defaults.withSizes(defaults.segmentBytesMax(),
               defaults.batchBytesMax(), defaults.keyBytesMax(), (int) valueBytesMax)
@@ -163,8 +182,8 @@ final class ServerOptions {
           .withTruncateCorruptLog(onCorruption == OnCorruption.TRUNCATE)
           .withCompaction(compactionIntervalMillis, compactionGarbageRatio,
               defaults.compactionBytesMin());
-      return new ServerConfig(bind, port, dir, durability, requirePass, limits, ioThreads, storage,
-          memoryBytesMax != null ? memoryBytesMax : defaultMemoryBytesMax());
+      return new ServerConfig(bind, port, dir, durability, requirePass, limits, clientBuffers,
+          ioThreads, storage, memoryBytesMax != null ? memoryBytesMax : defaultMemoryBytesMax());
     } catch (IllegalArgumentException e) {
       throw bad(spec, e.getMessage());
     }
@@ -184,6 +203,29 @@ final class ServerOptions {
       }
     }
     return 0; // unknown: no limit, as Redis
+  }
+
+  /** The output and all-clients limits; each must leave room for back-pressure to act first. */
+  private ClientBufferLimits clientBufferLimits(CommandSpec spec) {
+    if (outputSoftBytesMax > 0 && outputHardBytesMax > 0 && outputSoftBytesMax > outputHardBytesMax) {
+      throw bad(spec, "--output-soft-bytes-max " + outputSoftBytesMax
+          + " must not exceed --output-hard-bytes-max " + outputHardBytesMax);
+    }
+    requireAbovePause(spec, "--output-hard-bytes-max", outputHardBytesMax);
+    requireAbovePause(spec, "--output-soft-bytes-max", outputSoftBytesMax);
+    requireAbovePause(spec, "--clients-buffer-bytes-max", clientsBufferBytesMax);
+    if (outputSoftSeconds < 0 || outputSoftSeconds > 86_400) {
+      throw bad(spec, "--output-soft-seconds must be between 0 and 86400, got " + outputSoftSeconds);
+    }
+    return new ClientBufferLimits(
+        outputHardBytesMax, outputSoftBytesMax, outputSoftSeconds, clientsBufferBytesMax);
+  }
+
+  private void requireAbovePause(CommandSpec spec, String flag, long value) {
+    if (value != 0 && value < 2 * outputPauseBytes) {
+      throw bad(spec, flag + " " + value + " must be 0 (no limit) or at least twice"
+          + " --output-pause-bytes (" + 2 * outputPauseBytes + ")");
+    }
   }
 
   private static int intSize(String flag, long value, CommandSpec spec) {

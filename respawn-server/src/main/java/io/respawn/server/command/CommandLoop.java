@@ -6,6 +6,7 @@ import io.respawn.server.resp.ClientConnection;
 import io.respawn.server.resp.CommandSink;
 import io.respawn.server.resp.Reply;
 import io.respawn.server.resp.Request;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
@@ -39,7 +40,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Bounds: each connection stops reading at {@code pipelineDepthMax} unanswered requests, so a
  * pass executes at most about clientsMax × pipelineDepthMax requests; a pass's engine batch is
- * handed over early at {@link Dispatcher#PASS_BYTES_MAX}.
+ * handed over early at {@link Dispatcher#PASS_BYTES_MAX}. A connection's requests wait (in its
+ * {@link Session#held}) while its replies not yet taken by its socket, counting those produced
+ * in this pass, reach {@code outputPauseBytes} (see {@link ClientConnection}): a client that
+ * pipelines many large GETs gets them executed as fast as it reads the replies, never faster.
  */
 public final class CommandLoop implements CommandSink, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CommandLoop.class);
@@ -92,39 +96,141 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
   }
 
   @Override
+  public void resume(ClientConnection connection) {
+    // Always as a task: the connection asks from its reply path, which may run inside endPass.
+    try {
+      loop.execute(() -> executeHeld(connection));
+    } catch (RejectedExecutionException e) {
+      // The server is stopping: the held requests go with the connection.
+    }
+  }
+
+  @Override
   public void closed(ClientConnection connection) {
     if (loop.inEventLoop()) {
-      dispatcher.connectionClosed(connection);
+      forget(connection);
     } else {
       try {
-        loop.execute(() -> dispatcher.connectionClosed(connection));
+        loop.execute(() -> forget(connection));
       } catch (RejectedExecutionException e) {
         // The server is stopping: the command-side state goes with it.
       }
     }
   }
 
+  private void forget(ClientConnection connection) {
+    dispatcher.connectionClosed(connection);
+    if (connection.commandState() instanceof Session session) {
+      session.held = null;
+    }
+  }
+
+  @Override
+  public String clientName(ClientConnection connection) {
+    // Read from another thread for a log line: a possibly stale name is fine.
+    return connection.commandState() instanceof Session session ? session.name : "";
+  }
+
+  /**
+   * Executes a read's requests in order, unless the client's output is full: then the rest wait
+   * in {@link Session#held} (behind any already held) until the connection resumes. The first
+   * request always runs, so each submission makes progress. Nothing after QUIT (or a protocol
+   * error) runs: Redis closes the connection after that reply and ignores the rest.
+   */
   private void execute(ClientConnection connection, List<Request> requests) {
     assert loop.inEventLoop() : "commands run on the command loop's thread only";
+    long executedBytes = 0;
     try {
       Session session = dispatcher.sessionOf(connection);
-      for (Request request : requests) {
-        if (session.postponed != null) {
-          dispatcher.hold(session, request); // behind the client's requests a pause holds
-          continue;
+      if (session.held != null) {
+        session.held.addAll(requests);
+        return;
+      }
+      for (int i = 0; i < requests.size(); i++) {
+        if (session.closeRequested) {
+          executedBytes += droppedBytes(requests.subList(i, requests.size()));
+          break;
         }
-        Reply reply = dispatcher.execute(session, request);
-        if (reply == null) {
-          dispatcher.hold(session, request);
-        } else {
-          deliver(session, reply);
+        if (i > 0 && mustHold(session, connection)) {
+          session.held = new ArrayDeque<>(requests.subList(i, requests.size()));
+          break;
         }
+        Request request = requests.get(i);
+        executedBytes += ClientConnection.requestBytes(request);
+        executeOne(session, request);
       }
       dispatcher.resumeHeld(deliver); // after CLIENT UNPAUSE
     } catch (Throwable t) {
       // Dispatcher.execute answers everything a client sends; this is a bug, not input.
       log.error("command execution error", t);
+    } finally {
+      connection.inputExecuted(executedBytes);
     }
+    schedulePassEnd();
+  }
+
+  /** Executes requests held for a connection whose output has drained, until it is full again. */
+  private void executeHeld(ClientConnection connection) {
+    if (!(connection.commandState() instanceof Session session) || session.held == null) {
+      return;
+    }
+    ArrayDeque<Request> held = session.held;
+    session.held = null;
+    long executedBytes = 0;
+    try {
+      boolean first = true;
+      while (!held.isEmpty()) {
+        if (session.closeRequested) {
+          executedBytes += droppedBytes(held);
+          break;
+        }
+        if (!first && mustHold(session, connection)) {
+          session.held = held;
+          break;
+        }
+        first = false;
+        Request request = held.pollFirst();
+        executedBytes += ClientConnection.requestBytes(request);
+        executeOne(session, request);
+      }
+    } catch (Throwable t) {
+      log.error("command execution error", t);
+    } finally {
+      connection.inputExecuted(executedBytes);
+    }
+    schedulePassEnd();
+  }
+
+  private static boolean mustHold(Session session, ClientConnection connection) {
+    return connection.outputFull(session.outboxBytes) && connection.inputHeld(session.outboxBytes);
+  }
+
+  private static long droppedBytes(Iterable<Request> dropped) {
+    long bytes = 0;
+    for (Request r : dropped) {
+      bytes += ClientConnection.requestBytes(r);
+    }
+    return bytes;
+  }
+
+  /** Executes one request, or holds it while a CLIENT PAUSE holds this client. */
+  private void executeOne(Session session, Request request) {
+    if (session.postponed != null) {
+      dispatcher.hold(session, request); // behind the client's requests a pause holds
+      return;
+    }
+    Reply reply = dispatcher.execute(session, request);
+    if (reply == null) {
+      dispatcher.hold(session, request);
+      return;
+    }
+    deliver(session, reply);
+    if (reply.closeAfter()) {
+      session.closeRequested = true;
+    }
+  }
+
+  private void schedulePassEnd() {
     if (!passScheduled) {
       passScheduled = true;
       if (DURABLE_COMMIT_DELAY_NANOS > 0 && lastDurablePassClients > 1
@@ -167,6 +273,7 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
       Session s = touched.get(i);
       List<Reply> replies = s.outbox;
       s.outbox = null;
+      s.outboxBytes = 0;
       ClientConnection c = s.connection;
       if (c.eventLoop() == loop) {
         c.onReplies(replies);

@@ -66,7 +66,9 @@ public final class Dispatcher {
     this.keyspace = new Keyspace(store, clockMillis, stats, watches);
     this.settings = settings;
     this.registry = registry;
-    this.monitors = new Monitors(settings.limits().outputBytesMax());
+    // A monitor's unsent feed is bounded like any client's output (--output-hard-bytes-max).
+    long hard = registry.bufferLimits().outputHardBytesMax();
+    this.monitors = new Monitors(hard > 0 ? hard : Long.MAX_VALUE);
     new ConnectionCommands(this).register(table);
     new StringCommands(this).register(table);
     new KeyCommands(this).register(table);

@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * HELLO passwords are shown as {@code (redacted)}.
  *
  * <p>Bound: a monitor that does not read its feed is disconnected once its unsent output passes
- * {@code outputBytesMax} (logged), like Redis' client-output-buffer-limit.
+ * {@code outputBytesMax} (logged), like Redis' client-output-buffer-limit (the server passes
+ * {@code --output-hard-bytes-max}; the connection itself also applies that and the soft limit).
  *
  * <p>Owned by the command thread.
  */

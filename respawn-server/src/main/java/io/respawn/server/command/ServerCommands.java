@@ -316,6 +316,8 @@ final class ServerCommands {
     c.put("cluster-enabled", "no");
     c.put("proto-max-bulk-len", Integer.toString(d.settings.limits().bulkLengthMax()));
     c.put("client-query-buffer-limit", Long.toString(d.settings.limits().requestBytesMax()));
+    c.put("client-output-buffer-limit", d.registry.bufferLimits().redisConfigValue());
+    c.put("maxmemory-clients", Long.toString(d.registry.bufferLimits().clientsBufferBytesMax()));
     c.put("respawn-durability", lower(d.settings.defaultDurability()));
     c.put("slowlog-log-slower-than", Long.toString(d.slowLog.slowerThanMicros()));
     c.put("slowlog-max-len", Long.toString(d.slowLog.maxLength()));

@@ -2,7 +2,9 @@ package io.respawn.server.command;
 
 import io.respawn.server.resp.ClientConnection;
 import io.respawn.server.resp.Reply;
+import io.respawn.server.resp.Request;
 import io.respawn.storage.Durability;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -60,6 +62,13 @@ public final class Session {
 
   /** Replies produced in the current command-thread pass, not yet handed to the connection. */
   List<Reply> outbox;
+  /** Encoded bytes of {@code outbox} (counted against the client's output pause threshold). */
+  long outboxBytes;
+  /**
+   * Requests not executed yet because the client's output was full, in arrival order (null:
+   * none); executed when the connection resumes (see CommandLoop).
+   */
+  ArrayDeque<Request> held;
 
   Session(ClientConnection connection, Durability durability, boolean authenticated) {
     this.connection = connection;
@@ -80,8 +89,12 @@ public final class Session {
       outbox = new ArrayList<>(4);
     }
     outbox.add(reply);
+    outboxBytes += reply.bytes();
     if (ownFeed != null && reply.kind() != Reply.Kind.UNSOLICITED) {
       outbox.addAll(ownFeed);
+      for (Reply fed : ownFeed) {
+        outboxBytes += fed.bytes();
+      }
       ownFeed = null;
     }
   }

@@ -15,6 +15,8 @@ public final class Reply {
   private final CompletableFuture<?> gate;
   private final boolean closeAfter;
   private final Kind kind;
+  /** Encoded size, computed on first use (by the command thread, before the hand-off). */
+  private long bytes = -1;
 
   /** How the connection treats a reply besides sending it. */
   public enum Kind {
@@ -86,5 +88,18 @@ public final class Reply {
 
   public boolean closeAfter() {
     return closeAfter;
+  }
+
+  /**
+   * Bytes this reply takes on the wire (what it counts against the client's output limits): 0
+   * if it is not sent, {@link ReplyWriter#UNKNOWN_REPLY_BYTES} if it is computed later.
+   */
+  public long bytes() {
+    if (bytes < 0) {
+      bytes = kind == Kind.SILENT ? 0
+          : message == null ? ReplyWriter.UNKNOWN_REPLY_BYTES
+          : ReplyWriter.encodedLength(message);
+    }
+    return bytes;
   }
 }

@@ -22,10 +22,14 @@ import java.nio.charset.StandardCharsets;
  * </ul>
  *
  * <p>Only these full messages are written here ({@link #canWrite}); streaming parts (headers and
- * content chunks) are left to the encoder.
+ * content chunks) are left to the encoder. {@link ReplyStream} uses these pieces to encode a
+ * large reply a bounded chunk at a time.
  */
 final class ReplyWriter {
-  private static final byte[] CRLF = {'\r', '\n'};
+  static final byte[] CRLF = {'\r', '\n'};
+
+  /** What a reply whose message is not known yet counts for (WAIT, WAITAOF: a short array). */
+  static final long UNKNOWN_REPLY_BYTES = 64;
 
   private ReplyWriter() {}
 
@@ -87,6 +91,62 @@ final class ReplyWriter {
     } else {
       throw new IllegalArgumentException("not a full reply: " + msg.getClass().getSimpleName());
     }
+  }
+
+  /**
+   * Bytes {@code msg} takes on the wire; linear in the number of elements, not in their sizes.
+   * Messages {@link #canWrite} does not handle count as {@link #UNKNOWN_REPLY_BYTES} each.
+   */
+  static long encodedLength(RedisMessage msg) {
+    if (msg instanceof FullBulkStringRedisMessage bulk) {
+      if (bulk.isNull()) {
+        return 5;
+      }
+      int length = bulk.content().readableBytes();
+      return 1 + digits(length) + 2 + length + 2;
+    } else if (msg instanceof SimpleStringRedisMessage simple) {
+      return 1 + ByteBufUtil.utf8Bytes(simple.content()) + 2;
+    } else if (msg instanceof ErrorRedisMessage error) {
+      return 1 + ByteBufUtil.utf8Bytes(error.content()) + 2;
+    } else if (msg instanceof IntegerRedisMessage integer) {
+      return 1 + digits(integer.value()) + 2;
+    } else if (msg instanceof ArrayRedisMessage array) {
+      if (array.isNull()) {
+        return 5;
+      }
+      long total = 1 + digits(array.children().size()) + 2;
+      for (RedisMessage child : array.children()) {
+        total += encodedLength(child);
+      }
+      return total;
+    }
+    return UNKNOWN_REPLY_BYTES;
+  }
+
+  /** Characters of {@code value} in decimal, sign included. */
+  static int digits(long value) {
+    if (value < 0) {
+      return value == Long.MIN_VALUE ? 20 : 1 + digits(-value);
+    }
+    int digits = 1;
+    for (long v = value; v >= 10; v /= 10) {
+      digits++;
+    }
+    return digits;
+  }
+
+  /** Writes the {@code $<length>\r\n} header of a bulk string whose content follows. */
+  static void writeBulkHeader(int length, ByteBuf out) {
+    out.writeByte('$');
+    writeNumber(length, out);
+    out.writeBytes(CRLF);
+  }
+
+  /** Writes the {@code *<count>\r\n} header of an array whose elements follow. */
+  static void writeArrayHeader(int count, ByteBuf out) {
+    out.writeByte('*');
+    writeNumber(count, out);
+    out.writeBytes(CRLF);
   }
 
   private static void writeNumber(long value, ByteBuf out) {

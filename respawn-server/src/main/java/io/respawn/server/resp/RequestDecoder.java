@@ -11,8 +11,9 @@ import java.util.List;
  * Decodes client bytes straight into {@link Request}s: a RESP array of bulk strings
  * ({@code *2\r\n$3\r\nGET\r\n$1\r\nk\r\n}) or one inline line ({@code GET k\r\n}, or
  * ending in a bare LF), within {@link RespLimits}. Arguments are copied into plain byte arrays
- * the command thread can keep; no Netty buffer outlives the read. Empty requests ({@code *0}, {@code *-1}, blank lines) are
- * dropped, as Redis does.
+ * the command thread can keep; no Netty buffer outlives the read. Empty requests ({@code *0}, a
+ * negative count such as {@code *-1} or {@code *-10}, blank lines) are dropped, as Redis does; a
+ * line that does not start with {@code *} is an inline command, whatever its first byte.
  *
  * <p>Limits are checked as soon as the bytes that break them arrive: an argument count or a bulk
  * length at its header (an announced 600 MB argument is refused before anything is buffered),
@@ -22,7 +23,10 @@ import java.util.List;
  *
  * <p>On the first malformed or over-limit input it raises a {@link RespProtocolException} (after
  * passing on the requests decoded before it) and discards everything after it: the connection
- * answers the error and closes. The decision never depends on how the bytes were chunked.
+ * answers the error and closes. The decision never depends on how the bytes were chunked. The
+ * error texts are Redis' ({@code invalid multibulk length}, {@code expected '$', got 'x'}, {@code
+ * invalid bulk length}, {@code too big inline request}, {@code unbalanced quotes in request}),
+ * also when the cause is one of our limits; the exception's detail names the limit for the log.
  *
  * <p>State, owned by the channel's event loop: {@code args == null} exactly between requests;
  * inside an array, {@code argIndex} arguments are complete and {@code bulkLength >= 0} while the
@@ -43,6 +47,8 @@ public final class RequestDecoder extends ByteToMessageDecoder {
   private int argIndex;
   private int bulkLength = -1;
   private long requestBytes;
+  /** Bytes of the complete arguments of the request being decoded. */
+  private long argBytes;
   /** A large argument being filled as its bytes arrive (see {@link #readLargeArgument}). */
   private byte[] partialArg;
   private int partialArgBytes;
@@ -97,36 +103,31 @@ public final class RequestDecoder extends ByteToMessageDecoder {
   /** Reads a {@code *} header or a whole inline line; false when more bytes are needed. */
   private boolean readRequestStart(ByteBuf in, List<Object> out) {
     int start = in.readerIndex();
-    byte type = in.getByte(start);
-    if (type == '*') {
-      int lf = findLineEnd(in, start + 1, "invalid multibulk length");
-      if (lf < 0) {
-        return false;
-      }
-      long count = parseCount(in, start + 1, lf, "invalid multibulk length");
-      in.readerIndex(lf + 1);
-      if (count > limits.argCountMax()) {
-        throw new RespProtocolException(
-            "invalid multibulk length " + count + " (argCountMax is " + limits.argCountMax() + ")");
-      }
-      if (count < -1) {
-        throw new RespProtocolException("invalid multibulk length " + count);
-      }
-      if (count > 0) {
-        argCount = (int) count;
-        // Grown as arguments arrive: a large announced count allocates nothing up front.
-        args = new byte[Math.min(argCount, 1024)][];
-        argIndex = 0;
-        bulkLength = -1;
-        requestBytes = 0;
-      }
-      return true;
+    if (in.getByte(start) != '*') {
+      // As in Redis, anything else starts an inline command, even another RESP type's byte.
+      return readInline(in, start, out);
     }
-    if (type == '$' || type == '+' || type == '-' || type == ':') {
-      throw new RespProtocolException(
-          "expected '*' or an inline command, got " + describe(type));
+    int lf = findLineEnd(in, start + 1, "invalid multibulk length");
+    if (lf < 0) {
+      return false;
     }
-    return readInline(in, start, out);
+    long count = parseCount(in, start + 1, lf, "invalid multibulk length");
+    in.readerIndex(lf + 1);
+    if (count > limits.argCountMax()) {
+      throw new RespProtocolException("invalid multibulk length",
+          "multibulk length " + count + " exceeds argCountMax " + limits.argCountMax());
+    }
+    // A count of 0 or below (*0, *-1, *-10) is an empty request, ignored as Redis does.
+    if (count > 0) {
+      argCount = (int) count;
+      // Grown as arguments arrive: a large announced count allocates nothing up front.
+      args = new byte[Math.min(argCount, 1024)][];
+      argIndex = 0;
+      bulkLength = -1;
+      requestBytes = 0;
+      argBytes = 0;
+    }
+    return true;
   }
 
   private boolean readInline(ByteBuf in, int start, List<Object> out) {
@@ -154,8 +155,8 @@ public final class RequestDecoder extends ByteToMessageDecoder {
   }
 
   private RespProtocolException tooBigInline() {
-    return new RespProtocolException(
-        "too big inline request (inlineLengthMax is " + limits.inlineLengthMax() + " bytes)");
+    return new RespProtocolException("too big inline request",
+        "inline request longer than inlineLengthMax " + limits.inlineLengthMax() + " bytes");
   }
 
   /** Reads one argument (its header, then its content); false when more bytes are needed. */
@@ -164,7 +165,8 @@ public final class RequestDecoder extends ByteToMessageDecoder {
       int start = in.readerIndex();
       byte type = in.getByte(start);
       if (type != '$') {
-        throw new RespProtocolException("expected '$', got " + describe(type));
+        String got = "expected '$', got '" + (char) (type & 0xff) + "'";
+        throw new RespProtocolException(got, got);
       }
       int lf = findLineEnd(in, start + 1, "invalid bulk length");
       if (lf < 0) {
@@ -173,15 +175,15 @@ public final class RequestDecoder extends ByteToMessageDecoder {
       long length = parseCount(in, start + 1, lf, "invalid bulk length");
       in.readerIndex(lf + 1);
       if (length < 0) {
-        throw new RespProtocolException("invalid bulk length " + length);
+        throw new RespProtocolException("invalid bulk length", "negative bulk length " + length);
       }
       if (length > limits.bulkLengthMax()) {
-        throw new RespProtocolException(
-            "invalid bulk length " + length + " (bulkLengthMax is " + limits.bulkLengthMax()
-                + " bytes)");
+        throw new RespProtocolException("invalid bulk length",
+            "bulk length " + length + " exceeds bulkLengthMax " + limits.bulkLengthMax());
       }
       requestBytes += length;
       if (requestBytes > limits.requestBytesMax()) {
+        // Redis has no such error (its query buffer limit closes the connection silently).
         throw new RespProtocolException(
             "request too large (requestBytesMax is " + limits.requestBytesMax() + " bytes)");
       }
@@ -196,6 +198,8 @@ public final class RequestDecoder extends ByteToMessageDecoder {
       return false;
     }
     // The content must be followed by CRLF; a wrong byte there is refused as soon as it is seen.
+    // (Redis does not check, it skips two bytes; a wrong byte here means the client and the
+    // server disagree on the framing, so nothing after it can be trusted.)
     if (available > bulkLength && in.getByte(start + bulkLength) != '\r'
         || available > bulkLength + 1 && in.getByte(start + bulkLength + 1) != '\n') {
       throw new RespProtocolException("bulk string longer than its announced length");
@@ -216,6 +220,7 @@ public final class RequestDecoder extends ByteToMessageDecoder {
       args = Arrays.copyOf(args, (int) Math.min(argCount, 2L * args.length));
     }
     args[argIndex++] = arg;
+    argBytes += arg.length;
   }
 
   /**
@@ -272,6 +277,15 @@ public final class RequestDecoder extends ByteToMessageDecoder {
     return lf;
   }
 
+  /**
+   * Bytes this decoder holds for its client: received and not yet decoded, plus the arguments of
+   * a request still being decoded (a large one's array as allocated so far). Event loop only.
+   */
+  long heldBytes() {
+    return internalBuffer().readableBytes() + (args == null ? 0 : argBytes)
+        + (partialArg == null ? 0 : partialArg.length);
+  }
+
   /** Parses {@code -?[0-9]+\r} between {@code from} and the LF at {@code lf}. */
   private static long parseCount(ByteBuf in, int from, int lf, String error) {
     int end = lf - 1; // the CR
@@ -295,12 +309,5 @@ public final class RequestDecoder extends ByteToMessageDecoder {
       value = value * 10 + (b - '0');
     }
     return negative ? -value : value;
-  }
-
-  private static String describe(byte type) {
-    return switch (type) {
-      case '*', '$', '+', '-', ':' -> "'" + (char) type + "'";
-      default -> "an inline line";
-    };
   }
 }

@@ -12,8 +12,11 @@ package io.respawn.server.resp;
  * @param requestBytesMax most bytes of arguments in one command
  * @param pipelineDepthMax commands of one connection handed to the command thread but not yet
  *     answered; above it the connection's reads pause until half of them are answered
- * @param outputBytesMax reply bytes queued for one slow reader; above it reads pause until the
- *     client drains its replies
+ * @param outputPauseBytes reply bytes pending for one client (produced, not yet taken by its
+ *     socket) above which the server executes none of its further requests and stops reading from
+ *     it until its socket has taken them (back-pressure, see {@link ClientConnection}); the
+ *     socket's own write buffer stays under half of it. Limits that disconnect are in {@link
+ *     ClientBufferLimits}
  * @param clientsMax connections served at once; the next one gets an error and is closed
  */
 public record RespLimits(
@@ -22,7 +25,7 @@ public record RespLimits(
     int inlineLengthMax,
     long requestBytesMax,
     int pipelineDepthMax,
-    int outputBytesMax,
+    int outputPauseBytes,
     int clientsMax) {
 
   /** Redis' hard ceiling for one bulk string; netty-codec-redis refuses anything larger. */
@@ -30,7 +33,7 @@ public record RespLimits(
 
   public static final RespLimits DEFAULTS =
       new RespLimits(
-          64 * 1024 * 1024, 1024 * 1024, 64 * 1024, 128L * 1024 * 1024, 1024, 64 * 1024 * 1024,
+          64 * 1024 * 1024, 1024 * 1024, 64 * 1024, 128L * 1024 * 1024, 1024, 1024 * 1024,
           10_000);
 
   public RespLimits {
@@ -39,13 +42,30 @@ public record RespLimits(
     requireRange("inlineLengthMax", inlineLengthMax, 16, BULK_LENGTH_CEILING);
     requireRange("requestBytesMax", requestBytesMax, 1, Long.MAX_VALUE);
     requireRange("pipelineDepthMax", pipelineDepthMax, 1, 1 << 20);
-    requireRange("outputBytesMax", outputBytesMax, 64 * 1024, Integer.MAX_VALUE);
+    requireRange("outputPauseBytes", outputPauseBytes, 64 * 1024, Integer.MAX_VALUE);
     requireRange("clientsMax", clientsMax, 1, 1_000_000);
+  }
+
+  /** Largest write-buffer high-water mark of a client socket, whatever {@code outputPauseBytes}. */
+  static final int SOCKET_BUFFER_HIGH_BYTES_MAX = 512 * 1024;
+
+  /**
+   * Bytes a client's socket write buffer (Netty's outbound buffer) may hold before the channel
+   * turns unwritable and no more replies are encoded for it: at most half the pause threshold, so
+   * a client whose encoded replies have all been taken is always below that threshold.
+   */
+  public int socketBufferHighBytes() {
+    return Math.min(SOCKET_BUFFER_HIGH_BYTES_MAX, outputPauseBytes / 2);
+  }
+
+  /** The channel turns writable again once its write buffer is below this. */
+  public int socketBufferLowBytes() {
+    return socketBufferHighBytes() / 2;
   }
 
   public RespLimits withBulkLengthMax(int value) {
     return new RespLimits(
-        value, argCountMax, inlineLengthMax, requestBytesMax, pipelineDepthMax, outputBytesMax,
+        value, argCountMax, inlineLengthMax, requestBytesMax, pipelineDepthMax, outputPauseBytes,
         clientsMax);
   }
 

@@ -313,8 +313,7 @@ class JedisCommandsIT {
       // Announced length over --bulk-length-max: refused at the header, connection closed.
       c.send("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$" + (2 * 1024 * 1024) + "\r\n");
       c.send(new byte[64 * 1024]);
-      assertThat(c.read()).isEqualTo(
-          "-ERR Protocol error: invalid bulk length 2097152 (bulkLengthMax is 1048576 bytes)");
+      assertThat(c.read()).isEqualTo("-ERR Protocol error: invalid bulk length");
     }
     assertThat(jedis.exists("big")).isFalse();
     // A key over the engine's key limit: an error for that command only.

@@ -402,6 +402,9 @@ final class ServerCommands {
       Map.entry("io-threads", "restart with --io-threads"),
       Map.entry("proto-max-bulk-len", "restart with --bulk-length-max"),
       Map.entry("client-query-buffer-limit", "restart with --request-bytes-max"),
+      Map.entry("client-output-buffer-limit", "restart with --output-hard-bytes-max, "
+          + "--output-soft-bytes-max and --output-soft-seconds"),
+      Map.entry("maxmemory-clients", "restart with --clients-buffer-bytes-max"),
       Map.entry("respawn-durability", "restart with --durability, or use RESPAWN DURABILITY "
           + "per connection"),
       Map.entry("hz", "fixed at 10"),

@@ -84,6 +84,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
   private boolean draining;
   /** The channel turned writable while draining (some transports say so during the flush). */
   private boolean writableWhileDraining;
+  private boolean drainScheduled;
   private CompletableFuture<?> awaitedGate;
   private volatile boolean registered;
 
@@ -283,11 +284,27 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     if (channel.isWritable()) {
-      drain();
+      drainNextTurn();
     } else if (!closing) {
       updateReading();
     }
     ctx.fireChannelWritabilityChanged();
+  }
+
+  /**
+   * Continues writing in the event loop's next turn, after it has polled every socket: the
+   * socket may take each turn's bytes at once (loopback does), and draining again right away
+   * would chain turn after turn of one client's output (Netty runs tasks for up to a second
+   * before it polls again) while other clients' requests wait unread.
+   */
+  private void drainNextTurn() {
+    if (!drainScheduled && !outputClosed) {
+      drainScheduled = true;
+      channel.eventLoop().schedule(() -> {
+        drainScheduled = false;
+        drain();
+      }, 0, TimeUnit.NANOSECONDS);
+    }
   }
 
   @Override
@@ -453,9 +470,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
       draining = false;
     }
     if (writableWhileDraining && channel.isWritable()) {
-      // Continue in a later task, after other clients' work: one turn encodes at most what the
-      // socket buffer holds.
-      channel.eventLoop().execute(this::drain);
+      drainNextTurn(); // one turn encodes at most what the socket buffer holds
     }
     account();
     updateReading();

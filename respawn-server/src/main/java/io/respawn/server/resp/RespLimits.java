@@ -47,7 +47,7 @@ public record RespLimits(
   }
 
   /** Largest write-buffer high-water mark of a client socket, whatever {@code outputPauseBytes}. */
-  static final int SOCKET_BUFFER_HIGH_BYTES_MAX = 512 * 1024;
+  static final int SOCKET_BUFFER_HIGH_BYTES_MAX = 128 * 1024;
 
   /**
    * Bytes a client's socket write buffer (Netty's outbound buffer) may hold before the channel

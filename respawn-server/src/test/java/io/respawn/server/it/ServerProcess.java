@@ -137,10 +137,16 @@ final class ServerProcess implements AutoCloseable {
 
   /** SIGTERM, then wait (bounded) for a clean exit; returns the exit code. */
   int terminate() throws InterruptedException {
+    return terminate(30, TimeUnit.SECONDS);
+  }
+
+  /** SIGTERM; the process must exit within {@code timeout} (else SIGKILL and an exception). */
+  int terminate(long timeout, TimeUnit unit) throws InterruptedException {
     process.destroy();
-    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+    if (!process.waitFor(timeout, unit)) {
       process.destroyForcibly();
-      throw new IllegalStateException("pid " + pid() + " did not exit 30 s after SIGTERM");
+      throw new IllegalStateException("pid " + pid() + " did not exit " + timeout + " "
+          + unit.name().toLowerCase(java.util.Locale.ROOT) + " after SIGTERM:\n" + logTail());
     }
     return process.exitValue();
   }

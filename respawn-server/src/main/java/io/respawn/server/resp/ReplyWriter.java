@@ -120,6 +120,17 @@ final class ReplyWriter {
       }
       return total;
     }
+    if (canWrite(msg)) {
+      // A type added to write() but not here: measure it the slow way, so that the length stays
+      // exact (ReplyStream relies on it).
+      ByteBuf scratch = io.netty.buffer.Unpooled.buffer();
+      try {
+        write(msg, scratch);
+        return scratch.readableBytes();
+      } finally {
+        scratch.release();
+      }
+    }
     return UNKNOWN_REPLY_BYTES;
   }
 

@@ -325,6 +325,31 @@ class RespPipelineTest {
     assertThat(out.equals(expected.toString())).as("the reply's bytes").isTrue();
   }
 
+  @Test
+  void aLargeArgumentBeingReceivedCountsOnceAsTheClientsInput() {
+    EmbeddedChannel ch = channel();
+    RequestDecoder decoder = ch.pipeline().get(RequestDecoder.class);
+    ch.writeInbound(Unpooled.copiedBuffer("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048576\r\n",
+        StandardCharsets.US_ASCII));
+    byte[] piece = new byte[64 * 1024];
+    Arrays.fill(piece, (byte) 'v');
+    for (int i = 0; i < 8; i++) {
+      ch.writeInbound(Unpooled.wrappedBuffer(piece));
+    }
+    // Half of a 1 MiB argument has arrived: it is in the argument's array (grown with what came),
+    // not in the read buffer, and counted once.
+    assertThat(decoder.undecodedBytes()).isLessThan(1024);
+    assertThat(decoder.bufferedBytes()).isBetween(512L * 1024, 1024L * 1024 + 1024);
+    assertThat(submitted).isEmpty();
+    for (int i = 0; i < 8; i++) {
+      ch.writeInbound(Unpooled.wrappedBuffer(piece));
+    }
+    ch.writeInbound(Unpooled.copiedBuffer("\r\n", StandardCharsets.US_ASCII));
+    assertThat(submitted).hasSize(1);
+    assertThat(submitted.get(0).get(2)).hasSize(1024 * 1024);
+    assertThat(decoder.bufferedBytes()).isZero();
+  }
+
   /** A client that does not read: its socket buffer stays full, so nothing more is encoded. */
   private static void stopReading(EmbeddedChannel ch) {
     ch.unsafe().outboundBuffer().setUserDefinedWritability(1, false);

@@ -167,6 +167,18 @@ final class KeyIndex implements AutoCloseable {
     }
   }
 
+  /** The expiry of the key's live record (0 = never), or -1 if absent; copies nothing. Any thread. */
+  long expiresAtMillisOf(byte[] key) {
+    long hash = RecordTable.hash64(key);
+    int token = enter();
+    try {
+      long ref = table.find(hash, key);
+      return ref == 0 ? -1 : expiresAtMillis(memory.chunk(ref), SlabAllocator.offset(ref));
+    } finally {
+      table.exit(token);
+    }
+  }
+
   /** Sequence of the key's live record, or -1 (tests). Any thread. */
   long sequenceOf(byte[] key) {
     long hash = RecordTable.hash64(key);

@@ -19,6 +19,16 @@ public interface KvStore extends Closeable {
   StoredValue get(byte[] key);
 
   /**
+   * The expiry of key's live value (epoch milliseconds, 0 = never), or -1 if absent, without
+   * reading the value: what active expiry asks of every key it examines, which must not cost a
+   * copy of a 512 MB value ten times a second. The default reads the value.
+   */
+  default long expiresAtMillis(byte[] key) {
+    StoredValue v = get(key);
+    return v == null ? -1 : v.expiresAtMillis();
+  }
+
+  /**
    * Appends one atomic batch. Validates sizes first and throws {@link IllegalArgumentException}
    * with a clear message if a key or value is over its limit (nothing is written then); throws
    * {@link StorageException} if the store can no longer accept writes (for example after a disk

@@ -196,6 +196,12 @@ public final class LogEngine implements KvStore {
     return index.get(key);
   }
 
+  /** {@inheritDoc} Reads the record's expiry field only. */
+  @Override
+  public long expiresAtMillis(byte[] key) {
+    return index.expiresAtMillisOf(key);
+  }
+
   /** {@inheritDoc} Off-heap records (rounded up to their size classes) and the index's table. */
   @Override
   public long memoryUsedBytes() {

@@ -36,6 +36,24 @@ class LogEngineTest {
   }
 
   @Test
+  void expiresAtMillisReadsTheExpiryAsGetDoesWithoutTheValue() throws Exception {
+    try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), smallConfig())) {
+      store.apply(List.of(Mutation.put(b("ttl"), b("v"), 12345), Mutation.put(b("plain"), b("v"))));
+      assertThat(store.expiresAtMillis(b("ttl"))).isEqualTo(12345);
+      assertThat(store.expiresAtMillis(b("plain"))).isZero();
+      assertThat(store.expiresAtMillis(b("absent"))).isEqualTo(-1);
+      store.apply(List.of(Mutation.put(b("ttl"), b("w")), Mutation.delete(b("plain"))));
+      assertThat(store.expiresAtMillis(b("ttl"))).isZero();
+      assertThat(store.expiresAtMillis(b("plain"))).isEqualTo(-1);
+      store.apply(List.of(Mutation.put(b("ttl"), b("x"), 777))).durable().get(5, TimeUnit.SECONDS);
+    }
+    try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), smallConfig())) {
+      assertThat(store.expiresAtMillis(b("ttl"))).isEqualTo(777)
+          .isEqualTo(store.get(b("ttl")).expiresAtMillis());
+    }
+  }
+
+  @Test
   void readsItsOwnWritesImmediately() throws Exception {
     try (LogEngine store = LogEngine.open(new RecordingDisk(), smallConfig())) {
       for (int i = 0; i < 100; i++) { // INCR twice in a row must not lose an update

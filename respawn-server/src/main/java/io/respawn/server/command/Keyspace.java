@@ -477,8 +477,9 @@ final class Keyspace {
     tick();
     ScanPage page = store.scan(cursor, keysMax);
     for (byte[] key : page.keys()) {
-      StoredValue v = store.get(key);
-      if (v != null && isExpired(v)) {
+      // The expiry alone: reading the value would copy it (a large one, every tick).
+      long expiresAtMillis = store.expiresAtMillis(key);
+      if (expiresAtMillis > 0 && nowMillis > expiresAtMillis) {
         expireNow(key);
       }
     }

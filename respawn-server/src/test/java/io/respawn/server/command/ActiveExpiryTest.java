@@ -1,0 +1,90 @@
+package io.respawn.server.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.server.testing.MapKvStore;
+import io.respawn.storage.KvStore;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.ScanPage;
+import io.respawn.storage.StoredValue;
+import io.respawn.storage.WriteTicket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Active expiry examines keys by their expiry alone: it runs ten times a second on the command
+ * thread, and reading values would copy each examined value out of the store (a 512 MB one every
+ * tick, stalling every client).
+ */
+class ActiveExpiryTest {
+  /** A store that counts value reads. */
+  static final class CountingStore implements KvStore {
+    final MapKvStore inner = new MapKvStore();
+    long valueReads;
+
+    @Override
+    public StoredValue get(byte[] key) {
+      valueReads++;
+      return inner.get(key);
+    }
+
+    @Override
+    public long expiresAtMillis(byte[] key) {
+      StoredValue v = inner.get(key);
+      return v == null ? -1 : v.expiresAtMillis();
+    }
+
+    @Override
+    public WriteTicket apply(List<Mutation> batch) {
+      return inner.apply(batch);
+    }
+
+    @Override
+    public long keyCount() {
+      return inner.keyCount();
+    }
+
+    @Override
+    public long expiringKeyCount() {
+      return inner.expiringKeyCount();
+    }
+
+    @Override
+    public ScanPage scan(long cursor, int countHint) {
+      return inner.scan(cursor, countHint);
+    }
+
+    @Override
+    public CompletableFuture<Void> flushAll() {
+      return inner.flushAll();
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  @Test
+  void theSweepDeletesExpiredKeysWithoutReadingAnyValue() {
+    CountingStore store = new CountingStore();
+    long[] now = {1_000_000};
+    store.apply(List.of(Mutation.put(b("big"), new byte[1 << 20]),
+        Mutation.put(b("gone"), b("v"), 1_000_500), Mutation.put(b("later"), b("v"), 9_000_000)));
+    Keyspace keyspace = new Keyspace(store, () -> now[0], new ServerStats(), new Watches());
+    now[0] = 1_001_000;
+    long cursor = 0;
+    do {
+      cursor = keyspace.sweepExpired(cursor, 10);
+    } while (cursor != 0);
+    keyspace.commitPass();
+    assertThat(store.valueReads).isZero();
+    assertThat(store.inner.get(b("gone"))).isNull();
+    assertThat(store.inner.get(b("later"))).isNotNull();
+    assertThat(store.inner.get(b("big"))).isNotNull();
+  }
+}

@@ -15,7 +15,6 @@ import io.respawn.server.ServerConfig;
 import io.respawn.server.peer.PeerConfig;
 import io.respawn.server.peer.PeerLinkStatus;
 import io.respawn.server.peer.PeerTransport;
-import io.respawn.server.resp.ClientBufferLimits;
 import io.respawn.server.resp.RespLimits;
 import io.respawn.server.shard.ShardConfig.MemberAddress;
 import io.respawn.server.shard.ShardView.MemberView;
@@ -134,7 +133,7 @@ public final class ShardMember implements AutoCloseable {
       List<MemberAddress> ordered = new ArrayList<>(new TreeMap<>(config.members()).values());
       ShardMember[] self = new ShardMember[1];
       ServerConfig serverConfig = new ServerConfig(config.bindHost(), me.resp().getPort(), data,
-          Durability.ORDERED, null, limits, ClientBufferLimits.DEFAULTS, 1, stateConfig);
+          Durability.ORDERED, null, limits, 1, stateConfig);
       RespawnServer server = RespawnServer.start(serverConfig, dir -> store,
           d -> d.enableCluster(() -> self[0].view(), () -> self[0].info()));
       ShardMember member = new ShardMember(config, lock, replicaLog, engine, stateMachine,

@@ -286,11 +286,6 @@ public final class RequestDecoder extends ByteToMessageDecoder {
         + (partialArg == null ? 0 : partialArg.length);
   }
 
-  /** Bytes received and not decoded yet (the read buffer); event loop only. */
-  int undecodedBytes() {
-    return internalBuffer().readableBytes();
-  }
-
   /** Parses {@code -?[0-9]+\r} between {@code from} and the LF at {@code lf}. */
   private static long parseCount(ByteBuf in, int from, int lf, String error) {
     int end = lf - 1; // the CR

@@ -338,8 +338,8 @@ class RespPipelineTest {
     }
     // Half of a 1 MiB argument has arrived: it is in the argument's array (grown with what came),
     // not in the read buffer, and counted once.
-    assertThat(decoder.undecodedBytes()).isLessThan(1024);
-    assertThat(decoder.bufferedBytes()).isBetween(512L * 1024, 1024L * 1024 + 1024);
+    assertThat(decoder.bufferedBytes()).isLessThan(1024);
+    assertThat(decoder.heldBytes()).isBetween(512L * 1024, 1024L * 1024 + 1024);
     assertThat(submitted).isEmpty();
     for (int i = 0; i < 8; i++) {
       ch.writeInbound(Unpooled.wrappedBuffer(piece));
@@ -347,7 +347,7 @@ class RespPipelineTest {
     ch.writeInbound(Unpooled.copiedBuffer("\r\n", StandardCharsets.US_ASCII));
     assertThat(submitted).hasSize(1);
     assertThat(submitted.get(0).get(2)).hasSize(1024 * 1024);
-    assertThat(decoder.bufferedBytes()).isZero();
+    assertThat(decoder.heldBytes()).isZero();
   }
 
   /** A client that does not read: its socket buffer stays full, so nothing more is encoded. */

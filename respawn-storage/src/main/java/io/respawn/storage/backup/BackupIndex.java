@@ -12,50 +12,58 @@ import java.util.List;
  * probing in one {@link MemorySegment}, keys in an arena of 1 MiB chunks beside it.
  *
  * <pre>
- * Slot (40 bytes, native byte order: it never leaves the process)
- *  0          8          16         24         32       36       40
- * +----------+----------+----------+----------+--------+--------+
- * | hash u64 | keyRef   | location | index u64| term   | length |
- * |          | i64      | u64      |          | u32    | u32    |
- * +----------+----------+----------+----------+--------+--------+
- *  hash     = {@link KeyHash} of the key; 0 = never used
- *  keyRef   = (chunk &lt;&lt; 20) | offset of the key in the arena; -1 = deleted (hash kept, so the
- *             probe runs through it stay unbroken; an insert reuses it)
+ * Slot (32 bytes, native byte order: it never leaves the process)
+ *  0        4        8          16         24       28       32
+ * +--------+--------+----------+----------+--------+--------+
+ * | tag    | keyRef | location | index u64| term   | length |
+ * | u32    | u32    | u64      |          | u32    | u32    |
+ * +--------+--------+----------+----------+--------+--------+
+ *  tag      = the high 32 bits of the key's {@link KeyHash} (1 if they are 0); 0 = never used.
+ *             The home slot is tag mod capacity, so a rebuild needs no key bytes.
+ *  keyRef   = (chunk &lt;&lt; 18) | (offset in the chunk / 4); 0xFFFFFFFF = deleted (the tag is kept
+ *             so the probe runs through it stay unbroken; an insert reuses it)
  *  location = {@link Location}: buffer position or (log, segment, offset), and a tombstone bit
  *  term, index = the record's logical timestamp (terms above 2^32-1 are refused on apply)
  *  length   = the record's encoded length, so a read is one positional read
  *
- * Key arena entry (unaligned): [ length u32 | key bytes ]
+ * Key arena entry, 4-byte aligned: [ length u32 | key bytes | 0-3 bytes padding ]
  * </pre>
  *
- * <p>Used slots stay at most 3/4 of the table; past that (or when deleted keys waste more arena
- * than live keys use) the table and arena are rebuilt at the smallest power of two that holds
- * the live keys at most half full — one pass under the owner's lock ({@code expectedKeys}
- * presizes the table to hold that many keys at most 3/4 full, avoiding the pause).
- * Not thread-safe: {@link BackupStore} calls it under its state lock. Invariant: a key occurs in
- * at most one slot.
+ * <p>Used slots stay at most 3/4 of the table; past that the table is rebuilt at the smallest
+ * power of two that holds the live keys at most half full, in one pass under the owner's lock
+ * ({@code expectedKeys} presizes the table to hold that many keys at most 3/4 full, avoiding the
+ * pause). Key chunks are never copied when the table grows; only when deleted keys waste more
+ * arena than live keys use is the arena compacted. So the only memory ever freed is a whole old
+ * table (a large block the allocator hands back to the system) or, rarely, a whole arena. Not
+ * thread-safe: {@link BackupStore} calls it under its state lock. Invariant: a key occurs in at
+ * most one slot.
  */
 final class BackupIndex implements AutoCloseable {
-  static final int SLOT_BYTES = 40;
+  static final int SLOT_BYTES = 32;
   static final long KEYS_MAX = 1L << 29;
   static final int CHUNK_SHIFT = 20;
   static final int CHUNK_BYTES = 1 << CHUNK_SHIFT;
+  /** Chunks a 32-bit key reference can name (16 GiB of keys). */
+  static final int CHUNKS_MAX = (1 << 14) - 1;
   private static final int CAPACITY_MIN = 1 << 10;
+  private static final int DELETED = -1;
 
   private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG;
   private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
-  private static final ValueLayout.OfInt INT_UNALIGNED = ValueLayout.JAVA_INT_UNALIGNED;
-  private static final int F_HASH = 0;
-  private static final int F_KEY = 8;
-  private static final int F_LOCATION = 16;
-  private static final int F_INDEX = 24;
-  private static final int F_TERM = 32;
-  private static final int F_LENGTH = 36;
+  private static final int F_TAG = 0;
+  private static final int F_KEY = 4;
+  private static final int F_LOCATION = 8;
+  private static final int F_INDEX = 16;
+  private static final int F_TERM = 24;
+  private static final int F_LENGTH = 28;
 
-  private Arena arena;
+  /** Holds the table alone, so that a rebuild frees the old table and nothing else. */
+  private Arena tableArena;
+  /** Holds the key chunks; replaced only when the arena is compacted. */
+  private Arena keyArena;
   private MemorySegment table;
   private int mask;
-  private long used; // slots with a hash (live or deleted)
+  private long used; // slots with a tag (live or deleted)
   private long live;
   private long tombstones;
   private final List<MemorySegment> chunks = new ArrayList<>();
@@ -63,11 +71,13 @@ final class BackupIndex implements AutoCloseable {
   private long arenaLiveBytes;
   private long arenaDeadBytes;
   private long rebuilds;
+  private long compactions;
 
   BackupIndex(long expectedKeys) {
     int capacity = capacityFor(expectedKeys, 0.75);
-    arena = Arena.ofShared();
-    table = arena.allocate((long) capacity * SLOT_BYTES, 8);
+    tableArena = Arena.ofShared();
+    keyArena = Arena.ofShared();
+    table = tableArena.allocate((long) capacity * SLOT_BYTES, 8);
     mask = capacity - 1;
   }
 
@@ -79,6 +89,12 @@ final class BackupIndex implements AutoCloseable {
       throw new IllegalStateException("index of " + keys + " keys exceeds KEYS_MAX " + KEYS_MAX);
     }
     return (int) Math.max(CAPACITY_MIN, capacity);
+  }
+
+  /** The 32-bit tag of a key's 64-bit hash: never 0. */
+  static int tag(long hash) {
+    int t = (int) (hash >>> 32);
+    return t == 0 ? 1 : t;
   }
 
   long size() {
@@ -93,23 +109,35 @@ final class BackupIndex implements AutoCloseable {
     return rebuilds;
   }
 
+  long compactions() {
+    return compactions;
+  }
+
   /** Bytes allocated off the heap: table plus key arena chunks. */
   long offHeapBytes() {
     return table.byteSize() + (long) chunks.size() * CHUNK_BYTES;
   }
 
+  private int tagAt(int slot) {
+    return table.get(INT, (long) slot * SLOT_BYTES + F_TAG);
+  }
+
+  private int refAt(int slot) {
+    return table.get(INT, (long) slot * SLOT_BYTES + F_KEY);
+  }
+
   /** Slot holding key, or -1. */
   int find(byte[] key, long hash) {
-    int i = (int) hash & mask;
+    int tag = tag(hash);
+    int i = tag & mask;
     while (true) {
-      long base = (long) i * SLOT_BYTES;
-      long h = table.get(LONG, base + F_HASH);
-      if (h == 0) {
+      int t = tagAt(i);
+      if (t == 0) {
         return -1;
       }
-      if (h == hash) {
-        long ref = table.get(LONG, base + F_KEY);
-        if (ref >= 0 && keyEquals(ref, key)) {
+      if (t == tag) {
+        int ref = refAt(i);
+        if (ref != DELETED && keyEquals(ref, key)) {
           return i;
         }
       }
@@ -127,17 +155,17 @@ final class BackupIndex implements AutoCloseable {
       throw new IllegalStateException("index holds KEYS_MAX " + KEYS_MAX + " keys");
     }
     if ((used + 1) * 4 > (long) (mask + 1) * 3) {
-      rebuild(live + 1);
+      rebuild(live + 1, false);
     }
-    int i = (int) hash & mask;
+    int tag = tag(hash);
+    int i = tag & mask;
     int reuse = -1;
     while (true) {
-      long base = (long) i * SLOT_BYTES;
-      long h = table.get(LONG, base + F_HASH);
-      if (h == 0) {
+      int t = tagAt(i);
+      if (t == 0) {
         break;
       }
-      if (reuse < 0 && table.get(LONG, base + F_KEY) < 0) {
+      if (reuse < 0 && refAt(i) == DELETED) {
         reuse = i;
       }
       i = (i + 1) & mask;
@@ -148,8 +176,9 @@ final class BackupIndex implements AutoCloseable {
       used++;
     }
     long base = (long) i * SLOT_BYTES;
-    table.set(LONG, base + F_HASH, hash);
-    table.set(LONG, base + F_KEY, storeKey(key));
+    int ref = storeKey(key);
+    table.set(INT, base + F_TAG, tag);
+    table.set(INT, base + F_KEY, ref);
     write(base, location, term, index, length);
     live++;
     if (Location.isTombstone(location)) {
@@ -209,22 +238,22 @@ final class BackupIndex implements AutoCloseable {
 
   private void unlink(int slot) {
     long base = (long) slot * SLOT_BYTES;
-    long ref = table.get(LONG, base + F_KEY);
-    assert ref >= 0 : "slot already deleted";
+    int ref = refAt(slot);
+    assert ref != DELETED : "slot already deleted";
     if (Location.isTombstone(table.get(LONG, base + F_LOCATION))) {
       tombstones--;
     }
-    int keyBytes = chunk(ref).get(INT_UNALIGNED, ref & (CHUNK_BYTES - 1));
-    arenaLiveBytes -= 4 + keyBytes;
-    arenaDeadBytes += 4 + keyBytes;
-    table.set(LONG, base + F_KEY, -1L);
+    int entryBytes = entryBytes(chunk(ref).get(INT, offsetOf(ref)));
+    arenaLiveBytes -= entryBytes;
+    arenaDeadBytes += entryBytes;
+    table.set(INT, base + F_KEY, DELETED);
     table.set(LONG, base + F_LOCATION, 0L);
     live--;
   }
 
   private void maybeCompactArena() {
     if (arenaDeadBytes > arenaLiveBytes && arenaDeadBytes > 8L * CHUNK_BYTES) {
-      rebuild(live);
+      rebuild(live, true);
     }
   }
 
@@ -243,9 +272,7 @@ final class BackupIndex implements AutoCloseable {
   /** Removes every key whose timestamp passes the test (a CLEAR). */
   void removeIf(TimestampTest test, Removed removed) {
     for (int i = 0; i <= mask; i++) {
-      long base = (long) i * SLOT_BYTES;
-      if (table.get(LONG, base + F_HASH) == 0 || table.get(LONG, base + F_KEY) < 0
-          || !test.test(term(i), index(i))) {
+      if (tagAt(i) == 0 || refAt(i) == DELETED || !test.test(term(i), index(i))) {
         continue;
       }
       removed.accept(location(i), length(i));
@@ -256,95 +283,119 @@ final class BackupIndex implements AutoCloseable {
 
   /** The key stored in a live slot (a copy). */
   byte[] key(int slot) {
-    long ref = table.get(LONG, (long) slot * SLOT_BYTES + F_KEY);
+    int ref = refAt(slot);
     MemorySegment c = chunk(ref);
-    long at = ref & (CHUNK_BYTES - 1);
-    int n = c.get(INT_UNALIGNED, at);
-    byte[] key = new byte[n];
-    MemorySegment.copy(c, ValueLayout.JAVA_BYTE, at + 4, key, 0, n);
+    long at = offsetOf(ref);
+    byte[] key = new byte[c.get(INT, at)];
+    MemorySegment.copy(c, ValueLayout.JAVA_BYTE, at + 4, key, 0, key.length);
     return key;
   }
 
   /** Visits every live slot (slot numbers are stable while the visitor does not insert). */
   void forEach(java.util.function.IntConsumer visitor) {
     for (int i = 0; i <= mask; i++) {
-      long base = (long) i * SLOT_BYTES;
-      if (table.get(LONG, base + F_HASH) != 0 && table.get(LONG, base + F_KEY) >= 0) {
+      if (tagAt(i) != 0 && refAt(i) != DELETED) {
         visitor.accept(i);
       }
     }
   }
 
-  private MemorySegment chunk(long ref) {
-    return chunks.get((int) (ref >>> CHUNK_SHIFT));
+  private MemorySegment chunk(int ref) {
+    return chunks.get(ref >>> (CHUNK_SHIFT - 2));
   }
 
-  private boolean keyEquals(long ref, byte[] key) {
+  private static long offsetOf(int ref) {
+    return (long) (ref & ((1 << (CHUNK_SHIFT - 2)) - 1)) << 2;
+  }
+
+  private static int entryBytes(int keyBytes) {
+    return (4 + keyBytes + 3) & ~3;
+  }
+
+  private boolean keyEquals(int ref, byte[] key) {
     MemorySegment c = chunk(ref);
-    long at = ref & (CHUNK_BYTES - 1);
-    if (c.get(INT_UNALIGNED, at) != key.length) {
+    long at = offsetOf(ref);
+    if (c.get(INT, at) != key.length) {
       return false;
     }
     return MemorySegment.mismatch(c, at + 4, at + 4 + key.length,
         MemorySegment.ofArray(key), 0, key.length) < 0;
   }
 
-  private long storeKey(byte[] key) {
-    int need = 4 + key.length;
+  private int storeKey(byte[] key) {
+    int need = entryBytes(key.length);
     if (chunkFill + need > CHUNK_BYTES) {
-      chunks.add(arena.allocate(CHUNK_BYTES, 8));
+      if (chunks.size() >= CHUNKS_MAX) {
+        throw new IllegalStateException("index key arena is full (" + CHUNKS_MAX + " chunks of "
+            + CHUNK_BYTES + " bytes)");
+      }
+      chunks.add(keyArena.allocate(CHUNK_BYTES, 8));
       chunkFill = 0;
     }
     MemorySegment c = chunks.get(chunks.size() - 1);
-    c.set(INT_UNALIGNED, chunkFill, key.length);
+    c.set(INT, chunkFill, key.length);
     MemorySegment.copy(key, 0, c, ValueLayout.JAVA_BYTE, chunkFill + 4, key.length);
-    long ref = ((long) (chunks.size() - 1) << CHUNK_SHIFT) | chunkFill;
+    int ref = ((chunks.size() - 1) << (CHUNK_SHIFT - 2)) | (chunkFill >>> 2);
     chunkFill += need;
     arenaLiveBytes += need;
     return ref;
   }
 
-  /** Rebuilds table and arena for keys live keys at most half full; frees the old memory. */
-  private void rebuild(long keys) {
-    Arena oldArena = arena;
+  /**
+   * Rebuilds the table for keys live keys at most half full and frees the old one; with
+   * compactKeys also copies the live keys into a fresh arena and frees the old chunks.
+   */
+  private void rebuild(long keys, boolean compactKeys) {
+    Arena oldTableArena = tableArena;
+    Arena oldKeyArena = keyArena;
     MemorySegment oldTable = table;
     List<MemorySegment> oldChunks = new ArrayList<>(chunks);
     int oldCapacity = mask + 1;
     int capacity = capacityFor(keys, 0.5);
-    arena = Arena.ofShared();
-    table = arena.allocate((long) capacity * SLOT_BYTES, 8);
+    tableArena = Arena.ofShared();
+    table = tableArena.allocate((long) capacity * SLOT_BYTES, 8);
     mask = capacity - 1;
-    chunks.clear();
-    chunkFill = CHUNK_BYTES;
-    arenaLiveBytes = 0;
-    arenaDeadBytes = 0;
+    if (compactKeys) {
+      keyArena = Arena.ofShared();
+      chunks.clear();
+      chunkFill = CHUNK_BYTES;
+      arenaLiveBytes = 0;
+      arenaDeadBytes = 0;
+    }
     used = 0;
     for (int s = 0; s < oldCapacity; s++) {
       long base = (long) s * SLOT_BYTES;
-      long hash = oldTable.get(LONG, base + F_HASH);
-      long ref = oldTable.get(LONG, base + F_KEY);
-      if (hash == 0 || ref < 0) {
+      int tag = oldTable.get(INT, base + F_TAG);
+      int ref = oldTable.get(INT, base + F_KEY);
+      if (tag == 0 || ref == DELETED) {
         continue;
       }
-      MemorySegment c = oldChunks.get((int) (ref >>> CHUNK_SHIFT));
-      long at = ref & (CHUNK_BYTES - 1);
-      byte[] key = new byte[c.get(INT_UNALIGNED, at)];
-      MemorySegment.copy(c, ValueLayout.JAVA_BYTE, at + 4, key, 0, key.length);
-      int i = (int) hash & mask;
-      while (table.get(LONG, (long) i * SLOT_BYTES + F_HASH) != 0) {
+      int i = tag & mask;
+      while (table.get(INT, (long) i * SLOT_BYTES + F_TAG) != 0) {
         i = (i + 1) & mask;
       }
       MemorySegment.copy(oldTable, base, table, (long) i * SLOT_BYTES, SLOT_BYTES);
-      table.set(LONG, (long) i * SLOT_BYTES + F_KEY, storeKey(key));
+      if (compactKeys) {
+        MemorySegment c = oldChunks.get(ref >>> (CHUNK_SHIFT - 2));
+        long at = offsetOf(ref);
+        byte[] key = new byte[c.get(INT, at)];
+        MemorySegment.copy(c, ValueLayout.JAVA_BYTE, at + 4, key, 0, key.length);
+        table.set(INT, (long) i * SLOT_BYTES + F_KEY, storeKey(key));
+      }
       used++;
     }
     assert used == live : "rebuild lost keys: " + used + " != " + live;
     rebuilds++;
-    oldArena.close();
+    oldTableArena.close();
+    if (compactKeys) {
+      compactions++;
+      oldKeyArena.close();
+    }
   }
 
   @Override
   public void close() {
-    arena.close();
+    tableArena.close();
+    keyArena.close();
   }
 }

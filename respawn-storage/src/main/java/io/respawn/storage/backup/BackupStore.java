@@ -295,6 +295,9 @@ public final class BackupStore implements AutoCloseable {
       if (mutations.isEmpty()) {
         throw new IllegalArgumentException("an entry needs at least one mutation");
       }
+      if (mutations.size() == 1 && mutations.get(0).kind() != Mutation.Kind.CLEAR) {
+        return one(mutations.get(0), config); // the common case, without the map
+      }
       boolean clear = false;
       Map<ByteBuffer, Mutation> last = new LinkedHashMap<>();
       for (Mutation m : mutations) {
@@ -303,14 +306,7 @@ public final class BackupStore implements AutoCloseable {
           last.clear();
           continue;
         }
-        if (m.key().length > config.keyBytesMax()) {
-          throw new IllegalArgumentException(
-              "key of " + m.key().length + " bytes exceeds keyBytesMax " + config.keyBytesMax());
-        }
-        if (m.value() != null && m.value().length > config.valueBytesMax()) {
-          throw new IllegalArgumentException("value of " + m.value().length
-              + " bytes exceeds valueBytesMax " + config.valueBytesMax());
-        }
+        checkSizes(m, config);
         ByteBuffer k = ByteBuffer.wrap(m.key());
         last.remove(k); // keep the order of the last writes
         last.put(k, m);
@@ -337,6 +333,29 @@ public final class BackupStore implements AutoCloseable {
             + "): raise bufferBytes");
       }
       return new Entry(clear, keys, hashes, lengths);
+    }
+
+    private static Entry one(Mutation m, BackupConfig config) {
+      checkSizes(m, config);
+      int length = (int) BackupFormat.recordBytes(m.key().length,
+          m.value() == null ? 0 : m.value().length);
+      if (BackupFormat.align(length, BackupFormat.BUFFER_ALIGN_BYTES) > config.ringBytes() / 4) {
+        throw new IllegalArgumentException("an entry of " + length + " record bytes exceeds a "
+            + "quarter of the persistent buffer's ring (" + config.ringBytes() / 4
+            + "): raise bufferBytes");
+      }
+      return new Entry(false, List.of(m), new long[] {KeyHash.of(m.key())}, new int[] {length});
+    }
+
+    private static void checkSizes(Mutation m, BackupConfig config) {
+      if (m.key().length > config.keyBytesMax()) {
+        throw new IllegalArgumentException(
+            "key of " + m.key().length + " bytes exceeds keyBytesMax " + config.keyBytesMax());
+      }
+      if (m.value() != null && m.value().length > config.valueBytesMax()) {
+        throw new IllegalArgumentException("value of " + m.value().length
+            + " bytes exceeds valueBytesMax " + config.valueBytesMax());
+      }
     }
   }
 

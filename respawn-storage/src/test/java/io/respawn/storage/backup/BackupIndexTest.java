@@ -14,6 +14,38 @@ class BackupIndexTest {
 
   record Fields(long location, long term, long index, int length) {}
 
+  @org.junit.jupiter.api.Test
+  void deletedKeysArenaSpaceIsCompactedAway() {
+    try (BackupIndex index = new BackupIndex(0)) {
+      int n = 200_000;
+      for (int i = 0; i < n; i++) {
+        byte[] key = ("key-" + i + "-" + "p".repeat(50)).getBytes(StandardCharsets.UTF_8);
+        index.insert(key, KeyHash.of(key), Location.inBuffer(i, false), 1, i, 100);
+      }
+      long before = index.offHeapBytes();
+      for (int i = 0; i < n; i++) {
+        if (i % 20 != 0) {
+          byte[] key = ("key-" + i + "-" + "p".repeat(50)).getBytes(StandardCharsets.UTF_8);
+          index.remove(index.find(key, KeyHash.of(key)));
+        }
+      }
+      assertThat(index.compactions()).isPositive();
+      assertThat(index.offHeapBytes()).isLessThan(before);
+      for (int i = 0; i < n; i++) {
+        byte[] key = ("key-" + i + "-" + "p".repeat(50)).getBytes(StandardCharsets.UTF_8);
+        int slot = index.find(key, KeyHash.of(key));
+        if (i % 20 == 0) {
+          assertThat(slot).isNotNegative();
+          assertThat(index.index(slot)).isEqualTo(i);
+          assertThat(index.key(slot)).isEqualTo(key);
+        } else {
+          assertThat(slot).isNegative();
+        }
+      }
+      assertThat(index.size()).isEqualTo(n / 20);
+    }
+  }
+
   @ParameterizedTest(name = "seed {0}")
   @ValueSource(longs = {1L, 2L, 3L})
   void behavesLikeAMap(long seed) {

@@ -164,12 +164,15 @@ public final class BackupBench implements Callable<Integer> {
     BackupStats before;
     BackupStats after;
     double elapsed;
+    long cpuBefore;
+    long cpuNanos;
     try (BackupStore store = BackupStore.open(dir, config)) {
       long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
       while (System.nanoTime() < warmupEnd) {
         store.apply(keyBytes[random.nextInt(keys)], value, 1, ++index);
       }
       before = store.stats();
+      cpuBefore = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
       long start = System.nanoTime();
       long end = start + (long) (seconds * 1e9);
       long now = start;
@@ -182,20 +185,25 @@ public final class BackupBench implements Callable<Integer> {
         ops++;
       }
       elapsed = (now - start) / 1e9;
+      cpuNanos = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - cpuBefore;
       after = store.stats();
     }
     double rate = ops / elapsed;
+    double cpuPerOp = (double) cpuNanos / ops;
     out.printf("%nack: one writer, %d-byte records (%d B key + %d B value), acknowledged in the mapped buffer%n",
         49 + KEY_BYTES + VALUE_BYTES, KEY_BYTES, VALUE_BYTES);
     out.printf("  %,.0f writes/s  (%.1f MB/s of key+value)  p50 %.2f us  p99 %.2f us  p99.9 %.2f us  max %.0f us%n",
         rate, rate * (KEY_BYTES + VALUE_BYTES) / 1e6, latency.getValueAtPercentile(50) / 1e3,
         latency.getValueAtPercentile(99) / 1e3, latency.getValueAtPercentile(99.9) / 1e3,
         latency.getMaxValue() / 1e3);
+    out.printf("  writer thread CPU %.2f us per write (%,.0f writes/s per core; it had %.0f%% of a core)%n",
+        cpuPerOp / 1e3, 1e9 / cpuPerOp, 100.0 * cpuNanos / (elapsed * 1e9));
     out.printf("  buffer-full waits %d, buffer high water %.1f%% of the ring, writeback passes %d%n",
         after.bufferFullWaits() - before.bufferFullWaits(),
         100.0 * after.bufferHighWaterBytes() / after.ringBytes(),
         after.writebackPasses() - before.writebackPasses());
     result("ack", "writes_per_sec", rate);
+    result("ack", "cpu_us_per_write", cpuPerOp / 1e3);
     result("ack", "p50_us", latency.getValueAtPercentile(50) / 1e3);
     result("ack", "p99_us", latency.getValueAtPercentile(99) / 1e3);
     result("ack", "p999_us", latency.getValueAtPercentile(99.9) / 1e3);
@@ -230,14 +238,17 @@ public final class BackupBench implements Callable<Integer> {
           store.apply(key((long) round * perRound + i), value, 1, ++index);
         }
         BackupStats before = store.stats();
+        long cpu0 = ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
         long start = System.nanoTime();
-        store.flush();
+        store.flush(); // without a writeback thread the pass runs here
         double elapsed = (System.nanoTime() - start) / 1e9;
+        double cpu = (ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime() - cpu0) / 1e9;
         BackupStats after = store.stats();
         double mb = perRound * recordBytes / 1e6;
         rates.add(mb / elapsed);
-        out.printf("  round %d: %.1f MB of records in %.3f s = %.1f MB/s (%.1f MB written to the logs)%n",
-            round + 1, mb, elapsed, mb / elapsed, (after.writebackBytes() - before.writebackBytes()) / 1e6);
+        out.printf("  round %d: %.1f MB of records in %.3f s = %.1f MB/s (%.1f MB written to the "
+            + "logs; the pass used %.2f s of CPU)%n", round + 1, mb, elapsed, mb / elapsed,
+            (after.writebackBytes() - before.writebackBytes()) / 1e6, cpu);
       }
     }
     rates.sort(Comparator.naturalOrder());

@@ -39,6 +39,9 @@ final class GcAgent implements Runnable {
   private static final int READ_CHUNK_BYTES = 1 << 20;
 
   private final BackupStore store;
+  /** One collection at a time (the thread, or a caller of {@link BackupStore#collectGarbage}). */
+  private final java.util.concurrent.locks.ReentrantLock collectLock =
+      new java.util.concurrent.locks.ReentrantLock();
   private Thread thread;
   private volatile boolean running;
   // Written under store.lock; volatile so that waits can check them.
@@ -144,11 +147,16 @@ final class GcAgent implements Runnable {
 
   /** Picks a victim and collects it; false if none qualified or GC is paused. */
   boolean collectOnce(boolean allowDrift) throws IOException {
-    Segment victim = chooseVictim(allowDrift);
-    if (victim == null) {
-      return false;
+    collectLock.lock();
+    try {
+      Segment victim = chooseVictim(allowDrift);
+      if (victim == null) {
+        return false;
+      }
+      return collect(victim);
+    } finally {
+      collectLock.unlock();
     }
-    return collect(victim);
   }
 
   private Segment chooseVictim(boolean allowDrift) {
@@ -193,6 +201,15 @@ final class GcAgent implements Runnable {
 
   /** Collects victim; false if a pause stopped it (the victim stays). */
   boolean collect(Segment victim) throws IOException {
+    collectLock.lock();
+    try {
+      return collectLocked(victim);
+    } finally {
+      collectLock.unlock();
+    }
+  }
+
+  private boolean collectLocked(Segment victim) throws IOException {
     store.lock.lock();
     try {
       if (pauses > 0 || !victim.sealed || !store.segmentsById.containsKey(victim.id)) {

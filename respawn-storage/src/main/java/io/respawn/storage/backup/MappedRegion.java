@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
 public final class MappedRegion implements PersistentRegion {
   private static final Logger log = LoggerFactory.getLogger(MappedRegion.class);
   private static final int ZERO_CHUNK_BYTES = 1 << 20;
+  private static final int PAGE_BYTES = 4096;
 
   private final FileChannel channel;
   private final Arena arena;
@@ -111,6 +112,14 @@ public final class MappedRegion implements PersistentRegion {
   @Override
   public void force(long offset, long length) {
     segment.asSlice(offset, length).force();
+  }
+
+  /** Writes each page's first byte back to it: every page is dirty and writable afterwards. */
+  @Override
+  public void pretouch(long offset, long length) {
+    for (long at = offset; at < offset + length; at += PAGE_BYTES) {
+      segment.set(ValueLayout.JAVA_BYTE, at, segment.get(ValueLayout.JAVA_BYTE, at));
+    }
   }
 
   @Override

@@ -318,6 +318,7 @@ final class PersistentBuffer {
     writtenBackSeq = durable.releaseSeq();
     zeroFreeRing();
     region.force(0, region.sizeBytes()); // what was recovered is durable from now on
+    region.pretouch(BackupFormat.RING_START, ringBytes); // write faults now, not in apply
     return new Replay(position, seq, records, stop);
   }
 

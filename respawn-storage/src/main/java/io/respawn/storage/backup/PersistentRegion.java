@@ -32,6 +32,13 @@ public interface PersistentRegion extends Closeable {
   /** Makes every completed write to [offset, offset+length) durable (msync of those pages). */
   void force(long offset, long length) throws IOException;
 
+  /**
+   * Prepares [offset, offset+length) for cheap writes, changing no byte. A mapped file takes a
+   * write fault on the first store to each clean page (on ext4 it may wait for the journal, for
+   * milliseconds when other processes fsync): doing it at open keeps that out of the ack path.
+   */
+  default void pretouch(long offset, long length) {}
+
   /** Unmaps; does not force. */
   @Override
   void close() throws IOException;

@@ -436,7 +436,9 @@ public final class BackupStore implements AutoCloseable {
       workAvailable.signal();
       if (!writeback.hasThread()) {
         try {
-          runWritebackInline();
+          while (!f.isDone() && buffer.unwrittenBytes() > 0) {
+            runWritebackInline(); // a pass may stop short of the tail: run until seq is in
+          }
         } catch (StorageException e) {
           // fail() has completed f exceptionally
         }

@@ -133,12 +133,8 @@ final class WritebackAgent implements Runnable {
   private long pass() throws IOException {
     long from;
     long fromSeq;
-    long to;
-    long toSeq;
-    long appliedTerm;
-    long appliedIndex;
-    long clearTerm;
-    long clearIndex;
+    long tail;
+    BackupFormat.Checkpoint last;
     store.lock.lock();
     try {
       if (store.failed()) {
@@ -146,23 +142,25 @@ final class WritebackAgent implements Runnable {
       }
       from = buffer.writtenBackPosition();
       fromSeq = buffer.writtenBackSeq();
-      to = buffer.tailPosition();
-      toSeq = buffer.tailSeq();
-      appliedTerm = store.appliedTerm;
-      appliedIndex = store.appliedIndex;
-      clearTerm = store.clearTerm;
-      clearIndex = store.clearIndex;
-      if (from == to) {
+      tail = buffer.tailPosition();
+      last = buffer.durableCheckpoint();
+      if (from == tail) {
         return 0;
       }
     } finally {
       store.lock.unlock();
     }
     long started = System.nanoTime();
-    if (from == to) {
-      return 0;
-    }
 
+    // Copy whole entries, up to about passBytesMax of ring, so that ring space comes free in
+    // steps even when writeback is behind. The checkpoint's applied and CLEAR timestamps come
+    // from the records copied (entries are appended in timestamp order; a GC rewrite carries an
+    // older one), never from entries past the end of the pass.
+    long passBytesMax = Math.max(4L * store.config.writebackBlockBytes(), buffer.ringBytes() / 8);
+    long appliedTerm = last.appliedTerm();
+    long appliedIndex = last.appliedIndex();
+    long clearTerm = last.clearTerm();
+    long clearIndex = last.clearIndex();
     List<Placement> placements = new ArrayList<>();
     java.util.EnumMap<LogKind, Long> bytesBefore = new java.util.EnumMap<>(LogKind.class);
     for (BackupLog l : store.logs.values()) {
@@ -172,7 +170,7 @@ final class WritebackAgent implements Runnable {
     long ring = buffer.ringBytes();
     long position = from;
     long seq = fromSeq;
-    while (position < to) {
+    while (position < tail) {
       long left = ring - position % ring;
       if (left < BackupFormat.RECORD_HEADER_BYTES) {
         position += left;
@@ -185,27 +183,38 @@ final class WritebackAgent implements Runnable {
       }
       int length = BackupFormat.length(header, 0);
       assert BackupFormat.seq(header, 0) == seq : "buffer seq " + BackupFormat.seq(header, 0) + " != " + seq;
+      long term = BackupFormat.term(header, 0);
+      long index = BackupFormat.index(header, 0);
+      if (BackupFormat.compareTimestamps(term, index, appliedTerm, appliedIndex) > 0) {
+        appliedTerm = term;
+        appliedIndex = index;
+      }
+      boolean entryEnds = BackupFormat.isLast(header, 0);
       if (BackupFormat.type(header, 0) == BackupFormat.TYPE_CLEAR) {
         // Not copied: the checkpoint that releases it carries its timestamp.
-        position += BackupFormat.align(length, BackupFormat.BUFFER_ALIGN_BYTES);
-        seq++;
-        continue;
+        clearTerm = term;
+        clearIndex = index;
+      } else {
+        if (record.length < length) {
+          record = new byte[Math.max(length, record.length * 2)];
+        }
+        buffer.read(position, record, 0, length);
+        assert BackupFormat.check(record, 0, length, true) == null : "buffer record damaged in memory";
+        byte[] key = BackupFormat.key(record, 0);
+        long hash = KeyHash.of(key);
+        boolean tombstone = BackupFormat.type(record, 0) == BackupFormat.TYPE_TOMBSTONE;
+        LogKind kind = !tombstone && store.popular.isHot(hash) ? LogKind.HOT : LogKind.COLD;
+        long location = store.logs.get(kind).place(record, 0, length, seq, popularityVersion);
+        placements.add(new Placement(key, hash, position, location, length, tombstone));
       }
-      if (record.length < length) {
-        record = new byte[Math.max(length, record.length * 2)];
-      }
-      buffer.read(position, record, 0, length);
-      assert BackupFormat.check(record, 0, length, true) == null : "buffer record damaged in memory";
-      byte[] key = BackupFormat.key(record, 0);
-      long hash = KeyHash.of(key);
-      boolean tombstone = BackupFormat.type(record, 0) == BackupFormat.TYPE_TOMBSTONE;
-      LogKind kind = !tombstone && store.popular.isHot(hash) ? LogKind.HOT : LogKind.COLD;
-      long location = store.logs.get(kind).place(record, 0, length, seq, popularityVersion);
-      placements.add(new Placement(key, hash, position, location, length, tombstone));
       position += BackupFormat.align(length, BackupFormat.BUFFER_ALIGN_BYTES);
       seq++;
+      if (entryEnds && position - from >= passBytesMax) {
+        break;
+      }
     }
-    assert seq == toSeq : "pass ended at seq " + seq + ", tail was " + toSeq;
+    long to = position;
+    long toSeq = seq;
     for (BackupLog l : store.logs.values()) {
       l.sync();
     }
@@ -232,7 +241,6 @@ final class WritebackAgent implements Runnable {
         l.publishReadable();
       }
       buffer.markWrittenBack(to, toSeq);
-      BackupFormat.Checkpoint last = buffer.durableCheckpoint();
       BackupLog hot = store.logs.get(LogKind.HOT);
       BackupLog cold = store.logs.get(LogKind.COLD);
       checkpoint = new BackupFormat.Checkpoint(last.counter() + 1, ring, to, toSeq, appliedTerm,
@@ -254,6 +262,14 @@ final class WritebackAgent implements Runnable {
     passes++;
     bytes += written;
     nanos += System.nanoTime() - started;
+    if (to < tail) {
+      store.lock.lock();
+      try {
+        store.urgent = true; // more is waiting: the next pass starts at once
+      } finally {
+        store.lock.unlock();
+      }
+    }
     return to - from;
   }
 

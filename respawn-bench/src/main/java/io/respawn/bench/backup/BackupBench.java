@@ -51,8 +51,10 @@ import redis.clients.jedis.Pipeline;
  *       engine (live heap: values on the heap, as the primary holds them today) and Redis
  *       ({@code used_memory} and RSS), in the same run.
  *   <li>{@code keepup}: the write-only E1 load (zipfian 0.99 over {@code --keys} keys, popularity
- *       sampled at 0.001 and reported every second) for {@code --keepup-seconds}; the buffer's
- *       fill every 100 ms, to show that writeback keeps up (the buffer never fills).
+ *       sampled at 0.001 and reported every second), offered at {@code --keepup-rate} writes/s,
+ *       for {@code --keepup-seconds}; the buffer's fill every 100 ms, to show that writeback keeps
+ *       up (the buffer never fills). With rate 0 the writer runs flat out, and the disk sets the
+ *       pace through buffer-full waits.
  * </ul>
  */
 @Command(
@@ -82,6 +84,11 @@ public final class BackupBench implements Callable<Integer> {
 
   @Option(names = "--keepup-seconds", description = "Length of the keep-up run. Default: ${DEFAULT-VALUE}")
   int keepupSeconds = 60;
+
+  @Option(names = "--keepup-rate", description = "Writes/s the keep-up writer offers; 0 = as fast "
+      + "as it can (then the disk, not writeback, sets the pace). Default: ${DEFAULT-VALUE}, about "
+      + "what one Respawn node answers for SET (docs/benchmarks.md)")
+  int keepupRate = 100_000;
 
   @Option(names = "--block-bytes", description = "writebackBlockBytes. Default: the BackupConfig default")
   int blockBytes = BackupConfig.defaults().writebackBlockBytes();
@@ -480,8 +487,9 @@ public final class BackupBench implements Callable<Integer> {
     AtomicLong ops = new AtomicLong();
     AtomicReference<Throwable> error = new AtomicReference<>();
     List<String> series = new ArrayList<>();
-    out.printf("%nkeepup: write-only E1 load for %d s: one writer, zipfian 0.99 over %,d keys, "
-        + "popularity sampled at 0.001 and reported every second%n", keepupSeconds, keys);
+    out.printf("%nkeepup: write-only E1 load for %d s: one writer offering %s, zipfian 0.99 over "
+        + "%,d keys, popularity sampled at 0.001 and reported every second%n", keepupSeconds,
+        keepupRate == 0 ? "as many writes as it can" : String.format("%,d writes/s", keepupRate), keys);
     out.printf("  %4s %10s %12s %14s %10s %10s %12s%n", "s", "writes/s", "buffer max", "writeback MB/s",
         "gc segs", "hot keys", "full waits");
     long maxUsed = 0;
@@ -490,10 +498,18 @@ public final class BackupBench implements Callable<Integer> {
     long startNanos;
     try (BackupStore store = BackupStore.open(dir, config)) {
       first = store.stats();
+      long paceStart = System.nanoTime();
       Thread writer = new Thread(() -> {
         long index = 0;
         try {
           while (!stop.get()) {
+            if (keepupRate > 0 && (index & 63) == 0) {
+              long due = paceStart + (long) (index * 1e9 / keepupRate);
+              long early = due - System.nanoTime();
+              if (early > 100_000) {
+                java.util.concurrent.locks.LockSupport.parkNanos(early);
+              }
+            }
             byte[] k = keyBytes[(int) zipf.next()];
             store.apply(k, value, 1, ++index);
             sampler.observe(k);

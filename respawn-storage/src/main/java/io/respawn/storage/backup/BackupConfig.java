@@ -10,8 +10,9 @@ package io.respawn.storage.backup;
  * @param segmentBytesMax a log segment is sealed before it would exceed this. Default 64 MiB.
  * @param writebackBlockBytes writeback writes each log in blocks of this size (the last block of
  *     a pass may be shorter). Chosen from the block-size curve measured on the development disk
- *     ({@code respawn bench storage blocks}, docs/storage.md): the smallest block that reached
- *     90 % of the best write+fsync throughput. Default 1 MiB.
+ *     ({@code respawn bench storage blocks}, docs/storage.md): the smallest request size whose
+ *     O_DIRECT throughput reached 80 % of the best, i.e. where the device is saturated.
+ *     Default 2 MiB.
  * @param writebackIntervalMillis a replicated write waits at most about this long before
  *     writeback copies it to the logs and checkpoints it (its durable notice), even if less than
  *     a block is waiting. 0 = no writeback thread: tests call the agent themselves.
@@ -101,7 +102,7 @@ public record BackupConfig(
 
   /** Production defaults. */
   public static BackupConfig defaults() {
-    return new BackupConfig(64L << 20, 64L << 20, 1 << 20, 5, 64 << 10, 8 << 20, 100, 0.3,
+    return new BackupConfig(64L << 20, 64L << 20, 2 << 20, 5, 64 << 10, 8 << 20, 100, 0.3,
         4L << 20, 0.5, 100_000, 8, 0, 10_000, true);
   }
 

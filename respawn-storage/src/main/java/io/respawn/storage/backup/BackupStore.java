@@ -218,6 +218,7 @@ public final class BackupStore implements AutoCloseable {
    */
   public long apply(long term, long index, List<Mutation> mutations) {
     Entry entry = Entry.of(term, index, mutations, config);
+    buffer.prefault(entry.ringBytes()); // page faults here, not under the lock
     lock.lock();
     try {
       checkWritable();
@@ -284,6 +285,15 @@ public final class BackupStore implements AutoCloseable {
    * CLEAR, with their hashes and the lengths of the records they take (the CLEAR record first).
    */
   private record Entry(boolean clear, List<Mutation> keys, long[] hashes, int[] recordLengths) {
+    /** Ring bytes of the records (alignment included, wrap waste not). */
+    long ringBytes() {
+      long total = 0;
+      for (int length : recordLengths) {
+        total += BackupFormat.align(length, BackupFormat.BUFFER_ALIGN_BYTES);
+      }
+      return total;
+    }
+
     static Entry of(long term, long index, List<Mutation> mutations, BackupConfig config) {
       if (term < 0 || term > TERM_MAX) {
         throw new IllegalArgumentException(

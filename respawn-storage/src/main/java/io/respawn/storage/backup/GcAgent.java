@@ -279,6 +279,7 @@ final class GcAgent implements Runnable {
     long hash = KeyHash.of(key);
     long here = Location.inLog(victim.kind, victim.id, reader.offset(), false);
     boolean tombstone = BackupFormat.type(bytes, at) == BackupFormat.TYPE_TOMBSTONE;
+    store.buffer.prefault(BackupFormat.align(length, BackupFormat.BUFFER_ALIGN_BYTES));
     store.lock.lock();
     try {
       while (true) {

@@ -47,7 +47,8 @@ final class PersistentBuffer {
   private final boolean checksums;
   private byte[] scratch = new byte[1 << 12];
 
-  private long tailPos;
+  /** Volatile: {@link #prefault} reads it without the lock, as a hint. */
+  private volatile long tailPos;
   private long tailSeq;
   private long writtenBackPos;
   private long writtenBackSeq;
@@ -194,6 +195,20 @@ final class PersistentBuffer {
   private void ensureScratch(int bytes) {
     if (scratch.length < bytes) {
       scratch = new byte[Math.max(bytes, scratch.length * 2)];
+    }
+  }
+
+  /**
+   * Write-faults the ring pages the next bytes appended will land in, without the state lock
+   * (the tail read is a hint; touching a page changes nothing). See {@link
+   * PersistentRegion#pretouch}.
+   */
+  void prefault(long bytes) {
+    long at = tailPos;
+    long left = ringBytes - at % ringBytes;
+    region.pretouch(offsetOf(at), Math.min(bytes, left));
+    if (bytes > left) {
+      region.pretouch(BackupFormat.RING_START, bytes);
     }
   }
 

@@ -33,9 +33,10 @@ public interface PersistentRegion extends Closeable {
   void force(long offset, long length) throws IOException;
 
   /**
-   * Prepares [offset, offset+length) for cheap writes, changing no byte. A mapped file takes a
-   * write fault on the first store to each clean page (on ext4 it may wait for the journal, for
-   * milliseconds when other processes fsync): doing it at open keeps that out of the ack path.
+   * Prepares the pages of [offset, offset+length) for cheap writes, changing no byte even while
+   * other threads write there. A mapped file takes a write fault on the first store to each clean
+   * page (on ext4 it may wait for the journal, for milliseconds when other processes fsync):
+   * doing it at open, and just before taking a lock to write, keeps that wait out of the lock.
    */
   default void pretouch(long offset, long length) {}
 

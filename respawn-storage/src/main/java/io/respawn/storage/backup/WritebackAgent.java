@@ -34,6 +34,9 @@ import org.slf4j.LoggerFactory;
 final class WritebackAgent implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(WritebackAgent.class);
 
+  /** Placements repointed per hold of the state lock. */
+  private static final int REPOINT_BATCH = 256;
+
   private final BackupStore store;
   private final PersistentBuffer buffer;
   private final ReentrantLock passLock = new ReentrantLock();
@@ -224,19 +227,30 @@ final class WritebackAgent implements Runnable {
     }
 
     BackupFormat.Checkpoint checkpoint;
+    // Repoint in short batches: an apply waits for the state lock at most one batch, even when
+    // this thread loses the processor while it holds the lock. Until the last batch is done the
+    // index may still point to ring copies, which stay valid: the ring is not yet released.
+    for (int from0 = 0; from0 < placements.size(); from0 += REPOINT_BATCH) {
+      store.lock.lock();
+      try {
+        for (Placement p : placements.subList(from0,
+            Math.min(placements.size(), from0 + REPOINT_BATCH))) {
+          Segment s = store.segmentsById.get(Location.segmentId(p.logLocation()));
+          s.recordBytes += p.length();
+          int slot = store.index.find(p.key(), p.hash());
+          if (slot >= 0 && Location.place(store.index.location(slot))
+              == Location.inBuffer(p.bufferPosition(), false)) {
+            store.index.relocate(slot, Location.withTombstone(p.logLocation(), p.tombstone()),
+                p.length());
+            s.liveBytes += p.length();
+          }
+        }
+      } finally {
+        store.lock.unlock();
+      }
+    }
     store.lock.lock();
     try {
-      for (Placement p : placements) {
-        Segment s = store.segmentsById.get(Location.segmentId(p.logLocation()));
-        s.recordBytes += p.length();
-        int slot = store.index.find(p.key(), p.hash());
-        if (slot >= 0 && Location.place(store.index.location(slot))
-            == Location.inBuffer(p.bufferPosition(), false)) {
-          store.index.relocate(slot, Location.withTombstone(p.logLocation(), p.tombstone()),
-              p.length());
-          s.liveBytes += p.length();
-        }
-      }
       for (BackupLog l : store.logs.values()) {
         l.publishReadable();
       }

@@ -1,10 +1,6 @@
 package io.respawn.bench.backup;
 
 import io.respawn.bench.CsvChart;
-import io.respawn.storage.FileChannelDisk;
-import io.respawn.storage.LogEngine;
-import io.respawn.storage.Mutation;
-import io.respawn.storage.StorageConfig;
 import io.respawn.storage.backup.BackupConfig;
 import io.respawn.storage.backup.BackupStats;
 import io.respawn.storage.backup.BackupStore;
@@ -47,8 +43,8 @@ import redis.clients.jedis.Pipeline;
  *   <li>{@code gc}: a log with half its records stale, collected until no segment qualifies:
  *       read and rewrite rates and bytes rewritten per byte reclaimed.
  *   <li>{@code memory}: DRAM per key at {@code --keys} keys for the backup (anonymous RSS growth
- *       of a child JVM with a fixed pre-touched heap, see {@link MemoryProbe}), the current
- *       engine (live heap: values on the heap, as the primary holds them today) and Redis
+ *       of a child JVM with a fixed pre-touched heap, see {@link MemoryProbe}), the engine
+ *       (the primary's table, keys and values off the heap; measured the same way) and Redis
  *       ({@code used_memory} and RSS), in the same run.
  *   <li>{@code keepup}: the write-only E1 load (zipfian 0.99 over {@code --keys} keys, popularity
  *       sampled at 0.001 and reported every second), offered at {@code --keepup-rate} writes/s,
@@ -318,57 +314,25 @@ public final class BackupBench implements Callable<Integer> {
     new SplittableRandom(6).nextBytes(value);
     out.printf("%nmemory: %,d keys, %d-byte keys, %d-byte values%n", keys, KEY_BYTES, VALUE_BYTES);
 
-    // The backup in a child JVM with a fixed, pre-touched heap: its anonymous RSS grows only
-    // by what the store keeps (see MemoryProbe).
-    String java = ProcessHandle.current().info().command().orElse("java");
-    Process probe = new ProcessBuilder(java, "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch",
-        "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
-        MemoryProbe.class.getName(), String.valueOf(keys), dir.resolve("backup").toString())
-        .redirectErrorStream(true).start();
-    String line = null;
-    try (var reader = probe.inputReader()) {
-      for (String l; (l = reader.readLine()) != null; ) {
-        if (l.startsWith("rssAnonGrowth=")) {
-          line = l;
-        }
-      }
-    }
-    if (probe.waitFor() != 0 || line == null) {
-      throw new IllegalStateException("memory probe failed (exit " + probe.exitValue() + ")");
-    }
-    java.util.Map<String, Long> probed = new java.util.HashMap<>();
-    for (String kv : line.split(" ")) {
-      String[] p = kv.split("=");
-      probed.put(p[0], Long.parseLong(p[1]));
-    }
-    double backupPerKey = (double) probed.get("rssAnonGrowth") / keys;
-    double offHeap = (double) probed.get("indexOffHeap") / keys;
+    // Each store in a child JVM with a fixed, pre-touched heap: its anonymous RSS grows only by
+    // what the store keeps (see MemoryProbe).
+    java.util.Map<String, Long> backup = probe(MemoryProbe.Role.backup);
+    double backupPerKey = (double) backup.get("rssAnonGrowth") / keys;
+    double offHeap = (double) backup.get("offHeap") / keys;
     out.printf("  backup:  %.1f B/key anonymous RSS growth (index off-heap %.1f B/key, live heap %.1f B/key;"
         + " fixed pre-touched heap, the mapped buffer is NVMM's stand-in)%n",
-        backupPerKey, offHeap, (double) probed.get("heapGrowth") / keys);
+        backupPerKey, offHeap, (double) backup.get("heapGrowth") / keys);
     result("memory", "backup_rss_bytes_per_key", backupPerKey);
     result("memory", "backup_index_offheap_bytes_per_key", offHeap);
     clean(dir.resolve("backup"));
 
-    Memory e0 = Memory.now();
-    double enginePerKey;
-    Files.createDirectories(dir.resolve("engine"));
-    try (LogEngine engine = LogEngine.open(new FileChannelDisk(dir.resolve("engine")),
-        StorageConfig.defaults().withCompaction(0, 0.5, 0))) {
-      for (int i = 0; i < keys; i += 1000) {
-        List<Mutation> batch = new ArrayList<>(1000);
-        for (int j = i; j < Math.min(keys, i + 1000); j++) {
-          batch.add(Mutation.put(key(j), value.clone()));
-        }
-        engine.apply(batch);
-      }
-      engine.flushAll().join();
-      Memory e1 = Memory.now();
-      enginePerKey = (double) (e1.heapUsed() - e0.heapUsed()) / keys;
-      out.printf("  engine:  %.1f B/key live heap (the primary's table today: values on the heap)%n",
-          enginePerKey);
-      result("memory", "engine_bytes_per_key", enginePerKey);
-    }
+    java.util.Map<String, Long> engine = probe(MemoryProbe.Role.engine);
+    double enginePerKey = (double) engine.get("rssAnonGrowth") / keys;
+    out.printf("  engine:  %.1f B/key anonymous RSS growth (used memory off-heap %.1f B/key, live heap"
+        + " %.1f B/key; the primary's table: keys and values in off-heap slabs)%n",
+        enginePerKey, (double) engine.get("offHeap") / keys, (double) engine.get("heapGrowth") / keys);
+    result("memory", "engine_rss_bytes_per_key", enginePerKey);
+    result("memory", "engine_used_memory_bytes_per_key", (double) engine.get("offHeap") / keys);
     clean(dir.resolve("engine"));
 
     double redisPerKey = redisBytesPerKey(value);
@@ -379,6 +343,36 @@ public final class BackupBench implements Callable<Integer> {
     if (!Double.isNaN(redisPerKey)) {
       result("memory", "backup_over_redis", backupPerKey / redisPerKey);
     }
+  }
+
+  /** Runs {@link MemoryProbe} for role in a child JVM; its figures by name. */
+  private java.util.Map<String, Long> probe(MemoryProbe.Role role) throws Exception {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    Process probe = new ProcessBuilder(java, "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch",
+        "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"),
+        MemoryProbe.class.getName(), role.name(), String.valueOf(keys),
+        dir.resolve(role.name()).toString())
+        .redirectErrorStream(true).start();
+    String line = null;
+    List<String> output = new ArrayList<>();
+    try (var reader = probe.inputReader()) {
+      for (String l; (l = reader.readLine()) != null; ) {
+        output.add(l);
+        if (l.startsWith("rssAnonGrowth=")) {
+          line = l;
+        }
+      }
+    }
+    if (probe.waitFor() != 0 || line == null) {
+      throw new IllegalStateException("memory probe (" + role + ") failed (exit "
+          + probe.exitValue() + "): " + String.join("\n", output));
+    }
+    java.util.Map<String, Long> probed = new java.util.HashMap<>();
+    for (String kv : line.split(" ")) {
+      String[] p = kv.split("=");
+      probed.put(p[0], Long.parseLong(p[1]));
+    }
+    return probed;
   }
 
   /** Loads the keys into a fresh redis-server; returns used_memory growth per key (NaN if none). */
@@ -462,16 +456,6 @@ public final class BackupBench implements Callable<Integer> {
       }
     }
     return -1;
-  }
-
-  /** This process's live heap (after a full GC). */
-  record Memory(long heapUsed) {
-    static Memory now() {
-      for (int i = 0; i < 3; i++) {
-        System.gc();
-      }
-      return new Memory(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
-    }
   }
 
   // ---------------------------------------------------------------- keep-up

@@ -24,8 +24,8 @@ import redis.clients.jedis.Response;
  * the emulated WAN (one-way delay, the link paced to a bandwidth, FEC (8, c)) while clients
  * write unique keys and count what was acknowledged; the link then loses packets at the given
  * rate for a burst, and at the end of the burst the primary is killed (SIGKILL) and the link cut
- * at once (kill first, so that no write is acknowledged after the cut; what was already inside
- * the link still arrives); the mirror is promoted, and every acknowledged write is looked up there.
+ * (at its entrance, once the relay has taken what the dead site had handed over; what is inside
+ * the link still arrives, nothing can be resent); the mirror is promoted, and every acknowledged write is looked up there.
  * Lost = acknowledged but missing at the mirror.
  *
  * <p>Runs, each on fresh processes: every mode at every loss rate with c = 3, then every mode
@@ -61,7 +61,7 @@ public final class MirrorDisasterBench implements Callable<Integer> {
   @Option(names = "--delay-ms", defaultValue = "50", description = "One-way delay (default ${DEFAULT-VALUE}).")
   double delayMillis;
 
-  @Option(names = "--bandwidth-mbit", defaultValue = "40", description = "The primary paces the link to this (default ${DEFAULT-VALUE}).")
+  @Option(names = "--bandwidth-mbit", defaultValue = "5", description = "The primary paces the link to this; below the clients' rate, so the WAN is the bottleneck as in the paper (default ${DEFAULT-VALUE}).")
   double bandwidthMbit;
 
   @Option(names = "--run-ms", defaultValue = "5000", description = "Writing before the loss burst, after warm-up (default ${DEFAULT-VALUE}).")
@@ -151,13 +151,15 @@ public final class MirrorDisasterBench implements Callable<Integer> {
       Thread.sleep(runMillis);
       pair.relay.controlNow("loss " + lossPct / 100);
       Thread.sleep(burstMillis);
-      pair.killPrimaryAndCut();
+      String link = pair.killPrimaryAndCut();
+      System.out.println("  (" + mode + ", " + pct(lossPct) + " %, c=" + c + ") link at the cut: "
+          + link.substring(3));
       stop.set(true);
       for (Thread th : threads) {
         th.join(30_000);
       }
-      // What was inside the link at the cut still arrives; give it the one-way delay and more.
-      Thread.sleep((long) (2 * delayMillis) + 500);
+      // What was inside the link at the cut still arrives; promote once the mirror is quiet.
+      pair.awaitMirrorQuiet((long) (2 * delayMillis) + 500);
       pair.promote();
       long ackedTotal = total(acked);
       long lost = 0;

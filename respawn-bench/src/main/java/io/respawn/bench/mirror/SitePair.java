@@ -147,7 +147,11 @@ final class SitePair implements AutoCloseable {
 
   /** The primary's RESPAWN MIRROR STATUS as name → value. */
   Map<String, String> primaryStatus() {
-    try (Jedis j = jedis(primaryPort, 30_000)) {
+    return status(primaryPort);
+  }
+
+  private static Map<String, String> status(int port) {
+    try (Jedis j = jedis(port, 30_000)) {
       Map<String, String> map = new HashMap<>();
       String text = new String((byte[]) j.sendCommand(
           () -> "RESPAWN".getBytes(StandardCharsets.UTF_8), "MIRROR", "STATUS"),
@@ -175,17 +179,64 @@ final class SitePair implements AutoCloseable {
   }
 
   /**
-   * The disaster: SIGKILL the primary site and, at once, cut the link (nothing sent after this
-   * instant gets through; datagrams already inside the link still arrive); then wait until the
-   * process is gone. The kill goes first so that no write is acknowledged after the cut.
+   * The disaster: SIGKILL the primary site, then cut the link at its entrance. A dead process
+   * sends nothing more, but what it handed to the network before it died is already in the
+   * relay's socket buffer, which on a busy machine the relay may not have read yet: that is
+   * inside the link (it left the site), so the cut waits until the relay has taken it all (no
+   * datagram from the primary for 100 ms). Returns the relay's statistics line at the cut.
    */
-  void killPrimaryAndCut() throws InterruptedException {
+  String killPrimaryAndCut() throws InterruptedException {
     primary.destroyForcibly();
+    primary.waitFor(10, TimeUnit.SECONDS);
+    String before = relay.controlNow("stats");
+    for (int quiet = 0; quiet < 2; ) {
+      Thread.sleep(50);
+      String now = relay.controlNow("stats");
+      quiet = forwardOffered(now) == forwardOffered(before) ? quiet + 1 : 0;
+      before = now;
+    }
     String cut = relay.controlNow("cut");
     if (!cut.startsWith("OK")) {
       throw new IllegalStateException("relay: " + cut);
     }
-    primary.waitFor(10, TimeUnit.SECONDS);
+    return before;
+  }
+
+  /** Datagrams the primary offered the link so far (every fate), from a stats line. */
+  private static long forwardOffered(String stats) {
+    String forward = stats.substring(stats.indexOf("forward"), stats.indexOf("backward"));
+    long total = 0;
+    for (String field : forward.split(" ")) {
+      int eq = field.indexOf('=');
+      if (eq > 0) {
+        total += Long.parseLong(field.substring(eq + 1));
+      }
+    }
+    return total;
+  }
+
+  /**
+   * Waits until the mirror has applied what reached it: its applied position has not moved for
+   * {@code quietMillis} (bounded by 60 s). An operator promotes once the mirror is quiet too.
+   */
+  void awaitMirrorQuiet(long quietMillis) throws InterruptedException {
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    String last = mirrorStatus().get("applied_position");
+    long since = System.nanoTime();
+    while (System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      String now = mirrorStatus().get("applied_position");
+      if (!now.equals(last)) {
+        last = now;
+        since = System.nanoTime();
+      } else if (System.nanoTime() - since >= quietMillis * 1_000_000) {
+        return;
+      }
+    }
+  }
+
+  Map<String, String> mirrorStatus() {
+    return status(mirrorPort);
   }
 
   /** RESPAWN MIRROR PROMOTE on the mirror; returns the last applied position. */

@@ -20,14 +20,27 @@ import redis.clients.jedis.Jedis;
  * A rolling disaster with real processes: a primary site mirrors through the WAN relay (20 ms
  * one way) to a mirror site; one client writes (SETs and three-key MSETs, each its own group)
  * and records what was acknowledged; after a 0.5 s loss burst the primary is killed with SIGKILL
- * and the link cut at once; the mirror is promoted. The mirror must hold exactly a prefix of
- * the writes — each MSET whole or absent — ending at the position it reports; with NETWORK and
- * REMOTE acknowledgement that prefix includes every acknowledged write.
+ * and the link cut (once the relay has read what the dead site had handed over); the mirror is
+ * promoted. The mirror must hold exactly a prefix of the writes — each MSET whole or absent —
+ * ending at the position it reports; with NETWORK and REMOTE acknowledgement that prefix
+ * includes every acknowledged write.
  */
 class MirrorIT {
   static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
 
   @TempDir Path tmp;
+
+  private static String status(Jedis m) {
+    String text = new String((byte[]) m.sendCommand(
+        () -> "RESPAWN".getBytes(StandardCharsets.UTF_8), "MIRROR", "STATUS"),
+        StandardCharsets.UTF_8);
+    for (String line : text.split("\r\n")) {
+      if (line.startsWith("applied_position:")) {
+        return line;
+      }
+    }
+    throw new AssertionError("no applied_position in " + text);
+  }
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"network", "remote", "local"})
@@ -75,15 +88,26 @@ class MirrorIT {
       Thread.sleep(1000);
       assertThat(relay.controlNow("loss 0.01")).startsWith("OK");
       Thread.sleep(500);
-      // The disaster, kill first so that nothing is acknowledged after the cut.
-      ProcessHandle.of(primary.pid()).ifPresent(ProcessHandle::destroyForcibly);
-      assertThat(relay.controlNow("cut")).contains("cut=true");
+      // The disaster: the primary dies; what it handed to the network before is inside the
+      // link once the relay has read it from its socket; then the link is cut.
       primary.kill9();
+      String seen = relay.controlNow("stats");
+      for (String now = ""; !now.equals(seen); ) {
+        Thread.sleep(100);
+        now = seen;
+        seen = relay.controlNow("stats");
+      }
+      assertThat(relay.controlNow("cut")).contains("cut=true");
       stop.set(true);
       writer.join(10_000);
 
       try (Jedis m = new Jedis("127.0.0.1", mirror.port(), 10_000)) {
-        Thread.sleep(200); // what was inside the link when it was cut still arrives
+        // What was inside the link when it was cut still arrives: promote once quiet.
+        String applied = "";
+        for (String now = status(m); !now.equals(applied); now = status(m)) {
+          applied = now;
+          Thread.sleep(300);
+        }
         String promoted = new String((byte[]) m.sendCommand(
             () -> "RESPAWN".getBytes(StandardCharsets.UTF_8), "MIRROR", "PROMOTE"),
             StandardCharsets.UTF_8);

@@ -630,6 +630,27 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
    * Between them these move the shard between 1+1+1 and 1+2+2 through the shapes in between.
    */
   @Override
+  public String transferLeadership(SplittableRandom r) {
+    SimNode leader = currentLeader();
+    if (leader == null) {
+      return null;
+    }
+    Membership m = leader.replica().membership();
+    List<Integer> candidates = new ArrayList<>();
+    for (NodeId id : m.allVoters()) {
+      if (id.value() != leader.id() && m.role(id).mayCampaign()) {
+        candidates.add(id.value());
+      }
+    }
+    if (candidates.isEmpty()) {
+      return null;
+    }
+    int target = candidates.get(r.nextInt(candidates.size()));
+    return leader.transferLeadership(target)
+        ? "transfer leadership n" + leader.id() + " -> n" + target : null;
+  }
+
+  @Override
   public String changeMembership(SplittableRandom r) {
     if (!config.membershipChanges()) {
       return null;

@@ -42,4 +42,11 @@ public interface FaultTarget {
    * shrink back); returns a description, or null if no change is possible right now.
    */
   String changeMembership(SplittableRandom random);
+
+  /**
+   * Asks the primary to hand leadership to another member that may lead (a planned stop, or
+   * giving leadership back to the configured primary); returns a description, or null if no
+   * transfer is possible right now.
+   */
+  String transferLeadership(SplittableRandom random);
 }

@@ -65,7 +65,9 @@ public final class Nemesis {
       } else if ((pick -= config.pauseWeight()) < 0) {
         pauseOne();
       } else if ((pick -= config.membershipWeight()) < 0) {
-        String change = target.changeMembership(random);
+        // Half of these turns hand leadership over instead of changing the membership.
+        String change = random.nextBoolean() ? target.transferLeadership(random)
+            : target.changeMembership(random);
         if (change != null) {
           log(change);
         }

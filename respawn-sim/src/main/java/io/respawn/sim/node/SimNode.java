@@ -592,6 +592,11 @@ public final class SimNode {
     return idle() && runtime.standIn(NodeId.of(failed), NodeId.of(standIn));
   }
 
+  /** Leader only: hands leadership to {@code target} (see Replica#transferLeadership). */
+  public boolean transferLeadership(int target) {
+    return idle() && runtime.transferLeadership(NodeId.of(target));
+  }
+
   public boolean isLeader() {
     return up && runtime.replica().status() == Status.LEADER;
   }

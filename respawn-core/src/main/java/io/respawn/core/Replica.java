@@ -528,7 +528,8 @@ public final class Replica {
    * heartbeat acks; {@link Long#MIN_VALUE} when it holds no lease or is not leader.
    */
   public long leaseExpiryNanos() {
-    if (status != Status.LEADER || transferredInTerm) {
+    if (status != Status.LEADER
+        || (transferredInTerm && config.variant() != Variant.TRANSFER_KEEPS_LEASE)) {
       return Long.MIN_VALUE;
     }
     Map<NodeId, Long> acks = new LinkedHashMap<>();

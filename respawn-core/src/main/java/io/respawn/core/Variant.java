@@ -15,7 +15,12 @@ public enum Variant {
    */
   VOTE_STALE_LOG,
   /** Serve local reads even when the leader's lease has expired. */
-  READ_AFTER_LEASE;
+  READ_AFTER_LEASE,
+  /**
+   * A leader that starts a leadership transfer keeps its lease (and so keeps serving local reads)
+   * although the voters break their lease promise for the transfer candidate.
+   */
+  TRANSFER_KEEPS_LEASE;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -45,10 +45,11 @@ public record RunResult(
    *     member lost its copy in a machine crash)
    * @param lossesWithSurvivor of those, losses where some member of the committing write quorum
    *     still held its copy
+   * @param transfers leadership transfers the nemesis started
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
-      long durableAcks, long orderedLosses, long lossesWithSurvivor) {
+      long durableAcks, long orderedLosses, long lossesWithSurvivor, long transfers) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -56,17 +57,17 @@ public record RunResult(
           membershipChanges + o.membershipChanges, standIns + o.standIns,
           messagesDropped + o.messagesDropped, machineCrashes + o.machineCrashes,
           durableAcks + o.durableAcks, orderedLosses + o.orderedLosses,
-          lossesWithSurvivor + o.lossesWithSurvivor);
+          lossesWithSurvivor + o.lossesWithSurvivor, transfers + o.transfers);
     }
 
-    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
       return "crashes=" + crashes + " machine-crashes=" + machineCrashes
           + " crash-states-losing-writes=" + crashesLosingWrites
           + " lease-reads=" + leaseReads + " membership-changes=" + membershipChanges
-          + " stand-ins=" + standIns
+          + " stand-ins=" + standIns + " transfers=" + transfers
           + " dropped-messages=" + messagesDropped + " durable-acks=" + durableAcks
           + " ordered-losses=" + orderedLosses + " ordered-losses-with-survivor="
           + lossesWithSurvivor;

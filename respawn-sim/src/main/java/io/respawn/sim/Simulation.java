@@ -398,8 +398,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
       losing += node.crashesLosingWrites();
     }
     long machine = 0;
+    long transfers = 0;
     for (String line : nemesis.trace()) {
-      if (line.contains(" machine crash n")) {
+      if (line.contains(" transfer leadership n")) {
+        transfers++;
+      } else if (line.contains(" machine crash n")) {
         crashes++;
         machine++;
       } else if (line.contains(" kill -9 n")) {
@@ -410,7 +413,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         leaseReads.readsChecked(), membershipLog.size(),
         membershipLog.stream().filter(l -> l.contains("stands in")).count(), network.dropped(),
         machine, durability.durableAcks(), durability.excusedLosses(),
-        durability.excusedWithSurvivor());
+        durability.excusedWithSurvivor(), transfers);
   }
 
   private String describe() {
@@ -616,19 +619,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     network.healAll();
   }
 
-  /**
-   * One membership step, as an operator (or the primary's own policy) would take it:
-   *
-   * <ul>
-   *   <li>a voting backup is down: a voting witness stands in for it in the write quorum and a
-   *       configuration without the backup is proposed (DESIGN §5.4);
-   *   <li>else a learner is promoted to voter (the core goes through a joint configuration);
-   *   <li>else a replica outside the configuration is added as a learner;
-   *   <li>else (all five vote) one backup or witness other than the leader is removed, or n3
-   *       and n4 together, back to 1+1+1.
-   * </ul>
-   * Between them these move the shard between 1+1+1 and 1+2+2 through the shapes in between.
-   */
+  /** Hands leadership from the primary to a random voter that may lead (TimeoutNow). */
   @Override
   public String transferLeadership(SplittableRandom r) {
     SimNode leader = currentLeader();
@@ -650,6 +641,19 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         ? "transfer leadership n" + leader.id() + " -> n" + target : null;
   }
 
+  /**
+   * One membership step, as an operator (or the primary's own policy) would take it:
+   *
+   * <ul>
+   *   <li>a voting backup is down: a voting witness stands in for it in the write quorum and a
+   *       configuration without the backup is proposed (DESIGN §5.4);
+   *   <li>else a learner is promoted to voter (the core goes through a joint configuration);
+   *   <li>else a replica outside the configuration is added as a learner;
+   *   <li>else (all five vote) one backup or witness other than the leader is removed, or n3
+   *       and n4 together, back to 1+1+1.
+   * </ul>
+   * Between them these move the shard between 1+1+1 and 1+2+2 through the shapes in between.
+   */
   @Override
   public String changeMembership(SplittableRandom r) {
     if (!config.membershipChanges()) {

@@ -11,8 +11,10 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Does the simulator have teeth? Each deliberately broken core variant must be caught within a
  * bounded number of seeds, and the failing seed must replay to the same violation.
  *
- * <p>The aggressive nemesis (frequent, short faults) makes elections frequent, which all three
- * bugs need in order to show.
+ * <p>The aggressive nemesis (frequent, short faults) makes elections frequent, which these bugs
+ * need in order to show. The lease variants (READ_AFTER_LEASE, TRANSFER_KEEPS_LEASE) need one
+ * narrow window that random faults open in only 1 seed in 30 to 50; LeaseScenarioTest opens it
+ * on purpose and catches them there.
  */
 class TeethTest {
 
@@ -23,8 +25,7 @@ class TeethTest {
   }
 
   @ParameterizedTest
-  @EnumSource(value = Variant.class, names = {"COMMIT_WITHOUT_BACKUP", "VOTE_STALE_LOG",
-      "READ_AFTER_LEASE"})
+  @EnumSource(value = Variant.class, names = {"COMMIT_WITHOUT_BACKUP", "VOTE_STALE_LOG"})
   void brokenVariantIsCaught(Variant variant) {
     SimConfig config = configFor(variant);
     RunResult caught = null;

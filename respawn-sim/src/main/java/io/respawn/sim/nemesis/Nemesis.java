@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 
 /**
  * Injects faults on a random schedule drawn from the run's seed: crashes and restarts,
- * partitions and heals, one-way link cuts, pauses and membership changes.
+ * partitions and heals, one-way link cuts, pauses, membership changes and leadership transfers.
  *
  * <p>It never takes down more than {@code downMax} replicas at once, so the shard can make
  * progress between faults; safety must hold regardless. Every action is logged to a short
@@ -53,7 +53,8 @@ public final class Nemesis {
       return;
     }
     int total = config.crashWeight() + config.partitionWeight() + config.oneWayWeight()
-        + config.pauseWeight() + config.membershipWeight() + config.healWeight();
+        + config.pauseWeight() + config.membershipWeight() + config.transferWeight()
+        + config.healWeight();
     if (total > 0) {
       int pick = random.nextInt(total);
       if ((pick -= config.crashWeight()) < 0) {
@@ -65,11 +66,14 @@ public final class Nemesis {
       } else if ((pick -= config.pauseWeight()) < 0) {
         pauseOne();
       } else if ((pick -= config.membershipWeight()) < 0) {
-        // Half of these turns hand leadership over instead of changing the membership.
-        String change = random.nextBoolean() ? target.transferLeadership(random)
-            : target.changeMembership(random);
+        String change = target.changeMembership(random);
         if (change != null) {
           log(change);
+        }
+      } else if ((pick -= config.transferWeight()) < 0) {
+        String transfer = target.transferLeadership(random);
+        if (transfer != null) {
+          log(transfer);
         }
       } else {
         healEverything();

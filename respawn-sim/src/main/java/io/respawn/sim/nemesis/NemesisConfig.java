@@ -10,6 +10,8 @@ package io.respawn.sim.nemesis;
  * @param oneWayWeight cut one direction of one link, heal later
  * @param pauseWeight pause a node (a GC stall or SIGSTOP)
  * @param membershipWeight change the shard's membership
+ * @param transferWeight ask the primary to hand leadership to another member that may lead (a
+ *     planned stop, or leadership given back to the configured primary)
  * @param healWeight heal the network and restart every crashed node
  * @param faultMillisMax how long a crash, partition or pause lasts at most
  * @param downMax most replicas crashed or paused at once
@@ -24,6 +26,7 @@ public record NemesisConfig(
     int oneWayWeight,
     int pauseWeight,
     int membershipWeight,
+    int transferWeight,
     int healWeight,
     long faultMillisMax,
     int downMax,
@@ -41,12 +44,12 @@ public record NemesisConfig(
 
   /** Every fault, often enough that most runs see several of each. */
   public static NemesisConfig standard() {
-    return new NemesisConfig(400, 3, 3, 1, 2, 2, 2, 1_500, 2, 50);
+    return new NemesisConfig(400, 3, 3, 1, 2, 2, 1, 2, 1_500, 2, 50);
   }
 
   /** Faults several times as often and shorter: more elections per run. */
   public static NemesisConfig aggressive() {
-    return new NemesisConfig(150, 4, 4, 2, 3, 1, 1, 800, 2, 50);
+    return new NemesisConfig(150, 4, 4, 2, 3, 1, 1, 1, 800, 2, 50);
   }
 
   /** standard, aggressive or none. */
@@ -62,6 +65,6 @@ public record NemesisConfig(
 
   /** No faults at all: for steady-state runs. */
   public static NemesisConfig none() {
-    return new NemesisConfig(1_000, 0, 0, 0, 0, 0, 1, 1, 0, 0);
+    return new NemesisConfig(1_000, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0);
   }
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and benchmarks use as real clients and peers:
-# redis-tools (redis-cli, redis-benchmark) and redis-server (benchmark peer). Installing them
+# redis-tools (redis-cli, redis-benchmark), redis-server (benchmark peer) and python3-redis
+# (redis-py's RedisCluster, a cluster client the shard tests use). Installing them
 # starts no daemon that the tests rely on; the benchmark script starts its own on loopback.
 set -euo pipefail
 missing=()
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+/usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || missing+=(python3-redis)
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"

@@ -34,9 +34,28 @@ import java.util.function.Supplier;
  */
 final class ClusterCommands {
   private final Supplier<ShardView> view;
+  /**
+   * Index of the last primary this member knew, or -1. While no primary is known (an election
+   * is under way) the topology commands still name it, as a Redis Cluster keeps a failed
+   * master's slots until a replica is promoted: a client refreshing its topology then must not
+   * learn that no node serves any slot (Lettuce then fails every command until its next
+   * refresh). Redirects do not use it: they wait for the shard to settle.
+   */
+  private int lastPrimary = -1;
 
   ClusterCommands(Supplier<ShardView> view) {
     this.view = view;
+  }
+
+  /** The view to describe: the current one, or, while no primary is known, the last primary. */
+  private ShardView described() {
+    ShardView v = view.get();
+    if (v.primary() >= 0) {
+      lastPrimary = v.primary();
+      return v;
+    }
+    return lastPrimary < 0 ? v
+        : new ShardView(v.self(), lastPrimary, v.epoch(), v.members(), false);
   }
 
   void register(CommandTable t) {
@@ -107,6 +126,9 @@ final class ClusterCommands {
   private RedisMessage cluster(Session s, byte[][] args) {
     String sub = Args.lower(args[1]);
     ShardView v = view.get();
+    // The topology (SLOTS, SHARDS, NODES) keeps naming the last primary during an election;
+    // CLUSTER INFO says the state as it is (cluster_state:fail while no primary is known).
+    ShardView topology = described();
     return switch (sub) {
       case "myid" -> bulk(v.me().nodeName());
       case "keyslot" -> {
@@ -115,9 +137,9 @@ final class ClusterCommands {
         }
         yield integer(KeySlot.of(args[2]));
       }
-      case "slots" -> slots(v);
-      case "shards" -> shards(v);
-      case "nodes" -> bulk(nodes(v));
+      case "slots" -> slots(topology);
+      case "shards" -> shards(topology);
+      case "nodes" -> bulk(nodes(topology));
       case "info" -> bulk(info(v));
       case "countkeysinslot", "getkeysinslot", "addslots", "delslots", "meet", "forget",
           "failover", "replicate", "reset", "setslot" -> throw ReplyException.err("CLUSTER "

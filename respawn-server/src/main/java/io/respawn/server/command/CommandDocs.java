@@ -151,6 +151,7 @@ final class CommandDocs {
       reset|connection|6.2.0|noscript loading stale fast no_auth allow_busy|connection|Returns the connection to its initial state.
       respawn|server|0.1.0|||Container for Respawn's own commands.
       respawn|durability|server|0.1.0|noscript loading stale fast|connection|Returns or sets when this connection's writes are acknowledged.
+      respawn|handover|server|0.1.0|admin noscript loading stale no_multi||Hands a shard's leadership to a caught-up member and answers once it leads.
       respawn|help|server|0.1.0|loading stale||Lists the RESPAWN subcommands.
       respawn|mirror|server|0.1.0|loading stale|connection|Returns or sets this connection's mirror acknowledgement; mirror status and promotion.
       respawn|status|server|0.1.0|loading stale||Describes the node: role, engine, keys, write counters.

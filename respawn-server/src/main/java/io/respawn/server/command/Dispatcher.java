@@ -50,6 +50,8 @@ public final class Dispatcher {
   private ClusterCommands cluster;
   /** INFO sections (or fields of existing ones) a shard member adds; null when standalone. */
   java.util.function.Supplier<java.util.Map<String, java.util.Map<String, Object>>> extraInfo;
+  /** Set when this node is a member of a replicated shard (RESPAWN HANDOVER); else null. */
+  ShardControl shardControl;
   /** Set when this node mirrors to, or is the mirror of, another site; else null. */
   io.respawn.server.mirror.MirrorControl mirror;
   final SlowLog slowLog = new SlowLog();
@@ -97,6 +99,11 @@ public final class Dispatcher {
     cluster = new ClusterCommands(view);
     cluster.register(table);
     extraInfo = info;
+  }
+
+  /** Lets RESPAWN HANDOVER reach the shard runtime of this member. Call before serving. */
+  public void enableShardControl(ShardControl control) {
+    shardControl = control;
   }
 
   /**

@@ -41,11 +41,14 @@ final class ServerCommands {
     t.addContainer("respawn", -2, null);
     t.addSubcommand("respawn", "durability", -2, this::durability);
     t.addSubcommand("respawn", "status", 2, this::status, Flag.WHOLE_KEYSPACE);
+    t.addSubcommand("respawn", "handover", 2, this::handOver, Flag.ADMIN, Flag.NO_MULTI);
     t.addSubcommand("respawn", "mirror", -2, (s, a) -> MirrorCommands.run(d, s, a),
         Flag.WHOLE_KEYSPACE);
     t.addSubcommand("respawn", "help", 2, (s, a) -> Replies.help("RESPAWN",
         "DURABILITY [ORDERED|DURABLE]",
         "    Get or set when this connection's writes are acknowledged.",
+        "HANDOVER",
+        "    On a shard's primary: hand leadership to a caught-up member, answer once moved.",
         "STATUS",
         "    Node status: role, engine, keys, write counters.",
         "MIRROR [LOCAL|NETWORK|REMOTE]",
@@ -524,6 +527,16 @@ final class ServerCommands {
           + Args.text(a[2]) + "'");
     }
     return Replies.OK;
+  }
+
+  /** RESPAWN HANDOVER: on a shard's primary, answers once another member leads. */
+  private RedisMessage handOver(Session s, byte[][] a) {
+    if (d.shardControl == null) {
+      throw ReplyException.err("RESPAWN HANDOVER needs a replicated shard; this is a "
+          + "standalone server");
+    }
+    return new Deferred(d.shardControl.handOver()
+        .thenApply(why -> why == null ? Replies.OK : Replies.error(why)));
   }
 
   private RedisMessage status(Session s, byte[][] a) {

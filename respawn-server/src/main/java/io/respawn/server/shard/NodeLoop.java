@@ -275,6 +275,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       done.complete(true);
       return;
     }
+    if (pendingHandOver != null) { // one already under way: answer with its outcome
+      pendingHandOver.thenAccept(done::complete);
+      return;
+    }
     NodeId target = null;
     long best = -1;
     for (NodeId id : r.membership().allVoters()) {

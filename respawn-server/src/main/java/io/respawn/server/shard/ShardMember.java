@@ -135,7 +135,10 @@ public final class ShardMember implements AutoCloseable {
       ServerConfig serverConfig = new ServerConfig(config.bindHost(), me.resp().getPort(), data,
           Durability.ORDERED, null, limits, 1, stateConfig);
       RespawnServer server = RespawnServer.start(serverConfig, dir -> store,
-          d -> d.enableCluster(() -> self[0].view(), () -> self[0].info()));
+          d -> {
+            d.enableCluster(() -> self[0].view(), () -> self[0].info());
+            d.enableShardControl(() -> self[0].handOverOnRequest());
+          });
       ShardMember member = new ShardMember(config, lock, replicaLog, engine, stateMachine,
           transport, loop, server, ordered);
       self[0] = member;
@@ -241,6 +244,26 @@ public final class ShardMember implements AutoCloseable {
 
   /** How long a planned stop waits for another member to take over leadership. */
   static final long HAND_OVER_WAIT_MILLIS = 3_000;
+
+  /**
+   * RESPAWN HANDOVER: on the primary, hands leadership over and answers once it moved (null), or
+   * why not; on any other member, an error naming the primary.
+   */
+  java.util.concurrent.CompletableFuture<String> handOverOnRequest() {
+    NodeLoop.Snapshot s = loop.snapshot();
+    if (s.status() != Status.LEADER) {
+      MemberAddress primary = s.leader() == null ? null : config.members().get(s.leader());
+      return java.util.concurrent.CompletableFuture.completedFuture(
+          "ERR this member is not the primary; send RESPAWN HANDOVER to the primary ("
+              + (primary == null ? "none known now" : primary.resp().getHostString() + ":"
+              + primary.resp().getPort()) + ")");
+    }
+    return loop.handOver()
+        .completeOnTimeout(false, HAND_OVER_WAIT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS)
+        .thenApply(moved -> moved ? null : "ERR no member took over leadership within "
+            + HAND_OVER_WAIT_MILLIS + " ms (no other member may lead, or none is caught up); "
+            + "this member may still be the primary");
+  }
 
   /**
    * Planned stop (DESIGN §5.5): a leading member first hands leadership to a caught-up member,

@@ -39,7 +39,8 @@ final class ClusterCommands {
    * is under way) the topology commands still name it, as a Redis Cluster keeps a failed
    * master's slots until a replica is promoted: a client refreshing its topology then must not
    * learn that no node serves any slot (Lettuce then fails every command until its next
-   * refresh). Redirects do not use it: they wait for the shard to settle.
+   * refresh). A member that has known no primary since it started names the configured one.
+   * Redirects do not use it: they wait for the shard to settle.
    */
   private int lastPrimary = -1;
 
@@ -53,6 +54,13 @@ final class ClusterCommands {
     if (v.primary() >= 0) {
       lastPrimary = v.primary();
       return v;
+    }
+    if (lastPrimary < 0) { // none known since this process started: the configured primary
+      for (int i = 0; i < v.members().size(); i++) {
+        if (v.members().get(i).role() == Role.PRIMARY) {
+          lastPrimary = i;
+        }
+      }
     }
     return lastPrimary < 0 ? v
         : new ShardView(v.self(), lastPrimary, v.epoch(), v.members(), false);

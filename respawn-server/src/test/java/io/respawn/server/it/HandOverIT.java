@@ -77,7 +77,8 @@ class HandOverIT {
 
   private static String respawnHandOver(int port) {
     try (Jedis j = new Jedis("127.0.0.1", port, 10_000)) {
-      return (String) j.sendCommand(() -> "RESPAWN".getBytes(), "HANDOVER");
+      return redis.clients.jedis.util.SafeEncoder.encode(
+          (byte[]) j.sendCommand(() -> "RESPAWN".getBytes(), "HANDOVER"));
     }
   }
 

@@ -6,14 +6,17 @@ import static io.respawn.server.command.Replies.error;
 import static io.respawn.server.command.Replies.integer;
 
 import io.netty.handler.codec.redis.RedisMessage;
+import io.netty.util.ReferenceCountUtil;
 import io.respawn.core.Role;
 import io.respawn.server.command.CommandSpec.Flag;
 import io.respawn.server.shard.KeySlot;
 import io.respawn.server.shard.ShardView;
 import io.respawn.server.shard.ShardView.MemberView;
+import io.respawn.server.shard.ShardWrites;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -87,8 +90,7 @@ final class ClusterCommands {
     if (v.selfIsPrimary() && v.selfServing()) {
       return null;
     }
-    int slot = spec.firstKey() > 0 && spec.firstKey() < args.length
-        ? KeySlot.of(args[spec.firstKey()]) : 0;
+    int slot = slotOf(spec, args);
     MemberView p = v.primaryMember();
     if (p != null && !v.selfIsPrimary()) {
       return moved(slot, p);
@@ -100,6 +102,52 @@ final class ClusterCommands {
     CompletableFuture<RedisMessage> answer = new CompletableFuture<>();
     long deadline = System.nanoTime() + SETTLE_WAIT_NANOS;
     awaitSettled(slot, deadline, answer);
+    return new Deferred(answer);
+  }
+
+  /** The slot a redirect names: the first key's, or 0 for a command without keys. */
+  private static int slotOf(CommandSpec spec, byte[][] args) {
+    return spec.firstKey() > 0 && spec.firstKey() < args.length
+        ? KeySlot.of(args[spec.firstKey()]) : 0;
+  }
+
+  /**
+   * The reply to a command that ran here and waits for {@code gate}: {@code message} once it
+   * opens; if it fails because the command certainly did not take effect (this member stopped
+   * leading before proposing it, as in a planned hand-over: {@link
+   * ShardWrites.NotPrimaryException#notCarriedOut}), a redirect to whoever serves once the shard
+   * settles, which a cluster client follows and retries; any other failure as it is.
+   */
+  CompletableFuture<RedisMessage> redirectIfNotCarriedOut(CompletableFuture<?> gate,
+      RedisMessage message, CommandSpec spec, byte[][] args) {
+    CompletableFuture<RedisMessage> answer = new CompletableFuture<>();
+    gate.whenComplete((v, e) -> {
+      if (e == null) {
+        answer.complete(message);
+        return;
+      }
+      ReferenceCountUtil.release(message);
+      Throwable cause = e instanceof CompletionException && e.getCause() != null
+          ? e.getCause() : e;
+      if (cause instanceof ShardWrites.NotPrimaryException n && n.notCarriedOut()) {
+        awaitSettled(slotOf(spec, args), System.nanoTime() + SETTLE_WAIT_NANOS, answer);
+      } else {
+        answer.completeExceptionally(cause);
+      }
+    });
+    return answer;
+  }
+
+  /**
+   * For a command whose handler failed with {@code e}: a deferred redirect when {@code e} says
+   * the command did not take effect because this member does not serve (any more), else null.
+   */
+  RedisMessage redirectIfNotCarriedOut(ReplyException e, CommandSpec spec, byte[][] args) {
+    if (!(e instanceof ShardWrites.NotPrimaryException n) || !n.notCarriedOut()) {
+      return null;
+    }
+    CompletableFuture<RedisMessage> answer = new CompletableFuture<>();
+    awaitSettled(slotOf(spec, args), System.nanoTime() + SETTLE_WAIT_NANOS, answer);
     return new Deferred(answer);
   }
 

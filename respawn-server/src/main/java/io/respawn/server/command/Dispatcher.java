@@ -250,7 +250,7 @@ public final class Dispatcher {
     if (message instanceof ErrorRedisMessage || message == Replies.NO_REPLY) {
       return Reply.now(message);
     }
-    return finish(session, message, mark);
+    return finish(session, spec, args, message, mark);
   }
 
   /**
@@ -273,8 +273,12 @@ public final class Dispatcher {
       }
     } catch (ReplyException e) {
       keyspace.rollbackTo(mark);
-      message = countedError(e.getMessage());
-      failed = true;
+      // A read refused because this member stopped serving a moment ago is redirected.
+      message = cluster == null || inExec ? null : cluster.redirectIfNotCarriedOut(e, spec, args);
+      if (message == null) {
+        message = countedError(e.getMessage());
+        failed = true;
+      }
     } catch (StorageException e) {
       keyspace.rollbackTo(mark);
       message = storageError(e);
@@ -432,7 +436,8 @@ public final class Dispatcher {
     keyspace.helpDurable();
   }
 
-  private Reply finish(Session session, RedisMessage handlerMessage, int mark) {
+  private Reply finish(Session session, CommandSpec spec, byte[][] args,
+      RedisMessage handlerMessage, int mark) {
     if (handlerMessage instanceof Deferred deferred) {
       int resp = session.resp;
       return Reply.computed(deferred.result().thenApply(m -> forProtocol(resp, m)));
@@ -444,7 +449,7 @@ public final class Dispatcher {
     if (keyspace.pendingWrites() == mark) {
       // A read that returned a write not yet acknowledged answers only once it is.
       CompletableFuture<Void> readGate = keyspace.store().takeReadGate();
-      return readGate == null ? Reply.now(message) : Reply.after(readGate, message);
+      return readGate == null ? Reply.now(message) : gated(spec, args, readGate, message);
     }
     session.wroteSinceDurable = true;
     CompletableFuture<Void> gate = keyspace.gate(session.durability);
@@ -454,7 +459,22 @@ public final class Dispatcher {
     if (keyspace.pendingBytes() >= PASS_BYTES_MAX) {
       keyspace.commitPass();
     }
-    return Reply.after(gate, message);
+    return gated(spec, args, gate, message);
+  }
+
+  /**
+   * A reply sent once {@code gate} opens. On a shard member, if it fails because the command was
+   * refused without taking effect (this member stopped leading before proposing it: a planned
+   * hand-over), the client is redirected to the primary once the shard settles instead; EXEC is
+   * not (a client would resend EXEC alone).
+   */
+  private Reply gated(CommandSpec spec, byte[][] args, CompletableFuture<Void> gate,
+      RedisMessage message) {
+    if (cluster == null || spec.name().equals("exec")
+        || (gate.isDone() && !gate.isCompletedExceptionally())) {
+      return Reply.after(gate, message);
+    }
+    return Reply.computed(cluster.redirectIfNotCarriedOut(gate, message, spec, args));
   }
 
   /**

@@ -37,6 +37,14 @@ import org.slf4j.LoggerFactory;
  * <p>A member that was a witness and now leads first pulls the values it holds only as
  * timestamps ({@link ValueRecovery}); until that is done it serves nothing ({@code TRYAGAIN}).
  *
+ * <p>A hand-over (planned stop, RESPAWN HANDOVER, giving leadership back to the configured
+ * primary) first <em>drains</em>: this member stops serving (commands wait for the shard to
+ * settle and are then redirected), proposes the writes the command thread had already executed,
+ * and waits until every write it proposed has settled (ORDERED ones applied, DURABLE ones
+ * durable), at most {@link #DRAIN_NANOS_MAX}; only then does it transfer leadership. So no write
+ * is in flight when it stops leading, and none is answered {@code UNCERTAIN}; a write that
+ * reaches it afterwards is refused unproposed, and its client is redirected to the new primary.
+ *
  * <p>Threads: owns {@code respawn-node-loop}; {@link #propose} and the inboxes are called from
  * other threads.
  */
@@ -81,6 +89,15 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /** A request to stop leading (planned stop, RESPAWN HANDOVER). */
   private record HandOver(CompletableFuture<Boolean> done) {}
+
+  /** Longest a hand-over waits for this leader's proposed writes to settle before it transfers. */
+  static final long DRAIN_NANOS_MAX = 1_000_000_000L;
+  /** While draining: when the transfer starts even if writes are still unsettled; else MIN. */
+  private long drainDeadlineNanos = Long.MIN_VALUE;
+  /** While draining: the member to hand leadership to, or null for the best caught-up one. */
+  private NodeId drainTarget;
+  /** Writes proposed through this loop whose acknowledgement (at their level) is not settled. */
+  private int writesUnsettled;
 
   /** The member configured as primary when that is not this one, else null. */
   private final NodeId designatedPrimary;
@@ -139,7 +156,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     if (s.status() != Status.LEADER || s.recovering()) {
       throw new NotPrimaryException(s.recovering()
           ? "TRYAGAIN the new primary is still pulling values from a backup; retry"
-          : "TRYAGAIN this member is not the primary; retry");
+          : "TRYAGAIN this member is not the primary; retry", true);
     }
     List<byte[]> keys = new ArrayList<>(batch.size());
     for (Mutation m : batch) {
@@ -209,7 +226,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       } else if (input instanceof PullKeysReply r) {
         recovery.onReply(r, now);
       } else if (input instanceof HandOver h) {
-        startHandOver(h.done());
+        startHandOver(h.done(), now);
       }
       if (++handled % 4096 == 0 && System.nanoTime() >= nextTickNanos) {
         break; // a flood of input must not starve heartbeats
@@ -221,6 +238,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     }
     runtime.processQueued();
     followLeadership(now);
+    transferOnceDrained(now);
     maybeGiveBack(now);
     recovery.tick(now);
     publish(now);
@@ -228,6 +246,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   private void propose(Write w) {
     ProposalHandle<Void> h = runtime.propose(w.command(), w.level());
+    writesUnsettled++;
+    (w.level() == Durability.DURABLE ? h.durable() : h.ordered())
+        .whenComplete((v, e) -> writesUnsettled--);
     h.ordered().whenComplete((v, e) -> complete(w.ordered(), e));
     h.durable().whenComplete((v, e) -> complete(w.durable(), e));
   }
@@ -241,7 +262,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         ? e.getCause() : e;
     if (cause instanceof Refusal r) {
       proposalsRefused.incrementAndGet();
-      f.completeExceptionally(new NotPrimaryException(refusalText(r)));
+      f.completeExceptionally(new NotPrimaryException(refusalText(r), notCarriedOut(r)));
     } else {
       f.completeExceptionally(cause);
     }
@@ -258,6 +279,14 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     };
   }
 
+  /** Whether a refused write certainly did not take effect (and may be redirected). */
+  static boolean notCarriedOut(Refusal r) {
+    return switch (r.reason()) {
+      case NOT_LEADER, NOT_READY, NO_LEASE, SUPERSEDED -> true;
+      case QUEUE_FULL, OUTCOME_UNKNOWN -> false; // back-pressure; may have taken effect
+    };
+  }
+
   /**
    * Asks this member to stop leading: it hands leadership to the best caught-up member (the
    * configured primary first). Completes with true once it no longer leads (at once when it did
@@ -269,7 +298,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     return done;
   }
 
-  private void startHandOver(CompletableFuture<Boolean> done) {
+  private void startHandOver(CompletableFuture<Boolean> done, long now) {
     Replica r = runtime.replica();
     if (r.status() != Status.LEADER) {
       done.complete(true);
@@ -279,10 +308,46 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       pendingHandOver.thenAccept(done::complete);
       return;
     }
-    NodeId target = null;
-    long best = -1;
+    pendingHandOver = done;
+    startDrain(null, now);
+  }
+
+  /** Stops serving and waits for this leader's writes to settle before transferring to target. */
+  private void startDrain(NodeId target, long now) {
+    if (draining() || runtime.replica().transferTarget() != null) {
+      return; // a hand-over is under way already
+    }
+    drainTarget = target;
+    drainDeadlineNanos = now + DRAIN_NANOS_MAX;
+    log.info("handing leadership over: draining {} writes in flight", writesUnsettled);
+  }
+
+  private boolean draining() {
+    return drainDeadlineNanos != Long.MIN_VALUE;
+  }
+
+  /** Transfers leadership once the drain is over (every write settled, or its time is up). */
+  private void transferOnceDrained(long now) {
+    if (!draining()) {
+      return;
+    }
+    Replica r = runtime.replica();
+    if (r.status() != Status.LEADER) {
+      drainDeadlineNanos = Long.MIN_VALUE; // lost leadership meanwhile: nothing to hand over
+      return;
+    }
+    if (writesUnsettled > 0 && now < drainDeadlineNanos) {
+      return;
+    }
+    drainDeadlineNanos = Long.MIN_VALUE;
+    if (writesUnsettled > 0) {
+      log.warn("{} writes still unsettled after {} ms of draining; transferring anyway",
+          writesUnsettled, DRAIN_NANOS_MAX / 1_000_000);
+    }
+    NodeId target = drainTarget;
+    long best = target == null ? -1 : r.matchIndex(target);
     for (NodeId id : r.membership().allVoters()) {
-      if (id.equals(self) || !r.membership().role(id).mayCampaign()) {
+      if (drainTarget != null || id.equals(self) || !r.membership().role(id).mayCampaign()) {
         continue;
       }
       long match = r.matchIndex(id);
@@ -293,12 +358,15 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       }
     }
     if (target == null || !runtime.transferLeadership(target)) {
-      log.warn("cannot hand leadership over: no other member may lead");
-      done.complete(false);
+      log.warn("cannot hand leadership over{}", target == null ? ": no other member may lead"
+          : " to " + target);
+      if (pendingHandOver != null) {
+        pendingHandOver.complete(false);
+        pendingHandOver = null;
+      }
       return;
     }
     log.info("handing leadership over to {} (its log at {} of {})", target, best, r.lastIndex());
-    pendingHandOver = done;
   }
 
   /**
@@ -310,7 +378,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private void maybeGiveBack(long now) {
     Replica r = runtime.replica();
     if (designatedPrimary == null || r.status() != Status.LEADER || !readyInTerm
-        || recovery.active() || r.transferTarget() != null) {
+        || recovery.active() || r.transferTarget() != null || draining()) {
       primaryCaughtUpSinceNanos = Long.MIN_VALUE;
       return;
     }
@@ -326,9 +394,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       primaryCaughtUpSinceNanos = now;
     } else if (now - primaryCaughtUpSinceNanos >= GIVE_BACK_AFTER_NANOS) {
       primaryCaughtUpSinceNanos = Long.MIN_VALUE;
-      if (runtime.transferLeadership(designatedPrimary)) {
-        log.info("giving leadership back to the configured primary {}", designatedPrimary);
-      }
+      log.info("giving leadership back to the configured primary {}", designatedPrimary);
+      startDrain(designatedPrimary, now);
     }
   }
 
@@ -367,7 +434,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       readyInTerm = true;
     }
     long servingUntil = Long.MIN_VALUE;
-    if (r.status() == Status.LEADER && readyInTerm && !recovery.active()) {
+    if (r.status() == Status.LEADER && readyInTerm && !recovery.active() && !draining()) {
       servingUntil = r.leaseExpiryNanos();
     }
     snapshot = new Snapshot(r.leader(), r.status(), r.role(), r.term(), r.commitIndex(),

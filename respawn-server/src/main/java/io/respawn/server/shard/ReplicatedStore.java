@@ -44,7 +44,7 @@ public final class ReplicatedStore implements KvStore {
   public StoredValue get(byte[] key) {
     if (!writes.mayServeReads()) {
       throw new ShardWrites.NotPrimaryException(
-          "TRYAGAIN this member holds no primary read lease right now; retry");
+          "TRYAGAIN this member holds no primary read lease right now; retry", true);
     }
     InFlightWrites.Change c = inFlight.lookup(key);
     if (c != null) {
@@ -137,7 +137,7 @@ public final class ReplicatedStore implements KvStore {
   public ScanPage scan(long cursor, int countHint) {
     if (!writes.mayServeReads()) {
       throw new ShardWrites.NotPrimaryException(
-          "TRYAGAIN this member holds no primary read lease right now; retry");
+          "TRYAGAIN this member holds no primary read lease right now; retry", true);
     }
     return applied.scan(cursor, countHint);
   }

@@ -10,11 +10,12 @@ import java.util.List;
  * <p>Contract: {@link #propose} never blocks. It returns a ticket whose {@code ordered} future
  * completes once the batch is committed (on the primary, every voting backup and a majority,
  * written in order on each) and applied here, and whose {@code durable} future completes once
- * it is also fsynced on every member of that quorum. If this member stops being the primary
- * before the outcome is known, the futures stay pending until the log shows whether the batch
- * survived (its index applied with the term it was proposed in) or not (fails with {@link
- * NotPrimaryException}, whose text is the whole error reply); a batch refused before it was proposed fails at once. The futures may
- * complete on any thread.
+ * it is also fsynced on every member of that quorum. Otherwise they fail with a {@link
+ * NotPrimaryException} whose text is the whole error reply: at once for a batch refused before
+ * it was proposed, when another entry is committed in its place, or, if this member stops being
+ * the primary before the outcome is known, with {@code UNCERTAIN} (it may or may not have taken
+ * effect). A planned hand-over lets every proposed batch settle before leadership moves, so it
+ * causes no {@code UNCERTAIN}. The futures may complete on any thread.
  */
 public interface ShardWrites {
 
@@ -27,13 +28,33 @@ public interface ShardWrites {
    */
   boolean mayServeReads();
 
-  /** A write or read this member cannot serve because it is not (or no longer) the primary. */
+  /**
+   * A write or read this member cannot serve because it is not (or no longer) the primary.
+   * {@link #notCarriedOut} says the command certainly did not take effect here and will not
+   * (refused before it was proposed, or another entry took its place), so a cluster member may
+   * answer it with a redirect to the primary, which the client follows and retries; otherwise
+   * (the outcome is unknown, or the primary is overloaded) the text is the reply.
+   */
   final class NotPrimaryException extends io.respawn.server.command.ReplyException {
     private static final long serialVersionUID = 1L;
+    private final boolean notCarriedOut;
 
     /** @param fullText the whole error reply, with its Redis error code first */
     public NotPrimaryException(String fullText) {
+      this(fullText, false);
+    }
+
+    /**
+     * @param fullText the whole error reply, with its Redis error code first
+     * @param notCarriedOut the command certainly did not and will not take effect
+     */
+    public NotPrimaryException(String fullText, boolean notCarriedOut) {
       super(fullText);
+      this.notCarriedOut = notCarriedOut;
+    }
+
+    public boolean notCarriedOut() {
+      return notCarriedOut;
     }
   }
 }

@@ -3,10 +3,19 @@ package io.respawn.server.command;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.respawn.core.Role;
+import io.respawn.server.resp.Reply;
+import io.respawn.server.shard.ReplicatedStore;
 import io.respawn.server.shard.ShardView;
 import io.respawn.server.shard.ShardView.MemberView;
+import io.respawn.server.shard.ShardWrites;
 import io.respawn.server.testing.MapKvStore;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.WriteTicket;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -76,5 +85,113 @@ class ClusterCommandsTest {
     assertThat(h.call("cluster", "bogus")).startsWith("(error) ERR unknown subcommand 'bogus'");
     assertThat(h.call("info")).contains("role:slave").contains("cluster_enabled:1")
         .doesNotContain("role:master");
+  }
+
+  /** The shard's log as the primary's command thread sees it: proposals wait for the test. */
+  private static final class HeldWrites implements ShardWrites {
+    final List<CompletableFuture<Void>> ordered = new ArrayList<>();
+    volatile boolean serving = true;
+
+    @Override
+    public WriteTicket propose(List<Mutation> batch) {
+      CompletableFuture<Void> f = new CompletableFuture<>();
+      ordered.add(f);
+      return new WriteTicket() {
+        @Override
+        public long sequence() {
+          return ordered.size();
+        }
+
+        @Override
+        public CompletableFuture<Void> ordered() {
+          return f;
+        }
+
+        @Override
+        public CompletableFuture<Void> durable() {
+          return f;
+        }
+      };
+    }
+
+    @Override
+    public boolean mayServeReads() {
+      return serving;
+    }
+  }
+
+  /** A harness whose member 1 (port 7379) is the primary, writing through {@code writes}. */
+  private CommandHarness primaryHarness(HeldWrites writes) {
+    view.set(new ShardView(0, 0, 4, MEMBERS));
+    CommandHarness p = new CommandHarness(new ReplicatedStore(new MapKvStore(), writes));
+    p.dispatcher.enableCluster(view::get, java.util.Map::of);
+    return p;
+  }
+
+  private static String awaitReply(Reply r) throws Exception {
+    r.gate().handle((v, e) -> null).get(5, TimeUnit.SECONDS);
+    return CommandHarness.render(r);
+  }
+
+  @Test
+  void aWriteRefusedUnproposedInAHandOverIsRedirectedToTheNewPrimaryOnceItIsKnown()
+      throws Exception {
+    HeldWrites writes = new HeldWrites();
+    CommandHarness p = primaryHarness(writes);
+    Reply set = p.send(p.session, "set", "foo", "v");
+    p.dispatcher.endPass();
+    // Leadership is being handed over: no primary known yet, and the node loop refuses the
+    // write without proposing it.
+    writes.serving = false;
+    view.set(new ShardView(0, -1, 5, MEMBERS, false));
+    writes.ordered.get(0).completeExceptionally(new ShardWrites.NotPrimaryException(
+        "TRYAGAIN this member is not the primary; retry", true));
+    Thread.sleep(50);
+    assertThat(set.isReady()).as("waits for the shard to settle").isFalse();
+    view.set(new ShardView(0, 2, 5, MEMBERS, false));
+    assertThat(awaitReply(set)).isEqualTo("(error) MOVED 12182 127.0.0.1:7381");
+  }
+
+  @Test
+  void aWriteWhoseOutcomeIsUnknownIsNotRedirected() throws Exception {
+    HeldWrites writes = new HeldWrites();
+    CommandHarness p = primaryHarness(writes);
+    Reply incr = p.send(p.session, "incr", "n");
+    p.dispatcher.endPass();
+    view.set(new ShardView(0, 2, 5, MEMBERS, false));
+    writes.ordered.get(0).completeExceptionally(new ShardWrites.NotPrimaryException(
+        "UNCERTAIN the primary changed before this write's outcome was known", false));
+    // A retry elsewhere could apply it twice: the client is told, not redirected.
+    assertThat(awaitReply(incr)).contains("UNCERTAIN").doesNotContain("MOVED");
+  }
+
+  @Test
+  void anAcknowledgedWriteIsAnsweredAsUsual() throws Exception {
+    HeldWrites writes = new HeldWrites();
+    CommandHarness p = primaryHarness(writes);
+    Reply set = p.send(p.session, "set", "foo", "v");
+    p.dispatcher.endPass();
+    writes.ordered.get(0).complete(null);
+    assertThat(awaitReply(set)).isEqualTo("OK");
+  }
+
+  @Test
+  void aReadRefusedForWantOfTheLeaseIsRedirected() throws Exception {
+    HeldWrites writes = new HeldWrites();
+    view.set(new ShardView(0, 0, 4, MEMBERS));
+    // The lease runs out between the redirect check (which still saw this member serving) and
+    // the read: the store refuses it, and the client is redirected once the shard settles.
+    AtomicInteger looks = new AtomicInteger();
+    CommandHarness p = new CommandHarness(new ReplicatedStore(new MapKvStore(), writes));
+    p.dispatcher.enableCluster(() -> {
+      ShardView v = view.get();
+      return new ShardView(v.self(), v.primary(), v.epoch(), v.members(),
+          v.selfServing() && (looks.getAndIncrement() == 0 || writes.serving));
+    }, java.util.Map::of);
+    writes.serving = false;
+    Reply get = p.send(p.session, "get", "foo");
+    p.dispatcher.endPass();
+    view.set(new ShardView(0, 1, 5, MEMBERS, false));
+    assertThat(awaitReply(get)).isEqualTo("(error) MOVED 12182 127.0.0.1:7380");
   }
 }

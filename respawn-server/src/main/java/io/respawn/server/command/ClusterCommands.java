@@ -208,7 +208,11 @@ final class ClusterCommands {
     };
   }
 
-  /** CLUSTER SLOTS: one range 0-16383, the primary first, then every other member. */
+  /**
+   * CLUSTER SLOTS: one range 0-16383, the primary first, then every other member this one hears
+   * from. As in Redis, failed replicas are left out (Redis lists only available replicas), while
+   * the primary is listed even when it is unreachable.
+   */
   private static RedisMessage slots(ShardView v) {
     MemberView p = v.primaryMember();
     if (p == null) {
@@ -219,8 +223,9 @@ final class ClusterCommands {
     range.add(integer(KeySlot.SLOTS - 1));
     range.add(endpoint(p));
     for (int i = 0; i < v.members().size(); i++) {
-      if (i != v.primary()) {
-        range.add(endpoint(v.members().get(i)));
+      MemberView m = v.members().get(i);
+      if (i != v.primary() && m.reachable()) {
+        range.add(endpoint(m));
       }
     }
     return array(List.of(array(range)));

@@ -69,7 +69,8 @@ class ClusterCommandsTest {
     assertThat(h.call("cluster", "myid")).isEqualTo("\"" + MEMBERS.get(1).nodeName() + "\"");
     String slots = h.call("cluster", "slots");
     assertThat(slots).startsWith("[[(integer) 0, (integer) 16383, [\"127.0.0.1\", (integer) 7379");
-    assertThat(slots).contains("(integer) 7380").contains("(integer) 7381");
+    // The unreachable witness is left out, as Redis leaves out failed replicas.
+    assertThat(slots).contains("(integer) 7380").doesNotContain("(integer) 7381");
     String nodes = ClusterCommands.nodes(view.get());
     assertThat(nodes.lines()).hasSize(3);
     assertThat(nodes.lines().toList().get(0)).isEqualTo(MEMBERS.get(0).nodeName()

@@ -5,6 +5,7 @@ import io.respawn.server.shard.ShardSupervisor;
 import io.respawn.sim.lin.CheckResult;
 import io.respawn.sim.lin.HistoryRecorder;
 import io.respawn.sim.lin.LinearizabilityChecker;
+import io.respawn.sim.lin.Op;
 import io.respawn.sim.lin.OpKind;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -90,6 +91,7 @@ public final class FaultCampaign implements Callable<Integer> {
     }
     HistoryRecorder history = new HistoryRecorder();
     FailoverClock failovers = new FailoverClock();
+    java.util.Map<Integer, String> trace = new java.util.concurrent.ConcurrentHashMap<>();
     AtomicBoolean running = new AtomicBoolean(true);
     List<RecordingClient> workers = new ArrayList<>();
     List<Thread> threads = new ArrayList<>();
@@ -102,7 +104,7 @@ public final class FaultCampaign implements Callable<Integer> {
       awaitPrimary(ports, 60_000);
       for (int c = 0; c < clients; c++) {
         RecordingClient rc = new RecordingClient(c, history, ports, keys, s + c, running,
-            failovers);
+            failovers, trace);
         workers.add(rc);
         Thread t = new Thread(rc, "faults-client-" + c);
         threads.add(t);
@@ -142,7 +144,7 @@ public final class FaultCampaign implements Callable<Integer> {
           new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor();
           log.add("event " + e + ": SIGSTOP member " + victim + " for " + pauseMillis + " ms");
         }
-        System.out.println(log.get(log.size() - 1));
+        System.out.println(java.time.Instant.now() + " " + log.get(log.size() - 1));
       }
       Thread.sleep(gapMillis);
       running.set(false);
@@ -152,7 +154,7 @@ public final class FaultCampaign implements Callable<Integer> {
       awaitPrimary(ports, 60_000);
       // Final reads: every key, through the same recording path.
       RecordingClient reader = new RecordingClient(clients, history, ports, keys, s,
-          new AtomicBoolean(true), new FailoverClock());
+          new AtomicBoolean(true), new FailoverClock(), trace);
       for (int k = 0; k < keys; k++) {
         reader.execute(OpKind.GET, k);
       }
@@ -174,12 +176,34 @@ public final class FaultCampaign implements Callable<Integer> {
     System.out.printf("respawn bench faults: seed %d, %d events, %d operations, %d acknowledged "
         + "writes, %d unknown outcomes, %d unexpected errors; history %s (%s)%n", s, events,
         history.size(), acked, unknown, unexpected, check.verdict(), check.description());
+    if (!check.linearizable()) {
+      printKeyHistories(check, history.history(), trace);
+    }
     if (!sorted.isEmpty()) {
       System.out.printf("failover (kill -9 of the primary -> first acknowledged write): %d kills, "
           + "median %d ms, max %d ms, all %s%n", sorted.size(), sorted.get(sorted.size() / 2),
           sorted.get(sorted.size() - 1), fo);
     }
     return check.linearizable() && unexpected == 0 ? 0 : 1;
+  }
+
+  /** Every operation on the keys of the culprits, in invoke order, with who answered when. */
+  private static void printKeyHistories(CheckResult check, List<Op> ops,
+      java.util.Map<Integer, String> trace) {
+    java.util.Set<Integer> keys = new java.util.TreeSet<>();
+    for (Op op : check.culprits()) {
+      for (int k : op.keys()) {
+        keys.add(k);
+      }
+    }
+    for (Op op : ops) {
+      for (int k : op.keys()) {
+        if (keys.contains(k)) {
+          System.out.println("  " + op + "  (" + trace.getOrDefault(op.id(), "no answer") + ")");
+          break;
+        }
+      }
+    }
   }
 
   /** Waits until some member names a primary that answers. */

@@ -31,6 +31,7 @@ final class RecordingClient implements Runnable {
   private final Random random;
   private final AtomicBoolean running;
   private final FailoverClock failovers;
+  private final java.util.Map<Integer, String> trace;
   private Jedis jedis;
   private int port;
   private long nextValue;
@@ -39,8 +40,9 @@ final class RecordingClient implements Runnable {
   long unexpectedErrors;
 
   RecordingClient(int id, HistoryRecorder history, List<Integer> ports, int keys, long seed,
-      AtomicBoolean running, FailoverClock failovers) {
+      AtomicBoolean running, FailoverClock failovers, java.util.Map<Integer, String> trace) {
     this.id = id;
+    this.trace = trace;
     this.history = history;
     this.ports = ports;
     this.keys = keys;
@@ -97,6 +99,7 @@ final class RecordingClient implements Runnable {
         synchronized (history) {
           history.ok(op, result);
         }
+        note(op, invokedAt, "ok");
         if (kind.writes()) {
           acknowledgedWrites++;
           failovers.writeSucceeded(invokedAt, System.nanoTime());
@@ -114,6 +117,7 @@ final class RecordingClient implements Runnable {
           synchronized (history) {
             history.timeout(op);
           }
+          note(op, invokedAt, "uncertain");
           return;
         } else {
           unexpectedErrors++;
@@ -147,6 +151,7 @@ final class RecordingClient implements Runnable {
         synchronized (history) {
           history.timeout(op);
         }
+        note(op, invokedAt, "connection lost: " + e.getMessage());
         close();
         port = ports.get(random.nextInt(ports.size()));
         pause(10);
@@ -166,6 +171,17 @@ final class RecordingClient implements Runnable {
         return;
       }
     }
+  }
+
+  /**
+   * Keeps, per operation, which member answered and when (wall clock, to match the members'
+   * logs): printed for the keys of a history that is not linearizable.
+   */
+  private void note(int op, long invokedAtNanos, String how) {
+    long nowMillis = System.currentTimeMillis();
+    long tookMillis = (System.nanoTime() - invokedAtNanos) / 1_000_000;
+    trace.put(op, java.time.Instant.ofEpochMilli(nowMillis) + " port " + port + " after "
+        + tookMillis + " ms: " + how);
   }
 
   private static final redis.clients.jedis.JedisClientConfig CONFIG =

@@ -408,7 +408,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       for (NodeId id : r.membership().votingBackups()) {
         sources.add(id);
       }
-      recovery.start(sources, r.commitIndex());
+      recovery.start(sources);
       log.info("leading in term {} (commit {}); {}", r.term(), r.commitIndex(),
           recovery.active() ? "pulling values held only as timestamps from " + sources
               : "no values to pull");

@@ -12,10 +12,18 @@ import java.util.function.Consumer;
 /**
  * A new primary that was a witness holds many keys only as timestamps; before it serves, it
  * pulls their values from a backup (the offline-recovery baseline of DESIGN §5.4, done with
- * point pulls of {@link #KEYS_PER_PULL} keys at a time). Each pull carries the primary's commit
- * index: a backup answers only once it has applied at least that much, so every value it sends
- * is the newest committed one. Values land in the state machine only for keys still unknown.
- * Also answers other members' pulls when this member is the one asked ({@link #answer}).
+ * point pulls of {@link #KEYS_PER_PULL} keys at a time). Each pull carries the primary's applied
+ * index at the time it is sent, which covers the newest write to every key it asks for (a key
+ * becomes unknown when an entry in witness form is applied): a backup answers only once it has
+ * applied at least that much, so every value it sends is at least that new. Values land in the
+ * state machine only for keys still unknown.
+ *
+ * <p>Recovery is active while this member leads and holds any unknown key, not only for the keys
+ * it held when it was elected: entries of earlier terms in its log commit (and are applied, in
+ * witness form) with the new term's first entry, after the election. The node loop neither
+ * serves nor takes writes while it is active.
+ *
+ * <p>Also answers other members' pulls when this member is the one asked ({@link #answer}).
  *
  * <p>Owned by the node loop thread. Time is passed in.
  */
@@ -30,10 +38,11 @@ final class ValueRecovery {
   private final EngineStateMachine stateMachine;
   private final Consumer<PullMessage> send;
   private List<NodeId> sources = List.of();
-  private long minAppliedIndex;
-  private boolean active;
+  private boolean leading;
   private long requestId;
   private long outstanding = -1;
+  /** The applied index the outstanding pull asked the backup for. */
+  private long outstandingMinAppliedIndex;
   private long nextSendAtNanos;
   private int rotation;
   private long keysPulled;
@@ -48,23 +57,23 @@ final class ValueRecovery {
     this.send = send;
   }
 
-  /** Starts (or restarts) recovery against {@code sources} for everything committed so far. */
-  void start(List<NodeId> sources, long commitIndex) {
+  /** This member leads from now on: pull every unknown key from {@code sources}. */
+  void start(List<NodeId> sources) {
     this.sources = List.copyOf(sources);
-    this.minAppliedIndex = commitIndex;
-    this.active = stateMachine.unknownKeyCount() > 0;
+    this.leading = true;
     this.outstanding = -1;
     this.nextSendAtNanos = 0;
   }
 
+  /** This member no longer leads. */
   void stop() {
-    active = false;
+    leading = false;
     outstanding = -1;
   }
 
-  /** True while keys remain to pull. */
+  /** True while this member leads and holds keys without values. */
   boolean active() {
-    return active;
+    return leading && stateMachine.unknownKeyCount() > 0;
   }
 
   long keysPulled() {
@@ -77,11 +86,7 @@ final class ValueRecovery {
 
   /** Sends the next pull when none is outstanding (or the last timed out). */
   void tick(long nowNanos) {
-    if (!active) {
-      return;
-    }
-    if (stateMachine.unknownKeyCount() == 0) {
-      active = false;
+    if (!active()) {
       return;
     }
     if (nowNanos >= nextReportNanos) {
@@ -97,21 +102,22 @@ final class ValueRecovery {
     List<byte[]> keys = stateMachine.unknownKeys(KEYS_PER_PULL);
     NodeId target = sources.get(Math.floorMod(rotation++, sources.size()));
     outstanding = ++requestId;
+    outstandingMinAppliedIndex = stateMachine.appliedIndex();
     pulls++;
-    send.accept(new PullKeys(self, target, outstanding, minAppliedIndex, keys));
+    send.accept(new PullKeys(self, target, outstanding, outstandingMinAppliedIndex, keys));
     nextSendAtNanos = nowNanos + PULL_TIMEOUT_NANOS;
   }
 
   /** A reply to one of our pulls. */
   void onReply(PullKeysReply reply, long nowNanos) {
     lastReply = "#" + reply.requestId() + " from " + reply.from() + ": applied "
-        + reply.appliedIndex() + " (need " + minAppliedIndex + "), " + reply.values().size()
-        + " values (outstanding #" + outstanding + ")";
-    if (!active || reply.requestId() != outstanding) {
+        + reply.appliedIndex() + " (need " + outstandingMinAppliedIndex + "), "
+        + reply.values().size() + " values (outstanding #" + outstanding + ")";
+    if (!active() || reply.requestId() != outstanding) {
       return; // late or duplicate
     }
     outstanding = -1;
-    if (reply.appliedIndex() < minAppliedIndex) {
+    if (reply.appliedIndex() < outstandingMinAppliedIndex) {
       nextSendAtNanos = nowNanos + NOT_YET_RETRY_NANOS; // the backup is still applying
       return;
     }
@@ -120,9 +126,6 @@ final class ValueRecovery {
       keysPulled++;
     }
     nextSendAtNanos = nowNanos;
-    if (stateMachine.unknownKeyCount() == 0) {
-      active = false;
-    }
   }
 
   /** Answers another member's pull from what this member has applied. */

@@ -46,7 +46,7 @@ class ValueRecoveryTest {
       backup.apply(e);
     }
     ValueRecoveryHarness h = new ValueRecoveryHarness(witness, backup);
-    h.recovery.start(List.of(NodeId.of(2)), 601);
+    h.recovery.start(List.of(NodeId.of(2)));
     h.recovery.tick(0);
     assertThat(h.replies).hasSize(1);
     assertThat(h.replies.get(0).values()).isEmpty(); // "not yet": applied 300 < 601
@@ -68,6 +68,40 @@ class ValueRecoveryTest {
     assertThat(witness.read(b("k7")).value()).isNull();
     assertThat(witness.read(b("k7")).unknown()).isFalse();
     assertThat(h.recovery.keysPulled()).isEqualTo(500);
+  }
+
+  /**
+   * Elected with its log ahead of the commit index: the earlier term's entries commit (and are
+   * applied in witness form) after the election, with the new term's first entry. Recovery must
+   * cover those keys too, and ask for a backup that applied them, not for the commit index the
+   * member knew when it was elected (found by a fault campaign: a GET after a failover answered
+   * nil for a key the old primary had written).
+   */
+  @Test
+  void keysThatBecomeUnknownAfterTheElectionArePulledFromABackupThatAppliedThem() {
+    EngineStateMachine backup = new EngineStateMachine(new MapKvStore());
+    EngineStateMachine witness = new EngineStateMachine(new MapKvStore());
+    ValueRecoveryHarness h = new ValueRecoveryHarness(witness, backup);
+    h.recovery.start(List.of(NodeId.of(2))); // elected with nothing applied yet
+    assertThat(h.recovery.active()).as("nothing unknown yet").isFalse();
+    Entry first = put(1, "a", "old");
+    Entry second = put(2, "a", "new");
+    witness.apply(first.elide());
+    witness.apply(second.elide());
+    assertThat(h.recovery.active()).as("keys became unknown while leading").isTrue();
+    backup.apply(first); // the backup has applied only the first write so far
+    h.recovery.tick(0);
+    h.recovery.onReply(h.replies.remove(0), 1);
+    assertThat(witness.read(b("a")).unknown()).as("no stale value installed").isTrue();
+    backup.apply(second);
+    h.recovery.tick(10_000_000);
+    h.recovery.onReply(h.replies.remove(0), 10_000_001);
+    assertThat(h.recovery.active()).isFalse();
+    assertThat(new String(witness.read(b("a")).value().value(), StandardCharsets.UTF_8))
+        .isEqualTo("new");
+    h.recovery.stop();
+    witness.apply(put(3, "b", "x").elide());
+    assertThat(h.recovery.active()).as("a member that does not lead pulls nothing").isFalse();
   }
 
   /** Delivers pulls straight to the backup's answerer. */

@@ -518,6 +518,21 @@ public final class Replica {
     return pr == null ? -1 : pr.matchIndex;
   }
 
+  /**
+   * Leader: how far {@code peer} reported its copy flushed (fsynced), never above its match
+   * index; this node's own flushed index for itself; -1 when not leader or no such peer.
+   */
+  public long flushedIndex(NodeId peer) {
+    if (status != Status.LEADER) {
+      return -1;
+    }
+    if (peer.equals(self)) {
+      return log.flushedIndex();
+    }
+    Progress pr = progress.get(peer);
+    return pr == null ? -1 : pr.flushedIndex;
+  }
+
   /** Leader: the stand-ins in force (failed backup to witness), a copy. */
   public Map<NodeId, NodeId> standIns() {
     return Map.copyOf(standIns);

@@ -462,14 +462,24 @@ final class ServerCommands {
 
   // ---- WAIT / WAITAOF / TIME ----
 
-  /** No replicas yet: answers 0 at once. */
+  /**
+   * WAIT numreplicas timeout: a standalone server has no replicas and answers 0 at once; on a
+   * shard's primary, the number of value-holding members (backups, the configured primary) that
+   * hold every write appended before it, once that reaches numreplicas or timeout ms pass.
+   */
   private RedisMessage waitReplicas(byte[][] a) {
-    Args.parseLong(a[1]);
+    long numReplicas = Args.parseLong(a[1]);
     long timeout = Args.parseLong(a[2]);
     if (timeout < 0) {
       throw ReplyException.err("timeout is negative");
     }
-    return Replies.ZERO;
+    if (d.shardControl == null) {
+      return Replies.ZERO;
+    }
+    return new Deferred(d.shardControl.awaitReplicas(0, numReplicas, false, timeout)
+        .thenApply(acks -> acks.primary() ? Replies.integer(acks.replicas())
+            : Replies.error("ERR WAIT cannot be used with replica instances: this member is not "
+                + "the shard's primary")));
   }
 
   /**
@@ -485,6 +495,14 @@ final class ServerCommands {
     }
     if (numLocal < 0 || numReplicas < 0) {
       throw new ReplyException(Args.NOT_INTEGER);
+    }
+    if (d.shardControl != null) {
+      return new Deferred(d.shardControl.awaitReplicas(numLocal, numReplicas, true, timeout)
+          .thenApply(acks -> acks.primary()
+              ? Replies.array(List.of(Replies.integer(acks.local()),
+                  Replies.integer(acks.replicas())))
+              : Replies.error("ERR WAITAOF cannot be used with replica instances: this member "
+                  + "is not the shard's primary")));
     }
     RedisMessage durableReply = Replies.array(List.of(Replies.ONE, Replies.ZERO));
     RedisMessage notYetReply = Replies.array(List.of(Replies.ZERO, Replies.ZERO));

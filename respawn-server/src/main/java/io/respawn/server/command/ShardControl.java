@@ -4,7 +4,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * What a member of a replicated shard lets its commands ask of the runtime that drives it
- * (RESPAWN HANDOVER), so the command layer does not depend on the shard's classes. The shard
+ * (RESPAWN HANDOVER, WAIT, WAITAOF), so the command layer does not depend on the shard's classes. The shard
  * member implements it; a standalone server has none.
  *
  * <p>Called on the command thread; the futures complete on any thread.
@@ -16,4 +16,25 @@ public interface ShardControl {
    * code) when it was not the primary or no member took over. Never completes exceptionally.
    */
   CompletableFuture<String> handOver();
+
+  /**
+   * WAIT / WAITAOF on a shard member: completes once at least {@code replicasMin} other members
+   * that hold values (the configured primary and backups; witnesses hold keys only and never
+   * count) have written ({@code flushed}: flushed) every entry the primary had appended when the
+   * request reached it, and, when {@code localMin} is 1, the primary has flushed them too; or
+   * once {@code timeoutMillis} pass (0: no limit). Completes with the counts reached then, or
+   * {@link ReplicaAcks#NOT_PRIMARY} on a member that does not lead (or stops leading meanwhile).
+   * Never completes exceptionally.
+   */
+  CompletableFuture<ReplicaAcks> awaitReplicas(long localMin, long replicasMin, boolean flushed,
+      long timeoutMillis);
+
+  /**
+   * @param primary false when asked of a member that is not the primary
+   * @param local 1 if the primary holds (flushed, for WAITAOF) everything asked for, else 0
+   * @param replicas members other than the primary that hold it
+   */
+  record ReplicaAcks(boolean primary, long local, long replicas) {
+    public static final ReplicaAcks NOT_PRIMARY = new ReplicaAcks(false, 0, 0);
+  }
 }

@@ -104,6 +104,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private long primaryCaughtUpSinceNanos = Long.MIN_VALUE;
   private CompletableFuture<Boolean> pendingHandOver;
 
+  private final ReplicaWaits replicaWaits;
+
   /** A write handed over by the command thread. */
   private record Write(Command command, Durability level, CompletableFuture<Void> ordered,
       CompletableFuture<Void> durable) {}
@@ -121,6 +123,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     this.transport = transport;
     this.runtime = runtime.apply(transport);
     this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull);
+    this.replicaWaits = new ReplicaWaits(self);
     transport.pullInbox(m -> offer(m));
     this.thread = new Thread(this::run, "respawn-node-loop");
     this.thread.setDaemon(true);
@@ -227,6 +230,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         recovery.onReply(r, now);
       } else if (input instanceof HandOver h) {
         startHandOver(h.done(), now);
+      } else if (input instanceof ReplicaWaits.Request q) {
+        replicaWaits.add(q, runtime.replica(), now);
       }
       if (++handled % 4096 == 0 && System.nanoTime() >= nextTickNanos) {
         break; // a flood of input must not starve heartbeats
@@ -241,6 +246,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     transferOnceDrained(now);
     maybeGiveBack(now);
     recovery.tick(now);
+    replicaWaits.check(runtime.replica(), now);
     publish(now);
   }
 
@@ -285,6 +291,18 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       case NOT_LEADER, NOT_READY, NO_LEASE, SUPERSEDED -> true;
       case QUEUE_FULL, OUTCOME_UNKNOWN -> false; // back-pressure; may have taken effect
     };
+  }
+
+  /**
+   * WAIT / WAITAOF (see {@link io.respawn.server.command.ShardControl#awaitReplicas}): answered
+   * by the node loop once enough members hold every entry appended before the request arrived.
+   */
+  public CompletableFuture<io.respawn.server.command.ShardControl.ReplicaAcks> awaitReplicas(
+      long localMin, long replicasMin, boolean flushed, long timeoutMillis) {
+    CompletableFuture<io.respawn.server.command.ShardControl.ReplicaAcks> done =
+        new CompletableFuture<>();
+    offer(new ReplicaWaits.Request(localMin, replicasMin, flushed, timeoutMillis, done));
+    return done;
   }
 
   /**

@@ -137,7 +137,18 @@ public final class ShardMember implements AutoCloseable {
       RespawnServer server = RespawnServer.start(serverConfig, dir -> store,
           d -> {
             d.enableCluster(() -> self[0].view(), () -> self[0].info());
-            d.enableShardControl(() -> self[0].handOverOnRequest());
+            d.enableShardControl(new io.respawn.server.command.ShardControl() {
+              @Override
+              public java.util.concurrent.CompletableFuture<String> handOver() {
+                return self[0].handOverOnRequest();
+              }
+
+              @Override
+              public java.util.concurrent.CompletableFuture<ReplicaAcks> awaitReplicas(
+                  long localMin, long replicasMin, boolean flushed, long timeoutMillis) {
+                return loop.awaitReplicas(localMin, replicasMin, flushed, timeoutMillis);
+              }
+            });
           });
       ShardMember member = new ShardMember(config, lock, replicaLog, engine, stateMachine,
           transport, loop, server, ordered);

@@ -56,6 +56,13 @@ class ShardIT {
       assertThat(cli(port + 2, "get", "k")).isEqualTo("v");
       String st = status(port);
       assertThat(st).as(st).contains("primary").contains("backup").contains("witness");
+      // WAIT / WAITAOF count the members that hold values: the backup, not the witness.
+      int first = shard.primaryPort();
+      assertThat(cli(first, "wait", "1", "5000")).isEqualTo("1");
+      assertThat(cli(first, "wait", "2", "200")).as("a witness holds no values").isEqualTo("1");
+      assertThat(cli(first, "waitaof", "1", "1", "5000")).isEqualTo("1\n1");
+      assertThat(cli(port + 1, "wait", "1", "100"))
+          .startsWith("ERR WAIT cannot be used with replica instances");
 
       int primary = shard.primaryPort();
       long pid = ShardProcess.pidAt(primary);

@@ -36,6 +36,16 @@ public interface KvStore extends Closeable {
    */
   WriteTicket apply(List<Mutation> batch);
 
+  /**
+   * As {@link #apply(List)}, told whether a reply will wait for this batch's {@code durable}
+   * notice. A hint for stores whose flush policy depends on it (a replicated store has its
+   * primary flush at once instead of within its flush interval); the notices mean the same
+   * either way. By default the hint is ignored.
+   */
+  default WriteTicket apply(List<Mutation> batch, boolean durableWanted) {
+    return apply(batch);
+  }
+
   /** Number of live keys. */
   long keyCount();
 

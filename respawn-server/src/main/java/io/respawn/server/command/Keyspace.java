@@ -266,7 +266,7 @@ final class Keyspace {
     stats.writeBatches++;
     WriteTicket ticket;
     try {
-      ticket = store.apply(mutations);
+      ticket = store.apply(mutations, pass != null && pass.durableWanted);
     } catch (RuntimeException e) {
       stats.writeErrors++;
       stats.lastWriteError = String.valueOf(e.getMessage());

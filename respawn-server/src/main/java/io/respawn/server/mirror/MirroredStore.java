@@ -31,7 +31,12 @@ final class MirroredStore implements KvStore {
 
   @Override
   public WriteTicket apply(List<Mutation> batch) {
-    WriteTicket local = engine.apply(batch);
+    return apply(batch, false);
+  }
+
+  @Override
+  public WriteTicket apply(List<Mutation> batch, boolean durableWanted) {
+    WriteTicket local = engine.apply(batch, durableWanted);
     ShippingSite.Shipped shipped = site.ship(MutationBatchCodec.encode(batch));
     return new MirroredTicket(local, shipped.position(), shipped.startBytes(), site);
   }

@@ -153,6 +153,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     return propose(batch, Durability.ORDERED);
   }
 
+  @Override
+  public WriteTicket propose(List<Mutation> batch, boolean durableWanted) {
+    return propose(batch, durableWanted ? Durability.DURABLE : Durability.ORDERED);
+  }
+
   /** Proposes a batch; DURABLE makes the primary flush at once rather than within its interval. */
   public WriteTicket propose(List<Mutation> batch, Durability level) {
     Snapshot s = snapshot;

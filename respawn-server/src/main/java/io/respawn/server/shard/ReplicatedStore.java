@@ -56,11 +56,16 @@ public final class ReplicatedStore implements KvStore {
 
   @Override
   public WriteTicket apply(List<Mutation> batch) {
+    return apply(batch, false);
+  }
+
+  @Override
+  public WriteTicket apply(List<Mutation> batch, boolean durableWanted) {
     long sequence = nextSequence++;
     inFlight.add(sequence, batch);
     WriteTicket t;
     try {
-      t = writes.propose(batch);
+      t = writes.propose(batch, durableWanted);
     } catch (RuntimeException e) {
       inFlight.settle(sequence);
       throw e;

@@ -23,6 +23,15 @@ public interface ShardWrites {
   WriteTicket propose(List<Mutation> batch);
 
   /**
+   * As {@link #propose(List)}; with {@code durableWanted} the primary flushes its log as soon as
+   * the batch is appended instead of within its flush interval, because a reply waits for the
+   * batch's DURABLE notice.
+   */
+  default WriteTicket propose(List<Mutation> batch, boolean durableWanted) {
+    return propose(batch);
+  }
+
+  /**
    * Whether this member may answer reads from its state now: it is the primary and holds a
    * read lease (followers promised not to elect another primary before it runs out).
    */

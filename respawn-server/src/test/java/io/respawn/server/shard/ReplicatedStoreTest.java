@@ -19,8 +19,15 @@ class ReplicatedStoreTest {
   private final class FakeLog implements ShardWrites {
     final List<List<Mutation>> proposed = new ArrayList<>();
     final List<CompletableFuture<Void>> ordered = new ArrayList<>();
+    final List<Boolean> durableWanted = new ArrayList<>();
     boolean lease = true;
     int committed;
+
+    @Override
+    public WriteTicket propose(List<Mutation> batch, boolean durable) {
+      durableWanted.add(durable);
+      return propose(batch);
+    }
 
     @Override
     public WriteTicket propose(List<Mutation> batch) {
@@ -68,6 +75,14 @@ class ReplicatedStoreTest {
   private String get(String key) {
     StoredValue v = store.get(b(key));
     return v == null ? null : new String(v.value(), StandardCharsets.UTF_8);
+  }
+
+  /** A batch a DURABLE reply waits on is proposed DURABLE, so the primary flushes at once. */
+  @Test
+  void theDurableHintReachesTheProposal() {
+    store.apply(List.of(Mutation.put(b("a"), b("1"))));
+    store.apply(List.of(Mutation.put(b("b"), b("2"))), true);
+    assertThat(log.durableWanted).containsExactly(false, true);
   }
 
   @Test

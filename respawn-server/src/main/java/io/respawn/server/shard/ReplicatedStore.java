@@ -147,10 +147,31 @@ public final class ReplicatedStore implements KvStore {
     return applied.scan(cursor, countHint);
   }
 
-  /** Completes when every batch proposed so far is durable on the write quorum. */
+  /**
+   * How long {@link #flushAll} waits for the write quorum: a member that lost its quorum (the
+   * others are down or cut off) must still stop promptly on SHUTDOWN or SIGTERM.
+   */
+  static final long QUORUM_FLUSH_WAIT_MILLIS = 5_000;
+
+  /**
+   * Completes when every batch proposed so far is durable on the write quorum, or after {@link
+   * #QUORUM_FLUSH_WAIT_MILLIS} without a quorum (logged; such batches were never acknowledged
+   * DURABLE, and the replica log keeps them for the next primary to commit or drop), and then the
+   * local state is flushed.
+   */
   @Override
   public CompletableFuture<Void> flushAll() {
-    return newestDurable.exceptionally(e -> null).thenCompose(v -> applied.flushAll());
+    CompletableFuture<Void> quorum = newestDurable;
+    return quorum.exceptionally(e -> null)
+        .completeOnTimeout(null, QUORUM_FLUSH_WAIT_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS)
+        .thenCompose(v -> {
+          if (!quorum.isDone()) {
+            org.slf4j.LoggerFactory.getLogger(ReplicatedStore.class).warn(
+                "the write quorum did not confirm the newest writes durable within {} ms; "
+                    + "flushing this member's state without it", QUORUM_FLUSH_WAIT_MILLIS);
+          }
+          return applied.flushAll();
+        });
   }
 
   /** The ordered future of the newest batch (for WAIT). */

@@ -77,6 +77,18 @@ class ReplicatedStoreTest {
     return v == null ? null : new String(v.value(), StandardCharsets.UTF_8);
   }
 
+  /** Without a quorum, flushAll (SHUTDOWN, SIGTERM) still completes, and marks nothing durable. */
+  @Test
+  void flushAllWithoutAQuorumCompletesAfterItsBound() throws Exception {
+    WriteTicket t = store.apply(List.of(Mutation.put(b("a"), b("1"))));
+    long start = System.nanoTime();
+    store.flushAll().get(ReplicatedStore.QUORUM_FLUSH_WAIT_MILLIS + 10_000,
+        java.util.concurrent.TimeUnit.MILLISECONDS);
+    assertThat((System.nanoTime() - start) / 1_000_000)
+        .isGreaterThanOrEqualTo(ReplicatedStore.QUORUM_FLUSH_WAIT_MILLIS);
+    assertThat(t.durable()).as("the write's own notice is untouched").isNotDone();
+  }
+
   /** A batch a DURABLE reply waits on is proposed DURABLE, so the primary flushes at once. */
   @Test
   void theDurableHintReachesTheProposal() {

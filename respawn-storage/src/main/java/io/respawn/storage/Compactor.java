@@ -96,7 +96,12 @@ public final class Compactor {
       } catch (InterruptedException e) {
         return;
       } catch (IOException | RuntimeException e) {
-        log.error("background compaction failed; old segments are kept", e);
+        if (DiskFullException.isDiskFull(e)) {
+          log.warn("background compaction needs more room than the disk has; old segments are "
+              + "kept: {}", e.toString());
+        } else {
+          log.error("background compaction failed; old segments are kept", e);
+        }
       }
     }
   }
@@ -165,7 +170,21 @@ public final class Compactor {
         throw new IOException("compaction abandoned: the log could not be made durable", e);
       }
       long finalBytes = fileBytes;
+      boolean[] abandoned = {false};
       engine.withLogQuiet(() -> {
+        engine.appendLock.lock();
+        try {
+          for (LogEngine.Segment s : victims) {
+            // A durable CLEAR deleted it, or a failed write rebuilt the log's accounting (and
+            // the copy may hold a write that then failed): this run's output is not to be used.
+            abandoned[0] |= engine.segments.get(s.id) != s;
+          }
+        } finally {
+          engine.appendLock.unlock();
+        }
+        if (abandoned[0]) {
+          return;
+        }
         disk.rename(tempName, finalName);
         engine.appendLock.lock();
         try {
@@ -181,6 +200,11 @@ public final class Compactor {
           disk.delete(s.fileName());
         }
       });
+      if (abandoned[0]) {
+        deleteQuietly(tempName);
+        log.info("compaction up to {} abandoned: its segments changed meanwhile", finalName);
+        return Report.NOTHING;
+      }
       remap(last);
       log.info("compacted {} segment(s) up to {}: {} -> {} bytes, {} live records",
           victims.size(), finalName, bytesBefore, finalBytes, written[0]);

@@ -71,6 +71,16 @@ public interface KvStore extends Closeable {
   CompletableFuture<Void> flushAll();
 
   /**
+   * Why batches that store a value ({@link Mutation.Kind#PUT}) are refused right now, or null
+   * when they are taken. Non-null while the disk is full ({@link DiskFullException}): batches of
+   * only deletes and clears are still taken, since they free space, so a caller can refuse a
+   * command that stores values before it joins a batch with deletes. Cheap; any thread.
+   */
+  default StorageException putRefusal() {
+    return null;
+  }
+
+  /**
    * What a reply that only read must wait for before it is sent: a store whose {@link #get} can
    * return writes that are not yet acknowledged (a replicated primary's in-flight writes) hands
    * out the acknowledgement of the newest such write any read returned since the last call;

@@ -40,9 +40,18 @@ import org.slf4j.LoggerFactory;
  * <p>Segments are flushed before the next one is created, so every segment but the last is
  * entirely durable; recovery relies on that to tell corruption from a torn tail.
  *
- * <p>On a write or fsync error the engine stops accepting writes, fails every unacknowledged
- * ticket with a {@link StorageException}, and rebuilds its index from the batches that were
- * written, so reads no longer show writes that were never acknowledged.
+ * <p>On a write or fsync error the engine fails every unacknowledged ticket with a {@link
+ * StorageException} and rebuilds its index from the batches that were written, so reads no longer
+ * show writes that were never acknowledged. A write that failed for want of space (ENOSPC) puts it
+ * in <b>deletes-only</b> mode ({@link DiskFullException}): it cuts the failed write off the log,
+ * releases its {@link SpaceReserve}, takes batches of deletes and clears (which free space) and
+ * refuses batches that store values until a probe finds room again (every {@value
+ * #DISK_FULL_PROBE_MILLIS} ms on the flusher thread, or on each refused attempt without one);
+ * then writes resume by themselves. Any other error (and any failed fsync: the kernel may have
+ * dropped the unflushed pages) stops writes until a restart.
+ *
+ * <p>A batch with a CLEAR (FLUSHALL) starts a new segment; once it is durable every older segment
+ * holds nothing live and is deleted, so FLUSHALL gives its space back at once.
  */
 public final class LogEngine implements KvStore {
   private static final Logger log = LoggerFactory.getLogger(LogEngine.class);
@@ -50,6 +59,8 @@ public final class LogEngine implements KvStore {
   private static final long HEADER = LogFormat.SEGMENT_HEADER_BYTES;
   /** Zeros written ahead of the log's end at most (less for small segments). */
   static final int PREALLOCATE_BYTES_MAX = 4 << 20;
+  /** How often the flusher thread checks whether a full disk has room again. */
+  static final long DISK_FULL_PROBE_MILLIS = 1_000;
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
   /** Bookkeeping of one segment; guarded by appendLock. */
@@ -129,12 +140,26 @@ public final class LogEngine implements KvStore {
   private final Thread flusher;
 
   private final Compactor compactor;
+  /** A failure that stops every write until restart; null while writes are taken. */
   private volatile StorageException failure;
+  /** Non-null in deletes-only mode (the disk is full); guarded by {@code reserve} for changes. */
+  private volatile DiskFullException diskFull;
+  /** Writes refused while the log is put back in order after a failed write (appendLock). */
+  private boolean resetting;
+  private final SpaceReserve reserve;
+  /**
+   * The newest CLEAR not yet made the start of the log: its batch opens segment {@code
+   * clearSegmentId}; once it is durable the segments before it are deleted. -1: none. Guarded by
+   * appendLock.
+   */
+  private long clearSequence = -1;
+  private long clearSegmentId = -1;
   private volatile boolean closed;
 
   private LogEngine(Disk disk, StorageConfig config) {
     this.disk = disk;
     this.config = config;
+    this.reserve = new SpaceReserve(disk, config.diskReserveBytes());
     this.compactor = new Compactor(this, disk, config);
     this.flusher =
         config.flushIntervalMillis() > 0
@@ -174,6 +199,15 @@ public final class LogEngine implements KvStore {
     engine.appendSegmentId = lastId + 1;
     engine.appendOffset = HEADER;
     engine.segments.put(engine.appendSegmentId, new Segment(engine.appendSegmentId, 0, HEADER));
+    try {
+      if (!engine.reserve.fill()) {
+        engine.enterDiskFull(new IOException("No space left on device"), "at start-up");
+      }
+    } catch (IOException | RuntimeException e) {
+      engine.index.close();
+      disk.close();
+      throw e;
+    }
     if (engine.flusher != null) {
       engine.flusher.setDaemon(true);
       engine.flusher.start();
@@ -255,6 +289,27 @@ public final class LogEngine implements KvStore {
   // ------------------------------------------------------------------ apply
 
   /**
+   * {@inheritDoc} In deletes-only mode (the disk is full) the {@link DiskFullException}. Without
+   * a flusher thread this call also probes the disk for room, so writes resume on the first
+   * attempt after space was freed.
+   */
+  @Override
+  public StorageException putRefusal() {
+    if (failure != null) {
+      return notAcceptingWrites();
+    }
+    if (diskFull != null && flusher == null) {
+      probeForRoom();
+    }
+    return diskFull;
+  }
+
+  private StorageException notAcceptingWrites() {
+    return new StorageException("store is not accepting writes: " + failure.getMessage()
+        + " (restart once the disk is fixed)", failure);
+  }
+
+  /**
    * {@inheritDoc}
    *
    * <p>The index copies keys and values off the heap; the log write keeps the encoded batch only.
@@ -262,17 +317,32 @@ public final class LogEngine implements KvStore {
   @Override
   public WriteTicket apply(List<Mutation> batch) {
     long bytes = validate(batch);
+    boolean storesValues = false;
+    boolean clears = false;
+    for (Mutation m : batch) {
+      storesValues |= m.kind() == Mutation.Kind.PUT;
+      clears |= m.kind() == Mutation.Kind.CLEAR;
+    }
+    if (storesValues && diskFull != null && flusher == null) {
+      probeForRoom();
+    }
     BatchTicket ticket;
     appendLock.lock();
     try {
-      checkWritable();
+      checkWritable(storesValues);
       long sequence = nextSequence++;
-      if (appendOffset > HEADER && appendOffset + bytes > config.segmentBytesMax()) {
+      if (appendOffset > HEADER
+          && (appendOffset + bytes > config.segmentBytesMax() || clears)) {
         // Seal and start a new segment. A batch larger than a whole segment gets one of its own,
-        // which the next batch then seals (its appendOffset is past segmentBytesMax).
+        // which the next batch then seals (its appendOffset is past segmentBytesMax). A CLEAR
+        // starts one too: once it is durable, every segment before it can be deleted.
         appendSegmentId++;
         appendOffset = HEADER;
         segments.put(appendSegmentId, new Segment(appendSegmentId, 0, HEADER));
+      }
+      if (clears) {
+        clearSequence = sequence;
+        clearSegmentId = appendSegmentId;
       }
       SyncPoint synced = syncPoint;
       long durableHint = synced.segmentId() == appendSegmentId ? synced.offset() : HEADER;
@@ -374,13 +444,18 @@ public final class LogEngine implements KvStore {
     }
   }
 
-  private void checkWritable() {
+  /** Caller holds appendLock. */
+  private void checkWritable(boolean storesValues) {
     if (failure != null) {
-      throw new StorageException("store is not accepting writes: " + failure.getMessage()
-          + " (restart once the disk is fixed)", failure);
+      throw notAcceptingWrites();
     }
     if (closed) {
       throw new StorageException("store is closed");
+    }
+    DiskFullException full = diskFull;
+    if (resetting || full != null && storesValues) {
+      throw full != null ? full
+          : new StorageException("store is putting its log back in order after a failed write");
     }
   }
 
@@ -516,7 +591,7 @@ public final class LogEngine implements KvStore {
   private void rotateTo(long segmentId) throws IOException {
     if (writeSegmentId >= 0) {
       String sealed = segmentFile(writeSegmentId);
-      disk.flush(sealed);
+      flush(sealed);
       durableAtRotation.addAll(
           advanceDurable(writtenSequence, new SyncPoint(writeSegmentId, writeOffset)));
       if (preallocatedEnd > writeOffset && writeFileIsOurs(sealed)) {
@@ -528,8 +603,18 @@ public final class LogEngine implements KvStore {
     assert segmentId > writeSegmentId : "segments go forward: " + writeSegmentId + " -> " + segmentId;
     String name = LogFormat.segmentName(segmentId, 0);
     disk.create(name);
-    disk.write(name, 0, ByteBuffer.wrap(LogFormat.segmentHeader()));
-    disk.flush(name);
+    try {
+      disk.write(name, 0, ByteBuffer.wrap(LogFormat.segmentHeader()));
+      flush(name);
+    } catch (IOException | RuntimeException e) {
+      // No batch was written to it: remove it, so the log goes on in the segment before.
+      try {
+        disk.delete(name);
+      } catch (IOException | RuntimeException again) {
+        e.addSuppressed(again); // recovery deletes a last segment with a torn header
+      }
+      throw e;
+    }
     if (cleanShutdownMarked) {
       // The segment it names is no longer the last: as a sealed one it is checked strictly anyway.
       disk.delete(LogFormat.CLEAN_SHUTDOWN_FILE);
@@ -556,15 +641,42 @@ public final class LogEngine implements KvStore {
     }
     long from = end;
     long to = Math.min(config.segmentBytesMax(), end + preallocateAheadBytes());
+    if (diskFull != null) {
+      to = end; // deletes-only: every byte of the reserve goes to the log itself
+    }
     String name = segmentFile(writeSegmentId);
-    while (from < to) {
-      ByteBuffer zeros = ZEROS.duplicate();
-      zeros.limit((int) Math.min(zeros.capacity(), to - from));
-      int n = zeros.remaining();
-      disk.write(name, from, zeros);
-      from += n;
+    try {
+      while (from < to) {
+        ByteBuffer zeros = ZEROS.duplicate();
+        zeros.limit((int) Math.min(zeros.capacity(), to - from));
+        int n = zeros.remaining();
+        disk.write(name, from, zeros);
+        from += n;
+      }
+    } catch (IOException e) {
+      if (!DiskFullException.isDiskFull(e)) {
+        throw e;
+      }
+      // Too little room to write ahead: write the data without it (the disk is full only if
+      // that fails too). The file may hold zeros up to `to`; sealing and close trim them.
     }
     preallocatedEnd = Math.max(end, to);
+  }
+
+  /** A flush whose failure is told apart from a failed write (see {@link #fail}). */
+  private void flush(String name) throws IOException {
+    try {
+      disk.flush(name);
+    } catch (IOException e) {
+      throw new FlushFailedException(e);
+    }
+  }
+
+  /** An fsync failed: the kernel may have dropped the pages it could not write. */
+  private static final class FlushFailedException extends IOException {
+    FlushFailedException(IOException cause) {
+      super(cause.getMessage(), cause);
+    }
   }
 
   /**
@@ -684,16 +796,54 @@ public final class LogEngine implements KvStore {
       complete(written, durable);
       if (failure == null && !covered && target > durableSequence && segmentId >= 0) {
         try {
-          disk.flush(segmentFile(segmentId));
+          flush(segmentFile(segmentId));
           durableNow = advanceDurable(target, new SyncPoint(segmentId, offset));
         } catch (IOException | RuntimeException e) {
           fail(e, List.of());
         }
       }
+      dropSegmentsBeforeDurableClear();
     } finally {
       fileLock.readLock().unlock();
     }
     complete(List.of(), durableNow);
+  }
+
+  /**
+   * Once a CLEAR is durable, the segments before the one it opens hold nothing live: deletes them,
+   * oldest first (a crash midway leaves some of them before the CLEAR, which still wipes them).
+   * The delayed-write rule holds: what replaces them (nothing, after the CLEAR) is durable. Caller
+   * holds the fileLock's read lock, which keeps compaction's renames and deletes out.
+   */
+  private void dropSegmentsBeforeDurableClear() {
+    List<Segment> dropped;
+    appendLock.lock();
+    try {
+      if (clearSequence < 0 || clearSequence > durableSequence) {
+        return;
+      }
+      dropped = new ArrayList<>(segments.headMap(clearSegmentId, false).values());
+      for (Segment s : dropped) {
+        segments.remove(s.id);
+      }
+      clearSequence = -1;
+    } finally {
+      appendLock.unlock();
+    }
+    long bytes = 0;
+    for (Segment s : dropped) {
+      try {
+        disk.delete(s.fileName());
+        bytes += s.totalBytes;
+      } catch (IOException | RuntimeException e) {
+        log.warn("could not delete segment {} emptied by a clear (recovery replays it before the "
+            + "clear, harmlessly): {}", s.fileName(), e.toString());
+      }
+    }
+    if (!dropped.isEmpty()) {
+      log.info("a clear (FLUSHALL) is durable: deleted {} segment(s) before it, {} bytes",
+          dropped.size(), bytes);
+    }
   }
 
   /** Moves the durable mark forward; returns the tickets to complete (outside any lock). */
@@ -718,8 +868,17 @@ public final class LogEngine implements KvStore {
   private void runFlusher() {
     long intervalNanos = TimeUnit.MILLISECONDS.toNanos(config.flushIntervalMillis());
     long lastSync = System.nanoTime();
+    long probeNanos = TimeUnit.MILLISECONDS.toNanos(DISK_FULL_PROBE_MILLIS);
+    long lastProbe = System.nanoTime();
     while (!closed) {
+      if (diskFull != null && System.nanoTime() - lastProbe >= probeNanos) {
+        probeForRoom();
+        lastProbe = System.nanoTime();
+      }
       long wait = intervalNanos - (System.nanoTime() - lastSync);
+      if (diskFull != null) {
+        wait = Math.min(wait, probeNanos - (System.nanoTime() - lastProbe));
+      }
       if (!syncRequested && wait > 0) {
         LockSupport.parkNanos(this, wait);
         continue;
@@ -764,16 +923,24 @@ public final class LogEngine implements KvStore {
   // ------------------------------------------------------------------ failure
 
   /**
-   * A write or fsync failed: refuse further writes, fail everything not yet acknowledged, and
-   * rebuild the index from what was written so phantom writes disappear.
+   * A write or fsync failed: fail everything not yet acknowledged, and rebuild the index from what
+   * was written so phantom writes disappear. A write (not an fsync) that failed for want of space
+   * puts the log back in order and goes on in deletes-only mode ({@link #resumeAfterDiskFull});
+   * anything else refuses every write until restart.
    */
   private void fail(Throwable cause, List<Pending> inHand) {
+    boolean full = DiskFullException.isDiskFull(cause) && !(cause instanceof FlushFailedException)
+        && failure == null && writeLock.isHeldByCurrentThread();
     String reason = describe(cause);
-    StorageException error = new StorageException(reason, cause);
+    StorageException error = full
+        ? new DiskFullException(String.valueOf(cause.getMessage()), cause)
+        : new StorageException(reason, cause);
     List<Pending> queued;
     appendLock.lock();
     try {
-      if (failure == null) {
+      if (full) {
+        resetting = true; // refuse every write until the log is back in order
+      } else if (failure == null) {
         failure = error;
       }
       queued = pending;
@@ -782,31 +949,145 @@ public final class LogEngine implements KvStore {
     } finally {
       appendLock.unlock();
     }
-    log.error("storage failure, store is now read-only: {}", reason, cause);
+    if (full) {
+      enterDiskFull(cause, "writing the log");
+    } else {
+      log.error("storage failure, store is now read-only: {}", reason, cause);
+    }
     List<BatchTicket> waiting;
     synchronized (durableLock) {
       waiting = new ArrayList<>(durableWaiters);
       durableWaiters.clear();
     }
     for (Pending p : inHand) {
-      p.ticket().fail(failure);
+      p.ticket().fail(error);
     }
     for (Pending p : queued) {
-      p.ticket().fail(failure);
+      p.ticket().fail(error);
     }
     for (BatchTicket t : waiting) {
-      t.durable.completeExceptionally(failure);
+      t.durable.completeExceptionally(error);
     }
-    rebuildIndexFromWrittenLog();
+    if (full) {
+      resumeAfterDiskFull();
+    } else {
+      rebuildIndexFromWrittenLog();
+    }
+  }
+
+  /**
+   * Deletes-only mode: refuses batches that store values and gives the reserve's space to the
+   * log. Guarded by the reserve's lock, like {@link #probeForRoom}.
+   */
+  private void enterDiskFull(Throwable cause, String when) {
+    synchronized (reserve) {
+      boolean already = diskFull != null;
+      diskFull = new DiskFullException(String.valueOf(cause.getMessage()), cause);
+      try {
+        reserve.release();
+      } catch (IOException | RuntimeException e) {
+        log.warn("could not release the disk reserve: {}", e.toString());
+      }
+      if (!already) {
+        log.warn("disk full {} ({}): writes that store values are refused, reads and deletes "
+            + "(DEL, FLUSHALL, expiry) go on in the {} bytes of the released reserve; writes "
+            + "resume by themselves once the disk has room", when, cause.getMessage(),
+            reserve.bytes());
+      }
+    }
+  }
+
+  /**
+   * Deletes-only mode: if the disk has room for the reserve again, leaves it (writes resume).
+   * Runs on the flusher thread every {@value #DISK_FULL_PROBE_MILLIS} ms, or without one on a
+   * caller's refused attempt.
+   */
+  private void probeForRoom() {
+    synchronized (reserve) {
+      if (diskFull == null || failure != null || closed) {
+        return;
+      }
+      try {
+        if (reserve.fill()) {
+          diskFull = null;
+          log.info("the disk has room again: writes resume ({} bytes reserved)", reserve.bytes());
+        }
+      } catch (IOException | RuntimeException e) {
+        log.warn("probing the full disk for room failed: {}", e.toString());
+      }
+    }
+  }
+
+  /**
+   * After a write failed for want of space (caller holds writeLock, writes are refused): cuts
+   * what the failed write may have left off the write segment, so the log ends at its last
+   * written batch again; rebuilds the index and the segments' accounting from the log; and
+   * continues the log there. Failed batches' sequence numbers are skipped. If this fails too,
+   * the store stops taking writes.
+   */
+  private void resumeAfterDiskFull() {
+    assert writeLock.isHeldByCurrentThread();
+    try {
+      long resumeSegment;
+      long resumeOffset;
+      if (writeSegmentId >= 0 && writeFileIsOurs(segmentFile(writeSegmentId))) {
+        disk.truncate(segmentFile(writeSegmentId), writeOffset); // the failed write and the zeros
+        preallocatedEnd = writeOffset;
+        resumeSegment = writeSegmentId;
+        resumeOffset = writeOffset;
+      } else {
+        resumeSegment = Math.max(writeSegmentId, writtenEndSegmentId) + 1;
+        resumeOffset = HEADER;
+      }
+      Recovery.Result rebuilt =
+          Recovery.rebuild(disk, config, writtenEndSegmentId, writtenEndOffset);
+      appendLock.lock();
+      try {
+        index = rebuilt.index(); // the replaced one is freed once unreachable (see NativeArenas)
+        segments.clear();
+        for (Segment s : rebuilt.segments()) {
+          segments.put(s.id, s);
+        }
+        if (resumeSegment == writeSegmentId && segments.containsKey(resumeSegment)) {
+          assert segments.get(resumeSegment).totalBytes == resumeOffset
+              : segments.get(resumeSegment).totalBytes + " != " + resumeOffset;
+        } else {
+          segments.put(resumeSegment, new Segment(resumeSegment, 0, resumeOffset));
+        }
+        appendSegmentId = resumeSegment;
+        appendOffset = resumeOffset;
+        if (clearSequence > writtenSequence) {
+          clearSequence = -1; // that CLEAR failed
+        }
+        writtenSequence = nextSequence - 1; // failed batches: nothing left to write or wait for
+        resetting = false;
+      } finally {
+        appendLock.unlock();
+      }
+      log.info("log resumed after the failed write at segment {} offset {}: {} keys",
+          resumeSegment, resumeOffset, rebuilt.index().size());
+    } catch (IOException | RuntimeException e) {
+      StorageException error = new StorageException(
+          "disk error while recovering from a full disk: " + e, e);
+      appendLock.lock();
+      try {
+        failure = error;
+        resetting = false;
+      } finally {
+        appendLock.unlock();
+      }
+      log.error("storage failure, store is now read-only: {}", error.getMessage(), e);
+    }
   }
 
   static String describe(Throwable cause) {
-    String message = String.valueOf(cause.getMessage());
-    if (message.contains("No space left") || message.contains("ENOSPC")
-        || message.contains("Disk quota exceeded")) {
+    Throwable c = cause instanceof FlushFailedException && cause.getCause() != null
+        ? cause.getCause() : cause;
+    String message = String.valueOf(c.getMessage());
+    if (DiskFullException.isDiskFull(c)) {
       return "disk full: " + message;
     }
-    return "disk error: " + cause.getClass().getSimpleName() + ": " + message;
+    return "disk error: " + c.getClass().getSimpleName() + ": " + message;
   }
 
   private void rebuildIndexFromWrittenLog() {
@@ -847,7 +1128,7 @@ public final class LogEngine implements KvStore {
     }
   }
 
-  /** The failure that stopped writes, or null. */
+  /** The failure that stopped writes until restart, or null (see {@link #putRefusal()}). */
   public StorageException failure() {
     return failure;
   }

@@ -78,6 +78,9 @@ final class Recovery {
     List<LogFormat.SegmentId> files = new ArrayList<>();
     boolean marked = false;
     for (String name : disk.list()) {
+      if (name.equals(SpaceReserve.FILE)) {
+        continue; // zeros kept back for a full disk
+      }
       if (name.equals(LogFormat.CLEAN_SHUTDOWN_FILE)) {
         marked = true;
         continue;

@@ -33,6 +33,11 @@ import io.respawn.storage.memory.RecordTable;
  *     corruption that is not a torn write (bad bytes in data known to have been flushed), truncate
  *     the log there and drop everything after it instead of refusing to open. Loses acknowledged
  *     writes; default false.
+ * @param diskReserveBytes space kept back on the log's disk ({@link SpaceReserve}, a file of
+ *     zeros) so that deletes, FLUSHALL and compaction still work when the disk is full: when a
+ *     write fails for want of space the engine releases it and refuses only batches that store
+ *     values, until a probe finds room for the reserve again. 0 keeps nothing back (deletes may
+ *     then fail too). Default 64 MiB.
  * @param batchChecksums EXPERIMENT ONLY, always true in production: false makes recovery skip
  *     every checksum check (record CRCs and the commit record's batch checksum) and trust a commit
  *     record alone, as a journal without checksummed commits would. It exists to show that the
@@ -48,6 +53,7 @@ public record StorageConfig(
     double compactionGarbageRatioMin,
     long compactionBytesMin,
     boolean truncateCorruptLog,
+    long diskReserveBytes,
     boolean batchChecksums) {
 
   /** No segment may be larger than this: offsets are checked as longs, but keep files sane. */
@@ -71,56 +77,67 @@ public record StorageConfig(
           "compactionGarbageRatioMin " + compactionGarbageRatioMin + " must be > 0 and < 1");
     }
     requireRange("compactionBytesMin", compactionBytesMin, 0, Long.MAX_VALUE);
+    requireRange("diskReserveBytes", diskReserveBytes, 0, DISK_RESERVE_BYTES_LIMIT);
   }
+
+  /** The largest reserve: 16 GiB. */
+  public static final long DISK_RESERVE_BYTES_LIMIT = 16L << 30;
 
   /** Production defaults. */
   public static StorageConfig defaults() {
     return new StorageConfig(
-        128L << 20, 1536 << 20, 64 << 10, 512 << 20, 100, 10_000, 0.5, 64L << 20, false, true);
+        128L << 20, 1536 << 20, 64 << 10, 512 << 20, 100, 10_000, 0.5, 64L << 20, false,
+        64L << 20, true);
   }
 
   public StorageConfig withSegmentBytesMax(long v) {
     return new StorageConfig(v, batchBytesMax, keyBytesMax, valueBytesMax, flushIntervalMillis,
         compactionIntervalMillis, compactionGarbageRatioMin, compactionBytesMin,
-        truncateCorruptLog, batchChecksums);
+        truncateCorruptLog, diskReserveBytes, batchChecksums);
   }
 
   public StorageConfig withBatchBytesMax(int v) {
     return new StorageConfig(segmentBytesMax, v, keyBytesMax, valueBytesMax, flushIntervalMillis,
         compactionIntervalMillis, compactionGarbageRatioMin, compactionBytesMin,
-        truncateCorruptLog, batchChecksums);
+        truncateCorruptLog, diskReserveBytes, batchChecksums);
   }
 
   /** Sets the three size limits together (they constrain each other). */
   public StorageConfig withSizes(long segmentBytes, int batchBytes, int keyBytes, int valueBytes) {
     return new StorageConfig(segmentBytes, batchBytes, keyBytes, valueBytes, flushIntervalMillis,
         compactionIntervalMillis, compactionGarbageRatioMin, compactionBytesMin,
-        truncateCorruptLog, batchChecksums);
+        truncateCorruptLog, diskReserveBytes, batchChecksums);
   }
 
   public StorageConfig withFlushIntervalMillis(long v) {
     return new StorageConfig(segmentBytesMax, batchBytesMax, keyBytesMax, valueBytesMax, v,
         compactionIntervalMillis, compactionGarbageRatioMin, compactionBytesMin,
-        truncateCorruptLog, batchChecksums);
+        truncateCorruptLog, diskReserveBytes, batchChecksums);
   }
 
   public StorageConfig withCompaction(long intervalMillis, double garbageRatioMin, long bytesMin) {
     return new StorageConfig(segmentBytesMax, batchBytesMax, keyBytesMax, valueBytesMax,
         flushIntervalMillis, intervalMillis, garbageRatioMin, bytesMin, truncateCorruptLog,
-        batchChecksums);
+        diskReserveBytes, batchChecksums);
   }
 
   public StorageConfig withTruncateCorruptLog(boolean v) {
     return new StorageConfig(segmentBytesMax, batchBytesMax, keyBytesMax, valueBytesMax,
         flushIntervalMillis, compactionIntervalMillis, compactionGarbageRatioMin,
-        compactionBytesMin, v, batchChecksums);
+        compactionBytesMin, v, diskReserveBytes, batchChecksums);
   }
 
   /** EXPERIMENT ONLY: see {@link #batchChecksums()}. */
   public StorageConfig withBatchChecksums(boolean v) {
     return new StorageConfig(segmentBytesMax, batchBytesMax, keyBytesMax, valueBytesMax,
         flushIntervalMillis, compactionIntervalMillis, compactionGarbageRatioMin,
-        compactionBytesMin, truncateCorruptLog, v);
+        compactionBytesMin, truncateCorruptLog, diskReserveBytes, v);
+  }
+
+  public StorageConfig withDiskReserveBytes(long v) {
+    return new StorageConfig(segmentBytesMax, batchBytesMax, keyBytesMax, valueBytesMax,
+        flushIntervalMillis, compactionIntervalMillis, compactionGarbageRatioMin,
+        compactionBytesMin, truncateCorruptLog, v, batchChecksums);
   }
 
   private static void requireRange(String field, long value, long min, long max) {

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class FailureTest {
 
   @Test
-  void diskFullOnWriteFailsTicketsStopsWritesAndKeepsDurableData() throws Exception {
+  void diskFullOnWriteFailsTicketsRefusesValuesAndKeepsDurableData() throws Exception {
     RecordingDisk disk = new RecordingDisk();
     LogEngine store = LogEngine.open(disk, smallConfig());
     put(store, "kept", "1").durable().get(5, TimeUnit.SECONDS);
@@ -34,10 +34,11 @@ class FailureTest {
     assertThat(get(store, "phantom")).isNull();
     assertThat(get(store, "kept")).isEqualTo("1");
     assertThat(get(store, "ordered")).isEqualTo("2");
+    // values are refused until the disk has room (DiskFullTest: deletes go on, writes resume)
     assertThatThrownBy(() -> put(store, "more", "4"))
-        .isInstanceOf(StorageException.class)
-        .hasMessageStartingWith("store is not accepting writes: disk full");
-    assertThat(store.failure()).isNotNull();
+        .isInstanceOf(DiskFullException.class)
+        .hasMessageStartingWith("disk full: No space left on device");
+    assertThat(store.putRefusal()).isInstanceOf(DiskFullException.class);
     store.close();
 
     disk.failWrites(null, false);

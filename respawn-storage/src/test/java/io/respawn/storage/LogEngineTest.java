@@ -211,8 +211,9 @@ class LogEngineTest {
     }
     try (var files = Files.list(dir)) {
       assertThat(files.map(p -> p.getFileName().toString()))
-          .allMatch(n -> n.matches("\\d{20}-\\d+\\.log") || n.equals(LogFormat.CLEAN_SHUTDOWN_FILE))
-          .contains(LogFormat.CLEAN_SHUTDOWN_FILE);
+          .allMatch(n -> n.matches("\\d{20}-\\d+\\.log") || n.equals(LogFormat.CLEAN_SHUTDOWN_FILE)
+              || n.equals(SpaceReserve.FILE))
+          .contains(LogFormat.CLEAN_SHUTDOWN_FILE, SpaceReserve.FILE);
     }
   }
 }

@@ -15,6 +15,7 @@ class StorageConfigTest {
     assertThat(d.flushIntervalMillis()).isEqualTo(100);
     assertThat(d.batchChecksums()).isTrue();
     assertThat(d.truncateCorruptLog()).isFalse();
+    assertThat(d.diskReserveBytes()).isEqualTo(64L << 20);
   }
 
   @Test

@@ -15,12 +15,16 @@ final class TestSupport {
     return bytes == null ? null : new String(bytes, StandardCharsets.UTF_8);
   }
 
-  /** Small limits so tests rotate segments often; manual flushing, no background threads. */
+  /**
+   * Small limits so tests rotate segments often; manual flushing, no background threads; a 64 KiB
+   * disk reserve (in-memory disks hold it in the heap).
+   */
   static StorageConfig smallConfig() {
     return StorageConfig.defaults()
         .withSizes(64 << 10, 16 << 10, 256, 8 << 10)
         .withFlushIntervalMillis(0)
-        .withCompaction(0, 0.5, 0);
+        .withCompaction(0, 0.5, 0)
+        .withDiskReserveBytes(64 << 10);
   }
 
   static WriteTicket put(KvStore store, String key, String value) {

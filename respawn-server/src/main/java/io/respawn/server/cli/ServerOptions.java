@@ -36,6 +36,10 @@ final class ServerOptions {
       description = "When writes are acknowledged by default: ORDERED (in the log, in order) or DURABLE (fsynced). Default: ${DEFAULT-VALUE}.")
   Durability durability;
 
+  @Option(names = "--disk-reserve-bytes", converter = SizeConverter.class, defaultValue = "64m",
+      description = "Space kept back on the data directory's disk so that DEL, UNLINK, FLUSHALL, expiry and compaction still work when it is full; 0 keeps nothing back; at most 16g (default: ${DEFAULT-VALUE}).")
+  long diskReserveBytes;
+
   /** What to do when recovery finds corruption that is not a torn write. */
   enum OnCorruption {
     /** Refuse to start, naming the segment and offset (the default). */
@@ -180,6 +184,7 @@ final class ServerOptions {
               defaults.batchBytesMax(), defaults.keyBytesMax(), (int) valueBytesMax)
           .withFlushIntervalMillis(flushIntervalMillis)
           .withTruncateCorruptLog(onCorruption == OnCorruption.TRUNCATE)
+          .withDiskReserveBytes(diskReserveBytes)
           .withCompaction(compactionIntervalMillis, compactionGarbageRatio,
               defaults.compactionBytesMin());
       return new ServerConfig(bind, port, dir, durability, requirePass, limits, clientBuffers,

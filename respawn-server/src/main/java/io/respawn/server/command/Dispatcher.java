@@ -267,6 +267,14 @@ public final class Dispatcher {
         checkSizes(spec, args);
       }
       message = spec.handler().run(session, args);
+      StorageException refusal;
+      if (keyspace.pendingWrites() > mark && (refusal = keyspace.store().putRefusal()) != null
+          && keyspace.storesValuesSince(mark)) {
+        // The disk is full: a command that stores values is refused before its writes join a
+        // batch, so the deletes of this pass (which free space) still go through.
+        ReferenceCountUtil.release(message);
+        throw refusal;
+      }
       if (message instanceof ErrorRedisMessage e) {
         stats.countError(e.content());
         failed = true;
@@ -546,7 +554,7 @@ public final class Dispatcher {
   private RedisMessage storageError(StorageException e) {
     stats.writeErrors++;
     stats.lastWriteError = String.valueOf(e.getMessage());
-    return countedError("ERR " + e.getMessage());
+    return countedError(StorageErrors.text(e));
   }
 
   private static void flagTransaction(Session session) {

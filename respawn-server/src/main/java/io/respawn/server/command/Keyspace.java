@@ -271,10 +271,11 @@ final class Keyspace {
       stats.writeErrors++;
       stats.lastWriteError = String.valueOf(e.getMessage());
       if (pass != null) {
-        pass.ordered.completeExceptionally(e);
-        pass.durable.completeExceptionally(e);
+        Throwable failure = StorageErrors.forGate(e);
+        pass.ordered.completeExceptionally(failure);
+        pass.durable.completeExceptionally(failure);
         if (pass.ticketGates != null) {
-          pass.ticketGates.forEach(g -> g.gate().completeExceptionally(e));
+          pass.ticketGates.forEach(g -> g.gate().completeExceptionally(failure));
         }
       }
       return;
@@ -325,7 +326,7 @@ final class Keyspace {
         w.ticket().durable().get();
         w.gate().complete(null);
       } catch (java.util.concurrent.ExecutionException e) {
-        w.gate().completeExceptionally(e.getCause() != null ? e.getCause() : e);
+        w.gate().completeExceptionally(StorageErrors.forGate(e.getCause() != null ? e.getCause() : e));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         w.gate().completeExceptionally(e);
@@ -343,11 +344,21 @@ final class Keyspace {
       if (e != null) {
         Throwable cause = e instanceof java.util.concurrent.CompletionException
             && e.getCause() != null ? e.getCause() : e;
-        to.completeExceptionally(cause);
+        to.completeExceptionally(StorageErrors.forGate(cause));
       } else {
         to.complete(null);
       }
     });
+  }
+
+  /** True if a write added after {@code mark} stores a value (not only deletes and clears). */
+  boolean storesValuesSince(int mark) {
+    for (int i = mark; i < batch.size(); i++) {
+      if (batch.get(i).kind() == Mutation.Kind.PUT) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Drops the writes added after {@code mark} (a failed command's), keeping earlier ones. */

@@ -5,6 +5,7 @@ import static io.respawn.server.command.Replies.bulk;
 
 import io.netty.handler.codec.redis.RedisMessage;
 import io.respawn.server.command.CommandSpec.Flag;
+import io.respawn.storage.DiskFullException;
 import io.respawn.storage.Durability;
 import io.respawn.storage.LogEngine;
 import java.lang.management.ManagementFactory;
@@ -275,6 +276,7 @@ final class ServerCommands {
       m.put("respawn_log_live_bytes", st.liveBytes());
       m.put("respawn_last_sequence", st.lastSequence());
       m.put("respawn_durable_sequence", st.durableSequence());
+      m.put("respawn_disk_full", engine.putRefusal() instanceof DiskFullException ? 1 : 0);
     }
     return m;
   }

@@ -103,6 +103,17 @@ class CliValidationTest {
   }
 
   @Test
+  void aDiskReserveIsKeptBackByDefaultAndIsAFlag() {
+    String data = tmp.resolve("d").toString();
+    assertThat(parse("--data", data).storage().diskReserveBytes()).isEqualTo(64L << 20);
+    assertThat(parse("--data", data, "--disk-reserve-bytes", "0").storage().diskReserveBytes())
+        .isZero();
+    String[] r = run("server", "--data", data, "--disk-reserve-bytes", "17g");
+    assertThat(r[0]).isEqualTo("2");
+    assertThat(r[1]).contains("diskReserveBytes 18253611008 is out of range");
+  }
+
+  @Test
   void sizesAcceptSuffixes() {
     SizeConverter c = new SizeConverter();
     assertThat(c.convert("64k")).isEqualTo(65536L);

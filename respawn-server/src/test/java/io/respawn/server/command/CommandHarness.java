@@ -98,7 +98,9 @@ final class CommandHarness {
       Object result = gate.join();
       return render(reply.message() != null ? reply.message() : (RedisMessage) result);
     } catch (CompletionException e) {
-      return "(error) ERR " + e.getCause().getMessage();
+      // as ClientConnection answers a failed gate: a ReplyException verbatim, else -ERR
+      return e.getCause() instanceof ReplyException r ? "(error) " + r.getMessage()
+          : "(error) ERR " + e.getCause().getMessage();
     }
   }
 

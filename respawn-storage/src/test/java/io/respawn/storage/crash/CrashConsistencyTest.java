@@ -36,12 +36,16 @@ class CrashConsistencyTest {
   private static final AtomicLong statesChecked = new AtomicLong();
   private static final AtomicLong midCompactionStates = new AtomicLong();
 
-  /** Small limits: values straddle 4 KiB blocks, segments rotate every few batches. */
+  /**
+   * Small limits: values straddle 4 KiB blocks, segments rotate every few batches; a small disk
+   * reserve (every crash image copies it).
+   */
   static StorageConfig config(boolean checksums) {
     return StorageConfig.defaults()
         .withSizes(48 << 10, 20 << 10, 64, 6000)
         .withFlushIntervalMillis(0)
         .withCompaction(0, 0.5, 0)
+        .withDiskReserveBytes(16 << 10)
         .withBatchChecksums(checksums);
   }
 

@@ -1,0 +1,32 @@
+package io.respawn.server.command;
+
+import io.respawn.storage.DiskFullException;
+import io.respawn.storage.StorageException;
+
+/** Error replies for storage failures, in Redis's words where Redis has them. */
+final class StorageErrors {
+  private StorageErrors() {}
+
+  /**
+   * What Redis answers when it cannot write its append-only file ({@code -MISCONF Errors writing
+   * to the AOF file: No space left on device}), for our log, with what still works.
+   */
+  static String misconf(DiskFullException e) {
+    return "MISCONF Errors writing to the log: " + e.diskMessage() + " (disk full; writes resume "
+        + "by themselves once the disk has room; reads, DEL, UNLINK and FLUSHALL still work)";
+  }
+
+  /** The full error text for a storage failure. */
+  static String text(StorageException e) {
+    return e instanceof DiskFullException full ? misconf(full) : "ERR " + e.getMessage();
+  }
+
+  /**
+   * A failure as the cause a reply gate fails with: a disk-full one becomes a {@link
+   * ReplyException} carrying the MISCONF text (a failed gate answers a ReplyException verbatim,
+   * anything else as {@code -ERR <message>}).
+   */
+  static Throwable forGate(Throwable cause) {
+    return cause instanceof DiskFullException full ? new ReplyException(misconf(full)) : cause;
+  }
+}

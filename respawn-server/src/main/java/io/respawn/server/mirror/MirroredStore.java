@@ -4,6 +4,7 @@ import io.respawn.storage.KvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.MutationBatchCodec;
 import io.respawn.storage.ScanPage;
+import io.respawn.storage.StorageException;
 import io.respawn.storage.StoredValue;
 import io.respawn.storage.WriteTicket;
 import java.io.IOException;
@@ -18,7 +19,12 @@ import java.util.concurrent.CompletableFuture;
  * mirror as the same atomic batch. The ticket it returns carries the batch's mirror position.
  *
  * <p>A batch is shipped once the engine accepted it ({@code apply} returned); one the engine
- * then fails to write may still reach the mirror, but the engine refuses every later write then.
+ * then fails to write may still reach the mirror. After most write errors the engine refuses every
+ * later write. After one for want of space it goes on (deletes only, then everything once the disk
+ * has room), so the mirror can keep a batch that was never acknowledged and that the primary does
+ * not have. {@link #putRefusal} narrows that to the batch that found the disk full, because later
+ * value writes are refused before they are shipped. Shipping a correction for that batch is not
+ * done yet.
  */
 final class MirroredStore implements KvStore {
   private final KvStore engine;
@@ -44,6 +50,17 @@ final class MirroredStore implements KvStore {
   @Override
   public StoredValue get(byte[] key) {
     return engine.get(key);
+  }
+
+  @Override
+  public long expiresAtMillis(byte[] key) {
+    return engine.expiresAtMillis(key);
+  }
+
+  /** The engine's: while its disk is full, a command that stores values is refused up front. */
+  @Override
+  public StorageException putRefusal() {
+    return engine.putRefusal();
   }
 
   @Override

@@ -5,9 +5,13 @@
 # script on loopback and measured in ONE run so the machine's state is shared.
 #
 #   scripts/bench-vs-redis.sh [-n REQUESTS] [-c CLIENTS] [-r KEYSPACE] [-d VALUE_BYTES]
-#                             [-w WARMUP_REQUESTS] [-k ROUNDS] [-o OUT_DIR]
+#                             [-w WARMUP_REQUESTS] [-k ROUNDS] [-o OUT_DIR] [-j JAVA_OPTS]
 #
-# All six servers run at once (idle while another is measured). Each first gets the same
+# -j adds one more server to the same run: Respawn ORDERED (compaction off) with RESPAWN_JAVA_OPTS
+# set to JAVA_OPTS instead of the launcher's defaults, labelled respawn-ordered-alt-jvm, so JVM
+# options are compared on the same code and the same machine state, rounds interleaved.
+#
+# All servers run at once (idle while another is measured). Each first gets the same
 # unmeasured warm-up (-w requests of SET and of GET, default 300000; 0 turns it off) so a JVM's
 # JIT compilation is not measured as throughput and every server starts with the same keys.
 # Then -k rounds (default 3) each measure every server in turn: SET and GET, without and with
@@ -21,12 +25,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 requests=200000 clients=50 keyspace=1000000 value_bytes=100 warmup=300000 rounds=3
-out="$root/docs/bench"
-while getopts "n:c:r:d:w:k:o:" opt; do
+out="$root/docs/bench" alt_java_opts=""
+while getopts "n:c:r:d:w:k:o:j:" opt; do
   case "$opt" in
     n) requests="$OPTARG" ;; c) clients="$OPTARG" ;; r) keyspace="$OPTARG" ;;
     d) value_bytes="$OPTARG" ;; w) warmup="$OPTARG" ;; k) rounds="$OPTARG" ;;
-    o) out="$OPTARG" ;; *) exit 2 ;;
+    o) out="$OPTARG" ;; j) alt_java_opts="$OPTARG" ;; *) exit 2 ;;
   esac
 done
 "$root/scripts/install-test-deps.sh"
@@ -61,13 +65,20 @@ labels=() ports=()
 start_respawn() { # label durability [extra server flags...]
   local label="$1" durability="$2"; shift 2
   local port; port="$(free_port)"
-  # GC log beside the server log (JAVA_TOOL_OPTIONS adds to the launcher's JVM options).
+  # GC log beside the server log (JAVA_TOOL_OPTIONS adds to the launcher's JVM options);
+  # java_opts (set by start_respawn_with) replaces the launcher's defaults when not empty.
   JAVA_TOOL_OPTIONS="-Xlog:gc:file=$work/$label-gc.log" \
+  RESPAWN_JAVA_OPTS="${java_opts:-${RESPAWN_JAVA_OPTS:-}}" \
     "$root/bin/respawn" server --port "$port" --data "$work/$label" --durability "$durability" "$@" \
       > "$work/$label.log" 2>&1 &
   pids+=("$!")
   wait_ready "$port"
   labels+=("$label") ports+=("$port")
+}
+
+start_respawn_with() { # java_opts label durability [extra server flags...]
+  local java_opts="$1"; shift
+  start_respawn "$@"
 }
 
 start_redis() { # label extra-args...
@@ -109,6 +120,9 @@ cat "$work/fsync-row.csv" >&2
 start_respawn respawn-ordered ORDERED --compaction-interval-ms 0
 start_respawn respawn-durable DURABLE --compaction-interval-ms 0
 start_respawn respawn-ordered-compacting ORDERED
+if [ -n "$alt_java_opts" ]; then
+  start_respawn_with "$alt_java_opts" respawn-ordered-alt-jvm ORDERED --compaction-interval-ms 0
+fi
 start_redis redis-nopersist --appendonly no
 start_redis redis-aof-everysec --appendonly yes --appendfsync everysec --auto-aof-rewrite-percentage 0
 start_redis redis-aof-always --appendonly yes --appendfsync always --auto-aof-rewrite-percentage 0

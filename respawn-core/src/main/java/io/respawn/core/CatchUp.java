@@ -77,6 +77,14 @@ final class CatchUp {
     return copies.values().stream().allMatch(c -> c.done);
   }
 
+  /** Stops waiting for {@code peer} (its process is known to be gone); nothing of it is adopted. */
+  void abandon(NodeId peer) {
+    Copy c = copies.get(peer);
+    if (c != null) {
+      c.done = true;
+    }
+  }
+
   /** Feeds one response; stale or unexpected ones change nothing. */
   Step onResponse(RequestLogResponse m) {
     Copy c = copies.get(m.from());

@@ -97,6 +97,13 @@ public final class Replica {
   private long promiseUntilNanos = Long.MIN_VALUE;
   private NodeId promisedTo;
   private long lastLeaderContactNanos = Long.MIN_VALUE;
+  /**
+   * Peers the runtime reported unreachable (their connection closed: the process is gone) and
+   * not heard from since. A hint for liveness only: catch-up does not wait for them and a
+   * follower whose leader is among them campaigns without waiting out its election timeout.
+   * Safety never depends on it (votes, promises and leases are unchanged).
+   */
+  private final java.util.Set<NodeId> unreachable = new java.util.HashSet<>();
   /** Follower: highest index acknowledged as matching the current leader's log in this term. */
   private long ackedMatchIndex;
   /** Follower: the flushed index last reported to the current leader. */
@@ -204,6 +211,45 @@ public final class Replica {
     return drain();
   }
 
+  /**
+   * The runtime learned that {@code peer} is unreachable: its connection closed and could not be
+   * re-opened (on one machine, its process died; kill -9 closes its sockets at once). A liveness
+   * hint only, until a message from the peer arrives again: a catch-up round stops waiting for
+   * it; a follower whose leader it is grants pre-votes at once and, if it may lead, moves its
+   * election deadline to within one heartbeat interval. Real votes still wait for every voter's
+   * lease promise to run out, so leases stay safe; a mistaken hint costs at most an early
+   * election, and a heartbeat from the peer undoes it.
+   */
+  public Ready peerUnreachable(NodeId peer, long nowNanos) {
+    Objects.requireNonNull(peer, "peer");
+    observe(nowNanos);
+    if (peer.equals(self) || !membership.contains(peer)) {
+      return drain();
+    }
+    unreachable.add(peer);
+    if (peer.equals(leader) && status != Status.LEADER) {
+      // Pre-votes are refused while the leader was heard recently; it is gone, so grant them
+      // (real votes still wait for this node's lease promise to run out). A heartbeat from it
+      // sets this again.
+      lastLeaderContactNanos = Long.MIN_VALUE;
+    }
+    if (status == Status.CATCHING_UP && catchUp != null) {
+      catchUp.abandon(peer);
+      if (catchUp.allDone()) {
+        becomePreCandidate();
+      }
+    } else if (status == Status.FOLLOWER && peer.equals(leader) && mayCampaign()) {
+      electionDeadlineNanos = Math.min(electionDeadlineNanos,
+          nowNanos + 1 + random.nextLong(heartbeatIntervalNanos));
+    }
+    return drain();
+  }
+
+  /** The runtime's connection to {@code peer} is up again: the hint above no longer holds. */
+  public void peerReachable(NodeId peer) {
+    unreachable.remove(peer);
+  }
+
   /** Handles one message addressed to this replica ({@code m.to()} must equal {@link #id()}). */
   public Ready step(Message m, long nowNanos) {
     Objects.requireNonNull(m, "message");
@@ -211,6 +257,7 @@ public final class Replica {
       throw new IllegalArgumentException("message for " + m.to() + " stepped into " + self + ": " + m);
     }
     observe(nowNanos);
+    unreachable.remove(m.from());
     if (m instanceof AppendEntries a) {
       onAppendEntries(a);
     } else if (m instanceof AppendEntriesResponse r) {
@@ -690,6 +737,13 @@ public final class Replica {
         config.catchUpEntriesMax(), nextRequestId);
     outbox.addAll(catchUp.start(peers, log.term(commitIndex)));
     nextRequestId = catchUp.nextRequestId();
+    for (NodeId gone : unreachable) {
+      catchUp.abandon(gone);
+    }
+    if (!catchUp.isEmpty() && catchUp.allDone()) {
+      becomePreCandidate();
+      return;
+    }
     if (catchUp.isEmpty() || config.variant() == Variant.VOTE_STALE_LOG) {
       // The broken variant also campaigns without catching up, so stale candidates exist.
       becomePreCandidate();

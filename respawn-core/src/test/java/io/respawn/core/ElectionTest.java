@@ -131,4 +131,36 @@ class ElectionTest {
     assertThat(c.leader()).isNotNull();
     assertThat(c.leader().id()).isNotEqualTo(first.id());
   }
+
+  /**
+   * The transport's hint that the leader's process is gone (its connections closed): the
+   * followers stop waiting out their 1-2 s election timeout; the shard elects once the lease
+   * promise (500 ms) has run out. Without the hint the same run elects no one in that time.
+   */
+  @Test
+  void aLeaderKnownGoneIsReplacedOnceItsLeaseRunsOutNotAfterAnElectionTimeout() {
+    for (boolean hint : new boolean[] {true, false}) {
+      Cluster c = new Cluster(Cluster.shape(1, 1));
+      c.run(3_000);
+      NodeId gone = c.leader().id();
+      NodeId next = gone.equals(Cluster.n(1)) ? Cluster.n(3) : Cluster.n(1);
+      long term = c.leader().term();
+      c.down.add(gone);
+      if (hint) {
+        for (NodeId id : java.util.List.of(next, Cluster.n(2))) {
+          c.handle(id, c.replicas.get(id).peerUnreachable(gone, c.now(id)));
+        }
+      }
+      c.run(800);
+      if (hint) {
+        assertThat(c.leader()).as("elected within 800 ms").isNotNull();
+        assertThat(c.leader().id()).isEqualTo(next);
+        assertThat(c.leader().term()).isGreaterThan(term);
+      } else {
+        assertThat(c.leader() == null || c.leader().id().equals(gone))
+            .as("no election before the timeout without the hint").isTrue();
+      }
+      c.checkSafety();
+    }
+  }
 }

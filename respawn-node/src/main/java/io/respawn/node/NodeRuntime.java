@@ -144,6 +144,21 @@ public final class NodeRuntime<R, V> {
     call(() -> execute(replica.step(m, nowNanos)));
   }
 
+  /**
+   * The transport's connection to {@code peer} closed and could not be re-opened (its process is
+   * gone): a liveness hint for the core (see {@link Replica#peerUnreachable}).
+   */
+  public void onPeerUnreachable(NodeId peer) {
+    Objects.requireNonNull(peer, "peer");
+    call(() -> execute(replica.peerUnreachable(peer, nowNanos)));
+  }
+
+  /** The transport's connection to {@code peer} is up again. */
+  public void onPeerReachable(NodeId peer) {
+    Objects.requireNonNull(peer, "peer");
+    call(() -> replica.peerReachable(peer));
+  }
+
   /** Advances the core's time (heartbeats, elections, leases) and the flush interval. */
   public void onTick() {
     call(() -> execute(replica.tick(nowNanos)));

@@ -62,6 +62,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   static final Role[] ROLES = {Role.PRIMARY, Role.BACKUP, Role.WITNESS, Role.BACKUP, Role.WITNESS};
   static final int REPLICAS = ROLES.length;
   static final int FINAL_READ_ATTEMPTS_MAX = 50;
+  /** How long after a kill -9 or a restart its peers' transports notice (a closed connection). */
+  static final long HINT_DELAY_NANOS = 1_000_000;
 
   private final long seed;
   private final SimConfig config;
@@ -592,11 +594,27 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   @Override
   public void crash(int node, boolean machine) {
     nodes.get(node).crash(machine);
+    if (!machine) {
+      // kill -9: the kernel closes the process's connections, so the peers it was linked to
+      // learn at once that it is gone (a machine crash closes nothing; they time out).
+      tellPeers(node, false);
+    }
+  }
+
+  /** Each replica still linked to {@code node} gets the transport's reachability hint. */
+  private void tellPeers(int node, boolean reachable) {
+    for (SimNode other : nodes) {
+      int o = other.id();
+      if (o != node && !network.isCut(node, o)) {
+        events.after(HINT_DELAY_NANOS, () -> other.peerReachability(node, reachable));
+      }
+    }
   }
 
   @Override
   public void restart(int node) {
     nodes.get(node).start();
+    tellPeers(node, true);
   }
 
   @Override

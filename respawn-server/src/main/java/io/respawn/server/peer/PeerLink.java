@@ -60,9 +60,15 @@ final class PeerLink {
   private boolean closed;
   private volatile boolean connected;
   private String lastRefusal = "";
+  /** Told when the peer becomes unreachable (false) and reachable again (true); event loop. */
+  private final java.util.function.BiConsumer<NodeId, Boolean> reachability;
+  /** Whether "unreachable" was reported since the link was last up. */
+  private boolean reportedUnreachable;
 
   PeerLink(PeerConfig config, NodeId peer, EventLoop loop, Class<? extends Channel> channelClass,
-      SecureRandom random, PeerStats stats) {
+      SecureRandom random, PeerStats stats,
+      java.util.function.BiConsumer<NodeId, Boolean> reachability) {
+    this.reachability = reachability;
     this.config = config;
     this.peer = peer;
     this.address = config.peers().get(peer);
@@ -164,6 +170,11 @@ final class PeerLink {
     }
     bootstrap.connect(address).addListener((ChannelFutureListener) f -> {
       if (!f.isSuccess()) {
+        if (!reportedUnreachable) {
+          // Nothing listens there (refused) or nothing answers in time: its process is gone.
+          reportedUnreachable = true;
+          reachability.accept(peer, false);
+        }
         scheduleRedial();
       } else {
         f.channel().closeFuture().addListener(c -> onClosed(f.channel()));
@@ -176,6 +187,10 @@ final class PeerLink {
       ready = null;
       connected = false;
       log.info("link to {} at {} lost; redialling", peer, address);
+      // Redial at once: a refusal now tells the runtime the peer's process is gone.
+      backoffMillis = config.reconnectMillisMin();
+      loop.execute(this::dial);
+      return;
     }
     scheduleRedial();
   }
@@ -262,6 +277,10 @@ final class PeerLink {
       backoffMillis = config.reconnectMillisMin();
       connects.incrementAndGet();
       log.info("link to {} at {} up", peer, address);
+      if (reportedUnreachable) {
+        reportedUnreachable = false;
+        reachability.accept(peer, true);
+      }
       drain();
     }
 

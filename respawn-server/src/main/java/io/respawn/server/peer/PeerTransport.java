@@ -63,6 +63,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
   private final PeerConfig config;
   private final Consumer<Message> inbox;
   private volatile Consumer<ValuePull.PullMessage> pullInbox = m -> { };
+  private volatile java.util.function.BiConsumer<NodeId, Boolean> reachability = (p, up) -> { };
   private final PeerStats stats = new PeerStats();
   private final SecureRandom random = new SecureRandom();
   private final Map<NodeId, PeerLink> links = new TreeMap<>();
@@ -84,6 +85,15 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
    */
   public void pullInbox(Consumer<ValuePull.PullMessage> inbox) {
     this.pullInbox = inbox;
+  }
+
+  /**
+   * Where reachability changes go: {@code (peer, false)} when a lost link to the peer (or the
+   * first dial) fails to connect, i.e. nothing listens at its address any more, and {@code (peer,
+   * true)} when the link is up again after that. Called on the link's event loop.
+   */
+  public void reachability(java.util.function.BiConsumer<NodeId, Boolean> listener) {
+    this.reachability = listener;
   }
 
   /** Queues a value-pull frame for {@code m.to()}; false if dropped. Never blocks. */
@@ -119,7 +129,8 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
       throw e;
     }
     for (NodeId peer : config.peers().keySet()) {
-      PeerLink link = new PeerLink(config, peer, group.next(), clientClass, random, stats);
+      PeerLink link = new PeerLink(config, peer, group.next(), clientClass, random, stats,
+          (p, up) -> reachability.accept(p, up));
       links.put(peer, link);
       link.start();
     }

@@ -81,6 +81,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    * since, so the state machine holds every write acknowledged before this member led.
    */
   private boolean readyInTerm;
+  /** When this member last became leader; for the "serving" log line. */
+  private long leaderSinceNanos;
+  /** Whether this term's first moment of serving was logged. */
+  private boolean servingLogged;
 
   /** How long the configured primary must stay caught up before leadership goes back to it. */
   static final long GIVE_BACK_AFTER_NANOS = 500_000_000L;
@@ -89,6 +93,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /** A request to stop leading (planned stop, RESPAWN HANDOVER). */
   private record HandOver(CompletableFuture<Boolean> done) {}
+
+  /** The peer transport found a peer unreachable (its process gone) or reachable again. */
+  private record Reachability(NodeId peer, boolean up) {}
 
   /** Longest a hand-over waits for this leader's proposed writes to settle before it transfers. */
   static final long DRAIN_NANOS_MAX = 1_000_000_000L;
@@ -125,6 +132,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull);
     this.replicaWaits = new ReplicaWaits(self);
     transport.pullInbox(m -> offer(m));
+    transport.reachability((peer, up) -> offer(new Reachability(peer, up)));
     this.thread = new Thread(this::run, "respawn-node-loop");
     this.thread.setDaemon(true);
     publish(System.nanoTime());
@@ -235,6 +243,14 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         recovery.onReply(r, now);
       } else if (input instanceof HandOver h) {
         startHandOver(h.done(), now);
+      } else if (input instanceof Reachability u) {
+        if (u.up()) {
+          runtime.onPeerReachable(u.peer());
+        } else {
+          log.info("{} is unreachable (its connection closed and nothing listens there)",
+              u.peer());
+          runtime.onPeerUnreachable(u.peer());
+        }
       } else if (input instanceof ReplicaWaits.Request q) {
         replicaWaits.add(q, runtime.replica(), now);
       }
@@ -432,6 +448,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         sources.add(id);
       }
       recovery.start(sources);
+      leaderSinceNanos = now;
+      servingLogged = false;
       log.info("leading in term {} (commit {}); {}", r.term(), r.commitIndex(),
           recovery.active() ? "pulling values held only as timestamps from " + sources
               : "no values to pull");
@@ -459,6 +477,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     long servingUntil = Long.MIN_VALUE;
     if (r.status() == Status.LEADER && readyInTerm && !recovery.active() && !draining()) {
       servingUntil = r.leaseExpiryNanos();
+      if (!servingLogged && servingUntil != Long.MIN_VALUE) {
+        servingLogged = true;
+        log.info("serving as primary in term {}, {} ms after it was elected ({} values pulled)",
+            r.term(), (now - leaderSinceNanos) / 1_000_000, recovery.keysPulled());
+      }
     }
     snapshot = new Snapshot(r.leader(), r.status(), r.role(), r.term(), r.commitIndex(),
         r.appliedIndex(), r.lastIndex(), servingUntil, recovery.active(), recovery.keysPulled());

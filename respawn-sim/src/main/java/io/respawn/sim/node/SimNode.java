@@ -347,6 +347,21 @@ public final class SimNode {
     }
   }
 
+  /**
+   * The transport's hint that {@code peer} is unreachable (its process died: its connections
+   * closed) or reachable again; dropped while this node is down, paused or busy, as a hint may be.
+   */
+  public void peerReachability(int peer, boolean reachable) {
+    if (!idle()) {
+      return;
+    }
+    if (reachable) {
+      runtime.onPeerReachable(NodeId.of(peer));
+    } else {
+      runtime.onPeerUnreachable(NodeId.of(peer));
+    }
+  }
+
   /** Delivers anything the network hands to this endpoint. */
   public void deliver(int from, Object message) {
     if (!up) {

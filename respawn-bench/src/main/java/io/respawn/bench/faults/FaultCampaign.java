@@ -242,7 +242,9 @@ public final class FaultCampaign implements Callable<Integer> {
           all = false;
         }
       }
-      if (all) {
+      // Steady state: the configured primary (member 1) serves; a witness that led gives
+      // leadership back once the primary has caught up, and a kill must not race that transfer.
+      if (all && primaryId(ports, ports.get(0)) == 1) {
         awaitPrimary(ports, Math.max(1, deadline - System.currentTimeMillis()));
         return;
       }
@@ -252,19 +254,39 @@ public final class FaultCampaign implements Callable<Integer> {
   }
 
   /** The member id the shard names as primary (CLUSTER SLOTS), or -1. */
+  /**
+   * The member that serves as primary now by its own account (it leads and holds the read
+   * lease), or -1 if none or more than one does. Asked of every member: a member's topology
+   * (CLUSTER SLOTS) may still name the last primary it knew.
+   */
   static int primaryId(List<Integer> ports, int firstPort) {
+    int found = -1;
     for (int p : ports) {
       try (Jedis j = new Jedis(new redis.clients.jedis.HostAndPort("127.0.0.1", p),
           redis.clients.jedis.DefaultJedisClientConfig.builder().timeoutMillis(500)
               .protocol(redis.clients.jedis.RedisProtocol.RESP2).build())) {
-        List<Object> slots = j.clusterSlots();
-        if (!slots.isEmpty()) {
-          List<?> range = (List<?>) slots.get(0);
-          List<?> primary = (List<?>) range.get(2);
-          return (int) ((Long) primary.get(1) - firstPort + 1);
+        String info = j.info("shard") + j.info("replication");
+        if (info.contains("respawn_role:primary") && field(info, "respawn_lease_remaining_ms") > 0) {
+          if (found != -1) {
+            return -1;
+          }
+          found = p - firstPort + 1;
         }
       } catch (RuntimeException e) {
-        // try the next member
+        // down or not answering: not the primary
+      }
+    }
+    return found;
+  }
+
+  private static long field(String info, String name) {
+    for (String line : info.split("\r?\n")) {
+      if (line.startsWith(name + ":")) {
+        try {
+          return Long.parseLong(line.substring(name.length() + 1).trim());
+        } catch (NumberFormatException e) {
+          return -1;
+        }
       }
     }
     return -1;

@@ -274,8 +274,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private void propose(Write w) {
     ProposalHandle<Void> h = runtime.propose(w.command(), w.level());
     writesUnsettled++;
-    (w.level() == Durability.DURABLE ? h.durable() : h.ordered())
-        .whenComplete((v, e) -> writesUnsettled--);
+    (w.level() == Durability.DURABLE ? h.durable() : h.ordered()).whenComplete((v, e) -> {
+      writesUnsettled--; // on this thread: the runtime completes its futures inside its calls
+      assert writesUnsettled >= 0 : "more writes settled than proposed: " + writesUnsettled;
+    });
     h.ordered().whenComplete((v, e) -> complete(w.ordered(), e));
     h.durable().whenComplete((v, e) -> complete(w.durable(), e));
   }

@@ -7,26 +7,42 @@ import io.respawn.storage.KvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.MutationBatchCodec;
 import io.respawn.storage.StoredValue;
-import java.nio.ByteBuffer;
+import io.respawn.storage.memory.WitnessTable;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
- * A member's state machine on the storage engine: a committed entry's command is a {@link
- * MutationBatchCodec} batch, applied to {@code store} as one atomic batch. An entry in witness
- * form (keys and (term, index) only) records the keys' timestamps and drops what the store held
- * for them, so {@link #read} reports such a key as {@link Read#unknown} — its newest value lives
- * on a backup — and never as the stale value it had.
+ * A member's state machine: values on the storage engine ({@code store}), and the keys whose
+ * newest write this member knows only by its (term, index) in an off-heap {@link WitnessTable}
+ * (DESIGN §3). A committed entry's command is a {@link MutationBatchCodec} batch, applied to
+ * {@code store} as one atomic batch; an entry in witness form (keys and (term, index) only)
+ * records the keys' timestamps in the table and drops whatever value the store held for them.
  *
- * <p>Recovery rule (the port's contract): the store is rebuilt from the replica log on every
- * start (it opens empty, {@link #appliedIndex} 0), so it can never be ahead of the log it
- * restarts with. Snapshots (a later step) will let it start from a durable image instead.
+ * <p>So a witness keeps its state in the table: as long as it follows, every entry it applies is
+ * in witness form and its store stays empty. The store holds values only for keys a leading
+ * witness pulled from a backup ({@link #installPulled}) or wrote itself (full entries of its own
+ * term). A backup or a full-copy primary applies only full entries, and its table stays empty.
  *
- * <p>Owned by the node loop thread; {@link #store} is thread-safe for the command thread's reads.
+ * <p><b>Invariant</b> (what makes reads safe): a key is in the table exactly when the newest entry
+ * applied here that wrote it was in witness form and no value at least that new was installed
+ * since; then the store holds nothing for it. {@link #read} reports such a key as {@link
+ * Read#unknown} — its newest value lives on a backup — never as a stale or missing value. Writes
+ * go to the store before the key leaves the table, and the table before the store drops a value,
+ * so a reader on another thread sees the old value, the new one, or "unknown", never "absent" for
+ * a key that has a value.
+ *
+ * <p>Recovery rule (the port's contract): the state is rebuilt from the replica log on every
+ * start (the store opens empty, the table is new, {@link #appliedIndex} 0), so it can never be
+ * ahead of the log it restarts with. Snapshots (a later step) will let it start from a durable
+ * image instead.
+ *
+ * <p>Owned by the node loop thread; {@link #store} is thread-safe for the command thread's reads,
+ * and {@link #unknownKeyCount} and {@link #unknownKeyBytes} may be read from any thread. Owns the
+ * table ({@link #close} frees it); not the store.
  */
-public final class EngineStateMachine implements StateMachineStore<Void, EngineStateMachine.Read> {
+public final class EngineStateMachine
+    implements StateMachineStore<Void, EngineStateMachine.Read>, AutoCloseable {
   /** What a read finds: a value, absent ({@code value == null, !unknown}), or unknown here. */
   public record Read(StoredValue value, boolean unknown) {
     static final Read ABSENT = new Read(null, false);
@@ -34,8 +50,12 @@ public final class EngineStateMachine implements StateMachineStore<Void, EngineS
   }
 
   private final KvStore store;
-  /** Keys whose newest version this member saw only in witness form: key -> {term, index}. */
-  private final Map<ByteBuffer, long[]> unknownKeys = new HashMap<>();
+  /** Keys whose newest write this member applied only in witness form: key -> (term, index). */
+  private final WitnessTable unknown = new WitnessTable();
+  /** Where the walk over unknown keys for {@link #unknownKeys} goes on (0: from the start). */
+  private long unknownCursor;
+  /** Keys a walk page returned past what the caller asked for; handed out first next time. */
+  private final ArrayDeque<byte[]> unknownPending = new ArrayDeque<>();
   private long appliedIndex;
 
   public EngineStateMachine(KvStore store) {
@@ -59,28 +79,46 @@ public final class EngineStateMachine implements StateMachineStore<Void, EngineS
     }
     if (entry.kind() == EntryKind.NORMAL) {
       if (entry.isElided()) {
-        List<Mutation> drops = new ArrayList<>();
-        for (byte[] key : entry.command().keys()) {
-          unknownKeys.put(ByteBuffer.wrap(key), new long[] {entry.term(), entry.index()});
-          drops.add(Mutation.delete(key));
-        }
-        if (!drops.isEmpty()) {
-          store.apply(drops);
-        }
+        applyTimestamps(entry);
       } else {
-        List<Mutation> batch = MutationBatchCodec.decode(entry.command().data());
-        for (Mutation m : batch) {
-          if (m.kind() == Mutation.Kind.CLEAR) {
-            unknownKeys.clear();
-          } else if (!unknownKeys.isEmpty()) {
-            unknownKeys.remove(ByteBuffer.wrap(m.key()));
-          }
-        }
-        store.apply(batch);
+        applyValues(MutationBatchCodec.decode(entry.command().data()));
       }
     }
     appliedIndex = entry.index();
     return null;
+  }
+
+  /** Witness form: the keys become unknown here; a value the store held for them is stale. */
+  private void applyTimestamps(Entry entry) {
+    boolean storeHoldsValues = store.keyCount() > 0; // a witness that never led holds none
+    List<Mutation> drops = new ArrayList<>();
+    for (byte[] key : entry.command().keys()) {
+      unknown.record(key, entry.term(), entry.index()); // first: a reader never sees "absent"
+      if (storeHoldsValues && store.get(key) != null) {
+        drops.add(Mutation.delete(key));
+      }
+    }
+    if (!drops.isEmpty()) {
+      store.apply(drops);
+    }
+    unknown.reclaim();
+  }
+
+  /** A full entry: the store has the newest values of its keys, which are known from now on. */
+  private void applyValues(List<Mutation> batch) {
+    store.apply(batch);
+    if (unknown.size() == 0) {
+      return; // a backup or full-copy primary: nothing is ever unknown
+    }
+    for (Mutation m : batch) {
+      if (m.kind() == Mutation.Kind.CLEAR) {
+        unknown.clear();
+        unknownCursor = 0;
+      } else {
+        unknown.remove(m.key());
+      }
+    }
+    unknown.reclaim();
   }
 
   @Override
@@ -89,38 +127,72 @@ public final class EngineStateMachine implements StateMachineStore<Void, EngineS
     if (v != null) {
       return new Read(v, false);
     }
-    return unknownKeys.containsKey(ByteBuffer.wrap(key)) ? Read.UNKNOWN : Read.ABSENT;
+    return unknown.lookup(key) != null ? Read.UNKNOWN : Read.ABSENT;
   }
 
-  /** Up to {@code max} keys this member holds only as timestamps, in no particular order. */
+  /**
+   * Up to {@code max} keys this member holds only as timestamps. Successive calls walk the table
+   * on from where the last one stopped (wrapping at the end), so keys a backup could not answer
+   * do not hide the others.
+   */
   public List<byte[]> unknownKeys(int max) {
-    List<byte[]> out = new ArrayList<>(Math.min(max, unknownKeys.size()));
-    for (ByteBuffer k : unknownKeys.keySet()) {
-      if (out.size() == max) {
-        break;
+    List<byte[]> out = new ArrayList<>(Math.min(max, 1024));
+    while (!unknownPending.isEmpty() && out.size() < max) {
+      byte[] key = unknownPending.poll();
+      if (unknown.lookup(key) != null) {
+        out.add(key);
       }
-      byte[] b = new byte[k.remaining()];
-      k.duplicate().get(b);
-      out.add(b);
+    }
+    boolean wrapped = false;
+    while (out.size() < max && unknown.size() > 0) {
+      unknownCursor = unknown.keys(unknownCursor, max - out.size(), out);
+      if (unknownCursor == 0) {
+        if (wrapped || !out.isEmpty()) {
+          break; // one pass at most: never the same key twice in one answer
+        }
+        wrapped = true;
+      }
+    }
+    while (out.size() > max) {
+      unknownPending.add(out.removeLast());
     }
     return out;
   }
 
   /**
-   * Installs a value pulled from a backup whose applied index covered this member's commit at
-   * the time of the pull, if the key is still unknown here (a later local write wins).
+   * Installs a value pulled from a backup that had applied everything up to {@code
+   * sourceAppliedIndex}, if the key is still unknown here and the newest write this member knows
+   * for it is covered by that index (else the value may be older than a write applied here since
+   * the pull was sent; the key stays unknown and is asked for again). A later local write wins.
+   * Returns whether it was installed.
    */
-  public void installPulled(byte[] key, boolean found, byte[] value, long expiresAtMillis) {
-    if (unknownKeys.remove(ByteBuffer.wrap(key)) == null) {
-      return;
+  public boolean installPulled(byte[] key, boolean found, byte[] value, long expiresAtMillis,
+      long sourceAppliedIndex) {
+    WitnessTable.Timestamp newest = unknown.lookup(key);
+    if (newest == null || newest.index() > sourceAppliedIndex) {
+      return false;
     }
     if (found) {
       store.apply(List.of(Mutation.put(key, value, expiresAtMillis)));
     }
+    unknown.remove(key); // after the store has the value: a reader never sees "absent"
+    unknown.reclaim();
+    return true;
   }
 
-  /** How many keys this member holds only as timestamps. */
-  public int unknownKeyCount() {
-    return unknownKeys.size();
+  /** How many keys this member holds only as timestamps. Any thread. */
+  public long unknownKeyCount() {
+    return unknown.size();
+  }
+
+  /** Off-heap bytes the table of those keys uses (records and slots). Any thread. */
+  public long unknownKeyBytes() {
+    return unknown.memoryUsedBytes();
+  }
+
+  /** Frees the table; call after the node loop stopped applying and reading. */
+  @Override
+  public void close() {
+    unknown.close();
   }
 }

@@ -39,8 +39,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One member of a replicated shard in one process: its replica log ({@code DATA/replica}), its
- * state machine on the storage engine ({@code DATA/state}, rebuilt from the replica log on every
- * start), the peer transport, the {@link NodeLoop} that drives the runtime, and the RESP server
+ * state machine (values on the storage engine in {@code DATA/state}, keys known only by timestamp —
+ * a witness's whole state while it follows — in an off-heap table; both rebuilt from the replica
+ * log on every start), the peer transport, the {@link NodeLoop} that drives the runtime, and the RESP server
  * whose commands go through a {@link ReplicatedStore} and answer as a Redis Cluster node.
  *
  * <p>{@link #start} brings them up in that order; {@link #close} takes them down in reverse.
@@ -96,6 +97,7 @@ public final class ShardMember implements AutoCloseable {
           stateConfig);
       opened.add(engine);
       EngineStateMachine stateMachine = new EngineStateMachine(engine);
+      opened.add(stateMachine);
       MemberAddress me = config.me();
       AtomicReference<NodeLoop> loopRef = new AtomicReference<>();
       PeerConfig peerConfig = PeerConfig.of(config.clusterId(), config.self(),
@@ -232,6 +234,7 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_recovering", s.recovering() ? 1 : 0);
     shard.put("respawn_keys_pulled", s.keysPulled());
     shard.put("respawn_keys_unknown", stateMachine.unknownKeyCount());
+    shard.put("respawn_keys_unknown_bytes", stateMachine.unknownKeyBytes());
     shard.put("respawn_proposals_refused", loop.proposalsRefused());
     shard.put("respawn_peer_handshakes_refused", transport.stats().handshakesRefused());
     shard.put("respawn_peer_frames_corrupt", transport.stats().framesCorrupt());
@@ -294,6 +297,7 @@ public final class ShardMember implements AutoCloseable {
     }
     server.close(); // stops clients first; then the loop, the transport and the logs
     loop.close();
+    stateMachine.close(); // the loop no longer applies or reads
     transport.close();
     try {
       replicaLog.flush();

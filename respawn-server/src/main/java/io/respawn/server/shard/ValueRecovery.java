@@ -16,7 +16,9 @@ import java.util.function.Consumer;
  * index at the time it is sent, which covers the newest write to every key it asks for (a key
  * becomes unknown when an entry in witness form is applied): a backup answers only once it has
  * applied at least that much, so every value it sends is at least that new. Values land in the
- * state machine only for keys still unknown.
+ * state machine only for keys still unknown whose newest write known here (its timestamp in the
+ * state machine's witness table) the backup's applied index covers: a key written again in
+ * witness form after the pull was sent stays unknown and is asked for again.
  *
  * <p>Recovery is active while this member leads and holds any unknown key, not only for the keys
  * it held when it was elected: entries of earlier terms in its log commit (and are applied, in
@@ -122,8 +124,10 @@ final class ValueRecovery {
       return;
     }
     for (PulledValue v : reply.values()) {
-      stateMachine.installPulled(v.key(), v.found(), v.value(), v.expiresAtMillis());
-      keysPulled++;
+      if (stateMachine.installPulled(v.key(), v.found(), v.value(), v.expiresAtMillis(),
+          reply.appliedIndex())) {
+        keysPulled++;
+      }
     }
     nextSendAtNanos = nowNanos;
   }

@@ -104,6 +104,34 @@ class ValueRecoveryTest {
     assertThat(h.recovery.active()).as("a member that does not lead pulls nothing").isFalse();
   }
 
+  /**
+   * A key written again (in witness form) after a pull for it was sent: a backup that applied the
+   * pull's index but not the newer write answers with the older value, which must not be installed
+   * (a read would return it as current); the key stays unknown and is pulled again.
+   */
+  @Test
+  void aValueOlderThanAWriteAppliedAfterThePullWasSentIsPulledAgain() {
+    EngineStateMachine backup = new EngineStateMachine(new MapKvStore());
+    EngineStateMachine witness = new EngineStateMachine(new MapKvStore());
+    ValueRecoveryHarness h = new ValueRecoveryHarness(witness, backup);
+    Entry first = put(1, "a", "old");
+    Entry second = put(2, "a", "new");
+    witness.apply(first.elide());
+    backup.apply(first);
+    h.recovery.start(List.of(NodeId.of(2)));
+    h.recovery.tick(0); // asks for "a" with min applied index 1; the backup answers "old"
+    witness.apply(second.elide()); // committed while the pull is on its way
+    h.recovery.onReply(h.replies.remove(0), 1);
+    assertThat(witness.read(b("a")).unknown()).as("the older value is not installed").isTrue();
+    assertThat(h.recovery.active()).isTrue();
+    backup.apply(second);
+    h.recovery.tick(2);
+    h.recovery.onReply(h.replies.remove(0), 3);
+    assertThat(h.recovery.active()).isFalse();
+    assertThat(new String(witness.read(b("a")).value().value(), StandardCharsets.UTF_8))
+        .isEqualTo("new");
+  }
+
   /** Delivers pulls straight to the backup's answerer. */
   private static final class ValueRecoveryHarness {
     final List<PullKeysReply> replies = new ArrayList<>();

@@ -125,6 +125,25 @@ public final class WitnessTable implements AutoCloseable {
     return forgotten;
   }
 
+  /**
+   * One page of a walk over the known keys in hash order: appends to {@code out} copies of the keys
+   * of whole hash homes from {@code cursor} on (0 starts) until {@code max} keys were appended or
+   * the walk ended, and returns the cursor of the next page, 0 at the end. A page may append more
+   * than {@code max} keys by the rest of its last home (a home holds a few keys at the table's
+   * load), so that no key is skipped: a key present for the whole walk is returned exactly once,
+   * whatever is added or removed between pages. Any thread.
+   */
+  public long keys(long cursor, int max, List<byte[]> out) {
+    if (max < 1) {
+      throw new IllegalArgumentException("max " + max + " must be >= 1");
+    }
+    int limit = out.size() + max;
+    return table.scan(cursor, max, (chunk, record, ref) -> {
+      out.add(table.copyKey(ref));
+      return out.size() < limit;
+    });
+  }
+
   /** Writer: forgets every key. */
   public void clear() {
     table.clear();

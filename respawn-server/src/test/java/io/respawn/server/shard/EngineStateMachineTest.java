@@ -1,0 +1,162 @@
+package io.respawn.server.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.core.Command;
+import io.respawn.core.Entry;
+import io.respawn.server.testing.MapKvStore;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.MutationBatchCodec;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The state machine a witness keeps: timestamps in the off-heap witness table while it follows,
+ * values in the store only for what it pulled or wrote while leading, and never a stale or missing
+ * value for a key whose newest write it knows only by timestamp.
+ */
+class EngineStateMachineTest {
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String s(byte[] b) {
+    return new String(b, StandardCharsets.UTF_8);
+  }
+
+  private static Entry write(long term, long index, Mutation... mutations) {
+    List<byte[]> keys = new ArrayList<>();
+    for (Mutation m : mutations) {
+      if (m.kind() != Mutation.Kind.CLEAR) {
+        keys.add(m.key());
+      }
+    }
+    return Entry.normal(term, index, Command.of(MutationBatchCodec.encode(List.of(mutations)),
+        keys));
+  }
+
+  @Test
+  void aFollowingWitnessKeepsTimestampsOnlyAndReportsTheirKeysUnknown() {
+    MapKvStore store = new MapKvStore();
+    try (EngineStateMachine witness = new EngineStateMachine(store)) {
+      for (int i = 1; i <= 2000; i++) {
+        witness.apply(write(1, i, Mutation.put(b("k" + (i % 1000)), b("v" + i))).elide());
+      }
+      assertThat(store.keyCount()).as("a witness that follows holds no value").isZero();
+      assertThat(witness.unknownKeyCount()).isEqualTo(1000);
+      assertThat(witness.unknownKeyBytes()).isPositive();
+      assertThat(witness.read(b("k5")).unknown()).isTrue();
+      assertThat(witness.read(b("k5")).value()).isNull();
+      assertThat(witness.read(b("never")).unknown()).as("a key never written is absent").isFalse();
+      assertThat(witness.appliedIndex()).isEqualTo(2000);
+    }
+  }
+
+  /**
+   * The stale read: a witness that led holds a value it wrote; back to following, it applies a
+   * newer write of that key in witness form. The read must say "unknown" — neither the old value
+   * (the store must drop it) nor "absent" (the table must be consulted).
+   */
+  @Test
+  void aValueHeldBeforeANewerWitnessFormWriteIsNeverReadStaleOrMissing() {
+    MapKvStore store = new MapKvStore();
+    try (EngineStateMachine witness = new EngineStateMachine(store)) {
+      witness.apply(write(2, 1, Mutation.put(b("a"), b("old")), Mutation.put(b("b"), b("kept"))));
+      assertThat(s(witness.read(b("a")).value().value())).isEqualTo("old");
+      witness.apply(write(3, 2, Mutation.put(b("a"), b("new"))).elide());
+      EngineStateMachine.Read a = witness.read(b("a"));
+      assertThat(a.value()).as("no stale value").isNull();
+      assertThat(a.unknown()).as("unknown, not absent").isTrue();
+      assertThat(store.get(b("a"))).isNull();
+      assertThat(s(witness.read(b("b")).value().value())).isEqualTo("kept");
+      // Written again in full (it leads again): known, with the new value.
+      witness.apply(write(4, 3, Mutation.put(b("a"), b("newest"))));
+      assertThat(witness.read(b("a")).unknown()).isFalse();
+      assertThat(s(witness.read(b("a")).value().value())).isEqualTo("newest");
+      assertThat(witness.unknownKeyCount()).isZero();
+    }
+  }
+
+  @Test
+  void aFullDeleteOrClearMakesUnknownKeysAbsent() {
+    try (EngineStateMachine witness = new EngineStateMachine(new MapKvStore())) {
+      witness.apply(write(1, 1, Mutation.put(b("a"), b("1")), Mutation.put(b("c"), b("1")))
+          .elide());
+      witness.apply(write(1, 2, Mutation.delete(b("a"))));
+      assertThat(witness.read(b("a")).unknown()).isFalse();
+      assertThat(witness.read(b("a")).value()).isNull();
+      assertThat(witness.read(b("c")).unknown()).isTrue();
+      witness.apply(write(1, 3, Mutation.clear()));
+      assertThat(witness.read(b("c")).unknown()).isFalse();
+      assertThat(witness.unknownKeyCount()).isZero();
+      assertThat(witness.unknownKeys(10)).isEmpty();
+    }
+  }
+
+  /**
+   * A pulled value is installed only if the backup's applied index covers the newest write known
+   * here: one sent before a later witness-form write of the key would be stale.
+   */
+  @Test
+  void aPulledValueOlderThanTheNewestKnownWriteIsNotInstalled() {
+    try (EngineStateMachine witness = new EngineStateMachine(new MapKvStore())) {
+      witness.apply(write(1, 1, Mutation.put(b("a"), b("v1"))).elide());
+      witness.apply(write(1, 2, Mutation.put(b("a"), b("v2"))).elide());
+      assertThat(witness.installPulled(b("a"), true, b("v1"), 0, 1)).isFalse();
+      assertThat(witness.read(b("a")).unknown()).isTrue();
+      assertThat(witness.installPulled(b("a"), true, b("v2"), 0, 2)).isTrue();
+      assertThat(s(witness.read(b("a")).value().value())).isEqualTo("v2");
+      assertThat(witness.installPulled(b("a"), true, b("late"), 0, 9))
+          .as("a key no longer unknown keeps its value").isFalse();
+      assertThat(s(witness.read(b("a")).value().value())).isEqualTo("v2");
+      witness.apply(write(1, 3, Mutation.put(b("g"), b("x"))).elide());
+      assertThat(witness.installPulled(b("g"), false, null, 0, 3)).isTrue();
+      assertThat(witness.read(b("g")).unknown()).as("absent on the backup: absent").isFalse();
+      assertThat(witness.read(b("g")).value()).isNull();
+    }
+  }
+
+  /**
+   * Successive calls walk on through the table: every unknown key comes within one pass, none twice
+   * in one answer, and keys left unknown (no backup answered them) come again in the next pass.
+   */
+  @Test
+  void unknownKeysWalkOnAndComeAgainUntilPulled() {
+    try (EngineStateMachine witness = new EngineStateMachine(new MapKvStore())) {
+      int n = 5000;
+      for (int i = 1; i <= n; i++) {
+        witness.apply(write(1, i, Mutation.put(b("k" + i), b("v"))).elide());
+      }
+      Set<String> firstPass = new HashSet<>();
+      int calls = 0;
+      while (firstPass.size() < n) {
+        List<byte[]> keys = witness.unknownKeys(256);
+        calls++;
+        assertThat(keys).hasSizeBetween(1, 256);
+        Set<String> answer = new HashSet<>();
+        for (byte[] k : keys) {
+          assertThat(answer.add(s(k))).as("twice in one answer: %s", s(k)).isTrue();
+          firstPass.add(s(k));
+          if (Integer.parseInt(s(k).substring(1)) % 3 != 0) {
+            witness.installPulled(k, true, b("pulled"), 0, n);
+          }
+        }
+        assertThat(calls).as("one pass covers every key").isLessThanOrEqualTo(n / 256 + 2);
+      }
+      assertThat(witness.unknownKeyCount()).isEqualTo(n / 3);
+      Set<String> left = new HashSet<>();
+      while (witness.unknownKeyCount() > 0) {
+        for (byte[] k : witness.unknownKeys(256)) {
+          left.add(s(k));
+          witness.installPulled(k, true, b("pulled"), 0, n);
+        }
+      }
+      assertThat(left).hasSize(n / 3);
+      assertThat(s(witness.read(b("k3")).value().value())).isEqualTo("pulled");
+    }
+  }
+}

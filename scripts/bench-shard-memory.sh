@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Memory per key of each member of a real replicated shard (primary, backup and witness, each its
+# own `respawn node` process on loopback, with a 3 s election timeout so that a loaded machine
+# does not fail over mid-run; a run whose term moved is refused): warms the shard up with WARM
+# keys (so every member's JVM has touched its young generation and compiled its apply path),
+# waits until every member applied the same index, reads each member's resident set (VmRSS),
+# loads KEYS keys of 16 bytes ("key:%012d") with VALUE_BYTES-byte values into the primary
+# through redis-cli --pipe, waits again and reads again.
+# Reports each member's RSS growth per key and its INFO respawn_keys_unknown_bytes (the witness
+# table's memory).
+#
+#   scripts/bench-shard-memory.sh [-n KEYS] [-d VALUE_BYTES] [-w WARM] [-o OUT_DIR]
+#
+# Members run with the launcher's default JVM options unless RESPAWN_JAVA_OPTS is set (see
+# bin/respawn). Writes OUT_DIR/shard-memory-per-key.csv and prints a Markdown table. Stops every
+# member it started by pid.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+keys=1000000 size=100 warm=200000 out="$root/docs/bench"
+while getopts "n:d:w:o:" opt; do
+  case "$opt" in
+    n) keys="$OPTARG" ;; d) size="$OPTARG" ;; w) warm="$OPTARG" ;; o) out="$OPTARG" ;; *) exit 2 ;;
+  esac
+done
+"$root/scripts/install-test-deps.sh"
+mkdir -p "$out" "$root/data"
+work="$(mktemp -d "$root/data/bench-shard-memory.XXXXXX")"
+declare -A pid
+cleanup() {
+  for n in "${!pid[@]}"; do kill "${pid[$n]}" 2>/dev/null || true; done
+  for n in "${!pid[@]}"; do wait "${pid[$n]}" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A base port whose three RESP ports and three peer ports (+10000) are all free.
+base="$(python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 40000)
+    try:
+        for q in (p, p + 1, p + 2, p + 10000, p + 10001, p + 10002):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+        print(p); break
+    except OSError:
+        pass
+PY
+)"
+rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
+info_field() { # port field
+  redis-cli -p "$1" info | tr -d '\r' | awk -F: -v f="$2" '$1 == f {print $2}'
+}
+settle() { # until every member applied the same index twice in a row, 1 s apart
+  local last="" now
+  for _ in $(seq 1 600); do
+    now="$(for n in 0 1 2; do info_field $((base + n)) respawn_applied_index; done | tr '\n' ' ')"
+    if [ "$now" = "$last" ] && [ "$(echo "$now" | tr ' ' '\n' | sort -u | grep -c .)" = 1 ]; then
+      return 0
+    fi
+    last="$now"; sleep 1
+  done
+  echo "members did not settle: applied $now" >&2; return 1
+}
+load() { # prefix count
+  if ! load_pipe "$@"; then
+    echo "loading $2 $1 keys got errors (did leadership move? see the members' logs)" >&2
+    exit 1
+  fi
+}
+load_pipe() { # prefix count
+  python3 - "$1" "$2" "$size" <<'PY' | redis-cli -p "$base" --pipe >&2
+import sys
+prefix, n, d = sys.argv[1].encode(), int(sys.argv[2]), int(sys.argv[3])
+value = b"x" * d
+key_len = len(prefix) + 12
+head = b"*3\r\n$3\r\nSET\r\n$" + str(key_len).encode() + b"\r\n"
+tail = b"\r\n$" + str(d).encode() + b"\r\n" + value + b"\r\n"
+out = sys.stdout.buffer
+for i in range(n):
+    out.write(head + prefix + b"%012d" % i + tail)
+PY
+}
+
+"$root/bin/respawn" version >/dev/null 2>&1 || true  # builds on first use
+for n in 1 2 3; do
+  mkdir -p "$work/node-$n"
+  cat > "$work/node-$n/respawn.conf" <<CONF
+cluster-id = bench-shard-memory
+node-id = $n
+data = $work/node-$n
+bind = 127.0.0.1
+member.1 = primary 127.0.0.1:$base 127.0.0.1:$((base + 10000))
+member.2 = backup 127.0.0.1:$((base + 1)) 127.0.0.1:$((base + 10001))
+member.3 = witness 127.0.0.1:$((base + 2)) 127.0.0.1:$((base + 10002))
+election-timeout-ms = 3000
+heartbeat-interval-ms = 50
+lease-ms = 2000
+CONF
+  "$root/bin/respawn" node --config "$work/node-$n/respawn.conf" > "$work/node-$n/respawn.log" 2>&1 &
+  pid[$n]="$!"
+done
+for _ in $(seq 1 1200); do  # the configured primary leads and serves
+  [ "$(info_field "$base" respawn_status 2>/dev/null)" = leader ] \
+      && [ "$(info_field "$base" respawn_recovering)" = 0 ] && break
+  sleep 0.1
+done
+[ "$(info_field "$base" respawn_status)" = leader ] || { echo "member 1 does not lead after 120 s" >&2; exit 1; }
+term0="$(info_field "$base" respawn_term)"
+load "warm:" "$warm"
+settle
+declare -A rss0
+for n in 1 2 3; do rss0[$n]="$(rss_bytes "${pid[$n]}")"; done
+load "key:" "$keys"
+settle
+term1="$(info_field "$base" respawn_term)"
+if [ "$(info_field "$base" respawn_status)" != leader ] || [ "$term1" != "$term0" ]; then
+  echo "leadership moved during the run (term $term0 -> $term1): not a measurement" >&2; exit 1
+fi
+count="$(redis-cli -p "$base" dbsize | tr -d '\r')"
+if [ "$count" != "$((keys + warm))" ]; then
+  echo "the primary holds $count keys after loading $((keys + warm))" >&2; exit 1
+fi
+csv="$out/shard-memory-per-key.csv"
+echo "member,role,value_bytes,keys,rss_before,rss_after,rss_growth_per_key,keys_unknown,keys_unknown_bytes" > "$csv"
+for n in 1 2 3; do
+  port=$((base + n - 1))
+  rss1="$(rss_bytes "${pid[$n]}")"
+  role="$(info_field "$port" respawn_config_role)"
+  unknown="$(info_field "$port" respawn_keys_unknown)"
+  unknown_bytes="$(info_field "$port" respawn_keys_unknown_bytes)"
+  awk -v m="$n" -v r="$role" -v d="$size" -v k="$keys" -v a="${rss0[$n]}" -v b="$rss1" \
+      -v u="$unknown" -v ub="${unknown_bytes:-0}" \
+      'BEGIN {printf "%d,%s,%d,%d,%d,%d,%.1f,%s,%s\n", m, r, d, k, a, b, (b-a)/k, u, ub}' >> "$csv"
+done
+{
+  echo "| member | role | value bytes | keys loaded | RSS growth / key | RSS before → after (MiB) | keys unknown | witness table bytes |"
+  echo "|---|---|---|---|---|---|---|---|"
+  tail -n +2 "$csv" | awk -F, '{printf "| %s | %s | %s | %s | %.1f | %.0f → %.0f | %s | %s |\n", $1, $2, $3, $4, $7, $5/1048576, $6/1048576, $8, $9}'
+} | tee "$out/shard-memory-per-key.md"
+echo "wrote $csv" >&2

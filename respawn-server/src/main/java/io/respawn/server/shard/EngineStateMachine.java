@@ -6,6 +6,7 @@ import io.respawn.node.StateMachineStore;
 import io.respawn.storage.KvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.MutationBatchCodec;
+import io.respawn.storage.ScanPage;
 import io.respawn.storage.StoredValue;
 import io.respawn.storage.memory.WitnessTable;
 import java.util.ArrayDeque;
@@ -17,12 +18,14 @@ import java.util.List;
  * newest write this member knows only by its (term, index) in an off-heap {@link WitnessTable}
  * (DESIGN §3). A committed entry's command is a {@link MutationBatchCodec} batch, applied to
  * {@code store} as one atomic batch; an entry in witness form (keys and (term, index) only)
- * records the keys' timestamps in the table and drops whatever value the store held for them.
+ * records the keys' timestamps in the table and makes every value the store held unknown too
+ * (the entry may hide a CLEAR: see {@link #applyTimestamps}).
  *
  * <p>So a witness keeps its state in the table: as long as it follows, every entry it applies is
  * in witness form and its store stays empty. The store holds values only for keys a leading
  * witness pulled from a backup ({@link #installPulled}) or wrote itself (full entries of its own
- * term). A backup or a full-copy primary applies only full entries, and its table stays empty.
+ * term), or a witness standing in for a backup was sent in full, until the next entry in witness
+ * form. A backup or a full-copy primary applies only full entries, and its table stays empty.
  *
  * <p><b>Invariant</b> (what makes reads safe): a key is in the table exactly when the newest entry
  * applied here that wrote it was in witness form and no value at least that new was installed
@@ -48,6 +51,9 @@ public final class EngineStateMachine
     static final Read ABSENT = new Read(null, false);
     static final Read UNKNOWN = new Read(null, true);
   }
+
+  /** Keys asked of the store per scan page when its values become unknown. */
+  static final int STORE_SCAN_PAGE_KEYS = 1000;
 
   private final KvStore store;
   /** Keys whose newest write this member applied only in witness form: key -> (term, index). */
@@ -88,18 +94,28 @@ public final class EngineStateMachine
     return null;
   }
 
-  /** Witness form: the keys become unknown here; a value the store held for them is stale. */
+  /**
+   * Witness form: the keys become unknown here. The entry may also hide a CLEAR (a FLUSHALL names
+   * no key, and its witness form cannot say it was there), so no value the store held can be
+   * trusted any more: every key it held becomes unknown too, at this entry's (term, index), and
+   * the store is emptied. So a witness that follows again after it led holds no values; it pulls
+   * them again when it next leads.
+   */
   private void applyTimestamps(Entry entry) {
-    boolean storeHoldsValues = store.keyCount() > 0; // a witness that never led holds none
-    List<Mutation> drops = new ArrayList<>();
-    for (byte[] key : entry.command().keys()) {
-      unknown.record(key, entry.term(), entry.index()); // first: a reader never sees "absent"
-      if (storeHoldsValues && store.get(key) != null) {
-        drops.add(Mutation.delete(key));
-      }
+    if (store.keyCount() > 0) { // a witness that never led holds none
+      long cursor = 0;
+      do {
+        ScanPage page = store.scan(cursor, STORE_SCAN_PAGE_KEYS);
+        for (byte[] key : page.keys()) {
+          unknown.record(key, entry.term(), entry.index()); // first: never "absent" to a reader
+        }
+        unknown.reclaim();
+        cursor = page.nextCursor();
+      } while (cursor != 0);
+      store.apply(List.of(Mutation.clear()));
     }
-    if (!drops.isEmpty()) {
-      store.apply(drops);
+    for (byte[] key : entry.command().keys()) {
+      unknown.record(key, entry.term(), entry.index());
     }
     unknown.reclaim();
   }

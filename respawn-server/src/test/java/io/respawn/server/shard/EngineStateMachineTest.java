@@ -72,12 +72,39 @@ class EngineStateMachineTest {
       assertThat(a.value()).as("no stale value").isNull();
       assertThat(a.unknown()).as("unknown, not absent").isTrue();
       assertThat(store.get(b("a"))).isNull();
-      assertThat(s(witness.read(b("b")).value().value())).isEqualTo("kept");
+      assertThat(witness.read(b("b")).unknown())
+          .as("following again, it trusts no value it held (a CLEAR may hide in witness form)")
+          .isTrue();
+      assertThat(store.keyCount()).isZero();
       // Written again in full (it leads again): known, with the new value.
       witness.apply(write(4, 3, Mutation.put(b("a"), b("newest"))));
       assertThat(witness.read(b("a")).unknown()).isFalse();
       assertThat(s(witness.read(b("a")).value().value())).isEqualTo("newest");
-      assertThat(witness.unknownKeyCount()).isZero();
+      assertThat(witness.unknownKeyCount()).as("b, until pulled").isEqualTo(1);
+    }
+  }
+
+  /**
+   * A FLUSHALL's witness form names no key; alone or in a batch with other writes, the values a
+   * witness held from when it led must not survive it as current (a later lead would serve them).
+   */
+  @Test
+  void aClearHiddenInWitnessFormLeavesNoStaleValue() {
+    MapKvStore store = new MapKvStore();
+    try (EngineStateMachine witness = new EngineStateMachine(store)) {
+      witness.apply(write(2, 1, Mutation.put(b("a"), b("1")), Mutation.put(b("b"), b("1"))));
+      witness.apply(write(3, 2, Mutation.clear()).elide());
+      assertThat(witness.read(b("a")).unknown()).as("alone").isTrue();
+      assertThat(witness.read(b("a")).value()).isNull();
+      // Pulled from a backup that applied the CLEAR: absent.
+      assertThat(witness.installPulled(b("a"), false, null, 0, 2)).isTrue();
+      assertThat(witness.read(b("a")).unknown()).isFalse();
+      assertThat(witness.read(b("a")).value()).isNull();
+      witness.apply(write(4, 3, Mutation.put(b("c"), b("1"))));
+      witness.apply(write(4, 4, Mutation.clear(), Mutation.put(b("d"), b("2"))).elide());
+      assertThat(witness.read(b("c")).unknown()).as("in a batch with a write").isTrue();
+      assertThat(witness.read(b("d")).unknown()).isTrue();
+      assertThat(store.keyCount()).isZero();
     }
   }
 

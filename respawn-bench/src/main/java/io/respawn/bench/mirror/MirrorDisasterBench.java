@@ -25,13 +25,15 @@ import redis.clients.jedis.Response;
  * write unique keys and count what was acknowledged; the link then loses packets at the given
  * rate for a burst, and at the end of the burst the primary is killed (SIGKILL) and the link cut
  * (at its entrance, once the relay has taken what the dead site had handed over; what is inside
- * the link still arrives, nothing can be resent); the mirror is promoted, and every acknowledged write is looked up there.
- * Lost = acknowledged but missing at the mirror.
+ * the link still arrives, nothing can be resent); the mirror is promoted, and every
+ * acknowledged write is looked up there. Lost = acknowledged but missing at the mirror.
  *
- * <p>Runs, each on fresh processes: every mode at every loss rate with c = 3, then every mode
- * with c = 0, 1, 2 at {@code --c-sweep-loss-pct}. Writes {@code e5.csv} ({@code
- * mode,loss_pct,c,acked,lost}) and charts {@code e5.png} (by loss rate, c = 3) and {@code
- * e5-c.png} (by c) into {@code --out}.
+ * <p>Points, each run {@code --runs} times on fresh processes (run k with seed + k; acked and
+ * lost are summed): every mode at every loss rate with c = 3, then every mode with c = 0, 1, 2
+ * at {@code --c-sweep-loss-pct}. Each run prints the relay's counts at the cut (datagrams lost,
+ * and dropped by the kernel at the relay's sockets, which must be 0) and the mirror's state at
+ * promotion. Writes {@code e5.csv} ({@code mode,loss_pct,c,acked,lost}) and charts {@code
+ * e5.png} (by loss rate, c = 3) and {@code e5-c.png} (by c) into {@code --out}.
  */
 @Command(name = "mirror-disaster", mixinStandardHelpOptions = true,
     description = "E5: rolling disaster (loss burst, then cut + kill -9 of the primary site):"
@@ -55,7 +57,7 @@ public final class MirrorDisasterBench implements Callable<Integer> {
   @Option(names = "--clients", defaultValue = "16", description = "Writing clients (default ${DEFAULT-VALUE}).")
   int clients;
 
-  @Option(names = "--value-bytes", defaultValue = "1024", description = "Value size (default ${DEFAULT-VALUE}).")
+  @Option(names = "--value-bytes", defaultValue = "4096", description = "Value size; 4 KiB as the paper's messages, four datagrams a write (default ${DEFAULT-VALUE}).")
   int valueBytes;
 
   @Option(names = "--delay-ms", defaultValue = "50", description = "One-way delay (default ${DEFAULT-VALUE}).")
@@ -73,11 +75,17 @@ public final class MirrorDisasterBench implements Callable<Integer> {
   @Option(names = "--queue-bytes", defaultValue = "1m", description = "The primary's send queue bound (--mirror-queue-bytes): what LOCAL may run ahead of the link, like a socket buffer (default ${DEFAULT-VALUE}).")
   String queueBytes;
 
-  @Option(names = "--seed", defaultValue = "1", description = "Seed of the link's loss decisions (default ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", defaultValue = "1", description = "Seed of the link's loss decisions; run k of a point uses seed + k (default ${DEFAULT-VALUE}).")
   long seed;
 
-  /** One run's outcome. */
-  record Row(String mode, double lossPct, int c, long acked, long lost) {
+  @Option(names = "--runs", defaultValue = "1", description = "Runs per point, each on fresh processes; acked and lost are their sums (default ${DEFAULT-VALUE}).")
+  int runs;
+
+  /**
+   * One point's outcome (summed over its runs); {@code linkLost}: datagrams the link lost from
+   * the primary towards the mirror (all during the bursts), printed, not in the CSV.
+   */
+  record Row(String mode, double lossPct, int c, long acked, long lost, long linkLost) {
     String csv() {
       return String.format(Locale.ROOT, "%s,%s,%d,%d,%d", mode, pct(lossPct), c, acked, lost);
     }
@@ -89,20 +97,24 @@ public final class MirrorDisasterBench implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (runs < 1) {
+      throw new IllegalArgumentException("--runs must be >= 1, got " + runs);
+    }
     Files.createDirectories(out);
     List<Row> rows = new ArrayList<>();
     System.out.printf("E5 rolling disaster: %d clients, %d-byte values, %.0f ms one way, link paced"
         + " to %.0f Mbit/s, %d ms writing, then a %d ms loss burst, then cut + kill -9%n",
         clients, valueBytes, delayMillis, bandwidthMbit, runMillis, burstMillis);
-    System.out.printf("%-8s %8s %3s %10s %8s%n", "mode", "loss_pct", "c", "acked", "lost");
+    System.out.printf("%-8s %8s %3s %10s %8s %9s   (%d run%s per point)%n", "mode", "loss_pct",
+        "c", "acked", "lost", "link_lost", runs, runs == 1 ? "" : "s");
     for (String mode : modes) {
       for (double loss : lossPcts) {
-        rows.add(print(run(mode, loss, 3)));
+        rows.add(print(point(mode, loss, 3)));
       }
     }
     for (int c : cSweep) {
       for (String mode : modes) {
-        rows.add(print(run(mode, cSweepLossPct, c)));
+        rows.add(print(point(mode, cSweepLossPct, c)));
       }
     }
     List<String> lines = new ArrayList<>();
@@ -115,13 +127,27 @@ public final class MirrorDisasterBench implements Callable<Integer> {
   }
 
   private static Row print(Row r) {
-    System.out.printf("%-8s %8s %3d %10d %8d%n", r.mode(), pct(r.lossPct()), r.c(), r.acked(),
-        r.lost());
+    System.out.printf("%-8s %8s %3d %10d %8d %9d%n", r.mode(), pct(r.lossPct()), r.c(),
+        r.acked(), r.lost(), r.linkLost());
     return r;
   }
 
-  Row run(String mode, double lossPct, int c) throws Exception {
-    try (SitePair pair = SitePair.start(WanLink.Settings.delay((long) (delayMillis * 1e6)), seed,
+  /** {@code --runs} runs of one point, summed. */
+  Row point(String mode, double lossPct, int c) throws Exception {
+    long acked = 0;
+    long lost = 0;
+    long linkLost = 0;
+    for (int k = 0; k < runs; k++) {
+      Row r = run(mode, lossPct, c, seed + k);
+      acked += r.acked();
+      lost += r.lost();
+      linkLost += r.linkLost();
+    }
+    return new Row(mode, lossPct, c, acked, lost, linkLost);
+  }
+
+  Row run(String mode, double lossPct, int c, long runSeed) throws Exception {
+    try (SitePair pair = SitePair.start(WanLink.Settings.delay((long) (delayMillis * 1e6)), runSeed,
         List.of("--mirror-ack", mode, "--mirror-fec", "8," + c, "--mirror-bandwidth-mbit",
             Double.toString(bandwidthMbit), "--mirror-queue-bytes", queueBytes))) {
       AtomicBoolean stop = new AtomicBoolean();
@@ -160,6 +186,12 @@ public final class MirrorDisasterBench implements Callable<Integer> {
       }
       // What was inside the link at the cut still arrives; promote once the mirror is quiet.
       pair.awaitMirrorQuiet((long) (2 * delayMillis) + 500);
+      Map<String, String> ms = pair.mirrorStatus();
+      System.out.println("  mirror at promotion: applied_position=" + ms.get("applied_position")
+          + " highest_position_seen=" + ms.get("highest_position_seen") + " missing_packets="
+          + ms.get("missing_packets") + " recovered_by_fec=" + ms.get("recovered_by_fec")
+          + " packets_nacked=" + ms.get("packets_nacked") + " kernel_drops="
+          + ms.get("kernel_drops"));
       pair.promote();
       long ackedTotal = total(acked);
       long lost = 0;
@@ -180,7 +212,9 @@ public final class MirrorDisasterBench implements Callable<Integer> {
           }
         }
       }
-      return new Row(mode, lossPct, c, ackedTotal, lost);
+      System.out.printf("  (%s, %s %%, c=%d, seed %d) acked %d, lost %d%n", mode, pct(lossPct), c,
+          runSeed, ackedTotal, lost);
+      return new Row(mode, lossPct, c, ackedTotal, lost, SitePair.forwardLost(link));
     }
   }
 

@@ -204,11 +204,21 @@ final class SitePair implements AutoCloseable {
 
   /** Datagrams the primary offered the link so far (every fate), from a stats line. */
   private static long forwardOffered(String stats) {
+    return forward(stats, "");
+  }
+
+  /** Datagrams the link lost towards the mirror (random and burst), from a stats line. */
+  static long forwardLost(String stats) {
+    return forward(stats, "lost_");
+  }
+
+  /** Sum of the forward direction's fates whose names start with {@code prefix}. */
+  private static long forward(String stats, String prefix) {
     String forward = stats.substring(stats.indexOf("forward"), stats.indexOf("backward"));
     long total = 0;
     for (String field : forward.split(" ")) {
       int eq = field.indexOf('=');
-      if (eq > 0) {
+      if (eq > 0 && field.startsWith(prefix)) {
         total += Long.parseLong(field.substring(eq + 1));
       }
     }

@@ -141,6 +141,7 @@ final class ReceivingSite implements MirrorSite {
         ShippingSite.line(b, "dropped_" + d.name().toLowerCase(java.util.Locale.ROOT),
             s.dropped(d));
       }
+      ShippingSite.line(b, "kernel_drops", KernelUdpDrops.of(link.localAddress().getPort()));
       if (s.broken() != null || failure != null) {
         ShippingSite.line(b, "failure", failure != null ? failure : s.broken());
       }

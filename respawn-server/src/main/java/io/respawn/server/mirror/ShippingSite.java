@@ -142,6 +142,7 @@ final class ShippingSite implements MirrorSite {
       for (Wire.Drop d : Wire.Drop.values()) {
         line(b, "dropped_" + d.name().toLowerCase(java.util.Locale.ROOT), s.dropped(d));
       }
+      line(b, "kernel_drops", KernelUdpDrops.of(link.localAddress().getPort()));
       return b.toString();
     });
   }

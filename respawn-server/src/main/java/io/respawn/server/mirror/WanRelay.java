@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -50,6 +51,13 @@ public final class WanRelay implements AutoCloseable {
   public static final long IN_FLIGHT_BYTES_MAX = 256L << 20;
   /** Longest control line. */
   private static final int CONTROL_LINE_MAX = 256;
+  /**
+   * Receive and send buffer of each UDP socket (the kernel caps it at {@code net.core.rmem_max}
+   * / {@code wmem_max}). A sender's burst, or the relay's thread off the CPU for a moment, must
+   * not overflow the socket: the kernel would drop datagrams the sender counts as handed to the
+   * network, loss that no setting asked for ({@code kernel_drops} in {@code stats} shows it).
+   */
+  static final int SOCKET_BUFFER_BYTES = 4 << 20;
 
   private final EventLoopGroup group;
   private final Channel near;
@@ -89,6 +97,8 @@ public final class WanRelay implements AutoCloseable {
     WanRelay[] self = new WanRelay[1];
     try {
       Channel near = new Bootstrap().group(group).channel(udp)
+          .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+          .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)
           .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
             @Override
             protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
@@ -96,6 +106,8 @@ public final class WanRelay implements AutoCloseable {
             }
           }).bind(listen).sync().channel();
       Channel far = new Bootstrap().group(group).channel(udp)
+          .option(ChannelOption.SO_RCVBUF, SOCKET_BUFFER_BYTES)
+          .option(ChannelOption.SO_SNDBUF, SOCKET_BUFFER_BYTES)
           .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
             @Override
             protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
@@ -200,7 +212,9 @@ public final class WanRelay implements AutoCloseable {
         }
         case "stats" -> {
           return "OK forward " + counts(forward) + " backward " + counts(backward)
-              + " strangers=" + strangers + " overflow=" + overflow;
+              + " strangers=" + strangers + " overflow=" + overflow
+              + " kernel_drops_listen=" + KernelUdpDrops.of(listenAddress().getPort())
+              + " kernel_drops_far=" + KernelUdpDrops.of(farAddress().getPort());
         }
         default -> {
           return "ERR unknown command '" + w[0] + "' (cut, restore, loss, burst, delay-ms,"

@@ -232,6 +232,9 @@ public final class Replica {
       // (real votes still wait for this node's lease promise to run out). A heartbeat from it
       // sets this again.
       lastLeaderContactNanos = Long.MIN_VALUE;
+      if (config.variant() == Variant.HINT_VOIDS_PROMISE) {
+        promiseUntilNanos = Long.MIN_VALUE;
+      }
     }
     if (status == Status.CATCHING_UP && catchUp != null) {
       catchUp.abandon(peer);

@@ -20,7 +20,12 @@ public enum Variant {
    * A leader that starts a leadership transfer keeps its lease (and so keeps serving local reads)
    * although the voters break their lease promise for the transfer candidate.
    */
-  TRANSFER_KEEPS_LEASE;
+  TRANSFER_KEEPS_LEASE,
+  /**
+   * A follower told its leader is unreachable also drops its lease promise to it (votes at once)
+   * instead of treating the hint as a liveness hint only.
+   */
+  HINT_VOIDS_PROMISE;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -291,15 +291,7 @@ public final class FaultCampaign implements Callable<Integer> {
   }
 
   private static long field(String info, String name) {
-    for (String line : info.split("\r?\n")) {
-      if (line.startsWith(name + ":")) {
-        try {
-          return Long.parseLong(line.substring(name.length() + 1).trim());
-        } catch (NumberFormatException e) {
-          return -1;
-        }
-      }
-    }
-    return -1;
+    return io.respawn.server.cli.StatusCommand.parse(
+        io.respawn.server.cli.StatusCommand.parseInfo(info).get(name));
   }
 }

@@ -94,7 +94,8 @@ public final class StatusCommand implements Callable<Integer> {
     }
   }
 
-  private static long parse(String v) {
+  /** A numeric INFO value, or -1 when missing or not a number. */
+  public static long parse(String v) {
     try {
       return v == null ? -1 : Long.parseLong(v);
     } catch (NumberFormatException e) {
@@ -102,7 +103,8 @@ public final class StatusCommand implements Callable<Integer> {
     }
   }
 
-  static Map<String, String> parseInfo(String text) {
+  /** INFO's text as field -> value (section headers and blank lines skipped). */
+  public static Map<String, String> parseInfo(String text) {
     Map<String, String> out = new LinkedHashMap<>();
     for (String line : text.split("\r?\n")) {
       int colon = line.indexOf(':');

@@ -111,7 +111,11 @@ public final class LogEngine implements KvStore {
   private long writtenSequence = -1;
   private long writtenEndSegmentId = -1;
   private long writtenEndOffset;
-  private final ByteBuffer writeBuffer = ByteBuffer.allocate(WRITE_CHUNK_BYTES);
+  /**
+   * Off the heap: the channel writes a direct buffer without copying it into a temporary one, and
+   * the young collector never copies these long-lived bytes.
+   */
+  private final ByteBuffer writeBuffer = ByteBuffer.allocateDirect(WRITE_CHUNK_BYTES);
   private List<BatchTicket> durableAtRotation = new ArrayList<>();
   /** The write segment's file holds zeros (or data) up to here; see {@link #preallocateFor}. */
   private long preallocatedEnd;

@@ -134,7 +134,7 @@ public final class Compactor {
       } finally {
         engine.appendLock.unlock();
       }
-      if (victims.isEmpty()) {
+      if (victims.isEmpty() || !engine.mayStillWrite()) {
         return Report.NOTHING;
       }
       double garbage = totalBytes == 0 ? 0 : 1.0 - (double) liveBytes / totalBytes;
@@ -182,6 +182,8 @@ public final class Compactor {
         } finally {
           engine.appendLock.unlock();
         }
+        // A fenced store must not rename or delete its files (another process owns the volume).
+        abandoned[0] |= !engine.mayStillWrite();
         if (abandoned[0]) {
           return;
         }
@@ -201,7 +203,9 @@ public final class Compactor {
         }
       });
       if (abandoned[0]) {
-        deleteQuietly(tempName);
+        if (!(engine.failure() instanceof FencedException)) {
+          deleteQuietly(tempName); // fenced: not even that; the old store is dropped whole later
+        }
         log.info("compaction up to {} abandoned: its segments changed meanwhile", finalName);
         return Report.NOTHING;
       }

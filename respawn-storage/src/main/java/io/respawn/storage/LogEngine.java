@@ -93,6 +93,8 @@ public final class LogEngine implements KvStore {
 
   private final Disk disk;
   private final StorageConfig config;
+  /** Checked before every write batch, compaction step and clean-shutdown mark. */
+  private final WriteFence fence;
 
   // ---- apply stage, guarded by appendLock
   final ReentrantLock appendLock = new ReentrantLock();
@@ -160,9 +162,10 @@ public final class LogEngine implements KvStore {
   private long clearSegmentId = -1;
   private volatile boolean closed;
 
-  private LogEngine(Disk disk, StorageConfig config) {
+  private LogEngine(Disk disk, StorageConfig config, WriteFence fence) {
     this.disk = disk;
     this.config = config;
+    this.fence = java.util.Objects.requireNonNull(fence, "fence");
     this.reserve = new SpaceReserve(disk, config.diskReserveBytes());
     this.compactor = new Compactor(this, disk, config);
     this.flusher =
@@ -177,10 +180,21 @@ public final class LogEngine implements KvStore {
    * @throws StorageException if the log is corrupt in a way recovery must not paper over
    */
   public static LogEngine open(Disk disk, StorageConfig config) throws IOException {
+    return open(disk, config, WriteFence.NONE);
+  }
+
+  /**
+   * As {@link #open(Disk, StorageConfig)}, with a {@link WriteFence} checked before every write
+   * batch: once it reports the store fenced, the engine fails every unacknowledged write with a
+   * {@link FencedException}, refuses all later ones and writes nothing more (no compaction, no
+   * fsync of new data, no clean-shutdown mark at close). Recovery at open is not fenced.
+   */
+  public static LogEngine open(Disk disk, StorageConfig config, WriteFence fence)
+      throws IOException {
     if (!config.batchChecksums()) {
       log.warn("batchChecksums=false: recovery will not verify checksums (crash experiments only)");
     }
-    LogEngine engine = new LogEngine(disk, config);
+    LogEngine engine = new LogEngine(disk, config, fence);
     Recovery.Result recovered;
     try {
       recovered = Recovery.run(disk, config);
@@ -309,6 +323,9 @@ public final class LogEngine implements KvStore {
   }
 
   private StorageException notAcceptingWrites() {
+    if (failure instanceof FencedException fenced) {
+      return new FencedException(fenced.getMessage());
+    }
     return new StorageException("store is not accepting writes: " + failure.getMessage()
         + " (restart once the disk is fixed)", failure);
   }
@@ -527,6 +544,7 @@ public final class LogEngine implements KvStore {
       return batches;
     }
     try {
+      fence.check(); // a fenced store writes nothing more (see WriteFence for the window left)
       writeBuffer.clear();
       Pending buffered = null; // last batch in writeBuffer
       for (Pending p : batches) {
@@ -552,7 +570,13 @@ public final class LogEngine implements KvStore {
         }
       }
       writeBuffered(buffered);
+      // Written, not yet acknowledged: a fence raised meanwhile (after the check above) must not
+      // see these acknowledged, or a promotion that missed them would lose them (WriteFence).
+      fence.check();
       return batches;
+    } catch (FencedException e) {
+      fail(e, batches); // none of them is acknowledged, written or not
+      return List.of();
     } catch (IOException | RuntimeException e) {
       // Batches written whole before the error are in the log in order: acknowledge them as
       // ORDERED (the index rebuilt by fail() keeps them); fail the rest.
@@ -938,6 +962,7 @@ public final class LogEngine implements KvStore {
     String reason = describe(cause);
     StorageException error = full
         ? new DiskFullException(String.valueOf(cause.getMessage()), cause)
+        : cause instanceof FencedException fenced ? fenced
         : new StorageException(reason, cause);
     List<Pending> queued;
     appendLock.lock();
@@ -955,6 +980,8 @@ public final class LogEngine implements KvStore {
     }
     if (full) {
       enterDiskFull(cause, "writing the log");
+    } else if (error instanceof FencedException) {
+      log.warn("store fenced, it writes nothing more: {}", error.getMessage());
     } else {
       log.error("storage failure, store is now read-only: {}", reason, cause);
     }
@@ -1137,6 +1164,29 @@ public final class LogEngine implements KvStore {
     return failure;
   }
 
+  /**
+   * Asks the {@link WriteFence} whether this store may still write, for steps outside the write
+   * path (compaction, close). If not, fails the store as the write path would (every waiting write
+   * fails, later ones are refused) and returns false.
+   */
+  boolean mayStillWrite() {
+    if (failure != null) {
+      return false;
+    }
+    try {
+      fence.check();
+      return true;
+    } catch (IOException | RuntimeException e) {
+      writeLock.lock();
+      try {
+        fail(e, List.of());
+      } finally {
+        writeLock.unlock();
+      }
+      return false;
+    }
+  }
+
   // ------------------------------------------------------------------ compaction hooks
 
   /**
@@ -1273,9 +1323,9 @@ public final class LogEngine implements KvStore {
         Thread.currentThread().interrupt();
       }
     }
-    if (failure == null) {
+    if (failure == null && mayStillWrite()) {
       syncOnce();
-      if (trimPreallocated() && failure == null) {
+      if (trimPreallocated() && failure == null && mayStillWrite()) {
         recordCleanShutdown();
       }
     }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -132,38 +133,106 @@ public final class RecordingDisk implements Disk {
     double survive = random.nextDouble();
     Map<String, byte[]> image = new TreeMap<>();
     for (Map.Entry<String, File> e : files.entrySet()) {
-      File f = e.getValue();
-      List<Write> pieces = new ArrayList<>();
-      for (Write w : f.unflushed) {
-        long at = w.offset;
-        int done = 0;
-        while (done < w.bytes.length) {
-          long blockEnd = (at / BLOCK_BYTES + 1) * BLOCK_BYTES;
-          int n = (int) Math.min(w.bytes.length - done, blockEnd - at);
-          pieces.add(new Write(at, Arrays.copyOfRange(w.bytes, done, done + n)));
-          at += n;
-          done += n;
-        }
-      }
-      Collections.shuffle(pieces, random);
-      byte[] bytes = f.durable.clone();
-      for (Write piece : pieces) {
-        if (random.nextDouble() >= survive) {
-          continue;
-        }
-        int keep = piece.bytes.length;
-        if (random.nextInt(8) == 0) {
-          keep = random.nextInt(piece.bytes.length); // torn
-        }
-        long end = piece.offset + keep;
-        if (end > bytes.length) {
-          bytes = Arrays.copyOf(bytes, (int) end);
-        }
-        System.arraycopy(piece.bytes, 0, bytes, (int) piece.offset, keep);
-      }
-      image.put(e.getKey(), bytes);
+      image.put(e.getKey(), crashBytes(e.getValue(), random, survive));
     }
     return image;
+  }
+
+  /**
+   * One crash state of several disks at once (a volume's directories, see RecordingVolume): a
+   * file linked into several of them crashes once, and its image is the same array under each of
+   * its names (so {@link #of(Map, IdentityHashMap)} can link them again). The caller keeps the
+   * disks still.
+   */
+  static Map<String, Map<String, byte[]>> crashImage(Map<String, RecordingDisk> disks,
+      Random random) {
+    double survive = random.nextDouble();
+    IdentityHashMap<File, byte[]> crashed = new IdentityHashMap<>();
+    Map<String, Map<String, byte[]>> images = new TreeMap<>();
+    for (Map.Entry<String, RecordingDisk> d : new TreeMap<>(disks).entrySet()) {
+      Map<String, byte[]> image = new TreeMap<>();
+      synchronized (d.getValue()) {
+        for (Map.Entry<String, File> e : d.getValue().files.entrySet()) {
+          byte[] bytes = crashed.get(e.getValue());
+          if (bytes == null) {
+            bytes = crashBytes(e.getValue(), random, survive);
+            crashed.put(e.getValue(), bytes);
+          }
+          image.put(e.getKey(), bytes);
+        }
+      }
+      images.put(d.getKey(), image);
+    }
+    return images;
+  }
+
+  /** A disk holding this image, sharing a file with other disks built with the same map when
+   * their images hold the same array (a hard link that survived the crash). */
+  static RecordingDisk of(Map<String, byte[]> image, IdentityHashMap<byte[], Object> shared) {
+    RecordingDisk disk = new RecordingDisk();
+    for (Map.Entry<String, byte[]> e : image.entrySet()) {
+      File f = (File) shared.get(e.getValue());
+      if (f == null) {
+        f = new File();
+        f.current = e.getValue().clone();
+        f.currentBytes = f.current.length;
+        f.durable = e.getValue().clone();
+        shared.put(e.getValue(), f);
+      }
+      disk.files.put(e.getKey(), f);
+    }
+    return disk;
+  }
+
+  /**
+   * Gives {@code target} a second name for this disk's file (a hard link): one file under two
+   * names; a crash keeps or loses its unflushed writes for both. A linked file must not be
+   * written through two disks at the same time (each disk locks only itself).
+   */
+  void linkTo(String name, RecordingDisk target) throws IOException {
+    File f;
+    synchronized (this) {
+      f = file(name);
+    }
+    synchronized (target) {
+      if (target.files.containsKey(name)) {
+        throw new FileAlreadyExistsException(name);
+      }
+      target.files.put(name, f);
+      target.changed("link");
+    }
+  }
+
+  private static byte[] crashBytes(File f, Random random, double survive) {
+    List<Write> pieces = new ArrayList<>();
+    for (Write w : f.unflushed) {
+      long at = w.offset;
+      int done = 0;
+      while (done < w.bytes.length) {
+        long blockEnd = (at / BLOCK_BYTES + 1) * BLOCK_BYTES;
+        int n = (int) Math.min(w.bytes.length - done, blockEnd - at);
+        pieces.add(new Write(at, Arrays.copyOfRange(w.bytes, done, done + n)));
+        at += n;
+        done += n;
+      }
+    }
+    Collections.shuffle(pieces, random);
+    byte[] bytes = f.durable.clone();
+    for (Write piece : pieces) {
+      if (random.nextDouble() >= survive) {
+        continue;
+      }
+      int keep = piece.bytes.length;
+      if (random.nextInt(8) == 0) {
+        keep = random.nextInt(piece.bytes.length); // torn
+      }
+      long end = piece.offset + keep;
+      if (end > bytes.length) {
+        bytes = Arrays.copyOf(bytes, (int) end);
+      }
+      System.arraycopy(piece.bytes, 0, bytes, (int) piece.offset, keep);
+    }
+    return bytes;
   }
 
   // ---------------------------------------------------------------- Disk

@@ -8,6 +8,7 @@ import io.respawn.storage.Mutation;
 import io.respawn.storage.MutationBatchCodec;
 import io.respawn.storage.ScanPage;
 import io.respawn.storage.StoredValue;
+import io.respawn.storage.backup.BackupKvStore;
 import io.respawn.storage.memory.WitnessTable;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -37,8 +38,15 @@ import java.util.List;
  *
  * <p>Recovery rule (the port's contract): the state is rebuilt from the replica log on every
  * start (the store opens empty, the table is new, {@link #appliedIndex} 0), so it can never be
- * ahead of the log it restarts with. Snapshots (a later step) will let it start from a durable
- * image instead.
+ * ahead of the log it restarts with — except on a backup member whose values are in a {@link
+ * BackupKvStore}: that store keeps each entry's (term, index) and survives restarts, and the
+ * member starts from the index it recovered ({@link #resumingAt}) when the replica log it restarts
+ * with holds that entry (ShardMember checks; otherwise it starts from an empty store). Such a
+ * state machine never applies an entry in witness form: a leader sends a member that keeps
+ * values full entries only ({@code Replica.sendAppend}), so its (lost on restart) table stays
+ * empty; one arriving anyway is a bug and stops the node rather than leave a store that would
+ * answer "absent" for a key it should call unknown after the next restart. Snapshots (a later
+ * step) will let the other roles start from a durable image too.
  *
  * <p>Owned by the node loop thread; {@link #store} is thread-safe for the command thread's reads,
  * and {@link #unknownKeyCount} and {@link #unknownKeyBytes} may be read from any thread. Owns the
@@ -56,6 +64,8 @@ public final class EngineStateMachine
   static final int STORE_SCAN_PAGE_KEYS = 1000;
 
   private final KvStore store;
+  /** The store, when it is a backup's: full entries are applied with their (term, index). */
+  private final BackupKvStore backupStore;
   /** Keys whose newest write this member applied only in witness form: key -> (term, index). */
   private final WitnessTable unknown = new WitnessTable();
   /** Where the walk over unknown keys for {@link #unknownKeys} goes on (0: from the start). */
@@ -66,6 +76,21 @@ public final class EngineStateMachine
 
   public EngineStateMachine(KvStore store) {
     this.store = store;
+    this.backupStore = store instanceof BackupKvStore b ? b : null;
+  }
+
+  /**
+   * A state machine over a backup store that recovered the effects of every entry up to {@code
+   * appliedIndex} (the caller checked that the replica log it restarts with holds that entry):
+   * the runtime hands over only the entries after it.
+   */
+  public static EngineStateMachine resumingAt(BackupKvStore store, long appliedIndex) {
+    if (appliedIndex < 0) {
+      throw new IllegalArgumentException("appliedIndex " + appliedIndex + " must be >= 0");
+    }
+    EngineStateMachine m = new EngineStateMachine(store);
+    m.appliedIndex = appliedIndex;
+    return m;
   }
 
   public KvStore store() {
@@ -85,9 +110,14 @@ public final class EngineStateMachine
     }
     if (entry.kind() == EntryKind.NORMAL) {
       if (entry.isElided()) {
+        if (backupStore != null) {
+          throw new IllegalStateException("entry " + entry.index() + " arrived in witness form "
+              + "at a member that keeps values on a backup store; a leader sends such a member "
+              + "full entries only");
+        }
         applyTimestamps(entry);
       } else {
-        applyValues(MutationBatchCodec.decode(entry.command().data()));
+        applyValues(entry, MutationBatchCodec.decode(entry.command().data()));
       }
     }
     appliedIndex = entry.index();
@@ -121,8 +151,12 @@ public final class EngineStateMachine
   }
 
   /** A full entry: the store has the newest values of its keys, which are known from now on. */
-  private void applyValues(List<Mutation> batch) {
-    store.apply(batch);
+  private void applyValues(Entry entry, List<Mutation> batch) {
+    if (backupStore != null) {
+      backupStore.applyEntry(entry.term(), entry.index(), batch);
+    } else {
+      store.apply(batch);
+    }
     if (unknown.size() == 0) {
       return; // a backup or full-copy primary: nothing is ever unknown
     }

@@ -72,6 +72,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private final ConcurrentLinkedQueue<Object> inbox = new ConcurrentLinkedQueue<>();
   private final Thread thread;
   private final AtomicLong proposalsRefused = new AtomicLong();
+  private final AtomicLong pullKeysAnswered = new AtomicLong();
   private volatile Snapshot snapshot;
   private volatile boolean running = true;
   private long nextTickNanos;
@@ -150,6 +151,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   public Snapshot snapshot() {
     return snapshot;
+  }
+
+  /** Keys this member sent values (or "absent") for in answers to other members' pulls. */
+  public long pullKeysAnswered() {
+    return pullKeysAnswered.get();
   }
 
   public long proposalsRefused() {
@@ -238,7 +244,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       } else if (input instanceof Write w) {
         propose(w);
       } else if (input instanceof PullKeys p) {
-        transport.sendPull(recovery.answer(p));
+        PullKeysReply reply = recovery.answer(p);
+        pullKeysAnswered.addAndGet(reply.values().size());
+        transport.sendPull(reply);
       } else if (input instanceof PullKeysReply r) {
         recovery.onReply(r, now);
       } else if (input instanceof HandOver h) {

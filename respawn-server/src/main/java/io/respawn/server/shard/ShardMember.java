@@ -21,7 +21,11 @@ import io.respawn.server.shard.ShardView.MemberView;
 import io.respawn.storage.Durability;
 import io.respawn.storage.FileChannelDisk;
 import io.respawn.storage.LogEngine;
+import io.respawn.storage.KvStore;
 import io.respawn.storage.StorageConfig;
+import io.respawn.storage.backup.BackupConfig;
+import io.respawn.storage.backup.BackupKvStore;
+import io.respawn.storage.backup.BackupStore;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -44,18 +48,36 @@ import org.slf4j.LoggerFactory;
  * log on every start), the peer transport, the {@link NodeLoop} that drives the runtime, and the RESP server
  * whose commands go through a {@link ReplicatedStore} and answer as a Redis Cluster node.
  *
+ * <p>A member whose configured role is BACKUP keeps its values in a {@link BackupStore} in
+ * {@code DATA/backup} instead (DESIGN §3: values on disk, only an index in DRAM). That store is
+ * not rebuilt on start but recovered, and kept when the replica log this member restarts with
+ * holds the newest entry it recovered (same index, same term: the same entry); the runtime then
+ * hands over only the entries after it. Otherwise (the store is ahead of the log, possible only
+ * after a machine crash cut the log's unflushed tail while the store's writeback had made more
+ * durable) it is deleted and rebuilt from the log like any other role's state. Why keep it: a
+ * backup holds every value of the shard, and re-applying the whole log would rewrite all of them
+ * through the buffer on every restart. Acknowledgements do not rest on this store: a member's
+ * flushed index (what WAIT, WAITAOF and DURABLE writes count) is its replica log's, which holds
+ * full entries on a backup; the store only has to be a prefix of that log, which the check on
+ * start keeps true.
+ *
+ * <p>In a shard with a BACKUP member, every member refuses values larger than the backup store
+ * takes ({@link BackupConfig#valueBytesMax}), so that a write the primary accepts never stops a
+ * backup.
+ *
  * <p>{@link #start} brings them up in that order; {@link #close} takes them down in reverse.
  */
 public final class ShardMember implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ShardMember.class);
   static final String REPLICA_DIR = "replica";
   static final String STATE_DIR = "state";
+  static final String BACKUP_DIR = "backup";
   static final int MAX_ENTRIES_PER_APPEND = 1024;
 
   private final ShardConfig config;
   private final DataDirLock lock;
   private final SegmentedReplicaLog replicaLog;
-  private final LogEngine stateEngine;
+  private final KvStore stateStore;
   private final EngineStateMachine stateMachine;
   private final PeerTransport transport;
   private final NodeLoop loop;
@@ -63,12 +85,12 @@ public final class ShardMember implements AutoCloseable {
   private final List<MemberAddress> ordered;
 
   private ShardMember(ShardConfig config, DataDirLock lock, SegmentedReplicaLog replicaLog,
-      LogEngine stateEngine, EngineStateMachine stateMachine, PeerTransport transport,
+      KvStore stateStore, EngineStateMachine stateMachine, PeerTransport transport,
       NodeLoop loop, RespawnServer server, List<MemberAddress> ordered) {
     this.config = config;
     this.lock = lock;
     this.replicaLog = replicaLog;
-    this.stateEngine = stateEngine;
+    this.stateStore = stateStore;
     this.stateMachine = stateMachine;
     this.transport = transport;
     this.loop = loop;
@@ -93,10 +115,26 @@ public final class ShardMember implements AutoCloseable {
       // occasional flush, so it flushes rarely.
       StorageConfig stateConfig = StorageConfig.defaults()
           .withFlushIntervalMillis(StorageConfig.FLUSH_INTERVAL_MILLIS_LIMIT);
-      LogEngine engine = LogEngine.open(new FileChannelDisk(Files.createDirectories(stateDir)),
-          stateConfig);
-      opened.add(engine);
-      EngineStateMachine stateMachine = new EngineStateMachine(engine);
+      BackupConfig backupConfig = backupConfig();
+      if (config.members().values().stream().anyMatch(m -> m.role() == Role.BACKUP)) {
+        stateConfig = stateConfig.withSizes(stateConfig.segmentBytesMax(),
+            stateConfig.batchBytesMax(),
+            Math.min(stateConfig.keyBytesMax(), backupConfig.keyBytesMax()),
+            Math.min(stateConfig.valueBytesMax(), backupConfig.valueBytesMax()));
+      }
+      KvStore engine;
+      EngineStateMachine stateMachine;
+      if (config.me().role() == Role.BACKUP) {
+        BackupKvStore backup = openBackup(data.resolve(BACKUP_DIR), backupConfig, replicaLog);
+        opened.add(backup);
+        engine = backup;
+        stateMachine = EngineStateMachine.resumingAt(backup, backup.lastApplied().index());
+      } else {
+        engine = LogEngine.open(new FileChannelDisk(Files.createDirectories(stateDir)),
+            stateConfig);
+        opened.add(engine);
+        stateMachine = new EngineStateMachine(engine);
+      }
       opened.add(stateMachine);
       MemberAddress me = config.me();
       AtomicReference<NodeLoop> loopRef = new AtomicReference<>();
@@ -235,12 +273,45 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_keys_pulled", s.keysPulled());
     shard.put("respawn_keys_unknown", stateMachine.unknownKeyCount());
     shard.put("respawn_keys_unknown_bytes", stateMachine.unknownKeyBytes());
+    shard.put("respawn_pull_keys_answered", loop.pullKeysAnswered());
     shard.put("respawn_proposals_refused", loop.proposalsRefused());
     shard.put("respawn_peer_handshakes_refused", transport.stats().handshakesRefused());
     shard.put("respawn_peer_frames_corrupt", transport.stats().framesCorrupt());
+    if (stateStore instanceof BackupKvStore backup) {
+      shard.putAll(backupInfo(backup.backup()));
+    }
     out.put("shard", shard);
     out.put("cluster", new LinkedHashMap<>(Map.of("cluster_enabled", 1)));
     return out;
+  }
+
+  /** INFO shard fields of a backup member: where its values are and how its storage keeps up. */
+  static Map<String, Object> backupInfo(BackupStore store) {
+    io.respawn.storage.backup.BackupStats st = store.stats();
+    long[] places = store.liveKeysByPlace();
+    Map<String, Object> b = new LinkedHashMap<>();
+    b.put("respawn_backup_keys", places[0] + places[1] + places[2]);
+    b.put("respawn_backup_keys_buffer", places[0]);
+    b.put("respawn_backup_keys_hot", places[1]);
+    b.put("respawn_backup_keys_cold", places[2]);
+    b.put("respawn_backup_tombstones", st.tombstones());
+    b.put("respawn_backup_index_bytes", st.indexOffHeapBytes());
+    b.put("respawn_backup_buffer_ring_bytes", st.ringBytes());
+    b.put("respawn_backup_buffer_used_bytes", st.bufferUsedBytes());
+    b.put("respawn_backup_buffer_high_water_bytes", st.bufferHighWaterBytes());
+    b.put("respawn_backup_buffer_full_waits", st.bufferFullWaits());
+    b.put("respawn_backup_hot_segments", st.hotSegments());
+    b.put("respawn_backup_hot_bytes", st.hotBytes());
+    b.put("respawn_backup_hot_live_bytes", st.hotLiveBytes());
+    b.put("respawn_backup_cold_segments", st.coldSegments());
+    b.put("respawn_backup_cold_bytes", st.coldBytes());
+    b.put("respawn_backup_cold_live_bytes", st.coldLiveBytes());
+    b.put("respawn_backup_writeback_bytes", st.writebackBytes());
+    b.put("respawn_backup_gc_segments", st.gcSegments());
+    b.put("respawn_backup_gc_records_rewritten", st.gcRecordsRewritten());
+    b.put("respawn_backup_popular_keys", st.hotKeys());
+    b.put("respawn_backup_popularity_reports", st.popularityReports());
+    return b;
   }
 
   public int respPort() {
@@ -310,6 +381,41 @@ public final class ShardMember implements AutoCloseable {
     } catch (IOException e) {
       log.warn("releasing the data directory lock failed: {}", e.toString());
     }
+  }
+
+  /** The backup store's settings on a shard member. */
+  static BackupConfig backupConfig() {
+    return BackupConfig.defaults();
+  }
+
+  /**
+   * Opens the backup store in dir, keeping what it recovered when the replica log holds the newest
+   * entry it applied (see the class comment), else starting it empty.
+   */
+  static BackupKvStore openBackup(Path dir, BackupConfig backupConfig,
+      SegmentedReplicaLog replicaLog) throws IOException {
+    BackupStore store = BackupStore.open(dir, backupConfig);
+    BackupStore.Timestamp last = store.lastApplied();
+    if (last.index() == 0 || logHolds(replicaLog, last)) {
+      if (last.index() > 0) {
+        log.info("backup store recovered through entry {} (term {}); applying the replica log "
+            + "after it", last.index(), last.term());
+      }
+      return new BackupKvStore(store);
+    }
+    log.warn("backup store recovered through entry {} (term {}), which the replica log (entries "
+        + "{}..{}) does not hold: a machine crash cut the log's unflushed tail; rebuilding the "
+        + "store from the log", last.index(), last.term(), replicaLog.firstIndex(),
+        replicaLog.lastIndex());
+    store.close();
+    deleteTree(dir);
+    return new BackupKvStore(BackupStore.open(dir, backupConfig));
+  }
+
+  /** Whether the log holds the entry (term, index): same index, same term, same entry. */
+  static boolean logHolds(SegmentedReplicaLog replicaLog, BackupStore.Timestamp entry) {
+    return entry.index() >= replicaLog.firstIndex() && entry.index() <= replicaLog.lastIndex()
+        && replicaLog.termAt(entry.index()) == entry.term();
   }
 
   private static void deleteTree(Path dir) throws IOException {

@@ -291,6 +291,16 @@ final class BackupIndex implements AutoCloseable {
     return key;
   }
 
+  /** Slots in the table now (a power of two). */
+  int capacity() {
+    return mask + 1;
+  }
+
+  /** Whether the slot holds a key (deleted and never-used slots do not). */
+  boolean isLive(int slot) {
+    return tagAt(slot) != 0 && refAt(slot) != DELETED;
+  }
+
   /** Visits every live slot (slot numbers are stable while the visitor does not insert). */
   void forEach(java.util.function.IntConsumer visitor) {
     for (int i = 0; i <= mask; i++) {

@@ -585,6 +585,95 @@ public final class BackupStore implements AutoCloseable {
     throw new StorageException("record of a key kept moving during " + READ_ATTEMPTS_MAX + " reads");
   }
 
+  /** Slots of the index one scan page visits at most, so a sparse table cannot stall a caller. */
+  static final int SCAN_SLOTS_PER_PAGE_MAX = 1 << 16;
+
+  /**
+   * One page of live keys (a deleted key's tombstone is skipped) in index slot order: SCAN on a
+   * backup member that leads. Start with cursor 0; the iteration is over when the page's next
+   * cursor is 0. The cursor carries the index's rebuild count: a rebuild moves every key, so a
+   * cursor from before one starts the walk over. So every key present for the whole iteration is
+   * returned at least once (keys may come twice across a rebuild), as {@code KvStore#scan}
+   * promises; a rebuild happens only when the index grows past 3/4 full or compacts its key
+   * arena, so the walk ends.
+   *
+   * <pre>
+   * cursor (u64): | 0 (8 bits) | rebuild count mod 2^24 (24 bits) | next slot + 1 (32 bits) |
+   * </pre>
+   */
+  public io.respawn.storage.ScanPage scanKeys(long cursor, int countHint) {
+    if (cursor < 0) {
+      throw new IllegalArgumentException("cursor " + cursor + " is not a backup scan cursor");
+    }
+    int want = Math.max(1, Math.min(countHint, 1 << 16));
+    List<byte[]> keys = new ArrayList<>(Math.min(want, 1024));
+    lock.lock();
+    try {
+      long generation = index.rebuilds() & 0xFF_FFFFL;
+      long from = cursor == 0 || (cursor >>> 32) != generation ? 0 : (cursor & 0xFFFF_FFFFL) - 1;
+      int capacity = index.capacity();
+      long slot = from;
+      long visited = 0;
+      while (slot < capacity && keys.size() < want && visited < SCAN_SLOTS_PER_PAGE_MAX) {
+        int s = (int) slot++;
+        visited++;
+        if (index.isLive(s) && !Location.isTombstone(index.location(s))) {
+          keys.add(index.key(s));
+        }
+      }
+      long next = slot >= capacity ? 0 : (generation << 32) | (slot + 1);
+      return new io.respawn.storage.ScanPage(keys, next);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Where the newest versions of the keys with a value are now, counted by a walk of the index
+   * (about 1 ms per 100,000 slots, under the state lock): {@code [buffer, hot log, cold log]}.
+   * What INFO and {@code respawn status} show, so popularity's effect can be seen.
+   */
+  public long[] liveKeysByPlace() {
+    long[] counts = new long[3];
+    lock.lock();
+    try {
+      index.forEach(slot -> {
+        long location = index.location(slot);
+        if (Location.isTombstone(location)) {
+          return;
+        }
+        if (Location.isBuffer(location)) {
+          counts[0]++;
+        } else {
+          counts[Location.log(location) == LogKind.HOT ? 1 : 2]++;
+        }
+      });
+    } finally {
+      lock.unlock();
+    }
+    return counts;
+  }
+
+  /** Keys with a value (tombstones not counted). Any thread. */
+  public long liveKeyCount() {
+    lock.lock();
+    try {
+      return index.size() - index.tombstones();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Bytes of DRAM the index holds off the heap (table and key arena). Any thread. */
+  public long indexOffHeapBytes() {
+    lock.lock();
+    try {
+      return index.offHeapBytes();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** The record at location, or null if it cannot be read (its segment was just deleted). */
   byte[] readRecord(long location, int length) {
     byte[] record = new byte[length];

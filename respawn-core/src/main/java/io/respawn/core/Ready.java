@@ -16,7 +16,8 @@ import java.util.List;
  *   <li>Apply {@link #committedEntries()} to the state machine, in order. Elided NORMAL entries
  *       (on a witness) update key timestamps only.
  *   <li>Answer {@link #reads()}: an {@code ok} read is served from the state machine after step 3.
- *   <li>Note {@link #statusChanges()} and {@link #membership()} (e.g. start serving writes).
+ *   <li>Note {@link #statusChanges()} and {@link #membership()} (e.g. start serving writes), and
+ *       {@link #suspicion()}: start or cancel proactive recovery and the warm-up.
  * </ol>
  *
  * <p>Entries must not be applied before they are persisted locally. Ready values are independent:
@@ -31,6 +32,8 @@ import java.util.List;
  *     must be stable before any message of this Ready leaves); false when only the commit index
  *     moved, or when {@code hardState} is null
  * @param membership the configuration now in effect if it changed, else {@code null}
+ * @param suspicion changes of this follower's suspicion of its leader, oldest first (see
+ *     {@link SuspicionChange}): SOFT is where proactive recovery starts
  */
 public record Ready(
     HardState hardState,
@@ -40,10 +43,19 @@ public record Ready(
     List<Entry> committedEntries,
     List<ReadResult> reads,
     List<RoleChange> statusChanges,
-    Membership membership) {
+    Membership membership,
+    List<SuspicionChange> suspicion) {
 
   public static final Ready EMPTY =
       new Ready(null, false, List.of(), List.of(), List.of(), List.of(), List.of(), null);
+
+  /** A Ready without suspicion changes. */
+  public Ready(HardState hardState, boolean termOrVoteChanged, List<Entry> entriesToPersist,
+      List<Message> messages, List<Entry> committedEntries, List<ReadResult> reads,
+      List<RoleChange> statusChanges, Membership membership) {
+    this(hardState, termOrVoteChanged, entriesToPersist, messages, committedEntries, reads,
+        statusChanges, membership, List.of());
+  }
 
   public Ready {
     if (termOrVoteChanged && hardState == null) {
@@ -54,6 +66,7 @@ public record Ready(
     committedEntries = List.copyOf(committedEntries);
     reads = List.copyOf(reads);
     statusChanges = List.copyOf(statusChanges);
+    suspicion = List.copyOf(suspicion);
   }
 
   /**
@@ -73,6 +86,7 @@ public record Ready(
         && committedEntries.isEmpty()
         && reads.isEmpty()
         && statusChanges.isEmpty()
-        && membership == null;
+        && membership == null
+        && suspicion.isEmpty();
   }
 }

@@ -77,6 +77,8 @@ public final class Replica {
   private final RaftLog log;
   private final Lease lease;
   private final FailureDetector detector;
+  /** Follower: suspicion of the leader, warm-up episodes, the takeover mode's campaign rule. */
+  private final LeaderWatch watch;
   private final long electionTimeoutNanos;
   private final long heartbeatIntervalNanos;
   private final long catchUpTimeoutNanos;
@@ -153,7 +155,8 @@ public final class Replica {
     this.random = new SplitMix64(config.randomSeed() ^ (0x5DEECE66DL * (self.value() + 1)));
     this.log = new RaftLog(state.log());
     this.lease = new Lease(config.leaseMillis(), config.clockDriftMax());
-    this.detector = config.failureDetector();
+    this.detector = config.newFailureDetector();
+    this.watch = new LeaderWatch(detector, config.takeover());
     this.electionTimeoutNanos = config.electionTimeoutMillis() * 1_000_000L;
     this.heartbeatIntervalNanos = config.heartbeatIntervalMillis() * 1_000_000L;
     this.catchUpTimeoutNanos = config.catchUpTimeoutMillis() * 1_000_000L;
@@ -192,6 +195,7 @@ public final class Replica {
         }
       }
       case FOLLOWER -> {
+        noteSuspicion();
         if (mayCampaign() && suspectsLeader()) {
           startCatchUp();
         }
@@ -251,6 +255,39 @@ public final class Replica {
   /** The runtime's connection to {@code peer} is up again: the hint above no longer holds. */
   public void peerReachable(NodeId peer) {
     unreachable.remove(peer);
+  }
+
+  /**
+   * The runtime finished warming up for suspicion {@code episode} ({@link SuspicionChange}):
+   * under {@link TakeoverMode#SPECULATIVE} this node campaigns as soon as the leader is still
+   * suspected and its own lease promise has run out (now, or at a later tick). A report for an
+   * episode that has ended (the leader was heard meanwhile) changes nothing.
+   */
+  public Ready warmUpDone(long episode, long nowNanos) {
+    observe(nowNanos);
+    if (status == Status.FOLLOWER) {
+      noteSuspicion();
+      watch.warmUpDone(episode);
+      if (mayCampaign() && suspectsLeader()) {
+        startCatchUp();
+      }
+    }
+    return drain();
+  }
+
+  /** The follower's current suspicion of its leader (NONE when it follows no one). */
+  public FailureDetector.Suspicion leaderSuspicion() {
+    return watch.suspicion();
+  }
+
+  /** The current (or last) suspicion episode, 0 before the first. */
+  public long suspicionEpisode() {
+    return watch.episode();
+  }
+
+  /** True when the runtime reported the current suspicion episode's warm-up done. */
+  public boolean warmedUp() {
+    return watch.warmedUp();
   }
 
   /** Handles one message addressed to this replica ({@code m.to()} must equal {@link #id()}). */
@@ -667,16 +704,43 @@ public final class Replica {
     if (promiseActive()) {
       return false; // our own vote is promised away
     }
-    if (detector != null && leader != null) {
-      return detector.suspicion(leader, nowNanos) == FailureDetector.Suspicion.HARD;
+    if (leader != null && (detector != null || config.takeover() == TakeoverMode.SPECULATIVE)) {
+      return watch.allowsCampaign();
     }
     return nowNanos >= electionDeadlineNanos;
   }
 
+  /** Re-evaluates the suspicion of the leader this node follows (reported through Ready). */
+  private void noteSuspicion() {
+    NodeId watched = status == Status.FOLLOWER ? leader : null;
+    watch.evaluate(watched, term, watched != null && unreachable.contains(watched),
+        watched != null && mayCampaign(), nowNanos);
+  }
+
+  /**
+   * Whether a pre-vote must be refused because the leader was heard recently: within the
+   * election timeout without a detector; with one, while this node's own detector does not
+   * suspect the leader at all; under speculative takeover never (the caller's lease-promise check
+   * alone decides, so a candidate that waited out its own promise is not held back further).
+   */
   private boolean heardFromLeaderRecently() {
-    return leader != null
-        && lastLeaderContactNanos != Long.MIN_VALUE
-        && nowNanos - lastLeaderContactNanos < electionTimeoutNanos;
+    if (leader == null || lastLeaderContactNanos == Long.MIN_VALUE) {
+      return false;
+    }
+    if (config.takeover() == TakeoverMode.SPECULATIVE) {
+      return false;
+    }
+    if (detector != null) {
+      return !unreachable.contains(leader)
+          && detector.suspicion(leader, nowNanos) == FailureDetector.Suspicion.NONE;
+    }
+    return nowNanos - lastLeaderContactNanos < electionTimeoutNanos;
+  }
+
+  /** The broken {@link Variant#SPECULATIVE_VOTE_IN_LEASE}: votes ignore the lease promise. */
+  private boolean votesThroughPromise() {
+    return config.variant() == Variant.SPECULATIVE_VOTE_IN_LEASE
+        && config.takeover() == TakeoverMode.SPECULATIVE;
   }
 
   private void setStatus(Status next) {
@@ -896,8 +960,8 @@ public final class Replica {
     if (m.preVote()) {
       // Nobody changes state for a pre-vote. Refuse while we still follow a live leader, so a
       // partitioned node coming back cannot depose a healthy one.
-      boolean grant = m.term() > term && logOk && status != Status.LEADER && !promiseActive()
-          && !heardFromLeaderRecently();
+      boolean grant = m.term() > term && logOk && status != Status.LEADER
+          && ((!promiseActive() && !heardFromLeaderRecently()) || votesThroughPromise());
       outbox.add(new RequestVoteResponse(self, m.from(), grant ? m.term() : term, true, grant,
           log.lastIndex(), log.lastTerm()));
       return;
@@ -906,7 +970,8 @@ public final class Replica {
       reject(m);
       return;
     }
-    if (promiseActive() && !m.from().equals(promisedTo) && !m.transfer()) {
+    if (promiseActive() && !m.from().equals(promisedTo) && !m.transfer()
+        && !votesThroughPromise()) {
       reject(m); // lease promise: no vote, and no term change either
       return;
     }
@@ -1367,6 +1432,7 @@ public final class Replica {
   // =====================================================================================
 
   private Ready drain() {
+    noteSuspicion();
     checkInvariants();
     HardState hs = new HardState(term, votedFor, commitIndex);
     HardState hsOut = null;
@@ -1384,7 +1450,7 @@ public final class Replica {
       applyHandedOutIndex = commitIndex;
     }
     Ready r = new Ready(hsOut, termOrVoteChanged, toPersist, outbox, committed, reads, statusChanges,
-        membershipChanged ? membership : null);
+        membershipChanged ? membership : null, watch.takeChanges());
     outbox.clear();
     reads.clear();
     statusChanges.clear();

@@ -18,7 +18,12 @@ import java.util.Objects;
  * @param catchUpEntriesMax entries a node buffers while catching up before it gives up
  * @param randomSeed seed of the election-jitter generator (SplitMix64)
  * @param variant {@link Variant#CORRECT} except in the simulator's teeth test
- * @param failureDetector optional; null means "use the election timeout"
+ * @param failureDetector optional detector instance (tests); null means {@code phi} decides
+ * @param phi settings of a {@link PhiAccrualDetector} the replica creates for itself (a fresh one
+ *     per replica instance), used when {@code failureDetector} is null; both null means "use the
+ *     election timeout"
+ * @param takeover when a follower that may lead campaigns ({@link TakeoverMode});
+ *     {@link TakeoverMode#SPECULATIVE} needs a detector
  */
 public record ReplicaConfig(
     NodeId self,
@@ -32,12 +37,20 @@ public record ReplicaConfig(
     int catchUpEntriesMax,
     long randomSeed,
     Variant variant,
-    FailureDetector failureDetector) {
+    FailureDetector failureDetector,
+    PhiAccrualDetector.Settings phi,
+    TakeoverMode takeover) {
 
   public ReplicaConfig {
     Objects.requireNonNull(self, "self");
     Objects.requireNonNull(bootstrapMembership, "bootstrapMembership");
     Objects.requireNonNull(variant, "variant");
+    Objects.requireNonNull(takeover, "takeover");
+    require(takeover != TakeoverMode.SPECULATIVE || failureDetector != null || phi != null,
+        "takeover speculative needs a failure detector (phi settings)");
+    require(phi == null || phi.heartbeatIntervalMillis() == heartbeatIntervalMillis,
+        "phi heartbeatIntervalMillis " + (phi == null ? 0 : phi.heartbeatIntervalMillis())
+            + " must equal heartbeatIntervalMillis " + heartbeatIntervalMillis);
     require(heartbeatIntervalMillis >= 1, "heartbeatIntervalMillis " + heartbeatIntervalMillis
         + " must be >= 1");
     require(electionTimeoutMillis > 2 * heartbeatIntervalMillis, "electionTimeoutMillis "
@@ -58,7 +71,10 @@ public record ReplicaConfig(
     }
   }
 
-  /** Defaults: election 1000 ms, heartbeat 100 ms, lease 500 ms, drift 1%, catch-up 200 ms. */
+  /**
+   * Defaults: election 1000 ms, heartbeat 100 ms, lease 500 ms, drift 1%, catch-up 200 ms, no
+   * failure detector, hard-timeout takeover.
+   */
   public static Builder builder(NodeId self, Membership bootstrapMembership) {
     return new Builder(self, bootstrapMembership);
   }
@@ -67,7 +83,15 @@ public record ReplicaConfig(
   public ReplicaConfig withVariant(Variant v) {
     return new ReplicaConfig(self, bootstrapMembership, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, clockDriftMax, catchUpTimeoutMillis,
-        maxEntriesPerAppend, catchUpEntriesMax, randomSeed, v, failureDetector);
+        maxEntriesPerAppend, catchUpEntriesMax, randomSeed, v, failureDetector, phi, takeover);
+  }
+
+  /** The failure detector this config asks for: the instance, else a fresh phi detector, else null. */
+  FailureDetector newFailureDetector() {
+    if (failureDetector != null) {
+      return failureDetector;
+    }
+    return phi == null ? null : new PhiAccrualDetector(phi);
   }
 
   /** Mutable builder; {@link #build()} validates. */
@@ -84,6 +108,8 @@ public record ReplicaConfig(
     private long randomSeed = 1;
     private Variant variant = Variant.CORRECT;
     private FailureDetector failureDetector;
+    private PhiAccrualDetector.Settings phi;
+    private TakeoverMode takeover = TakeoverMode.HARD_TIMEOUT;
 
     private Builder(NodeId self, Membership membership) {
       this.self = self;
@@ -140,10 +166,21 @@ public record ReplicaConfig(
       return this;
     }
 
+    /** Phi-accrual settings (null: no detector unless an instance is given). */
+    public Builder phi(PhiAccrualDetector.Settings v) {
+      phi = v;
+      return this;
+    }
+
+    public Builder takeover(TakeoverMode v) {
+      takeover = v;
+      return this;
+    }
+
     public ReplicaConfig build() {
       return new ReplicaConfig(self, membership, electionTimeoutMillis, heartbeatIntervalMillis,
           leaseMillis, clockDriftMax, catchUpTimeoutMillis, maxEntriesPerAppend, catchUpEntriesMax,
-          randomSeed, variant, failureDetector);
+          randomSeed, variant, failureDetector, phi, takeover);
     }
   }
 }

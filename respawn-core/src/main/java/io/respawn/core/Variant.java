@@ -25,7 +25,12 @@ public enum Variant {
    * A follower told its leader is unreachable also drops its lease promise to it (votes at once)
    * instead of treating the hint as a liveness hint only.
    */
-  HINT_VOIDS_PROMISE;
+  HINT_VOIDS_PROMISE,
+  /**
+   * Under {@link TakeoverMode#SPECULATIVE} a voter grants (pre-)votes although its lease promise
+   * to the leader still runs: a backup that votes while the primary still heartbeats it.
+   */
+  SPECULATIVE_VOTE_IN_LEASE;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

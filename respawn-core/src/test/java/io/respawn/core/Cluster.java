@@ -30,6 +30,10 @@ final class Cluster {
   final Set<NodeId> down = new HashSet<>();
   /** Report every write as flushed at once (a test of flush reports turns it off). */
   boolean reportFlushes = true;
+  /** Every suspicion change each node reported, oldest first. */
+  final Map<NodeId, List<SuspicionChange>> suspicions = new HashMap<>();
+  /** Report a wanted warm-up done at once (else a test calls {@link Replica#warmUpDone}). */
+  boolean warmUpAtOnce = true;
   /** Messages matching this are dropped on send. */
   Predicate<Message> dropIf = m -> false;
   long globalNanos = 1_000 * MS;
@@ -107,6 +111,7 @@ final class Cluster {
    */
   void handle(NodeId id, Ready rd) {
     Replica r = replicas.get(id);
+    long warmUp = 0;
     while (true) {
       if (rd.hardState() != null) {
         hardStates.put(id, rd.hardState());
@@ -128,10 +133,18 @@ final class Cluster {
       for (ReadResult rr : rd.reads()) {
         readResults.put(rr.id(), rr);
       }
+      for (SuspicionChange sc : rd.suspicion()) {
+        suspicions.computeIfAbsent(id, k -> new ArrayList<>()).add(sc);
+        warmUp = sc.warmUpWanted() && warmUpAtOnce ? sc.episode() : warmUp;
+      }
       r.advance(rd);
       // these disks are durable at once: report the flush, as a runtime does when its fsync ends
       rd = rd.entriesToPersist().isEmpty() || !reportFlushes ? r.ready()
           : r.logFlushed(r.persistedIndex(), now(id));
+      if (rd.isEmpty() && warmUp != 0) {
+        rd = r.warmUpDone(warmUp, now(id));
+        warmUp = 0;
+      }
       if (rd.isEmpty()) {
         return;
       }

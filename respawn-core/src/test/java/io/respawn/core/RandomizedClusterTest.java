@@ -60,11 +60,14 @@ class RandomizedClusterTest {
   /**
    * Teeth: each broken variant must be caught by the checker within a handful of seeds. This
    * harness starts no leadership transfer and gives no reachability hint, so TRANSFER_KEEPS_LEASE
-   * and HINT_VOIDS_PROMISE have their teeth in the simulator's LeaseScenarioTest instead.
+   * and HINT_VOIDS_PROMISE have their teeth in the simulator's LeaseScenarioTest instead;
+   * SPECULATIVE_VOTE_IN_LEASE acts only under speculative takeover (teeth in TakeoverTest and
+   * LeaseScenarioTest).
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
-      names = {"CORRECT", "TRANSFER_KEEPS_LEASE", "HINT_VOIDS_PROMISE"},
+      names = {"CORRECT", "TRANSFER_KEEPS_LEASE", "HINT_VOIDS_PROMISE",
+          "SPECULATIVE_VOTE_IN_LEASE"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

@@ -11,6 +11,7 @@ import io.respawn.core.Proposal;
 import io.respawn.core.ReadRequest;
 import io.respawn.core.ReadResult;
 import io.respawn.core.Ready;
+import io.respawn.core.SuspicionChange;
 import io.respawn.core.Replica;
 import io.respawn.core.ReplicaConfig;
 import io.respawn.core.RoleChange;
@@ -95,6 +96,10 @@ public final class NodeRuntime<R, V> {
   private boolean unflushed;
   private boolean inCall;
   private RuntimeException stoppedBy;
+  /** The caller reports warm-ups ({@link #onWarmUpDone}); else each is done at once. */
+  private boolean warmUpsDeferred;
+  /** A warm-up episode to report done once the current Ready is executed, or 0. */
+  private long warmUpDueEpisode;
 
   private NodeRuntime(Replica replica, RuntimeConfig config, ReplicaLog log,
       StateMachineStore<R, V> store, Transport transport, Clock clock, RuntimeListener<R> listener) {
@@ -151,6 +156,25 @@ public final class NodeRuntime<R, V> {
   public void onPeerUnreachable(NodeId peer) {
     Objects.requireNonNull(peer, "peer");
     call(() -> execute(replica.peerUnreachable(peer, nowNanos)));
+  }
+
+  /**
+   * Speculative takeover: the caller warms up itself when a {@link
+   * io.respawn.core.SuspicionChange#warmUpWanted()} reaches the listener, and reports the end
+   * with {@link #onWarmUpDone}. Without this call the runtime reports every warm-up done at once
+   * (its log is the core's: the catch-up before campaigning fetches what it lacks; loading the hot
+   * set is not built yet). Call before the first input.
+   */
+  public void deferWarmUps() {
+    warmUpsDeferred = true;
+  }
+
+  /**
+   * The warm-up for suspicion {@code episode} finished (see {@link Replica#warmUpDone}); ignored
+   * by the core when that episode has ended.
+   */
+  public void onWarmUpDone(long episode) {
+    call(() -> execute(replica.warmUpDone(episode, nowNanos)));
   }
 
   /** The transport's connection to {@code peer} is up again. */
@@ -379,6 +403,12 @@ public final class NodeRuntime<R, V> {
       for (RoleChange change : rd.statusChanges()) {
         listener.statusChanged(change);
       }
+      for (SuspicionChange change : rd.suspicion()) {
+        listener.suspicionChanged(change);
+        if (change.warmUpWanted() && !warmUpsDeferred) {
+          warmUpDueEpisode = change.episode();
+        }
+      }
       if (rd.membership() != null) {
         listener.membershipChanged(rd.membership());
       }
@@ -394,6 +424,11 @@ public final class NodeRuntime<R, V> {
         proposals.durableThrough(durable);
       }
       rd = replica.ready();
+      if (rd.isEmpty() && warmUpDueEpisode != 0) {
+        long episode = warmUpDueEpisode;
+        warmUpDueEpisode = 0;
+        rd = replica.warmUpDone(episode, nowNanos);
+      }
       if (rd.isEmpty()) {
         return;
       }

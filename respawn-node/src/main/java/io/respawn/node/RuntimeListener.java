@@ -3,6 +3,7 @@ package io.respawn.node;
 import io.respawn.core.Entry;
 import io.respawn.core.Membership;
 import io.respawn.core.RoleChange;
+import io.respawn.core.SuspicionChange;
 import java.util.List;
 
 /**
@@ -29,6 +30,13 @@ public interface RuntimeListener<R> {
   default void statusChanged(RoleChange change) {}
 
   default void membershipChanged(Membership membership) {}
+
+  /**
+   * This follower's suspicion of its leader changed: SOFT or HARD starts an episode (where
+   * proactive recovery starts), NONE ends it (the leader was heard, or this node campaigns or
+   * follows another leader).
+   */
+  default void suspicionChanged(SuspicionChange change) {}
 
   /** A listener that ignores everything. */
   static <R> RuntimeListener<R> none() {

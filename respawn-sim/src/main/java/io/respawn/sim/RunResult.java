@@ -46,10 +46,17 @@ public record RunResult(
    * @param lossesWithSurvivor of those, losses where some member of the committing write quorum
    *     still held its copy
    * @param transfers leadership transfers the nemesis started
+   * @param hardTimeoutSeeds runs with a phi detector and hard-timeout takeover
+   * @param speculativeSeeds runs with a phi detector and speculative takeover
+   * @param primaryStalls pauses the nemesis aimed at the primary
+   * @param primaryStallsPastLease of those, pauses longer than the lease
+   * @param warmUps warm-ups a speculative witness reported done
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
-      long durableAcks, long orderedLosses, long lossesWithSurvivor, long transfers) {
+      long durableAcks, long orderedLosses, long lossesWithSurvivor, long transfers,
+      long hardTimeoutSeeds, long speculativeSeeds, long primaryStalls,
+      long primaryStallsPastLease, long warmUps) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -57,10 +64,14 @@ public record RunResult(
           membershipChanges + o.membershipChanges, standIns + o.standIns,
           messagesDropped + o.messagesDropped, machineCrashes + o.machineCrashes,
           durableAcks + o.durableAcks, orderedLosses + o.orderedLosses,
-          lossesWithSurvivor + o.lossesWithSurvivor, transfers + o.transfers);
+          lossesWithSurvivor + o.lossesWithSurvivor, transfers + o.transfers,
+          hardTimeoutSeeds + o.hardTimeoutSeeds, speculativeSeeds + o.speculativeSeeds,
+          primaryStalls + o.primaryStalls, primaryStallsPastLease + o.primaryStallsPastLease,
+          warmUps + o.warmUps);
     }
 
-    public static final Stats NONE = new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    public static final Stats NONE =
+        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -70,7 +81,9 @@ public record RunResult(
           + " stand-ins=" + standIns + " transfers=" + transfers
           + " dropped-messages=" + messagesDropped + " durable-acks=" + durableAcks
           + " ordered-losses=" + orderedLosses + " ordered-losses-with-survivor="
-          + lossesWithSurvivor;
+          + lossesWithSurvivor + " hard-timeout-seeds=" + hardTimeoutSeeds
+          + " speculative-seeds=" + speculativeSeeds + " primary-stalls=" + primaryStalls
+          + " primary-stalls-past-lease=" + primaryStallsPastLease + " warm-ups=" + warmUps;
     }
   }
 

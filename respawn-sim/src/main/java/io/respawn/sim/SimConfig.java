@@ -41,6 +41,8 @@ import io.respawn.sim.workload.WorkloadConfig;
  *     wrote stays unflushed when no DURABLE write waits
  * @param durableAckEarly broken on purpose (teeth for the durability checks): a node answers a
  *     DURABLE write as soon as it is ORDERED
+ * @param takeover failure detection and takeover mode of the run's replicas ({@link
+ *     SimTakeover}; MIXED draws one per seed)
  */
 public record SimConfig(
     long eventsMax,
@@ -65,7 +67,8 @@ public record SimConfig(
     boolean leaderMayStandIn,
     Durability replicaAck,
     long flushIntervalMillis,
-    boolean durableAckEarly) {
+    boolean durableAckEarly,
+    SimTakeover takeover) {
 
   /** The configuration the CI sweep and the CLI use unless told otherwise. */
   public static SimConfig standard() {
@@ -81,7 +84,8 @@ public record SimConfig(
         true,
         Durability.ORDERED,
         20,
-        false);
+        false,
+        SimTakeover.MIXED);
   }
 
   public SimConfig withEventsMax(long v) {
@@ -89,7 +93,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withShape(Shape v) {
@@ -97,7 +101,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withVariant(Variant v) {
@@ -105,7 +109,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withNemesis(NemesisConfig v) {
@@ -113,7 +117,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, v, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withPerEventInvariants(boolean v) {
@@ -121,7 +125,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, v, leaderMayStandIn, replicaAck, flushIntervalMillis,
-        durableAckEarly);
+        durableAckEarly, takeover);
   }
 
   public SimConfig withLeaderMayStandIn(boolean v) {
@@ -129,7 +133,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, v, replicaAck, flushIntervalMillis,
-        durableAckEarly);
+        durableAckEarly, takeover);
   }
 
   public SimConfig withNetwork(NetworkConfig v) {
@@ -137,7 +141,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withMembershipChanges(boolean v) {
@@ -145,7 +149,7 @@ public record SimConfig(
         clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withEngineStorage(boolean v) {
@@ -153,7 +157,7 @@ public record SimConfig(
         clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withClockDriftPpmMax(long v) {
@@ -161,7 +165,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, v, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withReplicaAck(Durability v) {
@@ -169,7 +173,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, v,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withFlushIntervalMillis(long v) {
@@ -177,7 +181,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck, v,
-        durableAckEarly);
+        durableAckEarly, takeover);
   }
 
   public SimConfig withWorkload(WorkloadConfig v) {
@@ -185,7 +189,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, v,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withClients(int count, long timeoutMillis) {
@@ -193,7 +197,7 @@ public record SimConfig(
         count, timeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 
   public SimConfig withDurableAckEarly(boolean v) {
@@ -201,7 +205,15 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, v);
+        flushIntervalMillis, v, takeover);
+  }
+
+  public SimConfig withTakeover(SimTakeover v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly, v);
   }
 
   public SimConfig withTiming(NodeTiming v) {
@@ -209,6 +221,6 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, v, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly);
+        flushIntervalMillis, durableAckEarly, takeover);
   }
 }

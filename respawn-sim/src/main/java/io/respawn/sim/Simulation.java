@@ -87,6 +87,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   private final CommitOnEveryBackup commitRule = new CommitOnEveryBackup();
   private final List<String> membershipLog = new ArrayList<>();
   private final Shape shape;
+  /** This seed's failure detector and takeover mode. */
+  private final SimTakeover.Drawn takeover;
+  /** Pauses of the current primary the nemesis started, and how many were longer than the lease. */
+  private long primaryStalls;
+  private long primaryStallsPastLease;
 
   public Simulation(long seed, SimConfig config) {
     this.seed = seed;
@@ -94,6 +99,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     this.random = new SplittableRandom(seed);
     this.shape = config.shape() == Shape.RANDOM
         ? (random.nextBoolean() ? Shape.P1_B1_W1 : Shape.P1_B2_W2) : config.shape();
+    this.takeover = config.takeover().draw(seed, config.heartbeatIntervalMillis(),
+        config.leaseMillis());
     int members = shape == Shape.P1_B1_W1 ? 3 : 5;
     List<Member> initial = new ArrayList<>();
     for (int i = 0; i < members; i++) {
@@ -124,6 +131,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
           clock, events, network, nodeRandom, config.timing(), config.workload().keyCount(),
           clientCount + 1, this, config.durableAckEarly());
       node.setClientEndpointBase(REPLICAS);
+      node.setWarmUpMillisMax(takeover.warmUpMillisMax());
       nodes.add(node);
     }
     Workload workload = new Workload(config.workload(), random.split());
@@ -159,6 +167,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         .maxEntriesPerAppend(16)
         .randomSeed(replicaSeed)
         .variant(config.variant())
+        .phi(takeover.phi())
+        .takeover(takeover.mode())
         .build();
   }
 
@@ -415,12 +425,18 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         leaseReads.readsChecked(), membershipLog.size(),
         membershipLog.stream().filter(l -> l.contains("stands in")).count(), network.dropped(),
         machine, durability.durableAcks(), durability.excusedLosses(),
-        durability.excusedWithSurvivor(), transfers);
+        durability.excusedWithSurvivor(), transfers,
+        takeover.kind() == SimTakeover.HARD_TIMEOUT ? 1 : 0,
+        takeover.kind() == SimTakeover.SPECULATIVE ? 1 : 0, primaryStalls, primaryStallsPastLease,
+        nodes.stream().mapToLong(SimNode::warmUpsDone).sum());
   }
 
   private String describe() {
     StringBuilder b = new StringBuilder();
     b.append("shape ").append(shape.spelling()).append(", variant ").append(config.variant())
+        .append(", takeover ").append(takeover)
+        .append(primaryStalls > 0 ? ", primary stalls " + primaryStalls + " ("
+            + primaryStallsPastLease + " past the lease)" : "")
         .append(", storage ").append(config.engineStorage() ? "segmented log" : "memory")
         .append(", ").append(history.size()).append(" ops, ").append(acknowledged.size())
         .append(" acked writes, ").append(unknownOps()).append(" unknown, ")
@@ -619,7 +635,33 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
 
   @Override
   public void pause(int node, long durationNanos) {
+    if (nodes.get(node).isLeader()) {
+      primaryStalls++;
+      primaryStallsPastLease += durationNanos > config.leaseMillis() * 1_000_000L ? 1 : 0;
+    }
     nodes.get(node).pause(durationNanos);
+  }
+
+  @Override
+  public int primary() {
+    for (SimNode n : nodes) {
+      if (n.isUp() && n.isLeader()) {
+        return n.id();
+      }
+    }
+    return -1;
+  }
+
+  @Override
+  public long primaryStallMillisMax() {
+    // Stalls of the primary shorter and longer than its lease; only where a detector decides
+    // (a TIMEOUT run draws exactly what it drew before detectors existed).
+    return takeover.phi() == null ? 0 : 3 * config.leaseMillis();
+  }
+
+  /** This seed's takeover settings. */
+  public SimTakeover.Drawn takeover() {
+    return takeover;
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.respawn.sim.cli;
 import io.respawn.core.Variant;
 import io.respawn.sim.RunResult;
 import io.respawn.sim.Shape;
+import io.respawn.sim.SimTakeover;
 import io.respawn.sim.SimConfig;
 import io.respawn.sim.Sweep;
 import io.respawn.sim.invariant.Violation;
@@ -75,6 +76,14 @@ public final class SimulateCommand implements Callable<Integer> {
       description = "Fault schedule: standard, aggressive or none (default ${DEFAULT-VALUE}).")
   String nemesisProfile;
 
+  @Option(names = "--takeover", defaultValue = "mixed", paramLabel = "MODE",
+      description = "Failure detection and takeover: timeout (randomized election timeout, no "
+          + "detector), hard-timeout (phi-accrual, campaign at hard suspicion), speculative "
+          + "(phi-accrual, campaign once warmed up and the lease ran out) or mixed (one of the "
+          + "three per seed; default ${DEFAULT-VALUE}). Phi thresholds, pause and warm-up length "
+          + "are drawn per seed.")
+  String takeover;
+
   @Option(names = "--clients", paramLabel = "N",
       description = "Concurrent clients (default: the standard config's).")
   Integer clients;
@@ -110,7 +119,9 @@ public final class SimulateCommand implements Callable<Integer> {
     Shape startShape;
     NemesisConfig nemesis;
     io.respawn.storage.Durability ack;
+    SimTakeover takeoverChoice;
     try {
+      takeoverChoice = SimTakeover.parse(takeover);
       v = Variant.parse(variant);
       startShape = Shape.parse(shape);
       nemesis = NemesisConfig.parse(nemesisProfile);
@@ -139,7 +150,8 @@ public final class SimulateCommand implements Callable<Integer> {
         .withNemesis(nemesis)
         .withPerEventInvariants(!endChecksOnly)
         .withLeaderMayStandIn(leaderMayStandIn)
-        .withReplicaAck(ack);
+        .withReplicaAck(ack)
+        .withTakeover(takeoverChoice);
     if (flushIntervalMillis != null) {
       config = config.withFlushIntervalMillis(flushIntervalMillis);
     }
@@ -170,9 +182,10 @@ public final class SimulateCommand implements Callable<Integer> {
         out.flush();
       }
     });
-    out.printf(Locale.ROOT, "simulate: seeds %d..%d variant=%s shape=%s storage=%s "
+    out.printf(Locale.ROOT, "simulate: seeds %d..%d variant=%s shape=%s takeover=%s storage=%s "
             + "lin-unknown=%d ops=%d %s %.1fs seeds=%d events=%d violations=%d%n",
         range[0], range[1], v.name().toLowerCase(Locale.ROOT).replace('_', '-'), shape,
+        takeoverChoice.spelling(),
         memoryStorage ? "memory" : "segmented", summary.linUnknown(), summary.operations(),
         summary.stats(),
         (System.nanoTime() - started) / 1e9, summary.seeds(), summary.events(),
@@ -195,6 +208,9 @@ public final class SimulateCommand implements Callable<Integer> {
     StringBuilder b = new StringBuilder("bin/respawn simulate --seeds ").append(seed).append("..")
         .append(seed).append(" --events ").append(events).append(" --variant ").append(variant)
         .append(" --shape ").append(shape);
+    if (!"mixed".equals(takeover)) {
+      b.append(" --takeover ").append(takeover);
+    }
     if (memoryStorage) {
       b.append(" --memory-storage");
     }

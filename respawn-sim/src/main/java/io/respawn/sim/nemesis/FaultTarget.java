@@ -25,6 +25,19 @@ public interface FaultTarget {
   /** Starts a crashed node again from whatever its disk holds. */
   void restart(int node);
 
+  /** The replica that leads now (up, not necessarily unpaused), or -1. */
+  default int primary() {
+    return -1;
+  }
+
+  /**
+   * Longest pause of the primary the nemesis aims at it on purpose (a SIGSTOP of the primary,
+   * shorter or longer than its lease); 0 for none: pauses then pick any replica.
+   */
+  default long primaryStallMillisMax() {
+    return 0;
+  }
+
   /** Node receives no events (messages, ticks) for durationNanos, then resumes where it was. */
   void pause(int node, long durationNanos);
 

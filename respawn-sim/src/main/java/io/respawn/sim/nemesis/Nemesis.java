@@ -134,12 +134,19 @@ public final class Nemesis {
       return;
     }
     int node = replicas[random.nextInt(replicas.length)];
+    long stallMax = target.primaryStallMillisMax();
+    boolean primaryStall = false;
+    if (stallMax > 0 && random.nextBoolean() && target.primary() >= 0) {
+      node = target.primary(); // a SIGSTOP of the primary: does a stall cause a failover?
+      primaryStall = true;
+    }
     if (!target.isUp(node) || target.isPaused(node)) {
       return;
     }
-    long duration = faultNanos();
+    long duration = primaryStall ? (1 + random.nextLong(stallMax)) * 1_000_000 : faultNanos();
     target.pause(node, duration);
-    log("pause n" + node + " for " + duration / 1_000_000 + "ms");
+    log((primaryStall ? "stall primary n" : "pause n") + node + " for "
+        + duration / 1_000_000 + "ms");
   }
 
   private void partition() {

@@ -6,6 +6,7 @@ import io.respawn.core.Membership;
 import io.respawn.core.NodeId;
 import io.respawn.core.Replica;
 import io.respawn.core.ReplicaConfig;
+import io.respawn.core.SuspicionChange;
 import io.respawn.core.Role;
 import io.respawn.core.RoleChange;
 import io.respawn.core.Status;
@@ -79,6 +80,8 @@ public final class SimNode {
   private KvStateMachine stateMachine;
   private boolean up;
   private int incarnation;
+  private long warmUpMillisMax = -1;
+  private long warmUpsDone;
   private long busyUntilNanos;
   private long pausedUntilNanos;
   private boolean passScheduled;
@@ -174,6 +177,9 @@ public final class SimNode {
         storage.open(flush -> scheduleFlush(inc, flush)), new KvStore(stateMachine),
         (to, m) -> output(() -> network.send(id, to.value(), m)),
         () -> clock.localNanos(events.nowNanos()), new Listener());
+    if (warmUpMillisMax >= 0) {
+      runtime.deferWarmUps();
+    }
     network.setDown(id, false);
     runtime.onTick();
   }
@@ -336,6 +342,15 @@ public final class SimNode {
     @Override
     public void statusChanged(RoleChange change) {
       observer.statusChanged(SimNode.this, change);
+    }
+
+    @Override
+    public void suspicionChanged(SuspicionChange change) {
+      if (change.warmUpWanted() && warmUpMillisMax >= 0) {
+        int inc = incarnation;
+        long delayNanos = random.nextLong(warmUpMillisMax * 1_000_000 + 1);
+        events.after(delayNanos, () -> endWarmUp(inc, change.episode()));
+      }
     }
   }
 
@@ -587,6 +602,33 @@ public final class SimNode {
 
   public void setClientEndpointBase(int base) {
     this.clientEndpointBase = base;
+  }
+
+  /**
+   * Speculative takeover: each warm-up the core asks for lasts uniformly [0, {@code millisMax}]
+   * of virtual time (the time to load the hot set and catch the log up); -1 leaves warm-ups to
+   * the runtime (done at once). Set before {@link #start()}.
+   */
+  public void setWarmUpMillisMax(long millisMax) {
+    this.warmUpMillisMax = millisMax;
+  }
+
+  /** Warm-ups reported done, and warm-ups whose episode had ended by then (aborted). */
+  public long warmUpsDone() {
+    return warmUpsDone;
+  }
+
+  /** Ends warm-up {@code episode} of incarnation {@code inc}, once the node is not busy or paused. */
+  private void endWarmUp(int inc, long episode) {
+    if (inc != incarnation || !up) {
+      return; // crashed meanwhile: the warm-up died with the process
+    }
+    if (!idle()) {
+      events.at(Math.max(busyUntilNanos, pausedUntilNanos), () -> endWarmUp(inc, episode));
+      return;
+    }
+    warmUpsDone++;
+    runtime.onWarmUpDone(episode);
   }
 
   /** This node's role in the configuration it sees, or null if down or not a member. */

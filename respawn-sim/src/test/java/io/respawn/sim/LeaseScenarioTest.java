@@ -38,9 +38,13 @@ class LeaseScenarioTest {
 
   static final long SEEDS = 12;
 
+  /**
+   * The randomized election timeout (no failure detector), the setting these scenarios were
+   * built for; the takeover modes have theirs in TakeoverScenarioTest.
+   */
   static SimConfig config(Variant variant) {
     return SimConfig.standard().withShape(Shape.P1_B1_W1).withMembershipChanges(false)
-        .withVariant(variant)
+        .withVariant(variant).withTakeover(SimTakeover.TIMEOUT)
         .withNemesis(new NemesisConfig(1_000, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0));
   }
 

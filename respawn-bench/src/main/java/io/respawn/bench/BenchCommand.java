@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
     description = "Benchmarks and experiments. Each prints a table; charts are PNG files.",
     subcommands = {StorageBench.class, io.respawn.bench.memory.WitnessMemoryBench.class, CsvChart.class, io.respawn.bench.faults.FaultCampaign.class,
         io.respawn.bench.mirror.MirrorDisasterBench.class,
-        io.respawn.bench.mirror.MirrorThroughputBench.class})
+        io.respawn.bench.mirror.MirrorThroughputBench.class,
+        io.respawn.bench.e1.E1Bench.class})
 public final class BenchCommand {
 
   public static void main(String[] args) {

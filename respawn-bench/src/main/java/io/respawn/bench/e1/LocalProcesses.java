@@ -1,0 +1,98 @@
+package io.respawn.bench.e1;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The processes E1 starts (Redis servers, etcd members), each stopped by its own pid: SIGTERM,
+ * then SIGKILL after {@link #STOP_TIMEOUT_MILLIS}. {@link #close} stops them in reverse start
+ * order; a JVM shutdown hook does the same if the benchmark is interrupted (Ctrl-C).
+ */
+final class LocalProcesses implements AutoCloseable {
+  static final long STOP_TIMEOUT_MILLIS = 20_000;
+  private static final int PORT_ATTEMPTS_MAX = 200;
+
+  private final Deque<Process> started = new ArrayDeque<>();
+  private final Thread hook = new Thread(this::stopAll, "e1-stop-processes");
+
+  LocalProcesses() {
+    Runtime.getRuntime().addShutdownHook(hook);
+  }
+
+  /** Starts {@code command}, its output appended to {@code logFile}. */
+  synchronized Process start(List<String> command, Path logFile) throws IOException {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile())).start();
+    started.push(p);
+    return p;
+  }
+
+  /** Stops one process this object started. */
+  static void stop(Process p) {
+    if (!p.isAlive()) {
+      return;
+    }
+    p.destroy(); // SIGTERM to p.pid()
+    try {
+      if (!p.waitFor(STOP_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)) {
+        System.err.println("e1: pid " + p.pid() + " did not stop within " + STOP_TIMEOUT_MILLIS
+            + " ms of SIGTERM; killing it");
+        p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private synchronized void stopAll() {
+    while (!started.isEmpty()) {
+      stop(started.pop());
+    }
+  }
+
+  @Override
+  public void close() {
+    stopAll();
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // already shutting down: the hook runs stopAll, which found nothing left
+    }
+  }
+
+  /**
+   * A base port {@code b} such that {@code b .. b+count-1} and, if {@code offset > 0}, {@code
+   * b+offset .. b+offset+count-1} are free on loopback now (another process may still take one
+   * before it is bound; the start then fails and says so).
+   */
+  static int freePortRange(int count, int offset) throws IOException {
+    for (int attempt = 0; attempt < PORT_ATTEMPTS_MAX; attempt++) {
+      int base = 20_000 + ThreadLocalRandom.current().nextInt(25_000);
+      boolean ok = true;
+      for (int i = 0; i < count && ok; i++) {
+        ok = isFree(base + i) && (offset == 0 || isFree(base + offset + i));
+      }
+      if (ok) {
+        return base;
+      }
+    }
+    throw new IOException("no free range of " + count + " loopback ports after "
+        + PORT_ATTEMPTS_MAX + " attempts");
+  }
+
+  private static boolean isFree(int port) {
+    try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+}

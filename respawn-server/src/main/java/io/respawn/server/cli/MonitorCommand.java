@@ -1,0 +1,162 @@
+package io.respawn.server.cli;
+
+import io.respawn.server.solo.monitor.FailoverMode;
+import io.respawn.server.solo.monitor.FailureDetector;
+import io.respawn.server.solo.monitor.KillFenceVolume;
+import io.respawn.server.solo.monitor.SoloMonitor;
+import io.respawn.server.solo.monitor.StandbyPool;
+import io.respawn.server.solo.monitor.StandbyProcess;
+import io.respawn.server.solo.monitor.TakeoverVolume;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+
+/**
+ * {@code respawn monitor --data DIR}: a solo deployment on a durable volume — starts warm standby
+ * processes, makes the first one the serving node of the volume, heartbeats it, and fails over to
+ * another standby in the chosen {@code --mode}. Prints {@code respawn: monitor (MODE) watching
+ * HOST:PORT (pid P)} once the node serves, and one line per takeover or aborted speculation.
+ * SIGTERM or SIGINT stops the monitor, its standbys and the serving node (cleanly: writes are
+ * made durable). Exit code 2 for bad flags, 1 if the first node cannot start.
+ */
+@Command(name = "monitor", mixinStandardHelpOptions = true,
+    description = "Serve a solo volume with a failure monitor and warm standbys (REDS/SpecREDS).")
+public final class MonitorCommand implements Callable<Integer> {
+  private static final Logger log = LoggerFactory.getLogger(MonitorCommand.class);
+
+  @Option(names = "--data", required = true, description = "The volume's data directory.")
+  Path data;
+
+  @Option(names = "--mode", defaultValue = "SPECREDS",
+      description = "reds (timeout, then recover), specreds (recover speculatively at the first suspicion) or oracle (the node's process exit, for experiments). Default: ${DEFAULT-VALUE}.")
+  FailoverMode mode;
+
+  @Option(names = "--port", defaultValue = "7379",
+      description = "RESP port of the serving node; a new node takes it when it is free, else any port (clients follow through Sentinel). Default: ${DEFAULT-VALUE}.")
+  int port;
+
+  @Option(names = "--bind", defaultValue = "127.0.0.1", description = "Address the serving node listens on (default: ${DEFAULT-VALUE}).")
+  String bind;
+
+  @Option(names = "--timeout-ms", defaultValue = "5000",
+      description = "REDS: silence after which the node is declared down (default: ${DEFAULT-VALUE}).")
+  long timeoutMillis;
+
+  @Option(names = "--suspect-ms", defaultValue = "300",
+      description = "SpecREDS: silence after which speculation starts; a lost or refused connection starts it at once (default: ${DEFAULT-VALUE}).")
+  long suspectMillis;
+
+  @Option(names = "--heartbeat-ms", defaultValue = "50", description = "PING interval (default: ${DEFAULT-VALUE}).")
+  long heartbeatMillis;
+
+  @Option(names = "--standbys", defaultValue = "1", description = "Warm standbys kept ready (default: ${DEFAULT-VALUE}).")
+  int standbys;
+
+  @Option(names = "--node-arg", description = "A flag passed to every serving node (repeatable), e.g. --node-arg=--durability=DURABLE.")
+  List<String> nodeArgs = new ArrayList<>();
+
+  @Option(names = "--node-jvm-opt", description = "A JVM option for every standby (repeatable). Default: -XX:+UseParallelGC -Xmn128m.")
+  List<String> nodeJvmOpts;
+
+  @Option(names = "--log-level", defaultValue = "INFO",
+      description = "TRACE, DEBUG, INFO, WARN or ERROR (default: ${DEFAULT-VALUE}).")
+  String logLevel;
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    ServerCommand.setLogLevel(logLevel);
+    FailureDetector detector;
+    SoloMonitor.Config config;
+    try {
+      detector = new FailureDetector(Math.min(suspectMillis, timeoutMillis), timeoutMillis);
+      if (heartbeatMillis < 1 || heartbeatMillis > 60_000) {
+        throw new IllegalArgumentException("--heartbeat-ms must be 1..60000, got "
+            + heartbeatMillis);
+      }
+      if (standbys < 1 || standbys > StandbyPool.SIZE_MAX) {
+        throw new IllegalArgumentException("--standbys must be 1.." + StandbyPool.SIZE_MAX
+            + ", got " + standbys);
+      }
+      InetAddress.getByName(bind);
+      config = new SoloMonitor.Config(mode, detector, heartbeatMillis, bind, port);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage());
+    } catch (UnknownHostException e) {
+      throw new ParameterException(spec.commandLine(), "--bind " + bind + " is not a known address");
+    }
+    Files.createDirectories(data);
+    Path logDir = data.toAbsolutePath().getParent() == null ? data : data.toAbsolutePath();
+    List<String> standbyArgs = new ArrayList<>(nodeArgs);
+    standbyArgs.add("--bind=" + bind);
+    List<String> jvm = nodeJvmOpts != null ? nodeJvmOpts
+        : List.of("-XX:+UseParallelGC", "-Xmn128m");
+    StandbyProcess.Launch launch = new StandbyProcess.Launch(jvm, standbyArgs, logDir, 120_000);
+    TakeoverVolume volume = volumeFor(data, mode);
+    CountDownLatch stop = new CountDownLatch(1);
+    Signal.handle(new Signal("TERM"), s -> stop.countDown());
+    Signal.handle(new Signal("INT"), s -> stop.countDown());
+    // one warm standby besides the serving node
+    try (StandbyPool pool = new StandbyPool(standbys, launch)) {
+      SoloMonitor monitor = new SoloMonitor(config, volume, pool);
+      monitor.addListener(new SoloMonitor.Listener() {
+        @Override
+        public void switched(SoloMonitor.Primary from, SoloMonitor.Primary to, FailoverMode how,
+            long tookMillis) {
+          System.out.println("respawn: +switch-master " + from.address().getHostString() + " "
+              + from.address().getPort() + " " + to.address().getHostString() + " "
+              + to.address().getPort() + " (" + how.name().toLowerCase(java.util.Locale.ROOT)
+              + ", pid " + to.pid() + ", " + tookMillis + " ms after detection)");
+          System.out.flush();
+        }
+
+        @Override
+        public void speculationAborted(String why) {
+          System.out.println("respawn: speculation aborted: " + why);
+          System.out.flush();
+        }
+      });
+      try {
+        monitor.start();
+      } catch (IOException | TimeoutException e) {
+        System.err.println("respawn monitor: cannot start the serving node: " + e.getMessage());
+        return 1;
+      }
+      SoloMonitor.Primary p = monitor.primary();
+      System.out.println("respawn: monitor (" + mode.name().toLowerCase(java.util.Locale.ROOT)
+          + ") watching " + p.address().getHostString() + ":" + p.address().getPort() + " (pid "
+          + p.pid() + ", data " + data + ")");
+      System.out.flush();
+      stop.await();
+      log.info("signal received: stopping the monitor, its standbys and the serving node");
+      monitor.close();
+      ProcessHandle.of(monitor.primary().pid()).ifPresent(h -> {
+        h.destroy();
+        h.onExit().orTimeout(60, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> h)
+            .join();
+      });
+    }
+    return 0;
+  }
+
+  /** The volume's takeover operations. */
+  static TakeoverVolume volumeFor(Path data, FailoverMode mode) {
+    return new KillFenceVolume(data.resolve("store"));
+  }
+}

@@ -1,0 +1,164 @@
+package io.respawn.server.solo.monitor;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Heartbeats the serving node: sends RESP {@code PING} every {@code intervalMillis} on one
+ * connection and records when a {@code +PONG} last came back, and whether the connection was
+ * lost or refused since. Detectors ({@link FailureDetector}) read these two facts; the probe
+ * itself decides nothing.
+ *
+ * <p>A PING stays outstanding until answered: a stalled node gets no second PING, so when it
+ * wakes its answer arrives at once and the probe notices within one read. A closed or refused
+ * connection is retried every interval.
+ *
+ * <p>Owns its thread ({@code respawn-heartbeat}); the two facts are volatile fields any thread
+ * reads.
+ */
+final class HeartbeatProbe implements AutoCloseable {
+  private static final byte[] PING = "*1\r\n$4\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII);
+  /** A reply line longer than this is not a PONG; the connection is dropped. */
+  private static final int REPLY_BYTES_MAX = 1024;
+
+  private final long intervalMillis;
+  private final Thread thread;
+  private volatile InetSocketAddress target;
+  private volatile long lastReplyNanos;
+  private volatile long lostAtNanos = -1;
+  private volatile boolean stopped;
+  private Socket socket;
+
+  /** Starts probing {@code target}; counts the start as a reply (the node was just seen up). */
+  HeartbeatProbe(InetSocketAddress target, long intervalMillis) {
+    if (intervalMillis < 1 || intervalMillis > 60_000) {
+      throw new IllegalArgumentException("heartbeat interval must be 1..60000 ms, got "
+          + intervalMillis);
+    }
+    this.target = target;
+    this.intervalMillis = intervalMillis;
+    this.lastReplyNanos = System.nanoTime();
+    this.thread = new Thread(this::run, "respawn-heartbeat");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  /** When the last PONG arrived (System.nanoTime). */
+  long lastReplyNanos() {
+    return lastReplyNanos;
+  }
+
+  /** When the connection was last lost or refused after the last PONG, or -1 if not since. */
+  long connectionLostAtNanos() {
+    return lostAtNanos;
+  }
+
+  /**
+   * Probes a new serving node from now on (after a failover); its start counts as a reply.
+   */
+  void retarget(InetSocketAddress newTarget) {
+    target = newTarget;
+    lastReplyNanos = System.nanoTime();
+    lostAtNanos = -1;
+    closeSocket();
+  }
+
+  private void run() {
+    InetSocketAddress current = null;
+    while (!stopped) {
+      try {
+        if (socket == null || current != target) {
+          closeSocket();
+          current = target;
+          Socket s = new Socket();
+          s.setTcpNoDelay(true);
+          s.connect(current, (int) Math.max(1, intervalMillis));
+          s.setSoTimeout((int) Math.max(1, intervalMillis));
+          socket = s;
+        }
+        OutputStream out = socket.getOutputStream();
+        InputStream in = new BufferedInputStream(socket.getInputStream(), 64);
+        out.write(PING);
+        out.flush();
+        awaitPong(in, current);
+        if (current == target) {
+          lastReplyNanos = System.nanoTime();
+          lostAtNanos = -1;
+        }
+        Thread.sleep(intervalMillis);
+      } catch (IOException e) {
+        if (current == target && lostAtNanos < 0) {
+          lostAtNanos = System.nanoTime();
+        }
+        closeSocket();
+        sleepQuietly(intervalMillis);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+    closeSocket();
+  }
+
+  /** Reads one reply line; waits through read timeouts while the target stays the same. */
+  private void awaitPong(InputStream in, InetSocketAddress current) throws IOException {
+    StringBuilder line = new StringBuilder();
+    while (true) {
+      int b;
+      try {
+        b = in.read();
+      } catch (SocketTimeoutException e) {
+        if (stopped || current != target) {
+          throw new IOException("probe retargeted or stopped");
+        }
+        continue; // still silent: the detector sees the silence grow
+      }
+      if (b < 0) {
+        throw new IOException("connection closed by the node");
+      }
+      if (b == '\n') {
+        break;
+      }
+      if (line.length() > REPLY_BYTES_MAX) {
+        throw new IOException("reply to PING too long");
+      }
+      line.append((char) b);
+    }
+    String reply = line.toString().trim();
+    // A -LOADING or -ERR reply still proves the process runs, but it is not serving: not a pong.
+    if (!reply.equals("+PONG")) {
+      throw new IOException("PING answered '" + reply + "'");
+    }
+  }
+
+  private void closeSocket() {
+    Socket s = socket;
+    socket = null;
+    if (s != null) {
+      try {
+        s.close();
+      } catch (IOException e) {
+        // gone already
+      }
+    }
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    stopped = true;
+    thread.interrupt();
+  }
+}

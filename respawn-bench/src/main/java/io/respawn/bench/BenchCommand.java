@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
     subcommands = {StorageBench.class, io.respawn.bench.memory.WitnessMemoryBench.class, CsvChart.class, io.respawn.bench.faults.FaultCampaign.class,
         io.respawn.bench.mirror.MirrorDisasterBench.class,
         io.respawn.bench.mirror.MirrorThroughputBench.class,
-        io.respawn.bench.e1.E1Bench.class})
+        io.respawn.bench.e1.E1Bench.class,
+        io.respawn.bench.solo.SoloBench.class})
 public final class BenchCommand {
 
   public static void main(String[] args) {

@@ -112,17 +112,21 @@ public final class MonitorCommand implements Callable<Integer> {
     CountDownLatch stop = new CountDownLatch(1);
     Signal.handle(new Signal("TERM"), s -> stop.countDown());
     Signal.handle(new Signal("INT"), s -> stop.countDown());
-    // one warm standby besides the serving node
     try (StandbyPool pool = new StandbyPool(standbys, launch)) {
       SoloMonitor monitor = new SoloMonitor(config, volume, pool);
+      pool.onReady(n -> {
+        System.out.println("respawn: standbys ready " + n);
+        System.out.flush();
+      });
       monitor.addListener(new SoloMonitor.Listener() {
         @Override
         public void switched(SoloMonitor.Primary from, SoloMonitor.Primary to, FailoverMode how,
-            long tookMillis) {
+            long tookMillis, long recoveryMillis) {
           System.out.println("respawn: +switch-master " + from.address().getHostString() + " "
               + from.address().getPort() + " " + to.address().getHostString() + " "
               + to.address().getPort() + " (" + how.name().toLowerCase(java.util.Locale.ROOT)
-              + ", pid " + to.pid() + ", " + tookMillis + " ms after detection)");
+              + ", pid " + to.pid() + ", " + tookMillis + " ms after detection, recovery "
+              + recoveryMillis + " ms)");
           System.out.flush();
         }
 
@@ -156,7 +160,7 @@ public final class MonitorCommand implements Callable<Integer> {
   }
 
   /** The volume's takeover operations. */
-  static TakeoverVolume volumeFor(Path data, FailoverMode mode) {
+  public static TakeoverVolume volumeFor(Path data, FailoverMode mode) {
     return new KillFenceVolume(data.resolve("store"));
   }
 }

@@ -59,7 +59,12 @@ public final class SoloMonitor implements AutoCloseable {
 
   /** Hears of takeovers. Called on the monitor thread: must not block. */
   public interface Listener {
-    void switched(Primary from, Primary to, FailoverMode how, long tookMillis);
+    /**
+     * {@code tookMillis}: from detection (or suspicion) to serving; {@code recoveryMillis}: the
+     * standby's recovery alone.
+     */
+    void switched(Primary from, Primary to, FailoverMode how, long tookMillis,
+        long recoveryMillis);
 
     default void speculationAborted(String why) {}
   }
@@ -173,7 +178,7 @@ public final class SoloMonitor implements AutoCloseable {
         s.kill();
         throw new IOException("standby could not recover " + store + ": " + recovered);
       }
-      switchTo(s, old, how, detectedNanos);
+      switchTo(s, old, how, detectedNanos, recoveryMillis(recovered));
     } catch (IOException | TimeoutException e) {
       log.error("{} takeover failed: {}; trying again", how, e.toString());
       Thread.sleep(200);
@@ -227,7 +232,8 @@ public final class SoloMonitor implements AutoCloseable {
         return;
       }
       Primary old = primary;
-      switchTo(s, old, FailoverMode.SPECREDS, suspectedNanos);
+      switchTo(s, old, FailoverMode.SPECREDS, suspectedNanos,
+          recoveryMillis(recovery.getNow("")));
     } catch (IOException | TimeoutException e) {
       log.error("SPECREDS speculation failed: {}", e.toString());
       if (s != null && spec != null) {
@@ -259,8 +265,18 @@ public final class SoloMonitor implements AutoCloseable {
     }
   }
 
-  private void switchTo(StandbyProcess s, Primary old, FailoverMode how, long detectedNanos)
-      throws IOException, InterruptedException, TimeoutException {
+  /** The millis of a {@code +RECOVERED keys millis} reply, or -1. */
+  static long recoveryMillis(String reply) {
+    String[] words = reply.split(" ");
+    try {
+      return words.length == 3 ? Long.parseLong(words[2]) : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private void switchTo(StandbyProcess s, Primary old, FailoverMode how, long detectedNanos,
+      long recoveryMillis) throws IOException, InterruptedException, TimeoutException {
     Primary next = serve(s, old.generation() + 1);
     StandbyProcess oldProcess = primaryProcess;
     primaryProcess = s;
@@ -268,13 +284,13 @@ public final class SoloMonitor implements AutoCloseable {
     probe.retarget(next.address());
     failovers++;
     long tookMillis = (System.nanoTime() - detectedNanos) / 1_000_000;
-    log.info("{}: {} (pid {}) serves now, {} ms after detection; was {}", how, next.address(),
-        next.pid(), tookMillis, old.address());
+    log.info("{}: {} (pid {}) serves now, {} ms after detection (recovery {} ms); was {}", how,
+        next.address(), next.pid(), tookMillis, recoveryMillis, old.address());
     if (oldProcess != null) {
       oldProcess.close(); // a node that wakes finds itself fenced and stops by itself
     }
     for (Listener l : listeners) {
-      l.switched(old, next, how, tookMillis);
+      l.switched(old, next, how, tookMillis, recoveryMillis);
     }
   }
 

@@ -29,6 +29,7 @@ public final class StandbyPool implements AutoCloseable {
   private final Thread filler;
   private volatile boolean closed;
   private int starting;
+  private volatile java.util.function.IntConsumer onReady = n -> { };
 
   public StandbyPool(int size, StandbyProcess.Launch launch) {
     if (size < 1 || size > SIZE_MAX) {
@@ -40,6 +41,14 @@ public final class StandbyPool implements AutoCloseable {
     this.filler = new Thread(this::fill, "respawn-standby-pool");
     filler.setDaemon(true);
     filler.start();
+  }
+
+  /**
+   * Called on the pool's thread with the number of standbys ready each time a new one is ready.
+   * Must not block.
+   */
+  public void onReady(java.util.function.IntConsumer listener) {
+    onReady = listener;
   }
 
   /** Standbys ready now. */
@@ -126,6 +135,7 @@ public final class StandbyPool implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       }
+      int readyNow = -1;
       synchronized (this) {
         starting--;
         if (s != null) {
@@ -133,9 +143,13 @@ public final class StandbyPool implements AutoCloseable {
             s.kill();
           } else {
             ready.add(s);
+            readyNow = ready.size();
           }
         }
         notifyAll();
+      }
+      if (readyNow > 0) {
+        onReady.accept(readyNow);
       }
       if (s == null) {
         try {

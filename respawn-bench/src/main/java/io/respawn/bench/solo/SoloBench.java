@@ -212,27 +212,7 @@ public final class SoloBench implements Callable<Integer> {
       }
       writer.stop();
       acked = writer.acknowledged();
-      MonitorRun.Node p = run.primary();
-      try (Jedis j = new Jedis(new redis.clients.jedis.HostAndPort(p.address().getHostString(),
-          p.address().getPort()), redis.clients.jedis.DefaultJedisClientConfig.builder()
-              .timeoutMillis(60_000).protocol(redis.clients.jedis.RedisProtocol.RESP2).build())) {
-        List<Long> keys = new ArrayList<>(acked.keySet());
-        Collections.sort(keys);
-        for (int from = 0; from < keys.size(); from += 1000) {
-          List<Long> chunk = keys.subList(from, Math.min(keys.size(), from + 1000));
-          Pipeline pl = j.pipelined();
-          List<Response<String>> got = new ArrayList<>();
-          for (long k : chunk) {
-            got.add(pl.get("e3:" + k));
-          }
-          pl.sync();
-          for (int i = 0; i < chunk.size(); i++) {
-            if (!Long.toString(chunk.get(i)).equals(got.get(i).get())) {
-              missing.add(chunk.get(i));
-            }
-          }
-        }
-      }
+      missing.addAll(readBack(run, acked));
       recoveredMillis = run.recoveryMillis();
     }
     lost = missing.size();
@@ -276,6 +256,71 @@ public final class SoloBench implements Callable<Integer> {
     return recoveredMillis;
   }
 
+  /**
+   * Reads every acknowledged key from the node the monitor names; returns those missing or
+   * holding another value. Retries (for at most a minute) while the node cannot be reached.
+   */
+  private static List<Long> readBack(MonitorRun run, Map<Long, Boolean> acked)
+      throws IOException, InterruptedException {
+    List<Long> keys = new ArrayList<>(acked.keySet());
+    Collections.sort(keys);
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (true) {
+      MonitorRun.Node p = run.primary();
+      List<Long> missing = new ArrayList<>();
+      try (Jedis j = new Jedis(new redis.clients.jedis.HostAndPort(p.address().getHostString(),
+          p.address().getPort()), redis.clients.jedis.DefaultJedisClientConfig.builder()
+              .timeoutMillis(60_000).protocol(redis.clients.jedis.RedisProtocol.RESP2).build())) {
+        for (int from = 0; from < keys.size(); from += 1000) {
+          List<Long> chunk = keys.subList(from, Math.min(keys.size(), from + 1000));
+          Pipeline pl = j.pipelined();
+          List<Response<String>> got = new ArrayList<>();
+          for (long k : chunk) {
+            got.add(pl.get("e3:" + k));
+          }
+          pl.sync();
+          for (int i = 0; i < chunk.size(); i++) {
+            if (!Long.toString(chunk.get(i)).equals(got.get(i).get())) {
+              missing.add(chunk.get(i));
+            }
+          }
+        }
+        return missing;
+      } catch (redis.clients.jedis.exceptions.JedisException e) {
+        if (System.nanoTime() > deadline) {
+          throw new IOException("cannot read back from " + p.address() + ": " + e.getMessage()
+              + "; see " + run.log(), e);
+        }
+        System.out.println("  read-back from " + p.address() + " failed (" + e.getMessage()
+            + "); retrying");
+        Thread.sleep(500);
+      }
+    }
+  }
+
+  /** Waits (bounded) until every thread of {@code pid} is stopped (state T in /proc). */
+  private static void awaitStopped(long pid) throws IOException, InterruptedException {
+    Path tasks = Path.of("/proc", Long.toString(pid), "task");
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      boolean all = true;
+      try (Stream<Path> s = Files.list(tasks)) {
+        for (Path t : (Iterable<Path>) s::iterator) {
+          String stat = Files.readString(t.resolve("stat"));
+          char state = stat.charAt(stat.lastIndexOf(')') + 2);
+          all &= state == 'T' || state == 't';
+        }
+      } catch (IOException e) {
+        return; // gone
+      }
+      if (all) {
+        return;
+      }
+      Thread.sleep(1);
+    }
+    throw new IOException("pid " + pid + " not stopped 5 s after SIGSTOP");
+  }
+
   /** One event: a stall of {@code stallMillis} or, when negative, a kill -9. */
   private Event event(MonitorRun run, DurableWriter writer, String scenario, long stallMillis)
       throws Exception {
@@ -292,6 +337,7 @@ public final class SoloBench implements Callable<Integer> {
       writer.eventAt(System.nanoTime());
     } else {
       signal("STOP", pid);
+      awaitStopped(pid);
       writer.eventAt(System.nanoTime());
       Thread.sleep(stallMillis);
       if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {

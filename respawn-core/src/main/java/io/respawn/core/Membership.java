@@ -27,11 +27,32 @@ public record Membership(List<Member> incoming, List<Member> outgoing) {
    * One member of one half.
    *
    * @param voting false for a learner: it receives the log but counts in no quorum
+   * @param address where the member can be reached, opaque to the core (the server writes its
+   *     RESP and peer addresses here so that every member learns a member added online); empty
+   *     when the members know each other's addresses from elsewhere (the simulator, a static
+   *     configuration). At most {@value #ADDRESS_BYTES_MAX} bytes of UTF-8.
    */
-  public record Member(NodeId id, Role role, boolean voting) {
+  public record Member(NodeId id, Role role, boolean voting, String address) {
+    public static final int ADDRESS_BYTES_MAX = 255;
+
     public Member {
       Objects.requireNonNull(id, "id");
       Objects.requireNonNull(role, "role");
+      Objects.requireNonNull(address, "address");
+      if (address.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > ADDRESS_BYTES_MAX) {
+        throw new IllegalArgumentException("member " + id + "'s address is longer than "
+            + ADDRESS_BYTES_MAX + " bytes");
+      }
+    }
+
+    /** A member whose address is known from elsewhere. */
+    public Member(NodeId id, Role role, boolean voting) {
+      this(id, role, voting, "");
+    }
+
+    /** The same member, voting or not. */
+    public Member withVoting(boolean v) {
+      return new Member(id, role, v, address);
     }
 
     public static Member voter(int id, Role role) {

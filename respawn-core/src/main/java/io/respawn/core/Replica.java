@@ -1383,7 +1383,8 @@ public final class Replica {
     }
   }
 
-  private boolean configChangePending() {
+  /** Whether the newest configuration entry in the log is not committed yet. */
+  public boolean configChangePending() {
     Entry cfg = log.latestConfigAtOrBelow(log.lastIndex());
     return cfg != null && cfg.index() > commitIndex;
   }

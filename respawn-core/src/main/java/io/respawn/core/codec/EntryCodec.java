@@ -7,6 +7,7 @@ import io.respawn.core.Membership;
 import io.respawn.core.NodeId;
 import io.respawn.core.Role;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,7 +33,9 @@ import java.util.List;
  *  +------------+-------------------------+-------------+-------------------------+
  *  | inCount u16| inCount x member        | outCount u16| outCount x member       |
  *  +------------+-------------------------+-------------+-------------------------+
- *   member = id u32 | role u8 (0 PRIMARY, 1 BACKUP, 2 WITNESS) | voting u8
+ *   member = id u32 | role u8 (0 PRIMARY, 1 BACKUP, 2 WITNESS) | flags u8 | [address]
+ *     flags bit 0: voting; bit 1: an address follows (older logs hold 0 or 1 here, no address)
+ *     address = len u16 (1..255) | len bytes of UTF-8, opaque to the core
  * </pre>
  */
 public final class EntryCodec {
@@ -43,6 +46,8 @@ public final class EntryCodec {
   public static final int MEMBERS_MAX = 1_024;
 
   private static final int FLAG_ELIDED = 1;
+  private static final int MEMBER_VOTING = 1;
+  private static final int MEMBER_HAS_ADDRESS = 2;
 
   private EntryCodec() {}
 
@@ -161,7 +166,13 @@ public final class EntryCodec {
   private static void writeHalf(BodyWriter w, List<Membership.Member> half) {
     w.u16(half.size());
     for (Membership.Member m : half) {
-      w.i32(m.id().value()).u8(roleCode(m.role())).bool(m.voting());
+      boolean hasAddress = !m.address().isEmpty();
+      w.i32(m.id().value()).u8(roleCode(m.role()))
+          .u8((m.voting() ? MEMBER_VOTING : 0) | (hasAddress ? MEMBER_HAS_ADDRESS : 0));
+      if (hasAddress) {
+        byte[] a = m.address().getBytes(StandardCharsets.UTF_8);
+        w.u16(a.length).bytes(a);
+      }
     }
   }
 
@@ -184,8 +195,25 @@ public final class EntryCodec {
     for (int i = 0; i < n; i++) {
       int id = r.nonNegativeInt("member id");
       Role role = roleOf(r.u8("member role"));
-      boolean voting = r.bool("member voting");
-      out.add(new Membership.Member(NodeId.of(id), role, voting));
+      int flags = r.u8("member flags");
+      if ((flags & ~(MEMBER_VOTING | MEMBER_HAS_ADDRESS)) != 0) {
+        throw new CodecException("unknown member flags " + flags);
+      }
+      String address = "";
+      if ((flags & MEMBER_HAS_ADDRESS) != 0) {
+        int len = r.u16("member address length");
+        if (len < 1 || len > Membership.Member.ADDRESS_BYTES_MAX) {
+          throw new CodecException("member address length " + len + " is not 1.."
+              + Membership.Member.ADDRESS_BYTES_MAX);
+        }
+        address = new String(r.bytes(len, "member address"), StandardCharsets.UTF_8);
+      }
+      try {
+        out.add(new Membership.Member(NodeId.of(id), role, (flags & MEMBER_VOTING) != 0,
+            address));
+      } catch (IllegalArgumentException ex) {
+        throw new CodecException("invalid member: " + ex.getMessage());
+      }
     }
     return out;
   }

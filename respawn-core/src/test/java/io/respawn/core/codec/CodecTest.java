@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.respawn.core.Command;
 import io.respawn.core.Entry;
+import io.respawn.core.EntryKind;
 import io.respawn.core.Membership;
 import io.respawn.core.Message;
 import io.respawn.core.NodeId;
@@ -34,7 +35,9 @@ class CodecTest {
     List<Membership.Member> in = new ArrayList<>();
     int n = 1 + rnd.nextInt(5);
     for (int i = 0; i < n; i++) {
-      in.add(new Membership.Member(NodeId.of(i), Role.values()[rnd.nextInt(3)], i == 0 || rnd.nextBoolean()));
+      String address = rnd.nextBoolean() ? "" : "10.0.0." + i + ":7379 10.0.0." + i + ":17379";
+      in.add(new Membership.Member(NodeId.of(i), Role.values()[rnd.nextInt(3)],
+          i == 0 || rnd.nextBoolean(), address));
     }
     Membership simple = Membership.of(in);
     if (rnd.nextBoolean()) {
@@ -175,6 +178,23 @@ class CodecTest {
       byte[] longer = java.util.Arrays.copyOf(body, body.length + 1);
       assertThatThrownBy(() -> EntryCodec.decodeBody(longer)).isInstanceOf(CodecException.class);
     }
+  }
+
+  @Test
+  void aConfigWrittenBeforeMemberAddressesStillDecodes() {
+    // term, index, kind CONFIG, flags 0, then one half of one member written with a voting
+    // byte (1) and no address, and an empty outgoing half: the layout logs hold from before
+    // members carried addresses.
+    ByteBuffer body = ByteBuffer.allocate(8 + 8 + 1 + 1 + 2 + 6 + 2);
+    body.putLong(4).putLong(12).put((byte) EntryKind.CONFIG.code).put((byte) 0);
+    body.putShort((short) 1).putInt(5).put((byte) 1).put((byte) 1).putShort((short) 0);
+    Entry decoded = EntryCodec.decodeBody(body.array());
+    assertThat(decoded).isEqualTo(Entry.config(4, 12,
+        Membership.of(Membership.Member.voter(5, Role.BACKUP))));
+    // an unknown member flag is refused by name
+    byte[] bad = body.array().clone();
+    bad[8 + 8 + 1 + 1 + 2 + 4 + 1] = 4;
+    assertThatThrownBy(() -> EntryCodec.decodeBody(bad)).hasMessageContaining("member flags");
   }
 
   @Test

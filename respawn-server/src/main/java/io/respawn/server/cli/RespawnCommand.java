@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
     versionProvider = RespawnCommand.Version.class,
     description = "Respawn: a replicated key-value store that speaks the Redis protocol.",
     subcommands = {UpCommand.class, ServerCommand.class, NodeCommand.class, StatusCommand.class,
+        MemberCommand.class,
         WanCommand.class, MirrorCommand.class, MonitorCommand.class, StandbyCommand.class,
         RespawnCommand.VersionCommand.class,
         CommandLine.HelpCommand.class})

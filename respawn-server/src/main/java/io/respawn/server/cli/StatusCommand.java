@@ -13,8 +13,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code respawn status}: asks the member at {@code --host:--port} for the shard's members
  * (CLUSTER NODES), then each member for its state (INFO), and prints one line per member: id,
- * address, role, status, term, commit and applied index, lag behind the primary's log, lease
- * left and process id. A member that does not answer is shown as down. Against a standalone
+ * address, role, whether it votes (a member added online does not until promoted), status,
+ * term, commit and applied index, lag behind the primary's log (a new member's catch-up
+ * progress), lease left and process id. A member that does not answer is shown as down. Against a standalone
  * server it prints that one node. Exit code 0 when every member answered, 1 otherwise.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
@@ -73,21 +74,28 @@ public final class StatusCommand implements Callable<Integer> {
         primaryLast = parse(r.info().get("respawn_last_index"));
       }
     }
-    String format = "%-3s %-21s %-8s %-12s %6s %10s %10s %8s %9s %8s%n";
-    out.printf(format, "ID", "ADDRESS", "ROLE", "STATUS", "TERM", "COMMIT", "APPLIED", "LAG",
-        "LEASE", "PID");
+    String format = "%-3s %-21s %-8s %-5s %-12s %6s %10s %10s %8s %9s %8s%n";
+    out.printf(format, "ID", "ADDRESS", "ROLE", "VOTES", "STATUS", "TERM", "COMMIT", "APPLIED",
+        "LAG", "LEASE", "PID");
     for (Row r : rows) {
       Map<String, String> i = r.info();
       if (i == null) {
-        out.printf(format, "?", r.address(), "-", "down", "-", "-", "-", "-", "-", "-");
+        out.printf(format, "?", r.address(), "-", "-", "down", "-", "-", "-", "-", "-", "-");
         continue;
       }
+      // A learner (a member added online, catching up) votes in nothing until promoted; its
+      // LAG column is its catch-up progress.
+      String votes = switch (i.getOrDefault("respawn_voting", "-")) {
+        case "1" -> "yes";
+        case "0" -> "no";
+        default -> "-";
+      };
       long applied = parse(i.get("respawn_applied_index"));
       String lag = primaryLast < 0 || applied < 0 ? "-" : Long.toString(primaryLast - applied);
       String lease = "primary".equals(i.get("respawn_role"))
           ? i.getOrDefault("respawn_lease_remaining_ms", "-") : "-";
       out.printf(format, i.getOrDefault("respawn_node_id", "-"), r.address(),
-          i.getOrDefault("respawn_role", "standalone"), i.getOrDefault("respawn_status", "-"),
+          i.getOrDefault("respawn_role", "standalone"), votes, i.getOrDefault("respawn_status", "-"),
           i.getOrDefault("respawn_term", "-"), i.getOrDefault("respawn_commit_index", "-"),
           i.getOrDefault("respawn_applied_index", "-"), lag,
           "-".equals(lease) ? "-" : lease + " ms", i.getOrDefault("process_id", "-"));

@@ -43,6 +43,7 @@ final class ServerCommands {
     t.addSubcommand("respawn", "durability", -2, this::durability);
     t.addSubcommand("respawn", "status", 2, this::status, Flag.WHOLE_KEYSPACE);
     t.addSubcommand("respawn", "handover", 2, this::handOver, Flag.ADMIN, Flag.NO_MULTI);
+    t.addSubcommand("respawn", "member", -3, this::member, Flag.ADMIN, Flag.NO_MULTI);
     t.addSubcommand("respawn", "mirror", -2, (s, a) -> MirrorCommands.run(d, s, a),
         Flag.WHOLE_KEYSPACE);
     t.addSubcommand("respawn", "help", 2, (s, a) -> Replies.help("RESPAWN",
@@ -50,6 +51,10 @@ final class ServerCommands {
         "    Get or set when this connection's writes are acknowledged.",
         "HANDOVER",
         "    On a shard's primary: hand leadership to a caught-up member, answer once moved.",
+        "MEMBER LIST | ADD <id> BACKUP|WITNESS <resp-host:port> <peer-host:port>",
+        "    | PROMOTE <id> | REMOVE <id>",
+        "    On a shard's primary: change the membership online (a new member joins as a",
+        "    learner; PROMOTE makes a caught-up learner vote); answers once committed.",
         "STATUS",
         "    Node status: role, engine, keys, write counters.",
         "MIRROR [LOCAL|NETWORK|REMOTE]",
@@ -557,6 +562,49 @@ final class ServerCommands {
     }
     return new Deferred(d.shardControl.handOver()
         .thenApply(why -> why == null ? Replies.OK : Replies.error(why)));
+  }
+
+  /** RESPAWN MEMBER LIST | ADD id role resp peer | PROMOTE id | REMOVE id (on the primary). */
+  private RedisMessage member(Session s, byte[][] a) {
+    if (d.shardControl == null) {
+      throw ReplyException.err("RESPAWN MEMBER needs a replicated shard; this is a "
+          + "standalone server");
+    }
+    String op = Args.text(a[2]).toUpperCase(java.util.Locale.ROOT);
+    int arity = switch (op) {
+      case "LIST" -> 3;
+      case "ADD" -> 7;
+      case "PROMOTE", "REMOVE" -> 4;
+      default -> throw ReplyException.err("unknown RESPAWN MEMBER subcommand '" + Args.text(a[2])
+          + "'; try LIST, ADD, PROMOTE or REMOVE");
+    };
+    if (a.length != arity) {
+      throw ReplyException.err("wrong number of arguments for 'respawn|member|"
+          + op.toLowerCase(java.util.Locale.ROOT) + "' command");
+    }
+    int id = 0;
+    if (arity > 3) {
+      Long v = Args.parseLongOrNull(a[3]);
+      if (v == null || v < 0 || v > Integer.MAX_VALUE) {
+        throw ReplyException.err("member id must be an integer in [0, " + Integer.MAX_VALUE
+            + "], got '" + Args.text(a[3]) + "'");
+      }
+      id = (int) (long) v;
+    }
+    String role = arity == 7 ? Args.text(a[4]) : null;
+    String resp = arity == 7 ? Args.text(a[5]) : null;
+    String peer = arity == 7 ? Args.text(a[6]) : null;
+    return new Deferred(d.shardControl.member(op, id, role, resp, peer).thenApply(r -> {
+      if (r.error() != null) {
+        return Replies.error(r.error());
+      }
+      if (op.equals("LIST")) {
+        List<RedisMessage> items = new ArrayList<>();
+        r.lines().forEach(line -> items.add(bulk(line)));
+        return Replies.array(items);
+      }
+      return Replies.OK;
+    }));
   }
 
   private RedisMessage status(Session s, byte[][] a) {

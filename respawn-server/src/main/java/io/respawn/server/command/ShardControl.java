@@ -4,7 +4,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * What a member of a replicated shard lets its commands ask of the runtime that drives it
- * (RESPAWN HANDOVER, WAIT, WAITAOF), so the command layer does not depend on the shard's classes. The shard
+ * (RESPAWN HANDOVER, RESPAWN MEMBER, WAIT, WAITAOF), so the command layer does not depend on the shard's classes. The shard
  * member implements it; a standalone server has none.
  *
  * <p>Called on the command thread; the futures complete on any thread.
@@ -28,6 +28,18 @@ public interface ShardControl {
    */
   CompletableFuture<ReplicaAcks> awaitReplicas(long localMin, long replicasMin, boolean flushed,
       long timeoutMillis);
+
+  /**
+   * RESPAWN MEMBER: {@code op} is ADD, PROMOTE, REMOVE or LIST; {@code id} the member (not used
+   * by LIST); {@code role}, {@code respAddress} and {@code peerAddress} (HOST:PORT) only for ADD.
+   * Completes once the change is committed (or at once for LIST) with the reply, or the error a
+   * client should see. Never completes exceptionally.
+   */
+  CompletableFuture<MemberReply> member(String op, int id, String role, String respAddress,
+      String peerAddress);
+
+  /** What RESPAWN MEMBER answers: an error text (with its code), or lines (LIST). */
+  record MemberReply(String error, java.util.List<String> lines) {}
 
   /**
    * @param primary false when asked of a member that is not the primary

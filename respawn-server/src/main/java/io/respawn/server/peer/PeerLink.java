@@ -65,13 +65,13 @@ final class PeerLink {
   /** Whether "unreachable" was reported since the link was last up. */
   private boolean reportedUnreachable;
 
-  PeerLink(PeerConfig config, NodeId peer, EventLoop loop, Class<? extends Channel> channelClass,
-      SecureRandom random, PeerStats stats,
+  PeerLink(PeerConfig config, NodeId peer, InetSocketAddress address, EventLoop loop,
+      Class<? extends Channel> channelClass, SecureRandom random, PeerStats stats,
       java.util.function.BiConsumer<NodeId, Boolean> reachability) {
     this.reachability = reachability;
     this.config = config;
     this.peer = peer;
-    this.address = config.peers().get(peer);
+    this.address = address;
     this.loop = loop;
     this.random = random;
     this.stats = stats;

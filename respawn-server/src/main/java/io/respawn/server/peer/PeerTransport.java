@@ -33,7 +33,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -66,7 +66,11 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
   private volatile java.util.function.BiConsumer<NodeId, Boolean> reachability = (p, up) -> { };
   private final PeerStats stats = new PeerStats();
   private final SecureRandom random = new SecureRandom();
-  private final Map<NodeId, PeerLink> links = new TreeMap<>();
+  /** Outbound links by peer; changed by {@link #updatePeers} while others send. */
+  private final Map<NodeId, PeerLink> links = new ConcurrentSkipListMap<>();
+  /** The members this one talks to and accepts, with their peer addresses. */
+  private volatile Map<NodeId, InetSocketAddress> peers;
+  private Class<? extends Channel> clientClass;
   private EventLoopGroup group;
   private Channel listener;
   /** Accepted connections, closed explicitly on close (not left to the loop's shutdown). */
@@ -77,6 +81,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
   public PeerTransport(PeerConfig config, Consumer<Message> inbox) {
     this.config = config;
     this.inbox = inbox;
+    this.peers = config.peers();
   }
 
   /**
@@ -109,8 +114,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
         epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     Class<? extends ServerChannel> serverClass =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-    Class<? extends Channel> clientClass =
-        epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    clientClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
     try {
       listener = new ServerBootstrap().group(group).channel(serverClass)
           .option(ChannelOption.SO_REUSEADDR, true)
@@ -128,15 +132,53 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
       throw e;
     }
-    for (NodeId peer : config.peers().keySet()) {
-      PeerLink link = new PeerLink(config, peer, group.next(), clientClass, random, stats,
-          (p, up) -> reachability.accept(p, up));
-      links.put(peer, link);
-      link.start();
+    for (Map.Entry<NodeId, InetSocketAddress> e : peers.entrySet()) {
+      startLink(e.getKey(), e.getValue());
     }
     log.info("peer transport of {} in cluster '{}' listening on {}; peers {}", config.self(),
-        config.clusterId(), localAddress(), config.peers());
+        config.clusterId(), localAddress(), peers);
     return this;
+  }
+
+  private void startLink(NodeId peer, InetSocketAddress address) {
+    PeerLink link = new PeerLink(config, peer, address, group.next(), clientClass, random, stats,
+        (p, up) -> reachability.accept(p, up));
+    links.put(peer, link);
+    link.start();
+  }
+
+  /**
+   * The shard's membership changed: from now on this member dials and accepts exactly {@code
+   * next} (every other member's peer address, by id). A new member gets a link; a member gone
+   * from the map loses its link (messages queued for it are dropped) and is refused when it
+   * dials; a member whose address changed is redialled there. Called on one thread at a time
+   * (the node loop), after {@link #start}.
+   */
+  public synchronized void updatePeers(Map<NodeId, InetSocketAddress> next) {
+    if (next.containsKey(config.self())) {
+      throw new IllegalArgumentException("peers must not contain self " + config.self());
+    }
+    Map<NodeId, InetSocketAddress> copy = Map.copyOf(next);
+    Map<NodeId, InetSocketAddress> before = peers;
+    if (copy.equals(before)) {
+      return;
+    }
+    peers = copy;
+    for (NodeId id : List.copyOf(links.keySet())) {
+      InetSocketAddress now = copy.get(id);
+      if (now == null || !now.equals(before.get(id))) {
+        PeerLink gone = links.remove(id);
+        gone.close();
+        log.info("stopped dialling {} ({})", id, now == null ? "no longer a member"
+            : "its address changed to " + now);
+      }
+    }
+    for (Map.Entry<NodeId, InetSocketAddress> e : copy.entrySet()) {
+      if (!links.containsKey(e.getKey())) {
+        startLink(e.getKey(), e.getValue());
+        log.info("dialling member {} at {}", e.getKey(), e.getValue());
+      }
+    }
   }
 
   /** The bound peer address (its port differs from the config's when that asked for 0). */
@@ -295,7 +337,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
       } else if (f.to() != config.self().value()) {
         refuse(ctx, f.from(), "node " + f.from() + " at " + remote + " dialled node " + f.to()
             + ", but this is " + config.self());
-      } else if (f.from() < 0 || !config.peers().containsKey(NodeId.of(f.from()))) {
+      } else if (f.from() < 0 || !peers.containsKey(NodeId.of(f.from()))) {
         refuse(ctx, f.from(), "node " + f.from() + " at " + remote
             + " is not a member of this shard");
       } else if (!Handshake.macMatches(f, config.secret(), nonce)) {

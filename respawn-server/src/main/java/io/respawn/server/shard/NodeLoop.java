@@ -1,6 +1,7 @@
 package io.respawn.server.shard;
 
 import io.respawn.core.Command;
+import io.respawn.core.Membership;
 import io.respawn.core.Message;
 import io.respawn.core.NodeId;
 import io.respawn.core.Replica;
@@ -23,6 +24,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,7 +65,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   public record Snapshot(NodeId leader, Status status, Role role, long term, long commitIndex,
       long appliedIndex, long lastIndex, long servingUntilNanos, boolean recovering,
-      long keysPulled) {}
+      long keysPulled, Membership membership) {}
 
   private final NodeId self;
   private final NodeRuntime<Void, EngineStateMachine.Read> runtime;
@@ -113,6 +115,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private CompletableFuture<Boolean> pendingHandOver;
 
   private final ReplicaWaits replicaWaits;
+  private final MembershipChanges membershipChanges = new MembershipChanges();
+  /** The membership last handed to {@link #membershipListener}. */
+  private Membership membershipSeen;
+  private volatile Consumer<Membership> membershipListener = m -> { };
 
   /** A write handed over by the command thread. */
   private record Write(Command command, Durability level, CompletableFuture<Void> ordered,
@@ -261,6 +267,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         }
       } else if (input instanceof ReplicaWaits.Request q) {
         replicaWaits.add(q, runtime.replica(), now);
+      } else if (input instanceof MembershipChanges.Request q) {
+        membershipChanges.start(q, runtime, now);
       }
       if (++handled % 4096 == 0 && System.nanoTime() >= nextTickNanos) {
         break; // a flood of input must not starve heartbeats
@@ -276,7 +284,29 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     maybeGiveBack(now);
     recovery.tick(now);
     replicaWaits.check(runtime.replica(), now);
+    membershipChanges.check(runtime.replica(), now);
+    Membership m = runtime.replica().membership();
+    if (!m.equals(membershipSeen)) {
+      membershipSeen = m;
+      membershipListener.accept(m);
+    }
     publish(now);
+  }
+
+  /**
+   * Told (on the loop thread, before the pass publishes its snapshot) of the membership each
+   * time it changes, and once at the first pass: the transport dials whom it names.
+   */
+  public void membershipListener(Consumer<Membership> listener) {
+    this.membershipListener = listener;
+  }
+
+  /** RESPAWN MEMBER ADD|PROMOTE|REMOVE|LIST, carried out by the loop (see {@link MembershipChanges}). */
+  CompletableFuture<MembershipChanges.Result> changeMembership(MembershipChanges.Op op, NodeId id,
+      Role role, String address) {
+    CompletableFuture<MembershipChanges.Result> done = new CompletableFuture<>();
+    offer(new MembershipChanges.Request(op, id, role, address, done));
+    return done;
   }
 
   private void propose(Write w) {
@@ -494,13 +524,14 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       }
     }
     snapshot = new Snapshot(r.leader(), r.status(), r.role(), r.term(), r.commitIndex(),
-        r.appliedIndex(), r.lastIndex(), servingUntil, recovery.active(), recovery.keysPulled());
+        r.appliedIndex(), r.lastIndex(), servingUntil, recovery.active(), recovery.keysPulled(),
+        r.membership());
   }
 
   private void publishStopped() {
     Snapshot s = snapshot;
     snapshot = new Snapshot(null, Status.FOLLOWER, s.role(), s.term(), s.commitIndex(),
-        s.appliedIndex(), s.lastIndex(), Long.MIN_VALUE, false, s.keysPulled());
+        s.appliedIndex(), s.lastIndex(), Long.MIN_VALUE, false, s.keysPulled(), s.membership());
   }
 
   @Override

@@ -34,7 +34,15 @@ import java.util.TreeMap;
  * election-timeout-ms = 300           # optional timing, see ReplicaConfig
  * heartbeat-interval-ms = 50
  * lease-ms = 200
+ * join = true                         # optional: a member added online (see below)
  * </pre>
+ *
+ * <p>A member added to a running shard ({@code respawn member add}) lists the shard's current
+ * members and itself, and sets {@code join = true}: it starts as a non-voting learner that never
+ * campaigns, and learns the shard's real membership from the primary's log. Every member learns
+ * the addresses of members added online from the membership itself (each member record carries
+ * "RESP_HOST:PORT PEER_HOST:PORT", see {@link #addressText}), so the other members' files need
+ * no change.
  *
  * Every error names the key and what was expected; unknown keys are refused (a typo must not
  * silently fall back to a default).
@@ -48,17 +56,18 @@ import java.util.TreeMap;
  * @param electionTimeoutMillis base election timeout
  * @param heartbeatIntervalMillis idle leader's heartbeat interval
  * @param leaseMillis the primary's read lease
+ * @param join this member joins a running shard: it starts as a learner
  */
 public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
     Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
-    long heartbeatIntervalMillis, long leaseMillis) {
+    long heartbeatIntervalMillis, long leaseMillis, boolean join) {
 
   /** Where one member listens. */
   public record MemberAddress(NodeId id, Role role, InetSocketAddress resp,
       InetSocketAddress peer) {}
 
   private static final Set<String> KEYS = Set.of("cluster-id", "node-id", "data", "bind",
-      "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms");
+      "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms", "join");
   /**
    * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
    * campaigns after 300-600 ms of silence, an idle primary heartbeats every 50 ms, and its read
@@ -139,7 +148,12 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
     long election = longValue(p, "election-timeout-ms", ELECTION_TIMEOUT_MILLIS_DEFAULT, 10);
     long heartbeat = longValue(p, "heartbeat-interval-ms", HEARTBEAT_INTERVAL_MILLIS_DEFAULT, 1);
     long lease = longValue(p, "lease-ms", LEASE_MILLIS_DEFAULT, 1);
-    return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease);
+    String joinText = p.getProperty("join", "false").trim();
+    if (!joinText.equals("true") && !joinText.equals("false")) {
+      throw new IllegalArgumentException("join: '" + joinText + "' is not true or false");
+    }
+    return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
+        joinText.equals("true"));
   }
 
   /** This member's own addresses. */
@@ -147,13 +161,42 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
     return members.get(self);
   }
 
-  /** The configured members as the core's bootstrap membership (all voting). */
+  /**
+   * The configured members as the core's bootstrap membership, each with its addresses: all
+   * voting, except this member when it {@link #join}s (a learner until the primary promotes it).
+   */
   public Membership membership() {
     List<Member> list = new ArrayList<>();
     for (MemberAddress m : new TreeMap<>(members).values()) {
-      list.add(Member.voter(m.id().value(), m.role()));
+      boolean voting = !(join && m.id().equals(self));
+      list.add(new Member(m.id(), m.role(), voting, addressText(m)));
     }
     return Membership.of(list);
+  }
+
+  /** A member's addresses as its membership record carries them: "RESP PEER". */
+  public static String addressText(MemberAddress m) {
+    return m.resp().getHostString() + ":" + m.resp().getPort() + " "
+        + m.peer().getHostString() + ":" + m.peer().getPort();
+  }
+
+  /**
+   * The addresses of a member as its membership record names them ({@link #addressText}), or
+   * null when the record carries none.
+   *
+   * @throws IllegalArgumentException when the address text is malformed
+   */
+  public static MemberAddress fromMember(Member m) {
+    if (m.address().isEmpty()) {
+      return null;
+    }
+    String[] parts = m.address().trim().split("\\s+");
+    if (parts.length != 2) {
+      throw new IllegalArgumentException("member " + m.id() + "'s address '" + m.address()
+          + "' is not 'RESP_HOST:PORT PEER_HOST:PORT'");
+    }
+    String key = "member " + m.id().value();
+    return new MemberAddress(m.id(), m.role(), address(key, parts[0]), address(key, parts[1]));
   }
 
   /** Every other member's peer address. */

@@ -82,11 +82,12 @@ public final class ShardMember implements AutoCloseable {
   private final PeerTransport transport;
   private final NodeLoop loop;
   private final RespawnServer server;
-  private final List<MemberAddress> ordered;
+  /** Every member's addresses, as the current membership names them. */
+  private final MemberDirectory directory;
 
   private ShardMember(ShardConfig config, DataDirLock lock, SegmentedReplicaLog replicaLog,
       KvStore stateStore, EngineStateMachine stateMachine, PeerTransport transport,
-      NodeLoop loop, RespawnServer server, List<MemberAddress> ordered) {
+      NodeLoop loop, RespawnServer server, MemberDirectory directory) {
     this.config = config;
     this.lock = lock;
     this.replicaLog = replicaLog;
@@ -95,7 +96,7 @@ public final class ShardMember implements AutoCloseable {
     this.transport = transport;
     this.loop = loop;
     this.server = server;
-    this.ordered = ordered;
+    this.directory = directory;
   }
 
   public static ShardMember start(ShardConfig config, RespLimits limits)
@@ -165,12 +166,13 @@ public final class ShardMember implements AutoCloseable {
           RuntimeConfig.defaults(), replicaLog, stateMachine, t, System::nanoTime,
           RuntimeListener.none()), transport, stateMachine);
       loopRef.set(loop);
+      MemberDirectory directory = new MemberDirectory(config);
+      loop.membershipListener(m -> transport.updatePeers(directory.update(m)));
       transport.start();
       opened.add(transport);
       loop.start();
       opened.add(loop);
       ReplicatedStore store = new ReplicatedStore(engine, loop);
-      List<MemberAddress> ordered = new ArrayList<>(new TreeMap<>(config.members()).values());
       ShardMember[] self = new ShardMember[1];
       ServerConfig serverConfig = new ServerConfig(config.bindHost(), me.resp().getPort(), data,
           Durability.ORDERED, null, limits, 1, stateConfig);
@@ -184,6 +186,12 @@ public final class ShardMember implements AutoCloseable {
               }
 
               @Override
+              public java.util.concurrent.CompletableFuture<MemberReply> member(String op, int id,
+                  String role, String resp, String peer) {
+                return self[0].memberOnRequest(op, id, role, resp, peer);
+              }
+
+              @Override
               public java.util.concurrent.CompletableFuture<ReplicaAcks> awaitReplicas(
                   long localMin, long replicasMin, boolean flushed, long timeoutMillis) {
                 return loop.awaitReplicas(localMin, replicasMin, flushed, timeoutMillis);
@@ -191,7 +199,7 @@ public final class ShardMember implements AutoCloseable {
             });
           });
       ShardMember member = new ShardMember(config, lock, replicaLog, engine, stateMachine,
-          transport, loop, server, ordered);
+          transport, loop, server, directory);
       self[0] = member;
       log.info("member {} ({}) of shard '{}' serving RESP on {}:{}, peers on {}",
           config.self(), me.role(), config.clusterId(), config.bindHost(), server.port(),
@@ -220,6 +228,7 @@ public final class ShardMember implements AutoCloseable {
     List<MemberView> members = new ArrayList<>();
     int selfIndex = 0;
     int primary = -1;
+    List<MemberAddress> ordered = directory.ordered();
     for (int i = 0; i < ordered.size(); i++) {
       MemberAddress m = ordered.get(i);
       boolean isSelf = m.id().equals(config.self());
@@ -243,7 +252,7 @@ public final class ShardMember implements AutoCloseable {
     Map<String, Map<String, Object>> out = new LinkedHashMap<>();
     Map<String, Object> repl = new LinkedHashMap<>();
     repl.put("role", leading ? "master" : "slave");
-    MemberAddress primary = s.leader() == null ? null : config.members().get(s.leader());
+    MemberAddress primary = s.leader() == null ? null : directory.get(s.leader());
     if (!leading && primary != null) {
       repl.put("master_host", primary.resp().getHostString());
       repl.put("master_port", primary.resp().getPort());
@@ -261,6 +270,8 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_node_id", config.self().value());
     shard.put("respawn_status", s.status().name().toLowerCase(java.util.Locale.ROOT));
     shard.put("respawn_term", s.term());
+    shard.put("respawn_voting", s.membership().isVoter(config.self()) ? 1 : 0);
+    shard.put("respawn_members", s.membership().nodes().size());
     shard.put("respawn_commit_index", s.commitIndex());
     shard.put("respawn_applied_index", s.appliedIndex());
     shard.put("respawn_last_index", s.lastIndex());
@@ -318,6 +329,31 @@ public final class ShardMember implements AutoCloseable {
     return server.port();
   }
 
+  /**
+   * RESPAWN MEMBER (see {@link MembershipChanges}): checks the arguments here, then hands the
+   * change to the node loop, which carries it out if this member is the primary.
+   */
+  java.util.concurrent.CompletableFuture<io.respawn.server.command.ShardControl.MemberReply>
+      memberOnRequest(String op, int id, String role, String resp, String peer) {
+    MembershipChanges.Op kind = MembershipChanges.Op.valueOf(op);
+    Role r = null;
+    String address = "";
+    if (kind == MembershipChanges.Op.ADD) {
+      try {
+        r = Role.valueOf(role.toUpperCase(java.util.Locale.ROOT));
+        MemberAddress parsed = ShardConfig.fromMember(new io.respawn.core.Membership.Member(
+            NodeId.of(id), r, false, resp + " " + peer));
+        address = ShardConfig.addressText(parsed);
+      } catch (IllegalArgumentException e) {
+        return java.util.concurrent.CompletableFuture.completedFuture(
+            new io.respawn.server.command.ShardControl.MemberReply("ERR " + e.getMessage()
+                .replace("No enum constant io.respawn.core.Role.", "unknown role "), List.of()));
+      }
+    }
+    return loop.changeMembership(kind, NodeId.of(id), r, address).thenApply(x ->
+        new io.respawn.server.command.ShardControl.MemberReply(x.error(), x.lines()));
+  }
+
   /** Completes when a client's SHUTDOWN asks this member to stop; the owner then closes it. */
   public java.util.concurrent.CompletableFuture<Void> shutdownRequested() {
     return server.shutdownRequested();
@@ -337,7 +373,7 @@ public final class ShardMember implements AutoCloseable {
   java.util.concurrent.CompletableFuture<String> handOverOnRequest() {
     NodeLoop.Snapshot s = loop.snapshot();
     if (s.status() != Status.LEADER) {
-      MemberAddress primary = s.leader() == null ? null : config.members().get(s.leader());
+      MemberAddress primary = s.leader() == null ? null : directory.get(s.leader());
       return java.util.concurrent.CompletableFuture.completedFuture(
           "ERR this member is not the primary; send RESPAWN HANDOVER to the primary ("
               + (primary == null ? "none known now" : primary.resp().getHostString() + ":"

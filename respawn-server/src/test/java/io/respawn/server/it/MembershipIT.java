@@ -1,0 +1,145 @@
+package io.respawn.server.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
+
+/**
+ * The operator's replacement of a dead backup (docs/operations.md, "Replacing a member"), on real
+ * processes while a client writes: the backup is killed for good ({@code kill -9}, not
+ * restarted), {@code respawn member remove} takes it out (a witness stands in so writes commit
+ * meanwhile), a new process started with {@code join = true} is added with {@code respawn member
+ * add}, catches up from the primary's log as a learner and is promoted with {@code respawn member
+ * promote}. The client sees no error at any point, and the new member ends up holding every
+ * acknowledged write: the primary's WAIT counts it.
+ */
+class MembershipIT {
+  @TempDir Path tmp;
+
+  private static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  private static String classpath() {
+    return System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+  }
+
+  /** Runs {@code respawn member ARGS...}; returns exit code and output. */
+  private static String member(int port, String... args) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(List.of(java(), "-cp", classpath(),
+        "io.respawn.server.cli.RespawnCommand", "member"));
+    cmd.addAll(List.of(args));
+    cmd.addAll(List.of("--port", Integer.toString(port)));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(150, TimeUnit.SECONDS)).as("respawn member finished").isTrue();
+    return "exit " + p.exitValue() + "\n" + out.strip();
+  }
+
+  @Test
+  void aDeadBackupIsReplacedOnlineWhileAClientWrites() throws Exception {
+    int port = ShardProcess.freePortRange(4);
+    Path data = tmp.resolve("data");
+    // The supervisor would restart the killed backup after a second; here it stays dead.
+    try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1",
+        "--restart-delay-ms", "600000")) {
+      int primary = shard.primaryPort();
+      AtomicLong acknowledged = new AtomicLong();
+      AtomicReference<Throwable> clientError = new AtomicReference<>();
+      AtomicLong stop = new AtomicLong();
+      Thread writer = new Thread(() -> {
+        try (Jedis j = new Jedis("127.0.0.1", primary, 20_000)) {
+          for (long i = 0; stop.get() == 0; i++) {
+            assertThat(j.set("k" + (i % 5000), "v" + i)).isEqualTo("OK");
+            acknowledged.incrementAndGet();
+          }
+        } catch (Throwable t) {
+          clientError.set(t);
+        }
+      }, "membership-it-writer");
+      writer.start();
+      awaitAcknowledged(acknowledged, 20);
+
+      // The backup (member 2) dies for good.
+      long backupPid = ShardProcess.pidAt(shard.port(2));
+      new ProcessBuilder("kill", "-9", Long.toString(backupPid)).start().waitFor();
+      assertThat(member(primary, "remove", "--id", "2")).startsWith("exit 0");
+      long afterRemove = acknowledged.get();
+      awaitAcknowledged(acknowledged, afterRemove + 20);
+
+      // A new backup, member 4, joins: its config lists the shard as it is now and itself.
+      int newResp = port + 3;
+      int newPeer = newResp + 10_000;
+      Path newDir = Files.createDirectories(data.resolve("node-4"));
+      String base = Files.readString(data.resolve("node-1").resolve("respawn.conf"));
+      StringBuilder conf = new StringBuilder();
+      for (String line : base.split("\n")) {
+        if (line.startsWith("node-id") || line.startsWith("member.2") || line.startsWith("data")) {
+          continue;
+        }
+        conf.append(line).append('\n');
+      }
+      conf.append("node-id = 4\ndata = .\njoin = true\n");
+      conf.append("member.4 = backup 127.0.0.1:").append(newResp).append(" 127.0.0.1:")
+          .append(newPeer).append('\n');
+      Path confFile = newDir.resolve("respawn.conf");
+      Files.writeString(confFile, conf.toString());
+      Process joiner = new ProcessBuilder(java(), "-ea", "-Xmx512m", "-XX:+UseSerialGC",
+          "-XX:TieredStopAtLevel=1", "-cp", classpath(), "io.respawn.server.cli.RespawnCommand",
+          "node", "--config", confFile.toString())
+          .redirectErrorStream(true).redirectOutput(newDir.resolve("respawn.log").toFile())
+          .start();
+      try {
+        assertThat(member(primary, "add", "--id", "4", "--role", "backup", "--resp",
+            "127.0.0.1:" + newResp, "--peer", "127.0.0.1:" + newPeer)).startsWith("exit 0");
+        String promoted = member(primary, "promote", "--id", "4");
+        assertThat(promoted).as(promoted).startsWith("exit 0");
+        String list = member(primary, "list");
+        assertThat(list).as(list).contains("4 backup voter").doesNotContain("2 backup");
+
+        long afterPromote = acknowledged.get();
+        awaitAcknowledged(acknowledged, afterPromote + 20);
+        stop.set(1);
+        writer.join(30_000);
+        assertThat(clientError.get()).as("the writing client saw no error").isNull();
+        // Every acknowledged write is held by the new backup: WAIT counts it (the witness,
+        // which stood in for the dead backup, holds keys only and is not counted).
+        try (Jedis j = new Jedis("127.0.0.1", primary, 20_000)) {
+          assertThat(j.waitReplicas(1, 10_000)).isEqualTo(1);
+        }
+        try (Jedis j = new Jedis("127.0.0.1", newResp, 5_000)) {
+          String info = j.info("shard");
+          assertThat(info).contains("respawn_voting:1");
+        }
+        System.out.println("MembershipIT: " + acknowledged.get() + " writes acknowledged, "
+            + "0 errors, while backup 2 was killed, removed and replaced by member 4\n" + list);
+      } finally {
+        joiner.destroy();
+        if (!joiner.waitFor(20, TimeUnit.SECONDS)) {
+          joiner.destroyForcibly().waitFor();
+        }
+      }
+    }
+  }
+
+  private static void awaitAcknowledged(AtomicLong acknowledged, long atLeast)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+    while (acknowledged.get() < atLeast) {
+      assertThat(System.nanoTime() < deadline)
+          .as("writes reach " + atLeast + " (at " + acknowledged.get() + ")").isTrue();
+      Thread.sleep(20);
+    }
+  }
+}

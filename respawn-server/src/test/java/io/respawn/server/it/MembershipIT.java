@@ -6,14 +6,19 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
+import redis.clients.jedis.JedisCluster;
 
 /**
  * The operator's replacement of a dead backup (docs/operations.md, "Replacing a member"), on real
@@ -58,8 +63,14 @@ class MembershipIT {
       AtomicLong acknowledged = new AtomicLong();
       AtomicReference<Throwable> clientError = new AtomicReference<>();
       AtomicLong stop = new AtomicLong();
+      // A cluster client, as users of a shard run: it follows the primary wherever it moves
+      // (leadership may go back to the configured primary right after start-up).
+      Set<HostAndPort> seeds = Set.of(new HostAndPort("127.0.0.1", shard.port(1)),
+          new HostAndPort("127.0.0.1", shard.port(3)));
+      DefaultJedisClientConfig clientConfig = DefaultJedisClientConfig.builder()
+          .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
       Thread writer = new Thread(() -> {
-        try (Jedis j = new Jedis("127.0.0.1", primary, 20_000)) {
+        try (JedisCluster j = new JedisCluster(seeds, clientConfig, 5, Duration.ofSeconds(30))) {
           for (long i = 0; stop.get() == 0; i++) {
             assertThat(j.set("k" + (i % 5000), "v" + i)).isEqualTo("OK");
             acknowledged.incrementAndGet();
@@ -69,14 +80,14 @@ class MembershipIT {
         }
       }, "membership-it-writer");
       writer.start();
-      awaitAcknowledged(acknowledged, 20);
+      awaitAcknowledged(acknowledged, 20, clientError);
 
       // The backup (member 2) dies for good.
       long backupPid = ShardProcess.pidAt(shard.port(2));
       new ProcessBuilder("kill", "-9", Long.toString(backupPid)).start().waitFor();
       assertThat(member(primary, "remove", "--id", "2")).startsWith("exit 0");
       long afterRemove = acknowledged.get();
-      awaitAcknowledged(acknowledged, afterRemove + 20);
+      awaitAcknowledged(acknowledged, afterRemove + 20, clientError);
 
       // A new backup, member 4, joins: its config lists the shard as it is now and itself.
       int newResp = port + 3;
@@ -109,13 +120,13 @@ class MembershipIT {
         assertThat(list).as(list).contains("4 backup voter").doesNotContain("2 backup");
 
         long afterPromote = acknowledged.get();
-        awaitAcknowledged(acknowledged, afterPromote + 20);
+        awaitAcknowledged(acknowledged, afterPromote + 20, clientError);
         stop.set(1);
         writer.join(30_000);
         assertThat(clientError.get()).as("the writing client saw no error").isNull();
         // Every acknowledged write is held by the new backup: WAIT counts it (the witness,
         // which stood in for the dead backup, holds keys only and is not counted).
-        try (Jedis j = new Jedis("127.0.0.1", primary, 20_000)) {
+        try (Jedis j = new Jedis("127.0.0.1", shard.primaryPort(), 20_000)) {
           assertThat(j.waitReplicas(1, 10_000)).isEqualTo(1);
         }
         try (Jedis j = new Jedis("127.0.0.1", newResp, 5_000)) {
@@ -133,10 +144,11 @@ class MembershipIT {
     }
   }
 
-  private static void awaitAcknowledged(AtomicLong acknowledged, long atLeast)
-      throws InterruptedException {
+  private static void awaitAcknowledged(AtomicLong acknowledged, long atLeast,
+      AtomicReference<Throwable> clientError) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
     while (acknowledged.get() < atLeast) {
+      assertThat(clientError.get()).as("the writing client saw no error").isNull();
       assertThat(System.nanoTime() < deadline)
           .as("writes reach " + atLeast + " (at " + acknowledged.get() + ")").isTrue();
       Thread.sleep(20);

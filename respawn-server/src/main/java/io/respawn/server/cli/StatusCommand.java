@@ -91,7 +91,10 @@ public final class StatusCommand implements Callable<Integer> {
         default -> "-";
       };
       long applied = parse(i.get("respawn_applied_index"));
-      String lag = primaryLast < 0 || applied < 0 ? "-" : Long.toString(primaryLast - applied);
+      // Members answer INFO one after another: one asked later may be ahead of what the
+      // primary reported; that is no lag.
+      String lag = primaryLast < 0 || applied < 0 ? "-"
+          : Long.toString(Math.max(0, primaryLast - applied));
       String lease = "primary".equals(i.get("respawn_role"))
           ? i.getOrDefault("respawn_lease_remaining_ms", "-") : "-";
       out.printf(format, i.getOrDefault("respawn_node_id", "-"), r.address(),

@@ -28,8 +28,16 @@ public final class DataDirLock implements AutoCloseable {
   }
 
   public static DataDirLock acquire(Path dataDir) throws IOException {
+    return acquire(dataDir, FILE_NAME);
+  }
+
+  /**
+   * As {@link #acquire(Path)} with another lock file name: a solo volume locks each store by a
+   * file of its own in the volume directory ({@code <store>.lock}).
+   */
+  public static DataDirLock acquire(Path dataDir, String fileName) throws IOException {
     Files.createDirectories(dataDir);
-    Path file = dataDir.resolve(FILE_NAME);
+    Path file = dataDir.resolve(fileName);
     FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE,
         StandardOpenOption.READ, StandardOpenOption.WRITE);
     FileLock lock;

@@ -6,9 +6,10 @@ import picocli.CommandLine.Command;
 
 /**
  * {@code respawn}: the launcher's entry point for running the store. Subcommands: {@code up} (the
- * default deployment; today one node) and {@code server} (one node, explicitly). Exit codes: 0
- * after a clean stop (SIGTERM/SIGINT), 1 if the store fails at run time, 2 for invalid flags or a
- * configuration that cannot start (port taken, data directory not writable).
+ * default deployment; today one node) and {@code server} (one node, explicitly), {@code solo}
+ * (the serving node of a solo volume). Exit codes: 0 after a clean stop (SIGTERM/SIGINT), 1 if
+ * the store fails at run time, 2 for invalid flags or a configuration that cannot start (port
+ * taken, data directory not writable), 3 when a solo node finds itself fenced.
  */
 @Command(
     name = "respawn",
@@ -18,6 +19,7 @@ import picocli.CommandLine.Command;
     subcommands = {UpCommand.class, ServerCommand.class, NodeCommand.class, StatusCommand.class,
         MemberCommand.class,
         WanCommand.class, MirrorCommand.class, MonitorCommand.class, StandbyCommand.class,
+        SoloCommand.class,
         RespawnCommand.VersionCommand.class,
         CommandLine.HelpCommand.class})
 public final class RespawnCommand implements Runnable {

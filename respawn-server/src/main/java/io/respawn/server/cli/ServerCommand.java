@@ -52,6 +52,13 @@ public class ServerCommand implements Callable<Integer> {
     Signal.handle(new Signal("TERM"), s -> stop.countDown());
     Signal.handle(new Signal("INT"), s -> stop.countDown());
 
+    if (java.nio.file.Files.exists(config.dataDir().resolve(
+        io.respawn.storage.solo.VolumeFormat.epochFile(0)))) {
+      // Its stores change hands by promotion; only the fenced solo node may serve one.
+      System.err.println("respawn: " + config.dataDir() + " is a solo volume: serve it with "
+          + "respawn solo --data " + config.dataDir());
+      return 2;
+    }
     RespawnServer server;
     try {
       server = RespawnServer.start(config, mirror == null ? null : mirror.newSite());

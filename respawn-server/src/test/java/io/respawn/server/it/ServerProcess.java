@@ -59,6 +59,11 @@ final class ServerProcess implements AutoCloseable {
 
   private static List<String> command(Path dataDir, int port, List<String> jvmOptions,
       String... extraArgs) {
+    return command("server", dataDir, port, jvmOptions, extraArgs);
+  }
+
+  private static List<String> command(String subcommand, Path dataDir, int port,
+      List<String> jvmOptions, String... extraArgs) {
     String classpath = System.getProperty("surefire.test.class.path");
     if (classpath == null || classpath.isBlank()) {
       classpath = System.getProperty("java.class.path");
@@ -68,7 +73,7 @@ final class ServerProcess implements AutoCloseable {
         "-XX:TieredStopAtLevel=1"));
     cmd.addAll(jvmOptions); // after the defaults: a later -Xmx wins
     cmd.addAll(List.of("-cp", classpath, "io.respawn.server.cli.RespawnCommand",
-        "server", "--port", Integer.toString(port), "--data", dataDir.toString()));
+        subcommand, "--port", Integer.toString(port), "--data", dataDir.toString()));
     cmd.addAll(List.of(extraArgs));
     return cmd;
   }
@@ -81,7 +86,17 @@ final class ServerProcess implements AutoCloseable {
   /** Like {@link #start(Path, int, String...)} with extra JVM options (e.g. a larger -Xmx). */
   static ServerProcess start(Path dataDir, int port, List<String> jvmOptions, String... extraArgs)
       throws IOException, InterruptedException {
-    List<String> cmd = command(dataDir, port, jvmOptions, extraArgs);
+    return startCommand(command(dataDir, port, jvmOptions, extraArgs), dataDir, port);
+  }
+
+  /** {@code respawn solo} on a volume directory instead of {@code respawn server}. */
+  static ServerProcess startSolo(Path volume, int port, String... extraArgs)
+      throws IOException, InterruptedException {
+    return startCommand(command("solo", volume, port, List.of(), extraArgs), volume, port);
+  }
+
+  private static ServerProcess startCommand(List<String> cmd, Path dataDir, int port)
+      throws IOException, InterruptedException {
     Path log = dataDir.toAbsolutePath().getParent().resolve("server-" + port + ".log");
     Process p = new ProcessBuilder(cmd)
         .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))

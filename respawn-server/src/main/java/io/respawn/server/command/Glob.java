@@ -24,11 +24,11 @@ package io.respawn.server.command;
  * over the pattern. Redis's recursive matcher gets the same bound from its "skip longer
  * matches" flag; both accept the same language.
  */
-final class Glob {
+public final class Glob {
   private Glob() {}
 
   /** The whole text matches the pattern (case-sensitive). */
-  static boolean matches(byte[] pattern, byte[] text) {
+  public static boolean matches(byte[] pattern, byte[] text) {
     return (run(pattern, text, false) & 1) == 1;
   }
 

@@ -3,8 +3,10 @@ package io.respawn.bench.e1;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.HdrHistogram.Histogram;
 import site.ycsb.WorkloadException;
@@ -22,9 +24,14 @@ final class ClosedLoop {
 
   /** One measured cell. */
   record Result(long operations, long errors, long redirects, String firstError, double seconds,
-      Histogram latencyNanos) {
+      Histogram latencyNanos, long serverCpuMicros) {
     double opsPerSec() {
       return operations / seconds;
+    }
+
+    /** CPU the servers used per measured operation, in microseconds; -1 if unknown. */
+    double serverCpuMicrosPerOp() {
+      return serverCpuMicros < 0 || operations == 0 ? -1 : (double) serverCpuMicros / operations;
     }
 
     double percentileMillis(double p) {
@@ -57,18 +64,42 @@ final class ClosedLoop {
     });
   }
 
-  /** Runs {@code workload} for {@code warmupSeconds} unmeasured, then {@code seconds} measured. */
+  /**
+   * Runs {@code workload} for {@code warmupSeconds} unmeasured, then {@code seconds} measured;
+   * {@code serverCpuMicros} (the servers' CPU so far, -1 if unknown) is read when the
+   * measurement starts and when it ends.
+   */
   static Result run(Supplier<KvDb> dbs, Properties workload, int threads, double warmupSeconds,
-      double seconds) throws WorkloadException, InterruptedException {
+      double seconds, LongSupplier serverCpuMicros)
+      throws WorkloadException, InterruptedException {
     E1Workload w = new E1Workload();
     w.init(workload);
     long warmupNanos = (long) (warmupSeconds * 1e9);
     long measureNanos = (long) (seconds * 1e9);
     Histogram[] histograms = new Histogram[threads];
+    long[] cpu = {-1, -1};
+    CountDownLatch started = new CountDownLatch(1);
+    long[] startNanos = new long[1];
+    Thread cpuProbe = new Thread(() -> {
+      try {
+        started.await();
+        sleepUntil(startNanos[0] + warmupNanos);
+        cpu[0] = serverCpuMicros.getAsLong();
+        sleepUntil(startNanos[0] + warmupNanos + measureNanos);
+        cpu[1] = serverCpuMicros.getAsLong();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "e1-cpu-probe");
+    cpuProbe.start();
     Result r = drive(dbs, threads, (db, i) -> {
       Histogram h = new Histogram(LATENCY_NANOS_MAX, 3);
       histograms[i] = h;
       long start = System.nanoTime();
+      if (i == 0) {
+        startNanos[0] = start;
+        started.countDown();
+      }
       long measureFrom = start + warmupNanos;
       long end = measureFrom + measureNanos;
       long ops = 0;
@@ -83,6 +114,9 @@ final class ClosedLoop {
       }
       return ops;
     });
+    started.countDown(); // if thread 0 never ran its body
+    cpuProbe.join();
+    long serverCpu = cpu[0] < 0 || cpu[1] < 0 ? -1 : cpu[1] - cpu[0];
     Histogram all = new Histogram(LATENCY_NANOS_MAX, 3);
     for (Histogram h : histograms) {
       if (h != null) {
@@ -90,7 +124,13 @@ final class ClosedLoop {
       }
     }
     return new Result(Math.max(0, r.operations() - r.errors()), r.errors(), r.redirects(),
-        r.firstError(), seconds, all);
+        r.firstError(), seconds, all, serverCpu);
+  }
+
+  private static void sleepUntil(long nanos) throws InterruptedException {
+    for (long left; (left = nanos - System.nanoTime()) > 0; ) {
+      TimeUnit.NANOSECONDS.sleep(left);
+    }
   }
 
   private interface Body {
@@ -159,6 +199,6 @@ final class ClosedLoop {
       }
     }
     return new Result(total, errors, redirects, firstError, seconds,
-        new Histogram(LATENCY_NANOS_MAX, 3));
+        new Histogram(LATENCY_NANOS_MAX, 3), -1);
   }
 }

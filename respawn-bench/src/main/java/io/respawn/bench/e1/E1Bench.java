@@ -143,6 +143,7 @@ public final class E1Bench implements Callable<Integer> {
   private final Map<String, List<double[]>> cells = new LinkedHashMap<>();
   private final Map<String, List<double[]>> rbCells = new LinkedHashMap<>();
   private long errorsTotal;
+  private final List<String> redisBenchmarkFailures = new ArrayList<>();
 
   @Override
   public Integer call() throws Exception {
@@ -165,7 +166,8 @@ public final class E1Bench implements Callable<Integer> {
         PrintWriter rows = new PrintWriter(Files.newBufferedWriter(out.resolve("e1-rounds.csv"),
             StandardCharsets.UTF_8))) {
       roundsCsv = rows;
-      rows.println("round,system,workload,ops_per_sec,p50_ms,p99_ms,errors,redirects");
+      rows.println("round,system,workload,ops_per_sec,p50_ms,p99_ms,errors,redirects,"
+          + "server_cpu_us_per_op");
       rows.flush();
       loadAll(systems, peers);
       for (int round = 1; round <= rounds; round++) {
@@ -185,6 +187,9 @@ public final class E1Bench implements Callable<Integer> {
     }
     writeMedians(systems, mixes);
     System.out.println("load before: " + loadBefore + "; after: " + loadAverage());
+    for (String f : redisBenchmarkFailures) {
+      System.out.println("redis-benchmark failed: " + f);
+    }
     if (errorsTotal > 0) {
       System.out.println("respawn bench e1: " + errorsTotal + " operations failed");
       return 1;
@@ -324,20 +329,23 @@ public final class E1Bench implements Callable<Integer> {
   }
 
   private void measure(int round, Store s, Mix mix, Peers peers) throws Exception {
+    List<Long> pids = peers.pids(s);
     ClosedLoop.Result r = ClosedLoop.run(dbs(s, peers),
-        E1Workload.properties(mix, records, valueBytes), threads, warmupSeconds, seconds);
+        E1Workload.properties(mix, records, valueBytes), threads, warmupSeconds, seconds,
+        () -> ProcessCpu.micros(pids));
     double ops = r.opsPerSec();
+    double cpuPerOp = r.serverCpuMicrosPerOp();
     double p50 = r.percentileMillis(50);
     double p99 = r.percentileMillis(99);
     errorsTotal += r.errors();
     cells.computeIfAbsent(s.label + "," + mix.label, k -> new ArrayList<>())
         .add(new double[] {ops, p50, p99});
-    roundsCsv.printf(Locale.ROOT, "%d,%s,%s,%.0f,%.3f,%.3f,%d,%d%n", round, s.label, mix.label,
-        ops, p50, p99, r.errors(), r.redirects());
+    roundsCsv.printf(Locale.ROOT, "%d,%s,%s,%.0f,%.3f,%.3f,%d,%d,%.1f%n", round, s.label,
+        mix.label, ops, p50, p99, r.errors(), r.redirects(), cpuPerOp);
     roundsCsv.flush();
     System.out.printf(Locale.ROOT,
-        "round %d %-10s %-18s %9.0f ops/s  p50 %7.3f ms  p99 %8.3f ms%s%s%n", round, mix.label,
-        s.label, ops, p50, p99, r.redirects() > 0 ? "  " + r.redirects() + " MOVED followed"
+        "round %d %-10s %-18s %9.0f ops/s  p50 %7.3f ms  p99 %8.3f ms  server CPU %6.1f us/op%s%s%n",
+        round, mix.label, s.label, ops, p50, p99, cpuPerOp, r.redirects() > 0 ? "  " + r.redirects() + " MOVED followed"
             : "", r.errors() > 0 ? "  " + r.errors() + " errors, first: "
             + r.firstError() : "");
   }
@@ -355,8 +363,19 @@ public final class E1Bench implements Callable<Integer> {
     }
     for (String[] t : rotate(targets, round - 1)) {
       for (int pipeline : new int[] {1, 16}) {
-        for (RedisBenchmark.Row row : RedisBenchmark.run(Integer.parseInt(t[1]),
-            redisBenchmarkClients, pipeline, redisBenchmarkRequests, valueBytes, records)) {
+        List<RedisBenchmark.Row> rows;
+        try {
+          rows = RedisBenchmark.run(Integer.parseInt(t[1]), redisBenchmarkClients, pipeline,
+              redisBenchmarkRequests, valueBytes, records);
+        } catch (IOException e) {
+          // Recorded, not fatal: the YCSB cells of the run still count.
+          redisBenchmarkFailures.add("round " + round + " " + t[0] + " -P " + pipeline + ": "
+              + e.getMessage());
+          System.out.println("round " + round + " redis-benchmark " + t[0] + " -P " + pipeline
+              + " FAILED " + RedisBenchmark.ATTEMPTS_MAX + " times: " + e.getMessage());
+          continue;
+        }
+        for (RedisBenchmark.Row row : rows) {
           rbCells.computeIfAbsent(t[0] + "," + row.test() + "," + pipeline,
               k -> new ArrayList<>()).add(new double[] {row.requestsPerSec(), row.p50Millis(),
                   row.p99Millis()});
@@ -489,6 +508,16 @@ public final class E1Bench implements Callable<Integer> {
         throw e;
       }
       return p;
+    }
+
+    /** The server processes of {@code s}: the ones whose CPU a cell of {@code s} charges. */
+    List<Long> pids(Store s) {
+      return switch (s) {
+        case RESPAWN_ORDERED, RESPAWN_DURABLE -> List.of(shard.pid(1), shard.pid(2), shard.pid(3));
+        case REDIS_EVERYSEC -> List.of(redisEverysec.process.pid());
+        case REDIS_REPLICA_WAIT -> List.of(redisPrimary.process.pid(), redisReplica.process.pid());
+        case ETCD -> etcd.members.stream().map(Process::pid).toList();
+      };
     }
 
     @Override

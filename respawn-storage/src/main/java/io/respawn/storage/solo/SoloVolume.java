@@ -90,6 +90,8 @@ import org.slf4j.LoggerFactory;
 public final class SoloVolume implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(SoloVolume.class);
   private static final int COPY_CHUNK_BYTES = 1 << 20;
+  /** Supers a takeover tries before it gives up on a fenced store that keeps changing. */
+  static final int TAKEOVER_SUPERS_MAX = 8;
 
   /** Deliberately broken behaviours, for showing that the crash tests catch them. */
   enum Variant {
@@ -311,6 +313,34 @@ public final class SoloVolume implements Closeable {
       at += n;
     }
     return (int) crc.getValue();
+  }
+
+  /**
+   * A plain takeover (REDS: the monitor decided the serving process is gone): fences whoever
+   * serves the current store, whatever it is doing, and makes a child of that store the current
+   * one; returns the new current store's directory, for a standby to recover. Writes epoch E+1
+   * naming the current store (the fence: from here the old process acknowledges nothing), then
+   * supers and promotes. A batch the fenced process had in flight may still land after the super
+   * (never acknowledged) and make the child dirty; then it supers again, at most {@value
+   * #TAKEOVER_SUPERS_MAX} times. The child shares the sealed segments and copies the active one,
+   * so the standby never opens a directory the old process may still have open. Crash-safe: each
+   * step is a super or a promotion.
+   *
+   * @throws StorageException if the fenced store kept changing (a writer without the fence?)
+   */
+  public synchronized Path takeOver() throws IOException {
+    State state = state();
+    writeEpoch(new EpochRecord(state.epoch() + 1, state.store()));
+    log.info("takeover: fenced store {} at epoch {}", state.store(), state.epoch() + 1);
+    for (int attempt = 1; attempt <= TAKEOVER_SUPERS_MAX; attempt++) {
+      ChildView child = superView();
+      if (child.promote() == ChildView.Promotion.PROMOTED) {
+        return child.dir();
+      }
+    }
+    throw new StorageException("takeover of store " + state.store() + ": it kept changing after "
+        + "its fence, over " + TAKEOVER_SUPERS_MAX + " supers; is a process writing it without "
+        + "the fence (respawn server instead of respawn solo)?");
   }
 
   /** Collapse: see {@link ChildView#collapse()}. */

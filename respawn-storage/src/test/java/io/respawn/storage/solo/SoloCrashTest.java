@@ -53,7 +53,7 @@ class SoloCrashTest {
   }
 
   record Outcome(int states, int inside, int inconsistent, String firstProblem,
-      Map<ChildView.Promotion, Integer> promotions) {}
+      Map<ChildView.Promotion, Integer> promotions, int takeovers) {}
 
   @ParameterizedTest(name = "seed {0}")
   @ValueSource(longs = {1L, 2L, 3L, 4L})
@@ -63,13 +63,14 @@ class SoloCrashTest {
     statesChecked.addAndGet(o.states());
     insidePrimitives.addAndGet(o.inside());
     System.out.printf("solo crash campaign seed %d: %d states (%d inside primitives), %d "
-        + "inconsistent, promotions %s%n", seed, o.states(), o.inside(), o.inconsistent(),
-        o.promotions());
+        + "inconsistent, promotions %s (%d of them takeovers)%n", seed, o.states(), o.inside(),
+        o.inconsistent(), o.promotions(), o.takeovers());
     assertThat(o.inconsistent()).as("seed %d: %s", seed, o.firstProblem()).isZero();
     assertThat(o.states()).isGreaterThanOrEqualTo(STATES_PER_SEED);
     assertThat(o.inside()).isGreaterThan(STATES_PER_SEED / 2);
     assertThat(o.promotions()).containsKeys(ChildView.Promotion.PROMOTED,
         ChildView.Promotion.FENCED_PARENT_WROTE);
+    assertThat(o.takeovers()).isPositive();
   }
 
   @Test
@@ -113,6 +114,8 @@ class SoloCrashTest {
     int inconsistent;
     String firstProblem;
     final Map<ChildView.Promotion, Integer> promotions = new HashMap<>();
+    int takeovers;
+    int rounds;
     SoloVolume volume;
     LogEngine serving;
     boolean inObserver;
@@ -137,7 +140,7 @@ class SoloCrashTest {
       } finally {
         serving.close();
       }
-      return new Outcome(states, inside, inconsistent, firstProblem, promotions);
+      return new Outcome(states, inside, inconsistent, firstProblem, promotions, takeovers);
     }
 
     private LogEngine open(String store) throws Exception {
@@ -146,8 +149,12 @@ class SoloCrashTest {
 
     /** One super and its end: abort after a parent write, or promote. */
     private void round() throws Exception {
+      rounds++;
       ChildView child = observed("super", volume::superView);
       int dice = random.nextInt(10);
+      if (takeovers == 0 && rounds == 5) {
+        dice = 3; // at least one takeover per campaign
+      }
       if (dice < 3) {
         write(1 + random.nextInt(2)); // the parent is alive
         assertThat(child.collapse()).isEqualTo(ChildView.Collapse.DIRTY);
@@ -158,6 +165,29 @@ class SoloCrashTest {
         return;
       }
       assertThat(child.collapse()).isEqualTo(ChildView.Collapse.CLEAN);
+      if (dice == 3) {
+        // A plain takeover instead (REDS): fence whatever the parent does, super, promote.
+        observed("abort", () -> {
+          child.abort();
+          return null;
+        });
+        if (random.nextBoolean()) {
+          write(1); // the parent is alive: the takeover fences it all the same
+        }
+        String store = observed("takeover", () -> volume.takeOver().getFileName().toString());
+        promotions.merge(ChildView.Promotion.PROMOTED, 1, Integer::sum);
+        takeovers++;
+        assertThat(volume.state().store()).isEqualTo(store);
+        try {
+          serving.apply(randomBatch(random)).ordered().join();
+          throw new AssertionError("a store written after a takeover's fence acknowledged a write");
+        } catch (java.util.concurrent.CompletionException expected) {
+          assertThat(expected).hasCauseInstanceOf(io.respawn.storage.FencedException.class);
+        }
+        serving.close();
+        serving = open(store);
+        return;
+      }
       boolean standbyFirst = random.nextBoolean(); // recovered before or after the promotion
       LogEngine standby = standbyFirst ? open(child.name()) : null;
       boolean inject = dice >= 8;

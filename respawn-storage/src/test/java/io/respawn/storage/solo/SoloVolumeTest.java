@@ -158,6 +158,22 @@ class SoloVolumeTest {
   }
 
   @Test
+  void aTakeoverFencesALiveParentAndServesEverythingItAcknowledged() throws Exception {
+    try (SoloVolume volume = SoloVolume.at(dir); LogEngine parent = open(volume, "store")) {
+      fill(parent, "k", 100);
+      Path store = volume.takeOver();
+      assertThat(volume.currentStore()).isEqualTo(store);
+      assertThat(volume.fenceEpoch()).isEqualTo(3); // fence, then the super's own fence and promotion
+      assertThatThrownBy(() -> put(parent, "late", "x").ordered().join())
+          .hasCauseInstanceOf(FencedException.class);
+      try (LogEngine standby = open(volume, volume.state().store())) {
+        assertThat(standby.keyCount()).isEqualTo(100);
+        put(standby, "new", "primary").durable().join();
+      }
+    }
+  }
+
+  @Test
   void promoteOfADirtyChildFencesNothing() throws Exception {
     try (SoloVolume volume = SoloVolume.at(dir); LogEngine parent = open(volume, "store")) {
       fill(parent, "k", 10);

@@ -7,6 +7,8 @@ import io.respawn.server.solo.monitor.SoloMonitor;
 import io.respawn.server.solo.monitor.StandbyPool;
 import io.respawn.server.solo.monitor.StandbyProcess;
 import io.respawn.server.solo.monitor.TakeoverVolume;
+import io.respawn.server.solo.sentinel.SentinelEndpoint;
+import io.respawn.server.solo.sentinel.SoloMonitorMasters;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -32,7 +34,9 @@ import sun.misc.Signal;
  * another standby in the chosen {@code --mode}. Prints {@code respawn: monitor (MODE) watching
  * HOST:PORT (pid P)} once the node serves, and one line per takeover or aborted speculation.
  * SIGTERM or SIGINT stops the monitor, its standbys and the serving node (cleanly: writes are
- * made durable). Exit code 2 for bad flags, 1 if the first node cannot start.
+ * made durable). With {@code --sentinel-port} it also answers Redis Sentinel clients there and
+ * prints {@code respawn: sentinel on HOST:PORT (master NAME)}. Exit code 2 for bad flags, 1 if
+ * the first node (or the Sentinel endpoint) cannot start.
  */
 @Command(name = "monitor", mixinStandardHelpOptions = true,
     description = "Serve a solo volume with a failure monitor and warm standbys (REDS/SpecREDS).")
@@ -73,6 +77,18 @@ public final class MonitorCommand implements Callable<Integer> {
   @Option(names = "--node-jvm-opt", description = "A JVM option for every standby (repeatable). Default: -XX:+UseParallelGC -Xmn128m.")
   List<String> nodeJvmOpts;
 
+  @Option(names = "--sentinel-port", defaultValue = "-1",
+      description = "Answer Redis Sentinel clients (Jedis's JedisSentinelPool, Lettuce, redis-py) on this port, 0 for any free one; off when negative (default). Redis Sentinel's own port is 26379.")
+  int sentinelPort;
+
+  @Option(names = "--sentinel-bind",
+      description = "Address the Sentinel endpoint listens on (default: the --bind address).")
+  String sentinelBind;
+
+  @Option(names = "--master-name", defaultValue = "mymaster",
+      description = "The service name Sentinel clients ask for (default: ${DEFAULT-VALUE}).")
+  String masterName;
+
   @Option(names = "--log-level", defaultValue = "INFO",
       description = "TRACE, DEBUG, INFO, WARN or ERROR (default: ${DEFAULT-VALUE}).")
   String logLevel;
@@ -95,11 +111,26 @@ public final class MonitorCommand implements Callable<Integer> {
             + ", got " + standbys);
       }
       InetAddress.getByName(bind);
+      if (sentinelPort > 65_535) {
+        throw new IllegalArgumentException("--sentinel-port must be 0..65535 (negative: off), got "
+            + sentinelPort);
+      }
+      if (sentinelPort > 0 && sentinelPort == port) {
+        throw new IllegalArgumentException("--sentinel-port must differ from --port " + port);
+      }
+      if (sentinelBind != null) {
+        InetAddress.getByName(sentinelBind);
+      }
+      if (masterName.isEmpty() || !masterName.chars().allMatch(c -> c > ' ' && c < 0x7f)) {
+        throw new IllegalArgumentException("--master-name must be one word of printable ASCII, "
+            + "got '" + masterName + "'");
+      }
       config = new SoloMonitor.Config(mode, detector, heartbeatMillis, bind, port);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     } catch (UnknownHostException e) {
-      throw new ParameterException(spec.commandLine(), "--bind " + bind + " is not a known address");
+      throw new ParameterException(spec.commandLine(), "--bind " + bind + " or --sentinel-bind "
+          + sentinelBind + " is not a known address");
     }
     Files.createDirectories(data);
     Path logDir = data.toAbsolutePath().getParent() == null ? data : data.toAbsolutePath();
@@ -114,6 +145,8 @@ public final class MonitorCommand implements Callable<Integer> {
     Signal.handle(new Signal("INT"), s -> stop.countDown());
     try (StandbyPool pool = new StandbyPool(standbys, launch)) {
       SoloMonitor monitor = new SoloMonitor(config, volume, pool);
+      SoloMonitorMasters sentinelView =
+          sentinelPort >= 0 ? new SoloMonitorMasters(masterName, monitor) : null;
       pool.onReady(n -> {
         System.out.println("respawn: standbys ready " + n);
         System.out.flush();
@@ -147,8 +180,27 @@ public final class MonitorCommand implements Callable<Integer> {
           + ") watching " + p.address().getHostString() + ":" + p.address().getPort() + " (pid "
           + p.pid() + ", data " + data + ")");
       System.out.flush();
+      SentinelEndpoint sentinel = null;
+      if (sentinelView != null) {
+        String host = sentinelBind != null ? sentinelBind : bind;
+        try {
+          sentinel = SentinelEndpoint.start(host, sentinelPort, sentinelView);
+        } catch (Exception e) { // a BindException arrives unchecked from Netty
+          System.err.println("respawn monitor: cannot listen for Sentinel clients on " + host
+              + ":" + sentinelPort + ": " + e.getMessage());
+          monitor.close();
+          ProcessHandle.of(monitor.primary().pid()).ifPresent(ProcessHandle::destroy);
+          return 1;
+        }
+        System.out.println("respawn: sentinel on " + host + ":" + sentinel.port() + " (master "
+            + masterName + ")");
+        System.out.flush();
+      }
       stop.await();
       log.info("signal received: stopping the monitor, its standbys and the serving node");
+      if (sentinel != null) {
+        sentinel.close();
+      }
       monitor.close();
       ProcessHandle.of(monitor.primary().pid()).ifPresent(h -> {
         h.destroy();

@@ -62,6 +62,13 @@ public final class FaultCampaign implements Callable<Integer> {
       description = "Supervisor's delay before restarting a killed member (default ${DEFAULT-VALUE}).")
   long restartDelayMillis;
 
+  @Option(names = "--takeover", paramLabel = "MODE",
+      description = "Members' takeover mode: hard-timeout or speculative (default: the shard's, hard-timeout).")
+  String takeover;
+
+  @Option(names = "--lease-ms", paramLabel = "MS", description = "Members' read lease (default: the shard's, 200).")
+  Long leaseMillis;
+
   @Option(names = "--seed", description = "Seed (default: time).")
   Long seed;
 
@@ -86,7 +93,18 @@ public final class FaultCampaign implements Callable<Integer> {
     Random random = new Random(s);
     Path root = data != null ? data : Files.createTempDirectory("respawn-faults");
     ShardLayout layout = ShardLayout.of(root, "127.0.0.1", port, shape);
-    List<Path> configs = layout.prepare();
+    java.util.Map<String, String> settings = new java.util.TreeMap<>();
+    if (takeover != null) {
+      settings.put("takeover", takeover);
+    }
+    if (leaseMillis != null) {
+      settings.put("lease-ms", Long.toString(leaseMillis));
+    }
+    List<Path> configs = layout.prepare(settings);
+    io.respawn.server.shard.ShardConfig.load(configs.get(0)); // refuses a bad mode before starting
+    System.out.println("respawn bench faults: takeover " + (takeover == null ? "hard-timeout"
+        : takeover) + (leaseMillis == null ? "" : ", lease " + leaseMillis + " ms")
+        + "; load " + loadAverage());
     List<String> jvm = List.of("-Xms256m", "-Xmx1g", "-XX:+UseParallelGC");
     List<Integer> ports = new ArrayList<>();
     for (int id = 1; id <= layout.members(); id++) {
@@ -184,10 +202,17 @@ public final class FaultCampaign implements Callable<Integer> {
     }
     if (!sorted.isEmpty()) {
       System.out.printf("failover (kill -9 of the primary -> first acknowledged write): %d kills, "
-          + "median %d ms, max %d ms, all %s%n", sorted.size(), sorted.get(sorted.size() / 2),
-          sorted.get(sorted.size() - 1), fo);
+          + "median %d ms, max %d ms, all %s; load %s%n", sorted.size(),
+          sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1), fo, loadAverage());
     }
     return check.linearizable() && unexpected == 0 ? 0 : 1;
+  }
+
+  /** The 1-minute load average, for the record next to timings; "?" if unknown. */
+  private static String loadAverage() {
+    double l = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        .getSystemLoadAverage();
+    return l < 0 ? "?" : String.format(java.util.Locale.ROOT, "%.2f", l);
   }
 
   /** Every operation on the keys of the culprits, in invoke order, with who answered when. */

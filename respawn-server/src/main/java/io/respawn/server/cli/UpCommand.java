@@ -52,7 +52,54 @@ public final class UpCommand implements Callable<Integer> {
   @Option(names = "--log-level", defaultValue = "INFO", description = "Members' log level (default: ${DEFAULT-VALUE}).")
   String logLevel;
 
+  @Option(names = "--takeover", paramLabel = "MODE",
+      description = "When a witness takes over a silent primary: hard-timeout (at hard suspicion) "
+          + "or speculative (once warmed up and the primary's lease ran out) (default: hard-timeout).")
+  String takeover;
+
+  @Option(names = "--phi-soft", paramLabel = "PHI",
+      description = "Phi-accrual soft threshold: suspicion that starts recovery (default: 3).")
+  String phiSoft;
+
+  @Option(names = "--phi-hard", paramLabel = "PHI",
+      description = "Phi-accrual hard threshold: a hard-timeout takeover campaigns (default: 8).")
+  String phiHard;
+
+  @Option(names = "--phi-acceptable-pause-ms", paramLabel = "MS",
+      description = "Silence added to the mean heartbeat interval before phi rises (default: 2 heartbeats).")
+  String phiAcceptablePauseMillis;
+
+  @Option(names = "--heartbeat-interval-ms", paramLabel = "MS",
+      description = "Idle primary's heartbeat interval (default: 50).")
+  String heartbeatIntervalMillis;
+
+  @Option(names = "--lease-ms", paramLabel = "MS", description = "The primary's read lease (default: 200).")
+  String leaseMillis;
+
+  @Option(names = "--election-timeout-ms", paramLabel = "MS",
+      description = "Base randomized election timeout while no primary is known (default: 300).")
+  String electionTimeoutMillis;
+
   @Spec CommandSpec spec;
+
+  /** The member config keys the timing and takeover flags set (only those given). */
+  java.util.Map<String, String> settings() {
+    java.util.Map<String, String> m = new java.util.TreeMap<>();
+    putIf(m, "takeover", takeover);
+    putIf(m, "phi-soft", phiSoft);
+    putIf(m, "phi-hard", phiHard);
+    putIf(m, "phi-acceptable-pause-ms", phiAcceptablePauseMillis);
+    putIf(m, "heartbeat-interval-ms", heartbeatIntervalMillis);
+    putIf(m, "lease-ms", leaseMillis);
+    putIf(m, "election-timeout-ms", electionTimeoutMillis);
+    return m;
+  }
+
+  private static void putIf(java.util.Map<String, String> m, String key, String value) {
+    if (value != null) {
+      m.put(key, value);
+    }
+  }
 
   /** How long a stop waits for a member before it is killed. */
   private static final long STOP_TIMEOUT_MILLIS = 30_000;
@@ -69,7 +116,8 @@ public final class UpCommand implements Callable<Integer> {
     List<Path> configs;
     try {
       layout = ShardLayout.of(Path.of(data).toAbsolutePath().normalize(), bind, port, shape);
-      configs = layout.prepare();
+      configs = layout.prepare(settings());
+      io.respawn.server.shard.ShardConfig.load(configs.get(0)); // refuses bad flags before any start
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     } catch (IOException e) {

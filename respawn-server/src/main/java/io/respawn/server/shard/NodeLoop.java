@@ -1,6 +1,7 @@
 package io.respawn.server.shard;
 
 import io.respawn.core.Command;
+import io.respawn.core.FailureDetector;
 import io.respawn.core.Membership;
 import io.respawn.core.Message;
 import io.respawn.core.NodeId;
@@ -62,10 +63,14 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    * @param servingUntilNanos local time until which this member may serve reads (its lease),
    *     {@link Long#MIN_VALUE} when it may not (not leader, nothing committed in its term yet,
    *     recovering values)
+   * @param leaderSuspicion this follower's suspicion of its leader (NONE when it leads or
+   *     follows no one); SOFT is where proactive recovery starts
+   * @param suspicionEpisodes suspicion episodes so far (each SOFT or HARD spell of a leader)
    */
   public record Snapshot(NodeId leader, Status status, Role role, long term, long commitIndex,
       long appliedIndex, long lastIndex, long servingUntilNanos, boolean recovering,
-      long keysPulled, Membership membership) {}
+      long keysPulled, Membership membership, FailureDetector.Suspicion leaderSuspicion,
+      long suspicionEpisodes) {}
 
   private final NodeId self;
   private final NodeRuntime<Void, EngineStateMachine.Read> runtime;
@@ -79,6 +84,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private volatile boolean running = true;
   private long nextTickNanos;
   private boolean wasLeader;
+  private FailureDetector.Suspicion loggedSuspicion = FailureDetector.Suspicion.NONE;
   /**
    * Leader only: an entry of this term committed and everything committed was applied once
    * since, so the state machine holds every write acknowledged before this member led.
@@ -523,15 +529,27 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
             r.term(), (now - leaderSinceNanos) / 1_000_000, recovery.keysPulled());
       }
     }
+    if (r.leaderSuspicion() != loggedSuspicion) {
+      if (r.leaderSuspicion() != FailureDetector.Suspicion.NONE) {
+        log.info("suspects leader {} of term {}: {} (episode {}, {} takeover)", r.leader(),
+            r.term(), r.leaderSuspicion(), r.suspicionEpisode(),
+            r.config().takeover().spelling());
+      } else {
+        log.info("suspicion episode {} over (status {}, leader {})", r.suspicionEpisode(),
+            r.status(), r.leader());
+      }
+      loggedSuspicion = r.leaderSuspicion();
+    }
     snapshot = new Snapshot(r.leader(), r.status(), r.role(), r.term(), r.commitIndex(),
         r.appliedIndex(), r.lastIndex(), servingUntil, recovery.active(), recovery.keysPulled(),
-        r.membership());
+        r.membership(), r.leaderSuspicion(), r.suspicionEpisode());
   }
 
   private void publishStopped() {
     Snapshot s = snapshot;
     snapshot = new Snapshot(null, Status.FOLLOWER, s.role(), s.term(), s.commitIndex(),
-        s.appliedIndex(), s.lastIndex(), Long.MIN_VALUE, false, s.keysPulled(), s.membership());
+        s.appliedIndex(), s.lastIndex(), Long.MIN_VALUE, false, s.keysPulled(), s.membership(),
+        FailureDetector.Suspicion.NONE, s.suspicionEpisodes());
   }
 
   @Override

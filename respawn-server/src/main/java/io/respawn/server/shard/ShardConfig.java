@@ -3,7 +3,9 @@ package io.respawn.server.shard;
 import io.respawn.core.Membership;
 import io.respawn.core.Membership.Member;
 import io.respawn.core.NodeId;
+import io.respawn.core.PhiAccrualDetector;
 import io.respawn.core.Role;
+import io.respawn.core.TakeoverMode;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.InetSocketAddress;
@@ -35,6 +37,12 @@ import java.util.TreeMap;
  * heartbeat-interval-ms = 50
  * lease-ms = 200
  * join = true                         # optional: a member added online (see below)
+ * takeover = hard-timeout             # or speculative (DESIGN §6); see docs/shard.md
+ * phi-soft = 3                        # phi-accrual thresholds: soft suspicion starts recovery,
+ * phi-hard = 8                        #   hard suspicion allows a hard-timeout campaign
+ * phi-acceptable-pause-ms = 100       # silence added to the mean before phi rises
+ * phi-min-std-deviation-ms = 25       # floor on the spread of heartbeat arrivals
+ * phi-window = 200                    # heartbeat intervals remembered per peer
  * </pre>
  *
  * <p>A member added to a running shard ({@code respawn member add}) lists the shard's current
@@ -57,17 +65,22 @@ import java.util.TreeMap;
  * @param heartbeatIntervalMillis idle leader's heartbeat interval
  * @param leaseMillis the primary's read lease
  * @param join this member joins a running shard: it starts as a learner
+ * @param takeover when a witness (or the configured primary, following) campaigns
+ * @param phi the phi-accrual detector every member runs on its leader
  */
 public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
     Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
-    long heartbeatIntervalMillis, long leaseMillis, boolean join) {
+    long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
+    PhiAccrualDetector.Settings phi) {
 
   /** Where one member listens. */
   public record MemberAddress(NodeId id, Role role, InetSocketAddress resp,
       InetSocketAddress peer) {}
 
   private static final Set<String> KEYS = Set.of("cluster-id", "node-id", "data", "bind",
-      "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms", "join");
+      "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms", "join",
+      "takeover", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
+      "phi-window");
   /**
    * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
    * campaigns after 300-600 ms of silence, an idle primary heartbeats every 50 ms, and its read
@@ -76,6 +89,17 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
   public static final long ELECTION_TIMEOUT_MILLIS_DEFAULT = 300;
   public static final long HEARTBEAT_INTERVAL_MILLIS_DEFAULT = 50;
   public static final long LEASE_MILLIS_DEFAULT = 200;
+  /**
+   * Phi-accrual defaults (docs/protocol.md §5 works them through): with a 50 ms heartbeat, soft
+   * suspicion after ~226 ms of silence and hard after ~280 ms; under speculative takeover a
+   * witness then campaigns once the lease promise (~204 ms) has run out and it is warmed up.
+   */
+  public static final double PHI_SOFT_DEFAULT = 3;
+  public static final double PHI_HARD_DEFAULT = 8;
+  /** Acceptable pause, in heartbeat intervals. */
+  public static final long PHI_ACCEPTABLE_PAUSE_HEARTBEATS = 2;
+  public static final int PHI_WINDOW_DEFAULT = 200;
+  public static final TakeoverMode TAKEOVER_DEFAULT = TakeoverMode.HARD_TIMEOUT;
 
   public ShardConfig {
     members = Map.copyOf(members);
@@ -152,8 +176,24 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
     if (!joinText.equals("true") && !joinText.equals("false")) {
       throw new IllegalArgumentException("join: '" + joinText + "' is not true or false");
     }
+    TakeoverMode takeover = TAKEOVER_DEFAULT;
+    if (p.getProperty("takeover") != null) {
+      try {
+        takeover = TakeoverMode.parse(p.getProperty("takeover"));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("takeover: '" + p.getProperty("takeover").trim()
+            + "' is not hard-timeout or speculative");
+      }
+    }
+    // Settings validates the thresholds and names the limit (phi-soft, phi-hard, phi window).
+    PhiAccrualDetector.Settings phi = new PhiAccrualDetector.Settings(heartbeat,
+        (int) Math.min(Integer.MAX_VALUE, longValue(p, "phi-window", PHI_WINDOW_DEFAULT, 2)),
+        longValue(p, "phi-min-std-deviation-ms", Math.max(1, heartbeat / 2), 1),
+        longValue(p, "phi-acceptable-pause-ms", PHI_ACCEPTABLE_PAUSE_HEARTBEATS * heartbeat, 0),
+        doubleValue(p, "phi-soft", PHI_SOFT_DEFAULT),
+        doubleValue(p, "phi-hard", PHI_HARD_DEFAULT));
     return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
-        joinText.equals("true"));
+        joinText.equals("true"), takeover, phi);
   }
 
   /** This member's own addresses. */
@@ -244,6 +284,22 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       return x;
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(key + ": '" + v.trim() + "' is not an integer >= " + min);
+    }
+  }
+
+  private static double doubleValue(Properties p, String key, double dflt) {
+    String v = p.getProperty(key);
+    if (v == null) {
+      return dflt;
+    }
+    try {
+      double x = Double.parseDouble(v.trim());
+      if (!Double.isFinite(x)) {
+        throw new NumberFormatException();
+      }
+      return x;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + ": '" + v.trim() + "' is not a number");
     }
   }
 

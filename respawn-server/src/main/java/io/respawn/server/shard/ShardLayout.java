@@ -92,6 +92,15 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
    * order. Refuses a root that holds a shard of another shape.
    */
   public List<Path> prepare() throws IOException {
+    return prepare(java.util.Map.of());
+  }
+
+  /**
+   * As {@link #prepare()}, and writes {@code settings} (ShardConfig keys such as {@code takeover}
+   * or {@code phi-soft}, in key order) into every member's config; {@link ShardConfig#load}
+   * validates them.
+   */
+  public List<Path> prepare(java.util.Map<String, String> settings) throws IOException {
     Files.createDirectories(root);
     Path shapeFile = root.resolve("shape");
     if (Files.exists(shapeFile)) {
@@ -122,6 +131,12 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
       b.append("node-id = ").append(id).append('\n');
       b.append("data = .\n");
       b.append("bind = ").append(bindHost).append('\n');
+      for (var e : new java.util.TreeMap<>(settings).entrySet()) {
+        if (e.getKey().contains("=") || e.getValue().contains("\n")) {
+          throw new IllegalArgumentException("setting '" + e.getKey() + "' cannot be written");
+        }
+        b.append(e.getKey()).append(" = ").append(e.getValue().trim()).append('\n');
+      }
       for (int m = 1; m <= members(); m++) {
         int port = respPort(m);
         b.append("member.").append(m).append(" = ")

@@ -152,6 +152,8 @@ public final class ShardMember implements AutoCloseable {
           .electionTimeoutMillis(config.electionTimeoutMillis())
           .heartbeatIntervalMillis(config.heartbeatIntervalMillis())
           .leaseMillis(config.leaseMillis())
+          .phi(config.phi())
+          .takeover(config.takeover())
           // Larger batches let a member that restarted behind catch up in a few round trips.
           .maxEntriesPerAppend(MAX_ENTRIES_PER_APPEND)
           .randomSeed(System.nanoTime() ^ config.self().value())
@@ -278,6 +280,10 @@ public final class ShardMember implements AutoCloseable {
     long leaseLeft = s.servingUntilNanos() == Long.MIN_VALUE ? 0
         : Math.max(0, (s.servingUntilNanos() - System.nanoTime()) / 1_000_000);
     shard.put("respawn_lease_remaining_ms", leaseLeft);
+    shard.put("respawn_takeover", config.takeover().spelling());
+    shard.put("respawn_leader_suspicion",
+        s.leaderSuspicion().name().toLowerCase(java.util.Locale.ROOT));
+    shard.put("respawn_suspicion_episodes", s.suspicionEpisodes());
     shard.put("respawn_primary", primary == null ? "none"
         : primary.resp().getHostString() + ":" + primary.resp().getPort());
     shard.put("respawn_recovering", s.recovering() ? 1 : 0);

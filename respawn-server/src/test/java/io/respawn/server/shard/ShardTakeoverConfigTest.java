@@ -1,0 +1,74 @@
+package io.respawn.server.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import io.respawn.core.TakeoverMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The takeover and phi-accrual keys of a member's config, and `respawn up` writing them. */
+class ShardTakeoverConfigTest {
+  @TempDir Path dir;
+
+  private ShardConfig load(String extra) throws Exception {
+    Path f = dir.resolve("m.conf");
+    Files.writeString(f, "cluster-id = a\nnode-id = 1\ndata = d\nmember.1 = primary h:1 h:2\n"
+        + extra);
+    return ShardConfig.load(f);
+  }
+
+  @Test
+  void defaultsAreHardTimeoutWithPhiThreeAndEightOverTheHeartbeat() throws Exception {
+    ShardConfig c = load("");
+    assertThat(c.takeover()).isEqualTo(TakeoverMode.HARD_TIMEOUT);
+    assertThat(c.phi().phiSoft()).isEqualTo(3);
+    assertThat(c.phi().phiHard()).isEqualTo(8);
+    assertThat(c.phi().heartbeatIntervalMillis()).isEqualTo(50);
+    assertThat(c.phi().acceptablePauseMillis()).isEqualTo(100);
+    assertThat(c.phi().minStdDeviationMillis()).isEqualTo(25);
+    // The worked example of docs/protocol.md §5.
+    assertThat(c.phi().steadySilenceMillisFor(3)).isCloseTo(226.5, within(1.0));
+    assertThat(c.phi().steadySilenceMillisFor(8)).isCloseTo(280.5, within(1.0));
+  }
+
+  @Test
+  void keysSetTheModeAndThresholdsAndFollowTheHeartbeat() throws Exception {
+    ShardConfig c = load("takeover = speculative\nphi-soft = 2.5\nphi-hard = 12\n"
+        + "heartbeat-interval-ms = 20\nphi-window = 50\n");
+    assertThat(c.takeover()).isEqualTo(TakeoverMode.SPECULATIVE);
+    assertThat(c.phi().phiSoft()).isEqualTo(2.5);
+    assertThat(c.phi().phiHard()).isEqualTo(12);
+    assertThat(c.phi().heartbeatIntervalMillis()).isEqualTo(20);
+    assertThat(c.phi().acceptablePauseMillis()).isEqualTo(40);
+    assertThat(c.phi().windowSize()).isEqualTo(50);
+  }
+
+  @Test
+  void badValuesAreRefusedNamingTheKey() {
+    assertThatThrownBy(() -> load("takeover = eventually\n"))
+        .hasMessageContaining("takeover: 'eventually' is not hard-timeout or speculative");
+    assertThatThrownBy(() -> load("phi-soft = 9\nphi-hard = 8\n"))
+        .hasMessageContaining("phi-hard 8.0 must be above phi-soft 9.0");
+    assertThatThrownBy(() -> load("phi-soft = lots\n"))
+        .hasMessageContaining("phi-soft: 'lots' is not a number");
+    assertThatThrownBy(() -> load("phi-window = 1\n"))
+        .hasMessageContaining("phi-window: '1' is not an integer >= 2");
+  }
+
+  @Test
+  void theLayoutWritesTheGivenSettingsIntoEveryMember() throws Exception {
+    ShardLayout layout = ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1");
+    List<Path> files = layout.prepare(Map.of("takeover", "speculative", "phi-soft", "2"));
+    for (Path f : files) {
+      ShardConfig c = ShardConfig.load(f);
+      assertThat(c.takeover()).isEqualTo(TakeoverMode.SPECULATIVE);
+      assertThat(c.phi().phiSoft()).isEqualTo(2);
+    }
+  }
+}

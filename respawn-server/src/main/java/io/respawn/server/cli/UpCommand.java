@@ -66,7 +66,7 @@ public final class UpCommand implements Callable<Integer> {
   String phiHard;
 
   @Option(names = "--phi-acceptable-pause-ms", paramLabel = "MS",
-      description = "Silence added to the mean heartbeat interval before phi rises (default: 2 heartbeats).")
+      description = "Silence added to the mean heartbeat interval before phi rises (default: 5 heartbeats).")
   String phiAcceptablePauseMillis;
 
   @Option(names = "--heartbeat-interval-ms", paramLabel = "MS",

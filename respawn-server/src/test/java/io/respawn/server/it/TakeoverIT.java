@@ -50,7 +50,8 @@ class TakeoverIT {
     int port = ShardProcess.freePortRange(3);
     Path data = tmp.resolve("data");
     try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1", "--takeover",
-        "speculative", "--lease-ms", "1500", "--election-timeout-ms", "3000")) {
+        "speculative", "--phi-acceptable-pause-ms", "100", "--lease-ms", "1500",
+        "--election-timeout-ms", "3000")) {
       int primary = shard.primaryPort();
       int witness = port + 2;
       assertThat(primary).isEqualTo(port);

@@ -17,8 +17,8 @@ import redis.clients.jedis.Jedis;
  * Speculative takeover on a real shard ({@code respawn up --takeover speculative}, three
  * processes): a primary stopped with SIGSTOP for less than its lease is suspected by the witness
  * (which warms up) but causes no failover and no client error; a kill -9 of the primary fails
- * over. The lease is 1.5 s here so that a loaded test machine's scheduling hiccups stay well
- * inside it.
+ * over. The lease is 1 s here (the election timeout just above the ~1.02 s promise) so that a
+ * loaded test machine's scheduling hiccups stay well inside it.
  */
 class TakeoverIT {
   @TempDir Path tmp;
@@ -50,8 +50,8 @@ class TakeoverIT {
     int port = ShardProcess.freePortRange(3);
     Path data = tmp.resolve("data");
     try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1", "--takeover",
-        "speculative", "--phi-acceptable-pause-ms", "100", "--lease-ms", "1500",
-        "--election-timeout-ms", "3000")) {
+        "speculative", "--phi-acceptable-pause-ms", "100", "--lease-ms", "1000",
+        "--election-timeout-ms", "1100")) {
       int primary = shard.primaryPort();
       int witness = port + 2;
       assertThat(primary).isEqualTo(port);
@@ -84,7 +84,7 @@ class TakeoverIT {
 
       long pid = ShardProcess.pidAt(primary);
       signal("STOP", pid);
-      Thread.sleep(400); // past soft suspicion (~230 ms), well inside the 1.5 s lease
+      Thread.sleep(400); // past soft suspicion (~226 ms), well inside the 1 s lease
       signal("CONT", pid);
       Thread.sleep(2_000);
       running.set(false);
@@ -118,7 +118,7 @@ class TakeoverIT {
       long failoverMillis = (System.nanoTime() - killedAt) / 1_000_000;
       assertThat(wrote).as("a write on the witness after the kill\n" + shard.memberLogs()).isTrue();
       System.out.println("takeover IT: kill -9 to the first write on the witness " + failoverMillis
-          + " ms (speculative, lease 1500 ms)");
+          + " ms (speculative, lease 1000 ms)");
       assertThat(field(witness, "respawn_term")).isGreaterThan(term);
       assertThat(shard.terminate()).isZero();
     }

@@ -7,13 +7,21 @@ import java.util.List;
  * Indexes start at 1; index 0 is the empty prefix with term 0.
  */
 public interface LogView {
+  /**
+   * The index of the snapshot base: entries up to it were compacted (0 when nothing was). {@link
+   * #term} answers for it; {@link #entry} and {@link #entries} only above it.
+   */
+  default long snapshotIndex() {
+    return 0;
+  }
+
   /** The last index, 0 when empty. */
   long lastIndex();
 
   /** The term of the entry at {@code index}; 0 for index 0; throws if beyond the end. */
   long term(long index);
 
-  /** The entry at {@code index} in [1, lastIndex]. */
+  /** The entry at {@code index} in [snapshotIndex + 1, lastIndex]. */
   Entry entry(long index);
 
   /** Entries in [fromIndex, toIndexInclusive] (clamped to the log), a copy. */

@@ -20,7 +20,9 @@ public sealed interface Message
         Message.RequestVoteResponse,
         Message.RequestLog,
         Message.RequestLogResponse,
-        Message.TimeoutNow {
+        Message.TimeoutNow,
+        Message.SnapshotChunk,
+        Message.SnapshotAck {
 
   NodeId from();
 
@@ -33,7 +35,9 @@ public sealed interface Message
   /**
    * Leader to follower: entries to append after (prevLogIndex, prevLogTerm), the leader's commit
    * index, and a heartbeat sequence number the follower echoes so the leader can time its lease.
-   * Empty {@code entries} is a heartbeat.
+   * Empty {@code entries} is a heartbeat. {@code leaderDurable} is the leader's DURABLE index (a
+   * write quorum flushed everything up to it, so no crash loses it): a follower may compact its
+   * log only up to there (0: nothing known).
    */
   record AppendEntries(
       NodeId from,
@@ -43,12 +47,23 @@ public sealed interface Message
       long prevLogTerm,
       List<Entry> entries,
       long leaderCommit,
-      long heartbeatSeq)
+      long heartbeatSeq,
+      long leaderDurable)
       implements Message {
     public AppendEntries {
       Objects.requireNonNull(from);
       Objects.requireNonNull(to);
       entries = List.copyOf(entries);
+      if (leaderDurable < 0 || leaderDurable > leaderCommit) {
+        throw new IllegalArgumentException("leaderDurable " + leaderDurable + " outside [0,"
+            + " leaderCommit " + leaderCommit + "]");
+      }
+    }
+
+    /** An AppendEntries that tells no durable index. */
+    public AppendEntries(NodeId from, NodeId to, long term, long prevLogIndex, long prevLogTerm,
+        List<Entry> entries, long leaderCommit, long heartbeatSeq) {
+      this(from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, heartbeatSeq, 0);
     }
 
     @Override
@@ -202,6 +217,89 @@ public sealed interface Message
     @Override
     public MessageType type() {
       return MessageType.REQUEST_LOG_RESPONSE;
+    }
+  }
+
+  /**
+   * Leader to follower: one piece of a snapshot image (the state machine at {@code
+   * snapshotIndex}, see {@code docs/protocol.md} §15), {@code data} being its bytes from {@code
+   * offset}. {@code totalBytes} is the image's length; the piece that ends there completes it.
+   * Handled by the runtime, not the core: the runtime stages the image and hands the core only
+   * the finished, verified snapshot ({@link Replica#installSnapshot}). The frame's CRC32C covers
+   * each piece; the image ends in a CRC32C of its own.
+   */
+  record SnapshotChunk(
+      NodeId from,
+      NodeId to,
+      long term,
+      long snapshotIndex,
+      long snapshotTerm,
+      long totalBytes,
+      long offset,
+      byte[] data)
+      implements Message {
+    public SnapshotChunk {
+      Objects.requireNonNull(from);
+      Objects.requireNonNull(to);
+      Objects.requireNonNull(data);
+      if (snapshotIndex < 1 || snapshotTerm < 1 || offset < 0 || totalBytes < 0
+          || offset + data.length > totalBytes) {
+        throw new IllegalArgumentException("snapshot chunk " + snapshotTerm + "/" + snapshotIndex
+            + " [" + offset + ", +" + data.length + ") of " + totalBytes + " bytes");
+      }
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.SNAPSHOT_CHUNK;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof SnapshotChunk c && from.equals(c.from) && to.equals(c.to)
+          && term == c.term && snapshotIndex == c.snapshotIndex && snapshotTerm == c.snapshotTerm
+          && totalBytes == c.totalBytes && offset == c.offset
+          && java.util.Arrays.equals(data, c.data);
+    }
+
+    @Override
+    public int hashCode() {
+      return Objects.hash(from, to, term, snapshotIndex, offset, java.util.Arrays.hashCode(data));
+    }
+
+    @Override
+    public String toString() {
+      return "SnapshotChunk[" + from + "->" + to + " t" + term + " " + snapshotTerm + "/"
+          + snapshotIndex + " [" + offset + ", +" + data.length + ") of " + totalBytes + "]";
+    }
+  }
+
+  /**
+   * Follower to leader: how much of snapshot (snapshotTerm, snapshotIndex) it holds staged and
+   * verified ({@code nextOffset}: the leader resumes from there, after a lost chunk or a dropped
+   * connection, instead of starting over), or that it is done with it ({@code installed}: the
+   * image is in its store, or it already had that state). Handled by the runtime.
+   */
+  record SnapshotAck(
+      NodeId from,
+      NodeId to,
+      long term,
+      long snapshotIndex,
+      long snapshotTerm,
+      long nextOffset,
+      boolean installed)
+      implements Message {
+    public SnapshotAck {
+      Objects.requireNonNull(from);
+      Objects.requireNonNull(to);
+      if (nextOffset < 0) {
+        throw new IllegalArgumentException("negative snapshot offset " + nextOffset);
+      }
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.SNAPSHOT_ACK;
     }
   }
 }

@@ -16,6 +16,8 @@ public enum MessageType {
   REQUEST_VOTE_RESPONSE(4),
   REQUEST_LOG(5),
   REQUEST_LOG_RESPONSE(6),
+  SNAPSHOT_CHUNK(7),
+  SNAPSHOT_ACK(8),
   TIMEOUT_NOW(32);
 
   public final int code;

@@ -6,6 +6,10 @@ import java.util.List;
 /**
  * The replica's in-memory log and its persistence bookkeeping. Owned by {@link Replica}.
  *
+ * <p>The log may start after a snapshot base ({@link SnapshotMeta}): entries up to {@code
+ * baseIndex} were compacted into the state machine's image; {@code term(baseIndex)} is the base's
+ * term, and an index below the base is committed everywhere and has no entry here.
+ *
  * <p>Entries in [1, persistedIndex] are known to be written to the replica log in order
  * (acknowledged through {@link Replica#advance}); entries in [1, flushedIndex] are also known to be
  * flushed (reported through {@link Replica#logFlushed}); entries from {@code unstableFrom} on must
@@ -13,18 +17,24 @@ import java.util.List;
  * which the Ready contract turns into "delete from there, then append". The log handed to the
  * constructor is taken as flushed (it is what a restart recovered).
  *
- * <p>Invariants: entry at position i has index i + 1; terms never decrease along the log;
- * {@code flushedIndex <= persistedIndex < unstableFrom <= lastIndex + 1}.
+ * <p>Invariants: entry at position i has index baseIndex + i + 1; terms never decrease along the
+ * log, starting from the base's term; {@code baseIndex <= flushedIndex <= persistedIndex <
+ * unstableFrom <= lastIndex + 1}.
  */
 final class RaftLog implements LogView {
+  /** {@link #termOrMissing} of an index below the snapshot base. */
+  static final long COMPACTED = -2;
+
   private final ArrayList<Entry> entries = new ArrayList<>();
+  private SnapshotMeta base;
   private long persistedIndex;
   private long flushedIndex;
   private long unstableFrom;
 
-  RaftLog(List<Entry> persisted) {
+  RaftLog(SnapshotMeta base, List<Entry> persisted) {
+    this.base = base;
     entries.addAll(persisted);
-    persistedIndex = entries.size();
+    persistedIndex = lastIndex();
     flushedIndex = persistedIndex;
     unstableFrom = persistedIndex + 1;
     checkInvariants();
@@ -32,7 +42,20 @@ final class RaftLog implements LogView {
 
   @Override
   public long lastIndex() {
-    return entries.size();
+    return base.index() + entries.size();
+  }
+
+  @Override
+  public long snapshotIndex() {
+    return base.index();
+  }
+
+  SnapshotMeta base() {
+    return base;
+  }
+
+  private int position(long index) {
+    return (int) (index - base.index() - 1);
   }
 
   long lastTerm() {
@@ -41,42 +64,57 @@ final class RaftLog implements LogView {
 
   @Override
   public long term(long index) {
-    if (index == 0) {
-      return 0;
+    if (index == base.index()) {
+      return base.term();
+    }
+    if (index < base.index()) {
+      throw new IndexOutOfBoundsException("index " + index + " is compacted (snapshot base "
+          + base.index() + ")");
     }
     return entry(index).term();
   }
 
-  /** The term at {@code index}, or -1 if there is no such entry. */
+  /** The term at {@code index}; -1 if beyond the log, {@link #COMPACTED} below the base. */
   long termOrMissing(long index) {
-    if (index == 0) {
-      return 0;
+    if (index == base.index()) {
+      return base.term();
     }
-    if (index < 0 || index > lastIndex()) {
+    if (index < base.index()) {
+      return index < 0 ? -1 : COMPACTED;
+    }
+    if (index > lastIndex()) {
       return -1;
     }
-    return entries.get((int) (index - 1)).term();
+    return entries.get(position(index)).term();
   }
 
   @Override
   public Entry entry(long index) {
-    if (index < 1 || index > lastIndex()) {
-      throw new IndexOutOfBoundsException("index " + index + " outside [1, " + lastIndex() + "]");
+    if (index <= base.index() || index > lastIndex()) {
+      throw new IndexOutOfBoundsException("index " + index + " outside [" + (base.index() + 1)
+          + ", " + lastIndex() + "]");
     }
-    return entries.get((int) (index - 1));
+    return entries.get(position(index));
   }
 
   @Override
   public List<Entry> entries(long fromIndex, long toIndexInclusive) {
-    long from = Math.max(1, fromIndex);
+    long from = Math.max(base.index() + 1, fromIndex);
     long to = Math.min(lastIndex(), toIndexInclusive);
     if (from > to) {
       return List.of();
     }
-    return new ArrayList<>(entries.subList((int) (from - 1), (int) to));
+    return new ArrayList<>(entries.subList(position(from), position(to) + 1));
   }
 
+  /**
+   * Log matching. An index below the base matches whatever term is asked: it is committed
+   * durably, so the asker (a leader, whose log holds every durable entry) has the same entry.
+   */
   boolean matches(long index, long term) {
+    if (index < base.index()) {
+      return index >= 0;
+    }
     return termOrMissing(index) == term;
   }
 
@@ -106,6 +144,10 @@ final class RaftLog implements LogView {
     if (fromIndex < 1 || fromIndex > lastIndex() + 1) {
       throw new IllegalStateException("truncate from " + fromIndex + " with last " + lastIndex());
     }
+    if (fromIndex <= base.index()) {
+      throw new IllegalStateException("truncate from " + fromIndex + " into the snapshot base "
+          + base);
+    }
     while (lastIndex() >= fromIndex) {
       entries.remove(entries.size() - 1);
     }
@@ -118,7 +160,7 @@ final class RaftLog implements LogView {
     if (!old.sameId(e)) {
       throw new IllegalStateException("replace " + old + " by different entry " + e);
     }
-    entries.set((int) (e.index() - 1), e);
+    entries.set(position(e.index()), e);
     markRewrittenFrom(e.index());
   }
 
@@ -162,27 +204,67 @@ final class RaftLog implements LogView {
     }
   }
 
-  /** The latest CONFIG entry at or below {@code index}, or null. */
+  /**
+   * The latest CONFIG entry at or below {@code index}, or null. Below the log's first entry the
+   * base's membership stands in, as a CONFIG entry at the base index (committed, like the base).
+   */
   Entry latestConfigAtOrBelow(long index) {
-    for (long i = Math.min(index, lastIndex()); i >= 1; i--) {
-      Entry e = entries.get((int) (i - 1));
+    for (long i = Math.min(index, lastIndex()); i > base.index(); i--) {
+      Entry e = entries.get(position(i));
       if (e.kind() == EntryKind.CONFIG) {
         return e;
       }
     }
+    if (base.membership() != null && index >= base.index()) {
+      return Entry.config(base.term(), base.index(), base.membership());
+    }
     return null;
   }
 
+  /**
+   * Drops every entry up to {@code meta.index()}, which must be in this log with {@code
+   * meta.term()} and persisted; the base moves there. Nothing is rewritten.
+   */
+  void compactThrough(SnapshotMeta meta) {
+    if (meta.index() <= base.index()) {
+      return;
+    }
+    if (meta.index() > persistedIndex || termOrMissing(meta.index()) != meta.term()) {
+      throw new IllegalStateException("compact through " + meta + ": not a persisted entry of"
+          + " this log (persisted " + persistedIndex + ", term there "
+          + termOrMissing(meta.index()) + ")");
+    }
+    entries.subList(0, position(meta.index()) + 1).clear();
+    base = meta;
+    flushedIndex = Math.max(flushedIndex, base.index());
+  }
+
+  /**
+   * A snapshot from the leader replaces the whole log: the base moves to {@code meta} and no
+   * entry remains (the leader sends what follows). The base counts as persisted and flushed: the
+   * runtime installs the image and resets its replica log durably before anything of this Ready
+   * leaves.
+   */
+  void install(SnapshotMeta meta) {
+    entries.clear();
+    base = meta;
+    persistedIndex = base.index();
+    flushedIndex = base.index();
+    unstableFrom = base.index() + 1;
+  }
+
   void checkInvariants() {
-    long prevTerm = 0;
+    long prevTerm = base.term();
     for (int i = 0; i < entries.size(); i++) {
       Entry e = entries.get(i);
-      if (e.index() != i + 1 || e.term() < prevTerm) {
-        throw new IllegalStateException("log invariant broken at position " + i + ": " + e);
+      if (e.index() != base.index() + i + 1 || e.term() < prevTerm) {
+        throw new IllegalStateException("log invariant broken at position " + i + " after base "
+            + base + ": " + e);
       }
       prevTerm = e.term();
     }
-    if (!(flushedIndex <= persistedIndex && persistedIndex < unstableFrom
+    if (!(base.index() <= flushedIndex && flushedIndex <= persistedIndex
+        && persistedIndex < unstableFrom
         && unstableFrom <= lastIndex() + 1)) {
       throw new IllegalStateException("persistence bookkeeping broken: flushed=" + flushedIndex
           + " persisted=" + persistedIndex + " unstableFrom=" + unstableFrom + " last=" + lastIndex());

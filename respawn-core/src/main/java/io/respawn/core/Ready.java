@@ -8,6 +8,9 @@ import java.util.List;
  * {@link Replica#advance(Ready)}:
  *
  * <ol>
+ *   <li>Install: if {@link #snapshotToInstall()} is non-null, replace the state machine with the
+ *       staged image of that snapshot and reset the replica log so it holds no entry and its next
+ *       one is {@code snapshotToInstall.index() + 1}; both durable before anything below.
  *   <li>Persist: if {@link #hardState()} is non-null, store it. If {@link #entriesToPersist()} is
  *       non-empty, let {@code f} be the index of its first entry: delete every persisted entry
  *       with index {@code >= f}, then append the entries. Both must be stable (or at least
@@ -18,6 +21,7 @@ import java.util.List;
  *   <li>Answer {@link #reads()}: an {@code ok} read is served from the state machine after step 3.
  *   <li>Note {@link #statusChanges()} and {@link #membership()} (e.g. start serving writes), and
  *       {@link #suspicion()}: start or cancel proactive recovery and the warm-up.
+ *   <li>Start or continue a snapshot transfer for each of {@link #snapshotsToSend()}.
  * </ol>
  *
  * <p>Entries must not be applied before they are persisted locally. Ready values are independent:
@@ -34,6 +38,8 @@ import java.util.List;
  * @param membership the configuration now in effect if it changed, else {@code null}
  * @param suspicion changes of this follower's suspicion of its leader, oldest first (see
  *     {@link SuspicionChange}): SOFT is where proactive recovery starts
+ * @param snapshotToInstall follower: the snapshot whose staged image to install now, or null
+ * @param snapshotsToSend leader: peers that need a snapshot (see {@link SnapshotSend})
  */
 public record Ready(
     HardState hardState,
@@ -44,7 +50,9 @@ public record Ready(
     List<ReadResult> reads,
     List<RoleChange> statusChanges,
     Membership membership,
-    List<SuspicionChange> suspicion) {
+    List<SuspicionChange> suspicion,
+    SnapshotMeta snapshotToInstall,
+    List<SnapshotSend> snapshotsToSend) {
 
   public static final Ready EMPTY =
       new Ready(null, false, List.of(), List.of(), List.of(), List.of(), List.of(), null);
@@ -54,7 +62,15 @@ public record Ready(
       List<Message> messages, List<Entry> committedEntries, List<ReadResult> reads,
       List<RoleChange> statusChanges, Membership membership) {
     this(hardState, termOrVoteChanged, entriesToPersist, messages, committedEntries, reads,
-        statusChanges, membership, List.of());
+        statusChanges, membership, List.of(), null, List.of());
+  }
+
+  /** A Ready without snapshot work. */
+  public Ready(HardState hardState, boolean termOrVoteChanged, List<Entry> entriesToPersist,
+      List<Message> messages, List<Entry> committedEntries, List<ReadResult> reads,
+      List<RoleChange> statusChanges, Membership membership, List<SuspicionChange> suspicion) {
+    this(hardState, termOrVoteChanged, entriesToPersist, messages, committedEntries, reads,
+        statusChanges, membership, suspicion, null, List.of());
   }
 
   public Ready {
@@ -67,6 +83,7 @@ public record Ready(
     reads = List.copyOf(reads);
     statusChanges = List.copyOf(statusChanges);
     suspicion = List.copyOf(suspicion);
+    snapshotsToSend = List.copyOf(snapshotsToSend);
   }
 
   /**
@@ -75,7 +92,7 @@ public record Ready(
    * needs no fsync.
    */
   public boolean mustSync() {
-    return termOrVoteChanged || !entriesToPersist.isEmpty();
+    return termOrVoteChanged || !entriesToPersist.isEmpty() || snapshotToInstall != null;
   }
 
   /** True when there is nothing to do (advance may still be called). */
@@ -87,6 +104,8 @@ public record Ready(
         && reads.isEmpty()
         && statusChanges.isEmpty()
         && membership == null
-        && suspicion.isEmpty();
+        && suspicion.isEmpty()
+        && snapshotToInstall == null
+        && snapshotsToSend.isEmpty();
   }
 }

@@ -6,6 +6,8 @@ import io.respawn.core.Message.RequestLog;
 import io.respawn.core.Message.RequestLogResponse;
 import io.respawn.core.Message.RequestVote;
 import io.respawn.core.Message.RequestVoteResponse;
+import io.respawn.core.Message.SnapshotAck;
+import io.respawn.core.Message.SnapshotChunk;
 import io.respawn.core.Message.TimeoutNow;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -147,13 +149,25 @@ public final class Replica {
   private long applyHandedOutIndex;
   private long appliedIndex;
 
+  // ---- log compaction and snapshots (docs/protocol.md §15) ----
+  /**
+   * Highest index known to be flushed on a write quorum (so never lost): the leader's own DURABLE
+   * index, or what a leader told this follower (capped by what matched it). Monotone; the log is
+   * compacted only up to here.
+   */
+  private long shardDurableIndex;
+  /** Leader: peers that need a snapshot, for the next Ready (one per peer). */
+  private final Map<NodeId, SnapshotSend> snapshotSends = new LinkedHashMap<>();
+  /** Follower: the snapshot accepted by {@link #installSnapshot}, for the next Ready. */
+  private SnapshotMeta snapshotToInstall;
+
   /** Restores a replica from its persisted state ({@link PersistentState#EMPTY} when new). */
   public Replica(ReplicaConfig config, PersistentState state) {
     this.config = Objects.requireNonNull(config, "config");
     Objects.requireNonNull(state, "state");
     this.self = config.self();
     this.random = new SplitMix64(config.randomSeed() ^ (0x5DEECE66DL * (self.value() + 1)));
-    this.log = new RaftLog(state.log());
+    this.log = new RaftLog(state.snapshot(), state.log());
     this.lease = new Lease(config.leaseMillis(), config.clockDriftMax());
     this.detector = config.newFailureDetector();
     this.watch = new LeaderWatch(detector, config.takeover());
@@ -168,7 +182,12 @@ public final class Replica {
     HardState hs = state.hardState();
     this.term = hs.term();
     this.votedFor = hs.votedFor();
-    this.commitIndex = Math.min(hs.commitIndex(), log.lastIndex());
+    // The snapshot base is durable on the shard, so committed; the state machine holds it.
+    this.commitIndex = Math.max(Math.min(hs.commitIndex(), log.lastIndex()),
+        state.snapshot().index());
+    this.applyHandedOutIndex = state.snapshot().index();
+    this.appliedIndex = state.snapshot().index();
+    this.shardDurableIndex = state.snapshot().index();
     this.emittedHardState = new HardState(term, votedFor, commitIndex);
     refreshMembership();
     membershipChanged = false;
@@ -312,6 +331,8 @@ public final class Replica {
       onRequestLogResponse(r);
     } else if (m instanceof TimeoutNow t) {
       onTimeoutNow(t);
+    } else if (m instanceof SnapshotChunk || m instanceof SnapshotAck) {
+      throw new IllegalArgumentException("snapshot transfer messages are the runtime's: " + m);
     } else {
       throw new AssertionError(m);
     }
@@ -507,6 +528,126 @@ public final class Replica {
       maybeCommit(); // our own log may now count toward the quorum
     }
     checkInvariants();
+  }
+
+  // =====================================================================================
+  // Log compaction and snapshots (docs/protocol.md §15)
+  // =====================================================================================
+
+  /**
+   * Highest index the log may be compacted through: applied here, flushed here, and durable on
+   * the shard (flushed on a write quorum: the leader's DURABLE index, or what the leader last
+   * told this follower), so that no crash anywhere can take back what the snapshot holds.
+   */
+  public long compactableIndex() {
+    return Math.min(Math.min(appliedIndex, log.flushedIndex()), shardDurableIndex);
+  }
+
+  /** The index the log starts after (0 when nothing was compacted). */
+  public long snapshotIndex() {
+    return log.snapshotIndex();
+  }
+
+  /**
+   * The snapshot description of the state at {@code index} (term and configuration there), for
+   * the runtime to label an image with; {@code index} must be in [snapshotIndex, commitIndex].
+   */
+  public SnapshotMeta snapshotMetaAt(long index) {
+    if (index < log.snapshotIndex() || index > commitIndex) {
+      throw new IllegalArgumentException("snapshot at " + index + " outside [" + log.snapshotIndex()
+          + ", commit " + commitIndex + "]");
+    }
+    if (index == 0) {
+      return SnapshotMeta.NONE;
+    }
+    if (index == log.snapshotIndex()) {
+      return log.base();
+    }
+    Entry cfg = log.latestConfigAtOrBelow(index);
+    return new SnapshotMeta(index, log.term(index), cfg == null ? null : cfg.membership());
+  }
+
+  /**
+   * The state machine holds the state up to {@code throughIndex} durably: drop the log entries up
+   * to there. {@code throughIndex} must not exceed {@link #compactableIndex()}. Returns the new
+   * base, which the runtime passes to its replica log (prefix truncation), or null when the base
+   * does not move. Peers that later need a compacted entry get a snapshot ({@link SnapshotSend}).
+   */
+  public SnapshotMeta compact(long throughIndex) {
+    if (throughIndex > compactableIndex()) {
+      throw new IllegalArgumentException("compact through " + throughIndex + " beyond the"
+          + " compactable index " + compactableIndex() + " (applied " + appliedIndex + ", flushed "
+          + log.flushedIndex() + ", shard-durable " + shardDurableIndex + ")");
+    }
+    if (throughIndex <= log.snapshotIndex()) {
+      return null;
+    }
+    SnapshotMeta meta = snapshotMetaAt(throughIndex);
+    log.compactThrough(meta);
+    checkInvariants();
+    return meta;
+  }
+
+  /**
+   * The runtime received and verified a whole snapshot image from {@code from}, the leader of
+   * {@code leaderTerm}. A snapshot newer than what this node has committed replaces its log and
+   * state: the Ready carries {@link Ready#snapshotToInstall()} and an acknowledgement at the
+   * snapshot's index. One this node already has (a late or repeated transfer) is refused, since
+   * installing it would take back applied state; the leader is told where to resume instead. A
+   * stale term changes nothing.
+   */
+  public Ready installSnapshot(SnapshotMeta meta, NodeId from, long leaderTerm, long nowNanos) {
+    Objects.requireNonNull(meta, "meta");
+    Objects.requireNonNull(from, "from");
+    observe(nowNanos);
+    if (leaderTerm < term || meta.isNone() || from.equals(self)) {
+      return drain();
+    }
+    if (status == Status.LEADER && leaderTerm == term) {
+      throw new IllegalStateException("two leaders in term " + term + ": " + self + " and " + from);
+    }
+    if (leaderTerm > term || status != Status.FOLLOWER || !from.equals(leader)) {
+      becomeFollower(leaderTerm, from);
+    }
+    lastLeaderContactNanos = nowNanos;
+    resetElectionTimer();
+    if (meta.index() <= commitIndex && config.variant() != Variant.INSTALL_STALE_SNAPSHOT) {
+      ackedMatchIndex = Math.max(ackedMatchIndex, meta.index());
+      outbox.add(new AppendEntriesResponse(self, from, term, true, meta.index(), log.lastIndex(), 0,
+          Math.min(log.flushedIndex(), meta.index())));
+      return drain();
+    }
+    log.install(meta);
+    commitIndex = meta.index();
+    applyHandedOutIndex = meta.index();
+    appliedIndex = meta.index();
+    shardDurableIndex = Math.max(shardDurableIndex, meta.index());
+    refreshMembership();
+    snapshotToInstall = meta;
+    ackedMatchIndex = meta.index();
+    reportedFlushedIndex = meta.index();
+    outbox.add(new AppendEntriesResponse(self, from, term, true, meta.index(), meta.index(), 0,
+        meta.index()));
+    return drain();
+  }
+
+  /**
+   * Leader: {@code peer} needs entries at or below our snapshot base. Ask the runtime for a
+   * transfer (a value-keeping peer only from a leader that keeps values: a witness's image has
+   * keys only) and, in a heartbeat round, keep the lease with an empty AppendEntries that the
+   * peer will reject until the snapshot is in.
+   */
+  private void needSnapshot(NodeId peer, Progress pr, boolean heartbeat) {
+    boolean keysOnly = !storesFull(peer);
+    if (keysOnly || membership.role(self) != Role.WITNESS) {
+      snapshotSends.put(peer, new SnapshotSend(peer, keysOnly));
+    }
+    if (heartbeat) {
+      long seq = lease.nextHeartbeat(nowNanos);
+      outbox.add(new AppendEntries(self, peer, term, log.lastIndex(), log.lastTerm(), List.of(),
+          commitIndex, seq, durableIndex));
+      pr.lastSendNanos = nowNanos;
+    }
   }
 
   // =====================================================================================
@@ -1045,6 +1186,9 @@ public final class Replica {
     }
     boolean configTouched = false;
     for (Entry e : m.entries()) {
+      if (e.index() <= log.snapshotIndex()) {
+        continue; // compacted here: durable, so the same entry
+      }
       long ours = log.termOrMissing(e.index());
       if (ours == e.term()) {
         if (log.entry(e.index()).isElided() && !e.isElided()) {
@@ -1077,6 +1221,7 @@ public final class Replica {
       commitIndex = newCommit;
     }
     ackedMatchIndex = Math.max(ackedMatchIndex, matched);
+    shardDurableIndex = Math.max(shardDurableIndex, Math.min(m.leaderDurable(), matched));
     long flushed = Math.min(log.flushedIndex(), matched);
     reportedFlushedIndex = Math.max(reportedFlushedIndex, flushed);
     outbox.add(new AppendEntriesResponse(self, m.from(), term, true, matched, log.lastIndex(),
@@ -1122,6 +1267,14 @@ public final class Replica {
         pr.elidedProbeFrom = -1;
       }
       pr.backOff(m.rejectHint());
+      if (pr.nextIndex - 1 < log.snapshotIndex()) {
+        if (m.rejectHint() < log.snapshotIndex()) {
+          needSnapshot(m.from(), pr, false); // heartbeats only from the heartbeat round
+          return;
+        }
+        // It reaches our base (it installed a snapshot, and its answer was lost): probe there.
+        pr.nextIndex = Math.min(m.rejectHint(), log.lastIndex()) + 1;
+      }
       sendAppend(m.from(), true);
     }
   }
@@ -1147,7 +1300,9 @@ public final class Replica {
   }
 
   private void onRequestLog(RequestLog m) {
-    boolean prevMatches = m.fromIndex() >= 1 && log.matches(m.fromIndex() - 1, m.prevLogTerm());
+    // Entries below our snapshot base are gone: we cannot serve a copy from there.
+    boolean prevMatches = m.fromIndex() >= 1 && m.fromIndex() - 1 >= log.snapshotIndex()
+        && log.matches(m.fromIndex() - 1, m.prevLogTerm());
     List<Entry> entries = List.of();
     if (prevMatches) {
       int max = Math.max(1, Math.min(m.maxEntries(), config.maxEntriesPerAppend()));
@@ -1169,7 +1324,8 @@ public final class Replica {
   private void fillElided(List<Entry> entries) {
     boolean filled = false;
     for (Entry e : entries) {
-      if (!e.isElided() && e.index() <= log.lastIndex() && log.entry(e.index()).isElided()
+      if (!e.isElided() && e.index() > log.snapshotIndex() && e.index() <= log.lastIndex()
+          && log.entry(e.index()).isElided()
           && log.term(e.index()) == e.term()) {
         log.replaceSameEntry(e);
         filled = true;
@@ -1248,6 +1404,10 @@ public final class Replica {
     if (pr == null) {
       return;
     }
+    if (pr.nextIndex - 1 < log.snapshotIndex()) {
+      needSnapshot(peer, pr, heartbeat);
+      return;
+    }
     long prevIndex = Math.min(pr.nextIndex - 1, log.lastIndex());
     boolean full = storesFull(peer);
     // The broken COMMIT_WITHOUT_BACKUP variant ignores backups here too: no cap, no value check.
@@ -1283,7 +1443,7 @@ public final class Replica {
     }
     long seq = lease.nextHeartbeat(nowNanos);
     outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex), entries,
-        commitIndex, seq));
+        commitIndex, seq, durableIndex));
     pr.nextIndex = prevIndex + entries.size() + 1;
     pr.lastSendNanos = nowNanos;
   }
@@ -1367,6 +1527,7 @@ public final class Replica {
     }
     // The leader belongs to every write quorum it commits with: it must have flushed too.
     durableIndex = Math.max(durableIndex, Math.min(Math.min(n, log.flushedIndex()), commitIndex));
+    shardDurableIndex = Math.max(shardDurableIndex, durableIndex);
   }
 
   /** Leader duties once something new commits: leave a joint configuration, drop stale stand-ins. */
@@ -1451,7 +1612,10 @@ public final class Replica {
       applyHandedOutIndex = commitIndex;
     }
     Ready r = new Ready(hsOut, termOrVoteChanged, toPersist, outbox, committed, reads, statusChanges,
-        membershipChanged ? membership : null, watch.takeChanges());
+        membershipChanged ? membership : null, watch.takeChanges(), snapshotToInstall,
+        List.copyOf(snapshotSends.values()));
+    snapshotToInstall = null;
+    snapshotSends.clear();
     outbox.clear();
     reads.clear();
     statusChanges.clear();

@@ -30,7 +30,12 @@ public enum Variant {
    * Under {@link TakeoverMode#SPECULATIVE} a voter grants (pre-)votes although its lease promise
    * to the leader still runs: a backup that votes while the primary still heartbeats it.
    */
-  SPECULATIVE_VOTE_IN_LEASE;
+  SPECULATIVE_VOTE_IN_LEASE,
+  /**
+   * A follower installs a snapshot even when it is not newer than what it has already committed
+   * and applied (a late or duplicated transfer), so its applied state goes back.
+   */
+  INSTALL_STALE_SNAPSHOT;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

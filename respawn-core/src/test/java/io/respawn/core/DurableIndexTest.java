@@ -79,7 +79,7 @@ class DurableIndexTest {
 
   @Test
   void aTruncatedSuffixIsNoLongerFlushed() {
-    RaftLog log = new RaftLog(java.util.List.of());
+    RaftLog log = new RaftLog(SnapshotMeta.NONE, java.util.List.of());
     Command cmd = Command.of("x".getBytes(StandardCharsets.UTF_8), "k".getBytes(StandardCharsets.UTF_8));
     for (long i = 1; i <= 5; i++) {
       log.append(Entry.normal(1, i, cmd));

@@ -62,12 +62,13 @@ class RandomizedClusterTest {
    * harness starts no leadership transfer and gives no reachability hint, so TRANSFER_KEEPS_LEASE
    * and HINT_VOIDS_PROMISE have their teeth in the simulator's LeaseScenarioTest instead;
    * SPECULATIVE_VOTE_IN_LEASE acts only under speculative takeover (teeth in TakeoverTest and
-   * LeaseScenarioTest).
+   * LeaseScenarioTest); this harness compacts no log, so INSTALL_STALE_SNAPSHOT has its teeth in
+   * SnapshotTest and the simulator's TeethTest.
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
       names = {"CORRECT", "TRANSFER_KEEPS_LEASE", "HINT_VOIDS_PROMISE",
-          "SPECULATIVE_VOTE_IN_LEASE"},
+          "SPECULATIVE_VOTE_IN_LEASE", "INSTALL_STALE_SNAPSHOT"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

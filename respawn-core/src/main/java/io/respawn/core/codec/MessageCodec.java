@@ -8,6 +8,8 @@ import io.respawn.core.Message.RequestLog;
 import io.respawn.core.Message.RequestLogResponse;
 import io.respawn.core.Message.RequestVote;
 import io.respawn.core.Message.RequestVoteResponse;
+import io.respawn.core.Message.SnapshotAck;
+import io.respawn.core.Message.SnapshotChunk;
 import io.respawn.core.Message.TimeoutNow;
 import io.respawn.core.MessageType;
 import io.respawn.core.NodeId;
@@ -30,7 +32,7 @@ import java.util.List;
  * <pre>
  *  APPEND_ENTRIES (1)
  *  | prevLogIndex i64 | prevLogTerm i64 | leaderCommit i64 | heartbeatSeq i64 |
- *  | count u32 | count x (entryLen u32 | entry body, see EntryCodec) |
+ *  | leaderDurable i64 | count u32 | count x (entryLen u32 | entry body, see EntryCodec) |
  *
  *  APPEND_ENTRIES_RESPONSE (2)
  *  | success u8 | matchIndex i64 | rejectHint i64 | heartbeatSeq i64 | flushedIndex i64 |
@@ -50,6 +52,13 @@ import java.util.List;
  *  REQUEST_LOG_RESPONSE (6)
  *  | requestId i64 | fromIndex i64 | prevMatches u8 | lastLogIndex i64 | lastLogTerm i64 |
  *  | count u32 | count x (entryLen u32 | entry body) |
+ *
+ *  SNAPSHOT_CHUNK (7)
+ *  | snapshotIndex i64 | snapshotTerm i64 | totalBytes i64 | offset i64 | dataLen u32 |
+ *  | data (dataLen bytes of the snapshot image from offset) |
+ *
+ *  SNAPSHOT_ACK (8)
+ *  | snapshotIndex i64 | snapshotTerm i64 | nextOffset i64 | installed u8 |
  * </pre>
  *
  * Decoding checks the frame (version, length, CRC32C) first, then every field, and refuses
@@ -66,7 +75,8 @@ public final class MessageCodec {
     BodyWriter w = new BodyWriter();
     w.i32(m.from().value()).i32(m.to().value()).i64(m.term());
     if (m instanceof AppendEntries a) {
-      w.i64(a.prevLogIndex()).i64(a.prevLogTerm()).i64(a.leaderCommit()).i64(a.heartbeatSeq());
+      w.i64(a.prevLogIndex()).i64(a.prevLogTerm()).i64(a.leaderCommit()).i64(a.heartbeatSeq())
+          .i64(a.leaderDurable());
       writeEntries(w, a.entries());
     } else if (m instanceof AppendEntriesResponse r) {
       w.bool(r.success()).i64(r.matchIndex()).i64(r.rejectHint()).i64(r.heartbeatSeq())
@@ -78,6 +88,11 @@ public final class MessageCodec {
       w.bool(r.preVote()).bool(r.granted()).i64(r.lastLogIndex()).i64(r.lastLogTerm());
     } else if (m instanceof RequestLog r) {
       w.i64(r.requestId()).i64(r.fromIndex()).i64(r.prevLogTerm()).i32(r.maxEntries());
+    } else if (m instanceof SnapshotChunk c) {
+      w.i64(c.snapshotIndex()).i64(c.snapshotTerm()).i64(c.totalBytes()).i64(c.offset())
+          .i32(c.data().length).bytes(c.data());
+    } else if (m instanceof SnapshotAck a) {
+      w.i64(a.snapshotIndex()).i64(a.snapshotTerm()).i64(a.nextOffset()).bool(a.installed());
     } else if (m instanceof TimeoutNow) {
       // header only
     } else if (m instanceof RequestLogResponse r) {
@@ -114,7 +129,12 @@ public final class MessageCodec {
         long prevTerm = r.nonNegativeLong("prevLogTerm");
         long commit = r.nonNegativeLong("leaderCommit");
         long seq = r.i64("heartbeatSeq");
-        yield new AppendEntries(from, to, term, prevIndex, prevTerm, readEntries(r), commit, seq);
+        long durable = r.nonNegativeLong("leaderDurable");
+        if (durable > commit) {
+          throw new CodecException("leaderDurable " + durable + " exceeds leaderCommit " + commit);
+        }
+        yield new AppendEntries(from, to, term, prevIndex, prevTerm, readEntries(r), commit, seq,
+            durable);
       }
       case APPEND_ENTRIES_RESPONSE -> {
         boolean success = r.bool("success");
@@ -138,6 +158,22 @@ public final class MessageCodec {
             (flags & 2) != 0);
       }
       case TIMEOUT_NOW -> new TimeoutNow(from, to, term);
+      case SNAPSHOT_CHUNK -> {
+        long index = r.nonNegativeLong("snapshotIndex");
+        long snapTerm = r.nonNegativeLong("snapshotTerm");
+        long total = r.nonNegativeLong("totalBytes");
+        long offset = r.nonNegativeLong("offset");
+        int len = r.count("chunk length", r.remaining());
+        byte[] data = r.bytes(len, "chunk data");
+        if (index < 1 || snapTerm < 1 || offset > total || len > total - offset) {
+          throw new CodecException("snapshot chunk " + snapTerm + "/" + index + " [" + offset
+              + ", +" + len + ") of " + total + " bytes");
+        }
+        yield new SnapshotChunk(from, to, term, index, snapTerm, total, offset, data);
+      }
+      case SNAPSHOT_ACK -> new SnapshotAck(from, to, term, r.nonNegativeLong("snapshotIndex"),
+          r.nonNegativeLong("snapshotTerm"), r.nonNegativeLong("nextOffset"),
+          r.bool("installed"));
       case REQUEST_VOTE_RESPONSE -> new RequestVoteResponse(from, to, term, r.bool("preVote"),
           r.bool("granted"), r.nonNegativeLong("lastLogIndex"), r.nonNegativeLong("lastLogTerm"));
       case REQUEST_LOG -> new RequestLog(from, to, term, r.i64("requestId"),

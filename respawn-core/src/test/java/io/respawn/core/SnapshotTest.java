@@ -1,0 +1,161 @@
+package io.respawn.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.respawn.core.codec.MessageCodec;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Log compaction and snapshot installation in the core (protocol.md §15). */
+class SnapshotTest {
+
+  private static NodeId n(int i) {
+    return NodeId.of(i);
+  }
+
+  /** 1+1+1 led by node 1, with node 3 (the witness) down while {@code writes} commit. */
+  private static Cluster witnessLagsBehindCompaction(Cluster c, int writes) {
+    c.propose("a", "k1");
+    c.run(300);
+    c.down.add(n(3));
+    for (int i = 0; i < writes; i++) {
+      c.propose("v" + i, "k" + (i % 4));
+      c.run(50);
+    }
+    c.run(300);
+    return c;
+  }
+
+  @Test
+  void compactionStopsAtTheShardDurableIndexAndKeepsTheTail() {
+    Cluster c = witnessLagsBehindCompaction(Cluster.ledByNodeOne(Cluster.shape(1, 1)), 10);
+    Replica leader = c.r(1);
+    long compactable = leader.compactableIndex();
+    assertThat(compactable).isEqualTo(leader.commitIndex()).isGreaterThan(5);
+    assertThatThrownBy(() -> leader.compact(compactable + 1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("compactable");
+    SnapshotMeta meta = leader.compact(compactable - 2);
+    assertThat(meta.index()).isEqualTo(compactable - 2);
+    assertThat(leader.log().snapshotIndex()).isEqualTo(meta.index());
+    assertThat(leader.log().entries(1, leader.lastIndex()).get(0).index())
+        .isEqualTo(meta.index() + 1);
+    assertThatThrownBy(() -> leader.log().entry(meta.index()))
+        .isInstanceOf(IndexOutOfBoundsException.class);
+    // the follower learned the durable index from heartbeats and may compact too
+    Replica backup = c.r(2);
+    assertThat(backup.compactableIndex()).isGreaterThanOrEqualTo(meta.index());
+    assertThat(backup.compact(meta.index())).isEqualTo(meta);
+    c.propose("after", "k9");
+    c.run(300);
+    c.checkSafety();
+    assertThat(backup.commitIndex()).isEqualTo(leader.commitIndex());
+  }
+
+  @Test
+  void aPeerBehindTheBaseGetsASnapshotThenTheLog() {
+    Cluster c = witnessLagsBehindCompaction(Cluster.ledByNodeOne(Cluster.shape(1, 1)), 12);
+    Replica leader = c.r(1);
+    SnapshotMeta meta = leader.compact(leader.compactableIndex());
+    c.snapshotSends.clear();
+    c.down.remove(n(3));
+    c.run(400);
+    assertThat(c.snapshotSends).contains(new SnapshotSend(n(3), true));
+    assertThat(c.r(3).commitIndex()).isLessThan(meta.index()); // heartbeats alone cannot help
+    // the runtime streamed the image; the witness installs it
+    c.handle(n(3), c.r(3).installSnapshot(meta, n(1), leader.term(), c.now(n(3))));
+    assertThat(c.installed.get(n(3))).containsExactly(meta);
+    assertThat(c.r(3).snapshotIndex()).isEqualTo(meta.index());
+    assertThat(c.r(3).appliedIndex()).isEqualTo(meta.index());
+    c.propose("after", "k9");
+    c.run(400);
+    c.checkSafety();
+    assertThat(c.r(3).lastIndex()).isEqualTo(leader.lastIndex());
+    assertThat(c.r(3).commitIndex()).isEqualTo(leader.commitIndex());
+    assertThat(c.r(3).log().entry(leader.lastIndex()).isElided()).isTrue();
+    // a late copy of the same transfer must not take back what was applied since
+    long applied = c.r(3).appliedIndex();
+    Ready again = c.r(3).installSnapshot(meta, n(1), leader.term(), c.now(n(3)));
+    assertThat(again.snapshotToInstall()).isNull();
+    c.handle(n(3), again);
+    assertThat(c.r(3).appliedIndex()).isEqualTo(applied);
+    assertThat(c.installed.get(n(3))).hasSize(1);
+  }
+
+  @Test
+  void theBrokenVariantInstallsAStaleSnapshotAndGoesBack() {
+    Cluster c = new Cluster(Cluster.shape(1, 1), b -> b.variant(Variant.INSTALL_STALE_SNAPSHOT));
+    c.tickAll();
+    for (int i = 0; i < 800 && c.r(1).status() != Status.LEADER; i++) {
+      c.globalNanos += 10 * Cluster.MS;
+      c.tick(1);
+      c.deliverAll();
+    }
+    c.run(300);
+    c.down.remove(n(3));
+    for (int i = 0; i < 6; i++) {
+      c.propose("v" + i, "k" + i);
+      c.run(100);
+    }
+    Replica backup = c.r(2);
+    long applied = backup.appliedIndex();
+    SnapshotMeta old = c.r(1).snapshotMetaAt(2);
+    Ready rd = backup.installSnapshot(old, n(1), c.r(1).term(), c.now(n(2)));
+    assertThat(rd.snapshotToInstall()).isEqualTo(old);
+    c.handle(n(2), rd);
+    assertThat(backup.appliedIndex()).isLessThan(applied);
+  }
+
+  @Test
+  void aReplicaRestartsFromASnapshotBaseAndItsTail() {
+    Membership m = Cluster.shape(1, 1);
+    ReplicaConfig cfg = ReplicaConfig.builder(n(2), m).electionTimeoutMillis(1000)
+        .heartbeatIntervalMillis(100).leaseMillis(500).clockDriftMax(0.01).build();
+    SnapshotMeta base = new SnapshotMeta(40, 3, m);
+    List<Entry> tail = List.of(Entry.noop(4, 41),
+        Entry.normal(4, 42, Command.of(new byte[] {1}, new byte[] {'k'})));
+    Replica r = new Replica(cfg, new PersistentState(new HardState(4, null, 0), base, tail));
+    assertThat(r.commitIndex()).isEqualTo(40);
+    assertThat(r.appliedIndex()).isEqualTo(40);
+    assertThat(r.snapshotIndex()).isEqualTo(40);
+    assertThat(r.log().term(40)).isEqualTo(3);
+    assertThat(r.lastIndex()).isEqualTo(42);
+    assertThat(r.membership()).isEqualTo(m);
+    Ready first = r.tick(1_000_000_000L);
+    assertThat(first.committedEntries()).isEmpty(); // nothing below the base is handed out again
+    assertThatThrownBy(() -> new PersistentState(HardState.INITIAL, base, List.of(Entry.noop(4, 40))))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("contiguous from 41");
+  }
+
+  @Test
+  void raftLogAnswersAtTheBaseAndMatchesBelowIt() {
+    Membership m = Cluster.shape(1, 1);
+    RaftLog log = new RaftLog(new SnapshotMeta(10, 2, m), List.of(Entry.noop(3, 11)));
+    assertThat(log.term(10)).isEqualTo(2);
+    assertThat(log.matches(10, 2)).isTrue();
+    assertThat(log.matches(10, 1)).isFalse();
+    assertThat(log.matches(5, 99)).isTrue(); // compacted: durable, so the asker's entry is ours
+    assertThat(log.termOrMissing(5)).isEqualTo(RaftLog.COMPACTED);
+    assertThat(log.latestConfigAtOrBelow(11).membership()).isEqualTo(m);
+    assertThatThrownBy(() -> log.truncateFrom(10)).isInstanceOf(IllegalStateException.class);
+    log.install(new SnapshotMeta(20, 3, m));
+    assertThat(log.lastIndex()).isEqualTo(20);
+    assertThat(log.persistedIndex()).isEqualTo(20);
+    log.checkInvariants();
+  }
+
+  @Test
+  void snapshotMessagesRoundTripThroughTheCodec() {
+    List<Message> ms = List.of(
+        new Message.SnapshotChunk(n(1), n(2), 5, 40, 3, 1000, 512, new byte[] {1, 2, 3}),
+        new Message.SnapshotAck(n(2), n(1), 5, 40, 3, 515, false),
+        new Message.AppendEntries(n(1), n(2), 5, 4, 3, List.of(), 9, 7, 8));
+    for (Message m : ms) {
+      assertThat(MessageCodec.decode(MessageCodec.encode(m))).isEqualTo(m);
+    }
+    assertThatThrownBy(() -> new Message.SnapshotChunk(n(1), n(2), 5, 40, 3, 10, 8, new byte[3]))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThat(Set.of(MessageType.values())).contains(MessageType.SNAPSHOT_CHUNK);
+  }
+}

@@ -22,7 +22,8 @@ public sealed interface Message
         Message.RequestLogResponse,
         Message.TimeoutNow,
         Message.SnapshotChunk,
-        Message.SnapshotAck {
+        Message.SnapshotAck,
+        Message.SendSnapshot {
 
   NodeId from();
 
@@ -300,6 +301,24 @@ public sealed interface Message
     @Override
     public MessageType type() {
       return MessageType.SNAPSHOT_ACK;
+    }
+  }
+
+  /**
+   * Leader to a member that keeps values: send {@code target} your kept snapshot image. A leader
+   * that is a witness asks this when a member that keeps values needs entries it compacted: its
+   * own image has keys only. Handled by the runtime; only a member of the same term obeys.
+   */
+  record SendSnapshot(NodeId from, NodeId to, long term, NodeId target) implements Message {
+    public SendSnapshot {
+      Objects.requireNonNull(from);
+      Objects.requireNonNull(to);
+      Objects.requireNonNull(target);
+    }
+
+    @Override
+    public MessageType type() {
+      return MessageType.SEND_SNAPSHOT;
     }
   }
 }

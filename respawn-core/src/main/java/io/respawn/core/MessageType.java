@@ -18,6 +18,7 @@ public enum MessageType {
   REQUEST_LOG_RESPONSE(6),
   SNAPSHOT_CHUNK(7),
   SNAPSHOT_ACK(8),
+  SEND_SNAPSHOT(9),
   TIMEOUT_NOW(32);
 
   public final int code;

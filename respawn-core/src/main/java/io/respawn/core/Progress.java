@@ -26,6 +26,8 @@ final class Progress {
    */
   long elidedProbeFrom = -1;
   long elidedProbeFailedAt = -1;
+  /** Rounds of asking helpers to send this follower a snapshot (rotates among them). */
+  long snapshotHelperRound;
   /** Leader time of the last AppendEntries sent, to pace retransmission. */
   long lastSendNanos = Long.MIN_VALUE;
 

@@ -331,7 +331,8 @@ public final class Replica {
       onRequestLogResponse(r);
     } else if (m instanceof TimeoutNow t) {
       onTimeoutNow(t);
-    } else if (m instanceof SnapshotChunk || m instanceof SnapshotAck) {
+    } else if (m instanceof SnapshotChunk || m instanceof SnapshotAck
+        || m instanceof Message.SendSnapshot) {
       throw new IllegalArgumentException("snapshot transfer messages are the runtime's: " + m);
     } else {
       throw new AssertionError(m);
@@ -543,6 +544,14 @@ public final class Replica {
     return Math.min(Math.min(appliedIndex, log.flushedIndex()), shardDurableIndex);
   }
 
+  /**
+   * Whether a snapshot at {@code index} would be installed rather than refused as one this node
+   * already has, so the runtime need not stage an image the core would refuse.
+   */
+  public boolean wantsSnapshot(long index) {
+    return index > commitIndex || config.variant() == Variant.INSTALL_STALE_SNAPSHOT;
+  }
+
   /** The index the log starts after (0 when nothing was compacted). */
   public long snapshotIndex() {
     return log.snapshotIndex();
@@ -589,8 +598,9 @@ public final class Replica {
   }
 
   /**
-   * The runtime received and verified a whole snapshot image from {@code from}, the leader of
-   * {@code leaderTerm}. A snapshot newer than what this node has committed replaces its log and
+   * The runtime received and verified a whole snapshot image from {@code from}, sent in {@code
+   * leaderTerm} by its leader or by a member the leader asked to ({@link Message.SendSnapshot}).
+   * Its content is durable on the shard, so any sender will do. A snapshot newer than what this node has committed replaces its log and
    * state: the Ready carries {@link Ready#snapshotToInstall()} and an acknowledgement at the
    * snapshot's index. One this node already has (a late or repeated transfer) is refused, since
    * installing it would take back applied state; the leader is told where to resume instead. A
@@ -603,18 +613,27 @@ public final class Replica {
     if (leaderTerm < term || meta.isNone() || from.equals(self)) {
       return drain();
     }
-    if (status == Status.LEADER && leaderTerm == term) {
-      throw new IllegalStateException("two leaders in term " + term + ": " + self + " and " + from);
+    if (status == Status.LEADER) {
+      if (leaderTerm == term) {
+        return drain(); // a helper's late transfer (we lead this term): we have it all
+      }
+      becomeFollower(leaderTerm, null);
+    } else if (leaderTerm > term) {
+      becomeFollower(leaderTerm, null); // the sender may be a helper, not the leader
     }
-    if (leaderTerm > term || status != Status.FOLLOWER || !from.equals(leader)) {
-      becomeFollower(leaderTerm, from);
+    if (from.equals(leader)) {
+      lastLeaderContactNanos = nowNanos;
+      resetElectionTimer();
     }
-    lastLeaderContactNanos = nowNanos;
-    resetElectionTimer();
+    // The answer goes to the leader (a helper streams for it); unknown leader: its heartbeats
+    // find where we stand.
+    NodeId answerTo = leader;
     if (meta.index() <= commitIndex && config.variant() != Variant.INSTALL_STALE_SNAPSHOT) {
-      ackedMatchIndex = Math.max(ackedMatchIndex, meta.index());
-      outbox.add(new AppendEntriesResponse(self, from, term, true, meta.index(), log.lastIndex(), 0,
-          Math.min(log.flushedIndex(), meta.index())));
+      if (answerTo != null) {
+        ackedMatchIndex = Math.max(ackedMatchIndex, meta.index());
+        outbox.add(new AppendEntriesResponse(self, answerTo, term, true, meta.index(),
+            log.lastIndex(), 0, Math.min(log.flushedIndex(), meta.index())));
+      }
       return drain();
     }
     log.install(meta);
@@ -624,10 +643,12 @@ public final class Replica {
     shardDurableIndex = Math.max(shardDurableIndex, meta.index());
     refreshMembership();
     snapshotToInstall = meta;
-    ackedMatchIndex = meta.index();
-    reportedFlushedIndex = meta.index();
-    outbox.add(new AppendEntriesResponse(self, from, term, true, meta.index(), meta.index(), 0,
-        meta.index()));
+    if (answerTo != null) {
+      ackedMatchIndex = meta.index();
+      reportedFlushedIndex = meta.index();
+      outbox.add(new AppendEntriesResponse(self, answerTo, term, true, meta.index(), meta.index(),
+          0, meta.index()));
+    }
     return drain();
   }
 
@@ -641,6 +662,23 @@ public final class Replica {
     boolean keysOnly = !storesFull(peer);
     if (keysOnly || membership.role(self) != Role.WITNESS) {
       snapshotSends.put(peer, new SnapshotSend(peer, keysOnly));
+    } else {
+      // We lead with keys only: ask a member that keeps values and holds our base to send its
+      // image (moving on to another now and then, in case one cannot).
+      List<NodeId> helpers = new ArrayList<>();
+      for (NodeId v : membership.nodes()) {
+        Progress vp = progress.get(v);
+        if (vp != null && !v.equals(peer) && membership.role(v) != Role.WITNESS
+            && vp.matchIndex >= log.snapshotIndex() && !unreachable.contains(v)) {
+          helpers.add(v);
+        }
+      }
+      if (!helpers.isEmpty()) {
+        // the same helper for 16 rounds (a transfer takes a while), then the next one
+        NodeId via = helpers.get((int) Math.floorMod(pr.snapshotHelperRound++ / 16,
+            helpers.size()));
+        snapshotSends.put(peer, new SnapshotSend(peer, false, via));
+      }
     }
     if (heartbeat) {
       long seq = lease.nextHeartbeat(nowNanos);

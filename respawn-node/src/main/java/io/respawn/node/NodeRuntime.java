@@ -15,7 +15,13 @@ import io.respawn.core.SuspicionChange;
 import io.respawn.core.Replica;
 import io.respawn.core.ReplicaConfig;
 import io.respawn.core.RoleChange;
+import io.respawn.core.SnapshotMeta;
+import io.respawn.core.SnapshotSend;
 import io.respawn.core.Status;
+import io.respawn.node.snapshot.SnapshotImage;
+import io.respawn.node.snapshot.SnapshotPolicy;
+import io.respawn.node.snapshot.SnapshotReceiver;
+import io.respawn.node.snapshot.SnapshotSender;
 import io.respawn.storage.Durability;
 import java.util.ArrayList;
 import java.util.List;
@@ -59,6 +65,18 @@ import java.util.concurrent.CompletableFuture;
  * (on the log's own thread, or in virtual time) is reported with {@link #onFlushed()}; one flush
  * is in flight at a time, and it covers everything written before it started.
  *
+ * <h2>Snapshots and log compaction</h2>
+ *
+ * With a {@link SnapshotPolicy} that is enabled and a store that takes snapshots, once the store
+ * has applied {@code entriesMin} entries past its last kept image the runtime captures a new
+ * image (volatile), keeps it once the core says its index is durable on the shard ({@link
+ * Replica#compactableIndex()}), and then compacts the core's log and truncates the replica log's
+ * prefix up to {@code logTailEntries} behind it. A restart opens the store from its kept image and
+ * replays only the log after it. A leader asked to send a peer a snapshot ({@link
+ * Ready#snapshotsToSend()}) streams the kept image ({@link SnapshotSender}); a follower stages
+ * what it receives ({@link SnapshotReceiver}), asks the core, and installs it in step 1 of the
+ * Ready that accepts it: store first, then the replica log reset behind it.
+ *
  * <h2>Failure</h2>
  *
  * A port that throws (a {@code StorageException} from the log, say) stops the runtime: every
@@ -86,6 +104,16 @@ public final class NodeRuntime<R, V> {
   private final Proposals<R> proposals;
   private final Reads<V> reads;
   private final long flushIntervalNanos;
+  private final SnapshotPolicy snapshotPolicy;
+  private final SnapshotSender snapshotSender;
+  private final SnapshotReceiver snapshotReceiver;
+  /** Captured, not yet kept: waits until its index is durable on the shard. */
+  private SnapshotImage pendingImage;
+  /** A verified image the core is deciding about (consumed by step 1 of its Ready). */
+  private SnapshotReceiver.Staged installing;
+  private boolean storeTakesNoSnapshots;
+  private long snapshotsKept;
+  private long snapshotsInstalled;
 
   private long nowNanos = Long.MIN_VALUE;
   private boolean started;
@@ -102,7 +130,8 @@ public final class NodeRuntime<R, V> {
   private long warmUpDueEpisode;
 
   private NodeRuntime(Replica replica, RuntimeConfig config, ReplicaLog log,
-      StateMachineStore<R, V> store, Transport transport, Clock clock, RuntimeListener<R> listener) {
+      StateMachineStore<R, V> store, Transport transport, Clock clock, RuntimeListener<R> listener,
+      SnapshotPolicy snapshotPolicy) {
     this.replica = replica;
     this.config = config;
     this.log = log;
@@ -113,6 +142,10 @@ public final class NodeRuntime<R, V> {
     this.proposals = new Proposals<>(config);
     this.reads = new Reads<>(config);
     this.flushIntervalNanos = config.flushIntervalMillis() * 1_000_000L;
+    this.snapshotPolicy = snapshotPolicy;
+    this.snapshotSender = new SnapshotSender(replica.id(), snapshotPolicy);
+    this.snapshotReceiver = new SnapshotReceiver(replica.id(), snapshotPolicy,
+        store::stageSnapshot);
   }
 
   /**
@@ -122,6 +155,17 @@ public final class NodeRuntime<R, V> {
   public static <R, V> NodeRuntime<R, V> start(ReplicaConfig coreConfig, RuntimeConfig config,
       ReplicaLog log, StateMachineStore<R, V> store, Transport transport, Clock clock,
       RuntimeListener<R> listener) {
+    return start(coreConfig, config, log, store, transport, clock, listener, SnapshotPolicy.OFF);
+  }
+
+  /**
+   * Starts a replica from what {@code store} (its kept snapshot image) and {@code log} (the
+   * entries after it) recovered, taking snapshots and compacting the log by {@code policy}.
+   */
+  public static <R, V> NodeRuntime<R, V> start(ReplicaConfig coreConfig, RuntimeConfig config,
+      ReplicaLog log, StateMachineStore<R, V> store, Transport transport, Clock clock,
+      RuntimeListener<R> listener, SnapshotPolicy policy) {
+    Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(coreConfig, "coreConfig");
     Objects.requireNonNull(config, "config");
     Objects.requireNonNull(log, "log");
@@ -129,14 +173,20 @@ public final class NodeRuntime<R, V> {
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(clock, "clock");
     Objects.requireNonNull(listener, "listener");
-    PersistentState recovered = log.load();
+    SnapshotImage kept = store.keptSnapshot();
+    SnapshotMeta base = kept == null ? SnapshotMeta.NONE : kept.meta();
+    if (store.appliedIndex() < base.index()) {
+      throw new IllegalStateException("the store opened at applied index " + store.appliedIndex()
+          + " below its kept snapshot " + base);
+    }
+    PersistentState recovered = log.load(base);
     HardState hs = recovered.hardState();
     // With ORDERED acks a committed entry can be lost in machine crashes, and a restart can find
     // an older version of an entry at a committed index: a commit index read back is not
     // trusted. The replica learns it again from its leader (a single voter at once).
     Replica replica = new Replica(coreConfig, new PersistentState(
-        new HardState(hs.term(), hs.votedFor(), 0), recovered.log()));
-    return new NodeRuntime<>(replica, config, log, store, transport, clock, listener);
+        new HardState(hs.term(), hs.votedFor(), 0), recovered.snapshot(), recovered.log()));
+    return new NodeRuntime<>(replica, config, log, store, transport, clock, listener, policy);
   }
 
   // =====================================================================================
@@ -146,7 +196,15 @@ public final class NodeRuntime<R, V> {
   /** Steps a message from a peer ({@code m.to()} must be this node). */
   public void onMessage(Message m) {
     Objects.requireNonNull(m, "message");
-    call(() -> execute(replica.step(m, nowNanos)));
+    if (m instanceof Message.SnapshotChunk c) {
+      call(() -> onSnapshotChunk(c));
+    } else if (m instanceof Message.SnapshotAck a) {
+      call(() -> snapshotSender.onAck(a, nowNanos));
+    } else if (m instanceof Message.SendSnapshot d) {
+      call(() -> onSendSnapshot(d));
+    } else {
+      call(() -> execute(replica.step(m, nowNanos)));
+    }
   }
 
   /**
@@ -332,6 +390,24 @@ public final class NodeRuntime<R, V> {
     return idx;
   }
 
+  public SnapshotSender snapshotSender() {
+    return snapshotSender;
+  }
+
+  public SnapshotReceiver snapshotReceiver() {
+    return snapshotReceiver;
+  }
+
+  /** Snapshot images kept by this runtime (taken here; installed ones not counted). */
+  public long snapshotsKept() {
+    return snapshotsKept;
+  }
+
+  /** Snapshots received from a leader and installed. */
+  public long snapshotsInstalled() {
+    return snapshotsInstalled;
+  }
+
   /** The exception that stopped the runtime, or null while it runs. */
   public RuntimeException stoppedBy() {
     return stoppedBy;
@@ -379,6 +455,12 @@ public final class NodeRuntime<R, V> {
       return;
     }
     stoppedBy = e instanceof RuntimeException re ? re : new IllegalStateException(e);
+    snapshotSender.clear();
+    snapshotReceiver.abort();
+    if (installing != null) {
+      installing.sink().abort();
+      installing = null;
+    }
     Refusal why = new Refusal(Refusal.Reason.OUTCOME_UNKNOWN, null, "the node stopped: " + e);
     proposals.failAll(why);
     reads.failAll(why);
@@ -416,6 +498,10 @@ public final class NodeRuntime<R, V> {
       boolean leaderNow = replica.status() == Status.LEADER;
       if (leading && !leaderNow) {
         proposals.leadershipLost(replica.commitIndex(), replica.leader());
+        snapshotSender.clear();
+      }
+      for (SnapshotSend send : rd.snapshotsToSend()) {
+        startTransfer(send);
       }
       leading = leaderNow;
       reads.serve(store.appliedIndex(), store::read);
@@ -440,6 +526,9 @@ public final class NodeRuntime<R, V> {
    * kept, see {@link #start}), then entries.
    */
   private void persist(Ready rd) {
+    if (rd.snapshotToInstall() != null) {
+      install(rd.snapshotToInstall());
+    }
     if (rd.hardState() != null && rd.termOrVoteChanged()) {
       HardState hs = rd.hardState();
       log.saveHardState(new HardState(hs.term(), hs.votedFor(), 0));
@@ -488,6 +577,117 @@ public final class NodeRuntime<R, V> {
   }
 
   // =====================================================================================
+  // Snapshots
+  // =====================================================================================
+
+  /**
+   * Captures an image once enough was applied since the last kept one; keeps it once its index
+   * is durable on the shard; then compacts behind it (see the class comment).
+   */
+  private void maybeSnapshot() {
+    if (!snapshotPolicy.enabled() || storeTakesNoSnapshots || installing != null) {
+      return;
+    }
+    if (pendingImage == null) {
+      SnapshotImage kept = store.keptSnapshot();
+      long keptIndex = kept == null ? 0 : kept.meta().index();
+      long applied = store.appliedIndex();
+      if (applied - keptIndex < snapshotPolicy.entriesMin() || applied != replica.appliedIndex()) {
+        return;
+      }
+      pendingImage = store.captureSnapshot(replica.snapshotMetaAt(applied));
+      if (pendingImage == null) {
+        storeTakesNoSnapshots = true;
+        return;
+      }
+    }
+    SnapshotMeta m = pendingImage.meta();
+    if (replica.compactableIndex() < m.index()) {
+      return;
+    }
+    if (m.index() < replica.snapshotIndex() || replica.log().term(m.index()) != m.term()) {
+      pendingImage = null; // overtaken (an installed snapshot) or replaced: take another later
+      return;
+    }
+    store.keepSnapshot(pendingImage);
+    pendingImage = null;
+    snapshotsKept++;
+    listener.snapshotKept(m);
+    long through = m.index() - snapshotPolicy.logTailEntries();
+    if (through > replica.snapshotIndex()) {
+      SnapshotMeta base = replica.compact(through);
+      log.truncatePrefix(through);
+      listener.compacted(base);
+    }
+  }
+
+  /** Leader: the core asked for a transfer; stream the kept image (if it reaches the base). */
+  private void startTransfer(SnapshotSend send) {
+    if (send.via() != null) {
+      transport.send(send.via(), new Message.SendSnapshot(replica.id(), send.via(),
+          replica.term(), send.to()));
+      return;
+    }
+    SnapshotImage image = store.keptSnapshot();
+    if (image == null || image.meta().index() < replica.snapshotIndex()
+        || replica.status() != Status.LEADER) {
+      return;
+    }
+    snapshotSender.request(send.to(), replica.term(),
+        send.keysOnly() ? image.keysOnlyView() : image, nowNanos);
+  }
+
+  /** A witness leader asks this member (which keeps values) to send its image to a peer. */
+  private void onSendSnapshot(Message.SendSnapshot d) {
+    SnapshotImage image = store.keptSnapshot();
+    if (image == null || d.term() != replica.term() || !d.from().equals(replica.leader())
+        || d.target().equals(replica.id()) || image.keysOnly()) {
+      return;
+    }
+    snapshotSender.request(d.target(), d.term(), image, nowNanos);
+  }
+
+  /** Follower: stage a chunk; a complete image goes to the core, which decides. */
+  private void onSnapshotChunk(Message.SnapshotChunk c) {
+    SnapshotReceiver.Outcome o = snapshotReceiver.onChunk(c, replica.term(),
+        replica.wantsSnapshot(c.snapshotIndex()));
+    if (o.ack() != null) {
+      transport.send(o.ack().to(), o.ack());
+    }
+    if (o.complete() == null) {
+      return;
+    }
+    SnapshotReceiver.Staged staged = o.complete();
+    installing = staged;
+    execute(replica.installSnapshot(staged.meta(), staged.from(), staged.term(), nowNanos));
+    if (installing != null) { // refused: this node has that state already
+      installing.sink().abort();
+      installing = null;
+    }
+    Message.SnapshotAck done = snapshotReceiver.installedAck(staged, replica.term());
+    transport.send(done.to(), done);
+  }
+
+  /** Step 1 of a Ready that installs a snapshot: the store, then the replica log behind it. */
+  private void install(SnapshotMeta meta) {
+    if (installing == null || !installing.meta().equals(meta)) {
+      throw new IllegalStateException("the core installs " + meta + " but the staged image is "
+          + (installing == null ? "none" : installing.meta()));
+    }
+    store.installSnapshot(meta, installing.sink());
+    installing = null;
+    if (store.appliedIndex() != meta.index()) {
+      throw new IllegalStateException("store reports applied index " + store.appliedIndex()
+          + " after installing " + meta);
+    }
+    pendingImage = null;
+    snapshotsInstalled++;
+    listener.snapshotInstalled(meta);
+    log.resetAfter(meta.index());
+    unflushed = false;
+  }
+
+  // =====================================================================================
   // Flushing
   // =====================================================================================
 
@@ -497,6 +697,13 @@ public final class NodeRuntime<R, V> {
       flushCompleted();
     }
     maybeFlush();
+    maybeSnapshot();
+    if (snapshotSender.activeTransfers() > 0) {
+      snapshotSender.dropOlderThan(replica.term());
+      for (Message.SnapshotChunk c : snapshotSender.pump(nowNanos)) {
+        transport.send(c.to(), c);
+      }
+    }
   }
 
   /** Starts a flush when the policy says so (see the class comment). */

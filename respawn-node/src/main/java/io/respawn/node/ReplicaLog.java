@@ -3,6 +3,7 @@ package io.respawn.node;
 import io.respawn.core.Entry;
 import io.respawn.core.HardState;
 import io.respawn.core.PersistentState;
+import io.respawn.core.SnapshotMeta;
 import java.io.Closeable;
 import java.util.List;
 
@@ -34,12 +35,27 @@ import java.util.List;
 public interface ReplicaLog extends Closeable {
 
   /**
-   * The hard state and the whole log found when the log was opened, for the replica's
-   * constructor. Called once, before anything is written; a log whose prefix was truncated
-   * ({@link #firstIndex()} above 1) cannot be handed to a core that starts at index 1 and throws
-   * {@link IllegalStateException} until snapshots exist.
+   * The hard state and the log found when the log was opened, for the replica's constructor:
+   * the entries after {@code base} (the snapshot the state machine restarts from; {@link
+   * SnapshotMeta#NONE} if none). Called once, before anything else is written. If the log does
+   * not continue the base (it ends below it, or holds another term at its index: a crash between
+   * installing a received snapshot and {@link #resetAfter}), it is reset after the base here,
+   * durably. Throws {@link IllegalStateException} if the log was compacted beyond the base (the
+   * entries between are gone: the store lost its image).
    */
-  PersistentState load();
+  PersistentState load(SnapshotMeta base);
+
+  /** {@link #load(SnapshotMeta)} without a snapshot: the log must start at index 1. */
+  default PersistentState load() {
+    return load(SnapshotMeta.NONE);
+  }
+
+  /**
+   * Drops every entry and makes {@code index + 1} the next one (an installed snapshot ends at
+   * {@code index}); durable when it returns. {@code index} may be anywhere, also beyond
+   * {@link #lastIndex()}.
+   */
+  void resetAfter(long index);
 
   /** The last hard state saved (or recovered). */
   HardState hardState();

@@ -38,6 +38,18 @@ public interface RuntimeListener<R> {
    */
   default void suspicionChanged(SuspicionChange change) {}
 
+  /** The store kept a snapshot image durably (the log may then be compacted behind it). */
+  default void snapshotKept(io.respawn.core.SnapshotMeta meta) {}
+
+  /** The log was compacted: entries up to {@code base.index()} are gone from it. */
+  default void compacted(io.respawn.core.SnapshotMeta base) {}
+
+  /**
+   * A snapshot received from the leader replaced the store's state (called once the store holds
+   * it, before the log is reset behind it).
+   */
+  default void snapshotInstalled(io.respawn.core.SnapshotMeta meta) {}
+
   /** A listener that ignores everything. */
   static <R> RuntimeListener<R> none() {
     return new RuntimeListener<>() {};

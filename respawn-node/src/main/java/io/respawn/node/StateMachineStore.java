@@ -1,6 +1,9 @@
 package io.respawn.node;
 
 import io.respawn.core.Entry;
+import io.respawn.core.SnapshotMeta;
+import io.respawn.node.snapshot.SnapshotImage;
+import io.respawn.node.snapshot.SnapshotSink;
 
 /**
  * The state that committed entries build up on one node: the primary's key-value table, a
@@ -20,6 +23,16 @@ import io.respawn.core.Entry;
  * it restarts with. {@link #apply} must not fail for an entry the protocol committed; a command
  * it cannot decode is a bug (it throws, and the node stops). Called from the driver's thread only.
  *
+ * <p>Snapshots (optional; a store that takes none keeps the defaults, and the runtime then never
+ * compacts the log). {@link #captureSnapshot} takes an immutable image of the state as of {@link
+ * #appliedIndex()}; it is volatile until {@link #keepSnapshot} makes it the store's durable image
+ * (atomically: after any crash the store opens from the image kept last, or a newer one, with
+ * {@link #appliedIndex()} at its index, and the runtime replays only the log after it). The
+ * runtime keeps an image only once the shard holds its index durably. {@link #stageSnapshot} and
+ * {@link #installSnapshot} take in an image a leader sent: staged bytes are invisible until the
+ * install replaces the whole state with them, durably, and keeps that image. The same calls work
+ * whatever the store keeps (values and keys, or keys and timestamps only on a witness).
+ *
  * @param <R> what applying a client command returns to that client (e.g. a reply)
  * @param <V> what a read returns
  */
@@ -37,4 +50,35 @@ public interface StateMachineStore<R, V> {
 
   /** The value of {@code key} as of {@link #appliedIndex()}. */
   V read(byte[] key);
+
+  /**
+   * An immutable image of the state as of {@link #appliedIndex()}, labelled {@code meta} (whose
+   * index equals it); null when this store takes no snapshots.
+   */
+  default SnapshotImage captureSnapshot(SnapshotMeta meta) {
+    return null;
+  }
+
+  /** Makes {@code image} (captured here) the durable image the store restarts from. */
+  default void keepSnapshot(SnapshotImage image) {
+    throw new UnsupportedOperationException("this store takes no snapshots");
+  }
+
+  /** The image kept last (durable), or null when none. */
+  default SnapshotImage keptSnapshot() {
+    return null;
+  }
+
+  /** Opens a staging area for the body of a snapshot image a leader is sending. */
+  default SnapshotSink stageSnapshot(SnapshotMeta meta, boolean keysOnly, long bodyBytes) {
+    throw new UnsupportedOperationException("this store takes no snapshots");
+  }
+
+  /**
+   * Replaces the whole state by the staged image (durable on return; the image becomes the kept
+   * one); {@link #appliedIndex()} is then {@code meta.index()}.
+   */
+  default void installSnapshot(SnapshotMeta meta, SnapshotSink staged) {
+    throw new UnsupportedOperationException("this store takes no snapshots");
+  }
 }

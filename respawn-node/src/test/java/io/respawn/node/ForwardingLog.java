@@ -14,8 +14,13 @@ class ForwardingLog implements ReplicaLog {
   }
 
   @Override
-  public PersistentState load() {
-    return inner.load();
+  public PersistentState load(io.respawn.core.SnapshotMeta base) {
+    return inner.load(base);
+  }
+
+  @Override
+  public void resetAfter(long index) {
+    inner.resetAfter(index);
   }
 
   @Override

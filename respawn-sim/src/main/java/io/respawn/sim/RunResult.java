@@ -51,12 +51,14 @@ public record RunResult(
    * @param primaryStalls pauses the nemesis aimed at the primary
    * @param primaryStallsPastLease of those, pauses longer than the lease
    * @param warmUps warm-ups a speculative witness reported done
+   * @param snapshotsKept snapshot images nodes kept (each compacts that node's log)
+   * @param snapshotsInstalled snapshots nodes received from a leader and installed
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
       long durableAcks, long orderedLosses, long lossesWithSurvivor, long transfers,
       long hardTimeoutSeeds, long speculativeSeeds, long primaryStalls,
-      long primaryStallsPastLease, long warmUps) {
+      long primaryStallsPastLease, long warmUps, long snapshotsKept, long snapshotsInstalled) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -67,11 +69,12 @@ public record RunResult(
           lossesWithSurvivor + o.lossesWithSurvivor, transfers + o.transfers,
           hardTimeoutSeeds + o.hardTimeoutSeeds, speculativeSeeds + o.speculativeSeeds,
           primaryStalls + o.primaryStalls, primaryStallsPastLease + o.primaryStallsPastLease,
-          warmUps + o.warmUps);
+          warmUps + o.warmUps, snapshotsKept + o.snapshotsKept,
+          snapshotsInstalled + o.snapshotsInstalled);
     }
 
     public static final Stats NONE =
-        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -83,7 +86,8 @@ public record RunResult(
           + " ordered-losses=" + orderedLosses + " ordered-losses-with-survivor="
           + lossesWithSurvivor + " hard-timeout-seeds=" + hardTimeoutSeeds
           + " speculative-seeds=" + speculativeSeeds + " primary-stalls=" + primaryStalls
-          + " primary-stalls-past-lease=" + primaryStallsPastLease + " warm-ups=" + warmUps;
+          + " primary-stalls-past-lease=" + primaryStallsPastLease + " warm-ups=" + warmUps
+          + " snapshots-kept=" + snapshotsKept + " snapshots-installed=" + snapshotsInstalled;
     }
   }
 

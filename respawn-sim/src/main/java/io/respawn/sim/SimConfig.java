@@ -43,6 +43,9 @@ import io.respawn.sim.workload.WorkloadConfig;
  *     DURABLE write as soon as it is ORDERED
  * @param takeover failure detection and takeover mode of the run's replicas ({@link
  *     SimTakeover}; MIXED draws one per seed)
+ * @param snapshotEntriesMin each node takes a snapshot and compacts its log once it applied this
+ *     many entries past its last one (small, so compaction and snapshot transfers happen many
+ *     times per run; 0 turns snapshots off)
  */
 public record SimConfig(
     long eventsMax,
@@ -68,7 +71,8 @@ public record SimConfig(
     Durability replicaAck,
     long flushIntervalMillis,
     boolean durableAckEarly,
-    SimTakeover takeover) {
+    SimTakeover takeover,
+    long snapshotEntriesMin) {
 
   /** The configuration the CI sweep and the CLI use unless told otherwise. */
   public static SimConfig standard() {
@@ -85,7 +89,8 @@ public record SimConfig(
         Durability.ORDERED,
         20,
         false,
-        SimTakeover.MIXED);
+        SimTakeover.MIXED,
+        40);
   }
 
   public SimConfig withEventsMax(long v) {
@@ -93,7 +98,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withShape(Shape v) {
@@ -101,7 +106,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withVariant(Variant v) {
@@ -109,7 +114,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withNemesis(NemesisConfig v) {
@@ -117,7 +122,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, v, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withPerEventInvariants(boolean v) {
@@ -125,7 +130,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, v, leaderMayStandIn, replicaAck, flushIntervalMillis,
-        durableAckEarly, takeover);
+        durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withLeaderMayStandIn(boolean v) {
@@ -133,7 +138,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, v, replicaAck, flushIntervalMillis,
-        durableAckEarly, takeover);
+        durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withNetwork(NetworkConfig v) {
@@ -141,7 +146,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withMembershipChanges(boolean v) {
@@ -149,7 +154,7 @@ public record SimConfig(
         clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withEngineStorage(boolean v) {
@@ -157,7 +162,7 @@ public record SimConfig(
         clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withClockDriftPpmMax(long v) {
@@ -165,7 +170,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, v, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withReplicaAck(Durability v) {
@@ -173,7 +178,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, v,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withFlushIntervalMillis(long v) {
@@ -181,7 +186,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck, v,
-        durableAckEarly, takeover);
+        durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withWorkload(WorkloadConfig v) {
@@ -189,7 +194,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, v,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withClients(int count, long timeoutMillis) {
@@ -197,7 +202,7 @@ public record SimConfig(
         count, timeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withDurableAckEarly(boolean v) {
@@ -205,7 +210,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, v, takeover);
+        flushIntervalMillis, v, takeover, snapshotEntriesMin);
   }
 
   public SimConfig withTakeover(SimTakeover v) {
@@ -213,7 +218,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, v);
+        flushIntervalMillis, durableAckEarly, v, snapshotEntriesMin);
   }
 
   public SimConfig withTiming(NodeTiming v) {
@@ -221,6 +226,23 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, v, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+  }
+
+  public SimConfig withSnapshotEntriesMin(long v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly, takeover, v);
+  }
+
+  /** The runtime's snapshot policy for this run: tiny chunks and a tight rate, to exercise both. */
+  public io.respawn.node.snapshot.SnapshotPolicy snapshotPolicy() {
+    if (snapshotEntriesMin == 0) {
+      return io.respawn.node.snapshot.SnapshotPolicy.OFF;
+    }
+    return new io.respawn.node.snapshot.SnapshotPolicy(snapshotEntriesMin,
+        Math.max(1, snapshotEntriesMin / 4), 64, 2, 16 * 1024, 100, 1 << 20);
   }
 }

@@ -2,6 +2,8 @@ package io.respawn.sim;
 
 import io.respawn.core.Entry;
 import io.respawn.core.LogView;
+import io.respawn.sim.kv.KvImage;
+import io.respawn.sim.kv.KvStateMachine;
 import io.respawn.core.Membership;
 import io.respawn.core.Membership.Member;
 import io.respawn.core.NodeId;
@@ -129,7 +131,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
       int id = i;
       SimNode node = new SimNode(id, s -> replicaConfig(id, s), runtimeConfig(), newStorage(),
           clock, events, network, nodeRandom, config.timing(), config.workload().keyCount(),
-          clientCount + 1, this, config.durableAckEarly());
+          clientCount + 1, this, config.durableAckEarly(), config.snapshotPolicy());
       node.setClientEndpointBase(REPLICAS);
       node.setWarmUpMillisMax(takeover.warmUpMillisMax());
       nodes.add(node);
@@ -303,7 +305,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         long index = ack.getValue()[1];
         boolean durable = ack.getValue()[2] == 1;
         String missing = null;
-        if (log.lastIndex() < index || log.term(index) != term) {
+        if (index <= log.snapshotIndex()) {
+          if (committed.committed(index).term() != term) {
+            missing = "is not what final leader n" + leader.id() + "'s snapshot holds";
+          }
+        } else if (log.lastIndex() < index || log.term(index) != term) {
           missing = "is not in final leader n" + leader.id() + "'s log";
         } else if (!someNodeHoldsValue(term, index)) {
           missing = "survives only in elided (witness) form: its value is on no node";
@@ -378,7 +384,13 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     for (SimNode node : nodes) {
       if (node.isUp()) {
         LogView log = node.replica().log();
-        if (log.lastIndex() >= index && log.term(index) == term
+        if (index <= log.snapshotIndex()) {
+          // compacted: the image holds the write's effect if this node keeps values
+          if (node.role() != io.respawn.core.Role.WITNESS
+              && committed.committed(index).term() == term) {
+            return true;
+          }
+        } else if (log.lastIndex() >= index && log.term(index) == term
             && !log.entry(index).isElided()) {
           return true;
         }
@@ -428,7 +440,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         durability.excusedWithSurvivor(), transfers,
         takeover.kind() == SimTakeover.HARD_TIMEOUT ? 1 : 0,
         takeover.kind() == SimTakeover.SPECULATIVE ? 1 : 0, primaryStalls, primaryStallsPastLease,
-        nodes.stream().mapToLong(SimNode::warmUpsDone).sum());
+        nodes.stream().mapToLong(SimNode::warmUpsDone).sum(), snapshotsKept, snapshotsInstalled);
   }
 
   private String describe() {
@@ -579,6 +591,61 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
       oneLeader.leaderSeen(change.term(), node.id(), d -> protocolViolation(oneLeader.name(), d));
     }
   }
+
+  // ---- snapshots: an image never reverts applied state, and holds exactly what was committed ----
+
+  @Override
+  public void snapshotKept(SimNode node, io.respawn.core.SnapshotMeta meta, KvImage image) {
+    snapshotsKept++;
+    checkImage(node, "kept", meta, image.toStateMachine((k, a, b, c, d) -> {}));
+  }
+
+  @Override
+  public void snapshotInstalling(SimNode node, io.respawn.core.SnapshotMeta meta,
+      long appliedBefore) {
+    snapshotsInstalled++;
+    if (meta.index() <= appliedBefore) {
+      protocolViolation("snapshot-reverts-applied", "n" + node.id() + " installs " + meta
+          + " after applying up to " + appliedBefore);
+    }
+  }
+
+  @Override
+  public void snapshotInstalled(SimNode node, io.respawn.core.SnapshotMeta meta) {
+    checkImage(node, "installed", meta, node.stateMachine());
+  }
+
+  /**
+   * {@code image} must equal the state the committed entries up to {@code meta.index()} build:
+   * every key's timestamp, and its value wherever both know it (an elided entry leaves a value
+   * unknown).
+   */
+  private void checkImage(SimNode node, String what, io.respawn.core.SnapshotMeta meta,
+      KvStateMachine image) {
+    if (meta.index() > committed.committedCount()) {
+      protocolViolation("snapshot-content", "n" + node.id() + " " + what + " " + meta
+          + " beyond the " + committed.committedCount() + " entries known committed");
+      return;
+    }
+    KvStateMachine ref = new KvStateMachine(image.keyCount(), (k, a, b, c, d) -> {});
+    for (long i = 1; i <= meta.index(); i++) {
+      ref.apply(committed.committed(i));
+    }
+    for (int k = 0; k < image.keyCount(); k++) {
+      boolean tsDiffers = ref.tsTerm(k) != image.tsTerm(k) || ref.tsIndex(k) != image.tsIndex(k);
+      boolean valueDiffers = ref.known(k) && image.known(k) && ref.value(k) != image.value(k);
+      if (tsDiffers || valueDiffers) {
+        protocolViolation("snapshot-content", "n" + node.id() + " " + what + " " + meta
+            + ": key k" + k + " is " + image.tsTerm(k) + "/" + image.tsIndex(k) + "="
+            + (image.known(k) ? image.value(k) : "?") + " but the committed entries give "
+            + ref.tsTerm(k) + "/" + ref.tsIndex(k) + "=" + (ref.known(k) ? ref.value(k) : "?"));
+        return;
+      }
+    }
+  }
+
+  private long snapshotsKept;
+  private long snapshotsInstalled;
 
   @Override
   public void timestampRegressed(SimNode node, int key, String detail) {

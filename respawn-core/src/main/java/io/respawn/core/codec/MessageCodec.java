@@ -8,6 +8,7 @@ import io.respawn.core.Message.RequestLog;
 import io.respawn.core.Message.RequestLogResponse;
 import io.respawn.core.Message.RequestVote;
 import io.respawn.core.Message.RequestVoteResponse;
+import io.respawn.core.Message.SendSnapshot;
 import io.respawn.core.Message.SnapshotAck;
 import io.respawn.core.Message.SnapshotChunk;
 import io.respawn.core.Message.TimeoutNow;
@@ -59,6 +60,9 @@ import java.util.List;
  *
  *  SNAPSHOT_ACK (8)
  *  | snapshotIndex i64 | snapshotTerm i64 | nextOffset i64 | installed u8 |
+ *
+ *  SEND_SNAPSHOT (9)
+ *  | target u32 |
  * </pre>
  *
  * Decoding checks the frame (version, length, CRC32C) first, then every field, and refuses
@@ -93,6 +97,8 @@ public final class MessageCodec {
           .i32(c.data().length).bytes(c.data());
     } else if (m instanceof SnapshotAck a) {
       w.i64(a.snapshotIndex()).i64(a.snapshotTerm()).i64(a.nextOffset()).bool(a.installed());
+    } else if (m instanceof SendSnapshot d) {
+      w.i32(d.target().value());
     } else if (m instanceof TimeoutNow) {
       // header only
     } else if (m instanceof RequestLogResponse r) {
@@ -174,6 +180,7 @@ public final class MessageCodec {
       case SNAPSHOT_ACK -> new SnapshotAck(from, to, term, r.nonNegativeLong("snapshotIndex"),
           r.nonNegativeLong("snapshotTerm"), r.nonNegativeLong("nextOffset"),
           r.bool("installed"));
+      case SEND_SNAPSHOT -> new SendSnapshot(from, to, term, NodeId.of(r.nonNegativeInt("target")));
       case REQUEST_VOTE_RESPONSE -> new RequestVoteResponse(from, to, term, r.bool("preVote"),
           r.bool("granted"), r.nonNegativeLong("lastLogIndex"), r.nonNegativeLong("lastLogTerm"));
       case REQUEST_LOG -> new RequestLog(from, to, term, r.i64("requestId"),

@@ -3,6 +3,7 @@ package io.respawn.node.log;
 import io.respawn.core.Entry;
 import io.respawn.core.HardState;
 import io.respawn.core.PersistentState;
+import io.respawn.core.SnapshotMeta;
 import io.respawn.node.ReplicaLog;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,8 +15,9 @@ import java.util.SplittableRandom;
  * durable image is a list, the unflushed changes a list of operations (one per appended entry or
  * truncation). {@link #machineCrash} keeps the durable image plus a random prefix of those
  * operations; {@link #processCrash} keeps everything (the page cache survives kill -9). Flush is
- * synchronous. For tests and for the simulator, where a bug it finds belongs to the runtime or
- * the core, not to a file format.
+ * synchronous. Prefix truncation and {@link #resetAfter} are durable at once (both lists move
+ * their first index). For tests and for the simulator, where a bug it finds belongs to the
+ * runtime or the core, not to a file format.
  */
 public final class MemoryReplicaLog implements ReplicaLog {
 
@@ -28,14 +30,39 @@ public final class MemoryReplicaLog implements ReplicaLog {
   private final List<Op> unflushed = new ArrayList<>();
   private long flushedIndex;
   private boolean loaded;
+  /** Index of {@code current.get(0)} and of {@code durable.get(0)}. */
+  private long first = 1;
+  private long durableFirst = 1;
 
   @Override
-  public PersistentState load() {
+  public PersistentState load(SnapshotMeta base) {
     if (loaded) {
       throw new IllegalStateException("load() is called once, before writing");
     }
+    if (first - 1 > base.index()) {
+      throw new IllegalStateException("the log starts at " + first + " but the snapshot to"
+          + " restart from ends at " + base.index() + ": the entries between are gone");
+    }
+    boolean continues = lastIndex() >= base.index()
+        && (base.index() < first || termAt(base.index()) == base.term());
+    if (!continues) {
+      resetAfter(base.index());
+    }
     loaded = true;
-    return new PersistentState(hardState, current);
+    List<Entry> tail = new ArrayList<>(current.subList((int) (base.index() + 1 - first),
+        current.size()));
+    return new PersistentState(hardState, base, tail);
+  }
+
+  @Override
+  public void resetAfter(long index) {
+    loaded = true;
+    current.clear();
+    durable.clear();
+    unflushed.clear();
+    first = index + 1;
+    durableFirst = index + 1;
+    flushedIndex = index;
   }
 
   @Override
@@ -45,17 +72,17 @@ public final class MemoryReplicaLog implements ReplicaLog {
 
   @Override
   public long firstIndex() {
-    return 1;
+    return first;
   }
 
   @Override
   public long lastIndex() {
-    return current.size();
+    return first - 1 + current.size();
   }
 
   @Override
   public long termAt(long index) {
-    return index < 1 || index > current.size() ? 0 : current.get((int) index - 1).term();
+    return index < first || index > lastIndex() ? 0 : current.get((int) (index - first)).term();
   }
 
   @Override
@@ -72,9 +99,9 @@ public final class MemoryReplicaLog implements ReplicaLog {
   public void append(List<Entry> entries) {
     loaded = true;
     for (Entry e : entries) {
-      if (e.index() != current.size() + 1 || e.term() < termAt(current.size())) {
+      if (e.index() != lastIndex() + 1 || e.term() < termAt(lastIndex())) {
         throw new IllegalArgumentException("append " + e.term() + "/" + e.index() + " after "
-            + termAt(current.size()) + "/" + current.size());
+            + termAt(lastIndex()) + "/" + lastIndex());
       }
       current.add(e);
       unflushed.add(new Op(e, 0));
@@ -84,32 +111,41 @@ public final class MemoryReplicaLog implements ReplicaLog {
   @Override
   public void truncateSuffix(long fromIndex) {
     loaded = true;
-    if (fromIndex < 1 || fromIndex > current.size() + 1) {
-      throw new IllegalArgumentException("truncate from " + fromIndex + " outside [1, "
-          + (current.size() + 1) + "]");
+    if (fromIndex < first || fromIndex > lastIndex() + 1) {
+      throw new IllegalArgumentException("truncate from " + fromIndex + " outside [" + first
+          + ", " + (lastIndex() + 1) + "]");
     }
-    if (fromIndex == current.size() + 1) {
+    if (fromIndex == lastIndex() + 1) {
       return;
     }
-    truncate(current, fromIndex);
+    truncate(current, first, fromIndex);
     unflushed.add(new Op(null, fromIndex));
     flushedIndex = Math.min(flushedIndex, fromIndex - 1);
   }
 
   @Override
   public void truncatePrefix(long throughIndex) {
-    if (throughIndex >= 1) {
-      throw new UnsupportedOperationException("the in-memory model keeps the whole log");
+    if (throughIndex < first) {
+      return;
     }
+    if (throughIndex > flushedIndex) {
+      throw new IllegalArgumentException("truncate prefix through " + throughIndex
+          + " beyond the flushed index " + flushedIndex);
+    }
+    // flushed, so the durable image holds the same prefix
+    current.subList(0, (int) (throughIndex + 1 - first)).clear();
+    durable.subList(0, (int) Math.min(durable.size(), throughIndex + 1 - durableFirst)).clear();
+    first = throughIndex + 1;
+    durableFirst = first;
   }
 
   @Override
   public void flush() {
     for (Op op : unflushed) {
-      replay(op, durable);
+      replay(op, durable, durableFirst);
     }
     unflushed.clear();
-    flushedIndex = current.size();
+    flushedIndex = lastIndex();
   }
 
   @Override
@@ -123,7 +159,7 @@ public final class MemoryReplicaLog implements ReplicaLog {
     int keep = unflushed.isEmpty() ? 0 : random.nextInt(unflushed.size() + 1);
     boolean lost = keep < unflushed.size();
     for (int i = 0; i < keep; i++) {
-      replay(unflushed.get(i), durable);
+      replay(unflushed.get(i), durable, durableFirst);
     }
     restartFromDurable();
     return lost;
@@ -139,20 +175,21 @@ public final class MemoryReplicaLog implements ReplicaLog {
     unflushed.clear();
     current.clear();
     current.addAll(durable);
-    flushedIndex = current.size();
+    first = durableFirst;
+    flushedIndex = lastIndex();
     loaded = false;
   }
 
-  private static void replay(Op op, List<Entry> target) {
+  private static void replay(Op op, List<Entry> target, long targetFirst) {
     if (op.appended() != null) {
       target.add(op.appended());
     } else {
-      truncate(target, op.truncateFrom());
+      truncate(target, targetFirst, op.truncateFrom());
     }
   }
 
-  private static void truncate(List<Entry> log, long fromIndex) {
-    while (log.size() >= fromIndex) {
+  private static void truncate(List<Entry> log, long logFirst, long fromIndex) {
+    while (logFirst - 1 + log.size() >= fromIndex) {
       log.remove(log.size() - 1);
     }
   }

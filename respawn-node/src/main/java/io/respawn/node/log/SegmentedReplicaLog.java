@@ -3,6 +3,7 @@ package io.respawn.node.log;
 import io.respawn.core.Entry;
 import io.respawn.core.HardState;
 import io.respawn.core.PersistentState;
+import io.respawn.core.SnapshotMeta;
 import io.respawn.core.codec.CodecException;
 import io.respawn.core.codec.EntryCodec;
 import io.respawn.node.ReplicaLog;
@@ -234,17 +235,58 @@ public final class SegmentedReplicaLog implements ReplicaLog {
   // ------------------------------------------------------------------------------ ReplicaLog
 
   @Override
-  public PersistentState load() {
+  public PersistentState load(SnapshotMeta base) {
+    Objects.requireNonNull(base, "base");
     if (recovered == null) {
       throw new IllegalStateException("load() is called once, before writing");
     }
-    if (firstIndex != 1) {
-      throw new IllegalStateException("the log starts at " + firstIndex
-          + " after prefix truncation; the core needs a log from index 1 (snapshots not built)");
+    if (firstIndex - 1 > base.index()) {
+      throw new IllegalStateException("the log starts at " + firstIndex + " after prefix"
+          + " truncation but the snapshot to restart from ends at " + base.index()
+          + ": the entries between are gone");
     }
-    PersistentState state = new PersistentState(hardStateFile.hardState(), recovered);
+    List<Entry> tail;
+    boolean continues = lastIndex() >= base.index()
+        && (base.index() < firstIndex || termAt(base.index()) == base.term());
+    if (continues) {
+      tail = recovered.subList((int) (base.index() - firstIndex + 1), recovered.size());
+    } else {
+      log.warn("replica log: entries {}..{} do not continue the snapshot {}; resetting after it",
+          firstIndex, lastIndex(), base);
+      tail = List.of();
+      resetAfter(base.index());
+    }
+    PersistentState state = new PersistentState(hardStateFile.hardState(), base, tail);
     recovered = null;
     return state;
+  }
+
+  @Override
+  public void resetAfter(long index) {
+    ensureUsable();
+    recovered = null;
+    if (index < 0) {
+      throw new IllegalArgumentException("reset after " + index);
+    }
+    try {
+      // One DELETE from index 1 ends every entry any segment still replays, then the new first
+      // index is saved; a crash between leaves an empty log, which the next load resets again.
+      writeBatch(ReplicaLogFormat.deleteBatch(1, nextSequence, active().flushedBytes));
+      Segment seg = active();
+      disk.flush(seg.name);
+      seg.flushedBytes = seg.bytes;
+      hardStateFile.save(hardStateFile.hardState(), index + 1);
+      termCount = 0;
+      firstIndex = index + 1;
+      flushedIndex = index;
+      while (segments.size() > 1) {
+        disk.delete(segments.remove(0).name);
+      }
+      seg.maxIndex = 0;
+    } catch (IOException e) {
+      throw fail("resetting the log after " + index, e);
+    }
+    maybeRotate();
   }
 
   @Override

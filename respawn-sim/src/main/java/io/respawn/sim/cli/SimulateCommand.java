@@ -40,12 +40,17 @@ public final class SimulateCommand implements Callable<Integer> {
 
   @Option(names = "--variant", defaultValue = "correct", paramLabel = "NAME",
       description = "Core behaviour: correct, commit-without-backup, vote-stale-log, "
-          + "read-after-lease (default ${DEFAULT-VALUE}).")
+          + "read-after-lease, install-stale-snapshot, ... (default ${DEFAULT-VALUE}).")
   String variant;
 
   @Option(names = "--shape", defaultValue = "random", paramLabel = "SHAPE",
       description = "Starting shard: 1-1-1, 1-2-2 or random (default ${DEFAULT-VALUE}).")
   String shape;
+
+  @Option(names = "--snapshot-entries", paramLabel = "N",
+      description = "Each node snapshots and compacts its log once it applied N entries past its"
+          + " last snapshot; 0 turns snapshots off (default: the standard config's, 40).")
+  Long snapshotEntries;
 
   @Option(names = "--memory-storage",
       description = "Persist through an in-memory model of the replica log contract instead of "
@@ -155,6 +160,13 @@ public final class SimulateCommand implements Callable<Integer> {
     if (flushIntervalMillis != null) {
       config = config.withFlushIntervalMillis(flushIntervalMillis);
     }
+    if (snapshotEntries != null) {
+      if (snapshotEntries < 0) {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+            "--snapshot-entries must be >= 0, got " + snapshotEntries);
+      }
+      config = config.withSnapshotEntriesMin(snapshotEntries);
+    }
     if (clients != null || clientTimeoutMillis != null) {
       config = config.withClients(clients != null ? clients : config.clientCount(),
           clientTimeoutMillis != null ? clientTimeoutMillis : config.clientTimeoutMillis());
@@ -213,6 +225,9 @@ public final class SimulateCommand implements Callable<Integer> {
     }
     if (memoryStorage) {
       b.append(" --memory-storage");
+    }
+    if (snapshotEntries != null) {
+      b.append(" --snapshot-entries ").append(snapshotEntries);
     }
     if (noMembershipChanges) {
       b.append(" --no-membership-changes");

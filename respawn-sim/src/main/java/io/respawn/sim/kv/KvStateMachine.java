@@ -123,6 +123,27 @@ public final class KvStateMachine {
     tsIndex[key] = entry.index();
   }
 
+  public int keyCount() {
+    return value.length;
+  }
+
+  /**
+   * Replaces the whole state (a snapshot image): every key's value (if {@code known}) and
+   * timestamp, and the applied index.
+   */
+  public void restore(long applied, boolean[] knownIn, long[] valueIn, long[] tsTermIn,
+      long[] tsIndexIn) {
+    if (knownIn.length != value.length) {
+      throw new IllegalArgumentException("image of " + knownIn.length + " keys for "
+          + value.length);
+    }
+    System.arraycopy(knownIn, 0, known, 0, known.length);
+    System.arraycopy(valueIn, 0, value, 0, value.length);
+    System.arraycopy(tsTermIn, 0, tsTerm, 0, tsTerm.length);
+    System.arraycopy(tsIndexIn, 0, tsIndex, 0, tsIndex.length);
+    appliedIndex = applied;
+  }
+
   /** Takes a value learned from a backup, if it is the version this node has applied. */
   public boolean fill(int key, long term, long index, long v) {
     if (known[key] || tsTerm[key] != term || tsIndex[key] != index) {

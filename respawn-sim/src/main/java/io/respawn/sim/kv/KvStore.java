@@ -1,22 +1,118 @@
 package io.respawn.sim.kv;
 
 import io.respawn.core.Entry;
+import io.respawn.core.SnapshotMeta;
 import io.respawn.node.StateMachineStore;
+import io.respawn.node.snapshot.SnapshotImage;
+import io.respawn.node.snapshot.SnapshotSink;
+import io.respawn.sim.storage.SimStorage;
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
  * The simulator's {@link StateMachineStore}: the {@link KvStateMachine} behind the runtime's
  * port. A result the node cannot know (its value was elided) is {@code null}, as the port says.
+ *
+ * <p>Snapshots: an image is a {@link KvImage} of the state; the kept one lives in the node's
+ * {@link SimStorage} (it survives every crash, replaced atomically) and a restarted node opens
+ * its state machine from it ({@link #open}).
  */
 public final class KvStore implements StateMachineStore<Long, KvStore.Value> {
 
   /** A read: the value ({@code known}) or "this node holds the key only in witness form". */
   public record Value(boolean known, long value) {}
 
+  /** Hears about installs, before the state is replaced (for the simulator's checks). */
+  public interface InstallListener {
+    void installing(SnapshotMeta meta, long appliedBefore);
+  }
+
   private final KvStateMachine sm;
+  private final SimStorage storage;
+  private final InstallListener installListener;
 
   public KvStore(KvStateMachine sm) {
+    this(sm, null, (m, a) -> {});
+  }
+
+  /** A store whose snapshots are kept in {@code storage} (null: no snapshots). */
+  public KvStore(KvStateMachine sm, SimStorage storage, InstallListener installListener) {
     this.sm = sm;
+    this.storage = storage;
+    this.installListener = installListener;
+  }
+
+  /** Opens the state machine from the kept image in {@code storage}, if any. */
+  public static KvStore open(KvStateMachine sm, SimStorage storage, InstallListener listener) {
+    if (storage.keptSnapshot() instanceof KvImage kept) {
+      KvImage.restore(kept.meta(), kept.body(), sm);
+    }
+    return new KvStore(sm, storage, listener);
+  }
+
+  @Override
+  public SnapshotImage captureSnapshot(SnapshotMeta meta) {
+    if (storage == null) {
+      return null;
+    }
+    if (meta.index() != sm.appliedIndex()) {
+      throw new IllegalArgumentException("capture " + meta + " at applied " + sm.appliedIndex());
+    }
+    return KvImage.of(meta, sm, false);
+  }
+
+  @Override
+  public void keepSnapshot(SnapshotImage image) {
+    storage.keepSnapshot(image);
+  }
+
+  @Override
+  public SnapshotImage keptSnapshot() {
+    return storage == null ? null : storage.keptSnapshot();
+  }
+
+  @Override
+  public SnapshotSink stageSnapshot(SnapshotMeta meta, boolean keysOnly, long bodyBytes) {
+    return new Staging(meta, keysOnly);
+  }
+
+  @Override
+  public void installSnapshot(SnapshotMeta meta, SnapshotSink staged) {
+    Staging s = (Staging) staged;
+    if (!s.meta.equals(meta)) {
+      throw new IllegalArgumentException("install " + meta + " from a staging of " + s.meta);
+    }
+    KvImage image = new KvImage(meta, s.keysOnly, s.bytes.toByteArray());
+    installListener.installing(meta, sm.appliedIndex());
+    KvImage.restore(meta, image.body(), sm);
+    storage.keepSnapshot(image);
+  }
+
+  /** Staged bytes in memory (the images are a few hundred bytes). */
+  private static final class Staging implements SnapshotSink {
+    final SnapshotMeta meta;
+    final boolean keysOnly;
+    final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+    Staging(SnapshotMeta meta, boolean keysOnly) {
+      this.meta = meta;
+      this.keysOnly = keysOnly;
+    }
+
+    @Override
+    public void write(byte[] src, int off, int len) {
+      bytes.write(src, off, len);
+    }
+
+    @Override
+    public long bytes() {
+      return bytes.size();
+    }
+
+    @Override
+    public void abort() {
+      bytes.reset();
+    }
   }
 
   public KvStateMachine stateMachine() {

@@ -39,4 +39,15 @@ public interface NodeObserver {
 
   /** A key's timestamp moved backwards in node's state machine. */
   void timestampRegressed(SimNode node, int key, String detail);
+
+  /** The node kept a snapshot image durably (its state machine at {@code meta.index()}). */
+  default void snapshotKept(SimNode node, io.respawn.core.SnapshotMeta meta,
+      io.respawn.sim.kv.KvImage image) {}
+
+  /** The node is about to replace its state by a received snapshot; it had applied this much. */
+  default void snapshotInstalling(SimNode node, io.respawn.core.SnapshotMeta meta,
+      long appliedBefore) {}
+
+  /** The node's state machine now holds a received snapshot. */
+  default void snapshotInstalled(SimNode node, io.respawn.core.SnapshotMeta meta) {}
 }

@@ -75,6 +75,7 @@ public final class SimNode {
   private final int keyCount;
   private final NodeObserver observer;
   private final boolean durableAckEarly;
+  private final io.respawn.node.snapshot.SnapshotPolicy snapshotPolicy;
 
   private NodeRuntime<Long, KvStore.Value> runtime;
   private KvStateMachine stateMachine;
@@ -100,7 +101,8 @@ public final class SimNode {
   public SimNode(int id, LongFunction<ReplicaConfig> configForSeed, RuntimeConfig runtimeConfig,
       SimStorage storage, SimClock clock, EventQueue events, SimNetwork<Object> network,
       SplittableRandom random, NodeTiming timing, int keyCount, int clientCount,
-      NodeObserver observer, boolean durableAckEarly) {
+      NodeObserver observer, boolean durableAckEarly,
+      io.respawn.node.snapshot.SnapshotPolicy snapshotPolicy) {
     this.id = id;
     this.configForSeed = configForSeed;
     this.runtimeConfig = runtimeConfig;
@@ -113,6 +115,7 @@ public final class SimNode {
     this.keyCount = keyCount;
     this.observer = observer;
     this.durableAckEarly = durableAckEarly;
+    this.snapshotPolicy = snapshotPolicy;
     this.pullSentAtNanos = new long[keyCount];
     this.lastOpIdOfClient = new int[clientCount + 1];
   }
@@ -173,10 +176,12 @@ public final class SimNode {
     stateMachine = new KvStateMachine(keyCount,
         (key, ft, fi, tt, ti) -> observer.timestampRegressed(this, key,
             "k" + key + " from " + ft + "/" + fi + " to " + tt + "/" + ti));
+    KvStore store = KvStore.open(stateMachine, storage,
+        (meta, appliedBefore) -> observer.snapshotInstalling(this, meta, appliedBefore));
     runtime = NodeRuntime.start(configForSeed.apply(random.nextLong()), runtimeConfig,
-        storage.open(flush -> scheduleFlush(inc, flush)), new KvStore(stateMachine),
+        storage.open(flush -> scheduleFlush(inc, flush)), store,
         (to, m) -> output(() -> network.send(id, to.value(), m)),
-        () -> clock.localNanos(events.nowNanos()), new Listener());
+        () -> clock.localNanos(events.nowNanos()), new Listener(), snapshotPolicy);
     if (warmUpMillisMax >= 0) {
       runtime.deferWarmUps();
     }
@@ -195,7 +200,7 @@ public final class SimNode {
     if (machine && up) {
       for (long i = storage.lastFlushedIndex() + 1; i <= storage.lastIndex(); i++) {
         long term = storage.termAt(i);
-        boolean full = i <= runtime.replica().lastIndex()
+        boolean full = i <= runtime.replica().lastIndex() && i > runtime.replica().snapshotIndex()
             && !runtime.replica().log().entry(i).isElided();
         long[] w = unflushedWrites.get(i);
         long age = w == null || w[0] != term ? -1
@@ -351,6 +356,16 @@ public final class SimNode {
         long delayNanos = random.nextLong(warmUpMillisMax * 1_000_000 + 1);
         events.after(delayNanos, () -> endWarmUp(inc, change.episode()));
       }
+    }
+
+    @Override
+    public void snapshotKept(io.respawn.core.SnapshotMeta meta) {
+      observer.snapshotKept(SimNode.this, meta, (io.respawn.sim.kv.KvImage) storage.keptSnapshot());
+    }
+
+    @Override
+    public void snapshotInstalled(io.respawn.core.SnapshotMeta meta) {
+      observer.snapshotInstalled(SimNode.this, meta);
     }
   }
 

@@ -72,6 +72,21 @@ public final class SimStorage {
     return segmented;
   }
 
+  /**
+   * The state machine's kept snapshot image: survives every crash, and a keep replaces it
+   * atomically (a store writes a new image file, fsyncs it and renames it over the old one; the
+   * file's own crash states are not modelled).
+   */
+  private io.respawn.node.snapshot.SnapshotImage keptSnapshot;
+
+  public io.respawn.node.snapshot.SnapshotImage keptSnapshot() {
+    return keptSnapshot;
+  }
+
+  public void keepSnapshot(io.respawn.node.snapshot.SnapshotImage image) {
+    keptSnapshot = image;
+  }
+
   /** The log for a new incarnation, as the disk holds it now; flushes go through {@code flushes}. */
   public ReplicaLog open(FlushScheduler flushes) {
     return new RecordingLog(flushes);
@@ -84,6 +99,11 @@ public final class SimStorage {
 
   public long lastIndex() {
     return inner.lastIndex();
+  }
+
+  /** First index the log holds (1 unless compacted or reset behind a snapshot). */
+  public long firstIndex() {
+    return inner.firstIndex();
   }
 
   public long lastFlushedIndex() {
@@ -161,9 +181,19 @@ public final class SimStorage {
     }
 
     @Override
-    public PersistentState load() {
+    public PersistentState load(io.respawn.core.SnapshotMeta base) {
       checkCurrent();
-      return log.load();
+      PersistentState state = log.load(base);
+      legalLogStates.add(summary()); // load may have reset the log after the base, durably
+      return state;
+    }
+
+    @Override
+    public void resetAfter(long index) {
+      checkCurrent();
+      log.resetAfter(index);
+      legalLogStates.clear(); // durable on return
+      legalLogStates.add(summary());
     }
 
     @Override

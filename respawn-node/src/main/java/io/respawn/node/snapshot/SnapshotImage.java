@@ -1,0 +1,34 @@
+package io.respawn.node.snapshot;
+
+import io.respawn.core.SnapshotMeta;
+
+/**
+ * An immutable image of a state machine at one applied index, as a byte body the runtime streams
+ * to a peer ({@link SnapshotSender}) inside the envelope of {@link SnapshotFormat}. The body's
+ * format belongs to the store; the runtime only moves and checks bytes.
+ *
+ * <p>Contract. Once handed out, an image never changes: {@link #read} returns the same bytes for
+ * as long as anyone holds it, whatever the store applies meanwhile (the primary keeps serving
+ * while a transfer runs). {@link #bodyCrc32c} is the CRC32C of the whole body. Reads may be slow
+ * (disk) but never block on the store's writers. Called from the driver's thread.
+ */
+public interface SnapshotImage {
+
+  /** The index, term and configuration of the state this image holds. */
+  SnapshotMeta meta();
+
+  /** True if the body holds keys and their timestamps only (a witness's form). */
+  boolean keysOnly();
+
+  /** Length of the body in bytes. */
+  long bodyBytes();
+
+  /** CRC32C of the whole body. */
+  int bodyCrc32c();
+
+  /** Copies {@code len} body bytes from {@code offset} into {@code dst[dstOff..]}. */
+  void read(long offset, byte[] dst, int dstOff, int len);
+
+  /** The same state in witness form (keys and timestamps only); this image if already so. */
+  SnapshotImage keysOnlyView();
+}

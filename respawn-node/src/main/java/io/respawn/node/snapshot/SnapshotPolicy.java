@@ -1,0 +1,58 @@
+package io.respawn.node.snapshot;
+
+/**
+ * When a runtime takes snapshots and compacts its log, and how it sends snapshots to peers.
+ *
+ * @param entriesMin take a snapshot once the store has applied this many entries past the last
+ *     one kept (0: never snapshot, never compact: the log grows without bound)
+ * @param logTailEntries entries kept in the log behind the snapshot, so a peer a little behind
+ *     catches up from the log rather than with a whole image
+ * @param chunkBytes bytes of image per {@code SnapshotChunk}
+ * @param windowChunks chunks in flight, unacknowledged, per transfer
+ * @param bytesPerSecond rate limit of each transfer, so the sender keeps serving (the bucket holds
+ *     one window)
+ * @param retryMillis a transfer that made no progress for this long resends from the last
+ *     acknowledged offset
+ * @param imageBytesMax largest image a receiver stages; a larger one is refused
+ */
+public record SnapshotPolicy(
+    long entriesMin,
+    long logTailEntries,
+    int chunkBytes,
+    int windowChunks,
+    long bytesPerSecond,
+    long retryMillis,
+    long imageBytesMax) {
+
+  /** No snapshots and no compaction. */
+  public static final SnapshotPolicy OFF = new SnapshotPolicy(0, 0, 64 * 1024, 4, 64L << 20, 500,
+      1L << 40);
+
+  public SnapshotPolicy {
+    require(entriesMin >= 0, "entriesMin " + entriesMin + " must be >= 0");
+    require(logTailEntries >= 0, "logTailEntries " + logTailEntries + " must be >= 0");
+    require(chunkBytes >= 1 && chunkBytes <= 16 << 20, "chunkBytes " + chunkBytes
+        + " must be in [1, 16 MiB]");
+    require(windowChunks >= 1 && windowChunks <= 1024, "windowChunks " + windowChunks
+        + " must be in [1, 1024]");
+    require(bytesPerSecond >= chunkBytes, "bytesPerSecond " + bytesPerSecond
+        + " must be >= chunkBytes " + chunkBytes);
+    require(retryMillis >= 1, "retryMillis " + retryMillis + " must be >= 1");
+    require(imageBytesMax >= 1, "imageBytesMax must be >= 1");
+  }
+
+  /** Production defaults: a snapshot every 100,000 entries, 10,000 kept, 64 KiB chunks, 64 MiB/s. */
+  public static SnapshotPolicy defaults() {
+    return new SnapshotPolicy(100_000, 10_000, 64 * 1024, 4, 64L << 20, 500, 1L << 40);
+  }
+
+  public boolean enabled() {
+    return entriesMin > 0;
+  }
+
+  private static void require(boolean ok, String message) {
+    if (!ok) {
+      throw new IllegalArgumentException(message);
+    }
+  }
+}

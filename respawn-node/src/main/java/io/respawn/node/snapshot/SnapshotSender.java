@@ -1,0 +1,198 @@
+package io.respawn.node.snapshot;
+
+import io.respawn.core.Message.SnapshotAck;
+import io.respawn.core.Message.SnapshotChunk;
+import io.respawn.core.NodeId;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Leader side of snapshot transfers: at most one per peer, each streaming one immutable image in
+ * its {@link SnapshotFormat} envelope as {@link SnapshotChunk}s.
+ *
+ * <p>Flow control: at most {@code windowChunks} chunks beyond the last acknowledged offset, and a
+ * token bucket of {@code bytesPerSecond} (holding one window) per transfer, so a transfer takes a
+ * bounded share of the leader's time and network. Loss: the receiver acknowledges the offset it
+ * has verified; a transfer that made no progress for {@code retryMillis} goes back to that
+ * offset. Resumption: a new transfer to a peer (after the old one was dropped, e.g. leadership
+ * moved and came back) starts at offset 0, and the receiver answers with the offset it already
+ * holds for the same snapshot, so only the rest is sent. Owned by the runtime's driver thread.
+ */
+public final class SnapshotSender {
+
+  /** One transfer in progress. */
+  private static final class Transfer {
+    final NodeId peer;
+    final long term;
+    final SnapshotImage image;
+    final byte[] header;
+    final byte[] trailer;
+    final long totalBytes;
+    long ackedOffset;
+    long sentOffset;
+    long lastProgressNanos;
+    double tokens;
+    long tokensAtNanos;
+
+    Transfer(NodeId peer, long term, SnapshotImage image, long nowNanos, double tokens) {
+      this.peer = peer;
+      this.term = term;
+      this.image = image;
+      this.header = SnapshotFormat.header(image.meta(), image.keysOnly(), image.bodyBytes());
+      this.trailer = SnapshotFormat.trailer(image.bodyCrc32c());
+      this.totalBytes = header.length + image.bodyBytes() + trailer.length;
+      this.lastProgressNanos = nowNanos;
+      this.tokens = tokens;
+      this.tokensAtNanos = nowNanos;
+    }
+  }
+
+  private final NodeId self;
+  private final SnapshotPolicy policy;
+  private final Map<NodeId, Transfer> transfers = new LinkedHashMap<>();
+  private long chunksSent;
+  private long bytesSent;
+  private long transfersStarted;
+  private long transfersCompleted;
+
+  public SnapshotSender(NodeId self, SnapshotPolicy policy) {
+    this.self = self;
+    this.policy = policy;
+  }
+
+  /**
+   * The core asked to send {@code peer} a snapshot: starts a transfer of {@code image} in {@code
+   * term} unless one to that peer of the same term and at least that index is under way.
+   */
+  public void request(NodeId peer, long term, SnapshotImage image, long nowNanos) {
+    Transfer t = transfers.get(peer);
+    if (t != null && t.term == term && t.image.meta().index() >= image.meta().index()
+        && t.image.keysOnly() == image.keysOnly()) {
+      return;
+    }
+    transfers.put(peer, new Transfer(peer, term, image, nowNanos, bucketBytes()));
+    transfersStarted++;
+  }
+
+  /** The receiver's answer: move the acknowledged offset, or end the transfer. */
+  public void onAck(SnapshotAck a, long nowNanos) {
+    Transfer t = transfers.get(a.from());
+    if (t == null || a.term() != t.term || a.snapshotIndex() != t.image.meta().index()
+        || a.snapshotTerm() != t.image.meta().term()) {
+      return;
+    }
+    if (a.installed()) {
+      transfers.remove(a.from());
+      transfersCompleted++;
+      return;
+    }
+    long next = Math.min(a.nextOffset(), t.totalBytes);
+    if (next > t.ackedOffset) { // progress (or the peer already held this much: resume there)
+      t.ackedOffset = next;
+      t.sentOffset = Math.max(t.sentOffset, next);
+      t.lastProgressNanos = nowNanos;
+    } else if (next < t.ackedOffset) { // it lost what it had staged: resend from there
+      t.ackedOffset = next;
+      t.sentOffset = next;
+      t.lastProgressNanos = nowNanos;
+    }
+  }
+
+  /** Chunks that window, rate and retry timer allow now, for every transfer. */
+  public List<SnapshotChunk> pump(long nowNanos) {
+    List<SnapshotChunk> out = new ArrayList<>();
+    long retryNanos = policy.retryMillis() * 1_000_000L;
+    for (Transfer t : transfers.values()) {
+      refill(t, nowNanos);
+      if (nowNanos - t.lastProgressNanos >= retryNanos) {
+        t.sentOffset = t.ackedOffset; // nothing heard: resend from what the peer confirmed
+        t.lastProgressNanos = nowNanos;
+      }
+      long windowEnd = Math.min(t.totalBytes,
+          t.ackedOffset + (long) policy.windowChunks() * policy.chunkBytes());
+      while (t.sentOffset < windowEnd) {
+        int len = (int) Math.min(policy.chunkBytes(), t.totalBytes - t.sentOffset);
+        if (t.tokens < len) {
+          break;
+        }
+        out.add(chunk(t, t.sentOffset, len));
+        t.tokens -= len;
+        t.sentOffset += len;
+        chunksSent++;
+        bytesSent += len;
+      }
+    }
+    return out;
+  }
+
+  /** Transfers of a term below {@code term} end (their receivers ignore them anyway). */
+  public void dropOlderThan(long term) {
+    transfers.values().removeIf(t -> t.term < term);
+  }
+
+  /** Leadership ended (or the runtime stopped): every transfer is dropped. */
+  public void clear() {
+    transfers.clear();
+  }
+
+  public boolean active(NodeId peer) {
+    return transfers.containsKey(peer);
+  }
+
+  public int activeTransfers() {
+    return transfers.size();
+  }
+
+  public long chunksSent() {
+    return chunksSent;
+  }
+
+  public long bytesSent() {
+    return bytesSent;
+  }
+
+  public long transfersStarted() {
+    return transfersStarted;
+  }
+
+  public long transfersCompleted() {
+    return transfersCompleted;
+  }
+
+  private double bucketBytes() {
+    return (double) policy.windowChunks() * policy.chunkBytes();
+  }
+
+  private void refill(Transfer t, long nowNanos) {
+    long dt = Math.max(0, nowNanos - t.tokensAtNanos);
+    t.tokens = Math.min(bucketBytes(), t.tokens + dt * (policy.bytesPerSecond() / 1e9));
+    t.tokensAtNanos = nowNanos;
+  }
+
+  /** Bytes [offset, offset + len) of the envelope: header, body, trailer. */
+  private SnapshotChunk chunk(Transfer t, long offset, int len) {
+    byte[] data = new byte[len];
+    long bodyStart = t.header.length;
+    long trailerStart = bodyStart + t.image.bodyBytes();
+    int filled = 0;
+    while (filled < len) {
+      long at = offset + filled;
+      int n;
+      if (at < bodyStart) {
+        n = (int) Math.min(len - filled, bodyStart - at);
+        System.arraycopy(t.header, (int) at, data, filled, n);
+      } else if (at < trailerStart) {
+        n = (int) Math.min(len - filled, trailerStart - at);
+        t.image.read(at - bodyStart, data, filled, n);
+      } else {
+        n = (int) Math.min(len - filled, t.totalBytes - at);
+        System.arraycopy(t.trailer, (int) (at - trailerStart), data, filled, n);
+      }
+      filled += n;
+    }
+    return new SnapshotChunk(self, t.peer, t.term, t.image.meta().index(), t.image.meta().term(),
+        t.totalBytes, offset, data);
+  }
+}

@@ -1,0 +1,118 @@
+package io.respawn.sim.kv;
+
+import io.respawn.core.SnapshotMeta;
+import io.respawn.node.snapshot.SnapshotImage;
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
+
+/**
+ * A {@link KvStateMachine} image, the body of the simulator's snapshots. Big-endian:
+ *
+ * <pre>
+ *  | keyCount u32 | keyCount x ( flags u8 | tsTerm i64 | tsIndex i64 | value i64 ) |
+ *  flags: bit 0 = the value is known (a witness's image, or the keys-only view, clears it for
+ *  every key ever written; value is then 0)
+ * </pre>
+ *
+ * Immutable: built from a copy of the state.
+ */
+public final class KvImage implements SnapshotImage {
+  static final int KEY_BYTES = 25;
+
+  private final SnapshotMeta meta;
+  private final boolean keysOnly;
+  private final byte[] body;
+  private final int crc;
+
+  KvImage(SnapshotMeta meta, boolean keysOnly, byte[] body) {
+    this.meta = meta;
+    this.keysOnly = keysOnly;
+    this.body = body;
+    CRC32C c = new CRC32C();
+    c.update(body);
+    this.crc = (int) c.getValue();
+  }
+
+  /** The image of {@code sm} as it is now, labelled {@code meta}. */
+  static KvImage of(SnapshotMeta meta, KvStateMachine sm, boolean keysOnly) {
+    ByteBuffer b = ByteBuffer.allocate(4 + sm.keyCount() * KEY_BYTES);
+    b.putInt(sm.keyCount());
+    for (int k = 0; k < sm.keyCount(); k++) {
+      boolean written = sm.tsIndex(k) != 0;
+      boolean known = sm.known(k) && !(keysOnly && written);
+      b.put((byte) (known ? 1 : 0)).putLong(sm.tsTerm(k)).putLong(sm.tsIndex(k))
+          .putLong(known ? sm.value(k) : 0);
+    }
+    return new KvImage(meta, keysOnly, b.array());
+  }
+
+  /** Replaces {@code sm}'s state by the image {@code body} at {@code meta}'s index. */
+  static void restore(SnapshotMeta meta, byte[] body, KvStateMachine sm) {
+    ByteBuffer b = ByteBuffer.wrap(body);
+    int n = b.getInt();
+    if (n != sm.keyCount() || body.length != 4 + n * KEY_BYTES) {
+      throw new IllegalArgumentException("image of " + n + " keys in " + body.length
+          + " bytes for " + sm.keyCount() + " keys");
+    }
+    boolean[] known = new boolean[n];
+    long[] value = new long[n];
+    long[] tsTerm = new long[n];
+    long[] tsIndex = new long[n];
+    for (int k = 0; k < n; k++) {
+      int flags = b.get();
+      if ((flags & ~1) != 0) {
+        throw new IllegalArgumentException("image key " + k + " flags " + flags);
+      }
+      known[k] = flags == 1;
+      tsTerm[k] = b.getLong();
+      tsIndex[k] = b.getLong();
+      value[k] = b.getLong();
+    }
+    sm.restore(meta.index(), known, value, tsTerm, tsIndex);
+  }
+
+  /** A state machine holding exactly this image (for checks). */
+  public KvStateMachine toStateMachine(KvStateMachine.Listener listener) {
+    KvStateMachine sm = new KvStateMachine(ByteBuffer.wrap(body).getInt(), listener);
+    restore(meta, body, sm);
+    return sm;
+  }
+
+  byte[] body() {
+    return body;
+  }
+
+  @Override
+  public SnapshotMeta meta() {
+    return meta;
+  }
+
+  @Override
+  public boolean keysOnly() {
+    return keysOnly;
+  }
+
+  @Override
+  public long bodyBytes() {
+    return body.length;
+  }
+
+  @Override
+  public int bodyCrc32c() {
+    return crc;
+  }
+
+  @Override
+  public void read(long offset, byte[] dst, int dstOff, int len) {
+    System.arraycopy(body, (int) offset, dst, dstOff, len);
+  }
+
+  @Override
+  public SnapshotImage keysOnlyView() {
+    if (keysOnly) {
+      return this;
+    }
+    KvStateMachine sm = toStateMachine((k, a, b, c, d) -> {});
+    return of(meta, sm, true);
+  }
+}

@@ -27,10 +27,129 @@ import java.util.function.Function;
 final class TestShard {
   static final long MS = 1_000_000L;
 
-  /** key -> value; results are the index an entry was applied at. */
+  /**
+   * key -> value; results are the index an entry was applied at. Takes snapshots when given a
+   * place to keep them ({@code kept}, which outlives the store like a file would).
+   */
   static final class MapStore implements StateMachineStore<Long, String> {
     final Map<String, String> values = new HashMap<>();
     long applied;
+    final Map<Integer, io.respawn.node.snapshot.SnapshotImage> kept;
+    final int id;
+    long appliedCalls;
+
+    MapStore() {
+      this(null, -1);
+    }
+
+    MapStore(Map<Integer, io.respawn.node.snapshot.SnapshotImage> kept, int id) {
+      this.kept = kept;
+      this.id = id;
+      if (kept != null && kept.get(id) instanceof MapImage image) {
+        restore(image);
+      }
+    }
+
+    /** Image body: "key=value" lines, sorted (keys only: "key=?"). */
+    record MapImage(io.respawn.core.SnapshotMeta meta, boolean keysOnly, byte[] body)
+        implements io.respawn.node.snapshot.SnapshotImage {
+      @Override
+      public long bodyBytes() {
+        return body.length;
+      }
+
+      @Override
+      public int bodyCrc32c() {
+        java.util.zip.CRC32C c = new java.util.zip.CRC32C();
+        c.update(body);
+        return (int) c.getValue();
+      }
+
+      @Override
+      public void read(long offset, byte[] dst, int dstOff, int len) {
+        System.arraycopy(body, (int) offset, dst, dstOff, len);
+      }
+
+      @Override
+      public io.respawn.node.snapshot.SnapshotImage keysOnlyView() {
+        StringBuilder b = new StringBuilder();
+        for (String line : new String(body, StandardCharsets.UTF_8).split("\n")) {
+          if (!line.isEmpty()) {
+            b.append(line, 0, line.indexOf('=')).append("=?\n");
+          }
+        }
+        return new MapImage(meta, true, b.toString().getBytes(StandardCharsets.UTF_8));
+      }
+    }
+
+    private void restore(MapImage image) {
+      values.clear();
+      for (String line : new String(image.body(), StandardCharsets.UTF_8).split("\n")) {
+        if (!line.isEmpty()) {
+          String[] kv = line.split("=", 2);
+          values.put(kv[0], kv[1]);
+        }
+      }
+      applied = image.meta().index();
+    }
+
+    @Override
+    public io.respawn.node.snapshot.SnapshotImage captureSnapshot(io.respawn.core.SnapshotMeta m) {
+      if (kept == null) {
+        return null;
+      }
+      StringBuilder b = new StringBuilder();
+      new java.util.TreeMap<>(values).forEach((k, v) -> b.append(k).append('=').append(v)
+          .append('\n'));
+      return new MapImage(m, false, b.toString().getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void keepSnapshot(io.respawn.node.snapshot.SnapshotImage image) {
+      kept.put(id, image);
+    }
+
+    @Override
+    public io.respawn.node.snapshot.SnapshotImage keptSnapshot() {
+      return kept == null ? null : kept.get(id);
+    }
+
+    @Override
+    public io.respawn.node.snapshot.SnapshotSink stageSnapshot(io.respawn.core.SnapshotMeta m,
+        boolean keysOnly, long bodyBytes) {
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      return new io.respawn.node.snapshot.SnapshotSink() {
+        @Override
+        public void write(byte[] src, int off, int len) {
+          out.write(src, off, len);
+        }
+
+        @Override
+        public long bytes() {
+          return out.size();
+        }
+
+        @Override
+        public void abort() {
+          out.reset();
+        }
+
+        @Override
+        public String toString() {
+          return (keysOnly ? "K" : "F") + out.toString(StandardCharsets.UTF_8);
+        }
+      };
+    }
+
+    @Override
+    public void installSnapshot(io.respawn.core.SnapshotMeta m,
+        io.respawn.node.snapshot.SnapshotSink staged) {
+      String s = staged.toString();
+      MapImage image = new MapImage(m, s.charAt(0) == 'K',
+          s.substring(1).getBytes(StandardCharsets.UTF_8));
+      restore(image);
+      kept.put(id, image);
+    }
 
     @Override
     public long appliedIndex() {
@@ -40,6 +159,7 @@ final class TestShard {
     @Override
     public Long apply(Entry e) {
       applied = e.index();
+      appliedCalls++;
       if (e.kind() != EntryKind.NORMAL) {
         return null;
       }
@@ -90,9 +210,18 @@ final class TestShard {
   final List<Integer> down = new ArrayList<>();
   final Membership membership;
   final RuntimeConfig config;
+  /** Snapshot policy for nodes started from now on; images are kept in {@link #kept}. */
+  io.respawn.node.snapshot.SnapshotPolicy policy = io.respawn.node.snapshot.SnapshotPolicy.OFF;
+  final Map<Integer, io.respawn.node.snapshot.SnapshotImage> kept = new HashMap<>();
 
   TestShard(RuntimeConfig config, Function<ReplicaLog, ReplicaLog> wrap, Role... roles) {
+    this(config, wrap, io.respawn.node.snapshot.SnapshotPolicy.OFF, roles);
+  }
+
+  TestShard(RuntimeConfig config, Function<ReplicaLog, ReplicaLog> wrap,
+      io.respawn.node.snapshot.SnapshotPolicy policy, Role... roles) {
     this.config = config;
+    this.policy = policy;
     List<Membership.Member> members = new ArrayList<>();
     for (int i = 0; i < roles.length; i++) {
       members.add(Membership.Member.voter(i, roles[i]));
@@ -115,9 +244,9 @@ final class TestShard {
         .electionTimeoutMillis(100).heartbeatIntervalMillis(20).leaseMillis(50)
         .clockDriftMax(0.01).catchUpTimeoutMillis(30).maxEntriesPerAppend(64)
         .randomSeed(7 + i).build();
-    stores.put(i, new MapStore());
+    stores.put(i, policy.enabled() ? new MapStore(kept, i) : new MapStore());
     nodes.put(i, NodeRuntime.start(core, config, ports.get(i), stores.get(i),
-        (to, m) -> queue.add(m), () -> nowNanos[0], RuntimeListener.none()));
+        (to, m) -> queue.add(m), () -> nowNanos[0], RuntimeListener.none(), policy));
   }
 
   NodeRuntime<Long, String> n(int i) {

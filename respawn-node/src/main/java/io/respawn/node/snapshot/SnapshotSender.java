@@ -16,11 +16,14 @@ import java.util.Map;
  * token bucket of {@code bytesPerSecond} (holding one window) per transfer, so a transfer takes a
  * bounded share of the leader's time and network. Loss: the receiver acknowledges the offset it
  * has verified; a transfer that made no progress for {@code retryMillis} goes back to that
- * offset. Resumption: a new transfer to a peer (after the old one was dropped, e.g. leadership
+ * offset, and each further silent period doubles the wait (up to 32 times), so a peer that is
+ * down costs a window now and then, not the rate limit. Resumption: a new transfer to a peer (after the old one was dropped, e.g. leadership
  * moved and came back) starts at offset 0, and the receiver answers with the offset it already
  * holds for the same snapshot, so only the rest is sent. Owned by the runtime's driver thread.
  */
 public final class SnapshotSender {
+  /** A silent peer is retried at most every this many retry periods. */
+  static final long RETRY_BACKOFF_MAX = 32;
 
   /** One transfer in progress. */
   private static final class Transfer {
@@ -33,6 +36,8 @@ public final class SnapshotSender {
     long ackedOffset;
     long sentOffset;
     long lastProgressNanos;
+    /** Wait before resending; doubles while the peer stays silent (it may be down). */
+    long retryNanos;
     double tokens;
     long tokensAtNanos;
 
@@ -89,6 +94,7 @@ public final class SnapshotSender {
       return;
     }
     long next = Math.min(a.nextOffset(), t.totalBytes);
+    t.retryNanos = policy.retryMillis() * 1_000_000L; // it answers
     if (next > t.ackedOffset) { // progress (or the peer already held this much: resume there)
       t.ackedOffset = next;
       t.sentOffset = Math.max(t.sentOffset, next);
@@ -103,12 +109,18 @@ public final class SnapshotSender {
   /** Chunks that window, rate and retry timer allow now, for every transfer. */
   public List<SnapshotChunk> pump(long nowNanos) {
     List<SnapshotChunk> out = new ArrayList<>();
-    long retryNanos = policy.retryMillis() * 1_000_000L;
+    long retryMinNanos = policy.retryMillis() * 1_000_000L;
     for (Transfer t : transfers.values()) {
       refill(t, nowNanos);
-      if (nowNanos - t.lastProgressNanos >= retryNanos) {
-        t.sentOffset = t.ackedOffset; // nothing heard: resend from what the peer confirmed
+      if (t.retryNanos == 0) {
+        t.retryNanos = retryMinNanos;
+      }
+      if (nowNanos - t.lastProgressNanos >= t.retryNanos) {
+        // nothing heard: resend from what the peer confirmed, and wait longer next time (up to
+        // 32 retry periods), so a peer that is down costs little
+        t.sentOffset = t.ackedOffset;
         t.lastProgressNanos = nowNanos;
+        t.retryNanos = Math.min(t.retryNanos * 2, retryMinNanos * RETRY_BACKOFF_MAX);
       }
       long windowEnd = Math.min(t.totalBytes,
           t.ackedOffset + (long) policy.windowChunks() * policy.chunkBytes());

@@ -98,7 +98,57 @@ class SegmentedReplicaLogTest {
     expected.add(e(1, 201, 10));
     expected.addAll(run(1, 202, 205, 300));
     assertThat(reopened.recoveredEntries()).isEqualTo(expected);
-    assertThatThrownBy(reopened::load).hasMessageContaining("snapshots");
+    assertThatThrownBy(reopened::load).hasMessageContaining("the entries between are gone");
+  }
+
+  @Test
+  void theLogRestartsAfterASnapshotBaseAndResetsBehindAnInstalledOneThroughCrashes() {
+    RecordingDisk disk = new RecordingDisk();
+    SegmentedReplicaLog log = SegmentedReplicaLog.open(disk, SMALL);
+    log.load();
+    log.append(run(1, 1, 100, 300));
+    log.flush();
+    log.truncatePrefix(60);
+    // the store kept an image at 70: the core gets 71..100 after it
+    SegmentedReplicaLog a = SegmentedReplicaLog.open(RecordingDisk.of(disk.currentImage()), SMALL);
+    PersistentState st = a.load(new io.respawn.core.SnapshotMeta(70, 1, null));
+    assertThat(st.snapshot().index()).isEqualTo(70);
+    assertThat(st.log()).isEqualTo(run(1, 71, 100, 300));
+    // compacted beyond the image: the entries between are gone, which must not pass silently
+    SegmentedReplicaLog b = SegmentedReplicaLog.open(RecordingDisk.of(disk.currentImage()), SMALL);
+    assertThatThrownBy(() -> b.load(new io.respawn.core.SnapshotMeta(40, 1, null)))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("gone");
+    // a snapshot at 500 installed: reset after it, then the leader's entries follow
+    RecordingDisk d2 = RecordingDisk.of(disk.currentImage());
+    SegmentedReplicaLog c = SegmentedReplicaLog.open(d2, SMALL);
+    c.load(new io.respawn.core.SnapshotMeta(70, 1, null));
+    c.resetAfter(500);
+    assertThat(c.firstIndex()).isEqualTo(501);
+    assertThat(c.lastIndex()).isEqualTo(500);
+    assertThat(c.lastFlushedIndex()).isEqualTo(500);
+    assertThat(c.segmentNames()).hasSize(1);
+    c.append(run(3, 501, 520, 300));
+    io.respawn.core.SnapshotMeta installed = new io.respawn.core.SnapshotMeta(500, 3, null);
+    // every crash state after the reset: the log continues the snapshot, with a prefix of 501..520
+    java.util.Random rnd = new java.util.Random(11);
+    for (int i = 0; i < 40; i++) {
+      SegmentedReplicaLog r = SegmentedReplicaLog.open(RecordingDisk.of(d2.crashImage(rnd)), SMALL);
+      PersistentState rs = r.load(installed);
+      assertThat(rs.log()).isEqualTo(run(3, 501, 500 + rs.log().size(), 300));
+      assertThat(r.firstIndex()).isEqualTo(501);
+    }
+    c.flush();
+    // a store ahead of its log (a crash between installing an image and the reset): reset here
+    SegmentedReplicaLog e = SegmentedReplicaLog.open(RecordingDisk.of(d2.currentImage()), SMALL);
+    PersistentState es = e.load(new io.respawn.core.SnapshotMeta(800, 4, null));
+    assertThat(es.log()).isEmpty();
+    assertThat(e.firstIndex()).isEqualTo(801);
+    e.append(run(4, 801, 802, 10));
+    e.flush();
+    // and another term at the base index: the log does not continue it either
+    SegmentedReplicaLog f = SegmentedReplicaLog.open(RecordingDisk.of(d2.currentImage()), SMALL);
+    assertThat(f.load(new io.respawn.core.SnapshotMeta(510, 5, null)).log()).isEmpty();
+    assertThat(f.firstIndex()).isEqualTo(511);
   }
 
   @Test

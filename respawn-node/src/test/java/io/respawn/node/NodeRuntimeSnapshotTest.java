@@ -1,0 +1,119 @@
+package io.respawn.node;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.core.Role;
+import io.respawn.node.log.MemoryReplicaLog;
+import io.respawn.node.snapshot.SnapshotPolicy;
+import io.respawn.storage.Durability;
+import org.junit.jupiter.api.Test;
+
+/** The runtime's snapshot cycle: keep, compact, restart from the image, send to a laggard. */
+class NodeRuntimeSnapshotTest {
+
+  static TestShard shard(SnapshotPolicy policy) {
+    return new TestShard(RuntimeConfig.defaults().withFlushIntervalMillis(5), l -> l, policy,
+        Role.PRIMARY, Role.BACKUP, Role.WITNESS);
+  }
+
+  static void write(TestShard s, int from, int to, int valueBytes) {
+    write(s, from, to, valueBytes, 50, "k");
+  }
+
+  static void write(TestShard s, int from, int to, int valueBytes, int keys, String keyPrefix) {
+    NodeRuntime<Long, String> leader = s.n(0);
+    for (int i = from; i < to; i++) {
+      leader.propose(TestShard.cmd(keyPrefix + (i % keys), "v" + i + "-" + "x".repeat(valueBytes)),
+          i % 10 == 0 ? Durability.DURABLE : Durability.ORDERED);
+      if (i % 8 == 0) {
+        s.run(10);
+      }
+    }
+    s.run(200);
+  }
+
+  @Test
+  void membersCompactBehindKeptImagesAndRestartReplayingOnlyTheTail() {
+    TestShard s = shard(new SnapshotPolicy(20, 5, 256, 4, 1 << 20, 50, 1 << 20));
+    s.electNode(0);
+    write(s, 0, 200, 10);
+    for (int i = 0; i < 3; i++) {
+      NodeRuntime<Long, String> n = s.n(i);
+      assertThat(n.snapshotsKept()).as("n%d kept", i).isPositive();
+      assertThat(n.log().firstIndex()).as("n%d first index", i).isGreaterThan(150);
+      assertThat(n.replica().snapshotIndex()).isEqualTo(n.log().firstIndex() - 1);
+    }
+    // the backup restarts: its store opens from the kept image, the log holds only the tail
+    long commit = s.n(0).replica().commitIndex();
+    var before = new java.util.HashMap<>(s.stores.get(1).values);
+    s.down.add(1);
+    s.logs.get(1).processCrash(); // kill -9: what was written survives
+    s.start(1);
+    s.down.remove((Integer) 1);
+    s.run(200);
+    TestShard.MapStore store = s.stores.get(1);
+    assertThat(store.appliedCalls).as("entries replayed after the restart")
+        .isLessThan(40).isPositive();
+    assertThat(store.applied).isEqualTo(commit);
+    assertThat(store.values).isEqualTo(before);
+  }
+
+  @Test
+  void aWitnessRestartedAfterTheLogWasCompactedRejoinsThroughASnapshot() {
+    TestShard s = shard(new SnapshotPolicy(20, 5, 64, 2, 64 * 1024, 30, 1 << 20));
+    s.electNode(0);
+    write(s, 0, 20, 10);
+    s.down.add(2);
+    write(s, 20, 200, 10);
+    assertThat(s.n(0).replica().snapshotIndex()).isGreaterThan(s.n(2).replica().lastIndex());
+    // it comes back with an empty disk, as a replacement machine would
+    s.logs.put(2, new MemoryReplicaLog());
+    s.ports.put(2, s.logs.get(2));
+    s.kept.remove(2);
+    s.start(2);
+    s.down.remove((Integer) 2);
+    s.run(1500);
+    NodeRuntime<Long, String> w = s.n(2);
+    assertThat(w.snapshotsInstalled()).isEqualTo(1);
+    assertThat(w.replica().commitIndex()).isEqualTo(s.n(0).replica().commitIndex());
+    assertThat(w.snapshotReceiver().chunksAccepted()).isGreaterThan(3); // it came in pieces
+    // a witness's image holds keys only
+    assertThat(s.stores.get(2).values.values()).containsOnly("?");
+    assertThat(s.stores.get(2).values.keySet()).isEqualTo(s.stores.get(0).values.keySet());
+  }
+
+  @Test
+  void aTransferCutByALostConnectionResumesWhereItStopped() {
+    // the witness's image: 1,500 keys of about 60 bytes (keys only), some 90 KB, sent at
+    // 100 KiB/s in 2 KiB chunks
+    TestShard s = shard(new SnapshotPolicy(100, 20, 2048, 2, 100 * 1024, 30, 1 << 24));
+    s.electNode(0);
+    write(s, 0, 20, 10);
+    s.down.add(2);
+    write(s, 20, 1700, 8, 1500, "key-with-a-long-name-so-the-image-of-keys-is-large-".repeat(1));
+    s.logs.put(2, new MemoryReplicaLog());
+    s.ports.put(2, s.logs.get(2));
+    s.kept.remove(2);
+    s.start(2);
+    s.down.remove((Integer) 2);
+    // part of the image arrives (the sender backed off while the peer was down: allow for that)
+    for (int i = 0; i < 300 && s.n(2).snapshotReceiver().stagedOffset() < 20L * 2048; i++) {
+      s.run(5);
+    }
+    long staged = s.n(2).snapshotReceiver().stagedOffset();
+    assertThat(staged).isGreaterThan(16L * 2048);
+    long sentAtCut = s.n(0).snapshotSender().bytesSent();
+    s.down.add(2); // the connection drops for a while: chunks and acks are lost
+    s.run(300);
+    s.down.remove((Integer) 2);
+    s.run(2000);
+    NodeRuntime<Long, String> w = s.n(2);
+    assertThat(w.snapshotsInstalled()).isEqualTo(1);
+    long image = s.kept.get(2).bodyBytes();
+    assertThat(image).isGreaterThan(60_000);
+    // resumed from what was staged: after the cut the leader sent the rest, not the whole image
+    long afterCut = s.n(0).snapshotSender().bytesSent() - sentAtCut;
+    assertThat(afterCut).isLessThan(image - staged + 16L * 2048);
+    assertThat(w.replica().commitIndex()).isEqualTo(s.n(0).replica().commitIndex());
+  }
+}

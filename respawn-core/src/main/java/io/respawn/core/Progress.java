@@ -26,6 +26,12 @@ final class Progress {
    */
   long elidedProbeFrom = -1;
   long elidedProbeFailedAt = -1;
+  /**
+   * The follower's last index as its latest rejection told it (-1: no rejection yet in this
+   * term). A snapshot is asked for only once this says the follower ends below the base, not
+   * merely because a fresh leader knows no match yet.
+   */
+  long rejectedAtLastIndex = -1;
   /** Rounds of asking helpers to send this follower a snapshot (rotates among them). */
   long snapshotHelperRound;
   /** Leader time of the last AppendEntries sent, to pace retransmission. */

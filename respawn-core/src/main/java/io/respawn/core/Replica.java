@@ -653,6 +653,15 @@ public final class Replica {
   }
 
   /**
+   * Whether {@code id}'s state machine keeps values: a primary or backup of the configuration in
+   * effect. A node outside it (a leader on its way out) counts as not keeping them: it may have
+   * been a witness.
+   */
+  private boolean keepsValues(NodeId id) {
+    return membership.member(id).map(m -> m.role() != Role.WITNESS).orElse(false);
+  }
+
+  /**
    * Leader: {@code peer} needs entries at or below our snapshot base. Ask the runtime for a
    * transfer (a value-keeping peer only from a leader that keeps values: a witness's image has
    * keys only) and, in a heartbeat round, keep the lease with an empty AppendEntries that the
@@ -660,7 +669,12 @@ public final class Replica {
    */
   private void needSnapshot(NodeId peer, Progress pr, boolean heartbeat) {
     boolean keysOnly = !storesFull(peer);
-    if (keysOnly || membership.role(self) != Role.WITNESS) {
+    boolean behindBase = pr.rejectedAtLastIndex >= 0
+        && pr.rejectedAtLastIndex < log.snapshotIndex() && pr.matchIndex < log.snapshotIndex();
+    if (!behindBase) {
+      // Not known to be behind (e.g. we were just elected and know no match yet): the heartbeat
+      // below finds out.
+    } else if (keysOnly || keepsValues(self)) {
       snapshotSends.put(peer, new SnapshotSend(peer, keysOnly));
     } else {
       // We lead with keys only: ask a member that keeps values and holds our base to send its
@@ -668,7 +682,7 @@ public final class Replica {
       List<NodeId> helpers = new ArrayList<>();
       for (NodeId v : membership.nodes()) {
         Progress vp = progress.get(v);
-        if (vp != null && !v.equals(peer) && membership.role(v) != Role.WITNESS
+        if (vp != null && !v.equals(peer) && keepsValues(v)
             && vp.matchIndex >= log.snapshotIndex() && !unreachable.contains(v)) {
           helpers.add(v);
         }
@@ -1305,6 +1319,7 @@ public final class Replica {
         pr.elidedProbeFrom = -1;
       }
       pr.backOff(m.rejectHint());
+      pr.rejectedAtLastIndex = m.rejectHint();
       if (pr.nextIndex - 1 < log.snapshotIndex()) {
         if (m.rejectHint() < log.snapshotIndex()) {
           needSnapshot(m.from(), pr, false); // heartbeats only from the heartbeat round

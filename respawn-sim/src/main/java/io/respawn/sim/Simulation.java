@@ -559,7 +559,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     // DURABLE means flushed on a write quorum: at least on the leader and every backup it needs
     for (int member : writeQuorumMembers(node)) {
       SimStorage disk = nodes.get(member).storage();
-      if (disk.lastFlushedIndex() < index || disk.termAt(index) != term) {
+      // below the log's first index the member holds its kept image (durable), which holds
+      // what was committed there
+      boolean inImage = index < disk.firstIndex() && committed.committedCount() >= index
+          && committed.committed(index).term() == term;
+      if (!inImage && (disk.lastFlushedIndex() < index || disk.termAt(index) != term)) {
         protocolViolation("durable-ack-flushed", "n" + node.id() + " acknowledged op #" + opId
             + " DURABLE at " + term + "/" + index + " but write-quorum member n" + member
             + " has flushed only up to " + disk.lastFlushedIndex() + " (term there "

@@ -1,6 +1,5 @@
 package io.respawn.bench.snapshot;
 
-import io.respawn.core.Command;
 import io.respawn.core.Membership;
 import io.respawn.core.Message;
 import io.respawn.core.NodeId;
@@ -99,7 +98,7 @@ public final class CompactionBench implements Callable<Integer> {
       for (int j = 0; j < n; j++) {
         rnd.nextBytes(value);
         byte[] key = ("key:" + rnd.nextInt(keys)).getBytes(StandardCharsets.UTF_8);
-        nodes.get(0).propose(Command.of(value.clone(), key), Durability.ORDERED);
+        nodes.get(0).propose(io.respawn.core.Command.of(value.clone(), key), Durability.ORDERED);
       }
       proposed += n;
       pass();

@@ -33,8 +33,11 @@ import redis.clients.jedis.JedisSentinelPool;
  * volume and serve, and both clients write to the new node and read what they wrote before.
  */
 class MonitorSentinelIT {
-  static final int CLIENT_TIMEOUT_MILLIS = 5_000;
+  /** Generous: on a loaded machine the monitor's JVM may take seconds to answer its first request. */
+  static final int CLIENT_TIMEOUT_MILLIS = 15_000;
   static final long WAIT_SECONDS = 90;
+  /** The first node is a standby JVM that recovers the volume: slow on a loaded machine. */
+  static final long START_SECONDS = 240;
 
   @TempDir Path tmp;
 
@@ -99,7 +102,13 @@ class MonitorSentinelIT {
     reader.start();
     RedisClient lettuceClient = RedisClient.create();
     try {
-      int port = sentinelPort.get(WAIT_SECONDS, TimeUnit.SECONDS);
+      int port;
+      try {
+        port = sentinelPort.get(START_SECONDS, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new AssertionError("the monitor did not listen for Sentinel clients within "
+            + START_SECONDS + " s; its log:\n" + logOf(log), e);
+      }
       assertThat(port).as("monitor log:\n" + logOf(log)).isPositive();
       long[] node = firstNode.get(WAIT_SECONDS, TimeUnit.SECONDS);
       int oldPort = (int) node[0];
@@ -109,8 +118,9 @@ class MonitorSentinelIT {
           .socketTimeoutMillis(CLIENT_TIMEOUT_MILLIS).build();
       RedisURI uri = RedisURI.Builder.sentinel("127.0.0.1", port, "solo")
           .withTimeout(Duration.ofMillis(CLIENT_TIMEOUT_MILLIS)).build();
-      try (JedisSentinelPool pool = new JedisSentinelPool("solo",
-              Set.of(new HostAndPort("127.0.0.1", port)), config, config);
+      try (JedisSentinelPool pool = retry("JedisSentinelPool asks the monitor for the master",
+              () -> new JedisSentinelPool("solo", Set.of(new HostAndPort("127.0.0.1", port)),
+                  config, config));
           StatefulRedisConnection<String, String> lettuce = lettuceClient.connect(uri)) {
         RedisCommands<String, String> l = lettuce.sync();
         assertThat(pool.getCurrentHostMaster().getPort()).isEqualTo(oldPort);

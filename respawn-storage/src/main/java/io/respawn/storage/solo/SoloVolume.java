@@ -68,9 +68,11 @@ import org.slf4j.LoggerFactory;
  * <p><b>Promotion and the window it leaves.</b> {@link ChildView#promote()} (1) checks the parent
  * is clean, (2) writes epoch E+1 naming the parent's store — the fence: from here the parent's
  * engine refuses every batch (it checks {@code epoch-(E+1)} before writing a batch and again
- * before acknowledging it, see {@link WriteFence}), (3) checks the parent again, (4) writes epoch
- * E+2 naming the child. Any write the parent acknowledged was on the disk before its second check
- * passed, so before the fence, so (3) sees it: if (3) finds the parent dirty, the child is missing
+ * before acknowledging it, see {@link WriteFence}), (3) waits {@value #FENCE_SETTLE_MILLIS} ms
+ * and checks the parent again, (4) writes epoch E+2 naming the child. A check that found no fence
+ * vouches for at most {@link #FENCE_CHECK_VALID_NANOS} (1 ms) from when it began, so any write
+ * the parent acknowledged was on the disk before the fence plus 1 ms, so before (3), which sees
+ * it: if (3) finds the parent dirty, the child is missing
  * acknowledged writes and is dropped ({@link ChildView.Promotion#FENCED_PARENT_WROTE}: the parent
  * stays the current store, fenced; super again to take over from it). The window: a batch whose
  * first check passed just before the fence may still reach the parent's disk after (3); it was
@@ -90,6 +92,13 @@ import org.slf4j.LoggerFactory;
 public final class SoloVolume implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(SoloVolume.class);
   private static final int COPY_CHUNK_BYTES = 1 << 20;
+  /**
+   * How long a fence check that found the store open vouches for it ({@link #fenceFor}); promote
+   * waits {@link #FENCE_SETTLE_MILLIS} after writing a fence, longer than this, before it checks
+   * the parent again.
+   */
+  public static final long FENCE_CHECK_VALID_NANOS = 1_000_000;
+  static final long FENCE_SETTLE_MILLIS = 3;
   /** Supers a takeover tries before it gives up on a fenced store that keeps changing. */
   static final int TAKEOVER_SUPERS_MAX = 8;
 
@@ -331,6 +340,7 @@ public final class SoloVolume implements Closeable {
   public synchronized Path takeOver() throws IOException {
     State state = state();
     writeEpoch(new EpochRecord(state.epoch() + 1, state.store()));
+    settleAfterFence();
     log.info("takeover: fenced store {} at epoch {}", state.store(), state.epoch() + 1);
     for (int attempt = 1; attempt <= TAKEOVER_SUPERS_MAX; attempt++) {
       ChildView child = superView();
@@ -374,6 +384,7 @@ public final class SoloVolume implements Closeable {
     }
     long fence = record.epoch() + 1;
     writeEpoch(new EpochRecord(fence, record.parent()));
+    settleAfterFence();
     if (variant != Variant.NO_CHECK_AFTER_FENCE && parentChanged(record)) {
       abort(record);
       log.warn("promote of {}: the parent wrote between the check and the fence (epoch {}); it is "
@@ -384,6 +395,22 @@ public final class SoloVolume implements Closeable {
     log.info("promoted {} at epoch {}; store {} fenced", record.child(), fence + 1,
         record.parent());
     return ChildView.Promotion.PROMOTED;
+  }
+
+  /**
+   * Waits until every fence check that found the store open before the fence has stopped
+   * vouching ({@link #FENCE_CHECK_VALID_NANOS}): a write acknowledged on such a check was on the
+   * disk before the check's time ran out, so before the check after this wait. Assumes the
+   * serving process's clock runs at the rate of ours (one machine, or any sane clocks: the margin
+   * is 2 ms).
+   */
+  private static void settleAfterFence() throws IOException {
+    try {
+      Thread.sleep(FENCE_SETTLE_MILLIS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted after writing a fence");
+    }
   }
 
   /** Abort: see {@link ChildView#abort()}. Deletes the record first, then the directory. */

@@ -6,7 +6,11 @@ import java.io.IOException;
 
 /**
  * The {@link WriteFence} of an engine serving one store of a {@link SoloVolume}: open while no
- * epoch after the one the store is served at exists; one {@code stat} per check. Thread-safe.
+ * epoch after the one the store is served at exists. A {@code stat} that found no later epoch
+ * vouches for {@link SoloVolume#FENCE_CHECK_VALID_NANOS} from the moment it started, so a busy
+ * engine (two checks per combined write) makes at most one {@code stat} per millisecond;
+ * promote waits longer than that after writing a fence before it looks at the parent again, so
+ * any write acknowledged on a cached check is on the disk by then. Thread-safe.
  */
 final class VolumeFence implements WriteFence {
   private final SoloVolume volume;
@@ -15,6 +19,9 @@ final class VolumeFence implements WriteFence {
   private volatile long servingEpoch = -1;
   private volatile String nextEpochFile;
   private volatile String raised;
+  /** System.nanoTime() until which the last stat that found no later epoch vouches. */
+  private volatile long openUntilNanos;
+  private volatile boolean vouched;
 
   VolumeFence(SoloVolume volume, String store, SoloVolume.State now) {
     this.volume = volume;
@@ -43,6 +50,10 @@ final class VolumeFence implements WriteFence {
       }
       serveAt(now.epoch());
     }
+    long now = System.nanoTime();
+    if (vouched && now - openUntilNanos < 0) {
+      return;
+    }
     if (volume.disk().exists(nextEpochFile)) {
       why = "fenced: this process served store " + store + " at epoch " + servingEpoch
           + " and the volume moved to epoch " + (servingEpoch + 1)
@@ -50,5 +61,7 @@ final class VolumeFence implements WriteFence {
       raised = why;
       throw new FencedException(why);
     }
+    openUntilNanos = now + SoloVolume.FENCE_CHECK_VALID_NANOS; // from before the stat began
+    vouched = true;
   }
 }

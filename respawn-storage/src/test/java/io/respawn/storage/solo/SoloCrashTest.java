@@ -115,6 +115,8 @@ class SoloCrashTest {
     String firstProblem;
     final Map<ChildView.Promotion, Integer> promotions = new HashMap<>();
     int takeovers;
+    int fencedWrites;
+    int ackedAfterFence;
     int rounds;
     SoloVolume volume;
     LogEngine serving;
@@ -140,6 +142,9 @@ class SoloCrashTest {
       } finally {
         serving.close();
       }
+      System.out.printf("solo crash campaign (%s): parent writes just after a fence: %d "
+          + "acknowledged on a check that still vouched, %d refused%n", variant, ackedAfterFence,
+          fencedWrites);
       return new Outcome(states, inside, inconsistent, firstProblem, promotions, takeovers);
     }
 
@@ -197,11 +202,17 @@ class SoloCrashTest {
         }
         // An acknowledged parent write between the first check and the fence: at the first
         // file promote creates (the fence record's temp file).
-        boolean[] done = {false};
+        // And one more just after the fence (its rename): the parent's last check, under a
+        // millisecond ago, may still vouch for it (VolumeFence): then it is acknowledged after
+        // the fence, and promote's check after the fence must see it; else it is refused.
+        int[] step = {0};
         disk.observe(op -> {
-          if (!done[0] && op.equals("create")) {
-            done[0] = true;
+          if (step[0] == 0 && op.equals("create")) {
+            step[0] = 1;
             write(1);
+          } else if (step[0] == 1 && op.equals("rename")) {
+            step[0] = 2;
+            writeUnlessFenced();
           }
           maybeCrashState(op);
         });
@@ -259,6 +270,26 @@ class SoloCrashTest {
             ticket.ordered().join();
           }
         }
+      } finally {
+        inObserver = was;
+      }
+    }
+
+    /** One batch to a serving store that may have been fenced: in the model only if acked. */
+    private void writeUnlessFenced() {
+      boolean was = inObserver;
+      inObserver = true;
+      try {
+        List<Mutation> batch = randomBatch(random);
+        try {
+          serving.apply(batch).durable().join();
+        } catch (io.respawn.storage.FencedException | java.util.concurrent.CompletionException e) {
+          fencedWrites++;
+          return;
+        }
+        models.add(replay(models.get(models.size() - 1), batch));
+        durablePrefix = models.size() - 1;
+        ackedAfterFence++;
       } finally {
         inObserver = was;
       }

@@ -153,6 +153,7 @@ final class CommandDocs {
       respawn|durability|server|0.1.0|noscript loading stale fast|connection|Returns or sets when this connection's writes are acknowledged.
       respawn|handover|server|0.1.0|admin noscript loading stale no_multi||Hands a shard's leadership to a caught-up member and answers once it leads.
       respawn|help|server|0.1.0|loading stale||Lists the RESPAWN subcommands.
+      respawn|member|server|0.1.0|admin noscript loading stale no_multi||Lists the shard's members, or adds, promotes or removes one online, answering once committed.
       respawn|mirror|server|0.1.0|loading stale|connection|Returns or sets this connection's mirror acknowledgement; mirror status and promotion.
       respawn|status|server|0.1.0|loading stale||Describes the node: role, engine, keys, write counters.
       scan|generic|2.8.0|readonly|keyspace|Iterates over the keys.

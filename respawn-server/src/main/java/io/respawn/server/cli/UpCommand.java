@@ -80,11 +80,20 @@ public final class UpCommand implements Callable<Integer> {
       description = "Base randomized election timeout while no primary is known (default: 300).")
   String electionTimeoutMillis;
 
+  @Option(names = "--member-config", paramLabel = "KEY=VALUE",
+      description = "Adds KEY = VALUE to every member's config file (repeatable), e.g. "
+          + "popularity-sample-probability=0.01; the keys are those of 'respawn node --config' "
+          + "(docs/operations.md).")
+  java.util.Map<String, String> memberConfig = new java.util.LinkedHashMap<>();
+
   @Spec CommandSpec spec;
 
-  /** The member config keys the timing and takeover flags set (only those given). */
+  /**
+   * The member config keys the timing and takeover flags set (only those given), over those of
+   * {@code --member-config}.
+   */
   java.util.Map<String, String> settings() {
-    java.util.Map<String, String> m = new java.util.TreeMap<>();
+    java.util.Map<String, String> m = new java.util.TreeMap<>(memberConfig);
     putIf(m, "takeover", takeover);
     putIf(m, "phi-soft", phiSoft);
     putIf(m, "phi-hard", phiHard);

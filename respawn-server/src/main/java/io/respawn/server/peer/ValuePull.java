@@ -22,16 +22,28 @@ import java.util.zip.CRC32C;
  * PULL_KEYS_REPLY (17), backup -> primary
  * | from u32 | to u32 | requestId i64 | appliedIndex i64 | count u32 |
  * | count x (keyLen u32 | key | found u8 | expiresAt i64 | valueLen u32 | value) |
+ *
+ * POPULARITY_REPORT (18), primary -> backup, every report interval while it has samples
+ * | from u32 | to u32 | reportSeq i64 | requestsSampled i64 | count u32 |
+ * | count x keyHash i64 |                     count <= {@link #REPORT_HASHES_MAX}
  * </pre>
  *
  * A backup whose applied index is below {@code minAppliedIndex} (it has not applied everything
  * the primary committed yet) answers with count 0 and its applied index; the primary asks again.
+ *
+ * <p>A popularity report carries the 64-bit hashes ({@code io.respawn.storage.backup.KeyHash}) of
+ * the keys the primary sampled since its last report (DESIGN §3); {@code requestsSampled} counts
+ * every sample taken, including those dropped because a report is full. Reports are advisory: a
+ * lost one only delays a key's move between the hot and cold logs.
  */
 public final class ValuePull {
   public static final int TYPE_PULL_KEYS = 16;
   public static final int TYPE_PULL_KEYS_REPLY = 17;
   public static final int VERSION = 1;
   public static final int KEYS_PER_REQUEST_MAX = 4096;
+  public static final int TYPE_POPULARITY_REPORT = 18;
+  /** Hashes in one popularity report at most (32 KiB of hashes). */
+  public static final int REPORT_HASHES_MAX = 4096;
 
   private ValuePull() {}
 
@@ -46,8 +58,19 @@ public final class ValuePull {
   public record PullKeysReply(NodeId from, NodeId to, long requestId, long appliedIndex,
       List<PulledValue> values) implements PullMessage {}
 
-  /** Either message. */
-  public sealed interface PullMessage permits PullKeys, PullKeysReply {
+  /** The primary's sampled key hashes for a backup's popularity (hot and cold logs). */
+  public record PopularityReport(NodeId from, NodeId to, long reportSeq, long requestsSampled,
+      long[] keyHashes) implements PullMessage {
+    public PopularityReport {
+      if (keyHashes.length > REPORT_HASHES_MAX) {
+        throw new IllegalArgumentException("a popularity report of " + keyHashes.length
+            + " hashes exceeds REPORT_HASHES_MAX " + REPORT_HASHES_MAX);
+      }
+    }
+  }
+
+  /** Any message of the value-pull channel. */
+  public sealed interface PullMessage permits PullKeys, PullKeysReply, PopularityReport {
     NodeId from();
 
     NodeId to();
@@ -55,7 +78,8 @@ public final class ValuePull {
 
   /** True if a frame of this type is a value-pull frame (not a core message). */
   public static boolean isPullType(int type) {
-    return type == TYPE_PULL_KEYS || type == TYPE_PULL_KEYS_REPLY;
+    return type == TYPE_PULL_KEYS || type == TYPE_PULL_KEYS_REPLY
+        || type == TYPE_POPULARITY_REPORT;
   }
 
   public static ByteBuffer encode(PullMessage m) {
@@ -68,10 +92,12 @@ public final class ValuePull {
       for (PulledValue v : r.values()) {
         n += 4 + v.key().length + 1 + 8 + 4 + (v.value() == null ? 0 : v.value().length);
       }
+    } else if (m instanceof PopularityReport r) {
+      n += 8 * r.keyHashes().length;
     }
     ByteBuffer b = ByteBuffer.allocate(6 + n + 4);
     b.put((byte) VERSION).put((byte) (m instanceof PullKeys ? TYPE_PULL_KEYS
-        : TYPE_PULL_KEYS_REPLY)).putInt(n);
+        : m instanceof PullKeysReply ? TYPE_PULL_KEYS_REPLY : TYPE_POPULARITY_REPORT)).putInt(n);
     b.putInt(m.from().value()).putInt(m.to().value());
     if (m instanceof PullKeys p) {
       b.putLong(p.requestId()).putLong(p.minAppliedIndex()).putInt(p.keys().size());
@@ -84,6 +110,11 @@ public final class ValuePull {
         byte[] value = v.value() == null ? new byte[0] : v.value();
         b.putInt(v.key().length).put(v.key()).put((byte) (v.found() ? 1 : 0))
             .putLong(v.expiresAtMillis()).putInt(value.length).put(value);
+      }
+    } else if (m instanceof PopularityReport r) {
+      b.putLong(r.reportSeq()).putLong(r.requestsSampled()).putInt(r.keyHashes().length);
+      for (long h : r.keyHashes()) {
+        b.putLong(h);
       }
     }
     CRC32C crc = new CRC32C();
@@ -124,6 +155,17 @@ public final class ValuePull {
     int count = nonNegative(body.getInt(), "count");
     if (count > KEYS_PER_REQUEST_MAX || count > body.remaining() / 4) {
       throw new IllegalArgumentException("pull count " + count + " is over the limit or the bytes");
+    }
+    if (type == TYPE_POPULARITY_REPORT) {
+      if (count > REPORT_HASHES_MAX || body.remaining() != 8L * count) {
+        throw new IllegalArgumentException("popularity report of " + count + " hashes is over "
+            + "the limit or does not match its " + body.remaining() + " bytes");
+      }
+      long[] hashes = new long[count];
+      for (int i = 0; i < count; i++) {
+        hashes[i] = body.getLong();
+      }
+      return new PopularityReport(from, to, requestId, index, hashes);
     }
     if (type == TYPE_PULL_KEYS) {
       List<byte[]> keys = new ArrayList<>(count);

@@ -230,6 +230,16 @@ public final class EngineStateMachine
     return true;
   }
 
+  /**
+   * A popularity report from the primary (hashes of sampled keys): a backup store takes it for
+   * its hot and cold logs; other stores have no use for it.
+   */
+  public void reportPopularity(long[] keyHashes) {
+    if (backupStore != null) {
+      backupStore.backup().reportPopularity(keyHashes);
+    }
+  }
+
   /** How many keys this member holds only as timestamps. Any thread. */
   public long unknownKeyCount() {
     return unknown.size();

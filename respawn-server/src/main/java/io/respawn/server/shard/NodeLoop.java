@@ -12,6 +12,7 @@ import io.respawn.node.NodeRuntime;
 import io.respawn.node.ProposalHandle;
 import io.respawn.node.Refusal;
 import io.respawn.server.peer.PeerTransport;
+import io.respawn.server.peer.ValuePull.PopularityReport;
 import io.respawn.server.peer.ValuePull.PullKeys;
 import io.respawn.server.peer.ValuePull.PullKeysReply;
 import io.respawn.server.peer.ValuePull.PullMessage;
@@ -125,6 +126,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** The membership last handed to {@link #membershipListener}. */
   private Membership membershipSeen;
   private volatile Consumer<Membership> membershipListener = m -> { };
+  private volatile PopularityReports popularity;
 
   /** A write handed over by the command thread. */
   private record Write(Command command, Durability level, CompletableFuture<Void> ordered,
@@ -149,6 +151,16 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     this.thread = new Thread(this::run, "respawn-node-loop");
     this.thread.setDaemon(true);
     publish(System.nanoTime());
+  }
+
+  /** Popularity sampling and its reports (on when set); call before {@link #start}. */
+  void reportPopularity(PopularityReports reports) {
+    this.popularity = reports;
+  }
+
+  /** Sampling and reporting popularity, or null when off. */
+  PopularityReports popularity() {
+    return popularity;
   }
 
   public void start() {
@@ -261,6 +273,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         transport.sendPull(reply);
       } else if (input instanceof PullKeysReply r) {
         recovery.onReply(r, now);
+      } else if (input instanceof PopularityReport r) {
+        if (popularity != null) {
+          popularity.onReport(r);
+        }
       } else if (input instanceof HandOver h) {
         startHandOver(h.done(), now);
       } else if (input instanceof Reachability u) {
@@ -289,6 +305,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     transferOnceDrained(now);
     maybeGiveBack(now);
     recovery.tick(now);
+    if (popularity != null) {
+      popularity.tick(runtime.replica(), now);
+    }
     replicaWaits.check(runtime.replica(), now);
     membershipChanges.check(runtime.replica(), now);
     Membership m = runtime.replica().membership();

@@ -26,6 +26,7 @@ import java.util.concurrent.CompletableFuture;
 public final class ReplicatedStore implements KvStore {
   private final KvStore applied;
   private final ShardWrites writes;
+  private final io.respawn.storage.backup.PopularitySampler sampler;
   private final InFlightWrites inFlight = new InFlightWrites();
   private long nextSequence = 1;
   /** Newest in-flight sequence a read observed since the last takeReadGate; command thread. */
@@ -36,8 +37,18 @@ public final class ReplicatedStore implements KvStore {
       new java.util.TreeMap<>();
 
   public ReplicatedStore(KvStore applied, ShardWrites writes) {
+    this(applied, writes, null);
+  }
+
+  /**
+   * @param sampler takes every key this member reads or writes while it leads (popularity for
+   *     the backups' hot and cold logs); null for none
+   */
+  public ReplicatedStore(KvStore applied, ShardWrites writes,
+      io.respawn.storage.backup.PopularitySampler sampler) {
     this.applied = applied;
     this.writes = writes;
+    this.sampler = sampler;
   }
 
   @Override
@@ -45,6 +56,9 @@ public final class ReplicatedStore implements KvStore {
     if (!writes.mayServeReads()) {
       throw new ShardWrites.NotPrimaryException(
           "TRYAGAIN this member holds no primary read lease right now; retry", true);
+    }
+    if (sampler != null) {
+      sampler.observe(key);
     }
     InFlightWrites.Change c = inFlight.lookup(key);
     if (c != null) {
@@ -69,6 +83,13 @@ public final class ReplicatedStore implements KvStore {
     } catch (RuntimeException e) {
       inFlight.settle(sequence);
       throw e;
+    }
+    if (sampler != null) {
+      for (Mutation m : batch) {
+        if (m.kind() != Mutation.Kind.CLEAR) {
+          sampler.observe(m.key());
+        }
+      }
     }
     CompletableFuture<Void> ordered = t.ordered();
     synchronized (orderedBySequence) {

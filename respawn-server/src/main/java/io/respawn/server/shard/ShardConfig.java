@@ -43,6 +43,10 @@ import java.util.TreeMap;
  * phi-acceptable-pause-ms = 250       # silence added to the mean before phi rises
  * phi-min-std-deviation-ms = 25       # floor on the spread of heartbeat arrivals
  * phi-window = 200                    # heartbeat intervals remembered per peer
+ * popularity-sample-probability = 0.001   # optional, see {@link BackupSettings}
+ * popularity-report-ms = 1000
+ * backup-hot-keys = 100000
+ * backup-segment-bytes = 67108864
  * </pre>
  *
  * <p>A member added to a running shard ({@code respawn member add}) lists the shard's current
@@ -67,11 +71,21 @@ import java.util.TreeMap;
  * @param join this member joins a running shard: it starts as a learner
  * @param takeover when a witness (or the configured primary, following) campaigns
  * @param phi the phi-accrual detector every member runs on its leader
+ * @param backup the backup role's storage and popularity sampling
  */
 public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
     Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
     long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
-    PhiAccrualDetector.Settings phi) {
+    PhiAccrualDetector.Settings phi, BackupSettings backup) {
+
+  /** With the default {@link BackupSettings}. */
+  public ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
+      Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
+      long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
+      PhiAccrualDetector.Settings phi) {
+    this(clusterId, self, dataDir, bindHost, members, secret, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, join, takeover, phi, BackupSettings.defaults());
+  }
 
   /** Where one member listens. */
   public record MemberAddress(NodeId id, Role role, InetSocketAddress resp,
@@ -80,7 +94,8 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
   private static final Set<String> KEYS = Set.of("cluster-id", "node-id", "data", "bind",
       "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms", "join",
       "takeover", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
-      "phi-window");
+      "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
+      "backup-segment-bytes");
   /**
    * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
    * campaigns after 300-600 ms of silence, an idle primary heartbeats every 50 ms, and its read
@@ -194,8 +209,24 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         longValue(p, "phi-acceptable-pause-ms", PHI_ACCEPTABLE_PAUSE_HEARTBEATS * heartbeat, 0),
         doubleValue(p, "phi-soft", PHI_SOFT_DEFAULT),
         doubleValue(p, "phi-hard", PHI_HARD_DEFAULT));
+    BackupSettings d = BackupSettings.defaults();
+    double probability = d.sampleProbability();
+    String pv = p.getProperty("popularity-sample-probability");
+    if (pv != null) {
+      try {
+        probability = Double.parseDouble(pv.trim());
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("popularity-sample-probability: '" + pv.trim()
+            + "' is not a number in (0, 1]");
+      }
+    }
+    BackupSettings backup = new BackupSettings(probability,
+        longValue(p, "popularity-report-ms", d.reportIntervalMillis(), 10),
+        (int) Math.min(Integer.MAX_VALUE,
+            longValue(p, "backup-hot-keys", d.hotKeysMax(), 0)),
+        longValue(p, "backup-segment-bytes", d.segmentBytesMax(), 1));
     return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
-        joinText.equals("true"), takeover, phi);
+        joinText.equals("true"), takeover, phi, backup);
   }
 
   /** This member's own addresses. */

@@ -95,12 +95,24 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
     return prepare(java.util.Map.of());
   }
 
+  /** Keys {@link #prepare} writes itself, which {@code settings} may not set. */
+  static final java.util.Set<String> LAYOUT_KEYS = java.util.Set.of("cluster-id", "node-id",
+      "data", "bind");
+
   /**
    * As {@link #prepare()}, and writes {@code settings} (ShardConfig keys such as {@code takeover}
-   * or {@code phi-soft}, in key order) into every member's config; {@link ShardConfig#load}
-   * validates them.
+   * or {@code phi-soft}, and those of {@code respawn up --member-config}, in key order) into every
+   * member's config; a key the layout writes itself, or a member line, is refused here, and
+   * {@link ShardConfig#load} validates the rest.
    */
   public List<Path> prepare(java.util.Map<String, String> settings) throws IOException {
+    for (String key : settings.keySet()) {
+      if (LAYOUT_KEYS.contains(key) || key.startsWith("member.") || key.isBlank()
+          || key.contains("=") || key.contains("\n") || settings.get(key).contains("\n")) {
+        throw new IllegalArgumentException("--member-config " + key + ": 'respawn up' writes this "
+            + "key itself (or it is not a key); set it with its own flag");
+      }
+    }
     Files.createDirectories(root);
     Path shapeFile = root.resolve("shape");
     if (Files.exists(shapeFile)) {

@@ -26,6 +26,8 @@ import io.respawn.storage.StorageConfig;
 import io.respawn.storage.backup.BackupConfig;
 import io.respawn.storage.backup.BackupKvStore;
 import io.respawn.storage.backup.BackupStore;
+import io.respawn.storage.backup.PopularitySampler;
+import io.respawn.server.peer.ValuePull;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -116,7 +118,7 @@ public final class ShardMember implements AutoCloseable {
       // occasional flush, so it flushes rarely.
       StorageConfig stateConfig = StorageConfig.defaults()
           .withFlushIntervalMillis(StorageConfig.FLUSH_INTERVAL_MILLIS_LIMIT);
-      BackupConfig backupConfig = backupConfig();
+      BackupConfig backupConfig = config.backup().toConfig();
       if (config.members().values().stream().anyMatch(m -> m.role() == Role.BACKUP)) {
         stateConfig = stateConfig.withSizes(stateConfig.segmentBytesMax(),
             stateConfig.batchBytesMax(),
@@ -170,11 +172,16 @@ public final class ShardMember implements AutoCloseable {
       loopRef.set(loop);
       MemberDirectory directory = new MemberDirectory(config);
       loop.membershipListener(m -> transport.updatePeers(directory.update(m)));
+      PopularitySampler sampler = new PopularitySampler(config.backup().sampleProbability(),
+          ValuePull.REPORT_HASHES_MAX, System.nanoTime() ^ config.self().value());
+      loop.reportPopularity(new PopularityReports(config.self(), sampler,
+          config.backup().reportIntervalMillis() * 1_000_000L, stateMachine,
+          transport::sendPull));
       transport.start();
       opened.add(transport);
       loop.start();
       opened.add(loop);
-      ReplicatedStore store = new ReplicatedStore(engine, loop);
+      ReplicatedStore store = new ReplicatedStore(engine, loop, sampler);
       ShardMember[] self = new ShardMember[1];
       ServerConfig serverConfig = new ServerConfig(config.bindHost(), me.resp().getPort(), data,
           Durability.ORDERED, null, limits, 1, stateConfig);
@@ -291,6 +298,12 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_keys_unknown", stateMachine.unknownKeyCount());
     shard.put("respawn_keys_unknown_bytes", stateMachine.unknownKeyBytes());
     shard.put("respawn_pull_keys_answered", loop.pullKeysAnswered());
+    PopularityReports popularity = loop.popularity();
+    if (popularity != null) {
+      shard.put("respawn_popularity_reports_sent", popularity.reportsSent());
+      shard.put("respawn_popularity_reports_received", popularity.reportsReceived());
+      shard.put("respawn_popularity_hashes_received", popularity.hashesReceived());
+    }
     shard.put("respawn_proposals_refused", loop.proposalsRefused());
     shard.put("respawn_peer_handshakes_refused", transport.stats().handshakesRefused());
     shard.put("respawn_peer_frames_corrupt", transport.stats().framesCorrupt());
@@ -423,11 +436,6 @@ public final class ShardMember implements AutoCloseable {
     } catch (IOException e) {
       log.warn("releasing the data directory lock failed: {}", e.toString());
     }
-  }
-
-  /** The backup store's settings on a shard member. */
-  static BackupConfig backupConfig() {
-    return BackupConfig.defaults();
   }
 
   /**

@@ -654,6 +654,23 @@ public final class BackupStore implements AutoCloseable {
     return counts;
   }
 
+  /**
+   * The log holding the key's newest record, or null while it is still in the buffer or the key
+   * is unknown (tests and tools: where popularity placed it).
+   */
+  public LogKind logOf(byte[] key) {
+    lock.lock();
+    try {
+      int slot = index.find(key, KeyHash.of(key));
+      if (slot < 0 || Location.isBuffer(index.location(slot))) {
+        return null;
+      }
+      return Location.log(index.location(slot));
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Keys with a value (tombstones not counted). Any thread. */
   public long liveKeyCount() {
     lock.lock();

@@ -118,20 +118,21 @@ class PopularityIT {
         }
       }, "hot-reader");
       // GC moves a record only when it collects the segment holding it (drift rewrites sealed
-      // segments once the popular set changed): wait until, after the reads began, it collected
-      // more segments than the cold log then held, and for at least 5 s of reads.
-      Map<String, String> atStart = info(backup);
-      long gcTarget = field(atStart, "respawn_backup_gc_segments")
-          + field(atStart, "respawn_backup_cold_segments") + 1;
+      // segments once the popular set changed). Once the backup's popular set is full (the read
+      // keys dominate it), wait until GC collected more segments than the cold log then held.
       reader.start();
       try {
-        long startedAt = System.nanoTime();
-        long until = startedAt + TimeUnit.SECONDS.toNanos(120);
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
         backupInfo = info(backup);
+        long gcTarget = Long.MAX_VALUE;
         while (System.nanoTime() < until) {
           backupInfo = info(backup);
-          if (field(backupInfo, "respawn_backup_gc_segments") >= gcTarget
-              && System.nanoTime() - startedAt > TimeUnit.SECONDS.toNanos(5)) {
+          if (gcTarget == Long.MAX_VALUE
+              && field(backupInfo, "respawn_backup_popular_keys") >= HOT) {
+            gcTarget = field(backupInfo, "respawn_backup_gc_segments")
+                + field(backupInfo, "respawn_backup_cold_segments") + 1;
+          }
+          if (field(backupInfo, "respawn_backup_gc_segments") >= gcTarget) {
             break;
           }
           Thread.sleep(500);

@@ -82,5 +82,30 @@ class ShardSupervisorTest {
     assertThatThrownBy(() -> ShardConfig.load(f)).hasMessageContaining("node-id 2 is not one of");
     Files.writeString(f, "cluster-id = a\nnode-id = 1\ndata = d\nmember.1 = primary h:99999 h:2\n");
     assertThatThrownBy(() -> ShardConfig.load(f)).hasMessageContaining("not 1..65535");
+    String base = "cluster-id = a\nnode-id = 1\ndata = d\nmember.1 = primary h:1 h:2\n";
+    Files.writeString(f, base + "popularity-sample-probability = 2\n");
+    assertThatThrownBy(() -> ShardConfig.load(f))
+        .hasMessageContaining("popularity-sample-probability: 2.0 is not in (0, 1]");
+    Files.writeString(f, base + "popularity-sample-probability = often\n");
+    assertThatThrownBy(() -> ShardConfig.load(f))
+        .hasMessageContaining("popularity-sample-probability: 'often' is not a number");
+    Files.writeString(f, base + "backup-segment-bytes = 4096\n");
+    assertThatThrownBy(() -> ShardConfig.load(f)).hasMessageContaining("segmentBytesMax 4096");
+  }
+
+  @Test
+  void memberConfigKeysReachEveryMemberAndLayoutKeysAreRefused() throws Exception {
+    ShardLayout layout = ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1");
+    List<Path> files = layout.prepare(java.util.Map.of("popularity-sample-probability", "0.25",
+        "backup-hot-keys", "500"));
+    for (Path file : files) {
+      ShardConfig c = ShardConfig.load(file);
+      assertThat(c.backup().sampleProbability()).isEqualTo(0.25);
+      assertThat(c.backup().hotKeysMax()).isEqualTo(500);
+      assertThat(c.backup().reportIntervalMillis())
+          .isEqualTo(BackupSettings.REPORT_INTERVAL_MILLIS_DEFAULT);
+    }
+    assertThatThrownBy(() -> layout.prepare(java.util.Map.of("node-id", "9")))
+        .hasMessageContaining("--member-config node-id");
   }
 }

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,7 +28,6 @@ final class MonitorRun implements AutoCloseable {
   private volatile int failovers;
   private volatile int aborts;
   private volatile int standbysReady;
-  private volatile int readySeq;
   private final List<Long> recoveryMillis = new ArrayList<>();
 
   private MonitorRun(Process process, Path log) {
@@ -48,7 +48,9 @@ final class MonitorRun implements AutoCloseable {
         "--mode", mode, "--timeout-ms", Long.toString(timeoutMillis),
         "--suspect-ms", Long.toString(suspectMillis), "--port", Integer.toString(port),
         "--node-arg=--durability=DURABLE", "--node-arg=--compaction-interval-ms=0"));
-    Path log = volume.resolveSibling(volume.getFileName() + "-monitor.log");
+    Path logs = Files.createDirectories(volume.resolveSibling(volume.getFileName() + "-logs"));
+    cmd.add("--log-dir=" + logs);
+    Path log = logs.resolve("monitor.log");
     Process p = new ProcessBuilder(cmd)
         .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     MonitorRun run = new MonitorRun(p, log);
@@ -56,7 +58,7 @@ final class MonitorRun implements AutoCloseable {
     t.setDaemon(true);
     t.start();
     long deadline = System.nanoTime() + waitMillis * 1_000_000;
-    while (run.primary == null || run.readySeq < 2) {
+    while (run.primary == null || run.standbysReady < 1) {
       if (!p.isAlive()) {
         throw new IOException("monitor exited (" + p.exitValue() + "); see " + log);
       }
@@ -103,7 +105,6 @@ final class MonitorRun implements AutoCloseable {
       aborts++;
     } else if (line.startsWith("respawn: standbys ready ")) {
       standbysReady = Integer.parseInt(line.substring("respawn: standbys ready ".length()).trim());
-      readySeq++;
     }
   }
 
@@ -119,20 +120,10 @@ final class MonitorRun implements AutoCloseable {
     return aborts;
   }
 
-  /** How many "standbys ready" lines the monitor printed so far. */
-  int readySeq() {
-    return readySeq;
-  }
-
-  /** Waits (bounded) until the monitor reports a warm standby at all. */
+  /** Waits (bounded) until the monitor reports a warm standby ready now. */
   void awaitStandby(long waitMillis) throws InterruptedException, IOException {
-    awaitReady(0, waitMillis);
-  }
-
-  /** Waits (bounded) for a "standbys ready" line after the {@code seq}-th one. */
-  void awaitReady(int seq, long waitMillis) throws InterruptedException, IOException {
     long deadline = System.nanoTime() + waitMillis * 1_000_000;
-    while (readySeq <= seq) {
+    while (standbysReady < 1) {
       if (System.nanoTime() > deadline) {
         throw new IOException("no warm standby within " + waitMillis + " ms; see " + log);
       }

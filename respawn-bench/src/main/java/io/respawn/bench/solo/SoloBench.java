@@ -325,7 +325,6 @@ public final class SoloBench implements Callable<Integer> {
   private Event event(MonitorRun run, DurableWriter writer, String scenario, long stallMillis)
       throws Exception {
     run.awaitStandby(600_000);
-    int readySeq = run.readySeq();
     int failovers0 = run.failovers();
     int aborts0 = run.aborts();
     long errors0 = writer.clientErrors();
@@ -353,9 +352,7 @@ public final class SoloBench implements Callable<Integer> {
     }
     long failoverMillis = writer.recoveredAfterNanos() / 1_000_000;
     Thread.sleep(gapMillis);
-    if (run.failovers() != failovers0 || run.aborts() != aborts0) {
-      run.awaitReady(readySeq, 600_000); // the pool replaced the standby it used
-    }
+    run.awaitStandby(600_000); // the pool replaced the standby a takeover or abort used
     events++;
     Event e = new Event(scenario, failoverMillis, run.failovers() - failovers0,
         writer.clientErrors() - errors0, firstSeq + 1, writer.lastSeq());
@@ -375,7 +372,7 @@ public final class SoloBench implements Callable<Integer> {
   /** Writes {@code mb} MiB of values into a fresh volume's store; returns the key count. */
   private long buildVolume(Path volume, long mb) throws IOException, InterruptedException {
     deleteTree(volume);
-    Path store = MonitorCommand.volumeFor(volume, FailoverMode.SPECREDS).currentStore();
+    Path store = MonitorCommand.firstStore(volume);
     long keys = Math.max(1, mb * (1L << 20) / valueBytes);
     byte[] value = new byte[valueBytes];
     java.util.Arrays.fill(value, (byte) 'x');

@@ -2,13 +2,14 @@ package io.respawn.server.cli;
 
 import io.respawn.server.solo.monitor.FailoverMode;
 import io.respawn.server.solo.monitor.FailureDetector;
-import io.respawn.server.solo.monitor.KillFenceVolume;
+import io.respawn.server.solo.monitor.SoloTakeoverVolume;
 import io.respawn.server.solo.monitor.SoloMonitor;
 import io.respawn.server.solo.monitor.StandbyPool;
 import io.respawn.server.solo.monitor.StandbyProcess;
 import io.respawn.server.solo.monitor.TakeoverVolume;
 import io.respawn.server.solo.sentinel.SentinelEndpoint;
 import io.respawn.server.solo.sentinel.SoloMonitorMasters;
+import io.respawn.storage.solo.SoloVolume;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -88,6 +89,8 @@ public final class MonitorCommand implements Callable<Integer> {
   @Option(names = "--master-name", defaultValue = "mymaster",
       description = "The service name Sentinel clients ask for (default: ${DEFAULT-VALUE}).")
   String masterName;
+  @Option(names = "--log-dir", description = "Where each standby's log (standby-N.log) goes (default: the data directory).")
+  Path logDir;
 
   @Option(names = "--log-level", defaultValue = "INFO",
       description = "TRACE, DEBUG, INFO, WARN or ERROR (default: ${DEFAULT-VALUE}).")
@@ -133,13 +136,14 @@ public final class MonitorCommand implements Callable<Integer> {
           + sentinelBind + " is not a known address");
     }
     Files.createDirectories(data);
-    Path logDir = data.toAbsolutePath().getParent() == null ? data : data.toAbsolutePath();
+    Path logs = Files.createDirectories(logDir != null ? logDir : data);
     List<String> standbyArgs = new ArrayList<>(nodeArgs);
     standbyArgs.add("--bind=" + bind);
     List<String> jvm = nodeJvmOpts != null ? nodeJvmOpts
         : List.of("-XX:+UseParallelGC", "-Xmn128m");
-    StandbyProcess.Launch launch = new StandbyProcess.Launch(jvm, standbyArgs, logDir, 120_000);
-    TakeoverVolume volume = volumeFor(data, mode);
+    StandbyProcess.Launch launch = new StandbyProcess.Launch(jvm, standbyArgs, logs, 120_000);
+    SoloVolume soloVolume = SoloVolume.at(data);
+    TakeoverVolume volume = new SoloTakeoverVolume(soloVolume);
     CountDownLatch stop = new CountDownLatch(1);
     Signal.handle(new Signal("TERM"), s -> stop.countDown());
     Signal.handle(new Signal("INT"), s -> stop.countDown());
@@ -207,12 +211,16 @@ public final class MonitorCommand implements Callable<Integer> {
         h.onExit().orTimeout(60, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> h)
             .join();
       });
+    } finally {
+      soloVolume.close();
     }
     return 0;
   }
 
-  /** The volume's takeover operations. */
-  public static TakeoverVolume volumeFor(Path data, FailoverMode mode) {
-    return new KillFenceVolume(data.resolve("store"));
+  /** The store directory a new volume's first serving node recovers (created if new). */
+  public static Path firstStore(Path data) throws IOException {
+    try (SoloVolume v = SoloVolume.at(data)) {
+      return v.currentStore();
+    }
   }
 }

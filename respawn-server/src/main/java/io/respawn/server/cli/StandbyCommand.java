@@ -1,11 +1,12 @@
 package io.respawn.server.cli;
 
 import io.respawn.server.ServerConfig;
-import io.respawn.server.solo.monitor.PlainStoreTarget;
+import io.respawn.server.solo.monitor.SoloStandbyTarget;
 import io.respawn.server.solo.monitor.StandbyAgent;
 import io.respawn.server.solo.monitor.StandbyProcess;
 import io.respawn.server.solo.monitor.StandbyTarget;
 import io.respawn.storage.KvStore;
+import io.respawn.storage.solo.SoloVolume;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -31,7 +32,8 @@ import sun.misc.Signal;
  * for the monitor's orders ({@link StandbyAgent}). Takes the serving node's flags ({@code
  * --durability}, limits...); {@code --port} and {@code --data} are given by the monitor when it
  * picks this standby. Exit code 0 when released by the monitor or after serving stopped cleanly,
- * 2 for bad flags or a missing control token.
+ * 3 when it served and was fenced (another standby took the volume over), 2 for bad flags or a
+ * missing control token.
  */
 @Command(name = "standby", mixinStandardHelpOptions = true,
     description = "A warm standby process for respawn monitor (started by the monitor).")
@@ -40,6 +42,9 @@ public final class StandbyCommand implements Callable<Integer> {
 
   /** Writes the warm-up sends through the RESP path, enough for the JIT to compile it. */
   static final int WARMUP_WRITES = 3_000;
+
+  /** Exit code of a serving standby that found itself fenced (as {@code respawn solo}'s). */
+  public static final int EXIT_FENCED = 3;
 
   @Mixin ServerOptions options = new ServerOptions();
 
@@ -61,11 +66,15 @@ public final class StandbyCommand implements Callable<Integer> {
     options.data = scratch.toString();
     ServerConfig config = options.toConfig(spec);
     ServerCommand.setLogLevel(options.logLevel);
-    StandbyTarget target = new PlainStoreTarget(config);
+    StandbyTarget target = new SoloStandbyTarget(config);
     try {
       if (warmup) {
         long t0 = System.nanoTime();
-        warmUp(target, scratch.resolve("store"));
+        Path store;
+        try (SoloVolume scratchVolume = SoloVolume.at(scratch.resolve("volume"))) {
+          store = scratchVolume.currentStore();
+        }
+        warmUp(target, store);
         log.info("warm-up took {} ms", (System.nanoTime() - t0) / 1_000_000);
       }
     } finally {
@@ -88,6 +97,10 @@ public final class StandbyCommand implements Callable<Integer> {
     serving.stopRequested().thenRun(stop::countDown);
     stop.await();
     serving.close();
+    if (serving.fenced()) {
+      log.info("stopped: fenced");
+      return EXIT_FENCED;
+    }
     log.info("stopped cleanly");
     return 0;
   }

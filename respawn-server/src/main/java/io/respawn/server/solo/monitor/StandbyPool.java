@@ -44,8 +44,8 @@ public final class StandbyPool implements AutoCloseable {
   }
 
   /**
-   * Called on the pool's thread with the number of standbys ready each time a new one is ready.
-   * Must not block.
+   * Called with the number of standbys ready each time one is ready or taken (on the pool's
+   * thread, or the taker's). Must not block.
    */
   public void onReady(java.util.function.IntConsumer listener) {
     onReady = listener;
@@ -68,6 +68,7 @@ public final class StandbyPool implements AutoCloseable {
       StandbyProcess s = ready.poll();
       if (s != null) {
         notifyAll(); // the filler starts a replacement
+        onReady.accept(ready.size());
         return s;
       }
       long leftMillis = (deadline - System.nanoTime()) / 1_000_000;

@@ -34,6 +34,11 @@ public interface StandbyTarget {
 
     CompletableFuture<Void> stopRequested();
 
+    /** Whether it stopped because the volume moved on (another node took over). */
+    default boolean fenced() {
+      return false;
+    }
+
     @Override
     void close();
   }

@@ -32,7 +32,7 @@ public interface TakeoverVolume {
 
     /**
      * collapse to the child: if the parent is still clean, the child becomes the volume's store
-     * and the parent is fenced; returns false (and changes nothing) if the parent is dirty.
+     * and the parent is fenced; returns false if the parent wrote (the child is then dropped).
      */
     boolean promote() throws IOException;
 

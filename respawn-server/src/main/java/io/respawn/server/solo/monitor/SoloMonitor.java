@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  *                                                       the parent) ─▶ serve ─▶ SERVING'
  * </pre>
  *
- * After every takeover the pool starts a replacement standby, and listeners hear of the switch
- * (the Sentinel face publishes {@code +switch-master}).
+ * After every takeover (not during it: a JVM warming up would slow the recovery down) the pool
+ * starts a replacement standby, and listeners hear of the switch (the Sentinel face publishes
+ * {@code +switch-master}).
  *
  * <p>Owns one thread ({@code respawn-monitor}) that makes every decision, polling the heartbeat
  * probe every {@link #TICK_MILLIS}; the state it publishes ({@link #primary()}, counters) is read
@@ -167,6 +168,7 @@ public final class SoloMonitor implements AutoCloseable {
   /** REDS and the oracle: fence the node, recover its store on a standby, serve. */
   private void takeOver(FailoverMode how, long detectedNanos) throws InterruptedException {
     state = "taking over";
+    pool.holdRefill();
     Primary old = primary;
     log.info("{}: serving node {} is down; fencing it and recovering on a standby", how,
         old.address());
@@ -183,6 +185,7 @@ public final class SoloMonitor implements AutoCloseable {
       log.error("{} takeover failed: {}; trying again", how, e.toString());
       Thread.sleep(200);
     } finally {
+      pool.resumeRefill();
       state = "watching";
     }
   }
@@ -193,6 +196,7 @@ public final class SoloMonitor implements AutoCloseable {
    */
   private void speculate(long suspectedNanos) throws InterruptedException {
     state = "speculating";
+    pool.holdRefill();
     long since = probe.lastReplyNanos();
     StandbyProcess s = null;
     TakeoverVolume.Speculation spec = null;
@@ -243,6 +247,7 @@ public final class SoloMonitor implements AutoCloseable {
       }
       Thread.sleep(200);
     } finally {
+      pool.resumeRefill();
       state = "watching";
     }
   }

@@ -1,5 +1,6 @@
 package io.respawn.server.solo.monitor;
 
+import io.respawn.server.DataDirLock;
 import io.respawn.server.RespawnServer;
 import io.respawn.server.ServerConfig;
 import io.respawn.storage.FencedException;
@@ -8,6 +9,7 @@ import io.respawn.storage.KvStore;
 import io.respawn.storage.LogEngine;
 import io.respawn.storage.WriteFence;
 import io.respawn.storage.solo.SoloVolume;
+import io.respawn.storage.solo.VolumeFormat;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -27,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * current one (the monitor promoted it) and arms the real fence ({@link SoloVolume#fenceFor}):
  * from then on every write batch checks the epoch, and a watcher thread ({@code
  * respawn-fence-watch}) checks it every {@link #FENCE_CHECK_MILLIS} so an idle node notices too;
- * a fenced node stops.
+ * a fenced node stops. Like {@code respawn solo}, a serving standby holds its store's lock
+ * ({@code <store>.lock} in the volume), so no second process serves the same store.
  */
 public final class SoloStandbyTarget implements StandbyTarget {
   private static final Logger log = LoggerFactory.getLogger(SoloStandbyTarget.class);
@@ -78,6 +81,13 @@ public final class SoloStandbyTarget implements StandbyTarget {
       throw new IOException("store " + name + " is not the current store of volume " + volumeDir
           + " (epoch " + state.epoch() + " serves " + state.store() + ")");
     }
+    DataDirLock lock;
+    try {
+      lock = DataDirLock.acquire(volumeDir, VolumeFormat.lockFile(name));
+    } catch (IOException e) {
+      volume.close();
+      throw e;
+    }
     CompletableFuture<Void> stop = new CompletableFuture<>();
     CompletableFuture<FencedException> fenced = new CompletableFuture<>();
     WriteFence volumeFence = volume.fenceFor(name);
@@ -97,6 +107,7 @@ public final class SoloStandbyTarget implements StandbyTarget {
     try {
       server = RespawnServer.start(config, dir -> store);
     } catch (IOException | RuntimeException e) {
+      lock.close();
       volume.close();
       throw e;
     }
@@ -149,6 +160,7 @@ public final class SoloStandbyTarget implements StandbyTarget {
         watcher.interrupt();
         server.close(); // a fenced engine's close writes nothing
         try {
+          lock.close();
           volume.close();
         } catch (IOException e) {
           log.warn("closing the volume failed: {}", e.toString());

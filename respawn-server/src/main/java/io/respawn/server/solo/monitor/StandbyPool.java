@@ -13,8 +13,9 @@ import org.slf4j.LoggerFactory;
  * retried after a pause that doubles up to {@link #RETRY_MILLIS_MAX}.
  *
  * <p>Owns one thread ({@code respawn-standby-pool}) that starts processes one at a time (two
- * JVMs warming up at once on a small machine would only slow the serving node down). {@link
- * #take} may be called from any thread.
+ * JVMs warming up at once on a small machine would only slow the serving node down), and not
+ * while the monitor holds refilling back during a takeover. {@link #take} may be called from any
+ * thread.
  */
 public final class StandbyPool implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StandbyPool.class);
@@ -29,6 +30,7 @@ public final class StandbyPool implements AutoCloseable {
   private final Thread filler;
   private volatile boolean closed;
   private int starting;
+  private boolean held;
   private volatile java.util.function.IntConsumer onReady = n -> { };
 
   public StandbyPool(int size, StandbyProcess.Launch launch) {
@@ -49,6 +51,21 @@ public final class StandbyPool implements AutoCloseable {
    */
   public void onReady(java.util.function.IntConsumer listener) {
     onReady = listener;
+  }
+
+  /**
+   * Holds refilling back (while a takeover recovers: a standby's JVM warming up would take CPU
+   * from the recovery on a small machine) until {@link #resumeRefill}. A standby already
+   * starting finishes.
+   */
+  public synchronized void holdRefill() {
+    held = true;
+  }
+
+  /** Lets the pool start replacements again. */
+  public synchronized void resumeRefill() {
+    held = false;
+    notifyAll();
   }
 
   /** Standbys ready now. */
@@ -110,7 +127,7 @@ public final class StandbyPool implements AutoCloseable {
     while (!closed) {
       synchronized (this) {
         prune();
-        while (!closed && ready.size() + starting >= size) {
+        while (!closed && (held || ready.size() + starting >= size)) {
           try {
             wait(200);
           } catch (InterruptedException e) {

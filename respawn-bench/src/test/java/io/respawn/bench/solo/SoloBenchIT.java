@@ -23,12 +23,12 @@ class SoloBenchIT {
   void everyModeFailsOverAKilledNodeAndLosesNoAcknowledgedWrite() throws Exception {
     SoloBench bench = new SoloBench();
     int exit = new CommandLine(bench).execute("--out", tmp.resolve("out").toString(),
-        "--work", tmp.resolve("work").toString(), "--modes", "reds,oracle",
+        "--work", tmp.resolve("work").toString(), "--modes", "reds,specreds,oracle",
         "--timeouts-s", "1", "--short-mb", "1", "--long-mb", "2", "--kills", "1",
         "--stalls-s", "0.2", "--gap-ms", "500");
     assertThat(exit).as("exit code (1 = lost writes)").isZero();
     assertThat(bench.lostTotal()).isZero();
-    assertThat(bench.events()).isEqualTo(2 * 2 * 2);
+    assertThat(bench.events()).isEqualTo(3 * 2 * 2);
     for (SoloBench.Row r : bench.rows()) {
       if (r.scenario().equals("kill")) {
         assertThat(r.failovers()).as(r.toString()).isEqualTo(1);
@@ -39,7 +39,7 @@ class SoloBenchIT {
         StandardCharsets.UTF_8);
     assertThat(csv.get(0))
         .isEqualTo("mode,timeout_s,recovery,scenario,failover_ms,failovers,client_errors,lost");
-    assertThat(csv).hasSize(1 + 2 * 2 * 2);
+    assertThat(csv).hasSize(1 + 3 * 2 * 2);
     assertThat(tmp.resolve("out").resolve("e3-solo.png")).isNotEmptyFile();
   }
 }

@@ -174,8 +174,13 @@ public final class SoloMonitor implements AutoCloseable {
         old.address());
     try {
       StandbyProcess s = pool.take(STANDBY_WAIT_MILLIS);
+      long tookNanos = System.nanoTime();
       Path store = volume.fenceForTakeover(writer());
+      long fencedNanos = System.nanoTime();
       String recovered = await(s.recover(store), RECOVERY_MILLIS_MAX);
+      log.info("{}: standby after {} ms, fenced (super + promote) in {} ms, recovered in {} ms",
+          how, (tookNanos - detectedNanos) / 1_000_000, (fencedNanos - tookNanos) / 1_000_000,
+          (System.nanoTime() - fencedNanos) / 1_000_000);
       if (!recovered.startsWith("+RECOVERED")) {
         s.kill();
         throw new IOException("standby could not recover " + store + ": " + recovered);
@@ -202,7 +207,10 @@ public final class SoloMonitor implements AutoCloseable {
     TakeoverVolume.Speculation spec = null;
     try {
       s = pool.take(STANDBY_WAIT_MILLIS);
+      long tookNanos = System.nanoTime();
       spec = volume.superView();
+      log.info("SPECREDS: standby after {} ms, super in {} ms",
+          (tookNanos - suspectedNanos) / 1_000_000, (System.nanoTime() - tookNanos) / 1_000_000);
       log.info("SPECREDS: serving node {} suspected; child view {} recovering on {}",
           primary.address(), spec.dir(), s);
       CompletableFuture<String> recovery = s.recover(spec.dir());

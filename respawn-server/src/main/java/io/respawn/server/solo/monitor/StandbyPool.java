@@ -47,7 +47,8 @@ public final class StandbyPool implements AutoCloseable {
 
   /**
    * Called with the number of standbys ready each time one is ready or taken (on the pool's
-   * thread, or the taker's). Must not block.
+   * thread, or the taker's, under the pool's lock: in the order the count changed). Must not
+   * block.
    */
   public void onReady(java.util.function.IntConsumer listener) {
     onReady = listener;
@@ -153,7 +154,6 @@ public final class StandbyPool implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       }
-      int readyNow = -1;
       synchronized (this) {
         starting--;
         if (s != null) {
@@ -161,13 +161,11 @@ public final class StandbyPool implements AutoCloseable {
             s.kill();
           } else {
             ready.add(s);
-            readyNow = ready.size();
+            // under the lock, so reports reach the listener in the order the count changed
+            onReady.accept(ready.size());
           }
         }
         notifyAll();
-      }
-      if (readyNow > 0) {
-        onReady.accept(readyNow);
       }
       if (s == null) {
         try {

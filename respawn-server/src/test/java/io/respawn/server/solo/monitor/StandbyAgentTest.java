@@ -74,7 +74,10 @@ class StandbyAgentTest {
       String serving = ControlLine.read(in);
       assertThat(serving).startsWith("+SERVING ");
       int port = Integer.parseInt(serving.substring(9));
-      try (Jedis j = new Jedis("127.0.0.1", port)) {
+      // a generous timeout: the first command on a cold server on a loaded machine takes seconds
+      try (Jedis j = new Jedis(new redis.clients.jedis.HostAndPort("127.0.0.1", port),
+          redis.clients.jedis.DefaultJedisClientConfig.builder().timeoutMillis(30_000)
+              .protocol(redis.clients.jedis.RedisProtocol.RESP2).build())) {
         assertThat(j.get("k7")).isEqualTo("v7");
         j.set("after", "x");
       }

@@ -114,7 +114,7 @@ public final class StandbyCommand implements Callable<Integer> {
     KvStore store = target.recover(dir);
     try (StandbyTarget.Serving serving = target.serve(store, dir, 0);
         java.net.Socket s = new java.net.Socket("127.0.0.1", serving.port())) {
-      s.setSoTimeout(30_000);
+      s.setSoTimeout(120_000); // a loaded machine is slow, not broken
       java.io.OutputStream out = new java.io.BufferedOutputStream(s.getOutputStream());
       java.io.InputStream in = new java.io.BufferedInputStream(s.getInputStream());
       String value = "v".repeat(100);

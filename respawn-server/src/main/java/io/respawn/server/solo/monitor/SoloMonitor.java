@@ -208,6 +208,12 @@ public final class SoloMonitor implements AutoCloseable {
     try {
       s = pool.take(STANDBY_WAIT_MILLIS);
       long tookNanos = System.nanoTime();
+      if (probe.lastReplyNanos() != since) {
+        // The node answered while this waited for a standby: no superposition to make.
+        log.info("SPECREDS: the node answered before the speculation started; nothing to do");
+        pool.giveBack(s);
+        return;
+      }
       spec = volume.superView();
       log.info("SPECREDS: standby after {} ms, super in {} ms",
           (tookNanos - suspectedNanos) / 1_000_000, (System.nanoTime() - tookNanos) / 1_000_000);

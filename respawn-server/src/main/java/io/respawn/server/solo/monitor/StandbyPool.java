@@ -97,6 +97,17 @@ public final class StandbyPool implements AutoCloseable {
     }
   }
 
+  /** Returns a standby that was taken but given no order (it is still warm and idle). */
+  public synchronized void giveBack(StandbyProcess s) {
+    if (closed || !s.usable() || ready.size() >= size) {
+      s.kill();
+    } else {
+      ready.addFirst(s);
+      onReady.accept(ready.size());
+    }
+    notifyAll();
+  }
+
   /** Waits until the pool is full (for start-up and tests). */
   public synchronized void awaitFull(long timeoutMillis)
       throws InterruptedException, TimeoutException {

@@ -27,7 +27,8 @@ import redis.clients.jedis.JedisCluster;
  * meanwhile), a new process started with {@code join = true} is added with {@code respawn member
  * add}, catches up from the primary's log as a learner and is promoted with {@code respawn member
  * promote}. The client sees no error at any point, and the new member ends up holding every
- * acknowledged write: the primary's WAIT counts it.
+ * acknowledged write: the primary's WAIT counts it, and once the primary is killed as well the
+ * witness takes over and serves the newest value of every key from the new member.
  */
 class MembershipIT {
   @TempDir Path tmp;
@@ -59,6 +60,13 @@ class MembershipIT {
     // The supervisor would restart the killed backup after a second; here it stays dead.
     try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1",
         "--restart-delay-ms", "600000")) {
+      // Start writing once the configured primary leads: right after start-up another member
+      // may lead first and hand leadership back to it, which is not what this test is about.
+      long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!servesWrites(shard.port(1))) {
+        assertThat(System.nanoTime() < settle).as("member 1 leads and serves").isTrue();
+        Thread.sleep(200);
+      }
       int primary = shard.primaryPort();
       AtomicLong acknowledged = new AtomicLong();
       AtomicReference<Throwable> clientError = new AtomicReference<>();
@@ -133,14 +141,38 @@ class MembershipIT {
           String info = j.info("shard");
           assertThat(info).contains("respawn_voting:1");
         }
-        System.out.println("MembershipIT: " + acknowledged.get() + " writes acknowledged, "
-            + "0 errors, while backup 2 was killed, removed and replaced by member 4\n" + list);
+        // The new member serves as the shard's backup: with the primary killed too, the witness
+        // takes over and pulls the values it lacks from member 4 alone.
+        long n = acknowledged.get();
+        int oldPrimary = shard.primaryPort();
+        new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(oldPrimary)))
+            .start().waitFor();
+        try (JedisCluster j = new JedisCluster(Set.of(new HostAndPort("127.0.0.1",
+            shard.port(3)), new HostAndPort("127.0.0.1", newResp)), clientConfig, 10,
+            Duration.ofSeconds(60))) {
+          for (long i = Math.max(0, n - 300); i < n; i++) {
+            String key = "k" + (i % 5000);
+            long last = i + ((n - 1 - i) / 5000) * 5000; // the last write of this key
+            assertThat(j.get(key)).as(key + " after the primary's loss").isEqualTo("v" + last);
+          }
+        }
+        System.out.println("MembershipIT: " + n + " writes acknowledged, 0 errors, while backup 2 "
+            + "was killed, removed and replaced by member 4; after the primary was killed too, "
+            + "the witness served every value from member 4\n" + list);
       } finally {
         joiner.destroy();
         if (!joiner.waitFor(20, TimeUnit.SECONDS)) {
           joiner.destroyForcibly().waitFor();
         }
       }
+    }
+  }
+
+  private static boolean servesWrites(int port) {
+    try (Jedis j = new Jedis("127.0.0.1", port, 5_000)) {
+      return "OK".equals(j.set("membership-it:ready", "1"));
+    } catch (RuntimeException e) {
+      return false; // not leading (MOVED), not ready yet (TRYAGAIN), or not up
     }
   }
 

@@ -26,6 +26,8 @@ final class RaftLog implements LogView {
   static final long COMPACTED = -2;
 
   private final ArrayList<Entry> entries = new ArrayList<>();
+  /** Where the CONFIG entries among {@link #entries} are. */
+  private final ConfigPositions configs = new ConfigPositions();
   private SnapshotMeta base;
   private long persistedIndex;
   private long flushedIndex;
@@ -34,6 +36,11 @@ final class RaftLog implements LogView {
   RaftLog(SnapshotMeta base, List<Entry> persisted) {
     this.base = base;
     entries.addAll(persisted);
+    for (Entry e : persisted) {
+      if (e.kind() == EntryKind.CONFIG) {
+        configs.appended(e.index());
+      }
+    }
     persistedIndex = lastIndex();
     flushedIndex = persistedIndex;
     unstableFrom = persistedIndex + 1;
@@ -137,6 +144,9 @@ final class RaftLog implements LogView {
       throw new IllegalStateException("append " + e + " with term below last term " + lastTerm());
     }
     entries.add(e);
+    if (e.kind() == EntryKind.CONFIG) {
+      configs.appended(e.index());
+    }
   }
 
   /** Drops entries with index >= {@code fromIndex}. */
@@ -151,6 +161,7 @@ final class RaftLog implements LogView {
     while (lastIndex() >= fromIndex) {
       entries.remove(entries.size() - 1);
     }
+    configs.truncatedFrom(fromIndex);
     markRewrittenFrom(fromIndex);
   }
 
@@ -159,6 +170,9 @@ final class RaftLog implements LogView {
     Entry old = entry(e.index());
     if (!old.sameId(e)) {
       throw new IllegalStateException("replace " + old + " by different entry " + e);
+    }
+    if (old.kind() != e.kind()) {
+      throw new IllegalStateException("replace " + old + " by an entry of another kind " + e);
     }
     entries.set(position(e.index()), e);
     markRewrittenFrom(e.index());
@@ -209,11 +223,9 @@ final class RaftLog implements LogView {
    * base's membership stands in, as a CONFIG entry at the base index (committed, like the base).
    */
   Entry latestConfigAtOrBelow(long index) {
-    for (long i = Math.min(index, lastIndex()); i > base.index(); i--) {
-      Entry e = entries.get(position(i));
-      if (e.kind() == EntryKind.CONFIG) {
-        return e;
-      }
+    long at = configs.latestAtOrBelow(Math.min(index, lastIndex()));
+    if (at > base.index()) {
+      return entries.get(position(at));
     }
     if (base.membership() != null && index >= base.index()) {
       return Entry.config(base.term(), base.index(), base.membership());
@@ -235,6 +247,7 @@ final class RaftLog implements LogView {
           + termOrMissing(meta.index()) + ")");
     }
     entries.subList(0, position(meta.index()) + 1).clear();
+    configs.droppedThrough(meta.index());
     base = meta;
     flushedIndex = Math.max(flushedIndex, base.index());
   }
@@ -247,6 +260,7 @@ final class RaftLog implements LogView {
    */
   void install(SnapshotMeta meta) {
     entries.clear();
+    configs.clear();
     base = meta;
     persistedIndex = base.index();
     flushedIndex = base.index();
@@ -255,13 +269,24 @@ final class RaftLog implements LogView {
 
   void checkInvariants() {
     long prevTerm = base.term();
+    int configEntries = 0;
     for (int i = 0; i < entries.size(); i++) {
       Entry e = entries.get(i);
       if (e.index() != base.index() + i + 1 || e.term() < prevTerm) {
         throw new IllegalStateException("log invariant broken at position " + i + " after base "
             + base + ": " + e);
       }
+      if (e.kind() == EntryKind.CONFIG) {
+        configEntries++;
+        if (configs.latestAtOrBelow(e.index()) != e.index()) {
+          throw new IllegalStateException("CONFIG entry " + e + " missing from its positions");
+        }
+      }
       prevTerm = e.term();
+    }
+    if (configEntries != configs.size()) {
+      throw new IllegalStateException(configs.size() + " CONFIG positions for " + configEntries
+          + " CONFIG entries");
     }
     if (!(base.index() <= flushedIndex && flushedIndex <= persistedIndex
         && persistedIndex < unstableFrom

@@ -159,13 +159,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         throw new IllegalArgumentException(key + " = '" + p.getProperty(key).trim()
             + "': expected 'ROLE RESP_HOST:PORT PEER_HOST:PORT'");
       }
-      Role role;
-      try {
-        role = Role.valueOf(parts[0].toUpperCase(java.util.Locale.ROOT));
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(key + ": role '" + parts[0]
-            + "' is not primary, backup or witness");
-      }
+      Role role = role(key, parts[0]);
       primaries += role == Role.PRIMARY ? 1 : 0;
       members.put(NodeId.of(id), new MemberAddress(NodeId.of(id), role,
           address(key, parts[1]), address(key, parts[2])));
@@ -251,6 +245,27 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
   public static String addressText(MemberAddress m) {
     return m.resp().getHostString() + ":" + m.resp().getPort() + " "
         + m.peer().getHostString() + ":" + m.peer().getPort();
+  }
+
+  /** {@code text} as a role, or an error naming {@code key}. */
+  static Role role(String key, String text) {
+    try {
+      return Role.valueOf(text.toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(key + ": role '" + text
+          + "' is not primary, backup or witness");
+    }
+  }
+
+  /**
+   * A member's address text ({@link #addressText}) from its RESP and peer HOST:PORT, checked.
+   *
+   * @throws IllegalArgumentException naming {@code key} when either is malformed
+   */
+  static String addressText(String key, String resp, String peer) {
+    InetSocketAddress r = address(key, resp);
+    InetSocketAddress p = address(key, peer);
+    return r.getHostString() + ":" + r.getPort() + " " + p.getHostString() + ":" + p.getPort();
   }
 
   /**

@@ -358,15 +358,14 @@ public final class ShardMember implements AutoCloseable {
     Role r = null;
     String address = "";
     if (kind == MembershipChanges.Op.ADD) {
+      String key = "member " + id;
       try {
-        r = Role.valueOf(role.toUpperCase(java.util.Locale.ROOT));
-        MemberAddress parsed = ShardConfig.fromMember(new io.respawn.core.Membership.Member(
-            NodeId.of(id), r, false, resp + " " + peer));
-        address = ShardConfig.addressText(parsed);
+        r = ShardConfig.role(key, role);
+        address = ShardConfig.addressText(key, resp, peer);
       } catch (IllegalArgumentException e) {
         return java.util.concurrent.CompletableFuture.completedFuture(
-            new io.respawn.server.command.ShardControl.MemberReply("ERR " + e.getMessage()
-                .replace("No enum constant io.respawn.core.Role.", "unknown role "), List.of()));
+            new io.respawn.server.command.ShardControl.MemberReply("ERR " + e.getMessage(),
+                List.of()));
       }
     }
     return loop.changeMembership(kind, NodeId.of(id), r, address).thenApply(x ->

@@ -990,6 +990,13 @@ public final class LogEngine implements KvStore {
       waiting = new ArrayList<>(durableWaiters);
       durableWaiters.clear();
     }
+    // The index loses the failed batches before their writers hear of the failure: a client told
+    // "refused" must not read its write back afterwards.
+    if (full) {
+      resumeAfterDiskFull();
+    } else {
+      rebuildIndexFromWrittenLog();
+    }
     for (Pending p : inHand) {
       p.ticket().fail(error);
     }
@@ -998,11 +1005,6 @@ public final class LogEngine implements KvStore {
     }
     for (BatchTicket t : waiting) {
       t.durable.completeExceptionally(error);
-    }
-    if (full) {
-      resumeAfterDiskFull();
-    } else {
-      rebuildIndexFromWrittenLog();
     }
   }
 

@@ -9,10 +9,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.respawn.storage.crash.RecordingDisk;
 import io.respawn.storage.crash.SpaceLimitedDisk;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -38,13 +46,23 @@ class DiskFullTest {
   /** Puts keys until the disk is full; returns how many were acknowledged. */
   private int fill(LogEngine store) {
     for (int i = 0; ; i++) {
-      WriteTicket t = put(store, "k" + i, value(i));
-      t.ordered().handle((v, e) -> null).orTimeout(5, TimeUnit.SECONDS).join(); // settled
+      String key = "k" + i;
+      WriteTicket t = put(store, key, value(i));
+      // What a reader sees the moment the writer hears of the failure (on the writer's thread):
+      // a client told "refused" must not read its write back.
+      AtomicReference<String> seenWhenRefused = new AtomicReference<>("not refused");
+      t.ordered().handle((v, e) -> {
+        if (e != null) {
+          seenWhenRefused.set(get(store, key));
+        }
+        return null;
+      }).orTimeout(5, TimeUnit.SECONDS).join(); // settled
       if (t.ordered().isCompletedExceptionally()) {
+        assertThat(seenWhenRefused.get()).as("a failed write is gone before it is refused").isNull();
         assertThatThrownBy(() -> t.ordered().join())
             .hasCauseInstanceOf(DiskFullException.class)
             .hasMessageContaining("disk full: No space left on device");
-        assertThat(get(store, "k" + i)).as("a failed write is not visible").isNull();
+        assertThat(get(store, key)).as("a failed write is not visible").isNull();
         return i;
       }
       assertThat(t.ordered()).isCompleted();
@@ -95,6 +113,70 @@ class DiskFullTest {
       assertHoldsExactlyTheAcknowledgedWrites(store);
     }
     reopenAndCheck();
+  }
+
+  /**
+   * Concurrent writers: whoever holds the write stage writes the others' batches too, so a
+   * refusal reaches a writer on another thread while readers go on. The failed batches must be
+   * out of the index before any writer hears of the failure (a server replies "refused" from
+   * there, and the client's next command may read the key back at once).
+   */
+  @Test
+  void writesRefusedOnAnotherThreadAreGoneBeforeTheirWritersHear() throws Exception {
+    for (int round = 0; round < 20; round++) { // the window is short: fill the disk many times
+      RecordingDisk image = new RecordingDisk();
+      Map<String, String> written = fillConcurrently(new SpaceLimitedDisk(image, CAPACITY_BYTES));
+      try (LogEngine reopened =
+          LogEngine.open(RecordingDisk.of(image.currentImage()), smallConfig())) {
+        assertThat(reopened.keyCount()).as("round " + round).isEqualTo(written.size());
+      }
+    }
+  }
+
+  /** Four writers put keys until the disk is full; returns what was acknowledged. */
+  private static Map<String, String> fillConcurrently(SpaceLimitedDisk disk) throws Exception {
+    int threads = 4;
+    ConcurrentLinkedQueue<String> seenAfterRefusal = new ConcurrentLinkedQueue<>();
+    ConcurrentHashMap<String, String> written = new ConcurrentHashMap<>();
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try (LogEngine store = LogEngine.open(disk, smallConfig().withFlushIntervalMillis(1))) {
+      List<Future<?>> writers = new ArrayList<>();
+      for (int w = 0; w < threads; w++) {
+        int writer = w;
+        writers.add(pool.submit(() -> {
+          for (int i = 0; i < 10_000; i++) {
+            String key = "w" + writer + "-" + i;
+            WriteTicket t;
+            try {
+              t = put(store, key, value(i));
+            } catch (DiskFullException refusedAtOnce) {
+              return null;
+            }
+            CompletableFuture<Void> settled = t.ordered().handle((v, e) -> {
+              if (e != null && get(store, key) != null) {
+                seenAfterRefusal.add(key + " on " + Thread.currentThread().getName());
+              }
+              return null;
+            });
+            settled.get(5, TimeUnit.SECONDS);
+            if (t.ordered().isCompletedExceptionally()) {
+              return null;
+            }
+            written.put(key, value(i));
+          }
+          throw new AssertionError("the disk never filled");
+        }));
+      }
+      for (Future<?> f : writers) {
+        f.get(30, TimeUnit.SECONDS);
+      }
+      assertThat(seenAfterRefusal).as("refused writes readable when their writers heard").isEmpty();
+      assertThat(store.keyCount()).isEqualTo(written.size());
+      written.forEach((k, v) -> assertThat(get(store, k)).as(k).isEqualTo(v));
+    } finally {
+      pool.shutdownNow();
+    }
+    return written;
   }
 
   @Test

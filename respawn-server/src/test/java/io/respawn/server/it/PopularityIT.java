@@ -31,6 +31,9 @@ class PopularityIT {
   static final int KEYS = 20_000;
   static final int HOT = 100;
   static final int VALUE_BYTES = 1000;
+  /** Popularity reports (one per popularity-report-ms) after which the read keys dominate. */
+  static final int REPORTS_OF_READS = 5;
+
   @TempDir Path tmp;
 
   private static Map<String, String> info(int port) {
@@ -118,8 +121,12 @@ class PopularityIT {
         }
       }, "hot-reader");
       // GC moves a record only when it collects the segment holding it (drift rewrites sealed
-      // segments once the popular set changed). Once the backup's popular set is full (the read
-      // keys dominate it), wait until GC collected more segments than the cold log then held.
+      // segments once the popular set changed). Once the backup's popular set is full and the
+      // read keys dominate it, wait until GC collected more segments than the cold log then
+      // held. The set is full from the start (every written key was sampled once), so
+      // "dominated" is: REPORTS_OF_READS reports received since the reads began (each carries
+      // about ten samples of every hot key against at most one of any other).
+      long reportsBeforeReads = field(info(backup), "respawn_popularity_reports_received");
       reader.start();
       try {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
@@ -128,7 +135,9 @@ class PopularityIT {
         while (System.nanoTime() < until) {
           backupInfo = info(backup);
           if (gcTarget == Long.MAX_VALUE
-              && field(backupInfo, "respawn_backup_popular_keys") >= HOT) {
+              && field(backupInfo, "respawn_backup_popular_keys") >= HOT
+              && field(backupInfo, "respawn_popularity_reports_received")
+                  >= reportsBeforeReads + REPORTS_OF_READS) {
             gcTarget = field(backupInfo, "respawn_backup_gc_segments")
                 + field(backupInfo, "respawn_backup_cold_segments") + 1;
           }

@@ -81,6 +81,16 @@ public interface KvStore extends Closeable {
   }
 
   /**
+   * True if a batch's {@link WriteTicket#durable()} notice depends on this machine alone (its own
+   * fsync, which takes milliseconds at worst), so the thread that answers clients may block on it.
+   * False (the default) if it may wait on other machines, for as long as they are slow or cut off:
+   * then nothing may block on it, and replies wait on a callback instead.
+   */
+  default boolean durableNoticeIsLocal() {
+    return false;
+  }
+
+  /**
    * What a reply that only read must wait for before it is sent: a store whose {@link #get} can
    * return writes that are not yet acknowledged (a replicated primary's in-flight writes) hands
    * out the acknowledgement of the newest such write any read returned since the last call;

@@ -306,6 +306,12 @@ public final class LogEngine implements KvStore {
 
   // ------------------------------------------------------------------ apply
 
+  /** {@inheritDoc} The engine's durable notice is its own fsync. */
+  @Override
+  public boolean durableNoticeIsLocal() {
+    return true;
+  }
+
   /**
    * {@inheritDoc} In deletes-only mode (the disk is full) the {@link DiskFullException}. Without
    * a flusher thread this call also probes the disk for room, so writes resume on the first

@@ -78,7 +78,10 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
   public CommandLoop(Dispatcher dispatcher, SingleThreadEventLoop loop) {
     this.dispatcher = dispatcher;
     this.loop = loop;
-    dispatcher.awaitDurableInline(true);
+    // Inline only where the wait is a local fsync: a replicated store's durable notice waits on
+    // other members, and blocking this thread on it would stall every client (for good if the
+    // write quorum is gone).
+    dispatcher.awaitDurableInline(dispatcher.keyspace.store().durableNoticeIsLocal());
   }
 
   public void start() {

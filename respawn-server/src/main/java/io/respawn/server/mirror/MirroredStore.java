@@ -57,6 +57,12 @@ final class MirroredStore implements KvStore {
     return engine.expiresAtMillis(key);
   }
 
+  /** The engine's: a mirrored batch's durable notice is the local engine's (see MirroredTicket). */
+  @Override
+  public boolean durableNoticeIsLocal() {
+    return engine.durableNoticeIsLocal();
+  }
+
   /** The engine's: while its disk is full, a command that stores values is refused up front. */
   @Override
   public StorageException putRefusal() {

@@ -8,10 +8,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.commands.ProtocolCommand;
+import redis.clients.jedis.util.SafeEncoder;
 
 /**
  * The replicated shard as a user meets it: {@code respawn up} starts three member processes,
@@ -95,5 +101,79 @@ class ShardIT {
       assertThat(st2).as(st2).doesNotContain(" down ");
       assertThat(shard.terminate()).isZero();
     }
+  }
+
+  /**
+   * A DURABLE write waits for every backup. While the backup is stopped (SIGSTOP) that write
+   * cannot be acknowledged, and nothing else may wait for it: another client's PING and INFO on
+   * the primary are answered at once, and the DURABLE write completes once the backup resumes.
+   * (Reads wait too, for want of the read lease, which the backup's acknowledgements renew: a
+   * GET is answered TRYAGAIN after the settle wait, or its value once the backup is back.)
+   */
+  @Test
+  void aDurableWriteWaitingForAStoppedBackupStallsNoOtherClient() throws Exception {
+    int port = ShardProcess.freePortRange(3);
+    try (ShardProcess shard = ShardProcess.start(tmp.resolve("data"), port, "1+1+1")) {
+      int primary = primaryTakingWrites(shard);
+      int backup = -1;
+      for (int m = 1; m <= shard.members(); m++) {
+        try (Jedis j = new Jedis("127.0.0.1", shard.port(m), 2_000)) {
+          if (j.info("replication").contains("respawn_role:backup")) {
+            backup = shard.port(m);
+          }
+        }
+      }
+      assertThat(backup).as("the shard's backup").isPositive();
+      long backupPid = ShardProcess.pidAt(backup);
+      ProtocolCommand respawn = () -> SafeEncoder.encode("RESPAWN");
+      ExecutorService writer = Executors.newSingleThreadExecutor();
+      try (Jedis durable = new Jedis("127.0.0.1", primary, 60_000);
+          Jedis other = new Jedis("127.0.0.1", primary, 2_000)) {
+        durable.sendCommand(respawn, "DURABILITY", "durable");
+        assertThat(durable.set("d0", "v0")).isEqualTo("OK");
+        signal(backupPid, "STOP");
+        Future<String> stalled;
+        try {
+          stalled = writer.submit(() -> durable.set("d1", "v1"));
+          Thread.sleep(300); // the write is in, waiting for the backup
+          assertThat(stalled.isDone()).as("a DURABLE write without its backup").isFalse();
+          for (int i = 0; i < 5; i++) {
+            long start = System.nanoTime();
+            assertThat(other.ping()).isEqualTo("PONG");
+            assertThat(other.info("replication")).contains("respawn_role:primary");
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(millis).as("PING and INFO beside a waiting DURABLE write").isLessThan(1_000);
+            Thread.sleep(100);
+          }
+        } finally {
+          signal(backupPid, "CONT");
+        }
+        assertThat(stalled.get(30, TimeUnit.SECONDS)).as("once the backup resumed").isEqualTo("OK");
+        assertThat(other.get("d1")).isEqualTo("v1");
+      } finally {
+        writer.shutdownNow();
+      }
+      assertThat(shard.terminate()).isZero();
+    }
+  }
+
+  /** The primary's port once it takes a write (leadership may still move just after start). */
+  private static int primaryTakingWrites(ShardProcess shard) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      int primary = shard.primaryPort();
+      try (Jedis j = new Jedis("127.0.0.1", primary, 2_000)) {
+        j.set("probe", "1");
+        return primary;
+      } catch (RuntimeException e) {
+        assertThat(System.nanoTime()).as("a primary taking writes: " + e).isLessThan(deadline);
+        Thread.sleep(100);
+      }
+    }
+  }
+
+  private static void signal(long pid, String signal) throws Exception {
+    assertThat(new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).start().waitFor())
+        .isZero();
   }
 }

@@ -182,23 +182,36 @@ public final class UpCommand implements Callable<Integer> {
   /** Polls the members until one answers CLUSTER INFO with a known primary. */
   private boolean awaitPrimary(ShardLayout layout, CountDownLatch stop) throws InterruptedException {
     long deadline = System.currentTimeMillis() + SERVE_WAIT_MILLIS;
+    boolean primaryServing = false;
+    List<Integer> silent = new ArrayList<>();
+    // Serving means a primary serves and every member answers on its RESP port: a client told
+    // the shard serves may connect to any member at once.
     while (System.currentTimeMillis() < deadline && stop.getCount() > 0) {
+      primaryServing = false;
+      silent.clear();
       for (int id = 1; id <= layout.members(); id++) {
         try (RespClient c = new RespClient(bind, layout.respPort(id), 500)) {
           Object info = c.call("CLUSTER", "INFO");
-          if (info instanceof String s && s.contains("cluster_state:ok")) {
-            return true;
-          }
+          primaryServing |= info instanceof String s && s.contains("cluster_state:ok");
         } catch (IOException | RuntimeException e) {
-          // not up yet
+          silent.add(id); // not listening yet
         }
+      }
+      if (primaryServing && silent.isEmpty()) {
+        return true;
       }
       Thread.sleep(100);
     }
-    if (stop.getCount() > 0) {
-      System.err.println("respawn: no primary after " + SERVE_WAIT_MILLIS / 1000
-          + " s; members keep trying (see their logs)");
+    if (stop.getCount() == 0) {
+      return false;
     }
+    if (primaryServing) {
+      System.err.println("respawn: member(s) " + silent + " not answering after "
+          + SERVE_WAIT_MILLIS / 1000 + " s (see their logs); the others serve");
+      return true;
+    }
+    System.err.println("respawn: no primary after " + SERVE_WAIT_MILLIS / 1000
+        + " s; members keep trying (see their logs)");
     return false;
   }
 }

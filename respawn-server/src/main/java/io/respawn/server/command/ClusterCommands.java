@@ -37,6 +37,8 @@ import java.util.function.Supplier;
  */
 final class ClusterCommands {
   private final Supplier<ShardView> view;
+  /** Whether this member is the primary and may serve now: asked by every data command. */
+  private final java.util.function.BooleanSupplier servingHere;
   /**
    * Index of the last primary this member knew, or -1. While no primary is known (an election
    * is under way) the topology commands still name it, as a Redis Cluster keeps a failed
@@ -47,8 +49,9 @@ final class ClusterCommands {
    */
   private int lastPrimary = -1;
 
-  ClusterCommands(Supplier<ShardView> view) {
+  ClusterCommands(Supplier<ShardView> view, java.util.function.BooleanSupplier servingHere) {
     this.view = view;
+    this.servingHere = servingHere;
   }
 
   /** The view to describe: the current one, or, while no primary is known, the last primary. */
@@ -84,6 +87,9 @@ final class ClusterCommands {
     boolean touchesData = spec.firstKey() > 0 || spec.has(Flag.WRITE)
         || spec.has(Flag.READONLY);
     if (!touchesData) {
+      return null;
+    }
+    if (servingHere.getAsBoolean()) {
       return null;
     }
     ShardView v = view.get();

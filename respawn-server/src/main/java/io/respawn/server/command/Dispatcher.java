@@ -96,7 +96,21 @@ public final class Dispatcher {
    */
   public void enableCluster(java.util.function.Supplier<io.respawn.server.shard.ShardView> view,
       java.util.function.Supplier<java.util.Map<String, java.util.Map<String, Object>>> info) {
-    cluster = new ClusterCommands(view);
+    enableCluster(view, () -> {
+      io.respawn.server.shard.ShardView v = view.get();
+      return v.selfIsPrimary() && v.selfServing();
+    }, info);
+  }
+
+  /**
+   * As {@link #enableCluster(java.util.function.Supplier, java.util.function.Supplier)}, with
+   * {@code servingHere} answering what every data command asks first (whether this member is the
+   * primary and may serve now) without building the whole view.
+   */
+  public void enableCluster(java.util.function.Supplier<io.respawn.server.shard.ShardView> view,
+      java.util.function.BooleanSupplier servingHere,
+      java.util.function.Supplier<java.util.Map<String, java.util.Map<String, Object>>> info) {
+    cluster = new ClusterCommands(view, servingHere);
     cluster.register(table);
     extraInfo = info;
   }

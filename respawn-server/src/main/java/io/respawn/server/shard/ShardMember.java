@@ -82,6 +82,9 @@ public final class ShardMember implements AutoCloseable {
   private final KvStore stateStore;
   private final EngineStateMachine stateMachine;
   private final PeerTransport transport;
+  /** Members' Redis-style node names (a SHA-1 each), by id: the view is built often. */
+  private final java.util.concurrent.ConcurrentHashMap<Integer, String> nodeNames =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final NodeLoop loop;
   private final RespawnServer server;
   /** Every member's addresses, as the current membership names them. */
@@ -187,7 +190,8 @@ public final class ShardMember implements AutoCloseable {
           Durability.ORDERED, null, limits, 1, stateConfig);
       RespawnServer server = RespawnServer.start(serverConfig, dir -> store,
           d -> {
-            d.enableCluster(() -> self[0].view(), () -> self[0].info());
+            d.enableCluster(() -> self[0].view(), () -> self[0].servingHere(),
+                () -> self[0].info());
             d.enableShardControl(new io.respawn.server.command.ShardControl() {
               @Override
               public java.util.concurrent.CompletableFuture<String> handOver() {
@@ -227,6 +231,15 @@ public final class ShardMember implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether this member is the primary and holds its read lease now: what {@link #view} says
+   * with {@code selfIsPrimary() && selfServing()}, without building the view (every data command
+   * asks).
+   */
+  boolean servingHere() {
+    return config.self().equals(loop.snapshot().leader()) && loop.mayServeReads();
+  }
+
   /** The shard as this member sees it now. */
   ShardView view() {
     NodeLoop.Snapshot s = loop.snapshot();
@@ -247,7 +260,9 @@ public final class ShardMember implements AutoCloseable {
       if (m.id().equals(s.leader())) {
         primary = i;
       }
-      members.add(new MemberView(ShardView.nodeName(config.clusterId(), m.id().value()),
+      String name = nodeNames.computeIfAbsent(m.id().value(),
+          id -> ShardView.nodeName(config.clusterId(), id));
+      members.add(new MemberView(name,
           m.resp().getHostString(), m.resp().getPort(), m.peer().getPort(), m.role(),
           isSelf || reachable.getOrDefault(m.id(), false)));
     }

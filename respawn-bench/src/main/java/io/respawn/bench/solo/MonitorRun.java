@@ -8,7 +8,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -29,6 +31,7 @@ final class MonitorRun implements AutoCloseable {
   private volatile int aborts;
   private volatile int standbysReady;
   private final List<Long> recoveryMillis = new ArrayList<>();
+  private final List<Map<String, String>> phases = new ArrayList<>();
 
   private MonitorRun(Process process, Path log) {
     this.process = process;
@@ -101,6 +104,18 @@ final class MonitorRun implements AutoCloseable {
       }
       primary = new Node(new InetSocketAddress(w[4], Integer.parseInt(w[5])), pid);
       failovers++;
+    } else if (line.startsWith("respawn: phases ")) {
+      // respawn: phases mode=specreds cause=connection-lost detected_at_ms=... total_ms=...
+      Map<String, String> p = new LinkedHashMap<>();
+      for (String word : line.substring("respawn: phases ".length()).trim().split(" ")) {
+        int eq = word.indexOf('=');
+        if (eq > 0) {
+          p.put(word.substring(0, eq), word.substring(eq + 1));
+        }
+      }
+      synchronized (phases) {
+        phases.add(p);
+      }
     } else if (line.startsWith("respawn: speculation aborted")) {
       aborts++;
     } else if (line.startsWith("respawn: standbys ready ")) {
@@ -128,6 +143,13 @@ final class MonitorRun implements AutoCloseable {
         throw new IOException("no warm standby within " + waitMillis + " ms; see " + log);
       }
       Thread.sleep(20);
+    }
+  }
+
+  /** The phases of every takeover so far, in order ({@code key -> value} of the phases line). */
+  List<Map<String, String>> phases() {
+    synchronized (phases) {
+      return List.copyOf(phases);
     }
   }
 

@@ -37,7 +37,16 @@ import redis.clients.jedis.Response;
  * the client sees it (event to the first acknowledged write invoked after it; median over the
  * repetitions), the takeovers the monitor made, the writes that saw an error before they were
  * acknowledged, and the acknowledged writes missing when every key is read back at the end.
- * Writes {@code e3-solo.csv} and {@code e3-solo.png} (the kill scenario) into {@code --out}.
+ * Writes {@code e3-solo.csv} and {@code e3-solo.png} (the kill scenario) into {@code --out}, and
+ * {@code e3-solo-phases.csv}: one row per takeover, where its time went (detection, standby,
+ * super or fence, recovery, promote, serve, client switch; see the monitor's {@code TakeoverPhases}).
+ *
+ * <p>Sizes: unless {@code --short-mb}/{@code --long-mb} say otherwise, the volumes are sized at
+ * the start of the run for recoveries of {@code --short-s} and {@code --long-s} seconds: a
+ * calibration store of {@link #CALIBRATION_KEYS} keys is recovered here (in this JVM, warm, as
+ * after a crash) to measure keys recovered per second, each volume is built with that many
+ * keys, its own recovery is measured the same way, and a volume more than 25 % off its target is
+ * rebuilt once, scaled by the miss. The recoveries the standbys then report are in the output.
  */
 @Command(name = "solo", mixinStandardHelpOptions = true,
     description = "E3 solo: failover latency and stalls for REDS, SpecREDS and the oracle.")
@@ -57,13 +66,19 @@ public final class SoloBench implements Callable<Integer> {
   @Option(names = "--timeouts-s", split = ",", defaultValue = "1,10", description = "Short and long detector timeouts, in seconds (default ${DEFAULT-VALUE}).")
   List<Double> timeoutsSeconds;
 
-  @Option(names = "--short-mb", defaultValue = "40", description = "Volume size (MiB of values) for the short recovery (default ${DEFAULT-VALUE}).")
+  @Option(names = "--short-mb", defaultValue = "0", description = "Volume size (MiB of values) for the short recovery; 0 (default): sized by a calibration for --short-s.")
   long shortMb;
 
-  @Option(names = "--long-mb", defaultValue = "320", description = "Volume size (MiB of values) for the long recovery (default ${DEFAULT-VALUE}).")
+  @Option(names = "--long-mb", defaultValue = "0", description = "Volume size (MiB of values) for the long recovery; 0 (default): sized by a calibration for --long-s.")
   long longMb;
 
-  @Option(names = "--value-bytes", defaultValue = "1000", description = "Value size of the volume's keys (default ${DEFAULT-VALUE}).")
+  @Option(names = "--short-s", defaultValue = "1", description = "Recovery time the short volume is sized for when --short-mb is 0 (default ${DEFAULT-VALUE}).")
+  double shortSeconds;
+
+  @Option(names = "--long-s", defaultValue = "8", description = "Recovery time the long volume is sized for when --long-mb is 0 (default ${DEFAULT-VALUE}).")
+  double longSeconds;
+
+  @Option(names = "--value-bytes", defaultValue = "16", description = "Value size of the volume's keys (default ${DEFAULT-VALUE}: recovery time grows with keys more than bytes, so small values give the most recovery per byte of memory).")
   int valueBytes;
 
   @Option(names = "--kills", defaultValue = "2", description = "kill -9 events per cell (default ${DEFAULT-VALUE}).")
@@ -98,12 +113,43 @@ public final class SoloBench implements Callable<Integer> {
   private record Event(String scenario, long failoverMillis, int failovers, long clientErrors,
       long firstSeq, long lastSeq) {}
 
+  /** Keys of the calibration store (16 MiB of log at 16-byte values). */
+  static final long CALIBRATION_KEYS = 1_000_000;
+  /** Largest volume built: 100 M keys. */
+  static final long VOLUME_KEYS_MAX = 100_000_000;
+  static final String PHASES_HEADER = "mode,timeout_s,recovery,scenario,failover_ms,cause,"
+      + "detect_ms,standby_ms,super_ms,recover_ms,standby_recover_ms,promote_ms,serve_ms,"
+      + "client_ms";
+
+  /**
+   * Where one takeover's time went, from the event the bench caused: detect (event to the
+   * monitor's decision), then the monitor's phases, then client (switch published to the first
+   * write acknowledged after the event).
+   */
+  record PhaseRow(String mode, double timeoutSeconds, String recovery, String scenario,
+      long failoverMillis, String cause, long detectMillis, long standbyMillis, long superMillis,
+      long recoverMillis, long standbyRecoverMillis, long promoteMillis, long serveMillis,
+      long clientMillis) {
+    String csv() {
+      return String.join(",", mode, fmt(timeoutSeconds), recovery, scenario,
+          Long.toString(failoverMillis), cause, Long.toString(detectMillis),
+          Long.toString(standbyMillis), Long.toString(superMillis), Long.toString(recoverMillis),
+          Long.toString(standbyRecoverMillis), Long.toString(promoteMillis),
+          Long.toString(serveMillis), Long.toString(clientMillis));
+    }
+  }
+
   private final List<Row> rows = new ArrayList<>();
+  private final List<PhaseRow> phaseRows = new ArrayList<>();
   private int events;
   private long lostTotal;
 
   public List<Row> rows() {
     return rows;
+  }
+
+  public List<PhaseRow> phaseRows() {
+    return phaseRows;
   }
 
   public int events() {
@@ -121,26 +167,38 @@ public final class SoloBench implements Callable<Integer> {
     boolean ownWork = work == null;
     Path root = ownWork ? Files.createTempDirectory("respawn-e3-solo") : work;
     Files.createDirectories(root);
-    System.out.printf("respawn bench solo: modes %s, timeouts %s s, short %d MiB, long %d MiB, "
-        + "%d kills and %s s stalls x %d per cell; load %s%n", modes, timeoutsSeconds, shortMb,
-        longMb, kills, stallsSeconds, stallReps, load());
+    System.out.printf("respawn bench solo: modes %s, timeouts %s s, short %s, long %s, "
+        + "%d kills and %s s stalls x %d per cell; load %s%n", modes, timeoutsSeconds,
+        shortMb > 0 ? shortMb + " MiB" : "sized for " + fmt(shortSeconds) + " s",
+        longMb > 0 ? longMb + " MiB" : "sized for " + fmt(longSeconds) + " s", kills,
+        stallsSeconds, stallReps, load());
     Map<String, List<Long>> recoveries = new LinkedHashMap<>();
     try {
+      double keysPerSecond = shortMb > 0 && longMb > 0 ? 0 : calibrate(root);
       for (String recovery : List.of("short", "long")) {
         long mb = recovery.equals("short") ? shortMb : longMb;
+        double seconds = recovery.equals("short") ? shortSeconds : longSeconds;
         Path template = root.resolve("template-" + recovery);
+        long keys = mb > 0 ? Math.max(1, mb * (1L << 20) / valueBytes)
+            : Math.round(keysPerSecond * seconds);
         long t0 = System.nanoTime();
-        long keys = buildVolume(template, mb);
-        System.out.printf("volume %s: %d keys of %d B (%d MiB) built in %d ms%n", recovery, keys,
-            valueBytes, mb, (System.nanoTime() - t0) / 1_000_000);
-        for (String mode : modes) {
-          for (double timeout : timeoutsSeconds) {
-            Path volume = root.resolve(mode + "-" + fmt(timeout) + "-" + recovery);
-            copyTree(template, volume);
-            List<Long> rec = runCell(volume, mode, timeout, recovery);
-            recoveries.computeIfAbsent(recovery, r -> new ArrayList<>()).addAll(rec);
-            deleteTree(volume);
-          }
+        buildVolume(template, keys);
+        long recoveredMillis = measureRecovery(template);
+        System.out.printf("volume %s: %d keys of %d B (%d MiB of values) built in %d ms; "
+            + "recovers here in %d ms%n", recovery, keys, valueBytes,
+            keys * valueBytes >> 20, (System.nanoTime() - t0) / 1_000_000, recoveredMillis);
+        double miss = recoveredMillis / (seconds * 1000);
+        if (mb == 0 && (miss < 0.8 || miss > 1.25)) {
+          keys = Math.max(1, Math.round(keys / Math.max(miss, 0.01)));
+          buildVolume(template, keys);
+          recoveredMillis = measureRecovery(template);
+          System.out.printf("volume %s rebuilt for %s s: %d keys (%d MiB of values); recovers "
+              + "here in %d ms%n", recovery, fmt(seconds), keys, keys * valueBytes >> 20,
+              recoveredMillis);
+        }
+        for (double timeout : timeoutsSeconds) {
+          List<Long> rec = runGroup(template, root, timeout, recovery);
+          recoveries.computeIfAbsent(recovery, r -> new ArrayList<>()).addAll(rec);
         }
         deleteTree(template);
       }
@@ -169,8 +227,48 @@ public final class SoloBench implements Callable<Integer> {
         "E3 solo: kill -9 -> first DURABLE write acknowledged (ms)", "mode",
         List.of("timeout_s", "recovery"), "failover_ms");
     Files.deleteIfExists(kills);
+    List<String> phaseLines = new ArrayList<>();
+    phaseLines.add(PHASES_HEADER);
+    for (PhaseRow r : phaseRows) {
+      phaseLines.add(r.csv());
+    }
+    Files.write(out.resolve("e3-solo-phases.csv"), phaseLines, StandardCharsets.UTF_8);
     printTable(recoveries);
     return lostTotal == 0 ? 0 : 1;
+  }
+
+  /**
+   * Keys per second a warm log engine recovers on this machine after a crash: the median of
+   * three recoveries of a store of {@link #CALIBRATION_KEYS} keys, after one that warms the JIT.
+   */
+  private double calibrate(Path root) throws IOException, InterruptedException {
+    Path dir = root.resolve("calibration");
+    buildVolume(dir, CALIBRATION_KEYS);
+    measureRecovery(dir); // warms the JIT
+    List<Long> millis = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      millis.add(measureRecovery(dir));
+    }
+    Collections.sort(millis);
+    double rate = CALIBRATION_KEYS * 1000.0 / Math.max(1, millis.get(1));
+    System.out.printf("calibration: %d keys of %d B recovered in %s ms (median %d): %.0f keys/s;"
+        + " load %s%n", CALIBRATION_KEYS, valueBytes, millis, millis.get(1), rate, load());
+    deleteTree(dir);
+    return rate;
+  }
+
+  /**
+   * Recovers a volume's store in this JVM as a standby would after a crash (no clean-shutdown
+   * mark), closes it, and returns the milliseconds the open took.
+   */
+  private static long measureRecovery(Path volume) throws IOException {
+    Path store = MonitorCommand.firstStore(volume);
+    Files.deleteIfExists(store.resolve(io.respawn.storage.LogFormat.CLEAN_SHUTDOWN_FILE));
+    long t0 = System.nanoTime();
+    LogEngine engine = LogEngine.open(new FileChannelDisk(store), StorageConfig.defaults());
+    long millis = (System.nanoTime() - t0) / 1_000_000;
+    engine.close();
+    return millis;
   }
 
   private void validate() {
@@ -180,52 +278,118 @@ public final class SoloBench implements Callable<Integer> {
     if (kills < 0 || stallReps < 0 || shortMb < 0 || longMb < 0 || valueBytes < 1) {
       throw new IllegalArgumentException("counts and sizes must be >= 0");
     }
+    if (!(shortSeconds > 0 && shortSeconds <= 600 && longSeconds > 0 && longSeconds <= 600)) {
+      throw new IllegalArgumentException("--short-s and --long-s must be in (0, 600]");
+    }
   }
 
   /** One monitor run: stalls, then kills; returns the recoveries the monitor reported. */
-  private List<Long> runCell(Path volume, String mode, double timeoutSeconds, String recovery)
+  /** One mode's monitor in a group: its run, its writer and its events. */
+  private static final class Cell {
+    final String mode;
+    final double timeoutSeconds;
+    final String recovery;
+    final Path volume;
+    final List<Event> done = new ArrayList<>();
+    MonitorRun run;
+    DurableWriter writer;
+
+    Cell(String mode, double timeoutSeconds, String recovery, Path volume) {
+      this.mode = mode;
+      this.timeoutSeconds = timeoutSeconds;
+      this.recovery = recovery;
+      this.volume = volume;
+    }
+  }
+
+  /**
+   * One timeout and recovery, every mode side by side: a monitor per mode on its own copy of the
+   * volume, each with its writer, all running at once; the events go round the modes (the first
+   * mode of each round rotates), and before every event the bench waits until every monitor has
+   * a warm standby again, so no standby's JVM warms up while another mode is measured. Modes
+   * compared this way see the same machine load, to within one event. Returns the recoveries the
+   * monitors reported.
+   */
+  private List<Long> runGroup(Path template, Path root, double timeoutSeconds, String recovery)
       throws Exception {
     long timeoutMillis = Math.round(timeoutSeconds * 1000);
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
+    List<Cell> cells = new ArrayList<>();
+    for (String mode : modes) {
+      Path volume = root.resolve(mode + "-" + fmt(timeoutSeconds) + "-" + recovery);
+      copyTree(template, volume);
+      cells.add(new Cell(mode, timeoutSeconds, recovery, volume));
     }
-    System.out.printf("%s timeout %s s, %s recovery: starting the monitor (load %s)%n", mode,
-        fmt(timeoutSeconds), recovery, load());
-    List<Event> done = new ArrayList<>();
-    List<Long> recoveredMillis;
-    long lost;
-    Map<Long, Boolean> acked;
-    List<Long> missing = new ArrayList<>();
-    try (MonitorRun run = MonitorRun.start(volume, mode, timeoutMillis,
-        Math.min(suspectMillis, timeoutMillis), port, 600_000)) {
-      DurableWriter writer = new DurableWriter(run::primary, paceMicros, 0);
-      writer.start();
+    List<Long> recoveredMillis = new ArrayList<>();
+    try {
+      for (Cell c : cells) {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+          port = s.getLocalPort();
+        }
+        System.out.printf("%s timeout %s s, %s recovery: starting the monitor (load %s)%n",
+            c.mode, fmt(timeoutSeconds), recovery, load());
+        c.run = MonitorRun.start(c.volume, c.mode, timeoutMillis,
+            Math.min(suspectMillis, timeoutMillis), port, 600_000);
+        c.writer = new DurableWriter(c.run::primary, paceMicros, 0);
+        c.writer.start();
+      }
       Thread.sleep(gapMillis);
+      List<String> scenarios = new ArrayList<>();
+      List<Long> stallsMillis = new ArrayList<>();
       for (double stall : stallsSeconds) {
         for (int i = 0; i < stallReps; i++) {
-          done.add(event(run, writer, "stall-" + fmt(stall) + "s", Math.round(stall * 1000)));
+          scenarios.add("stall-" + fmt(stall) + "s");
+          stallsMillis.add(Math.round(stall * 1000));
         }
       }
       for (int i = 0; i < kills; i++) {
-        done.add(event(run, writer, "kill", -1));
+        scenarios.add("kill");
+        stallsMillis.add(-1L);
       }
-      writer.stop();
-      acked = writer.acknowledged();
-      missing.addAll(readBack(run, acked));
-      recoveredMillis = run.recoveryMillis();
+      for (int round = 0; round < scenarios.size(); round++) {
+        for (int k = 0; k < cells.size(); k++) {
+          Cell c = cells.get((round + k) % cells.size());
+          for (Cell other : cells) {
+            other.run.awaitStandby(600_000);
+          }
+          System.out.printf("  %-8s", c.mode);
+          c.done.add(event(c, scenarios.get(round), stallsMillis.get(round)));
+        }
+      }
+      for (Cell c : cells) {
+        c.writer.stop();
+      }
+      for (Cell c : cells) {
+        aggregate(c, readBack(c.run, c.writer.acknowledged()));
+        recoveredMillis.addAll(c.run.recoveryMillis());
+      }
+    } finally {
+      for (Cell c : cells) {
+        if (c.writer != null) {
+          c.writer.stop();
+        }
+        if (c.run != null) {
+          c.run.close();
+        }
+        deleteTree(c.volume);
+      }
     }
-    lost = missing.size();
+    return recoveredMillis;
+  }
+
+  /** One row per scenario of a cell, attributing each lost key to the event whose window holds it. */
+  private void aggregate(Cell c, List<Long> missing) {
+    long lost = missing.size();
     lostTotal += lost;
     if (lost > 0) {
-      System.out.println("LOST acknowledged DURABLE writes: " + missing.subList(0,
-          Math.min(20, missing.size())));
+      System.out.println("LOST acknowledged DURABLE writes (" + c.mode + "): "
+          + missing.subList(0, Math.min(20, missing.size())));
     }
-    // aggregate per scenario, attributing each lost key to the event whose window holds it
     Map<String, List<Event>> byScenario = new LinkedHashMap<>();
-    for (Event e : done) {
+    for (Event e : c.done) {
       byScenario.computeIfAbsent(e.scenario(), s -> new ArrayList<>()).add(e);
     }
+    long attributed = 0;
     for (Map.Entry<String, List<Event>> s : byScenario.entrySet()) {
       List<Long> latencies = new ArrayList<>();
       int failovers = 0;
@@ -241,19 +405,16 @@ public final class SoloBench implements Callable<Integer> {
           }
         }
       }
+      attributed += lostHere;
       Collections.sort(latencies);
-      rows.add(new Row(mode, timeoutSeconds, recovery, s.getKey(),
+      rows.add(new Row(c.mode, c.timeoutSeconds, c.recovery, s.getKey(),
           latencies.get(latencies.size() / 2), failovers, errors, lostHere));
     }
-    long attributed = rows.stream().filter(r -> r.mode().equals(mode)
-        && r.timeoutSeconds() == timeoutSeconds && r.recovery().equals(recovery))
-        .mapToLong(Row::lost).sum();
     if (attributed != lost) {
       System.out.println("note: " + (lost - attributed) + " lost writes outside any event window");
     }
-    System.out.printf("  %d acknowledged writes read back, %d missing; recoveries %s ms%n",
-        acked.size(), lost, recoveredMillis);
-    return recoveredMillis;
+    System.out.printf("  %s: %d acknowledged writes read back, %d missing; recoveries %s ms%n",
+        c.mode, c.writer.acknowledged().size(), lost, c.run.recoveryMillis());
   }
 
   /**
@@ -322,22 +483,27 @@ public final class SoloBench implements Callable<Integer> {
   }
 
   /** One event: a stall of {@code stallMillis} or, when negative, a kill -9. */
-  private Event event(MonitorRun run, DurableWriter writer, String scenario, long stallMillis)
-      throws Exception {
+  private Event event(Cell c, String scenario, long stallMillis) throws Exception {
+    MonitorRun run = c.run;
+    DurableWriter writer = c.writer;
     run.awaitStandby(600_000);
     int failovers0 = run.failovers();
     int aborts0 = run.aborts();
     long errors0 = writer.clientErrors();
     long firstSeq = writer.lastSeq();
     long pid = run.primary().pid();
+    int phases0 = run.phases().size();
+    long eventAtMillis;
     // The event counts from the moment the signal was delivered (the kill command returned).
     if (stallMillis < 0) {
       signal("KILL", pid);
       writer.eventAt(System.nanoTime());
+      eventAtMillis = System.currentTimeMillis();
     } else {
       signal("STOP", pid);
       awaitStopped(pid);
       writer.eventAt(System.nanoTime());
+      eventAtMillis = System.currentTimeMillis();
       Thread.sleep(stallMillis);
       if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
         signal("CONT", pid); // else the monitor's fence killed it while it was stopped
@@ -358,7 +524,28 @@ public final class SoloBench implements Callable<Integer> {
         writer.clientErrors() - errors0, firstSeq + 1, writer.lastSeq());
     System.out.printf("  %-10s %6d ms  failovers %d  aborted speculations %d  client errors %d%n",
         scenario, failoverMillis, e.failovers(), run.aborts() - aborts0, e.clientErrors());
+    List<Map<String, String>> phases = run.phases();
+    for (Map<String, String> p : phases.subList(phases0, phases.size())) {
+      PhaseRow r = new PhaseRow(c.mode, c.timeoutSeconds, c.recovery, scenario,
+          failoverMillis, p.getOrDefault("cause", "?"),
+          num(p, "detected_at_ms") - eventAtMillis, num(p, "standby_ms"), num(p, "super_ms"),
+          num(p, "recover_ms"), num(p, "standby_recover_ms"), num(p, "promote_ms"),
+          num(p, "serve_ms"), eventAtMillis + failoverMillis - num(p, "switched_at_ms"));
+      phaseRows.add(r);
+      System.out.printf("    phases: %s detect %d, standby %d, super %d, recover %d (standby %d),"
+          + " promote %d, serve %d, client %d ms%n", r.cause(), r.detectMillis(),
+          r.standbyMillis(), r.superMillis(), r.recoverMillis(), r.standbyRecoverMillis(),
+          r.promoteMillis(), r.serveMillis(), r.clientMillis());
+    }
     return e;
+  }
+
+  private static long num(Map<String, String> phases, String key) {
+    try {
+      return Long.parseLong(phases.getOrDefault(key, "-1"));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   private static void signal(String sig, long pid) throws IOException, InterruptedException {
@@ -369,11 +556,14 @@ public final class SoloBench implements Callable<Integer> {
     }
   }
 
-  /** Writes {@code mb} MiB of values into a fresh volume's store; returns the key count. */
-  private long buildVolume(Path volume, long mb) throws IOException, InterruptedException {
+  /** Writes {@code keys} keys of {@code --value-bytes} into a fresh volume's store. */
+  private void buildVolume(Path volume, long keys) throws IOException, InterruptedException {
+    if (keys < 1 || keys > VOLUME_KEYS_MAX) {
+      throw new IllegalArgumentException("a volume of " + keys + " keys: must be 1.."
+          + VOLUME_KEYS_MAX);
+    }
     deleteTree(volume);
     Path store = MonitorCommand.firstStore(volume);
-    long keys = Math.max(1, mb * (1L << 20) / valueBytes);
     byte[] value = new byte[valueBytes];
     java.util.Arrays.fill(value, (byte) 'x');
     try (LogEngine engine = LogEngine.open(new FileChannelDisk(store), StorageConfig.defaults())) {
@@ -387,7 +577,6 @@ public final class SoloBench implements Callable<Integer> {
       }
       engine.flushAll().join();
     }
-    return keys;
   }
 
   private void printTable(Map<String, List<Long>> recoveries) {
@@ -413,8 +602,32 @@ public final class SoloBench implements Callable<Integer> {
         }
       }
     }
+    System.out.println();
+    System.out.println("kill -9 phases, medians per cell (ms): detect, standby, super/fence, "
+        + "recover, promote, serve, client; failover");
+    Map<String, List<PhaseRow>> cells = new LinkedHashMap<>();
+    for (PhaseRow r : phaseRows) {
+      if (r.scenario().equals("kill")) {
+        cells.computeIfAbsent(r.mode() + " " + fmt(r.timeoutSeconds()) + " s " + r.recovery(),
+            k -> new ArrayList<>()).add(r);
+      }
+    }
+    for (Map.Entry<String, List<PhaseRow>> c : cells.entrySet()) {
+      List<PhaseRow> l = c.getValue();
+      System.out.printf("%-22s %6d %6d %6d %7d %6d %6d %6d  %7d%n", c.getKey(),
+          median(l, PhaseRow::detectMillis), median(l, PhaseRow::standbyMillis),
+          median(l, PhaseRow::superMillis), median(l, PhaseRow::recoverMillis),
+          median(l, PhaseRow::promoteMillis), median(l, PhaseRow::serveMillis),
+          median(l, PhaseRow::clientMillis), median(l, PhaseRow::failoverMillis));
+    }
     System.out.printf("events %d, acknowledged DURABLE writes lost %d; load %s%n", events,
         lostTotal, load());
+  }
+
+  private static long median(List<PhaseRow> rows,
+      java.util.function.ToLongFunction<PhaseRow> f) {
+    long[] v = rows.stream().mapToLong(f).sorted().toArray();
+    return v.length == 0 ? -1 : v[v.length / 2];
   }
 
   static String fmt(double seconds) {

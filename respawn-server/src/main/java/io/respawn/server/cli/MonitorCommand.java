@@ -1,15 +1,19 @@
 package io.respawn.server.cli;
 
+import io.respawn.server.DataDirInUseException;
+import io.respawn.server.DataDirLock;
 import io.respawn.server.solo.monitor.FailoverMode;
 import io.respawn.server.solo.monitor.FailureDetector;
 import io.respawn.server.solo.monitor.SoloTakeoverVolume;
 import io.respawn.server.solo.monitor.SoloMonitor;
 import io.respawn.server.solo.monitor.StandbyPool;
 import io.respawn.server.solo.monitor.StandbyProcess;
+import io.respawn.server.solo.monitor.TakeoverPhases;
 import io.respawn.server.solo.monitor.TakeoverVolume;
 import io.respawn.server.solo.sentinel.SentinelEndpoint;
 import io.respawn.server.solo.sentinel.SoloMonitorMasters;
 import io.respawn.storage.solo.SoloVolume;
+import io.respawn.storage.solo.VolumeFormat;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -36,8 +40,12 @@ import sun.misc.Signal;
  * HOST:PORT (pid P)} once the node serves, and one line per takeover or aborted speculation.
  * SIGTERM or SIGINT stops the monitor, its standbys and the serving node (cleanly: writes are
  * made durable). With {@code --sentinel-port} it also answers Redis Sentinel clients there and
- * prints {@code respawn: sentinel on HOST:PORT (master NAME)}. Exit code 2 for bad flags, 1 if
- * the first node (or the Sentinel endpoint) cannot start.
+ * prints {@code respawn: sentinel on HOST:PORT (master NAME)}. With {@code --primary HOST:PORT}
+ * it watches a node it did not start ({@code respawn solo} on the same volume) instead of
+ * starting one, and leaves that node running when it stops. After each takeover it prints
+ * {@code respawn: phases key=value...} ({@link io.respawn.server.solo.monitor.TakeoverPhases}).
+ * Exit code 2 for bad flags, 1 if the first node (or the Sentinel endpoint) cannot start or the
+ * {@code --primary} node does not serve the volume.
  */
 @Command(name = "monitor", mixinStandardHelpOptions = true,
     description = "Serve a solo volume with a failure monitor and warm standbys (REDS/SpecREDS).")
@@ -50,6 +58,10 @@ public final class MonitorCommand implements Callable<Integer> {
   @Option(names = "--mode", defaultValue = "SPECREDS",
       description = "reds (timeout, then recover), specreds (recover speculatively at the first suspicion) or oracle (the node's process exit, for experiments). Default: ${DEFAULT-VALUE}.")
   FailoverMode mode;
+
+  @Option(names = "--primary",
+      description = "Watch the node serving the volume at HOST:PORT (a respawn solo this monitor did not start) instead of starting one; it must hold the volume's current store. Takeovers serve on --port.")
+  String watchPrimary;
 
   @Option(names = "--port", defaultValue = "7379",
       description = "RESP port of the serving node; a new node takes it when it is free, else any port (clients follow through Sentinel). Default: ${DEFAULT-VALUE}.")
@@ -128,7 +140,9 @@ public final class MonitorCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--master-name must be one word of printable ASCII, "
             + "got '" + masterName + "'");
       }
-      config = new SoloMonitor.Config(mode, detector, heartbeatMillis, bind, port);
+      config = new SoloMonitor.Config(mode, detector, heartbeatMillis, bind, port,
+          watchPrimary == null ? null
+              : WanCommand.parseAddress(spec, "--primary", watchPrimary, false));
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     } catch (UnknownHostException e) {
@@ -168,6 +182,12 @@ public final class MonitorCommand implements Callable<Integer> {
         }
 
         @Override
+        public void phases(TakeoverPhases phases) {
+          System.out.println("respawn: phases " + phases.line());
+          System.out.flush();
+        }
+
+        @Override
         public void speculationAborted(String why) {
           System.out.println("respawn: speculation aborted: " + why);
           System.out.flush();
@@ -180,6 +200,14 @@ public final class MonitorCommand implements Callable<Integer> {
         return 1;
       }
       SoloMonitor.Primary p = monitor.primary();
+      if (config.watch() != null) {
+        String why = notServing(soloVolume, p.pid());
+        if (why != null) {
+          System.err.println("respawn monitor: --primary " + watchPrimary + " " + why);
+          monitor.close();
+          return 1;
+        }
+      }
       System.out.println("respawn: monitor (" + mode.name().toLowerCase(java.util.Locale.ROOT)
           + ") watching " + p.address().getHostString() + ":" + p.address().getPort() + " (pid "
           + p.pid() + ", data " + data + ")");
@@ -205,16 +233,43 @@ public final class MonitorCommand implements Callable<Integer> {
       if (sentinel != null) {
         sentinel.close();
       }
+      if (sentinelView != null) {
+        sentinelView.close();
+      }
       monitor.close();
-      ProcessHandle.of(monitor.primary().pid()).ifPresent(h -> {
-        h.destroy();
-        h.onExit().orTimeout(60, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> h)
-            .join();
-      });
+      SoloMonitor.Primary last = monitor.primary();
+      if (last.started()) { // a node this monitor did not start is not its to stop
+        ProcessHandle.of(last.pid()).ifPresent(h -> {
+          h.destroy();
+          h.onExit().orTimeout(60, java.util.concurrent.TimeUnit.SECONDS).exceptionally(e -> h)
+              .join();
+        });
+      }
     } finally {
       soloVolume.close();
     }
     return 0;
+  }
+
+  /**
+   * Null if the process {@code pid} (what the {@code --primary} node reported) holds the lock of
+   * the volume's current store, as a serving {@code respawn solo} does; else why not. A node that
+   * serves another directory would be "taken over" by a standby serving this volume's older data.
+   */
+  static String notServing(SoloVolume volume, long pid) throws IOException {
+    Path dir = volume.currentStore().getParent();
+    String lockName = VolumeFormat.lockFile(volume.currentStore().getFileName().toString());
+    try (DataDirLock free = DataDirLock.acquire(dir, lockName)) {
+      return "does not serve volume " + dir + ": no process holds its current store's lock "
+          + lockName;
+    } catch (DataDirInUseException held) {
+      String owner = Files.readString(dir.resolve(lockName)).trim();
+      if (pid >= 0 && !owner.equals(Long.toString(pid))) {
+        return "(pid " + pid + ") does not serve volume " + dir + ": pid " + owner
+            + " holds its current store's lock";
+      }
+      return null;
+    }
   }
 
   /** The store directory a new volume's first serving node recovers (created if new). */

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,13 +25,16 @@ import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisClientConfig;
+import redis.clients.jedis.JedisPubSub;
 import redis.clients.jedis.JedisSentinelPool;
 
 /**
  * {@code respawn monitor --sentinel-port 0} as a real process: Jedis's {@code JedisSentinelPool}
  * and Lettuce with a {@code redis-sentinel} URI find the serving node through the monitor's
  * Sentinel endpoint; the node is killed (kill -9), the monitor (REDS) has a standby recover the
- * volume and serve, and both clients write to the new node and read what they wrote before.
+ * volume and serve, and both clients write to the new node and read what they wrote before. A
+ * subscriber to every channel hears what a Redis Sentinel would publish: {@code +sdown} and
+ * {@code +odown} once the node has been silent for the timeout, then {@code +switch-master}.
  */
 class MonitorSentinelIT {
   /** Generous: on a loaded machine the monitor's JVM may take seconds to answer its first request. */
@@ -129,10 +133,45 @@ class MonitorSentinelIT {
         }
         assertThat(l.set("lettuce:before", "l0")).isEqualTo("OK");
 
+        LinkedBlockingQueue<String> events = new LinkedBlockingQueue<>();
+        JedisPubSub listener = new JedisPubSub() {
+          @Override
+          public void onPMessage(String pattern, String channel, String message) {
+            events.add(channel + " " + message);
+          }
+        };
+        Jedis subscriber = new Jedis("127.0.0.1", port);
+        Thread subscribing = new Thread(() -> subscriber.psubscribe(listener, "*"));
+        subscribing.setDaemon(true);
+        subscribing.start();
+        retry("subscribed", () -> {
+          if (!listener.isSubscribed()) {
+            throw new IllegalStateException("not yet");
+          }
+          return true;
+        });
+
         assertThat(new ProcessBuilder("kill", "-9", Long.toString(node[1])).start().waitFor())
             .isZero();
         int newPort = switchedTo.get(WAIT_SECONDS, TimeUnit.SECONDS);
         assertThat(newPort).isNotEqualTo(oldPort);
+        String old = "127.0.0.1 " + oldPort;
+        List<String> heard = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+        while (heard.stream().noneMatch(e -> e.startsWith("+switch-master "))
+            && System.nanoTime() < deadline) {
+          String e = events.poll(100, TimeUnit.MILLISECONDS);
+          if (e != null) {
+            heard.add(e);
+          }
+        }
+        listener.punsubscribe();
+        subscriber.close();
+        assertThat(heard).as("events, in order; monitor log:\n" + logOf(log)).containsSubsequence(
+            "+sdown master solo " + old,
+            "+odown master solo " + old + " #quorum 1/1",
+            "+switch-master solo " + old + " 127.0.0.1 " + newPort);
+        assertThat(heard).noneMatch(e -> e.startsWith("-sdown")); // it never came back
 
         retry("Jedis write after the takeover", () -> {
           try (Jedis j = pool.getResource()) {

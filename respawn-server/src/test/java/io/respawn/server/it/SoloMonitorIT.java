@@ -16,6 +16,11 @@ import java.util.TreeMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import io.respawn.storage.FileChannelDisk;
+import io.respawn.storage.LogEngine;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.StorageConfig;
+import io.respawn.storage.solo.SoloVolume;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,10 +85,8 @@ class SoloMonitorIT {
         .isZero();
   }
 
-  @Test
-  void aStallLongerThanTheRecoveryFailsOverOnceAndTheWokenNodeWritesNothing() throws Exception {
-    int port = ServerProcess.freePort();
-    Path volume = tmp.resolve("volume");
+  /** Starts {@code respawn monitor --mode specreds} on {@code volume}, reading its stdout. */
+  private void startMonitor(Path volume, int port) throws IOException {
     String classpath = System.getProperty("surefire.test.class.path");
     if (classpath == null || classpath.isBlank()) {
       classpath = System.getProperty("java.class.path");
@@ -111,6 +114,13 @@ class SoloMonitorIT {
     });
     reader.setDaemon(true);
     reader.start();
+  }
+
+  @Test
+  void aStallLongerThanTheRecoveryFailsOverOnceAndTheWokenNodeWritesNothing() throws Exception {
+    int port = ServerProcess.freePort();
+    Path volume = tmp.resolve("volume");
+    startMonitor(volume, port);
     String watching = awaitLine("respawn: monitor (specreds) watching 127.0.0.1:" + port, 180);
     long oldPid = Long.parseLong(watching.replaceAll(".*\\(pid (\\d+),.*", "$1"));
     awaitLine("respawn: standbys ready 1", 180);
@@ -147,5 +157,80 @@ class SoloMonitorIT {
     // exactly one takeover: nothing else announced
     Thread.sleep(1_000);
     assertThat(lines).noneMatch(l -> l.startsWith("respawn: +switch-master"));
+  }
+
+  /** Keys of the volume whose recovery must outlast the stall (about a second here, idle). */
+  static final int SLOW_RECOVERY_KEYS = 1_500_000;
+
+  @Test
+  void aStallShorterThanTheRecoveryAbortsAndTheSameStandbyTakesOverLater() throws Exception {
+    Path volume = tmp.resolve("volume");
+    Path store;
+    try (SoloVolume v = SoloVolume.at(volume)) {
+      store = v.currentStore();
+    }
+    byte[] value = new byte[16];
+    try (LogEngine engine = LogEngine.open(new FileChannelDisk(store), StorageConfig.defaults())) {
+      List<Mutation> batch = new ArrayList<>();
+      for (int k = 0; k < SLOW_RECOVERY_KEYS; k++) {
+        batch.add(Mutation.put(("bulk:" + k).getBytes(StandardCharsets.US_ASCII), value));
+        if (batch.size() == 1_000) {
+          engine.apply(batch);
+          batch = new ArrayList<>();
+        }
+      }
+      engine.flushAll().join();
+    }
+    int port = ServerProcess.freePort();
+    startMonitor(volume, port);
+    String watching = awaitLine("respawn: monitor (specreds) watching 127.0.0.1:" + port, 300);
+    long oldPid = Long.parseLong(watching.replaceAll(".*\\(pid (\\d+),.*", "$1"));
+    awaitLine("respawn: standbys ready 1", 300);
+    try (Jedis j = client(port)) {
+      for (int i = 0; i < 100; i++) {
+        assertThat(j.set("k" + i, "v" + i)).isEqualTo("OK");
+      }
+    }
+    // stopped for 0.6 s: suspected after 0.2 s, so the standby starts recovering 1.5 M keys,
+    // which takes longer than the 0.4 s left; the woken node answers and the speculation aborts
+    signal("STOP", oldPid);
+    Thread.sleep(600);
+    signal("CONT", oldPid);
+    awaitLine("respawn: speculation aborted", 60);
+    try (Jedis j = client(port)) {
+      for (int i = 100; i < 200; i++) {
+        assertThat(j.set("k" + i, "v" + i)).isEqualTo("OK"); // the stalled node still serves
+      }
+    }
+    // the aborted standby finishes its recovery, drops it and is back in the pool, warm: no
+    // third standby was started to replace it
+    awaitLine("respawn: standbys ready 1", 120);
+    assertThat(lines).noneMatch(l -> l.startsWith("respawn: +switch-master"));
+    try (Stream<Path> logs = Files.list(tmp.resolve("logs"))) {
+      assertThat(logs.map(p -> p.getFileName().toString())
+          .filter(n -> n.startsWith("standby-")).sorted().toList())
+          .containsExactly("standby-1.log", "standby-2.log");
+    }
+    // and it is a working standby: a kill -9 is taken over by it
+    signal("KILL", oldPid);
+    String switched = awaitLine("respawn: +switch-master", 180);
+    assertThat(switched).contains("(specreds,");
+    String phases = awaitLine("respawn: phases ", 10);
+    assertThat(phases).contains("mode=specreds", "cause=connection-lost");
+    int newPort = Integer.parseInt(switched.split(" ")[5]);
+    try (Jedis j = client(newPort)) {
+      for (int i = 0; i < 200; i++) {
+        assertThat(j.get("k" + i)).isEqualTo("v" + i);
+      }
+      assertThat(j.dbSize()).isEqualTo(SLOW_RECOVERY_KEYS + 200L);
+    }
+    // the pool replaces the standby the takeover used: standby 3, not 4
+    awaitLine("respawn: standbys ready 1", 300);
+    try (Stream<Path> logs = Files.list(tmp.resolve("logs"))) {
+      assertThat(logs.map(p -> p.getFileName().toString())
+          .filter(n -> n.startsWith("standby-")).sorted().toList())
+          .as("the takeover used the reused standby 2; 3 is its replacement")
+          .containsExactly("standby-1.log", "standby-2.log", "standby-3.log");
+    }
   }
 }

@@ -16,8 +16,10 @@ import java.nio.charset.StandardCharsets;
  * itself decides nothing.
  *
  * <p>A PING stays outstanding until answered: a stalled node gets no second PING, so when it
- * wakes its answer arrives at once and the probe notices within one read. A closed or refused
- * connection is retried every interval.
+ * wakes its answer arrives at once and the probe notices within one read. Between PINGs the probe
+ * keeps reading the connection rather than sleeping, so a node whose process died (a kill -9
+ * closes its sockets at once) is seen as a lost connection within a millisecond or so, not at the
+ * next PING. A closed or refused connection is retried every interval.
  *
  * <p>Owns its thread ({@code respawn-heartbeat}); the two facts are volatile fields any thread
  * reads.
@@ -33,7 +35,8 @@ final class HeartbeatProbe implements AutoCloseable {
   private volatile long lastReplyNanos;
   private volatile long lostAtNanos = -1;
   private volatile boolean stopped;
-  private Socket socket;
+  private volatile Socket socket;
+  private InputStream in;
 
   /** Starts probing {@code target}; counts the start as a reply (the node was just seen up). */
   HeartbeatProbe(InetSocketAddress target, long intervalMillis) {
@@ -81,9 +84,9 @@ final class HeartbeatProbe implements AutoCloseable {
           s.connect(current, (int) Math.max(1, intervalMillis));
           s.setSoTimeout((int) Math.max(1, intervalMillis));
           socket = s;
+          in = new BufferedInputStream(s.getInputStream(), 64);
         }
         OutputStream out = socket.getOutputStream();
-        InputStream in = new BufferedInputStream(socket.getInputStream(), 64);
         out.write(PING);
         out.flush();
         awaitPong(in, current);
@@ -91,7 +94,7 @@ final class HeartbeatProbe implements AutoCloseable {
           lastReplyNanos = System.nanoTime();
           lostAtNanos = -1;
         }
-        Thread.sleep(intervalMillis);
+        awaitQuiet(in, intervalMillis);
       } catch (IOException e) {
         if (current == target && lostAtNanos < 0) {
           lostAtNanos = System.nanoTime();
@@ -103,6 +106,40 @@ final class HeartbeatProbe implements AutoCloseable {
       }
     }
     closeSocket();
+  }
+
+  /**
+   * Waits {@code millis} before the next PING, reading the connection meanwhile: nothing may
+   * arrive (the node sends only replies); end of stream means the node's process is gone.
+   */
+  private void awaitQuiet(InputStream in, long millis) throws IOException, InterruptedException {
+    Socket s = socket; // retarget() may close and clear it from another thread
+    if (s == null) {
+      throw new IOException("probe retargeted");
+    }
+    long deadline = System.nanoTime() + millis * 1_000_000;
+    while (!stopped) {
+      long leftMillis = (deadline - System.nanoTime()) / 1_000_000;
+      if (leftMillis < 1) {
+        break;
+      }
+      s.setSoTimeout((int) leftMillis);
+      int b;
+      try {
+        b = in.read();
+      } catch (SocketTimeoutException e) {
+        continue;
+      } finally {
+        s.setSoTimeout((int) Math.max(1, intervalMillis));
+      }
+      if (b < 0) {
+        throw new IOException("connection closed by the node");
+      }
+      throw new IOException("the node sent a byte nobody asked for: " + b);
+    }
+    if (Thread.interrupted()) {
+      throw new InterruptedException();
+    }
   }
 
   /** Reads one reply line; waits through read timeouts while the target stays the same. */
@@ -139,6 +176,7 @@ final class HeartbeatProbe implements AutoCloseable {
   private void closeSocket() {
     Socket s = socket;
     socket = null;
+    in = null;
     if (s != null) {
       try {
         s.close();

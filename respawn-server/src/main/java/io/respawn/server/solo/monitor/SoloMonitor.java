@@ -44,19 +44,39 @@ public final class SoloMonitor implements AutoCloseable {
   static final long STANDBY_WAIT_MILLIS = 120_000;
   /** Longest recovery the monitor waits for before it gives the standby up. */
   static final long RECOVERY_MILLIS_MAX = 3_600_000;
+  /**
+   * Longest wait for an aborted standby's {@code +IDLE} (it first finishes the recovery under
+   * way); past it the standby is killed and replaced.
+   */
+  static final long ABORT_WAIT_MILLIS = 600_000;
+  /** How long {@code --primary}'s node may take to answer before the monitor gives up. */
+  static final long WATCH_WAIT_MILLIS = 60_000;
 
-  /** The monitor's settings. {@code servePort}: the port a new serving node takes when free. */
+  /**
+   * The monitor's settings. {@code servePort}: the port a new serving node takes when free.
+   * {@code watch}: the address of a serving node the monitor did not start ({@code --primary}),
+   * or null to start the first node from a standby.
+   */
   public record Config(FailoverMode mode, FailureDetector detector, long heartbeatMillis,
-      String bindHost, int servePort) {
+      String bindHost, int servePort, InetSocketAddress watch) {
     public Config {
       if (servePort < 0 || servePort > 65535) {
         throw new IllegalArgumentException("servePort must be 0..65535, got " + servePort);
       }
     }
+
+    public Config(FailoverMode mode, FailureDetector detector, long heartbeatMillis,
+        String bindHost, int servePort) {
+      this(mode, detector, heartbeatMillis, bindHost, servePort, null);
+    }
   }
 
-  /** The node serving now. {@code process} is null for a node the monitor did not start. */
-  public record Primary(InetSocketAddress address, long pid, int generation) {}
+  /**
+   * The node serving now. {@code pid} is -1 when unknown (a node the monitor did not start that
+   * does not say); {@code started}: the monitor started it (a standby it promoted), so it stops
+   * it when it stops.
+   */
+  public record Primary(InetSocketAddress address, long pid, int generation, boolean started) {}
 
   /** Hears of takeovers. Called on the monitor thread: must not block. */
   public interface Listener {
@@ -68,6 +88,9 @@ public final class SoloMonitor implements AutoCloseable {
         long recoveryMillis);
 
     default void speculationAborted(String why) {}
+
+    /** After {@link #switched}: where that takeover spent its time. */
+    default void phases(TakeoverPhases phases) {}
   }
 
   private final Config config;
@@ -76,7 +99,9 @@ public final class SoloMonitor implements AutoCloseable {
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private volatile Primary primary;
   private StandbyProcess primaryProcess;
-  private HeartbeatProbe probe;
+  private volatile HeartbeatProbe probe;
+  /** The serving node's process when the monitor knows it (for the oracle), else null. */
+  private ProcessHandle primaryHandle;
   private Thread thread;
   private volatile boolean stopped;
   private volatile long failovers;
@@ -93,19 +118,35 @@ public final class SoloMonitor implements AutoCloseable {
     listeners.add(l);
   }
 
-  /** Starts the first serving node from a standby on the volume's store, then watches it. */
+  /**
+   * Starts the first serving node from a standby on the volume's store (or, with {@link
+   * Config#watch}, waits until the node there answers), then watches it.
+   */
   public synchronized void start() throws IOException, InterruptedException, TimeoutException {
-    StandbyProcess s = pool.take(STANDBY_WAIT_MILLIS);
     Path store = volume.currentStore();
-    String recovered = await(s.recover(store), RECOVERY_MILLIS_MAX);
-    if (!recovered.startsWith("+RECOVERED")) {
-      s.kill();
-      throw new IOException("the first serving node could not recover " + store + ": "
-          + recovered);
+    if (config.watch() != null) {
+      long pid = ServingNodeInfo.awaitPid(config.watch(), WATCH_WAIT_MILLIS);
+      primary = new Primary(config.watch(), pid, 1, false);
+      primaryHandle = pid < 0 ? null : ProcessHandle.of(pid).orElse(null);
+      if (config.mode() == FailoverMode.ORACLE && primaryHandle == null) {
+        throw new IOException("oracle mode needs the serving node's process on this machine;"
+            + " the node at " + config.watch() + " reported pid " + pid);
+      }
+      log.info("watching serving node {} (pid {}), which this monitor did not start; volume"
+          + " store {}", primary.address(), pid, store);
+    } else {
+      StandbyProcess s = pool.take(STANDBY_WAIT_MILLIS);
+      String recovered = await(s.recover(store), RECOVERY_MILLIS_MAX);
+      if (!recovered.startsWith("+RECOVERED")) {
+        s.kill();
+        throw new IOException("the first serving node could not recover " + store + ": "
+            + recovered);
+      }
+      primary = serve(s, 1);
+      primaryProcess = s;
+      primaryHandle = s.process().toHandle();
+      log.info("serving node {} (pid {}) serves {}", primary.address(), primary.pid(), store);
     }
-    primary = serve(s, 1);
-    primaryProcess = s;
-    log.info("serving node {} (pid {}) serves {}", primary.address(), primary.pid(), store);
     probe = new HeartbeatProbe(primary.address(), config.heartbeatMillis());
     state = "watching";
     thread = new Thread(this::loop, "respawn-monitor");
@@ -122,6 +163,24 @@ public final class SoloMonitor implements AutoCloseable {
 
   public long speculationsAborted() {
     return speculationsAborted;
+  }
+
+  /**
+   * Whether the serving node is down as Redis Sentinel means it (subjectively, and with one
+   * monitor objectively too): silent for the detector's timeout ({@code
+   * down-after-milliseconds}). A suspicion short of that is not "down": it may be a stall that
+   * heals. Cleared when the node answers, or when a takeover replaced it.
+   */
+  public boolean primaryDown() {
+    HeartbeatProbe p = probe;
+    return p != null && config.detector().assess(System.nanoTime(), p.lastReplyNanos(),
+        p.connectionLostAtNanos()) == FailureDetector.Verdict.DOWN;
+  }
+
+  /** Milliseconds since the serving node last answered a heartbeat (0 before watching). */
+  public long lastReplyAgoMillis() {
+    HeartbeatProbe p = probe;
+    return p == null ? 0 : Math.max(0, (System.nanoTime() - p.lastReplyNanos()) / 1_000_000);
   }
 
   /** watching, speculating or taking over. */
@@ -142,17 +201,17 @@ public final class SoloMonitor implements AutoCloseable {
         switch (config.mode()) {
           case REDS -> {
             if (v == FailureDetector.Verdict.DOWN) {
-              takeOver(FailoverMode.REDS, now);
+              takeOver(FailoverMode.REDS, now, "timeout");
             }
           }
           case ORACLE -> {
-            if (primaryProcess != null && !primaryProcess.process().isAlive()) {
-              takeOver(FailoverMode.ORACLE, now);
+            if (primaryExited()) {
+              takeOver(FailoverMode.ORACLE, now, "exited");
             }
           }
           case SPECREDS -> {
             if (v != FailureDetector.Verdict.UP) {
-              speculate(now);
+              speculate(now, probe.connectionLostAtNanos() >= 0 ? "connection-lost" : "silent");
             }
           }
         }
@@ -165,8 +224,16 @@ public final class SoloMonitor implements AutoCloseable {
     }
   }
 
+  private boolean primaryExited() {
+    if (primaryProcess != null) {
+      return !primaryProcess.process().isAlive(); // reaped by this JVM: exact
+    }
+    return primaryHandle != null && !primaryHandle.isAlive();
+  }
+
   /** REDS and the oracle: fence the node, recover its store on a standby, serve. */
-  private void takeOver(FailoverMode how, long detectedNanos) throws InterruptedException {
+  private void takeOver(FailoverMode how, long detectedNanos, String cause)
+      throws InterruptedException {
     state = "taking over";
     pool.holdRefill();
     Primary old = primary;
@@ -178,14 +245,16 @@ public final class SoloMonitor implements AutoCloseable {
       Path store = volume.fenceForTakeover(writer());
       long fencedNanos = System.nanoTime();
       String recovered = await(s.recover(store), RECOVERY_MILLIS_MAX);
+      long recoveredNanos = System.nanoTime();
       log.info("{}: standby after {} ms, fenced (super + promote) in {} ms, recovered in {} ms",
           how, (tookNanos - detectedNanos) / 1_000_000, (fencedNanos - tookNanos) / 1_000_000,
-          (System.nanoTime() - fencedNanos) / 1_000_000);
+          (recoveredNanos - fencedNanos) / 1_000_000);
       if (!recovered.startsWith("+RECOVERED")) {
         s.kill();
         throw new IOException("standby could not recover " + store + ": " + recovered);
       }
-      switchTo(s, old, how, detectedNanos, recoveryMillis(recovered));
+      switchTo(s, old, new Timeline(how, cause, detectedNanos, tookNanos, fencedNanos,
+          recoveredNanos, recoveredNanos, recoveryMillis(recovered)));
     } catch (IOException | TimeoutException e) {
       log.error("{} takeover failed: {}; trying again", how, e.toString());
       Thread.sleep(200);
@@ -199,7 +268,7 @@ public final class SoloMonitor implements AutoCloseable {
    * SpecREDS: super, recover the child at once, and let collapse decide. Returns when the
    * superposition collapsed one way or the other.
    */
-  private void speculate(long suspectedNanos) throws InterruptedException {
+  private void speculate(long suspectedNanos, String cause) throws InterruptedException {
     state = "speculating";
     pool.holdRefill();
     long since = probe.lastReplyNanos();
@@ -215,8 +284,9 @@ public final class SoloMonitor implements AutoCloseable {
         return;
       }
       spec = volume.superView();
+      long superNanos = System.nanoTime();
       log.info("SPECREDS: standby after {} ms, super in {} ms",
-          (tookNanos - suspectedNanos) / 1_000_000, (System.nanoTime() - tookNanos) / 1_000_000);
+          (tookNanos - suspectedNanos) / 1_000_000, (superNanos - tookNanos) / 1_000_000);
       log.info("SPECREDS: serving node {} suspected; child view {} recovering on {}",
           primary.address(), spec.dir(), s);
       CompletableFuture<String> recovery = s.recover(spec.dir());
@@ -237,6 +307,7 @@ public final class SoloMonitor implements AutoCloseable {
         }
         Thread.sleep(TICK_MILLIS);
       }
+      long recoveredNanos = System.nanoTime();
       if (why == null) {
         String recovered = recovery.getNow("-ERR not done");
         if (!recovered.startsWith("+RECOVERED")) {
@@ -250,8 +321,8 @@ public final class SoloMonitor implements AutoCloseable {
         return;
       }
       Primary old = primary;
-      switchTo(s, old, FailoverMode.SPECREDS, suspectedNanos,
-          recoveryMillis(recovery.getNow("")));
+      switchTo(s, old, new Timeline(FailoverMode.SPECREDS, cause, suspectedNanos, tookNanos,
+          superNanos, recoveredNanos, System.nanoTime(), recoveryMillis(recovery.getNow(""))));
     } catch (IOException | TimeoutException e) {
       log.error("SPECREDS speculation failed: {}", e.toString());
       if (s != null && spec != null) {
@@ -266,23 +337,52 @@ public final class SoloMonitor implements AutoCloseable {
     }
   }
 
+  /**
+   * Drops a speculation. The standby is told to ABORT: it finishes a recovery under way (a
+   * recovery cannot be interrupted half-way), closes the child's files and answers {@code +IDLE};
+   * only then is the child dropped and the standby, still warm, given back to the pool (which
+   * counts it as returning, so it does not start a replacement meanwhile). The monitor does not
+   * wait for that: a new suspicion meanwhile takes another standby, or waits for this one. A
+   * standby that cannot take the order (its link or process is gone) is killed and replaced.
+   */
   private void abortSpeculation(StandbyProcess s, TakeoverVolume.Speculation spec, String why)
       throws InterruptedException {
     speculationsAborted++;
     log.info("SPECREDS: speculation aborted: {}", why);
-    // The standby's files live in the child: it closes them before the child is dropped. It
-    // cannot be reused while its recovery still runs, so it is killed; the pool replaces it.
-    s.kill();
-    try {
-      s.process().waitFor(10, TimeUnit.SECONDS);
-      spec.abort();
-    } catch (IOException e) {
-      log.error("dropping the child view failed: {}", e.toString());
-    }
-    for (Listener l : listeners) {
+    for (Listener l : listeners) { // before the standby can be back in the pool
       l.speculationAborted(why);
     }
+    if (s.usable()) {
+      long abortedNanos = System.nanoTime();
+      CompletableFuture<String> idle = s.abort()
+          .orTimeout(ABORT_WAIT_MILLIS, TimeUnit.MILLISECONDS)
+          .whenComplete((reply, failure) -> {
+            dropChild(spec);
+            log.info("SPECREDS: {} answered the abort with {} after {} ms", s,
+                failure == null ? reply : failure.toString(),
+                (System.nanoTime() - abortedNanos) / 1_000_000);
+          });
+      pool.giveBackWhenIdle(s, idle);
+    } else {
+      s.kill();
+      s.process().waitFor(10, TimeUnit.SECONDS); // its files live in the child
+      dropChild(spec);
+    }
   }
+
+  private static void dropChild(TakeoverVolume.Speculation spec) {
+    try {
+      spec.abort();
+    } catch (IOException | RuntimeException e) {
+      // a later super drops what is left (dropLeftovers)
+      log.warn("dropping the child view {} failed: {}", spec.dir(), e.toString());
+    }
+  }
+
+  /** The instants of one takeover, in System.nanoTime. */
+  private record Timeline(FailoverMode mode, String cause, long detectedNanos,
+      long standbyNanos, long superNanos, long recoveredNanos, long promotedNanos,
+      long standbyRecoverMillis) {}
 
   /** The millis of a {@code +RECOVERED keys millis} reply, or -1. */
   static long recoveryMillis(String reply) {
@@ -294,22 +394,41 @@ public final class SoloMonitor implements AutoCloseable {
     }
   }
 
-  private void switchTo(StandbyProcess s, Primary old, FailoverMode how, long detectedNanos,
-      long recoveryMillis) throws IOException, InterruptedException, TimeoutException {
+  private void switchTo(StandbyProcess s, Primary old, Timeline t)
+      throws IOException, InterruptedException, TimeoutException {
+    long serveNanos = System.nanoTime();
     Primary next = serve(s, old.generation() + 1);
+    long servingNanos = System.nanoTime();
     StandbyProcess oldProcess = primaryProcess;
     primaryProcess = s;
-    primary = next;
+    primaryHandle = s.process().toHandle();
+    // the probe first: whoever reads the new primary reads fresh heartbeats with it
     probe.retarget(next.address());
+    primary = next;
     failovers++;
-    long tookMillis = (System.nanoTime() - detectedNanos) / 1_000_000;
+    FailoverMode how = t.mode();
+    long tookMillis = (servingNanos - t.detectedNanos()) / 1_000_000;
     log.info("{}: {} (pid {}) serves now, {} ms after detection (recovery {} ms); was {}", how,
-        next.address(), next.pid(), tookMillis, recoveryMillis, old.address());
+        next.address(), next.pid(), tookMillis, t.standbyRecoverMillis(), old.address());
     if (oldProcess != null) {
       oldProcess.close(); // a node that wakes finds itself fenced and stops by itself
     }
     for (Listener l : listeners) {
-      l.switched(old, next, how, tookMillis, recoveryMillis);
+      l.switched(old, next, how, tookMillis, t.standbyRecoverMillis());
+    }
+    long switchedNanos = System.nanoTime();
+    TakeoverPhases phases = new TakeoverPhases(how, t.cause(),
+        TakeoverPhases.epochMillisOf(t.detectedNanos()),
+        TakeoverPhases.millisBetween(t.detectedNanos(), t.standbyNanos()),
+        TakeoverPhases.millisBetween(t.standbyNanos(), t.superNanos()),
+        TakeoverPhases.millisBetween(t.superNanos(), t.recoveredNanos()),
+        t.standbyRecoverMillis(),
+        TakeoverPhases.millisBetween(t.recoveredNanos(), t.promotedNanos()),
+        TakeoverPhases.millisBetween(serveNanos, servingNanos),
+        TakeoverPhases.epochMillisOf(switchedNanos));
+    log.info("{} takeover phases: {}", how, phases.line());
+    for (Listener l : listeners) {
+      l.phases(phases);
     }
   }
 
@@ -323,7 +442,8 @@ public final class SoloMonitor implements AutoCloseable {
       throw new IOException("standby would not serve: " + reply);
     }
     int bound = Integer.parseInt(reply.substring("+SERVING ".length()).trim());
-    return new Primary(new InetSocketAddress(config.bindHost(), bound), s.pid(), generation);
+    return new Primary(new InetSocketAddress(config.bindHost(), bound), s.pid(), generation,
+        true);
   }
 
   private boolean portFree(int port) {
@@ -337,7 +457,7 @@ public final class SoloMonitor implements AutoCloseable {
   }
 
   private ProcessHandle writer() {
-    return primaryProcess == null ? null : primaryProcess.process().toHandle();
+    return primaryHandle;
   }
 
   private static String await(CompletableFuture<String> f, long timeoutMillis)

@@ -66,6 +66,12 @@ public final class SoloStandbyTarget implements StandbyTarget {
   }
 
   @Override
+  public void discard(KvStore store) throws IOException {
+    fences.remove(store); // else the map would keep the whole recovered store reachable
+    store.close();
+  }
+
+  @Override
   public Serving serve(KvStore store, Path storeDir, int port)
       throws IOException, InterruptedException {
     ArmedLater fence = fences.remove(store);

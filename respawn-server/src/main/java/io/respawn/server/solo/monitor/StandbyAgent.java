@@ -263,9 +263,9 @@ public final class StandbyAgent {
     }
   }
 
-  private static void closeQuietly(KvStore store) {
+  private void closeQuietly(KvStore store) {
     try {
-      store.close();
+      target.discard(store);
     } catch (IOException | RuntimeException e) {
       log.warn("closing a recovered store failed: {}", e.toString());
     }

@@ -30,6 +30,8 @@ public final class StandbyPool implements AutoCloseable {
   private final Thread filler;
   private volatile boolean closed;
   private int starting;
+  /** Standbys given back after an abort that have not said {@code +IDLE} yet. */
+  private int returning;
   private boolean held;
   private volatile java.util.function.IntConsumer onReady = n -> { };
 
@@ -108,6 +110,34 @@ public final class StandbyPool implements AutoCloseable {
     notifyAll();
   }
 
+  /**
+   * Takes back a standby whose speculation was aborted once {@code idle} completes with {@code
+   * +IDLE} (it finished or dropped its recovery and holds no store): it joins the front of the
+   * pool, warm, instead of being killed and replaced by a cold start. Until then it counts
+   * towards the pool's size, so no replacement starts meanwhile. Any other outcome (an error,
+   * the process or its link gone, a timeout) kills it, and the pool starts a replacement.
+   */
+  public synchronized void giveBackWhenIdle(StandbyProcess s,
+      java.util.concurrent.CompletableFuture<String> idle) {
+    returning++;
+    idle.whenComplete((reply, failure) -> {
+      synchronized (this) {
+        returning--;
+        if (failure == null && "+IDLE".equals(reply) && !closed && s.usable()
+            && ready.size() < size) {
+          ready.addFirst(s);
+          log.info("{} is idle again after an aborted speculation: back in the pool", s);
+          onReady.accept(ready.size());
+        } else {
+          log.info("{} not reused after an aborted speculation ({}): killed", s,
+              failure != null ? failure.toString() : reply);
+          s.kill();
+        }
+        notifyAll();
+      }
+    });
+  }
+
   /** Waits until the pool is full (for start-up and tests). */
   public synchronized void awaitFull(long timeoutMillis)
       throws InterruptedException, TimeoutException {
@@ -139,7 +169,7 @@ public final class StandbyPool implements AutoCloseable {
     while (!closed) {
       synchronized (this) {
         prune();
-        while (!closed && (held || ready.size() + starting >= size)) {
+        while (!closed && (held || ready.size() + starting + returning >= size)) {
           try {
             wait(200);
           } catch (InterruptedException e) {

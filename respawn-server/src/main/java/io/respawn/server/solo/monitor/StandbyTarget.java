@@ -20,6 +20,15 @@ public interface StandbyTarget {
   KvStore recover(Path storeDir) throws IOException;
 
   /**
+   * Closes a store {@link #recover} opened that will not be served (its speculation was
+   * aborted), and forgets everything kept about it, so that a standby reused after an abort
+   * holds nothing of it.
+   */
+  default void discard(KvStore store) throws IOException {
+    store.close();
+  }
+
+  /**
    * Serves a store {@link #recover} opened, on {@code port} (0 = any). Returns once clients can
    * connect.
    */

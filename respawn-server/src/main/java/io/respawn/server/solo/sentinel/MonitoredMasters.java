@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  *       event that announces it is published, so a client that reacts to the event by asking
  *       {@code SENTINEL get-master-addr-by-name} gets the new address. A client that asks during a
  *       failover gets the old address until then (as from Redis Sentinel) and must retry.
- *   <li>Events reach each listener in the order they were published, from the monitor's thread;
+ *   <li>Events reach each listener in the order they were published, one at a time (from the
+ *       monitor's threads);
  *       a listener does not block (the endpoint only queues the message for its subscribers).
  *       Nothing is replayed: a client that subscribes after an event never sees it, exactly as
  *       with Redis pub/sub, and must ask for the current address after subscribing.

@@ -35,8 +35,6 @@ final class HeartbeatProbe implements AutoCloseable {
   private volatile long lastReplyNanos;
   private volatile long lostAtNanos = -1;
   private volatile boolean stopped;
-  private volatile Socket socket;
-  private InputStream in;
 
   /** Starts probing {@code target}; counts the start as a reply (the node was just seen up). */
   HeartbeatProbe(InetSocketAddress target, long intervalMillis) {
@@ -63,26 +61,40 @@ final class HeartbeatProbe implements AutoCloseable {
   }
 
   /**
-   * Probes a new serving node from now on (after a failover); its start counts as a reply.
+   * Probes a new serving node from now on (after a failover); its start counts as a reply. The
+   * probe's thread drops its connection to the old target within one interval (its reads time
+   * out that often); until then what it hears from the old one counts for nothing.
    */
   void retarget(InetSocketAddress newTarget) {
     target = newTarget;
     lastReplyNanos = System.nanoTime();
     lostAtNanos = -1;
-    closeSocket();
   }
 
+  /**
+   * The probe's loop. The connection is confined to this thread (another thread closing it under
+   * a read once killed the thread with a NullPointerException, after which the node looked
+   * silent for good); any failure counts as a lost connection and the loop goes on.
+   */
   private void run() {
     InetSocketAddress current = null;
+    Socket socket = null;
+    InputStream in = null;
     while (!stopped) {
       try {
         if (socket == null || current != target) {
-          closeSocket();
+          closeQuietly(socket);
+          socket = null;
           current = target;
           Socket s = new Socket();
           s.setTcpNoDelay(true);
-          s.connect(current, (int) Math.max(1, intervalMillis));
-          s.setSoTimeout((int) Math.max(1, intervalMillis));
+          try {
+            s.connect(current, (int) Math.max(1, intervalMillis));
+            s.setSoTimeout((int) Math.max(1, intervalMillis));
+          } catch (IOException e) {
+            closeQuietly(s);
+            throw e;
+          }
           socket = s;
           in = new BufferedInputStream(s.getInputStream(), 64);
         }
@@ -94,31 +106,29 @@ final class HeartbeatProbe implements AutoCloseable {
           lastReplyNanos = System.nanoTime();
           lostAtNanos = -1;
         }
-        awaitQuiet(in, intervalMillis);
-      } catch (IOException e) {
+        awaitQuiet(socket, in, current, intervalMillis);
+      } catch (IOException | RuntimeException e) {
         if (current == target && lostAtNanos < 0) {
           lostAtNanos = System.nanoTime();
         }
-        closeSocket();
+        closeQuietly(socket);
+        socket = null;
         sleepQuietly(intervalMillis);
       } catch (InterruptedException e) {
-        return;
+        break;
       }
     }
-    closeSocket();
+    closeQuietly(socket);
   }
 
   /**
    * Waits {@code millis} before the next PING, reading the connection meanwhile: nothing may
    * arrive (the node sends only replies); end of stream means the node's process is gone.
    */
-  private void awaitQuiet(InputStream in, long millis) throws IOException, InterruptedException {
-    Socket s = socket; // retarget() may close and clear it from another thread
-    if (s == null) {
-      throw new IOException("probe retargeted");
-    }
+  private void awaitQuiet(Socket s, InputStream in, InetSocketAddress current, long millis)
+      throws IOException, InterruptedException {
     long deadline = System.nanoTime() + millis * 1_000_000;
-    while (!stopped) {
+    while (!stopped && current == target) {
       long leftMillis = (deadline - System.nanoTime()) / 1_000_000;
       if (leftMillis < 1) {
         break;
@@ -173,10 +183,7 @@ final class HeartbeatProbe implements AutoCloseable {
     }
   }
 
-  private void closeSocket() {
-    Socket s = socket;
-    socket = null;
-    in = null;
+  private static void closeQuietly(Socket s) {
     if (s != null) {
       try {
         s.close();

@@ -199,6 +199,7 @@ public final class SoloBench implements Callable<Integer> {
         for (double timeout : timeoutsSeconds) {
           List<Long> rec = runGroup(template, root, timeout, recovery);
           recoveries.computeIfAbsent(recovery, r -> new ArrayList<>()).addAll(rec);
+          writeCsvs();
         }
         deleteTree(template);
       }
@@ -207,13 +208,7 @@ public final class SoloBench implements Callable<Integer> {
         deleteTree(root);
       }
     }
-    Path csv = out.resolve("e3-solo.csv");
-    List<String> lines = new ArrayList<>();
-    lines.add(HEADER);
-    for (Row r : rows) {
-      lines.add(r.csv());
-    }
-    Files.write(csv, lines, StandardCharsets.UTF_8);
+    writeCsvs();
     Path kills = Files.createTempFile("e3-solo-kill", ".csv");
     List<String> killLines = new ArrayList<>();
     killLines.add(HEADER);
@@ -227,14 +222,27 @@ public final class SoloBench implements Callable<Integer> {
         "E3 solo: kill -9 -> first DURABLE write acknowledged (ms)", "mode",
         List.of("timeout_s", "recovery"), "failover_ms");
     Files.deleteIfExists(kills);
+    printTable(recoveries);
+    return lostTotal == 0 ? 0 : 1;
+  }
+
+  /**
+   * Writes {@code e3-solo.csv} and {@code e3-solo-phases.csv} with every row so far: after each
+   * group, so a run cut short leaves what it measured.
+   */
+  private void writeCsvs() throws IOException {
+    List<String> lines = new ArrayList<>();
+    lines.add(HEADER);
+    for (Row r : rows) {
+      lines.add(r.csv());
+    }
+    Files.write(out.resolve("e3-solo.csv"), lines, StandardCharsets.UTF_8);
     List<String> phaseLines = new ArrayList<>();
     phaseLines.add(PHASES_HEADER);
     for (PhaseRow r : phaseRows) {
       phaseLines.add(r.csv());
     }
     Files.write(out.resolve("e3-solo-phases.csv"), phaseLines, StandardCharsets.UTF_8);
-    printTable(recoveries);
-    return lostTotal == 0 ? 0 : 1;
   }
 
   /**

@@ -36,9 +36,10 @@
  *
  * Futures complete on the NodeLoop thread inside these calls; a callback must only hand the
  * reply to its connection's event loop (never call back into the runtime, which throws). The
- * segmented log flushes synchronously, so {@code onFlushed} is needed only if a later log flushes
- * on a thread of its own (it would then post a task to the NodeLoop, which calls {@code
- * onFlushed}). An exception out of any call means the runtime stopped (a disk failure, or {@code
+ * segmented log flushes synchronously unless the driver hands it a thread for its fsyncs ({@code
+ * SegmentedReplicaLog.flushAsynchronously}, which the shard server does): then the fsync's end is
+ * posted to the NodeLoop, which calls {@code onFlushed}, and the loop never waits for the disk.
+ * An exception out of any call means the runtime stopped (a disk failure, or {@code
  * CommittedEntryLost}: an entry this node applied was lost after machine crashes of its write
  * quorum): the process must exit and be restarted by its supervisor; it recovers from its
  * replica log and rebuilds the state machine.

@@ -16,6 +16,11 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,8 +43,15 @@ import org.slf4j.LoggerFactory;
  * cache cannot be lost later behind newer durable writes.
  *
  * <p>Keeps the terms of its entries in memory ({@code 8} bytes per entry) for {@link #termAt};
- * entries themselves live in the core's log. Single-threaded (the driver's thread); flush is
- * synchronous.
+ * entries themselves live in the core's log. Single-threaded (the driver's thread). {@link #flush}
+ * is synchronous unless {@link #flushAsynchronously} moved it to a thread of its own: then it
+ * starts an fsync of the active segment there and returns; when the fsync ends, {@link
+ * #lastFlushedIndex} moves to the last index the segment held when it started and the driver is
+ * told, so the driver's thread never waits for the disk on the write path. Every other change
+ * that moves the flushed index or the segments (a suffix truncation, a reset, a prefix
+ * truncation, sealing a segment, close) first waits for a running fsync to end, so the fsync
+ * thread only ever moves the flushed position forward over bytes it made durable, and the
+ * durable hint written into each batch ({@code seg.flushedBytes}) is never ahead of the disk.
  *
  * <p>Invariants: {@code firstIndex - 1 <= flushedIndex <= lastIndex}; every segment but the
  * active one is flushed; batch sequence numbers grow across segments.
@@ -52,7 +64,8 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     final long number;
     final String name;
     long bytes;
-    long flushedBytes;
+    /** Written by the fsync thread too (see flushAsynchronously); never ahead of the disk. */
+    volatile long flushedBytes;
     /** Highest index of a PUT record in it (0 for none): prefix truncation may delete it below. */
     long maxIndex;
 
@@ -69,10 +82,19 @@ public final class SegmentedReplicaLog implements ReplicaLog {
   private long[] terms = new long[1024]; // terms[i] = term of entry firstIndex + i
   private int termCount;
   private long firstIndex;
-  private long flushedIndex;
+  /** Written by the fsync thread too (see flushAsynchronously). */
+  private volatile long flushedIndex;
   private long nextSequence;
   private List<Entry> recovered; // handed out once by load()
-  private boolean failed;
+  private volatile boolean failed;
+  /** Runs fsyncs off the driver's thread once set; null: {@link #flush} is synchronous. */
+  private Executor fsyncThread;
+  /** Told on the fsync thread when an asynchronous fsync ended: null, or why it failed. */
+  private Consumer<StorageException> onFlushed;
+  /** The asynchronous fsync running or last run; driver's thread only. */
+  private Future<?> fsyncing;
+  /** An asynchronous fsync is running and has not yet told the driver it ended. */
+  private volatile boolean fsyncRunning;
 
   private SegmentedReplicaLog(Disk disk, ReplicaLogConfig config, HardStateFile hardStateFile) {
     this.disk = disk;
@@ -263,6 +285,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
 
   @Override
   public void resetAfter(long index) {
+    awaitFsync();
     ensureUsable();
     recovered = null;
     if (index < 0) {
@@ -380,6 +403,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
 
   @Override
   public void truncateSuffix(long fromIndex) {
+    awaitFsync();
     ensureUsable();
     recovered = null;
     if (fromIndex < firstIndex || fromIndex > lastIndex() + 1) {
@@ -397,6 +421,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
 
   @Override
   public void truncatePrefix(long throughIndex) {
+    awaitFsync();
     ensureUsable();
     if (throughIndex < firstIndex) {
       return;
@@ -421,6 +446,28 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     }
   }
 
+  /**
+   * From now on {@link #flush} runs the fsync on {@code fsyncThread} (the driver's: this module
+   * creates no threads; one thread is enough, fsyncs never overlap) and returns at once;
+   * {@code onFlushed} is called there when it ended (with null, or with the failure, after which
+   * the log refuses every call: the node must stop and reopen it). For a driver whose replicas
+   * acknowledge once written (ORDERED): a DURABLE acknowledgement needs a flush that ends before
+   * it returns.
+   */
+  public void flushAsynchronously(Executor fsyncThread, Consumer<StorageException> onFlushed) {
+    Objects.requireNonNull(fsyncThread, "fsyncThread");
+    Objects.requireNonNull(onFlushed, "onFlushed");
+    if (this.fsyncThread != null) {
+      throw new IllegalStateException("already flushing asynchronously");
+    }
+    this.onFlushed = onFlushed;
+    this.fsyncThread = fsyncThread;
+  }
+
+  /**
+   * {@inheritDoc} Asynchronous once {@link #flushAsynchronously} was called: starts an fsync of
+   * the active segment unless one is running (whose end the driver hears of anyway).
+   */
   @Override
   public void flush() {
     ensureUsable();
@@ -428,6 +475,47 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     if (seg.flushedBytes == seg.bytes && flushedIndex == lastIndex()) {
       return;
     }
+    if (fsyncThread == null) {
+      flushActive();
+      return;
+    }
+    if (fsyncRunning) {
+      return;
+    }
+    long targetBytes = seg.bytes;
+    long targetIndex = lastIndex();
+    fsyncRunning = true;
+    fsyncing = CompletableFuture.runAsync(() -> {
+      StorageException failure = null;
+      try {
+        disk.flush(seg.name);
+        // Only appends ran meanwhile (everything else waits for this fsync): they only added
+        // bytes and entries after the targets, so both targets are durable now.
+        seg.flushedBytes = Math.max(seg.flushedBytes, targetBytes);
+        flushedIndex = Math.max(flushedIndex, targetIndex);
+      } catch (IOException | RuntimeException e) {
+        failed = true;
+        failure = new StorageException("replica log: flushing " + seg.name + " failed: " + e, e);
+      }
+      // Cleared before the driver hears: the flush it then asks for must start a new fsync
+      // (this task's future completes only after the callback returns).
+      fsyncRunning = false;
+      onFlushed.accept(failure);
+    }, fsyncThread);
+  }
+
+  /** Flushes the active segment on this thread, after any asynchronous fsync ended. */
+  public void flushNow() {
+    awaitFsync();
+    ensureUsable();
+    Segment seg = active();
+    if (seg.flushedBytes != seg.bytes || flushedIndex != lastIndex()) {
+      flushActive();
+    }
+  }
+
+  private void flushActive() {
+    Segment seg = active();
     try {
       disk.flush(seg.name);
     } catch (IOException e) {
@@ -437,8 +525,31 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     flushedIndex = lastIndex();
   }
 
+  /** Waits until no asynchronous fsync runs (before anything that moves what it covers). */
+  private void awaitFsync() {
+    Future<?> f = fsyncing;
+    if (f == null) {
+      return;
+    }
+    boolean interrupted = false;
+    while (true) {
+      try {
+        f.get();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      } catch (ExecutionException e) {
+        break; // the task catches everything itself; a failure shows as `failed`
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   @Override
   public void close() {
+    awaitFsync();
     try {
       disk.close();
     } catch (IOException e) {
@@ -483,6 +594,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     if (seg.bytes < config.segmentBytesMax()) {
       return;
     }
+    awaitFsync();
     try {
       disk.flush(seg.name);
       seg.flushedBytes = seg.bytes;

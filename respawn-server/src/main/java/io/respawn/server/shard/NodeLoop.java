@@ -107,6 +107,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** The peer transport found a peer unreachable (its process gone) or reachable again. */
   private record Reachability(NodeId peer, boolean up) {}
 
+  /** The replica log's asynchronous fsync ended; {@code failure} null unless it failed. */
+  private record FlushDone(io.respawn.storage.StorageException failure) {}
+
   /** Longest a hand-over waits for this leader's proposed writes to settle before it transfers. */
   static final long DRAIN_NANOS_MAX = 1_000_000_000L;
   /** While draining: when the transfer starts even if writes are still unsettled; else MIN. */
@@ -171,6 +174,15 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   public void offer(Object input) {
     inbox.add(input);
     LockSupport.unpark(thread);
+  }
+
+  /**
+   * Called on the replica log's fsync thread when an asynchronous flush ended (see {@code
+   * SegmentedReplicaLog.flushAsynchronously}): the loop tells the runtime, or stops the node if
+   * the fsync failed.
+   */
+  public void flushed(io.respawn.storage.StorageException failure) {
+    offer(new FlushDone(failure));
   }
 
   public Snapshot snapshot() {
@@ -279,6 +291,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         }
       } else if (input instanceof HandOver h) {
         startHandOver(h.done(), now);
+      } else if (input instanceof FlushDone f) {
+        if (f.failure() != null) {
+          throw f.failure(); // fail-stop, like any storage failure inside the runtime
+        }
+        runtime.onFlushed();
       } else if (input instanceof Reachability u) {
         if (u.up()) {
           runtime.onPeerReachable(u.peer());

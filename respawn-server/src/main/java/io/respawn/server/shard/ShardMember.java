@@ -86,13 +86,17 @@ public final class ShardMember implements AutoCloseable {
   private final java.util.concurrent.ConcurrentHashMap<Integer, String> nodeNames =
       new java.util.concurrent.ConcurrentHashMap<>();
   private final NodeLoop loop;
+  /** Runs the replica log's fsyncs (see SegmentedReplicaLog.flushAsynchronously). */
+  private final java.util.concurrent.ExecutorService fsyncThread;
   private final RespawnServer server;
   /** Every member's addresses, as the current membership names them. */
   private final MemberDirectory directory;
 
   private ShardMember(ShardConfig config, DataDirLock lock, SegmentedReplicaLog replicaLog,
       KvStore stateStore, EngineStateMachine stateMachine, PeerTransport transport,
-      NodeLoop loop, RespawnServer server, MemberDirectory directory) {
+      NodeLoop loop, RespawnServer server, MemberDirectory directory,
+      java.util.concurrent.ExecutorService fsyncThread) {
+    this.fsyncThread = fsyncThread;
     this.config = config;
     this.lock = lock;
     this.replicaLog = replicaLog;
@@ -173,6 +177,16 @@ public final class ShardMember implements AutoCloseable {
           RuntimeConfig.defaults(), replicaLog, stateMachine, t, System::nanoTime,
           RuntimeListener.none()), transport, stateMachine);
       loopRef.set(loop);
+      // Replicas acknowledge once written (ORDERED): the loop never waits for an fsync of the
+      // replica log, so acknowledgements and heartbeats keep flowing while the disk syncs.
+      java.util.concurrent.ExecutorService fsyncThread =
+          java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "respawn-replica-fsync");
+            t.setDaemon(true);
+            return t;
+          });
+      opened.add(fsyncThread);
+      replicaLog.flushAsynchronously(fsyncThread, loop::flushed);
       MemberDirectory directory = new MemberDirectory(config);
       loop.membershipListener(m -> transport.updatePeers(directory.update(m)));
       PopularitySampler sampler = new PopularitySampler(config.backup().sampleProbability(),
@@ -212,7 +226,7 @@ public final class ShardMember implements AutoCloseable {
             });
           });
       ShardMember member = new ShardMember(config, lock, replicaLog, engine, stateMachine,
-          transport, loop, server, directory);
+          transport, loop, server, directory, fsyncThread);
       self[0] = member;
       log.info("member {} ({}) of shard '{}' serving RESP on {}:{}, peers on {}",
           config.self(), me.role(), config.clusterId(), config.bindHost(), server.port(),
@@ -440,11 +454,12 @@ public final class ShardMember implements AutoCloseable {
     stateMachine.close(); // the loop no longer applies or reads
     transport.close();
     try {
-      replicaLog.flush();
+      replicaLog.flushNow();
     } catch (RuntimeException e) {
       log.error("final replica log flush failed: {}", e.toString());
     }
     replicaLog.close();
+    fsyncThread.shutdown();
     try {
       lock.close();
     } catch (IOException e) {

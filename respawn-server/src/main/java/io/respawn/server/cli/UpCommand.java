@@ -57,6 +57,12 @@ public final class UpCommand implements Callable<Integer> {
           + "or speculative (once warmed up and the primary's lease ran out) (default: hard-timeout).")
   String takeover;
 
+  @Option(names = "--recovery", paramLabel = "MODE",
+      description = "How a new primary gets the values it lacks from a backup: online (serves at "
+          + "once, pulling a key's value when a command needs it) or offline (copies every value "
+          + "before it serves) (default: online).")
+  String recovery;
+
   @Option(names = "--phi-soft", paramLabel = "PHI",
       description = "Phi-accrual soft threshold: suspicion that starts recovery (default: 3).")
   String phiSoft;
@@ -95,6 +101,7 @@ public final class UpCommand implements Callable<Integer> {
   java.util.Map<String, String> settings() {
     java.util.Map<String, String> m = new java.util.TreeMap<>(memberConfig);
     putIf(m, "takeover", takeover);
+    putIf(m, "recovery", recovery);
     putIf(m, "phi-soft", phiSoft);
     putIf(m, "phi-hard", phiHard);
     putIf(m, "phi-acceptable-pause-ms", phiAcceptablePauseMillis);

@@ -174,6 +174,9 @@ final class ClusterCommands {
       answer.complete(moved(slot, p));
     } else if (System.nanoTime() >= deadline) {
       answer.complete(error(p == null ? "CLUSTERDOWN The cluster is down"
+          : v.selfIsPrimary() && v.keysToLoad() > 0
+          ? "LOADING the new primary is copying its values from a backup before it serves ("
+              + v.keysToLoad() + " keys left, offline recovery); retry"
           : "TRYAGAIN the primary is not ready to serve yet; retry"));
     } else {
       SETTLE.schedule(() -> awaitSettled(slot, deadline, answer), SETTLE_POLL_MILLIS,

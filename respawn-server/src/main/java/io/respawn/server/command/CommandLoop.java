@@ -82,6 +82,17 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
     // other members, and blocking this thread on it would stall every client (for good if the
     // write quorum is gone).
     dispatcher.awaitDurableInline(dispatcher.keyspace.store().durableNoticeIsLocal());
+    // Online recovery: a command held for a value still on a backup runs once it has arrived.
+    dispatcher.wakeHeld(() -> {
+      try {
+        loop.execute(() -> {
+          dispatcher.resumeHeld(deliver);
+          schedulePassEnd();
+        });
+      } catch (RejectedExecutionException e) {
+        // The server is stopping: the held requests go with their connections.
+      }
+    });
   }
 
   public void start() {

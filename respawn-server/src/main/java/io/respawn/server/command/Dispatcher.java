@@ -52,6 +52,12 @@ public final class Dispatcher {
   java.util.function.Supplier<java.util.Map<String, java.util.Map<String, Object>>> extraInfo;
   /** Set when this node is a member of a replicated shard (RESPAWN HANDOVER); else null. */
   ShardControl shardControl;
+  /** Set on a shard member: keys whose values a new primary still pulls; else null. */
+  private PendingValues pendingValues;
+  /** Runs {@link #resumeHeld} on the command thread soon (set by the command loop). */
+  private volatile Runnable wakeHeld = () -> { };
+  private final java.util.concurrent.atomic.AtomicBoolean wakePending =
+      new java.util.concurrent.atomic.AtomicBoolean();
   /** Set when this node mirrors to, or is the mirror of, another site; else null. */
   io.respawn.server.mirror.MirrorControl mirror;
   final SlowLog slowLog = new SlowLog();
@@ -113,6 +119,23 @@ public final class Dispatcher {
     cluster = new ClusterCommands(view, servingHere);
     cluster.register(table);
     extraInfo = info;
+  }
+
+  /**
+   * Online recovery on a shard member: a data command whose keys' values are still on a backup is
+   * held (with the later requests of its client, as CLIENT PAUSE holds them) until they are here.
+   * Call before serving.
+   */
+  public void enablePendingValues(PendingValues values) {
+    pendingValues = values;
+  }
+
+  /**
+   * What runs {@link #resumeHeld} on the command thread (and ends the pass) when a value a held
+   * command waits for has arrived; any thread may call it.
+   */
+  public void wakeHeld(Runnable wake) {
+    wakeHeld = wake;
   }
 
   /** Lets RESPAWN HANDOVER reach the shard runtime of this member. Call before serving. */
@@ -248,6 +271,16 @@ public final class Dispatcher {
         && pause.holds(changesData(session, spec), now)) {
       return null;
     }
+    if (pendingValues != null && pendingValues.any()
+        && (!session.inTransaction() || spec.has(Flag.TX_CONTROL))) {
+      String refusal = awaitValues(session, spec, args);
+      if (refusal == HOLD) {
+        return null;
+      } else if (refusal != null) {
+        return reject(session, spec, refusal);
+      }
+    }
+    session.valuesWaitSinceNanos = 0;
     stats.commandsProcessed++;
     if (session.inTransaction() && !spec.has(Flag.TX_CONTROL)) {
       session.transaction.add(args);
@@ -265,6 +298,73 @@ public final class Dispatcher {
       return Reply.now(message);
     }
     return finish(session, spec, args, message, mark);
+  }
+
+  private static final String HOLD = "hold";
+  /** Longest a command waits for values still on a backup before it is told TRYAGAIN. */
+  static final long VALUES_WAIT_NANOS_MAX = 3_000_000_000L;
+
+  /**
+   * Online recovery: whether the command must wait for values still on a backup. Returns null to
+   * run it now, {@link #HOLD} to hold it (a pull of its pending keys is on its way; the command
+   * runs again once it is answered), or an error text once it has waited {@link
+   * #VALUES_WAIT_NANOS_MAX}. A data command without key arguments that reads (DBSIZE, SCAN, KEYS,
+   * RANDOMKEY) sees the whole keyspace, so it waits until every value is here.
+   */
+  private String awaitValues(Session session, CommandSpec spec, byte[][] args) {
+    List<byte[]> pending = new ArrayList<>();
+    boolean wholeKeyspace = pendingKeys(spec, args, pending);
+    if (spec.name().equals("exec") && session.transaction != null) {
+      for (byte[][] queued : session.transaction) {
+        CommandSpec q = resolve(queued);
+        if (q != null && q.arityOk(queued.length)) {
+          wholeKeyspace |= pendingKeys(q, queued, pending);
+        }
+      }
+    }
+    if (pending.isEmpty() && !wholeKeyspace) {
+      return null;
+    }
+    long now = System.nanoTime();
+    if (session.valuesWaitSinceNanos == 0) {
+      session.valuesWaitSinceNanos = now;
+    } else if (now - session.valuesWaitSinceNanos >= VALUES_WAIT_NANOS_MAX) {
+      session.valuesWaitSinceNanos = 0;
+      return wholeKeyspace && pending.isEmpty()
+          ? "TRYAGAIN the new primary is still pulling values from a backup; whole-keyspace "
+              + "commands run once every value is here; retry"
+          : "TRYAGAIN the value of a key this command needs is still being pulled from a "
+              + "backup; retry";
+    }
+    if (!pending.isEmpty()) {
+      pendingValues.pull(pending).whenComplete((v, e) -> {
+        if (wakePending.compareAndSet(false, true)) {
+          wakeHeld.run();
+        }
+      });
+    }
+    return HOLD; // a whole-keyspace read is looked at again by the next tick's resumeHeld
+  }
+
+  /**
+   * Adds the keys of one command whose values are still pending to {@code out}; returns true when
+   * the command reads the whole keyspace (a read with no key arguments) while any value is.
+   */
+  private boolean pendingKeys(CommandSpec spec, byte[][] args, List<byte[]> out) {
+    boolean touchesData = spec.firstKey() > 0 || spec.has(Flag.WRITE) || spec.has(Flag.READONLY);
+    if (!touchesData) {
+      return false;
+    }
+    if (spec.firstKey() == 0) {
+      return !spec.has(Flag.WRITE); // FLUSHALL / FLUSHDB need no value
+    }
+    int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
+    for (int i = spec.firstKey(); i <= last && i < args.length; i += Math.max(1, spec.step())) {
+      if (pendingValues.pending(args[i])) {
+        out.add(args[i]);
+      }
+    }
+    return false;
   }
 
   /**
@@ -397,6 +497,7 @@ public final class Dispatcher {
    * each client's in order until one is still held; hands each reply to {@code deliver}.
    */
   public void resumeHeld(BiConsumer<Session, Reply> deliver) {
+    wakePending.set(false);
     if (pause.heldCount() == 0 || pause.mode(keyspace.tick()) == ClientPause.Mode.ALL) {
       return;
     }

@@ -59,6 +59,11 @@ public final class Session {
    * executed again once the pause allows it, and the later ones wait behind it.
    */
   java.util.ArrayDeque<io.respawn.server.resp.Request> postponed;
+  /**
+   * When the first of {@link #postponed} started waiting for values still on a backup (online
+   * recovery, {@link PendingValues}), in {@code System.nanoTime()}; 0 when it does not wait.
+   */
+  long valuesWaitSinceNanos;
 
   /** Replies produced in the current command-thread pass, not yet handed to the connection. */
   List<Reply> outbox;

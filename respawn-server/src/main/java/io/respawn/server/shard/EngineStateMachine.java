@@ -240,6 +240,14 @@ public final class EngineStateMachine
     }
   }
 
+  /**
+   * Whether this member holds {@code key} only as a timestamp (its value is on a backup). Any
+   * thread: while this member leads and serves, a key only ever leaves that state.
+   */
+  public boolean isUnknown(byte[] key) {
+    return unknown.size() > 0 && unknown.lookup(key) != null;
+  }
+
   /** How many keys this member holds only as timestamps. Any thread. */
   public long unknownKeyCount() {
     return unknown.size();

@@ -38,8 +38,10 @@ import org.slf4j.LoggerFactory;
  * with one {@code processQueued} (all connections' writes become one proposal) and publishes a
  * {@link Snapshot} the command thread reads without locks (lease, role, indexes).
  *
- * <p>A member that was a witness and now leads first pulls the values it holds only as
- * timestamps ({@link ValueRecovery}); until that is done it serves nothing ({@code TRYAGAIN}).
+ * <p>A member that was a witness and now leads pulls the values it holds only as timestamps
+ * ({@link ValueRecovery}): with {@link RecoveryMode#OFFLINE} it serves nothing until that is
+ * done; with {@link RecoveryMode#ONLINE} it serves at once, and a command that needs a value not
+ * here yet asks for it with {@link #pullNow}.
  *
  * <p>A hand-over (planned stop, RESPAWN HANDOVER, giving leadership back to the configured
  * primary) first <em>drains</em>: this member stops serving (commands wait for the shard to
@@ -101,6 +103,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** How far behind the commit index the configured primary may be and still count as caught up. */
   static final long GIVE_BACK_LAG_ENTRIES_MAX = 256;
 
+  /** Online recovery: the command thread needs these keys' values now. */
+  private record PriorityRequest(List<byte[]> keys, CompletableFuture<Void> done) {}
+
   /** A request to stop leading (planned stop, RESPAWN HANDOVER). */
   private record HandOver(CompletableFuture<Boolean> done) {}
 
@@ -143,11 +148,18 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   public NodeLoop(NodeId self, NodeId designatedPrimary,
       Function<io.respawn.node.Transport, NodeRuntime<Void, EngineStateMachine.Read>> runtime,
       PeerTransport transport, EngineStateMachine stateMachine) {
+    this(self, designatedPrimary, runtime, transport, stateMachine, ShardConfig.RECOVERY_DEFAULT);
+  }
+
+  /** As above, with how this member gets missing values once it leads ({@code recoveryMode}). */
+  public NodeLoop(NodeId self, NodeId designatedPrimary,
+      Function<io.respawn.node.Transport, NodeRuntime<Void, EngineStateMachine.Read>> runtime,
+      PeerTransport transport, EngineStateMachine stateMachine, RecoveryMode recoveryMode) {
     this.self = self;
     this.designatedPrimary = designatedPrimary;
     this.transport = transport;
     this.runtime = runtime.apply(transport);
-    this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull);
+    this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull, recoveryMode);
     this.replicaWaits = new ReplicaWaits(self);
     transport.pullInbox(m -> offer(m));
     transport.reachability((peer, up) -> offer(new Reachability(peer, up)));
@@ -211,7 +223,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** Proposes a batch; DURABLE makes the primary flush at once rather than within its interval. */
   public WriteTicket propose(List<Mutation> batch, Durability level) {
     Snapshot s = snapshot;
-    if (s.status() != Status.LEADER || s.recovering()) {
+    if (s.status() != Status.LEADER || (s.recovering() && recovery.mode() == RecoveryMode.OFFLINE)) {
       throw new NotPrimaryException(s.recovering()
           ? "TRYAGAIN the new primary is still pulling values from a backup; retry"
           : "TRYAGAIN this member is not the primary; retry", true);
@@ -285,6 +297,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         transport.sendPull(reply);
       } else if (input instanceof PullKeysReply r) {
         recovery.onReply(r, now);
+      } else if (input instanceof PriorityRequest q) {
+        CompletableFuture<Void> done = q.done();
+        recovery.pullNow(q.keys()).whenComplete((v, e) -> done.complete(null));
       } else if (input instanceof PopularityReport r) {
         if (popularity != null) {
           popularity.onReport(r);
@@ -341,6 +356,23 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   public void membershipListener(Consumer<Membership> listener) {
     this.membershipListener = listener;
+  }
+
+  /**
+   * Online recovery: asks for the values of those of {@code keys} this member holds only as
+   * timestamps, in the priority pull of this pass. Completes (on the loop thread) once their
+   * replies are applied, their pulls timed out, or this member stopped leading; the caller then
+   * checks again. Any thread.
+   */
+  public CompletableFuture<Void> pullNow(List<byte[]> keys) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    offer(new PriorityRequest(keys, done));
+    return done;
+  }
+
+  /** INFO fields of value recovery (mode, phase, keys and bytes pulled, priority pulls). */
+  public java.util.Map<String, Object> recoveryInfo() {
+    return recovery.info();
   }
 
   /** RESPAWN MEMBER ADD|PROMOTE|REMOVE|LIST, carried out by the loop (see {@link MembershipChanges}). */
@@ -529,11 +561,12 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       for (NodeId id : r.membership().votingBackups()) {
         sources.add(id);
       }
-      recovery.start(sources);
+      recovery.start(sources, now);
       leaderSinceNanos = now;
       servingLogged = false;
       log.info("leading in term {} (commit {}); {}", r.term(), r.commitIndex(),
-          recovery.active() ? "pulling values held only as timestamps from " + sources
+          recovery.active() ? "pulling values held only as timestamps from " + sources + " ("
+              + recovery.mode().spelling() + " recovery)"
               : "no values to pull");
     } else if (!leader && wasLeader) {
       if (pendingHandOver != null) {
@@ -557,7 +590,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       readyInTerm = true;
     }
     long servingUntil = Long.MIN_VALUE;
-    if (r.status() == Status.LEADER && readyInTerm && !recovery.active() && !draining()) {
+    if (r.status() == Status.LEADER && readyInTerm && !recovery.holdsServing() && !draining()) {
       servingUntil = r.leaseExpiryNanos();
       if (!servingLogged && servingUntil != Long.MIN_VALUE) {
         servingLogged = true;

@@ -28,6 +28,7 @@ public final class ReplicatedStore implements KvStore {
   private final ShardWrites writes;
   private final io.respawn.storage.backup.PopularitySampler sampler;
   private final InFlightWrites inFlight = new InFlightWrites();
+  private volatile java.util.function.Predicate<byte[]> pending;
   private long nextSequence = 1;
   /** Newest in-flight sequence a read observed since the last takeReadGate; command thread. */
   private long observedSequence = -1;
@@ -65,7 +66,19 @@ public final class ReplicatedStore implements KvStore {
       observedSequence = Math.max(observedSequence, c.sequence());
       return c.value();
     }
-    return applied.get(key);
+    StoredValue v = applied.get(key);
+    if (v == null && pending != null && pending.test(key)) {
+      // Online recovery holds every command whose key is pending before it runs (Dispatcher);
+      // should one get here anyway, "absent" would be wrong: the value is on a backup.
+      throw new ShardWrites.NotPrimaryException(
+          "TRYAGAIN the value of this key is still being pulled from a backup; retry", true);
+    }
+    return v;
+  }
+
+  /** Keys whose values are still on a backup (online recovery): never read as absent. */
+  public void pendingValues(java.util.function.Predicate<byte[]> pending) {
+    this.pending = pending;
   }
 
   @Override

@@ -38,6 +38,7 @@ import java.util.TreeMap;
  * lease-ms = 200
  * join = true                         # optional: a member added online (see below)
  * takeover = hard-timeout             # or speculative (DESIGN §6); see docs/shard.md
+ * recovery = online                   # or offline: see {@link RecoveryMode}, docs/recovery.md
  * phi-soft = 3                        # phi-accrual thresholds: soft suspicion starts recovery,
  * phi-hard = 8                        #   hard suspicion allows a hard-timeout campaign
  * phi-acceptable-pause-ms = 250       # silence added to the mean before phi rises
@@ -72,19 +73,21 @@ import java.util.TreeMap;
  * @param takeover when a witness (or the configured primary, following) campaigns
  * @param phi the phi-accrual detector every member runs on its leader
  * @param backup the backup role's storage and popularity sampling
+ * @param recovery how this member, once it leads, gets the values it holds only as timestamps
  */
 public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
     Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
     long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
-    PhiAccrualDetector.Settings phi, BackupSettings backup) {
+    PhiAccrualDetector.Settings phi, BackupSettings backup, RecoveryMode recovery) {
 
-  /** With the default {@link BackupSettings}. */
+  /** With the default {@link BackupSettings} and {@link #RECOVERY_DEFAULT}. */
   public ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
       Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
       long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
       PhiAccrualDetector.Settings phi) {
     this(clusterId, self, dataDir, bindHost, members, secret, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, join, takeover, phi, BackupSettings.defaults());
+        heartbeatIntervalMillis, leaseMillis, join, takeover, phi, BackupSettings.defaults(),
+        RECOVERY_DEFAULT);
   }
 
   /** Where one member listens. */
@@ -95,7 +98,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms", "join",
       "takeover", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
       "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
-      "backup-segment-bytes");
+      "backup-segment-bytes", "recovery");
   /**
    * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
    * campaigns after 300-600 ms of silence, an idle primary heartbeats every 50 ms, and its read
@@ -117,9 +120,11 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
   public static final long PHI_ACCEPTABLE_PAUSE_HEARTBEATS = 5;
   public static final int PHI_WINDOW_DEFAULT = 200;
   public static final TakeoverMode TAKEOVER_DEFAULT = TakeoverMode.HARD_TIMEOUT;
+  public static final RecoveryMode RECOVERY_DEFAULT = RecoveryMode.ONLINE;
 
   public ShardConfig {
     members = Map.copyOf(members);
+    java.util.Objects.requireNonNull(recovery, "recovery");
     if (!members.containsKey(self)) {
       throw new IllegalArgumentException("node-id " + self.value() + " is not one of the members "
           + new TreeMap<>(members).keySet());
@@ -219,8 +224,10 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         (int) Math.min(Integer.MAX_VALUE,
             longValue(p, "backup-hot-keys", d.hotKeysMax(), 0)),
         longValue(p, "backup-segment-bytes", d.segmentBytesMax(), 1));
+    RecoveryMode recovery = p.getProperty("recovery") == null ? RECOVERY_DEFAULT
+        : RecoveryMode.parse(p.getProperty("recovery"));
     return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
-        joinText.equals("true"), takeover, phi, backup);
+        joinText.equals("true"), takeover, phi, backup, recovery);
   }
 
   /** This member's own addresses. */

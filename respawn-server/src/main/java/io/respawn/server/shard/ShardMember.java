@@ -175,7 +175,7 @@ public final class ShardMember implements AutoCloseable {
       }
       NodeLoop loop = new NodeLoop(config.self(), designatedPrimary, t -> NodeRuntime.start(core,
           RuntimeConfig.defaults(), replicaLog, stateMachine, t, System::nanoTime,
-          RuntimeListener.none()), transport, stateMachine);
+          RuntimeListener.none()), transport, stateMachine, config.recovery());
       loopRef.set(loop);
       // Replicas acknowledge once written (ORDERED): the loop never waits for an fsync of the
       // replica log, so acknowledgements and heartbeats keep flowing while the disk syncs.
@@ -199,6 +199,7 @@ public final class ShardMember implements AutoCloseable {
       loop.start();
       opened.add(loop);
       ReplicatedStore store = new ReplicatedStore(engine, loop, sampler);
+      store.pendingValues(stateMachine::isUnknown);
       ShardMember[] self = new ShardMember[1];
       ServerConfig serverConfig = new ServerConfig(config.bindHost(), me.resp().getPort(), data,
           Durability.ORDERED, null, limits, 1, stateConfig);
@@ -206,6 +207,22 @@ public final class ShardMember implements AutoCloseable {
           d -> {
             d.enableCluster(() -> self[0].view(), () -> self[0].servingHere(),
                 () -> self[0].info());
+            d.enablePendingValues(new io.respawn.server.command.PendingValues() {
+              @Override
+              public boolean any() {
+                return stateMachine.unknownKeyCount() > 0;
+              }
+
+              @Override
+              public boolean pending(byte[] key) {
+                return stateMachine.isUnknown(key);
+              }
+
+              @Override
+              public java.util.concurrent.CompletableFuture<Void> pull(List<byte[]> keys) {
+                return loop.pullNow(keys);
+              }
+            });
             d.enableShardControl(new io.respawn.server.command.ShardControl() {
               @Override
               public java.util.concurrent.CompletableFuture<String> handOver() {
@@ -280,7 +297,9 @@ public final class ShardMember implements AutoCloseable {
           m.resp().getHostString(), m.resp().getPort(), m.peer().getPort(), m.role(),
           isSelf || reachable.getOrDefault(m.id(), false)));
     }
-    return new ShardView(selfIndex, primary, s.term(), members, loop.mayServeReads());
+    long toLoad = s.recovering() && config.recovery() == RecoveryMode.OFFLINE
+        ? stateMachine.unknownKeyCount() : 0;
+    return new ShardView(selfIndex, primary, s.term(), members, loop.mayServeReads(), toLoad);
   }
 
   /** INFO fields of a shard member. */
@@ -324,6 +343,7 @@ public final class ShardMember implements AutoCloseable {
         : primary.resp().getHostString() + ":" + primary.resp().getPort());
     shard.put("respawn_recovering", s.recovering() ? 1 : 0);
     shard.put("respawn_keys_pulled", s.keysPulled());
+    shard.putAll(loop.recoveryInfo());
     shard.put("respawn_keys_unknown", stateMachine.unknownKeyCount());
     shard.put("respawn_keys_unknown_bytes", stateMachine.unknownKeyBytes());
     shard.put("respawn_pull_keys_answered", loop.pullKeysAnswered());

@@ -18,10 +18,12 @@ import java.util.List;
  * @param epoch the current term
  * @param members every member, in id order
  * @param selfServing this member is the primary and may serve now (it holds the read lease and
- *     has no recovery or hand-over under way)
+ *     has no offline recovery or hand-over under way)
+ * @param keysToLoad values this member, the primary, still copies from a backup before it serves
+ *     (offline recovery); 0 otherwise
  */
 public record ShardView(int self, int primary, long epoch, List<MemberView> members,
-    boolean selfServing) {
+    boolean selfServing, long keysToLoad) {
 
   /**
    * One member as clients see it.
@@ -42,6 +44,12 @@ public record ShardView(int self, int primary, long epoch, List<MemberView> memb
       throw new IllegalArgumentException("self " + self + " / primary " + primary
           + " out of range for " + members.size() + " members");
     }
+  }
+
+  /** A view with nothing to load before serving. */
+  public ShardView(int self, int primary, long epoch, List<MemberView> members,
+      boolean selfServing) {
+    this(self, primary, epoch, members, selfServing, 0);
   }
 
   /** A view in which this member serves whenever it is the primary (tests, single views). */

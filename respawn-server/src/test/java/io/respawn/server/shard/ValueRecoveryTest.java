@@ -132,6 +132,90 @@ class ValueRecoveryTest {
         .isEqualTo("new");
   }
 
+  /**
+   * Online recovery: the keys commands need now go out together in one priority pull at the next
+   * tick, before the background pull; a key asked for twice is asked of the backup once, and both
+   * waiters are released when its value is installed. A reply from a backup that had not applied
+   * far enough installs nothing but still releases the waiters (they ask again).
+   */
+  @Test
+  void priorityPullsShareOneRequestPerKeyAndReleaseTheirWaiters() {
+    EngineStateMachine backup = new EngineStateMachine(new MapKvStore());
+    EngineStateMachine witness = new EngineStateMachine(new MapKvStore());
+    for (int i = 1; i <= 1000; i++) {
+      Entry e = put(i, "k" + i, "v" + i);
+      witness.apply(e.elide());
+      backup.apply(e);
+    }
+    List<PullKeys> sent = new ArrayList<>();
+    ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { });
+    ValueRecovery recovery = new ValueRecovery(NodeId.of(3), witness,
+        m -> sent.add((PullKeys) m), RecoveryMode.ONLINE);
+    recovery.start(List.of(NodeId.of(2)), 0);
+    var first = recovery.pullNow(List.of(b("k10"), b("k20")));
+    var second = recovery.pullNow(List.of(b("k20")));
+    var known = recovery.pullNow(List.of(b("absent-everywhere")));
+    assertThat(known).isDone(); // not unknown here: nothing to wait for
+    assertThat(first).isNotDone();
+    recovery.tick(1_000);
+    assertThat(sent).hasSize(2); // the priority pull first, then the background one
+    assertThat(sent.get(0).keys()).map(k -> new String(k, StandardCharsets.UTF_8))
+        .containsExactly("k10", "k20");
+    recovery.onReply(answerer.answer(sent.get(0)), 2_000);
+    assertThat(first).isDone();
+    assertThat(second).isDone();
+    assertThat(new String(witness.read(b("k20")).value().value(), StandardCharsets.UTF_8))
+        .isEqualTo("v20");
+    assertThat(recovery.info()).containsEntry("respawn_recovery_priority_pulls", 1L)
+        .containsEntry("respawn_recovery_priority_keys", 2L);
+
+    // A backup that has not applied what the pull asks for: nothing installed, waiter released.
+    var third = recovery.pullNow(List.of(b("k30")));
+    recovery.tick(3_000);
+    PullKeys p = sent.get(sent.size() - 1);
+    assertThat(p.keys()).hasSize(1);
+    recovery.onReply(new PullKeysReply(NodeId.of(2), NodeId.of(3), p.requestId(),
+        p.minAppliedIndex() - 1, List.of()), 4_000);
+    assertThat(third).isDone();
+    assertThat(witness.read(b("k30")).unknown()).isTrue();
+    // Lost replies time out: the waiter is released after PULL_TIMEOUT_NANOS.
+    var fourth = recovery.pullNow(List.of(b("k40")));
+    recovery.tick(5_000);
+    recovery.tick(5_000 + ValueRecovery.PULL_TIMEOUT_NANOS);
+    assertThat(fourth).isDone();
+    // Losing leadership releases everyone still waiting.
+    var fifth = recovery.pullNow(List.of(b("k50")));
+    recovery.stop();
+    assertThat(fifth).isDone();
+    assertThat(recovery.holdsServing()).isFalse();
+  }
+
+  @Test
+  void offlineRecoveryHoldsServingUntilEveryValueIsHere() {
+    EngineStateMachine backup = new EngineStateMachine(new MapKvStore());
+    EngineStateMachine witness = new EngineStateMachine(new MapKvStore());
+    for (int i = 1; i <= 300; i++) {
+      Entry e = put(i, "k" + i, "v" + i);
+      witness.apply(e.elide());
+      backup.apply(e);
+    }
+    ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { });
+    List<PullKeysReply> replies = new ArrayList<>();
+    ValueRecovery recovery = new ValueRecovery(NodeId.of(3), witness,
+        m -> replies.add(answerer.answer((PullKeys) m)), RecoveryMode.OFFLINE);
+    assertThat(recovery.holdsServing()).isFalse(); // not leading
+    recovery.start(List.of(NodeId.of(2)), 0);
+    long now = 0;
+    while (recovery.active()) {
+      assertThat(recovery.holdsServing()).isTrue();
+      recovery.tick(now);
+      recovery.onReply(replies.remove(0), now);
+      now += 1_000_000;
+    }
+    assertThat(recovery.holdsServing()).isFalse();
+    assertThat(witness.unknownKeyCount()).isZero();
+  }
+
   /** Delivers pulls straight to the backup's answerer. */
   private static final class ValueRecoveryHarness {
     final List<PullKeysReply> replies = new ArrayList<>();

@@ -103,6 +103,33 @@ public final class StatusCommand implements Callable<Integer> {
           i.getOrDefault("respawn_applied_index", "-"), lag,
           "-".equals(lease) ? "-" : lease + " ms", i.getOrDefault("process_id", "-"));
     }
+    for (Row r : rows) {
+      String recovery = recoveryLine(r.info());
+      if (recovery != null) {
+        out.println("recovery on " + r.info().getOrDefault("respawn_node_id", "?") + " ("
+            + r.address() + "): " + recovery);
+      }
+    }
+  }
+
+  /**
+   * What a member recovering values says about it (docs/recovery.md), or null when it is not
+   * recovering: mode and phase, keys left, keys and bytes pulled, priority pulls and their
+   * latency.
+   */
+  static String recoveryLine(Map<String, String> i) {
+    if (i == null || i.get("respawn_recovery_phase") == null
+        || "none".equals(i.get("respawn_recovery_phase"))) {
+      return null;
+    }
+    return String.format(java.util.Locale.ROOT, "%s, %s keys left, %s keys (%s bytes) pulled, "
+            + "%s priority pulls (latency avg %s us, max %s us)",
+        i.get("respawn_recovery_phase"), i.getOrDefault("respawn_recovery_keys_left", "?"),
+        i.getOrDefault("respawn_keys_pulled", "?"),
+        i.getOrDefault("respawn_recovery_bytes_pulled", "?"),
+        i.getOrDefault("respawn_recovery_priority_pulls", "?"),
+        i.getOrDefault("respawn_recovery_priority_latency_avg_us", "?"),
+        i.getOrDefault("respawn_recovery_priority_latency_max_us", "?"));
   }
 
   /** A numeric INFO value, or -1 when missing or not a number. */

@@ -28,8 +28,10 @@ import java.util.zip.CRC32C;
  * | count x keyHash i64 |                     count <= {@link #REPORT_HASHES_MAX}
  * </pre>
  *
- * A backup whose applied index is below {@code minAppliedIndex} (it has not applied everything
- * the primary committed yet) answers with count 0 and its applied index; the primary asks again.
+ * {@code minAppliedIndex} is the newest log index the primary knows of a write to any of the
+ * keys: a backup whose applied index is below it (it has not applied that write yet) answers with
+ * count 0 and its applied index, and the primary asks again. Priority pulls (a client command
+ * waits for them) and background pulls use the same frames (docs/recovery.md).
  *
  * <p>A popularity report carries the 64-bit hashes ({@code io.respawn.storage.backup.KeyHash}) of
  * the keys the primary sampled since its last report (DESIGN §3); {@code requestsSampled} counts

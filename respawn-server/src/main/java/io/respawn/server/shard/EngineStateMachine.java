@@ -248,6 +248,22 @@ public final class EngineStateMachine
     return unknown.size() > 0 && unknown.lookup(key) != null;
   }
 
+  /**
+   * The newest log index known here of a write to any of {@code keys} that are still unknown (0
+   * if none is): a backup that has applied that much holds values at least as new as any write to
+   * them this member knows of. Node loop thread.
+   */
+  public long newestUnknownIndex(List<byte[]> keys) {
+    long newest = 0;
+    for (byte[] key : keys) {
+      WitnessTable.Timestamp t = unknown.lookup(key);
+      if (t != null) {
+        newest = Math.max(newest, t.index());
+      }
+    }
+    return newest;
+  }
+
   /** How many keys this member holds only as timestamps. Any thread. */
   public long unknownKeyCount() {
     return unknown.size();

@@ -20,8 +20,10 @@ import java.util.function.Consumer;
  * a backup (DESIGN §5.3 step 4, §5.4). Two kinds of pull, both {@link PullKeys} messages:
  *
  * <ul>
- *   <li><b>Background</b>: {@link #KEYS_PER_PULL} unknown keys at a time, one pull outstanding,
- *       walking the witness table until no key is unknown.
+ *   <li><b>Background</b>: {@link #KEYS_PER_PULL} unknown keys at a time, walking the witness
+ *       table until no key is unknown; offline with {@link #OFFLINE_PULLS_OUTSTANDING} pulls
+ *       outstanding (the copy goes as fast as the backup answers), online with one (so that a
+ *       priority pull waits behind at most one background answer at the backup).
  *   <li><b>Priority</b> ({@link #pullNow}, online recovery only): the keys a client command needs
  *       now. Every key asked for in one pass of the node loop goes out in one pull at the end of
  *       the pass ({@link #tick}), at most {@link #PRIORITY_KEYS_PER_PULL} keys per message, any
@@ -34,10 +36,12 @@ import java.util.function.Consumer;
  * unknown key waits for its priority pull (the command layer holds it; see {@code
  * Dispatcher}).
  *
- * <p>Safety: each pull carries the primary's applied index when it is sent, which covers the
- * newest write to every key it asks for (a key becomes unknown when an entry in witness form is
- * applied): a backup answers only once it has applied at least that much, so every value it sends
- * is at least that new. Values land in the state machine only for keys still unknown whose newest
+ * <p>Safety: each pull carries the newest log index known here of a write to any key it asks
+ * for (the keys' timestamps in the witness table; a key becomes unknown when an entry in witness
+ * form is applied): a backup answers only once it has applied at least that much, so every value
+ * it sends is at least that new. (Asking for this member's whole applied index instead would make
+ * a backup that lags the newest writes by a few entries answer "not yet" to most pulls while
+ * clients write.) Values land in the state machine only for keys still unknown whose newest
  * write known here the backup's applied index covers ({@link EngineStateMachine#installPulled}); a
  * key written here meanwhile is known already and keeps its newer value.
  *
@@ -54,10 +58,17 @@ final class ValueRecovery {
   static final int KEYS_PER_PULL = 256;
   /** Keys one priority pull message asks for at most; more make more messages. */
   static final int PRIORITY_KEYS_PER_PULL = 256;
-  static final long PULL_TIMEOUT_NANOS = 300_000_000L;
+  /**
+   * A pull unanswered this long is asked again (its waiters re-check and ask again). A late
+   * answer is still installed: every value is checked against the key's newest write known here,
+   * whichever pull it answers.
+   */
+  static final long PULL_TIMEOUT_NANOS = 1_000_000_000L;
   static final long NOT_YET_RETRY_NANOS = 5_000_000L;
   /** A reply stops adding values past this many bytes; the rest is asked for again. */
   static final int REPLY_BYTES_MAX = 4 << 20;
+  /** Background pulls outstanding at most in offline recovery (online: one). */
+  static final int OFFLINE_PULLS_OUTSTANDING = 4;
   /** Priority pulls outstanding at most; keys asked for past that wait for the next tick. */
   static final int PRIORITY_PULLS_OUTSTANDING_MAX = 64;
 
@@ -68,9 +79,10 @@ final class ValueRecovery {
   private List<NodeId> sources = List.of();
   private boolean leading;
   private long requestId;
-  private long outstanding = -1;
-  /** The applied index the outstanding pull asked the backup for. */
-  private long outstandingMinAppliedIndex;
+  /** Background pulls on their way: request id -> the applied index each asked for. */
+  private final Map<Long, Long> outstanding = new HashMap<>();
+  /** When each background pull was sent, by request id (to time it out). */
+  private final Map<Long, Long> outstandingSentAt = new HashMap<>();
   private long nextSendAtNanos;
   private int rotation;
   private long pulls;
@@ -135,7 +147,8 @@ final class ValueRecovery {
   void start(List<NodeId> sources, long nowNanos) {
     this.sources = List.copyOf(sources);
     this.leading = true;
-    this.outstanding = -1;
+    this.outstanding.clear();
+    this.outstandingSentAt.clear();
     this.nextSendAtNanos = 0;
     this.startedAtNanos = stateMachine.unknownKeyCount() > 0 ? nowNanos : 0;
   }
@@ -148,7 +161,8 @@ final class ValueRecovery {
   /** This member no longer leads: every command waiting for a pull is let go (it re-checks). */
   void stop() {
     leading = false;
-    outstanding = -1;
+    outstanding.clear();
+    outstandingSentAt.clear();
     startedAtNanos = 0;
     releaseAll();
   }
@@ -248,16 +262,31 @@ final class ValueRecovery {
       }
       nextReportNanos = nowNanos + 2_000_000_000L;
     }
-    if (nowNanos < nextSendAtNanos || sources.isEmpty()) {
+    if (sources.isEmpty()) {
       return;
     }
-    List<byte[]> keys = stateMachine.unknownKeys(KEYS_PER_PULL);
-    NodeId target = sources.get(Math.floorMod(rotation++, sources.size()));
-    outstanding = ++requestId;
-    outstandingMinAppliedIndex = stateMachine.appliedIndex();
-    pulls++;
-    send.accept(new PullKeys(self, target, outstanding, outstandingMinAppliedIndex, keys));
-    nextSendAtNanos = nowNanos + PULL_TIMEOUT_NANOS;
+    // A lost answer: that pull's keys are asked for again by a later one.
+    outstandingSentAt.entrySet().removeIf(e -> {
+      boolean lost = nowNanos - e.getValue() >= PULL_TIMEOUT_NANOS;
+      if (lost) {
+        outstanding.remove(e.getKey());
+      }
+      return lost;
+    });
+    int max = mode == RecoveryMode.OFFLINE ? OFFLINE_PULLS_OUTSTANDING : 1;
+    while (outstanding.size() < max && nowNanos >= nextSendAtNanos) {
+      List<byte[]> keys = stateMachine.unknownKeys(KEYS_PER_PULL);
+      if (keys.isEmpty()) {
+        return;
+      }
+      NodeId target = sources.get(Math.floorMod(rotation++, sources.size()));
+      long id = ++requestId;
+      long minApplied = stateMachine.newestUnknownIndex(keys);
+      outstanding.put(id, minApplied);
+      outstandingSentAt.put(id, nowNanos);
+      pulls++;
+      send.accept(new PullKeys(self, target, id, minApplied, keys));
+    }
   }
 
   private void sendPriority(long nowNanos) {
@@ -276,7 +305,7 @@ final class ValueRecovery {
         keys.add(k.bytes());
       }
       long id = ++requestId;
-      long minApplied = stateMachine.appliedIndex();
+      long minApplied = stateMachine.newestUnknownIndex(keys);
       priorityOutstanding.put(id, new PriorityPull(batch, nowNanos, minApplied));
       priorityPulls++;
       priorityKeysAsked += batch.size();
@@ -326,14 +355,19 @@ final class ValueRecovery {
       onPriorityReply(priority, reply, nowNanos);
       return;
     }
+    if (leading && !outstanding.containsKey(reply.requestId())) {
+      install(reply); // a late answer to a pull given up on: its values are as good
+      return;
+    }
+    Long need = outstanding.remove(reply.requestId());
+    outstandingSentAt.remove(reply.requestId());
     lastReply = "#" + reply.requestId() + " from " + reply.from() + ": applied "
-        + reply.appliedIndex() + " (need " + outstandingMinAppliedIndex + "), "
-        + reply.values().size() + " values (outstanding #" + outstanding + ")";
-    if (!active() || reply.requestId() != outstanding) {
+        + reply.appliedIndex() + " (need " + need + "), " + reply.values().size() + " values ("
+        + outstanding.size() + " outstanding)";
+    if (!active() || need == null) {
       return; // late or duplicate
     }
-    outstanding = -1;
-    if (reply.appliedIndex() < outstandingMinAppliedIndex) {
+    if (reply.appliedIndex() < need) {
       nextSendAtNanos = nowNanos + NOT_YET_RETRY_NANOS; // the backup is still applying
       return;
     }
@@ -359,6 +393,9 @@ final class ValueRecovery {
   }
 
   private void install(PullKeysReply reply) {
+    if (!leading) {
+      return;
+    }
     for (PulledValue v : reply.values()) {
       if (stateMachine.installPulled(v.key(), v.found(), v.value(), v.expiresAtMillis(),
           reply.appliedIndex())) {

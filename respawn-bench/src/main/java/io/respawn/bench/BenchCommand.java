@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         io.respawn.bench.mirror.MirrorDisasterBench.class,
         io.respawn.bench.mirror.MirrorThroughputBench.class,
         io.respawn.bench.e1.E1Bench.class,
+        io.respawn.bench.e2.E2Bench.class,
         io.respawn.bench.solo.SoloBench.class,
         io.respawn.bench.snapshot.CompactionBench.class})
 public final class BenchCommand {

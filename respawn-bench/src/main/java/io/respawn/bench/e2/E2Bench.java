@@ -1,0 +1,614 @@
+package io.respawn.bench.e2;
+
+import io.respawn.server.shard.ShardLayout;
+import io.respawn.server.shard.ShardSupervisor;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.Response;
+import redis.clients.jedis.exceptions.JedisMovedDataException;
+
+/**
+ * {@code respawn bench e2}: experiment E2 (DESIGN §11; the seed's §7.5, §7.7 and §7.8). For each
+ * repetition and recovery mode ({@code online}, {@code offline}; the order alternates between
+ * repetitions): starts a fresh 1+1+1 shard on loopback (three processes, member config {@code
+ * recovery = MODE}), loads the records, runs YCSB workload B (zipfian) at a fixed rate from
+ * closed-loop client threads, kills the primary with SIGKILL after the steady-state period, and
+ * goes on until the witness that took over has every value again plus a tail. Latency is cut
+ * into 100 ms windows ({@link Windows}); the SLOs are multiples of the steady-state p99.9 and
+ * p50 of the same run, measured before the kill.
+ *
+ * <p>Writes {@code OUT/e2.csv} (every window of every run), {@code OUT/e2-summary.csv} (one row
+ * per run and the medians per mode), {@code OUT/e2-ttr.csv} (median TTR per mode and SLO) and
+ * {@code OUT/e2.png} (p99.9 and p50 per window through the failover, the median run of each
+ * mode), and prints the must-show ratios. The killed member is not restarted during a run (the
+ * shard's restart delay is longer than the run), so leadership stays with the witness.
+ *
+ * <p>The backup reads its values from its store's files through the page cache (it is not
+ * dropped: other people share the machine); on a dedicated machine, drop it before the kill to
+ * make the backup read its disk.
+ */
+@Command(name = "e2", mixinStandardHelpOptions = true,
+    description = "Experiment E2: latency per 100 ms window through a kill -9 of the primary, online vs offline value recovery; TTR for a grid of SLOs.")
+public final class E2Bench implements Callable<Integer> {
+  static final String WINDOWS_HEADER = "mode,rep,t_ms,ops_per_sec,p50_ms,p99_ms,p999_ms";
+  static final String SUMMARY_HEADER = "mode,rep,records,value_bytes,rate,steady_p50_ms,"
+      + "steady_p999_ms,elected_ms,recovered_ms,copy_ms,ttr_p999x2_ms,ttr_p50x2_ms,"
+      + "p50_back_after_election_ms,priority_pulls,priority_latency_avg_us,failed_ops,"
+      + "load_average";
+  static final String TTR_HEADER = "mode,slo,slo_ms,ttr_ms";
+  /** The SLO grid: quantile and multiple of its steady-state value. */
+  static final List<String[]> SLOS = List.of(new String[] {"p99.9", "1.5"},
+      new String[] {"p99.9", "2"}, new String[] {"p99.9", "3"}, new String[] {"p99.9", "5"},
+      new String[] {"p99.9", "10"}, new String[] {"p50", "1.5"}, new String[] {"p50", "2"},
+      new String[] {"p50", "3"});
+  static final long RESTART_DELAY_MILLIS = TimeUnit.MINUTES.toMillis(30);
+  static final long READY_TIMEOUT_MILLIS = 120_000;
+  static final int LOAD_BATCH = 1_000;
+  static final long RECORDS_MAX = 100_000_000;
+
+  @Option(names = "--records", defaultValue = "200000",
+      description = "Records loaded (default: ${DEFAULT-VALUE}: ~100 MiB of 512-byte records, "
+          + "enough that copying them all takes seconds here).")
+  long records;
+
+  @Option(names = "--value-bytes", defaultValue = "496",
+      description = "Value size; keys are 16 bytes (default: ${DEFAULT-VALUE}, 512 B records as the seed's).")
+  int valueBytes;
+
+  @Option(names = "--rate", defaultValue = "2000",
+      description = "Operations per second over all client threads, below saturation (default: ${DEFAULT-VALUE}).")
+  int rate;
+
+  @Option(names = "--threads", defaultValue = "8", description = "Client threads (default: ${DEFAULT-VALUE}).")
+  int threads;
+
+  @Option(names = "--zipfian", defaultValue = "0.99",
+      description = "Zipfian constant of the key choice (default: ${DEFAULT-VALUE}, YCSB's).")
+  double zipfian;
+
+  @Option(names = "--steady-seconds", defaultValue = "10",
+      description = "Run before the kill; its last part (after 2 s of warm-up) gives the steady-state latencies (default: ${DEFAULT-VALUE}).")
+  int steadySeconds;
+
+  @Option(names = "--tail-seconds", defaultValue = "5",
+      description = "Run after the new primary has every value again (default: ${DEFAULT-VALUE}).")
+  int tailSeconds;
+
+  @Option(names = "--after-seconds-max", defaultValue = "120",
+      description = "Longest run after the kill (default: ${DEFAULT-VALUE}).")
+  int afterSecondsMax;
+
+  @Option(names = "--repetitions", defaultValue = "3",
+      description = "Runs per mode, interleaved; medians are reported (default: ${DEFAULT-VALUE}).")
+  int repetitions;
+
+  @Option(names = "--modes", defaultValue = "online,offline", split = ",",
+      description = "Recovery modes to run (default: ${DEFAULT-VALUE}).")
+  List<String> modes;
+
+  @Option(names = "--out", defaultValue = "docs/bench", description = "Output directory (default: ${DEFAULT-VALUE}).")
+  Path out;
+
+  @Option(names = "--work-dir", description = "Where the shards keep their data (default: a new temporary directory, deleted afterwards).")
+  Path workDir;
+
+  @Option(names = "--member-java-opts",
+      description = "JVM options of the member processes (default: this JVM's own).")
+  String memberJavaOpts;
+
+  @Spec CommandSpec spec;
+
+  /** What one run measured. */
+  record Run(String mode, int rep, List<Windows.Window> windows, long killNanos,
+      double steadyP50Millis, double steadyP999Millis, double electedMillis,
+      double recoveredMillis, long copyMillis, long priorityPulls, long priorityLatencyAvgMicros,
+      long failedOps, double loadAverage) {
+
+    double ttr(String quantile, double multiple) {
+      double steady = quantile.equals("p50") ? steadyP50Millis : steadyP999Millis;
+      return Windows.ttrMillis(windows, killNanos, quantile, steady * multiple);
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    check();
+    Files.createDirectories(out);
+    Path root = workDir != null ? Files.createDirectories(workDir)
+        : Files.createTempDirectory("respawn-e2-");
+    List<Run> runs = new ArrayList<>();
+    try {
+      for (int rep = 1; rep <= repetitions; rep++) {
+        List<String> order = new ArrayList<>(modes);
+        if (rep % 2 == 0) {
+          java.util.Collections.reverse(order);
+        }
+        for (String mode : order) {
+          Run r = runOnce(root.resolve(mode + "-" + rep), mode, rep);
+          runs.add(r);
+          System.out.printf(Locale.ROOT, "e2: %s rep %d: steady p50 %.2f ms p99.9 %.2f ms; "
+                  + "elected %.0f ms, every value back %.0f ms after the kill (copy %d ms); "
+                  + "TTR p99.9x2 %.0f ms, p50x2 %.0f ms; %d priority pulls (avg %d us); "
+                  + "%d failed ops; load %.1f%n", mode, rep, r.steadyP50Millis(),
+              r.steadyP999Millis(), r.electedMillis(), r.recoveredMillis(), r.copyMillis(),
+              r.ttr("p99.9", 2), r.ttr("p50", 2), r.priorityPulls(),
+              r.priorityLatencyAvgMicros(), r.failedOps(), r.loadAverage());
+          writeAll(runs);
+        }
+      }
+    } finally {
+      if (workDir == null) {
+        deleteTree(root);
+      }
+    }
+    report(runs);
+    return 0;
+  }
+
+  private void check() {
+    if (records < 1 || records > RECORDS_MAX) {
+      throw new ParameterException(spec.commandLine(), "--records must be in [1, "
+          + RECORDS_MAX + "], got " + records);
+    }
+    if (valueBytes < 1 || valueBytes > 1 << 20) {
+      throw new ParameterException(spec.commandLine(), "--value-bytes must be in [1, 1048576]");
+    }
+    if (rate < 1 || threads < 1 || threads > 1024 || rate / threads > 1_000_000) {
+      throw new ParameterException(spec.commandLine(), "--rate must be >= 1 and --threads in "
+          + "[1, 1024]");
+    }
+    if (steadySeconds < 3 || tailSeconds < 1 || afterSecondsMax < 1 || repetitions < 1) {
+      throw new ParameterException(spec.commandLine(), "--steady-seconds must be >= 3, "
+          + "--tail-seconds, --after-seconds-max and --repetitions >= 1");
+    }
+    for (String m : modes) {
+      if (!m.equals("online") && !m.equals("offline")) {
+        throw new ParameterException(spec.commandLine(), "--modes takes online and offline, got "
+            + m);
+      }
+    }
+  }
+
+  private Run runOnce(Path dir, String mode, int rep) throws Exception {
+    int port = freePortRange(3, ShardLayout.PEER_PORT_OFFSET);
+    ShardLayout layout = ShardLayout.of(dir, "127.0.0.1", port, "1+1+1");
+    List<Path> configs = layout.prepare(Map.of("recovery", mode));
+    List<String> jvm = memberJavaOpts != null
+        ? Arrays.stream(memberJavaOpts.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList()
+        : ManagementFactory.getRuntimeMXBean().getInputArguments();
+    ShardSupervisor sup = new ShardSupervisor(layout.members(),
+        id -> ShardSupervisor.javaMember(configs.get(id - 1),
+            layout.memberDir(id).resolve("respawn.log"), jvm, List.of()),
+        RESTART_DELAY_MILLIS, 30_000);
+    List<Integer> ports = List.of(port, port + 1, port + 2);
+    try {
+      sup.start();
+      awaitSteadyPrimary(sup, port, layout);
+      byte[] value = new byte[valueBytes];
+      ThreadLocalRandom.current().nextBytes(value);
+      long loadStart = System.nanoTime();
+      load(ports, value);
+      System.out.printf(Locale.ROOT, "e2: %s rep %d: loaded %d records in %.1f s%n", mode, rep,
+          records, (System.nanoTime() - loadStart) / 1e9);
+      awaitSteadyPrimary(sup, port, layout);
+      awaitAnswers(port + 2);
+
+      long origin = System.nanoTime();
+      long intervalNanos = Math.max(1, threads * 1_000_000_000L / rate);
+      long endMax = origin + TimeUnit.SECONDS.toNanos(steadySeconds + afterSecondsMax);
+      List<ShardClient> clients = new ArrayList<>();
+      List<Thread> running = new ArrayList<>();
+      long[] stopAt = {endMax};
+      for (int t = 0; t < threads; t++) {
+        ShardClient c = new ShardClient(ports, 0, new ShardClient.KeyChooser(records, zipfian),
+            value, intervalNanos, origin, origin + t);
+        clients.add(c);
+      }
+      // The clients stop at endMax or when told (once recovery is done and the tail has run).
+      StoppableClients stoppable = new StoppableClients(clients, endMax);
+      for (int t = 0; t < threads; t++) {
+        Thread th = new Thread(stoppable.body(t), "e2-client-" + t);
+        running.add(th);
+        th.start();
+      }
+      sleepUntil(origin + TimeUnit.SECONDS.toNanos(steadySeconds));
+      long kill = System.nanoTime();
+      long pid = sup.pid(1);
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL
+      double loadAverage = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+      // Watch the witness: when it leads, and when it has every value again.
+      double elected = -1;
+      double recovered = -1;
+      Map<String, String> info = Map.of();
+      while (System.nanoTime() < endMax) {
+        try {
+          info = info(port + 2);
+          double t = (System.nanoTime() - kill) / 1e6;
+          boolean leads = "leader".equals(info.get("respawn_status"));
+          if (leads && elected < 0) {
+            elected = t;
+          }
+          if (leads && "none".equals(info.get("respawn_recovery_phase"))) {
+            recovered = t;
+            break;
+          }
+        } catch (RuntimeException e) {
+          // the witness is busy; ask again
+        }
+        Thread.sleep(20);
+      }
+      stopAt[0] = Math.min(endMax, System.nanoTime() + TimeUnit.SECONDS.toNanos(tailSeconds));
+      stoppable.stopAt(stopAt[0]);
+      for (Thread th : running) {
+        th.join();
+      }
+      Windows all = new Windows();
+      long failed = 0;
+      for (ShardClient c : clients) {
+        all.addAll(c.samples);
+        failed += c.failed;
+      }
+      long killRel = kill - origin;
+      long warm = TimeUnit.SECONDS.toNanos(2);
+      double steadyP50 = all.quantileMillis(warm, killRel, 0.5);
+      double steadyP999 = all.quantileMillis(warm, killRel, 0.999);
+      long windowsBefore = (killRel - warm) / Windows.WINDOW_NANOS;
+      List<Windows.Window> windows = all.windows(killRel - windowsBefore * Windows.WINDOW_NANOS,
+          stopAt[0] - origin);
+      try {
+        info = info(port + 2);
+      } catch (RuntimeException e) {
+        // keep the last one read
+      }
+      return new Run(mode, rep, windows, killRel, steadyP50, steadyP999, elected, recovered,
+          longField(info, "respawn_recovery_last_ms"),
+          longField(info, "respawn_recovery_priority_pulls"),
+          longField(info, "respawn_recovery_priority_latency_avg_us"), failed, loadAverage);
+    } finally {
+      sup.stop();
+    }
+  }
+
+  /** Clients that stop at a time set once the run knows it. */
+  private static final class StoppableClients {
+    private final List<ShardClient> clients;
+    private volatile long stopAtNanos;
+
+    StoppableClients(List<ShardClient> clients, long stopAtNanos) {
+      this.clients = clients;
+      this.stopAtNanos = stopAtNanos;
+    }
+
+    void stopAt(long nanos) {
+      stopAtNanos = nanos;
+    }
+
+    Runnable body(int t) {
+      return () -> clients.get(t).runUntil(() -> stopAtNanos);
+    }
+  }
+
+  private static long longField(Map<String, String> info, String name) {
+    String v = info.get(name);
+    try {
+      return v == null ? -1 : Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  /** Writes every record once, pipelined, to whichever member leads (following MOVED). */
+  private void load(List<Integer> ports, byte[] value) throws InterruptedException {
+    for (long from = 0; from < records; from += LOAD_BATCH) {
+      List<byte[]> left = new ArrayList<>();
+      for (long n = from; n < Math.min(records, from + LOAD_BATCH); n++) {
+        left.add(ShardClient.KeyChooser.keyName(n));
+      }
+      int port = ports.get(0);
+      for (int attempt = 0; !left.isEmpty(); attempt++) {
+        if (attempt == 100) {
+          throw new IllegalStateException("loading: writes still refused after 100 attempts");
+        }
+        List<byte[]> again = new ArrayList<>();
+        try (Jedis j = new Jedis("127.0.0.1", port, 30_000)) {
+          Pipeline p = j.pipelined();
+          List<Response<String>> replies = new ArrayList<>();
+          for (byte[] k : left) {
+            replies.add(p.set(k, value));
+          }
+          p.syncAndReturnAll();
+          for (int i = 0; i < left.size(); i++) {
+            try {
+              if (!"OK".equals(replies.get(i).get())) {
+                again.add(left.get(i));
+              }
+            } catch (JedisMovedDataException moved) {
+              again.add(left.get(i));
+              port = moved.getTargetNode().getPort();
+            } catch (RuntimeException busy) {
+              again.add(left.get(i)); // TRYAGAIN under load: write it again
+            }
+          }
+        } catch (redis.clients.jedis.exceptions.JedisConnectionException e) {
+          again = left;
+        }
+        if (!again.isEmpty()) {
+          Thread.sleep(50);
+        }
+        left = again;
+      }
+    }
+  }
+
+  private static void awaitSteadyPrimary(ShardSupervisor sup, int port, ShardLayout layout)
+      throws IOException, InterruptedException {
+    long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
+    String last = "no answer";
+    while (System.currentTimeMillis() < deadline) {
+      if (sup.failure() != null) {
+        throw new IOException("the shard did not start: " + sup.failure());
+      }
+      try (Jedis j = new Jedis("127.0.0.1", port, 2_000)) {
+        if (j.info("replication").contains("respawn_role:primary")
+            && "OK".equals(j.set("e2:probe", "1"))) {
+          j.del("e2:probe");
+          return;
+        }
+        last = "member 1 does not lead yet";
+      } catch (RuntimeException e) {
+        last = e.toString();
+      }
+      Thread.sleep(100);
+    }
+    throw new IOException("member 1 (port " + port + ") took no write within "
+        + READY_TIMEOUT_MILLIS + " ms: " + last + " (see "
+        + layout.memberDir(1).resolve("respawn.log") + ")");
+  }
+
+  private static void awaitAnswers(int port) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
+    while (true) {
+      try {
+        info(port);
+        return;
+      } catch (RuntimeException e) {
+        if (System.currentTimeMillis() > deadline) {
+          throw e;
+        }
+        Thread.sleep(100);
+      }
+    }
+  }
+
+  static Map<String, String> info(int port) {
+    Map<String, String> m = new LinkedHashMap<>();
+    try (Jedis j = new Jedis("127.0.0.1", port, 2_000)) {
+      for (String line : j.info().split("\r?\n")) {
+        int colon = line.indexOf(':');
+        if (colon > 0 && !line.startsWith("#")) {
+          m.put(line.substring(0, colon), line.substring(colon + 1).trim());
+        }
+      }
+    }
+    return m;
+  }
+
+  // ---- output ----
+
+  private void writeAll(List<Run> runs) throws IOException {
+    try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(out.resolve("e2.csv")))) {
+      w.println(WINDOWS_HEADER);
+      for (Run r : runs) {
+        for (Windows.Window win : r.windows()) {
+          w.printf(Locale.ROOT, "%s,%d,%d,%.0f,%s,%s,%s%n", r.mode(), r.rep(),
+              Math.round((win.startNanos() - r.killNanos()) / 1e6), win.opsPerSecond(),
+              num(win.p50Millis()), num(win.p99Millis()), num(win.p999Millis()));
+        }
+      }
+    }
+    try (PrintWriter w = new PrintWriter(
+        Files.newBufferedWriter(out.resolve("e2-summary.csv")))) {
+      w.println(SUMMARY_HEADER);
+      for (Run r : runs) {
+        w.println(summaryRow(r.mode(), Integer.toString(r.rep()), List.of(r)));
+      }
+      for (String mode : modes) {
+        List<Run> of = runs.stream().filter(r -> r.mode().equals(mode)).toList();
+        if (!of.isEmpty()) {
+          w.println(summaryRow(mode, "median", of));
+        }
+      }
+    }
+    try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(out.resolve("e2-ttr.csv")))) {
+      w.println(TTR_HEADER);
+      for (String mode : modes) {
+        List<Run> of = runs.stream().filter(r -> r.mode().equals(mode)).toList();
+        if (of.isEmpty()) {
+          continue;
+        }
+        for (String[] slo : SLOS) {
+          double multiple = Double.parseDouble(slo[1]);
+          double sloMillis = median(of.stream().mapToDouble(r -> (slo[0].equals("p50")
+              ? r.steadyP50Millis() : r.steadyP999Millis()) * multiple).toArray());
+          w.printf(Locale.ROOT, "%s,%sx%s,%.3f,%s%n", mode, slo[0], slo[1], sloMillis,
+              num(medianTtr(of, slo[0], multiple)));
+        }
+      }
+    }
+    chart(runs);
+  }
+
+  private String summaryRow(String mode, String rep, List<Run> of) {
+    return String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s", mode,
+        rep, records, valueBytes, rate,
+        num(median(of, Run::steadyP50Millis)), num(median(of, Run::steadyP999Millis)),
+        num(median(of, Run::electedMillis)), num(median(of, Run::recoveredMillis)),
+        num(median(of, r -> r.copyMillis())), num(medianTtr(of, "p99.9", 2)),
+        num(medianTtr(of, "p50", 2)), num(median(of, E2Bench::p50BackAfterElection)),
+        num(median(of, r -> r.priorityPulls())),
+        num(median(of, r -> r.priorityLatencyAvgMicros())),
+        num(median(of, r -> r.failedOps())), num(median(of, Run::loadAverage)));
+  }
+
+  /** TTR of the median SLO kind for runs; a run not repaired (-1) counts as the longest. */
+  private static double medianTtr(List<Run> of, String quantile, double multiple) {
+    double[] v = of.stream().mapToDouble(r -> {
+      double t = r.ttr(quantile, multiple);
+      return t < 0 ? Double.POSITIVE_INFINITY : t;
+    }).toArray();
+    double m = median(v);
+    return Double.isInfinite(m) ? -1 : m;
+  }
+
+  /** Median latency back within 2x its steady state, counted from the election. */
+  static double p50BackAfterElection(Run r) {
+    double ttr = r.ttr("p50", 2);
+    return ttr < 0 || r.electedMillis() < 0 ? -1 : Math.max(0, ttr - r.electedMillis());
+  }
+
+  private static double median(List<Run> of, java.util.function.ToDoubleFunction<Run> f) {
+    return median(of.stream().mapToDouble(f).toArray());
+  }
+
+  static double median(double[] v) {
+    double[] s = v.clone();
+    Arrays.sort(s);
+    return s.length == 0 ? Double.NaN : s.length % 2 == 1 ? s[s.length / 2]
+        : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  }
+
+  private static String num(double v) {
+    return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "%.3f", v);
+  }
+
+  /** p99.9 and p50 per window through the failover: the median run (by p99.9x2 TTR) per mode. */
+  private void chart(List<Run> runs) throws IOException {
+    XYChart c = new XYChartBuilder().width(1000).height(560)
+        .title("E2: latency per 100 ms window through a kill -9 of the primary (t = 0)")
+        .xAxisTitle("time since the kill (s)").yAxisTitle("latency (ms, log)").build();
+    c.getStyler().setYAxisLogarithmic(true);
+    c.getStyler().setMarkerSize(0);
+    for (String mode : modes) {
+      List<Run> of = new ArrayList<>(runs.stream().filter(r -> r.mode().equals(mode)).toList());
+      if (of.isEmpty()) {
+        continue;
+      }
+      of.sort(Comparator.comparingDouble(r -> {
+        double t = r.ttr("p99.9", 2);
+        return t < 0 ? Double.POSITIVE_INFINITY : t;
+      }));
+      Run r = of.get(of.size() / 2);
+      for (String q : List.of("p99.9", "p50")) {
+        List<Double> xs = new ArrayList<>();
+        List<Double> ys = new ArrayList<>();
+        for (Windows.Window w : r.windows()) {
+          double y = w.millis(q);
+          xs.add((w.startNanos() + Windows.WINDOW_NANOS - r.killNanos()) / 1e9);
+          ys.add(w.operations() == 0 || Double.isNaN(y) ? Double.NaN : Math.max(0.01, y));
+        }
+        c.addSeries(mode + " " + q + " (rep " + r.rep() + ")", xs, ys)
+            .setMarker(SeriesMarkers.NONE);
+      }
+      double slo = r.steadyP999Millis() * 2;
+      double x0 = (r.windows().get(0).startNanos() - r.killNanos()) / 1e9;
+      double x1 = (r.windows().get(r.windows().size() - 1).startNanos() - r.killNanos()) / 1e9;
+      c.addSeries(mode + " SLO 2x steady p99.9", List.of(x0, x1), List.of(slo, slo))
+          .setMarker(SeriesMarkers.NONE);
+    }
+    BitmapEncoder.saveBitmap(c, out.resolve("e2.png").toString(),
+        BitmapEncoder.BitmapFormat.PNG);
+  }
+
+  private void report(List<Run> runs) {
+    System.out.println("mode     p99.9x2 TTR ms   p50x2 TTR ms   elected ms   all values back ms");
+    Map<String, Double> ttr = new LinkedHashMap<>();
+    for (String mode : modes) {
+      List<Run> of = runs.stream().filter(r -> r.mode().equals(mode)).toList();
+      ttr.put(mode, medianTtr(of, "p99.9", 2));
+      System.out.printf(Locale.ROOT, "%-8s %14.0f %14.0f %12.0f %20.0f%n", mode,
+          medianTtr(of, "p99.9", 2), medianTtr(of, "p50", 2), median(of, Run::electedMillis),
+          median(of, Run::recoveredMillis));
+    }
+    if (ttr.containsKey("online") && ttr.containsKey("offline")) {
+      double on = ttr.get("online");
+      double off = ttr.get("offline");
+      System.out.printf(Locale.ROOT, "must show: online TTR (p99.9 2x steady) <= 1/5 of "
+          + "offline's: %.0f ms vs %.0f ms (ratio %.2f): %s%n", on, off, on / off,
+          on >= 0 && off > 0 && on * 5 <= off ? "HOLDS" : "MISSED");
+      double back = median(runs.stream().filter(r -> r.mode().equals("online")).toList(),
+          E2Bench::p50BackAfterElection);
+      System.out.printf(Locale.ROOT, "must show: online median back within 2x steady < 1 s "
+          + "after the election: %.0f ms: %s%n", back, back >= 0 && back < 1000 ? "HOLDS"
+          : "MISSED");
+    }
+  }
+
+  // ---- helpers ----
+
+  private static void sleepUntil(long nanos) throws InterruptedException {
+    for (long left; (left = nanos - System.nanoTime()) > 0; ) {
+      TimeUnit.NANOSECONDS.sleep(left);
+    }
+  }
+
+  /** A base port with {@code count} free ports there and {@code offset} above (loopback). */
+  static int freePortRange(int count, int offset) throws IOException {
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int base = 20_000 + ThreadLocalRandom.current().nextInt(25_000);
+      boolean ok = true;
+      for (int i = 0; i < count && ok; i++) {
+        ok = isFree(base + i) && isFree(base + offset + i);
+      }
+      if (ok) {
+        return base;
+      }
+    }
+    throw new IOException("no free range of " + count + " loopback ports after 200 attempts");
+  }
+
+  private static boolean isFree(int port) {
+    try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -23,10 +23,13 @@ final class RespawnShard implements AutoCloseable {
 
   final ShardLayout layout;
   private final ShardSupervisor supervisor;
+  /** Stops the members if the benchmark is interrupted (Ctrl-C) before {@link #close}. */
+  private final Thread hook;
 
   private RespawnShard(ShardLayout layout, ShardSupervisor supervisor) {
     this.layout = layout;
     this.supervisor = supervisor;
+    this.hook = new Thread(supervisor::stop, "e1-stop-shard");
   }
 
   /** Starts the members with {@code jvmOptions} and waits until the primary takes a write. */
@@ -41,11 +44,12 @@ final class RespawnShard implements AutoCloseable {
             layout.memberDir(id).resolve("respawn.log"), jvmOptions, List.of()),
         1_000, STOP_TIMEOUT_MILLIS);
     RespawnShard shard = new RespawnShard(layout, sup);
+    Runtime.getRuntime().addShutdownHook(shard.hook);
     try {
       sup.start();
       shard.awaitPrimary();
     } catch (IOException | RuntimeException | InterruptedException e) {
-      sup.stop();
+      shard.close();
       throw e;
     }
     return shard;
@@ -91,5 +95,10 @@ final class RespawnShard implements AutoCloseable {
   @Override
   public void close() {
     supervisor.stop();
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // already shutting down: the hook stops the members (stop is idempotent)
+    }
   }
 }

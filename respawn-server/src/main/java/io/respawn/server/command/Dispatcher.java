@@ -488,8 +488,31 @@ public final class Dispatcher {
     if (session.postponed == null) {
       session.postponed = new ArrayDeque<>();
       pause.hold(session);
+    } else if (session.valuesWaitSinceNanos != 0) {
+      prefetchValues(request);
     }
     session.postponed.addLast(request);
+  }
+
+  /**
+   * Online recovery: a request queued behind one that waits for values asks for its own pending
+   * keys now, so that a client's pipeline of reads of keys not pulled yet costs about one pull
+   * round trip rather than one per request. Nobody waits on this pull; the request checks again
+   * when its turn comes.
+   */
+  private void prefetchValues(Request request) {
+    if (pendingValues == null || !pendingValues.any() || request.isProtocolError()) {
+      return;
+    }
+    CommandSpec spec = resolve(request.args());
+    if (spec == null || !spec.arityOk(request.args().length)) {
+      return;
+    }
+    List<byte[]> pending = new ArrayList<>();
+    pendingKeys(spec, request.args(), pending);
+    if (!pending.isEmpty()) {
+      pendingValues.pull(pending);
+    }
   }
 
   /**

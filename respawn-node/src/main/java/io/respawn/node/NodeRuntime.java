@@ -68,7 +68,8 @@ import java.util.concurrent.CompletableFuture;
  * <h2>Snapshots and log compaction</h2>
  *
  * With a {@link SnapshotPolicy} that is enabled and a store that takes snapshots, once the store
- * has applied {@code entriesMin} entries past its last kept image the runtime captures a new
+ * has applied {@code entriesMin} entries past its last kept image (or entries whose commands
+ * carry {@code logBytesMin} bytes since the last capture) the runtime captures a new
  * image (volatile), keeps it once the core says its index is durable on the shard ({@link
  * Replica#compactableIndex()}), and then compacts the core's log and truncates the replica log's
  * prefix up to {@code logTailEntries} behind it. A restart opens the store from its kept image and
@@ -114,6 +115,8 @@ public final class NodeRuntime<R, V> {
   private boolean storeTakesNoSnapshots;
   private long snapshotsKept;
   private long snapshotsInstalled;
+  /** Command bytes of the entries applied since the last image was captured or installed. */
+  private long appliedBytesSinceCapture;
 
   private long nowNanos = Long.MIN_VALUE;
   private boolean started;
@@ -145,7 +148,19 @@ public final class NodeRuntime<R, V> {
     this.snapshotPolicy = snapshotPolicy;
     this.snapshotSender = new SnapshotSender(replica.id(), snapshotPolicy);
     this.snapshotReceiver = new SnapshotReceiver(replica.id(), snapshotPolicy,
-        store::stageSnapshot);
+        new SnapshotReceiver.Stager() {
+          @Override
+          public io.respawn.node.snapshot.SnapshotSink stage(SnapshotMeta meta,
+              boolean keysOnly, long bodyBytes) {
+            return store.stageSnapshot(meta, keysOnly, bodyBytes);
+          }
+
+          @Override
+          public SnapshotReceiver.Resumed resume(long snapshotIndex, long snapshotTerm,
+              long totalBytes) {
+            return store.resumeStaging(snapshotIndex, snapshotTerm, totalBytes);
+          }
+        });
   }
 
   /**
@@ -568,6 +583,9 @@ public final class NodeRuntime<R, V> {
           + applied + ": the store skipped entries");
     }
     R result = store.apply(e);
+    if (e.command() != null) {
+      appliedBytesSinceCapture += e.command().dataLength();
+    }
     if (store.appliedIndex() != e.index()) {
       throw new IllegalStateException("store reports applied index " + store.appliedIndex()
           + " after applying " + e.index());
@@ -592,9 +610,13 @@ public final class NodeRuntime<R, V> {
       SnapshotImage kept = store.keptSnapshot();
       long keptIndex = kept == null ? 0 : kept.meta().index();
       long applied = store.appliedIndex();
-      if (applied - keptIndex < snapshotPolicy.entriesMin() || applied != replica.appliedIndex()) {
+      boolean bytesDue = snapshotPolicy.logBytesMin() > 0 && applied > keptIndex
+          && appliedBytesSinceCapture >= snapshotPolicy.logBytesMin();
+      if ((applied - keptIndex < snapshotPolicy.entriesMin() && !bytesDue)
+          || applied != replica.appliedIndex()) {
         return;
       }
+      appliedBytesSinceCapture = 0;
       pendingImage = store.captureSnapshot(replica.snapshotMetaAt(applied));
       if (pendingImage == null) {
         storeTakesNoSnapshots = true;
@@ -608,6 +630,9 @@ public final class NodeRuntime<R, V> {
     if (m.index() < replica.snapshotIndex() || replica.log().term(m.index()) != m.term()) {
       pendingImage = null; // overtaken (an installed snapshot) or replaced: take another later
       return;
+    }
+    if (!store.snapshotReady(pendingImage)) {
+      return; // still being written: asked again after the next input
     }
     store.keepSnapshot(pendingImage);
     pendingImage = null;
@@ -634,7 +659,7 @@ public final class NodeRuntime<R, V> {
       return;
     }
     snapshotSender.request(send.to(), replica.term(),
-        send.keysOnly() ? image.keysOnlyView() : image, nowNanos);
+        send.keysOnly() ? image.keysOnlyView() : image, replica.snapshotIndex(), nowNanos);
   }
 
   /** A witness leader asks this member (which keeps values) to send its image to a peer. */
@@ -681,6 +706,7 @@ public final class NodeRuntime<R, V> {
           + " after installing " + meta);
     }
     pendingImage = null;
+    appliedBytesSinceCapture = 0;
     snapshotsInstalled++;
     listener.snapshotInstalled(meta);
     log.resetAfter(meta.index());

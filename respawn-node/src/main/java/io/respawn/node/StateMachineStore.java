@@ -59,6 +59,15 @@ public interface StateMachineStore<R, V> {
     return null;
   }
 
+  /**
+   * Whether {@code image} (captured here) can be kept without waiting: a store that writes its
+   * images in the background says false until the write is done, and the runtime asks again
+   * later instead of blocking its thread in {@link #keepSnapshot}. True by default.
+   */
+  default boolean snapshotReady(SnapshotImage image) {
+    return true;
+  }
+
   /** Makes {@code image} (captured here) the durable image the store restarts from. */
   default void keepSnapshot(SnapshotImage image) {
     throw new UnsupportedOperationException("this store takes no snapshots");
@@ -72,6 +81,17 @@ public interface StateMachineStore<R, V> {
   /** Opens a staging area for the body of a snapshot image a leader is sending. */
   default SnapshotSink stageSnapshot(SnapshotMeta meta, boolean keysOnly, long bodyBytes) {
     throw new UnsupportedOperationException("this store takes no snapshots");
+  }
+
+  /**
+   * What an earlier run of this node staged of the snapshot (index, term) whose envelope has
+   * {@code totalBytes} bytes, when a restart cut its transfer short and the store kept the
+   * staged bytes; null (the default) when there is none, and the transfer starts over. See
+   * {@link io.respawn.node.snapshot.SnapshotReceiver.Stager#resume}.
+   */
+  default io.respawn.node.snapshot.SnapshotReceiver.Resumed resumeStaging(long snapshotIndex,
+      long snapshotTerm, long totalBytes) {
+    return null;
   }
 
   /**

@@ -14,6 +14,9 @@ package io.respawn.node.snapshot;
  * @param retryMillis a transfer that made no progress for this long resends from the last
  *     acknowledged offset
  * @param imageBytesMax largest image a receiver stages; a larger one is refused
+ * @param logBytesMin also take a snapshot once the commands of the entries applied since the
+ *     last one kept carry this many bytes, even if fewer than {@code entriesMin} entries (0: by
+ *     entries only); bounds the log between snapshots when entries are large
  */
 public record SnapshotPolicy(
     long entriesMin,
@@ -22,7 +25,15 @@ public record SnapshotPolicy(
     int windowChunks,
     long bytesPerSecond,
     long retryMillis,
-    long imageBytesMax) {
+    long imageBytesMax,
+    long logBytesMin) {
+
+  /** By entries only ({@code logBytesMin} 0). */
+  public SnapshotPolicy(long entriesMin, long logTailEntries, int chunkBytes, int windowChunks,
+      long bytesPerSecond, long retryMillis, long imageBytesMax) {
+    this(entriesMin, logTailEntries, chunkBytes, windowChunks, bytesPerSecond, retryMillis,
+        imageBytesMax, 0);
+  }
 
   /** No snapshots and no compaction. */
   public static final SnapshotPolicy OFF = new SnapshotPolicy(0, 0, 64 * 1024, 4, 64L << 20, 500,
@@ -39,6 +50,7 @@ public record SnapshotPolicy(
         + " must be >= chunkBytes " + chunkBytes);
     require(retryMillis >= 1, "retryMillis " + retryMillis + " must be >= 1");
     require(imageBytesMax >= 1, "imageBytesMax must be >= 1");
+    require(logBytesMin >= 0, "logBytesMin " + logBytesMin + " must be >= 0");
   }
 
   /** Production defaults: a snapshot every 100,000 entries, 10,000 kept, 64 KiB chunks, 64 MiB/s. */

@@ -17,14 +17,30 @@ import java.util.zip.CRC32C;
  * does not start there (lost, duplicated or reordered) changes nothing, and a sender starting
  * over at offset 0 for the snapshot already being staged learns where to resume. A staging for
  * another snapshot is dropped when a newer snapshot starts. A checksum failure drops the staging
- * and asks for the image again from 0. Owned by the runtime's driver thread.
+ * and asks for the image again from 0. A node that restarted mid-transfer takes up what its
+ * store kept of the staging ({@link Stager#resume}) when the sender's next chunk names the same
+ * snapshot, and answers with the offset it holds. Owned by the runtime's driver thread.
  */
 public final class SnapshotReceiver {
 
   /** Where the store stages a body; see {@code StateMachineStore.stageSnapshot}. */
   public interface Stager {
     SnapshotSink stage(SnapshotMeta meta, boolean keysOnly, long bodyBytes);
+
+    /**
+     * What an earlier run of this node staged of the snapshot (index, term) whose envelope has
+     * {@code totalBytes} bytes, when it was cut short (the node restarted mid-transfer) and the
+     * store kept it: the envelope's header, a sink that appends after the staged body bytes
+     * ({@link SnapshotSink#bytes()} of them), and the CRC32C of those bytes. Null when there is
+     * none (the default): the transfer starts over.
+     */
+    default Resumed resume(long snapshotIndex, long snapshotTerm, long totalBytes) {
+      return null;
+    }
   }
+
+  /** A staging an earlier run left; see {@link Stager#resume}. */
+  public record Resumed(byte[] header, SnapshotSink sink, CRC32C bodyCrc) {}
 
   /** What the runtime does with a chunk: send {@code ack}; install {@code complete} if set. */
   public record Outcome(SnapshotAck ack, Staged complete) {}
@@ -56,6 +72,7 @@ public final class SnapshotReceiver {
   private long chunksIgnored;
   private long checksumFailures;
   private long imagesCompleted;
+  private long resumes;
 
   public SnapshotReceiver(NodeId self, SnapshotPolicy policy, Stager stager) {
     this.self = self;
@@ -89,11 +106,13 @@ public final class SnapshotReceiver {
         return new Outcome(null, null);
       }
       abort();
-      if (c.offset() != 0) {
-        chunksIgnored++;
-        return new Outcome(ack(c, 0, false), null); // start from the beginning
+      if (!resume(c)) {
+        if (c.offset() != 0) {
+          chunksIgnored++;
+          return new Outcome(ack(c, 0, false), null); // start from the beginning
+        }
+        begin(c);
       }
-      begin(c);
     }
     from = c.from();
     term = Math.max(term, c.term());
@@ -153,9 +172,56 @@ public final class SnapshotReceiver {
     return imagesCompleted;
   }
 
+  /** Stagings taken up from what an earlier run of this node left. */
+  public long resumes() {
+    return resumes;
+  }
+
   /** Bytes of the image staged so far (0 when none). */
   public long stagedOffset() {
     return nextOffset;
+  }
+
+  /**
+   * Takes up what an earlier run of this node staged of {@code c}'s snapshot, if the store kept
+   * it (see {@link Stager#resume}); the sender then learns the offset from the next ack.
+   */
+  private boolean resume(SnapshotChunk c) {
+    Resumed r;
+    try {
+      r = stager.resume(c.snapshotIndex(), c.snapshotTerm(), c.totalBytes());
+    } catch (CodecException | IllegalArgumentException e) {
+      return false;
+    }
+    if (r == null) {
+      return false;
+    }
+    SnapshotFormat.Header h;
+    try {
+      h = SnapshotFormat.parseHeader(r.header(), r.header().length);
+    } catch (CodecException e) {
+      r.sink().abort();
+      return false;
+    }
+    if (h.meta().index() != c.snapshotIndex() || h.meta().term() != c.snapshotTerm()
+        || h.headerBytes() + h.bodyBytes() + SnapshotFormat.TRAILER_BYTES != c.totalBytes()
+        || r.sink().bytes() > h.bodyBytes()) {
+      r.sink().abort();
+      return false;
+    }
+    index = c.snapshotIndex();
+    snapTerm = c.snapshotTerm();
+    totalBytes = c.totalBytes();
+    term = c.term();
+    header = r.header();
+    headerLen = header.length;
+    parsed = h;
+    trailerLen = 0;
+    bodyCrc = r.bodyCrc();
+    sink = r.sink();
+    nextOffset = h.headerBytes() + r.sink().bytes();
+    resumes++;
+    return true;
   }
 
   private void begin(SnapshotChunk c) {

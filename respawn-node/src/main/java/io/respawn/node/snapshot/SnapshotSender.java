@@ -72,9 +72,22 @@ public final class SnapshotSender {
    * term} unless one to that peer of the same term and at least that index is under way.
    */
   public void request(NodeId peer, long term, SnapshotImage image, long nowNanos) {
+    request(peer, term, image, Long.MAX_VALUE, nowNanos);
+  }
+
+  /**
+   * As {@link #request(NodeId, long, SnapshotImage, long)}, also keeping a transfer under way of
+   * an older image whose index is still at or above {@code logBaseIndex} (the sender's log holds
+   * every entry after it, so the peer catches up from the log once it installed it): a peer that
+   * restarted mid-transfer resumes it instead of starting over on every newer image the sender
+   * kept meanwhile.
+   */
+  public void request(NodeId peer, long term, SnapshotImage image, long logBaseIndex,
+      long nowNanos) {
     Transfer t = transfers.get(peer);
-    if (t != null && t.term == term && t.image.meta().index() >= image.meta().index()
-        && t.image.keysOnly() == image.keysOnly()) {
+    if (t != null && t.term == term && t.image.keysOnly() == image.keysOnly()
+        && (t.image.meta().index() >= image.meta().index()
+            || t.image.meta().index() >= logBaseIndex)) {
       return;
     }
     transfers.put(peer, new Transfer(peer, term, image, nowNanos, bucketBytes()));

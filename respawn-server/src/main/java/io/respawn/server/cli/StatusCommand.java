@@ -15,11 +15,12 @@ import picocli.CommandLine.Option;
  * (CLUSTER NODES), then each member for its state (INFO), and prints one line per member: id,
  * address, role, whether it votes (a member added online does not until promoted), status,
  * term, commit and applied index, lag behind the primary's log (a new member's catch-up
- * progress), lease left and process id. A member that does not answer is shown as down. Against a standalone
+ * progress), its snapshot (the image it keeps, or how much of one it is receiving), lease left
+ * and process id. A member that does not answer is shown as down. Against a standalone
  * server it prints that one node. Exit code 0 when every member answered, 1 otherwise.
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
-    description = "Show every member of the shard: role, term, commit/applied index, lag, lease, pid.")
+    description = "Show every member of the shard: role, term, commit/applied index, lag, snapshot, lease, pid.")
 public final class StatusCommand implements Callable<Integer> {
   @Option(names = "--host", defaultValue = "127.0.0.1", description = "Any member's host (default ${DEFAULT-VALUE}).")
   String host;
@@ -74,13 +75,13 @@ public final class StatusCommand implements Callable<Integer> {
         primaryLast = parse(r.info().get("respawn_last_index"));
       }
     }
-    String format = "%-3s %-21s %-8s %-5s %-12s %6s %10s %10s %8s %9s %8s%n";
+    String format = "%-3s %-21s %-8s %-5s %-12s %6s %10s %10s %8s %-16s %9s %8s%n";
     out.printf(format, "ID", "ADDRESS", "ROLE", "VOTES", "STATUS", "TERM", "COMMIT", "APPLIED",
-        "LAG", "LEASE", "PID");
+        "LAG", "SNAPSHOT", "LEASE", "PID");
     for (Row r : rows) {
       Map<String, String> i = r.info();
       if (i == null) {
-        out.printf(format, "?", r.address(), "-", "-", "down", "-", "-", "-", "-", "-", "-");
+        out.printf(format, "?", r.address(), "-", "-", "down", "-", "-", "-", "-", "-", "-", "-");
         continue;
       }
       // A learner (a member added online, catching up) votes in nothing until promoted; its
@@ -100,7 +101,7 @@ public final class StatusCommand implements Callable<Integer> {
       out.printf(format, i.getOrDefault("respawn_node_id", "-"), r.address(),
           i.getOrDefault("respawn_role", "standalone"), votes, i.getOrDefault("respawn_status", "-"),
           i.getOrDefault("respawn_term", "-"), i.getOrDefault("respawn_commit_index", "-"),
-          i.getOrDefault("respawn_applied_index", "-"), lag,
+          i.getOrDefault("respawn_applied_index", "-"), lag, snapshot(i),
           "-".equals(lease) ? "-" : lease + " ms", i.getOrDefault("process_id", "-"));
     }
     for (Row r : rows) {
@@ -130,6 +131,23 @@ public final class StatusCommand implements Callable<Integer> {
         i.getOrDefault("respawn_recovery_priority_pulls", "?"),
         i.getOrDefault("respawn_recovery_priority_latency_avg_us", "?"),
         i.getOrDefault("respawn_recovery_priority_latency_max_us", "?"));
+  }
+
+  /**
+   * The SNAPSHOT column: while a member receives an image, its progress ({@code recv 42% @1200}:
+   * 42 % of the body of the image at index 1200 staged); otherwise the index of the image it
+   * keeps ({@code kept @1200}), or "-" (none yet, or snapshots off).
+   */
+  static String snapshot(Map<String, String> i) {
+    long receiving = parse(i.get("respawn_snapshot_receiving"));
+    long total = parse(i.get("respawn_snapshot_receiving_total_bytes"));
+    if (receiving > 0 && total >= 0) {
+      long got = Math.max(0, parse(i.get("respawn_snapshot_receiving_bytes")));
+      long percent = total == 0 ? 100 : Math.min(100, got * 100 / total);
+      return "recv " + percent + "% @" + receiving;
+    }
+    long kept = parse(i.get("respawn_snapshot_index"));
+    return kept > 0 ? "kept @" + kept : "-";
   }
 
   /** A numeric INFO value, or -1 when missing or not a number. */

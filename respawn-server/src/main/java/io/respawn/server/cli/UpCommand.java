@@ -86,6 +86,16 @@ public final class UpCommand implements Callable<Integer> {
       description = "Base randomized election timeout while no primary is known (default: 300).")
   String electionTimeoutMillis;
 
+  @Option(names = "--snapshot-entries", paramLabel = "N",
+      description = "Members take a snapshot and compact their replica log every N applied "
+          + "entries; 0 turns compaction off (default: 100000).")
+  String snapshotEntries;
+
+  @Option(names = "--snapshot-bytes-per-sec", paramLabel = "BYTES",
+      description = "Rate limit of each snapshot transfer to a member that needs one "
+          + "(default: 33554432).")
+  String snapshotBytesPerSecond;
+
   @Option(names = "--member-config", paramLabel = "KEY=VALUE",
       description = "Adds KEY = VALUE to every member's config file (repeatable), e.g. "
           + "popularity-sample-probability=0.01; the keys are those of 'respawn node --config' "
@@ -108,6 +118,8 @@ public final class UpCommand implements Callable<Integer> {
     putIf(m, "heartbeat-interval-ms", heartbeatIntervalMillis);
     putIf(m, "lease-ms", leaseMillis);
     putIf(m, "election-timeout-ms", electionTimeoutMillis);
+    putIf(m, "snapshot-entries", snapshotEntries);
+    putIf(m, "snapshot-bytes-per-sec", snapshotBytesPerSecond);
     return m;
   }
 

@@ -2,14 +2,22 @@ package io.respawn.server.shard;
 
 import io.respawn.core.Entry;
 import io.respawn.core.EntryKind;
+import io.respawn.core.SnapshotMeta;
 import io.respawn.node.StateMachineStore;
+import io.respawn.node.snapshot.SnapshotImage;
+import io.respawn.node.snapshot.SnapshotSink;
 import io.respawn.storage.KvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.MutationBatchCodec;
 import io.respawn.storage.ScanPage;
 import io.respawn.storage.StoredValue;
 import io.respawn.storage.backup.BackupKvStore;
+import io.respawn.storage.backup.BackupStore;
+import io.respawn.storage.image.KvImageFormat;
 import io.respawn.storage.memory.WitnessTable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,8 +53,18 @@ import java.util.List;
  * state machine never applies an entry in witness form: a leader sends a member that keeps
  * values full entries only ({@code Replica.sendAppend}), so its (lost on restart) table stays
  * empty; one arriving anyway is a bug and stops the node rather than leave a store that would
- * answer "absent" for a key it should call unknown after the next restart. Snapshots (a later
- * step) will let the other roles start from a durable image too.
+ * answer "absent" for a key it should call unknown after the next restart.
+ *
+ * <p>Snapshots (with {@link MemberImages}; see {@link #withImages}): an image is the whole state
+ * at the applied index in {@link KvImageFormat}: every value as a VALUE record, every key of the
+ * table as an UNKNOWN record with its (term, index). A witness's images are keys-only (its store's
+ * values, pulled while it led, become UNKNOWN at the image's (term, index): it pulls them again
+ * when it next leads, as after a restart from its log). Capturing walks the store and the table
+ * on the node loop thread (nothing changes them meanwhile) into a capture file; installing (an
+ * image a leader sent) or restoring (the kept image, on start) replaces the whole state: table
+ * and store emptied, then loaded from the image's records, and {@link #appliedIndex} set to the
+ * image's index. A backup store takes the image as consecutive entries (see {@link
+ * #loadIntoBackup}); it refuses a keys-only image.
  *
  * <p>Owned by the node loop thread; {@link #store} is thread-safe for the command thread's reads,
  * and {@link #unknownKeyCount} and {@link #unknownKeyBytes} may be read from any thread. Owns the
@@ -73,10 +91,29 @@ public final class EngineStateMachine
   /** Keys a walk page returned past what the caller asked for; handed out first next time. */
   private final ArrayDeque<byte[]> unknownPending = new ArrayDeque<>();
   private long appliedIndex;
+  /** Where images are kept, or null: this state machine takes no snapshots. */
+  private MemberImages images;
+  /** Capture keys-only images (a witness). */
+  private boolean keysOnlyImages;
+  /** The image captured last and not yet kept. */
+  private MemberImages.Captured captured;
+
+  /** Bytes of records per batch (or backup entry) when an image is loaded. */
+  static final int LOAD_BATCH_BYTES = 1 << 20;
 
   public EngineStateMachine(KvStore store) {
     this.store = store;
     this.backupStore = store instanceof BackupKvStore b ? b : null;
+  }
+
+  /**
+   * Takes snapshots into {@code images} from now on (keys-only ones when {@code keysOnly}: a
+   * witness). Call before the runtime starts.
+   */
+  public EngineStateMachine withImages(MemberImages images, boolean keysOnly) {
+    this.images = images;
+    this.keysOnlyImages = keysOnly;
+    return this;
   }
 
   /**
@@ -264,6 +301,200 @@ public final class EngineStateMachine
     return newest;
   }
 
+  // ---------------------------------------------------------------- snapshots
+
+  @Override
+  public SnapshotImage captureSnapshot(SnapshotMeta meta) {
+    if (images == null) {
+      return null;
+    }
+    if (meta.index() != appliedIndex) {
+      throw new IllegalArgumentException("capturing " + meta + " at applied index "
+          + appliedIndex);
+    }
+    boolean keysOnly = keysOnlyImages || unknown.size() > 0;
+    captured = images.capture(meta, keysOnly, out -> writeState(out, meta, keysOnly));
+    return captured;
+  }
+
+  /** Every key of the state, as records (see the class comment). */
+  private void writeState(KvImageFormat.Writer out, SnapshotMeta meta, boolean keysOnly)
+      throws IOException {
+    long cursor = 0;
+    do {
+      ScanPage page = store.scan(cursor, STORE_SCAN_PAGE_KEYS);
+      for (byte[] key : page.keys()) {
+        StoredValue v = store.get(key);
+        if (v == null) {
+          continue;
+        }
+        if (keysOnly) {
+          out.unknown(key, meta.term(), meta.index());
+        } else {
+          out.value(key, v.value(), v.expiresAtMillis());
+        }
+      }
+      cursor = page.nextCursor();
+    } while (cursor != 0);
+    if (unknown.size() == 0) {
+      return;
+    }
+    List<byte[]> keys = new ArrayList<>(STORE_SCAN_PAGE_KEYS);
+    long at = 0;
+    do {
+      keys.clear();
+      at = unknown.keys(at, STORE_SCAN_PAGE_KEYS, keys);
+      for (byte[] key : keys) {
+        WitnessTable.Timestamp ts = unknown.lookup(key);
+        if (ts != null) {
+          out.unknown(key, ts.term(), ts.index());
+        }
+      }
+    } while (at != 0);
+  }
+
+  @Override
+  public boolean snapshotReady(SnapshotImage image) {
+    return !(image instanceof MemberImages.Captured c) || c.ready();
+  }
+
+  @Override
+  public void keepSnapshot(SnapshotImage image) {
+    if (captured == null || captured != image) {
+      throw new IllegalArgumentException("keeping " + image + ", which was not captured last");
+    }
+    images.keep(captured);
+    captured = null;
+  }
+
+  @Override
+  public SnapshotImage keptSnapshot() {
+    return images == null ? null : images.kept();
+  }
+
+  @Override
+  public SnapshotSink stageSnapshot(SnapshotMeta meta, boolean keysOnly, long bodyBytes) {
+    if (images == null) {
+      throw new UnsupportedOperationException("this member takes no snapshots");
+    }
+    if (keysOnly && backupStore != null) {
+      throw new IllegalArgumentException("a keys-only image was sent to a member that keeps "
+          + "values on a backup store; refused");
+    }
+    return images.stage(meta, keysOnly, bodyBytes);
+  }
+
+  @Override
+  public io.respawn.node.snapshot.SnapshotReceiver.Resumed resumeStaging(long snapshotIndex,
+      long snapshotTerm, long totalBytes) {
+    return images == null ? null : images.resume(snapshotIndex, snapshotTerm, totalBytes);
+  }
+
+  @Override
+  public void installSnapshot(SnapshotMeta meta, SnapshotSink staged) {
+    if (!(staged instanceof MemberImages.Staging s) || !s.meta.equals(meta)) {
+      throw new IllegalArgumentException("installing " + meta + " from " + staged);
+    }
+    captured = null;
+    restoreFrom(images.installStaged(s));
+  }
+
+  /**
+   * Replaces the whole state by {@code image}'s (the kept image, on start; or one just installed)
+   * and sets the applied index to its index. Checks the body's checksum as it reads.
+   */
+  public void restoreFrom(ImageFile image) {
+    long t0 = System.nanoTime();
+    unknown.clear();
+    unknown.reclaim();
+    unknownCursor = 0;
+    unknownPending.clear();
+    try (InputStream in = image.body()) {
+      KvImageFormat.Reader r = new KvImageFormat.Reader(in);
+      if (backupStore != null) {
+        loadIntoBackup(image, r);
+      } else {
+        store.apply(List.of(Mutation.clear()));
+        loadIntoEngine(r);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("loading snapshot " + image, e);
+    }
+    appliedIndex = image.meta().index();
+    if (images != null) {
+      images.stats().restoreMillis.set((System.nanoTime() - t0) / 1_000_000);
+    }
+  }
+
+  private void loadIntoEngine(KvImageFormat.Reader r) throws IOException {
+    List<Mutation> batch = new ArrayList<>();
+    long batchBytes = 0;
+    long sinceReclaim = 0;
+    for (KvImageFormat.Record rec = r.next(); rec != null; rec = r.next()) {
+      if (rec.isValue()) {
+        batch.add(Mutation.put(rec.key(), rec.value(), rec.expiresAtMillis()));
+        batchBytes += rec.key().length + rec.value().length + 16;
+        if (batchBytes >= LOAD_BATCH_BYTES) {
+          store.apply(batch);
+          batch = new ArrayList<>();
+          batchBytes = 0;
+        }
+      } else {
+        unknown.record(rec.key(), rec.term(), rec.index());
+        if (++sinceReclaim % 10_000 == 0) {
+          unknown.reclaim();
+        }
+      }
+    }
+    if (!batch.isEmpty()) {
+      store.apply(batch);
+    }
+    unknown.reclaim();
+  }
+
+  /**
+   * A backup store takes the image as consecutive entries of the image's term: a CLEAR and the
+   * first records at index {@code I - n + 1}, ..., the last records at the image's index {@code
+   * I}, where {@code n} bounds the number of batches ({@code bodyBytes / LOAD_BATCH_BYTES + 1}).
+   * Those timestamps claim no more than the truth: every value in the image was written at or
+   * before {@code I}. Refused when they would not be newer than what the store applied (the
+   * store ignores older entries): possible only when the image's term equals the store's and
+   * fewer than {@code n} entries separate them.
+   */
+  private void loadIntoBackup(ImageFile image, KvImageFormat.Reader r) throws IOException {
+    SnapshotMeta meta = image.meta();
+    long n = image.bodyBytes() / LOAD_BATCH_BYTES + 1;
+    long first = meta.index() - n + 1;
+    BackupStore.Timestamp last = backupStore.lastApplied();
+    if (first < 1 || meta.term() < last.term()
+        || (meta.term() == last.term() && first <= last.index())) {
+      throw new IllegalStateException("cannot load " + image + " into the backup store, which "
+          + "applied (" + last.term() + ", " + last.index() + "): " + n + " entries at term "
+          + meta.term() + " ending at index " + meta.index() + " would not all be newer");
+    }
+    List<Mutation> batch = new ArrayList<>();
+    batch.add(Mutation.clear());
+    long batchBytes = 0;
+    long index = first;
+    for (KvImageFormat.Record rec = r.next(); rec != null; rec = r.next()) {
+      if (!rec.isValue()) {
+        throw new IllegalStateException("snapshot " + meta + " holds keys without values; a "
+            + "backup store cannot take it");
+      }
+      if (batchBytes >= LOAD_BATCH_BYTES) {
+        backupStore.applyEntry(meta.term(), index++, batch);
+        batch = new ArrayList<>();
+        batchBytes = 0;
+      }
+      batch.add(Mutation.put(rec.key(), rec.value(), rec.expiresAtMillis()));
+      batchBytes += rec.key().length + rec.value().length + 16;
+    }
+    if (index > meta.index()) {
+      throw new IllegalStateException("loading " + image + " took more than " + n + " entries");
+    }
+    backupStore.applyEntry(meta.term(), meta.index(), batch); // the last one at the image's index
+  }
+
   /** How many keys this member holds only as timestamps. Any thread. */
   public long unknownKeyCount() {
     return unknown.size();
@@ -274,9 +505,44 @@ public final class EngineStateMachine
     return unknown.memoryUsedBytes();
   }
 
+  /**
+   * INFO fields of snapshots: the kept image, captures, installs, the compaction point, and the
+   * progress of an image being received ({@code respawn_snapshot_receiving}: its index, 0 when
+   * none; bytes staged of its body). Any thread.
+   */
+  public java.util.Map<String, Object> snapshotInfo() {
+    java.util.Map<String, Object> f = new java.util.LinkedHashMap<>();
+    if (images == null) {
+      f.put("respawn_snapshots", "off");
+      return f;
+    }
+    MemberImages.Stats s = images.stats();
+    f.put("respawn_snapshot_index", s.keptIndex.get());
+    f.put("respawn_snapshot_bytes", s.keptBodyBytes.get());
+    f.put("respawn_snapshot_captures", s.captures.get());
+    f.put("respawn_snapshot_capture_ms_last", s.captureMillisLast.get());
+    f.put("respawn_snapshot_kept", s.kept.get());
+    f.put("respawn_snapshot_installs", s.installs.get());
+    f.put("respawn_snapshot_restore_ms_last", s.restoreMillis.get());
+    f.put("respawn_log_compacted_through", s.compactedThrough.get());
+    f.put("respawn_snapshot_sent_bytes", s.bodyBytesServed.get());
+    f.put("respawn_snapshot_receiving", s.stagingIndex.get());
+    f.put("respawn_snapshot_receiving_bytes", s.stagedBodyBytes.get());
+    f.put("respawn_snapshot_receiving_total_bytes", s.stagingBodyBytes.get());
+    f.put("respawn_snapshot_received_bytes", s.stagedBytesReceived.get());
+    f.put("respawn_snapshot_stagings_started", s.stagingsStarted.get());
+    f.put("respawn_snapshot_stagings_aborted", s.stagingsAborted.get());
+    f.put("respawn_snapshot_stagings_resumed", s.stagingsResumed.get());
+    f.put("respawn_snapshot_resumed_bytes", s.resumedBytes.get());
+    return f;
+  }
+
   /** Frees the table; call after the node loop stopped applying and reading. */
   @Override
   public void close() {
     unknown.close();
+    if (images != null) {
+      images.close();
+    }
   }
 }

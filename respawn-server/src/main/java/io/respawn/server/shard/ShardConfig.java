@@ -48,6 +48,11 @@ import java.util.TreeMap;
  * popularity-report-ms = 1000
  * backup-hot-keys = 100000
  * backup-segment-bytes = 67108864
+ * snapshot-entries = 100000           # optional, see {@link SnapshotSettings}
+ * snapshot-log-bytes = 67108864
+ * snapshot-tail-entries = 10000
+ * snapshot-chunk-bytes = 65536
+ * snapshot-bytes-per-sec = 33554432
  * </pre>
  *
  * <p>A member added to a running shard ({@code respawn member add}) lists the shard's current
@@ -74,11 +79,23 @@ import java.util.TreeMap;
  * @param phi the phi-accrual detector every member runs on its leader
  * @param backup the backup role's storage and popularity sampling
  * @param recovery how this member, once it leads, gets the values it holds only as timestamps
+ * @param snapshot snapshots, log compaction and snapshot transfers
  */
 public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
     Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
     long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
-    PhiAccrualDetector.Settings phi, BackupSettings backup, RecoveryMode recovery) {
+    PhiAccrualDetector.Settings phi, BackupSettings backup, RecoveryMode recovery,
+    SnapshotSettings snapshot) {
+
+  /** With the default {@link SnapshotSettings}. */
+  public ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
+      Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
+      long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
+      PhiAccrualDetector.Settings phi, BackupSettings backup, RecoveryMode recovery) {
+    this(clusterId, self, dataDir, bindHost, members, secret, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, join, takeover, phi, backup, recovery,
+        SnapshotSettings.defaults());
+  }
 
   /** With the default {@link BackupSettings} and {@link #RECOVERY_DEFAULT}. */
   public ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
@@ -98,7 +115,8 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms", "join",
       "takeover", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
       "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
-      "backup-segment-bytes", "recovery");
+      "backup-segment-bytes", "recovery", "snapshot-entries", "snapshot-log-bytes",
+      "snapshot-tail-entries", "snapshot-chunk-bytes", "snapshot-bytes-per-sec");
   /**
    * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
    * campaigns after 300-600 ms of silence, an idle primary heartbeats every 50 ms, and its read
@@ -125,6 +143,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
   public ShardConfig {
     members = Map.copyOf(members);
     java.util.Objects.requireNonNull(recovery, "recovery");
+    java.util.Objects.requireNonNull(snapshot, "snapshot");
     if (!members.containsKey(self)) {
       throw new IllegalArgumentException("node-id " + self.value() + " is not one of the members "
           + new TreeMap<>(members).keySet());
@@ -226,8 +245,16 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         longValue(p, "backup-segment-bytes", d.segmentBytesMax(), 1));
     RecoveryMode recovery = p.getProperty("recovery") == null ? RECOVERY_DEFAULT
         : RecoveryMode.parse(p.getProperty("recovery"));
+    SnapshotSettings sd = SnapshotSettings.defaults();
+    SnapshotSettings snapshot = new SnapshotSettings(
+        longValue(p, "snapshot-entries", sd.entries(), 0),
+        longValue(p, "snapshot-log-bytes", sd.logBytes(), 0),
+        longValue(p, "snapshot-tail-entries", sd.tailEntries(), 0),
+        (int) Math.min(Integer.MAX_VALUE,
+            longValue(p, "snapshot-chunk-bytes", sd.chunkBytes(), 1024)),
+        longValue(p, "snapshot-bytes-per-sec", sd.bytesPerSecond(), 1024));
     return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
-        joinText.equals("true"), takeover, phi, backup, recovery);
+        joinText.equals("true"), takeover, phi, backup, recovery, snapshot);
   }
 
   /** This member's own addresses. */

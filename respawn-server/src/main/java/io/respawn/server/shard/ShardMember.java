@@ -119,6 +119,8 @@ public final class ShardMember implements AutoCloseable {
           new FileChannelDisk(Files.createDirectories(data.resolve(REPLICA_DIR))),
           ReplicaLogConfig.defaults());
       opened.add(replicaLog);
+      MemberImages images = MemberImages.open(data.resolve(MemberImages.DIR));
+      opened.add(images);
       Path stateDir = data.resolve(STATE_DIR);
       deleteTree(stateDir); // rebuilt from the replica log: never ahead of it
       // The replica log is what survives a crash; the state engine only needs its index and an
@@ -134,18 +136,35 @@ public final class ShardMember implements AutoCloseable {
       }
       KvStore engine;
       EngineStateMachine stateMachine;
+      ImageFile kept = images.kept();
       if (config.me().role() == Role.BACKUP) {
-        BackupKvStore backup = openBackup(data.resolve(BACKUP_DIR), backupConfig, replicaLog);
+        BackupKvStore backup = openBackup(data.resolve(BACKUP_DIR), backupConfig, replicaLog,
+            kept);
         opened.add(backup);
         engine = backup;
-        stateMachine = EngineStateMachine.resumingAt(backup, backup.lastApplied().index());
+        long resumeAt = backup.lastApplied().index();
+        stateMachine = (resumeAt > 0 ? EngineStateMachine.resumingAt(backup, resumeAt)
+            : new EngineStateMachine(backup)).withImages(images, false);
+        if (resumeAt == 0 && kept != null) {
+          stateMachine.restoreFrom(kept);
+        }
       } else {
         engine = LogEngine.open(new FileChannelDisk(Files.createDirectories(stateDir)),
             stateConfig);
         opened.add(engine);
-        stateMachine = new EngineStateMachine(engine);
+        stateMachine = new EngineStateMachine(engine)
+            .withImages(images, config.me().role() == Role.WITNESS);
+        if (kept != null) {
+          stateMachine.restoreFrom(kept);
+        }
       }
       opened.add(stateMachine);
+      if (kept != null) {
+        log.info("snapshot image at index {} (term {}, {} body bytes) opened; state at index {}; "
+            + "the replica log holds entries {}..{}", kept.meta().index(), kept.meta().term(),
+            kept.bodyBytes(), stateMachine.appliedIndex(), replicaLog.firstIndex(),
+            replicaLog.lastIndex());
+      }
       MemberAddress me = config.me();
       AtomicReference<NodeLoop> loopRef = new AtomicReference<>();
       PeerConfig peerConfig = PeerConfig.of(config.clusterId(), config.self(),
@@ -175,7 +194,8 @@ public final class ShardMember implements AutoCloseable {
       }
       NodeLoop loop = new NodeLoop(config.self(), designatedPrimary, t -> NodeRuntime.start(core,
           RuntimeConfig.defaults(), replicaLog, stateMachine, t, System::nanoTime,
-          RuntimeListener.none()), transport, stateMachine, config.recovery());
+          new SnapshotEvents(images.stats()), config.snapshot().toPolicy()), transport,
+          stateMachine, config.recovery());
       loopRef.set(loop);
       // Replicas acknowledge once written (ORDERED): the loop never waits for an fsync of the
       // replica log, so acknowledgements and heartbeats keep flowing while the disk syncs.
@@ -353,6 +373,7 @@ public final class ShardMember implements AutoCloseable {
       shard.put("respawn_popularity_reports_received", popularity.reportsReceived());
       shard.put("respawn_popularity_hashes_received", popularity.hashesReceived());
     }
+    shard.putAll(stateMachine.snapshotInfo());
     shard.put("respawn_proposals_refused", loop.proposalsRefused());
     shard.put("respawn_peer_handshakes_refused", transport.stats().handshakesRefused());
     shard.put("respawn_peer_frames_corrupt", transport.stats().framesCorrupt());
@@ -493,19 +514,41 @@ public final class ShardMember implements AutoCloseable {
    */
   static BackupKvStore openBackup(Path dir, BackupConfig backupConfig,
       SegmentedReplicaLog replicaLog) throws IOException {
+    return openBackup(dir, backupConfig, replicaLog, null);
+  }
+
+  /**
+   * As {@link #openBackup(Path, BackupConfig, SegmentedReplicaLog)} with the member's kept
+   * snapshot image: the store is kept when it reached at least the image's index and the log
+   * holds its newest entry (or it is the image's own entry, the log reset behind an installed
+   * image); otherwise it is started empty, and the caller loads the image into it.
+   */
+  static BackupKvStore openBackup(Path dir, BackupConfig backupConfig,
+      SegmentedReplicaLog replicaLog, ImageFile kept) throws IOException {
     BackupStore store = BackupStore.open(dir, backupConfig);
     BackupStore.Timestamp last = store.lastApplied();
-    if (last.index() == 0 || logHolds(replicaLog, last)) {
+    long keptIndex = kept == null ? 0 : kept.meta().index();
+    boolean keep = kept == null ? last.index() == 0 || logHolds(replicaLog, last)
+        : last.index() >= keptIndex && (logHolds(replicaLog, last)
+            || (last.index() == keptIndex && last.term() == kept.meta().term()));
+    if (keep || (last.index() == 0 && kept != null)) {
       if (last.index() > 0) {
         log.info("backup store recovered through entry {} (term {}); applying the replica log "
             + "after it", last.index(), last.term());
       }
       return new BackupKvStore(store);
     }
-    log.warn("backup store recovered through entry {} (term {}), which the replica log (entries "
-        + "{}..{}) does not hold: a machine crash cut the log's unflushed tail; rebuilding the "
-        + "store from the log", last.index(), last.term(), replicaLog.firstIndex(),
-        replicaLog.lastIndex());
+    if (kept != null) {
+      log.warn("backup store recovered through entry {} (term {}), behind the kept snapshot "
+          + "image (index {}) or not in the replica log (entries {}..{}); loading it from the "
+          + "image", last.index(), last.term(), keptIndex, replicaLog.firstIndex(),
+          replicaLog.lastIndex());
+    } else {
+      log.warn("backup store recovered through entry {} (term {}), which the replica log "
+          + "(entries {}..{}) does not hold: a machine crash cut the log's unflushed tail; "
+          + "rebuilding the store from the log", last.index(), last.term(),
+          replicaLog.firstIndex(), replicaLog.lastIndex());
+    }
     store.close();
     deleteTree(dir);
     return new BackupKvStore(BackupStore.open(dir, backupConfig));

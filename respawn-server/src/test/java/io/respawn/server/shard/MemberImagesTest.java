@@ -1,0 +1,152 @@
+package io.respawn.server.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.core.Command;
+import io.respawn.core.Entry;
+import io.respawn.core.SnapshotMeta;
+import io.respawn.node.snapshot.SnapshotImage;
+import io.respawn.node.snapshot.SnapshotReceiver;
+import io.respawn.node.snapshot.SnapshotSink;
+import io.respawn.server.testing.MapKvStore;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.MutationBatchCodec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A member's snapshot images on real files: a state machine captures its state, keeps it, and a
+ * new one restores exactly that state from the directory (values, expiries, keys known only by
+ * timestamp); the keys-only view turns values into timestamps; a staged image interrupted half
+ * way is taken up by a new run with the bytes it held, completed and installed.
+ */
+class MemberImagesTest {
+  @TempDir Path tmp;
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static Entry write(long term, long index, Mutation... mutations) {
+    List<byte[]> keys = new ArrayList<>();
+    for (Mutation m : mutations) {
+      keys.add(m.key());
+    }
+    return Entry.normal(term, index, Command.of(MutationBatchCodec.encode(List.of(mutations)),
+        keys));
+  }
+
+  private static String value(EngineStateMachine m, String key) {
+    EngineStateMachine.Read r = m.read(b(key));
+    return r.unknown() ? "?" : r.value() == null ? null
+        : new String(r.value().value(), StandardCharsets.UTF_8);
+  }
+
+  private static byte[] envelopeBody(SnapshotImage image) {
+    byte[] body = new byte[(int) image.bodyBytes()];
+    image.read(0, body, 0, body.length);
+    return body;
+  }
+
+  @Test
+  void aKeptImageRestoresTheSameStateInANewStateMachine() throws Exception {
+    Path dir = tmp.resolve("snapshot");
+    MemberImages images = MemberImages.open(dir);
+    try (EngineStateMachine m = new EngineStateMachine(new MapKvStore()).withImages(images,
+        false)) {
+      for (int i = 1; i <= 300; i++) {
+        m.apply(write(1, i, Mutation.put(b("k" + (i % 100)), b("v" + i), i == 300 ? 99L : 0)));
+      }
+      SnapshotMeta meta = new SnapshotMeta(300, 1, null);
+      SnapshotImage captured = m.captureSnapshot(meta);
+      assertThat(captured.meta()).isEqualTo(meta);
+      while (!m.snapshotReady(captured)) {
+        Thread.sleep(5);
+      }
+      m.keepSnapshot(captured);
+      assertThat(m.keptSnapshot().meta()).isEqualTo(meta);
+      m.apply(write(1, 301, Mutation.put(b("k1"), b("after"))));
+    }
+    try (Stream<Path> files = Files.list(dir)) {
+      assertThat(files.map(p -> p.getFileName().toString()).toList())
+          .containsExactly("image-300.snap");
+    }
+    MemberImages reopened = MemberImages.open(dir);
+    MapKvStore store = new MapKvStore();
+    try (EngineStateMachine m = new EngineStateMachine(store).withImages(reopened, false)) {
+      m.restoreFrom(reopened.kept());
+      assertThat(m.appliedIndex()).isEqualTo(300);
+      assertThat(store.keyCount()).isEqualTo(100);
+      assertThat(value(m, "k1")).as("the image's value, not the later one").isEqualTo("v201");
+      assertThat(value(m, "k0")).isEqualTo("v300");
+      assertThat(store.get(b("k0")).expiresAtMillis()).isEqualTo(99L);
+
+      // the keys-only view a witness receives: every key known by the image's timestamp only
+      SnapshotImage keys = reopened.kept().keysOnlyView();
+      assertThat(keys.keysOnly()).isTrue();
+      MemberImages witnessImages = MemberImages.open(tmp.resolve("witness"));
+      try (EngineStateMachine w = new EngineStateMachine(new MapKvStore())
+          .withImages(witnessImages, true)) {
+        SnapshotSink sink = w.stageSnapshot(keys.meta(), true, keys.bodyBytes());
+        byte[] body = envelopeBody(keys);
+        sink.write(body, 0, body.length);
+        w.installSnapshot(keys.meta(), sink);
+        assertThat(w.appliedIndex()).isEqualTo(300);
+        assertThat(w.unknownKeyCount()).isEqualTo(100);
+        assertThat(value(w, "k7")).isEqualTo("?");
+        assertThat(value(w, "never")).isNull();
+      }
+    }
+  }
+
+  @Test
+  void aStagingCutShortIsTakenUpByTheNextRunAndInstalled() throws Exception {
+    MemberImages source = MemberImages.open(tmp.resolve("leader"));
+    SnapshotImage image;
+    try (EngineStateMachine leader = new EngineStateMachine(new MapKvStore())
+        .withImages(source, false)) {
+      for (int i = 1; i <= 500; i++) {
+        leader.apply(write(2, i, Mutation.put(b("key-" + i), b("value-" + i))));
+      }
+      image = leader.captureSnapshot(new SnapshotMeta(500, 2, null));
+      while (!leader.snapshotReady(image)) {
+        Thread.sleep(5);
+      }
+      leader.keepSnapshot(image);
+      image = leader.keptSnapshot();
+    }
+    byte[] body = envelopeBody(image);
+    long total = io.respawn.node.snapshot.SnapshotFormat.header(image.meta(), false,
+        image.bodyBytes()).length + image.bodyBytes() + 4;
+    Path followerDir = tmp.resolve("follower");
+    MemberImages first = MemberImages.open(followerDir);
+    SnapshotSink sink = first.stage(image.meta(), false, image.bodyBytes());
+    int half = body.length / 2;
+    sink.write(body, 0, half); // then the process dies: nothing closes the staging
+
+    MemberImages second = MemberImages.open(followerDir);
+    assertThat(second.resume(image.meta().index(), image.meta().term() + 1, total))
+        .as("another snapshot's staging is not taken up").isNull();
+    SnapshotReceiver.Resumed r = second.resume(image.meta().index(), image.meta().term(), total);
+    assertThat(r).isNotNull();
+    assertThat(r.sink().bytes()).isEqualTo(half);
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(body, 0, half);
+    assertThat(r.bodyCrc().getValue()).isEqualTo(crc.getValue());
+    r.sink().write(body, half, body.length - half);
+    MapKvStore store = new MapKvStore();
+    try (EngineStateMachine m = new EngineStateMachine(store).withImages(second, false)) {
+      m.installSnapshot(image.meta(), r.sink());
+      assertThat(m.appliedIndex()).isEqualTo(500);
+      assertThat(store.keyCount()).isEqualTo(500);
+      assertThat(value(m, "key-250")).isEqualTo("value-250");
+      assertThat(m.keptSnapshot().bodyCrc32c()).isEqualTo(image.bodyCrc32c());
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package io.respawn.storage.image;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class KvImageFormatTest {
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static byte[] image() throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    KvImageFormat.Writer w = new KvImageFormat.Writer(out);
+    w.value(b("a"), b("1"), 0);
+    w.value(b("b"), new byte[0], 1_700_000_000_000L);
+    w.unknown(b("c"), 3, 42);
+    w.end();
+    return out.toByteArray();
+  }
+
+  private static List<KvImageFormat.Record> read(byte[] body) throws IOException {
+    KvImageFormat.Reader r = new KvImageFormat.Reader(new ByteArrayInputStream(body));
+    List<KvImageFormat.Record> out = new ArrayList<>();
+    for (KvImageFormat.Record rec = r.next(); rec != null; rec = r.next()) {
+      out.add(rec);
+    }
+    return out;
+  }
+
+  @Test
+  void recordsComeBackAsWritten() throws IOException {
+    byte[] body = image();
+    assertThat(body.length).isEqualTo(KvImageFormat.valueRecordBytes(1, 1)
+        + KvImageFormat.valueRecordBytes(1, 0) + KvImageFormat.unknownRecordBytes(1)
+        + KvImageFormat.END_BYTES);
+    List<KvImageFormat.Record> recs = read(body);
+    assertThat(recs).hasSize(3);
+    assertThat(recs.get(0).isValue()).isTrue();
+    assertThat(recs.get(0).value()).isEqualTo(b("1"));
+    assertThat(recs.get(1).expiresAtMillis()).isEqualTo(1_700_000_000_000L);
+    assertThat(recs.get(1).value()).isEmpty();
+    assertThat(recs.get(2).isValue()).isFalse();
+    assertThat(recs.get(2).term()).isEqualTo(3);
+    assertThat(recs.get(2).index()).isEqualTo(42);
+    assertThat(read(emptyImage())).isEmpty();
+  }
+
+  private static byte[] emptyImage() throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    new KvImageFormat.Writer(out).end();
+    return out.toByteArray();
+  }
+
+  @Test
+  void aDamagedOrCutBodyIsRefusedWithWhereItWentWrong() throws IOException {
+    byte[] body = image();
+    // cut anywhere: no end record
+    for (int cut = 0; cut < body.length; cut++) {
+      byte[] part = Arrays.copyOf(body, cut);
+      assertThatThrownBy(() -> read(part)).isInstanceOf(KvImageFormat.ImageFormatException.class);
+    }
+    // bytes after the end record
+    byte[] longer = Arrays.copyOf(body, body.length + 1);
+    assertThatThrownBy(() -> read(longer)).hasMessageContaining("after the end record");
+    // a count that differs
+    byte[] miscounted = body.clone();
+    ByteBuffer.wrap(miscounted).putLong(miscounted.length - 8, 2);
+    assertThatThrownBy(() -> read(miscounted)).hasMessageContaining("counts 2 records, 3");
+    // an unknown kind
+    byte[] kind = body.clone();
+    kind[0] = 7;
+    assertThatThrownBy(() -> read(kind)).hasMessageContaining("record kind 7 at body offset 0");
+    // a key length past the limit
+    byte[] key = body.clone();
+    ByteBuffer.wrap(key).putInt(1, KvImageFormat.KEY_BYTES_MAX + 1);
+    assertThatThrownBy(() -> read(key)).hasMessageContaining("key length");
+  }
+
+  @Test
+  void aWriterRefusesRecordsAfterTheEnd() throws IOException {
+    KvImageFormat.Writer w = new KvImageFormat.Writer(new ByteArrayOutputStream());
+    w.end();
+    assertThatThrownBy(() -> w.value(b("a"), b("1"), 0)).isInstanceOf(IllegalStateException.class);
+  }
+}

@@ -1,0 +1,160 @@
+package io.respawn.server.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.server.resp.Reply;
+import io.respawn.server.resp.Request;
+import io.respawn.server.testing.MapKvStore;
+import io.respawn.storage.Mutation;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Online recovery in the command layer: a command whose key's value is still on a backup is held
+ * (with its client's later requests) while a pull is asked for, and runs once the value is here.
+ */
+class PendingValuesTest {
+  private final MapKvStore store = new MapKvStore();
+  private final CommandHarness h = new CommandHarness(store);
+  private final Set<String> pending = new HashSet<>();
+  private final List<List<String>> pulls = new ArrayList<>();
+  private final List<CompletableFuture<Void>> answers = new ArrayList<>();
+  private final AtomicInteger wakes = new AtomicInteger();
+
+  PendingValuesTest() {
+    h.dispatcher.enablePendingValues(new PendingValues() {
+      @Override
+      public boolean any() {
+        return !pending.isEmpty();
+      }
+
+      @Override
+      public boolean pending(byte[] key) {
+        return pending.contains(new String(key, StandardCharsets.UTF_8));
+      }
+
+      @Override
+      public CompletableFuture<Void> pull(List<byte[]> keys) {
+        pulls.add(keys.stream().map(k -> new String(k, StandardCharsets.UTF_8)).toList());
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        answers.add(f);
+        return f;
+      }
+    });
+    h.dispatcher.wakeHeld(wakes::incrementAndGet);
+  }
+
+  private static Request request(String... args) {
+    byte[][] bytes = new byte[args.length][];
+    for (int i = 0; i < args.length; i++) {
+      bytes[i] = args[i].getBytes(StandardCharsets.UTF_8);
+    }
+    return Request.of(bytes);
+  }
+
+  /** Sends a request as the command loop does: held requests join the session's queue. */
+  private Reply submit(Session s, String... args) {
+    Request r = request(args);
+    if (s.postponed != null) {
+      h.dispatcher.hold(s, r);
+      return null;
+    }
+    Reply reply = h.dispatcher.execute(s, r);
+    if (reply == null) {
+      h.dispatcher.hold(s, r);
+    }
+    return reply;
+  }
+
+  /** The value arrives from the backup: stored, no longer pending, the pulls answered. */
+  private void arrive(String key, String value) {
+    store.apply(List.of(Mutation.put(key.getBytes(StandardCharsets.UTF_8),
+        value.getBytes(StandardCharsets.UTF_8))));
+    pending.remove(key);
+    answers.forEach(f -> f.complete(null));
+  }
+
+  /** Runs what may run of the held requests, ends the pass (writes commit), renders replies. */
+  private List<String> resume() {
+    List<Reply> replies = new ArrayList<>();
+    h.dispatcher.resumeHeld((s, r) -> replies.add(r));
+    h.dispatcher.endPass();
+    List<String> out = new ArrayList<>();
+    replies.forEach(r -> out.add(CommandHarness.render(r)));
+    return out;
+  }
+
+  @Test
+  void aReadOfAPendingKeyWaitsForItsPullAndTheClientsLaterRequestsWaitBehindIt() {
+    pending.addAll(List.of("a", "b"));
+    Session s = h.session;
+    assertThat(submit(s, "GET", "a")).as("held").isNull();
+    assertThat(pulls).containsExactly(List.of("a"));
+    // Pipelined behind it: waits in order, and asks for its own key at once.
+    assertThat(submit(s, "GET", "b")).isNull();
+    assertThat(submit(s, "PING")).isNull();
+    assertThat(pulls).containsExactly(List.of("a"), List.of("b"));
+    // Another client is not held by them.
+    assertThat(h.call(h.newSession(), "GET", "other")).isEqualTo("(nil)");
+
+    arrive("a", "1");
+    assertThat(wakes.get()).as("the answer wakes the command loop").isPositive();
+    assertThat(resume()).as("b is still pending: a runs, b waits again").containsExactly("\"1\"");
+    arrive("b", "2");
+    assertThat(resume()).containsExactly("\"2\"", "PONG");
+    assertThat(s.postponed).isNull();
+  }
+
+  @Test
+  void aTransactionWaitsAtExecForTheKeysItsCommandsTouch() {
+    pending.add("k");
+    Session s = h.session;
+    assertThat(CommandHarness.render(submit(s, "MULTI"))).isEqualTo("OK");
+    assertThat(CommandHarness.render(submit(s, "INCR", "k"))).isEqualTo("QUEUED");
+    assertThat(pulls).as("queuing reads nothing").isEmpty();
+    assertThat(submit(s, "EXEC")).isNull();
+    assertThat(pulls).containsExactly(List.of("k"));
+    arrive("k", "41");
+    assertThat(resume()).containsExactly("[(integer) 42]");
+  }
+
+  @Test
+  void wholeKeyspaceReadsWaitForEveryValueAndFlushallDoesNot() {
+    pending.add("x");
+    store.apply(List.of(Mutation.put("y".getBytes(StandardCharsets.UTF_8),
+        "1".getBytes(StandardCharsets.UTF_8))));
+    Session s = h.session;
+    assertThat(submit(s, "DBSIZE")).as("held: x is not counted yet").isNull();
+    assertThat(pulls).as("nothing to ask for by key").isEmpty();
+    assertThat(resume()).as("still pending").isEmpty();
+    arrive("x", "2");
+    assertThat(resume()).containsExactly("(integer) 2");
+    pending.add("z");
+    assertThat(h.call(h.newSession(), "FLUSHALL")).isEqualTo("OK");
+  }
+
+  @Test
+  void aCommandThatWaitedTooLongIsToldToRetry() {
+    pending.add("a");
+    Session s = h.session;
+    assertThat(submit(s, "GET", "a")).isNull();
+    s.valuesWaitSinceNanos = System.nanoTime() - Dispatcher.VALUES_WAIT_NANOS_MAX - 1;
+    assertThat(resume()).singleElement().asString()
+        .startsWith("(error) TRYAGAIN the value of a key this command needs is still being "
+            + "pulled from a backup");
+    assertThat(s.postponed).isNull();
+  }
+
+  @Test
+  void inSteadyStateNothingIsCheckedOrHeld() {
+    assertThat(h.call("SET", "a", "1")).isEqualTo("OK");
+    assertThat(h.call("GET", "a")).isEqualTo("\"1\"");
+    assertThat(pulls).isEmpty();
+  }
+}

@@ -9,7 +9,7 @@
 #   scripts/bench-compaction-shard.sh [WRITES=10000000] [KEYS=100000] [VALUE_BYTES=100]
 #
 # Environment: PORT (first RESP port, default 7479), SNAPSHOT_ENTRIES (default: the member
-# default). Needs redis-benchmark and redis-cli. Prints `uptime` next to the figures.
+# default), RESTART (which member to kill and time: 1 primary, 2 backup (default), 3 witness). Needs redis-benchmark and redis-cli. Prints `uptime` next to the figures.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 writes=${1:-10000000}
@@ -81,8 +81,9 @@ for n in 1 2 3; do
       | tr '\n' ' ' | sed "s/^/node-$n: /"
   echo
 done
-# restart the backup: kill -9, the supervisor starts it again at once
-backup=$((port + 1))
+# restart a member: kill -9, the supervisor starts it again at once
+restart=${RESTART:-2}
+backup=$((port + restart - 1))
 pid=$(redis-cli -p "$backup" info server | tr -d '\r' | grep '^process_id:' | cut -d: -f2)
 commit=$(redis-cli -p "$port" info shard | tr -d '\r' | grep '^respawn_commit_index:' | cut -d: -f2)
 kill -9 "$pid"
@@ -94,8 +95,8 @@ while :; do
   sleep 0.05
 done
 r1=$(date +%s.%N)
-log="$data/node-2/respawn.log"
-echo "backup restart: kill -9 to applied index $commit in $(echo "$r1 - $r0" | bc) s (JVM start included)"
+log="$data/node-$restart/respawn.log"
+echo "member $restart restart: kill -9 to applied index $commit in $(echo "$r1 - $r0" | bc) s (JVM start included)"
 grep -E "snapshot image at index|backup store recovered|serving RESP" "$log" | tail -3
 echo "$info" | grep -E "^respawn_snapshot_restore_ms_last:|^respawn_snapshot_index:"
 echo "load at the end: $(uptime)"

@@ -173,7 +173,7 @@ PY
     [ -f "$gc" ] || continue
     { grep 'Pause' "$gc" || true; } \
       | awk -v s="$label" -v full="$(grep -c 'Pause Full' "$gc" || true)" '
-          { ms = $NF; sub(/ms$/, "", ms); n++; t += ms; if (ms > m) m = ms
+          { ms = $NF; sub(/ms$/, "", ms); ms += 0; n++; t += ms; if (ms > m) m = ms
             if ($0 ~ /GC\(0\) Pause Full \(System.gc\(\)\)/) { st = ms } else { sn++; stt += ms; if (ms > sm) sm = ms } }
           END { printf "| %s | %d | %d | %.0f | %.0f | %s | %d, %.0f, %.1f |\n", s, n, full, t, m, (st == "" ? "-" : sprintf("%.0f", st)), sn, stt, sm }'
   done

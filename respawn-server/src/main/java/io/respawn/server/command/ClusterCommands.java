@@ -93,9 +93,6 @@ final class ClusterCommands {
       return null;
     }
     ShardView v = view.get();
-    if (v.selfIsPrimary() && v.selfServing()) {
-      return null;
-    }
     int slot = slotOf(spec, args);
     MemberView p = v.primaryMember();
     if (p != null && !v.selfIsPrimary()) {

@@ -407,6 +407,9 @@ public final class ShardMember implements AutoCloseable {
     b.put("respawn_backup_cold_bytes", st.coldBytes());
     b.put("respawn_backup_cold_live_bytes", st.coldLiveBytes());
     b.put("respawn_backup_writeback_bytes", st.writebackBytes());
+    b.put("respawn_backup_hot_oldest_segment", st.hotOldestSegmentId());
+    b.put("respawn_backup_cold_oldest_segment", st.coldOldestSegmentId());
+    b.put("respawn_backup_newest_segment", st.newestSegmentId());
     b.put("respawn_backup_gc_segments", st.gcSegments());
     b.put("respawn_backup_gc_records_rewritten", st.gcRecordsRewritten());
     b.put("respawn_backup_popular_keys", st.hotKeys());

@@ -121,32 +121,35 @@ class PopularityIT {
         }
       }, "hot-reader");
       // GC moves a record only when it collects the segment holding it (drift rewrites sealed
-      // segments once the popular set changed). Once the backup's popular set is full and the
-      // read keys dominate it, wait until GC collected more segments than the cold log then
-      // held. The set is full from the start (every written key was sampled once), so
-      // "dominated" is: REPORTS_OF_READS reports received since the reads began (each carries
-      // about ten samples of every hot key against at most one of any other).
+      // segments once the popular set changed, oldest first). Before the read keys dominate the
+      // popular set, GC may rewrite a hot key into the cold log, into a segment that is still
+      // open then. Once they dominate (REPORTS_OF_READS reports since the reads began: each
+      // carries about ten samples of every hot key against at most one of any other; the set is
+      // full from the start since every written key was sampled once), every rewrite places them
+      // in the hot log, so the test waits until every cold segment that existed at that moment
+      // is gone (the open one seals as later rewrites fill it): the cold log's oldest segment id
+      // is past the newest id of that moment.
       long reportsBeforeReads = field(info(backup), "respawn_popularity_reports_received");
       reader.start();
       try {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
         backupInfo = info(backup);
-        long gcTarget = Long.MAX_VALUE;
+        long newestAtDominance = Long.MAX_VALUE;
         while (System.nanoTime() < until) {
           backupInfo = info(backup);
-          if (gcTarget == Long.MAX_VALUE
+          if (newestAtDominance == Long.MAX_VALUE
               && field(backupInfo, "respawn_backup_popular_keys") >= HOT
               && field(backupInfo, "respawn_popularity_reports_received")
                   >= reportsBeforeReads + REPORTS_OF_READS) {
-            gcTarget = field(backupInfo, "respawn_backup_gc_segments")
-                + field(backupInfo, "respawn_backup_cold_segments") + 1;
+            newestAtDominance = field(backupInfo, "respawn_backup_newest_segment");
           }
-          if (field(backupInfo, "respawn_backup_gc_segments") >= gcTarget) {
+          if (field(backupInfo, "respawn_backup_cold_oldest_segment") > newestAtDominance) {
             break;
           }
           Thread.sleep(500);
         }
-        System.out.println("PopularityIT: " + reads.get() + " reads; GC target " + gcTarget
+        System.out.println("PopularityIT: " + reads.get() + " reads; newest segment at dominance "
+            + newestAtDominance
             + "; backup INFO " + backupInfo);
       } finally {
         stop.set(true);

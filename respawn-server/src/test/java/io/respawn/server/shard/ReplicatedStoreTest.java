@@ -148,4 +148,33 @@ class ReplicatedStoreTest {
     assertThatThrownBy(() -> store.get(b("k"))).hasMessageStartingWith("TRYAGAIN");
     assertThatThrownBy(() -> store.scan(0, 10)).hasMessageStartingWith("TRYAGAIN");
   }
+
+  /**
+   * Active expiry asks every key's expiry: the in-flight write's if there is one, else the
+   * state machine's; it samples nothing (the popular set is for clients' accesses) and leaves
+   * no read gate; a key whose value is still on a backup has no expiry known yet.
+   */
+  @Test
+  void activeExpirysQuestionSeesInFlightWritesButSamplesNothing() {
+    io.respawn.storage.backup.PopularitySampler sampler =
+        new io.respawn.storage.backup.PopularitySampler(1.0, 1_000, 1);
+    ReplicatedStore sampled = new ReplicatedStore(stateMachine, log, sampler);
+    stateMachine.apply(List.of(Mutation.put(b("a"), b("x"), 5_000)));
+    sampled.apply(List.of(Mutation.put(b("b"), b("y"), 7_000)));
+    sampler.drainReport(); // the write's sample
+    assertThat(sampled.expiresAtMillis(b("a"))).isEqualTo(5_000);
+    assertThat(sampled.expiresAtMillis(b("b"))).isEqualTo(7_000);
+    assertThat(sampled.expiresAtMillis(b("none"))).isEqualTo(-1);
+    assertThat(sampler.drainReport()).as("keys active expiry examined").isEmpty();
+    assertThat(sampled.takeReadGate()).isNull();
+    sampled.apply(List.of(Mutation.delete(b("a"))));
+    assertThat(sampler.drainReport()).as("the delete's sample").hasSize(1);
+    assertThat(sampled.expiresAtMillis(b("a"))).as("deleted in flight").isEqualTo(-1);
+    sampled.pendingValues(k -> new String(k, StandardCharsets.UTF_8).equals("pulled"));
+    assertThat(sampled.expiresAtMillis(b("pulled"))).isZero();
+    sampled.get(b("a"));
+    assertThat(sampler.drainReport()).as("a client's read is sampled").hasSize(1);
+    log.lease = false;
+    assertThatThrownBy(() -> sampled.expiresAtMillis(b("a"))).hasMessageStartingWith("TRYAGAIN");
+  }
 }

@@ -31,6 +31,11 @@ package io.respawn.storage.backup;
  * @param gcNanos time spent collecting
  * @param hotKeys keys in the most-popular set
  * @param popularityReports popularity reports received
+ * @param hotOldestSegmentId id of the hot log's oldest segment (0 if it has none)
+ * @param coldOldestSegmentId id of the cold log's oldest segment (0 if it has none)
+ * @param newestSegmentId id of the newest segment created in either log (ids only grow and are
+ *     shared by both logs, so every segment present now is gone once a log's oldest id is
+ *     larger than this)
  */
 public record BackupStats(
     long keys,
@@ -60,4 +65,7 @@ public record BackupStats(
     long gcTombstonesDropped,
     long gcNanos,
     int hotKeys,
-    long popularityReports) {}
+    long popularityReports,
+    long hotOldestSegmentId,
+    long coldOldestSegmentId,
+    long newestSegmentId) {}

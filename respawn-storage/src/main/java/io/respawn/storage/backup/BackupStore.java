@@ -792,18 +792,21 @@ public final class BackupStore implements AutoCloseable {
           duplicates, durableSeq, buffer.tailSeq(), (int) hot[0], hot[1], hot[2], (int) cold[0],
           cold[1], cold[2], writeback.passes(), writeback.bytes(), writeback.nanos(),
           gc.segments(), gc.bytesRead(), gc.recordsRewritten(), gc.recordsDropped(),
-          gc.tombstonesDropped(), gc.nanos(), popular.hotKeys(), popular.reports());
+          gc.tombstonesDropped(), gc.nanos(), popular.hotKeys(), popular.reports(), hot[3], cold[3],
+          nextSegmentId.get() - 1);
     } finally {
       lock.unlock();
     }
   }
 
+  /** {segments, record bytes, live bytes, oldest segment id or 0}. Lock held. */
   private long[] logTotals(LogKind kind) {
-    long[] t = new long[3];
+    long[] t = new long[4];
     for (Segment s : logs.get(kind).segments()) {
       t[0]++;
       t[1] += s.recordBytes;
       t[2] += s.liveBytes;
+      t[3] = t[3] == 0 ? s.id : Math.min(t[3], s.id);
     }
     return t;
   }

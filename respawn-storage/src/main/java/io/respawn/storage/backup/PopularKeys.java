@@ -11,7 +11,8 @@ import org.apache.datasketches.frequencies.LongsSketch;
  * GC consult to choose the hot or the cold log.
  *
  * <p>The sketch is Apache DataSketches' {@link LongsSketch} (Misra-Gries with reverse purging):
- * fixed memory (a map of {@code 2 × hotKeysMax} rounded up to a power of two), a bounded error
+ * fixed memory (a map of {@code 4 × hotKeysMax} rounded up to a power of two, about 18 bytes a
+ * slot: 9.4 MB per sketch at the default 100,000 keys), a bounded error
  * per count, and a merge. Keys enter as their 64-bit {@link KeyHash}, so nothing per key is kept
  * on the heap beyond the sketch's two arrays; a hash collision can only make a key look popular,
  * which costs placement, never correctness. Counts age by epochs: the set is computed from the
@@ -23,6 +24,14 @@ import org.apache.datasketches.frequencies.LongsSketch;
  * #isHot} reads an immutable set published through a volatile field, from any thread.
  */
 final class PopularKeys {
+  /**
+   * Sketch slots per key of the set. The sketch holds up to 3/4 of its slots, then purges by
+   * subtracting its median count; with 4 slots per key the set's keys are at most a third of
+   * those held, so the median is a tail key's count and the set survives a purge. With 2, a
+   * full set of equally popular keys was more than half of them, and each purge dropped half
+   * of the set.
+   */
+  static final int SLOTS_PER_HOT_KEY = 4;
   private final int hotKeysMax;
   private final int reportsPerEpoch;
   private final int mapSize;
@@ -37,7 +46,7 @@ final class PopularKeys {
   PopularKeys(int hotKeysMax, int reportsPerEpoch) {
     this.hotKeysMax = hotKeysMax;
     this.reportsPerEpoch = reportsPerEpoch;
-    this.mapSize = Integer.highestOneBit(Math.max(8, hotKeysMax * 2 - 1)) << 1;
+    this.mapSize = Integer.highestOneBit(Math.max(8, hotKeysMax * SLOTS_PER_HOT_KEY - 1)) << 1;
     this.current = new LongsSketch(mapSize);
     this.previous = new LongsSketch(mapSize);
   }

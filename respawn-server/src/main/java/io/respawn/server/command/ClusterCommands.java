@@ -80,8 +80,9 @@ final class ClusterCommands {
   }
 
   /**
-   * The redirect for a command this member must not run, or null to run it here. Commands that
-   * touch no data (connection and server commands) always run where they arrive.
+   * The redirect for a command this member must not run, null to run it here, or {@link
+   * #UNSETTLED} to hold it until the shard settles. Commands that touch no data (connection and
+   * server commands) always run where they arrive.
    */
   RedisMessage redirect(CommandSpec spec, byte[][] args) {
     boolean touchesData = spec.firstKey() > 0 || spec.has(Flag.WRITE)
@@ -93,19 +94,69 @@ final class ClusterCommands {
       return null;
     }
     ShardView v = view.get();
-    int slot = slotOf(spec, args);
     MemberView p = v.primaryMember();
     if (p != null && !v.selfIsPrimary()) {
-      return moved(slot, p);
+      return moved(slotOf(spec, args), p);
     }
     // In between: no primary known yet, or this member leads but cannot serve yet (election just
-    // won, values being pulled, leadership being handed over). Rather than fail the command,
-    // answer once the shard settles: MOVED to whoever then serves, possibly this member, which
-    // a cluster client follows like any redirect.
-    CompletableFuture<RedisMessage> answer = new CompletableFuture<>();
-    long deadline = System.nanoTime() + SETTLE_WAIT_NANOS;
-    awaitSettled(slot, deadline, answer);
-    return new Deferred(answer);
+    // won, read lease not renewed yet, values being pulled, leadership being handed over). The
+    // dispatcher holds the command and runs it again once the shard settles: here if this
+    // member then serves (a plain client could not follow a MOVED to the member it is on),
+    // else MOVED to whoever does.
+    return UNSETTLED;
+  }
+
+  /**
+   * {@link #redirect}'s answer for a data command that must wait for the shard to settle: hold
+   * it ({@link #wakeWhenSettled}), and refuse it with {@link #unsettledRefusal} once it has
+   * waited {@link #SETTLE_WAIT_NANOS}.
+   */
+  static final RedisMessage UNSETTLED = new RedisMessage() {
+    @Override
+    public String toString() {
+      return "UNSETTLED";
+    }
+  };
+
+  /** Why a command held {@link #UNSETTLED} for {@link #SETTLE_WAIT_NANOS} is refused. */
+  String unsettledRefusal() {
+    ShardView v = view.get();
+    MemberView p = v.primaryMember();
+    return p == null ? "CLUSTERDOWN The cluster is down"
+        : v.selfIsPrimary() && v.keysToLoad() > 0
+        ? "LOADING the new primary is copying its values from a backup before it serves ("
+            + v.keysToLoad() + " keys left, offline recovery); retry"
+        : "TRYAGAIN the primary is not ready to serve yet; retry";
+  }
+
+  private final java.util.concurrent.atomic.AtomicBoolean polling =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * Runs {@code wake} (on the settle thread) once the shard has settled — a primary is known and
+   * it is either another member or this one serving — or after {@link #SETTLE_WAIT_NANOS}. One
+   * poll at a time serves every held command: a command held while a poll runs is woken by it.
+   */
+  void wakeWhenSettled(Runnable wake) {
+    if (polling.compareAndSet(false, true)) {
+      long deadline = System.nanoTime() + SETTLE_WAIT_NANOS;
+      SETTLE.schedule(() -> pollSettled(wake, deadline), SETTLE_POLL_MILLIS,
+          TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void pollSettled(Runnable wake, long deadline) {
+    if (settled(view.get()) || System.nanoTime() >= deadline) {
+      polling.set(false);
+      wake.run();
+    } else {
+      SETTLE.schedule(() -> pollSettled(wake, deadline), SETTLE_POLL_MILLIS,
+          TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private static boolean settled(ShardView v) {
+    return v.primaryMember() != null && (!v.selfIsPrimary() || v.selfServing());
   }
 
   /** The slot a redirect names: the first key's, or 0 for a command without keys. */
@@ -167,14 +218,10 @@ final class ClusterCommands {
   private void awaitSettled(int slot, long deadline, CompletableFuture<RedisMessage> answer) {
     ShardView v = view.get();
     MemberView p = v.primaryMember();
-    if (p != null && (!v.selfIsPrimary() || v.selfServing())) {
+    if (settled(v)) {
       answer.complete(moved(slot, p));
     } else if (System.nanoTime() >= deadline) {
-      answer.complete(error(p == null ? "CLUSTERDOWN The cluster is down"
-          : v.selfIsPrimary() && v.keysToLoad() > 0
-          ? "LOADING the new primary is copying its values from a backup before it serves ("
-              + v.keysToLoad() + " keys left, offline recovery); retry"
-          : "TRYAGAIN the primary is not ready to serve yet; retry"));
+      answer.complete(error(unsettledRefusal()));
     } else {
       SETTLE.schedule(() -> awaitSettled(slot, deadline, answer), SETTLE_POLL_MILLIS,
           TimeUnit.MILLISECONDS);

@@ -306,10 +306,13 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
         dispatcher.recordLatency("expire-cycle",
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
       }
-      dispatcher.resumeHeld(deliver); // a CLIENT PAUSE timed out
     } catch (RuntimeException e) {
+      // On a member that does not serve, the sweep is refused (TRYAGAIN): nothing to expire.
       log.debug("active expiry pass failed: {}", e.toString());
     }
+    // A CLIENT PAUSE timed out, or a held command waited its longest: also where the sweep
+    // failed, else commands held on a member that never comes to serve would wait for good.
+    dispatcher.resumeHeld(deliver);
     if (!passScheduled && (dispatcher.keyspace.hasPendingWrites() || !touched.isEmpty())) {
       passScheduled = true;
       loop.executeAfterEventLoopIteration(endPass);

@@ -242,13 +242,20 @@ public final class Dispatcher {
     }
     if (cluster != null) {
       RedisMessage redirect = cluster.redirect(spec, args);
-      if (redirect instanceof Deferred wait) {
+      if (redirect == ClusterCommands.UNSETTLED) {
         if (session.inTransaction()) {
           flagTransaction(session);
           return Reply.now(error("TRYAGAIN the shard is changing primary; retry"));
         }
-        return Reply.computed(wait.result());
-      } else if (redirect != null) {
+        String refusal = awaitSettled(session);
+        if (refusal == HOLD) {
+          return null;
+        }
+        stats.commandsProcessed++;
+        return Reply.now(error(refusal));
+      }
+      session.settleWaitSinceNanos = 0;
+      if (redirect != null) {
         stats.commandsProcessed++;
         flagTransaction(session);
         return Reply.now(redirect);
@@ -301,6 +308,31 @@ public final class Dispatcher {
   }
 
   private static final String HOLD = "hold";
+
+  /**
+   * A data command on a member of a shard that has no serving primary yet, or whose primary is
+   * this member not serving yet: {@link #HOLD} (the cluster face wakes the held commands once
+   * the shard settles, and the command runs again: here, or MOVED elsewhere), or the refusal
+   * once it has waited {@link ClusterCommands#SETTLE_WAIT_NANOS}.
+   */
+  private String awaitSettled(Session session) {
+    long now = System.nanoTime();
+    if (session.settleWaitSinceNanos == 0) {
+      session.settleWaitSinceNanos = now;
+    } else if (now - session.settleWaitSinceNanos >= ClusterCommands.SETTLE_WAIT_NANOS) {
+      session.settleWaitSinceNanos = 0;
+      return cluster.unsettledRefusal();
+    }
+    cluster.wakeWhenSettled(this::wakeHeldSoon);
+    return HOLD;
+  }
+
+  /** Asks the command thread to run {@link #resumeHeld} soon, once per wake; any thread. */
+  private void wakeHeldSoon() {
+    if (wakePending.compareAndSet(false, true)) {
+      wakeHeld.run();
+    }
+  }
   /** Longest a command waits for values still on a backup before it is told TRYAGAIN. */
   static final long VALUES_WAIT_NANOS_MAX = 3_000_000_000L;
 
@@ -337,11 +369,7 @@ public final class Dispatcher {
               + "backup; retry";
     }
     if (!pending.isEmpty()) {
-      pendingValues.pull(pending).whenComplete((v, e) -> {
-        if (wakePending.compareAndSet(false, true)) {
-          wakeHeld.run();
-        }
-      });
+      pendingValues.pull(pending).whenComplete((v, e) -> wakeHeldSoon());
     }
     return HOLD; // a whole-keyspace read is looked at again by the next tick's resumeHeld
   }

@@ -64,6 +64,8 @@ public final class Session {
    * recovery, {@link PendingValues}), in {@code System.nanoTime()}; 0 when it does not wait.
    */
   long valuesWaitSinceNanos;
+  /** When the first of {@link #postponed} started waiting for the shard to settle, or 0. */
+  long settleWaitSinceNanos;
 
   /** Replies produced in the current command-thread pass, not yet handed to the connection. */
   List<Reply> outbox;

@@ -45,12 +45,17 @@ class ClusterCommandsTest {
   }
 
   @Test
-  void thePrimaryServesAndNoPrimaryMeansClusterDown() {
+  void thePrimaryServesAndNoPrimaryMeansClusterDown() throws Exception {
     view.set(new ShardView(0, 0, 4, MEMBERS));
     assertThat(h.call("set", "foo", "v")).isEqualTo("OK");
     assertThat(h.call("get", "foo")).isEqualTo("\"v\"");
     view.set(new ShardView(0, -1, 5, MEMBERS));
-    assertThat(h.call("get", "foo")).isEqualTo("(error) CLUSTERDOWN The cluster is down");
+    // No primary: the command waits for one, and is refused once it has waited its longest.
+    Session s = h.newSession();
+    assertThat(submit(h, s, "get", "foo")).as("held").isNull();
+    assertThat(resume(h)).as("still no primary").isEmpty();
+    s.settleWaitSinceNanos -= ClusterCommands.SETTLE_WAIT_NANOS;
+    assertThat(resume(h)).containsExactly("(error) CLUSTERDOWN The cluster is down");
     assertThat(h.call("cluster", "info")).contains("cluster_state:fail");
     // During the election the topology still names the last primary (as Redis keeps a failed
     // master's slots until a replica is promoted), so refreshing clients keep a slot owner.
@@ -194,5 +199,91 @@ class ClusterCommandsTest {
     p.dispatcher.endPass();
     view.set(new ShardView(0, 1, 5, MEMBERS, false));
     assertThat(awaitReply(get)).isEqualTo("(error) MOVED 12182 127.0.0.1:7380");
+  }
+
+  /** Sends a request as the command loop does: held requests join the session's queue. */
+  private static Reply submit(CommandHarness c, Session s, String... args) {
+    byte[][] bytes = new byte[args.length][];
+    for (int i = 0; i < args.length; i++) {
+      bytes[i] = args[i].getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+    io.respawn.server.resp.Request r = io.respawn.server.resp.Request.of(bytes);
+    if (s.postponed != null) {
+      c.dispatcher.hold(s, r);
+      return null;
+    }
+    Reply reply = c.dispatcher.execute(s, r);
+    if (reply == null) {
+      c.dispatcher.hold(s, r);
+    }
+    return reply;
+  }
+
+  /** What the command loop does when woken: runs what may run of the held requests. */
+  private static List<String> resume(CommandHarness c) throws Exception {
+    List<Reply> replies = new ArrayList<>();
+    c.dispatcher.resumeHeld((s, r) -> replies.add(r));
+    c.dispatcher.endPass();
+    List<String> out = new ArrayList<>();
+    for (Reply r : replies) {
+      out.add(r.gate() == null ? CommandHarness.render(r) : awaitReply(r));
+    }
+    return out;
+  }
+
+  /**
+   * A member that leads but may not serve yet (its read lease not renewed yet, just after it won
+   * an election) holds a client's commands, in order, and runs them itself once it serves: a
+   * plain client (no cluster support) cannot follow a MOVED to the member it is connected to.
+   * The cluster face wakes the command loop when the shard settles.
+   */
+  @Test
+  void aPrimaryNotServingYetHoldsCommandsAndRunsThemOnceItServes() throws Exception {
+    HeldWrites writes = new HeldWrites();
+    CommandHarness p = primaryHarness(writes);
+    AtomicInteger wakes = new AtomicInteger();
+    p.dispatcher.wakeHeld(wakes::incrementAndGet);
+    view.set(new ShardView(0, 0, 5, MEMBERS, false));
+    writes.serving = false;
+    Session s = p.newSession();
+    assertThat(submit(p, s, "set", "foo", "v")).as("held").isNull();
+    assertThat(submit(p, s, "get", "foo")).as("behind it").isNull();
+    assertThat(submit(p, s, "ping")).isNull();
+    assertThat(p.call(p.newSession(), "ping")).as("other clients' PING").isEqualTo("PONG");
+    Thread.sleep(50);
+    assertThat(wakes.get()).as("nothing settled yet").isZero();
+    assertThat(resume(p)).as("a tick: still not serving").isEmpty();
+
+    writes.serving = true;
+    view.set(new ShardView(0, 0, 5, MEMBERS, true));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (wakes.get() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(wakes.get()).as("woken once the shard settled").isPositive();
+    List<Reply> replies = new ArrayList<>();
+    p.dispatcher.resumeHeld((x, r) -> replies.add(r));
+    p.dispatcher.endPass();
+    assertThat(replies).hasSize(3);
+    writes.ordered.get(0).complete(null);
+    List<String> rendered = new ArrayList<>();
+    for (Reply r : replies) {
+      rendered.add(r.gate() == null ? CommandHarness.render(r) : awaitReply(r));
+    }
+    assertThat(rendered).containsExactly("OK", "\"v\"", "PONG");
+  }
+
+  /** A held command whose member loses the election meanwhile is redirected to the winner. */
+  @Test
+  void aHeldCommandIsRedirectedWhenAnotherMemberWins() throws Exception {
+    HeldWrites writes = new HeldWrites();
+    CommandHarness p = primaryHarness(writes);
+    view.set(new ShardView(0, -1, 5, MEMBERS, false));
+    writes.serving = false;
+    Session s = p.newSession();
+    assertThat(submit(p, s, "get", "foo")).isNull();
+    view.set(new ShardView(0, 2, 6, MEMBERS, false));
+    assertThat(resume(p)).containsExactly("(error) MOVED 12182 127.0.0.1:7381");
+    assertThat(s.settleWaitSinceNanos).as("the wait is over").isZero();
   }
 }

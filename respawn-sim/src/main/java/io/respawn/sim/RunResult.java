@@ -53,12 +53,17 @@ public record RunResult(
    * @param warmUps warm-ups a speculative witness reported done
    * @param snapshotsKept snapshot images nodes kept (each compacts that node's log)
    * @param snapshotsInstalled snapshots nodes received from a leader and installed
+   * @param asyncFsyncs fsyncs the segmented log ran on a node's virtual-time executor
+   *     (FsyncMode ASYNC)
+   * @param asyncFsyncWaits of those, fsyncs a call on the node's thread had to wait for (it ran
+   *     them itself and the node was busy until they would have ended)
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
       long durableAcks, long orderedLosses, long lossesWithSurvivor, long transfers,
       long hardTimeoutSeeds, long speculativeSeeds, long primaryStalls,
-      long primaryStallsPastLease, long warmUps, long snapshotsKept, long snapshotsInstalled) {
+      long primaryStallsPastLease, long warmUps, long snapshotsKept, long snapshotsInstalled,
+      long asyncFsyncs, long asyncFsyncWaits) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -70,11 +75,12 @@ public record RunResult(
           hardTimeoutSeeds + o.hardTimeoutSeeds, speculativeSeeds + o.speculativeSeeds,
           primaryStalls + o.primaryStalls, primaryStallsPastLease + o.primaryStallsPastLease,
           warmUps + o.warmUps, snapshotsKept + o.snapshotsKept,
-          snapshotsInstalled + o.snapshotsInstalled);
+          snapshotsInstalled + o.snapshotsInstalled, asyncFsyncs + o.asyncFsyncs,
+          asyncFsyncWaits + o.asyncFsyncWaits);
     }
 
     public static final Stats NONE =
-        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -87,7 +93,8 @@ public record RunResult(
           + lossesWithSurvivor + " hard-timeout-seeds=" + hardTimeoutSeeds
           + " speculative-seeds=" + speculativeSeeds + " primary-stalls=" + primaryStalls
           + " primary-stalls-past-lease=" + primaryStallsPastLease + " warm-ups=" + warmUps
-          + " snapshots-kept=" + snapshotsKept + " snapshots-installed=" + snapshotsInstalled;
+          + " snapshots-kept=" + snapshotsKept + " snapshots-installed=" + snapshotsInstalled
+          + " async-fsyncs=" + asyncFsyncs + " async-fsync-waits=" + asyncFsyncWaits;
     }
   }
 

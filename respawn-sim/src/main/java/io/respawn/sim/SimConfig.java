@@ -46,6 +46,8 @@ import io.respawn.sim.workload.WorkloadConfig;
  * @param snapshotEntriesMin each node takes a snapshot and compacts its log once it applied this
  *     many entries past its last one (small, so compaction and snapshot transfers happen many
  *     times per run; 0 turns snapshots off)
+ * @param fsyncMode how the replica log's flushes complete ({@link FsyncMode}; ASYNC, the
+ *     member's mode, unless the in-memory log or DURABLE replica acks need DEFERRED)
  */
 public record SimConfig(
     long eventsMax,
@@ -72,7 +74,8 @@ public record SimConfig(
     long flushIntervalMillis,
     boolean durableAckEarly,
     SimTakeover takeover,
-    long snapshotEntriesMin) {
+    long snapshotEntriesMin,
+    FsyncMode fsyncMode) {
 
   /** The configuration the CI sweep and the CLI use unless told otherwise. */
   public static SimConfig standard() {
@@ -90,7 +93,8 @@ public record SimConfig(
         20,
         false,
         SimTakeover.MIXED,
-        40);
+        40,
+        FsyncMode.ASYNC);
   }
 
   public SimConfig withEventsMax(long v) {
@@ -98,7 +102,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withShape(Shape v) {
@@ -106,7 +110,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withVariant(Variant v) {
@@ -114,7 +118,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withNemesis(NemesisConfig v) {
@@ -122,7 +126,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, v, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withPerEventInvariants(boolean v) {
@@ -130,7 +134,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, v, leaderMayStandIn, replicaAck, flushIntervalMillis,
-        durableAckEarly, takeover, snapshotEntriesMin);
+        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withLeaderMayStandIn(boolean v) {
@@ -138,7 +142,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, v, replicaAck, flushIntervalMillis,
-        durableAckEarly, takeover, snapshotEntriesMin);
+        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withNetwork(NetworkConfig v) {
@@ -146,7 +150,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withMembershipChanges(boolean v) {
@@ -154,7 +158,7 @@ public record SimConfig(
         clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withEngineStorage(boolean v) {
@@ -162,7 +166,7 @@ public record SimConfig(
         clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withClockDriftPpmMax(long v) {
@@ -170,7 +174,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, v, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withReplicaAck(Durability v) {
@@ -178,7 +182,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, v,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withFlushIntervalMillis(long v) {
@@ -186,7 +190,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck, v,
-        durableAckEarly, takeover, snapshotEntriesMin);
+        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withWorkload(WorkloadConfig v) {
@@ -194,7 +198,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, v,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withClients(int count, long timeoutMillis) {
@@ -202,7 +206,7 @@ public record SimConfig(
         count, timeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withDurableAckEarly(boolean v) {
@@ -210,7 +214,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, v, takeover, snapshotEntriesMin);
+        flushIntervalMillis, v, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withTakeover(SimTakeover v) {
@@ -218,7 +222,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, v, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, v, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withTiming(NodeTiming v) {
@@ -226,7 +230,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, v, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
   }
 
   public SimConfig withSnapshotEntriesMin(long v) {
@@ -234,7 +238,27 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, v);
+        flushIntervalMillis, durableAckEarly, takeover, v, fsyncMode);
+  }
+
+  public SimConfig withFsyncMode(FsyncMode v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, v);
+  }
+
+  /**
+   * The fsync mode the nodes run: {@link FsyncMode#DEFERRED} wherever the asynchronous one
+   * cannot run (the in-memory log model has none; DURABLE replica acks need a flush that
+   * completes before it returns).
+   */
+  public FsyncMode effectiveFsyncMode() {
+    if (!engineStorage || replicaAck == io.respawn.storage.Durability.DURABLE) {
+      return FsyncMode.DEFERRED;
+    }
+    return fsyncMode;
   }
 
   /** The runtime's snapshot policy for this run: tiny chunks and a tight rate, to exercise both. */

@@ -134,6 +134,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
           clientCount + 1, this, config.durableAckEarly(), config.snapshotPolicy());
       node.setClientEndpointBase(REPLICAS);
       node.setWarmUpMillisMax(takeover.warmUpMillisMax());
+      node.setFsyncMode(config.effectiveFsyncMode());
       nodes.add(node);
     }
     Workload workload = new Workload(config.workload(), random.split());
@@ -266,6 +267,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   private boolean step() {
     try {
       return events.runNext();
+    } catch (SimStorage.RecoveryViolation e) {
+      checker.report("replica-log-recovery", e.getMessage());
+      return false;
     } catch (RuntimeException | AssertionError e) {
       java.io.StringWriter trace = new java.io.StringWriter();
       e.printStackTrace(new java.io.PrintWriter(trace));
@@ -440,7 +444,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         durability.excusedWithSurvivor(), transfers,
         takeover.kind() == SimTakeover.HARD_TIMEOUT ? 1 : 0,
         takeover.kind() == SimTakeover.SPECULATIVE ? 1 : 0, primaryStalls, primaryStallsPastLease,
-        nodes.stream().mapToLong(SimNode::warmUpsDone).sum(), snapshotsKept, snapshotsInstalled);
+        nodes.stream().mapToLong(SimNode::warmUpsDone).sum(), snapshotsKept, snapshotsInstalled,
+        nodes.stream().mapToLong(SimNode::asyncFsyncs).sum(),
+        nodes.stream().mapToLong(SimNode::asyncFsyncWaits).sum());
   }
 
   private String describe() {
@@ -450,6 +456,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         .append(primaryStalls > 0 ? ", primary stalls " + primaryStalls + " ("
             + primaryStallsPastLease + " past the lease)" : "")
         .append(", storage ").append(config.engineStorage() ? "segmented log" : "memory")
+        .append(", fsync ").append(config.effectiveFsyncMode().spelling())
         .append(", ").append(history.size()).append(" ops, ").append(acknowledged.size())
         .append(" acked writes, ").append(unknownOps()).append(" unknown, ")
         .append(committed.committedCount()).append(" committed, highest term ")

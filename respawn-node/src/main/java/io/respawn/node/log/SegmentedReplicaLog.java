@@ -17,9 +17,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,8 +90,8 @@ public final class SegmentedReplicaLog implements ReplicaLog {
   private Executor fsyncThread;
   /** Told on the fsync thread when an asynchronous fsync ended: null, or why it failed. */
   private Consumer<StorageException> onFlushed;
-  /** The asynchronous fsync running or last run; driver's thread only. */
-  private Future<?> fsyncing;
+  /** The asynchronous fsync queued, running or last run; driver's thread only. */
+  private FutureTask<Void> fsyncing;
   /** An asynchronous fsync is running and has not yet told the driver it ended. */
   private volatile boolean fsyncRunning;
 
@@ -452,7 +451,8 @@ public final class SegmentedReplicaLog implements ReplicaLog {
    * {@code onFlushed} is called there when it ended (with null, or with the failure, after which
    * the log refuses every call: the node must stop and reopen it). For a driver whose replicas
    * acknowledge once written (ORDERED): a DURABLE acknowledgement needs a flush that ends before
-   * it returns.
+   * it returns. {@code fsyncThread} may also run its tasks later on the driver's own thread (a
+   * simulator's virtual-time executor): a call that must wait for the fsync runs it itself.
    */
   public void flushAsynchronously(Executor fsyncThread, Consumer<StorageException> onFlushed) {
     Objects.requireNonNull(fsyncThread, "fsyncThread");
@@ -485,7 +485,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     long targetBytes = seg.bytes;
     long targetIndex = lastIndex();
     fsyncRunning = true;
-    fsyncing = CompletableFuture.runAsync(() -> {
+    FutureTask<Void> task = new FutureTask<>(() -> {
       StorageException failure = null;
       try {
         disk.flush(seg.name);
@@ -498,10 +498,14 @@ public final class SegmentedReplicaLog implements ReplicaLog {
         failure = new StorageException("replica log: flushing " + seg.name + " failed: " + e, e);
       }
       // Cleared before the driver hears: the flush it then asks for must start a new fsync
-      // (this task's future completes only after the callback returns).
+      // (this task's future completes only after the callback returns). The callback runs on
+      // the driver's thread instead when the driver waited for this fsync before the executor
+      // started it (see awaitFsync).
       fsyncRunning = false;
       onFlushed.accept(failure);
-    }, fsyncThread);
+    }, null);
+    fsyncing = task;
+    fsyncThread.execute(task);
   }
 
   /** Flushes the active segment on this thread, after any asynchronous fsync ended. */
@@ -525,12 +529,19 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     flushedIndex = lastIndex();
   }
 
-  /** Waits until no asynchronous fsync runs (before anything that moves what it covers). */
+  /**
+   * Waits until no asynchronous fsync runs (before anything that moves what it covers). An fsync
+   * the executor has not started yet runs here, on the driver's thread ({@link FutureTask#run} is
+   * a no-op once started, and the executor's later run of it is one too): the driver would wait
+   * for it anyway, and an executor that runs tasks later on the driver's own thread (the
+   * simulator's, in virtual time) cannot deadlock.
+   */
   private void awaitFsync() {
-    Future<?> f = fsyncing;
+    FutureTask<Void> f = fsyncing;
     if (f == null) {
       return;
     }
+    f.run();
     boolean interrupted = false;
     while (true) {
       try {

@@ -131,6 +131,35 @@ class AsyncFlushTest {
   }
 
   @Test
+  void aWaitRunsAnFsyncTheExecutorHasNotStarted(@TempDir Path dir) throws Exception {
+    // An executor that runs its tasks later on the driver's own thread (a simulator's, in
+    // virtual time): a call that must wait for the fsync runs it itself instead of deadlocking.
+    List<Runnable> deferred = new ArrayList<>();
+    GatedDisk disk = new GatedDisk(dir);
+    disk.gated = false;
+    try (SegmentedReplicaLog log = SegmentedReplicaLog.open(disk, SMALL)) {
+      log.load();
+      log.flushAsynchronously(deferred::add, e -> ended.add(Optional.ofNullable(e)));
+      log.append(run(1, 1, 10, 100));
+      log.flush();
+      assertThat(deferred).hasSize(1);
+      assertThat(log.lastFlushedIndex()).as("not before the fsync ran").isZero();
+      log.truncateSuffix(6); // waits for the fsync: runs it here
+      assertThat(ended.poll()).as("the fsync ended and said so, once").isEqualTo(Optional.empty());
+      assertThat(log.lastIndex()).isEqualTo(5);
+      assertThat(log.lastFlushedIndex()).isEqualTo(5);
+      deferred.get(0).run(); // the executor's own, late run is a no-op
+      assertThat(ended).as("no second report").isEmpty();
+      log.append(run(1, 6, 8, 100));
+      log.flush();
+      assertThat(deferred).as("a new fsync starts").hasSize(2);
+      deferred.get(1).run();
+      assertThat(ended.poll()).isEqualTo(Optional.empty());
+      assertThat(log.lastFlushedIndex()).isEqualTo(8);
+    }
+  }
+
+  @Test
   void aFailedFsyncFailsTheLogAndSaysSo(@TempDir Path dir) throws Exception {
     GatedDisk disk = new GatedDisk(dir);
     try (SegmentedReplicaLog log = openAsync(disk)) {

@@ -62,6 +62,14 @@ public final class SimulateCommand implements Callable<Integer> {
           + "durable (once flushed).")
   String replicaAck;
 
+  @Option(names = "--fsync", defaultValue = "async", paramLabel = "MODE",
+      description = "How the replica log's flushes complete: async (the segmented log's own"
+          + " asynchronous fsync on a virtual-time executor, as the shard member runs it; the"
+          + " default), deferred (the simulator defers synchronous flushes; what --memory-storage"
+          + " and --replica-ack durable always use) or ends-early (broken on purpose: the disk"
+          + " acknowledges an fsync before the bytes are durable).")
+  String fsync;
+
   @Option(names = "--flush-interval-ms", paramLabel = "MS",
       description = "The runtime's flush interval (default: the standard config's, 20).")
   Long flushIntervalMillis;
@@ -125,7 +133,14 @@ public final class SimulateCommand implements Callable<Integer> {
     NemesisConfig nemesis;
     io.respawn.storage.Durability ack;
     SimTakeover takeoverChoice;
+    io.respawn.sim.FsyncMode fsyncMode;
     try {
+      try {
+        fsyncMode = io.respawn.sim.FsyncMode.parse(fsync);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--fsync must be async, deferred or ends-early, got "
+            + fsync);
+      }
       takeoverChoice = SimTakeover.parse(takeover);
       v = Variant.parse(variant);
       startShape = Shape.parse(shape);
@@ -156,7 +171,8 @@ public final class SimulateCommand implements Callable<Integer> {
         .withPerEventInvariants(!endChecksOnly)
         .withLeaderMayStandIn(leaderMayStandIn)
         .withReplicaAck(ack)
-        .withTakeover(takeoverChoice);
+        .withTakeover(takeoverChoice)
+        .withFsyncMode(fsyncMode);
     if (flushIntervalMillis != null) {
       config = config.withFlushIntervalMillis(flushIntervalMillis);
     }
@@ -195,10 +211,11 @@ public final class SimulateCommand implements Callable<Integer> {
       }
     });
     out.printf(Locale.ROOT, "simulate: seeds %d..%d variant=%s shape=%s takeover=%s storage=%s "
-            + "lin-unknown=%d ops=%d %s %.1fs seeds=%d events=%d violations=%d%n",
+            + "fsync=%s lin-unknown=%d ops=%d %s %.1fs seeds=%d events=%d violations=%d%n",
         range[0], range[1], v.name().toLowerCase(Locale.ROOT).replace('_', '-'), shape,
         takeoverChoice.spelling(),
-        memoryStorage ? "memory" : "segmented", summary.linUnknown(), summary.operations(),
+        memoryStorage ? "memory" : "segmented", config.effectiveFsyncMode().spelling(),
+        summary.linUnknown(), summary.operations(),
         summary.stats(),
         (System.nanoTime() - started) / 1e9, summary.seeds(), summary.events(),
         summary.violations());
@@ -225,6 +242,9 @@ public final class SimulateCommand implements Callable<Integer> {
     }
     if (memoryStorage) {
       b.append(" --memory-storage");
+    }
+    if (!"async".equals(fsync)) {
+      b.append(" --fsync ").append(fsync);
     }
     if (snapshotEntries != null) {
       b.append(" --snapshot-entries ").append(snapshotEntries);

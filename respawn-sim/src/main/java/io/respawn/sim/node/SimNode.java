@@ -94,6 +94,11 @@ public final class SimNode {
   private int clientEndpointBase;
   private long crashesLosingWrites;
   private long flushDueNanos;
+  private io.respawn.sim.FsyncMode fsyncMode = io.respawn.sim.FsyncMode.DEFERRED;
+  /** When the asynchronous fsync the log last handed to this incarnation's executor ends. */
+  private long asyncFsyncDueNanos;
+  private long asyncFsyncs;
+  private long asyncFsyncWaits;
   /** index -> {term, virtual time written, paused time elapsed then}, while unflushed. */
   private final java.util.TreeMap<Long, long[]> unflushedWrites = new java.util.TreeMap<>();
   private long pausedTotalNanos;
@@ -169,6 +174,7 @@ public final class SimNode {
     up = true;
     busyUntilNanos = 0;
     flushDueNanos = 0;
+    asyncFsyncDueNanos = 0;
     passScheduled = false;
     held.clear();
     unknownReads.clear();
@@ -178,8 +184,10 @@ public final class SimNode {
             "k" + key + " from " + ft + "/" + fi + " to " + tt + "/" + ti));
     KvStore store = KvStore.open(stateMachine, storage,
         (meta, appliedBefore) -> observer.snapshotInstalling(this, meta, appliedBefore));
-    runtime = NodeRuntime.start(configForSeed.apply(random.nextLong()), runtimeConfig,
-        storage.open(flush -> scheduleFlush(inc, flush)), store,
+    io.respawn.node.ReplicaLog log = fsyncMode == io.respawn.sim.FsyncMode.DEFERRED
+        ? storage.open(flush -> scheduleFlush(inc, flush))
+        : storage.openAsync(task -> runFsyncLater(inc, task), failure -> fsyncEnded(inc, failure));
+    runtime = NodeRuntime.start(configForSeed.apply(random.nextLong()), runtimeConfig, log, store,
         (to, m) -> output(() -> network.send(id, to.value(), m)),
         () -> clock.localNanos(events.nowNanos()), new Listener(), snapshotPolicy);
     if (warmUpMillisMax >= 0) {
@@ -288,11 +296,66 @@ public final class SimNode {
     if (!up || inc != incarnation) {
       return;
     }
-    if (isPaused()) {
-      events.at(pausedUntilNanos, () -> flushCompleted(inc));
+    if (!idle()) {
+      events.at(Math.max(busyUntilNanos, pausedUntilNanos), () -> flushCompleted(inc));
       return;
     }
     runtime.onFlushed();
+  }
+
+  /**
+   * The executor the segmented log runs its fsyncs on (FsyncMode ASYNC): the task runs one
+   * simulated fsync later in virtual time (the disk makes it durable even if the process is
+   * paused; a crash first leaves it to flush a disk that is gone). With ENDS_EARLY (broken) the
+   * task runs now and the disk makes the bytes durable only then.
+   */
+  private void runFsyncLater(int inc, Runnable task) {
+    asyncFsyncs++;
+    long due = events.nowNanos() + fsyncNanos();
+    asyncFsyncDueNanos = due;
+    flushDueNanos = due;
+    if (fsyncMode == io.respawn.sim.FsyncMode.ENDS_EARLY) {
+      events.at(due, storage.runWithFsyncsDeferred(task));
+    } else {
+      events.at(due, task);
+    }
+  }
+
+  /**
+   * The log's fsync task ended (on the "fsync thread": the event at its due time, or inside a
+   * runtime call that had to wait for it, e.g. a suffix truncation). The runtime hears of it as
+   * an input of its own, never inside the call that waited. A driver that waited was blocked
+   * until the fsync would have ended: the node is busy until then.
+   */
+  private void fsyncEnded(int inc, io.respawn.storage.StorageException failure) {
+    if (!up || inc != incarnation) {
+      return; // a crashed incarnation's fsync: its runtime is gone
+    }
+    if (failure != null) {
+      throw failure; // the simulated disk does not fail; if it did, fail-stop like the member
+    }
+    long now = events.nowNanos();
+    if (now < asyncFsyncDueNanos && fsyncMode == io.respawn.sim.FsyncMode.ASYNC) {
+      asyncFsyncWaits++;
+      busyUntilNanos = Math.max(busyUntilNanos, asyncFsyncDueNanos);
+      holdMessagesUntil(busyUntilNanos);
+      events.at(busyUntilNanos, () -> release(inc));
+    }
+    events.at(Math.max(now, asyncFsyncDueNanos), () -> flushCompleted(inc));
+  }
+
+  /** How this node's log completes flushes ({@link io.respawn.sim.FsyncMode}). Set before start. */
+  public void setFsyncMode(io.respawn.sim.FsyncMode mode) {
+    this.fsyncMode = mode;
+  }
+
+  /** Fsyncs the log ran on the node's virtual-time executor, and how many a call waited for. */
+  public long asyncFsyncs() {
+    return asyncFsyncs;
+  }
+
+  public long asyncFsyncWaits() {
+    return asyncFsyncWaits;
   }
 
   /** Everything the node sends leaves when it is not busy; held outputs die with a crash. */

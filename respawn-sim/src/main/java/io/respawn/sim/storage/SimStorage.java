@@ -7,11 +7,18 @@ import io.respawn.node.ReplicaLog;
 import io.respawn.node.log.MemoryReplicaLog;
 import io.respawn.node.log.ReplicaLogConfig;
 import io.respawn.node.log.SegmentedReplicaLog;
+import io.respawn.storage.ForwardingDisk;
+import io.respawn.storage.StorageException;
 import io.respawn.storage.crash.RecordingDisk;
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
 
 /**
  * One simulated node's disk across its incarnations, with the crash behaviour of the {@link
@@ -26,6 +33,13 @@ import java.util.SplittableRandom;
  * the last flush, and the hard state the last one saved; after a process crash (kill -9, the page
  * cache survives) it must equal the log as last written. Anything else is an {@link
  * IllegalStateException}, which the simulation reports as a violation with the seed.
+ *
+ * <p>Flushes complete in one of two ways ({@code FsyncMode}): {@link #open} defers each flush
+ * itself and then calls the log's synchronous flush; {@link #openAsync} hands the segmented log
+ * an executor ({@link SegmentedReplicaLog#flushAsynchronously}, as the shard member does), so
+ * the log's own asynchronous fsync path runs, and the legal crash states move on when its fsync
+ * task actually ran. {@link #runWithFsyncsDeferred} is the broken disk of the teeth: an fsync
+ * that returns before the bytes are durable.
  *
  * <p>Owned by the simulation thread.
  */
@@ -42,6 +56,8 @@ public final class SimStorage {
 
   private final boolean segmented;
   private RecordingDisk disk;
+  /** The disk the segmented log writes to: {@link #disk}, or lying about fsyncs on demand. */
+  private DeferringDisk logDisk;
   private MemoryReplicaLog memory;
   private ReplicaLog inner;
   private HardState savedHardState = HardState.INITIAL;
@@ -52,7 +68,7 @@ public final class SimStorage {
     this.segmented = segmented;
     if (segmented) {
       disk = new RecordingDisk();
-      inner = SegmentedReplicaLog.open(disk, SEGMENTED);
+      inner = openSegmented();
     } else {
       memory = new MemoryReplicaLog();
       inner = memory;
@@ -87,9 +103,85 @@ public final class SimStorage {
     keptSnapshot = image;
   }
 
+  private SegmentedReplicaLog openSegmented() {
+    logDisk = new DeferringDisk(disk);
+    return SegmentedReplicaLog.open(logDisk, SEGMENTED);
+  }
+
   /** The log for a new incarnation, as the disk holds it now; flushes go through {@code flushes}. */
   public ReplicaLog open(FlushScheduler flushes) {
     return new RecordingLog(flushes);
+  }
+
+  /**
+   * The log for a new incarnation, flushing asynchronously as the shard member's does: the
+   * segmented log runs each fsync as a task on {@code fsyncThread} (which the node runs later in
+   * virtual time) and reports its end to {@code onFlushed} (null, or the failure). Once the task
+   * ran, the disk holds everything written before it durably, so a machine crash may recover
+   * only to that state or a later one.
+   */
+  public ReplicaLog openAsync(Executor fsyncThread, Consumer<StorageException> onFlushed) {
+    if (!segmented) {
+      throw new IllegalStateException("the in-memory log model has no asynchronous flush");
+    }
+    SegmentedReplicaLog log = (SegmentedReplicaLog) inner;
+    log.flushAsynchronously(fsyncThread, failure -> {
+      if (log == inner && failure == null) {
+        legalLogStates.clear();
+        legalLogStates.add(summary());
+      }
+      onFlushed.accept(failure);
+    });
+    return new RecordingLog(null);
+  }
+
+  /**
+   * Broken on purpose (teeth): runs {@code fsyncTask} now with the disk acknowledging every
+   * fsync without making anything durable, and returns what makes those files durable for real
+   * (to run one fsync time later; it does nothing if the node crashed in between).
+   */
+  public Runnable runWithFsyncsDeferred(Runnable fsyncTask) {
+    DeferringDisk lying = logDisk;
+    RecordingDisk real = disk;
+    lying.deferring = true;
+    try {
+      fsyncTask.run();
+    } finally {
+      lying.deferring = false;
+    }
+    List<String> names = new ArrayList<>(lying.deferred);
+    lying.deferred.clear();
+    return () -> {
+      if (disk != real) {
+        return; // crashed meanwhile: the disk it was to flush is gone
+      }
+      for (String name : names) {
+        try {
+          real.flush(name);
+        } catch (IOException e) {
+          // deleted meanwhile (a prefix truncation): nothing left to make durable
+        }
+      }
+    };
+  }
+
+  /** A disk that, while {@code deferring}, acknowledges fsyncs without doing them. */
+  private static final class DeferringDisk extends ForwardingDisk {
+    boolean deferring;
+    final Set<String> deferred = new LinkedHashSet<>();
+
+    DeferringDisk(RecordingDisk inner) {
+      super(inner);
+    }
+
+    @Override
+    public void flush(String name) throws IOException {
+      if (deferring) {
+        deferred.add(name);
+        return;
+      }
+      inner.flush(name);
+    }
   }
 
   /** Term of the entry at index in the log as it is now (0 when absent). */
@@ -117,9 +209,8 @@ public final class SimStorage {
   public boolean machineCrash(SplittableRandom random) {
     String latest = summary();
     if (segmented) {
-      RecordingDisk crashed = RecordingDisk.of(disk.crashImage(new Random(random.nextLong())));
-      disk = crashed;
-      inner = SegmentedReplicaLog.open(crashed, SEGMENTED);
+      disk = RecordingDisk.of(disk.crashImage(new Random(random.nextLong())));
+      inner = openSegmented();
     } else {
       memory.machineCrash(random);
     }
@@ -132,29 +223,39 @@ public final class SimStorage {
     String latest = summary();
     if (segmented) {
       disk = RecordingDisk.of(disk.currentImage());
-      inner = SegmentedReplicaLog.open(disk, SEGMENTED);
+      inner = openSegmented();
     } else {
       memory.processCrash();
     }
     if (!summary().equals(latest)) {
-      throw new IllegalStateException("after kill -9 the log recovered " + summary()
+      throw new RecoveryViolation("after kill -9 the log recovered " + summary()
           + " instead of everything written: " + latest);
     }
     checkRecovered();
   }
 
+  /**
+   * The log recovered to a state the {@link ReplicaLog} contract does not allow after that crash
+   * (the simulation reports it as the invariant {@code replica-log-recovery}).
+   */
+  public static final class RecoveryViolation extends IllegalStateException {
+    RecoveryViolation(String message) {
+      super(message);
+    }
+  }
+
   private void checkRecovered() {
     if (!inner.hardState().equals(savedHardState)) {
-      throw new IllegalStateException("the log recovered hard state " + inner.hardState()
+      throw new RecoveryViolation("the log recovered hard state " + inner.hardState()
           + " but " + savedHardState + " was saved (durably) last");
     }
     String recovered = summary();
     if (!legalLogStates.contains(recovered)) {
-      throw new IllegalStateException("the log recovered " + recovered + ", which is no state"
+      throw new RecoveryViolation("the log recovered " + recovered + ", which is no state"
           + " the log passed through since its last flush: " + legalLogStates);
     }
     if (inner.lastFlushedIndex() != inner.lastIndex()) {
-      throw new IllegalStateException("a recovered log must be flushed through its end");
+      throw new RecoveryViolation("a recovered log must be flushed through its end");
     }
     legalLogStates.clear();
     legalLogStates.add(recovered);
@@ -253,6 +354,10 @@ public final class SimStorage {
     @Override
     public void flush() {
       checkCurrent();
+      if (flushes == null) {
+        log.flush(); // asynchronous: the log's own fsync task (see openAsync)
+        return;
+      }
       flushes.schedule(() -> {
         if (log == inner) {
           log.flush();

@@ -737,6 +737,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     return takeover.phi() == null ? 0 : 3 * config.leaseMillis();
   }
 
+  /** The seed this run is built from. */
+  public long seed() {
+    return seed;
+  }
+
   /** This seed's takeover settings. */
   public SimTakeover.Drawn takeover() {
     return takeover;

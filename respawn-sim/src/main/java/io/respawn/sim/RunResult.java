@@ -57,13 +57,18 @@ public record RunResult(
    *     (FsyncMode ASYNC)
    * @param asyncFsyncWaits of those, fsyncs a call on the node's thread had to wait for (it ran
    *     them itself and the node was busy until they would have ended)
+   * @param snapshotTransfers snapshot transfers senders started
+   * @param snapshotChunksSent snapshot chunks sent (first sends and resends)
+   * @param snapshotChunksIgnored chunks receivers ignored (out of order, repeated, of an older
+   *     image): each answered with the verified offset, where the transfer resumes
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
       long durableAcks, long orderedLosses, long lossesWithSurvivor, long transfers,
       long hardTimeoutSeeds, long speculativeSeeds, long primaryStalls,
       long primaryStallsPastLease, long warmUps, long snapshotsKept, long snapshotsInstalled,
-      long asyncFsyncs, long asyncFsyncWaits) {
+      long asyncFsyncs, long asyncFsyncWaits, long snapshotTransfers, long snapshotChunksSent,
+      long snapshotChunksIgnored) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -76,11 +81,13 @@ public record RunResult(
           primaryStalls + o.primaryStalls, primaryStallsPastLease + o.primaryStallsPastLease,
           warmUps + o.warmUps, snapshotsKept + o.snapshotsKept,
           snapshotsInstalled + o.snapshotsInstalled, asyncFsyncs + o.asyncFsyncs,
-          asyncFsyncWaits + o.asyncFsyncWaits);
+          asyncFsyncWaits + o.asyncFsyncWaits, snapshotTransfers + o.snapshotTransfers,
+          snapshotChunksSent + o.snapshotChunksSent,
+          snapshotChunksIgnored + o.snapshotChunksIgnored);
     }
 
     public static final Stats NONE =
-        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -94,6 +101,8 @@ public record RunResult(
           + " speculative-seeds=" + speculativeSeeds + " primary-stalls=" + primaryStalls
           + " primary-stalls-past-lease=" + primaryStallsPastLease + " warm-ups=" + warmUps
           + " snapshots-kept=" + snapshotsKept + " snapshots-installed=" + snapshotsInstalled
+          + " snapshot-transfers=" + snapshotTransfers + " snapshot-chunks-sent="
+          + snapshotChunksSent + " snapshot-chunks-ignored=" + snapshotChunksIgnored
           + " async-fsyncs=" + asyncFsyncs + " async-fsync-waits=" + asyncFsyncWaits;
     }
   }

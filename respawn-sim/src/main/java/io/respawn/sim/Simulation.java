@@ -119,6 +119,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         + config.timing().passMicros()) * 1_000;
     durability = new DurabilityStatements(this::durabilityViolation, boundNanos);
     committed = new CommittedEntries(durability);
+    durability.onExcused(this::checkNoImageHoldsLost);
     checker = new InvariantChecker<>(seed,
         List.of(oneLeader, committed, new BackupIndexMonotone(REPLICAS)),
         events::eventsRun, events::nowNanos, 20);
@@ -446,7 +447,10 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         takeover.kind() == SimTakeover.SPECULATIVE ? 1 : 0, primaryStalls, primaryStallsPastLease,
         nodes.stream().mapToLong(SimNode::warmUpsDone).sum(), snapshotsKept, snapshotsInstalled,
         nodes.stream().mapToLong(SimNode::asyncFsyncs).sum(),
-        nodes.stream().mapToLong(SimNode::asyncFsyncWaits).sum());
+        nodes.stream().mapToLong(SimNode::asyncFsyncWaits).sum(),
+        nodes.stream().mapToLong(n -> n.transferCounts()[0]).sum(),
+        nodes.stream().mapToLong(n -> n.transferCounts()[1]).sum(),
+        nodes.stream().mapToLong(n -> n.transferCounts()[2]).sum());
   }
 
   private String describe() {
@@ -657,6 +661,26 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
 
   private long snapshotsKept;
   private long snapshotsInstalled;
+
+  /**
+   * A node keeps an image (and drops its log behind it) only once its index is durable on the
+   * shard (flushed on a write quorum), which no crash can take back: so a committed entry the
+   * ORDERED statement lets a machine crash take must never be inside a kept image with values.
+   * Every image kept so far was checked against the committed entries when it was kept (the
+   * entry lost now was committed then), so one whose index reaches the lost one holds it.
+   */
+  private void checkNoImageHoldsLost(long term, long index) {
+    for (SimNode node : nodes) {
+      io.respawn.node.snapshot.SnapshotImage image = node.storage().keptSnapshot();
+      if (image != null && !image.keysOnly() && image.meta().index() >= index) {
+        protocolViolation("snapshot-holds-lost-entry", "n" + node.id() + " keeps image "
+            + image.meta() + ", which holds " + term + "/" + index + ", an entry a machine crash"
+            + " of its write quorum has now taken back: the image was kept before its index was"
+            + " durable on the shard");
+        return;
+      }
+    }
+  }
 
   @Override
   public void timestampRegressed(SimNode node, int key, String detail) {

@@ -52,6 +52,7 @@ public final class DurabilityStatements {
   private final Set<Integer> taintedKeys = new TreeSet<>();
   private long excusedWithSurvivor;
   private long machineCrashLosses;
+  private BiConsumer<Long, Long> onExcused = (term, index) -> { };
 
   /**
    * @param violations receives (invariant, description)
@@ -61,6 +62,14 @@ public final class DurabilityStatements {
   public DurabilityStatements(BiConsumer<String, String> violations, long flushIntervalBoundNanos) {
     this.violations = violations;
     this.flushIntervalBoundNanos = flushIntervalBoundNanos;
+  }
+
+  /**
+   * Told (term, index) of every loss the second statement excuses, when it is first excused: for
+   * checks that such an entry was never treated as durable on the shard.
+   */
+  public void onExcused(BiConsumer<Long, Long> listener) {
+    this.onExcused = java.util.Objects.requireNonNull(listener, "listener");
   }
 
   /** The committing leader applied e; {@code quorum} are the members its commit needed. */
@@ -129,6 +138,7 @@ public final class DurabilityStatements {
     for (int k : c.keys()) {
       taintedKeys.add(k);
     }
+    onExcused.accept(term, index);
     return true;
   }
 

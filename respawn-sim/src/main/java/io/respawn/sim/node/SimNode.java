@@ -98,6 +98,8 @@ public final class SimNode {
   /** When the asynchronous fsync the log last handed to this incarnation's executor ends. */
   private long asyncFsyncDueNanos;
   private long asyncFsyncs;
+  /** Snapshot transfer counts of earlier incarnations: started, chunks sent, chunks ignored. */
+  private final long[] transfersBefore = new long[3];
   private long asyncFsyncWaits;
   /** index -> {term, virtual time written, paused time elapsed then}, while unflushed. */
   private final java.util.TreeMap<Long, long[]> unflushedWrites = new java.util.TreeMap<>();
@@ -215,6 +217,10 @@ public final class SimNode {
             : events.nowNanos() - w[1] - (pausedElapsedNanos() - w[2]);
         atRisk.add(new long[] {term, i, full ? 1 : 0, age});
       }
+    }
+    if (runtime != null) {
+      long[] now = transferCounts();
+      System.arraycopy(now, 0, transfersBefore, 0, now.length);
     }
     up = false;
     incarnation++;
@@ -342,6 +348,21 @@ public final class SimNode {
       events.at(busyUntilNanos, () -> release(inc));
     }
     events.at(Math.max(now, asyncFsyncDueNanos), () -> flushCompleted(inc));
+  }
+
+  /**
+   * Over every incarnation: snapshot transfers this node started as sender, chunks it sent, and
+   * chunks it ignored as receiver (out of order, repeated or of an older image: each answered
+   * with the offset it verified, where the sender resumes).
+   */
+  public long[] transferCounts() {
+    long[] out = transfersBefore.clone();
+    if (runtime != null) {
+      out[0] += runtime.snapshotSender().transfersStarted();
+      out[1] += runtime.snapshotSender().chunksSent();
+      out[2] += runtime.snapshotReceiver().chunksIgnored();
+    }
+    return out;
   }
 
   /** How this node's log completes flushes ({@link io.respawn.sim.FsyncMode}). Set before start. */

@@ -19,10 +19,11 @@ import org.junit.jupiter.api.Test;
  * tick, stalling every client).
  */
 class ActiveExpiryTest {
-  /** A store that counts value reads. */
+  /** A store that counts value reads and scans. */
   static final class CountingStore implements KvStore {
     final MapKvStore inner = new MapKvStore();
     long valueReads;
+    long scans;
 
     @Override
     public StoredValue get(byte[] key) {
@@ -53,6 +54,7 @@ class ActiveExpiryTest {
 
     @Override
     public ScanPage scan(long cursor, int countHint) {
+      scans++;
       return inner.scan(cursor, countHint);
     }
 
@@ -86,5 +88,22 @@ class ActiveExpiryTest {
     assertThat(store.inner.get(b("gone"))).isNull();
     assertThat(store.inner.get(b("later"))).isNotNull();
     assertThat(store.inner.get(b("big"))).isNotNull();
+  }
+
+  /** With no key holding an expiry, the sweep does not scan (it would copy every key it passes). */
+  @Test
+  void withoutExpiringKeysTheSweepScansNothing() {
+    CountingStore store = new CountingStore();
+    long[] now = {1_000_000};
+    store.apply(List.of(Mutation.put(b("a"), b("v")), Mutation.put(b("b"), b("v"))));
+    Keyspace keyspace = new Keyspace(store, () -> now[0], new ServerStats(), new Watches());
+    assertThat(keyspace.sweepExpired(0, 10)).isZero();
+    assertThat(store.scans).isZero();
+    store.apply(List.of(Mutation.put(b("c"), b("v"), 1_000_500)));
+    now[0] = 1_001_000;
+    keyspace.sweepExpired(0, 10);
+    keyspace.commitPass();
+    assertThat(store.scans).isPositive();
+    assertThat(store.inner.get(b("c"))).as("expired by the sweep").isNull();
   }
 }

@@ -1,6 +1,7 @@
 package io.respawn.server.peer;
 
 import io.respawn.core.NodeId;
+import io.respawn.storage.backup.BatchPullCursor;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,12 +27,37 @@ import java.util.zip.CRC32C;
  * POPULARITY_REPORT (18), primary -> backup, every report interval while it has samples
  * | from u32 | to u32 | reportSeq i64 | requestsSampled i64 | count u32 |
  * | count x keyHash i64 |                     count <= {@link #REPORT_HASHES_MAX}
+ *
+ * BATCH_PULL (19), primary -> backup: stream the backup's logs, hot first (term 0: cancel)
+ * | from u32 | to u32 | requestId i64 | term i64 | cursor (17 bytes) | chunksMax u32 |
+ * | chunkBytesMax u32 |
+ *     cursor: {@code BatchPullCursor#toBytes} (log u8 | segmentId u64 | offset u64)
+ *     chunksMax in [1, {@link #BATCH_CHUNKS_MAX}], chunkBytesMax in [4096, {@link
+ *     #BATCH_CHUNK_BYTES_MAX}]
+ *
+ * BATCH_PULL_REPLY (20), backup -> primary, one per chunk
+ * | from u32 | to u32 | requestId i64 | appliedIndex i64 | next cursor (17 bytes) | flags u8 |
+ * | count u32 | count x (keyLen u32 | key | found u8 | expiresAt i64 | valueLen u32 | value) |
+ *     flags: bit 0 = the last chunk this request gets; count <= {@link #BATCH_VALUES_MAX}
+ *
+ * PRIORITY_PULL_KEYS (21), primary -> backup: as PULL_KEYS; a client command waits for it, so
+ * the backup answers it before any background pull (and returns the other current records on
+ * the key's log page too)
  * </pre>
  *
  * {@code minAppliedIndex} is the newest log index the primary knows of a write to any of the
  * keys: a backup whose applied index is below it (it has not applied that write yet) answers with
  * count 0 and its applied index, and the primary asks again. Priority pulls (a client command
- * waits for them) and background pulls use the same frames (docs/recovery.md).
+ * waits for them; type 21) and background pulls (type 16) share the layout
+ * (docs/recovery.md).
+ *
+ * <p>BatchPull: the backup pauses its GC, drains its buffer into its logs and streams the
+ * records its index still points to, hot log first, in chunks of about {@code chunkBytesMax} log
+ * bytes, at most {@code chunksMax} per request; each reply carries the cursor to continue from
+ * (done: log 0) and the backup's applied index read before the chunk, so every value in it is at
+ * least that new. A backup without hot and cold logs answers at once with a done cursor and no
+ * values (the primary then pulls every key by name). A BatchPull with term 0 ends the scan and
+ * resumes the backup's GC.
  *
  * <p>A popularity report carries the 64-bit hashes ({@code io.respawn.storage.backup.KeyHash}) of
  * the keys the primary sampled since its last report (DESIGN §3); {@code requestsSampled} counts
@@ -46,12 +72,63 @@ public final class ValuePull {
   public static final int TYPE_POPULARITY_REPORT = 18;
   /** Hashes in one popularity report at most (32 KiB of hashes). */
   public static final int REPORT_HASHES_MAX = 4096;
+  public static final int TYPE_BATCH_PULL = 19;
+  public static final int TYPE_BATCH_PULL_REPLY = 20;
+  public static final int TYPE_PRIORITY_PULL_KEYS = 21;
+  /** Chunks one BatchPull request may ask for at most. */
+  public static final int BATCH_CHUNKS_MAX = 16;
+  /** Log bytes one BatchPull chunk may read at most. */
+  public static final int BATCH_CHUNK_BYTES_MAX = 1 << 20;
+  /**
+   * Values one BatchPull reply carries at most: a chunk of {@link #BATCH_CHUNK_BYTES_MAX} log
+   * bytes holds fewer (every backup record has a 49-byte header).
+   */
+  public static final int BATCH_VALUES_MAX = 1 << 15;
 
   private ValuePull() {}
 
-  /** A request for the current values of {@code keys}. */
+  /**
+   * A request for the current values of {@code keys}; {@code priority} when a client command
+   * waits for it (answered first).
+   */
   public record PullKeys(NodeId from, NodeId to, long requestId, long minAppliedIndex,
-      List<byte[]> keys) implements PullMessage {}
+      List<byte[]> keys, boolean priority) implements PullMessage {
+    /** A background pull. */
+    public PullKeys(NodeId from, NodeId to, long requestId, long minAppliedIndex,
+        List<byte[]> keys) {
+      this(from, to, requestId, minAppliedIndex, keys, false);
+    }
+  }
+
+  /**
+   * Asks for up to {@code chunksMax} chunks of the backup's logs from {@code cursor}; {@code
+   * term} 0 cancels the scan (GC resumes).
+   */
+  public record BatchPull(NodeId from, NodeId to, long requestId, long term,
+      BatchPullCursor cursor, int chunksMax, int chunkBytesMax) implements PullMessage {
+    public BatchPull {
+      if (term < 0 || chunksMax < 1 || chunksMax > BATCH_CHUNKS_MAX || chunkBytesMax < 4096
+          || chunkBytesMax > BATCH_CHUNK_BYTES_MAX) {
+        throw new IllegalArgumentException("BatchPull term " + term + ", chunksMax " + chunksMax
+            + ", chunkBytesMax " + chunkBytesMax + ": need term >= 0, chunksMax in [1, "
+            + BATCH_CHUNKS_MAX + "], chunkBytesMax in [4096, " + BATCH_CHUNK_BYTES_MAX + "]");
+      }
+    }
+  }
+
+  /**
+   * One chunk: values at least as new as {@code appliedIndex}, where to go on ({@code next}),
+   * and whether it is the last chunk of its request.
+   */
+  public record BatchPullReply(NodeId from, NodeId to, long requestId, long appliedIndex,
+      BatchPullCursor next, boolean last, List<PulledValue> values) implements PullMessage {
+    public BatchPullReply {
+      if (values.size() > BATCH_VALUES_MAX) {
+        throw new IllegalArgumentException("a BatchPull reply of " + values.size()
+            + " values exceeds BATCH_VALUES_MAX " + BATCH_VALUES_MAX);
+      }
+    }
+  }
 
   /** One key's value as the backup has it applied; {@code found} false means absent. */
   public record PulledValue(byte[] key, boolean found, long expiresAtMillis, byte[] value) {}
@@ -72,7 +149,8 @@ public final class ValuePull {
   }
 
   /** Any message of the value-pull channel. */
-  public sealed interface PullMessage permits PullKeys, PullKeysReply, PopularityReport {
+  public sealed interface PullMessage
+      permits PullKeys, PullKeysReply, PopularityReport, BatchPull, BatchPullReply {
     NodeId from();
 
     NodeId to();
@@ -81,7 +159,35 @@ public final class ValuePull {
   /** True if a frame of this type is a value-pull frame (not a core message). */
   public static boolean isPullType(int type) {
     return type == TYPE_PULL_KEYS || type == TYPE_PULL_KEYS_REPLY
-        || type == TYPE_POPULARITY_REPORT;
+        || type == TYPE_POPULARITY_REPORT || type == TYPE_BATCH_PULL
+        || type == TYPE_BATCH_PULL_REPLY || type == TYPE_PRIORITY_PULL_KEYS;
+  }
+
+  private static int typeOf(PullMessage m) {
+    return switch (m) {
+      case PullKeys p -> p.priority() ? TYPE_PRIORITY_PULL_KEYS : TYPE_PULL_KEYS;
+      case PullKeysReply r -> TYPE_PULL_KEYS_REPLY;
+      case PopularityReport r -> TYPE_POPULARITY_REPORT;
+      case BatchPull p -> TYPE_BATCH_PULL;
+      case BatchPullReply r -> TYPE_BATCH_PULL_REPLY;
+    };
+  }
+
+  private static int valuesBytes(List<PulledValue> values) {
+    int n = 0;
+    for (PulledValue v : values) {
+      n += 4 + v.key().length + 1 + 8 + 4 + (v.value() == null ? 0 : v.value().length);
+    }
+    return n;
+  }
+
+  private static void putValues(ByteBuffer b, List<PulledValue> values) {
+    b.putInt(values.size());
+    for (PulledValue v : values) {
+      byte[] value = v.value() == null ? new byte[0] : v.value();
+      b.putInt(v.key().length).put(v.key()).put((byte) (v.found() ? 1 : 0))
+          .putLong(v.expiresAtMillis()).putInt(value.length).put(value);
+    }
   }
 
   public static ByteBuffer encode(PullMessage m) {
@@ -91,28 +197,32 @@ public final class ValuePull {
         n += 4 + k.length;
       }
     } else if (m instanceof PullKeysReply r) {
-      for (PulledValue v : r.values()) {
-        n += 4 + v.key().length + 1 + 8 + 4 + (v.value() == null ? 0 : v.value().length);
-      }
+      n += valuesBytes(r.values());
     } else if (m instanceof PopularityReport r) {
       n += 8 * r.keyHashes().length;
+    } else if (m instanceof BatchPull) {
+      n = 4 + 4 + 8 + 8 + BatchPullCursor.ENCODED_BYTES + 4 + 4;
+    } else if (m instanceof BatchPullReply r) {
+      n = 4 + 4 + 8 + 8 + BatchPullCursor.ENCODED_BYTES + 1 + 4 + valuesBytes(r.values());
     }
     ByteBuffer b = ByteBuffer.allocate(6 + n + 4);
-    b.put((byte) VERSION).put((byte) (m instanceof PullKeys ? TYPE_PULL_KEYS
-        : m instanceof PullKeysReply ? TYPE_PULL_KEYS_REPLY : TYPE_POPULARITY_REPORT)).putInt(n);
+    b.put((byte) VERSION).put((byte) typeOf(m)).putInt(n);
     b.putInt(m.from().value()).putInt(m.to().value());
-    if (m instanceof PullKeys p) {
+    if (m instanceof BatchPull p) {
+      b.putLong(p.requestId()).putLong(p.term()).put(p.cursor().toBytes()).putInt(p.chunksMax())
+          .putInt(p.chunkBytesMax());
+    } else if (m instanceof BatchPullReply r) {
+      b.putLong(r.requestId()).putLong(r.appliedIndex()).put(r.next().toBytes())
+          .put((byte) (r.last() ? 1 : 0));
+      putValues(b, r.values());
+    } else if (m instanceof PullKeys p) {
       b.putLong(p.requestId()).putLong(p.minAppliedIndex()).putInt(p.keys().size());
       for (byte[] k : p.keys()) {
         b.putInt(k.length).put(k);
       }
     } else if (m instanceof PullKeysReply r) {
-      b.putLong(r.requestId()).putLong(r.appliedIndex()).putInt(r.values().size());
-      for (PulledValue v : r.values()) {
-        byte[] value = v.value() == null ? new byte[0] : v.value();
-        b.putInt(v.key().length).put(v.key()).put((byte) (v.found() ? 1 : 0))
-            .putLong(v.expiresAtMillis()).putInt(value.length).put(value);
-      }
+      b.putLong(r.requestId()).putLong(r.appliedIndex());
+      putValues(b, r.values());
     } else if (m instanceof PopularityReport r) {
       b.putLong(r.reportSeq()).putLong(r.requestsSampled()).putInt(r.keyHashes().length);
       for (long h : r.keyHashes()) {
@@ -152,8 +262,17 @@ public final class ValuePull {
     ByteBuffer body = b.duplicate().position(start + 6).limit(start + 6 + (int) n).slice();
     NodeId from = NodeId.of(nonNegative(body.getInt(), "from"));
     NodeId to = NodeId.of(nonNegative(body.getInt(), "to"));
+    if (body.remaining() < 16) {
+      throw new IllegalArgumentException("pull frame body of type " + type + " is truncated");
+    }
     long requestId = body.getLong();
     long index = body.getLong();
+    if (type == TYPE_BATCH_PULL || type == TYPE_BATCH_PULL_REPLY) {
+      return decodeBatch(type, from, to, requestId, index, body);
+    }
+    if (body.remaining() < 4) {
+      throw new IllegalArgumentException("pull frame count is truncated");
+    }
     int count = nonNegative(body.getInt(), "count");
     if (count > KEYS_PER_REQUEST_MAX || count > body.remaining() / 4) {
       throw new IllegalArgumentException("pull count " + count + " is over the limit or the bytes");
@@ -169,14 +288,48 @@ public final class ValuePull {
       }
       return new PopularityReport(from, to, requestId, index, hashes);
     }
-    if (type == TYPE_PULL_KEYS) {
+    if (type == TYPE_PULL_KEYS || type == TYPE_PRIORITY_PULL_KEYS) {
       List<byte[]> keys = new ArrayList<>(count);
       for (int i = 0; i < count; i++) {
         keys.add(bytes(body, "key " + i));
       }
       expectEnd(body);
-      return new PullKeys(from, to, requestId, index, keys);
+      return new PullKeys(from, to, requestId, index, keys, type == TYPE_PRIORITY_PULL_KEYS);
     }
+    List<PulledValue> values = values(body, count);
+    expectEnd(body);
+    return new PullKeysReply(from, to, requestId, index, values);
+  }
+
+  private static PullMessage decodeBatch(int type, NodeId from, NodeId to, long requestId,
+      long index, ByteBuffer body) {
+    if (body.remaining() < BatchPullCursor.ENCODED_BYTES + (type == TYPE_BATCH_PULL ? 8 : 5)) {
+      throw new IllegalArgumentException("BatchPull frame of type " + type + " is truncated");
+    }
+    byte[] cursorBytes = new byte[BatchPullCursor.ENCODED_BYTES];
+    body.get(cursorBytes);
+    BatchPullCursor cursor = BatchPullCursor.fromBytes(cursorBytes);
+    if (type == TYPE_BATCH_PULL) {
+      int chunks = body.getInt();
+      int chunkBytes = body.getInt();
+      expectEnd(body);
+      return new BatchPull(from, to, requestId, index, cursor, chunks, chunkBytes);
+    }
+    int flags = Byte.toUnsignedInt(body.get());
+    if ((flags & ~1) != 0) {
+      throw new IllegalArgumentException("BatchPull reply flags " + flags + " name unknown bits");
+    }
+    int count = nonNegative(body.getInt(), "count");
+    if (count > BATCH_VALUES_MAX || count > body.remaining() / 4) {
+      throw new IllegalArgumentException("BatchPull reply count " + count
+          + " is over the limit or the bytes");
+    }
+    List<PulledValue> values = values(body, count);
+    expectEnd(body);
+    return new BatchPullReply(from, to, requestId, index, cursor, (flags & 1) != 0, values);
+  }
+
+  private static List<PulledValue> values(ByteBuffer body, int count) {
     List<PulledValue> values = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
       byte[] key = bytes(body, "key " + i);
@@ -188,8 +341,7 @@ public final class ValuePull {
       byte[] value = bytes(body, "value " + i);
       values.add(new PulledValue(key, found, expires, value));
     }
-    expectEnd(body);
-    return new PullKeysReply(from, to, requestId, index, values);
+    return values;
   }
 
   private static byte[] bytes(ByteBuffer body, String what) {

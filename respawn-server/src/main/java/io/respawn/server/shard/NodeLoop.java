@@ -12,6 +12,8 @@ import io.respawn.node.NodeRuntime;
 import io.respawn.node.ProposalHandle;
 import io.respawn.node.Refusal;
 import io.respawn.server.peer.PeerTransport;
+import io.respawn.server.peer.ValuePull.BatchPull;
+import io.respawn.server.peer.ValuePull.BatchPullReply;
 import io.respawn.server.peer.ValuePull.PopularityReport;
 import io.respawn.server.peer.ValuePull.PullKeys;
 import io.respawn.server.peer.ValuePull.PullKeysReply;
@@ -79,6 +81,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private final NodeRuntime<Void, EngineStateMachine.Read> runtime;
   private final PeerTransport transport;
   private final ValueRecovery recovery;
+  /** A backup member's answers to pulls, on their own thread; null on other members. */
+  private final PullAnswers answers;
   private final ConcurrentLinkedQueue<Object> inbox = new ConcurrentLinkedQueue<>();
   private final Thread thread;
   private final AtomicLong proposalsRefused = new AtomicLong();
@@ -102,9 +106,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   static final long GIVE_BACK_AFTER_NANOS = 500_000_000L;
   /** How far behind the commit index the configured primary may be and still count as caught up. */
   static final long GIVE_BACK_LAG_ENTRIES_MAX = 256;
-
-  /** Online recovery: the command thread needs these keys' values now. */
-  private record PriorityRequest(List<byte[]> keys, CompletableFuture<Void> done) {}
 
   /** A request to stop leading (planned stop, RESPAWN HANDOVER). */
   private record HandOver(CompletableFuture<Boolean> done) {}
@@ -160,8 +161,15 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     this.transport = transport;
     this.runtime = runtime.apply(transport);
     this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull, recoveryMode);
+    this.answers = stateMachine.store() instanceof io.respawn.storage.backup.BackupKvStore b
+        ? new PullAnswers(self, b.backup(), transport::sendPull) : null;
     this.replicaWaits = new ReplicaWaits(self);
-    transport.pullInbox(m -> offer(m));
+    // A backup answers pulls on its own thread, not behind the log entries this loop applies.
+    transport.pullInbox(m -> {
+      if (answers == null || !answers.offer(m)) {
+        offer(m);
+      }
+    });
     transport.reachability((peer, up) -> offer(new Reachability(peer, up)));
     this.thread = new Thread(this::run, "respawn-node-loop");
     this.thread.setDaemon(true);
@@ -179,6 +187,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   }
 
   public void start() {
+    if (answers != null) {
+      answers.start();
+    }
     thread.start();
   }
 
@@ -203,7 +214,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /** Keys this member sent values (or "absent") for in answers to other members' pulls. */
   public long pullKeysAnswered() {
-    return pullKeysAnswered.get();
+    return pullKeysAnswered.get() + (answers == null ? 0 : answers.keysAnswered());
   }
 
   public long proposalsRefused() {
@@ -297,9 +308,12 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         transport.sendPull(reply);
       } else if (input instanceof PullKeysReply r) {
         recovery.onReply(r, now);
-      } else if (input instanceof PriorityRequest q) {
-        CompletableFuture<Void> done = q.done();
-        recovery.pullNow(q.keys()).whenComplete((v, e) -> done.complete(null));
+      } else if (input instanceof BatchPullReply r) {
+        recovery.onBatchReply(r, now);
+      } else if (input instanceof BatchPull p) {
+        if (p.term() != 0) {
+          transport.sendPull(recovery.answerWithoutLogs(p)); // no logs here to stream
+        }
       } else if (input instanceof PopularityReport r) {
         if (popularity != null) {
           popularity.onReport(r);
@@ -360,19 +374,25 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /**
    * Online recovery: asks for the values of those of {@code keys} this member holds only as
-   * timestamps, in the priority pull of this pass. Completes (on the loop thread) once their
-   * replies are applied, their pulls timed out, or this member stopped leading; the caller then
-   * checks again. Any thread.
+   * timestamps, in a priority pull sent at once from the calling thread (not at the loop's next
+   * pass). Completes (on the loop thread, as soon as the reply is installed) once their replies
+   * are applied, their pulls timed out, or this member stopped leading; the caller then checks
+   * again. Any thread.
    */
   public CompletableFuture<Void> pullNow(List<byte[]> keys) {
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    offer(new PriorityRequest(keys, done));
-    return done;
+    return recovery.pullNow(keys);
   }
 
-  /** INFO fields of value recovery (mode, phase, keys and bytes pulled, priority pulls). */
+  /**
+   * INFO fields of value recovery (mode, phase, keys and bytes pulled, BatchPull and priority
+   * pulls) and, on a backup, of the pulls it answered.
+   */
   public java.util.Map<String, Object> recoveryInfo() {
-    return recovery.info();
+    java.util.Map<String, Object> m = recovery.info();
+    if (answers != null) {
+      m.putAll(answers.info());
+    }
+    return m;
   }
 
   /** RESPAWN MEMBER ADD|PROMOTE|REMOVE|LIST, carried out by the loop (see {@link MembershipChanges}). */
@@ -561,7 +581,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       for (NodeId id : r.membership().votingBackups()) {
         sources.add(id);
       }
-      recovery.start(sources, now);
+      recovery.start(sources, r.term(), now);
       leaderSinceNanos = now;
       servingLogged = false;
       log.info("leading in term {} (commit {}); {}", r.term(), r.commitIndex(),
@@ -629,6 +649,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       thread.join(TimeUnit.SECONDS.toMillis(5));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+    if (answers != null) {
+      answers.close(); // ends every BatchPull scan: the store's GC resumes
     }
   }
 }

@@ -1,34 +1,46 @@
 package io.respawn.server.shard;
 
 import io.respawn.core.NodeId;
+import io.respawn.server.peer.ValuePull.BatchPull;
+import io.respawn.server.peer.ValuePull.BatchPullReply;
 import io.respawn.server.peer.ValuePull.PullKeys;
 import io.respawn.server.peer.ValuePull.PullKeysReply;
 import io.respawn.server.peer.ValuePull.PullMessage;
 import io.respawn.server.peer.ValuePull.PulledValue;
+import io.respawn.storage.backup.BatchPullCursor;
+import io.respawn.storage.backup.LogKind;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * A new primary that was a witness holds many keys only as timestamps; it pulls their values from
- * a backup (DESIGN §5.3 step 4, §5.4). Two kinds of pull, both {@link PullKeys} messages:
+ * a backup (DESIGN §5.3 step 4, §5.4). Three kinds of pull:
  *
  * <ul>
- *   <li><b>Background</b>: {@link #KEYS_PER_PULL} unknown keys at a time, walking the witness
- *       table until no key is unknown; offline with {@link #OFFLINE_PULLS_OUTSTANDING} pulls
- *       outstanding (the copy goes as fast as the backup answers), online with one (so that a
- *       priority pull waits behind at most one background answer at the backup).
+ *   <li><b>BatchPull</b> ({@link BatchPull}): the background copy streams the backup's logs, hot
+ *       log first (the keys clients use most), in chunks of {@link #BATCH_CHUNK_BYTES} log bytes,
+ *       {@link #BATCH_CHUNKS_IN_FLIGHT} chunks per request while no priority pull waits and one
+ *       while one does (so a command waiting for its key queues behind at most one chunk at the
+ *       backup and on the wire). A backup without hot and cold logs answers "done" at once.
+ *   <li><b>Sweep</b>: once the scan is done, the keys still unknown (written after the scan
+ *       started, or older in the scan than a write known here) are asked for by name, {@link
+ *       #KEYS_PER_PULL} at a time, up to {@link #SWEEP_PULLS_OUTSTANDING} pulls outstanding
+ *       (online: one while a priority pull waits).
  *   <li><b>Priority</b> ({@link #pullNow}, online recovery only): the keys a client command needs
- *       now. Every key asked for in one pass of the node loop goes out in one pull at the end of
- *       the pass ({@link #tick}), at most {@link #PRIORITY_KEYS_PER_PULL} keys per message, any
- *       number outstanding; concurrent requests for a key already on its way share that pull (one
- *       future per key).
+ *       now, sent at once on the caller's thread (the command thread), at most {@link
+ *       #PRIORITY_KEYS_PER_PULL} keys per message; concurrent requests for a key already on its
+ *       way share that pull (one future per key). The backup answers them before anything else
+ *       and adds the other current records of the key's log page.
  * </ul>
  *
  * <p>{@link RecoveryMode#OFFLINE}: this member serves nothing until every value is here ({@link
@@ -36,23 +48,27 @@ import java.util.function.Consumer;
  * unknown key waits for its priority pull (the command layer holds it; see {@code
  * Dispatcher}).
  *
- * <p>Safety: each pull carries the newest log index known here of a write to any key it asks
- * for (the keys' timestamps in the witness table; a key becomes unknown when an entry in witness
- * form is applied): a backup answers only once it has applied at least that much, so every value
- * it sends is at least that new. (Asking for this member's whole applied index instead would make
- * a backup that lags the newest writes by a few entries answer "not yet" to most pulls while
- * clients write.) Values land in the state machine only for keys still unknown whose newest
- * write known here the backup's applied index covers ({@link EngineStateMachine#installPulled}); a
- * key written here meanwhile is known already and keeps its newer value.
+ * <p>Safety: every answer carries the backup's applied index read before it read the values, so
+ * every value in it is at least that new; a point pull also carries the newest log index known
+ * here of a write to any key it asks for (the keys' timestamps in the witness table; a key
+ * becomes unknown when an entry in witness form is applied), and the backup answers "not yet"
+ * until it has applied that much. Values land in the state machine only for keys still unknown
+ * whose newest write known here the answer's applied index covers ({@link
+ * EngineStateMachine#installPulled}); a key written here meanwhile is known already and keeps its
+ * newer value, and a key whose value came out older stays unknown and is asked for again (by the
+ * sweep, or by the command that needs it).
  *
  * <p>Recovery is active while this member leads and holds any unknown key, not only for the keys
  * it held when it was elected: entries of earlier terms in its log commit (and are applied, in
  * witness form) with the new term's first entry, after the election. Once this member serves, its
  * own entries are full, so the set of unknown keys only shrinks.
  *
- * <p>Also answers other members' pulls when this member is the one asked ({@link #answer}).
+ * <p>Also answers other members' pulls when this member is the one asked and keeps no backup
+ * store ({@link #answer}; a backup answers on its own thread, {@link PullAnswers}).
  *
- * <p>Owned by the node loop thread (the counters are read from any thread). Time is passed in.
+ * <p>Threads: owned by the node loop thread, except {@link #pullNow} (any thread: the command
+ * thread sends its priority pulls itself) and the counters (read from any thread). Time is passed
+ * in.
  */
 final class ValueRecovery {
   static final int KEYS_PER_PULL = 256;
@@ -64,44 +80,75 @@ final class ValueRecovery {
    * whichever pull it answers.
    */
   static final long PULL_TIMEOUT_NANOS = 1_000_000_000L;
+  /**
+   * A BatchPull request whose next chunk has not come for this long is sent again from the last
+   * cursor (the backup's first chunk waits for it to drain its buffer into its logs).
+   */
+  static final long BATCH_TIMEOUT_NANOS = 3_000_000_000L;
   static final long NOT_YET_RETRY_NANOS = 5_000_000L;
   /** A reply stops adding values past this many bytes; the rest is asked for again. */
   static final int REPLY_BYTES_MAX = 4 << 20;
-  /** Background pulls outstanding at most in offline recovery (online: one). */
-  static final int OFFLINE_PULLS_OUTSTANDING = 4;
+  /** Log bytes the backup reads for one BatchPull chunk. */
+  static final int BATCH_CHUNK_BYTES = 256 << 10;
+  /** Chunks one BatchPull request asks for while no priority pull waits (else one). */
+  static final int BATCH_CHUNKS_IN_FLIGHT = 4;
+  /** Point pulls of the sweep outstanding at most (online: one while a priority pull waits). */
+  static final int SWEEP_PULLS_OUTSTANDING = 4;
   /** Priority pulls outstanding at most; keys asked for past that wait for the next tick. */
   static final int PRIORITY_PULLS_OUTSTANDING_MAX = 64;
+
+  /** Where the background copy stands. */
+  enum Background {
+    /** Streaming the backup's logs (BatchPull). */
+    BATCH,
+    /** Asking for the keys still unknown by name. */
+    SWEEP
+  }
 
   private final NodeId self;
   private final EngineStateMachine stateMachine;
   private final Consumer<PullMessage> send;
   private final RecoveryMode mode;
-  private List<NodeId> sources = List.of();
-  private boolean leading;
-  private long requestId;
-  /** Background pulls on their way: request id -> the applied index each asked for. */
-  private final Map<Long, Long> outstanding = new HashMap<>();
-  /** When each background pull was sent, by request id (to time it out). */
-  private final Map<Long, Long> outstandingSentAt = new HashMap<>();
+  /** The time priority pulls are stamped with when sent (they are sent off the node loop). */
+  private volatile LongSupplier clock = System::nanoTime;
+  private volatile List<NodeId> sources = List.of();
+  private volatile boolean leading;
+  private long term;
+  private final AtomicLong requestId = new AtomicLong();
+  private final AtomicInteger rotation = new AtomicInteger();
+  /** Sweep pulls on their way, by request id. */
+  private final Map<Long, SweepPull> outstanding = new HashMap<>();
+  /** The keys of those pulls: the next sweep pull asks for others. */
+  private final java.util.Set<Key> sweepInFlight = new java.util.HashSet<>();
   private long nextSendAtNanos;
-  private int rotation;
   private long pulls;
   private long nextReportNanos;
   private String lastReply = "none";
   /** When the current recovery started (leadership with unknown keys), or 0. */
   private long startedAtNanos;
 
-  /** One future per key a priority pull is wanted or on its way for. */
-  private final Map<Key, CompletableFuture<Void>> wanted = new HashMap<>();
-  /** Keys asked for since the last tick, not sent yet (insertion order). */
-  private final LinkedHashMap<Key, Boolean> queued = new LinkedHashMap<>();
-  /** Priority pulls on their way, by request id. */
-  private final Map<Long, PriorityPull> priorityOutstanding = new HashMap<>();
+  private volatile Background background = Background.BATCH;
+  /** The backup the BatchPull scan runs on, or null before it started. */
+  private NodeId batchSource;
+  private volatile BatchPullCursor batchCursor = BatchPullCursor.START;
+  /** The BatchPull request on its way (0: none). */
+  private long batchRequestId;
+  /** When its last chunk (or the request) was seen. */
+  private long batchHeardAtNanos;
+
+  /** One future per key a priority pull is on its way for. Any thread. */
+  private final ConcurrentHashMap<Key, CompletableFuture<Void>> wanted = new ConcurrentHashMap<>();
+  /** Priority pulls on their way, by request id. Any thread. */
+  private final ConcurrentHashMap<Long, PriorityPull> priorityOutstanding =
+      new ConcurrentHashMap<>();
 
   private volatile long keysPulled;
   private volatile long bytesPulled;
-  private volatile long priorityPulls;
-  private volatile long priorityKeysAsked;
+  private volatile long batchKeys;
+  private volatile long batchChunks;
+  private volatile long batchBytes;
+  private final AtomicLong priorityPulls = new AtomicLong();
+  private final AtomicLong priorityKeysAsked = new AtomicLong();
   private volatile long priorityLatencyLastMicros;
   private volatile long priorityLatencyMaxMicros;
   private volatile long priorityLatencyTotalMicros;
@@ -126,6 +173,8 @@ final class ValueRecovery {
 
   private record PriorityPull(List<Key> keys, long sentAtNanos, long minAppliedIndex) {}
 
+  private record SweepPull(List<Key> keys, long sentAtNanos, long minAppliedIndex) {}
+
   ValueRecovery(NodeId self, EngineStateMachine stateMachine, Consumer<PullMessage> send,
       RecoveryMode mode) {
     this.self = self;
@@ -143,14 +192,33 @@ final class ValueRecovery {
     return mode;
   }
 
-  /** This member leads from now on: pull every unknown key from {@code sources}. */
-  void start(List<NodeId> sources, long nowNanos) {
+  /** Tests: the clock priority pulls sent from {@link #pullNow} are stamped with. */
+  ValueRecovery clock(LongSupplier nanos) {
+    this.clock = nanos;
+    return this;
+  }
+
+  /** This member leads in {@code term} from now on: pull every unknown key from {@code sources}. */
+  void start(List<NodeId> sources, long term, long nowNanos) {
+    if (term < 1) {
+      throw new IllegalArgumentException("term " + term + " must be >= 1");
+    }
     this.sources = List.copyOf(sources);
-    this.leading = true;
+    this.term = term;
     this.outstanding.clear();
-    this.outstandingSentAt.clear();
+    this.sweepInFlight.clear();
     this.nextSendAtNanos = 0;
+    this.background = Background.BATCH;
+    this.batchSource = null;
+    this.batchCursor = BatchPullCursor.START;
+    this.batchRequestId = 0;
     this.startedAtNanos = stateMachine.unknownKeyCount() > 0 ? nowNanos : 0;
+    this.leading = true;
+  }
+
+  /** As {@link #start(List, long, long)} in term 1. */
+  void start(List<NodeId> sources, long nowNanos) {
+    start(sources, 1, nowNanos);
   }
 
   /** As {@link #start(List, long)} at time 0. */
@@ -161,8 +229,9 @@ final class ValueRecovery {
   /** This member no longer leads: every command waiting for a pull is let go (it re-checks). */
   void stop() {
     leading = false;
+    cancelBatch();
     outstanding.clear();
-    outstandingSentAt.clear();
+    sweepInFlight.clear();
     startedAtNanos = 0;
     releaseAll();
   }
@@ -185,16 +254,35 @@ final class ValueRecovery {
     return pulls;
   }
 
+  /** Keys installed from BatchPull chunks. */
+  long batchKeys() {
+    return batchKeys;
+  }
+
+  Background background() {
+    return background;
+  }
+
   /** What INFO shows about recovery (any thread). */
   java.util.Map<String, Object> info() {
     java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+    boolean active = active();
     m.put("respawn_recovery_mode", mode.spelling());
-    m.put("respawn_recovery_phase", !active() ? "none"
+    m.put("respawn_recovery_phase", !active ? "none"
         : mode == RecoveryMode.OFFLINE ? "offline-copy" : "online");
+    BatchPullCursor cursor = batchCursor;
+    m.put("respawn_recovery_background", !active ? "none"
+        : background == Background.SWEEP ? "sweep"
+        : cursor.isDone() ? "sweep" : cursor.log() == LogKind.HOT ? "batch-hot" : "batch-cold");
     m.put("respawn_recovery_keys_left", leading ? stateMachine.unknownKeyCount() : 0);
     m.put("respawn_recovery_bytes_pulled", bytesPulled);
-    m.put("respawn_recovery_priority_pulls", priorityPulls);
-    m.put("respawn_recovery_priority_keys", priorityKeysAsked);
+    m.put("respawn_recovery_batch_chunks", batchChunks);
+    m.put("respawn_recovery_batch_keys", batchKeys);
+    m.put("respawn_recovery_batch_bytes_read", batchBytes);
+    m.put("respawn_recovery_priority_pulls", priorityPulls.get());
+    m.put("respawn_recovery_priority_keys", priorityKeysAsked.get());
+    m.put("respawn_recovery_priority_waiting_keys", wanted.size());
+    m.put("respawn_recovery_priority_outstanding", priorityOutstanding.size());
     long replies = priorityReplies;
     m.put("respawn_recovery_priority_latency_avg_us",
         replies == 0 ? 0 : priorityLatencyTotalMicros / replies);
@@ -206,24 +294,37 @@ final class ValueRecovery {
   }
 
   /**
-   * Online recovery: asks for {@code keys}' values now. The future completes once a reply for
-   * each key that was unknown has been applied (or its pull timed out, or this member stopped
-   * leading): the caller checks again and asks again if a key is still unknown.
+   * Online recovery: asks for {@code keys}' values now; the keys not already on their way go out
+   * in a priority pull from this thread at once. The future completes (on the node loop thread)
+   * once a reply for each key that was unknown has been applied (or its pull timed out, or this
+   * member stopped leading): the caller checks again and asks again if a key is still unknown.
+   * Any thread.
    */
   CompletableFuture<Void> pullNow(List<byte[]> keys) {
+    if (!leading) {
+      return CompletableFuture.completedFuture(null);
+    }
     List<CompletableFuture<Void>> waits = new ArrayList<>(keys.size());
+    List<Key> ask = new ArrayList<>();
     for (byte[] k : keys) {
-      if (!leading || !stateMachine.isUnknown(k)) {
+      if (!stateMachine.isUnknown(k)) {
         continue;
       }
       Key key = new Key(k);
-      CompletableFuture<Void> f = wanted.get(key);
+      CompletableFuture<Void> mine = new CompletableFuture<>();
+      CompletableFuture<Void> f = wanted.putIfAbsent(key, mine);
       if (f == null) {
-        f = new CompletableFuture<>();
-        wanted.put(key, f);
-        queued.put(key, Boolean.TRUE);
+        f = mine;
+        ask.add(key);
       }
       waits.add(f);
+    }
+    for (int from = 0; from < ask.size(); from += PRIORITY_KEYS_PER_PULL) {
+      sendPriority(ask.subList(from, Math.min(ask.size(), from + PRIORITY_KEYS_PER_PULL)),
+          clock.getAsLong());
+    }
+    if (!leading) {
+      release(ask); // stopped meanwhile: stop() may have run before these were registered
     }
     if (waits.isEmpty()) {
       return CompletableFuture.completedFuture(null);
@@ -232,20 +333,45 @@ final class ValueRecovery {
         : CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new));
   }
 
-  /** Sends the queued priority pulls and the next background pull; times out lost ones. */
+  /** Sends one priority pull (any thread); with no backup to ask it only times out. */
+  private void sendPriority(List<Key> batch, long nowNanos) {
+    List<Key> copy = List.copyOf(batch);
+    List<byte[]> keys = new ArrayList<>(copy.size());
+    for (Key k : copy) {
+      keys.add(k.bytes());
+    }
+    long id = requestId.incrementAndGet();
+    long minApplied = stateMachine.newestUnknownIndex(keys);
+    priorityOutstanding.put(id, new PriorityPull(copy, nowNanos, minApplied));
+    priorityPulls.incrementAndGet();
+    priorityKeysAsked.addAndGet(copy.size());
+    List<NodeId> to = sources;
+    if (!to.isEmpty()) {
+      NodeId target = to.get(Math.floorMod(rotation.getAndIncrement(), to.size()));
+      send.accept(new PullKeys(self, target, id, minApplied, keys, true));
+    }
+  }
+
+  /** Whether a command waits for a priority pull now (the background copy backs off). */
+  private boolean priorityWaits() {
+    return !priorityOutstanding.isEmpty();
+  }
+
+  /** Sends the next background pull; times out lost ones. Node loop thread. */
   void tick(long nowNanos) {
     if (!leading) {
       return;
     }
     expirePriority(nowNanos);
-    sendPriority(nowNanos);
     if (!active()) {
+      cancelBatch();
       if (startedAtNanos != 0) {
         lastRecoveryMillis = (nowNanos - startedAtNanos) / 1_000_000;
         recoveries++;
-        log.info("recovery ({}) done: every value is here, {} keys ({} bytes) pulled in {} ms; "
-            + "{} priority pulls, average latency {} us", mode.spelling(), keysPulled,
-            bytesPulled, lastRecoveryMillis, priorityPulls,
+        log.info("recovery ({}) done: every value is here, {} keys ({} bytes) pulled in {} ms "
+            + "({} from {} BatchPull chunks); {} priority pulls, average latency {} us",
+            mode.spelling(), keysPulled, bytesPulled, lastRecoveryMillis, batchKeys, batchChunks,
+            priorityPulls.get(),
             priorityReplies == 0 ? 0 : priorityLatencyTotalMicros / priorityReplies);
         startedAtNanos = 0;
       }
@@ -256,62 +382,79 @@ final class ValueRecovery {
     }
     if (nowNanos >= nextReportNanos) {
       if (nextReportNanos != 0) {
-        log.info("recovering values ({}): {} keys still unknown, {} pulled in {} pulls, {} "
-            + "priority pulls; last reply {}", mode.spelling(), stateMachine.unknownKeyCount(),
-            keysPulled, pulls, priorityPulls, lastReply);
+        log.info("recovering values ({}, {}): {} keys still unknown, {} pulled ({} from {} "
+            + "BatchPull chunks), {} sweep pulls, {} priority pulls; last reply {}",
+            mode.spelling(), background, stateMachine.unknownKeyCount(), keysPulled, batchKeys,
+            batchChunks, pulls, priorityPulls.get(), lastReply);
       }
       nextReportNanos = nowNanos + 2_000_000_000L;
     }
-    if (sources.isEmpty()) {
+    List<NodeId> from = sources;
+    if (from.isEmpty()) {
       return;
     }
+    if (background == Background.BATCH) {
+      tickBatch(from, nowNanos);
+      if (background == Background.BATCH) {
+        return; // the sweep starts once the scan is done
+      }
+    }
     // A lost answer: that pull's keys are asked for again by a later one.
-    outstandingSentAt.entrySet().removeIf(e -> {
-      boolean lost = nowNanos - e.getValue() >= PULL_TIMEOUT_NANOS;
+    outstanding.values().removeIf(p -> {
+      boolean lost = nowNanos - p.sentAtNanos() >= PULL_TIMEOUT_NANOS;
       if (lost) {
-        outstanding.remove(e.getKey());
+        p.keys().forEach(sweepInFlight::remove);
       }
       return lost;
     });
-    int max = mode == RecoveryMode.OFFLINE ? OFFLINE_PULLS_OUTSTANDING : 1;
+    int max = mode == RecoveryMode.ONLINE && priorityWaits() ? 1 : SWEEP_PULLS_OUTSTANDING;
     while (outstanding.size() < max && nowNanos >= nextSendAtNanos) {
-      List<byte[]> keys = stateMachine.unknownKeys(KEYS_PER_PULL);
+      List<byte[]> keys = new ArrayList<>(KEYS_PER_PULL);
+      List<Key> named = new ArrayList<>(KEYS_PER_PULL);
+      for (byte[] k : stateMachine.unknownKeys(KEYS_PER_PULL)) {
+        Key key = new Key(k);
+        if (!sweepInFlight.contains(key)) { // asked for already: not twice at once
+          keys.add(k);
+          named.add(key);
+        }
+      }
       if (keys.isEmpty()) {
         return;
       }
-      NodeId target = sources.get(Math.floorMod(rotation++, sources.size()));
-      long id = ++requestId;
+      NodeId target = from.get(Math.floorMod(rotation.getAndIncrement(), from.size()));
+      long id = requestId.incrementAndGet();
       long minApplied = stateMachine.newestUnknownIndex(keys);
-      outstanding.put(id, minApplied);
-      outstandingSentAt.put(id, nowNanos);
+      outstanding.put(id, new SweepPull(named, nowNanos, minApplied));
+      sweepInFlight.addAll(named);
       pulls++;
       send.accept(new PullKeys(self, target, id, minApplied, keys));
     }
   }
 
-  private void sendPriority(long nowNanos) {
-    if (sources.isEmpty()) {
+  /** The BatchPull scan: one request on its way at a time, re-sent if it went quiet. */
+  private void tickBatch(List<NodeId> from, long nowNanos) {
+    if (batchRequestId != 0 && nowNanos - batchHeardAtNanos < BATCH_TIMEOUT_NANOS) {
       return;
     }
-    while (!queued.isEmpty() && priorityOutstanding.size() < PRIORITY_PULLS_OUTSTANDING_MAX) {
-      List<Key> batch = new ArrayList<>(Math.min(queued.size(), PRIORITY_KEYS_PER_PULL));
-      Iterator<Key> it = queued.keySet().iterator();
-      while (it.hasNext() && batch.size() < PRIORITY_KEYS_PER_PULL) {
-        batch.add(it.next());
-        it.remove();
-      }
-      List<byte[]> keys = new ArrayList<>(batch.size());
-      for (Key k : batch) {
-        keys.add(k.bytes());
-      }
-      long id = ++requestId;
-      long minApplied = stateMachine.newestUnknownIndex(keys);
-      priorityOutstanding.put(id, new PriorityPull(batch, nowNanos, minApplied));
-      priorityPulls++;
-      priorityKeysAsked += batch.size();
-      NodeId target = sources.get(Math.floorMod(rotation++, sources.size()));
-      send.accept(new PullKeys(self, target, id, minApplied, keys));
+    if (batchSource == null || !from.contains(batchSource)) {
+      batchSource = from.getFirst();
     }
+    int chunks = mode == RecoveryMode.ONLINE && priorityWaits() ? 1 : BATCH_CHUNKS_IN_FLIGHT;
+    batchRequestId = requestId.incrementAndGet();
+    batchHeardAtNanos = nowNanos;
+    send.accept(new BatchPull(self, batchSource, batchRequestId, term, batchCursor, chunks,
+        BATCH_CHUNK_BYTES));
+  }
+
+  /** Ends the backup's scan (its GC resumes) if one was started and is not done. */
+  private void cancelBatch() {
+    if (batchSource != null && background == Background.BATCH && !batchCursor.isDone()) {
+      send.accept(new BatchPull(self, batchSource, requestId.incrementAndGet(), 0, batchCursor,
+          1, BATCH_CHUNK_BYTES));
+    }
+    batchSource = null;
+    batchRequestId = 0;
+    background = Background.SWEEP;
   }
 
   /** Priority pulls unanswered for {@link #PULL_TIMEOUT_NANOS}: their waiters re-check. */
@@ -339,16 +482,42 @@ final class ValueRecovery {
   }
 
   private void releaseAll() {
-    queued.clear();
     priorityOutstanding.clear();
-    List<CompletableFuture<Void>> all = new ArrayList<>(wanted.values());
-    wanted.clear();
-    for (CompletableFuture<Void> f : all) {
-      f.complete(null);
+    for (Key k : List.copyOf(wanted.keySet())) {
+      CompletableFuture<Void> f = wanted.remove(k);
+      if (f != null) {
+        f.complete(null);
+      }
     }
   }
 
-  /** A reply to one of our pulls. */
+  /** A chunk of the BatchPull scan. Node loop thread. */
+  void onBatchReply(BatchPullReply reply, long nowNanos) {
+    if (!leading) {
+      return;
+    }
+    batchChunks++;
+    int installed = install(reply.appliedIndex(), reply.values());
+    batchKeys += installed;
+    if (reply.requestId() != batchRequestId) {
+      return; // an answer to a request given up on: its values are as good, its cursor is not
+    }
+    batchHeardAtNanos = nowNanos;
+    batchCursor = reply.next();
+    lastReply = "BatchPull #" + reply.requestId() + " from " + reply.from() + ": applied "
+        + reply.appliedIndex() + ", " + reply.values().size() + " records, " + installed
+        + " installed, next " + reply.next();
+    if (reply.next().isDone()) {
+      batchRequestId = 0;
+      background = Background.SWEEP; // the backup ended the scan itself
+      return;
+    }
+    if (reply.last()) {
+      batchRequestId = 0; // the next request goes out at the end of this pass
+    }
+  }
+
+  /** A reply to one of our point pulls. Node loop thread. */
   void onReply(PullKeysReply reply, long nowNanos) {
     PriorityPull priority = priorityOutstanding.remove(reply.requestId());
     if (priority != null) {
@@ -356,11 +525,14 @@ final class ValueRecovery {
       return;
     }
     if (leading && !outstanding.containsKey(reply.requestId())) {
-      install(reply); // a late answer to a pull given up on: its values are as good
+      install(reply.appliedIndex(), reply.values()); // a late answer: its values are as good
       return;
     }
-    Long need = outstanding.remove(reply.requestId());
-    outstandingSentAt.remove(reply.requestId());
+    SweepPull sweep = outstanding.remove(reply.requestId());
+    Long need = sweep == null ? null : sweep.minAppliedIndex();
+    if (sweep != null) {
+      sweep.keys().forEach(sweepInFlight::remove);
+    }
     lastReply = "#" + reply.requestId() + " from " + reply.from() + ": applied "
         + reply.appliedIndex() + " (need " + need + "), " + reply.values().size() + " values ("
         + outstanding.size() + " outstanding)";
@@ -371,7 +543,7 @@ final class ValueRecovery {
       nextSendAtNanos = nowNanos + NOT_YET_RETRY_NANOS; // the backup is still applying
       return;
     }
-    install(reply);
+    install(reply.appliedIndex(), reply.values());
     nextSendAtNanos = nowNanos;
   }
 
@@ -379,30 +551,43 @@ final class ValueRecovery {
     if (!leading) {
       return;
     }
-    long micros = (nowNanos - p.sentAtNanos()) / 1_000;
+    long micros = Math.max(0, nowNanos - p.sentAtNanos()) / 1_000;
     priorityLatencyLastMicros = micros;
     priorityLatencyMaxMicros = Math.max(priorityLatencyMaxMicros, micros);
     priorityLatencyTotalMicros += micros;
     priorityReplies++;
     if (reply.appliedIndex() >= p.minAppliedIndex()) {
-      install(reply);
+      install(reply.appliedIndex(), reply.values());
     }
     // Every waiter re-checks: a key the backup had not applied far enough, or left out of a
     // full reply, is asked for again by the command that still needs it.
     release(p.keys());
   }
 
-  private void install(PullKeysReply reply) {
+  /** Installs the values still wanted here that {@code appliedIndex} covers; returns how many. */
+  private int install(long appliedIndex, List<PulledValue> values) {
     if (!leading) {
-      return;
+      return 0;
     }
-    for (PulledValue v : reply.values()) {
+    int installed = 0;
+    for (PulledValue v : values) {
       if (stateMachine.installPulled(v.key(), v.found(), v.value(), v.expiresAtMillis(),
-          reply.appliedIndex())) {
+          appliedIndex)) {
+        installed++;
         keysPulled++;
         bytesPulled += v.key().length + (v.value() == null ? 0 : v.value().length);
       }
     }
+    return installed;
+  }
+
+  /**
+   * A BatchPull asked of a member that keeps no backup store (no hot and cold logs to stream):
+   * "done" at once, so the asker pulls every key by name.
+   */
+  BatchPullReply answerWithoutLogs(BatchPull pull) {
+    return new BatchPullReply(self, pull.from(), pull.requestId(), stateMachine.appliedIndex(),
+        BatchPullCursor.DONE, true, List.of());
   }
 
   /** Answers another member's pull from what this member has applied. */

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.respawn.core.NodeId;
 import io.respawn.server.peer.ValuePull.PopularityReport;
+import io.respawn.storage.backup.BatchPullCursor;
+import io.respawn.storage.backup.LogKind;
 import java.nio.ByteBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -41,5 +43,66 @@ class ValuePullTest {
     bad.putInt(bad.limit() - 4, (int) crc.getValue());
     assertThatThrownBy(() -> ValuePull.decode(bad)).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("popularity report");
+  }
+
+  @Test
+  void batchPullFramesAndPriorityPullsRoundTrip() {
+    BatchPullCursor cursor = new BatchPullCursor(LogKind.COLD, 12, 4096);
+    ValuePull.BatchPull p = (ValuePull.BatchPull) ValuePull.decode(ValuePull.encode(
+        new ValuePull.BatchPull(NodeId.of(3), NodeId.of(2), 41, 7, cursor, 4, 256 << 10)));
+    assertThat(p).isEqualTo(new ValuePull.BatchPull(NodeId.of(3), NodeId.of(2), 41, 7, cursor, 4,
+        256 << 10));
+    ValuePull.BatchPullReply r = (ValuePull.BatchPullReply) ValuePull.decode(ValuePull.encode(
+        new ValuePull.BatchPullReply(NodeId.of(2), NodeId.of(3), 41, 900, BatchPullCursor.DONE,
+            true, java.util.List.of(new ValuePull.PulledValue("k".getBytes(), true, 5,
+                "v".getBytes()), new ValuePull.PulledValue("gone".getBytes(), false, 0, null)))));
+    assertThat(r.requestId()).isEqualTo(41);
+    assertThat(r.appliedIndex()).isEqualTo(900);
+    assertThat(r.next().isDone()).isTrue();
+    assertThat(r.last()).isTrue();
+    assertThat(r.values()).hasSize(2);
+    assertThat(new String(r.values().get(0).value())).isEqualTo("v");
+    assertThat(r.values().get(0).expiresAtMillis()).isEqualTo(5);
+    assertThat(r.values().get(1).found()).isFalse();
+    ValuePull.PullKeys k = (ValuePull.PullKeys) ValuePull.decode(ValuePull.encode(
+        new ValuePull.PullKeys(NodeId.of(3), NodeId.of(2), 8, 77,
+            java.util.List.of("a".getBytes()), true)));
+    assertThat(k.priority()).isTrue();
+    assertThat(k.minAppliedIndex()).isEqualTo(77);
+    assertThat(((ValuePull.PullKeys) ValuePull.decode(ValuePull.encode(new ValuePull.PullKeys(
+        NodeId.of(3), NodeId.of(2), 9, 1, java.util.List.of("a".getBytes()))))).priority())
+        .isFalse();
+  }
+
+  @Test
+  void aBatchPullOutsideItsLimitsIsRefusedOnBothSides() {
+    assertThatThrownBy(() -> new ValuePull.BatchPull(NodeId.of(3), NodeId.of(2), 1, 1,
+        BatchPullCursor.START, ValuePull.BATCH_CHUNKS_MAX + 1, 4096))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("chunksMax");
+    assertThatThrownBy(() -> new ValuePull.BatchPull(NodeId.of(3), NodeId.of(2), 1, 1,
+        BatchPullCursor.START, 1, ValuePull.BATCH_CHUNK_BYTES_MAX + 1))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("chunkBytesMax");
+    // A frame whose chunk count was changed past the limit (checksum re-sealed).
+    ByteBuffer frame = ValuePull.encode(new ValuePull.BatchPull(NodeId.of(3), NodeId.of(2), 1, 1,
+        BatchPullCursor.START, 1, 4096));
+    ByteBuffer bad = ByteBuffer.allocate(frame.remaining()).put(frame.duplicate()).flip();
+    int chunksAt = 6 + 4 + 4 + 8 + 8 + BatchPullCursor.ENCODED_BYTES;
+    bad.putInt(chunksAt, 1000);
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(bad.array(), 0, bad.limit() - 4);
+    bad.putInt(bad.limit() - 4, (int) crc.getValue());
+    assertThatThrownBy(() -> ValuePull.decode(bad)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("chunksMax");
+    // A truncated BatchPull reply.
+    ByteBuffer reply = ValuePull.encode(new ValuePull.BatchPullReply(NodeId.of(2), NodeId.of(3),
+        1, 1, BatchPullCursor.START, false, java.util.List.of()));
+    ByteBuffer cut = ByteBuffer.allocate(6 + 4 + 4 + 8 + 8 + 3 + 4);
+    cut.put(reply.duplicate().limit(6 + 4 + 4 + 8 + 8 + 3)).putInt(0).flip();
+    cut.putInt(2, cut.limit() - 10);
+    crc = new java.util.zip.CRC32C();
+    crc.update(cut.array(), 0, cut.limit() - 4);
+    cut.putInt(cut.limit() - 4, (int) crc.getValue());
+    assertThatThrownBy(() -> ValuePull.decode(cut)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("truncated");
   }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.NodeId;
+import io.respawn.server.peer.ValuePull.BatchPull;
 import io.respawn.server.peer.ValuePull.PullKeys;
 import io.respawn.server.peer.ValuePull.PullKeysReply;
 import io.respawn.server.testing.MapKvStore;
@@ -48,16 +49,21 @@ class ValueRecoveryTest {
     ValueRecoveryHarness h = new ValueRecoveryHarness(witness, backup);
     h.recovery.start(List.of(NodeId.of(2)));
     h.recovery.tick(0);
-    assertThat(h.replies).hasSize(1);
-    assertThat(h.replies.get(0).values()).isEmpty(); // "not yet": applied 300 < 601
-    h.recovery.onReply(h.replies.remove(0), 1);
+    // Two pulls of different keys (256 + 244), both answered "not yet": applied 300 < 601.
+    assertThat(h.replies).hasSize(2);
+    assertThat(h.replies).allSatisfy(r -> assertThat(r.values()).isEmpty());
+    while (!h.replies.isEmpty()) {
+      h.recovery.onReply(h.replies.remove(0), 1);
+    }
     for (Entry e : log.subList(300, log.size())) {
       backup.apply(e);
     }
     long now = 10_000_000;
     while (h.recovery.active()) {
       h.recovery.tick(now);
-      h.recovery.onReply(h.replies.remove(0), now);
+      while (!h.replies.isEmpty()) {
+        h.recovery.onReply(h.replies.remove(0), now);
+      }
       now += 1_000_000;
     }
     assertThat(witness.unknownKeyCount()).isZero();
@@ -148,19 +154,33 @@ class ValueRecoveryTest {
       backup.apply(e);
     }
     List<PullKeys> sent = new ArrayList<>();
+    List<BatchPull> batches = new ArrayList<>();
     ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { });
-    ValueRecovery recovery = new ValueRecovery(NodeId.of(3), witness,
-        m -> sent.add((PullKeys) m), RecoveryMode.ONLINE);
+    ValueRecovery recovery = new ValueRecovery(NodeId.of(3), witness, m -> {
+      if (m instanceof BatchPull p) {
+        batches.add(p);
+      } else {
+        sent.add((PullKeys) m);
+      }
+    }, RecoveryMode.ONLINE);
+    long[] clock = {0};
+    recovery.clock(() -> clock[0]);
     recovery.start(List.of(NodeId.of(2)), 0);
     var first = recovery.pullNow(List.of(b("k10"), b("k20")));
     var second = recovery.pullNow(List.of(b("k20")));
     var known = recovery.pullNow(List.of(b("absent-everywhere")));
     assertThat(known).isDone(); // not unknown here: nothing to wait for
     assertThat(first).isNotDone();
-    recovery.tick(1_000);
-    assertThat(sent).hasSize(2); // the priority pull first, then the background one
+    // Sent at once, from the caller's thread, before any tick; k20 asked for once.
+    assertThat(sent).hasSize(1);
+    assertThat(sent.get(0).priority()).isTrue();
     assertThat(sent.get(0).keys()).map(k -> new String(k, StandardCharsets.UTF_8))
         .containsExactly("k10", "k20");
+    recovery.tick(1_000);
+    // The background copy backs off while a priority pull waits: one chunk per request.
+    assertThat(batches).hasSize(1);
+    assertThat(batches.get(0).chunksMax()).isEqualTo(1);
+    assertThat(batches.get(0).term()).isEqualTo(1);
     recovery.onReply(answerer.answer(sent.get(0)), 2_000);
     assertThat(first).isDone();
     assertThat(second).isDone();
@@ -171,7 +191,6 @@ class ValueRecoveryTest {
 
     // A backup that has not applied what the pull asks for: nothing installed, waiter released.
     var third = recovery.pullNow(List.of(b("k30")));
-    recovery.tick(3_000);
     PullKeys p = sent.get(sent.size() - 1);
     assertThat(p.keys()).hasSize(1);
     recovery.onReply(new PullKeysReply(NodeId.of(2), NodeId.of(3), p.requestId(),
@@ -179,6 +198,7 @@ class ValueRecoveryTest {
     assertThat(third).isDone();
     assertThat(witness.read(b("k30")).unknown()).isTrue();
     // Lost replies time out: the waiter is released after PULL_TIMEOUT_NANOS.
+    clock[0] = 5_000;
     var fourth = recovery.pullNow(List.of(b("k40")));
     recovery.tick(5_000);
     recovery.tick(5_000 + ValueRecovery.PULL_TIMEOUT_NANOS);
@@ -201,8 +221,15 @@ class ValueRecoveryTest {
     }
     ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { });
     List<PullKeysReply> replies = new ArrayList<>();
-    ValueRecovery recovery = new ValueRecovery(NodeId.of(3), witness,
-        m -> replies.add(answerer.answer((PullKeys) m)), RecoveryMode.OFFLINE);
+    ValueRecovery[] self = new ValueRecovery[1];
+    ValueRecovery recovery = new ValueRecovery(NodeId.of(3), witness, m -> {
+      if (m instanceof BatchPull p) { // a backup without logs: "done" at once
+        self[0].onBatchReply(answerer.answerWithoutLogs(p), 0);
+      } else {
+        replies.add(answerer.answer((PullKeys) m));
+      }
+    }, RecoveryMode.OFFLINE);
+    self[0] = recovery;
     assertThat(recovery.holdsServing()).isFalse(); // not leading
     recovery.start(List.of(NodeId.of(2)), 0);
     long now = 0;
@@ -216,15 +243,25 @@ class ValueRecoveryTest {
     assertThat(witness.unknownKeyCount()).isZero();
   }
 
-  /** Delivers pulls straight to the backup's answerer. */
+  /**
+   * Delivers pulls straight to the backup's answerer; a BatchPull is answered "done" at once, as
+   * a backup without hot and cold logs does, so these tests exercise the pulls by name.
+   */
   private static final class ValueRecoveryHarness {
     final List<PullKeysReply> replies = new ArrayList<>();
     final ValueRecovery recovery;
 
     ValueRecoveryHarness(EngineStateMachine witness, EngineStateMachine backup) {
       ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { });
-      recovery = new ValueRecovery(NodeId.of(3), witness,
-          m -> replies.add(answerer.answer((PullKeys) m)));
+      ValueRecovery[] self = new ValueRecovery[1];
+      recovery = new ValueRecovery(NodeId.of(3), witness, m -> {
+        if (m instanceof BatchPull p) {
+          self[0].onBatchReply(answerer.answerWithoutLogs(p), 0);
+        } else {
+          replies.add(answerer.answer((PullKeys) m));
+        }
+      });
+      self[0] = recovery;
     }
   }
 }

@@ -1,0 +1,353 @@
+package io.respawn.server.shard;
+
+import io.respawn.core.NodeId;
+import io.respawn.server.peer.ValuePull.BatchPull;
+import io.respawn.server.peer.ValuePull.BatchPullReply;
+import io.respawn.server.peer.ValuePull.PullKeys;
+import io.respawn.server.peer.ValuePull.PullKeysReply;
+import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.server.peer.ValuePull.PulledValue;
+import io.respawn.storage.StorageException;
+import io.respawn.storage.backup.BackupEntry;
+import io.respawn.storage.backup.BackupStore;
+import io.respawn.storage.backup.BatchPullChunk;
+import io.respawn.storage.backup.BatchPullCursor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A backup member's answers to a new primary's pulls (DESIGN §5.3), on a thread of their own
+ * ({@code respawn-pull-answers}) rather than on the node loop: a pull then waits neither for the
+ * log entries the node loop is applying nor for its acknowledgements, and a large answer delays
+ * neither. Reads go to the {@link BackupStore}, which is safe from any thread.
+ *
+ * <p>Order: a priority pull (a client command waits for it) is answered before anything else;
+ * background work (point pulls of the sweep, BatchPull chunks) takes turns behind it, one chunk
+ * at a time, so a priority pull waits behind at most one chunk's read.
+ *
+ * <p>Each answer carries the store's applied index read <em>before</em> its values are read, so
+ * every value in it is at least that new (the store applies committed entries only, and a key's
+ * record never goes back); the primary installs a value only if that index covers the newest
+ * write to the key it knows of. A point pull asking for an applied index the store has not
+ * reached is answered "not yet" (no values).
+ *
+ * <p>PriorityPull answers also carry the other current records of the key's log page (one
+ * positional read returns them anyway; DESIGN §5.3): keys near a popular key on the hot log are
+ * likely the next ones asked for.
+ *
+ * <p>BatchPull: one scan per asking member. The first request pauses the store's GC and drains
+ * its buffer into its logs ({@link BackupStore#startBatchPull}); the scan ends (GC resumes) when
+ * its last chunk is sent, when the asker cancels it (term 0), when another term's scan replaces
+ * it, or after {@link #SCAN_IDLE_NANOS_MAX} without a request (the asker died or stopped
+ * leading). GC pauses nest: every scan started is ended exactly once.
+ *
+ * <p>Threads: {@link #offer} from any thread (the transport's event loop); everything else on
+ * the answering thread. {@link #close} ends every scan.
+ */
+final class PullAnswers implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PullAnswers.class);
+  /** A scan without a request for this long is ended (the asker died or stopped leading). */
+  static final long SCAN_IDLE_NANOS_MAX = 10_000_000_000L;
+  /** Bytes of values (with keys) a point-pull answer carries at most; the rest is asked again. */
+  static final int REPLY_BYTES_MAX = ValueRecovery.REPLY_BYTES_MAX;
+  /** Keys a priority answer carries at most, counting the page neighbours of the keys asked. */
+  static final int PRIORITY_VALUES_MAX = 4096;
+  private static final long IDLE_PARK_NANOS = 100_000_000L;
+
+  private final NodeId self;
+  private final BackupStore store;
+  private final Consumer<PullMessage> send;
+  private final ConcurrentLinkedQueue<PullKeys> priority = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Object> background = new ConcurrentLinkedQueue<>();
+  private final Thread thread;
+  private volatile boolean running = true;
+  /** Scans under way, by asking member. Answering thread only. */
+  private final Map<NodeId, Scan> scans = new HashMap<>();
+  private final AtomicLong keysAnswered = new AtomicLong();
+  private final AtomicLong priorityAnswered = new AtomicLong();
+  private final AtomicLong chunksSent = new AtomicLong();
+  private final AtomicLong scansStarted = new AtomicLong();
+
+  /** A scan: the asker's term, and when it last asked. */
+  private static final class Scan {
+    final long term;
+    long heardAtNanos;
+
+    Scan(long term, long nowNanos) {
+      this.term = term;
+      this.heardAtNanos = nowNanos;
+    }
+  }
+
+  /** The chunks of one BatchPull request still to send, from {@code cursor}. */
+  private static final class ChunksLeft {
+    final BatchPull request;
+    BatchPullCursor cursor;
+    int left;
+
+    ChunksLeft(BatchPull request) {
+      this.request = request;
+      this.cursor = request.cursor();
+      this.left = request.chunksMax();
+    }
+  }
+
+  PullAnswers(NodeId self, BackupStore store, Consumer<PullMessage> send) {
+    this.self = self;
+    this.store = store;
+    this.send = send;
+    this.thread = new Thread(this::run, "respawn-pull-answers");
+    this.thread.setDaemon(true);
+  }
+
+  PullAnswers start() {
+    thread.start();
+    return this;
+  }
+
+  /** Whether this answers {@code m} (a pull or a BatchPull); true once it is queued. */
+  boolean offer(PullMessage m) {
+    if (m instanceof PullKeys p && p.priority()) {
+      priority.add(p);
+    } else if (m instanceof PullKeys || m instanceof BatchPull) {
+      background.add(m);
+    } else {
+      return false;
+    }
+    LockSupport.unpark(thread);
+    return true;
+  }
+
+  /** Keys this member sent values (or "absent") for. */
+  long keysAnswered() {
+    return keysAnswered.get();
+  }
+
+  /** INFO fields of the answering side. Any thread. */
+  Map<String, Object> info() {
+    Map<String, Object> m = new java.util.LinkedHashMap<>();
+    m.put("respawn_pull_answered_keys", keysAnswered.get());
+    m.put("respawn_pull_answered_priority", priorityAnswered.get());
+    m.put("respawn_pull_batch_chunks_sent", chunksSent.get());
+    m.put("respawn_pull_batch_scans", scansStarted.get());
+    return m;
+  }
+
+  private void run() {
+    while (running) {
+      try {
+        if (!step(System.nanoTime())) {
+          LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+        }
+      } catch (RuntimeException e) {
+        // A pull is advisory: the asker times out and asks again. Keep answering the others.
+        log.warn("answering a pull failed: {}", e.toString(), e);
+      }
+    }
+  }
+
+  /**
+   * Answers the next pull: every priority pull first, else one piece of background work. Returns
+   * false when there was nothing to do. Answering thread (tests call it directly).
+   */
+  boolean step(long nowNanos) {
+    PullKeys p = priority.poll();
+    if (p != null) {
+      send.accept(answerPriority(p));
+      return true;
+    }
+    Object work = background.poll();
+    if (work == null) {
+      endIdleScans(nowNanos);
+      return false;
+    }
+    switch (work) {
+      case PullKeys k -> send.accept(answerKeys(k));
+      case BatchPull b -> startChunks(b, nowNanos);
+      case ChunksLeft c -> sendChunk(c, nowNanos);
+      default -> throw new IllegalStateException("unexpected work " + work);
+    }
+    return true;
+  }
+
+  /** A background pull: each key's newest value (or absent), up to {@link #REPLY_BYTES_MAX}. */
+  PullKeysReply answerKeys(PullKeys pull) {
+    long applied = store.lastApplied().index(); // before the reads: every value is that new
+    if (applied < pull.minAppliedIndex()) {
+      return new PullKeysReply(self, pull.from(), pull.requestId(), applied, List.of());
+    }
+    List<PulledValue> values = new ArrayList<>(pull.keys().size());
+    long bytes = 0;
+    for (byte[] key : pull.keys()) {
+      BackupEntry e = store.get(key);
+      byte[] value = e == null ? null : e.value();
+      bytes += key.length + (value == null ? 0 : value.length) + 17;
+      if (bytes > REPLY_BYTES_MAX && !values.isEmpty()) {
+        break;
+      }
+      values.add(new PulledValue(key, value != null, e == null ? 0 : e.expiresAtMillis(), value));
+    }
+    keysAnswered.addAndGet(values.size());
+    return new PullKeysReply(self, pull.from(), pull.requestId(), applied, values);
+  }
+
+  /**
+   * A priority pull: each key's record read with the page that holds it, and the other current
+   * records of that page; the keys asked for come first.
+   */
+  PullKeysReply answerPriority(PullKeys pull) {
+    long applied = store.lastApplied().index();
+    if (applied < pull.minAppliedIndex()) {
+      return new PullKeysReply(self, pull.from(), pull.requestId(), applied, List.of());
+    }
+    List<PulledValue> asked = new ArrayList<>(pull.keys().size());
+    List<PulledValue> neighbours = new ArrayList<>();
+    long bytes = 0;
+    for (byte[] key : pull.keys()) {
+      List<BackupEntry> page;
+      try {
+        page = store.priorityPull(key);
+      } catch (StorageException e) {
+        BackupEntry one = store.get(key); // the record kept moving: read it alone
+        page = one == null ? List.of() : List.of(one);
+      }
+      if (page.isEmpty()) {
+        asked.add(new PulledValue(key, false, 0, null)); // no record: absent
+        bytes += key.length + 17;
+        continue;
+      }
+      for (int i = 0; i < page.size(); i++) {
+        BackupEntry e = page.get(i);
+        long size = e.key().length + (e.value() == null ? 0 : e.value().length) + 17;
+        if (i > 0 && (bytes + size > REPLY_BYTES_MAX
+            || asked.size() + neighbours.size() >= PRIORITY_VALUES_MAX)) {
+          break; // neighbours only while there is room
+        }
+        bytes += size;
+        PulledValue v = new PulledValue(e.key(), !e.isTombstone(), e.expiresAtMillis(),
+            e.value());
+        (i == 0 ? asked : neighbours).add(v);
+      }
+      if (bytes > REPLY_BYTES_MAX) {
+        break; // the keys left out are asked for again
+      }
+    }
+    asked.addAll(neighbours);
+    keysAnswered.addAndGet(asked.size());
+    priorityAnswered.incrementAndGet();
+    return new PullKeysReply(self, pull.from(), pull.requestId(), applied, asked);
+  }
+
+  private void startChunks(BatchPull request, long nowNanos) {
+    Scan scan = scans.get(request.from());
+    if (request.term() == 0) {
+      if (scan != null) {
+        endScan(request.from(), "cancelled");
+      }
+      return;
+    }
+    if (scan != null && scan.term != request.term()) {
+      endScan(request.from(), "replaced by term " + request.term());
+      scan = null;
+    }
+    if (scan == null) {
+      if (request.term() < 1) {
+        return;
+      }
+      store.startBatchPull(); // pauses GC, drains the buffer into the logs
+      scan = new Scan(request.term(), nowNanos);
+      scans.put(request.from(), scan);
+      scansStarted.incrementAndGet();
+      log.info("BatchPull from {} (term {}): GC paused, streaming the hot log, then the cold "
+          + "log", request.from(), request.term());
+    }
+    scan.heardAtNanos = nowNanos;
+    sendChunk(new ChunksLeft(request), nowNanos);
+  }
+
+  /** Reads and sends one chunk; queues the rest of the request behind other work. */
+  private void sendChunk(ChunksLeft c, long nowNanos) {
+    Scan scan = scans.get(c.request.from());
+    if (scan == null || scan.term != c.request.term()) {
+      return; // cancelled or replaced meanwhile
+    }
+    long applied = store.lastApplied().index(); // before the reads: every value is that new
+    BatchPullChunk chunk;
+    try {
+      chunk = store.batchPull(c.cursor, c.request.chunkBytesMax());
+    } catch (StorageException e) {
+      log.warn("BatchPull for {} failed at {}: {}; ending the scan (the asker pulls the rest "
+          + "by name)", c.request.from(), c.cursor, e.getMessage());
+      chunk = new BatchPullChunk(List.of(), BatchPullCursor.DONE, 0);
+    }
+    List<PulledValue> values = new ArrayList<>(chunk.entries().size());
+    for (BackupEntry e : chunk.entries()) {
+      values.add(new PulledValue(e.key(), !e.isTombstone(), e.expiresAtMillis(), e.value()));
+    }
+    c.left--;
+    boolean done = chunk.next().isDone();
+    boolean last = done || c.left == 0;
+    send.accept(new BatchPullReply(self, c.request.from(), c.request.requestId(), applied,
+        chunk.next(), last, values));
+    keysAnswered.addAndGet(values.size());
+    chunksSent.incrementAndGet();
+    scan.heardAtNanos = nowNanos;
+    if (done) {
+      endScan(c.request.from(), "done");
+    } else if (!last) {
+      c.cursor = chunk.next();
+      background.add(c);
+    }
+  }
+
+  private void endScan(NodeId asker, String why) {
+    if (scans.remove(asker) != null) {
+      store.endBatchPull();
+      log.info("BatchPull from {} ended ({}): GC resumed", asker, why);
+    }
+  }
+
+  private void endIdleScans(long nowNanos) {
+    Iterator<Map.Entry<NodeId, Scan>> it = scans.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<NodeId, Scan> e = it.next();
+      if (nowNanos - e.getValue().heardAtNanos >= SCAN_IDLE_NANOS_MAX) {
+        it.remove();
+        store.endBatchPull();
+        log.info("BatchPull from {} ended (no request for {} s): GC resumed", e.getKey(),
+            TimeUnit.NANOSECONDS.toSeconds(SCAN_IDLE_NANOS_MAX));
+      }
+    }
+  }
+
+  /** Whether a scan for {@code asker} is under way (tests). Answering thread. */
+  boolean scanning(NodeId asker) {
+    return scans.containsKey(asker);
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    LockSupport.unpark(thread);
+    if (thread.isAlive()) {
+      try {
+        thread.join(TimeUnit.SECONDS.toMillis(5));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    for (NodeId asker : List.copyOf(scans.keySet())) {
+      endScan(asker, "closing");
+    }
+  }
+}

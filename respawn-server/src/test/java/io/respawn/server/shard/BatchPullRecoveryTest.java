@@ -1,0 +1,210 @@
+package io.respawn.server.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.core.Command;
+import io.respawn.core.Entry;
+import io.respawn.core.NodeId;
+import io.respawn.server.peer.ValuePull.BatchPull;
+import io.respawn.server.peer.ValuePull.BatchPullReply;
+import io.respawn.server.peer.ValuePull.PullKeys;
+import io.respawn.server.peer.ValuePull.PullKeysReply;
+import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.server.peer.ValuePull.PulledValue;
+import io.respawn.server.testing.MapKvStore;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.MutationBatchCodec;
+import io.respawn.storage.backup.BackupConfig;
+import io.respawn.storage.backup.BackupKvStore;
+import io.respawn.storage.backup.BackupStore;
+import io.respawn.storage.backup.BatchPullCursor;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The background copy streams a real backup store's logs (BatchPull) and the backup answers on
+ * its own thread ({@link PullAnswers}): every value arrives, none older than a write the new
+ * primary knows, priority pulls are answered before background work and carry the key's page
+ * neighbours, and every scan ends (the store's GC resumes).
+ */
+class BatchPullRecoveryTest {
+  private static final NodeId BACKUP = NodeId.of(2);
+  private static final NodeId PRIMARY = NodeId.of(3);
+  @TempDir Path tmp;
+  private BackupKvStore store;
+  private EngineStateMachine backup;
+  private EngineStateMachine witness;
+  private final List<PullMessage> toBackup = new ArrayList<>();
+  private final List<PullMessage> toPrimary = new ArrayList<>();
+  private PullAnswers answers;
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String s(byte[] b) {
+    return new String(b, StandardCharsets.UTF_8);
+  }
+
+  private static Entry put(long index, String key, String value) {
+    List<Mutation> batch = List.of(Mutation.put(b(key), b(value)));
+    return Entry.normal(1, index, Command.of(MutationBatchCodec.encode(batch), b(key)));
+  }
+
+  @BeforeEach
+  void open() throws Exception {
+    store = new BackupKvStore(BackupStore.open(tmp.resolve("backup"), BackupConfig.defaults()
+        .toBuilder().bufferBytes(4L << 20).valueBytesMax(512 << 10).build()));
+    backup = new EngineStateMachine(store);
+    witness = new EngineStateMachine(new MapKvStore());
+    answers = new PullAnswers(BACKUP, store.backup(), toPrimary::add);
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    answers.close();
+    witness.close();
+    backup.close();
+    store.close();
+  }
+
+  /** Both sides apply entries 1..n, each writing key k(i % keys) with value "v" + i. */
+  private void writeBoth(int from, int to, int keys) {
+    for (int i = from; i <= to; i++) {
+      Entry e = put(i, "k" + (i % keys), "v" + i);
+      witness.apply(e.elide());
+      backup.apply(e);
+    }
+  }
+
+  /** Delivers everything sent either way until the backup has nothing left to answer. */
+  private void exchange(ValueRecovery recovery, long nowNanos) {
+    while (!toBackup.isEmpty() || !toPrimary.isEmpty()) {
+      for (PullMessage m : List.copyOf(toBackup)) {
+        toBackup.remove(m);
+        assertThat(answers.offer(m)).isTrue();
+      }
+      while (answers.step(nowNanos)) {
+        // answer everything queued
+      }
+      for (PullMessage m : List.copyOf(toPrimary)) {
+        toPrimary.remove(m);
+        if (m instanceof BatchPullReply r) {
+          recovery.onBatchReply(r, nowNanos);
+        } else {
+          recovery.onReply((PullKeysReply) m, nowNanos);
+        }
+      }
+      recovery.tick(nowNanos);
+    }
+  }
+
+  @Test
+  void theBatchPullScanBringsEveryValueAndEndsTheBackupsScan() {
+    writeBoth(1, 3000, 1000);
+    ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
+        RecoveryMode.OFFLINE);
+    recovery.start(List.of(BACKUP), 4, 0);
+    recovery.tick(0);
+    assertThat(toBackup).singleElement().isInstanceOfSatisfying(BatchPull.class, p -> {
+      assertThat(p.term()).isEqualTo(4);
+      assertThat(p.cursor()).isEqualTo(BatchPullCursor.START);
+      assertThat(p.chunksMax()).isEqualTo(ValueRecovery.BATCH_CHUNKS_IN_FLIGHT);
+    });
+    long now = 1;
+    while (recovery.active() && now < 1_000) {
+      exchange(recovery, now++);
+    }
+    assertThat(recovery.active()).isFalse();
+    assertThat(recovery.batchKeys()).as("every key came from the scan").isEqualTo(1000);
+    assertThat(recovery.pulls()).as("no key left for the sweep").isZero();
+    assertThat(s(witness.read(b("k7")).value().value())).isEqualTo("v2007");
+    assertThat(s(witness.read(b("k0")).value().value())).isEqualTo("v3000");
+    assertThat(answers.scanning(PRIMARY)).as("the scan ended: GC resumed").isFalse();
+  }
+
+  /**
+   * A write the new primary applied (in witness form) after the backup read a chunk: the chunk's
+   * older value is not installed; the sweep asks for the key by name once the backup has it.
+   */
+  @Test
+  void aValueOlderThanAWriteKnownHereIsLeftToTheSweep() {
+    writeBoth(1, 500, 500);
+    ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
+        RecoveryMode.OFFLINE);
+    recovery.start(List.of(BACKUP), 2, 0);
+    recovery.tick(0);
+    answers.offer(toBackup.removeFirst());
+    while (answers.step(1)) {
+      // the backup reads every chunk now, at applied index 500
+    }
+    Entry newer = put(501, "k3", "newer");
+    witness.apply(newer.elide()); // committed after the backup read the chunks
+    for (PullMessage m : List.copyOf(toPrimary)) {
+      toPrimary.remove(m);
+      recovery.onBatchReply((BatchPullReply) m, 2);
+    }
+    assertThat(witness.read(b("k3")).unknown()).as("the older value is not installed").isTrue();
+    assertThat(witness.unknownKeyCount()).isEqualTo(1);
+    backup.apply(newer);
+    long now = 3;
+    recovery.tick(now);
+    while (recovery.active() && now < 100) {
+      exchange(recovery, now++);
+    }
+    assertThat(recovery.active()).isFalse();
+    assertThat(recovery.pulls()).as("one pull by name").isEqualTo(1);
+    assertThat(s(witness.read(b("k3")).value().value())).isEqualTo("newer");
+  }
+
+  @Test
+  void priorityPullsAreAnsweredFirstWithTheirPageNeighbours() {
+    writeBoth(1, 400, 400);
+    store.backup().flush(); // into the logs: a key's page holds its neighbours
+    answers.offer(new BatchPull(PRIMARY, BACKUP, 1, 1, BatchPullCursor.START, 1, 4096));
+    answers.offer(new PullKeys(PRIMARY, BACKUP, 2, 0, List.of(b("k1"))));
+    answers.offer(new PullKeys(PRIMARY, BACKUP, 3, 400, List.of(b("k20")), true));
+    assertThat(answers.step(0)).isTrue();
+    assertThat(toPrimary).singleElement().isInstanceOfSatisfying(PullKeysReply.class, r -> {
+      assertThat(r.requestId()).isEqualTo(3);
+      assertThat(r.appliedIndex()).isEqualTo(400);
+      assertThat(s(r.values().getFirst().key())).isEqualTo("k20");
+      assertThat(s(r.values().getFirst().value())).isEqualTo("v20");
+      assertThat(r.values()).as("the other records of k20's page").hasSizeGreaterThan(1);
+      for (PulledValue v : r.values()) {
+        String key = s(v.key());
+        assertThat(s(v.value())).isEqualTo("v" + key.substring(1));
+      }
+    });
+    toPrimary.clear();
+    while (answers.step(0)) {
+      // then the background work, in arrival order
+    }
+    assertThat(toPrimary).hasSize(2);
+    assertThat(toPrimary.get(0)).isInstanceOf(BatchPullReply.class);
+    assertThat(((BatchPullReply) toPrimary.get(0)).last()).isTrue();
+    assertThat(answers.scanning(PRIMARY)).isTrue();
+    // A priority pull for a write the backup has not applied yet: "not yet", no values.
+    toPrimary.clear();
+    answers.offer(new PullKeys(PRIMARY, BACKUP, 4, 401, List.of(b("k20")), true));
+    answers.step(0);
+    assertThat(((PullKeysReply) toPrimary.getFirst()).values()).isEmpty();
+    // Cancelled by term 0; a scan nobody asks on for SCAN_IDLE_NANOS_MAX also ends.
+    answers.offer(new BatchPull(PRIMARY, BACKUP, 5, 0, BatchPullCursor.START, 1, 4096));
+    answers.step(0);
+    assertThat(answers.scanning(PRIMARY)).isFalse();
+    answers.offer(new BatchPull(NodeId.of(9), BACKUP, 6, 1, BatchPullCursor.START, 1, 4096));
+    answers.step(0);
+    assertThat(answers.scanning(NodeId.of(9))).isTrue();
+    assertThat(answers.step(PullAnswers.SCAN_IDLE_NANOS_MAX - 1)).isFalse();
+    assertThat(answers.scanning(NodeId.of(9))).isTrue();
+    answers.step(PullAnswers.SCAN_IDLE_NANOS_MAX);
+    assertThat(answers.scanning(NodeId.of(9))).isFalse();
+  }
+}

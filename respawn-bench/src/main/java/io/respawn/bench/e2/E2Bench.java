@@ -44,7 +44,8 @@ import redis.clients.jedis.exceptions.JedisMovedDataException;
  * into 100 ms windows ({@link Windows}); the SLOs are multiples of the steady-state p99.9 and
  * p50 of the same run, measured before the kill.
  *
- * <p>Writes {@code OUT/e2.csv} (every window of every run), {@code OUT/e2-summary.csv} (one row
+ * <p>Writes {@code OUT/e2.csv} (every window of every run), {@code OUT/e2-recovery.csv} (the
+ * witness's recovery INFO every 100 ms after the kill), {@code OUT/e2-summary.csv} (one row
  * per run and the medians per mode), {@code OUT/e2-ttr.csv} (median TTR per mode and SLO) and
  * {@code OUT/e2.png} (p99.9 and p50 per window through the failover, the median run of each
  * mode), and prints the must-show ratios. The killed member is not restarted during a run (the
@@ -58,6 +59,10 @@ import redis.clients.jedis.exceptions.JedisMovedDataException;
     description = "Experiment E2: latency per 100 ms window through a kill -9 of the primary, online vs offline value recovery; TTR for a grid of SLOs.")
 public final class E2Bench implements Callable<Integer> {
   static final String WINDOWS_HEADER = "mode,rep,t_ms,ops_per_sec,p50_ms,p99_ms,p999_ms";
+  /** The witness's INFO every 100 ms from the kill until it has every value. */
+  static final String RECOVERY_HEADER = "mode,rep,t_ms,status,background,keys_left,keys_pulled,"
+      + "batch_keys,priority_pulls,priority_waiting_keys,priority_latency_avg_us,"
+      + "priority_latency_last_us";
   static final String SUMMARY_HEADER = "mode,rep,records,value_bytes,rate,steady_p50_ms,"
       + "steady_p999_ms,elected_ms,recovered_ms,copy_ms,ttr_p999x2_ms,ttr_p50x2_ms,"
       + "p50_back_after_election_ms,priority_pulls,priority_latency_avg_us,failed_ops,"
@@ -129,7 +134,7 @@ public final class E2Bench implements Callable<Integer> {
   record Run(String mode, int rep, List<Windows.Window> windows, long killNanos,
       double steadyP50Millis, double steadyP999Millis, double electedMillis,
       double recoveredMillis, long copyMillis, long priorityPulls, long priorityLatencyAvgMicros,
-      long failedOps, double loadAverage) {
+      long failedOps, double loadAverage, List<String> progress) {
 
     double ttr(String quantile, double multiple) {
       double steady = quantile.equals("p50") ? steadyP50Millis : steadyP999Millis;
@@ -247,10 +252,25 @@ public final class E2Bench implements Callable<Integer> {
       double elected = -1;
       double recovered = -1;
       Map<String, String> info = Map.of();
+      List<String> progress = new ArrayList<>();
+      long nextSampleNanos = kill;
       while (System.nanoTime() < endMax) {
         try {
           info = info(port + 2);
           double t = (System.nanoTime() - kill) / 1e6;
+          if (System.nanoTime() >= nextSampleNanos) { // the witness's recovery, every 100 ms
+            nextSampleNanos += Windows.WINDOW_NANOS;
+            progress.add(String.format(Locale.ROOT, "%s,%d,%.0f,%s,%s,%s,%s,%s,%s,%s,%s,%s",
+                mode, rep, t, info.getOrDefault("respawn_status", ""),
+                info.getOrDefault("respawn_recovery_background", ""),
+                info.getOrDefault("respawn_recovery_keys_left", ""),
+                info.getOrDefault("respawn_keys_pulled", ""),
+                info.getOrDefault("respawn_recovery_batch_keys", ""),
+                info.getOrDefault("respawn_recovery_priority_pulls", ""),
+                info.getOrDefault("respawn_recovery_priority_waiting_keys", ""),
+                info.getOrDefault("respawn_recovery_priority_latency_avg_us", ""),
+                info.getOrDefault("respawn_recovery_priority_latency_last_us", "")));
+          }
           boolean leads = "leader".equals(info.get("respawn_status"));
           if (leads && elected < 0) {
             elected = t;
@@ -290,7 +310,8 @@ public final class E2Bench implements Callable<Integer> {
       return new Run(mode, rep, windows, killRel, steadyP50, steadyP999, elected, recovered,
           longField(info, "respawn_recovery_last_ms"),
           longField(info, "respawn_recovery_priority_pulls"),
-          longField(info, "respawn_recovery_priority_latency_avg_us"), failed, loadAverage);
+          longField(info, "respawn_recovery_priority_latency_avg_us"), failed, loadAverage,
+          progress);
     } finally {
       sup.stop();
     }
@@ -431,6 +452,13 @@ public final class E2Bench implements Callable<Integer> {
               Math.round((win.startNanos() - r.killNanos()) / 1e6), win.opsPerSecond(),
               num(win.p50Millis()), num(win.p99Millis()), num(win.p999Millis()));
         }
+      }
+    }
+    try (PrintWriter w = new PrintWriter(
+        Files.newBufferedWriter(out.resolve("e2-recovery.csv")))) {
+      w.println(RECOVERY_HEADER);
+      for (Run r : runs) {
+        r.progress().forEach(w::println);
       }
     }
     try (PrintWriter w = new PrintWriter(

@@ -273,7 +273,19 @@ class RecoveryIT {
       assertThat(end.get("respawn_recovery_phase")).isEqualTo("none");
       if (mode.equals("offline")) {
         assertThat(end.get("respawn_recovery_priority_pulls")).isEqualTo("0");
+        // Offline, nothing asks for a key by itself: the scan of the backup's logs brings them.
+        assertThat(Long.parseLong(end.get("respawn_recovery_batch_keys")))
+            .as("values streamed by BatchPull\n" + shard.memberLogs()).isPositive();
       }
+      // The backup streamed its logs on its own thread and ended the scan (done, or cancelled
+      // once every value was here): its GC runs again.
+      Map<String, String> backupInfo = info(port + 1);
+      assertThat(Long.parseLong(backupInfo.get("respawn_pull_batch_scans"))).isPositive();
+      long scanEndDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+      while (!shard.memberLogs().contains("GC resumed") && System.nanoTime() < scanEndDeadline) {
+        Thread.sleep(100);
+      }
+      assertThat(shard.memberLogs()).as("the backup's scan ended").contains("GC resumed");
       assertThat(shard.terminate()).isZero();
     }
   }

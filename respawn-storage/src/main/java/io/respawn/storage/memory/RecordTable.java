@@ -453,6 +453,17 @@ public final class RecordTable implements AutoCloseable {
   }
 
   private int slotFor(int home, long tag, MemorySegment key, long keyOffset, int length) {
+    return slotFor(home, tag, key, keyOffset, length, 0);
+  }
+
+  /**
+   * The slot of the key in the current table ({@code >= 0}), or {@code -1 - free slot}. The key
+   * is given as bytes, or, when {@code keyRef} is not 0, as that record's key, read only if a
+   * slot's tag matches: migration moves a record without touching it (a cache miss per record
+   * was a tenth of a growing table's write path).
+   */
+  private int slotFor(int home, long tag, MemorySegment key, long keyOffset, int length,
+      long keyRef) {
     Table t = table;
     boolean reuse = old == null; // during a migration a deleted slot must keep hiding nothing
     int mask = t.mask;
@@ -467,7 +478,8 @@ public final class RecordTable implements AutoCloseable {
         if (reuse && free < 0) {
           free = i;
         }
-      } else if (w >>> TAG_SHIFT == tag && keyEquals(w & REF_MASK, key, keyOffset, length)) {
+      } else if (w >>> TAG_SHIFT == tag && (keyRef == 0
+          ? keyEquals(w & REF_MASK, key, keyOffset, length) : sameKey(w & REF_MASK, keyRef))) {
         return i;
       }
     }
@@ -704,9 +716,7 @@ public final class RecordTable implements AutoCloseable {
     long ref = w & REF_MASK;
     if (ref >= SlabAllocator.REF_MIN) {
       assert !isMarker(ref) : "markers never outlive their migration";
-      MemorySegment c = memory.chunk(ref);
-      long off = SlabAllocator.offset(ref);
-      int slot = slotFor(homeOf(w, table), w >>> TAG_SHIFT, c, keyOffset(c, off), keyLength(c, off));
+      int slot = slotFor(homeOf(w, table), w >>> TAG_SHIFT, null, 0, 0, ref);
       if (slot < 0) { // else the key was written during the migration: the new record wins
         insertAt(-1 - slot, w);
       }

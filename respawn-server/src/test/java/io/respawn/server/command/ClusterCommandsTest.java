@@ -52,10 +52,10 @@ class ClusterCommandsTest {
     view.set(new ShardView(0, -1, 5, MEMBERS));
     // No primary: the command waits for one, and is refused once it has waited its longest.
     Session s = h.newSession();
-    assertThat(submit(h, s, "get", "foo")).as("held").isNull();
-    assertThat(resume(h)).as("still no primary").isEmpty();
+    assertThat(h.submit(s, "get", "foo")).as("held").isNull();
+    assertThat(h.resumeHeld()).as("still no primary").isEmpty();
     s.settleWaitSinceNanos -= ClusterCommands.SETTLE_WAIT_NANOS;
-    assertThat(resume(h)).containsExactly("(error) CLUSTERDOWN The cluster is down");
+    assertThat(h.resumeHeld()).containsExactly("(error) CLUSTERDOWN The cluster is down");
     assertThat(h.call("cluster", "info")).contains("cluster_state:fail");
     // During the election the topology still names the last primary (as Redis keeps a failed
     // master's slots until a replica is promoted), so refreshing clients keep a slot owner.
@@ -201,36 +201,6 @@ class ClusterCommandsTest {
     assertThat(awaitReply(get)).isEqualTo("(error) MOVED 12182 127.0.0.1:7380");
   }
 
-  /** Sends a request as the command loop does: held requests join the session's queue. */
-  private static Reply submit(CommandHarness c, Session s, String... args) {
-    byte[][] bytes = new byte[args.length][];
-    for (int i = 0; i < args.length; i++) {
-      bytes[i] = args[i].getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    }
-    io.respawn.server.resp.Request r = io.respawn.server.resp.Request.of(bytes);
-    if (s.postponed != null) {
-      c.dispatcher.hold(s, r);
-      return null;
-    }
-    Reply reply = c.dispatcher.execute(s, r);
-    if (reply == null) {
-      c.dispatcher.hold(s, r);
-    }
-    return reply;
-  }
-
-  /** What the command loop does when woken: runs what may run of the held requests. */
-  private static List<String> resume(CommandHarness c) throws Exception {
-    List<Reply> replies = new ArrayList<>();
-    c.dispatcher.resumeHeld((s, r) -> replies.add(r));
-    c.dispatcher.endPass();
-    List<String> out = new ArrayList<>();
-    for (Reply r : replies) {
-      out.add(r.gate() == null ? CommandHarness.render(r) : awaitReply(r));
-    }
-    return out;
-  }
-
   /**
    * A member that leads but may not serve yet (its read lease not renewed yet, just after it won
    * an election) holds a client's commands, in order, and runs them itself once it serves: a
@@ -246,13 +216,13 @@ class ClusterCommandsTest {
     view.set(new ShardView(0, 0, 5, MEMBERS, false));
     writes.serving = false;
     Session s = p.newSession();
-    assertThat(submit(p, s, "set", "foo", "v")).as("held").isNull();
-    assertThat(submit(p, s, "get", "foo")).as("behind it").isNull();
-    assertThat(submit(p, s, "ping")).isNull();
+    assertThat(p.submit(s, "set", "foo", "v")).as("held").isNull();
+    assertThat(p.submit(s, "get", "foo")).as("behind it").isNull();
+    assertThat(p.submit(s, "ping")).isNull();
     assertThat(p.call(p.newSession(), "ping")).as("other clients' PING").isEqualTo("PONG");
     Thread.sleep(50);
     assertThat(wakes.get()).as("nothing settled yet").isZero();
-    assertThat(resume(p)).as("a tick: still not serving").isEmpty();
+    assertThat(p.resumeHeld()).as("a tick: still not serving").isEmpty();
 
     writes.serving = true;
     view.set(new ShardView(0, 0, 5, MEMBERS, true));
@@ -281,9 +251,9 @@ class ClusterCommandsTest {
     view.set(new ShardView(0, -1, 5, MEMBERS, false));
     writes.serving = false;
     Session s = p.newSession();
-    assertThat(submit(p, s, "get", "foo")).isNull();
+    assertThat(p.submit(s, "get", "foo")).isNull();
     view.set(new ShardView(0, 2, 6, MEMBERS, false));
-    assertThat(resume(p)).containsExactly("(error) MOVED 12182 127.0.0.1:7381");
+    assertThat(p.resumeHeld()).containsExactly("(error) MOVED 12182 127.0.0.1:7381");
     assertThat(s.settleWaitSinceNanos).as("the wait is over").isZero();
   }
 }

@@ -82,11 +82,54 @@ final class CommandHarness {
 
   /** Executes without ending the pass (several commands sharing a batch). */
   Reply send(Session s, String... args) {
+    return dispatcher.execute(s, request(args));
+  }
+
+  static Request request(String... args) {
     byte[][] bytes = new byte[args.length][];
     for (int i = 0; i < args.length; i++) {
       bytes[i] = args[i].getBytes(StandardCharsets.UTF_8);
     }
-    return dispatcher.execute(s, Request.of(bytes));
+    return Request.of(bytes);
+  }
+
+  /**
+   * Sends a request as the command loop does: one the dispatcher holds, or one behind a held
+   * request of the same client, joins the client's queue (null is returned).
+   */
+  Reply submit(Session s, String... args) {
+    Request r = request(args);
+    if (s.postponed != null) {
+      dispatcher.hold(s, r);
+      return null;
+    }
+    Reply reply = dispatcher.execute(s, r);
+    if (reply == null) {
+      dispatcher.hold(s, r);
+    }
+    return reply;
+  }
+
+  /**
+   * What the command loop does when woken or at a tick: runs what may run of the held requests,
+   * ends the pass, and renders their replies (each waited for at most 5 s).
+   */
+  List<String> resumeHeld() {
+    List<Reply> replies = new ArrayList<>();
+    dispatcher.resumeHeld((x, r) -> replies.add(r));
+    dispatcher.endPass();
+    List<String> out = new ArrayList<>();
+    for (Reply r : replies) {
+      if (r.gate() != null) {
+        try {
+          r.gate().handle((v, e) -> null).get(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+          throw new AssertionError("no reply within 5 s for a held request", e);
+        }
+      }
+      out.add(render(r));
+    }
+    return out;
   }
 
   static String render(Reply reply) {

@@ -2,8 +2,6 @@ package io.respawn.server.command;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.respawn.server.resp.Reply;
-import io.respawn.server.resp.Request;
 import io.respawn.server.testing.MapKvStore;
 import io.respawn.storage.Mutation;
 import java.nio.charset.StandardCharsets;
@@ -50,28 +48,6 @@ class PendingValuesTest {
     h.dispatcher.wakeHeld(wakes::incrementAndGet);
   }
 
-  private static Request request(String... args) {
-    byte[][] bytes = new byte[args.length][];
-    for (int i = 0; i < args.length; i++) {
-      bytes[i] = args[i].getBytes(StandardCharsets.UTF_8);
-    }
-    return Request.of(bytes);
-  }
-
-  /** Sends a request as the command loop does: held requests join the session's queue. */
-  private Reply submit(Session s, String... args) {
-    Request r = request(args);
-    if (s.postponed != null) {
-      h.dispatcher.hold(s, r);
-      return null;
-    }
-    Reply reply = h.dispatcher.execute(s, r);
-    if (reply == null) {
-      h.dispatcher.hold(s, r);
-    }
-    return reply;
-  }
-
   /** The value arrives from the backup: stored, no longer pending, the pulls answered. */
   private void arrive(String key, String value) {
     store.apply(List.of(Mutation.put(key.getBytes(StandardCharsets.UTF_8),
@@ -80,34 +56,24 @@ class PendingValuesTest {
     answers.forEach(f -> f.complete(null));
   }
 
-  /** Runs what may run of the held requests, ends the pass (writes commit), renders replies. */
-  private List<String> resume() {
-    List<Reply> replies = new ArrayList<>();
-    h.dispatcher.resumeHeld((s, r) -> replies.add(r));
-    h.dispatcher.endPass();
-    List<String> out = new ArrayList<>();
-    replies.forEach(r -> out.add(CommandHarness.render(r)));
-    return out;
-  }
-
   @Test
   void aReadOfAPendingKeyWaitsForItsPullAndTheClientsLaterRequestsWaitBehindIt() {
     pending.addAll(List.of("a", "b"));
     Session s = h.session;
-    assertThat(submit(s, "GET", "a")).as("held").isNull();
+    assertThat(h.submit(s, "GET", "a")).as("held").isNull();
     assertThat(pulls).containsExactly(List.of("a"));
     // Pipelined behind it: waits in order, and asks for its own key at once.
-    assertThat(submit(s, "GET", "b")).isNull();
-    assertThat(submit(s, "PING")).isNull();
+    assertThat(h.submit(s, "GET", "b")).isNull();
+    assertThat(h.submit(s, "PING")).isNull();
     assertThat(pulls).containsExactly(List.of("a"), List.of("b"));
     // Another client is not held by them.
     assertThat(h.call(h.newSession(), "GET", "other")).isEqualTo("(nil)");
 
     arrive("a", "1");
     assertThat(wakes.get()).as("the answer wakes the command loop").isPositive();
-    assertThat(resume()).as("b is still pending: a runs, b waits again").containsExactly("\"1\"");
+    assertThat(h.resumeHeld()).as("b is still pending: a runs, b waits again").containsExactly("\"1\"");
     arrive("b", "2");
-    assertThat(resume()).containsExactly("\"2\"", "PONG");
+    assertThat(h.resumeHeld()).containsExactly("\"2\"", "PONG");
     assertThat(s.postponed).isNull();
   }
 
@@ -115,13 +81,13 @@ class PendingValuesTest {
   void aTransactionWaitsAtExecForTheKeysItsCommandsTouch() {
     pending.add("k");
     Session s = h.session;
-    assertThat(CommandHarness.render(submit(s, "MULTI"))).isEqualTo("OK");
-    assertThat(CommandHarness.render(submit(s, "INCR", "k"))).isEqualTo("QUEUED");
+    assertThat(CommandHarness.render(h.submit(s, "MULTI"))).isEqualTo("OK");
+    assertThat(CommandHarness.render(h.submit(s, "INCR", "k"))).isEqualTo("QUEUED");
     assertThat(pulls).as("queuing reads nothing").isEmpty();
-    assertThat(submit(s, "EXEC")).isNull();
+    assertThat(h.submit(s, "EXEC")).isNull();
     assertThat(pulls).containsExactly(List.of("k"));
     arrive("k", "41");
-    assertThat(resume()).containsExactly("[(integer) 42]");
+    assertThat(h.resumeHeld()).containsExactly("[(integer) 42]");
   }
 
   @Test
@@ -130,11 +96,11 @@ class PendingValuesTest {
     store.apply(List.of(Mutation.put("y".getBytes(StandardCharsets.UTF_8),
         "1".getBytes(StandardCharsets.UTF_8))));
     Session s = h.session;
-    assertThat(submit(s, "DBSIZE")).as("held: x is not counted yet").isNull();
+    assertThat(h.submit(s, "DBSIZE")).as("held: x is not counted yet").isNull();
     assertThat(pulls).as("nothing to ask for by key").isEmpty();
-    assertThat(resume()).as("still pending").isEmpty();
+    assertThat(h.resumeHeld()).as("still pending").isEmpty();
     arrive("x", "2");
-    assertThat(resume()).containsExactly("(integer) 2");
+    assertThat(h.resumeHeld()).containsExactly("(integer) 2");
     pending.add("z");
     assertThat(h.call(h.newSession(), "FLUSHALL")).isEqualTo("OK");
   }
@@ -143,9 +109,9 @@ class PendingValuesTest {
   void aCommandThatWaitedTooLongIsToldToRetry() {
     pending.add("a");
     Session s = h.session;
-    assertThat(submit(s, "GET", "a")).isNull();
+    assertThat(h.submit(s, "GET", "a")).isNull();
     s.valuesWaitSinceNanos = System.nanoTime() - Dispatcher.VALUES_WAIT_NANOS_MAX - 1;
-    assertThat(resume()).singleElement().asString()
+    assertThat(h.resumeHeld()).singleElement().asString()
         .startsWith("(error) TRYAGAIN the value of a key this command needs is still being "
             + "pulled from a backup");
     assertThat(s.postponed).isNull();

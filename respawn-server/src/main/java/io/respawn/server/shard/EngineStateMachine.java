@@ -268,6 +268,41 @@ public final class EngineStateMachine
   }
 
   /**
+   * Installs, as {@link #installPulled}, every value of one pull's answer that qualifies, with one
+   * write to the store for all of them (a BatchPull chunk carries hundreds: one batch each instead
+   * of one store write per key). {@code values} are {@code (key, found, value, expiresAtMillis)}
+   * as {@link io.respawn.server.peer.ValuePull.PulledValue}. Returns the values installed, in
+   * order.
+   */
+  public List<io.respawn.server.peer.ValuePull.PulledValue> installPulled(
+      List<io.respawn.server.peer.ValuePull.PulledValue> values, long sourceAppliedIndex) {
+    List<io.respawn.server.peer.ValuePull.PulledValue> installed = new ArrayList<>();
+    List<Mutation> puts = new ArrayList<>();
+    java.util.Set<java.nio.ByteBuffer> seen = new java.util.HashSet<>();
+    for (io.respawn.server.peer.ValuePull.PulledValue v : values) {
+      WitnessTable.Timestamp newest = unknown.lookup(v.key());
+      if (newest == null || newest.index() > sourceAppliedIndex
+          || !seen.add(java.nio.ByteBuffer.wrap(v.key()))) {
+        continue; // known here, older than a write known here, or twice in one answer
+      }
+      installed.add(v);
+      if (v.found()) {
+        puts.add(Mutation.put(v.key(), v.value(), v.expiresAtMillis()));
+      }
+    }
+    if (!puts.isEmpty()) {
+      store.apply(puts);
+    }
+    for (io.respawn.server.peer.ValuePull.PulledValue v : installed) {
+      unknown.remove(v.key()); // after the store has the values: a reader never sees "absent"
+    }
+    if (!installed.isEmpty()) {
+      unknown.reclaim();
+    }
+    return installed;
+  }
+
+  /**
    * A popularity report from the primary (hashes of sampled keys): a backup store takes it for
    * its hot and cold logs; other stores have no use for it.
    */

@@ -569,16 +569,14 @@ final class ValueRecovery {
     if (!leading) {
       return 0;
     }
-    int installed = 0;
-    for (PulledValue v : values) {
-      if (stateMachine.installPulled(v.key(), v.found(), v.value(), v.expiresAtMillis(),
-          appliedIndex)) {
-        installed++;
-        keysPulled++;
-        bytesPulled += v.key().length + (v.value() == null ? 0 : v.value().length);
-      }
+    List<PulledValue> installed = stateMachine.installPulled(values, appliedIndex);
+    long bytes = 0;
+    for (PulledValue v : installed) {
+      bytes += v.key().length + (v.value() == null ? 0 : v.value().length);
     }
-    return installed;
+    keysPulled += installed.size();
+    bytesPulled += bytes;
+    return installed.size();
   }
 
   /**

@@ -125,6 +125,36 @@ class EngineStateMachineTest {
   }
 
   /**
+   * A whole answer installed at once (one store write): only the values still unknown here whose
+   * newest known write the answer's applied index covers, each key once; "absent" values leave
+   * nothing in the store but make the key known.
+   */
+  @Test
+  void anAnswerIsInstalledInOneBatchUnderTheSameRule() {
+    MapKvStore store = new MapKvStore();
+    try (EngineStateMachine witness = new EngineStateMachine(store)) {
+      witness.apply(write(1, 1, Mutation.put(b("a"), b("1")), Mutation.put(b("b"), b("1")),
+          Mutation.put(b("c"), b("1")), Mutation.put(b("d"), b("1"))).elide());
+      witness.apply(write(1, 2, Mutation.put(b("b"), b("2"))).elide());
+      witness.apply(write(1, 3, Mutation.put(b("d"), b("here"))));
+      List<io.respawn.server.peer.ValuePull.PulledValue> answer = List.of(
+          new io.respawn.server.peer.ValuePull.PulledValue(b("a"), true, 0, b("A")),
+          new io.respawn.server.peer.ValuePull.PulledValue(b("b"), true, 0, b("old")),
+          new io.respawn.server.peer.ValuePull.PulledValue(b("c"), false, 0, null),
+          new io.respawn.server.peer.ValuePull.PulledValue(b("d"), true, 0, b("stale")),
+          new io.respawn.server.peer.ValuePull.PulledValue(b("a"), true, 0, b("again")));
+      var installed = witness.installPulled(answer, 1);
+      assertThat(installed).extracting(v -> s(v.key())).containsExactly("a", "c");
+      assertThat(s(witness.read(b("a")).value().value())).isEqualTo("A");
+      assertThat(witness.read(b("b")).unknown()).as("its newest write (2) is not covered").isTrue();
+      assertThat(witness.read(b("c")).unknown()).isFalse();
+      assertThat(witness.read(b("c")).value()).isNull();
+      assertThat(s(witness.read(b("d")).value().value())).as("written here: kept").isEqualTo("here");
+      assertThat(witness.unknownKeyCount()).isEqualTo(1);
+    }
+  }
+
+  /**
    * A pulled value is installed only if the backup's applied index covers the newest write known
    * here: one sent before a later witness-form write of the key would be stale.
    */

@@ -29,9 +29,10 @@ import java.util.function.LongSupplier;
  * <ul>
  *   <li><b>BatchPull</b> ({@link BatchPull}): the background copy streams the backup's logs, hot
  *       log first (the keys clients use most), in chunks of {@link #BATCH_CHUNK_BYTES} log bytes,
- *       {@link #BATCH_CHUNKS_IN_FLIGHT} chunks per request while no priority pull waits and one
- *       while one does (so a command waiting for its key queues behind at most one chunk at the
- *       backup and on the wire). A backup without hot and cold logs answers "done" at once.
+ *       {@link #BATCH_CHUNKS_IN_FLIGHT} chunks per request, and one while a priority pull waits
+ *       and priority pulls have been slower than {@link #PRIORITY_LATENCY_TARGET_NANOS} of late
+ *       (so a command waiting for its key queues behind at most one chunk at the backup and on
+ *       the wire). A backup without hot and cold logs answers "done" at once.
  *   <li><b>Sweep</b>: once the scan is done, the keys still unknown (written after the scan
  *       started, or older in the scan than a write known here) are asked for by name, {@link
  *       #KEYS_PER_PULL} at a time, up to {@link #SWEEP_PULLS_OUTSTANDING} pulls outstanding
@@ -90,8 +91,17 @@ final class ValueRecovery {
   static final int REPLY_BYTES_MAX = 4 << 20;
   /** Log bytes the backup reads for one BatchPull chunk. */
   static final int BATCH_CHUNK_BYTES = 256 << 10;
-  /** Chunks one BatchPull request asks for while no priority pull waits (else one). */
+  /**
+   * Chunks one BatchPull request asks for, unless a priority pull waits while priority pulls take
+   * longer than {@link #PRIORITY_LATENCY_TARGET_NANOS} (then one).
+   */
   static final int BATCH_CHUNKS_IN_FLIGHT = 4;
+  /**
+   * The priority-pull latency (moving average) above which the background copy backs off to one
+   * chunk per request while a priority pull waits: below it the chunks ahead of a priority answer
+   * cost it less than a slower copy costs the commands that touch keys not copied yet.
+   */
+  static final long PRIORITY_LATENCY_TARGET_NANOS = 10_000_000L;
   /** Point pulls of the sweep outstanding at most (online: one while a priority pull waits). */
   static final int SWEEP_PULLS_OUTSTANDING = 4;
   /** Priority pulls outstanding at most; keys asked for past that wait for the next tick. */
@@ -153,6 +163,8 @@ final class ValueRecovery {
   private volatile long priorityLatencyMaxMicros;
   private volatile long priorityLatencyTotalMicros;
   private volatile long priorityReplies;
+  /** Moving average of the priority-pull latency (1/5 weight to each new reply); 0 before one. */
+  private volatile long priorityLatencyAvgNanos;
   private volatile long lastRecoveryMillis = -1;
   private volatile long recoveries;
 
@@ -287,6 +299,7 @@ final class ValueRecovery {
     m.put("respawn_recovery_priority_latency_avg_us",
         replies == 0 ? 0 : priorityLatencyTotalMicros / replies);
     m.put("respawn_recovery_priority_latency_last_us", priorityLatencyLastMicros);
+    m.put("respawn_recovery_priority_latency_moving_us", priorityLatencyAvgNanos / 1_000);
     m.put("respawn_recovery_priority_latency_max_us", priorityLatencyMaxMicros);
     m.put("respawn_recovery_last_ms", lastRecoveryMillis);
     m.put("respawn_recoveries", recoveries);
@@ -352,9 +365,13 @@ final class ValueRecovery {
     }
   }
 
-  /** Whether a command waits for a priority pull now (the background copy backs off). */
+  /**
+   * Whether the background copy backs off now: a command waits for a priority pull, and priority
+   * pulls have been slower than {@link #PRIORITY_LATENCY_TARGET_NANOS} of late.
+   */
   private boolean priorityWaits() {
-    return !priorityOutstanding.isEmpty();
+    return !priorityOutstanding.isEmpty()
+        && priorityLatencyAvgNanos > PRIORITY_LATENCY_TARGET_NANOS;
   }
 
   /** Sends the next background pull; times out lost ones. Node loop thread. */
@@ -551,7 +568,10 @@ final class ValueRecovery {
     if (!leading) {
       return;
     }
-    long micros = Math.max(0, nowNanos - p.sentAtNanos()) / 1_000;
+    long nanos = Math.max(0, nowNanos - p.sentAtNanos());
+    long avg = priorityLatencyAvgNanos;
+    priorityLatencyAvgNanos = avg == 0 ? nanos : avg - avg / 5 + nanos / 5;
+    long micros = nanos / 1_000;
     priorityLatencyLastMicros = micros;
     priorityLatencyMaxMicros = Math.max(priorityLatencyMaxMicros, micros);
     priorityLatencyTotalMicros += micros;

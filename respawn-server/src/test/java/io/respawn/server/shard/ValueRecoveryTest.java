@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.NodeId;
+import io.respawn.server.peer.ValuePull;
 import io.respawn.server.peer.ValuePull.BatchPull;
 import io.respawn.server.peer.ValuePull.PullKeys;
 import io.respawn.server.peer.ValuePull.PullKeysReply;
@@ -177,11 +178,12 @@ class ValueRecoveryTest {
     assertThat(sent.get(0).keys()).map(k -> new String(k, StandardCharsets.UTF_8))
         .containsExactly("k10", "k20");
     recovery.tick(1_000);
-    // The background copy backs off while a priority pull waits: one chunk per request.
+    // No priority latency measured yet: the background copy asks for its usual chunks.
     assertThat(batches).hasSize(1);
-    assertThat(batches.get(0).chunksMax()).isEqualTo(1);
+    assertThat(batches.get(0).chunksMax()).isEqualTo(ValueRecovery.BATCH_CHUNKS_IN_FLIGHT);
     assertThat(batches.get(0).term()).isEqualTo(1);
-    recovery.onReply(answerer.answer(sent.get(0)), 2_000);
+    // An answer slower than the target (sent at 0, here 50 ms later)...
+    recovery.onReply(answerer.answer(sent.get(0)), 50_000_000);
     assertThat(first).isDone();
     assertThat(second).isDone();
     assertThat(new String(witness.read(b("k20")).value().value(), StandardCharsets.UTF_8))
@@ -189,8 +191,16 @@ class ValueRecoveryTest {
     assertThat(recovery.info()).containsEntry("respawn_recovery_priority_pulls", 1L)
         .containsEntry("respawn_recovery_priority_keys", 2L);
 
-    // A backup that has not applied what the pull asks for: nothing installed, waiter released.
+    // ... and a command waiting again: the next BatchPull request backs off to one chunk.
+    clock[0] = 50_000_000;
     var third = recovery.pullNow(List.of(b("k30")));
+    recovery.onBatchReply(new ValuePull.BatchPullReply(NodeId.of(2), NodeId.of(3),
+        batches.get(0).requestId(), 1000, new io.respawn.storage.backup.BatchPullCursor(
+            io.respawn.storage.backup.LogKind.HOT, 1, 4096), true, List.of()), 50_000_001);
+    recovery.tick(50_000_002);
+    assertThat(batches).hasSize(2);
+    assertThat(batches.get(1).chunksMax()).isEqualTo(1);
+    // A backup that has not applied what the pull asks for: nothing installed, waiter released.
     PullKeys p = sent.get(sent.size() - 1);
     assertThat(p.keys()).hasSize(1);
     recovery.onReply(new PullKeysReply(NodeId.of(2), NodeId.of(3), p.requestId(),
@@ -198,10 +208,11 @@ class ValueRecoveryTest {
     assertThat(third).isDone();
     assertThat(witness.read(b("k30")).unknown()).isTrue();
     // Lost replies time out: the waiter is released after PULL_TIMEOUT_NANOS.
-    clock[0] = 5_000;
+    clock[0] = 60_000_000;
     var fourth = recovery.pullNow(List.of(b("k40")));
-    recovery.tick(5_000);
-    recovery.tick(5_000 + ValueRecovery.PULL_TIMEOUT_NANOS);
+    recovery.tick(60_000_000);
+    assertThat(fourth).isNotDone();
+    recovery.tick(60_000_000 + ValueRecovery.PULL_TIMEOUT_NANOS);
     assertThat(fourth).isDone();
     // Losing leadership releases everyone still waiting.
     var fifth = recovery.pullNow(List.of(b("k50")));

@@ -541,6 +541,9 @@ public final class Replica {
    * told this follower), so that no crash anywhere can take back what the snapshot holds.
    */
   public long compactableIndex() {
+    if (config.variant() == Variant.COMPACT_BEYOND_DURABLE) {
+      return Math.min(appliedIndex, log.flushedIndex());
+    }
     return Math.min(Math.min(appliedIndex, log.flushedIndex()), shardDurableIndex);
   }
 

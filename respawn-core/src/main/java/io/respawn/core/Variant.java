@@ -35,7 +35,14 @@ public enum Variant {
    * A follower installs a snapshot even when it is not newer than what it has already committed
    * and applied (a late or duplicated transfer), so its applied state goes back.
    */
-  INSTALL_STALE_SNAPSHOT;
+  INSTALL_STALE_SNAPSHOT,
+  /**
+   * The compactable index ignores what is durable on the shard: a node keeps a snapshot image
+   * and drops its log behind it once the entries are applied and flushed here, although a crash
+   * of the write quorum may still take them back (ORDERED commits are durable only once flushed
+   * on a write quorum).
+   */
+  COMPACT_BEYOND_DURABLE;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -3,13 +3,14 @@
 # starts `respawn up` (1+1+1, three member processes), overwrites KEYS keys WRITES times with
 # redis-benchmark (SET key:__rand_int__, VALUE_BYTES-byte values, pipelined), lets snapshots
 # settle, then prints each member's disk use by directory against its live data, and restarts
-# the backup (kill -9; the supervisor starts it again) to time how long it takes from its
-# process start to serving with the shard's commit index applied.
+# the primary, then the backup (kill -9; the supervisor starts each again) to time how long each
+# takes from the kill to serving with the shard's commit index applied, with the member's own
+# figures for each phase of its start (INFO respawn_restart_*).
 #
 #   scripts/bench-compaction-shard.sh [WRITES=10000000] [KEYS=100000] [VALUE_BYTES=100]
 #
 # Environment: PORT (first RESP port, default 7479), SNAPSHOT_ENTRIES (default: the member
-# default), RESTART (which member to kill and time: 1 primary, 2 backup (default), 3 witness). Needs redis-benchmark and redis-cli. Prints `uptime` next to the figures.
+# default), RESTART (which members to kill and time, in turn: 1 primary, 2 backup, 3 witness; default "1 2"). Needs redis-benchmark and redis-cli. Prints `uptime` next to the figures.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 writes=${1:-10000000}
@@ -81,23 +82,43 @@ for n in 1 2 3; do
       | tr '\n' ' ' | sed "s/^/node-$n: /"
   echo
 done
-# restart a member: kill -9, the supervisor starts it again at once
-restart=${RESTART:-2}
-backup=$((port + restart - 1))
-pid=$(redis-cli -p "$backup" info server | tr -d '\r' | grep '^process_id:' | cut -d: -f2)
-commit=$(redis-cli -p "$port" info shard | tr -d '\r' | grep '^respawn_commit_index:' | cut -d: -f2)
-kill -9 "$pid"
-r0=$(date +%s.%N)
-while :; do
-  info=$(redis-cli -p "$backup" info shard 2>/dev/null | tr -d '\r' || true)
-  applied=$(echo "$info" | grep '^respawn_applied_index:' | cut -d: -f2 || true)
-  if [ -n "$applied" ] && [ "$applied" -ge "$commit" ]; then break; fi
-  sleep 0.05
+# restart members one at a time: kill -9, the supervisor starts it again at once; each is
+# timed from the kill until it has applied the shard's commit index again, and its own figures
+# (INFO respawn_restart_*: start-up, opening its stores, loading its image, replaying its log
+# tail) are printed with the log lines they come from
+for restart in ${RESTART:-1 2}; do
+  member_port=$((port + restart - 1))
+  pid=$(redis-cli -p "$member_port" info server | tr -d '\r' | grep '^process_id:' | cut -d: -f2)
+  commit=0
+  for p in "$port" $((port + 1)) $((port + 2)); do
+    c=$(redis-cli -p "$p" info shard 2>/dev/null | tr -d '\r' | grep '^respawn_commit_index:' \
+        | cut -d: -f2 || true)
+    [ -n "$c" ] && [ "$c" -gt "$commit" ] && commit=$c
+  done
+  echo "load before restarting member $restart: $(uptime)"
+  kill -9 "$pid"
+  r0=$(date +%s.%N)
+  while :; do
+    info=$(redis-cli -p "$member_port" info shard 2>/dev/null | tr -d '\r' || true)
+    applied=$(echo "$info" | grep '^respawn_applied_index:' | cut -d: -f2 || true)
+    replay=$(echo "$info" | grep '^respawn_restart_replay_ms:' | cut -d: -f2 || true)
+    if [ -n "$applied" ] && [ "$applied" -ge "$commit" ] && [ "${replay:--1}" -ge 0 ]; then
+      break
+    fi
+    if [ "$(echo "$(date +%s.%N) - $r0 > 300" | bc)" = 1 ]; then
+      echo "member $restart did not catch up within 300 s"; break
+    fi
+    sleep 0.05
+  done
+  r1=$(date +%s.%N)
+  log="$data/node-$restart/respawn.log"
+  echo "member $restart restart: kill -9 to applied index $commit in $(echo "$r1 - $r0" | bc) s" \
+      "(JVM start included)"
+  grep -E "snapshot image at index|backup store recovered|restart: |serving RESP" "$log" \
+      | tail -4
+  echo "$info" | grep -E "^respawn_restart_|^respawn_snapshot_index:" | tr '\n' ' '
+  echo
+  echo "load after: $(uptime)"
+  sleep 5 # let the shard settle (a restarted primary takes leadership back)
 done
-r1=$(date +%s.%N)
-log="$data/node-$restart/respawn.log"
-echo "member $restart restart: kill -9 to applied index $commit in $(echo "$r1 - $r0" | bc) s (JVM start included)"
-grep -E "snapshot image at index|backup store recovered|serving RESP" "$log" | tail -3
-echo "$info" | grep -E "^respawn_snapshot_restore_ms_last:|^respawn_snapshot_index:"
-echo "load at the end: $(uptime)"
 [ "$ok" = 1 ] && echo "disk bound holds on every member" || echo "DISK BOUND EXCEEDED"

@@ -17,7 +17,6 @@ import io.respawn.storage.image.KvImageFormat;
 import io.respawn.storage.memory.WitnessTable;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -97,6 +96,10 @@ public final class EngineStateMachine
   private boolean keysOnlyImages;
   /** The image captured last and not yet kept. */
   private MemberImages.Captured captured;
+  /** Told of every entry applied, for the restart's replay figures; null: none. */
+  private RestartPhases restartPhases;
+  /** Records the last {@link #restoreFrom} loaded. */
+  private long restoredRecords;
 
   /** Bytes of records per batch (or backup entry) when an image is loaded. */
   static final int LOAD_BATCH_BYTES = 1 << 20;
@@ -134,6 +137,12 @@ public final class EngineStateMachine
     return store;
   }
 
+  /** Tells {@code phases} of every entry applied from now on (the restart's log replay). */
+  EngineStateMachine withRestartPhases(RestartPhases phases) {
+    this.restartPhases = phases;
+    return this;
+  }
+
   @Override
   public long appliedIndex() {
     return appliedIndex;
@@ -158,6 +167,9 @@ public final class EngineStateMachine
       }
     }
     appliedIndex = entry.index();
+    if (restartPhases != null) {
+      restartPhases.applied(appliedIndex);
+    }
     return null;
   }
 
@@ -436,7 +448,17 @@ public final class EngineStateMachine
 
   /**
    * Replaces the whole state by {@code image}'s (the kept image, on start; or one just installed)
-   * and sets the applied index to its index. Checks the body's checksum as it reads.
+   * and sets the applied index to its index, in one sequential pass over the body: its records go
+   * to the store in batches of {@link #LOAD_BATCH_BYTES} (on a shard member's memory store that
+   * is index inserts and nothing else), its body's checksum checked as it is read.
+   *
+   * <p>Whole or refused, never half-loaded: should the load fail part way (the body's checksum or
+   * format is wrong, a read fails), the state is emptied (store and table) and an {@link
+   * IllegalStateException} says so: the caller must not serve from this state machine. A member
+   * on start then refuses to start, naming the image; on install the node loop stops and the
+   * process restarts from its kept image. A backup store is not emptied: it kept entries ending
+   * below the image's index, which the next start finds behind the image and loads again from it
+   * ({@link ShardMember#openBackup}).
    */
   public void restoreFrom(ImageFile image) {
     long t0 = System.nanoTime();
@@ -452,13 +474,27 @@ public final class EngineStateMachine
         store.apply(List.of(Mutation.clear()));
         loadIntoEngine(r);
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException("loading snapshot " + image, e);
+      restoredRecords = r.records();
+    } catch (IOException | RuntimeException e) {
+      if (backupStore == null) {
+        unknown.clear();
+        unknown.reclaim();
+        store.apply(List.of(Mutation.clear()));
+      }
+      throw new IllegalStateException("loading snapshot " + image + " failed part way ("
+          + e.getMessage() + "); the state was " + (backupStore == null ? "emptied"
+          : "left behind the image, to be loaded from it again on the next start")
+          + " and must not be served", e);
     }
     appliedIndex = image.meta().index();
     if (images != null) {
       images.stats().restoreMillis.set((System.nanoTime() - t0) / 1_000_000);
     }
+  }
+
+  /** Records the last {@link #restoreFrom} loaded. */
+  long restoredRecords() {
+    return restoredRecords;
   }
 
   private void loadIntoEngine(KvImageFormat.Reader r) throws IOException {

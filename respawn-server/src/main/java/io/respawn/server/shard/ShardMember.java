@@ -20,8 +20,8 @@ import io.respawn.server.shard.ShardConfig.MemberAddress;
 import io.respawn.server.shard.ShardView.MemberView;
 import io.respawn.storage.Durability;
 import io.respawn.storage.FileChannelDisk;
-import io.respawn.storage.LogEngine;
 import io.respawn.storage.KvStore;
+import io.respawn.storage.MemoryKvStore;
 import io.respawn.storage.StorageConfig;
 import io.respawn.storage.backup.BackupConfig;
 import io.respawn.storage.backup.BackupKvStore;
@@ -45,9 +45,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One member of a replicated shard in one process: its replica log ({@code DATA/replica}), its
- * state machine (values on the storage engine in {@code DATA/state}, keys known only by timestamp —
- * a witness's whole state while it follows — in an off-heap table; both rebuilt from the replica
- * log on every start), the peer transport, the {@link NodeLoop} that drives the runtime, and the RESP server
+ * state machine (values in memory, a {@link MemoryKvStore}, keys known only by timestamp — a
+ * witness's whole state while it follows — in an off-heap table; both rebuilt on every start from
+ * the kept snapshot image and the replica log after it), the peer transport, the {@link NodeLoop} that drives the runtime, and the RESP server
  * whose commands go through a {@link ReplicatedStore} and answer as a Redis Cluster node.
  *
  * <p>A member whose configured role is BACKUP keeps its values in a {@link BackupStore} in
@@ -91,12 +91,15 @@ public final class ShardMember implements AutoCloseable {
   private final RespawnServer server;
   /** Every member's addresses, as the current membership names them. */
   private final MemberDirectory directory;
+  /** How long the last start took, phase by phase (INFO respawn_restart_*). */
+  private final RestartPhases restartPhases;
 
   private ShardMember(ShardConfig config, DataDirLock lock, SegmentedReplicaLog replicaLog,
       KvStore stateStore, EngineStateMachine stateMachine, PeerTransport transport,
       NodeLoop loop, RespawnServer server, MemberDirectory directory,
-      java.util.concurrent.ExecutorService fsyncThread) {
+      java.util.concurrent.ExecutorService fsyncThread, RestartPhases restartPhases) {
     this.fsyncThread = fsyncThread;
+    this.restartPhases = restartPhases;
     this.config = config;
     this.lock = lock;
     this.replicaLog = replicaLog;
@@ -110,6 +113,8 @@ public final class ShardMember implements AutoCloseable {
 
   public static ShardMember start(ShardConfig config, RespLimits limits)
       throws IOException, InterruptedException {
+    RestartPhases phases = new RestartPhases();
+    long openStart = System.nanoTime();
     Path data = config.dataDir();
     Files.createDirectories(data);
     DataDirLock lock = DataDirLock.acquire(data);
@@ -121,12 +126,12 @@ public final class ShardMember implements AutoCloseable {
       opened.add(replicaLog);
       MemberImages images = MemberImages.open(data.resolve(MemberImages.DIR));
       opened.add(images);
-      Path stateDir = data.resolve(STATE_DIR);
-      deleteTree(stateDir); // rebuilt from the replica log: never ahead of it
-      // The replica log is what survives a crash; the state engine only needs its index and an
-      // occasional flush, so it flushes rarely.
-      StorageConfig stateConfig = StorageConfig.defaults()
-          .withFlushIntervalMillis(StorageConfig.FLUSH_INTERVAL_MILLIS_LIMIT);
+      // The state of a member that is not a backup is rebuilt on every start from the kept image
+      // and the replica log, so it lives in memory only (MemoryKvStore): no second log of every
+      // write, no reserve file written and fsynced on every start, no disk. DATA/state is where
+      // earlier versions kept an engine log nobody read back; removed if found.
+      deleteTree(data.resolve(STATE_DIR));
+      StorageConfig stateConfig = StorageConfig.defaults();
       BackupConfig backupConfig = config.backup().toConfig();
       if (config.members().values().stream().anyMatch(m -> m.role() == Role.BACKUP)) {
         stateConfig = stateConfig.withSizes(stateConfig.segmentBytesMax(),
@@ -145,20 +150,23 @@ public final class ShardMember implements AutoCloseable {
         long resumeAt = backup.lastApplied().index();
         stateMachine = (resumeAt > 0 ? EngineStateMachine.resumingAt(backup, resumeAt)
             : new EngineStateMachine(backup)).withImages(images, false);
+        phases.opened((System.nanoTime() - openStart) / 1_000_000);
         if (resumeAt == 0 && kept != null) {
-          stateMachine.restoreFrom(kept);
+          restore(stateMachine, kept, phases);
         }
       } else {
-        engine = LogEngine.open(new FileChannelDisk(Files.createDirectories(stateDir)),
-            stateConfig);
+        engine = new MemoryKvStore(stateConfig);
         opened.add(engine);
         stateMachine = new EngineStateMachine(engine)
             .withImages(images, config.me().role() == Role.WITNESS);
+        phases.opened((System.nanoTime() - openStart) / 1_000_000);
         if (kept != null) {
-          stateMachine.restoreFrom(kept);
+          restore(stateMachine, kept, phases);
         }
       }
       opened.add(stateMachine);
+      phases.tail(stateMachine.appliedIndex(), replicaLog.lastIndex());
+      stateMachine.withRestartPhases(phases);
       if (kept != null) {
         log.info("snapshot image at index {} (term {}, {} body bytes) opened; state at index {}; "
             + "the replica log holds entries {}..{}", kept.meta().index(), kept.meta().term(),
@@ -263,11 +271,13 @@ public final class ShardMember implements AutoCloseable {
             });
           });
       ShardMember member = new ShardMember(config, lock, replicaLog, engine, stateMachine,
-          transport, loop, server, directory, fsyncThread);
+          transport, loop, server, directory, fsyncThread, phases);
       self[0] = member;
+      phases.serving();
       log.info("member {} ({}) of shard '{}' serving RESP on {}:{}, peers on {}",
           config.self(), me.role(), config.clusterId(), config.bindHost(), server.port(),
           transport.localAddress());
+      log.info("restart: {}", phases.startLine());
       return member;
     } catch (IOException | RuntimeException | InterruptedException e) {
       for (int i = opened.size() - 1; i >= 0; i--) {
@@ -374,6 +384,7 @@ public final class ShardMember implements AutoCloseable {
       shard.put("respawn_popularity_hashes_received", popularity.hashesReceived());
     }
     shard.putAll(stateMachine.snapshotInfo());
+    shard.putAll(restartPhases.info());
     shard.put("respawn_proposals_refused", loop.proposalsRefused());
     shard.put("respawn_peer_handshakes_refused", transport.stats().handshakesRefused());
     shard.put("respawn_peer_frames_corrupt", transport.stats().framesCorrupt());
@@ -509,6 +520,14 @@ public final class ShardMember implements AutoCloseable {
     } catch (IOException e) {
       log.warn("releasing the data directory lock failed: {}", e.toString());
     }
+  }
+
+  /** Loads the kept image into the state machine, timing it for the restart's figures. */
+  private static void restore(EngineStateMachine stateMachine, ImageFile kept,
+      RestartPhases phases) {
+    long t0 = System.nanoTime();
+    stateMachine.restoreFrom(kept);
+    phases.loaded((System.nanoTime() - t0) / 1_000_000, stateMachine.restoredRecords());
   }
 
   /**

@@ -232,6 +232,40 @@ class SnapshotIT {
             + "the new backup: every key written before it joined (the witness, standing in for "
             + "the removed backup meanwhile, received the later ones in full)")
             .isGreaterThanOrEqualTo(KEYS + 600);
+
+        // The killed primary restarts from its kept image (loaded into its memory store) and
+        // the log tail after it, catches up, and the witness gives leadership back to it: it
+        // then serves every acknowledged value from the state it rebuilt.
+        await("the restarted primary replayed its log tail and leads again", 120,
+            () -> field(primary, "respawn_restart_replay_ms") >= 0
+                && primaryAsSeenBy(witness) == primary
+                && field(primary, "respawn_applied_index")
+                    >= field(primary, "respawn_commit_index"));
+        Map<String, String> restarted = info(primary);
+        assertThat(Long.parseLong(restarted.get("respawn_restart_load_records")))
+            .as("records of the kept image the restarted primary loaded: " + restarted)
+            .isGreaterThan(0);
+        assertThat(data.resolve("node-1").resolve("state")).as("no state engine files: the "
+            + "state is in memory, rebuilt from the image and the log").doesNotExist();
+        assertThat(Files.readString(data.resolve("node-1").resolve("respawn.log")))
+            .contains("restart: process start to start-up");
+        next[0] = 0;
+        await("every value read back from the restarted primary", 60, () -> {
+          try (Jedis j = new Jedis("127.0.0.1", primary, 10_000)) {
+            for (; next[0] < KEYS + 700; next[0]++) {
+              int i = next[0];
+              String want = (i < KEYS + 500 ? "v2-" : i < KEYS + 600 ? "v3-" : "v4-") + i;
+              String got = j.get("key:" + i);
+              if (!want.equals(got)) {
+                wrong[0] = "key:" + i + " = " + got + ", expected " + want;
+                return false;
+              }
+            }
+            wrong[0] = null;
+            return true;
+          }
+        });
+        assertThat(wrong[0]).as("a value the restarted primary serves").isNull();
       } finally {
         joiner.destroy();
         if (!joiner.waitFor(20, TimeUnit.SECONDS)) {

@@ -149,4 +149,146 @@ class MemberImagesTest {
       assertThat(m.keptSnapshot().bodyCrc32c()).isEqualTo(image.bodyCrc32c());
     }
   }
+
+  /** An image of {@code keys} keys ("key-i" = "value-i" padded to 100 bytes) at index 1000. */
+  private static Path writeImage(Path dir, int keys) throws Exception {
+    Files.createDirectories(dir);
+    Path file = dir.resolve("image-1000.snap");
+    ImageFile.writeRecords(file, new SnapshotMeta(1000, 3, null), false, out -> {
+      for (int i = 0; i < keys; i++) {
+        out.value(b("key-" + i), b(String.format("value-%094d", i)), i % 7 == 0 ? 5_000L : 0);
+      }
+    });
+    return file;
+  }
+
+  private static io.respawn.storage.MemoryKvStore memoryStore() {
+    return new io.respawn.storage.MemoryKvStore(io.respawn.storage.StorageConfig.defaults());
+  }
+
+  @Test
+  void anImageLoadedIntoAMemoryStoreHoldsEveryRecord() throws Exception {
+    Path dir = tmp.resolve("snapshot");
+    writeImage(dir, 20_000); // about 2.4 MB: three load batches
+    MemberImages images = MemberImages.open(dir);
+    try (io.respawn.storage.MemoryKvStore store = memoryStore();
+        EngineStateMachine m = new EngineStateMachine(store).withImages(images, false)) {
+      store.apply(List.of(Mutation.put(b("stale"), b("from before the load"))));
+      m.restoreFrom(images.kept());
+      assertThat(m.appliedIndex()).isEqualTo(1000);
+      assertThat(m.restoredRecords()).isEqualTo(20_000);
+      assertThat(store.keyCount()).isEqualTo(20_000);
+      assertThat(value(m, "stale")).as("the image replaces the whole state").isNull();
+      for (int i = 0; i < 20_000; i++) {
+        assertThat(value(m, "key-" + i)).isEqualTo(String.format("value-%094d", i));
+        assertThat(store.expiresAtMillis(b("key-" + i))).isEqualTo(i % 7 == 0 ? 5_000L : 0);
+      }
+    }
+  }
+
+  /**
+   * A body damaged on disk (one byte flipped half way: the header still opens, the records still
+   * parse, only the trailer's checksum tells) is found at the end of the load: by then every
+   * record went into the store, and the state machine empties it and refuses, rather than serve
+   * half an image or a wrong value.
+   */
+  @Test
+  void aLoadThatFailsPartWayEmptiesTheStateAndRefuses() throws Exception {
+    Path dir = tmp.resolve("snapshot");
+    Path file = writeImage(dir, 20_000);
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+        java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE)) {
+      long at = ch.size() / 2;
+      java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+      ch.read(one, at);
+      one.put(0, (byte) (one.get(0) ^ 0x01)).rewind();
+      ch.write(one, at);
+    }
+    MemberImages images = MemberImages.open(dir);
+    assertThat(images.kept()).as("the header and length still check out").isNotNull();
+    try (io.respawn.storage.MemoryKvStore store = memoryStore();
+        EngineStateMachine m = new EngineStateMachine(store).withImages(images, false)) {
+      store.apply(List.of(Mutation.put(b("stale"), b("from before the load"))));
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> m.restoreFrom(images.kept()))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("failed part way")
+          .hasMessageContaining("checksum mismatch")
+          .hasMessageContaining("emptied and must not be served");
+      assertThat(store.keyCount()).as("nothing half-loaded, nothing stale").isZero();
+      assertThat(m.unknownKeyCount()).isZero();
+      assertThat(m.appliedIndex()).isZero();
+    }
+  }
+
+  /** Stands for the process's death (not an exception any code path catches). */
+  private static final class Killed extends Error {}
+
+  /**
+   * The process dies in the middle of a load (here: the store stops taking batches after the
+   * first, as a kill would stop it): a load writes nothing to disk, so the next start finds the
+   * image as it was and loads it whole.
+   */
+  @Test
+  void aCrashInTheMiddleOfALoadLeavesTheImageToLoadWholeOnTheNextStart() throws Exception {
+    Path dir = tmp.resolve("snapshot");
+    Path file = writeImage(dir, 20_000);
+    byte[] before = Files.readAllBytes(file);
+    MemberImages images = MemberImages.open(dir);
+    io.respawn.storage.MemoryKvStore first = memoryStore();
+    int[] batches = {0};
+    io.respawn.storage.KvStore dying = new io.respawn.storage.KvStore() {
+      @Override
+      public io.respawn.storage.StoredValue get(byte[] key) {
+        return first.get(key);
+      }
+
+      @Override
+      public io.respawn.storage.WriteTicket apply(List<Mutation> batch) {
+        if (++batches[0] > 2) { // the CLEAR, one batch of records, then the kill
+          throw new Killed();
+        }
+        return first.apply(batch);
+      }
+
+      @Override
+      public long keyCount() {
+        return first.keyCount();
+      }
+
+      @Override
+      public long expiringKeyCount() {
+        return first.expiringKeyCount();
+      }
+
+      @Override
+      public io.respawn.storage.ScanPage scan(long cursor, int countHint) {
+        return first.scan(cursor, countHint);
+      }
+
+      @Override
+      public java.util.concurrent.CompletableFuture<Void> flushAll() {
+        return first.flushAll();
+      }
+
+      @Override
+      public void close() {
+        first.close();
+      }
+    };
+    EngineStateMachine m = new EngineStateMachine(dying).withImages(images, false);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> m.restoreFrom(images.kept()))
+        .isInstanceOf(Killed.class);
+    assertThat(first.keyCount()).as("killed part way").isPositive().isLessThan(20_000);
+    dying.close(); // the process is gone: its memory with it
+
+    assertThat(Files.readAllBytes(file)).as("the load wrote nothing to disk").isEqualTo(before);
+    MemberImages next = MemberImages.open(dir);
+    try (io.respawn.storage.MemoryKvStore store = memoryStore();
+        EngineStateMachine again = new EngineStateMachine(store).withImages(next, false)) {
+      again.restoreFrom(next.kept());
+      assertThat(again.appliedIndex()).isEqualTo(1000);
+      assertThat(store.keyCount()).isEqualTo(20_000);
+      assertThat(value(again, "key-19999")).isEqualTo(String.format("value-%094d", 19_999));
+    }
+  }
 }

@@ -638,12 +638,41 @@ public final class NodeRuntime<R, V> {
     pendingImage = null;
     snapshotsKept++;
     listener.snapshotKept(m);
-    long through = m.index() - snapshotPolicy.logTailEntries();
+    long through = Math.max(m.index() - snapshotPolicy.logTailEntries(),
+        tailStartByBytes(m.index(), store.keptSnapshot()));
     if (through > replica.snapshotIndex()) {
       SnapshotMeta base = replica.compact(through);
       log.truncatePrefix(through);
       listener.compacted(base);
     }
+  }
+
+  /** Bytes an entry is counted for in the tail beyond its command (its header in the log). */
+  static final int TAIL_ENTRY_OVERHEAD_BYTES = 64;
+
+  /**
+   * The index through which the log may be compacted so that the entries kept behind the image
+   * at {@code imageIndex} carry at most {@code logTailBytesMax} bytes (or the image's body bytes
+   * if more; see {@link SnapshotPolicy#logTailBytesMax}); 0 without a byte cap. Walks back from
+   * the image's index, at most {@code logTailEntries} entries.
+   */
+  private long tailStartByBytes(long imageIndex, SnapshotImage kept) {
+    if (snapshotPolicy.logTailBytesMax() == 0) {
+      return 0;
+    }
+    long capBytes = Math.max(snapshotPolicy.logTailBytesMax(),
+        kept == null ? 0 : kept.bodyBytes());
+    long lowest = Math.max(replica.snapshotIndex() + 1,
+        imageIndex - snapshotPolicy.logTailEntries() + 1);
+    long bytes = 0;
+    for (long i = imageIndex; i >= lowest; i--) {
+      Entry e = replica.log().entry(i);
+      bytes += TAIL_ENTRY_OVERHEAD_BYTES + (e.command() == null ? 0 : e.command().dataLength());
+      if (bytes > capBytes) {
+        return i; // entries i+1..imageIndex fit; i and below go
+      }
+    }
+    return 0;
   }
 
   /** Leader: the core asked for a transfer; stream the kept image (if it reaches the base). */

@@ -58,6 +58,40 @@ class NodeRuntimeSnapshotTest {
     assertThat(store.values).isEqualTo(before);
   }
 
+  /**
+   * A tail bounded in bytes: 200 entries of some 330 command bytes, a snapshot every 20, a tail
+   * of up to 1,000 entries but at most 2,000 bytes (the image of 5 keys is smaller): each member
+   * keeps only the few entries behind its image that fit, where by entries alone it would keep
+   * them all. Every member still holds the same state (one that fell behind the leader's short
+   * tail catches up through an image).
+   */
+  @Test
+  void theTailBehindAnImageIsCappedInBytes() {
+    for (long tailBytesMax : new long[] {0, 2_000}) {
+      TestShard s = shard(new SnapshotPolicy(20, 1_000, 256, 4, 1 << 20, 50, 1 << 20, 0,
+          tailBytesMax));
+      s.electNode(0);
+      write(s, 0, 200, 300, 5, "k");
+      for (int i = 0; i < 3; i++) {
+        NodeRuntime<Long, String> n = s.n(i);
+        assertThat(n.snapshotsKept()).as("n%d kept", i).isPositive();
+        long kept = n.replica().snapshotIndex();
+        if (tailBytesMax == 0) {
+          assertThat(kept).as("n%d: 1,000 entries kept behind the image: none compacted", i)
+              .isZero();
+        } else {
+          long imageIndex = s.kept.get(i).meta().index();
+          // a witness's entries carry no command bytes: each counts for its 64-byte overhead
+          long entryBytesMin = i == 2 ? NodeRuntime.TAIL_ENTRY_OVERHEAD_BYTES : 300;
+          // (a member that fell behind the leader's short tail installed an image: none kept)
+          assertThat(imageIndex - kept).as("n%d: entries kept behind the image at %d", i,
+              imageIndex).isBetween(i == 0 ? 1L : 0L, 2_000L / entryBytesMin);
+        }
+      }
+      assertThat(s.stores.get(1).values).isEqualTo(s.stores.get(0).values);
+    }
+  }
+
   @Test
   void aWitnessRestartedAfterTheLogWasCompactedRejoinsThroughASnapshot() {
     TestShard s = shard(new SnapshotPolicy(20, 5, 64, 2, 64 * 1024, 30, 1 << 20));

@@ -17,6 +17,11 @@ package io.respawn.node.snapshot;
  * @param logBytesMin also take a snapshot once the commands of the entries applied since the
  *     last one kept carry this many bytes, even if fewer than {@code entriesMin} entries (0: by
  *     entries only); bounds the log between snapshots when entries are large
+ * @param logTailBytesMax the entries kept behind the snapshot carry at most this many command
+ *     bytes, or the kept image's body bytes if that is more (0: by entries only). A peer further
+ *     behind than that gets the image, which is then no larger than the log it would replay;
+ *     and the log on disk stays within this tail, the bytes applied since the last snapshot
+ *     ({@code logBytesMin}) and one segment (compaction deletes whole segments)
  */
 public record SnapshotPolicy(
     long entriesMin,
@@ -26,13 +31,21 @@ public record SnapshotPolicy(
     long bytesPerSecond,
     long retryMillis,
     long imageBytesMax,
-    long logBytesMin) {
+    long logBytesMin,
+    long logTailBytesMax) {
 
-  /** By entries only ({@code logBytesMin} 0). */
+  /** By entries only ({@code logBytesMin} 0, {@code logTailBytesMax} 0). */
   public SnapshotPolicy(long entriesMin, long logTailEntries, int chunkBytes, int windowChunks,
       long bytesPerSecond, long retryMillis, long imageBytesMax) {
     this(entriesMin, logTailEntries, chunkBytes, windowChunks, bytesPerSecond, retryMillis,
-        imageBytesMax, 0);
+        imageBytesMax, 0, 0);
+  }
+
+  /** A tail bounded by entries only ({@code logTailBytesMax} 0). */
+  public SnapshotPolicy(long entriesMin, long logTailEntries, int chunkBytes, int windowChunks,
+      long bytesPerSecond, long retryMillis, long imageBytesMax, long logBytesMin) {
+    this(entriesMin, logTailEntries, chunkBytes, windowChunks, bytesPerSecond, retryMillis,
+        imageBytesMax, logBytesMin, 0);
   }
 
   /** No snapshots and no compaction. */
@@ -51,6 +64,7 @@ public record SnapshotPolicy(
     require(retryMillis >= 1, "retryMillis " + retryMillis + " must be >= 1");
     require(imageBytesMax >= 1, "imageBytesMax must be >= 1");
     require(logBytesMin >= 0, "logBytesMin " + logBytesMin + " must be >= 0");
+    require(logTailBytesMax >= 0, "logTailBytesMax " + logTailBytesMax + " must be >= 0");
   }
 
   /** Production defaults: a snapshot every 100,000 entries, 10,000 kept, 64 KiB chunks, 64 MiB/s. */

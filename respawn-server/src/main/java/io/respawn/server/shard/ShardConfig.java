@@ -51,6 +51,7 @@ import java.util.TreeMap;
  * snapshot-entries = 100000           # optional, see {@link SnapshotSettings}
  * snapshot-log-bytes = 67108864
  * snapshot-tail-entries = 10000
+ * snapshot-tail-bytes = 16777216
  * snapshot-chunk-bytes = 65536
  * snapshot-bytes-per-sec = 33554432
  * </pre>
@@ -116,7 +117,8 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       "takeover", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
       "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
       "backup-segment-bytes", "recovery", "snapshot-entries", "snapshot-log-bytes",
-      "snapshot-tail-entries", "snapshot-chunk-bytes", "snapshot-bytes-per-sec");
+      "snapshot-tail-entries", "snapshot-tail-bytes", "snapshot-chunk-bytes",
+      "snapshot-bytes-per-sec");
   /**
    * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
    * campaigns after 300-600 ms of silence, an idle primary heartbeats every 50 ms, and its read
@@ -250,6 +252,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         longValue(p, "snapshot-entries", sd.entries(), 0),
         longValue(p, "snapshot-log-bytes", sd.logBytes(), 0),
         longValue(p, "snapshot-tail-entries", sd.tailEntries(), 0),
+        longValue(p, "snapshot-tail-bytes", sd.tailBytes(), 0),
         (int) Math.min(Integer.MAX_VALUE,
             longValue(p, "snapshot-chunk-bytes", sd.chunkBytes(), 1024)),
         longValue(p, "snapshot-bytes-per-sec", sd.bytesPerSecond(), 1024));

@@ -14,17 +14,23 @@ import io.respawn.node.snapshot.SnapshotPolicy;
  * @param tailEntries entries kept in the replica log behind a snapshot, so a member a little
  *     behind catches up from the log instead of a whole image ({@code snapshot-tail-entries},
  *     default 10,000)
+ * @param tailBytes the entries kept behind a snapshot carry at most this many command bytes, or
+ *     the kept image's size if that is more ({@code snapshot-tail-bytes}, default 16 MiB; 0: by
+ *     entries only): a member further behind than that receives the image, no larger than the
+ *     log it would replay, and the replica log on disk stays within this tail, what was applied
+ *     since the last snapshot and one 64 MiB segment
  * @param chunkBytes image bytes per peer message ({@code snapshot-chunk-bytes}, default 64 KiB,
  *     at most 16 MiB)
  * @param bytesPerSecond rate limit of each transfer, so the primary keeps serving while it sends
  *     ({@code snapshot-bytes-per-sec}, default 32 MiB/s; at least one chunk)
  */
-public record SnapshotSettings(long entries, long logBytes, long tailEntries, int chunkBytes,
-    long bytesPerSecond) {
+public record SnapshotSettings(long entries, long logBytes, long tailEntries, long tailBytes,
+    int chunkBytes, long bytesPerSecond) {
 
   public static final long ENTRIES_DEFAULT = 100_000;
   public static final long LOG_BYTES_DEFAULT = 64L << 20;
   public static final long TAIL_ENTRIES_DEFAULT = 10_000;
+  public static final long TAIL_BYTES_DEFAULT = 16L << 20;
   public static final int CHUNK_BYTES_DEFAULT = 64 << 10;
   public static final int CHUNK_BYTES_MAX = 16 << 20;
   public static final long BYTES_PER_SECOND_DEFAULT = 32L << 20;
@@ -46,6 +52,9 @@ public record SnapshotSettings(long entries, long logBytes, long tailEntries, in
       throw new IllegalArgumentException("snapshot-tail-entries: " + tailEntries
           + " must be >= 0");
     }
+    if (tailBytes < 0) {
+      throw new IllegalArgumentException("snapshot-tail-bytes: " + tailBytes + " must be >= 0");
+    }
     if (chunkBytes < 1024 || chunkBytes > CHUNK_BYTES_MAX) {
       throw new IllegalArgumentException("snapshot-chunk-bytes: " + chunkBytes
           + " is not in [1024, " + CHUNK_BYTES_MAX + "]");
@@ -58,7 +67,7 @@ public record SnapshotSettings(long entries, long logBytes, long tailEntries, in
 
   public static SnapshotSettings defaults() {
     return new SnapshotSettings(ENTRIES_DEFAULT, LOG_BYTES_DEFAULT, TAIL_ENTRIES_DEFAULT,
-        CHUNK_BYTES_DEFAULT, BYTES_PER_SECOND_DEFAULT);
+        TAIL_BYTES_DEFAULT, CHUNK_BYTES_DEFAULT, BYTES_PER_SECOND_DEFAULT);
   }
 
   public boolean enabled() {
@@ -71,6 +80,6 @@ public record SnapshotSettings(long entries, long logBytes, long tailEntries, in
       return SnapshotPolicy.OFF;
     }
     return new SnapshotPolicy(entries, tailEntries, chunkBytes, WINDOW_CHUNKS, bytesPerSecond,
-        RETRY_MILLIS, IMAGE_BYTES_MAX, logBytes);
+        RETRY_MILLIS, IMAGE_BYTES_MAX, logBytes, tailBytes);
   }
 }

@@ -216,7 +216,11 @@ class SoloMonitorIT {
     String switched = awaitLine("respawn: +switch-master", 180);
     assertThat(switched).contains("(specreds,");
     String phases = awaitLine("respawn: phases ", 10);
-    assertThat(phases).contains("mode=specreds", "cause=connection-lost");
+    // The kill closes the connection at once, but which sign the monitor sees first is a race
+    // when its probe thread waits for a CPU (seen at load 20: "cause=silent"); either starts
+    // the same speculation.
+    assertThat(phases).contains("mode=specreds").containsAnyOf("cause=connection-lost",
+        "cause=silent");
     int newPort = Integer.parseInt(switched.split(" ")[5]);
     try (Jedis j = client(newPort)) {
       for (int i = 0; i < 200; i++) {

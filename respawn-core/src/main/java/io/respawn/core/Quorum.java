@@ -50,7 +50,9 @@ final class Quorum {
 
   static boolean isCommitQuorum(
       Membership membership, Set<NodeId> acked, Map<NodeId, NodeId> standIns, Variant variant) {
-    for (List<Membership.Member> half : membership.halves()) {
+    List<List<Membership.Member>> halves = variant == Variant.JOINT_NEW_ONLY
+        ? membership.halves().subList(0, 1) : membership.halves();
+    for (List<Membership.Member> half : halves) {
       if (!isMajority(half, acked)) {
         return false;
       }

@@ -42,7 +42,12 @@ public enum Variant {
    * of the write quorum may still take them back (ORDERED commits are durable only once flushed
    * on a write quorum).
    */
-  COMPACT_BEYOND_DURABLE;
+  COMPACT_BEYOND_DURABLE,
+  /**
+   * During a membership change, commit (and count the lease) on a write quorum of the incoming
+   * configuration alone, ignoring the outgoing one (joint consensus skipped).
+   */
+  JOINT_NEW_ONLY;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -64,12 +64,14 @@ class RandomizedClusterTest {
    * SPECULATIVE_VOTE_IN_LEASE acts only under speculative takeover (teeth in TakeoverTest and
    * LeaseScenarioTest); this harness compacts no log, so INSTALL_STALE_SNAPSHOT has its teeth in
    * SnapshotTest and the simulator's TeethTest, and COMPACT_BEYOND_DURABLE in the simulator's
-   * CompactionTeethTest.
+   * CompactionTeethTest; it changes no membership, so JOINT_NEW_ONLY has its teeth in the
+   * simulator's TeethTest.
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
       names = {"CORRECT", "TRANSFER_KEEPS_LEASE", "HINT_VOIDS_PROMISE",
-          "SPECULATIVE_VOTE_IN_LEASE", "INSTALL_STALE_SNAPSHOT", "COMPACT_BEYOND_DURABLE"},
+          "SPECULATIVE_VOTE_IN_LEASE", "INSTALL_STALE_SNAPSHOT", "COMPACT_BEYOND_DURABLE",
+          "JOINT_NEW_ONLY"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

@@ -27,7 +27,8 @@ class TeethTest {
 
   @ParameterizedTest
   @EnumSource(value = Variant.class,
-      names = {"COMMIT_WITHOUT_BACKUP", "VOTE_STALE_LOG", "INSTALL_STALE_SNAPSHOT"})
+      names = {"COMMIT_WITHOUT_BACKUP", "VOTE_STALE_LOG", "INSTALL_STALE_SNAPSHOT",
+          "JOINT_NEW_ONLY"})
   void brokenVariantIsCaught(Variant variant) {
     SimConfig config = configFor(variant);
     RunResult caught = null;

@@ -66,7 +66,7 @@ public final class E2Bench implements Callable<Integer> {
   static final String SUMMARY_HEADER = "mode,rep,records,value_bytes,rate,steady_p50_ms,"
       + "steady_p999_ms,elected_ms,recovered_ms,copy_ms,ttr_p999x2_ms,ttr_p50x2_ms,"
       + "p50_back_after_election_ms,priority_pulls,priority_latency_avg_us,failed_ops,"
-      + "load_average";
+      + "load_average,witness_led_before_kill";
   static final String TTR_HEADER = "mode,slo,slo_ms,ttr_ms";
   /** The SLO grid: quantile and multiple of its steady-state value. */
   static final List<String[]> SLOS = List.of(new String[] {"p99.9", "1.5"},
@@ -134,7 +134,7 @@ public final class E2Bench implements Callable<Integer> {
   record Run(String mode, int rep, List<Windows.Window> windows, long killNanos,
       double steadyP50Millis, double steadyP999Millis, double electedMillis,
       double recoveredMillis, long copyMillis, long priorityPulls, long priorityLatencyAvgMicros,
-      long failedOps, double loadAverage, List<String> progress) {
+      long failedOps, double loadAverage, List<String> progress, long witnessLedBefore) {
 
     double ttr(String quantile, double multiple) {
       double steady = quantile.equals("p50") ? steadyP50Millis : steadyP999Millis;
@@ -224,6 +224,19 @@ public final class E2Bench implements Callable<Integer> {
           records, (System.nanoTime() - loadStart) / 1e9);
       awaitSteadyPrimary(sup, port, layout);
       awaitAnswers(port + 2);
+      // A failover while loading (a loaded machine delays the primary's heartbeats) leaves a
+      // witness that has led, pulled values and given leadership back: say so, it changes what
+      // the kill measures.
+      long witnessLedBefore;
+      try {
+        witnessLedBefore = Math.max(0, longField(info(port + 2), "respawn_recoveries"));
+      } catch (RuntimeException e) {
+        witnessLedBefore = -1; // unknown: the witness did not answer INFO in time
+      }
+      if (witnessLedBefore > 0) {
+        System.out.printf(Locale.ROOT, "e2: %s rep %d: the witness led %d time(s) during the "
+            + "load (a failover before the kill)%n", mode, rep, witnessLedBefore);
+      }
 
       long origin = System.nanoTime();
       long intervalNanos = Math.max(1, threads * 1_000_000_000L / rate);
@@ -311,7 +324,7 @@ public final class E2Bench implements Callable<Integer> {
           longField(info, "respawn_recovery_last_ms"),
           longField(info, "respawn_recovery_priority_pulls"),
           longField(info, "respawn_recovery_priority_latency_avg_us"), failed, loadAverage,
-          progress);
+          progress, witnessLedBefore);
     } finally {
       sup.stop();
     }
@@ -494,7 +507,8 @@ public final class E2Bench implements Callable<Integer> {
   }
 
   private String summaryRow(String mode, String rep, List<Run> of) {
-    return String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s", mode,
+    return String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s",
+        mode,
         rep, records, valueBytes, rate,
         num(median(of, Run::steadyP50Millis)), num(median(of, Run::steadyP999Millis)),
         num(median(of, Run::electedMillis)), num(median(of, Run::recoveredMillis)),
@@ -502,7 +516,8 @@ public final class E2Bench implements Callable<Integer> {
         num(medianTtr(of, "p50", 2)), num(median(of, E2Bench::p50BackAfterElection)),
         num(median(of, r -> r.priorityPulls())),
         num(median(of, r -> r.priorityLatencyAvgMicros())),
-        num(median(of, r -> r.failedOps())), num(median(of, Run::loadAverage)));
+        num(median(of, r -> r.failedOps())), num(median(of, Run::loadAverage)),
+        num(median(of, r -> r.witnessLedBefore())));
   }
 
   /** TTR of the median SLO kind for runs; a run not repaired (-1) counts as the longest. */

@@ -77,10 +77,11 @@ class KnownSeedsTest {
     assertThat(r.violations()).as(r.description()).isEmpty();
   }
 
-  @org.junit.jupiter.api.Disabled("open: FINDINGS.md F2")
-  @org.junit.jupiter.api.Test
-  void openFindingWithTheDeferredFlushIsClean() {
-    RunResult r = Simulation.run(381, SimConfig.standard().withFsyncMode(FsyncMode.DEFERRED));
+  @org.junit.jupiter.api.Disabled("open: FINDINGS.md F2 and F4")
+  @ParameterizedTest
+  @ValueSource(longs = {381, 1506, 3963, 6913, 9596, 16506})
+  void openFindingWithTheDeferredFlushIsClean(long seed) {
+    RunResult r = Simulation.run(seed, SimConfig.standard().withFsyncMode(FsyncMode.DEFERRED));
     assertThat(r.violations()).as(r.description()).isEmpty();
   }
 }

@@ -15,6 +15,11 @@ import org.slf4j.LoggerFactory;
  * commit index before the first is not in it; it is in {@code respawn_restart_caught_up_ms}, from
  * the process's start).
  *
+ * <p>Each phase also in CPU time, which a loaded machine does not inflate as it does wall time
+ * (a process run at low priority among busy ones gets a small share of the cores): the process's
+ * CPU (every thread: JIT, GC, I/O) up to serving and up to the tail applied, and the thread CPU of
+ * the load (the starting thread) and of the replay (the node loop thread).
+ *
  * <p>{@link ShardMember#start} sets the start phases on its thread before the node loop runs;
  * {@link #applied} is called on the node loop thread; {@link #info} on any thread.
  */
@@ -28,6 +33,11 @@ final class RestartPhases {
   private volatile long loadMillis;
   private volatile long loadedRecords;
   private volatile long servingMillis;
+  private volatile long loadCpuMillis;
+  private volatile long servingCpuMillis;
+  private volatile long replayCpuMillis = -1;
+  private volatile long caughtUpCpuMillis = -1;
+  private long replayStartCpuNanos;
   /** The log tail to replay: entries (fromIndex, toIndex]; none when toIndex <= fromIndex. */
   private volatile long fromIndex;
   private volatile long toIndex;
@@ -51,10 +61,26 @@ final class RestartPhases {
     openMillis = millis;
   }
 
-  /** The kept image's {@code records} were loaded into the state in {@code millis}. */
-  void loaded(long millis, long records) {
+  /**
+   * The kept image's {@code records} were loaded into the state in {@code millis}, {@code
+   * cpuMillis} of the loading thread's CPU.
+   */
+  void loaded(long millis, long cpuMillis, long records) {
     loadMillis = millis;
+    loadCpuMillis = cpuMillis;
     loadedRecords = records;
+  }
+
+  /** CPU time of the calling thread in ns (0 where the JVM does not measure it). */
+  static long threadCpuNanos() {
+    java.lang.management.ThreadMXBean t = java.lang.management.ManagementFactory.getThreadMXBean();
+    return t.isCurrentThreadCpuTimeSupported() ? t.getCurrentThreadCpuTime() : 0;
+  }
+
+  /** CPU time of the whole process so far, in ms (0 if not known). */
+  private static long processCpuMillis() {
+    return ProcessHandle.current().info().totalCpuDuration().map(java.time.Duration::toMillis)
+        .orElse(0L);
   }
 
   /**
@@ -72,8 +98,11 @@ final class RestartPhases {
   /** RESP is served. */
   void serving() {
     servingMillis = sinceProcessStart();
+    servingCpuMillis = processCpuMillis();
     if (replayMillis == 0 && caughtUpMillis < 0) {
       caughtUpMillis = servingMillis;
+      replayCpuMillis = 0;
+      caughtUpCpuMillis = servingCpuMillis;
     }
   }
 
@@ -85,22 +114,27 @@ final class RestartPhases {
     long now = System.nanoTime();
     if (replayStartNanos == 0) {
       replayStartNanos = now;
+      replayStartCpuNanos = threadCpuNanos();
     }
     if (index >= toIndex) {
       replayEntries = toIndex - fromIndex;
+      replayCpuMillis = (threadCpuNanos() - replayStartCpuNanos) / 1_000_000;
       replayMillis = (now - replayStartNanos) / 1_000_000;
       caughtUpMillis = sinceProcessStart();
-      log.info("restart: log tail of {} entries ({}..{}) replayed in {} ms; {} ms after the "
-          + "process started", replayEntries, fromIndex + 1, toIndex, replayMillis,
-          caughtUpMillis);
+      caughtUpCpuMillis = processCpuMillis();
+      log.info("restart: log tail of {} entries ({}..{}) replayed in {} ms ({} ms of the loop "
+          + "thread's CPU); {} ms after the process started ({} ms of its CPU)", replayEntries,
+          fromIndex + 1, toIndex, replayMillis, replayCpuMillis, caughtUpMillis,
+          caughtUpCpuMillis);
     }
   }
 
   /** The start-up log line's figures. */
   String startLine() {
     return "process start to start-up " + processMillis + " ms, stores opened in " + openMillis
-        + " ms, image of " + loadedRecords + " records loaded in " + loadMillis + " ms, serving "
-        + servingMillis + " ms after the process started; log tail to replay: "
+        + " ms, image of " + loadedRecords + " records loaded in " + loadMillis + " ms ("
+        + loadCpuMillis + " ms of CPU), serving " + servingMillis + " ms after the process "
+        + "started (" + servingCpuMillis + " ms of its CPU); log tail to replay: "
         + Math.max(0, toIndex - fromIndex) + " entries";
   }
 
@@ -115,6 +149,10 @@ final class RestartPhases {
     f.put("respawn_restart_replay_entries", Math.max(0, toIndex - fromIndex));
     f.put("respawn_restart_replay_ms", replayMillis);
     f.put("respawn_restart_caught_up_ms", caughtUpMillis);
+    f.put("respawn_restart_load_cpu_ms", loadCpuMillis);
+    f.put("respawn_restart_serving_cpu_ms", servingCpuMillis);
+    f.put("respawn_restart_replay_cpu_ms", replayCpuMillis);
+    f.put("respawn_restart_caught_up_cpu_ms", caughtUpCpuMillis);
     return f;
   }
 }

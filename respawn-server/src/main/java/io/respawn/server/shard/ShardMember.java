@@ -526,8 +526,10 @@ public final class ShardMember implements AutoCloseable {
   private static void restore(EngineStateMachine stateMachine, ImageFile kept,
       RestartPhases phases) {
     long t0 = System.nanoTime();
+    long cpu0 = RestartPhases.threadCpuNanos();
     stateMachine.restoreFrom(kept);
-    phases.loaded((System.nanoTime() - t0) / 1_000_000, stateMachine.restoredRecords());
+    phases.loaded((System.nanoTime() - t0) / 1_000_000,
+        (RestartPhases.threadCpuNanos() - cpu0) / 1_000_000, stateMachine.restoredRecords());
   }
 
   /**

@@ -55,11 +55,12 @@ class TakeoverIT {
       // The configured primary leads: at start the witness may win the first election (its
       // process came up first) and then gives leadership back once the primary caught up.
       long leadDeadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
-      int primary = shard.primaryPort();
-      while (primary != port && System.nanoTime() < leadDeadline) {
+      int leader = shard.primaryPort();
+      while (leader != port && System.nanoTime() < leadDeadline) {
         Thread.sleep(100);
-        primary = shard.primaryPort();
+        leader = shard.primaryPort();
       }
+      final int primary = leader;
       int witness = port + 2;
       assertThat(primary).as("the configured primary leads within 30 s").isEqualTo(port);
       assertThat(info(witness).get("respawn_takeover")).isEqualTo("speculative");

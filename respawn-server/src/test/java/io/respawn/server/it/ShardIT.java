@@ -158,12 +158,20 @@ class ShardIT {
     }
   }
 
-  /** The primary's port once it takes a write (leadership may still move just after start). */
+  /**
+   * The configured primary's port once it leads and takes a write. Just after start the witness
+   * may win the first election (its process came up first); it gives leadership back once the
+   * configured primary caught up, which would redirect the test's later writes.
+   */
   private static int primaryTakingWrites(ShardProcess shard) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (true) {
       int primary = shard.primaryPort();
       try (Jedis j = new Jedis("127.0.0.1", primary, 2_000)) {
+        if (primary != shard.port(1)) {
+          throw new IllegalStateException("member " + primary + " leads, not the configured "
+              + "primary " + shard.port(1));
+        }
         j.set("probe", "1");
         return primary;
       } catch (RuntimeException e) {

@@ -261,12 +261,21 @@ public record SimConfig(
     return fsyncMode;
   }
 
-  /** The runtime's snapshot policy for this run: tiny chunks and a tight rate, to exercise both. */
+  /**
+   * The runtime's snapshot policy for this run: tiny chunks and a tight rate, to exercise both,
+   * and a tail behind the snapshot capped at {@link #SNAPSHOT_TAIL_BYTES_MAX} bytes as well as
+   * entries, so the byte cap production uses ({@code snapshot-tail-bytes}) decides where the
+   * log is cut in the sweep too.
+   */
   public io.respawn.node.snapshot.SnapshotPolicy snapshotPolicy() {
     if (snapshotEntriesMin == 0) {
       return io.respawn.node.snapshot.SnapshotPolicy.OFF;
     }
     return new io.respawn.node.snapshot.SnapshotPolicy(snapshotEntriesMin,
-        Math.max(1, snapshotEntriesMin / 4), 64, 2, 16 * 1024, 100, 1 << 20);
+        Math.max(1, snapshotEntriesMin / 4), 64, 2, 16 * 1024, 100, 1 << 20, 0,
+        SNAPSHOT_TAIL_BYTES_MAX);
   }
+
+  /** A few entries' worth (each counts 64 bytes of header plus its command). */
+  static final long SNAPSHOT_TAIL_BYTES_MAX = 400;
 }

@@ -634,6 +634,13 @@ public final class NodeRuntime<R, V> {
     if (!store.snapshotReady(pendingImage)) {
       return; // still being written: asked again after the next input
     }
+    if (store.snapshotFailed(pendingImage)) {
+      pendingImage = null; // abandoned or unwritable: take another later
+      return;
+    }
+    if (replica.compactableIndex() < pendingImage.effectsThroughIndex()) {
+      return; // a fuzzy image holds effects the shard does not hold durably yet
+    }
     store.keepSnapshot(pendingImage);
     pendingImage = null;
     snapshotsKept++;

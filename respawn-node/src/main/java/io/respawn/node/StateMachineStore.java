@@ -25,7 +25,9 @@ import io.respawn.node.snapshot.SnapshotSink;
  *
  * <p>Snapshots (optional; a store that takes none keeps the defaults, and the runtime then never
  * compacts the log). {@link #captureSnapshot} takes an immutable image of the state as of {@link
- * #appliedIndex()}; it is volatile until {@link #keepSnapshot} makes it the store's durable image
+ * #appliedIndex()} (or a fuzzy one, see {@link SnapshotImage#effectsThroughIndex}, for a store
+ * whose entries are idempotent writes of whole values, so that replaying them over any state
+ * that holds some of their effects gives the same result); it is volatile until {@link #keepSnapshot} makes it the store's durable image
  * (atomically: after any crash the store opens from the image kept last, or a newer one, with
  * {@link #appliedIndex()} at its index, and the runtime replays only the log after it). The
  * runtime keeps an image only once the shard holds its index durably. {@link #stageSnapshot} and
@@ -66,6 +68,15 @@ public interface StateMachineStore<R, V> {
    */
   default boolean snapshotReady(SnapshotImage image) {
     return true;
+  }
+
+  /**
+   * Whether the capture of {@code image} (ready, see {@link #snapshotReady}) failed or was
+   * abandoned (the store replaced its state meanwhile, or writing the image failed): the runtime
+   * then drops it and captures another later, instead of keeping it. False by default.
+   */
+  default boolean snapshotFailed(SnapshotImage image) {
+    return false;
   }
 
   /** Makes {@code image} (captured here) the durable image the store restarts from. */

@@ -31,4 +31,17 @@ public interface SnapshotImage {
 
   /** The same state in witness form (keys and timestamps only); this image if already so. */
   SnapshotImage keysOnlyView();
+
+  /**
+   * The newest entry whose effects the body may hold: {@link #meta()}'s index for an image taken
+   * at one instant (the default). A store that walks its state while it keeps applying entries
+   * (a <em>fuzzy</em> image: every key as of some index between the meta's and this one, which
+   * replaying the log after the meta's index turns into the exact state) says how far its walk
+   * saw; the runtime keeps such an image only once the shard holds this index durably, so a
+   * kept image never holds an effect the shard could still lose. Asked once the store reports
+   * the image ready.
+   */
+  default long effectsThroughIndex() {
+    return meta().index();
+  }
 }

@@ -58,12 +58,31 @@ import java.util.List;
  * at the applied index in {@link KvImageFormat}: every value as a VALUE record, every key of the
  * table as an UNKNOWN record with its (term, index). A witness's images are keys-only (its store's
  * values, pulled while it led, become UNKNOWN at the image's (term, index): it pulls them again
- * when it next leads, as after a restart from its log). Capturing walks the store and the table
- * on the node loop thread (nothing changes them meanwhile) into a capture file; installing (an
+ * when it next leads, as after a restart from its log). Capturing walks the table, then the
+ * store, on the capture thread straight into a capture file, while the node loop goes on applying
+ * entries: the walk of a large state takes seconds, and a primary whose loop stopped for them
+ * would fall silent, lose its leadership and stall every write meanwhile. Installing (an
  * image a leader sent) or restoring (the kept image, on start) replaces the whole state: table
  * and store emptied, then loaded from the image's records, and {@link #appliedIndex} set to the
  * image's index. A backup store takes the image as consecutive entries (see {@link
  * #loadIntoBackup}); it refuses a keys-only image.
+ *
+ * <p>Fuzzy images. A walk that started at applied index {@code S} and ended while entry {@code E}
+ * was applied last holds every key as of some index in {@code [S, E]}: a key written meanwhile may
+ * be in it with its old value, its new one, or (deleted, or moved) not at all. The image is
+ * labelled {@code S}, and the log's entries after {@code S} turn it into the exact state: every
+ * entry is an idempotent write of whole values (put, delete, clear of the store; a timestamp that
+ * only moves forward in the table), so replaying {@code S+1..E} over a state holding some of
+ * their effects gives the state they lead to; a key none of them wrote is in the image as it was
+ * at {@code S}, since the walks of the table and of the store return every key present for their
+ * whole length. Two changes happen outside the log: a pulled value leaves the table for the store
+ * (only in a state that has a table, whose images are keys-only: the table is walked first, so
+ * the key is met in one or the other or both, and named either way), and a witness-form entry turns the store's keys into timestamps (replaying it
+ * cannot restore keys the walk missed: the capture is abandoned, as it is when the state is
+ * replaced by an install). The image says {@code E} ({@link
+ * io.respawn.node.snapshot.SnapshotImage#effectsThroughIndex}), and the runtime keeps it only
+ * once the shard holds {@code E} durably: a kept image never holds an effect the shard could
+ * still lose in a crash; its log keeps every entry after {@code S}.
  *
  * <p>Owned by the node loop thread; {@link #store} is thread-safe for the command thread's reads,
  * and {@link #unknownKeyCount} and {@link #unknownKeyBytes} may be read from any thread. Owns the
@@ -90,6 +109,11 @@ public final class EngineStateMachine
   /** Keys a walk page returned past what the caller asked for; handed out first next time. */
   private final ArrayDeque<byte[]> unknownPending = new ArrayDeque<>();
   private long appliedIndex;
+  /**
+   * The entry being applied or applied last: written by the node loop before an entry changes
+   * anything, read by a capture's walk when it ends (what its image's effects reach).
+   */
+  private volatile long applyingIndex;
   /** Where images are kept, or null: this state machine takes no snapshots. */
   private MemberImages images;
   /** Capture keys-only images (a witness). */
@@ -130,6 +154,7 @@ public final class EngineStateMachine
     }
     EngineStateMachine m = new EngineStateMachine(store);
     m.appliedIndex = appliedIndex;
+    m.applyingIndex = appliedIndex;
     return m;
   }
 
@@ -154,6 +179,7 @@ public final class EngineStateMachine
       throw new IllegalStateException("applying index " + entry.index() + " after "
           + appliedIndex);
     }
+    applyingIndex = entry.index();
     if (entry.kind() == EntryKind.NORMAL) {
       if (entry.isElided()) {
         if (backupStore != null) {
@@ -182,6 +208,7 @@ public final class EngineStateMachine
    */
   private void applyTimestamps(Entry entry) {
     if (store.keyCount() > 0) { // a witness that never led holds none
+      abandonCapture(); // keys leave the store for the table behind a walk's back: not replayable
       long cursor = 0;
       do {
         ScanPage page = store.scan(cursor, STORE_SCAN_PAGE_KEYS);
@@ -360,44 +387,73 @@ public final class EngineStateMachine
           + appliedIndex);
     }
     boolean keysOnly = keysOnlyImages || unknown.size() > 0;
-    captured = images.capture(meta, keysOnly, out -> writeState(out, meta, keysOnly));
+    captured = images.capture(meta, keysOnly, (out, c) -> walkState(out, meta, keysOnly, c));
     return captured;
   }
 
-  /** Every key of the state, as records (see the class comment). */
-  private void writeState(KvImageFormat.Writer out, SnapshotMeta meta, boolean keysOnly)
-      throws IOException {
+  /**
+   * Capture thread: every key of the state as records (see the class comment), the key table
+   * first, then the store, while the node loop applies on. Returns the newest entry whose effects
+   * the walk may have seen.
+   */
+  private long walkState(KvImageFormat.Writer out, SnapshotMeta meta, boolean keysOnly,
+      MemberImages.Captured capture) throws IOException {
+    if (keysOnly) { // a state with values only (a primary's, a backup's) has no table to walk
+      List<byte[]> keys = new ArrayList<>(STORE_SCAN_PAGE_KEYS);
+      long at = 0;
+      do {
+        stopIfAbandoned(capture);
+        keys.clear();
+        at = unknown.keys(at, STORE_SCAN_PAGE_KEYS, keys);
+        for (byte[] key : keys) {
+          WitnessTable.Timestamp ts = unknown.lookup(key);
+          if (ts != null) {
+            out.unknown(key, ts.term(), ts.index());
+          }
+        }
+      } while (at != 0);
+    }
     long cursor = 0;
     do {
+      stopIfAbandoned(capture);
       ScanPage page = store.scan(cursor, STORE_SCAN_PAGE_KEYS);
       for (byte[] key : page.keys()) {
-        StoredValue v = store.get(key);
-        if (v == null) {
-          continue;
-        }
         if (keysOnly) {
           out.unknown(key, meta.term(), meta.index());
-        } else {
+          continue;
+        }
+        StoredValue v = store.get(key);
+        if (v != null) {
           out.value(key, v.value(), v.expiresAtMillis());
         }
       }
       cursor = page.nextCursor();
     } while (cursor != 0);
-    if (unknown.size() == 0) {
-      return;
+    long through = applyingIndex;
+    stopIfAbandoned(capture); // abandoned before this point: the change may be in the image
+    return through;
+  }
+
+  private static void stopIfAbandoned(MemberImages.Captured capture)
+      throws MemberImages.CaptureAbandoned {
+    if (capture.abandoned()) {
+      throw new MemberImages.CaptureAbandoned(capture.meta());
     }
-    List<byte[]> keys = new ArrayList<>(STORE_SCAN_PAGE_KEYS);
-    long at = 0;
-    do {
-      keys.clear();
-      at = unknown.keys(at, STORE_SCAN_PAGE_KEYS, keys);
-      for (byte[] key : keys) {
-        WitnessTable.Timestamp ts = unknown.lookup(key);
-        if (ts != null) {
-          out.unknown(key, ts.term(), ts.index());
-        }
-      }
-    } while (at != 0);
+  }
+
+  /**
+   * Node loop: stops a walk still running, before a change its rule does not cover (the state
+   * replaced, or a store's values turned into timestamps); the runtime drops that image.
+   */
+  private void abandonCapture() {
+    if (captured != null && !captured.ready()) {
+      captured.abandon();
+    }
+  }
+
+  @Override
+  public boolean snapshotFailed(SnapshotImage image) {
+    return image instanceof MemberImages.Captured c && c.failed();
   }
 
   @Override
@@ -462,6 +518,7 @@ public final class EngineStateMachine
    */
   public void restoreFrom(ImageFile image) {
     long t0 = System.nanoTime();
+    abandonCapture();
     unknown.clear();
     unknown.reclaim();
     unknownCursor = 0;
@@ -487,6 +544,7 @@ public final class EngineStateMachine
           + " and must not be served", e);
     }
     appliedIndex = image.meta().index();
+    applyingIndex = appliedIndex;
     if (images != null) {
       images.stats().restoreMillis.set((System.nanoTime() - t0) / 1_000_000);
     }
@@ -611,6 +669,7 @@ public final class EngineStateMachine
   /** Frees the table; call after the node loop stopped applying and reading. */
   @Override
   public void close() {
+    abandonCapture();
     unknown.close();
     if (images != null) {
       images.close();

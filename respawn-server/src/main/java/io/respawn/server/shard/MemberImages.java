@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  *  image-INDEX.snap        the kept image (at most one after a keep or an install completes)
- *  capture-INDEX.tmp       an image being captured: written on the driver thread, forced on
- *                          the sync thread, renamed to image-INDEX.snap when kept
+ *  capture-INDEX.tmp       an image being captured: written and forced on the capture thread,
+ *                          renamed to image-INDEX.snap when kept
  *  staging-TERM-INDEX.part an image a leader is sending: its envelope's header, then the body
  *                          bytes received so far; on install the trailer is appended, the file
  *                          forced and renamed to image-INDEX.snap
@@ -42,9 +42,11 @@ import org.slf4j.LoggerFactory;
  * #open} deletes what a crash left half-done (captures, staging) and every image but the newest
  * that opens cleanly.
  *
- * <p>Worst case: capturing writes the whole state to the page cache on the caller's thread (the
- * node loop: about the time of a memory copy of the state; the force runs on a separate thread
- * and is waited for only by {@link #keep}); a member holds at most two images on disk at once
+ * <p>Worst case: capturing walks the whole state into a file on the capture thread, while the
+ * node loop goes on (the walk's reads compete with serving for CPU and memory bandwidth, its
+ * writes go through the page cache; nothing of the state is copied onto the Java heap); {@link
+ * #keep} waits for nothing: the runtime keeps an image only once it is {@link Captured#ready};
+ * a member holds at most two images on disk at once
  * (the kept one and the one being captured or staged), plus replaced images still being sent to
  * a peer, unlinked and freed when that transfer ends. Driver thread only, except {@link #stats}.
  */
@@ -78,6 +80,12 @@ final class MemberImages implements AutoCloseable {
   private final Stats stats = new Stats();
   private final ExecutorService syncer = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(r, "snapshot-sync");
+    t.setDaemon(true);
+    return t;
+  });
+  /** Walks states into capture files, one at a time, off the node loop. */
+  private final ExecutorService capturer = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "snapshot-capture");
     t.setDaemon(true);
     return t;
   });
@@ -144,23 +152,64 @@ final class MemberImages implements AutoCloseable {
   }
 
   /**
-   * A captured image: its meta at once; its file once the sync thread wrote and forced it
-   * ({@link #ready}). What the runtime holds until it keeps it.
+   * Walks a state into image records on the capture thread while the node loop goes on applying
+   * entries (see {@link EngineStateMachine}'s class comment for why the result is still right).
+   */
+  interface StateWalk {
+    /**
+     * Writes every record of the state to {@code out}; returns the newest entry index whose
+     * effects the walk may have seen. Stops with {@link CaptureAbandoned} once {@code capture}
+     * is abandoned.
+     */
+    long walk(KvImageFormat.Writer out, Captured capture) throws IOException;
+  }
+
+  /** A walk stopped because its capture was abandoned (the state was replaced meanwhile). */
+  static final class CaptureAbandoned extends IOException {
+    CaptureAbandoned(SnapshotMeta meta) {
+      super("capture of snapshot image at " + meta + " abandoned");
+    }
+  }
+
+  /**
+   * A captured image: its meta at once; its file once the capture thread walked the state into
+   * it and forced it ({@link #ready}). What the runtime holds until it keeps it.
    */
   static final class Captured implements SnapshotImage {
     final SnapshotMeta meta;
     final boolean keysOnly;
-    final CompletableFuture<ImageFile> written;
+    final CompletableFuture<ImageFile> written = new CompletableFuture<>();
+    private volatile boolean abandoned;
+    private volatile long effectsThroughIndex;
 
-    Captured(SnapshotMeta meta, boolean keysOnly, CompletableFuture<ImageFile> written) {
+    Captured(SnapshotMeta meta, boolean keysOnly) {
       this.meta = meta;
       this.keysOnly = keysOnly;
-      this.written = written;
+      this.effectsThroughIndex = meta.index();
     }
 
-    /** The file is written and forced (or writing failed: {@link #keep} then throws). */
+    /** The file is written and forced, or the capture failed or was abandoned. */
     boolean ready() {
       return written.isDone();
+    }
+
+    /** The capture was abandoned or writing it failed: it cannot be kept. */
+    boolean failed() {
+      return written.isCompletedExceptionally();
+    }
+
+    /** Stops the walk at its next page: the state it walks is being replaced. Any thread. */
+    void abandon() {
+      abandoned = true;
+    }
+
+    boolean abandoned() {
+      return abandoned;
+    }
+
+    @Override
+    public long effectsThroughIndex() {
+      return effectsThroughIndex;
     }
 
     @Override
@@ -192,70 +241,46 @@ final class MemberImages implements AutoCloseable {
     public SnapshotImage keysOnlyView() {
       return written.join().keysOnlyView();
     }
+
+    @Override
+    public String toString() {
+      return "Captured[" + meta + (ready() ? failed() ? ", failed" : ", written" : ", walking")
+          + "]";
+    }
   }
 
   /**
-   * Captures an image of the state {@code body} walks, labelled {@code meta}: the walk
-   * serializes it into memory on the caller's thread (the state must not change meanwhile);
-   * the sync thread writes it to a capture file and forces it.
+   * Captures an image labelled {@code meta}: returns at once; the capture thread runs {@code
+   * walk} straight into a capture file (no copy of the state in memory), forces it, and then the
+   * image is {@link Captured#ready}. One capture at a time (a new one waits behind the last).
    */
-  Captured capture(SnapshotMeta meta, boolean keysOnly, ImageFile.BodyWriter body) {
-    long t0 = System.nanoTime();
-    BlockBuffer bytes = new BlockBuffer();
-    try {
-      KvImageFormat.Writer w = new KvImageFormat.Writer(bytes);
-      body.write(w);
-      w.end();
-    } catch (IOException e) {
-      throw new UncheckedIOException("capturing snapshot image at " + meta, e);
-    }
-    stats.captures.incrementAndGet();
-    stats.captureMillisLast.set((System.nanoTime() - t0) / 1_000_000);
+  Captured capture(SnapshotMeta meta, boolean keysOnly, StateWalk walk) {
+    Captured c = new Captured(meta, keysOnly);
     Path tmp = dir.resolve("capture-" + meta.index() + ".tmp");
-    CompletableFuture<ImageFile> written = CompletableFuture.supplyAsync(() -> {
+    capturer.execute(() -> {
+      long t0 = System.nanoTime();
       try {
-        deleteMatching(".tmp"); // a capture the runtime dropped (overtaken) before keeping it
-        ImageFile.write(tmp, meta, keysOnly, bytes::writeTo);
+        deleteMatching("capture-", ".tmp"); // one the runtime dropped (overtaken) unkept
+        long[] through = {meta.index()};
+        ImageFile.writeRecords(tmp, meta, keysOnly, out -> through[0] = walk.walk(out, c));
         force(tmp);
-        return ImageFile.open(tmp, stats.bodyBytesServed);
-      } catch (IOException e) {
-        throw new UncheckedIOException("writing snapshot image at " + meta, e);
-      }
-    }, syncer);
-    return new Captured(meta, keysOnly, written);
-  }
-
-  /** Bytes in 1 MiB blocks (no copy of the whole, no 2 GiB limit). */
-  static final class BlockBuffer extends java.io.OutputStream {
-    static final int BLOCK_BYTES = 1 << 20;
-    private final List<byte[]> blocks = new ArrayList<>();
-    private int used = BLOCK_BYTES;
-
-    @Override
-    public void write(int b) {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) {
-      while (len > 0) {
-        if (used == BLOCK_BYTES) {
-          blocks.add(new byte[BLOCK_BYTES]);
-          used = 0;
+        c.effectsThroughIndex = Math.max(meta.index(), through[0]);
+        stats.captures.incrementAndGet();
+        stats.captureMillisLast.set((System.nanoTime() - t0) / 1_000_000);
+        c.written.complete(ImageFile.open(tmp, stats.bodyBytesServed));
+      } catch (IOException | RuntimeException e) {
+        if (!c.abandoned()) {
+          log.error("capturing snapshot image at {} failed; another is taken later", meta, e);
         }
-        int n = Math.min(len, BLOCK_BYTES - used);
-        System.arraycopy(b, off, blocks.get(blocks.size() - 1), used, n);
-        used += n;
-        off += n;
-        len -= n;
+        try {
+          Files.deleteIfExists(tmp);
+        } catch (IOException ignored) {
+          // the next capture or start deletes it
+        }
+        c.written.completeExceptionally(e);
       }
-    }
-
-    void writeTo(java.io.OutputStream out) throws IOException {
-      for (int i = 0; i < blocks.size(); i++) {
-        out.write(blocks.get(i), 0, i == blocks.size() - 1 ? used : BLOCK_BYTES);
-      }
-    }
+    });
+    return c;
   }
 
   /**
@@ -489,9 +514,14 @@ final class MemberImages implements AutoCloseable {
   }
 
   private void deleteMatching(String suffix) throws IOException {
+    deleteMatching("", suffix);
+  }
+
+  private void deleteMatching(String prefix, String suffix) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       for (Path p : s.toList()) {
-        if (p.getFileName().toString().endsWith(suffix)) {
+        String name = p.getFileName().toString();
+        if (name.startsWith(prefix) && name.endsWith(suffix)) {
           Files.delete(p);
         }
       }
@@ -514,6 +544,7 @@ final class MemberImages implements AutoCloseable {
 
   @Override
   public void close() {
+    capturer.shutdownNow();
     syncer.shutdownNow();
   }
 }

@@ -1460,6 +1460,22 @@ public final class Replica {
     if (pr == null) {
       return;
     }
+    if (unreachable.contains(peer)) {
+      // Its process is gone (the runtime's hint): entries or a snapshot would be encoded, queued
+      // and dropped at every heartbeat round, each round everything past its match again (a new
+      // primary re-encoded up to maxEntriesPerAppend full entries for the killed primary every
+      // heartbeat). An empty heartbeat still goes out: if the hint is wrong, the peer answers
+      // it, which clears the hint, and the next round sends it what it lacks.
+      // (Past a compacted prefix it names the snapshot's index: the peer may reject it, and
+      // that answer is what matters.)
+      if (heartbeat) {
+        long prevIndex = Math.max(log.snapshotIndex(), Math.min(pr.matchIndex, log.lastIndex()));
+        outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex),
+            List.of(), commitIndex, lease.nextHeartbeat(nowNanos), durableIndex));
+        pr.lastSendNanos = nowNanos;
+      }
+      return;
+    }
     if (pr.nextIndex - 1 < log.snapshotIndex()) {
       needSnapshot(peer, pr, heartbeat);
       return;

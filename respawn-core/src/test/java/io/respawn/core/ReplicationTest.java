@@ -183,4 +183,43 @@ class ReplicationTest {
       assertThat(applied.get(i).index()).isEqualTo(i + 1);
     }
   }
+
+  /**
+   * A follower the runtime reported unreachable (its process died) gets empty heartbeats, not
+   * the entries past its match again at every heartbeat round (a new primary re-encoded up to a
+   * full batch of entries for the killed primary every 50 ms); once reachable again it gets
+   * everything it lacks.
+   */
+  @Test
+  void anUnreachableFollowerGetsHeartbeatsWithoutEntriesUntilItIsReachableAgain() {
+    Cluster c = elected(1, 1, Variant.CORRECT);
+    Replica l = c.leader();
+    NodeId gone = l.id().equals(n(1)) ? n(3) : n(1);
+    List<Message.AppendEntries> toGone = new java.util.ArrayList<>();
+    c.dropIf = m -> {
+      if (m.to().equals(gone) && m instanceof Message.AppendEntries a) {
+        toGone.add(a);
+      }
+      return m.to().equals(gone) || m.from().equals(gone);
+    };
+    c.handle(l.id(), l.peerUnreachable(gone, c.now(l.id())));
+    for (int i = 0; i < 20; i++) {
+      c.propose("v" + i, "k" + i);
+    }
+    c.run(500);
+    long committed = l.commitIndex();
+    assertThat(committed).as("the writes commit without the gone follower").isGreaterThan(20);
+    assertThat(toGone).as("heartbeats still reach for it").isNotEmpty();
+    assertThat(toGone).allSatisfy(a -> assertThat(a.entries()).isEmpty());
+
+    l.peerReachable(gone);
+    toGone.clear();
+    c.run(200);
+    assertThat(toGone.stream().mapToInt(a -> a.entries().size()).sum())
+        .as("entries past its match go out again").isPositive();
+    c.dropIf = m -> false;
+    c.run(500);
+    assertThat(c.replicas.get(gone).log().lastIndex()).isEqualTo(l.log().lastIndex());
+    c.checkSafety();
+  }
 }

@@ -84,6 +84,12 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** A backup member's answers to pulls, on their own thread; null on other members. */
   private final PullAnswers answers;
   private final ConcurrentLinkedQueue<Object> inbox = new ConcurrentLinkedQueue<>();
+  /**
+   * Answers to this member's priority pulls (a client command waits for each): handled before
+   * the next input of {@link #inbox}, so one does not queue behind BatchPull chunks to install,
+   * appends and acknowledgements that arrived before it.
+   */
+  private final ConcurrentLinkedQueue<PullKeysReply> priorityInbox = new ConcurrentLinkedQueue<>();
   private final Thread thread;
   private final AtomicLong proposalsRefused = new AtomicLong();
   private final AtomicLong pullKeysAnswered = new AtomicLong();
@@ -195,7 +201,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /** Inbox for the peer transport's messages (called on its event loop). */
   public void offer(Object input) {
-    inbox.add(input);
+    if (input instanceof PullKeysReply r && recovery.awaitsPriorityReply(r.requestId())) {
+      priorityInbox.add(r);
+    } else {
+      inbox.add(input);
+    }
     LockSupport.unpark(thread);
   }
 
@@ -288,7 +298,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         return;
       }
       long wait = nextTickNanos - System.nanoTime();
-      if (wait > 0 && inbox.isEmpty()) {
+      if (wait > 0 && inbox.isEmpty() && priorityInbox.isEmpty()) {
         LockSupport.parkNanos(this, wait);
       }
     }
@@ -297,7 +307,14 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private void pass(long now) {
     Object input;
     int handled = 0;
-    while ((input = inbox.poll()) != null) {
+    while (true) {
+      PullKeysReply priority;
+      while ((priority = priorityInbox.poll()) != null) {
+        recovery.onReply(priority, System.nanoTime()); // its latency ends now, not at pass start
+      }
+      if ((input = inbox.poll()) == null) {
+        break;
+      }
       if (input instanceof Message m) {
         runtime.onMessage(m);
       } else if (input instanceof Write w) {

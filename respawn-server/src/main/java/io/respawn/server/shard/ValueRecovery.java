@@ -346,6 +346,14 @@ final class ValueRecovery {
         : CompletableFuture.allOf(waits.toArray(CompletableFuture[]::new));
   }
 
+  /**
+   * Whether {@code requestId} is a priority pull still waiting for its answer: the node loop
+   * handles such an answer ahead of its other input. Any thread.
+   */
+  boolean awaitsPriorityReply(long requestId) {
+    return priorityOutstanding.containsKey(requestId);
+  }
+
   /** Sends one priority pull (any thread); with no backup to ask it only times out. */
   private void sendPriority(List<Key> batch, long nowNanos) {
     List<Key> copy = List.copyOf(batch);

@@ -175,6 +175,9 @@ class ValueRecoveryTest {
     // Sent at once, from the caller's thread, before any tick; k20 asked for once.
     assertThat(sent).hasSize(1);
     assertThat(sent.get(0).priority()).isTrue();
+    // Its answer is one the node loop handles ahead of its other input; no other id is.
+    assertThat(recovery.awaitsPriorityReply(sent.get(0).requestId())).isTrue();
+    assertThat(recovery.awaitsPriorityReply(sent.get(0).requestId() + 1)).isFalse();
     assertThat(sent.get(0).keys()).map(k -> new String(k, StandardCharsets.UTF_8))
         .containsExactly("k10", "k20");
     recovery.tick(1_000);
@@ -184,6 +187,7 @@ class ValueRecoveryTest {
     assertThat(batches.get(0).term()).isEqualTo(1);
     // An answer slower than the target (sent at 0, here 50 ms later)...
     recovery.onReply(answerer.answer(sent.get(0)), 50_000_000);
+    assertThat(recovery.awaitsPriorityReply(sent.get(0).requestId())).isFalse();
     assertThat(first).isDone();
     assertThat(second).isDone();
     assertThat(new String(witness.read(b("k20")).value().value(), StandardCharsets.UTF_8))

@@ -20,8 +20,10 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,6 +51,14 @@ final class PeerLink {
   private final Bootstrap bootstrap;
   private final SecureRandom random;
   private final ArrayDeque<ByteBuf> queue = new ArrayDeque<>();
+  /**
+   * Frames offered by other threads and not yet moved into {@link #queue} by the loop; counted
+   * in the queue's bounds already.
+   */
+  private final ConcurrentLinkedQueue<ByteBuf> handed = new ConcurrentLinkedQueue<>();
+  /** Whether a {@link #takeHanded} task is queued on the loop and has not started yet. */
+  private final AtomicBoolean takeScheduled = new AtomicBoolean();
+  private final Runnable takeHanded = this::takeHanded;
   private final AtomicLong queuedBytes = new AtomicLong();
   private final AtomicLong queuedMessages = new AtomicLong();
   private final AtomicLong sent = new AtomicLong();
@@ -109,16 +119,25 @@ final class PeerLink {
       dropped.incrementAndGet();
       return false;
     }
-    ByteBuf buf = Unpooled.wrappedBuffer(frame);
-    loop.execute(() -> {
-      if (closed) {
-        release(buf);
-        return;
-      }
-      queue.add(buf);
-      drain();
-    });
+    handed.add(Unpooled.wrappedBuffer(frame));
+    if (!takeScheduled.getAndSet(true)) {
+      loop.execute(takeHanded); // one task (and at most one wake-up) per burst of offers
+    }
     return true;
+  }
+
+  /** On the loop: moves what other threads handed over into the queue and writes it. */
+  private void takeHanded() {
+    takeScheduled.set(false); // an offer from here on schedules another take
+    ByteBuf b;
+    while ((b = handed.poll()) != null) {
+      if (closed) {
+        release(b);
+      } else {
+        queue.add(b);
+      }
+    }
+    drain();
   }
 
   void close() {
@@ -129,6 +148,9 @@ final class PeerLink {
       }
       ByteBuf b;
       while ((b = queue.poll()) != null) {
+        release(b);
+      }
+      while ((b = handed.poll()) != null) {
         release(b);
       }
     });

@@ -60,6 +60,18 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeLoop.class);
   /** How often the core's clock advances when nothing else happens. */
   static final long TICK_NANOS = 2_000_000L;
+  /**
+   * Longest the runtime's outgoing messages wait in {@link #outbound} while the pass handles
+   * further inputs; they leave at the latest after the inbox, and at the end of the pass.
+   */
+  static final long OUTBOUND_HOLD_NANOS_MAX = 200_000L;
+  /**
+   * Whether the runtime's messages of a pass go out together, redundant acknowledgements dropped
+   * ({@link OutboundBatch}); {@code -Drespawn.outboundBatch=false} sends each at once (for
+   * comparisons).
+   */
+  static final boolean OUTBOUND_BATCH =
+      Boolean.parseBoolean(System.getProperty("respawn.outboundBatch", "true"));
 
   /**
    * What the command thread may rely on between passes.
@@ -80,6 +92,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private final NodeId self;
   private final NodeRuntime<Void, EngineStateMachine.Read> runtime;
   private final PeerTransport transport;
+  /** The runtime's outgoing messages of the current pass; null when they go out at once. */
+  private final OutboundBatch outbound;
   private final ValueRecovery recovery;
   /** A backup member's answers to pulls, on their own thread; null on other members. */
   private final PullAnswers answers;
@@ -165,7 +179,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     this.self = self;
     this.designatedPrimary = designatedPrimary;
     this.transport = transport;
-    this.runtime = runtime.apply(transport);
+    this.outbound = OUTBOUND_BATCH ? new OutboundBatch(transport) : null;
+    this.runtime = runtime.apply(outbound != null ? outbound : transport);
     this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull, recoveryMode);
     this.answers = stateMachine.store() instanceof io.respawn.storage.backup.BackupKvStore b
         ? new PullAnswers(self, b.backup(), transport::sendPull) : null;
@@ -355,6 +370,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       } else if (input instanceof MembershipChanges.Request q) {
         membershipChanges.start(q, runtime, now);
       }
+      if (outbound != null) {
+        outbound.flushIfHeldLongerThan(OUTBOUND_HOLD_NANOS_MAX);
+      }
       if (++handled % 4096 == 0 && System.nanoTime() >= nextTickNanos) {
         break; // a flood of input must not starve heartbeats
       }
@@ -364,6 +382,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       nextTickNanos = now + TICK_NANOS;
     }
     runtime.processQueued();
+    if (outbound != null) {
+      outbound.flush(); // acknowledgements, heartbeats and this pass's AppendEntries
+    }
     followLeadership(now);
     transferOnceDrained(now);
     maybeGiveBack(now);
@@ -373,6 +394,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     }
     replicaWaits.check(runtime.replica(), now);
     membershipChanges.check(runtime.replica(), now);
+    if (outbound != null) {
+      outbound.flush(); // what the checks above had the runtime send
+    }
     Membership m = runtime.replica().membership();
     if (!m.equals(membershipSeen)) {
       membershipSeen = m;

@@ -242,6 +242,19 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     return pullKeysAnswered.get() + (answers == null ? 0 : answers.keysAnswered());
   }
 
+  /**
+   * Protocol messages this loop handed to the peer transport, and acknowledgements it dropped
+   * because a later one of the same pass covered them ({@link OutboundBatch}); both 0 with
+   * {@code respawn.outboundBatch=false}.
+   */
+  public long peerMessagesSent() {
+    return outbound == null ? 0 : outbound.messagesSent();
+  }
+
+  public long peerAcksCoalesced() {
+    return outbound == null ? 0 : outbound.responsesDropped();
+  }
+
   public long proposalsRefused() {
     return proposalsRefused.get();
   }

@@ -31,8 +31,9 @@ final class OutboundBatch implements Transport {
   private final ArrayList<Message> held = new ArrayList<>();
   /** When the oldest held message was sent ({@link System#nanoTime}); meaningless when none. */
   private long heldSinceNanos;
-  private long messagesSent;
-  private long responsesDropped;
+  /** Written by the loop only; volatile so INFO may read them from another thread. */
+  private volatile long messagesSent;
+  private volatile long responsesDropped;
 
   OutboundBatch(Transport out) {
     this.out = out;

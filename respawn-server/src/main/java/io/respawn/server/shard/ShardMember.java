@@ -388,6 +388,8 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_proposals_refused", loop.proposalsRefused());
     shard.put("respawn_peer_handshakes_refused", transport.stats().handshakesRefused());
     shard.put("respawn_peer_frames_corrupt", transport.stats().framesCorrupt());
+    shard.put("respawn_peer_messages_sent", loop.peerMessagesSent());
+    shard.put("respawn_peer_acks_coalesced", loop.peerAcksCoalesced());
     if (stateStore instanceof BackupKvStore backup) {
       shard.putAll(backupInfo(backup.backup()));
     }

@@ -222,4 +222,46 @@ class ReplicationTest {
     assertThat(c.replicas.get(gone).log().lastIndex()).isEqualTo(l.log().lastIndex());
     c.checkSafety();
   }
+
+  /**
+   * Past a compacted prefix: a follower known unreachable whose match the leader compacted away
+   * gets no snapshot while the hint holds, only heartbeats naming the snapshot's index; once it
+   * is back, its first message withdraws the hint and the leader replicates to it again.
+   */
+  @Test
+  void anUnreachableFollowerBehindTheSnapshotGetsHeartbeatsAndTheSnapshotOnceItAnswers() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
+    c.propose("a", "k1");
+    c.run(300);
+    c.down.add(n(3));
+    for (int i = 0; i < 12; i++) {
+      c.propose("v" + i, "k" + (i % 4));
+      c.run(50);
+    }
+    c.run(300);
+    Replica leader = c.r(1);
+    c.handle(n(1), leader.peerUnreachable(n(3), c.now(n(1))));
+    SnapshotMeta meta = leader.compact(leader.compactableIndex());
+    List<Message.AppendEntries> toGone = new java.util.ArrayList<>();
+    c.dropIf = m -> {
+      if (m.to().equals(n(3)) && m instanceof Message.AppendEntries a) {
+        toGone.add(a);
+      }
+      return false;
+    };
+    c.snapshotSends.clear();
+    c.run(400);
+    assertThat(c.snapshotSends).as("no snapshot for a peer known gone").isEmpty();
+    assertThat(toGone).isNotEmpty().allSatisfy(a -> {
+      assertThat(a.entries()).isEmpty();
+      assertThat(a.prevLogIndex()).isEqualTo(meta.index());
+    });
+    c.down.remove(n(3)); // it is back: its first message withdraws the hint
+    c.propose("after", "k9");
+    c.run(600);
+    assertThat(leader.matchIndex(n(3))).as("the leader replicates to it again")
+        .isEqualTo(leader.lastIndex());
+    assertThat(c.r(3).commitIndex()).isEqualTo(leader.commitIndex());
+    c.checkSafety();
+  }
 }

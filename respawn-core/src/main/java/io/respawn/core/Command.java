@@ -26,12 +26,31 @@ public final class Command {
     this.keys = Collections.unmodifiableList(copy);
   }
 
+  /** Shares {@code keys}, which must be another instance's private, unmodifiable list. */
+  private Command(List<byte[]> sharedKeys, byte[] data) {
+    this.data = data;
+    this.keys = sharedKeys;
+  }
+
   /** A full command: {@code data} is the opaque payload, {@code keys} the keys it touches. */
   public static Command of(byte[] data, List<byte[]> keys) {
     if (data == null) {
       throw new IllegalArgumentException("data must not be null; use elided(keys)");
     }
     return new Command(data.clone(), keys);
+  }
+
+  /**
+   * A full command that takes {@code data} over instead of copying it (the keys are still
+   * copied): for a payload the caller has just encoded and never touches again, so that a
+   * proposed write's value is not copied once more on its way into the log. The caller must not
+   * modify {@code data} afterwards.
+   */
+  public static Command ofOwned(byte[] data, List<byte[]> keys) {
+    if (data == null) {
+      throw new IllegalArgumentException("data must not be null; use elided(keys)");
+    }
+    return new Command(data, keys);
   }
 
   /** Convenience: a full command touching the given keys. */
@@ -57,6 +76,17 @@ public final class Command {
     return data.clone();
   }
 
+  /**
+   * The payload as a read-only buffer over this command's own bytes (no copy; position 0, limit
+   * its length). Throws if elided.
+   */
+  public java.nio.ByteBuffer dataView() {
+    if (data == null) {
+      throw new IllegalStateException("command is elided (witness form)");
+    }
+    return java.nio.ByteBuffer.wrap(data).asReadOnlyBuffer();
+  }
+
   /** Payload length in bytes, 0 when elided. */
   public int dataLength() {
     return data == null ? 0 : data.length;
@@ -78,7 +108,7 @@ public final class Command {
 
   /** The same command with the data dropped. */
   public Command elide() {
-    return data == null ? this : new Command(null, keys);
+    return data == null ? this : new Command(keys, null); // the keys are immutable: shared
   }
 
   byte[] rawData() {

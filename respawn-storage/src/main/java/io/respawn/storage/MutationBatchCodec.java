@@ -60,9 +60,18 @@ public final class MutationBatchCodec {
 
   /** Decodes a whole payload; throws {@link IllegalArgumentException} naming what is wrong. */
   public static List<Mutation> decode(byte[] bytes) {
-    ByteBuffer b = ByteBuffer.wrap(bytes);
+    return decode(ByteBuffer.wrap(bytes));
+  }
+
+  /**
+   * Decodes the whole payload between {@code payload}'s position and limit (which it leaves as
+   * they are; keys and values are copied out); throws {@link IllegalArgumentException} naming
+   * what is wrong.
+   */
+  public static List<Mutation> decode(ByteBuffer payload) {
+    ByteBuffer b = payload.slice(); // big-endian, like encode; the caller's position stays
     if (b.remaining() < HEADER_BYTES) {
-      throw new IllegalArgumentException("mutation batch of " + bytes.length
+      throw new IllegalArgumentException("mutation batch of " + b.remaining()
           + " bytes is shorter than its " + HEADER_BYTES + "-byte header");
     }
     int version = Byte.toUnsignedInt(b.get());

@@ -60,4 +60,25 @@ class MutationBatchCodecTest {
     badKind[MutationBatchCodec.HEADER_BYTES] = 9;
     assertThatThrownBy(() -> MutationBatchCodec.decode(badKind)).hasMessageContaining("unknown kind");
   }
+
+  @Test
+  void decodesFromAReadOnlyBufferRegionAndLeavesItsPositionAlone() {
+    List<Mutation> batch = List.of(Mutation.put(new byte[] {1, 2}, new byte[] {9, 8, 7}, 0),
+        Mutation.delete(new byte[] {3}));
+    byte[] bytes = MutationBatchCodec.encode(batch);
+    byte[] framed = new byte[bytes.length + 6];
+    System.arraycopy(bytes, 0, framed, 3, bytes.length);
+    java.nio.ByteBuffer region = java.nio.ByteBuffer.wrap(framed, 3, bytes.length)
+        .asReadOnlyBuffer();
+    List<Mutation> back = MutationBatchCodec.decode(region);
+    assertThat(region.position()).isEqualTo(3);
+    assertThat(back).hasSize(2);
+    assertThat(back.get(0).key()).containsExactly(1, 2);
+    assertThat(back.get(0).value()).containsExactly(9, 8, 7);
+    assertThat(back.get(1).kind()).isEqualTo(Mutation.Kind.DELETE);
+    // The trailing bytes beyond the limit are not read; a region cut short is refused.
+    assertThatThrownBy(() -> MutationBatchCodec.decode(
+        java.nio.ByteBuffer.wrap(framed, 3, bytes.length - 1)))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
 }

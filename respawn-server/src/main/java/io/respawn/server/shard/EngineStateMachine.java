@@ -189,7 +189,7 @@ public final class EngineStateMachine
         }
         applyTimestamps(entry);
       } else {
-        applyValues(entry, MutationBatchCodec.decode(entry.command().data()));
+        applyValues(entry, MutationBatchCodec.decode(entry.command().dataView()));
       }
     }
     appliedIndex = entry.index();

@@ -283,7 +283,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         keys.add(m.key());
       }
     }
-    Command command = Command.of(io.respawn.storage.MutationBatchCodec.encode(batch), keys);
+    // The payload is encoded here and nowhere else: the command takes it over (no copy).
+    Command command = Command.ofOwned(io.respawn.storage.MutationBatchCodec.encode(batch), keys);
     Write w = new Write(command, level, new CompletableFuture<>(), new CompletableFuture<>());
     offer(w);
     long seq = System.nanoTime();

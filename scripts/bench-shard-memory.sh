@@ -9,17 +9,20 @@
 # Reports each member's RSS growth per key and its INFO respawn_keys_unknown_bytes (the witness
 # table's memory).
 #
-#   scripts/bench-shard-memory.sh [-n KEYS] [-d VALUE_BYTES] [-w WARM] [-o OUT_DIR]
+#   scripts/bench-shard-memory.sh [-n KEYS] [-d VALUE_BYTES] [-w WARM] [-o OUT_DIR] [-k]
+#
+# -k keeps the members' data directories and logs (printed at the end) instead of deleting them.
 #
 # Members run with the launcher's default JVM options unless RESPAWN_JAVA_OPTS is set (see
 # bin/respawn). Writes OUT_DIR/shard-memory-per-key.csv and prints a Markdown table. Stops every
 # member it started by pid.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-keys=1000000 size=100 warm=200000 out="$root/docs/bench"
-while getopts "n:d:w:o:" opt; do
+keys=1000000 size=100 warm=200000 out="$root/docs/bench" keep=0
+while getopts "n:d:w:o:k" opt; do
   case "$opt" in
-    n) keys="$OPTARG" ;; d) size="$OPTARG" ;; w) warm="$OPTARG" ;; o) out="$OPTARG" ;; *) exit 2 ;;
+    n) keys="$OPTARG" ;; d) size="$OPTARG" ;; w) warm="$OPTARG" ;; o) out="$OPTARG" ;;
+    k) keep=1 ;; *) exit 2 ;;
   esac
 done
 "$root/scripts/install-test-deps.sh"
@@ -29,7 +32,7 @@ declare -A pid
 cleanup() {
   for n in "${!pid[@]}"; do kill "${pid[$n]}" 2>/dev/null || true; done
   for n in "${!pid[@]}"; do wait "${pid[$n]}" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ "$keep" = 1 ]; then echo "kept the members' data and logs in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 

@@ -118,8 +118,8 @@ public final class EngineStateMachine
   private MemberImages images;
   /** Capture keys-only images (a witness). */
   private boolean keysOnlyImages;
-  /** The image captured last and not yet kept. */
-  private MemberImages.Captured captured;
+  /** The image captured last and not yet kept (volatile: {@link #stopCapturing} may read it). */
+  private volatile MemberImages.Captured captured;
   /** Told of every entry applied, for the restart's replay figures; null: none. */
   private RestartPhases restartPhases;
   /** Records the last {@link #restoreFrom} loaded. */
@@ -446,9 +446,18 @@ public final class EngineStateMachine
    * replaced, or a store's values turned into timestamps); the runtime drops that image.
    */
   private void abandonCapture() {
-    if (captured != null && !captured.ready()) {
-      captured.abandon();
+    MemberImages.Captured c = captured;
+    if (c != null && !c.ready()) {
+      c.abandon();
     }
+  }
+
+  /**
+   * Any thread, when the member stops: a walk still running is abandoned, so that it does not
+   * read a store being closed under it (it would fail loudly for nothing).
+   */
+  public void stopCapturing() {
+    abandonCapture();
   }
 
   @Override

@@ -506,6 +506,7 @@ public final class ShardMember implements AutoCloseable {
         log.warn("hand-over did not finish within {} ms; stopping anyway", HAND_OVER_WAIT_MILLIS);
       }
     }
+    stateMachine.stopCapturing(); // a snapshot walk must not outlive the store it reads
     server.close(); // stops clients first; then the loop, the transport and the logs
     loop.close();
     stateMachine.close(); // the loop no longer applies or reads

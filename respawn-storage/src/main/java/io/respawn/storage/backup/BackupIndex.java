@@ -296,6 +296,39 @@ final class BackupIndex implements AutoCloseable {
     return mask + 1;
   }
 
+  /**
+   * Appends to {@code out} every live key without a tombstone whose home slot is {@code home}
+   * (they sit in the probe run from it to the next never-used slot); returns the slots examined.
+   */
+  int keysAtHome(int home, List<byte[]> out) {
+    int i = home;
+    int examined = 0;
+    do {
+      int t = tagAt(i);
+      examined++;
+      if (t == 0) {
+        break;
+      }
+      if ((t & mask) == home && refAt(i) != DELETED && !Location.isTombstone(location(i))) {
+        out.add(key(i));
+      }
+      i = (i + 1) & mask;
+    } while (i != home);
+    return examined;
+  }
+
+  /**
+   * The home after {@code cursor} in reverse-binary order over a table of {@code mask + 1}
+   * slots; 0 after the last. Visiting homes in this order and carrying the cursor across a
+   * rebuild to another power-of-two capacity skips no home whose keys were there all along.
+   */
+  static int nextHomeCursor(int cursor, int mask) {
+    int v = cursor | ~mask;
+    v = Integer.reverse(v);
+    v++;
+    return Integer.reverse(v);
+  }
+
   /** Whether the slot holds a key (deleted and never-used slots do not). */
   boolean isLive(int slot) {
     return tagAt(slot) != 0 && refAt(slot) != DELETED;

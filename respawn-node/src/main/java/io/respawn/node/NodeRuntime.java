@@ -646,7 +646,7 @@ public final class NodeRuntime<R, V> {
     snapshotsKept++;
     listener.snapshotKept(m);
     long through = Math.max(m.index() - snapshotPolicy.logTailEntries(),
-        tailStartByBytes(m.index(), store.keptSnapshot()));
+        tailStartByBytes(m.index()));
     if (through > replica.snapshotIndex()) {
       SnapshotMeta base = replica.compact(through);
       log.truncatePrefix(through);
@@ -659,16 +659,15 @@ public final class NodeRuntime<R, V> {
 
   /**
    * The index through which the log may be compacted so that the entries kept behind the image
-   * at {@code imageIndex} carry at most {@code logTailBytesMax} bytes (or the image's body bytes
-   * if more; see {@link SnapshotPolicy#logTailBytesMax}); 0 without a byte cap. Walks back from
-   * the image's index, at most {@code logTailEntries} entries.
+   * at {@code imageIndex} carry at most {@code logTailBytesMax} bytes (see {@link
+   * SnapshotPolicy#logTailBytesMax}); 0 without a byte cap. Walks back from the image's index, at
+   * most {@code logTailEntries} entries.
    */
-  private long tailStartByBytes(long imageIndex, SnapshotImage kept) {
+  private long tailStartByBytes(long imageIndex) {
     if (snapshotPolicy.logTailBytesMax() == 0) {
       return 0;
     }
-    long capBytes = Math.max(snapshotPolicy.logTailBytesMax(),
-        kept == null ? 0 : kept.bodyBytes());
+    long capBytes = snapshotPolicy.logTailBytesMax();
     long lowest = Math.max(replica.snapshotIndex() + 1,
         imageIndex - snapshotPolicy.logTailEntries() + 1);
     long bytes = 0;

@@ -18,9 +18,11 @@ package io.respawn.node.snapshot;
  *     last one kept carry this many bytes, even if fewer than {@code entriesMin} entries (0: by
  *     entries only); bounds the log between snapshots when entries are large
  * @param logTailBytesMax the entries kept behind the snapshot carry at most this many command
- *     bytes, or the kept image's body bytes if that is more (0: by entries only). A peer further
- *     behind than that gets the image, which is then no larger than the log it would replay;
- *     and the log on disk stays within this tail, the bytes applied since the last snapshot
+ *     bytes (0: by entries only). A peer further behind than that gets the image. The cap is not
+ *     raised to the image's size (as it once was, so that a peer would never receive an image
+ *     larger than the log it would replay): the core holds its log's entries, values and all, on
+ *     the heap, and a tail as large as the image doubled a primary's memory per key. The log on
+ *     disk stays within this tail, the bytes applied since the last snapshot
  *     ({@code logBytesMin}) and one segment (compaction deletes whole segments)
  */
 public record SnapshotPolicy(

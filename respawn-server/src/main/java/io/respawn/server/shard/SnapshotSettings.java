@@ -15,7 +15,7 @@ import io.respawn.node.snapshot.SnapshotPolicy;
  *     behind catches up from the log instead of a whole image ({@code snapshot-tail-entries},
  *     default 10,000)
  * @param tailBytes the entries kept behind a snapshot carry at most this many command bytes, or
- *     the kept image's size if that is more ({@code snapshot-tail-bytes}, default 16 MiB; 0: by
+ *     never more, whatever the image's size ({@code snapshot-tail-bytes}, default 16 MiB; 0: by
  *     entries only): a member further behind than that receives the image, no larger than the
  *     log it would replay, and the replica log on disk stays within this tail, what was applied
  *     since the last snapshot and one 64 MiB segment

@@ -6,6 +6,7 @@ import io.respawn.core.Role;
 import io.respawn.node.log.MemoryReplicaLog;
 import io.respawn.node.snapshot.SnapshotPolicy;
 import io.respawn.storage.Durability;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The runtime's snapshot cycle: keep, compact, restart from the image, send to a laggard. */
@@ -90,6 +91,34 @@ class NodeRuntimeSnapshotTest {
       }
       assertThat(s.stores.get(1).values).isEqualTo(s.stores.get(0).values);
     }
+  }
+
+  /**
+   * A store whose images are fuzzy (walked while entries apply, as a shard member's are) says
+   * which entries' effects an image may hold; the runtime keeps it only once the shard holds
+   * those durably, not merely the image's own index: an image must never hold an effect a
+   * machine crash of the write quorum could still take back. Writes are mostly ORDERED and the
+   * logs flush every 5 ms, so an image is often ready before its last entries are durable.
+   */
+  @Test
+  void aFuzzyImageIsKeptOnlyOnceTheEntriesItMayHoldAreDurable() {
+    TestShard s = shard(new SnapshotPolicy(20, 5, 256, 4, 1 << 20, 50, 1 << 20));
+    for (int i = 0; i < 3; i++) {
+      int n = i;
+      s.stores.get(i).fuzzyAheadEntries = 7;
+      s.stores.get(i).compactable = () -> s.n(n).replica().compactableIndex();
+    }
+    s.electNode(0);
+    write(s, 0, 300, 10);
+    for (int i = 0; i < 3; i++) {
+      List<long[]> keeps = s.stores.get(i).keeps;
+      assertThat(keeps).as("n%d kept fuzzy images", i).isNotEmpty();
+      for (long[] k : keeps) {
+        assertThat(k[1]).as("n%d kept an image holding effects through %d", i, k[0])
+            .isGreaterThanOrEqualTo(k[0]);
+      }
+    }
+    assertThat(s.stores.get(1).values).isEqualTo(s.stores.get(0).values);
   }
 
   @Test

@@ -37,6 +37,15 @@ final class TestShard {
     final Map<Integer, io.respawn.node.snapshot.SnapshotImage> kept;
     final int id;
     long appliedCalls;
+    /**
+     * Fuzzy captures (as a shard member's walk while entries apply): an image is ready only
+     * once this many more entries were applied, and says it may hold their effects.
+     */
+    long fuzzyAheadEntries;
+    /** The node's compactable index, asked when an image is kept; null: not checked. */
+    java.util.function.LongSupplier compactable;
+    /** For each kept image: its effects-through index and the compactable index at keep. */
+    final List<long[]> keeps = new ArrayList<>();
 
     MapStore() {
       this(null, -1);
@@ -101,12 +110,61 @@ final class TestShard {
       StringBuilder b = new StringBuilder();
       new java.util.TreeMap<>(values).forEach((k, v) -> b.append(k).append('=').append(v)
           .append('\n'));
-      return new MapImage(m, false, b.toString().getBytes(StandardCharsets.UTF_8));
+      MapImage image = new MapImage(m, false, b.toString().getBytes(StandardCharsets.UTF_8));
+      return fuzzyAheadEntries == 0 ? image : new FuzzyImage(image, this,
+          m.index() + fuzzyAheadEntries);
+    }
+
+    /** An image whose walk ends once the store applied {@code readyAt}. */
+    record FuzzyImage(MapImage image, MapStore store, long readyAt)
+        implements io.respawn.node.snapshot.SnapshotImage {
+      @Override
+      public io.respawn.core.SnapshotMeta meta() {
+        return image.meta();
+      }
+
+      @Override
+      public boolean keysOnly() {
+        return false;
+      }
+
+      @Override
+      public long bodyBytes() {
+        return image.bodyBytes();
+      }
+
+      @Override
+      public int bodyCrc32c() {
+        return image.bodyCrc32c();
+      }
+
+      @Override
+      public void read(long offset, byte[] dst, int dstOff, int len) {
+        image.read(offset, dst, dstOff, len);
+      }
+
+      @Override
+      public io.respawn.node.snapshot.SnapshotImage keysOnlyView() {
+        return image.keysOnlyView();
+      }
+
+      @Override
+      public long effectsThroughIndex() {
+        return readyAt;
+      }
+    }
+
+    @Override
+    public boolean snapshotReady(io.respawn.node.snapshot.SnapshotImage image) {
+      return !(image instanceof FuzzyImage f) || applied >= f.readyAt();
     }
 
     @Override
     public void keepSnapshot(io.respawn.node.snapshot.SnapshotImage image) {
-      kept.put(id, image);
+      if (compactable != null) {
+        keeps.add(new long[] {image.effectsThroughIndex(), compactable.getAsLong()});
+      }
+      kept.put(id, image instanceof FuzzyImage f ? f.image() : image);
     }
 
     @Override

@@ -4,7 +4,16 @@ import java.nio.ByteBuffer;
 
 /** A growable big-endian buffer for building frame bodies. */
 final class BodyWriter {
-  private ByteBuffer buf = ByteBuffer.allocate(128);
+  private ByteBuffer buf;
+
+  BodyWriter() {
+    this(128);
+  }
+
+  /** A writer whose buffer starts at {@code initialBytes} (a good estimate saves regrowing). */
+  BodyWriter(int initialBytes) {
+    buf = ByteBuffer.allocate(Math.max(16, initialBytes));
+  }
 
   private void ensure(int bytes) {
     if (buf.remaining() < bytes) {
@@ -51,6 +60,26 @@ final class BodyWriter {
     ensure(b.length);
     buf.put(b);
     return this;
+  }
+
+  /** Copies {@code b}'s remaining bytes without moving its position. */
+  BodyWriter bytes(ByteBuffer b) {
+    ensure(b.remaining());
+    buf.put(b.duplicate());
+    return this;
+  }
+
+  /** Bytes written so far. */
+  int position() {
+    return buf.position();
+  }
+
+  /** Overwrites the i32 written at {@code at} (a length known only after what follows it). */
+  void patchI32(int at, int v) {
+    if (at < 0 || at + 4 > buf.position()) {
+      throw new IllegalArgumentException("no i32 written at " + at);
+    }
+    buf.putInt(at, v);
   }
 
   /** The body written so far, ready to read. */

@@ -107,8 +107,7 @@ public final class EntryCodec {
           w.i32(k.length).bytes(k);
         }
         if (!c.isElided()) {
-          byte[] d = c.data();
-          w.i32(d.length).bytes(d);
+          w.i32(c.dataLength()).bytes(c.dataView()); // the payload copied once, into the body
         }
       }
       case NOOP -> {

@@ -1,5 +1,6 @@
 package io.respawn.core.codec;
 
+import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.Message;
 import io.respawn.core.Message.AppendEntries;
@@ -76,7 +77,9 @@ public final class MessageCodec {
 
   /** One framed message, ready to read. */
   public static ByteBuffer encode(Message m) {
-    BodyWriter w = new BodyWriter();
+    BodyWriter w = new BodyWriter(m instanceof AppendEntries a ? 64 + entriesBytesEstimate(a.entries())
+        : m instanceof RequestLogResponse r ? 64 + entriesBytesEstimate(r.entries())
+        : m instanceof SnapshotChunk c ? 64 + c.data().length : 128);
     w.i32(m.from().value()).i32(m.to().value()).i64(m.term());
     if (m instanceof AppendEntries a) {
       w.i64(a.prevLogIndex()).i64(a.prevLogTerm()).i64(a.leaderCommit()).i64(a.heartbeatSeq())
@@ -203,14 +206,26 @@ public final class MessageCodec {
   private static void writeEntries(BodyWriter w, List<Entry> entries) {
     w.i32(entries.size());
     for (Entry e : entries) {
-      BodyWriter one = new BodyWriter();
-      EntryCodec.write(one, e);
-      ByteBuffer b = one.done();
-      w.i32(b.remaining());
-      byte[] bytes = new byte[b.remaining()];
-      b.get(bytes);
-      w.bytes(bytes);
+      int lengthAt = w.position();
+      w.i32(0); // the entry's length, patched once it is written (in place: no copy per entry)
+      EntryCodec.write(w, e);
+      w.patchI32(lengthAt, w.position() - lengthAt - 4);
     }
+  }
+
+  /** A body size estimate for {@code entries} (exact for NORMAL and NOOP entries' bytes). */
+  private static int entriesBytesEstimate(List<Entry> entries) {
+    long bytes = 4;
+    for (Entry e : entries) {
+      bytes += 4 + 18 + 4;
+      Command c = e.command();
+      if (c != null) {
+        bytes += 4L + c.dataLength() + c.keyCount() * 24L;
+      } else {
+        bytes += 64;
+      }
+    }
+    return (int) Math.min(bytes, 1 << 26);
   }
 
   private static List<Entry> readEntries(BodyReader r) {

@@ -82,6 +82,14 @@ final class BodyWriter {
     buf.putInt(at, v);
   }
 
+  /** The body written so far as an array: the buffer itself when it is exactly full. */
+  byte[] toArray() {
+    if (buf.position() == buf.capacity()) {
+      return buf.array();
+    }
+    return java.util.Arrays.copyOf(buf.array(), buf.position());
+  }
+
   /** The body written so far, ready to read. */
   ByteBuffer done() {
     return buf.duplicate().flip();

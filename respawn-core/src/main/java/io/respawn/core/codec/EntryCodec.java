@@ -80,12 +80,32 @@ public final class EntryCodec {
    * records themselves (the replica log's batches).
    */
   public static byte[] encodeBody(Entry e) {
-    BodyWriter w = new BodyWriter();
+    BodyWriter w = new BodyWriter(bodyBytes(e));
     write(w, e);
-    ByteBuffer body = w.done();
-    byte[] out = new byte[body.remaining()];
-    body.get(out);
-    return out;
+    return w.toArray();
+  }
+
+  /**
+   * The exact body size of a NORMAL or NOOP entry (what {@link #write} produces), so that its
+   * buffer is allocated once; 128 for a CONFIG entry (its buffer grows as needed).
+   */
+  static int bodyBytes(Entry e) {
+    int header = 8 + 8 + 1 + 1;
+    return switch (e.kind()) {
+      case NOOP -> header;
+      case NORMAL -> {
+        Command c = e.command();
+        long bytes = header + 4L;
+        for (byte[] k : c.keys()) {
+          bytes += 4 + k.length;
+        }
+        if (!c.isElided()) {
+          bytes += 4L + c.dataLength();
+        }
+        yield (int) Math.min(bytes, Integer.MAX_VALUE - 16);
+      }
+      default -> 128;
+    };
   }
 
   /** Decodes an entry body written by {@link #encodeBody}; the whole array must be one entry. */

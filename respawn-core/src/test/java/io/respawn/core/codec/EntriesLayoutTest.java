@@ -51,6 +51,9 @@ class EntriesLayoutTest {
         BodyWriter one = new BodyWriter();
         EntryCodec.write(one, e);
         ByteBuffer b = one.done();
+        // The replica log's body of the entry: sized exactly up front, the same bytes.
+        assertThat(ByteBuffer.wrap(EntryCodec.encodeBody(e))).isEqualTo(b);
+        assertThat(EntryCodec.bodyBytes(e)).isEqualTo(b.remaining());
         expected.i32(b.remaining()).bytes(b);
       }
       ByteBuffer want = expected.done();

@@ -29,6 +29,11 @@ import java.nio.ByteOrder;
  * A record never changes once published, except meta fields its owner documents as updated in
  * place by the writer. Replacing a key's value writes a new record and retires the old one.
  *
+ * <p>A <i>keys-only</i> table ({@link #RecordTable(int, boolean)}) holds records without values:
+ * the table never reads their valueLen field (a record's size is its header, meta and key), so
+ * those 4 bytes at offset 4 belong to the owner, which may update them in place like meta
+ * (the witness keeps a write version there).
+ *
  * <p><b>Slots.</b> An open-addressing table with linear probing over one off-heap array of 64-bit
  * words, a power of two long:
  *
@@ -151,6 +156,8 @@ public final class RecordTable implements AutoCloseable {
   private record View(Table table, Table old) {}
 
   private final int metaBytes;
+  /** Records carry no value; the header's valueLen field is the owner's. */
+  private final boolean keysOnly;
   private final Epochs epochs = new Epochs();
   private final SlabAllocator memory;
   private final NativeArenas tableArenas;
@@ -177,10 +184,20 @@ public final class RecordTable implements AutoCloseable {
    * @param metaBytes fixed meta bytes per record (before the optional expiry), a multiple of 4
    */
   public RecordTable(int metaBytes) {
+    this(metaBytes, false);
+  }
+
+  /**
+   * @param metaBytes fixed meta bytes per record (before the optional expiry), a multiple of 4
+   * @param keysOnly records have no value, and the header's 4 valueLen bytes are the owner's (see
+   *     the class comment); {@link #newRecord} then refuses a value
+   */
+  public RecordTable(int metaBytes, boolean keysOnly) {
     if (metaBytes < 0 || metaBytes % 4 != 0) {
       throw new IllegalArgumentException("metaBytes " + metaBytes + " must be a multiple of 4");
     }
     this.metaBytes = metaBytes;
+    this.keysOnly = keysOnly;
     this.memory = new SlabAllocator(epochs, this);
     this.tableArenas = new NativeArenas(this);
     this.table = newTable(CAPACITY_MIN);
@@ -301,7 +318,8 @@ public final class RecordTable implements AutoCloseable {
   private long recordBytes(long ref) {
     MemorySegment c = memory.chunk(ref);
     long off = SlabAllocator.offset(ref);
-    return recordBytes(flags(c, off), keyLength(c, off), Integer.toUnsignedLong(valueLength(c, off)));
+    long valueBytes = keysOnly ? 0 : Integer.toUnsignedLong(valueLength(c, off));
+    return recordBytes(flags(c, off), keyLength(c, off), valueBytes);
   }
 
   private boolean isMarker(long ref) {
@@ -316,6 +334,10 @@ public final class RecordTable implements AutoCloseable {
     if (key.length > KEY_BYTES_MAX) {
       throw new IllegalArgumentException(
           "key of " + key.length + " bytes exceeds the memory table's " + KEY_BYTES_MAX);
+    }
+    if (keysOnly && valueBytes != 0) {
+      throw new IllegalArgumentException("a keys-only table's records hold no value ("
+          + valueBytes + " bytes given)");
     }
     assert (flags & ~(FLAG_EXPIRES | FLAG_MARKER)) == 0 : "flags " + flags;
     long ref = memory.allocate(recordBytes(flags, key.length, valueBytes));

@@ -1,6 +1,9 @@
 package io.respawn.storage.memory;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,14 +13,16 @@ import java.util.List;
  * "has this key a write I know of, and which" from it, and forgets keys once the writes they name
  * are safe elsewhere ({@link #forgetUpTo}).
  *
- * <p><b>Record</b> (the table's common 8-byte header, then 16 bytes of meta; little-endian):
+ * <p><b>Record</b> (the table's common 8-byte header, then 16 bytes of meta; little-endian; the
+ * table is keys-only, so the header's valueLen field is this class's version word):
  *
  * <pre>
  *  0        3     4          8              16             24        24+k
  * +--------+-----+----------+--------------+--------------+---------+
- * | keyLen | flg | valueLen | term         | index        | key     |
- * | u24    | u8  | u32 = 0  | u64          | u64          | k bytes |
+ * | keyLen | flg | version  | term         | index        | key     |
+ * | u24    | u8  | u32      | u64          | u64          | k bytes |
  * +--------+-----+----------+--------------+--------------+---------+
+ *  version: even when (term, index) is whole, odd while the writer rewrites it; 0 when created
  * </pre>
  *
  * A 16-byte key takes 40 bytes (class 40), plus 8 bytes of slot at a load between 3/8 and 3/4:
@@ -27,14 +32,29 @@ import java.util.List;
  * stored and the given (term, index) is newer (term first, then index), so entries applied out of
  * order or twice leave the newest.
  *
- * <p><b>Threads.</b> One writer at a time for {@link #record}, {@link #remove}, {@link
- * #forgetUpTo}, {@link #clear} and {@link #reclaim} (call reclaim after each batch of writes);
- * {@link #lookup} and {@link #size} from any thread.
+ * <p><b>Newer writes to a known key update its record in place</b> (a witness applies a write to
+ * every key it names, and most writes go to keys it knows): the writer makes the version odd,
+ * rewrites (term, index) and makes it even again, one higher than before; a {@link #lookup}
+ * reads the version, the timestamp and the version again, and retries unless both versions were
+ * the same even number (a sequence lock: the writer never waits, a reader retries only while one
+ * rewrite of that very key is under way). Copying the record instead cost an allocation, a second
+ * probe, a retirement and its reclamation per write. A reader stalled across 2^31 rewrites of one
+ * key could be fooled by the 32-bit version wrapping; nothing stays inside that long.
+ *
+ * <p><b>Threads.</b> One writer at a time for {@link #record}, {@link #recordAll}, {@link #remove},
+ * {@link #forgetUpTo}, {@link #clear} and {@link #reclaim} (call reclaim after each batch of
+ * writes); {@link #lookup} and {@link #size} from any thread.
  */
 public final class WitnessTable implements AutoCloseable {
   private static final int TERM = 0;
   private static final int INDEX = 8;
   static final int META_BYTES = 16;
+  /** The version word: the header's valueLen field, which a keys-only table leaves to its owner. */
+  private static final int VERSION = 4;
+  private static final VarHandle VERSION_WORD =
+      ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+  /** Retries of a lookup that met a rewrite in progress before it yields the processor. */
+  private static final int SPINS_BEFORE_YIELD = 64;
 
   /** A key's newest write. */
   public record Timestamp(long term, long index) {
@@ -44,29 +64,74 @@ public final class WitnessTable implements AutoCloseable {
     }
   }
 
-  private final RecordTable table = new RecordTable(META_BYTES);
+  private final RecordTable table = new RecordTable(META_BYTES, true);
   private final SlabAllocator memory = table.memory();
+  /** Writer only: the hashes of the keys {@link #recordAll} is about to write. */
+  private final long[] batchHashes = new long[RecordTable.PREFETCH_MAX];
 
   /**
    * Writer: {@code key} was written at (term, index). Keeps the newer of this and what is stored.
    * Returns true if the table changed.
    */
   public boolean record(byte[] key, long term, long index) {
+    checkTimestamp(term, index);
+    return record(key, RecordTable.hash64(key), term, index);
+  }
+
+  /**
+   * Writer: every key of {@code keys} was written at (term, index), as by {@link #record} for
+   * each; returns how many changed. Hashes the keys of up to {@value RecordTable#PREFETCH_MAX}
+   * at a time first and loads their slots and records together, so that their cache misses
+   * overlap instead of coming one key after the other.
+   */
+  public int recordAll(List<byte[]> keys, long term, long index) {
+    checkTimestamp(term, index);
+    int changed = 0;
+    int n = keys.size();
+    for (int from = 0; from < n; from += batchHashes.length) {
+      int count = Math.min(batchHashes.length, n - from);
+      for (int k = 0; k < count; k++) {
+        batchHashes[k] = RecordTable.hash64(keys.get(from + k));
+      }
+      if (count > 1) {
+        table.prefetch(batchHashes, count);
+      }
+      for (int k = 0; k < count; k++) {
+        if (record(keys.get(from + k), batchHashes[k], term, index)) {
+          changed++;
+        }
+      }
+    }
+    return changed;
+  }
+
+  private static void checkTimestamp(long term, long index) {
     if (term < 0 || index < 0) {
       throw new IllegalArgumentException("term " + term + " and index " + index + " must be >= 0");
     }
-    long hash = RecordTable.hash64(key);
+  }
+
+  private boolean record(byte[] key, long hash, long term, long index) {
     long current = table.find(hash, key); // the writer may read without entering: it frees nothing
     if (current != 0) {
       MemorySegment c = memory.chunk(current);
       long off = SlabAllocator.offset(current);
-      long storedTerm = c.get(RecordTable.LONG, RecordTable.metaOffset(off) + TERM);
-      long storedIndex = c.get(RecordTable.LONG, RecordTable.metaOffset(off) + INDEX);
+      long meta = RecordTable.metaOffset(off);
+      long storedTerm = c.get(RecordTable.LONG, meta + TERM);
+      long storedIndex = c.get(RecordTable.LONG, meta + INDEX);
       if (!new Timestamp(term, index).isNewerThan(storedTerm, storedIndex)) {
         return false;
       }
+      int version = (int) VERSION_WORD.get(c, off + VERSION); // only this writer changes it
+      assert (version & 1) == 0 : "version " + version + " left odd";
+      VERSION_WORD.setOpaque(c, off + VERSION, version + 1);
+      VarHandle.releaseFence(); // the odd version is visible no later than the new timestamp
+      c.set(RecordTable.LONG, meta + TERM, term);
+      c.set(RecordTable.LONG, meta + INDEX, index);
+      VERSION_WORD.setRelease(c, off + VERSION, version + 2); // after the timestamp, even again
+      return true;
     }
-    long ref = table.newRecord(0, key, 0);
+    long ref = table.newRecord(0, key, 0); // version 0
     MemorySegment c = memory.chunk(ref);
     long off = SlabAllocator.offset(ref);
     c.set(RecordTable.LONG, RecordTable.metaOffset(off) + TERM, term);
@@ -86,8 +151,21 @@ public final class WitnessTable implements AutoCloseable {
       }
       MemorySegment c = memory.chunk(ref);
       long off = SlabAllocator.offset(ref);
-      return new Timestamp(c.get(RecordTable.LONG, RecordTable.metaOffset(off) + TERM),
-          c.get(RecordTable.LONG, RecordTable.metaOffset(off) + INDEX));
+      long meta = RecordTable.metaOffset(off);
+      for (int tries = 1; ; tries++) {
+        int before = (int) VERSION_WORD.getAcquire(c, off + VERSION);
+        long term = c.get(RecordTable.LONG, meta + TERM);
+        long index = c.get(RecordTable.LONG, meta + INDEX);
+        VarHandle.acquireFence(); // the timestamp is read before the version is read again
+        if ((before & 1) == 0 && (int) VERSION_WORD.getOpaque(c, off + VERSION) == before) {
+          return new Timestamp(term, index);
+        }
+        if (tries % SPINS_BEFORE_YIELD == 0) {
+          Thread.yield(); // the writer may have been descheduled mid-rewrite
+        } else {
+          Thread.onSpinWait();
+        }
+      }
     } finally {
       table.exit(token);
     }

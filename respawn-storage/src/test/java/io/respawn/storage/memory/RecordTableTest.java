@@ -187,4 +187,27 @@ class RecordTableTest {
     assertThatThrownBy(t::enter).isInstanceOf(IllegalStateException.class);
     assertThat(t.reservedBytes()).isZero();
   }
+
+  /**
+   * A keys-only table refuses values and never reads the header's valueLen bytes (the owner's):
+   * a record whose owner filled them with anything is still retired at its own size.
+   */
+  @Test
+  void aKeysOnlyTableLeavesTheValueLengthBytesToItsOwner() {
+    try (RecordTable t = new RecordTable(8, true)) {
+      byte[] key = "k1".getBytes(StandardCharsets.US_ASCII);
+      assertThatThrownBy(() -> t.newRecord(0, key, 5))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no value");
+      long hash = RecordTable.hash64(key);
+      long ref = t.newRecord(0, key, 0);
+      long live = t.memory().liveBytes();
+      t.memory().chunk(ref).set(ValueLayout.JAVA_INT, SlabAllocator.offset(ref) + 4, 0x7FFF_FFFF);
+      t.put(hash, ref);
+      assertThat(t.remove(hash, key)).isEqualTo(ref);
+      t.reclaim();
+      t.reclaim();
+      assertThat(t.memory().liveBytes()).isEqualTo(live - SlabAllocator.blockBytes(8 + 8 + 2));
+      assertThat(t.memory().usedBytes()).isEqualTo(t.memory().liveBytes());
+    }
+  }
 }

@@ -220,9 +220,7 @@ public final class EngineStateMachine
       } while (cursor != 0);
       store.apply(List.of(Mutation.clear()));
     }
-    for (byte[] key : entry.command().keys()) {
-      unknown.record(key, entry.term(), entry.index());
-    }
+    unknown.recordAll(entry.command().keys(), entry.term(), entry.index()); // misses overlap
     unknown.reclaim();
   }
 

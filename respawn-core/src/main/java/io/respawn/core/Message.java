@@ -36,9 +36,10 @@ public sealed interface Message
   /**
    * Leader to follower: entries to append after (prevLogIndex, prevLogTerm), the leader's commit
    * index, and a heartbeat sequence number the follower echoes so the leader can time its lease.
-   * Empty {@code entries} is a heartbeat. {@code leaderDurable} is the leader's DURABLE index (a
-   * write quorum flushed everything up to it, so no crash loses it): a follower may compact its
-   * log only up to there (0: nothing known).
+   * Empty {@code entries} is a heartbeat. {@code leaderDurable} is the index the leader knows
+   * durable on the shard (a write quorum flushed everything up to it, so no crash loses it) and,
+   * when the leader keeps no values, also held in full and flushed by a member that keeps values:
+   * a follower may compact its log only up to there (0: nothing known; docs/protocol.md §15).
    */
   record AppendEntries(
       NodeId from,
@@ -305,15 +306,23 @@ public sealed interface Message
   }
 
   /**
-   * Leader to a member that keeps values: send {@code target} your kept snapshot image. A leader
-   * that is a witness asks this when a member that keeps values needs entries it compacted: its
-   * own image has keys only. Handled by the runtime; only a member of the same term obeys.
+   * Leader to a member that keeps values: send {@code target} an image at or above {@code
+   * baseIndex} (the leader's compaction base: the target needs the state there before the
+   * leader's log can continue it). A leader that is a witness asks this when a member that keeps
+   * values needs entries it compacted: its own image has keys only. Handled by the runtime; only
+   * a member of the same term obeys. A member whose kept image is older than the base captures
+   * a new one first (its applied state reaches the base, which is durable on the shard), keeps
+   * it, and sends it when asked again (docs/protocol.md §15).
    */
-  record SendSnapshot(NodeId from, NodeId to, long term, NodeId target) implements Message {
+  record SendSnapshot(NodeId from, NodeId to, long term, NodeId target, long baseIndex)
+      implements Message {
     public SendSnapshot {
       Objects.requireNonNull(from);
       Objects.requireNonNull(to);
       Objects.requireNonNull(target);
+      if (baseIndex < 0) {
+        throw new IllegalArgumentException("baseIndex " + baseIndex + " < 0");
+      }
     }
 
     @Override

@@ -17,6 +17,13 @@ final class Progress {
    * acknowledged before were keys-only copies.
    */
   long countAcksFromSeq;
+  /**
+   * The leader's last index when this witness started standing in for a backup: up to here it
+   * may hold keys-only copies, which log matching cannot tell from full ones (same term and
+   * index). Until its match reaches this, every AppendEntries to it starts right after its match,
+   * so that whatever it acknowledges it received in full in that very message (0: none).
+   */
+  long keysOnlyThrough;
   long nextIndex;
   long leaseAckSentNanos = Long.MIN_VALUE;
   /**

@@ -448,6 +448,10 @@ public final class Replica {
     // Acks already in flight are about its keys-only copies: from now on count only answers to
     // what we send it from here on (the simulator found a late ack undoing the clamp above).
     pr.countAcksFromSeq = lease.nextSeq();
+    // ...and a later ack must not count them either: see sendAppend (the simulator found a
+    // pipelined AppendEntries acknowledged over keys-only copies after the one carrying the full
+    // copies was lost: respawn-sim/FINDINGS.md F4, seed 9596).
+    pr.keysOnlyThrough = log.lastIndex();
     pr.probe();
     sendAppend(standIn, false);
     return true;
@@ -700,7 +704,7 @@ public final class Replica {
     if (heartbeat) {
       long seq = lease.nextHeartbeat(nowNanos);
       outbox.add(new AppendEntries(self, peer, term, log.lastIndex(), log.lastTerm(), List.of(),
-          commitIndex, seq, durableIndex));
+          commitIndex, seq, Math.min(shardDurableIndex, commitIndex)));
       pr.lastSendNanos = nowNanos;
     }
   }
@@ -1305,8 +1309,8 @@ public final class Replica {
       long match = Math.min(m.matchIndex(), log.lastIndex());
       boolean matchMoved = current && pr.maybeUpdate(match);
       boolean flushedMoved = current && pr.maybeUpdateFlushed(Math.min(m.flushedIndex(), match));
-      if (matchMoved) {
-        maybeCommit();
+      if (matchMoved || flushedMoved) {
+        maybeCommit(); // a member outside the named ones counts once flushed (maybeCommit)
       }
       if (flushedMoved) {
         updateDurable();
@@ -1441,6 +1445,19 @@ public final class Replica {
     return cap;
   }
 
+  /**
+   * The members durability statement 2 names for a commit in the configuration in effect: this
+   * leader and, in each half, every voting backup or the witness standing in for it.
+   */
+  private Set<NodeId> durabilityNamedMembers() {
+    Set<NodeId> out = new LinkedHashSet<>();
+    out.add(self);
+    for (List<Membership.Member> half : membership.halves()) {
+      out.addAll(Quorum.requiredAcks(half, standIns));
+    }
+    return out;
+  }
+
   private long flushedOf(NodeId peer) {
     Progress pr = progress.get(peer);
     return pr == null ? 0 : pr.flushedIndex;
@@ -1471,24 +1488,32 @@ public final class Replica {
       if (heartbeat) {
         long prevIndex = Math.max(log.snapshotIndex(), Math.min(pr.matchIndex, log.lastIndex()));
         outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex),
-            List.of(), commitIndex, lease.nextHeartbeat(nowNanos), durableIndex));
+            List.of(), commitIndex, lease.nextHeartbeat(nowNanos),
+            Math.min(shardDurableIndex, commitIndex)));
         pr.lastSendNanos = nowNanos;
       }
       return;
+    }
+    boolean full = storesFull(peer);
+    if (full && pr.matchIndex < pr.keysOnlyThrough) {
+      // A stand-in that may still hold keys-only copies after its match: no pipelining. Its
+      // copies match ours by term and index, so an AppendEntries starting past them would be
+      // accepted, and its ack counted, over entries it holds without values.
+      pr.probe();
     }
     if (pr.nextIndex - 1 < log.snapshotIndex()) {
       needSnapshot(peer, pr, heartbeat);
       return;
     }
     long prevIndex = Math.min(pr.nextIndex - 1, log.lastIndex());
-    boolean full = storesFull(peer);
     // The broken COMMIT_WITHOUT_BACKUP variant ignores backups here too: no cap, no value check.
     boolean careless = config.variant() == Variant.COMMIT_WITHOUT_BACKUP;
     if (full && !careless && prevIndex < log.lastIndex() && log.entry(prevIndex + 1).isElided()) {
       // We lead with keys only for the next entry. The follower may hold it already (it keeps
       // values): probe past the elided run. If that probe was rejected, fetch the values first.
       long first = prevIndex + 1;
-      if (pr.elidedProbeFailedAt == first) {
+      // (a stand-in still refilling is not probed: it would accept over its keys-only copies)
+      if (pr.elidedProbeFailedAt == first || pr.matchIndex < pr.keysOnlyThrough) {
         requestFill(first);
         if (!heartbeat) {
           return;
@@ -1515,7 +1540,7 @@ public final class Replica {
     }
     long seq = lease.nextHeartbeat(nowNanos);
     outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex), entries,
-        commitIndex, seq, durableIndex));
+        commitIndex, seq, Math.min(shardDurableIndex, commitIndex)));
     pr.nextIndex = prevIndex + entries.size() + 1;
     pr.lastSendNanos = nowNanos;
   }
@@ -1547,15 +1572,33 @@ public final class Replica {
    * Commit rule: the highest index held by a write quorum (see {@link Quorum}) whose entry is
    * from the current term (Raft's rule: earlier terms' entries commit only under this one), and
    * only while the leader holds its lease (see the comment inside).
+   *
+   * <p>"Held" is written for the members durability statement 2 names (docs/protocol.md §14:
+   * the leader and every voting backup or the witness standing in for one) and <em>flushed</em>
+   * for every other voter. When the leader is itself one of the required members (a backup
+   * leads, or a witness leads standing in for the failed backup) the majority needs a member
+   * the statement does not name; counting that member's unflushed copy would let its machine
+   * crash alone take back a committed entry (the simulator's F3, seed 17957). While the
+   * primary leads the named members are a majority on their own, so this costs nothing there.
    * Invariant: commitIndex never decreases and never exceeds lastIndex.
    */
   private void maybeCommit() {
     if (status != Status.LEADER) {
       return;
     }
+    Set<NodeId> named = config.variant() == Variant.COMMIT_WITHOUT_BACKUP ? null
+        : durabilityNamedMembers();
     Map<NodeId, Long> match = new LinkedHashMap<>();
     for (NodeId id : membership.allVoters()) {
-      match.put(id, id.equals(self) ? log.persistedIndex() : matchOf(id));
+      long held;
+      if (id.equals(self)) {
+        held = log.persistedIndex();
+      } else if (named == null || named.contains(id)) {
+        held = matchOf(id);
+      } else {
+        held = Math.min(matchOf(id), flushedOf(id));
+      }
+      match.put(id, held);
     }
     long n = Quorum.commitQuorumValue(membership, match, standIns, config.variant());
     if (n <= commitIndex || n == Long.MIN_VALUE || log.term(n) != term) {
@@ -1599,7 +1642,30 @@ public final class Replica {
     }
     // The leader belongs to every write quorum it commits with: it must have flushed too.
     durableIndex = Math.max(durableIndex, Math.min(Math.min(n, log.flushedIndex()), commitIndex));
-    shardDurableIndex = Math.max(shardDurableIndex, durableIndex);
+    shardDurableIndex = Math.max(shardDurableIndex, Math.min(durableIndex, valueKeptIndex()));
+  }
+
+  /**
+   * Leader: the highest index whose state some member that keeps values holds in full and has
+   * flushed, so that a member too far behind can always be brought back by a snapshot with
+   * values (docs/protocol.md §15, "Compaction by a leader that keeps no values"). A leader that
+   * keeps values holds everything it commits: no bound. A witness leader's own image lacks the
+   * values of the writes it holds elided, so it counts only the value-keeping members (voters
+   * and learners): the most advanced one's flushed index. One value-keeper down for good does
+   * not hold compaction back while another keeps up; the bound stands still only while no
+   * value-keeping member flushes anything.
+   */
+  private long valueKeptIndex() {
+    if (keepsValues(self) || config.variant() == Variant.COMPACT_BEYOND_DURABLE) {
+      return Long.MAX_VALUE;
+    }
+    long best = 0;
+    for (NodeId id : membership.nodes()) {
+      if (!id.equals(self) && keepsValues(id)) {
+        best = Math.max(best, Math.min(matchOf(id), flushedOf(id)));
+      }
+    }
+    return best;
   }
 
   /** Leader duties once something new commits: leave a joint configuration, drop stale stand-ins. */

@@ -93,4 +93,47 @@ class DurableIndexTest {
     assertThat(log.flushedTo(4)).as("index 4 is not persisted yet").isFalse();
     log.checkInvariants();
   }
+  /**
+   * F3 of respawn-sim/FINDINGS.md (seed 17957): a witness leads 1+1+1 and stands in for its
+   * failed backup; the majority then needs the primary, which durability statement 2 does not
+   * name. Its acknowledgement counts once it has flushed the entry, so its machine crash alone
+   * cannot take back a committed entry.
+   */
+  @Test
+  void aCommitCountsAMemberTheStatementDoesNotNameOnlyOnceItFlushed() {
+    Cluster c = new Cluster(Cluster.shape(1, 1)); // P1 B2 W3
+    c.run(3_000);
+    if (c.leader().id().equals(n(1))) {
+      assertThat(c.r(1).transferLeadership(n(3), c.now(n(1)))).isTrue();
+      c.handle(n(1), c.r(1).ready());
+      c.run(2_000);
+    }
+    Replica w = c.r(3);
+    assertThat(c.leader()).isSameAs(w);
+    c.down.add(n(2));
+    assertThat(w.standIn(n(2), n(3))).isTrue();
+    c.handle(n(3), w.ready());
+    c.run(300);
+    c.reportFlushes = false;
+    long idx = propose(c, "s");
+    c.run(300);
+    assertThat(c.r(1).lastIndex()).as("the primary wrote it").isGreaterThanOrEqualTo(idx);
+    assertThat(w.commitIndex()).as("but has not flushed it").isLessThan(idx);
+    flushed(c, 1);
+    c.deliverAll();
+    c.run(100);
+    assertThat(w.commitIndex()).isGreaterThanOrEqualTo(idx);
+    c.checkSafety();
+  }
+
+  /** While the primary leads, the named members are a majority: no flush is waited for. */
+  @Test
+  void aPrimaryLeaderCommitsOnWrittenCopiesAsBefore() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(2, 2)); // P1 B2 B3 W4 W5
+    c.reportFlushes = false;
+    long idx = propose(c, "p");
+    c.run(200);
+    assertThat(c.r(1).commitIndex()).isGreaterThanOrEqualTo(idx);
+    assertThat(c.r(1).durableIndex()).isLessThan(idx);
+  }
 }

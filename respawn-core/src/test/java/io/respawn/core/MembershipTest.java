@@ -125,6 +125,50 @@ class MembershipTest {
     assertThat(c.r(3).log().entry(blocked).isElided()).isFalse();
   }
 
+  /**
+   * F4 of respawn-sim/FINDINGS.md (seed 9596): the AppendEntries carrying a new stand-in's full
+   * copies was lost, and the next one, pipelined after it, was accepted over the keys-only copies
+   * the witness held (same term and index), so its ack counted them as full. Until the stand-in
+   * holds in full everything it may hold keys-only, every AppendEntries to it starts right after
+   * its confirmed match.
+   */
+  @Test
+  void aStandInGetsEverythingFromItsConfirmedMatchUntilItHoldsItInFull() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1)); // P1 B2 W3
+    Replica l = c.r(1);
+    c.propose("before", "k0");
+    c.run(300);
+    c.down.add(n(2));
+    c.propose("blocked", "k");
+    c.run(300);
+    assertThat(l.standIn(n(2), n(3))).isTrue();
+    long match = l.matchIndex(n(3));
+    c.dropIf = m -> m.to().equals(n(3)); // the full copies after the match are lost
+    c.handle(n(1), l.ready());
+    c.dropIf = m -> false;
+    Proposal p = l.propose(Command.of("next".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        "k2".getBytes(java.nio.charset.StandardCharsets.UTF_8)), c.now(n(1)));
+    assertThat(p.accepted()).isTrue();
+    Ready rd = p.ready();
+    List<Message.AppendEntries> toStandIn = new ArrayList<>();
+    for (Message m : rd.messages()) {
+      if (m instanceof Message.AppendEntries a && a.to().equals(n(3))) {
+        toStandIn.add(a);
+      }
+    }
+    assertThat(toStandIn).isNotEmpty().allSatisfy(a -> {
+      assertThat(a.prevLogIndex()).as("starts after the confirmed match").isEqualTo(match);
+      assertThat(a.entries()).noneMatch(Entry::isElided);
+    });
+    c.handle(n(1), rd);
+    c.run(500);
+    assertThat(l.commitIndex()).isEqualTo(l.lastIndex());
+    for (long i = match + 1; i <= l.lastIndex(); i++) {
+      assertThat(c.r(3).log().entry(i).isElided()).as("entry %d on the stand-in", i).isFalse();
+    }
+    c.checkSafety();
+  }
+
   @Test
   void removeFailedBackupWithAWitnessStandingIn() {
     Membership start = Cluster.shape(1, 1); // P1 B2 W3

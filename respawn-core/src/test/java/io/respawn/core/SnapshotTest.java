@@ -158,4 +158,52 @@ class SnapshotTest {
         .isInstanceOf(IllegalArgumentException.class);
     assertThat(Set.of(MessageType.values())).contains(MessageType.SNAPSHOT_CHUNK);
   }
+  /**
+   * F2 of respawn-sim/FINDINGS.md (seed 3963): a witness leads a configuration without voting
+   * backups ({P1 W3 W4}, after the failed backup B2 was removed with the leader standing in for
+   * it), and the primary, the only member that keeps values, is down. Writes commit on the two
+   * witnesses. Neither may compact past what the primary has flushed: the leader's image has no
+   * values to give it, and nobody else has them either. Once the primary is back and catches up
+   * from the log, compaction moves on.
+   */
+  @Test
+  void aWitnessLeaderCompactsNoFurtherThanAValueKeepingMemberFlushed() {
+    Cluster c = new Cluster(Cluster.shape(1, 2)); // P1 B2 W3 W4
+    c.run(3_000);
+    if (!c.leader().id().equals(n(3))) {
+      Replica old = c.leader();
+      assertThat(old.transferLeadership(n(3), c.now(old.id()))).isTrue();
+      c.handle(old.id(), old.ready());
+      c.run(2_000);
+    }
+    Replica w = c.r(3);
+    assertThat(c.leader()).isSameAs(w);
+    c.propose("a", "k1");
+    c.run(300);
+    c.down.add(n(2));
+    assertThat(w.standIn(n(2), n(3))).isTrue();
+    Membership withoutBackup = Membership.of(Membership.Member.voter(1, Role.PRIMARY),
+        Membership.Member.voter(3, Role.WITNESS), Membership.Member.voter(4, Role.WITNESS));
+    assertThat(w.proposeMembership(withoutBackup, c.now(n(3)))).isTrue();
+    c.handle(n(3), w.ready());
+    c.run(1_000);
+    assertThat(w.membership()).isEqualTo(withoutBackup);
+    long primaryHas = c.r(1).lastIndex();
+    c.down.add(n(1));
+    for (int i = 0; i < 10; i++) {
+      c.propose("v" + i, "k" + (i % 3));
+      c.run(50);
+    }
+    c.run(300);
+    assertThat(w.commitIndex()).as("the witnesses commit without the primary")
+        .isGreaterThan(primaryHas + 5);
+    assertThat(w.durableIndex()).isEqualTo(w.commitIndex());
+    assertThat(w.compactableIndex()).isLessThanOrEqualTo(primaryHas);
+    assertThat(c.r(4).compactableIndex()).isLessThanOrEqualTo(primaryHas);
+    c.down.remove(n(1));
+    c.run(1_000);
+    assertThat(c.r(1).lastIndex()).isEqualTo(w.lastIndex());
+    assertThat(w.compactableIndex()).isEqualTo(w.commitIndex());
+    c.checkSafety();
+  }
 }

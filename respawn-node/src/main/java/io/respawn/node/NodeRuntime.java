@@ -110,6 +110,12 @@ public final class NodeRuntime<R, V> {
   private final SnapshotReceiver snapshotReceiver;
   /** Captured, not yet kept: waits until its index is durable on the shard. */
   private SnapshotImage pendingImage;
+  /**
+   * A witness leader asked this member to send a peer an image at or above this index (its
+   * compaction base) and the kept image is older: capture one as soon as the applied state
+   * reaches it. 0: nothing asked.
+   */
+  private long captureForHelperAtLeast;
   /** A verified image the core is deciding about (consumed by step 1 of its Ready). */
   private SnapshotReceiver.Staged installing;
   private boolean storeTakesNoSnapshots;
@@ -612,7 +618,11 @@ public final class NodeRuntime<R, V> {
       long applied = store.appliedIndex();
       boolean bytesDue = snapshotPolicy.logBytesMin() > 0 && applied > keptIndex
           && appliedBytesSinceCapture >= snapshotPolicy.logBytesMin();
-      if ((applied - keptIndex < snapshotPolicy.entriesMin() && !bytesDue)
+      if (captureForHelperAtLeast <= keptIndex) {
+        captureForHelperAtLeast = 0; // a kept image reaches what a leader asked for
+      }
+      boolean helperDue = captureForHelperAtLeast > 0 && applied >= captureForHelperAtLeast;
+      if ((applied - keptIndex < snapshotPolicy.entriesMin() && !bytesDue && !helperDue)
           || applied != replica.appliedIndex()) {
         return;
       }
@@ -685,7 +695,7 @@ public final class NodeRuntime<R, V> {
   private void startTransfer(SnapshotSend send) {
     if (send.via() != null) {
       transport.send(send.via(), new Message.SendSnapshot(replica.id(), send.via(),
-          replica.term(), send.to()));
+          replica.term(), send.to(), replica.snapshotIndex()));
       return;
     }
     SnapshotImage image = store.keptSnapshot();
@@ -697,11 +707,26 @@ public final class NodeRuntime<R, V> {
         send.keysOnly() ? image.keysOnlyView() : image, replica.snapshotIndex(), nowNanos);
   }
 
-  /** A witness leader asks this member (which keeps values) to send its image to a peer. */
+  /**
+   * A witness leader asks this member (which keeps values) to send its image to a peer. The
+   * peer needs the state at the leader's base or later; a kept image older than the base would
+   * be refused or leave the peer still behind it (the simulator's F2: hundreds of useless
+   * transfers, and a shard that stopped committing). Then this member captures a new image as
+   * soon as its applied state reaches the base ({@link #maybeSnapshot}), keeps it once it is
+   * durable on the shard, and sends it when the leader asks again (it asks every heartbeat
+   * round while the peer is behind).
+   */
   private void onSendSnapshot(Message.SendSnapshot d) {
+    if (d.term() != replica.term() || !d.from().equals(replica.leader())
+        || d.target().equals(replica.id())) {
+      return;
+    }
     SnapshotImage image = store.keptSnapshot();
-    if (image == null || d.term() != replica.term() || !d.from().equals(replica.leader())
-        || d.target().equals(replica.id()) || image.keysOnly()) {
+    if (image != null && image.keysOnly()) {
+      return;
+    }
+    if (image == null || image.meta().index() < d.baseIndex()) {
+      captureForHelperAtLeast = Math.max(captureForHelperAtLeast, d.baseIndex());
       return;
     }
     snapshotSender.request(d.target(), d.term(), image, nowNanos);

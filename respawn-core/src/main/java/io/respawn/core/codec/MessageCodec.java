@@ -63,7 +63,7 @@ import java.util.List;
  *  | snapshotIndex i64 | snapshotTerm i64 | nextOffset i64 | installed u8 |
  *
  *  SEND_SNAPSHOT (9)
- *  | target u32 |
+ *  | target u32 | baseIndex i64 |
  * </pre>
  *
  * Decoding checks the frame (version, length, CRC32C) first, then every field, and refuses
@@ -101,7 +101,7 @@ public final class MessageCodec {
     } else if (m instanceof SnapshotAck a) {
       w.i64(a.snapshotIndex()).i64(a.snapshotTerm()).i64(a.nextOffset()).bool(a.installed());
     } else if (m instanceof SendSnapshot d) {
-      w.i32(d.target().value());
+      w.i32(d.target().value()).i64(d.baseIndex());
     } else if (m instanceof TimeoutNow) {
       // header only
     } else if (m instanceof RequestLogResponse r) {
@@ -183,7 +183,8 @@ public final class MessageCodec {
       case SNAPSHOT_ACK -> new SnapshotAck(from, to, term, r.nonNegativeLong("snapshotIndex"),
           r.nonNegativeLong("snapshotTerm"), r.nonNegativeLong("nextOffset"),
           r.bool("installed"));
-      case SEND_SNAPSHOT -> new SendSnapshot(from, to, term, NodeId.of(r.nonNegativeInt("target")));
+      case SEND_SNAPSHOT -> new SendSnapshot(from, to, term, NodeId.of(r.nonNegativeInt("target")),
+          r.nonNegativeLong("baseIndex"));
       case REQUEST_VOTE_RESPONSE -> new RequestVoteResponse(from, to, term, r.bool("preVote"),
           r.bool("granted"), r.nonNegativeLong("lastLogIndex"), r.nonNegativeLong("lastLogTerm"));
       case REQUEST_LOG -> new RequestLog(from, to, term, r.i64("requestId"),

@@ -20,8 +20,9 @@ final class Progress {
   /**
    * The leader's last index when this witness started standing in for a backup: up to here it
    * may hold keys-only copies, which log matching cannot tell from full ones (same term and
-   * index). Until its match reaches this, every AppendEntries to it starts right after its match,
-   * so that whatever it acknowledges it received in full in that very message (0: none).
+   * index). Until its match reaches this, no AppendEntries to it starts past its match, the
+   * leader's base or the commit index (whichever is highest), so that whatever it acknowledges
+   * that is not decided yet it received in full in that very message (0: none).
    */
   long keysOnlyThrough;
   long nextIndex;

@@ -1496,10 +1496,16 @@ public final class Replica {
     }
     boolean full = storesFull(peer);
     if (full && pr.matchIndex < pr.keysOnlyThrough) {
-      // A stand-in that may still hold keys-only copies after its match: no pipelining. Its
-      // copies match ours by term and index, so an AppendEntries starting past them would be
-      // accepted, and its ack counted, over entries it holds without values.
-      pr.probe();
+      // A stand-in that may still hold keys-only copies after its match: no pipelining past
+      // what it confirmed. Its copies match ours by term and index, so an AppendEntries starting
+      // past them would be accepted, and its ack counted, over entries it holds without values.
+      // An AppendEntries may start at the match, our base or the commit index, whichever is
+      // highest: below the base and up to the commit index everything is decided already, so
+      // its keys-only copies there count for nothing still open (starting lower would ask for
+      // values or a snapshot nobody needs: the sweep found that wedging the shard). Lower, after
+      // a rejection, as for any follower.
+      pr.nextIndex = Math.min(pr.nextIndex,
+          Math.max(pr.matchIndex, Math.max(log.snapshotIndex(), commitIndex)) + 1);
     }
     if (pr.nextIndex - 1 < log.snapshotIndex()) {
       needSnapshot(peer, pr, heartbeat);

@@ -704,7 +704,7 @@ public final class Replica {
     if (heartbeat) {
       long seq = lease.nextHeartbeat(nowNanos);
       outbox.add(new AppendEntries(self, peer, term, log.lastIndex(), log.lastTerm(), List.of(),
-          commitIndex, seq, Math.min(shardDurableIndex, commitIndex)));
+          commitIndex, seq, Math.min(shardDurableIndex, durableIndex)));
       pr.lastSendNanos = nowNanos;
     }
   }
@@ -1054,6 +1054,11 @@ public final class Replica {
     boolean configTouched = false;
     for (int k = 0; k < theirs.size(); k++) {
       Entry e = theirs.get(k);
+      if (e.index() <= log.snapshotIndex()) {
+        // compacted here (a snapshot came in while the catch-up ran): durable, so the same entry
+        // (the sweep found this throwing on the compacted position: seed 8251)
+        continue;
+      }
       long ours = log.termOrMissing(e.index());
       if (ours != e.term()) {
         if (e.index() <= commitIndex) {
@@ -1489,7 +1494,7 @@ public final class Replica {
         long prevIndex = Math.max(log.snapshotIndex(), Math.min(pr.matchIndex, log.lastIndex()));
         outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex),
             List.of(), commitIndex, lease.nextHeartbeat(nowNanos),
-            Math.min(shardDurableIndex, commitIndex)));
+            Math.min(shardDurableIndex, durableIndex)));
         pr.lastSendNanos = nowNanos;
       }
       return;
@@ -1546,7 +1551,7 @@ public final class Replica {
     }
     long seq = lease.nextHeartbeat(nowNanos);
     outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex), entries,
-        commitIndex, seq, Math.min(shardDurableIndex, commitIndex)));
+        commitIndex, seq, Math.min(shardDurableIndex, durableIndex)));
     pr.nextIndex = prevIndex + entries.size() + 1;
     pr.lastSendNanos = nowNanos;
   }

@@ -91,4 +91,25 @@ class KnownSeedsTest {
     RunResult r = Simulation.run(seed, SimConfig.standard().withFsyncMode(FsyncMode.DEFERRED));
     assertThat(r.violations()).as(r.description()).isEmpty();
   }
+
+  /**
+   * Found by the sweep of the F2–F4 fixes (FINDINGS.md F5): 10642 and 11383 (a first version of
+   * the stand-in refill wedged the shard) and 8251 (catch-up threw on a compacted position), all
+   * fixed.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {8251, 10642, 11383})
+  void sweepOfTheFixesIsClean(long seed) {
+    RunResult r = Simulation.run(seed, SimConfig.standard());
+    assertThat(r.violations()).as(r.description()).isEmpty();
+  }
+
+  /** F5, open: a witness leader cannot fill keys-only entries every value keeper compacted. */
+  @org.junit.jupiter.api.Disabled("open: FINDINGS.md F5, seed 2922")
+  @ParameterizedTest
+  @ValueSource(longs = {2922})
+  void openFindingF5IsClean(long seed) {
+    RunResult r = Simulation.run(seed, SimConfig.standard());
+    assertThat(r.violations()).as(r.description()).isEmpty();
+  }
 }

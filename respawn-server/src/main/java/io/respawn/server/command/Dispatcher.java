@@ -386,6 +386,9 @@ public final class Dispatcher {
     if (spec.firstKey() == 0) {
       return !spec.has(Flag.WRITE); // FLUSHALL / FLUSHDB need no value
     }
+    if (blindOverwrite(spec, args)) {
+      return false; // its reply and its effect do not depend on the old value
+    }
     int last = spec.lastKey() < 0 ? args.length + spec.lastKey() : spec.lastKey();
     for (int i = spec.firstKey(); i <= last && i < args.length; i += Math.max(1, spec.step())) {
       if (pendingValues.pending(args[i])) {
@@ -393,6 +396,35 @@ public final class Dispatcher {
       }
     }
     return false;
+  }
+
+  /**
+   * Whether a command replaces its keys' values whatever they were and answers the same whatever
+   * they were: SET with no option but an expiry (no NX, XX, GET or KEEPTTL), SETEX, PSETEX,
+   * MSET. Such a write of a key whose value is still on a backup runs at once, with no pull
+   * (DESIGN.md §5.3: a write of a key not yet pulled needs none): its entry, once applied, makes
+   * the key known with the new value, and a pulled value arriving later is not installed over it
+   * (the key is no longer unknown); one arriving before is overwritten when the entry applies, and
+   * meanwhile reads see the write in flight. DEL, EXPIRE, INCR and the like answer from the old
+   * value and still wait for it.
+   */
+  static boolean blindOverwrite(CommandSpec spec, byte[][] args) {
+    return switch (spec.name()) {
+      case "set" -> {
+        for (int i = 3; i < args.length; i++) {
+          String opt = Args.lower(args[i]);
+          if (opt.equals("ex") || opt.equals("px") || opt.equals("exat")
+              || opt.equals("pxat")) {
+            i++; // its time
+          } else {
+            yield false; // NX, XX, GET, KEEPTTL (or a syntax error, answered by SET itself)
+          }
+        }
+        yield true;
+      }
+      case "setex", "psetex", "mset" -> true;
+      default -> false;
+    };
   }
 
   /**

@@ -77,6 +77,35 @@ class PendingValuesTest {
     assertThat(s.postponed).isNull();
   }
 
+  /**
+   * A write that replaces a value whatever it was needs no pull (DESIGN.md §5.3): SET with at
+   * most an expiry, SETEX, PSETEX and MSET run at once on a pending key; SET with NX, XX, GET or
+   * KEEPTTL, and DEL (whose reply counts the keys it removed), wait for the value.
+   */
+  @Test
+  void aBlindOverwriteOfAPendingKeyRunsAtOnceAndAConditionalOneWaits() {
+    pending.addAll(List.of("a", "b", "c", "d", "e", "f"));
+    Session s = h.session;
+    assertThat(h.call(s, "SET", "a", "1")).isEqualTo("OK");
+    assertThat(h.call(s, "SET", "b", "2", "EX", "100")).isEqualTo("OK");
+    assertThat(h.call(s, "SETEX", "c", "100", "3")).isEqualTo("OK");
+    assertThat(h.call(s, "MSET", "d", "4", "e", "5")).isEqualTo("OK");
+    assertThat(pulls).as("no pull for a blind overwrite").isEmpty();
+    pending.remove("a"); // its entry applied: the key is known with the written value
+    assertThat(h.call(h.newSession(), "GET", "a")).isEqualTo("\"1\"");
+
+    Session t = h.newSession();
+    assertThat(h.submit(t, "SET", "f", "6", "NX")).as("NX answers from the old value").isNull();
+    assertThat(pulls).containsExactly(List.of("f"));
+    Session u = h.newSession();
+    assertThat(h.submit(u, "SET", "f", "7", "KEEPTTL")).isNull();
+    Session v = h.newSession();
+    assertThat(h.submit(v, "DEL", "f")).isNull();
+    assertThat(pulls).hasSize(3);
+    arrive("f", "old");
+    assertThat(h.resumeHeld()).containsExactly("(nil)", "OK", "(integer) 1");
+  }
+
   @Test
   void aTransactionWaitsAtExecForTheKeysItsCommandsTouch() {
     pending.add("k");

@@ -99,6 +99,11 @@ public final class Epochs {
     retiredEpoch[p] = e;
   }
 
+  /** Writer: some retired resource waits to be closed. */
+  public boolean holdsRetired() {
+    return !retired[0].isEmpty() || !retired[1].isEmpty();
+  }
+
   /** Readers inside right now (for tests and assertions). */
   public long readersInside() {
     return pins.get(0) + pins.get(STRIDE);

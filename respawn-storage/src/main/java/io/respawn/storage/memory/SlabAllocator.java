@@ -310,9 +310,14 @@ public final class SlabAllocator implements AutoCloseable {
 
   /**
    * Writer: tries to advance the epoch and, if it did, makes the blocks retired two epochs ago
-   * reusable. Returns whether it advanced.
+   * reusable. Returns whether it advanced. Does nothing when nothing retired waits (no block, no
+   * resource of the {@link Epochs}): advancing writes a volatile (a full fence) twice, for
+   * nothing, and a witness rewriting its records in place retires nothing for most entries.
    */
   public boolean reclaim() {
+    if (retiredCount[0] == 0 && retiredCount[1] == 0 && !epochs.holdsRetired()) {
+      return false;
+    }
     boolean advanced = false;
     // Twice when no reader is inside at all: then what was retired just now is free at once.
     for (int i = 0; i < 2 && epochs.tryAdvance(); i++) {

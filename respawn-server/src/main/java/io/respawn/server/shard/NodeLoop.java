@@ -87,7 +87,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   public record Snapshot(NodeId leader, Status status, Role role, long term, long commitIndex,
       long appliedIndex, long lastIndex, long servingUntilNanos, boolean recovering,
       long keysPulled, Membership membership, FailureDetector.Suspicion leaderSuspicion,
-      long suspicionEpisodes) {}
+      long suspicionEpisodes, long durableIndex, long logFlushedIndex, boolean flushInFlight) {}
 
   private final NodeId self;
   private final NodeRuntime<Void, EngineStateMachine.Read> runtime;
@@ -686,14 +686,16 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     }
     snapshot = new Snapshot(r.leader(), r.status(), r.role(), r.term(), r.commitIndex(),
         r.appliedIndex(), r.lastIndex(), servingUntil, recovery.active(), recovery.keysPulled(),
-        r.membership(), r.leaderSuspicion(), r.suspicionEpisode());
+        r.membership(), r.leaderSuspicion(), r.suspicionEpisode(), r.durableIndex(),
+        runtime.log().lastFlushedIndex(), runtime.flushInFlight());
   }
 
   private void publishStopped() {
     Snapshot s = snapshot;
     snapshot = new Snapshot(null, Status.FOLLOWER, s.role(), s.term(), s.commitIndex(),
         s.appliedIndex(), s.lastIndex(), Long.MIN_VALUE, false, s.keysPulled(), s.membership(),
-        FailureDetector.Suspicion.NONE, s.suspicionEpisodes());
+        FailureDetector.Suspicion.NONE, s.suspicionEpisodes(), s.durableIndex(),
+        s.logFlushedIndex(), false);
   }
 
   @Override

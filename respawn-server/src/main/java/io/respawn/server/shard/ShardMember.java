@@ -362,6 +362,9 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_commit_index", s.commitIndex());
     shard.put("respawn_applied_index", s.appliedIndex());
     shard.put("respawn_last_index", s.lastIndex());
+    shard.put("respawn_durable_index", s.durableIndex());
+    shard.put("respawn_log_flushed_index", s.logFlushedIndex());
+    shard.put("respawn_log_flush_in_flight", s.flushInFlight() ? 1 : 0);
     long leaseLeft = s.servingUntilNanos() == Long.MIN_VALUE ? 0
         : Math.max(0, (s.servingUntilNanos() - System.nanoTime()) / 1_000_000);
     shard.put("respawn_lease_remaining_ms", leaseLeft);

@@ -782,6 +782,7 @@ public final class NodeRuntime<R, V> {
       flushReportDue = false;
       flushCompleted();
     }
+    reportFlushedIfBehind();
     maybeFlush();
     maybeSnapshot();
     if (snapshotSender.activeTransfers() > 0) {
@@ -808,6 +809,22 @@ public final class NodeRuntime<R, V> {
     log.flush();
     if (log.lastFlushedIndex() >= target) {
       flushCompleted();
+    }
+  }
+
+  /**
+   * Tells the core again what the replica log has flushed when the core counts less: the core
+   * counts a flush only for entries it has been told were persisted ({@code Replica.advance}),
+   * so a report that came first is lost to it, and with no later flush (every writer waiting
+   * for its DURABLE reply, no new entry) nothing would report again: the DURABLE index stayed
+   * one entry short for good (reproduced under 8 DURABLE writers: primary and backup had
+   * fsynced the entry, their cores counted the one before). Cheap: two reads per input.
+   */
+  private void reportFlushedIfBehind() {
+    long flushed = log.lastFlushedIndex();
+    if (!flushInFlight && flushed > replica.flushedIndex()
+        && flushed <= replica.log().lastIndex()) {
+      execute(replica.logFlushed(flushed, nowNanos));
     }
   }
 

@@ -365,6 +365,8 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_durable_index", s.durableIndex());
     shard.put("respawn_log_flushed_index", s.logFlushedIndex());
     shard.put("respawn_log_flush_in_flight", s.flushInFlight() ? 1 : 0);
+    shard.put("respawn_flushed_index", s.coreFlushedIndex());
+    shard.put("respawn_peers_flushed", s.peersFlushed());
     long leaseLeft = s.servingUntilNanos() == Long.MIN_VALUE ? 0
         : Math.max(0, (s.servingUntilNanos() - System.nanoTime()) / 1_000_000);
     shard.put("respawn_lease_remaining_ms", leaseLeft);

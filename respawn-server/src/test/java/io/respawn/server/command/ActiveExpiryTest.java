@@ -2,15 +2,13 @@ package io.respawn.server.command;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.respawn.server.testing.ForwardingKvStore;
 import io.respawn.server.testing.MapKvStore;
-import io.respawn.storage.KvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.ScanPage;
 import io.respawn.storage.StoredValue;
-import io.respawn.storage.WriteTicket;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,10 +18,13 @@ import org.junit.jupiter.api.Test;
  */
 class ActiveExpiryTest {
   /** A store that counts value reads and scans. */
-  static final class CountingStore implements KvStore {
-    final MapKvStore inner = new MapKvStore();
+  static final class CountingStore extends ForwardingKvStore {
     long valueReads;
     long scans;
+
+    CountingStore() {
+      super(new MapKvStore());
+    }
 
     @Override
     public StoredValue get(byte[] key) {
@@ -38,33 +39,10 @@ class ActiveExpiryTest {
     }
 
     @Override
-    public WriteTicket apply(List<Mutation> batch) {
-      return inner.apply(batch);
-    }
-
-    @Override
-    public long keyCount() {
-      return inner.keyCount();
-    }
-
-    @Override
-    public long expiringKeyCount() {
-      return inner.expiringKeyCount();
-    }
-
-    @Override
     public ScanPage scan(long cursor, int countHint) {
       scans++;
       return inner.scan(cursor, countHint);
     }
-
-    @Override
-    public CompletableFuture<Void> flushAll() {
-      return inner.flushAll();
-    }
-
-    @Override
-    public void close() {}
   }
 
   private static byte[] b(String s) {

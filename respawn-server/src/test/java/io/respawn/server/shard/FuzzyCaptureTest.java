@@ -6,6 +6,7 @@ import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.SnapshotMeta;
 import io.respawn.node.snapshot.SnapshotImage;
+import io.respawn.server.testing.ForwardingKvStore;
 import io.respawn.storage.KvStore;
 import io.respawn.storage.MemoryKvStore;
 import io.respawn.storage.Mutation;
@@ -13,14 +14,12 @@ import io.respawn.storage.MutationBatchCodec;
 import io.respawn.storage.ScanPage;
 import io.respawn.storage.StorageConfig;
 import io.respawn.storage.StoredValue;
-import io.respawn.storage.WriteTicket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -80,10 +79,13 @@ class FuzzyCaptureTest {
    * A memory store whose walk by the capture thread stops after its first page until {@link
    * #release}: the test applies entries meanwhile, as a node loop would.
    */
-  private static final class HeldWalkStore implements KvStore {
-    final MemoryKvStore inner = new MemoryKvStore(limits());
+  private static final class HeldWalkStore extends ForwardingKvStore {
     final CountDownLatch walkHeld = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
+
+    HeldWalkStore() {
+      super(new MemoryKvStore(limits()));
+    }
 
     @Override
     public ScanPage scan(long cursor, int countHint) {
@@ -97,36 +99,6 @@ class FuzzyCaptureTest {
         }
       }
       return inner.scan(cursor, countHint);
-    }
-
-    @Override
-    public StoredValue get(byte[] key) {
-      return inner.get(key);
-    }
-
-    @Override
-    public WriteTicket apply(List<Mutation> batch) {
-      return inner.apply(batch);
-    }
-
-    @Override
-    public long keyCount() {
-      return inner.keyCount();
-    }
-
-    @Override
-    public long expiringKeyCount() {
-      return inner.expiringKeyCount();
-    }
-
-    @Override
-    public CompletableFuture<Void> flushAll() {
-      return inner.flushAll();
-    }
-
-    @Override
-    public void close() {
-      inner.close();
     }
   }
 

@@ -562,7 +562,16 @@ public final class NodeRuntime<R, V> {
     if (first <= log.lastIndex()) {
       log.truncateSuffix(first);
     }
+    long flushedBefore = log.lastFlushedIndex();
     log.append(entries);
+    if (log.lastFlushedIndex() > flushedBefore) {
+      // the append flushed on its own (a segmented log seals a full segment: it fsyncs all it
+      // holds): no flush of ours will report it, so report it once the core counts these
+      // entries as persisted (afterInput). Unreported, the DURABLE index stayed short of an
+      // entry every member had fsynced until another write came; with every writer waiting
+      // for its DURABLE reply none came.
+      flushReportDue = true;
+    }
     listener.persisted(entries);
     if (!unflushed) {
       unflushed = true;
@@ -782,7 +791,6 @@ public final class NodeRuntime<R, V> {
       flushReportDue = false;
       flushCompleted();
     }
-    reportFlushedIfBehind();
     maybeFlush();
     maybeSnapshot();
     if (snapshotSender.activeTransfers() > 0) {
@@ -809,22 +817,6 @@ public final class NodeRuntime<R, V> {
     log.flush();
     if (log.lastFlushedIndex() >= target) {
       flushCompleted();
-    }
-  }
-
-  /**
-   * Tells the core again what the replica log has flushed when the core counts less: the core
-   * counts a flush only for entries it has been told were persisted ({@code Replica.advance}),
-   * so a report that came first is lost to it, and with no later flush (every writer waiting
-   * for its DURABLE reply, no new entry) nothing would report again: the DURABLE index stayed
-   * one entry short for good (reproduced under 8 DURABLE writers: primary and backup had
-   * fsynced the entry, their cores counted the one before). Cheap: two reads per input.
-   */
-  private void reportFlushedIfBehind() {
-    long flushed = log.lastFlushedIndex();
-    if (!flushInFlight && flushed > replica.flushedIndex()
-        && flushed <= replica.log().lastIndex()) {
-      execute(replica.logFlushed(flushed, nowNanos));
     }
   }
 

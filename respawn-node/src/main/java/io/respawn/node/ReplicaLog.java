@@ -23,7 +23,9 @@ import java.util.List;
  * state read back is the last one saved or, if the crash interrupted a save, the one before.
  * {@link #flush} may complete before it returns or later on a thread of the implementation; in
  * the latter case {@link #lastFlushedIndex} moves when it completes and the driver tells the
- * runtime ({@code NodeRuntime.onFlushed}). Any method may throw {@link
+ * runtime ({@code NodeRuntime.onFlushed}). An {@link #append} may also flush on its own (a
+ * segmented log fsyncs a segment it seals, with everything before it): {@link
+ * #lastFlushedIndex} then moves during the append, and the runtime reports it itself. Any method may throw {@link
  * io.respawn.storage.StorageException} (disk full, I/O error, corruption found on open); after
  * that the log past the last completed flush is unknown and the node must stop (fail-stop) and
  * reopen, which recovers. Not thread-safe: the driver's thread calls everything, except that an

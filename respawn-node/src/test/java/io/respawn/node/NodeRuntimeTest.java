@@ -190,6 +190,36 @@ class NodeRuntimeTest {
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("replicaAck DURABLE");
   }
 
+  /**
+   * A log may flush on its own while it appends (a segmented log fsyncs a segment it seals, and
+   * everything before it): the runtime then has no flush of its own to report, and must report
+   * that one. Before, a DURABLE write whose entry went out in the append that sealed a segment,
+   * on the primary and the backup, waited until some later write flushed again; with every
+   * client waiting for its reply, for good (E1's DURABLE cells, every client at once).
+   */
+  @Test
+  void aFlushTheLogDidWhileAppendingIsReported() {
+    boolean[] seal = {false};
+    TestShard s = new TestShard(RuntimeConfig.defaults(), l -> new ForwardingLog(l) {
+      @Override
+      public void append(List<io.respawn.core.Entry> entries) {
+        super.append(entries);
+        if (seal[0]) {
+          super.flush(); // everything written so far is durable before append returns
+        }
+      }
+    }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    s.deliverAll();
+    seal[0] = true;
+    ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.DURABLE);
+    leader.processQueued();
+    s.deliverAll();
+    assertThat(leader.log().lastFlushedIndex()).isEqualTo(h.index());
+    assertThat(h.durable()).as("flushed on the primary and the backup by their appends")
+        .isCompletedWithValue(h.index());
+  }
+
   @Test
   void aStorageFailureStopsTheRuntimeAndFailsWhatIsPending() {
     boolean[] broken = {false};

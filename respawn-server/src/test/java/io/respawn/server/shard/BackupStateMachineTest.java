@@ -1,9 +1,10 @@
 package io.respawn.server.shard;
 
+import static io.respawn.server.shard.ShardEntries.b;
+import static io.respawn.server.shard.ShardEntries.write;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.NodeId;
 import io.respawn.node.log.ReplicaLogConfig;
@@ -12,7 +13,6 @@ import io.respawn.server.peer.ValuePull.PullKeys;
 import io.respawn.server.peer.ValuePull.PullKeysReply;
 import io.respawn.storage.FileChannelDisk;
 import io.respawn.storage.Mutation;
-import io.respawn.storage.MutationBatchCodec;
 import io.respawn.storage.ScanPage;
 import io.respawn.storage.backup.BackupConfig;
 import io.respawn.storage.backup.BackupKvStore;
@@ -36,23 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
 class BackupStateMachineTest {
   @TempDir Path tmp;
 
-  private static byte[] b(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
   private static String s(byte[] b) {
     return new String(b, StandardCharsets.UTF_8);
-  }
-
-  private static Entry write(long term, long index, Mutation... mutations) {
-    List<byte[]> keys = new ArrayList<>();
-    for (Mutation m : mutations) {
-      if (m.kind() != Mutation.Kind.CLEAR) {
-        keys.add(m.key());
-      }
-    }
-    return Entry.normal(term, index, Command.of(MutationBatchCodec.encode(List.of(mutations)),
-        keys));
   }
 
   private static BackupConfig config() {

@@ -1,14 +1,13 @@
 package io.respawn.server.shard;
 
+import static io.respawn.server.shard.ShardEntries.b;
+import static io.respawn.server.shard.ShardEntries.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.server.testing.MapKvStore;
 import io.respawn.storage.Mutation;
-import io.respawn.storage.MutationBatchCodec;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -20,23 +19,8 @@ import org.junit.jupiter.api.Test;
  * value for a key whose newest write it knows only by timestamp.
  */
 class EngineStateMachineTest {
-  private static byte[] b(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
   private static String s(byte[] b) {
     return new String(b, StandardCharsets.UTF_8);
-  }
-
-  private static Entry write(long term, long index, Mutation... mutations) {
-    List<byte[]> keys = new ArrayList<>();
-    for (Mutation m : mutations) {
-      if (m.kind() != Mutation.Kind.CLEAR) {
-        keys.add(m.key());
-      }
-    }
-    return Entry.normal(term, index, Command.of(MutationBatchCodec.encode(List.of(mutations)),
-        keys));
   }
 
   @Test

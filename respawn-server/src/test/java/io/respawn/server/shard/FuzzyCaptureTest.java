@@ -1,8 +1,9 @@
 package io.respawn.server.shard;
 
+import static io.respawn.server.shard.ShardEntries.b;
+import static io.respawn.server.shard.ShardEntries.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.SnapshotMeta;
 import io.respawn.node.snapshot.SnapshotImage;
@@ -10,7 +11,6 @@ import io.respawn.server.testing.ForwardingKvStore;
 import io.respawn.storage.KvStore;
 import io.respawn.storage.MemoryKvStore;
 import io.respawn.storage.Mutation;
-import io.respawn.storage.MutationBatchCodec;
 import io.respawn.storage.ScanPage;
 import io.respawn.storage.StorageConfig;
 import io.respawn.storage.StoredValue;
@@ -39,19 +39,6 @@ class FuzzyCaptureTest {
   @TempDir Path tmp;
 
   private static final int KEYS = 5_000;
-
-  private static byte[] b(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static Entry write(long term, long index, Mutation... mutations) {
-    List<byte[]> keys = new ArrayList<>();
-    for (Mutation m : mutations) {
-      keys.add(m.key());
-    }
-    return Entry.normal(term, index, Command.of(MutationBatchCodec.encode(List.of(mutations)),
-        keys));
-  }
 
   private static StorageConfig limits() {
     return StorageConfig.defaults().withSizes(128L << 20, 1 << 20, 64, 4096);

@@ -1,8 +1,9 @@
 package io.respawn.server.shard;
 
+import static io.respawn.server.shard.ShardEntries.b;
+import static io.respawn.server.shard.ShardEntries.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.SnapshotMeta;
 import io.respawn.node.snapshot.SnapshotImage;
@@ -10,11 +11,9 @@ import io.respawn.node.snapshot.SnapshotReceiver;
 import io.respawn.node.snapshot.SnapshotSink;
 import io.respawn.server.testing.MapKvStore;
 import io.respawn.storage.Mutation;
-import io.respawn.storage.MutationBatchCodec;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -28,19 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MemberImagesTest {
   @TempDir Path tmp;
-
-  private static byte[] b(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static Entry write(long term, long index, Mutation... mutations) {
-    List<byte[]> keys = new ArrayList<>();
-    for (Mutation m : mutations) {
-      keys.add(m.key());
-    }
-    return Entry.normal(term, index, Command.of(MutationBatchCodec.encode(List.of(mutations)),
-        keys));
-  }
 
   private static String value(EngineStateMachine m, String key) {
     EngineStateMachine.Read r = m.read(b(key));

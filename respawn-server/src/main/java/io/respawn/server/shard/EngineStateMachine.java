@@ -118,7 +118,7 @@ public final class EngineStateMachine
   private MemberImages images;
   /** Capture keys-only images (a witness). */
   private boolean keysOnlyImages;
-  /** The image captured last and not yet kept (volatile: {@link #stopCapturing} may read it). */
+  /** The image captured last and not yet kept (volatile: {@link #abandonCapture} may read it on any thread). */
   private volatile MemberImages.Captured captured;
   /** Told of every entry applied, for the restart's replay figures; null: none. */
   private RestartPhases restartPhases;
@@ -440,22 +440,15 @@ public final class EngineStateMachine
   }
 
   /**
-   * Node loop: stops a walk still running, before a change its rule does not cover (the state
-   * replaced, or a store's values turned into timestamps); the runtime drops that image.
+   * Stops a walk still running: on the node loop before a change its rule does not cover (the
+   * state replaced, or a store's values turned into timestamps; the runtime drops that image),
+   * and on any thread when the member stops (a walk must not read a store closed under it).
    */
-  private void abandonCapture() {
+  void abandonCapture() {
     MemberImages.Captured c = captured;
     if (c != null && !c.ready()) {
       c.abandon();
     }
-  }
-
-  /**
-   * Any thread, when the member stops: a walk still running is abandoned, so that it does not
-   * read a store being closed under it (it would fail loudly for nothing).
-   */
-  public void stopCapturing() {
-    abandonCapture();
   }
 
   @Override

@@ -88,7 +88,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       long appliedIndex, long lastIndex, long servingUntilNanos, boolean recovering,
       long keysPulled, Membership membership, FailureDetector.Suspicion leaderSuspicion,
       long suspicionEpisodes, long durableIndex, long logFlushedIndex, boolean flushInFlight,
-      long coreFlushedIndex, String peersFlushed) {}
+      long coreFlushedIndex) {}
 
   private final NodeId self;
   private final NodeRuntime<Void, EngineStateMachine.Read> runtime;
@@ -688,22 +688,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     snapshot = new Snapshot(r.leader(), r.status(), r.role(), r.term(), r.commitIndex(),
         r.appliedIndex(), r.lastIndex(), servingUntil, recovery.active(), recovery.keysPulled(),
         r.membership(), r.leaderSuspicion(), r.suspicionEpisode(), r.durableIndex(),
-        runtime.log().lastFlushedIndex(), runtime.flushInFlight(), r.flushedIndex(),
-        peersFlushed(r));
-  }
-
-  /** Leader: each other voter's flushed index as this leader counts it ("n2=10,n3=9"). */
-  private static String peersFlushed(Replica r) {
-    if (r.status() != Status.LEADER) {
-      return "";
-    }
-    StringBuilder b = new StringBuilder();
-    for (NodeId id : r.membership().allVoters()) {
-      if (!id.equals(r.id())) {
-        b.append(b.isEmpty() ? "" : ",").append(id).append('=').append(r.flushedIndex(id));
-      }
-    }
-    return b.toString();
+        runtime.log().lastFlushedIndex(), runtime.flushInFlight(), r.flushedIndex());
   }
 
   private void publishStopped() {
@@ -711,7 +696,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     snapshot = new Snapshot(null, Status.FOLLOWER, s.role(), s.term(), s.commitIndex(),
         s.appliedIndex(), s.lastIndex(), Long.MIN_VALUE, false, s.keysPulled(), s.membership(),
         FailureDetector.Suspicion.NONE, s.suspicionEpisodes(), s.durableIndex(),
-        s.logFlushedIndex(), false, s.coreFlushedIndex(), "");
+        s.logFlushedIndex(), false, s.coreFlushedIndex());
   }
 
   @Override

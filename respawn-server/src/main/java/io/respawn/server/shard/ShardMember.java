@@ -366,7 +366,6 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_log_flushed_index", s.logFlushedIndex());
     shard.put("respawn_log_flush_in_flight", s.flushInFlight() ? 1 : 0);
     shard.put("respawn_flushed_index", s.coreFlushedIndex());
-    shard.put("respawn_peers_flushed", s.peersFlushed());
     long leaseLeft = s.servingUntilNanos() == Long.MIN_VALUE ? 0
         : Math.max(0, (s.servingUntilNanos() - System.nanoTime()) / 1_000_000);
     shard.put("respawn_lease_remaining_ms", leaseLeft);
@@ -511,7 +510,7 @@ public final class ShardMember implements AutoCloseable {
         log.warn("hand-over did not finish within {} ms; stopping anyway", HAND_OVER_WAIT_MILLIS);
       }
     }
-    stateMachine.stopCapturing(); // a snapshot walk must not outlive the store it reads
+    stateMachine.abandonCapture(); // a snapshot walk must not outlive the store it reads
     server.close(); // stops clients first; then the loop, the transport and the logs
     loop.close();
     stateMachine.close(); // the loop no longer applies or reads

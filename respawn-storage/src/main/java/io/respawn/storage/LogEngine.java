@@ -150,8 +150,12 @@ public final class LogEngine implements KvStore {
   private volatile StorageException failure;
   /** Non-null in deletes-only mode (the disk is full); guarded by {@code reserve} for changes. */
   private volatile DiskFullException diskFull;
-  /** Writes refused while the log is put back in order after a failed write (appendLock). */
-  private boolean resetting;
+  /**
+   * Non-null while the log is put back in order after a write the disk had no room for: the
+   * refusal writes that store values get meanwhile (deletes get a retry error). Guarded by
+   * appendLock. Set together with the failure, so no writer sees a reset without its cause.
+   */
+  private DiskFullException resetting;
   private final SpaceReserve reserve;
   /**
    * The newest CLEAR not yet made the start of the log: its batch opens segment {@code
@@ -479,10 +483,14 @@ public final class LogEngine implements KvStore {
     if (closed) {
       throw new StorageException("store is closed");
     }
+    DiskFullException reset = resetting;
+    if (reset != null) {
+      throw storesValues ? reset : new StorageException(
+          "store is putting its log back in order after a write the disk had no room for; retry");
+    }
     DiskFullException full = diskFull;
-    if (resetting || full != null && storesValues) {
-      throw full != null ? full
-          : new StorageException("store is putting its log back in order after a failed write");
+    if (full != null && storesValues) {
+      throw full;
     }
   }
 
@@ -974,7 +982,7 @@ public final class LogEngine implements KvStore {
     appendLock.lock();
     try {
       if (full) {
-        resetting = true; // refuse every write until the log is back in order
+        resetting = (DiskFullException) error; // refuse every write until the log is in order
       } else if (failure == null) {
         failure = error;
       }
@@ -1099,7 +1107,7 @@ public final class LogEngine implements KvStore {
           clearSequence = -1; // that CLEAR failed
         }
         writtenSequence = nextSequence - 1; // failed batches: nothing left to write or wait for
-        resetting = false;
+        resetting = null;
       } finally {
         appendLock.unlock();
       }
@@ -1111,7 +1119,7 @@ public final class LogEngine implements KvStore {
       appendLock.lock();
       try {
         failure = error;
-        resetting = false;
+        resetting = null;
       } finally {
         appendLock.unlock();
       }

@@ -199,7 +199,9 @@ public sealed interface Message
   /**
    * Answer to {@link RequestLog}. {@code prevMatches} false means the responder has no entry at
    * {@code fromIndex - 1} with the requested term (then {@code entries} is empty). The responder's
-   * last log position lets the requester compare logs by (term, index).
+   * last log position lets the requester compare logs by (term, index). {@code snapshotIndex} is
+   * the responder's snapshot base: at or above {@code fromIndex} it has compacted the range away
+   * for good (and keeps an image at or above it), so asking it again will not help.
    */
   record RequestLogResponse(
       NodeId from,
@@ -210,10 +212,20 @@ public sealed interface Message
       boolean prevMatches,
       List<Entry> entries,
       long lastLogIndex,
-      long lastLogTerm)
+      long lastLogTerm,
+      long snapshotIndex)
       implements Message {
     public RequestLogResponse {
       entries = List.copyOf(entries);
+      if (snapshotIndex < 0 || snapshotIndex > lastLogIndex) {
+        throw new IllegalArgumentException("snapshotIndex " + snapshotIndex
+            + " outside [0, lastLogIndex " + lastLogIndex + "]");
+      }
+    }
+
+    /** The responder compacted {@code fromIndex} away: it can never serve this range. */
+    public boolean compactedRange() {
+      return !prevMatches && snapshotIndex >= fromIndex;
     }
 
     @Override
@@ -309,7 +321,10 @@ public sealed interface Message
    * Leader to a member that keeps values: send {@code target} an image at or above {@code
    * baseIndex} (the leader's compaction base: the target needs the state there before the
    * leader's log can continue it). A leader that is a witness asks this when a member that keeps
-   * values needs entries it compacted: its own image has keys only. Handled by the runtime; only
+   * values needs entries it compacted: its own image has keys only. It asks it too, with {@code
+   * baseIndex} the first entry it lacks values for, when a member that keeps values needs values
+   * of entries the leader holds keys-only and the members that kept them compacted them (they
+   * answered its {@link RequestLog} with the range compacted). Handled by the runtime; only
    * a member of the same term obeys. A member whose kept image is older than the base captures
    * a new one first (its applied state reaches the base, which is durable on the shard), keeps
    * it, and sends it when asked again (docs/protocol.md §15).

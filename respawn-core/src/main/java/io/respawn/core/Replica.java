@@ -139,6 +139,17 @@ public final class Replica {
   private long durableIndex;
   private long heartbeatDueNanos;
   private long fillDueNanos = Long.MIN_VALUE;
+  /** Leader: the index the current fill rounds ask values from, and when they first asked. */
+  private long fillFrom;
+  private long fillFromSinceNanos;
+  /**
+   * Leader: a value-keeping member that answered a fill with the range compacted away (its
+   * snapshot base {@link #fillCompactedThrough} is at or above what was asked), in this term;
+   * null if none. Its kept image is at or above that base, so it can send a follower the state
+   * the compacted entries built (see {@link #fillByHelperSnapshot}).
+   */
+  private NodeId fillCompactedBy;
+  private long fillCompactedThrough;
 
   // ---- Ready bookkeeping ----
   private final List<Message> outbox = new ArrayList<>();
@@ -985,6 +996,9 @@ public final class Replica {
     timeoutNowSent = false;
     committedInTerm = false;
     durableIndex = 0;
+    fillFrom = 0;
+    fillCompactedBy = null;
+    fillCompactedThrough = 0;
   }
 
   /**
@@ -1374,7 +1388,7 @@ public final class Replica {
       entries = log.entries(m.fromIndex(), m.fromIndex() + max - 1);
     }
     outbox.add(new RequestLogResponse(self, m.from(), term, m.requestId(), m.fromIndex(),
-        prevMatches, entries, log.lastIndex(), log.lastTerm()));
+        prevMatches, entries, log.lastIndex(), log.lastTerm(), log.snapshotIndex()));
   }
 
   private void onRequestLogResponse(RequestLogResponse m) {
@@ -1382,7 +1396,36 @@ public final class Replica {
       onCatchUpResponse(m);
     } else if (status == Status.LEADER && m.prevMatches()) {
       fillElided(m.entries());
+    } else if (status == Status.LEADER && m.compactedRange() && keepsValues(m.from())
+        && m.snapshotIndex() >= fillCompactedThrough) {
+      fillCompactedBy = m.from();
+      fillCompactedThrough = m.snapshotIndex();
     }
+  }
+
+  /**
+   * Leader: {@code peer} keeps values and needs the values of entries from {@code first} that we
+   * hold keys-only; asking members for them has gone on for a heartbeat interval without an
+   * answer that fills {@code first}, and a value-keeping member answered that it compacted
+   * {@code first} away. Then every member that kept those values in its log may have compacted
+   * them (they were durable on the shard under an earlier leader): no fill will ever come, and a
+   * follower that is not behind our base would wait for it forever while every write needs it
+   * (the simulator's F5, seed 2922). Ask that member to send its image instead, at or above
+   * {@code first}: it holds one at or above its base, so it can send at once, and the follower
+   * installs it (above its commit index, since it lacks {@code first}) and resumes the log after
+   * it. A member that could still serve the range but whose answer was lost costs a transfer
+   * instead of a fill, never correctness: any image is of committed state durable on the shard.
+   * Returns whether a transfer was asked for.
+   */
+  private boolean fillByHelperSnapshot(NodeId peer, long first) {
+    NodeId via = fillCompactedBy;
+    if (via == null || fillCompactedThrough < first || first != fillFrom
+        || nowNanos - fillFromSinceNanos < heartbeatIntervalNanos || via.equals(peer)
+        || !keepsValues(via) || unreachable.contains(via)) {
+      return false;
+    }
+    snapshotSends.put(peer, new SnapshotSend(peer, false, via, first));
+    return true;
   }
 
   /** Leader: swap elided copies for full ones a peer sent (same (term, index) = same entry). */
@@ -1526,6 +1569,7 @@ public final class Replica {
       // (a stand-in still refilling is not probed: it would accept over its keys-only copies)
       if (pr.elidedProbeFailedAt == first || pr.matchIndex < pr.keysOnlyThrough) {
         requestFill(first);
+        fillByHelperSnapshot(peer, first);
         if (!heartbeat) {
           return;
         }
@@ -1571,6 +1615,10 @@ public final class Replica {
       return;
     }
     fillDueNanos = nowNanos + heartbeatIntervalNanos;
+    if (index != fillFrom) {
+      fillFrom = index;
+      fillFromSinceNanos = nowNanos;
+    }
     for (NodeId peer : membership.allVoters()) {
       if (!peer.equals(self)) {
         outbox.add(new RequestLog(self, peer, term, nextRequestId++, index, log.term(index - 1),

@@ -12,17 +12,32 @@ import java.util.Objects;
  * <p>{@code via}: null when this node sends its own image; otherwise the member that keeps values
  * and should send its image instead ({@link Message.SendSnapshot}), because this leader is a
  * witness whose image has no values to give.
+ *
+ * <p>{@code imageIndexMin}: the image sent must be at or above this index; 0 means the leader's
+ * snapshot base (the usual case: the peer is behind it). Above the base when the peer is not
+ * behind the base but needs values of entries the leader holds keys-only and every member that
+ * kept them compacted them away: an image at or above the first such entry replaces them (a
+ * helper that compacted them keeps one).
  */
-public record SnapshotSend(NodeId to, boolean keysOnly, NodeId via) {
+public record SnapshotSend(NodeId to, boolean keysOnly, NodeId via, long imageIndexMin) {
   public SnapshotSend {
     Objects.requireNonNull(to, "to");
     if (via != null && keysOnly) {
       throw new IllegalArgumentException("a keys-only snapshot is always the leader's own");
     }
+    if (imageIndexMin < 0 || (imageIndexMin > 0 && via == null)) {
+      throw new IllegalArgumentException("imageIndexMin " + imageIndexMin
+          + " (above the base only through a helper)");
+    }
+  }
+
+  /** A helper sends its image, at or above the leader's base. */
+  public SnapshotSend(NodeId to, boolean keysOnly, NodeId via) {
+    this(to, keysOnly, via, 0);
   }
 
   /** The leader sends its own image. */
   public SnapshotSend(NodeId to, boolean keysOnly) {
-    this(to, keysOnly, null);
+    this(to, keysOnly, null, 0);
   }
 }

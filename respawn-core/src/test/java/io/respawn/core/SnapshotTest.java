@@ -206,4 +206,81 @@ class SnapshotTest {
     assertThat(w.compactableIndex()).isEqualTo(w.commitIndex());
     c.checkSafety();
   }
+
+  /**
+   * F5 of respawn-sim/FINDINGS.md (seed 2922): a witness leads holding entries keys-only (the
+   * primary appended them), and a member that keeps values needs their values, but is not behind
+   * the leader's base (the witness compacted nothing), so no snapshot is asked for the usual way.
+   * The primary and the backup, the only members that had the values in their logs, compacted
+   * them (durable on the shard under the primary). Every fill the leader asks for is refused
+   * with the range compacted; the leader then asks one of them to send its image, at or above
+   * the first entry missing, and the follower goes on from the log after it. Here the follower
+   * is a learner backup that was down from the start; in the seed it was a voting backup whose
+   * every write the shard needed, so it stopped committing.
+   */
+  @Test
+  void aValueKeeperNeedingValuesEveryMemberCompactedGetsAHelpersImage() {
+    Membership m = Membership.of(Membership.Member.voter(1, Role.PRIMARY),
+        Membership.Member.voter(2, Role.BACKUP), Membership.Member.voter(3, Role.WITNESS),
+        Membership.Member.learner(4, Role.BACKUP));
+    Cluster c = new Cluster(m);
+    c.down.add(n(4));
+    c.tickAll();
+    for (int i = 0; i < 800 && c.r(1).status() != Status.LEADER; i++) {
+      c.globalNanos += 10 * Cluster.MS;
+      c.tick(1);
+      c.deliverAll();
+    }
+    assertThat(c.r(1).status()).isEqualTo(Status.LEADER);
+    c.run(300);
+    for (int i = 0; i < 10; i++) {
+      c.propose("v" + i, "k" + (i % 3));
+      c.run(50);
+    }
+    c.run(300);
+    long committed = c.r(1).commitIndex();
+    assertThat(c.r(1).compactableIndex()).isEqualTo(committed);
+    assertThat(c.r(2).compactableIndex()).isEqualTo(committed);
+    SnapshotMeta base = c.r(1).compact(committed);
+    assertThat(c.r(2).compact(committed)).isEqualTo(base);
+
+    Replica old = c.r(1);
+    assertThat(old.transferLeadership(n(3), c.now(n(1)))).isTrue();
+    c.handle(n(1), old.ready());
+    c.run(2_000);
+    Replica w = c.r(3);
+    assertThat(c.leader()).isSameAs(w);
+    assertThat(w.snapshotIndex()).isZero(); // the learner is not behind the leader's base
+    long firstElided = 0;
+    for (long i = 1; i <= committed && firstElided == 0; i++) {
+      firstElided = w.log().entry(i).isElided() ? i : 0;
+    }
+    assertThat(firstElided).as("the witness leader holds the primary's writes keys-only")
+        .isPositive();
+
+    c.snapshotSends.clear();
+    c.down.remove(n(4));
+    c.run(1_000);
+    assertThat(c.r(4).lastIndex()).as("nobody can fill the values the learner needs")
+        .isLessThan(firstElided);
+    SnapshotSend send = c.snapshotSends.stream().filter(x -> x.to().equals(n(4))).findFirst()
+        .orElseThrow(() -> new AssertionError("no snapshot asked for the learner: "
+            + c.snapshotSends));
+    assertThat(send.via()).isIn(n(1), n(2));
+    assertThat(send.keysOnly()).isFalse();
+    assertThat(send.imageIndexMin()).isEqualTo(firstElided);
+    // the helper's runtime streams its kept image (at its base, which is at or above the first
+    // missing entry); the learner installs it and takes the rest from the log
+    c.handle(n(4), c.r(4).installSnapshot(base, send.via(), w.term(), c.now(n(4))));
+    assertThat(c.installed.get(n(4))).containsExactly(base);
+    c.propose("after", "k9");
+    c.run(1_000);
+    c.checkSafety();
+    Replica learner = c.r(4);
+    assertThat(learner.lastIndex()).isEqualTo(w.lastIndex());
+    assertThat(learner.commitIndex()).isEqualTo(w.commitIndex());
+    for (long i = base.index() + 1; i <= learner.lastIndex(); i++) {
+      assertThat(learner.log().entry(i).isElided()).as("entry %d on the learner", i).isFalse();
+    }
+  }
 }

@@ -700,11 +700,16 @@ public final class NodeRuntime<R, V> {
     return 0;
   }
 
-  /** Leader: the core asked for a transfer; stream the kept image (if it reaches the base). */
+  /**
+   * Leader: the core asked for a transfer; stream the kept image (if it reaches the base), or ask
+   * the helper it named to send one at or above the base (or above {@link
+   * SnapshotSend#imageIndexMin}, when the peer needs values of entries every member that kept
+   * them compacted away).
+   */
   private void startTransfer(SnapshotSend send) {
     if (send.via() != null) {
       transport.send(send.via(), new Message.SendSnapshot(replica.id(), send.via(),
-          replica.term(), send.to(), replica.snapshotIndex()));
+          replica.term(), send.to(), Math.max(replica.snapshotIndex(), send.imageIndexMin())));
       return;
     }
     SnapshotImage image = store.keptSnapshot();

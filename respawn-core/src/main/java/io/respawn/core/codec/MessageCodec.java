@@ -53,7 +53,7 @@ import java.util.List;
  *
  *  REQUEST_LOG_RESPONSE (6)
  *  | requestId i64 | fromIndex i64 | prevMatches u8 | lastLogIndex i64 | lastLogTerm i64 |
- *  | count u32 | count x (entryLen u32 | entry body) |
+ *  | snapshotIndex i64 | count u32 | count x (entryLen u32 | entry body) |
  *
  *  SNAPSHOT_CHUNK (7)
  *  | snapshotIndex i64 | snapshotTerm i64 | totalBytes i64 | offset i64 | dataLen u32 |
@@ -106,7 +106,7 @@ public final class MessageCodec {
       // header only
     } else if (m instanceof RequestLogResponse r) {
       w.i64(r.requestId()).i64(r.fromIndex()).bool(r.prevMatches()).i64(r.lastLogIndex())
-          .i64(r.lastLogTerm());
+          .i64(r.lastLogTerm()).i64(r.snapshotIndex());
       writeEntries(w, r.entries());
     } else {
       throw new AssertionError(m);
@@ -196,8 +196,13 @@ public final class MessageCodec {
         boolean prevMatches = r.bool("prevMatches");
         long lastIndex = r.nonNegativeLong("lastLogIndex");
         long lastTerm = r.nonNegativeLong("lastLogTerm");
+        long snapshotIndex = r.nonNegativeLong("snapshotIndex");
+        if (snapshotIndex > lastIndex) {
+          throw new CodecException("snapshotIndex " + snapshotIndex + " above lastLogIndex "
+              + lastIndex);
+        }
         yield new RequestLogResponse(from, to, term, requestId, fromIndex, prevMatches,
-            readEntries(r), lastIndex, lastTerm);
+            readEntries(r), lastIndex, lastTerm, snapshotIndex);
       }
     };
     r.expectEnd(type.name());

@@ -103,8 +103,14 @@ class CodecTest {
             rnd.nextInt(99), rnd.nextInt(9)),
         new Message.RequestLog(a, b, t, rnd.nextLong(), 1 + rnd.nextInt(99), rnd.nextInt(9),
             rnd.nextInt(64)),
-        new Message.RequestLogResponse(a, b, t, rnd.nextLong(), 1 + rnd.nextInt(99),
-            rnd.nextBoolean(), entries(rnd), rnd.nextInt(99), rnd.nextInt(9)));
+        requestLogResponse(a, b, t, rnd));
+  }
+
+  private static Message.RequestLogResponse requestLogResponse(NodeId a, NodeId b, long t,
+      Random rnd) {
+    int last = rnd.nextInt(99);
+    return new Message.RequestLogResponse(a, b, t, rnd.nextLong(), 1 + rnd.nextInt(99),
+        rnd.nextBoolean(), entries(rnd), last, rnd.nextInt(9), rnd.nextInt(last + 1));
   }
 
   private static byte[] toArray(ByteBuffer b) {

@@ -40,6 +40,8 @@ public sealed interface Message
    * durable on the shard (a write quorum flushed everything up to it, so no crash loses it) and,
    * when the leader keeps no values, also held in full and flushed by a member that keeps values:
    * a follower may compact its log only up to there (0: nothing known; docs/protocol.md §15).
+   * {@code flushWanted} is the highest index of this term a DURABLE write waits on (0: none): a
+   * follower holding entries up to there flushes at once instead of within its flush interval.
    */
   record AppendEntries(
       NodeId from,
@@ -50,7 +52,8 @@ public sealed interface Message
       List<Entry> entries,
       long leaderCommit,
       long heartbeatSeq,
-      long leaderDurable)
+      long leaderDurable,
+      long flushWanted)
       implements Message {
     public AppendEntries {
       Objects.requireNonNull(from);
@@ -60,12 +63,22 @@ public sealed interface Message
         throw new IllegalArgumentException("leaderDurable " + leaderDurable + " outside [0,"
             + " leaderCommit " + leaderCommit + "]");
       }
+      if (flushWanted < 0) {
+        throw new IllegalArgumentException("flushWanted " + flushWanted + " must be >= 0");
+      }
     }
 
-    /** An AppendEntries that tells no durable index. */
+    /** An AppendEntries that tells no durable index and wants no flush. */
     public AppendEntries(NodeId from, NodeId to, long term, long prevLogIndex, long prevLogTerm,
         List<Entry> entries, long leaderCommit, long heartbeatSeq) {
-      this(from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, heartbeatSeq, 0);
+      this(from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, heartbeatSeq, 0, 0);
+    }
+
+    /** An AppendEntries that wants no flush. */
+    public AppendEntries(NodeId from, NodeId to, long term, long prevLogIndex, long prevLogTerm,
+        List<Entry> entries, long leaderCommit, long heartbeatSeq, long leaderDurable) {
+      this(from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, heartbeatSeq,
+          leaderDurable, 0);
     }
 
     @Override

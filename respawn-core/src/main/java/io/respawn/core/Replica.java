@@ -112,6 +112,11 @@ public final class Replica {
   private long ackedMatchIndex;
   /** Follower: the flushed index last reported to the current leader. */
   private long reportedFlushedIndex;
+  /**
+   * Follower: the highest index of the current leader's term that a DURABLE write waits on and
+   * that this follower holds as matching (0: none); the runtime flushes at once up to there.
+   */
+  private long leaderFlushWanted;
 
   // candidate
   private final Set<NodeId> granted = new LinkedHashSet<>();
@@ -137,6 +142,11 @@ public final class Replica {
   private boolean committedInTerm;
   /** Leader: highest committed index flushed on a write quorum (monotone while leading). */
   private long durableIndex;
+  /**
+   * Leader: the highest index of this term a DURABLE write waits on (0: none), told to followers
+   * in every AppendEntries so they flush it at once.
+   */
+  private long flushWantedIndex;
   private long heartbeatDueNanos;
   private long fillDueNanos = Long.MIN_VALUE;
   /** Leader: the index the current fill rounds ask values from, and when they first asked. */
@@ -369,6 +379,15 @@ public final class Replica {
    * the caller (the runtime's queue limits); an empty batch appends nothing.
    */
   public Proposal propose(List<Command> commands, long nowNanos) {
+    return propose(commands, false, nowNanos);
+  }
+
+  /**
+   * As {@link #propose(List, long)}; with {@code flushWanted} a DURABLE write waits on the batch,
+   * so the followers are asked to flush it at once ({@link Message.AppendEntries#flushWanted()})
+   * rather than within their flush interval.
+   */
+  public Proposal propose(List<Command> commands, boolean flushWanted, long nowNanos) {
     Objects.requireNonNull(commands, "commands");
     for (Command c : commands) {
       Objects.requireNonNull(c, "command");
@@ -383,6 +402,9 @@ public final class Replica {
     long first = log.lastIndex() + 1;
     for (Command c : commands) {
       log.append(new Entry(term, log.lastIndex() + 1, EntryKind.NORMAL, c, null));
+    }
+    if (flushWanted) {
+      flushWantedIndex = log.lastIndex(); // before the AppendEntries that carry it are built
     }
     replicateAppended();
     return new Proposal(term, first, commands.size(), drain());
@@ -519,6 +541,7 @@ public final class Replica {
     log.flushedTo(flushedIndex);
     if (status == Status.LEADER) {
       updateDurable();
+      sendToKeysOnlyFollowers(); // our own flush may raise what they may receive
     } else if (status == Status.FOLLOWER && leader != null && ackedMatchIndex > 0) {
       long flushed = Math.min(log.flushedIndex(), ackedMatchIndex);
       if (flushed > reportedFlushedIndex) {
@@ -715,7 +738,7 @@ public final class Replica {
     if (heartbeat) {
       long seq = lease.nextHeartbeat(nowNanos);
       outbox.add(new AppendEntries(self, peer, term, log.lastIndex(), log.lastTerm(), List.of(),
-          commitIndex, seq, Math.min(shardDurableIndex, durableIndex)));
+          commitIndex, seq, Math.min(shardDurableIndex, durableIndex), flushWantedIndex));
       pr.lastSendNanos = nowNanos;
     }
   }
@@ -779,6 +802,16 @@ public final class Replica {
   /** Last index the runtime has reported flushed ({@link #logFlushed}), as the log holds it now. */
   public long flushedIndex() {
     return log.flushedIndex();
+  }
+
+  /**
+   * Follower: the highest index of its leader's log that a DURABLE write waits on and that this
+   * follower holds (0: none, or not a follower): a flush up to there is due at once. The leader
+   * asks through {@link #propose(List, boolean, long)}; other entries are flushed within the
+   * runtime's flush interval.
+   */
+  public long flushWantedByLeader() {
+    return status == Status.FOLLOWER ? leaderFlushWanted : 0;
   }
 
   /**
@@ -976,6 +1009,7 @@ public final class Replica {
     leader = newLeader;
     ackedMatchIndex = 0;
     reportedFlushedIndex = 0;
+    leaderFlushWanted = 0;
     clearCandidacy();
     clearLeadership();
     setStatus(Status.FOLLOWER);
@@ -999,6 +1033,7 @@ public final class Replica {
     fillFrom = 0;
     fillCompactedBy = null;
     fillCompactedThrough = 0;
+    flushWantedIndex = 0;
   }
 
   /**
@@ -1010,6 +1045,7 @@ public final class Replica {
     leader = null;
     ackedMatchIndex = 0;
     reportedFlushedIndex = 0;
+    leaderFlushWanted = 0;
     setStatus(Status.CATCHING_UP);
     catchUpDeadlineNanos = nowNanos + catchUpTimeoutNanos;
     List<NodeId> peers = new ArrayList<>(membership.allVoters());
@@ -1300,6 +1336,7 @@ public final class Replica {
     }
     ackedMatchIndex = Math.max(ackedMatchIndex, matched);
     shardDurableIndex = Math.max(shardDurableIndex, Math.min(m.leaderDurable(), matched));
+    leaderFlushWanted = Math.max(leaderFlushWanted, Math.min(m.flushWanted(), matched));
     long flushed = Math.min(log.flushedIndex(), matched);
     reportedFlushedIndex = Math.max(reportedFlushedIndex, flushed);
     outbox.add(new AppendEntriesResponse(self, m.from(), term, true, matched, log.lastIndex(),
@@ -1333,6 +1370,9 @@ public final class Replica {
       }
       if (flushedMoved) {
         updateDurable();
+        if (storesFull(m.from())) {
+          sendToKeysOnlyFollowers(); // a value keeper's flush may raise what they may receive
+        }
       }
       if (pr.matchIndex < log.lastIndex()) {
         sendAppend(m.from(), false);
@@ -1468,6 +1508,23 @@ public final class Replica {
     maybeCommit(); // a single-voter configuration commits on its own persistence
   }
 
+  /**
+   * Leader: sends keys-only members what {@link #elidedCap()} now lets them have. The cap rises
+   * when a value keeper reports a flush; without this the entries would wait for the next
+   * proposal or heartbeat round, and a follower flushes within its interval, not per append.
+   */
+  private void sendToKeysOnlyFollowers() {
+    for (Map.Entry<NodeId, Progress> e : progress.entrySet()) {
+      Progress pr = e.getValue();
+      // Only one in plain replication: a snapshot or an unreachable peer is the heartbeat
+      // round's business (asking for a snapshot again at every flush report would restart it).
+      if (!storesFull(e.getKey()) && !unreachable.contains(e.getKey())
+          && pr.nextIndex - 1 >= log.snapshotIndex() && pr.nextIndex <= log.lastIndex()) {
+        sendAppend(e.getKey(), false);
+      }
+    }
+  }
+
   /** Whether {@code peer} keeps values (receives full entries) rather than keys only. */
   private boolean storesFull(NodeId peer) {
     Role r = membership.member(peer).map(Membership.Member::role).orElse(Role.WITNESS);
@@ -1537,7 +1594,7 @@ public final class Replica {
         long prevIndex = Math.max(log.snapshotIndex(), Math.min(pr.matchIndex, log.lastIndex()));
         outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex),
             List.of(), commitIndex, lease.nextHeartbeat(nowNanos),
-            Math.min(shardDurableIndex, durableIndex)));
+            Math.min(shardDurableIndex, durableIndex), flushWantedIndex));
         pr.lastSendNanos = nowNanos;
       }
       return;
@@ -1595,7 +1652,7 @@ public final class Replica {
     }
     long seq = lease.nextHeartbeat(nowNanos);
     outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex), entries,
-        commitIndex, seq, Math.min(shardDurableIndex, durableIndex)));
+        commitIndex, seq, Math.min(shardDurableIndex, durableIndex), flushWantedIndex));
     pr.nextIndex = prevIndex + entries.size() + 1;
     pr.lastSendNanos = nowNanos;
   }

@@ -59,9 +59,12 @@ import java.util.concurrent.CompletableFuture;
  * <h2>Flushing</h2>
  *
  * Entries are acknowledged to the leader once written in order (ORDERED replica acks). The log is
- * flushed by policy: a follower flushes as soon as it has written something (its flushed index
- * reaches the leader and makes DURABLE acknowledgements possible), a leader as soon as a DURABLE
- * proposal waits, and otherwise within {@code flushIntervalMillis}. A flush that completes later
+ * flushed by policy: at once when a DURABLE write waits on what it holds (on the leader, a
+ * DURABLE proposal; on a follower, the leader's {@link Replica#flushWantedByLeader()}, which it
+ * sends with the entries: the follower's flushed index reaches the leader and makes the DURABLE
+ * acknowledgement possible), and otherwise within {@code flushIntervalMillis} of the first
+ * unflushed write, on every member alike (an fsync per AppendEntries on the followers, whatever
+ * the writes asked for, cost the shard more CPU than any other single step of an ORDERED write). A flush that completes later
  * (on the log's own thread, or in virtual time) is reported with {@link #onFlushed()}; one flush
  * is in flight at a time, and it covers everything written before it started.
  *
@@ -315,10 +318,12 @@ public final class NodeRuntime<R, V> {
       while (proposals.hasQueued()) {
         List<ProposalHandle<R>> batch = proposals.takeBatch();
         List<Command> commands = new ArrayList<>(batch.size());
+        boolean durableWaits = false;
         for (ProposalHandle<R> h : batch) {
           commands.add(h.command());
+          durableWaits |= h.level() == Durability.DURABLE;
         }
-        Proposal p = replica.propose(commands, nowNanos);
+        Proposal p = replica.propose(commands, durableWaits, nowNanos);
         proposals.proposed(batch, p, replica.leader());
         execute(p.ready());
       }
@@ -811,8 +816,9 @@ public final class NodeRuntime<R, V> {
     if (flushInFlight || log.lastFlushedIndex() >= log.lastIndex()) {
       return;
     }
-    boolean due = replica.status() != Status.LEADER
-        || proposals.durableWanted() > log.lastFlushedIndex()
+    long wanted = replica.status() == Status.LEADER
+        ? proposals.durableWanted() : replica.flushWantedByLeader();
+    boolean due = wanted > log.lastFlushedIndex()
         || nowNanos - unflushedSinceNanos >= flushIntervalNanos;
     if (!due) {
       return;

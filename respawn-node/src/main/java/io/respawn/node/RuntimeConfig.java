@@ -12,8 +12,9 @@ import java.util.Objects;
  *     crash may lose the unflushed suffix), or {@link Durability#DURABLE} once flushed (every
  *     Ready with entries is fsynced before its messages leave; needs a replica log whose flush
  *     completes before it returns)
- * @param flushIntervalMillis longest time an entry this node leads stays unflushed when nobody
- *     waits for DURABLE (followers flush at once, and a DURABLE proposal flushes at once)
+ * @param flushIntervalMillis longest time an entry stays unflushed on this node when no DURABLE
+ *     write waits on it (leader or follower; a DURABLE write's entries are flushed at once on the
+ *     leader and, told by the leader, on its followers)
  * @param proposalsQueuedMax proposals waiting for the next {@link NodeRuntime#processQueued()};
  *     more are refused with {@link Refusal.Reason#QUEUE_FULL}
  * @param proposalsInFlightMax proposals queued or appended but not yet applied; more are refused

@@ -220,6 +220,56 @@ class NodeRuntimeTest {
         .isCompletedWithValue(h.index());
   }
 
+  /**
+   * A follower flushes at once only what a DURABLE write waits on (its leader says so in the
+   * AppendEntries that carry it) and ORDERED entries within the flush interval, as the leader
+   * does: an fsync for every AppendEntries on every follower was the largest single cost of an
+   * ORDERED write. Both halves fail without the change: a follower that flushes every append
+   * fails the first, one the leader does not tell fails the second (the DURABLE write waits out
+   * the interval).
+   */
+  @Test
+  void followersFlushAtOnceOnlyWhatADurableWriteWaitsOn() {
+    List<int[]> flushes = new ArrayList<>();
+    TestShard s = new TestShard(RuntimeConfig.defaults(), l -> {
+      int[] count = new int[1];
+      flushes.add(count);
+      return new ForwardingLog(l) {
+        @Override
+        public void flush() {
+          count[0]++;
+          super.flush();
+        }
+      };
+    }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long, String> backup = s.n(1);
+    s.run(200); // everything so far flushed within the interval
+    int backupFlushes = flushes.get(1)[0];
+
+    for (int i = 0; i < 5; i++) {
+      ProposalHandle<Long> ordered = leader.propose(cmd("o" + i, "1"), Durability.ORDERED);
+      leader.processQueued();
+      s.deliverAll();
+      assertThat(ordered.ordered()).as("committed on the written, unflushed copies")
+          .isCompleted();
+    }
+    assertThat(backup.log().lastFlushedIndex()).as("ORDERED entries wait for the interval")
+        .isLessThan(backup.log().lastIndex());
+    assertThat(flushes.get(1)[0]).isEqualTo(backupFlushes);
+    s.run(RuntimeConfig.defaults().flushIntervalMillis() + 10);
+    assertThat(backup.log().lastFlushedIndex()).as("flushed within the interval")
+        .isEqualTo(backup.log().lastIndex());
+    assertThat(flushes.get(1)[0]).as("one fsync for the five").isEqualTo(backupFlushes + 1);
+
+    ProposalHandle<Long> durable = leader.propose(cmd("d", "1"), Durability.DURABLE);
+    leader.processQueued();
+    s.deliverAll(); // no time passes
+    assertThat(backup.log().lastFlushedIndex()).as("flushed at once: the leader asked")
+        .isEqualTo(durable.index());
+    assertThat(durable.durable()).isCompletedWithValue(durable.index());
+  }
+
   @Test
   void aStorageFailureStopsTheRuntimeAndFailsWhatIsPending() {
     boolean[] broken = {false};

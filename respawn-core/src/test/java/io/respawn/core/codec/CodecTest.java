@@ -97,6 +97,8 @@ class CodecTest {
     return List.of(
         new Message.AppendEntries(a, b, t, rnd.nextInt(99), rnd.nextInt(9), entries(rnd),
             rnd.nextInt(99), rnd.nextLong()),
+        new Message.AppendEntries(a, b, t, rnd.nextInt(99), rnd.nextInt(9), entries(rnd),
+            99 + rnd.nextInt(99), rnd.nextLong(), rnd.nextInt(99), rnd.nextInt(999)),
         appendResponse(a, b, t, rnd),
         new Message.RequestVote(a, b, t, rnd.nextInt(99), rnd.nextInt(9), rnd.nextBoolean()),
         new Message.RequestVoteResponse(a, b, t, rnd.nextBoolean(), rnd.nextBoolean(),

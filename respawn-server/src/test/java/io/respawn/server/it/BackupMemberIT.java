@@ -47,8 +47,13 @@ class BackupMemberIT {
     return Long.parseLong(v);
   }
 
-  /** Polls until cond holds (any exception counts as "not yet"), at most timeoutSeconds. */
-  private static void await(String what, long timeoutSeconds, java.util.function.BooleanSupplier cond)
+  /**
+   * Polls until cond holds (any exception counts as "not yet"), at most timeoutSeconds; a
+   * timeout fails with the members' last log lines (a failure on a loaded CI machine must be
+   * diagnosable from its report alone).
+   */
+  private static void await(ShardProcess shard, String what, long timeoutSeconds,
+      java.util.function.BooleanSupplier cond)
       throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
     while (System.nanoTime() < deadline) {
@@ -61,7 +66,8 @@ class BackupMemberIT {
       }
       Thread.sleep(100);
     }
-    throw new AssertionError("timed out after " + timeoutSeconds + " s waiting for " + what);
+    throw new AssertionError("timed out after " + timeoutSeconds + " s waiting for " + what
+        + "\n" + shard.memberLogs());
   }
 
   /**
@@ -70,7 +76,8 @@ class BackupMemberIT {
    * then (SET is idempotent).
    */
   private static void write(ShardProcess shard, int from, int to) throws InterruptedException {
-    await("keys " + from + ".." + to + " written and acknowledged by the backup", 60, () -> {
+    String what = "keys " + from + ".." + to + " written and acknowledged by the backup";
+    await(shard, what, 60, () -> {
       try (Jedis j = new Jedis("127.0.0.1", shard.primaryPort(), 10_000)) {
         Pipeline p = j.pipelined();
         List<Response<String>> replies = new ArrayList<>();
@@ -98,7 +105,7 @@ class BackupMemberIT {
       int witness = port + 2;
       assertThat(info(backup).get("respawn_config_role")).isEqualTo("backup");
       write(shard, 0, KEYS);
-      await("the backup store holds every key", 30,
+      await(shard, "the backup store holds every key", 30,
           () -> field(backup, "respawn_backup_keys") == KEYS);
       assertThat(field(backup, "respawn_backup_index_bytes")).isPositive();
       assertThat(Files.exists(data.resolve("node-2").resolve("backup").resolve("backup.buffer")))
@@ -108,36 +115,37 @@ class BackupMemberIT {
       // kill -9 of the backup: the supervisor starts it again; it recovers its store.
       long backupPid = ShardProcess.pidAt(backup);
       new ProcessBuilder("kill", "-9", Long.toString(backupPid)).start().waitFor();
-      await("the backup is back", 60, () -> ShardProcess.pidAt(backup) != backupPid);
+      await(shard, "the backup is back", 60, () -> ShardProcess.pidAt(backup) != backupPid);
       Path backupLog = data.resolve("node-2").resolve("respawn.log");
       assertThat(Files.readString(backupLog)).as(shard.memberLogs())
           .contains("backup store recovered through entry");
-      await("the restarted backup holds every key", 30,
+      await(shard, "the restarted backup holds every key", 30,
           () -> field(backup, "respawn_backup_keys") == KEYS);
       write(shard, KEYS, KEYS + 100);
-      await("the backup caught up", 30, () -> field(backup, "respawn_backup_keys") == KEYS + 100);
+      await(shard, "the backup caught up", 30,
+          () -> field(backup, "respawn_backup_keys") == KEYS + 100);
 
       // kill -9 of the primary: the witness leads and pulls every value from the backup.
       int oldPrimary = shard.primaryPort();
       long answeredBefore = field(backup, "respawn_pull_keys_answered");
       new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(oldPrimary))).start()
           .waitFor();
-      await("a write after the primary died", 60, () -> {
+      await(shard, "a write after the primary died", 60, () -> {
         try (Jedis j = new Jedis("127.0.0.1", witness, 2_000)) {
           return "OK".equals(j.set("after", "kill"));
         }
       });
       // Online recovery (the default) serves before every value is back and goes on copying in
       // the background: wait for the copy to finish.
-      await("the backup sent the new primary every value", 60,
+      await(shard, "the backup sent the new primary every value", 60,
           () -> field(backup, "respawn_pull_keys_answered") - answeredBefore >= KEYS + 100);
-      await("the new primary pulled every value", 60,
+      await(shard, "the new primary pulled every value", 60,
           () -> field(witness, "respawn_keys_pulled") >= KEYS + 100);
       // Every value, read from whichever member is primary now (the witness may have handed
       // leadership back to the restarted primary meanwhile).
       int[] next = {0};
       String[] wrong = {null};
-      await("every value read back", 60, () -> {
+      await(shard, "every value read back", 60, () -> {
         try (Jedis j = new Jedis("127.0.0.1", shard.primaryPort(), 10_000)) {
           for (; next[0] < KEYS + 100; next[0]++) {
             String v = j.get("key:" + next[0]);

@@ -54,8 +54,9 @@ import org.slf4j.LoggerFactory;
  * member, and come from the member the connection authenticated as. Received messages are handed
  * to the inbox on the transport's event-loop thread; the inbox must not block.
  *
- * <p>Threads: one Netty event loop ({@code respawn-peer}) runs every connection; {@link #send}
- * may be called from any thread.
+ * <p>Threads: one Netty event loop ({@code respawn-node-loop}) runs every connection, and the
+ * member's node loop runs its passes on it ({@link #eventLoop()}); {@link #send} may be called
+ * from any thread.
  */
 public final class PeerTransport implements io.respawn.node.Transport, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
@@ -110,7 +111,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
   /** Binds the peer port and starts dialling every peer. */
   public PeerTransport start() throws InterruptedException {
     boolean epoll = Epoll.isAvailable();
-    group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("respawn-peer"),
+    group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("respawn-node-loop"),
         epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     Class<? extends ServerChannel> serverClass =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -179,6 +180,14 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
         log.info("dialling member {} at {}", e.getKey(), e.getValue());
       }
     }
+  }
+
+  /**
+   * The one event loop every peer connection runs on (after {@link #start}): the node loop runs
+   * its passes there, so what it sends and receives crosses no thread.
+   */
+  public io.netty.channel.EventLoop eventLoop() {
+    return (io.netty.channel.EventLoop) group.next();
   }
 
   /** The bound peer address (its port differs from the config's when that asked for 0). */

@@ -542,7 +542,8 @@ public final class Replica {
     if (status == Status.LEADER) {
       updateDurable();
       sendToKeysOnlyFollowers(); // our own flush may raise what they may receive
-    } else if (status == Status.FOLLOWER && leader != null && ackedMatchIndex > 0) {
+    } else if (status == Status.FOLLOWER && leader != null && ackedMatchIndex > 0
+        && config.variant() != Variant.WITHHOLD_FLUSH_REPORT) {
       long flushed = Math.min(log.flushedIndex(), ackedMatchIndex);
       if (flushed > reportedFlushedIndex) {
         reportedFlushedIndex = flushed;
@@ -1338,6 +1339,9 @@ public final class Replica {
     shardDurableIndex = Math.max(shardDurableIndex, Math.min(m.leaderDurable(), matched));
     leaderFlushWanted = Math.max(leaderFlushWanted, Math.min(m.flushWanted(), matched));
     long flushed = Math.min(log.flushedIndex(), matched);
+    if (config.variant() == Variant.WITHHOLD_FLUSH_REPORT && m.entries().isEmpty()) {
+      flushed = Math.min(reportedFlushedIndex, matched); // broken: a heartbeat repeats the last
+    }
     reportedFlushedIndex = Math.max(reportedFlushedIndex, flushed);
     outbox.add(new AppendEntriesResponse(self, m.from(), term, true, matched, log.lastIndex(),
         m.heartbeatSeq(), flushed));

@@ -47,7 +47,15 @@ public enum Variant {
    * During a membership change, commit (and count the lease) on a write quorum of the incoming
    * configuration alone, ignoring the outgoing one (joint consensus skipped).
    */
-  JOINT_NEW_ONLY;
+  JOINT_NEW_ONLY,
+  /**
+   * A follower reports its log flushed only in the answer to an AppendEntries that carries
+   * entries: not on its own when its fsync ends, and a heartbeat's answer repeats the flushed
+   * index it last reported. Safe, but the leader's DURABLE index waits for the next write: in a
+   * quiet shard the last DURABLE write is never acknowledged (the class of the runtime's unreported
+   * append flush, fixed in NodeRuntime.persist).
+   */
+  WITHHOLD_FLUSH_REPORT;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

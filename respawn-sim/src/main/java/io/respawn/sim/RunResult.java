@@ -61,6 +61,10 @@ public record RunResult(
    * @param snapshotChunksSent snapshot chunks sent (first sends and resends)
    * @param snapshotChunksIgnored chunks receivers ignored (out of order, repeated, of an older
    *     image): each answered with the verified offset, where the transfer resumes
+   * @param durableAcksTimed DURABLE acknowledgements after the faults stopped, timed from their
+   *     entry's flush on a write quorum (durable-ack-late)
+   * @param durableAckLatencyMaxMicros the longest of those times, in virtual microseconds (a max
+   *     over seeds when summed)
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -68,7 +72,7 @@ public record RunResult(
       long hardTimeoutSeeds, long speculativeSeeds, long primaryStalls,
       long primaryStallsPastLease, long warmUps, long snapshotsKept, long snapshotsInstalled,
       long asyncFsyncs, long asyncFsyncWaits, long snapshotTransfers, long snapshotChunksSent,
-      long snapshotChunksIgnored) {
+      long snapshotChunksIgnored, long durableAcksTimed, long durableAckLatencyMaxMicros) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -83,11 +87,12 @@ public record RunResult(
           snapshotsInstalled + o.snapshotsInstalled, asyncFsyncs + o.asyncFsyncs,
           asyncFsyncWaits + o.asyncFsyncWaits, snapshotTransfers + o.snapshotTransfers,
           snapshotChunksSent + o.snapshotChunksSent,
-          snapshotChunksIgnored + o.snapshotChunksIgnored);
+          snapshotChunksIgnored + o.snapshotChunksIgnored, durableAcksTimed + o.durableAcksTimed,
+          Math.max(durableAckLatencyMaxMicros, o.durableAckLatencyMaxMicros));
     }
 
     public static final Stats NONE =
-        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -103,7 +108,9 @@ public record RunResult(
           + " snapshots-kept=" + snapshotsKept + " snapshots-installed=" + snapshotsInstalled
           + " snapshot-transfers=" + snapshotTransfers + " snapshot-chunks-sent="
           + snapshotChunksSent + " snapshot-chunks-ignored=" + snapshotChunksIgnored
-          + " async-fsyncs=" + asyncFsyncs + " async-fsync-waits=" + asyncFsyncWaits;
+          + " async-fsyncs=" + asyncFsyncs + " async-fsync-waits=" + asyncFsyncWaits
+          + " durable-acks-timed=" + durableAcksTimed + " durable-ack-after-flush-max-ms="
+          + String.format(java.util.Locale.ROOT, "%.1f", durableAckLatencyMaxMicros / 1000.0);
     }
   }
 

@@ -20,6 +20,7 @@ import io.respawn.sim.invariant.Cluster;
 import io.respawn.sim.invariant.CommitOnEveryBackup;
 import io.respawn.sim.invariant.CommittedEntries;
 import io.respawn.sim.invariant.DurabilityStatements;
+import io.respawn.sim.invariant.DurableAckLiveness;
 import io.respawn.sim.invariant.InvariantChecker;
 import io.respawn.sim.invariant.LeaseReads;
 import io.respawn.sim.invariant.LogMatching;
@@ -59,13 +60,21 @@ import java.util.TreeSet;
  * client reads every key. Invariants are checked after every event; at the end every
  * acknowledged write must be in the final leader's log and the history must be linearizable.
  */
-public final class Simulation implements Cluster, FaultTarget, NodeObserver {
+public final class Simulation implements Cluster, FaultTarget, NodeObserver,
+    DurableAckLiveness.Shard {
 
   static final Role[] ROLES = {Role.PRIMARY, Role.BACKUP, Role.WITNESS, Role.BACKUP, Role.WITNESS};
   static final int REPLICAS = ROLES.length;
   static final int FINAL_READ_ATTEMPTS_MAX = 50;
   /** How long after a kill -9 or a restart its peers' transports notice (a closed connection). */
   static final long HINT_DELAY_NANOS = 1_000_000;
+  /**
+   * Heartbeat rounds a flush report may take to reach the leader after the faults stopped: the
+   * report itself, then the answer to each heartbeat round's AppendEntries (each of those two
+   * messages is lost with the network's drop rate, 2% in the standard config, so that a round
+   * fails 4% of the time and six in a row about once in 250 million).
+   */
+  static final int DURABLE_ACK_ROUNDS_MAX = 6;
 
   private final long seed;
   private final SimConfig config;
@@ -87,6 +96,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
   private final LogMatching logMatching = new LogMatching();
   private final LeaseReads leaseReads = new LeaseReads(oneLeader);
   private final CommitOnEveryBackup commitRule = new CommitOnEveryBackup();
+  private final DurableAckLiveness durableLiveness;
   private final List<String> membershipLog = new ArrayList<>();
   private final Shape shape;
   /** This seed's failure detector and takeover mode. */
@@ -119,6 +129,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         + config.timing().passMicros()) * 1_000;
     durability = new DurabilityStatements(this::durabilityViolation, boundNanos);
     committed = new CommittedEntries(durability);
+    durableLiveness = new DurableAckLiveness(durableAckBoundNanos(config));
     durability.onExcused(this::checkNoImageHoldsLost);
     checker = new InvariantChecker<>(seed,
         List.of(oneLeader, committed, new BackupIndexMonotone(REPLICAS)),
@@ -149,6 +160,19 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
       standIns.add(new HashMap<>());
     }
     nemesis = new Nemesis(events, random.split(), config.nemesis(), this);
+  }
+
+  /**
+   * The durable-ack-late bound: {@link #DURABLE_ACK_ROUNDS_MAX} rounds of (a heartbeat interval,
+   * plus a tick since heartbeats go out on ticks, plus an AppendEntries and its answer at the
+   * longest network delay, plus an fsync on each side that may keep a node busy). 342 ms of
+   * virtual time in the standard configuration (25 ms heartbeat, 10 ms tick, 8 ms delay, 3 ms
+   * fsync).
+   */
+  static long durableAckBoundNanos(SimConfig config) {
+    long roundMicros = config.heartbeatIntervalMillis() * 1_000 + config.timing().tickMicros()
+        + 2 * config.network().delayMaxMicros() + 2 * config.timing().fsyncMicrosMax();
+    return DURABLE_ACK_ROUNDS_MAX * roundMicros * 1_000;
   }
 
   private SimStorage newStorage() {
@@ -239,6 +263,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     }
     if (config.perEventInvariants()) {
       checker.checkAll(this);
+      durableLiveness.check(events.nowNanos(), this, checker::report);
     }
   }
 
@@ -291,6 +316,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
       }
     }
     runUntil(events.nowNanos() + config.settleMillis() * 1_000_000, () -> false);
+    // Settled: every DURABLE write from here on (the final writes, and any still waiting) is
+    // held to the durable-ack-late bound.
+    durableLiveness.startChecking(events.nowNanos());
+    finalReader.writeAllKeysDurable(config.workload().keyCount(), FINAL_READ_ATTEMPTS_MAX);
+    runUntil(events.nowNanos() + 30_000_000_000L, finalReader::finalWritesDone);
     // Generous attempts: a replica removed from the shard may keep pointing the reader at
     // another stale replica for a while before the reader lands on the primary.
     finalReader.readAllKeys(config.workload().keyCount(), FINAL_READ_ATTEMPTS_MAX);
@@ -324,6 +354,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
               + " ORDERED at " + term + "/" + index + " " + missing + ", and no member of the"
               + " write quorum that committed it lost it in a machine crash");
         }
+      }
+      if (!finalReader.finalWritesFailed().isEmpty()) {
+        checker.report("final-writes", "keys " + finalReader.finalWritesFailed() + " could not"
+            + " be written (DURABLE) after settling, " + FINAL_READ_ATTEMPTS_MAX + " attempts"
+            + " each: " + nodes);
       }
       List<Integer> unreadable = new ArrayList<>(finalReader.finalReadsFailed());
       unreadable.removeAll(durability.taintedKeys()); // their newest value was lost, as allowed
@@ -450,7 +485,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
         nodes.stream().mapToLong(SimNode::asyncFsyncWaits).sum(),
         nodes.stream().mapToLong(n -> n.transferCounts()[0]).sum(),
         nodes.stream().mapToLong(n -> n.transferCounts()[1]).sum(),
-        nodes.stream().mapToLong(n -> n.transferCounts()[2]).sum());
+        nodes.stream().mapToLong(n -> n.transferCounts()[2]).sum(),
+        durableLiveness.checked(), durableLiveness.latencyMaxNanos() / 1_000);
   }
 
   private String describe() {
@@ -566,6 +602,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
     if (!durable) {
       return;
     }
+    durableLiveness.acknowledged(opId, events.nowNanos());
     durability.durableAcknowledged(opId, term, index);
     // DURABLE means flushed on a write quorum: at least on the leader and every backup it needs
     for (int member : writeQuorumMembers(node)) {
@@ -581,6 +618,61 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver {
             + disk.termAt(index) + ")");
       }
     }
+  }
+
+  @Override
+  public void durableAckAwaited(SimNode node, int opId, long term, long index) {
+    durableLiveness.awaited(opId, node.id(), node.incarnation(), term, index);
+  }
+
+  // ---- DurableAckLiveness.Shard ----
+
+  @Override
+  public boolean leads(int node, int incarnation, long term) {
+    SimNode n = nodes.get(node);
+    return n.isUp() && n.incarnation() == incarnation && n.isLeader()
+        && n.replica().term() == term;
+  }
+
+  /**
+   * Mirrors the core's DURABLE rule on the disks: the leader has (term, index) flushed, and in
+   * each half of its configuration every voting backup (or the witness standing in for it) and
+   * a strict majority of the voters have it flushed, or hold it in their kept image below their
+   * log.
+   */
+  @Override
+  public boolean flushedOnWriteQuorum(int leader, long term, long index) {
+    SimNode l = nodes.get(leader);
+    if (!holdsFlushed(leader, term, index)) {
+      return false;
+    }
+    Map<Integer, Integer> stand = standInsOf(l);
+    for (List<Member> half : l.replica().membership().halves()) {
+      int voters = 0;
+      int flushed = 0;
+      for (Member m : half) {
+        if (!m.voting()) {
+          continue;
+        }
+        int id = m.id().value();
+        voters++;
+        flushed += holdsFlushed(id, term, index) ? 1 : 0;
+        if (m.role() == Role.BACKUP && !holdsFlushed(stand.getOrDefault(id, id), term, index)) {
+          return false;
+        }
+      }
+      if (flushed <= voters / 2) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private boolean holdsFlushed(int node, long term, long index) {
+    SimStorage disk = nodes.get(node).storage();
+    boolean inImage = index < disk.firstIndex() && committed.committedCount() >= index
+        && committed.committed(index).term() == term;
+    return inImage || (disk.lastFlushedIndex() >= index && disk.termAt(index) == term);
   }
 
   @Override

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.respawn.core.Variant;
 import io.respawn.sim.nemesis.NemesisConfig;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -45,5 +46,31 @@ class TeethTest {
     RunResult replay = Simulation.run(caught.seed(), config);
     assertThat(replay.violations()).as("replay of seed " + caught.seed())
         .isEqualTo(caught.violations());
+  }
+
+  /**
+   * The liveness check has teeth: a core that withholds flush reports (a follower reports its
+   * flush only in the answer to an AppendEntries with entries) is safe, so no safety check can
+   * catch it, but in the quiet phase after the faults its DURABLE writes wait for a report that
+   * never comes. durable-ack-late must catch it, in the standard configuration; the correct core
+   * runs the same seeds clean (SimulationSweepTest).
+   */
+  @Test
+  void aWithheldFlushReportIsCaughtByTheLivenessCheck() {
+    SimConfig config = SimConfig.standard().withVariant(Variant.WITHHOLD_FLUSH_REPORT);
+    RunResult caught = null;
+    for (long seed = 1; seed <= 10 && caught == null; seed++) {
+      RunResult r = Simulation.run(seed, config);
+      if (!r.clean() && r.violations().get(0).invariant().equals("durable-ack-late")) {
+        caught = r;
+      }
+    }
+    assertThat(caught).as("withhold-flush-report escaped durable-ack-late in 10 seeds")
+        .isNotNull();
+    System.out.println("teeth: WITHHOLD_FLUSH_REPORT caught at seed " + caught.seed() + " by "
+        + caught.violations().get(0));
+    assertThat(Simulation.run(caught.seed(), config).violations())
+        .isEqualTo(caught.violations());
+    assertThat(Simulation.run(caught.seed(), SimConfig.standard()).violations()).isEmpty();
   }
 }

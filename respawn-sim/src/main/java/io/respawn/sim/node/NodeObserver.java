@@ -23,6 +23,13 @@ public interface NodeObserver {
   void writeAcknowledged(SimNode node, int opId, long term, long index, boolean durable);
 
   /**
+   * A DURABLE write committed and applied at (term, index) on node, which now waits for the
+   * runtime to say a write quorum flushed it before it acknowledges ({@link
+   * #writeAcknowledged}); in node's current incarnation.
+   */
+  default void durableAckAwaited(SimNode node, int opId, long term, long index) {}
+
+  /**
    * A machine crash of node dropped its copy of (term, index) (full: with the value, not a
    * witness's keys-only copy), written {@code unflushedAgeNanos} of unpaused time before the crash
    * (-1 if unknown).

@@ -131,6 +131,11 @@ public final class SimNode {
     return id;
   }
 
+  /** Counts this node's starts: a handle of an earlier incarnation never completes. */
+  public int incarnation() {
+    return incarnation;
+  }
+
   public boolean isUp() {
     return up;
   }
@@ -553,6 +558,7 @@ public final class SimNode {
     }
     if (h.level() == Durability.DURABLE && !durableAckEarly) {
       // no answer if durability cannot be confirmed (leadership lost): the client times out
+      observer.durableAckAwaited(this, request.opId(), h.term(), h.index());
       h.durable().thenRun(() -> acknowledge(inc, request, h, result));
     } else {
       acknowledge(inc, request, h, result);

@@ -36,13 +36,16 @@ public final class SimClient {
   private int currentOp = -1;
   private boolean stopped;
   private long completed;
-  // final reads: after the faults stop, read every key once
+  // final phase: after the faults stop, write (then read) every key once
   private int[] finalReads;
   private int finalReadNext;
   private int finalReadAttemptsLeft;
   private int finalReadAttemptsMax;
   private int finalReadsOk;
   private final java.util.List<Integer> finalReadsFailed = new java.util.ArrayList<>();
+  private final java.util.List<Integer> finalWritesFailed = new java.util.ArrayList<>();
+  /** The final phase writes (DURABLE SETs) rather than reads. */
+  private boolean finalWrites;
 
   public SimClient(int client, int endpoint, int replicaCount, EventQueue events,
       SimNetwork<Object> network, SplittableRandom random, Workload workload,
@@ -120,11 +123,25 @@ public final class SimClient {
     events.after(workload.thinkNanos(), this::issueNext);
   }
 
-  // ---- final reads ----
+  // ---- final phase: after the faults stop, write every key DURABLE once, then read every key ----
 
   /** Reads every key in turn, retrying each up to attemptsMax times; stops the workload. */
   public void readAllKeys(int keyCount, int attemptsMax) {
+    startFinal(keyCount, attemptsMax, false);
+  }
+
+  /**
+   * Writes every key in turn, a fresh value each, asking for a DURABLE acknowledgement; retries
+   * each (with a new value) up to attemptsMax times after a FAIL or a timeout. Stops the
+   * workload. Then {@link #readAllKeys} reads them back.
+   */
+  public void writeAllKeysDurable(int keyCount, int attemptsMax) {
+    startFinal(keyCount, attemptsMax, true);
+  }
+
+  private void startFinal(int keyCount, int attemptsMax, boolean writes) {
     stopped = true;
+    finalWrites = writes;
     finalReads = new int[keyCount];
     for (int k = 0; k < keyCount; k++) {
       finalReads[k] = k;
@@ -139,10 +156,13 @@ public final class SimClient {
     if (finalReadNext >= finalReads.length) {
       return;
     }
-    int opId = history.invoke(client, OpKind.GET, new int[] {finalReads[finalReadNext]}, null);
+    int key = finalReads[finalReadNext];
+    Command command = finalWrites ? workload.set(key)
+        : new Command(OpKind.GET, new int[] {key}, new long[0]);
+    int opId = history.invoke(client, command.kind(), command.keys(), command.values());
     currentOp = opId;
-    network.send(endpoint, believedPrimary, new ClientRequest(client, opId,
-        new Command(OpKind.GET, new int[] {finalReads[finalReadNext]}, new long[0]), false));
+    network.send(endpoint, believedPrimary, new ClientRequest(client, opId, command,
+        finalWrites));
     events.after(timeoutNanos, () -> {
       if (currentOp == opId) {
         history.timeout(opId);
@@ -156,10 +176,10 @@ public final class SimClient {
   private void finalReadDone(boolean ok) {
     if (ok || --finalReadAttemptsLeft <= 0) {
       if (!ok) {
-        finalReadsFailed.add(finalReads[finalReadNext]);
+        (finalWrites ? finalWritesFailed : finalReadsFailed).add(finalReads[finalReadNext]);
       }
       finalReadNext++;
-      finalReadsOk += ok ? 1 : 0;
+      finalReadsOk += ok && !finalWrites ? 1 : 0;
       finalReadAttemptsLeft = finalReadAttemptsMax;
     }
     events.after(FINAL_READ_PAUSE_NANOS, this::issueFinalRead);
@@ -170,12 +190,21 @@ public final class SimClient {
     return finalReadsFailed;
   }
 
+  /** Keys whose final DURABLE write failed (or timed out) after every attempt. */
+  public java.util.List<Integer> finalWritesFailed() {
+    return finalWritesFailed;
+  }
+
   /** Keys whose final read succeeded. */
   public int finalReadsOk() {
     return finalReadsOk;
   }
 
   public boolean finalReadsDone() {
-    return finalReads != null && finalReadNext >= finalReads.length;
+    return finalReads != null && !finalWrites && finalReadNext >= finalReads.length;
+  }
+
+  public boolean finalWritesDone() {
+    return finalReads != null && finalWrites && finalReadNext >= finalReads.length;
   }
 }

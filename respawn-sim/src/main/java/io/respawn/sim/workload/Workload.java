@@ -46,6 +46,11 @@ public final class Workload {
     return mset();
   }
 
+  /** A SET of {@code key} to a fresh value (the final phase's writes). */
+  public Command set(int key) {
+    return new Command(OpKind.SET, new int[] {key}, new long[] {freshValue()});
+  }
+
   private int[] oneKey() {
     return new int[] {random.nextInt(config.keyCount())};
   }

@@ -40,6 +40,12 @@ final class Progress {
    * merely because a fresh leader knows no match yet.
    */
   long rejectedAtLastIndex = -1;
+  /**
+   * Heartbeat sequence of the newest AppendEntries this follower acknowledged: a rejection of a
+   * newer one below {@code matchIndex} means it lost what it acknowledged (a machine crash took
+   * its unflushed suffix), not a late answer to an older message.
+   */
+  long successSeq = Long.MIN_VALUE;
   /** Rounds of asking helpers to send this follower a snapshot (rotates among them). */
   long snapshotHelperRound;
   /** Leader time of the last AppendEntries sent, to pace retransmission. */
@@ -65,6 +71,22 @@ final class Progress {
     boolean moved = next > flushedIndex;
     flushedIndex = next;
     return moved;
+  }
+
+  /**
+   * The follower rejected, at or below what it acknowledged, an AppendEntries sent after its
+   * newest acknowledgement: it lost entries it acknowledged ORDERED (written, not flushed) in a
+   * machine crash. Only what it reported flushed survives every crash (its log recovers at least
+   * to its last completed flush, and that prefix matched ours): the match goes back there, and
+   * the next AppendEntries starts after it. Returns whether the match moved back.
+   */
+  boolean lostAcknowledged(long rejectHint, long heartbeatSeq) {
+    if (rejectHint >= matchIndex || heartbeatSeq < successSeq) {
+      return false;
+    }
+    matchIndex = flushedIndex;
+    nextIndex = matchIndex + 1;
+    return true;
   }
 
   /** A rejection: back off to just after the follower's hint, never below match + 1. */

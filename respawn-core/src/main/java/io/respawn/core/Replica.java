@@ -1367,6 +1367,9 @@ public final class Replica {
       pr.elidedProbeFrom = -1;
       boolean current = m.heartbeatSeq() >= pr.countAcksFromSeq;
       long match = Math.min(m.matchIndex(), log.lastIndex());
+      if (current) {
+        pr.successSeq = Math.max(pr.successSeq, m.heartbeatSeq());
+      }
       boolean matchMoved = current && pr.maybeUpdate(match);
       boolean flushedMoved = current && pr.maybeUpdateFlushed(Math.min(m.flushedIndex(), match));
       if (matchMoved || flushedMoved) {
@@ -1388,6 +1391,11 @@ public final class Replica {
         pr.elidedProbeFailedAt = pr.elidedProbeFrom; // it lacks (some of) our elided run
         pr.elidedProbeFrom = -1;
       }
+      // A follower that lost what it acknowledged (machine crash, ORDERED acks) rejects at or
+      // below its match for good: back off below the match, or every AppendEntries names the
+      // old match and the follower never catches up. Where that follower is a backup, every
+      // write needs it: the shard stopped committing (the simulator's F6).
+      pr.lostAcknowledged(m.rejectHint(), m.heartbeatSeq());
       pr.backOff(m.rejectHint());
       pr.rejectedAtLastIndex = m.rejectHint();
       if (pr.nextIndex - 1 < log.snapshotIndex()) {

@@ -270,4 +270,45 @@ class ReplicationTest {
     assertThat(c.r(3).commitIndex()).isEqualTo(leader.commitIndex());
     c.checkSafety();
   }
+
+  /**
+   * F6 of respawn-sim/FINDINGS.md: acks are ORDERED (written, not flushed), so a machine crash
+   * may take from a follower entries it acknowledged. The leader's match for it stays where the
+   * acks put it; every AppendEntries then names an entry the follower no longer has, it rejects,
+   * and backing off never went below the match: the follower never caught up, and since it is
+   * the backup every write needs, the shard stopped committing. A rejection of a newer message
+   * at or below the match now takes the match back to what the follower reported flushed.
+   */
+  @Test
+  void aBackupThatLostWhatItAcknowledgedInAMachineCrashCatchesUp() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
+    Replica leader = c.r(1);
+    for (int i = 0; i < 3; i++) {
+      c.propose("a" + i, "k" + i);
+    }
+    c.run(300);
+    long flushed = c.r(2).flushedIndex();
+    assertThat(flushed).isEqualTo(leader.commitIndex());
+    c.reportFlushes = false; // from here the members write but report no flush
+    for (int i = 0; i < 4; i++) {
+      c.propose("b" + i, "k" + i);
+      c.run(20);
+    }
+    c.run(300);
+    assertThat(leader.matchIndex(n(2))).isEqualTo(leader.lastIndex()).isGreaterThan(flushed);
+    assertThat(leader.commitIndex()).isEqualTo(leader.lastIndex());
+    // the backup loses power: its log comes back as far as it was flushed
+    List<Entry> disk = c.disks.get(n(2));
+    while (disk.size() > flushed) {
+      disk.remove(disk.size() - 1);
+    }
+    c.restart(2);
+    c.reportFlushes = true;
+    long after = c.propose("c", "k9");
+    c.run(1_000);
+    assertThat(leader.commitIndex()).as("the shard commits again").isGreaterThanOrEqualTo(after);
+    assertThat(c.r(2).lastIndex()).isEqualTo(leader.lastIndex());
+    assertThat(leader.matchIndex(n(2))).isEqualTo(leader.lastIndex());
+    c.checkSafety();
+  }
 }

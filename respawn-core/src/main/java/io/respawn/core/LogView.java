@@ -3,8 +3,10 @@ package io.respawn.core;
 import java.util.List;
 
 /**
- * Read-only view of a replica's in-memory log, for the runtime and the simulator's checkers.
- * Indexes start at 1; index 0 is the empty prefix with term 0.
+ * Read-only view of a replica's log, for the runtime and the simulator's checkers. Indexes start
+ * at 1; index 0 is the empty prefix with term 0. Terms and elision are answered from memory;
+ * {@link #entry} and {@link #entries} may read entries below the in-memory tail back through the
+ * replica's {@link LogReader} (and throw {@link IllegalStateException} if that fails).
  */
 public interface LogView {
   /**
@@ -23,6 +25,11 @@ public interface LogView {
 
   /** The entry at {@code index} in [snapshotIndex + 1, lastIndex]. */
   Entry entry(long index);
+
+  /** Whether the entry at {@code index} in [snapshotIndex + 1, lastIndex] is held elided. */
+  default boolean isElided(long index) {
+    return entry(index).isElided();
+  }
 
   /** Entries in [fromIndex, toIndexInclusive] (clamped to the log), a copy. */
   List<Entry> entries(long fromIndex, long toIndexInclusive);

@@ -182,13 +182,26 @@ public final class Replica {
   /** Follower: the snapshot accepted by {@link #installSnapshot}, for the next Ready. */
   private SnapshotMeta snapshotToInstall;
 
-  /** Restores a replica from its persisted state ({@link PersistentState#EMPTY} when new). */
+  /**
+   * Restores a replica from its persisted state ({@link PersistentState#EMPTY} when new), keeping
+   * every entry of its log in memory.
+   */
   public Replica(ReplicaConfig config, PersistentState state) {
+    this(config, state, LogReader.NONE);
+  }
+
+  /**
+   * Restores a replica from its persisted state whose log keeps in memory only its tail and a
+   * cache of {@link ReplicaConfig#logCacheBytesMax()} bytes, and reads older entries back
+   * through {@code reader} (the runtime's replica log; see {@link LogReader}).
+   */
+  public Replica(ReplicaConfig config, PersistentState state, LogReader reader) {
     this.config = Objects.requireNonNull(config, "config");
     Objects.requireNonNull(state, "state");
+    Objects.requireNonNull(reader, "reader");
     this.self = config.self();
     this.random = new SplitMix64(config.randomSeed() ^ (0x5DEECE66DL * (self.value() + 1)));
-    this.log = new RaftLog(state.snapshot(), state.log());
+    this.log = new RaftLog(state.snapshot(), state.log(), reader, config.logCacheBytesMax());
     this.lease = new Lease(config.leaseMillis(), config.clockDriftMax());
     this.detector = config.newFailureDetector();
     this.watch = new LeaderWatch(detector, config.takeover());
@@ -567,6 +580,8 @@ public final class Replica {
     if (status == Status.LEADER) {
       maybeCommit(); // our own log may now count toward the quorum
     }
+    // persisted and handed out to apply: may leave memory (read back through the LogReader)
+    log.evict(applyHandedOutIndex);
     checkInvariants();
   }
 
@@ -710,13 +725,29 @@ public final class Replica {
    * peer will reject until the snapshot is in.
    */
   private void needSnapshot(NodeId peer, Progress pr, boolean heartbeat) {
-    boolean keysOnly = !storesFull(peer);
     boolean behindBase = pr.rejectedAtLastIndex >= 0
         && pr.rejectedAtLastIndex < log.snapshotIndex() && pr.matchIndex < log.snapshotIndex();
-    if (!behindBase) {
-      // Not known to be behind (e.g. we were just elected and know no match yet): the heartbeat
-      // below finds out.
-    } else if (keysOnly || keepsValues(self)) {
+    if (behindBase) {
+      snapshotFor(peer, pr);
+    }
+    // else not known to be behind (e.g. we were just elected and know no match yet): the
+    // heartbeat below finds out.
+    if (heartbeat) {
+      long seq = lease.nextHeartbeat(nowNanos);
+      outbox.add(new AppendEntries(self, peer, term, log.lastIndex(), log.lastTerm(), List.of(),
+          commitIndex, seq, Math.min(shardDurableIndex, durableIndex), flushWantedIndex));
+      pr.lastSendNanos = nowNanos;
+    }
+  }
+
+  /**
+   * Leader: ask the runtime for a snapshot transfer to {@code peer} (a value-keeping peer only
+   * from a leader that keeps values: a witness's image has keys only; otherwise through a member
+   * that keeps values and holds our base).
+   */
+  private void snapshotFor(NodeId peer, Progress pr) {
+    boolean keysOnly = !storesFull(peer);
+    if (keysOnly || keepsValues(self)) {
       snapshotSends.put(peer, new SnapshotSend(peer, keysOnly));
     } else {
       // We lead with keys only: ask a member that keeps values and holds our base to send its
@@ -736,12 +767,25 @@ public final class Replica {
         snapshotSends.put(peer, new SnapshotSend(peer, false, via));
       }
     }
-    if (heartbeat) {
-      long seq = lease.nextHeartbeat(nowNanos);
-      outbox.add(new AppendEntries(self, peer, term, log.lastIndex(), log.lastTerm(), List.of(),
-          commitIndex, seq, Math.min(shardDurableIndex, durableIndex), flushWantedIndex));
-      pr.lastSendNanos = nowNanos;
+  }
+
+  /**
+   * Replaces an elided copy by the full entry; below the in-memory tail that reads the entries
+   * after it back first. A follower cannot leave its elided copy in place (it would acknowledge
+   * values it does not hold), so a failed read stops this replica like a failed write stops the
+   * runtime: the node restarts from its replica log.
+   */
+  private void replaceOrStop(Entry e) {
+    if (!log.replaceSameEntry(e)) {
+      throw new IllegalStateException(self + " cannot fill its elided copy of " + e.index()
+          + ": the entries after it are not in memory and the replica log cannot bring them"
+          + " back");
     }
+  }
+
+  /** Bytes one read through the {@link LogReader} brings back at most (the cache's size). */
+  private long readBytesMax() {
+    return Math.max(1, config.logCacheBytesMax());
   }
 
   // =====================================================================================
@@ -1124,8 +1168,8 @@ public final class Replica {
         configTouched = true;
         break;
       }
-      if (log.entry(e.index()).isElided() && !e.isElided()) {
-        log.replaceSameEntry(e);
+      if (log.isElided(e.index()) && !e.isElided()) {
+        replaceOrStop(e);
       }
     }
     if (configTouched) {
@@ -1306,8 +1350,8 @@ public final class Replica {
       }
       long ours = log.termOrMissing(e.index());
       if (ours == e.term()) {
-        if (log.entry(e.index()).isElided() && !e.isElided()) {
-          log.replaceSameEntry(e); // e.g. we now stand in for a backup
+        if (log.isElided(e.index()) && !e.isElided()) {
+          replaceOrStop(e); // e.g. we now stand in for a backup
         }
         continue;
       }
@@ -1431,13 +1475,18 @@ public final class Replica {
   }
 
   private void onRequestLog(RequestLog m) {
-    // Entries below our snapshot base are gone: we cannot serve a copy from there.
+    // Entries below our snapshot base are gone: we cannot serve a copy from there. Nor from
+    // entries the log reader cannot bring back: the asker treats both alike.
     boolean prevMatches = m.fromIndex() >= 1 && m.fromIndex() - 1 >= log.snapshotIndex()
         && log.matches(m.fromIndex() - 1, m.prevLogTerm());
     List<Entry> entries = List.of();
-    if (prevMatches) {
+    if (prevMatches && m.fromIndex() <= log.lastIndex()) {
       int max = Math.max(1, Math.min(m.maxEntries(), config.maxEntriesPerAppend()));
-      entries = log.entries(m.fromIndex(), m.fromIndex() + max - 1);
+      entries = log.read(m.fromIndex(), m.fromIndex() + max - 1, readBytesMax());
+      if (entries == null) {
+        prevMatches = false;
+        entries = List.of();
+      }
     }
     outbox.add(new RequestLogResponse(self, m.from(), term, m.requestId(), m.fromIndex(),
         prevMatches, entries, log.lastIndex(), log.lastTerm(), log.snapshotIndex()));
@@ -1485,10 +1534,11 @@ public final class Replica {
     boolean filled = false;
     for (Entry e : entries) {
       if (!e.isElided() && e.index() > log.snapshotIndex() && e.index() <= log.lastIndex()
-          && log.entry(e.index()).isElided()
+          && log.isElided(e.index())
           && log.term(e.index()) == e.term()) {
-        log.replaceSameEntry(e);
-        filled = true;
+        // below the hot window the entries up to it are read back first; if that fails the
+        // elided copy stays, and a later round asks again
+        filled |= log.replaceSameEntry(e);
       }
     }
     if (filled) {
@@ -1631,7 +1681,7 @@ public final class Replica {
     long prevIndex = Math.min(pr.nextIndex - 1, log.lastIndex());
     // The broken COMMIT_WITHOUT_BACKUP variant ignores backups here too: no cap, no value check.
     boolean careless = config.variant() == Variant.COMMIT_WITHOUT_BACKUP;
-    if (full && !careless && prevIndex < log.lastIndex() && log.entry(prevIndex + 1).isElided()) {
+    if (full && !careless && prevIndex < log.lastIndex() && log.isElided(prevIndex + 1)) {
       // We lead with keys only for the next entry. The follower may hold it already (it keeps
       // values): probe past the elided run. If that probe was rejected, fetch the values first.
       long first = prevIndex + 1;
@@ -1643,7 +1693,7 @@ public final class Replica {
           return;
         }
       } else {
-        while (prevIndex < log.lastIndex() && log.entry(prevIndex + 1).isElided()) {
+        while (prevIndex < log.lastIndex() && log.isElided(prevIndex + 1)) {
           prevIndex++;
         }
         pr.elidedProbeFrom = first;
@@ -1651,13 +1701,24 @@ public final class Replica {
     }
     long limit = full || careless ? log.lastIndex() : Math.min(log.lastIndex(), elidedCap());
     limit = Math.min(limit, prevIndex + config.maxEntriesPerAppend());
-    List<Entry> entries = new ArrayList<>();
-    for (long i = prevIndex + 1; i <= limit; i++) {
-      Entry e = log.entry(i);
-      if (full && e.isElided() && !careless) {
-        break; // the next elided run is probed by a later round
+    if (full && !careless && limit > prevIndex) {
+      long elidedAt = log.nextElided(prevIndex + 1);
+      if (elidedAt != -1 && elidedAt <= limit) {
+        limit = elidedAt - 1; // the next elided run is probed by a later round
       }
-      entries.add(full ? e : e.elide());
+    }
+    List<Entry> entries = new ArrayList<>();
+    if (limit > prevIndex) {
+      List<Entry> read = log.read(prevIndex + 1, limit, readBytesMax());
+      if (read == null) {
+        // Below the in-memory tail and the replica log cannot bring them back (compacted
+        // meanwhile, or a read failed): as for a follower behind the snapshot base.
+        snapshotFor(peer, pr);
+      } else {
+        for (Entry e : read) {
+          entries.add(full ? e : e.elide());
+        }
+      }
     }
     if (entries.isEmpty() && !heartbeat) {
       return;

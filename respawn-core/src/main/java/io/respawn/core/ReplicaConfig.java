@@ -24,6 +24,14 @@ import java.util.Objects;
  *     election timeout"
  * @param takeover when a follower that may lead campaigns ({@link TakeoverMode});
  *     {@link TakeoverMode#SPECULATIVE} needs a detector
+ * @param logCacheBytesMax bytes of entries the in-memory log holds, newest first; it drops its
+ *     oldest entries past this, except those it must hold (not yet acknowledged as persisted, or
+ *     not yet handed out to apply), and reads dropped ones back through the replica's {@link
+ *     LogReader} when needed. Entries are counted as their
+ *     command's keys and data plus {@code RaftLog.ENTRY_OVERHEAD_BYTES}. Without a reader
+ *     ({@link LogReader#NONE}) every entry stays in memory whatever this says. Default 4 MiB:
+ *     a few thousand recent entries, enough for the messages in flight to followers that keep
+ *     up, and small enough to die in the young generation of a collector that copies survivors
  */
 public record ReplicaConfig(
     NodeId self,
@@ -39,7 +47,11 @@ public record ReplicaConfig(
     Variant variant,
     FailureDetector failureDetector,
     PhiAccrualDetector.Settings phi,
-    TakeoverMode takeover) {
+    TakeoverMode takeover,
+    long logCacheBytesMax) {
+
+  /** The default of {@link #logCacheBytesMax()}: 4 MiB. */
+  public static final long LOG_CACHE_BYTES_DEFAULT = 4L << 20;
 
   public ReplicaConfig {
     Objects.requireNonNull(self, "self");
@@ -63,6 +75,7 @@ public record ReplicaConfig(
     require(catchUpTimeoutMillis >= 1, "catchUpTimeoutMillis must be >= 1");
     require(maxEntriesPerAppend >= 1, "maxEntriesPerAppend must be >= 1");
     require(catchUpEntriesMax >= maxEntriesPerAppend, "catchUpEntriesMax must be >= maxEntriesPerAppend");
+    require(logCacheBytesMax >= 0, "logCacheBytesMax " + logCacheBytesMax + " must be >= 0");
   }
 
   private static void require(boolean ok, String message) {
@@ -73,7 +86,7 @@ public record ReplicaConfig(
 
   /**
    * Defaults: election 1000 ms, heartbeat 100 ms, lease 500 ms, drift 1%, catch-up 200 ms, no
-   * failure detector, hard-timeout takeover.
+   * failure detector, hard-timeout takeover, a 4 MiB log cache.
    */
   public static Builder builder(NodeId self, Membership bootstrapMembership) {
     return new Builder(self, bootstrapMembership);
@@ -83,7 +96,8 @@ public record ReplicaConfig(
   public ReplicaConfig withVariant(Variant v) {
     return new ReplicaConfig(self, bootstrapMembership, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, clockDriftMax, catchUpTimeoutMillis,
-        maxEntriesPerAppend, catchUpEntriesMax, randomSeed, v, failureDetector, phi, takeover);
+        maxEntriesPerAppend, catchUpEntriesMax, randomSeed, v, failureDetector, phi, takeover,
+        logCacheBytesMax);
   }
 
   /** The failure detector this config asks for: the instance, else a fresh phi detector, else null. */
@@ -110,6 +124,7 @@ public record ReplicaConfig(
     private FailureDetector failureDetector;
     private PhiAccrualDetector.Settings phi;
     private TakeoverMode takeover = TakeoverMode.HARD_TIMEOUT;
+    private long logCacheBytesMax = LOG_CACHE_BYTES_DEFAULT;
 
     private Builder(NodeId self, Membership membership) {
       this.self = self;
@@ -177,10 +192,16 @@ public record ReplicaConfig(
       return this;
     }
 
+    /** See {@link ReplicaConfig#logCacheBytesMax()}. */
+    public Builder logCacheBytesMax(long v) {
+      logCacheBytesMax = v;
+      return this;
+    }
+
     public ReplicaConfig build() {
       return new ReplicaConfig(self, membership, electionTimeoutMillis, heartbeatIntervalMillis,
           leaseMillis, clockDriftMax, catchUpTimeoutMillis, maxEntriesPerAppend, catchUpEntriesMax,
-          randomSeed, variant, failureDetector, phi, takeover);
+          randomSeed, variant, failureDetector, phi, takeover, logCacheBytesMax);
     }
   }
 }

@@ -41,6 +41,15 @@ final class Cluster {
   /** Messages matching this are dropped on send. */
   Predicate<Message> dropIf = m -> false;
   long globalNanos = 1_000 * MS;
+  /**
+   * Nodes whose replica reads entries below its in-memory tail back from its disk here (see
+   * {@link #withLogReaders}); absent: the replica keeps every entry in memory.
+   */
+  final Map<NodeId, LogReader> readers = new HashMap<>();
+  /** Entries each node's reader handed back. */
+  final Map<NodeId, Long> entriesRead = new HashMap<>();
+  /** Readers fail (as a replica log whose read hit an I/O error) while this is set. */
+  boolean readsFail;
 
   Cluster(Membership membership, java.util.function.UnaryOperator<ReplicaConfig.Builder> tweak) {
     for (NodeId id : membership.nodes()) {
@@ -57,7 +66,11 @@ final class Cluster {
    * then everyone runs for 300 ms. Fails if node 1 is not elected within 8 s of its time.
    */
   static Cluster ledByNodeOne(Membership membership) {
-    Cluster c = new Cluster(membership);
+    return ledByNodeOne(new Cluster(membership));
+  }
+
+  /** {@link #ledByNodeOne(Membership)} for a cluster built otherwise. */
+  static Cluster ledByNodeOne(Cluster c) {
     c.tickAll();
     for (int i = 0; i < 800 && c.r(1).status() != Status.LEADER; i++) {
       c.globalNanos += 10 * MS;
@@ -73,6 +86,38 @@ final class Cluster {
 
   Cluster(Membership membership) {
     this(membership, b -> b);
+  }
+
+  /**
+   * Every replica keeps at most {@code cacheBytesMax} bytes of its log in memory and reads older
+   * entries back from its disk (this cluster's list; tests with readers take no snapshots, so
+   * entry i sits at position i - 1).
+   */
+  static Cluster withLogReaders(Membership membership, long cacheBytesMax) {
+    Cluster c = new Cluster(membership, b -> b.logCacheBytesMax(cacheBytesMax));
+    for (NodeId id : membership.nodes()) {
+      List<Entry> disk = c.disks.get(id);
+      c.readers.put(id, (from, to, bytesMax) -> {
+        if (c.readsFail) {
+          throw new EntriesUnavailable("read failed (test)");
+        }
+        if (from < 1 || from > disk.size()) {
+          throw new EntriesUnavailable(from + " outside the disk's 1.." + disk.size());
+        }
+        List<Entry> out = new ArrayList<>();
+        long bytes = 0;
+        for (long i = from; i <= Math.min(to, disk.size()) && (out.isEmpty() || bytes <= bytesMax);
+            i++) {
+          Entry e = disk.get((int) (i - 1));
+          out.add(e);
+          bytes += RaftLog.cacheBytes(e);
+        }
+        c.entriesRead.merge(id, (long) out.size(), Long::sum);
+        return out;
+      });
+      c.replicas.put(id, new Replica(c.configs.get(id), PersistentState.EMPTY, c.readers.get(id)));
+    }
+    return c;
   }
 
   void add(NodeId id, ReplicaConfig cfg) {
@@ -244,7 +289,8 @@ final class Cluster {
   void restart(int i) {
     NodeId id = n(i);
     replicas.put(id, new Replica(configs.get(id),
-        new PersistentState(hardStates.get(id), List.copyOf(disks.get(id)))));
+        new PersistentState(hardStates.get(id), List.copyOf(disks.get(id))),
+        readers.getOrDefault(id, LogReader.NONE)));
     applied.put(id, new ArrayList<>());
     down.remove(id);
   }

@@ -1,8 +1,10 @@
 package io.respawn.node;
 
 import io.respawn.core.Command;
+import io.respawn.core.EntriesUnavailable;
 import io.respawn.core.Entry;
 import io.respawn.core.HardState;
+import io.respawn.core.LogReader;
 import io.respawn.core.Membership;
 import io.respawn.core.Message;
 import io.respawn.core.NodeId;
@@ -23,6 +25,7 @@ import io.respawn.node.snapshot.SnapshotPolicy;
 import io.respawn.node.snapshot.SnapshotReceiver;
 import io.respawn.node.snapshot.SnapshotSender;
 import io.respawn.storage.Durability;
+import io.respawn.storage.StorageException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -209,8 +212,25 @@ public final class NodeRuntime<R, V> {
     // an older version of an entry at a committed index: a commit index read back is not
     // trusted. The replica learns it again from its leader (a single voter at once).
     Replica replica = new Replica(coreConfig, new PersistentState(
-        new HardState(hs.term(), hs.votedFor(), 0), recovered.snapshot(), recovered.log()));
+        new HardState(hs.term(), hs.votedFor(), 0), recovered.snapshot(), recovered.log()),
+        readerOf(log));
     return new NodeRuntime<>(replica, config, log, store, transport, clock, listener, policy);
+  }
+
+  /**
+   * The core's {@link LogReader}: entries its in-memory log no longer holds come back from the
+   * replica log, which holds every persisted entry after the last prefix truncation. A failed
+   * read (a {@code StorageException}: compacted meanwhile, an I/O error, a checksum mismatch) is
+   * the reader's worst case, which the core answers with a snapshot instead.
+   */
+  static LogReader readerOf(ReplicaLog log) {
+    return (from, to, bytesMax) -> {
+      try {
+        return log.read(from, to, bytesMax);
+      } catch (StorageException e) {
+        throw new EntriesUnavailable(e.getMessage(), e);
+      }
+    };
   }
 
   // =====================================================================================
@@ -681,24 +701,39 @@ public final class NodeRuntime<R, V> {
   /** Bytes an entry is counted for in the tail beyond its command (its header in the log). */
   static final int TAIL_ENTRY_OVERHEAD_BYTES = 64;
 
+  /** Bytes of encoded entries one read of the tail brings back from the replica log. */
+  static final long TAIL_READ_BYTES = 1 << 20;
+
   /**
    * The index through which the log may be compacted so that the entries kept behind the image
    * at {@code imageIndex} carry at most {@code logTailBytesMax} bytes (see {@link
-   * SnapshotPolicy#logTailBytesMax}); 0 without a byte cap. Walks back from the image's index, at
-   * most {@code logTailEntries} entries.
+   * SnapshotPolicy#logTailBytesMax}); 0 without a byte cap. Looks at most {@code logTailEntries}
+   * entries back from the image's index, reading them from the replica log in chunks of {@link
+   * #TAIL_READ_BYTES} (the core keeps only its newest entries in memory).
    */
   private long tailStartByBytes(long imageIndex) {
     if (snapshotPolicy.logTailBytesMax() == 0) {
       return 0;
     }
     long capBytes = snapshotPolicy.logTailBytesMax();
-    long lowest = Math.max(replica.snapshotIndex() + 1,
+    long lowest = Math.max(Math.max(replica.snapshotIndex(), log.firstIndex() - 1) + 1,
         imageIndex - snapshotPolicy.logTailEntries() + 1);
-    long bytes = 0;
+    if (lowest > imageIndex) {
+      return 0;
+    }
+    long[] bytes = new long[(int) (imageIndex - lowest + 1)];
+    for (long i = lowest; i <= imageIndex; ) {
+      List<Entry> read = log.read(i, imageIndex, TAIL_READ_BYTES);
+      for (Entry e : read) {
+        bytes[(int) (e.index() - lowest)] = TAIL_ENTRY_OVERHEAD_BYTES
+            + (e.command() == null ? 0 : e.command().dataLength());
+      }
+      i += read.size();
+    }
+    long sum = 0;
     for (long i = imageIndex; i >= lowest; i--) {
-      Entry e = replica.log().entry(i);
-      bytes += TAIL_ENTRY_OVERHEAD_BYTES + (e.command() == null ? 0 : e.command().dataLength());
-      if (bytes > capBytes) {
+      sum += bytes[(int) (i - lowest)];
+      if (sum > capBytes) {
         return i; // entries i+1..imageIndex fit; i and below go
       }
     }

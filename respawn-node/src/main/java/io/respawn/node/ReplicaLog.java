@@ -72,6 +72,19 @@ public interface ReplicaLog extends Closeable {
   long termAt(long index);
 
   /**
+   * The entries from {@code fromIndex} on as the log holds them now (written, flushed or not),
+   * in order, stopping after {@code toIndexInclusive}, at {@link #lastIndex()}, or once those
+   * returned carry more than {@code bytesMax} bytes of encoded entry (the first always comes).
+   * The core's {@link io.respawn.core.LogReader}: what its in-memory log no longer holds. Worst
+   * case: a {@link io.respawn.storage.StorageException} when {@code fromIndex} is outside
+   * [{@link #firstIndex()}, {@link #lastIndex()}] (compacted meanwhile, or never written), or
+   * reading failed (an I/O error, a checksum that does not match: the bytes on disk are not
+   * what was written). Unlike the other methods a failed read changes nothing: the log stays
+   * usable, and the caller falls back (the core sends a snapshot instead).
+   */
+  List<Entry> read(long fromIndex, long toIndexInclusive, long bytesMax);
+
+  /**
    * Highest index such that every entry up to it, as the log holds it now, survives any crash.
    * Moves back when {@link #truncateSuffix} removes flushed entries, forward when a flush ends.
    */

@@ -44,6 +44,11 @@ class ForwardingLog implements ReplicaLog {
   }
 
   @Override
+  public List<Entry> read(long fromIndex, long toIndexInclusive, long bytesMax) {
+    return inner.read(fromIndex, toIndexInclusive, bytesMax);
+  }
+
+  @Override
   public long lastFlushedIndex() {
     return inner.lastFlushedIndex();
   }

@@ -271,6 +271,7 @@ final class TestShard {
   /** Snapshot policy for nodes started from now on; images are kept in {@link #kept}. */
   io.respawn.node.snapshot.SnapshotPolicy policy = io.respawn.node.snapshot.SnapshotPolicy.OFF;
   final Map<Integer, io.respawn.node.snapshot.SnapshotImage> kept = new HashMap<>();
+  private final java.util.function.UnaryOperator<ReplicaConfig.Builder> coreTweak;
 
   TestShard(RuntimeConfig config, Function<ReplicaLog, ReplicaLog> wrap, Role... roles) {
     this(config, wrap, io.respawn.node.snapshot.SnapshotPolicy.OFF, roles);
@@ -278,8 +279,16 @@ final class TestShard {
 
   TestShard(RuntimeConfig config, Function<ReplicaLog, ReplicaLog> wrap,
       io.respawn.node.snapshot.SnapshotPolicy policy, Role... roles) {
+    this(config, wrap, policy, b -> b, roles);
+  }
+
+  /** As above, with every node's core settings changed by {@code coreTweak}. */
+  TestShard(RuntimeConfig config, Function<ReplicaLog, ReplicaLog> wrap,
+      io.respawn.node.snapshot.SnapshotPolicy policy,
+      java.util.function.UnaryOperator<ReplicaConfig.Builder> coreTweak, Role... roles) {
     this.config = config;
     this.policy = policy;
+    this.coreTweak = coreTweak;
     List<Membership.Member> members = new ArrayList<>();
     for (int i = 0; i < roles.length; i++) {
       members.add(Membership.Member.voter(i, roles[i]));
@@ -298,10 +307,10 @@ final class TestShard {
   }
 
   void start(int i) {
-    ReplicaConfig core = ReplicaConfig.builder(NodeId.of(i), membership)
+    ReplicaConfig core = coreTweak.apply(ReplicaConfig.builder(NodeId.of(i), membership)
         .electionTimeoutMillis(100).heartbeatIntervalMillis(20).leaseMillis(50)
         .clockDriftMax(0.01).catchUpTimeoutMillis(30).maxEntriesPerAppend(64)
-        .randomSeed(7 + i).build();
+        .randomSeed(7 + i)).build();
     stores.put(i, policy.enabled() ? new MapStore(kept, i) : new MapStore());
     nodes.put(i, NodeRuntime.start(core, config, ports.get(i), stores.get(i),
         (to, m) -> queue.add(m), () -> nowNanos[0], RuntimeListener.none(), policy));

@@ -193,6 +193,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         .clockDriftMax(config.clockDriftPpmMax() / 1e6)
         .catchUpTimeoutMillis(config.catchUpTimeoutMillis())
         .maxEntriesPerAppend(16)
+        // tiny in-memory logs, so that entries are read back from the replica log (seeded: none
+        // kept beyond what must stay, about ten entries, or a hundred)
+        .logCacheBytesMax(new long[] {0, 2 << 10, 16 << 10}[(int) Math.floorMod(replicaSeed, 3)])
         .randomSeed(replicaSeed)
         .variant(config.variant())
         .phi(takeover.phi())

@@ -91,6 +91,23 @@ public final class MemoryReplicaLog implements ReplicaLog {
   }
 
   @Override
+  public List<Entry> read(long fromIndex, long toIndexInclusive, long bytesMax) {
+    if (fromIndex < first || fromIndex > lastIndex()) {
+      throw new io.respawn.storage.StorageException("read from " + fromIndex + " outside ["
+          + first + ", " + lastIndex() + "]");
+    }
+    List<Entry> out = new ArrayList<>();
+    long bytes = 0;
+    for (long i = fromIndex; i <= Math.min(toIndexInclusive, lastIndex())
+        && (out.isEmpty() || bytes <= bytesMax); i++) {
+      Entry e = current.get((int) (i - first));
+      out.add(e);
+      bytes += io.respawn.core.codec.EntryCodec.encodeBody(e).length;
+    }
+    return out;
+  }
+
+  @Override
   public void saveHardState(HardState hs) {
     hardState = Objects.requireNonNull(hs, "hardState");
   }

@@ -41,8 +41,11 @@ import org.slf4j.LoggerFactory;
  * acknowledged entries. After recovery the last segment is flushed, so what survived in the page
  * cache cannot be lost later behind newer durable writes.
  *
- * <p>Keeps the terms of its entries in memory ({@code 8} bytes per entry) for {@link #termAt};
- * entries themselves live in the core's log. Single-threaded (the driver's thread). {@link #flush}
+ * <p>Keeps the terms of its entries in memory ({@code 8} bytes per entry) for {@link #termAt}, and
+ * where each batch of entries starts ({@link BatchIndex}: segment and offset per append, not per
+ * entry) so that {@link #read} finds an entry with one read of its batch, whose checksums it
+ * verifies; the entries themselves are only on disk (and in the page cache), the core keeping
+ * just its newest ones. Single-threaded (the driver's thread). {@link #flush}
  * is synchronous unless {@link #flushAsynchronously} moved it to a thread of its own: then it
  * starts an fsync of the active segment there and returns; when the fsync ends, {@link
  * #lastFlushedIndex} moves to the last index the segment held when it started and the driver is
@@ -79,6 +82,8 @@ public final class SegmentedReplicaLog implements ReplicaLog {
   private final HardStateFile hardStateFile;
   private final List<Segment> segments = new ArrayList<>(); // in order; the last is active
   private long[] terms = new long[1024]; // terms[i] = term of entry firstIndex + i
+  /** Where the batches holding the log's entries are. */
+  private final BatchIndex batches = new BatchIndex();
   private int termCount;
   private long firstIndex;
   /** Written by the fsync thread too (see flushAsynchronously). */
@@ -163,6 +168,13 @@ public final class SegmentedReplicaLog implements ReplicaLog {
         for (ReplicaLogScanner.Record r : batch.records()) {
           replay(seg, batch.offset(), r, entries);
         }
+        ReplicaLogScanner.Record firstRecord = batch.records().get(0);
+        long at = ReplicaLogFormat.indexOfKey(firstRecord.key());
+        if (firstRecord.type() == LogFormat.TYPE_PUT) {
+          batches.added(at, seg.number, batch.offset(), batch.bytes());
+        } else {
+          batches.truncatedFrom(at);
+        }
       }
       if (scanner.problem() != null) {
         long bad = scanner.problemOffset();
@@ -193,6 +205,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     for (Entry e : entries) {
       pushTerm(e.term());
     }
+    batches.droppedBelow(firstIndex);
     recovered = entries;
     nextSequence = maxSequence + 1;
     if (segments.isEmpty()) {
@@ -243,9 +256,13 @@ public final class SegmentedReplicaLog implements ReplicaLog {
   }
 
   private int readFully(String name, byte[] into) throws IOException {
+    return readFully(name, 0, into);
+  }
+
+  private int readFully(String name, long offset, byte[] into) throws IOException {
     ByteBuffer dst = ByteBuffer.wrap(into);
     while (dst.hasRemaining()) {
-      int n = disk.read(name, dst.position(), dst);
+      int n = disk.read(name, offset + dst.position(), dst);
       if (n <= 0) {
         break;
       }
@@ -299,6 +316,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
       seg.flushedBytes = seg.bytes;
       hardStateFile.save(hardStateFile.hardState(), index + 1);
       termCount = 0;
+      batches.clear();
       firstIndex = index + 1;
       flushedIndex = index;
       while (segments.size() > 1) {
@@ -337,6 +355,79 @@ public final class SegmentedReplicaLog implements ReplicaLog {
   @Override
   public long lastFlushedIndex() {
     return flushedIndex;
+  }
+
+  /**
+   * {@inheritDoc} Reads whole batches from their segments (the page cache, mostly), verifies
+   * their checksums and decodes the entries asked for; an entry a later batch replaced (after a
+   * suffix truncation) is taken from that batch.
+   */
+  @Override
+  public List<Entry> read(long fromIndex, long toIndexInclusive, long bytesMax) {
+    ensureUsable();
+    if (fromIndex < firstIndex || fromIndex > lastIndex()) {
+      throw new StorageException("replica log: read from " + fromIndex + " outside ["
+          + firstIndex + ", " + lastIndex() + "]");
+    }
+    long to = Math.min(toIndexInclusive, lastIndex());
+    List<Entry> out = new ArrayList<>();
+    long bytes = 0;
+    long next = fromIndex;
+    int k = batches.holding(next);
+    while (next <= to && (out.isEmpty() || bytes <= bytesMax)) {
+      if (k < 0 || k >= batches.size()) {
+        throw new StorageException("replica log: no batch holds entry " + next);
+      }
+      long batchEnd = k + 1 < batches.size() ? batches.first(k + 1) - 1 : lastIndex();
+      String name = ReplicaLogFormat.segmentName(batches.segment(k));
+      byte[] data = new byte[batches.bytes(k)];
+      ReplicaLogScanner.Batch batch;
+      try {
+        if (readFully(name, batches.offset(k), data) != data.length) {
+          throw new StorageException("replica log: short read of the batch at " + name
+              + " offset " + batches.offset(k));
+        }
+        batch = new ReplicaLogScanner(data, data.length, config.verifyChecksums(),
+            config.batchBytesMax()).next();
+      } catch (IOException e) {
+        throw new StorageException("replica log: reading " + name + " at offset "
+            + batches.offset(k) + " failed: " + e, e);
+      }
+      if (batch == null || batch.bytes() != data.length) {
+        throw new StorageException("replica log: the batch at " + name + " offset "
+            + batches.offset(k) + " does not read back whole (the bytes on disk changed)");
+      }
+      for (ReplicaLogScanner.Record r : batch.records()) {
+        long index = ReplicaLogFormat.indexOfKey(r.key());
+        if (r.type() != LogFormat.TYPE_PUT || index < next) {
+          continue;
+        }
+        if (index != next || index > batchEnd || index > to
+            || (!out.isEmpty() && bytes > bytesMax)) {
+          break;
+        }
+        Entry e;
+        try {
+          e = EntryCodec.decodeBody(r.value());
+        } catch (CodecException ex) {
+          throw new StorageException("replica log: entry " + index + " in " + name
+              + " does not decode: " + ex.getMessage());
+        }
+        if (e.index() != index || e.term() != termAt(index)) {
+          throw new StorageException("replica log: " + name + " holds " + e.term() + "/"
+              + e.index() + " at index " + index + " where the log has term " + termAt(index));
+        }
+        out.add(e);
+        bytes += r.value().length;
+        next++;
+      }
+      if (next <= batchEnd && next <= to && (out.isEmpty() || bytes <= bytesMax)) {
+        throw new StorageException("replica log: the batch at " + name + " offset "
+            + batches.offset(k) + " lacks entry " + next);
+      }
+      k++;
+    }
+    return out;
   }
 
   @Override
@@ -390,7 +481,9 @@ public final class SegmentedReplicaLog implements ReplicaLog {
       Segment seg = active();
       byte[] batch = ReplicaLogFormat.putBatch(part, bodies.subList(from, to), nextSequence,
           seg.flushedBytes);
+      long offset = seg.bytes;
       writeBatch(batch);
+      batches.added(part.get(0).index(), seg.number, offset, batch.length);
       for (Entry e : part) {
         pushTerm(e.term());
         seg.maxIndex = Math.max(seg.maxIndex, e.index());
@@ -413,6 +506,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
       return;
     }
     writeBatch(ReplicaLogFormat.deleteBatch(fromIndex, nextSequence, active().flushedBytes));
+    batches.truncatedFrom(fromIndex);
     termCount = (int) (fromIndex - firstIndex);
     flushedIndex = Math.min(flushedIndex, fromIndex - 1);
     maybeRotate();
@@ -436,6 +530,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
       System.arraycopy(terms, drop, terms, 0, termCount - drop);
       termCount -= drop;
       firstIndex = newFirst;
+      batches.droppedBelow(newFirst);
       while (segments.size() > 1 && segments.get(0).maxIndex <= throughIndex) {
         Segment gone = segments.remove(0);
         disk.delete(gone.name);

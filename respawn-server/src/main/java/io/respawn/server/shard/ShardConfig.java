@@ -54,6 +54,7 @@ import java.util.TreeMap;
  * snapshot-tail-bytes = 16777216
  * snapshot-chunk-bytes = 65536
  * snapshot-bytes-per-sec = 33554432
+ * log-cache-bytes = 4194304           # newest log entries kept in memory, see SnapshotSettings
  * </pre>
  *
  * <p>A member added to a running shard ({@code respawn member add}) lists the shard's current
@@ -118,7 +119,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
       "backup-segment-bytes", "recovery", "snapshot-entries", "snapshot-log-bytes",
       "snapshot-tail-entries", "snapshot-tail-bytes", "snapshot-chunk-bytes",
-      "snapshot-bytes-per-sec");
+      "snapshot-bytes-per-sec", "log-cache-bytes");
   /**
    * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
    * campaigns after 300-600 ms of silence, an idle primary heartbeats every 50 ms, and its read
@@ -255,7 +256,8 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         longValue(p, "snapshot-tail-bytes", sd.tailBytes(), 0),
         (int) Math.min(Integer.MAX_VALUE,
             longValue(p, "snapshot-chunk-bytes", sd.chunkBytes(), 1024)),
-        longValue(p, "snapshot-bytes-per-sec", sd.bytesPerSecond(), 1024));
+        longValue(p, "snapshot-bytes-per-sec", sd.bytesPerSecond(), 1024),
+        longValue(p, "log-cache-bytes", sd.logCacheBytes(), 0));
     return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
         joinText.equals("true"), takeover, phi, backup, recovery, snapshot);
   }

@@ -192,6 +192,7 @@ public final class ShardMember implements AutoCloseable {
           .takeover(config.takeover())
           // Larger batches let a member that restarted behind catch up in a few round trips.
           .maxEntriesPerAppend(MAX_ENTRIES_PER_APPEND)
+          .logCacheBytesMax(config.snapshot().logCacheBytes())
           .randomSeed(System.nanoTime() ^ config.self().value())
           .build();
       NodeId designatedPrimary = null;

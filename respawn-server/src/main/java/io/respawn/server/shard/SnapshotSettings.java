@@ -23,9 +23,23 @@ import io.respawn.node.snapshot.SnapshotPolicy;
  *     at most 16 MiB)
  * @param bytesPerSecond rate limit of each transfer, so the primary keeps serving while it sends
  *     ({@code snapshot-bytes-per-sec}, default 32 MiB/s; at least one chunk)
+ * @param logCacheBytes bytes of the newest log entries the member's core keeps in memory beyond
+ *     those not yet written or applied ({@code log-cache-bytes}, default 4 MiB, see {@code
+ *     ReplicaConfig.logCacheBytesMax}); older ones are read back from the replica log, so the
+ *     log between snapshots costs no heap
  */
 public record SnapshotSettings(long entries, long logBytes, long tailEntries, long tailBytes,
-    int chunkBytes, long bytesPerSecond) {
+    int chunkBytes, long bytesPerSecond, long logCacheBytes) {
+
+  /** With the default {@link #logCacheBytes}. */
+  public SnapshotSettings(long entries, long logBytes, long tailEntries, long tailBytes,
+      int chunkBytes, long bytesPerSecond) {
+    this(entries, logBytes, tailEntries, tailBytes, chunkBytes, bytesPerSecond,
+        LOG_CACHE_BYTES_DEFAULT);
+  }
+
+  public static final long LOG_CACHE_BYTES_DEFAULT =
+      io.respawn.core.ReplicaConfig.LOG_CACHE_BYTES_DEFAULT;
 
   public static final long ENTRIES_DEFAULT = 100_000;
   public static final long LOG_BYTES_DEFAULT = 64L << 20;
@@ -58,6 +72,9 @@ public record SnapshotSettings(long entries, long logBytes, long tailEntries, lo
     if (chunkBytes < 1024 || chunkBytes > CHUNK_BYTES_MAX) {
       throw new IllegalArgumentException("snapshot-chunk-bytes: " + chunkBytes
           + " is not in [1024, " + CHUNK_BYTES_MAX + "]");
+    }
+    if (logCacheBytes < 0) {
+      throw new IllegalArgumentException("log-cache-bytes: " + logCacheBytes + " must be >= 0");
     }
     if (bytesPerSecond < chunkBytes) {
       throw new IllegalArgumentException("snapshot-bytes-per-sec: " + bytesPerSecond

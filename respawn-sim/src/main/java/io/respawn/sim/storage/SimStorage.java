@@ -318,6 +318,12 @@ public final class SimStorage {
     }
 
     @Override
+    public List<Entry> read(long fromIndex, long toIndexInclusive, long bytesMax) {
+      checkCurrent();
+      return log.read(fromIndex, toIndexInclusive, bytesMax);
+    }
+
+    @Override
     public long lastFlushedIndex() {
       return log.lastFlushedIndex();
     }

@@ -20,10 +20,12 @@ package io.respawn.node.snapshot;
  * @param logTailBytesMax the entries kept behind the snapshot carry at most this many command
  *     bytes (0: by entries only). A peer further behind than that gets the image. The cap is not
  *     raised to the image's size (as it once was, so that a peer would never receive an image
- *     larger than the log it would replay): the core holds its log's entries, values and all, on
- *     the heap, and a tail as large as the image doubled a primary's memory per key. The log on
- *     disk stays within this tail, the bytes applied since the last snapshot
- *     ({@code logBytesMin}) and one segment (compaction deletes whole segments)
+ *     larger than the log it would replay): the core then held its log's entries, values and
+ *     all, on the heap, and a tail as large as the image doubled a primary's memory per key (it
+ *     now keeps only a bounded cache of them, {@code ReplicaConfig.logCacheBytesMax}, and the
+ *     runtime sizes the tail by reading the replica log). The log on disk stays within this
+ *     tail, the bytes applied since the last snapshot ({@code logBytesMin}) and one segment
+ *     (compaction deletes whole segments)
  */
 public record SnapshotPolicy(
     long entriesMin,

@@ -783,9 +783,16 @@ public final class Replica {
     }
   }
 
-  /** Bytes one read through the {@link LogReader} brings back at most (the cache's size). */
+  /**
+   * Bytes of entries one read through the {@link LogReader} brings back at most, besides the
+   * entry count a message carries ({@link ReplicaConfig#maxEntriesPerAppend}): a quarter of the
+   * largest frame a peer accepts. Not tied to the cache's size, so that what a follower receives
+   * does not depend on how much of the log is in memory.
+   */
+  static final long READ_BYTES_MAX = io.respawn.core.codec.Frames.BODY_BYTES_MAX_DEFAULT / 4;
+
   private long readBytesMax() {
-    return Math.max(1, config.logCacheBytesMax());
+    return READ_BYTES_MAX;
   }
 
   // =====================================================================================

@@ -100,4 +100,14 @@ public interface KvStore extends Closeable {
   default CompletableFuture<Void> takeReadGate() {
     return null;
   }
+
+  /**
+   * Until called again with false, {@link #get} and {@link #expiresAtMillis} answer from the
+   * acknowledged state only, leaving out writes not yet acknowledged (so nothing enters the
+   * {@link #takeReadGate read gate}). The command layer asks for it for a read of one key by a
+   * client that waits on none of its own writes or reads: such a read is linearized when it
+   * runs, on state no failover can take back, and needs to wait for nobody else's write. A
+   * local store has no such writes and ignores it.
+   */
+  default void readAcknowledgedOnly(boolean on) {}
 }

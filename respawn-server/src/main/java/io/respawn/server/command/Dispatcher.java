@@ -299,7 +299,13 @@ public final class Dispatcher {
     }
     int mark = keyspace.pendingWrites();
     session.currentArgBytes = argBytes(args);
-    RedisMessage message = call(session, spec, args, mark);
+    keyspace.beginCommand(readsAcknowledgedOnly(session, spec, args));
+    RedisMessage message;
+    try {
+      message = call(session, spec, args, mark);
+    } finally {
+      keyspace.endCommand();
+    }
     session.currentArgBytes = 0;
     if (message instanceof ErrorRedisMessage || message == Replies.NO_REPLY) {
       return Reply.now(message);
@@ -653,9 +659,15 @@ public final class Dispatcher {
       return Reply.thenClose(message);
     }
     if (keyspace.pendingWrites() == mark) {
-      // A read that returned a write not yet acknowledged answers only once it is.
-      CompletableFuture<Void> readGate = keyspace.store().takeReadGate();
-      return readGate == null ? Reply.now(message) : gated(spec, args, readGate, message);
+      // A read that returned a write not yet acknowledged answers only once it is: one the
+      // store has in flight, or one of this pass still pending.
+      CompletableFuture<Void> readGate = both(keyspace.store().takeReadGate(),
+          keyspace.takePendingReadGate());
+      if (readGate == null) {
+        return Reply.now(message);
+      }
+      session.lastGate = readGate;
+      return gated(spec, args, readGate, message);
     }
     session.wroteSinceDurable = true;
     CompletableFuture<Void> gate = keyspace.gate(session.durability);
@@ -665,7 +677,34 @@ public final class Dispatcher {
     if (keyspace.pendingBytes() >= PASS_BYTES_MAX) {
       keyspace.commitPass();
     }
+    session.lastGate = gate;
     return gated(spec, args, gate, message);
+  }
+
+  /** Whether acknowledged-only reads are used where they may be ({@link #readsAcknowledgedOnly}). */
+  static final boolean ACKNOWLEDGED_READS =
+      Boolean.parseBoolean(System.getProperty("respawn.acknowledgedReads", "true"));
+
+  /**
+   * Whether this command may read the acknowledged state only ({@link KvStore#readAcknowledgedOnly}):
+   * a read-only command of exactly one key, outside MULTI, by a client none of whose earlier
+   * replies still waits for an acknowledgement (its own writes, or writes its reads returned).
+   * Such a read needs none of the writes still in flight, so it is answered at once instead of
+   * after their commit: on a replicated primary, a read of a hot key no longer waits for
+   * another client's write to replicate. A client that does wait reads everything, in order, as
+   * before (a GET pipelined after the same client's SET returns that SET's value).
+   */
+  private boolean readsAcknowledgedOnly(Session session, CommandSpec spec, byte[][] args) {
+    return ACKNOWLEDGED_READS && spec.has(Flag.READONLY) && spec.firstKey() > 0
+        && (spec.lastKey() == spec.firstKey() || (spec.lastKey() < 0 && args.length - 1
+            == spec.firstKey()))
+        && !session.inTransaction()
+        && (session.lastGate == null || session.lastGate.isDone());
+  }
+
+  private static CompletableFuture<Void> both(CompletableFuture<Void> a,
+      CompletableFuture<Void> b) {
+    return a == null ? b : b == null ? a : a.thenCombine(b, (x, y) -> null);
   }
 
   /**

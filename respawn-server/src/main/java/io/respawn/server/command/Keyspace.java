@@ -39,6 +39,14 @@ final class Keyspace {
   private final List<Mutation> batch = new ArrayList<>();
   private final HashMap<ByteKey, StoredValue> overlay = new HashMap<>();
   private boolean clearedInBatch;
+  /**
+   * Some read of the current command was answered from the pass's pending writes (another
+   * client's, not yet handed to the store): its reply must wait for the pass's acknowledgement,
+   * or a client could read a write a crash or failover then loses.
+   */
+  private boolean observedPending;
+  /** The current command reads the acknowledged state only (see {@link #readAcknowledgedOnly}). */
+  private boolean acknowledgedReads;
   private long pendingBytes;
   private PassWrite passWrite;
   private WriteTicket lastTicket;
@@ -101,12 +109,23 @@ final class Keyspace {
    * EXISTS, TTL, OBJECT). Still deletes the key if it has expired.
    */
   StoredValue peek(byte[] key) {
+    if (acknowledgedReads) {
+      StoredValue v = store.get(key);
+      if (v == null || !isExpired(v)) {
+        return v;
+      }
+      // Expired in the acknowledged state: deleting it could overwrite a newer write still in
+      // flight, so this command reads (and expires) in the full view after all.
+      readAcknowledgedOnly(false);
+    }
     if (!batch.isEmpty()) {
       StoredValue pendingValue = overlay.get(new ByteKey(key));
       if (pendingValue != null) {
+        observedPending = true;
         return pendingValue == TOMBSTONE || isExpired(pendingValue) ? null : pendingValue;
       }
       if (clearedInBatch) {
+        observedPending = true;
         return null;
       }
     }
@@ -132,12 +151,15 @@ final class Keyspace {
    * what Redis's dictionary holds (FLUSHALL and WATCH ask about it).
    */
   private StoredValue raw(byte[] key) {
+    readAcknowledgedOnly(false); // FLUSHALL and WATCH: the full view
     if (!batch.isEmpty()) {
       StoredValue pendingValue = overlay.get(new ByteKey(key));
       if (pendingValue != null) {
+        observedPending = true;
         return pendingValue == TOMBSTONE ? null : pendingValue;
       }
       if (clearedInBatch) {
+        observedPending = true;
         return null;
       }
     }
@@ -199,6 +221,38 @@ final class Keyspace {
 
   int pendingWrites() {
     return batch.size();
+  }
+
+  /**
+   * Starts a command: with {@code acknowledgedOnly} its reads see only what the store has
+   * acknowledged (neither this pass's pending writes nor the store's in-flight ones), until the
+   * command ends or a read needs the full view (an expired key: see {@link #peek}).
+   */
+  void beginCommand(boolean acknowledgedOnly) {
+    observedPending = false;
+    readAcknowledgedOnly(acknowledgedOnly);
+  }
+
+  /** Ends a command: back to the full view. */
+  void endCommand() {
+    readAcknowledgedOnly(false);
+  }
+
+  private void readAcknowledgedOnly(boolean on) {
+    if (acknowledgedReads != on) {
+      acknowledgedReads = on;
+      store.readAcknowledgedOnly(on);
+    }
+  }
+
+  /**
+   * For a command that only read: the gate its reply waits for because a read returned a pending
+   * write of this pass (the pass's ORDERED acknowledgement), or null.
+   */
+  CompletableFuture<Void> takePendingReadGate() {
+    boolean observed = observedPending;
+    observedPending = false;
+    return observed && !batch.isEmpty() ? gate(Durability.ORDERED) : null;
   }
 
   boolean hasPendingWrites() {
@@ -401,6 +455,7 @@ final class Keyspace {
     if (batch.isEmpty()) {
       return store.keyCount();
     }
+    observedPending = true;
     long count = clearedInBatch ? 0 : store.keyCount();
     for (Map.Entry<ByteKey, StoredValue> e : overlay.entrySet()) {
       boolean stored = !clearedInBatch && store.get(e.getKey().bytes()) != null;
@@ -420,6 +475,7 @@ final class Keyspace {
     if (batch.isEmpty()) {
       return List.of();
     }
+    observedPending = true;
     List<byte[]> out = new ArrayList<>();
     for (Map.Entry<ByteKey, StoredValue> e : overlay.entrySet()) {
       if (e.getValue() != TOMBSTONE && store.get(e.getKey().bytes()) == null) {

@@ -34,6 +34,11 @@ public final class Session {
   boolean watchDirty;
   /** This client wrote since its last WAITAOF found everything durable. */
   boolean wroteSinceDurable;
+  /**
+   * The acknowledgement the newest gated reply of this client waits (or waited) for; while it is
+   * not done, the client's reads see writes in flight (its own, or ones it already read).
+   */
+  java.util.concurrent.CompletableFuture<Void> lastGate;
 
   /** QUIT: close the connection after this command's reply. */
   boolean closeRequested;

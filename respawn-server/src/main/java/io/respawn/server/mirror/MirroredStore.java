@@ -95,6 +95,11 @@ final class MirroredStore implements KvStore {
   }
 
   @Override
+  public void readAcknowledgedOnly(boolean on) {
+    engine.readAcknowledgedOnly(on);
+  }
+
+  @Override
   public void close() throws IOException {
     engine.close();
   }

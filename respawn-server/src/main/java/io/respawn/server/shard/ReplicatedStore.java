@@ -32,6 +32,8 @@ public final class ReplicatedStore implements KvStore {
   private long nextSequence = 1;
   /** Newest in-flight sequence a read observed since the last takeReadGate; command thread. */
   private long observedSequence = -1;
+  /** {@link #readAcknowledgedOnly}: reads leave the in-flight writes out; command thread. */
+  private boolean acknowledgedOnly;
   private CompletableFuture<Void> newestOrdered = CompletableFuture.completedFuture(null);
   private CompletableFuture<Void> newestDurable = CompletableFuture.completedFuture(null);
   private final java.util.TreeMap<Long, CompletableFuture<Void>> orderedBySequence =
@@ -58,7 +60,7 @@ public final class ReplicatedStore implements KvStore {
     if (sampler != null) {
       sampler.observe(key);
     }
-    InFlightWrites.Change c = inFlight.lookup(key);
+    InFlightWrites.Change c = acknowledgedOnly ? null : inFlight.lookup(key);
     if (c != null) {
       observedSequence = Math.max(observedSequence, c.sequence());
       return c.value();
@@ -84,7 +86,7 @@ public final class ReplicatedStore implements KvStore {
   @Override
   public long expiresAtMillis(byte[] key) {
     requireReadLease();
-    InFlightWrites.Change c = inFlight.lookup(key);
+    InFlightWrites.Change c = acknowledgedOnly ? null : inFlight.lookup(key);
     if (c != null) {
       return c.deleted() ? -1 : c.value().expiresAtMillis();
     }
@@ -175,6 +177,16 @@ public final class ReplicatedStore implements KvStore {
     synchronized (orderedBySequence) {
       return orderedBySequence.get(s); // null: already settled
     }
+  }
+
+  /**
+   * Reads from the applied state alone (the state machine applies an entry only once it is
+   * committed: what it holds, no failover takes back, under this member's lease). The in-flight
+   * writes are left out, and so is their wait.
+   */
+  @Override
+  public void readAcknowledgedOnly(boolean on) {
+    acknowledgedOnly = on;
   }
 
   /** Writes proposed here and not yet applied or settled. */

@@ -4,14 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.respawn.server.resp.Reply;
 import io.respawn.server.shard.ReplicatedStore;
-import io.respawn.server.shard.ShardWrites;
+import io.respawn.server.testing.HeldShardWrites;
 import io.respawn.server.testing.MapKvStore;
 import io.respawn.storage.Mutation;
-import io.respawn.storage.WriteTicket;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,51 +20,8 @@ import org.junit.jupiter.api.Test;
  * answered only once that is.
  */
 class AcknowledgedReadsTest {
-  /** Proposals wait until the test commits them (applying them to the state machine first). */
-  private final class FakeShard implements ShardWrites {
-    final List<List<Mutation>> proposed = new ArrayList<>();
-    final List<CompletableFuture<Void>> ordered = new ArrayList<>();
-    int committed;
-
-    @Override
-    public WriteTicket propose(List<Mutation> batch) {
-      proposed.add(batch);
-      CompletableFuture<Void> f = new CompletableFuture<>();
-      ordered.add(f);
-      long seq = proposed.size();
-      return new WriteTicket() {
-        @Override
-        public long sequence() {
-          return seq;
-        }
-
-        @Override
-        public CompletableFuture<Void> ordered() {
-          return f;
-        }
-
-        @Override
-        public CompletableFuture<Void> durable() {
-          return f;
-        }
-      };
-    }
-
-    @Override
-    public boolean mayServeReads() {
-      return true;
-    }
-
-    void commitAll() {
-      while (committed < proposed.size()) {
-        stateMachine.apply(proposed.get(committed));
-        ordered.get(committed++).complete(null);
-      }
-    }
-  }
-
   private final MapKvStore stateMachine = new MapKvStore();
-  private final FakeShard shard = new FakeShard();
+  private final HeldShardWrites shard = new HeldShardWrites(stateMachine);
   private final CommandHarness h = new CommandHarness(new ReplicatedStore(stateMachine, shard));
   private final Session writer = h.newSession();
   private final Session reader = h.newSession();

@@ -8,12 +8,10 @@ import io.respawn.server.shard.ReplicatedStore;
 import io.respawn.server.shard.ShardView;
 import io.respawn.server.shard.ShardView.MemberView;
 import io.respawn.server.shard.ShardWrites;
+import io.respawn.server.testing.HeldShardWrites;
 import io.respawn.server.testing.MapKvStore;
-import io.respawn.storage.Mutation;
-import io.respawn.storage.WriteTicket;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -93,41 +91,8 @@ class ClusterCommandsTest {
         .doesNotContain("role:master");
   }
 
-  /** The shard's log as the primary's command thread sees it: proposals wait for the test. */
-  private static final class HeldWrites implements ShardWrites {
-    final List<CompletableFuture<Void>> ordered = new ArrayList<>();
-    volatile boolean serving = true;
-
-    @Override
-    public WriteTicket propose(List<Mutation> batch) {
-      CompletableFuture<Void> f = new CompletableFuture<>();
-      ordered.add(f);
-      return new WriteTicket() {
-        @Override
-        public long sequence() {
-          return ordered.size();
-        }
-
-        @Override
-        public CompletableFuture<Void> ordered() {
-          return f;
-        }
-
-        @Override
-        public CompletableFuture<Void> durable() {
-          return f;
-        }
-      };
-    }
-
-    @Override
-    public boolean mayServeReads() {
-      return serving;
-    }
-  }
-
   /** A harness whose member 1 (port 7379) is the primary, writing through {@code writes}. */
-  private CommandHarness primaryHarness(HeldWrites writes) {
+  private CommandHarness primaryHarness(HeldShardWrites writes) {
     view.set(new ShardView(0, 0, 4, MEMBERS));
     CommandHarness p = new CommandHarness(new ReplicatedStore(new MapKvStore(), writes));
     p.dispatcher.enableCluster(view::get, java.util.Map::of);
@@ -142,7 +107,7 @@ class ClusterCommandsTest {
   @Test
   void aWriteRefusedUnproposedInAHandOverIsRedirectedToTheNewPrimaryOnceItIsKnown()
       throws Exception {
-    HeldWrites writes = new HeldWrites();
+    HeldShardWrites writes = new HeldShardWrites(null);
     CommandHarness p = primaryHarness(writes);
     Reply set = p.send(p.session, "set", "foo", "v");
     p.dispatcher.endPass();
@@ -160,7 +125,7 @@ class ClusterCommandsTest {
 
   @Test
   void aWriteWhoseOutcomeIsUnknownIsNotRedirected() throws Exception {
-    HeldWrites writes = new HeldWrites();
+    HeldShardWrites writes = new HeldShardWrites(null);
     CommandHarness p = primaryHarness(writes);
     Reply incr = p.send(p.session, "incr", "n");
     p.dispatcher.endPass();
@@ -173,7 +138,7 @@ class ClusterCommandsTest {
 
   @Test
   void anAcknowledgedWriteIsAnsweredAsUsual() throws Exception {
-    HeldWrites writes = new HeldWrites();
+    HeldShardWrites writes = new HeldShardWrites(null);
     CommandHarness p = primaryHarness(writes);
     Reply set = p.send(p.session, "set", "foo", "v");
     p.dispatcher.endPass();
@@ -183,7 +148,7 @@ class ClusterCommandsTest {
 
   @Test
   void aReadRefusedForWantOfTheLeaseIsRedirected() throws Exception {
-    HeldWrites writes = new HeldWrites();
+    HeldShardWrites writes = new HeldShardWrites(null);
     view.set(new ShardView(0, 0, 4, MEMBERS));
     // The lease runs out between the redirect check (which still saw this member serving) and
     // the read: the store refuses it, and the client is redirected once the shard settles.
@@ -209,7 +174,7 @@ class ClusterCommandsTest {
    */
   @Test
   void aPrimaryNotServingYetHoldsCommandsAndRunsThemOnceItServes() throws Exception {
-    HeldWrites writes = new HeldWrites();
+    HeldShardWrites writes = new HeldShardWrites(null);
     CommandHarness p = primaryHarness(writes);
     AtomicInteger wakes = new AtomicInteger();
     p.dispatcher.wakeHeld(wakes::incrementAndGet);
@@ -246,7 +211,7 @@ class ClusterCommandsTest {
   /** A held command whose member loses the election meanwhile is redirected to the winner. */
   @Test
   void aHeldCommandIsRedirectedWhenAnotherMemberWins() throws Exception {
-    HeldWrites writes = new HeldWrites();
+    HeldShardWrites writes = new HeldShardWrites(null);
     CommandHarness p = primaryHarness(writes);
     view.set(new ShardView(0, -1, 5, MEMBERS, false));
     writes.serving = false;

@@ -3,69 +3,20 @@ package io.respawn.server.shard;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.respawn.server.testing.HeldShardWrites;
 import io.respawn.server.testing.MapKvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.StoredValue;
 import io.respawn.storage.WriteTicket;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /** The primary's view of its replicated state: in-flight writes, read gates, the lease. */
 class ReplicatedStoreTest {
-  /** Proposals wait until the test commits them (applying them to the state machine first). */
-  private final class FakeLog implements ShardWrites {
-    final List<List<Mutation>> proposed = new ArrayList<>();
-    final List<CompletableFuture<Void>> ordered = new ArrayList<>();
-    final List<Boolean> durableWanted = new ArrayList<>();
-    boolean lease = true;
-    int committed;
-
-    @Override
-    public WriteTicket propose(List<Mutation> batch, boolean durable) {
-      durableWanted.add(durable);
-      return propose(batch);
-    }
-
-    @Override
-    public WriteTicket propose(List<Mutation> batch) {
-      proposed.add(batch);
-      CompletableFuture<Void> f = new CompletableFuture<>();
-      ordered.add(f);
-      long seq = proposed.size();
-      return new WriteTicket() {
-        @Override
-        public long sequence() {
-          return seq;
-        }
-
-        @Override
-        public CompletableFuture<Void> ordered() {
-          return f;
-        }
-
-        @Override
-        public CompletableFuture<Void> durable() {
-          return f;
-        }
-      };
-    }
-
-    @Override
-    public boolean mayServeReads() {
-      return lease;
-    }
-
-    void commitNext() {
-      stateMachine.apply(proposed.get(committed));
-      ordered.get(committed++).complete(null);
-    }
-  }
-
   private final MapKvStore stateMachine = new MapKvStore();
-  private final FakeLog log = new FakeLog();
+  private final HeldShardWrites log = new HeldShardWrites(stateMachine);
   private final ReplicatedStore store = new ReplicatedStore(stateMachine, log);
 
   private static byte[] b(String s) {
@@ -144,7 +95,7 @@ class ReplicatedStoreTest {
 
   @Test
   void withoutTheLeaseReadsAreRefused() {
-    log.lease = false;
+    log.serving = false;
     assertThatThrownBy(() -> store.get(b("k"))).hasMessageStartingWith("TRYAGAIN");
     assertThatThrownBy(() -> store.scan(0, 10)).hasMessageStartingWith("TRYAGAIN");
   }
@@ -174,7 +125,7 @@ class ReplicatedStoreTest {
     assertThat(sampled.expiresAtMillis(b("pulled"))).isZero();
     sampled.get(b("a"));
     assertThat(sampler.drainReport()).as("a client's read is sampled").hasSize(1);
-    log.lease = false;
+    log.serving = false;
     assertThatThrownBy(() -> sampled.expiresAtMillis(b("a"))).hasMessageStartingWith("TRYAGAIN");
   }
 }

@@ -55,7 +55,14 @@ public enum Variant {
    * quiet shard the last DURABLE write is never acknowledged (the class of the runtime's unreported
    * append flush, fixed in NodeRuntime.persist).
    */
-  WITHHOLD_FLUSH_REPORT;
+  WITHHOLD_FLUSH_REPORT,
+  /**
+   * The runtime keeps a fuzzy snapshot image once its own index is durable on the shard,
+   * ignoring the entries past it whose effects the walk may have copied in ({@code
+   * SnapshotImage.effectsThroughIndex}): a machine crash of the write quorum can then take back
+   * an entry the kept image holds. Consulted by respawn-node's NodeRuntime.
+   */
+  KEEP_FUZZY_AT_INDEX;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

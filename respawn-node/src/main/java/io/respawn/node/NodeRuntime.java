@@ -20,6 +20,7 @@ import io.respawn.core.RoleChange;
 import io.respawn.core.SnapshotMeta;
 import io.respawn.core.SnapshotSend;
 import io.respawn.core.Status;
+import io.respawn.core.Variant;
 import io.respawn.node.snapshot.SnapshotImage;
 import io.respawn.node.snapshot.SnapshotPolicy;
 import io.respawn.node.snapshot.SnapshotReceiver;
@@ -682,7 +683,8 @@ public final class NodeRuntime<R, V> {
       pendingImage = null; // abandoned or unwritable: take another later
       return;
     }
-    if (replica.compactableIndex() < pendingImage.effectsThroughIndex()) {
+    if (replica.compactableIndex() < pendingImage.effectsThroughIndex()
+        && replica.config().variant() != Variant.KEEP_FUZZY_AT_INDEX) {
       return; // a fuzzy image holds effects the shard does not hold durably yet
     }
     store.keepSnapshot(pendingImage);

@@ -65,6 +65,8 @@ public record RunResult(
    *     entry's flush on a write quorum (durable-ack-late)
    * @param durableAckLatencyMaxMicros the longest of those times, in virtual microseconds (a max
    *     over seeds when summed)
+   * @param fuzzyImagesKept of the images kept, those whose walk saw entries applied after its
+   *     index (effects through a later index)
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -72,7 +74,8 @@ public record RunResult(
       long hardTimeoutSeeds, long speculativeSeeds, long primaryStalls,
       long primaryStallsPastLease, long warmUps, long snapshotsKept, long snapshotsInstalled,
       long asyncFsyncs, long asyncFsyncWaits, long snapshotTransfers, long snapshotChunksSent,
-      long snapshotChunksIgnored, long durableAcksTimed, long durableAckLatencyMaxMicros) {
+      long snapshotChunksIgnored, long durableAcksTimed, long durableAckLatencyMaxMicros,
+      long fuzzyImagesKept) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -88,11 +91,12 @@ public record RunResult(
           asyncFsyncWaits + o.asyncFsyncWaits, snapshotTransfers + o.snapshotTransfers,
           snapshotChunksSent + o.snapshotChunksSent,
           snapshotChunksIgnored + o.snapshotChunksIgnored, durableAcksTimed + o.durableAcksTimed,
-          Math.max(durableAckLatencyMaxMicros, o.durableAckLatencyMaxMicros));
+          Math.max(durableAckLatencyMaxMicros, o.durableAckLatencyMaxMicros),
+          fuzzyImagesKept + o.fuzzyImagesKept);
     }
 
     public static final Stats NONE =
-        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -105,7 +109,8 @@ public record RunResult(
           + lossesWithSurvivor + " hard-timeout-seeds=" + hardTimeoutSeeds
           + " speculative-seeds=" + speculativeSeeds + " primary-stalls=" + primaryStalls
           + " primary-stalls-past-lease=" + primaryStallsPastLease + " warm-ups=" + warmUps
-          + " snapshots-kept=" + snapshotsKept + " snapshots-installed=" + snapshotsInstalled
+          + " snapshots-kept=" + snapshotsKept + " fuzzy-images-kept=" + fuzzyImagesKept
+          + " snapshots-installed=" + snapshotsInstalled
           + " snapshot-transfers=" + snapshotTransfers + " snapshot-chunks-sent="
           + snapshotChunksSent + " snapshot-chunks-ignored=" + snapshotChunksIgnored
           + " async-fsyncs=" + asyncFsyncs + " async-fsync-waits=" + asyncFsyncWaits

@@ -489,7 +489,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         nodes.stream().mapToLong(n -> n.transferCounts()[0]).sum(),
         nodes.stream().mapToLong(n -> n.transferCounts()[1]).sum(),
         nodes.stream().mapToLong(n -> n.transferCounts()[2]).sum(),
-        durableLiveness.checked(), durableLiveness.latencyMaxNanos() / 1_000);
+        durableLiveness.checked(), durableLiveness.latencyMaxNanos() / 1_000, fuzzyImagesKept);
   }
 
   private String describe() {
@@ -707,7 +707,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   @Override
   public void snapshotKept(SimNode node, io.respawn.core.SnapshotMeta meta, KvImage image) {
     snapshotsKept++;
-    checkImage(node, "kept", meta, image.toStateMachine((k, a, b, c, d) -> {}));
+    fuzzyImagesKept += image.effectsThroughIndex() > meta.index() ? 1 : 0;
+    checkImage(node, "kept", meta, image);
   }
 
   @Override
@@ -722,31 +723,67 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
 
   @Override
   public void snapshotInstalled(SimNode node, io.respawn.core.SnapshotMeta meta) {
-    checkImage(node, "installed", meta, node.stateMachine());
+    io.respawn.node.snapshot.SnapshotImage kept = node.storage().keptSnapshot();
+    if (!(kept instanceof KvImage image) || !image.meta().equals(meta)) {
+      protocolViolation("snapshot-content", "n" + node.id() + " installed " + meta
+          + " but keeps " + (kept == null ? "no image" : kept.meta()));
+      return;
+    }
+    checkImage(node, "installed", meta, image);
   }
 
   /**
-   * {@code image} must equal the state the committed entries up to {@code meta.index()} build:
-   * every key's timestamp, and its value wherever both know it (an elided entry leaves a value
-   * unknown).
+   * {@code image}, labelled S = {@code meta.index()} and holding effects through E = {@link
+   * KvImage#effectsThroughIndex()} (E = S for an image taken at one instant), must hold every key
+   * as the committed entries left it at some index in [S, E]: its timestamp, and its value
+   * wherever both know it (an elided entry leaves a value unknown). And replaying the committed
+   * entries S+1..E over it (idempotently, as a restart or an install does) must give exactly the
+   * state the committed entries up to E build.
    */
   private void checkImage(SimNode node, String what, io.respawn.core.SnapshotMeta meta,
-      KvStateMachine image) {
-    if (meta.index() > committed.committedCount()) {
+      KvImage kvImage) {
+    long effectsThrough = kvImage.effectsThroughIndex();
+    if (effectsThrough > committed.committedCount()) {
       protocolViolation("snapshot-content", "n" + node.id() + " " + what + " " + meta
-          + " beyond the " + committed.committedCount() + " entries known committed");
+          + " (effects through " + effectsThrough + ") beyond the "
+          + committed.committedCount() + " entries known committed");
       return;
     }
+    KvStateMachine image = kvImage.toStateMachine((k, a, b, c, d) -> {});
     KvStateMachine ref = new KvStateMachine(image.keyCount(), (k, a, b, c, d) -> {});
     for (long i = 1; i <= meta.index(); i++) {
       ref.apply(committed.committed(i));
     }
+    boolean[] matched = new boolean[image.keyCount()];
+    for (long i = meta.index(); ; i++) {
+      for (int k = 0; k < image.keyCount(); k++) {
+        matched[k] |= sameKey(ref, image, k);
+      }
+      if (i == effectsThrough) {
+        break;
+      }
+      ref.apply(committed.committed(i + 1));
+    }
     for (int k = 0; k < image.keyCount(); k++) {
-      boolean tsDiffers = ref.tsTerm(k) != image.tsTerm(k) || ref.tsIndex(k) != image.tsIndex(k);
-      boolean valueDiffers = ref.known(k) && image.known(k) && ref.value(k) != image.value(k);
-      if (tsDiffers || valueDiffers) {
+      if (!matched[k]) {
         protocolViolation("snapshot-content", "n" + node.id() + " " + what + " " + meta
-            + ": key k" + k + " is " + image.tsTerm(k) + "/" + image.tsIndex(k) + "="
+            + " (effects through " + effectsThrough + "): key k" + k + " is "
+            + image.tsTerm(k) + "/" + image.tsIndex(k) + "="
+            + (image.known(k) ? image.value(k) : "?") + " but the committed entries never"
+            + " gave it that between " + meta.index() + " and " + effectsThrough + " (at "
+            + effectsThrough + ": " + ref.tsTerm(k) + "/" + ref.tsIndex(k) + "="
+            + (ref.known(k) ? ref.value(k) : "?") + ")");
+        return;
+      }
+    }
+    for (long i = meta.index() + 1; i <= effectsThrough; i++) {
+      image.apply(committed.committed(i));
+    }
+    for (int k = 0; k < image.keyCount(); k++) {
+      if (!sameKey(ref, image, k)) {
+        protocolViolation("snapshot-content", "n" + node.id() + " " + what + " " + meta
+            + ": replaying " + (meta.index() + 1) + ".." + effectsThrough + " over it gives key k"
+            + k + " " + image.tsTerm(k) + "/" + image.tsIndex(k) + "="
             + (image.known(k) ? image.value(k) : "?") + " but the committed entries give "
             + ref.tsTerm(k) + "/" + ref.tsIndex(k) + "=" + (ref.known(k) ? ref.value(k) : "?"));
         return;
@@ -754,24 +791,33 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     }
   }
 
+  /** Same timestamp, and the same value wherever both know it. */
+  private static boolean sameKey(KvStateMachine a, KvStateMachine b, int k) {
+    return a.tsTerm(k) == b.tsTerm(k) && a.tsIndex(k) == b.tsIndex(k)
+        && !(a.known(k) && b.known(k) && a.value(k) != b.value(k));
+  }
+
   private long snapshotsKept;
+  private long fuzzyImagesKept;
   private long snapshotsInstalled;
 
   /**
-   * A node keeps an image (and drops its log behind it) only once its index is durable on the
+   * A node keeps an image (and drops its log behind it) only once the newest entry whose effects
+   * it may hold (its index, or for a fuzzy image its effects-through index) is durable on the
    * shard (flushed on a write quorum), which no crash can take back: so a committed entry the
    * ORDERED statement lets a machine crash take must never be inside a kept image with values.
    * Every image kept so far was checked against the committed entries when it was kept (the
-   * entry lost now was committed then), so one whose index reaches the lost one holds it.
+   * entry lost now was committed then), so one whose effects reach the lost one may hold it.
    */
   private void checkNoImageHoldsLost(long term, long index) {
     for (SimNode node : nodes) {
       io.respawn.node.snapshot.SnapshotImage image = node.storage().keptSnapshot();
-      if (image != null && !image.keysOnly() && image.meta().index() >= index) {
+      if (image != null && !image.keysOnly() && image.effectsThroughIndex() >= index) {
         protocolViolation("snapshot-holds-lost-entry", "n" + node.id() + " keeps image "
-            + image.meta() + ", which holds " + term + "/" + index + ", an entry a machine crash"
-            + " of its write quorum has now taken back: the image was kept before its index was"
-            + " durable on the shard");
+            + image.meta() + " with effects through " + image.effectsThroughIndex()
+            + ", which may hold " + term + "/" + index + ", an entry a machine crash"
+            + " of its write quorum has now taken back: the image was kept before the effects it"
+            + " may hold were durable on the shard");
         return;
       }
     }

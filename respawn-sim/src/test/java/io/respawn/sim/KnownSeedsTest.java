@@ -136,4 +136,18 @@ class KnownSeedsTest {
     RunResult r = Simulation.run(seed, SimConfig.standard().withEngineStorage(false));
     assertThat(r.violations()).as(r.description()).isEmpty();
   }
+
+  /**
+   * F7, open (FINDINGS.md): a voting backup that lost a long unflushed suffix in a machine crash
+   * falls behind a witness leader's base; the value keepers asked to send it an image can only
+   * capture at their applied index, which is above the shard-durable index, and that index cannot
+   * move while the backup is behind: no image is ever kept, and the shard stops committing.
+   */
+  @org.junit.jupiter.api.Disabled("open: FINDINGS.md F7, seeds 10721 and 12693")
+  @ParameterizedTest
+  @ValueSource(longs = {10721, 12693})
+  void openFindingF7IsClean(long seed) {
+    RunResult r = Simulation.run(seed, SimConfig.standard());
+    assertThat(r.violations()).as(r.description()).isEmpty();
+  }
 }

@@ -9,15 +9,19 @@ import java.util.zip.CRC32C;
  * A {@link KvStateMachine} image, the body of the simulator's snapshots. Big-endian:
  *
  * <pre>
- *  | keyCount u32 | keyCount x ( flags u8 | tsTerm i64 | tsIndex i64 | value i64 ) |
+ *  | keyCount u32 | effectsThrough i64 | keyCount x ( flags u8 | tsTerm i64 | tsIndex i64 |
+ *  value i64 ) |
  *  flags: bit 0 = the value is known (a witness's image, or the keys-only view, clears it for
  *  every key ever written; value is then 0)
+ *  effectsThrough: the newest entry whose effect a key may hold (the image's index, or above it
+ *  for a fuzzy image, {@link FuzzyCapture}); a restore replays the entries up to it idempotently
  * </pre>
  *
  * Immutable: built from a copy of the state.
  */
 public final class KvImage implements SnapshotImage {
   static final int KEY_BYTES = 25;
+  static final int HEADER_BYTES = 12;
 
   private final SnapshotMeta meta;
   private final boolean keysOnly;
@@ -33,10 +37,18 @@ public final class KvImage implements SnapshotImage {
     this.crc = (int) c.getValue();
   }
 
-  /** The image of {@code sm} as it is now, labelled {@code meta}. */
+  /** The image of {@code sm} as it is now, labelled {@code meta} (whose index it is at). */
   static KvImage of(SnapshotMeta meta, KvStateMachine sm, boolean keysOnly) {
-    ByteBuffer b = ByteBuffer.allocate(4 + sm.keyCount() * KEY_BYTES);
-    b.putInt(sm.keyCount());
+    return of(meta, meta.index(), sm, keysOnly);
+  }
+
+  /**
+   * The image of {@code sm} as it is now (each key as of some index from {@code meta}'s to
+   * {@code effectsThrough}), labelled {@code meta}.
+   */
+  static KvImage of(SnapshotMeta meta, long effectsThrough, KvStateMachine sm, boolean keysOnly) {
+    ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + sm.keyCount() * KEY_BYTES);
+    b.putInt(sm.keyCount()).putLong(effectsThrough);
     for (int k = 0; k < sm.keyCount(); k++) {
       boolean written = sm.tsIndex(k) != 0;
       boolean known = sm.known(k) && !(keysOnly && written);
@@ -50,7 +62,8 @@ public final class KvImage implements SnapshotImage {
   static void restore(SnapshotMeta meta, byte[] body, KvStateMachine sm) {
     ByteBuffer b = ByteBuffer.wrap(body);
     int n = b.getInt();
-    if (n != sm.keyCount() || body.length != 4 + n * KEY_BYTES) {
+    long effectsThrough = b.getLong();
+    if (n != sm.keyCount() || body.length != HEADER_BYTES + n * KEY_BYTES) {
       throw new IllegalArgumentException("image of " + n + " keys in " + body.length
           + " bytes for " + sm.keyCount() + " keys");
     }
@@ -68,7 +81,7 @@ public final class KvImage implements SnapshotImage {
       tsIndex[k] = b.getLong();
       value[k] = b.getLong();
     }
-    sm.restore(meta.index(), known, value, tsTerm, tsIndex);
+    sm.restore(meta.index(), effectsThrough, known, value, tsTerm, tsIndex);
   }
 
   /** A state machine holding exactly this image (for checks). */
@@ -80,6 +93,11 @@ public final class KvImage implements SnapshotImage {
 
   byte[] body() {
     return body;
+  }
+
+  @Override
+  public long effectsThroughIndex() {
+    return ByteBuffer.wrap(body).getLong(4);
   }
 
   @Override
@@ -113,6 +131,6 @@ public final class KvImage implements SnapshotImage {
       return this;
     }
     KvStateMachine sm = toStateMachine((k, a, b, c, d) -> {});
-    return of(meta, sm, true);
+    return of(meta, effectsThroughIndex(), sm, true);
   }
 }

@@ -14,6 +14,13 @@ import io.respawn.sim.lin.Op;
  *
  * <p>Invariant: a key's timestamp never moves backwards (DESIGN §3: "only moves forward to an
  * equal or larger timestamp"); a violation is reported to the listener, not repaired.
+ *
+ * <p>Fuzzy images: a state restored from an image whose keys are each as of some index between
+ * its index S and {@code effectsThrough} E ({@link #restore}) replays the entries S+1..E
+ * idempotently: an entry at index i leaves alone a key whose timestamp is at or above i (the
+ * image holds its effect already: the key was walked after i was applied), and applies to the
+ * others as usual. INCR is not idempotent, so without this the replay would count it twice.
+ * Beyond E every entry applies as usual, with the timestamp check.
  */
 public final class KvStateMachine {
 
@@ -31,6 +38,8 @@ public final class KvStateMachine {
   private final long[] tsIndex;
   private final Listener listener;
   private long appliedIndex;
+  /** Entries up to here replay over a fuzzy image: keys that hold their effect are skipped. */
+  private long replayThrough;
 
   public KvStateMachine(int keyCount, Listener listener) {
     this.value = new long[keyCount];
@@ -76,16 +85,26 @@ public final class KvStateMachine {
     }
     if (entry.isElided()) {
       for (int key : KvCommand.keysOf(entry.command())) {
+        if (holdsEffect(key, entry)) {
+          continue;
+        }
         stamp(key, entry);
         known[key] = false;
       }
       return UNKNOWN_RESULT;
     }
     KvCommand c = KvCommand.decode(entry.command());
+    if (c.kind() != io.respawn.sim.lin.OpKind.MSET && c.kind() != io.respawn.sim.lin.OpKind.SET
+        && holdsEffect(c.keys()[0], entry)) {
+      return UNKNOWN_RESULT; // replayed over a fuzzy image that holds it: no client waits for it
+    }
     switch (c.kind()) {
       case SET, MSET -> {
         for (int i = 0; i < c.keys().length; i++) {
           int key = c.keys()[i];
+          if (holdsEffect(key, entry)) {
+            continue;
+          }
           stamp(key, entry);
           value[key] = c.values()[i];
           known[key] = true;
@@ -113,6 +132,11 @@ public final class KvStateMachine {
     }
   }
 
+  /** Whether a replay over a fuzzy image meets a key that holds the entry's effect already. */
+  private boolean holdsEffect(int key, Entry entry) {
+    return entry.index() <= replayThrough && tsIndex[key] >= entry.index();
+  }
+
   private void stamp(int key, Entry entry) {
     boolean backwards = entry.term() < tsTerm[key]
         || (entry.term() == tsTerm[key] && entry.index() < tsIndex[key]);
@@ -129,10 +153,23 @@ public final class KvStateMachine {
 
   /**
    * Replaces the whole state (a snapshot image): every key's value (if {@code known}) and
-   * timestamp, and the applied index.
+   * timestamp, and the applied index. {@code effectsThrough} (at least {@code applied}): the
+   * newest entry whose effect a key of the image may hold (above {@code applied} for a fuzzy
+   * image; the entries up to it then replay idempotently, see the class comment).
    */
-  public void restore(long applied, boolean[] knownIn, long[] valueIn, long[] tsTermIn,
-      long[] tsIndexIn) {
+  public void restore(long applied, long effectsThrough, boolean[] knownIn, long[] valueIn,
+      long[] tsTermIn, long[] tsIndexIn) {
+    if (effectsThrough < applied) {
+      throw new IllegalArgumentException("effects through " + effectsThrough + " below the"
+          + " image's index " + applied);
+    }
+    for (long ts : tsIndexIn) {
+      if (ts > effectsThrough) {
+        throw new IllegalArgumentException("a key of the image at " + applied + " was written at "
+            + ts + ", after the effects it may hold (" + effectsThrough + ")");
+      }
+    }
+    replayThrough = effectsThrough;
     if (knownIn.length != value.length) {
       throw new IllegalArgumentException("image of " + knownIn.length + " keys for "
           + value.length);

@@ -15,7 +15,10 @@ import java.nio.charset.StandardCharsets;
  *
  * <p>Snapshots: an image is a {@link KvImage} of the state; the kept one lives in the node's
  * {@link SimStorage} (it survives every crash, replaced atomically) and a restarted node opens
- * its state machine from it ({@link #open}).
+ * its state machine from it ({@link #open}). Captures are fuzzy, as the shard member's are
+ * ({@link FuzzyCapture}): the walk copies one key after each entry applied and each time the
+ * runtime asks whether the image is ready, so the image says how far its effects reach ({@link
+ * SnapshotImage#effectsThroughIndex}).
  */
 public final class KvStore implements StateMachineStore<Long, KvStore.Value> {
 
@@ -30,6 +33,8 @@ public final class KvStore implements StateMachineStore<Long, KvStore.Value> {
   private final KvStateMachine sm;
   private final SimStorage storage;
   private final InstallListener installListener;
+  /** The capture being walked, if any (abandoned when an install replaces the state). */
+  private FuzzyCapture walking;
 
   public KvStore(KvStateMachine sm) {
     this(sm, null, (m, a) -> {});
@@ -58,12 +63,37 @@ public final class KvStore implements StateMachineStore<Long, KvStore.Value> {
     if (meta.index() != sm.appliedIndex()) {
       throw new IllegalArgumentException("capture " + meta + " at applied " + sm.appliedIndex());
     }
-    return KvImage.of(meta, sm, false);
+    walking = new FuzzyCapture(meta, sm.keyCount());
+    walking.step(sm);
+    return walking;
+  }
+
+  @Override
+  public boolean snapshotReady(SnapshotImage image) {
+    if (image instanceof FuzzyCapture c) {
+      if (c == walking) {
+        c.step(sm);
+      }
+      return c.complete() || c != walking;
+    }
+    return true;
+  }
+
+  @Override
+  public boolean snapshotFailed(SnapshotImage image) {
+    return image instanceof FuzzyCapture c && !c.complete(); // an install abandoned its walk
   }
 
   @Override
   public void keepSnapshot(SnapshotImage image) {
-    storage.keepSnapshot(image);
+    if (image instanceof FuzzyCapture c) {
+      if (walking == c) {
+        walking = null;
+      }
+      storage.keepSnapshot(c.image());
+    } else {
+      storage.keepSnapshot(image);
+    }
   }
 
   @Override
@@ -84,6 +114,7 @@ public final class KvStore implements StateMachineStore<Long, KvStore.Value> {
     }
     KvImage image = new KvImage(meta, s.keysOnly, s.bytes.toByteArray());
     installListener.installing(meta, sm.appliedIndex());
+    walking = null; // the state it walks is replaced
     KvImage.restore(meta, image.body(), sm);
     storage.keepSnapshot(image);
   }
@@ -127,6 +158,9 @@ public final class KvStore implements StateMachineStore<Long, KvStore.Value> {
   @Override
   public Long apply(Entry entry) {
     long r = sm.apply(entry);
+    if (walking != null) {
+      walking.step(sm);
+    }
     return r == KvStateMachine.UNKNOWN_RESULT ? null : r;
   }
 

@@ -15,7 +15,8 @@
 # -k keeps the members' data directories and logs (printed at the end) instead of deleting them.
 # -m runs the members with native memory tracking (-XX:NativeMemoryTracking=summary added to their
 #    JVM options) and saves each member's `jcmd VM.native_memory summary` and `GC.heap_info`,
-#    before and after the load, in the work directory (implies -k): where a member's memory goes.
+#    before and after the load, and after it the live objects (`GC.class_histogram`, a full
+#    collection; read after the RSS figures), in the work directory (implies -k).
 #
 # Members run with the launcher's default JVM options unless RESPAWN_JAVA_OPTS is set (see
 # bin/respawn). Writes OUT_DIR/shard-memory-per-key.csv and prints a Markdown table. Stops every
@@ -128,6 +129,13 @@ memory_report() { # label
     grep -E '^(VmRSS|RssAnon|RssFile|RssShmem)' "/proc/${pid[$n]}/status" > "$work/node-$n/rss-$1.txt"
   done
 }
+live_report() { # after the RSS figures were read: live objects (a full collection), the heap after
+  [ "$nmt" = 1 ] || return 0
+  for n in 1 2 3; do
+    "$JAVA_HOME/bin/jcmd" "${pid[$n]}" GC.class_histogram 2>&1 | head -40 > "$work/node-$n/histogram-after.txt" || true
+    "$JAVA_HOME/bin/jcmd" "${pid[$n]}" GC.heap_info > "$work/node-$n/heap-after-full-gc.txt" 2>&1 || true
+  done
+}
 declare -A rss0
 for n in 1 2 3; do rss0[$n]="$(rss_bytes "${pid[$n]}")"; done
 memory_report before
@@ -185,6 +193,7 @@ for n in 1 2 3; do
       -v u="$unknown" -v ub="${unknown_bytes:-0}" \
       'BEGIN {printf "%d,%s,%d,%d,%d,%d,%.1f,%s,%s\n", m, r, d, k, a, b, (b-a)/k, u, ub}' >> "$csv"
 done
+live_report
 awk -v d="$size" -v k="$keys" -v a="$redis_rss0" -v b="$redis_rss1" -v u0="$redis_used0" \
     -v u1="$redis_used1" \
     'BEGIN {printf "redis,redis,%d,%d,%d,%d,%.1f,,used_memory %.1f B/key\n", d, k, a, b, (b-a)/k, (u1-u0)/k}' \

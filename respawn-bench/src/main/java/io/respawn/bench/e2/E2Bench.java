@@ -51,9 +51,10 @@ import redis.clients.jedis.exceptions.JedisMovedDataException;
  * mode), and prints the must-show ratios. The killed member is not restarted during a run (the
  * shard's restart delay is longer than the run), so leadership stays with the witness.
  *
- * <p>The backup reads its values from its store's files through the page cache (it is not
- * dropped: other people share the machine); on a dedicated machine, drop it before the kill to
- * make the backup read its disk.
+ * <p>The backup reads the values it sends from its disk, not from the page cache: a backup store
+ * answers pulls with direct reads ({@code O_DIRECT}, the store's default; the run prints the
+ * backup's INFO {@code respawn_pull_reads}, "direct" unless the file system refused it). The page
+ * cache is not dropped: that would disturb every other process on the machine.
  */
 @Command(name = "e2", mixinStandardHelpOptions = true,
     description = "Experiment E2: latency per 100 ms window through a kill -9 of the primary, online vs offline value recovery; TTR for a grid of SLOs.")
@@ -62,7 +63,7 @@ public final class E2Bench implements Callable<Integer> {
   /** The witness's INFO every 100 ms from the kill until it has every value. */
   static final String RECOVERY_HEADER = "mode,rep,t_ms,status,background,keys_left,keys_pulled,"
       + "batch_keys,priority_pulls,priority_waiting_keys,priority_latency_avg_us,"
-      + "priority_latency_last_us";
+      + "priority_latency_last_us,copy_rate_mib_s";
   static final String SUMMARY_HEADER = "mode,rep,records,value_bytes,rate,steady_p50_ms,"
       + "steady_p999_ms,elected_ms,recovered_ms,copy_ms,ttr_p999x2_ms,ttr_p50x2_ms,"
       + "p50_back_after_election_ms,priority_pulls,priority_latency_avg_us,failed_ops,"
@@ -75,17 +76,23 @@ public final class E2Bench implements Callable<Integer> {
       new String[] {"p50", "3"});
   static final long RESTART_DELAY_MILLIS = TimeUnit.MINUTES.toMillis(30);
   static final long READY_TIMEOUT_MILLIS = 120_000;
-  static final int LOAD_BATCH = 1_000;
+  /** Records one loading round trip writes (pipelined MSETs). */
+  static final int LOAD_BATCH = 2_048;
+  static final int LOAD_KEYS_PER_MSET = 32;
   static final long RECORDS_MAX = 100_000_000;
 
-  @Option(names = "--records", defaultValue = "200000",
-      description = "Records loaded (default: ${DEFAULT-VALUE}: ~100 MiB of 512-byte records, "
-          + "enough that copying them all takes seconds here).")
+  @Option(names = "--records", defaultValue = "4194304",
+      description = "Records loaded (default: ${DEFAULT-VALUE}: 2 GiB of 512-byte records, the "
+          + "issue's size; use fewer for quick runs).")
   long records;
 
   @Option(names = "--value-bytes", defaultValue = "496",
       description = "Value size; keys are 16 bytes (default: ${DEFAULT-VALUE}, 512 B records as the seed's).")
   int valueBytes;
+
+  @Option(names = "--load-connections", defaultValue = "4",
+      description = "Connections loading the records at once (default: ${DEFAULT-VALUE}).")
+  int loadConnections;
 
   @Option(names = "--rate", defaultValue = "2000",
       description = "Operations per second over all client threads, below saturation (default: ${DEFAULT-VALUE}).")
@@ -156,7 +163,15 @@ public final class E2Bench implements Callable<Integer> {
           java.util.Collections.reverse(order);
         }
         for (String mode : order) {
-          Run r = runOnce(root.resolve(mode + "-" + rep), mode, rep);
+          Path dir = root.resolve(mode + "-" + rep);
+          Run r;
+          try {
+            r = runOnce(dir, mode, rep);
+          } finally {
+            if (workDir == null) {
+              deleteTree(dir); // a run at the default size leaves ~7 GiB: not six of them at once
+            }
+          }
           runs.add(r);
           System.out.printf(Locale.ROOT, "e2: %s rep %d: steady p50 %.2f ms p99.9 %.2f ms; "
                   + "elected %.0f ms, every value back %.0f ms after the kill (copy %d ms); "
@@ -184,6 +199,9 @@ public final class E2Bench implements Callable<Integer> {
     }
     if (valueBytes < 1 || valueBytes > 1 << 20) {
       throw new ParameterException(spec.commandLine(), "--value-bytes must be in [1, 1048576]");
+    }
+    if (loadConnections < 1 || loadConnections > 64) {
+      throw new ParameterException(spec.commandLine(), "--load-connections must be in [1, 64]");
     }
     if (rate < 1 || threads < 1 || threads > 1024 || rate / threads > 1_000_000) {
       throw new ParameterException(spec.commandLine(), "--rate must be >= 1 and --threads in "
@@ -273,7 +291,7 @@ public final class E2Bench implements Callable<Integer> {
           double t = (System.nanoTime() - kill) / 1e6;
           if (System.nanoTime() >= nextSampleNanos) { // the witness's recovery, every 100 ms
             nextSampleNanos += Windows.WINDOW_NANOS;
-            progress.add(String.format(Locale.ROOT, "%s,%d,%.0f,%s,%s,%s,%s,%s,%s,%s,%s,%s",
+            progress.add(String.format(Locale.ROOT, "%s,%d,%.0f,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f",
                 mode, rep, t, info.getOrDefault("respawn_status", ""),
                 info.getOrDefault("respawn_recovery_background", ""),
                 info.getOrDefault("respawn_recovery_keys_left", ""),
@@ -282,7 +300,8 @@ public final class E2Bench implements Callable<Integer> {
                 info.getOrDefault("respawn_recovery_priority_pulls", ""),
                 info.getOrDefault("respawn_recovery_priority_waiting_keys", ""),
                 info.getOrDefault("respawn_recovery_priority_latency_avg_us", ""),
-                info.getOrDefault("respawn_recovery_priority_latency_last_us", "")));
+                info.getOrDefault("respawn_recovery_priority_latency_last_us", ""),
+                longField(info, "respawn_recovery_copy_rate_bytes_per_s") / 1048576.0));
           }
           boolean leads = "leader".equals(info.get("respawn_status"));
           if (leads && elected < 0) {
@@ -319,6 +338,14 @@ public final class E2Bench implements Callable<Integer> {
         info = info(port + 2);
       } catch (RuntimeException e) {
         // keep the last one read
+      }
+      try {
+        Map<String, String> backupInfo = info(port + 1);
+        System.out.printf(Locale.ROOT, "e2: %s rep %d: the backup's pull reads: %s, %s bytes "
+            + "read directly%n", mode, rep, backupInfo.get("respawn_pull_reads"),
+            backupInfo.get("respawn_pull_direct_bytes"));
+      } catch (RuntimeException e) {
+        // the backup is busy: the line is for the record only
       }
       return new Run(mode, rep, windows, killRel, steadyP50, steadyP999, elected, recovered,
           longField(info, "respawn_recovery_last_ms"),
@@ -358,47 +385,116 @@ public final class E2Bench implements Callable<Integer> {
     }
   }
 
-  /** Writes every record once, pipelined, to whichever member leads (following MOVED). */
-  private void load(List<Integer> ports, byte[] value) throws InterruptedException {
-    for (long from = 0; from < records; from += LOAD_BATCH) {
-      List<byte[]> left = new ArrayList<>();
-      for (long n = from; n < Math.min(records, from + LOAD_BATCH); n++) {
-        left.add(ShardClient.KeyChooser.keyName(n));
-      }
-      int port = ports.get(0);
-      for (int attempt = 0; !left.isEmpty(); attempt++) {
-        if (attempt == 100) {
-          throw new IllegalStateException("loading: writes still refused after 100 attempts");
-        }
-        List<byte[]> again = new ArrayList<>();
-        try (Jedis j = new Jedis("127.0.0.1", port, 30_000)) {
-          Pipeline p = j.pipelined();
-          List<Response<String>> replies = new ArrayList<>();
-          for (byte[] k : left) {
-            replies.add(p.set(k, value));
-          }
-          p.syncAndReturnAll();
-          for (int i = 0; i < left.size(); i++) {
-            try {
-              if (!"OK".equals(replies.get(i).get())) {
-                again.add(left.get(i));
+  /**
+   * Writes every record once to whichever member leads (following MOVED): {@code --load-connections}
+   * threads, each taking the next {@link #LOAD_BATCH} records, pipelining them as MSETs of {@link
+   * #LOAD_KEYS_PER_MSET} keys (one round trip per batch), and writing a batch again while any of
+   * its MSETs was refused (TRYAGAIN under load, MOVED after a failover: an MSET is all or nothing,
+   * and writing a value twice is harmless).
+   */
+  private void load(List<Integer> ports, byte[] value) throws Exception {
+    java.util.concurrent.atomic.AtomicLong nextBatch = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicInteger leader =
+        new java.util.concurrent.atomic.AtomicInteger(ports.get(0));
+    java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+    long batches = (records + LOAD_BATCH - 1) / LOAD_BATCH;
+    List<java.util.concurrent.Future<Void>> loaders = new ArrayList<>();
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(loadConnections);
+    long startNanos = System.nanoTime();
+    long[] nextReport = {startNanos + TimeUnit.SECONDS.toNanos(10)};
+    try {
+      for (int c = 0; c < loadConnections; c++) {
+        loaders.add(pool.submit(() -> {
+          Jedis j = null;
+          int jPort = -1;
+          try {
+            for (long b; (b = nextBatch.getAndIncrement()) < batches; ) {
+              long from = b * LOAD_BATCH;
+              int n = (int) Math.min(LOAD_BATCH, records - from);
+              for (int attempt = 0; ; attempt++) {
+                if (attempt == 100) {
+                  throw new IllegalStateException("loading: writes still refused after 100 "
+                      + "attempts");
+                }
+                int port = leader.get();
+                try {
+                  if (j == null || jPort != port) {
+                    if (j != null) {
+                      j.close();
+                    }
+                    j = new Jedis("127.0.0.1", port, 30_000);
+                    jPort = port;
+                  }
+                  if (loadBatch(j, from, n, value, leader)) {
+                    break;
+                  }
+                } catch (redis.clients.jedis.exceptions.JedisConnectionException e) {
+                  if (j != null) {
+                    j.close();
+                  }
+                  j = null;
+                  leader.compareAndSet(port, ports.get((ports.indexOf(port) + 1) % ports.size()));
+                }
+                Thread.sleep(50);
               }
-            } catch (JedisMovedDataException moved) {
-              again.add(left.get(i));
-              port = moved.getTargetNode().getPort();
-            } catch (RuntimeException busy) {
-              again.add(left.get(i)); // TRYAGAIN under load: write it again
+              long total = done.addAndGet(n);
+              synchronized (nextReport) {
+                long now = System.nanoTime();
+                if (now >= nextReport[0]) {
+                  nextReport[0] = now + TimeUnit.SECONDS.toNanos(10);
+                  System.out.printf(Locale.ROOT, "e2: loading: %d of %d records (%.0f a second)%n",
+                      total, records, total / ((now - startNanos) / 1e9));
+                }
+              }
+            }
+          } finally {
+            if (j != null) {
+              j.close();
             }
           }
-        } catch (redis.clients.jedis.exceptions.JedisConnectionException e) {
-          again = left;
+          return null;
+        }));
+      }
+      for (java.util.concurrent.Future<Void> f : loaders) {
+        try {
+          f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw e.getCause() instanceof Exception x ? x : e;
         }
-        if (!again.isEmpty()) {
-          Thread.sleep(50);
-        }
-        left = again;
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** One pipelined batch of MSETs; false if any was refused (the batch is written again). */
+  private static boolean loadBatch(Jedis j, long from, int n, byte[] value,
+      java.util.concurrent.atomic.AtomicInteger leader) {
+    Pipeline p = j.pipelined();
+    List<Response<String>> replies = new ArrayList<>();
+    for (int at = 0; at < n; at += LOAD_KEYS_PER_MSET) {
+      int k = Math.min(LOAD_KEYS_PER_MSET, n - at);
+      byte[][] args = new byte[2 * k][];
+      for (int i = 0; i < k; i++) {
+        args[2 * i] = ShardClient.KeyChooser.keyName(from + at + i);
+        args[2 * i + 1] = value;
+      }
+      replies.add(p.mset(args));
+    }
+    p.sync();
+    boolean all = true;
+    for (Response<String> r : replies) {
+      try {
+        all &= "OK".equals(r.get());
+      } catch (JedisMovedDataException moved) {
+        leader.set(moved.getTargetNode().getPort());
+        all = false;
+      } catch (RuntimeException busy) {
+        all = false; // TRYAGAIN under load: write it again
       }
     }
+    return all;
   }
 
   private static void awaitSteadyPrimary(ShardSupervisor sup, int port, ShardLayout layout)

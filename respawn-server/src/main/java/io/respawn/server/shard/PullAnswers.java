@@ -140,6 +140,8 @@ final class PullAnswers implements AutoCloseable {
     m.put("respawn_pull_answered_priority", priorityAnswered.get());
     m.put("respawn_pull_batch_chunks_sent", chunksSent.get());
     m.put("respawn_pull_batch_scans", scansStarted.get());
+    m.put("respawn_pull_reads", store.pullReadMode());
+    m.put("respawn_pull_direct_bytes", store.pullDirectReads()[1]);
     return m;
   }
 

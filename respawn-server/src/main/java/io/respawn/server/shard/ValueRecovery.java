@@ -28,11 +28,12 @@ import java.util.function.LongSupplier;
  *
  * <ul>
  *   <li><b>BatchPull</b> ({@link BatchPull}): the background copy streams the backup's logs, hot
- *       log first (the keys clients use most), in chunks of {@link #BATCH_CHUNK_BYTES} log bytes,
- *       {@link #BATCH_CHUNKS_IN_FLIGHT} chunks per request, and one while a priority pull waits
- *       and priority pulls have been slower than {@link #PRIORITY_LATENCY_TARGET_NANOS} of late
- *       (so a command waiting for its key queues behind at most one chunk at the backup and on
- *       the wire). A backup without hot and cold logs answers "done" at once.
+ *       log first (the keys clients use most), in chunks of {@link #BATCH_CHUNK_BYTES} log bytes.
+ *       Offline: {@link #BATCH_CHUNKS_IN_FLIGHT} chunks per request, back to back. Online: paced
+ *       by {@link CopyPace}, a rate derived from the priority-pull latency measured here, one
+ *       chunk per request while a priority pull waits (so a command waiting for its key queues
+ *       behind at most one chunk at the backup and on the wire). A backup without hot and cold
+ *       logs answers "done" at once.
  *   <li><b>Sweep</b>: once the scan is done, the keys still unknown (written after the scan
  *       started, or older in the scan than a write known here) are asked for by name, {@link
  *       #KEYS_PER_PULL} at a time, up to {@link #SWEEP_PULLS_OUTSTANDING} pulls outstanding
@@ -97,9 +98,10 @@ final class ValueRecovery {
    */
   static final int BATCH_CHUNKS_IN_FLIGHT = 4;
   /**
-   * The priority-pull latency (moving average) above which the background copy backs off to one
-   * chunk per request while a priority pull waits: below it the chunks ahead of a priority answer
-   * cost it less than a slower copy costs the commands that touch keys not copied yet.
+   * The priority-pull latency (moving average) above which the sweep (pulls by name after the
+   * scan) keeps one pull outstanding while a priority pull waits: below it the pulls ahead of a
+   * priority answer cost it less than a slower sweep costs the commands that touch keys not
+   * copied yet. (The scan before it is paced by {@link CopyPace}.)
    */
   static final long PRIORITY_LATENCY_TARGET_NANOS = 10_000_000L;
   /** Point pulls of the sweep outstanding at most (online: one while a priority pull waits). */
@@ -145,6 +147,10 @@ final class ValueRecovery {
   private long batchRequestId;
   /** When its last chunk (or the request) was seen. */
   private long batchHeardAtNanos;
+  /** Online: the next BatchPull request goes out no earlier than this ({@link CopyPace}). */
+  private long batchNextSendAtNanos;
+  /** Online: the background copy's rate, from the priority-pull latency. */
+  private final CopyPace pace = new CopyPace();
 
   /** One future per key a priority pull is on its way for. Any thread. */
   private final ConcurrentHashMap<Key, CompletableFuture<Void>> wanted = new ConcurrentHashMap<>();
@@ -224,6 +230,8 @@ final class ValueRecovery {
     this.batchSource = null;
     this.batchCursor = BatchPullCursor.START;
     this.batchRequestId = 0;
+    this.batchNextSendAtNanos = 0;
+    this.pace.reset();
     this.startedAtNanos = stateMachine.unknownKeyCount() > 0 ? nowNanos : 0;
     this.leading = true;
   }
@@ -301,6 +309,8 @@ final class ValueRecovery {
     m.put("respawn_recovery_priority_latency_last_us", priorityLatencyLastMicros);
     m.put("respawn_recovery_priority_latency_moving_us", priorityLatencyAvgNanos / 1_000);
     m.put("respawn_recovery_priority_latency_max_us", priorityLatencyMaxMicros);
+    m.put("respawn_recovery_copy_rate_bytes_per_s", !active || mode == RecoveryMode.OFFLINE
+        ? 0 : (long) pace.bytesPerSecond());
     m.put("respawn_recovery_last_ms", lastRecoveryMillis);
     m.put("respawn_recoveries", recoveries);
     return m;
@@ -374,8 +384,8 @@ final class ValueRecovery {
   }
 
   /**
-   * Whether the background copy backs off now: a command waits for a priority pull, and priority
-   * pulls have been slower than {@link #PRIORITY_LATENCY_TARGET_NANOS} of late.
+   * Whether the background work sends less at once now: a command waits for a priority pull, and
+   * priority pulls have been slower than {@link #PRIORITY_LATENCY_TARGET_NANOS} of late.
    */
   private boolean priorityWaits() {
     return !priorityOutstanding.isEmpty()
@@ -417,6 +427,9 @@ final class ValueRecovery {
     List<NodeId> from = sources;
     if (from.isEmpty()) {
       return;
+    }
+    if (mode == RecoveryMode.ONLINE) {
+      pace.control(nowNanos, oldestPriorityWaitNanos(nowNanos));
     }
     if (background == Background.BATCH) {
       tickBatch(from, nowNanos);
@@ -464,11 +477,41 @@ final class ValueRecovery {
     if (batchSource == null || !from.contains(batchSource)) {
       batchSource = from.getFirst();
     }
-    int chunks = mode == RecoveryMode.ONLINE && priorityWaits() ? 1 : BATCH_CHUNKS_IN_FLIGHT;
+    int chunks = BATCH_CHUNKS_IN_FLIGHT;
+    if (mode == RecoveryMode.ONLINE) {
+      if (batchRequestId == 0 && nowNanos < batchNextSendAtNanos) {
+        return; // paced: the rate says not yet
+      }
+      chunks = onlineChunks();
+      batchNextSendAtNanos = nowNanos + pace.gapNanos((long) chunks * BATCH_CHUNK_BYTES);
+    }
     batchRequestId = requestId.incrementAndGet();
     batchHeardAtNanos = nowNanos;
     send.accept(new BatchPull(self, batchSource, batchRequestId, term, batchCursor, chunks,
         BATCH_CHUNK_BYTES));
+  }
+
+  /**
+   * Chunks of the next online request: one while a command waits for a priority pull and priority
+   * pulls have been slow of late ({@link #priorityWaits}: its answer then queues behind at most one
+   * chunk on the wire), else as many as a tenth of a second at the paced rate holds, 1 to {@link
+   * #BATCH_CHUNKS_IN_FLIGHT}.
+   */
+  private int onlineChunks() {
+    if (priorityWaits()) {
+      return 1;
+    }
+    double perTenth = pace.bytesPerSecond() / 10 / BATCH_CHUNK_BYTES;
+    return (int) Math.clamp((long) perTenth, 1, BATCH_CHUNKS_IN_FLIGHT);
+  }
+
+  /** How long the oldest priority pull still unanswered has waited, or 0. */
+  private long oldestPriorityWaitNanos(long nowNanos) {
+    long oldest = 0;
+    for (PriorityPull p : priorityOutstanding.values()) {
+      oldest = Math.max(oldest, nowNanos - p.sentAtNanos());
+    }
+    return oldest;
   }
 
   /** Ends the backup's scan (its GC resumes) if one was started and is not done. */
@@ -579,6 +622,7 @@ final class ValueRecovery {
     long nanos = Math.max(0, nowNanos - p.sentAtNanos());
     long avg = priorityLatencyAvgNanos;
     priorityLatencyAvgNanos = avg == 0 ? nanos : avg - avg / 5 + nanos / 5;
+    pace.onPriorityLatency(nanos);
     long micros = nanos / 1_000;
     priorityLatencyLastMicros = micros;
     priorityLatencyMaxMicros = Math.max(priorityLatencyMaxMicros, micros);

@@ -207,4 +207,59 @@ class BatchPullRecoveryTest {
     answers.step(PullAnswers.SCAN_IDLE_NANOS_MAX);
     assertThat(answers.scanning(NodeId.of(9))).isFalse();
   }
+
+  /**
+   * Online, the copy is paced: the next request waits for the gap its size takes at the paced
+   * rate, and a slow priority pull halves the rate (CopyPace).
+   */
+  @Test
+  void theOnlineCopyIsPacedByThePriorityPullLatency() {
+    String big = "x".repeat(1000);
+    for (int i = 1; i <= 4000; i++) {
+      Entry e = put(i, "k" + i, big + i);
+      witness.apply(e.elide());
+      backup.apply(e);
+    }
+    long ms = 1_000_000L;
+    long[] clock = {0};
+    ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
+        RecoveryMode.ONLINE).clock(() -> clock[0]);
+    recovery.start(List.of(BACKUP), 2, 0);
+    recovery.tick(0);
+    BatchPull first = (BatchPull) toBackup.getFirst();
+    assertThat(first.chunksMax()).as("64 MiB/s: a tenth of a second holds more than 4 chunks")
+        .isEqualTo(ValueRecovery.BATCH_CHUNKS_IN_FLIGHT);
+    exchange(recovery, ms); // the request's chunks arrive; the next is not due yet
+    assertThat(toBackup).as("1 MiB at 64 MiB/s: the next request 15.6 ms after the first")
+        .isEmpty();
+    recovery.tick(15 * ms);
+    assertThat(toBackup).isEmpty();
+    recovery.tick(16 * ms);
+    assertThat(toBackup).singleElement().isInstanceOf(BatchPull.class);
+    // A command waits for a key the copy has not reached: a priority pull taking 10 ms.
+    clock[0] = 20 * ms;
+    var waiting = recovery.pullNow(List.of(b("k3999")));
+    assertThat(waiting).isNotDone();
+    PullKeys priority = toBackup.stream().filter(PullKeys.class::isInstance)
+        .map(PullKeys.class::cast).findFirst().orElseThrow();
+    toBackup.remove(priority);
+    answers.offer(priority);
+    answers.step(20 * ms);
+    PullKeysReply answer = (PullKeysReply) toPrimary.removeLast();
+    recovery.onReply(answer, 30 * ms);
+    assertThat(waiting).isDone();
+    assertThat(recovery.info().get("respawn_recovery_copy_rate_bytes_per_s"))
+        .isEqualTo((long) CopyPace.RATE_START_BYTES_PER_SECOND);
+    recovery.tick(100 * ms); // the first period ends: 10 ms against 2 ms, halved (the bound)
+    assertThat(recovery.info().get("respawn_recovery_copy_rate_bytes_per_s"))
+        .isEqualTo((long) (CopyPace.RATE_START_BYTES_PER_SECOND / 2));
+    long now = 100 * ms;
+    while (recovery.active() && now < 10_000 * ms) {
+      recovery.tick(now); // the node loop ticks whether or not anything arrived
+      exchange(recovery, now);
+      now += ms;
+    }
+    assertThat(recovery.active()).as(recovery.info().toString()).isFalse();
+    assertThat(s(witness.read(b("k17")).value().value())).isEqualTo(big + 17);
+  }
 }

@@ -38,6 +38,11 @@ package io.respawn.storage.backup;
  *     Default 10 s.
  * @param checksums EXPERIMENT ONLY, always true in production: false makes recovery skip every
  *     record checksum, to show that the crash campaign can find inconsistent states.
+ * @param directPullReads the reads this backup makes to answer other members' pulls (BatchPull
+ *     chunks, PriorityPull pages) bypass the page cache ({@code O_DIRECT}, {@link DirectReads})
+ *     when the store is a directory whose file system allows it; false reads them through the
+ *     page cache. Default true: a recovery reads its values from the device and does not fill
+ *     the machine's cache with a whole copy of the data.
  */
 public record BackupConfig(
     long bufferBytes,
@@ -54,7 +59,8 @@ public record BackupConfig(
     int popularityReportsPerEpoch,
     long expectedKeys,
     long applyWaitMillis,
-    boolean checksums) {
+    boolean checksums,
+    boolean directPullReads) {
 
   /** A log offset is 32 bits in the index; keep segments well under that. */
   public static final long SEGMENT_BYTES_LIMIT = 1L << 30;
@@ -103,7 +109,7 @@ public record BackupConfig(
   /** Production defaults. */
   public static BackupConfig defaults() {
     return new BackupConfig(64L << 20, 64L << 20, 2 << 20, 5, 64 << 10, 8 << 20, 100, 0.3,
-        4L << 20, 0.5, 100_000, 8, 0, 10_000, true);
+        4L << 20, 0.5, 100_000, 8, 0, 10_000, true, true);
   }
 
   /** Bytes of the ring (the buffer file minus its checkpoint page). */
@@ -132,6 +138,7 @@ public record BackupConfig(
     private long expectedKeys;
     private long applyWaitMillis;
     private boolean checksums;
+    private boolean directPullReads;
 
     private Builder(BackupConfig c) {
       bufferBytes = c.bufferBytes;
@@ -149,6 +156,7 @@ public record BackupConfig(
       expectedKeys = c.expectedKeys;
       applyWaitMillis = c.applyWaitMillis;
       checksums = c.checksums;
+      directPullReads = c.directPullReads;
     }
 
     public Builder bufferBytes(long v) {
@@ -227,11 +235,17 @@ public record BackupConfig(
       return this;
     }
 
+    /** See {@link BackupConfig#directPullReads()}. */
+    public Builder directPullReads(boolean v) {
+      directPullReads = v;
+      return this;
+    }
+
     public BackupConfig build() {
       return new BackupConfig(bufferBytes, segmentBytesMax, writebackBlockBytes,
           writebackIntervalMillis, keyBytesMax, valueBytesMax, gcIntervalMillis,
           gcGarbageRatioMin, gcDriftBytesPerSecond, gcBufferShareMax, hotKeysMax,
-          popularityReportsPerEpoch, expectedKeys, applyWaitMillis, checksums);
+          popularityReportsPerEpoch, expectedKeys, applyWaitMillis, checksums, directPullReads);
     }
   }
 

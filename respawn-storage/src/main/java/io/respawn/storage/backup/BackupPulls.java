@@ -47,7 +47,7 @@ final class BackupPulls {
       segmentId = segment.id;
       long end = segment.readableBytes;
       if (offset < end) {
-        SegmentReader reader = new SegmentReader(store.disk, segment.name, offset, end,
+        SegmentReader reader = new SegmentReader(store.pullReads, segment.name, offset, end,
             (int) Math.min(bytesMax, end - offset), true);
         long startedAt = offset;
         try {
@@ -165,7 +165,7 @@ final class BackupPulls {
       return null;
     }
     String name = BackupFormat.segmentName(kind, segmentId);
-    SegmentReader reader = new SegmentReader(store.disk, name, pageStart, pageEnd,
+    SegmentReader reader = new SegmentReader(store.pullReads, name, pageStart, pageEnd,
         (int) (pageEnd - pageStart), true);
     BackupEntry target = null;
     List<BackupEntry> others = new ArrayList<>();

@@ -64,6 +64,10 @@ public final class BackupStore implements AutoCloseable {
 
   final BackupConfig config;
   final Disk disk;
+  /** How pulls read the logs: {@link DirectReads} or {@link #disk} ({@link BackupConfig#directPullReads}). */
+  final DirectReads.Reads pullReads;
+  /** The direct reads, or null when pulls read through {@link #disk}. */
+  private final DirectReads directReads;
   final PersistentRegion region;
   final ReentrantLock lock = new ReentrantLock();
   /** Signalled when ring space is released or GC goes idle. */
@@ -112,6 +116,9 @@ public final class BackupStore implements AutoCloseable {
   private BackupStore(Disk disk, PersistentRegion region, BackupConfig config) {
     this.config = config;
     this.disk = disk;
+    this.directReads = config.directPullReads() && disk instanceof FileChannelDisk files
+        ? new DirectReads(files.directory(), disk::read) : null;
+    this.pullReads = directReads != null ? directReads::read : disk::read;
     this.region = region;
     this.buffer = PersistentBuffer.open(region, config.checksums());
     this.index = new BackupIndex(config.expectedKeys());
@@ -734,6 +741,22 @@ public final class BackupStore implements AutoCloseable {
           "bytesMax " + bytesMax + " must be >= " + BackupFormat.PAGE_BYTES + " and <= " + (256 << 20));
     }
     return BackupPulls.batchPull(this, cursor, bytesMax);
+  }
+
+  /**
+   * How pulls read the logs: {@code "direct"} (past the page cache, {@link
+   * BackupConfig#directPullReads}), {@code "cached"} (configured so, or the store is not a
+   * directory), or {@code "cached (direct refused)"} (the file system refused {@code O_DIRECT}).
+   */
+  public String pullReadMode() {
+    return directReads == null ? "cached" : directReads.direct() ? "direct"
+        : "cached (direct refused)";
+  }
+
+  /** Reads pulls made past the page cache, and their bytes (0 when they do not). */
+  public long[] pullDirectReads() {
+    return directReads == null ? new long[] {0, 0}
+        : new long[] {directReads.directReads(), directReads.directBytes()};
   }
 
   /** Ends a BatchPull scan (done or cancelled): resumes GC. */

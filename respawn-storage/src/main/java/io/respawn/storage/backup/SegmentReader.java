@@ -10,7 +10,7 @@ import java.nio.ByteBuffer;
  * Used by recovery, GC and BatchPull. Single-threaded; one instance per walk.
  */
 final class SegmentReader {
-  private final Disk disk;
+  private final DirectReads.Reads disk;
   private final String name;
   private final long end;
   private final boolean checksums;
@@ -29,7 +29,13 @@ final class SegmentReader {
    * @param end read no further than this
    */
   SegmentReader(Disk disk, String name, long start, long end, int chunkBytes, boolean checksums) {
-    this.disk = disk;
+    this(disk::read, name, start, end, chunkBytes, checksums);
+  }
+
+  /** As above, reading through {@code reads} (the pull path's direct reads, say). */
+  SegmentReader(DirectReads.Reads reads, String name, long start, long end, int chunkBytes,
+      boolean checksums) {
+    this.disk = reads;
     this.name = name;
     this.position = start;
     this.end = end;

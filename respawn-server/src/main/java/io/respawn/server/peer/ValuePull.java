@@ -37,8 +37,11 @@ import java.util.zip.CRC32C;
  *
  * BATCH_PULL_REPLY (20), backup -> primary, one per chunk
  * | from u32 | to u32 | requestId i64 | appliedIndex i64 | next cursor (17 bytes) | flags u8 |
+ * | clearIndex i64 |
  * | count u32 | count x (keyLen u32 | key | found u8 | expiresAt i64 | valueLen u32 | value) |
  *     flags: bit 0 = the last chunk this request gets; count <= {@link #BATCH_VALUES_MAX}
+ *     clearIndex: the newest CLEAR (FLUSHALL) the backup had applied when it read the chunk
+ *     (0: none); values pulled earlier at an applied index below it are dead
  *
  * PRIORITY_PULL_KEYS (21), primary -> backup: as PULL_KEYS; a client command waits for it, so
  * the backup answers it before any background pull (and returns the other current records on
@@ -121,12 +124,23 @@ public final class ValuePull {
    * and whether it is the last chunk of its request.
    */
   public record BatchPullReply(NodeId from, NodeId to, long requestId, long appliedIndex,
-      BatchPullCursor next, boolean last, List<PulledValue> values) implements PullMessage {
+      BatchPullCursor next, boolean last, long clearIndex, List<PulledValue> values)
+      implements PullMessage {
     public BatchPullReply {
       if (values.size() > BATCH_VALUES_MAX) {
         throw new IllegalArgumentException("a BatchPull reply of " + values.size()
             + " values exceeds BATCH_VALUES_MAX " + BATCH_VALUES_MAX);
       }
+      if (clearIndex < 0 || clearIndex > appliedIndex) {
+        throw new IllegalArgumentException("clearIndex " + clearIndex + " must be in [0, "
+            + "appliedIndex " + appliedIndex + "]");
+      }
+    }
+
+    /** A chunk from a backup that applied no CLEAR. */
+    public BatchPullReply(NodeId from, NodeId to, long requestId, long appliedIndex,
+        BatchPullCursor next, boolean last, List<PulledValue> values) {
+      this(from, to, requestId, appliedIndex, next, last, 0, values);
     }
   }
 
@@ -203,7 +217,7 @@ public final class ValuePull {
     } else if (m instanceof BatchPull) {
       n = 4 + 4 + 8 + 8 + BatchPullCursor.ENCODED_BYTES + 4 + 4;
     } else if (m instanceof BatchPullReply r) {
-      n = 4 + 4 + 8 + 8 + BatchPullCursor.ENCODED_BYTES + 1 + 4 + valuesBytes(r.values());
+      n = 4 + 4 + 8 + 8 + BatchPullCursor.ENCODED_BYTES + 1 + 8 + 4 + valuesBytes(r.values());
     }
     ByteBuffer b = ByteBuffer.allocate(6 + n + 4);
     b.put((byte) VERSION).put((byte) typeOf(m)).putInt(n);
@@ -213,7 +227,7 @@ public final class ValuePull {
           .putInt(p.chunkBytesMax());
     } else if (m instanceof BatchPullReply r) {
       b.putLong(r.requestId()).putLong(r.appliedIndex()).put(r.next().toBytes())
-          .put((byte) (r.last() ? 1 : 0));
+          .put((byte) (r.last() ? 1 : 0)).putLong(r.clearIndex());
       putValues(b, r.values());
     } else if (m instanceof PullKeys p) {
       b.putLong(p.requestId()).putLong(p.minAppliedIndex()).putInt(p.keys().size());
@@ -319,6 +333,11 @@ public final class ValuePull {
     if ((flags & ~1) != 0) {
       throw new IllegalArgumentException("BatchPull reply flags " + flags + " name unknown bits");
     }
+    long clearIndex = body.getLong();
+    if (clearIndex < 0 || clearIndex > index) {
+      throw new IllegalArgumentException("BatchPull reply clearIndex " + clearIndex
+          + " is not in [0, appliedIndex " + index + "]");
+    }
     int count = nonNegative(body.getInt(), "count");
     if (count > BATCH_VALUES_MAX || count > body.remaining() / 4) {
       throw new IllegalArgumentException("BatchPull reply count " + count
@@ -326,7 +345,8 @@ public final class ValuePull {
     }
     List<PulledValue> values = values(body, count);
     expectEnd(body);
-    return new BatchPullReply(from, to, requestId, index, cursor, (flags & 1) != 0, values);
+    return new BatchPullReply(from, to, requestId, index, cursor, (flags & 1) != 0, clearIndex,
+        values);
   }
 
   private static List<PulledValue> values(ByteBuffer body, int count) {

@@ -110,6 +110,12 @@ public final class EngineStateMachine
   private final ArrayDeque<byte[]> unknownPending = new ArrayDeque<>();
   private long appliedIndex;
   /**
+   * The newest entry applied in witness form (or loaded from a keys-only image), 0 if none: such
+   * an entry may hide a CLEAR, so a value pulled at a lower index may be dead (see {@link
+   * #witnessFormIndex}).
+   */
+  private volatile long witnessFormIndex;
+  /**
    * The entry being applied or applied last: written by the node loop before an entry changes
    * anything, read by a capture's walk when it ends (what its image's effects reach).
    */
@@ -168,6 +174,16 @@ public final class EngineStateMachine
     return this;
   }
 
+  /**
+   * The newest log index this member applied in witness form (keys and (term, index) only), or
+   * loaded from an image with keys only, 0 if none. A value a backup read at applied index A is
+   * current here only if A is at least this, or the backup can say no CLEAR came after A: the
+   * witness form of a FLUSHALL names no key, so the key table cannot show it.
+   */
+  public long witnessFormIndex() {
+    return witnessFormIndex;
+  }
+
   @Override
   public long appliedIndex() {
     return appliedIndex;
@@ -188,6 +204,7 @@ public final class EngineStateMachine
               + "full entries only");
         }
         applyTimestamps(entry);
+        witnessFormIndex = entry.index();
       } else {
         applyValues(entry, MutationBatchCodec.decode(entry.command().dataView()));
       }
@@ -545,6 +562,9 @@ public final class EngineStateMachine
     }
     appliedIndex = image.meta().index();
     applyingIndex = appliedIndex;
+    if (backupStore == null && unknown.size() > 0) {
+      witnessFormIndex = appliedIndex; // a keys-only image may hide a CLEAR as well
+    }
     if (images != null) {
       images.stats().restoreMillis.set((System.nanoTime() - t0) / 1_000_000);
     }

@@ -433,6 +433,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     followLeadership(now);
     transferOnceDrained(now);
     maybeGiveBack(now);
+    recovery.followSuspicion(runtime.replica(), now); // proactive recovery at suspicion
     recovery.tick(now);
     if (popularity != null) {
       popularity.tick(runtime.replica(), now);

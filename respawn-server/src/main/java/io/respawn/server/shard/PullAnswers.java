@@ -284,6 +284,10 @@ final class PullAnswers implements AutoCloseable {
       return; // cancelled or replaced meanwhile
     }
     long applied = store.lastApplied().index(); // before the reads: every value is that new
+    // After it: a CLEAR applied in between counts (clamped: the reply says "a CLEAR at or below
+    // applied", so a chunk can only overstate one, which makes staged values be dropped, never
+    // kept wrongly).
+    long clearIndex = Math.min(applied, store.clearIndex());
     BatchPullChunk chunk;
     try {
       chunk = store.batchPull(c.cursor, c.request.chunkBytesMax());
@@ -300,7 +304,7 @@ final class PullAnswers implements AutoCloseable {
     boolean done = chunk.next().isDone();
     boolean last = done || c.left == 0;
     send.accept(new BatchPullReply(self, c.request.from(), c.request.requestId(), applied,
-        chunk.next(), last, values));
+        chunk.next(), last, clearIndex, values));
     keysAnswered.addAndGet(values.size());
     chunksSent.incrementAndGet();
     scan.heardAtNanos = nowNanos;

@@ -1,6 +1,9 @@
 package io.respawn.server.shard;
 
+import io.respawn.core.FailureDetector.Suspicion;
 import io.respawn.core.NodeId;
+import io.respawn.core.Role;
+import io.respawn.core.Status;
 import io.respawn.server.peer.ValuePull.BatchPull;
 import io.respawn.server.peer.ValuePull.BatchPullReply;
 import io.respawn.server.peer.ValuePull.PullKeys;
@@ -74,6 +77,12 @@ import java.util.function.LongSupplier;
  */
 final class ValueRecovery {
   static final int KEYS_PER_PULL = 256;
+  /**
+   * Values (key and value bytes) a witness keeps from its proactive pulls at most, until it leads
+   * or the suspicion ends: the hot set is {@code backup-hot-keys} records (100,000 of 512 bytes by
+   * default, ~50 MiB); past this the warm-up ends early.
+   */
+  static final long STAGED_BYTES_MAX = 512L << 20;
   /** Keys one priority pull message asks for at most; more make more messages. */
   static final int PRIORITY_KEYS_PER_PULL = 256;
   /**
@@ -151,6 +160,28 @@ final class ValueRecovery {
   private long batchNextSendAtNanos;
   /** Online: the background copy's rate, from the priority-pull latency. */
   private final CopyPace pace = new CopyPace();
+
+  // ---- proactive recovery: a witness that suspects its leader pulls the hot set (staged) ----
+  /** The suspicion episode being warmed up for, or 0. */
+  private long warmEpisode;
+  private NodeId warmSource;
+  private long warmTerm;
+  private long warmRequestId;
+  private long warmHeardAtNanos;
+  private long warmStartedAtNanos;
+  private BatchPullCursor warmCursor = BatchPullCursor.START;
+  private boolean warmDone;
+  /** Chunks pulled before this member led, each with the backup's applied and CLEAR indexes. */
+  private final List<Staged> staged = new ArrayList<>();
+  private volatile long stagedBytes;
+  private volatile long stagedKeys;
+  private volatile long warmUps;
+  private volatile long warmUpsCancelled;
+  private volatile long stagedKeysInstalled;
+  private volatile long stagedKeysDropped;
+  private volatile long lastWarmUpMillis = -1;
+
+  private record Staged(long appliedIndex, long clearIndex, List<PulledValue> values) {}
 
   /** One future per key a priority pull is on its way for. Any thread. */
   private final ConcurrentHashMap<Key, CompletableFuture<Void>> wanted = new ConcurrentHashMap<>();
@@ -232,6 +263,20 @@ final class ValueRecovery {
     this.batchRequestId = 0;
     this.batchNextSendAtNanos = 0;
     this.pace.reset();
+    if (warmEpisode != 0 && warmSource != null && sources.contains(warmSource)) {
+      // The scan the warm-up started goes on from where it stopped (the backup replaces the
+      // scan of the old term with this one, from this cursor; a done cursor gets one empty
+      // chunk); the staged values are installed with the first chunk that can vouch for them
+      // (onBatchReply).
+      this.batchSource = warmSource;
+      this.batchCursor = warmCursor;
+      log.info("leading after a warm-up: {} values staged from {} ({} bytes), the BatchPull scan "
+          + "goes on from {}", stagedKeys, warmSource, stagedBytes, warmCursor);
+    } else if (!staged.isEmpty()) {
+      dropStaged("their backup is not a source now");
+    }
+    this.warmEpisode = 0;
+    this.warmRequestId = 0;
     this.startedAtNanos = stateMachine.unknownKeyCount() > 0 ? nowNanos : 0;
     this.leading = true;
   }
@@ -249,6 +294,9 @@ final class ValueRecovery {
   /** This member no longer leads: every command waiting for a pull is let go (it re-checks). */
   void stop() {
     leading = false;
+    if (!staged.isEmpty()) {
+      dropStaged("no longer leading");
+    }
     cancelBatch();
     outstanding.clear();
     sweepInFlight.clear();
@@ -311,6 +359,13 @@ final class ValueRecovery {
     m.put("respawn_recovery_priority_latency_max_us", priorityLatencyMaxMicros);
     m.put("respawn_recovery_copy_rate_bytes_per_s", !active || mode == RecoveryMode.OFFLINE
         ? 0 : (long) pace.bytesPerSecond());
+    m.put("respawn_recovery_warmups", warmUps);
+    m.put("respawn_recovery_warmups_cancelled", warmUpsCancelled);
+    m.put("respawn_recovery_warmup_last_ms", lastWarmUpMillis);
+    m.put("respawn_recovery_staged_keys", stagedKeys);
+    m.put("respawn_recovery_staged_bytes", stagedBytes);
+    m.put("respawn_recovery_staged_installed", stagedKeysInstalled);
+    m.put("respawn_recovery_staged_dropped", stagedKeysDropped);
     m.put("respawn_recovery_last_ms", lastRecoveryMillis);
     m.put("respawn_recoveries", recoveries);
     return m;
@@ -437,6 +492,9 @@ final class ValueRecovery {
         return; // the sweep starts once the scan is done
       }
     }
+    if (!staged.isEmpty()) {
+      dropStaged("the scan ended before a chunk vouched for them"); // the sweep pulls them
+    }
     // A lost answer: that pull's keys are asked for again by a later one.
     outstanding.values().removeIf(p -> {
       boolean lost = nowNanos - p.sentAtNanos() >= PULL_TIMEOUT_NANOS;
@@ -562,9 +620,11 @@ final class ValueRecovery {
   /** A chunk of the BatchPull scan. Node loop thread. */
   void onBatchReply(BatchPullReply reply, long nowNanos) {
     if (!leading) {
+      onWarmUpReply(reply, nowNanos);
       return;
     }
     batchChunks++;
+    installStagedIfVouched(reply);
     int installed = install(reply.appliedIndex(), reply.values());
     batchKeys += installed;
     if (reply.requestId() != batchRequestId) {
@@ -649,6 +709,166 @@ final class ValueRecovery {
     keysPulled += installed.size();
     bytesPulled += bytes;
     return installed.size();
+  }
+
+  // ---- proactive recovery (DESIGN §5.3: BatchPull at soft suspicion) ----
+
+  /** The node loop's view of the replica, every pass: {@link #followSuspicion(Suspicion, Status, Role, long, long, List, long)}. */
+  void followSuspicion(io.respawn.core.Replica r, long nowNanos) {
+    if (leading || (warmEpisode == 0 && r.leaderSuspicion() == Suspicion.NONE)) {
+      return; // the common case, without building the list of backups
+    }
+    followSuspicion(r.leaderSuspicion(), r.status(), r.role(), r.suspicionEpisode(), r.term(),
+        List.copyOf(r.membership().votingBackups()), nowNanos);
+  }
+
+  /**
+   * Proactive recovery. A witness that follows and suspects its leader (SOFT or HARD) starts a
+   * BatchPull scan of a backup's hot log in the leader's term and keeps what arrives (staged, not
+   * in its store: a follower serves nothing, and the next entry it applies in witness form would
+   * empty its store). The warm-up is done when the scan reaches the cold log (the hot set is
+   * here) or {@link #STAGED_BYTES_MAX} is staged. While it campaigns the scan goes on; if it is
+   * elected, {@link #start} continues the same scan and the staged values are installed under the
+   * rule of {@link #installStagedIfVouched}. Hearing the leader again (following with no
+   * suspicion) cancels it: a BatchPull with term 0 ends the backup's scan (its GC resumes) and the
+   * staged values are dropped. Node loop thread.
+   */
+  void followSuspicion(Suspicion suspicion, Status status, Role role, long episode, long term,
+      List<NodeId> backups, long nowNanos) {
+    if (leading) {
+      return;
+    }
+    boolean suspects = status == Status.FOLLOWER && role == Role.WITNESS
+        && suspicion != Suspicion.NONE;
+    if (suspects && warmEpisode != episode) {
+      if (warmEpisode != 0) {
+        cancelWarmUp("a new suspicion episode");
+      }
+      if (backups.isEmpty()) {
+        return;
+      }
+      warmEpisode = episode;
+      warmSource = backups.getFirst();
+      warmTerm = term;
+      warmCursor = BatchPullCursor.START;
+      warmDone = false;
+      warmRequestId = 0;
+      warmStartedAtNanos = nowNanos;
+      warmUps++;
+      log.info("suspects its leader (term {}, {}): proactive recovery, pulling the hot set from "
+          + "{}", term, suspicion, warmSource);
+    } else if (!suspects && warmEpisode != 0 && status == Status.FOLLOWER) {
+      cancelWarmUp("the leader was heard (or another one elected)");
+      return;
+    }
+    if (warmEpisode != 0) {
+      tickWarmUp(nowNanos);
+    }
+  }
+
+  private void tickWarmUp(long nowNanos) {
+    if (warmDone || warmSource == null) {
+      return;
+    }
+    if (warmCursor.isDone() || warmCursor.log() == LogKind.COLD || stagedBytes >= STAGED_BYTES_MAX) {
+      warmDone = true;
+      lastWarmUpMillis = (nowNanos - warmStartedAtNanos) / 1_000_000;
+      log.info("warm-up done in {} ms: {} values of the hot set staged ({} bytes)",
+          lastWarmUpMillis, stagedKeys, stagedBytes);
+      return;
+    }
+    if (warmRequestId != 0 && nowNanos - warmHeardAtNanos < BATCH_TIMEOUT_NANOS) {
+      return;
+    }
+    warmRequestId = requestId.incrementAndGet();
+    warmHeardAtNanos = nowNanos;
+    send.accept(new BatchPull(self, warmSource, warmRequestId, warmTerm, warmCursor,
+        BATCH_CHUNKS_IN_FLIGHT, BATCH_CHUNK_BYTES));
+  }
+
+  private void onWarmUpReply(BatchPullReply reply, long nowNanos) {
+    if (warmEpisode == 0 || !reply.from().equals(warmSource)) {
+      return; // a chunk of a scan given up on
+    }
+    if (stagedBytes < STAGED_BYTES_MAX && !reply.values().isEmpty()) {
+      staged.add(new Staged(reply.appliedIndex(), reply.clearIndex(), reply.values()));
+      long bytes = 0;
+      for (PulledValue v : reply.values()) {
+        bytes += v.key().length + (v.value() == null ? 0 : v.value().length);
+      }
+      stagedBytes += bytes;
+      stagedKeys += reply.values().size();
+    }
+    if (reply.requestId() != warmRequestId) {
+      return;
+    }
+    warmHeardAtNanos = nowNanos;
+    warmCursor = reply.next();
+    if (reply.last() || reply.next().isDone()) {
+      warmRequestId = 0;
+      tickWarmUp(nowNanos);
+    }
+  }
+
+  private void cancelWarmUp(String why) {
+    if (warmSource != null && !warmCursor.isDone()) {
+      send.accept(new BatchPull(self, warmSource, requestId.incrementAndGet(), 0, warmCursor, 1,
+          BATCH_CHUNK_BYTES));
+    }
+    warmUpsCancelled++;
+    log.info("proactive recovery cancelled ({}): {} staged values dropped", why, stagedKeys);
+    dropStaged(why);
+    warmEpisode = 0;
+    warmSource = null;
+    warmRequestId = 0;
+    warmCursor = BatchPullCursor.START;
+  }
+
+  private void dropStaged(String why) {
+    if (!staged.isEmpty()) {
+      log.info("{} staged values dropped: {}", stagedKeys, why);
+    }
+    stagedKeysDropped += stagedKeys;
+    staged.clear();
+    stagedBytes = 0;
+    stagedKeys = 0;
+  }
+
+  /**
+   * The rule for values pulled before this member led. A staged value was current at the backup's
+   * applied index A of its chunk. Since then this member may have applied entries in witness form
+   * (the suspected leader's last writes, committed by this member's election): a write to the
+   * key leaves a (term, index) above A in the key table, and {@link
+   * EngineStateMachine#installPulled} refuses the value; a FLUSHALL leaves nothing (its witness
+   * form names no key). So staged chunks wait for a chunk of the continued scan, read by the
+   * backup at an applied index at least {@link EngineStateMachine#witnessFormIndex} (every entry
+   * this member applied in witness form), whose CLEAR index says whether a FLUSHALL came after A:
+   * a chunk with A below it is dropped (its keys are pulled again, by the scan or by name). An
+   * entry applied in witness form later still empties the store (a follower's rule, {@code
+   * applyTimestamps}), so nothing older than the newest write known here is ever served.
+   */
+  private void installStagedIfVouched(BatchPullReply reply) {
+    if (staged.isEmpty() || reply.appliedIndex() < stateMachine.witnessFormIndex()) {
+      return;
+    }
+    long installed = 0;
+    long dropped = 0;
+    for (Staged s : staged) {
+      if (s.appliedIndex() < reply.clearIndex()) {
+        dropped += s.values().size(); // a FLUSHALL came after the backup read them
+        continue;
+      }
+      int n = install(s.appliedIndex(), s.values());
+      installed += n;
+      dropped += s.values().size() - n;
+    }
+    stagedKeysInstalled += installed;
+    stagedKeysDropped += dropped;
+    log.info("staged values installed: {} of {} ({} older than a write or a FLUSHALL known here)",
+        installed, stagedKeys, dropped);
+    staged.clear();
+    stagedBytes = 0;
+    stagedKeys = 0;
   }
 
   /**

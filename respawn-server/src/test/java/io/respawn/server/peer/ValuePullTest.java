@@ -54,10 +54,14 @@ class ValuePullTest {
         256 << 10));
     ValuePull.BatchPullReply r = (ValuePull.BatchPullReply) ValuePull.decode(ValuePull.encode(
         new ValuePull.BatchPullReply(NodeId.of(2), NodeId.of(3), 41, 900, BatchPullCursor.DONE,
-            true, java.util.List.of(new ValuePull.PulledValue("k".getBytes(), true, 5,
+            true, 877, java.util.List.of(new ValuePull.PulledValue("k".getBytes(), true, 5,
                 "v".getBytes()), new ValuePull.PulledValue("gone".getBytes(), false, 0, null)))));
     assertThat(r.requestId()).isEqualTo(41);
     assertThat(r.appliedIndex()).isEqualTo(900);
+    assertThat(r.clearIndex()).as("the backup's newest CLEAR").isEqualTo(877);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ValuePull.BatchPullReply(
+        NodeId.of(2), NodeId.of(3), 41, 900, BatchPullCursor.DONE, true, 901, java.util.List.of()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("clearIndex");
     assertThat(r.next().isDone()).isTrue();
     assertThat(r.last()).isTrue();
     assertThat(r.values()).hasSize(2);

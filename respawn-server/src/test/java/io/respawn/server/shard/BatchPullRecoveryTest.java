@@ -262,4 +262,148 @@ class BatchPullRecoveryTest {
     assertThat(recovery.active()).as(recovery.info().toString()).isFalse();
     assertThat(s(witness.read(b("k17")).value().value())).isEqualTo(big + 17);
   }
+
+  // ---- proactive recovery: a witness that suspects its leader pulls the hot set ----
+
+  private static final List<NodeId> BACKUPS = List.of(BACKUP);
+  private static final int BIG_KEYS = 4000;
+
+  /** Keys k0..k3999 with 1,000-byte values ("v" + i + padding): 16 chunks of 256 KiB. */
+  private void writeBig() {
+    for (int i = 1; i <= BIG_KEYS; i++) {
+      Entry e = put(i, "k" + (i % BIG_KEYS), big(i));
+      witness.apply(e.elide());
+      backup.apply(e);
+    }
+    store.backup().flush();
+  }
+
+  private static String big(int i) {
+    return "v" + i + "-" + "x".repeat(1000);
+  }
+
+  private static Entry clearAll(long index) {
+    List<Mutation> batch = List.of(Mutation.clear());
+    return Entry.normal(1, index, Command.of(MutationBatchCodec.encode(batch)));
+  }
+
+  /** The witness suspects its leader of term 1 (episode 1) and stages what the backup sends. */
+  private ValueRecovery warmedUp(long now) {
+    ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
+        RecoveryMode.ONLINE);
+    recovery.followSuspicion(io.respawn.core.FailureDetector.Suspicion.SOFT,
+        io.respawn.core.Status.FOLLOWER, io.respawn.core.Role.WITNESS, 1, 1, BACKUPS, now);
+    assertThat(toBackup).singleElement().isInstanceOfSatisfying(BatchPull.class,
+        p -> assertThat(p.term()).as("the suspected leader's term").isEqualTo(1));
+    for (int i = 0; i < 20 && !toBackup.isEmpty(); i++) {
+      exchangeFollowing(recovery, now);
+      recovery.followSuspicion(io.respawn.core.FailureDetector.Suspicion.SOFT,
+          io.respawn.core.Status.FOLLOWER, io.respawn.core.Role.WITNESS, 1, 1, BACKUPS, now);
+    }
+    assertThat((long) recovery.info().get("respawn_recovery_staged_keys")).isPositive();
+    assertThat(witness.unknownKeyCount()).as("a follower stages; it installs nothing")
+        .isEqualTo(BIG_KEYS);
+    return recovery;
+  }
+
+  private void exchangeFollowing(ValueRecovery recovery, long nowNanos) {
+    for (PullMessage m : List.copyOf(toBackup)) {
+      toBackup.remove(m);
+      answers.offer(m);
+    }
+    while (answers.step(nowNanos)) {
+      // answer everything queued
+    }
+    for (PullMessage m : List.copyOf(toPrimary)) {
+      toPrimary.remove(m);
+      recovery.onBatchReply((BatchPullReply) m, nowNanos);
+    }
+  }
+
+  /** Elected in term 2: the scan goes on and every value arrives; returns the recovery. */
+  private void electAndRecover(ValueRecovery recovery) {
+    recovery.start(BACKUPS, 2, 10);
+    long now = 10;
+    while (recovery.active() && now < 20_000_000_000L) {
+      recovery.tick(now);
+      exchange(recovery, now);
+      now += 1_000_000; // a millisecond: the online copy is paced
+    }
+    assertThat(recovery.active()).as(recovery.info().toString()).isFalse();
+  }
+
+  @Test
+  void aWarmUpStagesTheHotSetAndItsValuesServeOnceElected() {
+    writeBig();
+    ValueRecovery recovery = warmedUp(0);
+    electAndRecover(recovery);
+    assertThat((long) recovery.info().get("respawn_recovery_staged_installed")).isPositive();
+    assertThat(s(witness.read(b("k7")).value().value())).isEqualTo(big(7));
+    assertThat(answers.scanning(PRIMARY)).isFalse();
+  }
+
+  /**
+   * A write committed after the warm-up read its key (the suspected leader's last entry, applied
+   * here in witness form when this member's election commits it): the staged, older value must
+   * not be served.
+   */
+  @Test
+  void aStagedValueOlderThanAWriteKnownHereIsNeverServed() {
+    writeBig();
+    ValueRecovery recovery = warmedUp(0);
+    Entry newer = put(BIG_KEYS + 1, "k3", "newer");
+    witness.apply(newer.elide());
+    backup.apply(newer);
+    recovery.start(BACKUPS, 2, 10);
+    recovery.tick(10);
+    exchange(recovery, 11); // the first chunk of the continued scan vouches for the staged ones
+    assertThat((long) recovery.info().get("respawn_recovery_staged_installed")).isPositive();
+    EngineStateMachine.Read k3 = witness.read(b("k3"));
+    assertThat(k3.unknown() || s(k3.value().value()).equals("newer"))
+        .as("k3 is unknown or 'newer', never the staged older value").isTrue();
+    assertThat(s(witness.read(b("k4")).value().value())).as("a staged value, installed")
+        .isEqualTo(big(4));
+    electAndRecover(recovery);
+    assertThat(s(witness.read(b("k3")).value().value())).isEqualTo("newer");
+  }
+
+  /**
+   * A FLUSHALL committed after the warm-up (its witness form names no key, so the key table still
+   * holds the old timestamps): the backup's CLEAR index says so and every staged value is dropped.
+   */
+  @Test
+  void aFlushAllAfterTheWarmUpDropsEveryStagedValue() {
+    writeBig();
+    ValueRecovery recovery = warmedUp(0);
+    Entry clear = clearAll(BIG_KEYS + 1);
+    witness.apply(clear.elide());
+    backup.apply(clear);
+    electAndRecover(recovery);
+    assertThat((long) recovery.info().get("respawn_recovery_staged_installed")).isZero();
+    assertThat((long) recovery.info().get("respawn_recovery_staged_dropped")).isPositive();
+    for (String k : List.of("k0", "k3", "k3999")) {
+      assertThat(witness.read(b(k)).unknown()).isFalse();
+      assertThat(witness.read(b(k)).value()).as(k + " was flushed").isNull();
+    }
+  }
+
+  /** Hearing the leader again cancels the warm-up: the backup's scan ends, nothing is kept. */
+  @Test
+  void aHeartbeatCancelsTheWarmUp() {
+    writeBig();
+    ValueRecovery recovery = warmedUp(0);
+    assertThat(answers.scanning(PRIMARY)).isTrue();
+    recovery.followSuspicion(io.respawn.core.FailureDetector.Suspicion.NONE,
+        io.respawn.core.Status.FOLLOWER, io.respawn.core.Role.WITNESS, 1, 1, BACKUPS, 5);
+    assertThat(toBackup).singleElement().isInstanceOfSatisfying(BatchPull.class,
+        p -> assertThat(p.term()).as("term 0: cancel").isZero());
+    exchangeFollowing(recovery, 5);
+    assertThat(answers.scanning(PRIMARY)).as("the backup's GC resumed").isFalse();
+    assertThat(recovery.info()).containsEntry("respawn_recovery_staged_keys", 0L)
+        .containsEntry("respawn_recovery_warmups_cancelled", 1L);
+    // A backup (or a member that may not lead) does not warm up.
+    recovery.followSuspicion(io.respawn.core.FailureDetector.Suspicion.SOFT,
+        io.respawn.core.Status.FOLLOWER, io.respawn.core.Role.BACKUP, 2, 1, BACKUPS, 6);
+    assertThat(toBackup).isEmpty();
+  }
 }

@@ -792,6 +792,20 @@ public final class BackupStore implements AutoCloseable {
   }
 
   /** The newest timestamp applied (recovered after a restart): resume replication after it. */
+  /**
+   * The log index of the newest CLEAR (FLUSHALL) applied, 0 if none: a value read after {@link
+   * #lastApplied} returned index A is still current at a later applied index B only if no CLEAR
+   * came in (A, B].
+   */
+  public long clearIndex() {
+    lock.lock();
+    try {
+      return clearIndex;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   public Timestamp lastApplied() {
     lock.lock();
     try {

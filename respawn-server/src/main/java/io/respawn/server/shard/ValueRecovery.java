@@ -715,7 +715,8 @@ final class ValueRecovery {
 
   /** The node loop's view of the replica, every pass: {@link #followSuspicion(Suspicion, Status, Role, long, long, List, long)}. */
   void followSuspicion(io.respawn.core.Replica r, long nowNanos) {
-    if (leading || (warmEpisode == 0 && r.leaderSuspicion() == Suspicion.NONE)) {
+    if (leading || (warmEpisode == 0 && r.leaderSuspicion() == Suspicion.NONE
+        && r.status() == Status.FOLLOWER)) {
       return; // the common case, without building the list of backups
     }
     followSuspicion(r.leaderSuspicion(), r.status(), r.role(), r.suspicionEpisode(), r.term(),
@@ -723,7 +724,8 @@ final class ValueRecovery {
   }
 
   /**
-   * Proactive recovery. A witness that follows and suspects its leader (SOFT or HARD) starts a
+   * Proactive recovery. A witness that follows and suspects its leader (SOFT or HARD), or
+   * campaigns (catching up, pre-candidate, candidate), starts a
    * BatchPull scan of a backup's hot log in the leader's term and keeps what arrives (staged, not
    * in its store: a follower serves nothing, and the next entry it applies in witness form would
    * empty its store). The warm-up is done when the scan reaches the cold log (the hot set is
@@ -738,8 +740,10 @@ final class ValueRecovery {
     if (leading) {
       return;
     }
-    boolean suspects = status == Status.FOLLOWER && role == Role.WITNESS
-        && suspicion != Suspicion.NONE;
+    // A kill closes the leader's connections: the witness suspects it HARD at once and, with
+    // hard-timeout takeover, campaigns in the same pass; campaigning counts as suspecting.
+    boolean suspects = role == Role.WITNESS
+        && (status == Status.FOLLOWER ? suspicion != Suspicion.NONE : status != Status.LEADER);
     if (suspects && warmEpisode != episode) {
       if (warmEpisode != 0) {
         cancelWarmUp("a new suspicion episode");

@@ -401,6 +401,16 @@ class BatchPullRecoveryTest {
     assertThat(answers.scanning(PRIMARY)).as("the backup's GC resumed").isFalse();
     assertThat(recovery.info()).containsEntry("respawn_recovery_staged_keys", 0L)
         .containsEntry("respawn_recovery_warmups_cancelled", 1L);
+    // A witness that campaigns at once (a kill: HARD suspicion, then pre-vote) warms up too.
+    recovery.followSuspicion(io.respawn.core.FailureDetector.Suspicion.NONE,
+        io.respawn.core.Status.PRE_CANDIDATE, io.respawn.core.Role.WITNESS, 2, 1, BACKUPS, 6);
+    assertThat(toBackup).singleElement().isInstanceOf(BatchPull.class);
+    toBackup.clear();
+    recovery.followSuspicion(io.respawn.core.FailureDetector.Suspicion.NONE,
+        io.respawn.core.Status.FOLLOWER, io.respawn.core.Role.WITNESS, 2, 2, BACKUPS, 7);
+    assertThat(toBackup).as("another leader won: cancelled").singleElement()
+        .isInstanceOfSatisfying(BatchPull.class, p -> assertThat(p.term()).isZero());
+    toBackup.clear();
     // A backup (or a member that may not lead) does not warm up.
     recovery.followSuspicion(io.respawn.core.FailureDetector.Suspicion.SOFT,
         io.respawn.core.Status.FOLLOWER, io.respawn.core.Role.BACKUP, 2, 1, BACKUPS, 6);

@@ -427,7 +427,8 @@ final class ValueRecovery {
       keys.add(k.bytes());
     }
     long id = requestId.incrementAndGet();
-    long minApplied = stateMachine.newestUnknownIndex(keys);
+    long minApplied = Math.max(stateMachine.newestUnknownIndex(keys),
+        stateMachine.witnessFormIndex());
     priorityOutstanding.put(id, new PriorityPull(copy, nowNanos, minApplied));
     priorityPulls.incrementAndGet();
     priorityKeysAsked.addAndGet(copy.size());
@@ -519,7 +520,8 @@ final class ValueRecovery {
       }
       NodeId target = from.get(Math.floorMod(rotation.getAndIncrement(), from.size()));
       long id = requestId.incrementAndGet();
-      long minApplied = stateMachine.newestUnknownIndex(keys);
+      long minApplied = Math.max(stateMachine.newestUnknownIndex(keys),
+          stateMachine.witnessFormIndex());
       outstanding.put(id, new SweepPull(named, nowNanos, minApplied));
       sweepInFlight.addAll(named);
       pulls++;
@@ -698,6 +700,17 @@ final class ValueRecovery {
 
   /** Installs the values still wanted here that {@code appliedIndex} covers; returns how many. */
   private int install(long appliedIndex, List<PulledValue> values) {
+    if (appliedIndex < stateMachine.witnessFormIndex()) {
+      // Read before an entry this member applied in witness form (an earlier term's entry its
+      // election committed), which may hide a FLUSHALL the key table cannot show: the keys stay
+      // unknown and are asked for again (pulls ask for at least that index).
+      return 0;
+    }
+    return installVouched(appliedIndex, values);
+  }
+
+  /** As {@link #install}, for values known to be current (staged ones a chunk vouched for). */
+  private int installVouched(long appliedIndex, List<PulledValue> values) {
     if (!leading) {
       return 0;
     }
@@ -862,7 +875,7 @@ final class ValueRecovery {
         dropped += s.values().size(); // a FLUSHALL came after the backup read them
         continue;
       }
-      int n = install(s.appliedIndex(), s.values());
+      int n = installVouched(s.appliedIndex(), s.values());
       installed += n;
       dropped += s.values().size() - n;
     }

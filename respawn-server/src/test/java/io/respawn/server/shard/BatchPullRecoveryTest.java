@@ -130,8 +130,11 @@ class BatchPullRecoveryTest {
   }
 
   /**
-   * A write the new primary applied (in witness form) after the backup read a chunk: the chunk's
-   * older value is not installed; the sweep asks for the key by name once the backup has it.
+   * A write the new primary applied (in witness form: an earlier term's entry its election
+   * committed) after the backup read a chunk: the chunk's older value is not installed; the sweep
+   * asks for the keys by name once the backup has it. No value of a chunk read before an entry
+   * applied here in witness form is installed (that entry might have been a FLUSHALL, next test),
+   * so the sweep asks for all 500.
    */
   @Test
   void aValueOlderThanAWriteKnownHereIsLeftToTheSweep() {
@@ -151,7 +154,7 @@ class BatchPullRecoveryTest {
       recovery.onBatchReply((BatchPullReply) m, 2);
     }
     assertThat(witness.read(b("k3")).unknown()).as("the older value is not installed").isTrue();
-    assertThat(witness.unknownKeyCount()).isEqualTo(1);
+    assertThat(witness.unknownKeyCount()).isEqualTo(500);
     backup.apply(newer);
     long now = 3;
     recovery.tick(now);
@@ -159,8 +162,45 @@ class BatchPullRecoveryTest {
       exchange(recovery, now++);
     }
     assertThat(recovery.active()).isFalse();
-    assertThat(recovery.pulls()).as("one pull by name").isEqualTo(1);
+    assertThat(recovery.pulls()).as("two pulls by name, 256 keys each").isEqualTo(2);
     assertThat(s(witness.read(b("k3")).value().value())).isEqualTo("newer");
+    assertThat(s(witness.read(b("k7")).value().value())).isEqualTo("v7");
+  }
+
+  /**
+   * A FLUSHALL the new primary applied in witness form (its election committed it; the witness
+   * form names no key, so the key table keeps the old timestamps) after the backup read a chunk:
+   * none of the chunk's values comes back from the dead.
+   */
+  @Test
+  void aFlushAllCommittedByTheElectionAfterAChunkWasReadIsNotUndone() {
+    writeBoth(1, 500, 500);
+    ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
+        RecoveryMode.OFFLINE);
+    recovery.start(List.of(BACKUP), 2, 0);
+    recovery.tick(0);
+    answers.offer(toBackup.removeFirst());
+    while (answers.step(1)) {
+      // the backup reads every chunk now, at applied index 500
+    }
+    Entry clear = Entry.normal(1, 501, Command.of(MutationBatchCodec.encode(
+        List.of(Mutation.clear()))));
+    witness.apply(clear.elide());
+    for (PullMessage m : List.copyOf(toPrimary)) {
+      toPrimary.remove(m);
+      recovery.onBatchReply((BatchPullReply) m, 2);
+    }
+    assertThat(recovery.batchKeys()).as("nothing installed from the chunks").isZero();
+    backup.apply(clear);
+    long now = 3;
+    recovery.tick(now);
+    while (recovery.active() && now < 100) {
+      exchange(recovery, now++);
+    }
+    assertThat(recovery.active()).isFalse();
+    for (String k : List.of("k0", "k7", "k499")) {
+      assertThat(witness.read(b(k)).value()).as(k + " was flushed").isNull();
+    }
   }
 
   @Test

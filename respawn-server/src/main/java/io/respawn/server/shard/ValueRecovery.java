@@ -181,7 +181,8 @@ final class ValueRecovery {
   private volatile long stagedKeysDropped;
   private volatile long lastWarmUpMillis = -1;
 
-  private record Staged(long appliedIndex, long clearIndex, List<PulledValue> values) {}
+  private record Staged(long appliedIndex, long clearIndex, List<PulledValue> values,
+      long bytes) {}
 
   /** One future per key a priority pull is on its way for. Any thread. */
   private final ConcurrentHashMap<Key, CompletableFuture<Void>> wanted = new ConcurrentHashMap<>();
@@ -279,6 +280,39 @@ final class ValueRecovery {
     this.warmRequestId = 0;
     this.startedAtNanos = stateMachine.unknownKeyCount() > 0 ? nowNanos : 0;
     this.leading = true;
+    installStagedReadAfterWitnessForm();
+  }
+
+  /**
+   * Staged chunks the backup read at an applied index at least every entry applied here in
+   * witness form are current (a later write or CLEAR reaches this member as a full entry it
+   * applies itself, or as another witness-form entry that empties the store): installed now, at
+   * the election. The others wait for a chunk that vouches for them ({@link
+   * #installStagedIfVouched}).
+   */
+  private void installStagedReadAfterWitnessForm() {
+    if (staged.isEmpty()) {
+      return;
+    }
+    long witnessForm = stateMachine.witnessFormIndex();
+    long installed = 0;
+    long dropped = 0;
+    Iterator<Staged> it = staged.iterator();
+    while (it.hasNext()) {
+      Staged st = it.next();
+      if (st.appliedIndex() >= witnessForm) {
+        int n = install(st.appliedIndex(), st.values());
+        installed += n;
+        dropped += st.values().size() - n;
+        stagedKeys -= st.values().size();
+        stagedBytes -= st.bytes();
+        it.remove();
+      }
+    }
+    stagedKeysInstalled += installed;
+    stagedKeysDropped += dropped;
+    log.info("staged values installed at the election: {} ({} older than a write known here); "
+        + "{} wait for a chunk that vouches for them", installed, dropped, stagedKeys);
   }
 
   /** As {@link #start(List, long, long)} in term 1. */
@@ -808,11 +842,11 @@ final class ValueRecovery {
       return; // a chunk of a scan given up on
     }
     if (stagedBytes < STAGED_BYTES_MAX && !reply.values().isEmpty()) {
-      staged.add(new Staged(reply.appliedIndex(), reply.clearIndex(), reply.values()));
       long bytes = 0;
       for (PulledValue v : reply.values()) {
         bytes += v.key().length + (v.value() == null ? 0 : v.value().length);
       }
+      staged.add(new Staged(reply.appliedIndex(), reply.clearIndex(), reply.values(), bytes));
       stagedBytes += bytes;
       stagedKeys += reply.values().size();
     }

@@ -489,6 +489,9 @@ final class ValueRecovery {
     }
     expirePriority(nowNanos);
     if (!active()) {
+      if (!staged.isEmpty()) {
+        dropStaged("every value is here"); // their keys came another way
+      }
       cancelBatch();
       if (startedAtNanos != 0) {
         lastRecoveryMillis = (nowNanos - startedAtNanos) / 1_000_000;
@@ -760,7 +763,7 @@ final class ValueRecovery {
 
   // ---- proactive recovery (DESIGN §5.3: BatchPull at soft suspicion) ----
 
-  /** The node loop's view of the replica, every pass: {@link #followSuspicion(Suspicion, Status, Role, long, long, List, long)}. */
+  /** The node loop's view of the replica, every pass (see the method below). */
   void followSuspicion(io.respawn.core.Replica r, long nowNanos) {
     if (leading || (warmEpisode == 0 && r.leaderSuspicion() == Suspicion.NONE
         && r.status() == Status.FOLLOWER)) {

@@ -870,8 +870,7 @@ final class ValueRecovery {
           BATCH_CHUNK_BYTES));
     }
     warmUpsCancelled++;
-    log.info("proactive recovery cancelled ({}): {} staged values dropped", why, stagedKeys);
-    dropStaged(why);
+    dropStaged("proactive recovery cancelled: " + why);
     warmEpisode = 0;
     warmSource = null;
     warmRequestId = 0;
@@ -879,9 +878,7 @@ final class ValueRecovery {
   }
 
   private void dropStaged(String why) {
-    if (!staged.isEmpty()) {
-      log.info("{} staged values dropped: {}", stagedKeys, why);
-    }
+    log.info("{}: {} staged values dropped", why, stagedKeys);
     stagedKeysDropped += stagedKeys;
     staged.clear();
     stagedBytes = 0;

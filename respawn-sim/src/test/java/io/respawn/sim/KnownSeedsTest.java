@@ -150,4 +150,17 @@ class KnownSeedsTest {
     RunResult r = Simulation.run(seed, SimConfig.standard());
     assertThat(r.violations()).as(r.description()).isEmpty();
   }
+
+  /**
+   * F8, open (FINDINGS.md): liveness failures of the sweep once the simulator's images became
+   * fuzzy (a shard that stops committing, or no leader at the end); not analysed yet. 1126 and
+   * 1597 pass on the commit before the fuzzy images.
+   */
+  @org.junit.jupiter.api.Disabled("open: FINDINGS.md F8")
+  @ParameterizedTest
+  @ValueSource(longs = {1126, 1597, 13644, 14958, 17523, 17964})
+  void openFindingF8IsClean(long seed) {
+    RunResult r = Simulation.run(seed, SimConfig.standard());
+    assertThat(r.violations()).as(r.description()).isEmpty();
+  }
 }

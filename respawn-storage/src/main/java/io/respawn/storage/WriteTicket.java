@@ -22,4 +22,14 @@ public interface WriteTicket {
   default CompletableFuture<Void> acknowledged(Durability durability) {
     return durability == Durability.DURABLE ? durable() : ordered();
   }
+
+  /** A ticket made of two futures someone else completes. */
+  static WriteTicket of(long sequence, CompletableFuture<Void> ordered,
+      CompletableFuture<Void> durable) {
+    return new Futures(sequence, ordered, durable);
+  }
+
+  /** See {@link #of}. */
+  record Futures(long sequence, CompletableFuture<Void> ordered, CompletableFuture<Void> durable)
+      implements WriteTicket {}
 }

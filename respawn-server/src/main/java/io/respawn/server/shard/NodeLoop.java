@@ -315,22 +315,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     Write w = new Write(command, level, new CompletableFuture<>(), new CompletableFuture<>());
     offer(w);
     long seq = System.nanoTime();
-    return new WriteTicket() {
-      @Override
-      public long sequence() {
-        return seq;
-      }
-
-      @Override
-      public CompletableFuture<Void> ordered() {
-        return w.ordered();
-      }
-
-      @Override
-      public CompletableFuture<Void> durable() {
-        return w.durable();
-      }
-    };
+    return WriteTicket.of(seq, w.ordered(), w.durable());
   }
 
   @Override

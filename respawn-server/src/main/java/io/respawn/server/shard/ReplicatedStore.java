@@ -145,22 +145,7 @@ public final class ReplicatedStore implements KvStore {
     });
     newestOrdered = ordered;
     newestDurable = t.durable();
-    return new WriteTicket() {
-      @Override
-      public long sequence() {
-        return sequence;
-      }
-
-      @Override
-      public CompletableFuture<Void> ordered() {
-        return ordered;
-      }
-
-      @Override
-      public CompletableFuture<Void> durable() {
-        return t.durable();
-      }
-    };
+    return WriteTicket.of(sequence, ordered, t.durable());
   }
 
   /**

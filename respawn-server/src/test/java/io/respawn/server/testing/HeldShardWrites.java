@@ -44,22 +44,7 @@ public final class HeldShardWrites implements ShardWrites {
     CompletableFuture<Void> f = new CompletableFuture<>();
     ordered.add(f);
     long seq = proposed.size();
-    return new WriteTicket() {
-      @Override
-      public long sequence() {
-        return seq;
-      }
-
-      @Override
-      public CompletableFuture<Void> ordered() {
-        return f;
-      }
-
-      @Override
-      public CompletableFuture<Void> durable() {
-        return f;
-      }
-    };
+    return WriteTicket.of(seq, f, f);
   }
 
   @Override

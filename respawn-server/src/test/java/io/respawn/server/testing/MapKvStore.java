@@ -65,22 +65,7 @@ public final class MapKvStore implements KvStore {
     } else {
       durable.complete(null);
     }
-    return new WriteTicket() {
-      @Override
-      public long sequence() {
-        return seq;
-      }
-
-      @Override
-      public CompletableFuture<Void> ordered() {
-        return ordered;
-      }
-
-      @Override
-      public CompletableFuture<Void> durable() {
-        return durable;
-      }
-    };
+    return WriteTicket.of(seq, ordered, durable);
   }
 
   @Override

@@ -66,6 +66,14 @@ public final class RespawnServer implements AutoCloseable {
   private final KvStore store;
   private final CommandLoop commandLoop;
   private final EventLoopGroup ioGroup;
+  /**
+   * Whether {@link #ioGroup} is this server's (shut down by {@link #close}) or lent by its owner
+   * (a shard member whose peer connections and node loop run on the same thread); then {@link
+   * #clients} are closed one by one instead.
+   */
+  private final boolean ownsIoGroup;
+  /** Client connections, tracked to close them when the event loops are not ours to stop. */
+  private final io.netty.channel.group.ChannelGroup clients;
   private final Channel serverChannel;
   private final boolean epoll;
   private boolean closed;
@@ -74,11 +82,14 @@ public final class RespawnServer implements AutoCloseable {
   private final CompletableFuture<Void> shutdownRequested = new CompletableFuture<>();
 
   private RespawnServer(ServerConfig config, KvStore store, CommandLoop loop,
-      EventLoopGroup ioGroup, Channel serverChannel, boolean epoll) {
+      EventLoopGroup ioGroup, boolean ownsIoGroup, io.netty.channel.group.ChannelGroup clients,
+      Channel serverChannel, boolean epoll) {
     this.config = config;
     this.store = store;
     this.commandLoop = loop;
     this.ioGroup = ioGroup;
+    this.ownsIoGroup = ownsIoGroup;
+    this.clients = clients;
     this.serverChannel = serverChannel;
     this.epoll = epoll;
   }
@@ -139,6 +150,36 @@ public final class RespawnServer implements AutoCloseable {
   public static RespawnServer start(ServerConfig config, StoreOpener opener,
       java.util.function.Consumer<Dispatcher> customize, MirrorSite mirror)
       throws IOException, InterruptedException {
+    return start(config, opener, customize, mirror, null);
+  }
+
+  /**
+   * The event loops a server's clients are served on ({@code threads} of them, {@code
+   * respawn-io-N}; the first executes commands): epoll with a short busy-poll before blocking
+   * where the platform has it, else NIO.
+   */
+  public static EventLoopGroup newIoGroup(int threads) {
+    IoHandlerFactory io = Epoll.isAvailable()
+        ? EpollIoHandler.newFactory(0, SpinningSelectStrategy.factory(IO_SPIN_NANOS))
+        : NioIoHandler.newFactory();
+    return new MultiThreadIoEventLoopGroup(threads,
+        new io.netty.util.concurrent.DefaultThreadFactory("respawn-io"), io);
+  }
+
+  /** The event loop of {@code group} that executes commands: its first. */
+  public static SingleThreadEventLoop commandThread(EventLoopGroup group) {
+    return (SingleThreadEventLoop) group.iterator().next();
+  }
+
+  /**
+   * As {@link #start(ServerConfig, StoreOpener, java.util.function.Consumer, MirrorSite)}; with a
+   * {@code sharedIoGroup} (from {@link #newIoGroup}) clients are served on it and commands
+   * executed on its first loop, and the caller, who owns it, shuts it down after {@link #close}.
+   */
+  public static RespawnServer start(ServerConfig config, StoreOpener opener,
+      java.util.function.Consumer<Dispatcher> customize, MirrorSite mirror,
+      EventLoopGroup sharedIoGroup)
+      throws IOException, InterruptedException {
     StorageConfig sc = config.storage();
     String compaction = sc.compactionIntervalMillis() == 0 ? "compaction off"
         : "compaction checked every " + sc.compactionIntervalMillis() + " ms at garbage ratio "
@@ -162,13 +203,12 @@ public final class RespawnServer implements AutoCloseable {
         config.limits(), config.bindHost(), config.port(), config.dataDir().toString(),
         storageDescription, sc.keyBytesMax(), sc.valueBytesMax(), config.memoryBytesMax());
     boolean epoll = Epoll.isAvailable();
-    IoHandlerFactory io = epoll
-        ? EpollIoHandler.newFactory(0, SpinningSelectStrategy.factory(IO_SPIN_NANOS))
-        : NioIoHandler.newFactory();
     Class<? extends ServerChannel> channelClass =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-    EventLoopGroup group = new MultiThreadIoEventLoopGroup(config.ioThreads(),
-        new io.netty.util.concurrent.DefaultThreadFactory("respawn-io"), io);
+    boolean ownsGroup = sharedIoGroup == null;
+    EventLoopGroup group = ownsGroup ? newIoGroup(config.ioThreads()) : sharedIoGroup;
+    io.netty.channel.group.ChannelGroup clients = new io.netty.channel.group.DefaultChannelGroup(
+        io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
     // The first event loop owns command execution; with one I/O thread (the default) every
     // connection is served there and no request changes threads.
     Dispatcher dispatcher = new Dispatcher(store, System::currentTimeMillis, settings, registry);
@@ -178,7 +218,7 @@ public final class RespawnServer implements AutoCloseable {
     }
     CompletableFuture<Void> shutdownRequested = new CompletableFuture<>();
     dispatcher.onShutdown(() -> shutdownRequested.complete(null));
-    CommandLoop loop = new CommandLoop(dispatcher, (SingleThreadEventLoop) group.next());
+    CommandLoop loop = new CommandLoop(dispatcher, commandThread(group));
     loop.start();
     try {
       ServerBootstrap bootstrap = new ServerBootstrap()
@@ -191,18 +231,27 @@ public final class RespawnServer implements AutoCloseable {
           // ClientConnection): the buffer stays small and a big reply streams.
           .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
               config.limits().socketBufferLowBytes(), config.limits().socketBufferHighBytes()))
-          .childHandler(new RespPipeline(loop, registry, config.limits()));
+          .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel>() {
+            @Override
+            protected void initChannel(io.netty.channel.socket.SocketChannel ch) {
+              clients.add(ch);
+              RespPipeline.install(ch.pipeline(), loop, registry, config.limits());
+            }
+          });
       if (TENURE_AT_START) {
         tenureStartUpState();
       }
       Channel channel = bootstrap.bind(new InetSocketAddress(config.bindHost(), config.port()))
           .sync().channel();
-      RespawnServer server = new RespawnServer(config, store, loop, group, channel, epoll);
+      RespawnServer server =
+          new RespawnServer(config, store, loop, group, ownsGroup, clients, channel, epoll);
       server.mirror = mirror;
       shutdownRequested.thenRun(() -> server.shutdownRequested.complete(null));
       return server;
     } catch (Exception e) {
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+      if (ownsGroup) {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+      }
       loop.close();
       if (mirror != null) {
         mirror.close();
@@ -253,8 +302,18 @@ public final class RespawnServer implements AutoCloseable {
     closed = true;
     log.info("shutting down: closing listener and client connections");
     serverChannel.close().awaitUninterruptibly();
-    ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
-    commandLoop.close();
+    if (ownsIoGroup) {
+      ioGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+      commandLoop.close();
+    } else {
+      clients.close().awaitUninterruptibly();
+      commandLoop.close();
+      // Commands already queued on the lent loop run before the store closes behind them.
+      SingleThreadEventLoop commands = commandThread(ioGroup);
+      if (!commands.inEventLoop()) {
+        commands.submit(() -> { }).awaitUninterruptibly(TimeUnit.SECONDS.toMillis(5));
+      }
+    }
     if (mirror != null) {
       mirror.close();
     }

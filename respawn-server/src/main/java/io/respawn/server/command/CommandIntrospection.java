@@ -148,9 +148,9 @@ final class CommandIntrospection {
     if (!spec.arityOk(command.length)) {
       throw ReplyException.err("Invalid number of arguments specified for command");
     }
-    int last = spec.lastKey() < 0 ? command.length + spec.lastKey() : spec.lastKey();
+    int last = spec.lastKeyIndex(command.length);
     List<RedisMessage> keys = new ArrayList<>();
-    for (int i = spec.firstKey(); i <= last && i < command.length; i += Math.max(1, spec.step())) {
+    for (int i = spec.firstKey(); i <= last; i += Math.max(1, spec.step())) {
       keys.add(bulk(command[i]));
     }
     return Replies.array(keys);

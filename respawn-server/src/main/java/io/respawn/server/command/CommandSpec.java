@@ -109,6 +109,24 @@ final class CommandSpec {
     return step;
   }
 
+  /**
+   * The argument index of the last key of a call with {@code argCount} arguments (the command's
+   * name included), capped to the last argument; below {@link #firstKey} when it has none.
+   */
+  int lastKeyIndex(int argCount) {
+    int last = lastKey < 0 ? argCount + lastKey : lastKey;
+    return Math.min(last, argCount - 1);
+  }
+
+  /** How many keys a call with {@code argCount} arguments (the name included) names. */
+  int keyCount(int argCount) {
+    if (firstKey <= 0) {
+      return 0;
+    }
+    int last = lastKeyIndex(argCount);
+    return last < firstKey ? 0 : (last - firstKey) / Math.max(1, step) + 1;
+  }
+
   Handler handler() {
     return handler;
   }

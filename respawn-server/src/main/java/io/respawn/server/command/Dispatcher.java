@@ -695,9 +695,7 @@ public final class Dispatcher {
    * before (a GET pipelined after the same client's SET returns that SET's value).
    */
   private boolean readsAcknowledgedOnly(Session session, CommandSpec spec, byte[][] args) {
-    return ACKNOWLEDGED_READS && spec.has(Flag.READONLY) && spec.firstKey() > 0
-        && (spec.lastKey() == spec.firstKey() || (spec.lastKey() < 0 && args.length - 1
-            == spec.firstKey()))
+    return ACKNOWLEDGED_READS && spec.has(Flag.READONLY) && spec.keyCount(args.length) == 1
         && !session.inTransaction()
         && (session.lastGate == null || session.lastGate.isDone());
   }

@@ -54,9 +54,10 @@ import org.slf4j.LoggerFactory;
  * member, and come from the member the connection authenticated as. Received messages are handed
  * to the inbox on the transport's event-loop thread; the inbox must not block.
  *
- * <p>Threads: one Netty event loop ({@code respawn-node-loop}) runs every connection, and the
- * member's node loop runs its passes on it ({@link #eventLoop()}); {@link #send} may be called
- * from any thread.
+ * <p>Threads: one Netty event loop runs every connection, and the member's node loop runs its
+ * passes on it ({@link #eventLoop()}): its own ({@code respawn-node-loop}, {@link #start()}) or
+ * one lent by the member, which serves its clients there too ({@link
+ * #start(io.netty.channel.EventLoop)}); {@link #send} may be called from any thread.
  */
 public final class PeerTransport implements io.respawn.node.Transport, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
@@ -73,6 +74,8 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
   private volatile Map<NodeId, InetSocketAddress> peers;
   private Class<? extends Channel> clientClass;
   private EventLoopGroup group;
+  /** Whether {@link #group} is this transport's own (shut down by {@link #close}) or lent. */
+  private boolean ownsGroup;
   private Channel listener;
   /** Accepted connections, closed explicitly on close (not left to the loop's shutdown). */
   private final io.netty.channel.group.ChannelGroup accepted =
@@ -108,11 +111,27 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
     return link != null && link.offer(ValuePull.encode(m));
   }
 
-  /** Binds the peer port and starts dialling every peer. */
+  /** Binds the peer port and starts dialling every peer, on an event loop of its own. */
   public PeerTransport start() throws InterruptedException {
     boolean epoll = Epoll.isAvailable();
-    group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("respawn-node-loop"),
-        epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    return start(new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("respawn-node-loop"),
+        epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory()), true);
+  }
+
+  /**
+   * As {@link #start()}, every peer connection on {@code shared}, an event loop that also runs
+   * other work (a shard member's client connections and commands), which its owner shuts down
+   * after {@link #close}. It must be epoll where the platform has it, NIO otherwise, like the
+   * channels this transport opens.
+   */
+  public PeerTransport start(io.netty.channel.EventLoop shared) throws InterruptedException {
+    return start(shared, false);
+  }
+
+  private PeerTransport start(EventLoopGroup loops, boolean own) throws InterruptedException {
+    boolean epoll = Epoll.isAvailable();
+    group = loops;
+    ownsGroup = own;
     Class<? extends ServerChannel> serverClass =
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     clientClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
@@ -130,7 +149,9 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
           })
           .bind(config.listen()).sync().channel();
     } catch (Exception e) {
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+      if (ownsGroup) {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+      }
       throw e;
     }
     for (Map.Entry<NodeId, InetSocketAddress> e : peers.entrySet()) {
@@ -246,7 +267,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
       listener.close().awaitUninterruptibly();
     }
     accepted.close().awaitUninterruptibly();
-    if (group != null) {
+    if (group != null && ownsGroup) {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
     }
   }

@@ -45,7 +45,11 @@ import org.slf4j.LoggerFactory;
  * stepped in the pass that follows its read, without a hand-over to another thread, and the
  * messages a pass sends are written by the same thread right after it. (With a thread of its own
  * each message crossed two threads, a queue and a wake-up on each member: a quarter of the
- * shard's CPU per write went to those hand-overs.) So a pass must never wait for the peer
+ * shard's CPU per write went to those hand-overs.) A shard member lends that event loop to its
+ * RESP server too ({@code ShardMember.SHARED_LOOP}), so a client's write is proposed, sent to the
+ * followers and answered on one thread: a proposal from a command queues a pass behind the
+ * commands of the same read, and an acknowledgement completes its reply without a wake-up.
+ * So a pass must never wait for the peer
  * connections; the replica log's fsync runs on its own thread, as do a backup's answers to
  * pulls and snapshot captures. Other threads hand inputs over with {@link #offer}, which queues a
  * pass on the loop (at most one queued at a time).

@@ -75,6 +75,14 @@ public final class ShardMember implements AutoCloseable {
   static final String STATE_DIR = "state";
   static final String BACKUP_DIR = "backup";
   static final int MAX_ENTRIES_PER_APPEND = 1024;
+  /**
+   * Whether the member serves its clients, executes their commands and runs its node loop (peer
+   * connections included) on one event loop: a write then crosses no thread between the command
+   * that proposes it, the AppendEntries that carries it and the reply that acknowledges it.
+   * {@code -Drespawn.sharedLoop=false} gives the node loop a thread of its own (for comparisons).
+   */
+  static final boolean SHARED_LOOP =
+      Boolean.parseBoolean(System.getProperty("respawn.sharedLoop", "true"));
 
   private final ShardConfig config;
   private final DataDirLock lock;
@@ -93,12 +101,16 @@ public final class ShardMember implements AutoCloseable {
   private final MemberDirectory directory;
   /** How long the last start took, phase by phase (INFO respawn_restart_*). */
   private final RestartPhases restartPhases;
+  /** The event loop shared by clients and the node loop ({@link #SHARED_LOOP}), or null. */
+  private final io.netty.channel.EventLoopGroup sharedLoop;
 
   private ShardMember(ShardConfig config, DataDirLock lock, SegmentedReplicaLog replicaLog,
       KvStore stateStore, EngineStateMachine stateMachine, PeerTransport transport,
       NodeLoop loop, RespawnServer server, MemberDirectory directory,
-      java.util.concurrent.ExecutorService fsyncThread, RestartPhases restartPhases) {
+      java.util.concurrent.ExecutorService fsyncThread, RestartPhases restartPhases,
+      io.netty.channel.EventLoopGroup sharedLoop) {
     this.fsyncThread = fsyncThread;
+    this.sharedLoop = sharedLoop;
     this.restartPhases = restartPhases;
     this.config = config;
     this.lock = lock;
@@ -223,7 +235,13 @@ public final class ShardMember implements AutoCloseable {
       loop.reportPopularity(new PopularityReports(config.self(), sampler,
           config.backup().reportIntervalMillis() * 1_000_000L, stateMachine,
           transport::sendPull));
-      transport.start();
+      io.netty.channel.EventLoopGroup shared = SHARED_LOOP ? RespawnServer.newIoGroup(1) : null;
+      if (shared != null) {
+        opened.add(() -> shutDown(shared));
+        transport.start(RespawnServer.commandThread(shared));
+      } else {
+        transport.start();
+      }
       opened.add(transport);
       loop.start();
       opened.add(loop);
@@ -270,9 +288,9 @@ public final class ShardMember implements AutoCloseable {
                 return loop.awaitReplicas(localMin, replicasMin, flushed, timeoutMillis);
               }
             });
-          });
+          }, null, shared);
       ShardMember member = new ShardMember(config, lock, replicaLog, engine, stateMachine,
-          transport, loop, server, directory, fsyncThread, phases);
+          transport, loop, server, directory, fsyncThread, phases, shared);
       self[0] = member;
       phases.serving();
       log.info("member {} ({}) of shard '{}' serving RESP on {}:{}, peers on {}",
@@ -495,6 +513,10 @@ public final class ShardMember implements AutoCloseable {
             + "this member may still be the primary");
   }
 
+  private static void shutDown(io.netty.channel.EventLoopGroup loops) {
+    loops.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
   /**
    * Planned stop (DESIGN §5.5): a leading member first hands leadership to a caught-up member,
    * so clients that follow MOVED see no failed request; then everything closes.
@@ -516,6 +538,9 @@ public final class ShardMember implements AutoCloseable {
     loop.close();
     stateMachine.close(); // the loop no longer applies or reads
     transport.close();
+    if (sharedLoop != null) {
+      shutDown(sharedLoop);
+    }
     try {
       replicaLog.flushNow();
     } catch (RuntimeException e) {

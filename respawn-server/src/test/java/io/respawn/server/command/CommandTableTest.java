@@ -43,4 +43,16 @@ class CommandTableTest {
       assertThat(table.lookup(b(spec.name().toUpperCase()))).isSameAs(spec);
     }
   }
+
+  @Test
+  void keyCountFollowsFirstLastAndStep() {
+    CommandTable table = new CommandHarness(new MapKvStore()).dispatcher.table;
+    assertThat(table.lookup("get").keyCount(2)).isEqualTo(1); // GET k
+    assertThat(table.lookup("mget").keyCount(2)).isEqualTo(1); // MGET a
+    assertThat(table.lookup("mget").keyCount(4)).isEqualTo(3); // MGET a b c
+    assertThat(table.lookup("mset").keyCount(5)).isEqualTo(2); // MSET a 1 b 2
+    assertThat(table.lookup("set").keyCount(5)).isEqualTo(1); // SET k v EX 10
+    assertThat(table.lookup("ping").keyCount(2)).isZero();
+    assertThat(table.lookup("mget").lastKeyIndex(4)).isEqualTo(3);
+  }
 }

@@ -33,6 +33,41 @@ class PopularityTest {
         .hasMessage("probability 0.0 must be > 0 and <= 1");
   }
 
+  /**
+   * With a minimum per report the probability follows the request rate: a period of 2,000
+   * requests is sampled about as much as one of 2,000,000, and the configured probability stays
+   * the least.
+   */
+  @Test
+  void anAdaptiveSamplerKeepsItsReportsUsefulAtALowRequestRate() {
+    PopularitySampler sampler = new PopularitySampler(0.001, 10_000, 1_000, 42);
+    for (int i = 0; i < 2_000; i++) {
+      sampler.observe(key(i % 1000));
+    }
+    assertThat(sampler.drainReport().length).as("the first period at the configured 0.001")
+        .isBetween(0, 10);
+    assertThat(sampler.probability()).isCloseTo(0.5, org.assertj.core.api.Assertions.within(0.01));
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < 2_000; i++) {
+        sampler.observe(key(i % 1000));
+      }
+      assertThat(sampler.drainReport().length).isBetween(850, 1_150); // 1,000 expected
+    }
+    for (int i = 0; i < 2_000_000; i++) {
+      sampler.observe(key(i % 1000));
+    }
+    sampler.drainReport(); // a period of 2,000,000: back to the configured 0.001
+    assertThat(sampler.probability()).isEqualTo(0.001);
+    for (int i = 0; i < 2_000_000; i++) {
+      sampler.observe(key(i % 1000));
+    }
+    assertThat(sampler.drainReport().length).isBetween(1_800, 2_200);
+    sampler.drainReport(); // an idle period changes nothing
+    assertThat(sampler.probability()).isEqualTo(0.001);
+    assertThatThrownBy(() -> new PopularitySampler(0.001, 5, 6, 1))
+        .hasMessageContaining("samplesPerReportMin 6");
+  }
+
   @Test
   void skewedSamplesMakeTheHeadHotAndOldPopularityAgesOut() {
     PopularKeys popular = new PopularKeys(10, 2);

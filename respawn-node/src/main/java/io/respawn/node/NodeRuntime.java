@@ -265,8 +265,9 @@ public final class NodeRuntime<R, V> {
    * Speculative takeover: the caller warms up itself when a {@link
    * io.respawn.core.SuspicionChange#warmUpWanted()} reaches the listener, and reports the end
    * with {@link #onWarmUpDone}. Without this call the runtime reports every warm-up done at once
-   * (its log is the core's: the catch-up before campaigning fetches what it lacks; loading the hot
-   * set is not built yet). Call before the first input.
+   * (its log is the core's: the catch-up before campaigning fetches what it lacks). A shard member
+   * under speculative takeover defers: its warm-up stages the hot set from a backup, with a bound.
+   * Call before the first input.
    */
   public void deferWarmUps() {
     warmUpsDeferred = true;

@@ -8,7 +8,8 @@ import io.respawn.storage.backup.BackupConfig;
  *
  * @param sampleProbability chance that the primary samples one request's key for popularity,
  *     in (0, 1] ({@code popularity-sample-probability}, default 0.001: the seed's figure; a few
- *     hundred samples a second at a primary's full load)
+ *     hundred samples a second at a primary's full load); the least it is: below {@link
+ *     #SAMPLES_PER_REPORT_MIN} samples a report it rises
  * @param reportIntervalMillis how often the primary sends what it sampled to the backups
  *     ({@code popularity-report-ms}, default 1000)
  * @param hotKeysMax size of a backup's most-popular set: keys whose records go to the hot log
@@ -21,6 +22,15 @@ public record BackupSettings(double sampleProbability, long reportIntervalMillis
 
   public static final double SAMPLE_PROBABILITY_DEFAULT = 0.001;
   public static final long REPORT_INTERVAL_MILLIS_DEFAULT = 1000;
+  /**
+   * Samples a popularity report holds at least when the primary serves enough requests: below
+   * {@code SAMPLES_PER_REPORT_MIN / sampleProbability} requests per report (a million a second
+   * at the defaults) the sampling probability rises to keep this many ({@code
+   * PopularitySampler}), so a primary at 2,000 requests a second reports ~1,000 samples a second
+   * instead of 2 and the backup's hot set (the warm-up's hot log) holds the keys clients use, not
+   * a handful. 8 KiB of hashes a report; the backup's sketch has a fixed size.
+   */
+  public static final int SAMPLES_PER_REPORT_MIN = 1_000;
 
   public BackupSettings {
     if (!(sampleProbability > 0 && sampleProbability <= 1)) {

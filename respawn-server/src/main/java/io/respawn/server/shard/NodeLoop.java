@@ -202,6 +202,12 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     this.outbound = OUTBOUND_BATCH ? new OutboundBatch(transport) : null;
     this.runtime = runtime.apply(outbound != null ? outbound : transport);
     this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull, recoveryMode);
+    if (this.runtime.replica().config().takeover() == io.respawn.core.TakeoverMode.SPECULATIVE) {
+      // Speculative takeover campaigns once the warm-up is done: the hot set staged (or its
+      // bound passed), not at once (ValueRecovery#reportWarmUpsTo).
+      this.runtime.deferWarmUps();
+      recovery.reportWarmUpsTo(this.runtime::onWarmUpDone);
+    }
     this.answers = stateMachine.store() instanceof io.respawn.storage.backup.BackupKvStore b
         ? new PullAnswers(self, b.backup(), transport::sendPull) : null;
     this.replicaWaits = new ReplicaWaits(self);

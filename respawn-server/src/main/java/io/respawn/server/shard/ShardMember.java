@@ -231,7 +231,8 @@ public final class ShardMember implements AutoCloseable {
       MemberDirectory directory = new MemberDirectory(config);
       loop.membershipListener(m -> transport.updatePeers(directory.update(m)));
       PopularitySampler sampler = new PopularitySampler(config.backup().sampleProbability(),
-          ValuePull.REPORT_HASHES_MAX, System.nanoTime() ^ config.self().value());
+          ValuePull.REPORT_HASHES_MAX, BackupSettings.SAMPLES_PER_REPORT_MIN,
+          System.nanoTime() ^ config.self().value());
       loop.reportPopularity(new PopularityReports(config.self(), sampler,
           config.backup().reportIntervalMillis() * 1_000_000L, stateMachine,
           transport::sendPull));

@@ -83,6 +83,14 @@ final class ValueRecovery {
    * default, ~50 MiB); past this the warm-up ends early.
    */
   static final long STAGED_BYTES_MAX = 512L << 20;
+  /**
+   * Speculative takeover: a warm-up is reported done this long after it started even if the hot
+   * set has not arrived (the backup is slow, gone, or has a large hot set), so a backup that does
+   * not answer cannot keep the shard leaderless; the scan goes on while the witness campaigns and
+   * after it is elected. A second: about the hard suspicion's ~430 ms of silence plus the time a
+   * backup reading ~100 MiB/s needs for a 50 MiB hot set.
+   */
+  static final long WARM_UP_NANOS_MAX = 1_000_000_000L;
   /** Keys one priority pull message asks for at most; more make more messages. */
   static final int PRIORITY_KEYS_PER_PULL = 256;
   /**
@@ -103,16 +111,9 @@ final class ValueRecovery {
   static final int BATCH_CHUNK_BYTES = 256 << 10;
   /**
    * Chunks one BatchPull request asks for, unless a priority pull waits while priority pulls take
-   * longer than {@link #PRIORITY_LATENCY_TARGET_NANOS} (then one).
+   * longer than the copy's target ({@link CopyPace#targetNanos}; then one).
    */
   static final int BATCH_CHUNKS_IN_FLIGHT = 4;
-  /**
-   * The priority-pull latency (moving average) above which the sweep (pulls by name after the
-   * scan) keeps one pull outstanding while a priority pull waits: below it the pulls ahead of a
-   * priority answer cost it less than a slower sweep costs the commands that touch keys not
-   * copied yet. (The scan before it is paced by {@link CopyPace}.)
-   */
-  static final long PRIORITY_LATENCY_TARGET_NANOS = 10_000_000L;
   /** Point pulls of the sweep outstanding at most (online: one while a priority pull waits). */
   static final int SWEEP_PULLS_OUTSTANDING = 4;
   /** Priority pulls outstanding at most; keys asked for past that wait for the next tick. */
@@ -152,8 +153,14 @@ final class ValueRecovery {
   /** The backup the BatchPull scan runs on, or null before it started. */
   private NodeId batchSource;
   private volatile BatchPullCursor batchCursor = BatchPullCursor.START;
-  /** The BatchPull request on its way (0: none). */
-  private long batchRequestId;
+  /**
+   * The BatchPull request on its way (0: none). Volatile: a priority pull sent from a command
+   * thread notes whether the copy was idle ({@link CopyPace}).
+   */
+  private volatile long batchRequestId;
+  /** When it was sent, and the log bytes it asked for (the copy's own rate, {@link CopyPace}). */
+  private long batchSentAtNanos;
+  private long batchAskedBytes;
   /** When its last chunk (or the request) was seen. */
   private long batchHeardAtNanos;
   /** Online: the next BatchPull request goes out no earlier than this ({@link CopyPace}). */
@@ -180,6 +187,14 @@ final class ValueRecovery {
   private volatile long stagedKeysInstalled;
   private volatile long stagedKeysDropped;
   private volatile long lastWarmUpMillis = -1;
+  /**
+   * Speculative takeover: told the suspicion episode whose warm-up is done (the core then
+   * campaigns); null when the runtime reports warm-ups done by itself (hard-timeout takeover).
+   */
+  private java.util.function.LongConsumer warmUpDoneListener;
+  /** The last episode reported to {@link #warmUpDoneListener}, or 0. */
+  private long warmUpReportedEpisode;
+  private volatile long warmUpsReportedAtBound;
 
   private record Staged(long appliedIndex, long clearIndex, List<PulledValue> values,
       long bytes) {}
@@ -221,7 +236,9 @@ final class ValueRecovery {
     }
   }
 
-  private record PriorityPull(List<Key> keys, long sentAtNanos, long minAppliedIndex) {}
+  /** {@code copyIdle}: no BatchPull request was on its way when it was sent. */
+  private record PriorityPull(List<Key> keys, long sentAtNanos, long minAppliedIndex,
+      boolean copyIdle) {}
 
   private record SweepPull(List<Key> keys, long sentAtNanos, long minAppliedIndex) {}
 
@@ -246,6 +263,16 @@ final class ValueRecovery {
   ValueRecovery clock(LongSupplier nanos) {
     this.clock = nanos;
     return this;
+  }
+
+  /**
+   * Speculative takeover ({@code NodeRuntime.deferWarmUps}): {@code done} is told each suspicion
+   * episode whose warm-up is done, once: when the hot set is staged ({@link #tickWarmUp}), at once
+   * on a member that stages nothing (not a witness, or no voting backup to pull from), and after
+   * {@link #WARM_UP_NANOS_MAX} whatever has arrived. Node loop thread; call before the first pass.
+   */
+  void reportWarmUpsTo(java.util.function.LongConsumer done) {
+    this.warmUpDoneListener = done;
   }
 
   /** This member leads in {@code term} from now on: pull every unknown key from {@code sources}. */
@@ -391,11 +418,15 @@ final class ValueRecovery {
     m.put("respawn_recovery_priority_latency_last_us", priorityLatencyLastMicros);
     m.put("respawn_recovery_priority_latency_moving_us", priorityLatencyAvgNanos / 1_000);
     m.put("respawn_recovery_priority_latency_max_us", priorityLatencyMaxMicros);
-    m.put("respawn_recovery_copy_rate_bytes_per_s", !active || mode == RecoveryMode.OFFLINE
-        ? 0 : (long) pace.bytesPerSecond());
+    boolean paced = active && mode == RecoveryMode.ONLINE;
+    m.put("respawn_recovery_copy_rate_bytes_per_s", paced ? (long) pace.bytesPerSecond() : 0);
+    m.put("respawn_recovery_copy_floor_bytes_per_s",
+        paced ? (long) pace.floorBytesPerSecond() : 0);
+    m.put("respawn_recovery_copy_target_us", paced ? pace.targetNanos() / 1_000 : 0);
     m.put("respawn_recovery_warmups", warmUps);
     m.put("respawn_recovery_warmups_cancelled", warmUpsCancelled);
     m.put("respawn_recovery_warmup_last_ms", lastWarmUpMillis);
+    m.put("respawn_recovery_warmups_at_bound", warmUpsReportedAtBound);
     m.put("respawn_recovery_staged_keys", stagedKeys);
     m.put("respawn_recovery_staged_bytes", stagedBytes);
     m.put("respawn_recovery_staged_installed", stagedKeysInstalled);
@@ -463,7 +494,8 @@ final class ValueRecovery {
     long id = requestId.incrementAndGet();
     long minApplied = Math.max(stateMachine.newestUnknownIndex(keys),
         stateMachine.witnessFormIndex());
-    priorityOutstanding.put(id, new PriorityPull(copy, nowNanos, minApplied));
+    priorityOutstanding.put(id, new PriorityPull(copy, nowNanos, minApplied,
+        batchRequestId == 0));
     priorityPulls.incrementAndGet();
     priorityKeysAsked.addAndGet(copy.size());
     List<NodeId> to = sources;
@@ -475,11 +507,13 @@ final class ValueRecovery {
 
   /**
    * Whether the background work sends less at once now: a command waits for a priority pull, and
-   * priority pulls have been slower than {@link #PRIORITY_LATENCY_TARGET_NANOS} of late.
+   * priority pulls (moving average) have been slower than the copy's target of late ({@link
+   * CopyPace#targetNanos}: twice what one costs with the copy out of the way). Below it the pulls
+   * ahead of a priority answer cost it less than a slower copy or sweep costs the commands that
+   * touch keys not copied yet.
    */
   private boolean priorityWaits() {
-    return !priorityOutstanding.isEmpty()
-        && priorityLatencyAvgNanos > PRIORITY_LATENCY_TARGET_NANOS;
+    return !priorityOutstanding.isEmpty() && priorityLatencyAvgNanos > pace.targetNanos();
   }
 
   /** Sends the next background pull; times out lost ones. Node loop thread. */
@@ -584,6 +618,8 @@ final class ValueRecovery {
     }
     batchRequestId = requestId.incrementAndGet();
     batchHeardAtNanos = nowNanos;
+    batchSentAtNanos = nowNanos;
+    batchAskedBytes = (long) chunks * BATCH_CHUNK_BYTES;
     send.accept(new BatchPull(self, batchSource, batchRequestId, term, batchCursor, chunks,
         BATCH_CHUNK_BYTES));
   }
@@ -674,6 +710,9 @@ final class ValueRecovery {
     lastReply = "BatchPull #" + reply.requestId() + " from " + reply.from() + ": applied "
         + reply.appliedIndex() + ", " + reply.values().size() + " records, " + installed
         + " installed, next " + reply.next();
+    if (reply.last() || reply.next().isDone()) {
+      pace.onCopyService(batchAskedBytes, nowNanos - batchSentAtNanos);
+    }
     if (reply.next().isDone()) {
       batchRequestId = 0;
       background = Background.SWEEP; // the backup ended the scan itself
@@ -721,7 +760,7 @@ final class ValueRecovery {
     long nanos = Math.max(0, nowNanos - p.sentAtNanos());
     long avg = priorityLatencyAvgNanos;
     priorityLatencyAvgNanos = avg == 0 ? nanos : avg - avg / 5 + nanos / 5;
-    pace.onPriorityLatency(nanos);
+    pace.onPriorityLatency(nanos, p.copyIdle());
     long micros = nanos / 1_000;
     priorityLatencyLastMicros = micros;
     priorityLatencyMaxMicros = Math.max(priorityLatencyMaxMicros, micros);
@@ -794,6 +833,10 @@ final class ValueRecovery {
     // hard-timeout takeover, campaigns in the same pass; campaigning counts as suspecting.
     boolean suspects = role == Role.WITNESS
         && (status == Status.FOLLOWER ? suspicion != Suspicion.NONE : status != Status.LEADER);
+    if (status == Status.FOLLOWER && suspicion != Suspicion.NONE && role.mayCampaign()
+        && (role != Role.WITNESS || backups.isEmpty())) {
+      reportWarmUpDone(episode, "nothing to stage here"); // it holds its values, or no backup
+    }
     if (suspects && warmEpisode != episode) {
       if (warmEpisode != 0) {
         cancelWarmUp("a new suspicion episode");
@@ -817,7 +860,24 @@ final class ValueRecovery {
     }
     if (warmEpisode != 0) {
       tickWarmUp(nowNanos);
+      if (!warmDone && nowNanos - warmStartedAtNanos >= WARM_UP_NANOS_MAX
+          && warmUpReportedEpisode != warmEpisode && warmUpDoneListener != null) {
+        warmUpsReportedAtBound++;
+        reportWarmUpDone(warmEpisode, "the warm-up's bound of " + WARM_UP_NANOS_MAX / 1_000_000
+            + " ms passed with " + stagedKeys + " values staged; the scan goes on");
+      }
     }
+  }
+
+  /** Speculative takeover: tells the core the warm-up of {@code episode} is done (once). */
+  private void reportWarmUpDone(long episode, String why) {
+    if (warmUpDoneListener == null || episode == 0 || warmUpReportedEpisode == episode) {
+      return;
+    }
+    warmUpReportedEpisode = episode;
+    log.info("warm-up of suspicion episode {} done ({}): speculative takeover may campaign",
+        episode, why);
+    warmUpDoneListener.accept(episode);
   }
 
   private void tickWarmUp(long nowNanos) {
@@ -829,6 +889,7 @@ final class ValueRecovery {
       lastWarmUpMillis = (nowNanos - warmStartedAtNanos) / 1_000_000;
       log.info("warm-up done in {} ms: {} values of the hot set staged ({} bytes)",
           lastWarmUpMillis, stagedKeys, stagedBytes);
+      reportWarmUpDone(warmEpisode, "the hot set is staged");
       return;
     }
     if (warmRequestId != 0 && nowNanos - warmHeardAtNanos < BATCH_TIMEOUT_NANOS) {

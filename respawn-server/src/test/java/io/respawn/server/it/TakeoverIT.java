@@ -111,7 +111,9 @@ class TakeoverIT {
       assertThat(Files.readString(data.resolve("node-3").resolve("respawn.log")))
           .contains("suspects leader").contains("speculative takeover");
 
-      // kill -9: the witness takes over once the lease has run out.
+      // kill -9: the witness takes over once the lease has run out and its warm-up is done.
+      Path witnessLog = data.resolve("node-3").resolve("respawn.log");
+      int logBeforeKill = Files.readString(witnessLog).length();
       long killedAt = System.nanoTime();
       signal("9", pid);
       long deadline = killedAt + TimeUnit.SECONDS.toNanos(30);
@@ -128,6 +130,12 @@ class TakeoverIT {
       System.out.println("takeover IT: kill -9 to the first write on the witness " + failoverMillis
           + " ms (speculative, lease 1000 ms)");
       assertThat(field(witness, "respawn_term")).isGreaterThan(term);
+      String afterKill = Files.readString(witnessLog).substring(logBeforeKill);
+      int warmedUp = afterKill.indexOf("speculative takeover may campaign");
+      assertThat(warmedUp).as("the witness reported its warm-up done after the kill\n" + afterKill)
+          .isNotNegative();
+      assertThat(afterKill.indexOf("leading in term")).as("and led only after that\n" + afterKill)
+          .isGreaterThan(warmedUp);
       assertThat(shard.terminate()).isZero();
     }
   }

@@ -83,6 +83,25 @@ class BatchPullRecoveryTest {
     }
   }
 
+  /** Delivers what was sent to the backup and its answers, once, at {@code nowNanos}; no tick. */
+  private void deliverOnce(ValueRecovery recovery, long nowNanos) {
+    for (PullMessage m : List.copyOf(toBackup)) {
+      toBackup.remove(m);
+      assertThat(answers.offer(m)).isTrue();
+    }
+    while (answers.step(nowNanos)) {
+      // answer everything queued
+    }
+    for (PullMessage m : List.copyOf(toPrimary)) {
+      toPrimary.remove(m);
+      if (m instanceof BatchPullReply r) {
+        recovery.onBatchReply(r, nowNanos);
+      } else {
+        recovery.onReply((PullKeysReply) m, nowNanos);
+      }
+    }
+  }
+
   /** Delivers everything sent either way until the backup has nothing left to answer. */
   private void exchange(ValueRecovery recovery, long nowNanos) {
     while (!toBackup.isEmpty() || !toPrimary.isEmpty()) {
@@ -269,9 +288,13 @@ class BatchPullRecoveryTest {
     BatchPull first = (BatchPull) toBackup.getFirst();
     assertThat(first.chunksMax()).as("64 MiB/s: a tenth of a second holds more than 4 chunks")
         .isEqualTo(ValueRecovery.BATCH_CHUNKS_IN_FLIGHT);
-    exchange(recovery, ms); // the request's chunks arrive; the next is not due yet
+    // The request's chunks arrive 12 ms after it was sent: unpaced, the copy would go at 83
+    // MiB/s, so the floor is a third of that (CopyPace); the next request is not due yet.
+    deliverOnce(recovery, 12 * ms);
     assertThat(toBackup).as("1 MiB at 64 MiB/s: the next request 15.6 ms after the first")
         .isEmpty();
+    assertThat((long) recovery.info().get("respawn_recovery_copy_floor_bytes_per_s"))
+        .isEqualTo((long) ((1 << 20) * 1e9 / (12 * ms) / 3));
     recovery.tick(15 * ms);
     assertThat(toBackup).isEmpty();
     recovery.tick(16 * ms);
@@ -290,7 +313,9 @@ class BatchPullRecoveryTest {
     assertThat(waiting).isDone();
     assertThat(recovery.info().get("respawn_recovery_copy_rate_bytes_per_s"))
         .isEqualTo((long) CopyPace.RATE_START_BYTES_PER_SECOND);
-    recovery.tick(100 * ms); // the first period ends: 10 ms against 2 ms, halved (the bound)
+    // The first period ends: 10 ms against the 2 ms target (no pull was measured with the copy
+    // idle), halved (the bound per period), above the floor of 27.8 MiB/s.
+    recovery.tick(100 * ms);
     assertThat(recovery.info().get("respawn_recovery_copy_rate_bytes_per_s"))
         .isEqualTo((long) (CopyPace.RATE_START_BYTES_PER_SECOND / 2));
     long now = 100 * ms;
@@ -455,5 +480,89 @@ class BatchPullRecoveryTest {
     recovery.followSuspicion(io.respawn.core.FailureDetector.Suspicion.SOFT,
         io.respawn.core.Status.FOLLOWER, io.respawn.core.Role.BACKUP, 2, 1, BACKUPS, 6);
     assertThat(toBackup).isEmpty();
+  }
+
+  // ---- speculative takeover: the core is told when the warm-up is done ----
+
+  private static void follow(ValueRecovery recovery, io.respawn.core.FailureDetector.Suspicion s,
+      io.respawn.core.Role role, long episode, List<NodeId> backups, long now) {
+    recovery.followSuspicion(s, io.respawn.core.Status.FOLLOWER, role, episode, 1, backups, now);
+  }
+
+  /**
+   * Speculative takeover campaigns once the warm-up is done: it is reported when the hot set is
+   * staged (the scan reached the cold log), once per episode, not when the warm-up starts.
+   */
+  @Test
+  void theWarmUpIsReportedDoneOnceTheHotSetIsStaged() {
+    writeBig();
+    List<Long> done = new ArrayList<>();
+    ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
+        RecoveryMode.ONLINE);
+    recovery.reportWarmUpsTo(done::add);
+    var soft = io.respawn.core.FailureDetector.Suspicion.SOFT;
+    follow(recovery, soft, io.respawn.core.Role.WITNESS, 3, BACKUPS, 0);
+    assertThat(toBackup).singleElement().isInstanceOf(BatchPull.class);
+    assertThat(done).as("started, nothing staged yet: not done").isEmpty();
+    follow(recovery, soft, io.respawn.core.Role.WITNESS, 3, BACKUPS, 1_000_000);
+    assertThat(done).as("still waiting for the backup").isEmpty();
+    for (int i = 0; i < 20 && !toBackup.isEmpty(); i++) {
+      exchangeFollowing(recovery, 2_000_000);
+      follow(recovery, soft, io.respawn.core.Role.WITNESS, 3, BACKUPS, 2_000_000);
+    }
+    assertThat((long) recovery.info().get("respawn_recovery_staged_keys")).isPositive();
+    assertThat(done).as("the hot set is staged: done, once").containsExactly(3L);
+    follow(recovery, soft, io.respawn.core.Role.WITNESS, 3, BACKUPS, 3_000_000);
+    assertThat(done).containsExactly(3L);
+    assertThat(recovery.info()).containsEntry("respawn_recovery_warmups_at_bound", 0L);
+  }
+
+  /**
+   * A backup that does not answer cannot keep the shard leaderless: the warm-up is reported done
+   * after its bound, and the scan goes on.
+   */
+  @Test
+  void aWarmUpTheBackupDoesNotAnswerIsReportedDoneAtItsBound() {
+    List<Long> done = new ArrayList<>();
+    ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
+        RecoveryMode.ONLINE);
+    recovery.reportWarmUpsTo(done::add);
+    var hard = io.respawn.core.FailureDetector.Suspicion.HARD;
+    follow(recovery, hard, io.respawn.core.Role.WITNESS, 1, BACKUPS, 0);
+    toBackup.clear(); // lost
+    follow(recovery, hard, io.respawn.core.Role.WITNESS, 1, BACKUPS,
+        ValueRecovery.WARM_UP_NANOS_MAX - 1);
+    assertThat(done).isEmpty();
+    follow(recovery, hard, io.respawn.core.Role.WITNESS, 1, BACKUPS,
+        ValueRecovery.WARM_UP_NANOS_MAX);
+    assertThat(done).containsExactly(1L);
+    assertThat(recovery.info()).containsEntry("respawn_recovery_warmups_at_bound", 1L);
+  }
+
+  /**
+   * The leader heard before the warm-up ends: it is cancelled and never reported (nothing
+   * changes); a member with nothing to stage (not a witness, or no backup) is done at once.
+   */
+  @Test
+  void aWarmUpCancelledByTheLeaderIsNeverReportedAndAMemberWithNothingToStageIsDoneAtOnce() {
+    writeBig();
+    List<Long> done = new ArrayList<>();
+    ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
+        RecoveryMode.ONLINE);
+    recovery.reportWarmUpsTo(done::add);
+    var soft = io.respawn.core.FailureDetector.Suspicion.SOFT;
+    var none = io.respawn.core.FailureDetector.Suspicion.NONE;
+    follow(recovery, soft, io.respawn.core.Role.WITNESS, 1, BACKUPS, 0);
+    follow(recovery, none, io.respawn.core.Role.WITNESS, 1, BACKUPS, 1_000_000);
+    assertThat(toBackup).last().isInstanceOfSatisfying(BatchPull.class,
+        p -> assertThat(p.term()).as("cancelled").isZero());
+    follow(recovery, none, io.respawn.core.Role.WITNESS, 1, BACKUPS,
+        ValueRecovery.WARM_UP_NANOS_MAX * 2);
+    assertThat(done).as("cancelled before done: never reported").isEmpty();
+    follow(recovery, soft, io.respawn.core.Role.PRIMARY, 2, BACKUPS,
+        ValueRecovery.WARM_UP_NANOS_MAX * 2);
+    follow(recovery, soft, io.respawn.core.Role.WITNESS, 3, List.of(),
+        ValueRecovery.WARM_UP_NANOS_MAX * 2);
+    assertThat(done).containsExactly(2L, 3L);
   }
 }

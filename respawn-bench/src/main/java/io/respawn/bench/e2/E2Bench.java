@@ -67,7 +67,7 @@ public final class E2Bench implements Callable<Integer> {
   static final String SUMMARY_HEADER = "mode,rep,records,value_bytes,rate,steady_p50_ms,"
       + "steady_p999_ms,elected_ms,recovered_ms,copy_ms,ttr_p999x2_ms,ttr_p50x2_ms,"
       + "p50_back_after_election_ms,priority_pulls,priority_latency_avg_us,failed_ops,"
-      + "load_average,witness_led_before_kill";
+      + "load_average,witness_led_before_kill,failover_in_steady,witness_warmups_before_kill";
   static final String TTR_HEADER = "mode,slo,slo_ms,ttr_ms";
   /** The SLO grid: quantile and multiple of its steady-state value. */
   static final List<String[]> SLOS = List.of(new String[] {"p99.9", "1.5"},
@@ -141,7 +141,8 @@ public final class E2Bench implements Callable<Integer> {
   record Run(String mode, int rep, List<Windows.Window> windows, long killNanos,
       double steadyP50Millis, double steadyP999Millis, double electedMillis,
       double recoveredMillis, long copyMillis, long priorityPulls, long priorityLatencyAvgMicros,
-      long failedOps, double loadAverage, List<String> progress, long witnessLedBefore) {
+      long failedOps, double loadAverage, List<String> progress, long witnessLedBefore,
+      long failoverInSteady, long witnessWarmUpsBeforeKill) {
 
     double ttr(String quantile, double multiple) {
       double steady = quantile.equals("p50") ? steadyP50Millis : steadyP999Millis;
@@ -275,6 +276,23 @@ public final class E2Bench implements Callable<Integer> {
         th.start();
       }
       sleepUntil(origin + TimeUnit.SECONDS.toNanos(steadySeconds));
+      // A failover during the steady phase (the primary stalled long enough for the witness to
+      // take over) leaves the kill nothing to measure and the steady state a recovery: say so.
+      long failoverInSteady = -1;
+      long warmUpsBeforeKill = -1;
+      try {
+        Map<String, String> w = info(port + 2);
+        warmUpsBeforeKill = longField(w, "respawn_recovery_warmups");
+        failoverInSteady = "leader".equals(w.get("respawn_status"))
+            || longField(w, "respawn_recoveries") > Math.max(0, witnessLedBefore) ? 1 : 0;
+      } catch (RuntimeException e) {
+        // the witness did not answer in time: unknown
+      }
+      if (failoverInSteady != 0) {
+        System.out.printf(Locale.ROOT, "e2: %s rep %d: %s%n", mode, rep, failoverInSteady > 0
+            ? "the witness took over DURING THE STEADY PHASE: this run measures no kill"
+            : "the witness did not answer INFO before the kill");
+      }
       long kill = System.nanoTime();
       long pid = sup.pid(1);
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly); // SIGKILL
@@ -351,7 +369,7 @@ public final class E2Bench implements Callable<Integer> {
           longField(info, "respawn_recovery_last_ms"),
           longField(info, "respawn_recovery_priority_pulls"),
           longField(info, "respawn_recovery_priority_latency_avg_us"), failed, loadAverage,
-          progress, witnessLedBefore);
+          progress, witnessLedBefore, failoverInSteady, warmUpsBeforeKill);
     } finally {
       sup.stop();
     }
@@ -603,7 +621,8 @@ public final class E2Bench implements Callable<Integer> {
   }
 
   private String summaryRow(String mode, String rep, List<Run> of) {
-    return String.format(Locale.ROOT, "%s,%s,%d,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s",
+    return String.format(Locale.ROOT,
+        "%s,%s,%d,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s",
         mode,
         rep, records, valueBytes, rate,
         num(median(of, Run::steadyP50Millis)), num(median(of, Run::steadyP999Millis)),
@@ -613,7 +632,8 @@ public final class E2Bench implements Callable<Integer> {
         num(median(of, r -> r.priorityPulls())),
         num(median(of, r -> r.priorityLatencyAvgMicros())),
         num(median(of, r -> r.failedOps())), num(median(of, Run::loadAverage)),
-        num(median(of, r -> r.witnessLedBefore())));
+        num(median(of, r -> r.witnessLedBefore())), num(median(of, r -> r.failoverInSteady())),
+        num(median(of, r -> r.witnessWarmUpsBeforeKill())));
   }
 
   /** TTR of the median SLO kind for runs; a run not repaired (-1) counts as the longest. */

@@ -63,11 +63,12 @@ public final class E2Bench implements Callable<Integer> {
   /** The witness's INFO every 100 ms from the kill until it has every value. */
   static final String RECOVERY_HEADER = "mode,rep,t_ms,status,background,keys_left,keys_pulled,"
       + "batch_keys,priority_pulls,priority_waiting_keys,priority_latency_avg_us,"
-      + "priority_latency_last_us,copy_rate_mib_s";
+      + "priority_latency_last_us,copy_rate_mib_s,copy_floor_mib_s,copy_target_us";
   static final String SUMMARY_HEADER = "mode,rep,records,value_bytes,rate,steady_p50_ms,"
       + "steady_p999_ms,elected_ms,recovered_ms,copy_ms,ttr_p999x2_ms,ttr_p50x2_ms,"
       + "p50_back_after_election_ms,priority_pulls,priority_latency_avg_us,failed_ops,"
-      + "load_average,witness_led_before_kill,failover_in_steady,witness_warmups_before_kill";
+      + "load_average,witness_led_before_kill,failover_in_steady,witness_warmups_before_kill,"
+      + "snapshots_in_steady";
   static final String TTR_HEADER = "mode,slo,slo_ms,ttr_ms";
   /** The SLO grid: quantile and multiple of its steady-state value. */
   static final List<String[]> SLOS = List.of(new String[] {"p99.9", "1.5"},
@@ -142,7 +143,7 @@ public final class E2Bench implements Callable<Integer> {
       double steadyP50Millis, double steadyP999Millis, double electedMillis,
       double recoveredMillis, long copyMillis, long priorityPulls, long priorityLatencyAvgMicros,
       long failedOps, double loadAverage, List<String> progress, long witnessLedBefore,
-      long failoverInSteady, long witnessWarmUpsBeforeKill) {
+      long failoverInSteady, long witnessWarmUpsBeforeKill, long snapshotsInSteady) {
 
     double ttr(String quantile, double multiple) {
       double steady = quantile.equals("p50") ? steadyP50Millis : steadyP999Millis;
@@ -243,6 +244,13 @@ public final class E2Bench implements Callable<Integer> {
           records, (System.nanoTime() - loadStart) / 1e9);
       awaitSteadyPrimary(sup, port, layout);
       awaitAnswers(port + 2);
+      // The load's last snapshot captures (the primary's and the backup's: a full image of the
+      // data, 2 GiB at the default size, walked and forced to disk) run for seconds after it;
+      // the steady state starts once they are over.
+      long settled = awaitSnapshotsSettled(List.of(port, port + 1));
+      System.out.printf(Locale.ROOT, "e2: %s rep %d: snapshot captures settled after %.1f s%n",
+          mode, rep, settled / 1e3);
+      long capturesBefore = snapshotCaptures(List.of(port, port + 1));
       // A failover while loading (a loaded machine delays the primary's heartbeats) leaves a
       // witness that has led, pulled values and given leadership back: say so, it changes what
       // the kill measures.
@@ -278,6 +286,13 @@ public final class E2Bench implements Callable<Integer> {
       sleepUntil(origin + TimeUnit.SECONDS.toNanos(steadySeconds));
       // A failover during the steady phase (the primary stalled long enough for the witness to
       // take over) leaves the kill nothing to measure and the steady state a recovery: say so.
+      long capturesAtKill = snapshotCaptures(List.of(port, port + 1));
+      long capturesInSteady = capturesBefore < 0 || capturesAtKill < 0 ? -1
+          : capturesAtKill - capturesBefore;
+      if (capturesInSteady > 0) {
+        System.out.printf(Locale.ROOT, "e2: %s rep %d: %d snapshot capture(s) of the primary or "
+            + "the backup ended during the steady phase%n", mode, rep, capturesInSteady);
+      }
       long failoverInSteady = -1;
       long warmUpsBeforeKill = -1;
       try {
@@ -309,7 +324,8 @@ public final class E2Bench implements Callable<Integer> {
           double t = (System.nanoTime() - kill) / 1e6;
           if (System.nanoTime() >= nextSampleNanos) { // the witness's recovery, every 100 ms
             nextSampleNanos += Windows.WINDOW_NANOS;
-            progress.add(String.format(Locale.ROOT, "%s,%d,%.0f,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f",
+            progress.add(String.format(Locale.ROOT,
+                "%s,%d,%.0f,%s,%s,%s,%s,%s,%s,%s,%s,%s,%.1f,%.1f,%s",
                 mode, rep, t, info.getOrDefault("respawn_status", ""),
                 info.getOrDefault("respawn_recovery_background", ""),
                 info.getOrDefault("respawn_recovery_keys_left", ""),
@@ -319,7 +335,9 @@ public final class E2Bench implements Callable<Integer> {
                 info.getOrDefault("respawn_recovery_priority_waiting_keys", ""),
                 info.getOrDefault("respawn_recovery_priority_latency_avg_us", ""),
                 info.getOrDefault("respawn_recovery_priority_latency_last_us", ""),
-                longField(info, "respawn_recovery_copy_rate_bytes_per_s") / 1048576.0));
+                longField(info, "respawn_recovery_copy_rate_bytes_per_s") / 1048576.0,
+                longField(info, "respawn_recovery_copy_floor_bytes_per_s") / 1048576.0,
+                info.getOrDefault("respawn_recovery_copy_target_us", "")));
           }
           boolean leads = "leader".equals(info.get("respawn_status"));
           if (leads && elected < 0) {
@@ -369,7 +387,7 @@ public final class E2Bench implements Callable<Integer> {
           longField(info, "respawn_recovery_last_ms"),
           longField(info, "respawn_recovery_priority_pulls"),
           longField(info, "respawn_recovery_priority_latency_avg_us"), failed, loadAverage,
-          progress, witnessLedBefore, failoverInSteady, warmUpsBeforeKill);
+          progress, witnessLedBefore, failoverInSteady, warmUpsBeforeKill, capturesInSteady);
     } finally {
       sup.stop();
     }
@@ -540,6 +558,59 @@ public final class E2Bench implements Callable<Integer> {
         + layout.memberDir(1).resolve("respawn.log") + ")");
   }
 
+  /** Longest wait for the load's snapshot captures to end. */
+  static final long SNAPSHOT_SETTLE_MILLIS_MAX = 300_000;
+
+  /** Snapshot captures the members on {@code ports} finished so far (-1 if one did not answer). */
+  private static long snapshotCaptures(List<Integer> ports) {
+    long sum = 0;
+    for (int p : ports) {
+      try {
+        long c = longField(info(p), "respawn_snapshot_captures");
+        if (c < 0) {
+          return -1;
+        }
+        sum += c;
+      } catch (RuntimeException e) {
+        return -1;
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * Waits until no snapshot capture of the members on {@code ports} ended for twice the longest
+   * last capture's duration plus 2 s (a capture the load started ends within that), at most
+   * {@link #SNAPSHOT_SETTLE_MILLIS_MAX}; returns how long it waited (ms).
+   */
+  private static long awaitSnapshotsSettled(List<Integer> ports) throws InterruptedException {
+    long start = System.currentTimeMillis();
+    long last = snapshotCaptures(ports);
+    long changedAt = start;
+    while (System.currentTimeMillis() - start < SNAPSHOT_SETTLE_MILLIS_MAX) {
+      long captureMillis = 0;
+      for (int p : ports) {
+        try {
+          captureMillis = Math.max(captureMillis,
+              longField(info(p), "respawn_snapshot_capture_ms_last"));
+        } catch (RuntimeException e) {
+          // busy: ask again
+        }
+      }
+      long now = System.currentTimeMillis();
+      if (now - changedAt >= 2 * captureMillis + 2_000) {
+        return now - start;
+      }
+      Thread.sleep(200);
+      long c = snapshotCaptures(ports);
+      if (c != last) {
+        last = c;
+        changedAt = System.currentTimeMillis();
+      }
+    }
+    return System.currentTimeMillis() - start;
+  }
+
   private static void awaitAnswers(int port) throws InterruptedException {
     long deadline = System.currentTimeMillis() + READY_TIMEOUT_MILLIS;
     while (true) {
@@ -622,7 +693,7 @@ public final class E2Bench implements Callable<Integer> {
 
   private String summaryRow(String mode, String rep, List<Run> of) {
     return String.format(Locale.ROOT,
-        "%s,%s,%d,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s",
+        "%s,%s,%d,%d,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s",
         mode,
         rep, records, valueBytes, rate,
         num(median(of, Run::steadyP50Millis)), num(median(of, Run::steadyP999Millis)),
@@ -633,7 +704,8 @@ public final class E2Bench implements Callable<Integer> {
         num(median(of, r -> r.priorityLatencyAvgMicros())),
         num(median(of, r -> r.failedOps())), num(median(of, Run::loadAverage)),
         num(median(of, r -> r.witnessLedBefore())), num(median(of, r -> r.failoverInSteady())),
-        num(median(of, r -> r.witnessWarmUpsBeforeKill())));
+        num(median(of, r -> r.witnessWarmUpsBeforeKill())),
+        num(median(of, r -> r.snapshotsInSteady())));
   }
 
   /** TTR of the median SLO kind for runs; a run not repaired (-1) counts as the longest. */

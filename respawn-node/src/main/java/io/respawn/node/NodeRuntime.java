@@ -76,8 +76,9 @@ import java.util.concurrent.CompletableFuture;
  *
  * With a {@link SnapshotPolicy} that is enabled and a store that takes snapshots, once the store
  * has applied {@code entriesMin} entries past its last kept image (or entries whose commands
- * carry {@code logBytesMin} bytes since the last capture) the runtime captures a new
- * image (volatile), keeps it once the core says its index is durable on the shard ({@link
+ * carry {@code logBytesMin} bytes since the last capture), and for a value keeper with {@code
+ * logGrowthPercent} once those commands also carry that share of its kept image's bytes, the
+ * runtime captures a new image (volatile), keeps it once the core says its index is durable on the shard ({@link
  * Replica#compactableIndex()}), and then compacts the core's log and truncates the replica log's
  * prefix up to {@code logTailEntries} behind it. A restart opens the store from its kept image and
  * replays only the log after it. A leader asked to send a peer a snapshot ({@link
@@ -658,8 +659,9 @@ public final class NodeRuntime<R, V> {
         captureForHelperAtLeast = 0; // a kept image reaches what a leader asked for
       }
       boolean helperDue = captureForHelperAtLeast > 0 && applied >= captureForHelperAtLeast;
-      if ((applied - keptIndex < snapshotPolicy.entriesMin() && !bytesDue && !helperDue)
-          || applied != replica.appliedIndex()) {
+      boolean due = (applied - keptIndex >= snapshotPolicy.entriesMin() || bytesDue)
+          && grownSinceCapture(kept);
+      if ((!due && !helperDue) || applied != replica.appliedIndex()) {
         return;
       }
       appliedBytesSinceCapture = 0;
@@ -699,6 +701,15 @@ public final class NodeRuntime<R, V> {
       log.truncatePrefix(through);
       listener.compacted(base);
     }
+  }
+
+  /** Whether the log since the last capture is large enough against the kept image (see {@link SnapshotPolicy#logGrowthPercent}). */
+  private boolean grownSinceCapture(SnapshotImage kept) {
+    int percent = snapshotPolicy.logGrowthPercent();
+    if (percent == 0 || kept == null || kept.keysOnly() || appliedBytesSinceCapture == 0) {
+      return true; // a keys-only member: its entries carry no command bytes, it goes by entries
+    }
+    return appliedBytesSinceCapture >= kept.bodyBytes() / 100 * percent;
   }
 
   /** Bytes an entry is counted for in the tail beyond its command (its header in the log). */

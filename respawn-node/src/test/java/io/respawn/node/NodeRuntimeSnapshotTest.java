@@ -94,6 +94,33 @@ class NodeRuntimeSnapshotTest {
   }
 
   /**
+   * The growth gate: 400 entries of some 330 command bytes over 50 keys (an image of ~17 KB), a
+   * capture due every 20 entries or 1,000 bytes. Without the gate a value keeper keeps an image
+   * every 20 entries; with 100 % it waits until the log since its last capture carries the kept
+   * image's size, a few times over the run, and compacts all the same. The witness (keys-only
+   * images) goes by entries either way.
+   */
+  @Test
+  void aValueKeeperWaitsForTheLogToGrowByItsImageBeforeCapturingAgain() {
+    long[] kept = new long[2];
+    long[] witnessKept = new long[2];
+    int[] percents = {0, 100};
+    for (int run = 0; run < 2; run++) {
+      TestShard s = shard(new SnapshotPolicy(20, 5, 256, 4, 1 << 20, 50, 1 << 20, 1_000, 0,
+          percents[run]));
+      s.electNode(0);
+      write(s, 0, 400, 320);
+      kept[run] = s.n(0).snapshotsKept();
+      witnessKept[run] = s.n(2).snapshotsKept();
+      assertThat(s.n(0).log().firstIndex()).as("compacted behind its images").isGreaterThan(100);
+      assertThat(s.stores.get(1).values).isEqualTo(s.stores.get(0).values);
+    }
+    assertThat(kept[0]).as("without the gate: one every 20 entries").isGreaterThanOrEqualTo(15);
+    assertThat(kept[1]).as("with it: once per image's worth of log").isBetween(2L, 10L);
+    assertThat(witnessKept[1]).as("the witness goes by entries: %s", java.util.Arrays.toString(witnessKept)).isGreaterThanOrEqualTo(15);
+  }
+
+  /**
    * A store whose images are fuzzy (walked while entries apply, as a shard member's are) says
    * which entries' effects an image may hold; the runtime keeps it only once the shard holds
    * those durably, not merely the image's own index: an image must never hold an effect a

@@ -26,6 +26,15 @@ package io.respawn.node.snapshot;
  *     runtime sizes the tail by reading the replica log). The log on disk stays within this
  *     tail, the bytes applied since the last snapshot ({@code logBytesMin}) and one segment
  *     (compaction deletes whole segments)
+ * @param logGrowthPercent a value keeper captures by {@code entriesMin} or {@code logBytesMin}
+ *     only once the commands applied since its last capture also carry at least this share of
+ *     its kept image's body bytes (Redis's {@code auto-aof-rewrite-percentage}; 0: no such gate).
+ *     Without it a large data set is rewritten whole every {@code logBytesMin}: a 2 GiB load
+ *     wrote 32 images, each larger than the last, and every one competed with the clients for the
+ *     disk and a core. With 100, every byte applied is written at most about twice (log, then
+ *     one image), and the log between captures stays under the image's size. A witness's entries
+ *     carry no command bytes and its image holds keys only: it goes by entries alone. A capture
+ *     a leader asks for (a member needs an image) is never gated
  */
 public record SnapshotPolicy(
     long entriesMin,
@@ -36,7 +45,16 @@ public record SnapshotPolicy(
     long retryMillis,
     long imageBytesMax,
     long logBytesMin,
-    long logTailBytesMax) {
+    long logTailBytesMax,
+    int logGrowthPercent) {
+
+  /** Without the growth gate ({@code logGrowthPercent} 0). */
+  public SnapshotPolicy(long entriesMin, long logTailEntries, int chunkBytes, int windowChunks,
+      long bytesPerSecond, long retryMillis, long imageBytesMax, long logBytesMin,
+      long logTailBytesMax) {
+    this(entriesMin, logTailEntries, chunkBytes, windowChunks, bytesPerSecond, retryMillis,
+        imageBytesMax, logBytesMin, logTailBytesMax, 0);
+  }
 
   /** By entries only ({@code logBytesMin} 0, {@code logTailBytesMax} 0). */
   public SnapshotPolicy(long entriesMin, long logTailEntries, int chunkBytes, int windowChunks,
@@ -69,6 +87,8 @@ public record SnapshotPolicy(
     require(imageBytesMax >= 1, "imageBytesMax must be >= 1");
     require(logBytesMin >= 0, "logBytesMin " + logBytesMin + " must be >= 0");
     require(logTailBytesMax >= 0, "logTailBytesMax " + logTailBytesMax + " must be >= 0");
+    require(logGrowthPercent >= 0 && logGrowthPercent <= 10_000, "logGrowthPercent "
+        + logGrowthPercent + " must be in [0, 10000]");
   }
 
   /** Production defaults: a snapshot every 100,000 entries, 10,000 kept, 64 KiB chunks, 64 MiB/s. */

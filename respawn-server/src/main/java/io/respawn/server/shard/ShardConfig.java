@@ -50,6 +50,7 @@ import java.util.TreeMap;
  * backup-segment-bytes = 67108864
  * snapshot-entries = 100000           # optional, see {@link SnapshotSettings}
  * snapshot-log-bytes = 67108864
+ * snapshot-log-growth-percent = 100   # also wait for this share of the kept image's bytes
  * snapshot-tail-entries = 10000
  * snapshot-tail-bytes = 16777216
  * snapshot-chunk-bytes = 65536
@@ -118,7 +119,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       "takeover", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
       "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
       "backup-segment-bytes", "recovery", "snapshot-entries", "snapshot-log-bytes",
-      "snapshot-tail-entries", "snapshot-tail-bytes", "snapshot-chunk-bytes",
+      "snapshot-log-growth-percent", "snapshot-tail-entries", "snapshot-tail-bytes", "snapshot-chunk-bytes",
       "snapshot-bytes-per-sec", "log-cache-bytes");
   /**
    * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
@@ -257,7 +258,9 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         (int) Math.min(Integer.MAX_VALUE,
             longValue(p, "snapshot-chunk-bytes", sd.chunkBytes(), 1024)),
         longValue(p, "snapshot-bytes-per-sec", sd.bytesPerSecond(), 1024),
-        longValue(p, "log-cache-bytes", sd.logCacheBytes(), 0));
+        longValue(p, "log-cache-bytes", sd.logCacheBytes(), 0),
+        (int) Math.min(SnapshotSettings.LOG_GROWTH_PERCENT_MAX + 1L,
+            longValue(p, "snapshot-log-growth-percent", sd.logGrowthPercent(), 0)));
     return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
         joinText.equals("true"), takeover, phi, backup, recovery, snapshot);
   }

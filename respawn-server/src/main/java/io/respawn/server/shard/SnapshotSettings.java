@@ -23,20 +23,35 @@ import io.respawn.node.snapshot.SnapshotPolicy;
  *     at most 16 MiB)
  * @param bytesPerSecond rate limit of each transfer, so the primary keeps serving while it sends
  *     ({@code snapshot-bytes-per-sec}, default 32 MiB/s; at least one chunk)
+ * @param logGrowthPercent a member that keeps values snapshots by {@code entries} or {@code
+ *     logBytes} only once the commands applied since its last capture carry this share of its
+ *     kept image's bytes ({@code snapshot-log-growth-percent}, default 100; 0: no such gate; see
+ *     {@link SnapshotPolicy#logGrowthPercent}): a large data set is not rewritten whole every 64
+ *     MiB of log
  * @param logCacheBytes bytes of the newest log entries the member's core keeps in memory beyond
  *     those not yet written or applied ({@code log-cache-bytes}, default 4 MiB, see {@code
  *     ReplicaConfig.logCacheBytesMax}); older ones are read back from the replica log, so the
  *     log between snapshots costs no heap
  */
 public record SnapshotSettings(long entries, long logBytes, long tailEntries, long tailBytes,
-    int chunkBytes, long bytesPerSecond, long logCacheBytes) {
+    int chunkBytes, long bytesPerSecond, long logCacheBytes, int logGrowthPercent) {
 
-  /** With the default {@link #logCacheBytes}. */
+  /** With the default {@link #logCacheBytes} and {@link #logGrowthPercent}. */
   public SnapshotSettings(long entries, long logBytes, long tailEntries, long tailBytes,
       int chunkBytes, long bytesPerSecond) {
     this(entries, logBytes, tailEntries, tailBytes, chunkBytes, bytesPerSecond,
         LOG_CACHE_BYTES_DEFAULT);
   }
+
+  /** With the default {@link #logGrowthPercent}. */
+  public SnapshotSettings(long entries, long logBytes, long tailEntries, long tailBytes,
+      int chunkBytes, long bytesPerSecond, long logCacheBytes) {
+    this(entries, logBytes, tailEntries, tailBytes, chunkBytes, bytesPerSecond, logCacheBytes,
+        LOG_GROWTH_PERCENT_DEFAULT);
+  }
+
+  public static final int LOG_GROWTH_PERCENT_DEFAULT = 100;
+  public static final int LOG_GROWTH_PERCENT_MAX = 10_000;
 
   public static final long LOG_CACHE_BYTES_DEFAULT =
       io.respawn.core.ReplicaConfig.LOG_CACHE_BYTES_DEFAULT;
@@ -73,6 +88,10 @@ public record SnapshotSettings(long entries, long logBytes, long tailEntries, lo
       throw new IllegalArgumentException("snapshot-chunk-bytes: " + chunkBytes
           + " is not in [1024, " + CHUNK_BYTES_MAX + "]");
     }
+    if (logGrowthPercent < 0 || logGrowthPercent > LOG_GROWTH_PERCENT_MAX) {
+      throw new IllegalArgumentException("snapshot-log-growth-percent: " + logGrowthPercent
+          + " is not in [0, " + LOG_GROWTH_PERCENT_MAX + "]");
+    }
     if (logCacheBytes < 0) {
       throw new IllegalArgumentException("log-cache-bytes: " + logCacheBytes + " must be >= 0");
     }
@@ -97,6 +116,6 @@ public record SnapshotSettings(long entries, long logBytes, long tailEntries, lo
       return SnapshotPolicy.OFF;
     }
     return new SnapshotPolicy(entries, tailEntries, chunkBytes, WINDOW_CHUNKS, bytesPerSecond,
-        RETRY_MILLIS, IMAGE_BYTES_MAX, logBytes, tailBytes);
+        RETRY_MILLIS, IMAGE_BYTES_MAX, logBytes, tailBytes, logGrowthPercent);
   }
 }

@@ -1,0 +1,40 @@
+package io.respawn.server.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The {@code snapshot-log-growth-percent} key of a member's config, down to the runtime's policy. */
+class ShardSnapshotConfigTest {
+  @TempDir Path dir;
+
+  private ShardConfig load(String extra) throws Exception {
+    Path f = dir.resolve("m.conf");
+    Files.writeString(f, "cluster-id = a\nnode-id = 1\ndata = d\nmember.1 = primary h:1 h:2\n"
+        + extra);
+    return ShardConfig.load(f);
+  }
+
+  @Test
+  void theGrowthGateDefaultsToTheImagesSizeAndReachesThePolicy() throws Exception {
+    assertThat(load("").snapshot().toPolicy().logGrowthPercent()).isEqualTo(100);
+    assertThat(load("snapshot-log-growth-percent = 0\n").snapshot().toPolicy()
+        .logGrowthPercent()).isZero();
+    assertThat(load("snapshot-log-growth-percent = 250\n").snapshot().logGrowthPercent())
+        .isEqualTo(250);
+  }
+
+  @Test
+  void aShareOutOfRangeIsRefusedNamingTheKey() {
+    assertThatThrownBy(() -> load("snapshot-log-growth-percent = 20000\n"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("snapshot-log-growth-percent");
+    assertThatThrownBy(() -> load("snapshot-log-growth-percent = -1\n"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("snapshot-log-growth-percent");
+  }
+}

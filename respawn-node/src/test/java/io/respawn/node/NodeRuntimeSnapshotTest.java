@@ -94,6 +94,38 @@ class NodeRuntimeSnapshotTest {
   }
 
   /**
+   * Sizing the tail behind a kept image reads back only about the byte cap's worth of entries,
+   * not every one of {@code logTailEntries}: 1,200 entries of some 330 bytes, a snapshot every
+   * 200, up to 5,000 entries kept behind it but at most 3,000 bytes (about 9 entries). Reading
+   * back every entry up to 5,000 behind each image (as the first version did, on the loop thread)
+   * brought thousands of entries back per keep; a bounded scan reads a few dozen.
+   */
+  @Test
+  void sizingTheTailReadsBackAboutTheCapNotTheWholeTail() {
+    java.util.concurrent.atomic.AtomicLong entriesRead = new java.util.concurrent.atomic.AtomicLong();
+    TestShard s = new TestShard(RuntimeConfig.defaults().withFlushIntervalMillis(5),
+        l -> new ForwardingLog(l) {
+          @Override
+          public List<io.respawn.core.Entry> read(long from, long to, long bytesMax) {
+            List<io.respawn.core.Entry> read = inner.read(from, to, bytesMax);
+            entriesRead.addAndGet(read.size());
+            return read;
+          }
+        },
+        new SnapshotPolicy(200, 5_000, 256, 4, 1 << 20, 50, 1 << 20, 0, 3_000),
+        Role.PRIMARY, Role.BACKUP, Role.WITNESS);
+    s.electNode(0);
+    write(s, 0, 1_200, 300);
+    NodeRuntime<Long, String> leader = s.n(0);
+    assertThat(leader.snapshotsKept()).isGreaterThanOrEqualTo(4);
+    long imageIndex = s.kept.get(0).meta().index();
+    assertThat(imageIndex - leader.replica().snapshotIndex()).as("the tail fits the cap")
+        .isBetween(1L, 3_000L / 300);
+    assertThat(entriesRead.get()).as("entries read back over %d keeps of three members",
+        leader.snapshotsKept()).isLessThan(1_500);
+  }
+
+  /**
    * The growth gate: 400 entries of some 330 command bytes over 50 keys (an image of ~17 KB), a
    * capture due every 20 entries or 1,000 bytes. Without the gate a value keeper keeps an image
    * every 20 entries; with 100 % it waits until the log since its last capture carries the kept

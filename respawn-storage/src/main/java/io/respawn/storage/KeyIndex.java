@@ -167,6 +167,29 @@ final class KeyIndex implements AutoCloseable {
     }
   }
 
+  /**
+   * Hands the key's live value to {@code sink} as a read-only slice of its slab, inside the
+   * read's epoch (the record's memory is not reused before the sink returns); false if absent.
+   * Copies nothing onto the heap. Any thread.
+   */
+  boolean readValue(byte[] key, KvStore.ValueSink sink) throws java.io.IOException {
+    long hash = RecordTable.hash64(key);
+    int token = enter();
+    try {
+      long ref = table.find(hash, key);
+      if (ref == 0) {
+        return false;
+      }
+      MemorySegment c = memory.chunk(ref);
+      long off = SlabAllocator.offset(ref);
+      sink.accept(c.asSlice(valueOffset(c, off), valueLength(c, off)).asReadOnly(),
+          expiresAtMillis(c, off));
+      return true;
+    } finally {
+      table.exit(token);
+    }
+  }
+
   /** The expiry of the key's live record (0 = never), or -1 if absent; copies nothing. Any thread. */
   long expiresAtMillisOf(byte[] key) {
     long hash = RecordTable.hash64(key);

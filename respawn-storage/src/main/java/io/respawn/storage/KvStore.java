@@ -28,6 +28,36 @@ public interface KvStore extends Closeable {
     return v == null ? -1 : v.expiresAtMillis();
   }
 
+  /** Takes a live value where it lies, for {@link #readValue}. */
+  @FunctionalInterface
+  interface ValueSink {
+    /**
+     * @param value the value's bytes; valid only during this call (the store may reuse or free
+     *     its memory afterwards), read-only
+     * @param expiresAtMillis the value's expiry (epoch milliseconds, 0 = never)
+     */
+    void accept(java.lang.foreign.MemorySegment value, long expiresAtMillis)
+        throws java.io.IOException;
+  }
+
+  /**
+   * Hands key's live value to {@code sink} without copying it onto the Java heap where the store
+   * keeps it off the heap, and returns true; returns false, calling nothing, if the key is absent.
+   * For a reader that only passes the bytes on (a snapshot walk writing every value into an
+   * image: a heap copy of each value there made the walk the largest allocator of a shard
+   * primary under load, and the collections it caused promoted the log's entries in flight).
+   * The sink runs while the store holds the value (a store off the heap delays freeing memory
+   * until it returns), so it should only copy. The default reads the value.
+   */
+  default boolean readValue(byte[] key, ValueSink sink) throws java.io.IOException {
+    StoredValue v = get(key);
+    if (v == null) {
+      return false;
+    }
+    sink.accept(java.lang.foreign.MemorySegment.ofArray(v.value()), v.expiresAtMillis());
+    return true;
+  }
+
   /**
    * Appends one atomic batch. Validates sizes first and throws {@link IllegalArgumentException}
    * with a clear message if a key or value is over its limit (nothing is written then); throws

@@ -252,6 +252,12 @@ public final class LogEngine implements KvStore {
     return index.get(key);
   }
 
+  /** {@inheritDoc} A slice of the record in its slab: nothing is copied. */
+  @Override
+  public boolean readValue(byte[] key, ValueSink sink) throws java.io.IOException {
+    return index.readValue(key, sink);
+  }
+
   /** {@inheritDoc} Reads the record's expiry field only. */
   @Override
   public long expiresAtMillis(byte[] key) {

@@ -44,6 +44,12 @@ public final class MemoryKvStore implements KvStore {
     return index.get(key);
   }
 
+  /** {@inheritDoc} A slice of the record in its slab: nothing is copied. */
+  @Override
+  public boolean readValue(byte[] key, ValueSink sink) throws java.io.IOException {
+    return index.readValue(key, sink);
+  }
+
   @Override
   public long expiresAtMillis(byte[] key) {
     return index.expiresAtMillisOf(key);

@@ -113,6 +113,32 @@ class MemoryKvStoreTest {
   }
 
   @Test
+  void readValueHandsTheLiveValueWhereItLiesAndNothingForAnAbsentKey() throws Exception {
+    try (MemoryKvStore store = new MemoryKvStore(limits())) {
+      byte[] value = new byte[3000];
+      new Random(7).nextBytes(value);
+      store.apply(List.of(Mutation.put(b("a"), value, 1_700_000_000_000L),
+          Mutation.put(b("b"), new byte[0])));
+      List<Object> seen = new ArrayList<>();
+      assertThat(store.readValue(b("a"), (v, expiresAt) -> {
+        assertThat(v.isNative()).isTrue(); // the slab itself, not a heap copy
+        assertThat(v.isReadOnly()).isTrue();
+        seen.add(v.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        seen.add(expiresAt);
+      })).isTrue();
+      assertThat((byte[]) seen.get(0)).isEqualTo(value);
+      assertThat(seen.get(1)).isEqualTo(1_700_000_000_000L);
+      seen.clear();
+      assertThat(store.readValue(b("b"), (v, expiresAt) -> seen.add(v.byteSize()))).isTrue();
+      assertThat(seen).containsExactly(0L);
+      assertThat(store.readValue(b("absent"), (v, expiresAt) -> seen.add("called"))).isFalse();
+      store.apply(List.of(Mutation.delete(b("a"))));
+      assertThat(store.readValue(b("a"), (v, expiresAt) -> seen.add("called"))).isFalse();
+      assertThat(seen).containsExactly(0L);
+    }
+  }
+
+  @Test
   void neverClaimsDurabilityAndRefusesWritesOnceClosed() {
     MemoryKvStore store = new MemoryKvStore(limits());
     WriteTicket t = store.apply(List.of(Mutation.put(b("a"), b("1"))));

@@ -437,10 +437,8 @@ public final class EngineStateMachine
           out.unknown(key, meta.term(), meta.index());
           continue;
         }
-        StoredValue v = store.get(key);
-        if (v != null) {
-          out.value(key, v.value(), v.expiresAtMillis());
-        }
+        // the value goes from where the store keeps it into the image, no heap copy per key
+        store.readValue(key, (value, expiresAt) -> out.value(key, value, expiresAt));
       }
       cursor = page.nextCursor();
     } while (cursor != 0);

@@ -6,6 +6,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * The body of a shard member's snapshot image: every key of its state machine at one applied
@@ -58,7 +60,11 @@ public final class KvImageFormat {
 
   /** Writes records; counts them for the end record. Not thread-safe. */
   public static final class Writer {
+    /** Bytes a value read from a segment moves through at a time. */
+    public static final int COPY_BUFFER_BYTES = 64 << 10;
     private final DataOutputStream out;
+    /** For {@link #value(byte[], MemorySegment, long)}; made at its first use, then reused. */
+    private byte[] copyBuffer;
     private long records;
     private boolean ended;
 
@@ -74,6 +80,35 @@ public final class KvImageFormat {
       out.writeLong(expiresAtMillis);
       out.writeInt(value.length);
       out.write(value);
+      records++;
+    }
+
+    /**
+     * As {@link #value(byte[], byte[], long)}, the value read from {@code value} where it lies
+     * (off the heap, say) through one reused buffer of at most {@link #COPY_BUFFER_BYTES}: no
+     * array per value.
+     */
+    public void value(byte[] key, MemorySegment value, long expiresAtMillis) throws IOException {
+      checkOpen();
+      if (value.byteSize() > VALUE_BYTES_MAX) {
+        throw new IllegalArgumentException("value of " + value.byteSize()
+            + " bytes exceeds VALUE_BYTES_MAX " + VALUE_BYTES_MAX);
+      }
+      int length = (int) value.byteSize();
+      out.writeByte(KIND_VALUE);
+      out.writeInt(key.length);
+      out.write(key);
+      out.writeLong(expiresAtMillis);
+      out.writeInt(length);
+      if (copyBuffer == null) {
+        copyBuffer = new byte[COPY_BUFFER_BYTES];
+      }
+      for (int at = 0; at < length; ) {
+        int n = Math.min(copyBuffer.length, length - at);
+        MemorySegment.copy(value, ValueLayout.JAVA_BYTE, at, copyBuffer, 0, n);
+        out.write(copyBuffer, 0, n);
+        at += n;
+      }
       records++;
     }
 

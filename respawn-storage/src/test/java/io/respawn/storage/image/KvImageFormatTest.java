@@ -56,6 +56,28 @@ class KvImageFormatTest {
     assertThat(read(emptyImage())).isEmpty();
   }
 
+  @Test
+  void aValueWrittenFromASegmentIsTheSameRecordAsFromAnArray() throws IOException {
+    byte[] big = new byte[KvImageFormat.Writer.COPY_BUFFER_BYTES * 2 + 17]; // several copies
+    new java.util.Random(3).nextBytes(big);
+    ByteArrayOutputStream fromArrays = new ByteArrayOutputStream();
+    KvImageFormat.Writer a = new KvImageFormat.Writer(fromArrays);
+    a.value(b("k"), big, 5);
+    a.value(b("e"), new byte[0], 0);
+    a.end();
+    ByteArrayOutputStream fromSegments = new ByteArrayOutputStream();
+    KvImageFormat.Writer s = new KvImageFormat.Writer(fromSegments);
+    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      java.lang.foreign.MemorySegment off = arena.allocate(big.length);
+      off.copyFrom(java.lang.foreign.MemorySegment.ofArray(big));
+      s.value(b("k"), off, 5);
+      s.value(b("e"), java.lang.foreign.MemorySegment.ofArray(new byte[0]), 0);
+    }
+    s.end();
+    assertThat(fromSegments.toByteArray()).isEqualTo(fromArrays.toByteArray());
+    assertThat(read(fromSegments.toByteArray()).get(0).value()).isEqualTo(big);
+  }
+
   private static byte[] emptyImage() throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     new KvImageFormat.Writer(out).end();

@@ -11,23 +11,25 @@
 # and load: its RSS growth and used_memory growth per key are the row to compare the primary with.
 #
 #   scripts/bench-shard-memory.sh [-n KEYS] [-d VALUE_BYTES] [-w WARM] [-o OUT_DIR] [-k] [-m]
+#                                 [-c 'KEY = VALUE']...
 #
 # -k keeps the members' data directories and logs (printed at the end) instead of deleting them.
 # -m runs the members with native memory tracking (-XX:NativeMemoryTracking=summary added to their
 #    JVM options) and saves each member's `jcmd VM.native_memory summary` and `GC.heap_info`,
 #    before and after the load, and after it the live objects (`GC.class_histogram`, a full
 #    collection; read after the RSS figures), in the work directory (implies -k).
+# -c adds a line to every member's respawn.conf (repeatable), e.g. -c 'log-cache-bytes = 1048576'.
 #
 # Members run with the launcher's default JVM options unless RESPAWN_JAVA_OPTS is set (see
 # bin/respawn). Writes OUT_DIR/shard-memory-per-key.csv and prints a Markdown table. Stops every
 # member it started by pid.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-keys=1000000 size=100 warm=200000 out="$root/docs/bench" keep=0 nmt=0
-while getopts "n:d:w:o:km" opt; do
+keys=1000000 size=100 warm=200000 out="$root/docs/bench" keep=0 nmt=0 conf_extra=""
+while getopts "n:d:w:o:kmc:" opt; do
   case "$opt" in
     n) keys="$OPTARG" ;; d) size="$OPTARG" ;; w) warm="$OPTARG" ;; o) out="$OPTARG" ;;
-    k) keep=1 ;; m) nmt=1; keep=1 ;; *) exit 2 ;;
+    k) keep=1 ;; m) nmt=1; keep=1 ;; c) conf_extra+="$OPTARG"$'\n' ;; *) exit 2 ;;
   esac
 done
 if [ "$nmt" = 1 ]; then
@@ -108,6 +110,7 @@ election-timeout-ms = 3000
 heartbeat-interval-ms = 50
 lease-ms = 2000
 CONF
+  printf '%s' "$conf_extra" >> "$work/node-$n/respawn.conf"
   "$root/bin/respawn" node --config "$work/node-$n/respawn.conf" > "$work/node-$n/respawn.log" 2>&1 &
   pid[$n]="$!"
 done

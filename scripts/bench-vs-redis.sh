@@ -5,11 +5,13 @@
 # script on loopback and measured in ONE run so the machine's state is shared.
 #
 #   scripts/bench-vs-redis.sh [-n REQUESTS] [-c CLIENTS] [-r KEYSPACE] [-d VALUE_BYTES]
-#                             [-w WARMUP_REQUESTS] [-k ROUNDS] [-o OUT_DIR] [-j JAVA_OPTS]
+#                             [-w WARMUP_REQUESTS] [-k ROUNDS] [-o OUT_DIR] [-j JAVA_OPTS] [-K]
 #
 # -j adds one more server to the same run: Respawn ORDERED (compaction off) with RESPAWN_JAVA_OPTS
 # set to JAVA_OPTS instead of the launcher's defaults, labelled respawn-ordered-alt-jvm, so JVM
 # options are compared on the same code and the same machine state, rounds interleaved.
+# -K keeps the work directory (servers' logs, Respawn's GC logs with each pause's CPU times) and
+# prints where it is, instead of deleting it.
 #
 # All servers run at once (idle while another is measured). Each first gets the same
 # unmeasured warm-up (-w requests of SET and of GET, default 300000; 0 turns it off) so a JVM's
@@ -25,12 +27,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 requests=200000 clients=50 keyspace=1000000 value_bytes=100 warmup=300000 rounds=3
-out="$root/docs/bench" alt_java_opts=""
-while getopts "n:c:r:d:w:k:o:j:" opt; do
+out="$root/docs/bench" alt_java_opts="" keep=0
+while getopts "n:c:r:d:w:k:o:j:K" opt; do
   case "$opt" in
     n) requests="$OPTARG" ;; c) clients="$OPTARG" ;; r) keyspace="$OPTARG" ;;
     d) value_bytes="$OPTARG" ;; w) warmup="$OPTARG" ;; k) rounds="$OPTARG" ;;
-    o) out="$OPTARG" ;; j) alt_java_opts="$OPTARG" ;; *) exit 2 ;;
+    o) out="$OPTARG" ;; j) alt_java_opts="$OPTARG" ;; K) keep=1 ;; *) exit 2 ;;
   esac
 done
 "$root/scripts/install-test-deps.sh"
@@ -43,7 +45,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ "$keep" = 1 ]; then echo "kept the servers' logs and GC logs in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -65,9 +67,11 @@ labels=() ports=()
 start_respawn() { # label durability [extra server flags...]
   local label="$1" durability="$2"; shift 2
   local port; port="$(free_port)"
-  # GC log beside the server log (JAVA_TOOL_OPTIONS adds to the launcher's JVM options);
-  # java_opts (set by start_respawn_with) replaces the launcher's defaults when not empty.
-  JAVA_TOOL_OPTIONS="-Xlog:gc:file=$work/$label-gc.log" \
+  # GC log beside the server log (JAVA_TOOL_OPTIONS adds to the launcher's JVM options), with
+  # each pause's user/real CPU times (a pause whose real time is far above its user time waited
+  # for a processor); java_opts (set by start_respawn_with) replaces the launcher's defaults
+  # when not empty.
+  JAVA_TOOL_OPTIONS="-Xlog:gc,gc+cpu:file=$work/$label-gc.log" \
   RESPAWN_JAVA_OPTS="${java_opts:-${RESPAWN_JAVA_OPTS:-}}" \
     "$root/bin/respawn" server --port "$port" --data "$work/$label" --durability "$durability" "$@" \
       > "$work/$label.log" 2>&1 &

@@ -85,6 +85,12 @@ public final class E1Bench implements Callable<Integer> {
       description = "Unmeasured seconds before each cell's measurement (default: ${DEFAULT-VALUE}).")
   double warmupSeconds;
 
+  @Option(names = "--warmup-round-seconds", defaultValue = "5",
+      description = "Seconds each system runs each workload once, unmeasured, after loading and"
+          + " before round 1, so that no system is measured while its JIT still compiles"
+          + " (0: none; default: ${DEFAULT-VALUE}).")
+  double warmupRoundSeconds;
+
   @Option(names = "--rounds", defaultValue = "3",
       description = "Rounds; the tables give the median over them (default: ${DEFAULT-VALUE}).")
   int rounds;
@@ -170,6 +176,7 @@ public final class E1Bench implements Callable<Integer> {
           + "server_cpu_us_per_op");
       rows.flush();
       loadAll(systems, peers);
+      warmUpAll(systems, mixes, peers);
       for (int round = 1; round <= rounds; round++) {
         for (Mix mix : mixes) {
           for (Store s : rotate(systems, round - 1)) {
@@ -203,6 +210,10 @@ public final class E1Bench implements Callable<Integer> {
     }
     if (!(warmupSeconds >= 0 && warmupSeconds <= SECONDS_MAX)) {
       throw bad("--warmup-seconds must be in [0, " + SECONDS_MAX + "], got " + warmupSeconds);
+    }
+    if (!(warmupRoundSeconds >= 0 && warmupRoundSeconds <= SECONDS_MAX)) {
+      throw bad("--warmup-round-seconds must be in [0, " + SECONDS_MAX + "], got "
+          + warmupRoundSeconds);
     }
     if (rounds < 1 || rounds > 1_000) {
       throw bad("--rounds must be in [1, 1000], got " + rounds);
@@ -324,6 +335,30 @@ public final class E1Bench implements Callable<Integer> {
               + " FAILED, first: " + r.firstError() : "");
       if (r.errors() > 0) {
         throw new IllegalStateException("loading " + s.label + " failed: " + r.firstError());
+      }
+    }
+  }
+
+  /**
+   * Runs every workload on every system once for {@link #warmupRoundSeconds}, unmeasured. A JVM
+   * server compiles its hot paths during the first seconds of each new workload (on the shard's
+   * members, the C2 compiler threads took ~20 us of CPU per operation during the first 17 s of
+   * YCSB-B after loading, at load 10-20, and nothing afterwards); without this round the first
+   * round measured that, not the server. Every system gets the same round.
+   */
+  private void warmUpAll(List<Store> systems, List<Mix> mixes, Peers peers) throws Exception {
+    if (warmupRoundSeconds == 0) {
+      return;
+    }
+    for (Mix mix : mixes) {
+      for (Store s : systems) {
+        ClosedLoop.Result r = ClosedLoop.run(dbs(s, peers),
+            E1Workload.properties(mix, records, valueBytes), threads, 0, warmupRoundSeconds,
+            () -> 0L);
+        errorsTotal += r.errors();
+        System.out.printf(Locale.ROOT, "warm-up %-10s %-18s %9.0f ops/s (not measured)%s%n",
+            mix.label, s.label, r.opsPerSec(), r.errors() > 0 ? "  " + r.errors()
+                + " errors, first: " + r.firstError() : "");
       }
     }
   }

@@ -35,7 +35,8 @@ class E1IT {
     }
     Path out = tmp.resolve("out");
     int code = new CommandLine(new E1Bench()).execute(
-        "--seconds", "1", "--warmup-seconds", "0.5", "--rounds", "1", "--records", "300",
+        "--seconds", "1", "--warmup-seconds", "0.5", "--warmup-round-seconds", "0.5",
+        "--rounds", "1", "--records", "300",
         "--systems", String.join(",", systems),
         "--redis-benchmark-requests", redis ? "2000" : "0",
         "--out", out.toString(), "--data", tmp.resolve("data").toString(),

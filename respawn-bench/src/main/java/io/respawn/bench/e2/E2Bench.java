@@ -158,6 +158,7 @@ public final class E2Bench implements Callable<Integer> {
     Path root = workDir != null ? Files.createDirectories(workDir)
         : Files.createTempDirectory("respawn-e2-");
     List<Run> runs = new ArrayList<>();
+    boolean keepRoot = false;
     try {
       for (int rep = 1; rep <= repetitions; rep++) {
         List<String> order = new ArrayList<>(modes);
@@ -166,13 +167,24 @@ public final class E2Bench implements Callable<Integer> {
         }
         for (String mode : order) {
           Path dir = root.resolve(mode + "-" + rep);
-          Run r;
+          Run r = null;
           try {
             r = runOnce(dir, mode, rep);
+          } catch (InterruptedException e) {
+            throw e;
+          } catch (Exception e) {
+            // A run that fails keeps its member logs (and any thread dump) for a look; the
+            // other runs go on.
+            keepRoot = true;
+            System.out.printf(Locale.ROOT, "e2: %s rep %d FAILED: %s; its member logs are in "
+                + "%s%n", mode, rep, e, dir);
           } finally {
-            if (workDir == null) {
+            if (workDir == null && r != null) {
               deleteTree(dir); // a run at the default size leaves ~7 GiB: not six of them at once
             }
+          }
+          if (r == null) {
+            continue;
           }
           runs.add(r);
           System.out.printf(Locale.ROOT, "e2: %s rep %d: steady p50 %.2f ms p99.9 %.2f ms; "
@@ -186,7 +198,7 @@ public final class E2Bench implements Callable<Integer> {
         }
       }
     } finally {
-      if (workDir == null) {
+      if (workDir == null && !keepRoot) {
         deleteTree(root);
       }
     }
@@ -243,7 +255,14 @@ public final class E2Bench implements Callable<Integer> {
       System.out.printf(Locale.ROOT, "e2: %s rep %d: loaded %d records in %.1f s%n", mode, rep,
           records, (System.nanoTime() - loadStart) / 1e9);
       awaitSteadyPrimary(sup, port, layout);
-      awaitAnswers(port + 2);
+      try {
+        awaitAnswers(port + 2);
+      } catch (RuntimeException e) {
+        Path dump = layout.memberDir(3).resolve("threads.txt");
+        threadDump(sup.pid(3), dump);
+        throw new IOException("the witness answered no INFO within " + READY_TIMEOUT_MILLIS
+            + " ms after the load; its thread dump is in " + dump, e);
+      }
       // The load's last snapshot captures (the primary's and the backup's: a full image of the
       // data, 2 GiB at the default size, walked and forced to disk) run for seconds after it;
       // the steady state starts once they are over.
@@ -609,6 +628,22 @@ public final class E2Bench implements Callable<Integer> {
       }
     }
     return System.currentTimeMillis() - start;
+  }
+
+  /** Writes the thread dump of process {@code pid} to {@code file} (jcmd Thread.print), if it can. */
+  private static void threadDump(long pid, Path file) {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    try {
+      Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "Thread.print")
+          .redirectErrorStream(true).redirectOutput(file.toFile()).start();
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    } catch (IOException e) {
+      System.out.printf(Locale.ROOT, "e2: no thread dump of pid %d: %s%n", pid, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static void awaitAnswers(int port) throws InterruptedException {

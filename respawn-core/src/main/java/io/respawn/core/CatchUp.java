@@ -30,6 +30,8 @@ final class CatchUp {
   /** The copy of one peer's log being assembled. */
   private static final class Copy {
     long requestId;
+    /** Index of the copy's first entry: {@code fromIndex}, or just after the peer's base. */
+    long startFrom;
     long nextFrom;
     final List<Entry> entries = new ArrayList<>();
     boolean done;
@@ -53,6 +55,7 @@ final class CatchUp {
     List<RequestLog> out = new ArrayList<>();
     for (NodeId peer : peers) {
       Copy c = new Copy();
+      c.startFrom = fromIndex;
       c.nextFrom = fromIndex;
       c.requestId = nextRequestId++;
       copies.put(peer, c);
@@ -85,18 +88,39 @@ final class CatchUp {
     }
   }
 
-  /** Feeds one response; stale or unexpected ones change nothing. */
-  Step onResponse(RequestLogResponse m) {
+  /**
+   * Feeds one response; stale or unexpected ones change nothing. {@code ourTerm} gives the term
+   * of our entry at an index, or -1 when we do not hold it.
+   *
+   * <p>A peer that compacted its log past where we asked from refuses the first page; if we hold
+   * the entry at its base with the term it has there, we ask again from just after its base
+   * naming that term: the peer confirms the match, and by log matching our log up to its base
+   * equals its own, so its entries after its base are its whole log as far as adoption goes.
+   * Without this a campaigner whose commit index went back in a restart (it is not persisted)
+   * could not copy the entries only the backups held once the backups had compacted past that
+   * index, and since backups never campaign, nobody could be elected (the simulator's F8, seed
+   * 17964).
+   */
+  Step onResponse(RequestLogResponse m, java.util.function.LongUnaryOperator ourTerm) {
     Copy c = copies.get(m.from());
     if (c == null || c.done || c.requestId != m.requestId() || c.nextFrom != m.fromIndex()) {
       return new Step(null, null);
     }
     if (!m.prevMatches()) {
+      long base = m.snapshotIndex();
+      long termAtBase = base >= c.nextFrom && c.entries.isEmpty() ? ourTerm.applyAsLong(base) : -1;
+      if (termAtBase >= 0) {
+        c.startFrom = base + 1;
+        c.nextFrom = base + 1;
+        c.requestId = nextRequestId++;
+        return new Step(new RequestLog(self, m.from(), term, c.requestId, c.nextFrom, termAtBase,
+            pageEntries), null);
+      }
       c.done = true; // it lacks our committed prefix (behind us) or changed under us
       return new Step(null, null);
     }
     c.entries.addAll(m.entries());
-    long copiedTo = fromIndex - 1 + c.entries.size();
+    long copiedTo = c.startFrom - 1 + c.entries.size();
     if (c.entries.size() > entriesMax) {
       c.done = true; // too far behind to catch up this way; campaign with what we have
       return new Step(null, null);

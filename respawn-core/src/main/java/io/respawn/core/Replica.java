@@ -863,6 +863,9 @@ public final class Replica {
    * runtime's flush interval.
    */
   public long flushWantedByLeader() {
+    if (config.variant() == Variant.IGNORE_FLUSH_WANTED) {
+      return 0; // broken on purpose: flush by interval only
+    }
     return status == Status.FOLLOWER ? leaderFlushWanted : 0;
   }
 
@@ -1120,7 +1123,10 @@ public final class Replica {
   }
 
   private void onCatchUpResponse(RequestLogResponse m) {
-    CatchUp.Step step = catchUp.onResponse(m);
+    CatchUp.Step step = catchUp.onResponse(m, i -> {
+      long t = log.termOrMissing(i);
+      return t == RaftLog.COMPACTED ? -1 : t;
+    });
     nextRequestId = catchUp.nextRequestId();
     if (step.next() != null) {
       outbox.add(step.next());
@@ -1381,7 +1387,11 @@ public final class Replica {
     if (configTouched) {
       refreshMembership();
     }
-    long matched = m.prevLogIndex() + m.entries().size();
+    // Everything through our base matches too (it is durable on the shard, so the leader holds
+    // the same entries): say so, or a leader probing below our base learns only the probe point,
+    // and one that holds the entries after it keys-only, with every value keeper compacted past
+    // them, asks helpers for images we already have, for ever (the simulator's 1791, FINDINGS F8).
+    long matched = Math.max(m.prevLogIndex() + m.entries().size(), log.snapshotIndex());
     long newCommit = Math.min(m.leaderCommit(), matched);
     if (newCommit > commitIndex) {
       commitIndex = newCommit;

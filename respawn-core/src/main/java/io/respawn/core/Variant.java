@@ -62,7 +62,14 @@ public enum Variant {
    * SnapshotImage.effectsThroughIndex}): a machine crash of the write quorum can then take back
    * an entry the kept image holds. Consulted by respawn-node's NodeRuntime.
    */
-  KEEP_FUZZY_AT_INDEX;
+  KEEP_FUZZY_AT_INDEX,
+  /**
+   * A follower ignores its leader's {@code flushWanted} ({@link Replica#flushWantedByLeader()}
+   * reports 0): it flushes only when the runtime's flush interval is up. Safe, and the DURABLE
+   * acknowledgements still come, each up to a flush interval late; the simulator's
+   * durable-flush-late check must see it.
+   */
+  IGNORE_FLUSH_WANTED;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

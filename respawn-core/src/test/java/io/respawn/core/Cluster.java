@@ -34,6 +34,8 @@ final class Cluster {
   final Set<NodeId> down = new HashSet<>();
   /** Report every write as flushed at once (a test of flush reports turns it off). */
   boolean reportFlushes = true;
+  /** Nodes that write but report no flush (a test of one member's unflushed suffix). */
+  final Set<NodeId> noFlushReports = new HashSet<>();
   /** Every suspicion change each node reported, oldest first. */
   final Map<NodeId, List<SuspicionChange>> suspicions = new HashMap<>();
   /** Report a wanted warm-up done at once (else a test calls {@link Replica#warmUpDone}). */
@@ -193,7 +195,8 @@ final class Cluster {
       }
       r.advance(rd);
       // these disks are durable at once: report the flush, as a runtime does when its fsync ends
-      rd = rd.entriesToPersist().isEmpty() || !reportFlushes ? r.ready()
+      rd = rd.entriesToPersist().isEmpty() || !reportFlushes || noFlushReports.contains(id)
+          ? r.ready()
           : r.logFlushed(r.persistedIndex(), now(id));
       if (rd.isEmpty() && warmUp != 0) {
         rd = r.warmUpDone(warmUp, now(id));

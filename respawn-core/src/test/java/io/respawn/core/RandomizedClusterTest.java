@@ -66,13 +66,15 @@ class RandomizedClusterTest {
    * SnapshotTest and the simulator's TeethTest, and COMPACT_BEYOND_DURABLE in the simulator's
    * CompactionTeethTest; it changes no membership, so JOINT_NEW_ONLY has its teeth in the
    * simulator's TeethTest. KEEP_FUZZY_AT_INDEX is read by the runtime only (respawn-node), with
-   * its teeth in the simulator's CompactionTeethTest.
+   * its teeth in the simulator's CompactionTeethTest. IGNORE_FLUSH_WANTED is read by the runtime
+   * only and delays DURABLE acknowledgements without breaking anything this checker sees, with its
+   * teeth in the simulator's TeethTest (durable-flush-late).
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
       names = {"CORRECT", "TRANSFER_KEEPS_LEASE", "HINT_VOIDS_PROMISE",
           "SPECULATIVE_VOTE_IN_LEASE", "INSTALL_STALE_SNAPSHOT", "COMPACT_BEYOND_DURABLE",
-          "JOINT_NEW_ONLY", "KEEP_FUZZY_AT_INDEX"},
+          "JOINT_NEW_ONLY", "KEEP_FUZZY_AT_INDEX", "IGNORE_FLUSH_WANTED"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

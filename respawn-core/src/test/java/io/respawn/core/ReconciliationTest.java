@@ -176,4 +176,55 @@ class ReconciliationTest {
     }
     c.checkSafety();
   }
+
+  /**
+   * F8 of respawn-sim/FINDINGS.md, seed 17964: the primary lost its unflushed suffix in a machine
+   * crash and came back with its commit index at its base (the commit index is not persisted);
+   * the backup held the lost entries and had compacted its log past that index (durable on the
+   * shard). The primary's catch-up asked the backup for its log after the primary's commit
+   * index, the backup refused (compacted), the primary campaigned with its shorter log, and the
+   * backup, holding more, refused its vote: with the witness down and a backup that never
+   * campaigns, nobody was ever elected. The catch-up now asks again from just after the backup's
+   * base, naming the primary's term there, and adopts what follows.
+   */
+  @Test
+  void aCampaignerCatchesUpFromAPeerThatCompactedPastItsCommitIndex() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
+    for (int i = 0; i < 6; i++) {
+      c.propose("v" + i, "k" + i);
+      c.run(20);
+    }
+    c.run(300);
+    long flushed = c.r(1).flushedIndex();
+    assertThat(flushed).isEqualTo(c.r(1).commitIndex());
+    c.noFlushReports.add(n(1)); // the primary writes the next entries but never flushes them
+    for (int i = 0; i < 4; i++) {
+      c.propose("w" + i, "k" + i);
+      c.run(20);
+    }
+    c.run(300);
+    long committed = c.r(1).commitIndex();
+    assertThat(committed).isEqualTo(flushed + 4);
+    assertThat(c.r(2).lastIndex()).isEqualTo(committed);
+    // the backup compacts as far as is durable on the shard: the primary's flushed index
+    assertThat(c.r(2).compactableIndex()).isEqualTo(flushed);
+    assertThat(c.r(2).compact(flushed)).isNotNull();
+
+    // the witness is down; the primary loses power and its unflushed entries
+    c.down.add(n(3));
+    List<Entry> disk = c.disks.get(n(1));
+    while (disk.size() > flushed) {
+      disk.remove(disk.size() - 1);
+    }
+    HardState hs = c.hardStates.get(n(1));
+    c.hardStates.put(n(1), new HardState(hs.term(), hs.votedFor(), 0));
+    c.noFlushReports.remove(n(1));
+    c.restart(1);
+    assertThat(c.r(1).lastIndex()).isEqualTo(flushed);
+    c.run(5_000);
+    assertThat(c.leader()).as("the primary catches up from the backup and is elected")
+        .isSameAs(c.r(1));
+    assertThat(c.r(1).commitIndex()).isGreaterThanOrEqualTo(committed);
+    c.checkSafety();
+  }
 }

@@ -283,4 +283,29 @@ class SnapshotTest {
       assertThat(learner.log().entry(i).isElided()).as("entry %d on the learner", i).isFalse();
     }
   }
+
+  /**
+   * F8 of respawn-sim/FINDINGS.md, seed 1791: a leader probes a follower below the follower's
+   * base (the leader's match for it is stale). The follower's log matches there (compacted:
+   * durable on the shard, so the same entries), and it used to acknowledge only the probe point;
+   * a witness leader that held the next entries keys-only, with every value keeper compacted
+   * past them, then asked helpers for images the follower already had (it ignored them), for
+   * ever. The acknowledgement now covers everything through the follower's base.
+   */
+  @Test
+  void aFollowerAcknowledgesEverythingThroughItsBaseToAProbeBelowIt() {
+    Membership m = Cluster.shape(1, 1);
+    ReplicaConfig cfg = ReplicaConfig.builder(n(2), m).electionTimeoutMillis(1000)
+        .heartbeatIntervalMillis(100).leaseMillis(500).clockDriftMax(0.01).build();
+    SnapshotMeta base = new SnapshotMeta(40, 3, m);
+    Replica r = new Replica(cfg, new PersistentState(new HardState(4, null, 0), base,
+        List.of(Entry.noop(4, 41))));
+    Ready rd = r.step(new Message.AppendEntries(n(1), n(2), 4, 17, 1, List.of(), 41, 1),
+        1_000_000_000L);
+    Message.AppendEntriesResponse ack = rd.messages().stream()
+        .filter(x -> x instanceof Message.AppendEntriesResponse)
+        .map(x -> (Message.AppendEntriesResponse) x).findFirst().orElseThrow();
+    assertThat(ack.success()).isTrue();
+    assertThat(ack.matchIndex()).isEqualTo(40);
+  }
 }

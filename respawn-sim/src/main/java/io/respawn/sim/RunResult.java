@@ -67,6 +67,10 @@ public record RunResult(
    *     over seeds when summed)
    * @param fuzzyImagesKept of the images kept, those whose walk saw entries applied after its
    *     index (effects through a later index)
+   * @param durableFlushesTimed DURABLE writes after the faults stopped, timed from written to
+   *     flushed on a write quorum (durable-flush-late)
+   * @param durableFlushLatencyMaxMicros the longest of those times, in virtual microseconds (a
+   *     max over seeds when summed)
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -75,7 +79,7 @@ public record RunResult(
       long primaryStallsPastLease, long warmUps, long snapshotsKept, long snapshotsInstalled,
       long asyncFsyncs, long asyncFsyncWaits, long snapshotTransfers, long snapshotChunksSent,
       long snapshotChunksIgnored, long durableAcksTimed, long durableAckLatencyMaxMicros,
-      long fuzzyImagesKept) {
+      long fuzzyImagesKept, long durableFlushesTimed, long durableFlushLatencyMaxMicros) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -92,11 +96,13 @@ public record RunResult(
           snapshotChunksSent + o.snapshotChunksSent,
           snapshotChunksIgnored + o.snapshotChunksIgnored, durableAcksTimed + o.durableAcksTimed,
           Math.max(durableAckLatencyMaxMicros, o.durableAckLatencyMaxMicros),
-          fuzzyImagesKept + o.fuzzyImagesKept);
+          fuzzyImagesKept + o.fuzzyImagesKept, durableFlushesTimed + o.durableFlushesTimed,
+          Math.max(durableFlushLatencyMaxMicros, o.durableFlushLatencyMaxMicros));
     }
 
     public static final Stats NONE =
-        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0);
 
     @Override
     public String toString() {
@@ -115,7 +121,9 @@ public record RunResult(
           + snapshotChunksSent + " snapshot-chunks-ignored=" + snapshotChunksIgnored
           + " async-fsyncs=" + asyncFsyncs + " async-fsync-waits=" + asyncFsyncWaits
           + " durable-acks-timed=" + durableAcksTimed + " durable-ack-after-flush-max-ms="
-          + String.format(java.util.Locale.ROOT, "%.1f", durableAckLatencyMaxMicros / 1000.0);
+          + String.format(java.util.Locale.ROOT, "%.1f", durableAckLatencyMaxMicros / 1000.0)
+          + " durable-flushes-timed=" + durableFlushesTimed + " durable-flush-after-write-max-ms="
+          + String.format(java.util.Locale.ROOT, "%.1f", durableFlushLatencyMaxMicros / 1000.0);
     }
   }
 

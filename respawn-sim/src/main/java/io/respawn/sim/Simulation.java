@@ -21,6 +21,7 @@ import io.respawn.sim.invariant.CommitOnEveryBackup;
 import io.respawn.sim.invariant.CommittedEntries;
 import io.respawn.sim.invariant.DurabilityStatements;
 import io.respawn.sim.invariant.DurableAckLiveness;
+import io.respawn.sim.invariant.DurableFlushLiveness;
 import io.respawn.sim.invariant.InvariantChecker;
 import io.respawn.sim.invariant.LeaseReads;
 import io.respawn.sim.invariant.LogMatching;
@@ -61,7 +62,7 @@ import java.util.TreeSet;
  * acknowledged write must be in the final leader's log and the history must be linearizable.
  */
 public final class Simulation implements Cluster, FaultTarget, NodeObserver,
-    DurableAckLiveness.Shard {
+    DurableAckLiveness.Shard, DurableFlushLiveness.Shard {
 
   static final Role[] ROLES = {Role.PRIMARY, Role.BACKUP, Role.WITNESS, Role.BACKUP, Role.WITNESS};
   static final int REPLICAS = ROLES.length;
@@ -97,6 +98,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   private final LeaseReads leaseReads = new LeaseReads(oneLeader);
   private final CommitOnEveryBackup commitRule = new CommitOnEveryBackup();
   private final DurableAckLiveness durableLiveness;
+  private final DurableFlushLiveness durableFlushLiveness;
   private final List<String> membershipLog = new ArrayList<>();
   private final Shape shape;
   /** This seed's failure detector and takeover mode. */
@@ -130,6 +132,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     durability = new DurabilityStatements(this::durabilityViolation, boundNanos);
     committed = new CommittedEntries(durability);
     durableLiveness = new DurableAckLiveness(durableAckBoundNanos(config));
+    durableFlushLiveness = new DurableFlushLiveness(durableFlushBoundNanos(config));
     durability.onExcused(this::checkNoImageHoldsLost);
     checker = new InvariantChecker<>(seed,
         List.of(oneLeader, committed, new BackupIndexMonotone(REPLICAS)),
@@ -173,6 +176,16 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     long roundMicros = config.heartbeatIntervalMillis() * 1_000 + config.timing().tickMicros()
         + 2 * config.network().delayMaxMicros() + 2 * config.timing().fsyncMicrosMax();
     return DURABLE_ACK_ROUNDS_MAX * roundMicros * 1_000;
+  }
+
+  /**
+   * The durable-flush-late bound: two fsyncs (one may be running when the entry is written; one
+   * runs at a time), a tick and a pass of the node's loop. 16.1 ms of virtual time in the standard
+   * configuration (3 ms fsync, 10 ms tick, 0.1 ms pass), below its 20 ms flush interval.
+   */
+  static long durableFlushBoundNanos(SimConfig config) {
+    return (2 * config.timing().fsyncMicrosMax() + config.timing().tickMicros()
+        + config.timing().passMicros()) * 1_000;
   }
 
   private SimStorage newStorage() {
@@ -267,6 +280,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     if (config.perEventInvariants()) {
       checker.checkAll(this);
       durableLiveness.check(events.nowNanos(), this, checker::report);
+      durableFlushLiveness.check(events.nowNanos(), this, checker::report);
     }
   }
 
@@ -322,6 +336,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     // Settled: every DURABLE write from here on (the final writes, and any still waiting) is
     // held to the durable-ack-late bound.
     durableLiveness.startChecking(events.nowNanos());
+    durableFlushLiveness.startChecking(events.nowNanos());
     finalReader.writeAllKeysDurable(config.workload().keyCount(), FINAL_READ_ATTEMPTS_MAX);
     runUntil(events.nowNanos() + 30_000_000_000L, finalReader::finalWritesDone);
     // Generous attempts: a replica removed from the shard may keep pointing the reader at
@@ -489,7 +504,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         nodes.stream().mapToLong(n -> n.transferCounts()[0]).sum(),
         nodes.stream().mapToLong(n -> n.transferCounts()[1]).sum(),
         nodes.stream().mapToLong(n -> n.transferCounts()[2]).sum(),
-        durableLiveness.checked(), durableLiveness.latencyMaxNanos() / 1_000, fuzzyImagesKept);
+        durableLiveness.checked(), durableLiveness.latencyMaxNanos() / 1_000, fuzzyImagesKept,
+        durableFlushLiveness.timed(), durableFlushLiveness.latencyMaxNanos() / 1_000);
   }
 
   private String describe() {
@@ -626,6 +642,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   @Override
   public void durableAckAwaited(SimNode node, int opId, long term, long index) {
     durableLiveness.awaited(opId, node.id(), node.incarnation(), term, index);
+    durableFlushLiveness.awaited(opId, node.id(), node.incarnation(), term, index);
   }
 
   // ---- DurableAckLiveness.Shard ----
@@ -645,8 +662,14 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
    */
   @Override
   public boolean flushedOnWriteQuorum(int leader, long term, long index) {
+    return onWriteQuorum(leader, term, index, true);
+  }
+
+  /** {@link #flushedOnWriteQuorum}, or with {@code flushed} false the same rule for written. */
+  @Override
+  public boolean onWriteQuorum(int leader, long term, long index, boolean flushedOnly) {
     SimNode l = nodes.get(leader);
-    if (!holdsFlushed(leader, term, index)) {
+    if (!holds(leader, term, index, flushedOnly)) {
       return false;
     }
     Map<Integer, Integer> stand = standInsOf(l);
@@ -659,8 +682,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         }
         int id = m.id().value();
         voters++;
-        flushed += holdsFlushed(id, term, index) ? 1 : 0;
-        if (m.role() == Role.BACKUP && !holdsFlushed(stand.getOrDefault(id, id), term, index)) {
+        flushed += holds(id, term, index, flushedOnly) ? 1 : 0;
+        if (m.role() == Role.BACKUP
+            && !holds(stand.getOrDefault(id, id), term, index, flushedOnly)) {
           return false;
         }
       }
@@ -671,11 +695,12 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     return true;
   }
 
-  private boolean holdsFlushed(int node, long term, long index) {
+  private boolean holds(int node, long term, long index, boolean flushedOnly) {
     SimStorage disk = nodes.get(node).storage();
     boolean inImage = index < disk.firstIndex() && committed.committedCount() >= index
         && committed.committed(index).term() == term;
-    return inImage || (disk.lastFlushedIndex() >= index && disk.termAt(index) == term);
+    long through = flushedOnly ? disk.lastFlushedIndex() : disk.lastIndex();
+    return inImage || (through >= index && disk.termAt(index) == term);
   }
 
   @Override

@@ -73,4 +73,29 @@ class TeethTest {
         .isEqualTo(caught.violations());
     assertThat(Simulation.run(caught.seed(), SimConfig.standard()).violations()).isEmpty();
   }
+
+  /**
+   * The flush check has teeth: a follower that ignores its leader's {@code flushWanted} flushes
+   * only when the runtime's flush interval is up, so every DURABLE acknowledgement comes up to an
+   * interval late; durable-ack-late (clock from the flush) cannot see it, durable-flush-late
+   * (clock from the write on a write quorum) must, in the standard configuration.
+   */
+  @Test
+  void anIgnoredFlushRequestIsCaughtByTheFlushCheck() {
+    SimConfig config = SimConfig.standard().withVariant(Variant.IGNORE_FLUSH_WANTED);
+    RunResult caught = null;
+    for (long seed = 1; seed <= 10 && caught == null; seed++) {
+      RunResult r = Simulation.run(seed, config);
+      if (!r.clean() && r.violations().get(0).invariant().equals("durable-flush-late")) {
+        caught = r;
+      }
+    }
+    assertThat(caught).as("ignore-flush-wanted escaped durable-flush-late in 10 seeds")
+        .isNotNull();
+    System.out.println("teeth: IGNORE_FLUSH_WANTED caught at seed " + caught.seed() + " by "
+        + caught.violations().get(0));
+    assertThat(Simulation.run(caught.seed(), config).violations())
+        .isEqualTo(caught.violations());
+    assertThat(Simulation.run(caught.seed(), SimConfig.standard()).violations()).isEmpty();
+  }
 }

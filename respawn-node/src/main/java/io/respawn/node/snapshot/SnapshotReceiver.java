@@ -97,10 +97,14 @@ public final class SnapshotReceiver {
     boolean same = sink != null && index == c.snapshotIndex() && snapTerm == c.snapshotTerm()
         && totalBytes == c.totalBytes();
     if (!same) {
-      if (sink != null && c.snapshotIndex() < index) {
+      if (sink != null && c.snapshotIndex() < index && c.term() <= term) {
         chunksIgnored++; // older than the one we stage: its sender will learn better
         return new Outcome(null, null);
       }
+      // (A chunk of a newer term replaces the staging whatever its index: the transfer staged
+      // was begun for an older term's leader, and may never go on. Ignoring the new one, without
+      // an answer, left a backup staging half an image for ever while the current leader
+      // streamed its own in vain: the simulator's F8, seed 13644.)
       if (c.totalBytes() > policy.imageBytesMax()) {
         chunksIgnored++;
         return new Outcome(null, null);

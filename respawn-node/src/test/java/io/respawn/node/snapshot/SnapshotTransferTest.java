@@ -128,6 +128,12 @@ class SnapshotTransferTest {
   /** Runs sender and receiver over a channel that loses, duplicates and reorders. */
   static SnapshotReceiver.Staged run(SnapshotSender sender, SnapshotReceiver receiver,
       SplittableRandom rnd, int lossPercent, long[] clock, long untilNanos) {
+    return run(sender, receiver, rnd, lossPercent, clock, untilNanos, 1);
+  }
+
+  /** {@link #run} with the receiver in {@code currentTerm}. */
+  static SnapshotReceiver.Staged run(SnapshotSender sender, SnapshotReceiver receiver,
+      SplittableRandom rnd, int lossPercent, long[] clock, long untilNanos, long currentTerm) {
     List<Message> inFlight = new ArrayList<>();
     while (clock[0] < untilNanos) {
       clock[0] += MS;
@@ -144,12 +150,12 @@ class SnapshotTransferTest {
         }
         Message wire = MessageCodec.decode(MessageCodec.encode(m)); // every piece crosses the codec
         if (wire instanceof SnapshotChunk c) {
-          SnapshotReceiver.Outcome o = receiver.onChunk(c, 1, true);
+          SnapshotReceiver.Outcome o = receiver.onChunk(c, currentTerm, true);
           if (o.ack() != null) {
             inFlight.add(o.ack());
           }
           if (o.complete() != null) {
-            sender.onAck(receiver.installedAck(o.complete(), 1), clock[0]);
+            sender.onAck(receiver.installedAck(o.complete(), currentTerm), clock[0]);
             return o.complete();
           }
         } else if (wire instanceof SnapshotAck a) {
@@ -244,5 +250,35 @@ class SnapshotTransferTest {
     assertThat(o.ack().installed()).isTrue();
     assertThat(stager.sinks).isEmpty();
     assertThat(receiver.onChunk(c, 2, true).ack()).isNull(); // an older term: ignored
+  }
+
+  /**
+   * F8 of respawn-sim/FINDINGS.md, seed 13644: a backup was staging a newer image (index 120)
+   * from a helper a witness leader of term 1 had asked, and that transfer stopped half-way (the
+   * term ended). The primary, leading term 2, then streamed its own kept image (index 118, still
+   * above everything the backup had committed); the receiver ignored every chunk of it without
+   * an answer, since it was older than the one staged, and the leader kept asking for ever: the
+   * backup, whom every write needs, never caught up. A chunk of a newer term now replaces a
+   * staging begun in an older term.
+   */
+  @Test
+  void aStagingLeftFromAnOlderTermGivesWayToTheCurrentLeadersImage() {
+    SnapshotPolicy policy = new SnapshotPolicy(10, 0, 1000, 4, 1_000_000, 20, 1 << 20);
+    MemoryStager stager = new MemoryStager();
+    SnapshotReceiver receiver = new SnapshotReceiver(FOLLOWER, policy, stager);
+    long[] clock = {0};
+    SnapshotMeta newer = new SnapshotMeta(600, 3, meta().membership());
+    SnapshotSender helper = new SnapshotSender(NodeId.of(3), policy);
+    helper.request(FOLLOWER, 1, new ArrayImage(newer, body(40_000)), clock[0]);
+    assertThat(run(helper, receiver, new SplittableRandom(2), 0, clock, 20 * MS, 1)).isNull();
+    assertThat(receiver.stagedOffset()).isPositive(); // half an image of term 1 staged
+    byte[] body = body(30_000);
+    SnapshotSender leader = new SnapshotSender(LEADER, policy);
+    leader.request(FOLLOWER, 2, new ArrayImage(meta(), body), clock[0]);
+    SnapshotReceiver.Staged done = run(leader, receiver, new SplittableRandom(3), 0, clock,
+        1000 * MS, 2);
+    assertThat(done).as("the leader's image of term 2 is staged and completes").isNotNull();
+    assertThat(done.meta()).isEqualTo(meta());
+    assertThat(stager.sinks.get(stager.sinks.size() - 1).toByteArray()).isEqualTo(body);
   }
 }

@@ -769,7 +769,10 @@ public final class SimNode {
       return "n" + id + "(down)";
     }
     Replica r = runtime.replica();
+    io.respawn.node.snapshot.SnapshotImage kept = storage.keptSnapshot();
     return "n" + id + "(" + r.role() + " " + r.status() + " t" + r.term() + " last="
-        + r.lastIndex() + " commit=" + r.commitIndex() + ")";
+        + r.lastIndex() + " commit=" + r.commitIndex() + " flushed=" + r.flushedIndex()
+        + " base=" + r.snapshotIndex() + " kept="
+        + (kept == null ? 0 : kept.meta().index()) + ")";
   }
 }

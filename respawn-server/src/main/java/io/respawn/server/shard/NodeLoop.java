@@ -121,6 +121,15 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private final ConcurrentLinkedQueue<PullKeysReply> priorityInbox = new ConcurrentLinkedQueue<>();
   /** The peer transport's event loop, which runs the passes; null until {@link #start}. */
   private volatile io.netty.channel.EventLoop loop;
+  /** The loop's thread, once it ran a pass (for {@link LoopWatchdog}). */
+  private volatile Thread loopThread;
+  /** When the loop last ended a pass (for {@link LoopWatchdog}). */
+  private volatile long lastPassEndNanos = System.nanoTime();
+  /** Watches {@link #lastPassEndNanos} from a thread of its own; null until {@link #start}. */
+  private LoopWatchdog watchdog;
+  /** A loop that ends no pass for this long has its threads' stacks logged. */
+  static final long STALL_LOG_NANOS = 5_000_000_000L;
+
   /** Whether a pass is queued on {@link #loop} and has not started yet. */
   private final AtomicBoolean passQueued = new AtomicBoolean();
   private final Runnable passTask = this::runPass;
@@ -241,6 +250,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     ticker = l.scheduleAtFixedRate(this::queuePass, TICK_NANOS, TICK_NANOS,
         TimeUnit.NANOSECONDS);
     queuePass(); // inputs offered before the start
+    lastPassEndNanos = System.nanoTime();
+    watchdog = new LoopWatchdog(() -> loopThread, () -> lastPassEndNanos, STALL_LOG_NANOS)
+        .start();
   }
 
   /** Inbox for the peer transport's messages (called on its event loop). */
@@ -340,8 +352,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     if (!running) {
       return;
     }
+    loopThread = Thread.currentThread();
     try {
       pass(System.nanoTime());
+      lastPassEndNanos = System.nanoTime();
     } catch (RuntimeException e) {
       log.error("the node runtime stopped: {}; this member must restart", e.toString(), e);
       running = false;
@@ -728,6 +742,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   @Override
   public void close() {
     running = false;
+    if (watchdog != null) {
+      watchdog.close();
+    }
     io.netty.channel.EventLoop l = loop;
     if (l != null) {
       if (ticker != null) {

@@ -17,10 +17,7 @@ class ShardTakeoverConfigTest {
   @TempDir Path dir;
 
   private ShardConfig load(String extra) throws Exception {
-    Path f = dir.resolve("m.conf");
-    Files.writeString(f, "cluster-id = a\nnode-id = 1\ndata = d\nmember.1 = primary h:1 h:2\n"
-        + extra);
-    return ShardConfig.load(f);
+    return MemberConfigFiles.load(dir, extra);
   }
 
   @Test

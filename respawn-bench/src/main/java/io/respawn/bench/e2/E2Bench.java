@@ -598,9 +598,10 @@ public final class E2Bench implements Callable<Integer> {
   }
 
   /**
-   * Waits until no snapshot capture of the members on {@code ports} ended for twice the longest
-   * last capture's duration plus 2 s (a capture the load started ends within that), at most
-   * {@link #SNAPSHOT_SETTLE_MILLIS_MAX}; returns how long it waited (ms).
+   * Waits until no snapshot capture of the members on {@code ports} ended for three times the
+   * longest last capture's duration plus 5 s (a capture the load started, of an image up to twice
+   * the last one's size, ends within that), at most {@link #SNAPSHOT_SETTLE_MILLIS_MAX}; returns
+   * how long it waited (ms).
    */
   private static long awaitSnapshotsSettled(List<Integer> ports) throws InterruptedException {
     long start = System.currentTimeMillis();
@@ -617,7 +618,7 @@ public final class E2Bench implements Callable<Integer> {
         }
       }
       long now = System.currentTimeMillis();
-      if (now - changedAt >= 2 * captureMillis + 2_000) {
+      if (now - changedAt >= 3 * captureMillis + 5_000) {
         return now - start;
       }
       Thread.sleep(200);

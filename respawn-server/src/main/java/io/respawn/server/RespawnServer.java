@@ -72,7 +72,7 @@ public final class RespawnServer implements AutoCloseable {
    * #clients} are closed one by one instead.
    */
   private final boolean ownsIoGroup;
-  /** Client connections, tracked to close them when the event loops are not ours to stop. */
+  /** Client connections, tracked to close them when the event loops are not ours to stop; else null. */
   private final io.netty.channel.group.ChannelGroup clients;
   private final Channel serverChannel;
   private final boolean epoll;
@@ -207,8 +207,10 @@ public final class RespawnServer implements AutoCloseable {
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     boolean ownsGroup = sharedIoGroup == null;
     EventLoopGroup group = ownsGroup ? newIoGroup(config.ioThreads()) : sharedIoGroup;
-    io.netty.channel.group.ChannelGroup clients = new io.netty.channel.group.DefaultChannelGroup(
-        io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
+    // Tracked only on a lent group, which this server closes connection by connection.
+    io.netty.channel.group.ChannelGroup clients = ownsGroup ? null
+        : new io.netty.channel.group.DefaultChannelGroup(
+            io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
     // The first event loop owns command execution; with one I/O thread (the default) every
     // connection is served there and no request changes threads.
     Dispatcher dispatcher = new Dispatcher(store, System::currentTimeMillis, settings, registry);
@@ -234,7 +236,9 @@ public final class RespawnServer implements AutoCloseable {
           .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel>() {
             @Override
             protected void initChannel(io.netty.channel.socket.SocketChannel ch) {
-              clients.add(ch);
+              if (clients != null) {
+                clients.add(ch);
+              }
               RespPipeline.install(ch.pipeline(), loop, registry, config.limits());
             }
           });

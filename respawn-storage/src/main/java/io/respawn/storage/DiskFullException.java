@@ -20,7 +20,7 @@ public final class DiskFullException extends StorageException {
   }
 
   /** True if this failure (or a cause of it) means the disk is out of space or quota. */
-  static boolean isDiskFull(Throwable failure) {
+  public static boolean isDiskFull(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       String m = t.getMessage();
       if (m != null && (m.contains("No space left") || m.contains("ENOSPC")

@@ -61,7 +61,6 @@ public final class LogEngine implements KvStore {
   static final int PREALLOCATE_BYTES_MAX = 4 << 20;
   /** How often the flusher thread checks whether a full disk has room again. */
   static final long DISK_FULL_PROBE_MILLIS = 1_000;
-  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
   /** Bookkeeping of one segment; guarded by appendLock. */
   static final class Segment {
@@ -694,13 +693,7 @@ public final class LogEngine implements KvStore {
     }
     String name = segmentFile(writeSegmentId);
     try {
-      while (from < to) {
-        ByteBuffer zeros = ZEROS.duplicate();
-        zeros.limit((int) Math.min(zeros.capacity(), to - from));
-        int n = zeros.remaining();
-        disk.write(name, from, zeros);
-        from += n;
-      }
+      ZeroFill.write(disk, name, from, to);
     } catch (IOException e) {
       if (!DiskFullException.isDiskFull(e)) {
         throw e;

@@ -1,7 +1,6 @@
 package io.respawn.storage;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
@@ -24,7 +23,6 @@ final class SpaceReserve {
   static final String FILE = "reserve.space";
   /** Free space a fill also asks for beyond the reserve, so a fill on the brink does not count. */
   static final int HEADROOM_BYTES_MAX = 1 << 20;
-  private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << 20).asReadOnlyBuffer();
 
   private final Disk disk;
   private final long bytes;
@@ -52,13 +50,7 @@ final class SpaceReserve {
     long before = disk.size(FILE);
     long target = bytes + headroomBytes;
     try {
-      for (long at = before; at < target; ) {
-        ByteBuffer zeros = ZEROS.duplicate();
-        zeros.limit((int) Math.min(zeros.capacity(), target - at));
-        int n = zeros.remaining();
-        disk.write(FILE, at, zeros);
-        at += n;
-      }
+      ZeroFill.write(disk, FILE, before, target);
       disk.flush(FILE);
     } catch (IOException e) {
       if (!DiskFullException.isDiskFull(e)) {

@@ -8,8 +8,10 @@ import io.respawn.core.codec.CodecException;
 import io.respawn.core.codec.EntryCodec;
 import io.respawn.node.ReplicaLog;
 import io.respawn.storage.Disk;
+import io.respawn.storage.DiskFullException;
 import io.respawn.storage.LogFormat;
 import io.respawn.storage.StorageException;
+import io.respawn.storage.ZeroFill;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -55,11 +57,28 @@ import org.slf4j.LoggerFactory;
  * thread only ever moves the flushed position forward over bytes it made durable, and the
  * durable hint written into each batch ({@code seg.flushedBytes}) is never ahead of the disk.
  *
+ * <p>The active segment's file holds zeros ahead of its last batch ({@link
+ * #PREALLOCATE_BYTES_MAX} at a time, see {@link #preallocateFor}): an fdatasync of a file that grew
+ * must also commit the file's new size, one that overwrites bytes the file already has does not,
+ * which makes the fsync a DURABLE write waits for markedly cheaper (about 100 against 150 µs per
+ * 600-byte write and fdatasync on the development machine's ext4). Recovery reads zeros after the
+ * last batch of the last segment as space no batch reached and trims them. The zeros never go
+ * past {@code segmentBytesMax}, which a segment's batches have reached when it is sealed, so a
+ * sealed segment ends at its last batch and stays checked strictly.
+ *
  * <p>Invariants: {@code firstIndex - 1 <= flushedIndex <= lastIndex}; every segment but the
- * active one is flushed; batch sequence numbers grow across segments.
+ * active one is flushed and ends at its last batch; batch sequence numbers grow across segments;
+ * {@code preallocatedEnd >= active().bytes}.
  */
 public final class SegmentedReplicaLog implements ReplicaLog {
   private static final Logger log = LoggerFactory.getLogger(SegmentedReplicaLog.class);
+
+  /**
+   * Zeros written ahead of the active segment's last batch at most (never past {@code
+   * segmentBytesMax}). One stretch costs one larger fsync (the next one writes it), so this is
+   * kept at 1 MiB: a DURABLE write that meets it waits about 1 MiB longer, once per MiB of log.
+   */
+  static final long PREALLOCATE_BYTES_MAX = 1 << 20;
 
   /** One segment file and what the log needs to know about it. */
   private static final class Segment {
@@ -99,6 +118,8 @@ public final class SegmentedReplicaLog implements ReplicaLog {
   private FutureTask<Void> fsyncing;
   /** An asynchronous fsync is running and has not yet told the driver it ended. */
   private volatile boolean fsyncRunning;
+  /** The active segment's file holds zeros (or batches) up to here; driver's thread only. */
+  private long preallocatedEnd;
 
   private SegmentedReplicaLog(Disk disk, ReplicaLogConfig config, HardStateFile hardStateFile) {
     this.disk = disk;
@@ -183,8 +204,13 @@ public final class SegmentedReplicaLog implements ReplicaLog {
               ? "; a later batch says a flush had covered these bytes"
               : "; the segment was sealed (flushed) before the next one began"));
         }
-        log.warn("replica log: truncating torn tail of {} at offset {} ({} bytes dropped: {})",
-            seg.name, bad, fileBytes - bad, scanner.problem());
+        if (allZeros(data, bad, n)) {
+          log.debug("replica log: trimming {} bytes of preallocated zeros from {} at offset {}",
+              fileBytes - bad, seg.name, bad);
+        } else {
+          log.warn("replica log: truncating torn tail of {} at offset {} ({} bytes dropped: {})",
+              seg.name, bad, fileBytes - bad, scanner.problem());
+        }
         disk.truncate(seg.name, bad);
       }
       seg.bytes = scanner.validEnd();
@@ -212,6 +238,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
       startSegment(1);
     } else {
       disk.flush(active().name); // what survived in the page cache is durable from now on
+      preallocatedEnd = active().bytes;
     }
     flushedIndex = lastIndex();
   }
@@ -248,6 +275,16 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     }
     entries.add(e);
     seg.maxIndex = Math.max(seg.maxIndex, index);
+  }
+
+  /** True if {@code data[from, to)} holds only zeros: space written ahead that no batch reached. */
+  private static boolean allZeros(byte[] data, long from, int to) {
+    for (int i = (int) from; i < to; i++) {
+      if (data[i] != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private StorageException corrupt(Segment seg, long offset, String why) {
@@ -657,6 +694,13 @@ public final class SegmentedReplicaLog implements ReplicaLog {
   public void close() {
     awaitFsync();
     try {
+      if (!failed && !segments.isEmpty() && preallocatedEnd > active().bytes) {
+        disk.truncate(active().name, active().bytes); // tidy; recovery would trim them anyway
+      }
+    } catch (IOException e) {
+      log.warn("replica log: trimming the zeros ahead of the log at close failed: {}", e.toString());
+    }
+    try {
       disk.close();
     } catch (IOException e) {
       log.warn("replica log: closing the disk failed: {}", e.toString());
@@ -666,6 +710,11 @@ public final class SegmentedReplicaLog implements ReplicaLog {
   /** The entries found at open, from {@link #firstIndex()} (for tests; null once written). */
   List<Entry> recoveredEntries() {
     return recovered;
+  }
+
+  /** Bytes of batches (and header) in the active segment: where its preallocated zeros begin (for tests). */
+  long activeSegmentBytes() {
+    return active().bytes;
   }
 
   /** Files in use, for diagnostics. */
@@ -686,6 +735,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
   private void writeBatch(byte[] batch) {
     Segment seg = active();
     try {
+      preallocateFor(seg, seg.bytes + batch.length);
       disk.write(seg.name, seg.bytes, ByteBuffer.wrap(batch));
     } catch (IOException e) {
       throw fail("writing " + batch.length + " bytes to " + seg.name, e);
@@ -702,6 +752,9 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     }
     awaitFsync();
     try {
+      // zeros never go past segmentBytesMax, which the segment's batches reached: it is sealed
+      // ending at its last batch
+      assert preallocatedEnd <= seg.bytes : "zeros past a sealed segment's last batch";
       disk.flush(seg.name);
       seg.flushedBytes = seg.bytes;
       flushedIndex = lastIndex();
@@ -721,6 +774,30 @@ public final class SegmentedReplicaLog implements ReplicaLog {
     seg.bytes = header.length;
     seg.flushedBytes = header.length;
     segments.add(seg);
+    preallocatedEnd = header.length;
+  }
+
+  /**
+   * Before a batch is written up to {@code end} of the active segment: if that passes the zeros
+   * already written ahead, writes zeros from {@code end} to {@link #PREALLOCATE_BYTES_MAX} beyond
+   * it, not past {@code segmentBytesMax} (the batch that crosses it grows the file as before).
+   * The zeros become durable with the next fsync. A full disk writes the batch without them.
+   */
+  private void preallocateFor(Segment seg, long end) throws IOException {
+    if (end <= preallocatedEnd) {
+      return;
+    }
+    long to = Math.min(config.segmentBytesMax(), end + PREALLOCATE_BYTES_MAX);
+    try {
+      ZeroFill.write(disk, seg.name, end, to);
+    } catch (IOException e) {
+      if (!DiskFullException.isDiskFull(e)) {
+        throw e;
+      }
+      // No room to write ahead: the batch may still fit. Zeros written before the failure are
+      // overwritten by batches or trimmed by sealing, close or recovery.
+    }
+    preallocatedEnd = Math.max(end, to);
   }
 
   private void pushTerm(long term) {

@@ -71,6 +71,50 @@ class SegmentedReplicaLogTest {
     }
   }
 
+  /**
+   * The active segment's file runs ahead of its batches with zeros, so an fsync of appended
+   * batches commits no new file size; a restart (as after kill -9, nothing closed) reads the zeros
+   * as the end of the log, and a sealed segment holds no zeros (the strict check of sealed
+   * segments would refuse the next open).
+   */
+  @Test
+  void theActiveSegmentRunsAheadWithZerosThatRecoveryTrimsAndNoSealedSegmentHolds(@TempDir Path dir)
+      throws IOException {
+    ReplicaLogConfig config = new ReplicaLogConfig(4 << 20, 64 << 10, true);
+    FileChannelDisk disk = new FileChannelDisk(dir);
+    SegmentedReplicaLog log = SegmentedReplicaLog.open(disk, config);
+    log.load();
+    log.append(run(1, 1, 3, 100));
+    log.flush();
+    String first = ReplicaLogFormat.segmentName(1);
+    long fileBytes = disk.size(first);
+    assertThat(fileBytes).isEqualTo(log.activeSegmentBytes()
+        + SegmentedReplicaLog.PREALLOCATE_BYTES_MAX);
+    log.append(run(1, 4, 100, 100));
+    log.flush();
+    assertThat(disk.size(first)).as("appends and fsyncs inside the zeros grow no file")
+        .isEqualTo(fileBytes);
+
+    SegmentedReplicaLog restarted = SegmentedReplicaLog.open(new FileChannelDisk(dir), config);
+    assertThat(restarted.recoveredEntries()).isEqualTo(run(1, 1, 100, 100));
+    restarted.load();
+    restarted.append(run(2, 101, 101, 100));
+    restarted.flush();
+    // fill the first segment until it is sealed and a second one begins
+    long index = 102;
+    while (restarted.segmentNames().size() < 2) {
+      restarted.append(run(2, index, index + 99, 4000));
+      index += 100;
+    }
+    restarted.flush();
+    SegmentedReplicaLog again = SegmentedReplicaLog.open(new FileChannelDisk(dir), config);
+    assertThat(again.lastIndex()).isEqualTo(index - 1);
+    assertThat(again.termAt(101)).isEqualTo(2);
+    again.close();
+    restarted.close();
+    log.close();
+  }
+
   @Test
   void segmentsRotateAndPrefixTruncationDeletesWholeSealedSegments() {
     RecordingDisk disk = new RecordingDisk();
@@ -174,7 +218,7 @@ class SegmentedReplicaLogTest {
     Map<String, byte[]> image = disk.currentImage();
     String seg = ReplicaLogFormat.segmentName(1);
     byte[] bytes = image.get(seg);
-    bytes[bytes.length - 5] ^= 0x40; // the unflushed last batch is torn
+    bytes[(int) log.activeSegmentBytes() - 5] ^= 0x40; // the unflushed last batch is torn
     RecordingDisk crashed = RecordingDisk.of(image);
     SegmentedReplicaLog recovered = SegmentedReplicaLog.open(crashed, SMALL);
     assertThat(recovered.recoveredEntries()).isEqualTo(run(1, 1, 3, 100));

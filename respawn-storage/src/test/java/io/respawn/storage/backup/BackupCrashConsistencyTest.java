@@ -387,6 +387,7 @@ class BackupCrashConsistencyTest {
     History history = new History();
     AtomicInteger durable = new AtomicInteger();
     AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger imagesTaken = new AtomicInteger();
     AtomicReference<Throwable> error = new AtomicReference<>();
     List<Map<String, byte[]>> images = new ArrayList<>();
     List<Integer> durableAtImage = new ArrayList<>();
@@ -395,7 +396,10 @@ class BackupCrashConsistencyTest {
       Thread writer = new Thread(() -> {
         try {
           long index = 0;
-          for (int i = 0; i < 1500 && !stop.get(); i++) {
+          // at least 1,500 entries, and on until the test thread took its 31 images (a thread
+          // starved on a busy machine takes them slowly), at most 20,000
+          for (int i = 0; (i < 1500 || imagesTaken.get() <= 30) && i < 20_000 && !stop.get();
+              i++) {
             Entry e = randomEntry(mine, 1, ++index, 600);
             long seq = store.apply(e.term(), e.index(), e.mutations());
             synchronized (history) {
@@ -419,6 +423,7 @@ class BackupCrashConsistencyTest {
         int acked = durable.get(); // read before the image: acknowledged before it was taken
         images.add(disk.crashImage(random));
         durableAtImage.add(acked);
+        imagesTaken.incrementAndGet();
         java.util.concurrent.locks.LockSupport.parkNanos(200_000);
       }
       stop.set(true);

@@ -85,7 +85,7 @@ public final class E1Bench implements Callable<Integer> {
       description = "Unmeasured seconds before each cell's measurement (default: ${DEFAULT-VALUE}).")
   double warmupSeconds;
 
-  @Option(names = "--warmup-round-seconds", defaultValue = "5",
+  @Option(names = "--warmup-round-seconds", defaultValue = "20",
       description = "Seconds each system runs each workload once, unmeasured, after loading and"
           + " before round 1, so that no system is measured while its JIT still compiles"
           + " (0: none; default: ${DEFAULT-VALUE}).")
@@ -343,8 +343,10 @@ public final class E1Bench implements Callable<Integer> {
    * Runs every workload on every system once for {@link #warmupRoundSeconds}, unmeasured. A JVM
    * server compiles its hot paths during the first seconds of each new workload (on the shard's
    * members, the C2 compiler threads took ~20 us of CPU per operation during the first 17 s of
-   * YCSB-B after loading, at load 10-20, and nothing afterwards); without this round the first
-   * round measured that, not the server. Every system gets the same round.
+   * YCSB-B after loading, at load 10-20, and nothing afterwards; in a write-only run after a
+   * 3 s round they still took 0.1-0.5 of a core on the primary for the next 40 s); without this
+   * round the first round measured that, not the server. Every system gets the same round; 20 s
+   * by default, the longest such compile phase seen.
    */
   private void warmUpAll(List<Store> systems, List<Mix> mixes, Peers peers) throws Exception {
     if (warmupRoundSeconds == 0) {

@@ -57,7 +57,9 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
    * How long a pass holding DURABLE writes stays open for more requests before its fsync, when
    * the previous such pass answered several clients (group-commit delay, like PostgreSQL's
    * commit_delay): the fsync dominates a DURABLE write's cost, so the more clients share one,
-   * the higher the throughput. A lone writer never waits.
+   * the higher the throughput. A lone writer never waits, and the pass closes before the delay
+   * once it has as many clients as the previous such pass answered (closed-loop clients answered
+   * together come back together: waiting longer would only add to every one's latency).
    */
   static final long DURABLE_COMMIT_DELAY_NANOS =
       Long.getLong("respawn.durableCommitDelayNanos", 200_000);
@@ -69,6 +71,8 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
   /** Sessions with replies produced in the current pass; owned by the loop thread. */
   private final List<Session> touched = new ArrayList<>();
   private boolean passScheduled;
+  /** The group-commit delay's end of the current pass, while it is pending; else null. */
+  private ScheduledFuture<?> delayedPassEnd;
   /** Clients answered by the last pass that held DURABLE writes. */
   private int lastDurablePassClients;
   private long expiryCursor;
@@ -245,15 +249,28 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
   }
 
   private void schedulePassEnd() {
-    if (!passScheduled) {
-      passScheduled = true;
-      if (DURABLE_COMMIT_DELAY_NANOS > 0 && lastDurablePassClients > 1
-          && dispatcher.passWantsDurable()) {
-        loop.schedule(endPass, DURABLE_COMMIT_DELAY_NANOS, TimeUnit.NANOSECONDS);
-      } else {
-        loop.executeAfterEventLoopIteration(endPass);
+    if (passScheduled) {
+      if (delayedPassEnd != null && touched.size() >= lastDurablePassClients) {
+        endPassNowInsteadOfDelayed();
       }
+      return;
     }
+    passScheduled = true;
+    if (DURABLE_COMMIT_DELAY_NANOS > 0 && lastDurablePassClients > 1
+        && touched.size() < lastDurablePassClients && dispatcher.passWantsDurable()) {
+      delayedPassEnd = loop.schedule(endPass, DURABLE_COMMIT_DELAY_NANOS, TimeUnit.NANOSECONDS);
+      dispatcher.stats.groupCommitsDelayed++;
+    } else {
+      loop.executeAfterEventLoopIteration(endPass);
+    }
+  }
+
+  /** The group is whole before its delay ran out: the pass ends after this loop iteration. */
+  private void endPassNowInsteadOfDelayed() {
+    delayedPassEnd.cancel(false);
+    delayedPassEnd = null;
+    dispatcher.stats.groupCommitsClosedEarly++;
+    loop.executeAfterEventLoopIteration(endPass);
   }
 
   /** Queues a reply for the end of the pass. */
@@ -267,6 +284,10 @@ public final class CommandLoop implements CommandSink, AutoCloseable {
   /** Ends a pass: hands the pass's writes to the engine, then gives out the replies. */
   private void endPass() {
     passScheduled = false;
+    if (delayedPassEnd != null) {
+      delayedPassEnd.cancel(false); // no-op when this is the delayed end itself
+      delayedPassEnd = null;
+    }
     try {
       boolean durable = dispatcher.passWantsDurable();
       if (durable) {

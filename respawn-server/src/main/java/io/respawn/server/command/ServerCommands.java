@@ -146,6 +146,8 @@ final class ServerCommands {
     persistence.put("respawn_default_durability", lower(d.settings.defaultDurability()));
     persistence.put("respawn_data_dir", d.settings.dataDir());
     persistence.put("respawn_write_batches", st.writeBatches);
+    persistence.put("respawn_group_commits_delayed", st.groupCommitsDelayed);
+    persistence.put("respawn_group_commits_closed_early", st.groupCommitsClosedEarly);
     persistence.put("respawn_write_errors", st.writeErrors);
     persistence.put("respawn_last_write_error", st.lastWriteError.isEmpty() ? "none"
         : st.lastWriteError.replace('\r', ' ').replace('\n', ' '));

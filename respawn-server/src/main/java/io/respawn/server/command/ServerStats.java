@@ -8,6 +8,10 @@ final class ServerStats {
   long keyspaceMisses;
   long expiredKeys;
   long writeBatches;
+  /** Passes with DURABLE writes held open for the group-commit delay (CommandLoop). */
+  long groupCommitsDelayed;
+  /** Of those, passes that ended before the delay: the previous group's clients were all back. */
+  long groupCommitsClosedEarly;
   long writeErrors;
   long protocolErrors;
   /** Commands refused with -OOM past --maxmemory. */
@@ -43,6 +47,8 @@ final class ServerStats {
     keyspaceMisses = 0;
     expiredKeys = 0;
     writeBatches = 0;
+    groupCommitsDelayed = 0;
+    groupCommitsClosedEarly = 0;
     writeErrors = 0;
     protocolErrors = 0;
     oomRefusals = 0;

@@ -48,6 +48,7 @@ import java.util.TreeMap;
  * popularity-report-ms = 1000
  * backup-hot-keys = 100000
  * backup-segment-bytes = 67108864
+ * backup-writeback-interval-ms = 50
  * snapshot-entries = 100000           # optional, see {@link SnapshotSettings}
  * snapshot-log-bytes = 67108864
  * snapshot-log-growth-percent = 100   # also wait for this share of the kept image's bytes
@@ -118,7 +119,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms", "join",
       "takeover", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
       "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
-      "backup-segment-bytes", "recovery", "snapshot-entries", "snapshot-log-bytes",
+      "backup-segment-bytes", "backup-writeback-interval-ms", "recovery", "snapshot-entries", "snapshot-log-bytes",
       "snapshot-log-growth-percent", "snapshot-tail-entries", "snapshot-tail-bytes", "snapshot-chunk-bytes",
       "snapshot-bytes-per-sec", "log-cache-bytes");
   /**
@@ -246,7 +247,8 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         longValue(p, "popularity-report-ms", d.reportIntervalMillis(), 10),
         (int) Math.min(Integer.MAX_VALUE,
             longValue(p, "backup-hot-keys", d.hotKeysMax(), 0)),
-        longValue(p, "backup-segment-bytes", d.segmentBytesMax(), 1));
+        longValue(p, "backup-segment-bytes", d.segmentBytesMax(), 1),
+        longValue(p, "backup-writeback-interval-ms", d.writebackIntervalMillis(), 1));
     RecoveryMode recovery = p.getProperty("recovery") == null ? RECOVERY_DEFAULT
         : RecoveryMode.parse(p.getProperty("recovery"));
     SnapshotSettings sd = SnapshotSettings.defaults();

@@ -91,6 +91,14 @@ class ShardSupervisorTest {
         .hasMessageContaining("popularity-sample-probability: 'often' is not a number");
     Files.writeString(f, base + "backup-segment-bytes = 4096\n");
     assertThatThrownBy(() -> ShardConfig.load(f)).hasMessageContaining("segmentBytesMax 4096");
+    Files.writeString(f, base + "backup-writeback-interval-ms = 0\n");
+    assertThatThrownBy(() -> ShardConfig.load(f))
+        .hasMessageContaining("backup-writeback-interval-ms");
+    Files.writeString(f, base);
+    assertThat(ShardConfig.load(f).backup().toConfig().writebackIntervalMillis())
+        .isEqualTo(BackupSettings.WRITEBACK_INTERVAL_MILLIS_DEFAULT);
+    Files.writeString(f, base + "backup-writeback-interval-ms = 7\n");
+    assertThat(ShardConfig.load(f).backup().toConfig().writebackIntervalMillis()).isEqualTo(7);
   }
 
   @Test

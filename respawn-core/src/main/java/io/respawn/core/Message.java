@@ -95,7 +95,10 @@ public sealed interface Message
    * started when it received it (0: not an answer to a heartbeat, e.g. a report sent because a
    * flush completed). {@code flushedIndex} is how far the follower's copy of the leader's log is
    * flushed (at most {@code matchIndex}; 0 when nothing is known): the leader's DURABLE
-   * acknowledgements count it.
+   * acknowledgements count it. {@code imageIndex} is the index of the newest snapshot image the
+   * responder keeps (0: none): a leader lets members that keep no values compact no further than
+   * the lowest such image of the value keepers it hears from (docs/protocol.md §15, "Compaction
+   * by a member that keeps no values").
    */
   record AppendEntriesResponse(
       NodeId from,
@@ -105,7 +108,8 @@ public sealed interface Message
       long matchIndex,
       long rejectHint,
       long heartbeatSeq,
-      long flushedIndex)
+      long flushedIndex,
+      long imageIndex)
       implements Message {
     public AppendEntriesResponse {
       Objects.requireNonNull(from);
@@ -114,12 +118,21 @@ public sealed interface Message
         throw new IllegalArgumentException("flushedIndex " + flushedIndex + " outside [0, matchIndex "
             + matchIndex + "]");
       }
+      if (imageIndex < 0) {
+        throw new IllegalArgumentException("imageIndex " + imageIndex + " must be >= 0");
+      }
     }
 
-    /** A response that reports nothing flushed ({@code flushedIndex} 0). */
+    /** A response that reports no kept image ({@code imageIndex} 0). */
+    public AppendEntriesResponse(NodeId from, NodeId to, long term, boolean success,
+        long matchIndex, long rejectHint, long heartbeatSeq, long flushedIndex) {
+      this(from, to, term, success, matchIndex, rejectHint, heartbeatSeq, flushedIndex, 0);
+    }
+
+    /** A response that reports nothing flushed ({@code flushedIndex} 0) and no kept image. */
     public AppendEntriesResponse(NodeId from, NodeId to, long term, boolean success,
         long matchIndex, long rejectHint, long heartbeatSeq) {
-      this(from, to, term, success, matchIndex, rejectHint, heartbeatSeq, 0);
+      this(from, to, term, success, matchIndex, rejectHint, heartbeatSeq, 0, 0);
     }
 
     @Override

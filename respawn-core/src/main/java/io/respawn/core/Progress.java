@@ -46,6 +46,20 @@ final class Progress {
    * its unflushed suffix), not a late answer to an older message.
    */
   long successSeq = Long.MIN_VALUE;
+  /**
+   * The follower rejected an AppendEntries sent after the newest one it acknowledged: the next
+   * one may start below the stand-in floor ({@code keysOnlyThrough}'s rule), where it said it
+   * lacks entries. A heartbeat round's {@link #probe()} alone does not lower it.
+   */
+  boolean rejectedSinceAck;
+  /**
+   * The index of the newest snapshot image the follower reported kept (0: none), and when this
+   * leader last heard from it (its clock; {@code Long.MIN_VALUE}: never in this term). A member
+   * that keeps no values compacts no further than the lowest image of the value keepers heard
+   * from within an election timeout (docs/protocol.md §15).
+   */
+  long imageIndex;
+  long heardNanos = Long.MIN_VALUE;
   /** Rounds of asking helpers to send this follower a snapshot (rotates among them). */
   long snapshotHelperRound;
   /** Leader time of the last AppendEntries sent, to pace retransmission. */

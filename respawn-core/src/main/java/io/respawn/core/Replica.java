@@ -177,6 +177,21 @@ public final class Replica {
    * compacted only up to here.
    */
   private long shardDurableIndex;
+  /**
+   * A member that keeps no values (a witness): the highest index it may compact through or keep
+   * an image at, so that every value keeper its leader hears from keeps an image at or above its
+   * base (docs/protocol.md §15, "Compaction by a member that keeps no values"). Monotone: raised
+   * by what its leader tells it (a leader caps the leaderDurable it sends such a member: {@link
+   * #leaderDurableFor}), while it leads by {@link #imageFloor()}, and by an installed snapshot.
+   * Invariant: every value keeper heard from within an election timeout when it was raised
+   * keeps an image at or above it (kept images never go back).
+   */
+  private long keysOnlyCompactIndex;
+  /**
+   * The newest snapshot image this member keeps ({@link #imageKept}; an installed snapshot is
+   * kept too), told to the leader in every AppendEntriesResponse. Monotone.
+   */
+  private long keptImageIndex;
   /** Leader: peers that need a snapshot, for the next Ready (one per peer). */
   private final Map<NodeId, SnapshotSend> snapshotSends = new LinkedHashMap<>();
   /** Follower: the snapshot accepted by {@link #installSnapshot}, for the next Ready. */
@@ -222,6 +237,8 @@ public final class Replica {
     this.applyHandedOutIndex = state.snapshot().index();
     this.appliedIndex = state.snapshot().index();
     this.shardDurableIndex = state.snapshot().index();
+    this.keysOnlyCompactIndex = state.snapshot().index();
+    this.keptImageIndex = state.snapshot().index(); // the runtime reports its image (imageKept)
     this.emittedHardState = new HardState(term, votedFor, commitIndex);
     refreshMembership();
     membershipChanged = false;
@@ -561,7 +578,7 @@ public final class Replica {
       if (flushed > reportedFlushedIndex) {
         reportedFlushedIndex = flushed;
         outbox.add(new AppendEntriesResponse(self, leader, term, true, ackedMatchIndex,
-            log.lastIndex(), 0, flushed));
+            log.lastIndex(), 0, flushed, keptImageIndex));
       }
     }
     return drain();
@@ -590,15 +607,37 @@ public final class Replica {
   // =====================================================================================
 
   /**
-   * Highest index the log may be compacted through: applied here, flushed here, and durable on
-   * the shard (flushed on a write quorum: the leader's DURABLE index, or what the leader last
-   * told this follower), so that no crash anywhere can take back what the snapshot holds.
+   * Highest index the log may be compacted through (and an image kept at): applied here,
+   * flushed here, and durable on the shard (flushed on a write quorum: the leader's DURABLE
+   * index, or what the leader last told this follower), so that no crash anywhere can take back
+   * what the snapshot holds. A member that keeps no values goes no further than {@link
+   * #keysOnlyCompactIndex}: its image cannot bring a value keeper back, so it keeps its log
+   * from where every value keeper it was last known to hear of can send an image at once.
    */
   public long compactableIndex() {
     if (config.variant() == Variant.COMPACT_BEYOND_DURABLE) {
       return Math.min(appliedIndex, log.flushedIndex());
     }
-    return Math.min(Math.min(appliedIndex, log.flushedIndex()), shardDurableIndex);
+    long index = Math.min(Math.min(appliedIndex, log.flushedIndex()), shardDurableIndex);
+    return keepsValues(self) ? index : Math.min(index, keysOnlyCompactIndex);
+  }
+
+  /**
+   * The runtime kept a snapshot image at {@code index} (or found one kept when it started): this
+   * member can send the state there at once, to any peer. Told to the leader in every
+   * AppendEntriesResponse ({@code imageIndex}): members that keep no values compact no further
+   * than the lowest image of the value keepers their leader hears from (docs/protocol.md §15).
+   */
+  public void imageKept(long index) {
+    if (index < 0) {
+      throw new IllegalArgumentException("image index " + index + " must be >= 0");
+    }
+    keptImageIndex = Math.max(keptImageIndex, index);
+  }
+
+  /** The newest image this member reported kept ({@link #imageKept}) or installed. */
+  public long keptImageIndex() {
+    return keptImageIndex;
   }
 
   /**
@@ -689,7 +728,7 @@ public final class Replica {
       if (answerTo != null) {
         ackedMatchIndex = Math.max(ackedMatchIndex, meta.index());
         outbox.add(new AppendEntriesResponse(self, answerTo, term, true, meta.index(),
-            log.lastIndex(), 0, Math.min(log.flushedIndex(), meta.index())));
+            log.lastIndex(), 0, Math.min(log.flushedIndex(), meta.index()), keptImageIndex));
       }
       return drain();
     }
@@ -698,13 +737,15 @@ public final class Replica {
     applyHandedOutIndex = meta.index();
     appliedIndex = meta.index();
     shardDurableIndex = Math.max(shardDurableIndex, meta.index());
+    keysOnlyCompactIndex = Math.max(keysOnlyCompactIndex, meta.index());
+    keptImageIndex = Math.max(keptImageIndex, meta.index()); // the runtime keeps what it installs
     refreshMembership();
     snapshotToInstall = meta;
     if (answerTo != null) {
       ackedMatchIndex = meta.index();
       reportedFlushedIndex = meta.index();
       outbox.add(new AppendEntriesResponse(self, answerTo, term, true, meta.index(), meta.index(),
-          0, meta.index()));
+          0, meta.index(), keptImageIndex));
     }
     return drain();
   }
@@ -735,7 +776,7 @@ public final class Replica {
     if (heartbeat) {
       long seq = lease.nextHeartbeat(nowNanos);
       outbox.add(new AppendEntries(self, peer, term, log.lastIndex(), log.lastTerm(), List.of(),
-          commitIndex, seq, Math.min(shardDurableIndex, durableIndex), flushWantedIndex));
+          commitIndex, seq, leaderDurableFor(peer), flushWantedIndex));
       pr.lastSendNanos = nowNanos;
     }
   }
@@ -1333,7 +1374,7 @@ public final class Replica {
   private void onAppendEntries(AppendEntries m) {
     if (m.term() < term) {
       outbox.add(new AppendEntriesResponse(self, m.from(), term, false, 0, log.lastIndex(),
-          m.heartbeatSeq()));
+          m.heartbeatSeq(), 0, keptImageIndex));
       return;
     }
     if (status == Status.LEADER && m.term() == term) {
@@ -1353,7 +1394,7 @@ public final class Replica {
     if (!log.matches(m.prevLogIndex(), m.prevLogTerm())) {
       long hint = Math.min(log.lastIndex(), m.prevLogIndex() - 1);
       outbox.add(new AppendEntriesResponse(self, m.from(), term, false, 0, Math.max(hint, 0),
-          m.heartbeatSeq()));
+          m.heartbeatSeq(), 0, keptImageIndex));
       return;
     }
     boolean configTouched = false;
@@ -1398,6 +1439,8 @@ public final class Replica {
     }
     ackedMatchIndex = Math.max(ackedMatchIndex, matched);
     shardDurableIndex = Math.max(shardDurableIndex, Math.min(m.leaderDurable(), matched));
+    // (a leader caps what it tells a member that keeps no values: see leaderDurableFor)
+    keysOnlyCompactIndex = Math.max(keysOnlyCompactIndex, Math.min(m.leaderDurable(), matched));
     leaderFlushWanted = Math.max(leaderFlushWanted, Math.min(m.flushWanted(), matched));
     long flushed = Math.min(log.flushedIndex(), matched);
     if (config.variant() == Variant.WITHHOLD_FLUSH_REPORT && m.entries().isEmpty()) {
@@ -1405,7 +1448,7 @@ public final class Replica {
     }
     reportedFlushedIndex = Math.max(reportedFlushedIndex, flushed);
     outbox.add(new AppendEntriesResponse(self, m.from(), term, true, matched, log.lastIndex(),
-        m.heartbeatSeq(), flushed));
+        m.heartbeatSeq(), flushed, keptImageIndex));
   }
 
   private void onAppendEntriesResponse(AppendEntriesResponse m) {
@@ -1420,6 +1463,9 @@ public final class Replica {
     if (pr == null) {
       return;
     }
+    pr.imageIndex = m.imageIndex();
+    pr.heardNanos = nowNanos;
+    raiseKeysOnlyCompactIndex();
     long sent = lease.sentNanos(m.heartbeatSeq());
     if (sent != Long.MIN_VALUE) {
       pr.leaseAckSentNanos = Math.max(pr.leaseAckSentNanos, sent);
@@ -1430,6 +1476,7 @@ public final class Replica {
       long match = Math.min(m.matchIndex(), log.lastIndex());
       if (current) {
         pr.successSeq = Math.max(pr.successSeq, m.heartbeatSeq());
+        pr.rejectedSinceAck = false;
       }
       boolean matchMoved = current && pr.maybeUpdate(match);
       boolean flushedMoved = current && pr.maybeUpdateFlushed(Math.min(m.flushedIndex(), match));
@@ -1458,6 +1505,9 @@ public final class Replica {
       // write needs it: the shard stopped committing (the simulator's F6).
       pr.lostAcknowledged(m.rejectHint(), m.heartbeatSeq());
       pr.backOff(m.rejectHint());
+      if (m.heartbeatSeq() > pr.successSeq) {
+        pr.rejectedSinceAck = true; // not a late answer to what it acknowledged since
+      }
       pr.rejectedAtLastIndex = m.rejectHint();
       if (pr.nextIndex - 1 < log.snapshotIndex()) {
         if (m.rejectHint() < log.snapshotIndex()) {
@@ -1672,8 +1722,8 @@ public final class Replica {
       if (heartbeat) {
         long prevIndex = Math.max(log.snapshotIndex(), Math.min(pr.matchIndex, log.lastIndex()));
         outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex),
-            List.of(), commitIndex, lease.nextHeartbeat(nowNanos),
-            Math.min(shardDurableIndex, durableIndex), flushWantedIndex));
+            List.of(), commitIndex, lease.nextHeartbeat(nowNanos), leaderDurableFor(peer),
+            flushWantedIndex));
         pr.lastSendNanos = nowNanos;
       }
       return;
@@ -1686,10 +1736,13 @@ public final class Replica {
       // An AppendEntries may start at the match, our base or the commit index, whichever is
       // highest: below the base and up to the commit index everything is decided already, so
       // its keys-only copies there count for nothing still open (starting lower would ask for
-      // values or a snapshot nobody needs: the sweep found that wedging the shard). Lower, after
-      // a rejection, as for any follower.
-      pr.nextIndex = Math.min(pr.nextIndex,
-          Math.max(pr.matchIndex, Math.max(log.snapshotIndex(), commitIndex)) + 1);
+      // values or a snapshot nobody needs: the sweep found that wedging the shard). Lower only
+      // after a rejection since its last ack, as for any follower; a heartbeat round's probe
+      // (resend from match + 1) does not lower it: a witness leader that compacts nothing (it
+      // keeps its log down to the value keepers' images) otherwise restarted the stand-in below
+      // values every value keeper had compacted, after every round (the simulator's 10642).
+      long floor = Math.max(pr.matchIndex, Math.max(log.snapshotIndex(), commitIndex)) + 1;
+      pr.nextIndex = pr.rejectedSinceAck ? Math.min(pr.nextIndex, floor) : floor;
     }
     if (pr.nextIndex - 1 < log.snapshotIndex()) {
       needSnapshot(peer, pr, heartbeat);
@@ -1742,7 +1795,7 @@ public final class Replica {
     }
     long seq = lease.nextHeartbeat(nowNanos);
     outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex), entries,
-        commitIndex, seq, Math.min(shardDurableIndex, durableIndex), flushWantedIndex));
+        commitIndex, seq, leaderDurableFor(peer), flushWantedIndex));
     pr.nextIndex = prevIndex + entries.size() + 1;
     pr.lastSendNanos = nowNanos;
   }
@@ -1849,6 +1902,59 @@ public final class Replica {
     // The leader belongs to every write quorum it commits with: it must have flushed too.
     durableIndex = Math.max(durableIndex, Math.min(Math.min(n, log.flushedIndex()), commitIndex));
     shardDurableIndex = Math.max(shardDurableIndex, Math.min(durableIndex, valueKeptIndex()));
+    raiseKeysOnlyCompactIndex();
+  }
+
+  /**
+   * Leader: the durable index a follower may compact to, as AppendEntries tells it. A member
+   * that keeps no values gets it capped by {@link #imageFloor()} (docs/protocol.md §15,
+   * "Compaction by a member that keeps no values"); members that keep values do not: capping
+   * them by each other's images would hold every image where it is.
+   */
+  private long leaderDurableFor(NodeId peer) {
+    long durable = Math.min(shardDurableIndex, durableIndex);
+    if (keepsValues(peer) || config.variant() == Variant.COMPACT_BEYOND_DURABLE) {
+      return durable;
+    }
+    return Math.min(durable, imageFloor());
+  }
+
+  /**
+   * Leader: the lowest image kept by the members that keep values (primary and backups, voters
+   * and learners; this leader's own if it keeps values) among those heard from within an
+   * election timeout; 0 when there is none. A member that keeps no values compacts no further:
+   * a witness's image has no values, so once it leads, a value keeper behind its base can only
+   * be brought back by another value keeper's image, and one that must first keep a new image
+   * may never be able to (keeping waits for the shard-durable index, which the member behind may
+   * hold back: the simulator's F7). Kept images survive every crash, so each value keeper heard
+   * from stays at or above such a base, and one that was not (down, cut off) can be sent an image
+   * at once by any that was.
+   */
+  private long imageFloor() {
+    long floor = Long.MAX_VALUE;
+    for (NodeId id : membership.nodes()) {
+      if (!keepsValues(id)) {
+        continue;
+      }
+      if (id.equals(self)) {
+        floor = Math.min(floor, keptImageIndex);
+        continue;
+      }
+      Progress pr = progress.get(id);
+      if (pr != null && pr.heardNanos != Long.MIN_VALUE
+          && nowNanos - pr.heardNanos <= electionTimeoutNanos) {
+        floor = Math.min(floor, pr.imageIndex);
+      }
+    }
+    return floor == Long.MAX_VALUE ? 0 : floor;
+  }
+
+  /** Leader that keeps no values: its own compaction bound follows {@link #imageFloor()}. */
+  private void raiseKeysOnlyCompactIndex() {
+    if (status == Status.LEADER && !keepsValues(self)) {
+      keysOnlyCompactIndex = Math.max(keysOnlyCompactIndex,
+          Math.min(shardDurableIndex, imageFloor()));
+    }
   }
 
   /**

@@ -163,8 +163,9 @@ class SnapshotTest {
    * backups ({P1 W3 W4}, after the failed backup B2 was removed with the leader standing in for
    * it), and the primary, the only member that keeps values, is down. Writes commit on the two
    * witnesses. Neither may compact past what the primary has flushed: the leader's image has no
-   * values to give it, and nobody else has them either. Once the primary is back and catches up
-   * from the log, compaction moves on.
+   * values to give it, and nobody else has them either. Once the primary is back, catches up
+   * from the log and keeps an image there (a member that keeps no values compacts no further
+   * than the images of the value keepers, F7), compaction moves on.
    */
   @Test
   void aWitnessLeaderCompactsNoFurtherThanAValueKeepingMemberFlushed() {
@@ -203,7 +204,82 @@ class SnapshotTest {
     c.down.remove(n(1));
     c.run(1_000);
     assertThat(c.r(1).lastIndex()).isEqualTo(w.lastIndex());
+    // and once the primary keeps an image there (its runtime would), the witnesses may follow
+    c.r(1).imageKept(c.r(1).compactableIndex());
+    c.run(300);
     assertThat(w.compactableIndex()).isEqualTo(w.commitIndex());
+    assertThat(c.r(4).compactableIndex()).isEqualTo(w.commitIndex());
+    c.checkSafety();
+  }
+
+  /**
+   * F7 of respawn-sim/FINDINGS.md (seeds 10721, 12693; 1126, 1597 of F8): a witness leads and a
+   * learner backup acknowledges its writes but flushes none of them; the witness's log and its
+   * image may not hold them with values. The learner then loses power and comes back at its
+   * kept image. The witness used to compact to the index durable on the shard, which counts no
+   * learner: the learner was then behind the witness's base, and every value keeper asked to
+   * send it an image had to keep a new one first, which in the seeds waited on the learner (a
+   * backup by then) for good. Now a member that keeps no values compacts no further than the
+   * lowest image kept by the value keepers its leader heard from within an election timeout
+   * (every AppendEntriesResponse says the responder's newest image): the learner's, so it is
+   * never behind the witness's base and catches up from the log.
+   */
+  @Test
+  void aWitnessCompactsNoFurtherThanTheImageOfALiveValueKeeper() {
+    Membership m = Membership.of(Membership.Member.voter(1, Role.PRIMARY),
+        Membership.Member.voter(2, Role.BACKUP), Membership.Member.voter(3, Role.WITNESS),
+        Membership.Member.learner(4, Role.BACKUP));
+    Cluster c = Cluster.ledByNodeOne(m);
+    for (int i = 0; i < 5; i++) {
+      c.propose("v" + i, "k" + (i % 3));
+      c.run(50);
+    }
+    c.run(300);
+    long learnerImage = c.r(4).commitIndex();
+    assertThat(c.r(4).compactableIndex()).isEqualTo(learnerImage);
+    c.r(4).imageKept(learnerImage); // what its runtime does once it keeps an image there
+    c.noFlushReports.add(n(4)); // from now on it writes and acknowledges, and flushes nothing
+    Replica old = c.r(1);
+    assertThat(old.transferLeadership(n(3), c.now(n(1)))).isTrue();
+    c.handle(n(1), old.ready());
+    c.run(2_000);
+    Replica w = c.r(3);
+    assertThat(c.leader()).isSameAs(w);
+
+    for (int i = 0; i < 10; i++) {
+      c.propose("w" + i, "k" + (i % 3));
+      c.run(50);
+    }
+    c.run(300);
+    long committed = w.commitIndex();
+    assertThat(c.r(4).lastIndex()).as("the learner acknowledged everything").isEqualTo(committed);
+    assertThat(c.r(4).flushedIndex()).isEqualTo(learnerImage);
+    for (int i = 1; i <= 2; i++) { // primary and backup keep images at the durable index
+      assertThat(c.r(i).compactableIndex()).isEqualTo(committed);
+      c.r(i).imageKept(committed);
+    }
+    c.run(300); // heartbeat answers carry the images
+    assertThat(w.durableIndex()).isEqualTo(committed);
+    assertThat(w.compactableIndex())
+        .as("the witness compacts no further than the learner's image")
+        .isEqualTo(learnerImage);
+    w.compact(w.compactableIndex());
+
+    // the learner loses power: back at its image, with nothing after it
+    List<Entry> disk = c.disks.get(n(4));
+    disk.subList((int) learnerImage, disk.size()).clear();
+    c.restart(4);
+    c.r(4).imageKept(learnerImage);
+    c.snapshotSends.clear();
+    c.propose("after", "k9");
+    c.run(1_000);
+    assertThat(c.snapshotSends).as("nobody needs an image").isEmpty();
+    Replica learner = c.r(4);
+    assertThat(learner.lastIndex()).isEqualTo(w.lastIndex());
+    assertThat(learner.commitIndex()).isEqualTo(w.commitIndex());
+    for (long i = 1; i <= learner.lastIndex(); i++) {
+      assertThat(learner.log().entry(i).isElided()).as("entry %d on the learner", i).isFalse();
+    }
     c.checkSafety();
   }
 

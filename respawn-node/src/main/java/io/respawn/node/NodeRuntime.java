@@ -216,6 +216,7 @@ public final class NodeRuntime<R, V> {
     Replica replica = new Replica(coreConfig, new PersistentState(
         new HardState(hs.term(), hs.votedFor(), 0), recovered.snapshot(), recovered.log()),
         readerOf(log));
+    replica.imageKept(base.index()); // the leader learns what this member can send at once
     return new NodeRuntime<>(replica, config, log, store, transport, clock, listener, policy);
   }
 
@@ -691,6 +692,7 @@ public final class NodeRuntime<R, V> {
       return; // a fuzzy image holds effects the shard does not hold durably yet
     }
     store.keepSnapshot(pendingImage);
+    replica.imageKept(m.index());
     pendingImage = null;
     snapshotsKept++;
     listener.snapshotKept(m);

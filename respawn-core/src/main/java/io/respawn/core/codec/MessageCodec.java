@@ -39,6 +39,7 @@ import java.util.List;
  *
  *  APPEND_ENTRIES_RESPONSE (2)
  *  | success u8 | matchIndex i64 | rejectHint i64 | heartbeatSeq i64 | flushedIndex i64 |
+ *  | imageIndex i64 |
  *
  *  REQUEST_VOTE (3)
  *  | lastLogIndex i64 | lastLogTerm i64 | flags u8 |     flags: bit 0 preVote, bit 1 transfer
@@ -88,7 +89,7 @@ public final class MessageCodec {
       writeEntries(w, a.entries());
     } else if (m instanceof AppendEntriesResponse r) {
       w.bool(r.success()).i64(r.matchIndex()).i64(r.rejectHint()).i64(r.heartbeatSeq())
-          .i64(r.flushedIndex());
+          .i64(r.flushedIndex()).i64(r.imageIndex());
     } else if (m instanceof RequestVote v) {
       w.i64(v.lastLogIndex()).i64(v.lastLogTerm())
           .u8((v.preVote() ? 1 : 0) | (v.transfer() ? 2 : 0));
@@ -156,7 +157,9 @@ public final class MessageCodec {
         if (flushed > match) {
           throw new CodecException("flushedIndex " + flushed + " exceeds matchIndex " + match);
         }
-        yield new AppendEntriesResponse(from, to, term, success, match, hint, seq, flushed);
+        long image = r.nonNegativeLong("imageIndex");
+        yield new AppendEntriesResponse(from, to, term, success, match, hint, seq, flushed,
+            image);
       }
       case REQUEST_VOTE -> {
         long lastIndex = r.nonNegativeLong("lastLogIndex");

@@ -70,7 +70,7 @@ class CodecTest {
   static Message appendResponse(NodeId a, NodeId b, long t, Random rnd) {
     long match = rnd.nextInt(99);
     return new Message.AppendEntriesResponse(a, b, t, rnd.nextBoolean(), match, rnd.nextInt(99),
-        rnd.nextLong(), match == 0 ? 0 : rnd.nextLong(match + 1));
+        rnd.nextLong(), match == 0 ? 0 : rnd.nextLong(match + 1), rnd.nextInt(99));
   }
 
   @Test
@@ -80,9 +80,10 @@ class CodecTest {
         .isInstanceOf(IllegalArgumentException.class);
     ByteBuffer ok = MessageCodec.encode(new Message.AppendEntriesResponse(a, a, 1, true, 3, 3, 1, 3));
     byte[] bytes = toArray(ok);
-    // flushedIndex is the body's last field: make it 4 and fix the frame checksum
+    // flushedIndex is the body's field before the last (imageIndex): make it 4 and fix the
+    // frame checksum
     int bodyEnd = bytes.length - 4;
-    java.nio.ByteBuffer.wrap(bytes).putLong(bodyEnd - 8, 4);
+    java.nio.ByteBuffer.wrap(bytes).putLong(bodyEnd - 16, 4);
     java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
     crc.update(bytes, 0, bodyEnd);
     java.nio.ByteBuffer.wrap(bytes).putInt(bodyEnd, (int) crc.getValue());

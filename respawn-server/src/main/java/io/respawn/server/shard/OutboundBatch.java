@@ -102,6 +102,7 @@ final class OutboundBatch implements Transport {
         && later.term() == earlier.term()
         && later.matchIndex() >= earlier.matchIndex()
         && later.flushedIndex() >= earlier.flushedIndex()
+        && later.imageIndex() >= earlier.imageIndex()
         && later.heartbeatSeq() >= earlier.heartbeatSeq();
   }
 

@@ -169,6 +169,53 @@ class MembershipTest {
     c.checkSafety();
   }
 
+  /**
+   * The simulator's 10642 (FINDINGS.md F7): a witness leader holds the primary's writes
+   * keys-only, the primary and the backup compacted them, and the leader's match for the other
+   * witness is stale (its answers were lost) when that witness starts standing in for the failed
+   * backup. Everything up to the commit index is decided, so an AppendEntries to the stand-in
+   * may start there (F4/F5); but the probe of every heartbeat round (and of the stand-in's start)
+   * took it back to match + 1, into entries the leader can neither send in full nor fill (every
+   * value keeper compacted them), and the stand-in, whose every write the shard needs, never
+   * caught up. The floor now holds after a probe unless the stand-in rejected since its last ack.
+   */
+  @Test
+  void aStandInIsNotProbedBelowTheCommitIndexUnlessItRejected() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 2)); // P1 B2 W3 W4
+    for (int i = 0; i < 6; i++) {
+      c.propose("v" + i, "k" + (i % 3));
+      c.run(50);
+    }
+    c.run(300);
+    long committed = c.r(1).commitIndex();
+    for (int i = 1; i <= 2; i++) { // the value keepers compact what is durable on the shard
+      assertThat(c.r(i).compactableIndex()).isEqualTo(committed);
+      c.r(i).compact(committed);
+    }
+    Replica old = c.r(1);
+    assertThat(old.transferLeadership(n(3), c.now(n(1)))).isTrue();
+    c.handle(n(1), old.ready());
+    c.dropIf = m -> m.from().equals(n(4)) && m instanceof Message.AppendEntriesResponse
+        && m.to().equals(n(3)); // the new leader's match for n4 stays stale
+    c.run(2_000);
+    Replica w = c.r(3);
+    assertThat(c.leader()).isSameAs(w);
+    assertThat(w.log().entry(committed).isElided()).as("the primary's writes, keys-only").isTrue();
+    assertThat(w.commitIndex()).isGreaterThan(committed);
+    assertThat(c.r(4).lastIndex()).isEqualTo(w.lastIndex());
+    c.down.add(n(2));
+    assertThat(w.standIn(n(2), n(4))).isTrue();
+    c.dropIf = m -> false;
+    c.snapshotSends.clear();
+    c.handle(n(3), w.ready());
+    long next = c.propose("next", "k1");
+    c.run(1_000);
+    assertThat(w.commitIndex()).as("the write needs the stand-in").isGreaterThanOrEqualTo(next);
+    assertThat(c.r(4).log().entry(next).isElided()).isFalse();
+    assertThat(c.snapshotSends).as("nobody needs an image").isEmpty();
+    c.checkSafety();
+  }
+
   @Test
   void removeFailedBackupWithAWitnessStandingIn() {
     Membership start = Cluster.shape(1, 1); // P1 B2 W3

@@ -885,6 +885,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     }
   }
 
+  @Override
+  public void powerLossKeepingNothingUnflushed(int node) {
+    nodes.get(node).crash(true, true);
+  }
+
   /** Each replica still linked to {@code node} gets the transport's reachability hint. */
   private void tellPeers(int node, boolean reachable) {
     for (SimNode other : nodes) {

@@ -182,6 +182,16 @@ public final class MemoryReplicaLog implements ReplicaLog {
     return lost;
   }
 
+  /**
+   * Power loss in the crash state that keeps no unflushed change: the durable image alone.
+   * Returns true if at least one unflushed change was lost.
+   */
+  public boolean machineCrashKeepingNothingUnflushed() {
+    boolean lost = !unflushed.isEmpty();
+    restartFromDurable();
+    return lost;
+  }
+
   /** kill -9: the operating system keeps every write. */
   public void processCrash() {
     flush();

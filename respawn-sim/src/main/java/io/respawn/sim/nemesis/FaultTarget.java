@@ -22,6 +22,13 @@ public interface FaultTarget {
    */
   void crash(int node, boolean machine);
 
+  /**
+   * A machine crash (power loss) that leaves the disk in the worst state the replica log
+   * contract allows: nothing written since the last flush survives. For scenarios that must
+   * take every unflushed copy; the nemesis draws crash states at random.
+   */
+  void powerLossKeepingNothingUnflushed(int node);
+
   /** Starts a crashed node again from whatever its disk holds. */
   void restart(int node);
 

@@ -210,6 +210,14 @@ public final class SimNode {
    * a copy that way; a process crash (kill -9) keeps everything written.
    */
   public void crash(boolean machine) {
+    crash(machine, false);
+  }
+
+  /**
+   * {@link #crash(boolean)}; a machine crash with {@code keepNothingUnflushed} leaves the disk in
+   * its worst crash state, as of its last flush (a scenario's choice; the nemesis draws one).
+   */
+  public void crash(boolean machine, boolean keepNothingUnflushed) {
     // what this node wrote but had not flushed, to tell which entries the crash takes
     List<long[]> atRisk = new ArrayList<>();
     if (machine && up) {
@@ -239,7 +247,8 @@ public final class SimNode {
       storage.processCrash();
       return;
     }
-    if (storage.machineCrash(random)) {
+    if (keepNothingUnflushed ? storage.machineCrashKeepingNothingUnflushed()
+        : storage.machineCrash(random)) {
       crashesLosingWrites++;
     }
     for (long[] r : atRisk) {

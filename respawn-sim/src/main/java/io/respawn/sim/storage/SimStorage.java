@@ -218,6 +218,23 @@ public final class SimStorage {
     return !summary().equals(latest);
   }
 
+  /**
+   * Power loss in the worst crash state: nothing written since the last flush survives (one of
+   * the states {@link #machineCrash} may draw, chosen on purpose by a scenario). Returns true if
+   * the crash lost at least one change.
+   */
+  public boolean machineCrashKeepingNothingUnflushed() {
+    String latest = summary();
+    if (segmented) {
+      disk = RecordingDisk.of(disk.flushedImage());
+      inner = openSegmented();
+    } else {
+      memory.machineCrashKeepingNothingUnflushed();
+    }
+    checkRecovered();
+    return !summary().equals(latest);
+  }
+
   /** kill -9: the page cache survives, so every change made survives. */
   public void processCrash() {
     String latest = summary();

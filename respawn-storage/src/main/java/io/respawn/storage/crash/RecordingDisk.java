@@ -113,6 +113,16 @@ public final class RecordingDisk implements Disk {
     return image;
   }
 
+  /**
+   * The crash state that keeps nothing written since the last flush: every file as its last
+   * flush left it (a state {@link #crashImage} may also draw, when no unflushed piece survives).
+   */
+  public synchronized Map<String, byte[]> flushedImage() {
+    Map<String, byte[]> image = new TreeMap<>();
+    files.forEach((name, f) -> image.put(name, f.durable.clone()));
+    return image;
+  }
+
   /** Bytes written since the last flush, over all files. */
   public synchronized long unflushedBytes() {
     long total = 0;

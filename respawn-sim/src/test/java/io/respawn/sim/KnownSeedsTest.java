@@ -138,15 +138,18 @@ class KnownSeedsTest {
   }
 
   /**
-   * F7, open (FINDINGS.md): a voting backup that lost a long unflushed suffix in a machine crash
-   * falls behind a witness leader's base; the value keepers asked to send it an image can only
-   * capture at their applied index, which is above the shard-durable index, and that index cannot
-   * move while the backup is behind: no image is ever kept, and the shard stops committing.
+   * F7, fixed (FINDINGS.md): a voting backup that lost a long unflushed suffix in a machine crash
+   * fell behind a witness leader's base; the value keepers asked to send it an image could only
+   * capture at their applied index, above the shard-durable index, which could not move while
+   * the backup was behind: no image was ever kept, and the shard stopped committing (10721,
+   * 12693; and 1126, 1597, 14958, 17523 of F8). Fixed: a member that keeps no values compacts no
+   * further than the lowest image kept by the value keepers its leader heard from. 3517, 5963,
+   * 13273, 13318 and 14931 failed with that rule alone (as 10642 did): a stand-in restarted below
+   * the commit index by every heartbeat round's probe; fixed by keeping the floor after a probe.
    */
-  @org.junit.jupiter.api.Disabled("open: FINDINGS.md F7, seeds 10721 and 12693")
   @ParameterizedTest
-  @ValueSource(longs = {10721, 12693})
-  void openFindingF7IsClean(long seed) {
+  @ValueSource(longs = {10721, 12693, 1126, 1597, 14958, 17523, 3517, 5963, 13273, 13318, 14931})
+  void findingF7IsClean(long seed) {
     RunResult r = Simulation.run(seed, SimConfig.standard());
     assertThat(r.violations()).as(r.description()).isEmpty();
   }
@@ -155,24 +158,12 @@ class KnownSeedsTest {
    * F8, fixed (FINDINGS.md): 13644, a backup staging half an image from an older term's helper
    * ignored the current leader's image for ever; 17964, a primary whose commit index went back
    * in a restart could not catch up from backups that had compacted past it, and nobody was
-   * elected; 1791 (found with the F7 fix, which is not landed), a follower acknowledged only the
-   * probe point of an AppendEntries below its base.
+   * elected; 1791 (found with the F7 fix), a follower acknowledged only the probe point of an
+   * AppendEntries below its base.
    */
   @ParameterizedTest
   @ValueSource(longs = {13644, 17964, 1791})
   void findingF8IsClean(long seed) {
-    RunResult r = Simulation.run(seed, SimConfig.standard());
-    assertThat(r.violations()).as(r.description()).isEmpty();
-  }
-
-  /**
-   * F8, open (FINDINGS.md): 1126, 1597, 14958, 17523 are the F7 wedge (a witness compacted past
-   * every image the value keepers kept); F7's fix is built (branch sim7-f7) but not landed.
-   */
-  @org.junit.jupiter.api.Disabled("open: FINDINGS.md F7 and F8")
-  @ParameterizedTest
-  @ValueSource(longs = {1126, 1597, 14958, 17523})
-  void openFindingF8IsClean(long seed) {
     RunResult r = Simulation.run(seed, SimConfig.standard());
     assertThat(r.violations()).as(r.description()).isEmpty();
   }

@@ -776,7 +776,7 @@ public final class Replica {
     if (heartbeat) {
       long seq = lease.nextHeartbeat(nowNanos);
       outbox.add(new AppendEntries(self, peer, term, log.lastIndex(), log.lastTerm(), List.of(),
-          commitIndex, seq, leaderDurableFor(peer), flushWantedIndex));
+          commitIndex, seq, leaderDurableFor(peer), flushWantedFor(peer)));
       pr.lastSendNanos = nowNanos;
     }
   }
@@ -1723,7 +1723,7 @@ public final class Replica {
         long prevIndex = Math.max(log.snapshotIndex(), Math.min(pr.matchIndex, log.lastIndex()));
         outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex),
             List.of(), commitIndex, lease.nextHeartbeat(nowNanos), leaderDurableFor(peer),
-            flushWantedIndex));
+            flushWantedFor(peer)));
         pr.lastSendNanos = nowNanos;
       }
       return;
@@ -1795,7 +1795,7 @@ public final class Replica {
     }
     long seq = lease.nextHeartbeat(nowNanos);
     outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex), entries,
-        commitIndex, seq, leaderDurableFor(peer), flushWantedIndex));
+        commitIndex, seq, leaderDurableFor(peer), flushWantedFor(peer)));
     pr.nextIndex = prevIndex + entries.size() + 1;
     pr.lastSendNanos = nowNanos;
   }
@@ -1874,6 +1874,31 @@ public final class Replica {
     committedInTerm = true;
     updateDurable();
     onCommitted();
+  }
+
+  /**
+   * Leader: the flush {@code peer} is asked for with its AppendEntries ({@code flushWanted}). A
+   * member that keeps values is asked for {@link #flushWantedIndex}; a witness only when its flush
+   * can be needed for the durable index: when no witness stands in for a backup and the leader
+   * with the value-keeping voters is a write-quorum-shaped set by itself (a 1+1+1 shard: the
+   * primary and the backup), {@link #updateDurable} never needs a witness's flush, which then
+   * comes within the flush interval instead. Asked at once, its fsync would follow every DURABLE
+   * batch (its entries arrive once the value keepers flushed them) and compete with theirs for
+   * the disk; on one machine, on the path of every DURABLE write.
+   */
+  private long flushWantedFor(NodeId peer) {
+    if (flushWantedIndex == 0 || membership.role(peer) != Role.WITNESS || !standIns.isEmpty()) {
+      return flushWantedIndex;
+    }
+    Set<NodeId> valueKeepers = new LinkedHashSet<>();
+    valueKeepers.add(self);
+    for (NodeId id : membership.allVoters()) {
+      if (membership.role(id) != Role.WITNESS) {
+        valueKeepers.add(id);
+      }
+    }
+    return Quorum.isCommitQuorum(membership, valueKeepers, standIns, config.variant())
+        ? 0 : flushWantedIndex;
   }
 
   /**

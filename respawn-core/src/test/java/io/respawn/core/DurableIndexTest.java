@@ -4,6 +4,8 @@ import static io.respawn.core.Cluster.n;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -43,6 +45,55 @@ class DurableIndexTest {
     c.deliverAll();
     assertThat(l.durableIndex()).isGreaterThanOrEqualTo(idx).isLessThanOrEqualTo(l.commitIndex());
     assertThat(c.r(2).durableIndex()).as("only a leader knows").isEqualTo(-1);
+  }
+
+  /** A DURABLE proposal on the leader: its followers are asked to flush it at once. */
+  private static long proposeDurable(Cluster c, String v) {
+    Replica l = c.leader();
+    Proposal p = l.propose(List.of(Command.of(v.getBytes(StandardCharsets.UTF_8),
+        ("k" + v).getBytes(StandardCharsets.UTF_8))), true, c.now(l.id()));
+    assertThat(p.accepted()).isTrue();
+    c.handle(l.id(), p.ready());
+    return p.index(0);
+  }
+
+  /**
+   * In a 1+1+1 shard the primary and the backup are a write quorum by themselves, so a DURABLE
+   * write never needs the witness's flush: the witness is not asked to flush at once (its fsync
+   * would follow every DURABLE batch and compete with theirs for the disk) and the write still
+   * becomes durable. Once the backup is down and the witness stands in for it, its flush counts,
+   * and it is asked.
+   */
+  @Test
+  void aWitnessIsAskedToFlushAtOnceOnlyWhenItsFlushCanMakeAWriteDurable() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1)); // P1 B2 W3
+    Replica l = c.r(1);
+    List<Message.AppendEntries> sent = new ArrayList<>();
+    c.dropIf = m -> {
+      if (m instanceof Message.AppendEntries ae) {
+        sent.add(ae);
+      }
+      return false;
+    };
+    long idx = proposeDurable(c, "d");
+    c.run(300);
+    assertThat(l.durableIndex()).isGreaterThanOrEqualTo(idx);
+    assertThat(sent).filteredOn(ae -> ae.to().equals(n(2)))
+        .anyMatch(ae -> ae.flushWanted() >= idx);
+    assertThat(sent).filteredOn(ae -> ae.to().equals(n(3)) && !ae.entries().isEmpty())
+        .isNotEmpty().allMatch(ae -> ae.flushWanted() < idx);
+
+    c.down.add(n(2));
+    assertThat(l.standIn(n(2), n(3))).isTrue();
+    c.handle(n(1), l.ready());
+    c.run(300);
+    sent.clear();
+    long idx2 = proposeDurable(c, "e");
+    c.run(300);
+    assertThat(sent).filteredOn(ae -> ae.to().equals(n(3)))
+        .anyMatch(ae -> ae.flushWanted() >= idx2);
+    assertThat(l.durableIndex()).isGreaterThanOrEqualTo(idx2);
+    c.checkSafety();
   }
 
   @Test

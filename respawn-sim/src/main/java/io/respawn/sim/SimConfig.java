@@ -265,15 +265,23 @@ public record SimConfig(
    * The runtime's snapshot policy for this run: tiny chunks and a tight rate, to exercise both,
    * and a tail behind the snapshot capped at {@link #SNAPSHOT_TAIL_BYTES_MAX} bytes as well as
    * entries, so the byte cap production uses ({@code snapshot-tail-bytes}) decides where the
-   * log is cut in the sweep too.
+   * log is cut in the sweep too. Seeds of one parity run with production's growth gate ({@code
+   * snapshot-log-growth-percent} 100: a value keeper captures only once the commands applied
+   * since its last image carry as many bytes as that image), the others without it, so the
+   * sweep covers both ways a capture is started.
    */
-  public io.respawn.node.snapshot.SnapshotPolicy snapshotPolicy() {
+  public io.respawn.node.snapshot.SnapshotPolicy snapshotPolicy(long seed) {
     if (snapshotEntriesMin == 0) {
       return io.respawn.node.snapshot.SnapshotPolicy.OFF;
     }
     return new io.respawn.node.snapshot.SnapshotPolicy(snapshotEntriesMin,
         Math.max(1, snapshotEntriesMin / 4), 64, 2, 16 * 1024, 100, 1 << 20, 0,
-        SNAPSHOT_TAIL_BYTES_MAX);
+        SNAPSHOT_TAIL_BYTES_MAX, growthGatePercent(seed));
+  }
+
+  /** The growth gate of seed {@code seed}'s run: 100 % for even seeds, none for odd ones. */
+  public static int growthGatePercent(long seed) {
+    return seed % 2 == 0 ? 100 : 0;
   }
 
   /** A few entries' worth (each counts 64 bytes of header plus its command). */

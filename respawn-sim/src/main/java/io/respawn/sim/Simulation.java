@@ -146,7 +146,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       int id = i;
       SimNode node = new SimNode(id, s -> replicaConfig(id, s), runtimeConfig(), newStorage(),
           clock, events, network, nodeRandom, config.timing(), config.workload().keyCount(),
-          clientCount + 1, this, config.durableAckEarly(), config.snapshotPolicy());
+          clientCount + 1, this, config.durableAckEarly(), config.snapshotPolicy(seed));
       node.setClientEndpointBase(REPLICAS);
       node.setWarmUpMillisMax(takeover.warmUpMillisMax());
       node.setFsyncMode(config.effectiveFsyncMode());

@@ -270,8 +270,9 @@ final class PullAnswers implements AutoCloseable {
       scan = new Scan(request.term(), nowNanos);
       scans.put(request.from(), scan);
       scansStarted.incrementAndGet();
-      log.info("BatchPull from {} (term {}): GC paused, streaming the hot log, then the cold "
-          + "log", request.from(), request.term());
+      log.info("BatchPull from {} (term {}) at {}: GC paused, sending the popular set ({} "
+          + "keys), then the hot log, then the cold log", request.from(), request.term(),
+          request.cursor().phase(), store.stats().hotKeys());
     }
     scan.heardAtNanos = nowNanos;
     sendChunk(new ChunksLeft(request), nowNanos);

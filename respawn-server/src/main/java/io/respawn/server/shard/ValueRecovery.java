@@ -30,8 +30,10 @@ import java.util.function.LongSupplier;
  * a backup (DESIGN §5.3 step 4, §5.4). Three kinds of pull:
  *
  * <ul>
- *   <li><b>BatchPull</b> ({@link BatchPull}): the background copy streams the backup's logs, hot
- *       log first (the keys clients use most), in chunks of {@link #BATCH_CHUNK_BYTES} log bytes.
+ *   <li><b>BatchPull</b> ({@link BatchPull}): the background copy gets the records of the
+ *       backup's popular set first (the keys clients use most, read by hash wherever they live),
+ *       then streams the backup's hot log and its cold log, in chunks of {@link
+ *       #BATCH_CHUNK_BYTES} log bytes.
  *       Offline: {@link #BATCH_CHUNKS_IN_FLIGHT} chunks per request, back to back. Online: paced
  *       by {@link CopyPace}, a rate derived from the priority-pull latency measured here, one
  *       chunk per request while a priority pull waits (so a command waiting for its key queues
@@ -402,7 +404,12 @@ final class ValueRecovery {
     BatchPullCursor cursor = batchCursor;
     m.put("respawn_recovery_background", !active ? "none"
         : background == Background.SWEEP ? "sweep"
-        : cursor.isDone() ? "sweep" : cursor.log() == LogKind.HOT ? "batch-hot" : "batch-cold");
+        : switch (cursor.phase()) {
+          case POPULAR -> "batch-popular";
+          case HOT -> "batch-hot";
+          case COLD -> "batch-cold";
+          case DONE -> "sweep";
+        });
     m.put("respawn_recovery_keys_left", leading ? stateMachine.unknownKeyCount() : 0);
     m.put("respawn_recovery_bytes_pulled", bytesPulled);
     m.put("respawn_recovery_batch_chunks", batchChunks);
@@ -884,6 +891,7 @@ final class ValueRecovery {
     if (warmDone || warmSource == null) {
       return;
     }
+    // The hot set is here once the scan has sent the popular set and the hot log.
     if (warmCursor.isDone() || warmCursor.log() == LogKind.COLD || stagedBytes >= STAGED_BYTES_MAX) {
       warmDone = true;
       lastWarmUpMillis = (nowNanos - warmStartedAtNanos) / 1_000_000;

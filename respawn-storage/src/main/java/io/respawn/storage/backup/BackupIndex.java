@@ -146,6 +146,27 @@ final class BackupIndex implements AutoCloseable {
   }
 
   /**
+   * The slot of a live key whose {@link KeyHash} is {@code hash}, or -1 (a popularity report
+   * names keys by hash only). Should two live keys share a hash, the first in the probe run is
+   * returned. The home slot is the hash's tag, so this probes one run and reads the key of each
+   * slot whose tag matches.
+   */
+  int findByHash(long hash) {
+    int tag = tag(hash);
+    int i = tag & mask;
+    while (true) {
+      int t = tagAt(i);
+      if (t == 0) {
+        return -1;
+      }
+      if (t == tag && refAt(i) != DELETED && KeyHash.of(key(i)) == hash) {
+        return i;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /**
    * Adds key (absent) with the given fields; returns nothing because a rebuild may move slots:
    * look the key up again to touch it.
    */

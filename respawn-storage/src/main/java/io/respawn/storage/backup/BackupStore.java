@@ -719,7 +719,8 @@ public final class BackupStore implements AutoCloseable {
 
   /**
    * Starts a BatchPull scan: pauses GC (so no record moves behind the cursor), drains the buffer
-   * into the logs, and returns the cursor at the start of the hot log. Every key's version that
+   * into the logs, and returns the cursor at the start of the scan (the popular set, then the hot
+   * and the cold log; {@link BackupPulls}). Every key's version that
    * was newest at this moment is returned by the scan, unless a newer one is applied meanwhile
    * (the caller gets that one from the replicated log). End with {@link #endBatchPull}.
    */
@@ -734,7 +735,10 @@ public final class BackupStore implements AutoCloseable {
     return BatchPullCursor.START;
   }
 
-  /** The next chunk of about bytesMax log bytes after cursor (current versions only). */
+  /**
+   * The next chunk after cursor (current versions only): about bytesMax log bytes, or in the
+   * popular set a few records read one by one ({@link BackupPulls}).
+   */
   public BatchPullChunk batchPull(BatchPullCursor cursor, int bytesMax) {
     if (bytesMax < BackupFormat.PAGE_BYTES || bytesMax > (256 << 20)) {
       throw new IllegalArgumentException(

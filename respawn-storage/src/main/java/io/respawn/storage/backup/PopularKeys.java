@@ -39,6 +39,8 @@ final class PopularKeys {
   private LongsSketch previous;
   private int reportsInEpoch;
   private volatile LongHashSet hot = LongHashSet.EMPTY;
+  /** The hot set's hashes, most popular first (the order of the sketch's estimates). */
+  private volatile long[] ranked = new long[0];
   private volatile long version;
   private long reports;
   private long sampledKeys;
@@ -83,6 +85,7 @@ final class PopularKeys {
       keys[i] = rows[i].getItem();
     }
     hot = LongHashSet.of(keys, n);
+    ranked = keys;
     version++;
   }
 
@@ -92,6 +95,14 @@ final class PopularKeys {
 
   boolean isHot(byte[] key) {
     return isHot(KeyHash.of(key));
+  }
+
+  /**
+   * The hot set's key hashes, most popular first (a shared array: do not change it). BatchPull
+   * streams their records before the logs ({@link BackupPulls}), wherever they live.
+   */
+  long[] ranked() {
+    return ranked;
   }
 
   int hotKeys() {

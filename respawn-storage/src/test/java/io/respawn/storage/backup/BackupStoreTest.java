@@ -361,14 +361,19 @@ class BackupStoreTest {
       model.remove("k5");
 
       BatchPullCursor cursor = store.startBatchPull();
+      assertThat(cursor.phase()).isEqualTo(BatchPullCursor.Phase.POPULAR);
       Map<String, String> pulled = new HashMap<>();
+      Map<String, String> popular = new HashMap<>();
       List<String> order = new ArrayList<>();
       int chunks = 0;
       while (!cursor.isDone()) {
+        boolean inPopularSet = cursor.phase() == BatchPullCursor.Phase.POPULAR;
         BatchPullChunk chunk = store.batchPull(cursor, 4096);
         for (BackupEntry e : chunk.entries()) {
           order.add(s(e.key()));
-          assertThat(pulled.put(s(e.key()), s(e.value()))).as("pulled twice: %s", s(e.key())).isNull();
+          // The popular set's records come first, and again with their log.
+          assertThat((inPopularSet ? popular : pulled).put(s(e.key()), s(e.value())))
+              .as("pulled twice: %s", s(e.key())).isNull();
         }
         cursor = BatchPullCursor.fromBytes(chunk.next().toBytes()); // persisted and resumed
         chunks++;
@@ -377,7 +382,57 @@ class BackupStoreTest {
       assertThat(chunks).isGreaterThan(3);
       assertThat(pulled.remove("k5")).isNull(); // the tombstone came too
       assertThat(pulled).isEqualTo(model);
+      assertThat(popular).isEqualTo(Map.of("k7", model.get("k7"), "k8", model.get("k8")));
       assertThat(order.subList(0, 2)).containsExactlyInAnyOrder("k7", "k8");
+    }
+  }
+
+  /**
+   * Keys that became popular after they were written (a bulk load, then reads) sit in the cold
+   * log; the scan still sends them first, found by hash through the index, most popular first,
+   * a bounded number of reads per chunk; a hash with no key is skipped.
+   */
+  @Test
+  void batchPullSendsThePopularSetFirstWhereverItsRecordsLive() throws Exception {
+    try (BackupStore store = BackupStore.open(new RecordingDisk(),
+        small().toBuilder().hotKeysMax(100).build())) {
+      long index = 0;
+      for (int i = 0; i < 400; i++) {
+        store.apply(b("c" + i), b(i + "v".repeat(300)), 1, ++index);
+      }
+      store.flush();
+      // Read later, never written since: 40 popular keys, c0 the most popular.
+      List<Long> report = new ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        for (int n = 0; n < 40 - i; n++) {
+          report.add(KeyHash.of(b("c" + (i * 7))));
+        }
+      }
+      report.add(KeyHash.of(b("never written")));
+      store.reportPopularity(report.stream().mapToLong(Long::longValue).toArray());
+      assertThat(store.logOf(b("c0"))).isEqualTo(LogKind.COLD);
+
+      BatchPullCursor cursor = store.startBatchPull();
+      List<String> popular = new ArrayList<>();
+      int popularChunks = 0;
+      while (cursor.phase() == BatchPullCursor.Phase.POPULAR) {
+        BatchPullChunk chunk = store.batchPull(cursor, 1 << 20);
+        assertThat(chunk.entries()).hasSizeLessThanOrEqualTo(
+            BackupPulls.POPULAR_READS_PER_CHUNK_MAX);
+        for (BackupEntry e : chunk.entries()) {
+          popular.add(s(e.key()));
+          assertThat(s(e.value())).isEqualTo(value(store, s(e.key())));
+        }
+        cursor = chunk.next();
+        popularChunks++;
+      }
+      store.endBatchPull();
+      assertThat(popularChunks).isEqualTo(3);
+      assertThat(popular).hasSize(40).doesNotHaveDuplicates();
+      // Chunks go most popular first (within one, in the order of their place on disk).
+      assertThat(popular.subList(0, BackupPulls.POPULAR_READS_PER_CHUNK_MAX)).contains("c0");
+      assertThat(popular.subList(32, 40)).contains("c" + (39 * 7));
+      assertThat(cursor).isEqualTo(BatchPullCursor.LOGS);
     }
   }
 

@@ -28,7 +28,7 @@ class RecoveryIT {
   static final int VALUE_BYTES = 200;
   @TempDir Path tmp;
 
-  private static Map<String, String> info(int port) {
+  static Map<String, String> info(int port) {
     Map<String, String> out = new LinkedHashMap<>();
     try (Jedis j = new Jedis("127.0.0.1", port, 5_000)) {
       for (String line : j.info().split("\r?\n")) {
@@ -45,7 +45,7 @@ class RecoveryIT {
    * Waits until member 1 leads and takes a write (the witness may win the first election and
    * then hand leadership back to it).
    */
-  private static void awaitSteadyPrimary(int port) throws InterruptedException {
+  static void awaitSteadyPrimary(int port) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       try (Jedis j = new Jedis("127.0.0.1", port, 5_000)) {
@@ -67,7 +67,7 @@ class RecoveryIT {
    * sent again to the member it names (they did not take effect). Every other answer must be OK
    * (or 1 for DEL).
    */
-  private static void writeAll(int firstPort, List<String> keys, Map<String, String> values)
+  static void writeAll(int firstPort, List<String> keys, Map<String, String> values)
       throws InterruptedException {
     List<String> left = keys;
     int port = firstPort;
@@ -107,7 +107,7 @@ class RecoveryIT {
    * that says the command did not run (TRYAGAIN other than a full write queue, LOADING,
    * CLUSTERDOWN), for up to 60 s.
    */
-  private static <T> T retrying(int port, java.util.function.Function<Jedis, T> op)
+  static <T> T retrying(int port, java.util.function.Function<Jedis, T> op)
       throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     RuntimeException last = null;
@@ -132,7 +132,7 @@ class RecoveryIT {
   }
 
   /** Waits until the member on {@code port} answers INFO (it may start after the others). */
-  private static void awaitAnswers(int port) throws InterruptedException {
+  static void awaitAnswers(int port) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       try {

@@ -23,9 +23,16 @@ package io.respawn.server.shard;
  *       #COPY_STRETCH_MAX}, at least {@link #RATE_MIN_BYTES_PER_SECOND}.
  * </ul>
  *
+ * <p>A third cost bounds the rate from above: the <b>install time of a chunk</b> on this member's
+ * event loop ({@link #onChunkInstall}), which also serves its clients, so every install delays
+ * the commands queued behind it, whether they need a pull or not. The <b>loop cap</b> is the rate
+ * at which installs would take {@link #LOOP_SHARE_MAX} of the loop's time: {@code LOOP_SHARE_MAX
+ * × chunk bytes / install time} ({@link #loopCapBytesPerSecond}). It never pushes the rate below
+ * the floor (the copy's length stays bounded).
+ *
  * <p>Once per {@link #PERIOD_NANOS} the rate is multiplied by {@code target / latency}, bounded to
- * [{@link #SHRINK_MAX}, {@link #GROWTH_MAX}] per period, and kept within [floor, {@link
- * #RATE_MAX_BYTES_PER_SECOND}], where {@code latency} is the mean latency of the priority pulls
+ * [{@link #SHRINK_MAX}, {@link #GROWTH_MAX}] per period, and kept within [floor, min({@link
+ * #RATE_MAX_BYTES_PER_SECOND}, loop cap)], where {@code latency} is the mean latency of the priority pulls
  * answered in the period, or the wait of the oldest one still unanswered if that is longer (a pull
  * stuck behind the copy counts before it is answered). A period in which no priority pull was
  * answered or waited grows the rate by {@link #GROWTH_MAX}: nobody waits for the backup, so the
@@ -70,6 +77,15 @@ final class CopyPace {
   static final double SHRINK_MAX = 0.5;
   /** Weight of a new sample in the moving averages of the idle latency and the copy's rate. */
   static final double SAMPLE_WEIGHT = 0.25;
+  /**
+   * The share of the event loop's time the copy's installs may take: the rest is the commands'.
+   * At half, a chunk installed in 1 ms allows 128 MiB/s; commands at a few thousand a second
+   * take a few per cent of the loop, so this bounds the copy only when installs get slow (a
+   * loaded machine), where its head-of-line delays would otherwise pile up.
+   */
+  static final double LOOP_SHARE_MAX = 0.5;
+  /** Log bytes of one BatchPull chunk, the unit of an install. */
+  static final long CHUNK_BYTES = ValueRecovery.BATCH_CHUNK_BYTES;
 
   private volatile double bytesPerSecond = RATE_START_BYTES_PER_SECOND;
   private long periodEndsAtNanos = Long.MIN_VALUE;
@@ -79,6 +95,8 @@ final class CopyPace {
   private volatile double idleLatencyNanos;
   /** Moving average of the copy's unpaced rate (bytes of values a second), 0 before one. */
   private volatile double copyBytesPerSecond;
+  /** Moving average of the time one chunk's install took on the event loop, 0 before one. */
+  private volatile double chunkInstallNanos;
 
   /**
    * A priority pull was answered after {@code nanos}; {@code copyIdle}: no BatchPull request was
@@ -105,6 +123,29 @@ final class CopyPace {
     double rate = bytes * 1e9 / nanos;
     double avg = copyBytesPerSecond;
     copyBytesPerSecond = avg == 0 ? rate : avg + SAMPLE_WEIGHT * (rate - avg);
+  }
+
+  /** One BatchPull chunk's values were installed in {@code nanos} on the event loop. */
+  void onChunkInstall(long nanos) {
+    if (nanos <= 0) {
+      return;
+    }
+    double avg = chunkInstallNanos;
+    chunkInstallNanos = avg == 0 ? nanos : avg + SAMPLE_WEIGHT * (nanos - avg);
+  }
+
+  /** Moving average of a chunk's install time (0 before one). Any thread. */
+  long chunkInstallNanos() {
+    return (long) chunkInstallNanos;
+  }
+
+  /**
+   * The rate at which installs take {@link #LOOP_SHARE_MAX} of the event loop; unbounded
+   * (infinity) before an install was measured. Any thread.
+   */
+  double loopCapBytesPerSecond() {
+    double install = chunkInstallNanos;
+    return install == 0 ? Double.POSITIVE_INFINITY : LOOP_SHARE_MAX * CHUNK_BYTES * 1e9 / install;
   }
 
   /** The priority-pull latency the rate aims at now. */
@@ -138,8 +179,9 @@ final class CopyPace {
         Math.max(0, oldestWaitNanos));
     double factor = latency == 0 ? GROWTH_MAX
         : Math.clamp((double) targetNanos() / latency, SHRINK_MAX, GROWTH_MAX);
-    bytesPerSecond = Math.clamp(bytesPerSecond * factor, floorBytesPerSecond(),
-        RATE_MAX_BYTES_PER_SECOND);
+    double floor = floorBytesPerSecond();
+    double ceiling = Math.max(floor, Math.min(RATE_MAX_BYTES_PER_SECOND, loopCapBytesPerSecond()));
+    bytesPerSecond = Math.clamp(bytesPerSecond * factor, floor, ceiling);
     periodReplies = 0;
     periodLatencyNanos = 0;
     periodEndsAtNanos = nowNanos + PERIOD_NANOS;
@@ -159,6 +201,7 @@ final class CopyPace {
     bytesPerSecond = RATE_START_BYTES_PER_SECOND;
     idleLatencyNanos = 0;
     copyBytesPerSecond = 0;
+    chunkInstallNanos = 0;
     periodEndsAtNanos = Long.MIN_VALUE;
     periodReplies = 0;
     periodLatencyNanos = 0;

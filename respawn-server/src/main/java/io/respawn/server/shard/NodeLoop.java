@@ -80,6 +80,13 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   static final long OUTBOUND_HOLD_NANOS_MAX = 200_000L;
   /**
+   * A pass that has run this long ends after the BatchPull chunk it just installed, and the
+   * next pass is queued behind the event loop's other work: this member's clients are served on
+   * the same loop, so a command waits for at most about one chunk's install (a few hundred
+   * values, ~1 ms), not for every chunk that arrived meanwhile.
+   */
+  static final long PASS_AFTER_CHUNK_NANOS_MAX = 250_000L;
+  /**
    * Whether the runtime's messages of a pass go out together, redundant acknowledgements dropped
    * ({@link OutboundBatch}); {@code -Drespawn.outboundBatch=false} sends each at once (for
    * comparisons).
@@ -392,6 +399,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         recovery.onReply(r, now);
       } else if (input instanceof BatchPullReply r) {
         recovery.onBatchReply(r, now);
+        if (System.nanoTime() - now >= PASS_AFTER_CHUNK_NANOS_MAX) {
+          break; // the rest in the next pass, after the clients' commands queued meanwhile
+        }
       } else if (input instanceof BatchPull p) {
         if (p.term() != 0) {
           transport.sendPull(recovery.answerWithoutLogs(p)); // no logs here to stream

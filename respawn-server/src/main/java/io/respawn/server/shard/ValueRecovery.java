@@ -430,6 +430,9 @@ final class ValueRecovery {
     m.put("respawn_recovery_copy_floor_bytes_per_s",
         paced ? (long) pace.floorBytesPerSecond() : 0);
     m.put("respawn_recovery_copy_target_us", paced ? pace.targetNanos() / 1_000 : 0);
+    m.put("respawn_recovery_copy_install_us", paced ? pace.chunkInstallNanos() / 1_000 : 0);
+    m.put("respawn_recovery_copy_loop_cap_bytes_per_s",
+        paced ? (long) Math.min(pace.loopCapBytesPerSecond(), CopyPace.RATE_MAX_BYTES_PER_SECOND) : 0);
     m.put("respawn_recovery_warmups", warmUps);
     m.put("respawn_recovery_warmups_cancelled", warmUpsCancelled);
     m.put("respawn_recovery_warmup_last_ms", lastWarmUpMillis);
@@ -616,7 +619,12 @@ final class ValueRecovery {
       batchSource = from.getFirst();
     }
     int chunks = BATCH_CHUNKS_IN_FLIGHT;
-    if (mode == RecoveryMode.ONLINE) {
+    // The popular set is not paced: its keys are the ones commands would otherwise wait for,
+    // one priority pull each, so bringing them sooner is what keeps priority pulls few. Its
+    // chunks are a few random reads each, no longer than a log chunk's read, and the backup
+    // answers a priority pull between any two chunks.
+    boolean popular = batchCursor.phase() == BatchPullCursor.Phase.POPULAR;
+    if (mode == RecoveryMode.ONLINE && !popular) {
       if (batchRequestId == 0 && nowNanos < batchNextSendAtNanos) {
         return; // paced: the rate says not yet
       }
@@ -626,7 +634,8 @@ final class ValueRecovery {
     batchRequestId = requestId.incrementAndGet();
     batchHeardAtNanos = nowNanos;
     batchSentAtNanos = nowNanos;
-    batchAskedBytes = (long) chunks * BATCH_CHUNK_BYTES;
+    // The copy's unpaced rate (the pace's floor) is measured on the logs' sequential chunks.
+    batchAskedBytes = popular ? 0 : (long) chunks * BATCH_CHUNK_BYTES;
     send.accept(new BatchPull(self, batchSource, batchRequestId, term, batchCursor, chunks,
         BATCH_CHUNK_BYTES));
   }
@@ -707,8 +716,13 @@ final class ValueRecovery {
     }
     batchChunks++;
     installStagedIfVouched(reply);
+    LongSupplier now = clock; // the install's cost on this loop, in real time (tests: theirs)
+    long installStartNanos = now.getAsLong();
     int installed = install(reply.appliedIndex(), reply.values());
     batchKeys += installed;
+    if (mode == RecoveryMode.ONLINE && installed > 0) {
+      pace.onChunkInstall(now.getAsLong() - installStartNanos);
+    }
     if (reply.requestId() != batchRequestId) {
       return; // an answer to a request given up on: its values are as good, its cursor is not
     }
@@ -717,7 +731,7 @@ final class ValueRecovery {
     lastReply = "BatchPull #" + reply.requestId() + " from " + reply.from() + ": applied "
         + reply.appliedIndex() + ", " + reply.values().size() + " records, " + installed
         + " installed, next " + reply.next();
-    if (reply.last() || reply.next().isDone()) {
+    if ((reply.last() || reply.next().isDone()) && batchAskedBytes > 0) {
       pace.onCopyService(batchAskedBytes, nowNanos - batchSentAtNanos);
     }
     if (reply.next().isDone()) {

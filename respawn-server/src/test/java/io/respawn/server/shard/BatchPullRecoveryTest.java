@@ -285,7 +285,17 @@ class BatchPullRecoveryTest {
         RecoveryMode.ONLINE).clock(() -> clock[0]);
     recovery.start(List.of(BACKUP), 2, 0);
     recovery.tick(0);
+    // The popular set first (empty here: no popularity report came), unpaced and not measured.
+    BatchPull popular = (BatchPull) toBackup.getFirst();
+    assertThat(popular.cursor()).isEqualTo(BatchPullCursor.START);
+    assertThat(popular.chunksMax()).isEqualTo(ValueRecovery.BATCH_CHUNKS_IN_FLIGHT);
+    deliverOnce(recovery, 0);
+    assertThat((long) recovery.info().get("respawn_recovery_copy_floor_bytes_per_s"))
+        .as("no rate measured yet").isEqualTo((long) CopyPace.RATE_MIN_BYTES_PER_SECOND);
+    recovery.tick(0);
     BatchPull first = (BatchPull) toBackup.getFirst();
+    assertThat(first.cursor().phase()).as("the request's later chunks went on with the logs")
+        .isEqualTo(BatchPullCursor.Phase.COLD);
     assertThat(first.chunksMax()).as("64 MiB/s: a tenth of a second holds more than 4 chunks")
         .isEqualTo(ValueRecovery.BATCH_CHUNKS_IN_FLIGHT);
     // The request's chunks arrive 12 ms after it was sent: unpaced, the copy would go at 83

@@ -32,10 +32,10 @@ public record BackupSettings(double sampleProbability, long reportIntervalMillis
    * PopularitySampler}), up to every request: a primary at 2,000 requests a second samples all
    * of them, and the backup's hot set (the popular set a new primary pulls first) holds the keys
    * clients use, not a handful. As many as a report carries ({@link
-   * io.respawn.server.peer.ValuePull#REPORT_HASHES_MAX}, 32 KiB of hashes): at zipf 0.99 over
-   * 1,000,000 keys, the keys sampled in two 8-report epochs at 2,000 requests a second cover
-   * ~58 % of accesses sampling every request, ~53 % sampling half (docs/recovery.md). The
-   * backup's sketch has a fixed size.
+   * io.respawn.server.peer.ValuePull#REPORT_HASHES_MAX}, 32 KiB of hashes): the keys sampled
+   * twice, which a new primary pulls first, double with the samples (E2's 12 s at 2,000 requests
+   * a second: ~500 keys sampling half, ~1,100 sampling all; docs/recovery.md). The backup's
+   * sketch has a fixed size.
    */
   public static final int SAMPLES_PER_REPORT_MIN = io.respawn.server.peer.ValuePull.REPORT_HASHES_MAX;
   /**

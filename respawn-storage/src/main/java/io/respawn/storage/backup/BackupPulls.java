@@ -10,8 +10,9 @@ import java.util.List;
  * The reads online recovery makes of a backup (DESIGN.md §5.3, the seed's BatchPull and
  * PriorityPull), on the caller's thread.
  *
- * <p>BatchPull first sends the records of the popular set (the {@link PopularKeys} hot set, fed by
- * the primary's samples of its reads and writes), most popular first, wherever they live: a key
+ * <p>BatchPull first sends the records of the popular set (the keys of the {@link PopularKeys} hot
+ * set sampled at least twice: the sketch is fed by the primary's samples of its reads and
+ * writes), most popular first, wherever they live: a key
  * is found by its hash through the index, and a chunk's records are read in the order of their
  * place on disk, one positional read each. After a bulk load the keys clients only read stay in
  * the cold log; without this phase a new primary would get them only when the scan of the cold
@@ -29,11 +30,13 @@ import java.util.List;
 final class BackupPulls {
   private static final int ATTEMPTS_MAX = 100;
   /**
-   * Keys of the popular set a scan sends at most, most popular first; the rest come with the
-   * logs. Each costs a random read (~200 us for 4 KiB on the development machine's disk, against
-   * ~4 us per 512-byte record of a sequential read), so the phase is kept to what pays: at zipf
-   * 0.99 the first 8,192 keys of a sketch fed by ~24,000 samples cover almost all of what the
-   * sample covers (58 % of accesses at 1,000,000 keys, 52 % at 4,000,000; docs/recovery.md).
+   * Keys of the popular set a scan sends at most, most popular first, of those sampled at least
+   * twice ({@link PopularKeys#REPEATED_SAMPLES_MIN}); the rest come with the logs. Each costs a
+   * random read (~200 us for 4 KiB on the development machine's disk, against ~4 us per
+   * 512-byte record of a sequential read), so the phase is kept to what pays: keys sampled once
+   * are mostly chance, and under YCSB's scrambled zipfian 0.99 the ~1,000 keys sampled twice of
+   * ~24,000 samples cover 28 % of accesses where all ~17,000 sampled cover 31 %
+   * (docs/recovery.md).
    */
   static final int POPULAR_KEYS_MAX = 8_192;
   /**
@@ -120,8 +123,9 @@ final class BackupPulls {
    */
   private static BatchPullChunk popularChunk(BackupStore store, BatchPullCursor cursor,
       int bytesMax) {
-    long[] ranked = store.popular.ranked();
-    int limit = Math.min(ranked.length, POPULAR_KEYS_MAX);
+    PopularKeys.Ranked set = store.popular.ranked();
+    long[] ranked = set.hashes();
+    int limit = Math.min(set.repeated(), POPULAR_KEYS_MAX);
     int rank = (int) Math.min(cursor.offset(), limit);
     List<Found> found = new ArrayList<>();
     long bytes = 0;

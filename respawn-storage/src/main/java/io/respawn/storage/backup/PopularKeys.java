@@ -40,7 +40,19 @@ final class PopularKeys {
   private int reportsInEpoch;
   private volatile LongHashSet hot = LongHashSet.EMPTY;
   /** The hot set's hashes, most popular first (the order of the sketch's estimates). */
-  private volatile long[] ranked = new long[0];
+  private volatile Ranked ranked = new Ranked(new long[0], 0);
+
+  /**
+   * The hot set's key hashes, most popular first, and how many of the first are {@code
+   * repeated}: sampled at least {@link #REPEATED_SAMPLES_MIN} times (the sketch's lower bound).
+   */
+  record Ranked(long[] hashes, int repeated) {}
+
+  /**
+   * A key sampled once says little about its popularity: when most accesses spread over many
+   * keys (YCSB's scrambled zipfian), most keys of the set were sampled once, by chance.
+   */
+  static final long REPEATED_SAMPLES_MIN = 2;
   private volatile long version;
   private long reports;
   private long sampledKeys;
@@ -81,11 +93,15 @@ final class PopularKeys {
     // Rows come sorted by estimate, largest first.
     int n = Math.min(rows.length, hotKeysMax);
     long[] keys = new long[n];
+    int repeated = 0;
     for (int i = 0; i < n; i++) {
       keys[i] = rows[i].getItem();
+      if (repeated == i && rows[i].getLowerBound() >= REPEATED_SAMPLES_MIN) {
+        repeated++;
+      }
     }
     hot = LongHashSet.of(keys, n);
-    ranked = keys;
+    ranked = new Ranked(keys, repeated);
     version++;
   }
 
@@ -99,9 +115,10 @@ final class PopularKeys {
 
   /**
    * The hot set's key hashes, most popular first (a shared array: do not change it). BatchPull
-   * streams their records before the logs ({@link BackupPulls}), wherever they live.
+   * streams the records of the repeated ones before the logs ({@link BackupPulls}), wherever
+   * they live.
    */
-  long[] ranked() {
+  Ranked ranked() {
     return ranked;
   }
 

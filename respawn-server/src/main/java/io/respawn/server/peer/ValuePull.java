@@ -28,10 +28,12 @@ import java.util.zip.CRC32C;
  * | from u32 | to u32 | reportSeq i64 | requestsSampled i64 | count u32 |
  * | count x keyHash i64 |                     count <= {@link #REPORT_HASHES_MAX}
  *
- * BATCH_PULL (19), primary -> backup: stream the backup's logs, hot first (term 0: cancel)
+ * BATCH_PULL (19), primary -> backup: the popular set, then the backup's logs, hot first (term
+ * 0: cancel)
  * | from u32 | to u32 | requestId i64 | term i64 | cursor (17 bytes) | chunksMax u32 |
  * | chunkBytesMax u32 |
- *     cursor: {@code BatchPullCursor#toBytes} (log u8 | segmentId u64 | offset u64)
+ *     cursor: {@code BatchPullCursor#toBytes} (phase u8: 3 popular set, 1 hot log, 2 cold log,
+ *     0 done | segmentId u64 | offset u64, in the popular set the rank of the next key)
  *     chunksMax in [1, {@link #BATCH_CHUNKS_MAX}], chunkBytesMax in [4096, {@link
  *     #BATCH_CHUNK_BYTES_MAX}]
  *

@@ -27,17 +27,16 @@ public record BackupSettings(double sampleProbability, long reportIntervalMillis
   public static final long REPORT_INTERVAL_MILLIS_DEFAULT = 1000;
   /**
    * Samples a popularity report holds at least when the primary serves enough requests: below
-   * {@code SAMPLES_PER_REPORT_MIN / sampleProbability} requests per report (four million a
-   * second at the defaults) the sampling probability rises to keep this many ({@code
-   * PopularitySampler}), up to every request: a primary at 2,000 requests a second samples all
-   * of them, and the backup's hot set (the popular set a new primary pulls first) holds the keys
-   * clients use, not a handful. As many as a report carries ({@link
-   * io.respawn.server.peer.ValuePull#REPORT_HASHES_MAX}, 32 KiB of hashes): the keys sampled
-   * twice, which a new primary pulls first, double with the samples (E2's 12 s at 2,000 requests
-   * a second: ~500 keys sampling half, ~1,100 sampling all; docs/recovery.md). The backup's
-   * sketch has a fixed size.
+   * {@code SAMPLES_PER_REPORT_MIN / sampleProbability} requests per report (a million a second
+   * at the defaults) the sampling probability rises to keep this many ({@code
+   * PopularitySampler}), so a primary at 2,000 requests a second reports ~1,000 samples a second
+   * instead of 2 and the backup's hot set (the popular set a new primary pulls first, and the
+   * hot log) holds the keys clients use, not a handful. 8 KiB of hashes a report; the backup's
+   * sketch has a fixed size. Sampling every request (4,096 a report) doubles the keys sampled
+   * twice but also the sampled set, which GC drift moves into the hot log (a longer warm-up;
+   * docs/recovery.md).
    */
-  public static final int SAMPLES_PER_REPORT_MIN = io.respawn.server.peer.ValuePull.REPORT_HASHES_MAX;
+  public static final int SAMPLES_PER_REPORT_MIN = 1_000;
   /**
    * A shard member's backup writes its buffer back every 50 ms, not every 5 ms as the store's
    * own default: a member's acknowledgements (ORDERED, DURABLE, WAIT) rest on its replica log,

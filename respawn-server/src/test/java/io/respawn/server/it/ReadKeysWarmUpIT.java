@@ -57,6 +57,7 @@ class ReadKeysWarmUpIT {
     Path data = tmp.resolve("data");
     try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1", "--recovery", "online",
         "--restart-delay-ms", "600000",
+        "--member-config", "popularity-sample-probability=1", // every read counts
         "--member-config", "popularity-report-ms=200",
         "--member-config", "backup-hot-keys=2000",
         "--member-config", "backup-segment-bytes=" + (512 << 20))) {

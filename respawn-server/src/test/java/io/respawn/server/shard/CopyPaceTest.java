@@ -116,20 +116,20 @@ class CopyPaceTest {
   }
 
   /**
-   * Installs on the event loop bound the rate from above (a quarter of the loop's time at most),
-   * but never below the floor: a chunk of 256 KiB installed in 4 ms allows 15.625 MiB/s.
+   * Installs on the event loop bound the rate from above (half the loop's time at most), but
+   * never below the floor: a chunk of 256 KiB installed in 4 ms allows 31.25 MiB/s.
    */
   @Test
-  void slowInstallsCapTheRateAtAQuarterOfTheLoopButNotBelowTheFloor() {
+  void slowInstallsCapTheRateAtHalfTheLoopButNotBelowTheFloor() {
     CopyPace pace = started();
     assertThat(pace.loopCapBytesPerSecond()).isInfinite();
     pace.onChunkInstall(4 * MS);
     assertThat(pace.chunkInstallNanos()).isEqualTo(4 * MS);
-    assertThat(pace.loopCapBytesPerSecond()).isCloseTo(15.625 * MIB, within(1.0));
+    assertThat(pace.loopCapBytesPerSecond()).isCloseTo(31.25 * MIB, within(1.0));
     for (int i = 1; i <= 50; i++) {
       pace.control(i * CopyPace.PERIOD_NANOS, 0); // nobody waits: it would grow to 1 GiB/s
     }
-    assertThat(pace.bytesPerSecond()).isCloseTo(15.625 * MIB, within(1.0));
+    assertThat(pace.bytesPerSecond()).isCloseTo(31.25 * MIB, within(1.0));
     // A copy that goes at 300 MiB/s unpaced has a floor of 100 MiB/s: the cap gives way.
     for (int i = 0; i < 40; i++) {
       pace.onCopyService(300L << 20, 1_000 * MS);

@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     description = "Benchmarks and experiments. Each prints a table; charts are PNG files.",
     subcommands = {StorageBench.class, io.respawn.bench.memory.WitnessMemoryBench.class, io.respawn.bench.memory.WitnessApplyBench.class, CsvChart.class, io.respawn.bench.faults.FaultCampaign.class,
+        io.respawn.bench.faults.TakeoverBench.class,
         io.respawn.bench.mirror.MirrorDisasterBench.class,
         io.respawn.bench.mirror.MirrorThroughputBench.class,
         io.respawn.bench.e1.E1Bench.class,

@@ -72,6 +72,9 @@ public final class FaultCampaign implements Callable<Integer> {
   @Option(names = "--seed", description = "Seed (default: time).")
   Long seed;
 
+  /** The members' JVM flags, shared with {@link TakeoverBench}. */
+  static final List<String> MEMBER_JVM = List.of("-Xms256m", "-Xmx1g", "-XX:+UseParallelGC");
+
   /** How far behind the most advanced member another may be and count as caught up. */
   static final long CAUGHT_UP_LAG_ENTRIES_MAX = 2_000;
 
@@ -105,7 +108,7 @@ public final class FaultCampaign implements Callable<Integer> {
     System.out.println("respawn bench faults: takeover " + (takeover == null ? "hard-timeout"
         : takeover) + (leaseMillis == null ? "" : ", lease " + leaseMillis + " ms")
         + "; load " + loadAverage());
-    List<String> jvm = List.of("-Xms256m", "-Xmx1g", "-XX:+UseParallelGC");
+    List<String> jvm = MEMBER_JVM;
     List<Integer> ports = new ArrayList<>();
     for (int id = 1; id <= layout.members(); id++) {
       ports.add(layout.respPort(id));
@@ -209,7 +212,7 @@ public final class FaultCampaign implements Callable<Integer> {
   }
 
   /** The 1-minute load average, for the record next to timings; "?" if unknown. */
-  private static String loadAverage() {
+  static String loadAverage() {
     double l = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
         .getSystemLoadAverage();
     return l < 0 ? "?" : String.format(java.util.Locale.ROOT, "%.2f", l);
@@ -235,7 +238,7 @@ public final class FaultCampaign implements Callable<Integer> {
   }
 
   /** Waits until some member names a primary that answers. */
-  private static void awaitPrimary(List<Integer> ports, long timeoutMillis)
+  static void awaitPrimary(List<Integer> ports, long timeoutMillis)
       throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeoutMillis;
     while (System.currentTimeMillis() < deadline) {
@@ -255,7 +258,7 @@ public final class FaultCampaign implements Callable<Integer> {
   }
 
   /** Waits until every member answers and a primary accepts writes. */
-  private static void awaitHealthy(List<Integer> ports, long timeoutMillis)
+  static void awaitHealthy(List<Integer> ports, long timeoutMillis)
       throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeoutMillis;
     while (System.currentTimeMillis() < deadline) {
@@ -315,7 +318,7 @@ public final class FaultCampaign implements Callable<Integer> {
     return found;
   }
 
-  private static long field(String info, String name) {
+  static long field(String info, String name) {
     return io.respawn.server.cli.StatusCommand.parse(
         io.respawn.server.cli.StatusCommand.parseInfo(info).get(name));
   }

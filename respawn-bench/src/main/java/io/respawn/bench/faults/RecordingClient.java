@@ -35,9 +35,11 @@ final class RecordingClient implements Runnable {
   private Jedis jedis;
   private int port;
   private long nextValue;
-  long acknowledgedWrites;
-  long unknownOutcomes;
-  long unexpectedErrors;
+  volatile long acknowledgedWrites;
+  volatile long unknownOutcomes;
+  volatile long unexpectedErrors;
+  /** Operations given up after only refusals until their deadline. */
+  volatile long refusedOutcomes;
 
   RecordingClient(int id, HistoryRecorder history, List<Integer> ports, int keys, long seed,
       AtomicBoolean running, FailoverClock failovers, java.util.Map<Integer, String> trace) {
@@ -128,6 +130,7 @@ final class RecordingClient implements Runnable {
           return;
         }
         if (System.nanoTime() > deadline) {
+          refusedOutcomes++;
           synchronized (history) {
             history.fail(op); // only refusals so far: it never ran
           }
@@ -140,6 +143,7 @@ final class RecordingClient implements Runnable {
           port = ports.get(random.nextInt(ports.size()));
           pause(10);
           if (System.nanoTime() > deadline) {
+            refusedOutcomes++;
             synchronized (history) {
               history.fail(op);
             }
@@ -177,6 +181,15 @@ final class RecordingClient implements Runnable {
    * Keeps, per operation, which member answered and when (wall clock, to match the members'
    * logs): printed for the keys of a history that is not linearizable.
    */
+  /**
+   * Errors this client saw, for E3: unknown outcomes, unexpected replies and operations given
+   * up after refusals; not the redirects it followed nor the CLUSTERDOWN it waited out.
+   * Written by this client's thread only (volatile, read by the bench between events).
+   */
+  long clientErrors() {
+    return unknownOutcomes + unexpectedErrors + refusedOutcomes;
+  }
+
   private void note(int op, long invokedAtNanos, String how) {
     long nowMillis = System.currentTimeMillis();
     long tookMillis = (System.nanoTime() - invokedAtNanos) / 1_000_000;

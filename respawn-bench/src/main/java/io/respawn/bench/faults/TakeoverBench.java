@@ -196,12 +196,17 @@ public final class TakeoverBench implements Callable<Integer> {
     int measuredBefore = clock.latenciesMillis().size();
     long pid = sup.pid(primary);
     long stallMillis = stallMillisOf(scenario);
-    long at = System.nanoTime();
-    clock.primaryKilled(at);
+    // The clock starts once the signal is delivered (kill has returned): a write invoked while
+    // the kill process was starting may still be acknowledged and must not count.
+    long at;
     if (stallMillis == 0) {
       signal("-9", pid);
+      at = System.nanoTime();
+      clock.primaryKilled(at);
     } else {
       signal("-STOP", pid);
+      at = System.nanoTime();
+      clock.primaryKilled(at);
       Thread.sleep(stallMillis);
       signal("-CONT", pid);
     }

@@ -22,10 +22,10 @@ import redis.clients.jedis.Jedis;
 /**
  * {@code respawn bench takeover}: experiment E3 on a replicated shard. For each takeover mode
  * (hard-timeout with the shard's short detector, hard-timeout with a long one, speculative) and
- * scenario it starts a fresh 1+1+1 shard as {@code respawn up} does, runs closed-loop
- * {@link RecordingClient}s writing continuously, and strikes the primary once per repetition:
- * kill -9, or SIGSTOP then SIGCONT after 0.5, 1 or 3 s. The repetitions reuse the shard; each
- * waits until it has healed (every member back, caught up, member 1 primary again). Per event: failover_ms (the strike to the first acknowledged write
+ * scenario it runs each repetition on a fresh 1+1+1 shard started as {@code respawn up} does:
+ * closed-loop {@link RecordingClient}s write continuously, and once the shard is healthy
+ * (every member up, caught up, member 1 primary) it strikes the primary: kill -9, or SIGSTOP
+ * then SIGCONT after 0.5, 1 or 3 s. Per event: failover_ms (the strike to the first acknowledged write
  * invoked after it: for a stall the primary survives, the longest gap a client saw), whether
  * the term changed, and the client errors (lost connections, timeouts, uncertain or unexpected
  * replies; followed redirects and waited-out CLUSTERDOWN are not errors).
@@ -40,7 +40,7 @@ public final class TakeoverBench implements Callable<Integer> {
   @Option(names = "--out", defaultValue = "docs/bench", description = "Output directory (default ${DEFAULT-VALUE}).")
   Path out;
 
-  @Option(names = "--port", defaultValue = "23400", description = "First RESP port; each shard (one per mode and scenario) takes the next 20 (default ${DEFAULT-VALUE}).")
+  @Option(names = "--port", defaultValue = "23400", description = "First RESP port; each shard (one per event) takes 20, in 25 ranges taken in turn (default ${DEFAULT-VALUE}).")
   int port;
 
   @Option(names = "--data", description = "Data root (default: a new temporary directory).")
@@ -67,6 +67,8 @@ public final class TakeoverBench implements Callable<Integer> {
   static final long RESTART_DELAY_MILLIS = 1_000;
   /** Ports a shard may use after its first. */
   static final int PORTS_PER_SHARD = 20;
+  /** Port ranges the shards take in turn (500 ports from --port): one is reused 25 shards on. */
+  static final int PORT_SLOTS = 25;
 
   /**
    * The member settings of each mode. hard-long keeps the shard's 50 ms heartbeat but lets the
@@ -120,14 +122,17 @@ public final class TakeoverBench implements Callable<Integer> {
     System.out.println("respawn bench takeover: modes " + modes + ", scenarios " + scenarios
         + ", " + repetitions + " repetitions, " + clients + " clients; load "
         + FaultCampaign.loadAverage());
-    // A fresh shard per mode and scenario: a member's failure detector keeps the silence
-    // across a killed primary's restart as one heartbeat interval, so a stall right after a
-    // kill would measure that memory, not the mode (docs/recovery.md, E3 replicated).
+    // A fresh shard per event: a member's failure detector keeps the silence of an earlier
+    // kill or stall as one heartbeat interval, so a second event on the same shard would
+    // measure that memory, not the mode (docs/recovery.md, E3 replicated).
     int shard = 0;
     for (String m : modes) {
       for (String sc : scenarios) {
-        runShard(m, sc, root.resolve(m + "-" + sc + "-" + shard), port + shard * PORTS_PER_SHARD);
-        shard++;
+        for (int r = 0; r < repetitions; r++) {
+          runShard(m, sc, r, root.resolve(m + "-" + sc + "-" + r),
+              port + (shard % PORT_SLOTS) * PORTS_PER_SHARD);
+          shard++;
+        }
       }
     }
     Files.write(out.resolve("e3-takeover-events.csv"), TakeoverTable.eventLines(events),
@@ -145,7 +150,7 @@ public final class TakeoverBench implements Callable<Integer> {
     return 0;
   }
 
-  private void runShard(String mode, String scenario, Path dir, int firstPort)
+  private void runShard(String mode, String scenario, int repetition, Path dir, int firstPort)
       throws Exception {
     ShardLayout layout = ShardLayout.of(dir, "127.0.0.1", firstPort, "1+1+1");
     List<Path> configs = layout.prepare(settingsOf(mode));
@@ -175,13 +180,10 @@ public final class TakeoverBench implements Callable<Integer> {
         threads.add(t);
         t.start();
       }
-      for (int r = 0; r < repetitions; r++) {
-        FaultCampaign.awaitHealthy(ports, 120_000);
-        trace.clear();
-        events.add(strike(mode, scenario, r, sup, ports, firstPort, clock, workers));
-        System.out.println(java.time.Instant.now() + " " + events.get(events.size() - 1).csv()
-            + " (load " + FaultCampaign.loadAverage() + ")");
-      }
+      FaultCampaign.awaitHealthy(ports, 120_000);
+      events.add(strike(mode, scenario, repetition, sup, ports, firstPort, clock, workers));
+      System.out.println(java.time.Instant.now() + " " + events.get(events.size() - 1).csv()
+          + " (load " + FaultCampaign.loadAverage() + ")");
       running.set(false);
       for (Thread t : threads) {
         t.join(30_000);

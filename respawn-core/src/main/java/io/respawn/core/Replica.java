@@ -1879,27 +1879,24 @@ public final class Replica {
   /**
    * Leader: the flush {@code peer} is asked for with its AppendEntries ({@code flushWanted}). A
    * member that keeps values is asked for {@link #flushWantedIndex}; a witness only when its flush
-   * can be needed for the durable index: when no witness stands in for a backup and the leader
-   * with the value-keeping voters is a write-quorum-shaped set by itself (a 1+1+1 shard: the
-   * primary and the backup), {@link #updateDurable} never needs a witness's flush, which then
-   * comes within the flush interval instead. Asked at once, its fsync would follow every DURABLE
+   * can be needed for the durable index: when it is one of the members durability statement 2
+   * names ({@link #durabilityNamedMembers}: it stands in for a backup), or when those members are
+   * not a write-quorum-shaped set by themselves. In a 1+1+1 shard the primary and the backup are,
+   * so {@link #updateDurable} never needs a witness's flush, which then comes within the flush
+   * interval instead. Asked at once, its fsync would follow every DURABLE
    * batch (its entries arrive once the value keepers flushed them) and compete with theirs for
    * the disk; on one machine, on the path of every DURABLE write.
    */
   private long flushWantedFor(NodeId peer) {
-    if (flushWantedIndex == 0 || membership.role(peer) != Role.WITNESS || !standIns.isEmpty()) {
+    if (flushWantedIndex == 0 || membership.role(peer) != Role.WITNESS) {
       return flushWantedIndex;
     }
-    Set<NodeId> valueKeepers = new LinkedHashSet<>();
-    valueKeepers.add(self);
-    for (NodeId id : membership.allVoters()) {
-      if (membership.role(id) != Role.WITNESS) {
-        valueKeepers.add(id);
-      }
-    }
-    return Quorum.isCommitQuorum(membership, valueKeepers, standIns, config.variant())
-        ? 0 : flushWantedIndex;
+    Set<NodeId> named = durabilityNamedMembers();
+    boolean needed = named.contains(peer)
+        || !Quorum.isCommitQuorum(membership, named, standIns, config.variant());
+    return needed ? flushWantedIndex : 0;
   }
+
 
   /**
    * Leader: the durable index is the highest index flushed on a write-quorum-shaped set that

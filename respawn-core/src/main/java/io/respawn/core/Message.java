@@ -42,6 +42,10 @@ public sealed interface Message
    * a follower may compact its log only up to there (0: nothing known; docs/protocol.md §15).
    * {@code flushWanted} is the highest index of this term a DURABLE write waits on (0: none): a
    * follower holding entries up to there flushes at once instead of within its flush interval.
+   * {@code imageFloor} is the lowest snapshot image kept by the members that keep values which
+   * the leader heard from within an election timeout (0: none): a member that keeps no values
+   * compacts its log, and labels its images, no further (docs/protocol.md §15, "Compaction by a
+   * member that keeps no values").
    */
   record AppendEntries(
       NodeId from,
@@ -53,7 +57,8 @@ public sealed interface Message
       long leaderCommit,
       long heartbeatSeq,
       long leaderDurable,
-      long flushWanted)
+      long flushWanted,
+      long imageFloor)
       implements Message {
     public AppendEntries {
       Objects.requireNonNull(from);
@@ -66,19 +71,31 @@ public sealed interface Message
       if (flushWanted < 0) {
         throw new IllegalArgumentException("flushWanted " + flushWanted + " must be >= 0");
       }
+      if (imageFloor < 0) {
+        throw new IllegalArgumentException("imageFloor " + imageFloor + " must be >= 0");
+      }
+    }
+
+    /** An AppendEntries that tells no image floor (a member that keeps no values compacts nothing more). */
+    public AppendEntries(NodeId from, NodeId to, long term, long prevLogIndex, long prevLogTerm,
+        List<Entry> entries, long leaderCommit, long heartbeatSeq, long leaderDurable,
+        long flushWanted) {
+      this(from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, heartbeatSeq,
+          leaderDurable, flushWanted, 0);
     }
 
     /** An AppendEntries that tells no durable index and wants no flush. */
     public AppendEntries(NodeId from, NodeId to, long term, long prevLogIndex, long prevLogTerm,
         List<Entry> entries, long leaderCommit, long heartbeatSeq) {
-      this(from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, heartbeatSeq, 0, 0);
+      this(from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, heartbeatSeq, 0, 0,
+          0);
     }
 
     /** An AppendEntries that wants no flush. */
     public AppendEntries(NodeId from, NodeId to, long term, long prevLogIndex, long prevLogTerm,
         List<Entry> entries, long leaderCommit, long heartbeatSeq, long leaderDurable) {
       this(from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, heartbeatSeq,
-          leaderDurable, 0);
+          leaderDurable, 0, 0);
     }
 
     @Override

@@ -181,8 +181,8 @@ public final class Replica {
    * A member that keeps no values (a witness): the highest index it may compact through or keep
    * an image at, so that every value keeper its leader hears from keeps an image at or above its
    * base (docs/protocol.md §15, "Compaction by a member that keeps no values"). Monotone: raised
-   * by what its leader tells it (a leader caps the leaderDurable it sends such a member: {@link
-   * #leaderDurableFor}), while it leads by {@link #imageFloor()}, and by an installed snapshot.
+   * by what its leader tells it (its durable index capped by the {@code imageFloor} beside it in
+   * AppendEntries), while it leads by {@link #imageFloor()}, and by an installed snapshot.
    * Invariant: every value keeper heard from within an election timeout when it was raised
    * keeps an image at or above it (kept images never go back).
    */
@@ -615,11 +615,43 @@ public final class Replica {
    * from where every value keeper it was last known to hear of can send an image at once.
    */
   public long compactableIndex() {
-    if (config.variant() == Variant.COMPACT_BEYOND_DURABLE) {
-      return Math.min(appliedIndex, log.flushedIndex());
+    long index = durableHereIndex();
+    if (config.variant() == Variant.COMPACT_BEYOND_DURABLE || keepsValues(self)) {
+      return index;
     }
-    long index = Math.min(Math.min(appliedIndex, log.flushedIndex()), shardDurableIndex);
-    return keepsValues(self) ? index : Math.min(index, keysOnlyCompactIndex);
+    return Math.min(index, keysOnlyCompactIndex);
+  }
+
+  /**
+   * Highest index applied here, flushed here and durable on the shard: how far the effects a
+   * kept image holds may reach (a fuzzy image's {@code effectsThroughIndex}), which no crash can
+   * then take back. {@link #compactableIndex()} without the bound of a member that keeps no
+   * values, which limits where such a member's image is labelled and its log compacted, not what
+   * the image holds.
+   */
+  public long durableHereIndex() {
+    long index = Math.min(appliedIndex, log.flushedIndex());
+    if (config.variant() == Variant.COMPACT_BEYOND_DURABLE) {
+      return index;
+    }
+    return Math.min(index, shardDurableIndex);
+  }
+
+  /**
+   * Highest index this member may label a new snapshot image with: its applied index, or for a
+   * member that keeps no values no further than {@link #keysOnlyCompactIndex} (docs/protocol.md
+   * §15), so that it can keep the image as soon as its effects are durable. Such a member then
+   * captures its state as of the applied index under a lower label: a fuzzy image, which
+   * replaying the log after the label turns into the exact state (its entries only move
+   * timestamps forward), and whose log keeps every entry after the label. Without it, a witness
+   * that captured at its applied index would wait for the value keepers to keep an image at
+   * least as new, which the growth gate may never let them do once writes stop.
+   */
+  public long imageLabelIndexMax() {
+    if (config.variant() == Variant.COMPACT_BEYOND_DURABLE || keepsValues(self)) {
+      return appliedIndex;
+    }
+    return Math.min(appliedIndex, keysOnlyCompactIndex);
   }
 
   /**
@@ -776,7 +808,7 @@ public final class Replica {
     if (heartbeat) {
       long seq = lease.nextHeartbeat(nowNanos);
       outbox.add(new AppendEntries(self, peer, term, log.lastIndex(), log.lastTerm(), List.of(),
-          commitIndex, seq, leaderDurableFor(peer), flushWantedFor(peer)));
+          commitIndex, seq, leaderDurable(), flushWantedFor(peer), imageFloor()));
       pr.lastSendNanos = nowNanos;
     }
   }
@@ -1439,8 +1471,9 @@ public final class Replica {
     }
     ackedMatchIndex = Math.max(ackedMatchIndex, matched);
     shardDurableIndex = Math.max(shardDurableIndex, Math.min(m.leaderDurable(), matched));
-    // (a leader caps what it tells a member that keeps no values: see leaderDurableFor)
-    keysOnlyCompactIndex = Math.max(keysOnlyCompactIndex, Math.min(m.leaderDurable(), matched));
+    // a member that keeps no values goes no further than the value keepers' kept images
+    keysOnlyCompactIndex = Math.max(keysOnlyCompactIndex,
+        Math.min(Math.min(m.leaderDurable(), m.imageFloor()), matched));
     leaderFlushWanted = Math.max(leaderFlushWanted, Math.min(m.flushWanted(), matched));
     long flushed = Math.min(log.flushedIndex(), matched);
     if (config.variant() == Variant.WITHHOLD_FLUSH_REPORT && m.entries().isEmpty()) {
@@ -1722,8 +1755,8 @@ public final class Replica {
       if (heartbeat) {
         long prevIndex = Math.max(log.snapshotIndex(), Math.min(pr.matchIndex, log.lastIndex()));
         outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex),
-            List.of(), commitIndex, lease.nextHeartbeat(nowNanos), leaderDurableFor(peer),
-            flushWantedFor(peer)));
+            List.of(), commitIndex, lease.nextHeartbeat(nowNanos), leaderDurable(),
+            flushWantedFor(peer), imageFloor()));
         pr.lastSendNanos = nowNanos;
       }
       return;
@@ -1795,7 +1828,7 @@ public final class Replica {
     }
     long seq = lease.nextHeartbeat(nowNanos);
     outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex), entries,
-        commitIndex, seq, leaderDurableFor(peer), flushWantedFor(peer)));
+        commitIndex, seq, leaderDurable(), flushWantedFor(peer), imageFloor()));
     pr.nextIndex = prevIndex + entries.size() + 1;
     pr.lastSendNanos = nowNanos;
   }
@@ -1928,17 +1961,16 @@ public final class Replica {
   }
 
   /**
-   * Leader: the durable index a follower may compact to, as AppendEntries tells it. A member
-   * that keeps no values gets it capped by {@link #imageFloor()} (docs/protocol.md §15,
-   * "Compaction by a member that keeps no values"); members that keep values do not: capping
-   * them by each other's images would hold every image where it is.
+   * Leader: the durable index AppendEntries tells every follower, which a follower may compact
+   * to. A member that keeps no values also goes no further than the {@link #imageFloor()} sent
+   * beside it (docs/protocol.md §15, "Compaction by a member that keeps no values"); it learns
+   * the durable index itself uncapped, since the effects its images may hold need only be durable
+   * (a fuzzy image labelled at the floor holds its state as of its applied index). Members that
+   * keep values are not capped: capping them by each other's images would hold every image where
+   * it is.
    */
-  private long leaderDurableFor(NodeId peer) {
-    long durable = Math.min(shardDurableIndex, durableIndex);
-    if (keepsValues(peer) || config.variant() == Variant.COMPACT_BEYOND_DURABLE) {
-      return durable;
-    }
-    return Math.min(durable, imageFloor());
+  private long leaderDurable() {
+    return Math.min(shardDurableIndex, durableIndex);
   }
 
   /**

@@ -654,19 +654,26 @@ public final class NodeRuntime<R, V> {
       SnapshotImage kept = store.keptSnapshot();
       long keptIndex = kept == null ? 0 : kept.meta().index();
       long applied = store.appliedIndex();
-      boolean bytesDue = snapshotPolicy.logBytesMin() > 0 && applied > keptIndex
+      if (applied != replica.appliedIndex()) {
+        return;
+      }
+      // the applied index, or lower for a member that keeps no values (a fuzzy image)
+      long label = Math.max(replica.imageLabelIndexMax(), replica.snapshotIndex());
+      boolean bytesDue = snapshotPolicy.logBytesMin() > 0
           && appliedBytesSinceCapture >= snapshotPolicy.logBytesMin();
       if (captureForHelperAtLeast <= keptIndex) {
         captureForHelperAtLeast = 0; // a kept image reaches what a leader asked for
       }
-      boolean helperDue = captureForHelperAtLeast > 0 && applied >= captureForHelperAtLeast;
-      boolean due = (applied - keptIndex >= snapshotPolicy.entriesMin() || bytesDue)
+      boolean helperDue = captureForHelperAtLeast > 0 && label >= captureForHelperAtLeast;
+      // the log grew enough since the kept image, and the new image can move the base
+      boolean due = label > keptIndex
+          && (applied - keptIndex >= snapshotPolicy.entriesMin() || bytesDue)
           && grownSinceCapture(kept);
-      if ((!due && !helperDue) || applied != replica.appliedIndex()) {
+      if (!due && !helperDue) {
         return;
       }
       appliedBytesSinceCapture = 0;
-      pendingImage = store.captureSnapshot(replica.snapshotMetaAt(applied));
+      pendingImage = store.captureSnapshot(replica.snapshotMetaAt(label));
       if (pendingImage == null) {
         storeTakesNoSnapshots = true;
         return;
@@ -687,7 +694,7 @@ public final class NodeRuntime<R, V> {
       pendingImage = null; // abandoned or unwritable: take another later
       return;
     }
-    if (replica.compactableIndex() < pendingImage.effectsThroughIndex()
+    if (replica.durableHereIndex() < pendingImage.effectsThroughIndex()
         && replica.config().variant() != Variant.KEEP_FUZZY_AT_INDEX) {
       return; // a fuzzy image holds effects the shard does not hold durably yet
     }

@@ -54,8 +54,10 @@ public interface StateMachineStore<R, V> {
   V read(byte[] key);
 
   /**
-   * An immutable image of the state as of {@link #appliedIndex()}, labelled {@code meta} (whose
-   * index equals it); null when this store takes no snapshots.
+   * An immutable image of the state as of {@link #appliedIndex()}, labelled {@code meta}; null
+   * when this store takes no snapshots. The label's index is the applied index, or lower for a
+   * member that keeps no values ({@code Replica.imageLabelIndexMax}): the image is then fuzzy,
+   * with {@link SnapshotImage#effectsThroughIndex} at least the applied index.
    */
   default SnapshotImage captureSnapshot(SnapshotMeta meta) {
     return null;

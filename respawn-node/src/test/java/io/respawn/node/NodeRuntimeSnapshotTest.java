@@ -167,6 +167,47 @@ class NodeRuntimeSnapshotTest {
   }
 
   /**
+   * A witness labels its image no further than the value keepers' lowest kept image, so it keeps
+   * one there once writes stop, whatever its applied index. The growth gate (100 %) lets the
+   * value keepers capture every 50 or so of 300 entries of some 330 bytes (an image of ~17 KB),
+   * and not again over the 60 entries of some 10 bytes that follow, since they carry far less
+   * than the image. A witness that labelled its image
+   * with its applied index (ahead of their images) waited for an image at least as new, forever:
+   * it kept nothing more and compacted nothing more (the real-process {@code SnapshotIT} found
+   * it, the witness with no image at all).
+   */
+  @Test
+  void aWitnessKeepsAnImageAtTheValueKeepersImagesOnceWritesStop() {
+    TestShard s = shard(new SnapshotPolicy(20, 5, 256, 4, 1 << 20, 50, 1 << 20, 1_000, 0, 100));
+    s.electNode(0);
+    write(s, 0, 300, 320);
+    write(s, 300, 360, 0);
+    s.run(1_000);
+    long primaryImage = s.kept.get(0).meta().index();
+    long backupImage = s.kept.get(1).meta().index();
+    long floor = Math.min(primaryImage, backupImage);
+    assertThat(s.n(0).replica().appliedIndex() - floor).as("the value keepers' images (%d, %d)"
+        + " stay behind the applied index once writes stop", primaryImage, backupImage)
+        .isGreaterThanOrEqualTo(20);
+    var witnessImage = s.kept.get(2);
+    assertThat(witnessImage).as("the witness keeps an image").isNotNull();
+    assertThat(witnessImage.meta().index()).as("the witness's image, labelled at the value"
+        + " keepers' lowest").isEqualTo(floor);
+    assertThat(witnessImage.effectsThroughIndex()).as("holding its state as of its applied"
+        + " index then").isGreaterThan(floor);
+    assertThat(s.n(2).replica().snapshotIndex()).as("compacted behind it")
+        .isEqualTo(floor - 5);
+    // restarted, the witness replays the log after the label over the fuzzy image
+    long commit = s.n(0).replica().commitIndex();
+    s.down.add(2);
+    s.logs.get(2).processCrash();
+    s.start(2);
+    s.down.remove((Integer) 2);
+    s.run(200);
+    assertThat(s.stores.get(2).applied).isEqualTo(commit);
+  }
+
+  /**
    * A store whose images are fuzzy (walked while entries apply, as a shard member's are) says
    * which entries' effects an image may hold; the runtime keeps it only once the shard holds
    * those durably, not merely the image's own index: an image must never hold an effect a
@@ -179,7 +220,7 @@ class NodeRuntimeSnapshotTest {
     for (int i = 0; i < 3; i++) {
       int n = i;
       s.stores.get(i).fuzzyAheadEntries = 7;
-      s.stores.get(i).compactable = () -> s.n(n).replica().compactableIndex();
+      s.stores.get(i).compactable = () -> s.n(n).replica().durableHereIndex();
     }
     s.electNode(0);
     write(s, 0, 300, 10);

@@ -42,9 +42,9 @@ final class TestShard {
      * once this many more entries were applied, and says it may hold their effects.
      */
     long fuzzyAheadEntries;
-    /** The node's compactable index, asked when an image is kept; null: not checked. */
+    /** How far the node's effects are durable, asked when an image is kept; null: not checked. */
     java.util.function.LongSupplier compactable;
-    /** For each kept image: its effects-through index and the compactable index at keep. */
+    /** For each kept image: its effects-through index and {@link #compactable} at keep. */
     final List<long[]> keeps = new ArrayList<>();
 
     MapStore() {
@@ -59,9 +59,16 @@ final class TestShard {
       }
     }
 
-    /** Image body: "key=value" lines, sorted (keys only: "key=?"). */
-    record MapImage(io.respawn.core.SnapshotMeta meta, boolean keysOnly, byte[] body)
-        implements io.respawn.node.snapshot.SnapshotImage {
+    /**
+     * Image body: "key=value" lines, sorted (keys only: "key=?"), as of {@code effectsThroughIndex}
+     * (the meta's index, or later for an image labelled below the applied index).
+     */
+    record MapImage(io.respawn.core.SnapshotMeta meta, boolean keysOnly, byte[] body,
+        long effectsThroughIndex) implements io.respawn.node.snapshot.SnapshotImage {
+      MapImage(io.respawn.core.SnapshotMeta meta, boolean keysOnly, byte[] body) {
+        this(meta, keysOnly, body, meta.index());
+      }
+
       @Override
       public long bodyBytes() {
         return body.length;
@@ -87,7 +94,8 @@ final class TestShard {
             b.append(line, 0, line.indexOf('=')).append("=?\n");
           }
         }
-        return new MapImage(meta, true, b.toString().getBytes(StandardCharsets.UTF_8));
+        return new MapImage(meta, true, b.toString().getBytes(StandardCharsets.UTF_8),
+            effectsThroughIndex);
       }
     }
 
@@ -110,9 +118,14 @@ final class TestShard {
       StringBuilder b = new StringBuilder();
       new java.util.TreeMap<>(values).forEach((k, v) -> b.append(k).append('=').append(v)
           .append('\n'));
-      MapImage image = new MapImage(m, false, b.toString().getBytes(StandardCharsets.UTF_8));
+      if (m.index() > applied) {
+        throw new IllegalArgumentException("capture " + m + " beyond applied " + applied);
+      }
+      // labelled at the applied index, or below it on a witness: then fuzzy, effects to applied
+      MapImage image = new MapImage(m, false, b.toString().getBytes(StandardCharsets.UTF_8),
+          applied);
       return fuzzyAheadEntries == 0 ? image : new FuzzyImage(image, this,
-          m.index() + fuzzyAheadEntries);
+          applied + fuzzyAheadEntries);
     }
 
     /** An image whose walk ends once the store applied {@code readyAt}. */

@@ -53,7 +53,7 @@ final class FileImageStore implements StateMachineStore<Void, byte[]> {
       SnapshotMeta meta = new SnapshotMeta(carrier.index(), carrier.term(), carrier.membership());
       byte[] body = new byte[b.remaining()];
       b.get(body);
-      kept = new Image(meta, body);
+      kept = new Image(meta, body, meta.index());
       restore(kept);
     }
   }
@@ -104,7 +104,7 @@ final class FileImageStore implements StateMachineStore<Void, byte[]> {
       out.writeBytes(h.array());
       out.writeBytes(kv.getValue());
     }
-    return new Image(meta, out.toByteArray());
+    return new Image(meta, out.toByteArray(), applied); // fuzzy when labelled below applied
   }
 
   @Override
@@ -162,7 +162,8 @@ final class FileImageStore implements StateMachineStore<Void, byte[]> {
   }
 
   /** An image held in memory (and, once kept, in the file). */
-  record Image(SnapshotMeta meta, byte[] body) implements SnapshotImage {
+  record Image(SnapshotMeta meta, byte[] body, long effectsThroughIndex)
+      implements SnapshotImage {
     @Override
     public boolean keysOnly() {
       return false;

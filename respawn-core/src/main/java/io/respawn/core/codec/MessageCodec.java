@@ -34,7 +34,7 @@ import java.util.List;
  * <pre>
  *  APPEND_ENTRIES (1)
  *  | prevLogIndex i64 | prevLogTerm i64 | leaderCommit i64 | heartbeatSeq i64 |
- *  | leaderDurable i64 | flushWanted i64 |
+ *  | leaderDurable i64 | flushWanted i64 | imageFloor i64 |
  *  | count u32 | count x (entryLen u32 | entry body, see EntryCodec) |
  *
  *  APPEND_ENTRIES_RESPONSE (2)
@@ -85,7 +85,7 @@ public final class MessageCodec {
     w.i32(m.from().value()).i32(m.to().value()).i64(m.term());
     if (m instanceof AppendEntries a) {
       w.i64(a.prevLogIndex()).i64(a.prevLogTerm()).i64(a.leaderCommit()).i64(a.heartbeatSeq())
-          .i64(a.leaderDurable()).i64(a.flushWanted());
+          .i64(a.leaderDurable()).i64(a.flushWanted()).i64(a.imageFloor());
       writeEntries(w, a.entries());
     } else if (m instanceof AppendEntriesResponse r) {
       w.bool(r.success()).i64(r.matchIndex()).i64(r.rejectHint()).i64(r.heartbeatSeq())
@@ -145,8 +145,9 @@ public final class MessageCodec {
           throw new CodecException("leaderDurable " + durable + " exceeds leaderCommit " + commit);
         }
         long flushWanted = r.nonNegativeLong("flushWanted");
+        long imageFloor = r.nonNegativeLong("imageFloor");
         yield new AppendEntries(from, to, term, prevIndex, prevTerm, readEntries(r), commit, seq,
-            durable, flushWanted);
+            durable, flushWanted, imageFloor);
       }
       case APPEND_ENTRIES_RESPONSE -> {
         boolean success = r.bool("success");

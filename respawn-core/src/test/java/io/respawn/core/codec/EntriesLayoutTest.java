@@ -41,11 +41,12 @@ class EntriesLayoutTest {
         entries.add(r.nextBoolean() ? e : e.elide());
       }
       Message.AppendEntries m = new Message.AppendEntries(NodeId.of(1), NodeId.of(2), 3,
-          index - entries.size() - 1, 2, entries, 5, 9, 4, 7);
+          index - entries.size() - 1, 2, entries, 5, 9, 4, 7, 6);
       ByteBuffer frame = MessageCodec.encode(m);
 
       BodyWriter expected = new BodyWriter();
-      expected.i32(1).i32(2).i64(3).i64(m.prevLogIndex()).i64(2).i64(5).i64(9).i64(4).i64(7);
+      expected.i32(1).i32(2).i64(3).i64(m.prevLogIndex()).i64(2).i64(5).i64(9).i64(4).i64(7)
+          .i64(6);
       expected.i32(entries.size());
       for (Entry e : entries) {
         BodyWriter one = new BodyWriter();

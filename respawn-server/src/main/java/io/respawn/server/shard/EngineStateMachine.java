@@ -67,8 +67,10 @@ import java.util.List;
  * image's index. A backup store takes the image as consecutive entries (see {@link
  * #loadIntoBackup}); it refuses a keys-only image.
  *
- * <p>Fuzzy images. A walk that started at applied index {@code S} and ended while entry {@code E}
- * was applied last holds every key as of some index in {@code [S, E]}: a key written meanwhile may
+ * <p>Fuzzy images. A walk labelled {@code S} that started at applied index {@code S} (or later:
+ * a witness labels its images no further than the value keepers' kept images, {@code
+ * Replica.imageLabelIndexMax}) and ended while entry {@code E} was applied last holds every key as
+ * of some index in {@code [S, E]}: a key written meanwhile may
  * be in it with its old value, its new one, or (deleted, or moved) not at all. The image is
  * labelled {@code S}, and the log's entries after {@code S} turn it into the exact state: every
  * entry is an idempotent write of whole values (put, delete, clear of the store; a timestamp that
@@ -397,8 +399,8 @@ public final class EngineStateMachine
     if (images == null) {
       return null;
     }
-    if (meta.index() != appliedIndex) {
-      throw new IllegalArgumentException("capturing " + meta + " at applied index "
+    if (meta.index() > appliedIndex) {
+      throw new IllegalArgumentException("capturing " + meta + " beyond the applied index "
           + appliedIndex);
     }
     boolean keysOnly = keysOnlyImages || unknown.size() > 0;

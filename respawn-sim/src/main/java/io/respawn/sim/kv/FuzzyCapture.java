@@ -5,8 +5,9 @@ import io.respawn.node.snapshot.SnapshotImage;
 
 /**
  * A snapshot image captured the way the shard member captures one (docs/protocol.md §15,
- * "Capturing"): a walk over the keys while the node goes on applying entries. It starts at the
- * applied index S (its label) and copies one key per step; {@link KvStore} takes a step after
+ * "Capturing"): a walk over the keys while the node goes on applying entries. It is labelled S,
+ * the applied index when it starts or lower (a member that keeps no values labels its images no
+ * further than the value keepers' kept images), and copies one key per step; {@link KvStore} takes a step after
  * every entry it applies and whenever the runtime asks whether the image is ready, so entries
  * applied meanwhile reach the keys walked after them and not the others. When the last key is
  * copied the image is complete, with {@code effectsThrough} E = the index applied last: each key

@@ -60,7 +60,7 @@ public final class KvStore implements StateMachineStore<Long, KvStore.Value> {
     if (storage == null) {
       return null;
     }
-    if (meta.index() != sm.appliedIndex()) {
+    if (meta.index() > sm.appliedIndex()) {
       throw new IllegalArgumentException("capture " + meta + " at applied " + sm.appliedIndex());
     }
     walking = new FuzzyCapture(meta, sm.keyCount());

@@ -16,6 +16,12 @@ import java.util.List;
 final class LeaderWatch {
   private final FailureDetector detector;
   private final TakeoverMode mode;
+  /** {@link ReplicaConfig#speculativeSilenceMillis()} in nanoseconds. */
+  private final long speculativeSilenceNanos;
+  /** At the last evaluation: the runtime's hint said the leader's process is gone. */
+  private boolean leaderGone;
+  /** At the last evaluation: the leader had been silent for the speculative bound. */
+  private boolean silentLongEnough;
   private FailureDetector.Suspicion reported = FailureDetector.Suspicion.NONE;
   private NodeId reportedLeader;
   private long reportedTerm;
@@ -23,22 +29,27 @@ final class LeaderWatch {
   private long warmedUpEpisode;
   private final List<SuspicionChange> changes = new ArrayList<>();
 
-  LeaderWatch(FailureDetector detector, TakeoverMode mode) {
+  LeaderWatch(FailureDetector detector, TakeoverMode mode, long speculativeSilenceNanos) {
     this.detector = detector;
     this.mode = mode;
+    this.speculativeSilenceNanos = speculativeSilenceNanos;
   }
 
   /**
    * Re-evaluates the suspicion of {@code leader} (null when this node follows no one, which ends
    * any episode). {@code leaderUnreachable}: the runtime's hint that its process is gone, which
-   * counts as HARD. {@code mayLead}: this node may campaign (the change then asks for a warm-up
-   * under {@link TakeoverMode#SPECULATIVE}).
+   * counts as HARD under {@link TakeoverMode#SPECULATIVE} and not at all under {@link
+   * TakeoverMode#HARD_TIMEOUT} (CANDStore goes by silence alone). {@code silentNanos}: how long
+   * the leader has been silent. {@code mayLead}: this node may campaign (the change then asks for
+   * a warm-up under {@link TakeoverMode#SPECULATIVE}).
    */
-  void evaluate(NodeId leader, long term, boolean leaderUnreachable, boolean mayLead,
-      long nowNanos) {
+  void evaluate(NodeId leader, long term, boolean leaderUnreachable, long silentNanos,
+      boolean mayLead, long nowNanos) {
     FailureDetector.Suspicion s = FailureDetector.Suspicion.NONE;
+    leaderGone = leader != null && leaderUnreachable && mode == TakeoverMode.SPECULATIVE;
+    silentLongEnough = leader != null && silentNanos >= speculativeSilenceNanos;
     if (leader != null) {
-      if (leaderUnreachable) {
+      if (leaderGone) {
         s = FailureDetector.Suspicion.HARD;
       } else if (detector != null) {
         s = detector.suspicion(leader, nowNanos);
@@ -79,7 +90,8 @@ final class LeaderWatch {
   boolean allowsCampaign() {
     return switch (mode) {
       case HARD_TIMEOUT -> reported == FailureDetector.Suspicion.HARD;
-      case SPECULATIVE -> reported != FailureDetector.Suspicion.NONE && warmedUpEpisode == episode;
+      case SPECULATIVE -> reported != FailureDetector.Suspicion.NONE && warmedUpEpisode == episode
+          && (leaderGone || silentLongEnough);
     };
   }
 

@@ -125,6 +125,8 @@ public final class Replica {
   // catching up
   private CatchUp catchUp;
   private long catchUpDeadlineNanos;
+  /** Pre-candidate: when to ask the voters that refused again (0: not due). */
+  private long preVoteRetryNanos;
   private long nextRequestId = 1;
 
   // leader
@@ -219,7 +221,8 @@ public final class Replica {
     this.log = new RaftLog(state.snapshot(), state.log(), reader, config.logCacheBytesMax());
     this.lease = new Lease(config.leaseMillis(), config.clockDriftMax());
     this.detector = config.newFailureDetector();
-    this.watch = new LeaderWatch(detector, config.takeover());
+    this.watch = new LeaderWatch(detector, config.takeover(),
+        config.speculativeSilenceMillis() * 1_000_000);
     this.electionTimeoutNanos = config.electionTimeoutMillis() * 1_000_000L;
     this.heartbeatIntervalNanos = config.heartbeatIntervalMillis() * 1_000_000L;
     this.catchUpTimeoutNanos = config.catchUpTimeoutMillis() * 1_000_000L;
@@ -278,6 +281,8 @@ public final class Replica {
       case PRE_CANDIDATE, CANDIDATE -> {
         if (nowNanos >= electionDeadlineNanos) {
           becomeFollower(term, null); // lost or split; the next timeout retries
+        } else if (preVoteRetryNanos != 0 && nowNanos >= preVoteRetryNanos) {
+          askRefusersForPreVotesAgain();
         }
       }
       default -> throw new AssertionError(status);
@@ -1085,7 +1090,9 @@ public final class Replica {
   /** Re-evaluates the suspicion of the leader this node follows (reported through Ready). */
   private void noteSuspicion() {
     NodeId watched = status == Status.FOLLOWER ? leader : null;
-    watch.evaluate(watched, term, watched != null && unreachable.contains(watched),
+    long silentNanos = lastLeaderContactNanos == Long.MIN_VALUE ? Long.MAX_VALUE
+        : nowNanos - lastLeaderContactNanos;
+    watch.evaluate(watched, term, watched != null && unreachable.contains(watched), silentNanos,
         watched != null && mayCampaign(), nowNanos);
   }
 
@@ -1148,6 +1155,16 @@ public final class Replica {
     granted.clear();
     rejected.clear();
     catchUp = null;
+    preVoteRetryNanos = 0;
+  }
+
+  /** Pre-candidate whose round was lost by refusals: asks the refusers once more. */
+  private void askRefusersForPreVotesAgain() {
+    preVoteRetryNanos = 0;
+    for (NodeId peer : rejected) {
+      outbox.add(new RequestVote(self, peer, term + 1, log.lastIndex(), log.lastTerm(), true));
+    }
+    rejected.clear();
   }
 
   private void clearLeadership() {
@@ -1304,6 +1321,7 @@ public final class Replica {
     setStatus(Status.CANDIDATE);
     granted.clear();
     rejected.clear();
+    preVoteRetryNanos = 0;
     granted.add(self);
     resetElectionTimer();
     for (NodeId peer : membership.allVoters()) {
@@ -1386,10 +1404,22 @@ public final class Replica {
       becomeFollower(m.term(), null);
       return;
     }
-    if (m.preVote() && status == Status.PRE_CANDIDATE && m.term() == term + 1) {
+    // A granted pre-vote carries the term it is for; a refusal, the voter's own (ours: a higher
+    // one made us a follower above).
+    if (m.preVote() && status == Status.PRE_CANDIDATE
+        && m.term() == (m.granted() ? term + 1 : term)) {
       (m.granted() ? granted : rejected).add(m.from());
       if (Quorum.isElectionQuorum(membership, granted)) {
         becomeCandidate();
+      } else if (!m.granted() && nowNanos + heartbeatIntervalNanos < electionDeadlineNanos) {
+        // Most refusals are a voter's lease promise to the silent leader, which runs out within
+        // about a lease of ours: ask the refusers again in a heartbeat interval rather than sit
+        // out the election timeout, then another as a follower, and catch up again (half of the
+        // kills of the first E3 run took ~1.2 s instead of ~0.25 s this way). Pre-votes change
+        // nothing on the voters.
+        if (preVoteRetryNanos == 0) {
+          preVoteRetryNanos = nowNanos + heartbeatIntervalNanos;
+        }
       } else if (Quorum.isElectionLost(membership, rejected)) {
         becomeFollower(term, null);
       }

@@ -24,6 +24,11 @@ import java.util.Objects;
  *     election timeout"
  * @param takeover when a follower that may lead campaigns ({@link TakeoverMode});
  *     {@link TakeoverMode#SPECULATIVE} needs a detector
+ * @param speculativeSilenceMillis under {@link TakeoverMode#SPECULATIVE}, how long a leader must
+ *     have been silent before a warmed-up follower takes over when the leader's process is not
+ *     known to be gone (the runtime's reachability hint, {@link Replica#peerUnreachable}): a
+ *     stall of the leader shorter than this causes no failover. 0: as soon as it is warmed up
+ *     and suspects the leader at all
  * @param logCacheBytesMax bytes of entries the in-memory log holds, newest first; it drops its
  *     oldest entries past this, except those it must hold (not yet acknowledged as persisted, or
  *     not yet handed out to apply), and reads dropped ones back through the replica's {@link
@@ -48,6 +53,7 @@ public record ReplicaConfig(
     FailureDetector failureDetector,
     PhiAccrualDetector.Settings phi,
     TakeoverMode takeover,
+    long speculativeSilenceMillis,
     long logCacheBytesMax) {
 
   /** The default of {@link #logCacheBytesMax()}: 4 MiB. */
@@ -76,6 +82,8 @@ public record ReplicaConfig(
     require(maxEntriesPerAppend >= 1, "maxEntriesPerAppend must be >= 1");
     require(catchUpEntriesMax >= maxEntriesPerAppend, "catchUpEntriesMax must be >= maxEntriesPerAppend");
     require(logCacheBytesMax >= 0, "logCacheBytesMax " + logCacheBytesMax + " must be >= 0");
+    require(speculativeSilenceMillis >= 0, "speculativeSilenceMillis " + speculativeSilenceMillis
+        + " must be >= 0");
   }
 
   private static void require(boolean ok, String message) {
@@ -86,7 +94,7 @@ public record ReplicaConfig(
 
   /**
    * Defaults: election 1000 ms, heartbeat 100 ms, lease 500 ms, drift 1%, catch-up 200 ms, no
-   * failure detector, hard-timeout takeover, a 4 MiB log cache.
+   * failure detector, hard-timeout takeover (speculative silence 0), a 4 MiB log cache.
    */
   public static Builder builder(NodeId self, Membership bootstrapMembership) {
     return new Builder(self, bootstrapMembership);
@@ -97,7 +105,7 @@ public record ReplicaConfig(
     return new ReplicaConfig(self, bootstrapMembership, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, clockDriftMax, catchUpTimeoutMillis,
         maxEntriesPerAppend, catchUpEntriesMax, randomSeed, v, failureDetector, phi, takeover,
-        logCacheBytesMax);
+        speculativeSilenceMillis, logCacheBytesMax);
   }
 
   /** The failure detector this config asks for: the instance, else a fresh phi detector, else null. */
@@ -124,6 +132,7 @@ public record ReplicaConfig(
     private FailureDetector failureDetector;
     private PhiAccrualDetector.Settings phi;
     private TakeoverMode takeover = TakeoverMode.HARD_TIMEOUT;
+    private long speculativeSilenceMillis;
     private long logCacheBytesMax = LOG_CACHE_BYTES_DEFAULT;
 
     private Builder(NodeId self, Membership membership) {
@@ -192,6 +201,12 @@ public record ReplicaConfig(
       return this;
     }
 
+    /** See {@link ReplicaConfig#speculativeSilenceMillis()}. */
+    public Builder speculativeSilenceMillis(long v) {
+      speculativeSilenceMillis = v;
+      return this;
+    }
+
     /** See {@link ReplicaConfig#logCacheBytesMax()}. */
     public Builder logCacheBytesMax(long v) {
       logCacheBytesMax = v;
@@ -201,7 +216,8 @@ public record ReplicaConfig(
     public ReplicaConfig build() {
       return new ReplicaConfig(self, membership, electionTimeoutMillis, heartbeatIntervalMillis,
           leaseMillis, clockDriftMax, catchUpTimeoutMillis, maxEntriesPerAppend, catchUpEntriesMax,
-          randomSeed, variant, failureDetector, phi, takeover, logCacheBytesMax);
+          randomSeed, variant, failureDetector, phi, takeover, speculativeSilenceMillis,
+          logCacheBytesMax);
     }
   }
 }

@@ -154,18 +154,84 @@ class TakeoverTest {
     assertThat(c.r(3).term()).isEqualTo(term);
   }
 
+  /**
+   * The hint that the primary's process is gone (its connections closed, nothing listens) lets a
+   * speculative witness take over after its lease promise, with a long φ timeout and a long
+   * silence bound alike; hard-timeout (CANDStore's rule) goes by silence alone and waits for φ.
+   */
   @Test
-  void theReachabilityHintWorksWithBothModes() {
+  void theReachabilityHintSpeedsUpSpeculativeTakeoverNotHardTimeout() {
     for (TakeoverMode m : TakeoverMode.values()) {
-      Cluster c = ledByNodeOne(mode(m, SLOW)); // φ alone would wait ~1.8 s
+      // φ alone would wait ~1.8 s; a silence bound of 1.5 s would too
+      Cluster c = ledByNodeOne(b -> b.takeover(m).phi(SLOW).speculativeSilenceMillis(1_500));
       c.down.add(n(1));
       for (int i : new int[] {2, 3}) {
         c.handle(n(i), c.r(i).peerUnreachable(n(1), c.now(n(i))));
       }
       long ms = msUntilNewLeader(c, 3_000);
-      assertThat(ms).as("%s with the hint: the lease promise bounds it", m).isBetween(400L, 800L);
+      if (m == TakeoverMode.SPECULATIVE) {
+        assertThat(ms).as("speculative with the hint: the lease promise bounds it")
+            .isBetween(400L, 800L);
+      } else {
+        assertThat(ms).as("hard-timeout ignores the hint: φ 8 (~1.86 s)")
+            .isBetween(1_800L, 2_400L);
+      }
       c.checkSafety();
     }
+  }
+
+  /**
+   * Speculative with a silence bound: a witness warmed up long before still waits until the
+   * primary has been silent that long when nothing says its process is gone, so a stall shorter
+   * than the bound causes no failover even though it outlasts the lease and the warm-up; a
+   * longer silence is taken over right at the bound.
+   */
+  @Test
+  void speculativeWaitsForTheSilenceBoundWhenThePrimaryIsNotKnownGone() {
+    UnaryOperator<ReplicaConfig.Builder> tweak =
+        b -> b.takeover(TakeoverMode.SPECULATIVE).phi(QUICK).speculativeSilenceMillis(1_200);
+    Cluster c = ledByNodeOne(tweak);
+    long term = c.r(1).term();
+    c.down.add(n(1));
+    c.run(1_000); // stalled: past the lease (~510 ms) and soft suspicion, warmed up at once
+    assertThat(c.r(3).warmedUp()).isTrue();
+    assertThat(c.leader()).as("not before the silence bound").isNull();
+    c.down.remove(n(1));
+    c.run(3_000);
+    assertThat(c.leader().id()).as("a 1 s stall under a 1.2 s bound").isEqualTo(n(1));
+    assertThat(c.r(3).term()).isEqualTo(term);
+    c.checkSafety();
+
+    Cluster d = ledByNodeOne(tweak);
+    d.down.add(n(1));
+    long ms = msUntilNewLeader(d, 5_000);
+    // the bound, then the catch-up round waits its 200 ms timeout for the silent primary
+    assertThat(ms).as("the silence bound + catch-up").isBetween(1_200L, 1_600L);
+    assertThat(d.leader().id()).isEqualTo(n(3));
+    d.checkSafety();
+  }
+
+  /**
+   * A pre-vote refused by the backup's lease promise (the backup heard the primary last a little
+   * later than the witness) is asked again within a heartbeat interval instead of after a whole
+   * election timeout and a new catch-up round: the witness takes over about when the backup's
+   * promise runs out. Here the primary's last heartbeats reach the backup 150 ms after the witness
+   * heard from it last.
+   */
+  @Test
+  void aPreVoteRefusedForALeasePromiseIsAskedAgainSoon() {
+    Cluster c = ledByNodeOne(mode(TakeoverMode.SPECULATIVE, QUICK));
+    c.dropIf = m -> m.from().equals(n(1)) && m.to().equals(n(3));
+    c.run(150);
+    c.down.add(n(1));
+    c.dropIf = m -> false;
+    for (int i : new int[] {2, 3}) {
+      c.handle(n(i), c.r(i).peerUnreachable(n(1), c.now(n(i))));
+    }
+    long ms = msUntilNewLeader(c, 3_000);
+    // the backup's promise ends ~510 ms after its last heartbeat, within ~100 ms of a retry
+    assertThat(ms).as("backup promise + a retry interval").isBetween(350L, 650L);
+    c.checkSafety();
   }
 
   /**

@@ -30,8 +30,11 @@ public enum SimTakeover {
    * @param phi detector settings, null for TIMEOUT
    * @param warmUpMillisMax each warm-up of a speculative witness lasts uniformly [0, this] of
    *     virtual time (-1 when no warm-up is simulated)
+   * @param speculativeSilenceMillis speculative: the silence after which a warmed-up witness
+   *     takes over a leader not known to be gone (0: at once; {@code ReplicaConfig})
    */
-  public record Drawn(SimTakeover kind, PhiAccrualDetector.Settings phi, long warmUpMillisMax) {
+  public record Drawn(SimTakeover kind, PhiAccrualDetector.Settings phi, long warmUpMillisMax,
+      long speculativeSilenceMillis) {
     public TakeoverMode mode() {
       return kind == SPECULATIVE ? TakeoverMode.SPECULATIVE : TakeoverMode.HARD_TIMEOUT;
     }
@@ -41,16 +44,18 @@ public enum SimTakeover {
       if (phi == null) {
         return kind.spelling();
       }
-      return String.format(Locale.ROOT, "%s(phi %.1f/%.1f pause %dms warm-up<=%dms)",
+      return String.format(Locale.ROOT, "%s(phi %.1f/%.1f pause %dms warm-up<=%dms%s)",
           kind.spelling(), phi.phiSoft(), phi.phiHard(), phi.acceptablePauseMillis(),
-          warmUpMillisMax);
+          warmUpMillisMax, speculativeSilenceMillis == 0 ? ""
+              : " silence>=" + speculativeSilenceMillis + "ms");
     }
   }
 
   /**
    * Draws the settings for {@code seed}: soft φ in [1, 4], hard φ 2 to 9 above it, an acceptable
    * pause of 0 to 2 heartbeat intervals, σ floor half an interval, and (speculative) warm-ups up
-   * to 0 to 2 leases long.
+   * to 0 to 2 leases long and, for half the seeds, a silence bound of 0 to 4 leases (drawn last,
+   * so the other settings are those drawn before it existed).
    */
   public Drawn draw(long seed, long heartbeatIntervalMillis, long leaseMillis) {
     SplittableRandom r = new SplittableRandom(seed ^ SALT);
@@ -59,7 +64,7 @@ public enum SimTakeover {
       kind = values()[r.nextInt(3)];
     }
     if (kind == TIMEOUT) {
-      return new Drawn(kind, null, -1);
+      return new Drawn(kind, null, -1, 0);
     }
     double soft = 1 + r.nextInt(4);
     double hard = soft + 2 + r.nextInt(8);
@@ -67,7 +72,8 @@ public enum SimTakeover {
         .withAcceptablePauseMillis(r.nextLong(2 * heartbeatIntervalMillis + 1))
         .withThresholds(soft, hard);
     long warmUp = kind == SPECULATIVE ? r.nextLong(2 * leaseMillis + 1) : -1;
-    return new Drawn(kind, phi, warmUp);
+    long silence = kind == SPECULATIVE && r.nextBoolean() ? r.nextLong(4 * leaseMillis + 1) : 0;
+    return new Drawn(kind, phi, warmUp, silence);
   }
 
   /** timeout, hard-timeout, speculative or mixed. */

@@ -213,6 +213,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         .variant(config.variant())
         .phi(takeover.phi())
         .takeover(takeover.mode())
+        .speculativeSilenceMillis(takeover.speculativeSilenceMillis())
         .build();
   }
 

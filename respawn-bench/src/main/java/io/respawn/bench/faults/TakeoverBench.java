@@ -73,8 +73,9 @@ public final class TakeoverBench implements Callable<Integer> {
   /**
    * The member settings of each mode. hard-long keeps the shard's 50 ms heartbeat but lets the
    * phi-accrual detector accept 1.5 s of silence (default 5 heartbeats, 250 ms) and raises
-   * phi-hard from 8 to 16, so a silent primary is suspected hard after ~1.5-2 s. A kill -9 closes
-   * the primary's connections and is suspected hard at once in every mode.
+   * phi-hard from 8 to 16, so a silent primary is suspected hard after ~1.5-2 s. Hard-timeout
+   * goes by silence alone, kills included; speculative takes a kill -9 (the primary's closed
+   * connections) over after its lease and a stall after its silence bound (1.5 s by default).
    */
   static Map<String, String> settingsOf(String mode) {
     Map<String, String> s = new TreeMap<>();

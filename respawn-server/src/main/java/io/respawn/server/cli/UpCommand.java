@@ -63,6 +63,12 @@ public final class UpCommand implements Callable<Integer> {
           + "before it serves) (default: online).")
   String recovery;
 
+  @Option(names = "--speculative-silence-ms", paramLabel = "MS",
+      description = "Under speculative takeover, how long a primary whose process is not known "
+          + "to be gone must be silent before a warmed-up witness takes over; a shorter stall "
+          + "causes no failover (default: 1500).")
+  String speculativeSilenceMillis;
+
   @Option(names = "--phi-soft", paramLabel = "PHI",
       description = "Phi-accrual soft threshold: suspicion that starts recovery (default: 3).")
   String phiSoft;
@@ -112,6 +118,7 @@ public final class UpCommand implements Callable<Integer> {
     java.util.Map<String, String> m = new java.util.TreeMap<>(memberConfig);
     putIf(m, "takeover", takeover);
     putIf(m, "recovery", recovery);
+    putIf(m, "speculative-silence-ms", speculativeSilenceMillis);
     putIf(m, "phi-soft", phiSoft);
     putIf(m, "phi-hard", phiHard);
     putIf(m, "phi-acceptable-pause-ms", phiAcceptablePauseMillis);

@@ -80,6 +80,8 @@ import java.util.TreeMap;
  * @param leaseMillis the primary's read lease
  * @param join this member joins a running shard: it starts as a learner
  * @param takeover when a witness (or the configured primary, following) campaigns
+ * @param speculativeSilenceMillis under speculative takeover, the silence after which a
+ *     warmed-up witness takes over a primary whose process is not known to be gone
  * @param phi the phi-accrual detector every member runs on its leader
  * @param backup the backup role's storage and popularity sampling
  * @param recovery how this member, once it leads, gets the values it holds only as timestamps
@@ -88,8 +90,8 @@ import java.util.TreeMap;
 public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
     Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
     long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
-    PhiAccrualDetector.Settings phi, BackupSettings backup, RecoveryMode recovery,
-    SnapshotSettings snapshot) {
+    long speculativeSilenceMillis, PhiAccrualDetector.Settings phi, BackupSettings backup,
+    RecoveryMode recovery, SnapshotSettings snapshot) {
 
   /** With the default {@link SnapshotSettings}. */
   public ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
@@ -97,8 +99,8 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
       PhiAccrualDetector.Settings phi, BackupSettings backup, RecoveryMode recovery) {
     this(clusterId, self, dataDir, bindHost, members, secret, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, join, takeover, phi, backup, recovery,
-        SnapshotSettings.defaults());
+        heartbeatIntervalMillis, leaseMillis, join, takeover, SPECULATIVE_SILENCE_MILLIS_DEFAULT,
+        phi, backup, recovery, SnapshotSettings.defaults());
   }
 
   /** With the default {@link BackupSettings} and {@link #RECOVERY_DEFAULT}. */
@@ -117,7 +119,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
 
   private static final Set<String> KEYS = Set.of("cluster-id", "node-id", "data", "bind",
       "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms", "join",
-      "takeover", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
+      "takeover", "speculative-silence-ms", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
       "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
       "backup-segment-bytes", "backup-writeback-interval-ms", "recovery", "snapshot-entries", "snapshot-log-bytes",
       "snapshot-log-growth-percent", "snapshot-tail-entries", "snapshot-tail-bytes", "snapshot-chunk-bytes",
@@ -143,6 +145,14 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
   public static final long PHI_ACCEPTABLE_PAUSE_HEARTBEATS = 5;
   public static final int PHI_WINDOW_DEFAULT = 200;
   public static final TakeoverMode TAKEOVER_DEFAULT = TakeoverMode.HARD_TIMEOUT;
+  /**
+   * Under speculative takeover, the silence after which a warmed-up witness takes over a primary
+   * whose process is not known to be gone: 1.5 s, so that a stall of up to a second (a long
+   * collector pause, a stopped VM) causes no failover, with room for a heartbeat interval and
+   * scheduling. A killed primary is taken over after about one lease instead: its closed
+   * connections tell the witness that its process is gone.
+   */
+  public static final long SPECULATIVE_SILENCE_MILLIS_DEFAULT = 1500;
   public static final RecoveryMode RECOVERY_DEFAULT = RecoveryMode.ONLINE;
 
   public ShardConfig {
@@ -264,7 +274,9 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         (int) Math.min(SnapshotSettings.LOG_GROWTH_PERCENT_MAX + 1L,
             longValue(p, "snapshot-log-growth-percent", sd.logGrowthPercent(), 0)));
     return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
-        joinText.equals("true"), takeover, phi, backup, recovery, snapshot);
+        joinText.equals("true"), takeover,
+        longValue(p, "speculative-silence-ms", SPECULATIVE_SILENCE_MILLIS_DEFAULT, 0), phi, backup,
+        recovery, snapshot);
   }
 
   /** This member's own addresses. */

@@ -202,6 +202,7 @@ public final class ShardMember implements AutoCloseable {
           .leaseMillis(config.leaseMillis())
           .phi(config.phi())
           .takeover(config.takeover())
+          .speculativeSilenceMillis(config.speculativeSilenceMillis())
           // Larger batches let a member that restarted behind catch up in a few round trips.
           .maxEntriesPerAppend(MAX_ENTRIES_PER_APPEND)
           .logCacheBytesMax(config.snapshot().logCacheBytes())
@@ -390,6 +391,7 @@ public final class ShardMember implements AutoCloseable {
         : Math.max(0, (s.servingUntilNanos() - System.nanoTime()) / 1_000_000);
     shard.put("respawn_lease_remaining_ms", leaseLeft);
     shard.put("respawn_takeover", config.takeover().spelling());
+    shard.put("respawn_speculative_silence_ms", Long.toString(config.speculativeSilenceMillis()));
     shard.put("respawn_leader_suspicion",
         s.leaderSuspicion().name().toLowerCase(java.util.Locale.ROOT));
     shard.put("respawn_suspicion_episodes", s.suspicionEpisodes());

@@ -24,6 +24,7 @@ class ShardTakeoverConfigTest {
   void defaultsAreHardTimeoutWithPhiThreeAndEightOverTheHeartbeat() throws Exception {
     ShardConfig c = load("");
     assertThat(c.takeover()).isEqualTo(TakeoverMode.HARD_TIMEOUT);
+    assertThat(c.speculativeSilenceMillis()).isEqualTo(1_500);
     assertThat(c.phi().phiSoft()).isEqualTo(3);
     assertThat(c.phi().phiHard()).isEqualTo(8);
     assertThat(c.phi().heartbeatIntervalMillis()).isEqualTo(50);
@@ -37,8 +38,9 @@ class ShardTakeoverConfigTest {
   @Test
   void keysSetTheModeAndThresholdsAndFollowTheHeartbeat() throws Exception {
     ShardConfig c = load("takeover = speculative\nphi-soft = 2.5\nphi-hard = 12\n"
-        + "heartbeat-interval-ms = 20\nphi-window = 50\n");
+        + "heartbeat-interval-ms = 20\nphi-window = 50\nspeculative-silence-ms = 800\n");
     assertThat(c.takeover()).isEqualTo(TakeoverMode.SPECULATIVE);
+    assertThat(c.speculativeSilenceMillis()).isEqualTo(800);
     assertThat(c.phi().phiSoft()).isEqualTo(2.5);
     assertThat(c.phi().phiHard()).isEqualTo(12);
     assertThat(c.phi().heartbeatIntervalMillis()).isEqualTo(20);
@@ -54,6 +56,8 @@ class ShardTakeoverConfigTest {
         .hasMessageContaining("phi-hard 8.0 must be above phi-soft 9.0");
     assertThatThrownBy(() -> load("phi-soft = lots\n"))
         .hasMessageContaining("phi-soft: 'lots' is not a number");
+    assertThatThrownBy(() -> load("speculative-silence-ms = -5\n"))
+        .hasMessageContaining("speculative-silence-ms");
     assertThatThrownBy(() -> load("phi-window = 1\n"))
         .hasMessageContaining("phi-window: '1' is not an integer >= 2");
   }

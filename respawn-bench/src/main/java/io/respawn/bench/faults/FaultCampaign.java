@@ -63,7 +63,7 @@ public final class FaultCampaign implements Callable<Integer> {
   long restartDelayMillis;
 
   @Option(names = "--takeover", paramLabel = "MODE",
-      description = "Members' takeover mode: hard-timeout or speculative (default: the shard's, hard-timeout).")
+      description = "Members' takeover mode: hard-timeout or speculative (default: the shard's, speculative).")
   String takeover;
 
   @Option(names = "--lease-ms", paramLabel = "MS", description = "Members' read lease (default: the shard's, 200).")
@@ -105,8 +105,8 @@ public final class FaultCampaign implements Callable<Integer> {
     }
     List<Path> configs = layout.prepare(settings);
     io.respawn.server.shard.ShardConfig.load(configs.get(0)); // refuses a bad mode before starting
-    System.out.println("respawn bench faults: takeover " + (takeover == null ? "hard-timeout"
-        : takeover) + (leaseMillis == null ? "" : ", lease " + leaseMillis + " ms")
+    System.out.println("respawn bench faults: takeover " + (takeover == null
+        ? io.respawn.server.shard.ShardConfig.TAKEOVER_DEFAULT.spelling() : takeover) + (leaseMillis == null ? "" : ", lease " + leaseMillis + " ms")
         + "; load " + loadAverage());
     List<String> jvm = MEMBER_JVM;
     List<Integer> ports = new ArrayList<>();

@@ -54,7 +54,8 @@ public final class UpCommand implements Callable<Integer> {
 
   @Option(names = "--takeover", paramLabel = "MODE",
       description = "When a witness takes over a silent primary: hard-timeout (at hard suspicion) "
-          + "or speculative (once warmed up and the primary's lease ran out) (default: hard-timeout).")
+          + "or speculative (once warmed up, the primary's lease ran out, and its process is gone "
+          + "or it was silent for --speculative-silence-ms) (default: speculative).")
   String takeover;
 
   @Option(names = "--recovery", paramLabel = "MODE",

@@ -21,9 +21,9 @@ class ShardTakeoverConfigTest {
   }
 
   @Test
-  void defaultsAreHardTimeoutWithPhiThreeAndEightOverTheHeartbeat() throws Exception {
+  void defaultsAreSpeculativeWithPhiThreeAndEightOverTheHeartbeat() throws Exception {
     ShardConfig c = load("");
-    assertThat(c.takeover()).isEqualTo(TakeoverMode.HARD_TIMEOUT);
+    assertThat(c.takeover()).isEqualTo(TakeoverMode.SPECULATIVE);
     assertThat(c.speculativeSilenceMillis()).isEqualTo(1_500);
     assertThat(c.phi().phiSoft()).isEqualTo(3);
     assertThat(c.phi().phiHard()).isEqualTo(8);
@@ -37,9 +37,9 @@ class ShardTakeoverConfigTest {
 
   @Test
   void keysSetTheModeAndThresholdsAndFollowTheHeartbeat() throws Exception {
-    ShardConfig c = load("takeover = speculative\nphi-soft = 2.5\nphi-hard = 12\n"
+    ShardConfig c = load("takeover = hard-timeout\nphi-soft = 2.5\nphi-hard = 12\n"
         + "heartbeat-interval-ms = 20\nphi-window = 50\nspeculative-silence-ms = 800\n");
-    assertThat(c.takeover()).isEqualTo(TakeoverMode.SPECULATIVE);
+    assertThat(c.takeover()).isEqualTo(TakeoverMode.HARD_TIMEOUT);
     assertThat(c.speculativeSilenceMillis()).isEqualTo(800);
     assertThat(c.phi().phiSoft()).isEqualTo(2.5);
     assertThat(c.phi().phiHard()).isEqualTo(12);
@@ -65,10 +65,10 @@ class ShardTakeoverConfigTest {
   @Test
   void theLayoutWritesTheGivenSettingsIntoEveryMember() throws Exception {
     ShardLayout layout = ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1");
-    List<Path> files = layout.prepare(Map.of("takeover", "speculative", "phi-soft", "2"));
+    List<Path> files = layout.prepare(Map.of("takeover", "hard-timeout", "phi-soft", "2"));
     for (Path f : files) {
       ShardConfig c = ShardConfig.load(f);
-      assertThat(c.takeover()).isEqualTo(TakeoverMode.SPECULATIVE);
+      assertThat(c.takeover()).isEqualTo(TakeoverMode.HARD_TIMEOUT);
       assertThat(c.phi().phiSoft()).isEqualTo(2);
     }
   }

@@ -119,6 +119,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private final ValueRecovery recovery;
   /** A backup member's answers to pulls, on their own thread; null on other members. */
   private final PullAnswers answers;
+  /** The configuration the shard is moving to, as of the last pass (null before it). */
+  private volatile Membership staying;
   private final ConcurrentLinkedQueue<Object> inbox = new ConcurrentLinkedQueue<>();
   /**
    * Answers to this member's priority pulls (a client command waits for each): handled before
@@ -225,7 +227,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       recovery.reportWarmUpsTo(this.runtime::onWarmUpDone);
     }
     this.answers = stateMachine.store() instanceof io.respawn.storage.backup.BackupKvStore b
-        ? new PullAnswers(self, b.backup(), transport::sendPull) : null;
+        ? new PullAnswers(self, b.backup(), transport::sendPull, this::staysMember) : null;
     this.replicaWaits = new ReplicaWaits(self);
     // A backup answers pulls on its own thread, not behind the log entries this loop applies.
     transport.pullInbox(m -> {
@@ -465,9 +467,20 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     Membership m = runtime.replica().membership();
     if (!m.equals(membershipSeen)) {
       membershipSeen = m;
+      staying = m.leaveJoint();
       membershipListener.accept(m);
     }
     publish(now);
+  }
+
+  /**
+   * Whether {@code id} is in the configuration the shard is moving to (the incoming half of a
+   * joint one; the one in force otherwise): a backup refuses BatchPull from a member being
+   * removed ({@link PullAnswers}). Any thread; true before the first pass.
+   */
+  private boolean staysMember(NodeId id) {
+    Membership c = staying;
+    return c == null || c.contains(id);
   }
 
   /**

@@ -51,6 +51,11 @@ import org.slf4j.LoggerFactory;
  * it, or after {@link #SCAN_IDLE_NANOS_MAX} without a request (the asker died or stopped
  * leading). GC pauses nest: every scan started is ended exactly once.
  *
+ * <p>A BatchPull from a member the shard's configuration is removing (in a joint configuration,
+ * one of the outgoing half only; or no member at all) is refused: no scan starts, nothing is
+ * sent, and a scan it had is ended: the backup pauses no GC and reads no log for a member that
+ * is leaving (its warm-up stages nothing and ends at its bound).
+ *
  * <p>Threads: {@link #offer} from any thread (the transport's event loop); everything else on
  * the answering thread. {@link #close} ends every scan.
  */
@@ -67,6 +72,11 @@ final class PullAnswers implements AutoCloseable {
   private final NodeId self;
   private final BackupStore store;
   private final Consumer<PullMessage> send;
+  /** Whether a member may BatchPull: not one the configuration is removing (any thread). */
+  private final java.util.function.Predicate<NodeId> mayBatchPull;
+  /** Askers refused since their last accepted request (logged once each). Answering thread. */
+  private final java.util.Set<NodeId> refused = new java.util.HashSet<>();
+  private final AtomicLong batchPullsRefused = new AtomicLong();
   private final ConcurrentLinkedQueue<PullKeys> priority = new ConcurrentLinkedQueue<>();
   private final ConcurrentLinkedQueue<Object> background = new ConcurrentLinkedQueue<>();
   private final Thread thread;
@@ -103,9 +113,15 @@ final class PullAnswers implements AutoCloseable {
   }
 
   PullAnswers(NodeId self, BackupStore store, Consumer<PullMessage> send) {
+    this(self, store, send, id -> true);
+  }
+
+  PullAnswers(NodeId self, BackupStore store, Consumer<PullMessage> send,
+      java.util.function.Predicate<NodeId> mayBatchPull) {
     this.self = self;
     this.store = store;
     this.send = send;
+    this.mayBatchPull = mayBatchPull;
     this.thread = new Thread(this::run, "respawn-pull-answers");
     this.thread.setDaemon(true);
   }
@@ -140,6 +156,7 @@ final class PullAnswers implements AutoCloseable {
     m.put("respawn_pull_answered_priority", priorityAnswered.get());
     m.put("respawn_pull_batch_chunks_sent", chunksSent.get());
     m.put("respawn_pull_batch_scans", scansStarted.get());
+    m.put("respawn_pull_batch_refused", batchPullsRefused.get());
     m.put("respawn_pull_reads", store.pullReadMode());
     m.put("respawn_pull_direct_bytes", store.pullDirectReads()[1]);
     return m;
@@ -252,6 +269,18 @@ final class PullAnswers implements AutoCloseable {
 
   private void startChunks(BatchPull request, long nowNanos) {
     Scan scan = scans.get(request.from());
+    if (request.term() != 0 && !mayBatchPull.test(request.from())) {
+      batchPullsRefused.incrementAndGet();
+      if (refused.add(request.from())) {
+        log.info("BatchPull from {} (term {}) refused: the configuration is removing it",
+            request.from(), request.term());
+      }
+      if (scan != null) {
+        endScan(request.from(), "its asker is being removed");
+      }
+      return;
+    }
+    refused.remove(request.from());
     if (request.term() == 0) {
       if (scan != null) {
         endScan(request.from(), "cancelled");

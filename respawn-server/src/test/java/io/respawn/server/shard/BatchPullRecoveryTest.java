@@ -268,6 +268,37 @@ class BatchPullRecoveryTest {
   }
 
   /**
+   * A BatchPull from a member the configuration is removing is refused: nothing is sent and no
+   * scan starts (the store's GC stays running), and a scan it had is ended; the members that stay
+   * are answered as before.
+   */
+  @Test
+  void aBatchPullFromAMemberBeingRemovedIsRefused() {
+    writeBoth(1, 300, 100);
+    NodeId leaving = NodeId.of(9);
+    java.util.Set<NodeId> removing = new java.util.HashSet<>();
+    answers.close();
+    answers = new PullAnswers(BACKUP, store.backup(), toPrimary::add,
+        id -> !removing.contains(id));
+    answers.offer(new BatchPull(leaving, BACKUP, 1, 3, BatchPullCursor.START, 1, 4096));
+    answers.step(0);
+    assertThat(answers.scanning(leaving)).as("not removed yet: answered").isTrue();
+    assertThat(toPrimary).hasSize(1);
+    removing.add(leaving);
+    toPrimary.clear();
+    answers.offer(new BatchPull(leaving, BACKUP, 2, 3, BatchPullCursor.START, 1, 4096));
+    answers.offer(new BatchPull(PRIMARY, BACKUP, 3, 3, BatchPullCursor.START, 1, 4096));
+    while (answers.step(0)) {
+      // answer everything queued
+    }
+    assertThat(answers.scanning(leaving)).as("its scan ended: GC resumed for it").isFalse();
+    assertThat(answers.scanning(PRIMARY)).isTrue();
+    assertThat(toPrimary).as("only the member that stays got a chunk").singleElement()
+        .satisfies(m -> assertThat(m.to()).isEqualTo(PRIMARY));
+    assertThat(answers.info()).containsEntry("respawn_pull_batch_refused", 1L);
+  }
+
+  /**
    * Online, the copy is paced: the next request waits for the gap its size takes at the paced
    * rate, and a slow priority pull halves the rate (CopyPace).
    */

@@ -457,7 +457,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     recovery.followSuspicion(runtime.replica(), now); // proactive recovery at suspicion
     recovery.tick(now);
     if (popularity != null) {
-      popularity.tick(runtime.replica(), now);
+      popularity.tick(runtime.replica(), recovery.active(), now);
     }
     replicaWaits.check(runtime.replica(), now);
     membershipChanges.check(runtime.replica(), now);

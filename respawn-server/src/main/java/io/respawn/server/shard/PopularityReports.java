@@ -19,7 +19,10 @@ import java.util.function.Consumer;
  *
  * <p>A report holds at most {@link io.respawn.server.peer.ValuePull#REPORT_HASHES_MAX} hashes
  * (the sampler drops samples past that until the next drain, and counts them). Only a leader
- * reports: another member's sampler sees no requests (its store refuses reads and writes).
+ * reports: another member's sampler sees no requests (its store refuses reads and writes). A
+ * leader that is still recovering values reports nothing (DESIGN §5.3: sampling stays paused
+ * during recovery): its requests then are the recovery's priority pulls and the reads that wait
+ * for them, and the backups' GC, which would act on a report, is paused for the BatchPull scan.
  *
  * <p>Owned by the node loop thread; the counters may be read from any thread.
  */
@@ -35,6 +38,7 @@ final class PopularityReports {
   private final AtomicLong sent = new AtomicLong();
   private final AtomicLong received = new AtomicLong();
   private final AtomicLong hashesReceived = new AtomicLong();
+  private final AtomicLong skippedRecovering = new AtomicLong();
 
   /**
    * @param sampler the primary's sampler (the same one the command layer observes into)
@@ -53,21 +57,38 @@ final class PopularityReports {
     this.send = send;
   }
 
-  /** On the leader, once per interval: sends what was sampled to every voting backup. */
-  void tick(Replica replica, long nowNanos) {
+  /**
+   * On the leader, once per interval: sends what was sampled to every voting backup, unless it
+   * is {@code recovering} values (then the samples are dropped).
+   */
+  void tick(Replica replica, boolean recovering, long nowNanos) {
+    tick(replica.status() == Status.LEADER, replica.membership().votingBackups(), recovering,
+        nowNanos);
+  }
+
+  /** {@link #tick(Replica, boolean, long)} with what it reads of the replica. */
+  void tick(boolean leading, java.util.Collection<NodeId> votingBackups, boolean recovering,
+      long nowNanos) {
     if (nextReportNanos != Long.MIN_VALUE && nowNanos < nextReportNanos) {
       return;
     }
     nextReportNanos = nowNanos + reportIntervalNanos;
     long[] hashes = sampler.drainReport(); // drained on every member: a follower's stays empty
-    if (replica.status() != Status.LEADER || hashes.length == 0) {
+    long samples = sampler.samples();
+    if (recovering && leading) {
+      sampledAtLastReport = samples;
+      if (hashes.length > 0) {
+        skippedRecovering.incrementAndGet();
+      }
       return;
     }
-    long samples = sampler.samples();
+    if (!leading || hashes.length == 0) {
+      return;
+    }
     long sampled = samples - sampledAtLastReport;
     sampledAtLastReport = samples;
     reportSeq++;
-    for (NodeId backup : replica.membership().votingBackups()) {
+    for (NodeId backup : votingBackups) {
       if (!backup.equals(self)) {
         send.accept(new PopularityReport(self, backup, reportSeq, sampled, hashes));
         sent.incrementAndGet();
@@ -80,6 +101,11 @@ final class PopularityReports {
     received.incrementAndGet();
     hashesReceived.addAndGet(report.keyHashes().length);
     stateMachine.reportPopularity(report.keyHashes());
+  }
+
+  /** Reports a recovering leader dropped instead of sending. */
+  long reportsSkippedRecovering() {
+    return skippedRecovering.get();
   }
 
   long reportsSent() {

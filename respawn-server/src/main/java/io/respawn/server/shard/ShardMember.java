@@ -406,6 +406,8 @@ public final class ShardMember implements AutoCloseable {
     PopularityReports popularity = loop.popularity();
     if (popularity != null) {
       shard.put("respawn_popularity_reports_sent", popularity.reportsSent());
+      shard.put("respawn_popularity_reports_skipped_recovering",
+          popularity.reportsSkippedRecovering());
       shard.put("respawn_popularity_reports_received", popularity.reportsReceived());
       shard.put("respawn_popularity_hashes_received", popularity.hashesReceived());
     }

@@ -31,9 +31,13 @@ import org.slf4j.LoggerFactory;
  * log entries the node loop is applying nor for its acknowledgements, and a large answer delays
  * neither. Reads go to the {@link BackupStore}, which is safe from any thread.
  *
- * <p>Order: a priority pull (a client command waits for it) is answered before anything else;
- * background work (point pulls of the sweep, BatchPull chunks) takes turns behind it, one chunk
- * at a time, so a priority pull waits behind at most one chunk's read.
+ * <p>Order: a priority pull (a client command waits for it) is answered on a thread of its own
+ * ({@code respawn-priority-pulls}), so it never waits behind background work (point pulls of
+ * the sweep, BatchPull chunks, which take turns on the answering thread, one chunk at a time):
+ * its page read runs beside a chunk's read. Waiting behind one (a chunk of a few hundred KiB to
+ * a MiB read from the disk: milliseconds) put a priority pull at 4.4 ms on average in E2 at 1 M
+ * records, and the new primary's p99.9 at 20–45 ms while the copy ran. {@link #step} (tests)
+ * still does both on the caller's thread, priority first.
  *
  * <p>Each answer carries the store's applied index read <em>before</em> its values are read, so
  * every value in it is at least that new (the store applies committed entries only, and a key's
@@ -80,6 +84,9 @@ final class PullAnswers implements AutoCloseable {
   private final ConcurrentLinkedQueue<PullKeys> priority = new ConcurrentLinkedQueue<>();
   private final ConcurrentLinkedQueue<Object> background = new ConcurrentLinkedQueue<>();
   private final Thread thread;
+  /** Answers priority pulls once {@link #start}ed (before that, {@link #step} does). */
+  private final Thread priorityThread;
+  private volatile boolean started;
   private volatile boolean running = true;
   /** Scans under way, by asking member. Answering thread only. */
   private final Map<NodeId, Scan> scans = new HashMap<>();
@@ -124,9 +131,13 @@ final class PullAnswers implements AutoCloseable {
     this.mayBatchPull = mayBatchPull;
     this.thread = new Thread(this::run, "respawn-pull-answers");
     this.thread.setDaemon(true);
+    this.priorityThread = new Thread(this::runPriority, "respawn-priority-pulls");
+    this.priorityThread.setDaemon(true);
   }
 
   PullAnswers start() {
+    started = true;
+    priorityThread.start();
     thread.start();
     return this;
   }
@@ -135,12 +146,13 @@ final class PullAnswers implements AutoCloseable {
   boolean offer(PullMessage m) {
     if (m instanceof PullKeys p && p.priority()) {
       priority.add(p);
+      LockSupport.unpark(priorityThread);
     } else if (m instanceof PullKeys || m instanceof BatchPull) {
       background.add(m);
+      LockSupport.unpark(thread);
     } else {
       return false;
     }
-    LockSupport.unpark(thread);
     return true;
   }
 
@@ -162,10 +174,26 @@ final class PullAnswers implements AutoCloseable {
     return m;
   }
 
+  private void runPriority() {
+    while (running) {
+      try {
+        PullKeys p = priority.poll();
+        if (p == null) {
+          LockSupport.parkNanos(this, IDLE_PARK_NANOS);
+          continue;
+        }
+        send.accept(answerPriority(p));
+      } catch (RuntimeException e) {
+        // A pull is advisory: the asker times out and asks again. Keep answering the others.
+        log.warn("answering a priority pull failed: {}", e.toString(), e);
+      }
+    }
+  }
+
   private void run() {
     while (running) {
       try {
-        if (!step(System.nanoTime())) {
+        if (!stepBackground(System.nanoTime())) {
           LockSupport.parkNanos(this, IDLE_PARK_NANOS);
         }
       } catch (RuntimeException e) {
@@ -180,11 +208,18 @@ final class PullAnswers implements AutoCloseable {
    * false when there was nothing to do. Answering thread (tests call it directly).
    */
   boolean step(long nowNanos) {
-    PullKeys p = priority.poll();
-    if (p != null) {
-      send.accept(answerPriority(p));
-      return true;
+    if (!started) {
+      PullKeys p = priority.poll();
+      if (p != null) {
+        send.accept(answerPriority(p));
+        return true;
+      }
     }
+    return stepBackground(nowNanos);
+  }
+
+  /** One piece of background work; false when there was none. Answering thread. */
+  private boolean stepBackground(long nowNanos) {
     Object work = background.poll();
     if (work == null) {
       endIdleScans(nowNanos);
@@ -374,12 +409,14 @@ final class PullAnswers implements AutoCloseable {
   @Override
   public void close() {
     running = false;
-    LockSupport.unpark(thread);
-    if (thread.isAlive()) {
-      try {
-        thread.join(TimeUnit.SECONDS.toMillis(5));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+    for (Thread t : new Thread[] {priorityThread, thread}) {
+      LockSupport.unpark(t);
+      if (t.isAlive()) {
+        try {
+          t.join(TimeUnit.SECONDS.toMillis(5));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
       }
     }
     for (NodeId asker : List.copyOf(scans.keySet())) {

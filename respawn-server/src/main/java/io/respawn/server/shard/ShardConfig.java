@@ -82,6 +82,8 @@ import java.util.TreeMap;
  * @param takeover when a witness (or the configured primary, following) campaigns
  * @param speculativeSilenceMillis under speculative takeover, the silence after which a
  *     warmed-up witness takes over a primary whose process is not known to be gone
+ * @param rehearseTakeover a witness or backup rehearses value recovery on scratch stores after
+ *     it starts, so the code runs compiled at a takeover ({@code TakeoverRehearsal})
  * @param phi the phi-accrual detector every member runs on its leader
  * @param backup the backup role's storage and popularity sampling
  * @param recovery how this member, once it leads, gets the values it holds only as timestamps
@@ -90,8 +92,8 @@ import java.util.TreeMap;
 public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
     Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
     long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
-    long speculativeSilenceMillis, PhiAccrualDetector.Settings phi, BackupSettings backup,
-    RecoveryMode recovery, SnapshotSettings snapshot) {
+    long speculativeSilenceMillis, boolean rehearseTakeover, PhiAccrualDetector.Settings phi,
+    BackupSettings backup, RecoveryMode recovery, SnapshotSettings snapshot) {
 
   /** With the default {@link SnapshotSettings}. */
   public ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
@@ -100,7 +102,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       PhiAccrualDetector.Settings phi, BackupSettings backup, RecoveryMode recovery) {
     this(clusterId, self, dataDir, bindHost, members, secret, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, join, takeover, SPECULATIVE_SILENCE_MILLIS_DEFAULT,
-        phi, backup, recovery, SnapshotSettings.defaults());
+        true, phi, backup, recovery, SnapshotSettings.defaults());
   }
 
   /** With the default {@link BackupSettings} and {@link #RECOVERY_DEFAULT}. */
@@ -119,7 +121,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
 
   private static final Set<String> KEYS = Set.of("cluster-id", "node-id", "data", "bind",
       "secret-file", "election-timeout-ms", "heartbeat-interval-ms", "lease-ms", "join",
-      "takeover", "speculative-silence-ms", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
+      "takeover", "speculative-silence-ms", "takeover-rehearsal", "phi-soft", "phi-hard", "phi-acceptable-pause-ms", "phi-min-std-deviation-ms",
       "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
       "backup-segment-bytes", "backup-writeback-interval-ms", "recovery", "snapshot-entries", "snapshot-log-bytes",
       "snapshot-log-growth-percent", "snapshot-tail-entries", "snapshot-tail-bytes", "snapshot-chunk-bytes",
@@ -280,8 +282,8 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
             longValue(p, "snapshot-log-growth-percent", sd.logGrowthPercent(), 0)));
     return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
         joinText.equals("true"), takeover,
-        longValue(p, "speculative-silence-ms", SPECULATIVE_SILENCE_MILLIS_DEFAULT, 0), phi, backup,
-        recovery, snapshot);
+        longValue(p, "speculative-silence-ms", SPECULATIVE_SILENCE_MILLIS_DEFAULT, 0),
+        booleanValue(p, "takeover-rehearsal", true), phi, backup, recovery, snapshot);
   }
 
   /** This member's own addresses. */
@@ -378,6 +380,19 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       throw new IllegalArgumentException(key + ": '" + v.trim() + "' is not an integer in ["
           + min + ", " + max + "]");
     }
+  }
+
+  private static boolean booleanValue(Properties p, String key, boolean dflt) {
+    String v = p.getProperty(key);
+    if (v == null) {
+      return dflt;
+    }
+    return switch (v.trim()) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> throw new IllegalArgumentException(key + ": '" + v.trim()
+          + "' is not true or false");
+    };
   }
 
   private static long longValue(Properties p, String key, long dflt, long min) {

@@ -74,6 +74,8 @@ public final class ShardMember implements AutoCloseable {
   static final String REPLICA_DIR = "replica";
   static final String STATE_DIR = "state";
   static final String BACKUP_DIR = "backup";
+  /** Scratch stores of the takeover rehearsal ({@link TakeoverRehearsal}), deleted after it. */
+  static final String REHEARSAL_DIR = "rehearsal";
   static final int MAX_ENTRIES_PER_APPEND = 1024;
   /**
    * Whether the member serves its clients, executes their commands and runs its node loop (peer
@@ -247,6 +249,14 @@ public final class ShardMember implements AutoCloseable {
       opened.add(transport);
       loop.start();
       opened.add(loop);
+      // A witness (the next primary) and a backup (which answers its pulls) compile the value
+      // recovery's code now, on scratch stores, rather than while clients wait after a kill.
+      TakeoverRehearsal.deleteTree(data.resolve(REHEARSAL_DIR)); // one a crash left behind
+      if (config.rehearseTakeover()
+          && (config.me().role() == Role.WITNESS || config.me().role() == Role.BACKUP)) {
+        TakeoverRehearsal.startInBackground(data.resolve(REHEARSAL_DIR), backupConfig,
+            stateConfig);
+      }
       ReplicatedStore store = new ReplicatedStore(engine, loop, sampler);
       store.pendingValues(stateMachine::isUnknown);
       ShardMember[] self = new ShardMember[1];
@@ -623,13 +633,6 @@ public final class ShardMember implements AutoCloseable {
   }
 
   private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
+    TakeoverRehearsal.deleteTree(dir);
   }
 }

@@ -1,0 +1,193 @@
+package io.respawn.server.shard;
+
+import io.respawn.core.Command;
+import io.respawn.core.Entry;
+import io.respawn.core.NodeId;
+import io.respawn.server.peer.ValuePull;
+import io.respawn.server.peer.ValuePull.BatchPullReply;
+import io.respawn.server.peer.ValuePull.PullKeys;
+import io.respawn.server.peer.ValuePull.PullKeysReply;
+import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.storage.MemoryKvStore;
+import io.respawn.storage.Mutation;
+import io.respawn.storage.MutationBatchCodec;
+import io.respawn.storage.StorageConfig;
+import io.respawn.storage.backup.BackupConfig;
+import io.respawn.storage.backup.BackupKvStore;
+import io.respawn.storage.backup.BackupStore;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.List;
+
+/**
+ * A rehearsal of a takeover's value recovery, run once in the background after a witness or a
+ * backup starts, on scratch stores of its own: a scratch backup store (in a scratch directory)
+ * takes {@link #KEYS_PER_ROUND} writes, a scratch witness state applies them keys-only, and then
+ * the witness recovers every value from the backup the way a new primary does (BatchPull scan,
+ * priority pulls, every message through the value-pull codec), and reads them back.
+ *
+ * <p>Why: a witness holds keys only and a backup answers pulls only during a recovery, so
+ * neither has run that code when the primary dies, and the JVM compiles it while the clients
+ * wait. Profiled at E2's kill (docs/recovery.md, "Ninth session"), the witness spent 53 % of its
+ * CPU in the JIT compiler and the backup 36 %; with the members' JIT limited to its quick tier,
+ * priority pulls took 1.6 ms on average instead of ~4 ms and the clients kept their rate through
+ * the copy. Rehearsing compiles that code before it is needed. The compiled code is the JVM's,
+ * shared by every thread; the rehearsal's data is not shared with anything.
+ *
+ * <p>Cost: {@link #ROUNDS} rounds of {@link #KEYS_PER_ROUND} values of {@link #VALUE_BYTES}
+ * bytes (about 2 MiB written and read back per round), a second or two of one core at start;
+ * the scratch directory is deleted after each round. Its failure is logged and ignored: it only
+ * warms code.
+ */
+final class TakeoverRehearsal {
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(TakeoverRehearsal.class);
+  /** Rounds: enough calls of the per-key code for the JIT's top tier (thousands each). */
+  static final int ROUNDS = 4;
+  static final int KEYS_PER_ROUND = 4_000;
+  static final int VALUE_BYTES = 496;
+  /** Keys asked for by one priority pull of the rehearsal. */
+  private static final int PRIORITY_KEYS = 8;
+  private static final NodeId BACKUP = NodeId.of(1);
+  private static final NodeId WITNESS = NodeId.of(2);
+
+  private TakeoverRehearsal() {}
+
+  /** What one run did, for the log and tests. */
+  record Result(int rounds, long valuesRecovered, long priorityPulls, long millis) {}
+
+  /**
+   * Runs the rehearsal in {@code scratch} (created, and deleted afterwards) with a backup store
+   * configured as {@code backupConfig} (its buffer made small) and a state as {@code
+   * stateConfig}. Runs on the caller's thread.
+   */
+  static Result run(Path scratch, BackupConfig backupConfig, StorageConfig stateConfig)
+      throws IOException {
+    long start = System.nanoTime();
+    long recovered = 0;
+    long priority = 0;
+    BackupConfig small = backupConfig.toBuilder().bufferBytes(4L << 20).valueBytesMax(512 << 10)
+        .build();
+    for (int round = 0; round < ROUNDS; round++) {
+      Path dir = scratch.resolve("round-" + round);
+      deleteTree(dir);
+      Files.createDirectories(dir);
+      try (BackupKvStore store = new BackupKvStore(BackupStore.open(dir, small));
+          EngineStateMachine backup = new EngineStateMachine(store);
+          MemoryKvStore memory = new MemoryKvStore(stateConfig);
+          EngineStateMachine witness = new EngineStateMachine(memory)) {
+        byte[] value = new byte[VALUE_BYTES];
+        for (int i = 1; i <= KEYS_PER_ROUND; i++) {
+          value[i % VALUE_BYTES] = (byte) i;
+          Entry e = put(i, key(i), value);
+          witness.apply(e.elide());
+          backup.apply(e);
+        }
+        ArrayDeque<PullMessage> toBackup = new ArrayDeque<>();
+        ArrayDeque<PullMessage> toWitness = new ArrayDeque<>();
+        try (PullAnswers answers = new PullAnswers(BACKUP, store.backup(),
+            m -> toWitness.add(throughCodec(m)))) {
+          ValueRecovery recovery = new ValueRecovery(WITNESS, witness,
+              m -> toBackup.add(throughCodec(m)), RecoveryMode.ONLINE);
+          // priority pulls first, as GETs of keys not copied yet ask for them
+          for (int i = 1; i + PRIORITY_KEYS <= KEYS_PER_ROUND; i += KEYS_PER_ROUND / 64) {
+            List<byte[]> keys = new java.util.ArrayList<>(PRIORITY_KEYS);
+            for (int k = 0; k < PRIORITY_KEYS; k++) {
+              keys.add(key(i + k));
+            }
+            PullKeysReply reply = answers.answerPriority(
+                new PullKeys(WITNESS, BACKUP, i, 0, keys, true));
+            ((PullKeysReply) throughCodec(reply)).values().size();
+            priority++;
+          }
+          recovery.start(List.of(BACKUP), 2, 0);
+          long now = 0;
+          for (int pass = 0; recovery.active() && pass < 1_000_000; pass++) {
+            now += 1_000_000; // a millisecond a pass: the online copy is paced in time
+            recovery.tick(now);
+            while (!toBackup.isEmpty()) {
+              answers.offer(toBackup.poll());
+            }
+            while (answers.step(now)) {
+              // answer everything queued
+            }
+            while (!toWitness.isEmpty()) {
+              PullMessage m = toWitness.poll();
+              if (m instanceof BatchPullReply r) {
+                recovery.onBatchReply(r, now);
+              } else if (m instanceof PullKeysReply r) {
+                recovery.onReply(r, now);
+              }
+            }
+          }
+          if (recovery.active()) {
+            throw new IllegalStateException("the rehearsal's recovery did not end: "
+                + recovery.info());
+          }
+          for (int i = 1; i <= KEYS_PER_ROUND; i++) {
+            EngineStateMachine.Read r = witness.read(key(i));
+            if (r.unknown() || r.value() == null) {
+              throw new IllegalStateException("the rehearsal's key " + i + " was not recovered");
+            }
+            recovered++;
+          }
+        }
+      } finally {
+        deleteTree(dir);
+      }
+    }
+    deleteTree(scratch);
+    return new Result(ROUNDS, recovered, priority, (System.nanoTime() - start) / 1_000_000);
+  }
+
+  /** Starts {@link #run} on a daemon thread of its own; logs what it did. */
+  static void startInBackground(Path scratch, BackupConfig backupConfig,
+      StorageConfig stateConfig) {
+    Thread t = new Thread(() -> {
+      try {
+        Result r = run(scratch, backupConfig, stateConfig);
+        log.info("takeover rehearsal: {} values recovered in {} rounds, {} priority pulls, {} ms"
+            + " (compiles the recovery's code before a takeover needs it)",
+            r.valuesRecovered(), r.rounds(), r.priorityPulls(), r.millis());
+      } catch (IOException | RuntimeException e) {
+        log.warn("takeover rehearsal failed (it only warms code; nothing else is affected): {}",
+            e.toString());
+        try {
+          deleteTree(scratch);
+        } catch (IOException ignored) {
+          // the next start deletes it
+        }
+      }
+    }, "respawn-rehearsal");
+    t.setDaemon(true);
+    t.setPriority(Thread.MIN_PRIORITY);
+    t.start();
+  }
+
+  private static PullMessage throughCodec(PullMessage m) {
+    return ValuePull.decode(ValuePull.encode(m));
+  }
+
+  private static byte[] key(int i) {
+    return ("rehearsal:" + i).getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static Entry put(long index, byte[] key, byte[] value) {
+    List<Mutation> batch = List.of(Mutation.put(key, value.clone()));
+    return Entry.normal(1, index, Command.of(MutationBatchCodec.encode(batch), key));
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (var walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
+  }
+}

@@ -1,0 +1,34 @@
+package io.respawn.server.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.storage.StorageConfig;
+import io.respawn.storage.backup.BackupConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The takeover rehearsal recovers every one of its values through the real recovery code (a
+ * scratch backup store answering, a scratch witness state installing, every message through the
+ * value-pull codec), and leaves nothing behind.
+ */
+class TakeoverRehearsalTest {
+  @TempDir Path tmp;
+
+  @Test
+  void everyValueIsRecoveredAndTheScratchDirectoryIsDeleted() throws Exception {
+    Path scratch = tmp.resolve("rehearsal");
+    TakeoverRehearsal.Result r = TakeoverRehearsal.run(scratch, BackupConfig.defaults(),
+        StorageConfig.defaults());
+    assertThat(r.rounds()).isEqualTo(TakeoverRehearsal.ROUNDS);
+    assertThat(r.valuesRecovered())
+        .isEqualTo((long) TakeoverRehearsal.ROUNDS * TakeoverRehearsal.KEYS_PER_ROUND);
+    assertThat(r.priorityPulls()).isPositive();
+    assertThat(Files.exists(scratch)).as("scratch stores deleted").isFalse();
+    try (var left = Files.list(tmp)) {
+      assertThat(left).isEmpty();
+    }
+  }
+}

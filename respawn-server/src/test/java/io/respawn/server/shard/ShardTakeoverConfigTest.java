@@ -25,6 +25,8 @@ class ShardTakeoverConfigTest {
     ShardConfig c = load("");
     assertThat(c.takeover()).isEqualTo(TakeoverMode.SPECULATIVE);
     assertThat(c.speculativeSilenceMillis()).isEqualTo(1_500);
+    assertThat(c.rehearseTakeover()).isTrue();
+    assertThat(load("takeover-rehearsal = false\n").rehearseTakeover()).isFalse();
     assertThat(c.phi().phiSoft()).isEqualTo(3);
     assertThat(c.phi().phiHard()).isEqualTo(8);
     assertThat(c.phi().heartbeatIntervalMillis()).isEqualTo(50);
@@ -56,6 +58,8 @@ class ShardTakeoverConfigTest {
         .hasMessageContaining("phi-hard 8.0 must be above phi-soft 9.0");
     assertThatThrownBy(() -> load("phi-soft = lots\n"))
         .hasMessageContaining("phi-soft: 'lots' is not a number");
+    assertThatThrownBy(() -> load("takeover-rehearsal = maybe\n"))
+        .hasMessageContaining("takeover-rehearsal: 'maybe' is not true or false");
     assertThatThrownBy(() -> load("speculative-silence-ms = -5\n"))
         .hasMessageContaining("speculative-silence-ms");
     assertThatThrownBy(() -> load("phi-window = 1\n"))

@@ -620,11 +620,7 @@ public final class Replica {
    * from where every value keeper it was last known to hear of can send an image at once.
    */
   public long compactableIndex() {
-    long index = durableHereIndex();
-    if (config.variant() == Variant.COMPACT_BEYOND_DURABLE || keepsValues(self)) {
-      return index;
-    }
-    return Math.min(index, keysOnlyCompactIndex);
+    return Math.min(durableHereIndex(), keysOnlyBound());
   }
 
   /**
@@ -653,10 +649,13 @@ public final class Replica {
    * least as new, which the growth gate may never let them do once writes stop.
    */
   public long imageLabelIndexMax() {
-    if (config.variant() == Variant.COMPACT_BEYOND_DURABLE || keepsValues(self)) {
-      return appliedIndex;
-    }
-    return Math.min(appliedIndex, keysOnlyCompactIndex);
+    return Math.min(appliedIndex, keysOnlyBound());
+  }
+
+  /** {@link #keysOnlyCompactIndex} on a member that keeps no values; no bound otherwise. */
+  private long keysOnlyBound() {
+    return keepsValues(self) || config.variant() == Variant.COMPACT_BEYOND_DURABLE
+        ? Long.MAX_VALUE : keysOnlyCompactIndex;
   }
 
   /**

@@ -229,10 +229,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
     long election = longValue(p, "election-timeout-ms", ELECTION_TIMEOUT_MILLIS_DEFAULT, 10);
     long heartbeat = longValue(p, "heartbeat-interval-ms", HEARTBEAT_INTERVAL_MILLIS_DEFAULT, 1);
     long lease = longValue(p, "lease-ms", LEASE_MILLIS_DEFAULT, 1);
-    String joinText = p.getProperty("join", "false").trim();
-    if (!joinText.equals("true") && !joinText.equals("false")) {
-      throw new IllegalArgumentException("join: '" + joinText + "' is not true or false");
-    }
+    boolean join = booleanValue(p, "join", false);
     TakeoverMode takeover = TAKEOVER_DEFAULT;
     if (p.getProperty("takeover") != null) {
       try {
@@ -281,7 +278,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         (int) Math.min(SnapshotSettings.LOG_GROWTH_PERCENT_MAX + 1L,
             longValue(p, "snapshot-log-growth-percent", sd.logGrowthPercent(), 0)));
     return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
-        joinText.equals("true"), takeover,
+        join, takeover,
         longValue(p, "speculative-silence-ms", SPECULATIVE_SILENCE_MILLIS_DEFAULT, 0),
         booleanValue(p, "takeover-rehearsal", true), phi, backup, recovery, snapshot);
   }

@@ -251,7 +251,7 @@ public final class ShardMember implements AutoCloseable {
       opened.add(loop);
       // A witness (the next primary) and a backup (which answers its pulls) compile the value
       // recovery's code now, on scratch stores, rather than while clients wait after a kill.
-      TakeoverRehearsal.deleteTree(data.resolve(REHEARSAL_DIR)); // one a crash left behind
+      deleteTree(data.resolve(REHEARSAL_DIR)); // one a crash left behind
       if (config.rehearseTakeover()
           && (config.me().role() == Role.WITNESS || config.me().role() == Role.BACKUP)) {
         TakeoverRehearsal.startInBackground(data.resolve(REHEARSAL_DIR), backupConfig,
@@ -632,7 +632,14 @@ public final class ShardMember implements AutoCloseable {
         && replicaLog.termAt(entry.index()) == entry.term();
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    TakeoverRehearsal.deleteTree(dir);
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 }

@@ -73,7 +73,7 @@ final class TakeoverRehearsal {
         .build();
     for (int round = 0; round < ROUNDS; round++) {
       Path dir = scratch.resolve("round-" + round);
-      deleteTree(dir);
+      ShardMember.deleteTree(dir);
       Files.createDirectories(dir);
       try (BackupKvStore store = new BackupKvStore(BackupStore.open(dir, small));
           EngineStateMachine backup = new EngineStateMachine(store);
@@ -98,9 +98,7 @@ final class TakeoverRehearsal {
             for (int k = 0; k < PRIORITY_KEYS; k++) {
               keys.add(key(i + k));
             }
-            PullKeysReply reply = answers.answerPriority(
-                new PullKeys(WITNESS, BACKUP, i, 0, keys, true));
-            ((PullKeysReply) throughCodec(reply)).values().size();
+            throughCodec(answers.answerPriority(new PullKeys(WITNESS, BACKUP, i, 0, keys, true)));
             priority++;
           }
           recovery.start(List.of(BACKUP), 2, 0);
@@ -136,10 +134,10 @@ final class TakeoverRehearsal {
           }
         }
       } finally {
-        deleteTree(dir);
+        ShardMember.deleteTree(dir);
       }
     }
-    deleteTree(scratch);
+    ShardMember.deleteTree(scratch);
     return new Result(ROUNDS, recovered, priority, (System.nanoTime() - start) / 1_000_000);
   }
 
@@ -156,7 +154,7 @@ final class TakeoverRehearsal {
         log.warn("takeover rehearsal failed (it only warms code; nothing else is affected): {}",
             e.toString());
         try {
-          deleteTree(scratch);
+          ShardMember.deleteTree(scratch);
         } catch (IOException ignored) {
           // the next start deletes it
         }
@@ -178,16 +176,5 @@ final class TakeoverRehearsal {
   private static Entry put(long index, byte[] key, byte[] value) {
     List<Mutation> batch = List.of(Mutation.put(key, value.clone()));
     return Entry.normal(1, index, Command.of(MutationBatchCodec.encode(batch), key));
-  }
-
-  static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
   }
 }

@@ -222,7 +222,8 @@ public final class Replica {
     this.lease = new Lease(config.leaseMillis(), config.clockDriftMax());
     this.detector = config.newFailureDetector();
     this.watch = new LeaderWatch(detector, config.takeover(),
-        config.speculativeSilenceMillis() * 1_000_000);
+        config.variant() == Variant.SPECULATIVE_IGNORES_SILENCE ? 0
+            : config.speculativeSilenceMillis() * 1_000_000);
     this.electionTimeoutNanos = config.electionTimeoutMillis() * 1_000_000L;
     this.heartbeatIntervalNanos = config.heartbeatIntervalMillis() * 1_000_000L;
     this.catchUpTimeoutNanos = config.catchUpTimeoutMillis() * 1_000_000L;

@@ -32,6 +32,13 @@ public enum Variant {
    */
   SPECULATIVE_VOTE_IN_LEASE,
   /**
+   * Under {@link TakeoverMode#SPECULATIVE} a warmed-up follower takes over a silent leader as
+   * soon as its lease promise has run out, ignoring {@link
+   * ReplicaConfig#speculativeSilenceMillis()}: a stall of the primary longer than the lease but
+   * shorter than the bound fails over (the simulator's {@code TakeoverScenarioTest} catches it).
+   */
+  SPECULATIVE_IGNORES_SILENCE,
+  /**
    * A follower installs a snapshot even when it is not newer than what it has already committed
    * and applied (a late or duplicated transfer), so its applied state goes back.
    */

@@ -68,13 +68,16 @@ class RandomizedClusterTest {
    * simulator's TeethTest. KEEP_FUZZY_AT_INDEX is read by the runtime only (respawn-node), with
    * its teeth in the simulator's CompactionTeethTest. IGNORE_FLUSH_WANTED is read by the runtime
    * only and delays DURABLE acknowledgements without breaking anything this checker sees, with its
-   * teeth in the simulator's TeethTest (durable-flush-late).
+   * teeth in the simulator's TeethTest (durable-flush-late). SPECULATIVE_IGNORES_SILENCE only
+   * causes a failover a correct node would not (it breaks no safety rule this checker sees), with
+   * its teeth in the simulator's TakeoverScenarioTest.
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
       names = {"CORRECT", "TRANSFER_KEEPS_LEASE", "HINT_VOIDS_PROMISE",
           "SPECULATIVE_VOTE_IN_LEASE", "INSTALL_STALE_SNAPSHOT", "COMPACT_BEYOND_DURABLE",
-          "JOINT_NEW_ONLY", "KEEP_FUZZY_AT_INDEX", "IGNORE_FLUSH_WANTED"},
+          "JOINT_NEW_ONLY", "KEEP_FUZZY_AT_INDEX", "IGNORE_FLUSH_WANTED",
+          "SPECULATIVE_IGNORES_SILENCE"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

@@ -102,7 +102,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   private final List<String> membershipLog = new ArrayList<>();
   private final Shape shape;
   /** This seed's failure detector and takeover mode. */
-  private final SimTakeover.Drawn takeover;
+  private SimTakeover.Drawn takeover;
   /** Pauses of the current primary the nemesis started, and how many were longer than the lease. */
   private long primaryStalls;
   private long primaryStallsPastLease;
@@ -215,6 +215,16 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         .takeover(takeover.mode())
         .speculativeSilenceMillis(takeover.speculativeSilenceMillis())
         .build();
+  }
+
+  /**
+   * Scenario tests: speculative takeover with this silence bound instead of the one drawn for the
+   * seed ({@link SimTakeover#draw}). Call before {@link #run()}.
+   */
+  public Simulation withSpeculativeSilenceMillis(long millis) {
+    takeover = new SimTakeover.Drawn(takeover.kind(), takeover.phi(), takeover.warmUpMillisMax(),
+        millis);
+    return this;
   }
 
   /**

@@ -19,6 +19,9 @@ import org.junit.jupiter.api.Test;
  *       speculative takeover, although the witness suspects it and warms up;
  *   <li>a stall longer than the lease fails over in both modes, and the checkers stay clean
  *       (the old primary, resumed, serves no read under a lease it lost);
+ *   <li>with a silence bound of 800 ms, a stall of 300 ms (past the lease and any warm-up) causes
+ *       no failover under speculative takeover; teeth: a witness that ignores the bound
+ *       (SPECULATIVE_IGNORES_SILENCE) fails the primary over;
  *   <li>teeth: the witness alone loses the primary while the backup still hears it; a backup that
  *       votes anyway (SPECULATIVE_VOTE_IN_LEASE) elects a second primary while the first still
  *       reads under its lease, which the lease-read invariant catches.
@@ -45,7 +48,10 @@ class TakeoverScenarioTest {
   }
 
   static Stalled stallPrimary(long seed, SimTakeover takeover, long stallMillis) {
-    Simulation sim = new Simulation(seed, config(takeover, Variant.CORRECT));
+    return stallPrimary(new Simulation(seed, config(takeover, Variant.CORRECT)), stallMillis);
+  }
+
+  static Stalled stallPrimary(Simulation sim, long stallMillis) {
     long[] term = {-1};
     sim.script(1_500, f -> {
       for (SimNode n : sim.nodes()) {
@@ -75,6 +81,33 @@ class TakeoverScenarioTest {
     }
     // The witness did suspect and warm up in some seeds (soft φ as low as 1), and aborted.
     assertThat(warmUps).as("warm-ups that the primary's return aborted").isPositive();
+  }
+
+  /** Speculative, silence bound 800 ms, the primary stalled for 300 ms: failovers in 12 seeds. */
+  static int failoversAfterAStallWithinTheSilenceBound(Variant variant) {
+    int failovers = 0;
+    for (long seed = 1; seed <= SEEDS; seed++) {
+      Simulation sim = new Simulation(seed, config(SimTakeover.SPECULATIVE, variant))
+          .withSpeculativeSilenceMillis(800);
+      // 300 ms + a heartbeat interval, a tick and a delivery before it: well under 800 ms
+      Stalled s = stallPrimary(sim, 300);
+      assertThat(s.termAtStall()).as("seed %d: a primary to stall", seed).isPositive();
+      assertThat(s.result().violations()).as("%s seed %d: %s", variant, seed,
+          s.result().description()).isEmpty();
+      failovers += s.failedOver() ? 1 : 0;
+    }
+    return failovers;
+  }
+
+  @Test
+  void aStallShorterThanTheSilenceBoundCausesNoFailoverThoughItOutlastsTheLease() {
+    assertThat(failoversAfterAStallWithinTheSilenceBound(Variant.CORRECT))
+        .as("failovers after a 300 ms stall under an 800 ms silence bound").isZero();
+    int broken = failoversAfterAStallWithinTheSilenceBound(Variant.SPECULATIVE_IGNORES_SILENCE);
+    assertThat(broken).as("SPECULATIVE_IGNORES_SILENCE: failovers after the same stalls")
+        .isPositive();
+    System.out.println("teeth: SPECULATIVE_IGNORES_SILENCE failed over in " + broken + " of "
+        + SEEDS + " seeds");
   }
 
   @Test

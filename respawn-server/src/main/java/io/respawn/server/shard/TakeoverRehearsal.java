@@ -37,7 +37,7 @@ import java.util.List;
  * the copy. Rehearsing compiles that code before it is needed. The compiled code is the JVM's,
  * shared by every thread; the rehearsal's data is not shared with anything.
  *
- * <p>Cost: {@link #ROUNDS} rounds of {@link #KEYS_PER_ROUND} values of {@link #VALUE_BYTES}
+ * <p>It starts {@link #START_DELAY_MILLIS} after the member. Cost: {@link #ROUNDS} rounds of {@link #KEYS_PER_ROUND} values of {@link #VALUE_BYTES}
  * bytes (about 2 MiB written and read back per round), a second or two of one core at start;
  * the scratch directory is deleted after each round. Its failure is logged and ignored: it only
  * warms code.
@@ -51,6 +51,11 @@ final class TakeoverRehearsal {
   static final int VALUE_BYTES = 496;
   /** Keys asked for by one priority pull of the rehearsal. */
   private static final int PRIORITY_KEYS = 8;
+  /**
+   * Wait after the member starts before rehearsing: a restarted member first replays its log
+   * tail and catches up, which the rehearsal's core of CPU must not slow down.
+   */
+  static final long START_DELAY_MILLIS = 5_000;
   private static final NodeId BACKUP = NodeId.of(1);
   private static final NodeId WITNESS = NodeId.of(2);
 
@@ -146,10 +151,13 @@ final class TakeoverRehearsal {
       StorageConfig stateConfig) {
     Thread t = new Thread(() -> {
       try {
+        Thread.sleep(START_DELAY_MILLIS);
         Result r = run(scratch, backupConfig, stateConfig);
         log.info("takeover rehearsal: {} values recovered in {} rounds, {} priority pulls, {} ms"
             + " (compiles the recovery's code before a takeover needs it)",
             r.valuesRecovered(), r.rounds(), r.priorityPulls(), r.millis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       } catch (IOException | RuntimeException e) {
         log.warn("takeover rehearsal failed (it only warms code; nothing else is affected): {}",
             e.toString());

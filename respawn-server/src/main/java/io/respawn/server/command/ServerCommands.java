@@ -138,7 +138,8 @@ final class ServerCommands {
     clients.put("blocked_clients", d.pause.heldCount());
     s.put("clients", clients);
 
-    s.put("memory", memorySection());
+    // RSS comes from /proc: read only when asked for (monitoring polls INFO shard often).
+    s.put("memory", in.test("memory") ? memorySection() : new LinkedHashMap<>());
 
     Map<String, Object> persistence = new LinkedHashMap<>();
     persistence.put("loading", 0);
@@ -224,7 +225,8 @@ final class ServerCommands {
           + ",avg_ttl=0");
     }
     s.put("keyspace", keyspace);
-    if (d.extraInfo != null) {
+    if (d.extraInfo != null && (in.test("replication") || in.test("shard")
+        || in.test("cluster"))) {
       // A shard member adds its sections and fields (replication role, term, indexes, lease).
       d.extraInfo.get().forEach((name, fields) ->
           s.computeIfAbsent(name, k -> new LinkedHashMap<>()).putAll(fields));

@@ -7,7 +7,6 @@ import io.respawn.storage.ScanPage;
 import io.respawn.storage.StoredValue;
 import io.respawn.storage.WriteTicket;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -20,13 +19,13 @@ import java.util.function.LongSupplier;
  * and writes collected into one atomic batch that {@link #commitPass} hands to the engine. A batch
  * holds whole commands only (an MSET, a MULTI/EXEC) and usually several: everything the command
  * thread executed in one pass over its queue, so one engine append (and at most one fsync) serves
- * many clients. Reads see the not yet committed writes through an overlay.
+ * many clients. Reads see the not yet committed writes through an overlay ({@link
+ * PendingOverlay}).
  *
  * <p>Owned by the command thread. A command that fails is rolled back ({@link #rollbackTo}), so a
  * batch never holds part of a command.
  */
 final class Keyspace {
-  private static final StoredValue TOMBSTONE = new StoredValue(new byte[0], 0);
   /** Random pages RANDOMKEY tries before it walks the keyspace in order. */
   static final int RANDOM_KEY_PROBES = 100;
 
@@ -37,7 +36,7 @@ final class Keyspace {
   private final AccessClock accessClock;
   private final SplittableRandom random = new SplittableRandom();
   private final List<Mutation> batch = new ArrayList<>();
-  private final HashMap<ByteKey, StoredValue> overlay = new HashMap<>();
+  private final PendingOverlay overlay = new PendingOverlay(batch);
   private boolean clearedInBatch;
   /**
    * Some read of the current command was answered from the pass's pending writes (another
@@ -118,16 +117,11 @@ final class Keyspace {
       // flight, so this command reads (and expires) in the full view after all.
       readAcknowledgedOnly(false);
     }
-    if (!batch.isEmpty()) {
-      StoredValue pendingValue = overlay.get(new ByteKey(key));
-      if (pendingValue != null) {
-        observedPending = true;
-        return pendingValue == TOMBSTONE || isExpired(pendingValue) ? null : pendingValue;
-      }
-      if (clearedInBatch) {
-        observedPending = true;
-        return null;
-      }
+    StoredValue pendingValue = overlay.lookup(key);
+    if (pendingValue != null) {
+      observedPending = true;
+      return pendingValue == PendingOverlay.ABSENT || isExpired(pendingValue) ? null
+          : pendingValue;
     }
     StoredValue v = store.get(key);
     if (v != null && isExpired(v)) {
@@ -152,16 +146,10 @@ final class Keyspace {
    */
   private StoredValue raw(byte[] key) {
     readAcknowledgedOnly(false); // FLUSHALL and WATCH: the full view
-    if (!batch.isEmpty()) {
-      StoredValue pendingValue = overlay.get(new ByteKey(key));
-      if (pendingValue != null) {
-        observedPending = true;
-        return pendingValue == TOMBSTONE ? null : pendingValue;
-      }
-      if (clearedInBatch) {
-        observedPending = true;
-        return null;
-      }
+    StoredValue pendingValue = overlay.lookup(key);
+    if (pendingValue != null) {
+      observedPending = true;
+      return pendingValue == PendingOverlay.ABSENT ? null : pendingValue;
     }
     return store.get(key);
   }
@@ -202,20 +190,17 @@ final class Keyspace {
     watches.touch(key, false);
     accessClock.touch(key, nowMillis);
     pendingBytes += key.length + value.length + 32;
-    overlay.put(new ByteKey(key), new StoredValue(value, expiresAtMillis));
   }
 
   void delete(byte[] key) {
     batch.add(Mutation.delete(key));
     watches.touch(key, true);
     pendingBytes += key.length + 32;
-    overlay.put(new ByteKey(key), TOMBSTONE);
   }
 
   void clear() {
     watches.touchAll(key -> raw(key) != null); // before the keys disappear from view
     batch.add(Mutation.clear());
-    overlay.clear();
     clearedInBatch = true;
   }
 
@@ -435,7 +420,7 @@ final class Keyspace {
 
   private void discard() {
     batch.clear();
-    overlay.clear();
+    overlay.reset();
     clearedInBatch = false;
     pendingBytes = 0;
     passWrite = null;
@@ -457,9 +442,9 @@ final class Keyspace {
     }
     observedPending = true;
     long count = clearedInBatch ? 0 : store.keyCount();
-    for (Map.Entry<ByteKey, StoredValue> e : overlay.entrySet()) {
+    for (Map.Entry<ByteKey, StoredValue> e : overlay.map().entrySet()) {
       boolean stored = !clearedInBatch && store.get(e.getKey().bytes()) != null;
-      boolean pendingLive = e.getValue() != TOMBSTONE;
+      boolean pendingLive = e.getValue() != PendingOverlay.ABSENT;
       count += (pendingLive ? 1 : 0) - (stored ? 1 : 0);
     }
     assert count >= 0 : "negative key count " + count;
@@ -477,8 +462,8 @@ final class Keyspace {
     }
     observedPending = true;
     List<byte[]> out = new ArrayList<>();
-    for (Map.Entry<ByteKey, StoredValue> e : overlay.entrySet()) {
-      if (e.getValue() != TOMBSTONE && store.get(e.getKey().bytes()) == null) {
+    for (Map.Entry<ByteKey, StoredValue> e : overlay.map().entrySet()) {
+      if (e.getValue() != PendingOverlay.ABSENT && store.get(e.getKey().bytes()) == null) {
         out.add(e.getKey().bytes());
       }
     }

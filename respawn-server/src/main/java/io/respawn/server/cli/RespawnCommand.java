@@ -37,6 +37,8 @@ public final class RespawnCommand implements Runnable {
       // Leak tracking wraps every aggregated argument buffer; tests keep it, production need not.
       io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
     }
+    // Before any hot code is compiled: see SegmentKinds for the deoptimization storm it prevents.
+    io.respawn.storage.memory.SegmentKinds.loadAll();
     System.exit(newCommandLine().execute(args));
   }
 

@@ -1,7 +1,7 @@
 package io.respawn.core;
 
 /**
- * Seam for a failure detector (phi-accrual in a later issue). Pure: it sees only heartbeat
+ * Seam for a failure detector ({@link PhiAccrualDetector}). Pure: it sees only heartbeat
  * arrival times the core passes in. When {@link ReplicaConfig#failureDetector()} is null the core
  * uses its randomized election timeout instead.
  */
@@ -21,4 +21,11 @@ public interface FailureDetector {
 
   /** The current suspicion of {@code peer}. */
   Suspicion suspicion(NodeId peer, long nowNanos);
+
+  /**
+   * Drops what was learned about {@code peer}'s heartbeats: its next one starts afresh (the core
+   * calls this when {@code peer} starts a new leadership). A detector that keeps nothing per
+   * peer has nothing to drop.
+   */
+  default void forget(NodeId peer) {}
 }

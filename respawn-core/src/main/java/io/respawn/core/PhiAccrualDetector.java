@@ -165,7 +165,8 @@ public final class PhiAccrualDetector implements FailureDetector {
     return w == null ? Double.NaN : w.stdDeviationMillis();
   }
 
-  /** Forgets {@code peer} (e.g. removed from the shard). */
+  /** Forgets {@code peer}'s window: its next heartbeat starts a fresh one. */
+  @Override
   public void forget(NodeId peer) {
     windows.remove(peer);
   }

@@ -1442,7 +1442,8 @@ public final class Replica {
     if (status == Status.LEADER && m.term() == term) {
       throw new IllegalStateException("two leaders in term " + term + ": " + self + " and " + m.from());
     }
-    if (m.term() > term || status != Status.FOLLOWER || !m.from().equals(leader)) {
+    boolean newLeadership = m.term() > term || !m.from().equals(leader);
+    if (newLeadership || status != Status.FOLLOWER) {
       becomeFollower(m.term(), m.from());
     }
     lastLeaderContactNanos = nowNanos;
@@ -1451,6 +1452,13 @@ public final class Replica {
     promiseUntilNanos = Math.max(promiseUntilNanos, nowNanos + lease.promiseNanos());
     promisedTo = m.from();
     if (detector != null) {
+      if (newLeadership) {
+        // A leadership's heartbeats start a window of their own: the time since this peer last
+        // led (a failover and back, minutes) is not an interval of its heartbeats, and kept in
+        // the window it would inflate the mean and delay the next suspicion of it for as long
+        // as the window takes to forget it (phi-window heartbeats, 10 s by default).
+        detector.forget(m.from());
+      }
       detector.heartbeat(m.from(), nowNanos);
     }
     if (!log.matches(m.prevLogIndex(), m.prevLogTerm())) {

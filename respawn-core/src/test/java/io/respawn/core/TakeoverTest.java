@@ -218,6 +218,36 @@ class TakeoverTest {
    * promise runs out. Here the primary's last heartbeats reach the backup 150 ms after the witness
    * heard from it last.
    */
+  /**
+   * The witness's detector starts a fresh window for each leadership: a primary that leads again
+   * after a failover and a minute away is suspected as soon as the first time, not after the
+   * minute-long gap has been averaged out of its window (without the fix: ~2.5 s, not ~0.5 s).
+   */
+  @Test
+  void aPrimaryLeadingAgainAfterAFailoverIsSuspectedAsSoonAsTheFirstTime() {
+    Cluster c = ledByNodeOne(mode(TakeoverMode.HARD_TIMEOUT, QUICK));
+    c.down.add(n(1));
+    long firstMs = msUntilNewLeader(c, 5_000);
+    assertThat(firstMs).as("first takeover").isBetween(300L, 1_000L);
+    assertThat(c.leader().id()).isEqualTo(n(3));
+    c.run(60_000); // a minute under the witness, the primary gone
+    c.down.remove(n(1));
+    c.run(2_000); // it comes back and catches up as a follower
+    Replica witness = c.r(3);
+    assertThat(witness.status()).isEqualTo(Status.LEADER);
+    assertThat(witness.transferLeadership(n(1), c.now(n(3)))).isTrue();
+    for (int ms = 0; ms < 3_000 && c.r(1).status() != Status.LEADER; ms += 10) {
+      c.run(10);
+    }
+    assertThat(c.r(1).status()).as("leadership handed back").isEqualTo(Status.LEADER);
+    c.run(1_000);
+    c.down.add(n(1));
+    long secondMs = msUntilNewLeader(c, 10_000);
+    assertThat(secondMs).as("second takeover, first took %d ms", firstMs)
+        .isBetween(300L, firstMs + 300);
+    c.checkSafety();
+  }
+
   @Test
   void aPreVoteRefusedForALeasePromiseIsAskedAgainSoon() {
     Cluster c = ledByNodeOne(mode(TakeoverMode.SPECULATIVE, QUICK));

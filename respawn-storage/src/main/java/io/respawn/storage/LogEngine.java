@@ -57,8 +57,14 @@ public final class LogEngine implements KvStore {
   private static final Logger log = LoggerFactory.getLogger(LogEngine.class);
   private static final int WRITE_CHUNK_BYTES = 4 << 20;
   private static final long HEADER = LogFormat.SEGMENT_HEADER_BYTES;
-  /** Zeros written ahead of the log's end at most (less for small segments). */
-  static final int PREALLOCATE_BYTES_MAX = 4 << 20;
+  /**
+   * Zeros written ahead of the log's end at most (less for small segments). They are written on
+   * the writer's thread, so each stretch delays the pass that crosses into it: 4 MiB stretches
+   * put the pipelined SET p99 at 16–19 ms (one every ~80 ms at 50 MB/s of log), 256 KiB ones at
+   * 5–11 ms with the same throughput (docs/benchmarks.md, "the preallocation stretch"); a DURABLE
+   * write still lands in zeros, so its fsync commits no new file size either way.
+   */
+  static final int PREALLOCATE_BYTES_MAX = 256 << 10;
   /** How often the flusher thread checks whether a full disk has room again. */
   static final long DISK_FULL_PROBE_MILLIS = 1_000;
 

@@ -1452,7 +1452,7 @@ public final class Replica {
     promiseUntilNanos = Math.max(promiseUntilNanos, nowNanos + lease.promiseNanos());
     promisedTo = m.from();
     if (detector != null) {
-      if (newLeadership) {
+      if (newLeadership && config.variant() != Variant.DETECTOR_KEEPS_OLD_WINDOW) {
         // A leadership's heartbeats start a window of their own: the time since this peer last
         // led (a failover and back, minutes) is not an interval of its heartbeats, and kept in
         // the window it would inflate the mean and delay the next suspicion of it for as long

@@ -39,6 +39,13 @@ public enum Variant {
    */
   SPECULATIVE_IGNORES_SILENCE,
   /**
+   * A follower keeps its failure detector's window for a peer across that peer's leaderships: a
+   * primary that leads again after a failover carries the time it was away as one interval of
+   * its heartbeats, and a later stall of it is suspected seconds late, or not at all (the
+   * simulator's {@code TakeoverScenarioTest} catches it).
+   */
+  DETECTOR_KEEPS_OLD_WINDOW,
+  /**
    * A follower installs a snapshot even when it is not newer than what it has already committed
    * and applied (a late or duplicated transfer), so its applied state goes back.
    */

@@ -70,14 +70,15 @@ class RandomizedClusterTest {
    * only and delays DURABLE acknowledgements without breaking anything this checker sees, with its
    * teeth in the simulator's TeethTest (durable-flush-late). SPECULATIVE_IGNORES_SILENCE only
    * causes a failover a correct node would not (it breaks no safety rule this checker sees), with
-   * its teeth in the simulator's TakeoverScenarioTest.
+   * its teeth in the simulator's TakeoverScenarioTest. DETECTOR_KEEPS_OLD_WINDOW only delays a
+   * failover (no safety rule), with its teeth in the simulator's TakeoverScenarioTest too.
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
       names = {"CORRECT", "TRANSFER_KEEPS_LEASE", "HINT_VOIDS_PROMISE",
           "SPECULATIVE_VOTE_IN_LEASE", "INSTALL_STALE_SNAPSHOT", "COMPACT_BEYOND_DURABLE",
           "JOINT_NEW_ONLY", "KEEP_FUZZY_AT_INDEX", "IGNORE_FLUSH_WANTED",
-          "SPECULATIVE_IGNORES_SILENCE"},
+          "SPECULATIVE_IGNORES_SILENCE", "DETECTOR_KEEPS_OLD_WINDOW"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

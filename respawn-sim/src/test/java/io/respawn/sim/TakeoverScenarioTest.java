@@ -22,6 +22,9 @@ import org.junit.jupiter.api.Test;
  *   <li>with a silence bound of 800 ms, a stall of 300 ms (past the lease and any warm-up) causes
  *       no failover under speculative takeover; teeth: a witness that ignores the bound
  *       (SPECULATIVE_IGNORES_SILENCE) fails the primary over;
+ *   <li>a primary that leads again after a failover (leadership handed back) and at once
+ *       stalls for 600 ms is failed over again in every seed; teeth: a detector that keeps the
+ *       primary's old window across its leaderships (DETECTOR_KEEPS_OLD_WINDOW) misses them;
  *   <li>teeth: the witness alone loses the primary while the backup still hears it; a backup that
  *       votes anyway (SPECULATIVE_VOTE_IN_LEASE) elects a second primary while the first still
  *       reads under its lease, which the lease-read invariant catches.
@@ -107,6 +110,63 @@ class TakeoverScenarioTest {
     assertThat(broken).as("SPECULATIVE_IGNORES_SILENCE: failovers after the same stalls")
         .isPositive();
     System.out.println("teeth: SPECULATIVE_IGNORES_SILENCE failed over in " + broken + " of "
+        + SEEDS + " seeds");
+  }
+
+  /**
+   * Hard-timeout: the primary stalls for 4 s at 1.5 s (the witness takes over), leadership is
+   * handed back to it from 6.5 s, and as soon as it leads again it stalls for 600 ms. Returns the
+   * seeds whose second stall failed over. It stalls at once because every AppendEntries counts
+   * as a heartbeat: under the clients' writes a window of 200 arrivals is refilled within a
+   * second, which would wash the stale interval out of it.
+   */
+  static int failoversOfAPrimaryStalledAgainAfterLeadingAgain(Variant variant) {
+    int failovers = 0;
+    for (long seed = 1; seed <= SEEDS; seed++) {
+      Simulation sim = new Simulation(seed, config(SimTakeover.HARD_TIMEOUT, variant)
+          .withEventsMax(60_000));
+      int[] primary = {-1};
+      long[] firstTerm = {-1};
+      sim.script(1_500, f -> {
+        primary[0] = f.primary();
+        firstTerm[0] = sim.nodes().get(primary[0]).replica().term();
+        f.pause(primary[0], 4_000 * 1_000_000L);
+      });
+      long[] term = {-1};
+      for (long at = 6_500; at < 9_000; at += 10) {
+        boolean askHandBack = at % 100 == 0;
+        sim.script(at, f -> {
+          int leader = f.primary();
+          if (term[0] >= 0 || leader < 0) {
+            return;
+          }
+          long leaderTerm = sim.nodes().get(leader).replica().term();
+          if (leader == primary[0] && leaderTerm > firstTerm[0]) {
+            term[0] = leaderTerm; // it leads again: stall it now
+            f.pause(primary[0], 600 * 1_000_000L);
+          } else if (leader != primary[0] && askHandBack) {
+            sim.nodes().get(leader).transferLeadership(primary[0]);
+          }
+        });
+      }
+      RunResult r = sim.run();
+      assertThat(r.violations()).as("%s seed %d: %s", variant, seed, r.description()).isEmpty();
+      assertThat(term[0]).as("seed %d: the primary leads again before its second stall: %s",
+          seed, r.description()).isPositive();
+      failovers += r.stats().highestTerm() > term[0] ? 1 : 0;
+    }
+    return failovers;
+  }
+
+  @Test
+  void aPrimaryLeadingAgainAfterAFailoverIsSuspectedAsSoonAsTheFirstTime() {
+    assertThat(failoversOfAPrimaryStalledAgainAfterLeadingAgain(Variant.CORRECT))
+        .as("failovers after the second 1 s stall").isEqualTo((int) SEEDS);
+    int broken = failoversOfAPrimaryStalledAgainAfterLeadingAgain(
+        Variant.DETECTOR_KEEPS_OLD_WINDOW);
+    assertThat(broken).as("DETECTOR_KEEPS_OLD_WINDOW: failovers after the same stalls")
+        .isLessThan((int) SEEDS);
+    System.out.println("teeth: DETECTOR_KEEPS_OLD_WINDOW failed over in " + broken + " of "
         + SEEDS + " seeds");
   }
 

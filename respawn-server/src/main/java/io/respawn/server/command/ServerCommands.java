@@ -138,8 +138,9 @@ final class ServerCommands {
     clients.put("blocked_clients", d.pause.heldCount());
     s.put("clients", clients);
 
-    // RSS comes from /proc: read only when asked for (monitoring polls INFO shard often).
-    s.put("memory", in.test("memory") ? memorySection() : new LinkedHashMap<>());
+    if (in.test("memory")) { // its RSS comes from /proc: monitoring polls INFO shard often
+      s.put("memory", memorySection());
+    }
 
     Map<String, Object> persistence = new LinkedHashMap<>();
     persistence.put("loading", 0);

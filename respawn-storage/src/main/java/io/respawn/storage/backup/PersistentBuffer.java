@@ -47,8 +47,13 @@ final class PersistentBuffer {
   private final boolean checksums;
   private byte[] scratch = new byte[1 << 12];
 
-  /** Volatile: {@link #prefault} reads it without the lock, as a hint. */
+  /** Volatile: {@link #prefault} and {@link #prefaultAhead} read it without the lock, as a hint. */
   private volatile long tailPos;
+  /**
+   * Ring position up to which {@link #prefaultAhead} has touched pages; only its one caller
+   * thread (the writeback thread) reads or writes it.
+   */
+  private long prefaultedTo;
   private long tailSeq;
   private long writtenBackPos;
   private long writtenBackSeq;
@@ -210,6 +215,32 @@ final class PersistentBuffer {
     if (bytes > left) {
       region.pretouch(BackupFormat.RING_START, bytes);
     }
+  }
+
+  /**
+   * Write-faults the ring pages from the tail to {@code aheadBytes} past it that an earlier call
+   * has not touched, so that the appends which come next find them writable and {@link
+   * #prefault} on the applying thread costs an atomic add per page instead of a page fault
+   * (which on ext4 may wait for a journal commit behind another process's fsync). Like {@link
+   * #prefault} it changes no byte, so it may run without the state lock while appends go on;
+   * the tail it reads is a hint. One thread only (the writeback thread): it owns the position
+   * reached. Pages the kernel cleans again before an append reaches them fault once more, in
+   * the append: harmless, only slower.
+   */
+  void prefaultAhead(long aheadBytes) {
+    long tail = tailPos;
+    long to = tail + Math.min(aheadBytes, ringBytes);
+    long from = Math.max(prefaultedTo, tail);
+    if (from >= to) {
+      return;
+    }
+    long bytes = to - from;
+    long left = ringBytes - from % ringBytes;
+    region.pretouch(offsetOf(from), Math.min(bytes, left));
+    if (bytes > left) {
+      region.pretouch(BackupFormat.RING_START, bytes - left);
+    }
+    prefaultedTo = to;
   }
 
   /** Byte offset in the file of ring position. */

@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Owns the thread {@code respawn-backup-writeback}, which drains the persistent buffer into the
  * hot and cold logs. It wakes when a block's worth of records waits, when someone waits for
- * durability or space, or every {@code writebackIntervalMillis}. One pass:
+ * durability or space, or every {@code writebackIntervalMillis}; each time it first write-faults
+ * the ring's pages up to two blocks past the tail ({@link PersistentBuffer#prefaultAhead}), so
+ * that the thread which applies replicated writes does not take the page faults. One pass:
  *
  * <ol>
  *   <li>notes the buffer's tail;
@@ -33,6 +35,13 @@ import org.slf4j.LoggerFactory;
  */
 final class WritebackAgent implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(WritebackAgent.class);
+
+  /**
+   * How far past the tail the thread keeps the ring's pages write-faulted, in writeback blocks:
+   * the thread wakes at least every block (or every interval), so appends between two wakes
+   * stay within the pages it touched.
+   */
+  private static final int PREFAULT_AHEAD_BLOCKS = 2;
 
   /** Placements repointed per hold of the state lock. */
   private static final int REPOINT_BATCH = 256;
@@ -113,6 +122,7 @@ final class WritebackAgent implements Runnable {
       if (!running) {
         return;
       }
+      buffer.prefaultAhead(prefaultAheadBytes());
       try {
         runPass();
       } catch (IOException | RuntimeException e) {
@@ -121,6 +131,10 @@ final class WritebackAgent implements Runnable {
         return;
       }
     }
+  }
+
+  private long prefaultAheadBytes() {
+    return (long) PREFAULT_AHEAD_BLOCKS * store.config.writebackBlockBytes();
   }
 
   /** One pass (see the class comment); returns the ring bytes written back. */

@@ -123,4 +123,84 @@ class PersistentBufferTest {
         .isInstanceOf(StorageException.class)
         .hasMessageContaining("neither checkpoint slot is valid");
   }
+
+  /** Records every pretouch; the rest goes to the region it wraps. */
+  static final class TouchRecordingRegion implements PersistentRegion {
+    final PersistentRegion inner;
+    final List<long[]> touches = new ArrayList<>();
+
+    TouchRecordingRegion(PersistentRegion inner) {
+      this.inner = inner;
+    }
+
+    @Override public long sizeBytes() { return inner.sizeBytes(); }
+    @Override public void write(long offset, byte[] src, int from, int length) { inner.write(offset, src, from, length); }
+    @Override public void read(long offset, byte[] dst, int from, int length) { inner.read(offset, dst, from, length); }
+    @Override public void force(long offset, long length) throws java.io.IOException { inner.force(offset, length); }
+    @Override public void close() throws java.io.IOException { inner.close(); }
+
+    @Override
+    public void pretouch(long offset, long length) {
+      touches.add(new long[] {offset, length});
+      inner.pretouch(offset, length);
+    }
+
+    List<long[]> drain() {
+      List<long[]> out = new ArrayList<>(touches);
+      touches.clear();
+      return out;
+    }
+  }
+
+  @Test
+  void prefaultAheadTouchesEachPagePastTheTailOnceAndWrapsWithTheRing() throws Exception {
+    TouchRecordingRegion region = new TouchRecordingRegion(
+        DiskRegion.open(new RecordingDisk(), NAME, BUFFER_BYTES, PersistentBuffer::format));
+    PersistentBuffer buffer = PersistentBuffer.open(region, true);
+    replay(buffer);
+    long ring = buffer.ringBytes();
+    long start = BackupFormat.RING_START;
+    region.drain(); // recovery's own touches of the ring
+
+    buffer.prefaultAhead(8192);
+    assertThat(region.drain()).containsExactly(new long[] {start, 8192});
+    buffer.prefaultAhead(8192); // the tail has not moved: nothing new to touch
+    assertThat(region.drain()).isEmpty();
+
+    buffer.append(BackupFormat.TYPE_PUT, true, 1, 1, 0, new byte[] {'a'}, value(2900, 1));
+    buffer.prefaultAhead(8192); // only the part past what was touched: [8192, 2952 + 8192)
+    assertThat(region.drain()).containsExactly(new long[] {start + 8192, 2952});
+
+    buffer.append(BackupFormat.TYPE_PUT, true, 1, 2, 0, new byte[] {'b'}, value(2900, 2));
+    buffer.append(BackupFormat.TYPE_PUT, true, 1, 3, 0, new byte[] {'c'}, value(2900, 3));
+    long tail = buffer.tailPosition(); // 3 * 2952
+    buffer.prefaultAhead(8192); // [11144, tail + 8192) runs past the end of the lap
+    long to = tail + 8192;
+    assertThat(region.drain()).containsExactly(
+        new long[] {start + 11144, ring - 11144}, new long[] {start, to - ring});
+
+    buffer.prefaultAhead(10 * ring); // never more than one lap past the tail: [to, tail + ring)
+    assertThat(region.drain()).containsExactly(new long[] {start + to % ring, tail + ring - to});
+    buffer.prefaultAhead(10 * ring);
+    assertThat(region.drain()).isEmpty();
+  }
+
+  @Test
+  void prefaultAheadOnAMappedRingChangesNoRecord(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    java.nio.file.Path file = dir.resolve("buffer");
+    PersistentBuffer buffer;
+    try (MappedRegion region = MappedRegion.open(file, BUFFER_BYTES, PersistentBuffer::format)) {
+      buffer = PersistentBuffer.open(region, true);
+      replay(buffer);
+      for (int i = 1; i <= 3; i++) {
+        buffer.append(BackupFormat.TYPE_PUT, true, 1, i, 0, new byte[] {(byte) i}, value(2900, i));
+        buffer.prefaultAhead(buffer.ringBytes()); // the whole ring, records included
+      }
+      region.force(0, BUFFER_BYTES);
+    }
+    try (MappedRegion region = MappedRegion.open(file, BUFFER_BYTES, PersistentBuffer::format)) {
+      assertThat(replay(PersistentBuffer.open(region, true))).containsExactly(1L, 2L, 3L);
+    }
+  }
 }

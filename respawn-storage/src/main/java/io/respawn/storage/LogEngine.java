@@ -361,7 +361,8 @@ public final class LogEngine implements KvStore {
     long bytes = validate(batch);
     boolean storesValues = false;
     boolean clears = false;
-    for (Mutation m : batch) {
+    for (int i = 0; i < batch.size(); i++) { // indexed: no iterator per call
+      Mutation m = batch.get(i);
       storesValues |= m.kind() == Mutation.Kind.PUT;
       clears |= m.kind() == Mutation.Kind.CLEAR;
     }
@@ -398,7 +399,8 @@ public final class LogEngine implements KvStore {
       if (batch.size() > 1) {
         index.prefetch(batch);
       }
-      for (Mutation m : batch) {
+      for (int i = 0; i < batch.size(); i++) { // indexed: no iterator per call
+        Mutation m = batch.get(i);
         applyRecord(index, segments, LogFormat.typeOf(m.kind()), m.key(), m.value(),
             m.expiresAtMillis(), sequence, appendSegmentId);
       }
@@ -434,7 +436,8 @@ public final class LogEngine implements KvStore {
       throw new IllegalArgumentException("empty batch");
     }
     long bytes = LogFormat.COMMIT_BYTES;
-    for (Mutation m : batch) {
+    for (int i = 0; i < batch.size(); i++) { // indexed: no iterator per call
+      Mutation m = batch.get(i);
       if (m.key().length > config.keyBytesMax()) {
         throw new IllegalArgumentException(
             "key of " + m.key().length + " bytes exceeds keyBytesMax " + config.keyBytesMax());
@@ -532,10 +535,12 @@ public final class LogEngine implements KvStore {
    * into the store (apply, durable), and must never run inside the writer's critical section.
    */
   private static void complete(List<Pending> written, List<BatchTicket> durable) {
-    for (Pending p : written) {
+    for (int i = 0; i < written.size(); i++) { // indexed: no iterator per call
+      Pending p = written.get(i);
       p.ticket().completeOrdered();
     }
-    for (BatchTicket t : durable) {
+    for (int i = 0; i < durable.size(); i++) { // indexed: no iterator per call
+      BatchTicket t = durable.get(i);
       t.completeDurable();
     }
   }

@@ -104,7 +104,8 @@ public final class LogFormat {
   /** Encoded size of a batch of mutations including its commit record. */
   public static long batchBytes(List<Mutation> batch) {
     long total = COMMIT_BYTES;
-    for (Mutation m : batch) {
+    for (int i = 0; i < batch.size(); i++) { // indexed: no iterator per call
+      Mutation m = batch.get(i);
       total += recordBytes(m.key().length, m.value() == null ? 0 : m.value().length);
     }
     return total;
@@ -132,7 +133,8 @@ public final class LogFormat {
       throw new IllegalArgumentException("batch of " + total + " bytes is too large to encode");
     }
     ByteBuffer out = ByteBuffer.allocate((int) total);
-    for (Mutation m : batch) {
+    for (int i = 0; i < batch.size(); i++) { // indexed: no iterator per call
+      Mutation m = batch.get(i);
       putRecord(out, typeOf(m.kind()), sequence, m.expiresAtMillis(), m.key(), m.value());
     }
     putCommit(out, batch.size(), sequence, 0, out.position(), durableOffset);
@@ -155,11 +157,6 @@ public final class LogFormat {
   }
 
   /**
-   * Appends the commit record for the data records in [dataStart, out.position()).
-   *
-   * @param dataStart where the batch's first data record starts in out
-   */
-  /**
    * {@link #putRecord(ByteBuffer, byte, long, long, byte[], byte[])} with key and value read from
    * memory ({@code out} must be a heap buffer).
    */
@@ -176,6 +173,11 @@ public final class LogFormat {
     out.putInt(start + 4, recordCrc(out.array(), out.arrayOffset() + start, length));
   }
 
+  /**
+   * Appends the commit record for the data records in [dataStart, out.position()).
+   *
+   * @param dataStart where the batch's first data record starts in out
+   */
   public static void putCommit(
       ByteBuffer out, int records, long sequence, int dataStart, int dataEnd, long durableOffset) {
     CRC32C batchCrc = new CRC32C();

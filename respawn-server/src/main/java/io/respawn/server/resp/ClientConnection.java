@@ -272,7 +272,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
 
   private void submitReadBatch() {
     if (!readBatch.isEmpty()) {
-      for (Request r : readBatch) {
+      for (int i = 0; i < readBatch.size(); i++) { // indexed: no iterator per call
+        Request r = readBatch.get(i);
         submittedInputBytes += requestBytes(r);
       }
       List<Request> batch = readBatch;

@@ -1,6 +1,7 @@
 package io.respawn.bench.backup;
 
 import io.respawn.bench.CsvChart;
+import io.respawn.bench.LocalJedis;
 import io.respawn.storage.backup.BackupConfig;
 import io.respawn.storage.backup.BackupStats;
 import io.respawn.storage.backup.BackupStore;
@@ -423,7 +424,7 @@ public final class BackupBench implements Callable<Integer> {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (true) {
       try {
-        Jedis j = new Jedis("127.0.0.1", port);
+        Jedis j = LocalJedis.connect(port, 2_000);
         j.ping();
         return j;
       } catch (RuntimeException e) {

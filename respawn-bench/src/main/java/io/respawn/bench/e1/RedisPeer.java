@@ -1,14 +1,12 @@
 package io.respawn.bench.e1;
 
+import io.respawn.bench.LocalJedis;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import redis.clients.jedis.DefaultJedisClientConfig;
-import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
-import redis.clients.jedis.RedisProtocol;
 
 /**
  * A {@code redis-server} on loopback for E1: append-only file with {@code appendfsync everysec}
@@ -69,7 +67,6 @@ final class RedisPeer {
   }
 
   Jedis connect(int timeoutMillis) {
-    return new Jedis(new HostAndPort("127.0.0.1", port), DefaultJedisClientConfig.builder()
-        .timeoutMillis(timeoutMillis).protocol(RedisProtocol.RESP2).build());
+    return LocalJedis.connect(port, timeoutMillis);
   }
 }

@@ -1,5 +1,6 @@
 package io.respawn.bench.e2;
 
+import io.respawn.bench.LocalJedis;
 import io.respawn.server.shard.ShardLayout;
 import io.respawn.server.shard.ShardSupervisor;
 import java.io.IOException;
@@ -343,7 +344,7 @@ public final class E2Bench implements Callable<Integer> {
       while (System.nanoTime() < endMax) {
         try {
           if (watch == null) {
-            watch = new Jedis("127.0.0.1", port + 2, 2_000);
+            watch = LocalJedis.connect(port + 2, 2_000);
           }
           info = fields(watch.info("shard"));
           double t = (System.nanoTime() - kill) / 1e6;
@@ -491,7 +492,7 @@ public final class E2Bench implements Callable<Integer> {
                     if (j != null) {
                       j.close();
                     }
-                    j = new Jedis("127.0.0.1", port, 30_000);
+                    j = LocalJedis.connect(port, 30_000);
                     jPort = port;
                   }
                   if (loadBatch(j, from, n, value, leader)) {
@@ -573,7 +574,7 @@ public final class E2Bench implements Callable<Integer> {
       if (sup.failure() != null) {
         throw new IOException("the shard did not start: " + sup.failure());
       }
-      try (Jedis j = new Jedis("127.0.0.1", port, 2_000)) {
+      try (Jedis j = LocalJedis.connect(port, 2_000)) {
         if (j.info("replication").contains("respawn_role:primary")
             && "OK".equals(j.set("e2:probe", "1"))) {
           j.del("e2:probe");
@@ -676,7 +677,7 @@ public final class E2Bench implements Callable<Integer> {
   }
 
   static Map<String, String> info(int port) {
-    try (Jedis j = new Jedis("127.0.0.1", port, 2_000)) {
+    try (Jedis j = LocalJedis.connect(port, 2_000)) {
       return fields(j.info());
     }
   }

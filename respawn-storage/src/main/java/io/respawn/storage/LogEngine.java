@@ -90,8 +90,27 @@ public final class LogEngine implements KvStore {
     }
   }
 
-  /** A batch applied but not yet written. */
-  private record Pending(BatchTicket ticket, long segmentId, long offset, byte[] bytes) {}
+  /** A batch applied but not yet written: its encoding is {@code bytes[0, length)}. */
+  private record Pending(BatchTicket ticket, long segmentId, long offset, byte[] bytes,
+      int length) {}
+
+  /**
+   * Arrays whose batches are written, kept for the next batches' encodings so that a pass does
+   * not allocate (and the collector copy) a fresh array for its log record: at most {@value
+   * #SPARE_ARRAYS_MAX} of at most {@value #SPARE_ARRAY_BYTES_MAX} bytes each. Filled by the
+   * writer as it takes the next pending batches, emptied by {@link #apply}; both under
+   * appendLock.
+   */
+  private final java.util.ArrayDeque<byte[]> spareArrays = new java.util.ArrayDeque<>();
+  private static final int SPARE_ARRAYS_MAX = 16;
+  private static final int SPARE_ARRAY_BYTES_MAX = 64 << 10;
+  /** The smallest array made for a batch, so that small passes of different sizes share them. */
+  private static final int BATCH_ARRAY_BYTES_MIN = 1 << 10;
+  /**
+   * Arrays of batches written since the writer last took the pending list; given to {@link
+   * #spareArrays} the next time it does. Writer-owned (writeLock).
+   */
+  private final ArrayList<byte[]> writtenArrays = new ArrayList<>();
 
   /** The last completed fsync: which segment and how far. */
   private record SyncPoint(long segmentId, long offset) {}
@@ -389,8 +408,9 @@ public final class LogEngine implements KvStore {
       }
       SyncPoint synced = syncPoint;
       long durableHint = synced.segmentId() == appendSegmentId ? synced.offset() : HEADER;
-      byte[] encoded = LogFormat.encodeBatch(batch, sequence, durableHint);
-      assert encoded.length == bytes : "encoded " + encoded.length + " != computed " + bytes;
+      byte[] encoded = takeBatchArray((int) bytes);
+      int length = LogFormat.encodeBatch(batch, sequence, durableHint, encoded);
+      assert length == bytes : "encoded " + length + " != computed " + bytes;
       long offset = appendOffset;
       appendOffset += bytes;
       Segment segment = segments.get(appendSegmentId);
@@ -409,7 +429,7 @@ public final class LogEngine implements KvStore {
       synchronized (durableLock) {
         durableWaiters.add(ticket);
       }
-      pending.add(new Pending(ticket, appendSegmentId, offset, encoded));
+      pending.add(new Pending(ticket, appendSegmentId, offset, encoded, length));
       pendingCount = pending.size();
     } finally {
       appendLock.unlock();
@@ -429,6 +449,19 @@ public final class LogEngine implements KvStore {
       ticket.durable();
     }
     return ticket;
+  }
+
+  /** An array of at least {@code bytes} for a batch's encoding: a spare one if any fits. Caller holds appendLock. */
+  private byte[] takeBatchArray(int bytes) {
+    for (java.util.Iterator<byte[]> it = spareArrays.iterator(); it.hasNext(); ) {
+      byte[] spare = it.next();
+      if (spare.length >= bytes) {
+        it.remove();
+        return spare;
+      }
+    }
+    return new byte[bytes > SPARE_ARRAY_BYTES_MAX ? bytes
+        : Math.max(BATCH_ARRAY_BYTES_MIN, Integer.highestOneBit(bytes - 1) << 1)];
   }
 
   private long validate(List<Mutation> batch) {
@@ -567,9 +600,13 @@ public final class LogEngine implements KvStore {
       batches = pending;
       pending = new ArrayList<>();
       pendingCount = 0;
+      for (int i = 0; i < writtenArrays.size() && spareArrays.size() < SPARE_ARRAYS_MAX; i++) {
+        spareArrays.add(writtenArrays.get(i));
+      }
     } finally {
       appendLock.unlock();
     }
+    writtenArrays.clear();
     if (batches.isEmpty()) {
       return batches;
     }
@@ -586,16 +623,17 @@ public final class LogEngine implements KvStore {
           throw new IllegalStateException("batch " + p.ticket().sequence() + " assigned offset "
               + p.offset() + " but the log is at " + (writeOffset + writeBuffer.position()));
         }
-        if (p.bytes().length > writeBuffer.remaining()) {
+        if (p.length() > writeBuffer.remaining()) {
           buffered = writeBuffered(buffered);
         }
-        if (p.bytes().length > writeBuffer.capacity()) {
-          preallocateFor(writeOffset + p.bytes().length);
-          disk.write(segmentFile(writeSegmentId), writeOffset, ByteBuffer.wrap(p.bytes()));
-          writeOffset += p.bytes().length;
+        if (p.length() > writeBuffer.capacity()) {
+          preallocateFor(writeOffset + p.length());
+          disk.write(segmentFile(writeSegmentId), writeOffset,
+              ByteBuffer.wrap(p.bytes(), 0, p.length()));
+          writeOffset += p.length();
           markWritten(p);
         } else {
-          writeBuffer.put(p.bytes());
+          writeBuffer.put(p.bytes(), 0, p.length());
           buffered = p;
         }
       }
@@ -603,6 +641,13 @@ public final class LogEngine implements KvStore {
       // Written, not yet acknowledged: a fence raised meanwhile (after the check above) must not
       // see these acknowledged, or a promotion that missed them would lose them (WriteFence).
       fence.check();
+      // Every batch's bytes are in the file now: its array may carry a later batch.
+      for (int i = 0; i < batches.size(); i++) {
+        byte[] array = batches.get(i).bytes();
+        if (array.length <= SPARE_ARRAY_BYTES_MAX) {
+          writtenArrays.add(array);
+        }
+      }
       return batches;
     } catch (FencedException e) {
       fail(e, batches); // none of them is acknowledged, written or not
@@ -623,7 +668,7 @@ public final class LogEngine implements KvStore {
   private void markWritten(Pending p) {
     writtenSequence = p.ticket().sequence();
     writtenEndSegmentId = p.segmentId();
-    writtenEndOffset = p.offset() + p.bytes().length;
+    writtenEndOffset = p.offset() + p.length();
   }
 
   /** Writes the buffered batches (ending with {@code last}) at writeOffset; returns null. */

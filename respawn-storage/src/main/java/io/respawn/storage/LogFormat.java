@@ -125,6 +125,34 @@ public final class LogFormat {
    * @param durableOffset see the commit record layout
    */
   public static byte[] encodeBatch(List<Mutation> batch, long sequence, long durableOffset) {
+    byte[] out = new byte[checkedBatchBytes(batch)];
+    encodeBatch(batch, sequence, durableOffset, out);
+    return out;
+  }
+
+  /**
+   * Encodes a batch into {@code out} from index 0, which must hold at least {@link
+   * #batchBytes} bytes (the rest of it is left as it was); returns the bytes written.
+   */
+  public static int encodeBatch(List<Mutation> batch, long sequence, long durableOffset,
+      byte[] out) {
+    int total = checkedBatchBytes(batch);
+    if (out.length < total) {
+      throw new IllegalArgumentException(
+          "batch of " + total + " bytes does not fit in " + out.length);
+    }
+    ByteBuffer buffer = ByteBuffer.wrap(out, 0, total);
+    for (int i = 0; i < batch.size(); i++) { // indexed: no iterator per call
+      Mutation m = batch.get(i);
+      putRecord(buffer, typeOf(m.kind()), sequence, m.expiresAtMillis(), m.key(), m.value());
+    }
+    putCommit(buffer, batch.size(), sequence, 0, buffer.position(), durableOffset);
+    assert buffer.position() == total : "batch size computed wrongly";
+    return total;
+  }
+
+  /** {@link #batchBytes}, refusing an empty batch or one too large for an array. */
+  public static int checkedBatchBytes(List<Mutation> batch) {
     if (batch.isEmpty()) {
       throw new IllegalArgumentException("empty batch");
     }
@@ -132,14 +160,7 @@ public final class LogFormat {
     if (total > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException("batch of " + total + " bytes is too large to encode");
     }
-    ByteBuffer out = ByteBuffer.allocate((int) total);
-    for (int i = 0; i < batch.size(); i++) { // indexed: no iterator per call
-      Mutation m = batch.get(i);
-      putRecord(out, typeOf(m.kind()), sequence, m.expiresAtMillis(), m.key(), m.value());
-    }
-    putCommit(out, batch.size(), sequence, 0, out.position(), durableOffset);
-    assert !out.hasRemaining() : "batch size computed wrongly";
-    return out.array();
+    return (int) total;
   }
 
   /** Appends one data record at the buffer's position. */

@@ -103,7 +103,7 @@ public final class LogEngine implements KvStore {
    */
   private final java.util.ArrayDeque<byte[]> spareArrays = new java.util.ArrayDeque<>();
   private static final int SPARE_ARRAYS_MAX = 16;
-  private static final int SPARE_ARRAY_BYTES_MAX = 64 << 10;
+  private static final int SPARE_ARRAY_BYTES_MAX = 256 << 10;
   /** The smallest array made for a batch, so that small passes of different sizes share them. */
   private static final int BATCH_ARRAY_BYTES_MIN = 1 << 10;
   /**

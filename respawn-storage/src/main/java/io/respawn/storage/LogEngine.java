@@ -57,6 +57,12 @@ public final class LogEngine implements KvStore {
   private static final Logger log = LoggerFactory.getLogger(LogEngine.class);
   private static final int WRITE_CHUNK_BYTES = 4 << 20;
   private static final long HEADER = LogFormat.SEGMENT_HEADER_BYTES;
+  /** Written batches' arrays kept for later encodings (see {@link #spareArrays}), at most. */
+  private static final int SPARE_ARRAYS_MAX = 16;
+  /** A batch array larger than this is not kept: a pass that big is rare. */
+  private static final int SPARE_ARRAY_BYTES_MAX = 256 << 10;
+  /** The smallest array made for a batch, so that small passes of different sizes share them. */
+  private static final int BATCH_ARRAY_BYTES_MIN = 1 << 10;
   /**
    * Zeros written ahead of the log's end at most (less for small segments). They are written on
    * the writer's thread, so each stretch delays the pass that crosses into it: 4 MiB stretches
@@ -97,15 +103,11 @@ public final class LogEngine implements KvStore {
   /**
    * Arrays whose batches are written, kept for the next batches' encodings so that a pass does
    * not allocate (and the collector copy) a fresh array for its log record: at most {@value
-   * #SPARE_ARRAYS_MAX} of at most {@value #SPARE_ARRAY_BYTES_MAX} bytes each. Filled by the
-   * writer as it takes the next pending batches, emptied by {@link #apply}; both under
-   * appendLock.
+   * #SPARE_ARRAYS_MAX} of at most {@value #SPARE_ARRAY_BYTES_MAX} bytes each, in no order.
+   * Filled by the writer as it takes the next pending batches, emptied by {@link #apply}; both
+   * under appendLock.
    */
-  private final java.util.ArrayDeque<byte[]> spareArrays = new java.util.ArrayDeque<>();
-  private static final int SPARE_ARRAYS_MAX = 16;
-  private static final int SPARE_ARRAY_BYTES_MAX = 256 << 10;
-  /** The smallest array made for a batch, so that small passes of different sizes share them. */
-  private static final int BATCH_ARRAY_BYTES_MIN = 1 << 10;
+  private final ArrayList<byte[]> spareArrays = new ArrayList<>(SPARE_ARRAYS_MAX);
   /**
    * Arrays of batches written since the writer last took the pending list; given to {@link
    * #spareArrays} the next time it does. Writer-owned (writeLock).
@@ -451,12 +453,17 @@ public final class LogEngine implements KvStore {
     return ticket;
   }
 
-  /** An array of at least {@code bytes} for a batch's encoding: a spare one if any fits. Caller holds appendLock. */
+  /**
+   * An array of at least {@code bytes} for a batch's encoding: a spare one if any fits, else a
+   * new one rounded up to a power of two. Caller holds appendLock.
+   */
   private byte[] takeBatchArray(int bytes) {
-    for (java.util.Iterator<byte[]> it = spareArrays.iterator(); it.hasNext(); ) {
-      byte[] spare = it.next();
+    for (int i = 0; i < spareArrays.size(); i++) {
+      byte[] spare = spareArrays.get(i);
       if (spare.length >= bytes) {
-        it.remove();
+        int last = spareArrays.size() - 1; // unordered: the last one takes its place
+        spareArrays.set(i, spareArrays.get(last));
+        spareArrays.remove(last);
         return spare;
       }
     }

@@ -125,8 +125,9 @@ public final class LogFormat {
    * @param durableOffset see the commit record layout
    */
   public static byte[] encodeBatch(List<Mutation> batch, long sequence, long durableOffset) {
-    byte[] out = new byte[checkedBatchBytes(batch)];
-    encodeBatch(batch, sequence, durableOffset, out);
+    int total = checkedBatchBytes(batch);
+    byte[] out = new byte[total];
+    encodeInto(batch, sequence, durableOffset, out, total);
     return out;
   }
 
@@ -141,6 +142,12 @@ public final class LogFormat {
       throw new IllegalArgumentException(
           "batch of " + total + " bytes does not fit in " + out.length);
     }
+    encodeInto(batch, sequence, durableOffset, out, total);
+    return total;
+  }
+
+  private static void encodeInto(List<Mutation> batch, long sequence, long durableOffset,
+      byte[] out, int total) {
     ByteBuffer buffer = ByteBuffer.wrap(out, 0, total);
     for (int i = 0; i < batch.size(); i++) { // indexed: no iterator per call
       Mutation m = batch.get(i);
@@ -148,11 +155,10 @@ public final class LogFormat {
     }
     putCommit(buffer, batch.size(), sequence, 0, buffer.position(), durableOffset);
     assert buffer.position() == total : "batch size computed wrongly";
-    return total;
   }
 
   /** {@link #batchBytes}, refusing an empty batch or one too large for an array. */
-  public static int checkedBatchBytes(List<Mutation> batch) {
+  private static int checkedBatchBytes(List<Mutation> batch) {
     if (batch.isEmpty()) {
       throw new IllegalArgumentException("empty batch");
     }

@@ -102,6 +102,7 @@ final class WritebackAgent implements Runnable {
   @Override
   public void run() {
     long intervalNanos = TimeUnit.MILLISECONDS.toNanos(store.config.writebackIntervalMillis());
+    long prefaultAheadBytes = (long) PREFAULT_AHEAD_BLOCKS * store.config.writebackBlockBytes();
     while (running) {
       store.lock.lock();
       try {
@@ -122,7 +123,7 @@ final class WritebackAgent implements Runnable {
       if (!running) {
         return;
       }
-      buffer.prefaultAhead(prefaultAheadBytes());
+      buffer.prefaultAhead(prefaultAheadBytes);
       try {
         runPass();
       } catch (IOException | RuntimeException e) {
@@ -131,10 +132,6 @@ final class WritebackAgent implements Runnable {
         return;
       }
     }
-  }
-
-  private long prefaultAheadBytes() {
-    return (long) PREFAULT_AHEAD_BLOCKS * store.config.writebackBlockBytes();
   }
 
   /** One pass (see the class comment); returns the ring bytes written back. */

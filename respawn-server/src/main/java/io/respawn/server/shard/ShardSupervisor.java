@@ -93,12 +93,23 @@ public final class ShardSupervisor implements AutoCloseable {
     }
   }
 
-  private void launch(int id) throws IOException {
-    Process p = commandOf.apply(id).start();
+  /**
+   * Starts member {@code id}'s process unless {@link #stop} has begun; returns whether it did.
+   * Under the lock {@link #stop} takes to set {@link #stopping} and collect the processes, so a
+   * restart either lands before (and is stopped with the others) or is refused: none outlives
+   * the supervisor.
+   */
+  private boolean launch(int id) throws IOException {
+    Process p;
     synchronized (lock) {
+      if (stopping) {
+        return false;
+      }
+      p = commandOf.apply(id).start();
       processes[id] = p;
     }
     log.info("member {} started (pid {})", id, p.pid());
+    return true;
   }
 
   private void watch(int id) {
@@ -132,11 +143,10 @@ public final class ShardSupervisor implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       }
-      if (stopping) {
-        return;
-      }
       try {
-        launch(id);
+        if (!launch(id)) {
+          return; // stopping
+        }
         synchronized (lock) {
           restarts[id]++;
         }
@@ -148,14 +158,12 @@ public final class ShardSupervisor implements AutoCloseable {
 
   /** SIGTERM to every member, wait (then SIGKILL past the timeout). Idempotent. */
   public void stop() {
+    List<Process> running = new ArrayList<>();
     synchronized (lock) {
       if (stopping) {
         return;
       }
       stopping = true;
-    }
-    List<Process> running = new ArrayList<>();
-    synchronized (lock) {
       for (int id = 1; id <= members; id++) {
         if (processes[id] != null && processes[id].isAlive()) {
           running.add(processes[id]);

@@ -38,6 +38,38 @@ class ShardSupervisorTest {
   }
 
   @Test
+  void aRestartUnderWayWhenStopBeginsLeavesNoMemberRunning() throws Exception {
+    Path pids = dir.resolve("pids");
+    java.util.concurrent.CountDownLatch restarting = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger launches = new java.util.concurrent.atomic.AtomicInteger();
+    ShardSupervisor s = new ShardSupervisor(2, id -> {
+      if (id == 2 && launches.incrementAndGet() == 2) {
+        restarting.countDown(); // the restart is being built: stop() begins now
+        try {
+          Thread.sleep(300);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return new ProcessBuilder("sh", "-c", "echo $$ >> " + pids + "; exec sleep 600");
+    }, 10, 5_000);
+    s.start();
+    await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(pids)
+        && Files.readAllLines(pids).size() == 2);
+    ProcessHandle.of(s.pid(2)).orElseThrow().destroyForcibly();
+    assertThat(restarting.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    s.stop();
+    s.awaitStopped();
+    Thread.sleep(500); // a restart that slipped past stop() would have started by now
+
+    List<ProcessHandle> alive = Files.readAllLines(pids).stream()
+        .map(pid -> ProcessHandle.of(Long.parseLong(pid.trim())))
+        .flatMap(java.util.Optional::stream).filter(ProcessHandle::isAlive).toList();
+    alive.forEach(ProcessHandle::destroyForcibly); // no orphan left behind by a failing run
+    assertThat(alive).as("member processes alive after stop").isEmpty();
+  }
+
+  @Test
   void aMemberWhoseConfigurationIsRefusedStopsTheShard() throws Exception {
     try (ShardSupervisor s = new ShardSupervisor(2, id -> id == 2
         ? new ProcessBuilder("sh", "-c", "exit 2") : new ProcessBuilder("sh", "-c", "sleep 600"),

@@ -27,7 +27,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -139,9 +138,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** A loop that ends no pass for this long has its threads' stacks logged. */
   static final long STALL_LOG_NANOS = 5_000_000_000L;
 
-  /** Whether a pass is queued on {@link #loop} and has not started yet. */
-  private final AtomicBoolean passQueued = new AtomicBoolean();
-  private final Runnable passTask = this::runPass;
+  /** Queues passes on {@link #loop}, one at a time. */
+  private final PassQueue passes = new PassQueue(this::runPass);
   private io.netty.util.concurrent.ScheduledFuture<?> ticker;
   private final AtomicLong proposalsRefused = new AtomicLong();
   private final AtomicLong pullKeysAnswered = new AtomicLong();
@@ -255,6 +253,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     }
     io.netty.channel.EventLoop l = transport.eventLoop();
     loop = l;
+    passes.attach(l);
     nextTickNanos = System.nanoTime();
     ticker = l.scheduleAtFixedRate(this::queuePass, TICK_NANOS, TICK_NANOS,
         TimeUnit.NANOSECONDS);
@@ -274,12 +273,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     queuePass();
   }
 
-  /** Queues a pass on the loop unless one is queued already. Any thread. */
+  /** Queues a pass on the loop, ahead of its next I/O poll, unless one is queued. Any thread. */
   private void queuePass() {
-    io.netty.channel.EventLoop l = loop;
-    if (l != null && !passQueued.getAndSet(true)) {
-      l.execute(passTask);
-    }
+    passes.queue();
   }
 
   /**
@@ -355,9 +351,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     return s.servingUntilNanos() != Long.MIN_VALUE && System.nanoTime() < s.servingUntilNanos();
   }
 
-  /** One pass on the loop; queues the next at once if inputs are left over. */
+  /**
+   * One pass on the loop; if inputs are left over, queues the next behind the loop's next I/O
+   * poll (the clients' commands and the peers' messages read meanwhile go first).
+   */
   private void runPass() {
-    passQueued.set(false); // an input offered from here on queues another pass
     if (!running) {
       return;
     }
@@ -374,7 +372,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       return;
     }
     if (!inbox.isEmpty() || !priorityInbox.isEmpty()) {
-      queuePass(); // left for the next pass (a flood yields to heartbeats and peer I/O)
+      passes.queueAfterIo(); // left for the next pass: a flood yields to clients and peers
     }
   }
 

@@ -58,9 +58,12 @@ public final class RespawnServer implements AutoCloseable {
    * every later one (under 1 ms), which copies only requests in flight. The collection happens
    * before the port opens, so no client waits for it. Off unless {@code
    * -Drespawn.tenureAtStart=true} (the launcher's default): a JVM that starts many servers, a
-   * test run, would pay a full collection of its whole heap for each.
+   * test run, would pay a full collection of its whole heap for each. Once per JVM: a later
+   * server (a witness's scratch server rehearsing a takeover) finds the start-up state tenured.
    */
   static final boolean TENURE_AT_START = Boolean.getBoolean("respawn.tenureAtStart");
+  private static final java.util.concurrent.atomic.AtomicBoolean START_UP_TENURED =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   private final ServerConfig config;
   private final KvStore store;
@@ -242,7 +245,7 @@ public final class RespawnServer implements AutoCloseable {
               RespPipeline.install(ch.pipeline(), loop, registry, config.limits());
             }
           });
-      if (TENURE_AT_START) {
+      if (TENURE_AT_START && START_UP_TENURED.compareAndSet(false, true)) {
         tenureStartUpState();
       }
       Channel channel = bootstrap.bind(new InetSocketAddress(config.bindHost(), config.port()))

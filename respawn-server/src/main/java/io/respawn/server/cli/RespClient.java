@@ -1,6 +1,7 @@
 package io.respawn.server.cli;
 
 import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -12,26 +13,35 @@ import java.util.List;
 
 /**
  * A minimal blocking RESP2 client for the operator commands ({@code respawn status}, {@code
- * respawn member}): sends one command, reads one reply. Replies come back as String (simple,
- * bulk), Long (integer), List (array), null (nil), or a thrown {@link RespError}. Lengths are
- * bounded so a wrong peer cannot make it allocate without limit.
+ * respawn member}) and a witness's rehearsal of serving: {@link #call} sends one command and reads
+ * its reply; {@link #send}, {@link #flush} and {@link #reply} pipeline. Replies come back as
+ * String (simple, bulk), Long (integer), List (array), null (nil), or a thrown {@link RespError}.
+ * Lengths are bounded so a wrong peer cannot make it allocate without limit.
  */
-final class RespClient implements AutoCloseable {
+public final class RespClient implements AutoCloseable {
   private static final int BULK_BYTES_MAX = 64 << 20;
   private static final int ARRAY_LENGTH_MAX = 1 << 20;
   private final Socket socket;
   private final InputStream in;
   private final OutputStream out;
 
-  RespClient(String host, int port, int timeoutMillis) throws IOException {
+  public RespClient(String host, int port, int timeoutMillis) throws IOException {
     socket = new Socket();
     socket.connect(new InetSocketAddress(host, port), timeoutMillis);
     socket.setSoTimeout(timeoutMillis);
     in = new BufferedInputStream(socket.getInputStream());
-    out = socket.getOutputStream();
+    out = new BufferedOutputStream(socket.getOutputStream());
   }
 
-  Object call(String... args) throws IOException {
+  /** Sends one command and returns its reply. */
+  public Object call(String... args) throws IOException {
+    send(args);
+    flush();
+    return reply();
+  }
+
+  /** Buffers one command; it goes out with {@link #flush} (or when the buffer fills). */
+  public void send(String... args) throws IOException {
     StringBuilder b = new StringBuilder();
     b.append('*').append(args.length).append("\r\n");
     for (String a : args) {
@@ -39,7 +49,14 @@ final class RespClient implements AutoCloseable {
       b.append('$').append(bytes.length).append("\r\n").append(a).append("\r\n");
     }
     out.write(b.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
+  public void flush() throws IOException {
     out.flush();
+  }
+
+  /** The next reply, in the order the commands were sent. */
+  public Object reply() throws IOException {
     return read();
   }
 

@@ -255,7 +255,7 @@ public final class ShardMember implements AutoCloseable {
       if (config.rehearseTakeover()
           && (config.me().role() == Role.WITNESS || config.me().role() == Role.BACKUP)) {
         TakeoverRehearsal.startInBackground(data.resolve(REHEARSAL_DIR), backupConfig,
-            stateConfig);
+            stateConfig, config.me().role() == Role.WITNESS);
       }
       ReplicatedStore store = new ReplicatedStore(engine, loop, sampler);
       store.pendingValues(stateMachine::isUnknown);

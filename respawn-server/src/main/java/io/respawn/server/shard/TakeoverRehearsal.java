@@ -3,11 +3,16 @@ package io.respawn.server.shard;
 import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.NodeId;
+import io.respawn.server.RespawnServer;
+import io.respawn.server.ServerConfig;
+import io.respawn.server.cli.RespClient;
 import io.respawn.server.peer.ValuePull;
 import io.respawn.server.peer.ValuePull.BatchPullReply;
 import io.respawn.server.peer.ValuePull.PullKeys;
 import io.respawn.server.peer.ValuePull.PullKeysReply;
 import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.server.resp.RespLimits;
+import io.respawn.storage.Durability;
 import io.respawn.storage.MemoryKvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.MutationBatchCodec;
@@ -37,6 +42,17 @@ import java.util.List;
  * the copy. Rehearsing compiles that code before it is needed. The compiled code is the JVM's,
  * shared by every thread; the rehearsal's data is not shared with anything.
  *
+ * <p>A witness then rehearses <b>serving</b> too ({@link #rehearseServing}): a new primary's
+ * first commands run the whole command layer (the client pipeline, RESP decoding, dispatch, the
+ * commands, the in-memory store's reads and writes, the replies), which a witness, redirecting
+ * every command it gets, has never run. Profiled at E2's kill after the rehearsal above
+ * (docs/recovery.md, "Twelfth session"), the new primary's C2 compiler thread still took 45 %
+ * of its CPU samples in the first 6 s (298 methods compiled at the top tier after the election,
+ * among them {@code Dispatcher.executeRequest}, Netty's read and write paths, the index's
+ * {@code put} and {@code get}). It drives a scratch single-node server on a loopback port of
+ * its own with SETs and GETs from one connection (one per round trip, as most clients send
+ * them, with pipelined bursts) until the JIT is quiet, then closes it.
+ *
  * <p>It starts {@link #START_DELAY_MILLIS} after the member. Cost: {@link #ROUNDS} rounds of {@link #KEYS_PER_ROUND} values of {@link #VALUE_BYTES}
  * bytes (about 2 MiB written and read back per round), a second or two of one core at start;
  * the scratch directory is deleted after each round. Its failure is logged and ignored: it only
@@ -56,6 +72,18 @@ final class TakeoverRehearsal {
    * tail and catches up, which the rehearsal's core of CPU must not slow down.
    */
   static final long START_DELAY_MILLIS = 5_000;
+  /**
+   * Commands the serving rehearsal runs at least. The JIT's top tier needs more calls than its
+   * nominal thresholds while its queue is long (a member's start), so the rehearsal goes on,
+   * {@link #SERVING_MORE_COMMANDS} at a time, until a round of them compiled nothing (the JVM's
+   * total compilation time did not grow), at most {@link #SERVING_COMMANDS_MAX}.
+   */
+  static final int SERVING_COMMANDS = 24_000;
+  static final int SERVING_MORE_COMMANDS = 8_000;
+  static final int SERVING_COMMANDS_MAX = 120_000;
+  /** Every this many rounds (a SET, a GET, a GET of an absent key), a burst of pipelined GETs. */
+  private static final int SERVING_BURST_EVERY = 16;
+  private static final int SERVING_BURST = 32;
   private static final NodeId BACKUP = NodeId.of(1);
   private static final NodeId WITNESS = NodeId.of(2);
 
@@ -146,9 +174,63 @@ final class TakeoverRehearsal {
     return new Result(ROUNDS, recovered, priority, (System.nanoTime() - start) / 1_000_000);
   }
 
-  /** Starts {@link #run} on a daemon thread of its own; logs what it did. */
+  /**
+   * Runs {@link #SERVING_COMMANDS} or more SETs and GETs against a scratch single-node server on a
+   * loopback port of its own, with its store in memory ({@code stateConfig}) and nothing on disk
+   * but {@code dir}, which is deleted after. Returns the commands answered. Caller's thread.
+   */
+  static long rehearseServing(Path dir, StorageConfig stateConfig)
+      throws IOException, InterruptedException {
+    Files.createDirectories(dir);
+    ServerConfig config = new ServerConfig("127.0.0.1", 0, dir, Durability.ORDERED, null,
+        RespLimits.DEFAULTS, 1, stateConfig);
+    long answered = 0;
+    String value = "v".repeat(VALUE_BYTES);
+    try (RespawnServer server = RespawnServer.start(config, d -> new MemoryKvStore(stateConfig));
+        RespClient client = new RespClient("127.0.0.1", server.port(), 10_000)) {
+      java.lang.management.CompilationMXBean jit =
+          java.lang.management.ManagementFactory.getCompilationMXBean();
+      boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
+      long compiledMillis = timed ? jit.getTotalCompilationTime() : 0;
+      long goal = SERVING_COMMANDS;
+      for (int round = 0; answered < goal; round++) {
+        // One command per round trip, as most clients send them (the per-read code runs once
+        // per command), then now and then a pipelined burst.
+        String key = "rehearsal:" + round;
+        expect(client.call("SET", key, value), "OK", round);
+        expect(client.call("GET", key), value, round);
+        expect(client.call("GET", "rehearsal:absent:" + round), null, round);
+        answered += 3;
+        if (round % SERVING_BURST_EVERY == 0) {
+          for (int i = 0; i < SERVING_BURST; i++) {
+            client.send("GET", key);
+          }
+          client.flush();
+          for (int i = 0; i < SERVING_BURST; i++) {
+            expect(client.reply(), value, round);
+          }
+          answered += SERVING_BURST;
+        }
+        if (answered >= goal && timed && goal < SERVING_COMMANDS_MAX) {
+          long now = jit.getTotalCompilationTime();
+          if (now != compiledMillis) {
+            goal += SERVING_MORE_COMMANDS; // still compiling: go on
+          }
+          compiledMillis = now;
+        }
+      }
+    } finally {
+      ShardMember.deleteTree(dir);
+    }
+    return answered;
+  }
+
+  /**
+   * Starts {@link #run} on a daemon thread of its own, then, if {@code serves} (a witness: the
+   * next primary), {@link #rehearseServing}; logs what it did.
+   */
   static void startInBackground(Path scratch, BackupConfig backupConfig,
-      StorageConfig stateConfig) {
+      StorageConfig stateConfig, boolean serves) {
     Thread t = new Thread(() -> {
       try {
         Thread.sleep(START_DELAY_MILLIS);
@@ -156,6 +238,14 @@ final class TakeoverRehearsal {
         log.info("takeover rehearsal: {} values recovered in {} rounds, {} priority pulls, {} ms"
             + " (compiles the recovery's code before a takeover needs it)",
             r.valuesRecovered(), r.rounds(), r.priorityPulls(), r.millis());
+        if (serves) {
+          long start = System.nanoTime();
+          long commands = rehearseServing(scratch.resolve("serving"), stateConfig);
+          ShardMember.deleteTree(scratch);
+          log.info("takeover rehearsal: {} commands served by a scratch server in {} ms"
+              + " (compiles the command layer before this member serves as primary)", commands,
+              (System.nanoTime() - start) / 1_000_000);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (IOException | RuntimeException e) {
@@ -171,6 +261,13 @@ final class TakeoverRehearsal {
     t.setDaemon(true);
     t.setPriority(Thread.MIN_PRIORITY);
     t.start();
+  }
+
+  private static void expect(Object reply, String expected, int round) {
+    if (!java.util.Objects.equals(reply, expected)) {
+      throw new IllegalStateException("the serving rehearsal's round " + round + " was answered "
+          + reply + " where it expected " + expected);
+    }
   }
 
   private static PullMessage throughCodec(PullMessage m) {

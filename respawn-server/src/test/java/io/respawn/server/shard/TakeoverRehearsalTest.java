@@ -12,7 +12,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The takeover rehearsal recovers every one of its values through the real recovery code (a
  * scratch backup store answering, a scratch witness state installing, every message through the
- * value-pull codec), and leaves nothing behind.
+ * value-pull codec), and leaves nothing behind; a witness's serving rehearsal has every command
+ * of its scratch server answered as it should be (it checks each reply itself) and deletes its
+ * directory.
  */
 class TakeoverRehearsalTest {
   @TempDir Path tmp;
@@ -30,5 +32,16 @@ class TakeoverRehearsalTest {
     try (var left = Files.list(tmp)) {
       assertThat(left).isEmpty();
     }
+  }
+
+  @Test
+  void theServingRehearsalAnswersEveryCommandAndDeletesItsDirectory() throws Exception {
+    Path dir = tmp.resolve("serving");
+
+    long answered = TakeoverRehearsal.rehearseServing(dir, StorageConfig.defaults());
+
+    assertThat(answered).isBetween((long) TakeoverRehearsal.SERVING_COMMANDS,
+        (long) TakeoverRehearsal.SERVING_COMMANDS_MAX);
+    assertThat(Files.exists(dir)).as("scratch directory deleted").isFalse();
   }
 }

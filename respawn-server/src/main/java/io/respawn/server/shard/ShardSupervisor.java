@@ -55,7 +55,7 @@ public final class ShardSupervisor implements AutoCloseable {
   /** Starts every member and its watcher. */
   public void start() throws IOException {
     for (int id = 1; id <= members; id++) {
-      launch(id);
+      launch(id, false);
     }
     for (int id = 1; id <= members; id++) {
       int member = id;
@@ -97,9 +97,10 @@ public final class ShardSupervisor implements AutoCloseable {
    * Starts member {@code id}'s process unless {@link #stop} has begun; returns whether it did.
    * Under the lock {@link #stop} takes to set {@link #stopping} and collect the processes, so a
    * restart either lands before (and is stopped with the others) or is refused: none outlives
-   * the supervisor.
+   * the supervisor. A {@code restart} is counted with the new process, so whoever sees its pid
+   * sees the count.
    */
-  private boolean launch(int id) throws IOException {
+  private boolean launch(int id, boolean restart) throws IOException {
     Process p;
     synchronized (lock) {
       if (stopping) {
@@ -107,6 +108,9 @@ public final class ShardSupervisor implements AutoCloseable {
       }
       p = commandOf.apply(id).start();
       processes[id] = p;
+      if (restart) {
+        restarts[id]++;
+      }
     }
     log.info("member {} started (pid {})", id, p.pid());
     return true;
@@ -144,11 +148,8 @@ public final class ShardSupervisor implements AutoCloseable {
         return;
       }
       try {
-        if (!launch(id)) {
+        if (!launch(id, true)) {
           return; // stopping
-        }
-        synchronized (lock) {
-          restarts[id]++;
         }
       } catch (IOException e) {
         log.error("restarting member {} failed: {}", id, e.toString());

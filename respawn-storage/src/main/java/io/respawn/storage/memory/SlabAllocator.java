@@ -144,7 +144,7 @@ public final class SlabAllocator implements AutoCloseable {
    */
   public SlabAllocator(Epochs epochs, Object owner) {
     this.epochs = epochs;
-    this.arenas = new NativeArenas(owner);
+    this.arenas = new NativeArenas(owner, CHUNK_BYTES_MAX);
   }
 
   // ------------------------------------------------------------------ size classes

@@ -1,0 +1,90 @@
+package io.respawn.storage.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Blocks made ahead on the background thread: taken by the next request of their size, zeroed
+ * like any other, never for a one-off size, and closed with the owner's blocks.
+ */
+class NativeArenasTest {
+  private static final long SIZE = 64 << 10;
+
+  private static void awaitReady(NativeArenas arenas) throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!arenas.aheadReady() && System.nanoTime() < deadline) {
+      Thread.sleep(1);
+    }
+    assertThat(arenas.aheadReady()).as("a block made ahead within 10 s").isTrue();
+  }
+
+  private static void assertZeroed(MemorySegment block) {
+    for (long i = 0; i < block.byteSize(); i += 8) {
+      assertThat(block.get(ValueLayout.JAVA_LONG_UNALIGNED, i)).as("byte %d", i).isZero();
+    }
+  }
+
+  @Test
+  void aSizeAskedForTwiceGetsItsNextBlockMadeAheadAndZeroed() throws Exception {
+    NativeArenas arenas = new NativeArenas(new Object(), 1 << 20);
+    MemorySegment first = arenas.allocate(SIZE);
+    assertThat(arenas.aheadReady()).isFalse(); // once is a one-off
+    first.fill((byte) 0x5A);
+    arenas.free(first);
+    arenas.allocate(SIZE);
+    awaitReady(arenas);
+
+    MemorySegment third = arenas.allocate(SIZE);
+
+    assertThat(arenas.aheadTaken()).isEqualTo(1);
+    assertThat(third.byteSize()).isEqualTo(SIZE);
+    assertZeroed(third);
+    assertThat(arenas.bytes()).isEqualTo(2 * SIZE); // the one made ahead counts once taken
+    arenas.closeAll();
+  }
+
+  @Test
+  void anotherSizeOrABlockOverTheBoundIsAllocatedInline() throws Exception {
+    NativeArenas arenas = new NativeArenas(new Object(), 1 << 20);
+    arenas.allocate(SIZE);
+    arenas.allocate(SIZE);
+    awaitReady(arenas);
+
+    MemorySegment other = arenas.allocate(2 * SIZE);
+    arenas.allocate(2 << 20);
+    arenas.allocate(2 << 20);
+
+    assertThat(other.byteSize()).isEqualTo(2 * SIZE);
+    assertZeroed(other);
+    assertThat(arenas.aheadTaken()).isZero();
+    assertThat(arenas.aheadReady()).as("over the bound: nothing made ahead").isFalse();
+    arenas.closeAll();
+  }
+
+  @Test
+  void closingTheOwnersBlocksClosesTheOneMadeAhead() throws Exception {
+    NativeArenas arenas = new NativeArenas(new Object(), 1 << 20);
+    arenas.allocate(SIZE);
+    arenas.allocate(SIZE);
+    awaitReady(arenas);
+
+    arenas.closeAll();
+
+    assertThat(arenas.aheadReady()).isFalse();
+    assertThat(arenas.bytes()).isZero();
+  }
+
+  @Test
+  void withoutABoundNothingIsMadeAhead() {
+    NativeArenas arenas = new NativeArenas(new Object());
+    for (int i = 0; i < 4; i++) {
+      arenas.allocate(SIZE);
+    }
+    assertThat(arenas.aheadTaken()).isZero();
+    assertThat(arenas.aheadReady()).isFalse();
+    arenas.closeAll();
+  }
+}

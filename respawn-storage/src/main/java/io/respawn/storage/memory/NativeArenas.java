@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * the next one of that size is made and zeroed on a shared background thread ({@code respawn-zeroed-blocks}), and the next
  * {@link #allocate} of that size takes it. At most one such block waits per owner (not counted in
  * {@link #bytes} until taken); a request of another size closes it and allocates inline, as does
- * one that finds it not ready yet.
+ * one that finds it not ready yet. An owner that knows the size of a block it will ask for soon
+ * (a hash table about to double) says so with {@link #prepare}, whatever {@code aheadBytesMax}.
  *
  * <p>Threads: {@link #allocate} and {@link #free} by the owner's one writer; the background thread
  * only makes the next block and hands it over through an atomic reference; the cleaner runs only
@@ -102,6 +103,19 @@ final class NativeArenas {
     return block;
   }
 
+  /**
+   * A hint that the owner will soon {@link #allocate} a block of {@code size} bytes: it is made
+   * and zeroed on the background thread now, unless one of that size waits already or another
+   * block is being made (then the allocation happens inline, as without the hint). A block made
+   * for a hint that turns out wrong is freed by the next allocation of another size. Writer only.
+   */
+  void prepare(long size) {
+    Ready r = state.ready.get();
+    if (size > 0 && (r == null || r.size() != size)) {
+      makeAhead(state, size);
+    }
+  }
+
   /** Makes the next block of {@code size} on the background thread, unless one is under way. */
   private static void makeAhead(State s, long size) {
     if (s.closed || !s.making.compareAndSet(false, true)) {
@@ -118,10 +132,11 @@ final class NativeArenas {
             arena.close(); // out of memory: the writer allocates inline and reports it
             return;
           }
-          Ready r = new Ready(size, arena, block);
-          if (!s.ready.compareAndSet(null, r)) {
-            arena.close(); // one waits already
-          } else if (s.closed) {
+          Ready was = s.ready.getAndSet(new Ready(size, arena, block));
+          if (was != null) {
+            was.arena().close(); // the newest request wins
+          }
+          if (s.closed) {
             Ready left = s.ready.getAndSet(null); // closed meanwhile: the cleaner may have looked
             if (left != null) {
               left.arena().close();

@@ -178,6 +178,44 @@ class RecordTableTest {
     }
   }
 
+  /**
+   * A table of {@value RecordTable#PREPARE_CAPACITY_MIN} slots that is half used has its
+   * successor made ahead, and the rebuild at 3/4 takes it instead of zeroing one on the writer's
+   * thread; smaller tables never ask. Every key stays readable across the rebuild.
+   */
+  @Test
+  void aHalfUsedLargeTableHasItsSuccessorMadeAhead() throws InterruptedException {
+    int capacity = RecordTable.PREPARE_CAPACITY_MIN;
+    try (RecordTable t = new RecordTable(0)) {
+      int k = 0;
+      for (; k <= capacity / 2; k++) { // the table reached `capacity` at 3/8 of it
+        byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+        t.reclaim();
+      }
+      assertThat(t.tablesMadeAhead()).as("smaller tables are zeroed inline").isZero();
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (!t.nextTableReady() && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      assertThat(t.nextTableReady()).as("the successor was made ahead").isTrue();
+      assertThat(t.tableBytes()).isEqualTo(8L * capacity);
+      for (; k <= capacity * 3 / 4; k++) {
+        byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+        t.reclaim();
+      }
+      assertThat(t.migrating()).isTrue();
+      assertThat(t.tablesMadeAhead()).isEqualTo(1);
+      assertThat(t.tableBytes()).as("both tables during the migration")
+          .isEqualTo(8L * capacity + 16L * capacity);
+      for (int i = 0; i < k; i++) {
+        byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
+        assertThat(t.find(RecordTable.hash64(key), key)).as("k" + i).isNotZero();
+      }
+    }
+  }
+
   @Test
   void aClosedTableRefusesReaders() {
     RecordTable t = new RecordTable(0);

@@ -231,6 +231,16 @@ public final class E2Bench implements Callable<Integer> {
         throw new ParameterException(spec.commandLine(), "--modes takes online and offline, got "
             + m);
       }
+      for (int rep = 1; workDir != null && rep <= repetitions; rep++) {
+        // A shard started on an earlier run's directory would open that run's data, not load
+        // a fresh data set (one did, and its primary never took a write).
+        Path earlier = workDir.resolve(m + "-" + rep);
+        if (Files.exists(earlier)) {
+          throw new ParameterException(spec.commandLine(), "--work-dir " + workDir
+              + " already holds " + earlier.getFileName() + " from an earlier run: delete it "
+              + "or name another directory");
+        }
+      }
     }
   }
 

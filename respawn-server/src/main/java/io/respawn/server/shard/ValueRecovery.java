@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import org.HdrHistogram.Histogram;
 
 /**
  * A new primary that was a witness holds many keys only as timestamps; it pulls their values from
@@ -220,6 +221,14 @@ final class ValueRecovery {
   private volatile long priorityReplies;
   /** Moving average of the priority-pull latency (1/5 weight to each new reply); 0 before one. */
   private volatile long priorityLatencyAvgNanos;
+  /**
+   * Priority-pull latencies of the recovery under way, in microseconds (loop thread only): their
+   * percentiles end the "done" line, so a slow tail shows without a profiler.
+   */
+  private final Histogram priorityLatencyMicros = new Histogram(PRIORITY_LATENCY_MICROS_MAX, 2);
+  /** The slowest priority pull since the last progress line, in microseconds (loop thread). */
+  private long priorityLatencyMaxSinceReportMicros;
+  static final long PRIORITY_LATENCY_MICROS_MAX = 600_000_000L;
   private volatile long lastRecoveryMillis = -1;
   private volatile long recoveries;
 
@@ -540,11 +549,16 @@ final class ValueRecovery {
       if (startedAtNanos != 0) {
         lastRecoveryMillis = (nowNanos - startedAtNanos) / 1_000_000;
         recoveries++;
+        Histogram h = priorityLatencyMicros;
         log.info("recovery ({}) done: every value is here, {} keys ({} bytes) pulled in {} ms "
-            + "({} from {} BatchPull chunks); {} priority pulls, average latency {} us",
+            + "({} from {} BatchPull chunks); {} priority pulls, average latency {} us (p50 {}, "
+            + "p99 {}, p99.9 {}, max {} us)",
             mode.spelling(), keysPulled, bytesPulled, lastRecoveryMillis, batchKeys, batchChunks,
             priorityPulls.get(),
-            priorityReplies == 0 ? 0 : priorityLatencyTotalMicros / priorityReplies);
+            priorityReplies == 0 ? 0 : priorityLatencyTotalMicros / priorityReplies,
+            h.getValueAtPercentile(50), h.getValueAtPercentile(99),
+            h.getValueAtPercentile(99.9), h.getMaxValue());
+        h.reset();
         startedAtNanos = 0;
       }
       return;
@@ -555,10 +569,13 @@ final class ValueRecovery {
     if (nowNanos >= nextReportNanos) {
       if (nextReportNanos != 0) {
         log.info("recovering values ({}, {}): {} keys still unknown, {} pulled ({} from {} "
-            + "BatchPull chunks), {} sweep pulls, {} priority pulls; last reply {}",
+            + "BatchPull chunks), {} sweep pulls, {} priority pulls (slowest since the last "
+            + "line {} us); last reply {}",
             mode.spelling(), background, stateMachine.unknownKeyCount(), keysPulled, batchKeys,
-            batchChunks, pulls, priorityPulls.get(), lastReply);
+            batchChunks, pulls, priorityPulls.get(), priorityLatencyMaxSinceReportMicros,
+            lastReply);
       }
+      priorityLatencyMaxSinceReportMicros = 0;
       nextReportNanos = nowNanos + 2_000_000_000L;
     }
     List<NodeId> from = sources;
@@ -785,6 +802,8 @@ final class ValueRecovery {
     long micros = nanos / 1_000;
     priorityLatencyLastMicros = micros;
     priorityLatencyMaxMicros = Math.max(priorityLatencyMaxMicros, micros);
+    priorityLatencyMaxSinceReportMicros = Math.max(priorityLatencyMaxSinceReportMicros, micros);
+    priorityLatencyMicros.recordValue(Math.min(micros, PRIORITY_LATENCY_MICROS_MAX));
     priorityLatencyTotalMicros += micros;
     priorityReplies++;
     if (reply.appliedIndex() >= p.minAppliedIndex()) {

@@ -61,6 +61,10 @@ import redis.clients.jedis.exceptions.JedisMovedDataException;
     description = "Experiment E2: latency per 100 ms window through a kill -9 of the primary, online vs offline value recovery; TTR for a grid of SLOs.")
 public final class E2Bench implements Callable<Integer> {
   static final String WINDOWS_HEADER = "mode,rep,t_ms,ops_per_sec,p50_ms,p99_ms,p999_ms";
+  /** Operations slower than the p99.9 SLO (see {@link #slowOps}). */
+  static final String SLOW_OPS_HEADER = "mode,rep,client,completed_ms,latency_ms,op";
+  /** {@code e2-slow-ops.csv} lists operations slower than this many times the steady p99.9. */
+  static final double SLOW_OPS_SLO_MULTIPLE = 2;
   /** The witness's INFO every 100 ms from the kill until it has every value. */
   static final String RECOVERY_HEADER = "mode,rep,t_ms,status,background,keys_left,keys_pulled,"
       + "batch_keys,priority_pulls,priority_waiting_keys,priority_latency_avg_us,"
@@ -144,7 +148,8 @@ public final class E2Bench implements Callable<Integer> {
       double steadyP50Millis, double steadyP999Millis, double electedMillis,
       double recoveredMillis, long copyMillis, long priorityPulls, long priorityLatencyAvgMicros,
       long failedOps, double loadAverage, List<String> progress, long witnessLedBefore,
-      long failoverInSteady, long witnessWarmUpsBeforeKill, long snapshotsInSteady) {
+      long failoverInSteady, long witnessWarmUpsBeforeKill, long snapshotsInSteady,
+      List<String> slowOps) {
 
     double ttr(String quantile, double multiple) {
       double steady = quantile.equals("p50") ? steadyP50Millis : steadyP999Millis;
@@ -430,10 +435,32 @@ public final class E2Bench implements Callable<Integer> {
           longField(info, "respawn_recovery_last_ms"),
           longField(info, "respawn_recovery_priority_pulls"),
           longField(info, "respawn_recovery_priority_latency_avg_us"), failed, loadAverage,
-          progress, witnessLedBefore, failoverInSteady, warmUpsBeforeKill, capturesInSteady);
+          progress, witnessLedBefore, failoverInSteady, warmUpsBeforeKill, capturesInSteady,
+          slowOps(mode, rep, clients, killRel, SLOW_OPS_SLO_MULTIPLE * steadyP999));
     } finally {
       sup.stop();
     }
+  }
+
+  /**
+   * Rows of {@code e2-slow-ops.csv}: every operation from 2 s before the kill on that took longer
+   * than {@code sloMillis} (the p99.9 SLO), with its client thread and kind, so a window that
+   * misses the SLO shows whether one operation or every client stalled, and on reads or writes.
+   */
+  private static List<String> slowOps(String mode, int rep, List<ShardClient> clients,
+      long killRel, double sloMillis) {
+    List<String> rows = new ArrayList<>();
+    for (int t = 0; t < clients.size(); t++) {
+      for (ShardClient.SlowOp op : clients.get(t).slow) {
+        if (op.completedNanos() >= killRel - TimeUnit.SECONDS.toNanos(2)
+            && op.latencyNanos() / 1e6 > sloMillis) {
+          rows.add(String.format(Locale.ROOT, "%s,%d,%d,%.1f,%.3f,%s", mode, rep, t,
+              (op.completedNanos() - killRel) / 1e6, op.latencyNanos() / 1e6,
+              op.read() ? "get" : "set"));
+        }
+      }
+    }
+    return rows;
   }
 
   /** Clients that stop at a time set once the run knows it. */
@@ -722,6 +749,13 @@ public final class E2Bench implements Callable<Integer> {
       w.println(RECOVERY_HEADER);
       for (Run r : runs) {
         r.progress().forEach(w::println);
+      }
+    }
+    try (PrintWriter w = new PrintWriter(
+        Files.newBufferedWriter(out.resolve("e2-slow-ops.csv")))) {
+      w.println(SLOW_OPS_HEADER);
+      for (Run r : runs) {
+        r.slowOps().forEach(w::println);
       }
     }
     try (PrintWriter w = new PrintWriter(

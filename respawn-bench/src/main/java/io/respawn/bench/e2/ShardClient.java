@@ -34,6 +34,13 @@ final class ShardClient {
   private final long originNanos;
   private final java.util.SplittableRandom random;
   final Windows samples = new Windows();
+  /** Operations slower than {@link #SLOW_OP_NANOS}, at most {@link #SLOW_OPS_MAX} of them. */
+  final List<SlowOp> slow = new java.util.ArrayList<>();
+  static final long SLOW_OP_NANOS = 2_000_000L;
+  static final int SLOW_OPS_MAX = 100_000;
+
+  /** One slow operation: when it completed (on the samples' clock), how long it took, its kind. */
+  record SlowOp(long completedNanos, long latencyNanos, boolean read) {}
   long failed;
   long retries;
   long redirects;
@@ -76,6 +83,9 @@ final class ShardClient {
         if (operate(key, read, start)) {
           long end = System.nanoTime();
           samples.add(end - originNanos, end - start);
+          if (end - start > SLOW_OP_NANOS && slow.size() < SLOW_OPS_MAX) {
+            slow.add(new SlowOp(end - originNanos, end - start, read));
+          }
         } else {
           failed++;
         }

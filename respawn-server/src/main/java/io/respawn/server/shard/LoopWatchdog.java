@@ -19,8 +19,18 @@ import org.slf4j.LoggerFactory;
  * tick ({@link NodeLoop#TICK_NANOS}) when it is healthy, so any stall this long is a collection
  * pause or worse.
  *
+ * <p><b>Hiccups.</b> Shorter stalls cost the clients latency, not availability: every client of
+ * a new primary once waited 50-120 ms at once, several times during a recovery, with no
+ * collection pause in the GC log. So the watchdog also looks every {@link #HICCUP_CHECK_MILLIS}:
+ * once the loop has ended no pass for {@link #HICCUP_NANOS} (ten ticks) it samples the loop's
+ * stack, and when passes end again it logs one line: how long, the stack sampled, and how late
+ * the watchdog itself woke meanwhile. A watchdog that woke about as late as the stall lasted
+ * says the whole process or the machine stood still (a safepoint, no CPU); one that woke on
+ * time says the loop itself was busy or blocked, and the stack says on what. At most {@link
+ * #HICCUPS_LOGGED_PER_MINUTE} such lines a minute.
+ *
  * <p>Threads: one daemon thread ({@code respawn-loop-watchdog}) that sleeps {@link
- * #CHECK_MILLIS} between checks.
+ * #HICCUP_CHECK_MILLIS} between checks.
  */
 final class LoopWatchdog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LoopWatchdog.class);
@@ -28,6 +38,13 @@ final class LoopWatchdog implements AutoCloseable {
   static final long CHECK_MILLIS = 1_000;
   /** Frames of each thread's stack written to the log. */
   static final int FRAMES_MAX = 40;
+  /** How often the loop is looked at for hiccups. */
+  static final long HICCUP_CHECK_MILLIS = 5;
+  /** A loop silent this long has a hiccup (a healthy one ends a pass every 2 ms tick). */
+  static final long HICCUP_NANOS = 20_000_000L;
+  static final int HICCUPS_LOGGED_PER_MINUTE = 20;
+  /** Frames of the loop's stack a hiccup line shows. */
+  static final int HICCUP_FRAMES_MAX = 16;
 
   private final Supplier<Thread> loopThread;
   private final LongSupplier lastPassEndNanos;
@@ -63,14 +80,100 @@ final class LoopWatchdog implements AutoCloseable {
   }
 
   private void watch() {
+    long nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CHECK_MILLIS);
+    long wakeAt = System.nanoTime();
     while (running) {
+      wakeAt += TimeUnit.MILLISECONDS.toNanos(HICCUP_CHECK_MILLIS);
       try {
-        Thread.sleep(CHECK_MILLIS);
+        Thread.sleep(HICCUP_CHECK_MILLIS);
       } catch (InterruptedException e) {
         return;
       }
-      check(System.nanoTime());
+      long now = System.nanoTime();
+      checkHiccup(now, Math.max(0, now - wakeAt));
+      wakeAt = now;
+      if (now >= nextCheck) {
+        check(now);
+        nextCheck = now + TimeUnit.MILLISECONDS.toNanos(CHECK_MILLIS);
+      }
     }
+  }
+
+  private boolean inHiccup;
+  private long hiccupFromNanos;
+  private long hiccupStackAtNanos;
+  private StackTraceElement[] hiccupStack;
+  private long hiccupWokeLateMaxNanos;
+  private long hiccups;
+  private long hiccupLogMinuteStartNanos;
+  private int hiccupsLoggedThisMinute;
+  private long hiccupsNotLogged;
+
+  /** Hiccups seen so far (logged or not). */
+  long hiccups() {
+    return hiccups;
+  }
+
+  /**
+   * One hiccup check at {@code nowNanos}, the watchdog having woken {@code wokeLateNanos} later
+   * than it asked to; returns the line logged when a hiccup ended, else null. Watchdog thread
+   * (and tests).
+   */
+  String checkHiccup(long nowNanos, long wokeLateNanos) {
+    long lastPass = lastPassEndNanos.getAsLong();
+    long silentNanos = nowNanos - lastPass;
+    Thread loop = loopThread.get();
+    if (loop == null) {
+      return null;
+    }
+    if (!inHiccup) {
+      if (silentNanos >= HICCUP_NANOS) {
+        inHiccup = true;
+        hiccupFromNanos = lastPass;
+        hiccupWokeLateMaxNanos = wokeLateNanos;
+        hiccupStackAtNanos = nowNanos;
+        hiccupStack = loop.getStackTrace();
+      }
+      return null;
+    }
+    hiccupWokeLateMaxNanos = Math.max(hiccupWokeLateMaxNanos, wokeLateNanos);
+    if (lastPass == hiccupFromNanos) {
+      return null; // still no pass
+    }
+    inHiccup = false;
+    hiccups++;
+    long lastedMillis = (lastPass - hiccupFromNanos) / 1_000_000;
+    long lateMillis = hiccupWokeLateMaxNanos / 1_000_000;
+    if (nowNanos - hiccupLogMinuteStartNanos >= TimeUnit.MINUTES.toNanos(1)) {
+      hiccupLogMinuteStartNanos = nowNanos;
+      hiccupsLoggedThisMinute = 0;
+    }
+    if (hiccupsLoggedThisMinute >= HICCUPS_LOGGED_PER_MINUTE) {
+      hiccupsNotLogged++;
+      return null;
+    }
+    hiccupsLoggedThisMinute++;
+    StringBuilder sb = new StringBuilder();
+    sb.append("the event loop ended no pass for ").append(lastedMillis).append(" ms; this watchdog ")
+        .append("woke up to ").append(lateMillis).append(" ms late meanwhile (")
+        .append(lateMillis * 2 >= lastedMillis
+            ? "the whole process or the machine stood still: a safepoint or no CPU"
+            : "the loop itself was busy or blocked")
+        .append(')');
+    if (hiccupsNotLogged > 0) {
+      sb.append("; ").append(hiccupsNotLogged).append(" more before it were not logged");
+      hiccupsNotLogged = 0;
+    }
+    sb.append("; the loop's stack ").append((hiccupStackAtNanos - hiccupFromNanos) / 1_000_000)
+        .append(" ms in:\n");
+    StackTraceElement[] stack = hiccupStack;
+    for (int i = 0; i < Math.min(stack.length, HICCUP_FRAMES_MAX); i++) {
+      sb.append("    at ").append(stack[i]).append('\n');
+    }
+    hiccupStack = null;
+    String line = sb.toString();
+    log.info(line);
+    return line;
   }
 
   private boolean stalled;

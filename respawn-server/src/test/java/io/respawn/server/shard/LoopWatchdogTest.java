@@ -44,6 +44,52 @@ class LoopWatchdogTest {
     }
   }
 
+  /**
+   * A loop silent for more than {@link LoopWatchdog#HICCUP_NANOS} has its stack sampled during
+   * the silence and one line logged when it moves again, saying whether the watchdog itself was
+   * held up too; a silence shorter than that is no hiccup.
+   */
+  @Test
+  void aShortStallIsLoggedOnceWithTheLoopsStackWhenTheLoopMovesAgain() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    Thread loop = new Thread(() -> {
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "test-busy-loop");
+    loop.setDaemon(true);
+    loop.start();
+    while (loop.getState() != Thread.State.WAITING) {
+      Thread.sleep(5);
+    }
+    long ms = 1_000_000L;
+    AtomicLong lastPass = new AtomicLong(SECOND);
+    try (LoopWatchdog dog = new LoopWatchdog(() -> loop, lastPass::get, 5 * SECOND)) {
+      assertThat(dog.checkHiccup(SECOND + 15 * ms, 0)).as("15 ms: no hiccup").isNull();
+      lastPass.set(SECOND + 16 * ms);
+      assertThat(dog.checkHiccup(SECOND + 30 * ms, 0)).isNull();
+      assertThat(dog.checkHiccup(SECOND + 40 * ms, 1 * ms)).as("in it, sampled").isNull();
+      assertThat(dog.checkHiccup(SECOND + 90 * ms, 2 * ms)).as("still in it").isNull();
+      lastPass.set(SECOND + 95 * ms);
+      String line = dog.checkHiccup(SECOND + 96 * ms, 0);
+      assertThat(line).contains("ended no pass for 79 ms").contains("2 ms late")
+          .contains("the loop itself was busy or blocked").contains("stack 24 ms in")
+          .contains("CountDownLatch.await");
+      assertThat(dog.hiccups()).isEqualTo(1);
+
+      lastPass.set(2 * SECOND);
+      assertThat(dog.checkHiccup(2 * SECOND + 25 * ms, 0)).isNull();
+      lastPass.set(2 * SECOND + 60 * ms);
+      assertThat(dog.checkHiccup(2 * SECOND + 61 * ms, 55 * ms))
+          .contains("the whole process or the machine stood still");
+      assertThat(dog.hiccups()).isEqualTo(2);
+    } finally {
+      release.countDown();
+    }
+  }
+
   @Test
   void nothingIsReportedBeforeTheLoopRan() {
     try (LoopWatchdog dog = new LoopWatchdog(() -> null, () -> 0, 5 * SECOND)) {

@@ -59,11 +59,13 @@ import java.nio.ByteOrder;
  * {@value #MIGRATE_PER_WRITE} old slots across (the same record, not a copy). The old table is
  * never modified once the new one is published. While a migration runs, a removal leaves a
  * <i>marker</i> (a record with the key and the MARKER flag) in the new table so the stale copy in
- * the old table stays hidden; when the migration ends, markers still in place become deleted slots.
+ * the old table stays hidden; after the migration ends, markers still in place become deleted slots.
  * A lookup probes the new table, and only if it has no record of the key, the old one, and then
  * checks that the migration is still running (else the old copy may be stale, and it looks again).
  * A record the old table still points at is retired only when the migration ends, because SCAN and
- * the migration itself read the old table's records.
+ * the migration itself read the old table's records. What a migration leaves (those records, and
+ * its markers, which become deleted slots) is worked off a few per write once it ends, not at
+ * once; a marker still in place reads as an absent key meanwhile.
  *
  * <p><b>The next table is made ahead.</b> A new table is zeroed memory, and zeroing is mostly
  * the kernel's page faults (a 4 MiB slab chunk took ~7 ms on the development VM, see {@link
@@ -100,6 +102,14 @@ public final class RecordTable implements AutoCloseable {
    * millisecond.
    */
   static final int PREPARE_CAPACITY_MIN = 1 << 16;
+  /**
+   * Records and markers a finished migration left, worked off per write. A migration that
+   * shrinks a table under mass deletes (a new primary's witness table loses every key as the
+   * values arrive) makes a marker for nearly every removal while it runs, ~250,000 of them
+   * shrinking 2^23 slots; turning them all into deleted slots at once stalled a shard member's
+   * event loop for 72 ms.
+   */
+  static final int CLEAN_PER_WRITE = 64;
   /** Old slots moved by each write while a migration is in progress, at least. */
   static final int MIGRATE_PER_WRITE = 8;
 
@@ -185,6 +195,13 @@ public final class RecordTable implements AutoCloseable {
   private Table old;
   private int migrateNext;
   private int migratePerWrite;
+  /**
+   * Writer only: a finished migration's {@link #retireAfterMigration} and {@link #markerSlots}
+   * are being worked off, {@link #CLEAN_PER_WRITE} per write, from these positions.
+   */
+  private boolean cleaning;
+  private int retiresCleaned;
+  private int markersCleaned;
   /** Writer only: the current table asked for its successor to be made ahead. */
   private boolean nextTableAsked;
   /** Writer only: slots of the new table that hold markers made during this migration. */
@@ -674,6 +691,7 @@ public final class RecordTable implements AutoCloseable {
     memory.retireAll();
     markerSlots.clear();
     retireAfterMigration.clear();
+    cleaning = false;
     table = newTable(CAPACITY_MIN);
     old = null;
     setSize(0);
@@ -704,6 +722,11 @@ public final class RecordTable implements AutoCloseable {
   /** Whether a table made ahead waits for the next rebuild (tests). */
   boolean nextTableReady() {
     return tableArenas.aheadReady();
+  }
+
+  /** True while what the last migration left is being worked off (for tests). */
+  boolean cleaning() {
+    return cleaning;
   }
 
   /** True while a rebuilt table is being filled from the previous one (for tests). */
@@ -746,6 +769,9 @@ public final class RecordTable implements AutoCloseable {
    */
   private void startMigration(int capacity) {
     assert old == null : "one migration at a time";
+    if (cleaning) {
+      cleanSome(Integer.MAX_VALUE); // markers must not outlive into the next migration
+    }
     Table fresh = newTable(capacity);
     old = table;
     table = fresh;
@@ -756,8 +782,14 @@ public final class RecordTable implements AutoCloseable {
     view = new View(table, old);
   }
 
-  /** Before a write: moves a few old slots across, ending the migration after the last. */
+  /**
+   * Before a write: moves a few old slots across, ending the migration after the last, or works
+   * off some of what the last migration left.
+   */
   private void migrateSome() {
+    if (cleaning) {
+      cleanSome(CLEAN_PER_WRITE);
+    }
     for (int k = 0; k < migratePerWrite && old != null; k++) {
       migrateNext();
     }
@@ -791,20 +823,36 @@ public final class RecordTable implements AutoCloseable {
     old = null;
     view = new View(table, null);
     retireTable(from);
-    for (int i = 0; i < retireAfterMigration.size(); i++) {
-      long ref = retireAfterMigration.get(i);
-      memory.retire(ref, recordBytes(ref));
-    }
-    retireAfterMigration.clear();
-    for (int i = 0; i < markerSlots.size(); i++) {
-      int slot = (int) markerSlots.get(i);
-      long ref = table.plain(slot) & REF_MASK;
-      if (ref >= SlabAllocator.REF_MIN && isMarker(ref)) {
-        table.publish(slot, DELETED);
+    cleaning = true;
+    retiresCleaned = 0;
+    markersCleaned = 0;
+  }
+
+  /**
+   * Works off up to {@code budget} of the records and markers a finished migration left (see
+   * {@link #CLEAN_PER_WRITE}); ends the cleaning after the last. Until then a marker left in the
+   * table reads as an absent key, as during the migration: lookups, SCAN, put and remove all
+   * treat it so, and no new marker is made (there is no old table).
+   */
+  private void cleanSome(int budget) {
+    for (int k = 0; k < budget; k++) {
+      if (retiresCleaned < retireAfterMigration.size()) {
+        long ref = retireAfterMigration.get(retiresCleaned++);
         memory.retire(ref, recordBytes(ref));
+      } else if (markersCleaned < markerSlots.size()) {
+        int slot = (int) markerSlots.get(markersCleaned++);
+        long ref = table.plain(slot) & REF_MASK;
+        if (ref >= SlabAllocator.REF_MIN && isMarker(ref)) { // else rewritten since
+          table.publish(slot, DELETED);
+          memory.retire(ref, recordBytes(ref));
+        }
+      } else {
+        retireAfterMigration.clear();
+        markerSlots.clear();
+        cleaning = false;
+        return;
       }
     }
-    markerSlots.clear();
   }
 
   // ------------------------------------------------------------------ iteration

@@ -216,6 +216,57 @@ class RecordTableTest {
     }
   }
 
+  /**
+   * Mass deletes shrink the table, and nearly every removal during that migration leaves a
+   * marker; when the migration ends they are worked off a few per write, not at once, and
+   * meanwhile every removed key reads absent and every other one present. Once worked off no
+   * marker is left.
+   */
+  @Test
+  void whatAShrinkingMigrationLeftIsWorkedOffAFewPerWrite() {
+    int keys = 100_000;
+    try (RecordTable t = new RecordTable(0)) {
+      for (int i = 0; i < keys; i++) {
+        byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
+        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+        t.reclaim();
+      }
+      while (t.migrating()) {
+        byte[] key = "spare".getBytes(StandardCharsets.US_ASCII);
+        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+        t.remove(RecordTable.hash64(key), key);
+      }
+      int removed = 0;
+      boolean shrank = false;
+      while (!shrank) { // remove until a shrink migration started and ended
+        byte[] key = ("k" + removed++).getBytes(StandardCharsets.US_ASCII);
+        boolean was = t.migrating();
+        t.remove(RecordTable.hash64(key), key);
+        t.reclaim();
+        shrank = was && !t.migrating();
+      }
+      assertThat(t.cleaning()).as("markers left to work off").isTrue();
+      for (int i = 0; i < keys; i++) {
+        byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
+        assertThat(t.find(RecordTable.hash64(key), key) != 0).as("k" + i).isEqualTo(i >= removed);
+      }
+      int writes = 0;
+      for (int i = removed; t.cleaning(); i++) {
+        byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
+        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0)); // overwrites: same size
+        t.reclaim();
+        writes++;
+      }
+      assertThat(writes).as("worked off over many writes").isGreaterThan(10);
+      t.reclaim();
+      t.reclaim();
+      long live = t.size();
+      assertThat(live).isEqualTo(keys - removed);
+      // Records: 8-byte header + "k" + digits, classes of 16 or 24 bytes; no markers left.
+      assertThat(t.memory().liveBytes()).isBetween(live * 16, live * 24);
+    }
+  }
+
   @Test
   void aClosedTableRefusesReaders() {
     RecordTable t = new RecordTable(0);

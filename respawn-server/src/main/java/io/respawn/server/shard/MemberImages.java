@@ -3,6 +3,7 @@ package io.respawn.server.shard;
 import io.respawn.core.SnapshotMeta;
 import io.respawn.node.snapshot.SnapshotFormat;
 import io.respawn.node.snapshot.SnapshotImage;
+import io.respawn.storage.BackgroundPriority;
 import io.respawn.storage.image.KvImageFormat;
 import io.respawn.node.snapshot.SnapshotSink;
 import java.io.IOException;
@@ -85,7 +86,10 @@ final class MemberImages implements AutoCloseable {
   });
   /** Walks states into capture files, one at a time, off the node loop. */
   private final ExecutorService capturer = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "snapshot-capture");
+    Thread t = new Thread(() -> {
+      BackgroundPriority.lowerCurrentThread(); // an image walk yields to the event loop
+      r.run();
+    }, "snapshot-capture");
     t.setDaemon(true);
     return t;
   });

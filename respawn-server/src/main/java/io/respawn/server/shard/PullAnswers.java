@@ -7,6 +7,7 @@ import io.respawn.server.peer.ValuePull.PullKeys;
 import io.respawn.server.peer.ValuePull.PullKeysReply;
 import io.respawn.server.peer.ValuePull.PullMessage;
 import io.respawn.server.peer.ValuePull.PulledValue;
+import io.respawn.storage.BackgroundPriority;
 import io.respawn.storage.StorageException;
 import io.respawn.storage.backup.BackupEntry;
 import io.respawn.storage.backup.BackupStore;
@@ -191,6 +192,7 @@ final class PullAnswers implements AutoCloseable {
   }
 
   private void run() {
+    BackgroundPriority.lowerCurrentThread(); // a BatchPull stream yields to the event loops
     while (running) {
       try {
         if (!stepBackground(System.nanoTime())) {

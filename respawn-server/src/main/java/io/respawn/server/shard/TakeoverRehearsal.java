@@ -12,6 +12,7 @@ import io.respawn.server.peer.ValuePull.PullKeys;
 import io.respawn.server.peer.ValuePull.PullKeysReply;
 import io.respawn.server.peer.ValuePull.PullMessage;
 import io.respawn.server.resp.RespLimits;
+import io.respawn.storage.BackgroundPriority;
 import io.respawn.storage.Durability;
 import io.respawn.storage.MemoryKvStore;
 import io.respawn.storage.Mutation;
@@ -232,6 +233,8 @@ final class TakeoverRehearsal {
   static void startInBackground(Path scratch, BackupConfig backupConfig,
       StorageConfig stateConfig, boolean serves) {
     Thread t = new Thread(() -> {
+      // It yields to the member's event loop, and so do the scratch server's threads it starts.
+      BackgroundPriority.lowerCurrentThread();
       try {
         Thread.sleep(START_DELAY_MILLIS);
         Result r = run(scratch, backupConfig, stateConfig);

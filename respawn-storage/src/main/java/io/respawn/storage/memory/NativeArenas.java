@@ -37,7 +37,10 @@ final class NativeArenas {
   private static final Cleaner CLEANER = Cleaner.create();
   /** One thread for every owner's blocks made ahead: they are rare (one per 4 MiB written). */
   private static final ExecutorService AHEAD = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "respawn-zeroed-blocks");
+    Thread t = new Thread(() -> {
+      io.respawn.storage.BackgroundPriority.lowerCurrentThread(); // zeroing ahead can wait
+      r.run();
+    }, "respawn-zeroed-blocks");
     t.setDaemon(true);
     return t;
   });

@@ -1,0 +1,43 @@
+package io.respawn.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** On Linux a thread that lowers itself runs at nice 10 and the others keep theirs. */
+class BackgroundPriorityTest {
+
+  /** The calling thread's nice value, from field 19 of {@code /proc/thread-self/stat}. */
+  static int niceOfCurrentThread() throws Exception {
+    String stat = Files.readString(Path.of("/proc/thread-self/stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Integer.parseInt(fields[16]); // field 19 overall; fields[0] is field 3 (state)
+  }
+
+  @Test
+  void aThreadThatLowersItselfRunsAtNiceTenAndNoOtherThreadDoes() throws Exception {
+    assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "Linux only");
+    int before = niceOfCurrentThread();
+    assumeTrue(before <= BackgroundPriority.NICE, "runs at nice " + before + " already");
+    AtomicInteger lowered = new AtomicInteger(Integer.MIN_VALUE);
+    AtomicReference<Boolean> did = new AtomicReference<>();
+    Thread t = new Thread(() -> {
+      did.set(BackgroundPriority.lowerCurrentThread());
+      try {
+        lowered.set(niceOfCurrentThread());
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    t.start();
+    t.join();
+    assertThat(did.get()).isTrue();
+    assertThat(lowered.get()).isEqualTo(BackgroundPriority.NICE);
+    assertThat(niceOfCurrentThread()).as("the caller's own thread is untouched").isEqualTo(before);
+  }
+}

@@ -43,6 +43,8 @@ final class LoopWatchdog implements AutoCloseable {
   /** A loop silent this long has a hiccup (a healthy one ends a pass every 2 ms tick). */
   static final long HICCUP_NANOS = 20_000_000L;
   static final int HICCUPS_LOGGED_PER_MINUTE = 20;
+  /** {@code -Drespawn.loopHiccups=false} turns the hiccup checks off (the stall check stays). */
+  static final boolean HICCUPS = !"false".equals(System.getProperty("respawn.loopHiccups"));
   /** Frames of the loop's stack a hiccup line shows. */
   static final int HICCUP_FRAMES_MAX = 16;
 
@@ -82,15 +84,18 @@ final class LoopWatchdog implements AutoCloseable {
   private void watch() {
     long nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CHECK_MILLIS);
     long wakeAt = System.nanoTime();
+    long sleepMillis = HICCUPS ? HICCUP_CHECK_MILLIS : CHECK_MILLIS;
     while (running) {
-      wakeAt += TimeUnit.MILLISECONDS.toNanos(HICCUP_CHECK_MILLIS);
+      wakeAt += TimeUnit.MILLISECONDS.toNanos(sleepMillis);
       try {
-        Thread.sleep(HICCUP_CHECK_MILLIS);
+        Thread.sleep(sleepMillis);
       } catch (InterruptedException e) {
         return;
       }
       long now = System.nanoTime();
-      checkHiccup(now, Math.max(0, now - wakeAt));
+      if (HICCUPS) {
+        checkHiccup(now, Math.max(0, now - wakeAt));
+      }
       wakeAt = now;
       if (now >= nextCheck) {
         check(now);

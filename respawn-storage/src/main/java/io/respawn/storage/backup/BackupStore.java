@@ -632,29 +632,17 @@ public final class BackupStore implements AutoCloseable {
   }
 
   /**
-   * Where the newest versions of the keys with a value are now, counted by a walk of the index
-   * (about 1 ms per 100,000 slots, under the state lock): {@code [buffer, hot log, cold log]}.
-   * What INFO and {@code respawn status} show, so popularity's effect can be seen.
+   * Where the newest versions of the keys with a value are now: {@code [buffer, hot log, cold
+   * log]}. Counted as the index changes, so O(1) (INFO and {@code respawn status} show it, so
+   * popularity's effect can be seen).
    */
   public long[] liveKeysByPlace() {
-    long[] counts = new long[3];
     lock.lock();
     try {
-      index.forEach(slot -> {
-        long location = index.location(slot);
-        if (Location.isTombstone(location)) {
-          return;
-        }
-        if (Location.isBuffer(location)) {
-          counts[0]++;
-        } else {
-          counts[Location.log(location) == LogKind.HOT ? 1 : 2]++;
-        }
-      });
+      return index.valuesByPlace();
     } finally {
       lock.unlock();
     }
-    return counts;
   }
 
   /**

@@ -68,13 +68,18 @@ class BackupIndexTest {
         }
         Fields next = new Fields(random.nextBoolean()
             ? Location.inBuffer(random.nextInt(1 << 30), random.nextInt(8) == 0)
-            : Location.inLog(LogKind.COLD, 1 + random.nextInt(1000), random.nextInt(1 << 30), false),
+            : Location.inLog(random.nextBoolean() ? LogKind.COLD : LogKind.HOT,
+                1 + random.nextInt(1000), random.nextInt(1 << 30), random.nextInt(8) == 0),
             random.nextInt(Integer.MAX_VALUE) * 2L, random.nextLong() & Long.MAX_VALUE,
             49 + random.nextInt(5000));
         int dice = random.nextInt(10);
         if (slot >= 0 && dice < 3) {
           index.remove(slot);
           model.remove(k);
+        } else if (slot >= 0 && dice < 5 && Location.isTombstone(next.location())
+            == Location.isTombstone(want.location())) {
+          index.relocate(slot, next.location(), next.length());
+          model.put(k, new Fields(next.location(), want.term(), want.index(), next.length()));
         } else if (slot >= 0) {
           index.update(slot, next.location(), next.term(), next.index(), next.length());
           model.put(k, next);
@@ -86,10 +91,28 @@ class BackupIndexTest {
       }
       long tombstones = model.values().stream().filter(f -> Location.isTombstone(f.location())).count();
       assertThat(index.tombstones()).isEqualTo(tombstones);
+      assertThat(index.valuesByPlace()).containsExactly(valuesByPlace(model));
+      index.removeIf((term, idx) -> term % 3 == 0, (location, length) -> { });
+      model.values().removeIf(f -> f.term() % 3 == 0);
+      assertThat(index.valuesByPlace()).containsExactly(valuesByPlace(model));
+      assertThat(index.tombstones())
+          .isEqualTo(model.values().stream().filter(f -> Location.isTombstone(f.location())).count());
       int[] visited = {0};
       index.forEach(slot -> visited[0]++);
       assertThat(visited[0]).isEqualTo(model.size());
       assertThat(index.rebuilds()).isPositive();
     }
+  }
+
+  /** What a walk of the model finds: live values by [buffer, hot log, cold log]. */
+  private static long[] valuesByPlace(Map<String, Fields> model) {
+    long[] byPlace = new long[3];
+    for (Fields f : model.values()) {
+      if (!Location.isTombstone(f.location())) {
+        byPlace[Location.isBuffer(f.location()) ? 0
+            : Location.log(f.location()) == LogKind.HOT ? 1 : 2]++;
+      }
+    }
+    return byPlace;
   }
 }

@@ -40,4 +40,32 @@ class BackgroundPriorityTest {
     assertThat(lowered.get()).isEqualTo(BackgroundPriority.NICE);
     assertThat(niceOfCurrentThread()).as("the caller's own thread is untouched").isEqualTo(before);
   }
+
+  @Test
+  void everyJitCompilerThreadRunsAtNiceTenAfterwards() throws Exception {
+    assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "Linux only");
+    assumeTrue(niceOfCurrentThread() <= BackgroundPriority.NICE, "runs at a high nice already");
+    java.util.Map<String, Integer> before = jitThreadNices();
+    assumeTrue(!before.isEmpty(), "no JIT compiler threads (interpreter only)");
+    assertThat(BackgroundPriority.lowerJitCompilerThreads()).isEqualTo(before.size());
+    assertThat(jitThreadNices()).isNotEmpty()
+        .allSatisfy((tid, nice) -> assertThat(nice).as("thread " + tid).isEqualTo(BackgroundPriority.NICE));
+    assertThat(niceOfCurrentThread()).as("other threads are untouched").isNotEqualTo(BackgroundPriority.NICE);
+  }
+
+  /** tid -> nice value of this JVM's JIT compiler threads. */
+  private static java.util.Map<String, Integer> jitThreadNices() throws Exception {
+    java.util.Map<String, Integer> out = new java.util.TreeMap<>();
+    try (var tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+      for (Path task : tasks) {
+        String name = Files.readString(task.resolve("comm")).strip();
+        if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
+          String stat = Files.readString(task.resolve("stat"));
+          String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          out.put(task.getFileName().toString(), Integer.parseInt(fields[16]));
+        }
+      }
+    }
+    return out;
+  }
 }

@@ -29,6 +29,12 @@ import org.slf4j.LoggerFactory;
  * time says the loop itself was busy or blocked, and the stack says on what. At most {@link
  * #HICCUPS_LOGGED_PER_MINUTE} such lines a minute.
  *
+ * <p><b>The JIT's compiler threads</b> are kept at background priority from here too ({@link
+ * io.respawn.storage.BackgroundPriority#lowerJitCompilerThreads}, once at start and every {@link
+ * #JIT_RESCAN_CHECKS} checks, since the JVM may start compiler threads later): C2 recompiling the
+ * recovery code on a new primary and its backup at once was what stalled every client of the
+ * shard 25-40 ms at a time in E2. {@code -Drespawn.jitAtBackgroundPriority=false} leaves them be.
+ *
  * <p>Threads: one daemon thread ({@code respawn-loop-watchdog}) that sleeps {@link
  * #HICCUP_CHECK_MILLIS} between checks.
  */
@@ -45,6 +51,11 @@ final class LoopWatchdog implements AutoCloseable {
   static final int HICCUPS_LOGGED_PER_MINUTE = 20;
   /** {@code -Drespawn.loopHiccups=false} turns the hiccup checks off (the stall check stays). */
   static final boolean HICCUPS = !"false".equals(System.getProperty("respawn.loopHiccups"));
+  /** {@code -Drespawn.jitAtBackgroundPriority=false} leaves the JIT's threads at their priority. */
+  static final boolean JIT_AT_BACKGROUND_PRIORITY =
+      !"false".equals(System.getProperty("respawn.jitAtBackgroundPriority"));
+  /** The JIT's threads are looked for again every this many progress checks (10 s). */
+  static final int JIT_RESCAN_CHECKS = 10;
   /** Frames of the loop's stack a hiccup line shows. */
   static final int HICCUP_FRAMES_MAX = 16;
 
@@ -85,6 +96,7 @@ final class LoopWatchdog implements AutoCloseable {
     long nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CHECK_MILLIS);
     long wakeAt = System.nanoTime();
     long sleepMillis = HICCUPS ? HICCUP_CHECK_MILLIS : CHECK_MILLIS;
+    int checksUntilJitRescan = 0;
     while (running) {
       wakeAt += TimeUnit.MILLISECONDS.toNanos(sleepMillis);
       try {
@@ -98,6 +110,10 @@ final class LoopWatchdog implements AutoCloseable {
       }
       wakeAt = now;
       if (now >= nextCheck) {
+        if (JIT_AT_BACKGROUND_PRIORITY && checksUntilJitRescan-- <= 0) {
+          io.respawn.storage.BackgroundPriority.lowerJitCompilerThreads();
+          checksUntilJitRescan = JIT_RESCAN_CHECKS;
+        }
         check(now);
         nextCheck = now + TimeUnit.MILLISECONDS.toNanos(CHECK_MILLIS);
       }

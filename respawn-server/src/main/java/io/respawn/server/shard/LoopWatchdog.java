@@ -56,6 +56,13 @@ final class LoopWatchdog implements AutoCloseable {
       !"false".equals(System.getProperty("respawn.jitAtBackgroundPriority"));
   /** The JIT's threads are looked for again every this many progress checks (10 s). */
   static final int JIT_RESCAN_CHECKS = 10;
+  /**
+   * A hiccup's stack is sampled only at a check that woke at most this late. Sampling another
+   * thread's stack is a handshake with it; with the process starved of CPU (the watchdog itself
+   * late) the loop is only waiting for a core, the stack says nothing, and the handshake cost the
+   * watchdog 13 ms of CPU per hiccup while the loops waited for it (E2, per-thread schedstat).
+   */
+  static final long HICCUP_SAMPLE_LATE_MAX_NANOS = 5_000_000L;
   /** Frames of the loop's stack a hiccup line shows. */
   static final int HICCUP_FRAMES_MAX = 16;
 
@@ -152,13 +159,14 @@ final class LoopWatchdog implements AutoCloseable {
         inHiccup = true;
         hiccupFromNanos = lastPass;
         hiccupWokeLateMaxNanos = wokeLateNanos;
-        hiccupStackAtNanos = nowNanos;
-        hiccupStack = loop.getStackTrace();
+        hiccupStack = null;
+        maybeSampleHiccupStack(loop, nowNanos, wokeLateNanos);
       }
       return null;
     }
     hiccupWokeLateMaxNanos = Math.max(hiccupWokeLateMaxNanos, wokeLateNanos);
     if (lastPass == hiccupFromNanos) {
+      maybeSampleHiccupStack(loop, nowNanos, wokeLateNanos);
       return null; // still no pass
     }
     inHiccup = false;
@@ -185,16 +193,33 @@ final class LoopWatchdog implements AutoCloseable {
       sb.append("; ").append(hiccupsNotLogged).append(" more before it were not logged");
       hiccupsNotLogged = 0;
     }
-    sb.append("; the loop's stack ").append((hiccupStackAtNanos - hiccupFromNanos) / 1_000_000)
-        .append(" ms in:\n");
     StackTraceElement[] stack = hiccupStack;
-    for (int i = 0; i < Math.min(stack.length, HICCUP_FRAMES_MAX); i++) {
-      sb.append("    at ").append(stack[i]).append('\n');
+    if (stack == null) {
+      sb.append("; the loop's stack was not sampled (this watchdog woke late at every look)\n");
+    } else {
+      sb.append("; the loop's stack ").append((hiccupStackAtNanos - hiccupFromNanos) / 1_000_000)
+          .append(" ms in:\n");
+      for (int i = 0; i < Math.min(stack.length, HICCUP_FRAMES_MAX); i++) {
+        sb.append("    at ").append(stack[i]).append('\n');
+      }
     }
     hiccupStack = null;
     String line = sb.toString();
     log.info(line);
     return line;
+  }
+
+  /**
+   * Samples the loop's stack for the current hiccup once, at a look that woke on time, and only
+   * while this minute's hiccup lines are not used up (a line that will not be logged needs none).
+   */
+  private void maybeSampleHiccupStack(Thread loop, long nowNanos, long wokeLateNanos) {
+    boolean logBudgetLeft = nowNanos - hiccupLogMinuteStartNanos >= TimeUnit.MINUTES.toNanos(1)
+        || hiccupsLoggedThisMinute < HICCUPS_LOGGED_PER_MINUTE;
+    if (hiccupStack == null && wokeLateNanos <= HICCUP_SAMPLE_LATE_MAX_NANOS && logBudgetLeft) {
+      hiccupStackAtNanos = nowNanos;
+      hiccupStack = loop.getStackTrace();
+    }
   }
 
   private boolean stalled;

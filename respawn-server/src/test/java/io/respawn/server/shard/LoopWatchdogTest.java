@@ -85,6 +85,17 @@ class LoopWatchdogTest {
       assertThat(dog.checkHiccup(2 * SECOND + 61 * ms, 55 * ms))
           .contains("the whole process or the machine stood still");
       assertThat(dog.hiccups()).isEqualTo(2);
+
+      // A process starved of CPU: every look woke late, so no stack is taken (a handshake with
+      // a loop that only waits for a core costs CPU and says nothing).
+      lastPass.set(3 * SECOND);
+      assertThat(dog.checkHiccup(3 * SECOND + 30 * ms, 12 * ms)).isNull();
+      assertThat(dog.checkHiccup(3 * SECOND + 50 * ms, 15 * ms)).isNull();
+      lastPass.set(3 * SECOND + 55 * ms);
+      assertThat(dog.checkHiccup(3 * SECOND + 56 * ms, 6 * ms))
+          .contains("ended no pass for 55 ms").contains("stack was not sampled")
+          .doesNotContain("CountDownLatch.await");
+      assertThat(dog.hiccups()).isEqualTo(3);
     } finally {
       release.countDown();
     }

@@ -27,7 +27,7 @@ import java.nio.file.Path;
  * wait on directly (event loops, the replica log's fsync, answers to priority pulls) must not call
  * it.
  *
- * <p>The JIT's compiler threads get the same treatment ({@link #lowerJitCompilerThreads}): when a
+ * <p>The JIT's C2 compiler threads get the same treatment ({@link #lowerJitCompilerThreads}): when a
  * new primary and its backup start running recovery code they had never run, C2 recompiles it on
  * both for hundreds of milliseconds at a time. Measured on the development VM during E2 (per-thread
  * schedstat every 50 ms): at 2, 4 and 13 s after the kill the two processes' C2 threads ran 30-70
@@ -40,10 +40,12 @@ public final class BackgroundPriority {
   public static final int NICE = 10;
   private static final int PRIO_PROCESS = 0;
   /**
-   * Names (as the kernel keeps them: the first 15 characters) of HotSpot's JIT compiler threads.
+   * Names (as the kernel keeps them: the first 15 characters) of HotSpot's optimizing JIT
+   * compiler threads. C1's are left alone: its compilations are short and take code out of the
+   * interpreter, and a JVM run with C1 only (the integration tests' members) would otherwise
+   * compile everything at background priority while starting up.
    */
-  private static final java.util.List<String> JIT_THREAD_NAMES =
-      java.util.List.of("C1 CompilerThre", "C2 CompilerThre");
+  private static final java.util.List<String> JIT_THREAD_NAMES = java.util.List.of("C2 CompilerThre");
 
   private static final MethodHandle GETTID;
   private static final MethodHandle SETPRIORITY;
@@ -84,8 +86,8 @@ public final class BackgroundPriority {
   }
 
   /**
-   * Lowers every JIT compiler thread of this JVM that exists now to nice {@value #NICE} (found by
-   * name in {@code /proc/self/task}); returns how many it lowered. Idempotent and cheap (a few
+   * Lowers every C2 (optimizing) JIT compiler thread of this JVM that exists now to nice {@value
+   * #NICE} (found by name in {@code /proc/self/task}); returns how many it lowered. Idempotent and cheap (a few
    * dozen small reads): call it again now and then, since the JVM may start compiler threads
    * later.
    */

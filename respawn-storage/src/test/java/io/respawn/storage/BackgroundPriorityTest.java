@@ -42,24 +42,24 @@ class BackgroundPriorityTest {
   }
 
   @Test
-  void everyJitCompilerThreadRunsAtNiceTenAfterwards() throws Exception {
+  void everyC2CompilerThreadRunsAtNiceTenAfterwards() throws Exception {
     assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "Linux only");
     assumeTrue(niceOfCurrentThread() <= BackgroundPriority.NICE, "runs at a high nice already");
     java.util.Map<String, Integer> before = jitThreadNices();
-    assumeTrue(!before.isEmpty(), "no JIT compiler threads (interpreter only)");
+    assumeTrue(!before.isEmpty(), "no C2 compiler threads (interpreter or C1 only)");
     assertThat(BackgroundPriority.lowerJitCompilerThreads()).isEqualTo(before.size());
     assertThat(jitThreadNices()).isNotEmpty()
         .allSatisfy((tid, nice) -> assertThat(nice).as("thread " + tid).isEqualTo(BackgroundPriority.NICE));
     assertThat(niceOfCurrentThread()).as("other threads are untouched").isNotEqualTo(BackgroundPriority.NICE);
   }
 
-  /** tid -> nice value of this JVM's JIT compiler threads. */
+  /** tid -> nice value of this JVM's C2 compiler threads. */
   private static java.util.Map<String, Integer> jitThreadNices() throws Exception {
     java.util.Map<String, Integer> out = new java.util.TreeMap<>();
     try (var tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
       for (Path task : tasks) {
         String name = Files.readString(task.resolve("comm")).strip();
-        if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre")) {
+        if (name.startsWith("C2 CompilerThre")) {
           String stat = Files.readString(task.resolve("stat"));
           String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
           out.put(task.getFileName().toString(), Integer.parseInt(fields[16]));

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
  * time says the loop itself was busy or blocked, and the stack says on what. At most {@link
  * #HICCUPS_LOGGED_PER_MINUTE} such lines a minute.
  *
- * <p><b>The JIT's compiler threads</b> are kept at background priority from here too ({@link
+ * <p><b>The JIT's C2 compiler threads</b> are kept at background priority from here too ({@link
  * io.respawn.storage.BackgroundPriority#lowerJitCompilerThreads}, once at start and every {@link
  * #JIT_RESCAN_CHECKS} checks, since the JVM may start compiler threads later): C2 recompiling the
  * recovery code on a new primary and its backup at once was what stalled every client of the

@@ -32,8 +32,12 @@ import org.slf4j.LoggerFactory;
  * log entries the node loop is applying nor for its acknowledgements, and a large answer delays
  * neither. Reads go to the {@link BackupStore}, which is safe from any thread.
  *
- * <p>Order: a priority pull (a client command waits for it) is answered on a thread of its own
- * ({@code respawn-priority-pulls}), so it never waits behind background work (point pulls of
+ * <p>Order: a priority pull (a client command waits for it) is answered on threads of its own
+ * ({@code respawn-priority-pulls-N}, {@link #PRIORITY_READERS} of them, each taking the next
+ * pull from one queue: a page read that hangs on the device holds one pull, not every pull
+ * behind it; in E2 every client once stalled 50-85 ms together behind one slow priority pull
+ * with no thread short of CPU, since by then most reads wait for a pull), so it never waits
+ * behind background work (point pulls of
  * the sweep, BatchPull chunks, which take turns on the answering thread, one chunk at a time):
  * its page read runs beside a chunk's read. Waiting behind one (a chunk of a few hundred KiB to
  * a MiB read from the disk: milliseconds) put a priority pull at 4.4 ms on average in E2 at 1 M
@@ -85,8 +89,10 @@ final class PullAnswers implements AutoCloseable {
   private final ConcurrentLinkedQueue<PullKeys> priority = new ConcurrentLinkedQueue<>();
   private final ConcurrentLinkedQueue<Object> background = new ConcurrentLinkedQueue<>();
   private final Thread thread;
-  /** Answers priority pulls once {@link #start}ed (before that, {@link #step} does). */
-  private final Thread priorityThread;
+  /** Threads answering priority pulls, each one page read at a time. */
+  static final int PRIORITY_READERS = 2;
+  /** Answer priority pulls once {@link #start}ed (before that, {@link #step} does). */
+  private final Thread[] priorityThreads = new Thread[PRIORITY_READERS];
   private volatile boolean started;
   private volatile boolean running = true;
   /** Scans under way, by asking member. Answering thread only. */
@@ -132,13 +138,17 @@ final class PullAnswers implements AutoCloseable {
     this.mayBatchPull = mayBatchPull;
     this.thread = new Thread(this::run, "respawn-pull-answers");
     this.thread.setDaemon(true);
-    this.priorityThread = new Thread(this::runPriority, "respawn-priority-pulls");
-    this.priorityThread.setDaemon(true);
+    for (int i = 0; i < PRIORITY_READERS; i++) {
+      priorityThreads[i] = new Thread(this::runPriority, "respawn-priority-pulls-" + (i + 1));
+      priorityThreads[i].setDaemon(true);
+    }
   }
 
   PullAnswers start() {
     started = true;
-    priorityThread.start();
+    for (Thread t : priorityThreads) {
+      t.start();
+    }
     thread.start();
     return this;
   }
@@ -147,7 +157,9 @@ final class PullAnswers implements AutoCloseable {
   boolean offer(PullMessage m) {
     if (m instanceof PullKeys p && p.priority()) {
       priority.add(p);
-      LockSupport.unpark(priorityThread);
+      for (Thread t : priorityThreads) {
+        LockSupport.unpark(t); // an idle one takes it; a busy one looks again when done
+      }
     } else if (m instanceof PullKeys || m instanceof BatchPull) {
       background.add(m);
       LockSupport.unpark(thread);
@@ -411,7 +423,9 @@ final class PullAnswers implements AutoCloseable {
   @Override
   public void close() {
     running = false;
-    for (Thread t : new Thread[] {priorityThread, thread}) {
+    List<Thread> threads = new ArrayList<>(List.of(priorityThreads));
+    threads.add(thread);
+    for (Thread t : threads) {
       LockSupport.unpark(t);
       if (t.isAlive()) {
         try {

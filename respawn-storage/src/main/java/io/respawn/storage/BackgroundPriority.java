@@ -27,9 +27,9 @@ import java.nio.file.Path;
  * wait on directly (event loops, the replica log's fsync, answers to priority pulls) must not call
  * it.
  *
- * <p>The JIT's C2 compiler threads get the same treatment ({@link #lowerJitCompilerThreads}): when a
- * new primary and its backup start running recovery code they had never run, C2 recompiles it on
- * both for hundreds of milliseconds at a time. Measured on the development VM during E2 (per-thread
+ * <p>The JIT's C2 compiler threads get the same treatment ({@link #lowerJitCompilerThreads}):
+ * when a new primary and its backup start running recovery code they had never run, C2
+ * recompiles it on both for hundreds of milliseconds at a time. Measured on the development VM during E2 (per-thread
  * schedstat every 50 ms): at 2, 4 and 13 s after the kill the two processes' C2 threads ran 30-70
  * ms of every 55, both event loops waited 10-46 ms per 55 on the run queue, and every client's
  * request stalled 25-40 ms together (every 100 ms window of the E2 run missed its SLO then). At
@@ -45,7 +45,8 @@ public final class BackgroundPriority {
    * interpreter, and a JVM run with C1 only (the integration tests' members) would otherwise
    * compile everything at background priority while starting up.
    */
-  private static final java.util.List<String> JIT_THREAD_NAMES = java.util.List.of("C2 CompilerThre");
+  private static final java.util.List<String> JIT_THREAD_NAMES =
+      java.util.List.of("C2 CompilerThre");
 
   private static final MethodHandle GETTID;
   private static final MethodHandle SETPRIORITY;
@@ -87,9 +88,9 @@ public final class BackgroundPriority {
 
   /**
    * Lowers every C2 (optimizing) JIT compiler thread of this JVM that exists now to nice {@value
-   * #NICE} (found by name in {@code /proc/self/task}); returns how many it lowered. Idempotent and cheap (a few
-   * dozen small reads): call it again now and then, since the JVM may start compiler threads
-   * later.
+   * #NICE} (found by name in {@code /proc/self/task}); returns how many it lowered. Idempotent and
+   * cheap (a few dozen small reads): call it again now and then, since the JVM may start compiler
+   * threads later.
    */
   public static int lowerJitCompilerThreads() {
     if (SETPRIORITY == null) {

@@ -49,8 +49,10 @@ class BackgroundPriorityTest {
     assumeTrue(!before.isEmpty(), "no C2 compiler threads (interpreter or C1 only)");
     assertThat(BackgroundPriority.lowerJitCompilerThreads()).isEqualTo(before.size());
     assertThat(jitThreadNices()).isNotEmpty()
-        .allSatisfy((tid, nice) -> assertThat(nice).as("thread " + tid).isEqualTo(BackgroundPriority.NICE));
-    assertThat(niceOfCurrentThread()).as("other threads are untouched").isNotEqualTo(BackgroundPriority.NICE);
+        .allSatisfy((tid, nice) -> assertThat(nice).as("thread " + tid)
+            .isEqualTo(BackgroundPriority.NICE));
+    assertThat(niceOfCurrentThread()).as("other threads are untouched")
+        .isNotEqualTo(BackgroundPriority.NICE);
   }
 
   /** tid -> nice value of this JVM's C2 compiler threads. */

@@ -41,7 +41,8 @@ class PriorityPullReadersTest {
   @Test
   void aStuckPriorityPullDoesNotHoldTheNextOne() throws Exception {
     BackupKvStore store = new BackupKvStore(BackupStore.open(tmp.resolve("backup"),
-        BackupConfig.defaults().toBuilder().bufferBytes(4L << 20).valueBytesMax(512 << 10).build()));
+        BackupConfig.defaults().toBuilder().bufferBytes(4L << 20).valueBytesMax(512 << 10)
+            .build()));
     EngineStateMachine backup = new EngineStateMachine(store);
     for (int i = 1; i <= 10; i++) {
       backup.apply(Entry.normal(1, i, Command.of(MutationBatchCodec.encode(

@@ -95,8 +95,8 @@ class BackupIndexTest {
       index.removeIf((term, idx) -> term % 3 == 0, (location, length) -> { });
       model.values().removeIf(f -> f.term() % 3 == 0);
       assertThat(index.valuesByPlace()).containsExactly(valuesByPlace(model));
-      assertThat(index.tombstones())
-          .isEqualTo(model.values().stream().filter(f -> Location.isTombstone(f.location())).count());
+      assertThat(index.tombstones()).isEqualTo(
+          model.values().stream().filter(f -> Location.isTombstone(f.location())).count());
       int[] visited = {0};
       index.forEach(slot -> visited[0]++);
       assertThat(visited[0]).isEqualTo(model.size());

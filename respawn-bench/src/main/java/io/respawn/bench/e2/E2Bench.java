@@ -115,6 +115,11 @@ public final class E2Bench implements Callable<Integer> {
       description = "Run before the kill; its last part (after 2 s of warm-up) gives the steady-state latencies (default: ${DEFAULT-VALUE}).")
   int steadySeconds;
 
+  @Option(names = "--thread-cpu",
+      description = "Also sample every thread's CPU and run-queue wait of the members and this "
+          + "process every 100 ms (Linux /proc) into e2-threads.csv, from 2 s before the kill.")
+  boolean threadCpu;
+
   @Option(names = "--tail-seconds", defaultValue = "5",
       description = "Run after the new primary has every value again (default: ${DEFAULT-VALUE}).")
   int tailSeconds;
@@ -149,7 +154,7 @@ public final class E2Bench implements Callable<Integer> {
       double recoveredMillis, long copyMillis, long priorityPulls, long priorityLatencyAvgMicros,
       long failedOps, double loadAverage, List<String> progress, long witnessLedBefore,
       long failoverInSteady, long witnessWarmUpsBeforeKill, long snapshotsInSteady,
-      List<String> slowOps) {
+      List<String> slowOps, List<String> threadRows) {
 
     double ttr(String quantile, double multiple) {
       double steady = quantile.equals("p50") ? steadyP50Millis : steadyP999Millis;
@@ -311,6 +316,8 @@ public final class E2Bench implements Callable<Integer> {
             value, intervalNanos, origin, origin + t);
         clients.add(c);
       }
+      ThreadCpu cpu = threadCpu ? new ThreadCpu(Map.of("primary", sup.pid(1), "backup",
+          sup.pid(2), "witness", sup.pid(3), "bench", ProcessHandle.current().pid())) : null;
       // The clients stop at endMax or when told (once recovery is done and the tail has run).
       StoppableClients stoppable = new StoppableClients(clients, endMax);
       for (int t = 0; t < threads; t++) {
@@ -405,6 +412,11 @@ public final class E2Bench implements Callable<Integer> {
       for (Thread th : running) {
         th.join();
       }
+      List<String> threadRows = List.of();
+      if (cpu != null) {
+        cpu.close();
+        threadRows = cpu.rows(mode, rep, kill, kill - TimeUnit.SECONDS.toNanos(2));
+      }
       Windows all = new Windows();
       long failed = 0;
       for (ShardClient c : clients) {
@@ -436,7 +448,7 @@ public final class E2Bench implements Callable<Integer> {
           longField(info, "respawn_recovery_priority_pulls"),
           longField(info, "respawn_recovery_priority_latency_avg_us"), failed, loadAverage,
           progress, witnessLedBefore, failoverInSteady, warmUpsBeforeKill, capturesInSteady,
-          slowOps(mode, rep, clients, killRel, SLOW_OPS_SLO_MULTIPLE * steadyP999));
+          slowOps(mode, rep, clients, killRel, SLOW_OPS_SLO_MULTIPLE * steadyP999), threadRows);
     } finally {
       sup.stop();
     }
@@ -756,6 +768,15 @@ public final class E2Bench implements Callable<Integer> {
       w.println(SLOW_OPS_HEADER);
       for (Run r : runs) {
         r.slowOps().forEach(w::println);
+      }
+    }
+    if (threadCpu) {
+      try (PrintWriter w = new PrintWriter(
+          Files.newBufferedWriter(out.resolve("e2-threads.csv")))) {
+        w.println(ThreadCpu.HEADER);
+        for (Run r : runs) {
+          r.threadRows().forEach(w::println);
+        }
       }
     }
     try (PrintWriter w = new PrintWriter(

@@ -1,0 +1,51 @@
+package io.respawn.bench.e2;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** A thread that spins shows up by name with the CPU time it ran; an idle one does not. */
+class ThreadCpuTest {
+
+  @Test
+  void aSpinningThreadIsSeenWithItsCpuTime() throws Exception {
+    assumeTrue(Files.isDirectory(Path.of("/proc/self/task")), "Linux /proc only");
+    Thread spinner = new Thread(() -> {
+      long end = System.nanoTime() + 600_000_000L;
+      long x = 0;
+      while (System.nanoTime() < end) {
+        x += System.nanoTime() % 7;
+      }
+      if (x == 42) {
+        System.out.print("");
+      }
+    }, "cpu-spinner");
+    Thread sleeper = new Thread(() -> {
+      try {
+        Thread.sleep(600);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "cpu-sleeper");
+    List<String> rows;
+    try (ThreadCpu cpu = new ThreadCpu(Map.of("self", ProcessHandle.current().pid()))) {
+      Thread.sleep(150); // a first sample of every thread
+      spinner.start();
+      sleeper.start();
+      spinner.join();
+      sleeper.join();
+      Thread.sleep(150);
+      rows = cpu.rows("online", 1, 0, 0);
+    }
+    double ran = rows.stream().filter(r -> r.contains(",self,cpu-spinner,"))
+        .mapToDouble(r -> Double.parseDouble(r.split(",")[5])).sum();
+    assertThat(ran).as("ms the spinner ran, summed over periods: " + rows).isGreaterThan(200);
+    assertThat(rows).noneMatch(r -> r.contains(",cpu-sleeper,"));
+    assertThat(rows.getFirst()).startsWith("online,1,");
+  }
+}

@@ -40,13 +40,12 @@ public final class BackgroundPriority {
   public static final int NICE = 10;
   private static final int PRIO_PROCESS = 0;
   /**
-   * Names (as the kernel keeps them: the first 15 characters) of HotSpot's optimizing JIT
+   * The name (as the kernel keeps it: the first 15 characters) of HotSpot's optimizing JIT
    * compiler threads. C1's are left alone: its compilations are short and take code out of the
    * interpreter, and a JVM run with C1 only (the integration tests' members) would otherwise
    * compile everything at background priority while starting up.
    */
-  private static final java.util.List<String> JIT_THREAD_NAMES =
-      java.util.List.of("C2 CompilerThre");
+  private static final String JIT_THREAD_NAME = "C2 CompilerThre";
 
   private static final MethodHandle GETTID;
   private static final MethodHandle SETPRIORITY;
@@ -105,7 +104,7 @@ public final class BackgroundPriority {
         } catch (java.io.IOException gone) {
           continue; // the thread ended meanwhile
         }
-        if (JIT_THREAD_NAMES.contains(name)
+        if (JIT_THREAD_NAME.equals(name)
             && lower(Integer.parseInt(task.getFileName().toString()))) {
           lowered++;
         }

@@ -39,6 +39,8 @@ final class ThreadCpu implements AutoCloseable {
   private final Thread thread;
   private final List<Sample> samples = new ArrayList<>();
   private final Map<String, long[]> last = new HashMap<>();
+  /** Each task's "process,thread name", read once (a thread's name rarely changes). */
+  private final Map<String, String> names = new HashMap<>();
   private volatile boolean running = true;
   /** Whether a pass has run: threads seen later are new, counted from their start. */
   private boolean passed;
@@ -88,8 +90,12 @@ final class ThreadCpu implements AutoCloseable {
             }
             before = new long[2]; // started since the last pass: all of it is
           }
-          String name = p.getKey() + "," + Files.readString(task.resolve("comm")).strip()
-              .replace(',', ' ');
+          String name = names.get(key);
+          if (name == null) {
+            name = p.getKey() + "," + Files.readString(task.resolve("comm")).strip()
+                .replace(',', ' ');
+            names.put(key, name);
+          }
           long[] sum = byName.computeIfAbsent(name, k -> new long[2]);
           sum[0] += now[0] - before[0];
           sum[1] += now[1] - before[1];

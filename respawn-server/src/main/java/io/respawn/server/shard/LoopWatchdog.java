@@ -173,11 +173,7 @@ final class LoopWatchdog implements AutoCloseable {
     hiccups++;
     long lastedMillis = (lastPass - hiccupFromNanos) / 1_000_000;
     long lateMillis = hiccupWokeLateMaxNanos / 1_000_000;
-    if (nowNanos - hiccupLogMinuteStartNanos >= TimeUnit.MINUTES.toNanos(1)) {
-      hiccupLogMinuteStartNanos = nowNanos;
-      hiccupsLoggedThisMinute = 0;
-    }
-    if (hiccupsLoggedThisMinute >= HICCUPS_LOGGED_PER_MINUTE) {
+    if (!hiccupLineLeft(nowNanos)) {
       hiccupsNotLogged++;
       return null;
     }
@@ -214,12 +210,20 @@ final class LoopWatchdog implements AutoCloseable {
    * while this minute's hiccup lines are not used up (a line that will not be logged needs none).
    */
   private void maybeSampleHiccupStack(Thread loop, long nowNanos, long wokeLateNanos) {
-    boolean logBudgetLeft = nowNanos - hiccupLogMinuteStartNanos >= TimeUnit.MINUTES.toNanos(1)
-        || hiccupsLoggedThisMinute < HICCUPS_LOGGED_PER_MINUTE;
-    if (hiccupStack == null && wokeLateNanos <= HICCUP_SAMPLE_LATE_MAX_NANOS && logBudgetLeft) {
+    if (hiccupStack == null && wokeLateNanos <= HICCUP_SAMPLE_LATE_MAX_NANOS
+        && hiccupLineLeft(nowNanos)) {
       hiccupStackAtNanos = nowNanos;
       hiccupStack = loop.getStackTrace();
     }
+  }
+
+  /** Whether this minute may still log a hiccup line (a new minute starts the count again). */
+  private boolean hiccupLineLeft(long nowNanos) {
+    if (nowNanos - hiccupLogMinuteStartNanos >= TimeUnit.MINUTES.toNanos(1)) {
+      hiccupLogMinuteStartNanos = nowNanos;
+      hiccupsLoggedThisMinute = 0;
+    }
+    return hiccupsLoggedThisMinute < HICCUPS_LOGGED_PER_MINUTE;
   }
 
   private boolean stalled;

@@ -19,6 +19,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -86,7 +87,8 @@ final class PullAnswers implements AutoCloseable {
   /** Askers refused since their last accepted request (logged once each). Answering thread. */
   private final java.util.Set<NodeId> refused = new java.util.HashSet<>();
   private final AtomicLong batchPullsRefused = new AtomicLong();
-  private final ConcurrentLinkedQueue<PullKeys> priority = new ConcurrentLinkedQueue<>();
+  /** Priority pulls waiting; each one wakes one idle reader. */
+  private final LinkedBlockingQueue<PullKeys> priority = new LinkedBlockingQueue<>();
   private final ConcurrentLinkedQueue<Object> background = new ConcurrentLinkedQueue<>();
   private final Thread thread;
   /** Threads answering priority pulls, each one page read at a time. */
@@ -157,9 +159,6 @@ final class PullAnswers implements AutoCloseable {
   boolean offer(PullMessage m) {
     if (m instanceof PullKeys p && p.priority()) {
       priority.add(p);
-      for (Thread t : priorityThreads) {
-        LockSupport.unpark(t); // an idle one takes it; a busy one looks again when done
-      }
     } else if (m instanceof PullKeys || m instanceof BatchPull) {
       background.add(m);
       LockSupport.unpark(thread);
@@ -190,12 +189,12 @@ final class PullAnswers implements AutoCloseable {
   private void runPriority() {
     while (running) {
       try {
-        PullKeys p = priority.poll();
-        if (p == null) {
-          LockSupport.parkNanos(this, IDLE_PARK_NANOS);
-          continue;
+        PullKeys p = priority.poll(IDLE_PARK_NANOS, TimeUnit.NANOSECONDS);
+        if (p != null) {
+          send.accept(answerPriority(p));
         }
-        send.accept(answerPriority(p));
+      } catch (InterruptedException e) {
+        return; // closing
       } catch (RuntimeException e) {
         // A pull is advisory: the asker times out and asks again. Keep answering the others.
         log.warn("answering a priority pull failed: {}", e.toString(), e);
@@ -423,6 +422,9 @@ final class PullAnswers implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    for (Thread t : priorityThreads) {
+      t.interrupt(); // waiting in the queue's poll
+    }
     List<Thread> threads = new ArrayList<>(List.of(priorityThreads));
     threads.add(thread);
     for (Thread t : threads) {

@@ -124,7 +124,7 @@ final class BackupIndex implements AutoCloseable {
     if (Location.isTombstone(location)) {
       tombstones += delta;
     } else {
-      valuesByPlace[(int) (location >>> 62)] += delta;
+      valuesByPlace[Location.logCode(location)] += delta;
     }
   }
 

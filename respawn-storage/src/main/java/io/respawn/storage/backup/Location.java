@@ -44,7 +44,12 @@ final class Location {
 
   /** HOT, COLD, or null for the buffer. */
   static LogKind log(long location) {
-    return LogKind.ofCode((int) (location >>> 62));
+    return LogKind.ofCode(logCode(location));
+  }
+
+  /** 0 for the buffer, else the log's {@link LogKind} code (1 hot, 2 cold). */
+  static int logCode(long location) {
+    return (int) (location >>> 62);
   }
 
   static boolean isTombstone(long location) {

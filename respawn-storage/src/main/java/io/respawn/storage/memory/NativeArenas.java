@@ -18,6 +18,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * store), a {@link Cleaner} frees what is left once the owner is unreachable, so abandoned stores
  * do not leak native memory.
  *
+ * <p>Blocks of 2 MiB or more are mapped from the kernel, zeroed and faulted in by huge pages
+ * ({@link AnonymousMemory}: ~0.4-1 ms for 4 MiB here instead of 4-9 ms); smaller ones come from
+ * the C allocator, zeroed by the JVM.
+ *
  * <p><b>Blocks made ahead.</b> A new block is zeroed, and zeroing fresh memory is mostly the
  * kernel's page faults: measured on the development VM, a 4 MiB slab chunk took ~7 ms, on the
  * thread that writes (a shard member's event loop, which also serves its clients: 18 % of a new
@@ -91,7 +95,7 @@ final class NativeArenas {
       }
       arena = Arena.ofShared();
       try {
-        block = arena.allocate(size, 8);
+        block = zeroedBlock(arena, size);
       } catch (RuntimeException | Error e) {
         arena.close();
         throw e;
@@ -130,7 +134,7 @@ final class NativeArenas {
           Arena arena = Arena.ofShared();
           MemorySegment block;
           try {
-            block = arena.allocate(size, 8);
+            block = zeroedBlock(arena, size);
           } catch (RuntimeException | Error e) {
             arena.close(); // out of memory: the writer allocates inline and reports it
             return;
@@ -152,6 +156,12 @@ final class NativeArenas {
     } catch (RejectedExecutionException e) {
       s.making.set(false);
     }
+  }
+
+  /** A zeroed block in {@code arena}: mapped from the kernel if large (see AnonymousMemory). */
+  private static MemorySegment zeroedBlock(Arena arena, long size) {
+    MemorySegment mapped = AnonymousMemory.allocate(arena, size);
+    return mapped != null ? mapped : arena.allocate(size, 8);
   }
 
   /** Frees a block from {@link #allocate}; no reader may touch it again. */

@@ -1,0 +1,83 @@
+package io.respawn.storage.memory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Large blocks mapped from the kernel: zeroed, page-aligned, usable at once, and unmapped when
+ * their arena closes (read back from {@code /proc/self/maps}, so a block that stayed mapped after
+ * its close fails here); small ones are left to the C allocator.
+ */
+class AnonymousMemoryTest {
+  private static final long SIZE = 4L << 20;
+
+  /**
+   * Whether {@code address} lies in one of this process's mappings (the kernel's own list; it may
+   * merge neighbouring anonymous mappings into one line).
+   */
+  private static boolean mappedAt(long address) throws IOException {
+    try (var lines = Files.lines(Path.of("/proc/self/maps"))) {
+      return lines.anyMatch(line -> {
+        String range = line.substring(0, line.indexOf(' '));
+        int dash = range.indexOf('-');
+        long start = Long.parseUnsignedLong(range.substring(0, dash), 16);
+        long end = Long.parseUnsignedLong(range.substring(dash + 1), 16);
+        return Long.compareUnsigned(address, start) >= 0 && Long.compareUnsigned(address, end) < 0;
+      });
+    }
+  }
+
+  @Test
+  void aLargeBlockIsMappedZeroedAndUnmappedWithItsArena() throws IOException {
+    assumeThat(AnonymousMemory.available()).as("Linux with native access").isTrue();
+    Arena arena = Arena.ofShared();
+    MemorySegment block = AnonymousMemory.allocate(arena, SIZE);
+
+    assertThat(block).isNotNull();
+    assertThat(block.byteSize()).isEqualTo(SIZE);
+    assertThat(block.address() % 4096).as("page-aligned").isZero();
+    assertThat(mappedAt(block.address())).isTrue();
+    for (long i = 0; i < SIZE; i += 8) {
+      assertThat(block.get(ValueLayout.JAVA_LONG, i)).as("byte %d", i).isZero();
+    }
+    block.fill((byte) 0x5A);
+    assertThat(block.get(ValueLayout.JAVA_BYTE, SIZE - 1)).isEqualTo((byte) 0x5A);
+    long address = block.address();
+
+    arena.close();
+
+    assertThat(mappedAt(address)).as("unmapped with its arena").isFalse();
+  }
+
+  @Test
+  void aBlockUnderOneHugePageIsLeftToTheCAllocator() {
+    try (Arena arena = Arena.ofShared()) {
+      assertThat(AnonymousMemory.allocate(arena, AnonymousMemory.BYTES_MIN - 8)).isNull();
+    }
+  }
+
+  @Test
+  void blocksMadeThroughTheOwnersArenasAreMappedAndFreedOneByOne() throws IOException {
+    assumeThat(AnonymousMemory.available()).as("Linux with native access").isTrue();
+    NativeArenas arenas = new NativeArenas(new Object());
+    MemorySegment first = arenas.allocate(SIZE);
+    MemorySegment second = arenas.allocate(SIZE);
+    assertThat(mappedAt(first.address())).isTrue();
+    assertThat(mappedAt(second.address())).isTrue();
+
+    arenas.free(first);
+
+    assertThat(mappedAt(first.address())).isFalse();
+    assertThat(mappedAt(second.address())).isTrue();
+    arenas.closeAll();
+    assertThat(mappedAt(second.address())).isFalse();
+  }
+}

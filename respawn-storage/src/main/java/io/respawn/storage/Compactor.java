@@ -158,6 +158,7 @@ public final class Compactor {
         disk.write(tempName, 0, ByteBuffer.wrap(LogFormat.segmentHeader()));
         fileBytes = writeLive(tempName, last, maxSequence, written);
         disk.flush(tempName);
+        disk.dropCached(tempName);
       } catch (IOException | RuntimeException e) {
         deleteQuietly(tempName);
         throw e;

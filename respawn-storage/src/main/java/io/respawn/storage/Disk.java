@@ -51,6 +51,14 @@ public interface Disk extends Closeable {
   /** Deletes a file. Durable on return. */
   void delete(String name) throws IOException;
 
+  /**
+   * A hint that the caller has finished writing {@code name} and will not read it soon (a sealed
+   * log segment): its flushed bytes may leave the system's cache. Changes nothing the contract
+   * says; worst case it does nothing (the default), and a later read of the file costs a device
+   * read. Call it after a {@link #flush} of the file.
+   */
+  default void dropCached(String name) throws IOException {}
+
   /** Releases open handles; does not flush. */
   @Override
   void close() throws IOException;

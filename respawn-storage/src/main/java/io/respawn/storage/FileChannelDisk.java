@@ -88,6 +88,12 @@ public final class FileChannelDisk implements Disk {
     });
   }
 
+  /** Drops the file's flushed pages from the page cache ({@link PageCache}). */
+  @Override
+  public void dropCached(String name) throws IOException {
+    PageCache.drop(resolve(name));
+  }
+
   @Override
   public void truncate(String name, long size) throws IOException {
     retryIfClosedUnderUs(name, channel -> {

@@ -23,6 +23,11 @@ public abstract class ForwardingDisk implements Disk {
   }
 
   @Override
+  public void dropCached(String name) throws IOException {
+    inner.dropCached(name);
+  }
+
+  @Override
   public void create(String name) throws IOException {
     inner.create(name);
   }

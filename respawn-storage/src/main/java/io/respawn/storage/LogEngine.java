@@ -709,6 +709,7 @@ public final class LogEngine implements KvStore {
         // corruption. (A crash before this leaves it the last segment, whose tail is torn.)
         disk.truncate(sealed, writeOffset);
       }
+      disk.dropCached(sealed); // values are in memory: read again only by compaction or restart
     }
     assert segmentId > writeSegmentId : "segments go forward: " + writeSegmentId + " -> " + segmentId;
     String name = LogFormat.segmentName(segmentId, 0);

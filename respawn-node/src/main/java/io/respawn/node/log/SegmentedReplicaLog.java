@@ -759,6 +759,7 @@ public final class SegmentedReplicaLog implements ReplicaLog {
       // ending at its last batch
       assert preallocatedEnd <= seg.bytes : "zeros past a sealed segment's last batch";
       disk.flush(seg.name);
+      disk.dropCached(seg.name); // read again only by a member far behind, or on restart
       seg.flushedBytes = seg.bytes;
       flushedIndex = lastIndex();
       startSegment(seg.number + 1);

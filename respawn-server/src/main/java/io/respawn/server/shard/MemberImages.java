@@ -268,6 +268,7 @@ final class MemberImages implements AutoCloseable {
         long[] through = {meta.index()};
         ImageFile.writeRecords(tmp, meta, keysOnly, out -> through[0] = walk.walk(out, c));
         force(tmp);
+        io.respawn.storage.PageCache.drop(tmp); // read again only to send it or on restart
         c.effectsThroughIndex = Math.max(meta.index(), through[0]);
         stats.captures.incrementAndGet();
         stats.captureMillisLast.set((System.nanoTime() - t0) / 1_000_000);

@@ -154,6 +154,7 @@ final class BackupLog {
    */
   private void seal(long popularityVersion) throws IOException {
     sync();
+    disk.dropCached(active.name); // read again only past the cache (DirectReads) or by GC
     active.popularityVersion = popularityVersion;
     sealedInPass.add(active);
     active = null;

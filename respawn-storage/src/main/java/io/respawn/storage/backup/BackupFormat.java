@@ -241,6 +241,11 @@ public final class BackupFormat {
     return (int) INT.get(b, at + OFF_VALUE_LENGTH);
   }
 
+  /** Where the key of the record at {@code at} starts. */
+  static int keyOffset(int at) {
+    return at + RECORD_HEADER_BYTES;
+  }
+
   static byte[] key(byte[] b, int at) {
     int from = at + RECORD_HEADER_BYTES;
     return java.util.Arrays.copyOfRange(b, from, from + keyLength(b, at));

@@ -196,11 +196,10 @@ final class BackupPulls {
 
   /** Whether the index points to this very record. */
   private static boolean isCurrent(BackupStore store, byte[] bytes, int at, long here) {
-    byte[] key = BackupFormat.key(bytes, at);
+    long hash = KeyHash.of(bytes, BackupFormat.keyOffset(at), BackupFormat.keyLength(bytes, at));
     store.lock.lock();
     try {
-      int slot = store.index.find(key, KeyHash.of(key));
-      return slot >= 0 && Location.place(store.index.location(slot)) == here;
+      return store.index.slotPointingAt(hash, Location.place(here)) >= 0;
     } finally {
       store.lock.unlock();
     }
@@ -281,10 +280,10 @@ final class BackupPulls {
   }
 
   private static boolean isCurrent(BackupStore store, byte[] key, long location) {
+    long hash = KeyHash.of(key);
     store.lock.lock();
     try {
-      int slot = store.index.find(key, KeyHash.of(key));
-      return slot >= 0 && Location.place(store.index.location(slot)) == Location.place(location);
+      return store.index.slotPointingAt(hash, Location.place(location)) >= 0;
     } finally {
       store.lock.unlock();
     }

@@ -286,8 +286,8 @@ final class GcAgent implements Runnable {
         if (pauses > 0 || !running && thread != null || store.failed() || store.isClosed()) {
           return false;
         }
-        int slot = store.index.find(key, hash);
-        if (slot < 0 || Location.place(store.index.location(slot)) != here) {
+        int slot = store.index.slotPointingAt(hash, here);
+        if (slot < 0) {
           recordsDropped++;
           return true;
         }

@@ -17,13 +17,19 @@ public final class KeyHash {
   private KeyHash() {}
 
   public static long of(byte[] key) {
-    long h = 0xcbf29ce484222325L ^ key.length;
-    int i = 0;
-    for (; i + 8 <= key.length; i += 8) {
-      h = Long.rotateLeft((h ^ (long) LONG_LE.get(key, i)) * 0x9e3779b97f4a7c15L, 29);
+    return of(key, 0, key.length);
+  }
+
+  /** The hash of the key held in {@code bytes[offset, offset + length)}, as {@link #of(byte[])}. */
+  static long of(byte[] bytes, int offset, int length) {
+    long h = 0xcbf29ce484222325L ^ length;
+    int i = offset;
+    int end = offset + length;
+    for (; i + 8 <= end; i += 8) {
+      h = Long.rotateLeft((h ^ (long) LONG_LE.get(bytes, i)) * 0x9e3779b97f4a7c15L, 29);
     }
-    for (; i < key.length; i++) {
-      h = (h ^ (key[i] & 0xff)) * 0x100000001b3L;
+    for (; i < end; i++) {
+      h = (h ^ (bytes[i] & 0xff)) * 0x100000001b3L;
     }
     h ^= h >>> 33;
     h *= 0xff51afd7ed558ccdL;

@@ -60,11 +60,15 @@ class BackupIndexTest {
         Fields want = model.get(k);
         if (want == null) {
           assertThat(slot).isNegative();
+          assertThat(index.slotPointingAt(hash, Location.place(random.nextLong()))).isNegative();
         } else {
           assertThat(slot).isNotNegative();
           assertThat(new Fields(index.location(slot), index.term(slot), index.index(slot),
               index.length(slot))).isEqualTo(want);
           assertThat(index.key(slot)).isEqualTo(key);
+          // the key's newest record is found by its place alone, an older place is not
+          assertThat(index.slotPointingAt(hash, Location.place(want.location()))).isEqualTo(slot);
+          assertThat(index.slotPointingAt(hash, Location.place(want.location()) + 8)).isNegative();
         }
         Fields next = new Fields(random.nextBoolean()
             ? Location.inBuffer(random.nextInt(1 << 30), random.nextInt(8) == 0)

@@ -661,10 +661,12 @@ public final class E2Bench implements Callable<Integer> {
   }
 
   /**
-   * Waits until no snapshot capture of the members on {@code ports} ended for three times the
-   * longest last capture's duration plus 5 s (a capture the load started, of an image up to twice
-   * the last one's size, ends within that), at most {@link #SNAPSHOT_SETTLE_MILLIS_MAX}; returns
-   * how long it waited (ms).
+   * Waits until no snapshot capture of the members on {@code ports} runs ({@code
+   * respawn_snapshot_capturing}) and none ended for three times the longest last capture's
+   * duration plus 5 s (a capture the load started, of an image up to twice the last one's size,
+   * ends within that), at most {@link #SNAPSHOT_SETTLE_MILLIS_MAX}; returns how long it waited
+   * (ms). A capture still running counts: a backup's capture reads every value from its logs on
+   * disk and can outlast the quiet time, then run on through the kill.
    */
   private static long awaitSnapshotsSettled(List<Integer> ports) throws InterruptedException {
     long start = System.currentTimeMillis();
@@ -672,16 +674,21 @@ public final class E2Bench implements Callable<Integer> {
     long changedAt = start;
     while (System.currentTimeMillis() - start < SNAPSHOT_SETTLE_MILLIS_MAX) {
       long captureMillis = 0;
+      boolean capturing = false;
       for (int p : ports) {
         try {
+          Map<String, String> info = info(p);
           captureMillis = Math.max(captureMillis,
-              longField(info(p), "respawn_snapshot_capture_ms_last"));
+              longField(info, "respawn_snapshot_capture_ms_last"));
+          capturing |= longField(info, "respawn_snapshot_capturing") > 0;
         } catch (RuntimeException e) {
-          // busy: ask again
+          capturing = true; // busy: ask again
         }
       }
       long now = System.currentTimeMillis();
-      if (now - changedAt >= 3 * captureMillis + 5_000) {
+      if (capturing) {
+        changedAt = now; // one is running now: it must end, then the quiet time counts
+      } else if (now - changedAt >= 3 * captureMillis + 5_000) {
         return now - start;
       }
       Thread.sleep(200);

@@ -670,6 +670,7 @@ public final class EngineStateMachine
     f.put("respawn_snapshot_bytes", s.keptBodyBytes.get());
     f.put("respawn_snapshot_captures", s.captures.get());
     f.put("respawn_snapshot_capture_ms_last", s.captureMillisLast.get());
+    f.put("respawn_snapshot_capturing", s.capturing.get());
     f.put("respawn_snapshot_kept", s.kept.get());
     f.put("respawn_snapshot_installs", s.installs.get());
     f.put("respawn_snapshot_restore_ms_last", s.restoreMillis.get());

@@ -61,6 +61,8 @@ final class MemberImages implements AutoCloseable {
     final AtomicLong keptBodyBytes = new AtomicLong();
     final AtomicLong captures = new AtomicLong();
     final AtomicLong captureMillisLast = new AtomicLong();
+    /** 1 while the capture thread writes an image, else 0. */
+    final AtomicLong capturing = new AtomicLong();
     final AtomicLong kept = new AtomicLong();
     final AtomicLong installs = new AtomicLong();
     final AtomicLong bodyBytesServed = new AtomicLong();
@@ -263,6 +265,7 @@ final class MemberImages implements AutoCloseable {
     Path tmp = dir.resolve("capture-" + meta.index() + ".tmp");
     capturer.execute(() -> {
       long t0 = System.nanoTime();
+      stats.capturing.set(1);
       try {
         deleteMatching("capture-", ".tmp"); // one the runtime dropped (overtaken) unkept
         long[] through = {meta.index()};
@@ -283,6 +286,8 @@ final class MemberImages implements AutoCloseable {
           // the next capture or start deletes it
         }
         c.written.completeExceptionally(e);
+      } finally {
+        stats.capturing.set(0);
       }
     });
     return c;

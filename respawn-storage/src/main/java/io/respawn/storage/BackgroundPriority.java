@@ -1,8 +1,6 @@
 package io.respawn.storage;
 
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
@@ -47,29 +45,12 @@ public final class BackgroundPriority {
    */
   private static final String JIT_THREAD_NAME = "C2 CompilerThre";
 
-  private static final MethodHandle GETTID;
-  private static final MethodHandle SETPRIORITY;
-
-  static {
-    MethodHandle gettid = null;
-    MethodHandle setpriority = null;
-    if (System.getProperty("os.name", "").startsWith("Linux")) {
-      try {
-        Linker linker = Linker.nativeLinker();
-        SymbolLookup libc = linker.defaultLookup();
-        gettid = linker.downcallHandle(libc.find("gettid").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT));
-        setpriority = linker.downcallHandle(libc.find("setpriority").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-      } catch (RuntimeException | LinkageError e) {
-        gettid = null; // no such symbols, or native access refused: run at the normal priority
-        setpriority = null;
-      }
-    }
-    GETTID = gettid;
-    SETPRIORITY = setpriority;
-  }
+  private static final MethodHandle GETTID =
+      LinuxCalls.function("gettid", FunctionDescriptor.of(ValueLayout.JAVA_INT));
+  /** Null where unavailable (LinuxCalls): threads then run at the normal priority. */
+  private static final MethodHandle SETPRIORITY = GETTID == null ? null
+      : LinuxCalls.function("setpriority", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+          ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
 
   private BackgroundPriority() {}
 

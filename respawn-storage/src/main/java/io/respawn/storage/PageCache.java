@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
@@ -34,43 +33,22 @@ public final class PageCache {
   private static final int O_RDONLY_CLOEXEC = 0x80000;
   private static final int POSIX_FADV_DONTNEED = 4;
 
-  private static final MethodHandle OPEN;
-  private static final MethodHandle FADVISE;
-  private static final MethodHandle CLOSE;
-
-  static {
-    MethodHandle open = null;
-    MethodHandle fadvise = null;
-    MethodHandle close = null;
-    if (System.getProperty("os.name", "").startsWith("Linux")
-        && !"false".equals(System.getProperty("respawn.dropWrittenPages"))) {
-      try {
-        Linker linker = Linker.nativeLinker();
-        SymbolLookup libc = linker.defaultLookup();
-        open = linker.downcallHandle(libc.find("open").orElseThrow(), FunctionDescriptor.of(
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
-            Linker.Option.firstVariadicArg(2));
-        fadvise = linker.downcallHandle(libc.find("posix_fadvise").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-        close = linker.downcallHandle(libc.find("close").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-      } catch (RuntimeException | LinkageError e) {
-        open = null; // no such symbols, or native access refused: the cache keeps what it has
-        fadvise = null;
-        close = null;
-      }
-    }
-    OPEN = open;
-    FADVISE = fadvise;
-    CLOSE = close;
-  }
+  private static final boolean ENABLED =
+      !"false".equals(System.getProperty("respawn.dropWrittenPages"));
+  private static final MethodHandle OPEN = ENABLED ? LinuxCalls.function("open",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
+      Linker.Option.firstVariadicArg(2)) : null;
+  private static final MethodHandle FADVISE = ENABLED ? LinuxCalls.function("posix_fadvise",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+          ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT)) : null;
+  private static final MethodHandle CLOSE = ENABLED ? LinuxCalls.function("close",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT)) : null;
 
   private PageCache() {}
 
   /** Whether {@link #drop} can advise the kernel here (tests). */
   public static boolean available() {
-    return OPEN != null;
+    return OPEN != null && FADVISE != null && CLOSE != null;
   }
 
   /**
@@ -78,7 +56,7 @@ public final class PageCache {
    * given (false: unavailable here, or the file could not be opened).
    */
   public static boolean drop(Path file) {
-    if (OPEN == null) {
+    if (!available()) {
       return false;
     }
     try (Arena arena = Arena.ofConfined()) {

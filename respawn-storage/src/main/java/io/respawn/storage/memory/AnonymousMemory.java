@@ -1,10 +1,9 @@
 package io.respawn.storage.memory;
 
+import io.respawn.storage.LinuxCalls;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
@@ -40,36 +39,19 @@ final class AnonymousMemory {
   private static final int MADV_HUGEPAGE = 14;
   private static final int MADV_POPULATE_WRITE = 23;
 
-  private static final MethodHandle MMAP;
-  private static final MethodHandle MUNMAP;
-  private static final MethodHandle MADVISE;
-
-  static {
-    MethodHandle mmap = null;
-    MethodHandle munmap = null;
-    MethodHandle madvise = null;
-    if (System.getProperty("os.name", "").startsWith("Linux")
-        && !"false".equals(System.getProperty("respawn.anonymousMemory"))) {
-      try {
-        Linker linker = Linker.nativeLinker();
-        SymbolLookup libc = linker.defaultLookup();
-        mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(), FunctionDescriptor.of(
-            ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
-        munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(), FunctionDescriptor.of(
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-        madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(), FunctionDescriptor.of(
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-      } catch (RuntimeException | LinkageError e) {
-        mmap = null; // no such symbols, or native access refused: the C allocator as before
-        munmap = null;
-        madvise = null;
-      }
-    }
-    MMAP = mmap;
-    MUNMAP = munmap;
-    MADVISE = madvise;
-  }
+  private static final boolean ENABLED =
+      !"false".equals(System.getProperty("respawn.anonymousMemory"));
+  private static final MethodHandle MUNMAP = ENABLED ? LinuxCalls.function("munmap",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG))
+      : null;
+  private static final MethodHandle MADVISE = ENABLED ? LinuxCalls.function("madvise",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+          ValueLayout.JAVA_INT)) : null;
+  /** Null unless all three calls can be had: then blocks come from the C allocator as before. */
+  private static final MethodHandle MMAP = MUNMAP == null || MADVISE == null ? null
+      : LinuxCalls.function("mmap", FunctionDescriptor.of(ValueLayout.ADDRESS,
+          ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+          ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
 
   /**
    * Set once {@code MADV_POPULATE_WRITE} failed (a kernel before 5.14, or no memory left at that

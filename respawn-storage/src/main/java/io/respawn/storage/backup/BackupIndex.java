@@ -159,37 +159,12 @@ final class BackupIndex implements AutoCloseable {
    * went to comparing keys.
    */
   int slotPointingAt(long hash, long place) {
-    int tag = tag(hash);
-    int i = tag & mask;
-    while (true) {
-      int t = tagAt(i);
-      if (t == 0) {
-        return -1;
-      }
-      if (t == tag && refAt(i) != DELETED && Location.place(location(i)) == place) {
-        return i;
-      }
-      i = (i + 1) & mask;
-    }
+    return probe(hash, slot -> Location.place(location(slot)) == place);
   }
 
   /** Slot holding key, or -1. */
   int find(byte[] key, long hash) {
-    int tag = tag(hash);
-    int i = tag & mask;
-    while (true) {
-      int t = tagAt(i);
-      if (t == 0) {
-        return -1;
-      }
-      if (t == tag) {
-        int ref = refAt(i);
-        if (ref != DELETED && keyEquals(ref, key)) {
-          return i;
-        }
-      }
-      i = (i + 1) & mask;
-    }
+    return probe(hash, slot -> keyEquals(refAt(slot), key));
   }
 
   /**
@@ -199,17 +174,23 @@ final class BackupIndex implements AutoCloseable {
    * slot whose tag matches.
    */
   int findByHash(long hash) {
+    return probe(hash, slot -> KeyHash.of(key(slot)) == hash);
+  }
+
+  /**
+   * The first live slot in the probe run of {@code hash} whose tag is the hash's and which {@code
+   * matches} accepts, or -1 at the run's end (a slot never used).
+   */
+  private int probe(long hash, java.util.function.IntPredicate matches) {
     int tag = tag(hash);
-    int i = tag & mask;
-    while (true) {
+    for (int i = tag & mask; ; i = (i + 1) & mask) {
       int t = tagAt(i);
       if (t == 0) {
         return -1;
       }
-      if (t == tag && refAt(i) != DELETED && KeyHash.of(key(i)) == hash) {
+      if (t == tag && refAt(i) != DELETED && matches.test(i)) {
         return i;
       }
-      i = (i + 1) & mask;
     }
   }
 

@@ -194,15 +194,10 @@ final class BackupPulls {
     }
   }
 
-  /** Whether the index points to this very record. */
+  /** Whether the index points to this very record (the one at {@code at} in {@code bytes}). */
   private static boolean isCurrent(BackupStore store, byte[] bytes, int at, long here) {
-    long hash = KeyHash.of(bytes, BackupFormat.keyOffset(at), BackupFormat.keyLength(bytes, at));
-    store.lock.lock();
-    try {
-      return store.index.slotPointingAt(hash, Location.place(here)) >= 0;
-    } finally {
-      store.lock.unlock();
-    }
+    return isCurrent(store,
+        KeyHash.of(bytes, BackupFormat.keyOffset(at), BackupFormat.keyLength(bytes, at)), here);
   }
 
   static List<BackupEntry> priorityPull(BackupStore store, byte[] key) {
@@ -270,7 +265,7 @@ final class BackupPulls {
     } catch (IOException | UncheckedIOException e) {
       return null; // the segment was collected: look the key up again
     }
-    if (target == null || !isCurrent(store, key, location)) {
+    if (target == null || !isCurrent(store, KeyHash.of(key), location)) {
       return null;
     }
     List<BackupEntry> result = new ArrayList<>(others.size() + 1);
@@ -279,8 +274,8 @@ final class BackupPulls {
     return result;
   }
 
-  private static boolean isCurrent(BackupStore store, byte[] key, long location) {
-    long hash = KeyHash.of(key);
+  /** Whether the index's slot for the key hashing to {@code hash} points at {@code location}. */
+  private static boolean isCurrent(BackupStore store, long hash, long location) {
     store.lock.lock();
     try {
       return store.index.slotPointingAt(hash, Location.place(location)) >= 0;

@@ -275,8 +275,8 @@ final class GcAgent implements Runnable {
     byte[] bytes = reader.bytes();
     int at = reader.at();
     int length = reader.length();
-    byte[] key = BackupFormat.key(bytes, at);
-    long hash = KeyHash.of(key);
+    long hash =
+        KeyHash.of(bytes, BackupFormat.keyOffset(at), BackupFormat.keyLength(bytes, at));
     long here = Location.inLog(victim.kind, victim.id, reader.offset(), false);
     boolean tombstone = BackupFormat.type(bytes, at) == BackupFormat.TYPE_TOMBSTONE;
     store.buffer.prefault(BackupFormat.align(length, BackupFormat.BUFFER_ALIGN_BYTES));
@@ -312,7 +312,7 @@ final class GcAgent implements Runnable {
         byte[] value = BackupFormat.value(bytes, at);
         long position = buffer.append(BackupFormat.type(bytes, at), true,
             BackupFormat.term(bytes, at), BackupFormat.index(bytes, at),
-            BackupFormat.expiresAt(bytes, at), key, value);
+            BackupFormat.expiresAt(bytes, at), BackupFormat.key(bytes, at), value);
         store.index.relocate(slot, Location.inBuffer(position, tombstone), length);
         victim.liveBytes -= length;
         recordsRewritten++;

@@ -248,13 +248,19 @@ public final class RecordTable implements AutoCloseable {
    * murmur3's finalizer to spread the bits over all 64 (homes use the top ones).
    */
   public static long hash64(byte[] key) {
-    long h = 0xcbf29ce484222325L ^ key.length;
-    int i = 0;
-    for (; i + 8 <= key.length; i += 8) {
-      h = Long.rotateLeft((h ^ (long) LONG_LE_ARRAY.get(key, i)) * 0x9e3779b97f4a7c15L, 29);
+    return hash64(key, 0, key.length);
+  }
+
+  /** {@link #hash64(byte[])} of the {@code length} bytes at {@code offset} in {@code bytes}. */
+  public static long hash64(byte[] bytes, int offset, int length) {
+    long h = 0xcbf29ce484222325L ^ length;
+    int i = offset;
+    int end = offset + length;
+    for (; i + 8 <= end; i += 8) {
+      h = Long.rotateLeft((h ^ (long) LONG_LE_ARRAY.get(bytes, i)) * 0x9e3779b97f4a7c15L, 29);
     }
-    for (; i < key.length; i++) {
-      h = (h ^ (key[i] & 0xff)) * 0x100000001b3L;
+    for (; i < end; i++) {
+      h = (h ^ (bytes[i] & 0xff)) * 0x100000001b3L;
     }
     return finish(h);
   }

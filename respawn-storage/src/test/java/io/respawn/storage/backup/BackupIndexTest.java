@@ -56,6 +56,9 @@ class BackupIndexTest {
         String k = "k" + random.nextInt(op < 30_000 ? 20_000 : 2_000) + "x".repeat(random.nextInt(40));
         byte[] key = k.getBytes(StandardCharsets.UTF_8);
         long hash = KeyHash.of(key);
+        byte[] record = new byte[key.length + 7]; // a key read in place from a record's bytes
+        System.arraycopy(key, 0, record, 3, key.length);
+        assertThat(KeyHash.of(record, 3, key.length)).isEqualTo(hash);
         int slot = index.find(key, hash);
         Fields want = model.get(k);
         if (want == null) {

@@ -21,7 +21,23 @@ import java.util.Set;
  * voter; a node has one role (it may be voting in one half and a learner or absent in the
  * other).
  */
-public record Membership(List<Member> incoming, List<Member> outgoing) {
+public final class Membership {
+  private final List<Member> incoming;
+  private final List<Member> outgoing;
+  /*
+   * Derived once: the leader asks for these on every commit, lease check and pass, and building
+   * them anew each time was a third of a primary's allocation under a write load.
+   */
+  private final List<List<Member>> halves;
+  private final Set<NodeId> allVoters;
+  private final Set<NodeId> votingBackups;
+  private final List<NodeId> nodes;
+  /** {@link #allVoters} in its order; never handed out of the package, never modified. */
+  private final NodeId[] voterIds;
+  /** Per half: indices into {@link #voterIds} of the half's voters. */
+  private final int[][] halfVoters;
+  /** Per half: indices into {@link #voterIds} of the half's voting backups. */
+  private final int[][] halfBackups;
 
   /**
    * One member of one half.
@@ -64,9 +80,15 @@ public record Membership(List<Member> incoming, List<Member> outgoing) {
     }
   }
 
-  public Membership {
+  /**
+   * @param incoming C(new), or the whole configuration when simple
+   * @param outgoing C(old) while joint, else empty
+   */
+  public Membership(List<Member> incoming, List<Member> outgoing) {
     incoming = List.copyOf(incoming);
     outgoing = List.copyOf(outgoing);
+    this.incoming = incoming;
+    this.outgoing = outgoing;
     checkHalf(incoming, "incoming");
     checkHalf(outgoing, "outgoing");
     if (incoming.stream().noneMatch(Member::voting)) {
@@ -79,6 +101,68 @@ public record Membership(List<Member> incoming, List<Member> outgoing) {
         }
       }
     }
+    halves = outgoing.isEmpty() ? List.of(incoming) : List.of(incoming, outgoing);
+    Set<NodeId> voters = new LinkedHashSet<>(voters(incoming));
+    voters.addAll(voters(outgoing));
+    allVoters = Collections.unmodifiableSet(voters);
+    Set<NodeId> backups = new LinkedHashSet<>();
+    Set<NodeId> all = new LinkedHashSet<>();
+    for (List<Member> half : halves) {
+      for (Member m : half) {
+        if (m.voting() && m.role() == Role.BACKUP) {
+          backups.add(m.id());
+        }
+      }
+    }
+    incoming.forEach(m -> all.add(m.id()));
+    outgoing.forEach(m -> all.add(m.id()));
+    votingBackups = Collections.unmodifiableSet(backups);
+    nodes = List.copyOf(all);
+    voterIds = voters.toArray(new NodeId[0]);
+    halfVoters = new int[halves.size()][];
+    halfBackups = new int[halves.size()][];
+    for (int h = 0; h < halves.size(); h++) {
+      List<Member> half = halves.get(h);
+      halfVoters[h] = half.stream().filter(Member::voting)
+          .mapToInt(m -> voterIndex(m.id())).toArray();
+      halfBackups[h] = half.stream().filter(m -> m.voting() && m.role() == Role.BACKUP)
+          .mapToInt(m -> voterIndex(m.id())).toArray();
+    }
+  }
+
+  /** C(new), or the whole configuration when simple. */
+  public List<Member> incoming() {
+    return incoming;
+  }
+
+  /** C(old) while joint, else empty. */
+  public List<Member> outgoing() {
+    return outgoing;
+  }
+
+  /** Position of {@code id} in {@link #voterIds}, -1 if it votes in no half. */
+  int voterIndex(NodeId id) {
+    for (int i = 0; i < voterIds.length; i++) {
+      if (voterIds[i].equals(id)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** The voters in {@link #allVoters} order (shared: callers must not modify it). */
+  NodeId[] voterIds() {
+    return voterIds;
+  }
+
+  /** Indices into {@link #voterIds} of half {@code h}'s voters (shared, not to be modified). */
+  int[] halfVoters(int h) {
+    return halfVoters[h];
+  }
+
+  /** Indices into {@link #voterIds} of half {@code h}'s voting backups (shared). */
+  int[] halfBackups(int h) {
+    return halfBackups[h];
   }
 
   private static void checkHalf(List<Member> half, String name) {
@@ -119,10 +203,7 @@ public record Membership(List<Member> incoming, List<Member> outgoing) {
 
   /** Every node in either half, in a stable order. */
   public List<NodeId> nodes() {
-    Set<NodeId> s = new LinkedHashSet<>();
-    incoming.forEach(m -> s.add(m.id()));
-    outgoing.forEach(m -> s.add(m.id()));
-    return List.copyOf(s);
+    return nodes;
   }
 
   /** The member record for {@code id} (incoming half preferred). */
@@ -146,7 +227,7 @@ public record Membership(List<Member> incoming, List<Member> outgoing) {
 
   /** Voting in at least one half. */
   public boolean isVoter(NodeId id) {
-    return voters(incoming).contains(id) || voters(outgoing).contains(id);
+    return allVoters.contains(id);
   }
 
   /** The role of {@code id}; throws if not a member. */
@@ -156,7 +237,7 @@ public record Membership(List<Member> incoming, List<Member> outgoing) {
 
   /** The halves that quorums are computed over: one when simple, two when joint. */
   public List<List<Member>> halves() {
-    return isJoint() ? List.of(incoming, outgoing) : List.of(incoming);
+    return halves;
   }
 
   static Set<NodeId> voters(List<Member> half) {
@@ -171,22 +252,12 @@ public record Membership(List<Member> incoming, List<Member> outgoing) {
 
   /** Voters that are backups, in either half. */
   public Set<NodeId> votingBackups() {
-    Set<NodeId> s = new LinkedHashSet<>();
-    for (List<Member> half : halves()) {
-      for (Member m : half) {
-        if (m.voting() && m.role() == Role.BACKUP) {
-          s.add(m.id());
-        }
-      }
-    }
-    return Collections.unmodifiableSet(s);
+    return votingBackups;
   }
 
   /** Voters in either half. */
   public Set<NodeId> allVoters() {
-    Set<NodeId> s = new LinkedHashSet<>(voters(incoming));
-    s.addAll(voters(outgoing));
-    return Collections.unmodifiableSet(s);
+    return allVoters;
   }
 
   /** Learners: members that vote in no half. */
@@ -198,6 +269,16 @@ public record Membership(List<Member> incoming, List<Member> outgoing) {
       }
     }
     return out;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Membership m && incoming.equals(m.incoming) && outgoing.equals(m.outgoing);
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * incoming.hashCode() + outgoing.hashCode();
   }
 
   @Override

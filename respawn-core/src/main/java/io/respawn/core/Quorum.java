@@ -5,7 +5,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * Quorum arithmetic, pure and stateless.
@@ -97,18 +96,75 @@ final class Quorum {
    */
   static long commitQuorumValue(
       Membership membership, Map<NodeId, Long> values, Map<NodeId, NodeId> standIns, Variant variant) {
-    TreeSet<Long> candidates = new TreeSet<>(values.values());
-    for (Long x : candidates.descendingSet()) {
-      Set<NodeId> acked = new LinkedHashSet<>();
-      for (Map.Entry<NodeId, Long> e : values.entrySet()) {
-        if (e.getValue() >= x) {
-          acked.add(e.getKey());
+    NodeId[] voters = membership.voterIds();
+    long[] byVoter = new long[voters.length];
+    for (int i = 0; i < voters.length; i++) {
+      byVoter[i] = values.getOrDefault(voters[i], Long.MIN_VALUE);
+    }
+    return commitQuorumValue(membership, byVoter, standIns, variant);
+  }
+
+  /**
+   * {@link #commitQuorumValue(Membership, Map, Map, Variant)} without a map: {@code byVoter[i]} is
+   * the value of {@code membership.voterIds()[i]}. Allocates nothing (the leader computes this on
+   * every commit and lease check). A stand-in that is no voter counts as absent. Candidates are
+   * the distinct values, tried from the largest down (at most a handful of voters, so each is
+   * found by a scan instead of a sort).
+   */
+  static long commitQuorumValue(
+      Membership membership, long[] byVoter, Map<NodeId, NodeId> standIns, Variant variant) {
+    boolean first = true;
+    long x = Long.MAX_VALUE;
+    while (true) {
+      // the largest value below the last candidate (or the largest, first)
+      boolean found = false;
+      long next = Long.MIN_VALUE;
+      for (long v : byVoter) {
+        if ((first || v < x) && (!found || v > next)) {
+          next = v;
+          found = true;
         }
       }
-      if (isCommitQuorum(membership, acked, standIns, variant)) {
+      if (!found) {
+        return Long.MIN_VALUE;
+      }
+      first = false;
+      x = next;
+      if (isCommitQuorumAt(membership, byVoter, x, standIns, variant)) {
         return x;
       }
+      if (x == Long.MIN_VALUE) {
+        return Long.MIN_VALUE;
+      }
     }
-    return Long.MIN_VALUE;
+  }
+
+  /** Whether the voters with {@code byVoter[i] >= x} form a write quorum. */
+  private static boolean isCommitQuorumAt(Membership membership, long[] byVoter, long x,
+      Map<NodeId, NodeId> standIns, Variant variant) {
+    int halves = variant == Variant.JOINT_NEW_ONLY ? 1 : membership.halves().size();
+    for (int h = 0; h < halves; h++) {
+      int[] voters = membership.halfVoters(h);
+      int yes = 0;
+      for (int i : voters) {
+        if (byVoter[i] >= x) {
+          yes++;
+        }
+      }
+      if (yes <= voters.length / 2) {
+        return false;
+      }
+      if (variant == Variant.COMMIT_WITHOUT_BACKUP) {
+        continue;
+      }
+      for (int b : membership.halfBackups(h)) {
+        NodeId sub = standIns.isEmpty() ? null : standIns.get(membership.voterIds()[b]);
+        int j = sub == null ? b : membership.voterIndex(sub);
+        if (j < 0 || byVoter[j] < x) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 }

@@ -132,6 +132,8 @@ public final class Replica {
   // leader
   private final Map<NodeId, Progress> progress = new LinkedHashMap<>();
   private final Map<NodeId, NodeId> standIns = new HashMap<>();
+  /** See {@link #quorumScratch(int)}. */
+  private long[] quorumScratch = new long[0];
   /** Leader: the member it is handing leadership to, or null (see {@link #transferLeadership}). */
   private NodeId transferTarget;
   private long transferDeadlineNanos;
@@ -1011,13 +1013,15 @@ public final class Replica {
         || (transferredInTerm && config.variant() != Variant.TRANSFER_KEEPS_LEASE)) {
       return Long.MIN_VALUE;
     }
-    Map<NodeId, Long> acks = new LinkedHashMap<>();
-    for (NodeId id : membership.allVoters()) {
+    NodeId[] voters = membership.voterIds();
+    long[] acks = quorumScratch(voters.length);
+    for (int i = 0; i < voters.length; i++) {
+      NodeId id = voters[i];
       if (id.equals(self)) {
-        acks.put(id, nowNanos);
+        acks[i] = nowNanos;
       } else {
         Progress pr = progress.get(id);
-        acks.put(id, pr == null ? Long.MIN_VALUE : pr.leaseAckSentNanos);
+        acks[i] = pr == null ? Long.MIN_VALUE : pr.leaseAckSentNanos;
       }
     }
     long start = Quorum.commitQuorumValue(membership, acks, standIns, config.variant());
@@ -1743,11 +1747,49 @@ public final class Replica {
   private long elidedCap() {
     long cap = log.lastIndex();
     for (List<Membership.Member> half : membership.halves()) {
-      for (NodeId req : Quorum.requiredAcks(half, standIns)) {
-        cap = Math.min(cap, req.equals(self) ? log.flushedIndex() : flushedOf(req));
+      for (Membership.Member m : half) {
+        if (m.voting() && m.role() == Role.BACKUP) {
+          NodeId req = requiredAckFor(m.id());
+          cap = Math.min(cap, req.equals(self) ? log.flushedIndex() : flushedOf(req));
+        }
       }
     }
     return cap;
+  }
+
+  /** The member whose ack a write needs for voting backup {@code backup}: it, or its stand-in. */
+  private NodeId requiredAckFor(NodeId backup) {
+    NodeId sub = standIns.isEmpty() ? null : standIns.get(backup);
+    return sub != null ? sub : backup;
+  }
+
+  /**
+   * Whether durability statement 2 names {@code id} ({@link #durabilityNamedMembers}), without
+   * building the set: the leader asks for every voter on every commit.
+   */
+  private boolean isDurabilityNamed(NodeId id) {
+    if (id.equals(self)) {
+      return true;
+    }
+    for (List<Membership.Member> half : membership.halves()) {
+      for (Membership.Member m : half) {
+        if (m.voting() && m.role() == Role.BACKUP && requiredAckFor(m.id()).equals(id)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A scratch array of {@code length} for one quorum computation at a time (this replica's
+   * single thread; no computation holds it across another).
+   */
+  private long[] quorumScratch(int length) {
+    if (quorumScratch.length != length) {
+      quorumScratch = new long[length];
+    }
+    return quorumScratch;
   }
 
   /**
@@ -1916,19 +1958,20 @@ public final class Replica {
     if (status != Status.LEADER) {
       return;
     }
-    Set<NodeId> named = config.variant() == Variant.COMMIT_WITHOUT_BACKUP ? null
-        : durabilityNamedMembers();
-    Map<NodeId, Long> match = new LinkedHashMap<>();
-    for (NodeId id : membership.allVoters()) {
+    boolean anyUnflushed = config.variant() == Variant.COMMIT_WITHOUT_BACKUP;
+    NodeId[] voters = membership.voterIds();
+    long[] match = quorumScratch(voters.length);
+    for (int i = 0; i < voters.length; i++) {
+      NodeId id = voters[i];
       long held;
       if (id.equals(self)) {
         held = log.persistedIndex();
-      } else if (named == null || named.contains(id)) {
+      } else if (anyUnflushed || isDurabilityNamed(id)) {
         held = matchOf(id);
       } else {
         held = Math.min(matchOf(id), flushedOf(id));
       }
-      match.put(id, held);
+      match[i] = held;
     }
     long n = Quorum.commitQuorumValue(membership, match, standIns, config.variant());
     if (n <= commitIndex || n == Long.MIN_VALUE || log.term(n) != term) {
@@ -1979,13 +2022,15 @@ public final class Replica {
     if (status != Status.LEADER) {
       return;
     }
-    Map<NodeId, Long> flushed = new LinkedHashMap<>();
-    for (NodeId id : membership.allVoters()) {
+    NodeId[] voters = membership.voterIds();
+    long[] flushed = quorumScratch(voters.length);
+    for (int i = 0; i < voters.length; i++) {
+      NodeId id = voters[i];
       if (id.equals(self)) {
-        flushed.put(id, log.flushedIndex());
+        flushed[i] = log.flushedIndex();
       } else {
         Progress pr = progress.get(id);
-        flushed.put(id, pr == null ? 0 : pr.flushedIndex);
+        flushed[i] = pr == null ? 0 : pr.flushedIndex;
       }
     }
     long n = Quorum.commitQuorumValue(membership, flushed, standIns, config.variant());

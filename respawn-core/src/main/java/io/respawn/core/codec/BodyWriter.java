@@ -2,9 +2,16 @@ package io.respawn.core.codec;
 
 import java.nio.ByteBuffer;
 
-/** A growable big-endian buffer for building frame bodies. */
+/**
+ * A growable big-endian buffer for building frame bodies. A writer made {@link #forFrame} keeps
+ * room for the frame's header before the body and for its trailer after it, so {@link
+ * Frames#frame(int, BodyWriter)} seals the frame in place instead of copying the body into a
+ * second buffer. Positions ({@link #position}, {@link #patchI32}) count from the body's start.
+ */
 final class BodyWriter {
   private ByteBuffer buf;
+  /** Where the body starts in {@link #buf}: 0, or the frame header's length. */
+  private final int start;
 
   BodyWriter() {
     this(128);
@@ -12,7 +19,32 @@ final class BodyWriter {
 
   /** A writer whose buffer starts at {@code initialBytes} (a good estimate saves regrowing). */
   BodyWriter(int initialBytes) {
-    buf = ByteBuffer.allocate(Math.max(16, initialBytes));
+    this(initialBytes, 0);
+  }
+
+  private BodyWriter(int initialBytes, int start) {
+    this.start = start;
+    buf = ByteBuffer.allocate(start + Math.max(16, initialBytes));
+    buf.position(start);
+  }
+
+  /**
+   * A writer for the body of one frame ({@link Frames#frame(int, BodyWriter)}), with room for the
+   * header before it and {@code initialBytes} (body and trailer) after.
+   */
+  static BodyWriter forFrame(int initialBytes) {
+    return new BodyWriter(initialBytes + Frames.TRAILER_BYTES, Frames.HEADER_BYTES);
+  }
+
+  /** Bytes kept before the body (0, or a frame header's). */
+  int start() {
+    return start;
+  }
+
+  /** The backing buffer (position at the body's end); for {@link Frames} to seal a frame. */
+  ByteBuffer buffer(int moreBytes) {
+    ensure(moreBytes);
+    return buf;
   }
 
   private void ensure(int bytes) {
@@ -71,27 +103,27 @@ final class BodyWriter {
 
   /** Bytes written so far. */
   int position() {
-    return buf.position();
+    return buf.position() - start;
   }
 
   /** Overwrites the i32 written at {@code at} (a length known only after what follows it). */
   void patchI32(int at, int v) {
-    if (at < 0 || at + 4 > buf.position()) {
+    if (at < 0 || at + 4 > position()) {
       throw new IllegalArgumentException("no i32 written at " + at);
     }
-    buf.putInt(at, v);
+    buf.putInt(start + at, v);
   }
 
   /** The body written so far as an array: the buffer itself when it is exactly full. */
   byte[] toArray() {
-    if (buf.position() == buf.capacity()) {
+    if (start == 0 && buf.position() == buf.capacity()) {
       return buf.array();
     }
-    return java.util.Arrays.copyOf(buf.array(), buf.position());
+    return java.util.Arrays.copyOfRange(buf.array(), start, buf.position());
   }
 
   /** The body written so far, ready to read. */
   ByteBuffer done() {
-    return buf.duplicate().flip();
+    return buf.duplicate().flip().position(start);
   }
 }

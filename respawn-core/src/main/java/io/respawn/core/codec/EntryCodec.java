@@ -53,9 +53,9 @@ public final class EntryCodec {
 
   /** One framed entry record. */
   public static ByteBuffer encode(Entry e) {
-    BodyWriter w = new BodyWriter();
+    BodyWriter w = BodyWriter.forFrame(128);
     write(w, e);
-    return Frames.frame(FRAME_TYPE, w.done());
+    return Frames.frame(FRAME_TYPE, w);
   }
 
   /** Decodes one framed entry record, consuming it from {@code buf}. */

@@ -29,6 +29,24 @@ public final class Frames {
 
   private Frames() {}
 
+  /**
+   * Seals the body {@code w} wrote ({@link BodyWriter#forFrame}) into a frame in its own buffer:
+   * header before the body, CRC after it; returns that buffer ready to read. A writer without
+   * room for the header is copied ({@link #frame(int, ByteBuffer)}). The writer is spent.
+   */
+  static ByteBuffer frame(int type, BodyWriter w) {
+    if (w.start() != HEADER_BYTES) {
+      return frame(type, w.done());
+    }
+    ByteBuffer out = w.buffer(TRAILER_BYTES);
+    int n = out.position() - HEADER_BYTES;
+    out.put(0, (byte) VERSION).put(1, (byte) type).putInt(2, n);
+    CRC32C crc = new CRC32C();
+    crc.update(out.array(), 0, HEADER_BYTES + n);
+    out.putInt((int) crc.getValue());
+    return out.flip();
+  }
+
   /** Wraps {@code body} (position to limit) into a frame; returns a buffer ready to read. */
   static ByteBuffer frame(int type, ByteBuffer body) {
     int n = body.remaining();

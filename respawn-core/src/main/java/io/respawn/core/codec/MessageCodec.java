@@ -79,7 +79,7 @@ public final class MessageCodec {
 
   /** One framed message, ready to read. */
   public static ByteBuffer encode(Message m) {
-    BodyWriter w = new BodyWriter(m instanceof AppendEntries a ? 64 + entriesBytesEstimate(a.entries())
+    BodyWriter w = BodyWriter.forFrame(m instanceof AppendEntries a ? 64 + entriesBytesEstimate(a.entries())
         : m instanceof RequestLogResponse r ? 64 + entriesBytesEstimate(r.entries())
         : m instanceof SnapshotChunk c ? 64 + c.data().length : 128);
     w.i32(m.from().value()).i32(m.to().value()).i64(m.term());
@@ -113,7 +113,7 @@ public final class MessageCodec {
     } else {
       throw new AssertionError(m);
     }
-    return Frames.frame(m.type().code, w.done());
+    return Frames.frame(m.type().code, w);
   }
 
   /** Decodes one message, consuming its frame from {@code buf}. */

@@ -41,6 +41,36 @@ class BackgroundPriorityTest {
     assertThat(niceOfCurrentThread()).as("the caller's own thread is untouched").isEqualTo(before);
   }
 
+  /** The calling thread's scheduling policy, field 41 of {@code /proc/thread-self/stat}. */
+  static int policyOfCurrentThread() throws Exception {
+    String stat = Files.readString(Path.of("/proc/thread-self/stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return Integer.parseInt(fields[38]); // field 41 overall
+  }
+
+  @Test
+  void aThreadThatIdlesItselfRunsUnderSchedIdleAndNoOtherThreadDoes() throws Exception {
+    assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "Linux only");
+    assumeTrue(BackgroundPriority.IDLE_POLICY, "turned off for this run");
+    int before = policyOfCurrentThread();
+    assumeTrue(before == 0, "runs under policy " + before + " already");
+    AtomicInteger policy = new AtomicInteger(Integer.MIN_VALUE);
+    AtomicReference<Boolean> did = new AtomicReference<>();
+    Thread t = new Thread(() -> {
+      did.set(BackgroundPriority.idleCurrentThread());
+      try {
+        policy.set(policyOfCurrentThread());
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    t.start();
+    t.join();
+    assertThat(did.get()).isTrue();
+    assertThat(policy.get()).as("SCHED_IDLE").isEqualTo(5);
+    assertThat(policyOfCurrentThread()).as("the caller's own thread is untouched").isEqualTo(0);
+  }
+
   @Test
   void everyC2CompilerThreadRunsAtNiceTenAfterwards() throws Exception {
     assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "Linux only");

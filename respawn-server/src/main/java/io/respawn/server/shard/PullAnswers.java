@@ -203,7 +203,7 @@ final class PullAnswers implements AutoCloseable {
   }
 
   private void run() {
-    BackgroundPriority.lowerCurrentThread(); // a BatchPull stream yields to the event loops
+    BackgroundPriority.idleCurrentThread(); // a BatchPull stream yields to everyone
     while (running) {
       try {
         if (!stepBackground(System.nanoTime())) {

@@ -42,7 +42,7 @@ final class NativeArenas {
   /** One thread for every owner's blocks made ahead: they are rare (one per 4 MiB written). */
   private static final ExecutorService AHEAD = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(() -> {
-      io.respawn.storage.BackgroundPriority.lowerCurrentThread(); // zeroing ahead can wait
+      io.respawn.storage.BackgroundPriority.idleCurrentThread(); // zeroing ahead can wait
       r.run();
     }, "respawn-zeroed-blocks");
     t.setDaemon(true);

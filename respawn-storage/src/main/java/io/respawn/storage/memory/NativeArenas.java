@@ -34,8 +34,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * (a hash table about to double) says so with {@link #prepare}, whatever {@code aheadBytesMax}.
  *
  * <p>Threads: {@link #allocate} and {@link #free} by the owner's one writer; the background thread
- * only makes the next block and hands it over through an atomic reference; the cleaner runs only
- * once the owner is unreachable, so never at the same time as the writer.
+ * only makes the next block and hands it over through an atomic reference; a freed block's arena
+ * is closed on another thread ({@code respawn-freed-blocks}, see {@link #BEHIND}); the cleaner runs
+ * only once the owner is unreachable, so never at the same time as the writer.
  */
 final class NativeArenas {
   private static final Cleaner CLEANER = Cleaner.create();
@@ -48,6 +49,29 @@ final class NativeArenas {
     t.setDaemon(true);
     return t;
   });
+
+  /**
+   * Closes freed blocks' arenas behind the owner's back. Closing a shared arena is a handshake
+   * with every thread of the JVM (none may be inside an access to it), and the closing thread
+   * waits until each has answered: on a busy two-core machine, where some thread waits for a CPU,
+   * that took a new primary's event loop 29-47 ms at once (E2, the witness table freed at the end
+   * of a recovery). On this thread the loop only answers the handshake at its next poll. Normal
+   * priority: the handshake waits on the others, and memory must not stay held under load.
+   */
+  private static final ExecutorService BEHIND = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "respawn-freed-blocks");
+    t.setDaemon(true);
+    return t;
+  });
+
+  /** Closes {@code arena} on {@link #BEHIND}, or here if that thread takes no more work. */
+  private static void closeBehind(Arena arena) {
+    try {
+      BEHIND.execute(arena::close);
+    } catch (RejectedExecutionException e) {
+      arena.close();
+    }
+  }
 
   /** A block made ahead, with its arena. */
   private record Ready(long size, Arena arena, MemorySegment block) {}
@@ -91,7 +115,7 @@ final class NativeArenas {
       state.aheadTaken.incrementAndGet();
     } else {
       if (r != null) {
-        r.arena().close(); // made for another size
+        closeBehind(r.arena()); // made for another size
       }
       arena = Arena.ofShared();
       try {
@@ -164,14 +188,17 @@ final class NativeArenas {
     return mapped != null ? mapped : arena.allocate(size, 8);
   }
 
-  /** Frees a block from {@link #allocate}; no reader may touch it again. */
+  /**
+   * Frees a block from {@link #allocate}; no reader may touch it again. Its memory goes back to
+   * the system shortly after, on a thread of its own ({@link #BEHIND}); {@link #bytes} drops now.
+   */
   void free(MemorySegment block) {
     Arena arena = state.open.remove(block);
     if (arena == null) {
       throw new IllegalStateException("block of " + block.byteSize() + " bytes is not open here");
     }
     bytes -= block.byteSize();
-    arena.close();
+    closeBehind(arena);
   }
 
   /** Bytes in open blocks. */

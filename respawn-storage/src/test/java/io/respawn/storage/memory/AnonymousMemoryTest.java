@@ -75,6 +75,11 @@ class AnonymousMemoryTest {
 
     arenas.free(first);
 
+    // freed behind the owner's back, on a thread of its own: soon, not necessarily at once
+    long deadline = System.nanoTime() + 5_000_000_000L;
+    while (mappedAt(first.address()) && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
     assertThat(mappedAt(first.address())).isFalse();
     assertThat(mappedAt(second.address())).isTrue();
     arenas.closeAll();

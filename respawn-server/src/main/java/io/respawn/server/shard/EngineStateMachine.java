@@ -92,6 +92,8 @@ import java.util.List;
  */
 public final class EngineStateMachine
     implements StateMachineStore<Void, EngineStateMachine.Read>, AutoCloseable {
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(EngineStateMachine.class);
   /** What a read finds: a value, absent ({@code value == null, !unknown}), or unknown here. */
   public record Read(StoredValue value, boolean unknown) {
     static final Read ABSENT = new Read(null, false);
@@ -100,6 +102,14 @@ public final class EngineStateMachine
 
   /** Keys asked of the store per scan page when its values become unknown. */
   static final int STORE_SCAN_PAGE_KEYS = 1000;
+  /**
+   * Keys a witness that follows again moves from its store into the table per entry it applies
+   * in witness form ({@link #applyTimestamps}): about a millisecond of the event loop each. Moving
+   * all of them at once stood a witness's loop still for 5.3 s at 4 M keys (E2, a failover during
+   * the load and leadership given back): no heartbeat answered, no vote, while its peers counted on
+   * it.
+   */
+  static final int DRAIN_KEYS_PER_ENTRY = 2 * STORE_SCAN_PAGE_KEYS;
 
   private final KvStore store;
   /** The store, when it is a backup's: full entries are applied with their (term, index). */
@@ -122,6 +132,20 @@ public final class EngineStateMachine
    * anything, read by a capture's walk when it ends (what its image's effects reach).
    */
   private volatile long applyingIndex;
+  /**
+   * A witness that led and follows again: every key still in {@link #store} is unknown at
+   * ({@link #drainTerm}, {@link #drainIndex}), the first entry it applied in witness form, unless
+   * the table holds a newer timestamp; no value of the store may be served. The keys move into the
+   * table a page at a time ({@link #drainSome}); the store is emptied when the last has. Volatile:
+   * {@link #read} and {@link #isUnknown} may be called on other threads.
+   */
+  private volatile boolean draining;
+  private long drainTerm;
+  private long drainIndex;
+  /** Where the move over the store goes on (a scan cursor; 0 at the start). */
+  private long drainCursor;
+  /** When the drain started ({@link System#nanoTime}), for its log line. */
+  private long drainStartNanos;
   /** Where images are kept, or null: this state machine takes no snapshots. */
   private MemberImages images;
   /** Capture keys-only images (a witness). */
@@ -224,27 +248,72 @@ public final class EngineStateMachine
    * trusted any more: every key it held becomes unknown too, at this entry's (term, index), and
    * the store is emptied. So a witness that follows again after it led holds no values; it pulls
    * them again when it next leads.
+   *
+   * <p>That move is spread over the entries that follow ({@link #draining}): at most {@link
+   * #DRAIN_KEYS_PER_ENTRY} keys per entry applied in witness form, while reads treat every key
+   * still in the store as unknown. Anything that writes to the store, installs a value or lists the
+   * unknown keys finishes it first ({@link #finishDrain}): those run only when this member leads
+   * again or takes a full entry, which a witness that follows rarely does.
    */
   private void applyTimestamps(Entry entry) {
-    if (store.keyCount() > 0) { // a witness that never led holds none
-      abandonCapture(); // keys leave the store for the table behind a walk's back: not replayable
-      long cursor = 0;
-      do {
-        ScanPage page = store.scan(cursor, STORE_SCAN_PAGE_KEYS);
-        for (byte[] key : page.keys()) {
-          unknown.record(key, entry.term(), entry.index()); // first: never "absent" to a reader
-        }
-        unknown.reclaim();
-        cursor = page.nextCursor();
-      } while (cursor != 0);
-      store.apply(List.of(Mutation.clear()));
+    if (!draining && store.keyCount() > 0) { // a witness that never led holds none
+      abandonCapture(); // the store's values stop being current behind a walk's back
+      draining = true;
+      drainTerm = entry.term();
+      drainIndex = entry.index();
+      drainCursor = 0;
+      drainStartNanos = System.nanoTime();
+      log.info("following in witness form after leading: the {} keys held while leading become "
+          + "unknown at {}/{}, {} per entry applied", store.keyCount(), drainTerm, drainIndex,
+          DRAIN_KEYS_PER_ENTRY);
     }
     unknown.recordAll(entry.command().keys(), entry.term(), entry.index()); // misses overlap
+    if (draining) {
+      drainSome(DRAIN_KEYS_PER_ENTRY);
+    }
     unknown.reclaim();
+  }
+
+  /**
+   * Moves up to about {@code keys} keys of the store into the table at the drain's timestamp
+   * (the table keeps a newer one it has); empties the store after the last.
+   */
+  private void drainSome(int keys) {
+    int moved = 0;
+    do {
+      ScanPage page = store.scan(drainCursor, STORE_SCAN_PAGE_KEYS);
+      for (byte[] key : page.keys()) {
+        unknown.record(key, drainTerm, drainIndex); // before the store lets go: never "absent"
+      }
+      moved += page.keys().size();
+      drainCursor = page.nextCursor();
+    } while (drainCursor != 0 && moved < keys);
+    if (drainCursor == 0) {
+      abandonCapture(); // keys leave the store behind a walk's back: not replayable
+      store.apply(List.of(Mutation.clear()));
+      draining = false;
+      log.info("the keys held while leading are all unknown here now (moved over {} ms; {} entries "
+          + "applied since)", (System.nanoTime() - drainStartNanos) / 1_000_000,
+          applyingIndex - drainIndex);
+    }
+  }
+
+  /** Ends a drain in progress at once (see {@link #applyTimestamps}). Node loop thread. */
+  void finishDrain() {
+    while (draining) {
+      drainSome(Integer.MAX_VALUE);
+      unknown.reclaim();
+    }
+  }
+
+  /** Whether keys of a store this member held when it led are still moving into the table. */
+  boolean draining() {
+    return draining;
   }
 
   /** A full entry: the store has the newest values of its keys, which are known from now on. */
   private void applyValues(Entry entry, List<Mutation> batch) {
+    finishDrain(); // the store's values become trusted again, key by key
     if (backupStore != null) {
       backupStore.applyEntry(entry.term(), entry.index(), batch);
     } else {
@@ -266,6 +335,9 @@ public final class EngineStateMachine
 
   @Override
   public Read read(byte[] key) {
+    if (draining) { // no value of the store may be served: every key it holds is unknown
+      return unknown.lookup(key) != null || store.get(key) != null ? Read.UNKNOWN : Read.ABSENT;
+    }
     StoredValue v = store.get(key);
     if (v != null) {
       return new Read(v, false);
@@ -279,6 +351,7 @@ public final class EngineStateMachine
    * do not hide the others.
    */
   public List<byte[]> unknownKeys(int max) {
+    finishDrain();
     List<byte[]> out = new ArrayList<>(Math.min(max, 1024));
     while (!unknownPending.isEmpty() && out.size() < max) {
       byte[] key = unknownPending.poll();
@@ -311,6 +384,7 @@ public final class EngineStateMachine
    */
   public boolean installPulled(byte[] key, boolean found, byte[] value, long expiresAtMillis,
       long sourceAppliedIndex) {
+    finishDrain();
     WitnessTable.Timestamp newest = unknown.lookup(key);
     if (newest == null || newest.index() > sourceAppliedIndex) {
       return false;
@@ -332,6 +406,7 @@ public final class EngineStateMachine
    */
   public List<io.respawn.server.peer.ValuePull.PulledValue> installPulled(
       List<io.respawn.server.peer.ValuePull.PulledValue> values, long sourceAppliedIndex) {
+    finishDrain();
     List<io.respawn.server.peer.ValuePull.PulledValue> installed = new ArrayList<>();
     List<Mutation> puts = new ArrayList<>();
     java.util.Set<java.nio.ByteBuffer> seen = new java.util.HashSet<>();
@@ -373,7 +448,8 @@ public final class EngineStateMachine
    * thread: while this member leads and serves, a key only ever leaves that state.
    */
   public boolean isUnknown(byte[] key) {
-    return unknown.size() > 0 && unknown.lookup(key) != null;
+    return (unknown.size() > 0 && unknown.lookup(key) != null)
+        || (draining && store.get(key) != null);
   }
 
   /**
@@ -382,6 +458,7 @@ public final class EngineStateMachine
    * them this member knows of. Node loop thread.
    */
   public long newestUnknownIndex(List<byte[]> keys) {
+    finishDrain();
     long newest = 0;
     for (byte[] key : keys) {
       WitnessTable.Timestamp t = unknown.lookup(key);
@@ -403,7 +480,7 @@ public final class EngineStateMachine
       throw new IllegalArgumentException("capturing " + meta + " beyond the applied index "
           + appliedIndex);
     }
-    boolean keysOnly = keysOnlyImages || unknown.size() > 0;
+    boolean keysOnly = keysOnlyImages || unknown.size() > 0 || draining;
     captured = images.capture(meta, keysOnly, (out, c) -> walkState(out, meta, keysOnly, c));
     return captured;
   }
@@ -536,6 +613,7 @@ public final class EngineStateMachine
   public void restoreFrom(ImageFile image) {
     long t0 = System.nanoTime();
     abandonCapture();
+    draining = false; // the store is emptied below (or left behind, for a backup)
     unknown.clear();
     unknown.reclaim();
     unknownCursor = 0;

@@ -316,6 +316,7 @@ final class ValueRecovery {
     }
     this.warmEpisode = 0;
     this.warmRequestId = 0;
+    stateMachine.finishDrain(); // every key it held when it last led is in the table from here
     this.startedAtNanos = stateMachine.unknownKeyCount() > 0 ? nowNanos : 0;
     this.leading = true;
     installStagedReadAfterWitnessForm();

@@ -92,6 +92,92 @@ class EngineStateMachineTest {
     }
   }
 
+  /** A witness that led, holding {@code held} values k0..k(held-1) written at 2/1. */
+  private static EngineStateMachine ledWith(MapKvStore store, int held) {
+    EngineStateMachine witness = new EngineStateMachine(store);
+    Mutation[] puts = new Mutation[held];
+    for (int i = 0; i < held; i++) {
+      puts[i] = Mutation.put(b("k" + i), b("v" + i));
+    }
+    witness.apply(write(2, 1, puts));
+    return witness;
+  }
+
+  /**
+   * A witness that led and follows again moves the keys it held into the table a few pages per
+   * entry it applies in witness form (a 4 M-key store moved at once stood its event loop still
+   * for 5.3 s). Meanwhile every key it held reads unknown, never its old value nor absent; a newer
+   * witness-form write keeps its newer timestamp; and the store is emptied once the last key moved.
+   */
+  @Test
+  void aWitnessThatLedMovesItsKeysIntoTheTableOverTheEntriesThatFollow() {
+    MapKvStore store = new MapKvStore();
+    int held = 5 * EngineStateMachine.DRAIN_KEYS_PER_ENTRY + 7;
+    try (EngineStateMachine witness = ledWith(store, held)) {
+      witness.apply(write(3, 2, Mutation.put(b("other"), b("x"))).elide());
+      assertThat(witness.draining()).isTrue();
+      assertThat(store.keyCount()).as("one step moved, the store not emptied yet").isEqualTo(held);
+      assertThat(witness.unknownKeyCount()).as("a step's worth of keys, not all")
+          .isBetween((long) EngineStateMachine.DRAIN_KEYS_PER_ENTRY, (long) held - 1);
+      for (int i = 0; i < held; i++) {
+        EngineStateMachine.Read r = witness.read(b("k" + i));
+        assertThat(r.value()).as("k%d: no value held while leading is served", i).isNull();
+        assertThat(r.unknown()).as("k%d: unknown, not absent", i).isTrue();
+        assertThat(witness.isUnknown(b("k" + i))).isTrue();
+      }
+      assertThat(witness.read(b("never")).unknown()).isFalse();
+      witness.apply(write(3, 3, Mutation.put(b("k" + (held - 1)), b("newer"))).elide());
+      long index = 3;
+      while (witness.draining()) {
+        witness.apply(write(3, ++index, Mutation.put(b("other"), b("x"))).elide());
+        assertThat(index).as("the move ends within a few entries").isLessThan(20);
+      }
+      assertThat(store.keyCount()).isZero();
+      assertThat(witness.unknownKeyCount()).isEqualTo(held + 1); // and "other"
+      assertThat(witness.newestUnknownIndex(List.of(b("k" + (held - 1)))))
+          .as("the newer write's timestamp, not the move's").isEqualTo(3);
+      assertThat(witness.newestUnknownIndex(List.of(b("k0")))).isEqualTo(2);
+    }
+  }
+
+  /**
+   * What needs every unknown key or writes the store finishes the move at once: listing the
+   * unknown keys (a new primary's recovery), installing a pulled value, a full entry.
+   */
+  @Test
+  void listingInstallingOrAFullEntryFinishesTheMoveFirst() {
+    int held = 3 * EngineStateMachine.DRAIN_KEYS_PER_ENTRY;
+    MapKvStore listed = new MapKvStore();
+    try (EngineStateMachine witness = ledWith(listed, held)) {
+      witness.apply(write(3, 2, Mutation.put(b("other"), b("x"))).elide());
+      assertThat(witness.draining()).isTrue();
+      Set<String> keys = new HashSet<>();
+      for (byte[] k : witness.unknownKeys(held + 10)) {
+        keys.add(s(k));
+      }
+      assertThat(keys).hasSize(held + 1).contains("k0", "k" + (held - 1), "other");
+      assertThat(witness.draining()).isFalse();
+      assertThat(listed.keyCount()).isZero();
+    }
+    MapKvStore written = new MapKvStore();
+    try (EngineStateMachine witness = ledWith(written, held)) {
+      witness.apply(write(3, 2, Mutation.put(b("other"), b("x"))).elide());
+      witness.apply(write(4, 3, Mutation.put(b("k1"), b("full"))));
+      assertThat(witness.draining()).isFalse();
+      assertThat(s(witness.read(b("k1")).value().value())).isEqualTo("full");
+      assertThat(witness.read(b("k2")).unknown()).as("not the value held while leading").isTrue();
+      assertThat(written.keyCount()).isEqualTo(1);
+    }
+    MapKvStore installed = new MapKvStore();
+    try (EngineStateMachine witness = ledWith(installed, held)) {
+      witness.apply(write(3, 2, Mutation.put(b("other"), b("x"))).elide());
+      assertThat(witness.installPulled(b("k5"), true, b("pulled"), 0, 2)).isTrue();
+      assertThat(witness.draining()).isFalse();
+      assertThat(s(witness.read(b("k5")).value().value())).isEqualTo("pulled");
+      assertThat(witness.read(b("k6")).unknown()).isTrue();
+    }
+  }
+
   @Test
   void aFullDeleteOrClearMakesUnknownKeysAbsent() {
     try (EngineStateMachine witness = new EngineStateMachine(new MapKvStore())) {

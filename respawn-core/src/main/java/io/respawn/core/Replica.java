@@ -1958,7 +1958,7 @@ public final class Replica {
     if (status != Status.LEADER) {
       return;
     }
-    boolean anyUnflushed = config.variant() == Variant.COMMIT_WITHOUT_BACKUP;
+    boolean everyMatchCounts = config.variant() == Variant.COMMIT_WITHOUT_BACKUP;
     NodeId[] voters = membership.voterIds();
     long[] match = quorumScratch(voters.length);
     for (int i = 0; i < voters.length; i++) {
@@ -1966,7 +1966,7 @@ public final class Replica {
       long held;
       if (id.equals(self)) {
         held = log.persistedIndex();
-      } else if (anyUnflushed || isDurabilityNamed(id)) {
+      } else if (everyMatchCounts || isDurabilityNamed(id)) {
         held = matchOf(id);
       } else {
         held = Math.min(matchOf(id), flushedOf(id));

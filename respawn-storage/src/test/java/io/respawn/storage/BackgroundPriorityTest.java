@@ -7,16 +7,47 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
-/** On Linux a thread that lowers itself runs at nice 10 and the others keep theirs. */
+/**
+ * On Linux a thread that lowers itself runs at nice 10, one that idles itself under SCHED_IDLE, and
+ * the others keep theirs.
+ */
 class BackgroundPriorityTest {
 
-  /** The calling thread's nice value, from field 19 of {@code /proc/thread-self/stat}. */
-  static int niceOfCurrentThread() throws Exception {
+  /** Field {@code n} (1-based, as proc(5) counts) of {@code /proc/thread-self/stat}. */
+  static int statFieldOfCurrentThread(int n) throws Exception {
     String stat = Files.readString(Path.of("/proc/thread-self/stat"));
     String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    return Integer.parseInt(fields[16]); // field 19 overall; fields[0] is field 3 (state)
+    return Integer.parseInt(fields[n - 3]); // fields[0] is field 3 (state)
+  }
+
+  /** The calling thread's nice value, field 19. */
+  static int niceOfCurrentThread() throws Exception {
+    return statFieldOfCurrentThread(19);
+  }
+
+  /** The calling thread's scheduling policy, field 41 (0 normal, 5 SCHED_IDLE). */
+  static int policyOfCurrentThread() throws Exception {
+    return statFieldOfCurrentThread(41);
+  }
+
+  /** What {@code change} returned on a new thread, and stat field {@code n} there afterwards. */
+  private static int[] changedOnNewThread(BooleanSupplier change, int n) throws Exception {
+    AtomicInteger field = new AtomicInteger(Integer.MIN_VALUE);
+    AtomicReference<Boolean> did = new AtomicReference<>();
+    Thread t = new Thread(() -> {
+      did.set(change.getAsBoolean());
+      try {
+        field.set(statFieldOfCurrentThread(n));
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    t.start();
+    t.join();
+    return new int[] {Boolean.TRUE.equals(did.get()) ? 1 : 0, field.get()};
   }
 
   @Test
@@ -24,28 +55,10 @@ class BackgroundPriorityTest {
     assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "Linux only");
     int before = niceOfCurrentThread();
     assumeTrue(before <= BackgroundPriority.NICE, "runs at nice " + before + " already");
-    AtomicInteger lowered = new AtomicInteger(Integer.MIN_VALUE);
-    AtomicReference<Boolean> did = new AtomicReference<>();
-    Thread t = new Thread(() -> {
-      did.set(BackgroundPriority.lowerCurrentThread());
-      try {
-        lowered.set(niceOfCurrentThread());
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
-    t.start();
-    t.join();
-    assertThat(did.get()).isTrue();
-    assertThat(lowered.get()).isEqualTo(BackgroundPriority.NICE);
+    int[] after = changedOnNewThread(BackgroundPriority::lowerCurrentThread, 19);
+    assertThat(after[0]).as("lowered").isEqualTo(1);
+    assertThat(after[1]).isEqualTo(BackgroundPriority.NICE);
     assertThat(niceOfCurrentThread()).as("the caller's own thread is untouched").isEqualTo(before);
-  }
-
-  /** The calling thread's scheduling policy, field 41 of {@code /proc/thread-self/stat}. */
-  static int policyOfCurrentThread() throws Exception {
-    String stat = Files.readString(Path.of("/proc/thread-self/stat"));
-    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    return Integer.parseInt(fields[38]); // field 41 overall
   }
 
   @Test
@@ -54,20 +67,9 @@ class BackgroundPriorityTest {
     assumeTrue(BackgroundPriority.IDLE_POLICY, "turned off for this run");
     int before = policyOfCurrentThread();
     assumeTrue(before == 0, "runs under policy " + before + " already");
-    AtomicInteger policy = new AtomicInteger(Integer.MIN_VALUE);
-    AtomicReference<Boolean> did = new AtomicReference<>();
-    Thread t = new Thread(() -> {
-      did.set(BackgroundPriority.idleCurrentThread());
-      try {
-        policy.set(policyOfCurrentThread());
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
-    t.start();
-    t.join();
-    assertThat(did.get()).isTrue();
-    assertThat(policy.get()).as("SCHED_IDLE").isEqualTo(5);
+    int[] after = changedOnNewThread(BackgroundPriority::idleCurrentThread, 41);
+    assertThat(after[0]).as("idled").isEqualTo(1);
+    assertThat(after[1]).as("SCHED_IDLE").isEqualTo(5);
     assertThat(policyOfCurrentThread()).as("the caller's own thread is untouched").isEqualTo(0);
   }
 

@@ -32,8 +32,9 @@ import java.util.List;
  * A rehearsal of a takeover's value recovery, run once in the background after a witness or a
  * backup starts, on scratch stores of its own: a scratch backup store (in a scratch directory)
  * takes {@link #KEYS_PER_ROUND} writes, a scratch witness state applies them keys-only, and then
- * the witness recovers every value from the backup the way a new primary does (BatchPull scan,
- * priority pulls, every message through the value-pull codec), and reads them back.
+ * the witness recovers every value from the backup the way a new primary does (BatchPull scan in
+ * small chunks, priority pulls asked for by the witness as GETs of keys not copied yet do, every
+ * message through the value-pull codec), and reads them back.
  *
  * <p>Why: a witness holds keys only and a backup answers pulls only during a recovery, so
  * neither has run that code when the primary dies, and the JVM compiles it while the clients
@@ -68,6 +69,18 @@ final class TakeoverRehearsal {
   static final int VALUE_BYTES = 496;
   /** Keys asked for by one priority pull of the rehearsal. */
   private static final int PRIORITY_KEYS = 8;
+  /**
+   * Log bytes per BatchPull chunk in the rehearsal: a round's ~2 MiB then comes in ~270 chunks,
+   * not ~9, so the code a recovery runs once per chunk is compiled too. (A new primary's compile
+   * log after an election showed ValueRecovery, ValuePull and CopyPace methods compiled at the
+   * first tier only then: the rehearsal had run them a few dozen times.)
+   */
+  static final int CHUNK_BYTES = 8 << 10;
+  /**
+   * Keys the rehearsing witness asks for one by one ({@link ValueRecovery#pullNow}, as a GET of
+   * a key not copied yet does) in each pass of its recovery, while they are still unknown.
+   */
+  private static final int PULLS_PER_PASS = 8;
   /**
    * Wait after the member starts before rehearsing: a restarted member first replays its log
    * tail and catches up, which the rehearsal's core of CPU must not slow down.
@@ -124,8 +137,10 @@ final class TakeoverRehearsal {
         ArrayDeque<PullMessage> toWitness = new ArrayDeque<>();
         try (PullAnswers answers = new PullAnswers(BACKUP, store.backup(),
             m -> toWitness.add(throughCodec(m)))) {
+          long[] clock = {0};
           ValueRecovery recovery = new ValueRecovery(WITNESS, witness,
-              m -> toBackup.add(throughCodec(m)), RecoveryMode.ONLINE);
+              m -> toBackup.add(throughCodec(m)), RecoveryMode.ONLINE)
+              .chunkBytes(CHUNK_BYTES).clock(() -> clock[0]);
           // priority pulls first, as GETs of keys not copied yet ask for them
           for (int i = 1; i + PRIORITY_KEYS <= KEYS_PER_ROUND; i += KEYS_PER_ROUND / 64) {
             List<byte[]> keys = new java.util.ArrayList<>(PRIORITY_KEYS);
@@ -137,9 +152,20 @@ final class TakeoverRehearsal {
           }
           recovery.start(List.of(BACKUP), 2, 0);
           long now = 0;
+          int asked = 0;
           for (int pass = 0; recovery.active() && pass < 1_000_000; pass++) {
             now += 1_000_000; // a millisecond a pass: the online copy is paced in time
+            clock[0] = now;
             recovery.tick(now);
+            // GETs of keys not copied yet, each waiting for its own priority pull (the witness's
+            // side of it: pullNow, the reply's install, the latency it reports to the pace)
+            for (int k = 0; k < PULLS_PER_PASS && asked < KEYS_PER_ROUND; k++) {
+              byte[] wanted = key(KEYS_PER_ROUND - asked++);
+              if (witness.isUnknown(wanted)) {
+                recovery.pullNow(List.of(wanted));
+                priority++;
+              }
+            }
             while (!toBackup.isEmpty()) {
               answers.offer(toBackup.poll());
             }

@@ -112,6 +112,8 @@ final class ValueRecovery {
   static final int REPLY_BYTES_MAX = 4 << 20;
   /** Log bytes the backup reads for one BatchPull chunk. */
   static final int BATCH_CHUNK_BYTES = 256 << 10;
+  /** Log bytes per BatchPull chunk asked for: {@link #BATCH_CHUNK_BYTES}, less in a rehearsal. */
+  private int chunkBytes = BATCH_CHUNK_BYTES;
   /**
    * Chunks one BatchPull request asks for, unless a priority pull waits while priority pulls take
    * longer than the copy's target ({@link CopyPace#targetNanos}; then one).
@@ -268,6 +270,19 @@ final class ValueRecovery {
 
   RecoveryMode mode() {
     return mode;
+  }
+
+  /**
+   * The takeover rehearsal: asks for chunks of {@code bytes} instead of {@link
+   * #BATCH_CHUNK_BYTES}, so that its few thousand keys come in hundreds of chunks and the code run
+   * once per chunk is compiled before a real recovery needs it.
+   */
+  ValueRecovery chunkBytes(int bytes) {
+    if (bytes <= 0) {
+      throw new IllegalArgumentException("chunk bytes " + bytes);
+    }
+    this.chunkBytes = bytes;
+    return this;
   }
 
   /** Tests: the clock priority pulls sent from {@link #pullNow} are stamped with. */
@@ -647,15 +662,15 @@ final class ValueRecovery {
         return; // paced: the rate says not yet
       }
       chunks = onlineChunks();
-      batchNextSendAtNanos = nowNanos + pace.gapNanos((long) chunks * BATCH_CHUNK_BYTES);
+      batchNextSendAtNanos = nowNanos + pace.gapNanos((long) chunks * chunkBytes);
     }
     batchRequestId = requestId.incrementAndGet();
     batchHeardAtNanos = nowNanos;
     batchSentAtNanos = nowNanos;
     // The copy's unpaced rate (the pace's floor) is measured on the logs' sequential chunks.
-    batchAskedBytes = popular ? 0 : (long) chunks * BATCH_CHUNK_BYTES;
+    batchAskedBytes = popular ? 0 : (long) chunks * chunkBytes;
     send.accept(new BatchPull(self, batchSource, batchRequestId, term, batchCursor, chunks,
-        BATCH_CHUNK_BYTES));
+        chunkBytes));
   }
 
   /**
@@ -668,7 +683,7 @@ final class ValueRecovery {
     if (priorityWaits()) {
       return 1;
     }
-    double perTenth = pace.bytesPerSecond() / 10 / BATCH_CHUNK_BYTES;
+    double perTenth = pace.bytesPerSecond() / 10 / chunkBytes;
     return (int) Math.clamp((long) perTenth, 1, BATCH_CHUNKS_IN_FLIGHT);
   }
 
@@ -685,7 +700,7 @@ final class ValueRecovery {
   private void cancelBatch() {
     if (batchSource != null && background == Background.BATCH && !batchCursor.isDone()) {
       send.accept(new BatchPull(self, batchSource, requestId.incrementAndGet(), 0, batchCursor,
-          1, BATCH_CHUNK_BYTES));
+          1, chunkBytes));
     }
     batchSource = null;
     batchRequestId = 0;
@@ -940,7 +955,7 @@ final class ValueRecovery {
     warmRequestId = requestId.incrementAndGet();
     warmHeardAtNanos = nowNanos;
     send.accept(new BatchPull(self, warmSource, warmRequestId, warmTerm, warmCursor,
-        BATCH_CHUNKS_IN_FLIGHT, BATCH_CHUNK_BYTES));
+        BATCH_CHUNKS_IN_FLIGHT, chunkBytes));
   }
 
   private void onWarmUpReply(BatchPullReply reply, long nowNanos) {
@@ -970,7 +985,7 @@ final class ValueRecovery {
   private void cancelWarmUp(String why) {
     if (warmSource != null && !warmCursor.isDone()) {
       send.accept(new BatchPull(self, warmSource, requestId.incrementAndGet(), 0, warmCursor, 1,
-          BATCH_CHUNK_BYTES));
+          chunkBytes));
     }
     warmUpsCancelled++;
     dropStaged("proactive recovery cancelled: " + why);

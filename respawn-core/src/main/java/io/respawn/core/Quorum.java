@@ -26,11 +26,16 @@ final class Quorum {
     Set<NodeId> out = new LinkedHashSet<>();
     for (Membership.Member m : half) {
       if (m.voting() && m.role() == Role.BACKUP) {
-        NodeId sub = standIns.get(m.id());
-        out.add(sub != null ? sub : m.id());
+        out.add(requiredAckFor(m.id(), standIns));
       }
     }
     return out;
+  }
+
+  /** The member whose ack a write needs for voting backup {@code backup}: it, or its stand-in. */
+  static NodeId requiredAckFor(NodeId backup, Map<NodeId, NodeId> standIns) {
+    NodeId sub = standIns.isEmpty() ? null : standIns.get(backup);
+    return sub != null ? sub : backup;
   }
 
   static boolean isMajority(List<Membership.Member> half, Set<NodeId> yes) {
@@ -158,8 +163,9 @@ final class Quorum {
         continue;
       }
       for (int b : membership.halfBackups(h)) {
-        NodeId sub = standIns.isEmpty() ? null : standIns.get(membership.voterIds()[b]);
-        int j = sub == null ? b : membership.voterIndex(sub);
+        NodeId backup = membership.voterIds()[b];
+        NodeId ack = requiredAckFor(backup, standIns);
+        int j = ack == backup ? b : membership.voterIndex(ack);
         if (j < 0 || byVoter[j] < x) {
           return false;
         }

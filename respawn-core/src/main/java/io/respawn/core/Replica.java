@@ -1749,18 +1749,12 @@ public final class Replica {
     for (List<Membership.Member> half : membership.halves()) {
       for (Membership.Member m : half) {
         if (m.voting() && m.role() == Role.BACKUP) {
-          NodeId req = requiredAckFor(m.id());
+          NodeId req = Quorum.requiredAckFor(m.id(), standIns);
           cap = Math.min(cap, req.equals(self) ? log.flushedIndex() : flushedOf(req));
         }
       }
     }
     return cap;
-  }
-
-  /** The member whose ack a write needs for voting backup {@code backup}: it, or its stand-in. */
-  private NodeId requiredAckFor(NodeId backup) {
-    NodeId sub = standIns.isEmpty() ? null : standIns.get(backup);
-    return sub != null ? sub : backup;
   }
 
   /**
@@ -1773,7 +1767,8 @@ public final class Replica {
     }
     for (List<Membership.Member> half : membership.halves()) {
       for (Membership.Member m : half) {
-        if (m.voting() && m.role() == Role.BACKUP && requiredAckFor(m.id()).equals(id)) {
+        if (m.voting() && m.role() == Role.BACKUP
+            && Quorum.requiredAckFor(m.id(), standIns).equals(id)) {
           return true;
         }
       }

@@ -1,6 +1,8 @@
 package io.respawn.storage;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
@@ -61,12 +63,11 @@ public final class BackgroundPriority {
   static final boolean IDLE_POLICY =
       Boolean.parseBoolean(System.getProperty("respawn.idleBackground", "true"));
   /** Null where unavailable: such threads then get nice {@value #NICE} instead. */
-  private static final MethodHandle SCHED_SETSCHEDULER = GETTID == null ? null
-      : LinuxCalls.function("sched_setscheduler", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-          ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+  private static final MethodHandle SCHED_SETSCHEDULER = LinuxCalls.function(
+      "sched_setscheduler", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+          ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
   /** {@code struct sched_param} with priority 0, the only one SCHED_IDLE takes; never written. */
-  private static final java.lang.foreign.MemorySegment IDLE_PARAM =
-      java.lang.foreign.Arena.global().allocate(ValueLayout.JAVA_INT);
+  private static final MemorySegment IDLE_PARAM = Arena.global().allocate(ValueLayout.JAVA_INT);
 
   private BackgroundPriority() {}
 

@@ -30,13 +30,13 @@ public final class Frames {
   private Frames() {}
 
   /**
-   * Seals the body {@code w} wrote ({@link BodyWriter#forFrame}) into a frame in its own buffer:
-   * header before the body, CRC after it; returns that buffer ready to read. A writer without
-   * room for the header is copied ({@link #frame(int, ByteBuffer)}). The writer is spent.
+   * Seals the body {@code w} wrote into a frame in {@code w}'s own buffer: header before the body,
+   * CRC after it; returns that buffer ready to read. {@code w} must come from {@link
+   * BodyWriter#forFrame} (room for the header) and is spent.
    */
   static ByteBuffer frame(int type, BodyWriter w) {
     if (w.start() != HEADER_BYTES) {
-      return frame(type, w.done());
+      throw new IllegalArgumentException("a frame's body writer must keep room for its header");
     }
     ByteBuffer out = w.buffer(TRAILER_BYTES);
     int n = out.position() - HEADER_BYTES;
@@ -47,15 +47,15 @@ public final class Frames {
     return out.flip();
   }
 
-  /** Wraps {@code body} (position to limit) into a frame; returns a buffer ready to read. */
+  /**
+   * Wraps {@code body} (position to limit, which it consumes) into a frame; returns a buffer
+   * ready to read.
+   */
   static ByteBuffer frame(int type, ByteBuffer body) {
-    int n = body.remaining();
-    ByteBuffer out = ByteBuffer.allocate(HEADER_BYTES + n + TRAILER_BYTES);
-    out.put((byte) VERSION).put((byte) type).putInt(n).put(body);
-    CRC32C crc = new CRC32C();
-    crc.update(out.array(), 0, HEADER_BYTES + n);
-    out.putInt((int) crc.getValue());
-    return out.flip();
+    BodyWriter w = BodyWriter.forFrame(body.remaining());
+    w.bytes(body);
+    body.position(body.limit());
+    return frame(type, w);
   }
 
   /**

@@ -50,21 +50,6 @@ public final class RespawnServer implements AutoCloseable {
   /** How long an idle event loop polls before blocking (see SpinningSelectStrategy). */
   private static final long IO_SPIN_NANOS = Long.getLong("respawn.ioSpinNanos", 20_000);
 
-  /**
-   * Whether the server collects its heap once before it listens, so that its start-up state
-   * (classes' statics, command tables, buffers: about 6 MB of small objects) sits in the old
-   * generation before the first request. Otherwise the first two young collections while serving
-   * copy it (to a survivor space, then into the old generation): 20-25 ms each, far longer than
-   * every later one (under 1 ms), which copies only requests in flight. The collection happens
-   * before the port opens, so no client waits for it. Off unless {@code
-   * -Drespawn.tenureAtStart=true} (the launcher's default): a JVM that starts many servers, a
-   * test run, would pay a full collection of its whole heap for each. Once per JVM: a later
-   * server (a witness's scratch server rehearsing a takeover) finds the start-up state tenured.
-   */
-  static final boolean TENURE_AT_START = Boolean.getBoolean("respawn.tenureAtStart");
-  private static final java.util.concurrent.atomic.AtomicBoolean START_UP_TENURED =
-      new java.util.concurrent.atomic.AtomicBoolean();
-
   private final ServerConfig config;
   private final KvStore store;
   private final CommandLoop commandLoop;
@@ -245,9 +230,7 @@ public final class RespawnServer implements AutoCloseable {
               RespPipeline.install(ch.pipeline(), loop, registry, config.limits());
             }
           });
-      if (TENURE_AT_START && START_UP_TENURED.compareAndSet(false, true)) {
-        tenureStartUpState();
-      }
+      StartUpTenure.onceBeforeListening();
       Channel channel = bootstrap.bind(new InetSocketAddress(config.bindHost(), config.port()))
           .sync().channel();
       RespawnServer server =
@@ -266,14 +249,6 @@ public final class RespawnServer implements AutoCloseable {
       store.close();
       throw e;
     }
-  }
-
-  /** A full collection: everything alive now moves to the old generation (see TENURE_AT_START). */
-  @SuppressWarnings("java:S1215") // an explicit collection is the point, once, before serving
-  private static void tenureStartUpState() {
-    long start = System.nanoTime();
-    System.gc();
-    log.debug("start-up state tenured in {} ms", (System.nanoTime() - start) / 1_000_000);
   }
 
   /** The port actually bound (differs from the config's when it asked for 0). */

@@ -46,6 +46,11 @@ public final class NodeCommand implements Callable<Integer> {
       System.err.println("respawn: config file " + config + ": " + e.getMessage());
       return 2;
     }
+    return DeferredServe.defer(() -> serve(shard));
+  }
+
+  /** Runs the member until a signal or SHUTDOWN: 0 after a clean stop, 2 or 1 if it cannot start. */
+  private static int serve(ShardConfig shard) throws Exception {
     CountDownLatch stop = new CountDownLatch(1);
     Signal.handle(new Signal("TERM"), s -> stop.countDown());
     Signal.handle(new Signal("INT"), s -> stop.countDown());

@@ -33,14 +33,24 @@ public final class RespawnCommand implements Runnable {
   }
 
   public static void main(String[] args) {
+    if (System.getProperty(NETTY_JFR) == null) {
+      // Netty's allocator asks at class initialization whether Flight Recorder is available, which
+      // initializes JFR's event metadata: ~114 classes and ~20,000 objects of start-up state that
+      // every young collection then copies until tenured. -Dio.netty.jfr.enabled=true restores
+      // Netty's buffer events for a recording.
+      System.setProperty(NETTY_JFR, "false");
+    }
     if (System.getProperty("io.netty.leakDetection.level") == null) {
       // Leak tracking wraps every aggregated argument buffer; tests keep it, production need not.
       io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
     }
     // Before any hot code is compiled: see SegmentKinds for the deoptimization storm it prevents.
     io.respawn.storage.memory.SegmentKinds.loadAll();
-    System.exit(newCommandLine().execute(args));
+    // A serving command defers its run until the command line is garbage (DeferredServe).
+    System.exit(DeferredServe.runPending(newCommandLine().execute(args)));
   }
+
+  private static final String NETTY_JFR = "io.netty.jfr.enabled";
 
   /** The configured command line (tests call this to check parsing and validation). */
   public static CommandLine newCommandLine() {

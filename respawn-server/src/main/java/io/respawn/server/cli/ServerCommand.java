@@ -47,11 +47,6 @@ public class ServerCommand implements Callable<Integer> {
           + "refused when written", config.limits().bulkLengthMax(), storage.valueBytesMax());
     }
 
-    CountDownLatch stop = new CountDownLatch(1);
-    // Handling the signals ourselves (instead of a shutdown hook) lets us exit 0 after a clean stop.
-    Signal.handle(new Signal("TERM"), s -> stop.countDown());
-    Signal.handle(new Signal("INT"), s -> stop.countDown());
-
     if (java.nio.file.Files.exists(config.dataDir().resolve(
         io.respawn.storage.solo.VolumeFormat.epochFile(0)))) {
       // Its stores change hands by promotion; only the fenced solo node may serve one.
@@ -59,6 +54,15 @@ public class ServerCommand implements Callable<Integer> {
           + "respawn solo --data " + config.dataDir());
       return 2;
     }
+    return DeferredServe.defer(() -> serve(config, mirror));
+  }
+
+  /** Runs the server until a signal or SHUTDOWN: 0 after a clean stop, 2 or 1 if it cannot start. */
+  private static int serve(ServerConfig config, MirrorSettings mirror) throws Exception {
+    CountDownLatch stop = new CountDownLatch(1);
+    // Handling the signals ourselves (instead of a shutdown hook) lets us exit 0 after a clean stop.
+    Signal.handle(new Signal("TERM"), s -> stop.countDown());
+    Signal.handle(new Signal("INT"), s -> stop.countDown());
     RespawnServer server;
     try {
       server = RespawnServer.start(config, mirror == null ? null : mirror.newSite());

@@ -165,21 +165,23 @@ PY
   tail -n +2 "$csv" | awk -F, '{printf "| %s | %s | %s | %s | %s–%s | %s | %s |\n", $1, $2, $3, $4, $8, $9, $5, $6}'
 } | tee "$out/redis-compare.md"
 # Respawn's stop-the-world GC pauses over the whole run (warm-up included), for reading its
-# slow rounds; and the same without the one collection the server makes before it listens
-# (GC(0), "System.gc()": its start-up state moved to the old generation; no client can wait
-# for it).
+# slow rounds; and the same without the collections the server makes before it listens (its
+# start-up state moved to the old generation; no client can wait for them): the GC log's first
+# pauses, as many as the server's log says ("start-up state tenured by N ...").
 {
   echo
-  echo "| server | GC pauses | of them full | total ms | longest ms | start-up collection ms | while serving: pauses, total ms, longest ms |"
+  echo "| server | GC pauses | of them full | total ms | longest ms | before listening: pauses, total ms, longest ms | while serving: pauses, total ms, longest ms |"
   echo "|---|---|---|---|---|---|---|"
   for label in "${labels[@]}"; do
     gc="$work/$label-gc.log"
     [ -f "$gc" ] || continue
+    tenured="$(grep -oE 'start-up state tenured by [0-9]+' "$work/$label.log" | grep -oE '[0-9]+$' | head -1 || true)"
     { grep 'Pause' "$gc" || true; } \
-      | awk -v s="$label" -v full="$(grep -c 'Pause Full' "$gc" || true)" '
+      | awk -v s="$label" -v full="$(grep -c 'Pause Full' "$gc" || true)" -v first="${tenured:-0}" '
           { ms = $NF; sub(/ms$/, "", ms); ms += 0; n++; t += ms; if (ms > m) m = ms
-            if ($0 ~ /GC\(0\) Pause Full \(System.gc\(\)\)/) { st = ms } else { sn++; stt += ms; if (ms > sm) sm = ms } }
-          END { printf "| %s | %d | %d | %.0f | %.0f | %s | %d, %.0f, %.1f |\n", s, n, full, t, m, (st == "" ? "-" : sprintf("%.0f", st)), sn, stt, sm }'
+            id = $0; sub(/.*GC\(/, "", id); sub(/\).*/, "", id)
+            if (id + 0 < first) { sc++; st += ms; if (ms > stm) stm = ms } else { sn++; stt += ms; if (ms > sm) sm = ms } }
+          END { printf "| %s | %d | %d | %.0f | %.0f | %s | %d, %.0f, %.1f |\n", s, n, full, t, m, (sc == 0 ? "-" : sprintf("%d, %.0f, %.1f", sc, st, stm)), sn, stt, sm }'
   done
 } | tee -a "$out/redis-compare.md"
 "$root/bin/respawn" bench chart --csv "$csv" --png "$out/redis-compare.png" \

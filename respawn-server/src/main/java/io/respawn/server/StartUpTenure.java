@@ -90,7 +90,7 @@ final class StartUpTenure {
    * Allocates garbage until a collection has run (the canary, reachable only weakly, is cleared
    * by the first collection of any kind). False if none ran within {@link #GARBAGE_BYTES_MAX}.
    */
-  private static boolean youngCollection() {
+  static boolean youngCollection() {
     WeakReference<Object> canary = new WeakReference<>(new Object());
     for (long allocated = 0; allocated < GARBAGE_BYTES_MAX; allocated += GARBAGE_CHUNK_BYTES) {
       if (canary.refersTo(null)) {

@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
         RespawnCommand.VersionCommand.class,
         CommandLine.HelpCommand.class})
 public final class RespawnCommand implements Runnable {
+  private static final String NETTY_JFR = "io.netty.jfr.enabled";
 
   @picocli.CommandLine.Spec
   CommandLine.Model.CommandSpec spec;
@@ -49,8 +50,6 @@ public final class RespawnCommand implements Runnable {
     // A serving command defers its run until the command line is garbage (DeferredServe).
     System.exit(DeferredServe.runPending(newCommandLine().execute(args)));
   }
-
-  private static final String NETTY_JFR = "io.netty.jfr.enabled";
 
   /** The configured command line (tests call this to check parsing and validation). */
   public static CommandLine newCommandLine() {

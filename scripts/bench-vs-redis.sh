@@ -167,7 +167,8 @@ PY
 # Respawn's stop-the-world GC pauses over the whole run (warm-up included), for reading its
 # slow rounds; and the same without the collections the server makes before it listens (its
 # start-up state moved to the old generation; no client can wait for them): the GC log's first
-# pauses, as many as the server's log says ("start-up state tenured by N ...").
+# pauses, as many as the server's log says ("start-up state tenured by N ..."; it assumes no
+# other collection came first, and the server's default INFO log level).
 {
   echo
   echo "| server | GC pauses | of them full | total ms | longest ms | before listening: pauses, total ms, longest ms | while serving: pauses, total ms, longest ms |"

@@ -1,6 +1,7 @@
 package io.respawn.server;
 
 import java.lang.ref.WeakReference;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 final class StartUpTenure {
   private static final Logger log = LoggerFactory.getLogger(StartUpTenure.class);
-  private static final String SETTING = System.getProperty("respawn.tenureAtStart", "false");
+  private static final String SETTING =
+      System.getProperty("respawn.tenureAtStart", "false").trim().toLowerCase(Locale.ROOT);
   /** Allocation per forced young collection after which we give up (a young generation that big is a misconfiguration). */
   private static final long GARBAGE_BYTES_MAX = 8L << 30;
   private static final int GARBAGE_CHUNK_BYTES = 64 << 10;
@@ -59,8 +61,11 @@ final class StartUpTenure {
         try {
           collections = Integer.parseInt(SETTING);
         } catch (NumberFormatException e) {
-          log.warn("-Drespawn.tenureAtStart={} is neither full, false nor a number of young "
-              + "collections: start-up state left young", SETTING);
+          collections = 0;
+        }
+        if (collections < 1) {
+          log.warn("-Drespawn.tenureAtStart={} is neither full, false nor a number (at least 1) "
+              + "of young collections: start-up state left young", SETTING);
           return;
         }
         for (int i = 0; i < collections; i++) {
@@ -70,7 +75,8 @@ final class StartUpTenure {
             return;
           }
         }
-        // scripts/bench-vs-redis.sh reads the count: these are the GC log's first pauses.
+        // scripts/bench-vs-redis.sh reads the count: these are the GC log's first pauses. Whether
+        // they promoted the state depends on -XX:MaxTenuringThreshold being below the count.
         log.info("start-up state tenured by {} young collections in {} ms", collections,
             sinceMillis(start));
       }

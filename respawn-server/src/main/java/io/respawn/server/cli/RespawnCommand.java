@@ -51,8 +51,13 @@ public final class RespawnCommand implements Runnable {
     System.exit(DeferredServe.runPending(newCommandLine().execute(args)));
   }
 
-  /** The configured command line (tests call this to check parsing and validation). */
+  /**
+   * The configured command line (tests call this to check parsing and validation). Executing a
+   * serving command ({@code server}, {@code node}) on it checks the flags and returns; the server
+   * itself runs only from {@link #main} (see {@link DeferredServe}).
+   */
   public static CommandLine newCommandLine() {
+    DeferredServe.forget();
     return new CommandLine(new RespawnCommand()).setCaseInsensitiveEnumValuesAllowed(true);
   }
 

@@ -32,7 +32,10 @@ final class StartUpTenure {
   private static final Logger log = LoggerFactory.getLogger(StartUpTenure.class);
   private static final String SETTING =
       System.getProperty("respawn.tenureAtStart", "false").trim().toLowerCase(Locale.ROOT);
-  /** Allocation per forced young collection after which we give up (a young generation that big is a misconfiguration). */
+  /**
+   * Garbage allocated for one forced collection after which we give up (a young generation that
+   * big is a misconfiguration).
+   */
   private static final long GARBAGE_BYTES_MAX = 8L << 30;
   private static final int GARBAGE_CHUNK_BYTES = 64 << 10;
   private static final AtomicBoolean DONE = new AtomicBoolean();
@@ -98,14 +101,14 @@ final class StartUpTenure {
    */
   static boolean youngCollection() {
     WeakReference<Object> canary = new WeakReference<>(new Object());
-    for (long allocated = 0; allocated < GARBAGE_BYTES_MAX; allocated += GARBAGE_CHUNK_BYTES) {
-      if (canary.refersTo(null)) {
+    for (long allocated = 0; !canary.refersTo(null); allocated += GARBAGE_CHUNK_BYTES) {
+      if (allocated >= GARBAGE_BYTES_MAX) {
         sink = null;
-        return true;
+        return false;
       }
       sink = new byte[GARBAGE_CHUNK_BYTES];
     }
     sink = null;
-    return canary.refersTo(null);
+    return true;
   }
 }

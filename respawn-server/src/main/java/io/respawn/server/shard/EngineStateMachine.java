@@ -300,8 +300,8 @@ public final class EngineStateMachine
 
   /** Ends a drain in progress at once (see {@link #applyTimestamps}). Node loop thread. */
   void finishDrain() {
-    while (draining) {
-      drainSome(Integer.MAX_VALUE);
+    if (draining) {
+      drainSome(Integer.MAX_VALUE); // scans to the store's end, then empties it
       unknown.reclaim();
     }
   }

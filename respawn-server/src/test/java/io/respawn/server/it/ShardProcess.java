@@ -144,9 +144,13 @@ final class ShardProcess implements AutoCloseable {
     return -1;
   }
 
+  /**
+   * The last lines of every member's log: the members {@code respawn up} started and any member
+   * a test added beside them ({@code node-N} directories after theirs, e.g. a replacement).
+   */
   String memberLogs() {
     StringBuilder b = new StringBuilder();
-    for (int m = 1; m <= members; m++) {
+    for (int m = 1; m <= members || Files.isDirectory(data.resolve("node-" + m)); m++) {
       Path log = data.resolve("node-" + m).resolve("respawn.log");
       try {
         List<String> lines = Files.exists(log) ? Files.readAllLines(log) : List.of();

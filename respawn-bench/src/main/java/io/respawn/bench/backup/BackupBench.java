@@ -1,5 +1,6 @@
 package io.respawn.bench.backup;
 
+import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.bench.CsvChart;
 import io.respawn.bench.LocalJedis;
 import io.respawn.storage.backup.BackupConfig;
@@ -9,7 +10,6 @@ import io.respawn.storage.backup.PopularitySampler;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -381,10 +381,7 @@ public final class BackupBench implements Callable<Integer> {
     if (redisServer.equals("none")) {
       return Double.NaN;
     }
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = LoopbackPorts.free();
     Process redis;
     try {
       redis = new ProcessBuilder(redisServer, "--port", String.valueOf(port), "--bind", "127.0.0.1",

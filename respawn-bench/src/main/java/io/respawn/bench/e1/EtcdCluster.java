@@ -1,5 +1,6 @@
 package io.respawn.bench.e1;
 
+import io.respawn.server.shard.LoopbackPorts;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import java.io.IOException;
@@ -30,9 +31,10 @@ final class EtcdCluster implements AutoCloseable {
   private EtcdCluster(LocalProcesses processes, Path dir) throws IOException, InterruptedException {
     List<String> peerUrls = new ArrayList<>();
     StringBuilder initial = new StringBuilder();
+    int firstPort = LoopbackPorts.freeRange(2 * MEMBERS, 0); // a client and a peer port each
     for (int i = 1; i <= MEMBERS; i++) {
-      int clientPort = LocalProcesses.freePortRange(1, 0);
-      int peerPort = LocalProcesses.freePortRange(1, 0);
+      int clientPort = firstPort + 2 * (i - 1);
+      int peerPort = clientPort + 1;
       clientUrls.add("http://127.0.0.1:" + clientPort);
       peerUrls.add("http://127.0.0.1:" + peerPort);
       initial.append(i > 1 ? "," : "").append("e1-").append(i).append('=')

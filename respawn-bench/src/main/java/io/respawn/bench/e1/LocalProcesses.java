@@ -1,13 +1,10 @@
 package io.respawn.bench.e1;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -17,7 +14,6 @@ import java.util.concurrent.TimeUnit;
  */
 final class LocalProcesses implements AutoCloseable {
   static final long STOP_TIMEOUT_MILLIS = 20_000;
-  private static final int PORT_ATTEMPTS_MAX = 200;
 
   private final Deque<Process> started = new ArrayDeque<>();
   private final Thread hook = new Thread(this::stopAll, "e1-stop-processes");
@@ -65,34 +61,6 @@ final class LocalProcesses implements AutoCloseable {
       Runtime.getRuntime().removeShutdownHook(hook);
     } catch (IllegalStateException e) {
       // already shutting down: the hook runs stopAll, which found nothing left
-    }
-  }
-
-  /**
-   * A base port {@code b} such that {@code b .. b+count-1} and, if {@code offset > 0}, {@code
-   * b+offset .. b+offset+count-1} are free on loopback now (another process may still take one
-   * before it is bound; the start then fails and says so).
-   */
-  static int freePortRange(int count, int offset) throws IOException {
-    for (int attempt = 0; attempt < PORT_ATTEMPTS_MAX; attempt++) {
-      int base = 20_000 + ThreadLocalRandom.current().nextInt(25_000);
-      boolean ok = true;
-      for (int i = 0; i < count && ok; i++) {
-        ok = isFree(base + i) && (offset == 0 || isFree(base + offset + i));
-      }
-      if (ok) {
-        return base;
-      }
-    }
-    throw new IOException("no free range of " + count + " loopback ports after "
-        + PORT_ATTEMPTS_MAX + " attempts");
-  }
-
-  private static boolean isFree(int port) {
-    try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-      return true;
-    } catch (IOException e) {
-      return false;
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.respawn.bench.e1;
 
+import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.bench.LocalJedis;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,7 +30,7 @@ final class RedisPeer {
   static RedisPeer start(LocalProcesses processes, Path dir, int primaryPort)
       throws IOException, InterruptedException {
     Files.createDirectories(dir);
-    int port = LocalProcesses.freePortRange(1, 0);
+    int port = LoopbackPorts.free();
     List<String> cmd = new ArrayList<>(List.of("redis-server",
         "--port", Integer.toString(port), "--bind", "127.0.0.1", "--dir", dir.toString(),
         "--daemonize", "no", "--save", "", "--appendonly", "yes",

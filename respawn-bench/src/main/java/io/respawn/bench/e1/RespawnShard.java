@@ -1,5 +1,6 @@
 package io.respawn.bench.e1;
 
+import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.server.shard.ShardLayout;
 import io.respawn.server.shard.ShardSupervisor;
 import java.io.IOException;
@@ -36,7 +37,7 @@ final class RespawnShard implements AutoCloseable {
   static RespawnShard start(Path dir, List<String> jvmOptions)
       throws IOException, InterruptedException {
     int members = 3;
-    int port = LocalProcesses.freePortRange(members, ShardLayout.PEER_PORT_OFFSET);
+    int port = LoopbackPorts.freeRange(members, ShardLayout.PEER_PORT_OFFSET);
     ShardLayout layout = ShardLayout.of(dir, "127.0.0.1", port, SHAPE);
     List<Path> configs = layout.prepare();
     ShardSupervisor sup = new ShardSupervisor(layout.members(),

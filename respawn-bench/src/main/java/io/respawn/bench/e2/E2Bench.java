@@ -1,13 +1,12 @@
 package io.respawn.bench.e2;
 
+import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.bench.LocalJedis;
 import io.respawn.server.shard.ShardLayout;
 import io.respawn.server.shard.ShardSupervisor;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -255,7 +254,7 @@ public final class E2Bench implements Callable<Integer> {
   }
 
   private Run runOnce(Path dir, String mode, int rep) throws Exception {
-    int port = freePortRange(3, ShardLayout.PEER_PORT_OFFSET);
+    int port = LoopbackPorts.freeRange(3, ShardLayout.PEER_PORT_OFFSET);
     ShardLayout layout = ShardLayout.of(dir, "127.0.0.1", port, "1+1+1");
     List<Path> configs = layout.prepare(Map.of("recovery", mode));
     List<String> jvm = memberJavaOpts != null
@@ -933,29 +932,6 @@ public final class E2Bench implements Callable<Integer> {
   private static void sleepUntil(long nanos) throws InterruptedException {
     for (long left; (left = nanos - System.nanoTime()) > 0; ) {
       TimeUnit.NANOSECONDS.sleep(left);
-    }
-  }
-
-  /** A base port with {@code count} free ports there and {@code offset} above (loopback). */
-  static int freePortRange(int count, int offset) throws IOException {
-    for (int attempt = 0; attempt < 200; attempt++) {
-      int base = 20_000 + ThreadLocalRandom.current().nextInt(25_000);
-      boolean ok = true;
-      for (int i = 0; i < count && ok; i++) {
-        ok = isFree(base + i) && isFree(base + offset + i);
-      }
-      if (ok) {
-        return base;
-      }
-    }
-    throw new IOException("no free range of " + count + " loopback ports after 200 attempts");
-  }
-
-  private static boolean isFree(int port) {
-    try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-      return true;
-    } catch (IOException e) {
-      return false;
     }
   }
 

@@ -1,5 +1,6 @@
 package io.respawn.bench.mirror;
 
+import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.mirror.WanLink;
 import io.respawn.server.mirror.WanRelay;
 import java.io.BufferedReader;
@@ -8,7 +9,6 @@ import java.io.InputStreamReader;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,9 +87,7 @@ final class SitePair implements AutoCloseable {
   }
 
   private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return LoopbackPorts.free();
   }
 
   private static Process server(Path data, int port, List<String> extra)

@@ -1,5 +1,6 @@
 package io.respawn.bench.solo;
 
+import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.bench.CsvChart;
 import io.respawn.server.cli.MonitorCommand;
 import io.respawn.server.solo.monitor.FailoverMode;
@@ -8,7 +9,6 @@ import io.respawn.storage.LogEngine;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.StorageConfig;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -351,10 +351,7 @@ public final class SoloBench implements Callable<Integer> {
     List<Long> recoveredMillis = new ArrayList<>();
     try {
       for (Cell c : cells) {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-          port = s.getLocalPort();
-        }
+        int port = LoopbackPorts.free();
         System.out.printf("%s timeout %s s, %s recovery: starting the monitor (load %s)%n",
             c.mode, fmt(timeoutSeconds), recovery, load());
         c.run = MonitorRun.start(c.volume, c.mode, timeoutMillis,

@@ -1,11 +1,11 @@
 package io.respawn.bench.faults;
 
+import io.respawn.server.shard.ShardLayout;
+import io.respawn.server.shard.LoopbackPorts;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
-import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -22,28 +22,6 @@ import picocli.CommandLine;
  */
 class FaultCampaignIT {
   @TempDir Path tmp;
-
-  /** A first RESP port such that it and the next two, and their peer ports, are free now. */
-  private static int freePortRange() throws IOException {
-    for (int attempt = 0; attempt < 200; attempt++) {
-      int first = 20_000 + ThreadLocalRandom.current().nextInt(20_000);
-      boolean free = true;
-      for (int i = 0; i < 3 && free; i++) {
-        for (int port : new int[] {first + i, first + i + 10_000}) {
-          try (ServerSocket s = new ServerSocket(port)) {
-            s.setReuseAddress(true);
-          } catch (IOException e) {
-            free = false;
-            break;
-          }
-        }
-      }
-      if (free) {
-        return first;
-      }
-    }
-    throw new IOException("no free port range found");
-  }
 
   private static void printMemberLogs(Path data) throws IOException {
     try (java.util.stream.Stream<Path> logs = java.nio.file.Files.find(data, 2,
@@ -62,7 +40,8 @@ class FaultCampaignIT {
     FaultCampaign campaign = new FaultCampaign();
     int exit = new CommandLine(campaign).execute("--events", Integer.toString(events),
         "--faults", "kill-primary,kill-any,pause", "--clients", "8", "--gap-ms", "1500",
-        "--data", tmp.resolve("data").toString(), "--port", Integer.toString(freePortRange()),
+        "--data", tmp.resolve("data").toString(), "--port", Integer.toString(
+            LoopbackPorts.freeRange(3, ShardLayout.PEER_PORT_OFFSET)),
         "--seed", "7");
     FaultCampaign.Result r = campaign.result();
     if (r == null || !r.check().linearizable()) {

@@ -1,10 +1,10 @@
 package io.respawn.server.it;
 
+import io.respawn.server.shard.LoopbackPorts;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,10 +34,7 @@ final class ServerProcess implements AutoCloseable {
   }
 
   static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
-    }
+    return LoopbackPorts.free();
   }
 
   /** Runs a server that is expected to refuse to start; returns its exit code and stderr. */

@@ -1,5 +1,7 @@
 package io.respawn.server.it;
 
+import io.respawn.server.shard.LoopbackPorts;
+import io.respawn.server.shard.ShardLayout;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -32,27 +34,12 @@ final class ShardProcess implements AutoCloseable {
     this.data = data;
   }
 
-  /** A first port with {@code count} free ports after it and free peer ports 10000 above. */
+  /**
+   * A first RESP port such that it and the next {@code count - 1}, and their peer ports, are free
+   * now and below the ephemeral range ({@link LoopbackPorts}).
+   */
   static int freePortRange(int count) throws IOException {
-    for (int attempt = 0; attempt < 50; attempt++) {
-      int base = 20_000 + (int) (Math.random() * 30_000);
-      boolean ok = true;
-      for (int i = 0; i < count && ok; i++) {
-        ok = isFree(base + i) && isFree(base + i + 10_000);
-      }
-      if (ok) {
-        return base;
-      }
-    }
-    throw new IOException("no free port range of " + count);
-  }
-
-  private static boolean isFree(int port) {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
+    return LoopbackPorts.freeRange(count, ShardLayout.PEER_PORT_OFFSET);
   }
 
   static ShardProcess start(Path data, int firstPort, String shape, String... extra)

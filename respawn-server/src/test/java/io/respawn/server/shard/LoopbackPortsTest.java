@@ -1,0 +1,47 @@
+package io.respawn.server.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import org.junit.jupiter.api.Test;
+
+class LoopbackPortsTest {
+  @Test
+  void aRangeAndItsPeerCopyLieBelowTheEphemeralRangeAndCanBeBound() throws Exception {
+    int low = LoopbackPorts.ephemeralLow();
+    for (int round = 0; round < 20; round++) {
+      int base = LoopbackPorts.freeRange(4, ShardLayout.PEER_PORT_OFFSET);
+      assertThat(base).isGreaterThanOrEqualTo(LoopbackPorts.BASE_MIN);
+      assertThat(base + ShardLayout.PEER_PORT_OFFSET + 3).isLessThan(low);
+      for (int i = 0; i < 4; i++) {
+        for (int port : new int[] {base + i, base + ShardLayout.PEER_PORT_OFFSET + i}) {
+          try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            assertThat(s.getLocalPort()).isEqualTo(port);
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void aPortAlreadyBoundIsNeverHandedOut() throws Exception {
+    int port = LoopbackPorts.free();
+    try (ServerSocket taken = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+      for (int round = 0; round < 2_000; round++) {
+        assertThat(LoopbackPorts.free()).isNotEqualTo(port);
+      }
+    }
+  }
+
+  @Test
+  void boundsFallBackToTheWholeSpaceOnlyWhenTheRangeCannotFitBelowTheEphemeralOnes() {
+    assertThat(LoopbackPorts.baseBounds(3, 10_000, 32_768)).containsExactly(10_000, 22_765);
+    assertThat(LoopbackPorts.baseBounds(1, 0, 32_768)).containsExactly(10_000, 32_767);
+    // A kernel whose ephemeral range starts low leaves no room below it.
+    assertThat(LoopbackPorts.baseBounds(3, 10_000, 15_000)).containsExactly(1_024, 55_533);
+    assertThatThrownBy(() -> LoopbackPorts.freeRange(0, 0))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+}

@@ -418,7 +418,10 @@ public final class NodeRuntime<R, V> {
     return flushInFlight;
   }
 
-  /** Proposals queued, appended or waiting for their DURABLE notice. */
+  /**
+   * Proposals queued, appended or waiting for their DURABLE notice (only the first two count
+   * against {@code proposalsInFlightMax}: see {@link Proposals}).
+   */
   public int proposalsInFlight() {
     return proposals.inFlight();
   }

@@ -25,7 +25,8 @@ import java.util.concurrent.CompletableFuture;
  * @param <R> the state machine's result type
  */
 public final class ProposalHandle<R> {
-  private final Command command;
+  /** The write, until the core appended it (its log entry holds it then); null after. */
+  private Command command;
   private final Durability level;
   private final CompletableFuture<R> ordered = new CompletableFuture<>();
   private final CompletableFuture<Long> durable = new CompletableFuture<>();
@@ -37,8 +38,17 @@ public final class ProposalHandle<R> {
     this.level = level;
   }
 
+  /** The write; null once the core appended it (the log entry holds it). */
   public Command command() {
     return command;
+  }
+
+  /**
+   * Drops the reference to the write once its entry was appended: an applied proposal may wait
+   * for its durable notice for a while, and its value is in the log and the store.
+   */
+  void releaseCommand() {
+    command = null;
   }
 
   /** The level the client asked for; DURABLE makes the leader flush without waiting. */
@@ -81,6 +91,7 @@ public final class ProposalHandle<R> {
 
   @Override
   public String toString() {
-    return "Proposal[" + term + "/" + index + " " + level + " " + command + "]";
+    return "Proposal[" + term + "/" + index + " " + level + " "
+        + (command == null ? "appended" : command) + "]";
   }
 }

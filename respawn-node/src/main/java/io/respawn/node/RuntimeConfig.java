@@ -18,7 +18,9 @@ import java.util.Objects;
  * @param proposalsQueuedMax proposals waiting for the next {@link NodeRuntime#processQueued()};
  *     more are refused with {@link Refusal.Reason#QUEUE_FULL}
  * @param proposalsInFlightMax proposals queued or appended but not yet applied; more are refused
- *     with {@link Refusal.Reason#QUEUE_FULL} (back-pressure instead of unbounded memory)
+ *     with {@link Refusal.Reason#QUEUE_FULL} (back-pressure instead of unbounded memory). Applied
+ *     proposals waiting only for their durable notice have a bound of their own, ten times this
+ *     one ({@link Proposals#DURABLE_NOTICES_PER_IN_FLIGHT})
  * @param proposalsPerBatchMax proposals handed to the core as one batch (one entry each)
  * @param readsQueuedMax reads waiting for the next {@link NodeRuntime#processQueued()}
  * @param readsWaitingMax reads allowed by the lease and waiting for their index to be applied

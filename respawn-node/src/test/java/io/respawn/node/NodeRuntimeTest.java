@@ -145,6 +145,59 @@ class NodeRuntimeTest {
     assertThat(r1).isCompleted();
   }
 
+  /**
+   * An applied ORDERED write waits only for its durable notice: a flush that lags must not refuse
+   * new writes at the in-flight bound (it did: E1's ORDERED clients got TRYAGAIN when a member's
+   * fsync lagged). Those notices have a bound of their own, ten times the in-flight one; once
+   * the flush completes they are all given, and writes are taken again.
+   */
+  @Test
+  void appliedWritesWaitingForTheirDurableNoticeHaveABoundOfTheirOwn() {
+    List<TestShard.SlowFlushLog> slow = new ArrayList<>();
+    TestShard s = new TestShard(RuntimeConfig.defaults().withProposalLimits(2, 3, 2), l -> {
+      TestShard.SlowFlushLog x = new TestShard.SlowFlushLog(l);
+      slow.add(x);
+      return x;
+    }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
+    NodeRuntime<Long, String> leader = s.electNode(0);
+    for (int i = 0; i < 3; i++) {
+      slow.get(i).complete();
+      s.n(i).onFlushed();
+    }
+    s.deliverAll();
+    int noticesMax = 3 * Proposals.DURABLE_NOTICES_PER_IN_FLIGHT;
+    List<ProposalHandle<Long>> acknowledged = new ArrayList<>();
+    for (int i = 0; i < noticesMax; i++) {
+      ProposalHandle<Long> h = leader.propose(cmd("k" + i, "v"), Durability.ORDERED);
+      leader.processQueued();
+      s.deliverAll();
+      assertThat(h.ordered()).as("write %d of %d while no flush completes", i, noticesMax)
+          .isCompleted();
+      assertThat(h.ordered()).isNotCompletedExceptionally();
+      assertThat(h.durable()).isNotDone();
+      assertThat(h.command()).as("an appended proposal holds no command").isNull();
+      acknowledged.add(h);
+    }
+    ProposalHandle<Long> over = leader.propose(cmd("over", "v"), Durability.ORDERED);
+    assertThat(reasonOf(over.ordered())).isEqualTo(Refusal.Reason.QUEUE_FULL);
+    // The flushes complete (the primary's and, after its flush interval, the backup's).
+    for (int round = 0; round < 100 && !acknowledged.getLast().durable().isDone(); round++) {
+      for (int i = 0; i < 3; i++) {
+        if (slow.get(i).pending) {
+          slow.get(i).complete();
+          s.n(i).onFlushed();
+        }
+      }
+      s.run(5);
+    }
+    assertThat(acknowledged).allSatisfy(h -> assertThat(h.durable()).isCompleted());
+    ProposalHandle<Long> after = leader.propose(cmd("after", "v"), Durability.ORDERED);
+    leader.processQueued();
+    s.deliverAll();
+    assertThat(after.ordered()).isCompleted();
+    assertThat(after.ordered()).isNotCompletedExceptionally();
+  }
+
   @Test
   void anAsynchronousFlushIsReportedWithOnFlushed() {
     List<TestShard.SlowFlushLog> slow = new ArrayList<>();

@@ -549,8 +549,12 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       writesUnsettled--; // on this thread: the runtime completes its futures inside its calls
       assert writesUnsettled >= 0 : "more writes settled than proposed: " + writesUnsettled;
     });
-    h.ordered().whenComplete((v, e) -> complete(w.ordered(), e));
-    h.durable().whenComplete((v, e) -> complete(w.durable(), e));
+    // The callbacks hold the write's futures, not the write: an applied proposal may wait for
+    // its durable notice for a while, and the write's command (its values) is not needed then.
+    CompletableFuture<Void> ordered = w.ordered();
+    CompletableFuture<Void> durable = w.durable();
+    h.ordered().whenComplete((v, e) -> complete(ordered, e));
+    h.durable().whenComplete((v, e) -> complete(durable, e));
   }
 
   private void complete(CompletableFuture<Void> f, Throwable e) {

@@ -39,6 +39,7 @@ final class ServerCommands {
     t.add("wait", 3, (s, a) -> waitReplicas(a), Flag.NO_MULTI);
     t.add("waitaof", 4, this::waitAof, Flag.NO_MULTI, Flag.WHOLE_KEYSPACE);
     t.add("time", 1, (s, a) -> time());
+    t.add("role", 1, (s, a) -> role());
     t.addContainer("respawn", -2, null);
     t.addSubcommand("respawn", "durability", -2, this::durability);
     t.addSubcommand("respawn", "status", 2, this::status, Flag.WHOLE_KEYSPACE);
@@ -531,6 +532,37 @@ final class ServerCommands {
       result = result.completeOnTimeout(notYetReply, timeout, TimeUnit.MILLISECONDS);
     }
     return new Deferred(result);
+  }
+
+  /**
+   * ROLE, in Redis' shape, from the INFO replication section: a primary answers {@code
+   * [master, offset, [[ip, port, offset], ...]]} (the replicas it has a link to; a single node
+   * has none), any other shard member {@code [slave, host, port, state, offset]} with state
+   * {@code connected} while its link to the primary is up, {@code connect} otherwise. Offsets
+   * are log indexes ({@link ReplicaLine}). A member that knows no primary answers as a replica
+   * of {@code ?} port -1, state {@code connect}.
+   */
+  private RedisMessage role() {
+    Map<String, Object> repl = sections(false, Set.of("replication"))
+        .getOrDefault("replication", Map.of());
+    long offset = repl.get("master_repl_offset") instanceof Number n ? n.longValue() : 0;
+    if ("master".equals(repl.get("role"))) {
+      List<RedisMessage> replicas = new ArrayList<>();
+      for (Object v : repl.values()) {
+        if (v instanceof ReplicaLine r) {
+          replicas.add(Replies.array(List.of(bulk(r.ip()), bulk(Integer.toString(r.port())),
+              bulk(Long.toString(r.offset())))));
+        }
+      }
+      return Replies.array(List.of(bulk("master"), Replies.integer(offset),
+          Replies.array(replicas)));
+    }
+    Object host = repl.getOrDefault("master_host", "?");
+    long port = repl.get("master_port") instanceof Number n ? n.longValue() : -1;
+    String state = "up".equals(repl.get("master_link_status")) ? "connected" : "connect";
+    long own = repl.get("slave_repl_offset") instanceof Number n ? n.longValue() : offset;
+    return Replies.array(List.of(bulk("slave"), bulk(host.toString()), Replies.integer(port),
+        bulk(state), Replies.integer(own)));
   }
 
   private RedisMessage time() {

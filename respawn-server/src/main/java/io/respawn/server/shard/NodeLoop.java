@@ -23,6 +23,7 @@ import io.respawn.storage.Mutation;
 import io.respawn.storage.WriteTicket;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -153,6 +154,20 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private final AtomicLong proposalsRefused = new AtomicLong();
   private final AtomicLong pullKeysAnswered = new AtomicLong();
   private volatile Snapshot snapshot;
+  /**
+   * While leading: how far each other member's log is known to match this one's (Raft's match
+   * index), for INFO replication and ROLE; empty otherwise. Rebuilt at most every {@link
+   * #PEER_PROGRESS_PUBLISH_NANOS}, so a pass does not allocate it (Redis' own figures for its
+   * replicas are as old as their last REPLCONF ACK, up to a second).
+   */
+  private volatile PeerProgress peerProgress = PeerProgress.NONE;
+
+  static final long PEER_PROGRESS_PUBLISH_NANOS = 100_000_000L;
+
+  /** See {@link #peerProgress}: when it was taken, and each other member's match index. */
+  public record PeerProgress(long takenAtNanos, Map<NodeId, Long> matchIndex) {
+    static final PeerProgress NONE = new PeerProgress(Long.MIN_VALUE, Map.of());
+  }
   private volatile boolean running = true;
   private long nextTickNanos;
   private boolean wasLeader;
@@ -300,6 +315,31 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   public Snapshot snapshot() {
     return snapshot;
+  }
+
+  /** Each other member's match index as of the last {@link #PEER_PROGRESS_PUBLISH_NANOS}. */
+  public PeerProgress peerProgress() {
+    return peerProgress;
+  }
+
+  private void publishPeerProgress(Replica r, long now) {
+    if (r.status() != Status.LEADER) {
+      if (peerProgress != PeerProgress.NONE) {
+        peerProgress = PeerProgress.NONE;
+      }
+      return;
+    }
+    PeerProgress last = peerProgress;
+    if (last != PeerProgress.NONE && now - last.takenAtNanos() < PEER_PROGRESS_PUBLISH_NANOS) {
+      return;
+    }
+    Map<NodeId, Long> match = new java.util.TreeMap<>();
+    for (NodeId id : r.membership().nodes()) {
+      if (!id.equals(self)) {
+        match.put(id, Math.max(0, r.matchIndex(id)));
+      }
+    }
+    peerProgress = new PeerProgress(now, java.util.Collections.unmodifiableMap(match));
   }
 
   /** Keys this member sent values (or "absent") for in answers to other members' pulls. */
@@ -745,6 +785,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   private void publish(long now) {
     Replica r = runtime.replica();
+    publishPeerProgress(r, now);
     // Ready once an entry of this term (its no-op at least) is committed and everything
     // committed is applied. Compared by the committed entry's term, not by the commit index
     // moving after we noticed leadership: the no-op may commit within the pass that elected us.
@@ -779,6 +820,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   }
 
   private void publishStopped() {
+    peerProgress = PeerProgress.NONE;
     Snapshot s = snapshot;
     snapshot = new Snapshot(null, Status.FOLLOWER, s.role(), s.term(), s.commitIndex(),
         s.appliedIndex(), s.lastIndex(), Long.MIN_VALUE, false, s.keysPulled(), s.membership(),

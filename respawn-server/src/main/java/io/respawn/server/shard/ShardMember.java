@@ -12,6 +12,7 @@ import io.respawn.node.log.SegmentedReplicaLog;
 import io.respawn.server.DataDirLock;
 import io.respawn.server.RespawnServer;
 import io.respawn.server.ServerConfig;
+import io.respawn.server.command.ReplicaLine;
 import io.respawn.server.peer.PeerConfig;
 import io.respawn.server.peer.PeerLinkStatus;
 import io.respawn.server.peer.PeerTransport;
@@ -363,6 +364,27 @@ public final class ShardMember implements AutoCloseable {
     return new ShardView(selfIndex, primary, s.term(), members, loop.mayServeReads(), toLoad);
   }
 
+  /**
+   * The other members this primary has a link to now, with the last log index it knows each
+   * holds ({@link NodeLoop#peerProgress}, at most 100 ms old); empty when it does not lead.
+   */
+  private List<ReplicaLine> replicaLines() {
+    Map<NodeId, Long> match = loop.peerProgress().matchIndex();
+    Map<NodeId, Boolean> linked = new TreeMap<>();
+    for (PeerLinkStatus l : transport.links()) {
+      linked.put(l.peer(), l.connected());
+    }
+    List<ReplicaLine> lines = new ArrayList<>();
+    for (Map.Entry<NodeId, Long> e : match.entrySet()) {
+      MemberAddress m = directory.get(e.getKey());
+      if (m != null && linked.getOrDefault(e.getKey(), false)) {
+        lines.add(new ReplicaLine(m.resp().getHostString(), m.resp().getPort(), e.getValue(), 0,
+            m.role().name().toLowerCase(java.util.Locale.ROOT)));
+      }
+    }
+    return lines;
+  }
+
   /** INFO fields of a shard member. */
   Map<String, Map<String, Object>> info() {
     NodeLoop.Snapshot s = loop.snapshot();
@@ -375,7 +397,16 @@ public final class ShardMember implements AutoCloseable {
       repl.put("master_host", primary.resp().getHostString());
       repl.put("master_port", primary.resp().getPort());
       repl.put("master_link_status", view().primaryMember() != null ? "up" : "down");
+      repl.put("slave_repl_offset", s.lastIndex());
     }
+    if (leading) {
+      List<ReplicaLine> replicas = replicaLines();
+      repl.put("connected_slaves", replicas.size());
+      for (int i = 0; i < replicas.size(); i++) {
+        repl.put("slave" + i, replicas.get(i));
+      }
+    }
+    repl.put("master_repl_offset", s.lastIndex());
     // What this member does now: the leader is the primary; a full-copy member that does not
     // lead (the configured primary after a failover) is a standby; the others keep their role.
     Role configured = config.me().role();

@@ -368,6 +368,13 @@ class AdminCommandsTest {
   }
 
   @Test
+  void roleOfASingleNodeIsAPrimaryWithoutReplicas() {
+    assertThat(h.call("ROLE")).isEqualTo("[\"master\", (integer) 0, []]");
+    assertThat(h.call("ROLE", "x")).startsWith("(error) ERR wrong number of arguments");
+    assertThat(h.call("INFO", "replication")).contains("role:master\r\nconnected_slaves:0");
+  }
+
+  @Test
   void infoCpuCommandstatsErrorstatsAndResetstat() {
     h.call("SET", "s", "text");
     h.call("GET", "s");

@@ -72,6 +72,7 @@ class ShardIT {
       assertThat(cli(first, "waitaof", "1", "1", "5000")).isEqualTo("1\n1");
       assertThat(cli(port + 1, "wait", "1", "100"))
           .startsWith("ERR WAIT cannot be used with replica instances");
+      roleAndInfoNameThePrimarysReplicas(first, port + 1);
 
       int primary = shard.primaryPort();
       long pid = ShardProcess.pidAt(primary);
@@ -104,6 +105,59 @@ class ShardIT {
       assertThat(st2).as(st2).doesNotContain(" down ");
       assertThat(shard.terminate()).isZero();
     }
+  }
+
+  /**
+   * ROLE (Jedis, as a client that discovers replicas would ask) and INFO replication on the
+   * primary list both other members with their RESP ports and, once the primary's published
+   * progress caught up (every 100 ms), the offset of the write the WAIT above saw acknowledged;
+   * the backup answers as a connected replica of the primary.
+   */
+  private static void roleAndInfoNameThePrimarysReplicas(int primary, int backup)
+      throws InterruptedException {
+    try (Jedis j = new Jedis("127.0.0.1", primary, 5_000)) {
+      List<Object> role = j.role();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (System.nanoTime() < deadline && !replicasCaughtUp(role)) {
+        Thread.sleep(50);
+        role = j.role();
+      }
+      assertThat(text(role.get(0))).isEqualTo("master");
+      long offset = (Long) role.get(1);
+      assertThat(offset).isPositive();
+      List<String> ports = new ArrayList<>();
+      for (Object r : (List<?>) role.get(2)) {
+        List<?> replica = (List<?>) r;
+        assertThat(text(replica.get(0))).isEqualTo("127.0.0.1");
+        ports.add(text(replica.get(1)));
+        assertThat(Long.parseLong(text(replica.get(2)))).as("a replica's offset: " + role)
+            .isEqualTo(offset);
+      }
+      assertThat(ports).as("the backup and the witness (the next port)")
+          .containsExactlyInAnyOrder(Integer.toString(backup), Integer.toString(backup + 1));
+      String info = j.info("replication");
+      assertThat(info).contains("role:master", "connected_slaves:2", "slave0:ip=127.0.0.1,port=",
+          "slave1:ip=127.0.0.1,port=", ",state=online,offset=" + offset + ",lag=0",
+          "respawn_role=backup", "respawn_role=witness", "master_repl_offset:" + offset);
+    }
+    try (Jedis j = new Jedis("127.0.0.1", backup, 5_000)) {
+      List<Object> role = j.role();
+      assertThat(text(role.get(0))).isEqualTo("slave");
+      assertThat(text(role.get(1))).isEqualTo("127.0.0.1");
+      assertThat(role.get(2)).isEqualTo((long) primary);
+      assertThat(text(role.get(3))).isEqualTo("connected");
+      assertThat((Long) role.get(4)).isPositive();
+    }
+  }
+
+  private static boolean replicasCaughtUp(List<Object> role) {
+    List<?> replicas = (List<?>) role.get(2);
+    return replicas.size() == 2 && replicas.stream().allMatch(r -> Long.parseLong(
+        text(((List<?>) r).get(2))) == (Long) role.get(1));
+  }
+
+  private static String text(Object o) {
+    return o instanceof byte[] b ? SafeEncoder.encode(b) : String.valueOf(o);
   }
 
   /**

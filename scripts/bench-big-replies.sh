@@ -33,7 +33,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
+source "$root/scripts/free-port.sh"
 wait_ready() { # port
   for _ in $(seq 1 300); do
     redis-cli -p "$1" ping >/dev/null 2>&1 && return 0

@@ -26,16 +26,9 @@ done
 [ -x "$before/bin/respawn" ] || { echo "-b BEFORE_DIR: a checkout with bin/respawn" >&2; exit 2; }
 "$root/scripts/install-test-deps.sh"
 mkdir -p "$out" "$root/data"
-work="$(mktemp -d "$root/data/bench-ab.XXXXXX")"
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/scripts/bench-lib.sh"
+bench_work bench-ab
 
-source "$root/scripts/free-port.sh"
 wait_ready() { # port
   for _ in $(seq 1 300); do
     redis-cli -p "$1" ping >/dev/null 2>&1 && return 0

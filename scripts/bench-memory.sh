@@ -22,14 +22,8 @@ while getopts "n:d:o:" opt; do
 done
 "$root/scripts/install-test-deps.sh"
 mkdir -p "$out" "$root/data"
-work="$(mktemp -d "$root/data/bench-memory.XXXXXX")"
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/scripts/bench-lib.sh"
+bench_work bench-memory
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
 wait_ready() { # port

@@ -28,15 +28,8 @@ done
 command -v perf >/dev/null || { echo "bench-set-cpu: perf not found (Debian package linux-perf)" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "bench-set-cpu: redis-server not found (Debian package redis-server)" >&2; exit 1; }
 mkdir -p "$out" "$root/data"
-work="$(mktemp -d "$root/data/bench-set-cpu.XXXXXX")"
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-source "$root/scripts/free-port.sh"
+source "$root/scripts/bench-lib.sh"
+bench_work bench-set-cpu
 redis_port="$(free_port)" respawn_port="$(free_port)"
 while [ "$respawn_port" = "$redis_port" ]; do respawn_port="$(free_port)"; done
 

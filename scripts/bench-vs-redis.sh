@@ -49,7 +49,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-source "$root/scripts/free-port.sh"
+source "$root/scripts/bench-lib.sh" # free_port
 
 wait_ready() { # port
   for _ in $(seq 1 300); do

@@ -146,6 +146,26 @@ class NodeRuntimeTest {
   }
 
   /**
+   * A 1+1+1 shard whose logs flush only when the test completes their flushes ({@code slow}, in
+   * member order), node 0 elected and the election's flushes completed.
+   */
+  private static TestShard slowFlushShardWithLeader(RuntimeConfig config,
+      List<TestShard.SlowFlushLog> slow) {
+    TestShard s = new TestShard(config, l -> {
+      TestShard.SlowFlushLog x = new TestShard.SlowFlushLog(l);
+      slow.add(x);
+      return x;
+    }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
+    s.electNode(0);
+    for (int i = 0; i < 3; i++) {
+      slow.get(i).complete();
+      s.n(i).onFlushed();
+    }
+    s.deliverAll();
+    return s;
+  }
+
+  /**
    * An applied ORDERED write waits only for its durable notice: a flush that lags must not refuse
    * new writes at the in-flight bound (it did: E1's ORDERED clients got TRYAGAIN when a member's
    * fsync lagged). Those notices have a bound of their own, ten times the in-flight one; once
@@ -154,17 +174,9 @@ class NodeRuntimeTest {
   @Test
   void appliedWritesWaitingForTheirDurableNoticeHaveABoundOfTheirOwn() {
     List<TestShard.SlowFlushLog> slow = new ArrayList<>();
-    TestShard s = new TestShard(RuntimeConfig.defaults().withProposalLimits(2, 3, 2), l -> {
-      TestShard.SlowFlushLog x = new TestShard.SlowFlushLog(l);
-      slow.add(x);
-      return x;
-    }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
-    NodeRuntime<Long, String> leader = s.electNode(0);
-    for (int i = 0; i < 3; i++) {
-      slow.get(i).complete();
-      s.n(i).onFlushed();
-    }
-    s.deliverAll();
+    TestShard s = slowFlushShardWithLeader(RuntimeConfig.defaults().withProposalLimits(2, 3, 2),
+        slow);
+    NodeRuntime<Long, String> leader = s.n(0);
     int noticesMax = 3 * Proposals.DURABLE_NOTICES_PER_IN_FLIGHT;
     List<ProposalHandle<Long>> acknowledged = new ArrayList<>();
     for (int i = 0; i < noticesMax; i++) {
@@ -201,17 +213,8 @@ class NodeRuntimeTest {
   @Test
   void anAsynchronousFlushIsReportedWithOnFlushed() {
     List<TestShard.SlowFlushLog> slow = new ArrayList<>();
-    TestShard s = new TestShard(RuntimeConfig.defaults(), l -> {
-      TestShard.SlowFlushLog x = new TestShard.SlowFlushLog(l);
-      slow.add(x);
-      return x;
-    }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
-    NodeRuntime<Long, String> leader = s.electNode(0);
-    for (int i = 0; i < 3; i++) {
-      slow.get(i).complete();
-      s.n(i).onFlushed();
-    }
-    s.deliverAll();
+    TestShard s = slowFlushShardWithLeader(RuntimeConfig.defaults(), slow);
+    NodeRuntime<Long, String> leader = s.n(0);
     ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.DURABLE);
     leader.processQueued();
     s.deliverAll();

@@ -13,13 +13,13 @@ import io.respawn.core.Proposal;
 import io.respawn.core.ReadRequest;
 import io.respawn.core.ReadResult;
 import io.respawn.core.Ready;
-import io.respawn.core.SuspicionChange;
 import io.respawn.core.Replica;
 import io.respawn.core.ReplicaConfig;
 import io.respawn.core.RoleChange;
 import io.respawn.core.SnapshotMeta;
 import io.respawn.core.SnapshotSend;
 import io.respawn.core.Status;
+import io.respawn.core.SuspicionChange;
 import io.respawn.core.Variant;
 import io.respawn.node.snapshot.SnapshotImage;
 import io.respawn.node.snapshot.SnapshotPolicy;
@@ -306,7 +306,8 @@ public final class NodeRuntime<R, V> {
   /**
    * Queues a client write for the next {@link #processQueued()}; the handle tells its (term,
    * index) and acknowledgements. Refused at once ({@link Refusal.Reason#QUEUE_FULL}) when the
-   * queue or the in-flight limit is full.
+   * queue, the in-flight limit or the bound on applied proposals awaiting their durable notice
+   * is full (see {@link Proposals}).
    */
   public ProposalHandle<R> propose(Command command, Durability level) {
     Objects.requireNonNull(command, "command");

@@ -17,8 +17,9 @@ import java.util.Map;
  * (by index) until applied, then waiting for the DURABLE notice. Owned by {@link NodeRuntime}.
  *
  * <p>Bounds: {@code queued <= proposalsQueuedMax}, {@code queued + appended <=
- * proposalsInFlightMax} (the work the node still has to do for them), and {@code awaitingDurable
- * <= proposalsInFlightMax * DURABLE_NOTICES_PER_IN_FLIGHT}: an applied proposal waits only for
+ * proposalsInFlightMax} (the work the node still has to do for them), and {@code unapplied +
+ * awaitingDurable <= proposalsInFlightMax * DURABLE_NOTICES_PER_IN_FLIGHT} (so that {@code
+ * awaitingDurable} stays within it once they are applied): an applied proposal waits only for
  * its durable notice, holds no command any more (about 200 bytes: the handle, its futures and
  * their callbacks), and its writer, if ORDERED, was answered already. Counting those against the
  * in-flight bound refused ORDERED writes ({@code TRYAGAIN}) whenever the durable index lagged a
@@ -68,7 +69,7 @@ final class Proposals<R> {
     ProposalHandle<R> h = new ProposalHandle<>(command, level);
     if (queued.size() >= config.proposalsQueuedMax()
         || unapplied() >= config.proposalsInFlightMax()
-        || awaitingDurable.size() >= durableNoticesMax()) {
+        || unapplied() + awaitingDurable.size() >= durableNoticesMax()) {
       h.refuse(new Refusal(Refusal.Reason.QUEUE_FULL, leaderHint, "proposal queue full: "
           + queued.size() + " queued (proposalsQueuedMax " + config.proposalsQueuedMax() + "), "
           + unapplied() + " not applied (proposalsInFlightMax " + config.proposalsInFlightMax()

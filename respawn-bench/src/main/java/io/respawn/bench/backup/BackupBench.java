@@ -1,8 +1,8 @@
 package io.respawn.bench.backup;
 
-import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.bench.CsvChart;
 import io.respawn.bench.LocalJedis;
+import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.storage.backup.BackupConfig;
 import io.respawn.storage.backup.BackupStats;
 import io.respawn.storage.backup.BackupStore;
@@ -25,9 +25,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.Pipeline;
 

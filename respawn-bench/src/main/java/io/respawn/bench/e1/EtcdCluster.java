@@ -1,8 +1,8 @@
 package io.respawn.bench.e1;
 
-import io.respawn.server.shard.LoopbackPorts;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.respawn.server.shard.LoopbackPorts;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
 package io.respawn.bench.e1;
 
-import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.bench.LocalJedis;
+import io.respawn.server.shard.LoopbackPorts;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

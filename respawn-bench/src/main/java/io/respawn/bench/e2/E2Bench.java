@@ -1,7 +1,7 @@
 package io.respawn.bench.e2;
 
-import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.bench.LocalJedis;
+import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.server.shard.ShardLayout;
 import io.respawn.server.shard.ShardSupervisor;
 import java.io.IOException;

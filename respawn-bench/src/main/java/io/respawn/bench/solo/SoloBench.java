@@ -1,8 +1,8 @@
 package io.respawn.bench.solo;
 
-import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.bench.CsvChart;
 import io.respawn.server.cli.MonitorCommand;
+import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.server.solo.monitor.FailoverMode;
 import io.respawn.storage.FileChannelDisk;
 import io.respawn.storage.LogEngine;

@@ -1,9 +1,9 @@
 package io.respawn.bench.faults;
 
-import io.respawn.server.shard.ShardLayout;
-import io.respawn.server.shard.LoopbackPorts;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.respawn.server.shard.LoopbackPorts;
+import io.respawn.server.shard.ShardLayout;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

@@ -156,6 +156,7 @@ final class CommandDocs {
       respawn|member|server|0.1.0|admin noscript loading stale no_multi||Lists the shard's members, or adds, promotes or removes one online, answering once committed.
       respawn|mirror|server|0.1.0|loading stale|connection|Returns or sets this connection's mirror acknowledgement; mirror status and promotion.
       respawn|status|server|0.1.0|loading stale||Describes the node: role, engine, keys, write counters.
+      role|server|2.8.12|noscript loading stale fast|admin dangerous|Returns the replication role.
       scan|generic|2.8.0|readonly|keyspace|Iterates over the keys.
       select|connection|1.0.0|loading stale fast|connection|Selects the database (only 0 exists).
       set|string|1.0.0|write denyoom|string|Sets the value of a key, with options for expiry and conditions.

@@ -23,11 +23,15 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>Worst case: another process binds a chosen port between the check and the start; the start
  * then fails with "address in use" and says which port. When the space below the ephemeral
- * range cannot hold the range and its offset copy, the whole unprivileged space is used (the old
- * race is back, and nothing else changes).
+ * range cannot hold the range and its offset copy (a kernel whose range starts below about
+ * 11,000 + offset), ports come from the whole unprivileged space, 1,024 up, and the race with
+ * outgoing connections is back.
  */
 public final class LoopbackPorts {
-  /** The lowest base port handed out: below it live well-known services' ports. */
+  /**
+   * The lowest base port handed out while the space below the ephemeral range has room: below it
+   * live well-known services' ports.
+   */
   static final int BASE_MIN = 10_000;
 
   /** Used when the kernel's range cannot be read (Linux's default low end). */
@@ -37,7 +41,7 @@ public final class LoopbackPorts {
 
   private LoopbackPorts() {}
 
-  /** One free loopback port below the ephemeral range. */
+  /** One free loopback port, below the ephemeral range where the space allows. */
   public static int free() throws IOException {
     return freeRange(1, 0);
   }
@@ -48,8 +52,9 @@ public final class LoopbackPorts {
    * the ephemeral range.
    */
   public static int freeRange(int count, int offset) throws IOException {
-    if (count < 1 || offset < 0) {
-      throw new IllegalArgumentException("count " + count + " offset " + offset);
+    if (count < 1 || offset < 0 || offset + count > 65_536 - 1_024 - 1_000) {
+      throw new IllegalArgumentException("count " + count + " offset " + offset
+          + ": a range and its offset copy must fit the unprivileged ports with room to spare");
     }
     int[] bounds = baseBounds(count, offset, ephemeralLow());
     for (int attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
@@ -67,16 +72,16 @@ public final class LoopbackPorts {
   }
 
   /**
-   * The bases to draw from, [low, high): below {@code ephemeralLow} when the range and its offset
-   * copy fit under it with room to spare, else the whole unprivileged space.
+   * The bases to draw from, [low, high): the highest base's range and offset copy end at {@code
+   * ephemeralLow - 1} when they fit under it with room to spare, else at 65,535.
    */
   static int[] baseBounds(int count, int offset, int ephemeralLow) {
     int span = offset + count;
-    int high = ephemeralLow - span;
+    int high = ephemeralLow - span + 1;
     if (high - BASE_MIN >= 1_000) {
       return new int[] {BASE_MIN, high};
     }
-    return new int[] {1_024, 65_536 - span};
+    return new int[] {1_024, 65_537 - span};
   }
 
   /**

@@ -16,6 +16,7 @@ import io.respawn.server.command.ReplicaLine;
 import io.respawn.server.peer.PeerConfig;
 import io.respawn.server.peer.PeerLinkStatus;
 import io.respawn.server.peer.PeerTransport;
+import io.respawn.server.peer.ValuePull;
 import io.respawn.server.resp.RespLimits;
 import io.respawn.server.shard.ShardConfig.MemberAddress;
 import io.respawn.server.shard.ShardView.MemberView;
@@ -28,7 +29,6 @@ import io.respawn.storage.backup.BackupConfig;
 import io.respawn.storage.backup.BackupKvStore;
 import io.respawn.storage.backup.BackupStore;
 import io.respawn.storage.backup.PopularitySampler;
-import io.respawn.server.peer.ValuePull;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -336,10 +336,7 @@ public final class ShardMember implements AutoCloseable {
   /** The shard as this member sees it now. */
   ShardView view() {
     NodeLoop.Snapshot s = loop.snapshot();
-    Map<NodeId, Boolean> reachable = new TreeMap<>();
-    for (PeerLinkStatus l : transport.links()) {
-      reachable.put(l.peer(), l.connected());
-    }
+    Map<NodeId, Boolean> reachable = linksUp();
     List<MemberView> members = new ArrayList<>();
     int selfIndex = 0;
     int primary = -1;
@@ -370,19 +367,28 @@ public final class ShardMember implements AutoCloseable {
    */
   private List<ReplicaLine> replicaLines() {
     Map<NodeId, Long> match = loop.peerProgress().matchIndex();
-    Map<NodeId, Boolean> linked = new TreeMap<>();
-    for (PeerLinkStatus l : transport.links()) {
-      linked.put(l.peer(), l.connected());
-    }
+    Map<NodeId, Boolean> linked = linksUp();
     List<ReplicaLine> lines = new ArrayList<>();
     for (Map.Entry<NodeId, Long> e : match.entrySet()) {
       MemberAddress m = directory.get(e.getKey());
       if (m != null && linked.getOrDefault(e.getKey(), false)) {
+        // As that member's own INFO says: the configured primary, following, is a standby.
+        String role = m.role() == Role.PRIMARY ? "standby"
+            : m.role().name().toLowerCase(java.util.Locale.ROOT);
         lines.add(new ReplicaLine(m.resp().getHostString(), m.resp().getPort(), e.getValue(), 0,
-            m.role().name().toLowerCase(java.util.Locale.ROOT)));
+            role));
       }
     }
     return lines;
+  }
+
+  /** Whether this member's link to each peer is up now. */
+  private Map<NodeId, Boolean> linksUp() {
+    Map<NodeId, Boolean> up = new TreeMap<>();
+    for (PeerLinkStatus l : transport.links()) {
+      up.put(l.peer(), l.connected());
+    }
+    return up;
   }
 
   /** INFO fields of a shard member. */

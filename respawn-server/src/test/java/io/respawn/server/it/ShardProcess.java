@@ -137,7 +137,18 @@ final class ShardProcess implements AutoCloseable {
    */
   String memberLogs() {
     StringBuilder b = new StringBuilder();
-    for (int m = 1; m <= members || Files.isDirectory(data.resolve("node-" + m)); m++) {
+    int last = members;
+    try (java.util.stream.Stream<Path> dirs = Files.list(data)) {
+      for (Path d : (Iterable<Path>) dirs::iterator) {
+        String name = d.getFileName().toString();
+        if (name.matches("node-\\d+") && Files.isDirectory(d)) {
+          last = Math.max(last, Integer.parseInt(name.substring("node-".length())));
+        }
+      }
+    } catch (IOException e) {
+      // the data directory is gone: the members' logs with it
+    }
+    for (int m = 1; m <= last; m++) {
       Path log = data.resolve("node-" + m).resolve("respawn.log");
       try {
         List<String> lines = Files.exists(log) ? Files.readAllLines(log) : List.of();

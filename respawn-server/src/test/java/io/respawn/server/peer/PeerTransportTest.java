@@ -1,13 +1,13 @@
 package io.respawn.server.peer;
 
-import io.respawn.server.shard.LoopbackPorts;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.respawn.core.Message;
 import io.respawn.core.Message.AppendEntriesResponse;
+import io.respawn.core.Message;
 import io.respawn.core.NodeId;
 import io.respawn.core.codec.MessageCodec;
+import io.respawn.server.shard.LoopbackPorts;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;

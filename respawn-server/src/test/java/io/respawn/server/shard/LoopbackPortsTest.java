@@ -37,11 +37,15 @@ class LoopbackPortsTest {
 
   @Test
   void boundsFallBackToTheWholeSpaceOnlyWhenTheRangeCannotFitBelowTheEphemeralOnes() {
-    assertThat(LoopbackPorts.baseBounds(3, 10_000, 32_768)).containsExactly(10_000, 22_765);
-    assertThat(LoopbackPorts.baseBounds(1, 0, 32_768)).containsExactly(10_000, 32_767);
-    // A kernel whose ephemeral range starts low leaves no room below it.
-    assertThat(LoopbackPorts.baseBounds(3, 10_000, 15_000)).containsExactly(1_024, 55_533);
+    // The highest base (exclusive bound - 1) puts its last port at 32,767: base 22,765, peer
+    // copy 32,765..32,767.
+    assertThat(LoopbackPorts.baseBounds(3, 10_000, 32_768)).containsExactly(10_000, 22_766);
+    assertThat(LoopbackPorts.baseBounds(1, 0, 32_768)).containsExactly(10_000, 32_768);
+    // A kernel whose ephemeral range starts low leaves no room below it: the last port is 65,535.
+    assertThat(LoopbackPorts.baseBounds(3, 10_000, 15_000)).containsExactly(1_024, 55_534);
     assertThatThrownBy(() -> LoopbackPorts.freeRange(0, 0))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> LoopbackPorts.freeRange(3, 64_000))
         .isInstanceOf(IllegalArgumentException.class);
   }
 }

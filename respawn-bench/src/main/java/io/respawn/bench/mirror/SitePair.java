@@ -6,7 +6,6 @@ import io.respawn.server.shard.LoopbackPorts;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -58,10 +57,7 @@ final class SitePair implements AutoCloseable {
   static SitePair start(WanLink.Settings link, long seed, List<String> primaryFlags)
       throws IOException, InterruptedException {
     Path root = Files.createTempDirectory("respawn-mirror-bench");
-    int mirrorUdp;
-    try (DatagramSocket probe = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
-      mirrorUdp = probe.getLocalPort();
-    }
+    int mirrorUdp = LoopbackPorts.freeUdp();
     WanRelay relay = WanRelay.start(new InetSocketAddress(LOOPBACK, 0),
         new InetSocketAddress(LOOPBACK, mirrorUdp), link, seed,
         new InetSocketAddress(LOOPBACK, 0));

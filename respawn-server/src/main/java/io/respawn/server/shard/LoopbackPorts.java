@@ -2,7 +2,9 @@ package io.respawn.server.shard;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,6 +46,25 @@ public final class LoopbackPorts {
   /** One free loopback port, below the ephemeral range where the space allows. */
   public static int free() throws IOException {
     return freeRange(1, 0);
+  }
+
+  /**
+   * One loopback UDP port free now, below the ephemeral range where the space allows (a mirror's
+   * receiving port: a socket bound to port 0 meanwhile, e.g. the WAN relay's, cannot be given
+   * it).
+   */
+  public static int freeUdp() throws IOException {
+    int[] bounds = baseBounds(1, 0, ephemeralLow());
+    for (int attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
+      int port = bounds[0] + ThreadLocalRandom.current().nextInt(bounds[1] - bounds[0]);
+      try (DatagramSocket s = new DatagramSocket(
+          new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+        return port;
+      } catch (IOException e) {
+        // taken: another
+      }
+    }
+    throw new IOException("no free loopback UDP port after " + ATTEMPTS_MAX + " attempts");
   }
 
   /**

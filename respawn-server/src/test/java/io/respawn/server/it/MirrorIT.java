@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.respawn.mirror.WanLink;
 import io.respawn.server.mirror.WanRelay;
-import java.net.DatagramSocket;
+import io.respawn.server.shard.LoopbackPorts;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -46,10 +46,7 @@ class MirrorIT {
   @ValueSource(strings = {"network", "remote", "local"})
   void afterARollingDisasterThePromotedMirrorHoldsAPrefixWithEveryAcknowledgedWrite(String mode)
       throws Exception {
-    int mirrorUdp;
-    try (DatagramSocket probe = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
-      mirrorUdp = probe.getLocalPort();
-    }
+    int mirrorUdp = LoopbackPorts.freeUdp();
     try (WanRelay relay = WanRelay.start(new InetSocketAddress(LOOPBACK, 0),
             new InetSocketAddress(LOOPBACK, mirrorUdp), WanLink.Settings.delay(20_000_000), 11,
             new InetSocketAddress(LOOPBACK, 0));

@@ -9,6 +9,7 @@ import io.respawn.mirror.Wire;
 import io.respawn.server.RespawnServer;
 import io.respawn.server.ServerConfig;
 import io.respawn.server.resp.RespLimits;
+import io.respawn.server.shard.LoopbackPorts;
 import io.respawn.storage.Durability;
 import io.respawn.storage.StorageConfig;
 import java.net.DatagramPacket;
@@ -49,10 +50,7 @@ class MirrorSitesTest {
 
   @BeforeEach
   void start() throws Exception {
-    int udpPort;
-    try (DatagramSocket probe = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
-      udpPort = probe.getLocalPort();
-    }
+    int udpPort = LoopbackPorts.freeUdp();
     relay = WanRelay.start(new InetSocketAddress(LOOPBACK, 0),
         new InetSocketAddress(LOOPBACK, udpPort), WanLink.Settings.delay(5_000_000), 7,
         new InetSocketAddress(LOOPBACK, 0));

@@ -26,6 +26,18 @@ class LoopbackPortsTest {
   }
 
   @Test
+  void aUdpPortLiesBelowTheEphemeralRangeAndCanBeBound() throws Exception {
+    for (int round = 0; round < 20; round++) {
+      int port = LoopbackPorts.freeUdp();
+      assertThat(port).isBetween(LoopbackPorts.BASE_MIN, LoopbackPorts.ephemeralLow() - 1);
+      try (java.net.DatagramSocket s = new java.net.DatagramSocket(
+          new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+        assertThat(s.getLocalPort()).isEqualTo(port);
+      }
+    }
+  }
+
+  @Test
   void aPortAlreadyBoundIsNeverHandedOut() throws Exception {
     int port = LoopbackPorts.free();
     try (ServerSocket taken = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {

@@ -103,7 +103,7 @@ class HandOverIT {
       int backup = port + 1;
       try (Writer w = new Writer(backup)) {
         w.awaitProgress(200);
-        int primary = shard.primaryPort();
+        int primary = shard.awaitConfiguredPrimaryLeads(30);
         // A member that is not the primary refuses, naming the primary.
         assertThatThrownBy(() -> respawnHandOver(backup)).isInstanceOf(JedisDataException.class)
             .hasMessageContaining("not the primary").hasMessageContaining(":" + primary);

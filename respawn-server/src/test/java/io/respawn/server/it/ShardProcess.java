@@ -115,6 +115,26 @@ final class ShardProcess implements AutoCloseable {
     throw new IllegalStateException("no process_id in INFO of port " + port);
   }
 
+  /**
+   * Waits until the configured primary (member 1) leads, at most {@code seconds}; returns its
+   * port. Right after start-up another member (the witness, when its process came up first) may
+   * win the first election and hand leadership back once member 1 caught up: a test that reads
+   * "the primary" before then names the wrong member.
+   */
+  int awaitConfiguredPrimaryLeads(int seconds) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    int leader = primaryPort();
+    while (leader != port(1) && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      leader = primaryPort();
+    }
+    if (leader != port(1)) {
+      throw new AssertionError("the configured primary (port " + port(1) + ") does not lead "
+          + "after " + seconds + " s; the leader is on port " + leader + "\n" + memberLogs());
+    }
+    return leader;
+  }
+
   /** The RESP port of the member that is primary now (CLUSTER SLOTS of any member), or -1. */
   int primaryPort() {
     for (int m = 1; m <= members; m++) {

@@ -46,16 +46,6 @@ class SnapshotIT {
   static final String NO_GROWTH_GATE = "snapshot-log-growth-percent=0";
   @TempDir Path tmp;
 
-  /**
-   * Waits until the configured primary (member 1, on {@code port}) leads: right after start-up
-   * the witness may lead the first term and hand leadership back a moment later, and a test that
-   * kills "the witness" must not kill the shard's primary.
-   */
-  static void awaitConfiguredPrimaryLeads(ShardProcess shard, int port)
-      throws InterruptedException {
-    await("member 1 leads", 30, () -> shard.primaryPort() == port);
-  }
-
   static Map<String, String> info(int port) {
     Map<String, String> out = new LinkedHashMap<>();
     try (Jedis j = new Jedis("127.0.0.1", port, 5_000)) {
@@ -186,7 +176,8 @@ class SnapshotIT {
       });
 
       // The witness dies; the others write on and compact past the end of its log.
-      awaitConfiguredPrimaryLeads(shard, port);
+      // A test that kills "the witness" must not kill the shard's primary.
+      shard.awaitConfiguredPrimaryLeads(30);
       long witnessPid = ShardProcess.pidAt(witness);
       new ProcessBuilder("kill", "-9", Long.toString(witnessPid)).start().waitFor();
       long witnessHad = lastIndexAnyoneHolds(shard);
@@ -379,7 +370,7 @@ class SnapshotIT {
     {
       int witness = port + 2;
       write(shard, 0, keys, 1, 1);
-      awaitConfiguredPrimaryLeads(shard, port);
+      shard.awaitConfiguredPrimaryLeads(30);
       long witnessPid = ShardProcess.pidAt(witness);
       new ProcessBuilder("kill", "-9", Long.toString(witnessPid)).start().waitFor();
       long witnessHad = lastIndexAnyoneHolds(shard);

@@ -115,64 +115,72 @@ final class ServerCommands {
     Map<String, Map<String, Object>> s = new LinkedHashMap<>();
     java.util.function.Predicate<String> in = name -> all || wanted.contains(name);
 
-    Map<String, Object> server = new LinkedHashMap<>();
-    server.put("redis_version", CommandSettings.REDIS_COMPAT_VERSION);
-    server.put("respawn_version", CommandSettings.RESPAWN_VERSION);
-    server.put("redis_mode", "standalone");
-    server.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
-        + System.getProperty("os.arch"));
-    server.put("arch_bits", System.getProperty("os.arch").contains("64") ? 64 : 32);
-    server.put("java_version", System.getProperty("java.version"));
-    server.put("process_id", ProcessHandle.current().pid());
-    server.put("tcp_port", d.settings.port());
-    server.put("bind", d.settings.bindHost());
-    server.put("uptime_in_seconds", uptimeSeconds);
-    server.put("uptime_in_days", uptimeSeconds / 86400);
-    server.put("hz", CommandLoop.TICKS_PER_SECOND);
-    server.put("executable", "respawn");
-    server.put("config_file", "");
-    s.put("server", server);
+    if (in.test("server")) {
+      Map<String, Object> server = new LinkedHashMap<>();
+      server.put("redis_version", CommandSettings.REDIS_COMPAT_VERSION);
+      server.put("respawn_version", CommandSettings.RESPAWN_VERSION);
+      server.put("redis_mode", "standalone");
+      server.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+          + System.getProperty("os.arch"));
+      server.put("arch_bits", System.getProperty("os.arch").contains("64") ? 64 : 32);
+      server.put("java_version", System.getProperty("java.version"));
+      server.put("process_id", ProcessHandle.current().pid());
+      server.put("tcp_port", d.settings.port());
+      server.put("bind", d.settings.bindHost());
+      server.put("uptime_in_seconds", uptimeSeconds);
+      server.put("uptime_in_days", uptimeSeconds / 86400);
+      server.put("hz", CommandLoop.TICKS_PER_SECOND);
+      server.put("executable", "respawn");
+      server.put("config_file", "");
+      s.put("server", server);
+    }
 
-    Map<String, Object> clients = new LinkedHashMap<>();
-    clients.put("connected_clients", d.registry.size());
-    clients.put("maxclients", d.registry.clientsMax());
-    clients.put("blocked_clients", d.pause.heldCount());
-    s.put("clients", clients);
+    if (in.test("clients")) {
+      Map<String, Object> clients = new LinkedHashMap<>();
+      clients.put("connected_clients", d.registry.size());
+      clients.put("maxclients", d.registry.clientsMax());
+      clients.put("blocked_clients", d.pause.heldCount());
+      s.put("clients", clients);
+    }
 
     if (in.test("memory")) { // its RSS comes from /proc: monitoring polls INFO shard often
       s.put("memory", memorySection());
     }
 
-    Map<String, Object> persistence = new LinkedHashMap<>();
-    persistence.put("loading", 0);
-    persistence.put("respawn_engine", d.settings.storageDescription());
-    persistence.put("respawn_default_durability", lower(d.settings.defaultDurability()));
-    persistence.put("respawn_data_dir", d.settings.dataDir());
-    persistence.put("respawn_write_batches", st.writeBatches);
-    persistence.put("respawn_group_commits_delayed", st.groupCommitsDelayed);
-    persistence.put("respawn_group_commits_closed_early", st.groupCommitsClosedEarly);
-    persistence.put("respawn_write_errors", st.writeErrors);
-    persistence.put("respawn_last_write_error", st.lastWriteError.isEmpty() ? "none"
-        : st.lastWriteError.replace('\r', ' ').replace('\n', ' '));
-    persistence.putAll(engineStats());
-    persistence.put("rdb_changes_since_last_save", 0);
-    persistence.put("rdb_bgsave_in_progress", 0);
-    persistence.put("aof_enabled", 0);
-    persistence.put("aof_rewrite_in_progress", 0);
-    s.put("persistence", persistence);
+    if (in.test("persistence")) {
+      Map<String, Object> persistence = new LinkedHashMap<>();
+      persistence.put("loading", 0);
+      persistence.put("respawn_engine", d.settings.storageDescription());
+      persistence.put("respawn_default_durability", lower(d.settings.defaultDurability()));
+      persistence.put("respawn_data_dir", d.settings.dataDir());
+      persistence.put("respawn_write_batches", st.writeBatches);
+      persistence.put("respawn_group_commits_delayed", st.groupCommitsDelayed);
+      persistence.put("respawn_group_commits_closed_early", st.groupCommitsClosedEarly);
+      persistence.put("respawn_write_errors", st.writeErrors);
+      persistence.put("respawn_last_write_error", st.lastWriteError.isEmpty() ? "none"
+          : st.lastWriteError.replace('\r', ' ').replace('\n', ' '));
+      persistence.putAll(engineStats());
+      persistence.put("rdb_changes_since_last_save", 0);
+      persistence.put("rdb_bgsave_in_progress", 0);
+      persistence.put("aof_enabled", 0);
+      persistence.put("aof_rewrite_in_progress", 0);
+      s.put("persistence", persistence);
+    }
 
-    Map<String, Object> stats = new LinkedHashMap<>();
-    stats.put("total_connections_received", d.registry.acceptedTotal());
-    stats.put("total_commands_processed", st.commandsProcessed);
-    stats.put("rejected_connections", d.registry.rejectedTotal());
-    stats.put("expired_keys", st.expiredKeys);
-    stats.put("evicted_keys", 0);
-    stats.put("respawn_oom_refusals", st.oomRefusals);
-    stats.put("keyspace_hits", st.keyspaceHits);
-    stats.put("keyspace_misses", st.keyspaceMisses);
-    stats.put("total_error_replies", st.errorReplies);
-    stats.put("total_error_replies_protocol", st.protocolErrors);
-    s.put("stats", stats);
+    if (in.test("stats")) {
+      Map<String, Object> stats = new LinkedHashMap<>();
+      stats.put("total_connections_received", d.registry.acceptedTotal());
+      stats.put("total_commands_processed", st.commandsProcessed);
+      stats.put("rejected_connections", d.registry.rejectedTotal());
+      stats.put("expired_keys", st.expiredKeys);
+      stats.put("evicted_keys", 0);
+      stats.put("respawn_oom_refusals", st.oomRefusals);
+      stats.put("keyspace_hits", st.keyspaceHits);
+      stats.put("keyspace_misses", st.keyspaceMisses);
+      stats.put("total_error_replies", st.errorReplies);
+      stats.put("total_error_replies_protocol", st.protocolErrors);
+      s.put("stats", stats);
+    }
 
     Map<String, Object> replication = new LinkedHashMap<>();
     replication.put("role", "master");
@@ -210,23 +218,27 @@ final class ServerCommands {
     }
     s.put("commandstats", commandStats);
 
-    Map<String, Object> errorStats = new LinkedHashMap<>();
-    st.errorsByCode.forEach((code, count) -> errorStats.put("errorstat_" + code,
-        "count=" + count[0]));
-    s.put("errorstats", errorStats);
+    if (in.test("errorstats")) {
+      Map<String, Object> errorStats = new LinkedHashMap<>();
+      st.errorsByCode.forEach((code, count) -> errorStats.put("errorstat_" + code,
+          "count=" + count[0]));
+      s.put("errorstats", errorStats);
+    }
 
     Map<String, Object> cluster = new LinkedHashMap<>();
     cluster.put("cluster_enabled", 0); // a shard member's INFO sets it (see extraInfo)
     s.put("cluster", cluster);
 
-    Map<String, Object> keyspace = new LinkedHashMap<>();
-    long keys = d.keyspace.keyCount();
-    if (keys > 0) {
-      // avg_ttl stays 0: the engine keeps no expiry index to average over.
-      keyspace.put("db0", "keys=" + keys + ",expires=" + d.keyspace.store().expiringKeyCount()
-          + ",avg_ttl=0");
+    if (in.test("keyspace")) {
+      Map<String, Object> keyspace = new LinkedHashMap<>();
+      long keys = d.keyspace.keyCount();
+      if (keys > 0) {
+        // avg_ttl stays 0: the engine keeps no expiry index to average over.
+        keyspace.put("db0", "keys=" + keys + ",expires=" + d.keyspace.store().expiringKeyCount()
+            + ",avg_ttl=0");
+      }
+      s.put("keyspace", keyspace);
     }
-    s.put("keyspace", keyspace);
     if (d.extraInfo != null && (in.test("replication") || in.test("shard")
         || in.test("cluster"))) {
       // A shard member adds its sections and fields (replication role, term, indexes, lease).

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.IntPredicate;
 
 /**
  * Picks loopback ports for processes started later (a benchmark's servers, a test's shard): a
@@ -54,17 +55,7 @@ public final class LoopbackPorts {
    * it).
    */
   public static int freeUdp() throws IOException {
-    int[] bounds = baseBounds(1, 0, ephemeralLow());
-    for (int attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
-      int port = bounds[0] + ThreadLocalRandom.current().nextInt(bounds[1] - bounds[0]);
-      try (DatagramSocket s = new DatagramSocket(
-          new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
-        return port;
-      } catch (IOException e) {
-        // taken: another
-      }
-    }
-    throw new IOException("no free loopback UDP port after " + ATTEMPTS_MAX + " attempts");
+    return draw(1, 0, LoopbackPorts::isFreeUdp);
   }
 
   /**
@@ -77,12 +68,17 @@ public final class LoopbackPorts {
       throw new IllegalArgumentException("count " + count + " offset " + offset
           + ": a range and its offset copy must fit the unprivileged ports with room to spare");
     }
+    return draw(count, offset, LoopbackPorts::isFree);
+  }
+
+  /** A base whose range and offset copy are all {@code free}, from {@link #baseBounds}. */
+  private static int draw(int count, int offset, IntPredicate free) throws IOException {
     int[] bounds = baseBounds(count, offset, ephemeralLow());
     for (int attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
       int base = bounds[0] + ThreadLocalRandom.current().nextInt(bounds[1] - bounds[0]);
       boolean ok = true;
       for (int i = 0; i < count && ok; i++) {
-        ok = isFree(base + i) && (offset == 0 || isFree(base + offset + i));
+        ok = free.test(base + i) && (offset == 0 || free.test(base + offset + i));
       }
       if (ok) {
         return base;
@@ -115,6 +111,15 @@ public final class LoopbackPorts {
       return Integer.parseInt(in.readLine().trim().split("\\s+")[0]);
     } catch (IOException | RuntimeException e) {
       return EPHEMERAL_LOW_DEFAULT;
+    }
+  }
+
+  private static boolean isFreeUdp(int port) {
+    try (DatagramSocket s = new DatagramSocket(
+        new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+      return true;
+    } catch (IOException e) {
+      return false;
     }
   }
 

@@ -372,14 +372,21 @@ public final class ShardMember implements AutoCloseable {
     for (Map.Entry<NodeId, Long> e : match.entrySet()) {
       MemberAddress m = directory.get(e.getKey());
       if (m != null && linked.getOrDefault(e.getKey(), false)) {
-        // As that member's own INFO says: the configured primary, following, is a standby.
-        String role = m.role() == Role.PRIMARY ? "standby"
-            : m.role().name().toLowerCase(java.util.Locale.ROOT);
         lines.add(new ReplicaLine(m.resp().getHostString(), m.resp().getPort(), e.getValue(), 0,
-            role));
+            roleNow(m.role(), false)));
       }
     }
     return lines;
+  }
+
+  /**
+   * What a member does now, as INFO names it: the leader is the primary; a full-copy member that
+   * does not lead (the configured primary after a failover) is a standby; the others keep their
+   * configured role.
+   */
+  private static String roleNow(Role configured, boolean leading) {
+    return leading ? "primary" : configured == Role.PRIMARY ? "standby"
+        : configured.name().toLowerCase(java.util.Locale.ROOT);
   }
 
   /** Whether this member's link to each peer is up now. */
@@ -413,11 +420,7 @@ public final class ShardMember implements AutoCloseable {
       }
     }
     repl.put("master_repl_offset", s.lastIndex());
-    // What this member does now: the leader is the primary; a full-copy member that does not
-    // lead (the configured primary after a failover) is a standby; the others keep their role.
-    Role configured = config.me().role();
-    repl.put("respawn_role", leading ? "primary" : configured == Role.PRIMARY ? "standby"
-        : configured.name().toLowerCase(java.util.Locale.ROOT));
+    repl.put("respawn_role", roleNow(config.me().role(), leading));
     repl.put("respawn_config_role", config.me().role().name().toLowerCase(java.util.Locale.ROOT));
     out.put("replication", repl);
     Map<String, Object> shard = new LinkedHashMap<>();

@@ -83,7 +83,15 @@ public enum Variant {
    * acknowledgements still come, each up to a flush interval late; the simulator's
    * durable-flush-late check must see it.
    */
-  IGNORE_FLUSH_WANTED;
+  IGNORE_FLUSH_WANTED,
+  /**
+   * The runtime counts applied proposals that wait only for their durable notice against {@code
+   * proposalsInFlightMax}, as it did before that bound was given its own: while a flush lags, an
+   * ORDERED write is refused {@code QUEUE_FULL} although few writes wait to be applied. Safe (a
+   * refused write is definitely not applied); the simulator's queue-full-unjustified check must
+   * see it. Consulted by respawn-node's Proposals.
+   */
+  COUNT_DURABLE_NOTICES_IN_FLIGHT;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -18,8 +18,8 @@ import java.util.Map;
  *
  * <p>Bounds: {@code queued <= proposalsQueuedMax}, {@code queued + appended <=
  * proposalsInFlightMax} (the work the node still has to do for them), and {@code unapplied +
- * awaitingDurable <= proposalsInFlightMax * DURABLE_NOTICES_PER_IN_FLIGHT} (so that {@code
- * awaitingDurable} stays within it once they are applied): an applied proposal waits only for
+ * awaitingDurable <= durableNoticesMax} ({@link RuntimeConfig#durableNoticesMax()}, so that {@code
+ * awaitingDurable} stays within it once they are applied). An applied proposal waits only for
  * its durable notice, holds no command any more (about 200 bytes: the handle, its futures and
  * their callbacks), and its writer, if ORDERED, was answered already. Counting those against the
  * in-flight bound refused ORDERED writes ({@code TRYAGAIN}) whenever the durable index lagged a
@@ -28,22 +28,18 @@ import java.util.Map;
  * applied in log order).
  */
 final class Proposals<R> {
-  /**
-   * Applied proposals that may wait for their durable notice, per unit of {@code
-   * proposalsInFlightMax}: 100,000 at the default (about 20 MB), a flush lag of ~3.7 s at 27,000
-   * writes a second, before new writes are refused.
-   */
-  static final int DURABLE_NOTICES_PER_IN_FLIGHT = 10;
-
   private final RuntimeConfig config;
+  /** Variant.COUNT_DURABLE_NOTICES_IN_FLIGHT: the broken accounting, for the simulator's teeth. */
+  private final boolean durableNoticesInFlight;
   private final ArrayDeque<ProposalHandle<R>> queued = new ArrayDeque<>();
   private final Map<Long, ProposalHandle<R>> appended = new HashMap<>();
   private final ArrayDeque<ProposalHandle<R>> awaitingDurable = new ArrayDeque<>();
   /** Highest index of an appended or applied DURABLE-level proposal not yet known durable. */
   private long durableWanted;
 
-  Proposals(RuntimeConfig config) {
+  Proposals(RuntimeConfig config, boolean durableNoticesInFlight) {
     this.config = config;
+    this.durableNoticesInFlight = durableNoticesInFlight;
   }
 
   /** Proposals queued, appended or waiting for their durable notice. */
@@ -56,10 +52,6 @@ final class Proposals<R> {
     return queued.size() + appended.size();
   }
 
-  private long durableNoticesMax() {
-    return (long) config.proposalsInFlightMax() * DURABLE_NOTICES_PER_IN_FLIGHT;
-  }
-
   boolean hasQueued() {
     return !queued.isEmpty();
   }
@@ -68,13 +60,13 @@ final class Proposals<R> {
   ProposalHandle<R> offer(Command command, Durability level, NodeId leaderHint) {
     ProposalHandle<R> h = new ProposalHandle<>(command, level);
     if (queued.size() >= config.proposalsQueuedMax()
-        || unapplied() >= config.proposalsInFlightMax()
-        || unapplied() + awaitingDurable.size() >= durableNoticesMax()) {
+        || (durableNoticesInFlight ? inFlight() : unapplied()) >= config.proposalsInFlightMax()
+        || unapplied() + awaitingDurable.size() >= config.durableNoticesMax()) {
       h.refuse(new Refusal(Refusal.Reason.QUEUE_FULL, leaderHint, "proposal queue full: "
           + queued.size() + " queued (proposalsQueuedMax " + config.proposalsQueuedMax() + "), "
           + unapplied() + " not applied (proposalsInFlightMax " + config.proposalsInFlightMax()
           + "), " + awaitingDurable.size() + " applied awaiting the durable notice (at most "
-          + durableNoticesMax() + ")"));
+          + config.durableNoticesMax() + ")"));
       return h;
     }
     queued.add(h);

@@ -177,7 +177,7 @@ class NodeRuntimeTest {
     TestShard s = slowFlushShardWithLeader(RuntimeConfig.defaults().withProposalLimits(2, 3, 2),
         slow);
     NodeRuntime<Long, String> leader = s.n(0);
-    int noticesMax = 3 * Proposals.DURABLE_NOTICES_PER_IN_FLIGHT;
+    int noticesMax = 3 * RuntimeConfig.DURABLE_NOTICES_PER_IN_FLIGHT;
     List<ProposalHandle<Long>> acknowledged = new ArrayList<>();
     for (int i = 0; i < noticesMax; i++) {
       ProposalHandle<Long> h = leader.propose(cmd("k" + i, "v"), Durability.ORDERED);

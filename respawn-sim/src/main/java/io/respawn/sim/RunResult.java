@@ -71,6 +71,10 @@ public record RunResult(
    *     flushed on a write quorum (durable-flush-late)
    * @param durableFlushLatencyMaxMicros the longest of those times, in virtual microseconds (a
    *     max over seeds when summed)
+   * @param tightProposalSeeds runs whose runtimes had tight bounds on client writes ({@link
+   *     SimProposalLimits#TIGHT})
+   * @param queueFullRefusals client writes the runtimes refused QUEUE_FULL (each checked by
+   *     queue-full-unjustified)
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -79,7 +83,8 @@ public record RunResult(
       long primaryStallsPastLease, long warmUps, long snapshotsKept, long snapshotsInstalled,
       long asyncFsyncs, long asyncFsyncWaits, long snapshotTransfers, long snapshotChunksSent,
       long snapshotChunksIgnored, long durableAcksTimed, long durableAckLatencyMaxMicros,
-      long fuzzyImagesKept, long durableFlushesTimed, long durableFlushLatencyMaxMicros) {
+      long fuzzyImagesKept, long durableFlushesTimed, long durableFlushLatencyMaxMicros,
+      long tightProposalSeeds, long queueFullRefusals) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -97,12 +102,13 @@ public record RunResult(
           snapshotChunksIgnored + o.snapshotChunksIgnored, durableAcksTimed + o.durableAcksTimed,
           Math.max(durableAckLatencyMaxMicros, o.durableAckLatencyMaxMicros),
           fuzzyImagesKept + o.fuzzyImagesKept, durableFlushesTimed + o.durableFlushesTimed,
-          Math.max(durableFlushLatencyMaxMicros, o.durableFlushLatencyMaxMicros));
+          Math.max(durableFlushLatencyMaxMicros, o.durableFlushLatencyMaxMicros),
+          tightProposalSeeds + o.tightProposalSeeds, queueFullRefusals + o.queueFullRefusals);
     }
 
     public static final Stats NONE =
         new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0);
+            0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -123,7 +129,9 @@ public record RunResult(
           + " durable-acks-timed=" + durableAcksTimed + " durable-ack-after-flush-max-ms="
           + String.format(java.util.Locale.ROOT, "%.1f", durableAckLatencyMaxMicros / 1000.0)
           + " durable-flushes-timed=" + durableFlushesTimed + " durable-flush-after-write-max-ms="
-          + String.format(java.util.Locale.ROOT, "%.1f", durableFlushLatencyMaxMicros / 1000.0);
+          + String.format(java.util.Locale.ROOT, "%.1f", durableFlushLatencyMaxMicros / 1000.0)
+          + " tight-proposal-seeds=" + tightProposalSeeds
+          + " queue-full-refusals=" + queueFullRefusals;
     }
   }
 

@@ -48,6 +48,8 @@ import io.respawn.sim.workload.WorkloadConfig;
  *     times per run; 0 turns snapshots off)
  * @param fsyncMode how the replica log's flushes complete ({@link FsyncMode}; ASYNC, the
  *     member's mode, unless the in-memory log or DURABLE replica acks need DEFERRED)
+ * @param proposalLimits the runtime's bounds on client writes ({@link SimProposalLimits}; MIXED
+ *     draws the server's defaults or tight ones per seed)
  */
 public record SimConfig(
     long eventsMax,
@@ -75,7 +77,8 @@ public record SimConfig(
     boolean durableAckEarly,
     SimTakeover takeover,
     long snapshotEntriesMin,
-    FsyncMode fsyncMode) {
+    FsyncMode fsyncMode,
+    SimProposalLimits proposalLimits) {
 
   /** The configuration the CI sweep and the CLI use unless told otherwise. */
   public static SimConfig standard() {
@@ -94,7 +97,8 @@ public record SimConfig(
         false,
         SimTakeover.MIXED,
         40,
-        FsyncMode.ASYNC);
+        FsyncMode.ASYNC,
+        SimProposalLimits.MIXED);
   }
 
   public SimConfig withEventsMax(long v) {
@@ -102,7 +106,8 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withShape(Shape v) {
@@ -110,7 +115,8 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withVariant(Variant v) {
@@ -118,7 +124,8 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withNemesis(NemesisConfig v) {
@@ -126,7 +133,8 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, v, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withPerEventInvariants(boolean v) {
@@ -134,7 +142,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, v, leaderMayStandIn, replicaAck, flushIntervalMillis,
-        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode, proposalLimits);
   }
 
   public SimConfig withLeaderMayStandIn(boolean v) {
@@ -142,7 +150,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, v, replicaAck, flushIntervalMillis,
-        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode, proposalLimits);
   }
 
   public SimConfig withNetwork(NetworkConfig v) {
@@ -150,7 +158,8 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withMembershipChanges(boolean v) {
@@ -158,7 +167,8 @@ public record SimConfig(
         clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withEngineStorage(boolean v) {
@@ -166,7 +176,8 @@ public record SimConfig(
         clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withClockDriftPpmMax(long v) {
@@ -174,7 +185,8 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, v, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withReplicaAck(Durability v) {
@@ -182,7 +194,8 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, v,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withFlushIntervalMillis(long v) {
@@ -190,7 +203,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck, v,
-        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode, proposalLimits);
   }
 
   public SimConfig withWorkload(WorkloadConfig v) {
@@ -198,7 +211,8 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, v,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withClients(int count, long timeoutMillis) {
@@ -206,7 +220,8 @@ public record SimConfig(
         count, timeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
         leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withDurableAckEarly(boolean v) {
@@ -214,7 +229,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, v, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, v, takeover, snapshotEntriesMin, fsyncMode, proposalLimits);
   }
 
   public SimConfig withTakeover(SimTakeover v) {
@@ -222,7 +237,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, v, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, v, snapshotEntriesMin, fsyncMode, proposalLimits);
   }
 
   public SimConfig withTiming(NodeTiming v) {
@@ -230,7 +245,8 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, v, network, nemesis, workload,
         linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+        proposalLimits);
   }
 
   public SimConfig withSnapshotEntriesMin(long v) {
@@ -238,7 +254,7 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, v, fsyncMode);
+        flushIntervalMillis, durableAckEarly, takeover, v, fsyncMode, proposalLimits);
   }
 
   public SimConfig withFsyncMode(FsyncMode v) {
@@ -246,7 +262,15 @@ public record SimConfig(
         clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
         workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, v);
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, v, proposalLimits);
+  }
+
+  public SimConfig withProposalLimits(SimProposalLimits v) {
+    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
+        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
+        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
+        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode, v);
   }
 
   /**

@@ -103,6 +103,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   private final Shape shape;
   /** This seed's failure detector and takeover mode. */
   private SimTakeover.Drawn takeover;
+  /** This seed's bounds on client writes in each node's runtime. */
+  private final SimProposalLimits.Drawn proposalLimits;
   /** Pauses of the current primary the nemesis started, and how many were longer than the lease. */
   private long primaryStalls;
   private long primaryStallsPastLease;
@@ -115,6 +117,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         ? (random.nextBoolean() ? Shape.P1_B1_W1 : Shape.P1_B2_W2) : config.shape();
     this.takeover = config.takeover().draw(seed, config.heartbeatIntervalMillis(),
         config.leaseMillis());
+    this.proposalLimits = config.proposalLimits().draw(seed);
     int members = shape == Shape.P1_B1_W1 ? 3 : 5;
     List<Member> initial = new ArrayList<>();
     for (int i = 0; i < members; i++) {
@@ -192,10 +195,13 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     return config.engineStorage() ? SimStorage.segmented() : SimStorage.memory();
   }
 
-  /** The runtime as the server configures it, with the simulation's replica ack and interval. */
+  /**
+   * The runtime as the server configures it, with the simulation's replica ack and interval and
+   * the seed's bounds on client writes.
+   */
   private RuntimeConfig runtimeConfig() {
-    return RuntimeConfig.defaults().withReplicaAck(config.replicaAck())
-        .withFlushIntervalMillis(config.flushIntervalMillis());
+    return proposalLimits.applyTo(RuntimeConfig.defaults().withReplicaAck(config.replicaAck())
+        .withFlushIntervalMillis(config.flushIntervalMillis()));
   }
 
   private ReplicaConfig replicaConfig(int id, long replicaSeed) {
@@ -516,13 +522,16 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         nodes.stream().mapToLong(n -> n.transferCounts()[1]).sum(),
         nodes.stream().mapToLong(n -> n.transferCounts()[2]).sum(),
         durableLiveness.checked(), durableLiveness.latencyMaxNanos() / 1_000, fuzzyImagesKept,
-        durableFlushLiveness.timed(), durableFlushLiveness.latencyMaxNanos() / 1_000);
+        durableFlushLiveness.timed(), durableFlushLiveness.latencyMaxNanos() / 1_000,
+        proposalLimits.tight() ? 1 : 0,
+        nodes.stream().mapToLong(SimNode::queueFullRefusals).sum());
   }
 
   private String describe() {
     StringBuilder b = new StringBuilder();
     b.append("shape ").append(shape.spelling()).append(", variant ").append(config.variant())
         .append(", takeover ").append(takeover)
+        .append(", proposal limits ").append(proposalLimits)
         .append(primaryStalls > 0 ? ", primary stalls " + primaryStalls + " ("
             + primaryStallsPastLease + " past the lease)" : "")
         .append(", storage ").append(config.engineStorage() ? "segmented log" : "memory")
@@ -857,6 +866,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         return;
       }
     }
+  }
+
+  @Override
+  public void refusedUnjustly(SimNode node, String detail) {
+    protocolViolation("queue-full-unjustified", "n" + node.id() + " " + detail);
   }
 
   @Override

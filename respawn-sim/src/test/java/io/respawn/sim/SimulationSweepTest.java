@@ -27,8 +27,10 @@ class SimulationSweepTest {
             + r.description());
       }
     });
-    System.out.printf("sweep: seeds=%d events=%d ops=%d lin-unknown=%d violations=%d in %.1fs%n",
+    System.out.printf("sweep: seeds=%d events=%d ops=%d lin-unknown=%d violations=%d"
+        + " tight-proposal-seeds=%d queue-full-refusals=%d in %.1fs%n",
         s.seeds(), s.events(), s.operations(), s.linUnknown(), s.violations(),
+        s.stats().tightProposalSeeds(), s.stats().queueFullRefusals(),
         (System.nanoTime() - started) / 1e9);
     assertThat(s.seeds()).isGreaterThanOrEqualTo(seeds[1] - seeds[0] + 1);
     assertThat(s.failedSeeds()).as("seeds with violations (replay each with bin/respawn "

@@ -98,4 +98,39 @@ class TeethTest {
         .isEqualTo(caught.violations());
     assertThat(Simulation.run(caught.seed(), SimConfig.standard()).violations()).isEmpty();
   }
+
+  /**
+   * The refusal check has teeth: a runtime that counts applied writes waiting only for their
+   * durable notice against the in-flight bound (as it did before they got a bound of their own)
+   * refuses ORDERED writes QUEUE_FULL while a flush lags, with room left. Safe (a refused write is
+   * not applied), so only queue-full-unjustified can see it; with the tight bounds the sweep draws
+   * for half its seeds it must, and the correct runtime runs the same seeds clean while it still
+   * refuses writes when it is full.
+   */
+  @Test
+  void countingDurableNoticesAgainstTheInFlightBoundIsCaughtByTheRefusalCheck() {
+    SimConfig correct = SimConfig.standard().withProposalLimits(SimProposalLimits.TIGHT);
+    SimConfig config = correct.withVariant(Variant.COUNT_DURABLE_NOTICES_IN_FLIGHT);
+    RunResult caught = null;
+    for (long seed = 1; seed <= 10 && caught == null; seed++) {
+      RunResult r = Simulation.run(seed, config);
+      if (!r.clean() && r.violations().get(0).invariant().equals("queue-full-unjustified")) {
+        caught = r;
+      }
+    }
+    assertThat(caught).as("count-durable-notices-in-flight escaped queue-full-unjustified in 10"
+        + " seeds").isNotNull();
+    System.out.println("teeth: COUNT_DURABLE_NOTICES_IN_FLIGHT caught at seed " + caught.seed()
+        + " by " + caught.violations().get(0));
+    assertThat(Simulation.run(caught.seed(), config).violations())
+        .isEqualTo(caught.violations());
+    long refusals = 0;
+    for (long seed = 1; seed <= 10; seed++) {
+      RunResult r = Simulation.run(seed, correct);
+      assertThat(r.violations()).as(r.description()).isEmpty();
+      refusals += r.stats().queueFullRefusals();
+    }
+    assertThat(refusals).as("QUEUE_FULL refusals of the correct runtime in seeds 1..10, each"
+        + " judged justified").isPositive();
+  }
 }

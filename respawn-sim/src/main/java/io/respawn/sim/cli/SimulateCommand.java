@@ -3,6 +3,7 @@ package io.respawn.sim.cli;
 import io.respawn.core.Variant;
 import io.respawn.sim.RunResult;
 import io.respawn.sim.Shape;
+import io.respawn.sim.SimProposalLimits;
 import io.respawn.sim.SimTakeover;
 import io.respawn.sim.SimConfig;
 import io.respawn.sim.Sweep;
@@ -97,6 +98,12 @@ public final class SimulateCommand implements Callable<Integer> {
           + "are drawn per seed.")
   String takeover;
 
+  @Option(names = "--proposal-limits", defaultValue = "mixed", paramLabel = "LIMITS",
+      description = "The runtime's bounds on client writes: defaults (the server's), tight (1-4 "
+          + "queued, up to 6 in flight, drawn per seed) or mixed (one or the other per seed; "
+          + "default ${DEFAULT-VALUE}).")
+  String proposalLimits;
+
   @Option(names = "--clients", paramLabel = "N",
       description = "Concurrent clients (default: the standard config's).")
   Integer clients;
@@ -133,6 +140,7 @@ public final class SimulateCommand implements Callable<Integer> {
     NemesisConfig nemesis;
     io.respawn.storage.Durability ack;
     SimTakeover takeoverChoice;
+    SimProposalLimits limits;
     io.respawn.sim.FsyncMode fsyncMode;
     try {
       try {
@@ -142,6 +150,7 @@ public final class SimulateCommand implements Callable<Integer> {
             + fsync);
       }
       takeoverChoice = SimTakeover.parse(takeover);
+      limits = SimProposalLimits.parse(proposalLimits);
       v = Variant.parse(variant);
       startShape = Shape.parse(shape);
       nemesis = NemesisConfig.parse(nemesisProfile);
@@ -172,6 +181,7 @@ public final class SimulateCommand implements Callable<Integer> {
         .withLeaderMayStandIn(leaderMayStandIn)
         .withReplicaAck(ack)
         .withTakeover(takeoverChoice)
+        .withProposalLimits(limits)
         .withFsyncMode(fsyncMode);
     if (flushIntervalMillis != null) {
       config = config.withFlushIntervalMillis(flushIntervalMillis);
@@ -239,6 +249,9 @@ public final class SimulateCommand implements Callable<Integer> {
         .append(" --shape ").append(shape);
     if (!"mixed".equals(takeover)) {
       b.append(" --takeover ").append(takeover);
+    }
+    if (!"mixed".equals(proposalLimits)) {
+      b.append(" --proposal-limits ").append(proposalLimits);
     }
     if (memoryStorage) {
       b.append(" --memory-storage");

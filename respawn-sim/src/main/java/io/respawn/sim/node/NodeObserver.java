@@ -44,6 +44,12 @@ public interface NodeObserver {
    */
   void committedEntryLost(SimNode node, io.respawn.core.CommittedEntryLost lost);
 
+  /**
+   * node's runtime refused a client write {@code QUEUE_FULL} while its bounds left room for it
+   * ({@link WritesInRuntime}).
+   */
+  default void refusedUnjustly(SimNode node, String detail) {}
+
   /** A key's timestamp moved backwards in node's state machine. */
   void timestampRegressed(SimNode node, int key, String detail);
 

@@ -88,6 +88,8 @@ public final class SimNode {
   private boolean passScheduled;
   private final List<Runnable> held = new ArrayList<>();
   private final List<ClientRequest> unknownReads = new ArrayList<>();
+  private final WritesInRuntime writesInRuntime = new WritesInRuntime();
+  private long queueFullRefusals;
   private final long[] pullSentAtNanos;
   private final int[] lastOpIdOfClient;
   private int pullRotation;
@@ -186,6 +188,7 @@ public final class SimNode {
     held.clear();
     unknownReads.clear();
     unflushedWrites.clear();
+    writesInRuntime.clear();
     stateMachine = new KvStateMachine(keyCount,
         (key, ft, fi, tt, ti) -> observer.timestampRegressed(this, key,
             "k" + key + " from " + ft + "/" + fi + " to " + tt + "/" + ti));
@@ -242,6 +245,7 @@ public final class SimNode {
     held.clear();
     unknownReads.clear();
     unflushedWrites.clear();
+    writesInRuntime.clear();
     network.setDown(id, true);
     if (!machine) {
       storage.processCrash();
@@ -546,6 +550,15 @@ public final class SimNode {
         request.command().values());
     Durability level = request.durable() ? Durability.DURABLE : Durability.ORDERED;
     ProposalHandle<Long> h = runtime.propose(command.toCommand(), level);
+    if (refusedQueueFull(h)) {
+      queueFullRefusals++;
+      String unjustified = writesInRuntime.unjustifiedRefusal(runtimeConfig);
+      if (unjustified != null) {
+        observer.refusedUnjustly(this, "op #" + request.opId() + ": " + unjustified);
+      }
+    } else {
+      writesInRuntime.accepted(h);
+    }
     int inc = incarnation;
     h.ordered().whenComplete((result, error) -> onWriteOutcome(inc, request, h, result, error));
     schedulePass();
@@ -585,6 +598,17 @@ public final class SimNode {
       observer.writeAcknowledged(this, request.opId(), term, index, durable);
       sendReply(request, Outcome.OK, result);
     });
+  }
+
+  private static boolean refusedQueueFull(ProposalHandle<Long> h) {
+    return h.ordered().isCompletedExceptionally()
+        && h.ordered().exceptionNow() instanceof Refusal r
+        && r.reason() == Refusal.Reason.QUEUE_FULL;
+  }
+
+  /** Writes this node's runtimes refused QUEUE_FULL, over its incarnations. */
+  public long queueFullRefusals() {
+    return queueFullRefusals;
   }
 
   private static Refusal.Reason refusalOf(Throwable error) {

@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
         MemberCommand.class,
         WanCommand.class, MirrorCommand.class, MonitorCommand.class, StandbyCommand.class,
         SoloCommand.class,
-        RespawnCommand.VersionCommand.class,
+        RespawnCommand.VersionCommand.class, AotTrainCommand.class,
         CommandLine.HelpCommand.class})
 public final class RespawnCommand implements Runnable {
   private static final String NETTY_JFR = "io.netty.jfr.enabled";

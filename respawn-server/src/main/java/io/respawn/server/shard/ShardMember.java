@@ -672,7 +672,7 @@ public final class ShardMember implements AutoCloseable {
         && replicaLog.termAt(entry.index()) == entry.term();
   }
 
-  static void deleteTree(Path dir) throws IOException {
+  public static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return;
     }

@@ -60,7 +60,7 @@ import java.util.List;
  * the scratch directory is deleted after each round. Its failure is logged and ignored: it only
  * warms code.
  */
-final class TakeoverRehearsal {
+public final class TakeoverRehearsal {
   private static final org.slf4j.Logger log =
       org.slf4j.LoggerFactory.getLogger(TakeoverRehearsal.class);
   /** Rounds: enough calls of the per-key code for the JIT's top tier (thousands each). */
@@ -250,6 +250,17 @@ final class TakeoverRehearsal {
       ShardMember.deleteTree(dir);
     }
     return answered;
+  }
+
+  /**
+   * Runs the whole rehearsal once on the caller's thread, with the default stores' settings, in
+   * {@code scratch} (deleted afterwards): the start-up cache's training run ({@code respawn
+   * aot-train}) covers the recovery and serving code this way.
+   */
+  public static void runForTraining(Path scratch) throws IOException, InterruptedException {
+    run(scratch.resolve("recovery"), BackupConfig.defaults(), StorageConfig.defaults());
+    rehearseServing(scratch.resolve("serving"), StorageConfig.defaults());
+    ShardMember.deleteTree(scratch);
   }
 
   /**

@@ -89,7 +89,7 @@ public enum Variant {
    * proposalsInFlightMax}, as it did before that bound was given its own: while a flush lags, an
    * ORDERED write is refused {@code QUEUE_FULL} although few writes wait to be applied. Safe (a
    * refused write is definitely not applied); the simulator's queue-full-unjustified check must
-   * see it. Consulted by respawn-node's Proposals.
+   * see it. Consulted by respawn-node's NodeRuntime (its Proposals).
    */
   COUNT_DURABLE_NOTICES_IN_FLIGHT;
 

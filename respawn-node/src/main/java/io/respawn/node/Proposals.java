@@ -30,16 +30,16 @@ import java.util.Map;
 final class Proposals<R> {
   private final RuntimeConfig config;
   /** Variant.COUNT_DURABLE_NOTICES_IN_FLIGHT: the broken accounting, for the simulator's teeth. */
-  private final boolean durableNoticesInFlight;
+  private final boolean countsDurableNoticesInFlight;
   private final ArrayDeque<ProposalHandle<R>> queued = new ArrayDeque<>();
   private final Map<Long, ProposalHandle<R>> appended = new HashMap<>();
   private final ArrayDeque<ProposalHandle<R>> awaitingDurable = new ArrayDeque<>();
   /** Highest index of an appended or applied DURABLE-level proposal not yet known durable. */
   private long durableWanted;
 
-  Proposals(RuntimeConfig config, boolean durableNoticesInFlight) {
+  Proposals(RuntimeConfig config, boolean countsDurableNoticesInFlight) {
     this.config = config;
-    this.durableNoticesInFlight = durableNoticesInFlight;
+    this.countsDurableNoticesInFlight = countsDurableNoticesInFlight;
   }
 
   /** Proposals queued, appended or waiting for their durable notice. */
@@ -60,7 +60,7 @@ final class Proposals<R> {
   ProposalHandle<R> offer(Command command, Durability level, NodeId leaderHint) {
     ProposalHandle<R> h = new ProposalHandle<>(command, level);
     if (queued.size() >= config.proposalsQueuedMax()
-        || (durableNoticesInFlight ? inFlight() : unapplied()) >= config.proposalsInFlightMax()
+        || (countsDurableNoticesInFlight ? inFlight() : unapplied()) >= config.proposalsInFlightMax()
         || unapplied() + awaitingDurable.size() >= config.durableNoticesMax()) {
       h.refuse(new Refusal(Refusal.Reason.QUEUE_FULL, leaderHint, "proposal queue full: "
           + queued.size() + " queued (proposalsQueuedMax " + config.proposalsQueuedMax() + "), "

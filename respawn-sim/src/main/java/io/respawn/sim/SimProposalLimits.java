@@ -56,7 +56,8 @@ public enum SimProposalLimits {
 
   public Drawn draw(long seed) {
     SplittableRandom r = new SplittableRandom(seed ^ SALT);
-    boolean tight = this == TIGHT || (this == MIXED && r.nextBoolean());
+    boolean drawnTight = r.nextBoolean(); // drawn always: a seed's tight bounds are the same
+    boolean tight = this == TIGHT || (this == MIXED && drawnTight); // under TIGHT and MIXED
     RuntimeConfig defaults = RuntimeConfig.defaults();
     if (!tight) {
       return new Drawn(false, defaults.proposalsQueuedMax(), defaults.proposalsInFlightMax());

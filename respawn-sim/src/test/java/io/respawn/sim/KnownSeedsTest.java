@@ -41,7 +41,6 @@ class KnownSeedsTest {
     return SimConfig.standard().withProposalLimits(SimProposalLimits.RUNTIME_DEFAULTS);
   }
 
-
   @ParameterizedTest
   @ValueSource(longs = {146, 633, 964, 1374, 2166, 16905, 6587, 8264, 10942, 17113})
   void onceFailingSeedIsClean(long seed) {

@@ -43,7 +43,8 @@ class LeaseScenarioTest {
    * built for; the takeover modes have theirs in TakeoverScenarioTest.
    */
   static SimConfig config(Variant variant) {
-    return SimConfig.standard().withShape(Shape.P1_B1_W1).withMembershipChanges(false)
+    return SimConfig.standard().withProposalLimits(SimProposalLimits.RUNTIME_DEFAULTS)
+        .withShape(Shape.P1_B1_W1).withMembershipChanges(false)
         .withVariant(variant).withTakeover(SimTakeover.TIMEOUT)
         .withNemesis(new NemesisConfig(1_000, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0));
   }

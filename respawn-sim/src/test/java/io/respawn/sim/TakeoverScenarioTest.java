@@ -36,7 +36,8 @@ class TakeoverScenarioTest {
   static final long SEEDS = 12;
 
   static SimConfig config(SimTakeover takeover, Variant variant) {
-    SimConfig c = SimConfig.standard().withShape(Shape.P1_B1_W1).withMembershipChanges(false)
+    SimConfig c = SimConfig.standard().withProposalLimits(SimProposalLimits.RUNTIME_DEFAULTS)
+        .withShape(Shape.P1_B1_W1).withMembershipChanges(false)
         .withVariant(variant).withTakeover(takeover)
         .withNemesis(new NemesisConfig(1_000, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0));
     NetworkConfig n = c.network();

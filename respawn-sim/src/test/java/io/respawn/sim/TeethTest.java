@@ -9,7 +9,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Does the simulator have teeth? Each deliberately broken core variant must be caught within a
+ * Does the simulator have teeth? Each deliberately broken core or runtime variant must be caught
+ * within a
  * bounded number of seeds, and the failing seed must replay to the same violation.
  *
  * <p>The aggressive nemesis (frequent, short faults) makes elections frequent, which these bugs

@@ -40,12 +40,16 @@ final class AotTrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    ShardMember.deleteTree(dir);
+    ShardMember.deleteTree(dir); // what a training killed midway left
     Files.createDirectories(dir);
     long start = System.nanoTime();
-    long answered = serveScratchServer(dir.resolve("server"));
-    TakeoverRehearsal.runForTraining(dir.resolve("rehearsal"));
-    ShardMember.deleteTree(dir);
+    long answered;
+    try {
+      answered = serveScratchServer(dir.resolve("server"));
+      TakeoverRehearsal.runForTraining(dir.resolve("rehearsal"));
+    } finally {
+      ShardMember.deleteTree(dir);
+    }
     System.out.printf("aot-train: %d commands served, takeover rehearsed, %d ms%n", answered,
         (System.nanoTime() - start) / 1_000_000);
     return 0;

@@ -220,10 +220,11 @@ public final class SimulateCommand implements Callable<Integer> {
         out.flush();
       }
     });
-    out.printf(Locale.ROOT, "simulate: seeds %d..%d variant=%s shape=%s takeover=%s storage=%s "
+    out.printf(Locale.ROOT, "simulate: seeds %d..%d variant=%s shape=%s takeover=%s "
+            + "proposal-limits=%s storage=%s "
             + "fsync=%s lin-unknown=%d ops=%d %s %.1fs seeds=%d events=%d violations=%d%n",
         range[0], range[1], v.name().toLowerCase(Locale.ROOT).replace('_', '-'), shape,
-        takeoverChoice.spelling(),
+        takeoverChoice.spelling(), proposalLimits.trim().toLowerCase(Locale.ROOT),
         memoryStorage ? "memory" : "segmented", config.effectiveFsyncMode().spelling(),
         summary.linUnknown(), summary.operations(),
         summary.stats(),

@@ -91,7 +91,15 @@ public enum Variant {
    * refused write is definitely not applied); the simulator's queue-full-unjustified check must
    * see it. Consulted by respawn-node's NodeRuntime (its Proposals).
    */
-  COUNT_DURABLE_NOTICES_IN_FLIGHT;
+  COUNT_DURABLE_NOTICES_IN_FLIGHT,
+  /**
+   * The runtime never refuses a client write for room: its queue, the writes it holds unapplied
+   * and those waiting for their durable notice grow without bound while commits or flushes lag
+   * (memory, not safety: every write is still committed or refused as the protocol says). The
+   * simulator's write-bound-exceeded check must see it. Consulted by respawn-node's NodeRuntime
+   * (its Proposals).
+   */
+  IGNORE_PROPOSAL_BOUNDS;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

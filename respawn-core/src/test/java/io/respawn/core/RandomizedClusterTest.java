@@ -72,8 +72,9 @@ class RandomizedClusterTest {
    * causes a failover a correct node would not (it breaks no safety rule this checker sees), with
    * its teeth in the simulator's TakeoverScenarioTest. DETECTOR_KEEPS_OLD_WINDOW only delays a
    * failover (no safety rule), with its teeth in the simulator's TakeoverScenarioTest too.
-   * COUNT_DURABLE_NOTICES_IN_FLIGHT is read by the runtime only and refuses writes it had room
-   * for (safe), with its teeth in the simulator's TeethTest (queue-full-unjustified).
+   * COUNT_DURABLE_NOTICES_IN_FLIGHT and IGNORE_PROPOSAL_BOUNDS are read by the runtime only and
+   * refuse writes it had room for, or accept writes past its bounds (safe either way), with
+   * their teeth in the simulator's TeethTest (queue-full-unjustified, write-bound-exceeded).
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
@@ -81,7 +82,7 @@ class RandomizedClusterTest {
           "SPECULATIVE_VOTE_IN_LEASE", "INSTALL_STALE_SNAPSHOT", "COMPACT_BEYOND_DURABLE",
           "JOINT_NEW_ONLY", "KEEP_FUZZY_AT_INDEX", "IGNORE_FLUSH_WANTED",
           "SPECULATIVE_IGNORES_SILENCE", "DETECTOR_KEEPS_OLD_WINDOW",
-          "COUNT_DURABLE_NOTICES_IN_FLIGHT"},
+          "COUNT_DURABLE_NOTICES_IN_FLIGHT", "IGNORE_PROPOSAL_BOUNDS"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

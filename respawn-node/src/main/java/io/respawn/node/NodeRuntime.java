@@ -156,8 +156,7 @@ public final class NodeRuntime<R, V> {
     this.transport = transport;
     this.clock = clock;
     this.listener = listener;
-    this.proposals = new Proposals<>(config,
-        replica.config().variant() == Variant.COUNT_DURABLE_NOTICES_IN_FLIGHT);
+    this.proposals = new Proposals<>(config, replica.config().variant());
     this.reads = new Reads<>(config);
     this.flushIntervalNanos = config.flushIntervalMillis() * 1_000_000L;
     this.snapshotPolicy = snapshotPolicy;

@@ -4,6 +4,7 @@ import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.NodeId;
 import io.respawn.core.Proposal;
+import io.respawn.core.Variant;
 import io.respawn.storage.Durability;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -31,15 +32,19 @@ final class Proposals<R> {
   private final RuntimeConfig config;
   /** Variant.COUNT_DURABLE_NOTICES_IN_FLIGHT: the broken accounting, for the simulator's teeth. */
   private final boolean countsDurableNoticesInFlight;
+  /** Variant.IGNORE_PROPOSAL_BOUNDS: no refusal for room, for the simulator's teeth. */
+  private final boolean ignoresBounds;
   private final ArrayDeque<ProposalHandle<R>> queued = new ArrayDeque<>();
   private final Map<Long, ProposalHandle<R>> appended = new HashMap<>();
   private final ArrayDeque<ProposalHandle<R>> awaitingDurable = new ArrayDeque<>();
   /** Highest index of an appended or applied DURABLE-level proposal not yet known durable. */
   private long durableWanted;
 
-  Proposals(RuntimeConfig config, boolean countsDurableNoticesInFlight) {
+  /** {@code variant}: CORRECT but in the simulator's teeth tests. */
+  Proposals(RuntimeConfig config, Variant variant) {
     this.config = config;
-    this.countsDurableNoticesInFlight = countsDurableNoticesInFlight;
+    this.countsDurableNoticesInFlight = variant == Variant.COUNT_DURABLE_NOTICES_IN_FLIGHT;
+    this.ignoresBounds = variant == Variant.IGNORE_PROPOSAL_BOUNDS;
   }
 
   /** Proposals queued, appended or waiting for their durable notice. */
@@ -59,9 +64,9 @@ final class Proposals<R> {
   /** Queues a proposal, or refuses it at once when a limit is reached. */
   ProposalHandle<R> offer(Command command, Durability level, NodeId leaderHint) {
     ProposalHandle<R> h = new ProposalHandle<>(command, level);
-    if (queued.size() >= config.proposalsQueuedMax()
+    if (!ignoresBounds && (queued.size() >= config.proposalsQueuedMax()
         || (countsDurableNoticesInFlight ? inFlight() : unapplied()) >= config.proposalsInFlightMax()
-        || unapplied() + awaitingDurable.size() >= config.durableNoticesMax()) {
+        || unapplied() + awaitingDurable.size() >= config.durableNoticesMax())) {
       h.refuse(new Refusal(Refusal.Reason.QUEUE_FULL, leaderHint, "proposal queue full: "
           + queued.size() + " queued (proposalsQueuedMax " + config.proposalsQueuedMax() + "), "
           + unapplied() + " not applied (proposalsInFlightMax " + config.proposalsInFlightMax()

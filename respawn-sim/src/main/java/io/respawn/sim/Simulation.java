@@ -869,8 +869,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   }
 
   @Override
-  public void refusedUnjustly(SimNode node, String detail) {
-    protocolViolation("queue-full-unjustified", "n" + node.id() + " " + detail);
+  public void writeBoundsBroken(SimNode node, String invariant, String detail) {
+    protocolViolation(invariant, "n" + node.id() + " " + detail);
   }
 
   @Override

@@ -6,6 +6,7 @@ import io.respawn.core.Variant;
 import io.respawn.sim.nemesis.NemesisConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
@@ -101,28 +102,30 @@ class TeethTest {
   }
 
   /**
-   * The refusal check has teeth: a runtime that counts applied writes waiting only for their
-   * durable notice against the in-flight bound (as it did before they got a bound of their own)
-   * refuses ORDERED writes QUEUE_FULL while a flush lags, with room left. Safe (a refused write is
-   * not applied), so only queue-full-unjustified can see it; with the tight bounds the sweep draws
-   * for half its seeds it must, and the correct runtime runs the same seeds clean while it still
-   * refuses writes when it is full.
+   * The write-bound checks have teeth. A runtime that counts applied writes waiting only for
+   * their durable notice against the in-flight bound (as it did before they got a bound of their
+   * own) refuses ORDERED writes QUEUE_FULL while a flush lags, with room left; one that ignores
+   * its bounds accepts writes past them. Both are safe (every write is still committed or
+   * refused as the protocol says), so only queue-full-unjustified and write-bound-exceeded can
+   * see them; with the tight bounds the sweep draws for half its seeds they must, and the
+   * correct runtime runs the same seeds clean while it still refuses writes when it is full.
    */
-  @Test
-  void countingDurableNoticesAgainstTheInFlightBoundIsCaughtByTheRefusalCheck() {
+  @ParameterizedTest
+  @CsvSource({"COUNT_DURABLE_NOTICES_IN_FLIGHT, queue-full-unjustified",
+      "IGNORE_PROPOSAL_BOUNDS, write-bound-exceeded"})
+  void brokenWriteBoundsAreCaught(Variant variant, String invariant) {
     SimConfig correct = SimConfig.standard().withProposalLimits(SimProposalLimits.TIGHT);
-    SimConfig config = correct.withVariant(Variant.COUNT_DURABLE_NOTICES_IN_FLIGHT);
+    SimConfig config = correct.withVariant(variant);
     RunResult caught = null;
     for (long seed = 1; seed <= 10 && caught == null; seed++) {
       RunResult r = Simulation.run(seed, config);
-      if (!r.clean() && r.violations().get(0).invariant().equals("queue-full-unjustified")) {
+      if (!r.clean() && r.violations().get(0).invariant().equals(invariant)) {
         caught = r;
       }
     }
-    assertThat(caught).as("count-durable-notices-in-flight escaped queue-full-unjustified in 10"
-        + " seeds").isNotNull();
-    System.out.println("teeth: COUNT_DURABLE_NOTICES_IN_FLIGHT caught at seed " + caught.seed()
-        + " by " + caught.violations().get(0));
+    assertThat(caught).as(variant + " escaped " + invariant + " in 10 seeds").isNotNull();
+    System.out.println("teeth: " + variant + " caught at seed " + caught.seed() + " by "
+        + caught.violations().get(0));
     assertThat(Simulation.run(caught.seed(), config).violations())
         .isEqualTo(caught.violations());
     long refusals = 0;

@@ -46,9 +46,10 @@ public interface NodeObserver {
 
   /**
    * node's runtime refused a client write {@code QUEUE_FULL} while its bounds left room for it
-   * ({@link WritesInRuntime}).
+   * ({@code invariant} queue-full-unjustified), or accepted one past them (write-bound-exceeded);
+   * see {@link WritesInRuntime}.
    */
-  default void refusedUnjustly(SimNode node, String detail) {}
+  default void writeBoundsBroken(SimNode node, String invariant, String detail) {}
 
   /** A key's timestamp moved backwards in node's state machine. */
   void timestampRegressed(SimNode node, int key, String detail);

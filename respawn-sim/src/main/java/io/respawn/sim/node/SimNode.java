@@ -554,10 +554,15 @@ public final class SimNode {
       queueFullRefusals++;
       String unjustified = writesInRuntime.unjustifiedRefusal(runtimeConfig);
       if (unjustified != null) {
-        observer.refusedUnjustly(this, "op #" + request.opId() + ": " + unjustified);
+        observer.writeBoundsBroken(this, "queue-full-unjustified",
+            "op #" + request.opId() + ": " + unjustified);
       }
     } else {
-      writesInRuntime.accepted(h);
+      String exceeded = writesInRuntime.accepted(h, runtimeConfig);
+      if (exceeded != null) {
+        observer.writeBoundsBroken(this, "write-bound-exceeded",
+            "op #" + request.opId() + ": " + exceeded);
+      }
     }
     int inc = incarnation;
     h.ordered().whenComplete((result, error) -> onWriteOutcome(inc, request, h, result, error));

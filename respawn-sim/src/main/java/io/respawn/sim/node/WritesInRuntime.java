@@ -6,7 +6,8 @@ import java.util.ArrayDeque;
 
 /**
  * One incarnation's client writes given to its runtime, counted from their handles' futures
- * alone, to judge the runtime's {@code QUEUE_FULL} refusals (<b>queue-full-unjustified</b>).
+ * alone, to judge the runtime's {@code QUEUE_FULL} refusals (<b>queue-full-unjustified</b>) and
+ * the writes it accepts (<b>write-bound-exceeded</b>).
  *
  * <p>A write is <i>queued</i> while the core has not assigned it an index, <i>unapplied</i>
  * while its ORDERED future is open, and <i>awaiting its durable notice</i> once that completed
@@ -15,19 +16,31 @@ import java.util.ArrayDeque;
  * RuntimeConfig#durableNoticesMax()} unapplied or awaiting: anything else refuses a write the
  * runtime had room for (a client told to retry while its shard could take the write; the
  * runtime did this whenever a flush lagged, until awaiting notices got a bound of their own).
- * The count does not read the runtime's own bookkeeping, so a wrong count there shows.
+ * And a write accepted must leave at most {@code proposalsQueuedMax} queued, {@code
+ * proposalsInFlightMax} unapplied and {@code durableNoticesMax} unapplied or awaiting: the
+ * bounds are what keeps an overloaded member's memory bounded. The count does not read the
+ * runtime's own bookkeeping, so a wrong count there shows.
  *
  * <p>Owned by the simulation thread; cleared when the node crashes or restarts.
  */
 final class WritesInRuntime {
   private final ArrayDeque<ProposalHandle<Long>> handles = new ArrayDeque<>();
 
-  /** A write the runtime accepted (not refused on the spot). */
-  void accepted(ProposalHandle<Long> h) {
+  /**
+   * A write the runtime accepted (not refused on the spot); null when the bounds still hold with
+   * it, else what the counts were.
+   */
+  String accepted(ProposalHandle<Long> h, RuntimeConfig config) {
     handles.add(h);
     while (!handles.isEmpty() && finished(handles.peek())) {
       handles.poll(); // mostly in log order: the oldest finish first
     }
+    Counts c = count();
+    if (c.queued <= config.proposalsQueuedMax() && c.unapplied <= config.proposalsInFlightMax()
+        && c.unapplied + c.awaiting <= config.durableNoticesMax()) {
+      return null;
+    }
+    return "accepted a write, leaving " + c.describe(config);
   }
 
   void clear() {
@@ -36,6 +49,15 @@ final class WritesInRuntime {
 
   /** Null when a QUEUE_FULL refusal now is justified, else what the counts were. */
   String unjustifiedRefusal(RuntimeConfig config) {
+    Counts c = count();
+    if (c.queued >= config.proposalsQueuedMax() || c.unapplied >= config.proposalsInFlightMax()
+        || c.unapplied + c.awaiting >= config.durableNoticesMax()) {
+      return null;
+    }
+    return "refused a write QUEUE_FULL with " + c.describe(config);
+  }
+
+  private Counts count() {
     int queued = 0;
     int unapplied = 0;
     int awaiting = 0;
@@ -49,14 +71,16 @@ final class WritesInRuntime {
         awaiting++;
       }
     }
-    if (queued >= config.proposalsQueuedMax() || unapplied >= config.proposalsInFlightMax()
-        || unapplied + awaiting >= config.durableNoticesMax()) {
-      return null;
+    return new Counts(queued, unapplied, awaiting);
+  }
+
+  private record Counts(int queued, int unapplied, int awaiting) {
+    String describe(RuntimeConfig config) {
+      return queued + " queued (max " + config.proposalsQueuedMax() + "), " + unapplied
+          + " unapplied (max " + config.proposalsInFlightMax() + "), " + awaiting
+          + " applied awaiting the durable notice (with the unapplied, max "
+          + config.durableNoticesMax() + ")";
     }
-    return "refused a write QUEUE_FULL with " + queued + " queued (max "
-        + config.proposalsQueuedMax() + "), " + unapplied + " unapplied (max "
-        + config.proposalsInFlightMax() + "), " + awaiting + " applied awaiting the durable notice"
-        + " (with the unapplied, max " + config.durableNoticesMax() + ")";
   }
 
   private static boolean finished(ProposalHandle<Long> h) {

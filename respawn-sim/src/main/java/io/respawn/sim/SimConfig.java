@@ -102,175 +102,86 @@ public record SimConfig(
   }
 
   public SimConfig withEventsMax(long v) {
-    return new SimConfig(v, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.eventsMax = v);
   }
 
   public SimConfig withShape(Shape v) {
-    return new SimConfig(eventsMax, settleMillis, v, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.shape = v);
   }
 
   public SimConfig withVariant(Variant v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, v, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.variant = v);
   }
 
   public SimConfig withNemesis(NemesisConfig v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, v, workload,
-        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.nemesis = v);
   }
 
   public SimConfig withPerEventInvariants(boolean v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, v, leaderMayStandIn, replicaAck, flushIntervalMillis,
-        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode, proposalLimits);
+    return edit(b -> b.perEventInvariants = v);
   }
 
   public SimConfig withLeaderMayStandIn(boolean v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, v, replicaAck, flushIntervalMillis,
-        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode, proposalLimits);
+    return edit(b -> b.leaderMayStandIn = v);
   }
 
   public SimConfig withNetwork(NetworkConfig v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, v, nemesis, workload,
-        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.network = v);
   }
 
   public SimConfig withMembershipChanges(boolean v) {
-    return new SimConfig(eventsMax, settleMillis, shape, v, variant, engineStorage, clientCount,
-        clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
-        leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
-        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.membershipChanges = v);
   }
 
   public SimConfig withEngineStorage(boolean v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, v, clientCount,
-        clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
-        leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
-        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.engineStorage = v);
   }
 
   public SimConfig withClockDriftPpmMax(long v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, v, electionTimeoutMillis, heartbeatIntervalMillis,
-        leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
-        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.clockDriftPpmMax = v);
   }
 
   public SimConfig withReplicaAck(Durability v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, v,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.replicaAck = v);
   }
 
   public SimConfig withFlushIntervalMillis(long v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck, v,
-        durableAckEarly, takeover, snapshotEntriesMin, fsyncMode, proposalLimits);
+    return edit(b -> b.flushIntervalMillis = v);
   }
 
   public SimConfig withWorkload(WorkloadConfig v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, v,
-        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.workload = v);
   }
 
   public SimConfig withClients(int count, long timeoutMillis) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        count, timeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
-        leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
-        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> {
+      b.clientCount = count;
+      b.clientTimeoutMillis = timeoutMillis;
+    });
   }
 
   public SimConfig withDurableAckEarly(boolean v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, v, takeover, snapshotEntriesMin, fsyncMode, proposalLimits);
+    return edit(b -> b.durableAckEarly = v);
   }
 
   public SimConfig withTakeover(SimTakeover v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, v, snapshotEntriesMin, fsyncMode, proposalLimits);
+    return edit(b -> b.takeover = v);
   }
 
   public SimConfig withTiming(NodeTiming v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, v, network, nemesis, workload,
-        linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-        proposalLimits);
+    return edit(b -> b.timing = v);
   }
 
   public SimConfig withSnapshotEntriesMin(long v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, v, fsyncMode, proposalLimits);
+    return edit(b -> b.snapshotEntriesMin = v);
   }
 
   public SimConfig withFsyncMode(FsyncMode v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, v, proposalLimits);
+    return edit(b -> b.fsyncMode = v);
   }
 
   public SimConfig withProposalLimits(SimProposalLimits v) {
-    return new SimConfig(eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage,
-        clientCount, clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis,
-        heartbeatIntervalMillis, leaseMillis, catchUpTimeoutMillis, timing, network, nemesis,
-        workload, linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
-        flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode, v);
+    return edit(b -> b.proposalLimits = v);
   }
 
   /**
@@ -310,4 +221,82 @@ public record SimConfig(
 
   /** A few entries' worth (each counts 64 bytes of header plus its command). */
   static final long SNAPSHOT_TAIL_BYTES_MAX = 400;
+
+  /** A copy of this config with {@code change} applied to its fields. */
+  private SimConfig edit(java.util.function.Consumer<Fields> change) {
+    Fields b = new Fields(this);
+    change.accept(b);
+    return b.config();
+  }
+
+  /** The fields of a config being copied with changes ({@link #edit}). */
+  private static final class Fields {
+    long eventsMax;
+    long settleMillis;
+    Shape shape;
+    boolean membershipChanges;
+    Variant variant;
+    boolean engineStorage;
+    int clientCount;
+    long clientTimeoutMillis;
+    long clockDriftPpmMax;
+    long electionTimeoutMillis;
+    long heartbeatIntervalMillis;
+    long leaseMillis;
+    long catchUpTimeoutMillis;
+    NodeTiming timing;
+    NetworkConfig network;
+    NemesisConfig nemesis;
+    WorkloadConfig workload;
+    long linearizabilityStatesMax;
+    boolean perEventInvariants;
+    boolean leaderMayStandIn;
+    Durability replicaAck;
+    long flushIntervalMillis;
+    boolean durableAckEarly;
+    SimTakeover takeover;
+    long snapshotEntriesMin;
+    FsyncMode fsyncMode;
+    SimProposalLimits proposalLimits;
+
+    Fields(SimConfig c) {
+      eventsMax = c.eventsMax;
+      settleMillis = c.settleMillis;
+      shape = c.shape;
+      membershipChanges = c.membershipChanges;
+      variant = c.variant;
+      engineStorage = c.engineStorage;
+      clientCount = c.clientCount;
+      clientTimeoutMillis = c.clientTimeoutMillis;
+      clockDriftPpmMax = c.clockDriftPpmMax;
+      electionTimeoutMillis = c.electionTimeoutMillis;
+      heartbeatIntervalMillis = c.heartbeatIntervalMillis;
+      leaseMillis = c.leaseMillis;
+      catchUpTimeoutMillis = c.catchUpTimeoutMillis;
+      timing = c.timing;
+      network = c.network;
+      nemesis = c.nemesis;
+      workload = c.workload;
+      linearizabilityStatesMax = c.linearizabilityStatesMax;
+      perEventInvariants = c.perEventInvariants;
+      leaderMayStandIn = c.leaderMayStandIn;
+      replicaAck = c.replicaAck;
+      flushIntervalMillis = c.flushIntervalMillis;
+      durableAckEarly = c.durableAckEarly;
+      takeover = c.takeover;
+      snapshotEntriesMin = c.snapshotEntriesMin;
+      fsyncMode = c.fsyncMode;
+      proposalLimits = c.proposalLimits;
+    }
+
+    SimConfig config() {
+      return new SimConfig(
+          eventsMax, settleMillis, shape, membershipChanges, variant, engineStorage, clientCount,
+          clientTimeoutMillis, clockDriftPpmMax, electionTimeoutMillis, heartbeatIntervalMillis,
+          leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
+          linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
+          flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
+          proposalLimits);
+    }
+  }
 }

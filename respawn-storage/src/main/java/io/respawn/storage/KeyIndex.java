@@ -150,7 +150,7 @@ final class KeyIndex implements AutoCloseable {
 
   /** The live value (a copy) and its expiry, or null. Any thread. */
   StoredValue get(byte[] key) {
-    long hash = RecordTable.hash64(key);
+    long hash = table.hash(key);
     int token = enter();
     try {
       long ref = table.find(hash, key);
@@ -173,7 +173,7 @@ final class KeyIndex implements AutoCloseable {
    * Copies nothing onto the heap. Any thread.
    */
   boolean readValue(byte[] key, KvStore.ValueSink sink) throws java.io.IOException {
-    long hash = RecordTable.hash64(key);
+    long hash = table.hash(key);
     int token = enter();
     try {
       long ref = table.find(hash, key);
@@ -192,7 +192,7 @@ final class KeyIndex implements AutoCloseable {
 
   /** The expiry of the key's live record (0 = never), or -1 if absent; copies nothing. Any thread. */
   long expiresAtMillisOf(byte[] key) {
-    long hash = RecordTable.hash64(key);
+    long hash = table.hash(key);
     int token = enter();
     try {
       long ref = table.find(hash, key);
@@ -204,7 +204,7 @@ final class KeyIndex implements AutoCloseable {
 
   /** Sequence of the key's live record, or -1 (tests). Any thread. */
   long sequenceOf(byte[] key) {
-    long hash = RecordTable.hash64(key);
+    long hash = table.hash(key);
     int token = enter();
     try {
       long ref = table.find(hash, key);
@@ -282,7 +282,7 @@ final class KeyIndex implements AutoCloseable {
   void prefetch(List<Mutation> batch) {
     int n = Math.min(batch.size(), prefetchHashes.length);
     for (int k = 0; k < n; k++) {
-      prefetchHashes[k] = RecordTable.hash64(batch.get(k).key());
+      prefetchHashes[k] = table.hash(batch.get(k).key());
     }
     table.prefetch(prefetchHashes, n);
   }
@@ -303,7 +303,7 @@ final class KeyIndex implements AutoCloseable {
       c.set(LONG, table.expiryOffset(off), expiresAtMillis);
     }
     MemorySegment.copy(value, 0, c, ValueLayout.JAVA_BYTE, valueOffset(c, off), value.length);
-    long previous = table.put(RecordTable.hash64(key), ref);
+    long previous = table.put(table.hash(key), ref);
     long summary = summary(previous);
     countExpiry(previous, expiresAtMillis != 0 ? 1 : 0);
     return summary;
@@ -311,7 +311,7 @@ final class KeyIndex implements AutoCloseable {
 
   /** Removes; returns the previous record's summary (as {@link #put}) or {@link #NONE}. Writer. */
   long remove(byte[] key) {
-    long previous = table.remove(RecordTable.hash64(key), key);
+    long previous = table.remove(table.hash(key), key);
     long summary = summary(previous);
     countExpiry(previous, 0);
     return summary;

@@ -128,7 +128,7 @@ public final class WitnessApplyBench implements Callable<Integer> {
   /** The apply WitnessTable.record did before it rewrote known keys in place. */
   private static void recordByCopy(RecordTable t, byte[] key, long term, long index) {
     SlabAllocator memory = t.memory();
-    long hash = RecordTable.hash64(key);
+    long hash = t.hash(key);
     long current = t.find(hash, key);
     if (current != 0) {
       MemorySegment c = memory.chunk(current);

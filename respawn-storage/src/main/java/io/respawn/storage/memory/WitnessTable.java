@@ -75,7 +75,7 @@ public final class WitnessTable implements AutoCloseable {
    */
   public boolean record(byte[] key, long term, long index) {
     checkTimestamp(term, index);
-    return record(key, RecordTable.hash64(key), term, index);
+    return record(key, table.hash(key), term, index);
   }
 
   /**
@@ -91,7 +91,7 @@ public final class WitnessTable implements AutoCloseable {
     for (int from = 0; from < n; from += batchHashes.length) {
       int count = Math.min(batchHashes.length, n - from);
       for (int k = 0; k < count; k++) {
-        batchHashes[k] = RecordTable.hash64(keys.get(from + k));
+        batchHashes[k] = table.hash(keys.get(from + k));
       }
       if (count > 1) {
         table.prefetch(batchHashes, count);
@@ -142,7 +142,7 @@ public final class WitnessTable implements AutoCloseable {
 
   /** The newest write to {@code key} this witness knows, or null. Any thread. */
   public Timestamp lookup(byte[] key) {
-    long hash = RecordTable.hash64(key);
+    long hash = table.hash(key);
     int token = table.enter();
     try {
       long ref = table.find(hash, key);
@@ -173,7 +173,7 @@ public final class WitnessTable implements AutoCloseable {
 
   /** Writer: forgets {@code key}; returns whether it was known. */
   public boolean remove(byte[] key) {
-    return table.remove(RecordTable.hash64(key), key) != 0;
+    return table.remove(table.hash(key), key) != 0;
   }
 
   /**

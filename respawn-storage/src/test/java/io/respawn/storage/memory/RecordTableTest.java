@@ -36,14 +36,14 @@ class RecordTableTest {
     for (int i = 0; i < words; i++) {
       c.set(RecordTable.LONG, value + 8L * i, version);
     }
-    return t.put(RecordTable.hash64(key), ref);
+    return t.put(t.hash(key), ref);
   }
 
   /** Copies key k's value; returns null if it is intact and belongs to k, else what is wrong. */
   private static String readAndCheck(RecordTable t, int k, boolean protect) {
     int token = protect ? t.enter() : -1;
     try {
-      long ref = t.find(RecordTable.hash64(key(k)), key(k));
+      long ref = t.find(t.hash(key(k)), key(k));
       if (ref == 0) {
         return "k" + k + " missing";
       }
@@ -145,7 +145,49 @@ class RecordTableTest {
         random.nextBytes(k);
         int at = random.nextInt(50);
         MemorySegment.copy(k, 0, s, ValueLayout.JAVA_BYTE, at, n);
-        assertThat(RecordTable.hash64(s, at, n)).isEqualTo(RecordTable.hash64(k)).isNotZero();
+        assertThat(RecordTable.hash64(s, at, n, 0)).isEqualTo(RecordTable.hash64(k)).isNotZero();
+        try (RecordTable t = new RecordTable(0, false, 42)) {
+          assertThat(RecordTable.hash64(s, at, n, 42)).isEqualTo(t.hash(k)).isNotZero();
+        }
+      }
+    }
+  }
+
+  /**
+   * A table filling in another table's hash order (a snapshot image, a compacted segment: both
+   * are written by walking a table) must not pile the keys into one probe run: it does when the
+   * two tables hash alike (the same seed), which is why every table draws its own.
+   */
+  @Test
+  void aTableFillingInAnotherTablesHashOrderKeepsItsProbesShort() {
+    int keys = 20_000;
+    java.util.List<byte[]> inOrder = new java.util.ArrayList<>();
+    try (RecordTable source = new RecordTable(0, false, 1)) {
+      for (int k = 0; k < keys; k++) {
+        byte[] key = ("user:" + k).getBytes(StandardCharsets.US_ASCII);
+        source.put(source.hash(key), source.newRecord(0, key, 0));
+      }
+      long cursor = 0;
+      do {
+        cursor = source.scan(cursor, 1000, (chunk, record, ref) -> {
+          inOrder.add(source.copyKey(ref));
+          return true;
+        });
+      } while (cursor != 0);
+    }
+    assertThat(inOrder).hasSize(keys);
+    try (RecordTable sameSeed = new RecordTable(0, false, 1);
+        RecordTable ownSeed = new RecordTable(0, false);
+        RecordTable another = new RecordTable(0, false)) {
+      for (byte[] key : inOrder) {
+        sameSeed.put(sameSeed.hash(key), sameSeed.newRecord(0, key, 0));
+        ownSeed.put(ownSeed.hash(key), ownSeed.newRecord(0, key, 0));
+      }
+      assertThat(sameSeed.probesMax()).as("same seed: one run").isGreaterThan(keys / 10);
+      assertThat(ownSeed.probesMax()).as("own seed").isLessThan(200);
+      assertThat(ownSeed.hash(inOrder.get(0))).isNotEqualTo(another.hash(inOrder.get(0)));
+      for (byte[] key : inOrder) {
+        assertThat(ownSeed.find(ownSeed.hash(key), key)).isNotZero();
       }
     }
   }
@@ -156,17 +198,17 @@ class RecordTableTest {
     try (RecordTable t = new RecordTable(0)) {
       for (int i = 0; i < 50_000; i++) {
         byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
-        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+        t.put(t.hash(key), t.newRecord(0, key, 0));
         if (i % 3 == 0 && t.migrating()) { // removals during migrations leave markers
           byte[] gone = ("k" + (i / 2)).getBytes(StandardCharsets.US_ASCII);
-          t.remove(RecordTable.hash64(gone), gone);
+          t.remove(t.hash(gone), gone);
         }
         t.reclaim();
       }
       while (t.migrating()) {
         byte[] key = "spare".getBytes(StandardCharsets.US_ASCII);
-        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
-        t.remove(RecordTable.hash64(key), key);
+        t.put(t.hash(key), t.newRecord(0, key, 0));
+        t.remove(t.hash(key), key);
         t.reclaim();
       }
       t.reclaim();
@@ -190,7 +232,7 @@ class RecordTableTest {
       int k = 0;
       for (; k <= capacity / 2; k++) { // the table reached `capacity` at 3/8 of it
         byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
-        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+        t.put(t.hash(key), t.newRecord(0, key, 0));
         t.reclaim();
       }
       assertThat(t.tablesMadeAhead()).as("smaller tables are zeroed inline").isZero();
@@ -202,7 +244,7 @@ class RecordTableTest {
       assertThat(t.tableBytes()).isEqualTo(8L * capacity);
       for (; k <= capacity * 3 / 4; k++) {
         byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
-        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+        t.put(t.hash(key), t.newRecord(0, key, 0));
         t.reclaim();
       }
       assertThat(t.migrating()).isTrue();
@@ -211,7 +253,7 @@ class RecordTableTest {
           .isEqualTo(8L * capacity + 16L * capacity);
       for (int i = 0; i < k; i++) {
         byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
-        assertThat(t.find(RecordTable.hash64(key), key)).as("k" + i).isNotZero();
+        assertThat(t.find(t.hash(key), key)).as("k" + i).isNotZero();
       }
     }
   }
@@ -228,32 +270,32 @@ class RecordTableTest {
     try (RecordTable t = new RecordTable(0)) {
       for (int i = 0; i < keys; i++) {
         byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
-        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+        t.put(t.hash(key), t.newRecord(0, key, 0));
         t.reclaim();
       }
       while (t.migrating()) {
         byte[] key = "spare".getBytes(StandardCharsets.US_ASCII);
-        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
-        t.remove(RecordTable.hash64(key), key);
+        t.put(t.hash(key), t.newRecord(0, key, 0));
+        t.remove(t.hash(key), key);
       }
       int removed = 0;
       boolean shrank = false;
       while (!shrank) { // remove until a shrink migration started and ended
         byte[] key = ("k" + removed++).getBytes(StandardCharsets.US_ASCII);
         boolean was = t.migrating();
-        t.remove(RecordTable.hash64(key), key);
+        t.remove(t.hash(key), key);
         t.reclaim();
         shrank = was && !t.migrating();
       }
       assertThat(t.cleaning()).as("markers left to work off").isTrue();
       for (int i = 0; i < keys; i++) {
         byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
-        assertThat(t.find(RecordTable.hash64(key), key) != 0).as("k" + i).isEqualTo(i >= removed);
+        assertThat(t.find(t.hash(key), key) != 0).as("k" + i).isEqualTo(i >= removed);
       }
       int writes = 0;
       for (int i = removed; t.cleaning(); i++) {
         byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
-        t.put(RecordTable.hash64(key), t.newRecord(0, key, 0)); // overwrites: same size
+        t.put(t.hash(key), t.newRecord(0, key, 0)); // overwrites: same size
         t.reclaim();
         writes++;
       }
@@ -271,7 +313,7 @@ class RecordTableTest {
   void aClosedTableRefusesReaders() {
     RecordTable t = new RecordTable(0);
     byte[] key = {1};
-    t.put(RecordTable.hash64(key), t.newRecord(0, key, 0));
+    t.put(t.hash(key), t.newRecord(0, key, 0));
     t.close();
     assertThatThrownBy(t::enter).isInstanceOf(IllegalStateException.class);
     assertThat(t.reservedBytes()).isZero();
@@ -287,7 +329,7 @@ class RecordTableTest {
       byte[] key = "k1".getBytes(StandardCharsets.US_ASCII);
       assertThatThrownBy(() -> t.newRecord(0, key, 5))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no value");
-      long hash = RecordTable.hash64(key);
+      long hash = t.hash(key);
       long ref = t.newRecord(0, key, 0);
       long live = t.memory().liveBytes();
       t.memory().chunk(ref).set(ValueLayout.JAVA_INT, SlabAllocator.offset(ref) + 4, 0x7FFF_FFFF);

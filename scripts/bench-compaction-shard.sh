@@ -10,7 +10,8 @@
 #   scripts/bench-compaction-shard.sh [WRITES=10000000] [KEYS=100000] [VALUE_BYTES=100]
 #
 # Environment: PORT (first RESP port, default 7479), SNAPSHOT_ENTRIES (default: the member
-# default), RESTART (which members to kill and time, in turn: 1 primary, 2 backup, 3 witness; default "1 2"). Needs redis-benchmark and redis-cli. Prints `uptime` next to the figures.
+# default), MEMBER_JAVA_OPTS (the members' JVM options instead of the launcher's, e.g. to attach a
+# profiler), RESTART (which members to kill and time, in turn: 1 primary, 2 backup, 3 witness; default "1 2"). Needs redis-benchmark and redis-cli. Prints `uptime` next to the figures.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 writes=${1:-10000000}
@@ -20,6 +21,7 @@ port=${PORT:-7479}
 data=$(mktemp -d -t respawn-compaction-shard.XXXXXX)
 extra=()
 if [ -n "${SNAPSHOT_ENTRIES:-}" ]; then extra+=(--snapshot-entries "$SNAPSHOT_ENTRIES"); fi
+if [ -n "${MEMBER_JAVA_OPTS:-}" ]; then extra+=(--member-java-opts "$MEMBER_JAVA_OPTS"); fi
 "$root/bin/respawn" up --port "$port" --data "$data" --shape 1+1+1 --restart-delay-ms 100 \
     "${extra[@]}" > "$data/up.out" 2>&1 &
 up=$!

@@ -64,13 +64,20 @@ public final class LogEngine implements KvStore {
   /** The smallest array made for a batch, so that small passes of different sizes share them. */
   private static final int BATCH_ARRAY_BYTES_MIN = 1 << 10;
   /**
-   * Zeros written ahead of the log's end at most (less for small segments). They are written on
-   * the writer's thread, so each stretch delays the pass that crosses into it: 4 MiB stretches
-   * put the pipelined SET p99 at 16–19 ms (one every ~80 ms at 50 MB/s of log), 256 KiB ones at
-   * 5–11 ms with the same throughput (docs/benchmarks.md, "the preallocation stretch"); a DURABLE
-   * write still lands in zeros, so its fsync commits no new file size either way.
+   * Zeros kept written ahead of the log's end (less for small segments); see {@link
+   * #preallocateFor}. A DURABLE write lands in zeros, so its fsync commits no new file size.
    */
   static final int PREALLOCATE_BYTES_MAX = 256 << 10;
+  /**
+   * Zeros the flusher writes at a time while it holds the writer's lock ({@link #topUpZeros}). A
+   * writer that finds the lock taken hands its batch to the holder rather than wait, so a chunk
+   * delays a write by its own time at most: 32 KiB is 8 pages (about 0.1 ms). Written on the
+   * writer's thread instead, each stretch of zeros stalled the pass that crossed into it, which
+   * every client of the event loop waited for: stretches of 4 MiB put the pipelined SET p99 at
+   * 16–19 ms, of 256 KiB at 5–11 ms, and the unpipelined SET p99 at 1.7–2.0 ms against 0.9 ms
+   * with no zeros at all (docs/benchmarks.md, "the preallocation stretch").
+   */
+  static final int ZERO_CHUNK_BYTES = 32 << 10;
   /** How often the flusher thread checks whether a full disk has room again. */
   static final long DISK_FULL_PROBE_MILLIS = 1_000;
 
@@ -147,6 +154,8 @@ public final class LogEngine implements KvStore {
   private List<BatchTicket> durableAtRotation = new ArrayList<>();
   /** The write segment's file holds zeros (or data) up to here; see {@link #preallocateFor}. */
   private long preallocatedEnd;
+  /** The writer asked the flusher for more zeros ahead ({@link #topUpZeros}). */
+  private volatile boolean zerosWanted;
   /**
    * The clean-shutdown mark of the last close is on disk: it names the segment that is last until
    * this engine creates its first one, which deletes it. Guarded by writeLock (and close).
@@ -737,16 +746,26 @@ public final class LogEngine implements KvStore {
   }
 
   /**
-   * Before writing up to {@code end}: if that passes the zeros already written ahead, writes
-   * zeros from there to up to {@link #preallocateAheadBytes} beyond {@code end} (not past the
-   * segment's limit). Appending to a file makes every fdatasync also commit the file's new size
-   * and blocks to the filesystem journal; overwriting zeros the file already has does not, which
-   * makes a DURABLE write's fsync about twice as fast on ext4. The zeros become durable with the
-   * next fsync, once per preallocated stretch. Recovery reads them as a torn tail of the last
-   * segment and cuts them off; sealed segments are truncated to their data at rotation, and the
-   * active one at close. Caller holds writeLock.
+   * Before writing up to {@code end}. Appending to a file makes every fdatasync also commit the
+   * file's new size and blocks to the filesystem journal; overwriting zeros the file already has
+   * does not, which makes a DURABLE write's fsync about twice as fast on ext4. So the log keeps
+   * up to {@link #preallocateAheadBytes} of zeros written past its end: the flusher writes them
+   * ({@link #topUpZeros}), asked for more here once less than half that is left. If it has
+   * fallen behind (or there is no flusher), the write appends past the zeros, and without a
+   * flusher the writer writes the next stretch itself. The zeros become durable with the next
+   * fsync. Recovery reads them as a torn tail of the last segment and cuts them off; sealed
+   * segments are truncated to their data at rotation, and the active one at close. Caller holds
+   * writeLock.
    */
   private void preallocateFor(long end) throws IOException {
+    if (flusher != null) {
+      if (preallocatedEnd - end < preallocateAheadBytes() / 2 && !zerosWanted && diskFull == null) {
+        zerosWanted = true;
+        LockSupport.unpark(flusher);
+      }
+      preallocatedEnd = Math.max(preallocatedEnd, end);
+      return;
+    }
     if (end <= preallocatedEnd) {
       return;
     }
@@ -899,6 +918,7 @@ public final class LogEngine implements KvStore {
         writeLock.unlock();
       }
       complete(written, durable);
+      writeIfFree(); // batches queued while this thread held the lock: their writer left them
       if (failure == null && !covered && target > durableSequence && segmentId >= 0) {
         try {
           flush(segmentFile(segmentId));
@@ -984,8 +1004,16 @@ public final class LogEngine implements KvStore {
       if (diskFull != null) {
         wait = Math.min(wait, probeNanos - (System.nanoTime() - lastProbe));
       }
-      if (!syncRequested && wait > 0) {
-        LockSupport.parkNanos(this, wait);
+      // Read before zerosWanted: zeros a writer asked for before someone requested this sync
+      // are written before it (a writer sets zerosWanted before it requests a sync).
+      boolean sync = syncRequested;
+      if (zerosWanted) {
+        topUpZeros();
+      }
+      if (!sync && wait > 0) {
+        if (!zerosWanted) {
+          LockSupport.parkNanos(this, wait);
+        }
         continue;
       }
       syncRequested = false;
@@ -996,6 +1024,56 @@ public final class LogEngine implements KvStore {
       }
       lastSync = System.nanoTime();
     }
+  }
+
+  /**
+   * Flusher: writes zeros past the log's end until {@link #preallocateAheadBytes} are there (not
+   * past the segment's limit), {@link #ZERO_CHUNK_BYTES} per turn of the writer's lock. Each turn
+   * first writes the batches queued meanwhile (a writer that found the lock taken left its batch
+   * to the holder), and after unlocking writes what came during the chunk. A full disk stops
+   * it quietly (the log goes on without zeros ahead); another write error fails the store, as it
+   * would have on the writer's thread.
+   */
+  private void topUpZeros() {
+    zerosWanted = false;
+    boolean more = true;
+    while (more && !closed) {
+      List<Pending> written;
+      List<BatchTicket> durable;
+      writeLock.lock();
+      try {
+        written = writePending();
+        durable = takeDurableCompletions();
+        more = zeroChunk();
+      } finally {
+        writeLock.unlock();
+      }
+      complete(written, durable);
+      writeIfFree();
+    }
+  }
+
+  /** One chunk of {@link #topUpZeros}; returns whether more is wanted. Caller holds writeLock. */
+  private boolean zeroChunk() {
+    if (failure != null || diskFull != null || writeSegmentId < 0) {
+      return false;
+    }
+    long from = Math.max(preallocatedEnd, writeOffset);
+    long target = Math.min(config.segmentBytesMax(), writeOffset + preallocateAheadBytes());
+    if (from >= target) {
+      return false;
+    }
+    long to = Math.min(target, from + ZERO_CHUNK_BYTES);
+    try {
+      ZeroFill.write(disk, segmentFile(writeSegmentId), from, to);
+    } catch (IOException e) {
+      if (!DiskFullException.isDiskFull(e)) {
+        fail(e, List.of());
+      }
+      return false; // short of room: the log goes on without zeros ahead
+    }
+    preallocatedEnd = to;
+    return to < target;
   }
 
   @Override

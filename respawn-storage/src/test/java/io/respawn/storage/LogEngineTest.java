@@ -253,4 +253,58 @@ class LogEngineTest {
           .contains(LogFormat.CLEAN_SHUTDOWN_FILE, SpaceReserve.FILE);
     }
   }
+
+  /**
+   * The zeros kept ahead of the log's end are the flusher's work, in chunks of at most {@link
+   * LogEngine#ZERO_CHUNK_BYTES}: the writing thread (a server's event loop) writes only its
+   * batches. Written on the writer's thread, each stretch stalled every client of the loop.
+   */
+  @Test
+  void theFlusherWritesTheZerosAheadAndTheWriterOnlyItsBatches() throws Exception {
+    List<String> writerZeros = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Integer> flusherZeros = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.atomic.AtomicLong dataEnd = new java.util.concurrent.atomic.AtomicLong();
+    java.util.concurrent.atomic.AtomicLong zerosEnd = new java.util.concurrent.atomic.AtomicLong();
+    Thread writer = Thread.currentThread();
+    Disk watched = new ForwardingDisk(new FileChannelDisk(dir)) {
+      @Override
+      public void write(String name, long position, java.nio.ByteBuffer src)
+          throws java.io.IOException {
+        if (name.endsWith(".log")) { // not the disk reserve
+          boolean zeros = src.remaining() >= 4096;
+          for (int i = src.position(); zeros && i < src.limit(); i++) {
+            zeros = src.get(i) == 0;
+          }
+          long end = position + src.remaining();
+          if (!zeros) {
+            dataEnd.accumulateAndGet(end, Math::max);
+          } else if (Thread.currentThread() == writer) {
+            writerZeros.add(src.remaining() + " at " + position);
+          } else if (Thread.currentThread().getName().equals("respawn-storage-flusher")) {
+            flusherZeros.add(src.remaining());
+            zerosEnd.accumulateAndGet(end, Math::max);
+          }
+        }
+        super.write(name, position, src);
+      }
+    };
+    StorageConfig config = smallConfig().withSizes(4 << 20, 64 << 10, 256, 32 << 10)
+        .withFlushIntervalMillis(60_000); // the flusher runs only when asked
+    try (LogEngine store = LogEngine.open(watched, config)) {
+      for (int i = 0; i < 400; i++) {
+        store.apply(List.of(Mutation.put(b("k" + i), new byte[2000])));
+      }
+      store.flushAll().get(5, TimeUnit.SECONDS);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (zerosEnd.get() <= dataEnd.get() && System.nanoTime() < deadline) {
+        Thread.sleep(1); // the last writes asked the flusher for more
+      }
+      assertThat(zerosEnd.get()).as("zeros ahead of the data").isGreaterThan(dataEnd.get());
+      assertThat(writerZeros).as("zeros written by the writing thread").isEmpty();
+      assertThat(flusherZeros).allMatch(n -> n <= LogEngine.ZERO_CHUNK_BYTES);
+    }
+    try (LogEngine store = LogEngine.open(new FileChannelDisk(dir), smallConfig())) {
+      assertThat(store.keyCount()).isEqualTo(400);
+    }
+  }
 }

@@ -567,16 +567,29 @@ public final class LogEngine implements KvStore {
       if (!writeLock.tryLock()) {
         return; // the holder re-checks the queue after unlocking, so our batch is not stranded
       }
-      List<Pending> written;
-      List<BatchTicket> durable;
-      try {
-        written = writePending();
-        durable = takeDurableCompletions();
-      } finally {
-        writeLock.unlock();
-      }
-      complete(written, durable);
+      writeTurn(null);
     }
+  }
+
+  /**
+   * The rest of one turn of the writer's lock, which the caller took: writes every queued batch,
+   * then runs {@code then} (if any) still inside, unlocks, and completes what was written.
+   * Returns what {@code then} returned (false without one).
+   */
+  private boolean writeTurn(java.util.function.BooleanSupplier then) {
+    assert writeLock.isHeldByCurrentThread();
+    List<Pending> written;
+    List<BatchTicket> durable;
+    boolean result;
+    try {
+      written = writePending();
+      durable = takeDurableCompletions();
+      result = then != null && then.getAsBoolean();
+    } finally {
+      writeLock.unlock();
+    }
+    complete(written, durable);
+    return result;
   }
 
   /**
@@ -759,7 +772,8 @@ public final class LogEngine implements KvStore {
    */
   private void preallocateFor(long end) throws IOException {
     if (flusher != null) {
-      if (preallocatedEnd - end < preallocateAheadBytes() / 2 && !zerosWanted && diskFull == null) {
+      if (preallocatedEnd - end < preallocateAheadBytes() / 2 && !zerosWanted && diskFull == null
+          && preallocatedEnd < config.segmentBytesMax()) {
         zerosWanted = true;
         LockSupport.unpark(flusher);
       }
@@ -1011,7 +1025,9 @@ public final class LogEngine implements KvStore {
         topUpZeros();
       }
       if (!sync && wait > 0) {
-        if (!zerosWanted) {
+        // Both flags again: an unpark that came during the top-up may have been used up by a
+        // park inside it (waiting for a lock), so a sync requested meanwhile must not wait here.
+        if (!zerosWanted && !syncRequested) {
           LockSupport.parkNanos(this, wait);
         }
         continue;
@@ -1038,25 +1054,20 @@ public final class LogEngine implements KvStore {
     zerosWanted = false;
     boolean more = true;
     while (more && !closed) {
-      List<Pending> written;
-      List<BatchTicket> durable;
       writeLock.lock();
-      try {
-        written = writePending();
-        durable = takeDurableCompletions();
-        more = zeroChunk();
-      } finally {
-        writeLock.unlock();
-      }
-      complete(written, durable);
+      more = writeTurn(this::zeroChunk);
       writeIfFree();
     }
   }
 
   /** One chunk of {@link #topUpZeros}; returns whether more is wanted. Caller holds writeLock. */
   private boolean zeroChunk() {
-    if (failure != null || diskFull != null || writeSegmentId < 0) {
+    if (closed || failure != null || diskFull != null || writeSegmentId < 0) {
       return false;
+    }
+    String name = segmentFile(writeSegmentId);
+    if (!writeFileIsOurs(name) || appendedPast(writeSegmentId)) {
+      return false; // compaction replaced the file, or the segment is sealed: no more writes go in
     }
     long from = Math.max(preallocatedEnd, writeOffset);
     long target = Math.min(config.segmentBytesMax(), writeOffset + preallocateAheadBytes());
@@ -1065,15 +1076,33 @@ public final class LogEngine implements KvStore {
     }
     long to = Math.min(target, from + ZERO_CHUNK_BYTES);
     try {
-      ZeroFill.write(disk, segmentFile(writeSegmentId), from, to);
+      fence.check(); // a fenced store writes nothing more, zeros included (see SoloVolume)
+      ZeroFill.write(disk, name, from, to);
     } catch (IOException e) {
-      if (!DiskFullException.isDiskFull(e)) {
+      if (DiskFullException.isDiskFull(e)) {
+        // Short of room: the log goes on without zeros ahead. Part of the chunk may be written:
+        // sealing and close trim the file back to its data from up to here.
+        preallocatedEnd = to;
+      } else {
         fail(e, List.of());
       }
-      return false; // short of room: the log goes on without zeros ahead
+      return false;
+    } catch (RuntimeException e) {
+      fail(e, List.of());
+      return false;
     }
     preallocatedEnd = to;
     return to < target;
+  }
+
+  /** Batches have been assigned past {@code segmentId}: it is sealed, or about to be. */
+  private boolean appendedPast(long segmentId) {
+    appendLock.lock();
+    try {
+      return appendSegmentId != segmentId;
+    } finally {
+      appendLock.unlock();
+    }
   }
 
   @Override

@@ -58,7 +58,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Dirty bit, without the parent's help.</b> Super records the parent's segment files with
  * their lengths and the checksum of the active segment as copied. The parent is dirty if any of
  * that differs now: a write to the active segment changes its bytes (even inside the zeros the
- * engine writes ahead of the log, which leave the length alone), a new segment changes the list,
+ * engine keeps written ahead of the log; writing more of those zeros, which the engine's flusher
+ * does shortly after writes and checks the fence for as batches are, changes its length), a new
+ * segment changes the list,
  * a compaction renames and deletes files, a clean stop trims the active segment. Collapse reads
  * the parent's active segment (at most segmentBytesMax bytes) to compare the checksum. Stale
  * files (compaction temp files, the disk reserve, locks) are not compared. The volume must show a
@@ -77,8 +79,9 @@ import org.slf4j.LoggerFactory;
  * stays the current store, fenced; super again to take over from it). The window: a batch whose
  * first check passed just before the fence may still reach the parent's disk after (3); it was
  * never acknowledged (its second check fails), and it is lost with the old store, as an
- * unacknowledged write may be lost in a crash. Nothing else a fenced engine does writes to the
- * volume (compaction and close check the fence too).
+ * unacknowledged write may be lost in a crash; so may a chunk of zeros ahead of the log (the
+ * same window), which makes (3) find the parent dirty although it took no write. Nothing else a
+ * fenced engine does writes to the volume (compaction and close check the fence too).
  *
  * <p>Safety of the shared files: a child's engine may delete a shared segment (compaction,
  * recovery of a superseded file: only its own name goes), but must not change one in place.

@@ -293,7 +293,7 @@ class WitnessTableTest {
         w.reclaim();
         pages++;
       } while (cursor != 0);
-      assertThat(pages).isGreaterThan(n / 256);
+      assertThat(pages).isGreaterThanOrEqualTo(n / (256 + 32)); // pages of at most 256 + 32
       for (int i = 1; i < n; i += 2) {
         assertThat(seen).as("kept key %d", i).contains("w" + i);
       }

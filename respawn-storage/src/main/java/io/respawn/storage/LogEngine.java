@@ -74,8 +74,9 @@ public final class LogEngine implements KvStore {
    * delays a write by its own time at most: 32 KiB is 8 pages (about 0.1 ms). Written on the
    * writer's thread instead, each stretch of zeros stalled the pass that crossed into it, which
    * every client of the event loop waited for: stretches of 4 MiB put the pipelined SET p99 at
-   * 16–19 ms, of 256 KiB at 5–11 ms, and the unpipelined SET p99 at 1.7–2.0 ms against 0.9 ms
-   * with no zeros at all (docs/benchmarks.md, "the preallocation stretch").
+   * 16–19 ms, of 256 KiB at 5–11 ms, and the unpipelined SET p99 at 1.5–1.9 ms against 0.8–0.9 ms
+   * with the zeros off the loop or none at all (docs/benchmarks.md, "The preallocation stretch"
+   * and "Zeros off the event loop").
    */
   static final int ZERO_CHUNK_BYTES = 32 << 10;
   /** How often the flusher thread checks whether a full disk has room again. */

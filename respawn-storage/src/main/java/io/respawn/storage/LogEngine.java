@@ -784,22 +784,30 @@ public final class LogEngine implements KvStore {
     if (end <= preallocatedEnd) {
       return;
     }
-    long from = end;
-    long to = Math.min(config.segmentBytesMax(), end + preallocateAheadBytes());
-    if (diskFull != null) {
-      to = end; // deletes-only: every byte of the reserve goes to the log itself
+    preallocatedEnd = end;
+    if (diskFull == null) { // deletes-only: every byte of the reserve goes to the log itself
+      writeZeros(segmentFile(writeSegmentId), end,
+          Math.min(config.segmentBytesMax(), end + preallocateAheadBytes()));
     }
-    String name = segmentFile(writeSegmentId);
+  }
+
+  /**
+   * Writes zeros over {@code [from, to)} of the write segment's file {@code name}; false if the
+   * disk had too little room (the data is then written without them: the disk is full only if
+   * that fails too). Either way the file may hold zeros up to {@code to} from now on, which
+   * sealing and close trim. Other write errors propagate. Caller holds writeLock.
+   */
+  private boolean writeZeros(String name, long from, long to) throws IOException {
+    preallocatedEnd = Math.max(preallocatedEnd, to);
     try {
       ZeroFill.write(disk, name, from, to);
+      return true;
     } catch (IOException e) {
       if (!DiskFullException.isDiskFull(e)) {
         throw e;
       }
-      // Too little room to write ahead: write the data without it (the disk is full only if
-      // that fails too). The file may hold zeros up to `to`; sealing and close trim them.
+      return false;
     }
-    preallocatedEnd = Math.max(end, to);
   }
 
   /** A flush whose failure is told apart from a failed write (see {@link #fail}). */
@@ -1078,22 +1086,11 @@ public final class LogEngine implements KvStore {
     long to = Math.min(target, from + ZERO_CHUNK_BYTES);
     try {
       fence.check(); // a fenced store writes nothing more, zeros included (see SoloVolume)
-      ZeroFill.write(disk, name, from, to);
-    } catch (IOException e) {
-      if (DiskFullException.isDiskFull(e)) {
-        // Short of room: the log goes on without zeros ahead. Part of the chunk may be written:
-        // sealing and close trim the file back to its data from up to here.
-        preallocatedEnd = to;
-      } else {
-        fail(e, List.of());
-      }
-      return false;
-    } catch (RuntimeException e) {
+      return writeZeros(name, from, to) && to < target; // short of room: no zeros ahead for now
+    } catch (IOException | RuntimeException e) {
       fail(e, List.of());
       return false;
     }
-    preallocatedEnd = to;
-    return to < target;
   }
 
   /** Batches have been assigned past {@code segmentId}: it is sealed, or about to be. */

@@ -217,8 +217,6 @@ public final class RecordTable implements AutoCloseable {
   private boolean cleaning;
   private int retiresCleaned;
   private int markersCleaned;
-  /** Writer only: the longest walk from a home a write made ({@link #probesMax}). */
-  private int probesMax;
   /** Writer only: the current table asked for its successor to be made ahead. */
   private boolean nextTableAsked;
   /** Writer only: slots of the new table that hold markers made during this migration. */
@@ -571,7 +569,6 @@ public final class RecordTable implements AutoCloseable {
     for (int probes = 0; probes <= mask; probes++, i = (i + 1) & mask) {
       long w = t.plain(i);
       if (w == 0) {
-        noteProbes(probes);
         return -1 - (free >= 0 ? free : i);
       }
       if (w == DELETED) {
@@ -580,22 +577,24 @@ public final class RecordTable implements AutoCloseable {
         }
       } else if (w >>> TAG_SHIFT == tag && (keyRef == 0
           ? keyEquals(w & REF_MASK, key, keyOffset, length) : sameKey(w & REF_MASK, keyRef))) {
-        noteProbes(probes);
         return i;
       }
     }
     throw new IllegalStateException("memory table has no empty slot (" + t.capacity() + ")");
   }
 
-  private void noteProbes(int probes) {
-    if (probes > probesMax) {
-      probesMax = probes;
+  /**
+   * The longest run of used slots in the current table: the longest walk a lookup can make from
+   * a home (tests; reads the whole table). Writer only.
+   */
+  int longestRun() {
+    int longest = 0;
+    int run = 0;
+    for (int i = 0; i <= table.mask; i++) {
+      run = table.plain(i) == 0 ? 0 : run + 1;
+      longest = Math.max(longest, run);
     }
-  }
-
-  /** The most slots a write walked past its key's home in this table's life (tests). */
-  int probesMax() {
-    return probesMax;
+    return longest;
   }
 
   private int slotForRecord(long hash, long ref) {

@@ -34,9 +34,12 @@ import java.util.Objects;
  *     not yet handed out to apply), and reads dropped ones back through the replica's {@link
  *     LogReader} when needed. Entries are counted as their
  *     command's keys and data plus {@code RaftLog.ENTRY_OVERHEAD_BYTES}. Without a reader
- *     ({@link LogReader#NONE}) every entry stays in memory whatever this says. Default 4 MiB:
- *     a few thousand recent entries, enough for the messages in flight to followers that keep
- *     up, and small enough to die in the young generation of a collector that copies survivors
+ *     ({@link LogReader#NONE}) every entry stays in memory whatever this says. Default 1 MiB:
+ *     about 2,000 entries of a 496-byte SET (80 ms of log at 25,000 writes a second), enough
+ *     for the messages in flight to followers that keep up. The cache is live at every young
+ *     collection of a copying collector, which copies all of it each time: with 4 MiB a
+ *     member's young pauses were twice as long (docs/benchmarks.md, "The log cache and young
+ *     pauses")
  */
 public record ReplicaConfig(
     NodeId self,
@@ -56,8 +59,8 @@ public record ReplicaConfig(
     long speculativeSilenceMillis,
     long logCacheBytesMax) {
 
-  /** The default of {@link #logCacheBytesMax()}: 4 MiB. */
-  public static final long LOG_CACHE_BYTES_DEFAULT = 4L << 20;
+  /** The default of {@link #logCacheBytesMax()}: 1 MiB. */
+  public static final long LOG_CACHE_BYTES_DEFAULT = 1L << 20;
 
   public ReplicaConfig {
     Objects.requireNonNull(self, "self");

@@ -56,7 +56,7 @@ import java.util.TreeMap;
  * snapshot-tail-bytes = 16777216
  * snapshot-chunk-bytes = 65536
  * snapshot-bytes-per-sec = 33554432
- * log-cache-bytes = 4194304           # newest log entries kept in memory, see SnapshotSettings
+ * log-cache-bytes = 1048576           # newest log entries kept in memory, see SnapshotSettings
  * </pre>
  *
  * <p>A member added to a running shard ({@code respawn member add}) lists the shard's current

@@ -29,7 +29,7 @@ import io.respawn.node.snapshot.SnapshotPolicy;
  *     {@link SnapshotPolicy#logGrowthPercent}): a large data set is not rewritten whole every 64
  *     MiB of log
  * @param logCacheBytes bytes of the newest log entries the member's core keeps in memory beyond
- *     those not yet written or applied ({@code log-cache-bytes}, default 4 MiB, see {@code
+ *     those not yet written or applied ({@code log-cache-bytes}, default 1 MiB, see {@code
  *     ReplicaConfig.logCacheBytesMax}); older ones are read back from the replica log, so the
  *     log between snapshots costs no heap
  */

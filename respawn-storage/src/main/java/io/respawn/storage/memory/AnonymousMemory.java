@@ -30,10 +30,26 @@ import java.lang.invoke.MethodHandle;
  * and a block of a size that is not a multiple of 2 MiB may round its last huge page's worth up
  * in the resident set. Only for blocks of at least {@link #BYTES_MIN}: smaller ones are not worth
  * a system call and a mapping each.
+ *
+ * <p><b>One slice at a time.</b> Faulting a block in and unmapping it hold the process's memory-map
+ * lock (faulting in for reading, unmapping for writing) for as long as the call runs, and every
+ * other thread's {@code mmap} or {@code munmap} (an event loop allocating a block itself, the C
+ * allocator growing) waits for it. A hash table's next size at E2's 4 M keys is a block of
+ * 64-128 MiB, which the background thread ({@code respawn-zeroed-blocks}, at idle priority)
+ * faulted in with one call: a new primary's event loop was seen blocked in {@code mmap} for up to
+ * 184 ms, and for 5-23 ms twenty times in 25 s of recovery (kernel stacks sampled every ~1 ms,
+ * docs/benchmarks.md). So both are done in calls of {@link #LOCK_SLICE_BYTES} each ({@link
+ * #slices}): a thread that wants the lock waits for one slice at most, once the holder runs.
  */
 final class AnonymousMemory {
   /** Blocks smaller than this (one huge page) go to the C allocator as before. */
   static final long BYTES_MIN = 2L << 20;
+  /**
+   * Bytes faulted in, or unmapped, per system call: two huge pages, about 1-4 ms of the kernel's
+   * work here (a 4 MiB block took 0.4-1 ms to fault in, more while the host takes freed memory
+   * back).
+   */
+  static final long LOCK_SLICE_BYTES = 4L << 20;
   private static final int PROT_READ_WRITE = 0x1 | 0x2;
   private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
   private static final int MADV_HUGEPAGE = 14;
@@ -94,24 +110,61 @@ final class AnonymousMemory {
     return address.reinterpret(size, arena, mapped -> unmap(address, size));
   }
 
-  /** Asks for huge pages, then faults every page in: zeroed by the kernel, written by nobody. */
+  /** One system call over {@code [offset, offset + length)} of a block; false if it failed. */
+  @FunctionalInterface
+  interface SliceCall {
+    boolean call(long offset, long length);
+  }
+
+  /**
+   * Calls {@code call} over {@code [0, size)} in slices of at most {@link #LOCK_SLICE_BYTES},
+   * from the end down if {@code fromTheEnd} (an unmapping then shrinks one mapping instead of
+   * splitting it), else from the start; stops at the first that fails and returns false.
+   */
+  static boolean slices(long size, boolean fromTheEnd, SliceCall call) {
+    long count = (size + LOCK_SLICE_BYTES - 1) / LOCK_SLICE_BYTES;
+    for (long i = 0; i < count; i++) {
+      long slice = fromTheEnd ? count - 1 - i : i;
+      long offset = slice * LOCK_SLICE_BYTES;
+      if (!call.call(offset, Math.min(LOCK_SLICE_BYTES, size - offset))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Asks for huge pages, then faults every page in, one slice at a time: zeroed by the kernel,
+   * written by nobody.
+   */
   private static boolean populate(MemorySegment address, long size) {
     try {
       int ignored = (int) MADVISE.invokeExact(address, size, MADV_HUGEPAGE); // may be off: fine
-      return (int) MADVISE.invokeExact(address, size, MADV_POPULATE_WRITE) == 0;
+    } catch (Throwable e) {
+      return false;
+    }
+    return slices(size, false,
+        (offset, length) -> advise(address.address() + offset, length, MADV_POPULATE_WRITE));
+  }
+
+  private static boolean advise(long address, long length, int advice) {
+    try {
+      return (int) MADVISE.invokeExact(MemorySegment.ofAddress(address), length, advice) == 0;
     } catch (Throwable e) {
       return false;
     }
   }
 
   private static void unmap(MemorySegment address, long size) {
-    int result;
-    try {
-      result = (int) MUNMAP.invokeExact(address, size);
-    } catch (Throwable e) {
-      throw new IllegalStateException("munmap of " + size + " bytes failed", e);
-    }
-    if (result != 0) {
+    boolean unmapped = slices(size, true, (offset, length) -> {
+      try {
+        return (int) MUNMAP.invokeExact(MemorySegment.ofAddress(address.address() + offset),
+            length) == 0;
+      } catch (Throwable e) {
+        throw new IllegalStateException("munmap of " + length + " bytes failed", e);
+      }
+    });
+    if (!unmapped) {
       throw new IllegalStateException("munmap of " + size + " bytes failed");
     }
   }

@@ -9,12 +9,15 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
  * Large blocks mapped from the kernel: zeroed, page-aligned, usable at once, and unmapped when
  * their arena closes (read back from {@code /proc/self/maps}, so a block that stayed mapped after
- * its close fails here); small ones are left to the C allocator.
+ * its close fails here); small ones are left to the C allocator. Faulting in and unmapping go
+ * one slice of {@link AnonymousMemory#LOCK_SLICE_BYTES} at a time, covering the block exactly.
  */
 class AnonymousMemoryTest {
   private static final long SIZE = 4L << 20;
@@ -55,6 +58,50 @@ class AnonymousMemoryTest {
     arena.close();
 
     assertThat(mappedAt(address)).as("unmapped with its arena").isFalse();
+  }
+
+  @Test
+  void slicesCoverTheBlockExactlyInEitherDirectionAndStopAtAFailure() {
+    long slice = AnonymousMemory.LOCK_SLICE_BYTES;
+    long size = 3 * slice + 12_288;
+    List<long[]> forward = new ArrayList<>();
+    assertThat(AnonymousMemory.slices(size, false, (o, l) -> forward.add(new long[] {o, l})))
+        .isTrue();
+    assertThat(forward).containsExactly(new long[] {0, slice}, new long[] {slice, slice},
+        new long[] {2 * slice, slice}, new long[] {3 * slice, 12_288});
+    List<long[]> backward = new ArrayList<>();
+    assertThat(AnonymousMemory.slices(size, true, (o, l) -> backward.add(new long[] {o, l})))
+        .isTrue();
+    assertThat(backward).containsExactlyElementsOf(forward.reversed());
+    List<Long> tried = new ArrayList<>();
+    assertThat(AnonymousMemory.slices(size, false, (o, l) -> tried.add(o) && o < slice))
+        .isFalse();
+    assertThat(tried).containsExactly(0L, slice);
+    List<long[]> exact = new ArrayList<>();
+    AnonymousMemory.slices(2 * slice, false, (o, l) -> exact.add(new long[] {o, l}));
+    assertThat(exact).containsExactly(new long[] {0, slice}, new long[] {slice, slice});
+  }
+
+  @Test
+  void aBlockOfSeveralSlicesIsZeroedThroughoutAndUnmappedWhole() throws IOException {
+    assumeThat(AnonymousMemory.available()).as("Linux with native access").isTrue();
+    long size = 2 * AnonymousMemory.LOCK_SLICE_BYTES + (2L << 20) + 8192;
+    Arena arena = Arena.ofShared();
+    MemorySegment block = AnonymousMemory.allocate(arena, size);
+    assertThat(block).isNotNull();
+    for (long i = 0; i < size; i += 4096) {
+      assertThat(block.get(ValueLayout.JAVA_LONG, i)).as("byte %d", i).isZero();
+    }
+    block.set(ValueLayout.JAVA_LONG, size - 8, -1L);
+    long first = block.address();
+    long middle = first + AnonymousMemory.LOCK_SLICE_BYTES + 4096;
+    long last = first + size - 1;
+
+    arena.close();
+
+    assertThat(mappedAt(first)).as("first slice unmapped").isFalse();
+    assertThat(mappedAt(middle)).as("middle slice unmapped").isFalse();
+    assertThat(mappedAt(last)).as("last page unmapped").isFalse();
   }
 
   @Test

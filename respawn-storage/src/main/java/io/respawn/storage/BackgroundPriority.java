@@ -73,9 +73,11 @@ public final class BackgroundPriority {
 
   /**
    * Runs the calling thread under Linux's {@code SCHED_IDLE} policy, for bulk work whose pace
-   * nobody waits on while a thread of normal priority wants the CPU: a BatchPull stream, zeroing
-   * memory ahead. Falls back to {@link #lowerCurrentThread} where the policy cannot be set.
-   * Returns whether either took effect.
+   * nobody waits on while a thread of normal priority wants the CPU: a BatchPull stream. Falls
+   * back to {@link #lowerCurrentThread} where the policy cannot be set. Returns whether either
+   * took effect. Not for a thread that holds a lock others wait on (the process's memory-map lock
+   * while it faults memory in, see NativeArenas): preempted under this policy, it can keep the
+   * lock for tens of milliseconds while nothing of normal priority lets it run.
    *
    * <p>Why more than nice {@value #NICE}: a nice value only weighs a thread's share, and a thread
    * of normal priority that wakes may still wait for the lower one's time slice to end. The

@@ -39,17 +39,18 @@ import java.lang.invoke.MethodHandle;
  * faulted in with one call: a new primary's event loop was seen blocked in {@code mmap} for up to
  * 184 ms, and for 5-23 ms twenty times in 25 s of recovery (kernel stacks sampled every ~1 ms,
  * docs/benchmarks.md). So both are done in calls of {@link #LOCK_SLICE_BYTES} each ({@link
- * #slices}): a thread that wants the lock waits for one slice at most, once the holder runs.
+ * #slices}): a thread that wants the lock waits for one slice at most, once the holder runs
+ * (which is why the thread that makes blocks ahead is not at idle priority: see NativeArenas).
  */
 final class AnonymousMemory {
   /** Blocks smaller than this (one huge page) go to the C allocator as before. */
   static final long BYTES_MIN = 2L << 20;
   /**
-   * Bytes faulted in, or unmapped, per system call: two huge pages, about 1-4 ms of the kernel's
-   * work here (a 4 MiB block took 0.4-1 ms to fault in, more while the host takes freed memory
-   * back).
+   * Bytes faulted in, or unmapped, per system call: one huge page, under 1 ms of the kernel's work
+   * here (a 4 MiB block took 0.4-1 ms to fault in), about 3 ms while the host takes freed memory
+   * back (~1.5 ms a MiB then).
    */
-  static final long LOCK_SLICE_BYTES = 4L << 20;
+  static final long LOCK_SLICE_BYTES = 2L << 20;
   private static final int PROT_READ_WRITE = 0x1 | 0x2;
   private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
   private static final int MADV_HUGEPAGE = 14;

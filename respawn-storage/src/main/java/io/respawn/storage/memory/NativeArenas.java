@@ -40,10 +40,15 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class NativeArenas {
   private static final Cleaner CLEANER = Cleaner.create();
-  /** One thread for every owner's blocks made ahead: they are rare (one per 4 MiB written). */
+  /**
+   * One thread for every owner's blocks made ahead: they are rare (one per 4 MiB written). At nice
+   * 10, not idle priority: faulting a block in holds the process's memory-map lock (see {@link
+   * AnonymousMemory}), and under {@code SCHED_IDLE} the scheduler left it holding the lock,
+   * preempted, for up to 57 ms while a new primary's event loop waited for it in {@code mmap}.
+   */
   private static final ExecutorService AHEAD = Executors.newSingleThreadExecutor(r -> {
     Thread t = new Thread(() -> {
-      io.respawn.storage.BackgroundPriority.idleCurrentThread(); // zeroing ahead can wait
+      io.respawn.storage.BackgroundPriority.lowerCurrentThread(); // zeroing ahead can wait
       r.run();
     }, "respawn-zeroed-blocks");
     t.setDaemon(true);

@@ -119,6 +119,13 @@ public final class E2Bench implements Callable<Integer> {
           + "process every 100 ms (Linux /proc) into e2-threads.csv, from 2 s before the kill.")
   boolean threadCpu;
 
+  @Option(names = "--thread-states",
+      description = "Also sample the members' event loops and pull threads about every "
+          + "millisecond (Linux /proc) and write the time each was blocked in the kernel "
+          + "(uninterruptible sleep, by wait channel) per 100 ms into e2-blocked.csv, from 2 s "
+          + "before the kill.")
+  boolean threadStates;
+
   @Option(names = "--tail-seconds", defaultValue = "5",
       description = "Run after the new primary has every value again (default: ${DEFAULT-VALUE}).")
   int tailSeconds;
@@ -153,7 +160,7 @@ public final class E2Bench implements Callable<Integer> {
       double recoveredMillis, long copyMillis, long priorityPulls, long priorityLatencyAvgMicros,
       long failedOps, double loadAverage, List<String> progress, long witnessLedBefore,
       long failoverInSteady, long witnessWarmUpsBeforeKill, long snapshotsInSteady,
-      List<String> slowOps, List<String> threadRows) {
+      List<String> slowOps, List<String> threadRows, List<String> blockedRows) {
 
     double ttr(String quantile, double multiple) {
       double steady = quantile.equals("p50") ? steadyP50Millis : steadyP999Millis;
@@ -317,6 +324,8 @@ public final class E2Bench implements Callable<Integer> {
       }
       ThreadCpu cpu = threadCpu ? new ThreadCpu(Map.of("primary", sup.pid(1), "backup",
           sup.pid(2), "witness", sup.pid(3), "bench", ProcessHandle.current().pid())) : null;
+      ThreadStates states = threadStates ? new ThreadStates(Map.of("primary", sup.pid(1),
+          "backup", sup.pid(2), "witness", sup.pid(3))) : null;
       // The clients stop at endMax or when told (once recovery is done and the tail has run).
       StoppableClients stoppable = new StoppableClients(clients, endMax);
       for (int t = 0; t < threads; t++) {
@@ -416,6 +425,11 @@ public final class E2Bench implements Callable<Integer> {
         cpu.close();
         threadRows = cpu.rows(mode, rep, kill, kill - TimeUnit.SECONDS.toNanos(2));
       }
+      List<String> blockedRows = List.of();
+      if (states != null) {
+        states.close();
+        blockedRows = states.rows(mode, rep, kill, kill - TimeUnit.SECONDS.toNanos(2));
+      }
       Windows all = new Windows();
       long failed = 0;
       for (ShardClient c : clients) {
@@ -447,7 +461,8 @@ public final class E2Bench implements Callable<Integer> {
           longField(info, "respawn_recovery_priority_pulls"),
           longField(info, "respawn_recovery_priority_latency_avg_us"), failed, loadAverage,
           progress, witnessLedBefore, failoverInSteady, warmUpsBeforeKill, capturesInSteady,
-          slowOps(mode, rep, clients, killRel, SLOW_OPS_SLO_MULTIPLE * steadyP999), threadRows);
+          slowOps(mode, rep, clients, killRel, SLOW_OPS_SLO_MULTIPLE * steadyP999), threadRows,
+          blockedRows);
     } finally {
       sup.stop();
     }
@@ -782,6 +797,15 @@ public final class E2Bench implements Callable<Integer> {
         w.println(ThreadCpu.HEADER);
         for (Run r : runs) {
           r.threadRows().forEach(w::println);
+        }
+      }
+    }
+    if (threadStates) {
+      try (PrintWriter w = new PrintWriter(
+          Files.newBufferedWriter(out.resolve("e2-blocked.csv")))) {
+        w.println(ThreadStates.HEADER);
+        for (Run r : runs) {
+          r.blockedRows().forEach(w::println);
         }
       }
     }

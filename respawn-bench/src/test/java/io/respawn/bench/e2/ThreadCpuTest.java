@@ -25,9 +25,11 @@ class ThreadCpuTest {
         System.out.print("");
       }
     }, "cpu-spinner");
+    // Asleep through the whole measurement (woken only after it): a thread that woke once could
+    // wait over a millisecond for a CPU on a busy machine and be reported for that wait.
     Thread sleeper = new Thread(() -> {
       try {
-        Thread.sleep(600);
+        Thread.sleep(60_000);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -38,10 +40,11 @@ class ThreadCpuTest {
       spinner.start();
       sleeper.start();
       spinner.join();
-      sleeper.join();
       Thread.sleep(150);
       rows = cpu.rows("online", 1, 0, 0);
     }
+    sleeper.interrupt();
+    sleeper.join();
     double ran = rows.stream().filter(r -> r.contains(",self,cpu-spinner,"))
         .mapToDouble(r -> Double.parseDouble(r.split(",")[5])).sum();
     assertThat(ran).as("ms the spinner ran, summed over periods: " + rows).isGreaterThan(200);

@@ -97,7 +97,7 @@ public record ReplicaConfig(
 
   /**
    * Defaults: election 1000 ms, heartbeat 100 ms, lease 500 ms, drift 1%, catch-up 200 ms, no
-   * failure detector, hard-timeout takeover (speculative silence 0), a 4 MiB log cache.
+   * failure detector, hard-timeout takeover (speculative silence 0), a 1 MiB log cache.
    */
   public static Builder builder(NodeId self, Membership bootstrapMembership) {
     return new Builder(self, bootstrapMembership);

@@ -272,6 +272,8 @@ public final class E2Bench implements Callable<Integer> {
             layout.memberDir(id).resolve("respawn.log"), jvm, List.of()),
         RESTART_DELAY_MILLIS, 30_000);
     List<Integer> ports = List.of(port, port + 1, port + 2);
+    ThreadCpu cpu = null;
+    ThreadStates states = null;
     try {
       sup.start();
       awaitSteadyPrimary(sup, port, layout);
@@ -322,9 +324,9 @@ public final class E2Bench implements Callable<Integer> {
             value, intervalNanos, origin, origin + t);
         clients.add(c);
       }
-      ThreadCpu cpu = threadCpu ? new ThreadCpu(Map.of("primary", sup.pid(1), "backup",
+      cpu = threadCpu ? new ThreadCpu(Map.of("primary", sup.pid(1), "backup",
           sup.pid(2), "witness", sup.pid(3), "bench", ProcessHandle.current().pid())) : null;
-      ThreadStates states = threadStates ? new ThreadStates(Map.of("primary", sup.pid(1),
+      states = threadStates ? new ThreadStates(Map.of("primary", sup.pid(1),
           "backup", sup.pid(2), "witness", sup.pid(3))) : null;
       // The clients stop at endMax or when told (once recovery is done and the tail has run).
       StoppableClients stoppable = new StoppableClients(clients, endMax);
@@ -464,6 +466,12 @@ public final class E2Bench implements Callable<Integer> {
           slowOps(mode, rep, clients, killRel, SLOW_OPS_SLO_MULTIPLE * steadyP999), threadRows,
           blockedRows);
     } finally {
+      if (cpu != null) {
+        cpu.close(); // a run that failed midway leaves no sampler behind (idempotent)
+      }
+      if (states != null) {
+        states.close();
+      }
       sup.stop();
     }
   }

@@ -16,12 +16,14 @@ import java.util.TreeMap;
  * start with one of {@link #WATCHED}, and sums per {@link #PERIOD_NANOS} the time each spent in
  * uninterruptible sleep ({@code D}), by wait channel. {@link ThreadCpu}'s run and run-queue times
  * cannot show this: a loop that waits for a lock inside the kernel neither runs nor waits for a
- * CPU. This is how the twenty-first session found a new primary's loop blocked in {@code mmap}
- * for up to 184 ms while another thread faulted a 128 MiB block in under the memory-map lock.
+ * CPU. Sampling of this kind (a script, in the twenty-first session) found a new primary's loop
+ * blocked in {@code mmap} for up to 184 ms while another thread faulted a 128 MiB block in under
+ * the memory-map lock.
  *
  * <p>Linux only (else it records nothing). Sampling costs about a tenth of a core, so {@code
  * bench e2} samples only with {@code --thread-states}; each sample stands for the time since the
- * previous one, so a sampler that falls behind still sums to the right total, only coarser.
+ * previous one, so a sampler that falls behind charges the whole gap to the state it then sees
+ * (coarser, not lost).
  *
  * <p>Rows ({@code e2-blocked.csv}): {@code mode,rep,t_ms,process,thread,wchan,blocked_ms}, t_ms
  * the end of the period relative to the kill, thread names as the kernel keeps them (15
@@ -44,6 +46,8 @@ final class ThreadStates implements AutoCloseable {
   private final Map<String, long[]> period = new TreeMap<>();
   private final List<String[]> rows = new ArrayList<>();
   private volatile boolean running = true;
+  /** Threads watched in the current period (tests). */
+  private volatile int watched;
 
   /** Samples the processes named in {@code pids} (name -> pid) until closed. */
   ThreadStates(Map<String, Long> pids) {
@@ -65,6 +69,7 @@ final class ThreadStates implements AutoCloseable {
     }
     long periodEnd = System.nanoTime() + PERIOD_NANOS;
     List<Task> tasks = list();
+    watched = tasks.size();
     long last = System.nanoTime();
     while (running) {
       long now = System.nanoTime();
@@ -79,6 +84,7 @@ final class ThreadStates implements AutoCloseable {
         endPeriod(now);
         periodEnd += PERIOD_NANOS;
         tasks = list();
+        watched = tasks.size();
       }
       java.util.concurrent.locks.LockSupport.parkNanos(SAMPLE_NANOS);
     }
@@ -122,6 +128,11 @@ final class ThreadStates implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       return "0";
     }
+  }
+
+  /** How many threads the sampler watches now. */
+  int watched() {
+    return watched;
   }
 
   /** Counts {@code nanos} of {@code thread} blocked on {@code wchan} into the current period. */

@@ -25,8 +25,9 @@ class ThreadCpuTest {
         System.out.print("");
       }
     }, "cpu-spinner");
-    // Asleep through the whole measurement (woken only after it): a thread that woke once could
-    // wait over a millisecond for a CPU on a busy machine and be reported for that wait.
+    // Asleep through the whole measurement (started before it, woken only after it): a thread
+    // that ran or woke meanwhile could wait over a millisecond for a CPU on a busy machine and be
+    // reported for that wait.
     Thread sleeper = new Thread(() -> {
       try {
         Thread.sleep(60_000);
@@ -34,11 +35,12 @@ class ThreadCpuTest {
         Thread.currentThread().interrupt();
       }
     }, "cpu-sleeper");
+    sleeper.start(); // asleep before the first sample: its start is not measured either
+    Thread.sleep(50);
     List<String> rows;
     try (ThreadCpu cpu = new ThreadCpu(Map.of("self", ProcessHandle.current().pid()))) {
       Thread.sleep(150); // a first sample of every thread
       spinner.start();
-      sleeper.start();
       spinner.join();
       Thread.sleep(150);
       rows = cpu.rows("online", 1, 0, 0);

@@ -46,13 +46,27 @@ class ThreadStatesTest {
   }
 
   @Test
-  void anIdleProcessShowsNothingBlocked() throws Exception {
+  void aSleepingWatchedThreadIsWatchedAndNotBlocked() throws Exception {
     assumeTrue(Files.isDirectory(Path.of("/proc/self/task")), "Linux /proc only");
+    Thread loop = new Thread(() -> {
+      try {
+        Thread.sleep(60_000); // sleeping (S), not blocked in the kernel (D)
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "respawn-io-test");
+    loop.start();
     List<String> rows;
+    int watched;
     try (ThreadStates s = new ThreadStates(Map.of("self", ProcessHandle.current().pid()))) {
       Thread.sleep(250);
+      watched = s.watched();
       rows = s.rows("online", 1, 0, 0);
+    } finally {
+      loop.interrupt();
+      loop.join();
     }
+    assertThat(watched).as("threads named like an event loop").isEqualTo(1);
     assertThat(rows).isEmpty();
   }
 }

@@ -118,16 +118,22 @@ final class AnonymousMemory {
   }
 
   /**
-   * Calls {@code call} over {@code [0, size)} in slices of at most {@link #LOCK_SLICE_BYTES},
-   * from the end down if {@code fromTheEnd} (an unmapping then shrinks one mapping instead of
-   * splitting it), else from the start; stops at the first that fails and returns false.
+   * Calls {@code call} over the block {@code [0, size)} that starts at {@code address}, in slices
+   * that end at multiples of {@link #LOCK_SLICE_BYTES} in the address space (so a slice never
+   * covers part of two huge pages; only the first and the last may be shorter), from the end
+   * down if {@code fromTheEnd} (an unmapping then shrinks one mapping instead of splitting it),
+   * else from the start; stops at the first that fails and returns false. Offsets are the
+   * block's.
    */
-  static boolean slices(long size, boolean fromTheEnd, SliceCall call) {
-    long count = (size + LOCK_SLICE_BYTES - 1) / LOCK_SLICE_BYTES;
+  static boolean slices(long address, long size, boolean fromTheEnd, SliceCall call) {
+    long head = Math.min(size, (LOCK_SLICE_BYTES - address % LOCK_SLICE_BYTES) % LOCK_SLICE_BYTES);
+    long count = (head > 0 ? 1 : 0) + (size - head + LOCK_SLICE_BYTES - 1) / LOCK_SLICE_BYTES;
     for (long i = 0; i < count; i++) {
       long slice = fromTheEnd ? count - 1 - i : i;
-      long offset = slice * LOCK_SLICE_BYTES;
-      if (!call.call(offset, Math.min(LOCK_SLICE_BYTES, size - offset))) {
+      long offset = head == 0 ? slice * LOCK_SLICE_BYTES
+          : slice == 0 ? 0 : head + (slice - 1) * LOCK_SLICE_BYTES;
+      long length = head > 0 && slice == 0 ? head : Math.min(LOCK_SLICE_BYTES, size - offset);
+      if (!call.call(offset, length)) {
         return false;
       }
     }
@@ -144,7 +150,7 @@ final class AnonymousMemory {
     } catch (Throwable e) {
       return false;
     }
-    return slices(size, false,
+    return slices(address.address(), size, false,
         (offset, length) -> advise(address.address() + offset, length, MADV_POPULATE_WRITE));
   }
 
@@ -156,17 +162,29 @@ final class AnonymousMemory {
     }
   }
 
+  /**
+   * Unmaps the block, last slice first. A slice the kernel refuses (it never should: the range is
+   * ours and mapped) stops it with the block's front still mapped, and the message says how much.
+   */
   private static void unmap(MemorySegment address, long size) {
-    boolean unmapped = slices(size, true, (offset, length) -> {
+    long[] left = {size};
+    boolean unmapped = slices(address.address(), size, true, (offset, length) -> {
+      int result;
       try {
-        return (int) MUNMAP.invokeExact(MemorySegment.ofAddress(address.address() + offset),
-            length) == 0;
+        result = (int) MUNMAP.invokeExact(MemorySegment.ofAddress(address.address() + offset),
+            length);
       } catch (Throwable e) {
-        throw new IllegalStateException("munmap of " + length + " bytes failed", e);
+        throw new IllegalStateException("munmap of " + length + " bytes at offset " + offset
+            + " of a " + size + "-byte block failed; " + left[0] + " bytes stay mapped", e);
       }
+      if (result == 0) {
+        left[0] = offset;
+      }
+      return result == 0;
     });
     if (!unmapped) {
-      throw new IllegalStateException("munmap of " + size + " bytes failed");
+      throw new IllegalStateException("munmap of a " + size + "-byte block failed; its first "
+          + left[0] + " bytes stay mapped");
     }
   }
 }

@@ -38,6 +38,32 @@ class AnonymousMemoryTest {
     }
   }
 
+  /** Pages of {@code block} that mincore(2) says are not resident, or -1 if it cannot tell. */
+  private static long pagesNotResident(MemorySegment block) {
+    var linker = java.lang.foreign.Linker.nativeLinker();
+    var found = linker.defaultLookup().find("mincore");
+    if (found.isEmpty()) {
+      return -1;
+    }
+    var mincore = linker.downcallHandle(found.get(), java.lang.foreign.FunctionDescriptor.of(
+        ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS));
+    long pages = (block.byteSize() + 4095) / 4096;
+    try (Arena scratch = Arena.ofConfined()) {
+      MemorySegment vec = scratch.allocate(pages);
+      if ((int) mincore.invokeExact(MemorySegment.ofAddress(block.address()), block.byteSize(),
+          vec) != 0) {
+        return -1;
+      }
+      long missing = 0;
+      for (long i = 0; i < pages; i++) {
+        missing += (vec.get(ValueLayout.JAVA_BYTE, i) & 1) == 0 ? 1 : 0;
+      }
+      return missing;
+    } catch (Throwable e) {
+      return -1;
+    }
+  }
+
   @Test
   void aLargeBlockIsMappedZeroedAndUnmappedWithItsArena() throws IOException {
     assumeThat(AnonymousMemory.available()).as("Linux with native access").isTrue();
@@ -65,21 +91,43 @@ class AnonymousMemoryTest {
     long slice = AnonymousMemory.LOCK_SLICE_BYTES;
     long size = 3 * slice + 12_288;
     List<long[]> forward = new ArrayList<>();
-    assertThat(AnonymousMemory.slices(size, false, (o, l) -> forward.add(new long[] {o, l})))
-        .isTrue();
+    assertThat(AnonymousMemory.slices(4 * slice, size, false,
+        (o, l) -> forward.add(new long[] {o, l}))).isTrue();
     assertThat(forward).containsExactly(new long[] {0, slice}, new long[] {slice, slice},
         new long[] {2 * slice, slice}, new long[] {3 * slice, 12_288});
     List<long[]> backward = new ArrayList<>();
-    assertThat(AnonymousMemory.slices(size, true, (o, l) -> backward.add(new long[] {o, l})))
-        .isTrue();
+    assertThat(AnonymousMemory.slices(4 * slice, size, true,
+        (o, l) -> backward.add(new long[] {o, l}))).isTrue();
     assertThat(backward).containsExactlyElementsOf(forward.reversed());
     List<Long> tried = new ArrayList<>();
-    assertThat(AnonymousMemory.slices(size, false, (o, l) -> tried.add(o) && o < slice))
+    assertThat(AnonymousMemory.slices(0, size, false, (o, l) -> tried.add(o) && o < slice))
         .isFalse();
     assertThat(tried).containsExactly(0L, slice);
     List<long[]> exact = new ArrayList<>();
-    AnonymousMemory.slices(2 * slice, false, (o, l) -> exact.add(new long[] {o, l}));
+    AnonymousMemory.slices(0, 2 * slice, false, (o, l) -> exact.add(new long[] {o, l}));
     assertThat(exact).containsExactly(new long[] {0, slice}, new long[] {slice, slice});
+  }
+
+  @Test
+  void slicesOfABlockOffTheBoundaryEndAtTheAddressSpacesBoundaries() {
+    long slice = AnonymousMemory.LOCK_SLICE_BYTES;
+    long start = 7 * slice - 12_288; // three pages before a boundary
+    long size = 2 * slice;
+    List<long[]> forward = new ArrayList<>();
+    AnonymousMemory.slices(start, size, false, (o, l) -> forward.add(new long[] {o, l}));
+    assertThat(forward).containsExactly(new long[] {0, 12_288},
+        new long[] {12_288, slice}, new long[] {12_288 + slice, slice - 12_288});
+    for (long[] f : forward) {
+      long end = start + f[0] + f[1];
+      assertThat(end % slice == 0 || f[0] + f[1] == size).as("slice %s ends on a boundary", f[0])
+          .isTrue();
+    }
+    List<long[]> backward = new ArrayList<>();
+    AnonymousMemory.slices(start, size, true, (o, l) -> backward.add(new long[] {o, l}));
+    assertThat(backward).containsExactlyElementsOf(forward.reversed());
+    List<long[]> inside = new ArrayList<>();
+    AnonymousMemory.slices(start, 8192, false, (o, l) -> inside.add(new long[] {o, l}));
+    assertThat(inside).containsExactly(new long[] {0, 8192});
   }
 
   @Test
@@ -89,6 +137,8 @@ class AnonymousMemoryTest {
     Arena arena = Arena.ofShared();
     MemorySegment block = AnonymousMemory.allocate(arena, size);
     assertThat(block).isNotNull();
+    // every page faulted in before anything touches it (a fresh mapping reads as zeros anyway)
+    assertThat(pagesNotResident(block)).as("pages not yet faulted in").isZero();
     for (long i = 0; i < size; i += 4096) {
       assertThat(block.get(ValueLayout.JAVA_LONG, i)).as("byte %d", i).isZero();
     }

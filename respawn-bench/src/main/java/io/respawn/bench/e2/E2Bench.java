@@ -774,6 +774,17 @@ public final class E2Bench implements Callable<Integer> {
 
   // ---- output ----
 
+  /** Writes {@code header} and every run's rows from {@code rows} to the CSV file {@code file}. */
+  private static void writeRows(Path file, String header, List<Run> runs,
+      java.util.function.Function<Run, List<String>> rows) throws IOException {
+    try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(file))) {
+      w.println(header);
+      for (Run r : runs) {
+        rows.apply(r).forEach(w::println);
+      }
+    }
+  }
+
   private void writeAll(List<Run> runs) throws IOException {
     try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(out.resolve("e2.csv")))) {
       w.println(WINDOWS_HEADER);
@@ -792,30 +803,12 @@ public final class E2Bench implements Callable<Integer> {
         r.progress().forEach(w::println);
       }
     }
-    try (PrintWriter w = new PrintWriter(
-        Files.newBufferedWriter(out.resolve("e2-slow-ops.csv")))) {
-      w.println(SLOW_OPS_HEADER);
-      for (Run r : runs) {
-        r.slowOps().forEach(w::println);
-      }
-    }
+    writeRows(out.resolve("e2-slow-ops.csv"), SLOW_OPS_HEADER, runs, Run::slowOps);
     if (threadCpu) {
-      try (PrintWriter w = new PrintWriter(
-          Files.newBufferedWriter(out.resolve("e2-threads.csv")))) {
-        w.println(ThreadCpu.HEADER);
-        for (Run r : runs) {
-          r.threadRows().forEach(w::println);
-        }
-      }
+      writeRows(out.resolve("e2-threads.csv"), ThreadCpu.HEADER, runs, Run::threadRows);
     }
     if (threadStates) {
-      try (PrintWriter w = new PrintWriter(
-          Files.newBufferedWriter(out.resolve("e2-blocked.csv")))) {
-        w.println(ThreadStates.HEADER);
-        for (Run r : runs) {
-          r.blockedRows().forEach(w::println);
-        }
-      }
+      writeRows(out.resolve("e2-blocked.csv"), ThreadStates.HEADER, runs, Run::blockedRows);
     }
     try (PrintWriter w = new PrintWriter(
         Files.newBufferedWriter(out.resolve("e2-summary.csv")))) {

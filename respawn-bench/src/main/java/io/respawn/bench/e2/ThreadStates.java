@@ -40,11 +40,14 @@ final class ThreadStates implements AutoCloseable {
   /** One thread of one process, as listed at the period's start. */
   private record Task(String process, String name, Path dir) {}
 
+  /** A period's blocked time of one "process,thread,wchan". */
+  private record Row(long atNanos, String key, long blockedNanos) {}
+
   private final Map<String, Long> pids;
   private final Thread thread;
   /** "process,thread,wchan" -> nanos blocked, for the period under way. */
   private final Map<String, long[]> period = new TreeMap<>();
-  private final List<String[]> rows = new ArrayList<>();
+  private final List<Row> rows = new ArrayList<>();
   private volatile boolean running = true;
   /** Threads watched in the current period (tests). */
   private volatile int watched;
@@ -142,19 +145,17 @@ final class ThreadStates implements AutoCloseable {
 
   /** Closes the current period at {@code atNanos}. */
   synchronized void endPeriod(long atNanos) {
-    period.forEach((key, nanos) -> rows.add(new String[] {Long.toString(atNanos), key,
-        String.format(Locale.ROOT, "%.1f", nanos[0] / 1e6)}));
+    period.forEach((key, nanos) -> rows.add(new Row(atNanos, key, nanos[0])));
     period.clear();
   }
 
   /** CSV rows of the periods ending from {@code fromNanos} on, times relative to the kill. */
   synchronized List<String> rows(String mode, int rep, long killAtNanos, long fromNanos) {
     List<String> out = new ArrayList<>();
-    for (String[] r : rows) {
-      long at = Long.parseLong(r[0]);
-      if (at >= fromNanos) {
-        out.add(String.format(Locale.ROOT, "%s,%d,%.0f,%s,%s", mode, rep,
-            (at - killAtNanos) / 1e6, r[1], r[2]));
+    for (Row r : rows) {
+      if (r.atNanos() >= fromNanos) {
+        out.add(String.format(Locale.ROOT, "%s,%d,%.0f,%s,%.1f", mode, rep,
+            (r.atNanos() - killAtNanos) / 1e6, r.key(), r.blockedNanos() / 1e6));
       }
     }
     return out;

@@ -126,15 +126,22 @@ final class AnonymousMemory {
    * block's.
    */
   static boolean slices(long address, long size, boolean fromTheEnd, SliceCall call) {
-    long head = Math.min(size, (LOCK_SLICE_BYTES - address % LOCK_SLICE_BYTES) % LOCK_SLICE_BYTES);
-    long count = (head > 0 ? 1 : 0) + (size - head + LOCK_SLICE_BYTES - 1) / LOCK_SLICE_BYTES;
-    for (long i = 0; i < count; i++) {
-      long slice = fromTheEnd ? count - 1 - i : i;
-      long offset = head == 0 ? slice * LOCK_SLICE_BYTES
-          : slice == 0 ? 0 : head + (slice - 1) * LOCK_SLICE_BYTES;
-      long length = head > 0 && slice == 0 ? head : Math.min(LOCK_SLICE_BYTES, size - offset);
-      if (!call.call(offset, length)) {
-        return false;
+    final long s = LOCK_SLICE_BYTES;
+    if (fromTheEnd) {
+      for (long end = size; end > 0; ) {
+        long start = Math.max(0, (address + end - 1) / s * s - address); // boundary below end
+        if (!call.call(start, end - start)) {
+          return false;
+        }
+        end = start;
+      }
+    } else {
+      for (long start = 0; start < size; ) {
+        long end = Math.min(size, ((address + start) / s + 1) * s - address); // next boundary
+        if (!call.call(start, end - start)) {
+          return false;
+        }
+        start = end;
       }
     }
     return true;
@@ -167,24 +174,22 @@ final class AnonymousMemory {
    * ours and mapped) stops it with the block's front still mapped, and the message says how much.
    */
   private static void unmap(MemorySegment address, long size) {
-    long[] left = {size};
-    boolean unmapped = slices(address.address(), size, true, (offset, length) -> {
+    slices(address.address(), size, true, (offset, length) -> {
       int result;
+      Throwable cause = null;
       try {
         result = (int) MUNMAP.invokeExact(MemorySegment.ofAddress(address.address() + offset),
             length);
       } catch (Throwable e) {
-        throw new IllegalStateException("munmap of " + length + " bytes at offset " + offset
-            + " of a " + size + "-byte block failed; " + left[0] + " bytes stay mapped", e);
+        result = -1;
+        cause = e;
       }
-      if (result == 0) {
-        left[0] = offset;
+      if (result != 0) { // slices go from the end: everything up to this one's end stays mapped
+        throw new IllegalStateException("munmap of a " + size + "-byte block failed; its first "
+            + (offset + length) + " bytes stay mapped", cause);
       }
-      return result == 0;
+      return true;
     });
-    if (!unmapped) {
-      throw new IllegalStateException("munmap of a " + size + "-byte block failed; its first "
-          + left[0] + " bytes stay mapped");
-    }
   }
+
 }

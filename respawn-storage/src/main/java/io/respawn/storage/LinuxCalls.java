@@ -2,6 +2,8 @@ package io.respawn.storage;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
@@ -14,7 +16,30 @@ import java.lang.invoke.MethodHandle;
 public final class LinuxCalls {
   private static final boolean LINUX = System.getProperty("os.name", "").startsWith("Linux");
 
+  private static final MethodHandle MADVISE = function("madvise", FunctionDescriptor.of(
+      ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+
   private LinuxCalls() {}
+
+  /** Whether {@link #madvise} can be called here. */
+  public static boolean canMadvise() {
+    return MADVISE != null;
+  }
+
+  /**
+   * {@code madvise(address, length, advice)}; false where it cannot be had (above) or the kernel
+   * refused it. The address must be on a page boundary.
+   */
+  public static boolean madvise(long address, long length, int advice) {
+    if (MADVISE == null) {
+      return false;
+    }
+    try {
+      return (int) MADVISE.invokeExact(MemorySegment.ofAddress(address), length, advice) == 0;
+    } catch (Throwable e) {
+      return false;
+    }
+  }
 
   /** A handle calling the C library's {@code name}, or null where it cannot be had (above). */
   public static MethodHandle function(String name, FunctionDescriptor descriptor,

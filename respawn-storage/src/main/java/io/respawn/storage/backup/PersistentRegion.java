@@ -40,6 +40,13 @@ public interface PersistentRegion extends Closeable {
    */
   default void pretouch(long offset, long length) {}
 
+  /**
+   * The caller will force {@code [offset, offset + length)} often and on its own (the buffer's
+   * checkpoint page): keep the cost of that force to those pages, not the neighbours the
+   * operating system caches with them. Changes no byte; call it before the first read or write.
+   */
+  default void keepApart(long offset, long length) {}
+
   /** Unmaps; does not force. */
   @Override
   void close() throws IOException;

@@ -61,11 +61,8 @@ final class AnonymousMemory {
   private static final MethodHandle MUNMAP = ENABLED ? LinuxCalls.function("munmap",
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG))
       : null;
-  private static final MethodHandle MADVISE = ENABLED ? LinuxCalls.function("madvise",
-      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-          ValueLayout.JAVA_INT)) : null;
   /** Null unless all three calls can be had: then blocks come from the C allocator as before. */
-  private static final MethodHandle MMAP = MUNMAP == null || MADVISE == null ? null
+  private static final MethodHandle MMAP = MUNMAP == null || !LinuxCalls.canMadvise() ? null
       : LinuxCalls.function("mmap", FunctionDescriptor.of(ValueLayout.ADDRESS,
           ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
           ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
@@ -152,21 +149,10 @@ final class AnonymousMemory {
    * written by nobody.
    */
   private static boolean populate(MemorySegment address, long size) {
-    try {
-      int ignored = (int) MADVISE.invokeExact(address, size, MADV_HUGEPAGE); // may be off: fine
-    } catch (Throwable e) {
-      return false;
-    }
+    LinuxCalls.madvise(address.address(), size, MADV_HUGEPAGE); // may be off: fine
     return slices(address.address(), size, false,
-        (offset, length) -> advise(address.address() + offset, length, MADV_POPULATE_WRITE));
-  }
-
-  private static boolean advise(long address, long length, int advice) {
-    try {
-      return (int) MADVISE.invokeExact(MemorySegment.ofAddress(address), length, advice) == 0;
-    } catch (Throwable e) {
-      return false;
-    }
+        (offset, length) -> LinuxCalls.madvise(address.address() + offset, length,
+            MADV_POPULATE_WRITE));
   }
 
   /**

@@ -91,7 +91,7 @@ public final class FileChannelDisk implements Disk {
   /** Drops the file's flushed pages from the page cache ({@link PageCache}). */
   @Override
   public void dropCached(String name) throws IOException {
-    PageCache.drop(resolve(name));
+    PageCache.dropLater(resolve(name)); // on its own thread: callers are writers' loops
   }
 
   @Override

@@ -31,6 +31,7 @@ public final class FileChannelDisk implements Disk {
   public FileChannelDisk(Path directory) throws IOException {
     this.directory = directory;
     Files.createDirectories(directory);
+    PageCache.startDropper(); // before a writer's first dropCached, not inside it
   }
 
   public Path directory() {

@@ -70,6 +70,13 @@ public final class PageCache {
     }
   }
 
+  /** Starts the thread of {@link #dropLater} now, if it can work here (idempotent). */
+  public static void startDropper() {
+    if (available()) {
+      Dropper.QUEUE.size(); // loads the holder class, which starts the thread
+    }
+  }
+
   /** The background thread of {@link #dropLater}; the class loads (and starts it) on first use. */
   private static final class Dropper {
     static final LinkedBlockingQueue<Path> QUEUE = new LinkedBlockingQueue<>();

@@ -1,8 +1,8 @@
 package io.respawn.storage.backup;
 
-import java.io.IOException;
 import io.respawn.storage.LinuxCalls;
 import io.respawn.storage.PageCache;
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -109,18 +109,20 @@ public final class MappedRegion implements PersistentRegion {
    * through a mapping dirties its whole folio, and a {@link #force} writes every dirty folio in
    * its range whole: forcing one page wrote 1 MiB (a backup writing 20 MiB/s for 100 replicated
    * writes a second, docs/storage.md). So: the range is advised {@code MADV_RANDOM} (a fault
-   * there reads one page, no read-around), the file's cached pages are dropped (all clean and
-   * unmapped here: the file was forced before its last unmap), and the range is faulted in at
-   * once, before a fault elsewhere could read it around into a larger folio. Worst case (advice
-   * refused, not Linux): nothing changes but the cost of a force.
+   * there reads one page, no read-around); the file is flushed (a process killed before left its
+   * last stores dirty in the cache, and only clean pages can leave it: making them durable now is
+   * a state a crash could have left anyway) and its cached pages dropped (none is mapped yet);
+   * and the range is faulted in at once, before a fault elsewhere could read it around into a
+   * larger folio. Worst case (advice refused, not Linux): nothing changes but the cost of a force.
    */
   @Override
-  public void keepApart(long offset, long length) {
+  public void keepApart(long offset, long length) throws IOException {
     long first = offset & -PAGE_BYTES;
     long end = Math.min(segment.byteSize(), offset + length);
     if (!LinuxCalls.madvise(segment.address() + first, end - first, MADV_RANDOM)) {
       return;
     }
+    channel.force(false);
     PageCache.drop(file);
     for (long at = first; at < end; at += PAGE_BYTES) {
       long ignored = (long) LONG_HANDLE.get(segment, at);

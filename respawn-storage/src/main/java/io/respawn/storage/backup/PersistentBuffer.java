@@ -81,7 +81,11 @@ final class PersistentBuffer {
 
   /** Reads the newest valid checkpoint; refuses a region with none. Nothing is scanned yet. */
   static PersistentBuffer open(PersistentRegion region, boolean checksums) {
-    region.keepApart(0, BackupFormat.RING_START); // forced after every writeback pass
+    try {
+      region.keepApart(0, BackupFormat.RING_START); // forced after every writeback pass
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("persistent buffer: " + e.getMessage(), e);
+    }
     BackupFormat.Checkpoint a = readSlot(region, BackupFormat.CHECKPOINT_SLOT_A);
     BackupFormat.Checkpoint b = readSlot(region, BackupFormat.CHECKPOINT_SLOT_B);
     BackupFormat.Checkpoint newest = a == null ? b : b == null ? a : a.counter() > b.counter() ? a : b;

@@ -44,8 +44,9 @@ public interface PersistentRegion extends Closeable {
    * The caller will force {@code [offset, offset + length)} often and on its own (the buffer's
    * checkpoint page): keep the cost of that force to those pages, not the neighbours the
    * operating system caches with them. Changes no byte; call it before the first read or write.
+   * May make earlier writes durable (as a force would).
    */
-  default void keepApart(long offset, long length) {}
+  default void keepApart(long offset, long length) throws IOException {}
 
   /** Unmaps; does not force. */
   @Override

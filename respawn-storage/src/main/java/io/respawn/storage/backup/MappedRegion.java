@@ -112,8 +112,8 @@ public final class MappedRegion implements PersistentRegion {
    * there reads one page, no read-around); the file is flushed (a process killed before left its
    * last stores dirty in the cache, and only clean pages can leave it: making them durable now is
    * a state a crash could have left anyway) and its cached pages dropped (none is mapped yet);
-   * and the range is faulted in at once, before a fault elsewhere could read it around into a
-   * larger folio. Worst case (advice refused, not Linux): nothing changes but the cost of a force.
+   * and the range is faulted in at once ({@link #pretouch}), before a fault elsewhere could read
+   * it around into a larger folio. Worst case (advice refused, not Linux): nothing changes but the cost of a force.
    */
   @Override
   public void keepApart(long offset, long length) throws IOException {
@@ -124,9 +124,7 @@ public final class MappedRegion implements PersistentRegion {
     }
     channel.force(false);
     PageCache.drop(file);
-    for (long at = first; at < end; at += PAGE_BYTES) {
-      long ignored = (long) LONG_HANDLE.get(segment, at);
-    }
+    pretouch(first, end - first);
   }
 
   @Override

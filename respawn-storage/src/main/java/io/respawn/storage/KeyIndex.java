@@ -223,6 +223,11 @@ final class KeyIndex implements AutoCloseable {
   }
 
   /** Bytes of memory in use: records and slot tables. Any thread. */
+  /** {@link SlabAllocator#canCutWithoutZeroing} of the records' memory. Writer only. */
+  boolean canWriteWithoutZeroing(long bytes) {
+    return memory.canCutWithoutZeroing(bytes);
+  }
+
   long memoryUsedBytes() {
     return table.usedBytes();
   }

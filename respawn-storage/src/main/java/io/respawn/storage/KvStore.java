@@ -92,6 +92,17 @@ public interface KvStore extends Closeable {
   }
 
   /**
+   * Whether values of about {@code bytes} (keys, values and their records' headers) can be
+   * written now without the writing thread making fresh memory, which costs milliseconds per MiB
+   * where the kernel faults pages in; when not, the store starts making it in the background.
+   * For bulk writes that can wait a little (online recovery's copy), never for a client's. Writer
+   * thread only. The default (a store that makes no memory ahead): always.
+   */
+  default boolean hasZeroedRoomFor(long bytes) {
+    return true;
+  }
+
+  /**
    * One page of keys in a stable order. Every key present for the whole iteration is returned at
    * least once; start with cursor 0, stop when {@link ScanPage#nextCursor()} is 0.
    */

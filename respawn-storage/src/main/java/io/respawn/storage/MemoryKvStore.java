@@ -61,6 +61,11 @@ public final class MemoryKvStore implements KvStore {
   }
 
   @Override
+  public boolean hasZeroedRoomFor(long bytes) {
+    return index.canWriteWithoutZeroing(bytes);
+  }
+
+  @Override
   public long keyCount() {
     return index.size();
   }

@@ -137,6 +137,13 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    * then ({@link ValueRecovery}).
    */
   private final ConcurrentLinkedQueue<BatchPullReply> chunkInbox = new ConcurrentLinkedQueue<>();
+  /**
+   * The first chunk in {@link #chunkInbox} waits for memory made in the background: the pass does
+   * not queue another for it (the next tick's does). Node loop thread.
+   */
+  private boolean chunksAwaitMemory;
+  /** Passes whose chunks waited for memory made in the background (INFO). */
+  private final AtomicLong chunksDeferredForMemory = new AtomicLong();
   /** The peer transport's event loop, which runs the passes; null until {@link #start}. */
   private volatile io.netty.channel.EventLoop loop;
   /** The loop's thread, once it ran a pass (for {@link LoopWatchdog}). */
@@ -422,7 +429,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       Runtime.getRuntime().halt(70);
       return;
     }
-    if (!inbox.isEmpty() || !priorityInbox.isEmpty() || !chunkInbox.isEmpty()) {
+    if (!inbox.isEmpty() || !priorityInbox.isEmpty()
+        || (!chunkInbox.isEmpty() && !chunksAwaitMemory)) {
       passes.queueAfterIo(); // left for the next pass: a flood yields to clients and peers
     }
   }
@@ -430,11 +438,20 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /**
    * Installs BatchPull chunks, after the pass's other input went out: one at least, more while
    * the pass is under {@link #PASS_AFTER_CHUNK_NANOS_MAX}; the rest wait for the next pass,
-   * queued behind the loop's I/O.
+   * queued behind the loop's I/O. A chunk whose values would need fresh memory made on this
+   * thread waits instead ({@link ValueRecovery#memoryReadyFor}), with those behind it, for the
+   * next tick's pass ({@link #chunksAwaitMemory}): the store makes it in the background meanwhile.
    */
   private void installChunks(long now) {
+    chunksAwaitMemory = false;
     BatchPullReply chunk;
-    while ((chunk = chunkInbox.poll()) != null) {
+    while ((chunk = chunkInbox.peek()) != null) {
+      if (!recovery.memoryReadyFor(chunk)) {
+        chunksAwaitMemory = true;
+        chunksDeferredForMemory.incrementAndGet();
+        return;
+      }
+      chunkInbox.poll();
       recovery.onBatchReply(chunk, now);
       if (System.nanoTime() - now >= PASS_AFTER_CHUNK_NANOS_MAX) {
         return;
@@ -568,6 +585,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   public java.util.Map<String, Object> recoveryInfo() {
     java.util.Map<String, Object> m = recovery.info();
+    m.put("respawn_recovery_chunks_awaited_memory", chunksDeferredForMemory.get());
     if (answers != null) {
       m.putAll(answers.info());
     }

@@ -95,6 +95,8 @@ final class NativeArenas {
   private final long aheadBytesMax;
   private final Cleaner.Cleanable cleanable;
   private volatile long bytes;
+  /** Blocks {@link #allocate} made on the writer's thread (none was ready). Writer only. */
+  private long madeInline;
   /** The size the last {@link #allocate} asked for. Writer only. */
   private long lastSize;
 
@@ -123,6 +125,7 @@ final class NativeArenas {
         closeBehind(r.arena()); // made for another size
       }
       arena = Arena.ofShared();
+      madeInline++;
       try {
         block = zeroedBlock(arena, size);
       } catch (RuntimeException | Error e) {
@@ -211,9 +214,20 @@ final class NativeArenas {
     return bytes;
   }
 
+  /** Blocks {@link #allocate} made on the writer's thread (tests). Writer only. */
+  long madeInline() {
+    return madeInline;
+  }
+
   /** Blocks {@link #allocate} took ready-made (tests, diagnostics). */
   long aheadTaken() {
     return state.aheadTaken.get();
+  }
+
+  /** Whether a block of {@code size} bytes made ahead waits to be taken. Writer only. */
+  boolean readyFor(long size) {
+    Ready r = state.ready.get();
+    return r != null && r.size() == size;
   }
 
   /** Whether a block made ahead waits to be taken (tests). */

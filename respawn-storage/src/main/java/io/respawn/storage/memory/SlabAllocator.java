@@ -143,8 +143,13 @@ public final class SlabAllocator implements AutoCloseable {
    *     called (it must not be reachable from the allocator's arenas)
    */
   public SlabAllocator(Epochs epochs, Object owner) {
+    this(epochs, owner, CHUNK_BYTES_MAX);
+  }
+
+  /** As above; chunks up to {@code aheadBytesMax} are made ahead unasked (tests: 0, none). */
+  SlabAllocator(Epochs epochs, Object owner, long aheadBytesMax) {
     this.epochs = epochs;
-    this.arenas = new NativeArenas(owner, CHUNK_BYTES_MAX);
+    this.arenas = new NativeArenas(owner, aheadBytesMax);
   }
 
   // ------------------------------------------------------------------ size classes
@@ -223,6 +228,33 @@ public final class SlabAllocator implements AutoCloseable {
     }
     addLive(size);
     return ref;
+  }
+
+  /**
+   * Whether about {@code bytes} more of blocks can be cut without this thread making a chunk:
+   * they fit in what is left of the chunk pages are cut from, or the next chunk was made ahead
+   * and waits. When neither, the next chunk is asked for on the background thread ({@link
+   * NativeArenas#prepare}), so a writer that can wait (online recovery's copy) asks again a little
+   * later and finds it made. A new chunk is fresh memory, and faulting it in took 30-40 ms for 4
+   * MiB on a new primary's event loop in E2 while the background thread could not keep up with
+   * the copy (docs/recovery.md). Conservative: counts neither free lists nor the room left in
+   * pages already cut; a write of blocks in many classes may still cut a little more than
+   * {@code bytes} (a page per class). Writer only.
+   */
+  public boolean canCutWithoutZeroing(long bytes) {
+    if (carveChunk != 0 && carveEnd - carveOffset >= bytes) {
+      return true;
+    }
+    if (arenas.readyFor(nextChunkBytes)) {
+      return true;
+    }
+    arenas.prepare(nextChunkBytes);
+    return false;
+  }
+
+  /** Chunks made on the writer's thread, and taken ready-made (tests). Writer only. */
+  long[] chunksMadeInlineAndAhead() {
+    return new long[] {arenas.madeInline(), arenas.aheadTaken()};
   }
 
   /** Cuts a page for class c from the slab chunk, taking a new chunk when it has no room. */

@@ -9,8 +9,47 @@ import java.util.Random;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** Size classes, block reuse only after readers moved on, own chunks, CLEAR. */
+/**
+ * Size classes, block reuse only after readers moved on, own chunks, CLEAR, and a writer that can
+ * wait for its next chunk to be made in the background.
+ */
 class SlabAllocatorTest {
+
+  /**
+   * A bulk writer (online recovery's copy) that asks before each batch and waits while told no
+   * never makes a chunk itself: once the chunk it cuts from has too little room left, it is told
+   * no until the next chunk was made on the background thread, and the batch then takes that one.
+   * Chunks are made ahead only when asked for here, so a writer that does not wait makes every
+   * chunk itself (the control).
+   */
+  @Test
+  void aWriterThatWaitsWhenToldNoTakesEveryChunkReadyMade() throws Exception {
+    assertThat(chunksMadeInlineWriting(20 << 20, false)).as("the control").isEqualTo(5);
+    assertThat(chunksMadeInlineWriting(20 << 20, true)).isZero();
+  }
+
+  /** Chunks made on the writer's thread for {@code bytes} of E2's records past the growth. */
+  private long chunksMadeInlineWriting(long bytes, boolean waitWhenToldNo) throws Exception {
+    int record = 528; // E2's 16-byte keys and 496-byte values with their header, as a class
+    long batchBytes = 256 << 10; // a BatchPull chunk's worth
+    try (SlabAllocator memory = new SlabAllocator(new Epochs(), this, 0)) {
+      for (long cut = 0; cut < (12L << 20); cut += record) {
+        memory.allocate(record); // past the chunks' growth: 4 MiB each from here, and a fresh one
+      }
+      long inlineBefore = memory.chunksMadeInlineAndAhead()[0];
+      for (long written = 0; written < bytes; written += batchBytes) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (waitWhenToldNo && !memory.canCutWithoutZeroing(batchBytes)) {
+          assertThat(System.nanoTime()).as("the next chunk made within 10 s").isLessThan(deadline);
+          Thread.sleep(1);
+        }
+        for (long cut = 0; cut < batchBytes; cut += record) {
+          memory.allocate(record);
+        }
+      }
+      return memory.chunksMadeInlineAndAhead()[0] - inlineBefore;
+    }
+  }
 
   @Test
   void everySizeGetsTheSmallestClassThatHoldsItWithLittleWaste() {

@@ -86,7 +86,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * a shard member's event loop that also serves its clients, for ~110 ms. So once a table of {@value #PREPARE_CAPACITY_MIN} slots or more is half used, it
  * asks {@link NativeArenas#prepare} for the table it will most likely grow into (the capacity for
  * 1.5× the live keys), zeroed on a background thread while it fills to 3/4; the rebuild takes
- * it ready-made, or allocates inline if the guess was wrong or it is not ready yet.
+ * it ready-made, or allocates inline if the guess was wrong or it is not ready yet. Shrinking
+ * likewise: below 1/12 used it asks for the table a shrink at 1/16 takes (a witness's table of
+ * unknown keys empties as a new primary's recovery copies their values in; in E2 at 2 GiB the
+ * shrink from 2^23 slots zeroed its successor inline and stopped the loop for 30 ms).
  *
  * <p><b>SCAN cursors</b> are positions in hash order: the top 32 bits of the first hash not yet
  * visited (0 starts, and 0 returned means the end). A page visits whole homes in order; since a
@@ -734,9 +737,14 @@ public final class RecordTable implements AutoCloseable {
       rebuildIfFull();
     }
     setSize(size - 1);
-    if (old == null && table.capacity() > CAPACITY_MIN
-        && size < table.capacity() / 16) {
-      startMigration(capacityFor(size)); // mass deletes: shrink
+    if (old == null && table.capacity() > CAPACITY_MIN) {
+      if (size < table.capacity() / 16) {
+        startMigration(capacityFor(size)); // mass deletes: shrink
+      } else if (size < table.capacity() / 12 && !nextTableAsked
+          && table.capacity() >= PREPARE_CAPACITY_MIN) {
+        nextTableAsked = true; // the table a shrink at the next 1/16 takes, made ahead
+        tableArenas.prepare((long) capacityFor(table.capacity() / 16 - 1) * 8);
+      }
     }
     return previous;
   }

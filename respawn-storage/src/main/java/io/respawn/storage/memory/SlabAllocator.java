@@ -232,8 +232,8 @@ public final class SlabAllocator implements AutoCloseable {
 
   /**
    * Whether about {@code bytes} more of blocks can be cut without this thread making a chunk:
-   * they fit in what is left of the chunk pages are cut from, or the next chunk was made ahead
-   * and waits. When neither, the next chunk is asked for on the background thread ({@link
+   * they fit in what is left of the chunk pages are cut from, with {@link
+   * #ROOM_KEPT_FOR_WRITERS_BYTES} to spare, or the next chunk was made ahead and waits. When neither, the next chunk is asked for on the background thread ({@link
    * NativeArenas#prepare}), so a writer that can wait (online recovery's copy) asks again a little
    * later and finds it made. A new chunk is fresh memory, and faulting it in took 30-40 ms for 4
    * MiB on a new primary's event loop in E2 while the background thread could not keep up with
@@ -242,7 +242,7 @@ public final class SlabAllocator implements AutoCloseable {
    * {@code bytes} (a page per class). Writer only.
    */
   public boolean canCutWithoutZeroing(long bytes) {
-    if (carveChunk != 0 && carveEnd - carveOffset >= bytes) {
+    if (carveChunk != 0 && carveEnd - carveOffset >= bytes + ROOM_KEPT_FOR_WRITERS_BYTES) {
       return true;
     }
     if (arenas.readyFor(nextChunkBytes)) {
@@ -251,6 +251,12 @@ public final class SlabAllocator implements AutoCloseable {
     arenas.prepare(nextChunkBytes);
     return false;
   }
+
+  /**
+   * Room {@link #canCutWithoutZeroing} leaves in the chunk for writes that cannot wait (a client's
+   * SET, a priority pull's page of records) while the next chunk is being made.
+   */
+  static final long ROOM_KEPT_FOR_WRITERS_BYTES = 64 << 10;
 
   /** Chunks made on the writer's thread, and taken ready-made (tests). Writer only. */
   long[] chunksMadeInlineAndAhead() {

@@ -234,6 +234,44 @@ class RecordTableTest {
    * successor made ahead, and the rebuild at 3/4 takes it instead of zeroing one on the writer's
    * thread; smaller tables never ask. Every key stays readable across the rebuild.
    */
+  /** Emptying a large table: the smaller one it shrinks into is made ahead too. */
+  @Test
+  void aLargeTableEmptyingHasItsSmallerSuccessorMadeAhead() throws InterruptedException {
+    int keys = 60_000; // a table of 2^17 slots, twice the size that asks ahead
+    try (RecordTable t = new RecordTable(0)) {
+      for (int k = 0; k < keys; k++) {
+        byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+        t.put(t.hash(key), t.newRecord(0, key, 0));
+        t.reclaim();
+      }
+      assertThat(t.migrating()).isFalse();
+      assertThat(t.tableBytes()).isEqualTo(8L << 17);
+      long madeAhead = t.tablesMadeAhead();
+      int k = 0;
+      for (; keys - k >= (1 << 17) / 12; k++) {
+        byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+        t.remove(t.hash(key), key);
+        t.reclaim();
+      }
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (!t.nextTableReady() && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      assertThat(t.nextTableReady()).as("the smaller successor was made ahead").isTrue();
+      for (; keys - k >= (1 << 17) / 16; k++) {
+        byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+        t.remove(t.hash(key), key);
+        t.reclaim();
+      }
+      assertThat(t.migrating()).as("shrinking").isTrue();
+      assertThat(t.tablesMadeAhead()).isEqualTo(madeAhead + 1);
+      for (int i = k; i < keys; i++) {
+        byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
+        assertThat(t.find(t.hash(key), key)).as("k" + i).isNotZero();
+      }
+    }
+  }
+
   @Test
   void aHalfUsedLargeTableHasItsSuccessorMadeAhead() throws InterruptedException {
     int capacity = RecordTable.PREPARE_CAPACITY_MIN;

@@ -222,6 +222,12 @@ public final class RecordTable implements AutoCloseable {
   private int markersCleaned;
   /** Writer only: the current table asked for its successor to be made ahead. */
   private boolean nextTableAsked;
+  /**
+   * Writer only: the table a shrink would take was asked for. Apart from {@link #nextTableAsked}:
+   * a table asks for its larger successor once half used and may then empty instead (a witness's
+   * table of unknown keys during a recovery), and the newer request replaces the older one.
+   */
+  private boolean smallerTableAsked;
   /** Writer only: slots of the new table that hold markers made during this migration. */
   private final LongList markerSlots = new LongList(16);
   /** Writer only: records the old table still points at, retired when the migration ends. */
@@ -740,9 +746,9 @@ public final class RecordTable implements AutoCloseable {
     if (old == null && table.capacity() > CAPACITY_MIN) {
       if (size < table.capacity() / 16) {
         startMigration(capacityFor(size)); // mass deletes: shrink
-      } else if (size < table.capacity() / 12 && !nextTableAsked
+      } else if (size < table.capacity() / 12 && !smallerTableAsked
           && table.capacity() >= PREPARE_CAPACITY_MIN) {
-        nextTableAsked = true; // the table a shrink at the next 1/16 takes, made ahead
+        smallerTableAsked = true; // the table a shrink at the next 1/16 takes, made ahead
         tableArenas.prepare((long) capacityFor(table.capacity() / 16 - 1) * 8);
       }
     }
@@ -841,6 +847,7 @@ public final class RecordTable implements AutoCloseable {
     table = fresh;
     migrateNext = 0;
     nextTableAsked = false;
+    smallerTableAsked = false;
     long needed = 4L * old.capacity() / capacity + 2;
     migratePerWrite = (int) Math.min(old.capacity(), Math.max(MIGRATE_PER_WRITE, needed));
     view = new View(table, old);

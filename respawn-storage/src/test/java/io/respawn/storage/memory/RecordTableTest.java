@@ -234,10 +234,14 @@ class RecordTableTest {
    * successor made ahead, and the rebuild at 3/4 takes it instead of zeroing one on the writer's
    * thread; smaller tables never ask. Every key stays readable across the rebuild.
    */
-  /** Emptying a large table: the smaller one it shrinks into is made ahead too. */
+  /**
+   * Emptying a large table: the smaller one it shrinks into is made ahead too, also after the
+   * table had asked for its larger successor (more than half used, as a witness's table of
+   * unknown keys is when a recovery starts).
+   */
   @Test
   void aLargeTableEmptyingHasItsSmallerSuccessorMadeAhead() throws InterruptedException {
-    int keys = 60_000; // a table of 2^17 slots, twice the size that asks ahead
+    int keys = 70_000; // 2^17 slots (twice the size that asks ahead), over half used
     try (RecordTable t = new RecordTable(0)) {
       for (int k = 0; k < keys; k++) {
         byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);

@@ -89,6 +89,8 @@ final class NativeArenas {
     final AtomicBoolean making = new AtomicBoolean();
     volatile boolean closed;
     final AtomicLong aheadTaken = new AtomicLong();
+    /** The size of the last block the background thread could not make (no memory), else 0. */
+    volatile long refusedSize;
   }
 
   private final State state = new State();
@@ -169,8 +171,10 @@ final class NativeArenas {
             block = zeroedBlock(arena, size);
           } catch (RuntimeException | Error e) {
             arena.close(); // out of memory: the writer allocates inline and reports it
+            s.refusedSize = size;
             return;
           }
+          s.refusedSize = 0;
           Ready was = s.ready.getAndSet(new Ready(size, arena, block));
           if (was != null) {
             was.arena().close(); // the newest request wins
@@ -224,10 +228,14 @@ final class NativeArenas {
     return state.aheadTaken.get();
   }
 
-  /** Whether a block of {@code size} bytes made ahead waits to be taken. Writer only. */
-  boolean readyFor(long size) {
+  /**
+   * Whether a block of {@code size} bytes made ahead waits to be taken, or the last attempt to
+   * make one failed (no memory: the writer should allocate and meet the error itself rather than
+   * wait for a block that will not come). Writer only.
+   */
+  boolean readyOrRefused(long size) {
     Ready r = state.ready.get();
-    return r != null && r.size() == size;
+    return (r != null && r.size() == size) || state.refusedSize == size;
   }
 
   /** Whether a block made ahead waits to be taken (tests). */

@@ -233,7 +233,8 @@ public final class SlabAllocator implements AutoCloseable {
   /**
    * Whether about {@code bytes} more of blocks can be cut without this thread making a chunk:
    * they fit in what is left of the chunk pages are cut from, with {@link
-   * #ROOM_KEPT_FOR_WRITERS_BYTES} to spare, or the next chunk was made ahead and waits. When neither, the next chunk is asked for on the background thread ({@link
+   * #ROOM_KEPT_FOR_WRITERS_BYTES} to spare, or the next chunk was made ahead and waits (or could
+   * not be made: out of memory, which the write then meets itself). When neither, the next chunk is asked for on the background thread ({@link
    * NativeArenas#prepare}), so a writer that can wait (online recovery's copy) asks again a little
    * later and finds it made. A new chunk is fresh memory, and faulting it in took 30-40 ms for 4
    * MiB on a new primary's event loop in E2 while the background thread could not keep up with
@@ -245,8 +246,8 @@ public final class SlabAllocator implements AutoCloseable {
     if (carveChunk != 0 && carveEnd - carveOffset >= bytes + ROOM_KEPT_FOR_WRITERS_BYTES) {
       return true;
     }
-    if (arenas.readyFor(nextChunkBytes)) {
-      return true;
+    if (arenas.readyOrRefused(nextChunkBytes)) {
+      return true; // refused: the write meets the out-of-memory error itself, not a wait
     }
     arenas.prepare(nextChunkBytes);
     return false;
@@ -254,9 +255,12 @@ public final class SlabAllocator implements AutoCloseable {
 
   /**
    * Room {@link #canCutWithoutZeroing} leaves in the chunk for writes that cannot wait (a client's
-   * SET, a priority pull's page of records) while the next chunk is being made.
+   * SET, a priority pull's page of records) while the next chunk is being made. In E2 at 2 GiB a
+   * new primary installs ~3 MiB a second of priority pulls' pages, and making a 4 MiB chunk took
+   * up to ~40 ms: with 64 KiB kept a priority pull's install still made one inline (39 ms); 1 MiB
+   * lasts ~300 ms at that rate, and costs the copy nothing while the chunks are made ahead in time.
    */
-  static final long ROOM_KEPT_FOR_WRITERS_BYTES = 64 << 10;
+  static final long ROOM_KEPT_FOR_WRITERS_BYTES = 1 << 20;
 
   /** Chunks made on the writer's thread, and taken ready-made (tests). Writer only. */
   long[] chunksMadeInlineAndAhead() {

@@ -27,6 +27,32 @@ class NativeArenasTest {
     }
   }
 
+  /**
+   * A block the background thread cannot make (no memory for it) is reported as refused, so a
+   * writer that waits for it (SlabAllocator#canCutWithoutZeroing) goes on and meets the error
+   * itself instead of waiting for ever. Asks for 1 TiB, which the kernel refuses outright under
+   * its default overcommit heuristic (mode 0) or strict accounting (2); skipped under mode 1,
+   * where the mapping would succeed and faulting it in would exhaust the machine.
+   */
+  @Test
+  void aBlockThatCannotBeMadeAheadIsReportedRefused() throws Exception {
+    java.nio.file.Path mode = java.nio.file.Path.of("/proc/sys/vm/overcommit_memory");
+    org.junit.jupiter.api.Assumptions.assumeTrue(AnonymousMemory.available()
+        && java.nio.file.Files.exists(mode)
+        && !java.nio.file.Files.readString(mode).strip().equals("1"));
+    NativeArenas arenas = new NativeArenas(new Object(), 0);
+    long huge = 1L << 40;
+    arenas.prepare(huge);
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!arenas.readyOrRefused(huge) && System.nanoTime() < deadline) {
+      Thread.sleep(1);
+    }
+    assertThat(arenas.readyOrRefused(huge)).as("refused within 10 s").isTrue();
+    assertThat(arenas.aheadReady()).isFalse();
+    assertThat(arenas.readyOrRefused(SIZE)).as("another size is neither").isFalse();
+    arenas.closeAll();
+  }
+
   @Test
   void aSizeAskedForTwiceGetsItsNextBlockMadeAheadAndZeroed() throws Exception {
     NativeArenas arenas = new NativeArenas(new Object(), 1 << 20);

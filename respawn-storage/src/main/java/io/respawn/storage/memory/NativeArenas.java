@@ -228,14 +228,19 @@ final class NativeArenas {
     return state.aheadTaken.get();
   }
 
-  /**
-   * Whether a block of {@code size} bytes made ahead waits to be taken, or the last attempt to
-   * make one failed (no memory: the writer should allocate and meet the error itself rather than
-   * wait for a block that will not come). Writer only.
-   */
-  boolean readyOrRefused(long size) {
+  /** Whether a block of {@code size} bytes made ahead waits to be taken. Writer only. */
+  boolean readyFor(long size) {
     Ready r = state.ready.get();
-    return (r != null && r.size() == size) || state.refusedSize == size;
+    return r != null && r.size() == size;
+  }
+
+  /**
+   * Whether the background thread's last attempt at a block of {@code size} bytes failed (no
+   * memory): a writer waiting for one should allocate and meet the error itself rather than wait
+   * for a block that may not come. Any thread.
+   */
+  boolean refused(long size) {
+    return state.refusedSize == size;
   }
 
   /** Whether a block made ahead waits to be taken (tests). */

@@ -233,10 +233,11 @@ public final class SlabAllocator implements AutoCloseable {
   /**
    * Whether about {@code bytes} more of blocks can be cut without this thread making a chunk:
    * they fit in what is left of the chunk pages are cut from, with {@link
-   * #ROOM_KEPT_FOR_WRITERS_BYTES} to spare, or the next chunk was made ahead and waits (or could
-   * not be made: out of memory, which the write then meets itself). When neither, the next chunk is asked for on the background thread ({@link
-   * NativeArenas#prepare}), so a writer that can wait (online recovery's copy) asks again a little
-   * later and finds it made. A new chunk is fresh memory, and faulting it in took 30-40 ms for 4
+   * #ROOM_KEPT_FOR_WRITERS_BYTES} to spare, or the next chunk was made ahead and waits. When
+   * neither, the next chunk is asked for on the background thread ({@link NativeArenas#prepare}),
+   * so a writer that can wait (online recovery's copy) asks again a little later and finds it
+   * made; yes all the same if the last attempt found no memory (the write then meets the error
+   * itself instead of waiting for ever). A new chunk is fresh memory, and faulting it in took 30-40 ms for 4
    * MiB on a new primary's event loop in E2 while the background thread could not keep up with
    * the copy (docs/recovery.md). Conservative: counts neither free lists nor the room left in
    * pages already cut; a write of blocks in many classes may still cut a little more than
@@ -246,11 +247,11 @@ public final class SlabAllocator implements AutoCloseable {
     if (carveChunk != 0 && carveEnd - carveOffset >= bytes + ROOM_KEPT_FOR_WRITERS_BYTES) {
       return true;
     }
-    if (arenas.readyOrRefused(nextChunkBytes)) {
-      return true; // refused: the write meets the out-of-memory error itself, not a wait
+    if (arenas.readyFor(nextChunkBytes)) {
+      return true;
     }
-    arenas.prepare(nextChunkBytes);
-    return false;
+    arenas.prepare(nextChunkBytes); // asked again after a refusal: memory may have come back
+    return arenas.refused(nextChunkBytes);
   }
 
   /**
@@ -262,9 +263,9 @@ public final class SlabAllocator implements AutoCloseable {
    */
   static final long ROOM_KEPT_FOR_WRITERS_BYTES = 1 << 20;
 
-  /** Chunks made on the writer's thread, and taken ready-made (tests). Writer only. */
-  long[] chunksMadeInlineAndAhead() {
-    return new long[] {arenas.madeInline(), arenas.aheadTaken()};
+  /** Chunks made on the writer's thread (tests). Writer only. */
+  long chunksMadeInline() {
+    return arenas.madeInline();
   }
 
   /** Cuts a page for class c from the slab chunk, taking a new chunk when it has no room. */

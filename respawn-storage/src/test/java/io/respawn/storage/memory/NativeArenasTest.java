@@ -44,12 +44,12 @@ class NativeArenasTest {
     long huge = 1L << 40;
     arenas.prepare(huge);
     long deadline = System.nanoTime() + 10_000_000_000L;
-    while (!arenas.readyOrRefused(huge) && System.nanoTime() < deadline) {
+    while (!arenas.refused(huge) && System.nanoTime() < deadline) {
       Thread.sleep(1);
     }
-    assertThat(arenas.readyOrRefused(huge)).as("refused within 10 s").isTrue();
+    assertThat(arenas.refused(huge)).as("refused within 10 s").isTrue();
     assertThat(arenas.aheadReady()).isFalse();
-    assertThat(arenas.readyOrRefused(SIZE)).as("another size is neither").isFalse();
+    assertThat(arenas.refused(SIZE)).as("another size is not").isFalse();
     arenas.closeAll();
   }
 

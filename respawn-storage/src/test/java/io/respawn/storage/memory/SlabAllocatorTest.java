@@ -36,7 +36,7 @@ class SlabAllocatorTest {
       for (long cut = 0; cut < (12L << 20); cut += record) {
         memory.allocate(record); // past the chunks' growth: 4 MiB each from here, and a fresh one
       }
-      long inlineBefore = memory.chunksMadeInlineAndAhead()[0];
+      long inlineBefore = memory.chunksMadeInline();
       for (long written = 0; written < bytes; written += batchBytes) {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (waitWhenToldNo && !memory.canCutWithoutZeroing(batchBytes)) {
@@ -47,7 +47,7 @@ class SlabAllocatorTest {
           memory.allocate(record);
         }
       }
-      return memory.chunksMadeInlineAndAhead()[0] - inlineBefore;
+      return memory.chunksMadeInline() - inlineBefore;
     }
   }
 

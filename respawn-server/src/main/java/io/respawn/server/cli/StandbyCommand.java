@@ -16,11 +16,9 @@ import java.nio.file.Files;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -76,7 +74,7 @@ public final class StandbyCommand implements Callable<Integer> {
           + " by respawn monitor");
       return 2;
     }
-    Path scratch = Files.createTempDirectory("respawn-standby-warmup");
+    Path scratch = WarmupScratch.create();
     options.data = scratch.toString();
     ServerConfig config = options.toConfig(spec);
     ServerCommand.setLogLevel(options.logLevel);
@@ -92,7 +90,7 @@ public final class StandbyCommand implements Callable<Integer> {
         log.info("warm-up took {} ms", (System.nanoTime() - t0) / 1_000_000);
       }
     } finally {
-      deleteTree(scratch);
+      WarmupScratch.deleteTree(scratch);
     }
     StandbyAgent agent;
     try (ServerSocket control = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -167,20 +165,6 @@ public final class StandbyCommand implements Callable<Integer> {
       // as after a crash: no clean-shutdown mark
       Files.deleteIfExists(dir.resolve(LogFormat.CLEAN_SHUTDOWN_FILE));
       target.recover(dir).close();
-    }
-  }
-
-  private static void deleteTree(Path root) {
-    try (Stream<Path> s = Files.walk(root)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          log.warn("could not delete {}: {}", p, e.getMessage());
-        }
-      });
-    } catch (IOException e) {
-      log.warn("could not clean up {}: {}", root, e.getMessage());
     }
   }
 }

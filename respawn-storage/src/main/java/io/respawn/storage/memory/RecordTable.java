@@ -789,6 +789,11 @@ public final class RecordTable implements AutoCloseable {
     return tableArenas.aheadTaken();
   }
 
+  /** Whether a table of {@code capacity} slots made ahead waits for the next rebuild (tests). */
+  boolean nextTableReady(int capacity) {
+    return tableArenas.readyFor((long) capacity * 8);
+  }
+
   /** Whether a table made ahead waits for the next rebuild (tests). */
   boolean nextTableReady() {
     return tableArenas.aheadReady();

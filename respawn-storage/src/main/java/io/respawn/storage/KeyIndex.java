@@ -224,7 +224,7 @@ final class KeyIndex implements AutoCloseable {
 
   /** Bytes of memory in use: records and slot tables. Any thread. */
   /** {@link SlabAllocator#canCutWithoutZeroing} of the records' memory. Writer only. */
-  boolean canWriteWithoutZeroing(long bytes) {
+  boolean hasZeroedRoomFor(long bytes) {
     return memory.canCutWithoutZeroing(bytes);
   }
 

@@ -62,7 +62,7 @@ public final class MemoryKvStore implements KvStore {
 
   @Override
   public boolean hasZeroedRoomFor(long bytes) {
-    return index.canWriteWithoutZeroing(bytes);
+    return index.hasZeroedRoomFor(bytes);
   }
 
   @Override

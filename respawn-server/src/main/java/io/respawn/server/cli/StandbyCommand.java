@@ -90,7 +90,7 @@ public final class StandbyCommand implements Callable<Integer> {
         log.info("warm-up took {} ms", (System.nanoTime() - t0) / 1_000_000);
       }
     } finally {
-      WarmupScratch.deleteTree(scratch);
+      WarmupScratch.delete(scratch);
     }
     StandbyAgent agent;
     try (ServerSocket control = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {

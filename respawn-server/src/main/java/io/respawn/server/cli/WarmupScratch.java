@@ -1,5 +1,6 @@
 package io.respawn.server.cli;
 
+import io.respawn.server.shard.ShardMember;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,7 +8,6 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -57,7 +57,7 @@ final class WarmupScratch {
     }
     for (Path p : abandoned) {
       log.info("deleting {}: a standby's warm-up left it behind (its process is gone)", p);
-      deleteTree(p);
+      delete(p);
     }
     return abandoned.size();
   }
@@ -81,17 +81,12 @@ final class WarmupScratch {
     }
   }
 
-  static void deleteTree(Path root) {
-    try (Stream<Path> s = Files.walk(root)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          log.warn("could not delete {}: {}", p, e.getMessage());
-        }
-      });
-    } catch (IOException e) {
-      log.warn("could not clean up {}: {}", root, e.getMessage());
+  /** Deletes a scratch directory ({@link ShardMember#deleteTree}); a failure is logged. */
+  static void delete(Path scratch) {
+    try {
+      ShardMember.deleteTree(scratch);
+    } catch (IOException | java.io.UncheckedIOException e) {
+      log.warn("could not delete {}: {}", scratch, e.getMessage());
     }
   }
 }

@@ -143,7 +143,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   private boolean chunksAwaitMemory;
   /** Passes whose chunks waited for memory made in the background (INFO). */
-  private final AtomicLong chunksDeferredForMemory = new AtomicLong();
+  private final AtomicLong chunkWaitsForMemory = new AtomicLong();
   /** The peer transport's event loop, which runs the passes; null until {@link #start}. */
   private volatile io.netty.channel.EventLoop loop;
   /** The loop's thread, once it ran a pass (for {@link LoopWatchdog}). */
@@ -448,7 +448,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     while ((chunk = chunkInbox.peek()) != null) {
       if (!recovery.memoryReadyFor(chunk)) {
         chunksAwaitMemory = true;
-        chunksDeferredForMemory.incrementAndGet();
+        chunkWaitsForMemory.incrementAndGet();
         return;
       }
       chunkInbox.poll();
@@ -585,7 +585,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   public java.util.Map<String, Object> recoveryInfo() {
     java.util.Map<String, Object> m = recovery.info();
-    m.put("respawn_recovery_chunks_awaited_memory", chunksDeferredForMemory.get());
+    m.put("respawn_recovery_chunks_awaited_memory", chunkWaitsForMemory.get());
     if (answers != null) {
       m.putAll(answers.info());
     }

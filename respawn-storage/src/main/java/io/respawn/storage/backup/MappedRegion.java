@@ -113,7 +113,8 @@ public final class MappedRegion implements PersistentRegion {
    * last stores dirty in the cache, and only clean pages can leave it: making them durable now is
    * a state a crash could have left anyway) and its cached pages dropped (none is mapped yet);
    * and the range is faulted in at once ({@link #pretouch}), before a fault elsewhere could read
-   * it around into a larger folio. Worst case (advice refused, not Linux): nothing changes but the cost of a force.
+   * it around into a larger folio. Worst case (advice refused, not Linux): nothing changes but
+   * the cost of a force.
    */
   @Override
   public void keepApart(long offset, long length) throws IOException {

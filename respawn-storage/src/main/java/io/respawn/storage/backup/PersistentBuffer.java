@@ -2,6 +2,7 @@ package io.respawn.storage.backup;
 
 import io.respawn.storage.StorageException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -84,7 +85,7 @@ final class PersistentBuffer {
     try {
       region.keepApart(0, BackupFormat.RING_START); // forced after every writeback pass
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException("persistent buffer: " + e.getMessage(), e);
+      throw new UncheckedIOException("persistent buffer: " + e.getMessage(), e);
     }
     BackupFormat.Checkpoint a = readSlot(region, BackupFormat.CHECKPOINT_SLOT_A);
     BackupFormat.Checkpoint b = readSlot(region, BackupFormat.CHECKPOINT_SLOT_B);

@@ -41,14 +41,19 @@ public final class PageCache {
 
   private static final boolean ENABLED =
       !"false".equals(System.getProperty("respawn.dropWrittenPages"));
-  private static final MethodHandle OPEN = ENABLED ? LinuxCalls.function("open",
+  /** {@code sync_file_range}'s flag: start writing the range's dirty pages, wait for nothing. */
+  private static final int SYNC_FILE_RANGE_WRITE = 2;
+  private static final MethodHandle OPEN = LinuxCalls.function("open",
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
-      Linker.Option.firstVariadicArg(2)) : null;
+      Linker.Option.firstVariadicArg(2));
   private static final MethodHandle FADVISE = ENABLED ? LinuxCalls.function("posix_fadvise",
       FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
           ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT)) : null;
-  private static final MethodHandle CLOSE = ENABLED ? LinuxCalls.function("close",
-      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT)) : null;
+  private static final MethodHandle CLOSE = LinuxCalls.function("close",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+  private static final MethodHandle SYNC_FILE_RANGE = LinuxCalls.function("sync_file_range",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+          ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
   private PageCache() {}
 
@@ -104,9 +109,47 @@ public final class PageCache {
    * given (false: unavailable here, or the file could not be opened).
    */
   public static boolean drop(Path file) {
-    if (!available()) {
-      return false;
-    }
+    return available() && onDescriptor(file,
+        fd -> (int) FADVISE.invokeExact(fd, 0L, 0L, POSIX_FADV_DONTNEED));
+  }
+
+  /** Whether {@link #startWriting} can ask the kernel here (tests). */
+  public static boolean canStartWriting() {
+    return OPEN != null && CLOSE != null && SYNC_FILE_RANGE != null;
+  }
+
+  /**
+   * Asks the kernel to start writing the dirty cached pages of {@code [offset, offset + length)}
+   * of {@code file} to the device now ({@code sync_file_range(SYNC_FILE_RANGE_WRITE)}), and
+   * returns without waiting for them: nothing becomes durable by it, and no byte changes.
+   * Returns whether the kernel took the request (false: unavailable here, or the file could not
+   * be opened).
+   *
+   * <p>Why: pages dirtied through a shared mapping and never forced are written by the kernel
+   * only once they are 30 s old ({@code vm.dirty_expire_centisecs}) while the machine's dirty
+   * memory is under its background threshold (a tenth of the memory: gigabytes), and then all
+   * at once. A backup's persistent buffer (a 64 MiB mapped ring that is never forced) dirtied
+   * whole by a GC drift was written 30 s later in one burst of ~135 MB with 20+ requests queued
+   * on the device, and a priority pull's 4 KiB page read waited 36-56 ms behind it in E2
+   * (docs/recovery.md). Started as the pages are done with, the same bytes go out in small
+   * pieces at the pace they were written.
+   *
+   * <p>Worst case: the call blocks while the device's request queue is full (the kernel's
+   * contract for this flag); call it on a background thread, never on one clients wait on.
+   */
+  public static boolean startWriting(Path file, long offset, long length) {
+    return canStartWriting() && length > 0 && onDescriptor(file,
+        fd -> (int) SYNC_FILE_RANGE.invokeExact(fd, offset, length, SYNC_FILE_RANGE_WRITE));
+  }
+
+  /** A call on an open descriptor, returning the C library's result (0 = done). */
+  @FunctionalInterface
+  private interface DescriptorCall {
+    int call(int fd) throws Throwable;
+  }
+
+  /** Opens {@code file} read-only, makes the call, closes; whether the call returned 0. */
+  private static boolean onDescriptor(Path file, DescriptorCall call) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment name = arena.allocateFrom(file.toAbsolutePath().toString());
       int fd = (int) OPEN.invokeExact(name, O_RDONLY_CLOEXEC);
@@ -114,7 +157,7 @@ public final class PageCache {
         return false;
       }
       try {
-        return (int) FADVISE.invokeExact(fd, 0L, 0L, POSIX_FADV_DONTNEED) == 0;
+        return call.call(fd) == 0;
       } finally {
         int ignored = (int) CLOSE.invokeExact(fd);
       }

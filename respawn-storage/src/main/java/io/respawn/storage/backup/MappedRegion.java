@@ -149,6 +149,20 @@ public final class MappedRegion implements PersistentRegion {
   }
 
   /**
+   * {@code sync_file_range(SYNC_FILE_RANGE_WRITE)} on the range ({@link PageCache#startWriting}):
+   * the ring is never forced, and without this its pages reach the device only when the kernel
+   * writes back pages 30 s old, all that are due at once (docs/storage.md, "Write path").
+   */
+  @Override
+  public void startWriteBack(long offset, long length) {
+    long first = offset & -PAGE_BYTES;
+    long end = Math.min(segment.byteSize(), offset + length);
+    if (end > first) {
+      PageCache.startWriting(file, first, end - first);
+    }
+  }
+
+  /**
    * Adds 0 atomically to the first eight bytes of each page in the range: every page is dirty
    * and writable afterwards, and no byte changes even if another thread writes the same bytes
    * at the same time (the add is one atomic read-modify-write).

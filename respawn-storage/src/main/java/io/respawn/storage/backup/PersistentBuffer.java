@@ -279,6 +279,25 @@ final class PersistentBuffer {
     durable = checkpoint;
   }
 
+  /**
+   * Starts writing the ring's pages of {@code [fromPosition, toPosition)} to the device, without
+   * waiting ({@link PersistentRegion#startWriteBack}): for space a durable checkpoint just
+   * released, whose records are in fsynced log segments. The ring is never forced, and left to
+   * the kernel its dirty pages went out 30 s later all at once (a GC drift dirties the whole
+   * ring). Changes nothing a reader or a recovery sees. Writeback thread, without the lock.
+   */
+  void startWritingReleased(long fromPosition, long toPosition) {
+    long bytes = Math.min(toPosition - fromPosition, ringBytes);
+    if (bytes <= 0) {
+      return;
+    }
+    long left = ringBytes - fromPosition % ringBytes;
+    region.startWriteBack(offsetOf(fromPosition), Math.min(bytes, left));
+    if (bytes > left) {
+      region.startWriteBack(BackupFormat.RING_START, bytes - left);
+    }
+  }
+
   /** Forces the checkpoint page (not the ring): one msync of one page. */
   void forceCheckpoint() throws IOException {
     region.force(0, BackupFormat.RING_START);

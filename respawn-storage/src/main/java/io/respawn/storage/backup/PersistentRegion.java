@@ -48,6 +48,17 @@ public interface PersistentRegion extends Closeable {
    */
   default void keepApart(long offset, long length) throws IOException {}
 
+  /**
+   * Starts writing the pages of {@code [offset, offset + length)} to the device in the
+   * background, now rather than whenever the operating system gets to them, and returns without
+   * waiting: for a range whose bytes the caller no longer needs kept (the buffer's released ring
+   * space), so that its dirty pages leave in small pieces instead of piling up. Makes nothing
+   * durable (a crash may still lose any of those writes, as above) and changes no byte. Worst
+   * case: nothing is started (the default; not Linux), as before; or the call blocks while the
+   * device's queue is full, so only background threads call it.
+   */
+  default void startWriteBack(long offset, long length) {}
+
   /** Unmaps; does not force. */
   @Override
   void close() throws IOException;

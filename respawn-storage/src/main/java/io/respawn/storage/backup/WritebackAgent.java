@@ -25,7 +25,10 @@ import org.slf4j.LoggerFactory;
  *   <li>writes a checkpoint naming the tail as the new release position and forces its page
  *       (one msync of one page, never the ring): the records are durable (their durable notices
  *       complete), and only now may applies overwrite that part of the ring (the delayed-write
- *       rule).
+ *       rule);
+ *   <li>starts the kernel writing the released ring pages ({@link
+ *       PersistentBuffer#startWritingReleased}), without waiting: left alone, a mapped file's
+ *       dirty pages go out 30 s later, all that are due at once.
  * </ol>
  *
  * A log may hold copies of ring records that a crash then loses from the ring (the ring is not
@@ -284,6 +287,9 @@ final class WritebackAgent implements Runnable {
       store.lock.unlock();
     }
     store.markDurable(toSeq);
+    // The released ring pages go to the device now, a pass's worth at a time, not in the
+    // kernel's burst 30 s later (PersistentBuffer#startWritingReleased).
+    buffer.startWritingReleased(last.releasePos(), to);
     passes++;
     bytes += written;
     nanos += System.nanoTime() - started;

@@ -124,10 +124,11 @@ class PersistentBufferTest {
         .hasMessageContaining("neither checkpoint slot is valid");
   }
 
-  /** Records every pretouch; the rest goes to the region it wraps. */
+  /** Records every pretouch and every write-back started; the rest goes to the region it wraps. */
   static final class TouchRecordingRegion implements PersistentRegion {
     final PersistentRegion inner;
     final List<long[]> touches = new ArrayList<>();
+    final List<long[]> writeBacks = new ArrayList<>();
 
     TouchRecordingRegion(PersistentRegion inner) {
       this.inner = inner;
@@ -143,6 +144,12 @@ class PersistentBufferTest {
     public void pretouch(long offset, long length) {
       touches.add(new long[] {offset, length});
       inner.pretouch(offset, length);
+    }
+
+    @Override
+    public void startWriteBack(long offset, long length) {
+      writeBacks.add(new long[] {offset, length});
+      inner.startWriteBack(offset, length);
     }
 
     List<long[]> drain() {
@@ -183,6 +190,29 @@ class PersistentBufferTest {
     assertThat(region.drain()).containsExactly(new long[] {start + to % ring, tail + ring - to});
     buffer.prefaultAhead(10 * ring);
     assertThat(region.drain()).isEmpty();
+  }
+
+  @Test
+  void releasedRingSpaceIsStartedWritingOnceAndWrapsWithTheRing() throws Exception {
+    TouchRecordingRegion region = new TouchRecordingRegion(
+        DiskRegion.open(new RecordingDisk(), NAME, BUFFER_BYTES, PersistentBuffer::format));
+    PersistentBuffer buffer = PersistentBuffer.open(region, true);
+    replay(buffer);
+    long ring = buffer.ringBytes();
+    long start = BackupFormat.RING_START;
+
+    buffer.startWritingReleased(100, 3052);
+    assertThat(region.writeBacks).containsExactly(new long[] {start + 100, 2952});
+    region.writeBacks.clear();
+    buffer.startWritingReleased(3052, 3052); // nothing released: nothing to write
+    assertThat(region.writeBacks).isEmpty();
+    buffer.startWritingReleased(ring - 100, ring + 50); // across the end of the lap
+    assertThat(region.writeBacks).containsExactly(
+        new long[] {start + ring - 100, 100}, new long[] {start, 50});
+    region.writeBacks.clear();
+    buffer.startWritingReleased(5 * ring + 10, 7 * ring); // more than a lap: the ring once
+    assertThat(region.writeBacks).containsExactly(
+        new long[] {start + 10, ring - 10}, new long[] {start, 10});
   }
 
   @Test

@@ -33,6 +33,20 @@ public interface SnapshotImage {
   SnapshotImage keysOnlyView();
 
   /**
+   * Takes a hold on the image for as long as a transfer reads it; every successful call is
+   * matched by one {@link #release}. A store whose image holds a resource (an open file, whose
+   * disk space a replaced image keeps until it is closed) frees it once the store has let go of
+   * the image too and the last hold is released, not whenever the collector gets to it. Returns
+   * false if the image is already freed (it must not be read then). Default: nothing to hold.
+   */
+  default boolean retain() {
+    return true;
+  }
+
+  /** Ends a hold taken by {@link #retain}. Default: nothing to free. */
+  default void release() {}
+
+  /**
    * The newest entry whose effects the body may hold: {@link #meta()}'s index for an image taken
    * at one instant (the default). A store that walks its state while it keeps applying entries
    * (a <em>fuzzy</em> image: every key as of some index between the meta's and this one, which

@@ -19,7 +19,10 @@ import java.util.Map;
  * offset, and each further silent period doubles the wait (up to 32 times), so a peer that is
  * down costs a window now and then, not the rate limit. Resumption: a new transfer to a peer (after the old one was dropped, e.g. leadership
  * moved and came back) starts at offset 0, and the receiver answers with the offset it already
- * holds for the same snapshot, so only the rest is sent. Owned by the runtime's driver thread.
+ * holds for the same snapshot, so only the rest is sent. Each transfer holds its image ({@link
+ * SnapshotImage#retain}) from its start until it leaves the table (done, replaced, dropped with
+ * its term or with leadership), so a store frees a replaced image's file when its last transfer
+ * ends. Owned by the runtime's driver thread.
  */
 public final class SnapshotSender {
   /** A silent peer is retried at most every this many retry periods. */
@@ -90,8 +93,18 @@ public final class SnapshotSender {
             || t.image.meta().index() >= logBaseIndex)) {
       return;
     }
-    transfers.put(peer, new Transfer(peer, term, image, nowNanos, bucketBytes()));
+    if (!image.retain()) {
+      return; // freed meanwhile: the next request names the image kept now
+    }
+    end(transfers.put(peer, new Transfer(peer, term, image, nowNanos, bucketBytes())));
     transfersStarted++;
+  }
+
+  /** A transfer left the table (replaced, done or dropped): its hold on the image ends. */
+  private static void end(Transfer t) {
+    if (t != null) {
+      t.image.release();
+    }
   }
 
   /** The receiver's answer: move the acknowledged offset, or end the transfer. */
@@ -102,7 +115,7 @@ public final class SnapshotSender {
       return;
     }
     if (a.installed()) {
-      transfers.remove(a.from());
+      end(transfers.remove(a.from()));
       transfersCompleted++;
       return;
     }
@@ -154,11 +167,18 @@ public final class SnapshotSender {
 
   /** Transfers of a term below {@code term} end (their receivers ignore them anyway). */
   public void dropOlderThan(long term) {
-    transfers.values().removeIf(t -> t.term < term);
+    transfers.values().removeIf(t -> {
+      if (t.term < term) {
+        end(t);
+        return true;
+      }
+      return false;
+    });
   }
 
   /** Leadership ended (or the runtime stopped): every transfer is dropped. */
   public void clear() {
+    transfers.values().forEach(SnapshotSender::end);
     transfers.clear();
   }
 

@@ -281,4 +281,79 @@ class SnapshotTransferTest {
     assertThat(done.meta()).isEqualTo(meta());
     assertThat(stager.sinks.get(stager.sinks.size() - 1).toByteArray()).isEqualTo(body);
   }
+
+  /** An image that counts the holds on it, as a store whose image is an open file would. */
+  static final class HeldImage implements SnapshotImage {
+    final ArrayImage inner;
+    int holds;
+    int releases;
+
+    HeldImage(ArrayImage inner) {
+      this.inner = inner;
+    }
+
+    @Override public SnapshotMeta meta() { return inner.meta(); }
+    @Override public boolean keysOnly() { return false; }
+    @Override public long bodyBytes() { return inner.bodyBytes(); }
+    @Override public int bodyCrc32c() { return inner.bodyCrc32c(); }
+    @Override public SnapshotImage keysOnlyView() { return this; }
+
+    @Override
+    public void read(long offset, byte[] dst, int dstOff, int len) {
+      assertThat(holds).as("read without a hold").isPositive();
+      inner.read(offset, dst, dstOff, len);
+    }
+
+    @Override
+    public boolean retain() {
+      holds++;
+      return true;
+    }
+
+    @Override
+    public void release() {
+      assertThat(holds).as("released more often than held").isPositive();
+      holds--;
+      releases++;
+    }
+  }
+
+  /**
+   * A transfer holds its image from its start until it leaves the table (installed, replaced by
+   * a newer image, dropped with its term or with leadership), so a store can free a replaced
+   * image's file when its last transfer ends instead of whenever the collector gets to it.
+   */
+  @Test
+  void aTransferHoldsItsImageUntilItEnds() {
+    SnapshotPolicy policy = new SnapshotPolicy(10, 0, 1000, 4, 10_000_000, 20, 1 << 20);
+    SnapshotSender sender = new SnapshotSender(LEADER, policy);
+    HeldImage first = new HeldImage(new ArrayImage(meta(), body(5_000)));
+    long[] clock = {0};
+    sender.request(FOLLOWER, 1, first, clock[0]);
+    assertThat(first.holds).isEqualTo(1);
+    sender.request(FOLLOWER, 1, first, clock[0]); // under way already: no second hold
+    assertThat(first.holds).isEqualTo(1);
+
+    HeldImage newer = new HeldImage(new ArrayImage(
+        new SnapshotMeta(meta().index() + 100, meta().term(), meta().membership()), body(5_000)));
+    sender.request(FOLLOWER, 1, newer, clock[0]); // replaces the first transfer
+    assertThat(first.holds).isZero();
+    assertThat(newer.holds).isEqualTo(1);
+
+    SnapshotReceiver receiver = new SnapshotReceiver(FOLLOWER, policy, new MemoryStager());
+    assertThat(run(sender, receiver, new SplittableRandom(2), 10, clock, 60_000 * MS)).isNotNull();
+    assertThat(newer.holds).as("installed: the transfer ended").isZero();
+
+    HeldImage third = new HeldImage(new ArrayImage(meta(), body(5_000)));
+    HeldImage fourth = new HeldImage(new ArrayImage(meta(), body(5_000)));
+    sender.request(FOLLOWER, 1, third, clock[0]);
+    sender.request(NodeId.of(3), 2, fourth, clock[0]);
+    sender.dropOlderThan(2);
+    assertThat(third.holds).isZero();
+    assertThat(fourth.holds).isEqualTo(1);
+    sender.clear();
+    assertThat(fourth.holds).isZero();
+    assertThat(List.of(first.releases, newer.releases, third.releases, fourth.releases))
+        .containsExactly(1, 1, 1, 1);
+  }
 }

@@ -49,7 +49,9 @@ import org.slf4j.LoggerFactory;
  * #keep} waits for nothing: the runtime keeps an image only once it is {@link Captured#ready};
  * a member holds at most two images on disk at once
  * (the kept one and the one being captured or staged), plus replaced images still being sent to
- * a peer, unlinked and freed when that transfer ends. Driver thread only, except {@link #stats}.
+ * a peer, unlinked and freed when that transfer ends: this holds the kept image and each capture
+ * until it is kept or overtaken, a transfer holds what it sends, and the last release closes the
+ * file ({@link ImageFile}'s holds). Driver thread only, except {@link #stats}.
  */
 final class MemberImages implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MemberImages.class);
@@ -96,6 +98,8 @@ final class MemberImages implements AutoCloseable {
     return t;
   });
   private ImageFile kept;
+  /** The capture started last: the next one ends its hold if it was never kept. */
+  private Captured lastCapture;
 
   private MemberImages(Path dir) {
     this.dir = dir;
@@ -185,6 +189,9 @@ final class MemberImages implements AutoCloseable {
     final SnapshotMeta meta;
     final boolean keysOnly;
     final CompletableFuture<ImageFile> written = new CompletableFuture<>();
+    /** Set once by whoever ends this hold on the written image: keeping it, or overtaking it. */
+    private final java.util.concurrent.atomic.AtomicBoolean settled =
+        new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean abandoned;
     private volatile long effectsThroughIndex;
 
@@ -211,6 +218,20 @@ final class MemberImages implements AutoCloseable {
 
     boolean abandoned() {
       return abandoned;
+    }
+
+    /**
+     * Ends this capture's hold on its written image, once (keeping it, or a newer capture that
+     * overtook it unkept); false if that already happened or no image was written.
+     */
+    boolean settle() {
+      if (!settled.compareAndSet(false, true)) {
+        return false;
+      }
+      if (written.isDone() && !written.isCompletedExceptionally()) {
+        written.join().release();
+      }
+      return true;
     }
 
     @Override
@@ -262,11 +283,16 @@ final class MemberImages implements AutoCloseable {
    */
   Captured capture(SnapshotMeta meta, boolean keysOnly, StateWalk walk) {
     Captured c = new Captured(meta, keysOnly);
+    Captured before = lastCapture;
+    lastCapture = c;
     Path tmp = dir.resolve("capture-" + meta.index() + ".tmp");
     capturer.execute(() -> {
       long t0 = System.nanoTime();
       stats.capturing.set(1);
       try {
+        if (before != null) {
+          before.settle(); // overtaken unkept (a kept one was settled by keep): its file goes
+        }
         deleteMatching("capture-", ".tmp"); // one the runtime dropped (overtaken) unkept
         long[] through = {meta.index()};
         ImageFile.writeRecords(tmp, meta, keysOnly, out -> through[0] = walk.walk(out, c));
@@ -305,6 +331,7 @@ final class MemberImages implements AutoCloseable {
       Files.move(image.path(), target, StandardCopyOption.ATOMIC_MOVE);
       forceDirectory();
       ImageFile reopened = ImageFile.open(target, stats.bodyBytesServed);
+      captured.settle(); // the capture's own channel: the kept image reads through reopened
       replaceKept(reopened);
       stats.kept.incrementAndGet();
       return reopened;
@@ -501,7 +528,11 @@ final class MemberImages implements AutoCloseable {
   }
 
   private void replaceKept(ImageFile image) {
+    ImageFile replaced = kept;
     kept = image;
+    if (replaced != null) {
+      replaced.release(); // closed now, or when the last transfer of it ends
+    }
     published(image);
     syncer.execute(() -> {
       try (Stream<Path> s = Files.list(dir)) {

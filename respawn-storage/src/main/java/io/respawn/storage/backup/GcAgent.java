@@ -37,6 +37,18 @@ import org.slf4j.LoggerFactory;
 final class GcAgent implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(GcAgent.class);
   private static final int READ_CHUNK_BYTES = 1 << 20;
+  /**
+   * A drift collection on the GC thread reads its victim at most this many times {@code
+   * gcDriftBytesPerSecond} (16 MiB/s by default). Drift is optional work (keys change logs, no
+   * space comes back), and unpaced it read a 64 MiB segment and rewrote it through the ring and
+   * the logs in under a second, every 16 s at the default rate: 170-220 MB/s of writes that
+   * saturated the disk for a second each time (E2 at 2 GiB, docs/storage.md), and after a
+   * recovery two of them at once (the budget caps at two segments). Collections for garbage,
+   * which give space back, are not paced.
+   */
+  static final int DRIFT_PACE_FACTOR = 4;
+  /** A paced collection sleeps in slices this long, so a pause or a stop waits at most one. */
+  private static final long PACE_SLICE_NANOS = 5_000_000L;
 
   private final BackupStore store;
   /** One collection at a time (the thread, or a caller of {@link BackupStore#collectGarbage}). */
@@ -49,6 +61,8 @@ final class GcAgent implements Runnable {
   private boolean collecting;
   // GC thread only.
   private double driftBudgetBytes;
+  /** Whether the victim {@link #chooseVictim} returned last is a drift one. Under collectLock. */
+  private boolean victimIsDrift;
   private long lastTickNanos;
   private volatile long segments;
   private volatile long bytesRead;
@@ -158,7 +172,9 @@ final class GcAgent implements Runnable {
       if (victim == null) {
         return false;
       }
-      return collect(victim);
+      long pace = victimIsDrift && thread != null
+          ? DRIFT_PACE_FACTOR * store.config.gcDriftBytesPerSecond() : 0;
+      return collectLocked(victim, pace);
     } finally {
       collectLock.unlock();
     }
@@ -188,6 +204,7 @@ final class GcAgent implements Runnable {
         }
       }
       if (best != null && best.garbageRatio() >= store.config.gcGarbageRatioMin()) {
+        victimIsDrift = false;
         return best;
       }
       boolean threaded = thread != null;
@@ -196,6 +213,7 @@ final class GcAgent implements Runnable {
         if (threaded) {
           driftBudgetBytes -= oldestMisplaced.readableBytes;
         }
+        victimIsDrift = true;
         return oldestMisplaced;
       }
       return null;
@@ -208,13 +226,17 @@ final class GcAgent implements Runnable {
   boolean collect(Segment victim) throws IOException {
     collectLock.lock();
     try {
-      return collectLocked(victim);
+      return collectLocked(victim, 0);
     } finally {
       collectLock.unlock();
     }
   }
 
-  private boolean collectLocked(Segment victim) throws IOException {
+  /**
+   * Collects victim, reading it at most {@code paceBytesPerSecond} (0: as fast as it goes);
+   * false if a pause or a stop ended it (the victim stays).
+   */
+  private boolean collectLocked(Segment victim, long paceBytesPerSecond) throws IOException {
     store.lock.lock();
     try {
       if (pauses > 0 || !victim.sealed || !store.segmentsById.containsKey(victim.id)) {
@@ -228,8 +250,10 @@ final class GcAgent implements Runnable {
     try {
       SegmentReader reader = new SegmentReader(store.disk, victim.name,
           BackupFormat.SEGMENT_HEADER_BYTES, victim.readableBytes, READ_CHUNK_BYTES, true);
+      long paceFrom = System.nanoTime();
       while (reader.next()) {
-        if (!keep(victim, reader)) {
+        if (!keep(victim, reader)
+            || paceBytesPerSecond > 0 && !keepPace(paceFrom, reader.position(), paceBytesPerSecond)) {
           return false;
         }
       }
@@ -270,6 +294,21 @@ final class GcAgent implements Runnable {
         store.lock.unlock();
       }
     }
+  }
+
+  /**
+   * Waits until reading {@code bytes} since {@code fromNanos} keeps within {@code bytesPerSecond};
+   * false if GC was paused or stopped meanwhile (checked every {@link #PACE_SLICE_NANOS}).
+   */
+  private boolean keepPace(long fromNanos, long bytes, long bytesPerSecond) {
+    long due = fromNanos + (long) (bytes * 1e9 / bytesPerSecond);
+    for (long now = System.nanoTime(); now < due; now = System.nanoTime()) {
+      if (pauses > 0 || !running) {
+        return false;
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(Math.min(PACE_SLICE_NANOS, due - now));
+    }
+    return true;
   }
 
   /**

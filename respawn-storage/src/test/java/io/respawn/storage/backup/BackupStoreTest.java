@@ -558,4 +558,57 @@ class BackupStoreTest {
   private static long releasedDirty(Path buffer, long ringBytes) {
     return io.respawn.storage.CacheStat.dirtyPages(buffer, BackupFormat.RING_START, ringBytes);
   }
+
+  /**
+   * A drift collection (keys change logs; no space comes back) on the GC thread reads its victim
+   * at most {@link GcAgent#DRIFT_PACE_FACTOR} times the drift rate: unpaced, a 64 MiB segment was
+   * read and rewritten in under a second every 16 s, saturating the disk each time (E2). Here
+   * records of 60 KiB at 4 x 64 KiB/s come ~234 ms apart (unpaced: milliseconds), and a pause (a
+   * BatchPull starting) still stops the collection within a slice, not after the record's wait.
+   */
+  @Test
+  void aDriftCollectionIsPacedAndAPauseStillStopsItAtOnce() throws Exception {
+    BackupConfig config = BackupConfig.defaults().toBuilder()
+        .bufferBytes(4 << 20)
+        .segmentBytesMax(256 << 10)
+        .valueBytesMax(64 << 10)
+        .writebackIntervalMillis(1)
+        .gcIntervalMillis(5)
+        .gcGarbageRatioMin(1.0) // nothing goes stale here: only drift collects
+        .gcDriftBytesPerSecond(64 << 10)
+        .build();
+    String value = "x".repeat(60 << 10);
+    try (BackupStore store = BackupStore.open(new RecordingDisk(), config)) {
+      for (int i = 0; i < 12; i++) { // four records a segment: three sealed segments
+        store.apply(b("cold" + i), b(value), 1, i + 1);
+      }
+      store.flush();
+      for (int r = 0; r < 4; r++) { // the popular set changes: every sealed segment drifts
+        store.reportPopularity(new long[] {KeyHash.of(b("cold3")), KeyHash.of(b("cold3"))});
+      }
+      long deadline = System.nanoTime() + 30_000_000_000L; // the budget takes ~4 s to fill
+      while (store.stats().gcRecordsRewritten() < 1 && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      long firstAt = System.nanoTime();
+      while (store.stats().gcRecordsRewritten() < 2 && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      long secondAt = System.nanoTime();
+      assertThat(store.stats().gcRecordsRewritten()).isEqualTo(2);
+      assertThat(secondAt - firstAt).as("between two 60 KiB records at 256 KiB/s")
+          .isGreaterThanOrEqualTo(150_000_000L);
+
+      long pausedAt = System.nanoTime();
+      store.pauseGc();
+      long pauseNanos = System.nanoTime() - pausedAt;
+      assertThat(store.stats().gcSegments()).as("stopped, not finished").isZero();
+      assertThat(pauseNanos).as("a pause during the wait for the next record")
+          .isLessThan(150_000_000L);
+      store.resumeGc();
+      for (int i = 0; i < 12; i++) {
+        assertThat(value(store, "cold" + i)).isEqualTo(value);
+      }
+    }
+  }
 }

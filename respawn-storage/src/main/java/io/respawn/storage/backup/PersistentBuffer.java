@@ -60,6 +60,15 @@ final class PersistentBuffer {
   private long writtenBackSeq;
   /** The newest durable checkpoint: its releasePos bounds reuse of the ring. */
   private BackupFormat.Checkpoint durable;
+  /** Released ring bytes are started writing in steps of at least this ({@link #startWritingReleased}). */
+  static final long WRITE_OUT_BYTES_MIN = 1 << 20;
+  /** {@link #WRITE_OUT_BYTES_MIN}, or a quarter of a smaller ring. */
+  long writeOutStepBytes() {
+    return Math.min(WRITE_OUT_BYTES_MIN, ringBytes / 4);
+  }
+
+  /** Ring position from which {@link #startWritingReleased} has not started writing yet. */
+  private long writeOutFrom;
 
   private PersistentBuffer(PersistentRegion region, BackupFormat.Checkpoint checkpoint,
       boolean checksums) {
@@ -71,6 +80,7 @@ final class PersistentBuffer {
     this.tailSeq = checkpoint.releaseSeq();
     this.writtenBackPos = tailPos;
     this.writtenBackSeq = tailSeq;
+    this.writeOutFrom = tailPos;
   }
 
   /** Writes the first checkpoint into a brand-new (zeroed) region. */
@@ -280,22 +290,28 @@ final class PersistentBuffer {
   }
 
   /**
-   * Starts writing the ring's pages of {@code [fromPosition, toPosition)} to the device, without
-   * waiting ({@link PersistentRegion#startWriteBack}): for space a durable checkpoint just
-   * released, whose records are in fsynced log segments. The ring is never forced, and left to
-   * the kernel its dirty pages went out 30 s later all at once (a GC drift dirties the whole
-   * ring). Changes nothing a reader or a recovery sees. Writeback thread, without the lock.
+   * Starts writing the ring's pages up to {@code releasedPosition} that no earlier call started,
+   * to the device, without waiting ({@link PersistentRegion#startWriteBack}), once at least
+   * {@link #WRITE_OUT_BYTES_MIN} of them wait: space a durable checkpoint released, whose records
+   * are in fsynced log segments. The ring is never forced, and left to the kernel its dirty pages
+   * went out 30 s later all at once (a GC drift dirties the whole ring). In steps of a MiB, not a
+   * pass's few pages: under DURABLE writes a pass runs about a thousand times a second, and a
+   * system call each time on the thread whose passes the durable notices wait for cost E1's
+   * DURABLE write-only ~12 % (9.4k against 10.6k writes a second). Changes nothing a reader or a
+   * recovery sees. Writeback thread, without the lock.
    */
-  void startWritingReleased(long fromPosition, long toPosition) {
-    long bytes = Math.min(toPosition - fromPosition, ringBytes);
-    if (bytes <= 0) {
+  void startWritingReleased(long releasedPosition) {
+    long from = Math.max(writeOutFrom, releasedPosition - ringBytes); // a lap at most
+    long bytes = releasedPosition - from;
+    if (bytes < writeOutStepBytes()) {
       return;
     }
-    long left = ringBytes - fromPosition % ringBytes;
-    region.startWriteBack(offsetOf(fromPosition), Math.min(bytes, left));
+    long left = ringBytes - from % ringBytes;
+    region.startWriteBack(offsetOf(from), Math.min(bytes, left));
     if (bytes > left) {
       region.startWriteBack(BackupFormat.RING_START, bytes - left);
     }
+    writeOutFrom = releasedPosition;
   }
 
   /** Forces the checkpoint page (not the ring): one msync of one page. */

@@ -289,7 +289,7 @@ final class WritebackAgent implements Runnable {
     store.markDurable(toSeq);
     // The released ring pages go to the device now, a pass's worth at a time, not in the
     // kernel's burst 30 s later (PersistentBuffer#startWritingReleased).
-    buffer.startWritingReleased(last.releasePos(), to);
+    buffer.startWritingReleased(to);
     passes++;
     bytes += written;
     nanos += System.nanoTime() - started;

@@ -193,24 +193,28 @@ class PersistentBufferTest {
   }
 
   @Test
-  void releasedRingSpaceIsStartedWritingOnceAndWrapsWithTheRing() throws Exception {
+  void releasedRingSpaceIsStartedWritingInStepsOnceAndWrapsWithTheRing() throws Exception {
     TouchRecordingRegion region = new TouchRecordingRegion(
         DiskRegion.open(new RecordingDisk(), NAME, BUFFER_BYTES, PersistentBuffer::format));
     PersistentBuffer buffer = PersistentBuffer.open(region, true);
     replay(buffer);
     long ring = buffer.ringBytes();
+    long step = buffer.writeOutStepBytes();
     long start = BackupFormat.RING_START;
+    assertThat(step).isEqualTo(ring / 4); // a ring this small: a quarter of it
 
-    buffer.startWritingReleased(100, 3052);
-    assertThat(region.writeBacks).containsExactly(new long[] {start + 100, 2952});
-    region.writeBacks.clear();
-    buffer.startWritingReleased(3052, 3052); // nothing released: nothing to write
+    buffer.startWritingReleased(step - 1); // less than a step waits
     assertThat(region.writeBacks).isEmpty();
-    buffer.startWritingReleased(ring - 100, ring + 50); // across the end of the lap
-    assertThat(region.writeBacks).containsExactly(
-        new long[] {start + ring - 100, 100}, new long[] {start, 50});
+    buffer.startWritingReleased(step + 100);
+    assertThat(region.writeBacks).containsExactly(new long[] {start, step + 100});
     region.writeBacks.clear();
-    buffer.startWritingReleased(5 * ring + 10, 7 * ring); // more than a lap: the ring once
+    buffer.startWritingReleased(step + 200); // 100 more bytes: not yet
+    assertThat(region.writeBacks).isEmpty();
+    buffer.startWritingReleased(ring + 50); // the rest of the lap and the next one's start
+    assertThat(region.writeBacks).containsExactly(
+        new long[] {start + step + 100, ring - step - 100}, new long[] {start, 50});
+    region.writeBacks.clear();
+    buffer.startWritingReleased(5 * ring + 10); // more than a lap since: the ring once
     assertThat(region.writeBacks).containsExactly(
         new long[] {start + 10, ring - 10}, new long[] {start, 10});
   }

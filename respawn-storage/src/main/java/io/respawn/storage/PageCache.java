@@ -12,7 +12,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 /**
  * Drops a file's pages from the operating system's page cache once they are on the device:
  * {@code posix_fadvise(POSIX_FADV_DONTNEED)} on a descriptor of its own (the cache is the file's,
- * so any descriptor will do; Java's channels do not expose theirs).
+ * so any descriptor will do; Java's channels do not expose theirs). And starts writing a range's
+ * dirty pages without waiting ({@link #startWriting}, the same way).
  *
  * <p>Why: a member writes gigabytes of log segments and snapshots that it does not read again in
  * the normal course (the single node and the primary keep values in memory, a backup reads its

@@ -43,6 +43,9 @@ import java.util.List;
  * records between released and tail may run on any thread.
  */
 final class PersistentBuffer {
+  /** Released ring bytes are started writing in steps of at least this ({@link #startWritingReleased}). */
+  static final long WRITE_OUT_BYTES_MIN = 1 << 20;
+
   private final PersistentRegion region;
   private final long ringBytes;
   private final boolean checksums;
@@ -60,13 +63,6 @@ final class PersistentBuffer {
   private long writtenBackSeq;
   /** The newest durable checkpoint: its releasePos bounds reuse of the ring. */
   private BackupFormat.Checkpoint durable;
-  /** Released ring bytes are started writing in steps of at least this ({@link #startWritingReleased}). */
-  static final long WRITE_OUT_BYTES_MIN = 1 << 20;
-  /** {@link #WRITE_OUT_BYTES_MIN}, or a quarter of a smaller ring. */
-  long writeOutStepBytes() {
-    return Math.min(WRITE_OUT_BYTES_MIN, ringBytes / 4);
-  }
-
   /** Ring position from which {@link #startWritingReleased} has not started writing yet. */
   private long writeOutFrom;
 
@@ -81,6 +77,11 @@ final class PersistentBuffer {
     this.writtenBackPos = tailPos;
     this.writtenBackSeq = tailSeq;
     this.writeOutFrom = tailPos;
+  }
+
+  /** {@link #WRITE_OUT_BYTES_MIN}, or a quarter of a smaller ring. */
+  long writeOutStepBytes() {
+    return Math.min(WRITE_OUT_BYTES_MIN, ringBytes / 4);
   }
 
   /** Writes the first checkpoint into a brand-new (zeroed) region. */
@@ -295,10 +296,10 @@ final class PersistentBuffer {
    * {@link #WRITE_OUT_BYTES_MIN} of them wait: space a durable checkpoint released, whose records
    * are in fsynced log segments. The ring is never forced, and left to the kernel its dirty pages
    * went out 30 s later all at once (a GC drift dirties the whole ring). In steps of a MiB, not a
-   * pass's few pages: under DURABLE writes a pass runs about a thousand times a second, and a
-   * system call each time on the thread whose passes the durable notices wait for cost E1's
-   * DURABLE write-only ~12 % (9.4k against 10.6k writes a second). Changes nothing a reader or a
-   * recovery sees. Writeback thread, without the lock.
+   * pass's few pages: under DURABLE writes a pass runs about a thousand times a second, on the
+   * thread whose passes durable notices wait for, and three system calls a pass (open,
+   * sync_file_range, close) would be spent there. Changes nothing a reader or a recovery sees.
+   * Writeback thread, without the lock.
    */
   void startWritingReleased(long releasedPosition) {
     long from = Math.max(writeOutFrom, releasedPosition - ringBytes); // a lap at most

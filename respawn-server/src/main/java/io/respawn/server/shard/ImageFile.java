@@ -30,13 +30,13 @@ import java.util.zip.CRC32C;
  * until it is kept or dropped), and each transfer takes a hold of its own ({@link #retain}, the
  * runtime's {@code SnapshotSender}). When the last hold is released the channel is closed on
  * the thread {@code snapshot-image-close} (closing the last descriptor of an unlinked image
- * frees its blocks, which on a file system mounted with {@code discard} waits for the device:
- * a killed primary's event loop spent ~0.4 s in it for ~0.7 GB, not for a node loop). Before holds, the channel closed only when the
- * collector found the object unreachable: a transfer lasts seconds, the object reached the old
- * generation, and a shard primary kept every replaced image of a 2 GiB load open, unlinked, for
- * as long as it ran (~1.8 GB of disk that no directory listing shows, freed only when the
- * process died). The collector still closes one nobody released (a safety net, not the rule).
- * Reads after the last release fail.
+ * frees its blocks, which on a file system mounted with {@code discard} waits for the device: a
+ * killed primary's event loop spent ~0.4 s in it for ~0.7 GB; not for a node loop). Before
+ * holds, the channel closed only when the collector found the object unreachable: a transfer
+ * lasts seconds, the object reached the old generation, and a shard primary kept every replaced
+ * image of a 2 GiB load open, unlinked, for as long as it ran (~1.8 GB of disk that no directory
+ * listing shows, freed only when the process died). The collector still closes one nobody
+ * released (a safety net, not the rule). Reads after the last release fail.
  *
  * <p>{@link #read} is a positional read (the driver thread, any offset); {@link #body} opens an
  * independent stream over the body.
@@ -126,11 +126,6 @@ final class ImageFile implements SnapshotImage {
     if (view != null) {
       view.release();
     }
-  }
-
-  /** Whether the last hold was released (tests). */
-  boolean released() {
-    return holds.get() <= 0;
   }
 
   /** Closes the channel once nobody holds the image (no reference to it from here). */

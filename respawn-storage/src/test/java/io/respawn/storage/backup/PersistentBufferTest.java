@@ -159,12 +159,23 @@ class PersistentBufferTest {
     }
   }
 
-  @Test
-  void prefaultAheadTouchesEachPagePastTheTailOnceAndWrapsWithTheRing() throws Exception {
-    TouchRecordingRegion region = new TouchRecordingRegion(
+  /** A fresh region whose pretouches and write-backs are recorded. */
+  static TouchRecordingRegion recordingRegion() throws Exception {
+    return new TouchRecordingRegion(
         DiskRegion.open(new RecordingDisk(), NAME, BUFFER_BYTES, PersistentBuffer::format));
+  }
+
+  /** The buffer on {@code region}, recovered (empty). */
+  static PersistentBuffer replayed(PersistentRegion region) throws Exception {
     PersistentBuffer buffer = PersistentBuffer.open(region, true);
     replay(buffer);
+    return buffer;
+  }
+
+  @Test
+  void prefaultAheadTouchesEachPagePastTheTailOnceAndWrapsWithTheRing() throws Exception {
+    TouchRecordingRegion region = recordingRegion();
+    PersistentBuffer buffer = replayed(region);
     long ring = buffer.ringBytes();
     long start = BackupFormat.RING_START;
     region.drain(); // recovery's own touches of the ring
@@ -194,10 +205,8 @@ class PersistentBufferTest {
 
   @Test
   void releasedRingSpaceIsStartedWritingInStepsOnceAndWrapsWithTheRing() throws Exception {
-    TouchRecordingRegion region = new TouchRecordingRegion(
-        DiskRegion.open(new RecordingDisk(), NAME, BUFFER_BYTES, PersistentBuffer::format));
-    PersistentBuffer buffer = PersistentBuffer.open(region, true);
-    replay(buffer);
+    TouchRecordingRegion region = recordingRegion();
+    PersistentBuffer buffer = replayed(region);
     long ring = buffer.ringBytes();
     long step = buffer.writeOutStepBytes();
     long start = BackupFormat.RING_START;

@@ -104,6 +104,22 @@ public final class BackgroundPriority {
     return lowerCurrentThread();
   }
 
+  /**
+   * One daemon thread named {@code name} that runs the tasks given to it in order, each at nice
+   * {@value #NICE} ({@link #lowerCurrentThread}): for work nobody waits on that must still finish
+   * on a busy machine (snapshot walks, memory made ahead, files closed).
+   */
+  public static java.util.concurrent.ExecutorService lowPriorityThread(String name) {
+    return java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(() -> {
+        lowerCurrentThread();
+        r.run();
+      }, name);
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
   /** Lowers the calling thread to nice {@value #NICE}; returns whether it did. */
   public static boolean lowerCurrentThread() {
     if (SETPRIORITY == null) {

@@ -45,14 +45,7 @@ final class ImageFile implements SnapshotImage {
   private static final Cleaner CLEANER = Cleaner.create();
   /** Closes released images' channels, one at a time, off the threads that release them. */
   private static final java.util.concurrent.Executor CLOSER =
-      java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(() -> {
-          io.respawn.storage.BackgroundPriority.lowerCurrentThread();
-          r.run();
-        }, "snapshot-image-close");
-        t.setDaemon(true);
-        return t;
-      });
+      io.respawn.storage.BackgroundPriority.lowPriorityThread("snapshot-image-close");
   /**
    * Buffer of body streams, in and out. A stream lives for a whole capture or transfer (seconds
    * under load, many young collections), so its buffer is promoted to the old generation each

@@ -89,14 +89,8 @@ final class MemberImages implements AutoCloseable {
     return t;
   });
   /** Walks states into capture files, one at a time, off the node loop. */
-  private final ExecutorService capturer = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(() -> {
-      BackgroundPriority.lowerCurrentThread(); // an image walk yields to the event loop
-      r.run();
-    }, "snapshot-capture");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService capturer = // an image walk yields to the event loop
+      BackgroundPriority.lowPriorityThread("snapshot-capture");
   private ImageFile kept;
   /** The capture started last: the next one ends its hold if it was never kept. */
   private Captured lastCapture;

@@ -61,8 +61,6 @@ final class GcAgent implements Runnable {
   private boolean collecting;
   // GC thread only.
   private double driftBudgetBytes;
-  /** Whether the victim {@link #chooseVictim} returned last is a drift one. Under collectLock. */
-  private boolean victimIsDrift;
   private long lastTickNanos;
   private volatile long segments;
   private volatile long bytesRead;
@@ -172,11 +170,21 @@ final class GcAgent implements Runnable {
       if (victim == null) {
         return false;
       }
-      long pace = victimIsDrift && thread != null
+      long pace = thread != null && isDrift(victim)
           ? DRIFT_PACE_FACTOR * store.config.gcDriftBytesPerSecond() : 0;
       return collectLocked(victim, pace);
     } finally {
       collectLock.unlock();
+    }
+  }
+
+  /** A victim chosen for drift: too little of it is stale to collect it for garbage. */
+  private boolean isDrift(Segment victim) {
+    store.lock.lock();
+    try {
+      return victim.garbageRatio() < store.config.gcGarbageRatioMin();
+    } finally {
+      store.lock.unlock();
     }
   }
 
@@ -204,7 +212,6 @@ final class GcAgent implements Runnable {
         }
       }
       if (best != null && best.garbageRatio() >= store.config.gcGarbageRatioMin()) {
-        victimIsDrift = false;
         return best;
       }
       boolean threaded = thread != null;
@@ -213,7 +220,6 @@ final class GcAgent implements Runnable {
         if (threaded) {
           driftBudgetBytes -= oldestMisplaced.readableBytes;
         }
-        victimIsDrift = true;
         return oldestMisplaced;
       }
       return null;

@@ -46,14 +46,8 @@ final class NativeArenas {
    * AnonymousMemory}), and under {@code SCHED_IDLE} the scheduler left it holding the lock,
    * preempted, for up to 57 ms while a new primary's event loop waited for it in {@code mmap}.
    */
-  private static final ExecutorService AHEAD = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(() -> {
-      io.respawn.storage.BackgroundPriority.lowerCurrentThread(); // zeroing ahead can wait
-      r.run();
-    }, "respawn-zeroed-blocks");
-    t.setDaemon(true);
-    return t;
-  });
+  private static final ExecutorService AHEAD = // zeroing ahead can wait
+      io.respawn.storage.BackgroundPriority.lowPriorityThread("respawn-zeroed-blocks");
 
   /**
    * Closes freed blocks' arenas behind the owner's back. Closing a shared arena is a handshake

@@ -99,7 +99,15 @@ public enum Variant {
    * simulator's write-bound-exceeded check must see it. Consulted by respawn-node's NodeRuntime
    * (its Proposals).
    */
-  IGNORE_PROPOSAL_BOUNDS;
+  IGNORE_PROPOSAL_BOUNDS,
+  /**
+   * The runtime's snapshot sender takes no hold on the images it sends ({@code
+   * SnapshotImage.retain}): a store that frees a replaced image once nobody holds it (a member
+   * closes its file) frees one a transfer is still reading. The simulator's images count holds
+   * and report a read of a freed one (snapshot-read-released). Consulted by respawn-node's
+   * NodeRuntime (its SnapshotSender).
+   */
+  SENDER_HOLDS_NO_IMAGE;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

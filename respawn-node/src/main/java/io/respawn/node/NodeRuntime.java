@@ -160,7 +160,8 @@ public final class NodeRuntime<R, V> {
     this.reads = new Reads<>(config);
     this.flushIntervalNanos = config.flushIntervalMillis() * 1_000_000L;
     this.snapshotPolicy = snapshotPolicy;
-    this.snapshotSender = new SnapshotSender(replica.id(), snapshotPolicy);
+    this.snapshotSender = new SnapshotSender(replica.id(), snapshotPolicy,
+        replica.config().variant() != io.respawn.core.Variant.SENDER_HOLDS_NO_IMAGE);
     this.snapshotReceiver = new SnapshotReceiver(replica.id(), snapshotPolicy,
         new SnapshotReceiver.Stager() {
           @Override

@@ -330,6 +330,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     } catch (SimStorage.RecoveryViolation e) {
       checker.report("replica-log-recovery", e.getMessage());
       return false;
+    } catch (io.respawn.sim.kv.KvImage.ReadOfReleased e) {
+      checker.report("snapshot-read-released", e.getMessage());
+      return false;
     } catch (RuntimeException | AssertionError e) {
       java.io.StringWriter trace = new java.io.StringWriter();
       e.printStackTrace(new java.io.PrintWriter(trace));

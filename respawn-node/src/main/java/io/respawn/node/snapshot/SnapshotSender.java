@@ -59,6 +59,7 @@ public final class SnapshotSender {
 
   private final NodeId self;
   private final SnapshotPolicy policy;
+  private final boolean holdsImages;
   private final Map<NodeId, Transfer> transfers = new LinkedHashMap<>();
   private long chunksSent;
   private long bytesSent;
@@ -66,8 +67,17 @@ public final class SnapshotSender {
   private long transfersCompleted;
 
   public SnapshotSender(NodeId self, SnapshotPolicy policy) {
+    this(self, policy, true);
+  }
+
+  /**
+   * @param holdsImages false only for the broken variant {@code SENDER_HOLDS_NO_IMAGE}: no hold
+   *     is taken on the images sent
+   */
+  public SnapshotSender(NodeId self, SnapshotPolicy policy, boolean holdsImages) {
     this.self = self;
     this.policy = policy;
+    this.holdsImages = holdsImages;
   }
 
   /**
@@ -93,7 +103,7 @@ public final class SnapshotSender {
             || t.image.meta().index() >= logBaseIndex)) {
       return;
     }
-    if (!image.retain()) {
+    if (holdsImages && !image.retain()) {
       return; // freed meanwhile: the next request names the image kept now
     }
     end(transfers.put(peer, new Transfer(peer, term, image, nowNanos, bucketBytes())));
@@ -101,8 +111,8 @@ public final class SnapshotSender {
   }
 
   /** A transfer left the table (replaced, done or dropped): its hold on the image ends. */
-  private static void end(Transfer t) {
-    if (t != null) {
+  private void end(Transfer t) {
+    if (t != null && holdsImages) {
       t.image.release();
     }
   }
@@ -178,7 +188,7 @@ public final class SnapshotSender {
 
   /** Leadership ended (or the runtime stopped): every transfer is dropped. */
   public void clear() {
-    transfers.values().forEach(SnapshotSender::end);
+    transfers.values().forEach(this::end);
     transfers.clear();
   }
 

@@ -27,6 +27,12 @@ public final class KvImage implements SnapshotImage {
   private final boolean keysOnly;
   private final byte[] body;
   private final int crc;
+  /**
+   * Holds on the image, as a member counts them on its image files (respawn-server's ImageFile):
+   * the store's own (the kept image) and each transfer's; at 0 the image is freed, and a read of
+   * it then is a violation ({@link ReadOfReleased}).
+   */
+  private int holds = 1;
 
   KvImage(SnapshotMeta meta, boolean keysOnly, byte[] body) {
     this.meta = meta;
@@ -122,7 +128,39 @@ public final class KvImage implements SnapshotImage {
 
   @Override
   public void read(long offset, byte[] dst, int dstOff, int len) {
+    if (holds <= 0) {
+      throw new ReadOfReleased(this + " read after its last hold was released");
+    }
     System.arraycopy(body, (int) offset, dst, dstOff, len);
+  }
+
+  @Override
+  public boolean retain() {
+    if (holds <= 0) {
+      return false;
+    }
+    holds++;
+    return true;
+  }
+
+  @Override
+  public void release() {
+    if (holds <= 0) {
+      throw new ReadOfReleased(this + " released more often than held");
+    }
+    holds--;
+  }
+
+  /** A freed image read (or released) again: the simulator reports it as snapshot-read-released. */
+  public static final class ReadOfReleased extends IllegalStateException {
+    ReadOfReleased(String message) {
+      super(message);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "KvImage[" + meta + (keysOnly ? ", keys only" : "") + "]";
   }
 
   @Override

@@ -99,8 +99,13 @@ public final class SimStorage {
     return keptSnapshot;
   }
 
+  /** Keeps {@code image}, letting go of the one it replaces (freed once no transfer holds it). */
   public void keepSnapshot(io.respawn.node.snapshot.SnapshotImage image) {
+    io.respawn.node.snapshot.SnapshotImage replaced = keptSnapshot;
     keptSnapshot = image;
+    if (replaced != null && replaced != image) {
+      replaced.release();
+    }
   }
 
   private SegmentedReplicaLog openSegmented() {

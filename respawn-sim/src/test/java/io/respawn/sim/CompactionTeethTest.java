@@ -57,19 +57,30 @@ class CompactionTeethTest {
     return out;
   }
 
+  /**
+   * Runs {@link #bothScenarios} with {@code variant} and returns in how many runs one of {@code
+   * invariants} caught it, printing the first catch and the runs that failed otherwise.
+   */
+  private static long caughtBy(Variant variant, String... invariants) {
+    List<String> by = List.of(invariants);
+    List<RunResult> runs = bothScenarios(steady(variant));
+    java.util.function.Predicate<RunResult> caught = r -> r.violations().stream()
+        .anyMatch(v -> by.contains(v.invariant()));
+    String name = variant.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    runs.stream().filter(caught).findFirst().ifPresent(r -> System.out.println(
+        "teeth: " + name + " caught at seed " + r.seed() + " by " + r.violations().get(0)));
+    long n = runs.stream().filter(caught).count();
+    System.out.println(name + ": caught in " + n + " of " + runs.size()
+        + " scenario runs; other violations: " + runs.stream()
+            .filter(r -> !r.clean() && !caught.test(r))
+            .map(r -> r.seed() + ":" + r.violations().get(0).invariant()).toList());
+    return n;
+  }
+
   @Test
   void anImageKeptBeforeItIsDurableOnTheShardIsCaught() {
-    List<RunResult> runs = bothScenarios(steady(Variant.COMPACT_BEYOND_DURABLE));
-    java.util.function.Predicate<RunResult> byImageCheck = r -> r.violations().stream()
-        .anyMatch(v -> v.invariant().equals("snapshot-holds-lost-entry")
-            || v.invariant().equals("snapshot-content"));
-    long caught = runs.stream().filter(byImageCheck).count();
-    runs.stream().filter(byImageCheck).findFirst().ifPresent(r -> System.out.println(
-        "teeth: compact-beyond-durable caught at seed " + r.seed() + " by "
-            + r.violations().get(0)));
-    System.out.println("compact-beyond-durable: caught in " + caught + " of " + runs.size()
-        + " scenario runs");
-    assertThat(caught).isGreaterThan(0);
+    assertThat(caughtBy(Variant.COMPACT_BEYOND_DURABLE, "snapshot-holds-lost-entry",
+        "snapshot-content")).isGreaterThan(0);
   }
 
   /**
@@ -79,18 +90,8 @@ class CompactionTeethTest {
    */
   @Test
   void aFuzzyImageKeptBeforeItsEffectsAreDurableIsCaught() {
-    List<RunResult> runs = bothScenarios(steady(Variant.KEEP_FUZZY_AT_INDEX));
-    java.util.function.Predicate<RunResult> byImageCheck = r -> r.violations().stream()
-        .anyMatch(v -> v.invariant().equals("snapshot-holds-lost-entry"));
-    long caught = runs.stream().filter(byImageCheck).count();
-    runs.stream().filter(byImageCheck).findFirst().ifPresent(r -> System.out.println(
-        "teeth: keep-fuzzy-at-index caught at seed " + r.seed() + " by "
-            + r.violations().get(0)));
-    System.out.println("keep-fuzzy-at-index: caught in " + caught + " of " + runs.size()
-        + " scenario runs; other violations: " + runs.stream()
-            .filter(r -> !r.clean() && !byImageCheck.test(r))
-            .map(r -> r.seed() + ":" + r.violations().get(0).invariant()).toList());
-    assertThat(caught).isGreaterThan(0);
+    assertThat(caughtBy(Variant.KEEP_FUZZY_AT_INDEX, "snapshot-holds-lost-entry"))
+        .isGreaterThan(0);
   }
 
   /**
@@ -102,16 +103,8 @@ class CompactionTeethTest {
    */
   @Test
   void aTransferThatHoldsNoImageIsCaughtReadingAFreedOne() {
-    List<RunResult> runs = bothScenarios(steady(Variant.SENDER_HOLDS_NO_IMAGE));
-    java.util.function.Predicate<RunResult> byHolds = r -> r.violations().stream()
-        .anyMatch(v -> v.invariant().equals("snapshot-read-released"));
-    long caught = runs.stream().filter(byHolds).count();
-    runs.stream().filter(byHolds).findFirst().ifPresent(r -> System.out.println(
-        "teeth: sender-holds-no-image caught at seed " + r.seed() + " by "
-            + r.violations().get(0)));
-    System.out.println("sender-holds-no-image: caught in " + caught + " of " + runs.size()
-        + " scenario runs");
-    assertThat(caught).isGreaterThan(0);
+    assertThat(caughtBy(Variant.SENDER_HOLDS_NO_IMAGE, "snapshot-read-released"))
+        .isGreaterThan(0);
   }
 
   @Test

@@ -470,7 +470,7 @@ public final class E2Bench implements Callable<Integer> {
           longField(info, "respawn_recovery_priority_pulls"),
           longField(info, "respawn_recovery_priority_latency_avg_us"), failed, loadAverage,
           progress, witnessLedBefore, failoverInSteady, warmUpsBeforeKill, capturesInSteady,
-          slowOps(mode, rep, clients, killRel, SLOW_OPS_SLO_MULTIPLE * steadyP999), threadRows,
+          slowOps(mode, rep, clients, warm, killRel, SLOW_OPS_SLO_MULTIPLE * steadyP999), threadRows,
           blockedRows);
     } finally {
       if (cpu != null) {
@@ -484,17 +484,17 @@ public final class E2Bench implements Callable<Integer> {
   }
 
   /**
-   * Rows of {@code e2-slow-ops.csv}: every operation from 2 s before the kill on that took longer
-   * than {@code sloMillis} (the p99.9 SLO), with its client thread and kind, so a window that
-   * misses the SLO shows whether one operation or every client stalled, and on reads or writes.
+   * Rows of {@code e2-slow-ops.csv}: every operation from the end of the warm-up ({@code
+   * fromNanos}) on that took longer than {@code sloMillis} (the p99.9 SLO), with its client
+   * thread and kind, so a window that misses the SLO shows whether one operation or every client
+   * stalled, and on reads or writes; the steady phase's own misses are there too.
    */
   private static List<String> slowOps(String mode, int rep, List<ShardClient> clients,
-      long killRel, double sloMillis) {
+      long fromNanos, long killRel, double sloMillis) {
     List<String> rows = new ArrayList<>();
     for (int t = 0; t < clients.size(); t++) {
       for (ShardClient.SlowOp op : clients.get(t).slow) {
-        if (op.completedNanos() >= killRel - TimeUnit.SECONDS.toNanos(2)
-            && op.latencyNanos() / 1e6 > sloMillis) {
+        if (op.completedNanos() >= fromNanos && op.latencyNanos() / 1e6 > sloMillis) {
           rows.add(String.format(Locale.ROOT, "%s,%d,%d,%.1f,%.3f,%s", mode, rep, t,
               (op.completedNanos() - killRel) / 1e6, op.latencyNanos() / 1e6,
               op.read() ? "get" : "set"));

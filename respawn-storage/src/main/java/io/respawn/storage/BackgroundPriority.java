@@ -66,18 +66,41 @@ public final class BackgroundPriority {
   private static final MethodHandle SCHED_SETSCHEDULER = LinuxCalls.function(
       "sched_setscheduler", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
           ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-  /** {@code struct sched_param} with priority 0, the only one SCHED_IDLE takes; never written. */
+  /**
+   * {@code struct sched_param} with priority 0, the only one SCHED_IDLE and SCHED_OTHER take;
+   * never written.
+   */
   private static final MemorySegment IDLE_PARAM = Arena.global().allocate(ValueLayout.JAVA_INT);
 
   private BackgroundPriority() {}
 
+  /** Linux's {@code SCHED_OTHER} (normal) scheduling policy. */
+  private static final int SCHED_OTHER = 0;
+  /**
+   * Threads this class put under {@code SCHED_IDLE}, with how many locks each holds now (see
+   * {@link #aboveIdleWhileLocked}); absent for every other thread.
+   */
+  private static final ThreadLocal<int[]> IDLE_LOCK_DEPTH = new ThreadLocal<>();
+  /** Whether a thread of this process may leave {@code SCHED_IDLE} again; null until probed. */
+  private static volatile Boolean idleReversible;
+
   /**
    * Runs the calling thread under Linux's {@code SCHED_IDLE} policy, for bulk work whose pace
    * nobody waits on while a thread of normal priority wants the CPU: a BatchPull stream. Falls
-   * back to {@link #lowerCurrentThread} where the policy cannot be set. Returns whether either
-   * took effect. Not for a thread that holds a lock others wait on (the process's memory-map lock
-   * while it faults memory in, see NativeArenas): preempted under this policy, it can keep the
-   * lock for tens of milliseconds while nothing of normal priority lets it run.
+   * back to {@link #lowerCurrentThread} where the policy cannot be set, or where a thread under
+   * it could not return to the normal policy ({@link #idleReversible}). Returns whether either
+   * took effect.
+   *
+   * <p>Such a thread may take only locks built for it (the backup's state lock is a {@link
+   * CeilingLock}): while it holds one it runs at normal priority ({@link #aboveIdleWhileLocked}).
+   * Preempted under {@code SCHED_IDLE} while holding a plain lock, it keeps the lock for as long as
+   * anything of normal priority wants its CPU, and every thread that needs the lock waits that
+   * long: in E2 (2 GiB, twenty-fifth session, a scheduler trace of both CPUs) a backup's BatchPull
+   * thread, preempted inside the store's lock while both members' C2 compilers held both CPUs,
+   * kept the backup's priority-pull threads and its event loop waiting 8-20 ms, twelve times in
+   * the first 3.3 s after the kill; every client stalled each time. Likewise not for a thread
+   * that holds a lock of the kernel others wait on (the process's memory-map lock while it faults
+   * memory in, see NativeArenas).
    *
    * <p>Why more than nice {@value #NICE}: a nice value only weighs a thread's share, and a thread
    * of normal priority that wakes may still wait for the lower one's time slice to end. The
@@ -91,17 +114,84 @@ public final class BackgroundPriority {
    * must finish in bounded time (snapshot captures keep nice {@value #NICE}).
    */
   public static boolean idleCurrentThread() {
-    if (!IDLE_POLICY || SCHED_SETSCHEDULER == null) {
+    if (!IDLE_POLICY || SCHED_SETSCHEDULER == null || !idleReversible()) {
       return lowerCurrentThread();
     }
-    try {
-      if ((int) SCHED_SETSCHEDULER.invokeExact(0, SCHED_IDLE, IDLE_PARAM) == 0) {
-        return true;
-      }
-    } catch (Throwable e) {
-      // fall through to the nice value
+    if (setPolicy(SCHED_IDLE)) {
+      IDLE_LOCK_DEPTH.set(new int[1]);
+      return true;
     }
     return lowerCurrentThread();
+  }
+
+  /**
+   * Whether a thread of this process that is put under {@code SCHED_IDLE} can return to the
+   * normal policy. Linux lets an unprivileged thread leave {@code SCHED_IDLE} only if its nice
+   * value is within its {@code RLIMIT_NICE} (by default no nice value is: {@code ulimit -e} 0;
+   * root, {@code CAP_SYS_NICE}, or e.g. systemd's {@code LimitNICE=0} allow it). Probed once, on
+   * a short-lived thread of its own (which, if it cannot return, ends under the policy).
+   */
+  public static boolean idleReversible() {
+    Boolean known = idleReversible;
+    if (known != null) {
+      return known;
+    }
+    synchronized (BackgroundPriority.class) {
+      if (idleReversible == null) {
+        boolean[] result = new boolean[1];
+        Thread probe = new Thread(() -> result[0] = setPolicy(SCHED_IDLE) && setPolicy(SCHED_OTHER),
+            "respawn-sched-probe");
+        probe.setDaemon(true);
+        probe.start();
+        try {
+          probe.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false; // not known: do not put anyone under SCHED_IDLE this time
+        }
+        idleReversible = result[0];
+      }
+      return idleReversible;
+    }
+  }
+
+  /**
+   * Called before the calling thread takes a {@link CeilingLock}: a thread under {@code
+   * SCHED_IDLE} ({@link #idleCurrentThread}) returns to the normal policy until it has released
+   * every such lock ({@link #backToIdleAfterLocked}), so it is never preempted in favour of
+   * everything else while others wait for it. Costs one system call at the outermost lock of
+   * such a thread, nothing for any other thread (one thread-local read).
+   */
+  static void aboveIdleWhileLocked() {
+    int[] depth = IDLE_LOCK_DEPTH.get();
+    if (depth != null && depth[0]++ == 0) {
+      setPolicy(SCHED_OTHER);
+    }
+  }
+
+  /** Called after the calling thread released a {@link CeilingLock}: undoes the one above. */
+  static void backToIdleAfterLocked() {
+    int[] depth = IDLE_LOCK_DEPTH.get();
+    if (depth != null) {
+      assert depth[0] > 0 : "a ceiling lock released more often than taken";
+      if (--depth[0] == 0) {
+        setPolicy(SCHED_IDLE);
+      }
+    }
+  }
+
+  /** Whether the calling thread runs under SCHED_IDLE now (tests). */
+  static boolean currentThreadIdle() {
+    int[] depth = IDLE_LOCK_DEPTH.get();
+    return depth != null && depth[0] == 0;
+  }
+
+  private static boolean setPolicy(int policy) {
+    try {
+      return (int) SCHED_SETSCHEDULER.invokeExact(0, policy, IDLE_PARAM) == 0;
+    } catch (Throwable e) {
+      return false;
+    }
   }
 
   /**

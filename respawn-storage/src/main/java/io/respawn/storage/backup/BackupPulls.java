@@ -53,8 +53,8 @@ final class BackupPulls {
       // A chunk holds records of one phase only (possibly none: an empty popular set).
       return popularChunk(store, cursor, bytesMax);
     }
-    List<BackupEntry> entries = new ArrayList<>();
-    long read = 0;
+    Candidates read = new Candidates();
+    long bytes = 0;
     LogKind kind = cursor.log();
     long segmentId = cursor.segmentId();
     long offset = cursor.offset();
@@ -67,7 +67,7 @@ final class BackupPulls {
           offset = 0;
           continue;
         }
-        return new BatchPullChunk(entries, BatchPullCursor.DONE, read);
+        return new BatchPullChunk(read.current(store), BatchPullCursor.DONE, bytes);
       }
       if (segment.id != segmentId || offset < BackupFormat.SEGMENT_HEADER_BYTES) {
         offset = BackupFormat.SEGMENT_HEADER_BYTES;
@@ -79,11 +79,9 @@ final class BackupPulls {
             (int) Math.min(bytesMax, end - offset), true);
         long startedAt = offset;
         try {
-          while (read + (reader.position() - startedAt) < bytesMax && reader.next()) {
-            if (isCurrent(store, reader.bytes(), reader.at(),
-                Location.inLog(kind, segment.id, reader.offset(), false))) {
-              entries.add(BackupEntry.decode(reader.bytes(), reader.at()));
-            }
+          while (bytes + (reader.position() - startedAt) < bytesMax && reader.next()) {
+            read.add(reader.bytes(), reader.at(),
+                Location.inLog(kind, segment.id, reader.offset(), false));
           }
         } catch (IOException | UncheckedIOException e) {
           if (!stillThere(store, segment)) {
@@ -98,18 +96,65 @@ final class BackupPulls {
           throw new StorageException("corrupt backup log: segment " + segment.name + " offset "
               + reader.problemOffset() + ": " + reader.problem());
         }
-        read += reader.position() - startedAt;
+        bytes += reader.position() - startedAt;
         offset = reader.position();
       }
       if (offset >= end) {
         segmentId = segment.id + 1;
         offset = 0;
       }
-      if (read >= bytesMax) {
-        return new BatchPullChunk(entries, new BatchPullCursor(kind, segmentId, offset), read);
+      if (bytes >= bytesMax) {
+        return new BatchPullChunk(read.current(store), new BatchPullCursor(kind, segmentId,
+            offset), bytes);
       }
     }
-    return new BatchPullChunk(entries, BatchPullCursor.DONE, read);
+    return new BatchPullChunk(read.current(store), BatchPullCursor.DONE, bytes);
+  }
+
+  /**
+   * Records read from the logs, decoded, whose currency is checked afterwards for all of them
+   * under one hold of the store's lock ({@link #current}) rather than one hold per record: a
+   * BatchPull stream runs under {@code SCHED_IDLE} and leaves it for each hold (a system call
+   * each way, {@link io.respawn.storage.CeilingLock}), and a priority pull's page has several
+   * records. A record that stops being current between the read and the check is left out, as
+   * one that stops being current just after the check would be sent: the asker's log has the
+   * newer write either way.
+   */
+  private static final class Candidates {
+    private final List<BackupEntry> entries = new ArrayList<>();
+    private long[] hashes = new long[64];
+    private long[] locations = new long[64];
+
+    /** The record at {@code at} in {@code bytes}, found at {@code location}. */
+    void add(byte[] bytes, int at, long location) {
+      int n = entries.size();
+      if (n == hashes.length) {
+        hashes = java.util.Arrays.copyOf(hashes, n * 2);
+        locations = java.util.Arrays.copyOf(locations, n * 2);
+      }
+      hashes[n] = KeyHash.of(bytes, BackupFormat.keyOffset(at), BackupFormat.keyLength(bytes, at));
+      locations[n] = location;
+      entries.add(BackupEntry.decode(bytes, at));
+    }
+
+    /** The records the index still points to, in the order read. */
+    List<BackupEntry> current(BackupStore store) {
+      List<BackupEntry> current = new ArrayList<>(entries.size());
+      if (entries.isEmpty()) {
+        return current;
+      }
+      store.lock.lock();
+      try {
+        for (int i = 0; i < entries.size(); i++) {
+          if (store.index.slotPointingAt(hashes[i], Location.place(locations[i])) >= 0) {
+            current.add(entries.get(i));
+          }
+        }
+      } finally {
+        store.lock.unlock();
+      }
+      return current;
+    }
   }
 
   /** Where a popular key's record is, read under the lock. */
@@ -194,12 +239,6 @@ final class BackupPulls {
     }
   }
 
-  /** Whether the index points to this very record (the one at {@code at} in {@code bytes}). */
-  private static boolean isCurrent(BackupStore store, byte[] bytes, int at, long here) {
-    return isCurrent(store,
-        KeyHash.of(bytes, BackupFormat.keyOffset(at), BackupFormat.keyLength(bytes, at)), here);
-  }
-
   static List<BackupEntry> priorityPull(BackupStore store, byte[] key) {
     long hash = KeyHash.of(key);
     for (int attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
@@ -248,39 +287,37 @@ final class BackupPulls {
     String name = BackupFormat.segmentName(kind, segmentId);
     SegmentReader reader = new SegmentReader(store.pullReads, name, pageStart, pageEnd,
         (int) (pageEnd - pageStart), true);
-    BackupEntry target = null;
-    List<BackupEntry> others = new ArrayList<>();
+    Candidates page = new Candidates();
+    boolean targetRead = false;
     try {
       while (reader.next()) {
-        long here = Location.inLog(kind, segmentId, reader.offset(), false);
         if (reader.offset() == offset) {
           if (!BackupFormat.keyEquals(reader.bytes(), reader.at(), key)) {
             return null;
           }
-          target = BackupEntry.decode(reader.bytes(), reader.at());
-        } else if (isCurrent(store, reader.bytes(), reader.at(), here)) {
-          others.add(BackupEntry.decode(reader.bytes(), reader.at()));
+          targetRead = true;
         }
+        page.add(reader.bytes(), reader.at(), Location.inLog(kind, segmentId, reader.offset(),
+            false));
       }
     } catch (IOException | UncheckedIOException e) {
       return null; // the segment was collected: look the key up again
     }
-    if (target == null || !isCurrent(store, KeyHash.of(key), location)) {
+    if (!targetRead) {
       return null;
     }
-    List<BackupEntry> result = new ArrayList<>(others.size() + 1);
-    result.add(target);
-    result.addAll(others);
-    return result;
-  }
-
-  /** Whether the index's slot for the key hashing to {@code hash} points at {@code location}. */
-  private static boolean isCurrent(BackupStore store, long hash, long location) {
-    store.lock.lock();
-    try {
-      return store.index.slotPointingAt(hash, Location.place(location)) >= 0;
-    } finally {
-      store.lock.unlock();
+    // The key's current record, if on this page, is the target or a newer version written after
+    // the lookup; if the index points elsewhere now, look the key up again.
+    List<BackupEntry> current = page.current(store);
+    List<BackupEntry> result = new ArrayList<>(current.size());
+    for (BackupEntry e : current) {
+      if (java.util.Arrays.equals(e.key(), key)) {
+        result.addFirst(e);
+      } else {
+        result.add(e);
+      }
     }
+    return result.isEmpty() || !java.util.Arrays.equals(result.getFirst().key(), key) ? null
+        : result;
   }
 }

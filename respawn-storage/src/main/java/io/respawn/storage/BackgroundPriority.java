@@ -128,8 +128,9 @@ public final class BackgroundPriority {
    * Whether a thread of this process that is put under {@code SCHED_IDLE} can return to the
    * normal policy. Linux lets an unprivileged thread leave {@code SCHED_IDLE} only if its nice
    * value is within its {@code RLIMIT_NICE} (by default no nice value is: {@code ulimit -e} 0;
-   * root, {@code CAP_SYS_NICE}, or e.g. systemd's {@code LimitNICE=0} allow it). Probed once, on
-   * a short-lived thread of its own (which, if it cannot return, ends under the policy).
+   * root, {@code CAP_SYS_NICE}, or {@code ulimit -e 20} (systemd's {@code LimitNICE=20}) allow
+   * it). Probed once, on a short-lived thread of its own (which, if it cannot return, ends under
+   * the policy).
    */
   public static boolean idleReversible() {
     Boolean known = idleReversible;

@@ -181,12 +181,6 @@ public final class BackgroundPriority {
     }
   }
 
-  /** Whether the calling thread runs under SCHED_IDLE now (tests). */
-  static boolean currentThreadIdle() {
-    int[] depth = IDLE_LOCK_DEPTH.get();
-    return depth != null && depth[0] == 0;
-  }
-
   private static boolean setPolicy(int policy) {
     try {
       return (int) SCHED_SETSCHEDULER.invokeExact(0, policy, IDLE_PARAM) == 0;

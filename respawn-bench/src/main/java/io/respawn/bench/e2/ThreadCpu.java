@@ -23,6 +23,13 @@ import java.util.TreeMap;
  * hundred small files every 100 ms costs the machine a little CPU, so {@code bench e2} samples
  * only with {@code --thread-cpu}.
  *
+ * <p>It also reads the machine's <em>steal</em> time ({@code /proc/stat}, summed over CPUs): time
+ * the hypervisor ran something else while this virtual machine's CPUs had work, reported as the
+ * thread {@code steal} of the process {@code machine} (run_ms the stolen time, in the kernel's
+ * 10 ms ticks). A stall of every thread of every process at once shows there as the host's, not
+ * ours (twenty-fifth session: every thread's runs grew from microseconds to milliseconds for ~50
+ * ms late in a copy).
+ *
  * <p>Rows ({@code e2-threads.csv}): {@code mode,rep,t_ms,process,thread,run_ms,wait_ms}, t_ms
  * the end of the period relative to the kill; thread names as the kernel keeps them (15
  * characters), several threads of one name summed.
@@ -74,6 +81,13 @@ final class ThreadCpu implements AutoCloseable {
 
   private void sampleOnce(long atNanos) {
     Map<String, long[]> byName = new TreeMap<>();
+    long steal = stealTicks(Path.of("/proc/stat"));
+    if (steal >= 0) {
+      long[] before = last.put("machine/steal", new long[] {steal});
+      if (before != null) {
+        byName.put("machine,steal", new long[] {(steal - before[0]) * NANOS_PER_TICK, 0});
+      }
+    }
     for (Map.Entry<String, Long> p : pids.entrySet()) {
       Path tasks = Path.of("/proc", Long.toString(p.getValue()), "task");
       try (var dir = Files.newDirectoryStream(tasks)) {
@@ -114,6 +128,27 @@ final class ThreadCpu implements AutoCloseable {
         }
       });
     }
+  }
+
+  /** Linux's {@code USER_HZ}: /proc/stat counts in hundredths of a second. */
+  static final long NANOS_PER_TICK = 10_000_000L;
+
+  /** The machine's steal time in ticks (the 8th number of /proc/stat's "cpu" line), or -1. */
+  static long stealTicks(Path procStat) {
+    try (var lines = Files.lines(procStat)) {
+      return lines.findFirst().map(ThreadCpu::stealTicks).orElse(-1L);
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /** The steal ticks of a /proc/stat "cpu" line, or -1 if it has none. */
+  static long stealTicks(String cpuLine) {
+    String[] f = cpuLine.trim().split("\\s+");
+    if (f.length < 9 || !f[0].equals("cpu")) {
+      return -1;
+    }
+    return Long.parseLong(f[8]);
   }
 
   /** {run ns, wait ns} of one task, or null if it is gone. */

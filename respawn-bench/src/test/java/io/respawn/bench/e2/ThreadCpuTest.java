@@ -53,4 +53,13 @@ class ThreadCpuTest {
     assertThat(rows).noneMatch(r -> r.contains(",cpu-sleeper,"));
     assertThat(rows.getFirst()).startsWith("online,1,");
   }
+
+  @Test
+  void theMachinesStealIsTheEighthNumberOfTheCpuLine() {
+    assertThat(ThreadCpu.stealTicks("cpu  2350976 385927 871048 3281636 144800 0 201796 2392 0 0"))
+        .isEqualTo(2392);
+    assertThat(ThreadCpu.stealTicks("cpu0 995859 121460 329110 1576352 27241 0 78617 967 0 0"))
+        .as("a single CPU's line is not the machine's").isEqualTo(-1);
+    assertThat(ThreadCpu.stealTicks("cpu 1 2 3")).as("too short").isEqualTo(-1);
+  }
 }

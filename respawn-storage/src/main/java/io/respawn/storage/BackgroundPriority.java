@@ -72,8 +72,6 @@ public final class BackgroundPriority {
    */
   private static final MemorySegment IDLE_PARAM = Arena.global().allocate(ValueLayout.JAVA_INT);
 
-  private BackgroundPriority() {}
-
   /** Linux's {@code SCHED_OTHER} (normal) scheduling policy. */
   private static final int SCHED_OTHER = 0;
   /**
@@ -83,6 +81,8 @@ public final class BackgroundPriority {
   private static final ThreadLocal<int[]> IDLE_LOCK_DEPTH = new ThreadLocal<>();
   /** Whether a thread of this process may leave {@code SCHED_IDLE} again; null until probed. */
   private static volatile Boolean idleReversible;
+
+  private BackgroundPriority() {}
 
   /**
    * Runs the calling thread under Linux's {@code SCHED_IDLE} policy, for bulk work whose pace

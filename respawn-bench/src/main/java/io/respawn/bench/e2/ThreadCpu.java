@@ -46,6 +46,8 @@ final class ThreadCpu implements AutoCloseable {
   private final Thread thread;
   private final List<Sample> samples = new ArrayList<>();
   private final Map<String, long[]> last = new HashMap<>();
+  /** The machine's steal ticks at the last pass, -1 before the first (or where unreadable). */
+  private long lastStealTicks = -1;
   /** Each task's "process,thread name", read once (a thread's name rarely changes). */
   private final Map<String, String> names = new HashMap<>();
   private volatile boolean running = true;
@@ -82,12 +84,10 @@ final class ThreadCpu implements AutoCloseable {
   private void sampleOnce(long atNanos) {
     Map<String, long[]> byName = new TreeMap<>();
     long steal = stealTicks(Path.of("/proc/stat"));
-    if (steal >= 0) {
-      long[] before = last.put("machine/steal", new long[] {steal});
-      if (before != null) {
-        byName.put("machine,steal", new long[] {(steal - before[0]) * NANOS_PER_TICK, 0});
-      }
+    if (steal >= 0 && lastStealTicks >= 0) {
+      byName.put("machine,steal", new long[] {(steal - lastStealTicks) * NANOS_PER_TICK, 0});
     }
+    lastStealTicks = steal;
     for (Map.Entry<String, Long> p : pids.entrySet()) {
       Path tasks = Path.of("/proc", Long.toString(p.getValue()), "task");
       try (var dir = Files.newDirectoryStream(tasks)) {

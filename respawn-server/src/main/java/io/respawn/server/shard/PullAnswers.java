@@ -206,9 +206,6 @@ final class PullAnswers implements AutoCloseable {
     // A BatchPull stream yields to everyone, but holds the store's lock at normal priority
     // (CeilingLock); where this process may not leave SCHED_IDLE again it runs at nice 10.
     BackgroundPriority.idleCurrentThread();
-    log.debug("pull answers run {}", BackgroundPriority.idleReversible()
-        ? "under SCHED_IDLE, at normal priority while they hold the backup's lock"
-        : "at nice " + BackgroundPriority.NICE + " (this process may not leave SCHED_IDLE)");
     while (running) {
       try {
         if (!stepBackground(System.nanoTime())) {

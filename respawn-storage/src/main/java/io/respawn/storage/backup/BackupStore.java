@@ -1,5 +1,6 @@
 package io.respawn.storage.backup;
 
+import io.respawn.storage.CeilingLock;
 import io.respawn.storage.Disk;
 import io.respawn.storage.FileChannelDisk;
 import io.respawn.storage.Mutation;
@@ -53,9 +54,10 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Threads: any number of callers; one state lock ({@link #lock}) guards the index, the
  * buffer's positions and the segment lists, held for memory work only — disk I/O and forces run
- * outside it. It is a {@link io.respawn.storage.CeilingLock}: a BatchPull stream under {@code
- * SCHED_IDLE} holds it at normal priority, so the event loop and the priority pulls never wait
- * for a holder the scheduler has set aside. The store owns the {@link Disk} and the {@link PersistentRegion} it is opened on.
+ * outside it. It is a {@link CeilingLock}: a BatchPull stream under {@code SCHED_IDLE} holds it
+ * at normal priority, so the event loop and the priority pulls never wait for a holder the
+ * scheduler has set aside. The store owns the {@link Disk} and the {@link PersistentRegion} it is
+ * opened on.
  */
 public final class BackupStore implements AutoCloseable {
   /** Name of the persistent buffer file in the data directory. */
@@ -71,7 +73,7 @@ public final class BackupStore implements AutoCloseable {
   /** The direct reads, or null when pulls read through {@link #disk}. */
   private final DirectReads directReads;
   final PersistentRegion region;
-  final ReentrantLock lock = new io.respawn.storage.CeilingLock();
+  final ReentrantLock lock = new CeilingLock();
   /** Signalled when ring space is released or GC goes idle. */
   final Condition roomFreed = lock.newCondition();
   /** Signalled when writeback has work: a block is waiting, or someone waits for durability. */

@@ -287,8 +287,8 @@ final class WritebackAgent implements Runnable {
       store.lock.unlock();
     }
     store.markDurable(toSeq);
-    // The released ring pages go to the device now, a pass's worth at a time, not in the
-    // kernel's burst 30 s later (PersistentBuffer#startWritingReleased).
+    // The released ring pages go to the device now, a MiB at a time, not in the kernel's burst
+    // 30 s later (PersistentBuffer#startWritingReleased).
     buffer.startWritingReleased(to);
     passes++;
     bytes += written;

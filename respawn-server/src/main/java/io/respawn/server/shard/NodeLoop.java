@@ -256,7 +256,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       recovery.reportWarmUpsTo(this.runtime::onWarmUpDone);
     }
     this.answers = stateMachine.store() instanceof io.respawn.storage.backup.BackupKvStore b
-        ? new PullAnswers(self, b.backup(), transport::sendPull, this::staysMember) : null;
+        ? new PullAnswers(self, b.backup(), transport::sendPull, this::staysMember, true) : null;
     this.replicaWaits = new ReplicaWaits(self);
     // A backup answers pulls on its own thread, not behind the log entries this loop applies.
     transport.pullInbox(m -> {

@@ -8,6 +8,7 @@ import io.respawn.server.peer.ValuePull.PullKeysReply;
 import io.respawn.server.peer.ValuePull.PullMessage;
 import io.respawn.server.peer.ValuePull.PulledValue;
 import io.respawn.storage.BackgroundPriority;
+import io.respawn.storage.ForegroundPriority;
 import io.respawn.storage.StorageException;
 import io.respawn.storage.backup.BackupEntry;
 import io.respawn.storage.backup.BackupStore;
@@ -96,6 +97,8 @@ final class PullAnswers implements AutoCloseable {
   /** Answer priority pulls once {@link #start}ed (before that, {@link #step} does). */
   private final Thread[] priorityThreads = new Thread[PRIORITY_READERS];
   private volatile boolean started;
+  /** Whether the priority-pull threads ask for the real-time policy. */
+  private final boolean realtimeReaders;
   private volatile boolean running = true;
   /** Scans under way, by asking member. Answering thread only. */
   private final Map<NodeId, Scan> scans = new HashMap<>();
@@ -129,12 +132,18 @@ final class PullAnswers implements AutoCloseable {
   }
 
   PullAnswers(NodeId self, BackupStore store, Consumer<PullMessage> send) {
-    this(self, store, send, id -> true);
+    this(self, store, send, id -> true, false);
   }
 
+  /**
+   * With {@code realtimeReaders} the priority-pull threads run under the real-time policy where
+   * this process may ({@link ForegroundPriority}): a command on the new primary waits for every
+   * step of its pull, and each step on a busy machine otherwise waits for a CPU first.
+   */
   PullAnswers(NodeId self, BackupStore store, Consumer<PullMessage> send,
-      java.util.function.Predicate<NodeId> mayBatchPull) {
+      java.util.function.Predicate<NodeId> mayBatchPull, boolean realtimeReaders) {
     this.self = self;
+    this.realtimeReaders = realtimeReaders;
     this.store = store;
     this.send = send;
     this.mayBatchPull = mayBatchPull;
@@ -187,6 +196,9 @@ final class PullAnswers implements AutoCloseable {
   }
 
   private void runPriority() {
+    if (realtimeReaders) {
+      ForegroundPriority.realtimeCurrentThread(); // else it answers at normal priority
+    }
     while (running) {
       try {
         PullKeys p = priority.poll(IDLE_PARK_NANOS, TimeUnit.NANOSECONDS);

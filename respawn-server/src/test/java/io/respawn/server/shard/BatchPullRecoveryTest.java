@@ -279,7 +279,7 @@ class BatchPullRecoveryTest {
     java.util.Set<NodeId> removing = new java.util.HashSet<>();
     answers.close();
     answers = new PullAnswers(BACKUP, store.backup(), toPrimary::add,
-        id -> !removing.contains(id));
+        id -> !removing.contains(id), false);
     answers.offer(new BatchPull(leaving, BACKUP, 1, 3, BatchPullCursor.START, 1, 4096));
     answers.step(0);
     assertThat(answers.scanning(leaving)).as("not removed yet: answered").isTrue();

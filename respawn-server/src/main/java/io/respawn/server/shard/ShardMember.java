@@ -87,6 +87,8 @@ public final class ShardMember implements AutoCloseable {
    */
   static final boolean SHARED_LOOP =
       Boolean.parseBoolean(System.getProperty("respawn.sharedLoop", "true"));
+  /** Experiment: the shared loop under the real-time policy ({@code -Drespawn.realtimeLoop}). */
+  static final boolean REALTIME_LOOP = Boolean.getBoolean("respawn.realtimeLoop");
 
   private final ShardConfig config;
   private final DataDirLock lock;
@@ -244,7 +246,9 @@ public final class ShardMember implements AutoCloseable {
       io.netty.channel.EventLoopGroup shared = SHARED_LOOP ? RespawnServer.newIoGroup(1) : null;
       if (shared != null) {
         opened.add(() -> shutDown(shared));
-        realtimeLoop(RespawnServer.commandThread(shared));
+        if (REALTIME_LOOP) {
+          realtimeLoop(RespawnServer.commandThread(shared));
+        }
         transport.start(RespawnServer.commandThread(shared));
       } else {
         transport.start();

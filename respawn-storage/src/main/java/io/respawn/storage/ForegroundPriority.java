@@ -8,33 +8,45 @@ import java.lang.invoke.MethodHandle;
 
 /**
  * Runs a thread that clients wait on at every step, and that sleeps between short bursts of work,
- * ahead of every thread of normal priority: Linux's {@code SCHED_FIFO} at its lowest real-time
- * priority ({@value #PRIORITY}). For a shard member's event loop (its clients, its node loop and
- * its peer links share it) and a backup's priority-pull readers; for nothing that computes in bulk.
+ * ahead of every thread of normal priority while it matters: Linux's {@code SCHED_FIFO} at its
+ * lowest real-time priority ({@value #PRIORITY}). For a backup's priority-pull readers, and for a
+ * member's event loop while it takes part in a recovery (shard/LoopPriority); for nothing that
+ * computes in bulk.
  *
  * <p>Why: on a small machine a woken thread of normal priority waits for a CPU until the thread
- * on it has used up its time slice (milliseconds), and a command crosses several such wake-ups
- * (client, new primary, backup's event loop, its page reader, the event loop again, new primary,
- * client). Measured in E2 at 2 GiB on the development VM (2 cores, twenty-sixth session) with the
- * members' event loops and the backup's priority-pull readers moved to this policy from outside
- * ({@code chrt -f 1}), against the runs before: priority pulls p99 1.4 ms instead of 3.9 ms, and
- * of the 100 ms windows from 3 s after the kill to the copy's end 21 instead of 119-134 had an
- * operation over 3 ms, 3 instead of 10-16 one over 6 ms. A woken real-time thread takes a CPU
- * from a thread of normal priority at once; the kernel reserves 5 % of every second for the
- * others ({@code sched_rt_runtime_us}), so a loop that never slept would slow the machine, not
- * stop it.
+ * on it has used up its time slice (milliseconds), and a command that needs a value from a backup
+ * crosses several such wake-ups (the new primary's event loop, the backup's event loop, its page
+ * reader, the backup's event loop again, the new primary's). Measured in E2 at 2 GiB on the
+ * development VM (2 cores, twenty-sixth session), one run each: with every member's event loop
+ * and the backup's readers under this policy (moved there from outside, {@code chrt -f 1}, and
+ * then by this class), priority pulls had a p99 of 1.4 ms, against 3.6 ms with neither and 2.9
+ * ms with the readers alone; of the 100 ms windows from 3 s after the kill to the copy's end 15 %
+ * had an operation over 3 ms, against 69 % and 60 % (a nice value of -10 for the loops instead:
+ * 64 %, no better). A woken real-time thread takes a CPU from a thread of normal priority at once.
+ *
+ * <p>Not for an event loop all the time: it then preempts the clients at every wake-up, and a
+ * shard's throughput under E1's closed-loop write-only load (8 clients, 2 cores) fell from 35.8k
+ * to 22.1k ORDERED writes a second (28.0k with the loops' 20 us spin off) and DURABLE from 13.2k to
+ * 6.8k. The kernel reserves 5 % of every second for threads of normal priority ({@code
+ * sched_rt_runtime_us}), so a real-time thread that never slept would slow the machine, not stop
+ * it.
  *
  * <p>Only with {@code CAP_SYS_NICE} (root) or an {@code RLIMIT_RTPRIO} of at least {@value
  * #PRIORITY} ({@code ulimit -r 1}, systemd's {@code LimitRTPRIO=1}); elsewhere, or with {@code
- * -Drespawn.realtimeLoops=false}, the thread keeps its normal priority. Threads such a thread
- * creates start with the normal policy ({@code SCHED_RESET_ON_FORK}), not the real-time one.
+ * -Drespawn.realtimeRecovery=false}, threads keep their normal priority. Threads a real-time
+ * thread creates start with the normal policy ({@code SCHED_RESET_ON_FORK}), not the real-time
+ * one.
  */
 public final class ForegroundPriority {
   /** The real-time priority used: the lowest, so any real-time thread of the system comes first. */
   public static final int PRIORITY = 1;
-  /** Whether {@link #realtimeCurrentThread} changes anything ({@code -Drespawn.realtimeLoops}). */
+  /**
+   * Whether {@link #realtimeCurrentThread} changes anything ({@code -Drespawn.realtimeRecovery}).
+   */
   public static final boolean ENABLED =
-      Boolean.parseBoolean(System.getProperty("respawn.realtimeLoops", "true"));
+      Boolean.parseBoolean(System.getProperty("respawn.realtimeRecovery", "true"));
+  /** Linux's {@code SCHED_OTHER} (normal) policy. */
+  private static final int SCHED_OTHER = 0;
   /** Linux's {@code SCHED_FIFO} policy. */
   private static final int SCHED_FIFO = 1;
   /** Or'ed into a policy: threads created by this one do not inherit it. */
@@ -44,13 +56,15 @@ public final class ForegroundPriority {
       "sched_setscheduler", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
           ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
   /** {@code struct sched_param} holding {@link #PRIORITY}; never written after this. */
-  private static final MemorySegment PARAM = param();
+  private static final MemorySegment PARAM = param(PRIORITY);
+  /** {@code struct sched_param} holding 0, the only priority of the normal policy. */
+  private static final MemorySegment NORMAL_PARAM = param(0);
 
   private ForegroundPriority() {}
 
-  private static MemorySegment param() {
+  private static MemorySegment param(int priority) {
     MemorySegment p = Arena.global().allocate(ValueLayout.JAVA_INT);
-    p.set(ValueLayout.JAVA_INT, 0, PRIORITY);
+    p.set(ValueLayout.JAVA_INT, 0, priority);
     return p;
   }
 
@@ -65,6 +79,21 @@ public final class ForegroundPriority {
     try {
       return (int) SCHED_SETSCHEDULER.invokeExact(0, SCHED_FIFO | SCHED_RESET_ON_FORK, PARAM)
           == 0;
+    } catch (Throwable e) {
+      return false;
+    }
+  }
+
+  /**
+   * Returns the calling thread to the normal policy (what {@link #realtimeCurrentThread} undoes;
+   * any thread may always lower its own priority); returns whether it did.
+   */
+  public static boolean normalCurrentThread() {
+    if (SCHED_SETSCHEDULER == null) {
+      return false;
+    }
+    try {
+      return (int) SCHED_SETSCHEDULER.invokeExact(0, SCHED_OTHER, NORMAL_PARAM) == 0;
     } catch (Throwable e) {
       return false;
     }

@@ -119,6 +119,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private final ValueRecovery recovery;
   /** A backup member's answers to pulls, on their own thread; null on other members. */
   private final PullAnswers answers;
+  /** This loop's scheduling policy: real-time while the member takes part in a recovery. */
+  private final LoopPriority loopPriority;
   /** The configuration the shard is moving to, as of the last pass (null before it). */
   private volatile Membership staying;
   private final ConcurrentLinkedQueue<Object> inbox = new ConcurrentLinkedQueue<>();
@@ -257,6 +259,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     }
     this.answers = stateMachine.store() instanceof io.respawn.storage.backup.BackupKvStore b
         ? new PullAnswers(self, b.backup(), transport::sendPull, this::staysMember, true) : null;
+    this.loopPriority = new LoopPriority(self.toString());
     this.replicaWaits = new ReplicaWaits(self);
     // A backup answers pulls on its own thread, not behind the log entries this loop applies.
     transport.pullInbox(m -> {
@@ -533,6 +536,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     maybeGiveBack(now);
     recovery.followSuspicion(runtime.replica(), now); // proactive recovery at suspicion
     recovery.tick(now);
+    loopPriority.follow(recovery.pulling()
+        || (answers != null && answers.answeredSince(now - LoopPriority.LINGER_NANOS)));
     if (popularity != null) {
       popularity.tick(runtime.replica(), recovery.active(), now);
     }
@@ -581,11 +586,13 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /**
    * INFO fields of value recovery (mode, phase, keys and bytes pulled, BatchPull and priority
-   * pulls) and, on a backup, of the pulls it answered.
+   * pulls), whether the event loop runs real-time now ({@link LoopPriority}) and, on a backup,
+   * of the pulls it answered.
    */
   public java.util.Map<String, Object> recoveryInfo() {
     java.util.Map<String, Object> m = recovery.info();
     m.put("respawn_recovery_chunks_awaited_memory", chunkWaitsForMemory.get());
+    m.put("respawn_recovery_loop_realtime", loopPriority.realtime() ? 1 : 0);
     if (answers != null) {
       m.putAll(answers.info());
     }

@@ -106,6 +106,8 @@ final class PullAnswers implements AutoCloseable {
   private final AtomicLong priorityAnswered = new AtomicLong();
   private final AtomicLong chunksSent = new AtomicLong();
   private final AtomicLong scansStarted = new AtomicLong();
+  /** When this last answered a pull of any kind ({@link System#nanoTime}); 0: never. */
+  private volatile long answeredAtNanos;
 
   /** A scan: the asker's term, and when it last asked. */
   private static final class Scan {
@@ -175,6 +177,15 @@ final class PullAnswers implements AutoCloseable {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Whether this answered a pull (priority, point or BatchPull chunk) at or after {@code
+   * sinceNanos} ({@link System#nanoTime}): a recovery is drawing on this backup. Any thread.
+   */
+  boolean answeredSince(long sinceNanos) {
+    long at = answeredAtNanos;
+    return at != 0 && at - sinceNanos >= 0;
   }
 
   /** Keys this member sent values (or "absent") for. */
@@ -279,6 +290,7 @@ final class PullAnswers implements AutoCloseable {
       values.add(new PulledValue(key, value != null, e == null ? 0 : e.expiresAtMillis(), value));
     }
     keysAnswered.addAndGet(values.size());
+    answeredAtNanos = System.nanoTime();
     return new PullKeysReply(self, pull.from(), pull.requestId(), applied, values);
   }
 
@@ -326,6 +338,7 @@ final class PullAnswers implements AutoCloseable {
     asked.addAll(neighbours);
     keysAnswered.addAndGet(asked.size());
     priorityAnswered.incrementAndGet();
+    answeredAtNanos = System.nanoTime();
     return new PullKeysReply(self, pull.from(), pull.requestId(), applied, asked);
   }
 
@@ -399,6 +412,7 @@ final class PullAnswers implements AutoCloseable {
         chunk.next(), last, clearIndex, values));
     keysAnswered.addAndGet(values.size());
     chunksSent.incrementAndGet();
+    answeredAtNanos = System.nanoTime();
     scan.heardAtNanos = nowNanos;
     if (done) {
       endScan(c.request.from(), "done");

@@ -22,7 +22,6 @@ import io.respawn.server.shard.ShardConfig.MemberAddress;
 import io.respawn.server.shard.ShardView.MemberView;
 import io.respawn.storage.Durability;
 import io.respawn.storage.FileChannelDisk;
-import io.respawn.storage.ForegroundPriority;
 import io.respawn.storage.KvStore;
 import io.respawn.storage.MemoryKvStore;
 import io.respawn.storage.StorageConfig;
@@ -87,8 +86,6 @@ public final class ShardMember implements AutoCloseable {
    */
   static final boolean SHARED_LOOP =
       Boolean.parseBoolean(System.getProperty("respawn.sharedLoop", "true"));
-  /** Experiment: the shared loop under the real-time policy ({@code -Drespawn.realtimeLoop}). */
-  static final boolean REALTIME_LOOP = Boolean.getBoolean("respawn.realtimeLoop");
 
   private final ShardConfig config;
   private final DataDirLock lock;
@@ -246,9 +243,6 @@ public final class ShardMember implements AutoCloseable {
       io.netty.channel.EventLoopGroup shared = SHARED_LOOP ? RespawnServer.newIoGroup(1) : null;
       if (shared != null) {
         opened.add(() -> shutDown(shared));
-        if (REALTIME_LOOP) {
-          realtimeLoop(RespawnServer.commandThread(shared));
-        }
         transport.start(RespawnServer.commandThread(shared));
       } else {
         transport.start();
@@ -327,28 +321,6 @@ public final class ShardMember implements AutoCloseable {
       }
       lock.close();
       throw e;
-    }
-  }
-
-  /**
-   * Puts the member's event loop under the real-time policy where this process may ({@link
-   * ForegroundPriority}): every command, every message between members and every step of a
-   * recovery waits for that thread, so it should never wait for a CPU behind bulk work. Logs which
-   * it got.
-   */
-  private static void realtimeLoop(io.netty.channel.EventLoop loop) throws InterruptedException {
-    boolean realtime;
-    try {
-      realtime = loop.submit(ForegroundPriority::realtimeCurrentThread).get();
-    } catch (java.util.concurrent.ExecutionException e) {
-      realtime = false; // it catches everything; nothing changed
-    }
-    if (realtime) {
-      log.info("event loop runs under SCHED_FIFO, priority {} (-Drespawn.realtimeLoops=false "
-          + "turns it off)", ForegroundPriority.PRIORITY);
-    } else if (ForegroundPriority.ENABLED) {
-      log.info("event loop runs at normal priority: the real-time policy needs CAP_SYS_NICE or "
-          + "ulimit -r {} (docs/operations.md)", ForegroundPriority.PRIORITY);
     }
   }
 

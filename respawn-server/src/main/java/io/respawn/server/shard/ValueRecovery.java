@@ -398,6 +398,14 @@ final class ValueRecovery {
     return leading && stateMachine.unknownKeyCount() > 0;
   }
 
+  /**
+   * True while this member pulls values: it leads and holds keys without values ({@link
+   * #active}), or it warms up for a suspected leader (proactive recovery).
+   */
+  boolean pulling() {
+    return active() || warmEpisode != 0;
+  }
+
   /** True while this member must not serve: offline recovery under way. */
   boolean holdsServing() {
     return mode == RecoveryMode.OFFLINE && active();

@@ -774,9 +774,9 @@ final class ValueRecovery {
    * way across passes, so a command that arrives meanwhile waits for one slice (~0.1 ms), not a
    * whole chunk (~500 values, ~1 ms): the loop serves clients too. Safe because a value's
    * install is checked against what is known here when it is installed (a key written or
-   * emptied since it was read stays as it is), as it is for a chunk that arrives late. If this
-   * member stops leading part-way, the rest of the chunk is dropped (a new leadership asks for
-   * its keys again). Node loop thread.
+   * emptied since it was read stays as it is), as it is for a chunk that arrives late; a chunk
+   * begun under an earlier leadership starts again from its first value (installing one twice
+   * changes nothing). Node loop thread.
    */
   boolean installSlice(BatchPullReply reply, long nowNanos, long budgetNanos) {
     if (reply != slicing) {

@@ -80,13 +80,12 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   static final long OUTBOUND_HOLD_NANOS_MAX = 200_000L;
   /**
-   * A pass installs BatchPull chunks for this long at most (at least one slice of {@link
-   * ValueRecovery#SLICE_VALUES} values), part-way through a chunk if need be, and the next pass
-   * is queued behind the event loop's other work: this member's clients are served on the same
-   * loop, so a command waits for at most about one slice's install (~0.1 ms), not a whole chunk's
-   * (~500 values, ~1 ms; twenty-sixth session) nor every chunk that arrived meanwhile.
+   * A pass that has run this long ends after the BatchPull chunk it just installed, and the
+   * next pass is queued behind the event loop's other work: this member's clients are served on
+   * the same loop, so a command waits for at most about one chunk's install (a few hundred
+   * values, ~1 ms), not for every chunk that arrived meanwhile.
    */
-  static final long PASS_INSTALL_NANOS_MAX = 100_000L;
+  static final long PASS_AFTER_CHUNK_NANOS_MAX = 250_000L;
   /**
    * Whether the runtime's messages of a pass go out together, redundant acknowledgements dropped
    * ({@link OutboundBatch}); {@code -Drespawn.outboundBatch=false} sends each at once (for
@@ -140,8 +139,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    * then ({@link ValueRecovery}).
    */
   private final ConcurrentLinkedQueue<BatchPullReply> chunkInbox = new ConcurrentLinkedQueue<>();
-  /** The head of {@link #chunkInbox} once its install has begun (not asked about memory again). */
-  private BatchPullReply chunkBegun;
   /**
    * The first chunk in {@link #chunkInbox} waits for memory made in the background: the pass does
    * not queue another for it (the next tick's does). Node loop thread.
@@ -442,10 +439,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   }
 
   /**
-   * Installs BatchPull chunks, after the pass's other input went out: one slice at least
-   * ({@link ValueRecovery#installSlice}), more while the pass is under {@link
-   * #PASS_INSTALL_NANOS_MAX}; the rest, of this chunk too, wait for the next pass, queued behind
-   * the loop's I/O. A chunk whose values would need fresh memory made on this
+   * Installs BatchPull chunks, after the pass's other input went out: one at least, more while
+   * the pass is under {@link #PASS_AFTER_CHUNK_NANOS_MAX}; the rest wait for the next pass,
+   * queued behind the loop's I/O. A chunk whose values would need fresh memory made on this
    * thread waits instead ({@link ValueRecovery#memoryReadyFor}), with those behind it, for the
    * next tick's pass ({@link #chunksAwaitMemory}): the store makes it in the background meanwhile.
    */
@@ -453,19 +449,14 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     chunksAwaitMemory = false;
     BatchPullReply chunk;
     while ((chunk = chunkInbox.peek()) != null) {
-      if (chunk != chunkBegun && !recovery.memoryReadyFor(chunk)) {
+      if (!recovery.memoryReadyFor(chunk)) {
         chunksAwaitMemory = true;
         chunkWaitsForMemory.incrementAndGet();
         return;
       }
-      long budget = PASS_INSTALL_NANOS_MAX - (System.nanoTime() - now);
-      if (!recovery.installSlice(chunk, now, Math.max(0, budget))) {
-        chunkBegun = chunk; // the rest in the next pass, after the loop's I/O
-        return;
-      }
-      chunkBegun = null;
       chunkInbox.poll();
-      if (System.nanoTime() - now >= PASS_INSTALL_NANOS_MAX) {
+      recovery.onBatchReply(chunk, now);
+      if (System.nanoTime() - now >= PASS_AFTER_CHUNK_NANOS_MAX) {
         return;
       }
     }

@@ -173,16 +173,6 @@ final class ValueRecovery {
   private long batchNextSendAtNanos;
   /** Online: the background copy's rate, from the priority-pull latency. */
   private final CopyPace pace = new CopyPace();
-  /** Values of a BatchPull chunk installed at a time ({@link #installSlice}): ~0.1 ms here. */
-  static final int SLICE_VALUES = 48;
-  /** The chunk {@link #installSlice} is part-way through, or null. */
-  private BatchPullReply slicing;
-  /** How many of its values were tried so far, how many of them installed, and in what time. */
-  private int slicedValues;
-  private int slicedInstalled;
-  private long slicedInstallNanos;
-  /** The pass its first slice was installed in ({@code nowNanos}). */
-  private long slicedArrivedNanos;
 
   // ---- proactive recovery: a witness that suspects its leader pulls the hot set (staged) ----
   /** The suspicion episode being warmed up for, or 0. */
@@ -762,80 +752,38 @@ final class ValueRecovery {
 
   /** A chunk of the BatchPull scan. Node loop thread. */
   void onBatchReply(BatchPullReply reply, long nowNanos) {
-    boolean done = installSlice(reply, nowNanos, Long.MAX_VALUE);
-    assert done : "a chunk installed without a time budget is done";
-  }
-
-  /**
-   * Installs {@code reply}'s values from where the last call for it stopped, {@link
-   * #SLICE_VALUES} at a time, until they are all in or this call has taken {@code budgetNanos}
-   * by {@link #clock} (at least one slice per call); returns whether the chunk is done (its
-   * bookkeeping, as {@link #onBatchReply}'s, then done too). The node loop installs a chunk this
-   * way across passes, so a command that arrives meanwhile waits for one slice (~0.1 ms), not a
-   * whole chunk (~500 values, ~1 ms): the loop serves clients too. Safe because a value's
-   * install is checked against what is known here when it is installed (a key written or
-   * emptied since it was read stays as it is), as it is for a chunk that arrives late; a chunk
-   * begun under an earlier leadership starts again from its first value (installing one twice
-   * changes nothing). Node loop thread.
-   */
-  boolean installSlice(BatchPullReply reply, long nowNanos, long budgetNanos) {
-    if (reply != slicing) {
-      if (!leading) {
-        onWarmUpReply(reply, nowNanos);
-        return true;
-      }
-      batchChunks++;
-      installStagedIfVouched(reply);
-      slicing = reply;
-      slicedArrivedNanos = nowNanos;
-      slicedValues = 0;
-      slicedInstalled = 0;
-      slicedInstallNanos = 0;
-    } else if (!leading) {
-      slicing = null; // led no longer: the rest of the chunk is not installed
-      return true;
+    if (!leading) {
+      onWarmUpReply(reply, nowNanos);
+      return;
     }
+    batchChunks++;
+    installStagedIfVouched(reply);
     LongSupplier now = clock; // the install's cost on this loop, in real time (tests: theirs)
-    List<PulledValue> values = reply.values();
-    long callStartNanos = now.getAsLong();
-    do {
-      long startNanos = now.getAsLong();
-      int end = Math.min(values.size(), slicedValues + SLICE_VALUES);
-      slicedInstalled += install(reply.appliedIndex(), values.subList(slicedValues, end));
-      slicedValues = end;
-      long endNanos = now.getAsLong();
-      slicedInstallNanos += endNanos - startNanos;
-      if (endNanos - callStartNanos >= budgetNanos && slicedValues < values.size()) {
-        return false;
-      }
-    } while (slicedValues < values.size());
-    slicing = null;
-    int installed = slicedInstalled;
+    long installStartNanos = now.getAsLong();
+    int installed = install(reply.appliedIndex(), reply.values());
     batchKeys += installed;
     if (mode == RecoveryMode.ONLINE && installed > 0) {
-      pace.onChunkInstall(slicedInstallNanos);
+      pace.onChunkInstall(now.getAsLong() - installStartNanos);
     }
     if (reply.requestId() != batchRequestId) {
-      return true; // answers a request given up on: its values are as good, its cursor is not
+      return; // an answer to a request given up on: its values are as good, its cursor is not
     }
-    long arrivedNanos = slicedArrivedNanos; // the pass it arrived in, not the one it ended in
-    batchHeardAtNanos = arrivedNanos;
+    batchHeardAtNanos = nowNanos;
     batchCursor = reply.next();
     lastReply = "BatchPull #" + reply.requestId() + " from " + reply.from() + ": applied "
         + reply.appliedIndex() + ", " + reply.values().size() + " records, " + installed
         + " installed, next " + reply.next();
     if ((reply.last() || reply.next().isDone()) && batchAskedBytes > 0) {
-      pace.onCopyService(batchAskedBytes, arrivedNanos - batchSentAtNanos);
+      pace.onCopyService(batchAskedBytes, nowNanos - batchSentAtNanos);
     }
     if (reply.next().isDone()) {
       batchRequestId = 0;
       background = Background.SWEEP; // the backup ended the scan itself
-      return true;
+      return;
     }
     if (reply.last()) {
       batchRequestId = 0; // the next request goes out at the end of this pass
     }
-    return true;
   }
 
   /**

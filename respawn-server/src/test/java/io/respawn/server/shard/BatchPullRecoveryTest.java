@@ -149,45 +149,6 @@ class BatchPullRecoveryTest {
   }
 
   /**
-   * The node loop installs a chunk a slice at a time, serving its clients between slices: each
-   * call installs one slice when its time budget is spent, the chunk's bookkeeping waits for the
-   * last one, and a write applied between two slices is not overwritten by the chunk's older
-   * value of its key.
-   */
-  @Test
-  void aChunkInstalledInSlicesKeepsAWriteAppliedBetweenTwoSlices() {
-    writeBoth(1, 500, 500);
-    ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
-        RecoveryMode.OFFLINE);
-    recovery.start(List.of(BACKUP), 2, 0);
-    recovery.tick(0);
-    answers.offer(toBackup.removeFirst());
-    while (answers.step(1)) {
-      // the backup reads every chunk now, at applied index 500
-    }
-    BatchPullReply chunk = toPrimary.stream().map(m -> (BatchPullReply) m)
-        .filter(r -> r.values().size() > 3 * ValueRecovery.SLICE_VALUES).findFirst().orElseThrow();
-    List<PulledValue> values = chunk.values(); // a hot-log chunk (the popular set's is empty)
-
-    assertThat(recovery.installSlice(chunk, 2, 0)).as("one slice, not the chunk").isFalse();
-    assertThat(witness.unknownKeyCount()).isEqualTo(500 - ValueRecovery.SLICE_VALUES);
-    assertThat(recovery.batchKeys()).as("counted when the chunk is done").isZero();
-
-    byte[] later = values.get(2 * ValueRecovery.SLICE_VALUES).key();
-    witness.apply(put(501, s(later), "newer")); // a client's SET, applied between two slices
-    int calls = 1;
-    while (!recovery.installSlice(chunk, 3, 0)) {
-      calls++;
-    }
-    calls++;
-    assertThat(calls).isEqualTo((values.size() + ValueRecovery.SLICE_VALUES - 1)
-        / ValueRecovery.SLICE_VALUES);
-    assertThat(s(witness.read(later).value().value())).as("the write stays").isEqualTo("newer");
-    assertThat(recovery.batchKeys()).isEqualTo(values.size() - 1);
-    assertThat(witness.unknownKeyCount()).isEqualTo(500 - values.size());
-  }
-
-  /**
    * A write the new primary applied (in witness form: an earlier term's entry its election
    * committed) after the backup read a chunk: the chunk's older value is not installed; the sweep
    * asks for the keys by name once the backup has it. No value of a chunk read before an entry

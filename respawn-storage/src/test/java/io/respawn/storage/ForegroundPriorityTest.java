@@ -9,8 +9,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A thread that asks for the real-time policy runs under SCHED_FIFO at the lowest priority where
- * the process may (and is unchanged where it may not); the threads it creates, and every other
- * thread, keep the normal policy.
+ * the process may (and is unchanged where it may not), knows it, and returns to the normal policy
+ * when it asks; the threads it creates, and every other thread, keep the normal policy.
  */
 class ForegroundPriorityTest {
   /** proc(5) field 40: real-time priority; 41: policy (0 normal, 1 SCHED_FIFO). */
@@ -27,8 +27,12 @@ class ForegroundPriorityTest {
     AtomicInteger policy = new AtomicInteger(-1);
     AtomicInteger priority = new AtomicInteger(-1);
     AtomicInteger childPolicy = new AtomicInteger(-1);
+    AtomicReference<Boolean> knownRealtime = new AtomicReference<>();
+    AtomicInteger policyAfter = new AtomicInteger(-1);
+    AtomicReference<Boolean> knownRealtimeAfter = new AtomicReference<>();
     Thread t = new Thread(() -> {
       did.set(ForegroundPriority.realtimeCurrentThread());
+      knownRealtime.set(ForegroundPriority.currentThreadRealtime());
       try {
         policy.set(BackgroundPriorityTest.statFieldOfCurrentThread(POLICY));
         priority.set(BackgroundPriorityTest.statFieldOfCurrentThread(RT_PRIORITY));
@@ -41,12 +45,18 @@ class ForegroundPriorityTest {
         });
         child.start();
         child.join();
+        ForegroundPriority.normalCurrentThread();
+        policyAfter.set(BackgroundPriorityTest.policyOfCurrentThread());
+        knownRealtimeAfter.set(ForegroundPriority.currentThreadRealtime());
       } catch (Exception e) {
         throw new IllegalStateException(e);
       }
     });
     t.start();
     t.join();
+    assertThat(knownRealtime.get()).as("known to the thread").isEqualTo(did.get());
+    assertThat(policyAfter.get()).as("back to normal").isEqualTo(0);
+    assertThat(knownRealtimeAfter.get()).isFalse();
     if (did.get()) {
       assertThat(policy.get()).as("SCHED_FIFO").isEqualTo(1);
       assertThat(priority.get()).as("real-time priority").isEqualTo(ForegroundPriority.PRIORITY);

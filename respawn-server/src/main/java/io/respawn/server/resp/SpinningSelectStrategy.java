@@ -6,6 +6,7 @@ import io.netty.util.IntSupplier;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.netty.util.internal.ThreadExecutorMap;
+import io.respawn.storage.ForegroundPriority;
 
 /**
  * An event-loop select strategy that polls (non-blocking) for up to {@code spinNanos} before the
@@ -13,7 +14,8 @@ import io.netty.util.internal.ThreadExecutorMap;
  * handed over with {@code --io-threads} &gt; 1, a DURABLE completion from the engine's flusher)
  * usually arrives within microseconds; catching it while still awake saves a wake-up and a
  * context switch. Runs on each event loop's own thread; 0 disables the spin (Netty's default
- * behaviour).
+ * behaviour), and so does a loop under the real-time policy ({@link
+ * ForegroundPriority#currentThreadRealtime}: a member's, while it takes part in a recovery).
  */
 public final class SpinningSelectStrategy implements SelectStrategy {
   private final long spinNanos;
@@ -33,8 +35,8 @@ public final class SpinningSelectStrategy implements SelectStrategy {
     if (hasTasks) {
       return selectSupplier.get();
     }
-    if (spinNanos <= 0) {
-      return SelectStrategy.SELECT;
+    if (spinNanos <= 0 || ForegroundPriority.currentThreadRealtime()) {
+      return SelectStrategy.SELECT; // a real-time loop wakes at once: polling only costs others
     }
     if (!loopLookedUp) {
       EventExecutor current = ThreadExecutorMap.currentExecutor();

@@ -26,7 +26,7 @@ final class LoopPriority {
   private final String member;
   /** Written by the loop, read by INFO from any thread. */
   private volatile boolean realtime;
-  /** Whether the policy was refused once (logged once; not asked again). */
+  /** Whether a change of policy was refused once (logged once; none is asked for again). */
   private boolean refused;
 
   LoopPriority(String member) {
@@ -51,10 +51,13 @@ final class LoopPriority {
               ForegroundPriority.PRIORITY);
         }
       }
-    } else {
-      ForegroundPriority.normalCurrentThread();
+    } else if (ForegroundPriority.normalCurrentThread()) {
       realtime = false;
       log.info("{}: event loop back at normal priority (no recovery under way)", member);
+    } else {
+      refused = true; // not asked again: the loop stays real-time, and INFO says so
+      log.warn("{}: event loop could not return to normal priority; it stays under SCHED_FIFO",
+          member);
     }
   }
 

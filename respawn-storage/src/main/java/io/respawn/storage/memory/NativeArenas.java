@@ -81,6 +81,12 @@ final class NativeArenas {
     final AtomicReference<Ready> ready = new AtomicReference<>();
     /** A block is being made ahead (at most one at a time). */
     final AtomicBoolean making = new AtomicBoolean();
+    /**
+     * The size of the block asked for next and not begun yet (0: none): a request made while
+     * another block is being made waits here and is begun when that one is done; the newest
+     * request wins.
+     */
+    final AtomicLong pendingSize = new AtomicLong();
     volatile boolean closed;
     final AtomicLong aheadTaken = new AtomicLong();
     /** The size of the last block the background thread could not make (no memory), else 0. */
@@ -151,11 +157,37 @@ final class NativeArenas {
     }
   }
 
-  /** Makes the next block of {@code size} on the background thread, unless one is under way. */
+  /**
+   * Makes the next block of {@code size} on the background thread: now, or once the block under
+   * way is done. A request used to be dropped when another block was under way: a large record
+   * table that asked for its larger successor while filling and then emptied fast lost its
+   * request for the smaller one, and its shrink made that table on the writer's thread (the
+   * event loop); a test caught it when the background thread was slow.
+   */
   private static void makeAhead(State s, long size) {
-    if (s.closed || !s.making.compareAndSet(false, true)) {
+    if (s.closed) {
       return;
     }
+    s.pendingSize.set(size);
+    beginPending(s);
+  }
+
+  /** Begins the pending block unless none is pending or another is under way. */
+  private static void beginPending(State s) {
+    while (s.pendingSize.get() != 0 && !s.closed && s.making.compareAndSet(false, true)) {
+      long size = s.pendingSize.getAndSet(0);
+      Ready r = s.ready.get();
+      if (size == 0 || (r != null && r.size() == size)) {
+        s.making.set(false); // begun by another caller meanwhile, or one of that size waits
+        continue;
+      }
+      begin(s, size);
+      return;
+    }
+  }
+
+  /** Makes a block of {@code size} on the background thread; {@code s.making} is set. */
+  private static void begin(State s, long size) {
     try {
       AHEAD.execute(() -> {
         try {
@@ -181,6 +213,7 @@ final class NativeArenas {
           }
         } finally {
           s.making.set(false);
+          beginPending(s); // a request that came while this one was made
         }
       });
     } catch (RejectedExecutionException e) {

@@ -53,6 +53,29 @@ class NativeArenasTest {
     arenas.closeAll();
   }
 
+  /**
+   * A block asked for while another is still being made is made after it, not dropped: a large
+   * record table that asked for its larger successor while filling, then emptied before that was
+   * made, must still get the smaller table its shrink takes (RecordTableTest waited for it in
+   * vain on a slow machine).
+   */
+  @Test
+  void aBlockAskedForWhileAnotherIsBeingMadeIsMadeAfterIt() throws Exception {
+    NativeArenas arenas = new NativeArenas(new Object(), 0);
+    long large = 256L << 20; // zeroing it takes tens of milliseconds
+    arenas.prepare(large);
+    arenas.prepare(SIZE); // almost surely while the large one is being made
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (!arenas.readyFor(SIZE) && System.nanoTime() < deadline) {
+      Thread.sleep(1);
+    }
+    assertThat(arenas.readyFor(SIZE)).as("the later request made within 10 s").isTrue();
+    MemorySegment block = arenas.allocate(SIZE);
+    assertThat(arenas.aheadTaken()).isEqualTo(1);
+    assertZeroed(block);
+    arenas.closeAll();
+  }
+
   @Test
   void aSizeAskedForTwiceGetsItsNextBlockMadeAheadAndZeroed() throws Exception {
     NativeArenas arenas = new NativeArenas(new Object(), 1 << 20);

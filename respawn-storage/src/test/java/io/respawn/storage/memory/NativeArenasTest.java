@@ -12,6 +12,11 @@ import org.junit.jupiter.api.Test;
  */
 class NativeArenasTest {
   private static final long SIZE = 64 << 10;
+  /**
+   * The arenas' owner, reachable for the whole test: an owner the collector finds unreachable has
+   * its blocks closed by the cleaner, under the test (a CI run read a closed block once).
+   */
+  private final Object owner = new Object();
 
   private static void awaitReady(NativeArenas arenas) throws InterruptedException {
     long deadline = System.nanoTime() + 10_000_000_000L;
@@ -40,7 +45,7 @@ class NativeArenasTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(AnonymousMemory.available()
         && java.nio.file.Files.exists(mode)
         && !java.nio.file.Files.readString(mode).strip().equals("1"));
-    NativeArenas arenas = new NativeArenas(new Object(), 0);
+    NativeArenas arenas = new NativeArenas(owner, 0);
     long huge = 1L << 40;
     arenas.prepare(huge);
     long deadline = System.nanoTime() + 10_000_000_000L;
@@ -61,7 +66,7 @@ class NativeArenasTest {
    */
   @Test
   void aBlockAskedForWhileAnotherIsBeingMadeIsMadeAfterIt() throws Exception {
-    NativeArenas arenas = new NativeArenas(new Object(), 0);
+    NativeArenas arenas = new NativeArenas(owner, 0);
     long large = 256L << 20; // zeroing it takes tens of milliseconds
     arenas.prepare(large);
     arenas.prepare(SIZE); // almost surely while the large one is being made
@@ -78,7 +83,7 @@ class NativeArenasTest {
 
   @Test
   void aSizeAskedForTwiceGetsItsNextBlockMadeAheadAndZeroed() throws Exception {
-    NativeArenas arenas = new NativeArenas(new Object(), 1 << 20);
+    NativeArenas arenas = new NativeArenas(owner, 1 << 20);
     MemorySegment first = arenas.allocate(SIZE);
     assertThat(arenas.aheadReady()).isFalse(); // once is a one-off
     first.fill((byte) 0x5A);
@@ -97,7 +102,7 @@ class NativeArenasTest {
 
   @Test
   void anotherSizeOrABlockOverTheBoundIsAllocatedInline() throws Exception {
-    NativeArenas arenas = new NativeArenas(new Object(), 1 << 20);
+    NativeArenas arenas = new NativeArenas(owner, 1 << 20);
     arenas.allocate(SIZE);
     arenas.allocate(SIZE);
     awaitReady(arenas);
@@ -115,7 +120,7 @@ class NativeArenasTest {
 
   @Test
   void closingTheOwnersBlocksClosesTheOneMadeAhead() throws Exception {
-    NativeArenas arenas = new NativeArenas(new Object(), 1 << 20);
+    NativeArenas arenas = new NativeArenas(owner, 1 << 20);
     arenas.allocate(SIZE);
     arenas.allocate(SIZE);
     awaitReady(arenas);
@@ -128,7 +133,7 @@ class NativeArenasTest {
 
   @Test
   void withoutABoundNothingIsMadeAhead() {
-    NativeArenas arenas = new NativeArenas(new Object());
+    NativeArenas arenas = new NativeArenas(owner);
     for (int i = 0; i < 4; i++) {
       arenas.allocate(SIZE);
     }

@@ -1,8 +1,6 @@
 package io.respawn.storage;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
@@ -62,15 +60,6 @@ public final class BackgroundPriority {
    */
   static final boolean IDLE_POLICY =
       Boolean.parseBoolean(System.getProperty("respawn.idleBackground", "true"));
-  /** Null where unavailable: such threads then get nice {@value #NICE} instead. */
-  private static final MethodHandle SCHED_SETSCHEDULER = LinuxCalls.function(
-      "sched_setscheduler", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-          ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-  /**
-   * {@code struct sched_param} with priority 0, the only one SCHED_IDLE and SCHED_OTHER take;
-   * never written.
-   */
-  private static final MemorySegment IDLE_PARAM = Arena.global().allocate(ValueLayout.JAVA_INT);
 
   /** Linux's {@code SCHED_OTHER} (normal) scheduling policy. */
   private static final int SCHED_OTHER = 0;
@@ -114,7 +103,7 @@ public final class BackgroundPriority {
    * must finish in bounded time (snapshot captures keep nice {@value #NICE}).
    */
   public static boolean idleCurrentThread() {
-    if (!IDLE_POLICY || SCHED_SETSCHEDULER == null || !idleReversible()) {
+    if (!IDLE_POLICY || !LinuxCalls.canSetScheduler() || !idleReversible()) {
       return lowerCurrentThread();
     }
     if (setPolicy(SCHED_IDLE)) {
@@ -182,11 +171,7 @@ public final class BackgroundPriority {
   }
 
   private static boolean setPolicy(int policy) {
-    try {
-      return (int) SCHED_SETSCHEDULER.invokeExact(0, policy, IDLE_PARAM) == 0;
-    } catch (Throwable e) {
-      return false;
-    }
+    return LinuxCalls.setScheduler(policy, 0);
   }
 
   /**

@@ -1,10 +1,5 @@
 package io.respawn.storage;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 
 /**
  * Runs a thread that clients wait on at every step, and that sleeps between short bursts of work,
@@ -51,43 +46,25 @@ public final class ForegroundPriority {
   private static final int SCHED_FIFO = 1;
   /** Or'ed into a policy: threads created by this one do not inherit it. */
   private static final int SCHED_RESET_ON_FORK = 0x40000000;
-  /** Null where unavailable ({@link LinuxCalls}): threads then keep the normal policy. */
-  private static final MethodHandle SCHED_SETSCHEDULER = LinuxCalls.function(
-      "sched_setscheduler", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-          ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
-  /** {@code struct sched_param} holding {@link #PRIORITY}; never written after this. */
-  private static final MemorySegment PARAM = param(PRIORITY);
-  /** {@code struct sched_param} holding 0, the only priority of the normal policy. */
-  private static final MemorySegment NORMAL_PARAM = param(0);
   /** Set on a thread while this class has it under the real-time policy. */
   private static final ThreadLocal<Boolean> REALTIME = ThreadLocal.withInitial(() -> false);
 
   private ForegroundPriority() {}
 
-  private static MemorySegment param(int priority) {
-    MemorySegment p = Arena.global().allocate(ValueLayout.JAVA_INT);
-    p.set(ValueLayout.JAVA_INT, 0, priority);
-    return p;
-  }
 
   /**
    * Puts the calling thread under {@code SCHED_FIFO} at priority {@value #PRIORITY}; returns
    * whether it did (false: turned off, not Linux, or not permitted; the thread is unchanged).
    */
   public static boolean realtimeCurrentThread() {
-    if (!ENABLED || SCHED_SETSCHEDULER == null) {
+    if (!ENABLED) {
       return false;
     }
-    try {
-      boolean done =
-          (int) SCHED_SETSCHEDULER.invokeExact(0, SCHED_FIFO | SCHED_RESET_ON_FORK, PARAM) == 0;
-      if (done) {
-        REALTIME.set(true);
-      }
-      return done;
-    } catch (Throwable e) {
-      return false;
+    boolean done = LinuxCalls.setScheduler(SCHED_FIFO | SCHED_RESET_ON_FORK, PRIORITY);
+    if (done) {
+      REALTIME.set(true);
     }
+    return done;
   }
 
   /**
@@ -108,18 +85,10 @@ public final class ForegroundPriority {
    * normal policy would be refused there and leave the thread real-time.
    */
   public static boolean normalCurrentThread() {
-    if (SCHED_SETSCHEDULER == null) {
-      return false;
+    boolean done = LinuxCalls.setScheduler(SCHED_OTHER | SCHED_RESET_ON_FORK, 0);
+    if (done) {
+      REALTIME.set(false);
     }
-    try {
-      boolean done = (int) SCHED_SETSCHEDULER.invokeExact(0, SCHED_OTHER | SCHED_RESET_ON_FORK,
-          NORMAL_PARAM) == 0;
-      if (done) {
-        REALTIME.set(false);
-      }
-      return done;
-    } catch (Throwable e) {
-      return false;
-    }
+    return done;
   }
 }

@@ -19,7 +19,41 @@ public final class LinuxCalls {
   private static final MethodHandle MADVISE = function("madvise", FunctionDescriptor.of(
       ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
 
+  private static final MethodHandle SCHED_SETSCHEDULER = function("sched_setscheduler",
+      FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+          ValueLayout.ADDRESS));
+  /** {@code struct sched_param} for each real-time priority used (0: every other policy). */
+  private static final MemorySegment[] SCHED_PARAMS = new MemorySegment[2];
+
+  static {
+    for (int priority = 0; priority < SCHED_PARAMS.length; priority++) {
+      SCHED_PARAMS[priority] = java.lang.foreign.Arena.global().allocate(ValueLayout.JAVA_INT);
+      SCHED_PARAMS[priority].set(ValueLayout.JAVA_INT, 0, priority);
+    }
+  }
+
   private LinuxCalls() {}
+
+  /** Whether {@link #setScheduler} can be called here. */
+  public static boolean canSetScheduler() {
+    return SCHED_SETSCHEDULER != null;
+  }
+
+  /**
+   * {@code sched_setscheduler(0, policy, {priority})} for the calling thread ({@code policy} may
+   * carry flags such as {@code SCHED_RESET_ON_FORK}; {@code priority} 0 or 1); false where it
+   * cannot be had or the kernel refused it.
+   */
+  public static boolean setScheduler(int policy, int priority) {
+    if (SCHED_SETSCHEDULER == null) {
+      return false;
+    }
+    try {
+      return (int) SCHED_SETSCHEDULER.invokeExact(0, policy, SCHED_PARAMS[priority]) == 0;
+    } catch (Throwable e) {
+      return false;
+    }
+  }
 
   /** Whether {@link #madvise} can be called here. */
   public static boolean canMadvise() {

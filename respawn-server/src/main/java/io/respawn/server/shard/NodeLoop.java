@@ -121,6 +121,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private final PullAnswers answers;
   /** This loop's scheduling policy: real-time while the member takes part in a recovery. */
   private final LoopPriority loopPriority;
+  /** The machine's idle CPU share, which keeps the loop real-time while there is room. Loop. */
+  private final IdleCpu idleCpu = new IdleCpu();
   /** The configuration the shard is moving to, as of the last pass (null before it). */
   private volatile Membership staying;
   private final ConcurrentLinkedQueue<Object> inbox = new ConcurrentLinkedQueue<>();
@@ -537,7 +539,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     recovery.followSuspicion(runtime.replica(), now); // proactive recovery at suspicion
     recovery.tick(now);
     loopPriority.follow(recovery.pulling()
-        || (answers != null && answers.answeredSince(now - LoopPriority.LINGER_NANOS)));
+        || (answers != null && answers.answeredSince(now - LoopPriority.LINGER_NANOS)),
+        idleCpu.poll(now));
     if (popularity != null) {
       popularity.tick(runtime.replica(), recovery.active(), now);
     }
@@ -592,7 +595,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   public java.util.Map<String, Object> recoveryInfo() {
     java.util.Map<String, Object> m = recovery.info();
     m.put("respawn_recovery_chunks_awaited_memory", chunkWaitsForMemory.get());
-    m.put("respawn_recovery_loop_realtime", loopPriority.realtime() ? 1 : 0);
+    m.put("respawn_recovery_loop_realtime", loopPriority.realtimeForRecovery() ? 1 : 0);
+    m.put("respawn_loop_realtime", loopPriority.realtime() ? 1 : 0);
+    m.put("respawn_loop_realtime_idle_moves", loopPriority.idleMoves());
+    double idle = idleCpu.lastIdleShare();
+    m.put("respawn_machine_idle_percent", idle < 0 ? -1 : Math.round(idle * 100));
     if (answers != null) {
       m.putAll(answers.info());
     }
@@ -872,5 +879,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     if (answers != null) {
       answers.close(); // ends every BatchPull scan: the store's GC resumes
     }
+    idleCpu.close();
   }
 }

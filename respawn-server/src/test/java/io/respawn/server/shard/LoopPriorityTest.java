@@ -32,7 +32,7 @@ class LoopPriorityTest {
       LoopPriority p = new LoopPriority("n1");
       try {
         for (boolean recovering : new boolean[] {false, true, true, false, false, true, false}) {
-          p.follow(recovering);
+          p.follow(recovering, false);
           policies.add(policyOfCurrentThread());
           reported.add(p.realtime());
         }
@@ -50,6 +50,39 @@ class LoopPriorityTest {
       // Not permitted here, or turned off: the loop never leaves the normal policy.
       assertThat(policies).containsOnly(0);
       assertThat(reported).containsOnly(false);
+    }
+  }
+
+  @Test
+  void theLoopIsRealtimeWhileTheMachineHasRoomAndThroughARecoveryThatEndsWhenItHasNone()
+      throws Exception {
+    assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "Linux only");
+    List<Integer> policies = new ArrayList<>();
+    List<Boolean> forRecovery = new ArrayList<>();
+    boolean[][] steps = {
+        {false, false}, {false, true}, {true, true}, {true, false}, {false, false},
+        {false, true}, {false, false}};
+    Thread loop = new Thread(() -> {
+      LoopPriority p = new LoopPriority("n1");
+      try {
+        for (boolean[] step : steps) {
+          p.follow(step[0], step[1]);
+          policies.add(policyOfCurrentThread());
+          forRecovery.add(p.realtimeForRecovery());
+        }
+        assertThat(p.idleMoves()).isEqualTo(policies.get(1) == 1 ? 3 : 0);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    loop.start();
+    loop.join();
+    assertThat(policies).hasSize(steps.length);
+    if (policies.get(1) == 1) {
+      assertThat(policies).containsExactly(0, 1, 1, 1, 0, 1, 0);
+      assertThat(forRecovery).containsExactly(false, false, true, true, false, false, false);
+    } else {
+      assertThat(policies).containsOnly(0);
     }
   }
 }

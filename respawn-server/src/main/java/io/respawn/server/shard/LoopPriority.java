@@ -55,7 +55,7 @@ final class LoopPriority {
   void follow(boolean recovering, boolean roomy) {
     boolean wanted = recovering || (WHEN_IDLE && roomy);
     boolean wasForRecovery = forRecovery;
-    forRecovery = wanted && recovering;
+    forRecovery = recovering;
     if (wanted == realtime || refused) {
       if (realtime && recovering != wasForRecovery) {
         log.info(recovering

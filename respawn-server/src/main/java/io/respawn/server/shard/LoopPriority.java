@@ -72,8 +72,7 @@ final class LoopPriority {
           log.info("{}: event loop under SCHED_FIFO (priority {}) while it takes part in a "
               + "recovery", member, ForegroundPriority.PRIORITY);
         } else {
-          logIdleMove("{}: event loop under SCHED_FIFO (priority {}) while the machine has idle "
-              + "CPU", ForegroundPriority.PRIORITY);
+          logIdleMove("{}: event loop under SCHED_FIFO while the machine has idle CPU");
         }
       } else {
         refused = true;
@@ -88,7 +87,7 @@ final class LoopPriority {
       if (wasForRecovery) {
         log.info("{}: event loop back at normal priority (no recovery under way)", member);
       } else {
-        logIdleMove("{}: event loop back at normal priority (the machine is busy)", null);
+        logIdleMove("{}: event loop back at normal priority (the machine is busy)");
       }
     } else {
       refused = true; // not asked again: the loop stays real-time, and INFO says so
@@ -98,13 +97,20 @@ final class LoopPriority {
   }
 
   /** The first such move is logged at INFO, the others at DEBUG (the load may hover). */
-  private void logIdleMove(String message, Object priority) {
-    long moves = ++idleMoves;
-    if (moves == 1) {
-      log.info(message + " (later moves of this kind are logged at DEBUG)", member, priority);
+  private void logIdleMove(String message) {
+    if (++idleMoves == 1) {
+      log.info(message + " (later moves of this kind are logged at DEBUG)", member);
     } else {
-      log.debug(message, member, priority);
+      log.debug(message, member);
     }
+  }
+
+  /**
+   * Whether the machine's idle CPU can still move this loop: not when turned off, nor once the
+   * process was refused the policy. The caller need not measure it otherwise.
+   */
+  boolean followsIdleCpu() {
+    return WHEN_IDLE && !refused;
   }
 
   /** Whether the loop runs under the real-time policy now. Any thread. */

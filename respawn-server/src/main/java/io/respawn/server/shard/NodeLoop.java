@@ -540,7 +540,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     recovery.tick(now);
     loopPriority.follow(recovery.pulling()
         || (answers != null && answers.answeredSince(now - LoopPriority.LINGER_NANOS)),
-        idleCpu.poll(now));
+        loopPriority.followsIdleCpu() && idleCpu.poll(now));
     if (popularity != null) {
       popularity.tick(runtime.replica(), recovery.active(), now);
     }

@@ -175,10 +175,10 @@ final class NativeArenas {
   /** Begins the pending block unless none is pending or another is under way. */
   private static void beginPending(State s) {
     while (s.pendingSize.get() != 0 && !s.closed && s.making.compareAndSet(false, true)) {
-      long size = s.pendingSize.getAndSet(0);
+      long size = s.pendingSize.getAndSet(0); // only the holder of making takes it: not 0
       Ready r = s.ready.get();
-      if (size == 0 || (r != null && r.size() == size)) {
-        s.making.set(false); // begun by another caller meanwhile, or one of that size waits
+      if (r != null && r.size() == size) {
+        s.making.set(false); // a block of that size already waits
         continue;
       }
       begin(s, size);

@@ -116,6 +116,9 @@ public final class EngineStateMachine
   private final BackupKvStore backupStore;
   /** Keys whose newest write this member applied only in witness form: key -> (term, index). */
   private final WitnessTable unknown = new WitnessTable();
+  /** Node loop: the key hashes and newest known indexes of the answer being installed. */
+  private long[] pullHashes = new long[0];
+  private long[] pullIndexes = new long[0];
   /** Where the walk over unknown keys for {@link #unknownKeys} goes on (0: from the start). */
   private long unknownCursor;
   /** Keys a walk page returned past what the caller asked for; handed out first next time. */
@@ -407,15 +410,27 @@ public final class EngineStateMachine
   public List<io.respawn.server.peer.ValuePull.PulledValue> installPulled(
       List<io.respawn.server.peer.ValuePull.PulledValue> values, long sourceAppliedIndex) {
     finishDrain();
-    List<io.respawn.server.peer.ValuePull.PulledValue> installed = new ArrayList<>();
-    List<Mutation> puts = new ArrayList<>();
-    java.util.Set<java.nio.ByteBuffer> seen = new java.util.HashSet<>();
-    for (io.respawn.server.peer.ValuePull.PulledValue v : values) {
-      WitnessTable.Timestamp newest = unknown.lookup(v.key());
-      if (newest == null || newest.index() > sourceAppliedIndex
-          || !seen.add(java.nio.ByteBuffer.wrap(v.key()))) {
-        continue; // known here, older than a write known here, or twice in one answer
+    int n = values.size();
+    if (pullHashes.length < n) {
+      pullHashes = new long[Math.max(n, pullHashes.length * 2)];
+      pullIndexes = new long[pullHashes.length];
+    }
+    long[] hashes = pullHashes;
+    long[] newest = pullIndexes;
+    unknown.newestIndexes(n, k -> values.get(k).key(), hashes, newest);
+    List<io.respawn.server.peer.ValuePull.PulledValue> installed = new ArrayList<>(n);
+    long[] installedHashes = new long[n];
+    List<Mutation> puts = new ArrayList<>(n);
+    RepeatedHashes seen = n > 1 ? new RepeatedHashes(n) : null;
+    for (int k = 0; k < n; k++) {
+      io.respawn.server.peer.ValuePull.PulledValue v = values.get(k);
+      if (newest[k] == WitnessTable.NOT_HERE || newest[k] > sourceAppliedIndex
+          || (seen != null && !seen.addFirst(hashes[k]))) {
+        // Known here, older than a write known here, or twice in one answer (or a key whose
+        // hash an earlier key of this answer has: it stays unknown and is asked for again).
+        continue;
       }
+      installedHashes[installed.size()] = hashes[k];
       installed.add(v);
       if (v.found()) {
         puts.add(Mutation.put(v.key(), v.value(), v.expiresAtMillis()));
@@ -424,13 +439,42 @@ public final class EngineStateMachine
     if (!puts.isEmpty()) {
       store.apply(puts);
     }
-    for (io.respawn.server.peer.ValuePull.PulledValue v : installed) {
-      unknown.remove(v.key()); // after the store has the values: a reader never sees "absent"
+    for (int k = 0; k < installed.size(); k++) {
+      // After the store has the values: a reader never sees "absent".
+      unknown.remove(installed.get(k).key(), installedHashes[k]);
     }
     if (!installed.isEmpty()) {
       unknown.reclaim();
     }
     return installed;
+  }
+
+  /**
+   * The key hashes of one answer seen so far, to install a key once if an answer names it twice
+   * (open addressing over a power-of-two array at most half full; 0 stands for the hash 0's
+   * stand-in 1, so two keys may look alike, which only leaves the second unknown).
+   */
+  private static final class RepeatedHashes {
+    private final long[] slots;
+
+    RepeatedHashes(int count) {
+      slots = new long[Integer.highestOneBit(Math.max(2, count) * 2 - 1) << 1];
+    }
+
+    /** True if no hash alike was added before (then this one is). */
+    boolean addFirst(long hash) {
+      long h = hash == 0 ? 1 : hash;
+      int mask = slots.length - 1;
+      for (int i = (int) (h ^ (h >>> 32)) & mask; ; i = (i + 1) & mask) {
+        if (slots[i] == h) {
+          return false;
+        }
+        if (slots[i] == 0) {
+          slots[i] = h;
+          return true;
+        }
+      }
+    }
   }
 
   /**

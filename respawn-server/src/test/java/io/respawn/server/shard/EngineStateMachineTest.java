@@ -225,6 +225,54 @@ class EngineStateMachineTest {
   }
 
   /**
+   * An answer of more values than one prefetch group of the key table (64), with keys known here,
+   * keys whose newest write the answer does not cover and keys named twice far apart, installs
+   * exactly what installing its values one by one installs, with the same reads after.
+   */
+  @Test
+  void aLargeAnswerInstallsWhatItsValuesOneByOneWould() {
+    java.util.Random random = new java.util.Random(5);
+    MapKvStore batchStore = new MapKvStore();
+    MapKvStore oneStore = new MapKvStore();
+    try (EngineStateMachine batch = new EngineStateMachine(batchStore);
+        EngineStateMachine one = new EngineStateMachine(oneStore)) {
+      for (EngineStateMachine m : List.of(batch, one)) {
+        for (int i = 0; i < 400; i++) { // witness form: every key unknown, newest write at 1..400
+          m.apply(write(1, i + 1, Mutation.put(b("k" + i), b("w"))).elide());
+        }
+        m.apply(write(1, 401, Mutation.put(b("k7"), b("local")))); // written here: known
+      }
+      List<io.respawn.server.peer.ValuePull.PulledValue> answer = new java.util.ArrayList<>();
+      for (int k = 0; k < 300; k++) {
+        int key = k == 150 ? 3 : random.nextInt(400); // k3 at least twice, 150 values apart
+        answer.add(new io.respawn.server.peer.ValuePull.PulledValue(b("k" + key),
+            random.nextInt(10) != 0, 0, b("v" + k)));
+      }
+      answer.set(3, new io.respawn.server.peer.ValuePull.PulledValue(b("k3"), true, 0, b("first")));
+      long covered = 250; // writes after 250 are newer than the answer: those keys stay unknown
+      var installed = batch.installPulled(answer, covered);
+      Set<String> oneByOne = new HashSet<>();
+      for (var v : answer) {
+        if (one.installPulled(v.key(), v.found(), v.value(), v.expiresAtMillis(), covered)) {
+          oneByOne.add(s(v.key()));
+        }
+      }
+      assertThat(installed).extracting(v -> s(v.key())).doesNotHaveDuplicates()
+          .containsExactlyInAnyOrderElementsOf(oneByOne);
+      assertThat(installed.size()).isGreaterThan(64);
+      assertThat(s(batch.read(b("k3")).value().value())).as("the first of a key's values").isEqualTo("first");
+      for (int i = 0; i < 400; i++) {
+        EngineStateMachine.Read a = batch.read(b("k" + i));
+        EngineStateMachine.Read o = one.read(b("k" + i));
+        assertThat(a.unknown()).as("k%d", i).isEqualTo(o.unknown());
+        assertThat(a.value() == null ? null : s(a.value().value()))
+            .isEqualTo(o.value() == null ? null : s(o.value().value()));
+      }
+      assertThat(batch.unknownKeyCount()).isEqualTo(one.unknownKeyCount());
+    }
+  }
+
+  /**
    * A pulled value is installed only if the backup's applied index covers the newest write known
    * here: one sent before a later witness-form write of the key would be stale.
    */

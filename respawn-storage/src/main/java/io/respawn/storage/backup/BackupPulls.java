@@ -46,7 +46,26 @@ final class BackupPulls {
    */
   static final int POPULAR_READS_PER_CHUNK_MAX = 16;
 
+  /** Each scanning thread's read window, reused chunk after chunk (grown, never shrunk). */
+  private static final ThreadLocal<byte[]> WINDOWS = new ThreadLocal<>();
+
   private BackupPulls() {}
+
+  /**
+   * This thread's window for a read of {@code bytes} (a {@link SegmentReader} reads as much as its
+   * window holds): the last one if it has that size, else a new one, kept for the next chunk when
+   * it is a large one. Chunks of a scan have one size but for the last of each segment.
+   */
+  private static byte[] window(int bytes) {
+    byte[] w = WINDOWS.get();
+    if (w == null || w.length != bytes) {
+      w = new byte[bytes];
+      if (bytes >= (64 << 10)) {
+        WINDOWS.set(w); // a full chunk's size, the common one: kept
+      }
+    }
+    return w;
+  }
 
   static BatchPullChunk batchPull(BackupStore store, BatchPullCursor cursor, int bytesMax) {
     if (cursor.phase() == BatchPullCursor.Phase.POPULAR) {
@@ -76,7 +95,7 @@ final class BackupPulls {
       long end = segment.readableBytes;
       if (offset < end) {
         SegmentReader reader = new SegmentReader(store.pullReads, segment.name, offset, end,
-            (int) Math.min(bytesMax, end - offset), true);
+            window((int) Math.min(bytesMax, end - offset)), true);
         long startedAt = offset;
         try {
           while (bytes + (reader.position() - startedAt) < bytesMax && reader.next()) {
@@ -121,6 +140,8 @@ final class BackupPulls {
    * newer write either way.
    */
   private static final class Candidates {
+    /** Home slots loaded together before their probes ({@link BackupIndex#prefetch}). */
+    private static final int PREFETCH_SLOTS = 64;
     private final List<BackupEntry> entries = new ArrayList<>();
     private long[] hashes = new long[64];
     private long[] locations = new long[64];
@@ -145,9 +166,14 @@ final class BackupPulls {
       }
       store.lock.lock();
       try {
-        for (int i = 0; i < entries.size(); i++) {
-          if (store.index.slotPointingAt(hashes[i], Location.place(locations[i])) >= 0) {
-            current.add(entries.get(i));
+        int n = entries.size();
+        for (int from = 0; from < n; from += PREFETCH_SLOTS) {
+          int count = Math.min(PREFETCH_SLOTS, n - from);
+          store.index.prefetch(hashes, from, count);
+          for (int i = from; i < from + count; i++) {
+            if (store.index.slotPointingAt(hashes[i], Location.place(locations[i])) >= 0) {
+              current.add(entries.get(i));
+            }
           }
         }
       } finally {

@@ -35,12 +35,22 @@ final class SegmentReader {
   /** As above, reading through {@code reads} (the pull path's direct reads, say). */
   SegmentReader(DirectReads.Reads reads, String name, long start, long end, int chunkBytes,
       boolean checksums) {
+    this(reads, name, start, end, new byte[chunkBytes], checksums);
+  }
+
+  /**
+   * As above, reading into {@code window} (its length is the read size; a record longer than it
+   * gets a window of its own): a caller that walks chunk after chunk on one thread lends the same
+   * array each time instead of making 256 KiB of garbage per chunk.
+   */
+  SegmentReader(DirectReads.Reads reads, String name, long start, long end, byte[] window,
+      boolean checksums) {
     this.disk = reads;
     this.name = name;
     this.position = start;
     this.end = end;
     this.checksums = checksums;
-    this.window = new byte[chunkBytes];
+    this.window = window;
   }
 
   /** Moves to the next record; false at the end or at an invalid record ({@link #problem}). */

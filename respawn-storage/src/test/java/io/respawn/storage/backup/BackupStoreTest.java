@@ -366,10 +366,12 @@ class BackupStoreTest {
       Map<String, String> pulled = new HashMap<>();
       Map<String, String> popular = new HashMap<>();
       List<String> order = new ArrayList<>();
+      List<BackupEntry> kept = new ArrayList<>();
       int chunks = 0;
       while (!cursor.isDone()) {
         boolean inPopularSet = cursor.phase() == BatchPullCursor.Phase.POPULAR;
         BatchPullChunk chunk = store.batchPull(cursor, 4096);
+        kept.addAll(chunk.entries());
         for (BackupEntry e : chunk.entries()) {
           order.add(s(e.key()));
           // The popular set's records come first, and again with their log.
@@ -385,6 +387,12 @@ class BackupStoreTest {
       assertThat(pulled).isEqualTo(model);
       assertThat(popular).isEqualTo(Map.of("k7", model.get("k7"), "k8", model.get("k8")));
       assertThat(order.subList(0, 2)).containsExactlyInAnyOrder("k7", "k8");
+      // A chunk's records stay whole after later chunks were read (the scan reuses its window).
+      for (BackupEntry e : kept) {
+        if (!e.isTombstone()) {
+          assertThat(s(e.value())).as("record of %s", s(e.key())).isEqualTo(model.get(s(e.key())));
+        }
+      }
     }
   }
 

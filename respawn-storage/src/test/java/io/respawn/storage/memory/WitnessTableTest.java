@@ -246,6 +246,46 @@ class WitnessTableTest {
     }
   }
 
+  /**
+   * The batch lookup a new primary makes for a BatchPull chunk gives what a lookup of each key
+   * gives (the index, or NOT_HERE), over more keys than one prefetch group, and the hashes it
+   * returns remove exactly their keys.
+   */
+  @Test
+  void newestIndexesAgreeWithLookingUpEachKeyAndTheirHashesRemoveThem() {
+    Random random = new Random(11);
+    try (WitnessTable w = new WitnessTable()) {
+      for (int i = 0; i < 3000; i += 2) { // even keys only: odd ones are not here
+        w.record(key(i), 1 + random.nextInt(3), 1 + random.nextInt(100_000));
+      }
+      w.reclaim();
+      for (int round = 0; round < 50; round++) {
+        int n = 1 + random.nextInt(200);
+        List<byte[]> asked = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+          asked.add(key(random.nextInt(3000)));
+        }
+        long[] hashes = new long[n + 3];
+        long[] indexes = new long[n];
+        w.newestIndexes(n, asked::get, hashes, indexes);
+        for (int k = 0; k < n; k++) {
+          WitnessTable.Timestamp t = w.lookup(asked.get(k));
+          assertThat(indexes[k]).isEqualTo(t == null ? WitnessTable.NOT_HERE : t.index());
+        }
+      }
+      List<byte[]> some = List.of(key(10), key(11), key(12));
+      long[] hashes = new long[3];
+      long[] indexes = new long[3];
+      w.newestIndexes(3, some::get, hashes, indexes);
+      assertThat(w.remove(key(10), hashes[0])).isTrue();
+      assertThat(w.remove(key(11), hashes[1])).as("not here").isFalse();
+      assertThat(w.lookup(key(10))).isNull();
+      assertThat(w.lookup(key(12))).isNotNull();
+      assertThatThrownBy(() -> w.newestIndexes(3, some::get, new long[2], new long[3]))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
   /** A 16-byte key costs a 40-byte record (8 header + 16 term and index + 16 key). */
   @Test
   void aKeyCostsItsRecordAndASlot() {

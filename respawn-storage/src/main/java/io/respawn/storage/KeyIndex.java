@@ -280,6 +280,11 @@ final class KeyIndex implements AutoCloseable {
 
   // ------------------------------------------------------------------ writer
 
+  /** Writer: about {@code keys} keys are coming ({@link RecordTable#expect}). */
+  void expect(long keys) {
+    table.expect(keys);
+  }
+
   /**
    * Before a batch of writes: loads what writes to these keys will read (see {@link
    * RecordTable#prefetch}). Writer only; the first {@value RecordTable#PREFETCH_MAX} keys.

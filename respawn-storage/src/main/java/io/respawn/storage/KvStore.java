@@ -103,6 +103,14 @@ public interface KvStore extends Closeable {
   }
 
   /**
+   * About {@code keys} keys will be written soon, most of them new here (online recovery's copy
+   * into a new primary): a store with a growing index may size it for them now rather than grow
+   * it step by step under the writes. {@code 0} ends the expectation. Writer thread only. The
+   * default does nothing.
+   */
+  default void expectKeys(long keys) {}
+
+  /**
    * One page of keys in a stable order. Every key present for the whole iteration is returned at
    * least once; start with cursor 0, stop when {@link ScanPage#nextCursor()} is 0.
    */

@@ -65,6 +65,17 @@ public final class MemoryKvStore implements KvStore {
     return index.hasZeroedRoomFor(bytes);
   }
 
+  /** Sizes the index's table for {@code keys} ({@link io.respawn.storage.memory.RecordTable#expect}). */
+  @Override
+  public void expectKeys(long keys) {
+    writeLock.lock();
+    try {
+      index.expect(keys);
+    } finally {
+      writeLock.unlock();
+    }
+  }
+
   @Override
   public long keyCount() {
     return index.size();

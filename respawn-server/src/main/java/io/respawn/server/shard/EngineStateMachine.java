@@ -379,6 +379,15 @@ public final class EngineStateMachine
   }
 
   /**
+   * A recovery begins ({@code true}: the store expects a value for every key unknown here, on top
+   * of the keys it holds, and may size its index for them at once, {@link KvStore#expectKeys}) or
+   * ends ({@code false}). Node loop thread.
+   */
+  public void expectPulledValues(boolean begins) {
+    store.expectKeys(begins ? store.keyCount() + unknown.size() : 0);
+  }
+
+  /**
    * Installs a value pulled from a backup that had applied everything up to {@code
    * sourceAppliedIndex}, if the key is still unknown here and the newest write this member knows
    * for it is covered by that index (else the value may be older than a write applied here since

@@ -151,7 +151,33 @@ final class ValueRecovery {
   private long nextSendAtNanos;
   private long pulls;
   private long nextReportNanos;
-  private String lastReply = "none";
+  /**
+   * The last answer, for the progress log line: its fields, formatted only when the line is
+   * written (building the text for every chunk took a twentieth of a new primary's event loop).
+   */
+  private Object lastReply = "none";
+  /** The store expects this recovery's values ({@link EngineStateMachine#expectPulledValues}). */
+  private boolean expectingValues;
+
+  /** A BatchPull chunk, as {@link #lastReply}. */
+  private record BatchReplySeen(long requestId, NodeId from, long appliedIndex, int records,
+      int installed, BatchPullCursor next) {
+    @Override
+    public String toString() {
+      return "BatchPull #" + requestId + " from " + from + ": applied " + appliedIndex + ", "
+          + records + " records, " + installed + " installed, next " + next;
+    }
+  }
+
+  /** A sweep pull's answer, as {@link #lastReply}. */
+  private record SweepReplySeen(long requestId, NodeId from, long appliedIndex, Long need,
+      int values, int outstanding) {
+    @Override
+    public String toString() {
+      return "#" + requestId + " from " + from + ": applied " + appliedIndex + " (need " + need
+          + "), " + values + " values (" + outstanding + " outstanding)";
+    }
+  }
   /** When the current recovery started (leadership with unknown keys), or 0. */
   private long startedAtNanos;
 
@@ -335,6 +361,10 @@ final class ValueRecovery {
     stateMachine.finishDrain(); // every key it held when it last led is in the table from here
     this.startedAtNanos = stateMachine.unknownKeyCount() > 0 ? nowNanos : 0;
     this.leading = true;
+    expectingValues = stateMachine.unknownKeyCount() > 0;
+    if (expectingValues) {
+      stateMachine.expectPulledValues(true); // the store sizes its index for them now
+    }
     installStagedReadAfterWitnessForm();
   }
 
@@ -390,7 +420,16 @@ final class ValueRecovery {
     outstanding.clear();
     sweepInFlight.clear();
     startedAtNanos = 0;
+    endExpectingValues();
     releaseAll();
+  }
+
+  /** The store was told the recovery's keys are coming ({@link #start}): tells it they came. */
+  private void endExpectingValues() {
+    if (expectingValues) {
+      expectingValues = false;
+      stateMachine.expectPulledValues(false);
+    }
   }
 
   /** True while this member leads and holds keys without values. */
@@ -586,6 +625,7 @@ final class ValueRecovery {
         h.reset();
         startedAtNanos = 0;
       }
+      endExpectingValues();
       return;
     }
     if (startedAtNanos == 0) {
@@ -770,9 +810,8 @@ final class ValueRecovery {
     }
     batchHeardAtNanos = nowNanos;
     batchCursor = reply.next();
-    lastReply = "BatchPull #" + reply.requestId() + " from " + reply.from() + ": applied "
-        + reply.appliedIndex() + ", " + reply.values().size() + " records, " + installed
-        + " installed, next " + reply.next();
+    lastReply = new BatchReplySeen(reply.requestId(), reply.from(), reply.appliedIndex(),
+        reply.values().size(), installed, reply.next());
     if ((reply.last() || reply.next().isDone()) && batchAskedBytes > 0) {
       pace.onCopyService(batchAskedBytes, nowNanos - batchSentAtNanos);
     }
@@ -829,9 +868,8 @@ final class ValueRecovery {
     if (sweep != null) {
       sweep.keys().forEach(sweepInFlight::remove);
     }
-    lastReply = "#" + reply.requestId() + " from " + reply.from() + ": applied "
-        + reply.appliedIndex() + " (need " + need + "), " + reply.values().size() + " values ("
-        + outstanding.size() + " outstanding)";
+    lastReply = new SweepReplySeen(reply.requestId(), reply.from(), reply.appliedIndex(), need,
+        reply.values().size(), outstanding.size());
     if (!active() || need == null) {
       return; // late or duplicate
     }

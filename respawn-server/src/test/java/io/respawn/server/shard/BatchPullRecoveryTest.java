@@ -40,6 +40,7 @@ class BatchPullRecoveryTest {
   private BackupKvStore store;
   private EngineStateMachine backup;
   private EngineStateMachine witness;
+  private MapKvStore witnessStore;
   private final List<PullMessage> toBackup = new ArrayList<>();
   private final List<PullMessage> toPrimary = new ArrayList<>();
   private PullAnswers answers;
@@ -62,7 +63,8 @@ class BatchPullRecoveryTest {
     store = new BackupKvStore(BackupStore.open(tmp.resolve("backup"), BackupConfig.defaults()
         .toBuilder().bufferBytes(4L << 20).valueBytesMax(512 << 10).build()));
     backup = new EngineStateMachine(store);
-    witness = new EngineStateMachine(new MapKvStore());
+    witnessStore = new MapKvStore();
+    witness = new EngineStateMachine(witnessStore);
     answers = new PullAnswers(BACKUP, store.backup(), toPrimary::add);
   }
 
@@ -130,6 +132,7 @@ class BatchPullRecoveryTest {
     ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
         RecoveryMode.OFFLINE);
     recovery.start(List.of(BACKUP), 4, 0);
+    assertThat(witnessStore.expectedKeys()).as("the store sized for every key").isEqualTo(1000);
     recovery.tick(0);
     assertThat(toBackup).singleElement().isInstanceOfSatisfying(BatchPull.class, p -> {
       assertThat(p.term()).isEqualTo(4);
@@ -146,6 +149,8 @@ class BatchPullRecoveryTest {
     assertThat(s(witness.read(b("k7")).value().value())).isEqualTo("v2007");
     assertThat(s(witness.read(b("k0")).value().value())).isEqualTo("v3000");
     assertThat(answers.scanning(PRIMARY)).as("the scan ended: GC resumed").isFalse();
+    recovery.tick(now);
+    assertThat(witnessStore.expectedKeys()).as("the expectation ends with the recovery").isZero();
   }
 
   /**

@@ -224,6 +224,21 @@ class EngineStateMachineTest {
     }
   }
 
+  /** A recovery tells the store how many keys it will hold: those it has and the unknown ones. */
+  @Test
+  void aRecoveryTellsTheStoreHowManyKeysAreComing() {
+    MapKvStore store = new MapKvStore();
+    try (EngineStateMachine witness = new EngineStateMachine(store)) {
+      witness.apply(write(1, 1, Mutation.put(b("a"), b("1")), Mutation.put(b("b"), b("1")),
+          Mutation.put(b("c"), b("1"))).elide());
+      witness.apply(write(1, 2, Mutation.put(b("d"), b("here"))));
+      witness.expectPulledValues(true);
+      assertThat(store.expectedKeys()).isEqualTo(4);
+      witness.expectPulledValues(false);
+      assertThat(store.expectedKeys()).isZero();
+    }
+  }
+
   /**
    * An answer of more values than one prefetch group of the key table (64), with keys known here,
    * keys whose newest write the answer does not cover and keys named twice far apart, installs

@@ -26,6 +26,17 @@ public final class MapKvStore implements KvStore {
   private long sequence;
   private boolean holdDurable;
   private String failWrites;
+  private long expectedKeys;
+
+  /** What {@link #expectKeys} was told last (0 at first). */
+  public long expectedKeys() {
+    return expectedKeys;
+  }
+
+  @Override
+  public void expectKeys(long keys) {
+    expectedKeys = keys;
+  }
 
   private static String k(byte[] key) {
     return new String(key, StandardCharsets.ISO_8859_1);

@@ -160,7 +160,16 @@ final class BackupIndex implements AutoCloseable {
    * went to comparing keys.
    */
   int slotPointingAt(long hash, long place) {
-    return probe(hash, slot -> Location.place(location(slot)) == place);
+    int tag = tag(hash); // the probe of {@link #probe}, without a predicate made per call
+    for (int i = tag & mask; ; i = (i + 1) & mask) {
+      int t = tagAt(i);
+      if (t == 0) {
+        return -1;
+      }
+      if (t == tag && refAt(i) != DELETED && Location.place(location(i)) == place) {
+        return i;
+      }
+    }
   }
 
   /** Slot holding key, or -1. */

@@ -228,6 +228,11 @@ public final class RecordTable implements AutoCloseable {
    * table of unknown keys during a recovery), and the newer request replaces the older one.
    */
   private boolean smallerTableAsked;
+  /**
+   * Writer only: the capacity {@link #expect} asked for (0: none): the table grows to it as soon
+   * as it is made, and does not shrink below it.
+   */
+  private int expectedCapacity;
   /** Writer only: slots of the new table that hold markers made during this migration. */
   private final LongList markerSlots = new LongList(16);
   /** Writer only: records the old table still points at, retired when the migration ends. */
@@ -743,13 +748,14 @@ public final class RecordTable implements AutoCloseable {
       rebuildIfFull();
     }
     setSize(size - 1);
-    if (old == null && table.capacity() > CAPACITY_MIN) {
+    if (old == null && table.capacity() > Math.max(CAPACITY_MIN, expectedCapacity)) {
       if (size < table.capacity() / 16) {
-        startMigration(capacityFor(size)); // mass deletes: shrink
+        startMigration(Math.max(capacityFor(size), expectedCapacity)); // mass deletes: shrink
       } else if (size < table.capacity() / 12 && !smallerTableAsked
           && table.capacity() >= PREPARE_CAPACITY_MIN) {
         smallerTableAsked = true; // the table a shrink at the next 1/16 takes, made ahead
-        tableArenas.prepare((long) capacityFor(table.capacity() / 16 - 1) * 8);
+        tableArenas.prepare(
+            (long) Math.max(capacityFor(table.capacity() / 16 - 1), expectedCapacity) * 8);
       }
     }
     return previous;
@@ -764,6 +770,7 @@ public final class RecordTable implements AutoCloseable {
     cleaning = false;
     table = newTable(CAPACITY_MIN);
     old = null;
+    expectedCapacity = 0;
     setSize(0);
     view = new View(table, null);
     retireTable(was.table());
@@ -815,8 +822,45 @@ public final class RecordTable implements AutoCloseable {
     return (int) Math.min(CAPACITY_MAX, Long.highestOneBit(wanted - 1) << 1);
   }
 
+  /**
+   * Writer: about {@code keys} keys are coming, many of them new here (a new primary about to
+   * copy back the values of that many unknown keys), so the table grows once to the size that
+   * holds them at a load of 1/2 instead of doubling its way there: every doubling moves every
+   * record, and while one runs each write of a new key also probes the old table, a cache miss
+   * that was a fifth of a new primary's event loop in E2 at 2 GiB (twenty-eighth session). The
+   * larger table is made ahead on the background thread ({@link NativeArenas#prepare}); the
+   * migration into it starts with the first write that finds it made (or, like any rebuild, the
+   * write that fills the current table to 3/4 makes it inline). The table does not shrink below
+   * it until {@code expect(0)} or {@link #clear}. {@code keys} at or below what the table holds
+   * at 1/2 asks for nothing.
+   */
+  public void expect(long keys) {
+    if (keys < 0) {
+      throw new IllegalArgumentException("expected keys " + keys + " must be >= 0");
+    }
+    if (keys == 0) {
+      expectedCapacity = 0;
+      return;
+    }
+    int capacity = capacityFor(Math.min(keys, CAPACITY_MAX / 2));
+    if (capacity <= table.capacity() || capacity <= expectedCapacity) {
+      return;
+    }
+    expectedCapacity = capacity;
+    if (capacity >= PREPARE_CAPACITY_MIN) {
+      nextTableAsked = true; // the expected table is the next one: nothing smaller is asked for
+      tableArenas.prepare((long) capacity * 8);
+    }
+  }
+
   private void rebuildIfFull() {
     Table t = table;
+    if (expectedCapacity > t.capacity() && old == null
+        && (expectedCapacity < PREPARE_CAPACITY_MIN
+            || tableArenas.readyFor((long) expectedCapacity * 8))) {
+      startMigration(expectedCapacity); // the table expect() asked for is made: move into it
+      return;
+    }
     if (t.used <= t.capacity() - t.capacity() / 4) {
       if (t.used > t.capacity() / 2 && !nextTableAsked && old == null
           && t.capacity() >= PREPARE_CAPACITY_MIN) {
@@ -831,7 +875,7 @@ public final class RecordTable implements AutoCloseable {
       // Past this the largest table cannot start at 1/2 load, and startMigration's bound fails.
       throw new IllegalStateException("memory table is full: " + size + " keys");
     }
-    startMigration(capacityFor(size));
+    startMigration(Math.max(capacityFor(size), expectedCapacity));
   }
 
   /**

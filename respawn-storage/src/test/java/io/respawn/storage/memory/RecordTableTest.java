@@ -277,6 +277,58 @@ class RecordTableTest {
     }
   }
 
+  /**
+   * A table told how many keys are coming grows once, into a table made ahead, to the size that
+   * holds them at 1/2, instead of doubling its way there; it does not shrink below that while the
+   * expectation holds, and shrinks again once it is withdrawn.
+   */
+  @Test
+  void aTableExpectingKeysGrowsOnceAndDoesNotShrinkBelowThem() throws InterruptedException {
+    int keys = 100_000;
+    int capacity = 1 << 18; // 100,000 keys at a load of at most 1/2
+    try (RecordTable t = new RecordTable(0)) {
+      for (int k = 0; k < 10; k++) {
+        byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+        t.put(t.hash(key), t.newRecord(0, key, 0));
+      }
+      t.expect(keys);
+      t.expect(keys / 2); // a smaller expectation changes nothing
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (!t.nextTableReady(capacity) && System.nanoTime() < deadline) {
+        Thread.sleep(1);
+      }
+      assertThat(t.nextTableReady(capacity)).as("the expected table was made ahead").isTrue();
+      java.util.Set<Long> sizes = new java.util.TreeSet<>();
+      for (int k = 10; k < keys; k++) {
+        byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+        t.put(t.hash(key), t.newRecord(0, key, 0));
+        t.reclaim();
+        if (!t.migrating()) {
+          sizes.add(t.tableBytes());
+        }
+      }
+      assertThat(sizes).as("one table from the 11th key on").containsExactly(8L * capacity);
+      assertThat(t.tablesMadeAhead()).isEqualTo(1);
+      int k = 0;
+      for (; k < keys - 100; k++) { // far below 1/16 of the table
+        byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+        t.remove(t.hash(key), key);
+        t.reclaim();
+      }
+      assertThat(t.migrating()).isFalse();
+      assertThat(t.tableBytes()).as("no shrink while expecting").isEqualTo(8L * capacity);
+      t.expect(0);
+      byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+      t.remove(t.hash(key), key);
+      assertThat(t.migrating()).as("shrinking once the expectation is withdrawn").isTrue();
+      for (int i = k + 1; i < keys; i++) {
+        byte[] left = ("k" + i).getBytes(StandardCharsets.US_ASCII);
+        assertThat(t.find(t.hash(left), left)).as("k" + i).isNotZero();
+      }
+      assertThatThrownBy(() -> t.expect(-1)).isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
   @Test
   void aHalfUsedLargeTableHasItsSuccessorMadeAhead() throws InterruptedException {
     int capacity = RecordTable.PREPARE_CAPACITY_MIN;

@@ -290,9 +290,18 @@ final class KeyIndex implements AutoCloseable {
    * RecordTable#prefetch}). Writer only; the first {@value RecordTable#PREFETCH_MAX} keys.
    */
   void prefetch(List<Mutation> batch) {
-    int n = Math.min(batch.size(), prefetchHashes.length);
+    prefetch(batch, 0);
+  }
+
+  /**
+   * As {@link #prefetch(List)}, for the {@value RecordTable#PREFETCH_MAX} keys from {@code from}
+   * on: a writer of a long batch (a BatchPull chunk installs ~500) calls it before every group of
+   * that many, so that no write of the batch meets its cache misses one after the other.
+   */
+  void prefetch(List<Mutation> batch, int from) {
+    int n = Math.min(batch.size() - from, prefetchHashes.length);
     for (int k = 0; k < n; k++) {
-      prefetchHashes[k] = table.hash(batch.get(k).key());
+      prefetchHashes[k] = table.hash(batch.get(from + k).key());
     }
     table.prefetch(prefetchHashes, n);
   }

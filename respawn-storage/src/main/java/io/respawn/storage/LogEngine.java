@@ -1,5 +1,6 @@
 package io.respawn.storage;
 
+import io.respawn.storage.memory.RecordTable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -428,10 +429,11 @@ public final class LogEngine implements KvStore {
       Segment segment = segments.get(appendSegmentId);
       segment.totalBytes += bytes;
       segment.maxSequence = sequence;
-      if (batch.size() > 1) {
-        index.prefetch(batch);
-      }
-      for (int i = 0; i < batch.size(); i++) { // indexed: no iterator per call
+      int n = batch.size();
+      for (int i = 0; i < n; i++) { // indexed: no iterator per call
+        if (n > 1 && i % RecordTable.PREFETCH_MAX == 0) {
+          index.prefetch(batch, i); // each group of keys' misses together, not one by one
+        }
         Mutation m = batch.get(i);
         applyRecord(index, segments, LogFormat.typeOf(m.kind()), m.key(), m.value(),
             m.expiresAtMillis(), sequence, appendSegmentId);

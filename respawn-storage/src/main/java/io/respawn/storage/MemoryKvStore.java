@@ -1,5 +1,6 @@
 package io.respawn.storage;
 
+import io.respawn.storage.memory.RecordTable;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantLock;
@@ -65,7 +66,7 @@ public final class MemoryKvStore implements KvStore {
     return index.hasZeroedRoomFor(bytes);
   }
 
-  /** Sizes the index's table for {@code keys} ({@link io.respawn.storage.memory.RecordTable#expect}). */
+  /** Sizes the index's table for {@code keys} ({@link RecordTable#expect}). */
   @Override
   public void expectKeys(long keys) {
     writeLock.lock();
@@ -102,10 +103,12 @@ public final class MemoryKvStore implements KvStore {
         throw new StorageException("store is closed");
       }
       seq = ++sequence;
-      if (batch.size() > 1) {
-        index.prefetch(batch);
-      }
-      for (Mutation m : batch) {
+      int n = batch.size();
+      for (int i = 0; i < n; i++) { // indexed: no iterator per call
+        if (n > 1 && i % RecordTable.PREFETCH_MAX == 0) {
+          index.prefetch(batch, i); // each group of keys' misses together, not one by one
+        }
+        Mutation m = batch.get(i);
         switch (m.kind()) {
           case PUT -> index.put(m.key(), m.value(), m.expiresAtMillis(), seq, 0);
           case DELETE -> index.remove(m.key());

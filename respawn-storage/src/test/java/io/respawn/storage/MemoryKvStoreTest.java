@@ -89,6 +89,43 @@ class MemoryKvStoreTest {
     }
   }
 
+  /**
+   * A batch of several prefetch groups (64 keys each), with a CLEAR inside one and keys written
+   * twice across groups, leaves what applying its writes one at a time leaves.
+   */
+  @Test
+  void aLongBatchWithAClearInsideAppliesInOrder() {
+    Random random = new Random(9);
+    List<Mutation> batch = new ArrayList<>();
+    Map<String, String> model = new HashMap<>();
+    for (int i = 0; i < 400; i++) {
+      if (i == 150) {
+        batch.add(Mutation.clear());
+        model.clear();
+        continue;
+      }
+      String key = "k" + random.nextInt(250);
+      if (random.nextInt(8) == 0) {
+        batch.add(Mutation.delete(b(key)));
+        model.remove(key);
+      } else {
+        batch.add(Mutation.put(b(key), b("v" + i)));
+        model.put(key, "v" + i);
+      }
+    }
+    try (MemoryKvStore store = new MemoryKvStore(limits())) {
+      store.apply(List.of(Mutation.put(b("before"), b("x"))));
+      store.apply(batch);
+      assertThat(store.keyCount()).isEqualTo(model.size());
+      for (int k = 0; k < 250; k++) {
+        StoredValue v = store.get(b("k" + k));
+        assertThat(v == null ? null : new String(v.value(), java.nio.charset.StandardCharsets.UTF_8))
+            .as("k%d", k).isEqualTo(model.get("k" + k));
+      }
+      assertThat(store.get(b("before"))).isNull();
+    }
+  }
+
   @Test
   void aBatchOverALimitIsRefusedWholeAndChangesNothing() {
     try (MemoryKvStore store = new MemoryKvStore(limits())) {

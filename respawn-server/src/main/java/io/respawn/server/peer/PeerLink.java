@@ -110,16 +110,25 @@ final class PeerLink {
    * buffer is consumed either way.
    */
   boolean offer(ByteBuffer frame) {
-    int bytes = frame.remaining();
+    return offer(Unpooled.wrappedBuffer(frame));
+  }
+
+  /**
+   * As {@link #offer(ByteBuffer)}, taking ownership of {@code frame}: released once written, or
+   * here if dropped. Any thread.
+   */
+  boolean offer(ByteBuf frame) {
+    int bytes = frame.readableBytes();
     long messages = queuedMessages.incrementAndGet();
     long total = queuedBytes.addAndGet(bytes);
     if (messages > config.queueMessagesMax() || total > config.queueBytesMax()) {
       queuedMessages.decrementAndGet();
       queuedBytes.addAndGet(-bytes);
       dropped.incrementAndGet();
+      frame.release();
       return false;
     }
-    handed.add(Unpooled.wrappedBuffer(frame));
+    handed.add(frame);
     if (!takeScheduled.getAndSet(true)) {
       loop.execute(takeHanded); // one task (and at most one wake-up) per burst of offers
     }

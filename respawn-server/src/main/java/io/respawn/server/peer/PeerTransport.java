@@ -1,6 +1,7 @@
 package io.respawn.server.peer;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -108,7 +109,13 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
   /** Queues a value-pull frame for {@code m.to()}; false if dropped. Never blocks. */
   public boolean sendPull(ValuePull.PullMessage m) {
     PeerLink link = links.get(m.to());
-    return link != null && link.offer(ValuePull.encode(m));
+    if (link == null) {
+      return false;
+    }
+    if (m instanceof ValuePull.BatchPullReply) { // large, and many a second: a direct frame
+      return link.offer(ValuePull.encode(m, ByteBufAllocator.DEFAULT));
+    }
+    return link.offer(ValuePull.encode(m));
   }
 
   /** Binds the peer port and starts dialling every peer, on an event loop of its own. */

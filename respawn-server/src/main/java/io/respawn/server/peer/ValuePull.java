@@ -2,6 +2,8 @@ package io.respawn.server.peer;
 
 import io.respawn.core.NodeId;
 import io.respawn.storage.backup.BatchPullCursor;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -206,7 +208,8 @@ public final class ValuePull {
     }
   }
 
-  public static ByteBuffer encode(PullMessage m) {
+  /** Bytes of {@code m}'s frame (header, body, checksum). */
+  private static int frameBytes(PullMessage m) {
     int n = 4 + 4 + 8 + 8 + 4;
     if (m instanceof PullKeys p) {
       for (byte[] k : p.keys()) {
@@ -221,7 +224,51 @@ public final class ValuePull {
     } else if (m instanceof BatchPullReply r) {
       n = 4 + 4 + 8 + 8 + BatchPullCursor.ENCODED_BYTES + 1 + 8 + 4 + valuesBytes(r.values());
     }
-    ByteBuffer b = ByteBuffer.allocate(6 + n + 4);
+    return 6 + n + 4;
+  }
+
+  /** Encodes {@code m} as one frame in a heap buffer (position 0, limit at its end). */
+  public static ByteBuffer encode(PullMessage m) {
+    int bytes = frameBytes(m);
+    ByteBuffer b = ByteBuffer.allocate(bytes);
+    writeFrame(m, b, bytes);
+    return b.flip();
+  }
+
+  /**
+   * Encodes {@code m} as one frame into a direct buffer of {@code alloc}, which the caller owns
+   * (and releases, or hands to Netty): a backup streams hundreds of MiB a second of BatchPull
+   * replies, and a heap frame cost zeroing it, copying into it and Netty's copy out of it into a
+   * direct buffer for the socket (a fifth of the backup's answering thread in E2, twenty-eighth
+   * session). The same bytes as {@link #encode}.
+   */
+  public static ByteBuf encode(PullMessage m, ByteBufAllocator alloc) {
+    int bytes = frameBytes(m);
+    ByteBuf buf = alloc.directBuffer(bytes, bytes);
+    try {
+      if (buf.nioBufferCount() != 1) {
+        throw new IllegalStateException("a direct buffer of " + buf.nioBufferCount()
+            + " parts: " + buf);
+      }
+      ByteBuffer b = buf.nioBuffer(0, bytes); // a view of the buffer's memory
+      writeFrame(m, b, bytes);
+      if (b.hasRemaining()) {
+        throw new IllegalStateException(b.remaining() + " bytes of the frame left unwritten");
+      }
+      buf.writerIndex(bytes);
+      return buf;
+    } catch (RuntimeException e) {
+      buf.release();
+      throw e;
+    }
+  }
+
+  /**
+   * Writes {@code m}'s frame of {@code bytes} ({@link #frameBytes}) into {@code b} from position
+   * 0: version, type, body length, the body, then the CRC32C of all before it.
+   */
+  private static void writeFrame(PullMessage m, ByteBuffer b, int bytes) {
+    int n = bytes - 10;
     b.put((byte) VERSION).put((byte) typeOf(m)).putInt(n);
     b.putInt(m.from().value()).putInt(m.to().value());
     if (m instanceof BatchPull p) {
@@ -246,9 +293,8 @@ public final class ValuePull {
       }
     }
     CRC32C crc = new CRC32C();
-    crc.update(b.array(), 0, 6 + n);
+    crc.update(b.duplicate().flip());
     b.putInt((int) crc.getValue());
-    return b.flip();
   }
 
   /** Decodes one whole frame; throws {@link IllegalArgumentException} naming the fault. */

@@ -78,6 +78,47 @@ class ValuePullTest {
         .isFalse();
   }
 
+  /**
+   * A frame encoded into a direct buffer (a backup's BatchPull replies) has the very bytes of the
+   * heap one, checksum included, for every kind of message; the buffer is the caller's to release.
+   */
+  @Test
+  void aFrameEncodedIntoADirectBufferIsTheHeapFrameByteForByte() {
+    java.util.List<ValuePull.PulledValue> values = new java.util.ArrayList<>();
+    java.util.Random random = new java.util.Random(3);
+    for (int i = 0; i < 300; i++) {
+      byte[] v = new byte[random.nextInt(600)];
+      random.nextBytes(v);
+      values.add(new ValuePull.PulledValue(("key" + i).getBytes(), i % 7 != 0, i, i % 7 == 0
+          ? null : v));
+    }
+    java.util.List<ValuePull.PullMessage> messages = java.util.List.of(
+        new ValuePull.BatchPullReply(NodeId.of(2), NodeId.of(3), 41, 900,
+            new BatchPullCursor(LogKind.HOT, 3, 8192), false, 877, values),
+        new ValuePull.BatchPullReply(NodeId.of(2), NodeId.of(3), 42, 900, BatchPullCursor.DONE,
+            true, java.util.List.of()),
+        new ValuePull.PullKeysReply(NodeId.of(2), NodeId.of(3), 8, 77, values.subList(0, 5)),
+        new ValuePull.PullKeys(NodeId.of(3), NodeId.of(2), 9, 1,
+            java.util.List.of("a".getBytes()), true),
+        new PopularityReport(NodeId.of(1), NodeId.of(2), 7, 9, new long[] {1, 2, 3}));
+    for (ValuePull.PullMessage m : messages) {
+      ByteBuffer heap = ValuePull.encode(m);
+      io.netty.buffer.ByteBuf direct = ValuePull.encode(m,
+          io.netty.buffer.PooledByteBufAllocator.DEFAULT);
+      try {
+        assertThat(direct.isDirect()).isTrue();
+        byte[] bytes = new byte[direct.readableBytes()];
+        direct.getBytes(direct.readerIndex(), bytes);
+        byte[] expected = new byte[heap.remaining()];
+        heap.duplicate().get(expected);
+        assertThat(bytes).as("%s", m.getClass().getSimpleName()).isEqualTo(expected);
+        ValuePull.decode(ByteBuffer.wrap(bytes)); // and it decodes (checksum and all)
+      } finally {
+        assertThat(direct.release()).isTrue();
+      }
+    }
+  }
+
   @Test
   void aBatchPullOutsideItsLimitsIsRefusedOnBothSides() {
     assertThatThrownBy(() -> new ValuePull.BatchPull(NodeId.of(3), NodeId.of(2), 1, 1,

@@ -875,7 +875,9 @@ public final class RecordTable implements AutoCloseable {
       // Past this the largest table cannot start at 1/2 load, and startMigration's bound fails.
       throw new IllegalStateException("memory table is full: " + size + " keys");
     }
-    startMigration(Math.max(capacityFor(size), expectedCapacity));
+    // Growing by need while an expected table is still being made: this one is smaller, and
+    // zeroing the expected one here would stall the writer.
+    startMigration(capacityFor(size));
   }
 
   /**
@@ -895,7 +897,7 @@ public final class RecordTable implements AutoCloseable {
     old = table;
     table = fresh;
     migrateNext = 0;
-    nextTableAsked = false;
+    nextTableAsked = expectedCapacity > capacity; // the expected table stays the one asked for
     smallerTableAsked = false;
     long needed = 4L * old.capacity() / capacity + 2;
     migratePerWrite = (int) Math.min(old.capacity(), Math.max(MIGRATE_PER_WRITE, needed));

@@ -46,7 +46,7 @@ final class BackupPulls {
    */
   static final int POPULAR_READS_PER_CHUNK_MAX = 16;
 
-  /** Each scanning thread's read window, reused chunk after chunk (grown, never shrunk). */
+  /** Each scanning thread's read window, reused chunk after chunk ({@link #window}). */
   private static final ThreadLocal<byte[]> WINDOWS = new ThreadLocal<>();
 
   private BackupPulls() {}

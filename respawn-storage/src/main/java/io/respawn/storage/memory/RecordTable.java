@@ -829,10 +829,10 @@ public final class RecordTable implements AutoCloseable {
    * record, and while one runs each write of a new key also probes the old table, a cache miss
    * that was a fifth of a new primary's event loop in E2 at 2 GiB (twenty-eighth session). The
    * larger table is made ahead on the background thread ({@link NativeArenas#prepare}); the
-   * migration into it starts with the first write that finds it made (or, like any rebuild, the
-   * write that fills the current table to 3/4 makes it inline). The table does not shrink below
-   * it until {@code expect(0)} or {@link #clear}. {@code keys} at or below what the table holds
-   * at 1/2 asks for nothing.
+   * migration into it starts with the first write that finds it made; until then the table
+   * grows by need as before (zeroing the large table on the writer's thread would stall it). The
+   * table does not shrink below it until {@code expect(0)} or {@link #clear}. {@code keys} at or
+   * below what the table holds at 1/2 asks for nothing.
    */
   public void expect(long keys) {
     if (keys < 0) {

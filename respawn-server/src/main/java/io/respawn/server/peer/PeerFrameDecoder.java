@@ -12,16 +12,27 @@ import java.util.List;
 /**
  * Cuts a peer byte stream into whole frames: first handshake frames ({@link Handshake}, length
  * from their cluster-id field), then, once {@link #handshakeDone} is called, replication frames
- * ({@link Frames}, length from their header). Emits each frame as a heap {@link ByteBuffer}; the
- * handler after it checks content and checksums. Refuses a length above the limit before
- * buffering it. Owned by the channel's event loop.
+ * ({@link Frames}, length from their header). Emits each frame as a heap {@link ByteBuffer}, or,
+ * where the handler after it asked for them ({@code pullFramesRetained}), a value-pull frame as a
+ * retained slice of the received bytes ({@link ByteBuf}) that the handler releases once it has
+ * decoded it: a new primary receives hundreds of MiB a second of BatchPull replies, and copying
+ * each into a fresh array cost it a twentieth of its event loop and most of its young
+ * collections. The handler checks content and checksums. Refuses a length above the limit
+ * before buffering it. Owned by the channel's event loop.
  */
 final class PeerFrameDecoder extends ByteToMessageDecoder {
   private final int frameBytesMax;
+  private final boolean pullFramesRetained;
   private boolean handshakeDone;
 
+  /** Every frame as a heap {@link ByteBuffer}. */
   PeerFrameDecoder(int frameBytesMax) {
+    this(frameBytesMax, false);
+  }
+
+  PeerFrameDecoder(int frameBytesMax, boolean pullFramesRetained) {
     this.frameBytesMax = frameBytesMax;
+    this.pullFramesRetained = pullFramesRetained;
   }
 
   void handshakeDone() {
@@ -34,6 +45,11 @@ final class PeerFrameDecoder extends ByteToMessageDecoder {
       int length = handshakeDone ? messageFrameLength(in) : handshakeFrameLength(in);
       if (length < 0 || in.readableBytes() < length) {
         return;
+      }
+      if (handshakeDone && pullFramesRetained
+          && ValuePull.isPullType(in.getUnsignedByte(in.readerIndex() + 1))) {
+        out.add(in.readRetainedSlice(length)); // the handler releases it
+        continue;
       }
       byte[] frame = new byte[length];
       in.readBytes(frame);

@@ -1,7 +1,9 @@
 package io.respawn.server.peer;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -150,7 +152,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
             @Override
             protected void initChannel(SocketChannel ch) {
               accepted.add(ch);
-              ch.pipeline().addLast(new PeerFrameDecoder(config.frameBytesMax()),
+              ch.pipeline().addLast(new PeerFrameDecoder(config.frameBytesMax(), true),
                   new AcceptorHandler());
             }
           })
@@ -280,7 +282,12 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
   }
 
   /** The acceptor's side of the handshake, then delivery of checked messages. */
-  private final class AcceptorHandler extends SimpleChannelInboundHandler<ByteBuffer> {
+  /**
+   * Frames of an accepted connection: {@link ByteBuffer}s, and value-pull frames after the
+   * handshake as {@link ByteBuf}s ({@link PeerFrameDecoder}), released here once decoded (every
+   * pull message copies what it keeps).
+   */
+  private final class AcceptorHandler extends SimpleChannelInboundHandler<Object> {
     private final byte[] nonce = new byte[Handshake.NONCE_BYTES];
     private NodeId authenticated;
 
@@ -301,7 +308,13 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, ByteBuffer frame) {
+    protected void channelRead0(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof ByteBuf pull) { // released by this handler's base class on return
+        deliverPull(ctx, pull.nioBufferCount() == 1 ? pull.nioBuffer()
+            : ByteBuffer.wrap(ByteBufUtil.getBytes(pull)));
+        return;
+      }
+      ByteBuffer frame = (ByteBuffer) msg;
       if (authenticated == null) {
         handshake(ctx, frame);
         return;

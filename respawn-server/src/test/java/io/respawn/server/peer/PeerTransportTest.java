@@ -255,6 +255,46 @@ class PeerTransportTest {
     assertThat(r.values().get(1).found()).isFalse();
   }
 
+  /**
+   * Large BatchPull replies (sent from a pooled direct frame, received as retained slices of the
+   * connection's buffer and released once decoded) arrive whole, and what one delivered stays
+   * whole after the ones behind it were received into the same buffer.
+   */
+  @Test
+  void largeBatchPullRepliesArriveWholeOneAfterAnother() throws Exception {
+    List<PeerConfig> c = shard(2, "shard-a", null);
+    ConcurrentLinkedQueue<ValuePull.PullMessage> pulls2 = new ConcurrentLinkedQueue<>();
+    PeerTransport t1 = start(c.get(0), new ConcurrentLinkedQueue<>());
+    PeerTransport t2 = start(c.get(1), new ConcurrentLinkedQueue<>());
+    t2.pullInbox(pulls2::add);
+    await().atMost(WAIT).until(() -> t1.links().get(0).connected());
+    java.util.Random random = new java.util.Random(2);
+    List<List<ValuePull.PulledValue>> sent = new java.util.ArrayList<>();
+    for (int reply = 0; reply < 6; reply++) {
+      List<ValuePull.PulledValue> values = new java.util.ArrayList<>();
+      for (int i = 0; i < 400; i++) {
+        byte[] v = new byte[random.nextInt(700)];
+        random.nextBytes(v);
+        values.add(new ValuePull.PulledValue(("r" + reply + "k" + i)
+            .getBytes(StandardCharsets.UTF_8), true, i, v));
+      }
+      sent.add(values);
+      assertThat(t1.sendPull(new ValuePull.BatchPullReply(NodeId.of(1), NodeId.of(2), reply + 1,
+          100, io.respawn.storage.backup.BatchPullCursor.START, false, values))).isTrue();
+    }
+    await().atMost(WAIT).until(() -> pulls2.size() == 6);
+    for (List<ValuePull.PulledValue> values : sent) {
+      ValuePull.BatchPullReply r = (ValuePull.BatchPullReply) pulls2.poll();
+      assertThat(r.values()).hasSize(values.size());
+      for (int i = 0; i < values.size(); i++) {
+        assertThat(r.values().get(i).key()).isEqualTo(values.get(i).key());
+        assertThat(r.values().get(i).value()).isEqualTo(values.get(i).value());
+        assertThat(r.values().get(i).expiresAtMillis()).isEqualTo(i);
+      }
+    }
+    assertThat(t2.stats().framesCorrupt()).isZero();
+  }
+
   @Test
   void truncatedOrCorruptPullFramesAreRefused() {
     ByteBuffer good = ValuePull.encode(new ValuePull.PullKeys(NodeId.of(1), NodeId.of(2), 1, 1,

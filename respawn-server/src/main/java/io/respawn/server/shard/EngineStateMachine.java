@@ -380,11 +380,13 @@ public final class EngineStateMachine
 
   /**
    * A recovery begins ({@code true}: the store expects a value for every key unknown here, on top
-   * of the keys it holds, and may size its index for them at once, {@link KvStore#expectKeys}) or
-   * ends ({@code false}). Node loop thread.
+   * of the keys it holds, and may size its index for them at once, {@link KvStore#expectKeys};
+   * the table of unknown keys, which the recovery empties, does not shrink on the way, {@link
+   * WitnessTable#holdSize}) or ends ({@code false}). Node loop thread.
    */
   public void expectPulledValues(boolean begins) {
     store.expectKeys(begins ? store.keyCount() + unknown.size() : 0);
+    unknown.holdSize(begins);
   }
 
   /**

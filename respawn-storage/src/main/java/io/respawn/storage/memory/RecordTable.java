@@ -233,6 +233,8 @@ public final class RecordTable implements AutoCloseable {
    * as it is made, and does not shrink below it.
    */
   private int expectedCapacity;
+  /** Writer only: removals do not shrink the table ({@link #holdSize}). */
+  private boolean sizeHeld;
   /** Writer only: slots of the new table that hold markers made during this migration. */
   private final LongList markerSlots = new LongList(16);
   /** Writer only: records the old table still points at, retired when the migration ends. */
@@ -748,7 +750,8 @@ public final class RecordTable implements AutoCloseable {
       rebuildIfFull();
     }
     setSize(size - 1);
-    if (old == null && table.capacity() > Math.max(CAPACITY_MIN, expectedCapacity)) {
+    if (old == null && !sizeHeld
+        && table.capacity() > Math.max(CAPACITY_MIN, expectedCapacity)) {
       if (size < table.capacity() / 16) {
         startMigration(Math.max(capacityFor(size), expectedCapacity)); // mass deletes: shrink
       } else if (size < table.capacity() / 12 && !smallerTableAsked
@@ -850,6 +853,23 @@ public final class RecordTable implements AutoCloseable {
     if (capacity >= PREPARE_CAPACITY_MIN) {
       nextTableAsked = true; // the expected table is the next one: nothing smaller is asked for
       tableArenas.prepare((long) capacity * 8);
+    }
+  }
+
+  /**
+   * Writer: while {@code hold}, removals never shrink the table. For a table that empties on
+   * purpose: a new primary's table of unknown keys loses every key as the recovery copies their
+   * values in, and each shrink on the way (at 1/16 of the slots live) ran a migration during which
+   * every removal made a marker record, ~5 ms of the writer per 500 removals for a hundred
+   * thousand of them, and started with one write of ~80 ms (a harness emptying 4 M keys in
+   * batches of 500, twenty-eighth session); in E2 the new primary's event loop stood still up to
+   * 41 ms near the copy's end. Released ({@code false}), an empty table is cleared at once (its
+   * slot table freed); one with keys left shrinks with its next removals as usual.
+   */
+  public void holdSize(boolean hold) {
+    sizeHeld = hold;
+    if (!hold && size == 0 && old == null && table.capacity() > CAPACITY_MIN) {
+      clear();
     }
   }
 

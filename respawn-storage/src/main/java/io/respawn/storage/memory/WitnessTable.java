@@ -270,6 +270,15 @@ public final class WitnessTable implements AutoCloseable {
     });
   }
 
+  /**
+   * Writer: while {@code hold}, forgetting keys never shrinks the table ({@link
+   * RecordTable#holdSize}): a new primary's table of unknown keys empties as its recovery copies
+   * the values in. Released, an empty table gives its memory back at once.
+   */
+  public void holdSize(boolean hold) {
+    table.holdSize(hold);
+  }
+
   /** Writer: forgets every key. */
   public void clear() {
     table.clear();

@@ -329,6 +329,66 @@ class RecordTableTest {
     }
   }
 
+  /**
+   * A table whose size is held does not shrink however many keys leave (no migration, so no
+   * marker per removal); released with keys left it shrinks with the next removal, released
+   * empty it is cleared at once.
+   */
+  @Test
+  void aHeldTableDoesNotShrinkAndIsClearedWhenReleasedEmpty() {
+    try (RecordTable t = new RecordTable(0)) {
+      int keys = 20_000;
+      for (int k = 0; k < keys; k++) {
+        byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+        t.put(t.hash(key), t.newRecord(0, key, 0));
+        t.reclaim();
+      }
+      while (t.migrating()) { // the last growth's migration ends with a few more writes
+        byte[] key = ("k" + 0).getBytes(StandardCharsets.US_ASCII);
+        t.put(t.hash(key), t.newRecord(0, key, 0));
+        t.reclaim();
+      }
+      long full = t.tableBytes();
+      t.holdSize(true);
+      int k = 0;
+      for (; k < keys - 10; k++) {
+        byte[] key = ("k" + k).getBytes(StandardCharsets.US_ASCII);
+        t.remove(t.hash(key), key);
+        t.reclaim();
+        assertThat(t.migrating()).as("after %d removals", k + 1).isFalse();
+      }
+      assertThat(t.tableBytes()).isEqualTo(full);
+      t.holdSize(false);
+      assertThat(t.tableBytes()).as("keys left: not cleared").isEqualTo(full);
+      byte[] next = ("k" + k++).getBytes(StandardCharsets.US_ASCII);
+      t.remove(t.hash(next), next);
+      assertThat(t.migrating()).as("shrinking as usual once released").isTrue();
+      for (int i = k; i < keys; i++) {
+        byte[] left = ("k" + i).getBytes(StandardCharsets.US_ASCII);
+        assertThat(t.find(t.hash(left), left)).as("k" + i).isNotZero();
+      }
+      t.holdSize(true);
+      for (int i = k; i < keys; i++) {
+        byte[] key = ("k" + i).getBytes(StandardCharsets.US_ASCII);
+        t.remove(t.hash(key), key);
+        t.reclaim();
+      }
+      while (t.migrating()) {
+        byte[] key = "filler".getBytes(StandardCharsets.US_ASCII);
+        t.put(t.hash(key), t.newRecord(0, key, 0));
+        t.remove(t.hash(key), key);
+        t.reclaim();
+      }
+      assertThat(t.size()).isZero();
+      t.holdSize(false);
+      for (int i = 0; i < 3; i++) {
+        t.reclaim(); // the old table is freed once no reader can see it
+      }
+      assertThat(t.tableBytes()).as("released empty: cleared")
+          .isEqualTo(8L * RecordTable.CAPACITY_MIN);
+    }
+  }
+
   @Test
   void aHalfUsedLargeTableHasItsSuccessorMadeAhead() throws InterruptedException {
     int capacity = RecordTable.PREPARE_CAPACITY_MIN;

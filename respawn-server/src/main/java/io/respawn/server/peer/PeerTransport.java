@@ -281,11 +281,10 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
     }
   }
 
-  /** The acceptor's side of the handshake, then delivery of checked messages. */
   /**
-   * Frames of an accepted connection: {@link ByteBuffer}s, and value-pull frames after the
-   * handshake as {@link ByteBuf}s ({@link PeerFrameDecoder}), released here once decoded (every
-   * pull message copies what it keeps).
+   * The acceptor's side of the handshake, then delivery of checked messages. Frames arrive as
+   * {@link ByteBuffer}s, and value-pull frames after the handshake as {@link ByteBuf}s ({@link
+   * PeerFrameDecoder}), released once decoded (every pull message copies what it keeps).
    */
   private final class AcceptorHandler extends SimpleChannelInboundHandler<Object> {
     private final byte[] nonce = new byte[Handshake.NONCE_BYTES];

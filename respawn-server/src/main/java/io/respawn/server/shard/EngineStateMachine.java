@@ -462,8 +462,8 @@ public final class EngineStateMachine
 
   /**
    * The key hashes of one answer seen so far, to install a key once if an answer names it twice
-   * (open addressing over a power-of-two array at most half full; 0 stands for the hash 0's
-   * stand-in 1, so two keys may look alike, which only leaves the second unknown).
+   * (open addressing over a power-of-two array at most half full; a hash of 0 is kept as 1).
+   * Two keys whose hashes look alike leave the second unknown: it is asked for again.
    */
   private static final class RepeatedHashes {
     private final long[] slots;

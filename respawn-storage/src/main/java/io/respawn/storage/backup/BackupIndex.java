@@ -160,7 +160,7 @@ final class BackupIndex implements AutoCloseable {
    * went to comparing keys.
    */
   int slotPointingAt(long hash, long place) {
-    int tag = tag(hash); // the probe of {@link #probe}, without a predicate made per call
+    int tag = tag(hash); // probe()'s walk, without a predicate made per call
     for (int i = tag & mask; ; i = (i + 1) & mask) {
       int t = tagAt(i);
       if (t == 0) {

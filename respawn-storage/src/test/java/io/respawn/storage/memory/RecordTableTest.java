@@ -202,6 +202,16 @@ class RecordTableTest {
   }
 
   /** Old tables and markers are freed once their migration ends and readers moved on. */
+  /** Writes and removes a spare key until the table's migration, if one runs, has ended. */
+  private static void finishMigration(RecordTable t) {
+    while (t.migrating()) {
+      byte[] key = "spare".getBytes(StandardCharsets.US_ASCII);
+      t.put(t.hash(key), t.newRecord(0, key, 0));
+      t.remove(t.hash(key), key);
+      t.reclaim();
+    }
+  }
+
   @Test
   void memoryOfFinishedMigrationsIsGivenBack() {
     try (RecordTable t = new RecordTable(0)) {
@@ -214,12 +224,7 @@ class RecordTableTest {
         }
         t.reclaim();
       }
-      while (t.migrating()) {
-        byte[] key = "spare".getBytes(StandardCharsets.US_ASCII);
-        t.put(t.hash(key), t.newRecord(0, key, 0));
-        t.remove(t.hash(key), key);
-        t.reclaim();
-      }
+      finishMigration(t);
       t.reclaim();
       long keys = t.size();
       assertThat(t.tableBytes()).as("one table").isEqualTo(8L * Long.highestOneBit(t.tableBytes() / 8));
@@ -343,11 +348,7 @@ class RecordTableTest {
         t.put(t.hash(key), t.newRecord(0, key, 0));
         t.reclaim();
       }
-      while (t.migrating()) { // the last growth's migration ends with a few more writes
-        byte[] key = ("k" + 0).getBytes(StandardCharsets.US_ASCII);
-        t.put(t.hash(key), t.newRecord(0, key, 0));
-        t.reclaim();
-      }
+      finishMigration(t); // the last growth's migration ends with a few more writes
       long full = t.tableBytes();
       t.holdSize(true);
       int k = 0;
@@ -373,12 +374,7 @@ class RecordTableTest {
         t.remove(t.hash(key), key);
         t.reclaim();
       }
-      while (t.migrating()) {
-        byte[] key = "filler".getBytes(StandardCharsets.US_ASCII);
-        t.put(t.hash(key), t.newRecord(0, key, 0));
-        t.remove(t.hash(key), key);
-        t.reclaim();
-      }
+      finishMigration(t);
       assertThat(t.size()).isZero();
       t.holdSize(false);
       for (int i = 0; i < 3; i++) {

@@ -146,6 +146,31 @@ public final class BackgroundPriority {
   }
 
   /**
+   * Returns the calling thread, put under {@code SCHED_IDLE} by {@link #idleCurrentThread}, to the
+   * normal policy (and forgets it was idle); false, changing nothing, where the idle policy is not
+   * reversible or the thread was not put under it. Not while it holds a {@link CeilingLock}. For a
+   * thread whose bulk work comes in urgent and non-urgent phases (a backup's BatchPull stream:
+   * the hot set a takeover waits for, then the cold log nobody waits for).
+   */
+  public static boolean normalCurrentThread() {
+    int[] depth = IDLE_LOCK_DEPTH.get();
+    if (depth == null) {
+      return false;
+    }
+    assert depth[0] == 0 : "leaving SCHED_IDLE inside a ceiling lock";
+    if (!setPolicy(SCHED_OTHER)) {
+      return false;
+    }
+    IDLE_LOCK_DEPTH.remove();
+    return true;
+  }
+
+  /** Whether the calling thread is under {@code SCHED_IDLE} by {@link #idleCurrentThread}. */
+  public static boolean currentThreadIdle() {
+    return IDLE_LOCK_DEPTH.get() != null;
+  }
+
+  /**
    * Called before the calling thread takes a {@link CeilingLock}: a thread under {@code
    * SCHED_IDLE} ({@link #idleCurrentThread}) returns to the normal policy until it has released
    * every such lock ({@link #backToIdleAfterLocked}), so it is never preempted in favour of

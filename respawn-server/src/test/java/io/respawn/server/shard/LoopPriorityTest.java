@@ -16,8 +16,11 @@ import org.junit.jupiter.api.Test;
  */
 class LoopPriorityTest {
 
-  /** The calling thread's scheduling policy, proc(5) field 41 (0 normal, 1 SCHED_FIFO). */
-  private static int policyOfCurrentThread() throws Exception {
+  /**
+   * The calling thread's scheduling policy, proc(5) field 41 (0 normal, 1 SCHED_FIFO, 5
+   * SCHED_IDLE).
+   */
+  static int policyOfCurrentThread() throws Exception {
     String stat = Files.readString(Path.of("/proc/thread-self/stat"));
     String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     return Integer.parseInt(fields[41 - 3]);

@@ -1,6 +1,7 @@
 package io.respawn.server.shard;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.respawn.core.Command;
 import io.respawn.core.Entry;
@@ -15,6 +16,7 @@ import io.respawn.storage.backup.BackupKvStore;
 import io.respawn.storage.backup.BackupStore;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -36,6 +38,61 @@ class PriorityPullReadersTest {
 
   private static byte[] b(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The answering thread streams the cold log under SCHED_IDLE and everything else at normal
+   * priority: the popular set and the hot log (what a takeover waits for), and the answers after
+   * a scan, so that a request finds it waiting at normal priority.
+   */
+  @Test
+  void theStreamRunsIdleForTheColdLogOnly() throws Exception {
+    assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "Linux only");
+    assumeTrue(io.respawn.storage.BackgroundPriority.idleReversible(),
+        "this process may not leave SCHED_IDLE again");
+    BackupKvStore store = new BackupKvStore(BackupStore.open(tmp.resolve("backup"),
+        BackupConfig.defaults().toBuilder().bufferBytes(4L << 20).valueBytesMax(512 << 10)
+            .build()));
+    EngineStateMachine backup = new EngineStateMachine(store);
+    for (int i = 1; i <= 400; i++) {
+      backup.apply(Entry.normal(1, i, Command.of(MutationBatchCodec.encode(
+          List.of(Mutation.put(b("k" + i), b("v".repeat(400))))), b("k" + i))));
+    }
+    store.backup().flush(); // into the cold log
+    BlockingQueue<String> seen = new LinkedBlockingQueue<>();
+    java.util.function.Consumer<PullMessage> send = m -> {
+      try {
+        int policy = LoopPriorityTest.policyOfCurrentThread();
+        if (m instanceof io.respawn.server.peer.ValuePull.BatchPullReply r) {
+          seen.add((r.values().isEmpty() ? "empty" : "chunk") + " " + policy + " "
+              + r.next().isDone());
+        } else {
+          seen.add("keys " + policy);
+        }
+      } catch (Exception e) {
+        seen.add("error " + e);
+      }
+    };
+    try (PullAnswers answers = new PullAnswers(BACKUP, store.backup(), send).start()) {
+      answers.offer(new io.respawn.server.peer.ValuePull.BatchPull(PRIMARY, BACKUP, 1, 2,
+          io.respawn.storage.backup.BatchPullCursor.START, 4, 4096));
+      List<String> replies = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        replies.add(seen.poll(10, TimeUnit.SECONDS));
+      }
+      assertThat(replies.get(0)).as("the popular set (none): normal priority")
+          .startsWith("empty 0");
+      assertThat(replies.get(1)).as("asked from the hot log (empty here: the chunk goes on into "
+          + "the cold log): normal priority").startsWith("chunk 0");
+      assertThat(replies.subList(2, 4)).as("asked from the cold log: SCHED_IDLE")
+          .allSatisfy(r -> assertThat(r).startsWith("chunk 5"));
+      Thread.sleep(300); // the thread waits for the next request, back at normal priority
+      answers.offer(new PullKeys(PRIMARY, BACKUP, 2, 0, List.of(b("k1"))));
+      assertThat(seen.poll(10, TimeUnit.SECONDS)).isEqualTo("keys 0");
+    } finally {
+      backup.close();
+      store.close();
+    }
   }
 
   @Test

@@ -430,7 +430,6 @@ public final class EngineStateMachine
     long[] newest = pullIndexes;
     unknown.newestIndexes(n, k -> values.get(k).key(), hashes, newest);
     List<io.respawn.server.peer.ValuePull.PulledValue> installed = new ArrayList<>(n);
-    long[] installedHashes = new long[n];
     List<Mutation> puts = new ArrayList<>(n);
     RepeatedHashes seen = n > 1 ? new RepeatedHashes(n) : null;
     for (int k = 0; k < n; k++) {
@@ -441,7 +440,7 @@ public final class EngineStateMachine
         // hash an earlier key of this answer has: it stays unknown and is asked for again).
         continue;
       }
-      installedHashes[installed.size()] = hashes[k];
+      hashes[installed.size()] = hashes[k]; // the installed keys' hashes, in order, from 0
       installed.add(v);
       if (v.found()) {
         puts.add(Mutation.put(v.key(), v.value(), v.expiresAtMillis()));
@@ -452,7 +451,7 @@ public final class EngineStateMachine
     }
     for (int k = 0; k < installed.size(); k++) {
       // After the store has the values: a reader never sees "absent".
-      unknown.remove(installed.get(k).key(), installedHashes[k]);
+      unknown.remove(installed.get(k).key(), hashes[k]);
     }
     if (!installed.isEmpty()) {
       unknown.reclaim();

@@ -106,8 +106,6 @@ final class PullAnswers implements AutoCloseable {
   private final AtomicLong priorityAnswered = new AtomicLong();
   private final AtomicLong chunksSent = new AtomicLong();
   private final AtomicLong scansStarted = new AtomicLong();
-  /** Times the answering thread went under SCHED_IDLE to stream the cold log. */
-  private final AtomicLong bulkPhases = new AtomicLong();
   /** When this last answered a pull of any kind ({@link System#nanoTime}); 0: never. */
   private volatile long answeredAtNanos;
 
@@ -447,7 +445,6 @@ final class PullAnswers implements AutoCloseable {
     }
     if (bulk && !BackgroundPriority.currentThreadIdle()) {
       BackgroundPriority.idleCurrentThread();
-      bulkPhases.incrementAndGet();
     } else if (!bulk && BackgroundPriority.currentThreadIdle()) {
       BackgroundPriority.normalCurrentThread();
     }

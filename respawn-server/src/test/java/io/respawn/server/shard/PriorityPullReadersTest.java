@@ -40,6 +40,20 @@ class PriorityPullReadersTest {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
+  private BackupKvStore openStore() throws Exception {
+    return new BackupKvStore(BackupStore.open(tmp.resolve("backup"), BackupConfig.defaults()
+        .toBuilder().bufferBytes(4L << 20).valueBytesMax(512 << 10).build()));
+  }
+
+  /** Applies one write each to keys k1..k{@code keys}, in entries 1..{@code keys}. */
+  private static void write(EngineStateMachine backup, int keys,
+      java.util.function.IntFunction<String> value) {
+    for (int i = 1; i <= keys; i++) {
+      backup.apply(Entry.normal(1, i, Command.of(MutationBatchCodec.encode(
+          List.of(Mutation.put(b("k" + i), b(value.apply(i))))), b("k" + i))));
+    }
+  }
+
   /**
    * The answering thread streams the cold log under SCHED_IDLE and everything else at normal
    * priority: the popular set and the hot log (what a takeover waits for), and the answers after
@@ -50,14 +64,9 @@ class PriorityPullReadersTest {
     assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "Linux only");
     assumeTrue(io.respawn.storage.BackgroundPriority.idleReversible(),
         "this process may not leave SCHED_IDLE again");
-    BackupKvStore store = new BackupKvStore(BackupStore.open(tmp.resolve("backup"),
-        BackupConfig.defaults().toBuilder().bufferBytes(4L << 20).valueBytesMax(512 << 10)
-            .build()));
+    BackupKvStore store = openStore();
     EngineStateMachine backup = new EngineStateMachine(store);
-    for (int i = 1; i <= 400; i++) {
-      backup.apply(Entry.normal(1, i, Command.of(MutationBatchCodec.encode(
-          List.of(Mutation.put(b("k" + i), b("v".repeat(400))))), b("k" + i))));
-    }
+    write(backup, 400, i -> "v".repeat(400));
     store.backup().flush(); // into the cold log
     BlockingQueue<String> seen = new LinkedBlockingQueue<>();
     java.util.function.Consumer<PullMessage> send = m -> {
@@ -97,14 +106,9 @@ class PriorityPullReadersTest {
 
   @Test
   void aStuckPriorityPullDoesNotHoldTheNextOne() throws Exception {
-    BackupKvStore store = new BackupKvStore(BackupStore.open(tmp.resolve("backup"),
-        BackupConfig.defaults().toBuilder().bufferBytes(4L << 20).valueBytesMax(512 << 10)
-            .build()));
+    BackupKvStore store = openStore();
     EngineStateMachine backup = new EngineStateMachine(store);
-    for (int i = 1; i <= 10; i++) {
-      backup.apply(Entry.normal(1, i, Command.of(MutationBatchCodec.encode(
-          List.of(Mutation.put(b("k" + i), b("v" + i)))), b("k" + i))));
-    }
+    write(backup, 10, i -> "v" + i);
     CountDownLatch firstMayGo = new CountDownLatch(1);
     BlockingQueue<PullKeysReply> replies = new LinkedBlockingQueue<>();
     java.util.function.Consumer<PullMessage> send = m -> {

@@ -84,6 +84,8 @@ public final class Replica {
   private final long electionTimeoutNanos;
   private final long heartbeatIntervalNanos;
   private final long catchUpTimeoutNanos;
+  /** {@link ReplicaConfig#standInAfterMillis()} in nanoseconds; 0: no stand-in by itself. */
+  private final long standInAfterNanos;
 
   // ---- persistent (hard) state, mirrored to the runtime through Ready.hardState ----
   private long term;
@@ -132,6 +134,14 @@ public final class Replica {
   // leader
   private final Map<NodeId, Progress> progress = new LinkedHashMap<>();
   private final Map<NodeId, NodeId> standIns = new HashMap<>();
+  /** Leader: when it won its term (a backup never heard from is silent since then). */
+  private long leaderSinceNanos;
+  /** Stand-ins this replica started by itself and ended by itself, over its lifetime. */
+  private long standInsStarted;
+  private long standInsEnded;
+  /** The backup of the newest stand-in ended by itself, and the commit index when it ended. */
+  private NodeId lastStandInEndedFor;
+  private long lastStandInEndedAtCommit;
   /** See {@link #quorumScratch(int)}. */
   private long[] quorumScratch = new long[0];
   /** Leader: the member it is handing leadership to, or null (see {@link #transferLeadership}). */
@@ -229,6 +239,7 @@ public final class Replica {
     this.electionTimeoutNanos = config.electionTimeoutMillis() * 1_000_000L;
     this.heartbeatIntervalNanos = config.heartbeatIntervalMillis() * 1_000_000L;
     this.catchUpTimeoutNanos = config.catchUpTimeoutMillis() * 1_000_000L;
+    this.standInAfterNanos = config.standInAfterMillis() * 1_000_000L;
     if (lease.promiseNanos() >= electionTimeoutNanos) {
       throw new IllegalArgumentException("leaseMillis " + config.leaseMillis() + " with clockDriftMax "
           + config.clockDriftMax() + " gives a follower promise of " + lease.promiseNanos()
@@ -268,6 +279,9 @@ public final class Replica {
         if (nowNanos >= heartbeatDueNanos) {
           broadcastAppend(true);
           heartbeatDueNanos = nowNanos + heartbeatIntervalNanos;
+        }
+        if (standInAfterNanos > 0) {
+          standInForSilentBackups();
         }
       }
       case FOLLOWER -> {
@@ -472,7 +486,10 @@ public final class Replica {
    * roles change this goes through a joint configuration first; the leader leaves the joint
    * configuration by itself once it commits. Learner-only changes are applied in one step.
    * Returns false (and does nothing) when not leader, when a configuration change is still
-   * uncommitted, or while joint. Collect the resulting work with {@link #ready()}.
+   * uncommitted, while joint, or when {@code target} drops a witness that stands in for a backup
+   * as a voter or a witness (it may hold in full what that backup lacks: the change waits until
+   * the stand-in ends, or until the backup itself is removed). Collect the resulting work with
+   * {@link #ready()}.
    */
   public boolean proposeMembership(Membership target, long nowNanos) {
     Objects.requireNonNull(target, "target");
@@ -482,6 +499,13 @@ public final class Replica {
     }
     if (status != Status.LEADER || membership.isJoint() || configChangePending()) {
       return false;
+    }
+    for (Map.Entry<NodeId, NodeId> e : standIns.entrySet()) {
+      boolean backupStays = target.votingBackups().contains(e.getKey());
+      NodeId witness = e.getValue();
+      if (backupStays && (!target.isVoter(witness) || target.role(witness) != Role.WITNESS)) {
+        return false;
+      }
     }
     if (sameVoters(membership, target)) {
       appendAsLeader(EntryKind.CONFIG, null, target);
@@ -494,8 +518,11 @@ public final class Replica {
   /**
    * Leader only: treat voting backup {@code failed} as gone and let voting witness
    * {@code standIn} take its place in the write quorum (it then receives full entries), so that
-   * the configuration change removing {@code failed} can commit. Leader-local; cleared when the
-   * leader steps down or the backup is no longer a voter. Returns false when not applicable.
+   * the configuration change removing {@code failed} can commit, or (started by the leader
+   * itself, {@link ReplicaConfig#standInAfterMillis()}) so that writes go on while the backup is
+   * away. Leader-local; cleared when the leader steps down or the backup is no longer a voter,
+   * and with {@code standInAfterMillis} set also once the backup holds, flushed, everything
+   * committed while no configuration change runs. Returns false when not applicable.
    */
   public boolean standIn(NodeId failed, NodeId standIn) {
     if (status != Status.LEADER
@@ -526,6 +553,104 @@ public final class Replica {
     pr.probe();
     sendAppend(standIn, false);
     return true;
+  }
+
+  /**
+   * Leader, {@link ReplicaConfig#standInAfterMillis()} set: lets a voting witness stand in for
+   * every voting backup that has been silent that long (no answer to anything this leader sent
+   * it, counted from the election at the latest) or that the runtime reported unreachable, so
+   * that writes and the lease, which need every voting backup, go on without it (DESIGN §5.4).
+   * The witness is one heard from within that time and not standing in already; a leader that is
+   * a witness names itself first, since it holds every entry it appends in full. Without such a
+   * witness nothing changes and writes wait for the backup, as before.
+   */
+  private void standInForSilentBackups() {
+    for (NodeId backup : membership.votingBackups()) {
+      if (backup.equals(self) || standIns.containsKey(backup) || !silentFor(backup, standInAfterNanos)) {
+        continue;
+      }
+      NodeId witness = standInCandidate();
+      if (witness != null && standIn(backup, witness)) {
+        standInsStarted++;
+      }
+    }
+  }
+
+  /** Leader: {@code peer} answered nothing this term for {@code nanos}, or is unreachable. */
+  private boolean silentFor(NodeId peer, long nanos) {
+    if (unreachable.contains(peer)) {
+      return true;
+    }
+    Progress pr = progress.get(peer);
+    long heard = pr == null ? leaderSinceNanos : Math.max(pr.heardNanos, leaderSinceNanos);
+    return nowNanos - heard >= nanos;
+  }
+
+  /**
+   * Leader: the witness to stand in for a silent backup, or null when none may: a voting witness
+   * of the configuration being moved to (one leaving with a joint configuration would take the
+   * stand-in with it), not standing in already, heard from lately.
+   */
+  private NodeId standInCandidate() {
+    NodeId found = null;
+    for (Membership.Member m : membership.incoming()) {
+      NodeId id = m.id();
+      if (!m.voting() || m.role() != Role.WITNESS || standIns.containsValue(id)) {
+        continue;
+      }
+      if (id.equals(self)) {
+        return self;
+      }
+      if (found == null && !silentFor(id, standInAfterNanos)) {
+        found = id;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Leader: ends the stand-in for {@code backup} once the backup holds, flushed, every committed
+   * entry (so whatever the witness held in full for it is held by the backup too, and the
+   * witness may go back to keys-only copies and compact as a witness does). Also while a
+   * configuration change runs: the backup's acknowledgements then count as the witness's did,
+   * and a change that removes the backup does not need the stand-in once the backup answers.
+   */
+  private void maybeEndStandIn(NodeId backup, Progress pr) {
+    if (pr.flushedIndex < commitIndex && config.variant() != Variant.STAND_IN_ENDS_BEHIND) {
+      return;
+    }
+    standIns.remove(backup);
+    standInsEnded++;
+    lastStandInEndedFor = backup;
+    lastStandInEndedAtCommit = commitIndex;
+  }
+
+  /** Stand-ins in force (without copying them, unlike {@link #standIns()}). */
+  public int standInCount() {
+    return standIns.size();
+  }
+
+  /** Stand-ins this replica started by itself ({@link ReplicaConfig#standInAfterMillis()}). */
+  public long standInsStarted() {
+    return standInsStarted;
+  }
+
+  /** Stand-ins this replica ended by itself once their backup had caught up. */
+  public long standInsEnded() {
+    return standInsEnded;
+  }
+
+  /** The backup of the newest stand-in this replica ended by itself (null: none yet). */
+  public NodeId lastStandInEndedFor() {
+    return lastStandInEndedFor;
+  }
+
+  /**
+   * The commit index when the newest stand-in ended ({@link #lastStandInEndedFor}): the backup
+   * held, flushed, everything up to here (what the simulator checks against its disk).
+   */
+  public long lastStandInEndedAtCommit() {
+    return lastStandInEndedAtCommit;
   }
 
   /**
@@ -1344,6 +1469,7 @@ public final class Replica {
     clearCandidacy();
     leader = self;
     setStatus(Status.LEADER);
+    leaderSinceNanos = nowNanos;
     progress.clear();
     standIns.clear();
     lease.reset();
@@ -1563,6 +1689,9 @@ public final class Replica {
         if (storesFull(m.from())) {
           sendToKeysOnlyFollowers(); // a value keeper's flush may raise what they may receive
         }
+      }
+      if (current && standInAfterNanos > 0 && standIns.containsKey(m.from())) {
+        maybeEndStandIn(m.from(), pr);
       }
       if (pr.matchIndex < log.lastIndex()) {
         sendAppend(m.from(), false);
@@ -2073,8 +2202,10 @@ public final class Replica {
         continue;
       }
       Progress pr = progress.get(id);
-      if (pr != null && pr.heardNanos != Long.MIN_VALUE
-          && nowNanos - pr.heardNanos <= electionTimeoutNanos) {
+      if (pr != null && (standIns.containsKey(id) || pr.heardNanos != Long.MIN_VALUE
+          && nowNanos - pr.heardNanos <= electionTimeoutNanos)) {
+        // A backup a witness stands in for counts however long it has been away: the witness
+        // holds in full what the backup lacks, and must keep it until the backup has it
         floor = Math.min(floor, pr.imageIndex);
       }
     }

@@ -40,6 +40,11 @@ import java.util.Objects;
  *     collection of a copying collector, which copies all of it each time: with 4 MiB a
  *     member's young pauses were twice as long (docs/benchmarks.md, "The log cache and young
  *     pauses")
+ * @param standInAfterMillis a leader lets a voting witness stand in for a voting backup it has
+ *     not heard from for this long, or at once once the runtime reports the backup unreachable
+ *     ({@link Replica#peerUnreachable}), so that writes and reads go on while a backup is away
+ *     (DESIGN §5.4); the stand-in ends by itself once the backup holds, flushed, everything
+ *     committed. 0: never by itself (only through {@link Replica#standIn}, for a removal)
  */
 public record ReplicaConfig(
     NodeId self,
@@ -57,7 +62,8 @@ public record ReplicaConfig(
     PhiAccrualDetector.Settings phi,
     TakeoverMode takeover,
     long speculativeSilenceMillis,
-    long logCacheBytesMax) {
+    long logCacheBytesMax,
+    long standInAfterMillis) {
 
   /** The default of {@link #logCacheBytesMax()}: 1 MiB. */
   public static final long LOG_CACHE_BYTES_DEFAULT = 1L << 20;
@@ -87,6 +93,8 @@ public record ReplicaConfig(
     require(logCacheBytesMax >= 0, "logCacheBytesMax " + logCacheBytesMax + " must be >= 0");
     require(speculativeSilenceMillis >= 0, "speculativeSilenceMillis " + speculativeSilenceMillis
         + " must be >= 0");
+    require(standInAfterMillis >= 0, "standInAfterMillis " + standInAfterMillis
+        + " must be >= 0");
   }
 
   private static void require(boolean ok, String message) {
@@ -97,7 +105,8 @@ public record ReplicaConfig(
 
   /**
    * Defaults: election 1000 ms, heartbeat 100 ms, lease 500 ms, drift 1%, catch-up 200 ms, no
-   * failure detector, hard-timeout takeover (speculative silence 0), a 1 MiB log cache.
+   * failure detector, hard-timeout takeover (speculative silence 0), a 1 MiB log cache, no
+   * stand-in by itself.
    */
   public static Builder builder(NodeId self, Membership bootstrapMembership) {
     return new Builder(self, bootstrapMembership);
@@ -108,7 +117,7 @@ public record ReplicaConfig(
     return new ReplicaConfig(self, bootstrapMembership, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, clockDriftMax, catchUpTimeoutMillis,
         maxEntriesPerAppend, catchUpEntriesMax, randomSeed, v, failureDetector, phi, takeover,
-        speculativeSilenceMillis, logCacheBytesMax);
+        speculativeSilenceMillis, logCacheBytesMax, standInAfterMillis);
   }
 
   /** The failure detector this config asks for: the instance, else a fresh phi detector, else null. */
@@ -137,6 +146,7 @@ public record ReplicaConfig(
     private TakeoverMode takeover = TakeoverMode.HARD_TIMEOUT;
     private long speculativeSilenceMillis;
     private long logCacheBytesMax = LOG_CACHE_BYTES_DEFAULT;
+    private long standInAfterMillis;
 
     private Builder(NodeId self, Membership membership) {
       this.self = self;
@@ -216,11 +226,17 @@ public record ReplicaConfig(
       return this;
     }
 
+    /** See {@link ReplicaConfig#standInAfterMillis()}. */
+    public Builder standInAfterMillis(long v) {
+      standInAfterMillis = v;
+      return this;
+    }
+
     public ReplicaConfig build() {
       return new ReplicaConfig(self, membership, electionTimeoutMillis, heartbeatIntervalMillis,
           leaseMillis, clockDriftMax, catchUpTimeoutMillis, maxEntriesPerAppend, catchUpEntriesMax,
           randomSeed, variant, failureDetector, phi, takeover, speculativeSilenceMillis,
-          logCacheBytesMax);
+          logCacheBytesMax, standInAfterMillis);
     }
   }
 }

@@ -107,7 +107,15 @@ public enum Variant {
    * and report a read of a freed one (snapshot-read-released). Consulted by respawn-node's
    * NodeRuntime (its SnapshotSender).
    */
-  SENDER_HOLDS_NO_IMAGE;
+  SENDER_HOLDS_NO_IMAGE,
+  /**
+   * A stand-in the leader started by itself ({@link ReplicaConfig#standInAfterMillis()}) ends at
+   * the backup's first successful answer, whether or not the backup holds everything committed:
+   * entries committed under the stand-in may then rest on the witness's copy alone, which it
+   * may compact away. The simulator checks, when a stand-in ends, that the backup holds every
+   * committed entry flushed (stand-in-ended-covered).
+   */
+  STAND_IN_ENDS_BEHIND;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -76,7 +76,9 @@ class RandomizedClusterTest {
    * refuse writes it had room for, or accept writes past its bounds (safe either way), with
    * their teeth in the simulator's TeethTest (queue-full-unjustified, write-bound-exceeded).
    * SENDER_HOLDS_NO_IMAGE is read by the runtime only (its snapshot sender), with its teeth in
-   * the simulator's CompactionTeethTest (snapshot-read-released).
+   * the simulator's CompactionTeethTest (snapshot-read-released). STAND_IN_ENDS_BEHIND acts only
+   * when the leader stands in by itself (standInAfterMillis, not set here), with its teeth in the
+   * simulator's TeethTest (stand-in-ended-covered).
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
@@ -84,7 +86,8 @@ class RandomizedClusterTest {
           "SPECULATIVE_VOTE_IN_LEASE", "INSTALL_STALE_SNAPSHOT", "COMPACT_BEYOND_DURABLE",
           "JOINT_NEW_ONLY", "KEEP_FUZZY_AT_INDEX", "IGNORE_FLUSH_WANTED",
           "SPECULATIVE_IGNORES_SILENCE", "DETECTOR_KEEPS_OLD_WINDOW",
-          "COUNT_DURABLE_NOTICES_IN_FLIGHT", "IGNORE_PROPOSAL_BOUNDS", "SENDER_HOLDS_NO_IMAGE"},
+          "COUNT_DURABLE_NOTICES_IN_FLIGHT", "IGNORE_PROPOSAL_BOUNDS", "SENDER_HOLDS_NO_IMAGE",
+          "STAND_IN_ENDS_BEHIND"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

@@ -75,6 +75,10 @@ public record RunResult(
    *     SimProposalLimits#TIGHT})
    * @param queueFullRefusals client writes the runtimes refused QUEUE_FULL (each checked by
    *     queue-full-unjustified)
+   * @param leaderStandIns stand-ins leaders started by themselves for a silent backup ({@code
+   *     standInAfterMillis})
+   * @param leaderStandInsEnded of those, stand-ins their leader ended once the backup had caught
+   *     up (each checked by stand-in-ended-covered)
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -84,7 +88,8 @@ public record RunResult(
       long asyncFsyncs, long asyncFsyncWaits, long snapshotTransfers, long snapshotChunksSent,
       long snapshotChunksIgnored, long durableAcksTimed, long durableAckLatencyMaxMicros,
       long fuzzyImagesKept, long durableFlushesTimed, long durableFlushLatencyMaxMicros,
-      long tightProposalSeeds, long queueFullRefusals) {
+      long tightProposalSeeds, long queueFullRefusals, long leaderStandIns,
+      long leaderStandInsEnded) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -103,12 +108,13 @@ public record RunResult(
           Math.max(durableAckLatencyMaxMicros, o.durableAckLatencyMaxMicros),
           fuzzyImagesKept + o.fuzzyImagesKept, durableFlushesTimed + o.durableFlushesTimed,
           Math.max(durableFlushLatencyMaxMicros, o.durableFlushLatencyMaxMicros),
-          tightProposalSeeds + o.tightProposalSeeds, queueFullRefusals + o.queueFullRefusals);
+          tightProposalSeeds + o.tightProposalSeeds, queueFullRefusals + o.queueFullRefusals,
+          leaderStandIns + o.leaderStandIns, leaderStandInsEnded + o.leaderStandInsEnded);
     }
 
     public static final Stats NONE =
         new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0);
+            0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -131,7 +137,9 @@ public record RunResult(
           + " durable-flushes-timed=" + durableFlushesTimed + " durable-flush-after-write-max-ms="
           + String.format(java.util.Locale.ROOT, "%.1f", durableFlushLatencyMaxMicros / 1000.0)
           + " tight-proposal-seeds=" + tightProposalSeeds
-          + " queue-full-refusals=" + queueFullRefusals;
+          + " queue-full-refusals=" + queueFullRefusals
+          + " leader-stand-ins=" + leaderStandIns + " leader-stand-ins-ended="
+          + leaderStandInsEnded;
     }
   }
 

@@ -50,6 +50,9 @@ import io.respawn.sim.workload.WorkloadConfig;
  *     member's mode, unless the in-memory log or DURABLE replica acks need DEFERRED)
  * @param proposalLimits the runtime's bounds on client writes ({@link SimProposalLimits}; MIXED
  *     draws the server's defaults or tight ones per seed)
+ * @param standInAfterMillis the core's {@code standInAfterMillis}: a leader lets a witness stand
+ *     in for a backup silent this long ({@link #STAND_IN_DRAWN}: drawn per seed by {@link
+ *     #standInAfterMillis(long)}; 0: never by itself)
  */
 public record SimConfig(
     long eventsMax,
@@ -78,7 +81,11 @@ public record SimConfig(
     SimTakeover takeover,
     long snapshotEntriesMin,
     FsyncMode fsyncMode,
-    SimProposalLimits proposalLimits) {
+    SimProposalLimits proposalLimits,
+    long standInAfterMillis) {
+
+  /** {@link #standInAfterMillis()}: drawn per seed. */
+  public static final long STAND_IN_DRAWN = -1;
 
   /** The configuration the CI sweep and the CLI use unless told otherwise. */
   public static SimConfig standard() {
@@ -98,7 +105,27 @@ public record SimConfig(
         SimTakeover.MIXED,
         40,
         FsyncMode.ASYNC,
-        SimProposalLimits.MIXED);
+        SimProposalLimits.MIXED,
+        STAND_IN_DRAWN);
+  }
+
+  /**
+   * The stand-in bound of seed {@code seed}'s run: {@link #standInAfterMillis()}, or when drawn
+   * none for a quarter of the seeds (writes wait for a silent backup, the behaviour before
+   * leaders stood in by themselves), 3 heartbeats for a quarter and 6 for the rest (the top two
+   * bits of the seed times the golden-ratio constant, so the draw does not follow the seed's
+   * parity or residue, which other per-seed draws use).
+   */
+  public long standInAfterMillis(long seed) {
+    if (standInAfterMillis != STAND_IN_DRAWN) {
+      return standInAfterMillis;
+    }
+    int draw = (int) ((seed * 0x9E3779B97F4A7C15L) >>> 62);
+    return new long[] {0, 3, 6, 6}[draw] * heartbeatIntervalMillis;
+  }
+
+  public SimConfig withStandInAfterMillis(long v) {
+    return edit(b -> b.standInAfterMillis = v);
   }
 
   public SimConfig withEventsMax(long v) {
@@ -258,6 +285,7 @@ public record SimConfig(
     long snapshotEntriesMin;
     FsyncMode fsyncMode;
     SimProposalLimits proposalLimits;
+    long standInAfterMillis;
 
     Fields(SimConfig c) {
       eventsMax = c.eventsMax;
@@ -287,6 +315,7 @@ public record SimConfig(
       snapshotEntriesMin = c.snapshotEntriesMin;
       fsyncMode = c.fsyncMode;
       proposalLimits = c.proposalLimits;
+      standInAfterMillis = c.standInAfterMillis;
     }
 
     SimConfig config() {
@@ -296,7 +325,7 @@ public record SimConfig(
           leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
           linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
           flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-          proposalLimits);
+          proposalLimits, standInAfterMillis);
     }
   }
 }

@@ -7,6 +7,7 @@ import io.respawn.sim.kv.KvStateMachine;
 import io.respawn.core.Membership;
 import io.respawn.core.Membership.Member;
 import io.respawn.core.NodeId;
+import io.respawn.core.Replica;
 import io.respawn.core.ReplicaConfig;
 import io.respawn.core.Role;
 import io.respawn.core.RoleChange;
@@ -162,9 +163,6 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
           workload, history, timeoutNanos));
     }
     finalReader = clients.remove(clientCount);
-    for (int i = 0; i < REPLICAS; i++) {
-      standIns.add(new HashMap<>());
-    }
     nemesis = new Nemesis(events, random.split(), config.nemesis(), this);
   }
 
@@ -220,6 +218,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         .phi(takeover.phi())
         .takeover(takeover.mode())
         .speculativeSilenceMillis(takeover.speculativeSilenceMillis())
+        .standInAfterMillis(config.standInAfterMillis(seed))
         .build();
   }
 
@@ -292,7 +291,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
 
   private void checkInvariants() {
     for (SimNode node : nodes) {
-      pruneStandIns(node);
+      checkStandInsEnded(node);
     }
     if (config.perEventInvariants()) {
       checker.checkAll(this);
@@ -527,7 +526,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         durableLiveness.checked(), durableLiveness.latencyMaxNanos() / 1_000, fuzzyImagesKept,
         durableFlushLiveness.timed(), durableFlushLiveness.latencyMaxNanos() / 1_000,
         proposalLimits.tight() ? 1 : 0,
-        nodes.stream().mapToLong(SimNode::queueFullRefusals).sum());
+        nodes.stream().mapToLong(SimNode::queueFullRefusals).sum(), leaderStandIns,
+        leaderStandInsEnded);
   }
 
   private String describe() {
@@ -599,32 +599,73 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         d -> protocolViolation(leaseReads.name(), d));
   }
 
-  /** Stand-ins the simulation asked node for, while it still leads the term it asked in. */
+  /**
+   * The stand-ins node's core has in force while it leads: those the simulation asked for (a
+   * removal of a down backup) and those it started by itself ({@code standInAfterMillis}); the
+   * core clears them when it stops leading and ends them when the backup is removed or has caught
+   * up. Read from the core at each check: a stand-in can take effect, and a commit under it be
+   * applied, inside the call that starts it.
+   */
   private Map<Integer, Integer> standInsOf(SimNode node) {
-    pruneStandIns(node);
-    return standIns.get(node.id());
+    if (!node.isLeader()) {
+      return Map.of();
+    }
+    Map<NodeId, NodeId> core = node.replica().standIns();
+    if (core.isEmpty()) {
+      return Map.of();
+    }
+    Map<Integer, Integer> out = new HashMap<>();
+    core.forEach((backup, witness) -> out.put(backup.value(), witness.value()));
+    return out;
   }
 
   /**
-   * Mirrors the core's rule: a stand-in ends when its leader leaves the term it was set in, and
-   * once the failed backup is no longer a voting backup (it may come back later as a new voter,
-   * without a stand-in). Called after every event so no such moment is missed.
+   * stand-in-ended-covered: when a leader ends a stand-in by itself, its backup holds, flushed,
+   * every entry committed then (its disk, not what it reported: flushed data survives every
+   * crash), so nothing committed under the stand-in rests on the witness's full copies alone,
+   * which it may compact away once it gets keys-only copies again. Checked after every event
+   * (one event ends at most one stand-in: the backup's answer).
    */
-  private void pruneStandIns(SimNode node) {
-    Map<Integer, Integer> map = standIns.get(node.id());
-    if (map.isEmpty()) {
+  private void checkStandInsEnded(SimNode node) {
+    int id = node.id();
+    if (!node.isUp()) {
       return;
     }
-    if (!node.isLeader() || standInTerm[node.id()] != node.replica().term()) {
-      map.clear();
+    Replica r = node.replica();
+    if (seenIncarnation[id] != node.incarnation()) {
+      seenIncarnation[id] = node.incarnation();
+      seenStandInsStarted[id] = 0;
+      seenStandInsEnded[id] = 0;
+    }
+    leaderStandIns += r.standInsStarted() - seenStandInsStarted[id];
+    seenStandInsStarted[id] = r.standInsStarted();
+    if (r.standInsEnded() == seenStandInsEnded[id]) {
       return;
     }
-    var votingBackups = node.replica().membership().votingBackups();
-    map.keySet().removeIf(b -> !votingBackups.contains(NodeId.of(b)));
+    leaderStandInsEnded += r.standInsEnded() - seenStandInsEnded[id];
+    seenStandInsEnded[id] = r.standInsEnded();
+    int backup = r.lastStandInEndedFor().value();
+    long commit = r.lastStandInEndedAtCommit();
+    SimStorage disk = nodes.get(backup).storage();
+    boolean compacted = commit < disk.firstIndex();
+    // the term there: as the checker recorded it once applied somewhere, else the leader's log
+    // (its commit index may run ahead of every apply; what it committed is in its log)
+    long term = commit == 0 ? 0 : commit <= committed.committedCount()
+        ? committed.committed(commit).term() : r.log().term(commit);
+    if (!compacted && commit > 0
+        && (disk.lastFlushedIndex() < commit || disk.termAt(commit) != term)) {
+      protocolViolation("stand-in-ended-covered", "n" + id + " ended the stand-in for backup n"
+          + backup + " at commit index " + commit + " (term " + term + ") but n" + backup
+          + " has flushed only up to " + disk.lastFlushedIndex() + " (term there "
+          + disk.termAt(commit) + ")");
+    }
   }
 
-  private final List<Map<Integer, Integer>> standIns = new ArrayList<>();
-  private final long[] standInTerm = new long[REPLICAS];
+  private final int[] seenIncarnation = new int[REPLICAS];
+  private final long[] seenStandInsStarted = new long[REPLICAS];
+  private final long[] seenStandInsEnded = new long[REPLICAS];
+  private long leaderStandIns;
+  private long leaderStandInsEnded;
 
   /** The members every write quorum of leader's configuration needs: itself and each backup. */
   private int[] writeQuorumMembers(SimNode leader) {
@@ -1038,6 +1079,14 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     List<Member> target = null;
     for (NodeId backup : current.votingBackups()) {
       if (!nodes.get(backup.value()).isUp()) {
+        Integer already = standInsOf(leader).get(backup.value());
+        if (already != null) {
+          // the leader stands in for it by itself already (standInAfterMillis)
+          target = without(members, backup.value());
+          what = "n" + already + " (standing in already) for down backup n" + backup.value()
+              + "; remove n" + backup.value();
+          break;
+        }
         for (Member m : members) {
           boolean witnessVoter = m.voting() && m.role() == Role.WITNESS;
           boolean allowed = m.id().value() != leader.id() || config.leaderMayStandIn();
@@ -1045,19 +1094,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
               || standInsOf(leader).containsValue(m.id().value())) {
             continue;
           }
-          // Recorded before the call: the runtime may commit (and apply) under the stand-in
-          // before standIn returns.
-          Map<Integer, Integer> mine = standIns.get(leader.id());
-          long previousTerm = standInTerm[leader.id()];
-          standInTerm[leader.id()] = leader.replica().term();
-          Integer previous = mine.put(backup.value(), m.id().value());
           if (!leader.standIn(backup.value(), m.id().value())) {
-            if (previous == null) {
-              mine.remove(backup.value());
-            } else {
-              mine.put(backup.value(), previous); // the earlier stand-in stays in force
-            }
-            standInTerm[leader.id()] = previousTerm;
             continue;
           }
           target = without(members, backup.value());

@@ -51,6 +51,33 @@ class TeethTest {
   }
 
   /**
+   * stand-in-ended-covered has teeth: a leader that ends its own stand-in at the backup's first
+   * answer, before the backup holds what was committed under the stand-in, is caught; every seed
+   * has the leaders stand in by themselves (3 heartbeats of silence). The correct core runs the
+   * catching seed clean.
+   */
+  @Test
+  void aStandInEndedBeforeTheBackupCaughtUpIsCaught() {
+    SimConfig config = SimConfig.standard().withStandInAfterMillis(75)
+        .withVariant(Variant.STAND_IN_ENDS_BEHIND);
+    RunResult caught = null;
+    for (long seed = 1; seed <= SEEDS_MAX && caught == null; seed++) {
+      RunResult r = Simulation.run(seed, config);
+      if (!r.clean()) {
+        caught = r;
+      }
+    }
+    assertThat(caught).as("stand-in-ends-behind escaped " + SEEDS_MAX + " seeds").isNotNull();
+    System.out.println("teeth: STAND_IN_ENDS_BEHIND caught at seed " + caught.seed() + " by "
+        + caught.violations().get(0));
+    assertThat(caught.violations().get(0).invariant()).isEqualTo("stand-in-ended-covered");
+    assertThat(Simulation.run(caught.seed(), config).violations())
+        .isEqualTo(caught.violations());
+    assertThat(Simulation.run(caught.seed(), config.withVariant(Variant.CORRECT)).violations())
+        .isEmpty();
+  }
+
+  /**
    * The liveness check has teeth: a core that withholds flush reports (a follower reports its
    * flush only in the answer to an AppendEntries with entries) is safe, so no safety check can
    * catch it, but in the quiet phase after the faults its DURABLE writes wait for a report that

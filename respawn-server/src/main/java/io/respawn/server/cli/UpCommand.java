@@ -70,6 +70,12 @@ public final class UpCommand implements Callable<Integer> {
           + "causes no failover (default: 1500).")
   String speculativeSilenceMillis;
 
+  @Option(names = "--stand-in-after-ms", paramLabel = "MS",
+      description = "How long a backup may be silent before the primary lets a witness stand in "
+          + "for it, so writes and reads go on without it until it is back and caught up (at "
+          + "once when its process is gone); 0: never, writes wait for it (default: 150).")
+  String standInAfterMillis;
+
   @Option(names = "--phi-soft", paramLabel = "PHI",
       description = "Phi-accrual soft threshold: suspicion that starts recovery (default: 3).")
   String phiSoft;
@@ -120,6 +126,7 @@ public final class UpCommand implements Callable<Integer> {
     putIf(m, "takeover", takeover);
     putIf(m, "recovery", recovery);
     putIf(m, "speculative-silence-ms", speculativeSilenceMillis);
+    putIf(m, "stand-in-after-ms", standInAfterMillis);
     putIf(m, "phi-soft", phiSoft);
     putIf(m, "phi-hard", phiHard);
     putIf(m, "phi-acceptable-pause-ms", phiAcceptablePauseMillis);

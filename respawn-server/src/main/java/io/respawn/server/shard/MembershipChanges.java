@@ -128,6 +128,13 @@ final class MembershipChanges {
         } else if (current.incoming().stream().filter(Member::voting)
             .noneMatch(m -> !m.id().equals(q.id()))) {
           refusal = "ERR removing member " + q.id().value() + " would leave no voter";
+        } else if (r.standIns().containsValue(q.id())) {
+          NodeId away = r.standIns().entrySet().stream()
+              .filter(e -> e.getValue().equals(q.id())).findFirst().orElseThrow().getKey();
+          refusal = "ERR member " + q.id().value() + " stands in for backup " + away.value()
+              + ", which is away, and may hold writes that backup lacks; remove backup "
+              + away.value() + " first, or retry once it is back and caught up (INFO "
+              + "respawn_stand_ins)";
         } else {
           for (Member m : current.incoming()) {
             if (!m.id().equals(q.id())) {

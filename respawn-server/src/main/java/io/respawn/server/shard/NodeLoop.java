@@ -183,6 +183,14 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private long nextTickNanos;
   private boolean wasLeader;
   private FailureDetector.Suspicion loggedSuspicion = FailureDetector.Suspicion.NONE;
+  /** The stand-in figures as of the last pass that changed them (see {@link #noteStandIns}). */
+  private long seenStandInsStarted;
+  private long seenStandInsEnded;
+  private int seenStandInCount;
+  /** "backup>witness" per stand-in in force, for INFO; "" when none. Written by the loop. */
+  private volatile String standIns = "";
+  private volatile long standInsStarted;
+  private volatile long standInsEnded;
   /**
    * Leader only: an entry of this term committed and everything committed was applied once
    * since, so the state machine holds every write acknowledged before this member led.
@@ -834,6 +842,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
             r.term(), (now - leaderSinceNanos) / 1_000_000, recovery.keysPulled());
       }
     }
+    noteStandIns(r);
     if (r.leaderSuspicion() != loggedSuspicion) {
       if (r.leaderSuspicion() != FailureDetector.Suspicion.NONE) {
         log.info("suspects leader {} of term {}: {} (episode {}, {} takeover)", r.leader(),
@@ -849,6 +858,50 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         r.appliedIndex(), r.lastIndex(), servingUntil, recovery.active(), recovery.keysPulled(),
         r.membership(), r.leaderSuspicion(), r.suspicionEpisode(), r.durableIndex(),
         runtime.log().lastFlushedIndex(), runtime.flushInFlight(), r.flushedIndex());
+  }
+
+  /**
+   * Logs each stand-in the core starts or ends by itself (a backup silent past {@code
+   * stand-in-after-ms}, and caught up again) and publishes the ones in force for INFO; reads the
+   * core's counters only, so a pass without a change costs no copy.
+   */
+  private void noteStandIns(Replica r) {
+    if (r.standInsStarted() == seenStandInsStarted && r.standInsEnded() == seenStandInsEnded
+        && r.standInCount() == seenStandInCount) {
+      return;
+    }
+    StringBuilder text = new StringBuilder();
+    r.standIns().forEach((backup, witness) -> text.append(text.isEmpty() ? "" : ",")
+        .append(backup.value()).append('>').append(witness.value()));
+    if (r.standInsStarted() > seenStandInsStarted) {
+      log.warn("a witness stands in for a silent backup (backup>witness: {}); writes commit "
+          + "without that backup until it is back and caught up", text);
+    }
+    if (r.standInsEnded() > seenStandInsEnded) {
+      log.info("backup {} caught up: the stand-in for it ended (in force now: {})",
+          r.lastStandInEndedFor(), text.isEmpty() ? "none" : text);
+    }
+    seenStandInsStarted = r.standInsStarted();
+    seenStandInsEnded = r.standInsEnded();
+    seenStandInCount = r.standInCount();
+    standIns = text.toString();
+    standInsStarted = seenStandInsStarted;
+    standInsEnded = seenStandInsEnded;
+  }
+
+  /** The stand-ins in force as "backup>witness", comma-separated; "" when none. */
+  public String standIns() {
+    return standIns;
+  }
+
+  /** Stand-ins this member started by itself while it led (this process's lifetime). */
+  public long standInsStarted() {
+    return standInsStarted;
+  }
+
+  /** Of those, the ones it ended once the backup had caught up. */
+  public long standInsEnded() {
+    return standInsEnded;
   }
 
   private void publishStopped() {

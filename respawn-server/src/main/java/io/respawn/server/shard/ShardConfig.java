@@ -88,12 +88,18 @@ import java.util.TreeMap;
  * @param backup the backup role's storage and popularity sampling
  * @param recovery how this member, once it leads, gets the values it holds only as timestamps
  * @param snapshot snapshots, log compaction and snapshot transfers
+ * @param standInAfterMillis the primary lets a witness stand in for a voting backup silent this
+ *     long (at once when its process is gone), so writes and reads go on while the backup is
+ *     away; the stand-in ends once the backup is back and caught up (DESIGN §5.4). 0: never by
+ *     itself (writes then wait for the backup, or for an operator's {@code respawn member
+ *     remove})
  */
 public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
     Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
     long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
     long speculativeSilenceMillis, boolean rehearseTakeover, PhiAccrualDetector.Settings phi,
-    BackupSettings backup, RecoveryMode recovery, SnapshotSettings snapshot) {
+    BackupSettings backup, RecoveryMode recovery, SnapshotSettings snapshot,
+    long standInAfterMillis) {
 
   /** With the default {@link SnapshotSettings}. */
   public ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
@@ -102,7 +108,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       PhiAccrualDetector.Settings phi, BackupSettings backup, RecoveryMode recovery) {
     this(clusterId, self, dataDir, bindHost, members, secret, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, join, takeover, SPECULATIVE_SILENCE_MILLIS_DEFAULT,
-        true, phi, backup, recovery, SnapshotSettings.defaults());
+        true, phi, backup, recovery, SnapshotSettings.defaults(), STAND_IN_AFTER_MILLIS_DEFAULT);
   }
 
   /** With the default {@link BackupSettings} and {@link #RECOVERY_DEFAULT}. */
@@ -125,7 +131,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
       "backup-segment-bytes", "backup-writeback-interval-ms", "recovery", "snapshot-entries", "snapshot-log-bytes",
       "snapshot-log-growth-percent", "snapshot-tail-entries", "snapshot-tail-bytes", "snapshot-chunk-bytes",
-      "snapshot-bytes-per-sec", "log-cache-bytes");
+      "snapshot-bytes-per-sec", "log-cache-bytes", "stand-in-after-ms");
   /**
    * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
    * campaigns after 300-600 ms of silence, an idle primary heartbeats every 50 ms, and its read
@@ -160,6 +166,13 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
    * connections tell the witness that its process is gone.
    */
   public static final long SPECULATIVE_SILENCE_MILLIS_DEFAULT = 1500;
+  /**
+   * Three heartbeats: a backup silent this long has its place in the write quorum and the lease
+   * taken by a witness before the primary's 200 ms lease can lapse, so a stalled or dead backup
+   * holds writes for at most this long and reads not at all; a backup's young collections (a
+   * few milliseconds) stay far below it.
+   */
+  public static final long STAND_IN_AFTER_MILLIS_DEFAULT = 150;
   public static final RecoveryMode RECOVERY_DEFAULT = RecoveryMode.ONLINE;
 
   public ShardConfig {
@@ -280,7 +293,8 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
     return new ShardConfig(cluster, self, data, bind, members, secret, election, heartbeat, lease,
         join, takeover,
         longValue(p, "speculative-silence-ms", SPECULATIVE_SILENCE_MILLIS_DEFAULT, 0),
-        booleanValue(p, "takeover-rehearsal", true), phi, backup, recovery, snapshot);
+        booleanValue(p, "takeover-rehearsal", true), phi, backup, recovery, snapshot,
+        longValue(p, "stand-in-after-ms", STAND_IN_AFTER_MILLIS_DEFAULT, 0));
   }
 
   /** This member's own addresses. */

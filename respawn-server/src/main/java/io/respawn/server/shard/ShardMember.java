@@ -206,6 +206,7 @@ public final class ShardMember implements AutoCloseable {
           .phi(config.phi())
           .takeover(config.takeover())
           .speculativeSilenceMillis(config.speculativeSilenceMillis())
+          .standInAfterMillis(config.standInAfterMillis())
           // Larger batches let a member that restarted behind catch up in a few round trips.
           .maxEntriesPerAppend(MAX_ENTRIES_PER_APPEND)
           .logCacheBytesMax(config.snapshot().logCacheBytes())
@@ -442,6 +443,10 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_lease_remaining_ms", leaseLeft);
     shard.put("respawn_takeover", config.takeover().spelling());
     shard.put("respawn_speculative_silence_ms", Long.toString(config.speculativeSilenceMillis()));
+    shard.put("respawn_stand_in_after_ms", config.standInAfterMillis());
+    shard.put("respawn_stand_ins", loop.standIns().isEmpty() ? "none" : loop.standIns());
+    shard.put("respawn_stand_ins_started", loop.standInsStarted());
+    shard.put("respawn_stand_ins_ended", loop.standInsEnded());
     shard.put("respawn_leader_suspicion",
         s.leaderSuspicion().name().toLowerCase(java.util.Locale.ROOT));
     shard.put("respawn_suspicion_episodes", s.suspicionEpisodes());

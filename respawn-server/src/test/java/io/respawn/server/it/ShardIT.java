@@ -161,16 +161,18 @@ class ShardIT {
   }
 
   /**
-   * A DURABLE write waits for every backup. While the backup is stopped (SIGSTOP) that write
-   * cannot be acknowledged, and nothing else may wait for it: another client's PING and INFO on
-   * the primary are answered at once, and the DURABLE write completes once the backup resumes.
-   * (Reads wait too, for want of the read lease, which the backup's acknowledgements renew: a
-   * GET is answered TRYAGAIN after the settle wait, or its value once the backup is back.)
+   * A DURABLE write waits for every backup. With no witness standing in for a silent backup
+   * ({@code --stand-in-after-ms 0}), while the backup is stopped (SIGSTOP) that write cannot be
+   * acknowledged, and nothing else may wait for it: another client's PING and INFO on the primary
+   * are answered at once, and the DURABLE write completes once the backup resumes. (Reads wait
+   * too, for want of the read lease, which the backup's acknowledgements renew: a GET is answered
+   * TRYAGAIN after the settle wait, or its value once the backup is back.)
    */
   @Test
   void aDurableWriteWaitingForAStoppedBackupStallsNoOtherClient() throws Exception {
     int port = ShardProcess.freePortRange(3);
-    try (ShardProcess shard = ShardProcess.start(tmp.resolve("data"), port, "1+1+1")) {
+    try (ShardProcess shard = ShardProcess.start(tmp.resolve("data"), port, "1+1+1",
+        "--stand-in-after-ms", "0")) {
       int primary = primaryTakingWrites(shard);
       int backup = -1;
       for (int m = 1; m <= shard.members(); m++) {
@@ -210,6 +212,72 @@ class ShardIT {
         assertThat(readOnPrimary(shard, "d1")).isEqualTo("v1");
       } finally {
         writer.shutdownNow();
+      }
+      assertThat(shard.terminate()).isZero();
+    }
+  }
+
+  /**
+   * A backup that stops answering (SIGSTOP: a stalled or lost machine, whose connections stay
+   * open) does not stop the shard: after {@code stand-in-after-ms} (150 ms by default) the
+   * witness stands in for it, so ORDERED and DURABLE writes are acknowledged and reads served
+   * while it is away, INFO names the stand-in, and once the backup resumes it catches up, the
+   * stand-in ends, and it holds every write made without it: WAIT counts it, and after a kill -9
+   * of the primary the witness that takes over pulls those values from it.
+   */
+  @Test
+  void aStoppedBackupIsStoodInForAndCatchesUpWhenItResumes() throws Exception {
+    int port = ShardProcess.freePortRange(3);
+    try (ShardProcess shard = ShardProcess.start(tmp.resolve("data"), port, "1+1+1")) {
+      int primary = primaryTakingWrites(shard);
+      int backup = shard.port(2);
+      long backupPid = ShardProcess.pidAt(backup);
+      ProtocolCommand respawn = () -> SafeEncoder.encode("RESPAWN");
+      int writes = 200;
+      try (Jedis ordered = new Jedis("127.0.0.1", primary, 10_000);
+          Jedis durable = new Jedis("127.0.0.1", primary, 10_000)) {
+        durable.sendCommand(respawn, "DURABILITY", "durable");
+        assertThat(ordered.set("before", "stop")).isEqualTo("OK");
+        signal(backupPid, "STOP");
+        try {
+          long start = System.nanoTime();
+          assertThat(ordered.set("w0", "v0")).isEqualTo("OK");
+          long firstMillis = (System.nanoTime() - start) / 1_000_000;
+          long slowest = 0;
+          for (int i = 1; i < writes; i++) {
+            long t = System.nanoTime();
+            Jedis j = i % 2 == 0 ? ordered : durable;
+            assertThat(j.set("w" + i, "v" + i)).isEqualTo("OK");
+            slowest = Math.max(slowest, (System.nanoTime() - t) / 1_000_000);
+          }
+          System.out.println("ShardIT: backup stopped -> first write acknowledged in "
+              + firstMillis + " ms; the next " + (writes - 1) + " (half DURABLE) at most "
+              + slowest + " ms each");
+          assertThat(firstMillis).as("the first write waits for the stand-in only")
+              .isLessThan(5_000);
+          assertThat(ordered.get("w7")).isEqualTo("v7");
+          assertThat(ordered.get("before")).isEqualTo("stop");
+          String info = ordered.info("shard");
+          assertThat(info).as(info).containsPattern("respawn_stand_ins:2>3")
+              .containsPattern("respawn_stand_ins_started:[1-9]");
+        } finally {
+          signal(backupPid, "CONT");
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String info = ordered.info("shard");
+        while (!info.contains("respawn_stand_ins:none") && System.nanoTime() < deadline) {
+          Thread.sleep(100);
+          info = ordered.info("shard");
+        }
+        assertThat(info).as("the stand-in ends once the backup caught up\n" + info)
+            .contains("respawn_stand_ins:none").containsPattern("respawn_stand_ins_ended:[1-9]");
+        assertThat(ordered.waitReplicas(1, 10_000)).as("the backup holds them all").isEqualTo(1);
+      }
+      // The backup holds what was written without it: the witness that takes over gets it there.
+      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(primary))).start()
+          .waitFor();
+      for (int i = 0; i < writes; i += 37) {
+        assertThat(readOnPrimary(shard, "w" + i)).as("w" + i).isEqualTo("v" + i);
       }
       assertThat(shard.terminate()).isZero();
     }

@@ -27,9 +27,10 @@ import redis.clients.jedis.Response;
  * log and catches up through a snapshot with every value; a transfer cut by the receiver's death resumes where it stopped instead of starting
  * over, while the primary serves writes; and every acknowledged write is there afterwards.
  *
- * <p>(While a backup is down the primary does not serve: every write needs a backup. So the
- * member that falls behind while the others write is the witness; a backup that lost its disk
- * is replaced as a new member, since a voting member's acknowledged entries must not vanish.)
+ * <p>(The member that falls behind while the others write is the witness: a backup that is down
+ * has the witness stand in for it, and the witness is the one this test wants behind. A backup
+ * that lost its disk is replaced as a new member, since a voting member's acknowledged entries
+ * must not vanish.)
  */
 class SnapshotIT {
   static final int KEYS = 5000;

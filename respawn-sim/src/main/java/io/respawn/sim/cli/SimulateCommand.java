@@ -118,6 +118,11 @@ public final class SimulateCommand implements Callable<Integer> {
           + "(default; --no-leader-may-stand-in turns it off).")
   boolean leaderMayStandIn;
 
+  @Option(names = "--stand-in-after-ms", paramLabel = "MS",
+      description = "Leaders stand in for a backup silent this long by themselves; 0 never "
+          + "(default: drawn per seed: none, 3 or 6 heartbeats).")
+  Long standInAfterMillis;
+
   @Option(names = "--end-checks-only",
       description = "Skip the per-event protocol invariants; keep linearizability, "
           + "acknowledged-write and final-read checks (shows what they catch alone).")
@@ -192,6 +197,13 @@ public final class SimulateCommand implements Callable<Integer> {
             "--snapshot-entries must be >= 0, got " + snapshotEntries);
       }
       config = config.withSnapshotEntriesMin(snapshotEntries);
+    }
+    if (standInAfterMillis != null) {
+      if (standInAfterMillis < 0) {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+            "--stand-in-after-ms must be >= 0, got " + standInAfterMillis);
+      }
+      config = config.withStandInAfterMillis(standInAfterMillis);
     }
     if (clients != null || clientTimeoutMillis != null) {
       config = config.withClients(clients != null ? clients : config.clientCount(),
@@ -289,6 +301,9 @@ public final class SimulateCommand implements Callable<Integer> {
     }
     if (clientTimeoutMillis != null) {
       b.append(" --client-timeout-millis ").append(clientTimeoutMillis);
+    }
+    if (standInAfterMillis != null) {
+      b.append(" --stand-in-after-ms ").append(standInAfterMillis);
     }
     return b.toString();
   }

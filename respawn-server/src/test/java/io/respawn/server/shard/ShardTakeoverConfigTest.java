@@ -51,6 +51,17 @@ class ShardTakeoverConfigTest {
   }
 
   @Test
+  void aWitnessStandsInForABackupSilentForThreeHeartbeatsUnlessTurnedOff() throws Exception {
+    assertThat(load("").standInAfterMillis()).isEqualTo(150);
+    assertThat(load("stand-in-after-ms = 400\n").standInAfterMillis()).isEqualTo(400);
+    assertThat(load("stand-in-after-ms = 0\n").standInAfterMillis()).isZero();
+    assertThatThrownBy(() -> load("stand-in-after-ms = -1\n"))
+        .hasMessageContaining("stand-in-after-ms: '-1' is not an integer >= 0");
+    assertThatThrownBy(() -> load("stand-in-after-ms = soon\n"))
+        .hasMessageContaining("stand-in-after-ms: 'soon' is not an integer >= 0");
+  }
+
+  @Test
   void badValuesAreRefusedNamingTheKey() {
     assertThatThrownBy(() -> load("takeover = eventually\n"))
         .hasMessageContaining("takeover: 'eventually' is not hard-timeout or speculative");

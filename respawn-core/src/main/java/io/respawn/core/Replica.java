@@ -280,7 +280,7 @@ public final class Replica {
           broadcastAppend(true);
           heartbeatDueNanos = nowNanos + heartbeatIntervalNanos;
         }
-        if (standInAfterNanos > 0) {
+        if (standInAfterNanos > 0 && keepsValues(self)) {
           standInForSilentBackups();
         }
       }
@@ -522,7 +522,8 @@ public final class Replica {
    * itself, {@link ReplicaConfig#standInAfterMillis()}) so that writes go on while the backup is
    * away. Leader-local; cleared when the leader steps down or the backup is no longer a voter,
    * and with {@code standInAfterMillis} set also once the backup holds, flushed, everything
-   * committed while no configuration change runs. Returns false when not applicable.
+   * committed and every value a keys-only copy stands for ({@link #maybeEndStandIn}). Returns
+   * false when not applicable.
    */
   public boolean standIn(NodeId failed, NodeId standIn) {
     if (status != Status.LEADER
@@ -556,13 +557,13 @@ public final class Replica {
   }
 
   /**
-   * Leader, {@link ReplicaConfig#standInAfterMillis()} set: lets a voting witness stand in for
-   * every voting backup that has been silent that long (no answer to anything this leader sent
-   * it, counted from the election at the latest) or that the runtime reported unreachable, so
-   * that writes and the lease, which need every voting backup, go on without it (DESIGN §5.4).
-   * The witness is one heard from within that time and not standing in already; a leader that is
-   * a witness names itself first, since it holds every entry it appends in full. Without such a
-   * witness nothing changes and writes wait for the backup, as before.
+   * Leader that keeps values (the primary), {@link ReplicaConfig#standInAfterMillis()} set: lets
+   * a voting witness stand in for every voting backup that has been silent that long (no answer
+   * to anything this leader sent it, counted from the election at the latest) or that the
+   * runtime reported unreachable, so that writes and the lease, which need every voting backup,
+   * go on without it (DESIGN §5.4). The witness is one heard from within that time and not
+   * standing in already ({@link #standInCandidate}). Without such a witness nothing changes and
+   * writes wait for the backup, as before.
    */
   private void standInForSilentBackups() {
     for (NodeId backup : membership.votingBackups()) {
@@ -589,40 +590,56 @@ public final class Replica {
   /**
    * Leader: the witness to stand in for a silent backup, or null when none may: a voting witness
    * of the configuration being moved to (one leaving with a joint configuration would take the
-   * stand-in with it), not standing in already, heard from lately.
+   * stand-in with it), not standing in already, heard from lately, and not this leader (only a
+   * leader that keeps values stands in by itself; a witness leader that named itself left
+   * keys-only copies backed by its own log alone and wedged a shard in the simulator, FINDINGS.md
+   * F9, seed 14415; a removal ({@link #standIn}) may still name it).
    */
   private NodeId standInCandidate() {
-    NodeId found = null;
     for (Membership.Member m : membership.incoming()) {
       NodeId id = m.id();
-      if (!m.voting() || m.role() != Role.WITNESS || standIns.containsValue(id)) {
-        continue;
-      }
-      if (id.equals(self)) {
-        return self;
-      }
-      if (found == null && !silentFor(id, standInAfterNanos)) {
-        found = id;
+      if (m.voting() && m.role() == Role.WITNESS && !id.equals(self)
+          && !standIns.containsValue(id) && !silentFor(id, standInAfterNanos)) {
+        return id;
       }
     }
-    return found;
+    return null;
   }
 
   /**
    * Leader: ends the stand-in for {@code backup} once the backup holds, flushed, every committed
-   * entry (so whatever the witness held in full for it is held by the backup too, and the
-   * witness may go back to keys-only copies and compact as a witness does). Also while a
-   * configuration change runs: the backup's acknowledgements then count as the witness's did,
-   * and a change that removes the backup does not need the stand-in once the backup answers.
+   * entry and everything the keys-only members acknowledged ({@link #keysOnlyMatchMax}): so
+   * whatever the witness held in full for it is held by the backup too, and the witness may go
+   * back to keys-only copies and compact as a witness does. Also while a configuration change
+   * runs: the backup's acknowledgements then count as the witness's did, and a change that
+   * removes the backup does not need the stand-in once the backup answers.
    */
   private void maybeEndStandIn(NodeId backup, Progress pr) {
-    if (pr.flushedIndex < commitIndex && config.variant() != Variant.STAND_IN_ENDS_BEHIND) {
+    if (config.variant() != Variant.STAND_IN_ENDS_BEHIND
+        && pr.flushedIndex < Math.max(commitIndex, keysOnlyMatchMax())) {
       return;
     }
     standIns.remove(backup);
     standInsEnded++;
     lastStandInEndedFor = backup;
     lastStandInEndedAtCommit = commitIndex;
+  }
+
+  /**
+   * Leader: the highest index a member that keeps keys only (and stands in for no backup) has
+   * acknowledged. While a witness stands in, the others receive keys-only copies of what it holds
+   * in full and has flushed (the cap of {@link #elidedCap}), which may run past the commit index;
+   * the stand-in ends only once the backup holds those too, or a keys-only copy would be backed
+   * by nothing but the former stand-in's log.
+   */
+  private long keysOnlyMatchMax() {
+    long max = 0;
+    for (Map.Entry<NodeId, Progress> e : progress.entrySet()) {
+      if (!storesFull(e.getKey())) {
+        max = Math.max(max, e.getValue().matchIndex);
+      }
+    }
+    return max;
   }
 
   /** Stand-ins in force (without copying them, unlike {@link #standIns()}). */
@@ -972,6 +989,22 @@ public final class Replica {
         snapshotSends.put(peer, new SnapshotSend(peer, false, via));
       }
     }
+  }
+
+  /**
+   * Whether a witness keeps its keys-only copy of {@code e}, which a leader sends in full: a
+   * witness standing in for a backup is sent full entries from where it confirmed holding them,
+   * and a resend may reach back to its keys-only copies at or below the leader's commit index.
+   * Those are decided, and the leader counts no keys-only copy there (it starts a stand-in's
+   * entries past the commit index); a witness holds a keys-only copy only once every backup
+   * had the full entry flushed. Filling it in would truncate the log there and write every later
+   * entry again, taking back flushes already reported: the simulator caught a DURABLE
+   * acknowledgement whose standing-in witness had just rewritten, unflushed, entries it had
+   * reported flushed (seed 12465, FINDINGS.md F9). A member that keeps values fills every
+   * copy: it must hold each committed value.
+   */
+  private boolean decidedKeysOnlyCopy(Entry e, AppendEntries m) {
+    return role() == Role.WITNESS && e.index() <= m.leaderCommit();
   }
 
   /**
@@ -1604,7 +1637,7 @@ public final class Replica {
       }
       long ours = log.termOrMissing(e.index());
       if (ours == e.term()) {
-        if (log.isElided(e.index()) && !e.isElided()) {
+        if (log.isElided(e.index()) && !e.isElided() && !decidedKeysOnlyCopy(e, m)) {
           replaceOrStop(e); // e.g. we now stand in for a backup
         }
         continue;

@@ -40,11 +40,12 @@ import java.util.Objects;
  *     collection of a copying collector, which copies all of it each time: with 4 MiB a
  *     member's young pauses were twice as long (docs/benchmarks.md, "The log cache and young
  *     pauses")
- * @param standInAfterMillis a leader lets a voting witness stand in for a voting backup it has
- *     not heard from for this long, or at once once the runtime reports the backup unreachable
- *     ({@link Replica#peerUnreachable}), so that writes and reads go on while a backup is away
- *     (DESIGN §5.4); the stand-in ends by itself once the backup holds, flushed, everything
- *     committed. 0: never by itself (only through {@link Replica#standIn}, for a removal)
+ * @param standInAfterMillis a leader that keeps values (the primary) lets a voting witness stand
+ *     in for a voting backup it has not heard from for this long, or at once when the runtime
+ *     reports the backup unreachable ({@link Replica#peerUnreachable}), so that writes and reads
+ *     go on while a backup is away (DESIGN §5.4); the stand-in ends by itself once the backup
+ *     holds, flushed, everything committed. 0: never by itself (only through {@link
+ *     Replica#standIn}, for a removal)
  */
 public record ReplicaConfig(
     NodeId self,

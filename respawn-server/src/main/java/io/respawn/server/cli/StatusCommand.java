@@ -105,12 +105,40 @@ public final class StatusCommand implements Callable<Integer> {
           "-".equals(lease) ? "-" : lease + " ms", i.getOrDefault("process_id", "-"));
     }
     for (Row r : rows) {
+      String standIns = standInLine(r.info());
+      if (standIns != null) {
+        out.println("stand-in on primary " + r.info().getOrDefault("respawn_node_id", "?") + " ("
+            + r.address() + "): " + standIns);
+      }
+    }
+    for (Row r : rows) {
       String recovery = recoveryLine(r.info());
       if (recovery != null) {
         out.println("recovery on " + r.info().getOrDefault("respawn_node_id", "?") + " ("
             + r.address() + "): " + recovery);
       }
     }
+  }
+
+  /**
+   * The witnesses a primary lets stand in for backups that are away (INFO {@code
+   * respawn_stand_ins}, "backup>witness" pairs), or null when none does.
+   */
+  static String standInLine(Map<String, String> i) {
+    if (i == null || !"primary".equals(i.get("respawn_role"))) {
+      return null;
+    }
+    String pairs = i.get("respawn_stand_ins");
+    if (pairs == null || pairs.isEmpty() || "none".equals(pairs)) {
+      return null;
+    }
+    StringBuilder b = new StringBuilder();
+    for (String pair : pairs.split(",")) {
+      String[] bw = pair.split(">", 2);
+      b.append(b.isEmpty() ? "" : "; ").append("witness ").append(bw.length == 2 ? bw[1] : "?")
+          .append(" stands in for backup ").append(bw[0]);
+    }
+    return b + " (writes commit without that backup until it is back and caught up)";
   }
 
   /**

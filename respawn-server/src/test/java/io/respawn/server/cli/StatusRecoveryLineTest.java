@@ -9,7 +9,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** `respawn status` adds a line for a member that is recovering values. */
+/**
+ * `respawn status` adds a line for a member that is recovering values, and one for a primary
+ * that lets a witness stand in for a backup.
+ */
 class StatusRecoveryLineTest {
   @Test
   void aRecoveringPrimaryGetsALineAndTheOthersNone() {
@@ -31,5 +34,21 @@ class StatusRecoveryLineTest {
     assertThat(out).contains("recovery on 3 (127.0.0.1:7381): online, 1200 keys left, 800 keys "
         + "(409600 bytes) pulled, 42 priority pulls (latency avg 900 us, max 4000 us)");
     assertThat(out).doesNotContain("recovery on 2");
+  }
+
+  @Test
+  void aPrimaryWithAWitnessStandingInForItsBackupGetsALine() {
+    Map<String, String> primary = Map.of("respawn_node_id", "1", "respawn_role", "primary",
+        "respawn_last_index", "10", "respawn_applied_index", "10",
+        "respawn_stand_ins", "2>3");
+    Map<String, String> settled = Map.of("respawn_node_id", "1", "respawn_role", "primary",
+        "respawn_last_index", "10", "respawn_applied_index", "10", "respawn_stand_ins", "none");
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    StatusCommand.print(List.of(new StatusCommand.Row("127.0.0.1:7379", primary)),
+        new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("stand-in on primary 1 "
+        + "(127.0.0.1:7379): witness 3 stands in for backup 2 (writes commit without that "
+        + "backup until it is back and caught up)");
+    assertThat(StatusCommand.standInLine(settled)).isNull();
   }
 }

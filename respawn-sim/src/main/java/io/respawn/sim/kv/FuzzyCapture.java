@@ -10,7 +10,9 @@ import io.respawn.node.snapshot.SnapshotImage;
  * further than the value keepers' kept images), and copies one key per step; {@link KvStore} takes a step after
  * every entry it applies and whenever the runtime asks whether the image is ready, so entries
  * applied meanwhile reach the keys walked after them and not the others. When the last key is
- * copied the image is complete, with {@code effectsThrough} E = the index applied last: each key
+ * copied the image is complete, with {@code effectsThrough} E = the index applied last (or, while
+ * the state still replays the entries after a fuzzy image it was restored from, that image's
+ * effects-through index, if higher: its keys may hold effects past the applied index): each key
  * as of some index in [S, E]. Replaying S+1..E over it ({@link KvStateMachine}'s idempotent
  * replay) gives exactly the state at E. The runtime keeps it only once E is durable on the shard.
  *
@@ -49,7 +51,9 @@ final class FuzzyCapture implements SnapshotImage {
     value[k] = sm.value(k);
     tsTerm[k] = sm.tsTerm(k);
     tsIndex[k] = sm.tsIndex(k);
-    effectsThrough = sm.appliedIndex();
+    // not just the applied index: a state restored from a fuzzy image holds, until its replay
+    // passes that image's effects-through index, keys written after the applied index
+    effectsThrough = Math.max(effectsThrough, sm.effectsThrough());
     if (walked == known.length) {
       copy.restore(meta.index(), effectsThrough, known, value, tsTerm, tsIndex);
       image = KvImage.of(meta, effectsThrough, copy, false);

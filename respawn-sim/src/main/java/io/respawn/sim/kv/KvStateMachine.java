@@ -147,6 +147,14 @@ public final class KvStateMachine {
     tsIndex[key] = entry.index();
   }
 
+  /**
+   * The newest entry whose effect a key of this state may hold: the applied index, or above it
+   * while the entries after a fuzzy image ({@link #restore}) are still being replayed.
+   */
+  public long effectsThrough() {
+    return Math.max(appliedIndex, replayThrough);
+  }
+
   public int keyCount() {
     return value.length;
   }

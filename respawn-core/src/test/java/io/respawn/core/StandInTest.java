@@ -116,6 +116,64 @@ class StandInTest {
     c.checkSafety();
   }
 
+  /**
+   * Only a leader that keeps values stands in by itself: a witness leading after a failover
+   * (1+2+2 here, so another witness could stand in) leaves writes waiting for a silent backup
+   * (FINDINGS.md F9, seed 14415: a witness leader naming itself wedged a shard).
+   */
+  @Test
+  void aWitnessThatLeadsDoesNotStandInByItself() {
+    Cluster c = Cluster.ledByNodeOne(new Cluster(Cluster.shape(2, 2), // P1 B2 B3 W4 W5
+        b -> b.standInAfterMillis(STAND_IN_AFTER_MILLIS)));
+    c.propose("before", "k0");
+    c.run(300);
+    c.down.add(n(1));
+    Replica w = null;
+    for (int ms = 0; ms < 5_000 && w == null; ms += 10) {
+      c.run(10);
+      Replica l = c.leader();
+      w = l != null && !l.id().equals(n(1)) ? l : null;
+    }
+    assertThat(w).as("a witness took over").isNotNull();
+    assertThat(w.role()).isEqualTo(Role.WITNESS);
+    c.down.add(n(2));
+    long blocked = c.propose("blocked", "k1");
+    c.run(STAND_IN_AFTER_MILLIS * 4);
+    assertThat(w.standIns()).isEmpty();
+    assertThat(w.standInsStarted()).isZero();
+    assertThat(w.commitIndex()).as("the write waits for backup n2").isLessThan(blocked);
+  }
+
+  /**
+   * A witness sent a full copy of an entry it holds keys-only keeps its copy at or below the
+   * leader's commit index (decided; filling it in would truncate its log there and rewrite every
+   * later entry, taking back flushes it reported: FINDINGS.md F9, seed 12465), and fills it in
+   * above.
+   */
+  @Test
+  void aWitnessKeepsADecidedKeysOnlyCopyAndFillsInAnUndecidedOne() {
+    Cluster c = shard(STAND_IN_AFTER_MILLIS);
+    Replica l = c.r(1);
+    Replica w = c.r(3);
+    long first = c.propose("a", "k1");
+    long second = c.propose("b", "k2");
+    c.run(300);
+    assertThat(w.log().entry(first).isElided()).isTrue();
+    assertThat(w.log().entry(second).isElided()).isTrue();
+    java.util.List<Entry> full = java.util.List.of(l.log().entry(first), l.log().entry(second));
+    assertThat(full).noneMatch(Entry::isElided);
+    long prev = first - 1;
+    c.handle(n(3), w.step(new Message.AppendEntries(n(1), n(3), l.term(), prev,
+        l.log().term(prev), full, second, 0, 0, 0, 0), c.now(n(3))));
+    assertThat(w.log().entry(first).isElided()).as("decided: kept keys-only").isTrue();
+    assertThat(w.log().entry(second).isElided()).isTrue();
+    c.handle(n(3), w.step(new Message.AppendEntries(n(1), n(3), l.term(), prev,
+        l.log().term(prev), full, first, 0, 0, 0, 0), c.now(n(3))));
+    assertThat(w.log().entry(first).isElided()).isTrue();
+    assertThat(w.log().entry(second).isElided()).as("above the commit index: filled in")
+        .isFalse();
+  }
+
   @Test
   void noStandInWhenTheWitnessIsSilentToo() {
     Cluster c = shard(STAND_IN_AFTER_MILLIS);

@@ -567,7 +567,7 @@ public final class Replica {
    */
   private void standInForSilentBackups() {
     for (NodeId backup : membership.votingBackups()) {
-      if (backup.equals(self) || standIns.containsKey(backup) || !silentFor(backup, standInAfterNanos)) {
+      if (standIns.containsKey(backup) || !silentFor(backup, standInAfterNanos)) {
         continue;
       }
       NodeId witness = standInCandidate();

@@ -690,24 +690,25 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     // DURABLE means flushed on a write quorum: at least on the leader and every backup it needs
     // (or the witness standing in for it: a stand-in can start between the durable index moving
     // on the backup's flush and the acknowledgement leaving, so either may hold it)
-    Map<Integer, Integer> stand = standInsOf(node);
-    int[] required = writeQuorumMembers(node);
-    List<NodeId> backups = new ArrayList<>(node.replica().membership().votingBackups());
-    for (int i = 0; i < required.length; i++) {
-      int member = required[i];
-      if (flushedHere(member, term, index)) {
-        continue;
-      }
-      if (i > 0 && stand.containsKey(backups.get(i - 1).value())
-          && flushedHere(backups.get(i - 1).value(), term, index)) {
-        continue;
-      }
-      SimStorage disk = nodes.get(member).storage();
-      protocolViolation("durable-ack-flushed", "n" + node.id() + " acknowledged op #" + opId
-          + " DURABLE at " + term + "/" + index + " but write-quorum member n" + member
-          + " has flushed only up to " + disk.lastFlushedIndex() + " (term there "
-          + disk.termAt(index) + ")");
+    if (!flushedHere(node.id(), term, index)) {
+      durableAckNotFlushed(node, opId, term, index, node.id());
     }
+    Map<Integer, Integer> stand = standInsOf(node);
+    for (NodeId backup : node.replica().membership().votingBackups()) {
+      Integer standIn = stand.get(backup.value());
+      if (!flushedHere(backup.value(), term, index)
+          && (standIn == null || !flushedHere(standIn, term, index))) {
+        durableAckNotFlushed(node, opId, term, index, standIn == null ? backup.value() : standIn);
+      }
+    }
+  }
+
+  private void durableAckNotFlushed(SimNode node, int opId, long term, long index, int member) {
+    SimStorage disk = nodes.get(member).storage();
+    protocolViolation("durable-ack-flushed", "n" + node.id() + " acknowledged op #" + opId
+        + " DURABLE at " + term + "/" + index + " but write-quorum member n" + member
+        + " has flushed only up to " + disk.lastFlushedIndex() + " (term there "
+        + disk.termAt(index) + ")");
   }
 
   /**

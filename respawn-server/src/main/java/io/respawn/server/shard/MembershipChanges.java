@@ -120,6 +120,7 @@ final class MembershipChanges {
         }
       }
       case REMOVE -> {
+        NodeId away = backupStoodInFor(r, q.id());
         if (subject == null) {
           refusal = "ERR member " + q.id().value() + " is not a member";
         } else if (q.id().equals(r.id())) {
@@ -128,9 +129,7 @@ final class MembershipChanges {
         } else if (current.incoming().stream().filter(Member::voting)
             .noneMatch(m -> !m.id().equals(q.id()))) {
           refusal = "ERR removing member " + q.id().value() + " would leave no voter";
-        } else if (r.standIns().containsValue(q.id())) {
-          NodeId away = r.standIns().entrySet().stream()
-              .filter(e -> e.getValue().equals(q.id())).findFirst().orElseThrow().getKey();
+        } else if (away != null) {
           refusal = "ERR member " + q.id().value() + " stands in for backup " + away.value()
               + ", which is away, and may hold writes that backup lacks; remove backup "
               + away.value() + " first, or retry once it is back and caught up (INFO "
@@ -160,6 +159,16 @@ final class MembershipChanges {
     pending = q;
     target = goal;
     deadlineNanos = nowNanos + CHANGE_TIMEOUT_NANOS;
+  }
+
+  /** The backup {@code witness} stands in for, or null when it stands in for none. */
+  private static NodeId backupStoodInFor(Replica r, NodeId witness) {
+    for (var e : r.standIns().entrySet()) {
+      if (e.getValue().equals(witness)) {
+        return e.getKey();
+      }
+    }
+    return null;
   }
 
   /** Lets a voting witness stand in for a departing voting backup in the write quorum. */

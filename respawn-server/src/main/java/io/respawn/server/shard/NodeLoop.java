@@ -183,14 +183,15 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private long nextTickNanos;
   private boolean wasLeader;
   private FailureDetector.Suspicion loggedSuspicion = FailureDetector.Suspicion.NONE;
-  /** The stand-in figures as of the last pass that changed them (see {@link #noteStandIns}). */
-  private long seenStandInsStarted;
-  private long seenStandInsEnded;
-  private int seenStandInCount;
-  /** "backup>witness" per stand-in in force, for INFO; "" when none. Written by the loop. */
+  /**
+   * The core's stand-in figures as of the last pass that changed them ({@link #noteStandIns}),
+   * for INFO: "backup>witness" per stand-in in force ("" when none) and the counters. Written by
+   * the loop only.
+   */
   private volatile String standIns = "";
   private volatile long standInsStarted;
   private volatile long standInsEnded;
+  private int standInCount;
   /**
    * Leader only: an entry of this term committed and everything committed was applied once
    * since, so the state machine holds every write acknowledged before this member led.
@@ -866,27 +867,25 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    * core's counters only, so a pass without a change costs no copy.
    */
   private void noteStandIns(Replica r) {
-    if (r.standInsStarted() == seenStandInsStarted && r.standInsEnded() == seenStandInsEnded
-        && r.standInCount() == seenStandInCount) {
+    if (r.standInsStarted() == standInsStarted && r.standInsEnded() == standInsEnded
+        && r.standInCount() == standInCount) {
       return;
     }
     StringBuilder text = new StringBuilder();
     r.standIns().forEach((backup, witness) -> text.append(text.isEmpty() ? "" : ",")
         .append(backup.value()).append('>').append(witness.value()));
-    if (r.standInsStarted() > seenStandInsStarted) {
+    if (r.standInsStarted() > standInsStarted) {
       log.warn("a witness stands in for a silent backup (backup>witness: {}); writes commit "
           + "without that backup until it is back and caught up", text);
     }
-    if (r.standInsEnded() > seenStandInsEnded) {
+    if (r.standInsEnded() > standInsEnded) {
       log.info("backup {} caught up: the stand-in for it ended (in force now: {})",
           r.lastStandInEndedFor(), text.isEmpty() ? "none" : text);
     }
-    seenStandInsStarted = r.standInsStarted();
-    seenStandInsEnded = r.standInsEnded();
-    seenStandInCount = r.standInCount();
+    standInCount = r.standInCount();
     standIns = text.toString();
-    standInsStarted = seenStandInsStarted;
-    standInsEnded = seenStandInsEnded;
+    standInsStarted = r.standInsStarted();
+    standInsEnded = r.standInsEnded();
   }
 
   /** The stand-ins in force as "backup>witness", comma-separated; "" when none. */

@@ -55,6 +55,13 @@ class BackupMemberIT {
   private static void await(ShardProcess shard, String what, long timeoutSeconds,
       java.util.function.BooleanSupplier cond)
       throws InterruptedException {
+    await(shard, what, timeoutSeconds, cond, () -> "");
+  }
+
+  /** As above; a timeout's message also holds {@code lastSeen} (what the condition saw last). */
+  private static void await(ShardProcess shard, String what, long timeoutSeconds,
+      java.util.function.BooleanSupplier cond, java.util.function.Supplier<String> lastSeen)
+      throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
     while (System.nanoTime() < deadline) {
       try {
@@ -67,7 +74,7 @@ class BackupMemberIT {
       Thread.sleep(100);
     }
     throw new AssertionError("timed out after " + timeoutSeconds + " s waiting for " + what
-        + "\n" + shard.memberLogs());
+        + "; " + lastSeen.get() + "\n" + shard.memberLogs());
   }
 
   /**
@@ -141,11 +148,24 @@ class BackupMemberIT {
           () -> field(backup, "respawn_pull_keys_answered") - answeredBefore >= KEYS + 100);
       // Every value is back on the witness: pulled, or (the last writes, when its log was behind
       // the backup's at the kill) applied in full from the entries it caught up with before its
-      // election; the first KEYS were written long before and can only have been pulled.
-      await(shard, "the new primary holds every value", 60,
-          () -> field(witness, "respawn_recovering") == 0
-              && field(witness, "respawn_keys_unknown") == 0
-              && field(witness, "respawn_keys_pulled") >= KEYS);
+      // election; the first KEYS were written long before and can only have been pulled. The
+      // restarted primary may have taken leadership back meanwhile (the witness gives it back
+      // only once it holds every value, NodeLoop.maybeGiveBack) and the witness keeps keys only
+      // again: then its counts of pulled keys and of finished recoveries (neither goes down)
+      // are what is left to show it.
+      String[] lastSeen = {"nothing yet"};
+      await(shard, "the new primary holds every value", 60, () -> {
+        Map<String, String> i = info(witness);
+        lastSeen[0] = "status " + i.get("respawn_status") + ", recovering "
+            + i.get("respawn_recovering") + ", keys unknown " + i.get("respawn_keys_unknown")
+            + ", keys pulled " + i.get("respawn_keys_pulled") + ", recoveries finished "
+            + i.get("respawn_recoveries");
+        boolean recovered = Long.parseLong(i.get("respawn_keys_pulled")) >= KEYS
+            && Long.parseLong(i.get("respawn_recoveries")) >= 1;
+        boolean leads = "leader".equals(i.get("respawn_status"));
+        return recovered && (!leads || "0".equals(i.get("respawn_recovering"))
+            && "0".equals(i.get("respawn_keys_unknown")));
+      }, () -> "the witness's INFO last said: " + lastSeen[0]);
       // Every value, read from whichever member is primary now (the witness may have handed
       // leadership back to the restarted primary meanwhile).
       int[] next = {0};

@@ -10,9 +10,13 @@ bench_work() {
   trap bench_cleanup EXIT
 }
 bench_cleanup() {
+  bench_stop_processes
+  rm -rf "$work"
+}
+# bench_stop_processes: stops every process in $pids by pid and waits for it.
+bench_stop_processes() {
   for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
 }
 
 # free_port prints a loopback port that is free now and lies below the kernel's ephemeral range

@@ -115,7 +115,17 @@ public enum Variant {
    * may compact away. The simulator checks, when a stand-in ends, that the backup holds every
    * committed entry flushed (stand-in-ended-covered).
    */
-  STAND_IN_ENDS_BEHIND;
+  STAND_IN_ENDS_BEHIND,
+  /**
+   * While a stand-in is handed back (its backup answers and has received what is committed),
+   * commits, durable acknowledgements and keys-only copies go on resting on the witness alone
+   * instead of needing the backup as well, yet the stand-in still ends once the backup flushed
+   * what was committed when the hand-back began: entries committed since then may be on neither
+   * the backup's disk nor, once the witness gets keys-only copies again, anywhere but the
+   * leader. The simulator checks, when a stand-in ends, that the backup holds the entry at the
+   * commit index (stand-in-ended-covered).
+   */
+  HAND_BACK_UNCAPPED;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -189,4 +189,78 @@ class StandInTest {
     assertThat(l.standIns()).as("once the witness answers again").containsEntry(n(2), n(3));
     assertThat(l.commitIndex()).isGreaterThanOrEqualTo(blocked);
   }
+  /**
+   * Under a steady write load the backup's flushed index trails the commit index of the moment
+   * it reports it (here: its flushes reach what it had one write round earlier), so a stand-in
+   * waiting for the backup to flush what is committed never ended while writes went on. Once
+   * the backup has received what is committed, the stand-in is handed back: writes need the
+   * backup again, and the stand-in ends once the backup flushed what was committed then.
+   */
+  @Test
+  void underASteadyWriteLoadAStandInIsHandedBackAndEndsThoughTheBackupFlushesBehind() {
+    Cluster c = shard(STAND_IN_AFTER_MILLIS);
+    Replica l = c.r(1);
+    Replica b = c.r(2);
+    c.down.add(n(2));
+    c.propose("v", "k");
+    c.run(STAND_IN_AFTER_MILLIS + 300);
+    assertThat(l.standIns()).containsKey(n(2));
+    c.noFlushReports.add(n(2)); // its flushes are reported a round late, below
+    c.down.remove(n(2));
+    long flushable = b.persistedIndex();
+    boolean sawLag = false;
+    for (int round = 0; round < 100 && !l.standIns().isEmpty(); round++) {
+      c.propose("w" + round, "k" + round);
+      c.run(10);
+      c.handle(n(2), b.logFlushed(flushable, c.now(n(2))));
+      c.deliverAll();
+      sawLag |= l.flushedIndex(n(2)) < l.commitIndex();
+      flushable = b.persistedIndex();
+    }
+    assertThat(sawLag).as("the backup's flush trailed the commit index").isTrue();
+    assertThat(l.standIns()).as("ended while the writes went on").isEmpty();
+    assertThat(l.handBacksStarted()).isEqualTo(1);
+    assertThat(l.standInsEnded()).isEqualTo(1);
+    c.noFlushReports.remove(n(2));
+    long after = c.propose("after", "k-after");
+    c.run(10);
+    c.handle(n(2), b.logFlushed(b.persistedIndex(), c.now(n(2))));
+    c.run(10);
+    assertThat(c.r(3).log().entry(after).isElided()).as("a witness again").isTrue();
+    c.checkSafety();
+  }
+
+  /**
+   * While a stand-in is handed back a write needs the backup as well as the witness; a backup
+   * that falls silent again for the bound gets the witness standing in alone again, and the
+   * write commits.
+   */
+  @Test
+  void whileHandedBackAWriteNeedsTheBackupUntilItFallsSilentAgain() {
+    Cluster c = shard(STAND_IN_AFTER_MILLIS);
+    Replica l = c.r(1);
+    c.down.add(n(2));
+    c.propose("v", "k");
+    c.run(STAND_IN_AFTER_MILLIS + 300);
+    assertThat(l.standIns()).containsKey(n(2));
+    c.noFlushReports.add(n(2)); // it never flushes: the stand-in cannot end
+    c.down.remove(n(2));
+    c.propose("back", "k-back");
+    c.run(200);
+    assertThat(l.handBacks()).containsKey(n(2));
+    assertThat(l.standIns()).containsKey(n(2));
+    long withBoth = c.propose("both", "k-both");
+    c.run(10);
+    assertThat(l.commitIndex()).isGreaterThanOrEqualTo(withBoth);
+    c.down.add(n(2));
+    long blocked = c.propose("blocked", "k-blocked");
+    c.run(STAND_IN_AFTER_MILLIS / 2);
+    assertThat(l.commitIndex()).as("the write needs the backup as well").isLessThan(blocked);
+    c.run(STAND_IN_AFTER_MILLIS + 200);
+    assertThat(l.handBacks()).isEmpty();
+    assertThat(l.handBacksCancelled()).isEqualTo(1);
+    assertThat(l.standIns()).containsEntry(n(2), n(3));
+    assertThat(l.commitIndex()).as("the witness alone again").isGreaterThanOrEqualTo(blocked);
+    c.checkSafety();
+  }
 }

@@ -79,6 +79,8 @@ public record RunResult(
    *     standInAfterMillis})
    * @param leaderStandInsEnded of those, stand-ins their leader ended once the backup had caught
    *     up (each checked by stand-in-ended-covered)
+   * @param leaderHandBacks stand-ins their leader began to hand back (the backup had caught up;
+   *     from then on writes needed it as well), each end checked by stand-in-ended-covered
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -89,7 +91,7 @@ public record RunResult(
       long snapshotChunksIgnored, long durableAcksTimed, long durableAckLatencyMaxMicros,
       long fuzzyImagesKept, long durableFlushesTimed, long durableFlushLatencyMaxMicros,
       long tightProposalSeeds, long queueFullRefusals, long leaderStandIns,
-      long leaderStandInsEnded) {
+      long leaderStandInsEnded, long leaderHandBacks) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -109,12 +111,13 @@ public record RunResult(
           fuzzyImagesKept + o.fuzzyImagesKept, durableFlushesTimed + o.durableFlushesTimed,
           Math.max(durableFlushLatencyMaxMicros, o.durableFlushLatencyMaxMicros),
           tightProposalSeeds + o.tightProposalSeeds, queueFullRefusals + o.queueFullRefusals,
-          leaderStandIns + o.leaderStandIns, leaderStandInsEnded + o.leaderStandInsEnded);
+          leaderStandIns + o.leaderStandIns, leaderStandInsEnded + o.leaderStandInsEnded,
+          leaderHandBacks + o.leaderHandBacks);
     }
 
     public static final Stats NONE =
         new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0);
+            0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -139,7 +142,7 @@ public record RunResult(
           + " tight-proposal-seeds=" + tightProposalSeeds
           + " queue-full-refusals=" + queueFullRefusals
           + " leader-stand-ins=" + leaderStandIns + " leader-stand-ins-ended="
-          + leaderStandInsEnded;
+          + leaderStandInsEnded + " leader-hand-backs=" + leaderHandBacks;
     }
   }
 

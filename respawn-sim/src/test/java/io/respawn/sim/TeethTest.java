@@ -51,6 +51,33 @@ class TeethTest {
   }
 
   /**
+   * stand-in-ended-covered has teeth for hand-backs too: a leader that goes on committing on the
+   * witness's answers alone while it hands a stand-in back, and ends it once the backup flushed
+   * what was committed when the hand-back began, is caught. The correct core runs the catching
+   * seed clean.
+   */
+  @Test
+  void aHandBackThatStillCommitsOnTheWitnessAloneIsCaught() {
+    SimConfig config = SimConfig.standard().withStandInAfterMillis(75)
+        .withVariant(Variant.HAND_BACK_UNCAPPED);
+    RunResult caught = null;
+    for (long seed = 1; seed <= SEEDS_MAX && caught == null; seed++) {
+      RunResult r = Simulation.run(seed, config);
+      if (!r.clean()) {
+        caught = r;
+      }
+    }
+    assertThat(caught).as("hand-back-uncapped escaped " + SEEDS_MAX + " seeds").isNotNull();
+    System.out.println("teeth: HAND_BACK_UNCAPPED caught at seed " + caught.seed() + " by "
+        + caught.violations().get(0));
+    assertThat(caught.violations().get(0).invariant()).isEqualTo("stand-in-ended-covered");
+    assertThat(Simulation.run(caught.seed(), config).violations())
+        .isEqualTo(caught.violations());
+    assertThat(Simulation.run(caught.seed(), config.withVariant(Variant.CORRECT)).violations())
+        .isEmpty();
+  }
+
+  /**
    * stand-in-ended-covered has teeth: a leader that ends its own stand-in at the backup's first
    * answer, before the backup holds what was committed under the stand-in, is caught; every seed
    * has the leaders stand in by themselves (3 heartbeats of silence). The correct core runs the

@@ -191,6 +191,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private volatile String standIns = "";
   private volatile long standInsStarted;
   private volatile long standInsEnded;
+  private volatile long handBacksStarted;
+  private volatile long handBacksCancelled;
   private int standInCount;
   /**
    * Leader only: an entry of this term committed and everything committed was applied once
@@ -868,15 +870,27 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   private void noteStandIns(Replica r) {
     if (r.standInsStarted() == standInsStarted && r.standInsEnded() == standInsEnded
-        && r.standInCount() == standInCount) {
+        && r.standInCount() == standInCount && r.handBacksStarted() == handBacksStarted
+        && r.handBacksCancelled() == handBacksCancelled) {
       return;
     }
     StringBuilder text = new StringBuilder();
+    Map<NodeId, Long> handBacks = r.handBacks();
     r.standIns().forEach((backup, witness) -> text.append(text.isEmpty() ? "" : ",")
-        .append(backup.value()).append('>').append(witness.value()));
+        .append(backup.value()).append('>').append(witness.value())
+        .append(handBacks.containsKey(backup) ? " (handing back)" : ""));
     if (r.standInsStarted() > standInsStarted) {
       log.warn("a witness stands in for a silent backup (backup>witness: {}); writes commit "
           + "without that backup until it is back and caught up", text);
+    }
+    if (r.handBacksStarted() > handBacksStarted) {
+      handBacks.forEach((backup, through) -> log.info("backup {} answers and has caught up: "
+          + "writes need it again, and its stand-in ends once it flushed through index {}",
+          backup, through));
+    }
+    if (r.handBacksCancelled() > handBacksCancelled) {
+      log.warn("a backup fell silent again before its stand-in ended: the witness stands in "
+          + "for it alone again ({})", text);
     }
     if (r.standInsEnded() > standInsEnded) {
       log.info("backup {} caught up: the stand-in for it ended (in force now: {})",
@@ -886,6 +900,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     standIns = text.toString();
     standInsStarted = r.standInsStarted();
     standInsEnded = r.standInsEnded();
+    handBacksStarted = r.handBacksStarted();
+    handBacksCancelled = r.handBacksCancelled();
   }
 
   /** The stand-ins in force as "backup>witness", comma-separated; "" when none. */
@@ -901,6 +917,16 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** Of those, the ones it ended once the backup had caught up. */
   public long standInsEnded() {
     return standInsEnded;
+  }
+
+  /** Stand-ins it began to hand back (their backup answered and had caught up). */
+  public long handBacksStarted() {
+    return handBacksStarted;
+  }
+
+  /** Hand-backs it cancelled because the backup fell silent again. */
+  public long handBacksCancelled() {
+    return handBacksCancelled;
   }
 
   private void publishStopped() {

@@ -263,14 +263,45 @@ class ShardIT {
         } finally {
           signal(backupPid, "CONT");
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        String info = ordered.info("shard");
-        while (!info.contains("respawn_stand_ins:none") && System.nanoTime() < deadline) {
-          Thread.sleep(100);
-          info = ordered.info("shard");
+        // A writer keeps pipelining SETs while the backup catches up: the stand-in must end
+        // while writes go on (handed back once the backup caught up), not only once they pause.
+        java.util.concurrent.atomic.AtomicLong loadWrites = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean stopLoad = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.CompletableFuture<Void> load = java.util.concurrent.CompletableFuture.runAsync(() -> {
+          try (Jedis w = new Jedis("127.0.0.1", primary, 10_000)) {
+            for (long k = 0; !stopLoad.get(); k += 100) {
+              redis.clients.jedis.Pipeline p = w.pipelined();
+              for (int i = 0; i < 100; i++) {
+                p.set("load" + (k + i) % 5_000, "x".repeat(100));
+              }
+              p.sync();
+              loadWrites.addAndGet(100);
+            }
+          }
+        });
+        try {
+          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+          String info = ordered.info("shard");
+          while (!info.contains("respawn_stand_ins:none") && System.nanoTime() < deadline
+              && !load.isDone()) {
+            Thread.sleep(100);
+            info = ordered.info("shard");
+          }
+          long atEnd = loadWrites.get();
+          Thread.sleep(300);
+          assertThat(load).as("the writer").isNotDone();
+          assertThat(loadWrites.get()).as("writes went on when the stand-in ended")
+              .isGreaterThan(atEnd);
+          System.out.println("ShardIT: stand-in ended under load after " + atEnd
+              + " pipelined writes; " + info.lines().filter(l -> l.contains("hand_backs"))
+              .toList());
+          assertThat(info).as("the stand-in ends once the backup caught up\n" + info)
+              .contains("respawn_stand_ins:none")
+              .containsPattern("respawn_stand_ins_ended:[1-9]");
+        } finally {
+          stopLoad.set(true);
         }
-        assertThat(info).as("the stand-in ends once the backup caught up\n" + info)
-            .contains("respawn_stand_ins:none").containsPattern("respawn_stand_ins_ended:[1-9]");
+        load.get(30, TimeUnit.SECONDS);
         assertThat(ordered.waitReplicas(1, 10_000)).as("the backup holds them all").isEqualTo(1);
       }
       // The backup holds what was written without it: the witness that takes over gets it there.

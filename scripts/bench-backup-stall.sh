@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Writes through a stall of the backup, with and without a witness standing in for it.
 #
-#   scripts/bench-backup-stall.sh [-k ROUNDS] [-s STALL_MS] [-n REQUESTS] [-f stop|freeze]
-#                                 [-o OUTDIR]
+#   scripts/bench-backup-stall.sh [-k ROUNDS] [-s STALL_MS] [-n REQUESTS] [-c CLIENTS]
+#                                 [-f stop|freeze] [-o OUTDIR]
 #
 # Per round, for each setting of stand-in-after-ms (150, the default, and 0: no stand-in), the
 # two alternating which goes first: a fresh `respawn up` shard (1+1+1), redis-benchmark SETs
-# (-c 8, 100-byte values, REQUESTS of them) against its primary, and 1 s into them a stall of
+# (CLIENTS connections, default 8, 100-byte values, REQUESTS of them) against its primary, and 1 s into them a stall of
 # the backup for STALL_MS (default 2000). The stall (-f) is a SIGSTOP of the backup's process
 # then SIGCONT (stop, the default), or a freeze of the file system holding the backup's data
 # directory (freeze: the backup's directory is put on an ext4 file system in a loop-mounted
@@ -23,15 +23,18 @@ rounds=3
 stall_ms=2000
 requests=200000
 fault=stop
+clients=8
 out="$root/docs/bench"
-while getopts "k:s:n:f:o:" opt; do
+while getopts "k:s:n:c:f:o:" opt; do
   case "$opt" in
     k) rounds="$OPTARG" ;;
     s) stall_ms="$OPTARG" ;;
     n) requests="$OPTARG" ;;
     f) fault="$OPTARG" ;;
+    c) clients="$OPTARG" ;;
     o) out="$OPTARG" ;;
-    *) echo "usage: $0 [-k ROUNDS] [-s STALL_MS] [-n REQUESTS] [-f stop|freeze] [-o OUTDIR]" >&2
+    *) echo "usage: $0 [-k ROUNDS] [-s STALL_MS] [-n REQUESTS] [-c CLIENTS] [-f stop|freeze]" \
+         "[-o OUTDIR]" >&2
        exit 2 ;;
   esac
 done
@@ -137,7 +140,7 @@ one_run() {
     (sleep 1; kill -STOP "$backup_pid"; sleep "$stall_s"; kill -CONT "$backup_pid") &
   fi
   local stopper=$!
-  result="$(redis-benchmark -p "$port" -t set -n "$requests" -c 8 -r 100000 -d 100 2>/dev/null \
+  result="$(redis-benchmark -p "$port" -t set -n "$requests" -c "$clients" -r 100000 -d 100 2>/dev/null \
     | tr '\r' '\n')"
   wait "$stopper" || true
   local stand_in

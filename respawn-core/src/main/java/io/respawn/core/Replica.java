@@ -144,7 +144,10 @@ public final class Replica {
   /** Stand-ins this replica started by itself and ended by itself, over its lifetime. */
   private long standInsStarted;
   private long standInsEnded;
-  /** Hand-backs started, and cancelled by the backup falling silent again, over its lifetime. */
+  /**
+   * Hand-backs started, and cancelled (the backup fell silent again, or the configuration
+   * changed), over its lifetime.
+   */
   private long handBacksStarted;
   private long handBacksCancelled;
   /** The backup of the newest stand-in ended by itself, and the commit index when it ended. */
@@ -630,9 +633,8 @@ public final class Replica {
    * back to keys-only copies and compact as a witness does. Under a write load that bound moves
    * on as fast as the backup flushes, so once the backup has caught up it is handed back first
    * ({@link #startHandBack}) and the bound stops at the commit index of that moment. Also while a
-   * configuration change
-   * runs: the backup's acknowledgements then count as the witness's did, and a change that
-   * removes the backup does not need the stand-in once the backup answers.
+   * configuration change runs: the backup's acknowledgements then count as the witness's did,
+   * and a change that removes the backup does not need the stand-in once the backup answers.
    */
   private void maybeEndStandIn(NodeId backup, Progress pr) {
     Long coverThrough = handBacks.get(backup);
@@ -660,16 +662,16 @@ public final class Replica {
    * Leader: starts handing the stand-in for {@code backup} back, once the backup answers again
    * and has received (not necessarily flushed) all but at most one AppendEntries' worth of what
    * is committed, and no configuration change is under way (a change cancels a hand-back, see
-   * {@link #refreshMembership}). Under a steady write load its flushed index never reaches the commit index
-   * of the moment it reports it (the witness, standing in, lets the leader commit ahead of it),
-   * so waiting for that alone left the stand-in in force until the load paused: 14 s after a
-   * 2 s stall of the backup's disk in one run. From now on a commit, a durable
+   * {@link #refreshMembership}). Under a steady write load its flushed index never reaches the
+   * commit index of the moment it reports it (the witness, standing in, lets the leader commit
+   * ahead of it), so waiting for that alone left the stand-in in force until the load paused:
+   * 14 s after a 2 s stall of the backup's disk in one run. From now on a commit, a durable
    * acknowledgement and a keys-only copy need the backup as well as the witness ({@link
    * #capHandedBack}; the witness still counts, so nothing committed alone is given up), and the
    * stand-in ends once the backup flushed what is committed now or held as keys-only copies:
    * everything after that it holds as a backup does without a stand-in (and it flushed any
-   * keys-only copy still answered from before). The wait for an entry
-   * the backup lacks is one AppendEntries' round trip.
+   * keys-only copy still answered from before). The wait for an entry the backup lacks is one
+   * AppendEntries' round trip.
    */
   private void startHandBack(NodeId backup) {
     handBacks.put(backup, Math.max(commitIndex, keysOnlyMatchMax()));
@@ -686,6 +688,7 @@ public final class Replica {
       return;
     }
     for (NodeId backup : handBacks.keySet()) {
+      assert standIns.containsKey(backup) : "a hand-back without its stand-in: " + backup;
       int j = membership.voterIndex(standIns.get(backup));
       if (j >= 0) {
         byVoter[j] = Math.min(byVoter[j], flushed ? flushedOf(backup) : matchOf(backup));
@@ -1238,12 +1241,18 @@ public final class Replica {
     return Map.copyOf(handBacks);
   }
 
-  /** Hand-backs this replica started (a stand-in's backup answered and caught up with the commit index). */
+  /**
+   * Hand-backs this replica started (a stand-in's backup answered and had caught up with the
+   * commit index).
+   */
   public long handBacksStarted() {
     return handBacksStarted;
   }
 
-  /** Hand-backs this replica cancelled: the backup fell silent again before its stand-in ended. */
+  /**
+   * Hand-backs this replica cancelled before the stand-in ended: the backup fell silent again,
+   * or the configuration changed.
+   */
   public long handBacksCancelled() {
     return handBacksCancelled;
   }
@@ -2414,8 +2423,9 @@ public final class Replica {
       membership = next;
       membershipChanged = true;
       // A change may drop a backup being handed back (its progress with it, and a write quorum
-      // capped at its match would never commit the change: the sweep wedged seven shards so).
-      // Cancelling is always safe: the witness counts alone again, as while it stood in.
+      // capped at its match would never commit the change: the sweep wedged eight shards so,
+      // F10). Cancelling is always safe: the witness counts alone again, as while it stood in.
+      handBacksCancelled += handBacks.size();
       handBacks.clear();
     }
     if (status == Status.LEADER) {

@@ -1,5 +1,6 @@
 package io.respawn.server.cli;
 
+import io.respawn.server.shard.NodeLoop;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -133,12 +134,19 @@ public final class StatusCommand implements Callable<Integer> {
       return null;
     }
     StringBuilder b = new StringBuilder();
+    boolean allHandedBack = true;
     for (String pair : pairs.split(",")) {
-      String[] bw = pair.split(">", 2);
+      boolean handingBack = pair.endsWith(NodeLoop.HANDING_BACK);
+      allHandedBack &= handingBack;
+      String[] bw = (handingBack ? pair.substring(0, pair.length()
+          - NodeLoop.HANDING_BACK.length()) : pair).split(">", 2);
       b.append(b.isEmpty() ? "" : "; ").append("witness ").append(bw.length == 2 ? bw[1] : "?")
-          .append(" stands in for backup ").append(bw[0]);
+          .append(" stands in for backup ").append(bw[0])
+          .append(handingBack ? ", which is back and caught up (handing back: writes need it "
+              + "again; ends once it has flushed)" : "");
     }
-    return b + " (writes commit without that backup until it is back and caught up)";
+    return b + (allHandedBack ? "" : " (writes commit without that backup until it is back and "
+        + "caught up)");
   }
 
   /**

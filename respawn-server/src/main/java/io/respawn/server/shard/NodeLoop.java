@@ -189,6 +189,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    * the loop only.
    */
   private volatile String standIns = "";
+  /** Follows a "backup>witness" pair of {@link #standIns()} while that stand-in is handed back. */
+  public static final String HANDING_BACK = " (handing back)";
   private volatile long standInsStarted;
   private volatile long standInsEnded;
   private volatile long handBacksStarted;
@@ -878,7 +880,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     Map<NodeId, Long> handBacks = r.handBacks();
     r.standIns().forEach((backup, witness) -> text.append(text.isEmpty() ? "" : ",")
         .append(backup.value()).append('>').append(witness.value())
-        .append(handBacks.containsKey(backup) ? " (handing back)" : ""));
+        .append(handBacks.containsKey(backup) ? HANDING_BACK : ""));
     if (r.standInsStarted() > standInsStarted) {
       log.warn("a witness stands in for a silent backup (backup>witness: {}); writes commit "
           + "without that backup until it is back and caught up", text);
@@ -889,8 +891,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
           backup, through));
     }
     if (r.handBacksCancelled() > handBacksCancelled) {
-      log.warn("a backup fell silent again before its stand-in ended: the witness stands in "
-          + "for it alone again ({})", text);
+      log.warn("a hand-back was called off before its stand-in ended (the backup fell silent "
+          + "again, or the configuration changed): the witness stands in alone again ({})",
+          text.isEmpty() ? "none" : text);
     }
     if (r.standInsEnded() > standInsEnded) {
       log.info("backup {} caught up: the stand-in for it ended (in force now: {})",

@@ -50,5 +50,10 @@ class StatusRecoveryLineTest {
         + "(127.0.0.1:7379): witness 3 stands in for backup 2 (writes commit without that "
         + "backup until it is back and caught up)");
     assertThat(StatusCommand.standInLine(settled)).isNull();
+    Map<String, String> handingBack = Map.of("respawn_node_id", "1", "respawn_role", "primary",
+        "respawn_stand_ins", "2>3 (handing back)");
+    assertThat(StatusCommand.standInLine(handingBack)).isEqualTo("witness 3 stands in for "
+        + "backup 2, which is back and caught up (handing back: writes need it again; ends once "
+        + "it has flushed)");
   }
 }

@@ -95,6 +95,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   private final OneLeaderPerTerm oneLeader = new OneLeaderPerTerm();
   private final DurabilityStatements durability;
   private final CommittedEntries committed;
+  private final StandInCoverage standInCoverage;
   private final LogMatching logMatching = new LogMatching();
   private final LeaseReads leaseReads = new LeaseReads(oneLeader);
   private final CommitOnEveryBackup commitRule = new CommitOnEveryBackup();
@@ -135,6 +136,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         + config.timing().passMicros()) * 1_000;
     durability = new DurabilityStatements(this::durabilityViolation, boundNanos);
     committed = new CommittedEntries(durability);
+    standInCoverage = new StandInCoverage(REPLICAS, committed, i -> nodes.get(i).storage(),
+        this::protocolViolation);
     durableLiveness = new DurableAckLiveness(durableAckBoundNanos(config));
     durableFlushLiveness = new DurableFlushLiveness(durableFlushBoundNanos(config));
     durability.onExcused(this::checkNoImageHoldsLost);
@@ -291,7 +294,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
 
   private void checkInvariants() {
     for (SimNode node : nodes) {
-      checkStandInsEnded(node);
+      standInCoverage.afterEvent(node, standInsOf(node));
     }
     if (config.perEventInvariants()) {
       checker.checkAll(this);
@@ -526,8 +529,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         durableLiveness.checked(), durableLiveness.latencyMaxNanos() / 1_000, fuzzyImagesKept,
         durableFlushLiveness.timed(), durableFlushLiveness.latencyMaxNanos() / 1_000,
         proposalLimits.tight() ? 1 : 0,
-        nodes.stream().mapToLong(SimNode::queueFullRefusals).sum(), leaderStandIns,
-        leaderStandInsEnded, leaderHandBacks);
+        nodes.stream().mapToLong(SimNode::queueFullRefusals).sum(),
+        standInCoverage.leaderStandIns(), standInCoverage.leaderStandInsEnded(),
+        standInCoverage.leaderHandBacks());
   }
 
   private String describe() {
@@ -618,102 +622,6 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     core.forEach((backup, witness) -> out.put(backup.value(), witness.value()));
     return out;
   }
-
-  /**
-   * stand-in-ended-covered: when a leader ends a stand-in by itself, nothing committed rests on
-   * the witness's full copies alone, which it may compact away once it gets keys-only copies
-   * again. Its backup holds, flushed (its disk, not what it reported: flushed data survives every
-   * crash), every entry committed while the witness counted in its place alone, and holds in
-   * its log the entry at the commit index: a stand-in handed back (Replica#handBacks) lets the
-   * leader commit only what the backup has as well. A stand-in not being handed back at the
-   * previous check ends with the backup holding everything committed flushed. Checked after
-   * every event (one event ends at most one stand-in: the backup's answer); what was committed
-   * under each stand-in is recorded here from what the leader's core reports after each event.
-   */
-  private void checkStandInsEnded(SimNode node) {
-    int id = node.id();
-    if (!node.isUp()) {
-      return;
-    }
-    Replica r = node.replica();
-    if (seenIncarnation[id] != node.incarnation()) {
-      seenIncarnation[id] = node.incarnation();
-      seenStandInsStarted[id] = 0;
-      seenStandInsEnded[id] = 0;
-      seenHandBacks[id] = 0;
-      committedAlone[id].clear();
-      handedBack[id].clear();
-    }
-    leaderStandIns += r.standInsStarted() - seenStandInsStarted[id];
-    seenStandInsStarted[id] = r.standInsStarted();
-    leaderHandBacks += r.handBacksStarted() - seenHandBacks[id];
-    seenHandBacks[id] = r.handBacksStarted();
-    if (r.standInsEnded() != seenStandInsEnded[id]) {
-      leaderStandInsEnded += r.standInsEnded() - seenStandInsEnded[id];
-      seenStandInsEnded[id] = r.standInsEnded();
-      int backup = r.lastStandInEndedFor().value();
-      long commit = r.lastStandInEndedAtCommit();
-      boolean wasHandedBack = handedBack[id].contains(backup);
-      long flushedNeeded = wasHandedBack ? committedAlone[id].getOrDefault(backup, 0L) : commit;
-      checkBackupHolds(id, r, backup, flushedNeeded, true);
-      checkBackupHolds(id, r, backup, commit, false);
-    }
-    // what the next event's end is checked against
-    Map<Integer, Integer> in = standInsOf(node);
-    Map<NodeId, Long> backs = in.isEmpty() ? Map.of() : r.handBacks();
-    committedAlone[id].keySet().retainAll(in.keySet());
-    handedBack[id].clear();
-    for (int backup : in.keySet()) {
-      if (backs.containsKey(NodeId.of(backup))) {
-        handedBack[id].add(backup);
-      } else {
-        committedAlone[id].merge(backup, r.commitIndex(), Math::max);
-      }
-    }
-  }
-
-  /**
-   * Reports stand-in-ended-covered unless backup's log holds leader's entry at {@code index}
-   * (flushed, when {@code flushed}), or has compacted past it.
-   */
-  private void checkBackupHolds(int leader, Replica r, int backup, long index, boolean flushed) {
-    SimStorage disk = nodes.get(backup).storage();
-    if (index == 0 || index < disk.firstIndex()) {
-      return;
-    }
-    // the term there: as the checker recorded it once applied somewhere, else the leader's log
-    // (its commit index may run ahead of every apply; what it committed is in its log)
-    long term = index <= committed.committedCount()
-        ? committed.committed(index).term() : r.log().term(index);
-    long held = flushed ? disk.lastFlushedIndex() : disk.lastIndex();
-    if (held < index || disk.termAt(index) != term) {
-      protocolViolation("stand-in-ended-covered", "n" + leader + " ended the stand-in for backup n"
-          + backup + " at commit index " + r.lastStandInEndedAtCommit() + " but n" + backup
-          + (flushed ? " has flushed" : " holds") + " only up to " + held + " (term at "
-          + index + ": " + disk.termAt(index) + ", committed " + term + ")");
-    }
-  }
-
-  private final int[] seenIncarnation = new int[REPLICAS];
-  /** Per leader: for each stand-in in force, the highest commit index seen while not handed back. */
-  @SuppressWarnings("unchecked")
-  private final Map<Integer, Long>[] committedAlone = new Map[REPLICAS];
-  /** Per leader: the backups whose stand-in was being handed back after the previous event. */
-  @SuppressWarnings("unchecked")
-  private final java.util.Set<Integer>[] handedBack = new java.util.Set[REPLICAS];
-
-  {
-    for (int i = 0; i < REPLICAS; i++) {
-      committedAlone[i] = new HashMap<>();
-      handedBack[i] = new java.util.HashSet<>();
-    }
-  }
-  private final long[] seenStandInsStarted = new long[REPLICAS];
-  private final long[] seenStandInsEnded = new long[REPLICAS];
-  private long leaderStandIns;
-  private long leaderStandInsEnded;
-  private long leaderHandBacks;
-  private final long[] seenHandBacks = new long[REPLICAS];
 
   /** The members every write quorum of leader's configuration needs: itself and each backup. */
   private int[] writeQuorumMembers(SimNode leader) {

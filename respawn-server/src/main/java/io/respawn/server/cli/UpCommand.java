@@ -177,7 +177,7 @@ public final class UpCommand implements Callable<Integer> {
         id -> ShardSupervisor.javaMember(configs.get(id - 1),
             layout.memberDir(id).resolve("respawn.log"), jvm,
             List.of("--log-level", logLevel)),
-        restartDelayMillis, STOP_TIMEOUT_MILLIS)) {
+        restartDelayMillis, STOP_TIMEOUT_MILLIS, layout::memberDir)) {
       sup.start();
       List<String> ports = new ArrayList<>();
       for (int id = 1; id <= layout.members(); id++) {

@@ -773,13 +773,22 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /**
    * A leading member that is not the configured primary gives leadership back to it once it has
    * been reachable and caught up for {@link #GIVE_BACK_AFTER_NANOS} (reachable: a member that was
-   * just killed keeps its last match index in our progress, so that alone proves nothing): the primary is the member meant to hold
-   * every value in memory (DESIGN §3).
+   * just killed keeps its last match index in our progress, so that alone proves nothing): the
+   * primary is the member meant to hold every value in memory (DESIGN §3). Normally only once
+   * this leader is ready (its term's first entry committed and applied) and done recovering
+   * values; but a leader that is still not ready {@link #GIVE_BACK_AFTER_NANOS} after its
+   * election cannot commit at all (a witness leading while the backup is away: only a primary
+   * lets a witness stand in for a silent backup), and waiting for readiness would keep the
+   * shard from taking writes for as long as the backup stays away, though the primary, once
+   * leading, lets this witness stand in. Handing leadership over needs no commit: the transfer
+   * waits for the primary to hold this leader's whole log.
    */
   private void maybeGiveBack(long now) {
     Replica r = runtime.replica();
-    if (designatedPrimary == null || r.status() != Status.LEADER || !readyInTerm
-        || recovery.active() || r.transferTarget() != null || draining()) {
+    boolean cannotCommit = !readyInTerm && now - leaderSinceNanos >= GIVE_BACK_AFTER_NANOS;
+    if (designatedPrimary == null || r.status() != Status.LEADER
+        || !(readyInTerm && !recovery.active() || cannotCommit)
+        || r.transferTarget() != null || draining()) {
       primaryCaughtUpSinceNanos = Long.MIN_VALUE;
       return;
     }
@@ -795,7 +804,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       primaryCaughtUpSinceNanos = now;
     } else if (now - primaryCaughtUpSinceNanos >= GIVE_BACK_AFTER_NANOS) {
       primaryCaughtUpSinceNanos = Long.MIN_VALUE;
-      log.info("giving leadership back to the configured primary {}", designatedPrimary);
+      log.info("giving leadership back to the configured primary {}{}", designatedPrimary,
+          readyInTerm ? "" : " (nothing commits in this term: "
+              + (now - leaderSinceNanos) / 1_000_000 + " ms after the election)");
       startDrain(designatedPrimary, now);
     }
   }

@@ -15,7 +15,13 @@ import org.slf4j.LoggerFactory;
  * #stop} sends each member SIGTERM (a primary then hands over leadership and every member
  * flushes) and waits for it. A member that exits with code 2 (its configuration is refused)
  * soon after it started is not restarted: that would only repeat the error; the supervisor stops
- * the shard instead and reports it.
+ * the shard instead and reports it. A member that keeps exiting soon after it started (within
+ * {@link #QUICK_EXIT_WINDOW_MILLIS}; a full disk does that: its first write fails and it stops,
+ * fail-stop) is restarted after a delay that doubles with each such exit in a row, up to {@link
+ * #RESTART_DELAY_MAX_MILLIS}: each start costs a JVM's start-up and the member's warm-up on a
+ * machine the other members share. When the member's data directory is on a full file system
+ * the exit's log line says so (the member's own log, in that directory, cannot say why it
+ * stopped).
  *
  * <p>Threads: the caller's, plus one watcher thread per member ({@code respawn-up-N}).
  */
@@ -24,6 +30,14 @@ public final class ShardSupervisor implements AutoCloseable {
   /** An exit with code 2 within this long after start is a configuration error. */
   private static final long CONFIG_ERROR_WINDOW_MILLIS = 10_000;
   private static final int EXIT_CONFIG_ERROR = 2;
+  /** A member that exits within this long after it started exits "quickly" (a crash loop). */
+  static final long QUICK_EXIT_WINDOW_MILLIS = 30_000;
+  /** The longest wait before restarting a member that keeps exiting quickly. */
+  static final long RESTART_DELAY_MAX_MILLIS = 30_000;
+  /** The shortest base of the doubling (a restart delay of 0 would spin otherwise). */
+  private static final long BACKOFF_BASE_MIN_MILLIS = 100;
+  /** Free space below which a data directory's file system counts as full. */
+  static final long FULL_DISK_BYTES_MAX = 1 << 20;
 
   private final int members;
   private final IntFunction<ProcessBuilder> commandOf;
@@ -31,6 +45,9 @@ public final class ShardSupervisor implements AutoCloseable {
   private final long stopTimeoutMillis;
   private final Process[] processes;
   private final long[] restarts;
+  /** Per member: quick exits in a row (only its watcher thread touches its slot). */
+  private final int[] quickExits;
+  private final IntFunction<Path> dataDirOf;
   private final List<Thread> watchers = new ArrayList<>();
   private volatile boolean stopping;
   private volatile String failure;
@@ -41,15 +58,64 @@ public final class ShardSupervisor implements AutoCloseable {
    * @param commandOf builds the process of member {@code id} (output redirection included)
    * @param restartDelayMillis wait before restarting a member that died
    * @param stopTimeoutMillis how long {@link #stop} waits for a member before it kills it
+   * @param dataDirOf member {@code id}'s data directory (its file system's free space is checked
+   *     when it exits), or null
    */
   public ShardSupervisor(int members, IntFunction<ProcessBuilder> commandOf,
-      long restartDelayMillis, long stopTimeoutMillis) {
+      long restartDelayMillis, long stopTimeoutMillis, IntFunction<Path> dataDirOf) {
     this.members = members;
     this.commandOf = commandOf;
     this.restartDelayMillis = restartDelayMillis;
     this.stopTimeoutMillis = stopTimeoutMillis;
+    this.dataDirOf = dataDirOf;
     this.processes = new Process[members + 1];
     this.restarts = new long[members + 1];
+    this.quickExits = new int[members + 1];
+  }
+
+  /** As above, without data directories. */
+  public ShardSupervisor(int members, IntFunction<ProcessBuilder> commandOf,
+      long restartDelayMillis, long stopTimeoutMillis) {
+    this(members, commandOf, restartDelayMillis, stopTimeoutMillis, null);
+  }
+
+  /**
+   * The wait before the next restart after {@code quickExitsInARow} quick exits in a row: the
+   * configured delay for the first, then doubling (from at least {@link
+   * #BACKOFF_BASE_MIN_MILLIS}) up to {@link #RESTART_DELAY_MAX_MILLIS}.
+   */
+  static long restartDelayMillis(long configuredMillis, int quickExitsInARow) {
+    if (quickExitsInARow <= 1) {
+      return configuredMillis;
+    }
+    long base = Math.max(configuredMillis, BACKOFF_BASE_MIN_MILLIS);
+    int doublings = Math.min(quickExitsInARow - 1, 20);
+    return Math.min(RESTART_DELAY_MAX_MILLIS, Math.max(configuredMillis, base << doublings));
+  }
+
+  /**
+   * What to add to a member's exit line about its data directory's file system: that it is
+   * full, when {@code usableBytes} is below {@link #FULL_DISK_BYTES_MAX}; else nothing.
+   */
+  static String fullDiskNote(Path dataDir, long usableBytes) {
+    if (usableBytes >= FULL_DISK_BYTES_MAX) {
+      return "";
+    }
+    return "; the file system of its data directory " + dataDir + " is full (" + usableBytes
+        + " bytes free): its own log cannot say why it stopped, and it will stop again until "
+        + "space is freed there";
+  }
+
+  private String fullDiskNote(int id) {
+    if (dataDirOf == null) {
+      return "";
+    }
+    Path dir = dataDirOf.apply(id);
+    try {
+      return fullDiskNote(dir, java.nio.file.Files.getFileStore(dir).getUsableSpace());
+    } catch (IOException | RuntimeException e) {
+      return "";
+    }
   }
 
   /** Starts every member and its watcher. */
@@ -140,10 +206,14 @@ public final class ShardSupervisor implements AutoCloseable {
         new Thread(this::stop, "respawn-up-stop").start();
         return;
       }
-      log.warn("member {} (pid {}) exited with code {}; restarting in {} ms", id, p.pid(), code,
-          restartDelayMillis);
+      quickExits[id] = ranMillis < QUICK_EXIT_WINDOW_MILLIS ? quickExits[id] + 1 : 0;
+      long delay = restartDelayMillis(restartDelayMillis, quickExits[id]);
+      String loop = quickExits[id] <= 1 ? "" : " (it exited within " + QUICK_EXIT_WINDOW_MILLIS
+          / 1_000 + " s of starting " + quickExits[id] + " times in a row)";
+      log.warn("member {} (pid {}) exited with code {} after {} ms{}{}; restarting in {} ms", id,
+          p.pid(), code, ranMillis, fullDiskNote(id), loop, delay);
       try {
-        Thread.sleep(restartDelayMillis);
+        Thread.sleep(delay);
       } catch (InterruptedException e) {
         return;
       }

@@ -315,6 +315,70 @@ class ShardIT {
   }
 
   /**
+   * A witness that leads while the backup is away cannot commit (only a primary lets a witness
+   * stand in for a silent backup), so it hands leadership to the configured primary as soon as
+   * that one is back and holds its log, without waiting to commit first: writes go on with the
+   * primary leading and the witness standing in. Here the backup is stopped (SIGSTOP), the
+   * primary SIGTERMed (it hands leadership to the witness, the only member that may take it, and
+   * exits; the supervisor starts it again). Before the fix the witness kept leadership and every
+   * write failed until the backup came back.
+   */
+  @Test
+  void aWitnessLeadingWhileTheBackupIsAwayHandsLeadershipToTheReturningPrimary() throws Exception {
+    int port = ShardProcess.freePortRange(3);
+    Path data = tmp.resolve("data");
+    try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1")) {
+      int primary = primaryTakingWrites(shard);
+      long backupPid = ShardProcess.pidAt(shard.port(2));
+      try (Jedis j = new Jedis("127.0.0.1", primary, 10_000)) {
+        assertThat(j.set("before", "away")).isEqualTo("OK");
+      }
+      signal(backupPid, "STOP");
+      try {
+        long primaryPid = ShardProcess.pidAt(primary);
+        signal(primaryPid, "TERM");
+        long start = System.nanoTime();
+        long deadline = start + TimeUnit.SECONDS.toNanos(60);
+        long restartedPid = primaryPid;
+        while (restartedPid == primaryPid && System.nanoTime() < deadline) {
+          try {
+            restartedPid = ShardProcess.pidAt(primary);
+          } catch (RuntimeException e) {
+            // stopped, not started again yet
+          }
+          Thread.sleep(100);
+        }
+        assertThat(restartedPid).as("the primary was started again").isNotEqualTo(primaryPid);
+        String last = "nothing yet";
+        boolean written = false;
+        while (!written && System.nanoTime() < deadline) {
+          try (Jedis j = new Jedis("127.0.0.1", primary, 2_000)) {
+            written = "OK".equals(j.set("after", "away"));
+          } catch (RuntimeException e) {
+            last = e.toString();
+            Thread.sleep(100);
+          }
+        }
+        assertThat(written).as("a write on the restarted primary while the backup is stopped; "
+            + "last error: " + last + "\n" + shard.memberLogs()).isTrue();
+        System.out.println("ShardIT: primary SIGTERMed with the backup stopped -> first write "
+            + "on the restarted primary " + (System.nanoTime() - start) / 1_000_000
+            + " ms after the SIGTERM");
+        String witnessLog = Files.readString(data.resolve("node-3").resolve("respawn.log"));
+        assertThat(witnessLog).as("the witness led, could not commit, and gave leadership back")
+            .contains("giving leadership back to the configured primary n1 (nothing commits");
+        try (Jedis j = new Jedis("127.0.0.1", primary, 10_000)) {
+          assertThat(j.info("shard")).contains("respawn_stand_ins:2>3");
+          assertThat(j.get("before")).isEqualTo("away");
+        }
+      } finally {
+        signal(backupPid, "CONT");
+      }
+      assertThat(shard.terminate()).isZero();
+    }
+  }
+
+  /**
    * The configured primary's port once it leads and takes a write. Just after start the witness
    * may win the first election (its process came up first); it gives leadership back once the
    * configured primary caught up, which would redirect the test's later writes.

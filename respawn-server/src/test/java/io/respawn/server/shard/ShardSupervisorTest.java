@@ -69,6 +69,43 @@ class ShardSupervisorTest {
     assertThat(alive).as("member processes alive after stop").isEmpty();
   }
 
+  /**
+   * A member that keeps exiting at once (a full disk: its first write fails) is restarted after
+   * a delay that doubles each time: 50, 200, 400, 800, 1600 ms here, so at most 6 restarts
+   * in 3 s where a fixed 50 ms delay gives dozens.
+   */
+  @Test
+  void aMemberThatKeepsExitingAtOnceIsRestartedLessAndLessOften() throws Exception {
+    try (ShardSupervisor s = new ShardSupervisor(2, id -> id == 2
+        ? new ProcessBuilder("sh", "-c", "exit 70") : new ProcessBuilder("sh", "-c", "sleep 600"),
+        50, 5_000)) {
+      s.start();
+      Thread.sleep(3_000);
+      assertThat(s.restarts(2)).isBetween(3L, 6L);
+      assertThat(s.restarts(1)).isZero();
+    }
+  }
+
+  @Test
+  void theRestartDelayDoublesWithQuickExitsInARowUpToItsCap() {
+    assertThat(ShardSupervisor.restartDelayMillis(1_000, 0)).isEqualTo(1_000);
+    assertThat(ShardSupervisor.restartDelayMillis(1_000, 1)).isEqualTo(1_000);
+    assertThat(ShardSupervisor.restartDelayMillis(1_000, 2)).isEqualTo(2_000);
+    assertThat(ShardSupervisor.restartDelayMillis(1_000, 4)).isEqualTo(8_000);
+    assertThat(ShardSupervisor.restartDelayMillis(1_000, 50))
+        .isEqualTo(ShardSupervisor.RESTART_DELAY_MAX_MILLIS);
+    assertThat(ShardSupervisor.restartDelayMillis(0, 1)).as("as configured the first time")
+        .isZero();
+    assertThat(ShardSupervisor.restartDelayMillis(0, 3)).isEqualTo(400);
+  }
+
+  @Test
+  void anExitOnAFullDiskSaysSo() {
+    assertThat(ShardSupervisor.fullDiskNote(dir, 0)).contains("is full (0 bytes free)")
+        .contains(dir.toString());
+    assertThat(ShardSupervisor.fullDiskNote(dir, 10L << 30)).isEmpty();
+  }
+
   @Test
   void aMemberWhoseConfigurationIsRefusedStopsTheShard() throws Exception {
     try (ShardSupervisor s = new ShardSupervisor(2, id -> id == 2

@@ -20,6 +20,16 @@ class StandInTest {
         b -> b.standInAfterMillis(standInAfterMillis)));
   }
 
+  /** A shard whose backup (n2) is down, with a write committed while the witness stands in. */
+  private static Cluster shardWithBackupStoodIn() {
+    Cluster c = shard(STAND_IN_AFTER_MILLIS);
+    c.down.add(n(2));
+    c.propose("v", "k");
+    c.run(STAND_IN_AFTER_MILLIS + 300);
+    assertThat(c.r(1).standIns()).containsEntry(n(2), n(3));
+    return c;
+  }
+
   @Test
   void writesCommitWithoutASilentBackupOnceTheWitnessStandsInAndTheLeaseHolds() {
     Cluster c = shard(STAND_IN_AFTER_MILLIS);
@@ -198,13 +208,9 @@ class StandInTest {
    */
   @Test
   void underASteadyWriteLoadAStandInIsHandedBackAndEndsThoughTheBackupFlushesBehind() {
-    Cluster c = shard(STAND_IN_AFTER_MILLIS);
+    Cluster c = shardWithBackupStoodIn();
     Replica l = c.r(1);
     Replica b = c.r(2);
-    c.down.add(n(2));
-    c.propose("v", "k");
-    c.run(STAND_IN_AFTER_MILLIS + 300);
-    assertThat(l.standIns()).containsKey(n(2));
     c.noFlushReports.add(n(2)); // its flushes are reported a round late, below
     c.down.remove(n(2));
     long flushable = b.persistedIndex();
@@ -237,12 +243,8 @@ class StandInTest {
    */
   @Test
   void whileHandedBackAWriteNeedsTheBackupUntilItFallsSilentAgain() {
-    Cluster c = shard(STAND_IN_AFTER_MILLIS);
+    Cluster c = shardWithBackupStoodIn();
     Replica l = c.r(1);
-    c.down.add(n(2));
-    c.propose("v", "k");
-    c.run(STAND_IN_AFTER_MILLIS + 300);
-    assertThat(l.standIns()).containsKey(n(2));
     c.noFlushReports.add(n(2)); // it never flushes: the stand-in cannot end
     c.down.remove(n(2));
     c.propose("back", "k-back");

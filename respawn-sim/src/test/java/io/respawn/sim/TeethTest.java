@@ -58,35 +58,26 @@ class TeethTest {
    */
   @Test
   void aHandBackThatStillCommitsOnTheWitnessAloneIsCaught() {
-    SimConfig config = SimConfig.standard().withStandInAfterMillis(75)
-        .withVariant(Variant.HAND_BACK_UNCAPPED);
-    RunResult caught = null;
-    for (long seed = 1; seed <= SEEDS_MAX && caught == null; seed++) {
-      RunResult r = Simulation.run(seed, config);
-      if (!r.clean()) {
-        caught = r;
-      }
-    }
-    assertThat(caught).as("hand-back-uncapped escaped " + SEEDS_MAX + " seeds").isNotNull();
-    System.out.println("teeth: HAND_BACK_UNCAPPED caught at seed " + caught.seed() + " by "
-        + caught.violations().get(0));
-    assertThat(caught.violations().get(0).invariant()).isEqualTo("stand-in-ended-covered");
-    assertThat(Simulation.run(caught.seed(), config).violations())
-        .isEqualTo(caught.violations());
-    assertThat(Simulation.run(caught.seed(), config.withVariant(Variant.CORRECT)).violations())
-        .isEmpty();
+    assertCaughtByStandInEndedCovered(Variant.HAND_BACK_UNCAPPED);
   }
 
   /**
    * stand-in-ended-covered has teeth: a leader that ends its own stand-in at the backup's first
-   * answer, before the backup holds what was committed under the stand-in, is caught; every seed
-   * has the leaders stand in by themselves (3 heartbeats of silence). The correct core runs the
-   * catching seed clean.
+   * answer, before the backup holds what was committed under the stand-in, is caught. The
+   * correct core runs the catching seed clean.
    */
   @Test
   void aStandInEndedBeforeTheBackupCaughtUpIsCaught() {
-    SimConfig config = SimConfig.standard().withStandInAfterMillis(75)
-        .withVariant(Variant.STAND_IN_ENDS_BEHIND);
+    assertCaughtByStandInEndedCovered(Variant.STAND_IN_ENDS_BEHIND);
+  }
+
+  /**
+   * Runs seeds from 1 with {@code variant}, every seed's leaders standing in by themselves after
+   * 3 heartbeats of silence, until one is caught: by stand-in-ended-covered, the same way when
+   * run again, and clean with the correct core.
+   */
+  private static void assertCaughtByStandInEndedCovered(Variant variant) {
+    SimConfig config = SimConfig.standard().withStandInAfterMillis(75).withVariant(variant);
     RunResult caught = null;
     for (long seed = 1; seed <= SEEDS_MAX && caught == null; seed++) {
       RunResult r = Simulation.run(seed, config);
@@ -94,8 +85,8 @@ class TeethTest {
         caught = r;
       }
     }
-    assertThat(caught).as("stand-in-ends-behind escaped " + SEEDS_MAX + " seeds").isNotNull();
-    System.out.println("teeth: STAND_IN_ENDS_BEHIND caught at seed " + caught.seed() + " by "
+    assertThat(caught).as(variant + " escaped " + SEEDS_MAX + " seeds").isNotNull();
+    System.out.println("teeth: " + variant + " caught at seed " + caught.seed() + " by "
         + caught.violations().get(0));
     assertThat(caught.violations().get(0).invariant()).isEqualTo("stand-in-ended-covered");
     assertThat(Simulation.run(caught.seed(), config).violations())

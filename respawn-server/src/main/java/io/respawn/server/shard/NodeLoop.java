@@ -938,7 +938,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     return handBacksStarted;
   }
 
-  /** Hand-backs it cancelled because the backup fell silent again. */
+  /** Hand-backs it cancelled: the backup fell silent again, or the configuration changed. */
   public long handBacksCancelled() {
     return handBacksCancelled;
   }

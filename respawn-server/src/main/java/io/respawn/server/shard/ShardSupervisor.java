@@ -15,9 +15,10 @@ import org.slf4j.LoggerFactory;
  * #stop} sends each member SIGTERM (a primary then hands over leadership and every member
  * flushes) and waits for it. A member that exits with code 2 (its configuration is refused)
  * soon after it started is not restarted: that would only repeat the error; the supervisor stops
- * the shard instead and reports it. A member that keeps exiting soon after it started (within
- * {@link #QUICK_EXIT_WINDOW_MILLIS}; a full disk does that: its first write fails and it stops,
- * fail-stop) is restarted after a delay that doubles with each such exit in a row, up to {@link
+ * the shard instead and reports it. A member that keeps exiting by itself (not killed by a
+ * signal) soon after it started (within {@link #QUICK_EXIT_WINDOW_MILLIS}; a full disk does that:
+ * its first write fails and it stops, fail-stop) is restarted after a delay that doubles with
+ * each such exit in a row, up to {@link
  * #RESTART_DELAY_MAX_MILLIS}: each start costs a JVM's start-up and the member's warm-up on a
  * machine the other members share. When the member's data directory is on a full file system
  * the exit's log line says so (the member's own log, in that directory, cannot say why it
@@ -30,6 +31,8 @@ public final class ShardSupervisor implements AutoCloseable {
   /** An exit with code 2 within this long after start is a configuration error. */
   private static final long CONFIG_ERROR_WINDOW_MILLIS = 10_000;
   private static final int EXIT_CONFIG_ERROR = 2;
+  /** Exit codes from here up are a death by a signal (128 + the signal's number). */
+  private static final int EXIT_BY_SIGNAL_MIN = 128;
   /** A member that exits within this long after it started exits "quickly" (a crash loop). */
   static final long QUICK_EXIT_WINDOW_MILLIS = 30_000;
   /** The longest wait before restarting a member that keeps exiting quickly. */
@@ -206,7 +209,10 @@ public final class ShardSupervisor implements AutoCloseable {
         new Thread(this::stop, "respawn-up-stop").start();
         return;
       }
-      quickExits[id] = ranMillis < QUICK_EXIT_WINDOW_MILLIS ? quickExits[id] + 1 : 0;
+      // Exits by the member itself only: one killed by a signal (code 128 + signal; kill -9 in a
+      // test or a fault campaign) is started again after the configured delay, however often.
+      boolean byItself = code < EXIT_BY_SIGNAL_MIN;
+      quickExits[id] = byItself && ranMillis < QUICK_EXIT_WINDOW_MILLIS ? quickExits[id] + 1 : 0;
       long delay = restartDelayMillis(restartDelayMillis, quickExits[id]);
       String loop = quickExits[id] <= 1 ? "" : " (it exited within " + QUICK_EXIT_WINDOW_MILLIS
           / 1_000 + " s of starting " + quickExits[id] + " times in a row)";

@@ -86,6 +86,18 @@ class ShardSupervisorTest {
     }
   }
 
+  /** A member killed by a signal (kill -9 by a test or an operator) is no crash loop. */
+  @Test
+  void aMemberKilledAgainAndAgainIsRestartedAfterTheConfiguredDelay() throws Exception {
+    try (ShardSupervisor s = new ShardSupervisor(1,
+        id -> new ProcessBuilder("sh", "-c", "kill -9 $$"), 50, 5_000)) {
+      s.start();
+      Thread.sleep(3_000);
+      assertThat(s.restarts(1)).as("about one every 50 ms plus a shell's start")
+          .isGreaterThan(10);
+    }
+  }
+
   @Test
   void theRestartDelayDoublesWithQuickExitsInARowUpToItsCap() {
     assertThat(ShardSupervisor.restartDelayMillis(1_000, 0)).isEqualTo(1_000);

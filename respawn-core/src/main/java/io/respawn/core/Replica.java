@@ -678,6 +678,11 @@ public final class Replica {
     handBacksStarted++;
   }
 
+  /** Whether write quorums need {@code backup} beside the witness standing in for it. */
+  private boolean cappedByHandBack(NodeId backup) {
+    return handBacks.containsKey(backup) && config.variant() != Variant.HAND_BACK_UNCAPPED;
+  }
+
   /**
    * Leader: in {@code byVoter} (indexed like {@code membership.voterIds()}: match indexes, or
    * flushed ones when {@code flushed}), caps the witness standing in for each backup being handed
@@ -688,6 +693,7 @@ public final class Replica {
       return;
     }
     for (NodeId backup : handBacks.keySet()) {
+      assert cappedByHandBack(backup);
       assert standIns.containsKey(backup) : "a hand-back without its stand-in: " + backup;
       int j = membership.voterIndex(standIns.get(backup));
       if (j >= 0) {
@@ -2010,7 +2016,7 @@ public final class Replica {
         if (m.voting() && m.role() == Role.BACKUP) {
           NodeId req = Quorum.requiredAckFor(m.id(), standIns);
           cap = Math.min(cap, req.equals(self) ? log.flushedIndex() : flushedOf(req));
-          if (handBacks.containsKey(m.id()) && config.variant() != Variant.HAND_BACK_UNCAPPED) {
+          if (cappedByHandBack(m.id())) {
             cap = Math.min(cap, flushedOf(m.id())); // handed back: the backup's flush as well
           }
         }

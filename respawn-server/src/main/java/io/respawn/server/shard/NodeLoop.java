@@ -785,9 +785,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   private void maybeGiveBack(long now) {
     Replica r = runtime.replica();
-    boolean cannotCommit = !readyInTerm && now - leaderSinceNanos >= GIVE_BACK_AFTER_NANOS;
+    boolean readyAndRecovered = readyInTerm && !recovery.active();
+    boolean stillNotReady = !readyInTerm && now - leaderSinceNanos >= GIVE_BACK_AFTER_NANOS;
     if (designatedPrimary == null || r.status() != Status.LEADER
-        || !(readyInTerm && !recovery.active() || cannotCommit)
+        || !(readyAndRecovered || stillNotReady)
         || r.transferTarget() != null || draining()) {
       primaryCaughtUpSinceNanos = Long.MIN_VALUE;
       return;

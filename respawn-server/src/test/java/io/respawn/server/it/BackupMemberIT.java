@@ -77,6 +77,12 @@ class BackupMemberIT {
         + "; " + lastSeen.get() + "\n" + shard.memberLogs());
   }
 
+  /** Waits until no witness stands in for the backup (the primary's INFO). */
+  private static void awaitNoStandIn(ShardProcess shard) throws InterruptedException {
+    await(shard, "no stand-in in force", 60,
+        () -> "none".equals(info(shard.primaryPort()).get("respawn_stand_ins")));
+  }
+
   /**
    * Writes keys [from, to) to the primary and waits for the backup's acknowledgement; on an error
    * (leadership moved on a loaded machine) writes them all again to whichever member is primary
@@ -111,6 +117,10 @@ class BackupMemberIT {
       int backup = port + 1;
       int witness = port + 2;
       assertThat(info(backup).get("respawn_config_role")).isEqualTo("backup");
+      // A witness standing in for the backup gets full entries and applies their values (so it
+      // would pull none of them later): the backup's process may come up after the primary's
+      // election, and the primary stands the witness in until it caught up. Write once it has.
+      awaitNoStandIn(shard);
       write(shard, 0, KEYS);
       await(shard, "the backup store holds every key", 30,
           () -> field(backup, "respawn_backup_keys") == KEYS);
@@ -133,6 +143,7 @@ class BackupMemberIT {
           () -> field(backup, "respawn_backup_keys") == KEYS + 100);
 
       // kill -9 of the primary: the witness leads and pulls every value from the backup.
+      awaitNoStandIn(shard);
       int oldPrimary = shard.primaryPort();
       long answeredBefore = field(backup, "respawn_pull_keys_answered");
       new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(oldPrimary))).start()

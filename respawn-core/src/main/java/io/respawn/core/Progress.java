@@ -64,6 +64,23 @@ final class Progress {
   long snapshotHelperRound;
   /** Leader time of the last AppendEntries sent, to pace retransmission. */
   long lastSendNanos = Long.MIN_VALUE;
+  /**
+   * AppendEntries with entries sent since the pipeline last restarted ({@link #probe()}, {@link
+   * #backOff}) that no acknowledgement has covered yet, oldest first: each one's last index and
+   * entry count, in a ring of {@link #IN_FLIGHT_MESSAGES_MAX} slots.
+   */
+  private final long[] inFlightLastIndex = new long[IN_FLIGHT_MESSAGES_MAX];
+  private final int[] inFlightEntryCount = new int[IN_FLIGHT_MESSAGES_MAX];
+  private int inFlightHead;
+  private int inFlightMessages;
+  /** The sum of the ring's entry counts. */
+  private long inFlightEntries;
+
+  /**
+   * The most AppendEntries with entries one follower may have in flight (the leader's flow
+   * control, besides the entry budget {@link Replica} passes to {@link #mayPipeline}).
+   */
+  static final int IN_FLIGHT_MESSAGES_MAX = 64;
 
   Progress(long nextIndex) {
     this.nextIndex = nextIndex;
@@ -106,11 +123,68 @@ final class Progress {
   /** A rejection: back off to just after the follower's hint, never below match + 1. */
   void backOff(long rejectHint) {
     nextIndex = Math.max(matchIndex + 1, Math.min(nextIndex - 1, rejectHint + 1));
+    forgetInFlight();
   }
 
-  /** Resend from just after the known match (after loss, or a timeout). */
+  /**
+   * Resend from just after the known match (after loss, or a timeout). What was in flight no
+   * longer counts against the flow control: the heartbeat round that probes is also what
+   * recovers from a lost message, which no acknowledgement will ever cover.
+   */
   void probe() {
     nextIndex = matchIndex + 1;
+    forgetInFlight();
+  }
+
+  /**
+   * Whether a pipelined (not heartbeat) AppendEntries may go out: fewer than {@link
+   * #IN_FLIGHT_MESSAGES_MAX} messages and fewer than {@code entriesMax} entries are in flight. A
+   * follower that stopped answering (a stalled process or disk) thus receives at most about
+   * {@code entriesMax} entries between two heartbeat rounds, instead of every write; and when it
+   * answers again, each acknowledgement lets out one message, not a read of its whole backlog.
+   */
+  boolean mayPipeline(long entriesMax) {
+    return inFlightMessages < IN_FLIGHT_MESSAGES_MAX && inFlightEntries < entriesMax;
+  }
+
+  /** An AppendEntries carrying {@code entryCount} entries up to {@code lastIndex} went out. */
+  void sent(long lastIndex, int entryCount) {
+    if (entryCount == 0) {
+      return;
+    }
+    if (inFlightMessages == IN_FLIGHT_MESSAGES_MAX) {
+      dropOldestInFlight(); // only a heartbeat passes a full ring; it restarted the pipeline
+    }
+    int slot = (inFlightHead + inFlightMessages) % IN_FLIGHT_MESSAGES_MAX;
+    inFlightLastIndex[slot] = lastIndex;
+    inFlightEntryCount[slot] = entryCount;
+    inFlightMessages++;
+    inFlightEntries += entryCount;
+  }
+
+  /** The follower acknowledged its log matches through {@code match}: what ends there landed. */
+  void acknowledgedThrough(long match) {
+    while (inFlightMessages > 0 && inFlightLastIndex[inFlightHead] <= match) {
+      dropOldestInFlight();
+    }
+  }
+
+  /** Entries in flight to this follower, for tests and status. */
+  long inFlightEntries() {
+    return inFlightEntries;
+  }
+
+  private void dropOldestInFlight() {
+    inFlightEntries -= inFlightEntryCount[inFlightHead];
+    inFlightHead = (inFlightHead + 1) % IN_FLIGHT_MESSAGES_MAX;
+    inFlightMessages--;
+    assert inFlightEntries >= 0 && inFlightMessages >= 0 : "in-flight count below zero";
+  }
+
+  private void forgetInFlight() {
+    inFlightHead = 0;
+    inFlightMessages = 0;
+    inFlightEntries = 0;
   }
 
   @Override

@@ -1815,6 +1815,9 @@ public final class Replica {
         pr.successSeq = Math.max(pr.successSeq, m.heartbeatSeq());
         pr.rejectedSinceAck = false;
       }
+      if (current) {
+        pr.acknowledgedThrough(match);
+      }
       boolean matchMoved = current && pr.maybeUpdate(match);
       boolean flushedMoved = current && pr.maybeUpdateFlushed(Math.min(m.flushedIndex(), match));
       if (matchMoved || flushedMoved) {
@@ -2153,6 +2156,10 @@ public final class Replica {
         limit = elidedAt - 1; // the next elided run is probed by a later round
       }
     }
+    if (!heartbeat && limit > prevIndex && !pr.mayPipeline(appendEntriesInFlightMax())
+        && config.variant() != Variant.UNBOUNDED_PIPELINE) {
+      return; // flow control: the next acknowledgement (or heartbeat round) sends these
+    }
     List<Entry> entries = new ArrayList<>();
     if (limit > prevIndex) {
       List<Entry> read = log.read(prevIndex + 1, limit, readBytesMax());
@@ -2174,6 +2181,16 @@ public final class Replica {
         commitIndex, seq, leaderDurable(), flushWantedFor(peer), imageFloor()));
     pr.nextIndex = prevIndex + entries.size() + 1;
     pr.lastSendNanos = nowNanos;
+    pr.sent(prevIndex + entries.size(), entries.size());
+  }
+
+  /**
+   * The most entries the leader keeps in flight to one follower outside heartbeat rounds: four
+   * AppendEntries' worth, enough to keep a follower that answers busy over a round trip (in
+   * steady state a pass's message carries a pass's proposals, far fewer).
+   */
+  private long appendEntriesInFlightMax() {
+    return 4L * config.maxEntriesPerAppend();
   }
 
   /** Heartbeat round: resend from each follower's match (covers lost messages) and time a lease. */

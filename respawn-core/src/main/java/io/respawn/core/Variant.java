@@ -125,7 +125,14 @@ public enum Variant {
    * leader. The simulator checks, when a stand-in ends, that the backup holds the entry at the
    * commit index (stand-in-ended-covered).
    */
-  HAND_BACK_UNCAPPED;
+  HAND_BACK_UNCAPPED,
+  /**
+   * The leader pipelines AppendEntries to a follower with no bound on what is in flight: a
+   * follower that stopped answering gets every write, and on its return each acknowledgement
+   * makes the leader read and encode the whole backlog behind it in one pass. The simulator's
+   * appends-in-flight invariant counts the entries sent between two of a follower's answers.
+   */
+  UNBOUNDED_PIPELINE;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -185,6 +185,46 @@ class ReplicationTest {
   }
 
   /**
+   * Flow control: a backup that stops answering (a stalled process: what it is sent waits in its
+   * socket) is sent at most four AppendEntries' worth of entries (plus the message that starts
+   * under that budget) between two heartbeat rounds, however many writes the leader takes; once
+   * it answers again, each acknowledgement lets the next message out and it catches up. Without
+   * the bound (the UNBOUNDED_PIPELINE variant) it is sent every write.
+   */
+  @Test
+  void aBackupThatStopsAnsweringIsSentAtMostTheInFlightBudgetBetweenHeartbeatRounds() {
+    assertThat(entriesSentToASilentBackup(Variant.CORRECT)).isBetween(1, 5 * 4);
+    assertThat(entriesSentToASilentBackup(Variant.UNBOUNDED_PIPELINE)).isEqualTo(100);
+  }
+
+  /** Entries sent to the backup of a 1+1+1 shard while it is silent and 100 writes arrive. */
+  private static int entriesSentToASilentBackup(Variant v) {
+    Cluster c = Cluster.ledByNodeOne(
+        new Cluster(Cluster.shape(1, 1), b -> b.variant(v).maxEntriesPerAppend(4)));
+    Replica l = c.r(1);
+    assertThat(l.status()).isEqualTo(Status.LEADER);
+    int[] sent = {0};
+    c.dropIf = m -> {
+      if (m.to().equals(n(2)) && m instanceof Message.AppendEntries a) {
+        sent[0] += a.entries().size();
+      }
+      return m.from().equals(n(2)); // its answers never come
+    };
+    for (int i = 0; i < 100; i++) {
+      c.propose("v" + i, "k" + (i % 7)); // no time passes: no heartbeat round in between
+      c.deliverAll();
+    }
+    int whileSilent = sent[0];
+    c.dropIf = m -> false;
+    c.run(1_000);
+    assertThat(l.commitIndex()).as("the backup caught up and the writes committed")
+        .isEqualTo(l.lastIndex());
+    assertThat(c.r(2).lastIndex()).isEqualTo(l.lastIndex());
+    c.checkSafety();
+    return whileSilent;
+  }
+
+  /**
    * A follower the runtime reported unreachable (its process died) gets empty heartbeats, not
    * the entries past its match again at every heartbeat round (a new primary re-encoded up to a
    * full batch of entries for the killed primary every 50 ms); once reachable again it gets

@@ -96,6 +96,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   private final DurabilityStatements durability;
   private final CommittedEntries committed;
   private final StandInCoverage standInCoverage;
+  private final AppendsInFlight appendsInFlight;
   private final LogMatching logMatching = new LogMatching();
   private final LeaseReads leaseReads = new LeaseReads(oneLeader);
   private final CommitOnEveryBackup commitRule = new CommitOnEveryBackup();
@@ -137,6 +138,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     durability = new DurabilityStatements(this::durabilityViolation, boundNanos);
     committed = new CommittedEntries(durability);
     standInCoverage = new StandInCoverage(REPLICAS, committed, i -> nodes.get(i).storage(),
+        this::protocolViolation);
+    appendsInFlight = new AppendsInFlight(config.entriesPerAppendMax(seed),
         this::protocolViolation);
     durableLiveness = new DurableAckLiveness(durableAckBoundNanos(config));
     durableFlushLiveness = new DurableFlushLiveness(durableFlushBoundNanos(config));
@@ -212,7 +215,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         .leaseMillis(config.leaseMillis())
         .clockDriftMax(config.clockDriftPpmMax() / 1e6)
         .catchUpTimeoutMillis(config.catchUpTimeoutMillis())
-        .maxEntriesPerAppend(16)
+        .maxEntriesPerAppend(config.entriesPerAppendMax(seed))
         // tiny in-memory logs, so that entries are read back from the replica log (seeded: none
         // kept beyond what must stay, about ten entries, or a hundred)
         .logCacheBytesMax(new long[] {0, 2 << 10, 16 << 10}[(int) Math.floorMod(replicaSeed, 3)])
@@ -885,6 +888,21 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         return;
       }
     }
+  }
+
+  @Override
+  public void appendSent(SimNode node, int to, long term, int entries) {
+    appendsInFlight.sent(node.id(), to, term, entries);
+  }
+
+  @Override
+  public void heardFrom(SimNode node, int from) {
+    appendsInFlight.heardFrom(node.id(), from);
+  }
+
+  @Override
+  public void timerOrRestart(SimNode node) {
+    appendsInFlight.timerOrRestart(node.id());
   }
 
   @Override

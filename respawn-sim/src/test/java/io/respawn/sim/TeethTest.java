@@ -62,6 +62,32 @@ class TeethTest {
   }
 
   /**
+   * appends-in-flight has teeth: a leader without flow control, which sends a follower that
+   * stopped answering every write it takes, is caught (in the seeds whose AppendEntries carry 2
+   * entries, so four messages' worth is a small budget). The correct core runs the catching
+   * seed clean.
+   */
+  @Test
+  void aLeaderWithoutFlowControlIsCaught() {
+    SimConfig config = configFor(Variant.UNBOUNDED_PIPELINE);
+    RunResult caught = null;
+    for (long seed = 1; seed <= SEEDS_MAX && caught == null; seed++) {
+      RunResult r = Simulation.run(seed, config);
+      if (!r.clean()) {
+        caught = r;
+      }
+    }
+    assertThat(caught).as("unbounded-pipeline escaped " + SEEDS_MAX + " seeds").isNotNull();
+    System.out.println("teeth: UNBOUNDED_PIPELINE caught at seed " + caught.seed() + " by "
+        + caught.violations().get(0));
+    assertThat(caught.violations().get(0).invariant()).isEqualTo("appends-in-flight");
+    assertThat(Simulation.run(caught.seed(), config).violations())
+        .isEqualTo(caught.violations());
+    assertThat(Simulation.run(caught.seed(), config.withVariant(Variant.CORRECT)).violations())
+        .isEmpty();
+  }
+
+  /**
    * stand-in-ended-covered has teeth: a leader that ends its own stand-in at the backup's first
    * answer, before the backup holds what was committed under the stand-in, is caught. The
    * correct core runs the catching seed clean.

@@ -51,6 +51,18 @@ public interface NodeObserver {
    */
   default void writeBoundsBroken(SimNode node, String invariant, String detail) {}
 
+  /**
+   * node's runtime sent {@code to} an AppendEntries of {@code term} carrying {@code entries}
+   * entries (called as the runtime hands it over, inside the step that made it).
+   */
+  default void appendSent(SimNode node, int to, long term, int entries) {}
+
+  /** A message from {@code from} is about to reach node's runtime. */
+  default void heardFrom(SimNode node, int from) {}
+
+  /** node's timer is about to fire, or node (re)started. */
+  default void timerOrRestart(SimNode node) {}
+
   /** A key's timestamp moved backwards in node's state machine. */
   void timestampRegressed(SimNode node, int key, String detail);
 

@@ -198,12 +198,18 @@ public final class SimNode {
         ? storage.open(flush -> scheduleFlush(inc, flush))
         : storage.openAsync(task -> runFsyncLater(inc, task), failure -> fsyncEnded(inc, failure));
     runtime = NodeRuntime.start(configForSeed.apply(random.nextLong()), runtimeConfig, log, store,
-        (to, m) -> output(() -> network.send(id, to.value(), m)),
+        (to, m) -> {
+          if (m instanceof io.respawn.core.Message.AppendEntries a) {
+            observer.appendSent(this, to.value(), a.term(), a.entries().size());
+          }
+          output(() -> network.send(id, to.value(), m));
+        },
         () -> clock.localNanos(events.nowNanos()), new Listener(), snapshotPolicy);
     if (warmUpMillisMax >= 0) {
       runtime.deferWarmUps();
     }
     network.setDown(id, false);
+    observer.timerOrRestart(this);
     runtime.onTick();
   }
 
@@ -475,6 +481,7 @@ public final class SimNode {
 
   public void tick() {
     if (idle()) {
+      observer.timerOrRestart(this);
       runtime.onTick();
     }
   }
@@ -500,6 +507,7 @@ public final class SimNode {
       return;
     }
     if (message instanceof io.respawn.core.Message m) {
+      observer.heardFrom(this, from);
       try {
         runtime.onMessage(m);
       } catch (CommittedEntryLost lost) {

@@ -1,0 +1,83 @@
+package io.respawn.sim;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The appends-in-flight invariant: the leader's flow control. Between two answers of a follower
+ * (any message from it reaching the leader) and outside heartbeat rounds, a leader sends that
+ * follower at most its in-flight budget of entries plus one AppendEntries' worth: the budget is
+ * what may be outstanding, and one message may start just under it. A leader without flow
+ * control sends a follower that stopped answering (paused, partitioned one way, its answers
+ * lost) every write it takes.
+ *
+ * <p>A window of one (sender, follower) pair starts over when the sender hears from the follower,
+ * when the sender's timer fires (a heartbeat round restarts every pipeline, and a tick is the
+ * only time one runs), when the sender restarts, and when its term changes (a new leadership
+ * starts with nothing in flight). It counts the entries of every AppendEntries sent in between,
+ * whatever made the leader send it (a proposal, another follower's answer, a flush).
+ */
+final class AppendsInFlight {
+
+  interface Reporter {
+    void report(String invariant, String description);
+  }
+
+  private static final class Window {
+    long term;
+    long entries;
+    int messages;
+  }
+
+  private final long entriesMax;
+  private final Reporter reporter;
+  private final Map<Long, Window> windows = new HashMap<>();
+  private long largest;
+
+  /** @param entriesPerAppendMax the seed's maxEntriesPerAppend */
+  AppendsInFlight(int entriesPerAppendMax, Reporter reporter) {
+    // the core's budget (four messages' worth) plus the message that may start under it
+    this.entriesMax = 5L * entriesPerAppendMax;
+    this.reporter = reporter;
+  }
+
+  void sent(int from, int to, long term, int entries) {
+    if (entries == 0) {
+      return;
+    }
+    Window w = windows.computeIfAbsent(key(from, to), k -> new Window());
+    if (w.term != term) {
+      w.term = term;
+      w.entries = 0;
+      w.messages = 0;
+    }
+    w.entries += entries;
+    w.messages++;
+    largest = Math.max(largest, w.entries);
+    if (w.entries > entriesMax) {
+      reporter.report("appends-in-flight", "n" + from + " (term " + term + ") sent n" + to + " "
+          + w.entries + " entries in " + w.messages + " AppendEntries since it last heard from it"
+          + " or ran a heartbeat round, over the bound of " + entriesMax);
+      w.entries = 0; // one report per window
+      w.messages = 0;
+    }
+  }
+
+  void heardFrom(int node, int peer) {
+    windows.remove(key(node, peer));
+  }
+
+  /** The node's timer fired, or it restarted: every window it sends in starts over. */
+  void timerOrRestart(int node) {
+    windows.keySet().removeIf(k -> (k >>> 32) == node);
+  }
+
+  /** The most entries one window held in this run (how close the run came to the bound). */
+  long largestWindow() {
+    return largest;
+  }
+
+  private static long key(int from, int to) {
+    return ((long) from << 32) | to;
+  }
+}

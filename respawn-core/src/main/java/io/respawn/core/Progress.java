@@ -49,7 +49,7 @@ final class Progress {
   /**
    * The follower rejected an AppendEntries sent after the newest one it acknowledged: the next
    * one may start below the stand-in floor ({@code keysOnlyThrough}'s rule), where it said it
-   * lacks entries. A heartbeat round's {@link #probe()} alone does not lower it.
+   * lacks entries. A heartbeat round's {@link #probe} alone does not lower it.
    */
   boolean rejectedSinceAck;
   /**
@@ -62,10 +62,12 @@ final class Progress {
   long heardNanos = Long.MIN_VALUE;
   /** Rounds of asking helpers to send this follower a snapshot (rotates among them). */
   long snapshotHelperRound;
+  /** Leader time of the last {@link #probe} (restart of the pipeline from the match). */
+  private long probedNanos = Long.MIN_VALUE;
   /** Leader time of the last AppendEntries sent, to pace retransmission. */
   long lastSendNanos = Long.MIN_VALUE;
   /**
-   * AppendEntries with entries sent since the pipeline last restarted ({@link #probe()}, {@link
+   * AppendEntries with entries sent since the pipeline last restarted ({@link #probe}, {@link
    * #backOff}) that no acknowledgement has covered yet, oldest first: each one's last index and
    * entry count, in a ring of {@link #IN_FLIGHT_MESSAGES_MAX} slots.
    */
@@ -131,9 +133,29 @@ final class Progress {
    * longer counts against the flow control: the heartbeat round that probes is also what
    * recovers from a lost message, which no acknowledgement will ever cover.
    */
-  void probe() {
+  void probe(long nowNanos) {
     nextIndex = matchIndex + 1;
     forgetInFlight();
+    probedNanos = nowNanos;
+  }
+
+  /**
+   * Whether the follower answered an AppendEntries (success or rejection, {@code heardNanos})
+   * since the last {@link #probe}: if not, the next heartbeat round sends it an empty heartbeat
+   * rather than the same entries again. True before the first probe.
+   */
+  boolean answeredSinceProbe() {
+    return heardNanos >= probedNanos;
+  }
+
+  /**
+   * The runtime says the follower is reachable again (a new connection): what was in flight went
+   * with the old one, and the next heartbeat round restarts the pipeline whether or not the
+   * follower answered since the last.
+   */
+  void reconnected() {
+    forgetInFlight();
+    probedNanos = Long.MIN_VALUE;
   }
 
   /**

@@ -358,6 +358,10 @@ public final class Replica {
   /** The runtime's connection to {@code peer} is up again: the hint above no longer holds. */
   public void peerReachable(NodeId peer) {
     unreachable.remove(peer);
+    Progress pr = progress.get(peer);
+    if (pr != null) {
+      pr.reconnected();
+    }
   }
 
   /**
@@ -562,7 +566,7 @@ public final class Replica {
     // pipelined AppendEntries acknowledged over keys-only copies after the one carrying the full
     // copies was lost: respawn-sim/FINDINGS.md F4, seed 9596).
     pr.keysOnlyThrough = log.lastIndex();
-    pr.probe();
+    pr.probe(nowNanos);
     sendAppend(standIn, false);
     return true;
   }
@@ -2099,11 +2103,7 @@ public final class Replica {
       // (Past a compacted prefix it names the snapshot's index: the peer may reject it, and
       // that answer is what matters.)
       if (heartbeat) {
-        long prevIndex = Math.max(log.snapshotIndex(), Math.min(pr.matchIndex, log.lastIndex()));
-        outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex),
-            List.of(), commitIndex, lease.nextHeartbeat(nowNanos), leaderDurable(),
-            flushWantedFor(peer), imageFloor()));
-        pr.lastSendNanos = nowNanos;
+        sendEmptyHeartbeat(peer, pr);
       }
       return;
     }
@@ -2193,14 +2193,41 @@ public final class Replica {
     return 4L * config.maxEntriesPerAppend();
   }
 
-  /** Heartbeat round: resend from each follower's match (covers lost messages) and time a lease. */
+  /**
+   * Heartbeat round: resend from each follower's match (covers lost messages) and time a lease.
+   * A follower that has not answered since the last round that did so gets an empty heartbeat
+   * instead (a quiet round): what was sent to it is still in flight or lost, and sending the
+   * same batch again at every round would only pile up behind it (a stalled backup's process
+   * found twenty-fold copies of its backlog in its socket when it resumed). Its first answer
+   * makes the next round resend.
+   */
   private void broadcastAppend(boolean heartbeat) {
     for (Map.Entry<NodeId, Progress> e : progress.entrySet()) {
+      Progress pr = e.getValue();
       if (heartbeat) {
-        e.getValue().probe();
+        if (!pr.answeredSinceProbe() && config.variant() != Variant.PROBE_SILENT_FOLLOWERS
+            && !unreachable.contains(e.getKey())) {
+          sendEmptyHeartbeat(e.getKey(), pr);
+          continue;
+        }
+        pr.probe(nowNanos);
       }
       sendAppend(e.getKey(), heartbeat);
     }
+  }
+
+  /**
+   * An AppendEntries without entries at the follower's match (or our base, if that is higher):
+   * it times the lease and carries the commit index, and the follower's answer (success, or a
+   * rejection saying what it lacks) is what the next round acts on. It names nothing past the
+   * match, so its acknowledgement counts for nothing the follower may hold only keys-only.
+   */
+  private void sendEmptyHeartbeat(NodeId peer, Progress pr) {
+    long prevIndex = Math.max(log.snapshotIndex(), Math.min(pr.matchIndex, log.lastIndex()));
+    outbox.add(new AppendEntries(self, peer, term, prevIndex, log.term(prevIndex),
+        List.of(), commitIndex, lease.nextHeartbeat(nowNanos), leaderDurable(),
+        flushWantedFor(peer), imageFloor()));
+    pr.lastSendNanos = nowNanos;
   }
 
   private void requestFill(long index) {

@@ -132,7 +132,15 @@ public enum Variant {
    * makes the leader read and encode the whole backlog behind it in one pass. The simulator's
    * appends-in-flight invariant counts the entries sent between two of a follower's answers.
    */
-  UNBOUNDED_PIPELINE;
+  UNBOUNDED_PIPELINE,
+  /**
+   * Every heartbeat round restarts the pipeline to every follower from its match, whether it
+   * answered since the last round or not: a follower that stopped answering is sent a fresh
+   * in-flight budget of entries at every round (the same ones again), so what piles up behind it
+   * grows with the length of its silence. Caught by appends-in-flight, which allows one restart
+   * between two of a follower's answers.
+   */
+  PROBE_SILENT_FOLLOWERS;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -79,6 +79,9 @@ class RandomizedClusterTest {
    * the simulator's CompactionTeethTest (snapshot-read-released). STAND_IN_ENDS_BEHIND acts only
    * when the leader stands in by itself (standInAfterMillis, not set here), with its teeth in the
    * simulator's TeethTest (stand-in-ended-covered), as does HAND_BACK_UNCAPPED.
+   * UNBOUNDED_PIPELINE and PROBE_SILENT_FOLLOWERS only send more than the flow control allows
+   * (safe), with their teeth in ReplicationTest and the simulator's TeethTest
+   * (appends-in-flight).
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
@@ -87,7 +90,8 @@ class RandomizedClusterTest {
           "JOINT_NEW_ONLY", "KEEP_FUZZY_AT_INDEX", "IGNORE_FLUSH_WANTED",
           "SPECULATIVE_IGNORES_SILENCE", "DETECTOR_KEEPS_OLD_WINDOW",
           "COUNT_DURABLE_NOTICES_IN_FLIGHT", "IGNORE_PROPOSAL_BOUNDS", "SENDER_HOLDS_NO_IMAGE",
-          "STAND_IN_ENDS_BEHIND", "HAND_BACK_UNCAPPED"},
+          "STAND_IN_ENDS_BEHIND", "HAND_BACK_UNCAPPED", "UNBOUNDED_PIPELINE",
+          "PROBE_SILENT_FOLLOWERS"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

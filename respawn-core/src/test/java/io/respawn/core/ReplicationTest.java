@@ -197,6 +197,45 @@ class ReplicationTest {
     assertThat(entriesSentToASilentBackup(Variant.UNBOUNDED_PIPELINE)).isEqualTo(100);
   }
 
+  /**
+   * Quiet rounds: a backup that stops answering gets entries from one heartbeat round after its
+   * last answer, and empty heartbeats from every round after that, however long it stays silent;
+   * its first answer makes the next round resend, and it catches up. With every round restarting
+   * the pipeline (PROBE_SILENT_FOLLOWERS) it gets the same entries again at every round.
+   */
+  @Test
+  void aSilentBackupGetsEmptyHeartbeatsAfterOneRoundAndCatchesUpOnceItAnswers() {
+    assertThat(entriesSentToASilentBackupOverRounds(Variant.CORRECT)).isBetween(1, 2 * 5 * 4);
+    assertThat(entriesSentToASilentBackupOverRounds(Variant.PROBE_SILENT_FOLLOWERS))
+        .isGreaterThan(10 * 5 * 4);
+  }
+
+  /** Entries sent to the silent backup of a 1+1+1 shard over 2 s of writes (40 rounds). */
+  private static int entriesSentToASilentBackupOverRounds(Variant v) {
+    Cluster c = Cluster.ledByNodeOne(
+        new Cluster(Cluster.shape(1, 1), b -> b.variant(v).maxEntriesPerAppend(4)));
+    Replica l = c.r(1);
+    int[] sent = {0};
+    c.dropIf = m -> {
+      if (m.to().equals(n(2)) && m instanceof Message.AppendEntries a) {
+        sent[0] += a.entries().size();
+      }
+      return m.from().equals(n(2));
+    };
+    for (int i = 0; i < 200; i++) {
+      c.propose("v" + i, "k" + (i % 7));
+      c.run(10);
+    }
+    int whileSilent = sent[0];
+    c.dropIf = m -> false;
+    c.run(1_000);
+    assertThat(l.commitIndex()).as("the backup caught up and the writes committed")
+        .isEqualTo(l.lastIndex());
+    assertThat(c.r(2).lastIndex()).isEqualTo(l.lastIndex());
+    c.checkSafety();
+    return whileSilent;
+  }
+
   /** Entries sent to the backup of a 1+1+1 shard while it is silent and 100 writes arrive. */
   private static int entriesSentToASilentBackup(Variant v) {
     Cluster c = Cluster.ledByNodeOne(

@@ -5,17 +5,18 @@ import java.util.Map;
 
 /**
  * The appends-in-flight invariant: the leader's flow control. Between two answers of a follower
- * (any message from it reaching the leader) and outside heartbeat rounds, a leader sends that
- * follower at most its in-flight budget of entries plus one AppendEntries' worth: the budget is
- * what may be outstanding, and one message may start just under it. A leader without flow
- * control sends a follower that stopped answering (paused, partitioned one way, its answers
- * lost) every write it takes.
+ * (any message from it reaching the leader), a leader sends that follower at most twice its
+ * in-flight budget of entries plus one AppendEntries' worth each time: once for the pipeline
+ * the last answer let go on, once more for the one heartbeat round that may restart it from the
+ * match (rounds after that send a follower that has not answered since an empty heartbeat). A
+ * leader without flow control sends a follower that stopped answering (paused, partitioned one
+ * way, its answers lost) every write it takes; one that restarts the pipeline at every round
+ * sends it a budget per round, however long the silence.
  *
  * <p>A window of one (sender, follower) pair starts over when the sender hears from the follower,
- * when the sender's timer fires (a heartbeat round restarts every pipeline, and a tick is the
- * only time one runs), when the sender restarts, and when its term changes (a new leadership
- * starts with nothing in flight). It counts the entries of every AppendEntries sent in between,
- * whatever made the leader send it (a proposal, another follower's answer, a flush).
+ * when the sender restarts, and when its term changes (a new leadership starts with nothing in
+ * flight). It counts the entries of every AppendEntries sent in between, whatever made the
+ * leader send it (a proposal, a heartbeat round, another follower's answer, a flush).
  */
 final class AppendsInFlight {
 
@@ -36,8 +37,8 @@ final class AppendsInFlight {
 
   /** @param entriesPerAppendMax the seed's maxEntriesPerAppend */
   AppendsInFlight(int entriesPerAppendMax, Reporter reporter) {
-    // the core's budget (four messages' worth) plus the message that may start under it
-    this.entriesMax = 5L * entriesPerAppendMax;
+    // twice the core's budget (four messages' worth) and the message that may start under it
+    this.entriesMax = 2 * 5L * entriesPerAppendMax;
     this.reporter = reporter;
   }
 
@@ -56,8 +57,8 @@ final class AppendsInFlight {
     largest = Math.max(largest, w.entries);
     if (w.entries > entriesMax) {
       reporter.report("appends-in-flight", "n" + from + " (term " + term + ") sent n" + to + " "
-          + w.entries + " entries in " + w.messages + " AppendEntries since it last heard from it"
-          + " or ran a heartbeat round, over the bound of " + entriesMax);
+          + w.entries + " entries in " + w.messages + " AppendEntries since it last heard from it,"
+          + " over the bound of " + entriesMax);
       w.entries = 0; // one report per window
       w.messages = 0;
     }
@@ -67,8 +68,8 @@ final class AppendsInFlight {
     windows.remove(key(node, peer));
   }
 
-  /** The node's timer fired, or it restarted: every window it sends in starts over. */
-  void timerOrRestart(int node) {
+  /** The node restarted: every window it sends in starts over. */
+  void restarted(int node) {
     windows.keySet().removeIf(k -> (k >>> 32) == node);
   }
 

@@ -901,8 +901,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   }
 
   @Override
-  public void timerOrRestart(SimNode node) {
-    appendsInFlight.timerOrRestart(node.id());
+  public void restarted(SimNode node) {
+    appendsInFlight.restarted(node.id());
   }
 
   @Override

@@ -60,8 +60,8 @@ public interface NodeObserver {
   /** A message from {@code from} is about to reach node's runtime. */
   default void heardFrom(SimNode node, int from) {}
 
-  /** node's timer is about to fire, or node (re)started. */
-  default void timerOrRestart(SimNode node) {}
+  /** node (re)started. */
+  default void restarted(SimNode node) {}
 
   /** A key's timestamp moved backwards in node's state machine. */
   void timestampRegressed(SimNode node, int key, String detail);

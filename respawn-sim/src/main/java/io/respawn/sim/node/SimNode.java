@@ -209,7 +209,7 @@ public final class SimNode {
       runtime.deferWarmUps();
     }
     network.setDown(id, false);
-    observer.timerOrRestart(this);
+    observer.restarted(this);
     runtime.onTick();
   }
 
@@ -481,7 +481,6 @@ public final class SimNode {
 
   public void tick() {
     if (idle()) {
-      observer.timerOrRestart(this);
       runtime.onTick();
     }
   }

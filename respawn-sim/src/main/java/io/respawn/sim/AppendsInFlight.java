@@ -14,7 +14,9 @@ import java.util.Map;
  * sends it a budget per round, however long the silence.
  *
  * <p>A window of one (sender, follower) pair starts over when the sender hears from the follower,
- * when the sender restarts, and when its term changes (a new leadership starts with nothing in
+ * when its transport reports the follower reachable again (a new connection after the
+ * follower's process came back: what was in flight went with the old one, and the leader
+ * forgets it), when the sender restarts, and when its term changes (a new leadership starts with nothing in
  * flight). It counts the entries of every AppendEntries sent in between, whatever made the
  * leader send it (a proposal, a heartbeat round, another follower's answer, a flush).
  */

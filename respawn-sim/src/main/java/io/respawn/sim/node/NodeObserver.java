@@ -60,6 +60,12 @@ public interface NodeObserver {
   /** A message from {@code from} is about to reach node's runtime. */
   default void heardFrom(SimNode node, int from) {}
 
+  /**
+   * node's transport is about to report {@code peer} reachable again (a new connection, after
+   * its process came back): what node had in flight to it went with the old one.
+   */
+  default void reconnected(SimNode node, int peer) {}
+
   /** node (re)started. */
   default void restarted(SimNode node) {}
 

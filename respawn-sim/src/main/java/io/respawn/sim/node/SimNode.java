@@ -494,6 +494,7 @@ public final class SimNode {
       return;
     }
     if (reachable) {
+      observer.reconnected(this, peer);
       runtime.onPeerReachable(NodeId.of(peer));
     } else {
       runtime.onPeerUnreachable(NodeId.of(peer));

@@ -14,8 +14,10 @@
 # backup blocks meanwhile, as on a stalled disk, while its process runs; needs root).
 # redis-benchmark reports the slowest request, which is how long the stall held a write; the
 # primary's log gives how long each stand-in lasted. Writes OUTDIR/backup-stall.csv
-# (setting,round,requests_per_sec,p50_ms,p99_ms,max_ms,stand_in_ms) and prints the medians per
-# setting (stand_in_ms: from the stand-in's start to its end, empty when none ended).
+# (setting,round,requests_per_sec,p50_ms,p99_ms,max_ms,stand_in_ms,primary_loop_busy_ms) and
+# prints the medians per setting (stand_in_ms: from the stand-in's start to its end, empty when
+# none ended; primary_loop_busy_ms: the longest pass of the primary's event loop its watchdog
+# logged, the loop busy or blocked, 0 when none reached 20 ms).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/scripts/bench-lib.sh"
@@ -70,7 +72,7 @@ stall_cleanup() {
 trap stall_cleanup EXIT
 mkdir -p "$out"
 csv="$out/backup-stall.csv"
-echo "setting,round,requests_per_sec,p50_ms,p99_ms,max_ms,stand_in_ms" > "$csv"
+echo "setting,round,requests_per_sec,p50_ms,p99_ms,max_ms,stand_in_ms,primary_loop_busy_ms" > "$csv"
 
 # backup_on_own_fs DATA NAME: makes DATA/node-2 (the backup's data directory under respawn up)
 # a directory on a fresh ext4 file system of its own, mounted from an image file in $work;
@@ -105,6 +107,21 @@ for line in open(sys.argv[1], errors="replace"):
         lasted = round((when() - start).total_seconds() * 1000)
         start = None
 print("" if lasted is None else lasted)
+PY
+}
+
+# loop_busy_ms LOG: the longest time the event loop of a member ended no pass while the loop
+# itself was busy or blocked, from its watchdog's lines in LOG (it logs each such hiccup of 20 ms
+# or more); 0 when none.
+loop_busy_ms() {
+  python3 - "$1" <<'PY'
+import re, sys
+longest = 0
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"the event loop ended no pass for (\d+) ms", line)
+    if m and "the loop itself was busy or blocked" in line:
+        longest = max(longest, int(m.group(1)))
+print(longest)
 PY
 }
 
@@ -145,6 +162,8 @@ one_run() {
   wait "$stopper" || true
   local stand_in
   stand_in="$(stand_in_ms "$data/node-1/respawn.log")"
+  local busy
+  busy="$(loop_busy_ms "$data/node-1/respawn.log")"
   kill "$up_pid" 2>/dev/null || true
   wait "$up_pid" 2>/dev/null || true
   if [ -n "$mnt" ]; then
@@ -156,7 +175,7 @@ one_run() {
     | tail -1)"
   # "latency summary (msec):" then a header line and a line "avg min p50 p95 p99 max"
   read -r _ _ p50 _ p99 max < <(echo "$result" | grep -A2 'latency summary' | tail -1)
-  echo "$setting,$round,$rps,$p50,$p99,$max,$stand_in" | tee -a "$csv"
+  echo "$setting,$round,$rps,$p50,$p99,$max,$stand_in,$busy" | tee -a "$csv"
 }
 
 for round in $(seq 1 "$rounds"); do
@@ -174,7 +193,8 @@ for setting in ("150", "0"):
     med = lambda k: statistics.median(float(r[k]) for r in mine)
     lasted = [float(r["stand_in_ms"]) for r in mine if r.get("stand_in_ms")]
     print(f"stand-in-after-ms {setting}: {med('requests_per_sec'):,.0f} SET/s, "
-          f"p99 {med('p99_ms'):.2f} ms, slowest {med('max_ms'):.0f} ms (medians of {len(mine)})"
+          f"p99 {med('p99_ms'):.2f} ms, slowest {med('max_ms'):.0f} ms, primary's longest busy pass "
+          f"{med('primary_loop_busy_ms'):.0f} ms (medians of {len(mine)})"
           + (f"; stand-in lasted {statistics.median(lasted):,.0f} ms (median of {len(lasted)})"
              if lasted else ""))
 PY

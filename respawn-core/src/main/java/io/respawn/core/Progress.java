@@ -80,7 +80,7 @@ final class Progress {
 
   /**
    * The most AppendEntries with entries one follower may have in flight (the leader's flow
-   * control, besides the entry budget {@link Replica} passes to {@link #mayPipeline}).
+   * control, besides the entry budget {@link Replica} passes to {@link #pipelineRoom}).
    */
   static final int IN_FLIGHT_MESSAGES_MAX = 64;
 
@@ -122,10 +122,15 @@ final class Progress {
     return true;
   }
 
-  /** A rejection: back off to just after the follower's hint, never below match + 1. */
-  void backOff(long rejectHint) {
+  /**
+   * A rejection: back off to just after the follower's hint, never below match + 1, and restart
+   * the pipeline from there (the resend that follows counts as a {@link #probe}: until the
+   * follower answers again, heartbeat rounds are quiet).
+   */
+  void backOff(long rejectHint, long nowNanos) {
     nextIndex = Math.max(matchIndex + 1, Math.min(nextIndex - 1, rejectHint + 1));
     forgetInFlight();
+    probedNanos = nowNanos;
   }
 
   /**
@@ -141,11 +146,12 @@ final class Progress {
 
   /**
    * Whether the follower answered an AppendEntries (success or rejection, {@code heardNanos})
-   * since the last {@link #probe}: if not, the next heartbeat round sends it an empty heartbeat
-   * rather than the same entries again. True before the first probe.
+   * after the last {@link #probe} or {@link #backOff}: if not, the next heartbeat round sends it
+   * an empty heartbeat rather than the same entries again. True before the first probe (and
+   * after {@link #reconnected}).
    */
   boolean answeredSinceProbe() {
-    return heardNanos >= probedNanos;
+    return probedNanos == Long.MIN_VALUE || heardNanos > probedNanos;
   }
 
   /**
@@ -159,14 +165,16 @@ final class Progress {
   }
 
   /**
-   * Whether a pipelined (not heartbeat) AppendEntries may go out: fewer than {@link
-   * #IN_FLIGHT_MESSAGES_MAX} messages and fewer than {@code entriesMax} entries are in flight. A
-   * follower that stopped answering (a stalled process or disk) thus receives at most about
-   * {@code entriesMax} entries between two heartbeat rounds, instead of every write; and when it
-   * answers again, each acknowledgement lets out one message, not a read of its whole backlog.
+   * How many entries a pipelined (not heartbeat) AppendEntries may carry now: what {@code
+   * entriesMax} leaves beside the entries in flight, or 0 when it leaves none or {@link
+   * #IN_FLIGHT_MESSAGES_MAX} messages are in flight. A follower that stopped answering (a stalled
+   * process or disk) thus receives at most {@code entriesMax} entries between two heartbeat
+   * rounds, instead of every write; and when it answers again, each acknowledgement lets out
+   * what it covered, not a read of its whole backlog.
    */
-  boolean mayPipeline(long entriesMax) {
-    return inFlightMessages < IN_FLIGHT_MESSAGES_MAX && inFlightEntries < entriesMax;
+  long pipelineRoom(long entriesMax) {
+    return inFlightMessages < IN_FLIGHT_MESSAGES_MAX ? Math.max(0, entriesMax - inFlightEntries)
+        : 0;
   }
 
   /** An AppendEntries carrying {@code entryCount} entries up to {@code lastIndex} went out. */

@@ -1851,7 +1851,7 @@ public final class Replica {
       // old match and the follower never catches up. Where that follower is a backup, every
       // write needs it: the shard stopped committing (the simulator's F6).
       pr.lostAcknowledged(m.rejectHint(), m.heartbeatSeq());
-      pr.backOff(m.rejectHint());
+      pr.backOff(m.rejectHint(), nowNanos);
       if (m.heartbeatSeq() > pr.successSeq) {
         pr.rejectedSinceAck = true; // not a late answer to what it acknowledged since
       }
@@ -2156,9 +2156,12 @@ public final class Replica {
         limit = elidedAt - 1; // the next elided run is probed by a later round
       }
     }
-    if (!heartbeat && limit > prevIndex && !pr.mayPipeline(appendEntriesInFlightMax())
-        && config.variant() != Variant.UNBOUNDED_PIPELINE) {
-      return; // flow control: the next acknowledgement (or heartbeat round) sends these
+    if (!heartbeat && limit > prevIndex && config.variant() != Variant.UNBOUNDED_PIPELINE) {
+      long room = pr.pipelineRoom(config.inFlightEntriesBudget());
+      if (room <= 0) {
+        return; // flow control: the next acknowledgement (or heartbeat round) sends these
+      }
+      limit = Math.min(limit, prevIndex + room);
     }
     List<Entry> entries = new ArrayList<>();
     if (limit > prevIndex) {
@@ -2184,14 +2187,6 @@ public final class Replica {
     pr.sent(prevIndex + entries.size(), entries.size());
   }
 
-  /**
-   * The most entries the leader keeps in flight to one follower outside heartbeat rounds: four
-   * AppendEntries' worth, enough to keep a follower that answers busy over a round trip (in
-   * steady state a pass's message carries a pass's proposals, far fewer).
-   */
-  private long appendEntriesInFlightMax() {
-    return 4L * config.maxEntriesPerAppend();
-  }
 
   /**
    * Heartbeat round: resend from each follower's match (covers lost messages) and time a lease.

@@ -46,6 +46,10 @@ import java.util.Objects;
  *     go on while a backup is away (DESIGN §5.4); the stand-in ends by itself once the backup
  *     holds, flushed, everything committed. 0: never by itself (only through {@link
  *     Replica#standIn}, for a removal)
+ * @param inFlightEntriesMax the leader's flow control: entries it keeps in flight to one follower
+ *     outside heartbeat rounds (docs/protocol.md §3); 0 means four AppendEntries' worth ({@code 4
+ *     * maxEntriesPerAppend}); a heartbeat round's AppendEntries (up to maxEntriesPerAppend from
+ *     the follower's match) may exceed it, and then nothing more goes out until answers free room
  */
 public record ReplicaConfig(
     NodeId self,
@@ -64,7 +68,8 @@ public record ReplicaConfig(
     TakeoverMode takeover,
     long speculativeSilenceMillis,
     long logCacheBytesMax,
-    long standInAfterMillis) {
+    long standInAfterMillis,
+    int inFlightEntriesMax) {
 
   /** The default of {@link #logCacheBytesMax()}: 1 MiB. */
   public static final long LOG_CACHE_BYTES_DEFAULT = 1L << 20;
@@ -94,6 +99,8 @@ public record ReplicaConfig(
     require(logCacheBytesMax >= 0, "logCacheBytesMax " + logCacheBytesMax + " must be >= 0");
     require(speculativeSilenceMillis >= 0, "speculativeSilenceMillis " + speculativeSilenceMillis
         + " must be >= 0");
+    require(inFlightEntriesMax >= 0, "inFlightEntriesMax " + inFlightEntriesMax
+        + " must be >= 0");
     require(standInAfterMillis >= 0, "standInAfterMillis " + standInAfterMillis
         + " must be >= 0");
   }
@@ -113,12 +120,17 @@ public record ReplicaConfig(
     return new Builder(self, bootstrapMembership);
   }
 
+  /** The leader's in-flight budget per follower, in entries ({@link #inFlightEntriesMax()}). */
+  public long inFlightEntriesBudget() {
+    return inFlightEntriesMax > 0 ? inFlightEntriesMax : 4L * maxEntriesPerAppend;
+  }
+
   /** The same config with another variant. */
   public ReplicaConfig withVariant(Variant v) {
     return new ReplicaConfig(self, bootstrapMembership, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, clockDriftMax, catchUpTimeoutMillis,
         maxEntriesPerAppend, catchUpEntriesMax, randomSeed, v, failureDetector, phi, takeover,
-        speculativeSilenceMillis, logCacheBytesMax, standInAfterMillis);
+        speculativeSilenceMillis, logCacheBytesMax, standInAfterMillis, inFlightEntriesMax);
   }
 
   /** The failure detector this config asks for: the instance, else a fresh phi detector, else null. */
@@ -148,6 +160,7 @@ public record ReplicaConfig(
     private long speculativeSilenceMillis;
     private long logCacheBytesMax = LOG_CACHE_BYTES_DEFAULT;
     private long standInAfterMillis;
+    private int inFlightEntriesMax;
 
     private Builder(NodeId self, Membership membership) {
       this.self = self;
@@ -233,11 +246,17 @@ public record ReplicaConfig(
       return this;
     }
 
+    /** See {@link ReplicaConfig#inFlightEntriesMax()}. */
+    public Builder inFlightEntriesMax(int v) {
+      inFlightEntriesMax = v;
+      return this;
+    }
+
     public ReplicaConfig build() {
       return new ReplicaConfig(self, membership, electionTimeoutMillis, heartbeatIntervalMillis,
           leaseMillis, clockDriftMax, catchUpTimeoutMillis, maxEntriesPerAppend, catchUpEntriesMax,
           randomSeed, variant, failureDetector, phi, takeover, speculativeSilenceMillis,
-          logCacheBytesMax, standInAfterMillis);
+          logCacheBytesMax, standInAfterMillis, inFlightEntriesMax);
     }
   }
 }

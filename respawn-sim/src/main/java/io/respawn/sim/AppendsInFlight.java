@@ -5,20 +5,21 @@ import java.util.Map;
 
 /**
  * The appends-in-flight invariant: the leader's flow control. Between two answers of a follower
- * (any message from it reaching the leader), a leader sends that follower at most twice its
- * in-flight budget of entries plus one AppendEntries' worth each time: once for the pipeline
- * the last answer let go on, once more for the one heartbeat round that may restart it from the
- * match (rounds after that send a follower that has not answered since an empty heartbeat). A
- * leader without flow control sends a follower that stopped answering (paused, partitioned one
- * way, its answers lost) every write it takes; one that restarts the pipeline at every round
- * sends it a budget per round, however long the silence.
+ * (any message from it reaching the leader), a leader sends that follower at most its in-flight
+ * budget of entries for the pipeline the last answer let go on, plus what one heartbeat round
+ * that restarts the pipeline from the match may send (one AppendEntries of up to
+ * maxEntriesPerAppend entries, or the budget if that is larger); rounds after that send a
+ * follower that has not answered an empty heartbeat. A leader without flow control sends a
+ * follower that stopped answering (paused, partitioned one way, its answers lost) every write it
+ * takes; one that restarts the pipeline at every round sends it a round's worth per round,
+ * however long the silence.
  *
  * <p>A window of one (sender, follower) pair starts over when the sender hears from the follower,
  * when its transport reports the follower reachable again (a new connection after the
  * follower's process came back: what was in flight went with the old one, and the leader
- * forgets it), when the sender restarts, and when its term changes (a new leadership starts with nothing in
- * flight). It counts the entries of every AppendEntries sent in between, whatever made the
- * leader send it (a proposal, a heartbeat round, another follower's answer, a flush).
+ * forgets it), when the sender restarts, and when its term changes (a new leadership starts with
+ * nothing in flight). It counts the entries of every AppendEntries sent in between, whatever
+ * made the leader send it (a proposal, a heartbeat round, another follower's answer, a flush).
  */
 final class AppendsInFlight {
 
@@ -37,10 +38,12 @@ final class AppendsInFlight {
   private final Map<Long, Window> windows = new HashMap<>();
   private long largest;
 
-  /** @param entriesPerAppendMax the seed's maxEntriesPerAppend */
-  AppendsInFlight(int entriesPerAppendMax, Reporter reporter) {
-    // twice the core's budget (four messages' worth) and the message that may start under it
-    this.entriesMax = 2 * 5L * entriesPerAppendMax;
+  /**
+   * @param inFlightEntriesMax the seed's budget ({@code ReplicaConfig.inFlightEntriesMax})
+   * @param entriesPerAppendMax the seed's maxEntriesPerAppend
+   */
+  AppendsInFlight(int inFlightEntriesMax, int entriesPerAppendMax, Reporter reporter) {
+    this.entriesMax = inFlightEntriesMax + (long) Math.max(inFlightEntriesMax, entriesPerAppendMax);
     this.reporter = reporter;
   }
 

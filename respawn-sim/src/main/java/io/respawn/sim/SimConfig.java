@@ -124,13 +124,18 @@ public record SimConfig(
     return new long[] {0, 3, 6, 6}[draw] * heartbeatIntervalMillis;
   }
 
+  /** Entries per AppendEntries (and per RequestLog page) in every seed. */
+  public static final int ENTRIES_PER_APPEND = 16;
+
   /**
-   * Entries per AppendEntries for this seed: 2 for about a quarter of the seeds (drawn from the
-   * seed times a constant of its own), so that a leader's flow control (four messages' worth in
-   * flight) is reached between two heartbeat rounds by an ordinary write load; 16 for the rest.
+   * The leader's in-flight budget per follower for this seed ({@code
+   * ReplicaConfig.inFlightEntriesMax}): 4 entries for about a quarter of the seeds (drawn from
+   * the seed times a constant of its own), so that ordinary writes to a paused, partitioned or
+   * crashed follower reach it between two of its answers; four AppendEntries' worth (64, the
+   * shard server's rule) for the rest.
    */
-  public int entriesPerAppendMax(long seed) {
-    return (seed * 0xC2B2AE3D27D4EB4FL) >>> 62 == 0 ? 2 : 16;
+  public int inFlightEntriesMax(long seed) {
+    return (seed * 0xC2B2AE3D27D4EB4FL) >>> 62 == 0 ? 4 : 4 * ENTRIES_PER_APPEND;
   }
 
   public SimConfig withStandInAfterMillis(long v) {

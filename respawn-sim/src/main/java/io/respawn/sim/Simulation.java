@@ -139,8 +139,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     committed = new CommittedEntries(durability);
     standInCoverage = new StandInCoverage(REPLICAS, committed, i -> nodes.get(i).storage(),
         this::protocolViolation);
-    appendsInFlight = new AppendsInFlight(config.entriesPerAppendMax(seed),
-        this::protocolViolation);
+    appendsInFlight = new AppendsInFlight(config.inFlightEntriesMax(seed),
+        SimConfig.ENTRIES_PER_APPEND, this::protocolViolation);
     durableLiveness = new DurableAckLiveness(durableAckBoundNanos(config));
     durableFlushLiveness = new DurableFlushLiveness(durableFlushBoundNanos(config));
     durability.onExcused(this::checkNoImageHoldsLost);
@@ -215,7 +215,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         .leaseMillis(config.leaseMillis())
         .clockDriftMax(config.clockDriftPpmMax() / 1e6)
         .catchUpTimeoutMillis(config.catchUpTimeoutMillis())
-        .maxEntriesPerAppend(config.entriesPerAppendMax(seed))
+        .maxEntriesPerAppend(SimConfig.ENTRIES_PER_APPEND)
+        .inFlightEntriesMax(config.inFlightEntriesMax(seed))
         // tiny in-memory logs, so that entries are read back from the replica log (seeded: none
         // kept beyond what must stay, about ten entries, or a hundred)
         .logCacheBytesMax(new long[] {0, 2 << 10, 16 << 10}[(int) Math.floorMod(replicaSeed, 3)])

@@ -17,7 +17,10 @@ import java.util.Map;
  * <p>A window of one (sender, follower) pair starts over when the sender hears from the follower,
  * when its transport reports the follower reachable again (a new connection after the
  * follower's process came back: what was in flight went with the old one, and the leader
- * forgets it), when the sender restarts, and when its term changes (a new leadership starts with
+ * forgets it), when the follower leaves the sender's configuration (it drops what it knew of
+ * it), when the follower starts standing in for a backup (what it was sent before were keys-only
+ * copies, and the leader restarts its pipeline with full ones), when the sender restarts, and
+ * when its term changes (a new leadership starts with
  * nothing in flight). It counts the entries of every AppendEntries sent in between, whatever
  * made the leader send it (a proposal, a heartbeat round, another follower's answer, a flush).
  */
@@ -29,6 +32,7 @@ final class AppendsInFlight {
 
   private static final class Window {
     long term;
+    boolean standingIn;
     long entries;
     int messages;
   }
@@ -47,16 +51,24 @@ final class AppendsInFlight {
     this.reporter = reporter;
   }
 
-  void sent(int from, int to, long term, int entries) {
+  /**
+   * {@code from} sent {@code to} an AppendEntries of {@code term} with {@code entries} entries;
+   * {@code standingIn}: {@code to} stands in for a backup in {@code from}'s core as it sends.
+   */
+  void sent(int from, int to, long term, int entries, boolean standingIn) {
     if (entries == 0) {
       return;
     }
     Window w = windows.computeIfAbsent(key(from, to), k -> new Window());
-    if (w.term != term) {
+    if (w.term != term || standingIn && !w.standingIn) {
+      // a new leadership, or a stand-in that starts: what was sent the witness before were
+      // keys-only copies whose answers no longer count, and the leader starts a pipeline of
+      // full copies from the decided prefix
       w.term = term;
       w.entries = 0;
       w.messages = 0;
     }
+    w.standingIn = standingIn;
     w.entries += entries;
     w.messages++;
     largest = Math.max(largest, w.entries);
@@ -71,6 +83,17 @@ final class AppendsInFlight {
 
   void heardFrom(int node, int peer) {
     windows.remove(key(node, peer));
+  }
+
+  /**
+   * After an event: {@code node}'s configuration holds {@code members}. A follower it no longer
+   * holds loses its window: the leader dropped what it knew of it, in flight included, and a
+   * follower added back starts with nothing in flight.
+   */
+  void membersSeen(int node, java.util.Set<Integer> members) {
+    if (!windows.isEmpty()) {
+      windows.keySet().removeIf(k -> (k >>> 32) == node && !members.contains((int) (long) k));
+    }
   }
 
   /** The node restarted: every window it sends in starts over. */

@@ -299,6 +299,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   private void checkInvariants() {
     for (SimNode node : nodes) {
       standInCoverage.afterEvent(node, standInsOf(node));
+      if (node.isLeader()) {
+        java.util.Set<Integer> members = new java.util.HashSet<>();
+        node.replica().membership().nodes().forEach(id -> members.add(id.value()));
+        appendsInFlight.membersSeen(node.id(), members);
+      }
     }
     if (config.perEventInvariants()) {
       checker.checkAll(this);
@@ -904,7 +909,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
 
   @Override
   public void appendSent(SimNode node, int to, long term, int entries) {
-    appendsInFlight.sent(node.id(), to, term, entries);
+    appendsInFlight.sent(node.id(), to, term, entries,
+        node.isLeader() && node.replica().standIns().containsValue(NodeId.of(to)));
   }
 
   @Override

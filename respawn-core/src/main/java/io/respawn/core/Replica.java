@@ -144,6 +144,8 @@ public final class Replica {
   /** Stand-ins this replica started by itself and ended by itself, over its lifetime. */
   private long standInsStarted;
   private long standInsEnded;
+  /** Stand-ins moved to another witness because the one standing in fell silent too. */
+  private long standInsMoved;
   /**
    * Hand-backs started, and cancelled (the backup fell silent again, or the configuration
    * changed), over its lifetime.
@@ -591,13 +593,46 @@ public final class Replica {
         handBacksCancelled++;
         continue;
       }
-      if (standIns.containsKey(backup)) {
+      NodeId current = standIns.get(backup);
+      if (current != null) {
+        maybeMoveStandIn(backup, current);
         continue;
       }
       NodeId witness = standInCandidate();
       if (witness != null && standIn(backup, witness)) {
         standInsStarted++;
       }
+    }
+  }
+
+  /**
+   * The witness standing in for silent {@code backup} fell silent too (its process died, or it
+   * stalled, as long as the backup had when it stood in): every write waits for it as it waited
+   * for the backup. Another voting witness heard from lately takes its place, as a new stand-in
+   * does (full copies from the decided prefix on; its keys-only copies count for nothing still
+   * open). Nothing committed is on the silent witness alone: every commit also needed this
+   * leader (and every other voting backup), and the backup, once back, is sent everything it
+   * lacks before the stand-in ends, as for any stand-in. Without another witness nothing
+   * changes, as before. A removal's stand-in moves too: the other witness is a voting witness of
+   * the configuration being moved to ({@link #standInCandidate}), as a removal requires.
+   */
+  private void maybeMoveStandIn(NodeId backup, NodeId current) {
+    if (current.equals(self) || !silentFor(current, standInAfterNanos)
+        || config.variant() == Variant.STAND_IN_STAYS_WITH_SILENT_WITNESS) {
+      return;
+    }
+    NodeId next = standInCandidate();
+    if (next == null) {
+      return;
+    }
+    standIns.remove(backup);
+    if (handBacks.remove(backup) != null) {
+      handBacksCancelled++;
+    }
+    if (standIn(backup, next)) {
+      standInsMoved++;
+    } else {
+      standIns.put(backup, current); // not applicable after all: leave it where it was
     }
   }
 
@@ -731,6 +766,14 @@ public final class Replica {
   /** Stand-ins this replica started by itself ({@link ReplicaConfig#standInAfterMillis()}). */
   public long standInsStarted() {
     return standInsStarted;
+  }
+
+  /**
+   * Stand-ins this replica moved from a witness that fell silent to another one ({@link
+   * ReplicaConfig#standInAfterMillis()}).
+   */
+  public long standInsMoved() {
+    return standInsMoved;
   }
 
   /** Stand-ins this replica ended by itself once their backup had caught up. */

@@ -140,7 +140,13 @@ public enum Variant {
    * grows with the length of its silence. Caught by appends-in-flight, which allows one restart
    * between two of a follower's answers.
    */
-  PROBE_SILENT_FOLLOWERS;
+  PROBE_SILENT_FOLLOWERS,
+  /**
+   * A stand-in stays with its witness when that witness falls silent too: with another voting
+   * witness answering, writes still wait for the silent backup or the silent witness (safe;
+   * the simulator's StandInScenarioTest counts the writes acknowledged meanwhile).
+   */
+  STAND_IN_STAYS_WITH_SILENT_WITNESS;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -81,7 +81,8 @@ class RandomizedClusterTest {
    * simulator's TeethTest (stand-in-ended-covered), as does HAND_BACK_UNCAPPED.
    * UNBOUNDED_PIPELINE and PROBE_SILENT_FOLLOWERS only send more than the flow control allows
    * (safe), with their teeth in ReplicationTest and the simulator's TeethTest
-   * (appends-in-flight).
+   * (appends-in-flight). STAND_IN_STAYS_WITH_SILENT_WITNESS only leaves writes waiting (safe),
+   * with its teeth in the simulator's StandInScenarioTest.
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
@@ -91,7 +92,7 @@ class RandomizedClusterTest {
           "SPECULATIVE_IGNORES_SILENCE", "DETECTOR_KEEPS_OLD_WINDOW",
           "COUNT_DURABLE_NOTICES_IN_FLIGHT", "IGNORE_PROPOSAL_BOUNDS", "SENDER_HOLDS_NO_IMAGE",
           "STAND_IN_ENDS_BEHIND", "HAND_BACK_UNCAPPED", "UNBOUNDED_PIPELINE",
-          "PROBE_SILENT_FOLLOWERS"},
+          "PROBE_SILENT_FOLLOWERS", "STAND_IN_STAYS_WITH_SILENT_WITNESS"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

@@ -53,6 +53,55 @@ class StandInTest {
     c.checkSafety();
   }
 
+  /**
+   * 1+2+2 (n2 and n3 backups, n4 and n5 witnesses): backup n2 goes silent and n4 stands in; then
+   * n4 goes silent too. Writes would wait for it as they waited for the backup: the stand-in
+   * moves to n5, which gets the entries in full, and writes commit again (the primary, n3 and n5
+   * are a majority). When n2 returns, it catches up and the stand-in ends as usual. Left with n4
+   * (STAND_IN_STAYS_WITH_SILENT_WITNESS) nothing commits.
+   */
+  @Test
+  void aStandInMovesToAnotherWitnessWhenItsWitnessFallsSilentToo() {
+    Cluster c = shardWithTwoWitnesses(Variant.CORRECT);
+    Replica l = c.r(1);
+    c.down.add(n(4));
+    long blocked = c.propose("b", "k1");
+    c.run(STAND_IN_AFTER_MILLIS / 2);
+    assertThat(l.commitIndex()).as("not yet: the stand-in is silent for less than the bound")
+        .isLessThan(blocked);
+    c.run(STAND_IN_AFTER_MILLIS + 300);
+    assertThat(l.standIns()).containsEntry(n(2), n(5));
+    assertThat(l.standInsMoved()).isEqualTo(1);
+    assertThat(l.commitIndex()).isGreaterThanOrEqualTo(blocked);
+    assertThat(c.r(5).log().entry(blocked).isElided()).as("the new stand-in holds it in full")
+        .isFalse();
+    c.down.remove(n(2));
+    c.down.remove(n(4));
+    c.propose("c", "k2");
+    c.run(2_000);
+    assertThat(l.standIns()).as("the backup is back and caught up").isEmpty();
+    assertThat(c.r(2).log().lastIndex()).isEqualTo(l.log().lastIndex());
+    c.checkSafety();
+
+    Cluster stays = shardWithTwoWitnesses(Variant.STAND_IN_STAYS_WITH_SILENT_WITNESS);
+    stays.down.add(n(4));
+    long waits = stays.propose("b", "k1");
+    stays.run(2 * STAND_IN_AFTER_MILLIS + 300);
+    assertThat(stays.r(1).standIns()).containsEntry(n(2), n(4));
+    assertThat(stays.r(1).commitIndex()).isLessThan(waits);
+  }
+
+  /** 1+2+2 led by n1 whose backup n2 is down, witness n4 standing in for it. */
+  private static Cluster shardWithTwoWitnesses(Variant variant) {
+    Cluster c = Cluster.ledByNodeOne(new Cluster(Cluster.shape(2, 2),
+        b -> b.standInAfterMillis(STAND_IN_AFTER_MILLIS).variant(variant)));
+    c.down.add(n(2));
+    c.propose("a", "k0");
+    c.run(STAND_IN_AFTER_MILLIS + 300);
+    assertThat(c.r(1).standIns()).containsEntry(n(2), n(4));
+    return c;
+  }
+
   @Test
   void theStandInEndsOnceTheBackupHoldsEverythingCommittedAndTheWitnessGetsKeysOnlyAgain() {
     Cluster c = shard(STAND_IN_AFTER_MILLIS);

@@ -81,6 +81,8 @@ public record RunResult(
    *     up (each checked by stand-in-ended-covered)
    * @param leaderHandBacks stand-ins their leader began to hand back (the backup had caught up;
    *     from then on writes needed it as well), each end checked by stand-in-ended-covered
+   * @param leaderStandInsMoved stand-ins their leader moved to another witness because the one
+   *     standing in fell silent too
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -91,7 +93,7 @@ public record RunResult(
       long snapshotChunksIgnored, long durableAcksTimed, long durableAckLatencyMaxMicros,
       long fuzzyImagesKept, long durableFlushesTimed, long durableFlushLatencyMaxMicros,
       long tightProposalSeeds, long queueFullRefusals, long leaderStandIns,
-      long leaderStandInsEnded, long leaderHandBacks) {
+      long leaderStandInsEnded, long leaderHandBacks, long leaderStandInsMoved) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -112,12 +114,12 @@ public record RunResult(
           Math.max(durableFlushLatencyMaxMicros, o.durableFlushLatencyMaxMicros),
           tightProposalSeeds + o.tightProposalSeeds, queueFullRefusals + o.queueFullRefusals,
           leaderStandIns + o.leaderStandIns, leaderStandInsEnded + o.leaderStandInsEnded,
-          leaderHandBacks + o.leaderHandBacks);
+          leaderHandBacks + o.leaderHandBacks, leaderStandInsMoved + o.leaderStandInsMoved);
     }
 
     public static final Stats NONE =
         new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0);
+            0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -142,7 +144,8 @@ public record RunResult(
           + " tight-proposal-seeds=" + tightProposalSeeds
           + " queue-full-refusals=" + queueFullRefusals
           + " leader-stand-ins=" + leaderStandIns + " leader-stand-ins-ended="
-          + leaderStandInsEnded + " leader-hand-backs=" + leaderHandBacks;
+          + leaderStandInsEnded + " leader-hand-backs=" + leaderHandBacks
+          + " leader-stand-ins-moved=" + leaderStandInsMoved;
     }
   }
 

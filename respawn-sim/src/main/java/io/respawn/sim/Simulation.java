@@ -540,7 +540,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         proposalLimits.tight() ? 1 : 0,
         nodes.stream().mapToLong(SimNode::queueFullRefusals).sum(),
         standInCoverage.leaderStandIns(), standInCoverage.leaderStandInsEnded(),
-        standInCoverage.leaderHandBacks());
+        standInCoverage.leaderHandBacks(), standInCoverage.leaderStandInsMoved());
   }
 
   private String describe() {

@@ -37,6 +37,7 @@ final class StandInCoverage {
     long standInsStarted;
     long standInsEnded;
     long handBacksStarted;
+    long standInsMoved;
     /** For each stand-in in force, the highest commit index seen while not handed back. */
     final Map<Integer, Long> committedAlone = new HashMap<>();
     /** The backups whose stand-in was being handed back after the previous event. */
@@ -50,6 +51,7 @@ final class StandInCoverage {
   private long leaderStandIns;
   private long leaderStandInsEnded;
   private long leaderHandBacks;
+  private long leaderStandInsMoved;
 
   StandInCoverage(int replicas, CommittedEntries committed, IntFunction<SimStorage> storageOf,
       Violations violations) {
@@ -78,6 +80,7 @@ final class StandInCoverage {
       s.standInsStarted = 0;
       s.standInsEnded = 0;
       s.handBacksStarted = 0;
+      s.standInsMoved = 0;
       s.committedAlone.clear();
       s.handedBack.clear();
     }
@@ -85,6 +88,8 @@ final class StandInCoverage {
     s.standInsStarted = r.standInsStarted();
     leaderHandBacks += r.handBacksStarted() - s.handBacksStarted;
     s.handBacksStarted = r.handBacksStarted();
+    leaderStandInsMoved += r.standInsMoved() - s.standInsMoved;
+    s.standInsMoved = r.standInsMoved();
     if (r.standInsEnded() != s.standInsEnded) {
       leaderStandInsEnded += r.standInsEnded() - s.standInsEnded;
       s.standInsEnded = r.standInsEnded();
@@ -142,5 +147,10 @@ final class StandInCoverage {
   /** Hand-backs leaders began (a stood-in backup caught up). */
   long leaderHandBacks() {
     return leaderHandBacks;
+  }
+
+  /** Stand-ins leaders moved to another witness because the one standing in fell silent too. */
+  long leaderStandInsMoved() {
+    return leaderStandInsMoved;
   }
 }

@@ -195,6 +195,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private volatile long standInsEnded;
   private volatile long handBacksStarted;
   private volatile long handBacksCancelled;
+  private volatile long standInsMoved;
   private int standInCount;
   /**
    * Leader only: an entry of this term committed and everything committed was applied once
@@ -885,7 +886,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private void noteStandIns(Replica r) {
     if (r.standInsStarted() == standInsStarted && r.standInsEnded() == standInsEnded
         && r.standInCount() == standInCount && r.handBacksStarted() == handBacksStarted
-        && r.handBacksCancelled() == handBacksCancelled) {
+        && r.handBacksCancelled() == handBacksCancelled && r.standInsMoved() == standInsMoved) {
       return;
     }
     StringBuilder text = new StringBuilder();
@@ -896,6 +897,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     if (r.standInsStarted() > standInsStarted) {
       log.warn("a witness stands in for a silent backup (backup>witness: {}); writes commit "
           + "without that backup until it is back and caught up", text);
+    }
+    if (r.standInsMoved() > standInsMoved) {
+      log.warn("the witness standing in for a silent backup fell silent too: another witness "
+          + "stands in now (backup>witness: {})", text);
     }
     if (r.handBacksStarted() > handBacksStarted) {
       handBacks.forEach((backup, through) -> log.info("backup {} answers and has caught up: "
@@ -917,6 +922,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     standInsEnded = r.standInsEnded();
     handBacksStarted = r.handBacksStarted();
     handBacksCancelled = r.handBacksCancelled();
+    standInsMoved = r.standInsMoved();
   }
 
   /** The stand-ins in force as "backup>witness", comma-separated; "" when none. */
@@ -927,6 +933,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** Stand-ins this member started by itself while it led (this process's lifetime). */
   public long standInsStarted() {
     return standInsStarted;
+  }
+
+  /** Stand-ins it moved to another witness because the one standing in fell silent too. */
+  public long standInsMoved() {
+    return standInsMoved;
   }
 
   /** Of those, the ones it ended once the backup had caught up. */

@@ -449,6 +449,7 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_stand_ins_ended", loop.standInsEnded());
     shard.put("respawn_stand_in_hand_backs", loop.handBacksStarted());
     shard.put("respawn_stand_in_hand_backs_cancelled", loop.handBacksCancelled());
+    shard.put("respawn_stand_ins_moved", loop.standInsMoved());
     shard.put("respawn_leader_suspicion",
         s.leaderSuspicion().name().toLowerCase(java.util.Locale.ROOT));
     shard.put("respawn_suspicion_episodes", s.suspicionEpisodes());

@@ -14,10 +14,11 @@
 # backup blocks meanwhile, as on a stalled disk, while its process runs; needs root).
 # redis-benchmark reports the slowest request, which is how long the stall held a write; the
 # primary's log gives how long each stand-in lasted. Writes OUTDIR/backup-stall.csv
-# (setting,round,requests_per_sec,p50_ms,p99_ms,max_ms,stand_in_ms,primary_loop_busy_ms) and
-# prints the medians per setting (stand_in_ms: from the stand-in's start to its end, empty when
-# none ended; primary_loop_busy_ms: the longest pass of the primary's event loop its watchdog
-# logged, the loop busy or blocked, 0 when none reached 20 ms).
+# (setting,round,requests_per_sec,p50_ms,p99_ms,max_ms,stand_in_ms,primary_busy_after_resume_ms)
+# and prints the medians per setting (stand_in_ms: from the stand-in's start to its end, empty
+# when none ended; primary_busy_after_resume_ms: the longest pass of the primary's event loop
+# that its watchdog logged, the loop busy or blocked, from the backup's resume on; 0 when none
+# reached 20 ms).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/scripts/bench-lib.sh"
@@ -72,7 +73,7 @@ stall_cleanup() {
 trap stall_cleanup EXIT
 mkdir -p "$out"
 csv="$out/backup-stall.csv"
-echo "setting,round,requests_per_sec,p50_ms,p99_ms,max_ms,stand_in_ms,primary_loop_busy_ms" > "$csv"
+echo "setting,round,requests_per_sec,p50_ms,p99_ms,max_ms,stand_in_ms,primary_busy_after_resume_ms" > "$csv"
 
 # backup_on_own_fs DATA NAME: makes DATA/node-2 (the backup's data directory under respawn up)
 # a directory on a fresh ext4 file system of its own, mounted from an image file in $work;
@@ -110,17 +111,20 @@ print("" if lasted is None else lasted)
 PY
 }
 
-# loop_busy_ms LOG: the longest time the event loop of a member ended no pass while the loop
-# itself was busy or blocked, from its watchdog's lines in LOG (it logs each such hiccup of 20 ms
-# or more); 0 when none.
+# loop_busy_ms LOG SINCE: the longest time the event loop of a member ended no pass while the
+# loop itself was busy or blocked, from its watchdog's lines in LOG (it logs each such hiccup of
+# 20 ms or more) at or after SINCE (an ISO time in UTC, as the log writes it); 0 when none.
 loop_busy_ms() {
-  python3 - "$1" <<'PY'
+  python3 - "$1" "$2" <<'PY'
 import re, sys
+from datetime import datetime
+since = datetime.fromisoformat(sys.argv[2].replace("Z", "+00:00"))
 longest = 0
 for line in open(sys.argv[1], errors="replace"):
     m = re.search(r"the event loop ended no pass for (\d+) ms", line)
     if m and "the loop itself was busy or blocked" in line:
-        longest = max(longest, int(m.group(1)))
+        if datetime.fromisoformat(line[:24].replace("Z", "+00:00")) >= since:
+            longest = max(longest, int(m.group(1)))
 print(longest)
 PY
 }
@@ -151,10 +155,13 @@ one_run() {
     | sed -n 's/^process_id://p')"
   local stall_s
   stall_s="$(awk "BEGIN {print $stall_ms / 1000}")"
+  local resumed="$work/resumed-$setting-$round"
   if [ "$fault" = freeze ]; then
-    (sleep 1; fsfreeze -f "$mnt"; sleep "$stall_s"; fsfreeze -u "$mnt") &
+    (sleep 1; fsfreeze -f "$mnt"; sleep "$stall_s"; fsfreeze -u "$mnt"
+     date -u +%Y-%m-%dT%H:%M:%S.%3NZ > "$resumed") &
   else
-    (sleep 1; kill -STOP "$backup_pid"; sleep "$stall_s"; kill -CONT "$backup_pid") &
+    (sleep 1; kill -STOP "$backup_pid"; sleep "$stall_s"; kill -CONT "$backup_pid"
+     date -u +%Y-%m-%dT%H:%M:%S.%3NZ > "$resumed") &
   fi
   local stopper=$!
   result="$(redis-benchmark -p "$port" -t set -n "$requests" -c "$clients" -r 100000 -d 100 2>/dev/null \
@@ -163,7 +170,7 @@ one_run() {
   local stand_in
   stand_in="$(stand_in_ms "$data/node-1/respawn.log")"
   local busy
-  busy="$(loop_busy_ms "$data/node-1/respawn.log")"
+  busy="$(loop_busy_ms "$data/node-1/respawn.log" "$(cat "$resumed")")"
   kill "$up_pid" 2>/dev/null || true
   wait "$up_pid" 2>/dev/null || true
   if [ -n "$mnt" ]; then
@@ -193,8 +200,8 @@ for setting in ("150", "0"):
     med = lambda k: statistics.median(float(r[k]) for r in mine)
     lasted = [float(r["stand_in_ms"]) for r in mine if r.get("stand_in_ms")]
     print(f"stand-in-after-ms {setting}: {med('requests_per_sec'):,.0f} SET/s, "
-          f"p99 {med('p99_ms'):.2f} ms, slowest {med('max_ms'):.0f} ms, primary's longest busy pass "
-          f"{med('primary_loop_busy_ms'):.0f} ms (medians of {len(mine)})"
+          f"p99 {med('p99_ms'):.2f} ms, slowest {med('max_ms'):.0f} ms, primary's longest busy pass after the resume "
+          f"{med('primary_busy_after_resume_ms'):.0f} ms (medians of {len(mine)})"
           + (f"; stand-in lasted {statistics.median(lasted):,.0f} ms (median of {len(lasted)})"
              if lasted else ""))
 PY

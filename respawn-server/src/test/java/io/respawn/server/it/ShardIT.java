@@ -379,6 +379,72 @@ class ShardIT {
   }
 
   /**
+   * 1+2+2 (backups 2 and 3, witnesses 4 and 5): backup 2 is SIGSTOPped and a witness stands in
+   * for it; then that witness is SIGSTOPped too. Every write needs backup 2 or its stand-in, so
+   * without a move writes would wait until one of them resumes: the primary moves the stand-in
+   * to the other witness, and the next write is acknowledged within the stand-in bound. Once
+   * both resume, the backup catches up and the stand-in ends.
+   */
+  @Test
+  void aStandInMovesToTheOtherWitnessWhenTheWitnessStandingInStopsToo() throws Exception {
+    int port = ShardProcess.freePortRange(5);
+    try (ShardProcess shard = ShardProcess.start(tmp.resolve("data"), port, "1+2+2")) {
+      int primary = primaryTakingWrites(shard);
+      long backupPid = ShardProcess.pidAt(shard.port(2));
+      try (Jedis j = new Jedis("127.0.0.1", primary, 10_000)) {
+        awaitInfo(j, "respawn_stand_ins:none"); // none from the start-up (a member came up late)
+        assertThat(j.set("before", "stop")).isEqualTo("OK");
+        long witnessPid = -1;
+        signal(backupPid, "STOP");
+        try {
+          assertThat(j.set("w0", "v0")).isEqualTo("OK");
+          java.util.regex.Matcher m = java.util.regex.Pattern.compile("respawn_stand_ins:2>(\\d)")
+              .matcher(j.info("shard"));
+          assertThat(m.find()).as("a witness stands in for backup 2").isTrue();
+          int first = Integer.parseInt(m.group(1));
+          int other = first == 4 ? 5 : 4;
+          witnessPid = ShardProcess.pidAt(shard.port(first));
+          signal(witnessPid, "STOP");
+          long start = System.nanoTime();
+          assertThat(j.set("w1", "v1")).isEqualTo("OK");
+          long millis = (System.nanoTime() - start) / 1_000_000;
+          String info = j.info("shard");
+          System.out.println("ShardIT: witness " + first + " standing in stopped -> next write in "
+              + millis + " ms; " + info.lines().filter(l -> l.startsWith("respawn_stand_ins"))
+              .toList());
+          assertThat(info).as(info).contains("respawn_stand_ins:2>" + other)
+              .containsPattern("respawn_stand_ins_moved:[1-9]");
+          assertThat(millis).as("the write waits for the move only").isLessThan(5_000);
+          for (int i = 2; i < 50; i++) {
+            assertThat(j.set("w" + i, "v" + i)).isEqualTo("OK");
+          }
+        } finally {
+          signal(backupPid, "CONT");
+          if (witnessPid != -1) {
+            signal(witnessPid, "CONT");
+          }
+        }
+        assertThat(j.set("after", "cont")).isEqualTo("OK");
+        String info = awaitInfo(j, "respawn_stand_ins:none");
+        assertThat(info).as("the backup caught up and the stand-in ended\n" + info)
+            .contains("respawn_stand_ins:none");
+        assertThat(j.get("w49")).isEqualTo("v49");
+      }
+    }
+  }
+
+  /** INFO shard of {@code j} once it contains {@code text}, or as it is after 30 s. */
+  private static String awaitInfo(Jedis j, String text) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    String info = j.info("shard");
+    while (!info.contains(text) && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      info = j.info("shard");
+    }
+    return info;
+  }
+
+  /**
    * The configured primary's port once it leads and takes a write. Just after start the witness
    * may win the first election (its process came up first); it gives leadership back once the
    * configured primary caught up, which would redirect the test's later writes.

@@ -183,7 +183,9 @@ final class Progress {
       return;
     }
     if (inFlightMessages == IN_FLIGHT_MESSAGES_MAX) {
-      dropOldestInFlight(); // only a heartbeat passes a full ring; it restarted the pipeline
+      // a guard: a pipelined send needs room, and a heartbeat round or a rejection empties the
+      // ring before it sends
+      dropOldestInFlight();
     }
     int slot = (inFlightHead + inFlightMessages) % IN_FLIGHT_MESSAGES_MAX;
     inFlightLastIndex[slot] = lastIndex;
@@ -197,11 +199,6 @@ final class Progress {
     while (inFlightMessages > 0 && inFlightLastIndex[inFlightHead] <= match) {
       dropOldestInFlight();
     }
-  }
-
-  /** Entries in flight to this follower, for tests and status. */
-  long inFlightEntries() {
-    return inFlightEntries;
   }
 
   private void dropOldestInFlight() {

@@ -606,9 +606,9 @@ public final class Replica {
   }
 
   /**
-   * The witness standing in for silent {@code backup} fell silent too (its process died, or it
-   * stalled, as long as the backup had when it stood in): every write waits for it as it waited
-   * for the backup. Another voting witness heard from lately takes its place, as a new stand-in
+   * The witness standing in for silent {@code backup} may have fallen silent too (no answer for
+   * the stand-in bound, or its process is gone): every write would wait for it as it waited for
+   * the backup. Another voting witness heard from lately takes its place, as a new stand-in
    * does (full copies from the decided prefix on; its keys-only copies count for nothing still
    * open). Nothing committed is on the silent witness alone: every commit also needed this
    * leader (and every other voting backup), and the backup, once back, is sent everything it
@@ -2230,14 +2230,13 @@ public final class Replica {
     pr.sent(prevIndex + entries.size(), entries.size());
   }
 
-
   /**
    * Heartbeat round: resend from each follower's match (covers lost messages) and time a lease.
    * A follower that has not answered since the last round that did so gets an empty heartbeat
-   * instead (a quiet round): what was sent to it is still in flight or lost, and sending the
-   * same batch again at every round would only pile up behind it (a stalled backup's process
-   * found twenty-fold copies of its backlog in its socket when it resumed). Its first answer
-   * makes the next round resend.
+   * instead (a quiet round): what was sent to it is still in flight or lost, and reading and
+   * encoding the same batch again at every round for a follower that cannot take it would only
+   * cost the leader's loop and pile up behind the follower. Its first answer makes the next
+   * round resend.
    */
   private void broadcastAppend(boolean heartbeat) {
     for (Map.Entry<NodeId, Progress> e : progress.entrySet()) {

@@ -20,8 +20,7 @@ import java.util.Map;
  * forgets it), when the follower leaves the sender's configuration (it drops what it knew of
  * it), when the follower starts standing in for a backup (what it was sent before were keys-only
  * copies, and the leader restarts its pipeline with full ones), when the sender restarts, and
- * when its term changes (a new leadership starts with
- * nothing in flight). It counts the entries of every AppendEntries sent in between, whatever
+ * when its term changes (a new leadership starts with nothing in flight). It counts the entries of every AppendEntries sent in between, whatever
  * made the leader send it (a proposal, a heartbeat round, another follower's answer, a flush).
  */
 final class AppendsInFlight {
@@ -40,7 +39,6 @@ final class AppendsInFlight {
   private final long entriesMax;
   private final Reporter reporter;
   private final Map<Long, Window> windows = new HashMap<>();
-  private long largest;
 
   /**
    * @param inFlightEntriesMax the seed's budget ({@code ReplicaConfig.inFlightEntriesMax})
@@ -71,7 +69,6 @@ final class AppendsInFlight {
     w.standingIn = standingIn;
     w.entries += entries;
     w.messages++;
-    largest = Math.max(largest, w.entries);
     if (w.entries > entriesMax) {
       reporter.report("appends-in-flight", "n" + from + " (term " + term + ") sent n" + to + " "
           + w.entries + " entries in " + w.messages + " AppendEntries since it last heard from it,"
@@ -99,11 +96,6 @@ final class AppendsInFlight {
   /** The node restarted: every window it sends in starts over. */
   void restarted(int node) {
     windows.keySet().removeIf(k -> (k >>> 32) == node);
-  }
-
-  /** The most entries one window held in this run (how close the run came to the bound). */
-  long largestWindow() {
-    return largest;
   }
 
   private static long key(int from, int to) {

@@ -54,12 +54,16 @@ class TeethTest {
    * stand-in-ended-covered has teeth for hand-backs too: a leader that goes on committing on the
    * witness's answers alone while it hands a stand-in back, and ends it once the backup flushed
    * what was committed when the hand-back began, is caught. The correct core runs the catching
-   * seed clean.
+   * seed clean. It needs a commit on the witness alone in the few milliseconds between the
+   * hand-back and the backup's next flush report, rare under random faults: 5 of seeds 1..400
+   * since the leader's flow control (first 135; 55 before it changed the catch-ups' timing).
    */
   @Test
   void aHandBackThatStillCommitsOnTheWitnessAloneIsCaught() {
-    assertCaughtByStandInEndedCovered(Variant.HAND_BACK_UNCAPPED);
+    assertCaughtByStandInEndedCovered(Variant.HAND_BACK_UNCAPPED, HAND_BACK_SEEDS_MAX);
   }
+
+  static final long HAND_BACK_SEEDS_MAX = 200;
 
   /**
    * appends-in-flight has teeth: a leader without flow control, which sends a follower that
@@ -95,7 +99,7 @@ class TeethTest {
    */
   @Test
   void aStandInEndedBeforeTheBackupCaughtUpIsCaught() {
-    assertCaughtByStandInEndedCovered(Variant.STAND_IN_ENDS_BEHIND);
+    assertCaughtByStandInEndedCovered(Variant.STAND_IN_ENDS_BEHIND, SEEDS_MAX);
   }
 
   /**
@@ -103,16 +107,16 @@ class TeethTest {
    * 3 heartbeats of silence, until one is caught: by stand-in-ended-covered, the same way when
    * run again, and clean with the correct core.
    */
-  private static void assertCaughtByStandInEndedCovered(Variant variant) {
+  private static void assertCaughtByStandInEndedCovered(Variant variant, long seedsMax) {
     SimConfig config = SimConfig.standard().withStandInAfterMillis(75).withVariant(variant);
     RunResult caught = null;
-    for (long seed = 1; seed <= SEEDS_MAX && caught == null; seed++) {
+    for (long seed = 1; seed <= seedsMax && caught == null; seed++) {
       RunResult r = Simulation.run(seed, config);
       if (!r.clean()) {
         caught = r;
       }
     }
-    assertThat(caught).as(variant + " escaped " + SEEDS_MAX + " seeds").isNotNull();
+    assertThat(caught).as(variant + " escaped " + seedsMax + " seeds").isNotNull();
     System.out.println("teeth: " + variant + " caught at seed " + caught.seed() + " by "
         + caught.violations().get(0));
     assertThat(caught.violations().get(0).invariant()).isEqualTo("stand-in-ended-covered");

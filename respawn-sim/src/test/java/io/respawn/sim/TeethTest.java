@@ -74,22 +74,7 @@ class TeethTest {
   @ParameterizedTest
   @EnumSource(value = Variant.class, names = {"UNBOUNDED_PIPELINE", "PROBE_SILENT_FOLLOWERS"})
   void aLeaderThatSendsASilentFollowerPastTheFlowControlIsCaught(Variant variant) {
-    SimConfig config = configFor(variant);
-    RunResult caught = null;
-    for (long seed = 1; seed <= SEEDS_MAX && caught == null; seed++) {
-      RunResult r = Simulation.run(seed, config);
-      if (!r.clean()) {
-        caught = r;
-      }
-    }
-    assertThat(caught).as(variant + " escaped " + SEEDS_MAX + " seeds").isNotNull();
-    System.out.println("teeth: " + variant + " caught at seed " + caught.seed() + " by "
-        + caught.violations().get(0));
-    assertThat(caught.violations().get(0).invariant()).isEqualTo("appends-in-flight");
-    assertThat(Simulation.run(caught.seed(), config).violations())
-        .isEqualTo(caught.violations());
-    assertThat(Simulation.run(caught.seed(), config.withVariant(Variant.CORRECT)).violations())
-        .isEmpty();
+    assertCaughtBy(configFor(variant), "appends-in-flight", SEEDS_MAX);
   }
 
   /**
@@ -104,11 +89,19 @@ class TeethTest {
 
   /**
    * Runs seeds from 1 with {@code variant}, every seed's leaders standing in by themselves after
-   * 3 heartbeats of silence, until one is caught: by stand-in-ended-covered, the same way when
-   * run again, and clean with the correct core.
+   * 3 heartbeats of silence, until one is caught: see {@link #assertCaughtBy}.
    */
   private static void assertCaughtByStandInEndedCovered(Variant variant, long seedsMax) {
-    SimConfig config = SimConfig.standard().withStandInAfterMillis(75).withVariant(variant);
+    assertCaughtBy(SimConfig.standard().withStandInAfterMillis(75).withVariant(variant),
+        "stand-in-ended-covered", seedsMax);
+  }
+
+  /**
+   * Runs seeds from 1 under {@code config} (a broken variant) until one is caught, within
+   * {@code seedsMax}: by {@code invariant}, the same way when run again, and clean with the
+   * correct core.
+   */
+  private static void assertCaughtBy(SimConfig config, String invariant, long seedsMax) {
     RunResult caught = null;
     for (long seed = 1; seed <= seedsMax && caught == null; seed++) {
       RunResult r = Simulation.run(seed, config);
@@ -116,10 +109,10 @@ class TeethTest {
         caught = r;
       }
     }
-    assertThat(caught).as(variant + " escaped " + seedsMax + " seeds").isNotNull();
-    System.out.println("teeth: " + variant + " caught at seed " + caught.seed() + " by "
+    assertThat(caught).as(config.variant() + " escaped " + seedsMax + " seeds").isNotNull();
+    System.out.println("teeth: " + config.variant() + " caught at seed " + caught.seed() + " by "
         + caught.violations().get(0));
-    assertThat(caught.violations().get(0).invariant()).isEqualTo("stand-in-ended-covered");
+    assertThat(caught.violations().get(0).invariant()).isEqualTo(invariant);
     assertThat(Simulation.run(caught.seed(), config).violations())
         .isEqualTo(caught.violations());
     assertThat(Simulation.run(caught.seed(), config.withVariant(Variant.CORRECT)).violations())

@@ -170,7 +170,7 @@ final class Progress {
    * #IN_FLIGHT_MESSAGES_MAX} messages are in flight. A follower that stopped answering (a stalled
    * process or disk) thus receives at most {@code entriesMax} entries between two heartbeat
    * rounds, instead of every write; and when it answers again, each acknowledgement lets out
-   * what it covered, not a read of its whole backlog.
+   * about as much as it covered.
    */
   long pipelineRoom(long entriesMax) {
     return inFlightMessages < IN_FLIGHT_MESSAGES_MAX ? Math.max(0, entriesMax - inFlightEntries)

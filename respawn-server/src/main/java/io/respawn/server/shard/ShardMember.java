@@ -476,6 +476,12 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_peer_frames_corrupt", transport.stats().framesCorrupt());
     shard.put("respawn_peer_messages_sent", loop.peerMessagesSent());
     shard.put("respawn_peer_acks_coalesced", loop.peerAcksCoalesced());
+    for (PeerLinkStatus l : transport.links()) {
+      // one line per outbound link, in the style of Redis's slaveN lines
+      shard.put("respawn_peer_link_" + l.peer().value(), "up=" + (l.connected() ? 1 : 0)
+          + ",queued_messages=" + l.queuedMessages() + ",queued_bytes=" + l.queuedBytes()
+          + ",sent=" + l.sent() + ",dropped=" + l.dropped() + ",connects=" + l.connects());
+    }
     if (stateStore instanceof BackupKvStore backup) {
       shard.putAll(backupInfo(backup.backup()));
     }

@@ -433,6 +433,73 @@ class ShardIT {
     }
   }
 
+  /**
+   * The leader's flow control on real processes: while the backup is SIGSTOPped for 2 s and
+   * eight clients write on (the witness standing in), the primary offers the backup's link (sent,
+   * queued or dropped) at most one in-flight budget's worth of messages, at most 64 of them, and
+   * then a heartbeat per round (50 ms), not a message per loop pass that carried writes, which
+   * thousands of writes spread over would need. Once the backup resumes it catches up and every
+   * write is there.
+   */
+  @Test
+  void aStoppedBackupIsOfferedOneInFlightBudgetNotEveryWrite() throws Exception {
+    int port = ShardProcess.freePortRange(3);
+    try (ShardProcess shard = ShardProcess.start(tmp.resolve("data"), port, "1+1+1")) {
+      int primary = primaryTakingWrites(shard);
+      long backupPid = ShardProcess.pidAt(shard.port(2));
+      try (Jedis j = new Jedis("127.0.0.1", primary, 10_000)) {
+        awaitInfo(j, "respawn_stand_ins:none");
+        long offeredBefore = offeredTo(j, 2);
+        java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.List<java.util.concurrent.CompletableFuture<Void>> writers = new java.util.ArrayList<>();
+        signal(backupPid, "STOP");
+        long offeredDuring;
+        try {
+          for (int c = 0; c < 8; c++) {
+            int client = c;
+            writers.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+              try (Jedis w = new Jedis("127.0.0.1", primary, 10_000)) {
+                for (long i = 0; !stop.get(); i++) {
+                  w.set("c" + client + "-" + i, "x".repeat(100));
+                  written.incrementAndGet();
+                }
+              }
+            }));
+          }
+          Thread.sleep(2_000);
+          offeredDuring = offeredTo(j, 2) - offeredBefore;
+        } finally {
+          stop.set(true);
+          signal(backupPid, "CONT");
+        }
+        for (var w : writers) {
+          w.get(30, TimeUnit.SECONDS);
+        }
+        System.out.println("ShardIT: backup stopped 2 s, " + written.get() + " writes; messages "
+            + "offered to its link meanwhile: " + offeredDuring);
+        assertThat(written.get()).as("writes went on with the witness standing in")
+            .isGreaterThan(1_000);
+        // 64 pipelined messages at most, one heartbeat per 50 ms round, and slack for the
+        // stand-in's start and a round's resend before the first answer went missing
+        assertThat(offeredDuring).as("messages offered to the stopped backup's link")
+            .isLessThan(64 + 2_000 / 50 + 40);
+        String info = awaitInfo(j, "respawn_stand_ins:none");
+        assertThat(info).as("the backup caught up and the stand-in ended\n" + info)
+            .contains("respawn_stand_ins:none");
+      }
+    }
+  }
+
+  /** Messages member {@code peer}'s link on the member {@code j} talks to was offered so far. */
+  private static long offeredTo(Jedis j, int peer) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("respawn_peer_link_" + peer
+        + ":up=\\d,queued_messages=(\\d+),queued_bytes=\\d+,sent=(\\d+),dropped=(\\d+)")
+        .matcher(j.info("shard"));
+    assertThat(m.find()).as("INFO names the link to member " + peer).isTrue();
+    return Long.parseLong(m.group(1)) + Long.parseLong(m.group(2)) + Long.parseLong(m.group(3));
+  }
+
   /** INFO shard of {@code j} once it contains {@code text}, or as it is after 30 s. */
   private static String awaitInfo(Jedis j, String text) throws Exception {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);

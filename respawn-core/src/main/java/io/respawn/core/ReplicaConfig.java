@@ -122,6 +122,14 @@ public record ReplicaConfig(
 
   /** The leader's in-flight budget per follower, in entries ({@link #inFlightEntriesMax()}). */
   public long inFlightEntriesBudget() {
+    return inFlightEntriesBudget(inFlightEntriesMax, maxEntriesPerAppend);
+  }
+
+  /**
+   * The budget {@code inFlightEntriesMax} and {@code maxEntriesPerAppend} give: the former, or four
+   * AppendEntries' worth when it is 0.
+   */
+  public static long inFlightEntriesBudget(int inFlightEntriesMax, int maxEntriesPerAppend) {
     return inFlightEntriesMax > 0 ? inFlightEntriesMax : 4L * maxEntriesPerAppend;
   }
 

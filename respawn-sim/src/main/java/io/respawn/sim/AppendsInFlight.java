@@ -1,5 +1,7 @@
 package io.respawn.sim;
 
+import io.respawn.core.Membership;
+import io.respawn.core.NodeId;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -40,12 +42,18 @@ final class AppendsInFlight {
   private final Reporter reporter;
   private final Map<Long, Window> windows = new HashMap<>();
 
+  /** Per node, the configuration seen after its last event as leader (reference). */
+  private final Membership[] membershipSeen;
+
   /**
-   * @param inFlightEntriesMax the seed's budget ({@code ReplicaConfig.inFlightEntriesMax})
+   * @param inFlightEntriesBudget the seed's budget ({@code ReplicaConfig.inFlightEntriesBudget})
    * @param entriesPerAppendMax the seed's maxEntriesPerAppend
+   * @param replicas how many nodes there are
    */
-  AppendsInFlight(int inFlightEntriesMax, int entriesPerAppendMax, Reporter reporter) {
-    this.entriesMax = inFlightEntriesMax + (long) Math.max(inFlightEntriesMax, entriesPerAppendMax);
+  AppendsInFlight(long inFlightEntriesBudget, int entriesPerAppendMax, int replicas,
+      Reporter reporter) {
+    this.entriesMax = inFlightEntriesBudget + Math.max(inFlightEntriesBudget, entriesPerAppendMax);
+    this.membershipSeen = new Membership[replicas];
     this.reporter = reporter;
   }
 
@@ -83,14 +91,17 @@ final class AppendsInFlight {
   }
 
   /**
-   * After an event: {@code node}'s configuration holds {@code members}. A follower it no longer
-   * holds loses its window: the leader dropped what it knew of it, in flight included, and a
-   * follower added back starts with nothing in flight.
+   * After an event in which {@code node} leads: its configuration is {@code membership}. When it
+   * changed, a follower no longer in it loses its window: the leader dropped what it knew of it,
+   * in flight included, and a follower added back starts with nothing in flight.
    */
-  void membersSeen(int node, java.util.Set<Integer> members) {
-    if (!windows.isEmpty()) {
-      windows.keySet().removeIf(k -> (k >>> 32) == node && !members.contains((int) (long) k));
+  void membershipSeen(int node, Membership membership) {
+    if (membershipSeen[node] == membership) {
+      return;
     }
+    membershipSeen[node] = membership;
+    windows.keySet().removeIf(k -> (k >>> 32) == node
+        && !membership.contains(NodeId.of((int) (long) k)));
   }
 
   /** The node restarted: every window it sends in starts over. */

@@ -131,11 +131,11 @@ public record SimConfig(
    * The leader's in-flight budget per follower for this seed ({@code
    * ReplicaConfig.inFlightEntriesMax}): 4 entries for about a quarter of the seeds (drawn from
    * the seed times a constant of its own), so that ordinary writes to a paused, partitioned or
-   * crashed follower reach it between two of its answers; four AppendEntries' worth (64, the
-   * shard server's rule) for the rest.
+   * crashed follower reach it between two of its answers; 0 (the core's default, the shard
+   * server's: four AppendEntries' worth) for the rest.
    */
   public int inFlightEntriesMax(long seed) {
-    return (seed * 0xC2B2AE3D27D4EB4FL) >>> 62 == 0 ? 4 : 4 * ENTRIES_PER_APPEND;
+    return (seed * 0xC2B2AE3D27D4EB4FL) >>> 62 == 0 ? 4 : 0;
   }
 
   public SimConfig withStandInAfterMillis(long v) {

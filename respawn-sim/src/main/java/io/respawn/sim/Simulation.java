@@ -139,8 +139,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     committed = new CommittedEntries(durability);
     standInCoverage = new StandInCoverage(REPLICAS, committed, i -> nodes.get(i).storage(),
         this::protocolViolation);
-    appendsInFlight = new AppendsInFlight(config.inFlightEntriesMax(seed),
-        SimConfig.ENTRIES_PER_APPEND, this::protocolViolation);
+    appendsInFlight = new AppendsInFlight(ReplicaConfig.inFlightEntriesBudget(
+        config.inFlightEntriesMax(seed), SimConfig.ENTRIES_PER_APPEND),
+        SimConfig.ENTRIES_PER_APPEND, REPLICAS, this::protocolViolation);
     durableLiveness = new DurableAckLiveness(durableAckBoundNanos(config));
     durableFlushLiveness = new DurableFlushLiveness(durableFlushBoundNanos(config));
     durability.onExcused(this::checkNoImageHoldsLost);
@@ -300,9 +301,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     for (SimNode node : nodes) {
       standInCoverage.afterEvent(node, standInsOf(node));
       if (node.isLeader()) {
-        java.util.Set<Integer> members = new java.util.HashSet<>();
-        node.replica().membership().nodes().forEach(id -> members.add(id.value()));
-        appendsInFlight.membersSeen(node.id(), members);
+        appendsInFlight.membershipSeen(node.id(), node.replica().membership());
       }
     }
     if (config.perEventInvariants()) {

@@ -60,6 +60,8 @@ final class Progress {
    */
   long imageIndex;
   long heardNanos = Long.MIN_VALUE;
+  /** Leader time this progress was created: the follower joined the configuration or we lead. */
+  long sinceNanos = Long.MIN_VALUE;
   /** Rounds of asking helpers to send this follower a snapshot (rotates among them). */
   long snapshotHelperRound;
   /** Leader time of the last {@link #probe} (restart of the pipeline from the match). */

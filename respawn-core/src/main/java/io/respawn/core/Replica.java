@@ -636,14 +636,29 @@ public final class Replica {
     }
   }
 
-  /** Leader: {@code peer} answered nothing this term for {@code nanos}, or is unreachable. */
-  private boolean silentFor(NodeId peer, long nanos) {
-    if (unreachable.contains(peer)) {
-      return true;
+  /**
+   * Leader: {@code peer} answered nothing for {@code nanos}, counted from this leader's election
+   * or the peer's entry into the configuration at the earliest (a peer the runtime reports
+   * unreachable counts by the same clock: the hint does not shorten it); false when not leading.
+   */
+  public boolean peerSilentFor(NodeId peer, long nanos) {
+    if (status != Status.LEADER) {
+      return false;
     }
     Progress pr = progress.get(peer);
-    long heard = pr == null ? leaderSinceNanos : Math.max(pr.heardNanos, leaderSinceNanos);
+    long heard = pr == null ? leaderSinceNanos
+        : Math.max(Math.max(pr.heardNanos, pr.sinceNanos), leaderSinceNanos);
     return nowNanos - heard >= nanos;
+  }
+
+  /** The idle leader's heartbeat interval. */
+  public long heartbeatIntervalNanos() {
+    return heartbeatIntervalNanos;
+  }
+
+  /** Leader: {@code peer} answered nothing this term for {@code nanos}, or is unreachable. */
+  private boolean silentFor(NodeId peer, long nanos) {
+    return unreachable.contains(peer) || peerSilentFor(peer, nanos);
   }
 
   /**
@@ -2525,7 +2540,9 @@ public final class Replica {
     progress.keySet().removeIf(id -> !nodes.contains(id));
     for (NodeId id : nodes) {
       if (!id.equals(self) && !progress.containsKey(id)) {
-        progress.put(id, new Progress(log.lastIndex() + 1));
+        Progress pr = new Progress(log.lastIndex() + 1);
+        pr.sinceNanos = nowNanos;
+        progress.put(id, pr);
       }
     }
   }

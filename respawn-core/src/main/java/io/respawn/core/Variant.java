@@ -146,7 +146,15 @@ public enum Variant {
    * witness answering, writes still wait for the silent backup or the silent witness (safe;
    * the simulator's StandInScenarioTest counts the writes acknowledged meanwhile).
    */
-  STAND_IN_STAYS_WITH_SILENT_WITNESS;
+  STAND_IN_STAYS_WITH_SILENT_WITNESS,
+  /**
+   * The primary's replacement of silent members ({@link MemberReplacement}) takes a member
+   * silent for one heartbeat interval as gone: members that are up but slow to answer (a lost or
+   * late heartbeat, a short pause) are replaced and removed. Safe (every change goes through
+   * joint consensus), but the shard loses members it had; the simulator's replaced-while-heard
+   * check counts removals of members that were up and connected to the primary throughout.
+   */
+  REPLACE_AFTER_ONE_HEARTBEAT;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -76,6 +76,17 @@ public final class UpCommand implements Callable<Integer> {
           + "once when its process is gone); 0: never, writes wait for it (default: 150).")
   String standInAfterMillis;
 
+  @Option(names = "--spares", paramLabel = "N", defaultValue = "0",
+      description = "Also run N spare witnesses (ids after the members'): the primary adds one in "
+          + "place of a member silent for --replace-after-ms, promotes it once caught up and "
+          + "removes the silent member (default: ${DEFAULT-VALUE}).")
+  int spares;
+
+  @Option(names = "--replace-after-ms", paramLabel = "MS",
+      description = "How long a member must stay silent before a spare replaces it; counted by "
+          + "the primary from its election on (default: 60000).")
+  String replaceAfterMillis;
+
   @Option(names = "--phi-soft", paramLabel = "PHI",
       description = "Phi-accrual soft threshold: suspicion that starts recovery (default: 3).")
   String phiSoft;
@@ -127,6 +138,7 @@ public final class UpCommand implements Callable<Integer> {
     putIf(m, "recovery", recovery);
     putIf(m, "speculative-silence-ms", speculativeSilenceMillis);
     putIf(m, "stand-in-after-ms", standInAfterMillis);
+    putIf(m, "replace-after-ms", replaceAfterMillis);
     putIf(m, "phi-soft", phiSoft);
     putIf(m, "phi-hard", phiHard);
     putIf(m, "phi-acceptable-pause-ms", phiAcceptablePauseMillis);
@@ -158,7 +170,8 @@ public final class UpCommand implements Callable<Integer> {
     ShardLayout layout;
     List<Path> configs;
     try {
-      layout = ShardLayout.of(Path.of(data).toAbsolutePath().normalize(), bind, port, shape);
+      layout = ShardLayout.of(Path.of(data).toAbsolutePath().normalize(), bind, port, shape)
+          .withSpares(spares);
       configs = layout.prepare(settings());
       io.respawn.server.shard.ShardConfig.load(configs.get(0)); // refuses bad flags before any start
     } catch (IllegalArgumentException e) {
@@ -173,16 +186,16 @@ public final class UpCommand implements Callable<Integer> {
     CountDownLatch stop = new CountDownLatch(1);
     Signal.handle(new Signal("TERM"), s -> stop.countDown());
     Signal.handle(new Signal("INT"), s -> stop.countDown());
-    try (ShardSupervisor sup = new ShardSupervisor(layout.members(),
+    try (ShardSupervisor sup = new ShardSupervisor(layout.processes(),
         id -> ShardSupervisor.javaMember(configs.get(id - 1),
             layout.memberDir(id).resolve("respawn.log"), jvm,
             List.of("--log-level", logLevel)),
         restartDelayMillis, STOP_TIMEOUT_MILLIS, layout::memberDir)) {
       sup.start();
       List<String> ports = new ArrayList<>();
-      for (int id = 1; id <= layout.members(); id++) {
+      for (int id = 1; id <= layout.processes(); id++) {
         ports.add(Integer.toString(layout.respPort(id)));
-        System.out.println("respawn: member " + id + " ("
+        System.out.println("respawn: " + (layout.isSpare(id) ? "spare " : "member ") + id + " ("
             + layout.roleOf(id).name().toLowerCase(java.util.Locale.ROOT) + ") on " + bind + ":"
             + layout.respPort(id) + ", pid " + sup.pid(id) + ", log "
             + layout.memberDir(id).resolve("respawn.log"));

@@ -70,6 +70,15 @@ final class PeerLink {
   private boolean closed;
   private volatile boolean connected;
   private String lastRefusal = "";
+
+  /** Whether two refusals say the same, but for the addresses and ports in them. */
+  static boolean sameRefusal(String a, String b) {
+    return !a.isEmpty() && withoutAddresses(a).equals(withoutAddresses(b));
+  }
+
+  private static String withoutAddresses(String text) {
+    return text.replaceAll("\\S*:\\d+", "");
+  }
   /** Told when the peer becomes unreachable (false) and reachable again (true); event loop. */
   private final java.util.function.BiConsumer<NodeId, Boolean> reachability;
   /** Whether "unreachable" was reported since the link was last up. */
@@ -268,9 +277,15 @@ final class PeerLink {
         return;
       }
       if (f.kind() == Kind.REFUSE) {
+        boolean again = sameRefusal(lastRefusal, f.text());
         lastRefusal = f.text();
         stats.handshakesRefused.incrementAndGet();
-        log.warn("{} at {} refused our connection: {}", peer, address, f.text());
+        if (again) {
+          // A spare (or a member not added yet) knocks until it is added: say it once.
+          log.debug("{} at {} refused our connection again: {}", peer, address, f.text());
+        } else {
+          log.warn("{} at {} refused our connection: {}", peer, address, f.text());
+        }
         ctx.close();
         return;
       }

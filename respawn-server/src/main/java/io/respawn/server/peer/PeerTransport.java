@@ -73,6 +73,13 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
   private final SecureRandom random = new SecureRandom();
   /** Outbound links by peer; changed by {@link #updatePeers} while others send. */
   private final Map<NodeId, PeerLink> links = new ConcurrentSkipListMap<>();
+  /**
+   * The last refusal logged per node id that asked (at most {@link #REFUSALS_REMEMBERED_MAX}:
+   * ids come from whoever dials), so that one that keeps knocking is logged once.
+   */
+  private final Map<Integer, String> lastRefusalLogged =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private static final int REFUSALS_REMEMBERED_MAX = 64;
   /** The members this one talks to and accepts, with their peer addresses. */
   private volatile Map<NodeId, InetSocketAddress> peers;
   private Class<? extends Channel> clientClass;
@@ -404,7 +411,16 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
 
     private void refuse(ChannelHandlerContext ctx, int to, String reason) {
       stats.handshakesRefused.incrementAndGet();
-      log.warn("refused peer connection: {}", reason);
+      if (PeerLink.sameRefusal(lastRefusalLogged.getOrDefault(to, ""), reason)) {
+        // A spare (or a member not added yet) knocks until it is added: say it once per peer.
+        log.debug("refused peer connection again: {}", reason);
+      } else {
+        log.warn("refused peer connection: {}", reason);
+      }
+      if (lastRefusalLogged.size() >= REFUSALS_REMEMBERED_MAX) {
+        lastRefusalLogged.clear();
+      }
+      lastRefusalLogged.put(to, reason);
       ctx.writeAndFlush(Unpooled.wrappedBuffer(Handshake.encode(Kind.REFUSE,
               config.self().value(), to, nonce, PeerLink.truncate(reason), null, nonce)))
           .addListener(ChannelFutureListener.CLOSE);

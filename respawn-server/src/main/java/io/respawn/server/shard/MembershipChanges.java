@@ -1,5 +1,6 @@
 package io.respawn.server.shard;
 
+import io.respawn.core.MemberReplacement;
 import io.respawn.core.Membership;
 import io.respawn.core.Membership.Member;
 import io.respawn.core.NodeId;
@@ -40,7 +41,7 @@ import java.util.concurrent.CompletableFuture;
  */
 final class MembershipChanges {
   /** A learner this close to the commit index may be promoted. */
-  static final long CAUGHT_UP_LAG_ENTRIES_MAX = 256;
+  static final long CAUGHT_UP_LAG_ENTRIES_MAX = MemberReplacement.CAUGHT_UP_LAG_ENTRIES_MAX;
   /** How long a change may take to commit before its requester hears an error. */
   static final long CHANGE_TIMEOUT_NANOS = 10_000_000_000L;
 
@@ -68,6 +69,11 @@ final class MembershipChanges {
   private Request pending;
   private Membership target;
   private long deadlineNanos;
+
+  /** Whether a change of ours waits to commit. */
+  boolean busy() {
+    return pending != null;
+  }
 
   /** Starts (or, for LIST, answers) {@code q}. */
   void start(Request q, NodeRuntime<?, ?> runtime, long nowNanos) {

@@ -237,6 +237,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   private final ReplicaWaits replicaWaits;
   private final MembershipChanges membershipChanges = new MembershipChanges();
+  /** The primary's replacement of silent members by spares; null when none are configured. */
+  private SpareReplacements spares;
   /** The membership last handed to {@link #membershipListener}. */
   private Membership membershipSeen;
   private volatile Consumer<Membership> membershipListener = m -> { };
@@ -288,6 +290,16 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   }
 
   /** Popularity sampling and its reports (on when set); call before {@link #start}. */
+  /** Replaces members that stay silent by these spares (before the loop starts). */
+  void replaceSilentMembers(SpareReplacements replacements) {
+    this.spares = replacements;
+  }
+
+  /** The spare replacements, or null when no spares are configured. */
+  SpareReplacements spareReplacements() {
+    return spares;
+  }
+
   void reportPopularity(PopularityReports reports) {
     this.popularity = reports;
   }
@@ -560,12 +572,18 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     }
     replicaWaits.check(runtime.replica(), now);
     membershipChanges.check(runtime.replica(), now);
+    if (spares != null) {
+      spares.maybeStep(runtime, membershipChanges, now);
+    }
     if (outbound != null) {
       outbound.flush(); // what the checks above had the runtime send
     }
     Membership m = runtime.replica().membership();
     if (!m.equals(membershipSeen)) {
       membershipSeen = m;
+      if (spares != null) {
+        spares.follow(m);
+      }
       staying = m.leaveJoint();
       membershipListener.accept(m);
     }
@@ -789,6 +807,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     boolean readyAndRecovered = readyInTerm && !recovery.active();
     boolean stillNotReady = !readyInTerm && now - leaderSinceNanos >= GIVE_BACK_AFTER_NANOS;
     if (designatedPrimary == null || r.status() != Status.LEADER
+        || !r.membership().isVoter(designatedPrimary) // replaced: docs/operations.md
         || !(readyAndRecovered || stillNotReady)
         || r.transferTarget() != null || draining()) {
       primaryCaughtUpSinceNanos = Long.MIN_VALUE;

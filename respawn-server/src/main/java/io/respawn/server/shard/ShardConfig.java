@@ -57,6 +57,8 @@ import java.util.TreeMap;
  * snapshot-chunk-bytes = 65536
  * snapshot-bytes-per-sec = 33554432
  * log-cache-bytes = 1048576           # newest log entries kept in memory, see SnapshotSettings
+ * spare.4 = witness 10.0.0.4:7379 10.0.0.4:17379   # optional: a spare process, see Spares
+ * replace-after-ms = 60000            # a member silent this long is replaced by a spare
  * </pre>
  *
  * <p>A member added to a running shard ({@code respawn member add}) lists the shard's current
@@ -93,13 +95,14 @@ import java.util.TreeMap;
  *     away; the stand-in ends once the backup is back and caught up (DESIGN §5.4). 0: never by
  *     itself (writes then wait for the backup, or for an operator's {@code respawn member
  *     remove})
+ * @param spares processes the primary adds in place of members that stay silent
  */
 public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
     Map<NodeId, MemberAddress> members, byte[] secret, long electionTimeoutMillis,
     long heartbeatIntervalMillis, long leaseMillis, boolean join, TakeoverMode takeover,
     long speculativeSilenceMillis, boolean rehearseTakeover, PhiAccrualDetector.Settings phi,
     BackupSettings backup, RecoveryMode recovery, SnapshotSettings snapshot,
-    long standInAfterMillis) {
+    long standInAfterMillis, Spares spares) {
 
   /** With the default {@link SnapshotSettings}. */
   public ShardConfig(String clusterId, NodeId self, Path dataDir, String bindHost,
@@ -108,7 +111,8 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       PhiAccrualDetector.Settings phi, BackupSettings backup, RecoveryMode recovery) {
     this(clusterId, self, dataDir, bindHost, members, secret, electionTimeoutMillis,
         heartbeatIntervalMillis, leaseMillis, join, takeover, SPECULATIVE_SILENCE_MILLIS_DEFAULT,
-        true, phi, backup, recovery, SnapshotSettings.defaults(), STAND_IN_AFTER_MILLIS_DEFAULT);
+        true, phi, backup, recovery, SnapshotSettings.defaults(), STAND_IN_AFTER_MILLIS_DEFAULT,
+        Spares.NONE);
   }
 
   /** With the default {@link BackupSettings} and {@link #RECOVERY_DEFAULT}. */
@@ -121,6 +125,36 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         RECOVERY_DEFAULT);
   }
 
+  /**
+   * Spare processes the primary adds in place of a member silent for {@code replaceAfterMillis}
+   * ({@code MemberReplacement}, docs/operations.md): each runs {@code respawn node} with {@code
+   * join = true} and waits to be added.
+   *
+   * @param members the spares by id, in the order they are used
+   * @param replaceAfterMillis how long a member stays silent (counted by the primary from its
+   *     election on) before a spare replaces it
+   */
+  public record Spares(Map<NodeId, MemberAddress> members, long replaceAfterMillis) {
+    public static final Spares NONE = new Spares(Map.of(), REPLACE_AFTER_MILLIS_DEFAULT);
+
+    public Spares {
+      members = java.util.Collections.unmodifiableMap(new TreeMap<>(members));
+      if (replaceAfterMillis < 1) {
+        throw new IllegalArgumentException("replace-after-ms: " + replaceAfterMillis
+            + " is below 1");
+      }
+    }
+
+    /** The spares as the membership records the primary adds. */
+    public List<Member> asMembers() {
+      List<Member> out = new ArrayList<>();
+      for (MemberAddress m : members.values()) {
+        out.add(new Member(m.id(), m.role(), false, addressText(m)));
+      }
+      return out;
+    }
+  }
+
   /** Where one member listens. */
   public record MemberAddress(NodeId id, Role role, InetSocketAddress resp,
       InetSocketAddress peer) {}
@@ -131,7 +165,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       "phi-window", "popularity-sample-probability", "popularity-report-ms", "backup-hot-keys",
       "backup-segment-bytes", "backup-writeback-interval-ms", "recovery", "snapshot-entries", "snapshot-log-bytes",
       "snapshot-log-growth-percent", "snapshot-tail-entries", "snapshot-tail-bytes", "snapshot-chunk-bytes",
-      "snapshot-bytes-per-sec", "log-cache-bytes", "stand-in-after-ms");
+      "snapshot-bytes-per-sec", "log-cache-bytes", "stand-in-after-ms", "replace-after-ms");
   /**
    * Timing defaults sized for a failover well under a second on one machine or a LAN: a member
    * campaigns after 300-600 ms of silence, an idle primary heartbeats every 50 ms, and its read
@@ -174,6 +208,12 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
    */
   public static final long STAND_IN_AFTER_MILLIS_DEFAULT = 150;
   public static final RecoveryMode RECOVERY_DEFAULT = RecoveryMode.ONLINE;
+  /**
+   * A minute: far above any stall a member recovers from by itself (a collector pause, a VM
+   * migration, a restart by the service manager), short against the time a shard that lost its
+   * primary's machine runs without a second member that may lead.
+   */
+  public static final long REPLACE_AFTER_MILLIS_DEFAULT = 60_000;
 
   public ShardConfig {
     members = Map.copyOf(members);
@@ -197,9 +237,9 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
 
   static ShardConfig parse(Properties p, Path base) throws IOException {
     for (String key : p.stringPropertyNames()) {
-      if (!KEYS.contains(key) && !key.matches("member\\.[0-9]+")) {
+      if (!KEYS.contains(key) && !key.matches("(member|spare)\\.[0-9]+")) {
         throw new IllegalArgumentException("unknown key '" + key + "' (expected one of "
-            + new java.util.TreeSet<>(KEYS) + " or member.N)");
+            + new java.util.TreeSet<>(KEYS) + ", member.N or spare.N)");
       }
     }
     String cluster = required(p, "cluster-id");
@@ -221,6 +261,29 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
       Role role = role(key, parts[0]);
       primaries += role == Role.PRIMARY ? 1 : 0;
       members.put(NodeId.of(id), new MemberAddress(NodeId.of(id), role,
+          address(key, parts[1]), address(key, parts[2])));
+    }
+    Map<NodeId, MemberAddress> spares = new TreeMap<>();
+    for (String key : p.stringPropertyNames()) {
+      if (!key.startsWith("spare.")) {
+        continue;
+      }
+      int id = intValue(p, key, key.substring("spare.".length()), 0, Integer.MAX_VALUE);
+      String[] parts = p.getProperty(key).trim().split("\\s+");
+      if (parts.length != 3) {
+        throw new IllegalArgumentException(key + " = '" + p.getProperty(key).trim()
+            + "': expected 'ROLE RESP_HOST:PORT PEER_HOST:PORT'");
+      }
+      Role role = role(key, parts[0]);
+      if (role == Role.PRIMARY) {
+        throw new IllegalArgumentException(key + ": a spare replaces a backup or a witness (or "
+            + "a lost primary, as a witness); its role is backup or witness");
+      }
+      if (members.containsKey(NodeId.of(id))) {
+        throw new IllegalArgumentException(key + ": id " + id + " is also member." + id
+            + "; a spare needs an id of its own");
+      }
+      spares.put(NodeId.of(id), new MemberAddress(NodeId.of(id), role,
           address(key, parts[1]), address(key, parts[2])));
     }
     if (members.isEmpty()) {
@@ -294,7 +357,8 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         join, takeover,
         longValue(p, "speculative-silence-ms", SPECULATIVE_SILENCE_MILLIS_DEFAULT, 0),
         booleanValue(p, "takeover-rehearsal", true), phi, backup, recovery, snapshot,
-        longValue(p, "stand-in-after-ms", STAND_IN_AFTER_MILLIS_DEFAULT, 0));
+        longValue(p, "stand-in-after-ms", STAND_IN_AFTER_MILLIS_DEFAULT, 0),
+        new Spares(spares, longValue(p, "replace-after-ms", REPLACE_AFTER_MILLIS_DEFAULT, 1)));
   }
 
   /** This member's own addresses. */

@@ -24,20 +24,50 @@ import java.util.List;
  *   node-1/respawn.conf   member 1's config (ShardConfig format), rewritten on every start
  *   node-1/...            member 1's data
  *   node-2/...
+ *   node-4/respawn.conf   a spare's (--spares): join = true, its own member line
  * </pre>
  */
-public record ShardLayout(Path root, String bindHost, int firstPort, int backups, int witnesses) {
+public record ShardLayout(Path root, String bindHost, int firstPort, int backups, int witnesses,
+    int spares) {
   public static final int PEER_PORT_OFFSET = 10_000;
+  /** Spare witnesses {@code respawn up --spares} runs at most. */
+  public static final int SPARES_MAX = 4;
 
   public ShardLayout {
     if (backups < 0 || witnesses < 0 || backups + witnesses > 8) {
       throw new IllegalArgumentException("shape 1+" + backups + "+" + witnesses
           + ": backups and witnesses must be >= 0 and at most 8 in all");
     }
-    if (firstPort < 1 || firstPort + members() - 1 + PEER_PORT_OFFSET > 65535) {
-      throw new IllegalArgumentException("--port " + firstPort + " leaves no room for "
-          + members() + " RESP ports and their peer ports (+" + PEER_PORT_OFFSET + ")");
+    if (spares < 0 || spares > SPARES_MAX) {
+      throw new IllegalArgumentException("--spares " + spares + ": between 0 and " + SPARES_MAX);
     }
+    if (firstPort < 1 || firstPort + processes() - 1 + PEER_PORT_OFFSET > 65535) {
+      throw new IllegalArgumentException("--port " + firstPort + " leaves no room for "
+          + processes() + " RESP ports and their peer ports (+" + PEER_PORT_OFFSET + ")");
+    }
+  }
+
+  public ShardLayout(Path root, String bindHost, int firstPort, int backups, int witnesses) {
+    this(root, bindHost, firstPort, backups, witnesses, 0);
+  }
+
+  /**
+   * The same shard with {@code n} spare witnesses besides its members: processes with ids after
+   * the members' that wait to be added ({@code join = true}); every member's file names them as
+   * {@code spare.N}, so the primary adds one in place of a member that stays silent.
+   */
+  public ShardLayout withSpares(int n) {
+    return new ShardLayout(root, bindHost, firstPort, backups, witnesses, n);
+  }
+
+  /** Members and spares: the processes {@code respawn up} runs, ids 1..processes(). */
+  public int processes() {
+    return members() + spares;
+  }
+
+  /** Whether process {@code id} is a spare. */
+  public boolean isSpare(int id) {
+    return id > members();
   }
 
   /** Parses {@code P+B+W}; P must be 1. */
@@ -70,9 +100,19 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
     return 1 + backups + witnesses;
   }
 
-  /** Member ids are 1..members(): 1 the primary, then the backups, then the witnesses. */
+  /**
+   * Member ids are 1..members(): 1 the primary, then the backups, then the witnesses; spares
+   * (witnesses) follow.
+   */
   public Role roleOf(int id) {
     return id == 1 ? Role.PRIMARY : id <= 1 + backups ? Role.BACKUP : Role.WITNESS;
+  }
+
+  /** A process's line: ROLE RESP_HOST:PORT PEER_HOST:PORT. */
+  private String line(int id) {
+    int port = respPort(id);
+    return roleOf(id).name().toLowerCase(java.util.Locale.ROOT) + ' ' + bindHost + ':' + port
+        + ' ' + bindHost + ':' + (port + PEER_PORT_OFFSET);
   }
 
   public int respPort(int id) {
@@ -107,7 +147,8 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
    */
   public List<Path> prepare(java.util.Map<String, String> settings) throws IOException {
     for (String key : settings.keySet()) {
-      if (LAYOUT_KEYS.contains(key) || key.startsWith("member.") || key.isBlank()
+      if (LAYOUT_KEYS.contains(key) || key.startsWith("member.") || key.startsWith("spare.")
+          || key.equals("join") || key.isBlank()
           || key.contains("=") || key.contains("\n") || settings.get(key).contains("\n")) {
         throw new IllegalArgumentException("--member-config " + key + ": 'respawn up' writes this "
             + "key itself (or it is not a key); set it with its own flag");
@@ -135,7 +176,7 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
       Files.writeString(idFile, clusterId + "\n", StandardCharsets.UTF_8);
     }
     List<Path> out = new ArrayList<>();
-    for (int id = 1; id <= members(); id++) {
+    for (int id = 1; id <= processes(); id++) {
       Files.createDirectories(memberDir(id));
       StringBuilder b = new StringBuilder();
       b.append("# Written by 'respawn up' on every start; edit the flags of 'respawn up' instead.\n");
@@ -150,11 +191,16 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
         b.append(e.getKey()).append(" = ").append(e.getValue().trim()).append('\n');
       }
       for (int m = 1; m <= members(); m++) {
-        int port = respPort(m);
-        b.append("member.").append(m).append(" = ")
-            .append(roleOf(m).name().toLowerCase(java.util.Locale.ROOT)).append(' ')
-            .append(bindHost).append(':').append(port).append(' ')
-            .append(bindHost).append(':').append(port + PEER_PORT_OFFSET).append('\n');
+        b.append("member.").append(m).append(" = ").append(line(m)).append('\n');
+      }
+      if (isSpare(id)) {
+        b.append("join = true\n");
+        b.append("member.").append(id).append(" = ").append(line(id)).append('\n');
+      }
+      for (int m = members() + 1; m <= processes(); m++) {
+        if (m != id) {
+          b.append("spare.").append(m).append(" = ").append(line(m)).append('\n');
+        }
       }
       Path f = configFile(id);
       Files.writeString(f, b.toString(), StandardCharsets.UTF_8);

@@ -1,5 +1,6 @@
 package io.respawn.server.shard;
 
+import io.respawn.core.MemberReplacement;
 import io.respawn.core.NodeId;
 import io.respawn.core.ReplicaConfig;
 import io.respawn.core.Role;
@@ -238,6 +239,11 @@ public final class ShardMember implements AutoCloseable {
       PopularitySampler sampler = new PopularitySampler(config.backup().sampleProbability(),
           ValuePull.REPORT_HASHES_MAX, BackupSettings.SAMPLES_PER_REPORT_MIN,
           System.nanoTime() ^ config.self().value());
+      if (!config.spares().members().isEmpty()) {
+        loop.replaceSilentMembers(new SpareReplacements(new MemberReplacement(targets(config),
+            config.spares().asMembers(), config.spares().replaceAfterMillis() * 1_000_000L,
+            io.respawn.core.Variant.CORRECT)));
+      }
       loop.reportPopularity(new PopularityReports(config.self(), sampler,
           config.backup().reportIntervalMillis() * 1_000_000L, stateMachine,
           transport::sendPull));
@@ -385,6 +391,23 @@ public final class ShardMember implements AutoCloseable {
    * does not lead (the configured primary after a failover) is a standby; the others keep their
    * configured role.
    */
+  /**
+   * The voters of each class the shard keeps: its member lines, without this member's own when
+   * it joins (a spare or an added member takes the place of one that left).
+   */
+  static MemberReplacement.Targets targets(ShardConfig config) {
+    int lead = 0;
+    int backups = 0;
+    for (ShardConfig.MemberAddress m : config.members().values()) {
+      if (config.join() && m.id().equals(config.self())) {
+        continue;
+      }
+      lead += m.role() == Role.BACKUP ? 0 : 1;
+      backups += m.role() == Role.BACKUP ? 1 : 0;
+    }
+    return new MemberReplacement.Targets(Math.max(1, lead), backups);
+  }
+
   private static String roleNow(Role configured, boolean leading) {
     return leading ? "primary" : configured == Role.PRIMARY ? "standby"
         : configured.name().toLowerCase(java.util.Locale.ROOT);
@@ -450,6 +473,11 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_stand_in_hand_backs", loop.handBacksStarted());
     shard.put("respawn_stand_in_hand_backs_cancelled", loop.handBacksCancelled());
     shard.put("respawn_stand_ins_moved", loop.standInsMoved());
+    SpareReplacements spares = loop.spareReplacements();
+    shard.put("respawn_spares_left", spares == null ? 0 : spares.sparesLeft());
+    shard.put("respawn_spares_added", spares == null ? 0 : spares.sparesAdded());
+    shard.put("respawn_members_replaced", spares == null ? 0 : spares.membersReplaced());
+    shard.put("respawn_replace_after_ms", config.spares().replaceAfterMillis());
     shard.put("respawn_leader_suspicion",
         s.leaderSuspicion().name().toLowerCase(java.util.Locale.ROOT));
     shard.put("respawn_suspicion_episodes", s.suspicionEpisodes());

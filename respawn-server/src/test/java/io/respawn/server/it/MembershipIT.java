@@ -168,6 +168,100 @@ class MembershipIT {
     }
   }
 
+  /**
+   * No operator: {@code respawn up --spares 1} runs a spare witness (member 4) beside the 1+1+1
+   * shard. The primary is killed for good while a client writes; the witness takes over, and
+   * once the old primary has been silent for {@code --replace-after-ms} the new primary adds the
+   * spare, promotes it when caught up and removes the old primary. The shard then survives the
+   * loss of that new primary as well: the former spare takes over and serves every acknowledged
+   * write (values pulled from the backup). The client sees no error throughout.
+   */
+  @Test
+  void aPrimaryLostForGoodIsReplacedByASpareWitnessWithoutAnOperator() throws Exception {
+    int port = ShardProcess.freePortRange(4);
+    Path data = tmp.resolve("data");
+    long replaceAfterMillis = 3_000;
+    try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1", "--spares", "1",
+        "--replace-after-ms", Long.toString(replaceAfterMillis), "--restart-delay-ms", "600000")) {
+      long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!servesWrites(shard.port(1))) {
+        assertThat(System.nanoTime() < settle).as("member 1 leads and serves").isTrue();
+        Thread.sleep(200);
+      }
+      String before = member(port, "list");
+      assertThat(before).as(before).contains("1 primary voter").doesNotContain("\n4 ");
+      AtomicLong acknowledged = new AtomicLong();
+      AtomicReference<Throwable> clientError = new AtomicReference<>();
+      AtomicLong stop = new AtomicLong();
+      Set<HostAndPort> seeds = Set.of(new HostAndPort("127.0.0.1", shard.port(2)),
+          new HostAndPort("127.0.0.1", shard.port(3)), new HostAndPort("127.0.0.1", port + 3));
+      DefaultJedisClientConfig clientConfig = DefaultJedisClientConfig.builder()
+          .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
+      Thread writer = new Thread(() -> {
+        try (JedisCluster j = new JedisCluster(seeds, clientConfig, 10, Duration.ofSeconds(60))) {
+          for (long i = 0; stop.get() == 0; i++) {
+            assertThat(j.set("k" + (i % 5000), "v" + i)).isEqualTo("OK");
+            acknowledged.incrementAndGet();
+          }
+        } catch (Throwable t) {
+          clientError.set(t);
+        }
+      }, "spare-it-writer");
+      writer.start();
+      awaitAcknowledged(acknowledged, 20, clientError);
+
+      long killedAt = System.nanoTime();
+      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(shard.port(1))))
+          .start().waitFor();
+      // The witness leads; the spare is added, promoted, and member 1 removed.
+      String list = "";
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+      while (System.nanoTime() < deadline) {
+        list = member(shard.port(3), "list");
+        if (list.contains("4 witness voter") && !list.contains("1 primary")) {
+          break;
+        }
+        Thread.sleep(250);
+      }
+      long replacedMillis = (System.nanoTime() - killedAt) / 1_000_000;
+      assertThat(list).as(list + "\n" + shard.memberLogs()).contains("4 witness voter")
+          .doesNotContain("1 primary").contains("3 witness voter primary");
+      assertThat(replacedMillis).as("not before the bound").isGreaterThan(replaceAfterMillis);
+      try (Jedis j = new Jedis("127.0.0.1", shard.port(3), 5_000)) {
+        String info = j.info("shard");
+        assertThat(info).contains("respawn_members_replaced:1").contains("respawn_spares_added:1")
+            .contains("respawn_spares_left:0");
+      }
+      long afterReplace = acknowledged.get();
+      awaitAcknowledged(acknowledged, afterReplace + 20, clientError);
+
+      // The new primary (member 3) is lost too: the former spare takes over.
+      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(shard.port(3))))
+          .start().waitFor();
+      long afterSecondKill = acknowledged.get();
+      awaitAcknowledged(acknowledged, afterSecondKill + 20, clientError);
+      stop.set(1);
+      writer.join(30_000);
+      assertThat(clientError.get()).as("the writing client saw no error").isNull();
+      long n = acknowledged.get();
+      try (JedisCluster j = new JedisCluster(Set.of(new HostAndPort("127.0.0.1", port + 3)),
+          clientConfig, 10, Duration.ofSeconds(60))) {
+        for (long i = Math.max(0, n - 300); i < n; i++) {
+          String key = "k" + (i % 5000);
+          long last = i + ((n - 1 - i) / 5000) * 5000;
+          assertThat(j.get(key)).as(key + " after both losses").isEqualTo("v" + last);
+        }
+      }
+      try (Jedis j = new Jedis("127.0.0.1", port + 3, 5_000)) {
+        assertThat(j.info("replication")).contains("respawn_role:primary");
+      }
+      System.out.println("MembershipIT: primary killed; spare 4 added, promoted and member 1 "
+          + "removed " + replacedMillis + " ms after the kill (replace-after-ms "
+          + replaceAfterMillis + "); then member 3 killed and member 4 took over; " + n
+          + " writes acknowledged, 0 errors\n" + list);
+    }
+  }
+
   private static boolean servesWrites(int port) {
     try (Jedis j = new Jedis("127.0.0.1", port, 5_000)) {
       return "OK".equals(j.set("membership-it:ready", "1"));

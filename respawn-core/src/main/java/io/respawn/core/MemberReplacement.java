@@ -1,0 +1,176 @@
+package io.respawn.core;
+
+import io.respawn.core.Membership.Member;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The primary's own replacement of a member that stays silent, from a pool of spare processes
+ * (DESIGN §5.4: after a failover the shard adds a replacement witness). Pure: it reads the
+ * leader's {@link Replica} and names the next membership step, which its caller takes through
+ * the same path an operator's {@code respawn member add|promote|remove} takes (the server's node
+ * loop; the simulator's membership nemesis for the seeds that draw spares).
+ *
+ * <p>Members come in two classes: those that may lead (the primary and witnesses) and backups.
+ * The shard keeps as many voting members of each class as it was configured with ({@link
+ * Targets}). Each step, taken only while the configuration is simple and committed:
+ *
+ * <ol>
+ *   <li>a spare that is a learner is <b>promoted</b> once it answers (an acknowledgement within
+ *       the last {@link #ANSWERING_HEARTBEATS} heartbeat intervals) and is within {@link
+ *       #CAUGHT_UP_LAG_ENTRIES_MAX} entries of the commit index, or <b>removed</b> when it stays
+ *       silent for {@code replaceAfterNanos} (it is then spent and never tried again);
+ *   <li>a voter silent for {@code replaceAfterNanos} is <b>removed</b> once its class has its
+ *       target of voters heard from without it (so a replacement votes before the silent member
+ *       leaves: a witness is replaced before it is removed, and a backup's place in the write
+ *       quorum is held by its stand-in meanwhile); a witness standing in for a backup is never
+ *       removed;
+ *   <li>a class short of voters heard from gets the first unspent spare of that class <b>added</b>
+ *       as a learner.
+ * </ol>
+ *
+ * <p>Silence is counted by the leader from its own election on ({@link Replica#peerSilentFor}),
+ * so a new primary never removes a member in its first {@code replaceAfterNanos}. A member that
+ * was only partitioned for that long is removed too, and stays out (it is not a spare): the
+ * bound is the operator's trade between a shard that cannot fail over again and a member lost to
+ * a long partition.
+ */
+public final class MemberReplacement {
+  /** A learner this close to the commit index is caught up and may be promoted. */
+  public static final long CAUGHT_UP_LAG_ENTRIES_MAX = 256;
+  /** A learner is promoted only if it acknowledged entries and answered within this many beats. */
+  static final long ANSWERING_HEARTBEATS = 4;
+
+  /** How many voters of each class the shard keeps. */
+  public record Targets(int mayLead, int backups) {
+    public Targets {
+      if (mayLead < 1 || backups < 0) {
+        throw new IllegalArgumentException("targets: " + mayLead + " members that may lead, "
+            + backups + " backups");
+      }
+    }
+
+    /** The voters of {@code m}, by class. */
+    public static Targets of(Membership m) {
+      int lead = 0;
+      int backups = 0;
+      for (Member x : m.incoming()) {
+        if (x.voting()) {
+          lead += x.role() == Role.BACKUP ? 0 : 1;
+          backups += x.role() == Role.BACKUP ? 1 : 0;
+        }
+      }
+      return new Targets(lead, backups);
+    }
+  }
+
+  /** What to change next. */
+  public enum Op { ADD, PROMOTE, REMOVE }
+
+  /**
+   * One step: add {@code member} (a spare, as a learner), promote it, or remove it.
+   *
+   * @param why a line for the log
+   */
+  public record Step(Op op, Member member, String why) {}
+
+  private final Targets targets;
+  private final List<Member> spares;
+  private final long replaceAfterNanos;
+  private final Variant variant;
+
+  /**
+   * @param targets the voters of each class the shard keeps
+   * @param spares the spare processes, each with its role and address, in the order to use them
+   * @param replaceAfterNanos how long a member stays silent before it is replaced
+   * @param variant {@link Variant#REPLACE_AFTER_ONE_HEARTBEAT} breaks it for the simulator
+   */
+  public MemberReplacement(Targets targets, List<Member> spares, long replaceAfterNanos,
+      Variant variant) {
+    this.targets = Objects.requireNonNull(targets, "targets");
+    this.spares = List.copyOf(spares);
+    if (replaceAfterNanos <= 0) {
+      throw new IllegalArgumentException("replaceAfterNanos " + replaceAfterNanos + " <= 0");
+    }
+    this.replaceAfterNanos = replaceAfterNanos;
+    this.variant = Objects.requireNonNull(variant, "variant");
+  }
+
+  public List<Member> spares() {
+    return spares;
+  }
+
+  /**
+   * The next step on leader {@code r}, or null when none is due (not leading, a change under
+   * way, nothing silent, no spare left).
+   *
+   * @param spent spares that were members once (seen in any configuration): never added again
+   */
+  public Step next(Replica r, Set<NodeId> spent) {
+    if (r.status() != Status.LEADER || r.membership().isJoint() || r.configChangePending()) {
+      return null;
+    }
+    long silence = variant == Variant.REPLACE_AFTER_ONE_HEARTBEAT
+        ? Math.min(replaceAfterNanos, r.heartbeatIntervalNanos()) : replaceAfterNanos;
+    Membership current = r.membership();
+    for (Member m : current.incoming()) {
+      if (!m.voting() && isSpare(m.id())) {
+        if (r.peerSilentFor(m.id(), silence)) {
+          return new Step(Op.REMOVE, m, "spare " + m.id().value() + " stays silent as a learner");
+        }
+        long match = r.matchIndex(m.id());
+        boolean answering = match > 0
+            && !r.peerSilentFor(m.id(), ANSWERING_HEARTBEATS * r.heartbeatIntervalNanos());
+        if (answering && r.commitIndex() - match <= CAUGHT_UP_LAG_ENTRIES_MAX) {
+          return new Step(Op.PROMOTE, m.withVoting(true), "spare " + m.id().value()
+              + " caught up (" + r.matchIndex(m.id()) + " of " + r.commitIndex() + ")");
+        }
+        return null; // still catching up: one spare at a time
+      }
+    }
+    for (boolean backups : new boolean[] {false, true}) {
+      List<Member> silent = new ArrayList<>();
+      int heard = 0;
+      for (Member m : current.incoming()) {
+        if (!m.voting() || (m.role() == Role.BACKUP) != backups) {
+          continue;
+        }
+        if (!m.id().equals(r.id()) && r.peerSilentFor(m.id(), silence)) {
+          silent.add(m);
+        } else {
+          heard++;
+        }
+      }
+      int target = backups ? targets.backups() : targets.mayLead();
+      for (Member m : silent) {
+        if (heard >= target && !r.standIns().containsValue(m.id())) {
+          return new Step(Op.REMOVE, m, "member " + m.id().value() + " ("
+              + m.role().name().toLowerCase(java.util.Locale.ROOT) + ") silent for "
+              + silence / 1_000_000 + " ms or more, replaced");
+        }
+      }
+      if (heard < target) {
+        for (Member s : spares) {
+          boolean fits = (s.role() == Role.BACKUP) == backups && s.role() != Role.PRIMARY;
+          if (fits && !current.contains(s.id()) && !spent.contains(s.id())) {
+            return new Step(Op.ADD, s.withVoting(false), (backups ? "backups" : "members that "
+                + "may lead") + " heard from: " + heard + " of " + target + "; adding spare "
+                + s.id().value());
+          }
+        }
+      }
+    }
+    return null;
+  }
+
+  private boolean isSpare(NodeId id) {
+    for (Member s : spares) {
+      if (s.id().equals(id)) {
+        return true;
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,202 @@
+package io.respawn.core;
+
+import static io.respawn.core.Cluster.n;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.respawn.core.MemberReplacement.Op;
+import io.respawn.core.MemberReplacement.Step;
+import io.respawn.core.MemberReplacement.Targets;
+import io.respawn.core.Membership.Member;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The primary's replacement of silent members from spares ({@link MemberReplacement}), in a
+ * 1+1+1 shard (P1 B2 W3) with a spare witness n4 and a spare backup n5, each step taken as the
+ * node loop takes it: a proposed configuration, run until committed.
+ */
+class MemberReplacementTest {
+
+  private static final long REPLACE_AFTER_MILLIS = 2_000;
+  private static final long MS = 1_000_000L;
+
+  private final Set<NodeId> spent = new HashSet<>();
+
+  private static Cluster shard() {
+    Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1));
+    Membership start = c.r(1).membership();
+    add(c, 4, Role.WITNESS, start);
+    add(c, 5, Role.BACKUP, start);
+    return c;
+  }
+
+  /** A spare process: it knows the shard and itself as a learner, as a joining member does. */
+  private static void add(Cluster c, int id, Role role, Membership shard) {
+    List<Member> ms = new ArrayList<>(shard.incoming());
+    ms.add(Member.learner(id, role));
+    c.add(n(id), ReplicaConfig.builder(n(id), Membership.of(ms)).electionTimeoutMillis(1000)
+        .heartbeatIntervalMillis(100).leaseMillis(500).clockDriftMax(0.01)
+        .catchUpTimeoutMillis(200).maxEntriesPerAppend(8).randomSeed(id).build());
+  }
+
+  private static MemberReplacement policy(Variant variant) {
+    return new MemberReplacement(new Targets(2, 1),
+        List.of(Member.learner(4, Role.WITNESS), Member.learner(5, Role.BACKUP)),
+        REPLACE_AFTER_MILLIS * MS, variant);
+  }
+
+  /** Takes {@code s} on leader {@code l} as the node loop does, and runs until it commits. */
+  private void take(Cluster c, Replica l, Step s) {
+    List<Member> next = new ArrayList<>();
+    for (Member m : l.membership().incoming()) {
+      if (!m.id().equals(s.member().id())) {
+        next.add(m);
+      }
+    }
+    if (s.op() != Op.REMOVE) {
+      next.add(s.member());
+    }
+    assertThat(l.proposeMembership(Membership.of(next), c.now(l.id()))).as(s.why()).isTrue();
+    c.handle(l.id(), l.ready());
+    c.run(1_000);
+    assertThat(l.configChangePending()).as("committed: " + s.why()).isFalse();
+    assertThat(l.membership().isJoint()).isFalse();
+    for (Member m : l.membership().incoming()) {
+      spent.add(m.id());
+    }
+  }
+
+  /**
+   * The primary dies for good; the witness takes over. Nothing happens for REPLACE_AFTER; then the
+   * spare witness is added, promoted once caught up, and the old primary removed, in that order;
+   * after that the shard survives the loss of the new primary too: the spare takes over and
+   * commits.
+   */
+  @Test
+  void aPrimaryLostForGoodIsReplacedByTheSpareWitnessWhichThenTakesOverInTurn() {
+    Cluster c = shard();
+    MemberReplacement p = policy(Variant.CORRECT);
+    c.propose("v", "k");
+    c.run(300);
+    assertThat(p.next(c.r(1), spent)).as("everyone answers").isNull();
+    c.down.add(n(1));
+    c.run(3_000);
+    Replica w = c.leader();
+    assertThat(w).as("the witness took over").isNotNull();
+    assertThat(w.id()).isEqualTo(n(3));
+    assertThat(p.next(w, spent)).as("the primary is silent for less than the bound since the "
+        + "election").isNull();
+    c.run(REPLACE_AFTER_MILLIS);
+    Step add = p.next(w, spent);
+    assertThat(add.op()).isEqualTo(Op.ADD);
+    assertThat(add.member().id()).isEqualTo(n(4));
+    assertThat(add.member().voting()).isFalse();
+    take(c, w, add);
+    Step promote = p.next(w, spent);
+    assertThat(promote.op()).as("caught up: " + w.matchIndex(n(4))).isEqualTo(Op.PROMOTE);
+    take(c, w, promote);
+    Step remove = p.next(w, spent);
+    assertThat(remove.op()).isEqualTo(Op.REMOVE);
+    assertThat(remove.member().id()).isEqualTo(n(1));
+    take(c, w, remove);
+    assertThat(p.next(w, spent)).as("done: two that may lead, one backup").isNull();
+    assertThat(w.membership().contains(n(1))).isFalse();
+    assertThat(w.membership().isVoter(n(4))).isTrue();
+
+    c.down.add(n(3));
+    c.run(4_000);
+    Replica spare = c.leader();
+    assertThat(spare).as("the former spare took over").isNotNull();
+    assertThat(spare.id()).isEqualTo(n(4));
+    long after = c.propose("after", "k2");
+    c.run(500);
+    assertThat(spare.commitIndex()).isGreaterThanOrEqualTo(after);
+    c.checkSafety();
+  }
+
+  /** A spare that never answers is removed after the bound, spent, and the next one is not there. */
+  @Test
+  void aSpareThatStaysSilentIsRemovedAndNotTriedAgain() {
+    Cluster c = shard();
+    MemberReplacement p = policy(Variant.CORRECT);
+    c.down.add(n(3));
+    c.down.add(n(4));
+    c.run(REPLACE_AFTER_MILLIS + 100);
+    Step add = p.next(c.r(1), spent);
+    assertThat(add.op()).isEqualTo(Op.ADD);
+    take(c, c.r(1), add);
+    assertThat(p.next(c.r(1), spent)).as("waits for the learner").isNull();
+    c.run(REPLACE_AFTER_MILLIS);
+    Step remove = p.next(c.r(1), spent);
+    assertThat(remove.op()).isEqualTo(Op.REMOVE);
+    assertThat(remove.member().id()).isEqualTo(n(4));
+    take(c, c.r(1), remove);
+    assertThat(p.next(c.r(1), spent)).as("no unspent spare witness is left").isNull();
+    assertThat(c.r(1).membership().isVoter(n(3))).as("the silent witness stays").isTrue();
+  }
+
+  /**
+   * A silent backup: its stand-in keeps writes going; the spare backup is added and promoted,
+   * then the silent backup removed (the stand-in ends with it) and writes commit on the spare.
+   */
+  @Test
+  void aBackupLostForGoodIsReplacedByTheSpareBackup() {
+    Cluster c = Cluster.ledByNodeOne(new Cluster(Cluster.shape(1, 1),
+        b -> b.standInAfterMillis(300)));
+    Membership start = c.r(1).membership();
+    add(c, 5, Role.BACKUP, start);
+    MemberReplacement p = policy(Variant.CORRECT);
+    Replica l = c.r(1);
+    c.down.add(n(2));
+    c.propose("v", "k");
+    c.run(REPLACE_AFTER_MILLIS + 100);
+    assertThat(l.standIns()).containsKey(n(2));
+    Step add = p.next(l, spent);
+    assertThat(add.member().id()).isEqualTo(n(5));
+    take(c, l, add);
+    take(c, l, p.next(l, spent));
+    assertThat(l.membership().isVoter(n(5))).isTrue();
+    Step remove = p.next(l, spent);
+    assertThat(remove.member().id()).isEqualTo(n(2));
+    take(c, l, remove);
+    assertThat(l.standIns()).isEmpty();
+    long after = c.propose("after", "k2");
+    c.run(300);
+    assertThat(l.commitIndex()).isGreaterThanOrEqualTo(after);
+    assertThat(c.r(5).log().entry(after).isElided()).as("the new backup holds it").isFalse();
+    c.checkSafety();
+  }
+
+  /**
+   * A witness whose answers are lost for three heartbeat intervals is not replaced; with
+   * REPLACE_AFTER_ONE_HEARTBEAT the spare is added for it, and the witness removed once the
+   * spare votes, although it was up all along.
+   */
+  @Test
+  void aMemberSilentForLessThanTheBoundIsKeptAndTheBrokenVariantReplacesIt() {
+    for (Variant v : List.of(Variant.CORRECT, Variant.REPLACE_AFTER_ONE_HEARTBEAT)) {
+      spent.clear();
+      Cluster c = shard();
+      MemberReplacement p = policy(v);
+      c.dropIf = m -> m.from().equals(n(3));
+      c.run(300);
+      Step s = p.next(c.r(1), spent);
+      c.dropIf = m -> false;
+      if (v == Variant.CORRECT) {
+        assertThat(s).isNull();
+        continue;
+      }
+      assertThat(s.op()).isEqualTo(Op.ADD);
+      take(c, c.r(1), s);
+      take(c, c.r(1), p.next(c.r(1), spent));
+      c.dropIf = m -> m.from().equals(n(3));
+      c.run(300);
+      Step remove = p.next(c.r(1), spent);
+      c.dropIf = m -> false;
+      assertThat(remove.member().id()).isEqualTo(n(3));
+    }
+  }
+}

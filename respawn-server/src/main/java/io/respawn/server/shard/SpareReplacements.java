@@ -1,0 +1,110 @@
+package io.respawn.server.shard;
+
+import io.respawn.core.MemberReplacement;
+import io.respawn.core.MemberReplacement.Step;
+import io.respawn.core.Membership;
+import io.respawn.core.Membership.Member;
+import io.respawn.core.NodeId;
+import io.respawn.core.Replica;
+import io.respawn.node.NodeRuntime;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The primary's replacement of members that stay silent by spare processes ({@code spare.N},
+ * {@code replace-after-ms}): asks the core's {@link MemberReplacement} for the next step and takes
+ * it as an operator's {@code RESPAWN MEMBER ADD|PROMOTE|REMOVE} ({@link MembershipChanges}), one
+ * at a time; a step that fails (refused, or not committed in time) is retried no sooner than
+ * {@link #ATTEMPT_INTERVAL_NANOS} later, one that commits is followed by the next at once. Every member follows the
+ * membership so that a spare once used is never added again, whoever leads next.
+ *
+ * <p>Owned by the node loop thread.
+ */
+final class SpareReplacements {
+  private static final Logger log = LoggerFactory.getLogger(SpareReplacements.class);
+  /** Between two attempts (a refused or failed step is retried this much later). */
+  static final long ATTEMPT_INTERVAL_NANOS = 1_000_000_000L;
+
+  private final MemberReplacement policy;
+  private final Set<NodeId> spent = new HashSet<>();
+  private final Set<NodeId> spareIds = new HashSet<>();
+  private CompletableFuture<MembershipChanges.Result> inFlight;
+  private long nextAttemptNanos = Long.MIN_VALUE;
+  private volatile long sparesAdded;
+  private volatile long membersReplaced;
+  private volatile int sparesLeft;
+
+  SpareReplacements(MemberReplacement policy) {
+    this.policy = policy;
+    for (Member s : policy.spares()) {
+      spareIds.add(s.id());
+    }
+    sparesLeft = spareIds.size();
+  }
+
+  /** Every member, on each new membership: spares in it are spent. */
+  void follow(Membership m) {
+    for (NodeId id : m.nodes()) {
+      if (spareIds.contains(id)) {
+        spent.add(id);
+      }
+    }
+    sparesLeft = spareIds.size() - spent.size();
+  }
+
+  /** The leader's step, if one is due and no change (ours or an operator's) is under way. */
+  void maybeStep(NodeRuntime<?, ?> runtime, MembershipChanges changes, long nowNanos) {
+    if ((inFlight != null && !inFlight.isDone()) || changes.busy()
+        || (nextAttemptNanos != Long.MIN_VALUE && nowNanos - nextAttemptNanos < 0)) {
+      return;
+    }
+    Replica r = runtime.replica();
+    Step step = policy.next(r, spent);
+    if (step == null) {
+      return;
+    }
+    nextAttemptNanos = nowNanos + ATTEMPT_INTERVAL_NANOS;
+    Member m = step.member();
+    MembershipChanges.Op op = switch (step.op()) {
+      case ADD -> MembershipChanges.Op.ADD;
+      case PROMOTE -> MembershipChanges.Op.PROMOTE;
+      case REMOVE -> MembershipChanges.Op.REMOVE;
+    };
+    log.info("replacing silent members: {} member {} ({})", op.name().toLowerCase(
+        java.util.Locale.ROOT), m.id().value(), step.why());
+    CompletableFuture<MembershipChanges.Result> done = new CompletableFuture<>();
+    inFlight = done;
+    done.thenAccept(result -> {
+      if (result.error() == null) {
+        nextAttemptNanos = Long.MIN_VALUE; // the next step may follow at once
+      }
+      if (result.error() != null) {
+        log.warn("replacing silent members: {} member {} failed: {}", op.name().toLowerCase(
+            java.util.Locale.ROOT), m.id().value(), result.error());
+      } else if (op == MembershipChanges.Op.ADD) {
+        sparesAdded++;
+      } else if (op == MembershipChanges.Op.REMOVE && !spareIds.contains(m.id())) {
+        membersReplaced++;
+        log.info("replacing silent members: member {} is out of the shard", m.id().value());
+      }
+    });
+    changes.start(new MembershipChanges.Request(op, m.id(), m.role(), m.address(), done),
+        runtime, nowNanos);
+  }
+
+  long sparesAdded() {
+    return sparesAdded;
+  }
+
+  long membersReplaced() {
+    return membersReplaced;
+  }
+
+  /** Spares not used yet, by this member's view (any thread). */
+  int sparesLeft() {
+    return sparesLeft;
+  }
+}

@@ -32,7 +32,10 @@ import java.util.Set;
  * </ol>
  *
  * <p>Silence is counted by the leader from its own election on ({@link Replica#peerSilentFor}),
- * so a new primary never removes a member in its first {@code replaceAfterNanos}. A member that
+ * so a new primary never removes a member in its first {@code replaceAfterNanos}, nor after a
+ * pause of its own before that long has passed again; and only a leader that holds its lease
+ * takes a step (one cut off from the shard would only waste spares on changes that cannot
+ * commit). A member that
  * was only partitioned for that long is removed too, and stays out (it is not a spare): the
  * bound is the operator's trade between a shard that cannot fail over again and a member lost to
  * a long partition.
@@ -103,13 +106,13 @@ public final class MemberReplacement {
   }
 
   /**
-   * The next step on leader {@code r}, or null when none is due (not leading, a change under
-   * way, nothing silent, no spare left).
+   * The next step on leader {@code r}, or null when none is due (not leading with a lease, a
+   * change under way, nothing silent, no spare left).
    *
    * @param spent spares that were members once (seen in any configuration): never added again
    */
   public Step next(Replica r, Set<NodeId> spent) {
-    if (r.status() != Status.LEADER || r.membership().isJoint() || r.configChangePending()) {
+    if (!r.holdsLease() || r.membership().isJoint() || r.configChangePending()) {
       return null;
     }
     long silence = variant == Variant.REPLACE_AFTER_ONE_HEARTBEAT

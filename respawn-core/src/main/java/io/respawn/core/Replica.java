@@ -97,6 +97,14 @@ public final class Replica {
   private NodeId leader;
   private Membership membership;
   private long nowNanos;
+  /**
+   * When this node last moved again after standing still for more than {@link
+   * #RESUME_GAP_HEARTBEATS} heartbeat intervals without an input (a pause of its process): a
+   * leader counts its followers' silence from here at the earliest, since what they sent meanwhile
+   * has not been read yet. {@code Long.MIN_VALUE}: never.
+   */
+  private long resumedNanos = Long.MIN_VALUE;
+  static final long RESUME_GAP_HEARTBEATS = 4;
   private boolean timeSeen;
   private long electionDeadlineNanos;
   /** Follower: refuse votes until then (to anyone but {@code promisedTo}; null means anyone). */
@@ -637,18 +645,26 @@ public final class Replica {
   }
 
   /**
-   * Leader: {@code peer} answered nothing for {@code nanos}, counted from this leader's election
-   * or the peer's entry into the configuration at the earliest (a peer the runtime reports
-   * unreachable counts by the same clock: the hint does not shorten it); false when not leading.
+   * Leader: {@code peer} answered nothing for {@code nanos}, counted from this leader's election,
+   * the peer's entry into the configuration or this node's return from a pause at the earliest
+   * (a peer the runtime reports unreachable counts by the same clock: the hint does not shorten
+   * it); false when not leading.
    */
   public boolean peerSilentFor(NodeId peer, long nanos) {
     if (status != Status.LEADER) {
       return false;
     }
     Progress pr = progress.get(peer);
-    long heard = pr == null ? leaderSinceNanos
-        : Math.max(Math.max(pr.heardNanos, pr.sinceNanos), leaderSinceNanos);
+    long heard = Math.max(leaderSinceNanos, resumedNanos);
+    if (pr != null) {
+      heard = Math.max(heard, Math.max(pr.heardNanos, pr.sinceNanos));
+    }
     return nowNanos - heard >= nanos;
+  }
+
+  /** Leader: whether it holds its lease now (a quorum answered lately: it is not cut off). */
+  public boolean holdsLease() {
+    return status == Status.LEADER && nowNanos < leaseExpiryNanos();
   }
 
   /** The idle leader's heartbeat interval. */
@@ -1385,6 +1401,9 @@ public final class Replica {
     }
     if (now < nowNanos) {
       throw new IllegalArgumentException("time went backwards: " + now + " < " + nowNanos);
+    }
+    if (now - nowNanos > RESUME_GAP_HEARTBEATS * heartbeatIntervalNanos) {
+      resumedNanos = now; // this node stood still (a pause, a stall): silences restart here
     }
     nowNanos = now;
   }

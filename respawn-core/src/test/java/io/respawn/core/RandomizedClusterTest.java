@@ -82,7 +82,9 @@ class RandomizedClusterTest {
    * UNBOUNDED_PIPELINE and PROBE_SILENT_FOLLOWERS only send more than the flow control allows
    * (safe), with their teeth in ReplicationTest and the simulator's TeethTest
    * (appends-in-flight). STAND_IN_STAYS_WITH_SILENT_WITNESS only leaves writes waiting (safe),
-   * with its teeth in the simulator's StandInScenarioTest.
+   * with its teeth in the simulator's StandInScenarioTest. REPLACE_AFTER_ONE_HEARTBEAT is the
+   * primary's spare policy, which this cluster does not run (MemberReplacementTest, and the
+   * simulator's replaced-while-heard check).
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
@@ -92,7 +94,8 @@ class RandomizedClusterTest {
           "SPECULATIVE_IGNORES_SILENCE", "DETECTOR_KEEPS_OLD_WINDOW",
           "COUNT_DURABLE_NOTICES_IN_FLIGHT", "IGNORE_PROPOSAL_BOUNDS", "SENDER_HOLDS_NO_IMAGE",
           "STAND_IN_ENDS_BEHIND", "HAND_BACK_UNCAPPED", "UNBOUNDED_PIPELINE",
-          "PROBE_SILENT_FOLLOWERS", "STAND_IN_STAYS_WITH_SILENT_WITNESS"},
+          "PROBE_SILENT_FOLLOWERS", "STAND_IN_STAYS_WITH_SILENT_WITNESS",
+          "REPLACE_AFTER_ONE_HEARTBEAT"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

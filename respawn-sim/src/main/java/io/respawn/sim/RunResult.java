@@ -83,6 +83,10 @@ public record RunResult(
    *     from then on writes needed it as well), each end checked by stand-in-ended-covered
    * @param leaderStandInsMoved stand-ins their leader moved to another witness because the one
    *     standing in fell silent too
+   * @param spareSeeds runs in which the primary's spare policy changed the membership
+   * @param spareSteps membership changes that policy proposed (add, promote, remove)
+   * @param membersReplaced voters it removed as silent after a spare took their place (each
+   *     checked by replaced-while-heard)
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -93,7 +97,8 @@ public record RunResult(
       long snapshotChunksIgnored, long durableAcksTimed, long durableAckLatencyMaxMicros,
       long fuzzyImagesKept, long durableFlushesTimed, long durableFlushLatencyMaxMicros,
       long tightProposalSeeds, long queueFullRefusals, long leaderStandIns,
-      long leaderStandInsEnded, long leaderHandBacks, long leaderStandInsMoved) {
+      long leaderStandInsEnded, long leaderHandBacks, long leaderStandInsMoved,
+      long spareSeeds, long spareSteps, long membersReplaced) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -114,12 +119,14 @@ public record RunResult(
           Math.max(durableFlushLatencyMaxMicros, o.durableFlushLatencyMaxMicros),
           tightProposalSeeds + o.tightProposalSeeds, queueFullRefusals + o.queueFullRefusals,
           leaderStandIns + o.leaderStandIns, leaderStandInsEnded + o.leaderStandInsEnded,
-          leaderHandBacks + o.leaderHandBacks, leaderStandInsMoved + o.leaderStandInsMoved);
+          leaderHandBacks + o.leaderHandBacks, leaderStandInsMoved + o.leaderStandInsMoved,
+          spareSeeds + o.spareSeeds, spareSteps + o.spareSteps,
+          membersReplaced + o.membersReplaced);
     }
 
     public static final Stats NONE =
         new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0);
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -145,7 +152,8 @@ public record RunResult(
           + " queue-full-refusals=" + queueFullRefusals
           + " leader-stand-ins=" + leaderStandIns + " leader-stand-ins-ended="
           + leaderStandInsEnded + " leader-hand-backs=" + leaderHandBacks
-          + " leader-stand-ins-moved=" + leaderStandInsMoved;
+          + " leader-stand-ins-moved=" + leaderStandInsMoved + " spare-seeds=" + spareSeeds
+          + " spare-steps=" + spareSteps + " members-replaced=" + membersReplaced;
     }
   }
 

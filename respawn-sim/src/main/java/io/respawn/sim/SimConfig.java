@@ -53,6 +53,10 @@ import io.respawn.sim.workload.WorkloadConfig;
  * @param standInAfterMillis the core's {@code standInAfterMillis}: a leader lets a witness stand
  *     in for a backup silent this long ({@link #STAND_IN_DRAWN}: drawn per seed by {@link
  *     #standInAfterMillis(long)}; 0: never by itself)
+ * @param replaceAfterMillis the primary's replacement of silent members by spares ({@code
+ *     MemberReplacement}): a member silent this long is replaced ({@link #REPLACE_DRAWN}: drawn
+ *     per seed by {@link #replaceAfterMillis(long)}; 0: no spares, membership changes as the
+ *     nemesis draws them)
  */
 public record SimConfig(
     long eventsMax,
@@ -82,10 +86,13 @@ public record SimConfig(
     long snapshotEntriesMin,
     FsyncMode fsyncMode,
     SimProposalLimits proposalLimits,
-    long standInAfterMillis) {
+    long standInAfterMillis,
+    long replaceAfterMillis) {
 
   /** {@link #standInAfterMillis()}: drawn per seed. */
   public static final long STAND_IN_DRAWN = -1;
+  /** {@link #replaceAfterMillis()}: drawn per seed. */
+  public static final long REPLACE_DRAWN = -1;
 
   /** The configuration the CI sweep and the CLI use unless told otherwise. */
   public static SimConfig standard() {
@@ -106,7 +113,30 @@ public record SimConfig(
         40,
         FsyncMode.ASYNC,
         SimProposalLimits.MIXED,
-        STAND_IN_DRAWN);
+        STAND_IN_DRAWN,
+        REPLACE_DRAWN);
+  }
+
+  /**
+   * The spare policy's bound of seed {@code seed}'s run: {@link #replaceAfterMillis()}, or when
+   * drawn (and the run changes membership) 16 heartbeats or 40 for a quarter of the seeds each
+   * (the top bits of the seed times a constant of its own), 0 for the rest. With it, the
+   * primary's policy makes the membership changes (spares n3 and n4 where the shape leaves them
+   * out), not the nemesis.
+   */
+  public long replaceAfterMillis(long seed) {
+    if (replaceAfterMillis != REPLACE_DRAWN) {
+      return replaceAfterMillis;
+    }
+    if (!membershipChanges) {
+      return 0;
+    }
+    int draw = (int) ((seed * 0xD6E8FEB86659FD93L) >>> 62);
+    return new long[] {16, 40, 0, 0}[draw] * heartbeatIntervalMillis;
+  }
+
+  public SimConfig withReplaceAfterMillis(long v) {
+    return edit(b -> b.replaceAfterMillis = v);
   }
 
   /**
@@ -300,6 +330,7 @@ public record SimConfig(
     FsyncMode fsyncMode;
     SimProposalLimits proposalLimits;
     long standInAfterMillis;
+    long replaceAfterMillis;
 
     Fields(SimConfig c) {
       eventsMax = c.eventsMax;
@@ -330,6 +361,7 @@ public record SimConfig(
       fsyncMode = c.fsyncMode;
       proposalLimits = c.proposalLimits;
       standInAfterMillis = c.standInAfterMillis;
+      replaceAfterMillis = c.replaceAfterMillis;
     }
 
     SimConfig config() {
@@ -339,7 +371,7 @@ public record SimConfig(
           leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
           linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
           flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-          proposalLimits, standInAfterMillis);
+          proposalLimits, standInAfterMillis, replaceAfterMillis);
     }
   }
 }

@@ -4,6 +4,7 @@ import io.respawn.core.Entry;
 import io.respawn.core.LogView;
 import io.respawn.sim.kv.KvImage;
 import io.respawn.sim.kv.KvStateMachine;
+import io.respawn.core.MemberReplacement;
 import io.respawn.core.Membership;
 import io.respawn.core.Membership.Member;
 import io.respawn.core.NodeId;
@@ -108,6 +109,16 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   private SimTakeover.Drawn takeover;
   /** This seed's bounds on client writes in each node's runtime. */
   private final SimProposalLimits.Drawn proposalLimits;
+  /**
+   * The primary's replacement of silent members by spares in this seed, or null ({@link
+   * SimConfig#replaceAfterMillis(long)}); the spares are the replicas the shape leaves out.
+   */
+  private final MemberReplacement replacement;
+  private final long replaceAfterNanos;
+  /** Per replica: the last time it crashed, restarted, paused, resumed or saw the network change. */
+  private final long[] troubleNanos = new long[REPLICAS];
+  private long replacementSteps;
+  private long membersReplaced;
   /** Pauses of the current primary the nemesis started, and how many were longer than the lease. */
   private long primaryStalls;
   private long primaryStallsPastLease;
@@ -128,6 +139,17 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       everMembers.add(i);
     }
     initialMembership = Membership.of(initial);
+    replaceAfterNanos = config.replaceAfterMillis(seed) * 1_000_000L;
+    if (replaceAfterNanos > 0) {
+      List<Member> spares = new ArrayList<>();
+      for (int i = members; i < REPLICAS; i++) {
+        spares.add(Member.learner(i, ROLES[i]));
+      }
+      replacement = new MemberReplacement(MemberReplacement.Targets.of(initialMembership),
+          spares, replaceAfterNanos, config.variant());
+    } else {
+      replacement = null;
+    }
 
     int clientCount = config.clientCount();
     network = new SimNetwork<>(events, random.split(), config.network(),
@@ -261,6 +283,16 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     }
     clients.forEach(SimClient::start);
     nemesis.start();
+    if (replacement != null) {
+      long every = config.heartbeatIntervalMillis() * 1_000_000L;
+      events.after(every, new Runnable() {
+        @Override
+        public void run() {
+          replaceSilentMembers();
+          events.after(every, this);
+        }
+      });
+    }
 
     while (events.eventsRun() < config.eventsMax() && checker.clean() && step()) {
       checkInvariants();
@@ -539,7 +571,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         proposalLimits.tight() ? 1 : 0,
         nodes.stream().mapToLong(SimNode::queueFullRefusals).sum(),
         standInCoverage.leaderStandIns(), standInCoverage.leaderStandInsEnded(),
-        standInCoverage.leaderHandBacks(), standInCoverage.leaderStandInsMoved());
+        standInCoverage.leaderHandBacks(), standInCoverage.leaderStandInsMoved(),
+        replacementSteps > 0 ? 1 : 0, replacementSteps, membersReplaced);
   }
 
   private String describe() {
@@ -961,6 +994,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
 
   @Override
   public void crash(int node, boolean machine) {
+    troubleNanos[node] = events.nowNanos();
     nodes.get(node).crash(machine);
     if (!machine) {
       // kill -9: the kernel closes the process's connections, so the peers it was linked to
@@ -971,6 +1005,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
 
   @Override
   public void powerLossKeepingNothingUnflushed(int node) {
+    troubleNanos[node] = events.nowNanos();
     nodes.get(node).crash(true, true);
   }
 
@@ -986,6 +1021,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
 
   @Override
   public void restart(int node) {
+    troubleNanos[node] = events.nowNanos();
     nodes.get(node).start();
     tellPeers(node, true);
   }
@@ -996,6 +1032,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       primaryStalls++;
       primaryStallsPastLease += durationNanos > config.leaseMillis() * 1_000_000L ? 1 : 0;
     }
+    troubleNanos[node] = Math.max(troubleNanos[node], events.nowNanos() + durationNanos);
     nodes.get(node).pause(durationNanos);
   }
 
@@ -1028,17 +1065,104 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
 
   @Override
   public void partition(int[] sideA, int[] sideB) {
+    troubleEverywhere();
     network.partition(sideA, sideB);
   }
 
   @Override
   public void cutOneWay(int from, int to) {
+    troubleEverywhere();
     network.cutOneWay(from, to);
   }
 
   @Override
   public void heal() {
+    troubleEverywhere();
     network.healAll();
+  }
+
+  private void troubleEverywhere() {
+    for (int i = 0; i < REPLICAS; i++) {
+      troubleNanos[i] = Math.max(troubleNanos[i], events.nowNanos());
+    }
+  }
+
+  /**
+   * The primary's spare policy ({@link MemberReplacement}, as the server's node loop runs it):
+   * the next step on the current leader, taken as the server takes it (a voting backup leaves
+   * with a witness standing in for it). A voter removed as silent must have been silent: the
+   * invariant replaced-while-heard fails when it was up, unpaused and linked to the leader both
+   * ways, with nothing happening to either, for {@link #HEARD_WINDOW_HEARTBEATS} heartbeat
+   * intervals (it answers every heartbeat then; the policy's bound is far longer).
+   */
+  private void replaceSilentMembers() {
+    SimNode leader = currentLeader();
+    if (leader == null || !leader.isUp() || leader.isPaused()) {
+      return;
+    }
+    MemberReplacement.Step step = replacement.next(leader.replica(), spentSpares());
+    if (step == null) {
+      return;
+    }
+    Membership current = leader.replica().membership();
+    int id = step.member().id().value();
+    List<Member> target = without(new ArrayList<>(current.incoming()), id);
+    if (step.op() != MemberReplacement.Op.REMOVE) {
+      target.add(step.member());
+    } else if (current.isVoter(step.member().id())) {
+      long now = events.nowNanos();
+      long window = HEARD_WINDOW_HEARTBEATS * config.heartbeatIntervalMillis() * 1_000_000L;
+      int l = leader.id();
+      SimNode m = nodes.get(id);
+      if (m.isUp() && !m.isPaused() && !network.isCut(id, l) && !network.isCut(l, id)
+          && troubleNanos[id] <= now - window && troubleNanos[l] <= now - window) {
+        protocolViolation("replaced-while-heard", "n" + l + " removed n" + id + " as silent ("
+            + step.why() + ") although it was up and linked to the leader since "
+            + troubleNanos[id] / 1_000_000 + " ms (now " + now / 1_000_000 + " ms)");
+      }
+      if (step.member().role() == Role.BACKUP && !standInsOf(leader).containsKey(id)
+          && !standInForLeaving(leader, current, id)) {
+        return;
+      }
+    }
+    Membership next = Membership.of(target);
+    if (!leader.proposeMembership(next)) {
+      return;
+    }
+    replacementSteps++;
+    membersReplaced += step.op() == MemberReplacement.Op.REMOVE
+        && current.isVoter(step.member().id()) ? 1 : 0;
+    for (Member x : target) {
+      everMembers.add(x.id().value());
+    }
+    membershipLog.add(events.nowNanos() / 1_000_000 + "ms n" + leader.id() + ": spares: "
+        + step.op() + " n" + id + " (" + step.why() + ") -> " + next);
+  }
+
+  /** Heartbeat intervals a member must be heard for before its removal counts as wrong. */
+  static final long HEARD_WINDOW_HEARTBEATS = 8;
+
+  /** Spares that were members once (the policy never adds them again). */
+  private java.util.Set<NodeId> spentSpares() {
+    java.util.Set<NodeId> out = new java.util.HashSet<>();
+    for (int id : everMembers) {
+      out.add(NodeId.of(id));
+    }
+    return out;
+  }
+
+  /** A voting witness, up, stands in for leaving backup {@code backup}; false if none can. */
+  private boolean standInForLeaving(SimNode leader, Membership current, int backup) {
+    for (Member m : current.incoming()) {
+      boolean witnessVoter = m.voting() && m.role() == Role.WITNESS;
+      boolean allowed = m.id().value() != leader.id() || config.leaderMayStandIn();
+      if (witnessVoter && allowed && nodes.get(m.id().value()).isUp()
+          && !standInsOf(leader).containsValue(m.id().value())
+          && leader.standIn(backup, m.id().value())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Hands leadership from the primary to a random voter that may lead (TimeoutNow). */
@@ -1078,8 +1202,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
    */
   @Override
   public String changeMembership(SplittableRandom r) {
-    if (!config.membershipChanges()) {
-      return null;
+    if (!config.membershipChanges() || replacement != null) {
+      return null; // with spares, the primary's own policy changes the membership
     }
     SimNode leader = currentLeader();
     if (leader == null) {

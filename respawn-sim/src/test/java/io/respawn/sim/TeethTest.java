@@ -82,6 +82,17 @@ class TeethTest {
    * answer, before the backup holds what was committed under the stand-in, is caught. The
    * correct core runs the catching seed clean.
    */
+  /**
+   * A spare policy that takes a member silent for one heartbeat interval as gone replaces and
+   * removes members that were answering all along: replaced-while-heard catches it, with spares
+   * (16 heartbeats' bound) in a 1+1+1 shard.
+   */
+  @Test
+  void aPrimaryThatReplacesMembersItStillHearsIsCaught() {
+    assertCaughtBy(SimConfig.standard().withShape(Shape.P1_B1_W1).withReplaceAfterMillis(400)
+        .withVariant(Variant.REPLACE_AFTER_ONE_HEARTBEAT), "replaced-while-heard", SEEDS_MAX);
+  }
+
   @Test
   void aStandInEndedBeforeTheBackupCaughtUpIsCaught() {
     assertCaughtByStandInEndedCovered(Variant.STAND_IN_ENDS_BEHIND, SEEDS_MAX);

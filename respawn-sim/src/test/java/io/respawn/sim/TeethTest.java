@@ -103,8 +103,10 @@ class TeethTest {
    * 3 heartbeats of silence, until one is caught: see {@link #assertCaughtBy}.
    */
   private static void assertCaughtByStandInEndedCovered(Variant variant, long seedsMax) {
-    assertCaughtBy(SimConfig.standard().withStandInAfterMillis(75).withVariant(variant),
-        "stand-in-ended-covered", seedsMax);
+    // The nemesis's membership changes in every seed, as when these bounds were set (the spare
+    // policy, which replaces them in a quarter of the seeds, has teeth of its own below).
+    assertCaughtBy(SimConfig.standard().withStandInAfterMillis(75).withReplaceAfterMillis(0)
+        .withVariant(variant), "stand-in-ended-covered", seedsMax);
   }
 
   /**

@@ -123,6 +123,12 @@ public final class SimulateCommand implements Callable<Integer> {
           + "(default: drawn per seed: none, 3 or 6 heartbeats).")
   Long standInAfterMillis;
 
+  @Option(names = "--replace-after-ms", paramLabel = "MS",
+      description = "The primary's spare policy: a member silent this long is replaced by a "
+          + "spare (0: no spares, the nemesis changes membership); default drawn per seed "
+          + "(16 or 40 heartbeats for a quarter of the seeds that change membership each).")
+  Long replaceAfterMillis;
+
   @Option(names = "--end-checks-only",
       description = "Skip the per-event protocol invariants; keep linearizability, "
           + "acknowledged-write and final-read checks (shows what they catch alone).")
@@ -204,6 +210,13 @@ public final class SimulateCommand implements Callable<Integer> {
             "--stand-in-after-ms must be >= 0, got " + standInAfterMillis);
       }
       config = config.withStandInAfterMillis(standInAfterMillis);
+    }
+    if (replaceAfterMillis != null) {
+      if (replaceAfterMillis < 0) {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+            "--replace-after-ms must be >= 0, got " + replaceAfterMillis);
+      }
+      config = config.withReplaceAfterMillis(replaceAfterMillis);
     }
     if (clients != null || clientTimeoutMillis != null) {
       config = config.withClients(clients != null ? clients : config.clientCount(),
@@ -301,6 +314,9 @@ public final class SimulateCommand implements Callable<Integer> {
     }
     if (clientTimeoutMillis != null) {
       b.append(" --client-timeout-millis ").append(clientTimeoutMillis);
+    }
+    if (replaceAfterMillis != null) {
+      b.append(" --replace-after-ms ").append(replaceAfterMillis);
     }
     if (standInAfterMillis != null) {
       b.append(" --stand-in-after-ms ").append(standInAfterMillis);

@@ -1,0 +1,80 @@
+package io.respawn.server.shard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.respawn.core.MemberReplacement;
+import io.respawn.core.NodeId;
+import io.respawn.core.Role;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The spare keys of a member's config ({@code spare.N}, {@code replace-after-ms}), the targets the
+ * primary's spare policy keeps, and {@code respawn up --spares} writing the files.
+ */
+class ShardSparesConfigTest {
+  @TempDir Path dir;
+
+  private ShardConfig load(String extra) throws Exception {
+    return MemberConfigFiles.load(dir, extra);
+  }
+
+  @Test
+  void sparesAreReadWithTheirRoleAndAddressesAndTheBoundDefaultsToAMinute() throws Exception {
+    ShardConfig none = load("");
+    assertThat(none.spares().members()).isEmpty();
+    assertThat(none.spares().replaceAfterMillis()).isEqualTo(60_000);
+    ShardConfig c = load("spare.7 = witness h:7 h:17\nspare.5 = backup h:5 h:15\n"
+        + "replace-after-ms = 2500\n");
+    assertThat(c.spares().replaceAfterMillis()).isEqualTo(2_500);
+    assertThat(c.spares().members().keySet()).containsExactly(NodeId.of(5), NodeId.of(7));
+    assertThat(c.spares().asMembers()).extracting(m -> m.role(), m -> m.voting(), m -> m.address())
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(Role.BACKUP, false, "h:5 h:15"),
+            org.assertj.core.groups.Tuple.tuple(Role.WITNESS, false, "h:7 h:17"));
+  }
+
+  @Test
+  void badSparesAreRefusedNamingTheKey() {
+    assertThatThrownBy(() -> load("spare.2 = primary h:3 h:4\n"))
+        .hasMessageContaining("spare.2: a spare replaces a backup or a witness");
+    assertThatThrownBy(() -> load("spare.1 = witness h:3 h:4\n"))
+        .hasMessageContaining("spare.1: id 1 is also member.1");
+    assertThatThrownBy(() -> load("spare.2 = witness h:3\n"))
+        .hasMessageContaining("spare.2 = 'witness h:3': expected 'ROLE RESP_HOST:PORT PEER_HOST:PORT'");
+    assertThatThrownBy(() -> load("spare.2 = judge h:3 h:4\n"))
+        .hasMessageContaining("spare.2: role 'judge' is not primary, backup or witness");
+    assertThatThrownBy(() -> load("replace-after-ms = 0\n"))
+        .hasMessageContaining("replace-after-ms: '0' is not an integer >= 1");
+    assertThatThrownBy(() -> load("sparez.2 = witness h:3 h:4\n"))
+        .hasMessageContaining("unknown key 'sparez.2'");
+  }
+
+  /**
+   * A member keeps the classes its file lists; a spare (or any member that joins) leaves its own
+   * line out, since it takes the place of one that left.
+   */
+  @Test
+  void theTargetsAreTheMemberLinesWithoutAJoiningMembersOwn() throws Exception {
+    ShardLayout layout = ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1")
+        .withSpares(1);
+    List<Path> files = layout.prepare();
+    assertThat(files).hasSize(4);
+    ShardConfig primary = ShardConfig.load(files.get(0));
+    ShardConfig spare = ShardConfig.load(files.get(3));
+    assertThat(primary.join()).isFalse();
+    assertThat(primary.spares().members()).containsOnlyKeys(NodeId.of(4));
+    assertThat(spare.join()).isTrue();
+    assertThat(spare.self()).isEqualTo(NodeId.of(4));
+    assertThat(spare.me().role()).isEqualTo(Role.WITNESS);
+    assertThat(spare.spares().members()).isEmpty();
+    assertThat(ShardMember.targets(primary)).isEqualTo(new MemberReplacement.Targets(2, 1));
+    assertThat(ShardMember.targets(spare)).isEqualTo(new MemberReplacement.Targets(2, 1));
+    assertThat(Files.readString(files.get(3))).contains("join = true");
+    assertThat(layout.isSpare(4)).isTrue();
+    assertThat(layout.isSpare(3)).isFalse();
+  }
+}

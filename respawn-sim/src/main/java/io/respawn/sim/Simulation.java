@@ -1121,7 +1121,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
             + troubleNanos[id] / 1_000_000 + " ms (now " + now / 1_000_000 + " ms)");
       }
       if (step.member().role() == Role.BACKUP && !standInsOf(leader).containsKey(id)
-          && !standInForLeaving(leader, current, id)) {
+          && standInForLeaving(leader, current, id) < 0) {
         return;
       }
     }
@@ -1151,18 +1151,22 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     return out;
   }
 
-  /** A voting witness, up, stands in for leaving backup {@code backup}; false if none can. */
-  private boolean standInForLeaving(SimNode leader, Membership current, int backup) {
+  /**
+   * Lets the first voting witness that is up (the leader itself only if {@code
+   * leaderMayStandIn}) and not standing in already stand in for leaving backup {@code backup};
+   * returns its id, or -1 when none can.
+   */
+  private int standInForLeaving(SimNode leader, Membership current, int backup) {
     for (Member m : current.incoming()) {
       boolean witnessVoter = m.voting() && m.role() == Role.WITNESS;
       boolean allowed = m.id().value() != leader.id() || config.leaderMayStandIn();
       if (witnessVoter && allowed && nodes.get(m.id().value()).isUp()
           && !standInsOf(leader).containsValue(m.id().value())
           && leader.standIn(backup, m.id().value())) {
-        return true;
+        return m.id().value();
       }
     }
-    return false;
+    return -1;
   }
 
   /** Hands leadership from the primary to a random voter that may lead (TimeoutNow). */
@@ -1226,20 +1230,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
               + "; remove n" + backup.value();
           break;
         }
-        for (Member m : members) {
-          boolean witnessVoter = m.voting() && m.role() == Role.WITNESS;
-          boolean allowed = m.id().value() != leader.id() || config.leaderMayStandIn();
-          if (!witnessVoter || !allowed || !nodes.get(m.id().value()).isUp()
-              || standInsOf(leader).containsValue(m.id().value())) {
-            continue;
-          }
-          if (!leader.standIn(backup.value(), m.id().value())) {
-            continue;
-          }
+        int witness = standInForLeaving(leader, current, backup.value());
+        if (witness >= 0) {
           target = without(members, backup.value());
-          what = "n" + m.id().value() + " stands in for down backup n" + backup.value()
+          what = "n" + witness + " stands in for down backup n" + backup.value()
               + "; remove n" + backup.value();
-          break;
         }
         break;
       }

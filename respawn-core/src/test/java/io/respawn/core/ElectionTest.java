@@ -23,6 +23,45 @@ class ElectionTest {
     c.checkSafety();
   }
 
+  /**
+   * One lost request does not cost a round: the witness's first pre-vote request to the backup
+   * is dropped (as a link drops what it holds when its connection breaks); it asks again a
+   * heartbeat interval (100 ms) later and leads well before its election timeout (1 s) would
+   * have started another round. The same for the vote itself.
+   */
+  @Test
+  void aLostVoteRequestIsSentAgainAfterAHeartbeatNotAfterTheElectionTimeout() {
+    for (boolean preVote : new boolean[] {true, false}) {
+      Cluster c = Cluster.ledByNodeOne(Cluster.shape(1, 1)); // P1 B2 W3
+      c.down.add(n(1));
+      int[] dropped = {0};
+      c.dropIf = m -> {
+        if (m instanceof Message.RequestVote v && v.from().equals(n(3)) && v.to().equals(n(2))
+            && v.preVote() == preVote && dropped[0] == 0) {
+          dropped[0]++;
+          return true;
+        }
+        return false;
+      };
+      long campaignAt = -1;
+      long ledAt = -1;
+      for (int ms = 0; ms < 4_000 && ledAt < 0; ms += 10) {
+        c.run(10);
+        if (campaignAt < 0 && (c.r(3).status() == Status.PRE_CANDIDATE
+            || c.r(3).status() == Status.CANDIDATE)) {
+          campaignAt = ms;
+        }
+        if (c.r(3).status() == Status.LEADER) {
+          ledAt = ms;
+        }
+      }
+      assertThat(dropped[0]).as("a request was dropped (pre-vote %s)", preVote).isEqualTo(1);
+      assertThat(campaignAt).isNotNegative();
+      assertThat(ledAt - campaignAt).as("pre-vote %s: from the first round to leading", preVote)
+          .isBetween(90L, 300L);
+    }
+  }
+
   @Test
   void backupsAloneNeverElectAnyone() {
     Membership m = Membership.of(

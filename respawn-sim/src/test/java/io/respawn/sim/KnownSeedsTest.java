@@ -2,6 +2,7 @@ package io.respawn.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -222,5 +223,17 @@ class KnownSeedsTest {
   void flowControlSweepSeedsAreClean(long seed) {
     RunResult r = Simulation.run(seed, SimConfig.standard());
     assertThat(r.violations()).as(r.description()).isEmpty();
+  }
+
+  /**
+   * FINDINGS.md observations (thirty-second session): a stale leader of term 5, elected late
+   * without an entry a machine crash had cost its voter, excused that entry's loss while the
+   * leader of term 7 held it flushed with the backup; the image check took it for taken back.
+   */
+  @Test
+  void staleLeaderExcuseIsClean() {
+    RunResult r = Simulation.run(18209, SimConfig.standard());
+    assertThat(r.violations()).as(r.description()).isEmpty();
+    assertThat(r.stats().orderedLosses()).as("the excused loss happens").isPositive();
   }
 }

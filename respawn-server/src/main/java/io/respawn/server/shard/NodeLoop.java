@@ -537,7 +537,13 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       } else if (input instanceof ReplicaWaits.Request q) {
         replicaWaits.add(q, runtime.replica(), now);
       } else if (input instanceof MembershipChanges.Request q) {
-        membershipChanges.start(q, runtime, now);
+        if (q.op() == MembershipChanges.Op.LIST && spares != null) {
+          List<String> lines = new ArrayList<>(MembershipChanges.list(runtime.replica()));
+          lines.addAll(spares.describe(runtime.replica().membership()));
+          q.done().complete(new MembershipChanges.Result(null, lines));
+        } else {
+          membershipChanges.start(q, runtime, now);
+        }
       }
       if (outbound != null) {
         outbound.flushIfHeldLongerThan(OUTBOUND_HOLD_NANOS_MAX);

@@ -95,6 +95,22 @@ final class SpareReplacements {
         runtime, nowNanos);
   }
 
+  /**
+   * One line per configured spare that is not a member of {@code m}, for {@code RESPAWN MEMBER
+   * LIST}: {@code id role spare unused|spent address} (a spent one was a member once and is not
+   * added again). Loop thread.
+   */
+  java.util.List<String> describe(Membership m) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (Member s : policy.spares()) {
+      if (!m.contains(s.id())) {
+        out.add(s.id().value() + " " + s.role().name().toLowerCase(java.util.Locale.ROOT)
+            + " spare " + (spent.contains(s.id()) ? "spent" : "unused") + " " + s.address());
+      }
+    }
+    return out;
+  }
+
   long sparesAdded() {
     return sparesAdded;
   }

@@ -246,45 +246,22 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
     NodeId self = NodeId.of(intValue(p, "node-id", required(p, "node-id"), 0, Integer.MAX_VALUE));
     Path data = base.resolve(required(p, "data")).normalize();
     String bind = p.getProperty("bind", "127.0.0.1").trim();
-    Map<NodeId, MemberAddress> members = new TreeMap<>();
+    Map<NodeId, MemberAddress> members = lines(p, "member.");
     int primaries = 0;
-    for (String key : p.stringPropertyNames()) {
-      if (!key.startsWith("member.")) {
-        continue;
-      }
-      int id = intValue(p, key, key.substring("member.".length()), 0, Integer.MAX_VALUE);
-      String[] parts = p.getProperty(key).trim().split("\\s+");
-      if (parts.length != 3) {
-        throw new IllegalArgumentException(key + " = '" + p.getProperty(key).trim()
-            + "': expected 'ROLE RESP_HOST:PORT PEER_HOST:PORT'");
-      }
-      Role role = role(key, parts[0]);
-      primaries += role == Role.PRIMARY ? 1 : 0;
-      members.put(NodeId.of(id), new MemberAddress(NodeId.of(id), role,
-          address(key, parts[1]), address(key, parts[2])));
+    for (MemberAddress m : members.values()) {
+      primaries += m.role() == Role.PRIMARY ? 1 : 0;
     }
-    Map<NodeId, MemberAddress> spares = new TreeMap<>();
-    for (String key : p.stringPropertyNames()) {
-      if (!key.startsWith("spare.")) {
-        continue;
-      }
-      int id = intValue(p, key, key.substring("spare.".length()), 0, Integer.MAX_VALUE);
-      String[] parts = p.getProperty(key).trim().split("\\s+");
-      if (parts.length != 3) {
-        throw new IllegalArgumentException(key + " = '" + p.getProperty(key).trim()
-            + "': expected 'ROLE RESP_HOST:PORT PEER_HOST:PORT'");
-      }
-      Role role = role(key, parts[0]);
-      if (role == Role.PRIMARY) {
+    Map<NodeId, MemberAddress> spares = lines(p, "spare.");
+    for (MemberAddress m : spares.values()) {
+      String key = "spare." + m.id().value();
+      if (m.role() == Role.PRIMARY) {
         throw new IllegalArgumentException(key + ": a spare replaces a backup or a witness (or "
             + "a lost primary, as a witness); its role is backup or witness");
       }
-      if (members.containsKey(NodeId.of(id))) {
-        throw new IllegalArgumentException(key + ": id " + id + " is also member." + id
-            + "; a spare needs an id of its own");
+      if (members.containsKey(m.id())) {
+        throw new IllegalArgumentException(key + ": id " + m.id().value() + " is also member."
+            + m.id().value() + "; a spare needs an id of its own");
       }
-      spares.put(NodeId.of(id), new MemberAddress(NodeId.of(id), role,
-          address(key, parts[1]), address(key, parts[2])));
     }
     if (members.isEmpty()) {
       throw new IllegalArgumentException("no member.N lines: a shard needs at least one member");
@@ -359,6 +336,25 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         booleanValue(p, "takeover-rehearsal", true), phi, backup, recovery, snapshot,
         longValue(p, "stand-in-after-ms", STAND_IN_AFTER_MILLIS_DEFAULT, 0),
         new Spares(spares, longValue(p, "replace-after-ms", REPLACE_AFTER_MILLIS_DEFAULT, 1)));
+  }
+
+  /** The {@code PREFIX.N = ROLE RESP_HOST:PORT PEER_HOST:PORT} lines of {@code p}, by id. */
+  private static Map<NodeId, MemberAddress> lines(Properties p, String prefix) {
+    Map<NodeId, MemberAddress> out = new TreeMap<>();
+    for (String key : p.stringPropertyNames()) {
+      if (!key.startsWith(prefix)) {
+        continue;
+      }
+      int id = intValue(p, key, key.substring(prefix.length()), 0, Integer.MAX_VALUE);
+      String[] parts = p.getProperty(key).trim().split("\\s+");
+      if (parts.length != 3) {
+        throw new IllegalArgumentException(key + " = '" + p.getProperty(key).trim()
+            + "': expected 'ROLE RESP_HOST:PORT PEER_HOST:PORT'");
+      }
+      out.put(NodeId.of(id), new MemberAddress(NodeId.of(id), role(key, parts[0]),
+          address(key, parts[1]), address(key, parts[2])));
+    }
+    return out;
   }
 
   /** This member's own addresses. */

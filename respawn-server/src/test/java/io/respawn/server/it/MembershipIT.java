@@ -77,17 +77,8 @@ class MembershipIT {
           new HostAndPort("127.0.0.1", shard.port(3)));
       DefaultJedisClientConfig clientConfig = DefaultJedisClientConfig.builder()
           .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
-      Thread writer = new Thread(() -> {
-        try (JedisCluster j = new JedisCluster(seeds, clientConfig, 5, Duration.ofSeconds(30))) {
-          for (long i = 0; stop.get() == 0; i++) {
-            assertThat(j.set("k" + (i % 5000), "v" + i)).isEqualTo("OK");
-            acknowledged.incrementAndGet();
-          }
-        } catch (Throwable t) {
-          clientError.set(t);
-        }
-      }, "membership-it-writer");
-      writer.start();
+      Thread writer = startWriter(new JedisCluster(seeds, clientConfig, 5,
+          Duration.ofSeconds(30)), stop, acknowledged, clientError, "membership-it-writer");
       awaitAcknowledged(acknowledged, 20, clientError);
 
       // The backup (member 2) dies for good.
@@ -198,17 +189,8 @@ class MembershipIT {
           new HostAndPort("127.0.0.1", shard.port(3)), new HostAndPort("127.0.0.1", port + 3));
       DefaultJedisClientConfig clientConfig = DefaultJedisClientConfig.builder()
           .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
-      Thread writer = new Thread(() -> {
-        try (JedisCluster j = new JedisCluster(seeds, clientConfig, 10, Duration.ofSeconds(60))) {
-          for (long i = 0; stop.get() == 0; i++) {
-            assertThat(j.set("k" + (i % 5000), "v" + i)).isEqualTo("OK");
-            acknowledged.incrementAndGet();
-          }
-        } catch (Throwable t) {
-          clientError.set(t);
-        }
-      }, "spare-it-writer");
-      writer.start();
+      Thread writer = startWriter(new JedisCluster(seeds, clientConfig, 10,
+          Duration.ofSeconds(60)), stop, acknowledged, clientError, "spare-it-writer");
       awaitAcknowledged(acknowledged, 20, clientError);
 
       long killedAt = System.nanoTime();
@@ -270,6 +252,26 @@ class MembershipIT {
     } catch (RuntimeException e) {
       return false; // not leading (MOVED), not ready yet (TRYAGAIN), or not up
     }
+  }
+
+  /**
+   * Starts a thread that writes k(i % 5000) = v(i) through {@code client} until {@code stop} is
+   * set, counting acknowledgements; the first error ends it and is kept in {@code error}.
+   */
+  private static Thread startWriter(JedisCluster client, AtomicLong stop, AtomicLong acknowledged,
+      AtomicReference<Throwable> error, String name) {
+    Thread t = new Thread(() -> {
+      try (JedisCluster j = client) {
+        for (long i = 0; stop.get() == 0; i++) {
+          assertThat(j.set("k" + (i % 5000), "v" + i)).isEqualTo("OK");
+          acknowledged.incrementAndGet();
+        }
+      } catch (Throwable e) {
+        error.set(e);
+      }
+    }, name);
+    t.start();
+    return t;
   }
 
   private static void awaitAcknowledged(AtomicLong acknowledged, long atLeast,

@@ -18,15 +18,17 @@ import java.util.Set;
  * Targets}). Each step, taken only while the configuration is simple and committed:
  *
  * <ol>
- *   <li>a spare that is a learner is <b>promoted</b> once it answers (an acknowledgement within
- *       the last {@link #ANSWERING_HEARTBEATS} heartbeat intervals) and is within {@link
- *       #CAUGHT_UP_LAG_ENTRIES_MAX} entries of the commit index, or <b>removed</b> when it stays
- *       silent for {@code replaceAfterNanos} (it is then spent and never tried again);
- *   <li>a voter silent for {@code replaceAfterNanos} is <b>removed</b> once its class has its
- *       target of voters heard from without it (so a replacement votes before the silent member
- *       leaves: a witness is replaced before it is removed, and a backup's place in the write
- *       quorum is held by its stand-in meanwhile); a witness standing in for a backup is never
- *       removed;
+ *   <li>a spare that is a learner, once it answers (an acknowledgement within the last {@link
+ *       #ANSWERING_HEARTBEATS} heartbeat intervals) and is within {@link
+ *       #CAUGHT_UP_LAG_ENTRIES_MAX} entries of the commit index, <b>replaces</b> a silent voter
+ *       of its class (promoted and the silent one removed in one change, through joint
+ *       consensus: the old voters that answer carry both halves), or is <b>promoted</b> when
+ *       none is silent any more; it is <b>removed</b> when it stays silent for {@code
+ *       replaceAfterNanos}, or is not caught up {@link #CATCH_UP_BOUNDS_MAX} bounds after it was
+ *       added (it is then spent);
+ *   <li>a voter silent for {@code replaceAfterNanos} is <b>removed</b> when its class has its
+ *       target of voters heard from without it; a witness standing in for a backup is never
+ *       removed (a backup's place in the write quorum is held by its stand-in meanwhile);
  *   <li>a class short of voters heard from gets the first unspent spare of that class <b>added</b>
  *       as a learner.
  * </ol>
@@ -69,15 +71,29 @@ public final class MemberReplacement {
     }
   }
 
-  /** What to change next. */
-  public enum Op { ADD, PROMOTE, REMOVE }
+  /**
+   * What to change next. REPLACE promotes a spare and removes the silent member it replaces in
+   * one change: two changes (promote, then remove) would leave a 1+1+1 shard with four voters in
+   * between, a majority of three that needs the new member, so its failure then would stop the
+   * shard where the old three (two of them answering) carried it.
+   */
+  public enum Op { ADD, PROMOTE, REPLACE, REMOVE }
 
   /**
-   * One step: add {@code member} (a spare, as a learner), promote it, or remove it.
+   * One step: add {@code member} (a spare, as a learner), promote it, promote it in place of
+   * {@code replaced}, or remove it.
    *
+   * @param replaced the silent voter a REPLACE removes; null otherwise
    * @param why a line for the log
    */
-  public record Step(Op op, Member member, String why) {}
+  public record Step(Op op, Member member, Member replaced, String why) {}
+
+  /**
+   * A spare learner not caught up this many bounds after it was added (or this leader was
+   * elected) is removed and spent: one that answers but never catches up (a slow disk, a
+   * transfer that keeps failing) would otherwise hold every later step.
+   */
+  static final long CATCH_UP_BOUNDS_MAX = 10;
 
   private final Targets targets;
   private final List<Member> spares;
@@ -121,48 +137,67 @@ public final class MemberReplacement {
     for (Member m : current.incoming()) {
       if (!m.voting() && isSpare(m.id())) {
         if (r.peerSilentFor(m.id(), silence)) {
-          return new Step(Op.REMOVE, m, "spare " + m.id().value() + " stays silent as a learner");
+          return new Step(Op.REMOVE, m, null, "spare " + m.id().value()
+              + " stays silent as a learner");
+        }
+        if (r.peerTrackedFor(m.id(), CATCH_UP_BOUNDS_MAX * replaceAfterNanos)) {
+          return new Step(Op.REMOVE, m, null, "spare " + m.id().value() + " did not catch up in "
+              + CATCH_UP_BOUNDS_MAX * replaceAfterNanos / 1_000_000 + " ms");
         }
         long match = r.matchIndex(m.id());
         boolean answering = match > 0
-            && !r.peerSilentFor(m.id(), ANSWERING_HEARTBEATS * r.heartbeatIntervalNanos());
+            && r.peerHeardWithin(m.id(), ANSWERING_HEARTBEATS * r.heartbeatIntervalNanos());
         if (answering && r.commitIndex() - match <= CAUGHT_UP_LAG_ENTRIES_MAX) {
-          return new Step(Op.PROMOTE, m.withVoting(true), "spare " + m.id().value()
-              + " caught up (" + r.matchIndex(m.id()) + " of " + r.commitIndex() + ")");
+          String caughtUp = "spare " + m.id().value() + " caught up (" + match + " of "
+              + r.commitIndex() + ")";
+          Member gone = silentRemovable(r, current, m.role() == Role.BACKUP, silence);
+          return gone == null ? new Step(Op.PROMOTE, m.withVoting(true), null, caughtUp)
+              : new Step(Op.REPLACE, m.withVoting(true), gone, caughtUp + " replaces member "
+                  + gone.id().value() + ", silent for " + silence / 1_000_000 + " ms or more");
         }
         return null; // still catching up: one spare at a time
       }
     }
     for (boolean backups : new boolean[] {false, true}) {
-      List<Member> silent = new ArrayList<>();
       int heard = 0;
       for (Member m : current.incoming()) {
-        if (!m.voting() || (m.role() == Role.BACKUP) != backups) {
-          continue;
-        }
-        if (!m.id().equals(r.id()) && r.peerSilentFor(m.id(), silence)) {
-          silent.add(m);
-        } else {
+        if (m.voting() && (m.role() == Role.BACKUP) == backups
+            && (m.id().equals(r.id()) || !r.peerSilentFor(m.id(), silence))) {
           heard++;
         }
       }
       int target = backups ? targets.backups() : targets.mayLead();
-      for (Member m : silent) {
-        if (heard >= target && !r.standIns().containsValue(m.id())) {
-          return new Step(Op.REMOVE, m, "member " + m.id().value() + " ("
-              + m.role().name().toLowerCase(java.util.Locale.ROOT) + ") silent for "
-              + silence / 1_000_000 + " ms or more, replaced");
-        }
+      Member gone = silentRemovable(r, current, backups, silence);
+      if (gone != null && heard >= target) {
+        return new Step(Op.REMOVE, gone, null, "member " + gone.id().value() + " ("
+            + gone.role().name().toLowerCase(java.util.Locale.ROOT) + ") silent for "
+            + silence / 1_000_000 + " ms or more, with " + heard + " of " + target
+            + " heard from without it");
       }
       if (heard < target) {
         for (Member s : spares) {
           boolean fits = (s.role() == Role.BACKUP) == backups && s.role() != Role.PRIMARY;
           if (fits && !current.contains(s.id()) && !spent.contains(s.id())) {
-            return new Step(Op.ADD, s.withVoting(false), (backups ? "backups" : "members that "
-                + "may lead") + " heard from: " + heard + " of " + target + "; adding spare "
-                + s.id().value());
+            return new Step(Op.ADD, s.withVoting(false), null, (backups ? "backups"
+                : "members that may lead") + " heard from: " + heard + " of " + target
+                + "; adding spare " + s.id().value());
           }
         }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The first voter of a class (backups or members that may lead) silent for {@code silence}
+   * that may leave: not this leader, and not a witness standing in for a backup.
+   */
+  private static Member silentRemovable(Replica r, Membership current, boolean backups,
+      long silence) {
+    for (Member m : current.incoming()) {
+      if (m.voting() && (m.role() == Role.BACKUP) == backups && !m.id().equals(r.id())
+          && r.peerSilentFor(m.id(), silence) && !r.standIns().containsValue(m.id())) {
+        return m;
       }
     }
     return null;

@@ -327,11 +327,13 @@ public final class Replica {
         if (nowNanos >= electionDeadlineNanos) {
           becomeFollower(term, null); // lost or split; the next timeout retries
         } else {
-          if (preVoteRetryNanos != 0 && nowNanos >= preVoteRetryNanos) {
-            askRefusersForPreVotesAgain();
-          }
+          // Silent voters first: asking the refusers again forgets their refusals, and they
+          // would be asked twice in one tick.
           if (nowNanos >= voteResendNanos) {
             askSilentVotersAgain();
+          }
+          if (preVoteRetryNanos != 0 && nowNanos >= preVoteRetryNanos) {
+            askRefusersForPreVotesAgain();
           }
         }
       }
@@ -672,6 +674,25 @@ public final class Replica {
       heard = Math.max(heard, Math.max(pr.heardNanos, pr.sinceNanos));
     }
     return nowNanos - heard >= nanos;
+  }
+
+  /**
+   * Leader: whether {@code peer} answered an AppendEntries within the last {@code nanos} (by its
+   * own answer, not by the election or a resume: a learner that died while this leader stood
+   * still is not taken for answering); false when not leading.
+   */
+  public boolean peerHeardWithin(NodeId peer, long nanos) {
+    Progress pr = status == Status.LEADER ? progress.get(peer) : null;
+    return pr != null && pr.heardNanos != Long.MIN_VALUE && nowNanos - pr.heardNanos < nanos;
+  }
+
+  /**
+   * Leader: whether it has tracked {@code peer} for {@code nanos}: since the peer joined the
+   * configuration or this leader was elected, whichever is later; false when not leading.
+   */
+  public boolean peerTrackedFor(NodeId peer, long nanos) {
+    Progress pr = status == Status.LEADER ? progress.get(peer) : null;
+    return pr != null && nowNanos - Math.max(pr.sinceNanos, leaderSinceNanos) >= nanos;
   }
 
   /** Leader: whether it holds its lease now (a quorum answered lately: it is not cut off). */

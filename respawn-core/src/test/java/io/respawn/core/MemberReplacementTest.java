@@ -52,7 +52,8 @@ class MemberReplacementTest {
   private void take(Cluster c, Replica l, Step s) {
     List<Member> next = new ArrayList<>();
     for (Member m : l.membership().incoming()) {
-      if (!m.id().equals(s.member().id())) {
+      if (!m.id().equals(s.member().id())
+          && (s.replaced() == null || !m.id().equals(s.replaced().id()))) {
         next.add(m);
       }
     }
@@ -71,9 +72,9 @@ class MemberReplacementTest {
 
   /**
    * The primary dies for good; the witness takes over. Nothing happens for REPLACE_AFTER; then the
-   * spare witness is added, promoted once caught up, and the old primary removed, in that order;
-   * after that the shard survives the loss of the new primary too: the spare takes over and
-   * commits.
+   * spare witness is added, and once caught up promoted in the old primary's place in one change
+   * (the witness and the backup carry both halves of the joint configuration); after that the
+   * shard survives the loss of the new primary too: the spare takes over and commits.
    */
   @Test
   void aPrimaryLostForGoodIsReplacedByTheSpareWitnessWhichThenTakesOverInTurn() {
@@ -95,13 +96,12 @@ class MemberReplacementTest {
     assertThat(add.member().id()).isEqualTo(n(4));
     assertThat(add.member().voting()).isFalse();
     take(c, w, add);
-    Step promote = p.next(w, spent);
-    assertThat(promote.op()).as("caught up: " + w.matchIndex(n(4))).isEqualTo(Op.PROMOTE);
-    take(c, w, promote);
-    Step remove = p.next(w, spent);
-    assertThat(remove.op()).isEqualTo(Op.REMOVE);
-    assertThat(remove.member().id()).isEqualTo(n(1));
-    take(c, w, remove);
+    Step replace = p.next(w, spent);
+    assertThat(replace.op()).as("caught up: " + w.matchIndex(n(4))).isEqualTo(Op.REPLACE);
+    assertThat(replace.member().id()).isEqualTo(n(4));
+    assertThat(replace.member().voting()).isTrue();
+    assertThat(replace.replaced().id()).isEqualTo(n(1));
+    take(c, w, replace);
     assertThat(p.next(w, spent)).as("done: two that may lead, one backup").isNull();
     assertThat(w.membership().contains(n(1))).isFalse();
     assertThat(w.membership().isVoter(n(4))).isTrue();
@@ -139,8 +139,38 @@ class MemberReplacementTest {
   }
 
   /**
-   * A silent backup: its stand-in keeps writes going; the spare backup is added and promoted,
-   * then the silent backup removed (the stand-in ends with it) and writes commit on the spare.
+   * A spare that answers but never catches up (here: every AppendEntries to it carrying entries
+   * is lost, so it answers heartbeats only) is removed after CATCH_UP_BOUNDS_MAX bounds and
+   * spent, instead of holding every later step.
+   */
+  @Test
+  void aSpareThatNeverCatchesUpIsRemovedAfterTheCatchUpBound() {
+    Cluster c = shard();
+    MemberReplacement p = policy(Variant.CORRECT);
+    for (int i = 0; i < 20; i++) {
+      c.propose("v" + i, "k" + i);
+    }
+    c.down.add(n(3));
+    c.run(REPLACE_AFTER_MILLIS + 100);
+    Step add = p.next(c.r(1), spent);
+    assertThat(add.member().id()).isEqualTo(n(4));
+    c.dropIf = m -> m.to().equals(n(4)) && m instanceof Message.AppendEntries a
+        && !a.entries().isEmpty();
+    take(c, c.r(1), add);
+    c.run(2 * REPLACE_AFTER_MILLIS);
+    assertThat(p.next(c.r(1), spent)).as("answers, so not silent; not caught up yet").isNull();
+    assertThat(c.r(1).peerHeardWithin(n(4), 500 * MS)).isTrue();
+    c.run(MemberReplacement.CATCH_UP_BOUNDS_MAX * REPLACE_AFTER_MILLIS);
+    Step remove = p.next(c.r(1), spent);
+    c.dropIf = m -> false;
+    assertThat(remove.op()).isEqualTo(Op.REMOVE);
+    assertThat(remove.member().id()).isEqualTo(n(4));
+    assertThat(remove.why()).contains("did not catch up");
+  }
+
+  /**
+   * A silent backup: its stand-in keeps writes going; the spare backup is added, then promoted in
+   * the silent backup's place (the stand-in ends with it) and writes commit on the spare.
    */
   @Test
   void aBackupLostForGoodIsReplacedByTheSpareBackup() {
@@ -157,11 +187,12 @@ class MemberReplacementTest {
     Step add = p.next(l, spent);
     assertThat(add.member().id()).isEqualTo(n(5));
     take(c, l, add);
-    take(c, l, p.next(l, spent));
+    Step replace = p.next(l, spent);
+    assertThat(replace.op()).isEqualTo(Op.REPLACE);
+    assertThat(replace.replaced().id()).isEqualTo(n(2));
+    take(c, l, replace);
     assertThat(l.membership().isVoter(n(5))).isTrue();
-    Step remove = p.next(l, spent);
-    assertThat(remove.member().id()).isEqualTo(n(2));
-    take(c, l, remove);
+    assertThat(l.membership().contains(n(2))).isFalse();
     assertThat(l.standIns()).isEmpty();
     long after = c.propose("after", "k2");
     c.run(300);
@@ -172,8 +203,8 @@ class MemberReplacementTest {
 
   /**
    * A witness whose answers are lost for three heartbeat intervals is not replaced; with
-   * REPLACE_AFTER_ONE_HEARTBEAT the spare is added for it, and the witness removed once the
-   * spare votes, although it was up all along.
+   * REPLACE_AFTER_ONE_HEARTBEAT the spare is added for it and then promoted in its place,
+   * although it was up all along.
    */
   @Test
   void aMemberSilentForLessThanTheBoundIsKeptAndTheBrokenVariantReplacesIt() {
@@ -191,12 +222,12 @@ class MemberReplacementTest {
       }
       assertThat(s.op()).isEqualTo(Op.ADD);
       take(c, c.r(1), s);
-      take(c, c.r(1), p.next(c.r(1), spent));
       c.dropIf = m -> m.from().equals(n(3));
       c.run(300);
-      Step remove = p.next(c.r(1), spent);
+      Step replace = p.next(c.r(1), spent);
       c.dropIf = m -> false;
-      assertThat(remove.member().id()).isEqualTo(n(3));
+      assertThat(replace.op()).isEqualTo(Op.REPLACE);
+      assertThat(replace.replaced().id()).isEqualTo(n(3));
     }
   }
 }

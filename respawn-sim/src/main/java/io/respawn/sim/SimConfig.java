@@ -119,10 +119,11 @@ public record SimConfig(
 
   /**
    * The spare policy's bound of seed {@code seed}'s run: {@link #replaceAfterMillis()}, or when
-   * drawn (and the run changes membership) 16 heartbeats or 40 for a quarter of the seeds each
-   * (the top bits of the seed times a constant of its own), 0 for the rest. With it, the
-   * primary's policy makes the membership changes (spares n3 and n4 where the shape leaves them
-   * out), not the nemesis.
+   * drawn (and the run changes membership) 16 heartbeats for one eighth of the seeds and 40 for
+   * another eighth (the top three bits of the seed times a constant of its own), 0 for the rest.
+   * With it, in a shape that leaves replicas out (1+1+1: spares n3 and n4), the primary's
+   * policy makes the membership changes, not the nemesis; 1+2+2 seeds change membership through
+   * the nemesis whatever is drawn here.
    */
   public long replaceAfterMillis(long seed) {
     if (replaceAfterMillis != REPLACE_DRAWN) {
@@ -131,8 +132,8 @@ public record SimConfig(
     if (!membershipChanges) {
       return 0;
     }
-    int draw = (int) ((seed * 0xD6E8FEB86659FD93L) >>> 62);
-    return new long[] {16, 40, 0, 0}[draw] * heartbeatIntervalMillis;
+    int draw = (int) ((seed * 0xD6E8FEB86659FD93L) >>> 61);
+    return new long[] {16, 40, 0, 0, 0, 0, 0, 0}[draw] * heartbeatIntervalMillis;
   }
 
   public SimConfig withReplaceAfterMillis(long v) {

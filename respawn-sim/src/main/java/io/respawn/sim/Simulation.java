@@ -139,7 +139,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       everMembers.add(i);
     }
     initialMembership = Membership.of(initial);
-    replaceAfterNanos = config.replaceAfterMillis(seed) * 1_000_000L;
+    // Only where the shape leaves replicas out to be spares (1+1+1): elsewhere the nemesis's
+    // membership changes run as before.
+    replaceAfterNanos = members < REPLICAS ? config.replaceAfterMillis(seed) * 1_000_000L : 0;
     if (replaceAfterNanos > 0) {
       List<Member> spares = new ArrayList<>();
       for (int i = members; i < REPLICAS; i++) {
@@ -949,9 +951,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   }
 
   /**
-   * Whether (term, index) is flushed on the leader of the highest term that runs and on each
-   * voting backup of its configuration (or the witness standing in for it): durable on the
-   * shard now.
+   * Whether (term, index) is committed again by the leader of the highest term that runs: that
+   * leader holds it, has committed an entry of its own term at or above it (so it is committed
+   * in that term, Raft's rule), and it is flushed on a write quorum of each half of that leader's
+   * configuration (a majority of the voters that includes every voting backup or the witness
+   * standing in for it). Nothing can then take it back but a bug the other checks report.
    */
   private boolean flushedOnTheNewestLeadersWriteQuorum(long term, long index) {
     SimNode top = null;
@@ -963,11 +967,31 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     if (top == null || !holdsFlushed(top, term, index)) {
       return false;
     }
-    Map<NodeId, NodeId> standIns = top.replica().standIns();
-    for (NodeId b : top.replica().membership().votingBackups()) {
-      NodeId standIn = standIns.get(b);
-      SimNode holder = nodes.get((standIn != null ? standIn : b).value());
-      if (!holder.isUp() || !holdsFlushed(holder, term, index)) {
+    Replica r = top.replica();
+    long commit = r.commitIndex();
+    if (commit < index || commit <= r.log().snapshotIndex() || r.log().term(commit) != r.term()) {
+      return false;
+    }
+    Map<NodeId, NodeId> standIns = r.standIns();
+    Membership m = r.membership();
+    for (List<Member> half : m.isJoint() ? List.of(m.incoming(), m.outgoing())
+        : List.of(m.incoming())) {
+      int voters = 0;
+      int holding = 0;
+      for (Member x : half) {
+        if (!x.voting()) {
+          continue;
+        }
+        voters++;
+        NodeId standIn = x.role() == Role.BACKUP ? standIns.get(x.id()) : null;
+        SimNode holder = nodes.get((standIn != null ? standIn : x.id()).value());
+        boolean holds = holder.isUp() && holdsFlushed(holder, term, index);
+        if (x.role() == Role.BACKUP && !holds) {
+          return false;
+        }
+        holding += holds ? 1 : 0;
+      }
+      if (2 * holding <= voters) {
         return false;
       }
     }
@@ -1153,21 +1177,27 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     Membership current = leader.replica().membership();
     int id = step.member().id().value();
     List<Member> target = without(new ArrayList<>(current.incoming()), id);
+    Member leaving = step.op() == MemberReplacement.Op.REPLACE ? step.replaced()
+        : step.op() == MemberReplacement.Op.REMOVE && current.isVoter(step.member().id())
+        ? step.member() : null;
     if (step.op() != MemberReplacement.Op.REMOVE) {
       target.add(step.member());
-    } else if (current.isVoter(step.member().id())) {
+    }
+    if (leaving != null) {
+      int gone = leaving.id().value();
+      target = without(target, gone);
       long now = events.nowNanos();
       long window = HEARD_WINDOW_HEARTBEATS * config.heartbeatIntervalMillis() * 1_000_000L;
       int l = leader.id();
-      SimNode m = nodes.get(id);
-      if (m.isUp() && !m.isPaused() && !network.isCut(id, l) && !network.isCut(l, id)
-          && troubleNanos[id] <= now - window && troubleNanos[l] <= now - window) {
-        protocolViolation("replaced-while-heard", "n" + l + " removed n" + id + " as silent ("
+      SimNode m = nodes.get(gone);
+      if (m.isUp() && !m.isPaused() && !network.isCut(gone, l) && !network.isCut(l, gone)
+          && troubleNanos[gone] <= now - window && troubleNanos[l] <= now - window) {
+        protocolViolation("replaced-while-heard", "n" + l + " removed n" + gone + " as silent ("
             + step.why() + ") although it was up and linked to the leader since "
-            + troubleNanos[id] / 1_000_000 + " ms (now " + now / 1_000_000 + " ms)");
+            + troubleNanos[gone] / 1_000_000 + " ms (now " + now / 1_000_000 + " ms)");
       }
-      if (step.member().role() == Role.BACKUP && !standInsOf(leader).containsKey(id)
-          && standInForLeaving(leader, current, id) < 0) {
+      if (leaving.role() == Role.BACKUP && !standInsOf(leader).containsKey(gone)
+          && standInForLeaving(leader, current, gone) < 0) {
         return;
       }
     }
@@ -1176,8 +1206,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       return;
     }
     replacementSteps++;
-    membersReplaced += step.op() == MemberReplacement.Op.REMOVE
-        && current.isVoter(step.member().id()) ? 1 : 0;
+    membersReplaced += leaving != null ? 1 : 0;
     for (Member x : target) {
       everMembers.add(x.id().value());
     }

@@ -77,9 +77,10 @@ public final class UpCommand implements Callable<Integer> {
   String standInAfterMillis;
 
   @Option(names = "--spares", paramLabel = "N", defaultValue = "0",
-      description = "Also run N spare witnesses (ids after the members'): the primary adds one in "
-          + "place of a member silent for --replace-after-ms, promotes it once caught up and "
-          + "removes the silent member (default: ${DEFAULT-VALUE}).")
+      description = "Also run N spare witnesses (ids after the members'): the primary adds one "
+          + "when a member is silent for --replace-after-ms and, once it is caught up, promotes "
+          + "it in that member's place; a data root keeps the spares it ran "
+          + "(default: ${DEFAULT-VALUE}).")
   int spares;
 
   @Option(names = "--replace-after-ms", paramLabel = "MS",

@@ -45,17 +45,27 @@ final class MembershipChanges {
   /** How long a change may take to commit before its requester hears an error. */
   static final long CHANGE_TIMEOUT_NANOS = 10_000_000_000L;
 
-  enum Op { ADD, PROMOTE, REMOVE, LIST }
+  /**
+   * REPLACE (the primary's spare policy only, {@link SpareReplacements}) promotes a learner and
+   * removes {@link Request#replaced} in one change.
+   */
+  enum Op { ADD, PROMOTE, REPLACE, REMOVE, LIST }
 
   /**
    * One operator request.
    *
    * @param role the new member's role (ADD only)
    * @param address the new member's "RESP PEER" addresses (ADD only)
+   * @param replaced the member a REPLACE removes; null otherwise
    * @param done completes with the reply lines (LIST), an empty list (done), or the error text
    *     starting with its Redis error code
    */
-  record Request(Op op, NodeId id, Role role, String address, CompletableFuture<Result> done) {}
+  record Request(Op op, NodeId id, Role role, String address, NodeId replaced,
+      CompletableFuture<Result> done) {
+    Request(Op op, NodeId id, Role role, String address, CompletableFuture<Result> done) {
+      this(op, id, role, address, null, done);
+    }
+  }
 
   /** What a request's client gets: an error, or lines (empty when a change is done). */
   record Result(String error, List<String> lines) {
@@ -110,37 +120,33 @@ final class MembershipChanges {
         }
       }
       case PROMOTE -> {
-        long lag = r.commitIndex() - r.matchIndex(q.id());
-        if (subject == null) {
-          refusal = "ERR member " + q.id().value() + " is not a member";
-        } else if (subject.voting()) {
-          refusal = "ERR member " + q.id().value() + " already votes";
-        } else if (lag > CAUGHT_UP_LAG_ENTRIES_MAX) {
-          refusal = "ERR member " + q.id().value() + " is still catching up: it holds "
-              + r.matchIndex(q.id()) + " of " + r.commitIndex() + " committed entries; retry "
-              + "when it is within " + CAUGHT_UP_LAG_ENTRIES_MAX;
-        } else {
+        refusal = promoteRefusal(r, subject, q.id());
+        if (refusal == null) {
           for (Member m : current.incoming()) {
             next.add(m.id().equals(q.id()) ? m.withVoting(true) : m);
           }
         }
       }
+      case REPLACE -> {
+        Member gone = current.member(q.replaced()).orElse(null);
+        refusal = promoteRefusal(r, subject, q.id());
+        if (refusal == null) {
+          refusal = removeRefusal(r, current, gone, q.replaced());
+        }
+        if (refusal == null) {
+          for (Member m : current.incoming()) {
+            if (!m.id().equals(q.replaced())) {
+              next.add(m.id().equals(q.id()) ? m.withVoting(true) : m);
+            }
+          }
+          if (gone.voting() && gone.role() == Role.BACKUP) {
+            standInFor(q.replaced(), runtime, r);
+          }
+        }
+      }
       case REMOVE -> {
-        NodeId away = backupStoodInFor(r, q.id());
-        if (subject == null) {
-          refusal = "ERR member " + q.id().value() + " is not a member";
-        } else if (q.id().equals(r.id())) {
-          refusal = "ERR this member is the primary; hand leadership over first "
-              + "(RESPAWN HANDOVER), then remove it through the new primary";
-        } else if (current.incoming().stream().filter(Member::voting)
-            .noneMatch(m -> !m.id().equals(q.id()))) {
-          refusal = "ERR removing member " + q.id().value() + " would leave no voter";
-        } else if (away != null) {
-          refusal = "ERR member " + q.id().value() + " stands in for backup " + away.value()
-              + ", which is away, and may hold writes that backup lacks; remove backup "
-              + away.value() + " first, or retry once it is back and caught up (INFO "
-              + "respawn_stand_ins)";
-        } else {
+        refusal = removeRefusal(r, current, subject, q.id());
+        if (refusal == null) {
           for (Member m : current.incoming()) {
             if (!m.id().equals(q.id())) {
               next.add(m);
@@ -165,6 +171,41 @@ final class MembershipChanges {
     pending = q;
     target = goal;
     deadlineNanos = nowNanos + CHANGE_TIMEOUT_NANOS;
+  }
+
+  /** Why learner {@code id} ({@code subject}, null if no member) may not be promoted, or null. */
+  private static String promoteRefusal(Replica r, Member subject, NodeId id) {
+    long lag = r.commitIndex() - r.matchIndex(id);
+    if (subject == null) {
+      return "ERR member " + id.value() + " is not a member";
+    } else if (subject.voting()) {
+      return "ERR member " + id.value() + " already votes";
+    } else if (lag > CAUGHT_UP_LAG_ENTRIES_MAX) {
+      return "ERR member " + id.value() + " is still catching up: it holds "
+          + r.matchIndex(id) + " of " + r.commitIndex() + " committed entries; retry "
+          + "when it is within " + CAUGHT_UP_LAG_ENTRIES_MAX;
+    }
+    return null;
+  }
+
+  /** Why member {@code id} ({@code subject}, null if no member) may not be removed, or null. */
+  private static String removeRefusal(Replica r, Membership current, Member subject, NodeId id) {
+    NodeId away = backupStoodInFor(r, id);
+    if (subject == null) {
+      return "ERR member " + id.value() + " is not a member";
+    } else if (id.equals(r.id())) {
+      return "ERR this member is the primary; hand leadership over first "
+          + "(RESPAWN HANDOVER), then remove it through the new primary";
+    } else if (current.incoming().stream().filter(Member::voting)
+        .noneMatch(m -> !m.id().equals(id))) {
+      return "ERR removing member " + id.value() + " would leave no voter";
+    } else if (away != null) {
+      return "ERR member " + id.value() + " stands in for backup " + away.value()
+          + ", which is away, and may hold writes that backup lacks; remove backup "
+          + away.value() + " first, or retry once it is back and caught up (INFO "
+          + "respawn_stand_ins)";
+    }
+    return null;
   }
 
   /** The backup {@code witness} stands in for, or null when it stands in for none. */

@@ -335,7 +335,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
         longValue(p, "speculative-silence-ms", SPECULATIVE_SILENCE_MILLIS_DEFAULT, 0),
         booleanValue(p, "takeover-rehearsal", true), phi, backup, recovery, snapshot,
         longValue(p, "stand-in-after-ms", STAND_IN_AFTER_MILLIS_DEFAULT, 0),
-        new Spares(spares, longValue(p, "replace-after-ms", REPLACE_AFTER_MILLIS_DEFAULT, 1)));
+        new Spares(spares, replaceAfterMillis(p, heartbeat, election)));
   }
 
   /** The {@code PREFIX.N = ROLE RESP_HOST:PORT PEER_HOST:PORT} lines of {@code p}, by id. */
@@ -355,6 +355,25 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
           address(key, parts[1]), address(key, parts[2])));
     }
     return out;
+  }
+
+  /** Longest {@code replace-after-ms}: a week (and far from overflowing as nanoseconds). */
+  static final long REPLACE_AFTER_MILLIS_MAX = 7L * 24 * 3600 * 1000;
+
+  /**
+   * {@code replace-after-ms}, at least ten heartbeats and two election timeouts: a shorter bound
+   * would take a lost heartbeat or an election for a lost member (the simulator's broken variant
+   * {@code replace-after-one-heartbeat} shows what that does).
+   */
+  private static long replaceAfterMillis(Properties p, long heartbeatMillis, long electionMillis) {
+    long min = Math.max(10 * heartbeatMillis, 2 * electionMillis);
+    long v = longValue(p, "replace-after-ms", REPLACE_AFTER_MILLIS_DEFAULT, 1);
+    if (v < min || v > REPLACE_AFTER_MILLIS_MAX) {
+      throw new IllegalArgumentException("replace-after-ms: " + v + " is not in [" + min + ", "
+          + REPLACE_AFTER_MILLIS_MAX + "] (at least ten heartbeat intervals and two election "
+          + "timeouts, at most a week)");
+    }
+    return v;
   }
 
   /** This member's own addresses. */

@@ -21,6 +21,7 @@ import java.util.List;
  * data/
  *   cluster-id            the shard's name, made once
  *   shape                 e.g. 1+1+1, checked on every start
+ *   spares                how many spares (--spares) ran here: a later start runs at least as many
  *   node-1/respawn.conf   member 1's config (ShardConfig format), rewritten on every start
  *   node-1/...            member 1's data
  *   node-2/...
@@ -165,6 +166,15 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
     } else {
       Files.writeString(shapeFile, shape() + "\n", StandardCharsets.UTF_8);
     }
+    Path sparesFile = root.resolve("spares");
+    if (Files.exists(sparesFile)) {
+      int ran = Integer.parseInt(Files.readString(sparesFile, StandardCharsets.UTF_8).trim());
+      if (spares < ran) {
+        throw new IllegalArgumentException(root + " ran " + ran + " spare(s), which may be members"
+            + " of the shard now: use --spares " + ran + " (or more), or another --data");
+      }
+    }
+    Files.writeString(sparesFile, spares + "\n", StandardCharsets.UTF_8);
     Path idFile = root.resolve("cluster-id");
     String clusterId;
     if (Files.exists(idFile)) {

@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
  * it as an operator's {@code RESPAWN MEMBER ADD|PROMOTE|REMOVE} ({@link MembershipChanges}), one
  * at a time; a step that fails (refused, or not committed in time) is retried no sooner than
  * {@link #ATTEMPT_INTERVAL_NANOS} later, one that commits is followed by the next at once. Every member follows the
- * membership so that a spare once used is never added again, whoever leads next.
+ * membership so that a spare it has seen in it is not added again (in memory only: a member that
+ * restarted, or caught up past the change, may try a spent spare once more; a dead one is then
+ * removed again after the bound).
  *
  * <p>Owned by the node loop thread.
  */
@@ -71,6 +73,7 @@ final class SpareReplacements {
     MembershipChanges.Op op = switch (step.op()) {
       case ADD -> MembershipChanges.Op.ADD;
       case PROMOTE -> MembershipChanges.Op.PROMOTE;
+      case REPLACE -> MembershipChanges.Op.REPLACE;
       case REMOVE -> MembershipChanges.Op.REMOVE;
     };
     log.info("replacing silent members: {} member {} ({})", op.name().toLowerCase(
@@ -86,13 +89,15 @@ final class SpareReplacements {
             java.util.Locale.ROOT), m.id().value(), result.error());
       } else if (op == MembershipChanges.Op.ADD) {
         sparesAdded++;
-      } else if (op == MembershipChanges.Op.REMOVE && !spareIds.contains(m.id())) {
+      } else if (op == MembershipChanges.Op.REPLACE
+          || (op == MembershipChanges.Op.REMOVE && !spareIds.contains(m.id()))) {
         membersReplaced++;
-        log.info("replacing silent members: member {} is out of the shard", m.id().value());
+        NodeId out = step.replaced() != null ? step.replaced().id() : m.id();
+        log.info("replacing silent members: member {} is out of the shard", out.value());
       }
     });
-    changes.start(new MembershipChanges.Request(op, m.id(), m.role(), m.address(), done),
-        runtime, nowNanos);
+    changes.start(new MembershipChanges.Request(op, m.id(), m.role(), m.address(),
+        step.replaced() == null ? null : step.replaced().id(), done), runtime, nowNanos);
   }
 
   /**

@@ -49,6 +49,10 @@ class ShardSparesConfigTest {
         .hasMessageContaining("spare.2: role 'judge' is not primary, backup or witness");
     assertThatThrownBy(() -> load("replace-after-ms = 0\n"))
         .hasMessageContaining("replace-after-ms: '0' is not an integer >= 1");
+    assertThatThrownBy(() -> load("replace-after-ms = 499\n"))
+        .hasMessageContaining("replace-after-ms: 499 is not in [600, 604800000]");
+    assertThatThrownBy(() -> load("replace-after-ms = 9223372036854775\n"))
+        .hasMessageContaining("is not in [600, 604800000]");
     assertThatThrownBy(() -> load("sparez.2 = witness h:3 h:4\n"))
         .hasMessageContaining("unknown key 'sparez.2'");
   }
@@ -76,5 +80,8 @@ class ShardSparesConfigTest {
     assertThat(Files.readString(files.get(3))).contains("join = true");
     assertThat(layout.isSpare(4)).isTrue();
     assertThat(layout.isSpare(3)).isFalse();
+    // A root that ran a spare keeps it: the spare may be a voter by now.
+    assertThatThrownBy(() -> ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1")
+        .prepare()).hasMessageContaining("ran 1 spare(s), which may be members of the shard now");
   }
 }

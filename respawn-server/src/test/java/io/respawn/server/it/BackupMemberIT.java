@@ -117,9 +117,13 @@ class BackupMemberIT {
       int backup = port + 1;
       int witness = port + 2;
       assertThat(info(backup).get("respawn_config_role")).isEqualTo("backup");
-      // A witness standing in for the backup gets full entries and applies their values (so it
-      // would pull none of them later): the backup's process may come up after the primary's
-      // election, and the primary stands the witness in until it caught up. Write once it has.
+      // A witness that leads holds every value it applies in full (so it would pull none of them
+      // later): it may win the first election when its process comes up first, and it hands
+      // leadership back once the primary is caught up. Write once the primary leads.
+      shard.awaitConfiguredPrimaryLeads(60);
+      // A witness standing in for the backup gets full entries and applies their values too:
+      // the backup's process may come up after the primary's election, and the primary stands
+      // the witness in until it caught up. Write once it has.
       awaitNoStandIn(shard);
       write(shard, 0, KEYS);
       await(shard, "the backup store holds every key", 30,

@@ -242,7 +242,7 @@ public final class ShardMember implements AutoCloseable {
       if (!config.spares().members().isEmpty()) {
         loop.replaceSilentMembers(new SpareReplacements(new MemberReplacement(targets(config),
             config.spares().asMembers(), config.spares().replaceAfterMillis() * 1_000_000L,
-            io.respawn.core.Variant.CORRECT)));
+            io.respawn.core.Variant.CORRECT), config.dataDir().resolve("spares-spent")));
       }
       loop.reportPopularity(new PopularityReports(config.self(), sampler,
           config.backup().reportIntervalMillis() * 1_000_000L, stateMachine,

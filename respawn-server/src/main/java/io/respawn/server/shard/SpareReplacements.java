@@ -19,9 +19,9 @@ import org.slf4j.LoggerFactory;
  * it as an operator's {@code RESPAWN MEMBER ADD|PROMOTE|REMOVE} ({@link MembershipChanges}), one
  * at a time; a step that fails (refused, or not committed in time) is retried no sooner than
  * {@link #ATTEMPT_INTERVAL_NANOS} later, one that commits is followed by the next at once. Every member follows the
- * membership so that a spare it has seen in it is not added again (in memory only: a member that
- * restarted, or caught up past the change, may try a spent spare once more; a dead one is then
- * removed again after the bound).
+ * membership so that a spare it has seen in it is not added again; it keeps them in its data
+ * directory ({@code spares-spent}). A member that caught up past a change (a snapshot) may not
+ * have seen it, and may try a spent spare once more: a dead one is removed again after the bound.
  *
  * <p>Owned by the node loop thread.
  */
@@ -39,22 +39,67 @@ final class SpareReplacements {
   private volatile long membersReplaced;
   private volatile int sparesLeft;
 
-  SpareReplacements(MemberReplacement policy) {
+  /** Where the spent spares are kept across restarts, or null (not kept). */
+  private final java.nio.file.Path spentFile;
+
+  /**
+   * @param spentFile the file that keeps the ids of spent spares across restarts (one per line,
+   *     rewritten whole when one is added), or null to keep them in memory only
+   */
+  SpareReplacements(MemberReplacement policy, java.nio.file.Path spentFile) {
     this.policy = policy;
+    this.spentFile = spentFile;
     for (Member s : policy.spares()) {
       spareIds.add(s.id());
     }
-    sparesLeft = spareIds.size();
-  }
-
-  /** Every member, on each new membership: spares in it are spent. */
-  void follow(Membership m) {
-    for (NodeId id : m.nodes()) {
-      if (spareIds.contains(id)) {
-        spent.add(id);
+    if (spentFile != null && java.nio.file.Files.exists(spentFile)) {
+      try {
+        for (String line : java.nio.file.Files.readAllLines(spentFile)) {
+          if (!line.isBlank()) {
+            spent.add(NodeId.of(Integer.parseInt(line.trim())));
+          }
+        }
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        log.warn("spent spares: {} unreadable ({}); spares seen from now on are kept", spentFile,
+            e.toString());
       }
     }
-    sparesLeft = spareIds.size() - spent.size();
+    sparesLeft = countLeft();
+  }
+
+  /**
+   * Every member, on each new membership: spares in it are spent, and kept so on disk (rare: a
+   * spare becomes a member once; the loop writes a few bytes then).
+   */
+  void follow(Membership m) {
+    boolean added = false;
+    for (NodeId id : m.nodes()) {
+      if (spareIds.contains(id)) {
+        added |= spent.add(id);
+      }
+    }
+    sparesLeft = countLeft();
+    if (added && spentFile != null) {
+      StringBuilder b = new StringBuilder();
+      new java.util.TreeSet<>(spent).forEach(id -> b.append(id.value()).append('\n'));
+      java.nio.file.Path tmp = spentFile.resolveSibling(spentFile.getFileName() + ".tmp");
+      try {
+        java.nio.file.Files.writeString(tmp, b);
+        java.nio.file.Files.move(tmp, spentFile, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      } catch (java.io.IOException e) {
+        log.warn("spent spares: could not write {} ({}); kept in memory", spentFile,
+            e.toString());
+      }
+    }
+  }
+
+  private int countLeft() {
+    int left = 0;
+    for (NodeId id : spareIds) {
+      left += spent.contains(id) ? 0 : 1;
+    }
+    return left;
   }
 
   /** The leader's step, if one is due and no change (ours or an operator's) is under way. */

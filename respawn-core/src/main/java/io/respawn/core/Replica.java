@@ -669,11 +669,9 @@ public final class Replica {
       return false;
     }
     Progress pr = progress.get(peer);
-    long heard = Math.max(leaderSinceNanos, resumedNanos);
-    if (pr != null) {
-      heard = Math.max(heard, Math.max(pr.heardNanos, pr.sinceNanos));
-    }
-    return nowNanos - heard >= nanos;
+    // A progress is made at the election or when the peer joins (sinceNanos), never earlier.
+    long heard = pr == null ? leaderSinceNanos : Math.max(pr.heardNanos, pr.sinceNanos);
+    return nowNanos - Math.max(heard, resumedNanos) >= nanos;
   }
 
   /**
@@ -692,7 +690,7 @@ public final class Replica {
    */
   public boolean peerTrackedFor(NodeId peer, long nanos) {
     Progress pr = status == Status.LEADER ? progress.get(peer) : null;
-    return pr != null && nowNanos - Math.max(pr.sinceNanos, leaderSinceNanos) >= nanos;
+    return pr != null && nowNanos - pr.sinceNanos >= nanos;
   }
 
   /** Leader: whether it holds its lease now (a quorum answered lately: it is not cut off). */

@@ -289,7 +289,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     publish(System.nanoTime());
   }
 
-  /** Popularity sampling and its reports (on when set); call before {@link #start}. */
   /** Replaces members that stay silent by these spares (before the loop starts). */
   void replaceSilentMembers(SpareReplacements replacements) {
     this.spares = replacements;
@@ -300,6 +299,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     return spares;
   }
 
+  /** Popularity sampling and its reports (on when set); call before {@link #start}. */
   void reportPopularity(PopularityReports reports) {
     this.popularity = reports;
   }

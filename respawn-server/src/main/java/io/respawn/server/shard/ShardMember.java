@@ -387,27 +387,18 @@ public final class ShardMember implements AutoCloseable {
   }
 
   /**
+   * The voters of each class the shard keeps: the voters of its member lines, which leave out
+   * this member's own when it joins (a spare or an added member takes the place of one that left).
+   */
+  static MemberReplacement.Targets targets(ShardConfig config) {
+    return MemberReplacement.Targets.of(config.membership());
+  }
+
+  /**
    * What a member does now, as INFO names it: the leader is the primary; a full-copy member that
    * does not lead (the configured primary after a failover) is a standby; the others keep their
    * configured role.
    */
-  /**
-   * The voters of each class the shard keeps: its member lines, without this member's own when
-   * it joins (a spare or an added member takes the place of one that left).
-   */
-  static MemberReplacement.Targets targets(ShardConfig config) {
-    int lead = 0;
-    int backups = 0;
-    for (ShardConfig.MemberAddress m : config.members().values()) {
-      if (config.join() && m.id().equals(config.self())) {
-        continue;
-      }
-      lead += m.role() == Role.BACKUP ? 0 : 1;
-      backups += m.role() == Role.BACKUP ? 1 : 0;
-    }
-    return new MemberReplacement.Targets(Math.max(1, lead), backups);
-  }
-
   private static String roleNow(Role configured, boolean leading) {
     return leading ? "primary" : configured == Role.PRIMARY ? "standby"
         : configured.name().toLowerCase(java.util.Locale.ROOT);

@@ -29,6 +29,11 @@ final class SpareReplacements {
   private static final Logger log = LoggerFactory.getLogger(SpareReplacements.class);
   /** Between two attempts (a refused or failed step is retried this much later). */
   static final long ATTEMPT_INTERVAL_NANOS = 1_000_000_000L;
+  /**
+   * Between two looks at the membership when no step is due: the loop passes thousands of times
+   * a second under load, and the bound (at least ten heartbeats) needs no finer look.
+   */
+  static final long CHECK_INTERVAL_NANOS = 50_000_000L;
 
   private final MemberReplacement policy;
   private final Set<NodeId> spent = new HashSet<>();
@@ -111,6 +116,7 @@ final class SpareReplacements {
     Replica r = runtime.replica();
     Step step = policy.next(r, spent);
     if (step == null) {
+      nextAttemptNanos = nowNanos + CHECK_INTERVAL_NANOS;
       return;
     }
     nextAttemptNanos = nowNanos + ATTEMPT_INTERVAL_NANOS;

@@ -1,5 +1,7 @@
 package io.respawn.bench.e1;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
@@ -24,7 +26,7 @@ final class ClosedLoop {
 
   /** One measured cell. */
   record Result(long operations, long errors, long redirects, String firstError, double seconds,
-      Histogram latencyNanos, long serverCpuMicros) {
+      Histogram latencyNanos, long serverCpuMicros, long clientCpuMicros) {
     double opsPerSec() {
       return operations / seconds;
     }
@@ -32,6 +34,15 @@ final class ClosedLoop {
     /** CPU the servers used per measured operation, in microseconds; -1 if unknown. */
     double serverCpuMicrosPerOp() {
       return serverCpuMicros < 0 || operations == 0 ? -1 : (double) serverCpuMicros / operations;
+    }
+
+    /**
+     * CPU the client threads used per measured operation (YCSB's workload, the binding, the
+     * client library and its system calls; not the benchmark JVM's collector or compiler), in
+     * microseconds; -1 if unknown.
+     */
+    double clientCpuMicrosPerOp() {
+      return clientCpuMicros < 0 || operations == 0 ? -1 : (double) clientCpuMicros / operations;
     }
 
     double percentileMillis(double p) {
@@ -77,6 +88,9 @@ final class ClosedLoop {
     long warmupNanos = (long) (warmupSeconds * 1e9);
     long measureNanos = (long) (seconds * 1e9);
     Histogram[] histograms = new Histogram[threads];
+    long[] clientCpuNanos = new long[threads];
+    ThreadMXBean threadCpu = ManagementFactory.getThreadMXBean();
+    boolean clientCpuKnown = threadCpu.isCurrentThreadCpuTimeSupported();
     long[] cpu = {-1, -1};
     CountDownLatch started = new CountDownLatch(1);
     long[] startNanos = new long[1];
@@ -103,7 +117,11 @@ final class ClosedLoop {
       long measureFrom = start + warmupNanos;
       long end = measureFrom + measureNanos;
       long ops = 0;
+      long cpuFrom = -1;
       for (long now = start; now < end; ) {
+        if (cpuFrom < 0 && now >= measureFrom && clientCpuKnown) {
+          cpuFrom = threadCpu.getCurrentThreadCpuTime();
+        }
         w.doTransaction(db, null);
         long after = System.nanoTime();
         if (now >= measureFrom) {
@@ -112,11 +130,13 @@ final class ClosedLoop {
         }
         now = after;
       }
+      clientCpuNanos[i] = cpuFrom < 0 ? 0 : threadCpu.getCurrentThreadCpuTime() - cpuFrom;
       return ops;
     });
     started.countDown(); // if thread 0 never ran its body
     cpuProbe.join();
     long serverCpu = cpu[0] < 0 || cpu[1] < 0 ? -1 : cpu[1] - cpu[0];
+    long clientCpu = clientCpuKnown ? java.util.Arrays.stream(clientCpuNanos).sum() / 1_000 : -1;
     Histogram all = new Histogram(LATENCY_NANOS_MAX, 3);
     for (Histogram h : histograms) {
       if (h != null) {
@@ -124,7 +144,7 @@ final class ClosedLoop {
       }
     }
     return new Result(Math.max(0, r.operations() - r.errors()), r.errors(), r.redirects(),
-        r.firstError(), seconds, all, serverCpu);
+        r.firstError(), seconds, all, serverCpu, clientCpu);
   }
 
   private static void sleepUntil(long nanos) throws InterruptedException {
@@ -199,6 +219,6 @@ final class ClosedLoop {
       }
     }
     return new Result(total, errors, redirects, firstError, seconds,
-        new Histogram(LATENCY_NANOS_MAX, 3), -1);
+        new Histogram(LATENCY_NANOS_MAX, 3), -1, -1);
   }
 }

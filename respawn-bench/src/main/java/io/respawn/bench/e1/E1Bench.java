@@ -173,7 +173,7 @@ public final class E1Bench implements Callable<Integer> {
             StandardCharsets.UTF_8))) {
       roundsCsv = rows;
       rows.println("round,system,workload,ops_per_sec,p50_ms,p99_ms,errors,redirects,"
-          + "server_cpu_us_per_op");
+          + "server_cpu_us_per_op,client_cpu_us_per_op");
       rows.flush();
       loadAll(systems, peers);
       warmUpAll(systems, mixes, peers);
@@ -377,12 +377,14 @@ public final class E1Bench implements Callable<Integer> {
     errorsTotal += r.errors();
     cells.computeIfAbsent(s.label + "," + mix.label, k -> new ArrayList<>())
         .add(new double[] {ops, p50, p99});
-    roundsCsv.printf(Locale.ROOT, "%d,%s,%s,%.0f,%.3f,%.3f,%d,%d,%.1f%n", round, s.label,
-        mix.label, ops, p50, p99, r.errors(), r.redirects(), cpuPerOp);
+    double clientCpuPerOp = r.clientCpuMicrosPerOp();
+    roundsCsv.printf(Locale.ROOT, "%d,%s,%s,%.0f,%.3f,%.3f,%d,%d,%.1f,%.1f%n", round, s.label,
+        mix.label, ops, p50, p99, r.errors(), r.redirects(), cpuPerOp, clientCpuPerOp);
     roundsCsv.flush();
     System.out.printf(Locale.ROOT,
-        "round %d %-10s %-18s %9.0f ops/s  p50 %7.3f ms  p99 %8.3f ms  server CPU %6.1f us/op%s%s%n",
-        round, mix.label, s.label, ops, p50, p99, cpuPerOp, r.redirects() > 0 ? "  " + r.redirects() + " MOVED followed"
+        "round %d %-10s %-18s %9.0f ops/s  p50 %7.3f ms  p99 %8.3f ms  server CPU %6.1f us/op"
+            + "  client CPU %6.1f us/op%s%s%n",
+        round, mix.label, s.label, ops, p50, p99, cpuPerOp, clientCpuPerOp, r.redirects() > 0 ? "  " + r.redirects() + " MOVED followed"
             : "", r.errors() > 0 ? "  " + r.errors() + " errors, first: "
             + r.firstError() : "");
   }

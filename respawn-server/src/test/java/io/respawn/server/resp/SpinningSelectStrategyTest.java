@@ -22,4 +22,22 @@ class SpinningSelectStrategyTest {
     assertThat(SpinningSelectStrategy.factory(10_000).newSelectStrategy()
         .calculateStrategy(() -> 0, false)).isEqualTo(SelectStrategy.SELECT);
   }
+
+  @Test
+  void aLoopThatNeverFindsWorkStopsSpinning() throws Exception {
+    SpinningSelectStrategy s =
+        (SpinningSelectStrategy) SpinningSelectStrategy.factory(1_000).newSelectStrategy();
+    int[] polls = {0};
+    for (int i = 0; i < 1_600; i++) {
+      assertThat(s.calculateStrategy(() -> {
+        polls[0]++;
+        return 0;
+      }, false)).isEqualTo(SelectStrategy.SELECT);
+    }
+    if (SpinningSelectStrategy.ADAPTIVE) {
+      // once shut, only the probes poll: about one idle spell in PROBE_EVERY_PASSES
+      assertThat(s.gate().spins()).isLessThan(1_600 / SpinGate.PROBE_EVERY_PASSES + 40);
+      assertThat(s.gate().spellsWithoutSpin()).isEqualTo(1_600 - s.gate().spins());
+    }
+  }
 }

@@ -3,6 +3,7 @@ package io.respawn.bench.e1;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
@@ -90,7 +91,8 @@ final class ClosedLoop {
     Histogram[] histograms = new Histogram[threads];
     long[] clientCpuNanos = new long[threads];
     ThreadMXBean threadCpu = ManagementFactory.getThreadMXBean();
-    boolean clientCpuKnown = threadCpu.isCurrentThreadCpuTimeSupported();
+    boolean clientCpuKnown =
+        threadCpu.isCurrentThreadCpuTimeSupported() && threadCpu.isThreadCpuTimeEnabled();
     long[] cpu = {-1, -1};
     CountDownLatch started = new CountDownLatch(1);
     long[] startNanos = new long[1];
@@ -136,7 +138,7 @@ final class ClosedLoop {
     started.countDown(); // if thread 0 never ran its body
     cpuProbe.join();
     long serverCpu = cpu[0] < 0 || cpu[1] < 0 ? -1 : cpu[1] - cpu[0];
-    long clientCpu = clientCpuKnown ? java.util.Arrays.stream(clientCpuNanos).sum() / 1_000 : -1;
+    long clientCpu = clientCpuKnown ? Arrays.stream(clientCpuNanos).sum() / 1_000 : -1;
     Histogram all = new Histogram(LATENCY_NANOS_MAX, 3);
     for (Histogram h : histograms) {
       if (h != null) {

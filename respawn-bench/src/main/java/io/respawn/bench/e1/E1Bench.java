@@ -384,9 +384,9 @@ public final class E1Bench implements Callable<Integer> {
     System.out.printf(Locale.ROOT,
         "round %d %-10s %-18s %9.0f ops/s  p50 %7.3f ms  p99 %8.3f ms  server CPU %6.1f us/op"
             + "  client CPU %6.1f us/op%s%s%n",
-        round, mix.label, s.label, ops, p50, p99, cpuPerOp, clientCpuPerOp, r.redirects() > 0 ? "  " + r.redirects() + " MOVED followed"
-            : "", r.errors() > 0 ? "  " + r.errors() + " errors, first: "
-            + r.firstError() : "");
+        round, mix.label, s.label, ops, p50, p99, cpuPerOp, clientCpuPerOp,
+        r.redirects() > 0 ? "  " + r.redirects() + " MOVED followed" : "",
+        r.errors() > 0 ? "  " + r.errors() + " errors, first: " + r.firstError() : "");
   }
 
   private void redisBenchmarkRound(int round, List<Store> systems, Peers peers)

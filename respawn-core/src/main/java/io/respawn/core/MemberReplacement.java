@@ -15,7 +15,12 @@ import java.util.Set;
  *
  * <p>Members come in two classes: those that may lead (the primary and witnesses) and backups.
  * The shard keeps as many voting members of each class as it was configured with ({@link
- * Targets}). Each step, taken only while the configuration is simple and committed:
+ * Targets}). A spare of role primary stands only for the primary: it is added while no voter of
+ * role primary is heard from, and it takes the place of a silent primary, so that the shard
+ * holds every value in memory on its primary again (the leading witness gives leadership back
+ * to it once it is caught up, as to the primary it replaces) and never has two voters of role
+ * primary. A spare witness takes a silent witness's place before a silent primary's. Each step,
+ * taken only while the configuration is simple and committed:
  *
  * <ol>
  *   <li>a spare that is a learner, once it answers (an acknowledgement within the last {@link
@@ -150,7 +155,14 @@ public final class MemberReplacement {
         if (answering && r.commitIndex() - match <= CAUGHT_UP_LAG_ENTRIES_MAX) {
           String caughtUp = "spare " + m.id().value() + " caught up (" + match + " of "
               + r.commitIndex() + ")";
-          Member gone = silentRemovable(r, current, m.role() == Role.BACKUP, silence);
+          Member gone = silentRemovable(r, current, m.role(), silence);
+          if (gone == null && m.role() == Role.PRIMARY && hasPrimaryVoter(current)
+              && variant != Variant.PRIMARY_SPARE_BESIDE_PRIMARY) {
+            // The primary it was to replace answers again: a second voter of role primary
+            // would make two members the shard hands leadership back to.
+            return new Step(Op.REMOVE, m, null, "spare " + m.id().value() + " (primary) is "
+                + "not needed: the primary answers again");
+          }
           return gone == null ? new Step(Op.PROMOTE, m.withVoting(true), null, caughtUp)
               : new Step(Op.REPLACE, m.withVoting(true), gone, caughtUp + " replaces member "
                   + gone.id().value() + ", silent for " + silence / 1_000_000 + " ms or more");
@@ -167,7 +179,7 @@ public final class MemberReplacement {
         }
       }
       int target = backups ? targets.backups() : targets.mayLead();
-      Member gone = silentRemovable(r, current, backups, silence);
+      Member gone = silentRemovable(r, current, backups ? Role.BACKUP : Role.WITNESS, silence);
       if (gone != null && heard >= target) {
         return new Step(Op.REMOVE, gone, null, "member " + gone.id().value() + " ("
             + gone.role().name().toLowerCase(java.util.Locale.ROOT) + ") silent for "
@@ -175,12 +187,20 @@ public final class MemberReplacement {
             + " heard from without it");
       }
       if (heard < target) {
-        for (Member s : spares) {
-          boolean fits = (s.role() == Role.BACKUP) == backups && s.role() != Role.PRIMARY;
-          if (fits && !current.contains(s.id()) && !spent.contains(s.id())) {
-            return new Step(Op.ADD, s.withVoting(false), null, (backups ? "backups"
-                : "members that may lead") + " heard from: " + heard + " of " + target
-                + "; adding spare " + s.id().value());
+        // A lost primary is replaced by a spare primary if one is left, else by a witness.
+        boolean primaryWanted = !backups && !primaryHeard(r, current, silence);
+        for (boolean primaries : primaryWanted ? new boolean[] {true, false}
+            : new boolean[] {false}) {
+          for (Member s : spares) {
+            boolean fits = backups ? s.role() == Role.BACKUP
+                : s.role() == Role.WITNESS && !primaries || s.role() == Role.PRIMARY
+                && (primaries || variant == Variant.PRIMARY_SPARE_BESIDE_PRIMARY);
+            if (fits && !current.contains(s.id()) && !spent.contains(s.id())) {
+              return new Step(Op.ADD, s.withVoting(false), null, (backups ? "backups"
+                  : "members that may lead") + " heard from: " + heard + " of " + target
+                  + "; adding spare " + s.id().value()
+                  + (s.role() == Role.PRIMARY ? " (primary)" : ""));
+            }
           }
         }
       }
@@ -189,18 +209,48 @@ public final class MemberReplacement {
   }
 
   /**
-   * The first voter of a class (backups or members that may lead) silent for {@code silence}
-   * that may leave: not this leader, and not a witness standing in for a backup.
+   * The voter silent for {@code silence} that a spare of role {@code spare} takes the place of
+   * (one that may leave: not this leader, and not a witness standing in for a backup): a
+   * backup's for a backup; a primary's for a primary; a witness's, else a primary's, for a
+   * witness. Null if none.
    */
-  private static Member silentRemovable(Replica r, Membership current, boolean backups,
-      long silence) {
-    for (Member m : current.incoming()) {
-      if (m.voting() && (m.role() == Role.BACKUP) == backups && !m.id().equals(r.id())
-          && r.peerSilentFor(m.id(), silence) && !r.standIns().containsValue(m.id())) {
-        return m;
+  private Member silentRemovable(Replica r, Membership current, Role spare, long silence) {
+    Role[] order = switch (spare) {
+      case BACKUP -> new Role[] {Role.BACKUP};
+      case PRIMARY -> variant == Variant.PRIMARY_SPARE_BESIDE_PRIMARY
+          ? new Role[] {Role.WITNESS, Role.PRIMARY} : new Role[] {Role.PRIMARY};
+      case WITNESS -> new Role[] {Role.WITNESS, Role.PRIMARY};
+    };
+    for (Role role : order) {
+      for (Member m : current.incoming()) {
+        if (m.voting() && m.role() == role && !m.id().equals(r.id())
+            && r.peerSilentFor(m.id(), silence) && !r.standIns().containsValue(m.id())) {
+          return m;
+        }
       }
     }
     return null;
+  }
+
+  /** Whether {@code current} has a voter of role primary. */
+  private static boolean hasPrimaryVoter(Membership current) {
+    for (Member m : current.incoming()) {
+      if (m.voting() && m.role() == Role.PRIMARY) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether a voter of role primary is heard from (this leader, or one not silent). */
+  private static boolean primaryHeard(Replica r, Membership current, long silence) {
+    for (Member m : current.incoming()) {
+      if (m.voting() && m.role() == Role.PRIMARY
+          && (m.id().equals(r.id()) || !r.peerSilentFor(m.id(), silence))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private boolean isSpare(NodeId id) {

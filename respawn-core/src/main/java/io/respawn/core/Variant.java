@@ -154,7 +154,15 @@ public enum Variant {
    * joint consensus), but the shard loses members it had; the simulator's replaced-while-heard
    * check counts removals of members that were up and connected to the primary throughout.
    */
-  REPLACE_AFTER_ONE_HEARTBEAT;
+  REPLACE_AFTER_ONE_HEARTBEAT,
+  /**
+   * The primary's replacement of silent members ({@link MemberReplacement}) uses a spare of role
+   * primary as it uses a spare witness: for any member that may lead, beside a primary that
+   * answers, promoted even when there is no silent member left to replace. The shard then has
+   * two voters of role primary, two members meant to hold every value in memory and to be
+   * handed leadership back; the simulator's two-primaries check catches the configuration.
+   */
+  PRIMARY_SPARE_BESIDE_PRIMARY;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -230,4 +230,117 @@ class MemberReplacementTest {
       assertThat(replace.replaced().id()).isEqualTo(n(3));
     }
   }
+
+  /** The shard of {@link #shard()} with a spare primary n6 too (after the witness n4). */
+  private static Cluster shardWithSparePrimary() {
+    Cluster c = shard();
+    add(c, 6, Role.PRIMARY, c.r(1).membership());
+    return c;
+  }
+
+  private static MemberReplacement policyWithSparePrimary(Variant variant) {
+    return new MemberReplacement(new Targets(2, 1), List.of(Member.learner(4, Role.WITNESS),
+        Member.learner(5, Role.BACKUP), Member.learner(6, Role.PRIMARY)),
+        REPLACE_AFTER_MILLIS * MS, variant);
+  }
+
+  private static int primaryVoters(Membership m) {
+    int n = 0;
+    for (Member x : m.incoming()) {
+      n += x.voting() && x.role() == Role.PRIMARY ? 1 : 0;
+    }
+    return n;
+  }
+
+  /**
+   * The primary dies for good; the witness takes over. The spare primary n6 is added rather than
+   * the spare witness listed before it, and once caught up takes n1's place: the shard has a
+   * voter of role primary again (one), the witness still leads, and a write commits on n6 with
+   * its value (a primary holds values). The leader can hand leadership to n6, which then leads.
+   */
+  @Test
+  void aPrimaryLostForGoodIsReplacedByTheSparePrimaryBeforeTheSpareWitness() {
+    Cluster c = shardWithSparePrimary();
+    MemberReplacement p = policyWithSparePrimary(Variant.CORRECT);
+    c.propose("v", "k");
+    c.run(300);
+    c.down.add(n(1));
+    c.run(3_000 + REPLACE_AFTER_MILLIS);
+    Replica w = c.leader();
+    assertThat(w.id()).isEqualTo(n(3));
+    Step add = p.next(w, spent);
+    assertThat(add.op()).isEqualTo(Op.ADD);
+    assertThat(add.member().id()).as(add.why()).isEqualTo(n(6));
+    take(c, w, add);
+    Step replace = p.next(w, spent);
+    assertThat(replace.op()).as("caught up: " + w.matchIndex(n(6))).isEqualTo(Op.REPLACE);
+    assertThat(replace.replaced().id()).isEqualTo(n(1));
+    take(c, w, replace);
+    assertThat(p.next(w, spent)).as("done: the primary's place is taken").isNull();
+    assertThat(primaryVoters(w.membership())).isEqualTo(1);
+    assertThat(w.membership().role(n(6))).isEqualTo(Role.PRIMARY);
+    long after = c.propose("after", "k2");
+    c.run(300);
+    assertThat(w.commitIndex()).isGreaterThanOrEqualTo(after);
+    assertThat(c.r(6).log().entry(after).isElided()).as("the new primary holds it").isFalse();
+    assertThat(w.transferLeadership(n(6), c.now(w.id()))).isTrue();
+    c.handle(w.id(), w.ready());
+    c.run(1_000);
+    assertThat(c.leader().id()).as("the spare primary leads once handed leadership")
+        .isEqualTo(n(6));
+    c.checkSafety();
+  }
+
+  /**
+   * A spare primary is not added for a silent witness (the spare witness is), and one still
+   * catching up when the primary answers again is removed rather than promoted beside it. With
+   * PRIMARY_SPARE_BESIDE_PRIMARY it is added for the witness and takes its place: two voters of
+   * role primary.
+   */
+  @Test
+  void aSparePrimaryNeverStandsBesideAPrimaryButTheBrokenVariantPutsItThere() {
+    for (Variant v : List.of(Variant.CORRECT, Variant.PRIMARY_SPARE_BESIDE_PRIMARY)) {
+      spent.clear();
+      Cluster c = shard();
+      add(c, 6, Role.PRIMARY, c.r(1).membership());
+      MemberReplacement p = new MemberReplacement(new Targets(2, 1),
+          List.of(Member.learner(6, Role.PRIMARY)), REPLACE_AFTER_MILLIS * MS, v);
+      c.down.add(n(3));
+      c.run(REPLACE_AFTER_MILLIS + 100);
+      Step s = p.next(c.r(1), spent);
+      if (v == Variant.CORRECT) {
+        assertThat(s).as("no spare witness left; the primary answers").isNull();
+        continue;
+      }
+      assertThat(s.op()).isEqualTo(Op.ADD);
+      take(c, c.r(1), s);
+      Step replace = p.next(c.r(1), spent);
+      assertThat(replace.op()).isEqualTo(Op.REPLACE);
+      assertThat(replace.replaced().id()).isEqualTo(n(3));
+      take(c, c.r(1), replace);
+      assertThat(primaryVoters(c.r(1).membership())).isEqualTo(2);
+    }
+  }
+
+  /** The primary that was silent answers again while the spare primary catches up: removed. */
+  @Test
+  void aSparePrimaryIsRemovedWhenThePrimaryItWasToReplaceAnswersAgain() {
+    Cluster c = shardWithSparePrimary();
+    MemberReplacement p = policyWithSparePrimary(Variant.CORRECT);
+    c.dropIf = m -> m.from().equals(n(1)) || m.to().equals(n(1));
+    c.run(3_000 + REPLACE_AFTER_MILLIS);
+    Replica w = c.leader();
+    assertThat(w.id()).isEqualTo(n(3));
+    Step add = p.next(w, spent);
+    assertThat(add.member().id()).isEqualTo(n(6));
+    take(c, w, add);
+    c.dropIf = m -> false;
+    c.run(1_000);
+    Step s = p.next(w, spent);
+    assertThat(s.op()).as(s.why()).isEqualTo(Op.REMOVE);
+    assertThat(s.member().id()).isEqualTo(n(6));
+    take(c, w, s);
+    assertThat(primaryVoters(w.membership())).isEqualTo(1);
+    assertThat(w.membership().isVoter(n(1))).isTrue();
+  }
 }

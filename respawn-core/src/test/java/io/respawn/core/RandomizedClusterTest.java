@@ -84,7 +84,8 @@ class RandomizedClusterTest {
    * (appends-in-flight). STAND_IN_STAYS_WITH_SILENT_WITNESS only leaves writes waiting (safe),
    * with its teeth in the simulator's StandInScenarioTest. REPLACE_AFTER_ONE_HEARTBEAT is the
    * primary's spare policy, which this cluster does not run (MemberReplacementTest, and the
-   * simulator's replaced-while-heard check).
+   * simulator's replaced-while-heard check), as is PRIMARY_SPARE_BESIDE_PRIMARY (the simulator's
+   * two-primaries check).
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
@@ -95,7 +96,7 @@ class RandomizedClusterTest {
           "COUNT_DURABLE_NOTICES_IN_FLIGHT", "IGNORE_PROPOSAL_BOUNDS", "SENDER_HOLDS_NO_IMAGE",
           "STAND_IN_ENDS_BEHIND", "HAND_BACK_UNCAPPED", "UNBOUNDED_PIPELINE",
           "PROBE_SILENT_FOLLOWERS", "STAND_IN_STAYS_WITH_SILENT_WITNESS",
-          "REPLACE_AFTER_ONE_HEARTBEAT"},
+          "REPLACE_AFTER_ONE_HEARTBEAT", "PRIMARY_SPARE_BESIDE_PRIMARY"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

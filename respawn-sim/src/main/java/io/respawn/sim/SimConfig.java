@@ -57,6 +57,9 @@ import io.respawn.sim.workload.WorkloadConfig;
  *     MemberReplacement}): a member silent this long is replaced ({@link #REPLACE_DRAWN}: drawn
  *     per seed by {@link #replaceAfterMillis(long)}; 0: no spares, membership changes as the
  *     nemesis draws them)
+ * @param leadingSpareRole the role of the spare that may lead (n4 in 1+1+1): witness, or
+ *     primary (a spare that takes a lost primary's place and is given leadership back); null:
+ *     drawn per seed by {@link #leadingSpareRole(long)}
  */
 public record SimConfig(
     long eventsMax,
@@ -87,7 +90,8 @@ public record SimConfig(
     FsyncMode fsyncMode,
     SimProposalLimits proposalLimits,
     long standInAfterMillis,
-    long replaceAfterMillis) {
+    long replaceAfterMillis,
+    io.respawn.core.Role leadingSpareRole) {
 
   /** {@link #standInAfterMillis()}: drawn per seed. */
   public static final long STAND_IN_DRAWN = -1;
@@ -114,7 +118,27 @@ public record SimConfig(
         FsyncMode.ASYNC,
         SimProposalLimits.MIXED,
         STAND_IN_DRAWN,
-        REPLACE_DRAWN);
+        REPLACE_DRAWN,
+        null);
+  }
+
+  /**
+   * The role of seed {@code seed}'s spare that may lead: {@link #leadingSpareRole()}, or when
+   * drawn primary for half of the seeds (the top bit of the seed times a constant of its own, so
+   * the draw follows neither the seed's parity nor the other per-seed draws) and witness for the
+   * rest. Drawn apart from the run's random stream, so a seed that draws a witness runs as
+   * before.
+   */
+  public io.respawn.core.Role leadingSpareRole(long seed) {
+    if (leadingSpareRole != null) {
+      return leadingSpareRole;
+    }
+    return (seed * 0x9E6C63D0676A9A99L) < 0 ? io.respawn.core.Role.PRIMARY
+        : io.respawn.core.Role.WITNESS;
+  }
+
+  public SimConfig withLeadingSpareRole(io.respawn.core.Role v) {
+    return edit(b -> b.leadingSpareRole = v);
   }
 
   /**
@@ -332,6 +356,7 @@ public record SimConfig(
     SimProposalLimits proposalLimits;
     long standInAfterMillis;
     long replaceAfterMillis;
+    io.respawn.core.Role leadingSpareRole;
 
     Fields(SimConfig c) {
       eventsMax = c.eventsMax;
@@ -363,6 +388,7 @@ public record SimConfig(
       proposalLimits = c.proposalLimits;
       standInAfterMillis = c.standInAfterMillis;
       replaceAfterMillis = c.replaceAfterMillis;
+      leadingSpareRole = c.leadingSpareRole;
     }
 
     SimConfig config() {
@@ -372,7 +398,7 @@ public record SimConfig(
           leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
           linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
           flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-          proposalLimits, standInAfterMillis, replaceAfterMillis);
+          proposalLimits, standInAfterMillis, replaceAfterMillis, leadingSpareRole);
     }
   }
 }

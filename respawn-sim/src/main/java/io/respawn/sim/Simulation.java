@@ -145,7 +145,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     if (replaceAfterNanos > 0) {
       List<Member> spares = new ArrayList<>();
       for (int i = members; i < REPLICAS; i++) {
-        spares.add(Member.learner(i, ROLES[i]));
+        spares.add(Member.learner(i, ROLES[i] == Role.WITNESS ? config.leadingSpareRole(seed)
+            : ROLES[i]));
       }
       replacement = new MemberReplacement(MemberReplacement.Targets.of(initialMembership),
           spares, replaceAfterNanos, config.variant());
@@ -1168,6 +1169,15 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       }
     }
     Membership next = Membership.of(target);
+    int primaries = 0;
+    for (Member x : next.incoming()) {
+      primaries += x.voting() && x.role() == Role.PRIMARY ? 1 : 0;
+    }
+    if (primaries > 1) {
+      protocolViolation("two-primaries", "n" + leader.id() + "'s spare policy (" + step.op()
+          + " n" + id + ": " + step.why() + ") proposes " + next + ", with " + primaries
+          + " voters of role primary");
+    }
     if (!leader.proposeMembership(next)) {
       return;
     }

@@ -98,6 +98,19 @@ class TeethTest {
         .withVariant(Variant.REPLACE_AFTER_ONE_HEARTBEAT), "replaced-while-heard", SEEDS_MAX);
   }
 
+  /**
+   * A spare policy that uses a spare primary as a spare witness puts it beside a primary that
+   * answers (in a silent witness's place, or promoted with nothing left to replace):
+   * two-primaries catches the configuration it proposes, with spares in a 1+1+1 shard whose
+   * spare that may lead is a primary.
+   */
+  @Test
+  void aSparePrimaryPutBesideThePrimaryIsCaught() {
+    assertCaughtBy(SimConfig.standard().withShape(Shape.P1_B1_W1).withReplaceAfterMillis(400)
+        .withLeadingSpareRole(io.respawn.core.Role.PRIMARY)
+        .withVariant(Variant.PRIMARY_SPARE_BESIDE_PRIMARY), "two-primaries", SEEDS_MAX);
+  }
+
   @Test
   void aStandInEndedBeforeTheBackupCaughtUpIsCaught() {
     assertCaughtByStandInEndedCovered(Variant.STAND_IN_ENDS_BEHIND, SEEDS_MAX);

@@ -51,7 +51,7 @@ public final class MemberReplacement {
   /** A learner this close to the commit index is caught up and may be promoted. */
   public static final long CAUGHT_UP_LAG_ENTRIES_MAX = 256;
   /** A learner is promoted only if it acknowledged entries and answered within this many beats. */
-  static final long ANSWERING_HEARTBEATS = 4;
+  public static final long ANSWERING_HEARTBEATS = 4;
 
   /** How many voters of each class the shard keeps. */
   public record Targets(int mayLead, int backups) {

@@ -33,7 +33,8 @@ public final class MemberCommand implements Callable<Integer> {
   @Option(names = "--id", description = "The member's id (add, promote, remove).")
   Integer id;
 
-  @Option(names = "--role", description = "backup or witness (add).")
+  @Option(names = "--role",
+      description = "backup, witness, or primary in place of a lost primary removed first (add).")
   String role;
 
   @Option(names = "--resp", description = "The new member's RESP address HOST:PORT (add).")

@@ -83,6 +83,13 @@ public final class UpCommand implements Callable<Integer> {
           + "(default: ${DEFAULT-VALUE}).")
   int spares;
 
+  @Option(names = "--primary-spares", paramLabel = "N", defaultValue = "0",
+      description = "Also run N spare primaries (ids after the spare witnesses'): one takes the "
+          + "place of a primary silent for --replace-after-ms, and the witness that took over "
+          + "hands leadership to it once it is caught up, so the shard has a primary holding "
+          + "every value again (default: ${DEFAULT-VALUE}).")
+  int primarySpares;
+
   @Option(names = "--replace-after-ms", paramLabel = "MS",
       description = "How long a member must stay silent before a spare replaces it; counted by "
           + "the primary from its election on (default: 60000).")
@@ -172,7 +179,7 @@ public final class UpCommand implements Callable<Integer> {
     List<Path> configs;
     try {
       layout = ShardLayout.of(Path.of(data).toAbsolutePath().normalize(), bind, port, shape)
-          .withSpares(spares);
+          .withSpares(spares).withPrimarySpares(primarySpares);
       configs = layout.prepare(settings());
       io.respawn.server.shard.ShardConfig.load(configs.get(0)); // refuses bad flags before any start
     } catch (IllegalArgumentException e) {

@@ -62,8 +62,10 @@ final class ClusterCommands {
       return v;
     }
     if (lastPrimary < 0) { // none known since this process started: the configured primary
+      // (another member's line before this one's own: a spare primary that waits to be added
+      // lists itself beside the primary it may replace)
       for (int i = 0; i < v.members().size(); i++) {
-        if (v.members().get(i).role() == Role.PRIMARY) {
+        if (v.members().get(i).role() == Role.PRIMARY && (lastPrimary < 0 || i != v.self())) {
           lastPrimary = i;
         }
       }

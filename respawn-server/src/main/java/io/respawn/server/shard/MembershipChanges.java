@@ -113,14 +113,21 @@ final class MembershipChanges {
           refusal = "ERR member " + q.id().value() + " is already a member ("
               + describe(subject) + ")";
         } else if (q.role() == Role.PRIMARY) {
-          refusal = "ERR a shard has one primary; add a backup or a witness";
-        } else {
+          refusal = addPrimaryRefusal(r, current);
+        }
+        if (subject == null && refusal == null) {
           next.addAll(current.incoming());
           next.add(new Member(q.id(), q.role(), false, q.address()));
         }
       }
       case PROMOTE -> {
         refusal = promoteRefusal(r, subject, q.id());
+        Member other = primaryVoter(current);
+        if (refusal == null && subject.role() == Role.PRIMARY && other != null) {
+          refusal = "ERR member " + other.id().value() + " is the shard's primary; a second "
+              + "would not be promoted beside it: remove member " + other.id().value()
+              + " first (respawn member remove --id " + other.id().value() + ")";
+        }
         if (refusal == null) {
           for (Member m : current.incoming()) {
             next.add(m.id().equals(q.id()) ? m.withVoting(true) : m);
@@ -171,6 +178,40 @@ final class MembershipChanges {
     pending = q;
     target = goal;
     deadlineNanos = nowNanos + CHANGE_TIMEOUT_NANOS;
+  }
+
+  /**
+   * Why a member of role primary may not be added now, or null: a shard has one primary, so a
+   * new one is added only in place of one that is lost, while no voter of role primary answers
+   * (this leader, or one heard within {@link MemberReplacement#ANSWERING_HEARTBEATS} heartbeat
+   * intervals) and no other is being added. It is promoted once the lost one has left ({@code
+   * respawn member remove}), or in its place by the primary's spare policy.
+   */
+  private static String addPrimaryRefusal(Replica r, Membership current) {
+    for (Member m : current.incoming()) {
+      if (m.role() != Role.PRIMARY) {
+        continue;
+      }
+      if (!m.voting()) {
+        return "ERR member " + m.id().value() + " is already being added as the primary";
+      }
+      if (m.id().equals(r.id()) || r.peerHeardWithin(m.id(),
+          MemberReplacement.ANSWERING_HEARTBEATS * r.heartbeatIntervalNanos())) {
+        return "ERR a shard has one primary, and member " + m.id().value() + " answers; "
+            + "add a backup or a witness (a new primary only in place of a lost one)";
+      }
+    }
+    return null;
+  }
+
+  /** The voter of role primary in {@code current}, or null. */
+  private static Member primaryVoter(Membership current) {
+    for (Member m : current.incoming()) {
+      if (m.voting() && m.role() == Role.PRIMARY) {
+        return m;
+      }
+    }
+    return null;
   }
 
   /** Why learner {@code id} ({@code subject}, null if no member) may not be promoted, or null. */

@@ -230,8 +230,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** Writes proposed through this loop whose acknowledgement (at their level) is not settled. */
   private int writesUnsettled;
 
-  /** The member configured as primary when that is not this one, else null. */
-  private final NodeId designatedPrimary;
   private long primaryCaughtUpSinceNanos = Long.MIN_VALUE;
   private CompletableFuture<Boolean> pendingHandOver;
 
@@ -249,22 +247,20 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       CompletableFuture<Void> durable) {}
 
   /**
-   * @param designatedPrimary the member configured as primary, to which a leading witness gives
-   *     leadership back once it is caught up; null when this member is that primary or the
-   *     preference is off
+   * A leading member that is not of role primary gives leadership back to the voter of role
+   * primary once it is caught up ({@link #designatedPrimary}).
    */
-  public NodeLoop(NodeId self, NodeId designatedPrimary,
+  public NodeLoop(NodeId self,
       Function<io.respawn.node.Transport, NodeRuntime<Void, EngineStateMachine.Read>> runtime,
       PeerTransport transport, EngineStateMachine stateMachine) {
-    this(self, designatedPrimary, runtime, transport, stateMachine, ShardConfig.RECOVERY_DEFAULT);
+    this(self, runtime, transport, stateMachine, ShardConfig.RECOVERY_DEFAULT);
   }
 
   /** As above, with how this member gets missing values once it leads ({@code recoveryMode}). */
-  public NodeLoop(NodeId self, NodeId designatedPrimary,
+  public NodeLoop(NodeId self,
       Function<io.respawn.node.Transport, NodeRuntime<Void, EngineStateMachine.Read>> runtime,
       PeerTransport transport, EngineStateMachine stateMachine, RecoveryMode recoveryMode) {
     this.self = self;
-    this.designatedPrimary = designatedPrimary;
     this.transport = transport;
     this.outbound = OUTBOUND_BATCH ? new OutboundBatch(transport) : null;
     this.runtime = runtime.apply(outbound != null ? outbound : transport);
@@ -771,6 +767,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
           writesUnsettled, DRAIN_NANOS_MAX / 1_000_000);
     }
     NodeId target = drainTarget;
+    NodeId designatedPrimary = designatedPrimary(r);
     long best = target == null ? -1 : r.matchIndex(target);
     for (NodeId id : r.membership().allVoters()) {
       if (drainTarget != null || id.equals(self) || !r.membership().role(id).mayCampaign()) {
@@ -810,6 +807,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   private void maybeGiveBack(long now) {
     Replica r = runtime.replica();
+    NodeId designatedPrimary = designatedPrimary(r);
     boolean readyAndRecovered = readyInTerm && !recovery.active();
     boolean stillNotReady = !readyInTerm && now - leaderSinceNanos >= GIVE_BACK_AFTER_NANOS;
     if (designatedPrimary == null || r.status() != Status.LEADER
@@ -836,6 +834,21 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
               + (now - leaderSinceNanos) / 1_000_000 + " ms after the election)");
       startDrain(designatedPrimary, now);
     }
+  }
+
+  /**
+   * The voter of role primary in the configuration, when that is not this member, else null:
+   * the member meant to hold every value in memory and lead. Read from the configuration, not
+   * from this member's config file, so a spare primary that took a lost primary's place is given
+   * leadership back as that primary was (docs/operations.md, "Spares").
+   */
+  private NodeId designatedPrimary(Replica r) {
+    for (Membership.Member m : r.membership().incoming()) {
+      if (m.voting() && m.role() == Role.PRIMARY && !m.id().equals(self)) {
+        return m.id();
+      }
+    }
+    return null;
   }
 
   /** Starts value recovery when this member becomes leader holding keys without values. */

@@ -58,6 +58,7 @@ import java.util.TreeMap;
  * snapshot-bytes-per-sec = 33554432
  * log-cache-bytes = 1048576           # newest log entries kept in memory, see SnapshotSettings
  * spare.4 = witness 10.0.0.4:7379 10.0.0.4:17379   # optional: a spare process, see Spares
+ * spare.5 = primary 10.0.0.5:7379 10.0.0.5:17379   # a spare only for a lost primary
  * replace-after-ms = 60000            # a member silent this long is replaced by a spare
  * </pre>
  *
@@ -247,17 +248,15 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
     Path data = base.resolve(required(p, "data")).normalize();
     String bind = p.getProperty("bind", "127.0.0.1").trim();
     Map<NodeId, MemberAddress> members = lines(p, "member.");
+    boolean joining = booleanValue(p, "join", false);
     int primaries = 0;
     for (MemberAddress m : members.values()) {
-      primaries += m.role() == Role.PRIMARY ? 1 : 0;
+      // A spare primary that joins lists itself beside the primary it may replace.
+      primaries += m.role() == Role.PRIMARY && !(joining && m.id().equals(self)) ? 1 : 0;
     }
     Map<NodeId, MemberAddress> spares = lines(p, "spare.");
     for (MemberAddress m : spares.values()) {
       String key = "spare." + m.id().value();
-      if (m.role() == Role.PRIMARY) {
-        throw new IllegalArgumentException(key + ": a spare replaces a backup or a witness (or "
-            + "a lost primary, as a witness); its role is backup or witness");
-      }
       if (members.containsKey(m.id())) {
         throw new IllegalArgumentException(key + ": id " + m.id().value() + " is also member."
             + m.id().value() + "; a spare needs an id of its own");
@@ -282,7 +281,7 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
     long election = longValue(p, "election-timeout-ms", ELECTION_TIMEOUT_MILLIS_DEFAULT, 10);
     long heartbeat = longValue(p, "heartbeat-interval-ms", HEARTBEAT_INTERVAL_MILLIS_DEFAULT, 1);
     long lease = longValue(p, "lease-ms", LEASE_MILLIS_DEFAULT, 1);
-    boolean join = booleanValue(p, "join", false);
+    boolean join = joining;
     TakeoverMode takeover = TAKEOVER_DEFAULT;
     if (p.getProperty("takeover") != null) {
       try {

@@ -22,14 +22,18 @@ import java.util.List;
  *   cluster-id            the shard's name, made once
  *   shape                 e.g. 1+1+1, checked on every start
  *   spares                how many spares (--spares) ran here: a later start runs at least as many
+ *   primary-spares        how many spare primaries (--primary-spares) ran here: likewise
  *   node-1/respawn.conf   member 1's config (ShardConfig format), rewritten on every start
  *   node-1/...            member 1's data
  *   node-2/...
  *   node-4/respawn.conf   a spare's (--spares): join = true, its own member line
  * </pre>
+ *
+ * <p>Spare witnesses ({@code spares}) take the ids after the members', spare primaries ({@code
+ * primarySpares}) the ids after those.
  */
 public record ShardLayout(Path root, String bindHost, int firstPort, int backups, int witnesses,
-    int spares) {
+    int spares, int primarySpares) {
   public static final int PEER_PORT_OFFSET = 10_000;
   /** Spare witnesses {@code respawn up --spares} runs at most. */
   public static final int SPARES_MAX = 4;
@@ -42,6 +46,10 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
     if (spares < 0 || spares > SPARES_MAX) {
       throw new IllegalArgumentException("--spares " + spares + ": between 0 and " + SPARES_MAX);
     }
+    if (primarySpares < 0 || primarySpares > SPARES_MAX) {
+      throw new IllegalArgumentException("--primary-spares " + primarySpares + ": between 0 and "
+          + SPARES_MAX);
+    }
     if (firstPort < 1 || firstPort + processes() - 1 + PEER_PORT_OFFSET > 65535) {
       throw new IllegalArgumentException("--port " + firstPort + " leaves no room for "
           + processes() + " RESP ports and their peer ports (+" + PEER_PORT_OFFSET + ")");
@@ -49,7 +57,7 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
   }
 
   public ShardLayout(Path root, String bindHost, int firstPort, int backups, int witnesses) {
-    this(root, bindHost, firstPort, backups, witnesses, 0);
+    this(root, bindHost, firstPort, backups, witnesses, 0, 0);
   }
 
   /**
@@ -58,12 +66,22 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
    * {@code spare.N}, so the primary adds one in place of a member that stays silent.
    */
   public ShardLayout withSpares(int n) {
-    return new ShardLayout(root, bindHost, firstPort, backups, witnesses, n);
+    return new ShardLayout(root, bindHost, firstPort, backups, witnesses, n, primarySpares);
+  }
+
+  /**
+   * The same shard with {@code n} spare primaries too (ids after the spare witnesses'): the
+   * primary's spare policy adds one only in place of a lost primary, and the witness that took
+   * over gives leadership to it once it is caught up, so the shard has a primary that holds
+   * every value in memory (and in its images) again.
+   */
+  public ShardLayout withPrimarySpares(int n) {
+    return new ShardLayout(root, bindHost, firstPort, backups, witnesses, spares, n);
   }
 
   /** Members and spares: the processes {@code respawn up} runs, ids 1..processes(). */
   public int processes() {
-    return members() + spares;
+    return members() + spares + primarySpares;
   }
 
   /** Whether process {@code id} is a spare. */
@@ -102,11 +120,12 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
   }
 
   /**
-   * Member ids are 1..members(): 1 the primary, then the backups, then the witnesses; spares
-   * (witnesses) follow.
+   * Member ids are 1..members(): 1 the primary, then the backups, then the witnesses; spare
+   * witnesses follow, then spare primaries.
    */
   public Role roleOf(int id) {
-    return id == 1 ? Role.PRIMARY : id <= 1 + backups ? Role.BACKUP : Role.WITNESS;
+    return id == 1 || id > members() + spares ? Role.PRIMARY
+        : id <= 1 + backups ? Role.BACKUP : Role.WITNESS;
   }
 
   /** A process's line: ROLE RESP_HOST:PORT PEER_HOST:PORT. */
@@ -175,6 +194,17 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
       }
     }
     Files.writeString(sparesFile, spares + "\n", StandardCharsets.UTF_8);
+    Path primarySparesFile = root.resolve("primary-spares");
+    if (Files.exists(primarySparesFile)) {
+      int ran = Integer.parseInt(Files.readString(primarySparesFile, StandardCharsets.UTF_8)
+          .trim());
+      if (primarySpares < ran) {
+        throw new IllegalArgumentException(root + " ran " + ran + " spare primar"
+            + (ran == 1 ? "y" : "ies") + ", which may be members of the shard now: use "
+            + "--primary-spares " + ran + " (or more), or another --data");
+      }
+    }
+    Files.writeString(primarySparesFile, primarySpares + "\n", StandardCharsets.UTF_8);
     Path idFile = root.resolve("cluster-id");
     String clusterId;
     if (Files.exists(idFile)) {

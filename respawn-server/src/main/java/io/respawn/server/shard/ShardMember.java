@@ -213,13 +213,7 @@ public final class ShardMember implements AutoCloseable {
           .logCacheBytesMax(config.snapshot().logCacheBytes())
           .randomSeed(System.nanoTime() ^ config.self().value())
           .build();
-      NodeId designatedPrimary = null;
-      for (MemberAddress m : config.members().values()) {
-        if (m.role() == Role.PRIMARY && !m.id().equals(config.self())) {
-          designatedPrimary = m.id();
-        }
-      }
-      NodeLoop loop = new NodeLoop(config.self(), designatedPrimary, t -> NodeRuntime.start(core,
+      NodeLoop loop = new NodeLoop(config.self(), t -> NodeRuntime.start(core,
           RuntimeConfig.defaults(), replicaLog, stateMachine, t, System::nanoTime,
           new SnapshotEvents(images.stats()), config.snapshot().toPolicy()), transport,
           stateMachine, config.recovery());

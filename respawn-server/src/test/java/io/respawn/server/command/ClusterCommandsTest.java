@@ -60,6 +60,21 @@ class ClusterCommandsTest {
     assertThat(h.call("cluster", "slots")).contains("(integer) 7379");
   }
 
+  /**
+   * A spare primary that waits to be added knows no leader and lists itself beside the configured
+   * primary: its topology names the configured primary, so a cluster client that asks it first
+   * sends its writes there, not to the spare (which would hold them until CLUSTERDOWN).
+   */
+  @Test
+  void aSparePrimaryWithNoLeaderKnownDescribesTheConfiguredPrimaryNotItself() {
+    List<MemberView> withSpare = new java.util.ArrayList<>(MEMBERS);
+    withSpare.add(new MemberView(ShardView.nodeName("s", 4), "127.0.0.1", 7382, 17382,
+        Role.PRIMARY, true));
+    view.set(new ShardView(3, -1, 1, withSpare));
+    assertThat(h.call("cluster", "slots"))
+        .startsWith("[[(integer) 0, (integer) 16383, [\"127.0.0.1\", (integer) 7379");
+  }
+
   @Test
   void aRedirectInsideMultiAbortsTheTransaction() {
     assertThat(h.call("multi")).isEqualTo("OK");

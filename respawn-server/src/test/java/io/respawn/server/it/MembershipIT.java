@@ -91,25 +91,7 @@ class MembershipIT {
       // A new backup, member 4, joins: its config lists the shard as it is now and itself.
       int newResp = port + 3;
       int newPeer = newResp + 10_000;
-      Path newDir = Files.createDirectories(data.resolve("node-4"));
-      String base = Files.readString(data.resolve("node-1").resolve("respawn.conf"));
-      StringBuilder conf = new StringBuilder();
-      for (String line : base.split("\n")) {
-        if (line.startsWith("node-id") || line.startsWith("member.2") || line.startsWith("data")) {
-          continue;
-        }
-        conf.append(line).append('\n');
-      }
-      conf.append("node-id = 4\ndata = .\njoin = true\n");
-      conf.append("member.4 = backup 127.0.0.1:").append(newResp).append(" 127.0.0.1:")
-          .append(newPeer).append('\n');
-      Path confFile = newDir.resolve("respawn.conf");
-      Files.writeString(confFile, conf.toString());
-      Process joiner = new ProcessBuilder(java(), "-ea", "-Xmx512m", "-XX:+UseSerialGC",
-          "-XX:TieredStopAtLevel=1", "-cp", classpath(), "io.respawn.server.cli.RespawnCommand",
-          "node", "--config", confFile.toString())
-          .redirectErrorStream(true).redirectOutput(newDir.resolve("respawn.log").toFile())
-          .start();
+      Process joiner = startJoiningBackup(data, 4, newResp, 1, Set.of(2));
       try {
         assertThat(member(primary, "add", "--id", "4", "--role", "backup", "--resp",
             "127.0.0.1:" + newResp, "--peer", "127.0.0.1:" + newPeer)).startsWith("exit 0");
@@ -244,6 +226,157 @@ class MembershipIT {
           + replaceAfterMillis + "); then member 3 killed and member 4 took over; " + n
           + " writes acknowledged, 0 errors\n" + list);
     }
+  }
+
+  /**
+   * After a primary lost for good, with a spare primary: {@code respawn up --primary-spares 1}
+   * runs spare primary 4 beside the 1+1+1 shard. The primary is killed for good while a client
+   * writes; the witness takes over, adds spare 4 as a primary once member 1 has been silent for
+   * {@code --replace-after-ms}, promotes it in member 1's place when caught up (it is sent the
+   * backup's image and full entries), and hands leadership to it. The shard is a 1+1+1 again
+   * with every value in its primary's memory and images, so it can do what a shard led by the
+   * witness could not: the backup is killed for good too, the operator removes it and adds a new
+   * backup (member 5), which catches up from the new primary's own snapshot (values included)
+   * and is promoted. The client sees no error throughout; the new backup holds every write (WAIT
+   * counts it), and once the new primary is killed as well, the witness serves every newest
+   * value from member 5.
+   */
+  @Test
+  void aSparePrimaryTakesALostPrimarysPlaceAndSeedsTheNextBackup() throws Exception {
+    int port = ShardProcess.freePortRange(5);
+    Path data = tmp.resolve("data");
+    long replaceAfterMillis = 3_000;
+    // Snapshots every 1,000 entries: the log the new backup needs is compacted by then, so it
+    // catches up from a snapshot, which only a member that keeps values can send in full.
+    try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1", "--primary-spares", "1",
+        "--replace-after-ms", Long.toString(replaceAfterMillis), "--restart-delay-ms", "600000",
+        "--snapshot-entries", "1000", "--member-config", "snapshot-tail-entries=2",
+        "--member-config", SnapshotIT.NO_GROWTH_GATE)) {
+      long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!servesWrites(shard.port(1))) {
+        assertThat(System.nanoTime() < settle).as("member 1 leads and serves").isTrue();
+        Thread.sleep(200);
+      }
+      String before = member(port, "list");
+      assertThat(before).as(before).contains("4 primary spare unused 127.0.0.1:" + (port + 3));
+      int spareResp = port + 3;
+      int newResp = port + 4;
+      AtomicLong acknowledged = new AtomicLong();
+      AtomicReference<Throwable> clientError = new AtomicReference<>();
+      AtomicLong stop = new AtomicLong();
+      Set<HostAndPort> seeds = Set.of(new HostAndPort("127.0.0.1", shard.port(2)),
+          new HostAndPort("127.0.0.1", shard.port(3)), new HostAndPort("127.0.0.1", spareResp),
+          new HostAndPort("127.0.0.1", newResp));
+      DefaultJedisClientConfig clientConfig = DefaultJedisClientConfig.builder()
+          .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
+      Thread writer = startWriter(new JedisCluster(seeds, clientConfig, 10,
+          Duration.ofSeconds(60)), stop, acknowledged, clientError, "spare-primary-it-writer");
+      awaitAcknowledged(acknowledged, 20, clientError);
+
+      long killedAt = System.nanoTime();
+      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(shard.port(1))))
+          .start().waitFor();
+      String list = "";
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+      while (System.nanoTime() < deadline) {
+        list = member(shard.port(3), "list");
+        if (list.contains("4 primary voter primary") && !list.contains("1 primary")) {
+          break;
+        }
+        Thread.sleep(250);
+      }
+      long replacedMillis = (System.nanoTime() - killedAt) / 1_000_000;
+      assertThat(list).as(list + "\n" + shard.memberLogs()).contains("4 primary voter primary")
+          .doesNotContain("1 primary").contains("3 witness voter").doesNotContain("spare unused");
+      assertThat(replacedMillis).as("not before the bound").isGreaterThan(replaceAfterMillis);
+      try (Jedis j = new Jedis("127.0.0.1", spareResp, 5_000)) {
+        assertThat(j.info("replication")).contains("respawn_role:primary")
+            .contains("respawn_config_role:primary");
+      }
+      long afterReplace = acknowledged.get();
+      awaitAcknowledged(acknowledged, afterReplace + 20, clientError);
+
+      // The backup dies for good too; the new primary lets the witness stand in meanwhile.
+      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(shard.port(2))))
+          .start().waitFor();
+      assertThat(member(spareResp, "remove", "--id", "2")).startsWith("exit 0");
+      long afterRemove = acknowledged.get();
+      awaitAcknowledged(acknowledged, afterRemove + 20, clientError);
+      Process joiner = startJoiningBackup(data, 5, newResp, 4, Set.of(1, 2));
+      try {
+        assertThat(member(spareResp, "add", "--id", "5", "--role", "backup", "--resp",
+            "127.0.0.1:" + newResp, "--peer", "127.0.0.1:" + (newResp + 10_000)))
+            .startsWith("exit 0");
+        String promoted = member(spareResp, "promote", "--id", "5");
+        assertThat(promoted).as(promoted + "\n" + shard.memberLogs()).startsWith("exit 0");
+        list = member(spareResp, "list");
+        assertThat(list).as(list).contains("5 backup voter").doesNotContain("2 backup");
+        String joinerLog = Files.readString(data.resolve("node-5").resolve("respawn.log"));
+        assertThat(joinerLog).as("member 5 caught up from a snapshot").contains(
+            "snapshot installed at index");
+        long afterPromote = acknowledged.get();
+        awaitAcknowledged(acknowledged, afterPromote + 20, clientError);
+        stop.set(1);
+        writer.join(30_000);
+        assertThat(clientError.get()).as("the writing client saw no error").isNull();
+        try (Jedis j = new Jedis("127.0.0.1", spareResp, 20_000)) {
+          assertThat(j.waitReplicas(1, 10_000)).as("the new backup holds every write")
+              .isEqualTo(1);
+        }
+        long n = acknowledged.get();
+        new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(spareResp)))
+            .start().waitFor();
+        try (JedisCluster j = new JedisCluster(Set.of(new HostAndPort("127.0.0.1",
+            shard.port(3)), new HostAndPort("127.0.0.1", newResp)), clientConfig, 10,
+            Duration.ofSeconds(60))) {
+          for (long i = Math.max(0, n - 300); i < n; i++) {
+            String key = "k" + (i % 5000);
+            long last = i + ((n - 1 - i) / 5000) * 5000;
+            assertThat(j.get(key)).as(key + " after three losses").isEqualTo("v" + last);
+          }
+        }
+        System.out.println("MembershipIT: primary killed; spare primary 4 took member 1's place "
+            + replacedMillis + " ms after the kill and leads; backup 2 killed, removed and "
+            + "replaced by member 5 (a snapshot, then the log); after member 4 was killed too, the "
+            + "witness served every value from member 5; " + n + " writes acknowledged, 0 errors"
+            + "\n" + list);
+      } finally {
+        joiner.destroy();
+        if (!joiner.waitFor(20, TimeUnit.SECONDS)) {
+          joiner.destroyForcibly().waitFor();
+        }
+      }
+    }
+  }
+
+  /**
+   * Starts a new backup that joins (member {@code id}, RESP on {@code resp}, peer port 10,000
+   * above): its config is member {@code templateId}'s file as {@code respawn up} wrote it,
+   * without the lines of the members {@code gone}, with its own line and {@code join = true}.
+   */
+  private Process startJoiningBackup(Path data, int id, int resp, int templateId,
+      Set<Integer> gone) throws IOException {
+    Path newDir = Files.createDirectories(data.resolve("node-" + id));
+    String base = Files.readString(data.resolve("node-" + templateId).resolve("respawn.conf"));
+    StringBuilder conf = new StringBuilder();
+    for (String line : base.split("\n")) {
+      boolean goneLine = gone.stream().anyMatch(g -> line.startsWith("member." + g + " "));
+      if (goneLine || line.startsWith("node-id") || line.startsWith("data")
+          || line.startsWith("join")) {
+        continue;
+      }
+      conf.append(line).append('\n');
+    }
+    conf.append("node-id = ").append(id).append("\ndata = .\njoin = true\n");
+    conf.append("member.").append(id).append(" = backup 127.0.0.1:").append(resp)
+        .append(" 127.0.0.1:").append(resp + 10_000).append('\n');
+    Path confFile = newDir.resolve("respawn.conf");
+    Files.writeString(confFile, conf.toString());
+    return new ProcessBuilder(java(), "-ea", "-Xmx512m", "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1", "-cp", classpath(), "io.respawn.server.cli.RespawnCommand",
+        "node", "--config", confFile.toString())
+        .redirectErrorStream(true).redirectOutput(newDir.resolve("respawn.log").toFile())
+        .start();
   }
 
   private static boolean servesWrites(int port) {

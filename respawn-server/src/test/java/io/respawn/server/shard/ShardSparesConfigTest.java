@@ -38,9 +38,14 @@ class ShardSparesConfigTest {
   }
 
   @Test
+  void aSparePrimaryIsReadToo() throws Exception {
+    ShardConfig c = load("spare.6 = primary h:6 h:16\n");
+    assertThat(c.spares().asMembers()).extracting(m -> m.role(), m -> m.voting())
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(Role.PRIMARY, false));
+  }
+
+  @Test
   void badSparesAreRefusedNamingTheKey() {
-    assertThatThrownBy(() -> load("spare.2 = primary h:3 h:4\n"))
-        .hasMessageContaining("spare.2: a spare replaces a backup or a witness");
     assertThatThrownBy(() -> load("spare.1 = witness h:3 h:4\n"))
         .hasMessageContaining("spare.1: id 1 is also member.1");
     assertThatThrownBy(() -> load("spare.2 = witness h:3\n"))
@@ -83,5 +88,33 @@ class ShardSparesConfigTest {
     // A root that ran a spare keeps it: the spare may be a voter by now.
     assertThatThrownBy(() -> ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1")
         .prepare()).hasMessageContaining("ran 1 spare(s), which may be members of the shard now");
+  }
+
+  /**
+   * {@code respawn up --spares 1 --primary-spares 1}: the spare witness is process 4, the spare
+   * primary process 5; the spare primary's own file lists it as a primary that joins beside the
+   * configured primary (accepted: it joins), and every member's file names it as a spare.
+   */
+  @Test
+  void aSparePrimaryFollowsTheSpareWitnessesAndTheRootKeepsIt() throws Exception {
+    ShardLayout layout = ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1")
+        .withSpares(1).withPrimarySpares(1);
+    List<Path> files = layout.prepare();
+    assertThat(files).hasSize(5);
+    assertThat(layout.roleOf(4)).isEqualTo(Role.WITNESS);
+    assertThat(layout.roleOf(5)).isEqualTo(Role.PRIMARY);
+    ShardConfig primary = ShardConfig.load(files.get(0));
+    assertThat(primary.spares().asMembers()).extracting(m -> m.id().value(), m -> m.role())
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(4, Role.WITNESS),
+            org.assertj.core.groups.Tuple.tuple(5, Role.PRIMARY));
+    ShardConfig spare = ShardConfig.load(files.get(4));
+    assertThat(spare.join()).isTrue();
+    assertThat(spare.me().role()).isEqualTo(Role.PRIMARY);
+    assertThat(ShardMember.targets(spare)).isEqualTo(new MemberReplacement.Targets(2, 1));
+    assertThatThrownBy(() -> ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1")
+        .withSpares(1).prepare()).hasMessageContaining("ran 1 spare primary");
+    assertThatThrownBy(() -> load("member.9 = primary h:9 h:19\n"))
+        .as("a second primary that does not join").hasMessageContaining("exactly one member "
+            + "with role primary");
   }
 }

@@ -91,7 +91,7 @@ class MembershipIT {
       // A new backup, member 4, joins: its config lists the shard as it is now and itself.
       int newResp = port + 3;
       int newPeer = newResp + 10_000;
-      Process joiner = startJoiningBackup(data, 4, newResp, 1, Set.of(2));
+      Process joiner = startJoiner(data, 4, "backup", newResp, 1, Set.of(2));
       try {
         assertThat(member(primary, "add", "--id", "4", "--role", "backup", "--resp",
             "127.0.0.1:" + newResp, "--peer", "127.0.0.1:" + newPeer)).startsWith("exit 0");
@@ -302,7 +302,7 @@ class MembershipIT {
       assertThat(member(spareResp, "remove", "--id", "2")).startsWith("exit 0");
       long afterRemove = acknowledged.get();
       awaitAcknowledged(acknowledged, afterRemove + 20, clientError);
-      Process joiner = startJoiningBackup(data, 5, newResp, 4, Set.of(1, 2));
+      Process joiner = startJoiner(data, 5, "backup", newResp, 4, Set.of(1, 2));
       try {
         assertThat(member(spareResp, "add", "--id", "5", "--role", "backup", "--resp",
             "127.0.0.1:" + newResp, "--peer", "127.0.0.1:" + (newResp + 10_000)))
@@ -350,11 +350,12 @@ class MembershipIT {
   }
 
   /**
-   * Starts a new backup that joins (member {@code id}, RESP on {@code resp}, peer port 10,000
-   * above): its config is member {@code templateId}'s file as {@code respawn up} wrote it,
-   * without the lines of the members {@code gone}, with its own line and {@code join = true}.
+   * Starts a new member of {@code role} that joins (member {@code id}, RESP on {@code resp},
+   * peer port 10,000 above): its config is member {@code templateId}'s file as {@code respawn
+   * up} wrote it, without the lines of the members {@code gone}, with its own line and {@code
+   * join = true}.
    */
-  private Process startJoiningBackup(Path data, int id, int resp, int templateId,
+  private Process startJoiner(Path data, int id, String role, int resp, int templateId,
       Set<Integer> gone) throws IOException {
     Path newDir = Files.createDirectories(data.resolve("node-" + id));
     String base = Files.readString(data.resolve("node-" + templateId).resolve("respawn.conf"));
@@ -368,7 +369,8 @@ class MembershipIT {
       conf.append(line).append('\n');
     }
     conf.append("node-id = ").append(id).append("\ndata = .\njoin = true\n");
-    conf.append("member.").append(id).append(" = backup 127.0.0.1:").append(resp)
+    conf.append("member.").append(id).append(" = ").append(role).append(" 127.0.0.1:")
+        .append(resp)
         .append(" 127.0.0.1:").append(resp + 10_000).append('\n');
     Path confFile = newDir.resolve("respawn.conf");
     Files.writeString(confFile, conf.toString());
@@ -377,6 +379,90 @@ class MembershipIT {
         "node", "--config", confFile.toString())
         .redirectErrorStream(true).redirectOutput(newDir.resolve("respawn.log").toFile())
         .start();
+  }
+
+  /**
+   * An operator replaces a lost primary by hand: while member 1 leads, adding a primary is
+   * refused (a shard has one); once it is killed for good and the witness leads, a new process
+   * (member 4, role primary, {@code join = true}) is added as a learner, its promotion is refused
+   * while member 1 is still a voter, member 1 is removed, member 4 is promoted, and the witness
+   * hands it leadership once it is caught up. A client writes throughout without an error, and
+   * member 4 serves every value.
+   */
+  @Test
+  void anOperatorReplacesALostPrimaryWithANewOne() throws Exception {
+    int port = ShardProcess.freePortRange(4);
+    Path data = tmp.resolve("data");
+    try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1",
+        "--restart-delay-ms", "600000")) {
+      long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!servesWrites(shard.port(1))) {
+        assertThat(System.nanoTime() < settle).as("member 1 leads and serves").isTrue();
+        Thread.sleep(200);
+      }
+      int newResp = port + 3;
+      String peerArgs = "127.0.0.1:" + (newResp + 10_000);
+      String refused = member(port, "add", "--id", "4", "--role", "primary", "--resp",
+          "127.0.0.1:" + newResp, "--peer", peerArgs);
+      assertThat(refused).as(refused).startsWith("exit 1")
+          .contains("a shard has one primary, and member 1 answers");
+      AtomicLong acknowledged = new AtomicLong();
+      AtomicReference<Throwable> clientError = new AtomicReference<>();
+      AtomicLong stop = new AtomicLong();
+      Set<HostAndPort> seeds = Set.of(new HostAndPort("127.0.0.1", shard.port(2)),
+          new HostAndPort("127.0.0.1", shard.port(3)), new HostAndPort("127.0.0.1", newResp));
+      DefaultJedisClientConfig clientConfig = DefaultJedisClientConfig.builder()
+          .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
+      Thread writer = startWriter(new JedisCluster(seeds, clientConfig, 10,
+          Duration.ofSeconds(60)), stop, acknowledged, clientError, "primary-swap-it-writer");
+      awaitAcknowledged(acknowledged, 20, clientError);
+      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(shard.port(1))))
+          .start().waitFor();
+      long afterKill = acknowledged.get();
+      awaitAcknowledged(acknowledged, afterKill + 20, clientError);
+      Process joiner = startJoiner(data, 4, "primary", newResp, 1, Set.of());
+      try {
+        int witness = shard.port(3);
+        String added = member(witness, "add", "--id", "4", "--role", "primary", "--resp",
+            "127.0.0.1:" + newResp, "--peer", peerArgs);
+        assertThat(added).as(added + "\n" + shard.memberLogs()).startsWith("exit 0");
+        String early = member(witness, "promote", "--id", "4");
+        assertThat(early).as(early).startsWith("exit 1")
+            .contains("member 1 is the shard's primary");
+        assertThat(member(witness, "remove", "--id", "1")).startsWith("exit 0");
+        String promoted = member(witness, "promote", "--id", "4");
+        assertThat(promoted).as(promoted).startsWith("exit 0");
+        String list = "";
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline && !list.contains("4 primary voter primary")) {
+          Thread.sleep(250);
+          list = member(witness, "list");
+        }
+        assertThat(list).as(list + "\n" + shard.memberLogs())
+            .contains("4 primary voter primary").doesNotContain("1 primary");
+        long afterSwap = acknowledged.get();
+        awaitAcknowledged(acknowledged, afterSwap + 20, clientError);
+        stop.set(1);
+        writer.join(30_000);
+        assertThat(clientError.get()).as("the writing client saw no error").isNull();
+        long n = acknowledged.get();
+        try (Jedis j = new Jedis("127.0.0.1", newResp, 5_000)) {
+          for (long i = Math.max(0, n - 300); i < n; i++) {
+            String key = "k" + (i % 5000);
+            long last = i + ((n - 1 - i) / 5000) * 5000;
+            assertThat(j.get(key)).as(key + " on the new primary").isEqualTo("v" + last);
+          }
+        }
+        System.out.println("MembershipIT: primary killed for good; the operator added member 4 "
+            + "as the new primary, removed member 1, promoted member 4, which leads; " + n
+            + " writes acknowledged, 0 errors\n" + list);
+      } finally {
+        joiner.destroy();
+        if (!joiner.waitFor(20, TimeUnit.SECONDS)) {
+          joiner.destroyForcibly().waitFor();
+        }
+      }
+    }
   }
 
   private static boolean servesWrites(int port) {

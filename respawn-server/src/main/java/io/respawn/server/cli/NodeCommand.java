@@ -74,11 +74,19 @@ public final class NodeCommand implements Callable<Integer> {
         + shard.bindHost() + ":" + member.respPort() + " (data " + shard.dataDir() + ")");
     System.out.flush();
     member.shutdownRequested().thenRun(stop::countDown);
+    member.removedFromShard().thenRun(stop::countDown);
     stop.await();
-    log.info(member.shutdownRequested().isDone() ? "SHUTDOWN command: stopping"
+    String removed = member.removedFromShard().getNow(null);
+    log.info(removed != null ? "removed from the shard: stopping"
+        : member.shutdownRequested().isDone() ? "SHUTDOWN command: stopping"
         : "signal received: stopping");
     member.close();
     log.info("stopped cleanly");
+    if (removed != null) {
+      System.err.println("respawn: member " + shard.self().value() + " is no longer a member "
+          + "of the shard (" + removed + "); its data directory " + shard.dataDir() + " can go");
+      return ShardMember.EXIT_REMOVED;
+    }
     return 0;
   }
 }

@@ -70,6 +70,8 @@ final class PeerLink {
   private boolean closed;
   private volatile boolean connected;
   private String lastRefusal = "";
+  /** Start of an unbroken run of refusals as a non-member, or Long.MIN_VALUE (link's loop). */
+  private volatile long refusedAsNonMemberSinceNanos = Long.MIN_VALUE;
 
   /** Whether two refusals say the same, but for the addresses and ports in them. */
   static boolean sameRefusal(String a, String b) {
@@ -176,7 +178,7 @@ final class PeerLink {
 
   PeerLinkStatus status() {
     return new PeerLinkStatus(peer, address, connected, queuedMessages.get(), queuedBytes.get(),
-        sent.get(), dropped.get(), connects.get(), lastRefusal);
+        sent.get(), dropped.get(), connects.get(), lastRefusal, refusedAsNonMemberSinceNanos);
   }
 
   private void release(ByteBuf b) {
@@ -279,6 +281,11 @@ final class PeerLink {
       if (f.kind() == Kind.REFUSE) {
         boolean again = sameRefusal(lastRefusal, f.text());
         lastRefusal = f.text();
+        if (!f.text().contains(PeerTransport.NOT_A_MEMBER)) {
+          refusedAsNonMemberSinceNanos = Long.MIN_VALUE;
+        } else if (refusedAsNonMemberSinceNanos == Long.MIN_VALUE) {
+          refusedAsNonMemberSinceNanos = System.nanoTime();
+        }
         stats.handshakesRefused.incrementAndGet();
         if (again) {
           // A spare (or a member not added yet) knocks until it is added: say it once.
@@ -320,6 +327,7 @@ final class PeerLink {
       ready = ctx.channel();
       connected = true;
       lastRefusal = "";
+      refusedAsNonMemberSinceNanos = Long.MIN_VALUE;
       backoffMillis = config.reconnectMillisMin();
       connects.incrementAndGet();
       log.info("link to {} at {} up", peer, address);

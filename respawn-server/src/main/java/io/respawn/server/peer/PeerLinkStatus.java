@@ -13,7 +13,10 @@ import java.net.InetSocketAddress;
  * @param dropped messages refused because the queue was full
  * @param connects successful handshakes since start
  * @param lastRefusal why the last handshake failed, or empty
+ * @param refusedAsNonMemberSinceNanos when (System.nanoTime) the peer began to refuse every
+ *     handshake because this node is not a member of its configuration, or {@link
+ *     Long#MIN_VALUE} (it does not)
  */
 public record PeerLinkStatus(NodeId peer, InetSocketAddress address, boolean connected,
     long queuedMessages, long queuedBytes, long sent, long dropped, long connects,
-    String lastRefusal) {}
+    String lastRefusal, long refusedAsNonMemberSinceNanos) {}

@@ -63,6 +63,12 @@ import org.slf4j.LoggerFactory;
  * #start(io.netty.channel.EventLoop)}); {@link #send} may be called from any thread.
  */
 public final class PeerTransport implements io.respawn.node.Transport, AutoCloseable {
+  /**
+   * The words of a handshake refusal that says the dialling node is not a member of this node's
+   * configuration ({@link PeerLinkStatus#refusedAsNonMemberSinceNanos}).
+   */
+  static final String NOT_A_MEMBER = "is not a member of this shard";
+
   private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
 
   private final PeerConfig config;
@@ -394,8 +400,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
         refuse(ctx, f.from(), "node " + f.from() + " at " + remote + " dialled node " + f.to()
             + ", but this is " + config.self());
       } else if (f.from() < 0 || !peers.containsKey(NodeId.of(f.from()))) {
-        refuse(ctx, f.from(), "node " + f.from() + " at " + remote
-            + " is not a member of this shard");
+        refuse(ctx, f.from(), "node " + f.from() + " at " + remote + " " + NOT_A_MEMBER);
       } else if (!Handshake.macMatches(f, config.secret(), nonce)) {
         refuse(ctx, f.from(), "node " + f.from() + " at " + remote
             + " does not know the cluster secret");

@@ -231,6 +231,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private int writesUnsettled;
 
   private long primaryCaughtUpSinceNanos = Long.MIN_VALUE;
+  /** Completes with why, once this member finds the shard removed it ({@link RemovalWatch}). */
+  private final CompletableFuture<String> removed = new CompletableFuture<>();
+  private long nextRemovalCheckNanos = Long.MIN_VALUE;
+  private static final long REMOVAL_CHECK_NANOS = 1_000_000_000L;
   private CompletableFuture<Boolean> pendingHandOver;
 
   private final ReplicaWaits replicaWaits;
@@ -564,6 +568,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     followLeadership(now);
     transferOnceDrained(now);
     maybeGiveBack(now);
+    watchRemoval(now);
     recovery.followSuspicion(runtime.replica(), now); // proactive recovery at suspicion
     recovery.tick(now);
     loopPriority.follow(recovery.pulling()
@@ -834,6 +839,39 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
               + (now - leaderSinceNanos) / 1_000_000 + " ms after the election)");
       startDrain(designatedPrimary, now);
     }
+  }
+
+  /**
+   * Once a second: whether the shard removed this member while it was away ({@link
+   * RemovalWatch}); if so, says why once and completes {@link #removed()} (the process then
+   * stops).
+   */
+  private void watchRemoval(long now) {
+    if (removed.isDone() || (nextRemovalCheckNanos != Long.MIN_VALUE
+        && now - nextRemovalCheckNanos < 0)) {
+      return;
+    }
+    nextRemovalCheckNanos = now + REMOVAL_CHECK_NANOS;
+    Map<NodeId, Long> refusedSince = new java.util.HashMap<>();
+    for (io.respawn.server.peer.PeerLinkStatus l : transport.links()) {
+      refusedSince.put(l.peer(), l.refusedAsNonMemberSinceNanos());
+    }
+    // The links' times are System.nanoTime's, as is this loop's clock.
+    String why = RemovalWatch.removedWhy(self, runtime.replica().membership(), refusedSince,
+        System.nanoTime());
+    if (why != null) {
+      log.error("member {} is no longer a member of the shard: {}; stopping (exit code {}), and "
+          + "'respawn up' does not start it again", self.value(), why, RemovalWatch.EXIT_REMOVED);
+      removed.complete(why);
+    }
+  }
+
+  /**
+   * Completes with why once the shard has removed this member while it was away: it then
+   * serves nothing and its process stops with {@link RemovalWatch#EXIT_REMOVED}.
+   */
+  public CompletableFuture<String> removed() {
+    return removed;
   }
 
   /**

@@ -564,6 +564,17 @@ public final class ShardMember implements AutoCloseable {
   }
 
   /** Completes when a client's SHUTDOWN asks this member to stop; the owner then closes it. */
+  /**
+   * Completes with why once the shard has removed this member while it was away ({@code
+   * RemovalWatch}): the process should stop with exit code {@link #EXIT_REMOVED}.
+   */
+  public java.util.concurrent.CompletableFuture<String> removedFromShard() {
+    return loop.removed();
+  }
+
+  /** The exit code of a member the shard removed while it was away. */
+  public static final int EXIT_REMOVED = RemovalWatch.EXIT_REMOVED;
+
   public java.util.concurrent.CompletableFuture<Void> shutdownRequested() {
     return server.shutdownRequested();
   }

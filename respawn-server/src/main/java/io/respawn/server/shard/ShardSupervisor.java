@@ -15,7 +15,9 @@ import org.slf4j.LoggerFactory;
  * #stop} sends each member SIGTERM (a primary then hands over leadership and every member
  * flushes) and waits for it. A member that exits with code 2 (its configuration is refused)
  * soon after it started is not restarted: that would only repeat the error; the supervisor stops
- * the shard instead and reports it. A member that keeps exiting by itself (not killed by a
+ * the shard instead and reports it. A member that exits with code 3 found that the shard removed
+ * it while it was away (docs/operations.md): it is not started again, and the others run on.
+ * A member that keeps exiting by itself (not killed by a
  * signal) soon after it started (within {@link #QUICK_EXIT_WINDOW_MILLIS}; a full disk does that:
  * its first write fails and it stops, fail-stop) is restarted after a delay that doubles with
  * each such exit in a row, up to {@link
@@ -31,6 +33,7 @@ public final class ShardSupervisor implements AutoCloseable {
   /** An exit with code 2 within this long after start is a configuration error. */
   private static final long CONFIG_ERROR_WINDOW_MILLIS = 10_000;
   private static final int EXIT_CONFIG_ERROR = 2;
+  private static final int EXIT_REMOVED = ShardMember.EXIT_REMOVED;
   /** Exit codes from here up are a death by a signal (128 + the signal's number). */
   private static final int EXIT_BY_SIGNAL_MIN = 128;
   /** A member that exits within this long after it started exits "quickly" (a crash loop). */
@@ -207,6 +210,11 @@ public final class ShardSupervisor implements AutoCloseable {
         failure = "member " + id + " refused its configuration (exit code 2); see its log";
         log.error(failure);
         new Thread(this::stop, "respawn-up-stop").start();
+        return;
+      }
+      if (code == EXIT_REMOVED) {
+        log.warn("member {} (pid {}) is no longer a member of the shard (exit code {}, see its "
+            + "log); not started again", id, p.pid(), code);
         return;
       }
       // Exits by the member itself only: one killed by a signal (code 128 + signal; kill -9 in a

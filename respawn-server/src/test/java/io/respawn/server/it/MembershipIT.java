@@ -453,9 +453,29 @@ class MembershipIT {
             assertThat(j.get(key)).as(key + " on the new primary").isEqualTo("v" + last);
           }
         }
+        // Member 1 started again by hand, as a service manager would: the shard removed it while
+        // it was away, and its peers refuse it as not a member, so it stops with exit code 3
+        // instead of serving as the primary it was.
+        long restartedAt = System.nanoTime();
+        Process old = new ProcessBuilder(java(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp",
+            classpath(), "io.respawn.server.cli.RespawnCommand", "node", "--config",
+            data.resolve("node-1").resolve("respawn.conf").toString())
+            .redirectErrorStream(true).start();
+        String oldOut;
+        try {
+          assertThat(old.waitFor(90, TimeUnit.SECONDS)).as("member 1 stops by itself").isTrue();
+          oldOut = new String(old.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } finally {
+          old.destroyForcibly();
+        }
+        long stoppedMillis = (System.nanoTime() - restartedAt) / 1_000_000;
+        assertThat(old.exitValue()).as(oldOut).isEqualTo(3);
+        assertThat(oldOut).contains("member 1 is no longer a member of the shard");
+        assertThat(member(witness, "list")).contains("4 primary voter primary");
         System.out.println("MembershipIT: primary killed for good; the operator added member 4 "
             + "as the new primary, removed member 1, promoted member 4, which leads; " + n
-            + " writes acknowledged, 0 errors\n" + list);
+            + " writes acknowledged, 0 errors; member 1 started again stopped by itself "
+            + stoppedMillis + " ms later (exit code 3)\n" + list);
       } finally {
         joiner.destroy();
         if (!joiner.waitFor(20, TimeUnit.SECONDS)) {

@@ -118,6 +118,23 @@ class ShardSupervisorTest {
     assertThat(ShardSupervisor.fullDiskNote(dir, 10L << 30)).isEmpty();
   }
 
+  /**
+   * A member that found the shard removed it (exit code 3) is not started again, and the others
+   * keep running.
+   */
+  @Test
+  void aMemberTheShardRemovedIsNotStartedAgainAndTheOthersRunOn() throws Exception {
+    try (ShardSupervisor s = new ShardSupervisor(2, id -> id == 2
+        ? new ProcessBuilder("sh", "-c", "exit 3") : new ProcessBuilder("sh", "-c", "sleep 600"),
+        50, 5_000)) {
+      s.start();
+      Thread.sleep(1_000);
+      assertThat(s.restarts(2)).isZero();
+      assertThat(s.failure()).isNull();
+      assertThat(ProcessHandle.of(s.pid(1)).map(ProcessHandle::isAlive)).contains(true);
+    }
+  }
+
   @Test
   void aMemberWhoseConfigurationIsRefusedStopsTheShard() throws Exception {
     try (ShardSupervisor s = new ShardSupervisor(2, id -> id == 2

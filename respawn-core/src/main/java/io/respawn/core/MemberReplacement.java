@@ -156,7 +156,7 @@ public final class MemberReplacement {
           String caughtUp = "spare " + m.id().value() + " caught up (" + match + " of "
               + r.commitIndex() + ")";
           Member gone = silentRemovable(r, current, m.role(), silence);
-          if (gone == null && m.role() == Role.PRIMARY && hasPrimaryVoter(current)
+          if (gone == null && m.role() == Role.PRIMARY && primaryVoter(current) != null
               && variant != Variant.PRIMARY_SPARE_BESIDE_PRIMARY) {
             // The primary it was to replace answers again: a second voter of role primary
             // would make two members the shard hands leadership back to.
@@ -232,14 +232,14 @@ public final class MemberReplacement {
     return null;
   }
 
-  /** Whether {@code current} has a voter of role primary. */
-  private static boolean hasPrimaryVoter(Membership current) {
+  /** The voter of role primary in {@code current} (the policy keeps at most one), or null. */
+  public static Member primaryVoter(Membership current) {
     for (Member m : current.incoming()) {
       if (m.voting() && m.role() == Role.PRIMARY) {
-        return true;
+        return m;
       }
     }
-    return false;
+    return null;
   }
 
   /** Whether a voter of role primary is heard from (this leader, or one not silent). */

@@ -122,7 +122,7 @@ final class MembershipChanges {
       }
       case PROMOTE -> {
         refusal = promoteRefusal(r, subject, q.id());
-        Member other = primaryVoter(current);
+        Member other = MemberReplacement.primaryVoter(current);
         if (refusal == null && subject.role() == Role.PRIMARY && other != null) {
           refusal = "ERR member " + other.id().value() + " is the shard's primary; a second "
               + "would not be promoted beside it: remove member " + other.id().value()
@@ -199,16 +199,6 @@ final class MembershipChanges {
           MemberReplacement.ANSWERING_HEARTBEATS * r.heartbeatIntervalNanos())) {
         return "ERR a shard has one primary, and member " + m.id().value() + " answers; "
             + "add a backup or a witness (a new primary only in place of a lost one)";
-      }
-    }
-    return null;
-  }
-
-  /** The voter of role primary in {@code current}, or null. */
-  private static Member primaryVoter(Membership current) {
-    for (Member m : current.incoming()) {
-      if (m.voting() && m.role() == Role.PRIMARY) {
-        return m;
       }
     }
     return null;

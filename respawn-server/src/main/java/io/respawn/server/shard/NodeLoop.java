@@ -881,12 +881,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    * leadership back as that primary was (docs/operations.md, "Spares").
    */
   private NodeId designatedPrimary(Replica r) {
-    for (Membership.Member m : r.membership().incoming()) {
-      if (m.voting() && m.role() == Role.PRIMARY && !m.id().equals(self)) {
-        return m.id();
-      }
-    }
-    return null;
+    Membership.Member p = io.respawn.core.MemberReplacement.primaryVoter(r.membership());
+    return p == null || p.id().equals(self) ? null : p.id();
   }
 
   /** Starts value recovery when this member becomes leader holding keys without values. */

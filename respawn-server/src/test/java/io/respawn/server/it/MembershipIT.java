@@ -62,31 +62,16 @@ class MembershipIT {
         "--restart-delay-ms", "600000")) {
       // Start writing once the configured primary leads: right after start-up another member
       // may lead first and hand leadership back to it, which is not what this test is about.
-      long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-      while (!servesWrites(shard.port(1))) {
-        assertThat(System.nanoTime() < settle).as("member 1 leads and serves").isTrue();
-        Thread.sleep(200);
-      }
+      awaitMemberOneServes(shard);
       int primary = shard.primaryPort();
-      AtomicLong acknowledged = new AtomicLong();
-      AtomicReference<Throwable> clientError = new AtomicReference<>();
-      AtomicLong stop = new AtomicLong();
       // A cluster client, as users of a shard run: it follows the primary wherever it moves
       // (leadership may go back to the configured primary right after start-up).
-      Set<HostAndPort> seeds = Set.of(new HostAndPort("127.0.0.1", shard.port(1)),
-          new HostAndPort("127.0.0.1", shard.port(3)));
-      DefaultJedisClientConfig clientConfig = DefaultJedisClientConfig.builder()
-          .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
-      Thread writer = startWriter(new JedisCluster(seeds, clientConfig, 5,
-          Duration.ofSeconds(30)), stop, acknowledged, clientError, "membership-it-writer");
-      awaitAcknowledged(acknowledged, 20, clientError);
+      Writer writer = Writer.start("membership-it-writer", shard.port(1), shard.port(3));
 
       // The backup (member 2) dies for good.
-      long backupPid = ShardProcess.pidAt(shard.port(2));
-      new ProcessBuilder("kill", "-9", Long.toString(backupPid)).start().waitFor();
+      kill(shard.port(2));
       assertThat(member(primary, "remove", "--id", "2")).startsWith("exit 0");
-      long afterRemove = acknowledged.get();
-      awaitAcknowledged(acknowledged, afterRemove + 20, clientError);
+      writer.awaitMore(20);
 
       // A new backup, member 4, joins: its config lists the shard as it is now and itself.
       int newResp = port + 3;
@@ -100,11 +85,8 @@ class MembershipIT {
         String list = member(primary, "list");
         assertThat(list).as(list).contains("4 backup voter").doesNotContain("2 backup");
 
-        long afterPromote = acknowledged.get();
-        awaitAcknowledged(acknowledged, afterPromote + 20, clientError);
-        stop.set(1);
-        writer.join(30_000);
-        assertThat(clientError.get()).as("the writing client saw no error").isNull();
+        writer.awaitMore(20);
+        writer.finish();
         // Every acknowledged write is held by the new backup: WAIT counts it (the witness,
         // which stood in for the dead backup, holds keys only and is not counted).
         try (Jedis j = new Jedis("127.0.0.1", shard.primaryPort(), 20_000)) {
@@ -116,27 +98,17 @@ class MembershipIT {
         }
         // The new member serves as the shard's backup: with the primary killed too, the witness
         // takes over and pulls the values it lacks from member 4 alone.
-        long n = acknowledged.get();
+        long n = writer.acknowledged();
         int oldPrimary = shard.primaryPort();
-        new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(oldPrimary)))
-            .start().waitFor();
-        try (JedisCluster j = new JedisCluster(Set.of(new HostAndPort("127.0.0.1",
-            shard.port(3)), new HostAndPort("127.0.0.1", newResp)), clientConfig, 10,
-            Duration.ofSeconds(60))) {
-          for (long i = Math.max(0, n - 300); i < n; i++) {
-            String key = "k" + (i % 5000);
-            long last = i + ((n - 1 - i) / 5000) * 5000; // the last write of this key
-            assertThat(j.get(key)).as(key + " after the primary's loss").isEqualTo("v" + last);
-          }
+        kill(oldPrimary);
+        try (var j = cluster(shard.port(3), newResp)) {
+          assertNewestValues(j::get, n, " after the primary's loss");
         }
         System.out.println("MembershipIT: " + n + " writes acknowledged, 0 errors, while backup 2 "
             + "was killed, removed and replaced by member 4; after the primary was killed too, "
             + "the witness served every value from member 4\n" + list);
       } finally {
-        joiner.destroy();
-        if (!joiner.waitFor(20, TimeUnit.SECONDS)) {
-          joiner.destroyForcibly().waitFor();
-        }
+        stop(joiner);
       }
     }
   }
@@ -156,38 +128,16 @@ class MembershipIT {
     long replaceAfterMillis = 3_000;
     try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1", "--spares", "1",
         "--replace-after-ms", Long.toString(replaceAfterMillis), "--restart-delay-ms", "600000")) {
-      long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-      while (!servesWrites(shard.port(1))) {
-        assertThat(System.nanoTime() < settle).as("member 1 leads and serves").isTrue();
-        Thread.sleep(200);
-      }
+      awaitMemberOneServes(shard);
       String before = member(port, "list");
       assertThat(before).as(before).contains("1 primary voter")
           .contains("4 witness spare unused 127.0.0.1:" + (port + 3));
-      AtomicLong acknowledged = new AtomicLong();
-      AtomicReference<Throwable> clientError = new AtomicReference<>();
-      AtomicLong stop = new AtomicLong();
-      Set<HostAndPort> seeds = Set.of(new HostAndPort("127.0.0.1", shard.port(2)),
-          new HostAndPort("127.0.0.1", shard.port(3)), new HostAndPort("127.0.0.1", port + 3));
-      DefaultJedisClientConfig clientConfig = DefaultJedisClientConfig.builder()
-          .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
-      Thread writer = startWriter(new JedisCluster(seeds, clientConfig, 10,
-          Duration.ofSeconds(60)), stop, acknowledged, clientError, "spare-it-writer");
-      awaitAcknowledged(acknowledged, 20, clientError);
+      Writer writer = Writer.start("spare-it-writer", shard.port(2), shard.port(3), port + 3);
 
       long killedAt = System.nanoTime();
-      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(shard.port(1))))
-          .start().waitFor();
+      kill(shard.port(1));
       // The witness leads; the spare is added, promoted, and member 1 removed.
-      String list = "";
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-      while (System.nanoTime() < deadline) {
-        list = member(shard.port(3), "list");
-        if (list.contains("4 witness voter") && !list.contains("1 primary")) {
-          break;
-        }
-        Thread.sleep(250);
-      }
+      String list = awaitList(shard.port(3), "4 witness voter", "1 primary");
       long replacedMillis = (System.nanoTime() - killedAt) / 1_000_000;
       assertThat(list).as(list + "\n" + shard.memberLogs()).contains("4 witness voter")
           .doesNotContain("1 primary").contains("3 witness voter primary")
@@ -198,25 +148,15 @@ class MembershipIT {
         assertThat(info).contains("respawn_members_replaced:1").contains("respawn_spares_added:1")
             .contains("respawn_spares_left:0");
       }
-      long afterReplace = acknowledged.get();
-      awaitAcknowledged(acknowledged, afterReplace + 20, clientError);
+      writer.awaitMore(20);
 
       // The new primary (member 3) is lost too: the former spare takes over.
-      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(shard.port(3))))
-          .start().waitFor();
-      long afterSecondKill = acknowledged.get();
-      awaitAcknowledged(acknowledged, afterSecondKill + 20, clientError);
-      stop.set(1);
-      writer.join(30_000);
-      assertThat(clientError.get()).as("the writing client saw no error").isNull();
-      long n = acknowledged.get();
-      try (JedisCluster j = new JedisCluster(Set.of(new HostAndPort("127.0.0.1", port + 3)),
-          clientConfig, 10, Duration.ofSeconds(60))) {
-        for (long i = Math.max(0, n - 300); i < n; i++) {
-          String key = "k" + (i % 5000);
-          long last = i + ((n - 1 - i) / 5000) * 5000;
-          assertThat(j.get(key)).as(key + " after both losses").isEqualTo("v" + last);
-        }
+      kill(shard.port(3));
+      writer.awaitMore(20);
+      writer.finish();
+      long n = writer.acknowledged();
+      try (var j = cluster(port + 3)) {
+        assertNewestValues(j::get, n, " after both losses");
       }
       try (Jedis j = new Jedis("127.0.0.1", port + 3, 5_000)) {
         assertThat(j.info("replication")).contains("respawn_role:primary");
@@ -252,39 +192,17 @@ class MembershipIT {
         "--replace-after-ms", Long.toString(replaceAfterMillis), "--restart-delay-ms", "600000",
         "--snapshot-entries", "1000", "--member-config", "snapshot-tail-entries=2",
         "--member-config", SnapshotIT.NO_GROWTH_GATE)) {
-      long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-      while (!servesWrites(shard.port(1))) {
-        assertThat(System.nanoTime() < settle).as("member 1 leads and serves").isTrue();
-        Thread.sleep(200);
-      }
+      awaitMemberOneServes(shard);
       String before = member(port, "list");
       assertThat(before).as(before).contains("4 primary spare unused 127.0.0.1:" + (port + 3));
       int spareResp = port + 3;
       int newResp = port + 4;
-      AtomicLong acknowledged = new AtomicLong();
-      AtomicReference<Throwable> clientError = new AtomicReference<>();
-      AtomicLong stop = new AtomicLong();
-      Set<HostAndPort> seeds = Set.of(new HostAndPort("127.0.0.1", shard.port(2)),
-          new HostAndPort("127.0.0.1", shard.port(3)), new HostAndPort("127.0.0.1", spareResp),
-          new HostAndPort("127.0.0.1", newResp));
-      DefaultJedisClientConfig clientConfig = DefaultJedisClientConfig.builder()
-          .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
-      Thread writer = startWriter(new JedisCluster(seeds, clientConfig, 10,
-          Duration.ofSeconds(60)), stop, acknowledged, clientError, "spare-primary-it-writer");
-      awaitAcknowledged(acknowledged, 20, clientError);
+      Writer writer = Writer.start("spare-primary-it-writer", shard.port(2), shard.port(3),
+          spareResp, newResp);
 
       long killedAt = System.nanoTime();
-      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(shard.port(1))))
-          .start().waitFor();
-      String list = "";
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-      while (System.nanoTime() < deadline) {
-        list = member(shard.port(3), "list");
-        if (list.contains("4 primary voter primary") && !list.contains("1 primary")) {
-          break;
-        }
-        Thread.sleep(250);
-      }
+      kill(shard.port(1));
+      String list = awaitList(shard.port(3), "4 primary voter primary", "1 primary");
       long replacedMillis = (System.nanoTime() - killedAt) / 1_000_000;
       assertThat(list).as(list + "\n" + shard.memberLogs()).contains("4 primary voter primary")
           .doesNotContain("1 primary").contains("3 witness voter").doesNotContain("spare unused");
@@ -293,15 +211,12 @@ class MembershipIT {
         assertThat(j.info("replication")).contains("respawn_role:primary")
             .contains("respawn_config_role:primary");
       }
-      long afterReplace = acknowledged.get();
-      awaitAcknowledged(acknowledged, afterReplace + 20, clientError);
+      writer.awaitMore(20);
 
       // The backup dies for good too; the new primary lets the witness stand in meanwhile.
-      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(shard.port(2))))
-          .start().waitFor();
+      kill(shard.port(2));
       assertThat(member(spareResp, "remove", "--id", "2")).startsWith("exit 0");
-      long afterRemove = acknowledged.get();
-      awaitAcknowledged(acknowledged, afterRemove + 20, clientError);
+      writer.awaitMore(20);
       Process joiner = startJoiner(data, 5, "backup", newResp, 4, Set.of(1, 2));
       try {
         assertThat(member(spareResp, "add", "--id", "5", "--role", "backup", "--resp",
@@ -314,26 +229,16 @@ class MembershipIT {
         String joinerLog = Files.readString(data.resolve("node-5").resolve("respawn.log"));
         assertThat(joinerLog).as("member 5 caught up from a snapshot").contains(
             "snapshot installed at index");
-        long afterPromote = acknowledged.get();
-        awaitAcknowledged(acknowledged, afterPromote + 20, clientError);
-        stop.set(1);
-        writer.join(30_000);
-        assertThat(clientError.get()).as("the writing client saw no error").isNull();
+        writer.awaitMore(20);
+        writer.finish();
         try (Jedis j = new Jedis("127.0.0.1", spareResp, 20_000)) {
           assertThat(j.waitReplicas(1, 10_000)).as("the new backup holds every write")
               .isEqualTo(1);
         }
-        long n = acknowledged.get();
-        new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(spareResp)))
-            .start().waitFor();
-        try (JedisCluster j = new JedisCluster(Set.of(new HostAndPort("127.0.0.1",
-            shard.port(3)), new HostAndPort("127.0.0.1", newResp)), clientConfig, 10,
-            Duration.ofSeconds(60))) {
-          for (long i = Math.max(0, n - 300); i < n; i++) {
-            String key = "k" + (i % 5000);
-            long last = i + ((n - 1 - i) / 5000) * 5000;
-            assertThat(j.get(key)).as(key + " after three losses").isEqualTo("v" + last);
-          }
+        long n = writer.acknowledged();
+        kill(spareResp);
+        try (var j = cluster(shard.port(3), newResp)) {
+          assertNewestValues(j::get, n, " after three losses");
         }
         System.out.println("MembershipIT: primary killed; spare primary 4 took member 1's place "
             + replacedMillis + " ms after the kill and leads; backup 2 killed, removed and "
@@ -341,10 +246,7 @@ class MembershipIT {
             + "witness served every value from member 5; " + n + " writes acknowledged, 0 errors"
             + "\n" + list);
       } finally {
-        joiner.destroy();
-        if (!joiner.waitFor(20, TimeUnit.SECONDS)) {
-          joiner.destroyForcibly().waitFor();
-        }
+        stop(joiner);
       }
     }
   }
@@ -395,31 +297,16 @@ class MembershipIT {
     Path data = tmp.resolve("data");
     try (ShardProcess shard = ShardProcess.start(data, port, "1+1+1",
         "--restart-delay-ms", "600000")) {
-      long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-      while (!servesWrites(shard.port(1))) {
-        assertThat(System.nanoTime() < settle).as("member 1 leads and serves").isTrue();
-        Thread.sleep(200);
-      }
+      awaitMemberOneServes(shard);
       int newResp = port + 3;
       String peerArgs = "127.0.0.1:" + (newResp + 10_000);
       String refused = member(port, "add", "--id", "4", "--role", "primary", "--resp",
           "127.0.0.1:" + newResp, "--peer", peerArgs);
       assertThat(refused).as(refused).startsWith("exit 1")
           .contains("a shard has one primary, and member 1 answers");
-      AtomicLong acknowledged = new AtomicLong();
-      AtomicReference<Throwable> clientError = new AtomicReference<>();
-      AtomicLong stop = new AtomicLong();
-      Set<HostAndPort> seeds = Set.of(new HostAndPort("127.0.0.1", shard.port(2)),
-          new HostAndPort("127.0.0.1", shard.port(3)), new HostAndPort("127.0.0.1", newResp));
-      DefaultJedisClientConfig clientConfig = DefaultJedisClientConfig.builder()
-          .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
-      Thread writer = startWriter(new JedisCluster(seeds, clientConfig, 10,
-          Duration.ofSeconds(60)), stop, acknowledged, clientError, "primary-swap-it-writer");
-      awaitAcknowledged(acknowledged, 20, clientError);
-      new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(shard.port(1))))
-          .start().waitFor();
-      long afterKill = acknowledged.get();
-      awaitAcknowledged(acknowledged, afterKill + 20, clientError);
+      Writer writer = Writer.start("primary-swap-it-writer", shard.port(2), shard.port(3), newResp);
+      kill(shard.port(1));
+      writer.awaitMore(20);
       Process joiner = startJoiner(data, 4, "primary", newResp, 1, Set.of());
       try {
         int witness = shard.port(3);
@@ -432,26 +319,14 @@ class MembershipIT {
         assertThat(member(witness, "remove", "--id", "1")).startsWith("exit 0");
         String promoted = member(witness, "promote", "--id", "4");
         assertThat(promoted).as(promoted).startsWith("exit 0");
-        String list = "";
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline && !list.contains("4 primary voter primary")) {
-          Thread.sleep(250);
-          list = member(witness, "list");
-        }
+        String list = awaitList(witness, "4 primary voter primary", "1 primary");
         assertThat(list).as(list + "\n" + shard.memberLogs())
             .contains("4 primary voter primary").doesNotContain("1 primary");
-        long afterSwap = acknowledged.get();
-        awaitAcknowledged(acknowledged, afterSwap + 20, clientError);
-        stop.set(1);
-        writer.join(30_000);
-        assertThat(clientError.get()).as("the writing client saw no error").isNull();
-        long n = acknowledged.get();
-        try (Jedis j = new Jedis("127.0.0.1", newResp, 5_000)) {
-          for (long i = Math.max(0, n - 300); i < n; i++) {
-            String key = "k" + (i % 5000);
-            long last = i + ((n - 1 - i) / 5000) * 5000;
-            assertThat(j.get(key)).as(key + " on the new primary").isEqualTo("v" + last);
-          }
+        writer.awaitMore(20);
+        writer.finish();
+        long n = writer.acknowledged();
+        try (var j = new Jedis("127.0.0.1", newResp, 5_000)) {
+          assertNewestValues(j::get, n, " on the new primary");
         }
         // Member 1 started again by hand, as a service manager would: the shard removed it while
         // it was away, and its peers refuse it as not a member, so it stops with exit code 3
@@ -477,10 +352,7 @@ class MembershipIT {
             + " writes acknowledged, 0 errors; member 1 started again stopped by itself "
             + stoppedMillis + " ms later (exit code 3)\n" + list);
       } finally {
-        joiner.destroy();
-        if (!joiner.waitFor(20, TimeUnit.SECONDS)) {
-          joiner.destroyForcibly().waitFor();
-        }
+        stop(joiner);
       }
     }
   }
@@ -493,34 +365,113 @@ class MembershipIT {
     }
   }
 
-  /**
-   * Starts a thread that writes k(i % 5000) = v(i) through {@code client} until {@code stop} is
-   * set, counting acknowledgements; the first error ends it and is kept in {@code error}.
-   */
-  private static Thread startWriter(JedisCluster client, AtomicLong stop, AtomicLong acknowledged,
-      AtomicReference<Throwable> error, String name) {
-    Thread t = new Thread(() -> {
-      try (JedisCluster j = client) {
-        for (long i = 0; stop.get() == 0; i++) {
-          assertThat(j.set("k" + (i % 5000), "v" + i)).isEqualTo("OK");
-          acknowledged.incrementAndGet();
-        }
-      } catch (Throwable e) {
-        error.set(e);
-      }
-    }, name);
-    t.start();
-    return t;
+  /** Start writing once the configured primary leads (another may lead first, then hand back). */
+  private static void awaitMemberOneServes(ShardProcess shard) throws InterruptedException {
+    long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!servesWrites(shard.port(1))) {
+      assertThat(System.nanoTime() < settle).as("member 1 leads and serves").isTrue();
+      Thread.sleep(200);
+    }
   }
 
-  private static void awaitAcknowledged(AtomicLong acknowledged, long atLeast,
-      AtomicReference<Throwable> clientError) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-    while (acknowledged.get() < atLeast) {
-      assertThat(clientError.get()).as("the writing client saw no error").isNull();
-      assertThat(System.nanoTime() < deadline)
-          .as("writes reach " + atLeast + " (at " + acknowledged.get() + ")").isTrue();
-      Thread.sleep(20);
+  private static final DefaultJedisClientConfig CLIENT = DefaultJedisClientConfig.builder()
+      .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
+
+  /** A cluster client, as users of a shard run: it follows the primary wherever it moves. */
+  private static JedisCluster cluster(int... ports) {
+    Set<HostAndPort> seeds = new java.util.HashSet<>();
+    for (int p : ports) {
+      seeds.add(new HostAndPort("127.0.0.1", p));
+    }
+    return new JedisCluster(seeds, CLIENT, 10, Duration.ofSeconds(60));
+  }
+
+  private static void kill(int port) throws IOException, InterruptedException {
+    new ProcessBuilder("kill", "-9", Long.toString(ShardProcess.pidAt(port))).start().waitFor();
+  }
+
+  private static void stop(Process p) throws InterruptedException {
+    p.destroy();
+    if (!p.waitFor(20, TimeUnit.SECONDS)) {
+      p.destroyForcibly().waitFor();
+    }
+  }
+
+  /** Polls RESPAWN MEMBER LIST on {@code port} for up to 90 s until it shows {@code wanted}. */
+  private static String awaitList(int port, String wanted, String unwanted)
+      throws IOException, InterruptedException {
+    String list = "";
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+    while (System.nanoTime() < deadline) {
+      list = member(port, "list");
+      if (list.contains(wanted) && !list.contains(unwanted)) {
+        break;
+      }
+      Thread.sleep(250);
+    }
+    return list;
+  }
+
+  /** The last 300 of {@code n} writes of {@link Writer}: each key reads its newest value. */
+  private static void assertNewestValues(java.util.function.Function<String, String> get, long n,
+      String when) {
+    for (long i = Math.max(0, n - 300); i < n; i++) {
+      String key = "k" + (i % 5000);
+      long last = i + ((n - 1 - i) / 5000) * 5000; // the last write of this key
+      assertThat(get.apply(key)).as(key + when).isEqualTo("v" + last);
+    }
+  }
+
+  /**
+   * A thread that writes k(i % 5000) = v(i) through a cluster client until {@link #finish},
+   * counting acknowledgements; the first error ends it and fails the next wait.
+   */
+  private static final class Writer {
+    private final AtomicLong acknowledged = new AtomicLong();
+    private final AtomicReference<Throwable> error = new AtomicReference<>();
+    private final AtomicLong stop = new AtomicLong();
+    private Thread thread;
+
+    /** Starts writing through the members at {@code ports}; returns after 20 writes. */
+    static Writer start(String name, int... ports) throws InterruptedException {
+      Writer w = new Writer();
+      JedisCluster client = cluster(ports);
+      w.thread = new Thread(() -> {
+        try (JedisCluster j = client) {
+          for (long i = 0; w.stop.get() == 0; i++) {
+            assertThat(j.set("k" + (i % 5000), "v" + i)).isEqualTo("OK");
+            w.acknowledged.incrementAndGet();
+          }
+        } catch (Throwable e) {
+          w.error.set(e);
+        }
+      }, name);
+      w.thread.start();
+      w.awaitMore(20);
+      return w;
+    }
+
+    long acknowledged() {
+      return acknowledged.get();
+    }
+
+    /** Waits (up to 180 s) for {@code more} writes after those acknowledged so far. */
+    void awaitMore(long more) throws InterruptedException {
+      long atLeast = acknowledged.get() + more;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+      while (acknowledged.get() < atLeast) {
+        assertThat(error.get()).as("the writing client saw no error").isNull();
+        assertThat(System.nanoTime() < deadline)
+            .as("writes reach " + atLeast + " (at " + acknowledged.get() + ")").isTrue();
+        Thread.sleep(20);
+      }
+    }
+
+    /** Stops writing; asserts the client saw no error. */
+    void finish() throws InterruptedException {
+      stop.set(1);
+      thread.join(30_000);
+      assertThat(error.get()).as("the writing client saw no error").isNull();
     }
   }
 }

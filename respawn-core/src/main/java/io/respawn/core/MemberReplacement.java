@@ -156,12 +156,18 @@ public final class MemberReplacement {
           String caughtUp = "spare " + m.id().value() + " caught up (" + match + " of "
               + r.commitIndex() + ")";
           Member gone = silentRemovable(r, current, m.role(), silence);
-          if (gone == null && m.role() == Role.PRIMARY && primaryVoter(current) != null
+          Member primary = primaryVoter(current);
+          if (gone == null && m.role() == Role.PRIMARY && primary != null
               && variant != Variant.PRIMARY_SPARE_BESIDE_PRIMARY) {
-            // The primary it was to replace answers again: a second voter of role primary
-            // would make two members the shard hands leadership back to.
-            return new Step(Op.REMOVE, m, null, "spare " + m.id().value() + " (primary) is "
-                + "not needed: the primary answers again");
+            // Never a second voter of role primary. One that answers again is kept and the
+            // spare removed; one this leader has not heard from for the bound only since its
+            // own election or return from a pause (silence counts from then) may still be gone:
+            // wait (the catch-up bound above ends the wait).
+            return r.peerHeardWithin(primary.id(),
+                ANSWERING_HEARTBEATS * r.heartbeatIntervalNanos())
+                ? new Step(Op.REMOVE, m, null, "spare " + m.id().value() + " (primary) is not "
+                    + "needed: the primary answers again")
+                : null;
           }
           return gone == null ? new Step(Op.PROMOTE, m.withVoting(true), null, caughtUp)
               : new Step(Op.REPLACE, m.withVoting(true), gone, caughtUp + " replaces member "

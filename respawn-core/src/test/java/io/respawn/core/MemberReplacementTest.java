@@ -322,6 +322,37 @@ class MemberReplacementTest {
     }
   }
 
+  /**
+   * The leader pauses while the spare primary catches up: on its return silence counts afresh,
+   * so the dead primary is not silent for the bound yet, but it does not answer either. The
+   * policy waits rather than throw the spare away, and replaces the primary once the bound has
+   * passed again.
+   */
+  @Test
+  void aSparePrimaryWaitsOutALeaderPauseInsteadOfBeingRemoved() {
+    Cluster c = shardWithSparePrimary();
+    MemberReplacement p = policyWithSparePrimary(Variant.CORRECT);
+    c.propose("v", "k");
+    c.run(300);
+    c.down.add(n(1));
+    c.run(3_000 + REPLACE_AFTER_MILLIS);
+    Replica w = c.leader();
+    Step add = p.next(w, spent);
+    assertThat(add.member().id()).isEqualTo(n(6));
+    take(c, w, add);
+    c.down.add(n(3));
+    c.run(1_000);
+    c.down.remove(n(3));
+    c.run(300);
+    assertThat(c.leader()).isSameAs(w);
+    assertThat(p.next(w, spent)).as("the primary neither silent for the bound nor answering")
+        .isNull();
+    c.run(REPLACE_AFTER_MILLIS);
+    Step replace = p.next(w, spent);
+    assertThat(replace.op()).isEqualTo(Op.REPLACE);
+    assertThat(replace.replaced().id()).isEqualTo(n(1));
+  }
+
   /** The primary that was silent answers again while the spare primary catches up: removed. */
   @Test
   void aSparePrimaryIsRemovedWhenThePrimaryItWasToReplaceAnswersAgain() {

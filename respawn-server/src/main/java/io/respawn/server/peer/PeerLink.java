@@ -72,6 +72,8 @@ final class PeerLink {
   private String lastRefusal = "";
   /** Start of an unbroken run of refusals as a non-member, or Long.MIN_VALUE (link's loop). */
   private volatile long refusedAsNonMemberSinceNanos = Long.MIN_VALUE;
+  /** The latest refusal as a non-member, or Long.MIN_VALUE (link's loop). */
+  private volatile long refusedAsNonMemberLastNanos = Long.MIN_VALUE;
 
   /** Whether two refusals say the same, but for the addresses and ports in them. */
   static boolean sameRefusal(String a, String b) {
@@ -178,7 +180,8 @@ final class PeerLink {
 
   PeerLinkStatus status() {
     return new PeerLinkStatus(peer, address, connected, queuedMessages.get(), queuedBytes.get(),
-        sent.get(), dropped.get(), connects.get(), lastRefusal, refusedAsNonMemberSinceNanos);
+        sent.get(), dropped.get(), connects.get(), lastRefusal, refusedAsNonMemberSinceNanos,
+        refusedAsNonMemberLastNanos);
   }
 
   private void release(ByteBuf b) {
@@ -283,8 +286,12 @@ final class PeerLink {
         lastRefusal = f.text();
         if (!f.text().contains(PeerTransport.NOT_A_MEMBER)) {
           refusedAsNonMemberSinceNanos = Long.MIN_VALUE;
-        } else if (refusedAsNonMemberSinceNanos == Long.MIN_VALUE) {
-          refusedAsNonMemberSinceNanos = System.nanoTime();
+        } else {
+          long now = System.nanoTime();
+          if (refusedAsNonMemberSinceNanos == Long.MIN_VALUE) {
+            refusedAsNonMemberSinceNanos = now;
+          }
+          refusedAsNonMemberLastNanos = now;
         }
         stats.handshakesRefused.incrementAndGet();
         if (again) {

@@ -16,7 +16,9 @@ import java.net.InetSocketAddress;
  * @param refusedAsNonMemberSinceNanos when (System.nanoTime) the peer began to refuse every
  *     handshake because this node is not a member of its configuration, or {@link
  *     Long#MIN_VALUE} (it does not)
+ * @param refusedAsNonMemberLastNanos the latest such refusal (System.nanoTime), or {@link
+ *     Long#MIN_VALUE}: a peer that stopped answering keeps its old run, which this dates
  */
 public record PeerLinkStatus(NodeId peer, InetSocketAddress address, boolean connected,
     long queuedMessages, long queuedBytes, long sent, long dropped, long connects,
-    String lastRefusal, long refusedAsNonMemberSinceNanos) {}
+    String lastRefusal, long refusedAsNonMemberSinceNanos, long refusedAsNonMemberLastNanos) {}

@@ -234,6 +234,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** Completes with why, once this member finds the shard removed it ({@link RemovalWatch}). */
   private final CompletableFuture<String> removed = new CompletableFuture<>();
   private long nextRemovalCheckNanos = Long.MIN_VALUE;
+  /** When this process first saw itself a voter (without a break since), or Long.MIN_VALUE. */
+  private long voterSinceNanos = Long.MIN_VALUE;
   private static final long REMOVAL_CHECK_NANOS = 1_000_000_000L;
   private CompletableFuture<Boolean> pendingHandOver;
 
@@ -852,13 +854,22 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       return;
     }
     nextRemovalCheckNanos = now + REMOVAL_CHECK_NANOS;
-    Map<NodeId, Long> refusedSince = new java.util.HashMap<>();
-    for (io.respawn.server.peer.PeerLinkStatus l : transport.links()) {
-      refusedSince.put(l.peer(), l.refusedAsNonMemberSinceNanos());
+    // The links' times are System.nanoTime's; so are these.
+    long nanoTime = System.nanoTime();
+    Membership view = runtime.replica().membership();
+    if (!view.isVoter(self)) {
+      voterSinceNanos = Long.MIN_VALUE;
+      return;
     }
-    // The links' times are System.nanoTime's, as is this loop's clock.
-    String why = RemovalWatch.removedWhy(self, runtime.replica().membership(), refusedSince,
-        System.nanoTime());
+    if (voterSinceNanos == Long.MIN_VALUE) {
+      voterSinceNanos = nanoTime;
+    }
+    Map<NodeId, RemovalWatch.Refusals> refusals = new java.util.HashMap<>();
+    for (io.respawn.server.peer.PeerLinkStatus l : transport.links()) {
+      refusals.put(l.peer(), new RemovalWatch.Refusals(l.refusedAsNonMemberSinceNanos(),
+          l.refusedAsNonMemberLastNanos()));
+    }
+    String why = RemovalWatch.removedWhy(self, view, voterSinceNanos, refusals, nanoTime);
     if (why != null) {
       log.error("member {} is no longer a member of the shard: {}; stopping (exit code {}), and "
           + "'respawn up' does not start it again", self.value(), why, RemovalWatch.EXIT_REMOVED);

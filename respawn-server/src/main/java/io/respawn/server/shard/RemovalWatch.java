@@ -17,7 +17,11 @@ import java.util.Map;
  *
  * <p>The rule: this member is a voter in its own configuration, and a majority of that
  * configuration's voters (this member counted as not refusing) have refused it as a non-member
- * at every attempt for at least {@link #REFUSED_FOR_NANOS_MIN}. A majority cannot hold a
+ * at every attempt for at least {@link #REFUSED_FOR_NANOS_MIN}, counted from when this process
+ * first saw itself a voter (a spare knocks for hours before it is added, and is refused all
+ * along: its links clear only as they redial after its promotion), each with a refusal within
+ * the last {@link #REFUSED_LATELY_NANOS} (a peer that died keeps the run it had). A majority
+ * cannot hold a
  * configuration without it unless such a configuration was appended on a majority, which is
  * what a commit takes; the bound rides out a change that was appended but not committed and a
  * peer that starts from an older view. A removed id is never added again (docs/operations.md),
@@ -32,28 +36,44 @@ import java.util.Map;
 final class RemovalWatch {
   /** How long a majority must have refused this member before it counts as removed. */
   static final long REFUSED_FOR_NANOS_MIN = 10_000_000_000L;
+  /**
+   * A refusal counts only if the latest came this recently: links redial at most every 2 s
+   * (PeerConfig's reconnect maximum), so a peer that refuses refuses again within this.
+   */
+  static final long REFUSED_LATELY_NANOS = 5_000_000_000L;
   /** The exit code of a member that found itself removed. */
   static final int EXIT_REMOVED = 3;
 
   private RemovalWatch() {}
 
+  /** One peer's refusals as a non-member: the first of the current run and the latest. */
+  record Refusals(long sinceNanos, long lastNanos) {
+    static final Refusals NONE = new Refusals(Long.MIN_VALUE, Long.MIN_VALUE);
+  }
+
   /**
    * Why {@code self} counts as removed at {@code nowNanos}, or null.
    *
-   * @param refusedSinceNanos per peer, the time of the first of an unbroken run of handshake
-   *     refusals as a non-member ({@link Long#MIN_VALUE}, or absent: none)
+   * @param voterSinceNanos when this process first saw itself a voter in its view (without a
+   *     break since), or {@link Long#MIN_VALUE} if it is not one
+   * @param refusals per peer ({@link Refusals#NONE}, or absent: none)
    */
-  static String removedWhy(NodeId self, Membership view, Map<NodeId, Long> refusedSinceNanos,
-      long nowNanos) {
-    if (!view.isVoter(self)) {
+  static String removedWhy(NodeId self, Membership view, long voterSinceNanos,
+      Map<NodeId, Refusals> refusals, long nowNanos) {
+    if (!view.isVoter(self) || voterSinceNanos == Long.MIN_VALUE) {
       return null;
     }
     List<NodeId> voters = new ArrayList<>(view.allVoters());
     List<String> refusing = new ArrayList<>();
     for (NodeId v : voters) {
-      Long since = refusedSinceNanos.get(v);
-      if (!v.equals(self) && since != null && since != Long.MIN_VALUE
-          && nowNanos - since >= REFUSED_FOR_NANOS_MIN) {
+      Refusals r = refusals.getOrDefault(v, Refusals.NONE);
+      if (v.equals(self) || r.sinceNanos() == Long.MIN_VALUE
+          || r.lastNanos() == Long.MIN_VALUE) {
+        continue;
+      }
+      long from = Math.max(r.sinceNanos(), voterSinceNanos);
+      if (nowNanos - from >= REFUSED_FOR_NANOS_MIN
+          && nowNanos - r.lastNanos() <= REFUSED_LATELY_NANOS) {
         refusing.add(Integer.toString(v.value()));
       }
     }

@@ -186,24 +186,29 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
       Files.writeString(shapeFile, shape() + "\n", StandardCharsets.UTF_8);
     }
     Path sparesFile = root.resolve("spares");
-    if (Files.exists(sparesFile)) {
-      int ran = Integer.parseInt(Files.readString(sparesFile, StandardCharsets.UTF_8).trim());
-      if (spares < ran) {
-        throw new IllegalArgumentException(root + " ran " + ran + " spare(s), which may be members"
-            + " of the shard now: use --spares " + ran + " (or more), or another --data");
-      }
+    Path primarySparesFile = root.resolve("primary-spares");
+    int ran = Files.exists(sparesFile)
+        ? Integer.parseInt(Files.readString(sparesFile, StandardCharsets.UTF_8).trim()) : 0;
+    int ranPrimaries = Files.exists(primarySparesFile)
+        ? Integer.parseInt(Files.readString(primarySparesFile, StandardCharsets.UTF_8).trim()) : 0;
+    if (spares < ran) {
+      throw new IllegalArgumentException(root + " ran " + ran + " spare(s), which may be members"
+          + " of the shard now: use --spares " + ran + " (or more), or another --data");
+    }
+    if (primarySpares < ranPrimaries) {
+      throw new IllegalArgumentException(root + " ran " + ranPrimaries + " spare primar"
+          + (ranPrimaries == 1 ? "y" : "ies") + ", which may be members of the shard now: use "
+          + "--primary-spares " + ranPrimaries + " (or more), or another --data");
+    }
+    if (ranPrimaries > 0 && spares != ran) {
+      // Spare primaries take the ids after the spare witnesses': more witnesses would give
+      // those ids (perhaps members by now, holding a primary's data) the role witness.
+      throw new IllegalArgumentException(root + " ran " + ran + " spare witness(es) and "
+          + ranPrimaries + " spare primar" + (ranPrimaries == 1 ? "y" : "ies") + " after them"
+          + ": --spares must stay " + ran + " (spare primaries' ids would change role); use "
+          + "another --data for more spare witnesses");
     }
     Files.writeString(sparesFile, spares + "\n", StandardCharsets.UTF_8);
-    Path primarySparesFile = root.resolve("primary-spares");
-    if (Files.exists(primarySparesFile)) {
-      int ran = Integer.parseInt(Files.readString(primarySparesFile, StandardCharsets.UTF_8)
-          .trim());
-      if (primarySpares < ran) {
-        throw new IllegalArgumentException(root + " ran " + ran + " spare primar"
-            + (ran == 1 ? "y" : "ies") + ", which may be members of the shard now: use "
-            + "--primary-spares " + ran + " (or more), or another --data");
-      }
-    }
     Files.writeString(primarySparesFile, primarySpares + "\n", StandardCharsets.UTF_8);
     Path idFile = root.resolve("cluster-id");
     String clusterId;

@@ -563,7 +563,6 @@ public final class ShardMember implements AutoCloseable {
         new io.respawn.server.command.ShardControl.MemberReply(x.error(), x.lines()));
   }
 
-  /** Completes when a client's SHUTDOWN asks this member to stop; the owner then closes it. */
   /**
    * Completes with why once the shard has removed this member while it was away ({@code
    * RemovalWatch}): the process should stop with exit code {@link #EXIT_REMOVED}.
@@ -575,6 +574,7 @@ public final class ShardMember implements AutoCloseable {
   /** The exit code of a member the shard removed while it was away. */
   public static final int EXIT_REMOVED = RemovalWatch.EXIT_REMOVED;
 
+  /** Completes when a client's SHUTDOWN asks this member to stop; the owner then closes it. */
   public java.util.concurrent.CompletableFuture<Void> shutdownRequested() {
     return server.shutdownRequested();
   }

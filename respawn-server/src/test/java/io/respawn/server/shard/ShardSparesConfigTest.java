@@ -113,6 +113,12 @@ class ShardSparesConfigTest {
     assertThat(ShardMember.targets(spare)).isEqualTo(new MemberReplacement.Targets(2, 1));
     assertThatThrownBy(() -> ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1")
         .withSpares(1).prepare()).hasMessageContaining("ran 1 spare primary");
+    assertThatThrownBy(() -> ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1")
+        .withSpares(2).withPrimarySpares(1).prepare())
+        .as("a second spare witness would make spare primary 5 a witness")
+        .hasMessageContaining("--spares must stay 1");
+    assertThat(ShardLayout.of(dir.resolve("data"), "127.0.0.1", 7379, "1+1+1").withSpares(1)
+        .withPrimarySpares(2).prepare()).as("another spare primary takes id 6").hasSize(6);
     assertThatThrownBy(() -> load("member.9 = primary h:9 h:19\n"))
         .as("a second primary that does not join").hasMessageContaining("exactly one member "
             + "with role primary");

@@ -248,15 +248,10 @@ public final class MemberReplacement {
     return null;
   }
 
-  /** Whether a voter of role primary is heard from (this leader, or one not silent). */
+  /** Whether the voter of role primary is heard from (this leader, or one not silent). */
   private static boolean primaryHeard(Replica r, Membership current, long silence) {
-    for (Member m : current.incoming()) {
-      if (m.voting() && m.role() == Role.PRIMARY
-          && (m.id().equals(r.id()) || !r.peerSilentFor(m.id(), silence))) {
-        return true;
-      }
-    }
-    return false;
+    Member p = primaryVoter(current);
+    return p != null && (p.id().equals(r.id()) || !r.peerSilentFor(p.id(), silence));
   }
 
   private boolean isSpare(NodeId id) {

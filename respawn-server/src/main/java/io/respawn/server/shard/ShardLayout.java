@@ -135,6 +135,12 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
         + ' ' + bindHost + ':' + (port + PEER_PORT_OFFSET);
   }
 
+  /** The count a root's file keeps (spares run before), 0 if there is no file yet. */
+  private static int countIn(Path file) throws IOException {
+    return Files.exists(file)
+        ? Integer.parseInt(Files.readString(file, StandardCharsets.UTF_8).trim()) : 0;
+  }
+
   public int respPort(int id) {
     return firstPort + id - 1;
   }
@@ -187,10 +193,8 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
     }
     Path sparesFile = root.resolve("spares");
     Path primarySparesFile = root.resolve("primary-spares");
-    int ran = Files.exists(sparesFile)
-        ? Integer.parseInt(Files.readString(sparesFile, StandardCharsets.UTF_8).trim()) : 0;
-    int ranPrimaries = Files.exists(primarySparesFile)
-        ? Integer.parseInt(Files.readString(primarySparesFile, StandardCharsets.UTF_8).trim()) : 0;
+    int ran = countIn(sparesFile);
+    int ranPrimaries = countIn(primarySparesFile);
     if (spares < ran) {
       throw new IllegalArgumentException(root + " ran " + ran + " spare(s), which may be members"
           + " of the shard now: use --spares " + ran + " (or more), or another --data");

@@ -44,8 +44,7 @@ final class ClusterCommands {
    * is under way) the topology commands still name it, as a Redis Cluster keeps a failed
    * master's slots until a replica is promoted: a client refreshing its topology then must not
    * learn that no node serves any slot (Lettuce then fails every command until its next
-   * refresh). A member that has known no primary since it started names the configured one.
-   * Redirects do not use it: they wait for the shard to settle.
+   * refresh). Redirects do not use it: they wait for the shard to settle.
    */
   private int lastPrimary = -1;
 
@@ -54,24 +53,47 @@ final class ClusterCommands {
     this.servingHere = servingHere;
   }
 
-  /** The view to describe: the current one, or, while no primary is known, the last primary. */
+  /**
+   * The view to describe: the current one; while no primary is known, the last primary; and
+   * while none has been known since this process started, {@link #configuredPrimaryInReach}.
+   */
   private ShardView described() {
     ShardView v = view.get();
     if (v.primary() >= 0) {
       lastPrimary = v.primary();
       return v;
     }
-    if (lastPrimary < 0) { // none known since this process started: the configured primary
-      // (another member's line before this one's own: a spare primary that waits to be added
-      // lists itself beside the primary it may replace)
-      for (int i = 0; i < v.members().size(); i++) {
-        if (v.members().get(i).role() == Role.PRIMARY && (lastPrimary < 0 || i != v.self())) {
-          lastPrimary = i;
+    int named = lastPrimary >= 0 ? lastPrimary : configuredPrimaryInReach(v);
+    return named < 0 ? v : new ShardView(v.self(), named, v.epoch(), v.members(), false);
+  }
+
+  /**
+   * For a member that has known no primary since it started: the configured primary, only while
+   * this member hears from it, or this member itself when it is the only member of role primary
+   * it knows (a shard starting up, its primary about to lead); else -1, and the topology names
+   * no primary (an empty CLUSTER SLOTS, which a cluster client takes as "ask another node").
+   * Never a primary it cannot reach: a spare not added yet hears from no member (they refuse it),
+   * and a member restarted after its configured primary was lost names a dead node otherwise, to
+   * which a client renewing its slots there would be sent back again and again. Never itself
+   * beside another member of role primary: a spare primary lists itself beside the primary it
+   * may replace.
+   */
+  private static int configuredPrimaryInReach(ShardView v) {
+    int other = -1;
+    boolean anotherPrimary = false;
+    for (int i = 0; i < v.members().size(); i++) {
+      MemberView m = v.members().get(i);
+      if (m.role() == Role.PRIMARY && i != v.self()) {
+        anotherPrimary = true;
+        if (m.reachable() && other < 0) {
+          other = i;
         }
       }
     }
-    return lastPrimary < 0 ? v
-        : new ShardView(v.self(), lastPrimary, v.epoch(), v.members(), false);
+    if (other >= 0) {
+      return other;
+    }
+    return !anotherPrimary && v.me().role() == Role.PRIMARY ? v.self() : -1;
   }
 
   void register(CommandTable t) {

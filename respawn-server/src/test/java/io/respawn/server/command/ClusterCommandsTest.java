@@ -75,6 +75,55 @@ class ClusterCommandsTest {
         .startsWith("[[(integer) 0, (integer) 16383, [\"127.0.0.1\", (integer) 7379");
   }
 
+  /**
+   * A member that has known no primary since it started names the configured primary only while
+   * it hears from it. A spare not added yet hears from no member (they refuse it), and a member
+   * restarted after its configured primary was lost would otherwise send a client renewing its
+   * slots there back to a dead node again and again; an empty CLUSTER SLOTS sends the client to
+   * another node instead.
+   */
+  @Test
+  void aMemberThatKnewNoPrimaryNamesTheConfiguredOneOnlyWhileItHearsFromIt() {
+    List<MemberView> unheard = new ArrayList<>(MEMBERS);
+    unheard.set(0, new MemberView(ShardView.nodeName("s", 1), "127.0.0.1", 7379, 17379,
+        Role.PRIMARY, false));
+    unheard.add(new MemberView(ShardView.nodeName("s", 4), "127.0.0.1", 7382, 17382,
+        Role.WITNESS, true));
+    view.set(new ShardView(3, -1, 1, unheard));
+    assertThat(h.call("cluster", "slots")).isEqualTo("[]");
+    assertThat(ClusterCommands.nodes(view.get())).doesNotContain("master");
+    assertThat(h.call("cluster", "shards")).doesNotContain("\"master\"");
+    // A spare primary beside an unreachable configured primary does not name itself either.
+    List<MemberView> sparePrimary = new ArrayList<>(unheard);
+    sparePrimary.set(3, new MemberView(ShardView.nodeName("s", 4), "127.0.0.1", 7382, 17382,
+        Role.PRIMARY, true));
+    view.set(new ShardView(3, -1, 1, sparePrimary));
+    assertThat(h.call("cluster", "slots")).isEqualTo("[]");
+    // Once it hears from the configured primary, it names it.
+    view.set(new ShardView(3, -1, 1, withFourth(Role.WITNESS)));
+    assertThat(h.call("cluster", "slots")).startsWith(
+        "[[(integer) 0, (integer) 16383, [\"127.0.0.1\", (integer) 7379");
+  }
+
+  /** The configured primary, starting up and about to lead, names itself. */
+  @Test
+  void theConfiguredPrimaryThatKnewNoLeaderYetNamesItself() {
+    List<MemberView> alone = List.of(MEMBERS.get(0),
+        new MemberView(ShardView.nodeName("s", 2), "127.0.0.1", 7380, 17380, Role.BACKUP, false),
+        new MemberView(ShardView.nodeName("s", 3), "127.0.0.1", 7381, 17381, Role.WITNESS,
+            false));
+    view.set(new ShardView(0, -1, 0, alone, false));
+    assertThat(h.call("cluster", "slots")).isEqualTo(
+        "[[(integer) 0, (integer) 16383, [\"127.0.0.1\", (integer) 7379, \""
+        + MEMBERS.get(0).nodeName() + "\"]]]");
+  }
+
+  private static List<MemberView> withFourth(Role role) {
+    List<MemberView> all = new ArrayList<>(MEMBERS);
+    all.add(new MemberView(ShardView.nodeName("s", 4), "127.0.0.1", 7382, 17382, role, true));
+    return all;
+  }
+
   @Test
   void aRedirectInsideMultiAbortsTheTransaction() {
     assertThat(h.call("multi")).isEqualTo("OK");

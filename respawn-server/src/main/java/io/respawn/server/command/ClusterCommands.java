@@ -69,21 +69,27 @@ final class ClusterCommands {
 
   /**
    * For a member that has known no primary since it started: the configured primary, only while
-   * this member hears from it, or this member itself when it is the only member of role primary
-   * it knows (a shard starting up, its primary about to lead); else -1, and the topology names
-   * no primary (an empty CLUSTER SLOTS, which a cluster client takes as "ask another node").
-   * Never a primary it cannot reach: a spare not added yet hears from no member (they refuse it),
-   * and a member restarted after its configured primary was lost names a dead node otherwise, to
-   * which a client renewing its slots there would be sent back again and again. Never itself
-   * beside another member of role primary: a spare primary lists itself beside the primary it
-   * may replace.
+   * this member hears from it; or this member itself when it is the only member of role primary
+   * it knows and hears from another member (a shard starting up, its primary about to lead);
+   * else -1, and the topology names no primary (an empty CLUSTER SLOTS, which a cluster client
+   * takes as "ask another node"). Never a primary it cannot reach: a spare not added yet hears
+   * from no member (they refuse it), and a member restarted after its configured primary was
+   * lost names a dead node otherwise, to which a client renewing its slots there would be sent
+   * back again and again. Never itself beside another member of role primary (a spare primary
+   * lists itself beside the primary it may replace), nor while it hears from no one (a primary
+   * the shard removed while it was away is refused by every member until it stops by itself).
    */
   private static int configuredPrimaryInReach(ShardView v) {
     int other = -1;
     boolean anotherPrimary = false;
+    boolean hearsFromAnother = false;
     for (int i = 0; i < v.members().size(); i++) {
       MemberView m = v.members().get(i);
-      if (m.role() == Role.PRIMARY && i != v.self()) {
+      if (i == v.self()) {
+        continue;
+      }
+      hearsFromAnother |= m.reachable();
+      if (m.role() == Role.PRIMARY) {
         anotherPrimary = true;
         if (m.reachable() && other < 0) {
           other = i;
@@ -93,7 +99,9 @@ final class ClusterCommands {
     if (other >= 0) {
       return other;
     }
-    return !anotherPrimary && v.me().role() == Role.PRIMARY ? v.self() : -1;
+    boolean alone = v.members().size() == 1;
+    return !anotherPrimary && v.me().role() == Role.PRIMARY && (hearsFromAnother || alone)
+        ? v.self() : -1;
   }
 
   void register(CommandTable t) {

@@ -105,17 +105,25 @@ class ClusterCommandsTest {
         "[[(integer) 0, (integer) 16383, [\"127.0.0.1\", (integer) 7379");
   }
 
-  /** The configured primary, starting up and about to lead, names itself. */
+  /** The configured primary, starting up and about to lead, names itself once it hears a peer. */
   @Test
-  void theConfiguredPrimaryThatKnewNoLeaderYetNamesItself() {
+  void theConfiguredPrimaryThatKnewNoLeaderYetNamesItselfOnceItHearsAPeer() {
     List<MemberView> alone = List.of(MEMBERS.get(0),
         new MemberView(ShardView.nodeName("s", 2), "127.0.0.1", 7380, 17380, Role.BACKUP, false),
         new MemberView(ShardView.nodeName("s", 3), "127.0.0.1", 7381, 17381, Role.WITNESS,
             false));
     view.set(new ShardView(0, -1, 0, alone, false));
+    // Before it hears from any other member: it may be a primary the shard removed while it was
+    // away (every member refuses it then), so it names no one.
+    assertThat(h.call("cluster", "slots")).isEqualTo("[]");
+    List<MemberView> heard = new ArrayList<>(alone);
+    heard.set(2, new MemberView(ShardView.nodeName("s", 3), "127.0.0.1", 7381, 17381,
+        Role.WITNESS, true));
+    view.set(new ShardView(0, -1, 0, heard, false));
     assertThat(h.call("cluster", "slots")).isEqualTo(
         "[[(integer) 0, (integer) 16383, [\"127.0.0.1\", (integer) 7379, \""
-        + MEMBERS.get(0).nodeName() + "\"]]]");
+        + MEMBERS.get(0).nodeName() + "\"], [\"127.0.0.1\", (integer) 7381, \""
+        + MEMBERS.get(2).nodeName() + "\"]]]");
   }
 
   private static List<MemberView> withFourth(Role role) {

@@ -342,6 +342,10 @@ class MembershipIT {
             .redirectErrorStream(true).start();
         String oldOut;
         try {
+          // Until it stops it names no primary: it hears from no member, so it cannot know that
+          // it still leads (clients renewing their slots there ask another node).
+          List<Object> slotsThere = removedMembersSlots(old, shard.port(1));
+          assertThat(slotsThere).as("CLUSTER SLOTS on the removed member 1").isEmpty();
           assertThat(old.waitFor(90, TimeUnit.SECONDS)).as("member 1 stops by itself").isTrue();
           oldOut = new String(old.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         } finally {
@@ -380,6 +384,27 @@ class MembershipIT {
 
   private static final DefaultJedisClientConfig CLIENT = DefaultJedisClientConfig.builder()
       .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
+
+  /**
+   * CLUSTER SLOTS of {@code process}'s member at {@code port} once it answers, asked twice 1 s
+   * apart (both replies' ranges together); fails if the process stops before it answers.
+   */
+  private static List<Object> removedMembersSlots(Process process, int port)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      assertThat(process.isAlive()).as("member at " + port + " alive until it answers").isTrue();
+      assertThat(System.nanoTime()).as("member at " + port + " answers").isLessThan(deadline);
+      try (Jedis j = new Jedis("127.0.0.1", port, 1_000)) {
+        List<Object> ranges = new ArrayList<>(j.clusterSlots());
+        Thread.sleep(1_000);
+        ranges.addAll(j.clusterSlots());
+        return ranges;
+      } catch (redis.clients.jedis.exceptions.JedisConnectionException e) {
+        Thread.sleep(100); // not listening yet
+      }
+    }
+  }
 
   /** A cluster client, as users of a shard run: it follows the primary wherever it moves. */
   private static JedisCluster cluster(int... ports) {

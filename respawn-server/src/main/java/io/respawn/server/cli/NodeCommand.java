@@ -3,6 +3,7 @@ package io.respawn.server.cli;
 import io.respawn.server.DataDirInUseException;
 import io.respawn.server.resp.RespLimits;
 import io.respawn.server.shard.ShardConfig;
+import io.respawn.server.shard.RemovedMarker;
 import io.respawn.server.shard.ShardMember;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
@@ -19,7 +20,9 @@ import sun.misc.Signal;
  * {@code respawn node --config FILE}: runs one member of a replicated shard (the file format is
  * {@link ShardConfig}'s) until SIGTERM or SIGINT, then stops cleanly and exits 0. Prints {@code
  * respawn: member N (ROLE) serving RESP on HOST:PORT} once it listens. Exit code 2 when the
- * configuration is refused or a port or the data directory is taken.
+ * configuration is refused or a port or the data directory is taken; exit code 3 when the shard
+ * removed this member while it was away (it then leaves {@link RemovedMarker} in its data
+ * directory, and a member whose directory holds that marker exits with 3 at once).
  */
 @Command(name = "node", mixinStandardHelpOptions = true,
     description = "Run one member of a replicated shard (see docs/shard.md for the config file).")
@@ -51,6 +54,13 @@ public final class NodeCommand implements Callable<Integer> {
 
   /** Runs the member until a signal or SHUTDOWN: 0 after a clean stop, 2 or 1 if it cannot start. */
   private static int serve(ShardConfig shard) throws Exception {
+    String removedEarlier = RemovedMarker.read(shard.dataDir());
+    if (removedEarlier != null) {
+      System.err.println("respawn: member " + shard.self().value() + " is not started: it was "
+          + removedEarlier + ". Its data directory " + shard.dataDir() + " can go; delete "
+          + RemovedMarker.in(shard.dataDir()) + " to start it anyway");
+      return ShardMember.EXIT_REMOVED;
+    }
     CountDownLatch stop = new CountDownLatch(1);
     Signal.handle(new Signal("TERM"), s -> stop.countDown());
     Signal.handle(new Signal("INT"), s -> stop.countDown());
@@ -83,8 +93,16 @@ public final class NodeCommand implements Callable<Integer> {
     member.close();
     log.info("stopped cleanly");
     if (removed != null) {
+      try {
+        RemovedMarker.write(shard.dataDir(), removed, java.time.Instant.now());
+      } catch (IOException e) {
+        log.warn("could not write {}: {}; a later start will find out again, in 10 s",
+            RemovedMarker.in(shard.dataDir()), e.toString());
+      }
       System.err.println("respawn: member " + shard.self().value() + " is no longer a member "
-          + "of the shard (" + removed + "); its data directory " + shard.dataDir() + " can go");
+          + "of the shard (" + removed + "); its data directory " + shard.dataDir() + " can go"
+          + " (it holds the marker '" + RemovedMarker.FILE_NAME + "', so the member is not"
+          + " started again)");
       return ShardMember.EXIT_REMOVED;
     }
     return 0;

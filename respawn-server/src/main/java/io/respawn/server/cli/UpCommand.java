@@ -201,12 +201,25 @@ public final class UpCommand implements Callable<Integer> {
         restartDelayMillis, STOP_TIMEOUT_MILLIS, layout::memberDir)) {
       sup.start();
       List<String> ports = new ArrayList<>();
+      int connectPort = -1;
       for (int id = 1; id <= layout.processes(); id++) {
+        String what = (layout.isSpare(id) ? "spare " : "member ") + id + " ("
+            + layout.roleOf(id).name().toLowerCase(java.util.Locale.ROOT) + ")";
+        String removed = sup.removedEarlier(id);
+        if (removed != null) {
+          System.out.println("respawn: " + what + " not started: it was " + removed
+              + " (its data directory " + layout.memberDir(id) + " can go)");
+          continue;
+        }
         ports.add(Integer.toString(layout.respPort(id)));
-        System.out.println("respawn: " + (layout.isSpare(id) ? "spare " : "member ") + id + " ("
-            + layout.roleOf(id).name().toLowerCase(java.util.Locale.ROOT) + ") on " + bind + ":"
-            + layout.respPort(id) + ", pid " + sup.pid(id) + ", log "
-            + layout.memberDir(id).resolve("respawn.log"));
+        if (connectPort < 0 && !layout.isSpare(id)) {
+          connectPort = layout.respPort(id);
+        }
+        System.out.println("respawn: " + what + " on " + bind + ":" + layout.respPort(id)
+            + ", pid " + sup.pid(id) + ", log " + layout.memberDir(id).resolve("respawn.log"));
+      }
+      if (connectPort < 0) {
+        connectPort = ports.isEmpty() ? port : Integer.parseInt(ports.get(0));
       }
       Thread watcher = new Thread(() -> {
         try {
@@ -218,10 +231,10 @@ public final class UpCommand implements Callable<Integer> {
       }, "respawn-up-watch");
       watcher.setDaemon(true);
       watcher.start();
-      if (awaitPrimary(layout, stop)) {
+      if (awaitPrimary(layout, sup, stop)) {
         System.out.println("respawn: serving the shard (" + layout.shape() + ") on " + bind
-            + " ports " + String.join(", ", ports) + "; connect with: redis-cli -c -p " + port
-            + "; status: respawn status --port " + port);
+            + " ports " + String.join(", ", ports) + "; connect with: redis-cli -c -p "
+            + connectPort + "; status: respawn status --port " + connectPort);
       }
       stop.await();
       System.out.println("respawn: stopping the shard");
@@ -234,8 +247,12 @@ public final class UpCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Polls the members until one answers CLUSTER INFO with a known primary. */
-  private boolean awaitPrimary(ShardLayout layout, CountDownLatch stop) throws InterruptedException {
+  /**
+   * Polls the members until one answers CLUSTER INFO with a known primary and every other
+   * answers too (members the shard removed are not waited for).
+   */
+  private boolean awaitPrimary(ShardLayout layout, ShardSupervisor sup, CountDownLatch stop)
+      throws InterruptedException {
     long deadline = System.currentTimeMillis() + SERVE_WAIT_MILLIS;
     boolean primaryServing = false;
     List<Integer> silent = new ArrayList<>();
@@ -245,6 +262,9 @@ public final class UpCommand implements Callable<Integer> {
       primaryServing = false;
       silent.clear();
       for (int id = 1; id <= layout.members(); id++) {
+        if (sup.removedEarlier(id) != null) {
+          continue; // not started, or stopped since: the shard removed it
+        }
         try (RespClient c = new RespClient(bind, layout.respPort(id), 500)) {
           Object info = c.call("CLUSTER", "INFO");
           primaryServing |= info instanceof String s && s.contains("cluster_state:ok");

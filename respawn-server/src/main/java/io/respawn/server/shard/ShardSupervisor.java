@@ -124,18 +124,34 @@ public final class ShardSupervisor implements AutoCloseable {
     }
   }
 
-  /** Starts every member and its watcher. */
+  /**
+   * Starts every member and its watcher, except a member the shard removed earlier (its data
+   * directory holds {@link RemovedMarker}): it would be refused by every peer and stop again.
+   */
   public void start() throws IOException {
+    List<Integer> started = new ArrayList<>();
     for (int id = 1; id <= members; id++) {
+      String removed = removedEarlier(id);
+      if (removed != null) {
+        log.warn("member {} is not started: it was {} (delete {} to start it anyway)", id,
+            removed, RemovedMarker.in(dataDirOf.apply(id)));
+        continue;
+      }
       launch(id, false);
+      started.add(id);
     }
-    for (int id = 1; id <= members; id++) {
+    for (int id : started) {
       int member = id;
       Thread t = new Thread(() -> watch(member), "respawn-up-" + id);
       t.setDaemon(true);
       t.start();
       watchers.add(t);
     }
+  }
+
+  /** Why member {@code id} was removed from the shard earlier ({@link RemovedMarker}), or null. */
+  public String removedEarlier(int id) {
+    return dataDirOf == null ? null : RemovedMarker.read(dataDirOf.apply(id));
   }
 
   /** The pid of member {@code id}'s current process, or -1. */

@@ -336,10 +336,7 @@ class MembershipIT {
         // it was away, and its peers refuse it as not a member, so it stops with exit code 3
         // instead of serving as the primary it was.
         long restartedAt = System.nanoTime();
-        Process old = new ProcessBuilder(java(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp",
-            classpath(), "io.respawn.server.cli.RespawnCommand", "node", "--config",
-            data.resolve("node-1").resolve("respawn.conf").toString())
-            .redirectErrorStream(true).start();
+        Process old = startByHand(data, 1);
         String oldOut;
         try {
           // Until it stops it names no primary: it hears from no member, so it cannot know that
@@ -354,11 +351,26 @@ class MembershipIT {
         long stoppedMillis = (System.nanoTime() - restartedAt) / 1_000_000;
         assertThat(old.exitValue()).as(oldOut).isEqualTo(3);
         assertThat(oldOut).contains("member 1 is no longer a member of the shard");
+        // It left a marker in its data directory: started once more, it refuses at once.
+        long againAt = System.nanoTime();
+        Process again = startByHand(data, 1);
+        String againOut;
+        try {
+          assertThat(again.waitFor(30, TimeUnit.SECONDS)).as("refuses at once").isTrue();
+          againOut = new String(again.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } finally {
+          again.destroyForcibly();
+        }
+        long againMillis = (System.nanoTime() - againAt) / 1_000_000;
+        assertThat(again.exitValue()).as(againOut).isEqualTo(3);
+        assertThat(againOut).contains("member 1 is not started: it was removed from the shard at")
+            .doesNotContain("serving RESP");
         assertThat(member(witness, "list")).contains("4 primary voter primary");
         System.out.println("MembershipIT: primary killed for good; the operator added member 4 "
             + "as the new primary, removed member 1, promoted member 4, which leads; " + n
             + " writes acknowledged, 0 errors; member 1 started again stopped by itself "
-            + stoppedMillis + " ms later (exit code 3)\n" + list);
+            + stoppedMillis + " ms later (exit code 3), and refused to start once more ("
+            + againMillis + " ms)\n" + list);
       } finally {
         stop(joiner);
       }
@@ -384,6 +396,14 @@ class MembershipIT {
 
   private static final DefaultJedisClientConfig CLIENT = DefaultJedisClientConfig.builder()
       .connectionTimeoutMillis(2_000).socketTimeoutMillis(20_000).build();
+
+  /** Member {@code id} of the shard under {@code data}, started by hand as a service manager would. */
+  private static Process startByHand(Path data, int id) throws IOException {
+    return new ProcessBuilder(java(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", classpath(),
+        "io.respawn.server.cli.RespawnCommand", "node", "--config",
+        data.resolve("node-" + id).resolve("respawn.conf").toString())
+        .redirectErrorStream(true).start();
+  }
 
   /**
    * CLUSTER SLOTS of {@code process}'s member at {@code port} once it answers, asked twice 1 s

@@ -135,6 +135,37 @@ class ShardSupervisorTest {
     }
   }
 
+  /**
+   * A member whose data directory holds the removal marker (it stopped with exit code 3 in an
+   * earlier run) is not started at all; the others are. Its marker round-trips the reason.
+   */
+  @Test
+  void aMemberRemovedInAnEarlierRunIsNotStarted() throws Exception {
+    for (int id = 1; id <= 2; id++) {
+      Files.createDirectories(dir.resolve("node-" + id));
+    }
+    RemovedMarker.write(dir.resolve("node-2"), "members 1, 3 of 3 voters have refused it",
+        java.time.Instant.parse("2026-12-07T10:00:00Z"));
+    assertThat(RemovedMarker.read(dir.resolve("node-2"))).isEqualTo("removed from the shard at "
+        + "2026-12-07T10:00:00Z: members 1, 3 of 3 voters have refused it");
+    assertThat(RemovedMarker.read(dir.resolve("node-1"))).isNull();
+    java.util.concurrent.atomic.AtomicInteger launches = new java.util.concurrent.atomic.AtomicInteger();
+    try (ShardSupervisor s = new ShardSupervisor(2, id -> {
+      launches.incrementAndGet();
+      return new ProcessBuilder("sh", "-c", "sleep 600");
+    }, 50, 5_000, id -> dir.resolve("node-" + id))) {
+      s.start();
+      assertThat(s.pid(2)).isEqualTo(-1);
+      assertThat(s.removedEarlier(2)).contains("have refused it");
+      assertThat(s.removedEarlier(1)).isNull();
+      assertThat(ProcessHandle.of(s.pid(1)).map(ProcessHandle::isAlive)).contains(true);
+      assertThat(launches).hasValue(1);
+    }
+    // A marker that cannot be read still counts: its presence is what refuses the start.
+    Files.createDirectories(RemovedMarker.in(dir.resolve("node-1")));
+    assertThat(RemovedMarker.read(dir.resolve("node-1"))).contains("unreadable");
+  }
+
   @Test
   void aMemberWhoseConfigurationIsRefusedStopsTheShard() throws Exception {
     try (ShardSupervisor s = new ShardSupervisor(2, id -> id == 2

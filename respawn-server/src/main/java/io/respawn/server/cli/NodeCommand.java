@@ -49,11 +49,11 @@ public final class NodeCommand implements Callable<Integer> {
       System.err.println("respawn: config file " + config + ": " + e.getMessage());
       return 2;
     }
-    return DeferredServe.defer(() -> serve(shard));
+    return DeferredServe.defer(() -> serve(shard, config));
   }
 
   /** Runs the member until a signal or SHUTDOWN: 0 after a clean stop, 2 or 1 if it cannot start. */
-  private static int serve(ShardConfig shard) throws Exception {
+  private static int serve(ShardConfig shard, Path configFile) throws Exception {
     String removedEarlier = RemovedMarker.read(shard.dataDir());
     if (removedEarlier != null) {
       System.err.println("respawn: member " + shard.self().value() + " is not started: it was "
@@ -83,6 +83,7 @@ public final class NodeCommand implements Callable<Integer> {
         + member.role().name().toLowerCase(java.util.Locale.ROOT) + ") serving RESP on "
         + shard.bindHost() + ":" + member.respPort() + " (data " + shard.dataDir() + ")");
     System.out.flush();
+    member.watchSpareLines(configFile);
     member.shutdownRequested().thenRun(stop::countDown);
     member.removedFromShard().thenRun(stop::countDown);
     stop.await();

@@ -2,6 +2,7 @@ package io.respawn.server.shard;
 
 import io.respawn.core.Command;
 import io.respawn.core.FailureDetector;
+import io.respawn.core.MemberReplacement;
 import io.respawn.core.Membership;
 import io.respawn.core.Message;
 import io.respawn.core.NodeId;
@@ -221,6 +222,12 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** The replica log's asynchronous fsync ended; {@code failure} null unless it failed. */
   private record FlushDone(io.respawn.storage.StorageException failure) {}
 
+  /**
+   * The config file's spare lines changed ({@link SparePoolWatch}): replace silent members by
+   * {@code policy}'s spares from now on, keeping the spent ones in {@code spentFile}.
+   */
+  record SparePool(MemberReplacement policy, java.nio.file.Path spentFile) {}
+
   /** Longest a hand-over waits for this leader's proposed writes to settle before it transfers. */
   static final long DRAIN_NANOS_MAX = 1_000_000_000L;
   /** While draining: when the transfer starts even if writes are still unsettled; else MIN. */
@@ -241,8 +248,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   private final ReplicaWaits replicaWaits;
   private final MembershipChanges membershipChanges = new MembershipChanges();
-  /** The primary's replacement of silent members by spares; null when none are configured. */
-  private SpareReplacements spares;
+  /**
+   * The primary's replacement of silent members by spares; null while none are configured.
+   * Written by the loop thread (and before the start), read by INFO's.
+   */
+  private volatile SpareReplacements spares;
   /** The membership last handed to {@link #membershipListener}. */
   private Membership membershipSeen;
   private volatile Consumer<Membership> membershipListener = m -> { };
@@ -538,6 +548,15 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         }
       } else if (input instanceof ReplicaWaits.Request q) {
         replicaWaits.add(q, runtime.replica(), now);
+      } else if (input instanceof SparePool u) {
+        Membership current = runtime.replica().membership();
+        if (spares == null) {
+          SpareReplacements created = new SpareReplacements(u.policy(), u.spentFile());
+          created.follow(current);
+          spares = created;
+        } else {
+          spares.usePolicy(u.policy(), current);
+        }
       } else if (input instanceof MembershipChanges.Request q) {
         if (q.op() == MembershipChanges.Op.LIST && spares != null) {
           List<String> lines = new ArrayList<>(MembershipChanges.list(runtime.replica()));

@@ -265,9 +265,11 @@ public record ShardConfig(String clusterId, NodeId self, Path dataDir, String bi
     if (members.isEmpty()) {
       throw new IllegalArgumentException("no member.N lines: a shard needs at least one member");
     }
-    if (primaries != 1) {
-      throw new IllegalArgumentException("a shard has exactly one member with role primary, "
-          + "found " + primaries);
+    // A member that joins lists the shard as it is now, which may have no voter of role primary
+    // (a lost primary replaced by a spare witness: the witness that took over leads for good).
+    if (joining ? primaries > 1 : primaries != 1) {
+      throw new IllegalArgumentException("a shard has " + (joining ? "at most" : "exactly")
+          + " one member with role primary, found " + primaries);
     }
     byte[] secret = null;
     String secretFile = p.getProperty("secret-file");

@@ -234,9 +234,8 @@ public final class ShardMember implements AutoCloseable {
           ValuePull.REPORT_HASHES_MAX, BackupSettings.SAMPLES_PER_REPORT_MIN,
           System.nanoTime() ^ config.self().value());
       if (!config.spares().members().isEmpty()) {
-        loop.replaceSilentMembers(new SpareReplacements(new MemberReplacement(targets(config),
-            config.spares().asMembers(), config.spares().replaceAfterMillis() * 1_000_000L,
-            io.respawn.core.Variant.CORRECT), config.dataDir().resolve("spares-spent")));
+        loop.replaceSilentMembers(new SpareReplacements(sparePolicy(config, config.spares()),
+            spentSparesFile(config)));
       }
       loop.reportPopularity(new PopularityReports(config.self(), sampler,
           config.backup().reportIntervalMillis() * 1_000_000L, stateMachine,
@@ -379,6 +378,30 @@ public final class ShardMember implements AutoCloseable {
     }
     return lines;
   }
+
+  /** The policy that replaces silent members by {@code spares} on this member when it leads. */
+  static MemberReplacement sparePolicy(ShardConfig config, ShardConfig.Spares spares) {
+    return new MemberReplacement(targets(config), spares.asMembers(),
+        spares.replaceAfterMillis() * 1_000_000L, io.respawn.core.Variant.CORRECT);
+  }
+
+  private static java.nio.file.Path spentSparesFile(ShardConfig config) {
+    return config.dataDir().resolve("spares-spent");
+  }
+
+  /**
+   * Re-reads {@code configFile} (the file this member started from) every second for its spare
+   * lines from now on ({@link SparePoolWatch}): an operator refills the spare pool by starting a
+   * new spare and adding its {@code spare.N} line to the members' files, without restarts.
+   */
+  public void watchSpareLines(java.nio.file.Path configFile) {
+    SparePoolWatch w = new SparePoolWatch(configFile, config,
+        policy -> loop.offer(new NodeLoop.SparePool(policy, spentSparesFile(config))));
+    spareWatch = w.start();
+  }
+
+  /** The watch of the config file's spare lines, or null. */
+  private volatile SparePoolWatch spareWatch;
 
   /**
    * The voters of each class the shard keeps: the voters of its member lines, which leave out
@@ -625,6 +648,10 @@ public final class ShardMember implements AutoCloseable {
       } catch (Exception e) {
         log.warn("hand-over did not finish within {} ms; stopping anyway", HAND_OVER_WAIT_MILLIS);
       }
+    }
+    SparePoolWatch w = spareWatch;
+    if (w != null) {
+      w.close();
     }
     stateMachine.abandonCapture(); // a snapshot walk must not outlive the store it reads
     server.close(); // stops clients first; then the loop, the transport and the logs

@@ -35,7 +35,8 @@ final class SpareReplacements {
    */
   static final long CHECK_INTERVAL_NANOS = 50_000_000L;
 
-  private final MemberReplacement policy;
+  /** Replaced when the config file's spare lines change ({@link #usePolicy}). */
+  private MemberReplacement policy;
   private final Set<NodeId> spent = new HashSet<>();
   private final Set<NodeId> spareIds = new HashSet<>();
   private CompletableFuture<MembershipChanges.Result> inFlight;
@@ -97,6 +98,27 @@ final class SpareReplacements {
             e.toString());
       }
     }
+  }
+
+  /**
+   * Takes {@code next} (the spares of the config file as it reads now, and its bound) in place
+   * of the current policy, keeping what this member knows: the spares spent, the counts, a step
+   * under way. A spare that is already a member of {@code current} counts as spent at once.
+   * Loop thread.
+   */
+  void usePolicy(MemberReplacement next, Membership current) {
+    policy = next;
+    spareIds.clear();
+    for (Member s : next.spares()) {
+      spareIds.add(s.id());
+    }
+    follow(current);
+    sparesLeft = countLeft();
+  }
+
+  /** The spares the policy adds from (as the config file listed them when last read). */
+  java.util.List<Member> spares() {
+    return policy.spares();
   }
 
   private int countLeft() {

@@ -153,20 +153,45 @@ class MembershipIT {
       }
       writer.awaitMore(20);
 
-      // The new primary (member 3) is lost too: the former spare takes over.
-      kill(shard.port(3));
-      writer.awaitMore(20);
-      writer.finish();
-      long n = writer.acknowledged();
-      try (var j = cluster(port + 3)) {
-        assertNewestValues(j::get, n, " after both losses");
-      }
-      try (Jedis j = new Jedis("127.0.0.1", port + 3, 5_000)) {
-        assertThat(j.info("replication")).contains("respawn_role:primary");
+      // The operator refills the pool without restarting anyone: a new spare witness, member
+      // 5, and its line added to the members' config files, which they re-read every second.
+      int spareResp = port + 4;
+      Process spare = startJoiner(data, 5, "witness", spareResp, 4, Set.of(1));
+      try {
+        String spareLine = "spare.5 = witness 127.0.0.1:" + spareResp + " 127.0.0.1:"
+            + (spareResp + 10_000) + "\n";
+        for (int id : new int[] {2, 3, 4}) {
+          Files.writeString(data.resolve("node-" + id).resolve("respawn.conf"), spareLine,
+              java.nio.file.StandardOpenOption.APPEND);
+        }
+        String refilled = awaitList(shard.port(3), "5 witness spare unused", "nothing");
+        assertThat(refilled).as(refilled).contains("5 witness spare unused");
+
+        // The new primary (member 3) is lost too: the former spare takes over, and adds spare 5
+        // in member 3's place.
+        kill(shard.port(3));
+        writer.awaitMore(20);
+        String after = awaitList(port + 3, "5 witness voter", "3 witness");
+        assertThat(after).as(after + "\n" + shard.memberLogs()).contains("5 witness voter")
+            .contains("4 witness voter primary").doesNotContain("3 witness");
+        writer.finish();
+        long n = writer.acknowledged();
+        try (var j = cluster(port + 3)) {
+          assertNewestValues(j::get, n, " after both losses");
+        }
+        try (Jedis j = new Jedis("127.0.0.1", port + 3, 5_000)) {
+          assertThat(j.info("replication")).contains("respawn_role:primary");
+          assertThat(j.info("shard")).contains("respawn_spares_added:1")
+              .contains("respawn_members_replaced:1").contains("respawn_spares_left:0");
+        }
+        list = after;
+      } finally {
+        stop(spare);
       }
       System.out.println("MembershipIT: primary killed; spare 4 added, promoted and member 1 "
           + "removed " + replacedMillis + " ms after the kill (replace-after-ms "
-          + replaceAfterMillis + "); then member 3 killed and member 4 took over; " + n
+          + replaceAfterMillis + "); the operator added spare 5 to the members' files; member 3 "
+          + "killed, member 4 took over and put spare 5 in its place; " + writer.acknowledged()
           + " writes acknowledged, 0 errors\n" + list);
     }
   }

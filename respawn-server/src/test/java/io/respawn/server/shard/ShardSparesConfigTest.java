@@ -44,6 +44,33 @@ class ShardSparesConfigTest {
         .containsExactly(org.assertj.core.groups.Tuple.tuple(Role.PRIMARY, false));
   }
 
+  /**
+   * A member that joins lists the shard as it is now: after a lost primary was replaced by a
+   * spare witness the shard has no member of role primary, and a new spare's file says so. A
+   * member that does not join still needs exactly one.
+   */
+  @Test
+  void aJoiningMemberMayListNoPrimary() throws Exception {
+    String shard = "cluster-id = c1\ndata = .\n"
+        + "member.2 = backup 127.0.0.1:7002 127.0.0.1:17002\n"
+        + "member.3 = witness 127.0.0.1:7003 127.0.0.1:17003\n"
+        + "member.4 = witness 127.0.0.1:7004 127.0.0.1:17004\n";
+    Path joining = dir.resolve("joining.conf");
+    java.nio.file.Files.writeString(joining, shard + "node-id = 5\njoin = true\n"
+        + "member.5 = witness 127.0.0.1:7005 127.0.0.1:17005\n");
+    assertThat(ShardConfig.load(joining).join()).isTrue();
+    Path member = dir.resolve("member.conf");
+    java.nio.file.Files.writeString(member, shard + "node-id = 2\n");
+    assertThatThrownBy(() -> ShardConfig.load(member))
+        .hasMessageContaining("a shard has exactly one member with role primary, found 0");
+    java.nio.file.Files.writeString(joining, shard + "node-id = 5\njoin = true\n"
+        + "member.5 = witness 127.0.0.1:7005 127.0.0.1:17005\n"
+        + "member.6 = primary 127.0.0.1:7006 127.0.0.1:17006\n"
+        + "member.7 = primary 127.0.0.1:7007 127.0.0.1:17007\n");
+    assertThatThrownBy(() -> ShardConfig.load(joining))
+        .hasMessageContaining("a shard has at most one member with role primary, found 2");
+  }
+
   @Test
   void badSparesAreRefusedNamingTheKey() {
     assertThatThrownBy(() -> load("spare.1 = witness h:3 h:4\n"))

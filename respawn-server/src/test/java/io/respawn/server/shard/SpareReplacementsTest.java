@@ -43,4 +43,32 @@ class SpareReplacementsTest {
     assertThat(new SpareReplacements(policy(), file).sparesLeft())
         .as("an unreadable file loses the record, not the member").isEqualTo(2);
   }
+
+  /**
+   * New spare lines (the config file re-read) replace the pool and keep what the member knows:
+   * a spare already seen stays spent, one that is a member already counts as spent at once.
+   */
+  @Test
+  void aNewPoolKeepsTheSpentSpares() {
+    SpareReplacements spares = new SpareReplacements(new MemberReplacement(
+        new MemberReplacement.Targets(2, 1), List.of(Member.learner(4, Role.WITNESS)),
+        60_000_000_000L, Variant.CORRECT), null);
+    Membership withFour = Membership.of(Member.voter(2, Role.BACKUP),
+        Member.voter(3, Role.WITNESS), Member.voter(4, Role.WITNESS));
+    spares.follow(withFour);
+    assertThat(spares.sparesLeft()).isZero();
+    spares.usePolicy(policy(), withFour);
+    assertThat(spares.sparesLeft()).isEqualTo(1);
+    assertThat(spares.spares()).hasSize(2);
+    assertThat(spares.describe(withFour)).containsExactly("5 witness spare unused ");
+    // A spare an operator added by hand before its line arrived is spent at once.
+    Membership withSix = Membership.of(Member.voter(2, Role.BACKUP),
+        Member.voter(3, Role.WITNESS), Member.voter(4, Role.WITNESS),
+        Member.learner(6, Role.WITNESS));
+    spares.usePolicy(new MemberReplacement(new MemberReplacement.Targets(2, 1),
+        List.of(Member.learner(5, Role.WITNESS), Member.learner(6, Role.WITNESS)),
+        60_000_000_000L, Variant.CORRECT), withSix);
+    assertThat(spares.sparesLeft()).isEqualTo(1);
+    assertThat(spares.describe(withSix)).containsExactly("5 witness spare unused ");
+  }
 }

@@ -126,6 +126,11 @@ public final class MemberReplacement {
     return spares;
   }
 
+  /** How long a member stays silent before a spare replaces it. */
+  public long replaceAfterNanos() {
+    return replaceAfterNanos;
+  }
+
   /**
    * The next step on leader {@code r}, or null when none is due (not leading with a lease, a
    * change under way, nothing silent, no spare left).

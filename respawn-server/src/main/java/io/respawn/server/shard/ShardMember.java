@@ -485,7 +485,8 @@ public final class ShardMember implements AutoCloseable {
     shard.put("respawn_spares_left", spares == null ? 0 : spares.sparesLeft());
     shard.put("respawn_spares_added", spares == null ? 0 : spares.sparesAdded());
     shard.put("respawn_members_replaced", spares == null ? 0 : spares.membersReplaced());
-    shard.put("respawn_replace_after_ms", config.spares().replaceAfterMillis());
+    shard.put("respawn_replace_after_ms", spares == null ? config.spares().replaceAfterMillis()
+        : spares.replaceAfterMillis());
     shard.put("respawn_leader_suspicion",
         s.leaderSuspicion().name().toLowerCase(java.util.Locale.ROOT));
     shard.put("respawn_suspicion_episodes", s.suspicionEpisodes());

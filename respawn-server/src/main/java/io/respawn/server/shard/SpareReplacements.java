@@ -36,7 +36,7 @@ final class SpareReplacements {
   static final long CHECK_INTERVAL_NANOS = 50_000_000L;
 
   /** Replaced when the config file's spare lines change ({@link #usePolicy}). */
-  private MemberReplacement policy;
+  private volatile MemberReplacement policy;
   private final Set<NodeId> spent = new HashSet<>();
   private final Set<NodeId> spareIds = new HashSet<>();
   private CompletableFuture<MembershipChanges.Result> inFlight;
@@ -114,6 +114,11 @@ final class SpareReplacements {
     }
     follow(current);
     sparesLeft = countLeft();
+  }
+
+  /** The bound of silence in force (the config file's {@code replace-after-ms} when last read). */
+  long replaceAfterMillis() {
+    return policy.replaceAfterNanos() / 1_000_000L;
   }
 
   /** The spares the policy adds from (as the config file listed them when last read). */

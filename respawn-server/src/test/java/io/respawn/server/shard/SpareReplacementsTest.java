@@ -67,7 +67,8 @@ class SpareReplacementsTest {
         Member.learner(6, Role.WITNESS));
     spares.usePolicy(new MemberReplacement(new MemberReplacement.Targets(2, 1),
         List.of(Member.learner(5, Role.WITNESS), Member.learner(6, Role.WITNESS)),
-        60_000_000_000L, Variant.CORRECT), withSix);
+        5_000_000_000L, Variant.CORRECT), withSix);
+    assertThat(spares.replaceAfterMillis()).as("the new bound").isEqualTo(5_000);
     assertThat(spares.sparesLeft()).isEqualTo(1);
     assertThat(spares.describe(withSix)).containsExactly("5 witness spare unused ");
   }

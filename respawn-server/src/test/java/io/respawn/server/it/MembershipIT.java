@@ -362,30 +362,23 @@ class MembershipIT {
         // instead of serving as the primary it was.
         long restartedAt = System.nanoTime();
         Process old = startByHand(data, 1);
+        List<Object> slotsThere;
         String oldOut;
         try {
-          // Until it stops it names no primary: it hears from no member, so it cannot know that
-          // it still leads (clients renewing their slots there ask another node).
-          List<Object> slotsThere = removedMembersSlots(old, shard.port(1));
-          assertThat(slotsThere).as("CLUSTER SLOTS on the removed member 1").isEmpty();
-          assertThat(old.waitFor(90, TimeUnit.SECONDS)).as("member 1 stops by itself").isTrue();
-          oldOut = new String(old.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+          slotsThere = removedMembersSlots(old, shard.port(1));
         } finally {
-          old.destroyForcibly();
+          oldOut = outputOnceStopped(old, 90, "member 1 stops by itself");
         }
         long stoppedMillis = (System.nanoTime() - restartedAt) / 1_000_000;
+        // Until it stopped it named no primary: it heard from no member, so it could not know
+        // that it still led (clients renewing their slots there ask another node).
+        assertThat(slotsThere).as("CLUSTER SLOTS on the removed member 1").isEmpty();
         assertThat(old.exitValue()).as(oldOut).isEqualTo(3);
         assertThat(oldOut).contains("member 1 is no longer a member of the shard");
         // It left a marker in its data directory: started once more, it refuses at once.
         long againAt = System.nanoTime();
         Process again = startByHand(data, 1);
-        String againOut;
-        try {
-          assertThat(again.waitFor(30, TimeUnit.SECONDS)).as("refuses at once").isTrue();
-          againOut = new String(again.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        } finally {
-          again.destroyForcibly();
-        }
+        String againOut = outputOnceStopped(again, 30, "refuses at once");
         long againMillis = (System.nanoTime() - againAt) / 1_000_000;
         assertThat(again.exitValue()).as(againOut).isEqualTo(3);
         assertThat(againOut).contains("member 1 is not started: it was removed from the shard at")
@@ -428,6 +421,20 @@ class MembershipIT {
         "io.respawn.server.cli.RespawnCommand", "node", "--config",
         data.resolve("node-" + id).resolve("respawn.conf").toString())
         .redirectErrorStream(true).start();
+  }
+
+  /**
+   * What {@code p} printed, once it stopped by itself within {@code seconds} (else the test
+   * fails); it is never left running.
+   */
+  private static String outputOnceStopped(Process p, long seconds, String what)
+      throws IOException, InterruptedException {
+    try {
+      assertThat(p.waitFor(seconds, TimeUnit.SECONDS)).as(what).isTrue();
+      return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    } finally {
+      p.destroyForcibly();
+    }
   }
 
   /**

@@ -2,8 +2,8 @@ package io.respawn.server.cli;
 
 import io.respawn.server.DataDirInUseException;
 import io.respawn.server.resp.RespLimits;
-import io.respawn.server.shard.ShardConfig;
 import io.respawn.server.shard.RemovedMarker;
+import io.respawn.server.shard.ShardConfig;
 import io.respawn.server.shard.ShardMember;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;

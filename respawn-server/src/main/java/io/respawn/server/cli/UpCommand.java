@@ -248,31 +248,36 @@ public final class UpCommand implements Callable<Integer> {
   }
 
   /**
-   * Polls the members until one answers CLUSTER INFO with a known primary and every other
-   * answers too (members the shard removed are not waited for).
+   * Polls the members until every one answers CLUSTER INFO with a known primary (members the
+   * shard removed are not waited for): a client told the shard serves may connect to any member
+   * at once, and each names the primary in CLUSTER SLOTS.
    */
   private boolean awaitPrimary(ShardLayout layout, ShardSupervisor sup, CountDownLatch stop)
       throws InterruptedException {
     long deadline = System.currentTimeMillis() + SERVE_WAIT_MILLIS;
     boolean primaryServing = false;
     List<Integer> silent = new ArrayList<>();
-    // Serving means a primary serves and every member answers on its RESP port: a client told
-    // the shard serves may connect to any member at once.
+    List<Integer> unknowing = new ArrayList<>();
     while (System.currentTimeMillis() < deadline && stop.getCount() > 0) {
       primaryServing = false;
       silent.clear();
+      unknowing.clear();
       for (int id = 1; id <= layout.members(); id++) {
         if (sup.removedEarlier(id) != null) {
           continue; // not started, or stopped since: the shard removed it
         }
         try (RespClient c = new RespClient(bind, layout.respPort(id), 500)) {
           Object info = c.call("CLUSTER", "INFO");
-          primaryServing |= info instanceof String s && s.contains("cluster_state:ok");
+          boolean knows = info instanceof String s && s.contains("cluster_state:ok");
+          primaryServing |= knows;
+          if (!knows) {
+            unknowing.add(id);
+          }
         } catch (IOException | RuntimeException e) {
           silent.add(id); // not listening yet
         }
       }
-      if (primaryServing && silent.isEmpty()) {
+      if (primaryServing && silent.isEmpty() && unknowing.isEmpty()) {
         return true;
       }
       Thread.sleep(100);
@@ -281,8 +286,9 @@ public final class UpCommand implements Callable<Integer> {
       return false;
     }
     if (primaryServing) {
-      System.err.println("respawn: member(s) " + silent + " not answering after "
-          + SERVE_WAIT_MILLIS / 1000 + " s (see their logs); the others serve");
+      System.err.println("respawn: after " + SERVE_WAIT_MILLIS / 1000 + " s, member(s) "
+          + silent + " not answering and " + unknowing + " knowing no primary (see their "
+          + "logs); the others serve");
       return true;
     }
     System.err.println("respawn: no primary after " + SERVE_WAIT_MILLIS / 1000

@@ -68,30 +68,33 @@ final class ClusterCommands {
   }
 
   /**
-   * For a member that has known no primary since it started: the configured primary, only while
-   * this member hears from it; or this member itself when it is the only member of role primary
-   * it knows and hears from another member (a shard starting up, its primary about to lead);
-   * else -1, and the topology names no primary (an empty CLUSTER SLOTS, which a cluster client
-   * takes as "ask another node"). Never a primary it cannot reach: a spare not added yet hears
-   * from no member (they refuse it), and a member restarted after its configured primary was
-   * lost names a dead node otherwise, to which a client renewing its slots there would be sent
-   * back again and again. Never itself beside another member of role primary (a spare primary
-   * lists itself beside the primary it may replace), nor while it hears from no one (a primary
-   * the shard removed while it was away is refused by every member until it stops by itself).
+   * For a member that has known no primary since it started: the configured primary unless
+   * this member found it out of reach; or this member itself when it is the only member of role
+   * primary it knows and not every other member is out of its reach (a shard starting up, its
+   * primary about to lead); else -1, and the topology names no primary (an empty CLUSTER SLOTS,
+   * which a cluster client takes as "ask another node"). Out of reach ({@link
+   * MemberView#outOfReach}) is known, not guessed: nothing listens at the member's address, or
+   * it refuses this member as not a member; while a link is still being set up (start-up) the
+   * configured primary is named as it always was. So a spare not added yet (every member refuses
+   * it), a member restarted after its configured primary was lost (nothing listens there), and a
+   * primary the shard removed while it was away (every member refuses it) do not send a client
+   * that renews its slots there to a dead or removed node, again and again. Never itself beside
+   * another member of role primary: a spare primary lists itself beside the primary it may
+   * replace.
    */
   private static int configuredPrimaryInReach(ShardView v) {
     int other = -1;
     boolean anotherPrimary = false;
-    boolean hearsFromAnother = false;
+    boolean anotherInReach = false;
     for (int i = 0; i < v.members().size(); i++) {
       MemberView m = v.members().get(i);
       if (i == v.self()) {
         continue;
       }
-      hearsFromAnother |= m.reachable();
+      anotherInReach |= !m.outOfReach();
       if (m.role() == Role.PRIMARY) {
         anotherPrimary = true;
-        if (m.reachable() && other < 0) {
+        if (!m.outOfReach() && other < 0) {
           other = i;
         }
       }
@@ -100,7 +103,7 @@ final class ClusterCommands {
       return other;
     }
     boolean alone = v.members().size() == 1;
-    return !anotherPrimary && v.me().role() == Role.PRIMARY && (hearsFromAnother || alone)
+    return !anotherPrimary && v.me().role() == Role.PRIMARY && (anotherInReach || alone)
         ? v.self() : -1;
   }
 

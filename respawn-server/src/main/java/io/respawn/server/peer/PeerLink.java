@@ -85,8 +85,11 @@ final class PeerLink {
   }
   /** Told when the peer becomes unreachable (false) and reachable again (true); event loop. */
   private final java.util.function.BiConsumer<NodeId, Boolean> reachability;
-  /** Whether "unreachable" was reported since the link was last up. */
-  private boolean reportedUnreachable;
+  /**
+   * Whether "unreachable" was reported since the link was last up (a dial failed). Written on
+   * the event loop, read by {@link #status} from any thread.
+   */
+  private volatile boolean reportedUnreachable;
 
   PeerLink(PeerConfig config, NodeId peer, InetSocketAddress address, EventLoop loop,
       Class<? extends Channel> channelClass, SecureRandom random, PeerStats stats,
@@ -181,7 +184,7 @@ final class PeerLink {
   PeerLinkStatus status() {
     return new PeerLinkStatus(peer, address, connected, queuedMessages.get(), queuedBytes.get(),
         sent.get(), dropped.get(), connects.get(), lastRefusal, refusedAsNonMemberSinceNanos,
-        refusedAsNonMemberLastNanos);
+        refusedAsNonMemberLastNanos, reportedUnreachable);
   }
 
   private void release(ByteBuf b) {

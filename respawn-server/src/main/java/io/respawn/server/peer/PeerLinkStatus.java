@@ -18,7 +18,10 @@ import java.net.InetSocketAddress;
  *     Long#MIN_VALUE} (it does not)
  * @param refusedAsNonMemberLastNanos the latest such refusal (System.nanoTime), or {@link
  *     Long#MIN_VALUE}: a peer that stopped answering keeps its old run, which this dates
+ * @param dialFailing a connection attempt failed (refused: nothing listens there; or no answer
+ *     in time) since the link was last up
  */
 public record PeerLinkStatus(NodeId peer, InetSocketAddress address, boolean connected,
     long queuedMessages, long queuedBytes, long sent, long dropped, long connects,
-    String lastRefusal, long refusedAsNonMemberSinceNanos, long refusedAsNonMemberLastNanos) {}
+    String lastRefusal, long refusedAsNonMemberSinceNanos, long refusedAsNonMemberLastNanos,
+    boolean dialFailing) {}

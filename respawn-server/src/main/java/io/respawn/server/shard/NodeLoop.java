@@ -550,12 +550,12 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         replicaWaits.add(q, runtime.replica(), now);
       } else if (input instanceof SparePool u) {
         Membership current = runtime.replica().membership();
-        if (spares == null) {
+        if (spares != null) {
+          spares.usePolicy(u.policy(), current);
+        } else if (!u.policy().spares().isEmpty()) { // as at start-up: no policy without spares
           SpareReplacements created = new SpareReplacements(u.policy(), u.spentFile());
           created.follow(current);
           spares = created;
-        } else {
-          spares.usePolicy(u.policy(), current);
         }
       } else if (input instanceof MembershipChanges.Request q) {
         if (q.op() == MembershipChanges.Op.LIST && spares != null) {

@@ -90,6 +90,8 @@ public final class ShardMember implements AutoCloseable {
 
   private final ShardConfig config;
   private final DataDirLock lock;
+  /** The watch of the config file's spare lines ({@link #watchSpareLines}), or null. */
+  private volatile SparePoolWatch spareWatch;
   private final SegmentedReplicaLog replicaLog;
   private final KvStore stateStore;
   private final EngineStateMachine stateMachine;
@@ -336,7 +338,11 @@ public final class ShardMember implements AutoCloseable {
   /** The shard as this member sees it now. */
   ShardView view() {
     NodeLoop.Snapshot s = loop.snapshot();
-    Map<NodeId, Boolean> reachable = linksUp();
+    Map<NodeId, PeerLinkStatus> links = new java.util.HashMap<>();
+    for (PeerLinkStatus l : transport.links()) {
+      links.put(l.peer(), l);
+    }
+    long now = System.nanoTime();
     List<MemberView> members = new ArrayList<>();
     int selfIndex = 0;
     int primary = -1;
@@ -352,9 +358,11 @@ public final class ShardMember implements AutoCloseable {
       }
       String name = nodeNames.computeIfAbsent(m.id().value(),
           id -> ShardView.nodeName(config.clusterId(), id));
+      PeerLinkStatus link = links.get(m.id());
+      boolean up = isSelf || (link != null && link.connected());
       members.add(new MemberView(name,
-          m.resp().getHostString(), m.resp().getPort(), m.peer().getPort(), m.role(),
-          isSelf || reachable.getOrDefault(m.id(), false)));
+          m.resp().getHostString(), m.resp().getPort(), m.peer().getPort(), m.role(), up,
+          !up && link != null && outOfReach(link, now)));
     }
     long toLoad = s.recovering() && config.recovery() == RecoveryMode.OFFLINE
         ? stateMachine.unknownKeyCount() : 0;
@@ -394,14 +402,14 @@ public final class ShardMember implements AutoCloseable {
    * lines from now on ({@link SparePoolWatch}): an operator refills the spare pool by starting a
    * new spare and adding its {@code spare.N} line to the members' files, without restarts.
    */
-  public void watchSpareLines(java.nio.file.Path configFile) {
+  public synchronized void watchSpareLines(java.nio.file.Path configFile) {
+    if (spareWatch != null) {
+      throw new IllegalStateException("the spare lines of " + configFile + " are watched already");
+    }
     SparePoolWatch w = new SparePoolWatch(configFile, config,
         policy -> loop.offer(new NodeLoop.SparePool(policy, spentSparesFile(config))));
     spareWatch = w.start();
   }
-
-  /** The watch of the config file's spare lines, or null. */
-  private volatile SparePoolWatch spareWatch;
 
   /**
    * The voters of each class the shard keeps: the voters of its member lines, which leave out
@@ -422,6 +430,15 @@ public final class ShardMember implements AutoCloseable {
   }
 
   /** Whether this member's link to each peer is up now. */
+  /**
+   * Whether {@code link}'s peer is known to be out of this member's reach: its dials fail, or it
+   * refused this member as not a member within {@link RemovalWatch#REFUSED_LATELY_NANOS}.
+   */
+  private static boolean outOfReach(PeerLinkStatus link, long nowNanos) {
+    return link.dialFailing() || (link.refusedAsNonMemberLastNanos() != Long.MIN_VALUE
+        && nowNanos - link.refusedAsNonMemberLastNanos() <= RemovalWatch.REFUSED_LATELY_NANOS);
+  }
+
   private Map<NodeId, Boolean> linksUp() {
     Map<NodeId, Boolean> up = new TreeMap<>();
     for (PeerLinkStatus l : transport.links()) {

@@ -34,9 +34,24 @@ public record ShardView(int self, int primary, long epoch, List<MemberView> memb
    * @param peerPort the shard's peer port (shown as the cluster bus port)
    * @param role the member's configured role
    * @param reachable this member currently hears from it (always true for itself)
+   * @param outOfReach this member found it cannot reach it: its connection attempts fail
+   *     (nothing listens there), or it refuses this member as not a member of the shard; false
+   *     while that is not known (a link being set up, as at start-up) and for itself
    */
   public record MemberView(String nodeName, String host, int port, int peerPort, Role role,
-      boolean reachable) {}
+      boolean reachable, boolean outOfReach) {
+    public MemberView {
+      if (reachable && outOfReach) {
+        throw new IllegalArgumentException("member " + nodeName + " reachable and out of reach");
+      }
+    }
+
+    /** A member that is out of reach exactly when it is not reachable (tests, single views). */
+    public MemberView(String nodeName, String host, int port, int peerPort, Role role,
+        boolean reachable) {
+      this(nodeName, host, port, peerPort, role, reachable, !reachable);
+    }
+  }
 
   public ShardView {
     members = List.copyOf(members);

@@ -107,13 +107,21 @@ final class SpareReplacements {
    * Loop thread.
    */
   void usePolicy(MemberReplacement next, Membership current) {
+    Set<NodeId> nextIds = new HashSet<>();
+    for (Member s : next.spares()) {
+      nextIds.add(s.id());
+    }
+    for (Member m : current.incoming()) {
+      if (!m.voting() && spareIds.contains(m.id()) && !nextIds.contains(m.id())) {
+        log.warn("spare {} is still catching up as a learner, and its spare line is gone: the "
+            + "spare policy neither promotes nor removes it now (put the line back, or remove "
+            + "it with 'respawn member remove --id {}')", m.id().value(), m.id().value());
+      }
+    }
     policy = next;
     spareIds.clear();
-    for (Member s : next.spares()) {
-      spareIds.add(s.id());
-    }
-    follow(current);
-    sparesLeft = countLeft();
+    spareIds.addAll(nextIds);
+    follow(current); // counts what is left
   }
 
   /** The bound of silence in force (the config file's {@code replace-after-ms} when last read). */

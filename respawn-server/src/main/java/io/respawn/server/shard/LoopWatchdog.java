@@ -21,10 +21,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Hiccups.</b> Shorter stalls cost the clients latency, not availability: every client of
  * a new primary once waited 50-120 ms at once, several times during a recovery, with no
- * collection pause in the GC log. So the watchdog also looks every {@link #HICCUP_CHECK_MILLIS}:
- * once the loop has ended no pass for {@link #HICCUP_NANOS} (ten ticks) it samples the loop's
- * stack, and when passes end again it logs one line: how long, the stack sampled, and how late
- * the watchdog itself woke meanwhile. A watchdog that woke about as late as the stall lasted
+ * collection pause in the GC log. So the watchdog also looks when the loop, had it ended no pass
+ * since its last, would have been silent {@link #HICCUP_NANOS} (ten ticks): a healthy loop has
+ * ended another by then, and the watchdog sleeps on to the new due time (about 50 looks a
+ * second, against 200 when it looked every {@link #HICCUP_CHECK_MILLIS}: each look is a wake-up
+ * of a thread on cores the clients and the other members share). Once the loop is that silent it
+ * samples the loop's stack, looks every {@link #HICCUP_CHECK_MILLIS} until passes end again, and
+ * then logs one line: how long, the stack sampled, and how late the watchdog itself woke
+ * meanwhile. A watchdog that woke about as late as the stall lasted
  * says the whole process or the machine stood still (a safepoint, no CPU); one that woke on
  * time says the loop itself was busy or blocked, and the stack says on what. At most {@link
  * #HICCUPS_LOGGED_PER_MINUTE} such lines a minute.
@@ -35,8 +39,8 @@ import org.slf4j.LoggerFactory;
  * recovery code on a new primary and its backup at once was what stalled every client of the
  * shard 25-40 ms at a time in E2. {@code -Drespawn.jitAtBackgroundPriority=false} leaves them be.
  *
- * <p>Threads: one daemon thread ({@code respawn-loop-watchdog}) that sleeps {@link
- * #HICCUP_CHECK_MILLIS} between checks.
+ * <p>Threads: one daemon thread ({@code respawn-loop-watchdog}) that sleeps until its next look
+ * ({@link #nextLookNanos}).
  */
 final class LoopWatchdog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(LoopWatchdog.class);
@@ -44,7 +48,7 @@ final class LoopWatchdog implements AutoCloseable {
   static final long CHECK_MILLIS = 1_000;
   /** Frames of each thread's stack written to the log. */
   static final int FRAMES_MAX = 40;
-  /** How often the loop is looked at for hiccups. */
+  /** How often the loop is looked at during a hiccup (and before its first pass). */
   static final long HICCUP_CHECK_MILLIS = 5;
   /** A loop silent this long has a hiccup (a healthy one ends a pass every 2 ms tick). */
   static final long HICCUP_NANOS = 20_000_000L;
@@ -100,14 +104,13 @@ final class LoopWatchdog implements AutoCloseable {
   }
 
   private void watch() {
-    long nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CHECK_MILLIS);
-    long wakeAt = System.nanoTime();
-    long sleepMillis = HICCUPS ? HICCUP_CHECK_MILLIS : CHECK_MILLIS;
+    long checkNanos = TimeUnit.MILLISECONDS.toNanos(CHECK_MILLIS);
+    long nextCheck = System.nanoTime() + checkNanos;
     int checksUntilJitRescan = 0;
     while (running) {
-      wakeAt += TimeUnit.MILLISECONDS.toNanos(sleepMillis);
+      long wakeAt = nextLookNanos(System.nanoTime(), nextCheck);
       try {
-        Thread.sleep(sleepMillis);
+        TimeUnit.NANOSECONDS.sleep(wakeAt - System.nanoTime());
       } catch (InterruptedException e) {
         return;
       }
@@ -115,16 +118,31 @@ final class LoopWatchdog implements AutoCloseable {
       if (HICCUPS) {
         checkHiccup(now, Math.max(0, now - wakeAt));
       }
-      wakeAt = now;
       if (now >= nextCheck) {
         if (JIT_AT_BACKGROUND_PRIORITY && checksUntilJitRescan-- <= 0) {
           io.respawn.storage.BackgroundPriority.lowerJitCompilerThreads();
           checksUntilJitRescan = JIT_RESCAN_CHECKS;
         }
         check(now);
-        nextCheck = now + TimeUnit.MILLISECONDS.toNanos(CHECK_MILLIS);
+        nextCheck = now + checkNanos;
       }
     }
+  }
+
+  /**
+   * When to look next, at {@code nowNanos}, with the stall check due at {@code nextCheckNanos}:
+   * that check; and with hiccup checks on, sooner if the loop would have been silent {@link
+   * #HICCUP_NANOS} by then, or in {@link #HICCUP_CHECK_MILLIS} during a hiccup and before the
+   * loop's first pass. Never before {@code nowNanos}. Watchdog thread (and tests).
+   */
+  long nextLookNanos(long nowNanos, long nextCheckNanos) {
+    long at = nextCheckNanos;
+    if (HICCUPS) {
+      long during = nowNanos + TimeUnit.MILLISECONDS.toNanos(HICCUP_CHECK_MILLIS);
+      at = Math.min(at, inHiccup || loopThread.get() == null ? during
+          : lastPassEndNanos.getAsLong() + HICCUP_NANOS);
+    }
+    return Math.max(at, nowNanos);
   }
 
   private boolean inHiccup;

@@ -101,6 +101,40 @@ class LoopWatchdogTest {
     }
   }
 
+  /**
+   * The watchdog looks when the loop would have been silent for a hiccup's length, not every 5
+   * ms; every 5 ms during a hiccup; never later than the stall check.
+   */
+  @Test
+  void itLooksWhenAHiccupWouldBeginAndOftenOnlyDuringOne() throws Exception {
+    long ms = 1_000_000L;
+    Thread loop = Thread.currentThread();
+    AtomicLong lastPass = new AtomicLong(SECOND);
+    try (LoopWatchdog dog = new LoopWatchdog(() -> loop, lastPass::get, 5 * SECOND)) {
+      assertThat(dog.nextLookNanos(SECOND + 2 * ms, 2 * SECOND))
+          .as("a healthy loop: when 20 ms of silence would have passed")
+          .isEqualTo(SECOND + LoopWatchdog.HICCUP_NANOS);
+      lastPass.set(SECOND + 18 * ms);
+      assertThat(dog.nextLookNanos(SECOND + 20 * ms, 2 * SECOND))
+          .isEqualTo(SECOND + 18 * ms + LoopWatchdog.HICCUP_NANOS);
+      assertThat(dog.nextLookNanos(SECOND + 20 * ms, SECOND + 25 * ms))
+          .as("the stall check first").isEqualTo(SECOND + 25 * ms);
+      assertThat(dog.nextLookNanos(SECOND + 50 * ms, 2 * SECOND))
+          .as("overdue: at once").isEqualTo(SECOND + 50 * ms);
+      assertThat(dog.checkHiccup(SECOND + 50 * ms, 0)).isNull(); // a hiccup begins
+      assertThat(dog.nextLookNanos(SECOND + 50 * ms, 2 * SECOND))
+          .as("during a hiccup: every 5 ms").isEqualTo(SECOND + 55 * ms);
+      lastPass.set(SECOND + 60 * ms);
+      assertThat(dog.checkHiccup(SECOND + 61 * ms, 0)).contains("ended no pass for 42 ms");
+      assertThat(dog.nextLookNanos(SECOND + 61 * ms, 2 * SECOND))
+          .isEqualTo(SECOND + 60 * ms + LoopWatchdog.HICCUP_NANOS);
+    }
+    try (LoopWatchdog dog = new LoopWatchdog(() -> null, () -> 0, 5 * SECOND)) {
+      assertThat(dog.nextLookNanos(SECOND, 2 * SECOND)).as("before the loop's first pass")
+          .isEqualTo(SECOND + 5 * ms);
+    }
+  }
+
   @Test
   void nothingIsReportedBeforeTheLoopRan() {
     try (LoopWatchdog dog = new LoopWatchdog(() -> null, () -> 0, 5 * SECOND)) {

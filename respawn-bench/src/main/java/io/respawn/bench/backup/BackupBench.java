@@ -23,7 +23,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -117,7 +116,7 @@ public final class BackupBench implements Callable<Integer> {
     out.printf("backup bench: dir=%s, %d keys, %d-byte keys, %d-byte values, writeback blocks of %d bytes%n",
         dir.toAbsolutePath(), keys, KEY_BYTES, VALUE_BYTES, blockBytes);
     for (Row row : rows) {
-      clean(dir);
+      io.respawn.bench.BenchDirs.deleteTree(dir);
       Files.createDirectories(dir);
       switch (row) {
         case memory -> memory();
@@ -127,7 +126,7 @@ public final class BackupBench implements Callable<Integer> {
         case keepup -> keepup();
       }
     }
-    clean(dir);
+    io.respawn.bench.BenchDirs.deleteTree(dir);
     if (csvOut != null) {
       if (csvOut.toAbsolutePath().getParent() != null) {
         Files.createDirectories(csvOut.toAbsolutePath().getParent());
@@ -325,7 +324,7 @@ public final class BackupBench implements Callable<Integer> {
         backupPerKey, offHeap, (double) backup.get("heapGrowth") / keys);
     result("memory", "backup_rss_bytes_per_key", backupPerKey);
     result("memory", "backup_index_offheap_bytes_per_key", offHeap);
-    clean(dir.resolve("backup"));
+    io.respawn.bench.BenchDirs.deleteTree(dir.resolve("backup"));
 
     java.util.Map<String, Long> engine = probe(MemoryProbe.Role.engine);
     double enginePerKey = (double) engine.get("rssAnonGrowth") / keys;
@@ -334,7 +333,7 @@ public final class BackupBench implements Callable<Integer> {
         enginePerKey, (double) engine.get("offHeap") / keys, (double) engine.get("heapGrowth") / keys);
     result("memory", "engine_rss_bytes_per_key", enginePerKey);
     result("memory", "engine_used_memory_bytes_per_key", (double) engine.get("offHeap") / keys);
-    clean(dir.resolve("engine"));
+    io.respawn.bench.BenchDirs.deleteTree(dir.resolve("engine"));
 
     double redisPerKey = redisBytesPerKey(value);
     out.printf("  backup / engine = %.3f%s%n", backupPerKey / enginePerKey,
@@ -567,17 +566,6 @@ public final class BackupBench implements Callable<Integer> {
       }
       if (keepupCsv == null) {
         Files.delete(csv);
-      }
-    }
-  }
-
-  private static void clean(Path path) throws IOException {
-    if (!Files.exists(path)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(path)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
       }
     }
   }

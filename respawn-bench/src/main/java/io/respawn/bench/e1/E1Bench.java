@@ -13,14 +13,12 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -189,7 +187,7 @@ public final class E1Bench implements Callable<Integer> {
       }
     } finally {
       if (!keepData) {
-        deleteTree(runDir);
+        io.respawn.bench.BenchDirs.deleteTree(runDir);
       }
     }
     writeMedians(systems, mixes);
@@ -496,16 +494,6 @@ public final class E1Bench implements Callable<Integer> {
     }
   }
 
-  private static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> all = Files.walk(root)) {
-      for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
 
   /** The running systems; each field is null when no requested system needs it. */
   static final class Peers implements AutoCloseable {

@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -204,7 +203,7 @@ public final class E2Bench implements Callable<Integer> {
                 + "%s%n", mode, rep, e, dir);
           } finally {
             if (workDir == null && r != null) {
-              deleteTree(dir); // a run at the default size leaves ~7 GiB: not six of them at once
+              io.respawn.bench.BenchDirs.deleteTree(dir); // a run at the default size leaves ~7 GiB: not six of them at once
             }
           }
           if (r == null) {
@@ -223,7 +222,7 @@ public final class E2Bench implements Callable<Integer> {
       }
     } finally {
       if (workDir == null && !keepRoot) {
-        deleteTree(root);
+        io.respawn.bench.BenchDirs.deleteTree(root);
       }
     }
     report(runs);
@@ -993,14 +992,4 @@ public final class E2Bench implements Callable<Integer> {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
 }

@@ -39,7 +39,8 @@ public final class FaultCampaign implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "17400", description = "First RESP port (default ${DEFAULT-VALUE}).")
   int port;
 
-  @Option(names = "--data", description = "Data root (default: a new temporary directory).")
+  @Option(names = "--data", description = "Data root, kept after the run (default: a new "
+      + "temporary directory, deleted after a run that passed and kept after one that failed).")
   Path data;
 
   @Option(names = "--clients", defaultValue = "8", description = "Concurrent clients (default ${DEFAULT-VALUE}).")
@@ -208,7 +209,15 @@ public final class FaultCampaign implements Callable<Integer> {
           + "median %d ms, max %d ms, all %s; load %s%n", sorted.size(),
           sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1), fo, loadAverage());
     }
-    return check.linearizable() && unexpected == 0 ? 0 : 1;
+    boolean passed = check.linearizable() && unexpected == 0;
+    if (data == null) { // a directory of its own: gone after a run that passed
+      if (passed) {
+        io.respawn.bench.BenchDirs.deleteTree(root);
+      } else {
+        System.out.println("respawn bench faults: the members' data and logs are kept in " + root);
+      }
+    }
+    return passed ? 0 : 1;
   }
 
   /** The 1-minute load average, for the record next to timings; "?" if unknown. */

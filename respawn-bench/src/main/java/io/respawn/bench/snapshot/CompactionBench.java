@@ -146,7 +146,7 @@ public final class CompactionBench implements Callable<Integer> {
     for (SegmentedReplicaLog l : logs) {
       l.close();
     }
-    deleteTree(root);
+    io.respawn.bench.BenchDirs.deleteTree(root);
     return ok ? 0 : 1;
   }
 
@@ -212,11 +212,4 @@ public final class CompactionBench implements Callable<Integer> {
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
 }

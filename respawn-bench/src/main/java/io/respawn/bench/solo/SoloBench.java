@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -221,11 +220,11 @@ public final class SoloBench implements Callable<Integer> {
           recoveries.computeIfAbsent(recovery, r -> new ArrayList<>()).addAll(rec);
           writeCsvs();
         }
-        deleteTree(template);
+        io.respawn.bench.BenchDirs.deleteTree(template);
       }
     } finally {
       if (ownWork) {
-        deleteTree(root);
+        io.respawn.bench.BenchDirs.deleteTree(root);
       }
     }
     writeCsvs();
@@ -282,7 +281,7 @@ public final class SoloBench implements Callable<Integer> {
     double rate = CALIBRATION_KEYS * 1000.0 / calibrationMillis;
     System.out.printf("calibration: %d keys of %d B recovered in %s ms (median %d): %.0f keys/s;"
         + " load %s%n", CALIBRATION_KEYS, valueBytes, millis, millis.get(1), rate, load());
-    deleteTree(dir);
+    io.respawn.bench.BenchDirs.deleteTree(dir);
     return rate;
   }
 
@@ -397,7 +396,7 @@ public final class SoloBench implements Callable<Integer> {
         if (c.run != null) {
           c.run.close();
         }
-        deleteTree(c.volume);
+        io.respawn.bench.BenchDirs.deleteTree(c.volume);
       }
     }
     return recoveredMillis;
@@ -588,7 +587,7 @@ public final class SoloBench implements Callable<Integer> {
       throw new IllegalArgumentException("a volume of " + keys + " keys: must be 1.."
           + VOLUME_KEYS_MAX);
     }
-    deleteTree(volume);
+    io.respawn.bench.BenchDirs.deleteTree(volume);
     Path store = MonitorCommand.firstStore(volume);
     byte[] value = new byte[valueBytes];
     java.util.Arrays.fill(value, (byte) 'x');
@@ -670,7 +669,7 @@ public final class SoloBench implements Callable<Integer> {
   }
 
   private static void copyTree(Path from, Path to) throws IOException {
-    deleteTree(to);
+    io.respawn.bench.BenchDirs.deleteTree(to);
     try (Stream<Path> s = Files.walk(from)) {
       for (Path p : (Iterable<Path>) s::iterator) {
         Path target = to.resolve(from.relativize(p).toString());
@@ -679,17 +678,6 @@ public final class SoloBench implements Callable<Integer> {
         } else {
           Files.copy(p, target, StandardCopyOption.COPY_ATTRIBUTES);
         }
-      }
-    }
-  }
-
-  static void deleteTree(Path root) throws IOException {
-    if (!Files.exists(root)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(root)) {
-      for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-        Files.deleteIfExists(p);
       }
     }
   }

@@ -17,13 +17,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -153,7 +151,7 @@ public final class StorageBench implements Callable<Integer> {
 
   private Cell run(Mode mode, int threadCount) throws Exception {
     Path cellDir = dir.resolve(mode.name().toLowerCase() + "-" + threadCount);
-    clean(cellDir);
+    io.respawn.bench.BenchDirs.deleteTree(cellDir);
     Files.createDirectories(cellDir);
     if (mode == Mode.FSYNC_PER_WRITE) {
       try (FileChannel channel = FileChannel.open(cellDir.resolve("fsync-per-write.log"),
@@ -172,7 +170,7 @@ public final class StorageBench implements Callable<Integer> {
           fsyncs.incrementAndGet();
         });
       } finally {
-        clean(cellDir);
+        io.respawn.bench.BenchDirs.deleteTree(cellDir);
       }
     }
     CountingDisk disk = new CountingDisk(new FileChannelDisk(cellDir));
@@ -186,7 +184,7 @@ public final class StorageBench implements Callable<Integer> {
             .get(30, TimeUnit.SECONDS);
       });
     } finally {
-      clean(cellDir);
+      io.respawn.bench.BenchDirs.deleteTree(cellDir);
     }
   }
 
@@ -303,16 +301,5 @@ public final class StorageBench implements Callable<Integer> {
     return cells.stream()
         .filter(b -> b.mode() == Mode.FSYNC_PER_WRITE && b.threads() == threads)
         .mapToDouble(Cell::opsPerSecond).findFirst().orElse(Double.NaN);
-  }
-
-  private static void clean(Path path) throws IOException {
-    if (!Files.exists(path)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(path)) {
-      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
   }
 }

@@ -201,7 +201,7 @@ public final class UpCommand implements Callable<Integer> {
         restartDelayMillis, STOP_TIMEOUT_MILLIS, layout::memberDir)) {
       sup.start();
       List<String> ports = new ArrayList<>();
-      int connectPort = -1;
+      int connectPort = port; // the first process started (members' ids come before spares')
       for (int id = 1; id <= layout.processes(); id++) {
         String what = (layout.isSpare(id) ? "spare " : "member ") + id + " ("
             + layout.roleOf(id).name().toLowerCase(java.util.Locale.ROOT) + ")";
@@ -211,15 +211,12 @@ public final class UpCommand implements Callable<Integer> {
               + " (its data directory " + layout.memberDir(id) + " can go)");
           continue;
         }
-        ports.add(Integer.toString(layout.respPort(id)));
-        if (connectPort < 0 && !layout.isSpare(id)) {
+        if (ports.isEmpty()) {
           connectPort = layout.respPort(id);
         }
+        ports.add(Integer.toString(layout.respPort(id)));
         System.out.println("respawn: " + what + " on " + bind + ":" + layout.respPort(id)
             + ", pid " + sup.pid(id) + ", log " + layout.memberDir(id).resolve("respawn.log"));
-      }
-      if (connectPort < 0) {
-        connectPort = ports.isEmpty() ? port : Integer.parseInt(ports.get(0));
       }
       Thread watcher = new Thread(() -> {
         try {

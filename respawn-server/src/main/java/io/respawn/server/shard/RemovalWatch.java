@@ -46,6 +46,15 @@ final class RemovalWatch {
 
   private RemovalWatch() {}
 
+  /**
+   * Whether a peer whose latest refusal of this member as a non-member came at {@code lastNanos}
+   * ({@link Long#MIN_VALUE}: never) refuses it still at {@code nowNanos}: within {@link
+   * #REFUSED_LATELY_NANOS}.
+   */
+  static boolean refusedLately(long lastNanos, long nowNanos) {
+    return lastNanos != Long.MIN_VALUE && nowNanos - lastNanos <= REFUSED_LATELY_NANOS;
+  }
+
   /** One peer's refusals as a non-member: the first of the current run and the latest. */
   record Refusals(long sinceNanos, long lastNanos) {
     static final Refusals NONE = new Refusals(Long.MIN_VALUE, Long.MIN_VALUE);
@@ -67,13 +76,11 @@ final class RemovalWatch {
     List<String> refusing = new ArrayList<>();
     for (NodeId v : voters) {
       Refusals r = refusals.getOrDefault(v, Refusals.NONE);
-      if (v.equals(self) || r.sinceNanos() == Long.MIN_VALUE
-          || r.lastNanos() == Long.MIN_VALUE) {
+      if (v.equals(self) || r.sinceNanos() == Long.MIN_VALUE) {
         continue;
       }
       long from = Math.max(r.sinceNanos(), voterSinceNanos);
-      if (nowNanos - from >= REFUSED_FOR_NANOS_MIN
-          && nowNanos - r.lastNanos() <= REFUSED_LATELY_NANOS) {
+      if (nowNanos - from >= REFUSED_FOR_NANOS_MIN && refusedLately(r.lastNanos(), nowNanos)) {
         refusing.add(Integer.toString(v.value()));
       }
     }

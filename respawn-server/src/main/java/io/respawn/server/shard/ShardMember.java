@@ -338,10 +338,7 @@ public final class ShardMember implements AutoCloseable {
   /** The shard as this member sees it now. */
   ShardView view() {
     NodeLoop.Snapshot s = loop.snapshot();
-    Map<NodeId, PeerLinkStatus> links = new java.util.HashMap<>();
-    for (PeerLinkStatus l : transport.links()) {
-      links.put(l.peer(), l);
-    }
+    Map<NodeId, PeerLinkStatus> links = links();
     long now = System.nanoTime();
     List<MemberView> members = new ArrayList<>();
     int selfIndex = 0;
@@ -375,11 +372,12 @@ public final class ShardMember implements AutoCloseable {
    */
   private List<ReplicaLine> replicaLines() {
     Map<NodeId, Long> match = loop.peerProgress().matchIndex();
-    Map<NodeId, Boolean> linked = linksUp();
+    Map<NodeId, PeerLinkStatus> links = links();
     List<ReplicaLine> lines = new ArrayList<>();
     for (Map.Entry<NodeId, Long> e : match.entrySet()) {
       MemberAddress m = directory.get(e.getKey());
-      if (m != null && linked.getOrDefault(e.getKey(), false)) {
+      PeerLinkStatus link = links.get(e.getKey());
+      if (m != null && link != null && link.connected()) {
         lines.add(new ReplicaLine(m.resp().getHostString(), m.resp().getPort(), e.getValue(), 0,
             roleNow(m.role(), false)));
       }
@@ -429,22 +427,22 @@ public final class ShardMember implements AutoCloseable {
         : configured.name().toLowerCase(java.util.Locale.ROOT);
   }
 
-  /** Whether this member's link to each peer is up now. */
   /**
    * Whether {@code link}'s peer is known to be out of this member's reach: its dials fail, or it
-   * refused this member as not a member within {@link RemovalWatch#REFUSED_LATELY_NANOS}.
+   * refuses this member as not a member ({@link RemovalWatch#refusedLately}).
    */
   private static boolean outOfReach(PeerLinkStatus link, long nowNanos) {
-    return link.dialFailing() || (link.refusedAsNonMemberLastNanos() != Long.MIN_VALUE
-        && nowNanos - link.refusedAsNonMemberLastNanos() <= RemovalWatch.REFUSED_LATELY_NANOS);
+    return link.dialFailing()
+        || RemovalWatch.refusedLately(link.refusedAsNonMemberLastNanos(), nowNanos);
   }
 
-  private Map<NodeId, Boolean> linksUp() {
-    Map<NodeId, Boolean> up = new TreeMap<>();
+  /** This member's link to each peer, as it is now. */
+  private Map<NodeId, PeerLinkStatus> links() {
+    Map<NodeId, PeerLinkStatus> links = new TreeMap<>();
     for (PeerLinkStatus l : transport.links()) {
-      up.put(l.peer(), l.connected());
+      links.put(l.peer(), l);
     }
-    return up;
+    return links;
   }
 
   /** INFO fields of a shard member. */

@@ -23,6 +23,18 @@ public interface FailureDetector {
   Suspicion suspicion(NodeId peer, long nowNanos);
 
   /**
+   * The earliest time at which {@link #suspicion} of {@code peer} may be above NONE if no further
+   * heartbeat of it arrives: before it, asking gives NONE. A driver that ticks only when something
+   * may be due ({@link Replica#tickDueNanos}) looks again then. It may be a little early (looking
+   * early is harmless), never late by more than rounding. {@code Long.MAX_VALUE} for a peer never
+   * heard (never suspected); the default, {@code Long.MIN_VALUE}, says "unknown: look at every
+   * tick".
+   */
+  default long suspicionDueNanos(NodeId peer) {
+    return Long.MIN_VALUE;
+  }
+
+  /**
    * Drops what was learned about {@code peer}'s heartbeats: its next one starts afresh (the core
    * calls this when {@code peer} starts a new leadership). A detector that keeps nothing per
    * peer has nothing to drop.

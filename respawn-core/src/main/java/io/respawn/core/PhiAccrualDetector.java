@@ -110,9 +110,12 @@ public final class PhiAccrualDetector implements FailureDetector {
 
   private final Settings settings;
   private final Map<NodeId, Window> windows = new HashMap<>();
+  /** y(φ soft): the standardized silence at which SOFT is reached (computed once, bisection). */
+  private final double softScore;
 
   public PhiAccrualDetector(Settings settings) {
     this.settings = Objects.requireNonNull(settings, "settings");
+    this.softScore = standardScoreFor(settings.phiSoft());
   }
 
   public Settings settings() {
@@ -140,6 +143,21 @@ public final class PhiAccrualDetector implements FailureDetector {
       return Suspicion.HARD;
     }
     return phi >= settings.phiSoft() ? Suspicion.SOFT : Suspicion.NONE;
+  }
+
+  /**
+   * The last arrival plus the silence at which φ reaches the soft threshold for the window as it
+   * is ({@link #silenceMillisFor}); a microsecond early, so float rounding never makes it late.
+   */
+  @Override
+  public long suspicionDueNanos(NodeId peer) {
+    Window w = windows.get(peer);
+    if (w == null) {
+      return Long.MAX_VALUE;
+    }
+    double silenceMillis = w.meanMillis() + settings.acceptablePauseMillis()
+        + Math.max(w.stdDeviationMillis(), settings.minStdDeviationMillis()) * softScore;
+    return w.lastArrivalNanos + Math.max(0, (long) (silenceMillis * 1e6) - 1_000);
   }
 
   /** φ of {@code peer} at {@code nowNanos}; 0 for a peer never heard. */

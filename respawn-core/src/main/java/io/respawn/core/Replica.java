@@ -343,6 +343,62 @@ public final class Replica {
   }
 
   /**
+   * The earliest time at which {@link #tick} may do anything: a driver that wakes only for it
+   * may skip every tick before (nothing in {@code tick} depends on being called in between: its
+   * timers compare deadlines with the time it is given); ticking earlier is harmless; ticking
+   * later delays what was due by as much (never safety: votes, leases and commits do not wait
+   * for ticks). Steady states only: a leader's next heartbeat, leadership-transfer deadline and
+   * the next time a voting backup may have been silent for the stand-in bound; a follower's next
+   * rise of suspicion of its leader (the failure detector's {@link
+   * FailureDetector#suspicionDueNanos}) or its election deadline. While a suspicion episode runs,
+   * the leader is known unreachable, a stand-in or hand-back is under way, or the node is catching
+   * up or campaigning, it is now: every tick counts. May be in the past (tick at once).
+   */
+  public long tickDueNanos() {
+    switch (status) {
+      case LEADER -> {
+        if (!standIns.isEmpty() || !handBacks.isEmpty()) {
+          return nowNanos;
+        }
+        long due = heartbeatDueNanos;
+        if (transferTarget != null) {
+          due = Math.min(due, transferDeadlineNanos);
+        }
+        if (standInAfterNanos > 0 && keepsValues(self)) {
+          for (NodeId backup : membership.votingBackups()) {
+            if (unreachable.contains(backup)) {
+              return nowNanos;
+            }
+            Progress pr = progress.get(backup);
+            long heard = pr == null ? leaderSinceNanos : Math.max(pr.heardNanos, pr.sinceNanos);
+            due = Math.min(due, Math.max(heard, resumedNanos) + standInAfterNanos);
+          }
+        }
+        return due;
+      }
+      case FOLLOWER -> {
+        if (watch.suspicion() != FailureDetector.Suspicion.NONE
+            || (leader != null && unreachable.contains(leader))) {
+          return nowNanos;
+        }
+        if (config.variant() == Variant.TICK_DUE_IGNORES_SILENCE) {
+          return Long.MAX_VALUE;
+        }
+        if (leader != null && (detector != null || config.takeover() == TakeoverMode.SPECULATIVE)) {
+          // Suspicion rises only through the detector (or the hint, above), and only a suspicion
+          // lets this node campaign (suspectsLeader).
+          return detector == null ? Long.MAX_VALUE : detector.suspicionDueNanos(leader);
+        }
+        // No detector, or no leader: the election deadline, once this node's promise is over.
+        return mayCampaign() ? Math.max(electionDeadlineNanos, promiseUntilNanos) : Long.MAX_VALUE;
+      }
+      default -> {
+        return nowNanos;
+      }
+    }
+  }
+
+  /**
    * The runtime learned that {@code peer} is unreachable: its connection closed and could not be
    * re-opened (on one machine, its process died; kill -9 closes its sockets at once). A liveness
    * hint only, until a message from the peer arrives again: a catch-up round stops waiting for
@@ -404,6 +460,11 @@ public final class Replica {
       }
     }
     return drain();
+  }
+
+  /** This node's failure detector, or null when its election timeout alone decides. */
+  public FailureDetector failureDetector() {
+    return detector;
   }
 
   /** The follower's current suspicion of its leader (NONE when it follows no one). */

@@ -162,7 +162,15 @@ public enum Variant {
    * two voters of role primary, two members meant to hold every value in memory and to be
    * handed leadership back; the simulator's two-primaries check catches the configuration.
    */
-  PRIMARY_SPARE_BESIDE_PRIMARY;
+  PRIMARY_SPARE_BESIDE_PRIMARY,
+  /**
+   * {@link Replica#tickDueNanos} of a follower ignores its leader's silence (the failure
+   * detector's next rise and the election deadline): a driver that ticks only when due looks at
+   * a silent leader only at its idle cap, up to a heartbeat interval late, and suspicion (then
+   * the failover) comes that much later. Safe; the simulator's tick-skipped-when-due check sees
+   * the tick it skipped while the detector's φ was already past the soft threshold.
+   */
+  TICK_DUE_IGNORES_SILENCE;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

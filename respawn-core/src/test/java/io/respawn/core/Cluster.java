@@ -215,11 +215,20 @@ final class Cluster {
 
   void tickAll() {
     for (NodeId id : replicas.keySet()) {
-      if (!down.contains(id)) {
-        handle(id, replicas.get(id).tick(now(id)));
+      if (down.contains(id)) {
+        continue;
       }
+      if (ticksWhenDue && now(id) < replicas.get(id).tickDueNanos()) {
+        ticksSkipped++;
+        continue;
+      }
+      handle(id, replicas.get(id).tick(now(id)));
     }
   }
+
+  /** {@link #tickAll} skips a node whose {@link Replica#tickDueNanos} is still ahead. */
+  boolean ticksWhenDue;
+  long ticksSkipped;
 
   /** Delivers one message (if its destination is up). */
   void deliver(Message m) {

@@ -52,6 +52,29 @@ class PhiAccrualDetectorTest {
         .isCloseTo(hardAt, within(1.5));
   }
 
+  /**
+   * The due time a driver sleeps until is where the soft threshold is crossed, to the
+   * microsecond: NONE just before it, SOFT a few microseconds after, for steady and jittery
+   * windows and after the window has moved on.
+   */
+  @Test
+  void suspicionIsDueWhereSoftIsCrossed() {
+    PhiAccrualDetector d = new PhiAccrualDetector(PhiAccrualDetector.Settings.defaults(50));
+    assertThat(d.suspicionDueNanos(P)).as("never heard: never suspected").isEqualTo(Long.MAX_VALUE);
+    java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+    long t = 0;
+    for (int i = 0; i < 300; i++) {
+      t += (30 + random.nextLong(60)) * MS + random.nextLong(MS); // 30-90 ms apart, jittery
+      d.heartbeat(P, t);
+      long due = d.suspicionDueNanos(P);
+      assertThat(due).isGreaterThan(t);
+      assertThat(d.suspicion(P, due - 1)).as("before the due time (%d)", i)
+          .isEqualTo(FailureDetector.Suspicion.NONE);
+      assertThat(d.suspicion(P, due + 5_000)).as("5 us after it (%d)", i)
+          .isNotEqualTo(FailureDetector.Suspicion.NONE);
+    }
+  }
+
   @Test
   void silenceForAThresholdIsWherePhiReachesIt() {
     for (double phi : new double[] {0.5, 1, 3, 8, 10, 16, 40}) {

@@ -85,7 +85,8 @@ class RandomizedClusterTest {
    * with its teeth in the simulator's StandInScenarioTest. REPLACE_AFTER_ONE_HEARTBEAT is the
    * primary's spare policy, which this cluster does not run (MemberReplacementTest, and the
    * simulator's replaced-while-heard check), as is PRIMARY_SPARE_BESIDE_PRIMARY (the simulator's
-   * two-primaries check).
+   * two-primaries check). TICK_DUE_IGNORES_SILENCE only matters to a driver that ticks when due
+   * (this one ticks always): its teeth are the simulator's tick-skipped-when-due check.
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
@@ -96,7 +97,7 @@ class RandomizedClusterTest {
           "COUNT_DURABLE_NOTICES_IN_FLIGHT", "IGNORE_PROPOSAL_BOUNDS", "SENDER_HOLDS_NO_IMAGE",
           "STAND_IN_ENDS_BEHIND", "HAND_BACK_UNCAPPED", "UNBOUNDED_PIPELINE",
           "PROBE_SILENT_FOLLOWERS", "STAND_IN_STAYS_WITH_SILENT_WITNESS",
-          "REPLACE_AFTER_ONE_HEARTBEAT", "PRIMARY_SPARE_BESIDE_PRIMARY"},
+          "REPLACE_AFTER_ONE_HEARTBEAT", "PRIMARY_SPARE_BESIDE_PRIMARY", "TICK_DUE_IGNORES_SILENCE"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

@@ -55,6 +55,38 @@ class TakeoverTest {
     return -1;
   }
 
+  /**
+   * A driver that ticks only when {@link Replica#tickDueNanos} says something is due (the
+   * server's node loop) sees the same takeover as one that ticks every 10 ms: the same
+   * suspicions, at the same times, and the same new leader as soon, in both modes, while it
+   * skipped most ticks of the steady phase.
+   */
+  @Test
+  void tickingOnlyWhenDueChangesNothing() {
+    for (TakeoverMode m : TakeoverMode.values()) {
+      Cluster every = ledByNodeOne(mode(m, QUICK));
+      long everyMs = msUntilPrimaryReplaced(every, 5_000);
+      Cluster due = new Cluster(Cluster.shape(1, 1), mode(m, QUICK));
+      due.ticksWhenDue = true;
+      due.tickAll();
+      for (int i = 0; i < 800 && due.r(1).status() != Status.LEADER; i++) {
+        due.globalNanos += 10 * Cluster.MS;
+        due.tick(1);
+        due.deliverAll();
+      }
+      due.run(1_000);
+      long skippedSteady = due.ticksSkipped;
+      long dueMs = msUntilPrimaryReplaced(due, 5_000);
+      assertThat(dueMs).as(m + ": failover").isEqualTo(everyMs).isPositive();
+      assertThat(due.suspicions).as(m + ": suspicions").isEqualTo(every.suspicions);
+      assertThat(due.leader().id()).isEqualTo(every.leader().id());
+      // 1 s at 10 ms steps, three nodes: 300 ticks; the leader's fall due every 100 ms
+      // (heartbeats), the followers' only past their next soft threshold.
+      assertThat(skippedSteady).as(m + ": ticks skipped while steady").isGreaterThan(200);
+      due.checkSafety();
+    }
+  }
+
   @Test
   void speculativeTakesOverOnceTheLeaseRunsOutNotAfterAHardTimeout() {
     Cluster hard = ledByNodeOne(mode(TakeoverMode.HARD_TIMEOUT, SLOW));

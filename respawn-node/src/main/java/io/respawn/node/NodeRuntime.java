@@ -133,6 +133,8 @@ public final class NodeRuntime<R, V> {
   private long appliedBytesSinceCapture;
 
   private long nowNanos = Long.MIN_VALUE;
+  /** When {@link #onTick} last ran; {@code Long.MIN_VALUE} before the first. */
+  private long lastTickNanos = Long.MIN_VALUE;
   private boolean started;
   private boolean leading;
   private boolean flushInFlight;
@@ -292,7 +294,31 @@ public final class NodeRuntime<R, V> {
 
   /** Advances the core's time (heartbeats, elections, leases) and the flush interval. */
   public void onTick() {
-    call(() -> execute(replica.tick(nowNanos)));
+    call(() -> {
+      lastTickNanos = nowNanos;
+      execute(replica.tick(nowNanos));
+    });
+  }
+
+  /**
+   * When the driver should call {@link #onTick} next, at the latest: the core's next deadline
+   * ({@link Replica#tickDueNanos}), the flush interval of an unflushed write, and at once while a
+   * snapshot is being captured, installed or sent (their progress is polled); never more than a
+   * heartbeat interval after the last tick, so a wrong deadline costs at most that much and the
+   * core never sees a silence of its own ({@code RESUME_GAP_HEARTBEATS}). A driver may tick
+   * earlier; skipping ticks before this time changes nothing. Loop thread.
+   */
+  public long tickDueNanos() {
+    long cap = lastTickNanos == Long.MIN_VALUE ? nowNanos
+        : lastTickNanos + replica.heartbeatIntervalNanos();
+    if (pendingImage != null || installing != null || snapshotSender.activeTransfers() > 0) {
+      return nowNanos;
+    }
+    long due = Math.min(cap, replica.tickDueNanos());
+    if (!flushInFlight && log.lastFlushedIndex() < log.lastIndex()) {
+      due = Math.min(due, unflushedSinceNanos + flushIntervalNanos);
+    }
+    return due;
   }
 
   /** The replica log finished a flush it had started asynchronously. */

@@ -87,6 +87,9 @@ public record RunResult(
    * @param spareSteps membership changes that policy proposed (add, promote, remove)
    * @param membersReplaced voters it removed as silent after a spare took their place (each
    *     checked by replaced-while-heard)
+   * @param ticksWhenDueSeeds runs whose nodes ticked only when their runtime said something was
+   *     due ({@code SimConfig.ticksWhenDue})
+   * @param ticksSkipped driver ticks those nodes skipped (each checked by tick-skipped-when-due)
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -98,7 +101,8 @@ public record RunResult(
       long fuzzyImagesKept, long durableFlushesTimed, long durableFlushLatencyMaxMicros,
       long tightProposalSeeds, long queueFullRefusals, long leaderStandIns,
       long leaderStandInsEnded, long leaderHandBacks, long leaderStandInsMoved,
-      long spareSeeds, long spareSteps, long membersReplaced) {
+      long spareSeeds, long spareSteps, long membersReplaced, long ticksWhenDueSeeds,
+      long ticksSkipped) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -121,12 +125,13 @@ public record RunResult(
           leaderStandIns + o.leaderStandIns, leaderStandInsEnded + o.leaderStandInsEnded,
           leaderHandBacks + o.leaderHandBacks, leaderStandInsMoved + o.leaderStandInsMoved,
           spareSeeds + o.spareSeeds, spareSteps + o.spareSteps,
-          membersReplaced + o.membersReplaced);
+          membersReplaced + o.membersReplaced, ticksWhenDueSeeds + o.ticksWhenDueSeeds,
+          ticksSkipped + o.ticksSkipped);
     }
 
     public static final Stats NONE =
         new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -153,7 +158,8 @@ public record RunResult(
           + " leader-stand-ins=" + leaderStandIns + " leader-stand-ins-ended="
           + leaderStandInsEnded + " leader-hand-backs=" + leaderHandBacks
           + " leader-stand-ins-moved=" + leaderStandInsMoved + " spare-seeds=" + spareSeeds
-          + " spare-steps=" + spareSteps + " members-replaced=" + membersReplaced;
+          + " spare-steps=" + spareSteps + " members-replaced=" + membersReplaced
+          + " ticks-when-due-seeds=" + ticksWhenDueSeeds + " ticks-skipped=" + ticksSkipped;
     }
   }
 

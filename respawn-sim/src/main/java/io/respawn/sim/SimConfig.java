@@ -179,6 +179,18 @@ public record SimConfig(
     return new long[] {0, 3, 6, 6}[draw] * heartbeatIntervalMillis;
   }
 
+  /**
+   * Whether seed {@code seed}'s nodes tick only when their runtime says something is due ({@code
+   * NodeRuntime.tickDueNanos}), as the server's node loop does, skipping the driver's other
+   * ticks: three seeds in four (a draw of its own, apart from the run's random stream), and
+   * always for {@link Variant#TICK_DUE_IGNORES_SILENCE}, which breaks it. The other seeds tick at
+   * every driver tick.
+   */
+  public boolean ticksWhenDue(long seed) {
+    return variant == Variant.TICK_DUE_IGNORES_SILENCE
+        || (seed * 0xA24BAED4963EE407L) >>> 62 != 0;
+  }
+
   /** Entries per AppendEntries (and per RequestLog page) in every seed. */
   public static final int ENTRIES_PER_APPEND = 16;
 

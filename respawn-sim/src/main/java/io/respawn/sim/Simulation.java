@@ -119,6 +119,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   private final long[] troubleNanos = new long[REPLICAS];
   private long replacementSteps;
   private long membersReplaced;
+  /** Driver ticks the nodes skipped, nothing being due ({@link SimConfig#ticksWhenDue}). */
+  private long ticksSkipped;
   /** Pauses of the current primary the nemesis started, and how many were longer than the lease. */
   private long primaryStalls;
   private long primaryStallsPastLease;
@@ -186,6 +188,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       node.setClientEndpointBase(REPLICAS);
       node.setWarmUpMillisMax(takeover.warmUpMillisMax());
       node.setFsyncMode(config.effectiveFsyncMode());
+      node.setTicksWhenDue(config.ticksWhenDue(seed));
       nodes.add(node);
     }
     Workload workload = new Workload(config.workload(), random.split());
@@ -575,7 +578,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         nodes.stream().mapToLong(SimNode::queueFullRefusals).sum(),
         standInCoverage.leaderStandIns(), standInCoverage.leaderStandInsEnded(),
         standInCoverage.leaderHandBacks(), standInCoverage.leaderStandInsMoved(),
-        replacementSteps > 0 ? 1 : 0, replacementSteps, membersReplaced);
+        replacementSteps > 0 ? 1 : 0, replacementSteps, membersReplaced,
+        config.ticksWhenDue(seed) ? 1 : 0, ticksSkipped);
   }
 
   private String describe() {
@@ -980,6 +984,30 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   public void appendSent(SimNode node, int to, long term, int entries) {
     appendsInFlight.sent(node.id(), to, term, entries,
         node.isLeader() && node.replica().standIns().containsValue(NodeId.of(to)));
+  }
+
+  /**
+   * <b>tick-skipped-when-due</b>: a follower's driver skipped a tick while its failure detector
+   * already suspected the leader and the core had not reported it yet: the tick would have
+   * raised the suspicion (the start of a takeover), and skipping delays it up to the runtime's
+   * idle cap. Checked from the detector itself, not from the deadline that let the tick go.
+   */
+  @Override
+  public void tickSkipped(SimNode node) {
+    ticksSkipped++;
+    Replica r = node.replica();
+    io.respawn.core.FailureDetector detector = r.failureDetector();
+    NodeId leader = r.leader();
+    if (r.status() == Status.FOLLOWER && detector != null && leader != null
+        && r.leaderSuspicion() == io.respawn.core.FailureDetector.Suspicion.NONE) {
+      io.respawn.core.FailureDetector.Suspicion now =
+          detector.suspicion(leader, node.localNanos());
+      if (now != io.respawn.core.FailureDetector.Suspicion.NONE) {
+        protocolViolation("tick-skipped-when-due", "n" + node.id() + " skipped a tick with its"
+            + " leader n" + leader.value() + " suspected " + now + " by its detector, not yet by"
+            + " its core (term " + r.term() + ")");
+      }
+    }
   }
 
   @Override

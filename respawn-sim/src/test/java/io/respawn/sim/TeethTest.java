@@ -36,7 +36,7 @@ class TeethTest {
   @ParameterizedTest
   @EnumSource(value = Variant.class,
       names = {"COMMIT_WITHOUT_BACKUP", "VOTE_STALE_LOG", "INSTALL_STALE_SNAPSHOT",
-          "JOINT_NEW_ONLY"})
+          "JOINT_NEW_ONLY", "TICK_DUE_IGNORES_SILENCE"})
   void brokenVariantIsCaught(Variant variant) {
     SimConfig config = configFor(variant);
     RunResult caught = null;

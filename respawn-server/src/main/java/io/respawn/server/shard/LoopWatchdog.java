@@ -16,8 +16,10 @@ import org.slf4j.LoggerFactory;
  * event loop, so a loop that blocks or spins silences the member entirely: no log line, no INFO,
  * no heartbeat. A member once stopped that way for 11 minutes under load with nothing to tell
  * why; the next one leaves its threads' stacks in its log. The loop ends a pass at least every
- * tick ({@link NodeLoop#TICK_NANOS}) when it is healthy, so any stall this long is a collection
- * pause or worse.
+ * tick ({@link NodeLoop#TICK_NANOS}) when it is healthy, or by the wake-up it armed when it is
+ * idle (up to {@link NodeLoop#IDLE_TICK_NANOS_MAX} ahead): silence counts from the later of its
+ * last pass's end and that wake-up less a tick, so any stall this long is a collection pause or
+ * worse.
  *
  * <p><b>Hiccups.</b> Shorter stalls cost the clients latency, not availability: every client of
  * a new primary once waited 50-120 ms at once, several times during a recovery, with no
@@ -50,7 +52,7 @@ final class LoopWatchdog implements AutoCloseable {
   static final int FRAMES_MAX = 40;
   /** How often the loop is looked at during a hiccup (and before its first pass). */
   static final long HICCUP_CHECK_MILLIS = 5;
-  /** A loop silent this long has a hiccup (a healthy one ends a pass every 2 ms tick). */
+  /** A loop silent this long has a hiccup (a healthy one ends a pass every tick it owes). */
   static final long HICCUP_NANOS = 20_000_000L;
   static final int HICCUPS_LOGGED_PER_MINUTE = 20;
   /** {@code -Drespawn.loopHiccups=false} turns the hiccup checks off (the stall check stays). */
@@ -79,7 +81,8 @@ final class LoopWatchdog implements AutoCloseable {
 
   /**
    * @param loopThread the loop's thread (null until its first pass)
-   * @param lastPassEndNanos when the loop last ended a pass ({@link System#nanoTime})
+   * @param lastPassEndNanos since when the loop owes a pass ({@link System#nanoTime}): when it
+   *     last ended one, or later when it armed its next wake-up further ahead than a tick
    * @param stallNanos silence after which the threads are dumped
    */
   LoopWatchdog(Supplier<Thread> loopThread, LongSupplier lastPassEndNanos, long stallNanos) {

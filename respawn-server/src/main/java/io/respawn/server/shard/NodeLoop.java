@@ -36,10 +36,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Drives this member's {@link NodeRuntime} with real ports: messages from the {@link
- * PeerTransport}, writes from the command thread ({@link ShardWrites}), a tick every {@link
- * #TICK_NANOS}, value pulls for recovery. Each pass takes every input that arrived, ends with one
+ * PeerTransport}, writes from the command thread ({@link ShardWrites}), ticks (below), value
+ * pulls for recovery. Each pass takes every input that arrived, ends with one
  * {@code processQueued} (all connections' writes become one proposal) and publishes a {@link
  * Snapshot} the command thread reads without locks (lease, role, indexes).
+ *
+ * <p><b>Ticks.</b> The runtime's clock advances every {@link #TICK_NANOS} while anything is
+ * going on; a member that is idle (nothing of its own under way: no recovery or warm-up, no
+ * BatchPull chunks, no hand-over, no WAIT, no membership change; see {@link #quiet}) wakes for
+ * its next tick only when the runtime says something falls due ({@link
+ * NodeRuntime#tickDueNanos}: a heartbeat to send, a flush interval, the next time a failure
+ * detector's suspicion may rise), at most {@link #IDLE_TICK_NANOS_MAX} later. An idle shard's
+ * members woke 530 times a second each for ticks with nothing to do (25 ms of CPU a second
+ * each); skipping them changes nothing the core does (the simulator's sweep runs three seeds in
+ * four that way, with a check that no skipped tick was due).
  *
  * <p>Its passes run on the peer transport's event loop ({@link PeerTransport#eventLoop()}), the
  * one thread of this member that reads and writes the peer connections: a message received is
@@ -73,8 +83,16 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeLoop implements ShardWrites, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(NodeLoop.class);
-  /** How often the core's clock advances when nothing else happens. */
+  /** How often the core's clock advances while anything is going on. */
   static final long TICK_NANOS = 2_000_000L;
+  /**
+   * Longest an idle member goes without a tick ({@link #quiet}): the node loop's own checks
+   * (removal, spare replacement, giving leadership back, popularity reports) count in hundreds
+   * of milliseconds or more, so they see time this much late at most.
+   */
+  static final long IDLE_TICK_NANOS_MAX = 50_000_000L;
+  /** {@code -Drespawn.idleTicks=false} ticks every {@link #TICK_NANOS} always (comparisons). */
+  static final boolean IDLE_TICKS = !"false".equals(System.getProperty("respawn.idleTicks"));
   /**
    * Longest the runtime's outgoing messages wait in {@link #outbound} while the pass handles
    * further inputs; they leave at the latest after the inbox, and at the end of the pass.
@@ -162,7 +180,17 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /** Queues passes on {@link #loop}, one at a time. */
   private final PassQueue passes = new PassQueue(this::runPass);
+  /** The wake-up armed for the next tick, or null; see {@link #armTick}. Loop thread. */
   private io.netty.util.concurrent.ScheduledFuture<?> ticker;
+  /**
+   * When the last wake-up armed fires or fired ({@link System#nanoTime}; {@code Long.MAX_VALUE}
+   * before the first): kept after it fired until the pass it queued arms the next, so the
+   * watchdog, which expects a pass by then, never sees the older end of the pass before.
+   * Written on the loop.
+   */
+  private volatile long tickArmedAtNanos = Long.MAX_VALUE;
+  /** Ticks run (INFO). */
+  private final AtomicLong ticks = new AtomicLong();
   private final AtomicLong proposalsRefused = new AtomicLong();
   private final AtomicLong pullKeysAnswered = new AtomicLong();
   private volatile Snapshot snapshot;
@@ -181,7 +209,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     static final PeerProgress NONE = new PeerProgress(Long.MIN_VALUE, Map.of());
   }
   private volatile boolean running = true;
+  /** When the next tick is due, and when the last ran ({@link System#nanoTime}). Loop thread. */
   private long nextTickNanos;
+  private long lastTickNanos;
   private boolean wasLeader;
   private FailureDetector.Suspicion loggedSuspicion = FailureDetector.Suspicion.NONE;
   /**
@@ -329,11 +359,12 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     loop = l;
     passes.attach(l);
     nextTickNanos = System.nanoTime();
-    ticker = l.scheduleAtFixedRate(this::queuePass, TICK_NANOS, TICK_NANOS,
-        TimeUnit.NANOSECONDS);
-    queuePass(); // inputs offered before the start
+    queuePass(); // inputs offered before the start; the first pass ticks and arms the next
     lastPassEndNanos = System.nanoTime();
-    watchdog = new LoopWatchdog(() -> loopThread, () -> lastPassEndNanos, STALL_LOG_NANOS)
+    // A healthy loop ends a pass by the tick it armed: silence counts from then at the latest.
+    watchdog = new LoopWatchdog(() -> loopThread,
+        () -> Math.max(lastPassEndNanos, tickArmedAtNanos == Long.MAX_VALUE ? Long.MIN_VALUE
+            : tickArmedAtNanos - TICK_NANOS), STALL_LOG_NANOS)
         .start();
   }
 
@@ -575,11 +606,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     }
     if (now >= nextTickNanos) {
       runtime.onTick();
-      // On the ticker's grid (it fires a little late, never early), unless a tick was missed.
-      nextTickNanos += TICK_NANOS;
-      if (nextTickNanos <= now) {
-        nextTickNanos = now + TICK_NANOS;
-      }
+      ticks.incrementAndGet();
+      lastTickNanos = now;
     }
     runtime.processQueued();
     if (outbound != null) {
@@ -606,6 +634,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     if (outbound != null) {
       outbound.flush(); // what the checks above had the runtime send
     }
+    // What this pass did may bring the next tick nearer (a write to flush, a recovery begun).
+    nextTickNanos = nextTickAfter(lastTickNanos);
+    armTick(nextTickNanos);
     Membership m = runtime.replica().membership();
     if (!m.equals(membershipSeen)) {
       membershipSeen = m;
@@ -616,6 +647,47 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       membershipListener.accept(m);
     }
     publish(now);
+  }
+
+  /**
+   * The next tick after the one at {@code lastTick}: {@link #TICK_NANOS} later, or when the
+   * member is {@link #quiet}, when the runtime says something falls due, at most {@link
+   * #IDLE_TICK_NANOS_MAX} later.
+   */
+  private long nextTickAfter(long lastTick) {
+    long next = lastTick + TICK_NANOS;
+    if (IDLE_TICKS && quiet()) {
+      next = Math.max(next, Math.min(runtime.tickDueNanos(), lastTick + IDLE_TICK_NANOS_MAX));
+    }
+    return next;
+  }
+
+  /**
+   * Whether nothing of the node loop's own is under way that it checks at every tick: no value
+   * recovery or warm-up, no BatchPull chunk waiting, no drain or hand-over, no client waiting in
+   * WAIT, no membership change (an operator's or the spare policy's).
+   */
+  private boolean quiet() {
+    return !recovery.pulling() && chunkInbox.isEmpty() && !chunksAwaitMemory && !draining()
+        && pendingHandOver == null && replicaWaits.size() == 0 && !membershipChanges.busy();
+  }
+
+  /**
+   * Makes sure a pass runs by {@code atNanos}: a wake-up already armed for then or earlier stays;
+   * a later one is replaced. A wake-up that fires queues a pass and disarms. Loop thread.
+   */
+  private void armTick(long atNanos) {
+    if ((ticker != null && tickArmedAtNanos <= atNanos) || !running) {
+      return;
+    }
+    if (ticker != null) {
+      ticker.cancel(false);
+    }
+    tickArmedAtNanos = atNanos;
+    ticker = loop.schedule(() -> {
+      ticker = null;
+      queuePass();
+    }, Math.max(0, atNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
   }
 
   /**
@@ -649,8 +721,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /**
    * INFO fields of value recovery (mode, phase, keys and bytes pulled, BatchPull and priority
-   * pulls), whether the event loop runs real-time now ({@link LoopPriority}) and, on a backup,
-   * of the pulls it answered.
+   * pulls), whether the event loop runs real-time now ({@link LoopPriority}), the ticks it ran
+   * (an idle member's come only when something falls due) and, on a backup, of the pulls it
+   * answered.
    */
   public java.util.Map<String, Object> recoveryInfo() {
     java.util.Map<String, Object> m = recovery.info();
@@ -658,6 +731,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     m.put("respawn_recovery_loop_realtime", loopPriority.realtimeForRecovery() ? 1 : 0);
     m.put("respawn_loop_realtime", loopPriority.realtime() ? 1 : 0);
     m.put("respawn_loop_realtime_idle_moves", loopPriority.idleMoves());
+    m.put("respawn_loop_ticks", ticks.get());
     double idle = idleCpu.lastIdleShare();
     m.put("respawn_machine_idle_percent", idle < 0 ? -1 : Math.round(idle * 100));
     if (answers != null) {

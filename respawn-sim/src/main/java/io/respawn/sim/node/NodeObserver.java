@@ -57,6 +57,12 @@ public interface NodeObserver {
    */
   default void appendSent(SimNode node, int to, long term, int entries) {}
 
+  /**
+   * The node's driver skipped a tick because its runtime said nothing was due before a later
+   * time ({@code NodeRuntime.tickDueNanos}); the simulation checks that nothing was.
+   */
+  default void tickSkipped(SimNode node) {}
+
   /** A message from {@code from} is about to reach node's runtime. */
   default void heardFrom(SimNode node, int from) {}
 

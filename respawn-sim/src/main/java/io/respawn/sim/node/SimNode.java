@@ -290,6 +290,8 @@ public final class SimNode {
     network.pauseUntil(id, Math.max(untilNanos, Math.max(busyUntilNanos, pausedUntilNanos)));
   }
 
+  private boolean ticksWhenDue;
+
   private boolean idle() {
     long now = events.nowNanos();
     return up && busyUntilNanos <= now && pausedUntilNanos <= now;
@@ -480,9 +482,27 @@ public final class SimNode {
   // ---- inputs ----
 
   public void tick() {
-    if (idle()) {
-      runtime.onTick();
+    if (!idle()) {
+      return;
     }
+    if (ticksWhenDue && localNanos() < runtime.tickDueNanos()) {
+      observer.tickSkipped(this);
+      return;
+    }
+    runtime.onTick();
+  }
+
+  /**
+   * Tick only when the runtime says something is due, skipping the driver's other ticks, as the
+   * server's node loop does ({@code SimConfig.ticksWhenDue}); otherwise at every driver tick.
+   */
+  public void setTicksWhenDue(boolean v) {
+    this.ticksWhenDue = v;
+  }
+
+  /** This node's clock now (what its runtime reads). */
+  public long localNanos() {
+    return clock.localNanos(events.nowNanos());
   }
 
   /**

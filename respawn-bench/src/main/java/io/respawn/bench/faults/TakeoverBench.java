@@ -40,7 +40,13 @@ public final class TakeoverBench implements Callable<Integer> {
   @Option(names = "--out", defaultValue = "docs/bench", description = "Output directory (default ${DEFAULT-VALUE}).")
   Path out;
 
-  @Option(names = "--port", defaultValue = "23400", description = "First RESP port; each shard (one per event) takes 20, in 25 ranges taken in turn (default ${DEFAULT-VALUE}).")
+  /*
+   * 21400-21899, peer ports 31400-31899: below Linux's ephemeral range (32768 up by default). The
+   * default was 23400, whose peer ports 33400-33899 an outgoing connection of any process (a
+   * client, a member dialling a peer) may hold at the moment a shard starts: a member then could
+   * not listen, refused its configuration, and the run stopped (once in three events).
+   */
+  @Option(names = "--port", defaultValue = "21400", description = "First RESP port; each shard (one per event) takes 20, in 25 ranges taken in turn; keep it and its peer ports (+10000) out of the ephemeral port range (default ${DEFAULT-VALUE}).")
   int port;
 
   @Option(names = "--data", description = "Data root (default: a new temporary directory).")

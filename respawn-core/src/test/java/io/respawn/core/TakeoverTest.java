@@ -25,7 +25,14 @@ class TakeoverTest {
   }
 
   private static Cluster ledByNodeOne(UnaryOperator<ReplicaConfig.Builder> tweak) {
+    return ledByNodeOne(tweak, false);
+  }
+
+  /** {@link #ledByNodeOne}, its nodes ticked only when due if {@code ticksWhenDue}. */
+  private static Cluster ledByNodeOne(UnaryOperator<ReplicaConfig.Builder> tweak,
+      boolean ticksWhenDue) {
     Cluster c = new Cluster(Cluster.shape(1, 1), tweak);
+    c.ticksWhenDue = ticksWhenDue;
     c.tickAll();
     for (int i = 0; i < 800 && c.r(1).status() != Status.LEADER; i++) {
       c.globalNanos += 10 * Cluster.MS;
@@ -66,15 +73,7 @@ class TakeoverTest {
     for (TakeoverMode m : TakeoverMode.values()) {
       Cluster every = ledByNodeOne(mode(m, QUICK));
       long everyMs = msUntilPrimaryReplaced(every, 5_000);
-      Cluster due = new Cluster(Cluster.shape(1, 1), mode(m, QUICK));
-      due.ticksWhenDue = true;
-      due.tickAll();
-      for (int i = 0; i < 800 && due.r(1).status() != Status.LEADER; i++) {
-        due.globalNanos += 10 * Cluster.MS;
-        due.tick(1);
-        due.deliverAll();
-      }
-      due.run(1_000);
+      Cluster due = ledByNodeOne(mode(m, QUICK), true);
       long skippedSteady = due.ticksSkipped;
       long dueMs = msUntilPrimaryReplaced(due, 5_000);
       assertThat(dueMs).as(m + ": failover").isEqualTo(everyMs).isPositive();

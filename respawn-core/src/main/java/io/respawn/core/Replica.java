@@ -101,7 +101,10 @@ public final class Replica {
    * When this node last moved again after standing still for more than {@link
    * #RESUME_GAP_HEARTBEATS} heartbeat intervals without an input (a pause of its process): a
    * leader counts its followers' silence from here at the earliest, since what they sent meanwhile
-   * has not been read yet. {@code Long.MIN_VALUE}: never.
+   * has not been read yet. {@code Long.MIN_VALUE}: never. Counted from the last input, so a
+   * driver that ticks only when due ({@link #tickDueNanos}: a leader at least every heartbeat
+   * interval) adds up to that interval of idle sleep to a pause: a pause of three to four
+   * intervals may count where it would not with a tick every few milliseconds.
    */
   private long resumedNanos = Long.MIN_VALUE;
   static final long RESUME_GAP_HEARTBEATS = 4;
@@ -340,6 +343,17 @@ public final class Replica {
       default -> throw new AssertionError(status);
     }
     return drain();
+  }
+
+  /**
+   * Advances this node's clock to {@code nowNanos} without running its timers (a {@link #tick}
+   * does both): for inputs that carry no time ({@link #standIn}) and for the queries that read
+   * the clock between inputs ({@link #peerSilentFor}, {@link #peerHeardWithin}, {@link
+   * #peerTrackedFor}, {@link #holdsLease}); a driver that ticks only when due would otherwise
+   * have them see the time of its last input.
+   */
+  public void observeTime(long nowNanos) {
+    observe(nowNanos);
   }
 
   /**

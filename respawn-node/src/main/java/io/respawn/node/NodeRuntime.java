@@ -301,6 +301,16 @@ public final class NodeRuntime<R, V> {
   }
 
   /**
+   * Brings the core's clock to now, nothing else (no timers run): call it before asking the
+   * replica a question that reads its clock ({@code peerSilentFor}, {@code peerHeardWithin},
+   * {@code holdsLease}), since a driver that ticks only when due may have given it no input
+   * lately.
+   */
+  public void onClock() {
+    call(() -> { });
+  }
+
+  /**
    * When the driver should call {@link #onTick} next, at the latest: the core's next deadline
    * ({@link Replica#tickDueNanos}), the flush interval of an unflushed write, and at once while a
    * snapshot is being captured, installed or sent (their progress is polled); never more than a
@@ -511,6 +521,7 @@ public final class NodeRuntime<R, V> {
         throw new IllegalStateException("clock went backwards: " + t + " < " + nowNanos);
       }
       nowNanos = t;
+      replica.observeTime(t); // inputs without a time of their own (standIn) see it too
       if (!started) {
         started = true;
         execute(replica.ready()); // what the recovered hard state says is committed

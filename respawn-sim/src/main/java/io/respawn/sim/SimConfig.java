@@ -60,6 +60,8 @@ import io.respawn.sim.workload.WorkloadConfig;
  * @param leadingSpareRole the role of the spare that may lead (n4 in 1+1+1): witness, or
  *     primary (a spare that takes a lost primary's place and is given leadership back); null:
  *     drawn per seed by {@link #leadingSpareRole(long)}
+ * @param ticksWhenDue whether nodes tick only when their runtime says something is due: null
+ *     drawn per seed by {@link #ticksWhenDue(long)}; true or false in every seed
  */
 public record SimConfig(
     long eventsMax,
@@ -91,7 +93,8 @@ public record SimConfig(
     SimProposalLimits proposalLimits,
     long standInAfterMillis,
     long replaceAfterMillis,
-    io.respawn.core.Role leadingSpareRole) {
+    io.respawn.core.Role leadingSpareRole,
+    Boolean ticksWhenDue) {
 
   /** {@link #standInAfterMillis()}: drawn per seed. */
   public static final long STAND_IN_DRAWN = -1;
@@ -119,6 +122,7 @@ public record SimConfig(
         SimProposalLimits.MIXED,
         STAND_IN_DRAWN,
         REPLACE_DRAWN,
+        null,
         null);
   }
 
@@ -182,13 +186,20 @@ public record SimConfig(
   /**
    * Whether seed {@code seed}'s nodes tick only when their runtime says something is due ({@code
    * NodeRuntime.tickDueNanos}), as the server's node loop does, skipping the driver's other
-   * ticks: three seeds in four (a draw of its own, apart from the run's random stream), and
-   * always for {@link Variant#TICK_DUE_IGNORES_SILENCE}, which breaks it. The other seeds tick at
-   * every driver tick.
+   * ticks: {@link #ticksWhenDue()} when set, else three seeds in four (a draw of its own, apart
+   * from the run's random stream); always for {@link Variant#TICK_DUE_IGNORES_SILENCE}, which
+   * breaks it. The other seeds tick at every driver tick.
    */
   public boolean ticksWhenDue(long seed) {
-    return variant == Variant.TICK_DUE_IGNORES_SILENCE
-        || (seed * 0xA24BAED4963EE407L) >>> 62 != 0;
+    if (variant == Variant.TICK_DUE_IGNORES_SILENCE) {
+      return true;
+    }
+    return ticksWhenDue != null ? ticksWhenDue : (seed * 0xA24BAED4963EE407L) >>> 62 != 0;
+  }
+
+  /** Ticks only when due in every seed (true), at every driver tick (false), or drawn (null). */
+  public SimConfig withTicksWhenDue(Boolean v) {
+    return edit(b -> b.ticksWhenDue = v);
   }
 
   /** Entries per AppendEntries (and per RequestLog page) in every seed. */
@@ -369,6 +380,7 @@ public record SimConfig(
     long standInAfterMillis;
     long replaceAfterMillis;
     io.respawn.core.Role leadingSpareRole;
+    Boolean ticksWhenDue;
 
     Fields(SimConfig c) {
       eventsMax = c.eventsMax;
@@ -401,6 +413,7 @@ public record SimConfig(
       standInAfterMillis = c.standInAfterMillis;
       replaceAfterMillis = c.replaceAfterMillis;
       leadingSpareRole = c.leadingSpareRole;
+      ticksWhenDue = c.ticksWhenDue;
     }
 
     SimConfig config() {
@@ -410,7 +423,7 @@ public record SimConfig(
           leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
           linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
           flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-          proposalLimits, standInAfterMillis, replaceAfterMillis, leadingSpareRole);
+          proposalLimits, standInAfterMillis, replaceAfterMillis, leadingSpareRole, ticksWhenDue);
     }
   }
 }

@@ -1165,6 +1165,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     if (leader == null || !leader.isUp() || leader.isPaused()) {
       return;
     }
+    // The replica's clock to now, as the server's node loop brings it before the policy asks how
+    // long members have been silent (a node that ticks only when due may have had no input lately).
+    leader.clockBeforeQuery();
     MemberReplacement.Step step = replacement.next(leader.replica(), spentSpares());
     if (step == null) {
       return;

@@ -87,6 +87,9 @@ final class MembershipChanges {
 
   /** Starts (or, for LIST, answers) {@code q}. */
   void start(Request q, NodeRuntime<?, ?> runtime, long nowNanos) {
+    // The replica's clock to now (an idle member ticks only when something falls due): the
+    // checks below ask it how long members have been silent.
+    runtime.onClock();
     Replica r = runtime.replica();
     if (q.op() == Op.LIST) {
       q.done().complete(new Result(null, list(r)));

@@ -148,6 +148,9 @@ final class SpareReplacements {
         || (nextAttemptNanos != Long.MIN_VALUE && nowNanos - nextAttemptNanos < 0)) {
       return;
     }
+    // The replica's clock to now (an idle member ticks only when something falls due): the
+    // policy asks it how long members have been silent.
+    runtime.onClock();
     Replica r = runtime.replica();
     Step step = policy.next(r, spent);
     if (step == null) {

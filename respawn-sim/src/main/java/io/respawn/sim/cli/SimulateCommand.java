@@ -63,6 +63,13 @@ public final class SimulateCommand implements Callable<Integer> {
           + "durable (once flushed).")
   String replicaAck;
 
+  @Option(names = "--ticks", defaultValue = "drawn", paramLabel = "WHEN",
+      description = "When nodes call onTick: drawn (only when their runtime says something is"
+          + " due in three seeds in four, as the shard member's node loop does when idle; at"
+          + " every driver tick in the rest; the default), when-due (every seed) or always"
+          + " (every seed: a differential check that skipping changes nothing).")
+  String ticks;
+
   @Option(names = "--fsync", defaultValue = "async", paramLabel = "MODE",
       description = "How the replica log's flushes complete: async (the segmented log's own"
           + " asynchronous fsync on a virtual-time executor, as the shard member runs it; the"
@@ -153,6 +160,7 @@ public final class SimulateCommand implements Callable<Integer> {
     SimTakeover takeoverChoice;
     SimProposalLimits limits;
     io.respawn.sim.FsyncMode fsyncMode;
+    Boolean ticksWhenDue;
     try {
       try {
         fsyncMode = io.respawn.sim.FsyncMode.parse(fsync);
@@ -160,6 +168,13 @@ public final class SimulateCommand implements Callable<Integer> {
         throw new IllegalArgumentException("--fsync must be async, deferred or ends-early, got "
             + fsync);
       }
+      ticksWhenDue = switch (ticks.trim().toLowerCase(Locale.ROOT)) {
+        case "drawn" -> null;
+        case "when-due" -> Boolean.TRUE;
+        case "always" -> Boolean.FALSE;
+        default -> throw new IllegalArgumentException(
+            "--ticks must be drawn, when-due or always, got " + ticks);
+      };
       takeoverChoice = SimTakeover.parse(takeover);
       limits = SimProposalLimits.parse(proposalLimits);
       v = Variant.parse(variant);
@@ -193,7 +208,8 @@ public final class SimulateCommand implements Callable<Integer> {
         .withReplicaAck(ack)
         .withTakeover(takeoverChoice)
         .withProposalLimits(limits)
-        .withFsyncMode(fsyncMode);
+        .withFsyncMode(fsyncMode)
+        .withTicksWhenDue(ticksWhenDue);
     if (flushIntervalMillis != null) {
       config = config.withFlushIntervalMillis(flushIntervalMillis);
     }
@@ -284,6 +300,9 @@ public final class SimulateCommand implements Callable<Integer> {
     }
     if (!"async".equals(fsync)) {
       b.append(" --fsync ").append(fsync);
+    }
+    if (!"drawn".equals(ticks)) {
+      b.append(" --ticks ").append(ticks);
     }
     if (snapshotEntries != null) {
       b.append(" --snapshot-entries ").append(snapshotEntries);

@@ -493,6 +493,16 @@ public final class SimNode {
   }
 
   /**
+   * Brings the replica's clock to now (unless down, paused or busy) for a query that reads it
+   * (the spare policy's silences), as the server does before asking.
+   */
+  public void clockBeforeQuery() {
+    if (idle()) {
+      runtime.onClock();
+    }
+  }
+
+  /**
    * Tick only when the runtime says something is due, skipping the driver's other ticks, as the
    * server's node loop does ({@code SimConfig.ticksWhenDue}); otherwise at every driver tick.
    */

@@ -358,15 +358,16 @@ public final class Replica {
 
   /**
    * The earliest time at which {@link #tick} may do anything: a driver that wakes only for it
-   * may skip every tick before (nothing in {@code tick} depends on being called in between: its
-   * timers compare deadlines with the time it is given); ticking earlier is harmless; ticking
-   * later delays what was due by as much (never safety: votes, leases and commits do not wait
-   * for ticks). Steady states only: a leader's next heartbeat, leadership-transfer deadline and
-   * the next time a voting backup may have been silent for the stand-in bound; a follower's next
-   * rise of suspicion of its leader (the failure detector's {@link
-   * FailureDetector#suspicionDueNanos}) or its election deadline. While a suspicion episode runs,
-   * the leader is known unreachable, a stand-in or hand-back is under way, or the node is catching
-   * up or campaigning, it is now: every tick counts. May be in the past (tick at once).
+   * may skip every tick before (its timers compare deadlines with the time it is given; only the
+   * pause detection counts the gaps between inputs, see {@link #resumedNanos}); ticking earlier
+   * is harmless; ticking later delays what was due by as much (never safety: votes, leases and
+   * commits do not wait for ticks). Steady states only: a leader's next heartbeat,
+   * leadership-transfer deadline and the next time a voting backup may have been silent for the
+   * stand-in bound; a follower's next rise of suspicion of its leader (the failure detector's
+   * {@link FailureDetector#suspicionDueNanos}) or its election deadline. While a suspicion
+   * episode runs, the leader is known unreachable, a stand-in or hand-back is under way, or the
+   * node is catching up or campaigning, it is now: every tick counts. May be in the past (tick
+   * at once).
    */
   public long tickDueNanos() {
     switch (status) {

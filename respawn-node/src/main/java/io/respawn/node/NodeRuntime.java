@@ -314,9 +314,10 @@ public final class NodeRuntime<R, V> {
    * When the driver should call {@link #onTick} next, at the latest: the core's next deadline
    * ({@link Replica#tickDueNanos}), the flush interval of an unflushed write, and at once while a
    * snapshot is being captured, installed or sent (their progress is polled); never more than a
-   * heartbeat interval after the last tick, so a wrong deadline costs at most that much and the
-   * core never sees a silence of its own ({@code RESUME_GAP_HEARTBEATS}). A driver may tick
-   * earlier; skipping ticks before this time changes nothing. Loop thread.
+   * heartbeat interval after the last tick, so a wrong deadline costs at most that much and an
+   * idle node's gaps between inputs stay well under the core's pause bound ({@code
+   * RESUME_GAP_HEARTBEATS}, four intervals). A driver may tick earlier; skipping the ticks before
+   * this time delays none of the core's timers. Loop thread.
    */
   public long tickDueNanos() {
     long cap = lastTickNanos == Long.MIN_VALUE ? nowNanos

@@ -48,8 +48,8 @@ import org.slf4j.LoggerFactory;
  * NodeRuntime#tickDueNanos}: a heartbeat to send, a flush interval, the next time a failure
  * detector's suspicion may rise), at most {@link #IDLE_TICK_NANOS_MAX} later. An idle shard's
  * members woke 530 times a second each for ticks with nothing to do (25 ms of CPU a second
- * each); skipping them changes nothing the core does (the simulator's sweep runs three seeds in
- * four that way, with a check that no skipped tick was due).
+ * each); skipping them delays none of the core's timers (the simulator's sweep runs three seeds
+ * in four that way, with a check that no skipped tick was due; docs/simulation.md).
  *
  * <p>Its passes run on the peer transport's event loop ({@link PeerTransport#eventLoop()}), the
  * one thread of this member that reads and writes the peer connections: a message received is

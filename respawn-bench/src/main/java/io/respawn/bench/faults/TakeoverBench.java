@@ -49,7 +49,7 @@ public final class TakeoverBench implements Callable<Integer> {
   @Option(names = "--port", defaultValue = "21400", description = "First RESP port; each shard (one per event) takes 20, in 25 ranges taken in turn; keep it and its peer ports (+10000) out of the ephemeral port range (default ${DEFAULT-VALUE}).")
   int port;
 
-  @Option(names = "--data", description = "Data root (default: a new temporary directory).")
+  @Option(names = "--data", description = "Data root (default: a new temporary directory, deleted once every event ran; kept, and named, after a run that stopped).")
   Path data;
 
   @Option(names = "--clients", defaultValue = "4", description = "Concurrent writing clients (default ${DEFAULT-VALUE}).")
@@ -133,14 +133,25 @@ public final class TakeoverBench implements Callable<Integer> {
     // kill or stall as one heartbeat interval, so a second event on the same shard would
     // measure that memory, not the mode (docs/recovery.md, E3 replicated).
     int shard = 0;
-    for (String m : modes) {
-      for (String sc : scenarios) {
-        for (int r = 0; r < repetitions; r++) {
-          runShard(m, sc, r, root.resolve(m + "-" + sc + "-" + r),
-              port + (shard % PORT_SLOTS) * PORTS_PER_SHARD);
-          shard++;
+    try {
+      for (String m : modes) {
+        for (String sc : scenarios) {
+          for (int r = 0; r < repetitions; r++) {
+            runShard(m, sc, r, root.resolve(m + "-" + sc + "-" + r),
+                port + (shard % PORT_SLOTS) * PORTS_PER_SHARD);
+            shard++;
+          }
         }
       }
+    } catch (Exception | Error e) {
+      if (data == null) {
+        System.out.println("respawn bench takeover: the members' data and logs are kept in "
+            + root);
+      }
+      throw e;
+    }
+    if (data == null) { // a directory of its own, 2-3 GB after 36 shards: gone once all ran
+      io.respawn.bench.BenchDirs.deleteTree(root);
     }
     Files.write(out.resolve("e3-takeover-events.csv"), TakeoverTable.eventLines(events),
         StandardCharsets.UTF_8);

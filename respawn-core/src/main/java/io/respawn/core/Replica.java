@@ -384,9 +384,7 @@ public final class Replica {
             if (unreachable.contains(backup)) {
               return nowNanos;
             }
-            Progress pr = progress.get(backup);
-            long heard = pr == null ? leaderSinceNanos : Math.max(pr.heardNanos, pr.sinceNanos);
-            due = Math.min(due, Math.max(heard, resumedNanos) + standInAfterNanos);
+            due = Math.min(due, silentSinceNanos(backup) + standInAfterNanos);
           }
         }
         return due;
@@ -741,13 +739,19 @@ public final class Replica {
    * it); false when not leading.
    */
   public boolean peerSilentFor(NodeId peer, long nanos) {
-    if (status != Status.LEADER) {
-      return false;
-    }
+    return status == Status.LEADER && nowNanos - silentSinceNanos(peer) >= nanos;
+  }
+
+  /**
+   * Leader: since when {@code peer}'s silence counts: its last answer, its entry into the
+   * configuration or this leader's election, and this node's return from a pause at the
+   * earliest.
+   */
+  private long silentSinceNanos(NodeId peer) {
     Progress pr = progress.get(peer);
     // A progress is made at the election or when the peer joins (sinceNanos), never earlier.
     long heard = pr == null ? leaderSinceNanos : Math.max(pr.heardNanos, pr.sinceNanos);
-    return nowNanos - Math.max(heard, resumedNanos) >= nanos;
+    return Math.max(heard, resumedNanos);
   }
 
   /**

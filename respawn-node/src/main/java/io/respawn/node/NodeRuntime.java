@@ -325,11 +325,7 @@ public final class NodeRuntime<R, V> {
     if (pendingImage != null || installing != null || snapshotSender.activeTransfers() > 0) {
       return nowNanos;
     }
-    long due = Math.min(cap, replica.tickDueNanos());
-    if (!flushInFlight && log.lastFlushedIndex() < log.lastIndex()) {
-      due = Math.min(due, unflushedSinceNanos + flushIntervalNanos);
-    }
-    return due;
+    return Math.min(Math.min(cap, replica.tickDueNanos()), intervalFlushDueNanos());
   }
 
   /** The replica log finished a flush it had started asynchronously. */
@@ -928,13 +924,13 @@ public final class NodeRuntime<R, V> {
 
   /** Starts a flush when the policy says so (see the class comment). */
   private void maybeFlush() {
-    if (flushInFlight || log.lastFlushedIndex() >= log.lastIndex()) {
+    long intervalDue = intervalFlushDueNanos();
+    if (intervalDue == Long.MAX_VALUE) {
       return;
     }
     long wanted = replica.status() == Status.LEADER
         ? proposals.durableWanted() : replica.flushWantedByLeader();
-    boolean due = wanted > log.lastFlushedIndex()
-        || nowNanos - unflushedSinceNanos >= flushIntervalNanos;
+    boolean due = wanted > log.lastFlushedIndex() || nowNanos >= intervalDue;
     if (!due) {
       return;
     }
@@ -944,6 +940,15 @@ public final class NodeRuntime<R, V> {
     if (log.lastFlushedIndex() >= target) {
       flushCompleted();
     }
+  }
+
+  /**
+   * When the flush interval makes a flush due: {@code flushIntervalMillis} after the first
+   * unflushed write; {@code Long.MAX_VALUE} with nothing unflushed or a flush under way.
+   */
+  private long intervalFlushDueNanos() {
+    return flushInFlight || log.lastFlushedIndex() >= log.lastIndex() ? Long.MAX_VALUE
+        : unflushedSinceNanos + flushIntervalNanos;
   }
 
   private void flushCompleted() {

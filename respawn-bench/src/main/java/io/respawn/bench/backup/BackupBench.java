@@ -116,7 +116,7 @@ public final class BackupBench implements Callable<Integer> {
     out.printf("backup bench: dir=%s, %d keys, %d-byte keys, %d-byte values, writeback blocks of %d bytes%n",
         dir.toAbsolutePath(), keys, KEY_BYTES, VALUE_BYTES, blockBytes);
     for (Row row : rows) {
-      io.respawn.bench.BenchDirs.deleteTree(dir);
+      io.respawn.server.shard.ShardMember.deleteTree(dir);
       Files.createDirectories(dir);
       switch (row) {
         case memory -> memory();
@@ -126,7 +126,7 @@ public final class BackupBench implements Callable<Integer> {
         case keepup -> keepup();
       }
     }
-    io.respawn.bench.BenchDirs.deleteTree(dir);
+    io.respawn.server.shard.ShardMember.deleteTree(dir);
     if (csvOut != null) {
       if (csvOut.toAbsolutePath().getParent() != null) {
         Files.createDirectories(csvOut.toAbsolutePath().getParent());
@@ -324,7 +324,7 @@ public final class BackupBench implements Callable<Integer> {
         backupPerKey, offHeap, (double) backup.get("heapGrowth") / keys);
     result("memory", "backup_rss_bytes_per_key", backupPerKey);
     result("memory", "backup_index_offheap_bytes_per_key", offHeap);
-    io.respawn.bench.BenchDirs.deleteTree(dir.resolve("backup"));
+    io.respawn.server.shard.ShardMember.deleteTree(dir.resolve("backup"));
 
     java.util.Map<String, Long> engine = probe(MemoryProbe.Role.engine);
     double enginePerKey = (double) engine.get("rssAnonGrowth") / keys;
@@ -333,7 +333,7 @@ public final class BackupBench implements Callable<Integer> {
         enginePerKey, (double) engine.get("offHeap") / keys, (double) engine.get("heapGrowth") / keys);
     result("memory", "engine_rss_bytes_per_key", enginePerKey);
     result("memory", "engine_used_memory_bytes_per_key", (double) engine.get("offHeap") / keys);
-    io.respawn.bench.BenchDirs.deleteTree(dir.resolve("engine"));
+    io.respawn.server.shard.ShardMember.deleteTree(dir.resolve("engine"));
 
     double redisPerKey = redisBytesPerKey(value);
     out.printf("  backup / engine = %.3f%s%n", backupPerKey / enginePerKey,

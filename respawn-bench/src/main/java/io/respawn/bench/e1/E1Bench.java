@@ -187,7 +187,7 @@ public final class E1Bench implements Callable<Integer> {
       }
     } finally {
       if (!keepData) {
-        io.respawn.bench.BenchDirs.deleteTree(runDir);
+        io.respawn.server.shard.ShardMember.deleteTree(runDir);
       }
     }
     writeMedians(systems, mixes);

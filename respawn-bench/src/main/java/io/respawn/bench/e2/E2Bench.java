@@ -203,7 +203,7 @@ public final class E2Bench implements Callable<Integer> {
                 + "%s%n", mode, rep, e, dir);
           } finally {
             if (workDir == null && r != null) {
-              io.respawn.bench.BenchDirs.deleteTree(dir); // a run at the default size leaves ~7 GiB: not six of them at once
+              io.respawn.server.shard.ShardMember.deleteTree(dir); // a run at the default size leaves ~7 GiB: not six of them at once
             }
           }
           if (r == null) {
@@ -222,7 +222,7 @@ public final class E2Bench implements Callable<Integer> {
       }
     } finally {
       if (workDir == null && !keepRoot) {
-        io.respawn.bench.BenchDirs.deleteTree(root);
+        io.respawn.server.shard.ShardMember.deleteTree(root);
       }
     }
     report(runs);

@@ -212,7 +212,7 @@ public final class FaultCampaign implements Callable<Integer> {
     boolean passed = check.linearizable() && unexpected == 0;
     if (data == null) { // a directory of its own: gone after a run that passed
       if (passed) {
-        io.respawn.bench.BenchDirs.deleteTree(root);
+        io.respawn.server.shard.ShardMember.deleteTree(root);
       } else {
         System.out.println("respawn bench faults: the members' data and logs are kept in " + root);
       }

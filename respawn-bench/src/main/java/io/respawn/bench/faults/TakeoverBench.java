@@ -151,7 +151,7 @@ public final class TakeoverBench implements Callable<Integer> {
       throw e;
     }
     if (data == null) { // a directory of its own, 2-3 GB after 36 shards: gone once all ran
-      io.respawn.bench.BenchDirs.deleteTree(root);
+      io.respawn.server.shard.ShardMember.deleteTree(root);
     }
     Files.write(out.resolve("e3-takeover-events.csv"), TakeoverTable.eventLines(events),
         StandardCharsets.UTF_8);

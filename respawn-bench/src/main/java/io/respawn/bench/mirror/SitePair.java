@@ -265,7 +265,7 @@ final class SitePair implements AutoCloseable {
     }
     relay.close();
     try {
-      io.respawn.bench.BenchDirs.deleteTree(root);
+      io.respawn.server.shard.ShardMember.deleteTree(root);
     } catch (IOException e) {
       // a temp directory left behind
     }

@@ -146,7 +146,7 @@ public final class CompactionBench implements Callable<Integer> {
     for (SegmentedReplicaLog l : logs) {
       l.close();
     }
-    io.respawn.bench.BenchDirs.deleteTree(root);
+    io.respawn.server.shard.ShardMember.deleteTree(root);
     return ok ? 0 : 1;
   }
 

@@ -220,11 +220,11 @@ public final class SoloBench implements Callable<Integer> {
           recoveries.computeIfAbsent(recovery, r -> new ArrayList<>()).addAll(rec);
           writeCsvs();
         }
-        io.respawn.bench.BenchDirs.deleteTree(template);
+        io.respawn.server.shard.ShardMember.deleteTree(template);
       }
     } finally {
       if (ownWork) {
-        io.respawn.bench.BenchDirs.deleteTree(root);
+        io.respawn.server.shard.ShardMember.deleteTree(root);
       }
     }
     writeCsvs();
@@ -281,7 +281,7 @@ public final class SoloBench implements Callable<Integer> {
     double rate = CALIBRATION_KEYS * 1000.0 / calibrationMillis;
     System.out.printf("calibration: %d keys of %d B recovered in %s ms (median %d): %.0f keys/s;"
         + " load %s%n", CALIBRATION_KEYS, valueBytes, millis, millis.get(1), rate, load());
-    io.respawn.bench.BenchDirs.deleteTree(dir);
+    io.respawn.server.shard.ShardMember.deleteTree(dir);
     return rate;
   }
 
@@ -396,7 +396,7 @@ public final class SoloBench implements Callable<Integer> {
         if (c.run != null) {
           c.run.close();
         }
-        io.respawn.bench.BenchDirs.deleteTree(c.volume);
+        io.respawn.server.shard.ShardMember.deleteTree(c.volume);
       }
     }
     return recoveredMillis;
@@ -587,7 +587,7 @@ public final class SoloBench implements Callable<Integer> {
       throw new IllegalArgumentException("a volume of " + keys + " keys: must be 1.."
           + VOLUME_KEYS_MAX);
     }
-    io.respawn.bench.BenchDirs.deleteTree(volume);
+    io.respawn.server.shard.ShardMember.deleteTree(volume);
     Path store = MonitorCommand.firstStore(volume);
     byte[] value = new byte[valueBytes];
     java.util.Arrays.fill(value, (byte) 'x');
@@ -669,7 +669,7 @@ public final class SoloBench implements Callable<Integer> {
   }
 
   private static void copyTree(Path from, Path to) throws IOException {
-    io.respawn.bench.BenchDirs.deleteTree(to);
+    io.respawn.server.shard.ShardMember.deleteTree(to);
     try (Stream<Path> s = Files.walk(from)) {
       for (Path p : (Iterable<Path>) s::iterator) {
         Path target = to.resolve(from.relativize(p).toString());

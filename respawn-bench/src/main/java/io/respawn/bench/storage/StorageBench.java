@@ -151,7 +151,7 @@ public final class StorageBench implements Callable<Integer> {
 
   private Cell run(Mode mode, int threadCount) throws Exception {
     Path cellDir = dir.resolve(mode.name().toLowerCase() + "-" + threadCount);
-    io.respawn.bench.BenchDirs.deleteTree(cellDir);
+    io.respawn.server.shard.ShardMember.deleteTree(cellDir);
     Files.createDirectories(cellDir);
     if (mode == Mode.FSYNC_PER_WRITE) {
       try (FileChannel channel = FileChannel.open(cellDir.resolve("fsync-per-write.log"),
@@ -170,7 +170,7 @@ public final class StorageBench implements Callable<Integer> {
           fsyncs.incrementAndGet();
         });
       } finally {
-        io.respawn.bench.BenchDirs.deleteTree(cellDir);
+        io.respawn.server.shard.ShardMember.deleteTree(cellDir);
       }
     }
     CountingDisk disk = new CountingDisk(new FileChannelDisk(cellDir));
@@ -184,7 +184,7 @@ public final class StorageBench implements Callable<Integer> {
             .get(30, TimeUnit.SECONDS);
       });
     } finally {
-      io.respawn.bench.BenchDirs.deleteTree(cellDir);
+      io.respawn.server.shard.ShardMember.deleteTree(cellDir);
     }
   }
 

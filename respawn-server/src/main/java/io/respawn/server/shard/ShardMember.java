@@ -753,13 +753,18 @@ public final class ShardMember implements AutoCloseable {
         && replicaLog.termAt(entry.index()) == entry.term();
   }
 
+  /**
+   * Deletes {@code dir} and everything under it; nothing when it does not exist (the project's
+   * one recursive delete: scratch and rehearsal directories here, the benchmarks' work
+   * directories).
+   */
   public static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) {
       return;
     }
     try (Stream<Path> walk = Files.walk(dir)) {
       for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
+        Files.deleteIfExists(p);
       }
     }
   }

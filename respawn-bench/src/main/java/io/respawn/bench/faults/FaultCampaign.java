@@ -23,15 +23,16 @@ import redis.clients.jedis.Jedis;
 /**
  * {@code respawn bench faults}: a fault campaign on a real shard. Starts the members as
  * processes on loopback (kept alive by a {@link ShardSupervisor}, which restarts what is
- * killed), runs closed-loop clients that record every operation, and meanwhile kills (SIGKILL)
- * or pauses (SIGSTOP, then SIGCONT) members one at a time. At the end it reads every key and
+ * killed), runs closed-loop clients that record every operation, and meanwhile kills (SIGKILL),
+ * pauses (SIGSTOP, then SIGCONT) or cuts off ({@link PeerPartition}: the member's peer traffic
+ * dropped both ways, or one member's messages to another) members one at a time. At the end it reads every key and
  * checks the whole history with the project's linearizability checker: an acknowledged write
  * that vanished, or a read of a value that was never current, is a violation. Prints the seed,
  * the events, acknowledged writes, unknown outcomes, violations and the failover latencies
  * (kill of the primary to the first acknowledged write after it).
  */
 @Command(name = "faults", mixinStandardHelpOptions = true,
-    description = "Kill and pause shard members under load; check linearizability and lost writes.")
+    description = "Kill, pause and cut off shard members under load; check linearizability and lost writes.")
 public final class FaultCampaign implements Callable<Integer> {
   @Option(names = "--shape", defaultValue = "1+1+1", description = "Members (default ${DEFAULT-VALUE}).")
   String shape;
@@ -49,12 +50,28 @@ public final class FaultCampaign implements Callable<Integer> {
   @Option(names = "--keys", defaultValue = "64", description = "Key space (default ${DEFAULT-VALUE}).")
   int keys;
 
+  @Option(names = "--readers", defaultValue = "2", description = "Of the clients, how many only "
+      + "read (GET), staying with the member that answers them (default ${DEFAULT-VALUE}).")
+  int readers;
+
   @Option(names = "--events", defaultValue = "20", description = "Fault events (default ${DEFAULT-VALUE}).")
   int events;
 
   @Option(names = "--faults", defaultValue = "kill-primary,kill-any,pause",
-      split = ",", description = "Kinds drawn from: kill-primary, kill-any, pause (default ${DEFAULT-VALUE}).")
+      split = ",", description = "Kinds drawn from: kill-primary, kill-any, pause, "
+      + "isolate-primary, isolate-any, one-way (the last three need root and iptables; "
+      + "default ${DEFAULT-VALUE}).")
   List<String> faults;
+
+  /** Every fault kind, and those that cut peer traffic ({@link PeerPartition}). */
+  static final List<String> FAULT_KINDS = List.of("kill-primary", "kill-any", "pause",
+      "isolate-primary", "isolate-any", "one-way");
+  static final List<String> PARTITION_KINDS = List.of("isolate-primary", "isolate-any",
+      "one-way");
+
+  /** How long a pause or a cut lasts: drawn uniformly from this range, in ms. */
+  static final int FAULT_MILLIS_MIN = 200;
+  static final int FAULT_MILLIS_MAX = 3_000;
 
   @Option(names = "--gap-ms", defaultValue = "3000", description = "Time between events (default ${DEFAULT-VALUE}).")
   long gapMillis;
@@ -73,6 +90,11 @@ public final class FaultCampaign implements Callable<Integer> {
   @Option(names = "--seed", description = "Seed (default: time).")
   Long seed;
 
+  @Option(names = "--broken-variant", paramLabel = "VARIANT", description = "Run the members "
+      + "with a deliberately broken protocol variant (docs/protocol.md §10, e.g. "
+      + "read-after-lease): a run that then finds a violation shows the campaign can.")
+  String brokenVariant;
+
   /** The members' JVM flags, shared with {@link TakeoverBench}. */
   static final List<String> MEMBER_JVM = List.of("-Xms256m", "-Xmx1g", "-XX:+UseParallelGC");
 
@@ -81,7 +103,8 @@ public final class FaultCampaign implements Callable<Integer> {
 
   /** The outcome, for tests. */
   public record Result(long seed, int events, long acknowledgedWrites, long unknownOutcomes,
-      long unexpectedErrors, CheckResult check, List<Long> failoverMillis) {}
+      long unexpectedErrors, CheckResult check, List<Long> failoverMillis,
+      List<Long> cutOffPrimaryMillis) {}
 
   private Result result;
 
@@ -91,9 +114,23 @@ public final class FaultCampaign implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    for (String kind : faults) {
+      if (!FAULT_KINDS.contains(kind)) {
+        throw new picocli.CommandLine.ParameterException(
+            new picocli.CommandLine(this), "--faults: unknown kind '" + kind + "'; kinds: "
+            + String.join(", ", FAULT_KINDS));
+      }
+    }
+    boolean partitions = faults.stream().anyMatch(PARTITION_KINDS::contains);
+    String lacking = partitions ? PeerPartition.missing() : null;
+    if (lacking != null) {
+      System.err.println("respawn bench faults: " + lacking);
+      return 2;
+    }
     long s = seed == null ? System.nanoTime() : seed;
     System.out.println("respawn bench faults: seed " + s + ", shape " + shape + ", " + events
-        + " events " + faults + ", " + clients + " clients on " + keys + " keys");
+        + " events " + faults + ", " + clients + " clients (" + Math.min(readers, clients)
+        + " of them readers) on " + keys + " keys");
     Random random = new Random(s);
     Path root = data != null ? data : Files.createTempDirectory("respawn-faults");
     ShardLayout layout = ShardLayout.of(root, "127.0.0.1", port, shape);
@@ -109,27 +146,46 @@ public final class FaultCampaign implements Callable<Integer> {
     System.out.println("respawn bench faults: takeover " + (takeover == null
         ? io.respawn.server.shard.ShardConfig.TAKEOVER_DEFAULT.spelling() : takeover) + (leaseMillis == null ? "" : ", lease " + leaseMillis + " ms")
         + "; load " + loadAverage());
-    List<String> jvm = MEMBER_JVM;
+    List<String> jvm = new ArrayList<>(MEMBER_JVM);
+    if (brokenVariant != null) {
+      io.respawn.core.Variant.parse(brokenVariant); // refuses a misspelling before starting
+      jvm.add("-D" + io.respawn.server.shard.ShardMember.BROKEN_VARIANT_PROPERTY + "="
+          + brokenVariant);
+      System.out.println("respawn bench faults: members run the broken variant " + brokenVariant
+          + ": a violation is expected");
+    }
     List<Integer> ports = new ArrayList<>();
     for (int id = 1; id <= layout.members(); id++) {
       ports.add(layout.respPort(id));
     }
     HistoryRecorder history = new HistoryRecorder();
     FailoverClock failovers = new FailoverClock();
+    // A cut-off primary's failover, as a client sees it: from the cut to the first write invoked
+    // after it and acknowledged (by a new primary, or by the old one once the cut healed).
+    FailoverClock cutOffs = new FailoverClock();
     java.util.Map<Integer, String> trace = new java.util.concurrent.ConcurrentHashMap<>();
     AtomicBoolean running = new AtomicBoolean(true);
     List<RecordingClient> workers = new ArrayList<>();
     List<Thread> threads = new ArrayList<>();
     List<String> log = new ArrayList<>();
-    try (ShardSupervisor sup = new ShardSupervisor(layout.members(),
-        id -> ShardSupervisor.javaMember(configs.get(id - 1),
-            layout.memberDir(id).resolve("respawn.log"), jvm, List.of()),
-        restartDelayMillis, 30_000)) {
+    // Closed after the supervisor (declared first): its cgroups go once the members are gone.
+    try (PeerPartition cuts = partitions
+            ? PeerPartition.open(layout.members(),
+                id -> layout.respPort(id) + ShardLayout.PEER_PORT_OFFSET)
+            : null;
+        ShardSupervisor sup = new ShardSupervisor(layout.members(), id -> {
+          ProcessBuilder member = ShardSupervisor.javaMember(configs.get(id - 1),
+              layout.memberDir(id).resolve("respawn.log"), jvm, List.of());
+          return cuts == null ? member : cuts.wrap(id, member);
+        }, restartDelayMillis, 30_000)) {
       sup.start();
       awaitPrimary(ports, 60_000);
       for (int c = 0; c < clients; c++) {
         RecordingClient rc = new RecordingClient(c, history, ports, keys, s + c, running,
-            failovers, trace);
+            List.of(failovers, cutOffs), trace);
+        if (c < readers) {
+          rc.readsOnly();
+        }
         workers.add(rc);
         Thread t = new Thread(rc, "faults-client-" + c);
         threads.add(t);
@@ -142,10 +198,8 @@ public final class FaultCampaign implements Callable<Integer> {
         awaitHealthy(ports, 120_000);
         String kind = faults.get(random.nextInt(faults.size()));
         int primary = primaryId(ports, layout.firstPort());
-        int victim = switch (kind) {
-          case "kill-primary" -> primary > 0 ? primary : 1 + random.nextInt(layout.members());
-          default -> 1 + random.nextInt(layout.members());
-        };
+        int victim = kind.endsWith("-primary") && primary > 0 ? primary
+            : 1 + random.nextInt(layout.members());
         long pid = sup.pid(victim);
         if (pid <= 0) {
           continue;
@@ -162,12 +216,33 @@ public final class FaultCampaign implements Callable<Integer> {
           }
           log.add("event " + e + ": kill -9 member " + victim + (victim == primary
               ? " (primary)" : ""));
-        } else {
-          long pauseMillis = 200 + random.nextInt(2800);
+        } else if (kind.equals("pause")) {
+          long pauseMillis = faultMillis(random);
           new ProcessBuilder("kill", "-STOP", Long.toString(pid)).start().waitFor();
           Thread.sleep(pauseMillis);
           new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor();
           log.add("event " + e + ": SIGSTOP member " + victim + " for " + pauseMillis + " ms");
+        } else if (kind.equals("one-way")) {
+          int to = 1 + (victim - 1 + 1 + random.nextInt(layout.members() - 1))
+              % layout.members();
+          long cutMillis = faultMillis(random);
+          cuts.dropOneWay(victim, to);
+          Thread.sleep(cutMillis);
+          cuts.heal();
+          log.add("event " + e + ": member " + victim + "'s messages to member " + to
+              + " dropped for " + cutMillis + " ms" + (victim == primary ? " (from the primary)"
+              : to == primary ? " (to the primary)" : ""));
+        } else { // isolate-primary, isolate-any
+          long cutMillis = faultMillis(random);
+          long at = System.nanoTime();
+          cuts.isolate(victim);
+          if (victim == primary) {
+            cutOffs.primaryKilled(at);
+          }
+          Thread.sleep(cutMillis);
+          cuts.heal();
+          log.add("event " + e + ": member " + victim + (victim == primary ? " (primary)" : "")
+              + " cut off from the other members for " + cutMillis + " ms");
         }
         System.out.println(java.time.Instant.now() + " " + log.get(log.size() - 1));
       }
@@ -179,7 +254,7 @@ public final class FaultCampaign implements Callable<Integer> {
       awaitPrimary(ports, 60_000);
       // Final reads: every key, through the same recording path.
       RecordingClient reader = new RecordingClient(clients, history, ports, keys, s,
-          new AtomicBoolean(true), new FailoverClock(), trace);
+          new AtomicBoolean(true), List.of(), trace);
       for (int k = 0; k < keys; k++) {
         reader.execute(OpKind.GET, k);
       }
@@ -195,7 +270,8 @@ public final class FaultCampaign implements Callable<Integer> {
     }
     CheckResult check = new LinearizabilityChecker(50_000_000).check(history.history());
     List<Long> fo = failovers.latenciesMillis();
-    result = new Result(s, events, acked, unknown, unexpected, check, fo);
+    List<Long> cutFo = cutOffs.latenciesMillis();
+    result = new Result(s, events, acked, unknown, unexpected, check, fo, cutFo);
     List<Long> sorted = new ArrayList<>(fo);
     Collections.sort(sorted);
     System.out.printf("respawn bench faults: seed %d, %d events, %d operations, %d acknowledged "
@@ -209,6 +285,13 @@ public final class FaultCampaign implements Callable<Integer> {
           + "median %d ms, max %d ms, all %s; load %s%n", sorted.size(),
           sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1), fo, loadAverage());
     }
+    if (!cutFo.isEmpty()) {
+      List<Long> c = new ArrayList<>(cutFo);
+      Collections.sort(c);
+      System.out.printf("cut-off primary (cut -> first acknowledged write invoked after it): %d "
+          + "cuts, median %d ms, max %d ms, all %s%n", c.size(), c.get(c.size() / 2),
+          c.get(c.size() - 1), cutFo);
+    }
     boolean passed = check.linearizable() && unexpected == 0;
     if (data == null) { // a directory of its own: gone after a run that passed
       if (passed) {
@@ -218,6 +301,10 @@ public final class FaultCampaign implements Callable<Integer> {
       }
     }
     return passed ? 0 : 1;
+  }
+
+  private static long faultMillis(Random random) {
+    return FAULT_MILLIS_MIN + random.nextInt(FAULT_MILLIS_MAX - FAULT_MILLIS_MIN);
   }
 
   /** The 1-minute load average, for the record next to timings; "?" if unknown. */

@@ -30,7 +30,7 @@ final class RecordingClient implements Runnable {
   private final int keys;
   private final Random random;
   private final AtomicBoolean running;
-  private final FailoverClock failovers;
+  private final List<FailoverClock> failovers;
   private final java.util.Map<Integer, String> trace;
   private Jedis jedis;
   private int port;
@@ -40,9 +40,12 @@ final class RecordingClient implements Runnable {
   volatile long unexpectedErrors;
   /** Operations given up after only refusals until their deadline. */
   volatile long refusedOutcomes;
+  /** Whether this client only reads (GET): set before its thread starts. */
+  private boolean readsOnly;
 
   RecordingClient(int id, HistoryRecorder history, List<Integer> ports, int keys, long seed,
-      AtomicBoolean running, FailoverClock failovers, java.util.Map<Integer, String> trace) {
+      AtomicBoolean running, List<FailoverClock> failovers,
+      java.util.Map<Integer, String> trace) {
     this.id = id;
     this.trace = trace;
     this.history = history;
@@ -55,13 +58,23 @@ final class RecordingClient implements Runnable {
     this.nextValue = (long) (id + 1) * 1_000_000_000L;
   }
 
+  /**
+   * Makes this client a reader: GETs only. A reader stays with the member that answers it (it
+   * moves only when redirected, refused or timed out), so behind a partition it keeps asking a
+   * primary that was cut off, where a read served after the lease ran out is a stale read.
+   */
+  RecordingClient readsOnly() {
+    readsOnly = true;
+    return this;
+  }
+
   @Override
   public void run() {
     while (running.get()) {
       int key = random.nextInt(keys);
       int dice = random.nextInt(100);
-      OpKind kind = dice < 45 ? OpKind.GET : dice < 85 ? OpKind.SET : dice < 95 ? OpKind.INCR
-          : OpKind.DEL;
+      OpKind kind = readsOnly || dice < 45 ? OpKind.GET : dice < 85 ? OpKind.SET
+          : dice < 95 ? OpKind.INCR : OpKind.DEL;
       execute(kind, key);
     }
     close();
@@ -104,7 +117,10 @@ final class RecordingClient implements Runnable {
         note(op, invokedAt, "ok");
         if (kind.writes()) {
           acknowledgedWrites++;
-          failovers.writeSucceeded(invokedAt, System.nanoTime());
+          long completedAt = System.nanoTime();
+          for (FailoverClock f : failovers) {
+            f.writeSucceeded(invokedAt, completedAt);
+          }
         }
         return;
       } catch (JedisDataException e) {

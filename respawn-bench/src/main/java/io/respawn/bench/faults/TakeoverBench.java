@@ -192,7 +192,7 @@ public final class TakeoverBench implements Callable<Integer> {
       Map<Integer, String> trace = new ConcurrentHashMap<>();
       for (int c = 0; c < clients; c++) {
         RecordingClient rc = new RecordingClient(c, history, ports, KEYS, 7_000L + c, running,
-            clock, trace);
+            List.of(clock), trace);
         workers.add(rc);
         Thread t = new Thread(rc, "takeover-client-" + c);
         threads.add(t);

@@ -73,6 +73,28 @@ import org.slf4j.LoggerFactory;
  */
 public final class ShardMember implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ShardMember.class);
+
+  /**
+   * System property naming a deliberately broken protocol variant ({@link
+   * io.respawn.core.Variant}, e.g. {@code read-after-lease}) for this member to run: how the
+   * fault campaign ({@code respawn bench faults --broken-variant}) shows that its checker catches
+   * on real processes what the variant breaks. Never for a store that holds data.
+   */
+  public static final String BROKEN_VARIANT_PROPERTY = "respawn.brokenVariant";
+
+  private static io.respawn.core.Variant brokenVariant(ShardConfig config) {
+    String spelled = System.getProperty(BROKEN_VARIANT_PROPERTY);
+    if (spelled == null || spelled.isBlank()) {
+      return io.respawn.core.Variant.CORRECT;
+    }
+    io.respawn.core.Variant v = io.respawn.core.Variant.parse(spelled);
+    if (v != io.respawn.core.Variant.CORRECT) {
+      log.warn("member {} runs the deliberately broken protocol variant {} (-D{}): it may lose "
+          + "acknowledged writes or answer stale reads; for the fault campaign's teeth only",
+          config.self().value(), v, BROKEN_VARIANT_PROPERTY);
+    }
+    return v;
+  }
   static final String REPLICA_DIR = "replica";
   static final String STATE_DIR = "state";
   static final String BACKUP_DIR = "backup";
@@ -214,6 +236,7 @@ public final class ShardMember implements AutoCloseable {
           .maxEntriesPerAppend(MAX_ENTRIES_PER_APPEND)
           .logCacheBytesMax(config.snapshot().logCacheBytes())
           .randomSeed(System.nanoTime() ^ config.self().value())
+          .variant(brokenVariant(config))
           .build();
       NodeLoop loop = new NodeLoop(config.self(), t -> NodeRuntime.start(core,
           RuntimeConfig.defaults(), replicaLog, stateMachine, t, System::nanoTime,

@@ -69,9 +69,12 @@ public final class FaultCampaign implements Callable<Integer> {
   static final List<String> PARTITION_KINDS = List.of("isolate-primary", "isolate-any",
       "one-way");
 
-  /** How long a pause or a cut lasts: drawn uniformly from this range, in ms. */
+  /** The shortest pause or cut, in ms; the longest is {@code --fault-ms-max}. */
   static final int FAULT_MILLIS_MIN = 200;
-  static final int FAULT_MILLIS_MAX = 3_000;
+
+  @Option(names = "--fault-ms-max", defaultValue = "3000", description = "Longest pause or cut; "
+      + "each lasts from 200 ms to this, drawn uniformly (default ${DEFAULT-VALUE}).")
+  int faultMillisMax;
 
   @Option(names = "--gap-ms", defaultValue = "3000", description = "Time between events (default ${DEFAULT-VALUE}).")
   long gapMillis;
@@ -127,6 +130,10 @@ public final class FaultCampaign implements Callable<Integer> {
       System.err.println("respawn bench faults: " + lacking);
       return 2;
     }
+    if (faultMillisMax <= FAULT_MILLIS_MIN) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+          "--fault-ms-max must be above " + FAULT_MILLIS_MIN + ", got " + faultMillisMax);
+    }
     long s = seed == null ? System.nanoTime() : seed;
     System.out.println("respawn bench faults: seed " + s + ", shape " + shape + ", " + events
         + " events " + faults + ", " + clients + " clients (" + Math.min(readers, clients)
@@ -163,6 +170,7 @@ public final class FaultCampaign implements Callable<Integer> {
     // A cut-off primary's failover, as a client sees it: from the cut to the first write invoked
     // after it and acknowledged (by a new primary, or by the old one once the cut healed).
     FailoverClock cutOffs = new FailoverClock();
+    List<Long> healMillis = new ArrayList<>(); // heal -> whole again, per cut
     java.util.Map<Integer, String> trace = new java.util.concurrent.ConcurrentHashMap<>();
     AtomicBoolean running = new AtomicBoolean(true);
     List<RecordingClient> workers = new ArrayList<>();
@@ -231,7 +239,7 @@ public final class FaultCampaign implements Callable<Integer> {
           cuts.heal();
           log.add("event " + e + ": member " + victim + "'s messages to member " + to
               + " dropped for " + cutMillis + " ms" + (victim == primary ? " (from the primary)"
-              : to == primary ? " (to the primary)" : ""));
+              : to == primary ? " (to the primary)" : "") + "; " + wholeAgain(ports, healMillis));
         } else { // isolate-primary, isolate-any
           long cutMillis = faultMillis(random);
           long at = System.nanoTime();
@@ -242,7 +250,8 @@ public final class FaultCampaign implements Callable<Integer> {
           Thread.sleep(cutMillis);
           cuts.heal();
           log.add("event " + e + ": member " + victim + (victim == primary ? " (primary)" : "")
-              + " cut off from the other members for " + cutMillis + " ms");
+              + " cut off from the other members for " + cutMillis + " ms; "
+              + wholeAgain(ports, healMillis));
         }
         System.out.println(java.time.Instant.now() + " " + log.get(log.size() - 1));
       }
@@ -292,6 +301,13 @@ public final class FaultCampaign implements Callable<Integer> {
           + "cuts, median %d ms, max %d ms, all %s%n", c.size(), c.get(c.size() / 2),
           c.get(c.size() - 1), cutFo);
     }
+    if (!healMillis.isEmpty()) {
+      List<Long> h = new ArrayList<>(healMillis);
+      Collections.sort(h);
+      System.out.printf("after a cut healed, the shard whole again (every member caught up, the "
+          + "configured primary serving): %d cuts, median %d ms, max %d ms%n", h.size(),
+          h.get(h.size() / 2), h.get(h.size() - 1));
+    }
     boolean passed = check.linearizable() && unexpected == 0;
     if (data == null) { // a directory of its own: gone after a run that passed
       if (passed) {
@@ -303,8 +319,22 @@ public final class FaultCampaign implements Callable<Integer> {
     return passed ? 0 : 1;
   }
 
-  private static long faultMillis(Random random) {
-    return FAULT_MILLIS_MIN + random.nextInt(FAULT_MILLIS_MAX - FAULT_MILLIS_MIN);
+  private long faultMillis(Random random) {
+    return FAULT_MILLIS_MIN + random.nextInt(faultMillisMax - FAULT_MILLIS_MIN);
+  }
+
+  /**
+   * Waits, right after a cut healed, until the shard is whole again ({@link #awaitHealthy}: every
+   * member answers and has caught up, the configured primary serves); records and describes how
+   * long that took.
+   */
+  private static String wholeAgain(List<Integer> ports, List<Long> healMillis)
+      throws InterruptedException {
+    long healed = System.nanoTime();
+    awaitHealthy(ports, 120_000);
+    long took = (System.nanoTime() - healed) / 1_000_000;
+    healMillis.add(took);
+    return "whole again " + took + " ms after the heal";
   }
 
   /** The 1-minute load average, for the record next to timings; "?" if unknown. */

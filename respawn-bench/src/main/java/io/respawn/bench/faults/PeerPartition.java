@@ -19,13 +19,18 @@ import java.util.function.IntUnaryOperator;
  * <p>How. Each member runs in a cgroup (version 2) of its own, {@code
  * <cgroup2 mount>/respawn-faults-<pid>/m<id>}, which a shell wrapper joins before it becomes the
  * member's JVM ({@link #wrap}), so every socket the member opens is tagged with it. A partition
- * is a set of iptables rules in the chain {@code RESPAWN-FAULTS-<pid>} (jumped to from {@code
- * OUTPUT}, for loopback TCP only) that drop what one member's sockets send to another member's
- * peer port. Members send protocol messages only on connections they dialled (docs/shard.md,
- * "Between members"), so dropping A's packets to B's peer port silences A towards B whatever
- * A's ephemeral port is; the pair of rules silences both ways. Packets are dropped, not refused:
- * each side sees the other go silent, as with a cut cable or a switch that lost a port, and
- * TCP retransmits what was in flight once the rules are gone ({@link #heal}).
+ * is a set of iptables rules: in the chain {@code RESPAWN-FAULTS-<pid>} (jumped to from {@code
+ * OUTPUT}, loopback TCP only), rules that mark what one member's sockets send to another
+ * member's peer port with this campaign's mark, and in {@code RESPAWN-FAULTS-<pid>-IN} (jumped
+ * to from {@code INPUT}) one rule that drops marked packets. Members send protocol messages
+ * only on connections they dialled (docs/shard.md, "Between members"), so A's packets to B's
+ * peer port are all that A tells B, whatever A's ephemeral port is; the pair of rules silences
+ * both ways. Dropped on the way in, not refused and not on the way out: the sender's kernel
+ * believes the packet left, as on a real network, so TCP backs off its retransmissions
+ * exponentially (a drop in {@code OUTPUT} is a local failure, which Linux retries every 500 ms
+ * without backing off, and would hide what a long partition does to a connection). Each side
+ * sees the other go silent, as with a cut cable; TCP retransmits what was in flight once the
+ * rules are gone ({@link #heal}), at its next backed-off attempt.
  *
  * <p>Worst case: a campaign killed before {@link #close} leaves its chain, its jump and its
  * cgroups behind; the rules only ever match its own (dead) members' cgroups, and the next
@@ -36,12 +41,15 @@ import java.util.function.IntUnaryOperator;
 final class PeerPartition implements AutoCloseable {
   private static final String CHAIN_PREFIX = "RESPAWN-FAULTS-";
   private static final String CGROUP_PREFIX = "respawn-faults-";
+  private static final String INPUT_SUFFIX = "-IN";
 
   private final int members;
   private final IntUnaryOperator peerPortOf;
   private final Path cgroupRoot;
   private final String group;
   private final String chain;
+  private final String inputChain;
+  private final String mark;
   private boolean cut;
 
   private PeerPartition(int members, IntUnaryOperator peerPortOf, Path cgroupRoot) {
@@ -51,6 +59,9 @@ final class PeerPartition implements AutoCloseable {
     long pid = ProcessHandle.current().pid();
     this.group = CGROUP_PREFIX + pid;
     this.chain = CHAIN_PREFIX + pid;
+    this.inputChain = chain + INPUT_SUFFIX;
+    // One mark per campaign (its pid's low 24 bits under a fixed top byte).
+    this.mark = "0x" + Long.toHexString(0x5e000000L | (pid & 0xffffffL));
   }
 
   /**
@@ -71,6 +82,9 @@ final class PeerPartition implements AutoCloseable {
       Files.createDirectories(p.memberGroupDir(id));
     }
     p.iptables("-N", p.chain);
+    p.iptables("-N", p.inputChain);
+    p.iptables("-A", p.inputChain, "-m", "mark", "--mark", p.mark, "-j", "DROP");
+    p.iptables("-I", "INPUT", "-i", "lo", "-p", "tcp", "-j", p.inputChain);
     p.iptables("-I", "OUTPUT", "-o", "lo", "-p", "tcp", "-j", p.chain);
     return p;
   }
@@ -133,12 +147,14 @@ final class PeerPartition implements AutoCloseable {
   public void close() throws IOException, InterruptedException {
     heal();
     removeChain(chain);
+    removeChain(inputChain);
     removeGroups(cgroupRoot.resolve(group));
   }
 
   private void drop(int from, int to) throws IOException, InterruptedException {
     iptables("-A", chain, "-o", "lo", "-p", "tcp", "-m", "cgroup", "--path",
-        group + "/m" + from, "--dport", Integer.toString(peerPortOf.applyAsInt(to)), "-j", "DROP");
+        group + "/m" + from, "--dport", Integer.toString(peerPortOf.applyAsInt(to)), "-j", "MARK",
+        "--set-mark", mark);
     cut = true;
   }
 
@@ -183,7 +199,11 @@ final class PeerPartition implements AutoCloseable {
     for (String line : rules.split("\n")) {
       if (line.startsWith("-N " + CHAIN_PREFIX)) {
         String name = line.substring(3).trim();
-        if (!alive(name.substring(CHAIN_PREFIX.length()))) {
+        String pid = name.substring(CHAIN_PREFIX.length());
+        if (pid.endsWith(INPUT_SUFFIX)) {
+          pid = pid.substring(0, pid.length() - INPUT_SUFFIX.length());
+        }
+        if (!alive(pid)) {
           removeChain(name);
         }
       }
@@ -207,9 +227,10 @@ final class PeerPartition implements AutoCloseable {
   }
 
   private static void removeChain(String name) throws InterruptedException {
-    // The jump may be in OUTPUT more than once only if someone added it by hand: remove all.
-    while (run(List.of("iptables", "-w", "-D", "OUTPUT", "-o", "lo", "-p", "tcp", "-j", name))
-        == 0) {
+    boolean in = name.endsWith(INPUT_SUFFIX);
+    // The jump may be there more than once only if someone added it by hand: remove all.
+    while (run(List.of("iptables", "-w", "-D", in ? "INPUT" : "OUTPUT", in ? "-i" : "-o", "lo",
+        "-p", "tcp", "-j", name)) == 0) {
       // removed one
     }
     run(List.of("iptables", "-w", "-F", name));

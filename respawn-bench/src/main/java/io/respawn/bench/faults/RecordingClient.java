@@ -23,6 +23,12 @@ import redis.clients.jedis.exceptions.JedisDataException;
 final class RecordingClient implements Runnable {
   private static final int TIMEOUT_MILLIS = 2_000;
   private static final long OP_DEADLINE_NANOS = 15_000_000_000L;
+  /**
+   * A reader's pause between two reads: about a thousand reads a second each, enough to catch
+   * a stale read in a window of tens of ms, and not so many that a long campaign's history
+   * (every operation is kept for the checker) outgrows the heap.
+   */
+  private static final long READER_PAUSE_MILLIS = 1;
 
   private final int id;
   private final HistoryRecorder history;
@@ -62,6 +68,7 @@ final class RecordingClient implements Runnable {
    * Makes this client a reader: GETs only. A reader stays with the member that answers it (it
    * moves only when redirected, refused or timed out), so behind a partition it keeps asking a
    * primary that was cut off, where a read served after the lease ran out is a stale read.
+   * Readers pause {@link #READER_PAUSE_MILLIS} between reads.
    */
   RecordingClient readsOnly() {
     readsOnly = true;
@@ -76,6 +83,9 @@ final class RecordingClient implements Runnable {
       OpKind kind = readsOnly || dice < 45 ? OpKind.GET : dice < 85 ? OpKind.SET
           : dice < 95 ? OpKind.INCR : OpKind.DEL;
       execute(kind, key);
+      if (readsOnly) {
+        pause(READER_PAUSE_MILLIS);
+      }
     }
     close();
   }

@@ -93,6 +93,14 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
   /** Whether {@link #group} is this transport's own (shut down by {@link #close}) or lent. */
   private boolean ownsGroup;
   private Channel listener;
+  /**
+   * The newest authenticated accepted connection of each peer. A peer dials one connection at a
+   * time and dials again only once its side of the last one is gone, so an older connection of
+   * the same peer is dead (its close may never reach us: a partition swallows it, and nothing is
+   * ever sent back on an accepted connection for TCP to notice) and is closed when a newer one
+   * authenticates, instead of lingering until this process ends.
+   */
+  private final Map<NodeId, Channel> acceptedByPeer = new java.util.concurrent.ConcurrentHashMap<>();
   /** Accepted connections, closed explicitly on close (not left to the loop's shutdown). */
   private final io.netty.channel.group.ChannelGroup accepted =
       new io.netty.channel.group.DefaultChannelGroup(
@@ -406,6 +414,14 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
             + " does not know the cluster secret");
       } else {
         authenticated = NodeId.of(f.from());
+        Channel previous = acceptedByPeer.put(authenticated, ctx.channel());
+        if (previous != null && previous != ctx.channel() && previous.isActive()) {
+          log.info("peer {} connected again from {}: closing its previous connection from {}",
+              authenticated, remote, previous.remoteAddress());
+          previous.close();
+        }
+        NodeId peer = authenticated;
+        ctx.channel().closeFuture().addListener(c -> acceptedByPeer.remove(peer, ctx.channel()));
         ctx.pipeline().get(PeerFrameDecoder.class).handshakeDone();
         ctx.writeAndFlush(Unpooled.wrappedBuffer(Handshake.encode(Kind.WELCOME,
             config.self().value(), f.from(), nonce, config.clusterId(), config.secret(),

@@ -213,6 +213,41 @@ class PeerTransportTest {
     assertThat(in2).hasSize(1);
   }
 
+  /**
+   * A peer that dials again (its side of the old connection gone, say after a partition, while
+   * the close never arrived here) replaces its old accepted connection, which is closed rather
+   * than kept open until the process ends; messages on the new one are delivered.
+   */
+  @Test
+  void aPeerThatConnectsAgainReplacesItsOldConnection() throws Exception {
+    List<PeerConfig> c = shard(2, "shard-a", null);
+    ConcurrentLinkedQueue<Message> in2 = new ConcurrentLinkedQueue<>();
+    start(c.get(1), in2);
+    try (Socket first = new Socket("127.0.0.1", c.get(1).listen().getPort());
+        Socket second = new Socket("127.0.0.1", c.get(1).listen().getPort())) {
+      DataInputStream firstIn = helloAsMember1(first);
+      DataInputStream secondIn = helloAsMember1(second);
+      assertThat(firstIn.read()).as("the old connection is closed").isEqualTo(-1);
+      second.getOutputStream().write(bytes(MessageCodec.encode(msg(1, 2, 9))));
+      await().atMost(WAIT).until(() -> in2.size() == 1);
+      second.setSoTimeout(300);
+      org.assertj.core.api.Assertions.assertThatThrownBy(secondIn::read)
+          .as("the new connection stays open").isInstanceOf(java.net.SocketTimeoutException.class);
+    }
+  }
+
+  /** Completes the dialer's handshake as member 1 towards member 2 on {@code s}. */
+  private static DataInputStream helloAsMember1(Socket s) throws IOException {
+    s.setSoTimeout(5000);
+    DataInputStream in = new DataInputStream(s.getInputStream());
+    Handshake.Frame challenge = readHandshake(in);
+    assertThat(challenge.kind()).isEqualTo(Handshake.Kind.CHALLENGE);
+    s.getOutputStream().write(bytes(Handshake.encode(Handshake.Kind.HELLO, 1, 2,
+        new byte[Handshake.NONCE_BYTES], "shard-a", null, challenge.nonce())));
+    assertThat(readHandshake(in).kind()).isEqualTo(Handshake.Kind.WELCOME);
+    return in;
+  }
+
   @Test
   void somethingThatIsNotAPeerIsRefused() throws Exception {
     List<PeerConfig> c = shard(2, "shard-a", null);

@@ -4,14 +4,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Measures failover latency as a client sees it: from the instant a primary was killed to the
- * completion of the first write that was invoked after the kill and acknowledged. Thread-safe.
+ * Measures failover latency as a client sees it: from the instant a primary was lost (killed,
+ * stalled or cut off from the other members) to the completion of the first write that was
+ * invoked after that and acknowledged. Thread-safe.
  */
 final class FailoverClock {
   private long killedAtNanos = -1;
   private final List<Long> latenciesNanos = new ArrayList<>();
 
-  synchronized void primaryKilled(long atNanos) {
+  synchronized void primaryLost(long atNanos) {
     killedAtNanos = atNanos;
   }
 

@@ -25,14 +25,15 @@ import redis.clients.jedis.Jedis;
  * processes on loopback (kept alive by a {@link ShardSupervisor}, which restarts what is
  * killed), runs closed-loop clients that record every operation, and meanwhile kills (SIGKILL),
  * pauses (SIGSTOP, then SIGCONT) or cuts off ({@link PeerPartition}: the member's peer traffic
- * dropped both ways, or one member's messages to another) members one at a time. At the end it reads every key and
- * checks the whole history with the project's linearizability checker: an acknowledged write
+ * dropped both ways, or one member's messages to another) members one at a time. At the end it
+ * reads every key and checks the whole history with the project's linearizability checker: an acknowledged write
  * that vanished, or a read of a value that was never current, is a violation. Prints the seed,
  * the events, acknowledged writes, unknown outcomes, violations and the failover latencies
  * (kill of the primary to the first acknowledged write after it).
  */
 @Command(name = "faults", mixinStandardHelpOptions = true,
-    description = "Kill, pause and cut off shard members under load; check linearizability and lost writes.")
+    description = "Kill, pause and cut off shard members under load; check linearizability "
+        + "and lost writes.")
 public final class FaultCampaign implements Callable<Integer> {
   @Option(names = "--shape", defaultValue = "1+1+1", description = "Members (default ${DEFAULT-VALUE}).")
   String shape;
@@ -130,6 +131,10 @@ public final class FaultCampaign implements Callable<Integer> {
       System.err.println("respawn bench faults: " + lacking);
       return 2;
     }
+    if (readers < 0) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+          "--readers must be 0 or more, got " + readers);
+    }
     if (faultMillisMax <= FAULT_MILLIS_MIN) {
       throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
           "--fault-ms-max must be above " + FAULT_MILLIS_MIN + ", got " + faultMillisMax);
@@ -220,7 +225,7 @@ public final class FaultCampaign implements Callable<Integer> {
           long at = System.nanoTime();
           new ProcessBuilder("kill", "-9", Long.toString(pid)).start().waitFor();
           if (victim == primary) {
-            failovers.primaryKilled(at);
+            failovers.primaryLost(at);
           }
           log.add("event " + e + ": kill -9 member " + victim + (victim == primary
               ? " (primary)" : ""));
@@ -245,7 +250,7 @@ public final class FaultCampaign implements Callable<Integer> {
           long at = System.nanoTime();
           cuts.isolate(victim);
           if (victim == primary) {
-            cutOffs.primaryKilled(at);
+            cutOffs.primaryLost(at);
           }
           Thread.sleep(cutMillis);
           cuts.heal();
@@ -281,33 +286,18 @@ public final class FaultCampaign implements Callable<Integer> {
     List<Long> fo = failovers.latenciesMillis();
     List<Long> cutFo = cutOffs.latenciesMillis();
     result = new Result(s, events, acked, unknown, unexpected, check, fo, cutFo);
-    List<Long> sorted = new ArrayList<>(fo);
-    Collections.sort(sorted);
     System.out.printf("respawn bench faults: seed %d, %d events, %d operations, %d acknowledged "
         + "writes, %d unknown outcomes, %d unexpected errors; history %s (%s)%n", s, events,
         history.size(), acked, unknown, unexpected, check.verdict(), check.description());
     if (!check.linearizable()) {
       printKeyHistories(check, history.history(), trace);
     }
-    if (!sorted.isEmpty()) {
-      System.out.printf("failover (kill -9 of the primary -> first acknowledged write): %d kills, "
-          + "median %d ms, max %d ms, all %s; load %s%n", sorted.size(),
-          sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1), fo, loadAverage());
-    }
-    if (!cutFo.isEmpty()) {
-      List<Long> c = new ArrayList<>(cutFo);
-      Collections.sort(c);
-      System.out.printf("cut-off primary (cut -> first acknowledged write invoked after it): %d "
-          + "cuts, median %d ms, max %d ms, all %s%n", c.size(), c.get(c.size() / 2),
-          c.get(c.size() - 1), cutFo);
-    }
-    if (!healMillis.isEmpty()) {
-      List<Long> h = new ArrayList<>(healMillis);
-      Collections.sort(h);
-      System.out.printf("after a cut healed, the shard whole again (every member caught up, the "
-          + "configured primary serving): %d cuts, median %d ms, max %d ms%n", h.size(),
-          h.get(h.size() / 2), h.get(h.size() - 1));
-    }
+    printSpread("failover (kill -9 of the primary -> first acknowledged write)", "kills", fo,
+        "; load " + loadAverage());
+    printSpread("cut-off primary (cut -> first acknowledged write invoked after it)", "cuts",
+        cutFo, "");
+    printSpread("after a cut healed, the shard whole again (every member caught up, the "
+        + "configured primary serving)", "cuts", healMillis, "");
     boolean passed = check.linearizable() && unexpected == 0;
     if (data == null) { // a directory of its own: gone after a run that passed
       if (passed) {
@@ -317,6 +307,17 @@ public final class FaultCampaign implements Callable<Integer> {
       }
     }
     return passed ? 0 : 1;
+  }
+
+  /** One summary line: count, median, max and every value in event order; nothing if none. */
+  private static void printSpread(String what, String unit, List<Long> millis, String tail) {
+    if (millis.isEmpty()) {
+      return;
+    }
+    List<Long> sorted = new ArrayList<>(millis);
+    Collections.sort(sorted);
+    System.out.printf("%s: %d %s, median %d ms, max %d ms, all %s%s%n", what, sorted.size(), unit,
+        sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1), millis, tail);
   }
 
   private long faultMillis(Random random) {

@@ -227,11 +227,11 @@ public final class TakeoverBench implements Callable<Integer> {
     if (stallMillis == 0) {
       signal("-9", pid);
       at = System.nanoTime();
-      clock.primaryKilled(at);
+      clock.primaryLost(at);
     } else {
       signal("-STOP", pid);
       at = System.nanoTime();
-      clock.primaryKilled(at);
+      clock.primaryLost(at);
       Thread.sleep(stallMillis);
       signal("-CONT", pid);
     }

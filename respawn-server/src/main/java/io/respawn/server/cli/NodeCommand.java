@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,6 +61,12 @@ public final class NodeCommand implements Callable<Integer> {
           + removedEarlier + ". Its data directory " + shard.dataDir() + " can go; delete "
           + RemovedMarker.in(shard.dataDir()) + " to start it anyway");
       return ShardMember.EXIT_REMOVED;
+    }
+    String ephemeral = io.respawn.server.shard.EphemeralPorts.warning(List.of(
+        shard.me().resp().getPort(), shard.me().peer().getPort()), "member "
+        + shard.self().value() + "'s RESP and peer ports");
+    if (ephemeral != null) {
+      System.err.println("respawn: " + ephemeral + " (its member line in " + configFile + ")");
     }
     CountDownLatch stop = new CountDownLatch(1);
     Signal.handle(new Signal("TERM"), s -> stop.countDown());

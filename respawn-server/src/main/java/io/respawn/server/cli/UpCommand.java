@@ -182,6 +182,17 @@ public final class UpCommand implements Callable<Integer> {
           .withSpares(spares).withPrimarySpares(primarySpares);
       configs = layout.prepare(settings());
       io.respawn.server.shard.ShardConfig.load(configs.get(0)); // refuses bad flags before any start
+      List<Integer> listening = new ArrayList<>();
+      for (int id = 1; id <= layout.processes(); id++) {
+        listening.add(layout.respPort(id));
+        listening.add(layout.respPort(id) + ShardLayout.PEER_PORT_OFFSET);
+      }
+      String ephemeral = io.respawn.server.shard.EphemeralPorts.warning(listening,
+          "RESP and peer ports");
+      if (ephemeral != null) {
+        System.err.println("respawn: " + ephemeral + " (--port; peer ports are "
+            + ShardLayout.PEER_PORT_OFFSET + " above it)");
+      }
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage());
     } catch (IOException e) {

@@ -73,6 +73,7 @@ class PeerLinkPartitionIT {
       long backMillis = (System.nanoTime() - healed) / 1_000_000;
       assertThat(backMillis).as("ms from the heal to a message delivered")
           .isLessThan(BACK_WITHIN_MILLIS);
+      assertThat(t2.stats().framesCorrupt()).as("frames after the redial").isZero();
     } finally {
       run(withAction("-D", markRule));
       run(withAction("-D", dropRule));

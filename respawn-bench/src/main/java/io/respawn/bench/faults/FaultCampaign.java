@@ -26,10 +26,11 @@ import redis.clients.jedis.Jedis;
  * killed), runs closed-loop clients that record every operation, and meanwhile kills (SIGKILL),
  * pauses (SIGSTOP, then SIGCONT) or cuts off ({@link PeerPartition}: the member's peer traffic
  * dropped both ways, or one member's messages to another) members one at a time. At the end it
- * reads every key and checks the whole history with the project's linearizability checker: an acknowledged write
- * that vanished, or a read of a value that was never current, is a violation. Prints the seed,
- * the events, acknowledged writes, unknown outcomes, violations and the failover latencies
- * (kill of the primary to the first acknowledged write after it).
+ * reads every key and checks the whole history with the project's linearizability checker: an
+ * acknowledged write that vanished, or a read of a value that was never current, is a
+ * violation. Prints the seed, the events, acknowledged writes, unknown outcomes, violations,
+ * the failover latencies (kill or cut-off of the primary to the first acknowledged write after
+ * it) and, per cut, how long after the heal the shard was whole again.
  */
 @Command(name = "faults", mixinStandardHelpOptions = true,
     description = "Kill, pause and cut off shard members under load; check linearizability "

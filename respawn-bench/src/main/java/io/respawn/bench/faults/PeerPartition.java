@@ -35,8 +35,8 @@ import java.util.function.IntUnaryOperator;
  * <p>Worst case: a campaign killed before {@link #close} leaves its chain, its jump and its
  * cgroups behind; the rules only ever match its own (dead) members' cgroups, and the next
  * campaign removes what belongs to campaigns whose process is gone. Needs root, {@code
- * iptables} (Debian package {@code iptables}) and a cgroup2 mount; {@link #open} says which is
- * missing. Not thread-safe: the campaign's event thread owns it.
+ * iptables} (Debian package {@code iptables}) and a cgroup2 mount; {@link #missing} says which
+ * is missing. Not thread-safe: the campaign's event thread owns it.
  */
 final class PeerPartition implements AutoCloseable {
   private static final String CHAIN_PREFIX = "RESPAWN-FAULTS-";
@@ -119,7 +119,10 @@ final class PeerPartition implements AutoCloseable {
     return member;
   }
 
-  /** Member {@code id} hears nothing from the others and they nothing from it, until {@link #heal}. */
+  /**
+   * Member {@code id} hears nothing from the others and they nothing from it, until {@link
+   * #heal}.
+   */
   void isolate(int id) throws IOException, InterruptedException {
     for (int other = 1; other <= members; other++) {
       if (other != id) {

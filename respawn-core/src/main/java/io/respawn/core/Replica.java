@@ -586,7 +586,7 @@ public final class Replica {
       reads.add(ReadResult.refused(request.id(), ReadResult.Refusal.NOT_LEADER));
     } else if (!committedInTerm) {
       reads.add(ReadResult.refused(request.id(), ReadResult.Refusal.NOT_READY));
-    } else if (config.variant() != Variant.READ_AFTER_LEASE && nowNanos >= leaseExpiryNanos()) {
+    } else if (nowNanos >= readsServableUntilNanos()) {
       reads.add(ReadResult.refused(request.id(), ReadResult.Refusal.NO_LEASE));
     } else {
       reads.add(ReadResult.ok(request.id(), commitIndex));
@@ -1450,6 +1450,17 @@ public final class Replica {
    */
   public long handBacksCancelled() {
     return handBacksCancelled;
+  }
+
+  /**
+   * Leader: the local time until which it may answer reads locally: its lease ({@link
+   * #leaseExpiryNanos}), or, while leading under the broken variant {@link
+   * Variant#READ_AFTER_LEASE}, forever. The one rule {@link #read} applies and a server's read
+   * gate reads.
+   */
+  public long readsServableUntilNanos() {
+    return config.variant() == Variant.READ_AFTER_LEASE && status == Status.LEADER
+        ? Long.MAX_VALUE : leaseExpiryNanos();
   }
 
   /**

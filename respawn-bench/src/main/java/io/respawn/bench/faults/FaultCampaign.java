@@ -185,7 +185,7 @@ public final class FaultCampaign implements Callable<Integer> {
     // Closed after the supervisor (declared first): its cgroups go once the members are gone.
     try (PeerPartition cuts = partitions
             ? PeerPartition.open(layout.members(),
-                id -> layout.respPort(id) + ShardLayout.PEER_PORT_OFFSET)
+                layout::peerPort)
             : null;
         ShardSupervisor sup = new ShardSupervisor(layout.members(), id -> {
           ProcessBuilder member = ShardSupervisor.javaMember(configs.get(id - 1),

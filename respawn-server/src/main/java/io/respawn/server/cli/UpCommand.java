@@ -185,7 +185,7 @@ public final class UpCommand implements Callable<Integer> {
       List<Integer> listening = new ArrayList<>();
       for (int id = 1; id <= layout.processes(); id++) {
         listening.add(layout.respPort(id));
-        listening.add(layout.respPort(id) + ShardLayout.PEER_PORT_OFFSET);
+        listening.add(layout.peerPort(id));
       }
       String ephemeral = io.respawn.server.shard.EphemeralPorts.warning(listening,
           "RESP and peer ports");

@@ -12,9 +12,9 @@ import java.util.List;
  * on a port inside it works until the day some process's outgoing connection holds that port
  * while the member restarts: then the member cannot listen ("address already in use"), and the
  * supervisor keeps restarting it (a benchmark whose peer ports started at 33400 met exactly
- * that). So {@code respawn up} and {@code respawn node} warn, once, when a RESP
- * or peer port falls inside; they do not refuse (a machine whose range was narrowed by its
- * operator, or whose ports are reserved, is fine).
+ * that). So {@code respawn up} and {@code respawn node} warn, once, when a RESP or peer port
+ * falls inside; they do not refuse (a machine whose range was narrowed by its operator, or
+ * whose ports are reserved, is fine).
  */
 public final class EphemeralPorts {
   private static final Path RANGE_FILE = Path.of("/proc/sys/net/ipv4/ip_local_port_range");

@@ -1029,9 +1029,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     }
     long servingUntil = Long.MIN_VALUE;
     if (r.status() == Status.LEADER && readyInTerm && !recovery.holdsServing() && !draining()) {
-      // The broken variant READ_AFTER_LEASE (fault-campaign teeth only) serves without a lease.
-      servingUntil = r.config().variant() == io.respawn.core.Variant.READ_AFTER_LEASE
-          ? Long.MAX_VALUE : r.leaseExpiryNanos();
+      servingUntil = r.readsServableUntilNanos();
       if (!servingLogged && servingUntil != Long.MIN_VALUE) {
         servingLogged = true;
         log.info("serving as primary in term {}, {} ms after it was elected ({} values pulled)",

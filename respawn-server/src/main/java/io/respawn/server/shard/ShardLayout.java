@@ -132,7 +132,7 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
   private String line(int id) {
     int port = respPort(id);
     return roleOf(id).name().toLowerCase(java.util.Locale.ROOT) + ' ' + bindHost + ':' + port
-        + ' ' + bindHost + ':' + (port + PEER_PORT_OFFSET);
+        + ' ' + bindHost + ':' + peerPort(id);
   }
 
   /** The count a root's file keeps (spares run before), 0 if there is no file yet. */
@@ -143,6 +143,11 @@ public record ShardLayout(Path root, String bindHost, int firstPort, int backups
 
   public int respPort(int id) {
     return firstPort + id - 1;
+  }
+
+  /** Member (or spare) {@code id}'s peer port: {@link #PEER_PORT_OFFSET} above its RESP port. */
+  public int peerPort(int id) {
+    return respPort(id) + PEER_PORT_OFFSET;
   }
 
   public Path memberDir(int id) {

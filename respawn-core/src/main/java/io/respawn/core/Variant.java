@@ -170,7 +170,21 @@ public enum Variant {
    * the failover) comes that much later. Safe; the simulator's tick-skipped-when-due check sees
    * the tick it skipped while the detector's φ was already past the soft threshold.
    */
-  TICK_DUE_IGNORES_SILENCE;
+  TICK_DUE_IGNORES_SILENCE,
+  /**
+   * A leader's writes in flight ({@code InFlightWrites} in the runtime) are invisible to the
+   * commands after them: a read-modify-write (INCR) is computed on the applied state alone, so
+   * two increments proposed before the first applies both read the same old value and one is
+   * lost; the linearizability checker sees two INCRs return the same result.
+   */
+  IN_FLIGHT_INVISIBLE,
+  /**
+   * A read that returned a leader's write still in flight is answered at once instead of after
+   * that write commits ({@code InFlightWrites.gateOf} gives no gate): a failover that then loses
+   * the write leaves a client that saw a value no later read sees; the linearizability checker
+   * catches the read.
+   */
+  OVERLAY_READ_UNGATED;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

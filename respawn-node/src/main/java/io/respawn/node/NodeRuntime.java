@@ -131,6 +131,8 @@ public final class NodeRuntime<R, V> {
   private long snapshotsInstalled;
   /** Command bytes of the entries applied since the last image was captured or installed. */
   private long appliedBytesSinceCapture;
+  /** The term in which {@link #readyInTerm} last became true; 0 before. */
+  private long readyTerm;
 
   private long nowNanos = Long.MIN_VALUE;
   /** When {@link #onTick} last ran; {@code Long.MIN_VALUE} before the first. */
@@ -366,6 +368,41 @@ public final class NodeRuntime<R, V> {
     }
     checkUsable();
     return reads.offer(key, observedIndex, replica.leader());
+  }
+
+  /**
+   * Leader: whether it is ready to answer from its own state in its current term: an entry of
+   * this term (its no-op at least) is committed, and everything committed was applied once since,
+   * so the state machine holds every write acknowledged before this node led. Latched for the
+   * term (the applied index only grows while it leads). Compared by the committed entry's term,
+   * not by the commit index moving after leadership was noticed: the no-op may commit within the
+   * step that elected this node. False while not leading.
+   */
+  public boolean readyInTerm() {
+    if (replica.status() != Status.LEADER) {
+      return false;
+    }
+    long term = replica.term();
+    if (readyTerm != term) {
+      long commit = replica.commitIndex();
+      if (commit <= 0 || replica.log().term(commit) != term || replica.appliedIndex() < commit) {
+        return false;
+      }
+      readyTerm = term;
+    }
+    return true;
+  }
+
+  /**
+   * The local time until which this node may answer reads from its own state machine, without a
+   * read index: {@link Long#MIN_VALUE} unless it leads and is {@link #readyInTerm}, else its lease
+   * ({@link Replica#readsServableUntilNanos}). Such a read sees the applied state (and, where the
+   * caller keeps them, its own writes in flight: {@link InFlightWrites}). The rule the server's
+   * read gate and the simulator's primaries apply; a caller adds holds of its own (a recovery
+   * that keeps values away, a hand-over under way).
+   */
+  public long localReadsServableUntilNanos() {
+    return readyInTerm() ? replica.readsServableUntilNanos() : Long.MIN_VALUE;
   }
 
   /**

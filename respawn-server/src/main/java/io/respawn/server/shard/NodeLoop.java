@@ -228,11 +228,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private volatile long handBacksCancelled;
   private volatile long standInsMoved;
   private int standInCount;
-  /**
-   * Leader only: an entry of this term committed and everything committed was applied once
-   * since, so the state machine holds every write acknowledged before this member led.
-   */
-  private boolean readyInTerm;
   /** When this member last became leader; for the "serving" log line. */
   private long leaderSinceNanos;
   /** Whether this term's first moment of serving was logged. */
@@ -908,6 +903,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private void maybeGiveBack(long now) {
     Replica r = runtime.replica();
     NodeId designatedPrimary = designatedPrimary(r);
+    boolean readyInTerm = runtime.readyInTerm();
     boolean readyAndRecovered = readyInTerm && !recovery.active();
     boolean stillNotReady = !readyInTerm && now - leaderSinceNanos >= GIVE_BACK_AFTER_NANOS;
     if (designatedPrimary == null || r.status() != Status.LEADER
@@ -1011,7 +1007,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
         pendingHandOver = null;
       }
       recovery.stop();
-      readyInTerm = false;
       log.info("no longer leading (term {}, leader {})", r.term(), r.leader());
     }
     wasLeader = leader;
@@ -1020,16 +1015,11 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private void publish(long now) {
     Replica r = runtime.replica();
     publishPeerProgress(r, now);
-    // Ready once an entry of this term (its no-op at least) is committed and everything
-    // committed is applied. Compared by the committed entry's term, not by the commit index
-    // moving after we noticed leadership: the no-op may commit within the pass that elected us.
-    if (r.status() == Status.LEADER && !readyInTerm && r.commitIndex() > 0
-        && r.log().term(r.commitIndex()) == r.term() && r.appliedIndex() >= r.commitIndex()) {
-      readyInTerm = true;
-    }
+    // The runtime's rule (leading, ready in its term, under its lease), with this server's own
+    // holds: an offline recovery that keeps values away, a hand-over under way.
     long servingUntil = Long.MIN_VALUE;
-    if (r.status() == Status.LEADER && readyInTerm && !recovery.holdsServing() && !draining()) {
-      servingUntil = r.readsServableUntilNanos();
+    if (!recovery.holdsServing() && !draining()) {
+      servingUntil = runtime.localReadsServableUntilNanos();
       if (!servingLogged && servingUntil != Long.MIN_VALUE) {
         servingLogged = true;
         log.info("serving as primary in term {}, {} ms after it was elected ({} values pulled)",

@@ -1,5 +1,7 @@
 package io.respawn.server.shard;
 
+import io.respawn.core.Variant;
+import io.respawn.node.InFlightWrites;
 import io.respawn.storage.KvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.ScanPage;
@@ -27,28 +29,31 @@ public final class ReplicatedStore implements KvStore {
   private final KvStore applied;
   private final ShardWrites writes;
   private final io.respawn.storage.backup.PopularitySampler sampler;
-  private final InFlightWrites inFlight = new InFlightWrites();
+  private final InFlightWrites inFlight;
   private volatile java.util.function.Predicate<byte[]> pending;
   private long nextSequence = 1;
-  /** Newest in-flight sequence a read observed since the last takeReadGate; command thread. */
-  private long observedSequence = -1;
+  /**
+   * The newest in-flight write a read observed since the last takeReadGate (the change, with its
+   * commit future), or null; command thread.
+   */
+  private InFlightWrites.Change observed;
   /** {@link #readAcknowledgedOnly}: reads leave the in-flight writes out; command thread. */
   private boolean acknowledgedOnly;
   private CompletableFuture<Void> newestOrdered = CompletableFuture.completedFuture(null);
   private CompletableFuture<Void> newestDurable = CompletableFuture.completedFuture(null);
-  private final java.util.TreeMap<Long, CompletableFuture<Void>> orderedBySequence =
-      new java.util.TreeMap<>();
 
   public ReplicatedStore(KvStore applied, ShardWrites writes) {
-    this(applied, writes, null);
+    this(applied, writes, null, Variant.CORRECT);
   }
 
   /**
    * @param sampler takes every key this member reads or writes while it leads (popularity for
    *     the backups' hot and cold logs); null for none
+   * @param variant the shard's protocol variant ({@link Variant#CORRECT} but in teeth tests)
    */
   public ReplicatedStore(KvStore applied, ShardWrites writes,
-      io.respawn.storage.backup.PopularitySampler sampler) {
+      io.respawn.storage.backup.PopularitySampler sampler, Variant variant) {
+    this.inFlight = new InFlightWrites(variant);
     this.applied = applied;
     this.writes = writes;
     this.sampler = sampler;
@@ -62,7 +67,7 @@ public final class ReplicatedStore implements KvStore {
     }
     InFlightWrites.Change c = acknowledgedOnly ? null : inFlight.lookup(key);
     if (c != null) {
-      observedSequence = Math.max(observedSequence, c.sequence());
+      observe(c);
       return c.value();
     }
     StoredValue v = applied.get(key);
@@ -117,14 +122,8 @@ public final class ReplicatedStore implements KvStore {
   @Override
   public WriteTicket apply(List<Mutation> batch, boolean durableWanted) {
     long sequence = nextSequence++;
-    inFlight.add(sequence, batch);
-    WriteTicket t;
-    try {
-      t = writes.propose(batch, durableWanted);
-    } catch (RuntimeException e) {
-      inFlight.settle(sequence);
-      throw e;
-    }
+    // Proposed first, then in flight: only this thread reads, so no command runs in between.
+    WriteTicket t = writes.propose(batch, durableWanted);
     if (sampler != null) {
       for (Mutation m : batch) {
         if (m.kind() != Mutation.Kind.CLEAR) {
@@ -133,16 +132,9 @@ public final class ReplicatedStore implements KvStore {
       }
     }
     CompletableFuture<Void> ordered = t.ordered();
-    synchronized (orderedBySequence) {
-      orderedBySequence.put(sequence, ordered);
-    }
+    inFlight.add(sequence, batch, ordered);
     // Applied (or settled otherwise): the state machine has it, or it never happened.
-    ordered.whenComplete((v, e) -> {
-      inFlight.settle(sequence);
-      synchronized (orderedBySequence) {
-        orderedBySequence.headMap(sequence, true).clear();
-      }
-    });
+    ordered.whenComplete((v, e) -> inFlight.settle(sequence));
     newestOrdered = ordered;
     newestDurable = t.durable();
     return WriteTicket.of(sequence, ordered, t.durable());
@@ -154,13 +146,20 @@ public final class ReplicatedStore implements KvStore {
    */
   @Override
   public CompletableFuture<Void> takeReadGate() {
-    long s = observedSequence;
-    if (s < 0) {
+    InFlightWrites.Change c = observed;
+    if (c == null) {
       return null;
     }
-    observedSequence = -1;
-    synchronized (orderedBySequence) {
-      return orderedBySequence.get(s); // null: already settled
+    observed = null;
+    @SuppressWarnings("unchecked")
+    CompletableFuture<Void> gate = (CompletableFuture<Void>) c.gate();
+    // Applied already: nothing to wait for. Failed: the read fails with it (its value never was).
+    return gate == null || (gate.isDone() && !gate.isCompletedExceptionally()) ? null : gate;
+  }
+
+  private void observe(InFlightWrites.Change c) {
+    if (observed == null || c.sequence() > observed.sequence()) {
+      observed = c;
     }
   }
 

@@ -283,7 +283,7 @@ public final class ShardMember implements AutoCloseable {
         TakeoverRehearsal.startInBackground(data.resolve(REHEARSAL_DIR), backupConfig,
             stateConfig, config.me().role() == Role.WITNESS);
       }
-      ReplicatedStore store = new ReplicatedStore(engine, loop, sampler);
+      ReplicatedStore store = new ReplicatedStore(engine, loop, sampler, core.variant());
       store.pendingValues(stateMachine::isUnknown);
       ShardMember[] self = new ShardMember[1];
       ServerConfig serverConfig = new ServerConfig(config.bindHost(), me.resp().getPort(), data,

@@ -93,6 +93,22 @@ class ReplicatedStoreTest {
     assertThat(get("gone")).isEqualTo("still");
   }
 
+  /**
+   * A read that returned a write in flight fails with that write when it fails, even when it
+   * failed before the reply asked for its gate (another thread settles it): the value it read
+   * never was. Looking the gate up by sequence at reply time found it gone and answered at once.
+   */
+  @Test
+  void aReadOfAWriteThatFailsFailsWithItEvenWhenItFailedFirst() {
+    store.apply(List.of(Mutation.put(b("k"), b("new"))));
+    assertThat(get("k")).isEqualTo("new");
+    log.ordered.get(0).completeExceptionally(new ShardWrites.NotPrimaryException("X lost"));
+    CompletableFuture<Void> gate = store.takeReadGate();
+    assertThat(gate).isNotNull();
+    assertThat(gate).isCompletedExceptionally();
+    assertThat(get("k")).as("no longer in flight").isNull();
+  }
+
   @Test
   void withoutTheLeaseReadsAreRefused() {
     log.serving = false;
@@ -109,7 +125,7 @@ class ReplicatedStoreTest {
   void activeExpirysQuestionSeesInFlightWritesButSamplesNothing() {
     io.respawn.storage.backup.PopularitySampler sampler =
         new io.respawn.storage.backup.PopularitySampler(1.0, 1_000, 1);
-    ReplicatedStore sampled = new ReplicatedStore(stateMachine, log, sampler);
+    ReplicatedStore sampled = new ReplicatedStore(stateMachine, log, sampler, io.respawn.core.Variant.CORRECT);
     stateMachine.apply(List.of(Mutation.put(b("a"), b("x"), 5_000)));
     sampled.apply(List.of(Mutation.put(b("b"), b("y"), 7_000)));
     sampler.drainReport(); // the write's sample

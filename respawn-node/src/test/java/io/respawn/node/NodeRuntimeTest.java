@@ -122,6 +122,38 @@ class NodeRuntimeTest {
     assertThat(w.ordered()).isCompleted();
   }
 
+  /**
+   * The local read rule (the server's read gate): nothing before an entry of the leader's own
+   * term is committed and applied, then its lease; nothing on a follower.
+   */
+  @Test
+  void localReadsWaitForTheTermsFirstCommitThenFollowTheLease() {
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
+    NodeRuntime<Long, String> n0 = s.n(0);
+    boolean sawLeaderNotReady = false;
+    for (int step = 0; step < 2000 && !n0.readyInTerm(); step++) {
+      s.nowNanos[0] += 5 * MS;
+      n0.onTick();
+      while (!s.queue.isEmpty()) {
+        Message m = s.queue.poll();
+        s.n(m.to().value()).onMessage(m);
+        if (n0.replica().status() == io.respawn.core.Status.LEADER && !n0.readyInTerm()) {
+          sawLeaderNotReady = true;
+          assertThat(n0.localReadsServableUntilNanos()).isEqualTo(Long.MIN_VALUE);
+        }
+      }
+    }
+    assertThat(sawLeaderNotReady).as("elected before its no-op committed").isTrue();
+    assertThat(n0.readyInTerm()).isTrue();
+    assertThat(n0.localReadsServableUntilNanos())
+        .isEqualTo(n0.replica().readsServableUntilNanos())
+        .isGreaterThan(s.nowNanos[0]);
+    assertThat(s.n(1).readyInTerm()).isFalse();
+    assertThat(s.n(1).localReadsServableUntilNanos()).isEqualTo(Long.MIN_VALUE);
+    s.nowNanos[0] += 10_000 * MS; // no heartbeat answers for far longer than the lease
+    assertThat(n0.localReadsServableUntilNanos()).isLessThanOrEqualTo(s.nowNanos[0]);
+  }
+
   @Test
   void queuesAreBoundedAndRefuseWithQueueFull() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults().withProposalLimits(2, 3, 2)

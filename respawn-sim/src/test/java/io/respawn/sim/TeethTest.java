@@ -128,6 +128,18 @@ class TeethTest {
   }
 
   /**
+   * The primary's writes in flight (the runtime's InFlightWrites, which the server's primaries
+   * use) have teeth in the CI sweep's own configuration: commands that do not see them (an INCR
+   * computed on the applied state alone), and reads of them answered before they commit, are
+   * caught by the linearizability checker; the correct rules run the catching seed clean.
+   */
+  @ParameterizedTest
+  @EnumSource(value = Variant.class, names = {"IN_FLIGHT_INVISIBLE", "OVERLAY_READ_UNGATED"})
+  void thePrimarysWritesInFlightHaveTeeth(Variant variant) {
+    assertCaughtBy(SimConfig.standard().withVariant(variant), "linearizability", SEEDS_MAX);
+  }
+
+  /**
    * Runs seeds from 1 under {@code config} (a broken variant) until one is caught, within
    * {@code seedsMax}: by {@code invariant}, the same way when run again, and clean with the
    * correct core.

@@ -21,7 +21,8 @@ import java.util.List;
  * @param kind SET, DEL, INCR or MSET (GETs are never proposed)
  * @param opId the history op id of the client request
  * @param keys key indexes
- * @param values one per key for SET and MSET, else empty
+ * @param values one per key for SET and MSET; for INCR the new value the primary computed when
+ *     it proposed it (as the server proposes a read-modify-write: the value it wrote); else empty
  */
 public record KvCommand(OpKind kind, long opId, int[] keys, long[] values) {
 
@@ -53,7 +54,7 @@ public record KvCommand(OpKind kind, long opId, int[] keys, long[] values) {
       keys[i] = b.get();
       values[i] = b.getLong();
     }
-    boolean carriesValues = kind == OpKind.SET || kind == OpKind.MSET;
+    boolean carriesValues = kind == OpKind.SET || kind == OpKind.MSET || kind == OpKind.INCR;
     return new KvCommand(kind, opId, keys, carriesValues ? values : new long[0]);
   }
 

@@ -9,8 +9,10 @@ import io.respawn.sim.lin.Op;
  * index) timestamp of the last update of each key.
  *
  * <p>A witness applies elided entries: it learns the key's new timestamp but not its value, so
- * the value becomes unknown until filled from a backup ({@link #fill}). A result that depends
- * on an unknown value (INCR, DEL) is reported as {@link #UNKNOWN_RESULT}.
+ * the value becomes unknown until filled from a backup ({@link #fill}). An INCR carries the value
+ * its primary computed (the server's read-modify-write is proposed as the value it writes), so
+ * it applies like a SET; a DEL's count on an unknown value is reported as {@link
+ * #UNKNOWN_RESULT} (clients get the count their primary computed when it proposed the DEL).
  *
  * <p>Invariant: a key's timestamp never moves backwards (DESIGN §3: "only moves forward to an
  * equal or larger timestamp"); a violation is reported to the listener, not repaired.
@@ -19,7 +21,7 @@ import io.respawn.sim.lin.Op;
  * its index S and {@code effectsThrough} E ({@link #restore}) replays the entries S+1..E
  * idempotently: an entry at index i leaves alone a key whose timestamp is at or above i (the
  * image holds its effect already: the key was walked after i was applied), and applies to the
- * others as usual. INCR is not idempotent, so without this the replay would count it twice.
+ * others as usual; without this the replay would set such a key back to an older value.
  * Beyond E every entry applies as usual, with the timestamp check.
  */
 public final class KvStateMachine {
@@ -120,12 +122,11 @@ public final class KvStateMachine {
         return result;
       }
       case INCR -> {
+        // the primary computed the new value when it proposed the INCR: the entry carries it
         int key = c.keys()[0];
         stamp(key, entry);
-        if (!known[key]) {
-          return UNKNOWN_RESULT;
-        }
-        value[key] = (value[key] == Op.ABSENT ? 0 : value[key]) + 1;
+        value[key] = c.values()[0];
+        known[key] = true;
         return value[key];
       }
       default -> throw new IllegalStateException("not a write: " + c.kind());

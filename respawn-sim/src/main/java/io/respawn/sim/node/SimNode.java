@@ -10,6 +10,7 @@ import io.respawn.core.SuspicionChange;
 import io.respawn.core.Role;
 import io.respawn.core.RoleChange;
 import io.respawn.core.Status;
+import io.respawn.node.InFlightWrites;
 import io.respawn.node.NodeRuntime;
 import io.respawn.node.ProposalHandle;
 import io.respawn.node.Refusal;
@@ -20,11 +21,13 @@ import io.respawn.sim.event.EventQueue;
 import io.respawn.sim.kv.KvCommand;
 import io.respawn.sim.kv.KvStateMachine;
 import io.respawn.sim.kv.KvStore;
+import io.respawn.sim.lin.Op;
 import io.respawn.sim.lin.OpKind;
 import io.respawn.sim.lin.Outcome;
 import io.respawn.sim.net.SimNetwork;
 import io.respawn.sim.storage.SimStorage;
 import io.respawn.storage.Durability;
+import io.respawn.storage.Mutation;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -89,6 +92,9 @@ public final class SimNode {
   private final List<Runnable> held = new ArrayList<>();
   private final List<ClientRequest> unknownReads = new ArrayList<>();
   private final WritesInRuntime writesInRuntime = new WritesInRuntime();
+  /** This incarnation's writes proposed and not yet applied: the server's overlay, same class. */
+  private InFlightWrites inFlight = new InFlightWrites();
+  private long nextWriteSequence = 1;
   private long queueFullRefusals;
   private final long[] pullSentAtNanos;
   private final int[] lastOpIdOfClient;
@@ -205,6 +211,7 @@ public final class SimNode {
           output(() -> network.send(id, to.value(), m));
         },
         () -> clock.localNanos(events.nowNanos()), new Listener(), snapshotPolicy);
+    inFlight = new InFlightWrites(runtime.replica().config().variant());
     if (warmUpMillisMax >= 0) {
       runtime.deferWarmUps();
     }
@@ -578,14 +585,43 @@ public final class SimNode {
       reply(request, Outcome.FAIL, 0);
       return;
     }
-    if ((kind == OpKind.INCR || kind == OpKind.DEL) && !stateMachine.known(key)) {
-      // the result depends on a value this node only has elided: fetch it, let the client retry
-      pull(key);
-      reply(request, Outcome.FAIL, 0);
-      return;
+    int[] keys = request.command().keys();
+    long[] values = request.command().values();
+    long result = 0;
+    List<Mutation> mutations = new ArrayList<>(keys.length);
+    if (kind == OpKind.INCR || kind == OpKind.DEL) {
+      // Computed here, on the newest proposed value (the server's read-modify-write): under the
+      // lease, from this leader's writes in flight, else its applied state.
+      if (!servesReadsNow()) {
+        reply(request, Outcome.FAIL, 0); // the server answers TRYAGAIN: nothing happened
+        return;
+      }
+      InFlightWrites.Change c = inFlight.lookup(KvCommand.keyName(key));
+      long current;
+      if (c != null) {
+        current = c.deleted() ? Op.ABSENT : valueOf(c.value());
+      } else if (!stateMachine.known(key)) {
+        // the value is on a backup only (this node was a witness): fetch it, let the client retry
+        pull(key);
+        reply(request, Outcome.FAIL, 0);
+        return;
+      } else {
+        current = stateMachine.value(key);
+      }
+      if (kind == OpKind.INCR) {
+        result = (current == Op.ABSENT ? 0 : current) + 1;
+        values = new long[] {result};
+        mutations.add(Mutation.put(KvCommand.keyName(key), valueBytes(result)));
+      } else {
+        result = current == Op.ABSENT ? 0 : 1;
+        mutations.add(Mutation.delete(KvCommand.keyName(key)));
+      }
+    } else {
+      for (int i = 0; i < keys.length; i++) {
+        mutations.add(Mutation.put(KvCommand.keyName(keys[i]), valueBytes(values[i])));
+      }
     }
-    KvCommand command = new KvCommand(kind, request.opId(), request.command().keys(),
-        request.command().values());
+    KvCommand command = new KvCommand(kind, request.opId(), keys, values);
     Durability level = request.durable() ? Durability.DURABLE : Durability.ORDERED;
     ProposalHandle<Long> h = runtime.propose(command.toCommand(), level);
     if (refusedQueueFull(h)) {
@@ -602,12 +638,38 @@ public final class SimNode {
             "op #" + request.opId() + ": " + exceeded);
       }
     }
+    long sequence = nextWriteSequence++;
+    inFlight.add(sequence, mutations, h.ordered());
+    InFlightWrites overlay = inFlight;
+    h.ordered().whenComplete((r, e) -> overlay.settle(sequence));
     int inc = incarnation;
-    h.ordered().whenComplete((result, error) -> onWriteOutcome(inc, request, h, result, error));
+    long reported = result;
+    h.ordered().whenComplete((r, error) -> onWriteOutcome(inc, request, h, reported, error));
     schedulePass();
   }
 
-  private void onWriteOutcome(int inc, ClientRequest request, ProposalHandle<Long> h, Long result,
+  /**
+   * Whether this node may answer from its own state now: the runtime's rule the server's read
+   * gate applies ({@link NodeRuntime#localReadsServableUntilNanos}), on this node's clock. Each
+   * yes is a read served under the lease, which the lease-read invariant checks.
+   */
+  private boolean servesReadsNow() {
+    if (localNanos() >= runtime.localReadsServableUntilNanos()) {
+      return false;
+    }
+    observer.readServed(this, runtime.replica().term()); // checked by the lease-read invariant
+    return true;
+  }
+
+  private static byte[] valueBytes(long v) {
+    return java.nio.ByteBuffer.allocate(Long.BYTES).putLong(v).array();
+  }
+
+  private static long valueOf(io.respawn.storage.StoredValue v) {
+    return java.nio.ByteBuffer.wrap(v.value()).getLong();
+  }
+
+  private void onWriteOutcome(int inc, ClientRequest request, ProposalHandle<Long> h, long result,
       Throwable error) {
     if (inc != incarnation) {
       return;
@@ -618,9 +680,7 @@ public final class SimNode {
       }
       return; // may still take effect: the client times out (UNKNOWN)
     }
-    if (result == null) {
-      return; // committed, but the result is unknowable here: the client times out
-    }
+    // Applied: the result was computed when the write was proposed, as the server does.
     if (h.level() == Durability.DURABLE && !durableAckEarly) {
       // no answer if durability cannot be confirmed (leadership lost): the client times out
       observer.durableAckAwaited(this, request.opId(), h.term(), h.index());
@@ -662,28 +722,40 @@ public final class SimNode {
     throw new IllegalStateException("unexpected failure of a runtime future", t);
   }
 
+  /**
+   * A GET as the server's primary answers it: under the runtime's read rule, from this node's
+   * writes in flight (answered once the write it returned commits; a client whose earlier replies
+   * still wait reads this way on the server) or from the applied state alone (answered at once:
+   * the server's acknowledged-only read, a lone client's), drawn per request so both run.
+   */
   private void issueRead(ClientRequest request) {
     int key = request.command().keys()[0];
-    CompletableFuture<KvStore.Value> f = runtime.read(KvCommand.keyName(key), 0);
-    int inc = incarnation;
-    f.whenComplete((value, error) -> onReadOutcome(inc, request, value, error));
-    schedulePass();
-  }
-
-  private void onReadOutcome(int inc, ClientRequest request, KvStore.Value value, Throwable error) {
-    if (inc != incarnation) {
+    if (!servesReadsNow()) {
+      reply(request, Outcome.FAIL, 0);
       return;
     }
-    if (error != null) {
-      refusalOf(error);
-      reply(request, Outcome.FAIL, 0);
-    } else if (value.known()) {
-      reply(request, Outcome.OK, value.value());
-    } else {
-      // a witness-turned-primary holds the key without its value: pull it, read again then
-      pull(request.command().keys()[0]);
-      unknownReads.add(request);
+    InFlightWrites.Change c = random.nextBoolean() ? inFlight.lookup(KvCommand.keyName(key)) : null;
+    if (c != null) {
+      long value = c.deleted() ? Op.ABSENT : valueOf(c.value());
+      if (c.gate() == null) {
+        reply(request, Outcome.OK, value);
+        return;
+      }
+      int inc = incarnation;
+      c.gate().whenComplete((r, error) -> {
+        if (inc == incarnation) {
+          reply(request, error == null ? Outcome.OK : Outcome.FAIL, error == null ? value : 0);
+        }
+      });
+      return;
     }
+    if (!stateMachine.known(key)) {
+      // a witness-turned-primary holds the key without its value: pull it, read again then
+      pull(key);
+      unknownReads.add(request);
+      return;
+    }
+    reply(request, Outcome.OK, stateMachine.value(key));
   }
 
   /** Reads that found a value unknown are issued again once it may be known. */

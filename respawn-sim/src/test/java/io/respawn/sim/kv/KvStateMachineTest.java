@@ -22,8 +22,8 @@ class KvStateMachineTest {
   @Test
   void appliesEveryWriteKindWithItsResult() {
     assertThat(sm.apply(write(1, 1, OpKind.SET, new int[] {0}, new long[] {1000}))).isZero();
-    assertThat(sm.apply(write(1, 2, OpKind.INCR, new int[] {0}, new long[0]))).isEqualTo(1001);
-    assertThat(sm.apply(write(1, 3, OpKind.INCR, new int[] {1}, new long[0]))).isEqualTo(1);
+    assertThat(sm.apply(write(1, 2, OpKind.INCR, new int[] {0}, new long[] {1001}))).isEqualTo(1001);
+    assertThat(sm.apply(write(1, 3, OpKind.INCR, new int[] {1}, new long[] {1}))).isEqualTo(1);
     assertThat(sm.apply(write(1, 4, OpKind.DEL, new int[] {0}, new long[0]))).isEqualTo(1);
     assertThat(sm.apply(write(1, 5, OpKind.DEL, new int[] {0}, new long[0]))).isZero();
     sm.apply(write(2, 6, OpKind.MSET, new int[] {2, 3}, new long[] {5000, 6000}));
@@ -42,11 +42,17 @@ class KvStateMachineTest {
     Entry elided = write(1, 2, OpKind.SET, new int[] {0}, new long[] {2000}).elide();
     assertThat(sm.apply(elided)).isEqualTo(KvStateMachine.UNKNOWN_RESULT);
     assertThat(sm.known(0)).isFalse();
-    assertThat(sm.apply(write(1, 3, OpKind.INCR, new int[] {0}, new long[0])))
-        .as("INCR on an unknown value").isEqualTo(KvStateMachine.UNKNOWN_RESULT);
+    assertThat(sm.apply(write(1, 3, OpKind.DEL, new int[] {0}, new long[0])))
+        .as("DEL's count on an unknown value").isEqualTo(KvStateMachine.UNKNOWN_RESULT);
+    assertThat(sm.known(0)).as("deleted: known absent").isTrue();
+    sm.apply(write(1, 4, OpKind.SET, new int[] {0}, new long[] {3000}).elide());
+    assertThat(sm.known(0)).isFalse();
     assertThat(sm.fill(0, 1, 2, 2000)).as("older version").isFalse();
-    assertThat(sm.fill(0, 1, 3, 2001)).isTrue();
-    assertThat(sm.value(0)).isEqualTo(2001);
+    assertThat(sm.fill(0, 1, 4, 3000)).isTrue();
+    assertThat(sm.value(0)).isEqualTo(3000);
+    assertThat(sm.apply(write(1, 5, OpKind.INCR, new int[] {0}, new long[] {3001})))
+        .as("an INCR carries the value its primary computed").isEqualTo(3001);
+    assertThat(sm.value(0)).isEqualTo(3001);
   }
 
   @Test
@@ -62,18 +68,18 @@ class KvStateMachineTest {
   /**
    * A fuzzy capture walks the keys while entries are applied: keys walked after an entry hold
    * its effect, the others do not. Replaying the entries after the image's index over it must
-   * give exactly the state they lead to: INCR, which is not idempotent, must not count twice on
-   * a key that holds it already, and an MSET applies to the keys walked before it only.
+   * give exactly the state they lead to: a key that holds an entry's effect already is not set
+   * back to an older value by it, and an MSET applies to the keys walked before it only.
    */
   @Test
   void replayOverAFuzzyImageGivesTheExactState() {
     List<Entry> entries = List.of(
         write(1, 1, OpKind.SET, new int[] {0}, new long[] {1000}),
         write(1, 2, OpKind.SET, new int[] {1}, new long[] {2000}),
-        write(1, 3, OpKind.INCR, new int[] {0}, new long[0]),
+        write(1, 3, OpKind.INCR, new int[] {0}, new long[] {1001}),
         write(1, 4, OpKind.MSET, new int[] {1, 2}, new long[] {3000, 4000}),
-        write(1, 5, OpKind.INCR, new int[] {3}, new long[0]),
-        write(1, 6, OpKind.INCR, new int[] {0}, new long[0]));
+        write(1, 5, OpKind.INCR, new int[] {3}, new long[] {1}),
+        write(1, 6, OpKind.INCR, new int[] {0}, new long[] {1002}));
     KvStateMachine exact = new KvStateMachine(4, (k, a, b, c, d) -> { });
     entries.forEach(exact::apply);
     // the walk starts at 2 (the image's index); keys 0 and 1 are copied after 4 was applied

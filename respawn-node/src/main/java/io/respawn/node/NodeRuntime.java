@@ -10,8 +10,6 @@ import io.respawn.core.Message;
 import io.respawn.core.NodeId;
 import io.respawn.core.PersistentState;
 import io.respawn.core.Proposal;
-import io.respawn.core.ReadRequest;
-import io.respawn.core.ReadResult;
 import io.respawn.core.Ready;
 import io.respawn.core.Replica;
 import io.respawn.core.ReplicaConfig;
@@ -30,7 +28,6 @@ import io.respawn.storage.StorageException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * One replica's runtime: the protocol core ({@link Replica}) plus everything done around it, on
@@ -44,10 +41,10 @@ import java.util.concurrent.CompletableFuture;
  * <pre>
  *   for each message from a peer:   runtime.onMessage(m)
  *   for each client write:          h = runtime.propose(command, ORDERED | DURABLE)
- *   for each client read:           f = runtime.read(key, observedIndex)
+ *   for each client read:           served locally while localReadsServableUntilNanos() allows
  *   when the tick interval passed:  runtime.onTick()
  *   when an async flush completed:  runtime.onFlushed()
- *   at the end of the pass:         runtime.processQueued()   // one propose, one lease check
+ *   at the end of the pass:         runtime.processQueued()   // one propose
  * </pre>
  *
  * <h2>What it does with a Ready</h2>
@@ -57,8 +54,10 @@ import java.util.concurrent.CompletableFuture;
  * {@link ReplicaLog#append} (ordered; with {@code replicaAck = DURABLE} also flushed); a hard state
  * whose only change is the commit index is not written ({@link Ready#mustSync()}); (2) send the
  * messages; (3) apply committed entries to the {@link StateMachineStore} and acknowledge the
- * proposals they carry (ORDERED); (4) answer lease reads, which then wait until their index is
- * applied; (5) {@code advance}, and repeat while the core has more.
+ * proposals they carry (ORDERED); (4) report role, suspicion and membership changes; (5) {@code
+ * advance}, and repeat while the core has more. Reads never pass through here: the driver answers
+ * them from its state machine under {@link #localReadsServableUntilNanos} (with {@link
+ * InFlightWrites} for its own writes in flight).
  *
  * <h2>Flushing</h2>
  *
@@ -89,7 +88,7 @@ import java.util.concurrent.CompletableFuture;
  * <h2>Failure</h2>
  *
  * A port that throws (a {@code StorageException} from the log, say) stops the runtime: every
- * pending proposal and read fails with {@link Refusal.Reason#OUTCOME_UNKNOWN}, the exception is
+ * pending proposal fails with {@link Refusal.Reason#OUTCOME_UNKNOWN}, the exception is
  * rethrown, and later calls throw {@link IllegalStateException}. The node must then stop and
  * restart from its replica log (fail-stop). The core's {@link io.respawn.core.CommittedEntryLost}
  * stops it the same way: an entry this node committed and applied was lost elsewhere (ORDERED
@@ -100,18 +99,16 @@ import java.util.concurrent.CompletableFuture;
  * call back into it (that throws).
  *
  * @param <R> what applying a command returns to its client
- * @param <V> what a read returns
  */
-public final class NodeRuntime<R, V> {
+public final class NodeRuntime<R> {
   private final Replica replica;
   private final RuntimeConfig config;
   private final ReplicaLog log;
-  private final StateMachineStore<R, V> store;
+  private final StateMachineStore<R> store;
   private final Transport transport;
   private final Clock clock;
   private final RuntimeListener<R> listener;
   private final Proposals<R> proposals;
-  private final Reads<V> reads;
   private final long flushIntervalNanos;
   private final SnapshotPolicy snapshotPolicy;
   private final SnapshotSender snapshotSender;
@@ -151,7 +148,7 @@ public final class NodeRuntime<R, V> {
   private long warmUpDueEpisode;
 
   private NodeRuntime(Replica replica, RuntimeConfig config, ReplicaLog log,
-      StateMachineStore<R, V> store, Transport transport, Clock clock, RuntimeListener<R> listener,
+      StateMachineStore<R> store, Transport transport, Clock clock, RuntimeListener<R> listener,
       SnapshotPolicy snapshotPolicy) {
     this.replica = replica;
     this.config = config;
@@ -161,7 +158,6 @@ public final class NodeRuntime<R, V> {
     this.clock = clock;
     this.listener = listener;
     this.proposals = new Proposals<>(config, replica.config().variant());
-    this.reads = new Reads<>(config);
     this.flushIntervalNanos = config.flushIntervalMillis() * 1_000_000L;
     this.snapshotPolicy = snapshotPolicy;
     this.snapshotSender = new SnapshotSender(replica.id(), snapshotPolicy,
@@ -186,8 +182,8 @@ public final class NodeRuntime<R, V> {
    * Starts a replica from what {@code log} recovered. Nothing runs until the first input, which
    * first applies what the recovered hard state says is committed.
    */
-  public static <R, V> NodeRuntime<R, V> start(ReplicaConfig coreConfig, RuntimeConfig config,
-      ReplicaLog log, StateMachineStore<R, V> store, Transport transport, Clock clock,
+  public static <R> NodeRuntime<R> start(ReplicaConfig coreConfig, RuntimeConfig config,
+      ReplicaLog log, StateMachineStore<R> store, Transport transport, Clock clock,
       RuntimeListener<R> listener) {
     return start(coreConfig, config, log, store, transport, clock, listener, SnapshotPolicy.OFF);
   }
@@ -196,8 +192,8 @@ public final class NodeRuntime<R, V> {
    * Starts a replica from what {@code store} (its kept snapshot image) and {@code log} (the
    * entries after it) recovered, taking snapshots and compacting the log by {@code policy}.
    */
-  public static <R, V> NodeRuntime<R, V> start(ReplicaConfig coreConfig, RuntimeConfig config,
-      ReplicaLog log, StateMachineStore<R, V> store, Transport transport, Clock clock,
+  public static <R> NodeRuntime<R> start(ReplicaConfig coreConfig, RuntimeConfig config,
+      ReplicaLog log, StateMachineStore<R> store, Transport transport, Clock clock,
       RuntimeListener<R> listener, SnapshotPolicy policy) {
     Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(coreConfig, "coreConfig");
@@ -356,21 +352,6 @@ public final class NodeRuntime<R, V> {
   }
 
   /**
-   * Queues a linearizable read of {@code key} for the next {@link #processQueued()}. The future
-   * completes with {@link StateMachineStore#read} once the core allowed the read under the lease
-   * and everything up to the read index, and up to {@code observedIndex} (the newest write the
-   * caller has already seen in flight; 0 for none), is applied; or fails with a {@link Refusal}.
-   */
-  public CompletableFuture<V> read(byte[] key, long observedIndex) {
-    Objects.requireNonNull(key, "key");
-    if (observedIndex < 0) {
-      throw new IllegalArgumentException("observedIndex " + observedIndex + " must be >= 0");
-    }
-    checkUsable();
-    return reads.offer(key, observedIndex, replica.leader());
-  }
-
-  /**
    * Leader: whether it is ready to answer from its own state in its current term: an entry of
    * this term (its no-op at least) is committed, and everything committed was applied once since,
    * so the state machine holds every write acknowledged before this node led. Latched for the
@@ -406,8 +387,8 @@ public final class NodeRuntime<R, V> {
   }
 
   /**
-   * End of a loop pass: proposes what is queued as one batch (per proposalsPerBatchMax), asks
-   * the core once for the lease of every queued read, and flushes if the policy says so.
+   * End of a loop pass: proposes what is queued as one batch (per proposalsPerBatchMax), and
+   * flushes if the policy says so.
    */
   public void processQueued() {
     call(() -> {
@@ -422,10 +403,6 @@ public final class NodeRuntime<R, V> {
         Proposal p = replica.propose(commands, durableWaits, nowNanos);
         proposals.proposed(batch, p, replica.leader());
         execute(p.ready());
-      }
-      if (reads.hasQueued()) {
-        long id = reads.submitQueued();
-        execute(replica.read(new ReadRequest(id), nowNanos));
       }
     });
   }
@@ -477,7 +454,7 @@ public final class NodeRuntime<R, V> {
     return log;
   }
 
-  public StateMachineStore<R, V> store() {
+  public StateMachineStore<R> store() {
     return store;
   }
 
@@ -496,11 +473,6 @@ public final class NodeRuntime<R, V> {
    */
   public int proposalsInFlight() {
     return proposals.inFlight();
-  }
-
-  /** Reads allowed under the lease and waiting for their index to be applied. */
-  public int readsWaiting() {
-    return reads.waiting();
   }
 
   /** Leader: the DURABLE acknowledgement level reached (see {@link Replica#durableIndex()}); -1 otherwise. */
@@ -589,7 +561,6 @@ public final class NodeRuntime<R, V> {
     }
     Refusal why = new Refusal(Refusal.Reason.OUTCOME_UNKNOWN, null, "the node stopped: " + e);
     proposals.failAll(why);
-    reads.failAll(why);
   }
 
   /** Executes {@code rd} and whatever the core produces after it, in order. */
@@ -601,12 +572,6 @@ public final class NodeRuntime<R, V> {
       }
       for (Entry e : rd.committedEntries()) {
         apply(e);
-      }
-      for (ReadResult r : rd.reads()) {
-        if (r.ok()) {
-          listener.leaseReadAllowed(replica.term());
-        }
-        reads.answered(r, replica.leader());
       }
       for (RoleChange change : rd.statusChanges()) {
         listener.statusChanged(change);
@@ -630,7 +595,6 @@ public final class NodeRuntime<R, V> {
         startTransfer(send);
       }
       leading = leaderNow;
-      reads.serve(store.appliedIndex(), store::read);
       long durable = durableIndex();
       if (durable > 0) {
         proposals.durableThrough(durable);

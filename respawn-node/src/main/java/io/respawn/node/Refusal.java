@@ -4,8 +4,8 @@ import io.respawn.core.NodeId;
 import java.util.Objects;
 
 /**
- * Why the runtime did not (or cannot say that it did) carry out a proposal or a read: the
- * exception a {@link ProposalHandle} or read future completes with. {@link Reason#OUTCOME_UNKNOWN}
+ * Why the runtime did not (or cannot say that it did) carry out a proposal: the
+ * exception a {@link ProposalHandle}'s futures complete with. {@link Reason#OUTCOME_UNKNOWN}
  * is the only reason after which the write may still take effect; every other reason means it
  * did not and will not.
  */
@@ -13,14 +13,10 @@ public final class Refusal extends RuntimeException {
 
   /** What happened; each constant says whether the write may still take effect. */
   public enum Reason {
-    /** Too many proposals or reads queued or in flight: back off and retry. Not appended. */
+    /** Too many proposals queued or in flight: back off and retry. Not appended. */
     QUEUE_FULL,
-    /** This node cannot accept writes or serve reads now; try {@link #leaderHint()}. */
+    /** This node cannot accept writes now; try {@link #leaderHint()}. */
     NOT_LEADER,
-    /** A new leader has not committed an entry of its term yet: retry shortly. Reads only. */
-    NOT_READY,
-    /** The leader holds no lease now (it may be deposed): retry, perhaps elsewhere. Reads only. */
-    NO_LEASE,
     /** Another entry was committed at the proposal's index: it never took and never will. */
     SUPERSEDED,
     /**

@@ -22,17 +22,13 @@ import java.util.Objects;
  *     proposals waiting only for their durable notice have a bound of their own, ten times this
  *     one ({@link #durableNoticesMax()})
  * @param proposalsPerBatchMax proposals handed to the core as one batch (one entry each)
- * @param readsQueuedMax reads waiting for the next {@link NodeRuntime#processQueued()}
- * @param readsWaitingMax reads allowed by the lease and waiting for their index to be applied
  */
 public record RuntimeConfig(
     Durability replicaAck,
     long flushIntervalMillis,
     int proposalsQueuedMax,
     int proposalsInFlightMax,
-    int proposalsPerBatchMax,
-    int readsQueuedMax,
-    int readsWaitingMax) {
+    int proposalsPerBatchMax) {
 
   public RuntimeConfig {
     Objects.requireNonNull(replicaAck, "replicaAck");
@@ -41,9 +37,6 @@ public record RuntimeConfig(
     require(proposalsInFlightMax >= proposalsQueuedMax, "proposalsInFlightMax "
         + proposalsInFlightMax + " must be >= proposalsQueuedMax " + proposalsQueuedMax);
     require(proposalsPerBatchMax >= 1, "proposalsPerBatchMax must be >= 1");
-    require(readsQueuedMax >= 1, "readsQueuedMax must be >= 1");
-    require(readsWaitingMax >= readsQueuedMax, "readsWaitingMax " + readsWaitingMax
-        + " must be >= readsQueuedMax " + readsQueuedMax);
   }
 
   private static void require(boolean ok, String message) {
@@ -69,26 +62,20 @@ public record RuntimeConfig(
 
   /** ORDERED replica acks, 100 ms flush interval, 10,000 proposals in flight, batches of 1,024. */
   public static RuntimeConfig defaults() {
-    return new RuntimeConfig(Durability.ORDERED, 100, 4_096, 10_000, 1_024, 4_096, 10_000);
+    return new RuntimeConfig(Durability.ORDERED, 100, 4_096, 10_000, 1_024);
   }
 
   public RuntimeConfig withReplicaAck(Durability v) {
     return new RuntimeConfig(v, flushIntervalMillis, proposalsQueuedMax, proposalsInFlightMax,
-        proposalsPerBatchMax, readsQueuedMax, readsWaitingMax);
+        proposalsPerBatchMax);
   }
 
   public RuntimeConfig withFlushIntervalMillis(long v) {
     return new RuntimeConfig(replicaAck, v, proposalsQueuedMax, proposalsInFlightMax,
-        proposalsPerBatchMax, readsQueuedMax, readsWaitingMax);
+        proposalsPerBatchMax);
   }
 
   public RuntimeConfig withProposalLimits(int queuedMax, int inFlightMax, int perBatchMax) {
-    return new RuntimeConfig(replicaAck, flushIntervalMillis, queuedMax, inFlightMax, perBatchMax,
-        readsQueuedMax, readsWaitingMax);
-  }
-
-  public RuntimeConfig withReadLimits(int queuedMax, int waitingMax) {
-    return new RuntimeConfig(replicaAck, flushIntervalMillis, proposalsQueuedMax,
-        proposalsInFlightMax, proposalsPerBatchMax, queuedMax, waitingMax);
+    return new RuntimeConfig(replicaAck, flushIntervalMillis, queuedMax, inFlightMax, perBatchMax);
   }
 }

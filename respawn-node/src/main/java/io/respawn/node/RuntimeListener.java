@@ -24,9 +24,6 @@ public interface RuntimeListener<R> {
   /** A committed entry was applied to the state machine, with the result it produced. */
   default void applied(Entry entry, R result) {}
 
-  /** The core allowed a batch of local reads under the lease of {@code term}. */
-  default void leaseReadAllowed(long term) {}
-
   default void statusChanged(RoleChange change) {}
 
   default void membershipChanged(Membership membership) {}

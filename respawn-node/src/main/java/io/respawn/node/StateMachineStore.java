@@ -8,14 +8,15 @@ import io.respawn.node.snapshot.SnapshotSink;
 /**
  * The state that committed entries build up on one node: the primary's key-value table, a
  * backup's copy, a witness's keys and timestamps (DESIGN §3). The runtime applies committed
- * entries to it; the driver reads from it once the runtime says a read may be served.
+ * entries to it; the driver reads from it under the runtime's local read rule ({@link
+ * NodeRuntime#localReadsServableUntilNanos}).
  *
  * <p>Contract. The runtime calls {@link #apply} once per committed entry, in index order without
  * gaps and never before the entry is committed; an entry at or below {@link #appliedIndex()} is
  * not handed over again. NOOP and CONFIG entries only move the applied index. A NORMAL entry in
  * witness form ({@link Entry#isElided()}) has keys and its (term, index) but no data: the store
  * records the timestamps and must from then on report those keys' values as unknown, never as
- * the stale value it had. {@link #read} answers from exactly what was applied so far. After a
+ * the stale value it had. After a
  * crash the worst case is that nothing the store held survives: the runtime then re-applies the
  * committed entries from the start of the replica log. A store that keeps state across restarts
  * reports the index it reached through {@link #appliedIndex()} right after it is opened, and may
@@ -36,9 +37,8 @@ import io.respawn.node.snapshot.SnapshotSink;
  * whatever the store keeps (values and keys, or keys and timestamps only on a witness).
  *
  * @param <R> what applying a client command returns to that client (e.g. a reply)
- * @param <V> what a read returns
  */
-public interface StateMachineStore<R, V> {
+public interface StateMachineStore<R> {
 
   /** Index of the last entry applied (0 for none). */
   long appliedIndex();
@@ -49,9 +49,6 @@ public interface StateMachineStore<R, V> {
    * entry, or a command whose result depends on a value this node does not hold).
    */
   R apply(Entry entry);
-
-  /** The value of {@code key} as of {@link #appliedIndex()}. */
-  V read(byte[] key);
 
   /**
    * An immutable image of the state as of {@link #appliedIndex()}, labelled {@code meta}; null

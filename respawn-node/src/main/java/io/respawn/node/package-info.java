@@ -21,15 +21,16 @@
  * <pre>
  *   ReplicaLog log = SegmentedReplicaLog.open(new FileChannelDisk(dataDir.resolve("raft")),
  *       ReplicaLogConfig.defaults());
- *   NodeRuntime&lt;R, V&gt; rt = NodeRuntime.start(replicaConfig, RuntimeConfig.defaults(), log,
+ *   NodeRuntime&lt;R&gt; rt = NodeRuntime.start(replicaConfig, RuntimeConfig.defaults(), log,
  *       stateMachine, peerTransport, System::nanoTime, metricsListener);
  *   while (running) {                                  // the NodeLoop thread, and only it
  *     drain inbound peer frames (a bounded queue Netty threads fill): rt.onMessage(m)
  *     drain client requests (a bounded queue the command threads fill):
  *       writes: h = rt.propose(command, level); h.acknowledged().whenComplete(reply)
- *       reads:  rt.read(key, observedIndex).whenComplete(reply)
+ *       reads:  while System.nanoTime() &lt; rt.localReadsServableUntilNanos(), from the
+ *               state machine, the driver's own writes in flight first (InFlightWrites)
  *     if the tick interval passed: rt.onTick()
- *     rt.processQueued()          // one core propose for the pass, one lease check for its reads
+ *     rt.processQueued()          // one core propose for the pass
  *     wait for the next input or tick, bounded by the tick interval
  *   }
  * </pre>
@@ -56,7 +57,7 @@
  *
  * {@code NodeRuntime} owns the {@code Replica}, the flush policy and the order of execution;
  * {@code Proposals} the proposal queue, the index-to-handle map and the DURABLE waiters; {@code
- * Reads} the read queue and the reads waiting for their index; {@code RuntimeConfig} the limits
+ * InFlightWrites} a leader's writes in flight as its commands see them; {@code RuntimeConfig} the limits
  * (units in names). The replica log's file format is drawn in {@link
  * io.respawn.node.log.ReplicaLogFormat}.
  */

@@ -62,7 +62,7 @@ class NodeRuntimeLogReadTest {
       }
     }, SnapshotPolicy.OFF, b -> b.logCacheBytesMax(2_048), Role.PRIMARY, Role.BACKUP,
         Role.WITNESS);
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     s.down.add(1);
     assertThat(leader.standIn(io.respawn.core.NodeId.of(1), io.respawn.core.NodeId.of(2)))
         .isTrue();
@@ -82,7 +82,7 @@ class NodeRuntimeLogReadTest {
     s.down.remove(Integer.valueOf(1));
     s.run(2_000);
 
-    NodeRuntime<Long, String> backup = s.n(1);
+    NodeRuntime<Long> backup = s.n(1);
     assertThat(backup.replica().commitIndex()).isEqualTo(commit);
     assertThat(s.stores.get(1).applied).isEqualTo(commit);
     assertThat(ports.get(0).entriesRead - readBefore)

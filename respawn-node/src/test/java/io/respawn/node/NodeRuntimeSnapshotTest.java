@@ -22,7 +22,7 @@ class NodeRuntimeSnapshotTest {
   }
 
   static void write(TestShard s, int from, int to, int valueBytes, int keys, String keyPrefix) {
-    NodeRuntime<Long, String> leader = s.n(0);
+    NodeRuntime<Long> leader = s.n(0);
     for (int i = from; i < to; i++) {
       leader.propose(TestShard.cmd(keyPrefix + (i % keys), "v" + i + "-" + "x".repeat(valueBytes)),
           i % 10 == 0 ? Durability.DURABLE : Durability.ORDERED);
@@ -39,7 +39,7 @@ class NodeRuntimeSnapshotTest {
     s.electNode(0);
     write(s, 0, 200, 10);
     for (int i = 0; i < 3; i++) {
-      NodeRuntime<Long, String> n = s.n(i);
+      NodeRuntime<Long> n = s.n(i);
       assertThat(n.snapshotsKept()).as("n%d kept", i).isPositive();
       assertThat(n.log().firstIndex()).as("n%d first index", i).isGreaterThan(150);
       assertThat(n.replica().snapshotIndex()).isEqualTo(n.log().firstIndex() - 1);
@@ -74,7 +74,7 @@ class NodeRuntimeSnapshotTest {
       s.electNode(0);
       write(s, 0, 200, 300, 5, "k");
       for (int i = 0; i < 3; i++) {
-        NodeRuntime<Long, String> n = s.n(i);
+        NodeRuntime<Long> n = s.n(i);
         assertThat(n.snapshotsKept()).as("n%d kept", i).isPositive();
         long kept = n.replica().snapshotIndex();
         if (tailBytesMax == 0) {
@@ -116,7 +116,7 @@ class NodeRuntimeSnapshotTest {
         Role.PRIMARY, Role.BACKUP, Role.WITNESS);
     s.electNode(0);
     write(s, 0, 1_200, 300);
-    NodeRuntime<Long, String> leader = s.n(0);
+    NodeRuntime<Long> leader = s.n(0);
     assertThat(leader.snapshotsKept()).isGreaterThanOrEqualTo(4);
     long imageIndex = s.kept.get(0).meta().index();
     assertThat(imageIndex - leader.replica().snapshotIndex()).as("the tail fits the cap")
@@ -250,7 +250,7 @@ class NodeRuntimeSnapshotTest {
     s.start(2);
     s.down.remove((Integer) 2);
     s.run(1500);
-    NodeRuntime<Long, String> w = s.n(2);
+    NodeRuntime<Long> w = s.n(2);
     assertThat(w.snapshotsInstalled()).isEqualTo(1);
     assertThat(w.replica().commitIndex()).isEqualTo(s.n(0).replica().commitIndex());
     assertThat(w.snapshotReceiver().chunksAccepted()).isGreaterThan(3); // it came in pieces
@@ -284,7 +284,7 @@ class NodeRuntimeSnapshotTest {
     s.run(300);
     s.down.remove((Integer) 2);
     s.run(2000);
-    NodeRuntime<Long, String> w = s.n(2);
+    NodeRuntime<Long> w = s.n(2);
     assertThat(w.snapshotsInstalled()).isEqualTo(1);
     long image = s.kept.get(2).bodyBytes();
     assertThat(image).isGreaterThan(60_000);

@@ -2,7 +2,6 @@ package io.respawn.node;
 
 import static io.respawn.node.TestShard.MS;
 import static io.respawn.node.TestShard.cmd;
-import static io.respawn.node.TestShard.key;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -32,7 +31,7 @@ class NodeRuntimeTest {
   @Test
   void aWriteIsOrderedThenDurableAndEveryMemberAppliesIt() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.DURABLE);
     assertThat(h.index()).isZero();
     leader.processQueued();
@@ -50,7 +49,7 @@ class NodeRuntimeTest {
   @Test
   void proposalsOfOnePassAreOneBatchWithConsecutiveIndexes() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     s.queue.clear();
     List<ProposalHandle<Long>> hs = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
@@ -73,7 +72,7 @@ class NodeRuntimeTest {
   @Test
   void anOrderedWriteWaitsForTheFlushIntervalBeforeItIsDurable() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults().withFlushIntervalMillis(50));
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     s.run(100); // let earlier entries flush
     ProposalHandle<Long> h = leader.propose(cmd("x", "1"), Durability.ORDERED);
     leader.processQueued();
@@ -86,50 +85,23 @@ class NodeRuntimeTest {
   }
 
   @Test
-  void aFollowerRefusesWritesAndReadsNamingTheLeader() {
+  void aFollowerRefusesWritesNamingTheLeaderAndServesNoRead() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
     s.electNode(0);
-    NodeRuntime<Long, String> backup = s.n(1);
+    NodeRuntime<Long> backup = s.n(1);
     ProposalHandle<Long> h = backup.propose(cmd("a", "1"), Durability.ORDERED);
-    CompletableFuture<String> r = backup.read(key("a"), 0);
     backup.processQueued();
     assertThat(reasonOf(h.ordered())).isEqualTo(Refusal.Reason.NOT_LEADER);
     assertThat(reasonOf(h.durable())).isEqualTo(Refusal.Reason.NOT_LEADER);
-    assertThat(reasonOf(r)).isEqualTo(Refusal.Reason.NOT_LEADER);
+    assertThat(backup.localReadsServableUntilNanos()).isEqualTo(Long.MIN_VALUE);
     Refusal why = (Refusal) h.ordered().handle((v, e) -> e).getNow(null);
     assertThat(why.leaderHint()).isEqualTo(NodeId.of(0));
   }
 
   @Test
-  void leaseReadsSeeEveryAcknowledgedWriteAndWaitForAnObservedIndex() {
-    TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
-    NodeRuntime<Long, String> leader = s.electNode(0);
-    ProposalHandle<Long> w = leader.propose(cmd("a", "1"), Durability.ORDERED);
-    leader.processQueued();
-    s.deliverAll();
-    CompletableFuture<String> r = leader.read(key("a"), 0);
-    leader.processQueued();
-    assertThat(r).isCompletedWithValue("1");
-    // a read that saw a write still in flight waits until that write is applied
-    ProposalHandle<Long> w2 = leader.propose(cmd("a", "2"), Durability.ORDERED);
-    leader.processQueued(); // appended, not yet acknowledged by the backup
-    CompletableFuture<String> r2 = leader.read(key("a"), w2.index());
-    leader.processQueued();
-    assertThat(r2).isNotDone();
-    assertThat(leader.readsWaiting()).isEqualTo(1);
-    s.deliverAll();
-    assertThat(r2).isCompletedWithValue("2");
-    assertThat(w.ordered()).isCompleted();
-  }
-
-  /**
-   * The local read rule (the server's read gate): nothing before an entry of the leader's own
-   * term is committed and applied, then its lease; nothing on a follower.
-   */
-  @Test
   void localReadsWaitForTheTermsFirstCommitThenFollowTheLease() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
-    NodeRuntime<Long, String> n0 = s.n(0);
+    NodeRuntime<Long> n0 = s.n(0);
     boolean sawLeaderNotReady = false;
     for (int step = 0; step < 2000 && !n0.readyInTerm(); step++) {
       s.nowNanos[0] += 5 * MS;
@@ -156,9 +128,8 @@ class NodeRuntimeTest {
 
   @Test
   void queuesAreBoundedAndRefuseWithQueueFull() {
-    TestShard s = TestShard.ofThree(RuntimeConfig.defaults().withProposalLimits(2, 3, 2)
-        .withReadLimits(1, 1));
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    TestShard s = TestShard.ofThree(RuntimeConfig.defaults().withProposalLimits(2, 3, 2));
+    NodeRuntime<Long> leader = s.electNode(0);
     ProposalHandle<Long> a = leader.propose(cmd("a", "1"), Durability.ORDERED);
     ProposalHandle<Long> b = leader.propose(cmd("b", "1"), Durability.ORDERED);
     ProposalHandle<Long> c = leader.propose(cmd("c", "1"), Durability.ORDERED);
@@ -168,13 +139,9 @@ class NodeRuntimeTest {
     ProposalHandle<Long> e = leader.propose(cmd("e", "1"), Durability.ORDERED);
     assertThat(d.ordered()).isNotDone();
     assertThat(reasonOf(e.ordered())).isEqualTo(Refusal.Reason.QUEUE_FULL);
-    CompletableFuture<String> r1 = leader.read(key("a"), 0);
-    CompletableFuture<String> r2 = leader.read(key("a"), 0);
-    assertThat(reasonOf(r2)).isEqualTo(Refusal.Reason.QUEUE_FULL);
     s.run(100);
     assertThat(a.ordered()).isCompleted();
     assertThat(b.ordered()).isCompleted();
-    assertThat(r1).isCompleted();
   }
 
   /**
@@ -208,7 +175,7 @@ class NodeRuntimeTest {
     List<TestShard.SlowFlushLog> slow = new ArrayList<>();
     TestShard s = slowFlushShardWithLeader(RuntimeConfig.defaults().withProposalLimits(2, 3, 2),
         slow);
-    NodeRuntime<Long, String> leader = s.n(0);
+    NodeRuntime<Long> leader = s.n(0);
     int noticesMax = 3 * RuntimeConfig.DURABLE_NOTICES_PER_IN_FLIGHT;
     List<ProposalHandle<Long>> acknowledged = new ArrayList<>();
     for (int i = 0; i < noticesMax; i++) {
@@ -246,7 +213,7 @@ class NodeRuntimeTest {
   void anAsynchronousFlushIsReportedWithOnFlushed() {
     List<TestShard.SlowFlushLog> slow = new ArrayList<>();
     TestShard s = slowFlushShardWithLeader(RuntimeConfig.defaults(), slow);
-    NodeRuntime<Long, String> leader = s.n(0);
+    NodeRuntime<Long> leader = s.n(0);
     ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.DURABLE);
     leader.processQueued();
     s.deliverAll();
@@ -265,7 +232,7 @@ class NodeRuntimeTest {
   @Test
   void replicaAckDurableFlushesBeforeSendingAndNeedsASynchronousFlush() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults().withReplicaAck(Durability.DURABLE));
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.ORDERED);
     leader.processQueued();
     assertThat(s.logs.get(0).lastFlushedIndex()).isEqualTo(h.index());
@@ -297,7 +264,7 @@ class NodeRuntimeTest {
         }
       }
     }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     s.deliverAll();
     seal[0] = true;
     ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.DURABLE);
@@ -330,8 +297,8 @@ class NodeRuntimeTest {
         }
       };
     }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
-    NodeRuntime<Long, String> leader = s.electNode(0);
-    NodeRuntime<Long, String> backup = s.n(1);
+    NodeRuntime<Long> leader = s.electNode(0);
+    NodeRuntime<Long> backup = s.n(1);
     s.run(200); // everything so far flushed within the interval
     int backupFlushes = flushes.get(1)[0];
 
@@ -370,13 +337,11 @@ class NodeRuntimeTest {
         super.append(entries);
       }
     }, Role.PRIMARY, Role.BACKUP, Role.WITNESS);
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     ProposalHandle<Long> queued = leader.propose(cmd("a", "1"), Durability.ORDERED);
-    CompletableFuture<String> read = leader.read(key("a"), 0);
     broken[0] = true;
     assertThatThrownBy(leader::processQueued).isInstanceOf(StorageException.class);
     assertThat(reasonOf(queued.ordered())).isEqualTo(Refusal.Reason.OUTCOME_UNKNOWN);
-    assertThat(reasonOf(read)).isEqualTo(Refusal.Reason.OUTCOME_UNKNOWN);
     assertThat(leader.stoppedBy()).isInstanceOf(StorageException.class);
     assertThatThrownBy(leader::onTick).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("stopped");
@@ -385,7 +350,7 @@ class NodeRuntimeTest {
   @Test
   void aCallbackMayNotCallBackIntoTheRuntime() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.ORDERED);
     Throwable[] seen = new Throwable[1];
     h.ordered().thenRun(() -> {
@@ -403,7 +368,7 @@ class NodeRuntimeTest {
   @Test
   void aLeaderThatStepsDownCannotTellTheOutcomeOfUncommittedWrites() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     s.down.add(1); // the backup is gone: nothing commits
     ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.ORDERED);
     leader.processQueued();
@@ -419,7 +384,7 @@ class NodeRuntimeTest {
   @Test
   void aRestartedMemberTrustsNoPersistedCommitIndexAndRelearnsItFromTheLeader() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     ProposalHandle<Long> h = leader.propose(cmd("a", "1"), Durability.ORDERED);
     leader.processQueued();
     s.run(50);
@@ -437,11 +402,11 @@ class NodeRuntimeTest {
   @Test
   void aMemberToldToOverwriteACommittedEntryStopsSoThatItIsRestarted() {
     TestShard s = TestShard.ofThree(RuntimeConfig.defaults());
-    NodeRuntime<Long, String> leader = s.electNode(0);
+    NodeRuntime<Long> leader = s.electNode(0);
     leader.propose(cmd("a", "1"), Durability.ORDERED);
     leader.processQueued();
     s.run(50);
-    NodeRuntime<Long, String> backup = s.n(1);
+    NodeRuntime<Long> backup = s.n(1);
     long committed = backup.replica().commitIndex();
     io.respawn.core.Entry other = io.respawn.core.Entry.noop(leader.replica().term() + 1, committed);
     Message overwrite = new Message.AppendEntries(NodeId.of(2), NodeId.of(1), other.term(),

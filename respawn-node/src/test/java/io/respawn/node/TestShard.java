@@ -31,7 +31,7 @@ final class TestShard {
    * key -> value; results are the index an entry was applied at. Takes snapshots when given a
    * place to keep them ({@code kept}, which outlives the store like a file would).
    */
-  static final class MapStore implements StateMachineStore<Long, String> {
+  static final class MapStore implements StateMachineStore<Long> {
     final Map<String, String> values = new HashMap<>();
     long applied;
     final Map<Integer, io.respawn.node.snapshot.SnapshotImage> kept;
@@ -245,10 +245,6 @@ final class TestShard {
       return e.index();
     }
 
-    @Override
-    public String read(byte[] key) {
-      return values.get(new String(key, StandardCharsets.UTF_8));
-    }
   }
 
   /** A log whose flush completes only when the test says so. */
@@ -274,7 +270,7 @@ final class TestShard {
 
   final long[] nowNanos = {1_000 * MS};
   final Deque<Message> queue = new ArrayDeque<>();
-  final Map<Integer, NodeRuntime<Long, String>> nodes = new HashMap<>();
+  final Map<Integer, NodeRuntime<Long>> nodes = new HashMap<>();
   final Map<Integer, MemoryReplicaLog> logs = new HashMap<>();
   final Map<Integer, ReplicaLog> ports = new HashMap<>();
   final Map<Integer, MapStore> stores = new HashMap<>();
@@ -329,7 +325,7 @@ final class TestShard {
         (to, m) -> queue.add(m), () -> nowNanos[0], RuntimeListener.none(), policy));
   }
 
-  NodeRuntime<Long, String> n(int i) {
+  NodeRuntime<Long> n(int i) {
     return nodes.get(i);
   }
 
@@ -357,7 +353,7 @@ final class TestShard {
   }
 
   /** Runs until node {@code i} leads and can serve (only it is ticked until then). */
-  NodeRuntime<Long, String> electNode(int i) {
+  NodeRuntime<Long> electNode(int i) {
     for (int step = 0; step < 2000 && !(n(i).replica().status() == Status.LEADER
         && n(i).replica().commitIndex() >= 1); step++) {
       nowNanos[0] += 5 * MS;
@@ -374,9 +370,5 @@ final class TestShard {
   static Command cmd(String key, String value) {
     return Command.of((key + "=" + value).getBytes(StandardCharsets.UTF_8),
         key.getBytes(StandardCharsets.UTF_8));
-  }
-
-  static byte[] key(String k) {
-    return k.getBytes(StandardCharsets.UTF_8);
   }
 }

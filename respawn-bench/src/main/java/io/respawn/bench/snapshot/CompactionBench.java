@@ -70,7 +70,7 @@ public final class CompactionBench implements Callable<Integer> {
   static final long TICK_NANOS = 5_000_000L;
 
   private final ArrayDeque<Message> queue = new ArrayDeque<>();
-  private final List<NodeRuntime<Void, byte[]>> nodes = new ArrayList<>();
+  private final List<NodeRuntime<Void>> nodes = new ArrayList<>();
   private final List<FileImageStore> stores = new ArrayList<>();
   private final List<SegmentedReplicaLog> logs = new ArrayList<>();
   private Membership membership;
@@ -190,7 +190,7 @@ public final class CompactionBench implements Callable<Integer> {
     if (tick) {
       lastTickNanos = now;
     }
-    for (NodeRuntime<Void, byte[]> n : nodes) {
+    for (NodeRuntime<Void> n : nodes) {
       n.processQueued();
       if (tick) {
         n.onTick();

@@ -33,7 +33,7 @@ import java.util.zip.CRC32C;
  * a leader's base, so it receives no snapshots (stage and install keep the port's defaults).
  * Single-threaded.
  */
-final class FileImageStore implements StateMachineStore<Void, byte[]> {
+final class FileImageStore implements StateMachineStore<Void> {
   private final Path dir;
   private final Map<String, byte[]> values = new HashMap<>();
   private long applied;
@@ -84,11 +84,6 @@ final class FileImageStore implements StateMachineStore<Void, byte[]> {
   private void put(String key, byte[] value) {
     byte[] old = values.put(key, value);
     liveBytes += value.length + (old == null ? key.length() : -old.length);
-  }
-
-  @Override
-  public byte[] read(byte[] key) {
-    return values.get(new String(key, java.nio.charset.StandardCharsets.UTF_8));
   }
 
   @Override

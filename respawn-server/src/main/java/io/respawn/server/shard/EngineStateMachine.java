@@ -91,7 +91,7 @@ import java.util.List;
  * table ({@link #close} frees it); not the store.
  */
 public final class EngineStateMachine
-    implements StateMachineStore<Void, EngineStateMachine.Read>, AutoCloseable {
+    implements StateMachineStore<Void>, AutoCloseable {
   private static final org.slf4j.Logger log =
       org.slf4j.LoggerFactory.getLogger(EngineStateMachine.class);
   /** What a read finds: a value, absent ({@code value == null, !unknown}), or unknown here. */
@@ -336,8 +336,12 @@ public final class EngineStateMachine
     unknown.reclaim();
   }
 
-  @Override
-  public Read read(byte[] key) {
+  /**
+   * What a read of {@code key} finds in this state (its value, absent, or unknown: held as a
+   * timestamp only, or every key while draining); the rule {@link #isUnknown} and the engine
+   * give the command layer, in one answer for tests.
+   */
+  Read read(byte[] key) {
     if (draining) { // no value of the store may be served: every key it holds is unknown
       return unknown.lookup(key) != null || store.get(key) != null ? Read.UNKNOWN : Read.ABSENT;
     }

@@ -86,7 +86,7 @@ final class MembershipChanges {
   }
 
   /** Starts (or, for LIST, answers) {@code q}. */
-  void start(Request q, NodeRuntime<?, ?> runtime, long nowNanos) {
+  void start(Request q, NodeRuntime<?> runtime, long nowNanos) {
     // The replica's clock to now (an idle member ticks only when something falls due): the
     // checks below ask it how long members have been silent.
     runtime.onClock();
@@ -253,7 +253,7 @@ final class MembershipChanges {
   }
 
   /** Lets a voting witness stand in for a departing voting backup in the write quorum. */
-  private static void standInFor(NodeId backup, NodeRuntime<?, ?> runtime, Replica r) {
+  private static void standInFor(NodeId backup, NodeRuntime<?> runtime, Replica r) {
     List<NodeId> candidates = new ArrayList<>();
     if (r.membership().role(r.id()) == Role.WITNESS) {
       candidates.add(r.id()); // a witness that leads holds every entry it appends in full

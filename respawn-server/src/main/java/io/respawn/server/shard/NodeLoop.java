@@ -131,7 +131,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       long coreFlushedIndex) {}
 
   private final NodeId self;
-  private final NodeRuntime<Void, EngineStateMachine.Read> runtime;
+  private final NodeRuntime<Void> runtime;
   private final PeerTransport transport;
   /** The runtime's outgoing messages of the current pass; null when they go out at once. */
   private final OutboundBatch outbound;
@@ -292,14 +292,14 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    * primary once it is caught up ({@link #designatedPrimary}).
    */
   public NodeLoop(NodeId self,
-      Function<io.respawn.node.Transport, NodeRuntime<Void, EngineStateMachine.Read>> runtime,
+      Function<io.respawn.node.Transport, NodeRuntime<Void>> runtime,
       PeerTransport transport, EngineStateMachine stateMachine) {
     this(self, runtime, transport, stateMachine, ShardConfig.RECOVERY_DEFAULT);
   }
 
   /** As above, with how this member gets missing values once it leads ({@code recoveryMode}). */
   public NodeLoop(NodeId self,
-      Function<io.respawn.node.Transport, NodeRuntime<Void, EngineStateMachine.Read>> runtime,
+      Function<io.respawn.node.Transport, NodeRuntime<Void>> runtime,
       PeerTransport transport, EngineStateMachine stateMachine, RecoveryMode recoveryMode) {
     this.self = self;
     this.transport = transport;
@@ -777,7 +777,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   static String refusalText(Refusal r) {
     return switch (r.reason()) {
       case QUEUE_FULL -> "TRYAGAIN too many writes in flight on the primary; retry";
-      case NOT_LEADER, NOT_READY, NO_LEASE -> "TRYAGAIN this member is not the primary; retry";
+      case NOT_LEADER -> "TRYAGAIN this member is not the primary; retry";
       case SUPERSEDED -> "TRYAGAIN the primary changed and this write was not committed; retry";
       case OUTCOME_UNKNOWN -> "UNCERTAIN the primary changed before this write's outcome was "
           + "known; it may or may not have taken effect";
@@ -787,7 +787,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** Whether a refused write certainly did not take effect (and may be redirected). */
   static boolean notCarriedOut(Refusal r) {
     return switch (r.reason()) {
-      case NOT_LEADER, NOT_READY, NO_LEASE, SUPERSEDED -> true;
+      case NOT_LEADER, SUPERSEDED -> true;
       case QUEUE_FULL, OUTCOME_UNKNOWN -> false; // back-pressure; may have taken effect
     };
   }

@@ -143,7 +143,7 @@ final class SpareReplacements {
   }
 
   /** The leader's step, if one is due and no change (ours or an operator's) is under way. */
-  void maybeStep(NodeRuntime<?, ?> runtime, MembershipChanges changes, long nowNanos) {
+  void maybeStep(NodeRuntime<?> runtime, MembershipChanges changes, long nowNanos) {
     if ((inFlight != null && !inFlight.isDone()) || changes.busy()
         || (nextAttemptNanos != Long.MIN_VALUE && nowNanos - nextAttemptNanos < 0)) {
       return;

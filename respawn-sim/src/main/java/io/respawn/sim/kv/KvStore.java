@@ -20,10 +20,7 @@ import java.nio.charset.StandardCharsets;
  * runtime asks whether the image is ready, so the image says how far its effects reach ({@link
  * SnapshotImage#effectsThroughIndex}).
  */
-public final class KvStore implements StateMachineStore<Long, KvStore.Value> {
-
-  /** A read: the value ({@code known}) or "this node holds the key only in witness form". */
-  public record Value(boolean known, long value) {}
+public final class KvStore implements StateMachineStore<Long> {
 
   /** Hears about installs, before the state is replaced (for the simulator's checks). */
   public interface InstallListener {
@@ -162,12 +159,6 @@ public final class KvStore implements StateMachineStore<Long, KvStore.Value> {
       walking.step(sm);
     }
     return r == KvStateMachine.UNKNOWN_RESULT ? null : r;
-  }
-
-  @Override
-  public Value read(byte[] key) {
-    int k = keyOf(key);
-    return new Value(sm.known(k), sm.value(k));
   }
 
   /** The key index of a key name "k&lt;n&gt;" ({@link KvCommand#keyName}). */

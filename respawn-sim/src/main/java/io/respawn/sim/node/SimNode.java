@@ -32,7 +32,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.LongFunction;
 
@@ -80,7 +79,7 @@ public final class SimNode {
   private final boolean durableAckEarly;
   private final io.respawn.node.snapshot.SnapshotPolicy snapshotPolicy;
 
-  private NodeRuntime<Long, KvStore.Value> runtime;
+  private NodeRuntime<Long> runtime;
   private KvStateMachine stateMachine;
   private boolean up;
   private int incarnation;
@@ -164,7 +163,7 @@ public final class SimNode {
   }
 
   /** The live runtime; null while the node is down. */
-  public NodeRuntime<Long, KvStore.Value> runtime() {
+  public NodeRuntime<Long> runtime() {
     return runtime;
   }
 
@@ -454,11 +453,6 @@ public final class SimNode {
     @Override
     public void applied(Entry entry, Long result) {
       observer.applied(SimNode.this, entry);
-    }
-
-    @Override
-    public void leaseReadAllowed(long term) {
-      observer.readServed(SimNode.this, term);
     }
 
     @Override

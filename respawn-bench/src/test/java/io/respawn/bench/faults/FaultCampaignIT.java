@@ -77,6 +77,26 @@ class FaultCampaignIT {
     assertThat(exit).isEqualTo(1);
   }
 
+  /**
+   * The primary's writes in flight have teeth on real processes too: members whose commands do
+   * not see them (the broken variant {@code in-flight-invisible}, in the runtime's
+   * InFlightWrites that the server's ReplicatedStore uses) compute an INCR on the applied value
+   * alone, so two INCRs of one key in consecutive passes return the same count, and the checker
+   * must see it. No fault is needed for that; two pauses keep the campaign short.
+   */
+  @Test
+  void aPrimaryWhoseCommandsMissItsWritesInFlightIsCaught() throws Exception {
+    FaultCampaign campaign = new FaultCampaign();
+    int exit = new CommandLine(campaign).execute("--events", "2", "--faults", "pause",
+        "--broken-variant", "in-flight-invisible", "--clients", "8", "--gap-ms", "1500",
+        "--data", tmp.resolve("invisible").toString(), "--port", Integer.toString(
+            LoopbackPorts.freeRange(3, ShardLayout.PEER_PORT_OFFSET)), "--seed", "12");
+    FaultCampaign.Result r = campaign.result();
+    assertThat(r).as("the campaign ran to the end").isNotNull();
+    assertThat(r.check().linearizable()).as("a lost increment is found").isFalse();
+    assertThat(exit).isEqualTo(1);
+  }
+
   private FaultCampaign.Result runCampaign(String faults, long seed) throws Exception {
     int events = Integer.getInteger("respawn.faults.events", 6);
     FaultCampaign campaign = new FaultCampaign();

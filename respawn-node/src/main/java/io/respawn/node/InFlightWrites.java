@@ -34,6 +34,10 @@ import java.util.concurrent.CompletableFuture;
  * read that returned a value in flight is answered before that value commits ({@link
  * Change#gate} is null).
  *
+ * <p>Invariant: {@code latest} holds, for every key a batch in flight changes, the change of the
+ * newest such batch after the newest CLEAR in flight ({@code clear}); a batch settled out of order
+ * rebuilds it from the batches left.
+ *
  * <p>Thread-safe: the command thread adds and looks up, the node loop settles.
  */
 public final class InFlightWrites {
@@ -97,11 +101,6 @@ public final class InFlightWrites {
     }
     return new Change(null, clear.sequence(),
         variant == Variant.OVERLAY_READ_UNGATED ? null : clear.ordered());
-  }
-
-  /** Sequence of the newest in-flight batch, or -1. */
-  public synchronized long newestSequence() {
-    return batches.isEmpty() ? -1 : batches.peekLast().sequence();
   }
 
   public synchronized int size() {

@@ -58,8 +58,11 @@ import java.util.function.LongFunction;
  *
  * <p>Clients talk to it with {@link ClientRequest}: writes are proposed (batched per loop pass)
  * and answered when applied here (ORDERED) or, for a DURABLE request, once the runtime says a
- * write quorum flushed it; GETs go through the runtime's lease read. A value this node
- * holds only in elided form (it was a witness) is pulled from a backup before it is served.
+ * write quorum flushed it. GETs, and the read half of INCR and DEL, are served as the server's
+ * primary serves them: under the runtime's local read rule, from this node's writes in flight
+ * ({@link InFlightWrites}) or its applied state; INCR and DEL are computed when proposed and
+ * enter the log as the values they write. A value this node holds only in elided form (it was a
+ * witness) is pulled from a backup before it is served.
  *
  * <p>Owned by the simulation thread.
  */

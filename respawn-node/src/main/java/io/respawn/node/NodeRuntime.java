@@ -357,10 +357,11 @@ public final class NodeRuntime<R> {
    * so the state machine holds every write acknowledged before this node led. Latched for the
    * term (the applied index only grows while it leads). Compared by the committed entry's term,
    * not by the commit index moving after leadership was noticed: the no-op may commit within the
-   * step that elected this node. False while not leading.
+   * step that elected this node. False while not leading, and once the runtime has stopped (a
+   * port failed, or a committed entry was lost: its state may be behind what it acknowledged).
    */
   public boolean readyInTerm() {
-    if (replica.status() != Status.LEADER) {
+    if (replica.status() != Status.LEADER || stoppedBy != null) {
       return false;
     }
     long term = replica.term();

@@ -343,6 +343,9 @@ class NodeRuntimeTest {
     assertThatThrownBy(leader::processQueued).isInstanceOf(StorageException.class);
     assertThat(reasonOf(queued.ordered())).isEqualTo(Refusal.Reason.OUTCOME_UNKNOWN);
     assertThat(leader.stoppedBy()).isInstanceOf(StorageException.class);
+    assertThat(leader.replica().status()).isEqualTo(io.respawn.core.Status.LEADER);
+    assertThat(leader.localReadsServableUntilNanos())
+        .as("a stopped runtime serves no read, whatever its core says").isEqualTo(Long.MIN_VALUE);
     assertThatThrownBy(leader::onTick).isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("stopped");
   }

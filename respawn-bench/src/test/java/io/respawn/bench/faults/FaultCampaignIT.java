@@ -14,7 +14,8 @@ import picocli.CommandLine;
  * A fault campaign on real member processes: a 1+1+1 shard started by the supervisor that
  * {@code respawn up} uses, eight clients writing and reading through the Redis protocol, and
  * kill -9 of the primary, kill -9 of any member, and SIGSTOP/SIGCONT of any member, one at a
- * time; in a second campaign, cuts between the members. The clients' history (with every
+ * time; in a second campaign, cuts between the members; in a third, all of them on a 1+2+2
+ * shard. The clients' history (with every
  * outcome as the client learned it, and a final read of every key) must be linearizable, which
  * includes every acknowledged write being present afterwards with its value or a later one,
  * and no client may get an unexpected error reply.
@@ -53,6 +54,19 @@ class FaultCampaignIT {
     org.junit.jupiter.api.Assumptions.assumeTrue(missing == null, missing);
     FaultCampaign.Result r = runCampaign("isolate-primary,isolate-any,one-way", 11);
     assertThat(r.cutOffPrimaryMillis()).as("the seed cuts the primary off").isNotEmpty();
+  }
+
+  /**
+   * Five members (1+2+2: every write waits for both backups, elections need three votes, a
+   * witness stands in for a silent backup): kills, stalls and, where iptables is available,
+   * cuts, as above.
+   */
+  @Test
+  void aShardOfFiveLosesNoAcknowledgedWriteAndStaysLinearizable() throws Exception {
+    String faults = PeerPartition.missing() == null
+        ? "kill-primary,kill-any,pause,isolate-primary,isolate-any,one-way"
+        : "kill-primary,kill-any,pause";
+    runCampaign("1+2+2", faults, 13);
   }
 
   /**
@@ -97,12 +111,19 @@ class FaultCampaignIT {
   }
 
   private FaultCampaign.Result runCampaign(String faults, long seed) throws Exception {
+    return runCampaign("1+1+1", faults, seed);
+  }
+
+  private FaultCampaign.Result runCampaign(String shape, String faults, long seed)
+      throws Exception {
     int events = Integer.getInteger("respawn.faults.events", 6);
+    int members = java.util.Arrays.stream(shape.split("\\+")).mapToInt(Integer::parseInt).sum();
     FaultCampaign campaign = new FaultCampaign();
-    int exit = new CommandLine(campaign).execute("--events", Integer.toString(events),
+    int exit = new CommandLine(campaign).execute("--shape", shape,
+        "--events", Integer.toString(events),
         "--faults", faults, "--clients", "8", "--gap-ms", "1500",
         "--data", tmp.resolve("data").toString(), "--port", Integer.toString(
-            LoopbackPorts.freeRange(3, ShardLayout.PEER_PORT_OFFSET)),
+            LoopbackPorts.freeRange(members, ShardLayout.PEER_PORT_OFFSET)),
         "--seed", Long.toString(seed));
     FaultCampaign.Result r = campaign.result();
     if (r == null || !r.check().linearizable()) {

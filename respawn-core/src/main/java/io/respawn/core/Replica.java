@@ -1453,10 +1453,18 @@ public final class Replica {
   }
 
   /**
+   * Leader: whether an entry of its current term is committed (its no-op at least), so every
+   * entry committed before it led is committed here too; false when not leading.
+   */
+  public boolean committedInTerm() {
+    return status == Status.LEADER && committedInTerm;
+  }
+
+  /**
    * Leader: the local time until which it may answer reads locally: its lease ({@link
    * #leaseExpiryNanos}), or, while leading under the broken variant {@link
-   * Variant#READ_AFTER_LEASE}, forever. The one rule {@link #read} applies and a server's read
-   * gate reads.
+   * Variant#READ_AFTER_LEASE}, forever. The one lease rule {@link #read} applies and the
+   * runtime's local read rule ({@code NodeRuntime.localReadsServableUntilNanos}) reads.
    */
   public long readsServableUntilNanos() {
     return config.variant() == Variant.READ_AFTER_LEASE && status == Status.LEADER

@@ -35,7 +35,7 @@ import java.util.concurrent.CompletableFuture;
  * Change#gate} is null).
  *
  * <p>Invariant: {@code latest} holds, for every key a batch in flight changes, the change of the
- * newest such batch after the newest CLEAR in flight ({@code clear}); a batch settled out of order
+ * newest such batch after the newest CLEAR in flight ({@code cleared}); a batch settled out of order
  * rebuilds it from the batches left.
  *
  * <p>Thread-safe: the command thread adds and looks up, the node loop settles.
@@ -55,13 +55,14 @@ public final class InFlightWrites {
     }
   }
 
-  private record Batch(long sequence, List<Mutation> mutations, CompletableFuture<?> ordered) {}
+  /** A batch in flight; {@code gate} is its commit future, or null under the broken variant. */
+  private record Batch(long sequence, List<Mutation> mutations, CompletableFuture<?> gate) {}
 
   private final Variant variant;
   private final ArrayDeque<Batch> batches = new ArrayDeque<>();
   private final Map<ByteBuffer, Change> latest = new HashMap<>();
-  /** The newest in-flight CLEAR, or null. */
-  private Batch clear;
+  /** What the newest in-flight CLEAR did to every key not written after it, or null. */
+  private Change cleared;
 
   public InFlightWrites() {
     this(Variant.CORRECT);
@@ -79,7 +80,8 @@ public final class InFlightWrites {
   public synchronized void add(long sequence, List<Mutation> mutations,
       CompletableFuture<?> ordered) {
     assert batches.isEmpty() || batches.peekLast().sequence() < sequence : "sequences increase";
-    Batch batch = new Batch(sequence, mutations, ordered);
+    Batch batch = new Batch(sequence, mutations,
+        variant == Variant.OVERLAY_READ_UNGATED ? null : ordered);
     batches.addLast(batch);
     index(batch);
   }
@@ -93,14 +95,7 @@ public final class InFlightWrites {
       return null;
     }
     Change c = latest.get(ByteBuffer.wrap(key));
-    if (c != null) {
-      return c;
-    }
-    if (clear == null) {
-      return null;
-    }
-    return new Change(null, clear.sequence(),
-        variant == Variant.OVERLAY_READ_UNGATED ? null : clear.ordered());
+    return c != null ? c : cleared;
   }
 
   public synchronized int size() {
@@ -134,30 +129,29 @@ public final class InFlightWrites {
         }
       }
     }
-    if (clear == b) {
-      clear = null;
+    if (cleared != null && cleared.sequence() == b.sequence()) {
+      cleared = null;
     }
   }
 
   private void rebuild() {
     latest.clear();
-    clear = null;
+    cleared = null;
     for (Batch b : batches) {
       index(b);
     }
   }
 
   private void index(Batch batch) {
-    CompletableFuture<?> gate = variant == Variant.OVERLAY_READ_UNGATED ? null : batch.ordered();
     for (Mutation m : batch.mutations()) {
       switch (m.kind()) {
-        case PUT -> latest.put(ByteBuffer.wrap(m.key()),
-            new Change(new StoredValue(m.value(), m.expiresAtMillis()), batch.sequence(), gate));
+        case PUT -> latest.put(ByteBuffer.wrap(m.key()), new Change(
+            new StoredValue(m.value(), m.expiresAtMillis()), batch.sequence(), batch.gate()));
         case DELETE -> latest.put(ByteBuffer.wrap(m.key()),
-            new Change(null, batch.sequence(), gate));
+            new Change(null, batch.sequence(), batch.gate()));
         case CLEAR -> {
           latest.clear();
-          clear = batch;
+          cleared = new Change(null, batch.sequence(), batch.gate());
         }
       }
     }

@@ -352,22 +352,20 @@ public final class NodeRuntime<R> {
   }
 
   /**
-   * Leader: whether it is ready to answer from its own state in its current term: an entry of
-   * this term (its no-op at least) is committed, and everything committed was applied once since,
-   * so the state machine holds every write acknowledged before this node led. Latched for the
-   * term (the applied index only grows while it leads). Compared by the committed entry's term,
-   * not by the commit index moving after leadership was noticed: the no-op may commit within the
-   * step that elected this node. False while not leading, and once the runtime has stopped (a
-   * port failed, or a committed entry was lost: its state may be behind what it acknowledged).
+   * Leader: whether it is ready to answer from its own state in its current term: the core has
+   * committed an entry of this term ({@link Replica#committedInTerm}), and everything committed
+   * was applied once since, so the state machine holds every write acknowledged before this node
+   * led. Latched for the term (later commits run ahead of the applied index within a step). False
+   * while not leading, and once the runtime has stopped (a port failed, or a committed entry was
+   * lost: its state may be behind what it acknowledged).
    */
   public boolean readyInTerm() {
-    if (replica.status() != Status.LEADER || stoppedBy != null) {
+    if (!replica.committedInTerm() || stoppedBy != null) {
       return false;
     }
     long term = replica.term();
     if (readyTerm != term) {
-      long commit = replica.commitIndex();
-      if (commit <= 0 || replica.log().term(commit) != term || replica.appliedIndex() < commit) {
+      if (replica.appliedIndex() < replica.commitIndex()) {
         return false;
       }
       readyTerm = term;

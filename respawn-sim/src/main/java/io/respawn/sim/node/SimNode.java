@@ -636,12 +636,14 @@ public final class SimNode {
       }
     }
     long sequence = nextWriteSequence++;
-    inFlight.add(sequence, mutations, h.ordered());
     InFlightWrites overlay = inFlight;
-    h.ordered().whenComplete((r, e) -> overlay.settle(sequence));
+    overlay.add(sequence, mutations, h.ordered());
     int inc = incarnation;
     long reported = result;
-    h.ordered().whenComplete((r, error) -> onWriteOutcome(inc, request, h, reported, error));
+    h.ordered().whenComplete((r, error) -> {
+      overlay.settle(sequence); // applied (the state machine has it) or never: out of the overlay
+      onWriteOutcome(inc, request, h, reported, error);
+    });
     schedulePass();
   }
 

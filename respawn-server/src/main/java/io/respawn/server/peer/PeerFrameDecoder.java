@@ -1,5 +1,6 @@
 package io.respawn.server.peer;
 
+import io.respawn.node.recovery.ValuePull;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;

@@ -1,5 +1,6 @@
 package io.respawn.server.peer;
 
+import io.respawn.node.recovery.ValuePull;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -136,7 +137,7 @@ public final class PeerTransport implements io.respawn.node.Transport, AutoClose
       return false;
     }
     if (m instanceof ValuePull.BatchPullReply) { // large, and many a second: a direct frame
-      return link.offer(ValuePull.encode(m, ByteBufAllocator.DEFAULT));
+      return link.offer(PullFrames.encodeDirect(m, ByteBufAllocator.DEFAULT));
     }
     return link.offer(ValuePull.encode(m));
   }

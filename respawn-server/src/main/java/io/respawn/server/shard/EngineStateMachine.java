@@ -91,7 +91,7 @@ import java.util.List;
  * table ({@link #close} frees it); not the store.
  */
 public final class EngineStateMachine
-    implements StateMachineStore<Void>, AutoCloseable {
+    implements StateMachineStore<Void>, io.respawn.node.recovery.RecoverableStore, AutoCloseable {
   private static final org.slf4j.Logger log =
       org.slf4j.LoggerFactory.getLogger(EngineStateMachine.class);
   /** What a read finds: a value, absent ({@code value == null, !unknown}), or unknown here. */
@@ -209,6 +209,7 @@ public final class EngineStateMachine
    * current here only if A is at least this, or the backup can say no CLEAR came after A: the
    * witness form of a FLUSHALL names no key, so the key table cannot show it.
    */
+  @Override
   public long witnessFormIndex() {
     return witnessFormIndex;
   }
@@ -302,7 +303,8 @@ public final class EngineStateMachine
   }
 
   /** Ends a drain in progress at once (see {@link #applyTimestamps}). Node loop thread. */
-  void finishDrain() {
+  @Override
+  public void finishDrain() {
     if (draining) {
       drainSome(Integer.MAX_VALUE); // scans to the store's end, then empties it
       unknown.reclaim();
@@ -357,6 +359,7 @@ public final class EngineStateMachine
    * on from where the last one stopped (wrapping at the end), so keys a backup could not answer
    * do not hide the others.
    */
+  @Override
   public List<byte[]> unknownKeys(int max) {
     finishDrain();
     List<byte[]> out = new ArrayList<>(Math.min(max, 1024));
@@ -388,6 +391,7 @@ public final class EngineStateMachine
    * the table of unknown keys, which the recovery empties, does not shrink on the way, {@link
    * WitnessTable#holdSize}) or ends ({@code false}). Node loop thread.
    */
+  @Override
   public void expectPulledValues(boolean begins) {
     store.expectKeys(begins ? store.keyCount() + unknown.size() : 0);
     unknown.holdSize(begins);
@@ -419,11 +423,12 @@ public final class EngineStateMachine
    * Installs, as {@link #installPulled}, every value of one pull's answer that qualifies, with one
    * write to the store for all of them (a BatchPull chunk carries hundreds: one batch each instead
    * of one store write per key). {@code values} are {@code (key, found, value, expiresAtMillis)}
-   * as {@link io.respawn.server.peer.ValuePull.PulledValue}. Returns the values installed, in
+   * as {@link io.respawn.node.recovery.ValuePull.PulledValue}. Returns the values installed, in
    * order.
    */
-  public List<io.respawn.server.peer.ValuePull.PulledValue> installPulled(
-      List<io.respawn.server.peer.ValuePull.PulledValue> values, long sourceAppliedIndex) {
+  @Override
+  public List<io.respawn.node.recovery.ValuePull.PulledValue> installPulled(
+      List<io.respawn.node.recovery.ValuePull.PulledValue> values, long sourceAppliedIndex) {
     finishDrain();
     int n = values.size();
     if (pullHashes.length < n) {
@@ -433,11 +438,11 @@ public final class EngineStateMachine
     long[] hashes = pullHashes;
     long[] newest = pullIndexes;
     unknown.newestIndexes(n, k -> values.get(k).key(), hashes, newest);
-    List<io.respawn.server.peer.ValuePull.PulledValue> installed = new ArrayList<>(n);
+    List<io.respawn.node.recovery.ValuePull.PulledValue> installed = new ArrayList<>(n);
     List<Mutation> puts = new ArrayList<>(n);
     RepeatedHashes seen = n > 1 ? new RepeatedHashes(n) : null;
     for (int k = 0; k < n; k++) {
-      io.respawn.server.peer.ValuePull.PulledValue v = values.get(k);
+      io.respawn.node.recovery.ValuePull.PulledValue v = values.get(k);
       if (newest[k] == WitnessTable.NOT_HERE || newest[k] > sourceAppliedIndex
           || (seen != null && !seen.addFirst(hashes[k]))) {
         // Known here, older than a write known here, or twice in one answer (or a key whose
@@ -505,6 +510,7 @@ public final class EngineStateMachine
    * Whether this member holds {@code key} only as a timestamp (its value is on a backup). Any
    * thread: while this member leads and serves, a key only ever leaves that state.
    */
+  @Override
   public boolean isUnknown(byte[] key) {
     return (unknown.size() > 0 && unknown.lookup(key) != null)
         || (draining && store.get(key) != null);
@@ -515,6 +521,7 @@ public final class EngineStateMachine
    * if none is): a backup that has applied that much holds values at least as new as any write to
    * them this member knows of. Node loop thread.
    */
+  @Override
   public long newestUnknownIndex(List<byte[]> keys) {
     finishDrain();
     long newest = 0;
@@ -525,6 +532,23 @@ public final class EngineStateMachine
       }
     }
     return newest;
+  }
+
+  /** Another member's pull of {@code key}: what {@link #read} finds, null if unknown here. */
+  @Override
+  public io.respawn.node.recovery.ValuePull.PulledValue answerPull(byte[] key) {
+    Read r = read(key);
+    if (r.unknown()) {
+      return null;
+    }
+    byte[] value = r.value() == null ? null : r.value().value();
+    return new io.respawn.node.recovery.ValuePull.PulledValue(key, value != null,
+        r.value() == null ? 0 : r.value().expiresAtMillis(), value);
+  }
+
+  @Override
+  public boolean hasRoomWithoutFaulting(long bytes) {
+    return store.hasZeroedRoomFor(bytes);
   }
 
   // ---------------------------------------------------------------- snapshots

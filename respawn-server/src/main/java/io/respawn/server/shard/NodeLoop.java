@@ -1,5 +1,7 @@
 package io.respawn.server.shard;
 
+import io.respawn.node.recovery.ValueRecovery;
+import io.respawn.node.recovery.RecoveryMode;
 import io.respawn.core.Command;
 import io.respawn.core.FailureDetector;
 import io.respawn.core.MemberReplacement;
@@ -13,12 +15,12 @@ import io.respawn.node.NodeRuntime;
 import io.respawn.node.ProposalHandle;
 import io.respawn.node.Refusal;
 import io.respawn.server.peer.PeerTransport;
-import io.respawn.server.peer.ValuePull.BatchPull;
-import io.respawn.server.peer.ValuePull.BatchPullReply;
-import io.respawn.server.peer.ValuePull.PopularityReport;
-import io.respawn.server.peer.ValuePull.PullKeys;
-import io.respawn.server.peer.ValuePull.PullKeysReply;
-import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.node.recovery.ValuePull.BatchPull;
+import io.respawn.node.recovery.ValuePull.BatchPullReply;
+import io.respawn.node.recovery.ValuePull.PopularityReport;
+import io.respawn.node.recovery.ValuePull.PullKeys;
+import io.respawn.node.recovery.ValuePull.PullKeysReply;
+import io.respawn.node.recovery.ValuePull.PullMessage;
 import io.respawn.storage.Durability;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.WriteTicket;
@@ -305,7 +307,8 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     this.transport = transport;
     this.outbound = OUTBOUND_BATCH ? new OutboundBatch(transport) : null;
     this.runtime = runtime.apply(outbound != null ? outbound : transport);
-    this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull, recoveryMode);
+    this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull, recoveryMode,
+        System::nanoTime);
     if (this.runtime.replica().config().takeover() == io.respawn.core.TakeoverMode.SPECULATIVE) {
       // Speculative takeover campaigns once the warm-up is done: the hot set staged (or its
       // bound passed), not at once (ValueRecovery#reportWarmUpsTo).

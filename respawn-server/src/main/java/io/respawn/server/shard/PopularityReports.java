@@ -3,8 +3,8 @@ package io.respawn.server.shard;
 import io.respawn.core.NodeId;
 import io.respawn.core.Replica;
 import io.respawn.core.Status;
-import io.respawn.server.peer.ValuePull.PopularityReport;
-import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.node.recovery.ValuePull.PopularityReport;
+import io.respawn.node.recovery.ValuePull.PullMessage;
 import io.respawn.storage.backup.PopularitySampler;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * the state machine, whose backup store feeds its most-popular set, which writeback and GC
  * consult to place records in the hot or the cold log.
  *
- * <p>A report holds at most {@link io.respawn.server.peer.ValuePull#REPORT_HASHES_MAX} hashes
+ * <p>A report holds at most {@link io.respawn.node.recovery.ValuePull#REPORT_HASHES_MAX} hashes
  * (the sampler drops samples past that until the next drain, and counts them). Only a leader
  * reports: another member's sampler sees no requests (its store refuses reads and writes). A
  * leader that is still recovering values reports nothing (DESIGN §5.3: sampling stays paused

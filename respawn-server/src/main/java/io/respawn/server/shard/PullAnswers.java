@@ -1,12 +1,13 @@
 package io.respawn.server.shard;
 
+import io.respawn.node.recovery.ValueRecovery;
 import io.respawn.core.NodeId;
-import io.respawn.server.peer.ValuePull.BatchPull;
-import io.respawn.server.peer.ValuePull.BatchPullReply;
-import io.respawn.server.peer.ValuePull.PullKeys;
-import io.respawn.server.peer.ValuePull.PullKeysReply;
-import io.respawn.server.peer.ValuePull.PullMessage;
-import io.respawn.server.peer.ValuePull.PulledValue;
+import io.respawn.node.recovery.ValuePull.BatchPull;
+import io.respawn.node.recovery.ValuePull.BatchPullReply;
+import io.respawn.node.recovery.ValuePull.PullKeys;
+import io.respawn.node.recovery.ValuePull.PullKeysReply;
+import io.respawn.node.recovery.ValuePull.PullMessage;
+import io.respawn.node.recovery.ValuePull.PulledValue;
 import io.respawn.storage.BackgroundPriority;
 import io.respawn.storage.ForegroundPriority;
 import io.respawn.storage.StorageException;

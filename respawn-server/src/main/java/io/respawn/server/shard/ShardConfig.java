@@ -1,5 +1,6 @@
 package io.respawn.server.shard;
 
+import io.respawn.node.recovery.RecoveryMode;
 import io.respawn.core.Membership;
 import io.respawn.core.Membership.Member;
 import io.respawn.core.NodeId;

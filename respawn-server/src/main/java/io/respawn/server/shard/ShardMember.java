@@ -1,5 +1,6 @@
 package io.respawn.server.shard;
 
+import io.respawn.node.recovery.RecoveryMode;
 import io.respawn.core.MemberReplacement;
 import io.respawn.core.NodeId;
 import io.respawn.core.ReplicaConfig;
@@ -17,7 +18,7 @@ import io.respawn.server.command.ReplicaLine;
 import io.respawn.server.peer.PeerConfig;
 import io.respawn.server.peer.PeerLinkStatus;
 import io.respawn.server.peer.PeerTransport;
-import io.respawn.server.peer.ValuePull;
+import io.respawn.node.recovery.ValuePull;
 import io.respawn.server.resp.RespLimits;
 import io.respawn.server.shard.ShardConfig.MemberAddress;
 import io.respawn.server.shard.ShardView.MemberView;

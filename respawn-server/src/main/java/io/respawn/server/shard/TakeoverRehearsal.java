@@ -1,16 +1,18 @@
 package io.respawn.server.shard;
 
+import io.respawn.node.recovery.ValueRecovery;
+import io.respawn.node.recovery.RecoveryMode;
 import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.NodeId;
 import io.respawn.server.RespawnServer;
 import io.respawn.server.ServerConfig;
 import io.respawn.server.cli.RespClient;
-import io.respawn.server.peer.ValuePull;
-import io.respawn.server.peer.ValuePull.BatchPullReply;
-import io.respawn.server.peer.ValuePull.PullKeys;
-import io.respawn.server.peer.ValuePull.PullKeysReply;
-import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.node.recovery.ValuePull;
+import io.respawn.node.recovery.ValuePull.BatchPullReply;
+import io.respawn.node.recovery.ValuePull.PullKeys;
+import io.respawn.node.recovery.ValuePull.PullKeysReply;
+import io.respawn.node.recovery.ValuePull.PullMessage;
 import io.respawn.server.resp.RespLimits;
 import io.respawn.storage.BackgroundPriority;
 import io.respawn.storage.Durability;
@@ -139,8 +141,8 @@ public final class TakeoverRehearsal {
             m -> toWitness.add(throughCodec(m)))) {
           long[] clock = {0};
           ValueRecovery recovery = new ValueRecovery(WITNESS, witness,
-              m -> toBackup.add(throughCodec(m)), RecoveryMode.ONLINE)
-              .chunkBytes(CHUNK_BYTES).clock(() -> clock[0]);
+              m -> toBackup.add(throughCodec(m)), RecoveryMode.ONLINE, () -> clock[0])
+              .chunkBytes(CHUNK_BYTES);
           // priority pulls first, as GETs of keys not copied yet ask for them
           for (int i = 1; i + PRIORITY_KEYS <= KEYS_PER_ROUND; i += KEYS_PER_ROUND / 64) {
             List<byte[]> keys = new java.util.ArrayList<>(PRIORITY_KEYS);

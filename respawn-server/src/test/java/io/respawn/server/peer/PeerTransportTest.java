@@ -1,5 +1,6 @@
 package io.respawn.server.peer;
 
+import io.respawn.node.recovery.ValuePull;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

@@ -1,10 +1,11 @@
 package io.respawn.server.peer;
 
+import io.respawn.node.recovery.ValuePull;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.respawn.core.NodeId;
-import io.respawn.server.peer.ValuePull.PopularityReport;
+import io.respawn.node.recovery.ValuePull.PopularityReport;
 import io.respawn.storage.backup.BatchPullCursor;
 import io.respawn.storage.backup.LogKind;
 import java.nio.ByteBuffer;
@@ -103,7 +104,7 @@ class ValuePullTest {
         new PopularityReport(NodeId.of(1), NodeId.of(2), 7, 9, new long[] {1, 2, 3}));
     for (ValuePull.PullMessage m : messages) {
       ByteBuffer heap = ValuePull.encode(m);
-      io.netty.buffer.ByteBuf direct = ValuePull.encode(m,
+      io.netty.buffer.ByteBuf direct = PullFrames.encodeDirect(m,
           io.netty.buffer.PooledByteBufAllocator.DEFAULT);
       try {
         assertThat(direct.isDirect()).isTrue();

@@ -1,5 +1,7 @@
 package io.respawn.server.shard;
 
+import io.respawn.node.recovery.RecoveryMode;
+import io.respawn.node.recovery.ValueRecovery;
 import static io.respawn.server.shard.ShardEntries.b;
 import static io.respawn.server.shard.ShardEntries.write;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -9,8 +11,8 @@ import io.respawn.core.Entry;
 import io.respawn.core.NodeId;
 import io.respawn.node.log.ReplicaLogConfig;
 import io.respawn.node.log.SegmentedReplicaLog;
-import io.respawn.server.peer.ValuePull.PullKeys;
-import io.respawn.server.peer.ValuePull.PullKeysReply;
+import io.respawn.node.recovery.ValuePull.PullKeys;
+import io.respawn.node.recovery.ValuePull.PullKeysReply;
 import io.respawn.storage.FileChannelDisk;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.ScanPage;
@@ -62,7 +64,8 @@ class BackupStateMachineTest {
       assertThat(backup.read(b("k7")).value()).isNull();
       assertThat(backup.read(b("k7")).unknown()).isFalse();
       // A witness that leads now asks for values: answered from the backup store.
-      ValueRecovery answering = new ValueRecovery(new NodeId(2), backup, m -> {});
+      ValueRecovery answering = new ValueRecovery(new NodeId(2), backup, m -> {}, RecoveryMode.ONLINE,
+          System::nanoTime);
       PullKeysReply reply = answering.answer(new PullKeys(new NodeId(3), new NodeId(2), 1, 502,
           List.of(b("k1"), b("k7"), b("k8"), b("never"))));
       assertThat(reply.appliedIndex()).isEqualTo(502);

@@ -1,16 +1,19 @@
 package io.respawn.server.shard;
 
+import io.respawn.node.recovery.CopyPace;
+import io.respawn.node.recovery.ValueRecovery;
+import io.respawn.node.recovery.RecoveryMode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.NodeId;
-import io.respawn.server.peer.ValuePull.BatchPull;
-import io.respawn.server.peer.ValuePull.BatchPullReply;
-import io.respawn.server.peer.ValuePull.PullKeys;
-import io.respawn.server.peer.ValuePull.PullKeysReply;
-import io.respawn.server.peer.ValuePull.PullMessage;
-import io.respawn.server.peer.ValuePull.PulledValue;
+import io.respawn.node.recovery.ValuePull.BatchPull;
+import io.respawn.node.recovery.ValuePull.BatchPullReply;
+import io.respawn.node.recovery.ValuePull.PullKeys;
+import io.respawn.node.recovery.ValuePull.PullKeysReply;
+import io.respawn.node.recovery.ValuePull.PullMessage;
+import io.respawn.node.recovery.ValuePull.PulledValue;
 import io.respawn.server.testing.MapKvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.MutationBatchCodec;
@@ -130,7 +133,7 @@ class BatchPullRecoveryTest {
   void theBatchPullScanBringsEveryValueAndEndsTheBackupsScan() {
     writeBoth(1, 3000, 1000);
     ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
-        RecoveryMode.OFFLINE);
+        RecoveryMode.OFFLINE, System::nanoTime);
     recovery.start(List.of(BACKUP), 4, 0);
     assertThat(witnessStore.expectedKeys()).as("the store sized for every key").isEqualTo(1000);
     recovery.tick(0);
@@ -164,7 +167,7 @@ class BatchPullRecoveryTest {
   void aValueOlderThanAWriteKnownHereIsLeftToTheSweep() {
     writeBoth(1, 500, 500);
     ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
-        RecoveryMode.OFFLINE);
+        RecoveryMode.OFFLINE, System::nanoTime);
     recovery.start(List.of(BACKUP), 2, 0);
     recovery.tick(0);
     answers.offer(toBackup.removeFirst());
@@ -200,7 +203,7 @@ class BatchPullRecoveryTest {
   void aFlushAllCommittedByTheElectionAfterAChunkWasReadIsNotUndone() {
     writeBoth(1, 500, 500);
     ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
-        RecoveryMode.OFFLINE);
+        RecoveryMode.OFFLINE, System::nanoTime);
     recovery.start(List.of(BACKUP), 2, 0);
     recovery.tick(0);
     answers.offer(toBackup.removeFirst());
@@ -318,7 +321,7 @@ class BatchPullRecoveryTest {
     long ms = 1_000_000L;
     long[] clock = {0};
     ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
-        RecoveryMode.ONLINE).clock(() -> clock[0]);
+        RecoveryMode.ONLINE, () -> clock[0]);
     recovery.start(List.of(BACKUP), 2, 0);
     recovery.tick(0);
     // The popular set first (empty here: no popularity report came), unpaced and not measured.
@@ -401,7 +404,7 @@ class BatchPullRecoveryTest {
   /** The witness suspects its leader of term 1 (episode 1) and stages what the backup sends. */
   private ValueRecovery warmedUp(long now) {
     ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
-        RecoveryMode.ONLINE);
+        RecoveryMode.ONLINE, System::nanoTime);
     recovery.followSuspicion(io.respawn.core.FailureDetector.Suspicion.SOFT,
         io.respawn.core.Status.FOLLOWER, io.respawn.core.Role.WITNESS, 1, 1, BACKUPS, now);
     assertThat(toBackup).singleElement().isInstanceOfSatisfying(BatchPull.class,
@@ -544,7 +547,7 @@ class BatchPullRecoveryTest {
     writeBig();
     List<Long> done = new ArrayList<>();
     ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
-        RecoveryMode.ONLINE);
+        RecoveryMode.ONLINE, System::nanoTime);
     recovery.reportWarmUpsTo(done::add);
     var soft = io.respawn.core.FailureDetector.Suspicion.SOFT;
     follow(recovery, soft, io.respawn.core.Role.WITNESS, 3, BACKUPS, 0);
@@ -571,7 +574,7 @@ class BatchPullRecoveryTest {
   void aWarmUpTheBackupDoesNotAnswerIsReportedDoneAtItsBound() {
     List<Long> done = new ArrayList<>();
     ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
-        RecoveryMode.ONLINE);
+        RecoveryMode.ONLINE, System::nanoTime);
     recovery.reportWarmUpsTo(done::add);
     var hard = io.respawn.core.FailureDetector.Suspicion.HARD;
     follow(recovery, hard, io.respawn.core.Role.WITNESS, 1, BACKUPS, 0);
@@ -594,7 +597,7 @@ class BatchPullRecoveryTest {
     writeBig();
     List<Long> done = new ArrayList<>();
     ValueRecovery recovery = new ValueRecovery(PRIMARY, witness, toBackup::add,
-        RecoveryMode.ONLINE);
+        RecoveryMode.ONLINE, System::nanoTime);
     recovery.reportWarmUpsTo(done::add);
     var soft = io.respawn.core.FailureDetector.Suspicion.SOFT;
     var none = io.respawn.core.FailureDetector.Suspicion.NONE;

@@ -207,12 +207,12 @@ class EngineStateMachineTest {
           Mutation.put(b("c"), b("1")), Mutation.put(b("d"), b("1"))).elide());
       witness.apply(write(1, 2, Mutation.put(b("b"), b("2"))).elide());
       witness.apply(write(1, 3, Mutation.put(b("d"), b("here"))));
-      List<io.respawn.server.peer.ValuePull.PulledValue> answer = List.of(
-          new io.respawn.server.peer.ValuePull.PulledValue(b("a"), true, 0, b("A")),
-          new io.respawn.server.peer.ValuePull.PulledValue(b("b"), true, 0, b("old")),
-          new io.respawn.server.peer.ValuePull.PulledValue(b("c"), false, 0, null),
-          new io.respawn.server.peer.ValuePull.PulledValue(b("d"), true, 0, b("stale")),
-          new io.respawn.server.peer.ValuePull.PulledValue(b("a"), true, 0, b("again")));
+      List<io.respawn.node.recovery.ValuePull.PulledValue> answer = List.of(
+          new io.respawn.node.recovery.ValuePull.PulledValue(b("a"), true, 0, b("A")),
+          new io.respawn.node.recovery.ValuePull.PulledValue(b("b"), true, 0, b("old")),
+          new io.respawn.node.recovery.ValuePull.PulledValue(b("c"), false, 0, null),
+          new io.respawn.node.recovery.ValuePull.PulledValue(b("d"), true, 0, b("stale")),
+          new io.respawn.node.recovery.ValuePull.PulledValue(b("a"), true, 0, b("again")));
       var installed = witness.installPulled(answer, 1);
       assertThat(installed).extracting(v -> s(v.key())).containsExactly("a", "c");
       assertThat(s(witness.read(b("a")).value().value())).isEqualTo("A");
@@ -257,13 +257,13 @@ class EngineStateMachineTest {
         }
         m.apply(write(1, 401, Mutation.put(b("k7"), b("local")))); // written here: known
       }
-      List<io.respawn.server.peer.ValuePull.PulledValue> answer = new java.util.ArrayList<>();
+      List<io.respawn.node.recovery.ValuePull.PulledValue> answer = new java.util.ArrayList<>();
       for (int k = 0; k < 300; k++) {
         int key = k == 150 ? 3 : random.nextInt(400); // k3 at least twice, 150 values apart
-        answer.add(new io.respawn.server.peer.ValuePull.PulledValue(b("k" + key),
+        answer.add(new io.respawn.node.recovery.ValuePull.PulledValue(b("k" + key),
             random.nextInt(10) != 0, 0, b("v" + k)));
       }
-      answer.set(3, new io.respawn.server.peer.ValuePull.PulledValue(b("k3"), true, 0, b("first")));
+      answer.set(3, new io.respawn.node.recovery.ValuePull.PulledValue(b("k3"), true, 0, b("first")));
       long covered = 250; // writes after 250 are newer than the answer: those keys stay unknown
       var installed = batch.installPulled(answer, covered);
       Set<String> oneByOne = new HashSet<>();

@@ -3,8 +3,8 @@ package io.respawn.server.shard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.respawn.core.NodeId;
-import io.respawn.server.peer.ValuePull.PopularityReport;
-import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.node.recovery.ValuePull.PopularityReport;
+import io.respawn.node.recovery.ValuePull.PullMessage;
 import io.respawn.storage.backup.PopularitySampler;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.NodeId;
-import io.respawn.server.peer.ValuePull.PullKeys;
-import io.respawn.server.peer.ValuePull.PullKeysReply;
-import io.respawn.server.peer.ValuePull.PullMessage;
+import io.respawn.node.recovery.ValuePull.PullKeys;
+import io.respawn.node.recovery.ValuePull.PullKeysReply;
+import io.respawn.node.recovery.ValuePull.PullMessage;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.MutationBatchCodec;
 import io.respawn.storage.backup.BackupConfig;
@@ -72,7 +72,7 @@ class PriorityPullReadersTest {
     java.util.function.Consumer<PullMessage> send = m -> {
       try {
         int policy = LoopPriorityTest.policyOfCurrentThread();
-        if (m instanceof io.respawn.server.peer.ValuePull.BatchPullReply r) {
+        if (m instanceof io.respawn.node.recovery.ValuePull.BatchPullReply r) {
           seen.add((r.values().isEmpty() ? "empty" : "chunk") + " " + policy + " "
               + r.next().isDone());
         } else {
@@ -83,7 +83,7 @@ class PriorityPullReadersTest {
       }
     };
     try (PullAnswers answers = new PullAnswers(BACKUP, store.backup(), send).start()) {
-      answers.offer(new io.respawn.server.peer.ValuePull.BatchPull(PRIMARY, BACKUP, 1, 2,
+      answers.offer(new io.respawn.node.recovery.ValuePull.BatchPull(PRIMARY, BACKUP, 1, 2,
           io.respawn.storage.backup.BatchPullCursor.START, 4, 4096));
       List<String> replies = new ArrayList<>();
       for (int i = 0; i < 4; i++) {

@@ -1,5 +1,6 @@
 package io.respawn.server.shard;
 
+import io.respawn.node.recovery.RecoveryMode;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

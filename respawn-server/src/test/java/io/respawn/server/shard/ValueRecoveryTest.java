@@ -1,14 +1,16 @@
 package io.respawn.server.shard;
 
+import io.respawn.node.recovery.ValueRecovery;
+import io.respawn.node.recovery.RecoveryMode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.respawn.core.Command;
 import io.respawn.core.Entry;
 import io.respawn.core.NodeId;
-import io.respawn.server.peer.ValuePull;
-import io.respawn.server.peer.ValuePull.BatchPull;
-import io.respawn.server.peer.ValuePull.PullKeys;
-import io.respawn.server.peer.ValuePull.PullKeysReply;
+import io.respawn.node.recovery.ValuePull;
+import io.respawn.node.recovery.ValuePull.BatchPull;
+import io.respawn.node.recovery.ValuePull.PullKeys;
+import io.respawn.node.recovery.ValuePull.PullKeysReply;
 import io.respawn.server.testing.MapKvStore;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.MutationBatchCodec;
@@ -156,16 +158,16 @@ class ValueRecoveryTest {
     }
     List<PullKeys> sent = new ArrayList<>();
     List<BatchPull> batches = new ArrayList<>();
-    ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { });
+    long[] clock = {0};
+    ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { }, RecoveryMode.ONLINE,
+        System::nanoTime);
     ValueRecovery recovery = new ValueRecovery(NodeId.of(3), witness, m -> {
       if (m instanceof BatchPull p) {
         batches.add(p);
       } else {
         sent.add((PullKeys) m);
       }
-    }, RecoveryMode.ONLINE);
-    long[] clock = {0};
-    recovery.clock(() -> clock[0]);
+    }, RecoveryMode.ONLINE, () -> clock[0]);
     recovery.start(List.of(NodeId.of(2)), 0);
     var first = recovery.pullNow(List.of(b("k10"), b("k20")));
     var second = recovery.pullNow(List.of(b("k20")));
@@ -234,7 +236,8 @@ class ValueRecoveryTest {
       witness.apply(e.elide());
       backup.apply(e);
     }
-    ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { });
+    ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { }, RecoveryMode.ONLINE,
+        System::nanoTime);
     List<PullKeysReply> replies = new ArrayList<>();
     ValueRecovery[] self = new ValueRecovery[1];
     ValueRecovery recovery = new ValueRecovery(NodeId.of(3), witness, m -> {
@@ -243,7 +246,7 @@ class ValueRecoveryTest {
       } else {
         replies.add(answerer.answer((PullKeys) m));
       }
-    }, RecoveryMode.OFFLINE);
+    }, RecoveryMode.OFFLINE, System::nanoTime);
     self[0] = recovery;
     assertThat(recovery.holdsServing()).isFalse(); // not leading
     recovery.start(List.of(NodeId.of(2)), 0);
@@ -267,7 +270,8 @@ class ValueRecoveryTest {
     final ValueRecovery recovery;
 
     ValueRecoveryHarness(EngineStateMachine witness, EngineStateMachine backup) {
-      ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { });
+      ValueRecovery answerer = new ValueRecovery(NodeId.of(2), backup, m -> { }, RecoveryMode.ONLINE,
+        System::nanoTime);
       ValueRecovery[] self = new ValueRecovery[1];
       recovery = new ValueRecovery(NodeId.of(3), witness, m -> {
         if (m instanceof BatchPull p) {
@@ -275,7 +279,7 @@ class ValueRecoveryTest {
         } else {
           replies.add(answerer.answer((PullKeys) m));
         }
-      });
+      }, RecoveryMode.ONLINE, System::nanoTime);
       self[0] = recovery;
     }
   }

@@ -1,9 +1,7 @@
-package io.respawn.server.peer;
+package io.respawn.node.recovery;
 
 import io.respawn.core.NodeId;
 import io.respawn.storage.backup.BatchPullCursor;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -209,7 +207,8 @@ public final class ValuePull {
   }
 
   /** Bytes of {@code m}'s frame (header, body, checksum). */
-  private static int frameBytes(PullMessage m) {
+  /** The length of {@code m}'s whole frame, header and checksum included. */
+  public static int frameBytes(PullMessage m) {
     int n = 4 + 4 + 8 + 8 + 4;
     if (m instanceof PullKeys p) {
       for (byte[] k : p.keys()) {
@@ -236,38 +235,11 @@ public final class ValuePull {
   }
 
   /**
-   * Encodes {@code m} as one frame into a direct buffer of {@code alloc}, which the caller owns
-   * (and releases, or hands to Netty): a backup streams hundreds of MiB a second of BatchPull
-   * replies, and a heap frame cost zeroing it, copying into it and Netty's copy out of it into a
-   * direct buffer for the socket (a fifth of the backup's answering thread in E2, twenty-eighth
-   * session). The same bytes as {@link #encode}.
-   */
-  public static ByteBuf encode(PullMessage m, ByteBufAllocator alloc) {
-    int bytes = frameBytes(m);
-    ByteBuf buf = alloc.directBuffer(bytes, bytes);
-    try {
-      if (buf.nioBufferCount() != 1) {
-        throw new IllegalStateException("a direct buffer of " + buf.nioBufferCount()
-            + " parts: " + buf);
-      }
-      ByteBuffer b = buf.nioBuffer(0, bytes); // a view of the buffer's memory
-      writeFrame(m, b, bytes);
-      if (b.hasRemaining()) {
-        throw new IllegalStateException(b.remaining() + " bytes of the frame left unwritten");
-      }
-      buf.writerIndex(bytes);
-      return buf;
-    } catch (RuntimeException e) {
-      buf.release();
-      throw e;
-    }
-  }
-
-  /**
    * Writes {@code m}'s frame of {@code bytes} ({@link #frameBytes}) into {@code b} from position
-   * 0: version, type, body length, the body, then the CRC32C of all before it.
+   * 0: version, type, body length, the body, then the CRC32C of all before it. A driver that
+   * sends from memory of its own (a direct buffer of its transport) encodes into a view of it.
    */
-  private static void writeFrame(PullMessage m, ByteBuffer b, int bytes) {
+  public static void writeFrame(PullMessage m, ByteBuffer b, int bytes) {
     int n = bytes - 10;
     b.put((byte) VERSION).put((byte) typeOf(m)).putInt(n);
     b.putInt(m.from().value()).putInt(m.to().value());

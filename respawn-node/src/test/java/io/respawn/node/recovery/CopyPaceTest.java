@@ -1,4 +1,4 @@
-package io.respawn.server.shard;
+package io.respawn.node.recovery;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;

@@ -1,4 +1,4 @@
-package io.respawn.server.shard;
+package io.respawn.node.recovery;
 
 /**
  * The rate of online recovery's background copy (BatchPull), derived from what the new primary
@@ -51,28 +51,28 @@ package io.respawn.server.shard;
  * loop thread; {@link #bytesPerSecond}, {@link #targetNanos} and {@link #floorBytesPerSecond}
  * may be read from any thread (INFO).
  */
-final class CopyPace {
-  static final long PERIOD_NANOS = 100_000_000L;
+public final class CopyPace {
+  public static final long PERIOD_NANOS = 100_000_000L;
   /**
    * The copy may make a priority pull this many times slower than it is with the copy out of the
    * way: a command waiting for one pays at most about one more pull.
    */
   static final double TARGET_FACTOR = 2.0;
   /** Below this the target is noise of the clock and the scheduler, not the copy's doing. */
-  static final long TARGET_MIN_NANOS = 1_000_000L;
+  public static final long TARGET_MIN_NANOS = 1_000_000L;
   /**
    * A backup whose idle pull takes longer than half of this gets this target: beyond it a
    * command waiting for a pull misses any latency SLO anyway, and the floor keeps the copy going.
    */
-  static final long TARGET_MAX_NANOS = 20_000_000L;
+  public static final long TARGET_MAX_NANOS = 20_000_000L;
   /** The target before any idle priority pull was measured. */
-  static final long TARGET_DEFAULT_NANOS = 2_000_000L;
+  public static final long TARGET_DEFAULT_NANOS = 2_000_000L;
   /** The online copy takes at most this many times as long as the copy unpaced would. */
   static final double COPY_STRETCH_MAX = 3.0;
-  static final double RATE_START_BYTES_PER_SECOND = 64.0 * (1 << 20);
+  public static final double RATE_START_BYTES_PER_SECOND = 64.0 * (1 << 20);
   /** The floor when the copy's rate is unknown or very low (a slow or busy backup). */
-  static final double RATE_MIN_BYTES_PER_SECOND = 8.0 * (1 << 20);
-  static final double RATE_MAX_BYTES_PER_SECOND = 1024.0 * (1 << 20);
+  public static final double RATE_MIN_BYTES_PER_SECOND = 8.0 * (1 << 20);
+  public static final double RATE_MAX_BYTES_PER_SECOND = 1024.0 * (1 << 20);
   static final double GROWTH_MAX = 1.25;
   static final double SHRINK_MAX = 0.5;
   /** Weight of a new sample in the moving averages of the idle latency and the copy's rate. */

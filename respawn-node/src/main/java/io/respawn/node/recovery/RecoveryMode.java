@@ -1,4 +1,4 @@
-package io.respawn.server.shard;
+package io.respawn.node.recovery;
 
 import java.util.Locale;
 

@@ -1,15 +1,15 @@
-package io.respawn.server.shard;
+package io.respawn.node.recovery;
 
 import io.respawn.core.FailureDetector.Suspicion;
 import io.respawn.core.NodeId;
 import io.respawn.core.Role;
 import io.respawn.core.Status;
-import io.respawn.server.peer.ValuePull.BatchPull;
-import io.respawn.server.peer.ValuePull.BatchPullReply;
-import io.respawn.server.peer.ValuePull.PullKeys;
-import io.respawn.server.peer.ValuePull.PullKeysReply;
-import io.respawn.server.peer.ValuePull.PullMessage;
-import io.respawn.server.peer.ValuePull.PulledValue;
+import io.respawn.node.recovery.ValuePull.BatchPull;
+import io.respawn.node.recovery.ValuePull.BatchPullReply;
+import io.respawn.node.recovery.ValuePull.PullKeys;
+import io.respawn.node.recovery.ValuePull.PullKeysReply;
+import io.respawn.node.recovery.ValuePull.PullMessage;
+import io.respawn.node.recovery.ValuePull.PulledValue;
 import io.respawn.storage.backup.BatchPullCursor;
 import io.respawn.storage.backup.LogKind;
 import io.respawn.storage.memory.SlabAllocator;
@@ -63,7 +63,7 @@ import org.HdrHistogram.Histogram;
  * becomes unknown when an entry in witness form is applied), and the backup answers "not yet"
  * until it has applied that much. Values land in the state machine only for keys still unknown
  * whose newest write known here the answer's applied index covers ({@link
- * EngineStateMachine#installPulled}); a key written here meanwhile is known already and keeps its
+ * RecoverableStore#installPulled}); a key written here meanwhile is known already and keeps its
  * newer value, and a key whose value came out older stays unknown and is asked for again (by the
  * sweep, or by the command that needs it).
  *
@@ -79,14 +79,14 @@ import org.HdrHistogram.Histogram;
  * thread sends its priority pulls itself) and the counters (read from any thread). Time is passed
  * in.
  */
-final class ValueRecovery {
-  static final int KEYS_PER_PULL = 256;
+public final class ValueRecovery {
+  public static final int KEYS_PER_PULL = 256;
   /**
    * Values (key and value bytes) a witness keeps from its proactive pulls at most, until it leads
    * or the suspicion ends: the hot set is {@code backup-hot-keys} records (100,000 of 512 bytes by
    * default, ~50 MiB); past this the warm-up ends early.
    */
-  static final long STAGED_BYTES_MAX = 512L << 20;
+  public static final long STAGED_BYTES_MAX = 512L << 20;
   /**
    * Speculative takeover: a warm-up is reported done this long after it started even if the hot
    * set has not arrived (the backup is slow, gone, or has a large hot set), so a backup that does
@@ -94,39 +94,39 @@ final class ValueRecovery {
    * after it is elected. A second: about the hard suspicion's ~430 ms of silence plus the time a
    * backup reading ~100 MiB/s needs for a 50 MiB hot set.
    */
-  static final long WARM_UP_NANOS_MAX = 1_000_000_000L;
+  public static final long WARM_UP_NANOS_MAX = 1_000_000_000L;
   /** Keys one priority pull message asks for at most; more make more messages. */
-  static final int PRIORITY_KEYS_PER_PULL = 256;
+  public static final int PRIORITY_KEYS_PER_PULL = 256;
   /**
    * A pull unanswered this long is asked again (its waiters re-check and ask again). A late
    * answer is still installed: every value is checked against the key's newest write known here,
    * whichever pull it answers.
    */
-  static final long PULL_TIMEOUT_NANOS = 1_000_000_000L;
+  public static final long PULL_TIMEOUT_NANOS = 1_000_000_000L;
   /**
    * A BatchPull request whose next chunk has not come for this long is sent again from the last
    * cursor (the backup's first chunk waits for it to drain its buffer into its logs).
    */
-  static final long BATCH_TIMEOUT_NANOS = 3_000_000_000L;
-  static final long NOT_YET_RETRY_NANOS = 5_000_000L;
+  public static final long BATCH_TIMEOUT_NANOS = 3_000_000_000L;
+  public static final long NOT_YET_RETRY_NANOS = 5_000_000L;
   /** A reply stops adding values past this many bytes; the rest is asked for again. */
-  static final int REPLY_BYTES_MAX = 4 << 20;
+  public static final int REPLY_BYTES_MAX = 4 << 20;
   /** Log bytes the backup reads for one BatchPull chunk. */
-  static final int BATCH_CHUNK_BYTES = 256 << 10;
+  public static final int BATCH_CHUNK_BYTES = 256 << 10;
   /** Log bytes per BatchPull chunk asked for: {@link #BATCH_CHUNK_BYTES}, less in a rehearsal. */
   private int chunkBytes = BATCH_CHUNK_BYTES;
   /**
    * Chunks one BatchPull request asks for, unless a priority pull waits while priority pulls take
    * longer than the copy's target ({@link CopyPace#targetNanos}; then one).
    */
-  static final int BATCH_CHUNKS_IN_FLIGHT = 4;
+  public static final int BATCH_CHUNKS_IN_FLIGHT = 4;
   /** Point pulls of the sweep outstanding at most (online: one while a priority pull waits). */
-  static final int SWEEP_PULLS_OUTSTANDING = 4;
+  public static final int SWEEP_PULLS_OUTSTANDING = 4;
   /** Priority pulls outstanding at most; keys asked for past that wait for the next tick. */
-  static final int PRIORITY_PULLS_OUTSTANDING_MAX = 64;
+  public static final int PRIORITY_PULLS_OUTSTANDING_MAX = 64;
 
   /** Where the background copy stands. */
-  enum Background {
+  public enum Background {
     /** Streaming the backup's logs (BatchPull). */
     BATCH,
     /** Asking for the keys still unknown by name. */
@@ -134,11 +134,14 @@ final class ValueRecovery {
   }
 
   private final NodeId self;
-  private final EngineStateMachine stateMachine;
+  private final RecoverableStore stateMachine;
   private final Consumer<PullMessage> send;
   private final RecoveryMode mode;
-  /** The time priority pulls are stamped with when sent (they are sent off the node loop). */
-  private volatile LongSupplier clock = System::nanoTime;
+  /**
+   * The driver's clock: priority pulls are stamped with it when sent (off the driver's thread in
+   * the server), and a chunk's install is timed with it.
+   */
+  private final LongSupplier clock;
   private volatile List<NodeId> sources = List.of();
   private volatile boolean leading;
   private long term;
@@ -156,7 +159,7 @@ final class ValueRecovery {
    * written (building the text for every chunk took a twentieth of a new primary's event loop).
    */
   private Object lastReply = "none";
-  /** The store expects this recovery's values ({@link EngineStateMachine#expectPulledValues}). */
+  /** The store expects this recovery's values ({@link RecoverableStore#expectPulledValues}). */
   private boolean expectingValues;
 
   /** A BatchPull chunk, as {@link #lastReply}. */
@@ -257,7 +260,7 @@ final class ValueRecovery {
   private final Histogram priorityLatencyMicros = new Histogram(PRIORITY_LATENCY_MICROS_MAX, 2);
   /** The slowest priority pull since the last progress line, in microseconds (loop thread). */
   private long priorityLatencyMaxSinceReportMicros;
-  static final long PRIORITY_LATENCY_MICROS_MAX = 600_000_000L;
+  public static final long PRIORITY_LATENCY_MICROS_MAX = 600_000_000L;
   private volatile long lastRecoveryMillis = -1;
   private volatile long recoveries;
 
@@ -282,20 +285,21 @@ final class ValueRecovery {
 
   private record SweepPull(List<Key> keys, long sentAtNanos, long minAppliedIndex) {}
 
-  ValueRecovery(NodeId self, EngineStateMachine stateMachine, Consumer<PullMessage> send,
-      RecoveryMode mode) {
+  /**
+   * A recovery for member {@code self} over {@code stateMachine}, sending its pulls and answers
+   * with {@code send} (from the driver's thread, and from any thread that calls {@link #pullNow}),
+   * reading time from {@code clock} (the driver's, in nanoseconds).
+   */
+  public ValueRecovery(NodeId self, RecoverableStore stateMachine, Consumer<PullMessage> send,
+      RecoveryMode mode, LongSupplier clock) {
     this.self = self;
     this.stateMachine = stateMachine;
     this.send = send;
     this.mode = mode;
+    this.clock = clock;
   }
 
-  /** With the default mode, {@link ShardConfig#RECOVERY_DEFAULT}. */
-  ValueRecovery(NodeId self, EngineStateMachine stateMachine, Consumer<PullMessage> send) {
-    this(self, stateMachine, send, ShardConfig.RECOVERY_DEFAULT);
-  }
-
-  RecoveryMode mode() {
+  public RecoveryMode mode() {
     return mode;
   }
 
@@ -304,17 +308,11 @@ final class ValueRecovery {
    * #BATCH_CHUNK_BYTES}, so that its few thousand keys come in hundreds of chunks and the code run
    * once per chunk is compiled before a real recovery needs it.
    */
-  ValueRecovery chunkBytes(int bytes) {
+  public ValueRecovery chunkBytes(int bytes) {
     if (bytes <= 0) {
       throw new IllegalArgumentException("chunk bytes " + bytes);
     }
     this.chunkBytes = bytes;
-    return this;
-  }
-
-  /** Tests: the clock priority pulls sent from {@link #pullNow} are stamped with. */
-  ValueRecovery clock(LongSupplier nanos) {
-    this.clock = nanos;
     return this;
   }
 
@@ -324,12 +322,12 @@ final class ValueRecovery {
    * on a member that stages nothing (not a witness, or no voting backup to pull from), and after
    * {@link #WARM_UP_NANOS_MAX} whatever has arrived. Node loop thread; call before the first pass.
    */
-  void reportWarmUpsTo(java.util.function.LongConsumer done) {
+  public void reportWarmUpsTo(java.util.function.LongConsumer done) {
     this.warmUpDoneListener = done;
   }
 
   /** This member leads in {@code term} from now on: pull every unknown key from {@code sources}. */
-  void start(List<NodeId> sources, long term, long nowNanos) {
+  public void start(List<NodeId> sources, long term, long nowNanos) {
     if (term < 1) {
       throw new IllegalArgumentException("term " + term + " must be >= 1");
     }
@@ -401,17 +399,17 @@ final class ValueRecovery {
   }
 
   /** As {@link #start(List, long, long)} in term 1. */
-  void start(List<NodeId> sources, long nowNanos) {
+  public void start(List<NodeId> sources, long nowNanos) {
     start(sources, 1, nowNanos);
   }
 
   /** As {@link #start(List, long)} at time 0. */
-  void start(List<NodeId> sources) {
+  public void start(List<NodeId> sources) {
     start(sources, 0);
   }
 
   /** This member no longer leads: every command waiting for a pull is let go (it re-checks). */
-  void stop() {
+  public void stop() {
     leading = false;
     if (!staged.isEmpty()) {
       dropStaged("no longer leading");
@@ -433,7 +431,7 @@ final class ValueRecovery {
   }
 
   /** True while this member leads and holds keys without values. */
-  boolean active() {
+  public boolean active() {
     return leading && stateMachine.unknownKeyCount() > 0;
   }
 
@@ -441,34 +439,34 @@ final class ValueRecovery {
    * True while this member pulls values: it leads and holds keys without values ({@link
    * #active}), or it warms up for a suspected leader (proactive recovery).
    */
-  boolean pulling() {
+  public boolean pulling() {
     return active() || warmEpisode != 0;
   }
 
   /** True while this member must not serve: offline recovery under way. */
-  boolean holdsServing() {
+  public boolean holdsServing() {
     return mode == RecoveryMode.OFFLINE && active();
   }
 
-  long keysPulled() {
+  public long keysPulled() {
     return keysPulled;
   }
 
-  long pulls() {
+  public long pulls() {
     return pulls;
   }
 
   /** Keys installed from BatchPull chunks. */
-  long batchKeys() {
+  public long batchKeys() {
     return batchKeys;
   }
 
-  Background background() {
+  public Background background() {
     return background;
   }
 
   /** What INFO shows about recovery (any thread). */
-  java.util.Map<String, Object> info() {
+  public java.util.Map<String, Object> info() {
     java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
     boolean active = active();
     m.put("respawn_recovery_mode", mode.spelling());
@@ -526,7 +524,7 @@ final class ValueRecovery {
    * member stopped leading): the caller checks again and asks again if a key is still unknown.
    * Any thread.
    */
-  CompletableFuture<Void> pullNow(List<byte[]> keys) {
+  public CompletableFuture<Void> pullNow(List<byte[]> keys) {
     if (!leading) {
       return CompletableFuture.completedFuture(null);
     }
@@ -563,7 +561,7 @@ final class ValueRecovery {
    * Whether {@code requestId} is a priority pull still waiting for its answer: the node loop
    * handles such an answer ahead of its other input. Any thread.
    */
-  boolean awaitsPriorityReply(long requestId) {
+  public boolean awaitsPriorityReply(long requestId) {
     return priorityOutstanding.containsKey(requestId);
   }
 
@@ -600,7 +598,7 @@ final class ValueRecovery {
   }
 
   /** Sends the next background pull; times out lost ones. Node loop thread. */
-  void tick(long nowNanos) {
+  public void tick(long nowNanos) {
     if (!leading) {
       return;
     }
@@ -791,7 +789,7 @@ final class ValueRecovery {
   }
 
   /** A chunk of the BatchPull scan. Node loop thread. */
-  void onBatchReply(BatchPullReply reply, long nowNanos) {
+  public void onBatchReply(BatchPullReply reply, long nowNanos) {
     if (!leading) {
       onWarmUpReply(reply, nowNanos);
       return;
@@ -829,17 +827,17 @@ final class ValueRecovery {
    * Bytes a record adds to its key and value in the store's memory, at most (header, metadata,
    * expiry): the estimate {@link #memoryReadyFor} adds per value.
    */
-  static final int RECORD_OVERHEAD_BYTES_MAX = 32;
+  public static final int RECORD_OVERHEAD_BYTES_MAX = 32;
 
   /**
    * Whether a BatchPull chunk can be installed now without this member's event loop making fresh
-   * memory for it ({@link io.respawn.storage.KvStore#hasZeroedRoomFor}): when not, the store is
+   * memory for it ({@link RecoverableStore#hasRoomWithoutFaulting}): when not, the store is
    * making it in the background and the chunk waits for a later pass. In one E2 run at 2 GiB
    * (twenty-third session) a new primary's loop stood still 37, 41 and 30 ms faulting in a 4 MiB
    * slab chunk for the copy, and every client waited with it. A warm-up (not leading) only
    * stages values: always ready. Node loop thread.
    */
-  boolean memoryReadyFor(BatchPullReply chunk) {
+  public boolean memoryReadyFor(BatchPullReply chunk) {
     if (!leading) {
       return true;
     }
@@ -849,11 +847,11 @@ final class ValueRecovery {
           + RECORD_OVERHEAD_BYTES_MAX;
       bytes += SlabAllocator.blockBytes(record);
     }
-    return stateMachine.store().hasZeroedRoomFor(bytes);
+    return stateMachine.hasRoomWithoutFaulting(bytes);
   }
 
   /** A reply to one of our point pulls. Node loop thread. */
-  void onReply(PullKeysReply reply, long nowNanos) {
+  public void onReply(PullKeysReply reply, long nowNanos) {
     PriorityPull priority = priorityOutstanding.remove(reply.requestId());
     if (priority != null) {
       onPriorityReply(priority, reply, nowNanos);
@@ -933,7 +931,7 @@ final class ValueRecovery {
   // ---- proactive recovery (DESIGN §5.3: BatchPull at soft suspicion) ----
 
   /** The node loop's view of the replica, every pass (see the method below). */
-  void followSuspicion(io.respawn.core.Replica r, long nowNanos) {
+  public void followSuspicion(io.respawn.core.Replica r, long nowNanos) {
     if (leading || (warmEpisode == 0 && r.leaderSuspicion() == Suspicion.NONE
         && r.status() == Status.FOLLOWER)) {
       return; // the common case, without building the list of backups
@@ -954,7 +952,7 @@ final class ValueRecovery {
    * suspicion) cancels it: a BatchPull with term 0 ends the backup's scan (its GC resumes) and the
    * staged values are dropped. Node loop thread.
    */
-  void followSuspicion(Suspicion suspicion, Status status, Role role, long episode, long term,
+  public void followSuspicion(Suspicion suspicion, Status status, Role role, long episode, long term,
       List<NodeId> backups, long nowNanos) {
     if (leading) {
       return;
@@ -1082,9 +1080,9 @@ final class ValueRecovery {
    * applied index A of its chunk. Since then this member may have applied entries in witness form
    * (the suspected leader's last writes, committed by this member's election): a write to the
    * key leaves a (term, index) above A in the key table, and {@link
-   * EngineStateMachine#installPulled} refuses the value; a FLUSHALL leaves nothing (its witness
+   * RecoverableStore#installPulled} refuses the value; a FLUSHALL leaves nothing (its witness
    * form names no key). So staged chunks wait for a chunk of the continued scan, read by the
-   * backup at an applied index at least {@link EngineStateMachine#witnessFormIndex} (every entry
+   * backup at an applied index at least {@link RecoverableStore#witnessFormIndex} (every entry
    * this member applied in witness form), whose CLEAR index says whether a FLUSHALL came after A:
    * a chunk with A below it is dropped (its keys are pulled again, by the scan or by name). An
    * entry applied in witness form later still empties the store (a follower's rule, {@code
@@ -1118,13 +1116,13 @@ final class ValueRecovery {
    * A BatchPull asked of a member that keeps no backup store (no hot and cold logs to stream):
    * "done" at once, so the asker pulls every key by name.
    */
-  BatchPullReply answerWithoutLogs(BatchPull pull) {
+  public BatchPullReply answerWithoutLogs(BatchPull pull) {
     return new BatchPullReply(self, pull.from(), pull.requestId(), stateMachine.appliedIndex(),
         BatchPullCursor.DONE, true, List.of());
   }
 
   /** Answers another member's pull from what this member has applied. */
-  PullKeysReply answer(PullKeys pull) {
+  public PullKeysReply answer(PullKeys pull) {
     long applied = stateMachine.appliedIndex();
     if (applied < pull.minAppliedIndex()) {
       return new PullKeysReply(self, pull.from(), pull.requestId(), applied, List.of());
@@ -1132,17 +1130,15 @@ final class ValueRecovery {
     List<PulledValue> values = new ArrayList<>(pull.keys().size());
     long bytes = 0;
     for (byte[] key : pull.keys()) {
-      EngineStateMachine.Read r = stateMachine.read(key);
-      if (r.unknown()) {
+      PulledValue v = stateMachine.answerPull(key);
+      if (v == null) {
         continue; // not ours to answer; the asker tries another member
       }
-      byte[] value = r.value() == null ? null : r.value().value();
-      bytes += key.length + (value == null ? 0 : value.length) + 17;
+      bytes += key.length + (v.value() == null ? 0 : v.value().length) + 17;
       if (bytes > REPLY_BYTES_MAX && !values.isEmpty()) {
         break;
       }
-      values.add(new PulledValue(key, value != null, r.value() == null ? 0
-          : r.value().expiresAtMillis(), value));
+      values.add(v);
     }
     return new PullKeysReply(self, pull.from(), pull.requestId(), applied, values);
   }

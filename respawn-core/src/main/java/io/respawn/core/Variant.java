@@ -184,7 +184,16 @@ public enum Variant {
    * the write leaves a client that saw a value no later read sees; the linearizability checker
    * catches the read.
    */
-  OVERLAY_READ_UNGATED;
+  OVERLAY_READ_UNGATED,
+  /**
+   * Value recovery ({@code ValueRecovery} in the runtime) forgets that a source may be behind: a
+   * member answers a pull from whatever it has applied, even below the index the asker needs,
+   * and the new primary installs every answer as if its source had applied everything. A new
+   * primary then serves a value older than a write it knows of (an entry of the old term that its
+   * election committed and a lagging backup had not applied yet); the linearizability checker
+   * catches the read.
+   */
+  PULL_IGNORES_APPLIED_INDEX;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -90,6 +90,12 @@ public record RunResult(
    * @param ticksWhenDueSeeds runs whose nodes ticked only when their runtime said something was
    *     due ({@code SimConfig.ticksWhenDue})
    * @param ticksSkipped driver ticks those nodes skipped (each checked by tick-skipped-when-due)
+   * @param valueRecoveries recoveries that ended with every value here (the server's {@code
+   *     ValueRecovery}: a new primary pulled what it held only as timestamps)
+   * @param valuesPulled values new primaries installed from pulls
+   * @param commandsHeldForValues client commands that waited for a value pull
+   * @param offlineRecoverySeeds runs whose nodes recovered offline (serving nothing until every
+   *     value was here)
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -102,7 +108,8 @@ public record RunResult(
       long tightProposalSeeds, long queueFullRefusals, long leaderStandIns,
       long leaderStandInsEnded, long leaderHandBacks, long leaderStandInsMoved,
       long spareSeeds, long spareSteps, long membersReplaced, long ticksWhenDueSeeds,
-      long ticksSkipped) {
+      long ticksSkipped, long valueRecoveries, long valuesPulled, long commandsHeldForValues,
+      long offlineRecoverySeeds) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -126,12 +133,14 @@ public record RunResult(
           leaderHandBacks + o.leaderHandBacks, leaderStandInsMoved + o.leaderStandInsMoved,
           spareSeeds + o.spareSeeds, spareSteps + o.spareSteps,
           membersReplaced + o.membersReplaced, ticksWhenDueSeeds + o.ticksWhenDueSeeds,
-          ticksSkipped + o.ticksSkipped);
+          ticksSkipped + o.ticksSkipped, valueRecoveries + o.valueRecoveries,
+          valuesPulled + o.valuesPulled, commandsHeldForValues + o.commandsHeldForValues,
+          offlineRecoverySeeds + o.offlineRecoverySeeds);
     }
 
     public static final Stats NONE =
         new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -159,7 +168,10 @@ public record RunResult(
           + leaderStandInsEnded + " leader-hand-backs=" + leaderHandBacks
           + " leader-stand-ins-moved=" + leaderStandInsMoved + " spare-seeds=" + spareSeeds
           + " spare-steps=" + spareSteps + " members-replaced=" + membersReplaced
-          + " ticks-when-due-seeds=" + ticksWhenDueSeeds + " ticks-skipped=" + ticksSkipped;
+          + " ticks-when-due-seeds=" + ticksWhenDueSeeds + " ticks-skipped=" + ticksSkipped
+          + " value-recoveries=" + valueRecoveries + " values-pulled=" + valuesPulled
+          + " commands-held-for-values=" + commandsHeldForValues
+          + " offline-recovery-seeds=" + offlineRecoverySeeds;
     }
   }
 

@@ -1,6 +1,7 @@
 package io.respawn.sim;
 
 import io.respawn.core.Variant;
+import io.respawn.node.recovery.RecoveryMode;
 import io.respawn.storage.Durability;
 import io.respawn.sim.nemesis.NemesisConfig;
 import io.respawn.sim.net.NetworkConfig;
@@ -62,6 +63,8 @@ import io.respawn.sim.workload.WorkloadConfig;
  *     drawn per seed by {@link #leadingSpareRole(long)}
  * @param ticksWhenDue whether nodes tick only when their runtime says something is due: null
  *     drawn per seed by {@link #ticksWhenDue(long)}; true or false in every seed
+ * @param recoveryMode how a new primary gets the values it holds only as timestamps (the
+ *     server's {@code ValueRecovery}): null drawn per seed by {@link #recoveryMode(long)}
  */
 public record SimConfig(
     long eventsMax,
@@ -94,7 +97,8 @@ public record SimConfig(
     long standInAfterMillis,
     long replaceAfterMillis,
     io.respawn.core.Role leadingSpareRole,
-    Boolean ticksWhenDue) {
+    Boolean ticksWhenDue,
+    RecoveryMode recoveryMode) {
 
   /** {@link #standInAfterMillis()}: drawn per seed. */
   public static final long STAND_IN_DRAWN = -1;
@@ -106,7 +110,7 @@ public record SimConfig(
     return new SimConfig(
         5_000, 3_000, Shape.RANDOM, true, Variant.CORRECT, true,
         4, 400, 10_000, 200, 25, 120, 60,
-        new NodeTiming(10_000, 100, 100, 3_000, 20_000),
+        new NodeTiming(10_000, 100, 100, 3_000),
         new NetworkConfig(100, 8_000, 20_000, 10_000),
         NemesisConfig.standard(),
         WorkloadConfig.standard(),
@@ -122,6 +126,7 @@ public record SimConfig(
         SimProposalLimits.MIXED,
         STAND_IN_DRAWN,
         REPLACE_DRAWN,
+        null,
         null,
         null);
   }
@@ -195,6 +200,24 @@ public record SimConfig(
       return true;
     }
     return ticksWhenDue != null ? ticksWhenDue : (seed * 0xA24BAED4963EE407L) >>> 62 != 0;
+  }
+
+  /**
+   * How seed {@code seed}'s new primaries recover values: {@link #recoveryMode()} when set, else
+   * offline in one seed in four (a draw of its own, apart from the run's random stream; a new
+   * primary then serves nothing until every value is here), online in the rest (the server's
+   * default).
+   */
+  public RecoveryMode recoveryMode(long seed) {
+    if (recoveryMode != null) {
+      return recoveryMode;
+    }
+    return (seed * 0xD1B54A32D192ED03L) >>> 62 == 0 ? RecoveryMode.OFFLINE : RecoveryMode.ONLINE;
+  }
+
+  /** One recovery mode in every seed, or drawn (null). */
+  public SimConfig withRecoveryMode(RecoveryMode mode) {
+    return edit(b -> b.recoveryMode = mode);
   }
 
   /** Ticks only when due in every seed (true), at every driver tick (false), or drawn (null). */
@@ -381,6 +404,7 @@ public record SimConfig(
     long replaceAfterMillis;
     io.respawn.core.Role leadingSpareRole;
     Boolean ticksWhenDue;
+    RecoveryMode recoveryMode;
 
     Fields(SimConfig c) {
       eventsMax = c.eventsMax;
@@ -414,6 +438,7 @@ public record SimConfig(
       replaceAfterMillis = c.replaceAfterMillis;
       leadingSpareRole = c.leadingSpareRole;
       ticksWhenDue = c.ticksWhenDue;
+      recoveryMode = c.recoveryMode;
     }
 
     SimConfig config() {
@@ -423,7 +448,8 @@ public record SimConfig(
           leaseMillis, catchUpTimeoutMillis, timing, network, nemesis, workload,
           linearizabilityStatesMax, perEventInvariants, leaderMayStandIn, replicaAck,
           flushIntervalMillis, durableAckEarly, takeover, snapshotEntriesMin, fsyncMode,
-          proposalLimits, standInAfterMillis, replaceAfterMillis, leadingSpareRole, ticksWhenDue);
+          proposalLimits, standInAfterMillis, replaceAfterMillis, leadingSpareRole, ticksWhenDue,
+          recoveryMode);
     }
   }
 }

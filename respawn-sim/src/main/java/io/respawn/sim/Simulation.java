@@ -189,6 +189,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       node.setWarmUpMillisMax(takeover.warmUpMillisMax());
       node.setFsyncMode(config.effectiveFsyncMode());
       node.setTicksWhenDue(config.ticksWhenDue(seed));
+      node.setRecoveryMode(config.recoveryMode(seed));
       nodes.add(node);
     }
     Workload workload = new Workload(config.workload(), random.split());
@@ -579,7 +580,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         standInCoverage.leaderStandIns(), standInCoverage.leaderStandInsEnded(),
         standInCoverage.leaderHandBacks(), standInCoverage.leaderStandInsMoved(),
         replacementSteps > 0 ? 1 : 0, replacementSteps, membersReplaced,
-        config.ticksWhenDue(seed) ? 1 : 0, ticksSkipped);
+        config.ticksWhenDue(seed) ? 1 : 0, ticksSkipped,
+        nodes.stream().mapToLong(n -> n.recoveryCounts()[0]).sum(),
+        nodes.stream().mapToLong(n -> n.recoveryCounts()[1]).sum(),
+        nodes.stream().mapToLong(SimNode::commandsHeldForValues).sum(),
+        config.recoveryMode(seed) == io.respawn.node.recovery.RecoveryMode.OFFLINE ? 1 : 0);
   }
 
   private String describe() {
@@ -591,6 +596,7 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
             + primaryStallsPastLease + " past the lease)" : "")
         .append(", storage ").append(config.engineStorage() ? "segmented log" : "memory")
         .append(", fsync ").append(config.effectiveFsyncMode().spelling())
+        .append(", recovery ").append(config.recoveryMode(seed).spelling())
         .append(", ").append(history.size()).append(" ops, ").append(acknowledged.size())
         .append(" acked writes, ").append(unknownOps()).append(" unknown, ")
         .append(committed.committedCount()).append(" committed, highest term ")

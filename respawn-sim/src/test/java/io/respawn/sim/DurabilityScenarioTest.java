@@ -23,7 +23,7 @@ class DurabilityScenarioTest {
     return SimConfig.standard().withProposalLimits(SimProposalLimits.RUNTIME_DEFAULTS)
         .withShape(Shape.P1_B1_W1).withMembershipChanges(false)
         .withNemesis(new NemesisConfig(1_000, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0))
-        .withTiming(new NodeTiming(10_000, 100, 60_000, 60_000, 20_000))
+        .withTiming(new NodeTiming(10_000, 100, 60_000, 60_000))
         .withFlushIntervalMillis(100);
   }
 

@@ -140,6 +140,19 @@ class TeethTest {
   }
 
   /**
+   * Value recovery (the runtime's ValueRecovery, which the server's new primaries run) has teeth
+   * in the CI sweep's own configuration: a recovery that forgets a source may be behind (answers
+   * read below the index the new primary needs, installed as if current) serves a value older
+   * than a write the new primary knows of, and the linearizability checker catches the read; the
+   * correct recovery runs the catching seed clean.
+   */
+  @Test
+  void valueRecoveryHasTeeth() {
+    assertCaughtBy(SimConfig.standard().withVariant(Variant.PULL_IGNORES_APPLIED_INDEX),
+        "linearizability", SEEDS_MAX);
+  }
+
+  /**
    * Runs seeds from 1 under {@code config} (a broken variant) until one is caught, within
    * {@code seedsMax}: by {@code invariant}, the same way when run again, and clean with the
    * correct core.

@@ -142,6 +142,11 @@ public final class ValueRecovery {
    * the server), and a chunk's install is timed with it.
    */
   private final LongSupplier clock;
+  /**
+   * The broken variant {@link io.respawn.core.Variant#PULL_IGNORES_APPLIED_INDEX}: answers ignore
+   * the index the asker needs, and every answer is installed as if read at the newest index.
+   */
+  private boolean ignoresAppliedIndex;
   private volatile List<NodeId> sources = List.of();
   private volatile boolean leading;
   private long term;
@@ -198,6 +203,10 @@ public final class ValueRecovery {
   private long batchAskedBytes;
   /** When its last chunk (or the request) was seen. */
   private long batchHeardAtNanos;
+  /** The request's source is reachable again: the request goes to it again (it may be lost). */
+  private boolean batchResend;
+  /** The request's source became unreachable: the next source takes the scan over. */
+  private boolean batchSourceLost;
   /** Online: the next BatchPull request goes out no earlier than this ({@link CopyPace}). */
   private long batchNextSendAtNanos;
   /** Online: the background copy's rate, from the priority-pull latency. */
@@ -304,6 +313,16 @@ public final class ValueRecovery {
   }
 
   /**
+   * Tests and the simulator: a broken variant ({@link
+   * io.respawn.core.Variant#PULL_IGNORES_APPLIED_INDEX} breaks this class; others change
+   * nothing here).
+   */
+  public ValueRecovery variant(io.respawn.core.Variant variant) {
+    this.ignoresAppliedIndex = variant == io.respawn.core.Variant.PULL_IGNORES_APPLIED_INDEX;
+    return this;
+  }
+
+  /**
    * The takeover rehearsal: asks for chunks of {@code bytes} instead of {@link
    * #BATCH_CHUNK_BYTES}, so that its few thousand keys come in hundreds of chunks and the code run
    * once per chunk is compiled before a real recovery needs it.
@@ -324,6 +343,83 @@ public final class ValueRecovery {
    */
   public void reportWarmUpsTo(java.util.function.LongConsumer done) {
     this.warmUpDoneListener = done;
+  }
+
+  /** What {@link #followLeadership} saw change in a pass. */
+  public enum Leadership {
+    /** This member leads (a new term): recovery started, with the voting backups as sources. */
+    BEGAN,
+    /** This member stopped leading: recovery stopped, every waiting command let go. */
+    ENDED,
+    /** Neither. */
+    UNCHANGED
+  }
+
+  /** The configuration the sources were last taken from (driver's thread). */
+  private io.respawn.core.Membership sourcesOf;
+
+  /**
+   * The driver's call after each pass over its input: starts recovery when {@code r} leads in a
+   * term this recovery does not lead in yet, stops it when {@code r} no longer leads, and while it
+   * leads keeps the sources equal to {@link #sourcesIn} of the configuration, so a backup
+   * replaced or added during a recovery is asked from then on and a removed one no longer.
+   * Driver's thread.
+   */
+  public Leadership followLeadership(io.respawn.core.Replica r, long nowNanos) {
+    boolean leader = r.status() == Status.LEADER;
+    if (leader && (!leading || term != r.term())) {
+      if (leading) {
+        stop();
+      }
+      sourcesOf = r.membership();
+      start(sourcesIn(sourcesOf, self), r.term(), nowNanos);
+      return Leadership.BEGAN;
+    }
+    if (!leader) {
+      if (leading) {
+        stop();
+        return Leadership.ENDED;
+      }
+      return Leadership.UNCHANGED;
+    }
+    if (r.membership() != sourcesOf) {
+      sourcesOf = r.membership();
+      List<NodeId> now = sourcesIn(sourcesOf, self);
+      if (!now.equals(sources)) {
+        log.info("value recovery: the voting backups are {} now (were {})", now, sources);
+        sources = now;
+      }
+    }
+    return Leadership.UNCHANGED;
+  }
+
+  /**
+   * The members {@code self} pulls values from in configuration {@code m}, in id order: its voting
+   * backups, which hold every committed value (DESIGN §5.1). A configuration may have none for a
+   * while (a dead backup removed while a witness stands in for it, its replacement still a
+   * learner): then every other member, since the values are on the old primary, on the witness
+   * standing in (for what it received in full) and on learners catching up; each answers only
+   * the keys it knows, with its applied index, and the install rule ({@link
+   * RecoverableStore#installPulled}) keeps any older answer out. Without this a new primary of
+   * such a configuration never got its values: the simulator found it stuck (offline recovery
+   * serving nothing) with the old primary holding all of them.
+   */
+  public static List<NodeId> sourcesIn(io.respawn.core.Membership m, NodeId self) {
+    List<NodeId> out = new ArrayList<>(m.votingBackups());
+    if (out.isEmpty()) {
+      for (NodeId n : m.nodes()) {
+        if (!n.equals(self)) {
+          out.add(n);
+        }
+      }
+    }
+    out.sort(java.util.Comparator.comparingInt(NodeId::value));
+    return List.copyOf(out);
+  }
+
+  /** The members this recovery pulls from now. */
+  public List<NodeId> sources() {
+    return sources;
   }
 
   /** This member leads in {@code term} from now on: pull every unknown key from {@code sources}. */
@@ -454,6 +550,11 @@ public final class ValueRecovery {
 
   public long pulls() {
     return pulls;
+  }
+
+  /** Recoveries that ended with every value here. */
+  public long recoveries() {
+    return recoveries;
   }
 
   /** Keys installed from BatchPull chunks. */
@@ -692,12 +793,25 @@ public final class ValueRecovery {
 
   /** The BatchPull scan: one request on its way at a time, re-sent if it went quiet. */
   private void tickBatch(List<NodeId> from, long nowNanos) {
-    if (batchRequestId != 0 && nowNanos - batchHeardAtNanos < BATCH_TIMEOUT_NANOS) {
+    boolean waiting = batchRequestId != 0;
+    boolean given = waiting && (nowNanos - batchHeardAtNanos >= BATCH_TIMEOUT_NANOS
+        || batchSourceLost);
+    if (waiting && !given && !batchResend && from.contains(batchSource)) {
       return;
     }
-    if (batchSource == null || !from.contains(batchSource)) {
-      batchSource = from.getFirst();
+    if (batchSource == null || !from.contains(batchSource) || given) {
+      // The first request; or the source left the configuration (a dead backup removed), went
+      // quiet for the timeout (down, or the request or its chunks lost) or its connection
+      // closed: the next source in turn goes on at once (the only one: again from the cursor).
+      int at = batchSource == null ? -1 : from.indexOf(batchSource);
+      NodeId next = from.get(at < 0 ? 0 : (at + 1) % from.size());
+      if (batchSource != null && !next.equals(batchSource)) {
+        batchCursor = BatchPullCursor.START; // a cursor names places in its own backup's logs
+      }
+      batchSource = next;
     }
+    batchResend = false;
+    batchSourceLost = false;
     int chunks = BATCH_CHUNKS_IN_FLIGHT;
     // The popular set is not paced: its keys are the ones commands would otherwise wait for,
     // one priority pull each, so bringing them sooner is what keeps priority pulls few. Its
@@ -741,6 +855,31 @@ public final class ValueRecovery {
       oldest = Math.max(oldest, nowNanos - p.sentAtNanos());
     }
     return oldest;
+  }
+
+  /**
+   * The transport's hint that {@code peer} is reachable again (a new connection): a BatchPull on
+   * its way to it, or its chunks, may have been lost with the old one, so the request is sent
+   * again at the next tick instead of after {@link #BATCH_TIMEOUT_NANOS}. Driver's thread.
+   */
+  public void onPeerReachable(NodeId peer) {
+    if (batchRequestId != 0 && peer.equals(batchSource)) {
+      batchResend = true;
+    }
+    if (warmRequestId != 0 && peer.equals(warmSource)) {
+      warmRequestId = 0; // tickWarmUp sends it again
+    }
+  }
+
+  /**
+   * The transport's hint that {@code peer} is unreachable (its connection closed, its process
+   * gone): a BatchPull scan waiting for it goes on at the next source at the next tick.
+   * Driver's thread.
+   */
+  public void onPeerUnreachable(NodeId peer) {
+    if (batchRequestId != 0 && peer.equals(batchSource)) {
+      batchSourceLost = true;
+    }
   }
 
   /** Ends the backup's scan (its GC resumes) if one was started and is not done. */
@@ -871,7 +1010,7 @@ public final class ValueRecovery {
     if (!active() || need == null) {
       return; // late or duplicate
     }
-    if (reply.appliedIndex() < need) {
+    if (reply.appliedIndex() < need && !ignoresAppliedIndex) {
       nextSendAtNanos = nowNanos + NOT_YET_RETRY_NANOS; // the backup is still applying
       return;
     }
@@ -894,7 +1033,7 @@ public final class ValueRecovery {
     priorityLatencyMicros.recordValue(Math.min(micros, PRIORITY_LATENCY_MICROS_MAX));
     priorityLatencyTotalMicros += micros;
     priorityReplies++;
-    if (reply.appliedIndex() >= p.minAppliedIndex()) {
+    if (reply.appliedIndex() >= p.minAppliedIndex() || ignoresAppliedIndex) {
       install(reply.appliedIndex(), reply.values());
     }
     // Every waiter re-checks: a key the backup had not applied far enough, or left out of a
@@ -904,6 +1043,9 @@ public final class ValueRecovery {
 
   /** Installs the values still wanted here that {@code appliedIndex} covers; returns how many. */
   private int install(long appliedIndex, List<PulledValue> values) {
+    if (ignoresAppliedIndex) {
+      return installVouched(Long.MAX_VALUE, values); // broken: as if read at the newest index
+    }
     if (appliedIndex < stateMachine.witnessFormIndex()) {
       // Read before an entry this member applied in witness form (an earlier term's entry its
       // election committed), which may hide a FLUSHALL the key table cannot show: the keys stay
@@ -961,7 +1103,10 @@ public final class ValueRecovery {
     // hard-timeout takeover, campaigns in the same pass; campaigning counts as suspecting.
     boolean suspects = role == Role.WITNESS
         && (status == Status.FOLLOWER ? suspicion != Suspicion.NONE : status != Status.LEADER);
-    if (status == Status.FOLLOWER && suspicion != Suspicion.NONE && role.mayCampaign()
+    // role is null while this member is not in the configuration it knows (a member being added
+    // that has not heard of its addition yet): it neither warms up nor campaigns.
+    if (status == Status.FOLLOWER && suspicion != Suspicion.NONE && role != null
+        && role.mayCampaign()
         && (role != Role.WITNESS || backups.isEmpty())) {
       reportWarmUpDone(episode, "nothing to stage here"); // it holds its values, or no backup
     }
@@ -1124,7 +1269,7 @@ public final class ValueRecovery {
   /** Answers another member's pull from what this member has applied. */
   public PullKeysReply answer(PullKeys pull) {
     long applied = stateMachine.appliedIndex();
-    if (applied < pull.minAppliedIndex()) {
+    if (applied < pull.minAppliedIndex() && !ignoresAppliedIndex) {
       return new PullKeysReply(self, pull.from(), pull.requestId(), applied, List.of());
     }
     List<PulledValue> values = new ArrayList<>(pull.keys().size());

@@ -214,7 +214,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   /** When the next tick is due, and when the last ran ({@link System#nanoTime}). Loop thread. */
   private long nextTickNanos;
   private long lastTickNanos;
-  private boolean wasLeader;
   private FailureDetector.Suspicion loggedSuspicion = FailureDetector.Suspicion.NONE;
   /**
    * The core's stand-in figures as of the last pass that changed them ({@link #noteStandIns}),
@@ -570,10 +569,12 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       } else if (input instanceof Reachability u) {
         if (u.up()) {
           runtime.onPeerReachable(u.peer());
+          recovery.onPeerReachable(u.peer());
         } else {
           log.info("{} is unreachable (its connection closed and nothing listens there)",
               u.peer());
           runtime.onPeerUnreachable(u.peer());
+          recovery.onPeerUnreachable(u.peer());
         }
       } else if (input instanceof ReplicaWaits.Request q) {
         replicaWaits.add(q, runtime.replica(), now);
@@ -988,31 +989,30 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     return p == null || p.id().equals(self) ? null : p.id();
   }
 
-  /** Starts value recovery when this member becomes leader holding keys without values. */
+  /**
+   * Starts value recovery when this member becomes leader holding keys without values, stops it
+   * when it stops leading ({@link ValueRecovery#followLeadership}, the simulator's call too).
+   */
   private void followLeadership(long now) {
     Replica r = runtime.replica();
-    boolean leader = r.status() == Status.LEADER;
-    if (leader && !wasLeader) {
-      List<NodeId> sources = new ArrayList<>();
-      for (NodeId id : r.membership().votingBackups()) {
-        sources.add(id);
+    switch (recovery.followLeadership(r, now)) {
+      case BEGAN -> {
+        leaderSinceNanos = now;
+        servingLogged = false;
+        log.info("leading in term {} (commit {}); {}", r.term(), r.commitIndex(),
+            recovery.active() ? "pulling values held only as timestamps from "
+                + recovery.sources() + " (" + recovery.mode().spelling() + " recovery)"
+                : "no values to pull");
       }
-      recovery.start(sources, r.term(), now);
-      leaderSinceNanos = now;
-      servingLogged = false;
-      log.info("leading in term {} (commit {}); {}", r.term(), r.commitIndex(),
-          recovery.active() ? "pulling values held only as timestamps from " + sources + " ("
-              + recovery.mode().spelling() + " recovery)"
-              : "no values to pull");
-    } else if (!leader && wasLeader) {
-      if (pendingHandOver != null) {
-        pendingHandOver.complete(true);
-        pendingHandOver = null;
+      case ENDED -> {
+        if (pendingHandOver != null) {
+          pendingHandOver.complete(true);
+          pendingHandOver = null;
+        }
+        log.info("no longer leading (term {}, leader {})", r.term(), r.leader());
       }
-      recovery.stop();
-      log.info("no longer leading (term {}, leader {})", r.term(), r.leader());
+      case UNCHANGED -> { }
     }
-    wasLeader = leader;
   }
 
   private void publish(long now) {

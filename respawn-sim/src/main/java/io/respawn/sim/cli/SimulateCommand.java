@@ -70,6 +70,12 @@ public final class SimulateCommand implements Callable<Integer> {
           + " (every seed: a differential check that skipping changes nothing).")
   String ticks;
 
+  @Option(names = "--recovery", defaultValue = "drawn", paramLabel = "MODE",
+      description = "How a new primary gets the values it holds only as timestamps (the shard"
+          + " member's value recovery): drawn (offline in one seed in four, online in the rest;"
+          + " the default), online or offline (every seed).")
+  String recovery;
+
   @Option(names = "--fsync", defaultValue = "async", paramLabel = "MODE",
       description = "How the replica log's flushes complete: async (the segmented log's own"
           + " asynchronous fsync on a virtual-time executor, as the shard member runs it; the"
@@ -161,7 +167,10 @@ public final class SimulateCommand implements Callable<Integer> {
     SimProposalLimits limits;
     io.respawn.sim.FsyncMode fsyncMode;
     Boolean ticksWhenDue;
+    io.respawn.node.recovery.RecoveryMode recoveryMode;
     try {
+      recoveryMode = recovery.trim().equalsIgnoreCase("drawn") ? null
+          : io.respawn.node.recovery.RecoveryMode.parse(recovery);
       try {
         fsyncMode = io.respawn.sim.FsyncMode.parse(fsync);
       } catch (IllegalArgumentException e) {
@@ -209,7 +218,8 @@ public final class SimulateCommand implements Callable<Integer> {
         .withTakeover(takeoverChoice)
         .withProposalLimits(limits)
         .withFsyncMode(fsyncMode)
-        .withTicksWhenDue(ticksWhenDue);
+        .withTicksWhenDue(ticksWhenDue)
+        .withRecoveryMode(recoveryMode);
     if (flushIntervalMillis != null) {
       config = config.withFlushIntervalMillis(flushIntervalMillis);
     }
@@ -303,6 +313,9 @@ public final class SimulateCommand implements Callable<Integer> {
     }
     if (!"drawn".equals(ticks)) {
       b.append(" --ticks ").append(ticks);
+    }
+    if (!"drawn".equals(recovery)) {
+      b.append(" --recovery ").append(recovery);
     }
     if (snapshotEntries != null) {
       b.append(" --snapshot-entries ").append(snapshotEntries);

@@ -47,7 +47,7 @@ final class FuzzyCapture implements SnapshotImage {
       return;
     }
     int k = walked++;
-    known[k] = sm.known(k);
+    known[k] = sm.known(k) && !sm.pulled(k); // a pulled value may be ahead of its timestamp
     value[k] = sm.value(k);
     tsTerm[k] = sm.tsTerm(k);
     tsIndex[k] = sm.tsIndex(k);

@@ -57,7 +57,7 @@ public final class KvImage implements SnapshotImage {
     b.putInt(sm.keyCount()).putLong(effectsThrough);
     for (int k = 0; k < sm.keyCount(); k++) {
       boolean written = sm.tsIndex(k) != 0;
-      boolean known = sm.known(k) && !(keysOnly && written);
+      boolean known = sm.known(k) && !sm.pulled(k) && !(keysOnly && written);
       b.put((byte) (known ? 1 : 0)).putLong(sm.tsTerm(k)).putLong(sm.tsIndex(k))
           .putLong(known ? sm.value(k) : 0);
     }

@@ -9,9 +9,9 @@ import io.respawn.sim.lin.Op;
  * index) timestamp of the last update of each key.
  *
  * <p>A witness applies elided entries: it learns the key's new timestamp but not its value, so
- * the value becomes unknown until filled from a backup ({@link #fill}). An INCR carries the value
- * its primary computed (the server's read-modify-write is proposed as the value it writes), so
- * it applies like a SET; a DEL's count on an unknown value is reported as {@link
+ * the value becomes unknown until pulled from a backup ({@link #installPulled}). An INCR carries
+ * the value its primary computed (the server's read-modify-write is proposed as the value it
+ * writes), so it applies like a SET; a DEL's count on an unknown value is reported as {@link
  * #UNKNOWN_RESULT} (clients get the count their primary computed when it proposed the DEL).
  *
  * <p>Invariant: a key's timestamp never moves backwards (DESIGN §3: "only moves forward to an
@@ -38,8 +38,16 @@ public final class KvStateMachine {
   private final boolean[] known;
   private final long[] tsTerm;
   private final long[] tsIndex;
+  /**
+   * Keys whose value was pulled ({@link #installPulled}) and not written by an entry since: the
+   * value may be newer than the key's timestamp here (the source had applied more), so images
+   * carry such a key as unknown, as the server's images of a witness's state do.
+   */
+  private final boolean[] pulled;
   private final Listener listener;
   private long appliedIndex;
+  /** The newest entry applied in elided form (or an image holding unknown keys), 0 if none. */
+  private long witnessFormIndex;
   /** Entries up to here replay over a fuzzy image: keys that hold their effect are skipped. */
   private long replayThrough;
 
@@ -48,6 +56,7 @@ public final class KvStateMachine {
     this.known = new boolean[keyCount];
     this.tsTerm = new long[keyCount];
     this.tsIndex = new long[keyCount];
+    this.pulled = new boolean[keyCount];
     this.listener = listener;
     java.util.Arrays.fill(value, Op.ABSENT);
     java.util.Arrays.fill(known, true);
@@ -86,6 +95,7 @@ public final class KvStateMachine {
       return 0;
     }
     if (entry.isElided()) {
+      witnessFormIndex = entry.index();
       for (int key : KvCommand.keysOf(entry.command())) {
         if (holdsEffect(key, entry)) {
           continue;
@@ -146,6 +156,7 @@ public final class KvStateMachine {
     }
     tsTerm[key] = entry.term();
     tsIndex[key] = entry.index();
+    pulled[key] = false;
   }
 
   /**
@@ -184,19 +195,47 @@ public final class KvStateMachine {
           + value.length);
     }
     System.arraycopy(knownIn, 0, known, 0, known.length);
+    java.util.Arrays.fill(pulled, false);
+    witnessFormIndex = 0;
+    for (boolean k : knownIn) {
+      if (!k) {
+        witnessFormIndex = applied; // the image may have been taken from elided entries
+        break;
+      }
+    }
     System.arraycopy(valueIn, 0, value, 0, value.length);
     System.arraycopy(tsTermIn, 0, tsTerm, 0, tsTerm.length);
     System.arraycopy(tsIndexIn, 0, tsIndex, 0, tsIndex.length);
     appliedIndex = applied;
   }
 
-  /** Takes a value learned from a backup, if it is the version this node has applied. */
-  public boolean fill(int key, long term, long index, long v) {
-    if (known[key] || tsTerm[key] != term || tsIndex[key] != index) {
+  /**
+   * The newest entry applied in elided form, or the index of an image restored with unknown
+   * keys; 0 if none ({@code RecoverableStore#witnessFormIndex}).
+   */
+  public long witnessFormIndex() {
+    return witnessFormIndex;
+  }
+
+  /**
+   * Takes a value pulled from a member that had applied everything up to {@code sourceApplied}
+   * ({@code found} false: the key is absent there), if the key is still unknown here and its
+   * newest write known here is covered by that index (the rule of the server's state machine:
+   * the value is then at least as new as any write to the key this node has applied). The key's
+   * timestamp stays the one this node applied. Returns whether it was taken.
+   */
+  public boolean installPulled(int key, boolean found, long v, long sourceApplied) {
+    if (known[key] || tsIndex[key] > sourceApplied) {
       return false;
     }
-    value[key] = v;
+    value[key] = found ? v : Op.ABSENT;
     known[key] = true;
+    pulled[key] = true;
     return true;
+  }
+
+  /** Whether {@code key}'s value was pulled and no entry applied here has written it since. */
+  public boolean pulled(int key) {
+    return pulled[key];
   }
 }

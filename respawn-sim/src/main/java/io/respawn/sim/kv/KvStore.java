@@ -3,11 +3,16 @@ package io.respawn.sim.kv;
 import io.respawn.core.Entry;
 import io.respawn.core.SnapshotMeta;
 import io.respawn.node.StateMachineStore;
+import io.respawn.node.recovery.RecoverableStore;
+import io.respawn.node.recovery.ValuePull.PulledValue;
 import io.respawn.node.snapshot.SnapshotImage;
 import io.respawn.node.snapshot.SnapshotSink;
 import io.respawn.sim.storage.SimStorage;
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The simulator's {@link StateMachineStore}: the {@link KvStateMachine} behind the runtime's
@@ -19,8 +24,13 @@ import java.nio.charset.StandardCharsets;
  * ({@link FuzzyCapture}): the walk copies one key after each entry applied and each time the
  * runtime asks whether the image is ready, so the image says how far its effects reach ({@link
  * SnapshotImage#effectsThroughIndex}).
+ *
+ * <p>Value recovery ({@link RecoverableStore}, the port the server's state machine implements
+ * too): a key is unknown while {@link KvStateMachine#known} says so; keys travel as their names
+ * ({@link KvCommand#keyName}) and values as 8-byte big-endian longs ({@link #valueBytes}), as
+ * the simulated nodes write them.
  */
-public final class KvStore implements StateMachineStore<Long> {
+public final class KvStore implements StateMachineStore<Long>, RecoverableStore {
 
   /** Hears about installs, before the state is replaced (for the simulator's checks). */
   public interface InstallListener {
@@ -159,6 +169,111 @@ public final class KvStore implements StateMachineStore<Long> {
       walking.step(sm);
     }
     return r == KvStateMachine.UNKNOWN_RESULT ? null : r;
+  }
+
+  // ---- value recovery ----
+
+  /** Where {@link #unknownKeys} goes on walking (so keys a source cannot answer hide no others). */
+  private int unknownCursor;
+
+  @Override
+  public long witnessFormIndex() {
+    return sm.witnessFormIndex();
+  }
+
+  @Override
+  public long unknownKeyCount() {
+    long n = 0;
+    for (int k = 0; k < sm.keyCount(); k++) {
+      if (!sm.known(k)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  @Override
+  public boolean isUnknown(byte[] key) {
+    return !sm.known(keyOf(key));
+  }
+
+  @Override
+  public long newestUnknownIndex(List<byte[]> keys) {
+    long newest = 0;
+    for (byte[] name : keys) {
+      int k = keyOf(name);
+      if (!sm.known(k)) {
+        newest = Math.max(newest, sm.tsIndex(k));
+      }
+    }
+    return newest;
+  }
+
+  @Override
+  public List<byte[]> unknownKeys(int max) {
+    List<byte[]> out = new ArrayList<>();
+    int n = sm.keyCount();
+    for (int i = 0; i < n && out.size() < max; i++) {
+      int k = (unknownCursor + i) % n;
+      if (!sm.known(k)) {
+        out.add(KvCommand.keyName(k));
+        if (out.size() == max) {
+          unknownCursor = (k + 1) % n;
+        }
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public List<PulledValue> installPulled(List<PulledValue> values, long sourceAppliedIndex) {
+    List<PulledValue> installed = new ArrayList<>(values.size());
+    for (PulledValue v : values) {
+      if (sm.installPulled(keyOf(v.key()), v.found(), v.found() ? valueOf(v.value()) : 0,
+          sourceAppliedIndex)) {
+        installed.add(v);
+      }
+    }
+    return installed;
+  }
+
+  @Override
+  public PulledValue answerPull(byte[] key) {
+    int k = keyOf(key);
+    if (!sm.known(k)) {
+      return null;
+    }
+    long v = sm.value(k);
+    boolean found = v != io.respawn.sim.lin.Op.ABSENT;
+    return new PulledValue(key, found, 0, found ? valueBytes(v) : null);
+  }
+
+  @Override
+  public void finishDrain() {
+    // keys become unknown only as elided entries are applied: nothing is left to move
+  }
+
+  @Override
+  public void expectPulledValues(boolean begins) {
+    // no memory to make ahead
+  }
+
+  @Override
+  public boolean hasRoomWithoutFaulting(long bytes) {
+    return true;
+  }
+
+  /** A value as the simulated nodes write it: 8 bytes, big-endian. */
+  public static byte[] valueBytes(long v) {
+    return ByteBuffer.allocate(Long.BYTES).putLong(v).array();
+  }
+
+  /** The value {@link #valueBytes} wrote. */
+  public static long valueOf(byte[] bytes) {
+    if (bytes.length != Long.BYTES) {
+      throw new IllegalArgumentException("a value of " + bytes.length + " bytes");
+    }
+    return ByteBuffer.wrap(bytes).getLong();
   }
 
   /** The key index of a key name "k&lt;n&gt;" ({@link KvCommand#keyName}). */

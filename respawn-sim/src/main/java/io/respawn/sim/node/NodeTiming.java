@@ -8,14 +8,13 @@ package io.respawn.sim.node;
  *     proposed (and lease-checked) together, as the server's NodeLoop batches one pass
  * @param fsyncMicrosMin shortest fsync
  * @param fsyncMicrosMax longest fsync
- * @param pullRetryMicros how long a primary waits for a value pull before asking again
  */
 public record NodeTiming(long tickMicros, long passMicros, long fsyncMicrosMin,
-    long fsyncMicrosMax, long pullRetryMicros) {
+    long fsyncMicrosMax) {
 
   public NodeTiming {
-    if (tickMicros < 1 || passMicros < 1 || fsyncMicrosMin < 0 || fsyncMicrosMax < fsyncMicrosMin
-        || pullRetryMicros < 1) {
+    if (tickMicros < 1 || passMicros < 1 || fsyncMicrosMin < 0
+        || fsyncMicrosMax < fsyncMicrosMin) {
       throw new IllegalArgumentException("bad node timing " + this);
     }
   }

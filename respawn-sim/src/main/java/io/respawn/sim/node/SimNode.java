@@ -16,6 +16,13 @@ import io.respawn.node.ProposalHandle;
 import io.respawn.node.Refusal;
 import io.respawn.node.RuntimeConfig;
 import io.respawn.node.RuntimeListener;
+import io.respawn.node.recovery.RecoveryMode;
+import io.respawn.node.recovery.ValuePull.BatchPull;
+import io.respawn.node.recovery.ValuePull.BatchPullReply;
+import io.respawn.node.recovery.ValuePull.PullKeys;
+import io.respawn.node.recovery.ValuePull.PullKeysReply;
+import io.respawn.node.recovery.ValuePull.PullMessage;
+import io.respawn.node.recovery.ValueRecovery;
 import io.respawn.sim.clock.SimClock;
 import io.respawn.sim.event.EventQueue;
 import io.respawn.sim.kv.KvCommand;
@@ -29,7 +36,6 @@ import io.respawn.sim.storage.SimStorage;
 import io.respawn.storage.Durability;
 import io.respawn.storage.Mutation;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletionException;
@@ -62,7 +68,9 @@ import java.util.function.LongFunction;
  * primary serves them: under the runtime's local read rule, from this node's writes in flight
  * ({@link InFlightWrites}) or its applied state; INCR and DEL are computed when proposed and
  * enter the log as the values they write. A value this node holds only in elided form (it was a
- * witness) is pulled from a backup before it is served.
+ * witness) is pulled from a voting backup by the server's {@link ValueRecovery} (background
+ * BatchPull and sweep, priority pulls for what a command needs, online or offline), and the
+ * command waits for it as the server's command layer does.
  *
  * <p>Owned by the simulation thread.
  */
@@ -92,15 +100,19 @@ public final class SimNode {
   private long pausedUntilNanos;
   private boolean passScheduled;
   private final List<Runnable> held = new ArrayList<>();
-  private final List<ClientRequest> unknownReads = new ArrayList<>();
+  /** This incarnation's value recovery (the server's class), null while down. */
+  private ValueRecovery recovery;
+  private RecoveryMode recoveryMode = RecoveryMode.ONLINE;
+  /** Commands that waited for a pull, over every incarnation. */
+  private long commandsHeldForValues;
+  /** Recoveries done and values pulled by earlier incarnations. */
+  private final long[] recoveryBefore = new long[2];
   private final WritesInRuntime writesInRuntime = new WritesInRuntime();
   /** This incarnation's writes proposed and not yet applied: the server's overlay, same class. */
   private InFlightWrites inFlight = new InFlightWrites();
   private long nextWriteSequence = 1;
   private long queueFullRefusals;
-  private final long[] pullSentAtNanos;
   private final int[] lastOpIdOfClient;
-  private int pullRotation;
   private int clientEndpointBase;
   private long crashesLosingWrites;
   private long flushDueNanos;
@@ -133,7 +145,6 @@ public final class SimNode {
     this.observer = observer;
     this.durableAckEarly = durableAckEarly;
     this.snapshotPolicy = snapshotPolicy;
-    this.pullSentAtNanos = new long[keyCount];
     this.lastOpIdOfClient = new int[clientCount + 1];
   }
 
@@ -194,7 +205,6 @@ public final class SimNode {
     asyncFsyncDueNanos = 0;
     passScheduled = false;
     held.clear();
-    unknownReads.clear();
     unflushedWrites.clear();
     writesInRuntime.clear();
     stateMachine = new KvStateMachine(keyCount,
@@ -214,12 +224,15 @@ public final class SimNode {
         },
         () -> clock.localNanos(events.nowNanos()), new Listener(), snapshotPolicy);
     inFlight = new InFlightWrites(runtime.replica().config().variant());
+    recovery = new ValueRecovery(NodeId.of(id), store, m -> output(() -> sendPull(m)),
+        recoveryMode, this::localNanos).variant(runtime.replica().config().variant());
     if (warmUpMillisMax >= 0) {
       runtime.deferWarmUps();
     }
     network.setDown(id, false);
     observer.restarted(this);
     runtime.onTick();
+    followRecovery();
   }
 
   /**
@@ -252,13 +265,15 @@ public final class SimNode {
     if (runtime != null) {
       long[] now = transferCounts();
       System.arraycopy(now, 0, transfersBefore, 0, now.length);
+      long[] pulled = recoveryCounts();
+      System.arraycopy(pulled, 0, recoveryBefore, 0, pulled.length);
     }
     up = false;
     incarnation++;
     runtime = null;
     stateMachine = null;
+    recovery = null; // its waiting commands belong to this incarnation: they are dropped
     held.clear();
-    unknownReads.clear();
     unflushedWrites.clear();
     writesInRuntime.clear();
     network.setDown(id, true);
@@ -489,11 +504,12 @@ public final class SimNode {
     if (!idle()) {
       return;
     }
-    if (ticksWhenDue && localNanos() < runtime.tickDueNanos()) {
-      observer.tickSkipped(this);
+    if (ticksWhenDue && localNanos() < runtime.tickDueNanos() && !recovery.pulling()) {
+      observer.tickSkipped(this); // the server's loop sleeps too, unless it pulls values
       return;
     }
     runtime.onTick();
+    followRecovery();
   }
 
   /**
@@ -530,8 +546,10 @@ public final class SimNode {
     if (reachable) {
       observer.reconnected(this, peer);
       runtime.onPeerReachable(NodeId.of(peer));
+      recovery.onPeerReachable(NodeId.of(peer));
     } else {
       runtime.onPeerUnreachable(NodeId.of(peer));
+      recovery.onPeerUnreachable(NodeId.of(peer));
     }
   }
 
@@ -553,16 +571,13 @@ public final class SimNode {
       }
     } else if (message instanceof ClientRequest request) {
       onClientRequest(request);
-    } else if (message instanceof ValuePull pull) {
-      answerPull(pull);
-    } else if (message instanceof ValuePullReply reply) {
-      boolean filled = reply.known()
-          && stateMachine.fill(reply.key(), reply.term(), reply.index(), reply.value());
-      if (filled || stateMachine.known(reply.key())) {
-        retryUnknownReads();
-      }
+    } else if (message instanceof PullMessage pull) {
+      onPull(pull);
     } else {
       throw new IllegalArgumentException("unknown message " + message);
+    }
+    if (up) {
+      followRecovery();
     }
   }
 
@@ -572,13 +587,21 @@ public final class SimNode {
       return;
     }
     lastOpIdOfClient[request.client()] = request.opId();
+    execute(request);
+  }
+
+  /**
+   * Runs a client command: again after a value it needed was pulled (or its pull gave up), as
+   * the server's command layer re-runs a command it held for pending values.
+   */
+  private void execute(ClientRequest request) {
     OpKind kind = request.command().kind();
     int key = request.command().keys()[0];
     if (kind == OpKind.GET) {
       issueRead(request);
       return;
     }
-    if (!runtime.replica().canPropose()) {
+    if (!runtime.replica().canPropose() || recovery.holdsServing()) {
       reply(request, Outcome.FAIL, 0);
       return;
     }
@@ -598,9 +621,8 @@ public final class SimNode {
       if (c != null) {
         current = c.deleted() ? Op.ABSENT : valueOf(c.value());
       } else if (!stateMachine.known(key)) {
-        // the value is on a backup only (this node was a witness): fetch it, let the client retry
-        pull(key);
-        reply(request, Outcome.FAIL, 0);
+        // the value is on a backup only (this node was a witness): the command waits for it
+        holdForValue(request, key);
         return;
       } else {
         current = stateMachine.value(key);
@@ -653,8 +675,8 @@ public final class SimNode {
    * yes is a read served under the lease, which the lease-read invariant checks.
    */
   private boolean servesReadsNow() {
-    if (localNanos() >= runtime.localReadsServableUntilNanos()) {
-      return false;
+    if (recovery.holdsServing() || localNanos() >= runtime.localReadsServableUntilNanos()) {
+      return false; // the server's read gate: held while an offline recovery copies values
     }
     observer.readServed(this, runtime.replica().term()); // checked by the lease-read invariant
     return true;
@@ -749,30 +771,11 @@ public final class SimNode {
       return;
     }
     if (!stateMachine.known(key)) {
-      // a witness-turned-primary holds the key without its value: pull it, read again then
-      pull(key);
-      unknownReads.add(request);
+      // a witness-turned-primary holds the key without its value: the read waits for it
+      holdForValue(request, key);
       return;
     }
     reply(request, Outcome.OK, stateMachine.value(key));
-  }
-
-  /** Reads that found a value unknown are issued again once it may be known. */
-  private void retryUnknownReads() {
-    if (unknownReads.isEmpty() || !idle()) {
-      return;
-    }
-    Iterator<ClientRequest> it = unknownReads.iterator();
-    while (it.hasNext()) {
-      ClientRequest r = it.next();
-      int key = r.command().keys()[0];
-      if (stateMachine.known(key)) {
-        it.remove();
-        issueRead(r);
-      } else {
-        pull(key);
-      }
-    }
   }
 
   /** One loop pass ends after passMicros: everything queued is proposed / lease-checked. */
@@ -795,43 +798,94 @@ public final class SimNode {
     }
     passScheduled = false;
     runtime.processQueued();
+    followRecovery();
   }
 
-  // ---- value pulls (live recovery, one key at a time) ----
+  // ---- value recovery (the server's ValueRecovery) ----
 
-  private void pull(int key) {
-    long now = events.nowNanos();
-    if (pullSentAtNanos[key] != 0 && now - pullSentAtNanos[key] < timing.pullRetryMicros() * 1_000) {
-      return;
-    }
-    // Voting backups hold every committed value (DESIGN 5.1). A configuration may have none for
-    // a while (a failed backup removed, its replacement still a learner); then the values are
-    // on the primary and the witnesses that received full entries, so ask every member in turn.
-    Membership membership = runtime.replica().membership();
-    List<NodeId> sources = new ArrayList<>(membership.votingBackups());
-    for (NodeId member : membership.nodes()) {
-      if (member.value() != id && !sources.contains(member)) {
-        sources.add(member);
-      }
-    }
-    if (sources.isEmpty()) {
-      return;
-    }
-    pullSentAtNanos[key] = now;
-    NodeId target = sources.get(Math.floorMod(pullRotation++, sources.size()));
-    network.send(id, target.value(), new ValuePull(id, key));
-    int expected = incarnation;
-    events.after(timing.pullRetryMicros() * 1_000, () -> {
-      if (up && incarnation == expected) {
-        retryUnknownReads();
-      }
-    });
+  /**
+   * Online recovery: {@code request} needs {@code key}'s value, which this node holds only as a
+   * timestamp; it asks for it ({@link ValueRecovery#pullNow}, a priority pull) and runs the
+   * command again once the answer is in (or the pull gave up, or this node stopped leading:
+   * the command then re-checks and fails or asks again), one loop pass later, as a command
+   * thread would.
+   */
+  private void holdForValue(ClientRequest request, int key) {
+    commandsHeldForValues++;
+    int inc = incarnation;
+    recovery.pullNow(List.of(KvCommand.keyName(key))).whenComplete((r, error) ->
+        events.after(timing.passMicros() * 1_000, () -> {
+          if (up && inc == incarnation) {
+            execute(request);
+          }
+        }));
   }
 
-  private void answerPull(ValuePull pull) {
-    KvStateMachine sm = stateMachine;
-    network.send(id, pull.from(), new ValuePullReply(pull.key(), sm.known(pull.key()),
-        sm.value(pull.key()), sm.tsTerm(pull.key()), sm.tsIndex(pull.key())));
+  /** A pull message from a peer: answered, or handed to the recovery, as the node loop does. */
+  private void onPull(PullMessage m) {
+    long now = localNanos();
+    if (m instanceof PullKeys p) {
+      sendPullNow(recovery.answer(p));
+    } else if (m instanceof PullKeysReply r) {
+      recovery.onReply(r, now);
+    } else if (m instanceof BatchPull p) {
+      if (p.term() != 0) {
+        sendPullNow(recovery.answerWithoutLogs(p)); // no hot and cold logs here to stream
+      }
+    } else if (m instanceof BatchPullReply r) {
+      if (recovery.memoryReadyFor(r)) {
+        recovery.onBatchReply(r, now);
+      }
+    }
+  }
+
+  private void sendPullNow(PullMessage m) {
+    output(() -> sendPull(m));
+  }
+
+  private void sendPull(PullMessage m) {
+    network.send(id, m.to().value(), m);
+  }
+
+  /**
+   * After each input, as the server's node loop after each pass: recovery follows leadership
+   * (starts with the voting backups as sources, stops), the leader's suspicion (a witness's
+   * proactive pull), and sends what is due.
+   */
+  private void followRecovery() {
+    if (!idle()) {
+      return;
+    }
+    long now = localNanos();
+    Replica r = runtime.replica();
+    recovery.followLeadership(r, now);
+    recovery.followSuspicion(r, now);
+    recovery.tick(now);
+  }
+
+  /** How a new primary gets the values it lacks; set before {@link #start()}. */
+  public void setRecoveryMode(RecoveryMode mode) {
+    this.recoveryMode = mode;
+  }
+
+  /** Commands that waited for a value pull, over every incarnation. */
+  public long commandsHeldForValues() {
+    return commandsHeldForValues;
+  }
+
+  /** Over every incarnation: recoveries that ended with every value here, values pulled. */
+  public long[] recoveryCounts() {
+    long[] out = recoveryBefore.clone();
+    if (recovery != null) {
+      out[0] += recovery.recoveries();
+      out[1] += recovery.keysPulled();
+    }
+    return out;
+  }
+
+  /** This incarnation's value recovery; null while down. */
+  public ValueRecovery recovery() {
+    return recovery;
   }
 
   private void reply(ClientRequest request, Outcome outcome, long result) {

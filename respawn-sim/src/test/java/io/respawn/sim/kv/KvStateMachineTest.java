@@ -37,7 +37,7 @@ class KvStateMachineTest {
   }
 
   @Test
-  void elidedEntryMakesValueUnknownUntilFilledAtTheSameVersion() {
+  void elidedEntryMakesValueUnknownUntilAPullCoversItsNewestWrite() {
     sm.apply(write(1, 1, OpKind.SET, new int[] {0}, new long[] {1000}));
     Entry elided = write(1, 2, OpKind.SET, new int[] {0}, new long[] {2000}).elide();
     assertThat(sm.apply(elided)).isEqualTo(KvStateMachine.UNKNOWN_RESULT);
@@ -47,8 +47,13 @@ class KvStateMachineTest {
     assertThat(sm.known(0)).as("deleted: known absent").isTrue();
     sm.apply(write(1, 4, OpKind.SET, new int[] {0}, new long[] {3000}).elide());
     assertThat(sm.known(0)).isFalse();
-    assertThat(sm.fill(0, 1, 2, 2000)).as("older version").isFalse();
-    assertThat(sm.fill(0, 1, 4, 3000)).isTrue();
+    assertThat(sm.witnessFormIndex()).isEqualTo(4);
+    assertThat(sm.installPulled(0, true, 2000, 3))
+        .as("read by a member that had not applied the write at 4").isFalse();
+    assertThat(sm.known(0)).isFalse();
+    assertThat(sm.installPulled(0, true, 3000, 4)).isTrue();
+    assertThat(sm.value(0)).isEqualTo(3000);
+    assertThat(sm.installPulled(0, true, 4000, 9)).as("known now: kept").isFalse();
     assertThat(sm.value(0)).isEqualTo(3000);
     assertThat(sm.apply(write(1, 5, OpKind.INCR, new int[] {0}, new long[] {3001})))
         .as("an INCR carries the value its primary computed").isEqualTo(3001);

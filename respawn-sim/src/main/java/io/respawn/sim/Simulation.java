@@ -69,6 +69,16 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
   static final Role[] ROLES = {Role.PRIMARY, Role.BACKUP, Role.WITNESS, Role.BACKUP, Role.WITNESS};
   static final int REPLICAS = ROLES.length;
   static final int FINAL_READ_ATTEMPTS_MAX = 50;
+  /**
+   * How long after settling an offline value recovery may still hold a leader's serving
+   * (`recovery-late` past it): three BatchPull request timeouts and a pull timeout of
+   * ValueRecovery, time for a lost request, its lost resend and a lost last pull on the network,
+   * which drops messages after the faults stop too. The final writes start once no leader
+   * holds, so their 50 attempts measure the shard, not the recovery's timers.
+   */
+  static final long RECOVERY_AFTER_SETTLING_NANOS_MAX =
+      3 * io.respawn.node.recovery.ValueRecovery.BATCH_TIMEOUT_NANOS
+          + io.respawn.node.recovery.ValueRecovery.PULL_TIMEOUT_NANOS;
   /** How long after a kill -9 or a restart its peers' transports notice (a closed connection). */
   static final long HINT_DELAY_NANOS = 1_000_000;
   /**
@@ -402,6 +412,12 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       }
     }
     runUntil(events.nowNanos() + config.settleMillis() * 1_000_000, () -> false);
+    runUntil(events.nowNanos() + RECOVERY_AFTER_SETTLING_NANOS_MAX,
+        () -> nodes.stream().noneMatch(SimNode::holdsServing));
+    nodes.stream().filter(SimNode::holdsServing).findFirst().ifPresent(n -> checker.report(
+        "recovery-late", "n" + n.id() + " still copies values offline (serving nothing) "
+            + RECOVERY_AFTER_SETTLING_NANOS_MAX / 1_000_000 + " ms after settling: "
+            + n.recovery().info()));
     // Settled: every DURABLE write from here on (the final writes, and any still waiting) is
     // held to the durable-ack-late bound.
     durableLiveness.startChecking(events.nowNanos());

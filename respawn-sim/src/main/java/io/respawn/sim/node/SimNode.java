@@ -587,18 +587,19 @@ public final class SimNode {
       return;
     }
     lastOpIdOfClient[request.client()] = request.opId();
-    execute(request);
+    execute(request, 0);
   }
 
   /**
    * Runs a client command: again after a value it needed was pulled (or its pull gave up), as
-   * the server's command layer re-runs a command it held for pending values.
+   * the server's command layer re-runs a command it held for pending values; {@code
+   * heldSinceNanos} is when it first waited for one (0: it has not).
    */
-  private void execute(ClientRequest request) {
+  private void execute(ClientRequest request, long heldSinceNanos) {
     OpKind kind = request.command().kind();
     int key = request.command().keys()[0];
     if (kind == OpKind.GET) {
-      issueRead(request);
+      issueRead(request, heldSinceNanos);
       return;
     }
     if (!runtime.replica().canPropose() || recovery.holdsServing()) {
@@ -622,7 +623,7 @@ public final class SimNode {
         current = c.deleted() ? Op.ABSENT : valueOf(c.value());
       } else if (!stateMachine.known(key)) {
         // the value is on a backup only (this node was a witness): the command waits for it
-        holdForValue(request, key);
+        holdForValue(request, key, heldSinceNanos);
         return;
       } else {
         current = stateMachine.value(key);
@@ -749,7 +750,7 @@ public final class SimNode {
    * still wait reads this way on the server) or from the applied state alone (answered at once:
    * the server's acknowledged-only read, a lone client's), drawn per request so both run.
    */
-  private void issueRead(ClientRequest request) {
+  private void issueRead(ClientRequest request, long heldSinceNanos) {
     int key = request.command().keys()[0];
     if (!servesReadsNow()) {
       reply(request, Outcome.FAIL, 0);
@@ -772,7 +773,7 @@ public final class SimNode {
     }
     if (!stateMachine.known(key)) {
       // a witness-turned-primary holds the key without its value: the read waits for it
-      holdForValue(request, key);
+      holdForValue(request, key, heldSinceNanos);
       return;
     }
     reply(request, Outcome.OK, stateMachine.value(key));
@@ -808,17 +809,36 @@ public final class SimNode {
    * timestamp; it asks for it ({@link ValueRecovery#pullNow}, a priority pull) and runs the
    * command again once the answer is in (or the pull gave up, or this node stopped leading:
    * the command then re-checks and fails or asks again), one loop pass later, as a command
-   * thread would.
+   * thread would; after {@link #VALUES_WAIT_NANOS_MAX} of waiting it fails (the server's
+   * TRYAGAIN).
    */
-  private void holdForValue(ClientRequest request, int key) {
-    commandsHeldForValues++;
+  private void holdForValue(ClientRequest request, int key, long heldSinceNanos) {
+    long now = localNanos();
+    if (heldSinceNanos == 0) {
+      commandsHeldForValues++;
+    } else if (now - heldSinceNanos >= VALUES_WAIT_NANOS_MAX) {
+      reply(request, Outcome.FAIL, 0);
+      return;
+    }
+    long since = heldSinceNanos == 0 ? now : heldSinceNanos;
     int inc = incarnation;
     recovery.pullNow(List.of(KvCommand.keyName(key))).whenComplete((r, error) ->
-        events.after(timing.passMicros() * 1_000, () -> {
-          if (up && inc == incarnation) {
-            execute(request);
-          }
-        }));
+        events.after(timing.passMicros() * 1_000, () -> executeWhenIdle(inc, request, since)));
+  }
+
+  /** The command layer's bound on a command's wait for values (the server's Dispatcher's). */
+  static final long VALUES_WAIT_NANOS_MAX = 3_000_000_000L;
+
+  private void executeWhenIdle(int inc, ClientRequest request, long heldSinceNanos) {
+    if (!up || inc != incarnation) {
+      return; // the process that held it is gone, and the command with it
+    }
+    if (!idle()) {
+      events.at(Math.max(busyUntilNanos, pausedUntilNanos),
+          () -> executeWhenIdle(inc, request, heldSinceNanos));
+      return;
+    }
+    execute(request, heldSinceNanos);
   }
 
   /** A pull message from a peer: answered, or handed to the recovery, as the node loop does. */
@@ -861,6 +881,11 @@ public final class SimNode {
     recovery.followLeadership(r, now);
     recovery.followSuspicion(r, now);
     recovery.tick(now);
+  }
+
+  /** Whether this node leads and serves nothing until an offline recovery ends. */
+  public boolean holdsServing() {
+    return up && recovery.holdsServing();
   }
 
   /** How a new primary gets the values it lacks; set before {@link #start()}. */

@@ -307,7 +307,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     this.outbound = OUTBOUND_BATCH ? new OutboundBatch(transport) : null;
     this.runtime = runtime.apply(outbound != null ? outbound : transport);
     this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull, recoveryMode,
-        System::nanoTime);
+        System::nanoTime).variant(this.runtime.replica().config().variant());
     if (this.runtime.replica().config().takeover() == io.respawn.core.TakeoverMode.SPECULATIVE) {
       // Speculative takeover campaigns once the warm-up is done: the hot set staged (or its
       // bound passed), not at once (ValueRecovery#reportWarmUpsTo).

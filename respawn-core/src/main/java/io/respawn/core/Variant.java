@@ -193,7 +193,14 @@ public enum Variant {
    * election committed and a lagging backup had not applied yet); the linearizability checker
    * catches the read.
    */
-  PULL_IGNORES_APPLIED_INDEX;
+  PULL_IGNORES_APPLIED_INDEX,
+  /**
+   * A leader that is not the configured primary never gives leadership back to it ({@code
+   * LeadershipHandOver} in the runtime): after a failover the shard stays led by a witness, which
+   * holds the values it pulled but is not the member meant to lead. Safe; the simulator's end
+   * check that the configured primary leads again after settling catches it.
+   */
+  NEVER_GIVE_BACK;
 
   /** Parses the config spelling, e.g. {@code commit-without-backup}. */
   public static Variant parse(String text) {

@@ -89,7 +89,8 @@ class RandomizedClusterTest {
    * (this one ticks always): its teeth are the simulator's tick-skipped-when-due check.
    * IN_FLIGHT_INVISIBLE and OVERLAY_READ_UNGATED break the runtime's InFlightWrites, which this
    * core-only cluster does not use: their teeth are the simulator's linearizability checker
-   * (TeethTest), as are PULL_IGNORES_APPLIED_INDEX's (the runtime's ValueRecovery).
+   * (TeethTest), as are PULL_IGNORES_APPLIED_INDEX's (the runtime's ValueRecovery);
+   * NEVER_GIVE_BACK breaks the runtime's LeadershipHandOver (TeethTest, primary-not-given-back).
    */
   @ParameterizedTest(name = "{0}")
   @org.junit.jupiter.params.provider.EnumSource(value = Variant.class,
@@ -101,7 +102,8 @@ class RandomizedClusterTest {
           "STAND_IN_ENDS_BEHIND", "HAND_BACK_UNCAPPED", "UNBOUNDED_PIPELINE",
           "PROBE_SILENT_FOLLOWERS", "STAND_IN_STAYS_WITH_SILENT_WITNESS",
           "REPLACE_AFTER_ONE_HEARTBEAT", "PRIMARY_SPARE_BESIDE_PRIMARY", "TICK_DUE_IGNORES_SILENCE",
-          "IN_FLIGHT_INVISIBLE", "OVERLAY_READ_UNGATED", "PULL_IGNORES_APPLIED_INDEX"},
+          "IN_FLIGHT_INVISIBLE", "OVERLAY_READ_UNGATED", "PULL_IGNORES_APPLIED_INDEX",
+          "NEVER_GIVE_BACK"},
       mode = org.junit.jupiter.params.provider.EnumSource.Mode.EXCLUDE)
   void brokenVariantsAreCaught(Variant variant) {
     int caught = 0;

@@ -96,6 +96,9 @@ public record RunResult(
    * @param commandsHeldForValues client commands that waited for a value pull
    * @param offlineRecoverySeeds runs whose nodes recovered offline (serving nothing until every
    *     value was here)
+   * @param giveBacks leaders (not the configured primary) that began to give leadership back to
+   *     it (the server's {@code LeadershipHandOver})
+   * @param drainTransfers leadership transfers drains ended in
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -109,7 +112,7 @@ public record RunResult(
       long leaderStandInsEnded, long leaderHandBacks, long leaderStandInsMoved,
       long spareSeeds, long spareSteps, long membersReplaced, long ticksWhenDueSeeds,
       long ticksSkipped, long valueRecoveries, long valuesPulled, long commandsHeldForValues,
-      long offlineRecoverySeeds) {
+      long offlineRecoverySeeds, long giveBacks, long drainTransfers) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -135,12 +138,13 @@ public record RunResult(
           membersReplaced + o.membersReplaced, ticksWhenDueSeeds + o.ticksWhenDueSeeds,
           ticksSkipped + o.ticksSkipped, valueRecoveries + o.valueRecoveries,
           valuesPulled + o.valuesPulled, commandsHeldForValues + o.commandsHeldForValues,
-          offlineRecoverySeeds + o.offlineRecoverySeeds);
+          offlineRecoverySeeds + o.offlineRecoverySeeds, giveBacks + o.giveBacks,
+          drainTransfers + o.drainTransfers);
     }
 
     public static final Stats NONE =
         new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -171,7 +175,8 @@ public record RunResult(
           + " ticks-when-due-seeds=" + ticksWhenDueSeeds + " ticks-skipped=" + ticksSkipped
           + " value-recoveries=" + valueRecoveries + " values-pulled=" + valuesPulled
           + " commands-held-for-values=" + commandsHeldForValues
-          + " offline-recovery-seeds=" + offlineRecoverySeeds;
+          + " offline-recovery-seeds=" + offlineRecoverySeeds + " give-backs=" + giveBacks
+          + " drain-transfers=" + drainTransfers;
     }
   }
 

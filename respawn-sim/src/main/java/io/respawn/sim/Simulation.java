@@ -428,6 +428,31 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     // another stale replica for a while before the reader lands on the primary.
     finalReader.readAllKeys(config.workload().keyCount(), FINAL_READ_ATTEMPTS_MAX);
     runUntil(events.nowNanos() + 30_000_000_000L, finalReader::finalReadsDone);
+    // A leader that is not the configured primary gives leadership back (LeadershipHandOver):
+    // primary-not-given-back, in the final checks, if it has not within the bound.
+    runUntil(events.nowNanos() + GIVE_BACK_AFTER_READS_NANOS_MAX,
+        () -> currentLeader() != null && primaryNotGivenBack() == null);
+  }
+
+  /**
+   * How long after the final reads a leader that is not the configured primary (up and a voter)
+   * may still lead: twice the give-back's wait for a caught-up primary, its longest drain, and
+   * a second for the transfer and the election it starts.
+   */
+  static final long GIVE_BACK_AFTER_READS_NANOS_MAX =
+      2 * io.respawn.node.LeadershipHandOver.GIVE_BACK_AFTER_NANOS
+          + io.respawn.node.LeadershipHandOver.DRAIN_NANOS_MAX + 1_000_000_000L;
+
+  /** The leader, when it is not the configured primary though that primary is up and a voter. */
+  private SimNode primaryNotGivenBack() {
+    SimNode leader = currentLeader();
+    if (leader == null) {
+      return null;
+    }
+    io.respawn.core.NodeId primary = io.respawn.node.LeadershipHandOver.designatedPrimary(
+        leader.replica(), io.respawn.core.NodeId.of(leader.id()));
+    return primary != null && nodes.get(primary.value()).isUp()
+        && leader.replica().membership().isVoter(primary) ? leader : null;
   }
 
   private void finalChecks() {
@@ -436,6 +461,11 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       checker.report("no-leader-at-end", "no leader accepting writes after settling "
           + config.settleMillis() + "ms: " + nodes);
     } else {
+      if (primaryNotGivenBack() != null) {
+        checker.report("primary-not-given-back", "n" + leader.id() + " still leads "
+            + GIVE_BACK_AFTER_READS_NANOS_MAX / 1_000_000 + " ms after the final reads, though the"
+            + " configured primary is up and a voter: " + nodes);
+      }
       committed.checkHoldsAllCommitted(leader, d -> protocolViolation(committed.name(), d));
       LogView log = leader.replica().log();
       for (Map.Entry<Integer, long[]> ack : acknowledged.entrySet()) {
@@ -600,7 +630,9 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         nodes.stream().mapToLong(n -> n.recoveryCounts()[0]).sum(),
         nodes.stream().mapToLong(n -> n.recoveryCounts()[1]).sum(),
         nodes.stream().mapToLong(SimNode::commandsHeldForValues).sum(),
-        config.recoveryMode(seed) == io.respawn.node.recovery.RecoveryMode.OFFLINE ? 1 : 0);
+        config.recoveryMode(seed) == io.respawn.node.recovery.RecoveryMode.OFFLINE ? 1 : 0,
+        nodes.stream().mapToLong(n -> n.handOverCounts()[0]).sum(),
+        nodes.stream().mapToLong(n -> n.handOverCounts()[1]).sum());
   }
 
   private String describe() {

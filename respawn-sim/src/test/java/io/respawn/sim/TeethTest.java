@@ -153,6 +153,18 @@ class TeethTest {
   }
 
   /**
+   * The give-back (the runtime's LeadershipHandOver, which the server's members run) has teeth
+   * in the CI sweep's own configuration: a leader that never gives leadership back to the
+   * configured primary is caught by primary-not-given-back after the final reads; the correct
+   * rule runs the catching seed clean.
+   */
+  @Test
+  void theGiveBackHasTeeth() {
+    assertCaughtBy(SimConfig.standard().withVariant(Variant.NEVER_GIVE_BACK),
+        "primary-not-given-back", SEEDS_MAX);
+  }
+
+  /**
    * Runs seeds from 1 under {@code config} (a broken variant) until one is caught, within
    * {@code seedsMax}: by {@code invariant}, the same way when run again, and clean with the
    * correct core.

@@ -1,7 +1,5 @@
 package io.respawn.server.shard;
 
-import io.respawn.node.recovery.ValueRecovery;
-import io.respawn.node.recovery.RecoveryMode;
 import io.respawn.core.Command;
 import io.respawn.core.FailureDetector;
 import io.respawn.core.MemberReplacement;
@@ -11,16 +9,19 @@ import io.respawn.core.NodeId;
 import io.respawn.core.Replica;
 import io.respawn.core.Role;
 import io.respawn.core.Status;
+import io.respawn.node.LeadershipHandOver;
 import io.respawn.node.NodeRuntime;
 import io.respawn.node.ProposalHandle;
 import io.respawn.node.Refusal;
 import io.respawn.server.peer.PeerTransport;
+import io.respawn.node.recovery.RecoveryMode;
 import io.respawn.node.recovery.ValuePull.BatchPull;
 import io.respawn.node.recovery.ValuePull.BatchPullReply;
 import io.respawn.node.recovery.ValuePull.PopularityReport;
 import io.respawn.node.recovery.ValuePull.PullKeys;
 import io.respawn.node.recovery.ValuePull.PullKeysReply;
 import io.respawn.node.recovery.ValuePull.PullMessage;
+import io.respawn.node.recovery.ValueRecovery;
 import io.respawn.storage.Durability;
 import io.respawn.storage.Mutation;
 import io.respawn.storage.WriteTicket;
@@ -76,7 +77,8 @@ import org.slf4j.LoggerFactory;
  * primary) first <em>drains</em>: this member stops serving (commands wait for the shard to
  * settle and are then redirected), proposes the writes the command thread had already executed,
  * and waits until every write it proposed has settled (ORDERED ones applied, DURABLE ones
- * durable), at most {@link #DRAIN_NANOS_MAX}; only then does it transfer leadership. So no write
+ * durable), at most {@link LeadershipHandOver#DRAIN_NANOS_MAX}; only then does it transfer
+ * leadership ({@link LeadershipHandOver}, which the simulator runs too). So no write
  * is in flight when it stops leading, and none is answered {@code UNCERTAIN}; a write that
  * reaches it afterwards is refused unproposed, and its client is redirected to the new primary.
  *
@@ -229,15 +231,10 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   private volatile long handBacksCancelled;
   private volatile long standInsMoved;
   private int standInCount;
-  /** When this member last became leader; for the "serving" log line. */
-  private long leaderSinceNanos;
+  /** Drains, give-backs and the transfers they end in (the simulator runs the same class). */
+  private final LeadershipHandOver handOver;
   /** Whether this term's first moment of serving was logged. */
   private boolean servingLogged;
-
-  /** How long the configured primary must stay caught up before leadership goes back to it. */
-  static final long GIVE_BACK_AFTER_NANOS = 500_000_000L;
-  /** How far behind the commit index the configured primary may be and still count as caught up. */
-  static final long GIVE_BACK_LAG_ENTRIES_MAX = 256;
 
   /** A request to stop leading (planned stop, RESPAWN HANDOVER). */
   private record HandOver(CompletableFuture<Boolean> done) {}
@@ -254,16 +251,9 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
    */
   record SparePool(MemberReplacement policy, java.nio.file.Path spentFile) {}
 
-  /** Longest a hand-over waits for this leader's proposed writes to settle before it transfers. */
-  static final long DRAIN_NANOS_MAX = 1_000_000_000L;
-  /** While draining: when the transfer starts even if writes are still unsettled; else MIN. */
-  private long drainDeadlineNanos = Long.MIN_VALUE;
-  /** While draining: the member to hand leadership to, or null for the best caught-up one. */
-  private NodeId drainTarget;
   /** Writes proposed through this loop whose acknowledgement (at their level) is not settled. */
   private int writesUnsettled;
 
-  private long primaryCaughtUpSinceNanos = Long.MIN_VALUE;
   /** Completes with why, once this member finds the shard removed it ({@link RemovalWatch}). */
   private final CompletableFuture<String> removed = new CompletableFuture<>();
   private long nextRemovalCheckNanos = Long.MIN_VALUE;
@@ -290,7 +280,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /**
    * A leading member that is not of role primary gives leadership back to the voter of role
-   * primary once it is caught up ({@link #designatedPrimary}).
+   * primary once it is caught up ({@link LeadershipHandOver#designatedPrimary}).
    */
   public NodeLoop(NodeId self,
       Function<io.respawn.node.Transport, NodeRuntime<Void>> runtime,
@@ -308,6 +298,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     this.runtime = runtime.apply(outbound != null ? outbound : transport);
     this.recovery = new ValueRecovery(self, stateMachine, transport::sendPull, recoveryMode,
         System::nanoTime).variant(this.runtime.replica().config().variant());
+    this.handOver = new LeadershipHandOver(self, this.runtime.replica().config().variant());
     if (this.runtime.replica().config().takeover() == io.respawn.core.TakeoverMode.SPECULATIVE) {
       // Speculative takeover campaigns once the warm-up is done: the hot set staged (or its
       // bound passed), not at once (ValueRecovery#reportWarmUpsTo).
@@ -835,104 +826,58 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
 
   /** Stops serving and waits for this leader's writes to settle before transferring to target. */
   private void startDrain(NodeId target, long now) {
-    if (draining() || runtime.replica().transferTarget() != null) {
-      return; // a hand-over is under way already
+    if (handOver.startDrain(runtime.replica(), target, now)) {
+      log.info("handing leadership over: draining {} writes in flight", writesUnsettled);
     }
-    drainTarget = target;
-    drainDeadlineNanos = now + DRAIN_NANOS_MAX;
-    log.info("handing leadership over: draining {} writes in flight", writesUnsettled);
   }
 
   private boolean draining() {
-    return drainDeadlineNanos != Long.MIN_VALUE;
+    return handOver.draining();
   }
 
   /** Transfers leadership once the drain is over (every write settled, or its time is up). */
   private void transferOnceDrained(long now) {
-    if (!draining()) {
-      return;
+    int unsettled = writesUnsettled;
+    switch (handOver.transferOnceDrained(runtime, unsettled, now)) {
+      case STARTED -> {
+        warnIfUnsettled(unsettled);
+        log.info("handing leadership over to {} (its log at {} of {})", handOver.lastTarget(),
+            handOver.lastTargetMatch(), runtime.replica().lastIndex());
+      }
+      case REFUSED -> {
+        warnIfUnsettled(unsettled);
+        NodeId target = handOver.lastTarget();
+        log.warn("cannot hand leadership over{}", target == null ? ": no other member may lead"
+            : " to " + target);
+        if (pendingHandOver != null) {
+          pendingHandOver.complete(false);
+          pendingHandOver = null;
+        }
+      }
+      case NONE, LOST_LEADERSHIP -> { }
     }
-    Replica r = runtime.replica();
-    if (r.status() != Status.LEADER) {
-      drainDeadlineNanos = Long.MIN_VALUE; // lost leadership meanwhile: nothing to hand over
-      return;
-    }
-    if (writesUnsettled > 0 && now < drainDeadlineNanos) {
-      return;
-    }
-    drainDeadlineNanos = Long.MIN_VALUE;
-    if (writesUnsettled > 0) {
+  }
+
+  private static void warnIfUnsettled(int unsettled) {
+    if (unsettled > 0) {
       log.warn("{} writes still unsettled after {} ms of draining; transferring anyway",
-          writesUnsettled, DRAIN_NANOS_MAX / 1_000_000);
+          unsettled, LeadershipHandOver.DRAIN_NANOS_MAX / 1_000_000);
     }
-    NodeId target = drainTarget;
-    NodeId designatedPrimary = designatedPrimary(r);
-    long best = target == null ? -1 : r.matchIndex(target);
-    for (NodeId id : r.membership().allVoters()) {
-      if (drainTarget != null || id.equals(self) || !r.membership().role(id).mayCampaign()) {
-        continue;
-      }
-      long match = r.matchIndex(id);
-      // The configured primary wins ties; a member further ahead wins otherwise.
-      if (match > best || (match == best && id.equals(designatedPrimary))) {
-        best = match;
-        target = id;
-      }
-    }
-    if (target == null || !runtime.transferLeadership(target)) {
-      log.warn("cannot hand leadership over{}", target == null ? ": no other member may lead"
-          : " to " + target);
-      if (pendingHandOver != null) {
-        pendingHandOver.complete(false);
-        pendingHandOver = null;
-      }
-      return;
-    }
-    log.info("handing leadership over to {} (its log at {} of {})", target, best, r.lastIndex());
   }
 
   /**
-   * A leading member that is not the configured primary gives leadership back to it once it has
-   * been reachable and caught up for {@link #GIVE_BACK_AFTER_NANOS} (reachable: a member that was
-   * just killed keeps its last match index in our progress, so that alone proves nothing): the
-   * primary is the member meant to hold every value in memory (DESIGN §3). Normally only once
-   * this leader is ready (its term's first entry committed and applied) and done recovering
-   * values; but a leader that is still not ready {@link #GIVE_BACK_AFTER_NANOS} after its
-   * election cannot commit at all (a witness leading while the backup is away: only a primary
-   * lets a witness stand in for a silent backup), and waiting for readiness would keep the
-   * shard from taking writes for as long as the backup stays away, though the primary, once
-   * leading, lets this witness stand in. Handing leadership over needs no commit: the transfer
-   * waits for the primary to hold this leader's whole log.
+   * A leading member that is not the configured primary gives leadership back to it when due
+   * ({@link LeadershipHandOver#maybeGiveBack}; reachable here means a connection is up: a member
+   * that was just killed keeps its last match index in our progress, so that alone proves
+   * nothing).
    */
   private void maybeGiveBack(long now) {
-    Replica r = runtime.replica();
-    NodeId designatedPrimary = designatedPrimary(r);
-    boolean readyInTerm = runtime.readyInTerm();
-    boolean readyAndRecovered = readyInTerm && !recovery.active();
-    boolean stillNotReady = !readyInTerm && now - leaderSinceNanos >= GIVE_BACK_AFTER_NANOS;
-    if (designatedPrimary == null || r.status() != Status.LEADER
-        || !r.membership().isVoter(designatedPrimary) // replaced: docs/operations.md
-        || !(readyAndRecovered || stillNotReady)
-        || r.transferTarget() != null || draining()) {
-      primaryCaughtUpSinceNanos = Long.MIN_VALUE;
-      return;
-    }
-    // "Caught up" tolerates the entries in flight under a steady write load; the transfer itself
-    // waits for an exact match (writes are refused meanwhile, so the target catches up).
-    if (!transport.connected(designatedPrimary)
-        || r.matchIndex(designatedPrimary) < Math.min(r.commitIndex(), r.lastIndex())
-        - GIVE_BACK_LAG_ENTRIES_MAX) {
-      primaryCaughtUpSinceNanos = Long.MIN_VALUE;
-      return;
-    }
-    if (primaryCaughtUpSinceNanos == Long.MIN_VALUE) {
-      primaryCaughtUpSinceNanos = now;
-    } else if (now - primaryCaughtUpSinceNanos >= GIVE_BACK_AFTER_NANOS) {
-      primaryCaughtUpSinceNanos = Long.MIN_VALUE;
-      log.info("giving leadership back to the configured primary {}{}", designatedPrimary,
-          readyInTerm ? "" : " (nothing commits in this term: "
-              + (now - leaderSinceNanos) / 1_000_000 + " ms after the election)");
-      startDrain(designatedPrimary, now);
+    if (handOver.maybeGiveBack(runtime, recovery.active(), transport::connected, now)) {
+      log.info("giving leadership back to the configured primary {}{}",
+          LeadershipHandOver.designatedPrimary(runtime.replica(), self),
+          handOver.lastGiveBackBeforeReady() ? " (nothing commits in this term: "
+              + (now - handOver.leaderSinceNanos()) / 1_000_000 + " ms after the election)" : "");
+      log.info("handing leadership over: draining {} writes in flight", writesUnsettled);
     }
   }
 
@@ -979,17 +924,6 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
   }
 
   /**
-   * The voter of role primary in the configuration, when that is not this member, else null:
-   * the member meant to hold every value in memory and lead. Read from the configuration, not
-   * from this member's config file, so a spare primary that took a lost primary's place is given
-   * leadership back as that primary was (docs/operations.md, "Spares").
-   */
-  private NodeId designatedPrimary(Replica r) {
-    Membership.Member p = io.respawn.core.MemberReplacement.primaryVoter(r.membership());
-    return p == null || p.id().equals(self) ? null : p.id();
-  }
-
-  /**
    * Starts value recovery when this member becomes leader holding keys without values, stops it
    * when it stops leading ({@link ValueRecovery#followLeadership}, the simulator's call too).
    */
@@ -997,7 +931,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
     Replica r = runtime.replica();
     switch (recovery.followLeadership(r, now)) {
       case BEGAN -> {
-        leaderSinceNanos = now;
+        handOver.leading(now);
         servingLogged = false;
         log.info("leading in term {} (commit {}); {}", r.term(), r.commitIndex(),
             recovery.active() ? "pulling values held only as timestamps from "
@@ -1026,7 +960,7 @@ public final class NodeLoop implements ShardWrites, AutoCloseable {
       if (!servingLogged && servingUntil != Long.MIN_VALUE) {
         servingLogged = true;
         log.info("serving as primary in term {}, {} ms after it was elected ({} values pulled)",
-            r.term(), (now - leaderSinceNanos) / 1_000_000, recovery.keysPulled());
+            r.term(), (now - handOver.leaderSinceNanos()) / 1_000_000, recovery.keysPulled());
       }
     }
     noteStandIns(r);

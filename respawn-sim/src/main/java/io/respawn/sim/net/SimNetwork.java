@@ -110,6 +110,10 @@ public final class SimNetwork<M> {
     down[endpoint] = isDown;
   }
 
+  public boolean isDown(int endpoint) {
+    return down[endpoint];
+  }
+
   /** Holds messages for endpoint until untilNanos (virtual time). */
   public void pauseUntil(int endpoint, long untilNanos) {
     pausedUntilNanos[endpoint] = untilNanos;

@@ -11,6 +11,7 @@ import io.respawn.core.Role;
 import io.respawn.core.RoleChange;
 import io.respawn.core.Status;
 import io.respawn.node.InFlightWrites;
+import io.respawn.node.LeadershipHandOver;
 import io.respawn.node.NodeRuntime;
 import io.respawn.node.ProposalHandle;
 import io.respawn.node.Refusal;
@@ -102,6 +103,13 @@ public final class SimNode {
   private final List<Runnable> held = new ArrayList<>();
   /** This incarnation's value recovery (the server's class), null while down. */
   private ValueRecovery recovery;
+  /** This incarnation's drains and give-backs (the server's class), null while down. */
+  private LeadershipHandOver handOver;
+  /** Client writes proposed whose acknowledgement (at their level) has not settled. */
+  private int writesUnsettled;
+  /** Give-backs started and transfers drains ended in, by earlier incarnations. */
+  private final long[] handOverBefore = new long[2];
+  private long drainTransfers;
   private RecoveryMode recoveryMode = RecoveryMode.ONLINE;
   /** Commands that waited for a pull, over every incarnation. */
   private long commandsHeldForValues;
@@ -226,6 +234,8 @@ public final class SimNode {
     inFlight = new InFlightWrites(runtime.replica().config().variant());
     recovery = new ValueRecovery(NodeId.of(id), store, m -> output(() -> sendPull(m)),
         recoveryMode, this::localNanos).variant(runtime.replica().config().variant());
+    handOver = new LeadershipHandOver(NodeId.of(id), runtime.replica().config().variant());
+    writesUnsettled = 0;
     if (warmUpMillisMax >= 0) {
       runtime.deferWarmUps();
     }
@@ -267,12 +277,14 @@ public final class SimNode {
       System.arraycopy(now, 0, transfersBefore, 0, now.length);
       long[] pulled = recoveryCounts();
       System.arraycopy(pulled, 0, recoveryBefore, 0, pulled.length);
+      handOverBefore[0] += handOver.giveBacks();
     }
     up = false;
     incarnation++;
     runtime = null;
     stateMachine = null;
     recovery = null; // its waiting commands belong to this incarnation: they are dropped
+    handOver = null;
     held.clear();
     unflushedWrites.clear();
     writesInRuntime.clear();
@@ -602,7 +614,7 @@ public final class SimNode {
       issueRead(request, heldSinceNanos);
       return;
     }
-    if (!runtime.replica().canPropose() || recovery.holdsServing()) {
+    if (!runtime.replica().canPropose() || recovery.holdsServing() || handOver.draining()) {
       reply(request, Outcome.FAIL, 0);
       return;
     }
@@ -658,6 +670,15 @@ public final class SimNode {
             "op #" + request.opId() + ": " + exceeded);
       }
     }
+    if (!h.ordered().isDone()) {
+      writesUnsettled++; // the server's drain waits for these (LeadershipHandOver)
+      int at = incarnation;
+      (level == Durability.DURABLE ? h.durable() : h.ordered()).whenComplete((v, e) -> {
+        if (at == incarnation) {
+          writesUnsettled--;
+        }
+      });
+    }
     long sequence = nextWriteSequence++;
     InFlightWrites overlay = inFlight;
     overlay.add(sequence, mutations, h.ordered());
@@ -676,8 +697,9 @@ public final class SimNode {
    * yes is a read served under the lease, which the lease-read invariant checks.
    */
   private boolean servesReadsNow() {
-    if (recovery.holdsServing() || localNanos() >= runtime.localReadsServableUntilNanos()) {
-      return false; // the server's read gate: held while an offline recovery copies values
+    if (recovery.holdsServing() || handOver.draining()
+        || localNanos() >= runtime.localReadsServableUntilNanos()) {
+      return false; // the server's read gate: held by an offline recovery or a hand-over
     }
     observer.readServed(this, runtime.replica().term()); // checked by the lease-read invariant
     return true;
@@ -878,9 +900,28 @@ public final class SimNode {
     }
     long now = localNanos();
     Replica r = runtime.replica();
-    recovery.followLeadership(r, now);
+    if (recovery.followLeadership(r, now) == ValueRecovery.Leadership.BEGAN) {
+      handOver.leading(now);
+    }
+    if (handOver.transferOnceDrained(runtime, writesUnsettled, now)
+        == LeadershipHandOver.Transfer.STARTED) {
+      drainTransfers++;
+    }
+    handOver.maybeGiveBack(runtime, recovery.active(), this::connectedTo, now);
     recovery.followSuspicion(r, now);
     recovery.tick(now);
+  }
+
+  /** Whether this node's transport would hold a connection to {@code peer} now. */
+  private boolean connectedTo(NodeId peer) {
+    int p = peer.value();
+    return !network.isDown(p) && !network.isCut(id, p) && !network.isCut(p, id);
+  }
+
+  /** Over every incarnation: give-backs started, and transfers drains ended in. */
+  public long[] handOverCounts() {
+    return new long[] {handOverBefore[0] + (handOver == null ? 0 : handOver.giveBacks()),
+        drainTransfers};
   }
 
   /** Whether this node leads and serves nothing until an offline recovery ends. */

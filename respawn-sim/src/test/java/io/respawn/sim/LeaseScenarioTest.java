@@ -37,6 +37,13 @@ import org.junit.jupiter.api.Test;
 class LeaseScenarioTest {
 
   static final long SEEDS = 12;
+  /**
+   * Seeds of the transfer scenario. Since the simulated witnesses give leadership back to the
+   * primary (LeadershipHandOver), the primary leads at 1.5 s in nearly every seed and hands over
+   * to the witness, which is slower to win (it catches its log up first) than the primary was
+   * from the witness: TRANSFER_KEEPS_LEASE is caught in 7 of seeds 1..60, first at seed 23.
+   */
+  static final long TRANSFER_SEEDS = 40;
 
   /**
    * The randomized election timeout (no failure detector), the setting these scenarios were
@@ -92,15 +99,16 @@ class LeaseScenarioTest {
   }
 
   static List<RunResult> runAll(Variant variant, Cut cut) {
+    long seeds = cut == Cut.TRANSFER ? TRANSFER_SEEDS : SEEDS;
     List<RunResult> out = new ArrayList<>();
     int acted = 0;
-    for (long seed = 1; seed <= SEEDS; seed++) {
+    for (long seed = 1; seed <= seeds; seed++) {
       Simulation sim = new Simulation(seed, config(variant));
       boolean[] a = deafenPrimary(sim, seed, cut);
       out.add(sim.run());
       acted += a[0] ? 1 : 0;
     }
-    assertThat(acted).as("the scenario struck in most seeds").isGreaterThan((int) SEEDS / 2);
+    assertThat(acted).as("the scenario struck in most seeds").isGreaterThan((int) seeds / 2);
     return out;
   }
 
@@ -115,7 +123,7 @@ class LeaseScenarioTest {
 
   static void assertCaught(Variant variant, List<RunResult> runs) {
     RunResult caught = runs.stream().filter(r -> !r.clean()).findFirst().orElse(null);
-    assertThat(caught).as(variant + " escaped " + SEEDS + " seeds").isNotNull();
+    assertThat(caught).as(variant + " escaped " + runs.size() + " seeds").isNotNull();
     System.out.println("teeth: " + variant + " caught at seed " + caught.seed() + " by "
         + caught.violations().get(0));
   }

@@ -159,8 +159,10 @@ public final class LeadershipHandOver {
       return false;
     }
     // "Caught up" tolerates the entries in flight under a steady write load; the transfer itself
-    // waits for an exact match (writes are refused meanwhile, so the target catches up).
-    if (!connected.test(designatedPrimary)
+    // waits for an exact match (writes are refused meanwhile, so the target catches up). A
+    // primary whose next entry this leader no longer holds (compacted into an image) is not:
+    // it must first be sent an image, and a transfer begun now would only wait for it.
+    if (!connected.test(designatedPrimary) || !canCatchUpFromLog(r, designatedPrimary)
         || r.matchIndex(designatedPrimary) < Math.min(r.commitIndex(), r.lastIndex())
         - GIVE_BACK_LAG_ENTRIES_MAX) {
       primaryCaughtUpSinceNanos = Long.MIN_VALUE;
@@ -177,6 +179,11 @@ public final class LeadershipHandOver {
     lastGiveBackBeforeReady = !readyInTerm;
     giveBacks++;
     return startDrain(r, designatedPrimary, nowNanos);
+  }
+
+  /** Whether {@code r}'s log still holds the entries after {@code peer}'s match. */
+  public static boolean canCatchUpFromLog(Replica r, NodeId peer) {
+    return r.matchIndex(peer) >= r.snapshotIndex();
   }
 
   /**

@@ -99,6 +99,9 @@ public record RunResult(
    * @param giveBacks leaders (not the configured primary) that began to give leadership back to
    *     it (the server's {@code LeadershipHandOver})
    * @param drainTransfers leadership transfers drains ended in
+   * @param primariesStranded runs that ended with the configured primary up and a voter but
+   *     behind a witness leader's log start, which no member could catch up (exempt from
+   *     primary-not-given-back)
    */
   public record Stats(long crashes, long crashesLosingWrites, long highestTerm, long leaseReads,
       long membershipChanges, long standIns, long messagesDropped, long machineCrashes,
@@ -112,7 +115,7 @@ public record RunResult(
       long leaderStandInsEnded, long leaderHandBacks, long leaderStandInsMoved,
       long spareSeeds, long spareSteps, long membersReplaced, long ticksWhenDueSeeds,
       long ticksSkipped, long valueRecoveries, long valuesPulled, long commandsHeldForValues,
-      long offlineRecoverySeeds, long giveBacks, long drainTransfers) {
+      long offlineRecoverySeeds, long giveBacks, long drainTransfers, long primariesStranded) {
 
     public Stats plus(Stats o) {
       return new Stats(crashes + o.crashes, crashesLosingWrites + o.crashesLosingWrites,
@@ -139,12 +142,12 @@ public record RunResult(
           ticksSkipped + o.ticksSkipped, valueRecoveries + o.valueRecoveries,
           valuesPulled + o.valuesPulled, commandsHeldForValues + o.commandsHeldForValues,
           offlineRecoverySeeds + o.offlineRecoverySeeds, giveBacks + o.giveBacks,
-          drainTransfers + o.drainTransfers);
+          drainTransfers + o.drainTransfers, primariesStranded + o.primariesStranded);
     }
 
     public static final Stats NONE =
         new Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     @Override
     public String toString() {
@@ -176,7 +179,7 @@ public record RunResult(
           + " value-recoveries=" + valueRecoveries + " values-pulled=" + valuesPulled
           + " commands-held-for-values=" + commandsHeldForValues
           + " offline-recovery-seeds=" + offlineRecoverySeeds + " give-backs=" + giveBacks
-          + " drain-transfers=" + drainTransfers;
+          + " drain-transfers=" + drainTransfers + " primaries-stranded=" + primariesStranded;
     }
   }
 

@@ -443,7 +443,13 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
       2 * io.respawn.node.LeadershipHandOver.GIVE_BACK_AFTER_NANOS
           + io.respawn.node.LeadershipHandOver.DRAIN_NANOS_MAX + 1_000_000_000L;
 
-  /** The leader, when it is not the configured primary though that primary is up and a voter. */
+  /**
+   * The leader, when it is not the configured primary though that primary is up, a voter and can
+   * be caught up: from the leader's log, or from an image with values the leader keeps. A witness
+   * leader whose log no longer holds the primary's next entry cannot (its images are keys-only,
+   * and a primary keeps values): such a primary is stranded until a member with values leads
+   * (docs/simulation.md), which the summary counts as {@code primaries-stranded}.
+   */
   private SimNode primaryNotGivenBack() {
     SimNode leader = currentLeader();
     if (leader == null) {
@@ -451,8 +457,31 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
     }
     io.respawn.core.NodeId primary = io.respawn.node.LeadershipHandOver.designatedPrimary(
         leader.replica(), io.respawn.core.NodeId.of(leader.id()));
+    if (primary == null || !nodes.get(primary.value()).isUp()
+        || !leader.replica().membership().isVoter(primary)) {
+      return null;
+    }
+    if (primaryStranded(leader, primary)) {
+      return null;
+    }
+    return leader;
+  }
+
+  /** Whether the run ends with a stranded configured primary (see primaryNotGivenBack). */
+  private boolean primaryStrandedAtEnd() {
+    SimNode leader = currentLeader();
+    if (leader == null) {
+      return false;
+    }
+    io.respawn.core.NodeId primary = io.respawn.node.LeadershipHandOver.designatedPrimary(
+        leader.replica(), io.respawn.core.NodeId.of(leader.id()));
     return primary != null && nodes.get(primary.value()).isUp()
-        && leader.replica().membership().isVoter(primary) ? leader : null;
+        && leader.replica().membership().isVoter(primary) && primaryStranded(leader, primary);
+  }
+
+  private boolean primaryStranded(SimNode leader, io.respawn.core.NodeId primary) {
+    return leader.replica().role() == Role.WITNESS
+        && !io.respawn.node.LeadershipHandOver.canCatchUpFromLog(leader.replica(), primary);
   }
 
   private void finalChecks() {
@@ -632,7 +661,8 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         nodes.stream().mapToLong(SimNode::commandsHeldForValues).sum(),
         config.recoveryMode(seed) == io.respawn.node.recovery.RecoveryMode.OFFLINE ? 1 : 0,
         nodes.stream().mapToLong(n -> n.handOverCounts()[0]).sum(),
-        nodes.stream().mapToLong(n -> n.handOverCounts()[1]).sum());
+        nodes.stream().mapToLong(n -> n.handOverCounts()[1]).sum(),
+        primaryStrandedAtEnd() ? 1 : 0);
   }
 
   private String describe() {

@@ -1094,8 +1094,8 @@ public final class ValueRecovery {
    * suspicion) cancels it: a BatchPull with term 0 ends the backup's scan (its GC resumes) and the
    * staged values are dropped. Node loop thread.
    */
-  public void followSuspicion(Suspicion suspicion, Status status, Role role, long episode, long term,
-      List<NodeId> backups, long nowNanos) {
+  public void followSuspicion(Suspicion suspicion, Status status, Role role, long episode,
+      long term, List<NodeId> backups, long nowNanos) {
     if (leading) {
       return;
     }

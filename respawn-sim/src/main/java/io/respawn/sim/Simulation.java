@@ -479,9 +479,23 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
         && leader.replica().membership().isVoter(primary) && primaryStranded(leader, primary);
   }
 
+  /**
+   * A primary behind a witness leader's log start, when no backup of the configuration holds the
+   * entries up to that start either (the core has a witness leader ask such a backup to send the
+   * primary its image with values): nothing can catch it up.
+   */
   private boolean primaryStranded(SimNode leader, io.respawn.core.NodeId primary) {
-    return leader.replica().role() == Role.WITNESS
-        && !io.respawn.node.LeadershipHandOver.canCatchUpFromLog(leader.replica(), primary);
+    io.respawn.core.Replica r = leader.replica();
+    if (r.role() != Role.WITNESS
+        || io.respawn.node.LeadershipHandOver.canCatchUpFromLog(r, primary)) {
+      return false;
+    }
+    for (io.respawn.core.NodeId id : r.membership().nodes()) {
+      if (r.membership().role(id) == Role.BACKUP && r.matchIndex(id) >= r.snapshotIndex()) {
+        return false; // it can send the primary an image with values
+      }
+    }
+    return true;
   }
 
   private void finalChecks() {

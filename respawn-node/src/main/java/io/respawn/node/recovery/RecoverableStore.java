@@ -18,9 +18,10 @@ import java.util.List;
  * stays unknown and is asked for again) but never installs one for a key that is known here or
  * whose newest write known here is above the source's applied index — a refusal costs a
  * round trip, a wrong install serves a stale value. A value installed is served from then on,
- * until a later write or entry in witness form replaces it. Called from the driver's thread, except
- * {@link #isUnknown} and {@link #unknownKeyCount}, which a command thread may call while this
- * member leads (a key then only ever leaves the unknown state).
+ * until a later write or entry in witness form replaces it. Called from the driver's thread,
+ * except {@link #isUnknown}, {@link #unknownKeyCount}, {@link #newestUnknownIndex} and {@link
+ * #witnessFormIndex}, which a command thread may call while this member leads ({@link
+ * ValueRecovery#pullNow} sends its priority pull from there): those only read.
  */
 public interface RecoverableStore {
 
@@ -42,7 +43,7 @@ public interface RecoverableStore {
 
   /**
    * The newest log index known here of a write to any of {@code keys} that are still unknown (0
-   * if none is): a source that has applied that much holds values at least as new.
+   * if none is): a source that has applied that much holds values at least as new. Any thread.
    */
   long newestUnknownIndex(List<byte[]> keys);
 

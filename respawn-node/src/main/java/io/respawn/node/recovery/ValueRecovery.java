@@ -436,6 +436,8 @@ public final class ValueRecovery {
     this.batchSource = null;
     this.batchCursor = BatchPullCursor.START;
     this.batchRequestId = 0;
+    this.batchResend = false;
+    this.batchSourceLost = false;
     this.batchNextSendAtNanos = 0;
     this.pace.reset();
     if (warmEpisode != 0 && warmSource != null && sources.contains(warmSource)) {
@@ -794,18 +796,20 @@ public final class ValueRecovery {
   /** The BatchPull scan: one request on its way at a time, re-sent if it went quiet. */
   private void tickBatch(List<NodeId> from, long nowNanos) {
     boolean waiting = batchRequestId != 0;
-    boolean given = waiting && (nowNanos - batchHeardAtNanos >= BATCH_TIMEOUT_NANOS
-        || batchSourceLost);
-    if (waiting && !given && !batchResend && from.contains(batchSource)) {
+    boolean silent = waiting && nowNanos - batchHeardAtNanos >= BATCH_TIMEOUT_NANOS;
+    boolean moveOn = batchSource != null
+        && (silent || batchSourceLost || !from.contains(batchSource));
+    if (waiting && !moveOn && !batchResend) {
       return;
     }
-    if (batchSource == null || !from.contains(batchSource) || given) {
+    if (batchSource == null || moveOn) {
       // The first request; or the source left the configuration (a dead backup removed), went
       // quiet for the timeout (down, or the request or its chunks lost) or its connection
       // closed: the next source in turn goes on at once (the only one: again from the cursor).
       int at = batchSource == null ? -1 : from.indexOf(batchSource);
       NodeId next = from.get(at < 0 ? 0 : (at + 1) % from.size());
       if (batchSource != null && !next.equals(batchSource)) {
+        endScanAt(batchSource); // its GC resumes now, not after its scan's idle bound
         batchCursor = BatchPullCursor.START; // a cursor names places in its own backup's logs
       }
       batchSource = next;
@@ -863,8 +867,9 @@ public final class ValueRecovery {
    * again at the next tick instead of after {@link #BATCH_TIMEOUT_NANOS}. Driver's thread.
    */
   public void onPeerReachable(NodeId peer) {
-    if (batchRequestId != 0 && peer.equals(batchSource)) {
-      batchResend = true;
+    if (peer.equals(batchSource)) {
+      batchSourceLost = false; // back before the scan moved on: it stays
+      batchResend = batchRequestId != 0;
     }
     if (warmRequestId != 0 && peer.equals(warmSource)) {
       warmRequestId = 0; // tickWarmUp sends it again
@@ -873,20 +878,27 @@ public final class ValueRecovery {
 
   /**
    * The transport's hint that {@code peer} is unreachable (its connection closed, its process
-   * gone): a BatchPull scan waiting for it goes on at the next source at the next tick.
-   * Driver's thread.
+   * gone): a BatchPull scan on it, waiting for a chunk or between two requests, goes on at the
+   * next source at the next tick. Driver's thread.
    */
   public void onPeerUnreachable(NodeId peer) {
-    if (batchRequestId != 0 && peer.equals(batchSource)) {
+    if (peer.equals(batchSource) && background == Background.BATCH) {
       batchSourceLost = true;
+    }
+  }
+
+  /** Ends the scan at {@code source} (a BatchPull with term 0), which the scan leaves. */
+  private void endScanAt(NodeId source) {
+    if (!batchCursor.isDone()) {
+      send.accept(new BatchPull(self, source, requestId.incrementAndGet(), 0, batchCursor, 1,
+          chunkBytes));
     }
   }
 
   /** Ends the backup's scan (its GC resumes) if one was started and is not done. */
   private void cancelBatch() {
-    if (batchSource != null && background == Background.BATCH && !batchCursor.isDone()) {
-      send.accept(new BatchPull(self, batchSource, requestId.incrementAndGet(), 0, batchCursor,
-          1, chunkBytes));
+    if (batchSource != null && background == Background.BATCH) {
+      endScanAt(batchSource);
     }
     batchSource = null;
     batchRequestId = 0;

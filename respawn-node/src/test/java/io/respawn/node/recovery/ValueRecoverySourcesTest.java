@@ -64,6 +64,23 @@ class ValueRecoverySourcesTest {
     assertThat(next.to()).isEqualTo(B);
     assertThat(next.cursor()).as("A's cursor means nothing in B's logs")
         .isEqualTo(BatchPullCursor.START);
+    BatchPull cancel = (BatchPull) sent.get(1);
+    assertThat(cancel.to()).as("A's scan is ended: its GC resumes").isEqualTo(A);
+    assertThat(cancel.term()).isZero();
+  }
+
+  @Test
+  void aSourceLostBetweenTwoRequestsIsNotAskedAgain() {
+    recovery.start(List.of(A, B), 2, 0);
+    recovery.tick(0);
+    BatchPull first = lastBatchPull();
+    recovery.onBatchReply(new ValuePull.BatchPullReply(A, SELF, first.requestId(), 5,
+        new BatchPullCursor(BatchPullCursor.Phase.HOT, 7, 4096), true, List.of()), 1_000);
+    recovery.onPeerUnreachable(A); // between requests: none is waiting
+    clock[0] = 1_000_000_000L; // well past the paced gap
+    recovery.tick(clock[0]);
+    assertThat(lastBatchPull().to()).isEqualTo(B);
+    assertThat(lastBatchPull().term()).isEqualTo(2);
   }
 
   @Test

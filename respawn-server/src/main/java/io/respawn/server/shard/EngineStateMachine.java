@@ -519,16 +519,22 @@ public final class EngineStateMachine
   /**
    * The newest log index known here of a write to any of {@code keys} that are still unknown (0
    * if none is): a backup that has applied that much holds values at least as new as any write to
-   * them this member knows of. Node loop thread.
+   * them this member knows of. While a drain moves the store's keys into the table, a key still in
+   * the store is unknown at the drain's index. Any thread: a command thread's priority pull asks
+   * it ({@code ValueRecovery.pullNow}); it reads, and never finishes the drain itself (before,
+   * it did, which on a command thread raced the node loop's own moves of the drain).
    */
   @Override
   public long newestUnknownIndex(List<byte[]> keys) {
-    finishDrain();
+    boolean drain = draining; // volatile read: drainIndex was written before it was set
+    long drainAt = drainIndex;
     long newest = 0;
     for (byte[] key : keys) {
       WitnessTable.Timestamp t = unknown.lookup(key);
       if (t != null) {
         newest = Math.max(newest, t.index());
+      } else if (drain && store.get(key) != null) {
+        newest = Math.max(newest, drainAt);
       }
     }
     return newest;

@@ -844,8 +844,13 @@ public final class SimNode {
     }
     long since = heldSinceNanos == 0 ? now : heldSinceNanos;
     int inc = incarnation;
-    recovery.pullNow(List.of(KvCommand.keyName(key))).whenComplete((r, error) ->
-        events.after(timing.passMicros() * 1_000, () -> executeWhenIdle(inc, request, since)));
+    java.util.concurrent.CompletableFuture<Void> pulled =
+        recovery.pullNow(List.of(KvCommand.keyName(key)));
+    // Answered at once (the recovery does not lead yet, or asked nobody): look again a tick
+    // later rather than every pass.
+    long againMicros = pulled.isDone() ? timing.tickMicros() : timing.passMicros();
+    pulled.whenComplete((r, error) ->
+        events.after(againMicros * 1_000, () -> executeWhenIdle(inc, request, since)));
   }
 
   /** The command layer's bound on a command's wait for values (the server's Dispatcher's). */

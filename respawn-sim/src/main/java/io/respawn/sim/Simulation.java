@@ -452,31 +452,23 @@ public final class Simulation implements Cluster, FaultTarget, NodeObserver,
    */
   private SimNode primaryNotGivenBack() {
     SimNode leader = currentLeader();
-    if (leader == null) {
-      return null;
-    }
-    io.respawn.core.NodeId primary = io.respawn.node.LeadershipHandOver.designatedPrimary(
-        leader.replica(), io.respawn.core.NodeId.of(leader.id()));
-    if (primary == null || !nodes.get(primary.value()).isUp()
-        || !leader.replica().membership().isVoter(primary)) {
-      return null;
-    }
-    if (primaryStranded(leader, primary)) {
-      return null;
-    }
-    return leader;
+    io.respawn.core.NodeId primary = leader == null ? null : primaryToGiveBackTo(leader);
+    return primary != null && !primaryStranded(leader, primary) ? leader : null;
   }
 
   /** Whether the run ends with a stranded configured primary (see primaryNotGivenBack). */
   private boolean primaryStrandedAtEnd() {
     SimNode leader = currentLeader();
-    if (leader == null) {
-      return false;
-    }
+    io.respawn.core.NodeId primary = leader == null ? null : primaryToGiveBackTo(leader);
+    return primary != null && primaryStranded(leader, primary);
+  }
+
+  /** The configured primary, if it is not {@code leader}, is up and is a voter; else null. */
+  private io.respawn.core.NodeId primaryToGiveBackTo(SimNode leader) {
     io.respawn.core.NodeId primary = io.respawn.node.LeadershipHandOver.designatedPrimary(
         leader.replica(), io.respawn.core.NodeId.of(leader.id()));
     return primary != null && nodes.get(primary.value()).isUp()
-        && leader.replica().membership().isVoter(primary) && primaryStranded(leader, primary);
+        && leader.replica().membership().isVoter(primary) ? primary : null;
   }
 
   /**

@@ -169,8 +169,13 @@ public final class SimulateCommand implements Callable<Integer> {
     Boolean ticksWhenDue;
     io.respawn.node.recovery.RecoveryMode recoveryMode;
     try {
-      recoveryMode = recovery.trim().equalsIgnoreCase("drawn") ? null
-          : io.respawn.node.recovery.RecoveryMode.parse(recovery);
+      try {
+        recoveryMode = recovery.trim().equalsIgnoreCase("drawn") ? null
+            : io.respawn.node.recovery.RecoveryMode.parse(recovery);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("--recovery must be drawn, online or offline, got "
+            + recovery);
+      }
       try {
         fsyncMode = io.respawn.sim.FsyncMode.parse(fsync);
       } catch (IllegalArgumentException e) {

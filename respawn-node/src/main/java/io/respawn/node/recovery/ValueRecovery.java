@@ -122,6 +122,11 @@ public final class ValueRecovery {
   public static final int BATCH_CHUNKS_IN_FLIGHT = 4;
   /** Point pulls of the sweep outstanding at most (online: one while a priority pull waits). */
   public static final int SWEEP_PULLS_OUTSTANDING = 4;
+  /**
+   * Longest a client command waits for values still on a backup before it is told TRYAGAIN (the
+   * server's command layer and the simulator's nodes hold commands this long).
+   */
+  public static final long COMMAND_WAIT_NANOS_MAX = 3_000_000_000L;
   /** Priority pulls outstanding at most; keys asked for past that wait for the next tick. */
   public static final int PRIORITY_PULLS_OUTSTANDING_MAX = 64;
 

@@ -340,7 +340,8 @@ public final class Dispatcher {
     }
   }
   /** Longest a command waits for values still on a backup before it is told TRYAGAIN. */
-  static final long VALUES_WAIT_NANOS_MAX = 3_000_000_000L;
+  static final long VALUES_WAIT_NANOS_MAX =
+      io.respawn.node.recovery.ValueRecovery.COMMAND_WAIT_NANOS_MAX;
 
   /**
    * Online recovery: whether the command must wait for values still on a backup. Returns null to

@@ -670,15 +670,13 @@ public final class SimNode {
             "op #" + request.opId() + ": " + exceeded);
       }
     }
-    if (!h.ordered().isDone()) {
-      writesUnsettled++; // the server's drain waits for these (LeadershipHandOver)
-      int at = incarnation;
-      (level == Durability.DURABLE ? h.durable() : h.ordered()).whenComplete((v, e) -> {
-        if (at == incarnation) {
-          writesUnsettled--;
-        }
-      });
-    }
+    writesUnsettled++; // the server's drain waits for these (LeadershipHandOver), as NodeLoop
+    int at = incarnation;
+    (level == Durability.DURABLE ? h.durable() : h.ordered()).whenComplete((v, e) -> {
+      if (at == incarnation) {
+        writesUnsettled--;
+      }
+    });
     long sequence = nextWriteSequence++;
     InFlightWrites overlay = inFlight;
     overlay.add(sequence, mutations, h.ordered());
@@ -831,14 +829,14 @@ public final class SimNode {
    * timestamp; it asks for it ({@link ValueRecovery#pullNow}, a priority pull) and runs the
    * command again once the answer is in (or the pull gave up, or this node stopped leading:
    * the command then re-checks and fails or asks again), one loop pass later, as a command
-   * thread would; after {@link #VALUES_WAIT_NANOS_MAX} of waiting it fails (the server's
-   * TRYAGAIN).
+   * thread would; after {@link ValueRecovery#COMMAND_WAIT_NANOS_MAX} of waiting it fails (the
+   * server's TRYAGAIN).
    */
   private void holdForValue(ClientRequest request, int key, long heldSinceNanos) {
     long now = localNanos();
     if (heldSinceNanos == 0) {
       commandsHeldForValues++;
-    } else if (now - heldSinceNanos >= VALUES_WAIT_NANOS_MAX) {
+    } else if (now - heldSinceNanos >= ValueRecovery.COMMAND_WAIT_NANOS_MAX) {
       reply(request, Outcome.FAIL, 0);
       return;
     }
@@ -852,9 +850,6 @@ public final class SimNode {
     pulled.whenComplete((r, error) ->
         events.after(againMicros * 1_000, () -> executeWhenIdle(inc, request, since)));
   }
-
-  /** The command layer's bound on a command's wait for values (the server's Dispatcher's). */
-  static final long VALUES_WAIT_NANOS_MAX = 3_000_000_000L;
 
   private void executeWhenIdle(int inc, ClientRequest request, long heldSinceNanos) {
     if (!up || inc != incarnation) {
